@@ -1,0 +1,36 @@
+/**
+ * One Jest config, three layers (select with --selectProjects):
+ *  - unit:        *.spec.ts beside the code, no I/O
+ *  - integration: services/<svc>/test/*.int-spec.ts and libs/<lib>/test/*.int-spec.ts against real Postgres/Kafka
+ *  - e2e:         tests/e2e/*.e2e-spec.ts with every service as a real process
+ * @swc/jest compiles TypeScript (with decorator metadata for NestJS) without type-checking; `tsc -b` does that.
+ * `@tessera/*` resolves to the libs' TypeScript sources, so tests never need a prior build.
+ */
+const swc = [
+  '@swc/jest',
+  {
+    jsc: {
+      parser: { syntax: 'typescript', decorators: true },
+      transform: { legacyDecorator: true, decoratorMetadata: true },
+      target: 'es2022',
+      keepClassNames: true,
+    },
+    module: { type: 'commonjs' },
+    sourceMaps: 'inline',
+  },
+];
+const common = {
+  rootDir: __dirname,
+  testEnvironment: 'node',
+  transform: { '^.+\\.(t|j)s$': swc },
+  moduleNameMapper: { '^@tessera/([a-z-]+)$': '<rootDir>/libs/$1/src/index.ts' },
+  testPathIgnorePatterns: ['/node_modules/', '/dist/', '/.cache/', '/.tessera/'],
+  modulePathIgnorePatterns: ['<rootDir>/.*/dist/'],
+};
+module.exports = {
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/{libs,services,infra,tests/contract}/**/*.spec.ts'] },
+    { ...common, displayName: 'integration', testMatch: ['<rootDir>/{libs,services}/**/test/**/*.int-spec.ts', '<rootDir>/tests/integration/**/*.int-spec.ts'], slowTestThreshold: 30 },
+    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/tests/e2e/**/*.e2e-spec.ts'], slowTestThreshold: 60 },
+  ],
+};

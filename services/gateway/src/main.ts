@@ -1,0 +1,1 @@
+import { hello } from '@tessera/config'; console.log(hello());
