@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The README's test command (`npm test`): everything CI checks, on a fresh machine, in order.
+# Installs what is missing, generates, checks contracts, builds, lints, starts the local infrastructure
+# (idempotent) and runs unit, integration and end-to-end tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+step() { printf '\n==> %s\n' "$*"; }
+t0=$(date +%s)
+
+step "bootstrap (system packages, npm ci, Kafka jars)"
+bash scripts/bootstrap.sh
+
+step "generate (Prisma clients) and check generated contracts for drift"
+bash scripts/generate.sh
+bash scripts/check-generated.sh
+
+step "buf lint + buf breaking"
+npx buf lint
+bash scripts/buf-breaking.sh
+
+step "build (tsc -b, type-checks every project)"
+npx nx run-many -t build --output-style=static
+
+step "lint (ESLint incl. Nx module boundaries)"
+npx nx run-many -t lint --output-style=static
+
+step "unit tests"
+npx jest -c jest.config.cjs --selectProjects unit --ci
+
+step "local infrastructure up (PostgreSQL + Kafka, idempotent)"
+npx tsx infra/local/cli.ts up
+
+step "integration tests (real PostgreSQL + Kafka + gRPC)"
+npx jest -c jest.config.cjs --selectProjects integration --ci --runInBand
+
+step "end-to-end tests (every service as a real process)"
+npx jest -c jest.config.cjs --selectProjects e2e --ci --runInBand
+
+echo
+echo "All checks passed in $(( $(date +%s) - t0 ))s."
