@@ -1,0 +1,68 @@
+import { Writable } from 'node:stream';
+import { context, trace } from '@opentelemetry/api';
+import { node } from '@opentelemetry/sdk-node';
+import { createLogger } from './logger';
+
+function capture(): { stream: Writable; lines: () => Record<string, unknown>[] } {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      chunks.push(chunk.toString());
+      cb();
+    },
+  });
+  return {
+    stream,
+    lines: () => chunks.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
+}
+
+describe('createLogger', () => {
+  const provider = new node.NodeTracerProvider();
+  beforeAll(() => provider.register());
+  afterAll(async () => {
+    await provider.shutdown();
+    trace.disable();
+    context.disable();
+  });
+
+  it('adds trace_id and span_id of the active span', () => {
+    const out = capture();
+    const logger = createLogger('OrderHandler', { service: 'svc', destination: out.stream });
+    const span = trace.getTracer('test').startSpan('work');
+    context.with(trace.setSpan(context.active(), span), () => logger.info('inside'));
+    span.end();
+    logger.info('outside');
+
+    const [inside, outside] = out.lines();
+    expect(inside).toMatchObject({
+      name: 'OrderHandler',
+      service: 'svc',
+      level: 'info',
+      msg: 'inside',
+      trace_id: span.spanContext().traceId,
+      span_id: span.spanContext().spanId,
+    });
+    expect(outside).not.toHaveProperty('trace_id');
+  });
+
+  it('redacts secrets and PII at top level and nested', () => {
+    const out = capture();
+    const logger = createLogger('Auth', { destination: out.stream });
+    logger.info(
+      {
+        password: 'p',
+        user: { nationalId: 'X123', email: 'a@b.c', id: 'u1' },
+        req: { headers: { authorization: 'Bearer t', 'content-type': 'json' } },
+      },
+      'login',
+    );
+    const [line] = out.lines();
+    expect(line).toMatchObject({
+      password: '[REDACTED]',
+      user: { nationalId: '[REDACTED]', email: '[REDACTED]', id: 'u1' },
+      req: { headers: { authorization: '[REDACTED]', 'content-type': 'json' } },
+    });
+    expect(JSON.stringify(line)).not.toMatch(/X123|Bearer t|a@b\.c/);
+  });
+});

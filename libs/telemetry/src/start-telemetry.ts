@@ -1,0 +1,94 @@
+import { core, NodeSDK, resources, tracing } from '@opentelemetry/sdk-node';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
+import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
+import { BatchLogRecordProcessor } from '@opentelemetry/sdk-logs';
+import { PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { GrpcInstrumentation } from '@opentelemetry/instrumentation-grpc';
+import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
+import { KafkaJsInstrumentation } from '@opentelemetry/instrumentation-kafkajs';
+import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
+import { NestInstrumentation } from '@opentelemetry/instrumentation-nestjs-core';
+import { JsonLinesSpanExporter } from './json-lines-span.exporter';
+import { setLoggerServiceName } from './logger';
+
+/** Environment variable naming a file that receives every finished span as one JSON line (tests only). */
+export const TEST_SPANS_FILE_ENV = 'TESSERA_OTEL_TEST_SPANS_FILE';
+
+export interface TelemetryOptions {
+  serviceName: string;
+  serviceVersion?: string;
+  /** Defaults to DEPLOYMENT_ENVIRONMENT, then NODE_ENV, then `local`. */
+  environment?: string;
+  /** Defaults to process.env; tests pass their own. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface Telemetry {
+  /** Flushes pending spans/metrics/logs and stops exporting; safe to call twice. */
+  shutdown(): Promise<void>;
+  /** Which exporters were chosen, for a startup log line. */
+  readonly exporters: { otlp: boolean; testSpansFile: string | undefined };
+}
+
+/**
+ * Starts OpenTelemetry for one service. Call it from `instrumentation.ts`, loaded before anything
+ * else (`node -r ./instrumentation.js main.js` or the first import), because the instrumentations
+ * patch `http`, `@grpc/grpc-js`, `pg`, `kafkajs`, `pino` and `@nestjs/core` when they are required.
+ *
+ * The instrumentations are listed one by one instead of using auto-instrumentations-node: that
+ * metapackage pulls ~40 instrumentations (and their startup cost) for libraries we do not use, and
+ * an explicit list documents which hops the traces cover.
+ *
+ * Exporters: OTLP/HTTP for traces, metrics and logs when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+ * Otherwise spans are still created (so trace ids appear in logs and propagate between services)
+ * but go nowhere. TESSERA_OTEL_TEST_SPANS_FILE=<path> additionally appends every finished span to
+ * that file as a JSON line, synchronously, so e2e tests can assert one trace spans all hops.
+ */
+export function startTelemetry(options: TelemetryOptions): Telemetry {
+  const env = options.env ?? process.env;
+  const otlp = Boolean(env['OTEL_EXPORTER_OTLP_ENDPOINT'] || env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']);
+  const testSpansFile = env[TEST_SPANS_FILE_ENV] || undefined;
+  setLoggerServiceName(options.serviceName);
+
+  const spanProcessors: tracing.SpanProcessor[] = [];
+  // Exporters read OTEL_EXPORTER_OTLP_* (endpoint, headers, timeout) themselves.
+  if (otlp) spanProcessors.push(new tracing.BatchSpanProcessor(new OTLPTraceExporter()));
+  // Simple (synchronous) so a span is on disk as soon as it ends: tests read the file right after a call.
+  if (testSpansFile) spanProcessors.push(new tracing.SimpleSpanProcessor(new JsonLinesSpanExporter(testSpansFile)));
+  // NodeSDK registers no tracer provider without a processor; keep ids and propagation working anyway.
+  if (spanProcessors.length === 0) spanProcessors.push(new tracing.NoopSpanProcessor());
+
+  const sdk = new NodeSDK({
+    resource: resources.resourceFromAttributes({
+      'service.name': options.serviceName,
+      'service.version': options.serviceVersion ?? env['npm_package_version'] ?? '0.0.0',
+      'deployment.environment.name': options.environment ?? env['DEPLOYMENT_ENVIRONMENT'] ?? env['NODE_ENV'] ?? 'local',
+    }),
+    textMapPropagator: new core.CompositePropagator({
+      propagators: [new core.W3CTraceContextPropagator(), new core.W3CBaggagePropagator()],
+    }),
+    spanProcessors,
+    metricReaders: otlp
+      ? [new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter(), exportIntervalMillis: 10_000 })]
+      : [],
+    logRecordProcessors: otlp ? [new BatchLogRecordProcessor({ exporter: new OTLPLogExporter() })] : [],
+    instrumentations: [
+      new HttpInstrumentation(),
+      new GrpcInstrumentation(),
+      new PgInstrumentation({ requireParentSpan: true }),
+      new KafkaJsInstrumentation(),
+      // createLogger adds trace_id/span_id itself; the instrumentation only ships records over OTLP.
+      new PinoInstrumentation({ disableLogCorrelation: true, disableLogSending: !otlp }),
+      new NestInstrumentation(),
+    ],
+  });
+  sdk.start();
+
+  let stopped: Promise<void> | undefined;
+  return {
+    exporters: { otlp, testSpansFile },
+    shutdown: () => (stopped ??= sdk.shutdown()),
+  };
+}
