@@ -1,0 +1,292 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { context, SpanKind, SpanStatusCode, trace, type Context } from '@opentelemetry/api';
+import type { Consumer, EachMessagePayload, IHeaders, Kafka, Producer } from 'kafkajs';
+import { ConsumerLagMonitor } from './consumer-lag.monitor';
+import { deadLetterMessage, dlqTopicFor } from './dead-letter';
+import { decodeEnvelope, type EventEnvelope, type MessageCodec } from './envelope';
+import type { KafkaLogger } from './kafka.client';
+import { DEFAULT_RETRY_POLICY, decideAfterFailure, PoisonMessageError, type RetryPolicy } from './retry-policy';
+import { extractTraceContext } from './trace-headers';
+
+const tracer = trace.getTracer('@tessera/kafka');
+const GROUP_ID = /^[a-z][a-z0-9-]*\.[a-z][a-z0-9.-]*$/;
+
+/** Where a message came from and how often it was tried; passed to every handler call. */
+export interface MessageContext {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string | undefined;
+  headers: IHeaders;
+  /** 1 for the first try. */
+  attempt: number;
+  /** Aborted when the consumer is stopping; long handlers may stop early (the message is redelivered). */
+  signal: AbortSignal;
+}
+
+export type EventHandler<T> = (envelope: EventEnvelope, decoded: T, ctx: MessageContext) => Promise<void>;
+
+export interface EventConsumerOptions<T> {
+  kafka: Kafka;
+  /** `<service>.<purpose>`, e.g. `compliance.aml-monitor`. */
+  groupId: string;
+  topics: string[];
+  /** Payload codec; its `decode` failing makes the message poison (straight to the DLQ). */
+  codec: MessageCodec<T>;
+  /** Accepted envelope types; other types are poison. Omit to accept any type. */
+  types?: string[];
+  handler: EventHandler<T>;
+  logger: KafkaLogger;
+  retry?: Partial<RetryPolicy>;
+  /** Start from the earliest offset when the group has no commit yet (default true). */
+  fromBeginning?: boolean;
+  /**
+   * Commit after this many handled messages (default 1: a crash re-delivers at most the message in
+   * hand). Larger values trade duplicate re-deliveries after a crash for fewer commit requests.
+   */
+  commitEvery?: number;
+  /** Lag gauge refresh; 0 disables the monitor. Default 15 s. */
+  lagIntervalMs?: number;
+  /** Injected for tests of the backoff path. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+/** Thrown inside the retry loop when stop() interrupts a backoff; the offset stays uncommitted. */
+export class ConsumerStoppingError extends Error {
+  override readonly name = 'ConsumerStoppingError';
+}
+
+/**
+ * Consumes enveloped protobuf events with at-least-once delivery: an offset is committed only after
+ * the handler succeeded or the message was written to `<topic>.dlq`. Failures are retried in-process
+ * with exponential backoff and full jitter (bounded by `retry.maxAttempts`), so one bad message
+ * delays its partition for a few seconds at most instead of blocking it forever. Undecodable
+ * messages skip the retries. Handlers must be idempotent (dedupe on `envelope.id`).
+ *
+ * Each message is handled inside a CONSUMER span whose parent is the producer's trace context.
+ */
+export class EventConsumer<T> {
+  private readonly consumer: Consumer;
+  private readonly dlqProducer: Producer;
+  private readonly policy: RetryPolicy;
+  private readonly lagMonitor: ConsumerLagMonitor | undefined;
+  private abort = new AbortController();
+  private running = false;
+
+  constructor(private readonly options: EventConsumerOptions<T>) {
+    if (!GROUP_ID.test(options.groupId)) {
+      throw new Error(`consumer group "${options.groupId}" must look like <service>.<purpose>`);
+    }
+    this.policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+    this.consumer = options.kafka.consumer({ groupId: options.groupId, allowAutoTopicCreation: false });
+    this.dlqProducer = options.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    this.lagMonitor =
+      options.lagIntervalMs === 0
+        ? undefined
+        : new ConsumerLagMonitor({
+            admin: options.kafka.admin(),
+            groupId: options.groupId,
+            topics: options.topics,
+            logger: options.logger,
+            intervalMs: options.lagIntervalMs,
+          });
+  }
+
+  /** Connects, subscribes and starts handling; resolves once the consumer runs (not when it is done). */
+  async start(): Promise<void> {
+    this.abort = new AbortController();
+    await this.dlqProducer.connect();
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: this.options.topics, fromBeginning: this.options.fromBeginning ?? true });
+    this.running = true;
+    await this.consumer.run({
+      autoCommit: true,
+      autoCommitThreshold: this.options.commitEvery ?? 1,
+      eachMessage: (payload) => this.handle(payload),
+    });
+    await this.lagMonitor?.start();
+  }
+
+  /**
+   * Stops fetching, lets the message in hand finish (a pending backoff is cut short and that message
+   * stays uncommitted), commits, and disconnects. Idempotent.
+   */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.abort.abort();
+    await this.lagMonitor?.stop().catch(() => undefined);
+    await this.consumer.disconnect();
+    await this.dlqProducer.disconnect();
+  }
+
+  /** Resolves once the group has joined and partitions are assigned (useful in tests). */
+  waitForAssignment(timeoutMs = 30_000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('consumer group join timed out')), timeoutMs);
+      const remove = this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
+        clearTimeout(timer);
+        remove();
+        resolve();
+      });
+    });
+  }
+
+  private async handle({ topic, partition, message }: EachMessagePayload): Promise<void> {
+    const headers = message.headers ?? {};
+    const base: MessageContext = {
+      topic,
+      partition,
+      offset: message.offset,
+      key: message.key?.toString('utf8'),
+      headers,
+      attempt: 1,
+      signal: this.abort.signal,
+    };
+
+    let envelope: EventEnvelope;
+    let decoded: T;
+    try {
+      envelope = decodeEnvelope(message.value);
+      if (this.options.types && !this.options.types.includes(envelope.type)) {
+        throw new PoisonMessageError(`unexpected event type ${envelope.type}`);
+      }
+      try {
+        decoded = this.options.codec.decode(envelope.data);
+      } catch (error) {
+        throw new PoisonMessageError(`payload is not a valid ${envelope.type}`, { cause: error });
+      }
+    } catch (error) {
+      await this.deadLetter(base, message, 1, error);
+      return;
+    }
+
+    const parent = parentContext(headers, envelope);
+    const span = tracer.startSpan(
+      `process ${topic}`,
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: {
+          'messaging.system': 'kafka',
+          'messaging.operation.type': 'process',
+          'messaging.destination.name': topic,
+          'messaging.destination.partition.id': String(partition),
+          'messaging.kafka.offset': Number(message.offset),
+          'messaging.consumer.group.name': this.options.groupId,
+          'messaging.message.id': envelope.id,
+          'tessera.event.type': envelope.type,
+        },
+      },
+      parent,
+    );
+    await context.with(trace.setSpan(parent, span), async () => {
+      try {
+        await this.runWithRetries(base, message, envelope, decoded);
+      } catch (error) {
+        span.recordException(error as Error);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).name });
+        throw error;
+      } finally {
+        span.end();
+      }
+    });
+  }
+
+  private async runWithRetries(
+    base: MessageContext,
+    message: EachMessagePayload['message'],
+    envelope: EventEnvelope,
+    decoded: T,
+  ): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.options.handler(envelope, decoded, { ...base, attempt });
+        return;
+      } catch (error) {
+        const decision = decideAfterFailure(this.policy, attempt, error);
+        this.options.logger.warn(
+          { err: error, topic: base.topic, partition: base.partition, offset: base.offset, eventId: envelope.id, attempt, decision: decision.action },
+          'event handler failed',
+        );
+        trace.getActiveSpan()?.addEvent('handler_failed', { attempt, 'error.type': (error as Error)?.name ?? 'Error' });
+        if (decision.action === 'dlq') {
+          await this.deadLetter(base, message, attempt, error);
+          return;
+        }
+        if (this.abort.signal.aborted) throw new ConsumerStoppingError('consumer stopping; message left uncommitted');
+        await (this.options.sleep ?? abortableSleep)(decision.delayMs, this.abort.signal);
+      }
+    }
+  }
+
+  /** Writes the message to `<topic>.dlq`; if that fails the error propagates and the offset is not committed. */
+  private async deadLetter(base: MessageContext, message: EachMessagePayload['message'], attempts: number, error: unknown): Promise<void> {
+    const dlq = dlqTopicFor(base.topic);
+    await this.dlqProducer.send({
+      topic: dlq,
+      acks: -1,
+      messages: [
+        deadLetterMessage(message, {
+          topic: base.topic,
+          partition: base.partition,
+          offset: base.offset,
+          attempts,
+          groupId: this.options.groupId,
+          error,
+        }),
+      ],
+    });
+    this.options.logger.error(
+      { topic: base.topic, partition: base.partition, offset: base.offset, dlq, attempts, errorName: (error as Error)?.name },
+      'message dead-lettered',
+    );
+  }
+}
+
+/**
+ * The producer's context; when the kafkajs instrumentation already opened a consumer span for this
+ * record in the same trace, nest under it instead of creating a sibling.
+ */
+function parentContext(headers: IHeaders, envelope: EventEnvelope): Context {
+  const extracted = extractTraceContext(headers, envelope, context.active());
+  const active = trace.getSpanContext(context.active());
+  const remote = trace.getSpanContext(extracted);
+  if (active && remote && active.traceId === remote.traceId) return context.active();
+  return extracted;
+}
+
+async function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  try {
+    await sleep(ms, undefined, { signal });
+  } catch {
+    throw new ConsumerStoppingError('consumer stopping during backoff; message left uncommitted');
+  }
+}
+
+/**
+ * Stops the given components on SIGTERM/SIGINT, in order, then exits (0, or 1 if a stop failed).
+ * Registering a signal listener replaces Node's default exit, so this helper must exit itself.
+ */
+export function stopOnSignals(
+  stoppables: Array<{ stop?: () => Promise<void>; disconnect?: () => Promise<void> }>,
+  logger: KafkaLogger,
+  signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'],
+): void {
+  let stopping = false;
+  const onSignal = async (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    let code = 0;
+    for (const s of stoppables) {
+      try {
+        await (s.stop ?? s.disconnect)?.call(s);
+      } catch (error) {
+        code = 1;
+        logger.error({ err: error }, 'shutdown step failed');
+      }
+    }
+    process.exit(code);
+  };
+  for (const signal of signals) process.once(signal, (sig) => void onSignal(sig));
+}

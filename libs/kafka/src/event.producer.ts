@@ -1,0 +1,166 @@
+import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import type { Kafka, Message, Offsets, Producer, RecordMetadata, Transaction } from 'kafkajs';
+import { buildEnvelope, encodeEnvelope, envelopeHeaders, type EventEnvelope, type EventInput } from './envelope';
+import type { KafkaLogger } from './kafka.client';
+import { injectTraceContext } from './trace-headers';
+
+const tracer = trace.getTracer('@tessera/kafka');
+
+export interface EventProducerOptions {
+  kafka: Kafka;
+  /** Service name written to every envelope's `source`. */
+  source: string;
+  logger: KafkaLogger;
+  /**
+   * Enables transactions (exactly-once read-process-write with {@link EventProducer.transaction}).
+   * Must be stable per logical producer instance so the broker can fence a zombie predecessor.
+   */
+  transactionalId?: string;
+}
+
+/** A record as handed to Kafka, plus the envelope it carries (useful for logs and tests). */
+export interface PreparedEvent {
+  topic: string;
+  envelope: EventEnvelope;
+  message: Message;
+}
+
+/** Publishing inside a Kafka transaction; offsets sent here commit atomically with the records. */
+export interface EventTransaction {
+  publish<T>(topic: string, event: EventInput<T>): Promise<EventEnvelope>;
+  /** Commits the consumer group's offsets as part of this transaction (read-process-write). */
+  sendOffsets(groupId: string, offsets: Offsets['topics']): Promise<void>;
+}
+
+/**
+ * Publishes protobuf events wrapped in `commonV1.EventEnvelope`.
+ *
+ * Choices: idempotent (no duplicates from the producer's own retries) with acks=all (the default
+ * and the only value kafkajs allows with idempotence), one request in flight because kafkajs
+ * tracks sequence numbers per partition without re-ordering on retry, and calls serialised here
+ * for the same reason: concurrent sends on one idempotent kafkajs producer can trip
+ * OUT_OF_ORDER_SEQUENCE_NUMBER. `publishBatch` is the way to throughput. Promises resolve only
+ * after the broker acknowledged the write, so callers (e.g. the outbox relay) may mark work done.
+ */
+export class EventProducer {
+  private readonly producer: Producer;
+  private queue: Promise<unknown> = Promise.resolve();
+  private connected = false;
+
+  constructor(private readonly options: EventProducerOptions) {
+    this.producer = options.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      ...(options.transactionalId ? { transactionalId: options.transactionalId } : {}),
+    });
+  }
+
+  async connect(): Promise<void> {
+    await this.producer.connect();
+    this.connected = true;
+  }
+
+  /** Waits for queued publishes, then disconnects. */
+  async disconnect(): Promise<void> {
+    await this.queue.catch(() => undefined);
+    if (this.connected) await this.producer.disconnect();
+    this.connected = false;
+  }
+
+  /** Publishes one event and resolves with its envelope after the broker ack. */
+  async publish<T>(topic: string, event: EventInput<T>): Promise<EventEnvelope> {
+    const [envelope] = await this.publishBatch(topic, [event]);
+    return envelope!;
+  }
+
+  /** Publishes several events to one topic in a single produce request; all or none are acked. */
+  publishBatch(topic: string, events: EventInput[]): Promise<EventEnvelope[]> {
+    return this.serialise(() =>
+      this.withPublishSpan(topic, events.length, async () => {
+        const prepared = events.map((event) => this.prepare(topic, event));
+        const metadata = await this.producer.send({ topic, acks: -1, messages: prepared.map((p) => p.message) });
+        this.options.logger.debug({ topic, count: events.length, metadata: summarise(metadata) }, 'events published');
+        return prepared.map((p) => p.envelope);
+      }),
+    );
+  }
+
+  /**
+   * Runs `work` inside a Kafka transaction: publishes and offsets commit together, or on a thrown
+   * error are aborted (consumers reading `read_committed` never see them). Requires `transactionalId`.
+   */
+  transaction<R>(work: (tx: EventTransaction) => Promise<R>): Promise<R> {
+    if (!this.options.transactionalId) {
+      return Promise.reject(new Error('EventProducer.transaction() requires a transactionalId'));
+    }
+    return this.serialise(async () => {
+      const tx: Transaction = await this.producer.transaction();
+      const api: EventTransaction = {
+        publish: (topic, event) =>
+          this.withPublishSpan(topic, 1, async () => {
+            const prepared = this.prepare(topic, event);
+            await tx.send({ topic, acks: -1, messages: [prepared.message] });
+            return prepared.envelope;
+          }),
+        sendOffsets: (consumerGroupId, topics) => tx.sendOffsets({ consumerGroupId, topics }),
+      };
+      try {
+        const result = await work(api);
+        await tx.commit();
+        return result;
+      } catch (error) {
+        await tx.abort().catch((abortError: unknown) =>
+          this.options.logger.error({ err: abortError }, 'kafka transaction abort failed'),
+        );
+        throw error;
+      }
+    });
+  }
+
+  /** Envelope + record for an event, with the trace context of the active span. */
+  prepare(topic: string, event: EventInput): PreparedEvent {
+    const envelope = buildEnvelope(event, this.options.source, injectTraceContext());
+    const message: Message = {
+      key: event.key ?? event.subject,
+      value: encodeEnvelope(envelope),
+      headers: envelopeHeaders(envelope, event.headers),
+      timestamp: String((event.time ?? envelope.time ?? new Date()).getTime()),
+    };
+    return { topic, envelope, message };
+  }
+
+  private serialise<R>(task: () => Promise<R>): Promise<R> {
+    const run = this.queue.then(task, task);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** A PRODUCER span around the send so the envelope's traceparent points at the publish itself. */
+  private withPublishSpan<R>(topic: string, count: number, fn: () => Promise<R>): Promise<R> {
+    const span = tracer.startSpan(`publish ${topic}`, {
+      kind: SpanKind.PRODUCER,
+      attributes: {
+        'messaging.system': 'kafka',
+        'messaging.operation.type': 'send',
+        'messaging.destination.name': topic,
+        'messaging.batch.message_count': count,
+      },
+    });
+    return context.with(trace.setSpan(context.active(), span), async () => {
+      try {
+        return await fn();
+      } catch (error) {
+        span.recordException(error as Error);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).name });
+        throw error;
+      } finally {
+        span.end();
+      }
+    });
+  }
+}
+
+function summarise(metadata: RecordMetadata[]): string {
+  return metadata.map((m) => `${m.topicName}/${m.partition}@${m.baseOffset ?? '?'}`).join(',');
+}

@@ -1,0 +1,63 @@
+import { Kafka, logLevel, type KafkaConfig, type LogEntry, type logCreator } from 'kafkajs';
+
+/** The pino methods the Kafka libs use; any pino logger (or child) fits. */
+export interface KafkaLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface CreateKafkaOptions {
+  clientId: string;
+  /** Defaults to KAFKA_BROKERS (comma separated), then 127.0.0.1:19092. */
+  brokers?: string[];
+  logger: KafkaLogger;
+  /** Extra kafkajs settings (ssl, sasl, timeouts). */
+  config?: Omit<KafkaConfig, 'clientId' | 'brokers' | 'logCreator' | 'logLevel'>;
+}
+
+/** Parses KAFKA_BROKERS ("host:port,host:port"). */
+export function brokersFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
+  const raw = env['KAFKA_BROKERS'] ?? '127.0.0.1:19092';
+  return raw.split(',').map((b) => b.trim()).filter(Boolean);
+}
+
+/**
+ * A kafkajs client whose own logs go through pino as structured lines, instead of kafkajs's
+ * console JSON, so they carry the service and trace fields like every other log.
+ */
+export function createKafka(options: CreateKafkaOptions): Kafka {
+  return new Kafka({
+    ...options.config,
+    clientId: options.clientId,
+    brokers: options.brokers ?? brokersFromEnv(),
+    logLevel: logLevel.INFO,
+    logCreator: pinoLogCreator(options.logger),
+  });
+}
+
+/** Maps kafkajs log entries onto pino levels; kafkajs's `message` becomes the line's `msg`. */
+export function pinoLogCreator(logger: KafkaLogger): logCreator {
+  return () => (entry: LogEntry) => {
+    const { message, timestamp: _timestamp, logger: _name, ...extra } = entry.log as LogEntry['log'] & {
+      logger?: string;
+      [key: string]: unknown;
+    };
+    const fields = { kafka: { namespace: entry.namespace, ...extra } };
+    switch (entry.level) {
+      case logLevel.ERROR:
+      case logLevel.NOTHING:
+        logger.error(fields, message);
+        break;
+      case logLevel.WARN:
+        logger.warn(fields, message);
+        break;
+      case logLevel.INFO:
+        logger.info(fields, message);
+        break;
+      default:
+        logger.debug(fields, message);
+    }
+  };
+}
