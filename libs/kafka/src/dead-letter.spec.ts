@@ -17,7 +17,6 @@ describe('deadLetterMessage', () => {
       timestamp: '0',
       attributes: 0,
       offset: '42',
-      size: 0,
     };
     const error = Object.assign(new Error('limit exceeded'), { code: 'PAYMENTS.LIMIT' });
     const msg = deadLetterMessage(original, { topic: 't.v1', partition: 2, offset: '42', attempts: 5, groupId: 'svc.purpose', error, now: new Date(0) });

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { context, SpanKind, SpanStatusCode, trace, type Context } from '@opentelemetry/api';
-import type { Consumer, EachMessagePayload, IHeaders, Kafka, Producer } from 'kafkajs';
+import { Partitioners, type Consumer, type EachMessagePayload, type IHeaders, type Kafka, type Producer } from 'kafkajs';
 import { ConsumerLagMonitor } from './consumer-lag.monitor';
 import { deadLetterMessage, dlqTopicFor } from './dead-letter';
 import { decodeEnvelope, type EventEnvelope, type MessageCodec } from './envelope';
@@ -79,7 +79,12 @@ export class EventConsumer<T> {
     }
     this.policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
     this.consumer = options.kafka.consumer({ groupId: options.groupId, allowAutoTopicCreation: false });
-    this.dlqProducer = options.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    this.dlqProducer = options.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
     this.lagMonitor =
       options.lagIntervalMs === 0
         ? undefined

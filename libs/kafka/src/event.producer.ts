@@ -1,5 +1,5 @@
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import type { Kafka, Message, Offsets, Producer, RecordMetadata, Transaction } from 'kafkajs';
+import { Partitioners, type Kafka, type Message, type Offsets, type Producer, type RecordMetadata, type Transaction } from 'kafkajs';
 import { buildEnvelope, encodeEnvelope, envelopeHeaders, type EventEnvelope, type EventInput } from './envelope';
 import type { KafkaLogger } from './kafka.client';
 import { injectTraceContext } from './trace-headers';
@@ -52,6 +52,8 @@ export class EventProducer {
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
+      // murmur2 keyed partitioning, the same as the Java and Go clients, so keys land alike whoever produces.
+      createPartitioner: Partitioners.DefaultPartitioner,
       ...(options.transactionalId ? { transactionalId: options.transactionalId } : {}),
     });
   }
@@ -71,7 +73,8 @@ export class EventProducer {
   /** Publishes one event and resolves with its envelope after the broker ack. */
   async publish<T>(topic: string, event: EventInput<T>): Promise<EventEnvelope> {
     const [envelope] = await this.publishBatch(topic, [event]);
-    return envelope!;
+    if (!envelope) throw new Error('publishBatch returned no envelope');
+    return envelope;
   }
 
   /** Publishes several events to one topic in a single produce request; all or none are acked. */

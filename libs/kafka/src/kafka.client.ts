@@ -15,6 +15,8 @@ export interface CreateKafkaOptions {
   logger: KafkaLogger;
   /** Extra kafkajs settings (ssl, sasl, timeouts). */
   config?: Omit<KafkaConfig, 'clientId' | 'brokers' | 'logCreator' | 'logLevel'>;
+  /** kafkajs's own verbosity; default INFO (its DEBUG is very chatty). */
+  logLevel?: logLevel;
 }
 
 /** Parses KAFKA_BROKERS ("host:port,host:port"). */
@@ -32,7 +34,7 @@ export function createKafka(options: CreateKafkaOptions): Kafka {
     ...options.config,
     clientId: options.clientId,
     brokers: options.brokers ?? brokersFromEnv(),
-    logLevel: logLevel.INFO,
+    logLevel: options.logLevel ?? logLevel.INFO,
     logCreator: pinoLogCreator(options.logger),
   });
 }

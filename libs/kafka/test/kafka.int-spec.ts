@@ -1,0 +1,201 @@
+/**
+ * Against the REAL broker (KAFKA_BROKERS, default 127.0.0.1:19092; `npx tsx infra/local/cli.ts up`).
+ * Every run creates its own topics so runs never see each other's messages.
+ */
+import { randomUUID } from 'node:crypto';
+import { context, trace } from '@opentelemetry/api';
+import { node } from '@opentelemetry/sdk-node';
+import { commonV1 } from '@tessera/contracts';
+import { logLevel, Partitioners, type Admin, type Kafka, type KafkaMessage } from 'kafkajs';
+import pino from 'pino';
+import { createKafka, dlqTopicFor, EventConsumer, EventProducer, type EventEnvelope, type MessageContext } from '../src';
+
+const logger = pino({ level: process.env['LOG_LEVEL'] ?? 'warn' });
+const run = randomUUID().slice(0, 8);
+const PING = 'tessera.common.v1.Ping';
+
+let kafka: Kafka;
+let admin: Admin;
+let producer: EventProducer;
+const exporter = new node.InMemorySpanExporter();
+const provider = new node.NodeTracerProvider({ spanProcessors: [new node.SimpleSpanProcessor(exporter)] });
+
+async function newTopic(name: string, partitions = 2): Promise<string> {
+  const topic = `test.kafka-lib.${name}-${run}.v1`;
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [
+      { topic, numPartitions: partitions, replicationFactor: 1 },
+      { topic: dlqTopicFor(topic), numPartitions: 1, replicationFactor: 1 },
+    ],
+  });
+  return topic;
+}
+
+interface Received {
+  envelope: EventEnvelope;
+  ctx: MessageContext;
+  activeTraceId: string | undefined;
+}
+
+function consumer(topic: string, groupId: string, handler: (r: Received) => Promise<void>, maxAttempts = 3) {
+  return new EventConsumer({
+    kafka,
+    groupId,
+    topics: [topic],
+    codec: commonV1.Ping,
+    types: [PING],
+    logger,
+    lagIntervalMs: 0,
+    retry: { maxAttempts, initialDelayMs: 20, maxDelayMs: 100 },
+    handler: (envelope, _ping, ctx) => handler({ envelope, ctx, activeTraceId: trace.getActiveSpan()?.spanContext().traceId }),
+  });
+}
+
+async function until(predicate: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Reads `count` records from a topic with a throwaway group. */
+async function readAll(topic: string, count: number): Promise<KafkaMessage[]> {
+  const reader = kafka.consumer({ groupId: `test.reader-${randomUUID()}` });
+  const out: KafkaMessage[] = [];
+  await reader.connect();
+  await reader.subscribe({ topics: [topic], fromBeginning: true });
+  await reader.run({ eachMessage: async ({ message }) => void out.push(message) });
+  try {
+    await until(() => out.length >= count);
+  } finally {
+    await reader.disconnect();
+  }
+  return out;
+}
+
+const ping = (subject: string) => ({ type: PING, subject, message: commonV1.Ping.fromPartial({}), codec: commonV1.Ping });
+
+beforeAll(async () => {
+  provider.register();
+  kafka = createKafka({ clientId: `kafka-lib-test-${run}`, logger, logLevel: logLevel.WARN });
+  admin = kafka.admin();
+  await admin.connect();
+  producer = new EventProducer({ kafka, source: 'kafka-lib-test', logger });
+  await producer.connect();
+}, 60_000);
+
+afterAll(async () => {
+  await producer?.disconnect();
+  await admin?.disconnect();
+  await provider.shutdown();
+  trace.disable();
+  context.disable();
+});
+
+describe('EventProducer -> EventConsumer', () => {
+  it('delivers N events with envelope and trace context intact', async () => {
+    const topic = await newTopic('roundtrip');
+    const N = 20;
+    const span = trace.getTracer('test').startSpan('publisher');
+    const sent = await context.with(trace.setSpan(context.active(), span), async () => {
+      const first = await producer.publish(topic, ping('acc-0'));
+      const rest = await producer.publishBatch(topic, Array.from({ length: N - 1 }, (_, i) => ping(`acc-${i + 1}`)));
+      return [first, ...rest];
+    });
+    span.end();
+    const traceId = span.spanContext().traceId;
+
+    const received: Received[] = [];
+    const c = consumer(topic, `kafka-lib-test.roundtrip-${run}`, async (r) => void received.push(r));
+    await c.start();
+    try {
+      await until(() => received.length >= N);
+    } finally {
+      await c.stop();
+    }
+
+    expect(received).toHaveLength(N);
+    expect(new Set(received.map((r) => r.envelope.id))).toEqual(new Set(sent.map((e) => e.id)));
+    for (const r of received) {
+      expect(r.envelope).toMatchObject({ type: PING, source: 'kafka-lib-test', schemaVersion: 1, dataContentType: 'application/protobuf' });
+      expect(r.envelope.traceparent).toContain(traceId);
+      expect(r.activeTraceId).toBe(traceId);
+      expect(r.ctx.key).toBe(r.envelope.subject);
+      expect(r.ctx.headers['ce_id']?.toString()).toBe(r.envelope.id);
+    }
+    const consumerSpans = exporter.getFinishedSpans().filter((s) => s.name === `process ${topic}`);
+    expect(consumerSpans).toHaveLength(N);
+    expect(consumerSpans.every((s) => s.spanContext().traceId === traceId)).toBe(true);
+  }, 60_000);
+
+  it('dead-letters a message that keeps failing after K attempts, and poison at once, then moves on', async () => {
+    const topic = await newTopic('dlq', 1);
+    const bad = await producer.publish(topic, ping('bad'));
+    const raw = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await raw.connect();
+    await raw.send({ topic, messages: [{ key: 'poison', value: Buffer.from('definitely not an envelope') }] });
+    await raw.disconnect();
+    const good = await producer.publish(topic, ping('good'));
+
+    const attempts = new Map<string, number>();
+    const handled: string[] = [];
+    const c = consumer(
+      topic,
+      `kafka-lib-test.dlq-${run}`,
+      async ({ envelope, ctx }) => {
+        attempts.set(envelope.subject, ctx.attempt);
+        if (envelope.subject === 'bad') throw new Error('downstream rejected');
+        handled.push(envelope.id);
+      },
+      3,
+    );
+    await c.start();
+    try {
+      await until(() => handled.length === 1);
+    } finally {
+      await c.stop();
+    }
+    expect(handled).toEqual([good.id]);
+    expect(attempts.get('bad')).toBe(3);
+
+    const dead = await readAll(dlqTopicFor(topic), 2);
+    const header = (m: KafkaMessage, h: string) => m.headers?.[h]?.toString();
+    const failed = dead.find((m) => header(m, 'ce_id') === bad.id)!;
+    expect(header(failed, 'dlq-reason')).toBe('Error: downstream rejected');
+    expect(header(failed, 'dlq-attempts')).toBe('3');
+    expect(header(failed, 'dlq-original-topic')).toBe(topic);
+    expect(header(failed, 'dlq-original-partition')).toBe('0');
+    expect(header(failed, 'dlq-original-offset')).toBe('0');
+    const poison = dead.find((m) => m.key?.toString() === 'poison')!;
+    expect(header(poison, 'dlq-error-code')).toBe('KAFKA.POISON_MESSAGE');
+    expect(header(poison, 'dlq-attempts')).toBe('1');
+    expect(poison.value?.toString()).toBe('definitely not an envelope');
+  }, 60_000);
+
+  it('resumes after a restart without re-processing committed messages', async () => {
+    const topic = await newTopic('resume');
+    const groupId = `kafka-lib-test.resume-${run}`;
+    const seen: string[] = [];
+    const handler = async ({ envelope }: Received) => void seen.push(envelope.id);
+
+    const firstBatch = await producer.publishBatch(topic, Array.from({ length: 5 }, (_, i) => ping(`a-${i}`)));
+    const first = consumer(topic, groupId, handler);
+    await first.start();
+    await until(() => seen.length >= 5);
+    await first.stop();
+
+    const secondBatch = await producer.publishBatch(topic, Array.from({ length: 5 }, (_, i) => ping(`b-${i}`)));
+    const second = consumer(topic, groupId, handler);
+    await second.start();
+    try {
+      await until(() => seen.length >= 10);
+      await new Promise((r) => setTimeout(r, 1_000)); // room for any wrongful re-delivery
+    } finally {
+      await second.stop();
+    }
+    expect(seen).toHaveLength(10);
+    expect(new Set(seen)).toEqual(new Set([...firstBatch, ...secondBatch].map((e) => e.id)));
+  }, 90_000);
+});
