@@ -1,0 +1,154 @@
+/**
+ * Local infrastructure without Docker: `npm run infra -- <command>` (or `npx tsx infra/local/cli.ts <command>`).
+ *   up [--brokers 1|3] [--only postgres|kafka] [--timeout <s>]   start (idempotent) and create dbs/topics
+ *   down [--only postgres|kafka]                                 stop what `up` started
+ *   status                                                       table of components (exit 3 if any is down)
+ *   logs [postgres|kafka|kafka-<id>] [-f]                        show or follow logs
+ *   reset [--only postgres|kafka]                                down + wipe Tessera's state dir (.tessera/)
+ *   env <service>                                                print the env a service needs (KEY=value)
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
+import * as path from 'node:path';
+import { InfraError, TopologyError } from './errors';
+import { LocalKafka } from './kafka';
+import { LocalPostgres } from './postgres';
+import { formatStatusTable } from './status';
+import { layoutForBrokers, loadTopology, REPO_ROOT, serviceEnv, type Topology } from './topology';
+
+type Component = 'postgres' | 'kafka';
+
+interface Args {
+  command: string;
+  positional: string[];
+  brokers: number;
+  only?: Component;
+  follow: boolean;
+  timeoutMs: number;
+}
+
+const USAGE = 'usage: npm run infra -- <up [--brokers 1|3] [--only postgres|kafka] | down | status | logs [component] [-f] | reset [--only postgres|kafka] | env <service>>';
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { command: argv[0] ?? 'help', positional: [], brokers: 1, follow: false, timeoutMs: 120_000 };
+  for (let i = 1; i < argv.length; i++) {
+    const a = argv[i]!;
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new InfraError(`${a} needs a value`, USAGE);
+      return v;
+    };
+    if (a === '--brokers') args.brokers = Number(value());
+    else if (a === '--only') {
+      const v = value();
+      if (v !== 'postgres' && v !== 'kafka') throw new InfraError(`--only takes postgres or kafka, not ${v}`, USAGE);
+      args.only = v;
+    } else if (a === '--timeout') args.timeoutMs = Number(value()) * 1000;
+    else if (a === '-f' || a === '--follow') args.follow = true;
+    else if (a.startsWith('-')) throw new InfraError(`unknown option ${a}`, USAGE);
+    else args.positional.push(a);
+  }
+  if (!Number.isFinite(args.timeoutMs) || args.timeoutMs <= 0) throw new InfraError('--timeout takes a positive number of seconds', USAGE);
+  return args;
+}
+
+const log = (line: string) => console.log(`==> ${line}`);
+const wants = (args: Args, c: Component) => args.only === undefined || args.only === c;
+
+async function up(topo: Topology, args: Args): Promise<void> {
+  const layout = layoutForBrokers(args.brokers);
+  const started = Date.now();
+  if (wants(args, 'postgres')) await new LocalPostgres(topo).up(args.timeoutMs, log);
+  if (wants(args, 'kafka')) await new LocalKafka(topo).up(layout, args.timeoutMs, log);
+  log(`up in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+  await status(topo);
+}
+
+async function down(topo: Topology, args: Args): Promise<void> {
+  if (wants(args, 'kafka')) await new LocalKafka(topo).down(log);
+  if (wants(args, 'postgres')) await new LocalPostgres(topo).down(log);
+  log('down');
+}
+
+async function status(topo: Topology): Promise<number> {
+  const rows = [await new LocalPostgres(topo).status(), ...(await new LocalKafka(topo).status())];
+  console.log(formatStatusTable(rows));
+  const total = rows.reduce((sum, r) => sum + (r.pssKb ?? 0), 0);
+  if (total > 0) console.log(`total memory (PSS): ${Math.round(total / 1024)} MB`);
+  return rows.every((r) => r.state === 'healthy') ? 0 : 3;
+}
+
+function logs(topo: Topology, args: Args): void {
+  const which = args.positional[0];
+  const pg = new LocalPostgres(topo);
+  const kafka = new LocalKafka(topo);
+  let files: string[];
+  if (which === undefined) files = [pg.logFile, ...kafka.logFiles()];
+  else if (which === 'postgres') files = [pg.logFile];
+  else if (which === 'kafka') files = kafka.logFiles();
+  else if (/^kafka-\d+$/.test(which)) files = kafka.logFiles(Number(which.slice('kafka-'.length)));
+  else throw new InfraError(`unknown component ${which}`, 'use postgres, kafka or kafka-<id>');
+  const present = args.follow ? files : files.filter((f) => existsSync(f));
+  if (present.length === 0) throw new InfraError(`no logs yet for ${which ?? 'any component'}`, 'npm run infra -- up');
+  spawnSync('tail', ['-n', '100', ...(args.follow ? ['-F'] : []), ...present], { stdio: 'inherit' });
+}
+
+async function reset(topo: Topology, args: Args): Promise<void> {
+  await down(topo, args);
+  const stateDir = path.join(REPO_ROOT, topo.stateDir);
+  // Only ever Tessera's own folder inside this checkout; the topology schema forbids paths like ../ or /.
+  const target = args.only === undefined ? stateDir : path.join(stateDir, args.only);
+  if (!target.startsWith(`${REPO_ROOT}${path.sep}.`)) throw new InfraError(`refusing to delete ${target}: not inside the repo's state dir`);
+  rmSync(target, { recursive: true, force: true });
+  log(`wiped ${path.relative(REPO_ROOT, target)}`);
+}
+
+function env(topo: Topology, args: Args): void {
+  const service = args.positional[0];
+  if (!service) throw new InfraError('env needs a service name', `one of: ${topo.services.map((s) => s.name).join(', ')}`);
+  for (const [k, v] of Object.entries(serviceEnv(topo, service))) console.log(`${k}=${v}`);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const args = parseArgs(argv);
+  const topo = loadTopology();
+  switch (args.command) {
+    case 'up':
+      return up(topo, args).then(() => 0);
+    case 'down':
+      return down(topo, args).then(() => 0);
+    case 'status':
+      return status(topo);
+    case 'logs':
+      logs(topo, args);
+      return 0;
+    case 'reset':
+      return reset(topo, args).then(() => 0);
+    case 'env':
+      env(topo, args);
+      return 0;
+    case 'help':
+    case '--help':
+    case '-h':
+      console.log(USAGE);
+      return 0;
+    default:
+      throw new InfraError(`unknown command ${args.command}`, USAGE);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof InfraError) {
+      console.error(`✖ ${err.message}`);
+      if (err.details) console.error(err.details.replace(/^/gm, '  | '));
+      if (err.fix) console.error(`  fix: ${err.fix}`);
+    } else if (err instanceof TopologyError) {
+      console.error(`✖ ${err.message}\n  fix: edit infra/topology.yaml`);
+    } else {
+      console.error('✖ unexpected failure:', err);
+    }
+    process.exit(1);
+  },
+);

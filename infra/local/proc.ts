@@ -1,0 +1,242 @@
+import { spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import * as net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { InfraError } from './errors';
+
+/** True when a process with this pid exists (signal 0 probes without touching it). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+  } catch {
+    return '';
+  }
+}
+
+export function readPid(file: string): number | undefined {
+  try {
+    const pid = Number.parseInt(readFileSync(file, 'utf8').split('\n')[0]!.trim(), 10);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The pid from a pid file, but only if that process is alive AND its command line still contains `marker`:
+ * after a reboot the same pid can belong to an unrelated process, which we must never signal.
+ */
+export function ownedPid(file: string, marker: string): number | undefined {
+  const pid = readPid(file);
+  return pid !== undefined && isAlive(pid) && cmdline(pid).includes(marker) ? pid : undefined;
+}
+
+export interface DetachedSpec {
+  command: string;
+  args: string[];
+  cwd: string;
+  logFile: string;
+  pidFile: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Starts a process that outlives the CLI (own session, stdout/stderr to a log file) and records its pid. */
+export function startDetached(spec: DetachedSpec): number {
+  const fd = openSync(spec.logFile, 'a');
+  try {
+    const child = spawn(spec.command, spec.args, {
+      cwd: spec.cwd,
+      env: spec.env ?? process.env,
+      detached: true,
+      stdio: ['ignore', fd, fd],
+    });
+    if (child.pid === undefined) throw new InfraError(`could not start ${spec.command}`);
+    child.unref();
+    writeFileSync(spec.pidFile, `${child.pid}\n`);
+    return child.pid;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** SIGTERM, wait up to `graceMs`, then SIGKILL; resolves once the process is gone. */
+export async function stopPid(pid: number, graceMs: number): Promise<'graceful' | 'killed' | 'not-running'> {
+  if (!isAlive(pid)) return 'not-running';
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline) {
+    if (!isAlive(pid) || isZombie(pid)) return 'graceful';
+    await sleep(200);
+  }
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    /* exited between the check and the kill */
+  }
+  for (let i = 0; i < 50 && isAlive(pid) && !isZombie(pid); i++) await sleep(100);
+  return 'killed';
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    return /\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+export function removeFile(file: string): void {
+  rmSync(file, { force: true });
+}
+
+export function ensureDir(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+}
+
+/** Resolves true if something accepts TCP connections on host:port within timeoutMs. */
+export function tcpOpen(host: string, port: number, timeoutMs = 500): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+/** Polls `probe` until it returns true or the timeout elapses. */
+export async function waitFor(probe: () => Promise<boolean>, timeoutMs: number, intervalMs = 500): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await probe()) return true;
+    if (Date.now() >= deadline) return false;
+    await sleep(intervalMs);
+  }
+}
+
+/**
+ * Pids of processes listening on a TCP port, found through /proc (no dependency on ss/lsof, which slim
+ * images lack). Needs root to see other users' sockets; returns [] when it cannot tell.
+ */
+export function listeningPids(port: number): number[] {
+  const inodes = new Set<string>();
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    if (!existsSync(table)) continue;
+    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      // cols[1] = local address "IP:PORT", cols[3] = state (0A = LISTEN), cols[9] = inode
+      if (cols.length > 9 && cols[3] === '0A' && cols[1]!.endsWith(`:${hexPort}`)) inodes.add(cols[9]!);
+    }
+  }
+  if (inodes.size === 0) return [];
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${entry}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${entry}/fd/${fd}`));
+        if (m && inodes.has(m[1]!)) {
+          pids.push(Number(entry));
+          break;
+        }
+      } catch {
+        /* fd closed while scanning */
+      }
+    }
+  }
+  return pids;
+}
+
+/** True if the port has a listener (by /proc), used before starting anything on it. */
+export function portListening(port: number): boolean {
+  const hexPort = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  return ['/proc/net/tcp', '/proc/net/tcp6'].some(
+    (table) =>
+      existsSync(table) &&
+      readFileSync(table, 'utf8')
+        .split('\n')
+        .some((line) => {
+          const cols = line.trim().split(/\s+/);
+          return cols[3] === '0A' && cols[1]!.endsWith(hexPort);
+        }),
+  );
+}
+
+/** Throws a clear error if a process other than `ours` listens on the port. */
+export function assertPortFree(port: number, what: string, ours: number[] = []): void {
+  if (!portListening(port)) return;
+  const holders = listeningPids(port).filter((p) => !ours.includes(p));
+  if (holders.length === 0 && ours.length > 0) return;
+  const who = holders.length > 0 ? holders.map((p) => `pid ${p} (${cmdline(p).slice(0, 80) || '?'})`).join(', ') : 'an unknown process';
+  throw new InfraError(
+    `port ${port} (${what}) is already in use by ${who}`,
+    holders.length > 0
+      ? `stop that process (kill ${holders.join(' ')}) or change the port in infra/topology.yaml`
+      : 'stop the process holding it, or change the port in infra/topology.yaml',
+  );
+}
+
+/** Proportional set size (kB) of a process and all its descendants: shared pages are split, not double counted. */
+export function treePssKb(rootPid: number): number {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      /* exited */
+    }
+  }
+  let total = 0;
+  const stack = [rootPid];
+  while (stack.length > 0) {
+    const pid = stack.pop()!;
+    try {
+      const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+      total += m ? Number(m[1]) : 0;
+    } catch {
+      /* exited or not readable */
+    }
+    stack.push(...(children.get(pid) ?? []));
+  }
+  return total;
+}
+
+export function tailFile(file: string, lines: number): string {
+  try {
+    return readFileSync(file, 'utf8').split('\n').slice(-lines - 1).join('\n');
+  } catch {
+    return `(no log at ${file})`;
+  }
+}
+
+/** Runs a command to completion; throws InfraError with its output on a non-zero exit. */
+export function run(command: string, args: string[], opts: SpawnSyncOptions & { what: string; fix?: string }): string {
+  const res = spawnSync(command, args, { encoding: 'utf8', ...opts });
+  if (res.error) throw new InfraError(`${opts.what}: ${res.error.message}`, opts.fix);
+  if (res.status !== 0) {
+    throw new InfraError(`${opts.what} failed (exit ${res.status})`, opts.fix, `${res.stdout ?? ''}${res.stderr ?? ''}`.trim());
+  }
+  return String(res.stdout ?? '');
+}

@@ -1,0 +1,269 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { TopologyError } from './errors';
+
+/** Repository root (this file lives in infra/local). */
+export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+export const DEFAULT_TOPOLOGY_PATH = path.join(REPO_ROOT, 'infra', 'topology.yaml');
+
+export const LAYOUTS = ['single', 'triple'] as const;
+export type LayoutName = (typeof LAYOUTS)[number];
+
+const name = z.string().regex(/^[a-z][a-z0-9-]*$/, 'lower-case kebab name');
+const port = z.number().int().min(1024).max(65535);
+const perLayout = z.object({ single: z.number().int().min(1), triple: z.number().int().min(1) }).strict();
+// <domain>.<entity>.<kind>.v<N>, optionally with a DLQ suffix beside its topic.
+const topicName = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)+\.v[0-9]+(\.dlq)?$/, 'topic names follow <domain>.<entity>.<kind>.v<N>[.dlq]');
+
+const nodeSchema = z.object({ id: z.number().int().min(1), port, controllerPort: port }).strict();
+const layoutSchema = z
+  .object({ brokers: z.number().int().min(1), heapMb: z.number().int().min(128).max(4096), nodes: z.array(nodeSchema).min(1) })
+  .strict();
+
+const topicSchema = z
+  .object({
+    name: topicName,
+    description: z.string().optional(),
+    dlqFor: topicName.optional(),
+    partitions: z.number().int().min(1).max(256),
+    retentionMs: z.number().int().min(-1),
+    cleanupPolicy: z.enum(['delete', 'compact', 'compact,delete']),
+    replicationFactor: perLayout.partial().optional(),
+    minInsyncReplicas: perLayout.partial().optional(),
+    /** Extra topic-level configs, passed to Kafka verbatim. */
+    config: z.record(z.string().regex(/^[a-z][a-z0-9.]*$/), z.string()).default({}),
+  })
+  .strict();
+
+const serviceSchema = z
+  .object({
+    name,
+    kind: z.enum(['grpc', 'http', 'worker']),
+    port: port.optional(),
+    runtime: z.enum(['node', 'go']),
+    database: z.string().optional(),
+    peers: z.array(name).default([]),
+    produces: z.array(topicName).default([]),
+    consumes: z.array(topicName).default([]),
+    /** Static extra env (already fully named, e.g. GATEWAY_RATE_LIMIT_RPS). */
+    env: z.record(z.string().regex(/^[A-Z][A-Z0-9_]*$/), z.string()).default({}),
+  })
+  .strict();
+
+export const topologySchema = z
+  .object({
+    version: z.literal(1),
+    stateDir: z.string().regex(/^\.[a-z0-9-]+$/, 'a hidden folder at the repo root, e.g. .tessera'),
+    postgres: z
+      .object({
+        host: z.string(),
+        port,
+        user: name,
+        password: z.string().min(1),
+        sharedBuffersMb: z.number().int().min(16).max(2048),
+        maxConnections: z.number().int().min(10).max(1000),
+        databases: z.array(z.object({ name: z.string().regex(/^[a-z][a-z0-9_]*$/), service: name }).strict()).min(1),
+      })
+      .strict(),
+    kafka: z
+      .object({
+        version: z.string().regex(/^4\.\d+\.\d+$/, 'Kafka 4.x (KRaft only)'),
+        clusterName: name,
+        host: z.string(),
+        layouts: z.object({ single: layoutSchema, triple: layoutSchema }).strict(),
+      })
+      .strict(),
+    topicDefaults: z.object({ replicationFactor: perLayout, minInsyncReplicas: perLayout }).strict(),
+    topics: z.array(topicSchema).min(1),
+    services: z.array(serviceSchema).min(1),
+  })
+  .strict();
+
+export type Topology = z.infer<typeof topologySchema>;
+export type TopicSpec = Topology['topics'][number];
+export type ServiceSpec = Topology['services'][number];
+export type KafkaLayout = Topology['kafka']['layouts'][LayoutName];
+
+/** A topic with every per-layout default applied: what the cluster must look like. */
+export interface ResolvedTopic {
+  name: string;
+  partitions: number;
+  replicationFactor: number;
+  /** Topic-level configs as Kafka expects them (all strings). */
+  config: Record<string, string>;
+}
+
+function duplicates<T>(values: T[]): T[] {
+  const seen = new Set<T>();
+  const dup = new Set<T>();
+  for (const v of values) (seen.has(v) ? dup : seen).add(v);
+  return [...dup];
+}
+
+/** Cross-field rules zod cannot express per field; returns human-readable problems. */
+function consistencyProblems(t: Topology): string[] {
+  const problems: string[] = [];
+  const topicNames = new Set(t.topics.map((x) => x.name));
+  const serviceByName = new Map(t.services.map((s) => [s.name, s]));
+  const dbNames = new Set(t.postgres.databases.map((d) => d.name));
+
+  for (const d of duplicates(t.topics.map((x) => x.name))) problems.push(`topic ${d} is declared twice`);
+  for (const d of duplicates(t.services.map((s) => s.name))) problems.push(`service ${d} is declared twice`);
+  for (const d of duplicates(t.postgres.databases.map((x) => x.name))) problems.push(`database ${d} is declared twice`);
+
+  for (const layoutName of LAYOUTS) {
+    const layout = t.kafka.layouts[layoutName];
+    if (layout.nodes.length !== layout.brokers) {
+      problems.push(`kafka layout ${layoutName} declares ${layout.brokers} brokers but lists ${layout.nodes.length} nodes`);
+    }
+    for (const d of duplicates(layout.nodes.map((n) => n.id))) problems.push(`kafka layout ${layoutName}: node id ${d} used twice`);
+    // Only one layout runs at a time, so ports must be unique within a layout plus everything else.
+    const owners: [number, string][] = [
+      [t.postgres.port, 'postgres'],
+      ...layout.nodes.flatMap((n): [number, string][] => [
+        [n.port, `kafka node ${n.id}`],
+        [n.controllerPort, `kafka node ${n.id} controller`],
+      ]),
+      ...t.services.filter((s) => s.port !== undefined).map((s): [number, string] => [s.port!, `service ${s.name}`]),
+    ];
+    for (const p of duplicates(owners.map(([p]) => p))) {
+      const who = owners.filter(([q]) => q === p).map(([, w]) => w);
+      problems.push(`port ${p} is used by ${who.join(' and ')} (layout ${layoutName})`);
+    }
+  }
+
+  for (const topic of t.topics) {
+    if (topic.dlqFor !== undefined && !topicNames.has(topic.dlqFor)) {
+      problems.push(`topic ${topic.name} is the DLQ for unknown topic ${topic.dlqFor}`);
+    }
+    for (const layoutName of LAYOUTS) {
+      const rf = topic.replicationFactor?.[layoutName] ?? t.topicDefaults.replicationFactor[layoutName];
+      const isr = topic.minInsyncReplicas?.[layoutName] ?? t.topicDefaults.minInsyncReplicas[layoutName];
+      const brokers = t.kafka.layouts[layoutName].brokers;
+      if (rf > brokers) problems.push(`topic ${topic.name}: replication factor ${rf} exceeds the ${brokers} broker(s) of layout ${layoutName}`);
+      if (isr > rf) problems.push(`topic ${topic.name}: min.insync.replicas ${isr} exceeds replication factor ${rf} (layout ${layoutName})`);
+    }
+    for (const reserved of ['cleanup.policy', 'retention.ms', 'min.insync.replicas']) {
+      if (reserved in topic.config) problems.push(`topic ${topic.name}: set ${reserved} through its dedicated field, not config`);
+    }
+  }
+
+  for (const db of t.postgres.databases) {
+    const owner = serviceByName.get(db.service);
+    if (!owner) problems.push(`database ${db.name} belongs to unknown service ${db.service}`);
+    else if (owner.database !== db.name) problems.push(`database ${db.name} names service ${db.service}, which does not use it`);
+  }
+  for (const s of t.services) {
+    if (s.kind === 'worker' ? s.port !== undefined : s.port === undefined) {
+      problems.push(`service ${s.name}: ${s.kind === 'worker' ? 'a worker has no port' : `a ${s.kind} service needs a port`}`);
+    }
+    if (s.database !== undefined && !dbNames.has(s.database)) problems.push(`service ${s.name} uses undeclared database ${s.database}`);
+    for (const topic of [...s.produces, ...s.consumes]) {
+      if (!topicNames.has(topic)) problems.push(`service ${s.name} uses undeclared topic ${topic}`);
+    }
+    for (const peer of s.peers) {
+      const p = serviceByName.get(peer);
+      if (!p) problems.push(`service ${s.name} has unknown peer ${peer}`);
+      else if (p.port === undefined) problems.push(`service ${s.name} has peer ${peer}, which serves no port`);
+      else if (peer === s.name) problems.push(`service ${s.name} lists itself as a peer`);
+    }
+  }
+  return problems;
+}
+
+/** Parses and validates topology YAML text. Throws TopologyError listing every problem found. */
+export function parseTopology(text: string, source = 'topology.yaml'): Topology {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (err) {
+    throw new TopologyError(source, [`not valid YAML: ${(err as Error).message}`]);
+  }
+  const parsed = topologySchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new TopologyError(
+      source,
+      parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
+    );
+  }
+  const problems = consistencyProblems(parsed.data);
+  if (problems.length > 0) throw new TopologyError(source, problems);
+  return parsed.data;
+}
+
+/** Reads infra/topology.yaml (or another file) and validates it. */
+export function loadTopology(file = DEFAULT_TOPOLOGY_PATH): Topology {
+  return parseTopology(readFileSync(file, 'utf8'), path.relative(process.cwd(), file) || file);
+}
+
+export function layoutForBrokers(brokers: number): LayoutName {
+  if (brokers === 1) return 'single';
+  if (brokers === 3) return 'triple';
+  throw new TopologyError('--brokers', [`unsupported broker count ${brokers}; use 1 or 3`]);
+}
+
+/** Topics with the layout's replication factor and configs resolved. */
+export function resolveTopics(t: Topology, layout: LayoutName): ResolvedTopic[] {
+  return t.topics.map((topic) => ({
+    name: topic.name,
+    partitions: topic.partitions,
+    replicationFactor: topic.replicationFactor?.[layout] ?? t.topicDefaults.replicationFactor[layout],
+    config: {
+      'cleanup.policy': topic.cleanupPolicy,
+      'retention.ms': String(topic.retentionMs),
+      'min.insync.replicas': String(topic.minInsyncReplicas?.[layout] ?? t.topicDefaults.minInsyncReplicas[layout]),
+      ...topic.config,
+    },
+  }));
+}
+
+export function kafkaBrokers(t: Topology, layout: LayoutName): string[] {
+  return t.kafka.layouts[layout].nodes.map((n) => `${t.kafka.host}:${n.port}`);
+}
+
+export function databaseUrl(t: Topology, database: string, host = t.postgres.host, port = t.postgres.port): string {
+  const { user, password } = t.postgres;
+  return `postgresql://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${host}:${port}/${database}`;
+}
+
+/** `stream-processor` -> `STREAM_PROCESSOR`, the prefix of that service's env vars. */
+export function envPrefix(service: string): string {
+  return service.toUpperCase().replace(/-/g, '_');
+}
+
+/** Where a service finds its dependencies: loopback ports natively, container names under Compose. */
+export interface Addressing {
+  postgres: { host: string; port: number };
+  kafkaBrokers: string[];
+  peerAddr(peer: ServiceSpec): string;
+}
+
+export function localAddressing(t: Topology, layout: LayoutName = 'single'): Addressing {
+  return {
+    postgres: { host: t.postgres.host, port: t.postgres.port },
+    kafkaBrokers: kafkaBrokers(t, layout),
+    peerAddr: (peer) => `127.0.0.1:${peer.port}`,
+  };
+}
+
+/** The environment a service needs, derived from the topology (see the services comment in topology.yaml). */
+export function serviceEnv(t: Topology, serviceName: string, addressing: Addressing = localAddressing(t)): Record<string, string> {
+  const s = t.services.find((x) => x.name === serviceName);
+  if (!s) throw new TopologyError('serviceEnv', [`unknown service ${serviceName}`]);
+  const prefix = envPrefix(s.name);
+  const env: Record<string, string> = { OTEL_SERVICE_NAME: s.name };
+  if (s.port !== undefined) env[`${prefix}_${s.kind.toUpperCase()}_PORT`] = String(s.port);
+  if (s.database !== undefined) {
+    env[`${prefix}_DATABASE_URL`] = databaseUrl(t, s.database, addressing.postgres.host, addressing.postgres.port);
+  }
+  if (s.produces.length + s.consumes.length > 0) env['KAFKA_BROKERS'] = addressing.kafkaBrokers.join(',');
+  for (const peerName of s.peers) {
+    const peer = t.services.find((x) => x.name === peerName)!;
+    env[`${envPrefix(peer.name)}_ADDR`] = addressing.peerAddr(peer);
+  }
+  return { ...env, ...s.env };
+}
