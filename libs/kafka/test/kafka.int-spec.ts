@@ -10,7 +10,7 @@ import { logLevel, Partitioners, type Admin, type Kafka, type KafkaMessage } fro
 import pino from 'pino';
 import { createKafka, dlqTopicFor, EventConsumer, EventProducer, type EventEnvelope, type MessageContext } from '../src';
 
-const logger = pino({ level: process.env['LOG_LEVEL'] ?? 'warn' });
+const logger = pino({ level: process.env['LOG_LEVEL'] ?? 'fatal' });
 const run = randomUUID().slice(0, 8);
 const PING = 'tessera.common.v1.Ping';
 
