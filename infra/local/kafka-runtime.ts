@@ -49,7 +49,7 @@ export function ensureKafkaJars(log: (line: string) => void): void {
   log('resolving Kafka jars from Maven Central into .cache/kafka/libs (first run only)');
   rmSync(KAFKA_LIBS, { recursive: true, force: true });
   ensureDir(KAFKA_LIBS);
-  const res = spawnSync('mvn', ['-B', '-f', KAFKA_POM, 'dependency:copy-dependencies'], { stdio: 'inherit' });
+  const res = spawnSync('mvn', ['-B', '-Dstyle.color=never', '-f', KAFKA_POM, 'dependency:copy-dependencies'], { stdio: 'inherit' });
   if (res.status !== 0) {
     throw new InfraError('mvn could not resolve the Kafka jars', 'check network access to Maven Central, then rerun `bash scripts/bootstrap.sh`');
   }

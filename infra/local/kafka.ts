@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { InfraError } from './errors';
-import { assertJava, ensureKafkaJars, jvmArgs, kafkaClasspath, KAFKA_LOG4J2, newClusterId, serverProperties } from './kafka-runtime';
+import { assertJava, ensureKafkaJars, jarsCurrent, jvmArgs, kafkaClasspath, KAFKA_LOG4J2, newClusterId, serverProperties } from './kafka-runtime';
 import { assertPortFree, ensureDir, ownedPid, removeFile, run, startDetached, stopPid, tailFile, tcpOpen, treePssKb, waitFor } from './proc';
 import type { ComponentStatus } from './status';
 import { adminClient, ensureTopics } from './topics';
@@ -70,9 +70,14 @@ export class LocalKafka {
       );
     }
     assertJava();
-    ensureKafkaJars(log);
     const spec = this.topo.kafka.layouts[layout];
     const nodes = this.nodes(layout);
+    // Never swap jars under a running broker: it loads classes lazily and would fail mid-flight.
+    if (nodes.some((n) => this.nodePid(n) !== undefined)) {
+      if (!jarsCurrent()) log('warning: infra/kafka/pom.xml changed; `down` then `up` to run the new Kafka jars');
+    } else {
+      ensureKafkaJars(log);
+    }
     const rf = this.topo.topicDefaults.replicationFactor[layout];
     const isr = this.topo.topicDefaults.minInsyncReplicas[layout];
     ensureDir(this.dir);

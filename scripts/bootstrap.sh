@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Idempotent machine setup for a fresh Debian box (or CI): system packages only when missing, npm ci only
+# when node_modules is missing or older than package-lock.json, Kafka jars only when infra/kafka/pom.xml
+# changed. A second run on a ready machine does nothing and takes about a second.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+say() { printf '==> %s\n' "$*"; }
+die() { printf 'bootstrap: %s\n' "$*" >&2; exit 1; }
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null 2>&1 && SUDO="sudo" || SUDO="__need_root__"
+fi
+
+# --- system packages -----------------------------------------------------------------------------------
+have_pg() { ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null 2>&1; }
+java_major() { java -version 2>&1 | sed -n 's/.*version "\([0-9]*\)\.*.*/\1/p' | head -1; }
+have_java() { command -v java >/dev/null 2>&1 && [ "$(java_major)" -ge 17 ] 2>/dev/null; }
+have_mvn() { command -v mvn >/dev/null 2>&1; }
+
+missing=()
+have_pg || missing+=(postgresql)
+have_java || missing+=(java)
+have_mvn || missing+=(maven)
+
+if [ ${#missing[@]} -eq 0 ]; then
+  say "system packages present (postgresql, java $(java_major), maven): skipping apt"
+else
+  [ "$SUDO" = "__need_root__" ] && die "need root (or sudo) to install: ${missing[*]}"
+  command -v apt-get >/dev/null 2>&1 || die "no apt-get: install ${missing[*]} with your package manager"
+  say "installing missing system packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update
+  pkgs=()
+  for m in "${missing[@]}"; do
+    case "$m" in
+      postgresql)
+        # Tessera runs its own cluster under .tessera/; keep Debian from creating (and starting) a system one.
+        $SUDO mkdir -p /etc/postgresql-common/createcluster.d
+        echo 'create_main_cluster = false' | $SUDO tee /etc/postgresql-common/createcluster.d/tessera.conf >/dev/null
+        pkgs+=(postgresql) ;;
+      java)
+        # Kafka 4 needs Java 17+; newer Debian releases only ship 21.
+        if apt-cache show openjdk-17-jre-headless >/dev/null 2>&1; then pkgs+=(openjdk-17-jre-headless); else pkgs+=(openjdk-21-jre-headless); fi ;;
+      maven) pkgs+=(maven) ;;
+    esac
+  done
+  $SUDO apt-get install -y --no-install-recommends "${pkgs[@]}"
+fi
+
+# --- node modules --------------------------------------------------------------------------------------
+# npm writes node_modules/.package-lock.json on every install; older than package-lock.json means stale.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "npm ci (node_modules missing or older than package-lock.json)"
+  npm ci --no-audit --no-fund
+else
+  say "node_modules up to date with package-lock.json: skipping npm ci"
+fi
+
+# --- Kafka jars ----------------------------------------------------------------------------------------
+# Same stamp as infra/local/kafka-runtime.ts: sha256 of the pom the jars were resolved from.
+libs=.cache/kafka/libs
+stamp=.cache/kafka/pom.sha256
+want="$(sha256sum infra/kafka/pom.xml | cut -d' ' -f1)"
+if ls "$libs"/kafka_2.13-*.jar >/dev/null 2>&1 && [ -f "$stamp" ] && [ "$(cut -d' ' -f1 "$stamp")" = "$want" ]; then
+  say "Kafka jars up to date in $libs: skipping Maven"
+elif pgrep -f -- "-cp $PWD/$libs/\*" >/dev/null 2>&1; then
+  # A running broker loads classes lazily from these jars; replacing them under it would break it.
+  say "Kafka jars are stale but a local broker is running: run 'npm run infra -- down' and bootstrap again"
+else
+  say "resolving Kafka jars from Maven Central into $libs"
+  rm -rf "$libs"
+  mkdir -p "$libs"
+  mvn -B -Dstyle.color=never -f infra/kafka/pom.xml dependency:copy-dependencies
+  echo "$want  infra/kafka/pom.xml" > "$stamp"
+  say "Kafka jars: $(ls "$libs" | wc -l) files, $(du -sh "$libs" | cut -f1)"
+fi
+
+say "bootstrap done"
