@@ -1,0 +1,14 @@
+export { DbError } from './db.error';
+export { createPrismaClient, type PrismaClientCtor, type PrismaClientOptions } from './prisma-client';
+export { retryableSqlState, withSerializableRetry, type SerializableRetryOptions } from './serializable-retry';
+export {
+  diffDatabaseToSchema,
+  diffMigrationsToSchema,
+  ensureDatabase,
+  loadMigrations,
+  migrate,
+  migrationStatus,
+  type MigrationStatus,
+  type ProgressFn,
+} from './migrations';
+export { serviceDatabase, type ServiceDatabase } from './service-database';

@@ -1,0 +1,40 @@
+import { PrismaPg } from '@prisma/adapter-pg';
+
+/** Pool sizing and hooks for {@link createPrismaClient}. */
+export interface PrismaClientOptions {
+  /**
+   * Max pg connections. Small on purpose: each service instance holds its own pool and Postgres pays ~10 MB per
+   * backend, so instances × poolMax must stay under `max_connections`. Default 5.
+   */
+  poolMax?: number;
+  /** Close idle connections after this long (ms). Default 30 s. */
+  idleTimeoutMillis?: number;
+  /** Fail fast instead of queueing forever when the pool is exhausted or the server is down (ms). Default 5 s. */
+  connectionTimeoutMillis?: number;
+  /** Called for errors on idle pooled connections (e.g. server restart); without it they would be unobserved. */
+  onPoolError?: (err: Error) => void;
+}
+
+/** The constructor shape of every generated `PrismaClient` (`prisma-client` generator, driver adapters only). */
+export type PrismaClientCtor<TClient> = new (options: { adapter: PrismaPg }) => TClient;
+
+/**
+ * Builds a service's generated `PrismaClient` on `@prisma/adapter-pg` (Prisma 7's query compiler + node-postgres, no
+ * native query engine). Takes the constructor so this lib stays independent of any one service's generated client.
+ *
+ * @example
+ * import { PrismaClient } from '../generated/prisma/client';
+ * const prisma = createPrismaClient(PrismaClient, config.databaseUrl, { poolMax: 5 });
+ */
+export function createPrismaClient<TClient>(Ctor: PrismaClientCtor<TClient>, databaseUrl: string, options: PrismaClientOptions = {}): TClient {
+  const adapter = new PrismaPg(
+    {
+      connectionString: databaseUrl,
+      max: options.poolMax ?? 5,
+      idleTimeoutMillis: options.idleTimeoutMillis ?? 30_000,
+      connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5_000,
+    },
+    options.onPoolError ? { onPoolError: options.onPoolError } : undefined,
+  );
+  return new Ctor({ adapter });
+}
