@@ -130,8 +130,8 @@ export interface Account {
   currency: string;
   /** Current lifecycle state. */
   status: AccountStatus;
-  /** Whether the available balance may go below zero. */
-  allowOverdraft: boolean;
+  /** How far below zero the available balance may go, in minor units (0 = no overdraft). */
+  overdraftLimitMinor: bigint;
   /** Optimistic-concurrency version, incremented on every change. */
   version: bigint;
   /** Creation time. */
@@ -181,7 +181,7 @@ function createBaseAccount(): Account {
     type: 0,
     currency: "",
     status: 0,
-    allowOverdraft: false,
+    overdraftLimitMinor: 0n,
     version: 0n,
     createdAt: undefined,
     updatedAt: undefined,
@@ -209,8 +209,11 @@ export const Account: MessageFns<Account> = {
     if (message.status !== 0) {
       writer.uint32(48).int32(message.status);
     }
-    if (message.allowOverdraft !== false) {
-      writer.uint32(56).bool(message.allowOverdraft);
+    if (message.overdraftLimitMinor !== 0n) {
+      if (BigInt.asIntN(64, message.overdraftLimitMinor) !== message.overdraftLimitMinor) {
+        throw new globalThis.Error("value provided for field message.overdraftLimitMinor of type int64 too large");
+      }
+      writer.uint32(56).int64(message.overdraftLimitMinor);
     }
     if (message.version !== 0n) {
       if (BigInt.asIntN(64, message.version) !== message.version) {
@@ -296,7 +299,7 @@ export const Account: MessageFns<Account> = {
               break;
             }
 
-            message.allowOverdraft = reader.bool();
+            message.overdraftLimitMinor = reader.int64() as bigint;
             continue;
           }
           case 8: {
@@ -358,11 +361,11 @@ export const Account: MessageFns<Account> = {
       type: isSet(object.type) ? accountTypeFromJSON(object.type) : 0,
       currency: isSet(object.currency) ? globalThis.String(object.currency) : "",
       status: isSet(object.status) ? accountStatusFromJSON(object.status) : 0,
-      allowOverdraft: isSet(object.allowOverdraft)
-        ? globalThis.Boolean(object.allowOverdraft)
-        : isSet(object.allow_overdraft)
-        ? globalThis.Boolean(object.allow_overdraft)
-        : false,
+      overdraftLimitMinor: isSet(object.overdraftLimitMinor)
+        ? BigInt(object.overdraftLimitMinor)
+        : isSet(object.overdraft_limit_minor)
+        ? BigInt(object.overdraft_limit_minor)
+        : 0n,
       version: isSet(object.version) ? BigInt(object.version) : 0n,
       createdAt: isSet(object.createdAt)
         ? fromJsonTimestamp(object.createdAt)
@@ -411,8 +414,8 @@ export const Account: MessageFns<Account> = {
     if (message.status !== 0) {
       obj.status = accountStatusToJSON(message.status);
     }
-    if (message.allowOverdraft !== false) {
-      obj.allowOverdraft = message.allowOverdraft;
+    if (message.overdraftLimitMinor !== 0n) {
+      obj.overdraftLimitMinor = message.overdraftLimitMinor.toString();
     }
     if (message.version !== 0n) {
       obj.version = message.version.toString();
@@ -446,7 +449,9 @@ export const Account: MessageFns<Account> = {
     message.type = object.type ?? 0;
     message.currency = object.currency ?? "";
     message.status = object.status ?? 0;
-    message.allowOverdraft = object.allowOverdraft ?? false;
+    message.overdraftLimitMinor = (object.overdraftLimitMinor !== undefined && object.overdraftLimitMinor !== null)
+      ? BigInt(object.overdraftLimitMinor)
+      : 0n;
     message.version = (object.version !== undefined && object.version !== null) ? BigInt(object.version) : 0n;
     message.createdAt = object.createdAt ?? undefined;
     message.updatedAt = object.updatedAt ?? undefined;

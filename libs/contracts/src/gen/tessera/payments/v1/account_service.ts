@@ -42,8 +42,8 @@ export interface OpenAccountRequest {
   type: AccountType;
   /** ISO 4217 currency; required. */
   currency: string;
-  /** Whether the available balance may go negative. */
-  allowOverdraft: boolean;
+  /** How far below zero the available balance may go, in the account's minor units (0 = no overdraft). */
+  overdraftLimitMinor: bigint;
   /** Free-form safe labels. */
   labels: { [key: string]: string };
 }
@@ -142,7 +142,7 @@ export interface GetBalanceResponse {
 }
 
 function createBaseOpenAccountRequest(): OpenAccountRequest {
-  return { idempotencyKey: "", ownerId: "", name: "", type: 0, currency: "", allowOverdraft: false, labels: {} };
+  return { idempotencyKey: "", ownerId: "", name: "", type: 0, currency: "", overdraftLimitMinor: 0n, labels: {} };
 }
 
 export const OpenAccountRequest: MessageFns<OpenAccountRequest> = {
@@ -162,8 +162,11 @@ export const OpenAccountRequest: MessageFns<OpenAccountRequest> = {
     if (message.currency !== "") {
       writer.uint32(42).string(message.currency);
     }
-    if (message.allowOverdraft !== false) {
-      writer.uint32(48).bool(message.allowOverdraft);
+    if (message.overdraftLimitMinor !== 0n) {
+      if (BigInt.asIntN(64, message.overdraftLimitMinor) !== message.overdraftLimitMinor) {
+        throw new globalThis.Error("value provided for field message.overdraftLimitMinor of type int64 too large");
+      }
+      writer.uint32(48).int64(message.overdraftLimitMinor);
     }
     globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
       OpenAccountRequest_LabelsEntry.encode({ key: key as any, value }, writer.uint32(58).fork()).join();
@@ -229,7 +232,7 @@ export const OpenAccountRequest: MessageFns<OpenAccountRequest> = {
               break;
             }
 
-            message.allowOverdraft = reader.bool();
+            message.overdraftLimitMinor = reader.int64() as bigint;
             continue;
           }
           case 7: {
@@ -270,11 +273,11 @@ export const OpenAccountRequest: MessageFns<OpenAccountRequest> = {
       name: isSet(object.name) ? globalThis.String(object.name) : "",
       type: isSet(object.type) ? accountTypeFromJSON(object.type) : 0,
       currency: isSet(object.currency) ? globalThis.String(object.currency) : "",
-      allowOverdraft: isSet(object.allowOverdraft)
-        ? globalThis.Boolean(object.allowOverdraft)
-        : isSet(object.allow_overdraft)
-        ? globalThis.Boolean(object.allow_overdraft)
-        : false,
+      overdraftLimitMinor: isSet(object.overdraftLimitMinor)
+        ? BigInt(object.overdraftLimitMinor)
+        : isSet(object.overdraft_limit_minor)
+        ? BigInt(object.overdraft_limit_minor)
+        : 0n,
       labels: isObject(object.labels)
         ? (globalThis.Object.entries(object.labels) as [string, any][]).reduce(
           (acc: { [key: string]: string }, [key, value]: [string, any]) => {
@@ -309,8 +312,8 @@ export const OpenAccountRequest: MessageFns<OpenAccountRequest> = {
     if (message.currency !== "") {
       obj.currency = message.currency;
     }
-    if (message.allowOverdraft !== false) {
-      obj.allowOverdraft = message.allowOverdraft;
+    if (message.overdraftLimitMinor !== 0n) {
+      obj.overdraftLimitMinor = message.overdraftLimitMinor.toString();
     }
     if (message.labels) {
       const entries = globalThis.Object.entries(message.labels) as [string, string][];
@@ -334,7 +337,9 @@ export const OpenAccountRequest: MessageFns<OpenAccountRequest> = {
     message.name = object.name ?? "";
     message.type = object.type ?? 0;
     message.currency = object.currency ?? "";
-    message.allowOverdraft = object.allowOverdraft ?? false;
+    message.overdraftLimitMinor = (object.overdraftLimitMinor !== undefined && object.overdraftLimitMinor !== null)
+      ? BigInt(object.overdraftLimitMinor)
+      : 0n;
     message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
       (acc: { [key: string]: string }, [key, value]: [string, string]) => {
         if (value !== undefined) {
