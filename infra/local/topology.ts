@@ -45,6 +45,8 @@ const serviceSchema = z
     kind: z.enum(['grpc', 'http', 'worker']),
     port: port.optional(),
     runtime: z.enum(['node', 'go']),
+    /** Compose profile: the service starts only with `docker compose --profile <name> up`. */
+    profile: name.optional(),
     database: z.string().optional(),
     peers: z.array(name).default([]),
     produces: z.array(topicName).default([]),
@@ -172,7 +174,34 @@ function consistencyProblems(t: Topology): string[] {
       else if (peer === s.name) problems.push(`service ${s.name} lists itself as a peer`);
     }
   }
+  const cycle = peerCycle(t.services);
+  if (cycle) problems.push(`services call each other in a cycle: ${cycle.join(' -> ')} (startup order would deadlock)`);
   return problems;
+}
+
+/** A cycle in the peers graph, if any (as the list of names around it). */
+function peerCycle(services: ServiceSpec[]): string[] | undefined {
+  const peers = new Map(services.map((s) => [s.name, s.peers]));
+  const state = new Map<string, 'visiting' | 'done'>();
+  const stack: string[] = [];
+  const visit = (n: string): string[] | undefined => {
+    if (state.get(n) === 'done') return undefined;
+    if (state.get(n) === 'visiting') return [...stack.slice(stack.indexOf(n)), n];
+    state.set(n, 'visiting');
+    stack.push(n);
+    for (const p of peers.get(n) ?? []) {
+      const found = visit(p);
+      if (found) return found;
+    }
+    stack.pop();
+    state.set(n, 'done');
+    return undefined;
+  };
+  for (const s of services) {
+    const found = visit(s.name);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 /** Parses and validates topology YAML text. Throws TopologyError listing every problem found. */
@@ -237,6 +266,8 @@ export function envPrefix(service: string): string {
 
 /** Where a service finds its dependencies: loopback ports natively, container names under Compose. */
 export interface Addressing {
+  /** Interface services listen on: loopback natively, all interfaces inside a container. */
+  bindHost: string;
   postgres: { host: string; port: number };
   kafkaBrokers: string[];
   peerAddr(peer: ServiceSpec): string;
@@ -244,6 +275,7 @@ export interface Addressing {
 
 export function localAddressing(t: Topology, layout: LayoutName = 'single'): Addressing {
   return {
+    bindHost: '127.0.0.1',
     postgres: { host: t.postgres.host, port: t.postgres.port },
     kafkaBrokers: kafkaBrokers(t, layout),
     peerAddr: (peer) => `127.0.0.1:${peer.port}`,
@@ -256,7 +288,10 @@ export function serviceEnv(t: Topology, serviceName: string, addressing: Address
   if (!s) throw new TopologyError('serviceEnv', [`unknown service ${serviceName}`]);
   const prefix = envPrefix(s.name);
   const env: Record<string, string> = { OTEL_SERVICE_NAME: s.name };
-  if (s.port !== undefined) env[`${prefix}_${s.kind.toUpperCase()}_PORT`] = String(s.port);
+  if (s.port !== undefined) {
+    env[`${prefix}_${s.kind.toUpperCase()}_HOST`] = addressing.bindHost;
+    env[`${prefix}_${s.kind.toUpperCase()}_PORT`] = String(s.port);
+  }
   if (s.database !== undefined) {
     env[`${prefix}_DATABASE_URL`] = databaseUrl(t, s.database, addressing.postgres.host, addressing.postgres.port);
   }

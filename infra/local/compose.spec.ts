@@ -1,0 +1,74 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { parse } from 'yaml';
+import { COMPOSE_PATH, renderCompose } from './compose';
+import { envPrefix, loadTopology, REPO_ROOT, resolveTopics } from './topology';
+
+interface ComposeService {
+  image?: string;
+  ports?: string[];
+  environment?: Record<string, string>;
+  command?: string[];
+  profiles?: string[];
+  depends_on?: Record<string, { condition: string }>;
+}
+
+const topo = loadTopology();
+const committedText = readFileSync(COMPOSE_PATH, 'utf8');
+const compose = parse(committedText) as { services: Record<string, ComposeService> };
+
+describe('renderCompose', () => {
+  it('matches the committed docker-compose.yml (regenerate: npx tsx infra/local/compose.ts --write)', () => {
+    // Compare as text so any hand edit, even to a comment, is caught.
+    expect(committedText).toBe(renderCompose(topo));
+  });
+
+  it('publishes every service port, postgres and kafka on the topology ports', () => {
+    for (const s of topo.services) {
+      const svc = compose.services[s.name];
+      expect(svc).toBeDefined();
+      expect(svc!.ports).toEqual(s.port === undefined ? undefined : [`${s.port}:${s.port}`]);
+      if (s.port !== undefined) expect(svc!.environment![`${envPrefix(s.name)}_${s.kind.toUpperCase()}_PORT`]).toBe(String(s.port));
+    }
+    expect(compose.services['postgres']!.ports).toEqual([`${topo.postgres.port}:5432`]);
+    expect(compose.services['kafka']!.ports).toEqual([`${topo.kafka.layouts.single.nodes[0]!.port}:${topo.kafka.layouts.single.nodes[0]!.port}`]);
+  });
+
+  it('creates exactly the topology topics with their partitions and configs', () => {
+    const script = compose.services['kafka-init']!.command!.join('\n');
+    const created = [...script.matchAll(/--topic (\S+) --partitions (\d+) --replication-factor (\d+)/g)].map((m) => [m[1], Number(m[2]), Number(m[3])]);
+    expect(created).toEqual(resolveTopics(topo, 'single').map((t) => [t.name, t.partitions, t.replicationFactor]));
+    for (const t of resolveTopics(topo, 'single')) {
+      for (const [k, v] of Object.entries(t.config)) expect(script).toMatch(new RegExp(`--topic ${t.name.replace(/\./g, '\\.')} .*--config ${k}=${v}( |$)`, 'm'));
+    }
+  });
+
+  it('creates exactly the topology databases and points each service at its own', () => {
+    const script = compose.services['db-init']!.command!.join('\n');
+    const created = [...script.matchAll(/CREATE DATABASE "([a-z_]+)"/g)].map((m) => m[1]);
+    expect(created).toEqual(topo.postgres.databases.map((d) => d.name));
+    for (const s of topo.services) {
+      const url = compose.services[s.name]!.environment![`${envPrefix(s.name)}_DATABASE_URL`];
+      expect(url === undefined ? undefined : url.slice(url.lastIndexOf('/') + 1)).toBe(s.database);
+    }
+  });
+
+  it('gives peers the container address and Kafka users the internal listener', () => {
+    const gateway = compose.services['gateway']!.environment!;
+    expect(gateway['TRANSACTIONS_ADDR']).toBe('transactions:50051');
+    expect(gateway['KAFKA_BROKERS']).toBeUndefined();
+    expect(compose.services['ingest']!.environment!['KAFKA_BROKERS']).toBe('kafka:9092');
+    expect(compose.services['gateway']!.environment!['GATEWAY_HTTP_HOST']).toBe('0.0.0.0');
+  });
+
+  it('runs the Kafka version that infra/kafka/pom.xml resolves for the native setup', () => {
+    const pom = readFileSync(path.join(REPO_ROOT, 'infra/kafka/pom.xml'), 'utf8');
+    expect(/<kafka\.version>([^<]+)<\/kafka\.version>/.exec(pom)?.[1]).toBe(topo.kafka.version);
+    expect(compose.services['kafka']!.image).toBe(`apache/kafka:${topo.kafka.version}`);
+  });
+
+  it('keeps the Go stream processor behind a profile so aggregates are not produced twice', () => {
+    expect(compose.services['stream-processor-go']!.profiles).toEqual(['polyglot']);
+    expect(compose.services['stream-processor']!.profiles).toBeUndefined();
+  });
+});

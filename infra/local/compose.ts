@@ -1,0 +1,178 @@
+/**
+ * Generates docker-compose.yml from infra/topology.yaml, so Docker users get the same ports, databases,
+ * topics and env as the native setup. `npx tsx infra/local/compose.ts --write` rewrites the file;
+ * `--check` exits 1 when the committed file is stale (compose.spec.ts checks the same).
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { stringify } from 'yaml';
+import { envPrefix, loadTopology, REPO_ROOT, resolveTopics, serviceEnv, type Addressing, type Topology } from './topology';
+
+export const COMPOSE_PATH = path.join(REPO_ROOT, 'docker-compose.yml');
+const PG_IMAGE = 'postgres:15-bookworm';
+const DOCKERFILE = 'infra/docker/Dockerfile';
+/** Inside the compose network Kafka is reached on its internal listener; the host keeps the native port. */
+const KAFKA_INTERNAL = 'kafka:9092';
+
+const HEADER = [
+  '# GENERATED from infra/topology.yaml by `npx tsx infra/local/compose.ts --write`. Do not edit by hand:',
+  '# a unit test (infra/local/compose.spec.ts) fails when this file and the topology disagree.',
+  '# Usage: docker compose up --build     (add --profile polyglot for stream-processor-go)',
+  '',
+].join('\n');
+
+/** Stable KRaft cluster id derived from the cluster name, so the generated file is reproducible. */
+export function composeClusterId(t: Topology): string {
+  return createHash('sha256').update(t.kafka.clusterName).digest().subarray(0, 16).toString('base64url').replace(/^-/, 'A');
+}
+
+export function composeAddressing(): Addressing {
+  return {
+    bindHost: '0.0.0.0',
+    postgres: { host: 'postgres', port: 5432 },
+    kafkaBrokers: [KAFKA_INTERNAL],
+    peerAddr: (peer) => `${peer.name}:${peer.port}`,
+  };
+}
+
+/** Compose interpolates `$`; shell scripts in commands must write `$$`. We emit none, but guard anyway. */
+function shell(lines: string[]): string {
+  return `${lines.join('\n').replace(/\$/g, '$$$$')}\n`;
+}
+
+export function generateCompose(t: Topology): Record<string, unknown> {
+  const node = t.kafka.layouts.single.nodes[0]!;
+  const single = t.kafka.layouts.single;
+  const pg = t.postgres;
+  const addressing = composeAddressing();
+  // Fresh objects each time: a shared one would be rendered as a YAML anchor/alias.
+  const healthy = () => ({ condition: 'service_healthy' });
+  const completed = () => ({ condition: 'service_completed_successfully' });
+
+  const services: Record<string, unknown> = {
+    postgres: {
+      image: PG_IMAGE,
+      environment: { POSTGRES_USER: pg.user, POSTGRES_PASSWORD: pg.password, POSTGRES_DB: 'postgres' },
+      command: ['postgres', '-c', `shared_buffers=${pg.sharedBuffersMb}MB`, '-c', `max_connections=${pg.maxConnections}`],
+      ports: [`${pg.port}:5432`],
+      volumes: ['pgdata:/var/lib/postgresql/data'],
+      healthcheck: { test: ['CMD-SHELL', `pg_isready -U ${pg.user} -d postgres`], interval: '2s', timeout: '5s', retries: 30 },
+    },
+    'db-init': {
+      image: PG_IMAGE,
+      depends_on: { postgres: healthy() },
+      environment: { PGHOST: 'postgres', PGUSER: pg.user, PGPASSWORD: pg.password, PGDATABASE: 'postgres' },
+      entrypoint: ['sh', '-ec'],
+      command: [
+        shell(
+          pg.databases.map(
+            (db) => `psql -tAc "SELECT 1 FROM pg_database WHERE datname = '${db.name}'" | grep -q 1 || psql -c 'CREATE DATABASE "${db.name}"'`,
+          ),
+        ),
+      ],
+      restart: 'no',
+    },
+    'db-migrate': {
+      build: { context: '.', dockerfile: DOCKERFILE, target: 'node-build' },
+      depends_on: { 'db-init': completed() },
+      environment: Object.fromEntries(
+        t.services.filter((s) => s.database !== undefined).map((s) => {
+          const key = `${envPrefix(s.name)}_DATABASE_URL`;
+          return [key, serviceEnv(t, s.name, addressing)[key]!];
+        }),
+      ),
+      command: ['npx', 'tsx', 'libs/db/src/cli.ts', 'migrate', '--all'],
+      restart: 'no',
+    },
+    kafka: {
+      image: `apache/kafka:${t.kafka.version}`,
+      environment: {
+        CLUSTER_ID: composeClusterId(t),
+        KAFKA_NODE_ID: String(node.id),
+        KAFKA_PROCESS_ROLES: 'broker,controller',
+        KAFKA_LISTENERS: `INTERNAL://:9092,EXTERNAL://:${node.port},CONTROLLER://:${node.controllerPort}`,
+        KAFKA_ADVERTISED_LISTENERS: `INTERNAL://${KAFKA_INTERNAL},EXTERNAL://${t.kafka.host}:${node.port}`,
+        KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: 'INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT',
+        KAFKA_INTER_BROKER_LISTENER_NAME: 'INTERNAL',
+        KAFKA_CONTROLLER_LISTENER_NAMES: 'CONTROLLER',
+        KAFKA_CONTROLLER_QUORUM_VOTERS: `${node.id}@kafka:${node.controllerPort}`,
+        KAFKA_LOG_DIRS: '/tmp/kraft-combined-logs',
+        KAFKA_AUTO_CREATE_TOPICS_ENABLE: 'false',
+        KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: '1',
+        KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR: '1',
+        KAFKA_TRANSACTION_STATE_LOG_MIN_ISR: '1',
+        KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR: '1',
+        KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR: '1',
+        KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: '0',
+        KAFKA_HEAP_OPTS: `-Xms${single.heapMb}m -Xmx${single.heapMb}m`,
+      },
+      ports: [`${node.port}:${node.port}`],
+      healthcheck: {
+        test: ['CMD-SHELL', '/opt/kafka/bin/kafka-broker-api-versions.sh --bootstrap-server localhost:9092 > /dev/null 2>&1'],
+        interval: '5s',
+        timeout: '10s',
+        retries: 30,
+        start_period: '10s',
+      },
+    },
+    'kafka-init': {
+      image: `apache/kafka:${t.kafka.version}`,
+      depends_on: { kafka: healthy() },
+      entrypoint: ['bash', '-ec'],
+      command: [
+        shell(
+          resolveTopics(t, 'single').map((topic) =>
+            [
+              `/opt/kafka/bin/kafka-topics.sh --bootstrap-server ${KAFKA_INTERNAL} --create --if-not-exists --topic ${topic.name}`,
+              `--partitions ${topic.partitions} --replication-factor ${topic.replicationFactor}`,
+              ...Object.entries(topic.config).map(([k, v]) => `--config ${k}=${v}`),
+            ].join(' '),
+          ),
+        ),
+      ],
+      restart: 'no',
+    },
+  };
+
+  for (const s of t.services) {
+    const needsKafka = s.produces.length + s.consumes.length > 0;
+    const dependsOn: Record<string, unknown> = {};
+    if (s.database !== undefined) dependsOn['db-migrate'] = completed();
+    if (needsKafka) dependsOn['kafka-init'] = completed();
+    for (const peer of s.peers) dependsOn[peer] = { condition: 'service_started' };
+    services[s.name] = {
+      build: { context: '.', dockerfile: DOCKERFILE, target: s.runtime === 'go' ? 'go-service' : 'node-service', args: { SERVICE: s.name } },
+      image: `tessera/${s.name}:dev`,
+      ...(s.profile ? { profiles: [s.profile] } : {}),
+      environment: serviceEnv(t, s.name, addressing),
+      ...(s.port !== undefined ? { ports: [`${s.port}:${s.port}`] } : {}),
+      ...(Object.keys(dependsOn).length > 0 ? { depends_on: dependsOn } : {}),
+      restart: 'unless-stopped',
+    };
+  }
+  return { name: 'tessera', services, volumes: { pgdata: {} } };
+}
+
+export function renderCompose(t: Topology): string {
+  // YAML 1.1 rules when quoting, so strings like "no" (restart policy) stay strings for every Compose parser.
+  return HEADER + stringify(generateCompose(t), { lineWidth: 0, version: '1.1', aliasDuplicateObjects: false });
+}
+
+if (require.main === module) {
+  const flag = process.argv[2];
+  const rendered = renderCompose(loadTopology());
+  if (flag === '--write') {
+    writeFileSync(COMPOSE_PATH, rendered);
+    console.log(`==> wrote ${path.relative(REPO_ROOT, COMPOSE_PATH)}`);
+  } else if (flag === '--check') {
+    const current = readFileSync(COMPOSE_PATH, 'utf8');
+    if (current !== rendered) {
+      console.error('✖ docker-compose.yml is stale\n  fix: npx tsx infra/local/compose.ts --write');
+      process.exit(1);
+    }
+    console.log('==> docker-compose.yml matches infra/topology.yaml');
+  } else {
+    process.stdout.write(rendered);
+  }
+}

@@ -1,0 +1,173 @@
+import { readFileSync } from 'node:fs';
+import { parse, stringify } from 'yaml';
+import { TopologyError } from './errors';
+import { DEFAULT_TOPOLOGY_PATH, kafkaBrokers, layoutForBrokers, loadTopology, parseTopology, resolveTopics, serviceEnv } from './topology';
+
+type Raw = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- free-form YAML under test
+
+const committed = (): Raw => parse(readFileSync(DEFAULT_TOPOLOGY_PATH, 'utf8')) as Raw;
+
+/** Parses the committed topology after `mutate`, returning the problems it reports (or [] when valid). */
+function problemsAfter(mutate: (raw: Raw) => void): string[] {
+  const raw = committed();
+  mutate(raw);
+  try {
+    parseTopology(stringify(raw), 'test');
+    return [];
+  } catch (err) {
+    if (err instanceof TopologyError) return err.problems;
+    throw err;
+  }
+}
+
+const service = (raw: Raw, name: string): Raw => raw['services'].find((s: Raw) => s['name'] === name);
+
+describe('parseTopology', () => {
+  it('accepts the committed infra/topology.yaml', () => {
+    const t = loadTopology();
+    expect(t.services.map((s) => [s.name, s.port])).toEqual(
+      expect.arrayContaining([
+        ['gateway', 8080],
+        ['transactions', 50051],
+        ['compliance', 50052],
+        ['ingest', 50053],
+        ['insights', 50054],
+      ]),
+    );
+    expect(t.postgres.port).toBe(55432);
+    expect(kafkaBrokers(t, 'single')).toEqual(['127.0.0.1:19092']);
+    expect(kafkaBrokers(t, 'triple')).toEqual(['127.0.0.1:19092', '127.0.0.1:19094', '127.0.0.1:19096']);
+  });
+
+  it('rejects a service port that collides with postgres', () => {
+    expect(problemsAfter((raw) => (service(raw, 'ingest')['port'] = 55432))).toEqual([
+      expect.stringMatching(/port 55432 is used by postgres and service ingest/),
+      expect.stringMatching(/port 55432 is used by postgres and service ingest/),
+    ]);
+  });
+
+  it('rejects two services on one port', () => {
+    expect(problemsAfter((raw) => (service(raw, 'insights')['port'] = 50051))).toContainEqual(
+      expect.stringMatching(/port 50051 is used by service transactions and service insights/),
+    );
+  });
+
+  it('rejects a kafka controller port that collides with a broker port in the same layout', () => {
+    expect(problemsAfter((raw) => (raw['kafka']['layouts']['triple']['nodes'][1]['controllerPort'] = 19092))).toContainEqual(
+      expect.stringMatching(/port 19092 .* \(layout triple\)/),
+    );
+  });
+
+  it('rejects duplicate topics and a DLQ for an unknown topic', () => {
+    const problems = problemsAfter((raw) => {
+      raw['topics'].push({ ...raw['topics'][0] });
+      raw['topics'].push({ name: 'nowhere.things.dlq.v1', dlqFor: 'nowhere.things.v1', partitions: 1, retentionMs: 1, cleanupPolicy: 'delete' });
+    });
+    expect(problems).toContainEqual('topic payments.transfer.events.v1 is declared twice');
+    expect(problems).toContainEqual('topic nowhere.things.dlq.v1 is the DLQ for unknown topic nowhere.things.v1');
+  });
+
+  it('rejects topic names that break the <domain>.<entity>.<kind>.v<N> convention', () => {
+    expect(problemsAfter((raw) => (raw['topics'][0]['name'] = 'PaymentsEvents'))).toContainEqual(expect.stringMatching(/^topics\.0\.name: topic names follow/));
+  });
+
+  it('rejects a replication factor above the layout broker count and min.insync.replicas above it', () => {
+    const problems = problemsAfter((raw) => {
+      raw['topics'][0]['replicationFactor'] = { single: 2 };
+      raw['topics'][1]['minInsyncReplicas'] = { triple: 4 };
+    });
+    expect(problems).toContainEqual(expect.stringMatching(/payments.transfer.events.v1: replication factor 2 exceeds the 1 broker\(s\) of layout single/));
+    expect(problems).toContainEqual(expect.stringMatching(/payments.transfer.events.v1.dlq: min.insync.replicas 4 exceeds replication factor 3/));
+  });
+
+  it('rejects references to undeclared topics, databases and peers', () => {
+    const problems = problemsAfter((raw) => {
+      service(raw, 'ingest')['produces'].push('analytics.events.typo.v1');
+      service(raw, 'ingest')['database'] = 'tessera_ingest';
+      service(raw, 'ingest')['peers'] = ['billing'];
+    });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'service ingest uses undeclared topic analytics.events.typo.v1',
+        'service ingest uses undeclared database tessera_ingest',
+        'service ingest has unknown peer billing',
+      ]),
+    );
+  });
+
+  it('rejects a peer cycle, which would deadlock startup ordering', () => {
+    expect(problemsAfter((raw) => (service(raw, 'compliance')['peers'] = ['transactions']))).toContainEqual(
+      expect.stringMatching(/cycle: (transactions -> compliance -> transactions|compliance -> transactions -> compliance)/),
+    );
+  });
+
+  it('rejects a worker with a port and a grpc service without one', () => {
+    const problems = problemsAfter((raw) => {
+      service(raw, 'stream-processor')['port'] = 50060;
+      delete service(raw, 'ingest')['port'];
+    });
+    expect(problems).toEqual(expect.arrayContaining(['service stream-processor: a worker has no port', 'service ingest: a grpc service needs a port']));
+  });
+
+  it('rejects unknown keys (typos) instead of ignoring them', () => {
+    expect(problemsAfter((raw) => (raw['postgres']['prot'] = 5432))).toContainEqual(expect.stringMatching(/^postgres: Unrecognized key/));
+  });
+
+  it('reports YAML syntax errors as a TopologyError', () => {
+    expect(() => parseTopology('postgres: [unclosed', 'bad.yaml')).toThrow(TopologyError);
+  });
+});
+
+describe('resolveTopics', () => {
+  it('uses replication factor 1 with one broker and 3 with min.insync.replicas=2 with three', () => {
+    const t = loadTopology();
+    for (const topic of resolveTopics(t, 'single')) {
+      expect([topic.name, topic.replicationFactor, topic.config['min.insync.replicas']]).toEqual([topic.name, 1, '1']);
+    }
+    for (const topic of resolveTopics(t, 'triple')) {
+      expect([topic.name, topic.replicationFactor, topic.config['min.insync.replicas']]).toEqual([topic.name, 3, '2']);
+    }
+  });
+
+  it('declares the compacted balances topic and every required topic with its DLQ', () => {
+    const topics = resolveTopics(loadTopology(), 'single');
+    expect(topics.find((x) => x.name === 'payments.account.balances.v1')?.config['cleanup.policy']).toBe('compact');
+    expect(topics.map((x) => x.name)).toEqual(
+      expect.arrayContaining([
+        'payments.transfer.events.v1',
+        'payments.transfer.events.v1.dlq',
+        'compliance.alerts.v1',
+        'analytics.events.raw.v1',
+        'analytics.events.dlq.v1',
+        'analytics.aggregates.v1',
+        'platform.pings.v1',
+        'platform.pings.v1.dlq',
+      ]),
+    );
+  });
+});
+
+describe('serviceEnv', () => {
+  it('derives port, database url, brokers and peer addresses from the topology', () => {
+    expect(serviceEnv(loadTopology(), 'transactions')).toEqual({
+      OTEL_SERVICE_NAME: 'transactions',
+      TRANSACTIONS_GRPC_HOST: '127.0.0.1',
+      TRANSACTIONS_GRPC_PORT: '50051',
+      TRANSACTIONS_DATABASE_URL: 'postgresql://tessera:tessera@127.0.0.1:55432/tessera_transactions',
+      KAFKA_BROKERS: '127.0.0.1:19092',
+      COMPLIANCE_ADDR: '127.0.0.1:50052',
+    });
+  });
+
+  it('throws for an unknown service', () => {
+    expect(() => serviceEnv(loadTopology(), 'billing')).toThrow(/unknown service billing/);
+  });
+});
+
+describe('layoutForBrokers', () => {
+  it('maps 1 and 3 brokers to layouts and rejects other counts', () => {
+    expect(layoutForBrokers(1)).toBe('single');
+    expect(layoutForBrokers(3)).toBe('triple');
+    expect(() => layoutForBrokers(2)).toThrow(/use 1 or 3/);
+  });
+});
