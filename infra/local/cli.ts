@@ -6,6 +6,7 @@
  *   logs [postgres|kafka|kafka-<id>] [-f]                        show or follow logs
  *   reset [--only postgres|kafka]                                down + wipe Tessera's state dir (.tessera/)
  *   env <service>                                                print the env a service needs (KEY=value)
+ * TESSERA_TOPOLOGY=<file> selects another topology (default infra/topology.yaml).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
@@ -111,7 +112,8 @@ function env(topo: Topology, args: Args): void {
 
 async function main(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
-  const topo = loadTopology();
+  // TESSERA_TOPOLOGY points at another topology file (other ports and state dir), e.g. for a second stack.
+  const topo = loadTopology(process.env['TESSERA_TOPOLOGY'] || undefined);
   switch (args.command) {
     case 'up':
       return up(topo, args).then(() => 0);

@@ -120,7 +120,7 @@ export class LocalKafka {
       if (!up || this.nodePid(node) === undefined) {
         throw new InfraError(
           this.nodePid(node) === undefined ? `kafka-${node.id} exited during startup` : `kafka-${node.id} did not open port ${node.port} within ${timeoutMs / 1000}s`,
-          `see ${path.relative(REPO_ROOT, node.logs)}/server.log and stdout.log`,
+          `see ${path.relative(REPO_ROOT, node.logs)}/server.log and stdout.log (a slow machine may need --timeout <s>)`,
           `${tailFile(path.join(node.logs, 'server.log'), 15)}\n${tailFile(node.stdout, 10)}`,
         );
       }

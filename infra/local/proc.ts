@@ -186,7 +186,7 @@ export function assertPortFree(port: number, what: string, ours: number[] = []):
   if (!portListening(port)) return;
   const holders = listeningPids(port).filter((p) => !ours.includes(p));
   if (holders.length === 0 && ours.length > 0) return;
-  const who = holders.length > 0 ? holders.map((p) => `pid ${p} (${cmdline(p).slice(0, 80) || '?'})`).join(', ') : 'an unknown process';
+  const who = holders.length > 0 ? holders.map((p) => `pid ${p} (${cmdline(p).replace(/\s+/g, ' ').slice(0, 80) || '?'})`).join(', ') : 'an unknown process';
   throw new InfraError(
     `port ${port} (${what}) is already in use by ${who}`,
     holders.length > 0
