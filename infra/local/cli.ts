@@ -33,7 +33,7 @@ const USAGE = 'usage: npm run infra -- <up [--brokers 1|3] [--only postgres|kafk
 function parseArgs(argv: string[]): Args {
   const args: Args = { command: argv[0] ?? 'help', positional: [], brokers: 1, follow: false, timeoutMs: 120_000 };
   for (let i = 1; i < argv.length; i++) {
-    const a = argv[i]!;
+    const a = argv[i] ?? '';
     const value = () => {
       const v = argv[++i];
       if (v === undefined) throw new InfraError(`${a} needs a value`, USAGE);

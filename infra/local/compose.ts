@@ -42,7 +42,8 @@ function shell(lines: string[]): string {
 }
 
 export function generateCompose(t: Topology): Record<string, unknown> {
-  const node = t.kafka.layouts.single.nodes[0]!;
+  const [node] = t.kafka.layouts.single.nodes; // schema: min(1)
+  if (!node) throw new Error('topology has no single-broker node');
   const single = t.kafka.layouts.single;
   const pg = t.postgres;
   const addressing = composeAddressing();
@@ -79,7 +80,7 @@ export function generateCompose(t: Topology): Record<string, unknown> {
       environment: Object.fromEntries(
         t.services.filter((s) => s.database !== undefined).map((s) => {
           const key = `${envPrefix(s.name)}_DATABASE_URL`;
-          return [key, serviceEnv(t, s.name, addressing)[key]!];
+          return [key, serviceEnv(t, s.name, addressing)[key] ?? ''];
         }),
       ),
       command: ['npx', 'tsx', 'libs/db/src/cli.ts', 'migrate', '--all'],

@@ -158,11 +158,11 @@ export class LocalKafka {
       }
     }, timeoutMs, 1000);
     if (!ok) {
-      const node = this.nodes(layout)[0]!;
+      const node = this.nodes(layout)[0];
       throw new InfraError(
         `kafka cluster not ready within ${timeoutMs / 1000}s (${seen}/${expected} brokers registered)`,
         `see ${path.relative(REPO_ROOT, this.dir)}/node-*/logs/server.log`,
-        tailFile(path.join(node.logs, 'server.log'), 20),
+        node ? tailFile(path.join(node.logs, 'server.log'), 20) : undefined,
       );
     }
   }

@@ -195,12 +195,12 @@ export function findPgBin(): string {
     return override;
   }
   const root = '/usr/lib/postgresql';
-  const versions = existsSync(root)
+  const [newest] = existsSync(root)
     ? readdirSync(root)
         .filter((v) => existsSync(path.join(root, v, 'bin', 'pg_ctl')))
         .sort((a, b) => Number(b) - Number(a))
     : [];
-  if (versions.length > 0) return path.join(root, versions[0]!, 'bin');
+  if (newest !== undefined) return path.join(root, newest, 'bin');
   const which = spawnSync('sh', ['-c', 'command -v pg_ctl'], { encoding: 'utf8' });
   if (which.status === 0 && which.stdout.trim()) return path.dirname(which.stdout.trim());
   throw new InfraError('PostgreSQL server binaries not found (looked in /usr/lib/postgresql/*/bin and PATH)', INSTALL_FIX);

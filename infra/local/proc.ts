@@ -24,7 +24,7 @@ export function cmdline(pid: number): string {
 
 export function readPid(file: string): number | undefined {
   try {
-    const pid = Number.parseInt(readFileSync(file, 'utf8').split('\n')[0]!.trim(), 10);
+    const pid = Number.parseInt((readFileSync(file, 'utf8').split('\n')[0] ?? '').trim(), 10);
     return Number.isInteger(pid) && pid > 0 ? pid : undefined;
   } catch {
     return undefined;
@@ -138,7 +138,8 @@ export function listeningPids(port: number): number[] {
     for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
       const cols = line.trim().split(/\s+/);
       // cols[1] = local address "IP:PORT", cols[3] = state (0A = LISTEN), cols[9] = inode
-      if (cols.length > 9 && cols[3] === '0A' && cols[1]!.endsWith(`:${hexPort}`)) inodes.add(cols[9]!);
+      const [, local, , state, , , , , , inode] = cols;
+      if (state === '0A' && local?.endsWith(`:${hexPort}`) && inode) inodes.add(inode);
     }
   }
   if (inodes.size === 0) return [];
@@ -154,7 +155,7 @@ export function listeningPids(port: number): number[] {
     for (const fd of fds) {
       try {
         const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${entry}/fd/${fd}`));
-        if (m && inodes.has(m[1]!)) {
+        if (m?.[1] && inodes.has(m[1])) {
           pids.push(Number(entry));
           break;
         }
@@ -176,7 +177,7 @@ export function portListening(port: number): boolean {
         .split('\n')
         .some((line) => {
           const cols = line.trim().split(/\s+/);
-          return cols[3] === '0A' && cols[1]!.endsWith(hexPort);
+          return cols[3] === '0A' && (cols[1]?.endsWith(hexPort) ?? false);
         }),
   );
 }
@@ -210,8 +211,7 @@ export function treePssKb(rootPid: number): number {
   }
   let total = 0;
   const stack = [rootPid];
-  while (stack.length > 0) {
-    const pid = stack.pop()!;
+  for (let pid = stack.pop(); pid !== undefined; pid = stack.pop()) {
     try {
       const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
       total += m ? Number(m[1]) : 0;

@@ -130,7 +130,7 @@ function consistencyProblems(t: Topology): string[] {
         [n.port, `kafka node ${n.id}`],
         [n.controllerPort, `kafka node ${n.id} controller`],
       ]),
-      ...t.services.filter((s) => s.port !== undefined).map((s): [number, string] => [s.port!, `service ${s.name}`]),
+      ...t.services.flatMap((s): [number, string][] => (s.port === undefined ? [] : [[s.port, `service ${s.name}`]])),
     ];
     for (const p of duplicates(owners.map(([p]) => p))) {
       const who = owners.filter(([q]) => q === p).map(([, w]) => w);
@@ -297,8 +297,8 @@ export function serviceEnv(t: Topology, serviceName: string, addressing: Address
   }
   if (s.produces.length + s.consumes.length > 0) env['KAFKA_BROKERS'] = addressing.kafkaBrokers.join(',');
   for (const peerName of s.peers) {
-    const peer = t.services.find((x) => x.name === peerName)!;
-    env[`${envPrefix(peer.name)}_ADDR`] = addressing.peerAddr(peer);
+    const peer = t.services.find((x) => x.name === peerName);
+    if (peer) env[`${envPrefix(peer.name)}_ADDR`] = addressing.peerAddr(peer); // validated: always found
   }
   return { ...env, ...s.env };
 }
