@@ -198,4 +198,34 @@ describe('EventProducer -> EventConsumer', () => {
     expect(seen).toHaveLength(10);
     expect(new Set(seen)).toEqual(new Set([...firstBatch, ...secondBatch].map((e) => e.id)));
   }, 90_000);
+
+  it('stop() cuts a pending backoff short and leaves that message uncommitted for the next run', async () => {
+    const topic = await newTopic('stop', 1);
+    const groupId = `kafka-lib-test.stop-${run}`;
+    const sent = await producer.publish(topic, ping('slow'));
+    let failures = 0;
+    const failing = new EventConsumer({
+      kafka, groupId, topics: [topic], codec: commonV1.Ping, logger, lagIntervalMs: 0,
+      retry: { maxAttempts: 10, initialDelayMs: 60_000, maxDelayMs: 60_000, multiplier: 1 },
+      handler: async () => {
+        failures++;
+        throw new Error('not yet');
+      },
+    });
+    await failing.start();
+    await until(() => failures === 1);
+    const started = Date.now();
+    await failing.stop();
+    expect(Date.now() - started).toBeLessThan(15_000);
+
+    const seen: string[] = [];
+    const ok = consumer(topic, groupId, async ({ envelope }) => void seen.push(envelope.id));
+    await ok.start();
+    try {
+      await until(() => seen.length >= 1);
+    } finally {
+      await ok.stop();
+    }
+    expect(seen).toEqual([sent.id]);
+  }, 90_000);
 });
