@@ -100,6 +100,7 @@ async function reset(topo: Topology, args: Args): Promise<void> {
   // Only ever Tessera's own folder inside this checkout; the topology schema forbids paths like ../ or /.
   const target = args.only === undefined ? stateDir : path.join(stateDir, args.only);
   if (!target.startsWith(`${REPO_ROOT}${path.sep}.`)) throw new InfraError(`refusing to delete ${target}: not inside the repo's state dir`);
+  if (wants(args, 'postgres')) new LocalPostgres(topo).wipe();
   rmSync(target, { recursive: true, force: true });
   log(`wiped ${path.relative(REPO_ROOT, target)}`);
 }

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, chownSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { appendFileSync, chownSync, existsSync, lstatSync, readFileSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Client, escapeIdentifier, escapeLiteral } from 'pg';
 import { InfraError } from './errors';
@@ -20,16 +21,49 @@ interface OsUser {
  * never the Debian system cluster. Started with pg_ctl, which daemonizes and keeps postmaster.pid for us.
  */
 export class LocalPostgres {
-  readonly dir: string;
-  readonly dataDir: string;
-  readonly socketDir: string;
-  readonly logFile: string;
+  /** `.tessera/postgres`: the cluster's folder, or a symlink to it (see placeForOsUser). */
+  readonly link: string;
+  dir = '';
+  dataDir = '';
+  socketDir = '';
+  logFile = '';
 
   constructor(private readonly topo: Topology) {
-    this.dir = path.join(REPO_ROOT, topo.stateDir, 'postgres');
-    this.dataDir = path.join(this.dir, 'data');
-    this.socketDir = path.join(this.dir, 'run');
-    this.logFile = path.join(this.dir, 'postgres.log');
+    this.link = path.join(REPO_ROOT, topo.stateDir, 'postgres');
+    this.locate(existsSync(this.link) ? realpathSync(this.link) : this.link);
+  }
+
+  private locate(dir: string): void {
+    this.dir = dir;
+    this.dataDir = path.join(dir, 'data');
+    this.socketDir = path.join(dir, 'run');
+    this.logFile = path.join(dir, 'postgres.log');
+  }
+
+  /**
+   * The postgres OS user must reach its data dir. When the checkout lives where it cannot (e.g. under a
+   * 0700 /root), the cluster goes to /var/tmp/tessera-pg-<hash of the checkout> and .tessera/postgres links
+   * there; we pass postgres the real path so it never has to walk through the checkout.
+   */
+  private placeForOsUser(user: OsUser | undefined, log: (line: string) => void): void {
+    if (!user || existsSync(this.link)) return;
+    const stateDir = path.dirname(this.link);
+    ensureDir(stateDir);
+    if (spawnSync('test', ['-x', stateDir], { uid: user.uid, gid: user.gid }).status === 0) return;
+    const external = path.join('/var/tmp', `tessera-pg-${createHash('sha256').update(REPO_ROOT).digest('hex').slice(0, 12)}`);
+    ensureDir(external);
+    symlinkSync(external, this.link);
+    log(`OS user ${user.name} cannot enter ${path.relative(process.cwd(), stateDir)}; cluster placed in ${external} (linked from ${path.relative(REPO_ROOT, this.link)})`);
+    this.locate(external);
+  }
+
+  /** Deletes the cluster's files (call after down), including an external folder the link points to. */
+  wipe(): void {
+    if (existsSync(this.link) && lstatSync(this.link).isSymbolicLink()) {
+      const target = realpathSync(this.link);
+      if (target.startsWith('/var/tmp/tessera-pg-')) rmSync(target, { recursive: true, force: true });
+    }
+    rmSync(this.link, { recursive: true, force: true });
   }
 
   /** postmaster pid, if our cluster (this data dir) is the one running. */
@@ -45,10 +79,11 @@ export class LocalPostgres {
     } else {
       assertPortFree(this.topo.postgres.port, 'postgres');
       const user = postgresOsUser();
+      this.placeForOsUser(user, log);
       ensureDir(this.socketDir);
       if (user) for (const d of [this.dir, this.socketDir]) chownSync(d, user.uid, user.gid);
       if (!existsSync(path.join(this.dataDir, 'PG_VERSION'))) {
-        log(`initdb ${path.relative(REPO_ROOT, this.dataDir)}${user ? ` (as OS user ${user.name}; postgres refuses root)` : ''}`);
+        log(`initdb ${this.dataDir.startsWith(REPO_ROOT) ? path.relative(REPO_ROOT, this.dataDir) : this.dataDir}${user ? ` (as OS user ${user.name}; postgres refuses root)` : ''}`);
         this.asUser(user, path.join(bin, 'initdb'), ['-D', this.dataDir, '-U', 'postgres', '--encoding=UTF8', '--locale=C', '--auth-local=trust', '--auth-host=scram-sha-256'], 'initdb');
         // Our settings live in one file we rewrite on every `up`, so topology changes apply on restart.
         appendFileSync(path.join(this.dataDir, 'postgresql.conf'), "\ninclude_if_exists = 'tessera.conf'\n");
