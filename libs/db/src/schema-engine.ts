@@ -131,6 +131,23 @@ function expectedEngineVersion(): string {
   return enginesPkg.dependencies['@prisma/engines-version'] ?? '';
 }
 
+/**
+ * Loads wasm-bindgen's glue module. It is ESM-only (`export function …` / `export class …`, no imports), which Jest
+ * on Node 20 cannot require; rather than a loader that differs between Node, tsx and Jest, we evaluate it the same
+ * way everywhere as a function body returning its exports. The exact package version is pinned and checked above.
+ */
+function loadGlue(file: string): WasmBindings {
+  const source = readFileSync(file, 'utf8');
+  const names = [...source.matchAll(/^export (?:function|class) ([A-Za-z0-9_$]+)/gm)].map((m) => m[1]);
+  const body = source.replace(/^export (function|class) /gm, '$1 ');
+  if (/^\s*(import|export)\b/m.test(body) || !names.includes('SchemaEngine')) {
+    throw new DbError('DB.SCHEMA_ENGINE_LOAD_FAILED', `unexpected module shape in ${file}; update loadGlue for this engine version`);
+  }
+  // The engine arms a 10 s timer around its advisory lock and never clears it; unref'd, it cannot hold the process open.
+  const setTimeoutUnref = (fn: () => void, ms?: number): NodeJS.Timeout => setTimeout(fn, ms).unref();
+  return new Function('setTimeout', `${body}\nreturn { ${names.join(', ')} };`)(setTimeoutUnref) as WasmBindings;
+}
+
 function loadBindings(): WasmBindings {
   if (bindings) return bindings;
   // The package exports no ./package.json; find it beside the bindings file.
@@ -152,7 +169,7 @@ function loadBindings(): WasmBindings {
     let message = '';
     registry.PRISMA_WASM_PANIC_REGISTRY = { get: () => message, set_message: (m: string) => void (message = `RuntimeError: ${m}`) };
   }
-  const bg = require(bgPath) as WasmBindings;
+  const bg = loadGlue(bgPath);
   const wasmModule = new wasmApi.Module(readFileSync(path.join(pkgDir, 'schema_engine_bg.wasm')));
   const instance = new wasmApi.Instance(wasmModule, { './schema_engine_bg.js': bg });
   bg.__wbg_set_wasm(instance.exports);
@@ -174,18 +191,21 @@ export interface OpenSchemaEngineOptions {
  */
 export async function withSchemaEngine<T>(options: OpenSchemaEngineOptions, fn: (engine: WasmSchemaEngine) => Promise<T>): Promise<T> {
   const wasm = loadBindings();
-  const adapter = bindMigrationAwareSqlAdapterFactory(engineAdapterFactory(options.databaseUrl));
+  const factory = engineAdapterFactory(options.databaseUrl);
+  const adapter = bindMigrationAwareSqlAdapterFactory(factory);
   const datamodels: [string, string][] | undefined = options.schema ? [[options.schema.path, options.schema.content]] : undefined;
   let engine: WasmSchemaEngine;
   try {
     engine = await wasm.SchemaEngine.new({ datamodels }, options.log ?? (() => undefined), adapter);
   } catch (err) {
+    await factory.close();
     throw DbError.fromEngine('DB.SCHEMA_ENGINE_START_FAILED', 'could not start the Prisma schema engine', err);
   }
   try {
     return await fn(engine);
   } finally {
     engine.free();
+    await factory.close(); // the engine does not dispose the connections it opened; leaving them would hold the process open
   }
 }
 
@@ -199,22 +219,35 @@ export async function withSchemaEngine<T>(options: OpenSchemaEngineOptions, fn: 
  * - `connectToShadowDb` overrides `database` in the pool config, which a `connectionString` silently wins over, so
  *   the "shadow" replay would hit the real database. We pass discrete connection fields.
  */
-function engineAdapterFactory(databaseUrl: string): SqlMigrationAwareDriverAdapterFactory {
+function engineAdapterFactory(databaseUrl: string): SqlMigrationAwareDriverAdapterFactory & { close(): Promise<void> } {
   const fields = connectionFields(databaseUrl);
-  const inner = new PrismaPg({ ...fields, max: 2, Client: CharAsTextClient });
+  // One connection, like the native engine: its session advisory lock then covers every statement of the run.
+  const inner = new PrismaPg({ ...fields, max: 1, Client: CharAsTextClient });
+  const open = new Set<SqlDriverAdapter>();
+  const track = (adapter: SqlDriverAdapter): SqlDriverAdapter => {
+    open.add(adapter);
+    return adapter;
+  };
   return {
     provider: inner.provider,
     adapterName: inner.adapterName,
-    connect: async () => wholeScriptAdapter(await inner.connect()),
+    close: async () => {
+      const adapters = [...open];
+      open.clear();
+      await Promise.allSettled(adapters.map((a) => a.dispose()));
+    },
+    connect: async () => track(wholeScriptAdapter(await inner.connect())),
     connectToShadowDb: async () => {
       const name = `prisma_migrate_shadow_db_${randomUUID().replace(/-/g, '')}`;
       await adminQuery(fields, `CREATE DATABASE "${name}"`);
-      const shadow = await new PrismaPg({ ...fields, database: name, max: 2, Client: CharAsTextClient }).connect();
+      const shadow = await new PrismaPg({ ...fields, database: name, max: 1, Client: CharAsTextClient }).connect();
       // Close our pool before dropping (adapter-pg drops first, which fails while its own pool is connected).
-      return wholeScriptAdapter(shadow, async () => {
-        await shadow.dispose();
-        await adminQuery(fields, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      });
+      let dropped: Promise<void> | undefined;
+      return track(
+        wholeScriptAdapter(shadow, () =>
+          (dropped ??= shadow.dispose().then(() => adminQuery(fields, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`))),
+        ),
+      );
     },
   };
 }

@@ -1,0 +1,224 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Client } from 'pg';
+import {
+  createPrismaClient,
+  DbError,
+  diffDatabaseToSchema,
+  diffMigrationsToSchema,
+  ensureDatabase,
+  migrate,
+  migrationStatus,
+  withSerializableRetry,
+} from '../src';
+// The transactions service's generated client is the real thing this lib serves; run tools/prisma/generate.sh first.
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { PrismaClient } from '../../../services/transactions/src/generated/prisma/client';
+
+jest.setTimeout(60_000);
+
+const ADMIN_URL = process.env['TESSERA_PG_ADMIN_URL'] ?? 'postgresql://tessera:tessera@127.0.0.1:55432/postgres';
+const PRISMA_DIR = path.resolve(__dirname, '../../../services/transactions/prisma');
+const MIGRATIONS_DIR = path.join(PRISMA_DIR, 'migrations');
+const SCHEMA_PATH = path.join(PRISMA_DIR, 'schema.prisma');
+const MIGRATION_NAMES = readdirSync(MIGRATIONS_DIR, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+
+function urlFor(database: string): string {
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+async function sql<T extends object = Record<string, unknown>>(databaseUrl: string, text: string, values: unknown[] = []): Promise<T[]> {
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    return (await client.query(text, values)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}
+
+const created: string[] = [];
+async function freshDatabase(): Promise<string> {
+  const name = `tessera_dbtest_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+  const url = urlFor(name);
+  await ensureDatabase(url);
+  created.push(name);
+  return url;
+}
+
+afterAll(async () => {
+  for (const name of created) await sql(ADMIN_URL, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+});
+
+describe('migrate', () => {
+  let url: string;
+  beforeAll(async () => {
+    url = await freshDatabase();
+  });
+
+  it('applies every migration to an empty database', async () => {
+    const progress: string[] = [];
+    await expect(migrate(url, MIGRATIONS_DIR, (m) => progress.push(m))).resolves.toEqual(MIGRATION_NAMES);
+    expect(progress).toContain(`applied ${MIGRATION_NAMES[0]}`);
+  });
+
+  it('is a no-op when re-applied', async () => {
+    await expect(migrate(url, MIGRATIONS_DIR)).resolves.toEqual([]);
+    const status = await migrationStatus(url, MIGRATIONS_DIR);
+    expect(status).toMatchObject({ upToDate: true, pending: [], failed: [], edited: [], hasMigrationsTable: true });
+  });
+
+  it('records _prisma_migrations rows exactly as Prisma does', async () => {
+    const columns = await sql<{ column_name: string; data_type: string }>(
+      url,
+      `SELECT column_name, data_type FROM information_schema.columns WHERE table_name = '_prisma_migrations' ORDER BY ordinal_position`,
+    );
+    expect(columns.map((c) => `${c.column_name}:${c.data_type}`)).toEqual([
+      'id:character varying',
+      'checksum:character varying',
+      'finished_at:timestamp with time zone',
+      'migration_name:character varying',
+      'logs:text',
+      'rolled_back_at:timestamp with time zone',
+      'started_at:timestamp with time zone',
+      'applied_steps_count:integer',
+    ]);
+    const rows = await sql<Record<string, unknown>>(url, 'SELECT * FROM _prisma_migrations ORDER BY migration_name');
+    expect(rows.map((r) => r['migration_name'])).toEqual(MIGRATION_NAMES);
+    for (const row of rows) {
+      const file = readFileSync(path.join(MIGRATIONS_DIR, String(row['migration_name']), 'migration.sql'));
+      expect(row['checksum']).toBe(createHash('sha256').update(file).digest('hex'));
+      expect(row['id']).toMatch(/^[0-9a-f-]{36}$/);
+      expect(row['finished_at']).toBeInstanceOf(Date);
+      expect(row['rolled_back_at']).toBeNull();
+      expect(row['logs']).toBeNull();
+      expect(row['applied_steps_count']).toBe(1);
+    }
+  });
+
+  it('leaves no drift: the migrated database and the migrations folder both equal schema.prisma', async () => {
+    await expect(diffDatabaseToSchema(url, SCHEMA_PATH)).resolves.toBe('');
+    await expect(diffMigrationsToSchema(url, MIGRATIONS_DIR, SCHEMA_PATH)).resolves.toBe('');
+  });
+
+  it('reports drift when the database differs from the schema', async () => {
+    const drifted = await freshDatabase();
+    await migrate(drifted, MIGRATIONS_DIR);
+    await sql(drifted, 'ALTER TABLE accounts ADD COLUMN nickname text');
+    await expect(diffDatabaseToSchema(drifted, SCHEMA_PATH)).resolves.toMatch(/DROP COLUMN "nickname"/);
+  });
+
+  it('applies a failing migration atomically and then refuses to continue', async () => {
+    const target = await freshDatabase();
+    const dir = mkdtempSync(path.join(tmpdir(), 'tessera-migrations-'));
+    try {
+      cpSync(MIGRATIONS_DIR, dir, { recursive: true });
+      mkdirSync(path.join(dir, '99990101000000_broken'));
+      writeFileSync(path.join(dir, '99990101000000_broken', 'migration.sql'), 'CREATE TABLE half_done (id int);\nSELECT 1/0;\n');
+      const err = await migrate(target, dir).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(DbError);
+      expect((err as DbError).code).toBe('DB.MIGRATION_FAILED');
+      expect((err as DbError).message).toMatch(/division by zero/);
+      const leftovers = await sql(target, `SELECT 1 FROM information_schema.tables WHERE table_name = 'half_done'`);
+      expect(leftovers).toHaveLength(0);
+      await expect(migrationStatus(target, dir)).resolves.toMatchObject({ upToDate: false, failed: ['99990101000000_broken'] });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('transactions schema through Prisma + adapter-pg', () => {
+  let url: string;
+  let prisma: InstanceType<typeof PrismaClient>;
+  beforeAll(async () => {
+    url = await freshDatabase();
+    await migrate(url, MIGRATIONS_DIR);
+    prisma = createPrismaClient(PrismaClient, url, { poolMax: 3 });
+  });
+  afterAll(async () => {
+    await prisma?.$disconnect();
+  });
+
+  it('writes and reads an Account with bigint amounts beyond 2^53', async () => {
+    const big = 2n ** 62n + 7n;
+    const created = await prisma.account.create({
+      data: { ownerRef: 'cust-1', currency: 'EUR', type: 'CUSTOMER', overdraftLimitMinor: big, balanceMinor: 0n },
+    });
+    const read = await prisma.account.findUniqueOrThrow({ where: { id: created.id } });
+    expect(read.overdraftLimitMinor).toBe(big);
+    expect(read).toMatchObject({ currency: 'EUR', type: 'CUSTOMER', status: 'ACTIVE', version: 0 });
+  });
+
+  it('enforces the ledger invariants in the database', async () => {
+    const [a, b] = await Promise.all(
+      ['x', 'y'].map((o) => prisma.account.create({ data: { ownerRef: o, currency: 'EUR', type: 'CUSTOMER', balanceMinor: 100n } })),
+    );
+    // Balance below -overdraft_limit is refused.
+    await expect(prisma.account.update({ where: { id: a!.id }, data: { balanceMinor: -1n } })).rejects.toThrow(/accounts_balance_within_overdraft_chk/);
+    // Unbalanced postings fail at commit (deferred trigger), balanced ones commit.
+    const transfer = (amount: bigint) =>
+      prisma.transfer.create({ data: { sourceAccountId: a!.id, destinationAccountId: b!.id, amountMinor: amount, currency: 'EUR', status: 'COMPLETED' } });
+    const unbalanced = prisma.$transaction(async (tx) => {
+      const t = await tx.transfer.create({ data: { sourceAccountId: a!.id, destinationAccountId: b!.id, amountMinor: 5n, currency: 'EUR', status: 'COMPLETED' } });
+      await tx.posting.create({ data: { transferId: t.id, accountId: a!.id, currency: 'EUR', direction: 'DEBIT', amountMinor: 5n } });
+    });
+    await expect(unbalanced).rejects.toThrow(/do not balance/);
+    const t = await transfer(5n);
+    await prisma.posting.createMany({
+      data: [
+        { transferId: t.id, accountId: a!.id, currency: 'EUR', direction: 'DEBIT', amountMinor: 5n },
+        { transferId: t.id, accountId: b!.id, currency: 'EUR', direction: 'CREDIT', amountMinor: 5n },
+      ],
+    });
+    // A posting cannot be in another currency than its account (composite FK), nor be edited afterwards.
+    await expect(
+      prisma.$transaction([
+        prisma.posting.create({ data: { transferId: t.id, accountId: a!.id, currency: 'USD', direction: 'DEBIT', amountMinor: 1n } }),
+        prisma.posting.create({ data: { transferId: t.id, accountId: b!.id, currency: 'USD', direction: 'CREDIT', amountMinor: 1n } }),
+      ]),
+    ).rejects.toThrow();
+    await expect(sql(url, 'UPDATE postings SET amount_minor = 6 WHERE transfer_id = $1', [t.id])).rejects.toThrow(/append-only/);
+    await expect(transfer(0n)).rejects.toThrow(/transfers_amount_positive_chk/);
+  });
+
+  it('withSerializableRetry re-runs a transaction that lost a real serialization conflict', async () => {
+    const [a, b] = await Promise.all(
+      ['p', 'q'].map((o) =>
+        prisma.account.create({ data: { ownerRef: o, currency: 'EUR', type: 'CUSTOMER', balanceMinor: 50n, overdraftLimitMinor: 100n } }),
+      ),
+    );
+    // Write skew: each reads the joint balance (100), then takes 60 from a different account. Under READ COMMITTED both
+    // would commit (joint -20); SERIALIZABLE aborts one, whose retry sees 40 left and declines.
+    let arrived = 0;
+    let release!: () => void;
+    const bothRead = new Promise<void>((resolve) => (release = resolve));
+    const retries: string[] = [];
+    const debit = (id: string) =>
+      withSerializableRetry(
+        (attempt) =>
+          prisma.$transaction(
+            async (tx) => {
+              const rows = await tx.account.findMany({ where: { id: { in: [a!.id, b!.id] } } });
+              const total = rows.reduce((sum, r) => sum + r.balanceMinor, 0n);
+              if (attempt === 1) {
+                if (++arrived === 2) release();
+                await bothRead;
+              }
+              if (total < 60n) return 'declined';
+              await tx.account.update({ where: { id }, data: { balanceMinor: { decrement: 60n }, version: { increment: 1 } } });
+              return 'debited';
+            },
+            { isolationLevel: 'Serializable' },
+          ),
+        { baseDelayMs: 5, onRetry: ({ sqlState }) => retries.push(sqlState) },
+      );
+    const outcomes = await Promise.all([debit(a!.id), debit(b!.id)]);
+    expect(retries).toEqual(['40001']);
+    expect(outcomes.sort()).toEqual(['debited', 'declined']);
+  });
+});
