@@ -1,0 +1,20 @@
+import { loadConfigOrExit, port, hostPort, brokers, durationMs } from '@tessera/config';
+import { z } from 'zod';
+
+export const gatewayConfigSchema = z.object({
+  GATEWAY_HTTP_PORT: port().default(8080),
+  GATEWAY_HTTP_HOST: z.string().default('127.0.0.1'),
+  TRANSACTIONS_ADDR: hostPort().default('127.0.0.1:50051'),
+  KAFKA_BROKERS: brokers().default(['127.0.0.1:19092']),
+  GATEWAY_GRPC_DEADLINE_MS: durationMs().default(3000),
+  GATEWAY_HEALTH_TIMEOUT_MS: durationMs().default(1500),
+  GATEWAY_BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(256 * 1024),
+});
+
+export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
+
+export const GATEWAY_CONFIG = Symbol('GATEWAY_CONFIG');
+
+export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  return loadConfigOrExit(gatewayConfigSchema, env, { service: 'gateway' });
+}

@@ -1,0 +1,63 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { checkHealth } from '@tessera/grpc';
+import type { Admin } from 'kafkajs';
+import { type GatewayConfig, GATEWAY_CONFIG } from '../config';
+import { KAFKA_ADMIN } from '../peers/peers.module';
+
+export type CheckStatus = 'up' | 'down';
+export interface HealthReport {
+  status: CheckStatus;
+  checks: Record<string, { status: CheckStatus; detail?: string; latencyMs: number }>;
+}
+
+/**
+ * Readiness of everything the gateway needs. Postgres is reported through the transactions service's
+ * health (its AccountService is SERVING only while its database answers), so the gateway holds no DB
+ * credentials.
+ */
+@Injectable()
+export class HealthService {
+  constructor(
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    @Inject(KAFKA_ADMIN) private readonly kafkaAdmin: Admin,
+  ) {}
+
+  async report(): Promise<HealthReport> {
+    const timeout = this.config.GATEWAY_HEALTH_TIMEOUT_MS;
+    const entries = await Promise.all([
+      timed('transactions', () => checkHealth(this.config.TRANSACTIONS_ADDR, '', { timeoutMs: timeout })),
+      timed('postgres', () => checkHealth(this.config.TRANSACTIONS_ADDR, 'tessera.payments.v1.AccountService', { timeoutMs: timeout })),
+      timed('kafka', async () => {
+        const cluster = await withTimeout(this.kafkaAdmin.describeCluster(), timeout, 'kafka describeCluster');
+        return cluster.brokers.length > 0 ? 'SERVING' : 'NO_BROKERS';
+      }),
+    ]);
+    const checks = Object.fromEntries(entries);
+    const status: CheckStatus = entries.every(([, c]) => c.status === 'up') ? 'up' : 'down';
+    return { status, checks };
+  }
+}
+
+async function timed(
+  name: string,
+  probe: () => Promise<string>,
+): Promise<[string, { status: CheckStatus; detail?: string; latencyMs: number }]> {
+  const started = performance.now();
+  try {
+    const result = await probe();
+    const latencyMs = Math.round(performance.now() - started);
+    return [name, result === 'SERVING' ? { status: 'up', latencyMs } : { status: 'down', detail: result, latencyMs }];
+  } catch (err) {
+    return [name, { status: 'down', detail: err instanceof Error ? err.message : String(err), latencyMs: Math.round(performance.now() - started) }];
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+    promise.then(
+      (value) => { clearTimeout(timer); resolve(value); },
+      (error: unknown) => { clearTimeout(timer); reject(error instanceof Error ? error : new Error(String(error))); },
+    );
+  });
+}

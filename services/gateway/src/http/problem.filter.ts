@@ -1,0 +1,56 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException } from '@nestjs/common';
+import { AppError, PROBLEM_CONTENT_TYPE, toProblem } from '@tessera/errors';
+import { createLogger } from '@tessera/telemetry';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+/**
+ * The gateway's single error exit: every error leaves as RFC 9457 problem+json. gRPC failures arrive here
+ * already converted to AppError by the gRPC client helper, so a status maps the same way on every route.
+ */
+@Catch()
+export class ProblemFilter implements ExceptionFilter {
+  private readonly logger = createLogger('ProblemFilter');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    const reply = http.getResponse<FastifyReply>();
+    const error = normalise(exception);
+    const problem = toProblem(error, request.url);
+    // HTTP-only statuses with no gRPC counterpart keep their own status code.
+    const status = error instanceof AppError && error.code in HTTP_ONLY_STATUS ? HTTP_ONLY_STATUS[error.code]! : problem.status;
+    const body = { ...problem.body, status };
+    if (status >= 500) this.logger.error({ err: exception, path: request.routeOptions?.url }, 'request failed');
+    void reply.status(status).header('content-type', PROBLEM_CONTENT_TYPE).send(body);
+  }
+}
+
+const HTTP_ONLY_STATUS: Record<string, number> = { 'HTTP.PAYLOAD_TOO_LARGE': 413, 'HTTP.UNSUPPORTED_MEDIA_TYPE': 415 };
+
+/** Framework errors (unknown route, malformed JSON, oversize body) become typed AppErrors. */
+export function normalise(exception: unknown): unknown {
+  if (exception instanceof AppError) return exception;
+  if (exception instanceof HttpException) return fromHttpStatus(exception.getStatus(), exception.message);
+  const fastifyStatus = (exception as { statusCode?: unknown } | null)?.statusCode;
+  if (typeof fastifyStatus === 'number' && fastifyStatus >= 400 && fastifyStatus < 500) {
+    return fromHttpStatus(fastifyStatus, (exception as Error).message);
+  }
+  return exception;
+}
+
+function fromHttpStatus(status: number, message: string): AppError {
+  switch (status) {
+    case 404:
+      return new AppError({ code: 'HTTP.ROUTE_NOT_FOUND', kind: 'NOT_FOUND', message: 'No such route' });
+    case 413:
+      return new AppError({ code: 'HTTP.PAYLOAD_TOO_LARGE', kind: 'INVALID_ARGUMENT', message: 'Request body exceeds the size limit' });
+    case 415:
+      return new AppError({ code: 'HTTP.UNSUPPORTED_MEDIA_TYPE', kind: 'INVALID_ARGUMENT', message: 'Send application/json' });
+    case 429:
+      return new AppError({ code: 'HTTP.RATE_LIMITED', kind: 'RESOURCE_EXHAUSTED', message: 'Too many requests' });
+    default:
+      return status < 500
+        ? new AppError({ code: 'HTTP.BAD_REQUEST', kind: 'INVALID_ARGUMENT', message: message || 'Malformed request' })
+        : new AppError({ code: 'HTTP.INTERNAL', kind: 'INTERNAL', message: 'Internal error' });
+  }
+}

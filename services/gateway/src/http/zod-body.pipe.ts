@@ -1,0 +1,22 @@
+import { type PipeTransform } from '@nestjs/common';
+import { AppError } from '@tessera/errors';
+import type { z } from 'zod';
+
+/** Validates a request part against a zod schema; violations become one INVALID_ARGUMENT with every field named. */
+export class ZodPipe<S extends z.ZodType> implements PipeTransform<unknown, z.infer<S>> {
+  constructor(private readonly schema: S, private readonly code = 'HTTP.INVALID_REQUEST') {}
+
+  transform(value: unknown): z.infer<S> {
+    const result = this.schema.safeParse(value ?? {});
+    if (result.success) return result.data;
+    throw new AppError({
+      code: this.code,
+      kind: 'INVALID_ARGUMENT',
+      message: 'The request is invalid',
+      fieldViolations: result.error.issues.map((issue) => ({
+        field: issue.path.join('.') || '(body)',
+        description: issue.message,
+      })),
+    });
+  }
+}

@@ -1,0 +1,34 @@
+import { Body, Controller, HttpCode, Inject, Post } from '@nestjs/common';
+import { commonV1, eventTypeName } from '@tessera/contracts';
+import type { EventProducer } from '@tessera/kafka';
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { ZodPipe } from '../http/zod-body.pipe';
+import { EVENT_PRODUCER } from '../peers/peers.module';
+
+const PINGS_TOPIC = 'platform.pings.v1';
+const pingBody = z.object({ message: z.string().min(1).max(280) }).strict();
+
+/**
+ * The foundation slice's event path: a ping is published to Kafka and recorded by a consumer in the
+ * transactions service, all in one trace. Answers 202 once the broker has acknowledged the event.
+ */
+@Controller('v1/pings')
+export class PingsController {
+  constructor(@Inject(EVENT_PRODUCER) private readonly producer: EventProducer) {}
+
+  @Post()
+  @HttpCode(202)
+  async create(@Body(new ZodPipe(pingBody)) body: z.infer<typeof pingBody>): Promise<{ id: string; topic: string }> {
+    const id = randomUUID();
+    const ping = commonV1.Ping.fromPartial({ id, message: body.message, sentAt: new Date() });
+    await this.producer.publish(PINGS_TOPIC, {
+      key: id,
+      subject: id,
+      type: eventTypeName.Ping,
+      message: ping,
+      codec: commonV1.Ping,
+    });
+    return { id, topic: PINGS_TOPIC };
+  }
+}

@@ -1,0 +1,122 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** Repository root, from tests/e2e/support. */
+export const ROOT = resolve(__dirname, '../../..');
+const RUN_DIR = join(ROOT, '.tessera', 'e2e');
+
+export interface ServiceSpec {
+  name: string;
+  /** Compiled entry point relative to the service folder. */
+  main?: string;
+  env: Record<string, string>;
+  /** Resolves when the process is ready; throws with a reason otherwise. */
+  ready: () => Promise<boolean>;
+}
+
+export interface RunningService {
+  name: string;
+  process: ChildProcess;
+  logFile: string;
+  spansFile: string;
+}
+
+/**
+ * Starts each service as a real Node process from its build output (`npx nx run-many -t build` first),
+ * with OpenTelemetry loaded by `-r instrumentation.js` exactly as in production, spans exported to a
+ * per-service JSON-lines file so tests can follow one trace across processes.
+ */
+export async function startServices(specs: ServiceSpec[], timeoutMs = 45_000): Promise<RunningService[]> {
+  mkdirSync(join(RUN_DIR, 'logs'), { recursive: true });
+  const running: RunningService[] = [];
+  try {
+    for (const spec of specs) {
+      const dir = join(ROOT, 'services', spec.name, 'dist');
+      const main = join(dir, spec.main ?? 'main.js');
+      if (!existsSync(main)) throw new Error(`${main} is missing: run "npx nx run-many -t build" first`);
+      const logFile = join(RUN_DIR, 'logs', `${spec.name}.log`);
+      const spansFile = join(RUN_DIR, `${spec.name}.spans.jsonl`);
+      rmSync(spansFile, { force: true });
+      const child = spawn(process.execPath, ['-r', join(dir, 'instrumentation.js'), main], {
+        cwd: ROOT,
+        env: { ...process.env, ...spec.env, TESSERA_OTEL_TEST_SPANS_FILE: spansFile, OTEL_BSP_SCHEDULE_DELAY: '200' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const log = createWriteStream(logFile);
+      child.stdout?.pipe(log);
+      child.stderr?.pipe(log);
+      running.push({ name: spec.name, process: child, logFile, spansFile });
+      await waitFor(`${spec.name} ready`, spec.ready, timeoutMs, () => {
+        if (child.exitCode !== null) {
+          throw new Error(`${spec.name} exited with ${child.exitCode}; log:\n${tail(logFile)}`);
+        }
+      });
+    }
+    return running;
+  } catch (err) {
+    await stopServices(running);
+    throw err;
+  }
+}
+
+export async function stopServices(running: RunningService[]): Promise<void> {
+  await Promise.all(
+    running.reverse().map(async ({ process: child }) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((done) => child.once('exit', done));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }),
+  );
+}
+
+export async function waitFor(
+  what: string,
+  probe: () => Promise<boolean>,
+  timeoutMs: number,
+  onTick: () => void = () => undefined,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    onTick();
+    try {
+      if (await probe()) return;
+    } catch (err) {
+      lastError = err;
+    }
+    await sleep(250);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+}
+
+export function tail(file: string, lines = 40): string {
+  try {
+    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+export interface SpanRecord {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  kind: number;
+  service: string;
+  attributes: Record<string, unknown>;
+}
+
+/** Every finished span the services exported so far. */
+export function readSpans(running: RunningService[]): SpanRecord[] {
+  return running.flatMap(({ spansFile }) =>
+    existsSync(spansFile)
+      ? readFileSync(spansFile, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as SpanRecord)
+      : [],
+  );
+}
