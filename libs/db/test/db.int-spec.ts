@@ -13,7 +13,7 @@ import {
   migrationStatus,
   withSerializableRetry,
 } from '../src';
-// The transactions service's generated client is the real thing this lib serves; run tools/prisma/generate.sh first.
+// The transactions service's generated client (committed; npm run generate) is the real thing this lib serves.
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { PrismaClient } from '../../../services/transactions/src/generated/prisma/client';
 
