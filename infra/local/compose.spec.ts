@@ -56,7 +56,8 @@ describe('renderCompose', () => {
   it('gives peers the container address and Kafka users the internal listener', () => {
     const gateway = compose.services['gateway']!.environment!;
     expect(gateway['TRANSACTIONS_ADDR']).toBe('transactions:50051');
-    expect(gateway['KAFKA_BROKERS']).toBeUndefined();
+    expect(gateway['KAFKA_BROKERS']).toBe('kafka:9092');
+    expect(compose.services['compliance']!.environment!['KAFKA_BROKERS']).toBe('kafka:9092');
     expect(compose.services['ingest']!.environment!['KAFKA_BROKERS']).toBe('kafka:9092');
     expect(compose.services['gateway']!.environment!['GATEWAY_HTTP_HOST']).toBe('0.0.0.0');
   });

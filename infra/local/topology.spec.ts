@@ -113,6 +113,25 @@ describe('parseTopology', () => {
     expect(problemsAfter((raw) => (raw['postgres']['prot'] = 5432))).toContainEqual(expect.stringMatching(/^postgres: Unrecognized key/));
   });
 
+  it('requires a heap cap on every service, so no process can take the default ~2 GB', () => {
+    expect(problemsAfter((raw) => delete service(raw, 'gateway')['heapMb'])).toContainEqual(expect.stringMatching(/^services\.0\.heapMb: /));
+  });
+
+  it('keeps the sum of heap caps, the broker heap and shared buffers within the ~2.5 GB platform budget', () => {
+    const t = loadTopology();
+    // The remaining ~800 MB is non-heap overhead: ~60-80 MB per Node process, Kafka metaspace and buffers.
+    const heaps = t.services.reduce((sum, s) => sum + s.heapMb, 0) + t.kafka.layouts.single.heapMb + t.postgres.sharedBuffersMb;
+    expect(heaps).toBeLessThanOrEqual(1700);
+  });
+
+  it('routes the foundation ping from the gateway to the transactions consumer', () => {
+    const t = loadTopology();
+    const users = (topic: string, role: 'produces' | 'consumes') => t.services.filter((s) => s[role].includes(topic)).map((s) => s.name);
+    expect(users('platform.pings.v1', 'produces')).toEqual(['gateway']);
+    expect(users('platform.pings.v1', 'consumes')).toEqual(['transactions']);
+    expect(users('platform.pings.v1.dlq', 'produces')).toEqual(['transactions']);
+  });
+
   it('reports YAML syntax errors as a TopologyError', () => {
     expect(() => parseTopology('postgres: [unclosed', 'bad.yaml')).toThrow(TopologyError);
   });
@@ -155,8 +174,16 @@ describe('serviceEnv', () => {
       TRANSACTIONS_GRPC_PORT: '50051',
       TRANSACTIONS_DATABASE_URL: 'postgresql://tessera:tessera@127.0.0.1:55432/tessera_transactions',
       KAFKA_BROKERS: '127.0.0.1:19092',
+      NODE_OPTIONS: '--max-old-space-size=192',
       COMPLIANCE_ADDR: '127.0.0.1:50052',
     });
+  });
+
+  it('caps the heap: --max-old-space-size for node services, GOMEMLIMIT for go', () => {
+    const t = loadTopology();
+    expect(serviceEnv(t, 'gateway')['NODE_OPTIONS']).toBe('--max-old-space-size=160');
+    expect(serviceEnv(t, 'stream-processor-go')).toMatchObject({ GOMEMLIMIT: '64MiB' });
+    expect(serviceEnv(t, 'stream-processor-go')['NODE_OPTIONS']).toBeUndefined();
   });
 
   it('throws for an unknown service', () => {

@@ -45,6 +45,8 @@ const serviceSchema = z
     kind: z.enum(['grpc', 'http', 'worker']),
     port: port.optional(),
     runtime: z.enum(['node', 'go']),
+    /** Heap cap in MB: NODE_OPTIONS=--max-old-space-size for node, GOMEMLIMIT for go (see topology.yaml). */
+    heapMb: z.number().int().min(32).max(4096),
     /** Compose profile: the service starts only with `docker compose --profile <name> up`. */
     profile: name.optional(),
     database: z.string().optional(),
@@ -296,6 +298,8 @@ export function serviceEnv(t: Topology, serviceName: string, addressing: Address
     env[`${prefix}_DATABASE_URL`] = databaseUrl(t, s.database, addressing.postgres.host, addressing.postgres.port);
   }
   if (s.produces.length + s.consumes.length > 0) env['KAFKA_BROKERS'] = addressing.kafkaBrokers.join(',');
+  if (s.runtime === 'node') env['NODE_OPTIONS'] = `--max-old-space-size=${s.heapMb}`;
+  else env['GOMEMLIMIT'] = `${s.heapMb}MiB`;
   for (const peerName of s.peers) {
     const peer = t.services.find((x) => x.name === peerName);
     if (peer) env[`${envPrefix(peer.name)}_ADDR`] = addressing.peerAddr(peer); // validated: always found
