@@ -11,9 +11,9 @@ npx buf generate
 npx buf build -o libs/contracts/src/gen/descriptor.binpb
 
 # 3. Prisma clients.
-# >>> PRISMA GENERATE HOOK (owned by the database/services helpers)
+# >>> Prisma
 # Every services/*/prisma/prisma.config.ts -> services/<svc>/src/generated/prisma (committed; offline-safe, docs/prisma.md).
 bash tools/prisma/generate.sh >/dev/null
-# >>> END PRISMA GENERATE HOOK
+
 
 echo "generate: done"

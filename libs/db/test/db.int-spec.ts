@@ -147,16 +147,16 @@ describe('transactions schema through Prisma + adapter-pg', () => {
   it('writes and reads an Account with bigint amounts beyond 2^53', async () => {
     const big = 2n ** 62n + 7n;
     const created = await prisma.account.create({
-      data: { ownerRef: 'cust-1', currency: 'EUR', type: 'CUSTOMER', overdraftLimitMinor: big, balanceMinor: 0n },
+      data: { ownerId: 'cust-1', currency: 'EUR', type: 'ASSET', overdraftLimitMinor: big, balanceMinor: 0n },
     });
     const read = await prisma.account.findUniqueOrThrow({ where: { id: created.id } });
     expect(read.overdraftLimitMinor).toBe(big);
-    expect(read).toMatchObject({ currency: 'EUR', type: 'CUSTOMER', status: 'ACTIVE', version: 0 });
+    expect(read).toMatchObject({ currency: 'EUR', type: 'ASSET', status: 'ACTIVE', version: 0n });
   });
 
   it('enforces the ledger invariants in the database', async () => {
     const [a, b] = await Promise.all(
-      ['x', 'y'].map((o) => prisma.account.create({ data: { ownerRef: o, currency: 'EUR', type: 'CUSTOMER', balanceMinor: 100n } })),
+      ['x', 'y'].map((o) => prisma.account.create({ data: { ownerId: o, currency: 'EUR', type: 'ASSET', balanceMinor: 100n } })),
     );
     // Balance below -overdraft_limit is refused.
     await expect(prisma.account.update({ where: { id: a!.id }, data: { balanceMinor: -1n } })).rejects.toThrow(/accounts_balance_within_overdraft_chk/);
@@ -189,7 +189,7 @@ describe('transactions schema through Prisma + adapter-pg', () => {
   it('withSerializableRetry re-runs a transaction that lost a real serialization conflict', async () => {
     const [a, b] = await Promise.all(
       ['p', 'q'].map((o) =>
-        prisma.account.create({ data: { ownerRef: o, currency: 'EUR', type: 'CUSTOMER', balanceMinor: 50n, overdraftLimitMinor: 100n } }),
+        prisma.account.create({ data: { ownerId: o, currency: 'EUR', type: 'ASSET', balanceMinor: 50n, overdraftLimitMinor: 100n } }),
       ),
     );
     // Write skew: each reads the joint balance (100), then takes 60 from a different account. Under READ COMMITTED both

@@ -23,6 +23,7 @@ export class PingsController {
     const id = randomUUID();
     const ping = commonV1.Ping.fromPartial({ id, message: body.message, sentAt: new Date() });
     await this.producer.publish(PINGS_TOPIC, {
+      id, // the envelope id is the ping id: consumers dedupe on it and clients can look it up
       key: id,
       subject: id,
       type: eventTypeName.Ping,

@@ -2,7 +2,7 @@
 CREATE SCHEMA IF NOT EXISTS "public";
 
 -- CreateEnum
-CREATE TYPE "account_type" AS ENUM ('CUSTOMER', 'SETTLEMENT', 'FEES', 'SUSPENSE');
+CREATE TYPE "account_type" AS ENUM ('ASSET', 'LIABILITY', 'REVENUE', 'EXPENSE');
 
 -- CreateEnum
 CREATE TYPE "account_status" AS ENUM ('ACTIVE', 'FROZEN', 'CLOSED');
@@ -16,7 +16,8 @@ CREATE TYPE "posting_direction" AS ENUM ('DEBIT', 'CREDIT');
 -- CreateTable
 CREATE TABLE "accounts" (
     "id" UUID NOT NULL DEFAULT gen_random_uuid(),
-    "owner_ref" TEXT NOT NULL,
+    "owner_id" TEXT NOT NULL,
+    "name" TEXT NOT NULL DEFAULT '',
     "currency" CHAR(3) NOT NULL,
     "type" "account_type" NOT NULL,
     "status" "account_status" NOT NULL DEFAULT 'ACTIVE',
@@ -24,7 +25,8 @@ CREATE TABLE "accounts" (
     "balance_minor" BIGINT NOT NULL DEFAULT 0,
     "created_at" TIMESTAMPTZ(6) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "updated_at" TIMESTAMPTZ(6) NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    "version" INTEGER NOT NULL DEFAULT 0,
+    "version" BIGINT NOT NULL DEFAULT 0,
+    "labels" JSONB NOT NULL DEFAULT '{}',
 
     CONSTRAINT "accounts_pkey" PRIMARY KEY ("id")
 );
@@ -63,6 +65,7 @@ CREATE TABLE "idempotency_keys" (
     "key" TEXT NOT NULL,
     "request_hash" CHAR(64) NOT NULL,
     "transfer_id" UUID,
+    "resource_id" UUID,
     "response" BYTEA,
     "created_at" TIMESTAMPTZ(6) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "expires_at" TIMESTAMPTZ(6) NOT NULL,
@@ -101,8 +104,22 @@ CREATE TABLE "outbox_events" (
     CONSTRAINT "outbox_events_pkey" PRIMARY KEY ("seq")
 );
 
+-- CreateTable
+CREATE TABLE "ping_receipts" (
+    "event_id" UUID NOT NULL,
+    "message" TEXT NOT NULL,
+    "sent_at" TIMESTAMPTZ(6) NOT NULL,
+    "received_at" TIMESTAMPTZ(6) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "trace_id" TEXT,
+
+    CONSTRAINT "ping_receipts_pkey" PRIMARY KEY ("event_id")
+);
+
 -- CreateIndex
-CREATE INDEX "accounts_owner_ref_idx" ON "accounts"("owner_ref");
+CREATE INDEX "accounts_owner_id_idx" ON "accounts"("owner_id");
+
+-- CreateIndex
+CREATE INDEX "accounts_created_at_id_idx" ON "accounts"("created_at", "id");
 
 -- CreateIndex
 CREATE UNIQUE INDEX "accounts_id_currency_key" ON "accounts"("id", "currency");
@@ -165,7 +182,7 @@ ALTER TABLE "idempotency_keys" ADD CONSTRAINT "idempotency_keys_transfer_id_fkey
 ALTER TABLE "accounts"
     ADD CONSTRAINT "accounts_currency_iso4217_chk" CHECK ("currency" ~ '^[A-Z]{3}$'),
     ADD CONSTRAINT "accounts_overdraft_limit_nonneg_chk" CHECK ("overdraft_limit_minor" >= 0),
-    ADD CONSTRAINT "accounts_balance_within_overdraft_chk" CHECK ("type" = 'SETTLEMENT' OR "balance_minor" >= -"overdraft_limit_minor"),
+    ADD CONSTRAINT "accounts_balance_within_overdraft_chk" CHECK ("balance_minor" >= -"overdraft_limit_minor"),
     ADD CONSTRAINT "accounts_version_nonneg_chk" CHECK ("version" >= 0);
 
 ALTER TABLE "transfers"

@@ -47,3 +47,8 @@ export type AuditRecord = Prisma.AuditRecordModel
  * Transactional outbox: written in the business transaction, published by the relay, then marked sent.
  */
 export type OutboxEvent = Prisma.OutboxEventModel
+/**
+ * Model PingReceipt
+ * Foundation slice: pings received from platform.pings.v1, keyed by event id so redelivery is harmless.
+ */
+export type PingReceipt = Prisma.PingReceiptModel

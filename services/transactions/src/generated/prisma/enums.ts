@@ -10,10 +10,10 @@
 */
 
 export const AccountType = {
-  CUSTOMER: 'CUSTOMER',
-  SETTLEMENT: 'SETTLEMENT',
-  FEES: 'FEES',
-  SUSPENSE: 'SUSPENSE'
+  ASSET: 'ASSET',
+  LIABILITY: 'LIABILITY',
+  REVENUE: 'REVENUE',
+  EXPENSE: 'EXPENSE'
 } as const
 
 export type AccountType = (typeof AccountType)[keyof typeof AccountType]

@@ -402,7 +402,8 @@ export const ModelName = {
   Posting: 'Posting',
   IdempotencyKey: 'IdempotencyKey',
   AuditRecord: 'AuditRecord',
-  OutboxEvent: 'OutboxEvent'
+  OutboxEvent: 'OutboxEvent',
+  PingReceipt: 'PingReceipt'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -418,7 +419,7 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
     omit: GlobalOmitOptions
   }
   meta: {
-    modelProps: "account" | "transfer" | "posting" | "idempotencyKey" | "auditRecord" | "outboxEvent"
+    modelProps: "account" | "transfer" | "posting" | "idempotencyKey" | "auditRecord" | "outboxEvent" | "pingReceipt"
     txIsolationLevel: TransactionIsolationLevel
   }
   model: {
@@ -866,6 +867,80 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
         }
       }
     }
+    PingReceipt: {
+      payload: Prisma.$PingReceiptPayload<ExtArgs>
+      fields: Prisma.PingReceiptFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.PingReceiptFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PingReceiptPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.PingReceiptFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PingReceiptPayload>
+        }
+        findFirst: {
+          args: Prisma.PingReceiptFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PingReceiptPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.PingReceiptFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PingReceiptPayload>
+        }
+        findMany: {
+          args: Prisma.PingReceiptFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PingReceiptPayload>[]
+        }
+        create: {
+          args: Prisma.PingReceiptCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PingReceiptPayload>
+        }
+        createMany: {
+          args: Prisma.PingReceiptCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.PingReceiptCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PingReceiptPayload>[]
+        }
+        delete: {
+          args: Prisma.PingReceiptDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PingReceiptPayload>
+        }
+        update: {
+          args: Prisma.PingReceiptUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PingReceiptPayload>
+        }
+        deleteMany: {
+          args: Prisma.PingReceiptDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.PingReceiptUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.PingReceiptUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PingReceiptPayload>[]
+        }
+        upsert: {
+          args: Prisma.PingReceiptUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PingReceiptPayload>
+        }
+        aggregate: {
+          args: Prisma.PingReceiptAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregatePingReceipt>
+        }
+        groupBy: {
+          args: Prisma.PingReceiptGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.PingReceiptGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.PingReceiptCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.PingReceiptCountAggregateOutputType> | number
+        }
+      }
+    }
   }
 } & {
   other: {
@@ -907,7 +982,8 @@ export type TransactionIsolationLevel = (typeof TransactionIsolationLevel)[keyof
 
 export const AccountScalarFieldEnum = {
   id: 'id',
-  ownerRef: 'ownerRef',
+  ownerId: 'ownerId',
+  name: 'name',
   currency: 'currency',
   type: 'type',
   status: 'status',
@@ -915,7 +991,8 @@ export const AccountScalarFieldEnum = {
   balanceMinor: 'balanceMinor',
   createdAt: 'createdAt',
   updatedAt: 'updatedAt',
-  version: 'version'
+  version: 'version',
+  labels: 'labels'
 } as const
 
 export type AccountScalarFieldEnum = (typeof AccountScalarFieldEnum)[keyof typeof AccountScalarFieldEnum]
@@ -954,6 +1031,7 @@ export const IdempotencyKeyScalarFieldEnum = {
   key: 'key',
   requestHash: 'requestHash',
   transferId: 'transferId',
+  resourceId: 'resourceId',
   response: 'response',
   createdAt: 'createdAt',
   expiresAt: 'expiresAt'
@@ -993,6 +1071,17 @@ export const OutboxEventScalarFieldEnum = {
 export type OutboxEventScalarFieldEnum = (typeof OutboxEventScalarFieldEnum)[keyof typeof OutboxEventScalarFieldEnum]
 
 
+export const PingReceiptScalarFieldEnum = {
+  eventId: 'eventId',
+  message: 'message',
+  sentAt: 'sentAt',
+  receivedAt: 'receivedAt',
+  traceId: 'traceId'
+} as const
+
+export type PingReceiptScalarFieldEnum = (typeof PingReceiptScalarFieldEnum)[keyof typeof PingReceiptScalarFieldEnum]
+
+
 export const SortOrder = {
   asc: 'asc',
   desc: 'desc'
@@ -1016,14 +1105,6 @@ export const QueryMode = {
 export type QueryMode = (typeof QueryMode)[keyof typeof QueryMode]
 
 
-export const NullsOrder = {
-  first: 'first',
-  last: 'last'
-} as const
-
-export type NullsOrder = (typeof NullsOrder)[keyof typeof NullsOrder]
-
-
 export const JsonNullValueFilter = {
   DbNull: DbNull,
   JsonNull: JsonNull,
@@ -1031,6 +1112,14 @@ export const JsonNullValueFilter = {
 } as const
 
 export type JsonNullValueFilter = (typeof JsonNullValueFilter)[keyof typeof JsonNullValueFilter]
+
+
+export const NullsOrder = {
+  first: 'first',
+  last: 'last'
+} as const
+
+export type NullsOrder = (typeof NullsOrder)[keyof typeof NullsOrder]
 
 
 
@@ -1110,16 +1199,16 @@ export type ListDateTimeFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaM
 
 
 /**
- * Reference to a field of type 'Int'
+ * Reference to a field of type 'Json'
  */
-export type IntFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'Int'>
+export type JsonFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'Json'>
     
 
 
 /**
- * Reference to a field of type 'Int[]'
+ * Reference to a field of type 'QueryMode'
  */
-export type ListIntFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'Int[]'>
+export type EnumQueryModeFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'QueryMode'>
     
 
 
@@ -1166,16 +1255,16 @@ export type ListBytesFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaMode
 
 
 /**
- * Reference to a field of type 'Json'
+ * Reference to a field of type 'Int'
  */
-export type JsonFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'Json'>
+export type IntFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'Int'>
     
 
 
 /**
- * Reference to a field of type 'QueryMode'
+ * Reference to a field of type 'Int[]'
  */
-export type EnumQueryModeFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'QueryMode'>
+export type ListIntFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'Int[]'>
     
 
 
@@ -1349,6 +1438,7 @@ export type GlobalOmitConfig = {
   idempotencyKey?: Prisma.IdempotencyKeyOmit
   auditRecord?: Prisma.AuditRecordOmit
   outboxEvent?: Prisma.OutboxEventOmit
+  pingReceipt?: Prisma.PingReceiptOmit
 }
 
 /* Types for Logging */

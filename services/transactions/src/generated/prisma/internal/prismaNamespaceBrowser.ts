@@ -56,7 +56,8 @@ export const ModelName = {
   Posting: 'Posting',
   IdempotencyKey: 'IdempotencyKey',
   AuditRecord: 'AuditRecord',
-  OutboxEvent: 'OutboxEvent'
+  OutboxEvent: 'OutboxEvent',
+  PingReceipt: 'PingReceipt'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -77,7 +78,8 @@ export type TransactionIsolationLevel = (typeof TransactionIsolationLevel)[keyof
 
 export const AccountScalarFieldEnum = {
   id: 'id',
-  ownerRef: 'ownerRef',
+  ownerId: 'ownerId',
+  name: 'name',
   currency: 'currency',
   type: 'type',
   status: 'status',
@@ -85,7 +87,8 @@ export const AccountScalarFieldEnum = {
   balanceMinor: 'balanceMinor',
   createdAt: 'createdAt',
   updatedAt: 'updatedAt',
-  version: 'version'
+  version: 'version',
+  labels: 'labels'
 } as const
 
 export type AccountScalarFieldEnum = (typeof AccountScalarFieldEnum)[keyof typeof AccountScalarFieldEnum]
@@ -124,6 +127,7 @@ export const IdempotencyKeyScalarFieldEnum = {
   key: 'key',
   requestHash: 'requestHash',
   transferId: 'transferId',
+  resourceId: 'resourceId',
   response: 'response',
   createdAt: 'createdAt',
   expiresAt: 'expiresAt'
@@ -163,6 +167,17 @@ export const OutboxEventScalarFieldEnum = {
 export type OutboxEventScalarFieldEnum = (typeof OutboxEventScalarFieldEnum)[keyof typeof OutboxEventScalarFieldEnum]
 
 
+export const PingReceiptScalarFieldEnum = {
+  eventId: 'eventId',
+  message: 'message',
+  sentAt: 'sentAt',
+  receivedAt: 'receivedAt',
+  traceId: 'traceId'
+} as const
+
+export type PingReceiptScalarFieldEnum = (typeof PingReceiptScalarFieldEnum)[keyof typeof PingReceiptScalarFieldEnum]
+
+
 export const SortOrder = {
   asc: 'asc',
   desc: 'desc'
@@ -186,14 +201,6 @@ export const QueryMode = {
 export type QueryMode = (typeof QueryMode)[keyof typeof QueryMode]
 
 
-export const NullsOrder = {
-  first: 'first',
-  last: 'last'
-} as const
-
-export type NullsOrder = (typeof NullsOrder)[keyof typeof NullsOrder]
-
-
 export const JsonNullValueFilter = {
   DbNull: DbNull,
   JsonNull: JsonNull,
@@ -201,4 +208,12 @@ export const JsonNullValueFilter = {
 } as const
 
 export type JsonNullValueFilter = (typeof JsonNullValueFilter)[keyof typeof JsonNullValueFilter]
+
+
+export const NullsOrder = {
+  first: 'first',
+  last: 'last'
+} as const
+
+export type NullsOrder = (typeof NullsOrder)[keyof typeof NullsOrder]
 

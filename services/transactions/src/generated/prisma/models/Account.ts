@@ -35,12 +35,13 @@ export type AccountAvgAggregateOutputType = {
 export type AccountSumAggregateOutputType = {
   overdraftLimitMinor: bigint | null
   balanceMinor: bigint | null
-  version: number | null
+  version: bigint | null
 }
 
 export type AccountMinAggregateOutputType = {
   id: string | null
-  ownerRef: string | null
+  ownerId: string | null
+  name: string | null
   currency: string | null
   type: $Enums.AccountType | null
   status: $Enums.AccountStatus | null
@@ -48,12 +49,13 @@ export type AccountMinAggregateOutputType = {
   balanceMinor: bigint | null
   createdAt: Date | null
   updatedAt: Date | null
-  version: number | null
+  version: bigint | null
 }
 
 export type AccountMaxAggregateOutputType = {
   id: string | null
-  ownerRef: string | null
+  ownerId: string | null
+  name: string | null
   currency: string | null
   type: $Enums.AccountType | null
   status: $Enums.AccountStatus | null
@@ -61,12 +63,13 @@ export type AccountMaxAggregateOutputType = {
   balanceMinor: bigint | null
   createdAt: Date | null
   updatedAt: Date | null
-  version: number | null
+  version: bigint | null
 }
 
 export type AccountCountAggregateOutputType = {
   id: number
-  ownerRef: number
+  ownerId: number
+  name: number
   currency: number
   type: number
   status: number
@@ -75,6 +78,7 @@ export type AccountCountAggregateOutputType = {
   createdAt: number
   updatedAt: number
   version: number
+  labels: number
   _all: number
 }
 
@@ -93,7 +97,8 @@ export type AccountSumAggregateInputType = {
 
 export type AccountMinAggregateInputType = {
   id?: true
-  ownerRef?: true
+  ownerId?: true
+  name?: true
   currency?: true
   type?: true
   status?: true
@@ -106,7 +111,8 @@ export type AccountMinAggregateInputType = {
 
 export type AccountMaxAggregateInputType = {
   id?: true
-  ownerRef?: true
+  ownerId?: true
+  name?: true
   currency?: true
   type?: true
   status?: true
@@ -119,7 +125,8 @@ export type AccountMaxAggregateInputType = {
 
 export type AccountCountAggregateInputType = {
   id?: true
-  ownerRef?: true
+  ownerId?: true
+  name?: true
   currency?: true
   type?: true
   status?: true
@@ -128,6 +135,7 @@ export type AccountCountAggregateInputType = {
   createdAt?: true
   updatedAt?: true
   version?: true
+  labels?: true
   _all?: true
 }
 
@@ -219,7 +227,8 @@ export type AccountGroupByArgs<ExtArgs extends runtime.Types.Extensions.Internal
 
 export type AccountGroupByOutputType = {
   id: string
-  ownerRef: string
+  ownerId: string
+  name: string
   currency: string
   type: $Enums.AccountType
   status: $Enums.AccountStatus
@@ -227,7 +236,8 @@ export type AccountGroupByOutputType = {
   balanceMinor: bigint
   createdAt: Date
   updatedAt: Date
-  version: number
+  version: bigint
+  labels: runtime.JsonValue
   _count: AccountCountAggregateOutputType | null
   _avg: AccountAvgAggregateOutputType | null
   _sum: AccountSumAggregateOutputType | null
@@ -255,7 +265,8 @@ export type AccountWhereInput = {
   OR?: Prisma.AccountWhereInput[]
   NOT?: Prisma.AccountWhereInput | Prisma.AccountWhereInput[]
   id?: Prisma.UuidFilter<"Account"> | string
-  ownerRef?: Prisma.StringFilter<"Account"> | string
+  ownerId?: Prisma.StringFilter<"Account"> | string
+  name?: Prisma.StringFilter<"Account"> | string
   currency?: Prisma.StringFilter<"Account"> | string
   type?: Prisma.EnumAccountTypeFilter<"Account"> | $Enums.AccountType
   status?: Prisma.EnumAccountStatusFilter<"Account"> | $Enums.AccountStatus
@@ -263,7 +274,8 @@ export type AccountWhereInput = {
   balanceMinor?: Prisma.BigIntFilter<"Account"> | bigint | number
   createdAt?: Prisma.DateTimeFilter<"Account"> | Date | string
   updatedAt?: Prisma.DateTimeFilter<"Account"> | Date | string
-  version?: Prisma.IntFilter<"Account"> | number
+  version?: Prisma.BigIntFilter<"Account"> | bigint | number
+  labels?: Prisma.JsonFilter<"Account">
   postings?: Prisma.PostingListRelationFilter
   outgoingTransfers?: Prisma.TransferListRelationFilter
   incomingTransfers?: Prisma.TransferListRelationFilter
@@ -271,7 +283,8 @@ export type AccountWhereInput = {
 
 export type AccountOrderByWithRelationInput = {
   id?: Prisma.SortOrder
-  ownerRef?: Prisma.SortOrder
+  ownerId?: Prisma.SortOrder
+  name?: Prisma.SortOrder
   currency?: Prisma.SortOrder
   type?: Prisma.SortOrder
   status?: Prisma.SortOrder
@@ -280,6 +293,7 @@ export type AccountOrderByWithRelationInput = {
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
   version?: Prisma.SortOrder
+  labels?: Prisma.SortOrder
   postings?: Prisma.PostingOrderByRelationAggregateInput
   outgoingTransfers?: Prisma.TransferOrderByRelationAggregateInput
   incomingTransfers?: Prisma.TransferOrderByRelationAggregateInput
@@ -291,7 +305,8 @@ export type AccountWhereUniqueInput = Prisma.AtLeast<{
   AND?: Prisma.AccountWhereInput | Prisma.AccountWhereInput[]
   OR?: Prisma.AccountWhereInput[]
   NOT?: Prisma.AccountWhereInput | Prisma.AccountWhereInput[]
-  ownerRef?: Prisma.StringFilter<"Account"> | string
+  ownerId?: Prisma.StringFilter<"Account"> | string
+  name?: Prisma.StringFilter<"Account"> | string
   currency?: Prisma.StringFilter<"Account"> | string
   type?: Prisma.EnumAccountTypeFilter<"Account"> | $Enums.AccountType
   status?: Prisma.EnumAccountStatusFilter<"Account"> | $Enums.AccountStatus
@@ -299,7 +314,8 @@ export type AccountWhereUniqueInput = Prisma.AtLeast<{
   balanceMinor?: Prisma.BigIntFilter<"Account"> | bigint | number
   createdAt?: Prisma.DateTimeFilter<"Account"> | Date | string
   updatedAt?: Prisma.DateTimeFilter<"Account"> | Date | string
-  version?: Prisma.IntFilter<"Account"> | number
+  version?: Prisma.BigIntFilter<"Account"> | bigint | number
+  labels?: Prisma.JsonFilter<"Account">
   postings?: Prisma.PostingListRelationFilter
   outgoingTransfers?: Prisma.TransferListRelationFilter
   incomingTransfers?: Prisma.TransferListRelationFilter
@@ -307,7 +323,8 @@ export type AccountWhereUniqueInput = Prisma.AtLeast<{
 
 export type AccountOrderByWithAggregationInput = {
   id?: Prisma.SortOrder
-  ownerRef?: Prisma.SortOrder
+  ownerId?: Prisma.SortOrder
+  name?: Prisma.SortOrder
   currency?: Prisma.SortOrder
   type?: Prisma.SortOrder
   status?: Prisma.SortOrder
@@ -316,6 +333,7 @@ export type AccountOrderByWithAggregationInput = {
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
   version?: Prisma.SortOrder
+  labels?: Prisma.SortOrder
   _count?: Prisma.AccountCountOrderByAggregateInput
   _avg?: Prisma.AccountAvgOrderByAggregateInput
   _max?: Prisma.AccountMaxOrderByAggregateInput
@@ -328,7 +346,8 @@ export type AccountScalarWhereWithAggregatesInput = {
   OR?: Prisma.AccountScalarWhereWithAggregatesInput[]
   NOT?: Prisma.AccountScalarWhereWithAggregatesInput | Prisma.AccountScalarWhereWithAggregatesInput[]
   id?: Prisma.UuidWithAggregatesFilter<"Account"> | string
-  ownerRef?: Prisma.StringWithAggregatesFilter<"Account"> | string
+  ownerId?: Prisma.StringWithAggregatesFilter<"Account"> | string
+  name?: Prisma.StringWithAggregatesFilter<"Account"> | string
   currency?: Prisma.StringWithAggregatesFilter<"Account"> | string
   type?: Prisma.EnumAccountTypeWithAggregatesFilter<"Account"> | $Enums.AccountType
   status?: Prisma.EnumAccountStatusWithAggregatesFilter<"Account"> | $Enums.AccountStatus
@@ -336,12 +355,14 @@ export type AccountScalarWhereWithAggregatesInput = {
   balanceMinor?: Prisma.BigIntWithAggregatesFilter<"Account"> | bigint | number
   createdAt?: Prisma.DateTimeWithAggregatesFilter<"Account"> | Date | string
   updatedAt?: Prisma.DateTimeWithAggregatesFilter<"Account"> | Date | string
-  version?: Prisma.IntWithAggregatesFilter<"Account"> | number
+  version?: Prisma.BigIntWithAggregatesFilter<"Account"> | bigint | number
+  labels?: Prisma.JsonWithAggregatesFilter<"Account">
 }
 
 export type AccountCreateInput = {
   id?: string
-  ownerRef: string
+  ownerId: string
+  name?: string
   currency: string
   type: $Enums.AccountType
   status?: $Enums.AccountStatus
@@ -349,7 +370,8 @@ export type AccountCreateInput = {
   balanceMinor?: bigint | number
   createdAt?: Date | string
   updatedAt?: Date | string
-  version?: number
+  version?: bigint | number
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   postings?: Prisma.PostingCreateNestedManyWithoutAccountInput
   outgoingTransfers?: Prisma.TransferCreateNestedManyWithoutSourceInput
   incomingTransfers?: Prisma.TransferCreateNestedManyWithoutDestinationInput
@@ -357,7 +379,8 @@ export type AccountCreateInput = {
 
 export type AccountUncheckedCreateInput = {
   id?: string
-  ownerRef: string
+  ownerId: string
+  name?: string
   currency: string
   type: $Enums.AccountType
   status?: $Enums.AccountStatus
@@ -365,7 +388,8 @@ export type AccountUncheckedCreateInput = {
   balanceMinor?: bigint | number
   createdAt?: Date | string
   updatedAt?: Date | string
-  version?: number
+  version?: bigint | number
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   postings?: Prisma.PostingUncheckedCreateNestedManyWithoutAccountInput
   outgoingTransfers?: Prisma.TransferUncheckedCreateNestedManyWithoutSourceInput
   incomingTransfers?: Prisma.TransferUncheckedCreateNestedManyWithoutDestinationInput
@@ -373,7 +397,8 @@ export type AccountUncheckedCreateInput = {
 
 export type AccountUpdateInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
-  ownerRef?: Prisma.StringFieldUpdateOperationsInput | string
+  ownerId?: Prisma.StringFieldUpdateOperationsInput | string
+  name?: Prisma.StringFieldUpdateOperationsInput | string
   currency?: Prisma.StringFieldUpdateOperationsInput | string
   type?: Prisma.EnumAccountTypeFieldUpdateOperationsInput | $Enums.AccountType
   status?: Prisma.EnumAccountStatusFieldUpdateOperationsInput | $Enums.AccountStatus
@@ -381,7 +406,8 @@ export type AccountUpdateInput = {
   balanceMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
-  version?: Prisma.IntFieldUpdateOperationsInput | number
+  version?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   postings?: Prisma.PostingUpdateManyWithoutAccountNestedInput
   outgoingTransfers?: Prisma.TransferUpdateManyWithoutSourceNestedInput
   incomingTransfers?: Prisma.TransferUpdateManyWithoutDestinationNestedInput
@@ -389,7 +415,8 @@ export type AccountUpdateInput = {
 
 export type AccountUncheckedUpdateInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
-  ownerRef?: Prisma.StringFieldUpdateOperationsInput | string
+  ownerId?: Prisma.StringFieldUpdateOperationsInput | string
+  name?: Prisma.StringFieldUpdateOperationsInput | string
   currency?: Prisma.StringFieldUpdateOperationsInput | string
   type?: Prisma.EnumAccountTypeFieldUpdateOperationsInput | $Enums.AccountType
   status?: Prisma.EnumAccountStatusFieldUpdateOperationsInput | $Enums.AccountStatus
@@ -397,7 +424,8 @@ export type AccountUncheckedUpdateInput = {
   balanceMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
-  version?: Prisma.IntFieldUpdateOperationsInput | number
+  version?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   postings?: Prisma.PostingUncheckedUpdateManyWithoutAccountNestedInput
   outgoingTransfers?: Prisma.TransferUncheckedUpdateManyWithoutSourceNestedInput
   incomingTransfers?: Prisma.TransferUncheckedUpdateManyWithoutDestinationNestedInput
@@ -405,7 +433,8 @@ export type AccountUncheckedUpdateInput = {
 
 export type AccountCreateManyInput = {
   id?: string
-  ownerRef: string
+  ownerId: string
+  name?: string
   currency: string
   type: $Enums.AccountType
   status?: $Enums.AccountStatus
@@ -413,12 +442,14 @@ export type AccountCreateManyInput = {
   balanceMinor?: bigint | number
   createdAt?: Date | string
   updatedAt?: Date | string
-  version?: number
+  version?: bigint | number
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
 }
 
 export type AccountUpdateManyMutationInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
-  ownerRef?: Prisma.StringFieldUpdateOperationsInput | string
+  ownerId?: Prisma.StringFieldUpdateOperationsInput | string
+  name?: Prisma.StringFieldUpdateOperationsInput | string
   currency?: Prisma.StringFieldUpdateOperationsInput | string
   type?: Prisma.EnumAccountTypeFieldUpdateOperationsInput | $Enums.AccountType
   status?: Prisma.EnumAccountStatusFieldUpdateOperationsInput | $Enums.AccountStatus
@@ -426,12 +457,14 @@ export type AccountUpdateManyMutationInput = {
   balanceMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
-  version?: Prisma.IntFieldUpdateOperationsInput | number
+  version?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
 }
 
 export type AccountUncheckedUpdateManyInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
-  ownerRef?: Prisma.StringFieldUpdateOperationsInput | string
+  ownerId?: Prisma.StringFieldUpdateOperationsInput | string
+  name?: Prisma.StringFieldUpdateOperationsInput | string
   currency?: Prisma.StringFieldUpdateOperationsInput | string
   type?: Prisma.EnumAccountTypeFieldUpdateOperationsInput | $Enums.AccountType
   status?: Prisma.EnumAccountStatusFieldUpdateOperationsInput | $Enums.AccountStatus
@@ -439,7 +472,8 @@ export type AccountUncheckedUpdateManyInput = {
   balanceMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
-  version?: Prisma.IntFieldUpdateOperationsInput | number
+  version?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
 }
 
 export type AccountIdCurrencyCompoundUniqueInput = {
@@ -449,7 +483,8 @@ export type AccountIdCurrencyCompoundUniqueInput = {
 
 export type AccountCountOrderByAggregateInput = {
   id?: Prisma.SortOrder
-  ownerRef?: Prisma.SortOrder
+  ownerId?: Prisma.SortOrder
+  name?: Prisma.SortOrder
   currency?: Prisma.SortOrder
   type?: Prisma.SortOrder
   status?: Prisma.SortOrder
@@ -458,6 +493,7 @@ export type AccountCountOrderByAggregateInput = {
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
   version?: Prisma.SortOrder
+  labels?: Prisma.SortOrder
 }
 
 export type AccountAvgOrderByAggregateInput = {
@@ -468,7 +504,8 @@ export type AccountAvgOrderByAggregateInput = {
 
 export type AccountMaxOrderByAggregateInput = {
   id?: Prisma.SortOrder
-  ownerRef?: Prisma.SortOrder
+  ownerId?: Prisma.SortOrder
+  name?: Prisma.SortOrder
   currency?: Prisma.SortOrder
   type?: Prisma.SortOrder
   status?: Prisma.SortOrder
@@ -481,7 +518,8 @@ export type AccountMaxOrderByAggregateInput = {
 
 export type AccountMinOrderByAggregateInput = {
   id?: Prisma.SortOrder
-  ownerRef?: Prisma.SortOrder
+  ownerId?: Prisma.SortOrder
+  name?: Prisma.SortOrder
   currency?: Prisma.SortOrder
   type?: Prisma.SortOrder
   status?: Prisma.SortOrder
@@ -525,14 +563,6 @@ export type BigIntFieldUpdateOperationsInput = {
 
 export type DateTimeFieldUpdateOperationsInput = {
   set?: Date | string
-}
-
-export type IntFieldUpdateOperationsInput = {
-  set?: number
-  increment?: number
-  decrement?: number
-  multiply?: number
-  divide?: number
 }
 
 export type AccountCreateNestedOneWithoutOutgoingTransfersInput = {
@@ -579,7 +609,8 @@ export type AccountUpdateOneRequiredWithoutPostingsNestedInput = {
 
 export type AccountCreateWithoutOutgoingTransfersInput = {
   id?: string
-  ownerRef: string
+  ownerId: string
+  name?: string
   currency: string
   type: $Enums.AccountType
   status?: $Enums.AccountStatus
@@ -587,14 +618,16 @@ export type AccountCreateWithoutOutgoingTransfersInput = {
   balanceMinor?: bigint | number
   createdAt?: Date | string
   updatedAt?: Date | string
-  version?: number
+  version?: bigint | number
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   postings?: Prisma.PostingCreateNestedManyWithoutAccountInput
   incomingTransfers?: Prisma.TransferCreateNestedManyWithoutDestinationInput
 }
 
 export type AccountUncheckedCreateWithoutOutgoingTransfersInput = {
   id?: string
-  ownerRef: string
+  ownerId: string
+  name?: string
   currency: string
   type: $Enums.AccountType
   status?: $Enums.AccountStatus
@@ -602,7 +635,8 @@ export type AccountUncheckedCreateWithoutOutgoingTransfersInput = {
   balanceMinor?: bigint | number
   createdAt?: Date | string
   updatedAt?: Date | string
-  version?: number
+  version?: bigint | number
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   postings?: Prisma.PostingUncheckedCreateNestedManyWithoutAccountInput
   incomingTransfers?: Prisma.TransferUncheckedCreateNestedManyWithoutDestinationInput
 }
@@ -614,7 +648,8 @@ export type AccountCreateOrConnectWithoutOutgoingTransfersInput = {
 
 export type AccountCreateWithoutIncomingTransfersInput = {
   id?: string
-  ownerRef: string
+  ownerId: string
+  name?: string
   currency: string
   type: $Enums.AccountType
   status?: $Enums.AccountStatus
@@ -622,14 +657,16 @@ export type AccountCreateWithoutIncomingTransfersInput = {
   balanceMinor?: bigint | number
   createdAt?: Date | string
   updatedAt?: Date | string
-  version?: number
+  version?: bigint | number
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   postings?: Prisma.PostingCreateNestedManyWithoutAccountInput
   outgoingTransfers?: Prisma.TransferCreateNestedManyWithoutSourceInput
 }
 
 export type AccountUncheckedCreateWithoutIncomingTransfersInput = {
   id?: string
-  ownerRef: string
+  ownerId: string
+  name?: string
   currency: string
   type: $Enums.AccountType
   status?: $Enums.AccountStatus
@@ -637,7 +674,8 @@ export type AccountUncheckedCreateWithoutIncomingTransfersInput = {
   balanceMinor?: bigint | number
   createdAt?: Date | string
   updatedAt?: Date | string
-  version?: number
+  version?: bigint | number
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   postings?: Prisma.PostingUncheckedCreateNestedManyWithoutAccountInput
   outgoingTransfers?: Prisma.TransferUncheckedCreateNestedManyWithoutSourceInput
 }
@@ -660,7 +698,8 @@ export type AccountUpdateToOneWithWhereWithoutOutgoingTransfersInput = {
 
 export type AccountUpdateWithoutOutgoingTransfersInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
-  ownerRef?: Prisma.StringFieldUpdateOperationsInput | string
+  ownerId?: Prisma.StringFieldUpdateOperationsInput | string
+  name?: Prisma.StringFieldUpdateOperationsInput | string
   currency?: Prisma.StringFieldUpdateOperationsInput | string
   type?: Prisma.EnumAccountTypeFieldUpdateOperationsInput | $Enums.AccountType
   status?: Prisma.EnumAccountStatusFieldUpdateOperationsInput | $Enums.AccountStatus
@@ -668,14 +707,16 @@ export type AccountUpdateWithoutOutgoingTransfersInput = {
   balanceMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
-  version?: Prisma.IntFieldUpdateOperationsInput | number
+  version?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   postings?: Prisma.PostingUpdateManyWithoutAccountNestedInput
   incomingTransfers?: Prisma.TransferUpdateManyWithoutDestinationNestedInput
 }
 
 export type AccountUncheckedUpdateWithoutOutgoingTransfersInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
-  ownerRef?: Prisma.StringFieldUpdateOperationsInput | string
+  ownerId?: Prisma.StringFieldUpdateOperationsInput | string
+  name?: Prisma.StringFieldUpdateOperationsInput | string
   currency?: Prisma.StringFieldUpdateOperationsInput | string
   type?: Prisma.EnumAccountTypeFieldUpdateOperationsInput | $Enums.AccountType
   status?: Prisma.EnumAccountStatusFieldUpdateOperationsInput | $Enums.AccountStatus
@@ -683,7 +724,8 @@ export type AccountUncheckedUpdateWithoutOutgoingTransfersInput = {
   balanceMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
-  version?: Prisma.IntFieldUpdateOperationsInput | number
+  version?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   postings?: Prisma.PostingUncheckedUpdateManyWithoutAccountNestedInput
   incomingTransfers?: Prisma.TransferUncheckedUpdateManyWithoutDestinationNestedInput
 }
@@ -701,7 +743,8 @@ export type AccountUpdateToOneWithWhereWithoutIncomingTransfersInput = {
 
 export type AccountUpdateWithoutIncomingTransfersInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
-  ownerRef?: Prisma.StringFieldUpdateOperationsInput | string
+  ownerId?: Prisma.StringFieldUpdateOperationsInput | string
+  name?: Prisma.StringFieldUpdateOperationsInput | string
   currency?: Prisma.StringFieldUpdateOperationsInput | string
   type?: Prisma.EnumAccountTypeFieldUpdateOperationsInput | $Enums.AccountType
   status?: Prisma.EnumAccountStatusFieldUpdateOperationsInput | $Enums.AccountStatus
@@ -709,14 +752,16 @@ export type AccountUpdateWithoutIncomingTransfersInput = {
   balanceMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
-  version?: Prisma.IntFieldUpdateOperationsInput | number
+  version?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   postings?: Prisma.PostingUpdateManyWithoutAccountNestedInput
   outgoingTransfers?: Prisma.TransferUpdateManyWithoutSourceNestedInput
 }
 
 export type AccountUncheckedUpdateWithoutIncomingTransfersInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
-  ownerRef?: Prisma.StringFieldUpdateOperationsInput | string
+  ownerId?: Prisma.StringFieldUpdateOperationsInput | string
+  name?: Prisma.StringFieldUpdateOperationsInput | string
   currency?: Prisma.StringFieldUpdateOperationsInput | string
   type?: Prisma.EnumAccountTypeFieldUpdateOperationsInput | $Enums.AccountType
   status?: Prisma.EnumAccountStatusFieldUpdateOperationsInput | $Enums.AccountStatus
@@ -724,14 +769,16 @@ export type AccountUncheckedUpdateWithoutIncomingTransfersInput = {
   balanceMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
-  version?: Prisma.IntFieldUpdateOperationsInput | number
+  version?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   postings?: Prisma.PostingUncheckedUpdateManyWithoutAccountNestedInput
   outgoingTransfers?: Prisma.TransferUncheckedUpdateManyWithoutSourceNestedInput
 }
 
 export type AccountCreateWithoutPostingsInput = {
   id?: string
-  ownerRef: string
+  ownerId: string
+  name?: string
   currency: string
   type: $Enums.AccountType
   status?: $Enums.AccountStatus
@@ -739,14 +786,16 @@ export type AccountCreateWithoutPostingsInput = {
   balanceMinor?: bigint | number
   createdAt?: Date | string
   updatedAt?: Date | string
-  version?: number
+  version?: bigint | number
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   outgoingTransfers?: Prisma.TransferCreateNestedManyWithoutSourceInput
   incomingTransfers?: Prisma.TransferCreateNestedManyWithoutDestinationInput
 }
 
 export type AccountUncheckedCreateWithoutPostingsInput = {
   id?: string
-  ownerRef: string
+  ownerId: string
+  name?: string
   currency: string
   type: $Enums.AccountType
   status?: $Enums.AccountStatus
@@ -754,7 +803,8 @@ export type AccountUncheckedCreateWithoutPostingsInput = {
   balanceMinor?: bigint | number
   createdAt?: Date | string
   updatedAt?: Date | string
-  version?: number
+  version?: bigint | number
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   outgoingTransfers?: Prisma.TransferUncheckedCreateNestedManyWithoutSourceInput
   incomingTransfers?: Prisma.TransferUncheckedCreateNestedManyWithoutDestinationInput
 }
@@ -777,7 +827,8 @@ export type AccountUpdateToOneWithWhereWithoutPostingsInput = {
 
 export type AccountUpdateWithoutPostingsInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
-  ownerRef?: Prisma.StringFieldUpdateOperationsInput | string
+  ownerId?: Prisma.StringFieldUpdateOperationsInput | string
+  name?: Prisma.StringFieldUpdateOperationsInput | string
   currency?: Prisma.StringFieldUpdateOperationsInput | string
   type?: Prisma.EnumAccountTypeFieldUpdateOperationsInput | $Enums.AccountType
   status?: Prisma.EnumAccountStatusFieldUpdateOperationsInput | $Enums.AccountStatus
@@ -785,14 +836,16 @@ export type AccountUpdateWithoutPostingsInput = {
   balanceMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
-  version?: Prisma.IntFieldUpdateOperationsInput | number
+  version?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   outgoingTransfers?: Prisma.TransferUpdateManyWithoutSourceNestedInput
   incomingTransfers?: Prisma.TransferUpdateManyWithoutDestinationNestedInput
 }
 
 export type AccountUncheckedUpdateWithoutPostingsInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
-  ownerRef?: Prisma.StringFieldUpdateOperationsInput | string
+  ownerId?: Prisma.StringFieldUpdateOperationsInput | string
+  name?: Prisma.StringFieldUpdateOperationsInput | string
   currency?: Prisma.StringFieldUpdateOperationsInput | string
   type?: Prisma.EnumAccountTypeFieldUpdateOperationsInput | $Enums.AccountType
   status?: Prisma.EnumAccountStatusFieldUpdateOperationsInput | $Enums.AccountStatus
@@ -800,7 +853,8 @@ export type AccountUncheckedUpdateWithoutPostingsInput = {
   balanceMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
-  version?: Prisma.IntFieldUpdateOperationsInput | number
+  version?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   outgoingTransfers?: Prisma.TransferUncheckedUpdateManyWithoutSourceNestedInput
   incomingTransfers?: Prisma.TransferUncheckedUpdateManyWithoutDestinationNestedInput
 }
@@ -856,7 +910,8 @@ export type AccountCountOutputTypeCountIncomingTransfersArgs<ExtArgs extends run
 
 export type AccountSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
   id?: boolean
-  ownerRef?: boolean
+  ownerId?: boolean
+  name?: boolean
   currency?: boolean
   type?: boolean
   status?: boolean
@@ -865,6 +920,7 @@ export type AccountSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs 
   createdAt?: boolean
   updatedAt?: boolean
   version?: boolean
+  labels?: boolean
   postings?: boolean | Prisma.Account$postingsArgs<ExtArgs>
   outgoingTransfers?: boolean | Prisma.Account$outgoingTransfersArgs<ExtArgs>
   incomingTransfers?: boolean | Prisma.Account$incomingTransfersArgs<ExtArgs>
@@ -873,7 +929,8 @@ export type AccountSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs 
 
 export type AccountSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
   id?: boolean
-  ownerRef?: boolean
+  ownerId?: boolean
+  name?: boolean
   currency?: boolean
   type?: boolean
   status?: boolean
@@ -882,11 +939,13 @@ export type AccountSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Exten
   createdAt?: boolean
   updatedAt?: boolean
   version?: boolean
+  labels?: boolean
 }, ExtArgs["result"]["account"]>
 
 export type AccountSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
   id?: boolean
-  ownerRef?: boolean
+  ownerId?: boolean
+  name?: boolean
   currency?: boolean
   type?: boolean
   status?: boolean
@@ -895,11 +954,13 @@ export type AccountSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Exten
   createdAt?: boolean
   updatedAt?: boolean
   version?: boolean
+  labels?: boolean
 }, ExtArgs["result"]["account"]>
 
 export type AccountSelectScalar = {
   id?: boolean
-  ownerRef?: boolean
+  ownerId?: boolean
+  name?: boolean
   currency?: boolean
   type?: boolean
   status?: boolean
@@ -908,9 +969,10 @@ export type AccountSelectScalar = {
   createdAt?: boolean
   updatedAt?: boolean
   version?: boolean
+  labels?: boolean
 }
 
-export type AccountOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "ownerRef" | "currency" | "type" | "status" | "overdraftLimitMinor" | "balanceMinor" | "createdAt" | "updatedAt" | "version", ExtArgs["result"]["account"]>
+export type AccountOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "ownerId" | "name" | "currency" | "type" | "status" | "overdraftLimitMinor" | "balanceMinor" | "createdAt" | "updatedAt" | "version" | "labels", ExtArgs["result"]["account"]>
 export type AccountInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   postings?: boolean | Prisma.Account$postingsArgs<ExtArgs>
   outgoingTransfers?: boolean | Prisma.Account$outgoingTransfersArgs<ExtArgs>
@@ -929,7 +991,8 @@ export type $AccountPayload<ExtArgs extends runtime.Types.Extensions.InternalArg
   }
   scalars: runtime.Types.Extensions.GetPayloadResult<{
     id: string
-    ownerRef: string
+    ownerId: string
+    name: string
     currency: string
     type: $Enums.AccountType
     status: $Enums.AccountStatus
@@ -940,7 +1003,11 @@ export type $AccountPayload<ExtArgs extends runtime.Types.Extensions.InternalArg
     /**
      * Optimistic-concurrency counter, bumped on every balance/status change.
      */
-    version: number
+    version: bigint
+    /**
+     * Free-form, non-PII labels (string -> string).
+     */
+    labels: runtime.JsonValue
   }, ExtArgs["result"]["account"]>
   composites: {}
 }
@@ -1368,7 +1435,8 @@ export interface Prisma__AccountClient<T, Null = never, ExtArgs extends runtime.
  */
 export interface AccountFieldRefs {
   readonly id: Prisma.FieldRef<"Account", 'String'>
-  readonly ownerRef: Prisma.FieldRef<"Account", 'String'>
+  readonly ownerId: Prisma.FieldRef<"Account", 'String'>
+  readonly name: Prisma.FieldRef<"Account", 'String'>
   readonly currency: Prisma.FieldRef<"Account", 'String'>
   readonly type: Prisma.FieldRef<"Account", 'AccountType'>
   readonly status: Prisma.FieldRef<"Account", 'AccountStatus'>
@@ -1376,7 +1444,8 @@ export interface AccountFieldRefs {
   readonly balanceMinor: Prisma.FieldRef<"Account", 'BigInt'>
   readonly createdAt: Prisma.FieldRef<"Account", 'DateTime'>
   readonly updatedAt: Prisma.FieldRef<"Account", 'DateTime'>
-  readonly version: Prisma.FieldRef<"Account", 'Int'>
+  readonly version: Prisma.FieldRef<"Account", 'BigInt'>
+  readonly labels: Prisma.FieldRef<"Account", 'Json'>
 }
     
 

@@ -29,6 +29,7 @@ export type IdempotencyKeyMinAggregateOutputType = {
   key: string | null
   requestHash: string | null
   transferId: string | null
+  resourceId: string | null
   response: runtime.Bytes | null
   createdAt: Date | null
   expiresAt: Date | null
@@ -39,6 +40,7 @@ export type IdempotencyKeyMaxAggregateOutputType = {
   key: string | null
   requestHash: string | null
   transferId: string | null
+  resourceId: string | null
   response: runtime.Bytes | null
   createdAt: Date | null
   expiresAt: Date | null
@@ -49,6 +51,7 @@ export type IdempotencyKeyCountAggregateOutputType = {
   key: number
   requestHash: number
   transferId: number
+  resourceId: number
   response: number
   createdAt: number
   expiresAt: number
@@ -61,6 +64,7 @@ export type IdempotencyKeyMinAggregateInputType = {
   key?: true
   requestHash?: true
   transferId?: true
+  resourceId?: true
   response?: true
   createdAt?: true
   expiresAt?: true
@@ -71,6 +75,7 @@ export type IdempotencyKeyMaxAggregateInputType = {
   key?: true
   requestHash?: true
   transferId?: true
+  resourceId?: true
   response?: true
   createdAt?: true
   expiresAt?: true
@@ -81,6 +86,7 @@ export type IdempotencyKeyCountAggregateInputType = {
   key?: true
   requestHash?: true
   transferId?: true
+  resourceId?: true
   response?: true
   createdAt?: true
   expiresAt?: true
@@ -164,6 +170,7 @@ export type IdempotencyKeyGroupByOutputType = {
   key: string
   requestHash: string
   transferId: string | null
+  resourceId: string | null
   response: runtime.Bytes | null
   createdAt: Date
   expiresAt: Date
@@ -195,6 +202,7 @@ export type IdempotencyKeyWhereInput = {
   key?: Prisma.StringFilter<"IdempotencyKey"> | string
   requestHash?: Prisma.StringFilter<"IdempotencyKey"> | string
   transferId?: Prisma.UuidNullableFilter<"IdempotencyKey"> | string | null
+  resourceId?: Prisma.UuidNullableFilter<"IdempotencyKey"> | string | null
   response?: Prisma.BytesNullableFilter<"IdempotencyKey"> | runtime.Bytes | null
   createdAt?: Prisma.DateTimeFilter<"IdempotencyKey"> | Date | string
   expiresAt?: Prisma.DateTimeFilter<"IdempotencyKey"> | Date | string
@@ -206,6 +214,7 @@ export type IdempotencyKeyOrderByWithRelationInput = {
   key?: Prisma.SortOrder
   requestHash?: Prisma.SortOrder
   transferId?: Prisma.SortOrderInput | Prisma.SortOrder
+  resourceId?: Prisma.SortOrderInput | Prisma.SortOrder
   response?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   expiresAt?: Prisma.SortOrder
@@ -221,6 +230,7 @@ export type IdempotencyKeyWhereUniqueInput = Prisma.AtLeast<{
   key?: Prisma.StringFilter<"IdempotencyKey"> | string
   requestHash?: Prisma.StringFilter<"IdempotencyKey"> | string
   transferId?: Prisma.UuidNullableFilter<"IdempotencyKey"> | string | null
+  resourceId?: Prisma.UuidNullableFilter<"IdempotencyKey"> | string | null
   response?: Prisma.BytesNullableFilter<"IdempotencyKey"> | runtime.Bytes | null
   createdAt?: Prisma.DateTimeFilter<"IdempotencyKey"> | Date | string
   expiresAt?: Prisma.DateTimeFilter<"IdempotencyKey"> | Date | string
@@ -232,6 +242,7 @@ export type IdempotencyKeyOrderByWithAggregationInput = {
   key?: Prisma.SortOrder
   requestHash?: Prisma.SortOrder
   transferId?: Prisma.SortOrderInput | Prisma.SortOrder
+  resourceId?: Prisma.SortOrderInput | Prisma.SortOrder
   response?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   expiresAt?: Prisma.SortOrder
@@ -248,6 +259,7 @@ export type IdempotencyKeyScalarWhereWithAggregatesInput = {
   key?: Prisma.StringWithAggregatesFilter<"IdempotencyKey"> | string
   requestHash?: Prisma.StringWithAggregatesFilter<"IdempotencyKey"> | string
   transferId?: Prisma.UuidNullableWithAggregatesFilter<"IdempotencyKey"> | string | null
+  resourceId?: Prisma.UuidNullableWithAggregatesFilter<"IdempotencyKey"> | string | null
   response?: Prisma.BytesNullableWithAggregatesFilter<"IdempotencyKey"> | runtime.Bytes | null
   createdAt?: Prisma.DateTimeWithAggregatesFilter<"IdempotencyKey"> | Date | string
   expiresAt?: Prisma.DateTimeWithAggregatesFilter<"IdempotencyKey"> | Date | string
@@ -257,6 +269,7 @@ export type IdempotencyKeyCreateInput = {
   scope: string
   key: string
   requestHash: string
+  resourceId?: string | null
   response?: runtime.Bytes | null
   createdAt?: Date | string
   expiresAt: Date | string
@@ -268,6 +281,7 @@ export type IdempotencyKeyUncheckedCreateInput = {
   key: string
   requestHash: string
   transferId?: string | null
+  resourceId?: string | null
   response?: runtime.Bytes | null
   createdAt?: Date | string
   expiresAt: Date | string
@@ -277,6 +291,7 @@ export type IdempotencyKeyUpdateInput = {
   scope?: Prisma.StringFieldUpdateOperationsInput | string
   key?: Prisma.StringFieldUpdateOperationsInput | string
   requestHash?: Prisma.StringFieldUpdateOperationsInput | string
+  resourceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   response?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   expiresAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -288,6 +303,7 @@ export type IdempotencyKeyUncheckedUpdateInput = {
   key?: Prisma.StringFieldUpdateOperationsInput | string
   requestHash?: Prisma.StringFieldUpdateOperationsInput | string
   transferId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  resourceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   response?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   expiresAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -298,6 +314,7 @@ export type IdempotencyKeyCreateManyInput = {
   key: string
   requestHash: string
   transferId?: string | null
+  resourceId?: string | null
   response?: runtime.Bytes | null
   createdAt?: Date | string
   expiresAt: Date | string
@@ -307,6 +324,7 @@ export type IdempotencyKeyUpdateManyMutationInput = {
   scope?: Prisma.StringFieldUpdateOperationsInput | string
   key?: Prisma.StringFieldUpdateOperationsInput | string
   requestHash?: Prisma.StringFieldUpdateOperationsInput | string
+  resourceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   response?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   expiresAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -317,6 +335,7 @@ export type IdempotencyKeyUncheckedUpdateManyInput = {
   key?: Prisma.StringFieldUpdateOperationsInput | string
   requestHash?: Prisma.StringFieldUpdateOperationsInput | string
   transferId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  resourceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   response?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   expiresAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -342,6 +361,7 @@ export type IdempotencyKeyCountOrderByAggregateInput = {
   key?: Prisma.SortOrder
   requestHash?: Prisma.SortOrder
   transferId?: Prisma.SortOrder
+  resourceId?: Prisma.SortOrder
   response?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   expiresAt?: Prisma.SortOrder
@@ -352,6 +372,7 @@ export type IdempotencyKeyMaxOrderByAggregateInput = {
   key?: Prisma.SortOrder
   requestHash?: Prisma.SortOrder
   transferId?: Prisma.SortOrder
+  resourceId?: Prisma.SortOrder
   response?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   expiresAt?: Prisma.SortOrder
@@ -362,6 +383,7 @@ export type IdempotencyKeyMinOrderByAggregateInput = {
   key?: Prisma.SortOrder
   requestHash?: Prisma.SortOrder
   transferId?: Prisma.SortOrder
+  resourceId?: Prisma.SortOrder
   response?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   expiresAt?: Prisma.SortOrder
@@ -417,6 +439,7 @@ export type IdempotencyKeyCreateWithoutTransferInput = {
   scope: string
   key: string
   requestHash: string
+  resourceId?: string | null
   response?: runtime.Bytes | null
   createdAt?: Date | string
   expiresAt: Date | string
@@ -426,6 +449,7 @@ export type IdempotencyKeyUncheckedCreateWithoutTransferInput = {
   scope: string
   key: string
   requestHash: string
+  resourceId?: string | null
   response?: runtime.Bytes | null
   createdAt?: Date | string
   expiresAt: Date | string
@@ -465,6 +489,7 @@ export type IdempotencyKeyScalarWhereInput = {
   key?: Prisma.StringFilter<"IdempotencyKey"> | string
   requestHash?: Prisma.StringFilter<"IdempotencyKey"> | string
   transferId?: Prisma.UuidNullableFilter<"IdempotencyKey"> | string | null
+  resourceId?: Prisma.UuidNullableFilter<"IdempotencyKey"> | string | null
   response?: Prisma.BytesNullableFilter<"IdempotencyKey"> | runtime.Bytes | null
   createdAt?: Prisma.DateTimeFilter<"IdempotencyKey"> | Date | string
   expiresAt?: Prisma.DateTimeFilter<"IdempotencyKey"> | Date | string
@@ -474,6 +499,7 @@ export type IdempotencyKeyCreateManyTransferInput = {
   scope: string
   key: string
   requestHash: string
+  resourceId?: string | null
   response?: runtime.Bytes | null
   createdAt?: Date | string
   expiresAt: Date | string
@@ -483,6 +509,7 @@ export type IdempotencyKeyUpdateWithoutTransferInput = {
   scope?: Prisma.StringFieldUpdateOperationsInput | string
   key?: Prisma.StringFieldUpdateOperationsInput | string
   requestHash?: Prisma.StringFieldUpdateOperationsInput | string
+  resourceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   response?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   expiresAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -492,6 +519,7 @@ export type IdempotencyKeyUncheckedUpdateWithoutTransferInput = {
   scope?: Prisma.StringFieldUpdateOperationsInput | string
   key?: Prisma.StringFieldUpdateOperationsInput | string
   requestHash?: Prisma.StringFieldUpdateOperationsInput | string
+  resourceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   response?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   expiresAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -501,6 +529,7 @@ export type IdempotencyKeyUncheckedUpdateManyWithoutTransferInput = {
   scope?: Prisma.StringFieldUpdateOperationsInput | string
   key?: Prisma.StringFieldUpdateOperationsInput | string
   requestHash?: Prisma.StringFieldUpdateOperationsInput | string
+  resourceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   response?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   expiresAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -513,6 +542,7 @@ export type IdempotencyKeySelect<ExtArgs extends runtime.Types.Extensions.Intern
   key?: boolean
   requestHash?: boolean
   transferId?: boolean
+  resourceId?: boolean
   response?: boolean
   createdAt?: boolean
   expiresAt?: boolean
@@ -524,6 +554,7 @@ export type IdempotencyKeySelectCreateManyAndReturn<ExtArgs extends runtime.Type
   key?: boolean
   requestHash?: boolean
   transferId?: boolean
+  resourceId?: boolean
   response?: boolean
   createdAt?: boolean
   expiresAt?: boolean
@@ -535,6 +566,7 @@ export type IdempotencyKeySelectUpdateManyAndReturn<ExtArgs extends runtime.Type
   key?: boolean
   requestHash?: boolean
   transferId?: boolean
+  resourceId?: boolean
   response?: boolean
   createdAt?: boolean
   expiresAt?: boolean
@@ -546,12 +578,13 @@ export type IdempotencyKeySelectScalar = {
   key?: boolean
   requestHash?: boolean
   transferId?: boolean
+  resourceId?: boolean
   response?: boolean
   createdAt?: boolean
   expiresAt?: boolean
 }
 
-export type IdempotencyKeyOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"scope" | "key" | "requestHash" | "transferId" | "response" | "createdAt" | "expiresAt", ExtArgs["result"]["idempotencyKey"]>
+export type IdempotencyKeyOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"scope" | "key" | "requestHash" | "transferId" | "resourceId" | "response" | "createdAt" | "expiresAt", ExtArgs["result"]["idempotencyKey"]>
 export type IdempotencyKeyInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   transfer?: boolean | Prisma.IdempotencyKey$transferArgs<ExtArgs>
 }
@@ -572,6 +605,10 @@ export type $IdempotencyKeyPayload<ExtArgs extends runtime.Types.Extensions.Inte
     key: string
     requestHash: string
     transferId: string | null
+    /**
+     * The entity a non-transfer call created (e.g. the account of OpenAccount), replayed on retries.
+     */
+    resourceId: string | null
     /**
      * The first response, protobuf-encoded, replayed verbatim on retries.
      */
@@ -1006,6 +1043,7 @@ export interface IdempotencyKeyFieldRefs {
   readonly key: Prisma.FieldRef<"IdempotencyKey", 'String'>
   readonly requestHash: Prisma.FieldRef<"IdempotencyKey", 'String'>
   readonly transferId: Prisma.FieldRef<"IdempotencyKey", 'String'>
+  readonly resourceId: Prisma.FieldRef<"IdempotencyKey", 'String'>
   readonly response: Prisma.FieldRef<"IdempotencyKey", 'Bytes'>
   readonly createdAt: Prisma.FieldRef<"IdempotencyKey", 'DateTime'>
   readonly expiresAt: Prisma.FieldRef<"IdempotencyKey", 'DateTime'>

@@ -1,0 +1,75 @@
+/** Accounts: domain types and rules. No framework or Prisma imports here. */
+import { createHash } from 'node:crypto';
+import { accountErrors } from './account.errors';
+
+export const ACCOUNT_TYPES = ['ASSET', 'LIABILITY', 'REVENUE', 'EXPENSE'] as const;
+export type AccountType = (typeof ACCOUNT_TYPES)[number];
+export const ACCOUNT_STATUSES = ['ACTIVE', 'FROZEN', 'CLOSED'] as const;
+export type AccountStatus = (typeof ACCOUNT_STATUSES)[number];
+
+export const MAX_MINOR = 9_223_372_036_854_775_807n; // int64, the contract's and Postgres bigint's limit
+
+export interface Account {
+  id: string;
+  ownerId: string;
+  name: string;
+  type: AccountType;
+  currency: string;
+  status: AccountStatus;
+  overdraftLimitMinor: bigint;
+  version: bigint;
+  labels: Record<string, string>;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface OpenAccountCommand {
+  idempotencyKey: string;
+  ownerId: string;
+  name: string;
+  type: AccountType | undefined;
+  currency: string;
+  overdraftLimitMinor: bigint;
+  labels: Record<string, string>;
+}
+
+const ISO_4217 = new Set(Intl.supportedValuesOf('currency'));
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function isCurrency(code: string): boolean {
+  return ISO_4217.has(code);
+}
+
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}
+
+/** Checks every field at once so the caller learns all problems in one round trip. */
+export function validateOpenAccount(cmd: OpenAccountCommand): OpenAccountCommand & { type: AccountType } {
+  const violations: { field: string; description: string }[] = [];
+  if (cmd.idempotencyKey.length < 8 || cmd.idempotencyKey.length > 128) violations.push({ field: 'idempotency_key', description: 'must be 8 to 128 characters' });
+  if (!cmd.ownerId || cmd.ownerId.length > 128) violations.push({ field: 'owner_id', description: 'must be 1 to 128 characters' });
+  if (cmd.name.length > 200) violations.push({ field: 'name', description: 'must be at most 200 characters' });
+  if (!cmd.type) violations.push({ field: 'type', description: `must be one of ${ACCOUNT_TYPES.join(', ')}` });
+  if (!isCurrency(cmd.currency)) violations.push({ field: 'currency', description: 'must be an ISO 4217 currency code such as EUR' });
+  if (cmd.overdraftLimitMinor < 0n || cmd.overdraftLimitMinor > MAX_MINOR) violations.push({ field: 'overdraft_limit_minor', description: 'must be between 0 and 2^63-1' });
+  if (Object.keys(cmd.labels).length > 20) violations.push({ field: 'labels', description: 'at most 20 labels' });
+  if (violations.length > 0 || !cmd.type) throw accountErrors.invalid(violations);
+  return { ...cmd, type: cmd.type };
+}
+
+/**
+ * What makes two OpenAccount requests "the same" for idempotency: every field except the key itself,
+ * in a canonical order. Same key + same fingerprint = replay; same key + different fingerprint = error.
+ */
+export function openAccountFingerprint(cmd: OpenAccountCommand): string {
+  const canonical = JSON.stringify([
+    cmd.ownerId,
+    cmd.name,
+    cmd.type ?? null,
+    cmd.currency,
+    cmd.overdraftLimitMinor.toString(),
+    Object.entries(cmd.labels).sort(([a], [b]) => a.localeCompare(b)),
+  ]);
+  return createHash('sha256').update(canonical).digest('hex');
+}

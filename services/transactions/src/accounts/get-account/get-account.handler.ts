@@ -1,0 +1,16 @@
+import { Injectable } from '@nestjs/common';
+import { type Account, isUuid } from '../account';
+import { accountErrors } from '../account.errors';
+import { AccountRepository } from '../account.repository';
+
+@Injectable()
+export class GetAccountHandler {
+  constructor(private readonly accounts: AccountRepository) {}
+
+  async execute(accountId: string): Promise<Account> {
+    if (!isUuid(accountId)) throw accountErrors.malformedId('account_id');
+    const account = await this.accounts.findById(accountId);
+    if (!account) throw accountErrors.notFound(accountId);
+    return account;
+  }
+}

@@ -1,0 +1,14 @@
+import { Injectable } from '@nestjs/common';
+import { type Account, openAccountFingerprint, type OpenAccountCommand, validateOpenAccount } from '../account';
+import { AccountRepository } from '../account.repository';
+
+/** Opens an account; the same idempotency key with the same request returns the first account. */
+@Injectable()
+export class OpenAccountHandler {
+  constructor(private readonly accounts: AccountRepository) {}
+
+  async execute(command: OpenAccountCommand): Promise<{ account: Account; replayed: boolean }> {
+    const valid = validateOpenAccount(command);
+    return this.accounts.openOnce(valid.idempotencyKey, openAccountFingerprint(valid), valid);
+  }
+}

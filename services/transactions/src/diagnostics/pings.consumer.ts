@@ -1,0 +1,48 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { trace } from '@opentelemetry/api';
+import { commonV1, eventTypeName } from '@tessera/contracts';
+import { createKafka, EventConsumer } from '@tessera/kafka';
+import { createLogger } from '@tessera/telemetry';
+import { type TransactionsConfig, TRANSACTIONS_CONFIG } from '../config';
+import { RecordPingHandler } from './record-ping/record-ping.handler';
+
+export const PINGS_TOPIC = 'platform.pings.v1';
+export const PINGS_GROUP = 'transactions.pings';
+
+/** Consumes platform.pings.v1 (the foundation slice's event path) into ping_receipts. */
+@Injectable()
+export class PingsConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = createLogger('PingsConsumer');
+  private consumer?: EventConsumer<commonV1.Ping>;
+
+  constructor(
+    @Inject(TRANSACTIONS_CONFIG) private readonly config: TransactionsConfig,
+    private readonly recordPing: RecordPingHandler,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const logger = createLogger('kafkajs');
+    this.consumer = new EventConsumer<commonV1.Ping>({
+      kafka: createKafka({ clientId: 'transactions', brokers: this.config.KAFKA_BROKERS, logger }),
+      groupId: PINGS_GROUP,
+      topics: [PINGS_TOPIC],
+      codec: commonV1.Ping,
+      types: [eventTypeName.Ping],
+      logger,
+      handler: async (envelope, ping) => {
+        const { recorded } = await this.recordPing.execute({
+          eventId: envelope.id,
+          message: ping.message,
+          sentAt: ping.sentAt ?? envelope.time ?? new Date(),
+          traceId: trace.getActiveSpan()?.spanContext().traceId,
+        });
+        this.logger.info({ eventId: envelope.id, recorded }, 'ping received');
+      },
+    });
+    await this.consumer.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.consumer?.stop();
+  }
+}
