@@ -1,9 +1,11 @@
 /**
  * Local infrastructure without Docker: `npm run infra -- <command>` (or `npx tsx infra/local/cli.ts <command>`).
  *   up [--brokers 1|3] [--only postgres|kafka] [--timeout <s>]   start (idempotent) and create dbs/topics
- *   down [--only postgres|kafka]                                 stop what `up` started
- *   status                                                       table of components (exit 3 if any is down)
- *   logs [postgres|kafka|kafka-<id>] [-f]                        show or follow logs
+ *   down [--only postgres|kafka]                                 stop services (unless --only), then Kafka, Postgres
+ *   status                                                       table of components and services (exit 3 if unhealthy)
+ *   logs [postgres|kafka|kafka-<id>|<service>] [-f]              show or follow logs
+ *   services up|down [<service>...] [--timeout <s>]              built services as Node processes, peers first
+ *   services status | services logs <service> [-f]
  *   reset [--only postgres|kafka]                                down + wipe Tessera's state dir (.tessera/)
  *   env <service>                                                print the env a service needs (KEY=value)
  * TESSERA_TOPOLOGY=<file> selects another topology (default infra/topology.yaml).
@@ -14,6 +16,7 @@ import * as path from 'node:path';
 import { InfraError, TopologyError } from './errors';
 import { LocalKafka } from './kafka';
 import { LocalPostgres } from './postgres';
+import { LocalServices } from './services';
 import { formatStatusTable } from './status';
 import { layoutForBrokers, loadTopology, REPO_ROOT, serviceEnv, type Topology } from './topology';
 
@@ -28,7 +31,8 @@ interface Args {
   timeoutMs: number;
 }
 
-const USAGE = 'usage: npm run infra -- <up [--brokers 1|3] [--only postgres|kafka] | down | status | logs [component] [-f] | reset [--only postgres|kafka] | env <service>>';
+const USAGE =
+  'usage: npm run infra -- <up [--brokers 1|3] [--only postgres|kafka] | down | status | logs [component|service] [-f] | reset [--only postgres|kafka] | env <service> | services up|down|status|logs [service...]>';
 
 function parseArgs(argv: string[]): Args {
   const args: Args = { command: argv[0] ?? 'help', positional: [], brokers: 1, follow: false, timeoutMs: 120_000 };
@@ -66,17 +70,55 @@ async function up(topo: Topology, args: Args): Promise<void> {
 }
 
 async function down(topo: Topology, args: Args): Promise<void> {
+  // Services first: they would otherwise log connection errors (and retry) while Kafka and Postgres go away.
+  if (args.only === undefined) await new LocalServices(topo).down([], log);
   if (wants(args, 'kafka')) await new LocalKafka(topo).down(log);
   if (wants(args, 'postgres')) await new LocalPostgres(topo).down(log);
   log('down');
 }
 
 async function status(topo: Topology): Promise<number> {
-  const rows = [await new LocalPostgres(topo).status(), ...(await new LocalKafka(topo).status())];
+  const infra = [await new LocalPostgres(topo).status(), ...(await new LocalKafka(topo).status())];
+  const services = await new LocalServices(topo).status();
+  const rows = [...infra, ...services];
   console.log(formatStatusTable(rows));
   const total = rows.reduce((sum, r) => sum + (r.pssKb ?? 0), 0);
   if (total > 0) console.log(`total memory (PSS): ${Math.round(total / 1024)} MB`);
-  return rows.every((r) => r.state === 'healthy') ? 0 : 3;
+  // A stopped service is a normal state (infra only, or not built yet); an unhealthy running one is not.
+  return infra.every((r) => r.state === 'healthy') && services.every((r) => r.state !== 'unhealthy') ? 0 : 3;
+}
+
+async function services(topo: Topology, args: Args): Promise<number> {
+  const [sub, ...names] = args.positional;
+  const local = new LocalServices(topo);
+  switch (sub) {
+    case 'up':
+      await local.up(names, args.timeoutMs, log);
+      return 0;
+    case 'down':
+      await local.down(names, log);
+      log('services down');
+      return 0;
+    case 'status': {
+      const rows = await local.status();
+      console.log(formatStatusTable(rows));
+      return rows.every((r) => r.state !== 'unhealthy') ? 0 : 3;
+    }
+    case 'logs': {
+      const [name] = names;
+      if (name === undefined) throw new InfraError('services logs needs a service name', `one of: ${topo.services.map((s) => s.name).join(', ')}`);
+      tail([local.logFile(name)], args.follow, name);
+      return 0;
+    }
+    default:
+      throw new InfraError(`unknown services command ${sub ?? '(none)'}`, 'npm run infra -- services up|down|status|logs <service>');
+  }
+}
+
+function tail(files: string[], follow: boolean, what: string): void {
+  const present = follow ? files : files.filter((f) => existsSync(f));
+  if (present.length === 0) throw new InfraError(`no logs yet for ${what}`, 'npm run up');
+  spawnSync('tail', ['-n', '100', ...(follow ? ['-F'] : []), ...present], { stdio: 'inherit' });
 }
 
 function logs(topo: Topology, args: Args): void {
@@ -88,10 +130,9 @@ function logs(topo: Topology, args: Args): void {
   else if (which === 'postgres') files = [pg.logFile];
   else if (which === 'kafka') files = kafka.logFiles();
   else if (/^kafka-\d+$/.test(which)) files = kafka.logFiles(Number(which.slice('kafka-'.length)));
-  else throw new InfraError(`unknown component ${which}`, 'use postgres, kafka or kafka-<id>');
-  const present = args.follow ? files : files.filter((f) => existsSync(f));
-  if (present.length === 0) throw new InfraError(`no logs yet for ${which ?? 'any component'}`, 'npm run infra -- up');
-  spawnSync('tail', ['-n', '100', ...(args.follow ? ['-F'] : []), ...present], { stdio: 'inherit' });
+  else if (topo.services.some((s) => s.name === which)) files = [new LocalServices(topo).logFile(which)];
+  else throw new InfraError(`unknown component ${which}`, `use postgres, kafka, kafka-<id> or a service: ${topo.services.map((s) => s.name).join(', ')}`);
+  tail(files, args.follow, which ?? 'any component');
 }
 
 async function reset(topo: Topology, args: Args): Promise<void> {
@@ -130,6 +171,8 @@ async function main(argv: string[]): Promise<number> {
     case 'env':
       env(topo, args);
       return 0;
+    case 'services':
+      return services(topo, args);
     case 'help':
     case '--help':
     case '-h':

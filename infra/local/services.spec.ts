@@ -1,0 +1,44 @@
+import { processEnv, startOrder, summarizeHealth } from './services';
+import { loadTopology } from './topology';
+
+const topo = loadTopology();
+
+describe('startOrder', () => {
+  it('starts every peer before the services that call it', () => {
+    const order = startOrder(topo.services).map((s) => s.name);
+    expect(order).toHaveLength(topo.services.length);
+    for (const s of topo.services) {
+      for (const peer of s.peers) expect(order.indexOf(peer)).toBeLessThan(order.indexOf(s.name));
+    }
+    expect(order.indexOf('transactions')).toBeLessThan(order.indexOf('gateway'));
+  });
+
+  it('keeps topology order among services that do not depend on each other', () => {
+    const names = startOrder(topo.services.filter((s) => s.peers.length === 0)).map((s) => s.name);
+    expect(names).toEqual(topo.services.filter((s) => s.peers.length === 0).map((s) => s.name));
+  });
+});
+
+describe('processEnv', () => {
+  it('replaces inherited NODE_OPTIONS (e.g. tsx loaders) with the heap cap and adds the topology env', () => {
+    const env = processEnv(topo, 'gateway', { PATH: '/usr/bin', NODE_OPTIONS: '--import tsx', TRANSACTIONS_ADDR: 'elsewhere:1' });
+    expect(env['NODE_OPTIONS']).toBe('--max-old-space-size=160');
+    expect(env['PATH']).toBe('/usr/bin');
+    expect(env['TRANSACTIONS_ADDR']).toBe('127.0.0.1:50051');
+    expect(env['GATEWAY_HTTP_PORT']).toBe('8080');
+  });
+});
+
+describe('summarizeHealth', () => {
+  it('names the checks that are down with their detail', () => {
+    const body = JSON.stringify({
+      status: 'down',
+      checks: { transactions: { status: 'down', detail: 'connect ECONNREFUSED', latencyMs: 1 }, kafka: { status: 'up', latencyMs: 2 } },
+    });
+    expect(summarizeHealth(503, body)).toBe('HTTP 503: transactions (connect ECONNREFUSED)');
+  });
+
+  it('falls back to the status code for a body that is not a health report', () => {
+    expect(summarizeHealth(502, '<html>bad gateway</html>')).toBe('HTTP 502');
+  });
+});

@@ -1,0 +1,276 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import * as path from 'node:path';
+import { InfraError } from './errors';
+import { assertPortFree, ensureDir, isAlive, ownedPid, removeFile, startDetached, stopPid, tailFile, tcpOpen, treePssKb, waitFor } from './proc';
+import type { ComponentStatus } from './status';
+import { REPO_ROOT, serviceEnv, type ServiceSpec, type Topology } from './topology';
+
+/** SIGTERM grace before SIGKILL: services drain in-flight calls and commit Kafka offsets on SIGTERM. */
+const STOP_GRACE_MS = 10_000;
+const PROBE_TIMEOUT_MS = 2_000;
+
+export interface Probe {
+  ready: boolean;
+  detail: string;
+}
+
+/** Services sorted so every peer starts before the services that call it (topology order otherwise). */
+export function startOrder(services: ServiceSpec[]): ServiceSpec[] {
+  const byName = new Map(services.map((s) => [s.name, s]));
+  const ordered: ServiceSpec[] = [];
+  const seen = new Set<string>();
+  // The topology rejects peer cycles, so a plain depth-first walk terminates.
+  const visit = (s: ServiceSpec): void => {
+    if (seen.has(s.name)) return;
+    seen.add(s.name);
+    for (const peer of s.peers) {
+      const p = byName.get(peer);
+      if (p) visit(p);
+    }
+    ordered.push(s);
+  };
+  services.forEach(visit);
+  return ordered;
+}
+
+/**
+ * The environment of a service process: the caller's, minus NODE_OPTIONS (tsx or a debugger may have put
+ * loaders there), plus what the topology derives (which sets NODE_OPTIONS to the service's heap cap).
+ */
+export function processEnv(topo: Topology, name: string, parent: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { NODE_OPTIONS: _loaders, ...inherited } = parent;
+  return { ...inherited, ...serviceEnv(topo, name) };
+}
+
+/** One line out of the gateway's /health body: which checks are down and why. */
+export function summarizeHealth(status: number, body: string): string {
+  try {
+    const report = JSON.parse(body) as { checks?: Record<string, { status?: string; detail?: string }> };
+    const down = Object.entries(report.checks ?? {})
+      .filter(([, c]) => c.status !== 'up')
+      .map(([name, c]) => `${name} ${c.detail ? `(${c.detail})` : 'down'}`);
+    if (down.length > 0) return `HTTP ${status}: ${down.join(', ')}`;
+  } catch {
+    /* not the gateway's JSON: fall through to the raw status */
+  }
+  return `HTTP ${status}`;
+}
+
+interface ServicePaths {
+  spec: ServiceSpec;
+  main: string;
+  instrumentation: string;
+  pidFile: string;
+  logFile: string;
+}
+
+/**
+ * The platform's own services as detached Node processes (`node -r dist/instrumentation.js dist/main.js`,
+ * the same command as the Docker image), with pid and log under .tessera/services. A service is started only
+ * when its build output exists, so services appear here as soon as they are built.
+ */
+export class LocalServices {
+  readonly dir: string;
+
+  constructor(private readonly topo: Topology) {
+    this.dir = path.join(REPO_ROOT, topo.stateDir, 'services');
+  }
+
+  private paths(spec: ServiceSpec): ServicePaths {
+    const dist = path.join(REPO_ROOT, 'services', spec.name, 'dist');
+    return {
+      spec,
+      main: path.join(dist, 'main.js'),
+      instrumentation: path.join(dist, 'instrumentation.js'),
+      pidFile: path.join(this.dir, `${spec.name}.pid`),
+      logFile: path.join(this.dir, `${spec.name}.log`),
+    };
+  }
+
+  /** The named services (all when none are named) in start order; unknown names are an error. */
+  private select(names: string[]): ServicePaths[] {
+    const known = new Set(this.topo.services.map((s) => s.name));
+    const unknown = names.filter((n) => !known.has(n));
+    if (unknown.length > 0) throw new InfraError(`unknown service ${unknown.join(', ')}`, `one of: ${[...known].join(', ')}`);
+    return startOrder(this.topo.services)
+      .filter((s) => names.length === 0 || names.includes(s.name))
+      .map((s) => this.paths(s));
+  }
+
+  private built(p: ServicePaths): boolean {
+    return p.spec.runtime === 'node' && existsSync(p.main);
+  }
+
+  /** Pid of our process for this service; the marker (absolute main.js path) rules out a reused pid. */
+  pid(p: ServicePaths): number | undefined {
+    return ownedPid(p.pidFile, p.main);
+  }
+
+  logFile(name: string): string {
+    const [p] = this.select([name]);
+    if (!p) throw new InfraError(`unknown service ${name}`);
+    return p.logFile;
+  }
+
+  async up(names: string[], timeoutMs: number, log: (line: string) => void): Promise<void> {
+    ensureDir(this.dir);
+    const started = Date.now();
+    let count = 0;
+    for (const p of this.select(names)) {
+      const { name } = p.spec;
+      if (!this.built(p)) {
+        const why = p.spec.runtime === 'node' ? `not built (no ${path.relative(REPO_ROOT, p.main)})` : `${p.spec.runtime} runtime: not run natively yet`;
+        log(`${name}: ${why}, skipped`);
+        continue;
+      }
+      count++;
+      const running = this.pid(p);
+      if (running !== undefined && this.startedBeforeBuild(p)) {
+        log(`${name}: build is newer than the running process (pid ${running}), restarting`);
+        await this.stop(p, log);
+      } else if (running !== undefined) {
+        if ((await this.probe(p.spec)).ready) {
+          log(`${name} already running (pid ${running})`);
+          continue;
+        }
+        log(`${name} running (pid ${running}) but not ready yet, waiting`);
+        await this.awaitReady(p, running, timeoutMs);
+        log(`${name} ready`);
+        continue;
+      }
+      if (p.spec.port !== undefined) assertPortFree(p.spec.port, `service ${name}`);
+      const pid = startDetached({
+        command: process.execPath,
+        args: ['-r', p.instrumentation, p.main],
+        cwd: REPO_ROOT, // as in the Docker image (WORKDIR = repo root)
+        logFile: p.logFile,
+        pidFile: p.pidFile,
+        env: processEnv(this.topo, name, process.env),
+      });
+      const t0 = Date.now();
+      log(`started ${name} (pid ${pid}, heap ≤${p.spec.heapMb} MB${p.spec.port !== undefined ? `, ${p.spec.kind} :${p.spec.port}` : ''})`);
+      await this.awaitReady(p, pid, timeoutMs);
+      log(`${name} ready in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+    }
+    if (count === 0) throw new InfraError('no service is built', 'npx nx run-many -t build');
+    log(`services up in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+  }
+
+  /** Stops services in reverse start order, so callers go before the services they call. */
+  async down(names: string[], log: (line: string) => void): Promise<void> {
+    for (const p of this.select(names).reverse()) await this.stop(p, log);
+  }
+
+  private async stop(p: ServicePaths, log: (line: string) => void): Promise<void> {
+    const pid = this.pid(p);
+    if (pid === undefined) {
+      removeFile(p.pidFile); // stale: the process is gone or the pid was reused
+      return;
+    }
+    log(`stopping ${p.spec.name} (pid ${pid})`);
+    const how = await stopPid(pid, STOP_GRACE_MS);
+    if (how === 'killed') log(`${p.spec.name} ignored SIGTERM for ${STOP_GRACE_MS / 1000}s and was killed`);
+    removeFile(p.pidFile);
+  }
+
+  async status(): Promise<ComponentStatus[]> {
+    const rows: ComponentStatus[] = [];
+    for (const p of this.select([])) {
+      const { name, port } = p.spec;
+      const pid = this.pid(p);
+      if (pid === undefined) {
+        rows.push({ name, port, state: 'stopped', detail: this.built(p) ? 'built, not running' : 'not built' });
+        continue;
+      }
+      const probe = await this.probe(p.spec);
+      rows.push({
+        name,
+        pid,
+        port,
+        state: probe.ready ? 'healthy' : 'unhealthy',
+        detail: `${probe.detail}; heap ≤${p.spec.heapMb} MB${this.startedBeforeBuild(p) ? '; newer build on disk' : ''}`,
+        pssKb: treePssKb(pid),
+      });
+    }
+    return rows;
+  }
+
+  /** Readiness: gRPC health SERVING, the HTTP /health 200, or for a worker simply being alive. */
+  async probe(spec: ServiceSpec): Promise<Probe> {
+    if (spec.port === undefined) return { ready: true, detail: 'running (worker, no health endpoint)' };
+    const host = '127.0.0.1';
+    if (!(await tcpOpen(host, spec.port))) return { ready: false, detail: `port ${spec.port} not open` };
+    if (spec.kind === 'grpc') {
+      // Loaded lazily: @tessera/grpc resolves to libs/grpc/dist, which exists once anything is built, while
+      // the rest of this CLI must work on a fresh clone before the first build.
+      const { checkHealth } = await import('@tessera/grpc');
+      try {
+        const status = await checkHealth(`${host}:${spec.port}`, '', { timeoutMs: PROBE_TIMEOUT_MS });
+        return { ready: status === 'SERVING', detail: `grpc health ${status}` };
+      } catch (err) {
+        return { ready: false, detail: `grpc health check failed: ${(err as Error).message}` };
+      }
+    }
+    try {
+      const res = await fetch(`http://${host}:${spec.port}/health`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+      const body = await res.text();
+      return res.status === 200 ? { ready: true, detail: 'GET /health 200' } : { ready: false, detail: summarizeHealth(res.status, body) };
+    } catch (err) {
+      return { ready: false, detail: `GET /health failed: ${(err as Error).message}` };
+    }
+  }
+
+  private async awaitReady(p: ServicePaths, pid: number, timeoutMs: number): Promise<void> {
+    let last: Probe = { ready: false, detail: 'not probed yet' };
+    const ok = await waitFor(async () => {
+      if (!isAlive(pid)) return true; // stop waiting; reported below
+      last = await this.probe(p.spec);
+      return last.ready;
+    }, timeoutMs);
+    const log = path.relative(REPO_ROOT, p.logFile);
+    if (!isAlive(pid)) {
+      removeFile(p.pidFile);
+      throw new InfraError(`${p.spec.name} exited during startup`, `fix the cause in ${log} (tail below), then run up again`, tailFile(p.logFile, 25));
+    }
+    if (!ok) {
+      throw new InfraError(
+        `${p.spec.name} (pid ${pid}) not ready within ${timeoutMs / 1000}s: ${last.detail}`,
+        `it is still running: see ${log}, \`npm run infra -- services down ${p.spec.name}\` to stop it (a slow machine may need --timeout <s>)`,
+        tailFile(p.logFile, 25),
+      );
+    }
+  }
+
+  /**
+   * True when the service's or a lib's build output changed after the process started (pid file mtime), so
+   * a second `npm run up` after a code change runs the new code instead of reporting "already running".
+   */
+  private startedBeforeBuild(p: ServicePaths): boolean {
+    let startedAt: number;
+    try {
+      startedAt = statSync(p.pidFile).mtimeMs;
+    } catch {
+      return false;
+    }
+    const libs = path.join(REPO_ROOT, 'libs');
+    const roots = [path.dirname(p.main), ...(existsSync(libs) ? readdirSync(libs).map((l) => path.join(libs, l, 'dist')) : [])];
+    return roots.some((root) => newestMtime(root) > startedAt);
+  }
+}
+
+/** Newest mtime of the .js files under a folder (0 when absent). */
+function newestMtime(dir: string): number {
+  let newest = 0;
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  for (const e of entries) {
+    const full = path.join(dir, e.name);
+    if (e.isDirectory()) newest = Math.max(newest, newestMtime(full));
+    else if (e.name.endsWith('.js')) newest = Math.max(newest, statSync(full).mtimeMs);
+  }
+  return newest;
+}
