@@ -1,0 +1,141 @@
+/**
+ * Demo data through the real gateway API (never behind its back in the database): opens a few accounts and
+ * sends one ping. Safe to re-run: each account has a fixed Idempotency-Key, so a second run gets the same
+ * accounts back instead of new ones. `npx tsx scripts/seed-demo.ts` (GATEWAY_URL overrides the address).
+ */
+import { loadTopology } from '../infra/local/topology';
+
+type AccountType = 'ASSET' | 'LIABILITY' | 'REVENUE' | 'EXPENSE';
+
+interface DemoAccount {
+  /** Stable per account and never reused for another body: the gateway would answer with the first result. */
+  idempotencyKey: string;
+  ownerId: string;
+  name: string;
+  type: AccountType;
+  overdraftLimitMinor?: string;
+}
+
+interface AccountView {
+  id: string;
+  ownerId: string;
+  name: string;
+  type: string;
+  currency: string;
+  status: string;
+  overdraftLimitMinor: string;
+  createdAt: string | null;
+}
+
+const CURRENCY = 'EUR';
+const REQUEST_TIMEOUT_MS = 10_000;
+
+const ACCOUNTS: DemoAccount[] = [
+  { idempotencyKey: 'seed-demo-v1-alice-wallet', ownerId: 'demo-alice', name: 'Alice wallet', type: 'ASSET', overdraftLimitMinor: '0' },
+  { idempotencyKey: 'seed-demo-v1-bob-wallet', ownerId: 'demo-bob', name: 'Bob wallet', type: 'ASSET', overdraftLimitMinor: '5000' },
+  { idempotencyKey: 'seed-demo-v1-coffee-sales', ownerId: 'demo-coffee-shop', name: 'Coffee shop sales', type: 'REVENUE' },
+  { idempotencyKey: 'seed-demo-v1-platform-funds', ownerId: 'tessera-platform', name: 'Customer funds held', type: 'LIABILITY' },
+  { idempotencyKey: 'seed-demo-v1-platform-fees', ownerId: 'tessera-platform', name: 'Fee income', type: 'REVENUE' },
+  { idempotencyKey: 'seed-demo-v1-platform-costs', ownerId: 'tessera-platform', name: 'Card processing costs', type: 'EXPENSE' },
+];
+
+/** A failure the operator can act on; printed as one line plus a fix, no stack trace. */
+class SeedError extends Error {
+  constructor(
+    message: string,
+    readonly fix?: string,
+  ) {
+    super(message);
+    this.name = 'SeedError';
+  }
+}
+
+function gatewayUrl(): string {
+  const fromEnv = process.env['GATEWAY_URL'];
+  if (fromEnv) return fromEnv.replace(/\/+$/, '');
+  const gateway = loadTopology(process.env['TESSERA_TOPOLOGY'] || undefined).services.find((s) => s.name === 'gateway');
+  if (gateway?.port === undefined) throw new SeedError('infra/topology.yaml declares no gateway port', 'set GATEWAY_URL');
+  return `http://127.0.0.1:${gateway.port}`;
+}
+
+async function request(base: string, method: 'GET' | 'POST', route: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: unknown }> {
+  let res: Response;
+  try {
+    res = await fetch(`${base}${route}`, {
+      method,
+      headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    });
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+    throw new SeedError(`gateway not reachable at ${base} (${cause})`, 'start the platform: npm run up   (or: npm run infra -- services up)');
+  }
+  const text = await res.text();
+  let json: unknown = text;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    /* keep the raw text for the error message */
+  }
+  return { status: res.status, json };
+}
+
+/** One line from an RFC 9457 problem+json body: code, detail and field errors. */
+function describeProblem(status: number, json: unknown): string {
+  if (typeof json !== 'object' || json === null) return `HTTP ${status}: ${String(json).slice(0, 200)}`;
+  const p = json as { code?: string; title?: string; detail?: string; errors?: { field: string; description: string }[] };
+  const fields = p.errors?.map((e) => `${e.field}: ${e.description}`).join('; ');
+  return `HTTP ${status} ${p.code ?? ''} ${p.detail ?? p.title ?? ''}${fields ? ` (${fields})` : ''}`.replace(/\s+/g, ' ').trim();
+}
+
+async function assertHealthy(base: string): Promise<void> {
+  const { status, json } = await request(base, 'GET', '/health');
+  if (status === 200) return;
+  const checks = (json as { checks?: Record<string, { status: string; detail?: string }> }).checks ?? {};
+  const down = Object.entries(checks)
+    .filter(([, c]) => c.status !== 'up')
+    .map(([name, c]) => `${name}${c.detail ? ` (${c.detail})` : ''}`);
+  throw new SeedError(`gateway at ${base} is not ready (HTTP ${status}${down.length ? `; down: ${down.join(', ')}` : ''})`, 'npm run infra -- status   (then: npm run up)');
+}
+
+async function openAccount(base: string, account: DemoAccount): Promise<{ view: AccountView; replayed: boolean }> {
+  const { idempotencyKey, ...fields } = account;
+  const sentAt = Date.now();
+  const { status, json } = await request(base, 'POST', '/v1/accounts', { ...fields, currency: CURRENCY }, { 'Idempotency-Key': idempotencyKey });
+  if (status !== 200 && status !== 201) throw new SeedError(`opening account "${account.name}" failed: ${describeProblem(status, json)}`);
+  const view = json as AccountView;
+  // The same key returns the account created by an earlier request: created before this one was sent
+  // (same machine clock; 100 ms of slack for timestamp rounding).
+  const replayed = view.createdAt !== null && Date.parse(view.createdAt) < sentAt - 100;
+  return { view, replayed };
+}
+
+async function main(): Promise<void> {
+  const base = gatewayUrl();
+  const runStartedAt = Date.now();
+  await assertHealthy(base);
+  console.log(`==> demo data via ${base}`);
+
+  for (const account of ACCOUNTS) {
+    const { view, replayed } = await openAccount(base, account);
+    const overdraft = view.overdraftLimitMinor !== '0' ? `, overdraft ${view.overdraftLimitMinor} minor` : '';
+    console.log(`  ${replayed ? 'exists ' : 'opened '} ${view.id}  ${view.type.padEnd(9)} ${view.currency}  ${view.ownerId} / ${view.name}${overdraft}`);
+  }
+
+  const ping = await request(base, 'POST', '/v1/pings', { message: `hello from seed-demo at ${new Date(runStartedAt).toISOString()}` });
+  if (ping.status !== 202) throw new SeedError(`sending the demo ping failed: ${describeProblem(ping.status, ping.json)}`);
+  const { id, topic } = ping.json as { id: string; topic: string };
+  console.log(`  ping    ${id}  published to ${topic} (consumed by transactions, group transactions.pings)`);
+  console.log(`==> ${ACCOUNTS.length} accounts (re-runs reuse them by Idempotency-Key), 1 ping`);
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof SeedError) {
+    console.error(`✖ ${err.message}`);
+    if (err.fix) console.error(`  fix: ${err.fix}`);
+  } else {
+    console.error('✖ seed-demo failed unexpectedly:', err);
+  }
+  process.exit(1);
+});
