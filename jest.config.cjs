@@ -19,8 +19,12 @@ const swc = [
     sourceMaps: 'inline',
   },
 ];
+// NestJS 12 (and a few of its dependencies) ship ESM only; Jest's CommonJS runtime cannot require ESM before
+// Node 24.9, so those packages go through swc like our own sources. Everything else in node_modules stays untouched.
+const ESM_ONLY = ['@nestjs', 'set-cookie-parser', 'cookie', 'toad-cache', 'file-type', 'uint8array-extras', 'token-types', '@borewit', 'strtok3', '@tokenizer', '@standard-schema'];
 const common = {
   rootDir: __dirname,
+  transformIgnorePatterns: [`/node_modules/(?!(${ESM_ONLY.join('|')})/)`],
   testEnvironment: 'node',
   transform: { '^.+\\.(t|j)s$': swc },
   moduleNameMapper: { '^@tessera/([a-z-]+)$': '<rootDir>/libs/$1/src/index.ts' },
@@ -30,7 +34,7 @@ const common = {
 module.exports = {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/{libs,services,infra,tests/contract}/**/*.spec.ts'] },
-    { ...common, displayName: 'integration', testMatch: ['<rootDir>/{libs,services}/**/test/**/*.int-spec.ts', '<rootDir>/tests/integration/**/*.int-spec.ts'], slowTestThreshold: 30 },
-    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/tests/e2e/**/*.e2e-spec.ts'], slowTestThreshold: 60 },
+    { ...common, displayName: 'integration', testTimeout: 60_000, testMatch: ['<rootDir>/{libs,services}/**/test/**/*.int-spec.ts', '<rootDir>/tests/integration/**/*.int-spec.ts'], slowTestThreshold: 30 },
+    { ...common, displayName: 'e2e', testTimeout: 60_000, testMatch: ['<rootDir>/tests/e2e/**/*.e2e-spec.ts'], slowTestThreshold: 60 },
   ],
 };

@@ -1,0 +1,123 @@
+import { type ArgumentsHost, BadRequestException, NotFoundException } from '@nestjs/common';
+import { AppError, INTERNAL_CODE, INTERNAL_MESSAGE, PROBLEM_CONTENT_TYPE } from '@tessera/errors';
+import { normalise, ProblemFilter } from './problem.filter';
+
+/** A Fastify-shaped error (what its body parser and router throw): plain Error with a statusCode. */
+function fastifyError(statusCode: number, code: string, message: string): Error {
+  return Object.assign(new Error(message), { statusCode, code });
+}
+
+interface Sent {
+  status?: number;
+  headers: Record<string, string>;
+  body?: Record<string, unknown>;
+}
+
+function run(exception: unknown, url = '/v1/accounts'): Sent {
+  const sent: Sent = { headers: {} };
+  const reply = {
+    status(code: number) {
+      sent.status = code;
+      return reply;
+    },
+    header(name: string, value: string) {
+      sent.headers[name.toLowerCase()] = value;
+      return reply;
+    },
+    send(body: Record<string, unknown>) {
+      sent.body = body;
+      return reply;
+    },
+  };
+  const request = { url, routeOptions: { url } };
+  const host = { switchToHttp: () => ({ getRequest: () => request, getResponse: () => reply }) } as unknown as ArgumentsHost;
+  new ProblemFilter().catch(exception, host);
+  return sent;
+}
+
+describe('normalise', () => {
+  it('passes an AppError through untouched', () => {
+    const error = new AppError({ code: 'PAYMENTS.ACCOUNT_NOT_FOUND', kind: 'NOT_FOUND', message: 'No such account' });
+    expect(normalise(error)).toBe(error);
+  });
+
+  it('turns Nest\'s unknown-route exception into HTTP.ROUTE_NOT_FOUND', () => {
+    expect(normalise(new NotFoundException('Cannot GET /nope'))).toMatchObject({ code: 'HTTP.ROUTE_NOT_FOUND', kind: 'NOT_FOUND' });
+  });
+
+  it('turns Fastify\'s oversize-body error into HTTP.PAYLOAD_TOO_LARGE', () => {
+    const error = fastifyError(413, 'FST_ERR_CTP_BODY_TOO_LARGE', 'Request body is too large');
+    expect(normalise(error)).toMatchObject({ code: 'HTTP.PAYLOAD_TOO_LARGE', kind: 'INVALID_ARGUMENT' });
+  });
+
+  it('turns Fastify\'s unsupported media type into HTTP.UNSUPPORTED_MEDIA_TYPE', () => {
+    expect(normalise(fastifyError(415, 'FST_ERR_CTP_INVALID_MEDIA_TYPE', 'Unsupported Media Type'))).toMatchObject({
+      code: 'HTTP.UNSUPPORTED_MEDIA_TYPE',
+    });
+  });
+
+  it('keeps the message of other 4xx framework errors as a bad request', () => {
+    const error = fastifyError(400, 'FST_ERR_CTP_INVALID_JSON_BODY', "Body is not valid JSON but content-type is set to 'application/json'");
+    expect(normalise(error)).toMatchObject({ code: 'HTTP.BAD_REQUEST', kind: 'INVALID_ARGUMENT', message: error.message });
+    expect(normalise(new BadRequestException('nope'))).toMatchObject({ code: 'HTTP.BAD_REQUEST', message: 'nope' });
+  });
+
+  it('leaves unknown errors (and 5xx framework errors) for the generic INTERNAL mapping', () => {
+    const bug = new TypeError('cannot read properties of undefined');
+    expect(normalise(bug)).toBe(bug);
+    const upstream = fastifyError(502, 'X', 'boom');
+    expect(normalise(upstream)).toBe(upstream);
+    expect(normalise(null)).toBeNull();
+  });
+});
+
+describe('ProblemFilter', () => {
+  describe('catch', () => {
+    it('answers an unknown route with a 404 problem+json naming the request', () => {
+      const sent = run(new NotFoundException('Cannot GET /nope'), '/nope');
+      expect(sent.status).toBe(404);
+      expect(sent.headers['content-type']).toBe(PROBLEM_CONTENT_TYPE);
+      expect(sent.body).toMatchObject({ status: 404, code: 'HTTP.ROUTE_NOT_FOUND', instance: '/nope', title: 'Not Found' });
+    });
+
+    it('keeps 413 for an oversize body although its kind maps to 400', () => {
+      const sent = run(fastifyError(413, 'FST_ERR_CTP_BODY_TOO_LARGE', 'Request body is too large'));
+      expect(sent.status).toBe(413);
+      expect(sent.body).toMatchObject({ status: 413, code: 'HTTP.PAYLOAD_TOO_LARGE' });
+    });
+
+    it('maps an AppError by kind and keeps code, message and field violations', () => {
+      const sent = run(
+        new AppError({
+          code: 'HTTP.INVALID_REQUEST',
+          kind: 'INVALID_ARGUMENT',
+          message: 'The request is invalid',
+          fieldViolations: [{ field: 'currency', description: 'must be an ISO 4217 code such as EUR' }],
+        }),
+      );
+      expect(sent.status).toBe(400);
+      expect(sent.body).toEqual({
+        type: 'https://tessera.dev/problems/HTTP.INVALID_REQUEST',
+        title: 'Bad Request',
+        status: 400,
+        detail: 'The request is invalid',
+        instance: '/v1/accounts',
+        code: 'HTTP.INVALID_REQUEST',
+        errors: [{ field: 'currency', description: 'must be an ISO 4217 code such as EUR' }],
+      });
+    });
+
+    it('maps an upstream UNAVAILABLE to 503', () => {
+      const sent = run(new AppError({ code: 'GRPC.UNAVAILABLE', kind: 'UNAVAILABLE', message: 'transactions is unreachable' }));
+      expect(sent.status).toBe(503);
+      expect(sent.body).toMatchObject({ status: 503, code: 'GRPC.UNAVAILABLE' });
+    });
+
+    it('answers an unknown error with a generic 500 that leaks nothing', () => {
+      const sent = run(new Error('connect ECONNREFUSED postgres://tessera:secret@db'));
+      expect(sent.status).toBe(500);
+      expect(sent.body).toMatchObject({ status: 500, code: INTERNAL_CODE, detail: INTERNAL_MESSAGE });
+      expect(JSON.stringify(sent.body)).not.toMatch(/secret|ECONNREFUSED/);
+    });
+  });
+});
