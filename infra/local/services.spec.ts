@@ -27,6 +27,11 @@ describe('processEnv', () => {
     expect(env['TRANSACTIONS_ADDR']).toBe('127.0.0.1:50051');
     expect(env['GATEWAY_HTTP_PORT']).toBe('8080');
   });
+
+  it('lists every broker of the layout Kafka runs in', () => {
+    expect(processEnv(topo, 'transactions', {}, 'triple')['KAFKA_BROKERS']).toBe('127.0.0.1:19092,127.0.0.1:19094,127.0.0.1:19096');
+    expect(processEnv(topo, 'transactions', {})['KAFKA_BROKERS']).toBe('127.0.0.1:19092');
+  });
 });
 
 describe('summarizeHealth', () => {

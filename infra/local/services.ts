@@ -3,7 +3,8 @@ import * as path from 'node:path';
 import { InfraError } from './errors';
 import { assertPortFree, ensureDir, isAlive, ownedPid, removeFile, startDetached, stopPid, tailFile, tcpOpen, treePssKb, waitFor } from './proc';
 import type { ComponentStatus } from './status';
-import { REPO_ROOT, serviceEnv, type ServiceSpec, type Topology } from './topology';
+import { LocalKafka } from './kafka';
+import { localAddressing, REPO_ROOT, serviceEnv, type LayoutName, type ServiceSpec, type Topology } from './topology';
 
 /** SIGTERM grace before SIGKILL: services drain in-flight calls and commit Kafka offsets on SIGTERM. */
 const STOP_GRACE_MS = 10_000;
@@ -37,9 +38,9 @@ export function startOrder(services: ServiceSpec[]): ServiceSpec[] {
  * The environment of a service process: the caller's, minus NODE_OPTIONS (tsx or a debugger may have put
  * loaders there), plus what the topology derives (which sets NODE_OPTIONS to the service's heap cap).
  */
-export function processEnv(topo: Topology, name: string, parent: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+export function processEnv(topo: Topology, name: string, parent: NodeJS.ProcessEnv, layout: LayoutName = 'single'): NodeJS.ProcessEnv {
   const { NODE_OPTIONS: _loaders, ...inherited } = parent;
-  return { ...inherited, ...serviceEnv(topo, name) };
+  return { ...inherited, ...serviceEnv(topo, name, localAddressing(topo, layout)) };
 }
 
 /** One line out of the gateway's /health body: which checks are down and why. */
@@ -145,7 +146,8 @@ export class LocalServices {
         cwd: REPO_ROOT, // as in the Docker image (WORKDIR = repo root)
         logFile: p.logFile,
         pidFile: p.pidFile,
-        env: processEnv(this.topo, name, process.env),
+        // Every broker of the layout Kafka runs in (up --brokers 3), not just the first.
+        env: processEnv(this.topo, name, process.env, new LocalKafka(this.topo).formattedLayout() ?? 'single'),
       });
       const t0 = Date.now();
       log(`started ${name} (pid ${pid}, heap ≤${p.spec.heapMb} MB${p.spec.port !== undefined ? `, ${p.spec.kind} :${p.spec.port}` : ''})`);
