@@ -1,0 +1,155 @@
+import { Metadata } from '@grpc/grpc-js';
+import { paymentsV1 } from '@tessera/contracts';
+import { AppError } from '@tessera/errors';
+import type { CallContext } from '@tessera/grpc';
+import { InMemoryAccountRepository } from '../../test/support/in-memory-account.repository';
+import type { Account } from './account';
+import { accountTypeFromProto, AccountsGrpc, toProto } from './accounts.grpc';
+import { GetAccountHandler } from './get-account/get-account.handler';
+import { ListAccountsHandler } from './list-accounts/list-accounts.handler';
+import { OpenAccountHandler } from './open-account/open-account.handler';
+
+const { AccountType, AccountStatus } = paymentsV1;
+const ctx: CallContext = {
+  authorization: undefined,
+  principal: undefined,
+  method: '/tessera.payments.v1.AccountService/Test',
+  deadline: undefined,
+  signal: new AbortController().signal,
+  metadata: new Metadata(),
+};
+
+async function rejection(p: Promise<unknown>): Promise<AppError> {
+  const error = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (error instanceof AppError) return error;
+  throw new Error(`expected an AppError, got ${String(error)}`);
+}
+
+function setup() {
+  const repo = new InMemoryAccountRepository();
+  const r = repo.asRepository();
+  const impl = new AccountsGrpc(new OpenAccountHandler(r), new GetAccountHandler(r), new ListAccountsHandler(r)).implementation();
+  return { repo, impl };
+}
+
+describe('accountTypeFromProto', () => {
+  it.each([
+    [AccountType.ACCOUNT_TYPE_ASSET, 'ASSET'],
+    [AccountType.ACCOUNT_TYPE_LIABILITY, 'LIABILITY'],
+    [AccountType.ACCOUNT_TYPE_REVENUE, 'REVENUE'],
+    [AccountType.ACCOUNT_TYPE_EXPENSE, 'EXPENSE'],
+    [AccountType.ACCOUNT_TYPE_UNSPECIFIED, undefined],
+    [AccountType.UNRECOGNIZED, undefined],
+    [42 as paymentsV1.AccountType, undefined],
+  ])('maps %p to %p', (proto, domain) => {
+    expect(accountTypeFromProto(proto)).toBe(domain);
+  });
+});
+
+describe('toProto', () => {
+  it('maps every field, keeping int64 values exact', () => {
+    const account: Account = {
+      id: '0b9a1a52-2f57-4c4e-9d59-1f0a6e4b2c11',
+      ownerId: 'cust-1',
+      name: 'Main',
+      type: 'EXPENSE',
+      currency: 'JPY',
+      status: 'CLOSED',
+      overdraftLimitMinor: 9_223_372_036_854_775_807n,
+      version: 12n,
+      labels: { team: 'ops' },
+      createdAt: new Date('2026-01-01T00:00:00.001Z'),
+      updatedAt: new Date('2026-01-02T00:00:00.002Z'),
+    };
+    const proto = toProto(account);
+    expect(proto).toEqual(
+      paymentsV1.Account.fromPartial({
+        ...account,
+        type: AccountType.ACCOUNT_TYPE_EXPENSE,
+        status: AccountStatus.ACCOUNT_STATUS_CLOSED,
+      }),
+    );
+    // And it survives the wire.
+    expect(paymentsV1.Account.decode(paymentsV1.Account.encode(proto).finish()).overdraftLimitMinor).toBe(9_223_372_036_854_775_807n);
+  });
+});
+
+describe('AccountsGrpc', () => {
+  describe('openAccount', () => {
+    it('maps the proto request into a domain command and the account back', async () => {
+      const { repo, impl } = setup();
+      const req = paymentsV1.OpenAccountRequest.fromPartial({
+        idempotencyKey: 'key-00000001',
+        ownerId: 'cust-1',
+        name: 'Main',
+        type: AccountType.ACCOUNT_TYPE_LIABILITY,
+        currency: 'EUR',
+        overdraftLimitMinor: 2n ** 62n,
+        labels: { team: 'ops' },
+      });
+      const { account } = await impl.openAccount(req, ctx);
+      expect(repo.accounts).toHaveLength(1);
+      expect(repo.accounts[0]).toMatchObject({ ownerId: 'cust-1', name: 'Main', type: 'LIABILITY', currency: 'EUR', overdraftLimitMinor: 2n ** 62n, labels: { team: 'ops' } });
+      expect(account).toMatchObject({
+        id: repo.accounts[0]!.id,
+        type: AccountType.ACCOUNT_TYPE_LIABILITY,
+        status: AccountStatus.ACCOUNT_STATUS_ACTIVE,
+        overdraftLimitMinor: 2n ** 62n,
+        labels: { team: 'ops' },
+      });
+    });
+
+    it('turns an unspecified type into a field violation', async () => {
+      const { repo, impl } = setup();
+      const req = paymentsV1.OpenAccountRequest.fromPartial({ idempotencyKey: 'key-00000001', ownerId: 'cust-1', currency: 'EUR' });
+      const error = await rejection(impl.openAccount(req, ctx));
+      expect(error).toMatchObject({ kind: 'INVALID_ARGUMENT', fieldViolations: [{ field: 'type' }] });
+      expect(repo.accounts).toHaveLength(0);
+    });
+  });
+
+  describe('getAccount', () => {
+    it('returns the stored account and maps malformed / unknown ids to typed errors', async () => {
+      const { repo, impl } = setup();
+      const stored = repo.add({ ownerId: 'cust-7' });
+      await expect(impl.getAccount({ accountId: stored.id }, ctx)).resolves.toEqual({ account: toProto(stored) });
+      await expect(rejection(impl.getAccount({ accountId: 'nope' }, ctx))).resolves.toMatchObject({ code: 'PAYMENTS.MALFORMED_ID', kind: 'INVALID_ARGUMENT' });
+      await expect(rejection(impl.getAccount({ accountId: '0b9a1a52-2f57-4c4e-9d59-1f0a6e4b2c11' }, ctx))).resolves.toMatchObject({
+        code: 'PAYMENTS.ACCOUNT_NOT_FOUND',
+        kind: 'NOT_FOUND',
+      });
+    });
+  });
+
+  describe('listAccounts', () => {
+    it('maps page, owner, status and currency to the query and the page token back', async () => {
+      const { repo, impl } = setup();
+      for (let i = 0; i < 3; i++) repo.add({ ownerId: 'cust-1', currency: 'USD', status: 'FROZEN', createdAt: new Date(Date.now() + i) });
+      const res = await impl.listAccounts(
+        paymentsV1.ListAccountsRequest.fromPartial({ page: { pageSize: 2 }, ownerId: 'cust-1', status: AccountStatus.ACCOUNT_STATUS_FROZEN, currency: 'USD' }),
+        ctx,
+      );
+      expect(repo.listCalls[0]).toEqual({ filter: { ownerId: 'cust-1', status: 'FROZEN', currency: 'USD' }, pageSize: 3 });
+      expect(res.accounts).toHaveLength(2);
+      expect(res.page?.nextPageToken).not.toBe('');
+    });
+
+    it('treats an UNSPECIFIED status and a missing page as "any" and the default size', async () => {
+      const { repo, impl } = setup();
+      const res = await impl.listAccounts(paymentsV1.ListAccountsRequest.fromPartial({}), ctx);
+      expect(repo.listCalls[0]).toEqual({ filter: {}, pageSize: 51 });
+      expect(res).toEqual({ accounts: [], page: { nextPageToken: '' } });
+    });
+  });
+
+  describe('methods of the ledger work', () => {
+    it.each(['freezeAccount', 'closeAccount', 'getBalance'] as const)('%s answers FAILED_PRECONDITION PAYMENTS.NOT_IMPLEMENTED', async (method) => {
+      const { impl } = setup();
+      const call = impl[method] as (req: unknown, ctx: CallContext) => Promise<unknown>;
+      await expect(rejection(call({}, ctx))).resolves.toMatchObject({ code: 'PAYMENTS.NOT_IMPLEMENTED', kind: 'FAILED_PRECONDITION' });
+    });
+  });
+});
