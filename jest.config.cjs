@@ -34,7 +34,7 @@ const common = {
 module.exports = {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/{libs,services,infra,tests/contract}/**/*.spec.ts'] },
-    { ...common, displayName: 'integration', testTimeout: 60_000, testMatch: ['<rootDir>/{libs,services}/**/test/**/*.int-spec.ts', '<rootDir>/tests/integration/**/*.int-spec.ts'], slowTestThreshold: 30 },
-    { ...common, displayName: 'e2e', testTimeout: 60_000, testMatch: ['<rootDir>/tests/e2e/**/*.e2e-spec.ts'], slowTestThreshold: 60 },
+    { ...common, displayName: 'integration', testMatch: ['<rootDir>/{libs,services}/**/test/**/*.int-spec.ts', '<rootDir>/tests/integration/**/*.int-spec.ts'], slowTestThreshold: 30 },
+    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/tests/e2e/**/*.e2e-spec.ts'], slowTestThreshold: 60 },
   ],
 };

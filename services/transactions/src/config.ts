@@ -8,6 +8,8 @@ export const transactionsConfigSchema = z.object({
   TRANSACTIONS_DB_POOL_MAX: z.coerce.number().int().min(1).max(50).default(5),
   TRANSACTIONS_DB_PROBE_INTERVAL_MS: durationMs().default(5000),
   KAFKA_BROKERS: brokers().default(['127.0.0.1:19092']),
+  /** Consumer group of the pings consumer; tests give each run its own so they never share partitions. */
+  TRANSACTIONS_PINGS_GROUP: z.string().regex(/^transactions\.[a-z0-9.-]+$/).default('transactions.pings'),
 });
 
 export type TransactionsConfig = z.infer<typeof transactionsConfigSchema>;

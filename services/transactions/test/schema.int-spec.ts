@@ -12,15 +12,14 @@ import {
   migrate,
   migrationStatus,
   withSerializableRetry,
-} from '../src';
-// The transactions service's generated client (committed; npm run generate) is the real thing this lib serves.
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { PrismaClient } from '../../../services/transactions/src/generated/prisma/client';
+} from '@tessera/db';
+// The @tessera/db runner and the transactions schema's invariants, tested together on a real Postgres.
+import { PrismaClient } from '../src/generated/prisma/client';
 
 jest.setTimeout(60_000);
 
 const ADMIN_URL = process.env['TESSERA_PG_ADMIN_URL'] ?? 'postgresql://tessera:tessera@127.0.0.1:55432/postgres';
-const PRISMA_DIR = path.resolve(__dirname, '../../../services/transactions/prisma');
+const PRISMA_DIR = path.resolve(__dirname, '../prisma');
 const MIGRATIONS_DIR = path.join(PRISMA_DIR, 'migrations');
 const SCHEMA_PATH = path.join(PRISMA_DIR, 'schema.prisma');
 const MIGRATION_NAMES = readdirSync(MIGRATIONS_DIR, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();

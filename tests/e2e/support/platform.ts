@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { parseSpanLines, type SpanRecord } from '@tessera/telemetry';
 
 /** Repository root, from tests/e2e/support. */
 export const ROOT = resolve(__dirname, '../../..');
@@ -102,21 +103,7 @@ export function tail(file: string, lines = 40): string {
   }
 }
 
-export interface SpanRecord {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  kind: number;
-  service: string;
-  attributes: Record<string, unknown>;
-}
-
 /** Every finished span the services exported so far. */
 export function readSpans(running: RunningService[]): SpanRecord[] {
-  return running.flatMap(({ spansFile }) =>
-    existsSync(spansFile)
-      ? readFileSync(spansFile, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as SpanRecord)
-      : [],
-  );
+  return running.flatMap(({ spansFile }) => (existsSync(spansFile) ? parseSpanLines(readFileSync(spansFile, 'utf8')) : []));
 }

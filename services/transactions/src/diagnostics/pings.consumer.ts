@@ -7,7 +7,6 @@ import { type TransactionsConfig, TRANSACTIONS_CONFIG } from '../config';
 import { RecordPingHandler } from './record-ping/record-ping.handler';
 
 export const PINGS_TOPIC = 'platform.pings.v1';
-export const PINGS_GROUP = 'transactions.pings';
 
 /** Consumes platform.pings.v1 (the foundation slice's event path) into ping_receipts. */
 @Injectable()
@@ -24,7 +23,7 @@ export class PingsConsumer implements OnApplicationBootstrap, OnApplicationShutd
     const logger = createLogger('kafkajs');
     this.consumer = new EventConsumer<commonV1.Ping>({
       kafka: createKafka({ clientId: 'transactions', brokers: this.config.KAFKA_BROKERS, logger }),
-      groupId: PINGS_GROUP,
+      groupId: this.config.TRANSACTIONS_PINGS_GROUP,
       topics: [PINGS_TOPIC],
       codec: commonV1.Ping,
       types: [eventTypeName.Ping],

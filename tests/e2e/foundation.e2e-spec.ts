@@ -1,0 +1,140 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { ensureDatabase, migrate } from '@tessera/db';
+import { checkHealth } from '@tessera/grpc';
+import { Client } from 'pg';
+import { ROOT, readSpans, type RunningService, startServices, stopServices, waitFor } from './support/platform';
+
+/**
+ * The foundation slice with every service as a real process: HTTP -> gateway -> gRPC -> transactions ->
+ * PostgreSQL, and gateway -> Kafka -> transactions consumer -> PostgreSQL, each in one distributed trace.
+ * Uses its own ports, database and consumer group so it can run beside a platform started by `npm run up`.
+ */
+jest.setTimeout(60_000);
+
+const run = randomBytes(3).toString('hex');
+const GATEWAY = 'http://127.0.0.1:18080';
+const ADMIN_URL = process.env['TESSERA_PG_ADMIN_URL'] ?? 'postgresql://tessera:tessera@127.0.0.1:55432/postgres';
+const DB_URL = ADMIN_URL.replace(/\/[^/]*$/, `/tessera_e2e_${run}`);
+const KAFKA = process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092';
+
+let services: RunningService[] = [];
+let db: Client;
+
+beforeAll(async () => {
+  await ensureDatabase(DB_URL);
+  await migrate(DB_URL, join(ROOT, 'services/transactions/prisma/migrations'));
+  db = new Client({ connectionString: DB_URL });
+  await db.connect();
+  services = await startServices([
+    {
+      name: 'transactions',
+      env: { TRANSACTIONS_GRPC_PORT: '51051', TRANSACTIONS_DATABASE_URL: DB_URL, KAFKA_BROKERS: KAFKA, TRANSACTIONS_PINGS_GROUP: `transactions.pings-e2e-${run}` },
+      ready: async () => (await checkHealth('127.0.0.1:51051', 'tessera.payments.v1.AccountService', { timeoutMs: 1000 })) === 'SERVING',
+    },
+    {
+      name: 'gateway',
+      env: { GATEWAY_HTTP_PORT: '18080', TRANSACTIONS_ADDR: '127.0.0.1:51051', KAFKA_BROKERS: KAFKA },
+      ready: async () => (await fetch(`${GATEWAY}/health`)).status === 200,
+    },
+  ]);
+}, 120_000);
+
+afterAll(async () => {
+  await stopServices(services);
+  await db?.end();
+  const admin = new Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS tessera_e2e_${run} WITH (FORCE)`);
+  await admin.end();
+}, 60_000);
+
+/** A W3C traceparent with a fresh trace id, so a test can follow exactly its own request. */
+function newTrace(): { traceId: string; traceparent: string } {
+  const traceId = randomBytes(16).toString('hex');
+  return { traceId, traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` };
+}
+
+describe('foundation slice', () => {
+  it('reports every dependency healthy on /health', async () => {
+    const res = await fetch(`${GATEWAY}/health`);
+    const body = (await res.json()) as { status: string; checks: Record<string, { status: string }> };
+    expect(res.status).toBe(200);
+    expect(body.status).toBe('up');
+    expect(Object.keys(body.checks).sort()).toEqual(['kafka', 'postgres', 'transactions']);
+  });
+
+  it('opens an account through gateway -> gRPC -> transactions -> Postgres in one trace', async () => {
+    const { traceId, traceparent } = newTrace();
+    const res = await fetch(`${GATEWAY}/v1/accounts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': `e2e-${randomUUID()}`, traceparent },
+      body: JSON.stringify({ ownerId: 'cust-e2e', name: 'Operating', type: 'ASSET', currency: 'EUR', overdraftLimitMinor: '9007199254740993' }),
+    });
+    expect(res.status).toBe(201);
+    const account = (await res.json()) as { id: string; overdraftLimitMinor: string; status: string };
+    // Above 2^53: proves minor units stay integers end to end (JSON string -> bigint -> int64 -> BIGINT).
+    expect(account.overdraftLimitMinor).toBe('9007199254740993');
+
+    const row = await db.query('SELECT owner_id, overdraft_limit_minor::text AS limit FROM accounts WHERE id = $1', [account.id]);
+    expect(row.rows).toEqual([{ owner_id: 'cust-e2e', limit: '9007199254740993' }]);
+
+    const fetched = await fetch(`${GATEWAY}/v1/accounts/${account.id}`);
+    expect(await fetched.json()).toMatchObject({ id: account.id, status: 'ACTIVE' });
+
+    await waitFor('spans of the account trace', async () => {
+      const spans = readSpans(services).filter((s) => s.traceId === traceId);
+      return spans.some((s) => s.service === 'transactions' && s.attributes['db.system.name'] === 'postgresql');
+    }, 10_000);
+    const spans = readSpans(services).filter((s) => s.traceId === traceId);
+    const byService = (service: string, kind: number) => spans.filter((s) => s.service === service && s.kind === kind);
+    expect(byService('gateway', 1 /* SERVER */).length).toBeGreaterThan(0);
+    expect(byService('gateway', 2 /* CLIENT */).some((s) => s.name.includes('AccountService/OpenAccount'))).toBe(true);
+    expect(byService('transactions', 1).some((s) => s.name.includes('AccountService/OpenAccount'))).toBe(true);
+    // Every span of the trace hangs off another span of the trace, except the root (parent = our traceparent).
+    const ids = new Set(spans.map((s) => s.spanId));
+    const roots = spans.filter((s) => !s.parentSpanId || !ids.has(s.parentSpanId));
+    expect(roots).toHaveLength(1);
+  });
+
+  it('answers bad input with problem+json and writes nothing', async () => {
+    const before = await db.query('SELECT count(*)::int AS n FROM accounts');
+    const res = await fetch(`${GATEWAY}/v1/accounts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': `e2e-${randomUUID()}` },
+      body: JSON.stringify({ ownerId: 'x', type: 'ASSET', currency: 'EUR', overdraftLimitMinor: 1.5 }),
+    });
+    expect(res.status).toBe(400);
+    expect(res.headers.get('content-type')).toContain('application/problem+json');
+    const problem = (await res.json()) as { code: string; errors: { field: string }[] };
+    expect(problem.code).toBe('HTTP.INVALID_REQUEST');
+    expect(problem.errors.map((e) => e.field)).toContain('overdraftLimitMinor');
+
+    const missing = await fetch(`${GATEWAY}/v1/accounts/${randomUUID()}`);
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as { code: string }).code).toBe('PAYMENTS.ACCOUNT_NOT_FOUND');
+
+    const after = await db.query('SELECT count(*)::int AS n FROM accounts');
+    expect(after.rows[0].n).toBe(before.rows[0].n);
+  });
+
+  it('carries a ping gateway -> Kafka -> transactions consumer -> Postgres in one trace', async () => {
+    const { traceId, traceparent } = newTrace();
+    const res = await fetch(`${GATEWAY}/v1/pings`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', traceparent },
+      body: JSON.stringify({ message: `hello ${run}` }),
+    });
+    expect(res.status).toBe(202);
+    const { id } = (await res.json()) as { id: string };
+
+    await waitFor('the ping receipt', async () => (await db.query('SELECT 1 FROM ping_receipts WHERE event_id = $1', [id])).rowCount === 1, 20_000);
+    const receipt = await db.query('SELECT message, trace_id FROM ping_receipts WHERE event_id = $1', [id]);
+    expect(receipt.rows[0]).toEqual({ message: `hello ${run}`, trace_id: traceId });
+
+    await waitFor('producer and consumer spans', async () => {
+      const spans = readSpans(services).filter((s) => s.traceId === traceId);
+      return spans.some((s) => s.service === 'gateway' && s.kind === 3) && spans.some((s) => s.service === 'transactions' && s.kind === 4);
+    }, 10_000);
+  });
+});
