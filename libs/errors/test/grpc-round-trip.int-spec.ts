@@ -1,6 +1,6 @@
 import { credentials, Server, ServerCredentials, type ServiceError } from '@grpc/grpc-js';
 import { paymentsV1 } from '@tessera/contracts';
-import { AppError, fromGrpcError, toGrpcStatus } from '@tessera/errors';
+import { AppError, fromGrpcError, toGrpcStatus } from '../src';
 
 /** A real grpc-js server and client on loopback: proves the details trailer survives HTTP/2 framing. */
 describe('toGrpcStatus -> fromGrpcError over a real gRPC call', () => {

@@ -18,7 +18,7 @@ export class ProblemFilter implements ExceptionFilter {
     const error = normalise(exception);
     const problem = toProblem(error, request.url);
     // HTTP-only statuses with no gRPC counterpart keep their own status code.
-    const status = error instanceof AppError && error.code in HTTP_ONLY_STATUS ? HTTP_ONLY_STATUS[error.code]! : problem.status;
+    const status = (error instanceof AppError ? HTTP_ONLY_STATUS[error.code] : undefined) ?? problem.status;
     const body = { ...problem.body, status };
     if (status >= 500) this.logger.error({ err: exception, path: request.routeOptions?.url }, 'request failed');
     void reply.status(status).header('content-type', PROBLEM_CONTENT_TYPE).send(body);
