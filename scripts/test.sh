@@ -21,6 +21,9 @@ bash scripts/buf-breaking.sh
 step "build (tsc -b, type-checks every project)"
 npx nx run-many -t build --output-style=static
 
+step "type-check tests and tools (tsc --noEmit over every spec, test and infra file)"
+npx tsc -p tsconfig.spec.json
+
 step "lint (ESLint incl. Nx module boundaries)"
 npx nx run-many -t lint --output-style=static
 
