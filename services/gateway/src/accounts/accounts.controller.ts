@@ -17,8 +17,8 @@ export class AccountsController {
     @Headers('idempotency-key') rawKey: string | undefined,
     @Body(new ZodPipe(openAccountBody)) body: OpenAccountBody,
   ): Promise<AccountView> {
-    const key = new ZodPipe(idempotencyKeyHeader.optional(), 'HTTP.INVALID_IDEMPOTENCY_KEY').transform(rawKey);
-    if (!key) {
+    // Checked before the pipe: ZodPipe reads a missing value as {} (right for bodies, wrong for a header).
+    if (!rawKey) {
       throw new AppError({
         code: 'HTTP.IDEMPOTENCY_KEY_REQUIRED',
         kind: 'INVALID_ARGUMENT',
@@ -26,12 +26,13 @@ export class AccountsController {
         fieldViolations: [{ field: 'Idempotency-Key', description: 'required' }],
       });
     }
+    const key = new ZodPipe(idempotencyKeyHeader, 'HTTP.INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key').transform(rawKey);
     const { account } = await unaryCall(this.accounts, 'openAccount', toOpenAccountRequest(body, key));
     return toAccountView(required(account));
   }
 
   @Get(':id')
-  async get(@Param('id', new ZodPipe(accountIdParam, 'HTTP.INVALID_ID')) id: string): Promise<AccountView> {
+  async get(@Param('id', new ZodPipe(accountIdParam, 'HTTP.INVALID_ID', 'id')) id: string): Promise<AccountView> {
     const { account } = await unaryCall(this.accounts, 'getAccount', { accountId: id });
     return toAccountView(required(account));
   }

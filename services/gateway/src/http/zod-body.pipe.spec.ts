@@ -36,5 +36,10 @@ describe('ZodPipe', () => {
       const error = violationsOf(() => new ZodPipe(z.string().uuid(), 'HTTP.INVALID_ID').transform('x'));
       expect(error).toMatchObject({ code: 'HTTP.INVALID_ID', fieldViolations: [{ field: '(body)' }] });
     });
+
+    it('names a violation of the value itself after the part it validates', () => {
+      const error = violationsOf(() => new ZodPipe(z.string().uuid(), 'HTTP.INVALID_ID', 'id').transform('x'));
+      expect(error.fieldViolations).toEqual([{ field: 'id', description: expect.any(String) }]);
+    });
   });
 });

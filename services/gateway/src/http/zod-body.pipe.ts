@@ -4,7 +4,8 @@ import type { z } from 'zod';
 
 /** Validates a request part against a zod schema; violations become one INVALID_ARGUMENT with every field named. */
 export class ZodPipe<S extends z.ZodType> implements PipeTransform<unknown, z.infer<S>> {
-  constructor(private readonly schema: S, private readonly code = 'HTTP.INVALID_REQUEST') {}
+  /** `rootField` names a violation of the value itself (a path parameter or header rather than a body field). */
+  constructor(private readonly schema: S, private readonly code = 'HTTP.INVALID_REQUEST', private readonly rootField = '(body)') {}
 
   transform(value: unknown): z.infer<S> {
     const result = this.schema.safeParse(value ?? {});
@@ -14,7 +15,7 @@ export class ZodPipe<S extends z.ZodType> implements PipeTransform<unknown, z.in
       kind: 'INVALID_ARGUMENT',
       message: 'The request is invalid',
       fieldViolations: result.error.issues.map((issue) => ({
-        field: issue.path.join('.') || '(body)',
+        field: issue.path.join('.') || this.rootField,
         description: issue.message,
       })),
     });
