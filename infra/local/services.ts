@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { InfraError } from './errors';
 import { assertPortFree, ensureDir, isAlive, ownedPid, removeFile, startDetached, stopPid, tailFile, tcpOpen, treePssKb, waitFor } from './proc';
@@ -63,6 +64,8 @@ interface ServicePaths {
   instrumentation: string;
   pidFile: string;
   logFile: string;
+  /** Fingerprint of the build the running process was started from. */
+  buildFile: string;
 }
 
 /**
@@ -85,6 +88,7 @@ export class LocalServices {
       instrumentation: path.join(dist, 'instrumentation.js'),
       pidFile: path.join(this.dir, `${spec.name}.pid`),
       logFile: path.join(this.dir, `${spec.name}.log`),
+      buildFile: path.join(this.dir, `${spec.name}.build`),
     };
   }
 
@@ -126,8 +130,8 @@ export class LocalServices {
       }
       count++;
       const running = this.pid(p);
-      if (running !== undefined && this.startedBeforeBuild(p)) {
-        log(`${name}: build is newer than the running process (pid ${running}), restarting`);
+      if (running !== undefined && this.buildChanged(p)) {
+        log(`${name}: build changed since the running process started (pid ${running}), restarting`);
         await this.stop(p, log);
       } else if (running !== undefined) {
         if ((await this.probe(p.spec)).ready) {
@@ -140,6 +144,7 @@ export class LocalServices {
         continue;
       }
       if (p.spec.port !== undefined) assertPortFree(p.spec.port, `service ${name}`);
+      writeFileSync(p.buildFile, `${this.buildFingerprint(p)}\n`);
       const pid = startDetached({
         command: process.execPath,
         args: ['-r', p.instrumentation, p.main],
@@ -173,6 +178,7 @@ export class LocalServices {
     const how = await stopPid(pid, STOP_GRACE_MS);
     if (how === 'killed') log(`${p.spec.name} ignored SIGTERM for ${STOP_GRACE_MS / 1000}s and was killed`);
     removeFile(p.pidFile);
+    removeFile(p.buildFile);
   }
 
   async status(): Promise<ComponentStatus[]> {
@@ -190,7 +196,7 @@ export class LocalServices {
         pid,
         port,
         state: probe.ready ? 'healthy' : 'unhealthy',
-        detail: `${probe.detail}; heap ≤${p.spec.heapMb} MB${this.startedBeforeBuild(p) ? '; newer build on disk' : ''}`,
+        detail: `${probe.detail}; heap ≤${p.spec.heapMb} MB${this.buildChanged(p) ? '; build changed, `up` restarts it' : ''}`,
         pssKb: treePssKb(pid),
       });
     }
@@ -244,35 +250,43 @@ export class LocalServices {
   }
 
   /**
-   * True when the service's or a lib's build output changed after the process started (pid file mtime), so
-   * a second `npm run up` after a code change runs the new code instead of reporting "already running".
+   * True when the service's or a lib's compiled code differs from what the process was started from, so a
+   * second `npm run up` after a code change runs the new code. By content, not mtime: Nx restores cached
+   * outputs (new mtimes, same bytes) on every build, which must not restart anything.
    */
-  private startedBeforeBuild(p: ServicePaths): boolean {
-    let startedAt: number;
+  private buildChanged(p: ServicePaths): boolean {
+    let startedFrom: string;
     try {
-      startedAt = statSync(p.pidFile).mtimeMs;
+      startedFrom = readFileSync(p.buildFile, 'utf8').trim();
     } catch {
-      return false;
+      return false; // started by hand or by an older CLI: nothing to compare with
     }
+    return startedFrom !== this.buildFingerprint(p);
+  }
+
+  /** sha256 over the .js files of the service's dist and every libs/<name>/dist (about 1 MB: milliseconds). */
+  private buildFingerprint(p: ServicePaths): string {
     const libs = path.join(REPO_ROOT, 'libs');
-    const roots = [path.dirname(p.main), ...(existsSync(libs) ? readdirSync(libs).map((l) => path.join(libs, l, 'dist')) : [])];
-    return roots.some((root) => newestMtime(root) > startedAt);
+    const roots = [path.dirname(p.main), ...(existsSync(libs) ? readdirSync(libs).sort().map((l) => path.join(libs, l, 'dist')) : [])];
+    const hash = createHash('sha256');
+    for (const file of roots.flatMap(jsFiles)) hash.update(path.relative(REPO_ROOT, file)).update('\0').update(readFileSync(file)).update('\0');
+    return hash.digest('hex');
   }
 }
 
-/** Newest mtime of the .js files under a folder (0 when absent). */
-function newestMtime(dir: string): number {
-  let newest = 0;
+/** The .js files under a folder, sorted (none when it does not exist). */
+function jsFiles(dir: string): string[] {
   let entries;
   try {
     entries = readdirSync(dir, { withFileTypes: true });
   } catch {
-    return 0;
+    return [];
   }
-  for (const e of entries) {
-    const full = path.join(dir, e.name);
-    if (e.isDirectory()) newest = Math.max(newest, newestMtime(full));
-    else if (e.name.endsWith('.js')) newest = Math.max(newest, statSync(full).mtimeMs);
-  }
-  return newest;
+  return entries
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .flatMap((e) => {
+      const full = path.join(dir, e.name);
+      if (e.isDirectory()) return jsFiles(full);
+      return e.name.endsWith('.js') ? [full] : [];
+    });
 }
