@@ -119,6 +119,8 @@ export enum AlertStatus {
   ALERT_STATUS_ASSIGNED = 2,
   /** ALERT_STATUS_RESOLVED - Closed with a resolution. */
   ALERT_STATUS_RESOLVED = 3,
+  /** ALERT_STATUS_AWAITING_SECOND_APPROVAL - One reviewer approved a release; a second, different reviewer must confirm. */
+  ALERT_STATUS_AWAITING_SECOND_APPROVAL = 4,
   UNRECOGNIZED = -1,
 }
 
@@ -136,6 +138,9 @@ export function alertStatusFromJSON(object: any): AlertStatus {
     case 3:
     case "ALERT_STATUS_RESOLVED":
       return AlertStatus.ALERT_STATUS_RESOLVED;
+    case 4:
+    case "ALERT_STATUS_AWAITING_SECOND_APPROVAL":
+      return AlertStatus.ALERT_STATUS_AWAITING_SECOND_APPROVAL;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -153,6 +158,8 @@ export function alertStatusToJSON(object: AlertStatus): string {
       return "ALERT_STATUS_ASSIGNED";
     case AlertStatus.ALERT_STATUS_RESOLVED:
       return "ALERT_STATUS_RESOLVED";
+    case AlertStatus.ALERT_STATUS_AWAITING_SECOND_APPROVAL:
+      return "ALERT_STATUS_AWAITING_SECOND_APPROVAL";
     case AlertStatus.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -169,6 +176,10 @@ export enum AlertResolution {
   ALERT_RESOLUTION_REPORTED = 2,
   /** ALERT_RESOLUTION_ESCALATED - Handed to a higher tier. */
   ALERT_RESOLUTION_ESCALATED = 3,
+  /** ALERT_RESOLUTION_RELEASE - Release the held transfer: needs two distinct reviewers (four-eyes). */
+  ALERT_RESOLUTION_RELEASE = 4,
+  /** ALERT_RESOLUTION_DECLINE - Decline the held transfer. */
+  ALERT_RESOLUTION_DECLINE = 5,
   UNRECOGNIZED = -1,
 }
 
@@ -186,6 +197,12 @@ export function alertResolutionFromJSON(object: any): AlertResolution {
     case 3:
     case "ALERT_RESOLUTION_ESCALATED":
       return AlertResolution.ALERT_RESOLUTION_ESCALATED;
+    case 4:
+    case "ALERT_RESOLUTION_RELEASE":
+      return AlertResolution.ALERT_RESOLUTION_RELEASE;
+    case 5:
+    case "ALERT_RESOLUTION_DECLINE":
+      return AlertResolution.ALERT_RESOLUTION_DECLINE;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -203,6 +220,10 @@ export function alertResolutionToJSON(object: AlertResolution): string {
       return "ALERT_RESOLUTION_REPORTED";
     case AlertResolution.ALERT_RESOLUTION_ESCALATED:
       return "ALERT_RESOLUTION_ESCALATED";
+    case AlertResolution.ALERT_RESOLUTION_RELEASE:
+      return "ALERT_RESOLUTION_RELEASE";
+    case AlertResolution.ALERT_RESOLUTION_DECLINE:
+      return "ALERT_RESOLUTION_DECLINE";
     case AlertResolution.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -248,7 +269,13 @@ export interface Alert {
     | Date
     | undefined;
   /** Last change. */
-  updatedAt?: Date | undefined;
+  updatedAt?:
+    | Date
+    | undefined;
+  /** Reviewers who approved releasing the held transfer, in order. */
+  releaseApprovals: string[];
+  /** The held transfer this alert is about, when a screening decided REVIEW. */
+  heldTransferId: string;
 }
 
 /** Payload of topic compliance.alerts.v1 (keyed by account id): an alert was raised or changed. */
@@ -270,7 +297,17 @@ export interface ScreeningSubject {
     | Money
     | undefined;
   /** When the movement was requested. */
-  requestedAt?: Date | undefined;
+  requestedAt?:
+    | Date
+    | undefined;
+  /** Owner of the debited account (for per-customer limits and velocity). */
+  ownerId: string;
+  /** External party's name as given (PII: screened, never logged). */
+  counterpartyName: string;
+  /** External party's ISO 3166-1 alpha-2 country. */
+  counterpartyCountry: string;
+  /** The kind of movement being screened: "transfer", "hold", "batch". */
+  movementKind: string;
 }
 
 function createBaseReason(): Reason {
@@ -393,6 +430,8 @@ function createBaseAlert(): Alert {
     resolutionNote: "",
     createdAt: undefined,
     updatedAt: undefined,
+    releaseApprovals: [],
+    heldTransferId: "",
   };
 }
 
@@ -436,6 +475,12 @@ export const Alert: MessageFns<Alert> = {
     }
     if (message.updatedAt !== undefined) {
       Timestamp.encode(toTimestamp(message.updatedAt), writer.uint32(106).fork()).join();
+    }
+    for (const v of message.releaseApprovals) {
+      writer.uint32(114).string(v!);
+    }
+    if (message.heldTransferId !== "") {
+      writer.uint32(122).string(message.heldTransferId);
     }
     return writer;
   },
@@ -557,6 +602,22 @@ export const Alert: MessageFns<Alert> = {
             message.updatedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.releaseApprovals.push(reader.string());
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.heldTransferId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -614,6 +675,16 @@ export const Alert: MessageFns<Alert> = {
         : isSet(object.updated_at)
         ? fromJsonTimestamp(object.updated_at)
         : undefined,
+      releaseApprovals: globalThis.Array.isArray(object?.releaseApprovals)
+        ? object.releaseApprovals.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.release_approvals)
+        ? object.release_approvals.map((e: any) => globalThis.String(e))
+        : [],
+      heldTransferId: isSet(object.heldTransferId)
+        ? globalThis.String(object.heldTransferId)
+        : isSet(object.held_transfer_id)
+        ? globalThis.String(object.held_transfer_id)
+        : "",
     };
   },
 
@@ -658,6 +729,12 @@ export const Alert: MessageFns<Alert> = {
     if (message.updatedAt !== undefined) {
       obj.updatedAt = message.updatedAt.toISOString();
     }
+    if (message.releaseApprovals?.length) {
+      obj.releaseApprovals = message.releaseApprovals;
+    }
+    if (message.heldTransferId !== "") {
+      obj.heldTransferId = message.heldTransferId;
+    }
     return obj;
   },
 
@@ -679,6 +756,8 @@ export const Alert: MessageFns<Alert> = {
     message.resolutionNote = object.resolutionNote ?? "";
     message.createdAt = object.createdAt ?? undefined;
     message.updatedAt = object.updatedAt ?? undefined;
+    message.releaseApprovals = object.releaseApprovals?.map((e) => e) || [];
+    message.heldTransferId = object.heldTransferId ?? "";
     return message;
   },
 };
@@ -751,7 +830,17 @@ export const ComplianceAlert: MessageFns<ComplianceAlert> = {
 };
 
 function createBaseScreeningSubject(): ScreeningSubject {
-  return { referenceId: "", sourceAccountId: "", destinationAccountId: "", amount: undefined, requestedAt: undefined };
+  return {
+    referenceId: "",
+    sourceAccountId: "",
+    destinationAccountId: "",
+    amount: undefined,
+    requestedAt: undefined,
+    ownerId: "",
+    counterpartyName: "",
+    counterpartyCountry: "",
+    movementKind: "",
+  };
 }
 
 export const ScreeningSubject: MessageFns<ScreeningSubject> = {
@@ -770,6 +859,18 @@ export const ScreeningSubject: MessageFns<ScreeningSubject> = {
     }
     if (message.requestedAt !== undefined) {
       Timestamp.encode(toTimestamp(message.requestedAt), writer.uint32(42).fork()).join();
+    }
+    if (message.ownerId !== "") {
+      writer.uint32(50).string(message.ownerId);
+    }
+    if (message.counterpartyName !== "") {
+      writer.uint32(58).string(message.counterpartyName);
+    }
+    if (message.counterpartyCountry !== "") {
+      writer.uint32(66).string(message.counterpartyCountry);
+    }
+    if (message.movementKind !== "") {
+      writer.uint32(74).string(message.movementKind);
     }
     return writer;
   },
@@ -827,6 +928,38 @@ export const ScreeningSubject: MessageFns<ScreeningSubject> = {
             message.requestedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.ownerId = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.counterpartyName = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.counterpartyCountry = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.movementKind = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -862,6 +995,26 @@ export const ScreeningSubject: MessageFns<ScreeningSubject> = {
         : isSet(object.requested_at)
         ? fromJsonTimestamp(object.requested_at)
         : undefined,
+      ownerId: isSet(object.ownerId)
+        ? globalThis.String(object.ownerId)
+        : isSet(object.owner_id)
+        ? globalThis.String(object.owner_id)
+        : "",
+      counterpartyName: isSet(object.counterpartyName)
+        ? globalThis.String(object.counterpartyName)
+        : isSet(object.counterparty_name)
+        ? globalThis.String(object.counterparty_name)
+        : "",
+      counterpartyCountry: isSet(object.counterpartyCountry)
+        ? globalThis.String(object.counterpartyCountry)
+        : isSet(object.counterparty_country)
+        ? globalThis.String(object.counterparty_country)
+        : "",
+      movementKind: isSet(object.movementKind)
+        ? globalThis.String(object.movementKind)
+        : isSet(object.movement_kind)
+        ? globalThis.String(object.movement_kind)
+        : "",
     };
   },
 
@@ -882,6 +1035,18 @@ export const ScreeningSubject: MessageFns<ScreeningSubject> = {
     if (message.requestedAt !== undefined) {
       obj.requestedAt = message.requestedAt.toISOString();
     }
+    if (message.ownerId !== "") {
+      obj.ownerId = message.ownerId;
+    }
+    if (message.counterpartyName !== "") {
+      obj.counterpartyName = message.counterpartyName;
+    }
+    if (message.counterpartyCountry !== "") {
+      obj.counterpartyCountry = message.counterpartyCountry;
+    }
+    if (message.movementKind !== "") {
+      obj.movementKind = message.movementKind;
+    }
     return obj;
   },
 
@@ -897,6 +1062,10 @@ export const ScreeningSubject: MessageFns<ScreeningSubject> = {
       ? Money.fromPartial(object.amount)
       : undefined;
     message.requestedAt = object.requestedAt ?? undefined;
+    message.ownerId = object.ownerId ?? "";
+    message.counterpartyName = object.counterpartyName ?? "";
+    message.counterpartyCountry = object.counterpartyCountry ?? "";
+    message.movementKind = object.movementKind ?? "";
     return message;
   },
 };

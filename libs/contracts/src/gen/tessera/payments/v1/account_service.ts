@@ -46,11 +46,25 @@ export interface OpenAccountRequest {
   overdraftLimitMinor: bigint;
   /** Free-form safe labels. */
   labels: { [key: string]: string };
+  /** The account holder's personal data; encrypted at rest, never logged, never returned in full. */
+  holder?: AccountHolder | undefined;
 }
 
 export interface OpenAccountRequest_LabelsEntry {
   key: string;
   value: string;
+}
+
+/** Personal data of an account holder (PII). */
+export interface AccountHolder {
+  /** Full legal name. */
+  fullName: string;
+  /** Postal address, one string. */
+  address: string;
+  /** National identifier (passport, tax id). */
+  nationalId: string;
+  /** ISO 3166-1 alpha-2 country of residence. */
+  country: string;
 }
 
 /** Output of AccountService.OpenAccount. */
@@ -142,7 +156,16 @@ export interface GetBalanceResponse {
 }
 
 function createBaseOpenAccountRequest(): OpenAccountRequest {
-  return { idempotencyKey: "", ownerId: "", name: "", type: 0, currency: "", overdraftLimitMinor: 0n, labels: {} };
+  return {
+    idempotencyKey: "",
+    ownerId: "",
+    name: "",
+    type: 0,
+    currency: "",
+    overdraftLimitMinor: 0n,
+    labels: {},
+    holder: undefined,
+  };
 }
 
 export const OpenAccountRequest: MessageFns<OpenAccountRequest> = {
@@ -171,6 +194,9 @@ export const OpenAccountRequest: MessageFns<OpenAccountRequest> = {
     globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
       OpenAccountRequest_LabelsEntry.encode({ key: key as any, value }, writer.uint32(58).fork()).join();
     });
+    if (message.holder !== undefined) {
+      AccountHolder.encode(message.holder, writer.uint32(66).fork()).join();
+    }
     return writer;
   },
 
@@ -246,6 +272,14 @@ export const OpenAccountRequest: MessageFns<OpenAccountRequest> = {
             }
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.holder = AccountHolder.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -292,6 +326,7 @@ export const OpenAccountRequest: MessageFns<OpenAccountRequest> = {
           {},
         )
         : {},
+      holder: isSet(object.holder) ? AccountHolder.fromJSON(object.holder) : undefined,
     };
   },
 
@@ -324,6 +359,9 @@ export const OpenAccountRequest: MessageFns<OpenAccountRequest> = {
         });
       }
     }
+    if (message.holder !== undefined) {
+      obj.holder = AccountHolder.toJSON(message.holder);
+    }
     return obj;
   },
 
@@ -349,6 +387,9 @@ export const OpenAccountRequest: MessageFns<OpenAccountRequest> = {
       },
       {},
     );
+    message.holder = (object.holder !== undefined && object.holder !== null)
+      ? AccountHolder.fromPartial(object.holder)
+      : undefined;
     return message;
   },
 };
@@ -436,6 +477,131 @@ export const OpenAccountRequest_LabelsEntry: MessageFns<OpenAccountRequest_Label
     const message = createBaseOpenAccountRequest_LabelsEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseAccountHolder(): AccountHolder {
+  return { fullName: "", address: "", nationalId: "", country: "" };
+}
+
+export const AccountHolder: MessageFns<AccountHolder> = {
+  encode(message: AccountHolder, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.fullName !== "") {
+      writer.uint32(10).string(message.fullName);
+    }
+    if (message.address !== "") {
+      writer.uint32(18).string(message.address);
+    }
+    if (message.nationalId !== "") {
+      writer.uint32(26).string(message.nationalId);
+    }
+    if (message.country !== "") {
+      writer.uint32(34).string(message.country);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AccountHolder {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAccountHolder();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.fullName = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.nationalId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.country = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AccountHolder {
+    return {
+      fullName: isSet(object.fullName)
+        ? globalThis.String(object.fullName)
+        : isSet(object.full_name)
+        ? globalThis.String(object.full_name)
+        : "",
+      address: isSet(object.address) ? globalThis.String(object.address) : "",
+      nationalId: isSet(object.nationalId)
+        ? globalThis.String(object.nationalId)
+        : isSet(object.national_id)
+        ? globalThis.String(object.national_id)
+        : "",
+      country: isSet(object.country) ? globalThis.String(object.country) : "",
+    };
+  },
+
+  toJSON(message: AccountHolder): unknown {
+    const obj: any = {};
+    if (message.fullName !== "") {
+      obj.fullName = message.fullName;
+    }
+    if (message.address !== "") {
+      obj.address = message.address;
+    }
+    if (message.nationalId !== "") {
+      obj.nationalId = message.nationalId;
+    }
+    if (message.country !== "") {
+      obj.country = message.country;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AccountHolder>, I>>(base?: I): AccountHolder {
+    return AccountHolder.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AccountHolder>, I>>(object: I): AccountHolder {
+    const message = createBaseAccountHolder();
+    message.fullName = object.fullName ?? "";
+    message.address = object.address ?? "";
+    message.nationalId = object.nationalId ?? "";
+    message.country = object.country ?? "";
     return message;
   },
 };

@@ -39,11 +39,21 @@ export interface TransferInstruction {
   reference: string;
   /** Free-form safe labels. */
   labels: { [key: string]: string };
+  /** The party on the other side, screened against sanctions lists (PII: never logged). */
+  counterparty?: Counterparty | undefined;
 }
 
 export interface TransferInstruction_LabelsEntry {
   key: string;
   value: string;
+}
+
+/** The external party of a transfer, as the customer named it. */
+export interface Counterparty {
+  /** Full name as given, any script or word order. */
+  name: string;
+  /** ISO 3166-1 alpha-2 country of the counterparty. */
+  country: string;
 }
 
 /** Input of TransferService.CreateTransfer. */
@@ -194,6 +204,46 @@ export interface ReverseTransferResponse {
   reversal?: Transfer | undefined;
 }
 
+/** Input of TransferService.ReleaseTransfer. */
+export interface ReleaseTransferRequest {
+  /** Client-chosen key that makes retries safe. */
+  idempotencyKey: string;
+  /** The held transfer. */
+  transferId: string;
+  /** The two distinct reviewers who approved the release. */
+  approvedBy: string[];
+  /** Why it was released (audited). */
+  note: string;
+  /** The compliance alert that held it. */
+  alertId: string;
+}
+
+/** Output of TransferService.ReleaseTransfer. */
+export interface ReleaseTransferResponse {
+  /** The transfer, now POSTED. */
+  transfer?: Transfer | undefined;
+}
+
+/** Input of TransferService.DeclineHeldTransfer. */
+export interface DeclineHeldTransferRequest {
+  /** Client-chosen key that makes retries safe. */
+  idempotencyKey: string;
+  /** The held transfer. */
+  transferId: string;
+  /** Who declined it. */
+  declinedBy: string;
+  /** Why (audited). */
+  note: string;
+  /** The compliance alert that held it. */
+  alertId: string;
+}
+
+/** Output of TransferService.DeclineHeldTransfer. */
+export interface DeclineHeldTransferResponse {
+  /** The transfer, now DECLINED. */
+  transfer?: Transfer | undefined;
+}
+
 function createBaseTransferInstruction(): TransferInstruction {
   return {
     sourceAccountId: "",
@@ -202,6 +252,7 @@ function createBaseTransferInstruction(): TransferInstruction {
     description: "",
     reference: "",
     labels: {},
+    counterparty: undefined,
   };
 }
 
@@ -225,6 +276,9 @@ export const TransferInstruction: MessageFns<TransferInstruction> = {
     globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
       TransferInstruction_LabelsEntry.encode({ key: key as any, value }, writer.uint32(50).fork()).join();
     });
+    if (message.counterparty !== undefined) {
+      Counterparty.encode(message.counterparty, writer.uint32(58).fork()).join();
+    }
     return writer;
   },
 
@@ -292,6 +346,14 @@ export const TransferInstruction: MessageFns<TransferInstruction> = {
             }
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.counterparty = Counterparty.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -333,6 +395,7 @@ export const TransferInstruction: MessageFns<TransferInstruction> = {
           {},
         )
         : {},
+      counterparty: isSet(object.counterparty) ? Counterparty.fromJSON(object.counterparty) : undefined,
     };
   },
 
@@ -362,6 +425,9 @@ export const TransferInstruction: MessageFns<TransferInstruction> = {
         });
       }
     }
+    if (message.counterparty !== undefined) {
+      obj.counterparty = Counterparty.toJSON(message.counterparty);
+    }
     return obj;
   },
 
@@ -386,6 +452,9 @@ export const TransferInstruction: MessageFns<TransferInstruction> = {
       },
       {},
     );
+    message.counterparty = (object.counterparty !== undefined && object.counterparty !== null)
+      ? Counterparty.fromPartial(object.counterparty)
+      : undefined;
     return message;
   },
 };
@@ -473,6 +542,91 @@ export const TransferInstruction_LabelsEntry: MessageFns<TransferInstruction_Lab
     const message = createBaseTransferInstruction_LabelsEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseCounterparty(): Counterparty {
+  return { name: "", country: "" };
+}
+
+export const Counterparty: MessageFns<Counterparty> = {
+  encode(message: Counterparty, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.country !== "") {
+      writer.uint32(18).string(message.country);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Counterparty {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCounterparty();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.country = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Counterparty {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      country: isSet(object.country) ? globalThis.String(object.country) : "",
+    };
+  },
+
+  toJSON(message: Counterparty): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.country !== "") {
+      obj.country = message.country;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Counterparty>, I>>(base?: I): Counterparty {
+    return Counterparty.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Counterparty>, I>>(object: I): Counterparty {
+    const message = createBaseCounterparty();
+    message.name = object.name ?? "";
+    message.country = object.country ?? "";
     return message;
   },
 };
@@ -2003,6 +2157,442 @@ export const ReverseTransferResponse: MessageFns<ReverseTransferResponse> = {
   },
 };
 
+function createBaseReleaseTransferRequest(): ReleaseTransferRequest {
+  return { idempotencyKey: "", transferId: "", approvedBy: [], note: "", alertId: "" };
+}
+
+export const ReleaseTransferRequest: MessageFns<ReleaseTransferRequest> = {
+  encode(message: ReleaseTransferRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.idempotencyKey !== "") {
+      writer.uint32(10).string(message.idempotencyKey);
+    }
+    if (message.transferId !== "") {
+      writer.uint32(18).string(message.transferId);
+    }
+    for (const v of message.approvedBy) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.note !== "") {
+      writer.uint32(34).string(message.note);
+    }
+    if (message.alertId !== "") {
+      writer.uint32(42).string(message.alertId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReleaseTransferRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReleaseTransferRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.idempotencyKey = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.transferId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.approvedBy.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.note = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.alertId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReleaseTransferRequest {
+    return {
+      idempotencyKey: isSet(object.idempotencyKey)
+        ? globalThis.String(object.idempotencyKey)
+        : isSet(object.idempotency_key)
+        ? globalThis.String(object.idempotency_key)
+        : "",
+      transferId: isSet(object.transferId)
+        ? globalThis.String(object.transferId)
+        : isSet(object.transfer_id)
+        ? globalThis.String(object.transfer_id)
+        : "",
+      approvedBy: globalThis.Array.isArray(object?.approvedBy)
+        ? object.approvedBy.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.approved_by)
+        ? object.approved_by.map((e: any) => globalThis.String(e))
+        : [],
+      note: isSet(object.note) ? globalThis.String(object.note) : "",
+      alertId: isSet(object.alertId)
+        ? globalThis.String(object.alertId)
+        : isSet(object.alert_id)
+        ? globalThis.String(object.alert_id)
+        : "",
+    };
+  },
+
+  toJSON(message: ReleaseTransferRequest): unknown {
+    const obj: any = {};
+    if (message.idempotencyKey !== "") {
+      obj.idempotencyKey = message.idempotencyKey;
+    }
+    if (message.transferId !== "") {
+      obj.transferId = message.transferId;
+    }
+    if (message.approvedBy?.length) {
+      obj.approvedBy = message.approvedBy;
+    }
+    if (message.note !== "") {
+      obj.note = message.note;
+    }
+    if (message.alertId !== "") {
+      obj.alertId = message.alertId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReleaseTransferRequest>, I>>(base?: I): ReleaseTransferRequest {
+    return ReleaseTransferRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReleaseTransferRequest>, I>>(object: I): ReleaseTransferRequest {
+    const message = createBaseReleaseTransferRequest();
+    message.idempotencyKey = object.idempotencyKey ?? "";
+    message.transferId = object.transferId ?? "";
+    message.approvedBy = object.approvedBy?.map((e) => e) || [];
+    message.note = object.note ?? "";
+    message.alertId = object.alertId ?? "";
+    return message;
+  },
+};
+
+function createBaseReleaseTransferResponse(): ReleaseTransferResponse {
+  return { transfer: undefined };
+}
+
+export const ReleaseTransferResponse: MessageFns<ReleaseTransferResponse> = {
+  encode(message: ReleaseTransferResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.transfer !== undefined) {
+      Transfer.encode(message.transfer, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReleaseTransferResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReleaseTransferResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.transfer = Transfer.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReleaseTransferResponse {
+    return { transfer: isSet(object.transfer) ? Transfer.fromJSON(object.transfer) : undefined };
+  },
+
+  toJSON(message: ReleaseTransferResponse): unknown {
+    const obj: any = {};
+    if (message.transfer !== undefined) {
+      obj.transfer = Transfer.toJSON(message.transfer);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReleaseTransferResponse>, I>>(base?: I): ReleaseTransferResponse {
+    return ReleaseTransferResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReleaseTransferResponse>, I>>(object: I): ReleaseTransferResponse {
+    const message = createBaseReleaseTransferResponse();
+    message.transfer = (object.transfer !== undefined && object.transfer !== null)
+      ? Transfer.fromPartial(object.transfer)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseDeclineHeldTransferRequest(): DeclineHeldTransferRequest {
+  return { idempotencyKey: "", transferId: "", declinedBy: "", note: "", alertId: "" };
+}
+
+export const DeclineHeldTransferRequest: MessageFns<DeclineHeldTransferRequest> = {
+  encode(message: DeclineHeldTransferRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.idempotencyKey !== "") {
+      writer.uint32(10).string(message.idempotencyKey);
+    }
+    if (message.transferId !== "") {
+      writer.uint32(18).string(message.transferId);
+    }
+    if (message.declinedBy !== "") {
+      writer.uint32(26).string(message.declinedBy);
+    }
+    if (message.note !== "") {
+      writer.uint32(34).string(message.note);
+    }
+    if (message.alertId !== "") {
+      writer.uint32(42).string(message.alertId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeclineHeldTransferRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeclineHeldTransferRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.idempotencyKey = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.transferId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.declinedBy = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.note = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.alertId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeclineHeldTransferRequest {
+    return {
+      idempotencyKey: isSet(object.idempotencyKey)
+        ? globalThis.String(object.idempotencyKey)
+        : isSet(object.idempotency_key)
+        ? globalThis.String(object.idempotency_key)
+        : "",
+      transferId: isSet(object.transferId)
+        ? globalThis.String(object.transferId)
+        : isSet(object.transfer_id)
+        ? globalThis.String(object.transfer_id)
+        : "",
+      declinedBy: isSet(object.declinedBy)
+        ? globalThis.String(object.declinedBy)
+        : isSet(object.declined_by)
+        ? globalThis.String(object.declined_by)
+        : "",
+      note: isSet(object.note) ? globalThis.String(object.note) : "",
+      alertId: isSet(object.alertId)
+        ? globalThis.String(object.alertId)
+        : isSet(object.alert_id)
+        ? globalThis.String(object.alert_id)
+        : "",
+    };
+  },
+
+  toJSON(message: DeclineHeldTransferRequest): unknown {
+    const obj: any = {};
+    if (message.idempotencyKey !== "") {
+      obj.idempotencyKey = message.idempotencyKey;
+    }
+    if (message.transferId !== "") {
+      obj.transferId = message.transferId;
+    }
+    if (message.declinedBy !== "") {
+      obj.declinedBy = message.declinedBy;
+    }
+    if (message.note !== "") {
+      obj.note = message.note;
+    }
+    if (message.alertId !== "") {
+      obj.alertId = message.alertId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeclineHeldTransferRequest>, I>>(base?: I): DeclineHeldTransferRequest {
+    return DeclineHeldTransferRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeclineHeldTransferRequest>, I>>(object: I): DeclineHeldTransferRequest {
+    const message = createBaseDeclineHeldTransferRequest();
+    message.idempotencyKey = object.idempotencyKey ?? "";
+    message.transferId = object.transferId ?? "";
+    message.declinedBy = object.declinedBy ?? "";
+    message.note = object.note ?? "";
+    message.alertId = object.alertId ?? "";
+    return message;
+  },
+};
+
+function createBaseDeclineHeldTransferResponse(): DeclineHeldTransferResponse {
+  return { transfer: undefined };
+}
+
+export const DeclineHeldTransferResponse: MessageFns<DeclineHeldTransferResponse> = {
+  encode(message: DeclineHeldTransferResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.transfer !== undefined) {
+      Transfer.encode(message.transfer, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeclineHeldTransferResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeclineHeldTransferResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.transfer = Transfer.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeclineHeldTransferResponse {
+    return { transfer: isSet(object.transfer) ? Transfer.fromJSON(object.transfer) : undefined };
+  },
+
+  toJSON(message: DeclineHeldTransferResponse): unknown {
+    const obj: any = {};
+    if (message.transfer !== undefined) {
+      obj.transfer = Transfer.toJSON(message.transfer);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeclineHeldTransferResponse>, I>>(base?: I): DeclineHeldTransferResponse {
+    return DeclineHeldTransferResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeclineHeldTransferResponse>, I>>(object: I): DeclineHeldTransferResponse {
+    const message = createBaseDeclineHeldTransferResponse();
+    message.transfer = (object.transfer !== undefined && object.transfer !== null)
+      ? Transfer.fromPartial(object.transfer)
+      : undefined;
+    return message;
+  },
+};
+
 /**
  * Transfers and holds on the ledger. Every mutation is screened by compliance, commits its
  * postings, idempotency record and outbox event in one database transaction, and is idempotent
@@ -2099,6 +2689,33 @@ export const TransferServiceService = {
       Buffer.from(ReverseTransferResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ReverseTransferResponse => ReverseTransferResponse.decode(value),
   },
+  /**
+   * Posts a transfer that compliance held for review (status PENDING); called by compliance after
+   * two distinct reviewers approved it (four-eyes).
+   */
+  releaseTransfer: {
+    path: "/tessera.payments.v1.TransferService/ReleaseTransfer" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ReleaseTransferRequest): Buffer =>
+      Buffer.from(ReleaseTransferRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReleaseTransferRequest => ReleaseTransferRequest.decode(value),
+    responseSerialize: (value: ReleaseTransferResponse): Buffer =>
+      Buffer.from(ReleaseTransferResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ReleaseTransferResponse => ReleaseTransferResponse.decode(value),
+  },
+  /** Declines a transfer held for review; its funds are released and nothing is posted. */
+  declineHeldTransfer: {
+    path: "/tessera.payments.v1.TransferService/DeclineHeldTransfer" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeclineHeldTransferRequest): Buffer =>
+      Buffer.from(DeclineHeldTransferRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeclineHeldTransferRequest => DeclineHeldTransferRequest.decode(value),
+    responseSerialize: (value: DeclineHeldTransferResponse): Buffer =>
+      Buffer.from(DeclineHeldTransferResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeclineHeldTransferResponse => DeclineHeldTransferResponse.decode(value),
+  },
 } as const;
 
 export interface TransferServiceServer extends UntypedServiceImplementation {
@@ -2118,6 +2735,13 @@ export interface TransferServiceServer extends UntypedServiceImplementation {
   voidHold: handleUnaryCall<VoidHoldRequest, VoidHoldResponse>;
   /** Undoes a posted transfer with a compensating transfer (postings are never deleted). */
   reverseTransfer: handleUnaryCall<ReverseTransferRequest, ReverseTransferResponse>;
+  /**
+   * Posts a transfer that compliance held for review (status PENDING); called by compliance after
+   * two distinct reviewers approved it (four-eyes).
+   */
+  releaseTransfer: handleUnaryCall<ReleaseTransferRequest, ReleaseTransferResponse>;
+  /** Declines a transfer held for review; its funds are released and nothing is posted. */
+  declineHeldTransfer: handleUnaryCall<DeclineHeldTransferRequest, DeclineHeldTransferResponse>;
 }
 
 export interface TransferServiceClient extends Client {
@@ -2248,6 +2872,41 @@ export interface TransferServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ReverseTransferResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Posts a transfer that compliance held for review (status PENDING); called by compliance after
+   * two distinct reviewers approved it (four-eyes).
+   */
+  releaseTransfer(
+    request: ReleaseTransferRequest,
+    callback: (error: ServiceError | null, response: ReleaseTransferResponse) => void,
+  ): ClientUnaryCall;
+  releaseTransfer(
+    request: ReleaseTransferRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ReleaseTransferResponse) => void,
+  ): ClientUnaryCall;
+  releaseTransfer(
+    request: ReleaseTransferRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ReleaseTransferResponse) => void,
+  ): ClientUnaryCall;
+  /** Declines a transfer held for review; its funds are released and nothing is posted. */
+  declineHeldTransfer(
+    request: DeclineHeldTransferRequest,
+    callback: (error: ServiceError | null, response: DeclineHeldTransferResponse) => void,
+  ): ClientUnaryCall;
+  declineHeldTransfer(
+    request: DeclineHeldTransferRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeclineHeldTransferResponse) => void,
+  ): ClientUnaryCall;
+  declineHeldTransfer(
+    request: DeclineHeldTransferRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeclineHeldTransferResponse) => void,
   ): ClientUnaryCall;
 }
 
