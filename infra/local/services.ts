@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { InfraError } from './errors';
 import { assertPortFree, ensureDir, isAlive, ownedPid, removeFile, startDetached, stopPid, tailFile, tcpOpen, treePssKb, waitFor } from './proc';
@@ -145,6 +145,8 @@ export class LocalServices {
       }
       if (p.spec.port !== undefined) assertPortFree(p.spec.port, `service ${name}`);
       writeFileSync(p.buildFile, `${this.buildFingerprint(p)}\n`);
+      // The log is appended to across restarts; a marker shows where this run begins.
+      appendFileSync(p.logFile, `--- ${new Date().toISOString()} starting ${name} (npm run infra -- services up)\n`);
       const pid = startDetached({
         command: process.execPath,
         args: ['-r', p.instrumentation, p.main],
