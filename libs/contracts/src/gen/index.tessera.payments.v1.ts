@@ -7,6 +7,7 @@
 
 export * from "./tessera/payments/v1/account";
 export * from "./tessera/payments/v1/account_service";
+export * from "./tessera/payments/v1/audit_service";
 export * from "./tessera/payments/v1/transfer";
 export * from "./tessera/payments/v1/events";
 export * from "./tessera/payments/v1/transfer_service";
