@@ -21,12 +21,7 @@ step "PostgreSQL + Kafka"
 npx tsx infra/local/cli.ts up "$@"
 
 step "database migrations"
-# Every service that has migrations; the db CLI works per service (it has no --all).
-for migrations in services/*/prisma/migrations; do
-  [ -d "$migrations" ] || continue
-  service="$(basename "$(dirname "$(dirname "$migrations")")")"
-  npx tsx libs/db/src/cli.ts migrate --service "$service"
-done
+npx tsx libs/db/src/cli.ts migrate --all
 
 step "services (built ones, peers first; logs in .tessera/services/)"
 npx tsx infra/local/cli.ts services up

@@ -1,13 +1,14 @@
 /**
  * Database CLI, Prisma's schema engine (wasm) underneath; see docs/prisma.md.
  *   npx tsx libs/db/src/cli.ts migrate --service transactions     apply pending migrations (creates the db if missing)
+ *   npx tsx libs/db/src/cli.ts migrate --all                      the same for every service with a prisma/schema.prisma
  *   npx tsx libs/db/src/cli.ts status  --service transactions     pending / failed / edited migrations; exit 1 unless up to date
  *   npx tsx libs/db/src/cli.ts drift   --service transactions     diff live db vs schema.prisma; exit 1 on drift
  *   npx tsx libs/db/src/cli.ts diff    --service transactions [--create <name>]
  *       SQL from the migrations folder to schema.prisma (uses a shadow db); --create writes it as a new migration
  * The database URL comes from <SERVICE>_DATABASE_URL (default: the local topology).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DbError, redactUrls } from './db.error';
@@ -20,14 +21,38 @@ async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { service: { type: 'string', short: 's' }, create: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      service: { type: 'string', short: 's' },
+      all: { type: 'boolean' },
+      create: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   const command = positionals[0];
-  if (values.help || !command || !values.service) {
-    process.stderr.write('usage: cli.ts <migrate|status|drift|diff> --service <name> [--create <migration_name>]\n');
+  if (values.help || !command || (!values.service && !values.all) || (values.all && command === 'diff')) {
+    process.stderr.write('usage: cli.ts <migrate|status|drift> (--service <name> | --all)\n       cli.ts diff --service <name> [--create <migration_name>]\n');
     return values.help ? 0 : 2;
   }
-  const db = serviceDatabase(values.service);
+  if (values.all) {
+    // Every service with a Prisma schema, in name order; the worst exit code wins.
+    let worst = 0;
+    for (const service of servicesWithSchemas()) worst = Math.max(worst, await run(command, service, values.create));
+    return worst;
+  }
+  return run(command, values.service ?? '', values.create);
+}
+
+/** services/<name>/prisma/schema.prisma, for --all. */
+function servicesWithSchemas(): string[] {
+  const servicesDir = path.resolve(__dirname, '..', '..', '..', 'services');
+  return readdirSync(servicesDir)
+    .filter((name) => existsSync(path.join(servicesDir, name, 'prisma', 'schema.prisma')))
+    .sort();
+}
+
+async function run(command: string, service: string, create: string | undefined): Promise<number> {
+  const values = { create };
+  const db = serviceDatabase(service);
   const where = `${db.service} (${redactUrls(db.databaseUrl)})`;
   switch (command) {
     case 'migrate': {

@@ -81,7 +81,7 @@ beforeAll(async () => {
   await db.connect();
   const port = await freePort();
   addr = `127.0.0.1:${port}`;
-  const config = transactionsConfigSchema.parse({ TRANSACTIONS_GRPC_PORT: String(port), TRANSACTIONS_DATABASE_URL: url });
+  const config = transactionsConfigSchema.parse({ TRANSACTIONS_GRPC_PORT: String(port), TRANSACTIONS_DATABASE_URL: url, TRANSACTIONS_PINGS_GROUP: `transactions.pings-test-${randomUUID()}` });
   app = await NestFactory.createApplicationContext(AppModule.forRoot(config), { logger: ['error', 'warn'] });
   await app.init();
   client = createGrpcClient(paymentsV1.AccountServiceClient, addr, { retry: 'none', defaultDeadlineMs: 5_000 });
