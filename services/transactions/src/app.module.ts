@@ -1,5 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { AccountsGrpc } from './accounts/accounts.grpc';
+import { AuditTrail } from './audit/audit-trail';
 import { AccountRepository } from './accounts/account.repository';
 import { GetAccountHandler } from './accounts/get-account/get-account.handler';
 import { ListAccountsHandler } from './accounts/list-accounts/list-accounts.handler';
@@ -7,6 +8,9 @@ import { OpenAccountHandler } from './accounts/open-account/open-account.handler
 import { type TransactionsConfig, TRANSACTIONS_CONFIG } from './config';
 import { PingsConsumer } from './diagnostics/pings.consumer';
 import { RecordPingHandler } from './diagnostics/record-ping/record-ping.handler';
+import { Outbox } from './outbox/outbox';
+import { piiKeyringProvider } from './pii/pii-keyring';
+import { PiiVault } from './pii/pii-vault';
 import { GrpcServerHost } from './platform/grpc-server.host';
 import { PrismaService } from './platform/prisma.provider';
 
@@ -18,6 +22,10 @@ export class AppModule {
       providers: [
         { provide: TRANSACTIONS_CONFIG, useValue: config },
         PrismaService,
+        AuditTrail,
+        Outbox,
+        piiKeyringProvider,
+        PiiVault,
         AccountRepository,
         OpenAccountHandler,
         GetAccountHandler,

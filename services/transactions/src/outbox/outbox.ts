@@ -1,0 +1,41 @@
+import { Injectable } from '@nestjs/common';
+import { buildEnvelope, encodeEnvelope, injectTraceContext, type MessageCodec } from '@tessera/kafka';
+import type { Prisma } from '../generated/prisma/client';
+
+/** `source` of every envelope this service writes. */
+export const OUTBOX_SOURCE = 'transactions';
+
+export interface OutboxEventInput<T> {
+  topic: string;
+  /** Partition key (e.g. the source account id): one key's events are published in commit order. */
+  key: string;
+  /** Fully qualified payload type, e.g. `tessera.payments.v1.TransferCreated`. */
+  type: string;
+  /** Entity the event is about. */
+  subject: string;
+  message: T;
+  codec: MessageCodec<T>;
+}
+
+/**
+ * Transactional outbox: stores an event in the caller's transaction so it exists exactly when the state
+ * change commits; {@link OutboxRelay} publishes it later.
+ */
+@Injectable()
+export class Outbox {
+  /**
+   * Builds the envelope now (id, time, traceparent of the active span) and stores it encoded, so the
+   * relay publishes the same id (consumers dedupe on it) and the trace continues from this request.
+   */
+  async enqueue<T>(tx: Prisma.TransactionClient, event: OutboxEventInput<T>): Promise<{ eventId: string }> {
+    const envelope = buildEnvelope(
+      { type: event.type, subject: event.subject, key: event.key, message: event.message, codec: event.codec as MessageCodec<unknown> },
+      OUTBOX_SOURCE,
+      injectTraceContext(),
+    );
+    await tx.outboxEvent.create({
+      data: { id: envelope.id, topic: event.topic, key: event.key, payload: new Uint8Array(encodeEnvelope(envelope)), headers: { type: event.type } },
+    });
+    return { eventId: envelope.id };
+  }
+}
