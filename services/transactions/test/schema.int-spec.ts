@@ -158,12 +158,12 @@ describe('transactions schema through Prisma + adapter-pg', () => {
       ['x', 'y'].map((o) => prisma.account.create({ data: { ownerId: o, currency: 'EUR', type: 'ASSET', balanceMinor: 100n } })),
     );
     // Balance below -overdraft_limit is refused.
-    await expect(prisma.account.update({ where: { id: a!.id }, data: { balanceMinor: -1n } })).rejects.toThrow(/accounts_balance_within_overdraft_chk/);
+    await expect(prisma.account.update({ where: { id: a!.id }, data: { balanceMinor: -1n } })).rejects.toThrow(/accounts_(balance|available)_within_overdraft_chk/);
     // Unbalanced postings fail at commit (deferred trigger), balanced ones commit.
     const transfer = (amount: bigint) =>
-      prisma.transfer.create({ data: { sourceAccountId: a!.id, destinationAccountId: b!.id, amountMinor: amount, currency: 'EUR', status: 'COMPLETED' } });
+      prisma.transfer.create({ data: { sourceAccountId: a!.id, destinationAccountId: b!.id, amountMinor: amount, currency: 'EUR', status: 'POSTED', postedAt: new Date() } });
     const unbalanced = prisma.$transaction(async (tx) => {
-      const t = await tx.transfer.create({ data: { sourceAccountId: a!.id, destinationAccountId: b!.id, amountMinor: 5n, currency: 'EUR', status: 'COMPLETED' } });
+      const t = await tx.transfer.create({ data: { sourceAccountId: a!.id, destinationAccountId: b!.id, amountMinor: 5n, currency: 'EUR', status: 'POSTED', postedAt: new Date() } });
       await tx.posting.create({ data: { transferId: t.id, accountId: a!.id, currency: 'EUR', direction: 'DEBIT', amountMinor: 5n } });
     });
     await expect(unbalanced).rejects.toThrow(/do not balance/);

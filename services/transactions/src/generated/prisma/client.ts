@@ -50,6 +50,16 @@ export type Account = Prisma.AccountModel
  */
 export type Transfer = Prisma.TransferModel
 /**
+ * Model Hold
+ * Funds reserved on an account (card-style authorisation): captured into a transfer, voided, or expired.
+ */
+export type Hold = Prisma.HoldModel
+/**
+ * Model AccountHolder
+ * Account holder PII sealed by PiiVault (envelope encryption); nothing here is readable without a KEK.
+ */
+export type AccountHolder = Prisma.AccountHolderModel
+/**
  * Model Posting
  * One leg of a transfer. Per transfer, credits minus debits sum to zero (deferred trigger in SQL).
  */

@@ -29,11 +29,32 @@ export type AccountStatus = (typeof AccountStatus)[keyof typeof AccountStatus]
 
 
 export const TransferStatus = {
-  COMPLETED: 'COMPLETED',
-  REJECTED: 'REJECTED'
+  PENDING: 'PENDING',
+  POSTED: 'POSTED',
+  DECLINED: 'DECLINED',
+  REVERSED: 'REVERSED'
 } as const
 
 export type TransferStatus = (typeof TransferStatus)[keyof typeof TransferStatus]
+
+
+export const TransferKind = {
+  DIRECT: 'DIRECT',
+  HOLD_CAPTURE: 'HOLD_CAPTURE',
+  REVERSAL: 'REVERSAL'
+} as const
+
+export type TransferKind = (typeof TransferKind)[keyof typeof TransferKind]
+
+
+export const HoldStatus = {
+  AUTHORIZED: 'AUTHORIZED',
+  CAPTURED: 'CAPTURED',
+  VOIDED: 'VOIDED',
+  EXPIRED: 'EXPIRED'
+} as const
+
+export type HoldStatus = (typeof HoldStatus)[keyof typeof HoldStatus]
 
 
 export const PostingDirection = {

@@ -10,6 +10,8 @@
  */
 export type * from './models/Account'
 export type * from './models/Transfer'
+export type * from './models/Hold'
+export type * from './models/AccountHolder'
 export type * from './models/Posting'
 export type * from './models/IdempotencyKey'
 export type * from './models/AuditRecord'

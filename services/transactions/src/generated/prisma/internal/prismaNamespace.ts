@@ -399,6 +399,8 @@ type FieldRefInputType<Model, FieldType> = Model extends never ? never : FieldRe
 export const ModelName = {
   Account: 'Account',
   Transfer: 'Transfer',
+  Hold: 'Hold',
+  AccountHolder: 'AccountHolder',
   Posting: 'Posting',
   IdempotencyKey: 'IdempotencyKey',
   AuditRecord: 'AuditRecord',
@@ -419,7 +421,7 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
     omit: GlobalOmitOptions
   }
   meta: {
-    modelProps: "account" | "transfer" | "posting" | "idempotencyKey" | "auditRecord" | "outboxEvent" | "pingReceipt"
+    modelProps: "account" | "transfer" | "hold" | "accountHolder" | "posting" | "idempotencyKey" | "auditRecord" | "outboxEvent" | "pingReceipt"
     txIsolationLevel: TransactionIsolationLevel
   }
   model: {
@@ -568,6 +570,154 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
         count: {
           args: Prisma.TransferCountArgs<ExtArgs>
           result: runtime.Types.Utils.Optional<Prisma.TransferCountAggregateOutputType> | number
+        }
+      }
+    }
+    Hold: {
+      payload: Prisma.$HoldPayload<ExtArgs>
+      fields: Prisma.HoldFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.HoldFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$HoldPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.HoldFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$HoldPayload>
+        }
+        findFirst: {
+          args: Prisma.HoldFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$HoldPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.HoldFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$HoldPayload>
+        }
+        findMany: {
+          args: Prisma.HoldFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$HoldPayload>[]
+        }
+        create: {
+          args: Prisma.HoldCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$HoldPayload>
+        }
+        createMany: {
+          args: Prisma.HoldCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.HoldCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$HoldPayload>[]
+        }
+        delete: {
+          args: Prisma.HoldDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$HoldPayload>
+        }
+        update: {
+          args: Prisma.HoldUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$HoldPayload>
+        }
+        deleteMany: {
+          args: Prisma.HoldDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.HoldUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.HoldUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$HoldPayload>[]
+        }
+        upsert: {
+          args: Prisma.HoldUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$HoldPayload>
+        }
+        aggregate: {
+          args: Prisma.HoldAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateHold>
+        }
+        groupBy: {
+          args: Prisma.HoldGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.HoldGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.HoldCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.HoldCountAggregateOutputType> | number
+        }
+      }
+    }
+    AccountHolder: {
+      payload: Prisma.$AccountHolderPayload<ExtArgs>
+      fields: Prisma.AccountHolderFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.AccountHolderFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccountHolderPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.AccountHolderFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccountHolderPayload>
+        }
+        findFirst: {
+          args: Prisma.AccountHolderFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccountHolderPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.AccountHolderFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccountHolderPayload>
+        }
+        findMany: {
+          args: Prisma.AccountHolderFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccountHolderPayload>[]
+        }
+        create: {
+          args: Prisma.AccountHolderCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccountHolderPayload>
+        }
+        createMany: {
+          args: Prisma.AccountHolderCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.AccountHolderCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccountHolderPayload>[]
+        }
+        delete: {
+          args: Prisma.AccountHolderDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccountHolderPayload>
+        }
+        update: {
+          args: Prisma.AccountHolderUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccountHolderPayload>
+        }
+        deleteMany: {
+          args: Prisma.AccountHolderDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.AccountHolderUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.AccountHolderUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccountHolderPayload>[]
+        }
+        upsert: {
+          args: Prisma.AccountHolderUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccountHolderPayload>
+        }
+        aggregate: {
+          args: Prisma.AccountHolderAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateAccountHolder>
+        }
+        groupBy: {
+          args: Prisma.AccountHolderGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AccountHolderGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.AccountHolderCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AccountHolderCountAggregateOutputType> | number
         }
       }
     }
@@ -989,6 +1139,7 @@ export const AccountScalarFieldEnum = {
   status: 'status',
   overdraftLimitMinor: 'overdraftLimitMinor',
   balanceMinor: 'balanceMinor',
+  heldMinor: 'heldMinor',
   createdAt: 'createdAt',
   updatedAt: 'updatedAt',
   version: 'version',
@@ -1000,17 +1151,59 @@ export type AccountScalarFieldEnum = (typeof AccountScalarFieldEnum)[keyof typeo
 
 export const TransferScalarFieldEnum = {
   id: 'id',
+  kind: 'kind',
   sourceAccountId: 'sourceAccountId',
   destinationAccountId: 'destinationAccountId',
   amountMinor: 'amountMinor',
   currency: 'currency',
   status: 'status',
   rejectionCode: 'rejectionCode',
+  description: 'description',
   reference: 'reference',
-  createdAt: 'createdAt'
+  labels: 'labels',
+  reversesTransferId: 'reversesTransferId',
+  holdId: 'holdId',
+  batchId: 'batchId',
+  screeningId: 'screeningId',
+  counterpartyKekId: 'counterpartyKekId',
+  counterpartyWrappedDek: 'counterpartyWrappedDek',
+  counterpartyCiphertext: 'counterpartyCiphertext',
+  createdAt: 'createdAt',
+  updatedAt: 'updatedAt',
+  postedAt: 'postedAt'
 } as const
 
 export type TransferScalarFieldEnum = (typeof TransferScalarFieldEnum)[keyof typeof TransferScalarFieldEnum]
+
+
+export const HoldScalarFieldEnum = {
+  id: 'id',
+  accountId: 'accountId',
+  destinationAccountId: 'destinationAccountId',
+  amountMinor: 'amountMinor',
+  capturedMinor: 'capturedMinor',
+  currency: 'currency',
+  status: 'status',
+  description: 'description',
+  reference: 'reference',
+  screeningId: 'screeningId',
+  expiresAt: 'expiresAt',
+  createdAt: 'createdAt',
+  updatedAt: 'updatedAt'
+} as const
+
+export type HoldScalarFieldEnum = (typeof HoldScalarFieldEnum)[keyof typeof HoldScalarFieldEnum]
+
+
+export const AccountHolderScalarFieldEnum = {
+  accountId: 'accountId',
+  kekId: 'kekId',
+  wrappedDek: 'wrappedDek',
+  ciphertext: 'ciphertext',
+  createdAt: 'createdAt'
+} as const
+
+export type AccountHolderScalarFieldEnum = (typeof AccountHolderScalarFieldEnum)[keyof typeof AccountHolderScalarFieldEnum]
 
 
 export const PostingScalarFieldEnum = {
@@ -1213,6 +1406,20 @@ export type EnumQueryModeFieldRefInput<$PrismaModel> = FieldRefInputType<$Prisma
 
 
 /**
+ * Reference to a field of type 'TransferKind'
+ */
+export type EnumTransferKindFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'TransferKind'>
+    
+
+
+/**
+ * Reference to a field of type 'TransferKind[]'
+ */
+export type ListEnumTransferKindFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'TransferKind[]'>
+    
+
+
+/**
  * Reference to a field of type 'TransferStatus'
  */
 export type EnumTransferStatusFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'TransferStatus'>
@@ -1227,20 +1434,6 @@ export type ListEnumTransferStatusFieldRefInput<$PrismaModel> = FieldRefInputTyp
 
 
 /**
- * Reference to a field of type 'PostingDirection'
- */
-export type EnumPostingDirectionFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'PostingDirection'>
-    
-
-
-/**
- * Reference to a field of type 'PostingDirection[]'
- */
-export type ListEnumPostingDirectionFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'PostingDirection[]'>
-    
-
-
-/**
  * Reference to a field of type 'Bytes'
  */
 export type BytesFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'Bytes'>
@@ -1251,6 +1444,34 @@ export type BytesFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, '
  * Reference to a field of type 'Bytes[]'
  */
 export type ListBytesFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'Bytes[]'>
+    
+
+
+/**
+ * Reference to a field of type 'HoldStatus'
+ */
+export type EnumHoldStatusFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'HoldStatus'>
+    
+
+
+/**
+ * Reference to a field of type 'HoldStatus[]'
+ */
+export type ListEnumHoldStatusFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'HoldStatus[]'>
+    
+
+
+/**
+ * Reference to a field of type 'PostingDirection'
+ */
+export type EnumPostingDirectionFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'PostingDirection'>
+    
+
+
+/**
+ * Reference to a field of type 'PostingDirection[]'
+ */
+export type ListEnumPostingDirectionFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'PostingDirection[]'>
     
 
 
@@ -1434,6 +1655,8 @@ export type PrismaClientOptions = PrismaClientOptionsWithAccelerateUrl | PrismaC
 export type GlobalOmitConfig = {
   account?: Prisma.AccountOmit
   transfer?: Prisma.TransferOmit
+  hold?: Prisma.HoldOmit
+  accountHolder?: Prisma.AccountHolderOmit
   posting?: Prisma.PostingOmit
   idempotencyKey?: Prisma.IdempotencyKeyOmit
   auditRecord?: Prisma.AuditRecordOmit

@@ -53,6 +53,8 @@ export const AnyNull = runtime.AnyNull
 export const ModelName = {
   Account: 'Account',
   Transfer: 'Transfer',
+  Hold: 'Hold',
+  AccountHolder: 'AccountHolder',
   Posting: 'Posting',
   IdempotencyKey: 'IdempotencyKey',
   AuditRecord: 'AuditRecord',
@@ -85,6 +87,7 @@ export const AccountScalarFieldEnum = {
   status: 'status',
   overdraftLimitMinor: 'overdraftLimitMinor',
   balanceMinor: 'balanceMinor',
+  heldMinor: 'heldMinor',
   createdAt: 'createdAt',
   updatedAt: 'updatedAt',
   version: 'version',
@@ -96,17 +99,59 @@ export type AccountScalarFieldEnum = (typeof AccountScalarFieldEnum)[keyof typeo
 
 export const TransferScalarFieldEnum = {
   id: 'id',
+  kind: 'kind',
   sourceAccountId: 'sourceAccountId',
   destinationAccountId: 'destinationAccountId',
   amountMinor: 'amountMinor',
   currency: 'currency',
   status: 'status',
   rejectionCode: 'rejectionCode',
+  description: 'description',
   reference: 'reference',
-  createdAt: 'createdAt'
+  labels: 'labels',
+  reversesTransferId: 'reversesTransferId',
+  holdId: 'holdId',
+  batchId: 'batchId',
+  screeningId: 'screeningId',
+  counterpartyKekId: 'counterpartyKekId',
+  counterpartyWrappedDek: 'counterpartyWrappedDek',
+  counterpartyCiphertext: 'counterpartyCiphertext',
+  createdAt: 'createdAt',
+  updatedAt: 'updatedAt',
+  postedAt: 'postedAt'
 } as const
 
 export type TransferScalarFieldEnum = (typeof TransferScalarFieldEnum)[keyof typeof TransferScalarFieldEnum]
+
+
+export const HoldScalarFieldEnum = {
+  id: 'id',
+  accountId: 'accountId',
+  destinationAccountId: 'destinationAccountId',
+  amountMinor: 'amountMinor',
+  capturedMinor: 'capturedMinor',
+  currency: 'currency',
+  status: 'status',
+  description: 'description',
+  reference: 'reference',
+  screeningId: 'screeningId',
+  expiresAt: 'expiresAt',
+  createdAt: 'createdAt',
+  updatedAt: 'updatedAt'
+} as const
+
+export type HoldScalarFieldEnum = (typeof HoldScalarFieldEnum)[keyof typeof HoldScalarFieldEnum]
+
+
+export const AccountHolderScalarFieldEnum = {
+  accountId: 'accountId',
+  kekId: 'kekId',
+  wrappedDek: 'wrappedDek',
+  ciphertext: 'ciphertext',
+  createdAt: 'createdAt'
+} as const
+
+export type AccountHolderScalarFieldEnum = (typeof AccountHolderScalarFieldEnum)[keyof typeof AccountHolderScalarFieldEnum]
 
 
 export const PostingScalarFieldEnum = {

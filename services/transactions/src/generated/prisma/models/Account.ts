@@ -29,12 +29,14 @@ export type AggregateAccount = {
 export type AccountAvgAggregateOutputType = {
   overdraftLimitMinor: number | null
   balanceMinor: number | null
+  heldMinor: number | null
   version: number | null
 }
 
 export type AccountSumAggregateOutputType = {
   overdraftLimitMinor: bigint | null
   balanceMinor: bigint | null
+  heldMinor: bigint | null
   version: bigint | null
 }
 
@@ -47,6 +49,7 @@ export type AccountMinAggregateOutputType = {
   status: $Enums.AccountStatus | null
   overdraftLimitMinor: bigint | null
   balanceMinor: bigint | null
+  heldMinor: bigint | null
   createdAt: Date | null
   updatedAt: Date | null
   version: bigint | null
@@ -61,6 +64,7 @@ export type AccountMaxAggregateOutputType = {
   status: $Enums.AccountStatus | null
   overdraftLimitMinor: bigint | null
   balanceMinor: bigint | null
+  heldMinor: bigint | null
   createdAt: Date | null
   updatedAt: Date | null
   version: bigint | null
@@ -75,6 +79,7 @@ export type AccountCountAggregateOutputType = {
   status: number
   overdraftLimitMinor: number
   balanceMinor: number
+  heldMinor: number
   createdAt: number
   updatedAt: number
   version: number
@@ -86,12 +91,14 @@ export type AccountCountAggregateOutputType = {
 export type AccountAvgAggregateInputType = {
   overdraftLimitMinor?: true
   balanceMinor?: true
+  heldMinor?: true
   version?: true
 }
 
 export type AccountSumAggregateInputType = {
   overdraftLimitMinor?: true
   balanceMinor?: true
+  heldMinor?: true
   version?: true
 }
 
@@ -104,6 +111,7 @@ export type AccountMinAggregateInputType = {
   status?: true
   overdraftLimitMinor?: true
   balanceMinor?: true
+  heldMinor?: true
   createdAt?: true
   updatedAt?: true
   version?: true
@@ -118,6 +126,7 @@ export type AccountMaxAggregateInputType = {
   status?: true
   overdraftLimitMinor?: true
   balanceMinor?: true
+  heldMinor?: true
   createdAt?: true
   updatedAt?: true
   version?: true
@@ -132,6 +141,7 @@ export type AccountCountAggregateInputType = {
   status?: true
   overdraftLimitMinor?: true
   balanceMinor?: true
+  heldMinor?: true
   createdAt?: true
   updatedAt?: true
   version?: true
@@ -234,6 +244,7 @@ export type AccountGroupByOutputType = {
   status: $Enums.AccountStatus
   overdraftLimitMinor: bigint
   balanceMinor: bigint
+  heldMinor: bigint
   createdAt: Date
   updatedAt: Date
   version: bigint
@@ -272,6 +283,7 @@ export type AccountWhereInput = {
   status?: Prisma.EnumAccountStatusFilter<"Account"> | $Enums.AccountStatus
   overdraftLimitMinor?: Prisma.BigIntFilter<"Account"> | bigint | number
   balanceMinor?: Prisma.BigIntFilter<"Account"> | bigint | number
+  heldMinor?: Prisma.BigIntFilter<"Account"> | bigint | number
   createdAt?: Prisma.DateTimeFilter<"Account"> | Date | string
   updatedAt?: Prisma.DateTimeFilter<"Account"> | Date | string
   version?: Prisma.BigIntFilter<"Account"> | bigint | number
@@ -279,6 +291,9 @@ export type AccountWhereInput = {
   postings?: Prisma.PostingListRelationFilter
   outgoingTransfers?: Prisma.TransferListRelationFilter
   incomingTransfers?: Prisma.TransferListRelationFilter
+  holds?: Prisma.HoldListRelationFilter
+  incomingHolds?: Prisma.HoldListRelationFilter
+  holder?: Prisma.XOR<Prisma.AccountHolderNullableScalarRelationFilter, Prisma.AccountHolderWhereInput> | null
 }
 
 export type AccountOrderByWithRelationInput = {
@@ -290,6 +305,7 @@ export type AccountOrderByWithRelationInput = {
   status?: Prisma.SortOrder
   overdraftLimitMinor?: Prisma.SortOrder
   balanceMinor?: Prisma.SortOrder
+  heldMinor?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
   version?: Prisma.SortOrder
@@ -297,6 +313,9 @@ export type AccountOrderByWithRelationInput = {
   postings?: Prisma.PostingOrderByRelationAggregateInput
   outgoingTransfers?: Prisma.TransferOrderByRelationAggregateInput
   incomingTransfers?: Prisma.TransferOrderByRelationAggregateInput
+  holds?: Prisma.HoldOrderByRelationAggregateInput
+  incomingHolds?: Prisma.HoldOrderByRelationAggregateInput
+  holder?: Prisma.AccountHolderOrderByWithRelationInput
 }
 
 export type AccountWhereUniqueInput = Prisma.AtLeast<{
@@ -312,6 +331,7 @@ export type AccountWhereUniqueInput = Prisma.AtLeast<{
   status?: Prisma.EnumAccountStatusFilter<"Account"> | $Enums.AccountStatus
   overdraftLimitMinor?: Prisma.BigIntFilter<"Account"> | bigint | number
   balanceMinor?: Prisma.BigIntFilter<"Account"> | bigint | number
+  heldMinor?: Prisma.BigIntFilter<"Account"> | bigint | number
   createdAt?: Prisma.DateTimeFilter<"Account"> | Date | string
   updatedAt?: Prisma.DateTimeFilter<"Account"> | Date | string
   version?: Prisma.BigIntFilter<"Account"> | bigint | number
@@ -319,6 +339,9 @@ export type AccountWhereUniqueInput = Prisma.AtLeast<{
   postings?: Prisma.PostingListRelationFilter
   outgoingTransfers?: Prisma.TransferListRelationFilter
   incomingTransfers?: Prisma.TransferListRelationFilter
+  holds?: Prisma.HoldListRelationFilter
+  incomingHolds?: Prisma.HoldListRelationFilter
+  holder?: Prisma.XOR<Prisma.AccountHolderNullableScalarRelationFilter, Prisma.AccountHolderWhereInput> | null
 }, "id" | "id_currency">
 
 export type AccountOrderByWithAggregationInput = {
@@ -330,6 +353,7 @@ export type AccountOrderByWithAggregationInput = {
   status?: Prisma.SortOrder
   overdraftLimitMinor?: Prisma.SortOrder
   balanceMinor?: Prisma.SortOrder
+  heldMinor?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
   version?: Prisma.SortOrder
@@ -353,6 +377,7 @@ export type AccountScalarWhereWithAggregatesInput = {
   status?: Prisma.EnumAccountStatusWithAggregatesFilter<"Account"> | $Enums.AccountStatus
   overdraftLimitMinor?: Prisma.BigIntWithAggregatesFilter<"Account"> | bigint | number
   balanceMinor?: Prisma.BigIntWithAggregatesFilter<"Account"> | bigint | number
+  heldMinor?: Prisma.BigIntWithAggregatesFilter<"Account"> | bigint | number
   createdAt?: Prisma.DateTimeWithAggregatesFilter<"Account"> | Date | string
   updatedAt?: Prisma.DateTimeWithAggregatesFilter<"Account"> | Date | string
   version?: Prisma.BigIntWithAggregatesFilter<"Account"> | bigint | number
@@ -368,6 +393,7 @@ export type AccountCreateInput = {
   status?: $Enums.AccountStatus
   overdraftLimitMinor?: bigint | number
   balanceMinor?: bigint | number
+  heldMinor?: bigint | number
   createdAt?: Date | string
   updatedAt?: Date | string
   version?: bigint | number
@@ -375,6 +401,9 @@ export type AccountCreateInput = {
   postings?: Prisma.PostingCreateNestedManyWithoutAccountInput
   outgoingTransfers?: Prisma.TransferCreateNestedManyWithoutSourceInput
   incomingTransfers?: Prisma.TransferCreateNestedManyWithoutDestinationInput
+  holds?: Prisma.HoldCreateNestedManyWithoutAccountInput
+  incomingHolds?: Prisma.HoldCreateNestedManyWithoutDestinationInput
+  holder?: Prisma.AccountHolderCreateNestedOneWithoutAccountInput
 }
 
 export type AccountUncheckedCreateInput = {
@@ -386,6 +415,7 @@ export type AccountUncheckedCreateInput = {
   status?: $Enums.AccountStatus
   overdraftLimitMinor?: bigint | number
   balanceMinor?: bigint | number
+  heldMinor?: bigint | number
   createdAt?: Date | string
   updatedAt?: Date | string
   version?: bigint | number
@@ -393,6 +423,9 @@ export type AccountUncheckedCreateInput = {
   postings?: Prisma.PostingUncheckedCreateNestedManyWithoutAccountInput
   outgoingTransfers?: Prisma.TransferUncheckedCreateNestedManyWithoutSourceInput
   incomingTransfers?: Prisma.TransferUncheckedCreateNestedManyWithoutDestinationInput
+  holds?: Prisma.HoldUncheckedCreateNestedManyWithoutAccountInput
+  incomingHolds?: Prisma.HoldUncheckedCreateNestedManyWithoutDestinationInput
+  holder?: Prisma.AccountHolderUncheckedCreateNestedOneWithoutAccountInput
 }
 
 export type AccountUpdateInput = {
@@ -404,6 +437,7 @@ export type AccountUpdateInput = {
   status?: Prisma.EnumAccountStatusFieldUpdateOperationsInput | $Enums.AccountStatus
   overdraftLimitMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   balanceMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  heldMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   version?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
@@ -411,6 +445,9 @@ export type AccountUpdateInput = {
   postings?: Prisma.PostingUpdateManyWithoutAccountNestedInput
   outgoingTransfers?: Prisma.TransferUpdateManyWithoutSourceNestedInput
   incomingTransfers?: Prisma.TransferUpdateManyWithoutDestinationNestedInput
+  holds?: Prisma.HoldUpdateManyWithoutAccountNestedInput
+  incomingHolds?: Prisma.HoldUpdateManyWithoutDestinationNestedInput
+  holder?: Prisma.AccountHolderUpdateOneWithoutAccountNestedInput
 }
 
 export type AccountUncheckedUpdateInput = {
@@ -422,6 +459,7 @@ export type AccountUncheckedUpdateInput = {
   status?: Prisma.EnumAccountStatusFieldUpdateOperationsInput | $Enums.AccountStatus
   overdraftLimitMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   balanceMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  heldMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   version?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
@@ -429,6 +467,9 @@ export type AccountUncheckedUpdateInput = {
   postings?: Prisma.PostingUncheckedUpdateManyWithoutAccountNestedInput
   outgoingTransfers?: Prisma.TransferUncheckedUpdateManyWithoutSourceNestedInput
   incomingTransfers?: Prisma.TransferUncheckedUpdateManyWithoutDestinationNestedInput
+  holds?: Prisma.HoldUncheckedUpdateManyWithoutAccountNestedInput
+  incomingHolds?: Prisma.HoldUncheckedUpdateManyWithoutDestinationNestedInput
+  holder?: Prisma.AccountHolderUncheckedUpdateOneWithoutAccountNestedInput
 }
 
 export type AccountCreateManyInput = {
@@ -440,6 +481,7 @@ export type AccountCreateManyInput = {
   status?: $Enums.AccountStatus
   overdraftLimitMinor?: bigint | number
   balanceMinor?: bigint | number
+  heldMinor?: bigint | number
   createdAt?: Date | string
   updatedAt?: Date | string
   version?: bigint | number
@@ -455,6 +497,7 @@ export type AccountUpdateManyMutationInput = {
   status?: Prisma.EnumAccountStatusFieldUpdateOperationsInput | $Enums.AccountStatus
   overdraftLimitMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   balanceMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  heldMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   version?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
@@ -470,6 +513,7 @@ export type AccountUncheckedUpdateManyInput = {
   status?: Prisma.EnumAccountStatusFieldUpdateOperationsInput | $Enums.AccountStatus
   overdraftLimitMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   balanceMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  heldMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   version?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
@@ -490,6 +534,7 @@ export type AccountCountOrderByAggregateInput = {
   status?: Prisma.SortOrder
   overdraftLimitMinor?: Prisma.SortOrder
   balanceMinor?: Prisma.SortOrder
+  heldMinor?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
   version?: Prisma.SortOrder
@@ -499,6 +544,7 @@ export type AccountCountOrderByAggregateInput = {
 export type AccountAvgOrderByAggregateInput = {
   overdraftLimitMinor?: Prisma.SortOrder
   balanceMinor?: Prisma.SortOrder
+  heldMinor?: Prisma.SortOrder
   version?: Prisma.SortOrder
 }
 
@@ -511,6 +557,7 @@ export type AccountMaxOrderByAggregateInput = {
   status?: Prisma.SortOrder
   overdraftLimitMinor?: Prisma.SortOrder
   balanceMinor?: Prisma.SortOrder
+  heldMinor?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
   version?: Prisma.SortOrder
@@ -525,6 +572,7 @@ export type AccountMinOrderByAggregateInput = {
   status?: Prisma.SortOrder
   overdraftLimitMinor?: Prisma.SortOrder
   balanceMinor?: Prisma.SortOrder
+  heldMinor?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
   version?: Prisma.SortOrder
@@ -533,6 +581,7 @@ export type AccountMinOrderByAggregateInput = {
 export type AccountSumOrderByAggregateInput = {
   overdraftLimitMinor?: Prisma.SortOrder
   balanceMinor?: Prisma.SortOrder
+  heldMinor?: Prisma.SortOrder
   version?: Prisma.SortOrder
 }
 
@@ -593,6 +642,48 @@ export type AccountUpdateOneRequiredWithoutIncomingTransfersNestedInput = {
   update?: Prisma.XOR<Prisma.XOR<Prisma.AccountUpdateToOneWithWhereWithoutIncomingTransfersInput, Prisma.AccountUpdateWithoutIncomingTransfersInput>, Prisma.AccountUncheckedUpdateWithoutIncomingTransfersInput>
 }
 
+export type AccountCreateNestedOneWithoutHoldsInput = {
+  create?: Prisma.XOR<Prisma.AccountCreateWithoutHoldsInput, Prisma.AccountUncheckedCreateWithoutHoldsInput>
+  connectOrCreate?: Prisma.AccountCreateOrConnectWithoutHoldsInput
+  connect?: Prisma.AccountWhereUniqueInput
+}
+
+export type AccountCreateNestedOneWithoutIncomingHoldsInput = {
+  create?: Prisma.XOR<Prisma.AccountCreateWithoutIncomingHoldsInput, Prisma.AccountUncheckedCreateWithoutIncomingHoldsInput>
+  connectOrCreate?: Prisma.AccountCreateOrConnectWithoutIncomingHoldsInput
+  connect?: Prisma.AccountWhereUniqueInput
+}
+
+export type AccountUpdateOneRequiredWithoutHoldsNestedInput = {
+  create?: Prisma.XOR<Prisma.AccountCreateWithoutHoldsInput, Prisma.AccountUncheckedCreateWithoutHoldsInput>
+  connectOrCreate?: Prisma.AccountCreateOrConnectWithoutHoldsInput
+  upsert?: Prisma.AccountUpsertWithoutHoldsInput
+  connect?: Prisma.AccountWhereUniqueInput
+  update?: Prisma.XOR<Prisma.XOR<Prisma.AccountUpdateToOneWithWhereWithoutHoldsInput, Prisma.AccountUpdateWithoutHoldsInput>, Prisma.AccountUncheckedUpdateWithoutHoldsInput>
+}
+
+export type AccountUpdateOneRequiredWithoutIncomingHoldsNestedInput = {
+  create?: Prisma.XOR<Prisma.AccountCreateWithoutIncomingHoldsInput, Prisma.AccountUncheckedCreateWithoutIncomingHoldsInput>
+  connectOrCreate?: Prisma.AccountCreateOrConnectWithoutIncomingHoldsInput
+  upsert?: Prisma.AccountUpsertWithoutIncomingHoldsInput
+  connect?: Prisma.AccountWhereUniqueInput
+  update?: Prisma.XOR<Prisma.XOR<Prisma.AccountUpdateToOneWithWhereWithoutIncomingHoldsInput, Prisma.AccountUpdateWithoutIncomingHoldsInput>, Prisma.AccountUncheckedUpdateWithoutIncomingHoldsInput>
+}
+
+export type AccountCreateNestedOneWithoutHolderInput = {
+  create?: Prisma.XOR<Prisma.AccountCreateWithoutHolderInput, Prisma.AccountUncheckedCreateWithoutHolderInput>
+  connectOrCreate?: Prisma.AccountCreateOrConnectWithoutHolderInput
+  connect?: Prisma.AccountWhereUniqueInput
+}
+
+export type AccountUpdateOneRequiredWithoutHolderNestedInput = {
+  create?: Prisma.XOR<Prisma.AccountCreateWithoutHolderInput, Prisma.AccountUncheckedCreateWithoutHolderInput>
+  connectOrCreate?: Prisma.AccountCreateOrConnectWithoutHolderInput
+  upsert?: Prisma.AccountUpsertWithoutHolderInput
+  connect?: Prisma.AccountWhereUniqueInput
+  update?: Prisma.XOR<Prisma.XOR<Prisma.AccountUpdateToOneWithWhereWithoutHolderInput, Prisma.AccountUpdateWithoutHolderInput>, Prisma.AccountUncheckedUpdateWithoutHolderInput>
+}
+
 export type AccountCreateNestedOneWithoutPostingsInput = {
   create?: Prisma.XOR<Prisma.AccountCreateWithoutPostingsInput, Prisma.AccountUncheckedCreateWithoutPostingsInput>
   connectOrCreate?: Prisma.AccountCreateOrConnectWithoutPostingsInput
@@ -616,12 +707,16 @@ export type AccountCreateWithoutOutgoingTransfersInput = {
   status?: $Enums.AccountStatus
   overdraftLimitMinor?: bigint | number
   balanceMinor?: bigint | number
+  heldMinor?: bigint | number
   createdAt?: Date | string
   updatedAt?: Date | string
   version?: bigint | number
   labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   postings?: Prisma.PostingCreateNestedManyWithoutAccountInput
   incomingTransfers?: Prisma.TransferCreateNestedManyWithoutDestinationInput
+  holds?: Prisma.HoldCreateNestedManyWithoutAccountInput
+  incomingHolds?: Prisma.HoldCreateNestedManyWithoutDestinationInput
+  holder?: Prisma.AccountHolderCreateNestedOneWithoutAccountInput
 }
 
 export type AccountUncheckedCreateWithoutOutgoingTransfersInput = {
@@ -633,12 +728,16 @@ export type AccountUncheckedCreateWithoutOutgoingTransfersInput = {
   status?: $Enums.AccountStatus
   overdraftLimitMinor?: bigint | number
   balanceMinor?: bigint | number
+  heldMinor?: bigint | number
   createdAt?: Date | string
   updatedAt?: Date | string
   version?: bigint | number
   labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   postings?: Prisma.PostingUncheckedCreateNestedManyWithoutAccountInput
   incomingTransfers?: Prisma.TransferUncheckedCreateNestedManyWithoutDestinationInput
+  holds?: Prisma.HoldUncheckedCreateNestedManyWithoutAccountInput
+  incomingHolds?: Prisma.HoldUncheckedCreateNestedManyWithoutDestinationInput
+  holder?: Prisma.AccountHolderUncheckedCreateNestedOneWithoutAccountInput
 }
 
 export type AccountCreateOrConnectWithoutOutgoingTransfersInput = {
@@ -655,12 +754,16 @@ export type AccountCreateWithoutIncomingTransfersInput = {
   status?: $Enums.AccountStatus
   overdraftLimitMinor?: bigint | number
   balanceMinor?: bigint | number
+  heldMinor?: bigint | number
   createdAt?: Date | string
   updatedAt?: Date | string
   version?: bigint | number
   labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   postings?: Prisma.PostingCreateNestedManyWithoutAccountInput
   outgoingTransfers?: Prisma.TransferCreateNestedManyWithoutSourceInput
+  holds?: Prisma.HoldCreateNestedManyWithoutAccountInput
+  incomingHolds?: Prisma.HoldCreateNestedManyWithoutDestinationInput
+  holder?: Prisma.AccountHolderCreateNestedOneWithoutAccountInput
 }
 
 export type AccountUncheckedCreateWithoutIncomingTransfersInput = {
@@ -672,12 +775,16 @@ export type AccountUncheckedCreateWithoutIncomingTransfersInput = {
   status?: $Enums.AccountStatus
   overdraftLimitMinor?: bigint | number
   balanceMinor?: bigint | number
+  heldMinor?: bigint | number
   createdAt?: Date | string
   updatedAt?: Date | string
   version?: bigint | number
   labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   postings?: Prisma.PostingUncheckedCreateNestedManyWithoutAccountInput
   outgoingTransfers?: Prisma.TransferUncheckedCreateNestedManyWithoutSourceInput
+  holds?: Prisma.HoldUncheckedCreateNestedManyWithoutAccountInput
+  incomingHolds?: Prisma.HoldUncheckedCreateNestedManyWithoutDestinationInput
+  holder?: Prisma.AccountHolderUncheckedCreateNestedOneWithoutAccountInput
 }
 
 export type AccountCreateOrConnectWithoutIncomingTransfersInput = {
@@ -705,12 +812,16 @@ export type AccountUpdateWithoutOutgoingTransfersInput = {
   status?: Prisma.EnumAccountStatusFieldUpdateOperationsInput | $Enums.AccountStatus
   overdraftLimitMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   balanceMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  heldMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   version?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   postings?: Prisma.PostingUpdateManyWithoutAccountNestedInput
   incomingTransfers?: Prisma.TransferUpdateManyWithoutDestinationNestedInput
+  holds?: Prisma.HoldUpdateManyWithoutAccountNestedInput
+  incomingHolds?: Prisma.HoldUpdateManyWithoutDestinationNestedInput
+  holder?: Prisma.AccountHolderUpdateOneWithoutAccountNestedInput
 }
 
 export type AccountUncheckedUpdateWithoutOutgoingTransfersInput = {
@@ -722,12 +833,16 @@ export type AccountUncheckedUpdateWithoutOutgoingTransfersInput = {
   status?: Prisma.EnumAccountStatusFieldUpdateOperationsInput | $Enums.AccountStatus
   overdraftLimitMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   balanceMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  heldMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   version?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   postings?: Prisma.PostingUncheckedUpdateManyWithoutAccountNestedInput
   incomingTransfers?: Prisma.TransferUncheckedUpdateManyWithoutDestinationNestedInput
+  holds?: Prisma.HoldUncheckedUpdateManyWithoutAccountNestedInput
+  incomingHolds?: Prisma.HoldUncheckedUpdateManyWithoutDestinationNestedInput
+  holder?: Prisma.AccountHolderUncheckedUpdateOneWithoutAccountNestedInput
 }
 
 export type AccountUpsertWithoutIncomingTransfersInput = {
@@ -750,12 +865,16 @@ export type AccountUpdateWithoutIncomingTransfersInput = {
   status?: Prisma.EnumAccountStatusFieldUpdateOperationsInput | $Enums.AccountStatus
   overdraftLimitMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   balanceMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  heldMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   version?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   postings?: Prisma.PostingUpdateManyWithoutAccountNestedInput
   outgoingTransfers?: Prisma.TransferUpdateManyWithoutSourceNestedInput
+  holds?: Prisma.HoldUpdateManyWithoutAccountNestedInput
+  incomingHolds?: Prisma.HoldUpdateManyWithoutDestinationNestedInput
+  holder?: Prisma.AccountHolderUpdateOneWithoutAccountNestedInput
 }
 
 export type AccountUncheckedUpdateWithoutIncomingTransfersInput = {
@@ -767,12 +886,316 @@ export type AccountUncheckedUpdateWithoutIncomingTransfersInput = {
   status?: Prisma.EnumAccountStatusFieldUpdateOperationsInput | $Enums.AccountStatus
   overdraftLimitMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   balanceMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  heldMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   version?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   postings?: Prisma.PostingUncheckedUpdateManyWithoutAccountNestedInput
   outgoingTransfers?: Prisma.TransferUncheckedUpdateManyWithoutSourceNestedInput
+  holds?: Prisma.HoldUncheckedUpdateManyWithoutAccountNestedInput
+  incomingHolds?: Prisma.HoldUncheckedUpdateManyWithoutDestinationNestedInput
+  holder?: Prisma.AccountHolderUncheckedUpdateOneWithoutAccountNestedInput
+}
+
+export type AccountCreateWithoutHoldsInput = {
+  id?: string
+  ownerId: string
+  name?: string
+  currency: string
+  type: $Enums.AccountType
+  status?: $Enums.AccountStatus
+  overdraftLimitMinor?: bigint | number
+  balanceMinor?: bigint | number
+  heldMinor?: bigint | number
+  createdAt?: Date | string
+  updatedAt?: Date | string
+  version?: bigint | number
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  postings?: Prisma.PostingCreateNestedManyWithoutAccountInput
+  outgoingTransfers?: Prisma.TransferCreateNestedManyWithoutSourceInput
+  incomingTransfers?: Prisma.TransferCreateNestedManyWithoutDestinationInput
+  incomingHolds?: Prisma.HoldCreateNestedManyWithoutDestinationInput
+  holder?: Prisma.AccountHolderCreateNestedOneWithoutAccountInput
+}
+
+export type AccountUncheckedCreateWithoutHoldsInput = {
+  id?: string
+  ownerId: string
+  name?: string
+  currency: string
+  type: $Enums.AccountType
+  status?: $Enums.AccountStatus
+  overdraftLimitMinor?: bigint | number
+  balanceMinor?: bigint | number
+  heldMinor?: bigint | number
+  createdAt?: Date | string
+  updatedAt?: Date | string
+  version?: bigint | number
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  postings?: Prisma.PostingUncheckedCreateNestedManyWithoutAccountInput
+  outgoingTransfers?: Prisma.TransferUncheckedCreateNestedManyWithoutSourceInput
+  incomingTransfers?: Prisma.TransferUncheckedCreateNestedManyWithoutDestinationInput
+  incomingHolds?: Prisma.HoldUncheckedCreateNestedManyWithoutDestinationInput
+  holder?: Prisma.AccountHolderUncheckedCreateNestedOneWithoutAccountInput
+}
+
+export type AccountCreateOrConnectWithoutHoldsInput = {
+  where: Prisma.AccountWhereUniqueInput
+  create: Prisma.XOR<Prisma.AccountCreateWithoutHoldsInput, Prisma.AccountUncheckedCreateWithoutHoldsInput>
+}
+
+export type AccountCreateWithoutIncomingHoldsInput = {
+  id?: string
+  ownerId: string
+  name?: string
+  currency: string
+  type: $Enums.AccountType
+  status?: $Enums.AccountStatus
+  overdraftLimitMinor?: bigint | number
+  balanceMinor?: bigint | number
+  heldMinor?: bigint | number
+  createdAt?: Date | string
+  updatedAt?: Date | string
+  version?: bigint | number
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  postings?: Prisma.PostingCreateNestedManyWithoutAccountInput
+  outgoingTransfers?: Prisma.TransferCreateNestedManyWithoutSourceInput
+  incomingTransfers?: Prisma.TransferCreateNestedManyWithoutDestinationInput
+  holds?: Prisma.HoldCreateNestedManyWithoutAccountInput
+  holder?: Prisma.AccountHolderCreateNestedOneWithoutAccountInput
+}
+
+export type AccountUncheckedCreateWithoutIncomingHoldsInput = {
+  id?: string
+  ownerId: string
+  name?: string
+  currency: string
+  type: $Enums.AccountType
+  status?: $Enums.AccountStatus
+  overdraftLimitMinor?: bigint | number
+  balanceMinor?: bigint | number
+  heldMinor?: bigint | number
+  createdAt?: Date | string
+  updatedAt?: Date | string
+  version?: bigint | number
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  postings?: Prisma.PostingUncheckedCreateNestedManyWithoutAccountInput
+  outgoingTransfers?: Prisma.TransferUncheckedCreateNestedManyWithoutSourceInput
+  incomingTransfers?: Prisma.TransferUncheckedCreateNestedManyWithoutDestinationInput
+  holds?: Prisma.HoldUncheckedCreateNestedManyWithoutAccountInput
+  holder?: Prisma.AccountHolderUncheckedCreateNestedOneWithoutAccountInput
+}
+
+export type AccountCreateOrConnectWithoutIncomingHoldsInput = {
+  where: Prisma.AccountWhereUniqueInput
+  create: Prisma.XOR<Prisma.AccountCreateWithoutIncomingHoldsInput, Prisma.AccountUncheckedCreateWithoutIncomingHoldsInput>
+}
+
+export type AccountUpsertWithoutHoldsInput = {
+  update: Prisma.XOR<Prisma.AccountUpdateWithoutHoldsInput, Prisma.AccountUncheckedUpdateWithoutHoldsInput>
+  create: Prisma.XOR<Prisma.AccountCreateWithoutHoldsInput, Prisma.AccountUncheckedCreateWithoutHoldsInput>
+  where?: Prisma.AccountWhereInput
+}
+
+export type AccountUpdateToOneWithWhereWithoutHoldsInput = {
+  where?: Prisma.AccountWhereInput
+  data: Prisma.XOR<Prisma.AccountUpdateWithoutHoldsInput, Prisma.AccountUncheckedUpdateWithoutHoldsInput>
+}
+
+export type AccountUpdateWithoutHoldsInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  ownerId?: Prisma.StringFieldUpdateOperationsInput | string
+  name?: Prisma.StringFieldUpdateOperationsInput | string
+  currency?: Prisma.StringFieldUpdateOperationsInput | string
+  type?: Prisma.EnumAccountTypeFieldUpdateOperationsInput | $Enums.AccountType
+  status?: Prisma.EnumAccountStatusFieldUpdateOperationsInput | $Enums.AccountStatus
+  overdraftLimitMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  balanceMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  heldMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  version?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  postings?: Prisma.PostingUpdateManyWithoutAccountNestedInput
+  outgoingTransfers?: Prisma.TransferUpdateManyWithoutSourceNestedInput
+  incomingTransfers?: Prisma.TransferUpdateManyWithoutDestinationNestedInput
+  incomingHolds?: Prisma.HoldUpdateManyWithoutDestinationNestedInput
+  holder?: Prisma.AccountHolderUpdateOneWithoutAccountNestedInput
+}
+
+export type AccountUncheckedUpdateWithoutHoldsInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  ownerId?: Prisma.StringFieldUpdateOperationsInput | string
+  name?: Prisma.StringFieldUpdateOperationsInput | string
+  currency?: Prisma.StringFieldUpdateOperationsInput | string
+  type?: Prisma.EnumAccountTypeFieldUpdateOperationsInput | $Enums.AccountType
+  status?: Prisma.EnumAccountStatusFieldUpdateOperationsInput | $Enums.AccountStatus
+  overdraftLimitMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  balanceMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  heldMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  version?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  postings?: Prisma.PostingUncheckedUpdateManyWithoutAccountNestedInput
+  outgoingTransfers?: Prisma.TransferUncheckedUpdateManyWithoutSourceNestedInput
+  incomingTransfers?: Prisma.TransferUncheckedUpdateManyWithoutDestinationNestedInput
+  incomingHolds?: Prisma.HoldUncheckedUpdateManyWithoutDestinationNestedInput
+  holder?: Prisma.AccountHolderUncheckedUpdateOneWithoutAccountNestedInput
+}
+
+export type AccountUpsertWithoutIncomingHoldsInput = {
+  update: Prisma.XOR<Prisma.AccountUpdateWithoutIncomingHoldsInput, Prisma.AccountUncheckedUpdateWithoutIncomingHoldsInput>
+  create: Prisma.XOR<Prisma.AccountCreateWithoutIncomingHoldsInput, Prisma.AccountUncheckedCreateWithoutIncomingHoldsInput>
+  where?: Prisma.AccountWhereInput
+}
+
+export type AccountUpdateToOneWithWhereWithoutIncomingHoldsInput = {
+  where?: Prisma.AccountWhereInput
+  data: Prisma.XOR<Prisma.AccountUpdateWithoutIncomingHoldsInput, Prisma.AccountUncheckedUpdateWithoutIncomingHoldsInput>
+}
+
+export type AccountUpdateWithoutIncomingHoldsInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  ownerId?: Prisma.StringFieldUpdateOperationsInput | string
+  name?: Prisma.StringFieldUpdateOperationsInput | string
+  currency?: Prisma.StringFieldUpdateOperationsInput | string
+  type?: Prisma.EnumAccountTypeFieldUpdateOperationsInput | $Enums.AccountType
+  status?: Prisma.EnumAccountStatusFieldUpdateOperationsInput | $Enums.AccountStatus
+  overdraftLimitMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  balanceMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  heldMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  version?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  postings?: Prisma.PostingUpdateManyWithoutAccountNestedInput
+  outgoingTransfers?: Prisma.TransferUpdateManyWithoutSourceNestedInput
+  incomingTransfers?: Prisma.TransferUpdateManyWithoutDestinationNestedInput
+  holds?: Prisma.HoldUpdateManyWithoutAccountNestedInput
+  holder?: Prisma.AccountHolderUpdateOneWithoutAccountNestedInput
+}
+
+export type AccountUncheckedUpdateWithoutIncomingHoldsInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  ownerId?: Prisma.StringFieldUpdateOperationsInput | string
+  name?: Prisma.StringFieldUpdateOperationsInput | string
+  currency?: Prisma.StringFieldUpdateOperationsInput | string
+  type?: Prisma.EnumAccountTypeFieldUpdateOperationsInput | $Enums.AccountType
+  status?: Prisma.EnumAccountStatusFieldUpdateOperationsInput | $Enums.AccountStatus
+  overdraftLimitMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  balanceMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  heldMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  version?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  postings?: Prisma.PostingUncheckedUpdateManyWithoutAccountNestedInput
+  outgoingTransfers?: Prisma.TransferUncheckedUpdateManyWithoutSourceNestedInput
+  incomingTransfers?: Prisma.TransferUncheckedUpdateManyWithoutDestinationNestedInput
+  holds?: Prisma.HoldUncheckedUpdateManyWithoutAccountNestedInput
+  holder?: Prisma.AccountHolderUncheckedUpdateOneWithoutAccountNestedInput
+}
+
+export type AccountCreateWithoutHolderInput = {
+  id?: string
+  ownerId: string
+  name?: string
+  currency: string
+  type: $Enums.AccountType
+  status?: $Enums.AccountStatus
+  overdraftLimitMinor?: bigint | number
+  balanceMinor?: bigint | number
+  heldMinor?: bigint | number
+  createdAt?: Date | string
+  updatedAt?: Date | string
+  version?: bigint | number
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  postings?: Prisma.PostingCreateNestedManyWithoutAccountInput
+  outgoingTransfers?: Prisma.TransferCreateNestedManyWithoutSourceInput
+  incomingTransfers?: Prisma.TransferCreateNestedManyWithoutDestinationInput
+  holds?: Prisma.HoldCreateNestedManyWithoutAccountInput
+  incomingHolds?: Prisma.HoldCreateNestedManyWithoutDestinationInput
+}
+
+export type AccountUncheckedCreateWithoutHolderInput = {
+  id?: string
+  ownerId: string
+  name?: string
+  currency: string
+  type: $Enums.AccountType
+  status?: $Enums.AccountStatus
+  overdraftLimitMinor?: bigint | number
+  balanceMinor?: bigint | number
+  heldMinor?: bigint | number
+  createdAt?: Date | string
+  updatedAt?: Date | string
+  version?: bigint | number
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  postings?: Prisma.PostingUncheckedCreateNestedManyWithoutAccountInput
+  outgoingTransfers?: Prisma.TransferUncheckedCreateNestedManyWithoutSourceInput
+  incomingTransfers?: Prisma.TransferUncheckedCreateNestedManyWithoutDestinationInput
+  holds?: Prisma.HoldUncheckedCreateNestedManyWithoutAccountInput
+  incomingHolds?: Prisma.HoldUncheckedCreateNestedManyWithoutDestinationInput
+}
+
+export type AccountCreateOrConnectWithoutHolderInput = {
+  where: Prisma.AccountWhereUniqueInput
+  create: Prisma.XOR<Prisma.AccountCreateWithoutHolderInput, Prisma.AccountUncheckedCreateWithoutHolderInput>
+}
+
+export type AccountUpsertWithoutHolderInput = {
+  update: Prisma.XOR<Prisma.AccountUpdateWithoutHolderInput, Prisma.AccountUncheckedUpdateWithoutHolderInput>
+  create: Prisma.XOR<Prisma.AccountCreateWithoutHolderInput, Prisma.AccountUncheckedCreateWithoutHolderInput>
+  where?: Prisma.AccountWhereInput
+}
+
+export type AccountUpdateToOneWithWhereWithoutHolderInput = {
+  where?: Prisma.AccountWhereInput
+  data: Prisma.XOR<Prisma.AccountUpdateWithoutHolderInput, Prisma.AccountUncheckedUpdateWithoutHolderInput>
+}
+
+export type AccountUpdateWithoutHolderInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  ownerId?: Prisma.StringFieldUpdateOperationsInput | string
+  name?: Prisma.StringFieldUpdateOperationsInput | string
+  currency?: Prisma.StringFieldUpdateOperationsInput | string
+  type?: Prisma.EnumAccountTypeFieldUpdateOperationsInput | $Enums.AccountType
+  status?: Prisma.EnumAccountStatusFieldUpdateOperationsInput | $Enums.AccountStatus
+  overdraftLimitMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  balanceMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  heldMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  version?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  postings?: Prisma.PostingUpdateManyWithoutAccountNestedInput
+  outgoingTransfers?: Prisma.TransferUpdateManyWithoutSourceNestedInput
+  incomingTransfers?: Prisma.TransferUpdateManyWithoutDestinationNestedInput
+  holds?: Prisma.HoldUpdateManyWithoutAccountNestedInput
+  incomingHolds?: Prisma.HoldUpdateManyWithoutDestinationNestedInput
+}
+
+export type AccountUncheckedUpdateWithoutHolderInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  ownerId?: Prisma.StringFieldUpdateOperationsInput | string
+  name?: Prisma.StringFieldUpdateOperationsInput | string
+  currency?: Prisma.StringFieldUpdateOperationsInput | string
+  type?: Prisma.EnumAccountTypeFieldUpdateOperationsInput | $Enums.AccountType
+  status?: Prisma.EnumAccountStatusFieldUpdateOperationsInput | $Enums.AccountStatus
+  overdraftLimitMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  balanceMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  heldMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  version?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  postings?: Prisma.PostingUncheckedUpdateManyWithoutAccountNestedInput
+  outgoingTransfers?: Prisma.TransferUncheckedUpdateManyWithoutSourceNestedInput
+  incomingTransfers?: Prisma.TransferUncheckedUpdateManyWithoutDestinationNestedInput
+  holds?: Prisma.HoldUncheckedUpdateManyWithoutAccountNestedInput
+  incomingHolds?: Prisma.HoldUncheckedUpdateManyWithoutDestinationNestedInput
 }
 
 export type AccountCreateWithoutPostingsInput = {
@@ -784,12 +1207,16 @@ export type AccountCreateWithoutPostingsInput = {
   status?: $Enums.AccountStatus
   overdraftLimitMinor?: bigint | number
   balanceMinor?: bigint | number
+  heldMinor?: bigint | number
   createdAt?: Date | string
   updatedAt?: Date | string
   version?: bigint | number
   labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   outgoingTransfers?: Prisma.TransferCreateNestedManyWithoutSourceInput
   incomingTransfers?: Prisma.TransferCreateNestedManyWithoutDestinationInput
+  holds?: Prisma.HoldCreateNestedManyWithoutAccountInput
+  incomingHolds?: Prisma.HoldCreateNestedManyWithoutDestinationInput
+  holder?: Prisma.AccountHolderCreateNestedOneWithoutAccountInput
 }
 
 export type AccountUncheckedCreateWithoutPostingsInput = {
@@ -801,12 +1228,16 @@ export type AccountUncheckedCreateWithoutPostingsInput = {
   status?: $Enums.AccountStatus
   overdraftLimitMinor?: bigint | number
   balanceMinor?: bigint | number
+  heldMinor?: bigint | number
   createdAt?: Date | string
   updatedAt?: Date | string
   version?: bigint | number
   labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   outgoingTransfers?: Prisma.TransferUncheckedCreateNestedManyWithoutSourceInput
   incomingTransfers?: Prisma.TransferUncheckedCreateNestedManyWithoutDestinationInput
+  holds?: Prisma.HoldUncheckedCreateNestedManyWithoutAccountInput
+  incomingHolds?: Prisma.HoldUncheckedCreateNestedManyWithoutDestinationInput
+  holder?: Prisma.AccountHolderUncheckedCreateNestedOneWithoutAccountInput
 }
 
 export type AccountCreateOrConnectWithoutPostingsInput = {
@@ -834,12 +1265,16 @@ export type AccountUpdateWithoutPostingsInput = {
   status?: Prisma.EnumAccountStatusFieldUpdateOperationsInput | $Enums.AccountStatus
   overdraftLimitMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   balanceMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  heldMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   version?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   outgoingTransfers?: Prisma.TransferUpdateManyWithoutSourceNestedInput
   incomingTransfers?: Prisma.TransferUpdateManyWithoutDestinationNestedInput
+  holds?: Prisma.HoldUpdateManyWithoutAccountNestedInput
+  incomingHolds?: Prisma.HoldUpdateManyWithoutDestinationNestedInput
+  holder?: Prisma.AccountHolderUpdateOneWithoutAccountNestedInput
 }
 
 export type AccountUncheckedUpdateWithoutPostingsInput = {
@@ -851,12 +1286,16 @@ export type AccountUncheckedUpdateWithoutPostingsInput = {
   status?: Prisma.EnumAccountStatusFieldUpdateOperationsInput | $Enums.AccountStatus
   overdraftLimitMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   balanceMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  heldMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   version?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   outgoingTransfers?: Prisma.TransferUncheckedUpdateManyWithoutSourceNestedInput
   incomingTransfers?: Prisma.TransferUncheckedUpdateManyWithoutDestinationNestedInput
+  holds?: Prisma.HoldUncheckedUpdateManyWithoutAccountNestedInput
+  incomingHolds?: Prisma.HoldUncheckedUpdateManyWithoutDestinationNestedInput
+  holder?: Prisma.AccountHolderUncheckedUpdateOneWithoutAccountNestedInput
 }
 
 
@@ -868,12 +1307,16 @@ export type AccountCountOutputType = {
   postings: number
   outgoingTransfers: number
   incomingTransfers: number
+  holds: number
+  incomingHolds: number
 }
 
 export type AccountCountOutputTypeSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   postings?: boolean | AccountCountOutputTypeCountPostingsArgs
   outgoingTransfers?: boolean | AccountCountOutputTypeCountOutgoingTransfersArgs
   incomingTransfers?: boolean | AccountCountOutputTypeCountIncomingTransfersArgs
+  holds?: boolean | AccountCountOutputTypeCountHoldsArgs
+  incomingHolds?: boolean | AccountCountOutputTypeCountIncomingHoldsArgs
 }
 
 /**
@@ -907,6 +1350,20 @@ export type AccountCountOutputTypeCountIncomingTransfersArgs<ExtArgs extends run
   where?: Prisma.TransferWhereInput
 }
 
+/**
+ * AccountCountOutputType without action
+ */
+export type AccountCountOutputTypeCountHoldsArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  where?: Prisma.HoldWhereInput
+}
+
+/**
+ * AccountCountOutputType without action
+ */
+export type AccountCountOutputTypeCountIncomingHoldsArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  where?: Prisma.HoldWhereInput
+}
+
 
 export type AccountSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
   id?: boolean
@@ -917,6 +1374,7 @@ export type AccountSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs 
   status?: boolean
   overdraftLimitMinor?: boolean
   balanceMinor?: boolean
+  heldMinor?: boolean
   createdAt?: boolean
   updatedAt?: boolean
   version?: boolean
@@ -924,6 +1382,9 @@ export type AccountSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs 
   postings?: boolean | Prisma.Account$postingsArgs<ExtArgs>
   outgoingTransfers?: boolean | Prisma.Account$outgoingTransfersArgs<ExtArgs>
   incomingTransfers?: boolean | Prisma.Account$incomingTransfersArgs<ExtArgs>
+  holds?: boolean | Prisma.Account$holdsArgs<ExtArgs>
+  incomingHolds?: boolean | Prisma.Account$incomingHoldsArgs<ExtArgs>
+  holder?: boolean | Prisma.Account$holderArgs<ExtArgs>
   _count?: boolean | Prisma.AccountCountOutputTypeDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["account"]>
 
@@ -936,6 +1397,7 @@ export type AccountSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Exten
   status?: boolean
   overdraftLimitMinor?: boolean
   balanceMinor?: boolean
+  heldMinor?: boolean
   createdAt?: boolean
   updatedAt?: boolean
   version?: boolean
@@ -951,6 +1413,7 @@ export type AccountSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Exten
   status?: boolean
   overdraftLimitMinor?: boolean
   balanceMinor?: boolean
+  heldMinor?: boolean
   createdAt?: boolean
   updatedAt?: boolean
   version?: boolean
@@ -966,17 +1429,21 @@ export type AccountSelectScalar = {
   status?: boolean
   overdraftLimitMinor?: boolean
   balanceMinor?: boolean
+  heldMinor?: boolean
   createdAt?: boolean
   updatedAt?: boolean
   version?: boolean
   labels?: boolean
 }
 
-export type AccountOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "ownerId" | "name" | "currency" | "type" | "status" | "overdraftLimitMinor" | "balanceMinor" | "createdAt" | "updatedAt" | "version" | "labels", ExtArgs["result"]["account"]>
+export type AccountOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "ownerId" | "name" | "currency" | "type" | "status" | "overdraftLimitMinor" | "balanceMinor" | "heldMinor" | "createdAt" | "updatedAt" | "version" | "labels", ExtArgs["result"]["account"]>
 export type AccountInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   postings?: boolean | Prisma.Account$postingsArgs<ExtArgs>
   outgoingTransfers?: boolean | Prisma.Account$outgoingTransfersArgs<ExtArgs>
   incomingTransfers?: boolean | Prisma.Account$incomingTransfersArgs<ExtArgs>
+  holds?: boolean | Prisma.Account$holdsArgs<ExtArgs>
+  incomingHolds?: boolean | Prisma.Account$incomingHoldsArgs<ExtArgs>
+  holder?: boolean | Prisma.Account$holderArgs<ExtArgs>
   _count?: boolean | Prisma.AccountCountOutputTypeDefaultArgs<ExtArgs>
 }
 export type AccountIncludeCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {}
@@ -988,6 +1455,9 @@ export type $AccountPayload<ExtArgs extends runtime.Types.Extensions.InternalArg
     postings: Prisma.$PostingPayload<ExtArgs>[]
     outgoingTransfers: Prisma.$TransferPayload<ExtArgs>[]
     incomingTransfers: Prisma.$TransferPayload<ExtArgs>[]
+    holds: Prisma.$HoldPayload<ExtArgs>[]
+    incomingHolds: Prisma.$HoldPayload<ExtArgs>[]
+    holder: Prisma.$AccountHolderPayload<ExtArgs> | null
   }
   scalars: runtime.Types.Extensions.GetPayloadResult<{
     id: string
@@ -998,6 +1468,10 @@ export type $AccountPayload<ExtArgs extends runtime.Types.Extensions.InternalArg
     status: $Enums.AccountStatus
     overdraftLimitMinor: bigint
     balanceMinor: bigint
+    /**
+     * Reserved, not yet posted: AUTHORIZED holds plus PENDING (under review) transfers. available = balance - held.
+     */
+    heldMinor: bigint
     createdAt: Date
     updatedAt: Date
     /**
@@ -1405,6 +1879,9 @@ export interface Prisma__AccountClient<T, Null = never, ExtArgs extends runtime.
   postings<T extends Prisma.Account$postingsArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Account$postingsArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$PostingPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
   outgoingTransfers<T extends Prisma.Account$outgoingTransfersArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Account$outgoingTransfersArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$TransferPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
   incomingTransfers<T extends Prisma.Account$incomingTransfersArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Account$incomingTransfersArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$TransferPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
+  holds<T extends Prisma.Account$holdsArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Account$holdsArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$HoldPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
+  incomingHolds<T extends Prisma.Account$incomingHoldsArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Account$incomingHoldsArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$HoldPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
+  holder<T extends Prisma.Account$holderArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Account$holderArgs<ExtArgs>>): Prisma.Prisma__AccountHolderClient<runtime.Types.Result.GetResult<Prisma.$AccountHolderPayload<ExtArgs>, T, "findUniqueOrThrow", GlobalOmitOptions> | null, null, ExtArgs, GlobalOmitOptions>
   /**
    * Attaches callbacks for the resolution and/or rejection of the Promise.
    * @param onfulfilled The callback to execute when the Promise is resolved.
@@ -1442,6 +1919,7 @@ export interface AccountFieldRefs {
   readonly status: Prisma.FieldRef<"Account", 'AccountStatus'>
   readonly overdraftLimitMinor: Prisma.FieldRef<"Account", 'BigInt'>
   readonly balanceMinor: Prisma.FieldRef<"Account", 'BigInt'>
+  readonly heldMinor: Prisma.FieldRef<"Account", 'BigInt'>
   readonly createdAt: Prisma.FieldRef<"Account", 'DateTime'>
   readonly updatedAt: Prisma.FieldRef<"Account", 'DateTime'>
   readonly version: Prisma.FieldRef<"Account", 'BigInt'>
@@ -1908,6 +2386,73 @@ export type Account$incomingTransfersArgs<ExtArgs extends runtime.Types.Extensio
   take?: number
   skip?: number
   distinct?: Prisma.TransferScalarFieldEnum | Prisma.TransferScalarFieldEnum[]
+}
+
+/**
+ * Account.holds
+ */
+export type Account$holdsArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  /**
+   * Select specific fields to fetch from the Hold
+   */
+  select?: Prisma.HoldSelect<ExtArgs> | null
+  /**
+   * Omit specific fields from the Hold
+   */
+  omit?: Prisma.HoldOmit<ExtArgs> | null
+  /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.HoldInclude<ExtArgs> | null
+  where?: Prisma.HoldWhereInput
+  orderBy?: Prisma.HoldOrderByWithRelationInput | Prisma.HoldOrderByWithRelationInput[]
+  cursor?: Prisma.HoldWhereUniqueInput
+  take?: number
+  skip?: number
+  distinct?: Prisma.HoldScalarFieldEnum | Prisma.HoldScalarFieldEnum[]
+}
+
+/**
+ * Account.incomingHolds
+ */
+export type Account$incomingHoldsArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  /**
+   * Select specific fields to fetch from the Hold
+   */
+  select?: Prisma.HoldSelect<ExtArgs> | null
+  /**
+   * Omit specific fields from the Hold
+   */
+  omit?: Prisma.HoldOmit<ExtArgs> | null
+  /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.HoldInclude<ExtArgs> | null
+  where?: Prisma.HoldWhereInput
+  orderBy?: Prisma.HoldOrderByWithRelationInput | Prisma.HoldOrderByWithRelationInput[]
+  cursor?: Prisma.HoldWhereUniqueInput
+  take?: number
+  skip?: number
+  distinct?: Prisma.HoldScalarFieldEnum | Prisma.HoldScalarFieldEnum[]
+}
+
+/**
+ * Account.holder
+ */
+export type Account$holderArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  /**
+   * Select specific fields to fetch from the AccountHolder
+   */
+  select?: Prisma.AccountHolderSelect<ExtArgs> | null
+  /**
+   * Omit specific fields from the AccountHolder
+   */
+  omit?: Prisma.AccountHolderOmit<ExtArgs> | null
+  /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.AccountHolderInclude<ExtArgs> | null
+  where?: Prisma.AccountHolderWhereInput
 }
 
 /**

@@ -431,10 +431,6 @@ export type IdempotencyKeyUncheckedUpdateManyWithoutTransferNestedInput = {
   deleteMany?: Prisma.IdempotencyKeyScalarWhereInput | Prisma.IdempotencyKeyScalarWhereInput[]
 }
 
-export type NullableBytesFieldUpdateOperationsInput = {
-  set?: runtime.Bytes | null
-}
-
 export type IdempotencyKeyCreateWithoutTransferInput = {
   scope: string
   key: string

@@ -36,38 +36,72 @@ export type TransferSumAggregateOutputType = {
 
 export type TransferMinAggregateOutputType = {
   id: string | null
+  kind: $Enums.TransferKind | null
   sourceAccountId: string | null
   destinationAccountId: string | null
   amountMinor: bigint | null
   currency: string | null
   status: $Enums.TransferStatus | null
   rejectionCode: string | null
+  description: string | null
   reference: string | null
+  reversesTransferId: string | null
+  holdId: string | null
+  batchId: string | null
+  screeningId: string | null
+  counterpartyKekId: string | null
+  counterpartyWrappedDek: runtime.Bytes | null
+  counterpartyCiphertext: runtime.Bytes | null
   createdAt: Date | null
+  updatedAt: Date | null
+  postedAt: Date | null
 }
 
 export type TransferMaxAggregateOutputType = {
   id: string | null
+  kind: $Enums.TransferKind | null
   sourceAccountId: string | null
   destinationAccountId: string | null
   amountMinor: bigint | null
   currency: string | null
   status: $Enums.TransferStatus | null
   rejectionCode: string | null
+  description: string | null
   reference: string | null
+  reversesTransferId: string | null
+  holdId: string | null
+  batchId: string | null
+  screeningId: string | null
+  counterpartyKekId: string | null
+  counterpartyWrappedDek: runtime.Bytes | null
+  counterpartyCiphertext: runtime.Bytes | null
   createdAt: Date | null
+  updatedAt: Date | null
+  postedAt: Date | null
 }
 
 export type TransferCountAggregateOutputType = {
   id: number
+  kind: number
   sourceAccountId: number
   destinationAccountId: number
   amountMinor: number
   currency: number
   status: number
   rejectionCode: number
+  description: number
   reference: number
+  labels: number
+  reversesTransferId: number
+  holdId: number
+  batchId: number
+  screeningId: number
+  counterpartyKekId: number
+  counterpartyWrappedDek: number
+  counterpartyCiphertext: number
   createdAt: number
+  updatedAt: number
+  postedAt: number
   _all: number
 }
 
@@ -82,38 +116,72 @@ export type TransferSumAggregateInputType = {
 
 export type TransferMinAggregateInputType = {
   id?: true
+  kind?: true
   sourceAccountId?: true
   destinationAccountId?: true
   amountMinor?: true
   currency?: true
   status?: true
   rejectionCode?: true
+  description?: true
   reference?: true
+  reversesTransferId?: true
+  holdId?: true
+  batchId?: true
+  screeningId?: true
+  counterpartyKekId?: true
+  counterpartyWrappedDek?: true
+  counterpartyCiphertext?: true
   createdAt?: true
+  updatedAt?: true
+  postedAt?: true
 }
 
 export type TransferMaxAggregateInputType = {
   id?: true
+  kind?: true
   sourceAccountId?: true
   destinationAccountId?: true
   amountMinor?: true
   currency?: true
   status?: true
   rejectionCode?: true
+  description?: true
   reference?: true
+  reversesTransferId?: true
+  holdId?: true
+  batchId?: true
+  screeningId?: true
+  counterpartyKekId?: true
+  counterpartyWrappedDek?: true
+  counterpartyCiphertext?: true
   createdAt?: true
+  updatedAt?: true
+  postedAt?: true
 }
 
 export type TransferCountAggregateInputType = {
   id?: true
+  kind?: true
   sourceAccountId?: true
   destinationAccountId?: true
   amountMinor?: true
   currency?: true
   status?: true
   rejectionCode?: true
+  description?: true
   reference?: true
+  labels?: true
+  reversesTransferId?: true
+  holdId?: true
+  batchId?: true
+  screeningId?: true
+  counterpartyKekId?: true
+  counterpartyWrappedDek?: true
+  counterpartyCiphertext?: true
   createdAt?: true
+  updatedAt?: true
+  postedAt?: true
   _all?: true
 }
 
@@ -205,14 +273,26 @@ export type TransferGroupByArgs<ExtArgs extends runtime.Types.Extensions.Interna
 
 export type TransferGroupByOutputType = {
   id: string
+  kind: $Enums.TransferKind
   sourceAccountId: string
   destinationAccountId: string
   amountMinor: bigint
   currency: string
   status: $Enums.TransferStatus
   rejectionCode: string | null
+  description: string
   reference: string | null
+  labels: runtime.JsonValue
+  reversesTransferId: string | null
+  holdId: string | null
+  batchId: string | null
+  screeningId: string | null
+  counterpartyKekId: string | null
+  counterpartyWrappedDek: runtime.Bytes | null
+  counterpartyCiphertext: runtime.Bytes | null
   createdAt: Date
+  updatedAt: Date
+  postedAt: Date | null
   _count: TransferCountAggregateOutputType | null
   _avg: TransferAvgAggregateOutputType | null
   _sum: TransferSumAggregateOutputType | null
@@ -240,65 +320,122 @@ export type TransferWhereInput = {
   OR?: Prisma.TransferWhereInput[]
   NOT?: Prisma.TransferWhereInput | Prisma.TransferWhereInput[]
   id?: Prisma.UuidFilter<"Transfer"> | string
+  kind?: Prisma.EnumTransferKindFilter<"Transfer"> | $Enums.TransferKind
   sourceAccountId?: Prisma.UuidFilter<"Transfer"> | string
   destinationAccountId?: Prisma.UuidFilter<"Transfer"> | string
   amountMinor?: Prisma.BigIntFilter<"Transfer"> | bigint | number
   currency?: Prisma.StringFilter<"Transfer"> | string
   status?: Prisma.EnumTransferStatusFilter<"Transfer"> | $Enums.TransferStatus
   rejectionCode?: Prisma.StringNullableFilter<"Transfer"> | string | null
+  description?: Prisma.StringFilter<"Transfer"> | string
   reference?: Prisma.StringNullableFilter<"Transfer"> | string | null
+  labels?: Prisma.JsonFilter<"Transfer">
+  reversesTransferId?: Prisma.UuidNullableFilter<"Transfer"> | string | null
+  holdId?: Prisma.UuidNullableFilter<"Transfer"> | string | null
+  batchId?: Prisma.UuidNullableFilter<"Transfer"> | string | null
+  screeningId?: Prisma.StringNullableFilter<"Transfer"> | string | null
+  counterpartyKekId?: Prisma.StringNullableFilter<"Transfer"> | string | null
+  counterpartyWrappedDek?: Prisma.BytesNullableFilter<"Transfer"> | runtime.Bytes | null
+  counterpartyCiphertext?: Prisma.BytesNullableFilter<"Transfer"> | runtime.Bytes | null
   createdAt?: Prisma.DateTimeFilter<"Transfer"> | Date | string
+  updatedAt?: Prisma.DateTimeFilter<"Transfer"> | Date | string
+  postedAt?: Prisma.DateTimeNullableFilter<"Transfer"> | Date | string | null
   source?: Prisma.XOR<Prisma.AccountScalarRelationFilter, Prisma.AccountWhereInput>
   destination?: Prisma.XOR<Prisma.AccountScalarRelationFilter, Prisma.AccountWhereInput>
+  reverses?: Prisma.XOR<Prisma.TransferNullableScalarRelationFilter, Prisma.TransferWhereInput> | null
+  reversedBy?: Prisma.XOR<Prisma.TransferNullableScalarRelationFilter, Prisma.TransferWhereInput> | null
+  hold?: Prisma.XOR<Prisma.HoldNullableScalarRelationFilter, Prisma.HoldWhereInput> | null
   postings?: Prisma.PostingListRelationFilter
   idempotency?: Prisma.IdempotencyKeyListRelationFilter
 }
 
 export type TransferOrderByWithRelationInput = {
   id?: Prisma.SortOrder
+  kind?: Prisma.SortOrder
   sourceAccountId?: Prisma.SortOrder
   destinationAccountId?: Prisma.SortOrder
   amountMinor?: Prisma.SortOrder
   currency?: Prisma.SortOrder
   status?: Prisma.SortOrder
   rejectionCode?: Prisma.SortOrderInput | Prisma.SortOrder
+  description?: Prisma.SortOrder
   reference?: Prisma.SortOrderInput | Prisma.SortOrder
+  labels?: Prisma.SortOrder
+  reversesTransferId?: Prisma.SortOrderInput | Prisma.SortOrder
+  holdId?: Prisma.SortOrderInput | Prisma.SortOrder
+  batchId?: Prisma.SortOrderInput | Prisma.SortOrder
+  screeningId?: Prisma.SortOrderInput | Prisma.SortOrder
+  counterpartyKekId?: Prisma.SortOrderInput | Prisma.SortOrder
+  counterpartyWrappedDek?: Prisma.SortOrderInput | Prisma.SortOrder
+  counterpartyCiphertext?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
+  updatedAt?: Prisma.SortOrder
+  postedAt?: Prisma.SortOrderInput | Prisma.SortOrder
   source?: Prisma.AccountOrderByWithRelationInput
   destination?: Prisma.AccountOrderByWithRelationInput
+  reverses?: Prisma.TransferOrderByWithRelationInput
+  reversedBy?: Prisma.TransferOrderByWithRelationInput
+  hold?: Prisma.HoldOrderByWithRelationInput
   postings?: Prisma.PostingOrderByRelationAggregateInput
   idempotency?: Prisma.IdempotencyKeyOrderByRelationAggregateInput
 }
 
 export type TransferWhereUniqueInput = Prisma.AtLeast<{
   id?: string
+  reversesTransferId?: string
+  holdId?: string
   AND?: Prisma.TransferWhereInput | Prisma.TransferWhereInput[]
   OR?: Prisma.TransferWhereInput[]
   NOT?: Prisma.TransferWhereInput | Prisma.TransferWhereInput[]
+  kind?: Prisma.EnumTransferKindFilter<"Transfer"> | $Enums.TransferKind
   sourceAccountId?: Prisma.UuidFilter<"Transfer"> | string
   destinationAccountId?: Prisma.UuidFilter<"Transfer"> | string
   amountMinor?: Prisma.BigIntFilter<"Transfer"> | bigint | number
   currency?: Prisma.StringFilter<"Transfer"> | string
   status?: Prisma.EnumTransferStatusFilter<"Transfer"> | $Enums.TransferStatus
   rejectionCode?: Prisma.StringNullableFilter<"Transfer"> | string | null
+  description?: Prisma.StringFilter<"Transfer"> | string
   reference?: Prisma.StringNullableFilter<"Transfer"> | string | null
+  labels?: Prisma.JsonFilter<"Transfer">
+  batchId?: Prisma.UuidNullableFilter<"Transfer"> | string | null
+  screeningId?: Prisma.StringNullableFilter<"Transfer"> | string | null
+  counterpartyKekId?: Prisma.StringNullableFilter<"Transfer"> | string | null
+  counterpartyWrappedDek?: Prisma.BytesNullableFilter<"Transfer"> | runtime.Bytes | null
+  counterpartyCiphertext?: Prisma.BytesNullableFilter<"Transfer"> | runtime.Bytes | null
   createdAt?: Prisma.DateTimeFilter<"Transfer"> | Date | string
+  updatedAt?: Prisma.DateTimeFilter<"Transfer"> | Date | string
+  postedAt?: Prisma.DateTimeNullableFilter<"Transfer"> | Date | string | null
   source?: Prisma.XOR<Prisma.AccountScalarRelationFilter, Prisma.AccountWhereInput>
   destination?: Prisma.XOR<Prisma.AccountScalarRelationFilter, Prisma.AccountWhereInput>
+  reverses?: Prisma.XOR<Prisma.TransferNullableScalarRelationFilter, Prisma.TransferWhereInput> | null
+  reversedBy?: Prisma.XOR<Prisma.TransferNullableScalarRelationFilter, Prisma.TransferWhereInput> | null
+  hold?: Prisma.XOR<Prisma.HoldNullableScalarRelationFilter, Prisma.HoldWhereInput> | null
   postings?: Prisma.PostingListRelationFilter
   idempotency?: Prisma.IdempotencyKeyListRelationFilter
-}, "id">
+}, "id" | "reversesTransferId" | "holdId">
 
 export type TransferOrderByWithAggregationInput = {
   id?: Prisma.SortOrder
+  kind?: Prisma.SortOrder
   sourceAccountId?: Prisma.SortOrder
   destinationAccountId?: Prisma.SortOrder
   amountMinor?: Prisma.SortOrder
   currency?: Prisma.SortOrder
   status?: Prisma.SortOrder
   rejectionCode?: Prisma.SortOrderInput | Prisma.SortOrder
+  description?: Prisma.SortOrder
   reference?: Prisma.SortOrderInput | Prisma.SortOrder
+  labels?: Prisma.SortOrder
+  reversesTransferId?: Prisma.SortOrderInput | Prisma.SortOrder
+  holdId?: Prisma.SortOrderInput | Prisma.SortOrder
+  batchId?: Prisma.SortOrderInput | Prisma.SortOrder
+  screeningId?: Prisma.SortOrderInput | Prisma.SortOrder
+  counterpartyKekId?: Prisma.SortOrderInput | Prisma.SortOrder
+  counterpartyWrappedDek?: Prisma.SortOrderInput | Prisma.SortOrder
+  counterpartyCiphertext?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
+  updatedAt?: Prisma.SortOrder
+  postedAt?: Prisma.SortOrderInput | Prisma.SortOrder
   _count?: Prisma.TransferCountOrderByAggregateInput
   _avg?: Prisma.TransferAvgOrderByAggregateInput
   _max?: Prisma.TransferMaxOrderByAggregateInput
@@ -311,104 +448,202 @@ export type TransferScalarWhereWithAggregatesInput = {
   OR?: Prisma.TransferScalarWhereWithAggregatesInput[]
   NOT?: Prisma.TransferScalarWhereWithAggregatesInput | Prisma.TransferScalarWhereWithAggregatesInput[]
   id?: Prisma.UuidWithAggregatesFilter<"Transfer"> | string
+  kind?: Prisma.EnumTransferKindWithAggregatesFilter<"Transfer"> | $Enums.TransferKind
   sourceAccountId?: Prisma.UuidWithAggregatesFilter<"Transfer"> | string
   destinationAccountId?: Prisma.UuidWithAggregatesFilter<"Transfer"> | string
   amountMinor?: Prisma.BigIntWithAggregatesFilter<"Transfer"> | bigint | number
   currency?: Prisma.StringWithAggregatesFilter<"Transfer"> | string
   status?: Prisma.EnumTransferStatusWithAggregatesFilter<"Transfer"> | $Enums.TransferStatus
   rejectionCode?: Prisma.StringNullableWithAggregatesFilter<"Transfer"> | string | null
+  description?: Prisma.StringWithAggregatesFilter<"Transfer"> | string
   reference?: Prisma.StringNullableWithAggregatesFilter<"Transfer"> | string | null
+  labels?: Prisma.JsonWithAggregatesFilter<"Transfer">
+  reversesTransferId?: Prisma.UuidNullableWithAggregatesFilter<"Transfer"> | string | null
+  holdId?: Prisma.UuidNullableWithAggregatesFilter<"Transfer"> | string | null
+  batchId?: Prisma.UuidNullableWithAggregatesFilter<"Transfer"> | string | null
+  screeningId?: Prisma.StringNullableWithAggregatesFilter<"Transfer"> | string | null
+  counterpartyKekId?: Prisma.StringNullableWithAggregatesFilter<"Transfer"> | string | null
+  counterpartyWrappedDek?: Prisma.BytesNullableWithAggregatesFilter<"Transfer"> | runtime.Bytes | null
+  counterpartyCiphertext?: Prisma.BytesNullableWithAggregatesFilter<"Transfer"> | runtime.Bytes | null
   createdAt?: Prisma.DateTimeWithAggregatesFilter<"Transfer"> | Date | string
+  updatedAt?: Prisma.DateTimeWithAggregatesFilter<"Transfer"> | Date | string
+  postedAt?: Prisma.DateTimeNullableWithAggregatesFilter<"Transfer"> | Date | string | null
 }
 
 export type TransferCreateInput = {
   id?: string
+  kind?: $Enums.TransferKind
   amountMinor: bigint | number
   currency: string
   status: $Enums.TransferStatus
   rejectionCode?: string | null
+  description?: string
   reference?: string | null
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  batchId?: string | null
+  screeningId?: string | null
+  counterpartyKekId?: string | null
+  counterpartyWrappedDek?: runtime.Bytes | null
+  counterpartyCiphertext?: runtime.Bytes | null
   createdAt?: Date | string
+  updatedAt?: Date | string
+  postedAt?: Date | string | null
   source: Prisma.AccountCreateNestedOneWithoutOutgoingTransfersInput
   destination: Prisma.AccountCreateNestedOneWithoutIncomingTransfersInput
+  reverses?: Prisma.TransferCreateNestedOneWithoutReversedByInput
+  reversedBy?: Prisma.TransferCreateNestedOneWithoutReversesInput
+  hold?: Prisma.HoldCreateNestedOneWithoutCaptureInput
   postings?: Prisma.PostingCreateNestedManyWithoutTransferInput
   idempotency?: Prisma.IdempotencyKeyCreateNestedManyWithoutTransferInput
 }
 
 export type TransferUncheckedCreateInput = {
   id?: string
+  kind?: $Enums.TransferKind
   sourceAccountId: string
   destinationAccountId: string
   amountMinor: bigint | number
   currency: string
   status: $Enums.TransferStatus
   rejectionCode?: string | null
+  description?: string
   reference?: string | null
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  reversesTransferId?: string | null
+  holdId?: string | null
+  batchId?: string | null
+  screeningId?: string | null
+  counterpartyKekId?: string | null
+  counterpartyWrappedDek?: runtime.Bytes | null
+  counterpartyCiphertext?: runtime.Bytes | null
   createdAt?: Date | string
+  updatedAt?: Date | string
+  postedAt?: Date | string | null
+  reversedBy?: Prisma.TransferUncheckedCreateNestedOneWithoutReversesInput
   postings?: Prisma.PostingUncheckedCreateNestedManyWithoutTransferInput
   idempotency?: Prisma.IdempotencyKeyUncheckedCreateNestedManyWithoutTransferInput
 }
 
 export type TransferUpdateInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
+  kind?: Prisma.EnumTransferKindFieldUpdateOperationsInput | $Enums.TransferKind
   amountMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   currency?: Prisma.StringFieldUpdateOperationsInput | string
   status?: Prisma.EnumTransferStatusFieldUpdateOperationsInput | $Enums.TransferStatus
   rejectionCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  description?: Prisma.StringFieldUpdateOperationsInput | string
   reference?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  batchId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  screeningId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  counterpartyKekId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  counterpartyWrappedDek?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  counterpartyCiphertext?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  postedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   source?: Prisma.AccountUpdateOneRequiredWithoutOutgoingTransfersNestedInput
   destination?: Prisma.AccountUpdateOneRequiredWithoutIncomingTransfersNestedInput
+  reverses?: Prisma.TransferUpdateOneWithoutReversedByNestedInput
+  reversedBy?: Prisma.TransferUpdateOneWithoutReversesNestedInput
+  hold?: Prisma.HoldUpdateOneWithoutCaptureNestedInput
   postings?: Prisma.PostingUpdateManyWithoutTransferNestedInput
   idempotency?: Prisma.IdempotencyKeyUpdateManyWithoutTransferNestedInput
 }
 
 export type TransferUncheckedUpdateInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
+  kind?: Prisma.EnumTransferKindFieldUpdateOperationsInput | $Enums.TransferKind
   sourceAccountId?: Prisma.StringFieldUpdateOperationsInput | string
   destinationAccountId?: Prisma.StringFieldUpdateOperationsInput | string
   amountMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   currency?: Prisma.StringFieldUpdateOperationsInput | string
   status?: Prisma.EnumTransferStatusFieldUpdateOperationsInput | $Enums.TransferStatus
   rejectionCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  description?: Prisma.StringFieldUpdateOperationsInput | string
   reference?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  reversesTransferId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  holdId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  batchId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  screeningId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  counterpartyKekId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  counterpartyWrappedDek?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  counterpartyCiphertext?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  postedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  reversedBy?: Prisma.TransferUncheckedUpdateOneWithoutReversesNestedInput
   postings?: Prisma.PostingUncheckedUpdateManyWithoutTransferNestedInput
   idempotency?: Prisma.IdempotencyKeyUncheckedUpdateManyWithoutTransferNestedInput
 }
 
 export type TransferCreateManyInput = {
   id?: string
+  kind?: $Enums.TransferKind
   sourceAccountId: string
   destinationAccountId: string
   amountMinor: bigint | number
   currency: string
   status: $Enums.TransferStatus
   rejectionCode?: string | null
+  description?: string
   reference?: string | null
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  reversesTransferId?: string | null
+  holdId?: string | null
+  batchId?: string | null
+  screeningId?: string | null
+  counterpartyKekId?: string | null
+  counterpartyWrappedDek?: runtime.Bytes | null
+  counterpartyCiphertext?: runtime.Bytes | null
   createdAt?: Date | string
+  updatedAt?: Date | string
+  postedAt?: Date | string | null
 }
 
 export type TransferUpdateManyMutationInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
+  kind?: Prisma.EnumTransferKindFieldUpdateOperationsInput | $Enums.TransferKind
   amountMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   currency?: Prisma.StringFieldUpdateOperationsInput | string
   status?: Prisma.EnumTransferStatusFieldUpdateOperationsInput | $Enums.TransferStatus
   rejectionCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  description?: Prisma.StringFieldUpdateOperationsInput | string
   reference?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  batchId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  screeningId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  counterpartyKekId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  counterpartyWrappedDek?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  counterpartyCiphertext?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  postedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
 }
 
 export type TransferUncheckedUpdateManyInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
+  kind?: Prisma.EnumTransferKindFieldUpdateOperationsInput | $Enums.TransferKind
   sourceAccountId?: Prisma.StringFieldUpdateOperationsInput | string
   destinationAccountId?: Prisma.StringFieldUpdateOperationsInput | string
   amountMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   currency?: Prisma.StringFieldUpdateOperationsInput | string
   status?: Prisma.EnumTransferStatusFieldUpdateOperationsInput | $Enums.TransferStatus
   rejectionCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  description?: Prisma.StringFieldUpdateOperationsInput | string
   reference?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  reversesTransferId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  holdId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  batchId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  screeningId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  counterpartyKekId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  counterpartyWrappedDek?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  counterpartyCiphertext?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  postedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
 }
 
 export type TransferListRelationFilter = {
@@ -421,16 +656,33 @@ export type TransferOrderByRelationAggregateInput = {
   _count?: Prisma.SortOrder
 }
 
+export type TransferNullableScalarRelationFilter = {
+  is?: Prisma.TransferWhereInput | null
+  isNot?: Prisma.TransferWhereInput | null
+}
+
 export type TransferCountOrderByAggregateInput = {
   id?: Prisma.SortOrder
+  kind?: Prisma.SortOrder
   sourceAccountId?: Prisma.SortOrder
   destinationAccountId?: Prisma.SortOrder
   amountMinor?: Prisma.SortOrder
   currency?: Prisma.SortOrder
   status?: Prisma.SortOrder
   rejectionCode?: Prisma.SortOrder
+  description?: Prisma.SortOrder
   reference?: Prisma.SortOrder
+  labels?: Prisma.SortOrder
+  reversesTransferId?: Prisma.SortOrder
+  holdId?: Prisma.SortOrder
+  batchId?: Prisma.SortOrder
+  screeningId?: Prisma.SortOrder
+  counterpartyKekId?: Prisma.SortOrder
+  counterpartyWrappedDek?: Prisma.SortOrder
+  counterpartyCiphertext?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
+  updatedAt?: Prisma.SortOrder
+  postedAt?: Prisma.SortOrder
 }
 
 export type TransferAvgOrderByAggregateInput = {
@@ -439,26 +691,48 @@ export type TransferAvgOrderByAggregateInput = {
 
 export type TransferMaxOrderByAggregateInput = {
   id?: Prisma.SortOrder
+  kind?: Prisma.SortOrder
   sourceAccountId?: Prisma.SortOrder
   destinationAccountId?: Prisma.SortOrder
   amountMinor?: Prisma.SortOrder
   currency?: Prisma.SortOrder
   status?: Prisma.SortOrder
   rejectionCode?: Prisma.SortOrder
+  description?: Prisma.SortOrder
   reference?: Prisma.SortOrder
+  reversesTransferId?: Prisma.SortOrder
+  holdId?: Prisma.SortOrder
+  batchId?: Prisma.SortOrder
+  screeningId?: Prisma.SortOrder
+  counterpartyKekId?: Prisma.SortOrder
+  counterpartyWrappedDek?: Prisma.SortOrder
+  counterpartyCiphertext?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
+  updatedAt?: Prisma.SortOrder
+  postedAt?: Prisma.SortOrder
 }
 
 export type TransferMinOrderByAggregateInput = {
   id?: Prisma.SortOrder
+  kind?: Prisma.SortOrder
   sourceAccountId?: Prisma.SortOrder
   destinationAccountId?: Prisma.SortOrder
   amountMinor?: Prisma.SortOrder
   currency?: Prisma.SortOrder
   status?: Prisma.SortOrder
   rejectionCode?: Prisma.SortOrder
+  description?: Prisma.SortOrder
   reference?: Prisma.SortOrder
+  reversesTransferId?: Prisma.SortOrder
+  holdId?: Prisma.SortOrder
+  batchId?: Prisma.SortOrder
+  screeningId?: Prisma.SortOrder
+  counterpartyKekId?: Prisma.SortOrder
+  counterpartyWrappedDek?: Prisma.SortOrder
+  counterpartyCiphertext?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
+  updatedAt?: Prisma.SortOrder
+  postedAt?: Prisma.SortOrder
 }
 
 export type TransferSumOrderByAggregateInput = {
@@ -468,11 +742,6 @@ export type TransferSumOrderByAggregateInput = {
 export type TransferScalarRelationFilter = {
   is?: Prisma.TransferWhereInput
   isNot?: Prisma.TransferWhereInput
-}
-
-export type TransferNullableScalarRelationFilter = {
-  is?: Prisma.TransferWhereInput | null
-  isNot?: Prisma.TransferWhereInput | null
 }
 
 export type TransferCreateNestedManyWithoutSourceInput = {
@@ -559,12 +828,104 @@ export type TransferUncheckedUpdateManyWithoutDestinationNestedInput = {
   deleteMany?: Prisma.TransferScalarWhereInput | Prisma.TransferScalarWhereInput[]
 }
 
+export type TransferCreateNestedOneWithoutReversedByInput = {
+  create?: Prisma.XOR<Prisma.TransferCreateWithoutReversedByInput, Prisma.TransferUncheckedCreateWithoutReversedByInput>
+  connectOrCreate?: Prisma.TransferCreateOrConnectWithoutReversedByInput
+  connect?: Prisma.TransferWhereUniqueInput
+}
+
+export type TransferCreateNestedOneWithoutReversesInput = {
+  create?: Prisma.XOR<Prisma.TransferCreateWithoutReversesInput, Prisma.TransferUncheckedCreateWithoutReversesInput>
+  connectOrCreate?: Prisma.TransferCreateOrConnectWithoutReversesInput
+  connect?: Prisma.TransferWhereUniqueInput
+}
+
+export type TransferUncheckedCreateNestedOneWithoutReversesInput = {
+  create?: Prisma.XOR<Prisma.TransferCreateWithoutReversesInput, Prisma.TransferUncheckedCreateWithoutReversesInput>
+  connectOrCreate?: Prisma.TransferCreateOrConnectWithoutReversesInput
+  connect?: Prisma.TransferWhereUniqueInput
+}
+
+export type EnumTransferKindFieldUpdateOperationsInput = {
+  set?: $Enums.TransferKind
+}
+
 export type EnumTransferStatusFieldUpdateOperationsInput = {
   set?: $Enums.TransferStatus
 }
 
 export type NullableStringFieldUpdateOperationsInput = {
   set?: string | null
+}
+
+export type NullableBytesFieldUpdateOperationsInput = {
+  set?: runtime.Bytes | null
+}
+
+export type NullableDateTimeFieldUpdateOperationsInput = {
+  set?: Date | string | null
+}
+
+export type TransferUpdateOneWithoutReversedByNestedInput = {
+  create?: Prisma.XOR<Prisma.TransferCreateWithoutReversedByInput, Prisma.TransferUncheckedCreateWithoutReversedByInput>
+  connectOrCreate?: Prisma.TransferCreateOrConnectWithoutReversedByInput
+  upsert?: Prisma.TransferUpsertWithoutReversedByInput
+  disconnect?: Prisma.TransferWhereInput | boolean
+  delete?: Prisma.TransferWhereInput | boolean
+  connect?: Prisma.TransferWhereUniqueInput
+  update?: Prisma.XOR<Prisma.XOR<Prisma.TransferUpdateToOneWithWhereWithoutReversedByInput, Prisma.TransferUpdateWithoutReversedByInput>, Prisma.TransferUncheckedUpdateWithoutReversedByInput>
+}
+
+export type TransferUpdateOneWithoutReversesNestedInput = {
+  create?: Prisma.XOR<Prisma.TransferCreateWithoutReversesInput, Prisma.TransferUncheckedCreateWithoutReversesInput>
+  connectOrCreate?: Prisma.TransferCreateOrConnectWithoutReversesInput
+  upsert?: Prisma.TransferUpsertWithoutReversesInput
+  disconnect?: Prisma.TransferWhereInput | boolean
+  delete?: Prisma.TransferWhereInput | boolean
+  connect?: Prisma.TransferWhereUniqueInput
+  update?: Prisma.XOR<Prisma.XOR<Prisma.TransferUpdateToOneWithWhereWithoutReversesInput, Prisma.TransferUpdateWithoutReversesInput>, Prisma.TransferUncheckedUpdateWithoutReversesInput>
+}
+
+export type TransferUncheckedUpdateOneWithoutReversesNestedInput = {
+  create?: Prisma.XOR<Prisma.TransferCreateWithoutReversesInput, Prisma.TransferUncheckedCreateWithoutReversesInput>
+  connectOrCreate?: Prisma.TransferCreateOrConnectWithoutReversesInput
+  upsert?: Prisma.TransferUpsertWithoutReversesInput
+  disconnect?: Prisma.TransferWhereInput | boolean
+  delete?: Prisma.TransferWhereInput | boolean
+  connect?: Prisma.TransferWhereUniqueInput
+  update?: Prisma.XOR<Prisma.XOR<Prisma.TransferUpdateToOneWithWhereWithoutReversesInput, Prisma.TransferUpdateWithoutReversesInput>, Prisma.TransferUncheckedUpdateWithoutReversesInput>
+}
+
+export type TransferCreateNestedOneWithoutHoldInput = {
+  create?: Prisma.XOR<Prisma.TransferCreateWithoutHoldInput, Prisma.TransferUncheckedCreateWithoutHoldInput>
+  connectOrCreate?: Prisma.TransferCreateOrConnectWithoutHoldInput
+  connect?: Prisma.TransferWhereUniqueInput
+}
+
+export type TransferUncheckedCreateNestedOneWithoutHoldInput = {
+  create?: Prisma.XOR<Prisma.TransferCreateWithoutHoldInput, Prisma.TransferUncheckedCreateWithoutHoldInput>
+  connectOrCreate?: Prisma.TransferCreateOrConnectWithoutHoldInput
+  connect?: Prisma.TransferWhereUniqueInput
+}
+
+export type TransferUpdateOneWithoutHoldNestedInput = {
+  create?: Prisma.XOR<Prisma.TransferCreateWithoutHoldInput, Prisma.TransferUncheckedCreateWithoutHoldInput>
+  connectOrCreate?: Prisma.TransferCreateOrConnectWithoutHoldInput
+  upsert?: Prisma.TransferUpsertWithoutHoldInput
+  disconnect?: Prisma.TransferWhereInput | boolean
+  delete?: Prisma.TransferWhereInput | boolean
+  connect?: Prisma.TransferWhereUniqueInput
+  update?: Prisma.XOR<Prisma.XOR<Prisma.TransferUpdateToOneWithWhereWithoutHoldInput, Prisma.TransferUpdateWithoutHoldInput>, Prisma.TransferUncheckedUpdateWithoutHoldInput>
+}
+
+export type TransferUncheckedUpdateOneWithoutHoldNestedInput = {
+  create?: Prisma.XOR<Prisma.TransferCreateWithoutHoldInput, Prisma.TransferUncheckedCreateWithoutHoldInput>
+  connectOrCreate?: Prisma.TransferCreateOrConnectWithoutHoldInput
+  upsert?: Prisma.TransferUpsertWithoutHoldInput
+  disconnect?: Prisma.TransferWhereInput | boolean
+  delete?: Prisma.TransferWhereInput | boolean
+  connect?: Prisma.TransferWhereUniqueInput
+  update?: Prisma.XOR<Prisma.XOR<Prisma.TransferUpdateToOneWithWhereWithoutHoldInput, Prisma.TransferUpdateWithoutHoldInput>, Prisma.TransferUncheckedUpdateWithoutHoldInput>
 }
 
 export type TransferCreateNestedOneWithoutPostingsInput = {
@@ -599,26 +960,52 @@ export type TransferUpdateOneWithoutIdempotencyNestedInput = {
 
 export type TransferCreateWithoutSourceInput = {
   id?: string
+  kind?: $Enums.TransferKind
   amountMinor: bigint | number
   currency: string
   status: $Enums.TransferStatus
   rejectionCode?: string | null
+  description?: string
   reference?: string | null
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  batchId?: string | null
+  screeningId?: string | null
+  counterpartyKekId?: string | null
+  counterpartyWrappedDek?: runtime.Bytes | null
+  counterpartyCiphertext?: runtime.Bytes | null
   createdAt?: Date | string
+  updatedAt?: Date | string
+  postedAt?: Date | string | null
   destination: Prisma.AccountCreateNestedOneWithoutIncomingTransfersInput
+  reverses?: Prisma.TransferCreateNestedOneWithoutReversedByInput
+  reversedBy?: Prisma.TransferCreateNestedOneWithoutReversesInput
+  hold?: Prisma.HoldCreateNestedOneWithoutCaptureInput
   postings?: Prisma.PostingCreateNestedManyWithoutTransferInput
   idempotency?: Prisma.IdempotencyKeyCreateNestedManyWithoutTransferInput
 }
 
 export type TransferUncheckedCreateWithoutSourceInput = {
   id?: string
+  kind?: $Enums.TransferKind
   destinationAccountId: string
   amountMinor: bigint | number
   currency: string
   status: $Enums.TransferStatus
   rejectionCode?: string | null
+  description?: string
   reference?: string | null
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  reversesTransferId?: string | null
+  holdId?: string | null
+  batchId?: string | null
+  screeningId?: string | null
+  counterpartyKekId?: string | null
+  counterpartyWrappedDek?: runtime.Bytes | null
+  counterpartyCiphertext?: runtime.Bytes | null
   createdAt?: Date | string
+  updatedAt?: Date | string
+  postedAt?: Date | string | null
+  reversedBy?: Prisma.TransferUncheckedCreateNestedOneWithoutReversesInput
   postings?: Prisma.PostingUncheckedCreateNestedManyWithoutTransferInput
   idempotency?: Prisma.IdempotencyKeyUncheckedCreateNestedManyWithoutTransferInput
 }
@@ -635,26 +1022,52 @@ export type TransferCreateManySourceInputEnvelope = {
 
 export type TransferCreateWithoutDestinationInput = {
   id?: string
+  kind?: $Enums.TransferKind
   amountMinor: bigint | number
   currency: string
   status: $Enums.TransferStatus
   rejectionCode?: string | null
+  description?: string
   reference?: string | null
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  batchId?: string | null
+  screeningId?: string | null
+  counterpartyKekId?: string | null
+  counterpartyWrappedDek?: runtime.Bytes | null
+  counterpartyCiphertext?: runtime.Bytes | null
   createdAt?: Date | string
+  updatedAt?: Date | string
+  postedAt?: Date | string | null
   source: Prisma.AccountCreateNestedOneWithoutOutgoingTransfersInput
+  reverses?: Prisma.TransferCreateNestedOneWithoutReversedByInput
+  reversedBy?: Prisma.TransferCreateNestedOneWithoutReversesInput
+  hold?: Prisma.HoldCreateNestedOneWithoutCaptureInput
   postings?: Prisma.PostingCreateNestedManyWithoutTransferInput
   idempotency?: Prisma.IdempotencyKeyCreateNestedManyWithoutTransferInput
 }
 
 export type TransferUncheckedCreateWithoutDestinationInput = {
   id?: string
+  kind?: $Enums.TransferKind
   sourceAccountId: string
   amountMinor: bigint | number
   currency: string
   status: $Enums.TransferStatus
   rejectionCode?: string | null
+  description?: string
   reference?: string | null
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  reversesTransferId?: string | null
+  holdId?: string | null
+  batchId?: string | null
+  screeningId?: string | null
+  counterpartyKekId?: string | null
+  counterpartyWrappedDek?: runtime.Bytes | null
+  counterpartyCiphertext?: runtime.Bytes | null
   createdAt?: Date | string
+  updatedAt?: Date | string
+  postedAt?: Date | string | null
+  reversedBy?: Prisma.TransferUncheckedCreateNestedOneWithoutReversesInput
   postings?: Prisma.PostingUncheckedCreateNestedManyWithoutTransferInput
   idempotency?: Prisma.IdempotencyKeyUncheckedCreateNestedManyWithoutTransferInput
 }
@@ -690,14 +1103,26 @@ export type TransferScalarWhereInput = {
   OR?: Prisma.TransferScalarWhereInput[]
   NOT?: Prisma.TransferScalarWhereInput | Prisma.TransferScalarWhereInput[]
   id?: Prisma.UuidFilter<"Transfer"> | string
+  kind?: Prisma.EnumTransferKindFilter<"Transfer"> | $Enums.TransferKind
   sourceAccountId?: Prisma.UuidFilter<"Transfer"> | string
   destinationAccountId?: Prisma.UuidFilter<"Transfer"> | string
   amountMinor?: Prisma.BigIntFilter<"Transfer"> | bigint | number
   currency?: Prisma.StringFilter<"Transfer"> | string
   status?: Prisma.EnumTransferStatusFilter<"Transfer"> | $Enums.TransferStatus
   rejectionCode?: Prisma.StringNullableFilter<"Transfer"> | string | null
+  description?: Prisma.StringFilter<"Transfer"> | string
   reference?: Prisma.StringNullableFilter<"Transfer"> | string | null
+  labels?: Prisma.JsonFilter<"Transfer">
+  reversesTransferId?: Prisma.UuidNullableFilter<"Transfer"> | string | null
+  holdId?: Prisma.UuidNullableFilter<"Transfer"> | string | null
+  batchId?: Prisma.UuidNullableFilter<"Transfer"> | string | null
+  screeningId?: Prisma.StringNullableFilter<"Transfer"> | string | null
+  counterpartyKekId?: Prisma.StringNullableFilter<"Transfer"> | string | null
+  counterpartyWrappedDek?: Prisma.BytesNullableFilter<"Transfer"> | runtime.Bytes | null
+  counterpartyCiphertext?: Prisma.BytesNullableFilter<"Transfer"> | runtime.Bytes | null
   createdAt?: Prisma.DateTimeFilter<"Transfer"> | Date | string
+  updatedAt?: Prisma.DateTimeFilter<"Transfer"> | Date | string
+  postedAt?: Prisma.DateTimeNullableFilter<"Transfer"> | Date | string | null
 }
 
 export type TransferUpsertWithWhereUniqueWithoutDestinationInput = {
@@ -716,29 +1141,415 @@ export type TransferUpdateManyWithWhereWithoutDestinationInput = {
   data: Prisma.XOR<Prisma.TransferUpdateManyMutationInput, Prisma.TransferUncheckedUpdateManyWithoutDestinationInput>
 }
 
-export type TransferCreateWithoutPostingsInput = {
+export type TransferCreateWithoutReversedByInput = {
   id?: string
+  kind?: $Enums.TransferKind
   amountMinor: bigint | number
   currency: string
   status: $Enums.TransferStatus
   rejectionCode?: string | null
+  description?: string
   reference?: string | null
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  batchId?: string | null
+  screeningId?: string | null
+  counterpartyKekId?: string | null
+  counterpartyWrappedDek?: runtime.Bytes | null
+  counterpartyCiphertext?: runtime.Bytes | null
   createdAt?: Date | string
+  updatedAt?: Date | string
+  postedAt?: Date | string | null
   source: Prisma.AccountCreateNestedOneWithoutOutgoingTransfersInput
   destination: Prisma.AccountCreateNestedOneWithoutIncomingTransfersInput
+  reverses?: Prisma.TransferCreateNestedOneWithoutReversedByInput
+  hold?: Prisma.HoldCreateNestedOneWithoutCaptureInput
+  postings?: Prisma.PostingCreateNestedManyWithoutTransferInput
   idempotency?: Prisma.IdempotencyKeyCreateNestedManyWithoutTransferInput
 }
 
-export type TransferUncheckedCreateWithoutPostingsInput = {
+export type TransferUncheckedCreateWithoutReversedByInput = {
   id?: string
+  kind?: $Enums.TransferKind
   sourceAccountId: string
   destinationAccountId: string
   amountMinor: bigint | number
   currency: string
   status: $Enums.TransferStatus
   rejectionCode?: string | null
+  description?: string
   reference?: string | null
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  reversesTransferId?: string | null
+  holdId?: string | null
+  batchId?: string | null
+  screeningId?: string | null
+  counterpartyKekId?: string | null
+  counterpartyWrappedDek?: runtime.Bytes | null
+  counterpartyCiphertext?: runtime.Bytes | null
   createdAt?: Date | string
+  updatedAt?: Date | string
+  postedAt?: Date | string | null
+  postings?: Prisma.PostingUncheckedCreateNestedManyWithoutTransferInput
+  idempotency?: Prisma.IdempotencyKeyUncheckedCreateNestedManyWithoutTransferInput
+}
+
+export type TransferCreateOrConnectWithoutReversedByInput = {
+  where: Prisma.TransferWhereUniqueInput
+  create: Prisma.XOR<Prisma.TransferCreateWithoutReversedByInput, Prisma.TransferUncheckedCreateWithoutReversedByInput>
+}
+
+export type TransferCreateWithoutReversesInput = {
+  id?: string
+  kind?: $Enums.TransferKind
+  amountMinor: bigint | number
+  currency: string
+  status: $Enums.TransferStatus
+  rejectionCode?: string | null
+  description?: string
+  reference?: string | null
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  batchId?: string | null
+  screeningId?: string | null
+  counterpartyKekId?: string | null
+  counterpartyWrappedDek?: runtime.Bytes | null
+  counterpartyCiphertext?: runtime.Bytes | null
+  createdAt?: Date | string
+  updatedAt?: Date | string
+  postedAt?: Date | string | null
+  source: Prisma.AccountCreateNestedOneWithoutOutgoingTransfersInput
+  destination: Prisma.AccountCreateNestedOneWithoutIncomingTransfersInput
+  reversedBy?: Prisma.TransferCreateNestedOneWithoutReversesInput
+  hold?: Prisma.HoldCreateNestedOneWithoutCaptureInput
+  postings?: Prisma.PostingCreateNestedManyWithoutTransferInput
+  idempotency?: Prisma.IdempotencyKeyCreateNestedManyWithoutTransferInput
+}
+
+export type TransferUncheckedCreateWithoutReversesInput = {
+  id?: string
+  kind?: $Enums.TransferKind
+  sourceAccountId: string
+  destinationAccountId: string
+  amountMinor: bigint | number
+  currency: string
+  status: $Enums.TransferStatus
+  rejectionCode?: string | null
+  description?: string
+  reference?: string | null
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  holdId?: string | null
+  batchId?: string | null
+  screeningId?: string | null
+  counterpartyKekId?: string | null
+  counterpartyWrappedDek?: runtime.Bytes | null
+  counterpartyCiphertext?: runtime.Bytes | null
+  createdAt?: Date | string
+  updatedAt?: Date | string
+  postedAt?: Date | string | null
+  reversedBy?: Prisma.TransferUncheckedCreateNestedOneWithoutReversesInput
+  postings?: Prisma.PostingUncheckedCreateNestedManyWithoutTransferInput
+  idempotency?: Prisma.IdempotencyKeyUncheckedCreateNestedManyWithoutTransferInput
+}
+
+export type TransferCreateOrConnectWithoutReversesInput = {
+  where: Prisma.TransferWhereUniqueInput
+  create: Prisma.XOR<Prisma.TransferCreateWithoutReversesInput, Prisma.TransferUncheckedCreateWithoutReversesInput>
+}
+
+export type TransferUpsertWithoutReversedByInput = {
+  update: Prisma.XOR<Prisma.TransferUpdateWithoutReversedByInput, Prisma.TransferUncheckedUpdateWithoutReversedByInput>
+  create: Prisma.XOR<Prisma.TransferCreateWithoutReversedByInput, Prisma.TransferUncheckedCreateWithoutReversedByInput>
+  where?: Prisma.TransferWhereInput
+}
+
+export type TransferUpdateToOneWithWhereWithoutReversedByInput = {
+  where?: Prisma.TransferWhereInput
+  data: Prisma.XOR<Prisma.TransferUpdateWithoutReversedByInput, Prisma.TransferUncheckedUpdateWithoutReversedByInput>
+}
+
+export type TransferUpdateWithoutReversedByInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  kind?: Prisma.EnumTransferKindFieldUpdateOperationsInput | $Enums.TransferKind
+  amountMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  currency?: Prisma.StringFieldUpdateOperationsInput | string
+  status?: Prisma.EnumTransferStatusFieldUpdateOperationsInput | $Enums.TransferStatus
+  rejectionCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  description?: Prisma.StringFieldUpdateOperationsInput | string
+  reference?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  batchId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  screeningId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  counterpartyKekId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  counterpartyWrappedDek?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  counterpartyCiphertext?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  postedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  source?: Prisma.AccountUpdateOneRequiredWithoutOutgoingTransfersNestedInput
+  destination?: Prisma.AccountUpdateOneRequiredWithoutIncomingTransfersNestedInput
+  reverses?: Prisma.TransferUpdateOneWithoutReversedByNestedInput
+  hold?: Prisma.HoldUpdateOneWithoutCaptureNestedInput
+  postings?: Prisma.PostingUpdateManyWithoutTransferNestedInput
+  idempotency?: Prisma.IdempotencyKeyUpdateManyWithoutTransferNestedInput
+}
+
+export type TransferUncheckedUpdateWithoutReversedByInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  kind?: Prisma.EnumTransferKindFieldUpdateOperationsInput | $Enums.TransferKind
+  sourceAccountId?: Prisma.StringFieldUpdateOperationsInput | string
+  destinationAccountId?: Prisma.StringFieldUpdateOperationsInput | string
+  amountMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  currency?: Prisma.StringFieldUpdateOperationsInput | string
+  status?: Prisma.EnumTransferStatusFieldUpdateOperationsInput | $Enums.TransferStatus
+  rejectionCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  description?: Prisma.StringFieldUpdateOperationsInput | string
+  reference?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  reversesTransferId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  holdId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  batchId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  screeningId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  counterpartyKekId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  counterpartyWrappedDek?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  counterpartyCiphertext?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  postedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  postings?: Prisma.PostingUncheckedUpdateManyWithoutTransferNestedInput
+  idempotency?: Prisma.IdempotencyKeyUncheckedUpdateManyWithoutTransferNestedInput
+}
+
+export type TransferUpsertWithoutReversesInput = {
+  update: Prisma.XOR<Prisma.TransferUpdateWithoutReversesInput, Prisma.TransferUncheckedUpdateWithoutReversesInput>
+  create: Prisma.XOR<Prisma.TransferCreateWithoutReversesInput, Prisma.TransferUncheckedCreateWithoutReversesInput>
+  where?: Prisma.TransferWhereInput
+}
+
+export type TransferUpdateToOneWithWhereWithoutReversesInput = {
+  where?: Prisma.TransferWhereInput
+  data: Prisma.XOR<Prisma.TransferUpdateWithoutReversesInput, Prisma.TransferUncheckedUpdateWithoutReversesInput>
+}
+
+export type TransferUpdateWithoutReversesInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  kind?: Prisma.EnumTransferKindFieldUpdateOperationsInput | $Enums.TransferKind
+  amountMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  currency?: Prisma.StringFieldUpdateOperationsInput | string
+  status?: Prisma.EnumTransferStatusFieldUpdateOperationsInput | $Enums.TransferStatus
+  rejectionCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  description?: Prisma.StringFieldUpdateOperationsInput | string
+  reference?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  batchId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  screeningId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  counterpartyKekId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  counterpartyWrappedDek?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  counterpartyCiphertext?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  postedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  source?: Prisma.AccountUpdateOneRequiredWithoutOutgoingTransfersNestedInput
+  destination?: Prisma.AccountUpdateOneRequiredWithoutIncomingTransfersNestedInput
+  reversedBy?: Prisma.TransferUpdateOneWithoutReversesNestedInput
+  hold?: Prisma.HoldUpdateOneWithoutCaptureNestedInput
+  postings?: Prisma.PostingUpdateManyWithoutTransferNestedInput
+  idempotency?: Prisma.IdempotencyKeyUpdateManyWithoutTransferNestedInput
+}
+
+export type TransferUncheckedUpdateWithoutReversesInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  kind?: Prisma.EnumTransferKindFieldUpdateOperationsInput | $Enums.TransferKind
+  sourceAccountId?: Prisma.StringFieldUpdateOperationsInput | string
+  destinationAccountId?: Prisma.StringFieldUpdateOperationsInput | string
+  amountMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  currency?: Prisma.StringFieldUpdateOperationsInput | string
+  status?: Prisma.EnumTransferStatusFieldUpdateOperationsInput | $Enums.TransferStatus
+  rejectionCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  description?: Prisma.StringFieldUpdateOperationsInput | string
+  reference?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  holdId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  batchId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  screeningId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  counterpartyKekId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  counterpartyWrappedDek?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  counterpartyCiphertext?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  postedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  reversedBy?: Prisma.TransferUncheckedUpdateOneWithoutReversesNestedInput
+  postings?: Prisma.PostingUncheckedUpdateManyWithoutTransferNestedInput
+  idempotency?: Prisma.IdempotencyKeyUncheckedUpdateManyWithoutTransferNestedInput
+}
+
+export type TransferCreateWithoutHoldInput = {
+  id?: string
+  kind?: $Enums.TransferKind
+  amountMinor: bigint | number
+  currency: string
+  status: $Enums.TransferStatus
+  rejectionCode?: string | null
+  description?: string
+  reference?: string | null
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  batchId?: string | null
+  screeningId?: string | null
+  counterpartyKekId?: string | null
+  counterpartyWrappedDek?: runtime.Bytes | null
+  counterpartyCiphertext?: runtime.Bytes | null
+  createdAt?: Date | string
+  updatedAt?: Date | string
+  postedAt?: Date | string | null
+  source: Prisma.AccountCreateNestedOneWithoutOutgoingTransfersInput
+  destination: Prisma.AccountCreateNestedOneWithoutIncomingTransfersInput
+  reverses?: Prisma.TransferCreateNestedOneWithoutReversedByInput
+  reversedBy?: Prisma.TransferCreateNestedOneWithoutReversesInput
+  postings?: Prisma.PostingCreateNestedManyWithoutTransferInput
+  idempotency?: Prisma.IdempotencyKeyCreateNestedManyWithoutTransferInput
+}
+
+export type TransferUncheckedCreateWithoutHoldInput = {
+  id?: string
+  kind?: $Enums.TransferKind
+  sourceAccountId: string
+  destinationAccountId: string
+  amountMinor: bigint | number
+  currency: string
+  status: $Enums.TransferStatus
+  rejectionCode?: string | null
+  description?: string
+  reference?: string | null
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  reversesTransferId?: string | null
+  batchId?: string | null
+  screeningId?: string | null
+  counterpartyKekId?: string | null
+  counterpartyWrappedDek?: runtime.Bytes | null
+  counterpartyCiphertext?: runtime.Bytes | null
+  createdAt?: Date | string
+  updatedAt?: Date | string
+  postedAt?: Date | string | null
+  reversedBy?: Prisma.TransferUncheckedCreateNestedOneWithoutReversesInput
+  postings?: Prisma.PostingUncheckedCreateNestedManyWithoutTransferInput
+  idempotency?: Prisma.IdempotencyKeyUncheckedCreateNestedManyWithoutTransferInput
+}
+
+export type TransferCreateOrConnectWithoutHoldInput = {
+  where: Prisma.TransferWhereUniqueInput
+  create: Prisma.XOR<Prisma.TransferCreateWithoutHoldInput, Prisma.TransferUncheckedCreateWithoutHoldInput>
+}
+
+export type TransferUpsertWithoutHoldInput = {
+  update: Prisma.XOR<Prisma.TransferUpdateWithoutHoldInput, Prisma.TransferUncheckedUpdateWithoutHoldInput>
+  create: Prisma.XOR<Prisma.TransferCreateWithoutHoldInput, Prisma.TransferUncheckedCreateWithoutHoldInput>
+  where?: Prisma.TransferWhereInput
+}
+
+export type TransferUpdateToOneWithWhereWithoutHoldInput = {
+  where?: Prisma.TransferWhereInput
+  data: Prisma.XOR<Prisma.TransferUpdateWithoutHoldInput, Prisma.TransferUncheckedUpdateWithoutHoldInput>
+}
+
+export type TransferUpdateWithoutHoldInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  kind?: Prisma.EnumTransferKindFieldUpdateOperationsInput | $Enums.TransferKind
+  amountMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  currency?: Prisma.StringFieldUpdateOperationsInput | string
+  status?: Prisma.EnumTransferStatusFieldUpdateOperationsInput | $Enums.TransferStatus
+  rejectionCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  description?: Prisma.StringFieldUpdateOperationsInput | string
+  reference?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  batchId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  screeningId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  counterpartyKekId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  counterpartyWrappedDek?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  counterpartyCiphertext?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  postedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  source?: Prisma.AccountUpdateOneRequiredWithoutOutgoingTransfersNestedInput
+  destination?: Prisma.AccountUpdateOneRequiredWithoutIncomingTransfersNestedInput
+  reverses?: Prisma.TransferUpdateOneWithoutReversedByNestedInput
+  reversedBy?: Prisma.TransferUpdateOneWithoutReversesNestedInput
+  postings?: Prisma.PostingUpdateManyWithoutTransferNestedInput
+  idempotency?: Prisma.IdempotencyKeyUpdateManyWithoutTransferNestedInput
+}
+
+export type TransferUncheckedUpdateWithoutHoldInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  kind?: Prisma.EnumTransferKindFieldUpdateOperationsInput | $Enums.TransferKind
+  sourceAccountId?: Prisma.StringFieldUpdateOperationsInput | string
+  destinationAccountId?: Prisma.StringFieldUpdateOperationsInput | string
+  amountMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  currency?: Prisma.StringFieldUpdateOperationsInput | string
+  status?: Prisma.EnumTransferStatusFieldUpdateOperationsInput | $Enums.TransferStatus
+  rejectionCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  description?: Prisma.StringFieldUpdateOperationsInput | string
+  reference?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  reversesTransferId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  batchId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  screeningId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  counterpartyKekId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  counterpartyWrappedDek?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  counterpartyCiphertext?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  postedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  reversedBy?: Prisma.TransferUncheckedUpdateOneWithoutReversesNestedInput
+  postings?: Prisma.PostingUncheckedUpdateManyWithoutTransferNestedInput
+  idempotency?: Prisma.IdempotencyKeyUncheckedUpdateManyWithoutTransferNestedInput
+}
+
+export type TransferCreateWithoutPostingsInput = {
+  id?: string
+  kind?: $Enums.TransferKind
+  amountMinor: bigint | number
+  currency: string
+  status: $Enums.TransferStatus
+  rejectionCode?: string | null
+  description?: string
+  reference?: string | null
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  batchId?: string | null
+  screeningId?: string | null
+  counterpartyKekId?: string | null
+  counterpartyWrappedDek?: runtime.Bytes | null
+  counterpartyCiphertext?: runtime.Bytes | null
+  createdAt?: Date | string
+  updatedAt?: Date | string
+  postedAt?: Date | string | null
+  source: Prisma.AccountCreateNestedOneWithoutOutgoingTransfersInput
+  destination: Prisma.AccountCreateNestedOneWithoutIncomingTransfersInput
+  reverses?: Prisma.TransferCreateNestedOneWithoutReversedByInput
+  reversedBy?: Prisma.TransferCreateNestedOneWithoutReversesInput
+  hold?: Prisma.HoldCreateNestedOneWithoutCaptureInput
+  idempotency?: Prisma.IdempotencyKeyCreateNestedManyWithoutTransferInput
+}
+
+export type TransferUncheckedCreateWithoutPostingsInput = {
+  id?: string
+  kind?: $Enums.TransferKind
+  sourceAccountId: string
+  destinationAccountId: string
+  amountMinor: bigint | number
+  currency: string
+  status: $Enums.TransferStatus
+  rejectionCode?: string | null
+  description?: string
+  reference?: string | null
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  reversesTransferId?: string | null
+  holdId?: string | null
+  batchId?: string | null
+  screeningId?: string | null
+  counterpartyKekId?: string | null
+  counterpartyWrappedDek?: runtime.Bytes | null
+  counterpartyCiphertext?: runtime.Bytes | null
+  createdAt?: Date | string
+  updatedAt?: Date | string
+  postedAt?: Date | string | null
+  reversedBy?: Prisma.TransferUncheckedCreateNestedOneWithoutReversesInput
   idempotency?: Prisma.IdempotencyKeyUncheckedCreateNestedManyWithoutTransferInput
 }
 
@@ -760,53 +1571,105 @@ export type TransferUpdateToOneWithWhereWithoutPostingsInput = {
 
 export type TransferUpdateWithoutPostingsInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
+  kind?: Prisma.EnumTransferKindFieldUpdateOperationsInput | $Enums.TransferKind
   amountMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   currency?: Prisma.StringFieldUpdateOperationsInput | string
   status?: Prisma.EnumTransferStatusFieldUpdateOperationsInput | $Enums.TransferStatus
   rejectionCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  description?: Prisma.StringFieldUpdateOperationsInput | string
   reference?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  batchId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  screeningId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  counterpartyKekId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  counterpartyWrappedDek?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  counterpartyCiphertext?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  postedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   source?: Prisma.AccountUpdateOneRequiredWithoutOutgoingTransfersNestedInput
   destination?: Prisma.AccountUpdateOneRequiredWithoutIncomingTransfersNestedInput
+  reverses?: Prisma.TransferUpdateOneWithoutReversedByNestedInput
+  reversedBy?: Prisma.TransferUpdateOneWithoutReversesNestedInput
+  hold?: Prisma.HoldUpdateOneWithoutCaptureNestedInput
   idempotency?: Prisma.IdempotencyKeyUpdateManyWithoutTransferNestedInput
 }
 
 export type TransferUncheckedUpdateWithoutPostingsInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
+  kind?: Prisma.EnumTransferKindFieldUpdateOperationsInput | $Enums.TransferKind
   sourceAccountId?: Prisma.StringFieldUpdateOperationsInput | string
   destinationAccountId?: Prisma.StringFieldUpdateOperationsInput | string
   amountMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   currency?: Prisma.StringFieldUpdateOperationsInput | string
   status?: Prisma.EnumTransferStatusFieldUpdateOperationsInput | $Enums.TransferStatus
   rejectionCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  description?: Prisma.StringFieldUpdateOperationsInput | string
   reference?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  reversesTransferId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  holdId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  batchId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  screeningId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  counterpartyKekId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  counterpartyWrappedDek?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  counterpartyCiphertext?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  postedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  reversedBy?: Prisma.TransferUncheckedUpdateOneWithoutReversesNestedInput
   idempotency?: Prisma.IdempotencyKeyUncheckedUpdateManyWithoutTransferNestedInput
 }
 
 export type TransferCreateWithoutIdempotencyInput = {
   id?: string
+  kind?: $Enums.TransferKind
   amountMinor: bigint | number
   currency: string
   status: $Enums.TransferStatus
   rejectionCode?: string | null
+  description?: string
   reference?: string | null
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  batchId?: string | null
+  screeningId?: string | null
+  counterpartyKekId?: string | null
+  counterpartyWrappedDek?: runtime.Bytes | null
+  counterpartyCiphertext?: runtime.Bytes | null
   createdAt?: Date | string
+  updatedAt?: Date | string
+  postedAt?: Date | string | null
   source: Prisma.AccountCreateNestedOneWithoutOutgoingTransfersInput
   destination: Prisma.AccountCreateNestedOneWithoutIncomingTransfersInput
+  reverses?: Prisma.TransferCreateNestedOneWithoutReversedByInput
+  reversedBy?: Prisma.TransferCreateNestedOneWithoutReversesInput
+  hold?: Prisma.HoldCreateNestedOneWithoutCaptureInput
   postings?: Prisma.PostingCreateNestedManyWithoutTransferInput
 }
 
 export type TransferUncheckedCreateWithoutIdempotencyInput = {
   id?: string
+  kind?: $Enums.TransferKind
   sourceAccountId: string
   destinationAccountId: string
   amountMinor: bigint | number
   currency: string
   status: $Enums.TransferStatus
   rejectionCode?: string | null
+  description?: string
   reference?: string | null
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  reversesTransferId?: string | null
+  holdId?: string | null
+  batchId?: string | null
+  screeningId?: string | null
+  counterpartyKekId?: string | null
+  counterpartyWrappedDek?: runtime.Bytes | null
+  counterpartyCiphertext?: runtime.Bytes | null
   createdAt?: Date | string
+  updatedAt?: Date | string
+  postedAt?: Date | string | null
+  reversedBy?: Prisma.TransferUncheckedCreateNestedOneWithoutReversesInput
   postings?: Prisma.PostingUncheckedCreateNestedManyWithoutTransferInput
 }
 
@@ -828,124 +1691,250 @@ export type TransferUpdateToOneWithWhereWithoutIdempotencyInput = {
 
 export type TransferUpdateWithoutIdempotencyInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
+  kind?: Prisma.EnumTransferKindFieldUpdateOperationsInput | $Enums.TransferKind
   amountMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   currency?: Prisma.StringFieldUpdateOperationsInput | string
   status?: Prisma.EnumTransferStatusFieldUpdateOperationsInput | $Enums.TransferStatus
   rejectionCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  description?: Prisma.StringFieldUpdateOperationsInput | string
   reference?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  batchId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  screeningId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  counterpartyKekId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  counterpartyWrappedDek?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  counterpartyCiphertext?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  postedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   source?: Prisma.AccountUpdateOneRequiredWithoutOutgoingTransfersNestedInput
   destination?: Prisma.AccountUpdateOneRequiredWithoutIncomingTransfersNestedInput
+  reverses?: Prisma.TransferUpdateOneWithoutReversedByNestedInput
+  reversedBy?: Prisma.TransferUpdateOneWithoutReversesNestedInput
+  hold?: Prisma.HoldUpdateOneWithoutCaptureNestedInput
   postings?: Prisma.PostingUpdateManyWithoutTransferNestedInput
 }
 
 export type TransferUncheckedUpdateWithoutIdempotencyInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
+  kind?: Prisma.EnumTransferKindFieldUpdateOperationsInput | $Enums.TransferKind
   sourceAccountId?: Prisma.StringFieldUpdateOperationsInput | string
   destinationAccountId?: Prisma.StringFieldUpdateOperationsInput | string
   amountMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   currency?: Prisma.StringFieldUpdateOperationsInput | string
   status?: Prisma.EnumTransferStatusFieldUpdateOperationsInput | $Enums.TransferStatus
   rejectionCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  description?: Prisma.StringFieldUpdateOperationsInput | string
   reference?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  reversesTransferId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  holdId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  batchId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  screeningId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  counterpartyKekId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  counterpartyWrappedDek?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  counterpartyCiphertext?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  postedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  reversedBy?: Prisma.TransferUncheckedUpdateOneWithoutReversesNestedInput
   postings?: Prisma.PostingUncheckedUpdateManyWithoutTransferNestedInput
 }
 
 export type TransferCreateManySourceInput = {
   id?: string
+  kind?: $Enums.TransferKind
   destinationAccountId: string
   amountMinor: bigint | number
   currency: string
   status: $Enums.TransferStatus
   rejectionCode?: string | null
+  description?: string
   reference?: string | null
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  reversesTransferId?: string | null
+  holdId?: string | null
+  batchId?: string | null
+  screeningId?: string | null
+  counterpartyKekId?: string | null
+  counterpartyWrappedDek?: runtime.Bytes | null
+  counterpartyCiphertext?: runtime.Bytes | null
   createdAt?: Date | string
+  updatedAt?: Date | string
+  postedAt?: Date | string | null
 }
 
 export type TransferCreateManyDestinationInput = {
   id?: string
+  kind?: $Enums.TransferKind
   sourceAccountId: string
   amountMinor: bigint | number
   currency: string
   status: $Enums.TransferStatus
   rejectionCode?: string | null
+  description?: string
   reference?: string | null
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  reversesTransferId?: string | null
+  holdId?: string | null
+  batchId?: string | null
+  screeningId?: string | null
+  counterpartyKekId?: string | null
+  counterpartyWrappedDek?: runtime.Bytes | null
+  counterpartyCiphertext?: runtime.Bytes | null
   createdAt?: Date | string
+  updatedAt?: Date | string
+  postedAt?: Date | string | null
 }
 
 export type TransferUpdateWithoutSourceInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
+  kind?: Prisma.EnumTransferKindFieldUpdateOperationsInput | $Enums.TransferKind
   amountMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   currency?: Prisma.StringFieldUpdateOperationsInput | string
   status?: Prisma.EnumTransferStatusFieldUpdateOperationsInput | $Enums.TransferStatus
   rejectionCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  description?: Prisma.StringFieldUpdateOperationsInput | string
   reference?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  batchId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  screeningId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  counterpartyKekId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  counterpartyWrappedDek?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  counterpartyCiphertext?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  postedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   destination?: Prisma.AccountUpdateOneRequiredWithoutIncomingTransfersNestedInput
+  reverses?: Prisma.TransferUpdateOneWithoutReversedByNestedInput
+  reversedBy?: Prisma.TransferUpdateOneWithoutReversesNestedInput
+  hold?: Prisma.HoldUpdateOneWithoutCaptureNestedInput
   postings?: Prisma.PostingUpdateManyWithoutTransferNestedInput
   idempotency?: Prisma.IdempotencyKeyUpdateManyWithoutTransferNestedInput
 }
 
 export type TransferUncheckedUpdateWithoutSourceInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
+  kind?: Prisma.EnumTransferKindFieldUpdateOperationsInput | $Enums.TransferKind
   destinationAccountId?: Prisma.StringFieldUpdateOperationsInput | string
   amountMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   currency?: Prisma.StringFieldUpdateOperationsInput | string
   status?: Prisma.EnumTransferStatusFieldUpdateOperationsInput | $Enums.TransferStatus
   rejectionCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  description?: Prisma.StringFieldUpdateOperationsInput | string
   reference?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  reversesTransferId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  holdId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  batchId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  screeningId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  counterpartyKekId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  counterpartyWrappedDek?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  counterpartyCiphertext?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  postedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  reversedBy?: Prisma.TransferUncheckedUpdateOneWithoutReversesNestedInput
   postings?: Prisma.PostingUncheckedUpdateManyWithoutTransferNestedInput
   idempotency?: Prisma.IdempotencyKeyUncheckedUpdateManyWithoutTransferNestedInput
 }
 
 export type TransferUncheckedUpdateManyWithoutSourceInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
+  kind?: Prisma.EnumTransferKindFieldUpdateOperationsInput | $Enums.TransferKind
   destinationAccountId?: Prisma.StringFieldUpdateOperationsInput | string
   amountMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   currency?: Prisma.StringFieldUpdateOperationsInput | string
   status?: Prisma.EnumTransferStatusFieldUpdateOperationsInput | $Enums.TransferStatus
   rejectionCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  description?: Prisma.StringFieldUpdateOperationsInput | string
   reference?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  reversesTransferId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  holdId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  batchId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  screeningId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  counterpartyKekId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  counterpartyWrappedDek?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  counterpartyCiphertext?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  postedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
 }
 
 export type TransferUpdateWithoutDestinationInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
+  kind?: Prisma.EnumTransferKindFieldUpdateOperationsInput | $Enums.TransferKind
   amountMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   currency?: Prisma.StringFieldUpdateOperationsInput | string
   status?: Prisma.EnumTransferStatusFieldUpdateOperationsInput | $Enums.TransferStatus
   rejectionCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  description?: Prisma.StringFieldUpdateOperationsInput | string
   reference?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  batchId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  screeningId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  counterpartyKekId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  counterpartyWrappedDek?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  counterpartyCiphertext?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  postedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   source?: Prisma.AccountUpdateOneRequiredWithoutOutgoingTransfersNestedInput
+  reverses?: Prisma.TransferUpdateOneWithoutReversedByNestedInput
+  reversedBy?: Prisma.TransferUpdateOneWithoutReversesNestedInput
+  hold?: Prisma.HoldUpdateOneWithoutCaptureNestedInput
   postings?: Prisma.PostingUpdateManyWithoutTransferNestedInput
   idempotency?: Prisma.IdempotencyKeyUpdateManyWithoutTransferNestedInput
 }
 
 export type TransferUncheckedUpdateWithoutDestinationInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
+  kind?: Prisma.EnumTransferKindFieldUpdateOperationsInput | $Enums.TransferKind
   sourceAccountId?: Prisma.StringFieldUpdateOperationsInput | string
   amountMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   currency?: Prisma.StringFieldUpdateOperationsInput | string
   status?: Prisma.EnumTransferStatusFieldUpdateOperationsInput | $Enums.TransferStatus
   rejectionCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  description?: Prisma.StringFieldUpdateOperationsInput | string
   reference?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  reversesTransferId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  holdId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  batchId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  screeningId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  counterpartyKekId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  counterpartyWrappedDek?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  counterpartyCiphertext?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  postedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  reversedBy?: Prisma.TransferUncheckedUpdateOneWithoutReversesNestedInput
   postings?: Prisma.PostingUncheckedUpdateManyWithoutTransferNestedInput
   idempotency?: Prisma.IdempotencyKeyUncheckedUpdateManyWithoutTransferNestedInput
 }
 
 export type TransferUncheckedUpdateManyWithoutDestinationInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
+  kind?: Prisma.EnumTransferKindFieldUpdateOperationsInput | $Enums.TransferKind
   sourceAccountId?: Prisma.StringFieldUpdateOperationsInput | string
   amountMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   currency?: Prisma.StringFieldUpdateOperationsInput | string
   status?: Prisma.EnumTransferStatusFieldUpdateOperationsInput | $Enums.TransferStatus
   rejectionCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  description?: Prisma.StringFieldUpdateOperationsInput | string
   reference?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  reversesTransferId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  holdId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  batchId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  screeningId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  counterpartyKekId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  counterpartyWrappedDek?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  counterpartyCiphertext?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  postedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
 }
 
 
@@ -990,16 +1979,31 @@ export type TransferCountOutputTypeCountIdempotencyArgs<ExtArgs extends runtime.
 
 export type TransferSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
   id?: boolean
+  kind?: boolean
   sourceAccountId?: boolean
   destinationAccountId?: boolean
   amountMinor?: boolean
   currency?: boolean
   status?: boolean
   rejectionCode?: boolean
+  description?: boolean
   reference?: boolean
+  labels?: boolean
+  reversesTransferId?: boolean
+  holdId?: boolean
+  batchId?: boolean
+  screeningId?: boolean
+  counterpartyKekId?: boolean
+  counterpartyWrappedDek?: boolean
+  counterpartyCiphertext?: boolean
   createdAt?: boolean
+  updatedAt?: boolean
+  postedAt?: boolean
   source?: boolean | Prisma.AccountDefaultArgs<ExtArgs>
   destination?: boolean | Prisma.AccountDefaultArgs<ExtArgs>
+  reverses?: boolean | Prisma.Transfer$reversesArgs<ExtArgs>
+  reversedBy?: boolean | Prisma.Transfer$reversedByArgs<ExtArgs>
+  hold?: boolean | Prisma.Transfer$holdArgs<ExtArgs>
   postings?: boolean | Prisma.Transfer$postingsArgs<ExtArgs>
   idempotency?: boolean | Prisma.Transfer$idempotencyArgs<ExtArgs>
   _count?: boolean | Prisma.TransferCountOutputTypeDefaultArgs<ExtArgs>
@@ -1007,48 +2011,91 @@ export type TransferSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs
 
 export type TransferSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
   id?: boolean
+  kind?: boolean
   sourceAccountId?: boolean
   destinationAccountId?: boolean
   amountMinor?: boolean
   currency?: boolean
   status?: boolean
   rejectionCode?: boolean
+  description?: boolean
   reference?: boolean
+  labels?: boolean
+  reversesTransferId?: boolean
+  holdId?: boolean
+  batchId?: boolean
+  screeningId?: boolean
+  counterpartyKekId?: boolean
+  counterpartyWrappedDek?: boolean
+  counterpartyCiphertext?: boolean
   createdAt?: boolean
+  updatedAt?: boolean
+  postedAt?: boolean
   source?: boolean | Prisma.AccountDefaultArgs<ExtArgs>
   destination?: boolean | Prisma.AccountDefaultArgs<ExtArgs>
+  reverses?: boolean | Prisma.Transfer$reversesArgs<ExtArgs>
+  hold?: boolean | Prisma.Transfer$holdArgs<ExtArgs>
 }, ExtArgs["result"]["transfer"]>
 
 export type TransferSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
   id?: boolean
+  kind?: boolean
   sourceAccountId?: boolean
   destinationAccountId?: boolean
   amountMinor?: boolean
   currency?: boolean
   status?: boolean
   rejectionCode?: boolean
+  description?: boolean
   reference?: boolean
+  labels?: boolean
+  reversesTransferId?: boolean
+  holdId?: boolean
+  batchId?: boolean
+  screeningId?: boolean
+  counterpartyKekId?: boolean
+  counterpartyWrappedDek?: boolean
+  counterpartyCiphertext?: boolean
   createdAt?: boolean
+  updatedAt?: boolean
+  postedAt?: boolean
   source?: boolean | Prisma.AccountDefaultArgs<ExtArgs>
   destination?: boolean | Prisma.AccountDefaultArgs<ExtArgs>
+  reverses?: boolean | Prisma.Transfer$reversesArgs<ExtArgs>
+  hold?: boolean | Prisma.Transfer$holdArgs<ExtArgs>
 }, ExtArgs["result"]["transfer"]>
 
 export type TransferSelectScalar = {
   id?: boolean
+  kind?: boolean
   sourceAccountId?: boolean
   destinationAccountId?: boolean
   amountMinor?: boolean
   currency?: boolean
   status?: boolean
   rejectionCode?: boolean
+  description?: boolean
   reference?: boolean
+  labels?: boolean
+  reversesTransferId?: boolean
+  holdId?: boolean
+  batchId?: boolean
+  screeningId?: boolean
+  counterpartyKekId?: boolean
+  counterpartyWrappedDek?: boolean
+  counterpartyCiphertext?: boolean
   createdAt?: boolean
+  updatedAt?: boolean
+  postedAt?: boolean
 }
 
-export type TransferOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "sourceAccountId" | "destinationAccountId" | "amountMinor" | "currency" | "status" | "rejectionCode" | "reference" | "createdAt", ExtArgs["result"]["transfer"]>
+export type TransferOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "kind" | "sourceAccountId" | "destinationAccountId" | "amountMinor" | "currency" | "status" | "rejectionCode" | "description" | "reference" | "labels" | "reversesTransferId" | "holdId" | "batchId" | "screeningId" | "counterpartyKekId" | "counterpartyWrappedDek" | "counterpartyCiphertext" | "createdAt" | "updatedAt" | "postedAt", ExtArgs["result"]["transfer"]>
 export type TransferInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   source?: boolean | Prisma.AccountDefaultArgs<ExtArgs>
   destination?: boolean | Prisma.AccountDefaultArgs<ExtArgs>
+  reverses?: boolean | Prisma.Transfer$reversesArgs<ExtArgs>
+  reversedBy?: boolean | Prisma.Transfer$reversedByArgs<ExtArgs>
+  hold?: boolean | Prisma.Transfer$holdArgs<ExtArgs>
   postings?: boolean | Prisma.Transfer$postingsArgs<ExtArgs>
   idempotency?: boolean | Prisma.Transfer$idempotencyArgs<ExtArgs>
   _count?: boolean | Prisma.TransferCountOutputTypeDefaultArgs<ExtArgs>
@@ -1056,10 +2103,14 @@ export type TransferInclude<ExtArgs extends runtime.Types.Extensions.InternalArg
 export type TransferIncludeCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   source?: boolean | Prisma.AccountDefaultArgs<ExtArgs>
   destination?: boolean | Prisma.AccountDefaultArgs<ExtArgs>
+  reverses?: boolean | Prisma.Transfer$reversesArgs<ExtArgs>
+  hold?: boolean | Prisma.Transfer$holdArgs<ExtArgs>
 }
 export type TransferIncludeUpdateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   source?: boolean | Prisma.AccountDefaultArgs<ExtArgs>
   destination?: boolean | Prisma.AccountDefaultArgs<ExtArgs>
+  reverses?: boolean | Prisma.Transfer$reversesArgs<ExtArgs>
+  hold?: boolean | Prisma.Transfer$holdArgs<ExtArgs>
 }
 
 export type $TransferPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
@@ -1067,22 +2118,46 @@ export type $TransferPayload<ExtArgs extends runtime.Types.Extensions.InternalAr
   objects: {
     source: Prisma.$AccountPayload<ExtArgs>
     destination: Prisma.$AccountPayload<ExtArgs>
+    reverses: Prisma.$TransferPayload<ExtArgs> | null
+    reversedBy: Prisma.$TransferPayload<ExtArgs> | null
+    hold: Prisma.$HoldPayload<ExtArgs> | null
     postings: Prisma.$PostingPayload<ExtArgs>[]
     idempotency: Prisma.$IdempotencyKeyPayload<ExtArgs>[]
   }
   scalars: runtime.Types.Extensions.GetPayloadResult<{
     id: string
+    kind: $Enums.TransferKind
     sourceAccountId: string
     destinationAccountId: string
     amountMinor: bigint
     currency: string
     status: $Enums.TransferStatus
     /**
-     * Stable AppError code when REJECTED (e.g. COMPLIANCE.DENIED); never free text from a user.
+     * Stable AppError code when DECLINED (e.g. COMPLIANCE.DECLINED); never free text from a user.
      */
     rejectionCode: string | null
+    description: string
     reference: string | null
+    labels: runtime.JsonValue
+    /**
+     * A reversal points at the transfer it undoes; UNIQUE = at most one reversal per transfer.
+     */
+    reversesTransferId: string | null
+    /**
+     * A capture points at its hold; UNIQUE = a hold is captured at most once.
+     */
+    holdId: string | null
+    batchId: string | null
+    screeningId: string | null
+    /**
+     * Counterparty (name, country) sealed by PiiVault; null when none was given.
+     */
+    counterpartyKekId: string | null
+    counterpartyWrappedDek: runtime.Bytes | null
+    counterpartyCiphertext: runtime.Bytes | null
     createdAt: Date
+    updatedAt: Date
+    postedAt: Date | null
   }, ExtArgs["result"]["transfer"]>
   composites: {}
 }
@@ -1479,6 +2554,9 @@ export interface Prisma__TransferClient<T, Null = never, ExtArgs extends runtime
   readonly [Symbol.toStringTag]: "PrismaPromise"
   source<T extends Prisma.AccountDefaultArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.AccountDefaultArgs<ExtArgs>>): Prisma.Prisma__AccountClient<runtime.Types.Result.GetResult<Prisma.$AccountPayload<ExtArgs>, T, "findUniqueOrThrow", GlobalOmitOptions> | Null, Null, ExtArgs, GlobalOmitOptions>
   destination<T extends Prisma.AccountDefaultArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.AccountDefaultArgs<ExtArgs>>): Prisma.Prisma__AccountClient<runtime.Types.Result.GetResult<Prisma.$AccountPayload<ExtArgs>, T, "findUniqueOrThrow", GlobalOmitOptions> | Null, Null, ExtArgs, GlobalOmitOptions>
+  reverses<T extends Prisma.Transfer$reversesArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Transfer$reversesArgs<ExtArgs>>): Prisma.Prisma__TransferClient<runtime.Types.Result.GetResult<Prisma.$TransferPayload<ExtArgs>, T, "findUniqueOrThrow", GlobalOmitOptions> | null, null, ExtArgs, GlobalOmitOptions>
+  reversedBy<T extends Prisma.Transfer$reversedByArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Transfer$reversedByArgs<ExtArgs>>): Prisma.Prisma__TransferClient<runtime.Types.Result.GetResult<Prisma.$TransferPayload<ExtArgs>, T, "findUniqueOrThrow", GlobalOmitOptions> | null, null, ExtArgs, GlobalOmitOptions>
+  hold<T extends Prisma.Transfer$holdArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Transfer$holdArgs<ExtArgs>>): Prisma.Prisma__HoldClient<runtime.Types.Result.GetResult<Prisma.$HoldPayload<ExtArgs>, T, "findUniqueOrThrow", GlobalOmitOptions> | null, null, ExtArgs, GlobalOmitOptions>
   postings<T extends Prisma.Transfer$postingsArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Transfer$postingsArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$PostingPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
   idempotency<T extends Prisma.Transfer$idempotencyArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Transfer$idempotencyArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$IdempotencyKeyPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
   /**
@@ -1511,14 +2589,26 @@ export interface Prisma__TransferClient<T, Null = never, ExtArgs extends runtime
  */
 export interface TransferFieldRefs {
   readonly id: Prisma.FieldRef<"Transfer", 'String'>
+  readonly kind: Prisma.FieldRef<"Transfer", 'TransferKind'>
   readonly sourceAccountId: Prisma.FieldRef<"Transfer", 'String'>
   readonly destinationAccountId: Prisma.FieldRef<"Transfer", 'String'>
   readonly amountMinor: Prisma.FieldRef<"Transfer", 'BigInt'>
   readonly currency: Prisma.FieldRef<"Transfer", 'String'>
   readonly status: Prisma.FieldRef<"Transfer", 'TransferStatus'>
   readonly rejectionCode: Prisma.FieldRef<"Transfer", 'String'>
+  readonly description: Prisma.FieldRef<"Transfer", 'String'>
   readonly reference: Prisma.FieldRef<"Transfer", 'String'>
+  readonly labels: Prisma.FieldRef<"Transfer", 'Json'>
+  readonly reversesTransferId: Prisma.FieldRef<"Transfer", 'String'>
+  readonly holdId: Prisma.FieldRef<"Transfer", 'String'>
+  readonly batchId: Prisma.FieldRef<"Transfer", 'String'>
+  readonly screeningId: Prisma.FieldRef<"Transfer", 'String'>
+  readonly counterpartyKekId: Prisma.FieldRef<"Transfer", 'String'>
+  readonly counterpartyWrappedDek: Prisma.FieldRef<"Transfer", 'Bytes'>
+  readonly counterpartyCiphertext: Prisma.FieldRef<"Transfer", 'Bytes'>
   readonly createdAt: Prisma.FieldRef<"Transfer", 'DateTime'>
+  readonly updatedAt: Prisma.FieldRef<"Transfer", 'DateTime'>
+  readonly postedAt: Prisma.FieldRef<"Transfer", 'DateTime'>
 }
     
 
@@ -1917,6 +3007,63 @@ export type TransferDeleteManyArgs<ExtArgs extends runtime.Types.Extensions.Inte
    * Limit how many Transfers to delete.
    */
   limit?: number
+}
+
+/**
+ * Transfer.reverses
+ */
+export type Transfer$reversesArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  /**
+   * Select specific fields to fetch from the Transfer
+   */
+  select?: Prisma.TransferSelect<ExtArgs> | null
+  /**
+   * Omit specific fields from the Transfer
+   */
+  omit?: Prisma.TransferOmit<ExtArgs> | null
+  /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.TransferInclude<ExtArgs> | null
+  where?: Prisma.TransferWhereInput
+}
+
+/**
+ * Transfer.reversedBy
+ */
+export type Transfer$reversedByArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  /**
+   * Select specific fields to fetch from the Transfer
+   */
+  select?: Prisma.TransferSelect<ExtArgs> | null
+  /**
+   * Omit specific fields from the Transfer
+   */
+  omit?: Prisma.TransferOmit<ExtArgs> | null
+  /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.TransferInclude<ExtArgs> | null
+  where?: Prisma.TransferWhereInput
+}
+
+/**
+ * Transfer.hold
+ */
+export type Transfer$holdArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  /**
+   * Select specific fields to fetch from the Hold
+   */
+  select?: Prisma.HoldSelect<ExtArgs> | null
+  /**
+   * Omit specific fields from the Hold
+   */
+  omit?: Prisma.HoldOmit<ExtArgs> | null
+  /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.HoldInclude<ExtArgs> | null
+  where?: Prisma.HoldWhereInput
 }
 
 /**
