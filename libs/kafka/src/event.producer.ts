@@ -1,8 +1,9 @@
-import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { context, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import { suppressTracing } from '@opentelemetry/core';
 import { Partitioners, type Kafka, type Message, type Offsets, type Producer, type RecordMetadata, type Transaction } from 'kafkajs';
 import { buildEnvelope, encodeEnvelope, envelopeHeaders, type EventEnvelope, type EventInput } from './envelope';
 import type { KafkaLogger } from './kafka.client';
-import { injectTraceContext } from './trace-headers';
+import { extractTraceContext, injectTraceContext } from './trace-headers';
 
 const tracer = trace.getTracer('@tessera/kafka');
 
@@ -23,6 +24,12 @@ export interface PreparedEvent {
   topic: string;
   envelope: EventEnvelope;
   message: Message;
+}
+
+/** An envelope built earlier (e.g. stored in an outbox) to publish as is, under its partition key. */
+export interface StoredEvent {
+  key: string;
+  envelope: EventEnvelope;
 }
 
 /** Publishing inside a Kafka transaction; offsets sent here commit atomically with the records. */
@@ -87,6 +94,54 @@ export class EventProducer {
         return prepared.map((p) => p.envelope);
       }),
     );
+  }
+
+  /**
+   * Publishes envelopes that were built earlier, keeping their id, time and traceparent, in one
+   * produce request; resolves after the broker acked all of them. Each gets its own PRODUCER span
+   * whose parent is the envelope's stored traceparent, so a relayed event continues the trace of the
+   * request that created it, and its `traceparent` header points at that span. The send itself runs
+   * with tracing suppressed so the kafkajs instrumentation neither adds a span per message nor
+   * overwrites those headers with the relay's (unrelated) context.
+   */
+  publishEnvelopes(topic: string, events: StoredEvent[]): Promise<void> {
+    if (events.length === 0) return Promise.resolve();
+    return this.serialise(async () => {
+      const spans: Span[] = [];
+      const messages: Message[] = events.map(({ key, envelope }) => {
+        const parent = extractTraceContext(undefined, envelope, context.active());
+        const span = tracer.startSpan(
+          `publish ${topic}`,
+          {
+            kind: SpanKind.PRODUCER,
+            attributes: {
+              'messaging.system': 'kafka',
+              'messaging.operation.type': 'send',
+              'messaging.destination.name': topic,
+              'messaging.message.id': envelope.id,
+              'messaging.batch.message_count': events.length,
+            },
+          },
+          parent,
+        );
+        spans.push(span);
+        const headers = envelopeHeaders(envelope);
+        Object.assign(headers, injectTraceContext(trace.setSpan(parent, span)));
+        return { key, value: encodeEnvelope(envelope), headers, timestamp: String((envelope.time ?? new Date()).getTime()) };
+      });
+      try {
+        const metadata = await context.with(suppressTracing(context.active()), () => this.producer.send({ topic, acks: -1, messages }));
+        this.options.logger.debug({ topic, count: events.length, metadata: summarise(metadata) }, 'stored events published');
+      } catch (error) {
+        for (const span of spans) {
+          span.recordException(error as Error);
+          span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).name });
+        }
+        throw error;
+      } finally {
+        for (const span of spans) span.end();
+      }
+    });
   }
 
   /**
