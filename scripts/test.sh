@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*"; }
 t0=$(date +%s)
+mkdir -p .tessera/reports
 
 step "bootstrap (system packages, npm ci, Kafka jars)"
 bash scripts/bootstrap.sh
@@ -28,16 +29,23 @@ step "lint (ESLint incl. Nx module boundaries)"
 npx nx run-many -t lint --output-style=static
 
 step "unit tests"
-npx jest -c jest.config.cjs --selectProjects unit --ci
+npx jest -c jest.config.cjs --selectProjects unit --ci --json --outputFile=.tessera/reports/unit.json
 
 step "local infrastructure up (PostgreSQL + Kafka, idempotent)"
 npx tsx infra/local/cli.ts up
 
 step "integration tests (real PostgreSQL + Kafka + gRPC)"
-npx jest -c jest.config.cjs --selectProjects integration --ci --runInBand
+npx jest -c jest.config.cjs --selectProjects integration --ci --runInBand --json --outputFile=.tessera/reports/integration.json
 
 step "end-to-end tests (every service as a real process)"
-npx jest -c jest.config.cjs --selectProjects e2e --ci --runInBand
+npx jest -c jest.config.cjs --selectProjects e2e --ci --runInBand --json --outputFile=.tessera/reports/e2e.json
 
 echo
 echo "All checks passed in $(( $(date +%s) - t0 ))s."
+# One plain closing line over all three layers, for readers that do not parse Jest's summary.
+node -e '
+  const layers = ["unit", "integration", "e2e"].map((l) => require(`./.tessera/reports/${l}.json`));
+  const sum = (k) => layers.reduce((n, r) => n + r[k], 0);
+  console.log(`tests: ${sum("numPassedTests")} passed, ${sum("numFailedTests")} failed, ${sum("numPendingTests")} skipped`);
+'
+
