@@ -81,6 +81,30 @@ export interface TransferReversed {
   reason: string;
 }
 
+/** A transfer held for compliance review was released by two reviewers and is now POSTED. */
+export interface TransferReleased {
+  /** The transfer, now POSTED. */
+  transfer?:
+    | Transfer
+    | undefined;
+  /** The distinct reviewers who approved the release. */
+  approvedBy: string[];
+  /** The compliance alert that held it. */
+  alertId: string;
+}
+
+/** A transfer held for compliance review was declined; its reserved funds were released. */
+export interface TransferDeclined {
+  /** The transfer, now DECLINED. */
+  transfer?:
+    | Transfer
+    | undefined;
+  /** Who declined it. */
+  declinedBy: string;
+  /** The compliance alert that held it. */
+  alertId: string;
+}
+
 function createBaseAccountOpened(): AccountOpened {
   return { account: undefined };
 }
@@ -733,6 +757,228 @@ export const TransferReversed: MessageFns<TransferReversed> = {
       ? Transfer.fromPartial(object.reversal)
       : undefined;
     message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBaseTransferReleased(): TransferReleased {
+  return { transfer: undefined, approvedBy: [], alertId: "" };
+}
+
+export const TransferReleased: MessageFns<TransferReleased> = {
+  encode(message: TransferReleased, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.transfer !== undefined) {
+      Transfer.encode(message.transfer, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.approvedBy) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.alertId !== "") {
+      writer.uint32(26).string(message.alertId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TransferReleased {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTransferReleased();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.transfer = Transfer.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.approvedBy.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.alertId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TransferReleased {
+    return {
+      transfer: isSet(object.transfer) ? Transfer.fromJSON(object.transfer) : undefined,
+      approvedBy: globalThis.Array.isArray(object?.approvedBy)
+        ? object.approvedBy.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.approved_by)
+        ? object.approved_by.map((e: any) => globalThis.String(e))
+        : [],
+      alertId: isSet(object.alertId)
+        ? globalThis.String(object.alertId)
+        : isSet(object.alert_id)
+        ? globalThis.String(object.alert_id)
+        : "",
+    };
+  },
+
+  toJSON(message: TransferReleased): unknown {
+    const obj: any = {};
+    if (message.transfer !== undefined) {
+      obj.transfer = Transfer.toJSON(message.transfer);
+    }
+    if (message.approvedBy?.length) {
+      obj.approvedBy = message.approvedBy;
+    }
+    if (message.alertId !== "") {
+      obj.alertId = message.alertId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TransferReleased>, I>>(base?: I): TransferReleased {
+    return TransferReleased.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TransferReleased>, I>>(object: I): TransferReleased {
+    const message = createBaseTransferReleased();
+    message.transfer = (object.transfer !== undefined && object.transfer !== null)
+      ? Transfer.fromPartial(object.transfer)
+      : undefined;
+    message.approvedBy = object.approvedBy?.map((e) => e) || [];
+    message.alertId = object.alertId ?? "";
+    return message;
+  },
+};
+
+function createBaseTransferDeclined(): TransferDeclined {
+  return { transfer: undefined, declinedBy: "", alertId: "" };
+}
+
+export const TransferDeclined: MessageFns<TransferDeclined> = {
+  encode(message: TransferDeclined, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.transfer !== undefined) {
+      Transfer.encode(message.transfer, writer.uint32(10).fork()).join();
+    }
+    if (message.declinedBy !== "") {
+      writer.uint32(18).string(message.declinedBy);
+    }
+    if (message.alertId !== "") {
+      writer.uint32(26).string(message.alertId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TransferDeclined {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTransferDeclined();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.transfer = Transfer.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.declinedBy = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.alertId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TransferDeclined {
+    return {
+      transfer: isSet(object.transfer) ? Transfer.fromJSON(object.transfer) : undefined,
+      declinedBy: isSet(object.declinedBy)
+        ? globalThis.String(object.declinedBy)
+        : isSet(object.declined_by)
+        ? globalThis.String(object.declined_by)
+        : "",
+      alertId: isSet(object.alertId)
+        ? globalThis.String(object.alertId)
+        : isSet(object.alert_id)
+        ? globalThis.String(object.alert_id)
+        : "",
+    };
+  },
+
+  toJSON(message: TransferDeclined): unknown {
+    const obj: any = {};
+    if (message.transfer !== undefined) {
+      obj.transfer = Transfer.toJSON(message.transfer);
+    }
+    if (message.declinedBy !== "") {
+      obj.declinedBy = message.declinedBy;
+    }
+    if (message.alertId !== "") {
+      obj.alertId = message.alertId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TransferDeclined>, I>>(base?: I): TransferDeclined {
+    return TransferDeclined.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TransferDeclined>, I>>(object: I): TransferDeclined {
+    const message = createBaseTransferDeclined();
+    message.transfer = (object.transfer !== undefined && object.transfer !== null)
+      ? Transfer.fromPartial(object.transfer)
+      : undefined;
+    message.declinedBy = object.declinedBy ?? "";
+    message.alertId = object.alertId ?? "";
     return message;
   },
 };
