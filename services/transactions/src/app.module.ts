@@ -9,6 +9,7 @@ import { type TransactionsConfig, TRANSACTIONS_CONFIG } from './config';
 import { PingsConsumer } from './diagnostics/pings.consumer';
 import { RecordPingHandler } from './diagnostics/record-ping/record-ping.handler';
 import { Outbox } from './outbox/outbox';
+import { OutboxRelayService } from './outbox/outbox-relay';
 import { piiKeyringProvider } from './pii/pii-keyring';
 import { PiiVault } from './pii/pii-vault';
 import { GrpcServerHost } from './platform/grpc-server.host';
@@ -24,6 +25,7 @@ export class AppModule {
         PrismaService,
         AuditTrail,
         Outbox,
+        OutboxRelayService,
         piiKeyringProvider,
         PiiVault,
         AccountRepository,

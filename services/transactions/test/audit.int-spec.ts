@@ -1,0 +1,82 @@
+/** AuditTrail against a throwaway Postgres: the chain verifies, and a row edited in SQL is found. */
+import { randomUUID } from 'node:crypto';
+import { AuditTrail } from '../src/audit/audit-trail';
+import { transactionsConfigSchema } from '../src/config';
+import { PrismaService } from '../src/platform/prisma.provider';
+import { throwawayDb, type ThrowawayDb } from './support/throwaway-db';
+
+jest.setTimeout(60_000);
+
+let db: ThrowawayDb;
+let prisma: PrismaService;
+let audit: AuditTrail;
+
+beforeAll(async () => {
+  db = await throwawayDb('audit');
+  prisma = new PrismaService(transactionsConfigSchema.parse({ TRANSACTIONS_DATABASE_URL: db.url, TRANSACTIONS_DB_POOL_MAX: '8' }));
+  audit = new AuditTrail(prisma);
+});
+
+afterAll(async () => {
+  await prisma?.onApplicationShutdown();
+  await db?.drop();
+});
+
+function entry(i: number) {
+  return { actor: `user-${i % 3}`, action: 'transfer.posted', entityType: 'transfer', entityId: randomUUID(), payload: { amountMinor: BigInt(i) * 10n ** 15n, reasons: ['ok'], nested: { z: 1, a: [true, null] } } };
+}
+
+async function tamper(sql: string, values: unknown[]): Promise<void> {
+  // The append-only trigger refuses UPDATEs; the owner can switch it off, which is exactly the attack.
+  await db.client.query('ALTER TABLE audit_records DISABLE TRIGGER USER');
+  try {
+    await db.client.query(sql, values);
+  } finally {
+    await db.client.query('ALTER TABLE audit_records ENABLE TRIGGER USER');
+  }
+}
+
+describe(AuditTrail, () => {
+  describe('append', () => {
+    it('chains concurrent appends from many transactions into one unforked chain', async () => {
+      await Promise.all(Array.from({ length: 40 }, (_, i) => prisma.client.$transaction((tx) => audit.append(tx, entry(i)))));
+      const { rows } = await db.client.query<{ n: string; heads: string }>(`SELECT count(*) AS n, count(DISTINCT prev_hash) AS heads FROM audit_records`);
+      expect(rows[0]).toEqual({ n: '40', heads: '40' });
+    });
+
+    it('leaves no record when the caller rolls back', async () => {
+      const before = await audit.verify();
+      await expect(
+        prisma.client.$transaction(async (tx) => {
+          await audit.append(tx, entry(99));
+          throw new Error('business rule failed');
+        }),
+      ).rejects.toThrow('business rule failed');
+      expect(await audit.verify()).toEqual(before);
+    });
+  });
+
+  describe('verify', () => {
+    it('proves an intact chain and reports its head', async () => {
+      const last = await prisma.client.$transaction((tx) => audit.append(tx, entry(100)));
+      const result = await audit.verify();
+      expect(result).toEqual({ valid: true, recordsChecked: 41, headHash: last.hash });
+    });
+
+    it('reports a payload edited directly in SQL as the first invalid seq, and recovers when reverted', async () => {
+      const { rows } = await db.client.query<{ seq: string; payload: unknown }>('SELECT seq, payload FROM audit_records ORDER BY seq OFFSET 17 LIMIT 1');
+      const victim = rows[0]!;
+      await tamper(`UPDATE audit_records SET payload = jsonb_set(payload, '{amountMinor}', '"1"') WHERE seq = $1`, [victim.seq]);
+      expect(await audit.verify()).toMatchObject({ valid: false, firstInvalidSeq: BigInt(victim.seq), failureReason: 'hash mismatch' });
+
+      await tamper('UPDATE audit_records SET payload = $2 WHERE seq = $1', [victim.seq, JSON.stringify(victim.payload)]);
+      expect((await audit.verify()).valid).toBe(true);
+    });
+
+    it('reports a deleted row at the record that followed it', async () => {
+      const { rows } = await db.client.query<{ seq: string }>('SELECT seq FROM audit_records ORDER BY seq OFFSET 5 LIMIT 2');
+      await tamper('DELETE FROM audit_records WHERE seq = $1', [rows[0]!.seq]);
+      expect(await audit.verify()).toMatchObject({ valid: false, firstInvalidSeq: BigInt(rows[1]!.seq), failureReason: 'prev_hash does not match previous record' });
+    });
+  });
+});
