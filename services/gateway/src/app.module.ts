@@ -7,6 +7,23 @@ import { HealthController } from './health/health.controller';
 import { HealthService } from './health/health.service';
 import { AccountsController } from './accounts/accounts.controller';
 import { PingsController } from './pings/pings.controller';
+import { TransfersController } from './transfers/transfers.controller';
+import { HoldsController } from './holds/holds.controller';
+import { AlertsController } from './compliance/alerts.controller';
+import { AuditController } from './audit/audit.controller';
+import { OpenApiController } from './openapi/openapi.controller';
+
+/** Every controller; the OpenAPI test checks each of their routes is documented. */
+export const CONTROLLERS = [
+  HealthController,
+  OpenApiController,
+  AccountsController,
+  TransfersController,
+  HoldsController,
+  AlertsController,
+  AuditController,
+  PingsController,
+];
 
 @Module({})
 export class AppModule {
@@ -14,7 +31,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [PeersModule.forRoot(config)],
-      controllers: [HealthController, AccountsController, PingsController],
+      controllers: CONTROLLERS,
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
         { provide: APP_FILTER, useClass: ProblemFilter },

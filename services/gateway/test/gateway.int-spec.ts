@@ -66,6 +66,8 @@ beforeAll(async () => {
   grpc = await createGrpcServer({ port: 0, host: '127.0.0.1', logger, services: [{ definition: Svc, implementation: unaryService(Svc, implementation, { logger }) }], shutdownGraceMs: 500 });
   const config = gatewayConfigSchema.parse({
     TRANSACTIONS_ADDR: `127.0.0.1:${grpc.port}`,
+    // The same server stands in for compliance's overall health; its routes are covered in routes.int-spec.ts.
+    COMPLIANCE_ADDR: `127.0.0.1:${grpc.port}`,
     GATEWAY_GRPC_DEADLINE_MS: '2000',
     GATEWAY_HEALTH_TIMEOUT_MS: '1000',
     GATEWAY_BODY_LIMIT_BYTES: String(BODY_LIMIT),
@@ -147,9 +149,9 @@ describe('gateway over a live AccountService', () => {
     expect(res.body).toMatchObject({ code: 'HTTP.ROUTE_NOT_FOUND', instance: '/v1/nope' });
   });
 
-  it('reports healthy while transactions and Kafka answer', async () => {
+  it('reports healthy while transactions, compliance and Kafka answer', async () => {
     const res = await request({ method: 'GET', url: '/health' });
-    expect(res.body).toMatchObject({ status: 'up', checks: { transactions: { status: 'up' }, postgres: { status: 'up' }, kafka: { status: 'up' } } });
+    expect(res.body).toMatchObject({ status: 'up', checks: { transactions: { status: 'up' }, postgres: { status: 'up' }, compliance: { status: 'up' }, kafka: { status: 'up' } } });
     expect(res.status).toBe(200);
   });
 

@@ -1,7 +1,9 @@
 import { paymentsV1 } from '@tessera/contracts';
 import { z } from 'zod';
+import { currency, isoOrNull, labels, moneyView, pageQuery, pageView, shortText, toMoneyView, toPageRequest, uuid } from '../http/common.dto';
 
 const ACCOUNT_TYPES = ['ASSET', 'LIABILITY', 'REVENUE', 'EXPENSE'] as const;
+const ACCOUNT_STATUSES = ['ACTIVE', 'FROZEN', 'CLOSED'] as const;
 
 /** Minor units travel as JSON strings (or safe integers) and become bigint; never floats. */
 export const minorUnits = z
@@ -9,20 +11,44 @@ export const minorUnits = z
   .transform((value) => BigInt(value))
   .refine((value) => value >= 0n && value <= 9_223_372_036_854_775_807n, 'must be between 0 and 2^63-1');
 
+/** The holder's personal data: forwarded to transactions, which encrypts it at rest; never logged or echoed. */
+const accountHolder = z
+  .object({
+    fullName: z.string().min(1).max(200),
+    address: shortText(500).optional(),
+    nationalId: shortText(64).optional(),
+    country: z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code such as DE').optional(),
+  })
+  .strict();
+
 export const openAccountBody = z
   .object({
     ownerId: z.string().min(1).max(128),
     name: z.string().min(1).max(200).optional(),
     type: z.enum(ACCOUNT_TYPES),
-    currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR'),
+    currency,
     overdraftLimitMinor: minorUnits.optional(),
-    labels: z.record(z.string().max(64), z.string().max(256)).optional(),
+    labels: labels.optional(),
+    holder: accountHolder.optional(),
   })
   .strict();
 export type OpenAccountBody = z.infer<typeof openAccountBody>;
 
-export const accountIdParam = z.string().uuid('must be a UUID');
-export const idempotencyKeyHeader = z.string().min(8, 'must be 8 to 128 characters').max(128, 'must be 8 to 128 characters');
+export const accountIdParam = uuid;
+
+export const listAccountsQuery = z
+  .object({ ownerId: z.string().min(1).max(128).optional(), status: z.enum(ACCOUNT_STATUSES).optional(), currency: currency.optional(), ...pageQuery })
+  .strict();
+export type ListAccountsQuery = z.infer<typeof listAccountsQuery>;
+
+/** Body of freeze and close: why (audited, no PII) and an optional optimistic-concurrency version. */
+export const changeAccountStatusBody = z
+  .object({
+    reason: shortText(500).optional(),
+    expectedVersion: z.string().regex(/^[1-9]\d{0,18}$/, 'must be a positive integer version, as a decimal string').optional(),
+  })
+  .strict();
+export type ChangeAccountStatusBody = z.infer<typeof changeAccountStatusBody>;
 
 export function toOpenAccountRequest(body: OpenAccountBody, idempotencyKey: string): paymentsV1.OpenAccountRequest {
   return paymentsV1.OpenAccountRequest.fromPartial({
@@ -33,21 +59,37 @@ export function toOpenAccountRequest(body: OpenAccountBody, idempotencyKey: stri
     currency: body.currency,
     overdraftLimitMinor: body.overdraftLimitMinor ?? 0n,
     labels: body.labels ?? {},
+    ...(body.holder ? { holder: { fullName: body.holder.fullName, address: body.holder.address ?? '', nationalId: body.holder.nationalId ?? '', country: body.holder.country ?? '' } } : {}),
   });
 }
 
-/** The REST view of an account: enum names without prefixes, bigint as decimal strings. */
-export interface AccountView {
-  id: string;
-  ownerId: string;
-  name: string;
-  type: string;
-  currency: string;
-  status: string;
-  overdraftLimitMinor: string;
-  version: string;
-  createdAt: string | null;
+export function toListAccountsRequest(query: ListAccountsQuery): paymentsV1.ListAccountsRequest {
+  return paymentsV1.ListAccountsRequest.fromPartial({
+    page: toPageRequest(query),
+    ownerId: query.ownerId ?? '',
+    status: query.status ? paymentsV1.AccountStatus[`ACCOUNT_STATUS_${query.status}`] : paymentsV1.AccountStatus.ACCOUNT_STATUS_UNSPECIFIED,
+    currency: query.currency ?? '',
+  });
 }
+
+export function toChangeStatusRequest(accountId: string, body: ChangeAccountStatusBody, idempotencyKey: string): paymentsV1.FreezeAccountRequest {
+  return { idempotencyKey, accountId, reason: body.reason ?? '', expectedVersion: body.expectedVersion ? BigInt(body.expectedVersion) : 0n };
+}
+
+/** The REST view of an account: enum names without prefixes, bigint as decimal strings. */
+export const accountView = z.object({
+  id: z.string(),
+  ownerId: z.string(),
+  name: z.string(),
+  type: z.string(),
+  currency: z.string(),
+  status: z.string(),
+  overdraftLimitMinor: z.string(),
+  version: z.string(),
+  createdAt: z.string().nullable(),
+});
+export type AccountView = z.infer<typeof accountView>;
+export const accountPageView = pageView(accountView);
 
 export function toAccountView(account: paymentsV1.Account): AccountView {
   return {
@@ -60,5 +102,27 @@ export function toAccountView(account: paymentsV1.Account): AccountView {
     overdraftLimitMinor: account.overdraftLimitMinor.toString(),
     version: account.version.toString(),
     createdAt: account.createdAt?.toISOString() ?? null,
+  };
+}
+
+/** Ledger (posted) vs. available (ledger - held, what a new transfer may spend) vs. held balance. */
+export const balanceView = z.object({
+  accountId: z.string(),
+  ledger: moneyView.nullable(),
+  available: moneyView.nullable(),
+  held: moneyView.nullable(),
+  version: z.string(),
+  asOf: z.string().nullable(),
+});
+export type BalanceView = z.infer<typeof balanceView>;
+
+export function toBalanceView(balance: paymentsV1.Balance): BalanceView {
+  return {
+    accountId: balance.accountId,
+    ledger: toMoneyView(balance.ledger),
+    available: toMoneyView(balance.available),
+    held: toMoneyView(balance.held),
+    version: balance.version.toString(),
+    asOf: isoOrNull(balance.asOf),
   };
 }

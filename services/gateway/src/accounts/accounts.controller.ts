@@ -1,10 +1,17 @@
-import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post } from '@nestjs/common';
+import type { Metadata } from '@grpc/grpc-js';
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
 import { paymentsV1 } from '@tessera/contracts';
-import { AppError } from '@tessera/errors';
 import { unaryCall } from '@tessera/grpc';
+import { nextPageTokenOf, required } from '../http/common.dto';
+import { CallMetadata, IdempotencyKey } from '../http/request-context';
 import { ZodPipe } from '../http/zod-body.pipe';
 import { ACCOUNTS_CLIENT } from '../peers/peers.module';
-import { accountIdParam, type AccountView, idempotencyKeyHeader, openAccountBody, type OpenAccountBody, toAccountView, toOpenAccountRequest } from './account.dto';
+import {
+  accountIdParam, type AccountView, type BalanceView, changeAccountStatusBody, type ChangeAccountStatusBody, listAccountsQuery, type ListAccountsQuery,
+  openAccountBody, type OpenAccountBody, toAccountView, toBalanceView, toChangeStatusRequest, toListAccountsRequest, toOpenAccountRequest,
+} from './account.dto';
+
+const idPipe = () => new ZodPipe(accountIdParam, 'HTTP.INVALID_ID', 'id');
 
 /** REST face of `tessera.payments.v1.AccountService`; validation here, rules in the transactions service. */
 @Controller('v1/accounts')
@@ -14,31 +21,56 @@ export class AccountsController {
   @Post()
   @HttpCode(201)
   async open(
-    @Headers('idempotency-key') rawKey: string | undefined,
+    @IdempotencyKey() key: string,
     @Body(new ZodPipe(openAccountBody)) body: OpenAccountBody,
+    @CallMetadata() metadata: Metadata,
   ): Promise<AccountView> {
-    // Checked before the pipe: ZodPipe reads a missing value as {} (right for bodies, wrong for a header).
-    if (!rawKey) {
-      throw new AppError({
-        code: 'HTTP.IDEMPOTENCY_KEY_REQUIRED',
-        kind: 'INVALID_ARGUMENT',
-        message: 'Send an Idempotency-Key header (8-128 characters) with every POST',
-        fieldViolations: [{ field: 'Idempotency-Key', description: 'required' }],
-      });
-    }
-    const key = new ZodPipe(idempotencyKeyHeader, 'HTTP.INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key').transform(rawKey);
-    const { account } = await unaryCall(this.accounts, 'openAccount', toOpenAccountRequest(body, key));
-    return toAccountView(required(account));
+    const { account } = await unaryCall(this.accounts, 'openAccount', toOpenAccountRequest(body, key), { metadata });
+    return toAccountView(required(account, 'account'));
+  }
+
+  @Get()
+  async list(
+    @Query(new ZodPipe(listAccountsQuery, 'HTTP.INVALID_QUERY')) query: ListAccountsQuery,
+    @CallMetadata() metadata: Metadata,
+  ): Promise<{ items: AccountView[]; nextPageToken: string | null }> {
+    const res = await unaryCall(this.accounts, 'listAccounts', toListAccountsRequest(query), { metadata });
+    return { items: res.accounts.map(toAccountView), nextPageToken: nextPageTokenOf(res.page) };
   }
 
   @Get(':id')
-  async get(@Param('id', new ZodPipe(accountIdParam, 'HTTP.INVALID_ID', 'id')) id: string): Promise<AccountView> {
-    const { account } = await unaryCall(this.accounts, 'getAccount', { accountId: id });
-    return toAccountView(required(account));
+  async get(@Param('id', idPipe()) id: string, @CallMetadata() metadata: Metadata): Promise<AccountView> {
+    const { account } = await unaryCall(this.accounts, 'getAccount', { accountId: id }, { metadata });
+    return toAccountView(required(account, 'account'));
   }
-}
 
-function required<T>(value: T | undefined): T {
-  if (value === undefined) throw new AppError({ code: 'GATEWAY.EMPTY_RESPONSE', kind: 'INTERNAL', message: 'Upstream returned no account' });
-  return value;
+  @Get(':id/balance')
+  async balance(@Param('id', idPipe()) id: string, @CallMetadata() metadata: Metadata): Promise<BalanceView> {
+    const { balance } = await unaryCall(this.accounts, 'getBalance', { accountId: id }, { metadata });
+    return toBalanceView(required(balance, 'balance'));
+  }
+
+  @Post(':id/freeze')
+  @HttpCode(200)
+  async freeze(
+    @Param('id', idPipe()) id: string,
+    @IdempotencyKey() key: string,
+    @Body(new ZodPipe(changeAccountStatusBody)) body: ChangeAccountStatusBody,
+    @CallMetadata() metadata: Metadata,
+  ): Promise<AccountView> {
+    const { account } = await unaryCall(this.accounts, 'freezeAccount', toChangeStatusRequest(id, body, key), { metadata });
+    return toAccountView(required(account, 'account'));
+  }
+
+  @Post(':id/close')
+  @HttpCode(200)
+  async close(
+    @Param('id', idPipe()) id: string,
+    @IdempotencyKey() key: string,
+    @Body(new ZodPipe(changeAccountStatusBody)) body: ChangeAccountStatusBody,
+    @CallMetadata() metadata: Metadata,
+  ): Promise<AccountView> {
+    const { account } = await unaryCall(this.accounts, 'closeAccount', toChangeStatusRequest(id, body, key), { metadata });
+    return toAccountView(required(account, 'account'));
+  }
 }

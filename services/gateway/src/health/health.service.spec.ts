@@ -7,7 +7,7 @@ import { HealthService } from './health.service';
 jest.mock('@tessera/grpc', () => ({ checkHealth: jest.fn() }));
 const checkHealthMock = jest.mocked(checkHealth);
 
-const config = gatewayConfigSchema.parse({ TRANSACTIONS_ADDR: '10.0.0.7:50051', GATEWAY_HEALTH_TIMEOUT_MS: '50' });
+const config = gatewayConfigSchema.parse({ TRANSACTIONS_ADDR: '10.0.0.7:50051', COMPLIANCE_ADDR: '10.0.0.8:50052', GATEWAY_HEALTH_TIMEOUT_MS: '50' });
 const ACCOUNT_SERVICE = 'tessera.payments.v1.AccountService';
 
 function kafkaAdmin(describeCluster: () => Promise<{ brokers: unknown[] }>): Admin {
@@ -16,9 +16,9 @@ function kafkaAdmin(describeCluster: () => Promise<{ brokers: unknown[] }>): Adm
 const oneBroker = kafkaAdmin(async () => ({ brokers: [{ nodeId: 1, host: '127.0.0.1', port: 19092 }] }));
 
 /** Answers per gRPC health service name: a status, or an error to reject with. */
-function grpcHealth(answers: { overall: HealthStatus | Error; accounts: HealthStatus | Error }): void {
-  checkHealthMock.mockImplementation(async (_addr, service) => {
-    const answer = service === ACCOUNT_SERVICE ? answers.accounts : answers.overall;
+function grpcHealth(answers: { overall: HealthStatus | Error; accounts: HealthStatus | Error; compliance?: HealthStatus | Error }): void {
+  checkHealthMock.mockImplementation(async (addr, service) => {
+    const answer = addr === config.COMPLIANCE_ADDR ? (answers.compliance ?? 'SERVING') : service === ACCOUNT_SERVICE ? answers.accounts : answers.overall;
     if (answer instanceof Error) throw answer;
     return answer;
   });
@@ -28,16 +28,17 @@ beforeEach(() => checkHealthMock.mockReset());
 
 describe('HealthService', () => {
   describe('report', () => {
-    it('is up when transactions, its database and Kafka all answer', async () => {
+    it('is up when transactions, its database, compliance and Kafka all answer', async () => {
       grpcHealth({ overall: 'SERVING', accounts: 'SERVING' });
       const report = await new HealthService(config, oneBroker).report();
       expect(report.status).toBe('up');
-      expect(Object.keys(report.checks).sort()).toEqual(['kafka', 'postgres', 'transactions']);
+      expect(Object.keys(report.checks).sort()).toEqual(['compliance', 'kafka', 'postgres', 'transactions']);
       for (const check of Object.values(report.checks)) {
         expect(check).toEqual({ status: 'up', latencyMs: expect.any(Number) });
       }
       expect(checkHealthMock).toHaveBeenCalledWith('10.0.0.7:50051', '', { timeoutMs: 50 });
       expect(checkHealthMock).toHaveBeenCalledWith('10.0.0.7:50051', ACCOUNT_SERVICE, { timeoutMs: 50 });
+      expect(checkHealthMock).toHaveBeenCalledWith('10.0.0.8:50052', '', { timeoutMs: 50 });
     });
 
     it('reports postgres down when AccountService is NOT_SERVING, and only postgres', async () => {
@@ -47,6 +48,14 @@ describe('HealthService', () => {
       expect(report.checks['postgres']).toMatchObject({ status: 'down', detail: 'NOT_SERVING' });
       expect(report.checks['transactions']?.status).toBe('up');
       expect(report.checks['kafka']?.status).toBe('up');
+    });
+
+    it('is down when compliance is unreachable: screening fails closed, so transfers would be refused', async () => {
+      grpcHealth({ overall: 'SERVING', accounts: 'SERVING', compliance: new Error('No connection established') });
+      const report = await new HealthService(config, oneBroker).report();
+      expect(report.status).toBe('down');
+      expect(report.checks['compliance']).toMatchObject({ status: 'down', detail: 'No connection established' });
+      expect(report.checks['transactions']?.status).toBe('up');
     });
 
     it('names an unreachable transactions service with the error message', async () => {

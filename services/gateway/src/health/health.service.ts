@@ -11,7 +11,8 @@ export interface HealthReport {
 }
 
 /**
- * Readiness of everything the gateway needs. Postgres is reported through the transactions service's
+ * Readiness of everything the gateway needs (transfers are refused while compliance is down: screening fails
+ * closed, so compliance is a hard dependency). Postgres is reported through the transactions service's
  * health (its AccountService is SERVING only while its database answers), so the gateway holds no DB
  * credentials.
  */
@@ -27,6 +28,7 @@ export class HealthService {
     const entries = await Promise.all([
       timed('transactions', () => checkHealth(this.config.TRANSACTIONS_ADDR, '', { timeoutMs: timeout })),
       timed('postgres', () => checkHealth(this.config.TRANSACTIONS_ADDR, 'tessera.payments.v1.AccountService', { timeoutMs: timeout })),
+      timed('compliance', () => checkHealth(this.config.COMPLIANCE_ADDR, '', { timeoutMs: timeout })),
       timed('kafka', async () => {
         const cluster = await withTimeout(this.kafkaAdmin.describeCluster(), timeout, 'kafka describeCluster');
         return cluster.brokers.length > 0 ? 'SERVING' : 'NO_BROKERS';

@@ -1,5 +1,5 @@
 import { type DynamicModule, Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
-import { paymentsV1 } from '@tessera/contracts';
+import { complianceV1, paymentsV1 } from '@tessera/contracts';
 import { createGrpcClient } from '@tessera/grpc';
 import { createKafka, EventProducer } from '@tessera/kafka';
 import { createLogger } from '@tessera/telemetry';
@@ -7,15 +7,25 @@ import type { Admin } from 'kafkajs';
 import type { GatewayConfig } from '../config';
 
 export const ACCOUNTS_CLIENT = Symbol('ACCOUNTS_CLIENT');
+export const TRANSFERS_CLIENT = Symbol('TRANSFERS_CLIENT');
+export const AUDIT_CLIENT = Symbol('AUDIT_CLIENT');
+export const COMPLIANCE_CLIENT = Symbol('COMPLIANCE_CLIENT');
 export const KAFKA_ADMIN = Symbol('KAFKA_ADMIN');
 export const EVENT_PRODUCER = Symbol('EVENT_PRODUCER');
 
-/** Connections to the gateway's peers, opened once at boot and closed on shutdown. */
+/**
+ * Connections to the gateway's peers, opened once at boot and closed on shutdown. Only reads are retried by
+ * the channel: a retried mutation is safe on the server thanks to its idempotency key, but the caller is the
+ * one who decides to retry (with the same Idempotency-Key), not a hidden channel policy.
+ */
 @Global()
 @Module({})
 export class PeersModule implements OnApplicationShutdown {
   constructor(
     @Inject(ACCOUNTS_CLIENT) private readonly accounts: paymentsV1.AccountServiceClient,
+    @Inject(TRANSFERS_CLIENT) private readonly transfers: paymentsV1.TransferServiceClient,
+    @Inject(AUDIT_CLIENT) private readonly audit: paymentsV1.AuditServiceClient,
+    @Inject(COMPLIANCE_CLIENT) private readonly compliance: complianceV1.ComplianceServiceClient,
     @Inject(KAFKA_ADMIN) private readonly admin: Admin,
     @Inject(EVENT_PRODUCER) private readonly producer: EventProducer,
   ) {}
@@ -23,6 +33,7 @@ export class PeersModule implements OnApplicationShutdown {
   static forRoot(config: GatewayConfig): DynamicModule {
     const logger = createLogger('kafkajs');
     const kafka = createKafka({ clientId: 'gateway', brokers: config.KAFKA_BROKERS, logger });
+    const defaultDeadlineMs = config.GATEWAY_GRPC_DEADLINE_MS;
     return {
       module: PeersModule,
       providers: [
@@ -30,9 +41,36 @@ export class PeersModule implements OnApplicationShutdown {
           provide: ACCOUNTS_CLIENT,
           useFactory: () =>
             createGrpcClient(paymentsV1.AccountServiceClient, config.TRANSACTIONS_ADDR, {
-              defaultDeadlineMs: config.GATEWAY_GRPC_DEADLINE_MS,
+              defaultDeadlineMs,
               retry: 'idempotent',
               idempotentMethods: ['GetAccount', 'ListAccounts', 'GetBalance'],
+            }),
+        },
+        {
+          provide: TRANSFERS_CLIENT,
+          useFactory: () =>
+            createGrpcClient(paymentsV1.TransferServiceClient, config.TRANSACTIONS_ADDR, {
+              defaultDeadlineMs,
+              retry: 'idempotent',
+              idempotentMethods: ['GetTransfer', 'ListTransfers'],
+            }),
+        },
+        {
+          provide: AUDIT_CLIENT,
+          useFactory: () =>
+            createGrpcClient(paymentsV1.AuditServiceClient, config.TRANSACTIONS_ADDR, {
+              defaultDeadlineMs,
+              retry: 'idempotent',
+              idempotentMethods: ['VerifyAuditChain', 'ListAuditRecords'],
+            }),
+        },
+        {
+          provide: COMPLIANCE_CLIENT,
+          useFactory: () =>
+            createGrpcClient(complianceV1.ComplianceServiceClient, config.COMPLIANCE_ADDR, {
+              defaultDeadlineMs,
+              retry: 'idempotent',
+              idempotentMethods: ['ListAlerts'],
             }),
         },
         {
@@ -52,12 +90,12 @@ export class PeersModule implements OnApplicationShutdown {
           },
         },
       ],
-      exports: [ACCOUNTS_CLIENT, KAFKA_ADMIN, EVENT_PRODUCER],
+      exports: [ACCOUNTS_CLIENT, TRANSFERS_CLIENT, AUDIT_CLIENT, COMPLIANCE_CLIENT, KAFKA_ADMIN, EVENT_PRODUCER],
     };
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.accounts.close();
+    for (const client of [this.accounts, this.transfers, this.audit, this.compliance]) client.close();
     await Promise.allSettled([this.producer.disconnect(), this.admin.disconnect()]);
   }
 }

@@ -2,12 +2,10 @@ import { Body, Controller, HttpCode, Inject, Post } from '@nestjs/common';
 import { commonV1, eventTypeName } from '@tessera/contracts';
 import type { EventProducer } from '@tessera/kafka';
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
 import { ZodPipe } from '../http/zod-body.pipe';
 import { EVENT_PRODUCER } from '../peers/peers.module';
+import { type PingBody, pingBody, PINGS_TOPIC } from './ping.dto';
 
-const PINGS_TOPIC = 'platform.pings.v1';
-const pingBody = z.object({ message: z.string().min(1).max(280) }).strict();
 
 /**
  * The foundation slice's event path: a ping is published to Kafka and recorded by a consumer in the
@@ -19,7 +17,7 @@ export class PingsController {
 
   @Post()
   @HttpCode(202)
-  async create(@Body(new ZodPipe(pingBody)) body: z.infer<typeof pingBody>): Promise<{ id: string; topic: string }> {
+  async create(@Body(new ZodPipe(pingBody)) body: PingBody): Promise<{ id: string; topic: string }> {
     const id = randomUUID();
     const ping = commonV1.Ping.fromPartial({ id, message: body.message, sentAt: new Date() });
     await this.producer.publish(PINGS_TOPIC, {

@@ -1,0 +1,92 @@
+import { z } from 'zod';
+import { accountPageView, accountView, balanceView, changeAccountStatusBody, listAccountsQuery, openAccountBody } from '../accounts/account.dto';
+import { auditRecordPageView, auditVerificationView, listAuditRecordsQuery } from '../audit/audit.dto';
+import { alertPageView, alertView, assignAlertBody, listAlertsQuery, resolveAlertBody } from '../compliance/alert.dto';
+import { uuid } from '../http/common.dto';
+import { pingAccepted, pingBody } from '../pings/ping.dto';
+import { authorizeHoldBody, capturedHoldView, captureHoldBody, holdView, voidHoldBody } from '../holds/hold.dto';
+import {
+  createTransferBatchBody, createTransferBody, listTransfersQuery, reversalView, reverseTransferBody, transferBatchView, transferPageView, transferView,
+} from '../transfers/transfer.dto';
+
+/** A named schema becomes `#/components/schemas/<name>`. */
+export interface Named {
+  name: string;
+  schema: z.ZodType;
+}
+
+/**
+ * One REST route as the OpenAPI document shows it. The zod schemas are the very ones the controllers validate
+ * with, so the document cannot drift from the validation; a unit test checks that every route Nest registers
+ * is listed here (and nothing else).
+ */
+export interface RouteSpec {
+  method: 'get' | 'post';
+  /** OpenAPI path template, e.g. `/v1/transfers/{id}`. */
+  path: string;
+  operationId: string;
+  summary: string;
+  tag: string;
+  params?: Record<string, z.ZodType>;
+  query?: z.ZodObject;
+  body?: Named;
+  /** Requires the Idempotency-Key header. */
+  idempotent?: boolean;
+  /** Forwards X-Tessera-Principal (placeholder until issue #5). */
+  principal?: boolean;
+  response: { status: number; description: string; body: Named };
+  /** Problem responses besides the ones every route may return (500, and 400 when it takes input). */
+  errors: number[];
+}
+
+const id = { id: uuid };
+const READ = [404, 503, 504];
+const WRITE = [404, 409, 413, 415, 422, 503, 504];
+
+const named = (name: string, schema: z.ZodType): Named => ({ name, schema });
+
+export const problemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    instance: z.string().optional(),
+    code: z.string().meta({ description: 'Stable machine-readable reason, e.g. PAYMENTS.INSUFFICIENT_FUNDS or HTTP.INVALID_REQUEST' }),
+    errors: z.array(z.object({ field: z.string(), description: z.string() })).optional().meta({ description: 'One entry per invalid field' }),
+  })
+  .meta({ description: 'RFC 9457 problem details' });
+
+const check = z.object({ status: z.enum(['up', 'down']), detail: z.string().optional(), latencyMs: z.number() });
+const healthReport = z.object({ status: z.enum(['up', 'down']), checks: z.record(z.string(), check) });
+const openApiDocument = z.object({ openapi: z.string() }).catchall(z.unknown());
+
+export const ROUTES: RouteSpec[] = [
+  { method: 'get', path: '/health', operationId: 'getHealth', summary: 'Readiness of transactions, its database, compliance and Kafka (503 names what is down)', tag: 'platform', response: { status: 200, description: 'Everything is up (503 with the same body otherwise)', body: named('HealthReport', healthReport) }, errors: [] },
+  { method: 'get', path: '/openapi.json', operationId: 'getOpenApi', summary: 'This document', tag: 'platform', response: { status: 200, description: 'OpenAPI 3.1 document', body: named('OpenApiDocument', openApiDocument) }, errors: [] },
+  { method: 'post', path: '/v1/pings', operationId: 'createPing', summary: 'Publish a ping event to Kafka (foundation demo)', tag: 'platform', body: named('CreatePingRequest', pingBody), response: { status: 202, description: 'Acknowledged by the broker', body: named('PingAccepted', pingAccepted) }, errors: [413, 415, 503] },
+
+  { method: 'post', path: '/v1/accounts', operationId: 'openAccount', summary: 'Open an account', tag: 'accounts', idempotent: true, principal: true, body: named('OpenAccountRequest', openAccountBody), response: { status: 201, description: 'The opened account (or the first result for a repeated Idempotency-Key)', body: named('Account', accountView) }, errors: WRITE },
+  { method: 'get', path: '/v1/accounts', operationId: 'listAccounts', summary: 'List accounts, newest first', tag: 'accounts', principal: true, query: listAccountsQuery, response: { status: 200, description: 'One page', body: named('AccountPage', accountPageView) }, errors: [503, 504] },
+  { method: 'get', path: '/v1/accounts/{id}', operationId: 'getAccount', summary: 'Read an account', tag: 'accounts', principal: true, params: id, response: { status: 200, description: 'The account', body: named('Account', accountView) }, errors: READ },
+  { method: 'get', path: '/v1/accounts/{id}/balance', operationId: 'getBalance', summary: 'Ledger, available and held balance', tag: 'accounts', principal: true, params: id, response: { status: 200, description: 'The balances', body: named('Balance', balanceView) }, errors: READ },
+  { method: 'post', path: '/v1/accounts/{id}/freeze', operationId: 'freezeAccount', summary: 'Freeze an account (blocks new transfers and holds)', tag: 'accounts', idempotent: true, principal: true, params: id, body: named('ChangeAccountStatusRequest', changeAccountStatusBody), response: { status: 200, description: 'The frozen account', body: named('Account', accountView) }, errors: WRITE },
+  { method: 'post', path: '/v1/accounts/{id}/close', operationId: 'closeAccount', summary: 'Close an account (zero balance, no open holds)', tag: 'accounts', idempotent: true, principal: true, params: id, body: named('ChangeAccountStatusRequest', changeAccountStatusBody), response: { status: 200, description: 'The closed account', body: named('Account', accountView) }, errors: WRITE },
+
+  { method: 'post', path: '/v1/transfers', operationId: 'createTransfer', summary: 'Move money between two accounts of the same currency (screened by compliance)', tag: 'transfers', idempotent: true, principal: true, body: named('CreateTransferRequest', createTransferBody), response: { status: 201, description: 'The transfer: POSTED, PENDING (held for review) or DECLINED', body: named('Transfer', transferView) }, errors: WRITE },
+  { method: 'post', path: '/v1/transfers/batch', operationId: 'createTransferBatch', summary: 'Create up to 100 transfers atomically (all or none)', tag: 'transfers', idempotent: true, principal: true, body: named('CreateTransferBatchRequest', createTransferBatchBody), response: { status: 201, description: 'The batch, in request order', body: named('TransferBatch', transferBatchView) }, errors: WRITE },
+  { method: 'get', path: '/v1/transfers', operationId: 'listTransfers', summary: 'List transfers, newest first', tag: 'transfers', principal: true, query: listTransfersQuery, response: { status: 200, description: 'One page', body: named('TransferPage', transferPageView) }, errors: [503, 504] },
+  { method: 'get', path: '/v1/transfers/{id}', operationId: 'getTransfer', summary: 'Read a transfer with its postings', tag: 'transfers', principal: true, params: id, response: { status: 200, description: 'The transfer', body: named('Transfer', transferView) }, errors: READ },
+  { method: 'post', path: '/v1/transfers/{id}/reverse', operationId: 'reverseTransfer', summary: 'Undo a posted transfer with a compensating transfer', tag: 'transfers', idempotent: true, principal: true, params: id, body: named('ReverseTransferRequest', reverseTransferBody), response: { status: 201, description: 'The original (now REVERSED) and its reversal', body: named('Reversal', reversalView) }, errors: WRITE },
+
+  { method: 'post', path: '/v1/holds', operationId: 'authorizeHold', summary: 'Reserve funds (authorisation) until captured, voided or expired', tag: 'holds', idempotent: true, principal: true, body: named('AuthorizeHoldRequest', authorizeHoldBody), response: { status: 201, description: 'The authorised hold', body: named('Hold', holdView) }, errors: WRITE },
+  { method: 'post', path: '/v1/holds/{id}/capture', operationId: 'captureHold', summary: 'Post a hold, fully or partially; the remainder is released', tag: 'holds', idempotent: true, principal: true, params: id, body: named('CaptureHoldRequest', captureHoldBody), response: { status: 200, description: 'The captured hold and its transfer', body: named('CapturedHold', capturedHoldView) }, errors: WRITE },
+  { method: 'post', path: '/v1/holds/{id}/void', operationId: 'voidHold', summary: 'Release a hold without posting', tag: 'holds', idempotent: true, principal: true, params: id, body: named('VoidHoldRequest', voidHoldBody), response: { status: 200, description: 'The voided hold', body: named('Hold', holdView) }, errors: WRITE },
+
+  { method: 'get', path: '/v1/compliance/alerts', operationId: 'listAlerts', summary: 'The review queue, newest first', tag: 'compliance', principal: true, query: listAlertsQuery, response: { status: 200, description: 'One page', body: named('AlertPage', alertPageView) }, errors: [503, 504] },
+  { method: 'post', path: '/v1/compliance/alerts/{id}/assign', operationId: 'assignAlert', summary: 'Assign an alert to an analyst', tag: 'compliance', idempotent: true, principal: true, params: id, body: named('AssignAlertRequest', assignAlertBody), response: { status: 200, description: 'The alert', body: named('Alert', alertView) }, errors: WRITE },
+  { method: 'post', path: '/v1/compliance/alerts/{id}/resolve', operationId: 'resolveAlert', summary: 'Resolve an alert; RELEASE of a held transfer needs two distinct reviewers', tag: 'compliance', idempotent: true, principal: true, params: id, body: named('ResolveAlertRequest', resolveAlertBody), response: { status: 200, description: 'The alert', body: named('Alert', alertView) }, errors: WRITE },
+
+  { method: 'get', path: '/v1/audit/verify', operationId: 'verifyAuditChain', summary: 'Recompute the audit hash chain; reports the first record that does not verify', tag: 'audit', principal: true, response: { status: 200, description: 'The verification result (valid or not)', body: named('AuditVerification', auditVerificationView) }, errors: [503, 504] },
+  { method: 'get', path: '/v1/audit/records', operationId: 'listAuditRecords', summary: 'Audit records, oldest first', tag: 'audit', principal: true, query: listAuditRecordsQuery, response: { status: 200, description: 'One page', body: named('AuditRecordPage', auditRecordPageView) }, errors: [503, 504] },
+];
