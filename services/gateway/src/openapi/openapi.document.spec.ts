@@ -12,7 +12,7 @@ function registeredRoutes(): string[] {
   for (const controller of CONTROLLERS) {
     const base = String(Reflect.getMetadata(PATH_METADATA, controller) ?? '');
     for (const name of Object.getOwnPropertyNames(controller.prototype)) {
-      const handler = (controller.prototype as Record<string, unknown>)[name];
+      const handler: unknown = Reflect.get(controller.prototype as object, name);
       if (typeof handler !== 'function' || name === 'constructor') continue;
       const path = Reflect.getMetadata(PATH_METADATA, handler) as string | undefined;
       const method = Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod | undefined;
