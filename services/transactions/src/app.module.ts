@@ -1,8 +1,12 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { AccountLifecycleHandler } from './accounts/account-lifecycle/account-lifecycle.handler';
 import { AccountsGrpc } from './accounts/accounts.grpc';
-import { AuditTrail } from './audit/audit-trail';
 import { AccountRepository } from './accounts/account.repository';
 import { GetAccountHandler } from './accounts/get-account/get-account.handler';
+import { GetBalanceHandler } from './accounts/get-balance/get-balance.handler';
+import { AuditTrail } from './audit/audit-trail';
+import { ComplianceClient } from './compliance-client/compliance.client';
+import { ScreeningGate } from './compliance-client/screening.gate';
 import { ListAccountsHandler } from './accounts/list-accounts/list-accounts.handler';
 import { OpenAccountHandler } from './accounts/open-account/open-account.handler';
 import { type TransactionsConfig, TRANSACTIONS_CONFIG } from './config';
@@ -12,8 +16,20 @@ import { Outbox } from './outbox/outbox';
 import { OutboxRelayService } from './outbox/outbox-relay';
 import { piiKeyringProvider } from './pii/pii-keyring';
 import { PiiVault } from './pii/pii-vault';
+import { HoldExpiry } from './holds/hold-expiry';
+import { HoldHandlers } from './holds/hold.handlers';
+import { IdempotencyStore } from './ledger/idempotency';
+import { LedgerJournal } from './ledger/ledger.journal';
+import { LedgerPoster } from './ledger/ledger.poster';
+import { LedgerRepository } from './ledger/ledger.repository';
 import { GrpcServerHost } from './platform/grpc-server.host';
 import { PrismaService } from './platform/prisma.provider';
+import { CreateTransferBatchHandler } from './transfers/create-transfer-batch/create-transfer-batch.handler';
+import { CreateTransferHandler } from './transfers/create-transfer/create-transfer.handler';
+import { TransferQueries } from './transfers/list-transfers/list-transfers.handler';
+import { ReverseTransferHandler } from './transfers/reverse-transfer/reverse-transfer.handler';
+import { ReviewTransferHandler } from './transfers/review-transfer/review-transfer.handler';
+import { TransfersGrpc } from './transfers/transfers.grpc';
 
 @Module({})
 export class AppModule {
@@ -32,7 +48,24 @@ export class AppModule {
         OpenAccountHandler,
         GetAccountHandler,
         ListAccountsHandler,
+        AccountLifecycleHandler,
+        GetBalanceHandler,
         AccountsGrpc,
+        // Ledger: idempotency, locking repository, journal (audit + outbox), screening.
+        IdempotencyStore,
+        LedgerRepository,
+        LedgerJournal,
+        LedgerPoster,
+        ComplianceClient,
+        ScreeningGate,
+        HoldExpiry,
+        HoldHandlers,
+        CreateTransferHandler,
+        CreateTransferBatchHandler,
+        TransferQueries,
+        ReverseTransferHandler,
+        ReviewTransferHandler,
+        TransfersGrpc,
         RecordPingHandler,
         PingsConsumer,
         GrpcServerHost,

@@ -1,4 +1,4 @@
-import { brokers, durationMs, loadConfigOrExit, port, postgresUrl } from '@tessera/config';
+import { brokers, durationMs, hostPort, loadConfigOrExit, port, postgresUrl } from '@tessera/config';
 import { z } from 'zod';
 
 export const transactionsConfigSchema = z.object({
@@ -9,6 +9,12 @@ export const transactionsConfigSchema = z.object({
   TRANSACTIONS_DB_PROBE_INTERVAL_MS: durationMs().default(5000),
   KAFKA_BROKERS: brokers().default(['127.0.0.1:19092']),
   /** Consumer group of the pings consumer; tests give each run its own so they never share partitions. */
+  /** Compliance's gRPC address; every transfer and hold is screened there before it commits. */
+  COMPLIANCE_ADDR: hostPort().default('127.0.0.1:50052'),
+  /** Deadline of one Screen call; past it the movement is refused (fail-closed). */
+  TRANSACTIONS_SCREEN_DEADLINE_MS: durationMs().default(800),
+  /** How often the sweeper releases expired holds (reads also release them lazily). */
+  TRANSACTIONS_HOLD_SWEEP_INTERVAL_MS: durationMs().default(30_000),
   TRANSACTIONS_PINGS_GROUP: z.string().regex(/^transactions\.[a-z0-9.-]+$/).default('transactions.pings'),
 });
 

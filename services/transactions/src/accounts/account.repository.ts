@@ -1,13 +1,20 @@
 import { Injectable } from '@nestjs/common';
+import { paymentsV1 } from '@tessera/contracts';
+import { currentCallContext } from '@tessera/grpc';
 import { randomUUID } from 'node:crypto';
+import { AuditTrail } from '../audit/audit-trail';
 import { Prisma } from '../generated/prisma/client';
 import type { Account as AccountRow } from '../generated/prisma/client';
+import { Outbox } from '../outbox/outbox';
+import { PiiVault } from '../pii/pii-vault';
 import { PrismaService } from '../platform/prisma.provider';
-import type { Account, AccountStatus, AccountType } from './account';
+import type { Account, AccountHolderData, AccountStatus, AccountType } from './account';
 import { accountErrors } from './account.errors';
+import { toProto } from './account.mapping';
 
 const OPEN_ACCOUNT_SCOPE = 'payments.OpenAccount';
 const IDEMPOTENCY_TTL_MS = 7 * 24 * 3600 * 1000;
+const ACCOUNT_EVENTS_TOPIC = 'payments.transfer.events.v1';
 
 export interface NewAccount {
   ownerId: string;
@@ -16,12 +23,18 @@ export interface NewAccount {
   currency: string;
   overdraftLimitMinor: bigint;
   labels: Record<string, string>;
+  holder?: AccountHolderData;
 }
 
 /** The Prisma side of accounts; Prisma types stop here. */
 @Injectable()
 export class AccountRepository {
-  constructor(private readonly prisma: PrismaService) {}
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly audit: AuditTrail,
+    private readonly outbox: Outbox,
+    private readonly pii: PiiVault,
+  ) {}
 
   /**
    * Opens an account exactly once per idempotency key. The key row is inserted first with
@@ -53,10 +66,36 @@ export class AccountRepository {
             labels: account.labels,
           },
         });
-        return { account: toDomain(row), replayed: false };
+        const opened = toDomain(row);
+        // Holder PII, audit record and AccountOpened event commit with the account or not at all.
+        if (account.holder) {
+          const sealed = this.pii.seal(account.holder);
+          await tx.accountHolder.create({ data: { accountId: id, kekId: sealed.kekId, wrappedDek: new Uint8Array(sealed.wrappedDek), ciphertext: new Uint8Array(sealed.ciphertext) } });
+        }
+        await this.audit.append(tx, {
+          actor: currentCallContext()?.principal ?? 'anonymous',
+          action: 'account.opened',
+          entityType: 'account',
+          entityId: id,
+          payload: { ownerId: opened.ownerId, type: opened.type, currency: opened.currency, overdraftLimitMinor: opened.overdraftLimitMinor, holderSealed: Boolean(account.holder) },
+        });
+        await this.outbox.enqueue(tx, {
+          topic: ACCOUNT_EVENTS_TOPIC,
+          key: id,
+          type: 'tessera.payments.v1.AccountOpened',
+          subject: id,
+          message: paymentsV1.AccountOpened.fromPartial({ account: toProto(opened) }),
+          codec: paymentsV1.AccountOpened,
+        });
+        return { account: opened, replayed: false };
       },
       { isolationLevel: Prisma.TransactionIsolationLevel.ReadCommitted },
     );
+  }
+
+  /** Reads an account inside the caller's transaction (after it changed it). */
+  async findIn(tx: Prisma.TransactionClient, id: string): Promise<Account> {
+    return toDomain(await tx.account.findUniqueOrThrow({ where: { id } }));
   }
 
   async findById(id: string): Promise<Account | undefined> {

@@ -23,6 +23,14 @@ export interface Account {
   updatedAt: Date;
 }
 
+/** The holder's personal data (PII): sealed at rest by PiiVault, never logged, audited or published. */
+export interface AccountHolderData {
+  fullName: string;
+  address: string;
+  nationalId: string;
+  country: string;
+}
+
 export interface OpenAccountCommand {
   idempotencyKey: string;
   ownerId: string;
@@ -31,6 +39,7 @@ export interface OpenAccountCommand {
   currency: string;
   overdraftLimitMinor: bigint;
   labels: Record<string, string>;
+  holder?: AccountHolderData;
 }
 
 const ISO_4217 = new Set(Intl.supportedValuesOf('currency'));
@@ -70,6 +79,7 @@ export function openAccountFingerprint(cmd: OpenAccountCommand): string {
     cmd.currency,
     cmd.overdraftLimitMinor.toString(),
     Object.entries(cmd.labels).sort(([a], [b]) => a.localeCompare(b)),
+    cmd.holder ? [cmd.holder.fullName, cmd.holder.address, cmd.holder.nationalId, cmd.holder.country] : null,
   ]);
   return createHash('sha256').update(canonical).digest('hex');
 }

@@ -4,6 +4,8 @@ import { AppError } from '@tessera/errors';
 import type { CallContext } from '@tessera/grpc';
 import { InMemoryAccountRepository } from '../../test/support/in-memory-account.repository';
 import type { Account } from './account';
+import { AccountLifecycleHandler } from './account-lifecycle/account-lifecycle.handler';
+import { GetBalanceHandler } from './get-balance/get-balance.handler';
 import { accountTypeFromProto, AccountsGrpc, toProto } from './accounts.grpc';
 import { GetAccountHandler } from './get-account/get-account.handler';
 import { ListAccountsHandler } from './list-accounts/list-accounts.handler';
@@ -31,7 +33,16 @@ async function rejection(p: Promise<unknown>): Promise<AppError> {
 function setup() {
   const repo = new InMemoryAccountRepository();
   const r = repo.asRepository();
-  const impl = new AccountsGrpc(new OpenAccountHandler(r), new GetAccountHandler(r), new ListAccountsHandler(r)).implementation();
+  // The ledger-backed handlers are covered against Postgres (test/ledger.int-spec.ts); here only their validation runs,
+  // which rejects before any dependency is touched.
+  const unused = undefined as never;
+  const impl = new AccountsGrpc(
+    new OpenAccountHandler(r),
+    new GetAccountHandler(r),
+    new ListAccountsHandler(r),
+    new AccountLifecycleHandler(unused, unused, unused, unused, unused),
+    new GetBalanceHandler(unused, unused),
+  ).implementation();
   return { repo, impl };
 }
 
@@ -146,10 +157,11 @@ describe('AccountsGrpc', () => {
   });
 
   describe('methods of the ledger work', () => {
-    it.each(['freezeAccount', 'closeAccount', 'getBalance'] as const)('%s answers FAILED_PRECONDITION PAYMENTS.NOT_IMPLEMENTED', async (method) => {
+    it.each(['freezeAccount', 'closeAccount', 'getBalance'] as const)('%s rejects a malformed account id before touching storage', async (method) => {
       const { impl } = setup();
       const call = impl[method] as (req: unknown, ctx: CallContext) => Promise<unknown>;
-      await expect(rejection(call({}, ctx))).resolves.toMatchObject({ code: 'PAYMENTS.NOT_IMPLEMENTED', kind: 'FAILED_PRECONDITION' });
+      const req = { idempotencyKey: 'key-12345678', accountId: 'nope', reason: '', expectedVersion: 0n };
+      await expect(rejection(call(req, ctx))).resolves.toMatchObject({ code: 'PAYMENTS.MALFORMED_ID', kind: 'INVALID_ARGUMENT' });
     });
   });
 });

@@ -1,8 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { paymentsV1 } from '@tessera/contracts';
-import { AppError } from '@tessera/errors';
 import type { UnaryImplementation } from '@tessera/grpc';
-import { ACCOUNT_STATUSES, type Account, type AccountStatus, type AccountType } from './account';
+import { ACCOUNT_STATUSES, type AccountStatus, type AccountType } from './account';
+import { AccountLifecycleHandler } from './account-lifecycle/account-lifecycle.handler';
+import { toProto } from './account.mapping';
+import { GetBalanceHandler } from './get-balance/get-balance.handler';
 import { GetAccountHandler } from './get-account/get-account.handler';
 import { ListAccountsHandler } from './list-accounts/list-accounts.handler';
 import { OpenAccountHandler } from './open-account/open-account.handler';
@@ -16,6 +18,8 @@ export class AccountsGrpc {
     private readonly openAccount: OpenAccountHandler,
     private readonly getAccount: GetAccountHandler,
     private readonly listAccounts: ListAccountsHandler,
+    private readonly lifecycle: AccountLifecycleHandler,
+    private readonly balance: GetBalanceHandler,
   ) {}
 
   implementation(): AccountServiceImpl {
@@ -29,6 +33,7 @@ export class AccountsGrpc {
           currency: req.currency,
           overdraftLimitMinor: req.overdraftLimitMinor,
           labels: req.labels,
+          ...(req.holder ? { holder: { fullName: req.holder.fullName, address: req.holder.address, nationalId: req.holder.nationalId, country: req.holder.country } } : {}),
         });
         return { account: toProto(account) };
       },
@@ -44,17 +49,17 @@ export class AccountsGrpc {
         });
         return { accounts: page.accounts.map(toProto), page: { nextPageToken: page.nextPageToken } };
       },
-      // The rest of AccountService belongs to the ledger work (issue #3); until then they answer with a
-      // typed, documented status rather than a guess.
-      freezeAccount: async () => notYet('FreezeAccount'),
-      closeAccount: async () => notYet('CloseAccount'),
-      getBalance: async () => notYet('GetBalance'),
+      freezeAccount: async (req: paymentsV1.FreezeAccountRequest) =>
+        (await this.lifecycle.freeze({ idempotencyKey: req.idempotencyKey, accountId: req.accountId, reason: req.reason, expectedVersion: req.expectedVersion })).response,
+      closeAccount: async (req: paymentsV1.CloseAccountRequest) =>
+        (await this.lifecycle.close({ idempotencyKey: req.idempotencyKey, accountId: req.accountId, reason: req.reason, expectedVersion: req.expectedVersion })).response,
+      getBalance: async (req: paymentsV1.GetBalanceRequest) => {
+        const b = await this.balance.execute(req.accountId);
+        const money = (amountMinor: bigint) => ({ amountMinor, currency: b.currency });
+        return { balance: { accountId: b.accountId, ledger: money(b.ledgerMinor), available: money(b.availableMinor), held: money(b.heldMinor), version: b.version, asOf: b.asOf } };
+      },
     };
   }
-}
-
-function notYet(method: string): never {
-  throw new AppError({ code: 'PAYMENTS.NOT_IMPLEMENTED', kind: 'FAILED_PRECONDITION', message: `${method} is not available yet`, metadata: { method } });
 }
 
 export function accountTypeFromProto(type: paymentsV1.AccountType): AccountType | undefined {
@@ -67,18 +72,4 @@ function accountStatusFromProto(status: paymentsV1.AccountStatus): AccountStatus
   return (ACCOUNT_STATUSES as readonly string[]).includes(name) ? (name as AccountStatus) : undefined;
 }
 
-export function toProto(account: Account): paymentsV1.Account {
-  return paymentsV1.Account.fromPartial({
-    id: account.id,
-    ownerId: account.ownerId,
-    name: account.name,
-    type: paymentsV1.accountTypeFromJSON(`ACCOUNT_TYPE_${account.type}`),
-    currency: account.currency,
-    status: paymentsV1.accountStatusFromJSON(`ACCOUNT_STATUS_${account.status}`),
-    overdraftLimitMinor: account.overdraftLimitMinor,
-    version: account.version,
-    createdAt: account.createdAt,
-    updatedAt: account.updatedAt,
-    labels: account.labels,
-  });
-}
+export { toProto } from './account.mapping';

@@ -4,12 +4,14 @@ import { createGrpcServer, type GrpcServerHandle, unaryService } from '@tessera/
 import { createLogger } from '@tessera/telemetry';
 import { AccountsGrpc } from '../accounts/accounts.grpc';
 import { type TransactionsConfig, TRANSACTIONS_CONFIG } from '../config';
+import { TransfersGrpc } from '../transfers/transfers.grpc';
 import { PrismaService } from './prisma.provider';
 
 const ACCOUNT_SERVICE = 'tessera.payments.v1.AccountService';
+const TRANSFER_SERVICE = 'tessera.payments.v1.TransferService';
 
 /**
- * Hosts the gRPC server inside the Nest application context. AccountService reports SERVING only while
+ * Hosts the gRPC server inside the Nest application context. AccountService and TransferService report SERVING only while
  * Postgres answers (probed on an interval), which is how the gateway's /health sees the database.
  */
 @Injectable()
@@ -21,6 +23,7 @@ export class GrpcServerHost implements OnApplicationBootstrap, OnApplicationShut
   constructor(
     @Inject(TRANSACTIONS_CONFIG) private readonly config: TransactionsConfig,
     private readonly accounts: AccountsGrpc,
+    private readonly transfers: TransfersGrpc,
     private readonly prisma: PrismaService,
   ) {}
 
@@ -32,6 +35,7 @@ export class GrpcServerHost implements OnApplicationBootstrap, OnApplicationShut
       logger: this.logger,
       services: [
         { definition: paymentsV1.AccountServiceService, implementation: unaryService(paymentsV1.AccountServiceService, this.accounts.implementation()) },
+        { definition: paymentsV1.TransferServiceService, implementation: unaryService(paymentsV1.TransferServiceService, this.transfers.implementation()) },
       ],
     });
     await this.refreshDatabaseHealth();
@@ -42,7 +46,7 @@ export class GrpcServerHost implements OnApplicationBootstrap, OnApplicationShut
 
   private async refreshDatabaseHealth(): Promise<void> {
     const up = await this.prisma.ping();
-    this.handle?.health.setStatus(ACCOUNT_SERVICE, up ? 'SERVING' : 'NOT_SERVING');
+    for (const service of [ACCOUNT_SERVICE, TRANSFER_SERVICE]) this.handle?.health.setStatus(service, up ? 'SERVING' : 'NOT_SERVING');
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -1,0 +1,83 @@
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { complianceV1 } from '@tessera/contracts';
+import { isAppError } from '@tessera/errors';
+import { createGrpcClient, unaryCall } from '@tessera/grpc';
+import { createLogger } from '@tessera/telemetry';
+import { type TransactionsConfig, TRANSACTIONS_CONFIG } from '../config';
+import { ledgerErrors } from '../ledger/ledger.errors';
+import type { Screening, ScreeningDecision, ScreeningSubject } from './screening';
+
+const DECISIONS: Record<number, ScreeningDecision | undefined> = {
+  [complianceV1.Decision.DECISION_APPROVE]: 'APPROVE',
+  [complianceV1.Decision.DECISION_REVIEW]: 'REVIEW',
+  [complianceV1.Decision.DECISION_DECLINE]: 'DECLINE',
+};
+
+/**
+ * Calls ComplianceService.Screen with a hard deadline. Fail-closed: anything but a well-formed
+ * decision (unreachable, deadline passed, an error status, an unknown decision) becomes
+ * PAYMENTS.COMPLIANCE_UNAVAILABLE, so no money moves without an explicit approval.
+ */
+@Injectable()
+export class ComplianceClient implements OnApplicationShutdown {
+  private readonly logger = createLogger('ComplianceClient');
+  private readonly client: complianceV1.ComplianceServiceClient;
+  private readonly deadlineMs: number;
+
+  constructor(@Inject(TRANSACTIONS_CONFIG) config: TransactionsConfig) {
+    this.deadlineMs = config.TRANSACTIONS_SCREEN_DEADLINE_MS;
+    // Screen is idempotent on its key, so the channel may retry UNAVAILABLE within the deadline.
+    this.client = createGrpcClient(complianceV1.ComplianceServiceClient, config.COMPLIANCE_ADDR, {
+      retry: 'idempotent',
+      idempotentMethods: ['screen'],
+      retryPolicy: { initialBackoffMs: 50, maxBackoffMs: 200 },
+      defaultDeadlineMs: this.deadlineMs,
+    });
+  }
+
+  /** @throws AppError PAYMENTS.COMPLIANCE_UNAVAILABLE (kind UNAVAILABLE) when no decision arrives in time. */
+  async screen(idempotencyKey: string, subject: ScreeningSubject): Promise<Screening> {
+    let response: complianceV1.ScreenResponse;
+    try {
+      response = await unaryCall(
+        this.client,
+        'screen',
+        complianceV1.ScreenRequest.fromPartial({
+          idempotencyKey,
+          subject: {
+            referenceId: subject.referenceId,
+            sourceAccountId: subject.sourceAccountId,
+            destinationAccountId: subject.destinationAccountId,
+            amount: { amountMinor: subject.amountMinor, currency: subject.currency },
+            requestedAt: new Date(),
+            ownerId: subject.ownerId,
+            counterpartyName: subject.counterpartyName,
+            counterpartyCountry: subject.counterpartyCountry,
+            movementKind: subject.movementKind,
+          },
+        }),
+        { deadlineMs: this.deadlineMs },
+      );
+    } catch (err) {
+      const cause = isAppError(err) ? err.code : 'UNKNOWN';
+      this.logger.warn({ cause, referenceId: subject.referenceId }, 'screening failed; refusing (fail-closed)');
+      throw ledgerErrors.complianceUnavailable(cause);
+    }
+    const decision = DECISIONS[response.decision];
+    if (!decision || !response.screeningId) {
+      this.logger.warn({ decision: response.decision, referenceId: subject.referenceId }, 'malformed screening response; refusing (fail-closed)');
+      throw ledgerErrors.complianceUnavailable('MALFORMED_DECISION');
+    }
+    return {
+      screeningId: response.screeningId,
+      decision,
+      reasons: response.reasons.map((r) => ({ code: r.code, ruleId: r.ruleId })),
+      ruleVersion: response.ruleVersion,
+      riskScore: response.riskScore,
+    };
+  }
+
+  onApplicationShutdown(): void {
+    this.client.close();
+  }
+}

@@ -1,0 +1,59 @@
+import { Injectable } from '@nestjs/common';
+import { withSerializableRetry } from '@tessera/db';
+import { isAppError } from '@tessera/errors';
+import { LedgerJournal } from '../ledger/ledger.journal';
+import { PrismaService } from '../platform/prisma.provider';
+import { ComplianceClient } from './compliance.client';
+import { decisionPayload, type Screening, type ScreeningSubject } from './screening';
+
+/**
+ * Screening on the money path: a decision, or a refusal that is itself audited. When compliance gives
+ * no decision, `transfer.screening_failed` is appended in its own small transaction (the movement's
+ * own transaction never starts), then the fail-closed error propagates.
+ */
+@Injectable()
+export class ScreeningGate {
+  constructor(
+    private readonly compliance: ComplianceClient,
+    private readonly journal: LedgerJournal,
+    private readonly prisma: PrismaService,
+  ) {}
+
+  async screen(idempotencyKey: string, subject: ScreeningSubject): Promise<Screening> {
+    try {
+      return await this.compliance.screen(idempotencyKey, subject);
+    } catch (err) {
+      const cause = isAppError(err) ? (err.metadata['cause'] ?? err.code) : 'UNKNOWN';
+      const actor = this.journal.actor();
+      await withSerializableRetry(() =>
+        this.prisma.client.$transaction((tx) =>
+          this.journal.record(
+            tx,
+            {
+              action: 'transfer.screening_failed',
+              entityType: subject.movementKind === 'hold' ? 'hold' : 'transfer',
+              entityId: subject.referenceId,
+              payload: { cause, movementKind: subject.movementKind, outcome: 'refused (fail-closed)', amountMinor: subject.amountMinor.toString(), currency: subject.currency },
+            },
+            actor,
+          ),
+        ),
+      );
+      throw err;
+    }
+  }
+
+  /** Audits a decision that stops a movement before its transaction (hold or batch declined) in its own transaction. */
+  async auditRefusal(screening: Screening, subject: ScreeningSubject): Promise<void> {
+    const actor = this.journal.actor();
+    await withSerializableRetry(() =>
+      this.prisma.client.$transaction((tx) =>
+        this.journal.record(
+          tx,
+          { action: 'compliance.decision', entityType: subject.movementKind === 'hold' ? 'hold' : 'transfer', entityId: subject.referenceId, payload: decisionPayload(screening, subject) },
+          actor,
+        ),
+      ),
+    );
+  }
+}

@@ -1,0 +1,92 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { paymentsV1 } from '@tessera/contracts';
+import { withSerializableRetry } from '@tessera/db';
+import { createLogger } from '@tessera/telemetry';
+import { type TransactionsConfig, TRANSACTIONS_CONFIG } from '../config';
+import type { Prisma } from '../generated/prisma/client';
+import type { LedgerAccount } from '../ledger/ledger';
+import { LEDGER_TX_OPTIONS } from '../ledger/idempotency';
+import { LedgerJournal } from '../ledger/ledger.journal';
+import { holdToProto } from '../ledger/ledger.mapping';
+import { LedgerRepository } from '../ledger/ledger.repository';
+import { PrismaService } from '../platform/prisma.provider';
+
+const SWEEP_BATCH = 200;
+const SYSTEM_ACTOR = 'system:hold-expiry';
+
+/**
+ * Expired holds give their funds back. Every ledger transaction calls `releaseDue` right after locking
+ * its accounts (lazy: nobody sees funds reserved by a dead hold), and a periodic sweep releases the rest
+ * so balances read through GetBalance/ListAccounts converge even on idle accounts.
+ */
+@Injectable()
+export class HoldExpiry implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = createLogger('HoldExpiry');
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<number>;
+
+  constructor(
+    @Inject(TRANSACTIONS_CONFIG) private readonly config: TransactionsConfig,
+    private readonly ledger: LedgerRepository,
+    private readonly journal: LedgerJournal,
+    private readonly prisma: PrismaService,
+  ) {}
+
+  /** Releases the expired holds of these accounts, which the caller has locked. */
+  async releaseDue(tx: Prisma.TransactionClient, accounts: Map<string, LedgerAccount>, now = new Date()): Promise<number> {
+    const due = await this.ledger.lockDueHolds(tx, [...accounts.keys()], now);
+    for (const hold of due) {
+      const account = accounts.get(hold.accountId);
+      if (!account) continue;
+      const expired = await this.ledger.updateHold(tx, hold.id, { status: 'EXPIRED' });
+      await this.ledger.adjust(tx, account, { held: -hold.amountMinor });
+      await this.journal.record(
+        tx,
+        {
+          action: 'hold.expired',
+          entityType: 'hold',
+          entityId: hold.id,
+          payload: { accountId: hold.accountId, amountMinor: hold.amountMinor.toString(), currency: hold.currency, expiresAt: hold.expiresAt.toISOString() },
+          event: { key: hold.accountId, message: { hold: holdToProto(expired), reason: 'expired' }, codec: paymentsV1.HoldVoided },
+        },
+        SYSTEM_ACTOR,
+      );
+    }
+    return due.length;
+  }
+
+  /** Releases the expired holds of one account in its own transaction. */
+  async releaseAccount(accountId: string, now = new Date()): Promise<number> {
+    return withSerializableRetry(() =>
+      this.prisma.client.$transaction(async (tx) => this.releaseDue(tx, await this.ledger.lockAccounts(tx, [accountId]), now), LEDGER_TX_OPTIONS),
+    );
+  }
+
+  /** One sweep: every account with an expired AUTHORIZED hold, each in its own short transaction. */
+  async sweep(now = new Date()): Promise<number> {
+    let released = 0;
+    for (const accountId of await this.ledger.accountsWithDueHolds(now, SWEEP_BATCH)) {
+      released += await this.releaseAccount(accountId, now);
+    }
+    return released;
+  }
+
+  onApplicationBootstrap(): void {
+    const interval = this.config.TRANSACTIONS_HOLD_SWEEP_INTERVAL_MS;
+    if (interval <= 0) return;
+    this.timer = setInterval(() => {
+      if (this.running) return;
+      this.running = this.sweep().catch((err: unknown) => {
+        this.logger.warn({ err }, 'hold expiry sweep failed; next tick retries');
+        return 0;
+      });
+      void this.running.finally(() => (this.running = undefined));
+    }, interval);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+}

@@ -1,0 +1,83 @@
+import { Injectable } from '@nestjs/common';
+import { withSerializableRetry } from '@tessera/db';
+import { Prisma } from '../generated/prisma/client';
+import { PrismaService } from '../platform/prisma.provider';
+import { ledgerErrors } from './ledger.errors';
+
+/** The encode/decode pair of a ts-proto response message: replays return the first response byte for byte. */
+export interface ResponseCodec<R> {
+  encode(message: R): { finish(): Uint8Array };
+  decode(input: Uint8Array): R;
+}
+
+export interface IdempotentCall<R> {
+  /** RPC name, e.g. `payments.CreateTransfer`: the same key may be used once per RPC. */
+  scope: string;
+  key: string;
+  /** sha256 of the request without its key (see `fingerprint`). */
+  fingerprint: string;
+  codec: ResponseCodec<R>;
+}
+
+export interface IdempotentResult<R> {
+  response: R;
+  /** True when this call replayed an earlier, committed response and wrote nothing. */
+  replayed: boolean;
+}
+
+const TTL_MS = 7 * 24 * 3600 * 1000;
+/** Interactive transactions wait behind row locks and the audit chain lock under load; 5 s (Prisma's default) is too tight. */
+const TX_OPTIONS = { isolationLevel: Prisma.TransactionIsolationLevel.ReadCommitted, maxWait: 10_000, timeout: 20_000 } as const;
+
+/**
+ * Exactly-once effects per idempotency key, for every mutating RPC.
+ *
+ * `transact` claims the key with INSERT .. ON CONFLICT DO NOTHING inside the business transaction, runs
+ * the work, and stores the encoded response in the same transaction. A concurrent call with the same key
+ * blocks on the claimed key row until the first commits, then (READ COMMITTED: the next statement sees
+ * the commit) replays its response; if the first rolled back, the second claims the key and runs.
+ * Deadlocks and serialization failures re-run the whole transaction.
+ */
+@Injectable()
+export class IdempotencyStore {
+  constructor(private readonly prisma: PrismaService) {}
+
+  /** A committed response for this key, without a transaction; lets callers skip screening on a retry. */
+  async peek<R>(call: IdempotentCall<R>): Promise<R | undefined> {
+    const row = await this.prisma.client.idempotencyKey.findUnique({ where: { scope_key: { scope: call.scope, key: call.key } } });
+    return row ? replayOf(row, call) : undefined;
+  }
+
+  async transact<R>(
+    call: IdempotentCall<R>,
+    work: (tx: Prisma.TransactionClient) => Promise<{ response: R; transferId?: string; resourceId?: string }>,
+  ): Promise<IdempotentResult<R>> {
+    return withSerializableRetry(() =>
+      this.prisma.client.$transaction(async (tx) => {
+        const claimed = await tx.idempotencyKey.createMany({
+          data: [{ scope: call.scope, key: call.key, requestHash: call.fingerprint, expiresAt: new Date(Date.now() + TTL_MS) }],
+          skipDuplicates: true,
+        });
+        if (claimed.count === 0) {
+          const row = await tx.idempotencyKey.findUniqueOrThrow({ where: { scope_key: { scope: call.scope, key: call.key } } });
+          return { response: replayOf(row, call), replayed: true };
+        }
+        const out = await work(tx);
+        await tx.idempotencyKey.update({
+          where: { scope_key: { scope: call.scope, key: call.key } },
+          data: { response: new Uint8Array(call.codec.encode(out.response).finish()), transferId: out.transferId ?? null, resourceId: out.resourceId ?? null },
+        });
+        return { response: out.response, replayed: false };
+      }, TX_OPTIONS),
+    );
+  }
+}
+
+function replayOf<R>(row: { requestHash: string; response: Uint8Array | null }, call: IdempotentCall<R>): R {
+  if (row.requestHash !== call.fingerprint) throw ledgerErrors.idempotencyKeyReused();
+  // A committed key always has its response (stored in the claiming transaction); anything else is corruption.
+  if (!row.response) throw new Error(`idempotency key in ${call.scope} has no stored response`);
+  return call.codec.decode(row.response);
+}
+
+export { TX_OPTIONS as LEDGER_TX_OPTIONS };

@@ -1,0 +1,69 @@
+import { Injectable } from '@nestjs/common';
+import { paymentsV1 } from '@tessera/contracts';
+import { currentCallContext } from '@tessera/grpc';
+import type { MessageCodec } from '@tessera/kafka';
+import { AuditTrail } from '../audit/audit-trail';
+import type { Prisma } from '../generated/prisma/client';
+import { Outbox } from '../outbox/outbox';
+
+export const TRANSFER_EVENTS_TOPIC = 'payments.transfer.events.v1';
+
+export interface JournalEntry<T> {
+  action: string;
+  entityType: 'account' | 'transfer' | 'hold' | 'batch';
+  entityId: string;
+  /** Why and what; never PII (no counterparty names, no holder data). */
+  payload: Record<string, unknown>;
+  /** The event to publish, keyed by account id so one account's events stay ordered. */
+  event?: { key: string; message: T; codec: MessageCodec<T> };
+}
+
+/**
+ * Audit record + outbox event of a state change, written in the caller's transaction so they commit
+ * exactly when the change does. The actor is the gRPC caller's principal (x-tessera-principal).
+ */
+@Injectable()
+export class LedgerJournal {
+  constructor(
+    private readonly audit: AuditTrail,
+    private readonly outbox: Outbox,
+  ) {}
+
+  actor(): string {
+    return currentCallContext()?.principal ?? 'anonymous';
+  }
+
+  async record<T>(tx: Prisma.TransactionClient, entry: JournalEntry<T>, actor = this.actor()): Promise<void> {
+    await this.audit.append(tx, { actor, action: entry.action, entityType: entry.entityType, entityId: entry.entityId, payload: entry.payload });
+    if (entry.event) {
+      await this.outbox.enqueue(tx, {
+        topic: TRANSFER_EVENTS_TOPIC,
+        key: entry.event.key,
+        type: `tessera.payments.v1.${typeName(entry.event.codec)}`,
+        subject: entry.entityId,
+        message: entry.event.message,
+        codec: entry.event.codec,
+      });
+    }
+  }
+}
+
+/** ts-proto codecs don't carry their type name; the journal's callers pass one of these named codecs. */
+function typeName(codec: unknown): string {
+  const name = EVENT_NAMES.get(codec);
+  if (!name) throw new Error('LedgerJournal: unregistered event codec');
+  return name;
+}
+
+const EVENT_NAMES = new Map<unknown, string>([
+  [paymentsV1.TransferCreated, 'TransferCreated'],
+  [paymentsV1.TransferReversed, 'TransferReversed'],
+  [paymentsV1.TransferReleased, 'TransferReleased'],
+  [paymentsV1.TransferDeclined, 'TransferDeclined'],
+  [paymentsV1.HoldAuthorized, 'HoldAuthorized'],
+  [paymentsV1.HoldCaptured, 'HoldCaptured'],
+  [paymentsV1.HoldVoided, 'HoldVoided'],
+  [paymentsV1.AccountOpened, 'AccountOpened'],
+  [paymentsV1.AccountFrozen, 'AccountFrozen'],
+  [paymentsV1.AccountClosed, 'AccountClosed'],
+]);

@@ -1,0 +1,275 @@
+import { Injectable } from '@nestjs/common';
+import type { Prisma, Hold as HoldRow, Transfer as TransferRow } from '../generated/prisma/client';
+import { PrismaService } from '../platform/prisma.provider';
+import type { Hold, HoldStatus, LedgerAccount, Transfer, TransferKind, TransferStatus } from './ledger';
+import { ledgerErrors } from './ledger.errors';
+
+type Tx = Prisma.TransactionClient;
+
+export interface NewTransfer {
+  id: string;
+  kind: TransferKind;
+  sourceAccountId: string;
+  destinationAccountId: string;
+  amountMinor: bigint;
+  currency: string;
+  status: TransferStatus;
+  rejectionCode?: string;
+  description: string;
+  reference: string;
+  labels: Record<string, string>;
+  reversesTransferId?: string;
+  holdId?: string;
+  batchId?: string;
+  screeningId?: string;
+  sealedCounterparty?: { kekId: string; wrappedDek: Uint8Array; ciphertext: Uint8Array };
+}
+
+export interface NewHold {
+  id: string;
+  accountId: string;
+  destinationAccountId: string;
+  amountMinor: bigint;
+  currency: string;
+  description: string;
+  reference: string;
+  screeningId: string;
+  expiresAt: Date;
+}
+
+const TRANSFER_LINKS = { reversedBy: { select: { id: true } } } as const;
+const HOLD_LINKS = { capture: { select: { id: true } } } as const;
+
+/**
+ * The Prisma side of the ledger. Every write runs inside the caller's transaction and after the caller
+ * locked the accounts it touches (`lockAccounts`), so cached balances never race.
+ */
+@Injectable()
+export class LedgerRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  /**
+   * SELECT .. FOR UPDATE on the accounts, in ascending id order: two transactions touching the same
+   * accounts queue in the same order, so they cannot deadlock on each other.
+   */
+  async lockAccounts(tx: Tx, ids: Iterable<string>): Promise<Map<string, LedgerAccount>> {
+    const wanted = [...new Set(ids)].sort();
+    const rows = await tx.$queryRaw<
+      { id: string; owner_id: string; currency: string; status: LedgerAccount['status']; balance_minor: bigint; held_minor: bigint; overdraft_limit_minor: bigint; version: bigint }[]
+    >`SELECT id::text, owner_id, currency, status::text AS status, balance_minor, held_minor, overdraft_limit_minor, version
+        FROM accounts WHERE id = ANY(${wanted}::uuid[]) ORDER BY id FOR UPDATE`;
+    const byId = new Map<string, LedgerAccount>();
+    for (const r of rows) {
+      byId.set(r.id, {
+        id: r.id,
+        ownerId: r.owner_id,
+        currency: r.currency,
+        status: r.status,
+        balanceMinor: BigInt(r.balance_minor),
+        heldMinor: BigInt(r.held_minor),
+        overdraftLimitMinor: BigInt(r.overdraft_limit_minor),
+        version: BigInt(r.version),
+      });
+    }
+    for (const id of wanted) if (!byId.has(id)) throw ledgerErrors.accountNotFound(id);
+    return byId;
+  }
+
+  /** Unlocked read for early validation before screening; the transaction re-checks under lock. */
+  async readAccounts(ids: Iterable<string>): Promise<Map<string, LedgerAccount>> {
+    const wanted = [...new Set(ids)];
+    const rows = await this.prisma.client.account.findMany({ where: { id: { in: wanted } } });
+    const byId = new Map<string, LedgerAccount>(rows.map((r) => [r.id, { ...r }]));
+    for (const id of wanted) if (!byId.has(id)) throw ledgerErrors.accountNotFound(id);
+    return byId;
+  }
+
+  /** Applies balance/held deltas to a locked account and mirrors them on the in-memory copy. */
+  async adjust(tx: Tx, account: LedgerAccount, delta: { balance?: bigint; held?: bigint }): Promise<void> {
+    const balance = delta.balance ?? 0n;
+    const held = delta.held ?? 0n;
+    await tx.$executeRaw`UPDATE accounts SET balance_minor = balance_minor + ${balance}, held_minor = held_minor + ${held},
+        version = version + 1, updated_at = now() WHERE id = ${account.id}::uuid`;
+    account.balanceMinor += balance;
+    account.heldMinor += held;
+    account.version += 1n;
+  }
+
+  async setAccountStatus(tx: Tx, account: LedgerAccount, status: LedgerAccount['status']): Promise<void> {
+    await tx.$executeRaw`UPDATE accounts SET status = ${status}::account_status, version = version + 1, updated_at = now() WHERE id = ${account.id}::uuid`;
+    account.status = status;
+    account.version += 1n;
+  }
+
+  async insertTransfer(tx: Tx, t: NewTransfer, postedAt?: Date): Promise<Transfer> {
+    const row = await tx.transfer.create({
+      data: {
+        id: t.id,
+        kind: t.kind,
+        sourceAccountId: t.sourceAccountId,
+        destinationAccountId: t.destinationAccountId,
+        amountMinor: t.amountMinor,
+        currency: t.currency,
+        status: t.status,
+        rejectionCode: t.rejectionCode ?? null,
+        description: t.description,
+        reference: t.reference === '' ? null : t.reference,
+        labels: t.labels,
+        reversesTransferId: t.reversesTransferId ?? null,
+        holdId: t.holdId ?? null,
+        batchId: t.batchId ?? null,
+        screeningId: t.screeningId ?? null,
+        counterpartyKekId: t.sealedCounterparty?.kekId ?? null,
+        counterpartyWrappedDek: t.sealedCounterparty ? new Uint8Array(t.sealedCounterparty.wrappedDek) : null,
+        counterpartyCiphertext: t.sealedCounterparty ? new Uint8Array(t.sealedCounterparty.ciphertext) : null,
+        postedAt: postedAt ?? null,
+        // Millisecond precision set here (not now() in SQL) so the keyset cursor round-trips exactly.
+        createdAt: new Date(),
+      },
+      include: TRANSFER_LINKS,
+    });
+    return toTransfer(row);
+  }
+
+  /** The two legs (debit source, credit destination) plus the cached balances; the DB trigger checks zero-sum. */
+  async writePostings(tx: Tx, transfer: Pick<Transfer, 'id' | 'amountMinor' | 'currency'>, source: LedgerAccount, destination: LedgerAccount): Promise<void> {
+    await tx.posting.createMany({
+      data: [
+        { transferId: transfer.id, accountId: source.id, currency: transfer.currency, direction: 'DEBIT', amountMinor: transfer.amountMinor },
+        { transferId: transfer.id, accountId: destination.id, currency: transfer.currency, direction: 'CREDIT', amountMinor: transfer.amountMinor },
+      ],
+    });
+    await this.adjust(tx, source, { balance: -transfer.amountMinor });
+    await this.adjust(tx, destination, { balance: transfer.amountMinor });
+  }
+
+  async updateTransferStatus(tx: Tx, id: string, status: TransferStatus, extra: { rejectionCode?: string; postedAt?: Date } = {}): Promise<Transfer> {
+    const row = await tx.transfer.update({
+      where: { id },
+      data: { status, ...(extra.rejectionCode ? { rejectionCode: extra.rejectionCode } : {}), ...(extra.postedAt ? { postedAt: extra.postedAt } : {}) },
+      include: TRANSFER_LINKS,
+    });
+    return toTransfer(row);
+  }
+
+  /** Locks one transfer row (its status is about to change); NOT_FOUND if absent. */
+  async lockTransfer(tx: Tx, id: string): Promise<Transfer> {
+    const locked = await tx.$queryRaw<{ id: string }[]>`SELECT id::text FROM transfers WHERE id = ${id}::uuid FOR UPDATE`;
+    if (locked.length === 0) throw ledgerErrors.transferNotFound(id);
+    return this.transferIn(tx, id);
+  }
+
+  async transferIn(tx: Tx, id: string): Promise<Transfer> {
+    const row = await tx.transfer.findUnique({ where: { id }, include: TRANSFER_LINKS });
+    if (!row) throw ledgerErrors.transferNotFound(id);
+    return toTransfer(row);
+  }
+
+  async findTransfer(id: string): Promise<Transfer | undefined> {
+    const row = await this.prisma.client.transfer.findUnique({ where: { id }, include: TRANSFER_LINKS });
+    return row ? toTransfer(row) : undefined;
+  }
+
+  /** Newest first, keyset on (created_at, id) descending. */
+  async listTransfers(
+    filter: { accountId?: string; status?: TransferStatus; batchId?: string },
+    pageSize: number,
+    before?: { createdAt: Date; id: string },
+  ): Promise<Transfer[]> {
+    const rows = await this.prisma.client.transfer.findMany({
+      where: {
+        AND: [
+          filter.accountId ? { OR: [{ sourceAccountId: filter.accountId }, { destinationAccountId: filter.accountId }] } : {},
+          filter.status ? { status: filter.status } : {},
+          filter.batchId ? { batchId: filter.batchId } : {},
+          before ? { OR: [{ createdAt: { lt: before.createdAt } }, { createdAt: before.createdAt, id: { lt: before.id } }] } : {},
+        ],
+      },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: pageSize,
+      include: TRANSFER_LINKS,
+    });
+    return rows.map(toTransfer);
+  }
+
+  async insertHold(tx: Tx, h: NewHold): Promise<Hold> {
+    const row = await tx.hold.create({
+      data: { ...h, reference: h.reference === '' ? null : h.reference, createdAt: new Date() },
+      include: HOLD_LINKS,
+    });
+    return toHold(row);
+  }
+
+  async lockHold(tx: Tx, id: string): Promise<Hold> {
+    const locked = await tx.$queryRaw<{ id: string }[]>`SELECT id::text FROM holds WHERE id = ${id}::uuid FOR UPDATE`;
+    if (locked.length === 0) throw ledgerErrors.holdNotFound(id);
+    return toHold(await tx.hold.findUniqueOrThrow({ where: { id }, include: HOLD_LINKS }));
+  }
+
+  async findHold(id: string): Promise<Hold | undefined> {
+    const row = await this.prisma.client.hold.findUnique({ where: { id }, include: HOLD_LINKS });
+    return row ? toHold(row) : undefined;
+  }
+
+  async updateHold(tx: Tx, id: string, data: { status: HoldStatus; capturedMinor?: bigint }): Promise<Hold> {
+    return toHold(await tx.hold.update({ where: { id }, data, include: HOLD_LINKS }));
+  }
+
+  /** AUTHORIZED holds past expiry on these (already locked) accounts, locked for the caller to release. */
+  async lockDueHolds(tx: Tx, accountIds: string[], now: Date): Promise<Hold[]> {
+    const ids = await tx.$queryRaw<{ id: string }[]>`SELECT id::text FROM holds
+        WHERE account_id = ANY(${accountIds}::uuid[]) AND status = 'AUTHORIZED' AND expires_at <= ${now}
+        ORDER BY id FOR UPDATE`;
+    if (ids.length === 0) return [];
+    const rows = await tx.hold.findMany({ where: { id: { in: ids.map((r) => r.id) } }, include: HOLD_LINKS, orderBy: { id: 'asc' } });
+    return rows.map(toHold);
+  }
+
+  /** Accounts that have an expired-but-unreleased hold (the sweeper's work list). */
+  async accountsWithDueHolds(now: Date, limit: number): Promise<string[]> {
+    const rows = await this.prisma.client.$queryRaw<{ account_id: string }[]>`SELECT DISTINCT account_id::text FROM
+        (SELECT account_id FROM holds WHERE status = 'AUTHORIZED' AND expires_at <= ${now} ORDER BY expires_at LIMIT ${limit}) due`;
+    return rows.map((r) => r.account_id);
+  }
+}
+
+function toTransfer(row: TransferRow & { reversedBy: { id: string } | null }): Transfer {
+  return {
+    id: row.id,
+    kind: row.kind,
+    sourceAccountId: row.sourceAccountId,
+    destinationAccountId: row.destinationAccountId,
+    amountMinor: row.amountMinor,
+    currency: row.currency,
+    status: row.status,
+    rejectionCode: row.rejectionCode ?? undefined,
+    description: row.description,
+    reference: row.reference ?? '',
+    labels: (row.labels ?? {}) as Record<string, string>,
+    reversesTransferId: row.reversesTransferId ?? undefined,
+    reversedByTransferId: row.reversedBy?.id,
+    holdId: row.holdId ?? undefined,
+    batchId: row.batchId ?? undefined,
+    screeningId: row.screeningId ?? undefined,
+    createdAt: row.createdAt,
+    postedAt: row.postedAt ?? undefined,
+  };
+}
+
+function toHold(row: HoldRow & { capture: { id: string } | null }): Hold {
+  return {
+    id: row.id,
+    accountId: row.accountId,
+    destinationAccountId: row.destinationAccountId,
+    amountMinor: row.amountMinor,
+    capturedMinor: row.capturedMinor,
+    currency: row.currency,
+    status: row.status,
+    description: row.description,
+    reference: row.reference ?? '',
+    expiresAt: row.expiresAt,
+    captureTransferId: row.capture?.id,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}

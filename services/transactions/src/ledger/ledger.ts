@@ -1,0 +1,181 @@
+/** Ledger domain: money movements, their validation and the funds rule. No framework or Prisma imports. */
+import { createHash } from 'node:crypto';
+import type { FieldViolation } from '@tessera/errors';
+import { isCurrency, isUuid, MAX_MINOR, type AccountStatus } from '../accounts/account';
+import { ledgerErrors } from './ledger.errors';
+
+export type TransferStatus = 'PENDING' | 'POSTED' | 'DECLINED' | 'REVERSED';
+export type TransferKind = 'DIRECT' | 'HOLD_CAPTURE' | 'REVERSAL';
+export type HoldStatus = 'AUTHORIZED' | 'CAPTURED' | 'VOIDED' | 'EXPIRED';
+
+export const MAX_BATCH = 100;
+export const MAX_TEXT = 500;
+export const MAX_LABELS = 20;
+
+/** An account row as the ledger sees it while holding its lock. */
+export interface LedgerAccount {
+  id: string;
+  ownerId: string;
+  currency: string;
+  status: AccountStatus;
+  balanceMinor: bigint;
+  heldMinor: bigint;
+  overdraftLimitMinor: bigint;
+  version: bigint;
+}
+
+export interface Money {
+  amountMinor: bigint;
+  currency: string;
+}
+
+export interface Counterparty {
+  name: string;
+  country: string;
+}
+
+export interface TransferInstruction {
+  sourceAccountId: string;
+  destinationAccountId: string;
+  amount: Money | undefined;
+  description: string;
+  reference: string;
+  labels: Record<string, string>;
+  counterparty: Counterparty | undefined;
+}
+
+export interface Transfer {
+  id: string;
+  kind: TransferKind;
+  sourceAccountId: string;
+  destinationAccountId: string;
+  amountMinor: bigint;
+  currency: string;
+  status: TransferStatus;
+  rejectionCode: string | undefined;
+  description: string;
+  reference: string;
+  labels: Record<string, string>;
+  reversesTransferId: string | undefined;
+  reversedByTransferId: string | undefined;
+  holdId: string | undefined;
+  batchId: string | undefined;
+  screeningId: string | undefined;
+  createdAt: Date;
+  postedAt: Date | undefined;
+}
+
+export interface Hold {
+  id: string;
+  accountId: string;
+  destinationAccountId: string;
+  amountMinor: bigint;
+  capturedMinor: bigint;
+  currency: string;
+  status: HoldStatus;
+  description: string;
+  reference: string;
+  expiresAt: Date;
+  captureTransferId: string | undefined;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** What can be spent now: posted balance minus reserved (holds and transfers under review). */
+export function availableOf(account: Pick<LedgerAccount, 'balanceMinor' | 'heldMinor'>): bigint {
+  return account.balanceMinor - account.heldMinor;
+}
+
+/** Debits (or reservations) may take `available` down to -overdraft and no further. */
+export function assertCanReserve(account: LedgerAccount, amountMinor: bigint): void {
+  if (availableOf(account) - amountMinor < -account.overdraftLimitMinor) throw ledgerErrors.insufficientFunds(account.id);
+}
+
+/** New money movements need an ACTIVE account on both sides. */
+export function assertActive(account: LedgerAccount): void {
+  if (account.status === 'FROZEN') throw ledgerErrors.accountFrozen(account.id);
+  if (account.status === 'CLOSED') throw ledgerErrors.accountClosed(account.id);
+}
+
+export function assertCurrency(account: LedgerAccount, currency: string): void {
+  if (account.currency !== currency) throw ledgerErrors.currencyMismatch(account.id, account.currency);
+}
+
+/** A credit must keep the cached balance inside int64 (the column and the contract are int64). */
+export function assertCanCredit(account: LedgerAccount, amountMinor: bigint): void {
+  if (account.balanceMinor + amountMinor > MAX_MINOR) throw ledgerErrors.balanceOverflow(account.id);
+}
+
+export function validateIdempotencyKey(key: string): void {
+  if (key.length < 8 || key.length > 128) throw ledgerErrors.missingIdempotencyKey();
+}
+
+/** Field checks of a positive int64 amount in a known currency, reported under `prefix`. */
+export function moneyViolations(amount: Money | undefined, prefix: string, violations: FieldViolation[]): void {
+  if (!amount) {
+    violations.push({ field: prefix, description: 'is required' });
+    return;
+  }
+  if (amount.amountMinor <= 0n) violations.push({ field: `${prefix}.amount_minor`, description: 'must be positive' });
+  else if (amount.amountMinor > MAX_MINOR) violations.push({ field: `${prefix}.amount_minor`, description: 'must fit in int64' });
+  if (!isCurrency(amount.currency)) violations.push({ field: `${prefix}.currency`, description: 'must be an ISO 4217 currency code such as EUR' });
+}
+
+export function idViolation(value: string, field: string, violations: FieldViolation[]): void {
+  if (!isUuid(value)) violations.push({ field, description: 'must be a UUID' });
+}
+
+export function textViolations(fields: Record<string, string>, violations: FieldViolation[]): void {
+  for (const [field, value] of Object.entries(fields)) {
+    if (value.length > MAX_TEXT) violations.push({ field, description: `must be at most ${MAX_TEXT} characters` });
+  }
+}
+
+/** Every field problem of one instruction, with field paths under `prefix` (e.g. `transfers[3]`). */
+export function instructionViolations(t: TransferInstruction, prefix: string, violations: FieldViolation[]): void {
+  idViolation(t.sourceAccountId, `${prefix}.source_account_id`, violations);
+  idViolation(t.destinationAccountId, `${prefix}.destination_account_id`, violations);
+  if (t.sourceAccountId !== '' && t.sourceAccountId === t.destinationAccountId) {
+    violations.push({ field: `${prefix}.destination_account_id`, description: 'must differ from source_account_id' });
+  }
+  moneyViolations(t.amount, `${prefix}.amount`, violations);
+  textViolations({ [`${prefix}.description`]: t.description, [`${prefix}.reference`]: t.reference }, violations);
+  if (Object.keys(t.labels).length > MAX_LABELS) violations.push({ field: `${prefix}.labels`, description: `at most ${MAX_LABELS} labels` });
+  if (t.counterparty) {
+    if (t.counterparty.name.length > 200) violations.push({ field: `${prefix}.counterparty.name`, description: 'must be at most 200 characters' });
+    if (t.counterparty.country !== '' && !/^[A-Z]{2}$/.test(t.counterparty.country)) {
+      violations.push({ field: `${prefix}.counterparty.country`, description: 'must be an ISO 3166-1 alpha-2 code' });
+    }
+  }
+}
+
+export type ValidInstruction = TransferInstruction & { amount: Money };
+
+export function validateInstruction(t: TransferInstruction): ValidInstruction {
+  const violations: FieldViolation[] = [];
+  instructionViolations(t, 'transfer', violations);
+  if (violations.length > 0 || !t.amount) throw ledgerErrors.invalid(violations);
+  return { ...t, amount: t.amount };
+}
+
+/**
+ * sha256 of a canonical JSON rendering (object keys sorted, bigint as string): what makes two requests
+ * "the same" for idempotency regardless of map order on the wire.
+ */
+export function fingerprint(value: unknown): string {
+  return createHash('sha256').update(canonical(value)).digest('hex');
+}
+
+function canonical(value: unknown): string {
+  if (typeof value === 'bigint') return JSON.stringify(value.toString());
+  if (value instanceof Date) return JSON.stringify(value.toISOString());
+  if (value instanceof Uint8Array) return JSON.stringify(Buffer.from(value).toString('base64'));
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value ?? null);
+}

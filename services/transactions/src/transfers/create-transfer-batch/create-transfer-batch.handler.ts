@@ -1,0 +1,100 @@
+import { Injectable } from '@nestjs/common';
+import { paymentsV1 } from '@tessera/contracts';
+import type { FieldViolation } from '@tessera/errors';
+import { randomUUID } from 'node:crypto';
+import type { Screening } from '../../compliance-client/screening';
+import { ScreeningGate } from '../../compliance-client/screening.gate';
+import { HoldExpiry } from '../../holds/hold-expiry';
+import { IdempotencyStore, type IdempotentResult } from '../../ledger/idempotency';
+import {
+  assertActive, assertCurrency, fingerprint, instructionViolations, MAX_BATCH, type TransferInstruction, validateIdempotencyKey, type ValidInstruction,
+} from '../../ledger/ledger';
+import { ledgerErrors } from '../../ledger/ledger.errors';
+import { transferToProto } from '../../ledger/ledger.mapping';
+import { LedgerPoster } from '../../ledger/ledger.poster';
+import { LedgerRepository } from '../../ledger/ledger.repository';
+import { PiiVault } from '../../pii/pii-vault';
+
+const SCOPE = 'payments.CreateTransferBatch';
+
+/**
+ * All or nothing: every instruction is screened first and must be APPROVED (a batch cannot be
+ * half-held for review), then all are posted in one transaction in request order; any failure rolls
+ * back the whole batch.
+ */
+@Injectable()
+export class CreateTransferBatchHandler {
+  constructor(
+    private readonly idempotency: IdempotencyStore,
+    private readonly ledger: LedgerRepository,
+    private readonly gate: ScreeningGate,
+    private readonly poster: LedgerPoster,
+    private readonly holdExpiry: HoldExpiry,
+    private readonly vault: PiiVault,
+  ) {}
+
+  async execute(idempotencyKey: string, instructions: TransferInstruction[]): Promise<IdempotentResult<paymentsV1.CreateTransferBatchResponse>> {
+    validateIdempotencyKey(idempotencyKey);
+    const violations: FieldViolation[] = [];
+    if (instructions.length === 0 || instructions.length > MAX_BATCH) violations.push({ field: 'transfers', description: `1 to ${MAX_BATCH} transfers` });
+    instructions.slice(0, MAX_BATCH).forEach((t, i) => instructionViolations(t, `transfers[${i}]`, violations));
+    if (violations.length > 0) throw ledgerErrors.invalid(violations);
+    const batch = instructions as ValidInstruction[];
+    const call = { scope: SCOPE, key: idempotencyKey, fingerprint: fingerprint(batch), codec: paymentsV1.CreateTransferBatchResponse };
+    const replay = await this.idempotency.peek(call);
+    if (replay) return { response: replay, replayed: true };
+
+    const accountIds = batch.flatMap((t) => [t.sourceAccountId, t.destinationAccountId]);
+    const accounts = await this.ledger.readAccounts(accountIds);
+    for (const t of batch) {
+      for (const id of [t.sourceAccountId, t.destinationAccountId]) {
+        const account = accounts.get(id);
+        if (!account) throw ledgerErrors.accountNotFound(id);
+        assertActive(account);
+        assertCurrency(account, t.amount.currency);
+      }
+    }
+    const batchId = randomUUID();
+    const ids = batch.map(() => randomUUID());
+    const screenings: Screening[] = [];
+    for (const [i, t] of batch.entries()) {
+      const subject = {
+        referenceId: ids[i] ?? '',
+        sourceAccountId: t.sourceAccountId,
+        destinationAccountId: t.destinationAccountId,
+        amountMinor: t.amount.amountMinor,
+        currency: t.amount.currency,
+        ownerId: accounts.get(t.sourceAccountId)?.ownerId ?? '',
+        counterpartyName: t.counterparty?.name ?? '',
+        counterpartyCountry: t.counterparty?.country ?? '',
+        movementKind: 'batch' as const,
+      };
+      const screening = await this.gate.screen(`${SCOPE}:${idempotencyKey}:${i}`, subject);
+      if (screening.decision !== 'APPROVE') {
+        await this.gate.auditRefusal(screening, subject);
+        throw ledgerErrors.batchNotApproved(i, screening.decision, screening.screeningId);
+      }
+      screenings.push(screening);
+    }
+    const sealed = batch.map((t) => (t.counterparty?.name ? this.vault.seal(t.counterparty) : undefined));
+    return this.idempotency.transact(call, async (tx) => {
+      const locked = await this.ledger.lockAccounts(tx, accountIds);
+      await this.holdExpiry.releaseDue(tx, locked);
+      const transfers = [];
+      for (const [i, instruction] of batch.entries()) {
+        const sealedCounterparty = sealed[i];
+        transfers.push(
+          await this.poster.applyDirect(tx, locked, {
+            id: ids[i] ?? randomUUID(),
+            instruction,
+            screening: screenings[i] as Screening,
+            movementKind: 'batch',
+            batchId,
+            ...(sealedCounterparty ? { sealedCounterparty } : {}),
+          }),
+        );
+      }
+      return { response: { batchId, transfers: transfers.map(transferToProto) } };
+    });
+  }
+}

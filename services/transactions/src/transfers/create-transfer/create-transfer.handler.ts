@@ -1,0 +1,63 @@
+import { Injectable } from '@nestjs/common';
+import { paymentsV1 } from '@tessera/contracts';
+import { randomUUID } from 'node:crypto';
+import { ScreeningGate } from '../../compliance-client/screening.gate';
+import { HoldExpiry } from '../../holds/hold-expiry';
+import { IdempotencyStore, type IdempotentResult } from '../../ledger/idempotency';
+import { assertActive, assertCurrency, fingerprint, type TransferInstruction, validateIdempotencyKey, validateInstruction } from '../../ledger/ledger';
+import { transferToProto } from '../../ledger/ledger.mapping';
+import { LedgerPoster } from '../../ledger/ledger.poster';
+import { LedgerRepository } from '../../ledger/ledger.repository';
+import { PiiVault } from '../../pii/pii-vault';
+
+const SCOPE = 'payments.CreateTransfer';
+
+/**
+ * Screens, then posts (APPROVE), holds for review (REVIEW) or records as DECLINED, in one transaction
+ * with its idempotency record, audit records and outbox event. Cheap checks run before screening so a
+ * request that can't succeed writes nothing and costs compliance nothing.
+ */
+@Injectable()
+export class CreateTransferHandler {
+  constructor(
+    private readonly idempotency: IdempotencyStore,
+    private readonly ledger: LedgerRepository,
+    private readonly gate: ScreeningGate,
+    private readonly poster: LedgerPoster,
+    private readonly holdExpiry: HoldExpiry,
+    private readonly vault: PiiVault,
+  ) {}
+
+  async execute(idempotencyKey: string, instruction: TransferInstruction): Promise<IdempotentResult<paymentsV1.CreateTransferResponse>> {
+    validateIdempotencyKey(idempotencyKey);
+    const ins = validateInstruction(instruction);
+    const call = { scope: SCOPE, key: idempotencyKey, fingerprint: fingerprint(ins), codec: paymentsV1.CreateTransferResponse };
+    const replay = await this.idempotency.peek(call);
+    if (replay) return { response: replay, replayed: true };
+
+    const accounts = await this.ledger.readAccounts([ins.sourceAccountId, ins.destinationAccountId]);
+    for (const account of accounts.values()) {
+      assertActive(account);
+      assertCurrency(account, ins.amount.currency);
+    }
+    const id = randomUUID();
+    const screening = await this.gate.screen(`${SCOPE}:${idempotencyKey}`, {
+      referenceId: id,
+      sourceAccountId: ins.sourceAccountId,
+      destinationAccountId: ins.destinationAccountId,
+      amountMinor: ins.amount.amountMinor,
+      currency: ins.amount.currency,
+      ownerId: accounts.get(ins.sourceAccountId)?.ownerId ?? '',
+      counterpartyName: ins.counterparty?.name ?? '',
+      counterpartyCountry: ins.counterparty?.country ?? '',
+      movementKind: 'transfer',
+    });
+    const sealed = ins.counterparty?.name ? this.vault.seal(ins.counterparty) : undefined;
+    return this.idempotency.transact(call, async (tx) => {
+      const locked = await this.ledger.lockAccounts(tx, [ins.sourceAccountId, ins.destinationAccountId]);
+      await this.holdExpiry.releaseDue(tx, locked);
+      const transfer = await this.poster.applyDirect(tx, locked, { id, instruction: ins, screening, movementKind: 'transfer', ...(sealed ? { sealedCounterparty: sealed } : {}) });
+      return { response: { transfer: transferToProto(transfer) }, transferId: transfer.id };
+    });
+  }
+}

@@ -1,0 +1,51 @@
+import { Injectable } from '@nestjs/common';
+import { isUuid } from '../../accounts/account';
+import { decodePageToken, encodePageToken } from '../../accounts/list-accounts/list-accounts.handler';
+import type { Transfer, TransferStatus } from '../../ledger/ledger';
+import { ledgerErrors } from '../../ledger/ledger.errors';
+import { LedgerRepository } from '../../ledger/ledger.repository';
+
+const DEFAULT_PAGE_SIZE = 50;
+const MAX_PAGE_SIZE = 500;
+
+export interface ListTransfersQuery {
+  accountId?: string;
+  status?: TransferStatus;
+  batchId?: string;
+  pageSize: number;
+  pageToken: string;
+}
+
+/** GetTransfer and ListTransfers (newest first; the cursor is the opaque (created_at, id) of the last row). */
+@Injectable()
+export class TransferQueries {
+  constructor(private readonly ledger: LedgerRepository) {}
+
+  async get(transferId: string): Promise<Transfer> {
+    if (!isUuid(transferId)) throw ledgerErrors.malformedId('transfer_id');
+    const transfer = await this.ledger.findTransfer(transferId);
+    if (!transfer) throw ledgerErrors.transferNotFound(transferId);
+    return transfer;
+  }
+
+  async list(query: ListTransfersQuery): Promise<{ transfers: Transfer[]; nextPageToken: string }> {
+    if (query.accountId && !isUuid(query.accountId)) throw ledgerErrors.malformedId('account_id');
+    if (query.batchId && !isUuid(query.batchId)) throw ledgerErrors.malformedId('batch_id');
+    const pageSize = query.pageSize <= 0 ? DEFAULT_PAGE_SIZE : Math.min(query.pageSize, MAX_PAGE_SIZE);
+    let before: { createdAt: Date; id: string } | undefined;
+    try {
+      before = query.pageToken ? decodePageToken(query.pageToken) : undefined;
+    } catch {
+      throw ledgerErrors.badPageToken();
+    }
+    const filter = {
+      ...(query.accountId ? { accountId: query.accountId } : {}),
+      ...(query.status ? { status: query.status } : {}),
+      ...(query.batchId ? { batchId: query.batchId } : {}),
+    };
+    const rows = await this.ledger.listTransfers(filter, pageSize + 1, before);
+    const page = rows.slice(0, pageSize);
+    const last = page.at(-1);
+    return { transfers: page, nextPageToken: rows.length > pageSize && last ? encodePageToken(last) : '' };
+  }
+}

@@ -1,0 +1,99 @@
+import { Injectable } from '@nestjs/common';
+import { paymentsV1 } from '@tessera/contracts';
+import { isUuid } from '../../accounts/account';
+import { HoldExpiry } from '../../holds/hold-expiry';
+import { IdempotencyStore, type IdempotentResult } from '../../ledger/idempotency';
+import { assertActive, fingerprint, MAX_TEXT, validateIdempotencyKey } from '../../ledger/ledger';
+import { ledgerErrors } from '../../ledger/ledger.errors';
+import { LedgerJournal } from '../../ledger/ledger.journal';
+import { transferToProto } from '../../ledger/ledger.mapping';
+import { LedgerRepository } from '../../ledger/ledger.repository';
+
+export interface ReleaseCommand {
+  idempotencyKey: string;
+  transferId: string;
+  approvedBy: string[];
+  note: string;
+  alertId: string;
+}
+
+export interface DeclineCommand {
+  idempotencyKey: string;
+  transferId: string;
+  declinedBy: string;
+  note: string;
+  alertId: string;
+}
+
+/**
+ * The outcome of a compliance review of a PENDING transfer (its amount sits in the source's held
+ * balance): release posts it (four-eyes: two distinct approvers), decline releases the funds.
+ */
+@Injectable()
+export class ReviewTransferHandler {
+  constructor(
+    private readonly idempotency: IdempotencyStore,
+    private readonly ledger: LedgerRepository,
+    private readonly journal: LedgerJournal,
+    private readonly holdExpiry: HoldExpiry,
+  ) {}
+
+  async release(cmd: ReleaseCommand): Promise<IdempotentResult<paymentsV1.ReleaseTransferResponse>> {
+    this.validate(cmd);
+    const approvers = [...new Set(cmd.approvedBy.map((a) => a.trim()).filter(Boolean))].sort();
+    if (approvers.length < 2) throw ledgerErrors.fourEyesRequired();
+    const call = { scope: 'payments.ReleaseTransfer', key: cmd.idempotencyKey, fingerprint: fingerprint({ ...cmd, approvedBy: approvers, idempotencyKey: '' }), codec: paymentsV1.ReleaseTransferResponse };
+    return this.idempotency.transact(call, async (tx) => {
+      const held = await this.ledger.lockTransfer(tx, cmd.transferId);
+      if (held.status !== 'PENDING') throw ledgerErrors.transferNotPending(held.id, held.status);
+      const accounts = await this.ledger.lockAccounts(tx, [held.sourceAccountId, held.destinationAccountId]);
+      await this.holdExpiry.releaseDue(tx, accounts);
+      const source = accounts.get(held.sourceAccountId);
+      const destination = accounts.get(held.destinationAccountId);
+      if (!source || !destination) throw new Error('accounts not locked');
+      assertActive(source);
+      assertActive(destination);
+      // Reserved -> posted: available is unchanged, so the funds check already passed when it was held.
+      await this.ledger.adjust(tx, source, { held: -held.amountMinor });
+      await this.ledger.writePostings(tx, held, source, destination);
+      const posted = await this.ledger.updateTransferStatus(tx, held.id, 'POSTED', { postedAt: new Date() });
+      await this.journal.record(tx, {
+        action: 'transfer.released',
+        entityType: 'transfer',
+        entityId: held.id,
+        payload: { approvedBy: approvers, alertId: cmd.alertId, note: cmd.note, amountMinor: held.amountMinor.toString(), currency: held.currency },
+        event: { key: source.id, message: { transfer: transferToProto(posted), approvedBy: approvers, alertId: cmd.alertId }, codec: paymentsV1.TransferReleased },
+      });
+      return { response: { transfer: transferToProto(posted) }, transferId: held.id };
+    });
+  }
+
+  async decline(cmd: DeclineCommand): Promise<IdempotentResult<paymentsV1.DeclineHeldTransferResponse>> {
+    this.validate(cmd);
+    if (cmd.declinedBy.trim() === '') throw ledgerErrors.invalid([{ field: 'declined_by', description: 'is required' }]);
+    const call = { scope: 'payments.DeclineHeldTransfer', key: cmd.idempotencyKey, fingerprint: fingerprint({ ...cmd, idempotencyKey: '' }), codec: paymentsV1.DeclineHeldTransferResponse };
+    return this.idempotency.transact(call, async (tx) => {
+      const held = await this.ledger.lockTransfer(tx, cmd.transferId);
+      if (held.status !== 'PENDING') throw ledgerErrors.transferNotPending(held.id, held.status);
+      const accounts = await this.ledger.lockAccounts(tx, [held.sourceAccountId]);
+      const source = accounts.get(held.sourceAccountId);
+      if (!source) throw new Error('account not locked');
+      await this.ledger.adjust(tx, source, { held: -held.amountMinor });
+      const declined = await this.ledger.updateTransferStatus(tx, held.id, 'DECLINED', { rejectionCode: 'COMPLIANCE.DECLINED_ON_REVIEW' });
+      await this.journal.record(tx, {
+        action: 'transfer.declined',
+        entityType: 'transfer',
+        entityId: held.id,
+        payload: { declinedBy: cmd.declinedBy, alertId: cmd.alertId, note: cmd.note, amountMinor: held.amountMinor.toString(), currency: held.currency },
+        event: { key: source.id, message: { transfer: transferToProto(declined), declinedBy: cmd.declinedBy, alertId: cmd.alertId }, codec: paymentsV1.TransferDeclined },
+      });
+      return { response: { transfer: transferToProto(declined) }, transferId: held.id };
+    });
+  }
+
+  private validate(cmd: { idempotencyKey: string; transferId: string; note: string }): void {
+    validateIdempotencyKey(cmd.idempotencyKey);
+    if (!isUuid(cmd.transferId)) throw ledgerErrors.malformedId('transfer_id');
+    if (cmd.note.length > MAX_TEXT) throw ledgerErrors.invalid([{ field: 'note', description: `must be at most ${MAX_TEXT} characters` }]);
+  }
+}

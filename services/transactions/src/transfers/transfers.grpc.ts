@@ -1,0 +1,81 @@
+import { Injectable } from '@nestjs/common';
+import { paymentsV1 } from '@tessera/contracts';
+import type { UnaryImplementation } from '@tessera/grpc';
+import { HoldHandlers } from '../holds/hold.handlers';
+import type { Money, TransferInstruction } from '../ledger/ledger';
+import { transferStatusFromProto, transferToProto } from '../ledger/ledger.mapping';
+import { CreateTransferBatchHandler } from './create-transfer-batch/create-transfer-batch.handler';
+import { CreateTransferHandler } from './create-transfer/create-transfer.handler';
+import { TransferQueries } from './list-transfers/list-transfers.handler';
+import { ReverseTransferHandler } from './reverse-transfer/reverse-transfer.handler';
+import { ReviewTransferHandler } from './review-transfer/review-transfer.handler';
+
+type TransferServiceImpl = UnaryImplementation<typeof paymentsV1.TransferServiceService>;
+
+/** gRPC face of TransferService: protobuf in, domain commands to the handlers, stored protobuf responses out. */
+@Injectable()
+export class TransfersGrpc {
+  constructor(
+    private readonly create: CreateTransferHandler,
+    private readonly batch: CreateTransferBatchHandler,
+    private readonly queries: TransferQueries,
+    private readonly holds: HoldHandlers,
+    private readonly reverse: ReverseTransferHandler,
+    private readonly review: ReviewTransferHandler,
+  ) {}
+
+  implementation(): TransferServiceImpl {
+    return {
+      createTransfer: async (req) => (await this.create.execute(req.idempotencyKey, instructionFromProto(req.transfer))).response,
+      createTransferBatch: async (req) => (await this.batch.execute(req.idempotencyKey, req.transfers.map(instructionFromProto))).response,
+      getTransfer: async (req) => ({ transfer: transferToProto(await this.queries.get(req.transferId)) }),
+      listTransfers: async (req) => {
+        const status = transferStatusFromProto(req.status);
+        const page = await this.queries.list({
+          pageSize: req.page?.pageSize ?? 0,
+          pageToken: req.page?.pageToken ?? '',
+          ...(req.accountId ? { accountId: req.accountId } : {}),
+          ...(status ? { status } : {}),
+          ...(req.batchId ? { batchId: req.batchId } : {}),
+        });
+        return { transfers: page.transfers.map(transferToProto), page: { nextPageToken: page.nextPageToken } };
+      },
+      authorizeHold: async (req) =>
+        (
+          await this.holds.authorize({
+            idempotencyKey: req.idempotencyKey,
+            accountId: req.accountId,
+            destinationAccountId: req.destinationAccountId,
+            amount: moneyFromProto(req.amount),
+            ttlMs: req.ttl ? Number(req.ttl.seconds) * 1000 + Math.floor(req.ttl.nanos / 1e6) : undefined,
+            description: req.description,
+            reference: req.reference,
+          })
+        ).response,
+      captureHold: async (req) => (await this.holds.capture({ idempotencyKey: req.idempotencyKey, holdId: req.holdId, amount: moneyFromProto(req.amount) })).response,
+      voidHold: async (req) => (await this.holds.void({ idempotencyKey: req.idempotencyKey, holdId: req.holdId, reason: req.reason })).response,
+      reverseTransfer: async (req) => (await this.reverse.execute({ idempotencyKey: req.idempotencyKey, transferId: req.transferId, reason: req.reason })).response,
+      releaseTransfer: async (req) =>
+        (await this.review.release({ idempotencyKey: req.idempotencyKey, transferId: req.transferId, approvedBy: req.approvedBy, note: req.note, alertId: req.alertId })).response,
+      declineHeldTransfer: async (req) =>
+        (await this.review.decline({ idempotencyKey: req.idempotencyKey, transferId: req.transferId, declinedBy: req.declinedBy, note: req.note, alertId: req.alertId }))
+          .response,
+    };
+  }
+}
+
+function moneyFromProto(m: { amountMinor: bigint; currency: string } | undefined): Money | undefined {
+  return m ? { amountMinor: m.amountMinor, currency: m.currency } : undefined;
+}
+
+function instructionFromProto(t: paymentsV1.TransferInstruction | undefined): TransferInstruction {
+  return {
+    sourceAccountId: t?.sourceAccountId ?? '',
+    destinationAccountId: t?.destinationAccountId ?? '',
+    amount: moneyFromProto(t?.amount),
+    description: t?.description ?? '',
+    reference: t?.reference ?? '',
+    labels: t?.labels ?? {},
+    counterparty: t?.counterparty ? { name: t.counterparty.name, country: t.counterparty.country } : undefined,
+  };
+}
