@@ -1,0 +1,142 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { type ComplianceConfig, COMPLIANCE_CONFIG } from '../config';
+import { Prisma } from '../generated/prisma/client';
+import type { Alert as AlertRow } from '../generated/prisma/client';
+import { AlertOutbox } from '../outbox/alert-outbox';
+import { PrismaService } from '../platform/prisma.provider';
+import type { Reason } from '../screening/screening';
+import type { Alert, AlertStatus, NewAlert } from './alert';
+import { alertErrors } from './alert.errors';
+
+export type Tx = Prisma.TransactionClient;
+
+export interface AlertChange {
+  status?: AlertStatus;
+  assignee?: string;
+  resolution?: Alert['resolution'];
+  resolutionNote?: string;
+  releaseApprovals?: string[];
+}
+
+/** The Prisma side of alerts. Every change writes its review-trail row and its outbox event in the same transaction. */
+@Injectable()
+export class AlertRepository {
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly outbox: AlertOutbox,
+    @Inject(COMPLIANCE_CONFIG) private readonly config: ComplianceConfig,
+  ) {}
+
+  /** Raises an alert once per dedupe key (redelivered events and retried screenings are no-ops). */
+  async raise(tx: Tx, alert: NewAlert, actor: string): Promise<Alert | undefined> {
+    const id = randomUUID();
+    const { count } = await tx.alert.createMany({
+      data: [
+        {
+          id,
+          dedupeKey: alert.dedupeKey,
+          ruleId: alert.ruleId,
+          ruleVersion: alert.ruleVersion,
+          severity: alert.severity,
+          accountId: alert.accountId,
+          transferIds: alert.transferIds,
+          reasons: alert.reasons as unknown as Prisma.InputJsonValue,
+          heldTransferId: alert.heldTransferId ?? null,
+        },
+      ],
+      skipDuplicates: true,
+    });
+    if (count === 0) return undefined;
+    const row = await tx.alert.findUniqueOrThrow({ where: { id } });
+    await tx.alertAction.create({ data: { alertId: id, actor, action: 'raised', note: alert.ruleId } });
+    const created = toDomain(row);
+    await this.outbox.enqueue(tx, this.config.COMPLIANCE_ALERTS_TOPIC, created);
+    return created;
+  }
+
+  /** True when an alert of this rule on this account already covers any of these transfers. */
+  async covered(tx: Tx, ruleId: string, accountId: string, transferIds: string[]): Promise<boolean> {
+    const found = await tx.alert.findFirst({ where: { ruleId, accountId, transferIds: { hasSome: transferIds } }, select: { id: true } });
+    return found !== null;
+  }
+
+  /** Runs `fn` with the alert row locked (FOR UPDATE), so concurrent reviewers of one alert are serialised. */
+  async withLocked<R>(alertId: string, fn: (tx: Tx, alert: Alert) => Promise<R>): Promise<R> {
+    return this.prisma.client.$transaction(
+      async (tx) => {
+        const locked = await tx.$queryRaw<Array<{ id: string }>>`SELECT id::text FROM alerts WHERE id = ${alertId}::uuid FOR UPDATE`;
+        if (locked.length === 0) throw alertErrors.notFound(alertId);
+        const row = await tx.alert.findUniqueOrThrow({ where: { id: alertId } });
+        return fn(tx, toDomain(row));
+      },
+      { isolationLevel: Prisma.TransactionIsolationLevel.ReadCommitted },
+    );
+  }
+
+  /** Applies a change, appends the review-trail row and enqueues the changed alert. */
+  async change(tx: Tx, alertId: string, change: AlertChange, action: { actor: string; action: string; note?: string; idempotencyKey?: string; requestHash?: string }): Promise<Alert> {
+    const row = await tx.alert.update({
+      where: { id: alertId },
+      data: {
+        ...(change.status ? { status: change.status } : {}),
+        ...(change.assignee !== undefined ? { assignee: change.assignee } : {}),
+        ...(change.resolution ? { resolution: change.resolution } : {}),
+        ...(change.resolutionNote !== undefined ? { resolutionNote: change.resolutionNote } : {}),
+        ...(change.releaseApprovals ? { releaseApprovals: change.releaseApprovals } : {}),
+      },
+    });
+    await tx.alertAction.create({
+      data: { alertId, actor: action.actor, action: action.action, note: action.note ?? '', idempotencyKey: action.idempotencyKey ?? null, requestHash: action.requestHash ?? null },
+    });
+    const alert = toDomain(row);
+    await this.outbox.enqueue(tx, this.config.COMPLIANCE_ALERTS_TOPIC, alert);
+    return alert;
+  }
+
+  /** The earlier action recorded under an idempotency key, if any. */
+  async findAction(idempotencyKey: string): Promise<{ alertId: string; requestHash: string | null } | undefined> {
+    const row = await this.prisma.client.alertAction.findUnique({ where: { idempotencyKey }, select: { alertId: true, requestHash: true } });
+    return row ?? undefined;
+  }
+
+  async findById(alertId: string): Promise<Alert | undefined> {
+    const row = await this.prisma.client.alert.findUnique({ where: { id: alertId } });
+    return row ? toDomain(row) : undefined;
+  }
+
+  /** Newest first, keyset on (created_at, id) descending. */
+  async list(filter: { status?: AlertStatus; accountId?: string; assignee?: string }, pageSize: number, before?: { createdAt: Date; id: string }): Promise<Alert[]> {
+    const rows = await this.prisma.client.alert.findMany({
+      where: {
+        ...(filter.status ? { status: filter.status } : {}),
+        ...(filter.accountId ? { accountId: filter.accountId } : {}),
+        ...(filter.assignee ? { assignee: filter.assignee } : {}),
+        ...(before ? { OR: [{ createdAt: { lt: before.createdAt } }, { createdAt: before.createdAt, id: { lt: before.id } }] } : {}),
+      },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: pageSize,
+    });
+    return rows.map(toDomain);
+  }
+}
+
+export function toDomain(row: AlertRow): Alert {
+  return {
+    id: row.id,
+    ruleId: row.ruleId,
+    ruleVersion: row.ruleVersion,
+    severity: row.severity,
+    status: row.status,
+    accountId: row.accountId,
+    transferIds: row.transferIds,
+    reasons: row.reasons as unknown as Reason[],
+    assignee: row.assignee ?? undefined,
+    resolution: row.resolution ?? undefined,
+    resolutionNote: row.resolutionNote ?? undefined,
+    releaseApprovals: row.releaseApprovals,
+    heldTransferId: row.heldTransferId ?? undefined,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}

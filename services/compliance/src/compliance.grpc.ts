@@ -1,0 +1,69 @@
+import { Injectable } from '@nestjs/common';
+import { complianceV1 } from '@tessera/contracts';
+import type { CallContext, UnaryImplementation } from '@tessera/grpc';
+import { alertResolutionFromProto, alertStatusFromProto, alertToProto } from './alerts/alert.codec';
+import { AssignAlertHandler } from './alerts/assign-alert/assign-alert.handler';
+import { ListAlertsHandler } from './alerts/list-alerts/list-alerts.handler';
+import { ResolveAlertHandler } from './alerts/resolve-alert/resolve-alert.handler';
+import { ScreenHandler } from './screening/screen/screen.handler';
+
+type ComplianceServiceImpl = UnaryImplementation<typeof complianceV1.ComplianceServiceService>;
+
+/** gRPC face of compliance: maps protobuf to handler commands and back; the caller is `x-tessera-principal`. */
+@Injectable()
+export class ComplianceGrpc {
+  constructor(
+    private readonly screen: ScreenHandler,
+    private readonly listAlerts: ListAlertsHandler,
+    private readonly assignAlert: AssignAlertHandler,
+    private readonly resolveAlert: ResolveAlertHandler,
+  ) {}
+
+  implementation(): ComplianceServiceImpl {
+    return {
+      screen: async (req: complianceV1.ScreenRequest, ctx: CallContext) => {
+        const s = req.subject;
+        return this.screen.execute(
+          req.idempotencyKey,
+          {
+            referenceId: s?.referenceId ?? '',
+            movementKind: s?.movementKind || 'transfer',
+            ownerId: s?.ownerId ?? '',
+            sourceAccountId: s?.sourceAccountId ?? '',
+            destinationAccountId: s?.destinationAccountId ?? '',
+            amountMinor: s?.amount?.amountMinor ?? 0n,
+            currency: s?.amount?.currency ?? '',
+            counterpartyName: s?.counterpartyName ?? '',
+            counterpartyCountry: s?.counterpartyCountry ?? '',
+          },
+          ctx.principal ?? 'anonymous',
+        );
+      },
+      listAlerts: async (req: complianceV1.ListAlertsRequest) => {
+        const status = alertStatusFromProto(req.status);
+        const page = await this.listAlerts.execute({
+          pageSize: req.page?.pageSize ?? 0,
+          pageToken: req.page?.pageToken ?? '',
+          ...(status ? { status } : {}),
+          ...(req.accountId ? { accountId: req.accountId } : {}),
+          ...(req.assignee ? { assignee: req.assignee } : {}),
+        });
+        return { alerts: page.alerts.map(alertToProto), page: { nextPageToken: page.nextPageToken } };
+      },
+      assignAlert: async (req: complianceV1.AssignAlertRequest, ctx: CallContext) => ({
+        alert: alertToProto(await this.assignAlert.execute({ idempotencyKey: req.idempotencyKey, alertId: req.alertId, assignee: req.assignee, principal: ctx.principal })),
+      }),
+      resolveAlert: async (req: complianceV1.ResolveAlertRequest, ctx: CallContext) => ({
+        alert: alertToProto(
+          await this.resolveAlert.execute({
+            idempotencyKey: req.idempotencyKey,
+            alertId: req.alertId,
+            resolution: alertResolutionFromProto(req.resolution),
+            note: req.note,
+            principal: ctx.principal,
+          }),
+        ),
+      }),
+    };
+  }
+}

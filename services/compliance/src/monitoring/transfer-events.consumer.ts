@@ -1,0 +1,70 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { eventTypeName, paymentsV1 } from '@tessera/contracts';
+import { createKafka, EventConsumer, type MessageCodec } from '@tessera/kafka';
+import { createLogger } from '@tessera/telemetry';
+import { type ComplianceConfig, COMPLIANCE_CONFIG } from '../config';
+import type { ObservedTransfer } from './detectors';
+import { ObserveTransferHandler } from './observe-transfer/observe-transfer.handler';
+
+/** The topic carries several payload types; decoding is per type below, so the consumer passes bytes through. */
+const rawBytes: MessageCodec<Uint8Array> = { encode: (b) => ({ finish: () => b }), decode: (b) => b };
+
+/** Movements the monitor watches: created (POSTED or held PENDING) transfers and captured holds. */
+export function transferFromEvent(type: string, data: Uint8Array): { transfer: ObservedTransfer; status: string } | undefined {
+  let t: paymentsV1.Transfer | undefined;
+  if (type === eventTypeName.TransferCreated) t = paymentsV1.TransferCreated.decode(data).transfer;
+  else if (type === eventTypeName.HoldCaptured) t = paymentsV1.HoldCaptured.decode(data).transfer;
+  if (!t?.amount || !t.id) return undefined;
+  const status = paymentsV1.transferStatusToJSON(t.status).replace('TRANSFER_STATUS_', '');
+  if (status !== 'POSTED' && status !== 'PENDING') return undefined;
+  return {
+    status,
+    transfer: {
+      transferId: t.id,
+      sourceAccountId: t.sourceAccountId,
+      destinationAccountId: t.destinationAccountId,
+      amountMinor: t.amount.amountMinor,
+      currency: t.amount.currency,
+      occurredAt: t.postedAt ?? t.createdAt ?? new Date(),
+    },
+  };
+}
+
+/** Consumes payments.transfer.events.v1 as group compliance.aml-monitor (at-least-once, DLQ beside the topic). */
+@Injectable()
+export class TransferEventsConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = createLogger('TransferEventsConsumer');
+  private consumer?: EventConsumer<Uint8Array>;
+
+  constructor(
+    @Inject(COMPLIANCE_CONFIG) private readonly config: ComplianceConfig,
+    private readonly observe: ObserveTransferHandler,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.config.COMPLIANCE_MONITOR_ENABLED) return;
+    const logger = createLogger('kafkajs');
+    this.consumer = new EventConsumer<Uint8Array>({
+      kafka: createKafka({ clientId: 'compliance', brokers: this.config.KAFKA_BROKERS, logger }),
+      groupId: this.config.COMPLIANCE_MONITOR_GROUP,
+      topics: [this.config.COMPLIANCE_TRANSFER_EVENTS_TOPIC],
+      codec: rawBytes,
+      logger,
+      handler: async (envelope, data) => {
+        const seen = transferFromEvent(envelope.type, data);
+        const result = await this.observe.execute({ eventId: envelope.id, type: envelope.type }, seen?.transfer, seen?.status ?? '');
+        this.logger.debug({ eventId: envelope.id, type: envelope.type, ...result }, 'transfer event observed');
+      },
+    });
+    const joined = this.consumer.waitForAssignment().catch(() => undefined);
+    await this.consumer.start();
+    this.joined = joined;
+  }
+
+  /** Resolves once the consumer group has partitions (tests wait on it before publishing). */
+  joined: Promise<void> = Promise.resolve();
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.consumer?.stop();
+  }
+}

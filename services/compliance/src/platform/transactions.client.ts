@@ -1,0 +1,33 @@
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { paymentsV1 } from '@tessera/contracts';
+import { createGrpcClient, unaryCall } from '@tessera/grpc';
+import { type ComplianceConfig, COMPLIANCE_CONFIG } from '../config';
+
+/**
+ * transactions' TransferService for the two calls compliance makes. Both carry idempotency keys derived
+ * from the alert id, so the channel may retry them and a re-driven resolution never posts twice.
+ */
+@Injectable()
+export class TransactionsClient implements OnApplicationShutdown {
+  private readonly client: paymentsV1.TransferServiceClient;
+
+  constructor(@Inject(COMPLIANCE_CONFIG) config: ComplianceConfig) {
+    this.client = createGrpcClient(paymentsV1.TransferServiceClient, config.TRANSACTIONS_ADDR, {
+      retry: 'idempotent',
+      idempotentMethods: ['releaseTransfer', 'declineHeldTransfer'],
+      defaultDeadlineMs: config.COMPLIANCE_TRANSACTIONS_DEADLINE_MS,
+    });
+  }
+
+  releaseTransfer(req: paymentsV1.ReleaseTransferRequest): Promise<paymentsV1.ReleaseTransferResponse> {
+    return unaryCall(this.client, 'releaseTransfer', req);
+  }
+
+  declineHeldTransfer(req: paymentsV1.DeclineHeldTransferRequest): Promise<paymentsV1.DeclineHeldTransferResponse> {
+    return unaryCall(this.client, 'declineHeldTransfer', req);
+  }
+
+  onApplicationShutdown(): void {
+    this.client.close();
+  }
+}
