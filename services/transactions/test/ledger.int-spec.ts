@@ -1,0 +1,441 @@
+/**
+ * TransferService + AccountService ledger RPCs in-process (real Nest app, gRPC socket, throwaway Postgres)
+ * with a real in-test ComplianceService gRPC server whose decisions the test controls.
+ */
+import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { complianceV1, descriptorSetPath, paymentsV1 } from '@tessera/contracts';
+import { ensureDatabase, migrate } from '@tessera/db';
+import { AppError } from '@tessera/errors';
+import { createGrpcClient, createGrpcServer, type GrpcServerHandle, unaryCall, unaryService } from '@tessera/grpc';
+import fc from 'fast-check';
+import { Client } from 'pg';
+import { AppModule } from '../src/app.module';
+import { transactionsConfigSchema } from '../src/config';
+
+jest.setTimeout(60_000);
+process.env['LOG_LEVEL'] ??= 'warn';
+// Outbox rows stay unsent so the test can count them; the relay has its own suites.
+process.env['TRANSACTIONS_OUTBOX_RELAY_ENABLED'] = 'false';
+
+const ADMIN_URL = process.env['TESSERA_PG_ADMIN_URL'] ?? 'postgresql://tessera:tessera@127.0.0.1:55432/postgres';
+const MIGRATIONS_DIR = path.resolve(__dirname, '../prisma/migrations');
+const DB_NAME = `tessera_ledgertest_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+const SCREEN_DEADLINE_MS = 300;
+
+type Mode = 'APPROVE' | 'REVIEW' | 'DECLINE' | 'SLOW' | 'ERROR';
+let mode: Mode = 'APPROVE';
+let screened = 0;
+
+function urlFor(database: string): string {
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+let db: Client;
+let app: INestApplicationContext;
+let compliance: GrpcServerHandle;
+let transfers: paymentsV1.TransferServiceClient;
+let accounts: paymentsV1.AccountServiceClient;
+
+const key = () => `key-${randomUUID()}`;
+const eur = (amountMinor: bigint) => ({ amountMinor, currency: 'EUR' });
+
+async function rejection(p: Promise<unknown>): Promise<AppError> {
+  const error = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (error instanceof AppError) return error;
+  throw new Error(`expected an AppError, got ${String(error)}`);
+}
+
+async function openAccount(overdraft = 0n, currency = 'EUR'): Promise<string> {
+  const { account } = await unaryCall(accounts, 'openAccount', {
+    idempotencyKey: key(), ownerId: 'owner-1', name: 'test', type: paymentsV1.AccountType.ACCOUNT_TYPE_LIABILITY, currency, overdraftLimitMinor: overdraft, labels: {},
+  });
+  return account!.id;
+}
+
+async function transfer(source: string, destination: string, amountMinor: bigint, idempotencyKey = key()) {
+  const { transfer: t } = await unaryCall(transfers, 'createTransfer', {
+    idempotencyKey,
+    transfer: paymentsV1.TransferInstruction.fromPartial({ sourceAccountId: source, destinationAccountId: destination, amount: eur(amountMinor) }),
+  });
+  return t!;
+}
+
+async function balance(accountId: string) {
+  const { balance: b } = await unaryCall(accounts, 'getBalance', { accountId });
+  return { ledger: b!.ledger!.amountMinor, held: b!.held!.amountMinor, available: b!.available!.amountMinor };
+}
+
+/** Rows in every table a mutation writes: "nothing written" means this does not change. */
+async function footprint(): Promise<Record<string, number>> {
+  const { rows } = await db.query<Record<string, string>>(`SELECT
+      (SELECT count(*) FROM transfers) AS transfers, (SELECT count(*) FROM postings) AS postings,
+      (SELECT count(*) FROM holds) AS holds, (SELECT count(*) FROM idempotency_keys) AS keys,
+      (SELECT count(*) FROM outbox_events) AS outbox, (SELECT count(*) FROM audit_records) AS audit,
+      (SELECT sum(held_minor) FROM accounts) AS held, (SELECT sum(balance_minor) FROM accounts) AS balance`);
+  return Object.fromEntries(Object.entries(rows[0] ?? {}).map(([k, v]) => [k, Number(v ?? 0)]));
+}
+
+/** The ledger's invariants, straight from SQL. */
+async function assertLedgerInvariants(): Promise<void> {
+  const { rows: sum } = await db.query<{ s: string }>(`SELECT COALESCE(sum(CASE direction WHEN 'CREDIT' THEN amount_minor ELSE -amount_minor END), 0)::text AS s FROM postings`);
+  expect(sum[0]?.s).toBe('0');
+  const { rows: drift } = await db.query(`SELECT a.id FROM accounts a LEFT JOIN postings p ON p.account_id = a.id GROUP BY a.id, a.balance_minor
+      HAVING a.balance_minor <> COALESCE(sum(CASE p.direction WHEN 'CREDIT' THEN p.amount_minor ELSE -p.amount_minor END), 0)`);
+  expect(drift).toEqual([]);
+  const { rows: held } = await db.query(`SELECT a.id FROM accounts a WHERE a.held_minor <>
+      COALESCE((SELECT sum(amount_minor) FROM holds h WHERE h.account_id = a.id AND h.status = 'AUTHORIZED'), 0)
+    + COALESCE((SELECT sum(amount_minor) FROM transfers t WHERE t.source_account_id = a.id AND t.status = 'PENDING'), 0)`);
+  expect(held).toEqual([]);
+  const { rows: negative } = await db.query(`SELECT id FROM accounts WHERE balance_minor - held_minor < -overdraft_limit_minor`);
+  expect(negative).toEqual([]);
+}
+
+beforeAll(async () => {
+  const url = urlFor(DB_NAME);
+  await ensureDatabase(url);
+  await migrate(url, MIGRATIONS_DIR);
+  db = new Client({ connectionString: url });
+  await db.connect();
+  compliance = await createGrpcServer({
+    port: await freePort(),
+    host: '127.0.0.1',
+    descriptorSetPath,
+    services: [
+      {
+        definition: complianceV1.ComplianceServiceService,
+        implementation: unaryService(complianceV1.ComplianceServiceService, {
+          screen: async () => {
+            screened++;
+            if (mode === 'SLOW') await sleep(SCREEN_DEADLINE_MS * 3);
+            if (mode === 'ERROR') throw new AppError({ code: 'COMPLIANCE.BROKEN', kind: 'INTERNAL', message: 'boom' });
+            const decision = mode === 'REVIEW' ? complianceV1.Decision.DECISION_REVIEW : mode === 'DECLINE' ? complianceV1.Decision.DECISION_DECLINE : complianceV1.Decision.DECISION_APPROVE;
+            return { screeningId: randomUUID(), decision, reasons: mode === 'APPROVE' ? [] : [{ code: 'LIMIT', ruleId: 'r1', description: '' }], ruleVersion: 'test-1', riskScore: 10 };
+          },
+          listAlerts: async () => ({ alerts: [] }),
+          assignAlert: async () => ({}),
+          resolveAlert: async () => ({}),
+        }),
+      },
+    ],
+  });
+  const port = await freePort();
+  const config = transactionsConfigSchema.parse({
+    TRANSACTIONS_GRPC_PORT: String(port),
+    TRANSACTIONS_DATABASE_URL: url,
+    TRANSACTIONS_DB_POOL_MAX: '10',
+    COMPLIANCE_ADDR: `127.0.0.1:${compliance.port}`,
+    TRANSACTIONS_SCREEN_DEADLINE_MS: String(SCREEN_DEADLINE_MS),
+    TRANSACTIONS_HOLD_SWEEP_INTERVAL_MS: '200',
+  });
+  app = await NestFactory.createApplicationContext(AppModule.forRoot(config), { logger: ['error', 'warn'] });
+  await app.init();
+  transfers = createGrpcClient(paymentsV1.TransferServiceClient, `127.0.0.1:${port}`, { retry: 'none', defaultDeadlineMs: 20_000 });
+  accounts = createGrpcClient(paymentsV1.AccountServiceClient, `127.0.0.1:${port}`, { retry: 'none', defaultDeadlineMs: 20_000 });
+});
+
+beforeEach(() => {
+  mode = 'APPROVE';
+});
+
+afterAll(async () => {
+  transfers?.close();
+  accounts?.close();
+  await app?.close();
+  await compliance?.shutdown();
+  await db?.end();
+  const admin = new Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS "${DB_NAME}" WITH (FORCE)`);
+  await admin.end();
+});
+
+describe('TransferService', () => {
+  describe('CreateTransfer', () => {
+    it('posts two balanced legs, with audit records and one outbox event in the same commit', async () => {
+      const a = await openAccount(1_000n);
+      const b = await openAccount();
+      const before = await footprint();
+      const t = await transfer(a, b, 250n);
+      expect(t).toMatchObject({ status: paymentsV1.TransferStatus.TRANSFER_STATUS_POSTED, kind: paymentsV1.TransferKind.TRANSFER_KIND_DIRECT, amount: eur(250n) });
+      expect(t.postings).toEqual([{ accountId: a, amount: eur(-250n) }, { accountId: b, amount: eur(250n) }]);
+      expect(await balance(a)).toEqual({ ledger: -250n, held: 0n, available: -250n });
+      expect(await balance(b)).toEqual({ ledger: 250n, held: 0n, available: 250n });
+      const after = await footprint();
+      expect(after['transfers']! - before['transfers']!).toBe(1);
+      expect(after['postings']! - before['postings']!).toBe(2);
+      expect(after['outbox']! - before['outbox']!).toBe(1);
+      const { rows } = await db.query<{ action: string }>(`SELECT action FROM audit_records WHERE entity_id = $1 ORDER BY seq`, [t.id]);
+      expect(rows.map((r) => r.action)).toEqual(['compliance.decision', 'transfer.posted']);
+    });
+
+    it('DECLINE records a DECLINED transfer with no postings; REVIEW holds the amount as PENDING', async () => {
+      const a = await openAccount(1_000n);
+      const b = await openAccount();
+      mode = 'DECLINE';
+      const declined = await transfer(a, b, 100n);
+      expect(declined.status).toBe(paymentsV1.TransferStatus.TRANSFER_STATUS_DECLINED);
+      expect(declined.postings).toEqual([]);
+      mode = 'REVIEW';
+      const pending = await transfer(a, b, 300n);
+      expect(pending.status).toBe(paymentsV1.TransferStatus.TRANSFER_STATUS_PENDING);
+      expect(await balance(a)).toEqual({ ledger: 0n, held: 300n, available: -300n });
+      await assertLedgerInvariants();
+    });
+
+    it('replays the first response for concurrent retries of one key and posts once', async () => {
+      const a = await openAccount(10_000n);
+      const b = await openAccount();
+      const k = key();
+      const before = await footprint();
+      const results = await Promise.all(Array.from({ length: 8 }, () => transfer(a, b, 40n, k)));
+      expect(new Set(results.map((r) => r.id)).size).toBe(1);
+      const after = await footprint();
+      expect(after['transfers']! - before['transfers']!).toBe(1);
+      expect(after['postings']! - before['postings']!).toBe(2);
+      expect(after['outbox']! - before['outbox']!).toBe(1);
+      expect(await balance(b)).toMatchObject({ ledger: 40n });
+      const reused = await rejection(transfer(a, b, 41n, k));
+      expect(reused).toMatchObject({ kind: 'FAILED_PRECONDITION', code: 'PAYMENTS.IDEMPOTENCY_KEY_REUSED' });
+    });
+
+    describe('bad input: the right status and reason, nothing written', () => {
+      let a: string;
+      let b: string;
+      let usd: string;
+      let frozen: string;
+      let closed: string;
+      beforeAll(async () => {
+        a = await openAccount(100n);
+        b = await openAccount();
+        usd = await openAccount(0n, 'USD');
+        frozen = await openAccount();
+        closed = await openAccount();
+        await unaryCall(accounts, 'freezeAccount', { idempotencyKey: key(), accountId: frozen, reason: 'test', expectedVersion: 0n });
+        await unaryCall(accounts, 'closeAccount', { idempotencyKey: key(), accountId: closed, reason: 'test', expectedVersion: 0n });
+      });
+      const ins = (p: Partial<paymentsV1.TransferInstruction>) => paymentsV1.TransferInstruction.fromPartial({ sourceAccountId: a, destinationAccountId: b, amount: eur(10n), ...p });
+      const cases: [string, () => paymentsV1.CreateTransferRequest, string, string][] = [
+        ['zero amount', () => ({ idempotencyKey: key(), transfer: ins({ amount: eur(0n) }) }), 'INVALID_ARGUMENT', 'PAYMENTS.INVALID_TRANSFER_REQUEST'],
+        ['negative amount', () => ({ idempotencyKey: key(), transfer: ins({ amount: eur(-5n) }) }), 'INVALID_ARGUMENT', 'PAYMENTS.INVALID_TRANSFER_REQUEST'],
+        ['unknown currency', () => ({ idempotencyKey: key(), transfer: ins({ amount: { amountMinor: 5n, currency: 'XQQ' } }) }), 'INVALID_ARGUMENT', 'PAYMENTS.INVALID_TRANSFER_REQUEST'],
+        ['same source and destination', () => ({ idempotencyKey: key(), transfer: ins({ destinationAccountId: a }) }), 'INVALID_ARGUMENT', 'PAYMENTS.INVALID_TRANSFER_REQUEST'],
+        ['malformed id', () => ({ idempotencyKey: key(), transfer: ins({ sourceAccountId: 'not-a-uuid' }) }), 'INVALID_ARGUMENT', 'PAYMENTS.INVALID_TRANSFER_REQUEST'],
+        ['missing idempotency key', () => ({ idempotencyKey: '', transfer: ins({}) }), 'INVALID_ARGUMENT', 'PAYMENTS.MISSING_IDEMPOTENCY_KEY'],
+        ['oversize description', () => ({ idempotencyKey: key(), transfer: ins({ description: 'x'.repeat(5000) }) }), 'INVALID_ARGUMENT', 'PAYMENTS.INVALID_TRANSFER_REQUEST'],
+        ['currency mismatch', () => ({ idempotencyKey: key(), transfer: ins({ destinationAccountId: usd }) }), 'FAILED_PRECONDITION', 'PAYMENTS.CURRENCY_MISMATCH'],
+        ['frozen account', () => ({ idempotencyKey: key(), transfer: ins({ destinationAccountId: frozen }) }), 'FAILED_PRECONDITION', 'PAYMENTS.ACCOUNT_FROZEN'],
+        ['closed account', () => ({ idempotencyKey: key(), transfer: ins({ sourceAccountId: closed }) }), 'FAILED_PRECONDITION', 'PAYMENTS.ACCOUNT_CLOSED'],
+        ['beyond the overdraft', () => ({ idempotencyKey: key(), transfer: ins({ amount: eur(101n) }) }), 'FAILED_PRECONDITION', 'PAYMENTS.INSUFFICIENT_FUNDS'],
+        ['unknown account', () => ({ idempotencyKey: key(), transfer: ins({ destinationAccountId: randomUUID() }) }), 'NOT_FOUND', 'PAYMENTS.ACCOUNT_NOT_FOUND'],
+      ];
+      it.each(cases)('%s', async (_name, request, kind, code) => {
+        const before = await footprint();
+        await expect(rejection(unaryCall(transfers, 'createTransfer', request()))).resolves.toMatchObject({ kind, code });
+        expect(await footprint()).toEqual(before);
+      });
+
+      it('an amount beyond int64 never reaches the ledger', async () => {
+        const before = await footprint();
+        // int64 on the wire cannot carry more; the client library refuses to encode it.
+        await expect(unaryCall(transfers, 'createTransfer', { idempotencyKey: key(), transfer: ins({ amount: eur(2n ** 64n) }) })).rejects.toBeDefined();
+        expect(await footprint()).toEqual(before);
+      });
+    });
+  });
+
+  describe('fail-closed screening', () => {
+    it('refuses with COMPLIANCE_UNAVAILABLE when compliance is slow or failing, posts nothing, audits the refusal', async () => {
+      const a = await openAccount(1_000n);
+      const b = await openAccount();
+      for (const m of ['SLOW', 'ERROR'] as const) {
+        mode = m;
+        const before = await footprint();
+        const started = Date.now();
+        await expect(rejection(transfer(a, b, 10n))).resolves.toMatchObject({ kind: 'UNAVAILABLE', code: 'PAYMENTS.COMPLIANCE_UNAVAILABLE' });
+        if (m === 'SLOW') expect(Date.now() - started).toBeLessThan(SCREEN_DEADLINE_MS * 3);
+        const after = await footprint();
+        expect({ ...after, audit: 0 }).toEqual({ ...before, audit: 0 });
+        expect(after['audit']! - before['audit']!).toBe(1);
+      }
+      const { rows } = await db.query(`SELECT count(*)::int AS n FROM audit_records WHERE action = 'transfer.screening_failed'`);
+      expect(rows[0]).toEqual({ n: 2 });
+    });
+  });
+
+  describe('holds', () => {
+    it('authorise reserves, partial capture posts and releases the rest, void releases, over-capture is refused', async () => {
+      const a = await openAccount(1_000n);
+      const b = await openAccount();
+      const { hold } = await unaryCall(transfers, 'authorizeHold', { idempotencyKey: key(), accountId: a, destinationAccountId: b, amount: eur(600n), description: '', reference: '' });
+      expect(await balance(a)).toEqual({ ledger: 0n, held: 600n, available: -600n });
+      await expect(rejection(unaryCall(transfers, 'authorizeHold', { idempotencyKey: key(), accountId: a, destinationAccountId: b, amount: eur(401n), description: '', reference: '' })))
+        .resolves.toMatchObject({ code: 'PAYMENTS.INSUFFICIENT_FUNDS' });
+      await expect(rejection(unaryCall(transfers, 'captureHold', { idempotencyKey: key(), holdId: hold!.id, amount: eur(601n) }))).resolves.toMatchObject({ code: 'PAYMENTS.CAPTURE_EXCEEDS_HOLD' });
+      const captured = await unaryCall(transfers, 'captureHold', { idempotencyKey: key(), holdId: hold!.id, amount: eur(250n) });
+      expect(captured.hold).toMatchObject({ status: paymentsV1.HoldStatus.HOLD_STATUS_CAPTURED, capturedAmount: eur(250n) });
+      expect(captured.transfer).toMatchObject({ kind: paymentsV1.TransferKind.TRANSFER_KIND_HOLD_CAPTURE, holdId: hold!.id, amount: eur(250n) });
+      expect(await balance(a)).toEqual({ ledger: -250n, held: 0n, available: -250n });
+      await expect(rejection(unaryCall(transfers, 'voidHold', { idempotencyKey: key(), holdId: hold!.id, reason: '' }))).resolves.toMatchObject({ code: 'PAYMENTS.HOLD_NOT_AUTHORIZED' });
+      const second = await unaryCall(transfers, 'authorizeHold', { idempotencyKey: key(), accountId: a, destinationAccountId: b, amount: eur(100n), description: '', reference: '' });
+      const voided = await unaryCall(transfers, 'voidHold', { idempotencyKey: key(), holdId: second.hold!.id, reason: 'customer cancelled' });
+      expect(voided.hold?.status).toBe(paymentsV1.HoldStatus.HOLD_STATUS_VOIDED);
+      expect(await balance(a)).toEqual({ ledger: -250n, held: 0n, available: -250n });
+      await assertLedgerInvariants();
+    });
+
+    it('an expired hold releases its funds (sweeper) and can no longer be captured', async () => {
+      const a = await openAccount(500n);
+      const b = await openAccount();
+      const { hold } = await unaryCall(transfers, 'authorizeHold', {
+        idempotencyKey: key(), accountId: a, destinationAccountId: b, amount: eur(500n), ttl: { seconds: 1n, nanos: 0 }, description: '', reference: '',
+      });
+      expect((await balance(a)).available).toBe(-500n);
+      await sleep(1_500);
+      const { rows } = await db.query<{ held: string }>('SELECT held_minor::text AS held FROM accounts WHERE id = $1', [a]);
+      expect(rows[0]?.held).toBe('0'); // released by the 200 ms sweeper without any call touching the account
+      await expect(rejection(unaryCall(transfers, 'captureHold', { idempotencyKey: key(), holdId: hold!.id }))).resolves.toMatchObject({ code: 'PAYMENTS.HOLD_EXPIRED' });
+      expect(await balance(a)).toEqual({ ledger: 0n, held: 0n, available: 0n });
+      await assertLedgerInvariants();
+    });
+  });
+
+  describe('ReverseTransfer, release and decline of held transfers', () => {
+    it('reverses once with a new opposite transfer; a second reversal is refused', async () => {
+      const a = await openAccount(1_000n);
+      const b = await openAccount();
+      const t = await transfer(a, b, 70n);
+      const { original, reversal } = await unaryCall(transfers, 'reverseTransfer', { idempotencyKey: key(), transferId: t.id, reason: 'duplicate' });
+      expect(original).toMatchObject({ status: paymentsV1.TransferStatus.TRANSFER_STATUS_REVERSED, reversedByTransferId: reversal!.id });
+      expect(reversal).toMatchObject({ kind: paymentsV1.TransferKind.TRANSFER_KIND_REVERSAL, reversesTransferId: t.id, sourceAccountId: b, destinationAccountId: a });
+      await expect(rejection(unaryCall(transfers, 'reverseTransfer', { idempotencyKey: key(), transferId: t.id, reason: '' }))).resolves.toMatchObject({ code: 'PAYMENTS.TRANSFER_ALREADY_REVERSED' });
+      expect(await balance(a)).toMatchObject({ ledger: 0n });
+      const { rows } = await db.query('SELECT count(*)::int AS n FROM postings WHERE transfer_id = $1', [t.id]);
+      expect(rows[0]).toEqual({ n: 2 }); // the original's postings are untouched
+    });
+
+    it('release needs two distinct approvers and posts; decline releases the funds', async () => {
+      const a = await openAccount(1_000n);
+      const b = await openAccount();
+      mode = 'REVIEW';
+      const p1 = await transfer(a, b, 100n);
+      const p2 = await transfer(a, b, 200n);
+      await expect(rejection(unaryCall(transfers, 'releaseTransfer', { idempotencyKey: key(), transferId: p1.id, approvedBy: ['ann', 'ann'], note: '', alertId: '' })))
+        .resolves.toMatchObject({ code: 'PAYMENTS.FOUR_EYES_REQUIRED' });
+      const released = await unaryCall(transfers, 'releaseTransfer', { idempotencyKey: key(), transferId: p1.id, approvedBy: ['ann', 'bob'], note: 'ok', alertId: 'al-1' });
+      expect(released.transfer?.status).toBe(paymentsV1.TransferStatus.TRANSFER_STATUS_POSTED);
+      const declined = await unaryCall(transfers, 'declineHeldTransfer', { idempotencyKey: key(), transferId: p2.id, declinedBy: 'ann', note: 'no', alertId: 'al-2' });
+      expect(declined.transfer?.status).toBe(paymentsV1.TransferStatus.TRANSFER_STATUS_DECLINED);
+      expect(await balance(a)).toEqual({ ledger: -100n, held: 0n, available: -100n });
+      await assertLedgerInvariants();
+    });
+  });
+
+  describe('CreateTransferBatch', () => {
+    it('is all or nothing', async () => {
+      const a = await openAccount(100n);
+      const b = await openAccount();
+      const before = await footprint();
+      const bad = await rejection(
+        unaryCall(transfers, 'createTransferBatch', {
+          idempotencyKey: key(),
+          transfers: [
+            paymentsV1.TransferInstruction.fromPartial({ sourceAccountId: a, destinationAccountId: b, amount: eur(60n) }),
+            paymentsV1.TransferInstruction.fromPartial({ sourceAccountId: a, destinationAccountId: b, amount: eur(60n) }),
+          ],
+        }),
+      );
+      expect(bad).toMatchObject({ code: 'PAYMENTS.INSUFFICIENT_FUNDS' });
+      expect(await footprint()).toEqual(before);
+      const ok = await unaryCall(transfers, 'createTransferBatch', {
+        idempotencyKey: key(),
+        transfers: [
+          paymentsV1.TransferInstruction.fromPartial({ sourceAccountId: a, destinationAccountId: b, amount: eur(60n) }),
+          paymentsV1.TransferInstruction.fromPartial({ sourceAccountId: b, destinationAccountId: a, amount: eur(10n) }),
+        ],
+      });
+      expect(ok.transfers.map((t) => t.batchId)).toEqual([ok.batchId, ok.batchId]);
+      const listed = await unaryCall(transfers, 'listTransfers', { batchId: ok.batchId, accountId: '', status: 0, page: { pageSize: 1, pageToken: '' } });
+      expect(listed.transfers).toHaveLength(1);
+      const next = await unaryCall(transfers, 'listTransfers', { batchId: ok.batchId, accountId: '', status: 0, page: { pageSize: 1, pageToken: listed.page!.nextPageToken } });
+      expect(new Set([...listed.transfers, ...next.transfers].map((t) => t.id))).toEqual(new Set(ok.transfers.map((t) => t.id)));
+    });
+  });
+
+  describe('CloseAccount', () => {
+    it('refuses a non-zero balance or open holds, closes at zero', async () => {
+      const a = await openAccount(100n);
+      const b = await openAccount();
+      await transfer(a, b, 5n);
+      await expect(rejection(unaryCall(accounts, 'closeAccount', { idempotencyKey: key(), accountId: b, reason: '', expectedVersion: 0n }))).resolves.toMatchObject({ code: 'PAYMENTS.ACCOUNT_NOT_EMPTY' });
+      await transfer(b, a, 5n);
+      const { hold } = await unaryCall(transfers, 'authorizeHold', { idempotencyKey: key(), accountId: a, destinationAccountId: b, amount: eur(1n), description: '', reference: '' });
+      await expect(rejection(unaryCall(accounts, 'closeAccount', { idempotencyKey: key(), accountId: a, reason: '', expectedVersion: 0n }))).resolves.toMatchObject({ code: 'PAYMENTS.ACCOUNT_HAS_OPEN_HOLDS' });
+      await unaryCall(transfers, 'voidHold', { idempotencyKey: key(), holdId: hold!.id, reason: '' });
+      const { account } = await unaryCall(accounts, 'closeAccount', { idempotencyKey: key(), accountId: a, reason: 'done', expectedVersion: 0n });
+      expect(account?.status).toBe(paymentsV1.AccountStatus.ACCOUNT_STATUS_CLOSED);
+    });
+  });
+
+  describe('property: concurrent random operations keep the ledger consistent', () => {
+    it('sum(postings) = 0, cached balance = its postings, held = open reservations, nothing below -overdraft', async () => {
+      const op = fc.oneof(
+        fc.record({ kind: fc.constant('transfer' as const), from: fc.nat(3), to: fc.nat(3), amount: fc.bigInt(1n, 400n), review: fc.boolean() }),
+        fc.record({ kind: fc.constant('hold' as const), from: fc.nat(3), to: fc.nat(3), amount: fc.bigInt(1n, 400n), then: fc.constantFrom('capture', 'void', 'partial') }),
+        fc.record({ kind: fc.constant('reverse' as const), from: fc.nat(3), to: fc.nat(3), amount: fc.bigInt(1n, 400n) }),
+      );
+      await fc.assert(
+        fc.asyncProperty(fc.array(fc.array(op, { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 4 }), async (rounds) => {
+          const ids = [await openAccount(300n), await openAccount(0n), await openAccount(150n), await openAccount(50n)];
+          await transfer(ids[0]!, ids[1]!, 100n); // give the non-overdraft account something to spend
+          for (const round of rounds) {
+            // Each round's operations race on the same few accounts; refusals are fine, inconsistency is not.
+            await Promise.all(
+              round.map(async (o) => {
+                const from = ids[o.from]!;
+                const to = ids[o.to === o.from ? (o.to + 1) % 4 : o.to]!;
+                try {
+                  if (o.kind === 'transfer') {
+                    await transfer(from, to, o.amount);
+                  } else if (o.kind === 'hold') {
+                    const { hold } = await unaryCall(transfers, 'authorizeHold', { idempotencyKey: key(), accountId: from, destinationAccountId: to, amount: eur(o.amount), description: '', reference: '' });
+                    if (o.then === 'void') await unaryCall(transfers, 'voidHold', { idempotencyKey: key(), holdId: hold!.id, reason: '' });
+                    else await unaryCall(transfers, 'captureHold', { idempotencyKey: key(), holdId: hold!.id, ...(o.then === 'partial' ? { amount: eur((o.amount + 1n) / 2n) } : {}) });
+                  } else {
+                    const t = await transfer(from, to, o.amount);
+                    await unaryCall(transfers, 'reverseTransfer', { idempotencyKey: key(), transferId: t.id, reason: 'prop' });
+                  }
+                } catch (err) {
+                  if (!(err instanceof AppError) || !['PAYMENTS.INSUFFICIENT_FUNDS'].includes(err.code)) throw err;
+                }
+              }),
+            );
+          }
+          await assertLedgerInvariants();
+        }),
+        { numRuns: 12 },
+      );
+    });
+  });
+});
