@@ -1,0 +1,654 @@
+/**
+ * Every issue-#3 route of the gateway, in-process (real Nest + Fastify, real Kafka admin/producer on 127.0.0.1:19092),
+ * against REAL gRPC servers on ephemeral ports: a "transactions" server (AccountService, TransferService,
+ * AuditService) and a "compliance" server (ComplianceService), served by small in-test implementations that
+ * behave like the real ones at the contract level (idempotency, typed AppErrors, four-eyes). Requests go through
+ * Fastify's inject, so routing, body parsing, pipes, header handling and the problem filter run for real, and
+ * every gRPC status crosses a real socket before it becomes problem+json.
+ */
+import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { type commonV1, complianceV1, paymentsV1 } from '@tessera/contracts';
+import { AppError, PROBLEM_CONTENT_TYPE } from '@tessera/errors';
+import { createGrpcServer, type GrpcServerHandle, unaryService, type UnaryImplementation } from '@tessera/grpc';
+import pino from 'pino';
+import { AppModule } from '../src/app.module';
+import { gatewayConfigSchema } from '../src/config';
+import { buildOpenApiDocument } from '../src/openapi/openapi.document';
+
+jest.setTimeout(30_000);
+
+const BODY_LIMIT = 4096;
+const DEADLINE_MS = 800;
+const SLOW_TRANSFER_ID = '99999999-9999-4999-8999-999999999999';
+const COMPLIANCE_DOWN_AMOUNT = 13n;
+
+// ---------------------------------------------------------------- in-test upstream state
+interface StoredAccount { account: paymentsV1.Account; ledger: bigint; held: bigint }
+const accounts = new Map<string, StoredAccount>();
+const transfers = new Map<string, paymentsV1.Transfer>();
+const holds = new Map<string, paymentsV1.Hold>();
+const alerts = new Map<string, complianceV1.Alert>();
+const idempotency = new Map<string, { fingerprint: string; response: unknown }>();
+/** What the upstream servers received: method, principal (from metadata) and request. */
+const calls: { method: string; principal: string | undefined; request: unknown }[] = [];
+let auditTampered = false;
+
+function fail(code: string, kind: AppError['kind'], message: string, metadata: Record<string, string> = {}): never {
+  throw new AppError({ code, kind, message, metadata });
+}
+
+/** Same key + same request replays the first response; same key + different request is an error. */
+async function idempotent<Res>(scope: string, key: string, fingerprint: string, run: () => Promise<Res>): Promise<Res> {
+  if (!key) fail('PAYMENTS.IDEMPOTENCY_KEY_REQUIRED', 'INVALID_ARGUMENT', 'idempotency_key is required');
+  const seen = idempotency.get(`${scope}:${key}`);
+  if (seen) {
+    if (seen.fingerprint !== fingerprint) fail('PAYMENTS.IDEMPOTENCY_KEY_REUSED', 'ALREADY_EXISTS', 'Idempotency key was used for a different request');
+    return seen.response as Res;
+  }
+  const response = await run();
+  idempotency.set(`${scope}:${key}`, { fingerprint, response });
+  return response;
+}
+
+function fingerprint<T>(codec: { encode(m: T): { finish(): Uint8Array } }, request: T): string {
+  return Buffer.from(codec.encode({ ...request, idempotencyKey: '' }).finish()).toString('base64');
+}
+
+function record(method: string, principal: string | undefined, request: unknown): void {
+  calls.push({ method, principal, request });
+}
+
+function accountOf(id: string): StoredAccount {
+  return accounts.get(id) ?? fail('PAYMENTS.ACCOUNT_NOT_FOUND', 'NOT_FOUND', 'No such account', { accountId: id });
+}
+
+function money(amountMinor: bigint, currency: string): commonV1.Money {
+  return { amountMinor, currency };
+}
+
+function seedAccount(currency = 'EUR', ledger = 0n, overdraft = 0n): string {
+  const id = randomUUID();
+  const account = paymentsV1.Account.fromPartial({
+    id, ownerId: 'cust-1', name: 'Main', type: paymentsV1.AccountType.ACCOUNT_TYPE_ASSET, currency,
+    status: paymentsV1.AccountStatus.ACCOUNT_STATUS_ACTIVE, overdraftLimitMinor: overdraft, version: 1n, createdAt: new Date(),
+  });
+  accounts.set(id, { account, ledger, held: 0n });
+  return id;
+}
+
+function post(instruction: paymentsV1.TransferInstruction, extra: Partial<paymentsV1.Transfer> = {}): paymentsV1.Transfer {
+  const amount = instruction.amount ?? fail('PAYMENTS.INVALID_AMOUNT', 'INVALID_ARGUMENT', 'amount is required');
+  const source = accountOf(instruction.sourceAccountId);
+  const destination = accountOf(instruction.destinationAccountId);
+  for (const side of [source, destination]) {
+    if (side.account.status === paymentsV1.AccountStatus.ACCOUNT_STATUS_FROZEN) fail('PAYMENTS.ACCOUNT_FROZEN', 'FAILED_PRECONDITION', 'Account is frozen', { accountId: side.account.id });
+  }
+  if (source.account.currency !== amount.currency || destination.account.currency !== amount.currency) fail('PAYMENTS.CURRENCY_MISMATCH', 'FAILED_PRECONDITION', 'Currencies differ');
+  if (amount.amountMinor === COMPLIANCE_DOWN_AMOUNT) fail('PAYMENTS.COMPLIANCE_UNAVAILABLE', 'UNAVAILABLE', 'Compliance screening is unavailable; nothing was posted');
+  if (source.ledger - source.held - amount.amountMinor < -source.account.overdraftLimitMinor) fail('PAYMENTS.INSUFFICIENT_FUNDS', 'FAILED_PRECONDITION', 'Insufficient funds', { accountId: source.account.id });
+  const review = instruction.counterparty?.name === 'Review Me';
+  const transfer = paymentsV1.Transfer.fromPartial({
+    id: randomUUID(), sourceAccountId: source.account.id, destinationAccountId: destination.account.id, amount,
+    status: review ? paymentsV1.TransferStatus.TRANSFER_STATUS_PENDING : paymentsV1.TransferStatus.TRANSFER_STATUS_POSTED,
+    kind: paymentsV1.TransferKind.TRANSFER_KIND_DIRECT, description: instruction.description, reference: instruction.reference,
+    postings: review ? [] : [{ accountId: source.account.id, amount: money(-amount.amountMinor, amount.currency) }, { accountId: destination.account.id, amount }],
+    screeningId: randomUUID(), createdAt: new Date(), postedAt: review ? undefined : new Date(), labels: instruction.labels, ...extra,
+  });
+  if (review) source.held += amount.amountMinor;
+  else {
+    source.ledger -= amount.amountMinor;
+    destination.ledger += amount.amountMinor;
+  }
+  transfers.set(transfer.id, transfer);
+  return transfer;
+}
+
+function page<T>(items: T[], request: commonV1.PageRequest | undefined): { items: T[]; page: commonV1.PageResponse } {
+  const start = request?.pageToken ? Number(Buffer.from(request.pageToken, 'base64url').toString()) : 0;
+  const size = request?.pageSize || 50;
+  const next = start + size < items.length ? Buffer.from(String(start + size)).toString('base64url') : '';
+  return { items: items.slice(start, start + size), page: { nextPageToken: next } };
+}
+
+// ---------------------------------------------------------------- in-test services
+const accountService: UnaryImplementation<typeof paymentsV1.AccountServiceService> = {
+  async openAccount() { fail('TEST.UNUSED', 'INTERNAL', 'covered by gateway.int-spec.ts'); },
+  async getAccount(req) { return { account: accountOf(req.accountId).account }; },
+  async listAccounts(req, ctx) {
+    record('ListAccounts', ctx.principal, req);
+    const all = [...accounts.values()].map((a) => a.account).filter((a) => !req.currency || a.currency === req.currency);
+    const { items, page: next } = page(all, req.page);
+    return { accounts: items, page: next };
+  },
+  async freezeAccount(req, ctx) {
+    record('FreezeAccount', ctx.principal, req);
+    return idempotent('freeze', req.idempotencyKey, fingerprint(paymentsV1.FreezeAccountRequest, req), async () => {
+      const stored = accountOf(req.accountId);
+      if (req.expectedVersion !== 0n && req.expectedVersion !== stored.account.version) fail('PAYMENTS.VERSION_CONFLICT', 'ABORTED', 'Account changed');
+      stored.account = { ...stored.account, status: paymentsV1.AccountStatus.ACCOUNT_STATUS_FROZEN, version: stored.account.version + 1n };
+      return { account: stored.account };
+    });
+  },
+  async closeAccount(req, ctx) {
+    record('CloseAccount', ctx.principal, req);
+    return idempotent('close', req.idempotencyKey, fingerprint(paymentsV1.CloseAccountRequest, req), async () => {
+      const stored = accountOf(req.accountId);
+      if (stored.ledger !== 0n || stored.held !== 0n) fail('PAYMENTS.ACCOUNT_NOT_EMPTY', 'FAILED_PRECONDITION', 'Balance must be zero to close');
+      stored.account = { ...stored.account, status: paymentsV1.AccountStatus.ACCOUNT_STATUS_CLOSED, version: stored.account.version + 1n };
+      return { account: stored.account };
+    });
+  },
+  async getBalance(req) {
+    const { account, ledger, held } = accountOf(req.accountId);
+    return { balance: { accountId: account.id, ledger: money(ledger, account.currency), available: money(ledger - held, account.currency), held: money(held, account.currency), version: account.version, asOf: new Date() } };
+  },
+};
+
+const transferService: UnaryImplementation<typeof paymentsV1.TransferServiceService> = {
+  async createTransfer(req, ctx) {
+    record('CreateTransfer', ctx.principal, req);
+    return idempotent('transfer', req.idempotencyKey, fingerprint(paymentsV1.CreateTransferRequest, req), async () => ({ transfer: post(req.transfer ?? fail('T', 'INVALID_ARGUMENT', 'transfer required')) }));
+  },
+  async createTransferBatch(req, ctx) {
+    record('CreateTransferBatch', ctx.principal, req);
+    return idempotent('batch', req.idempotencyKey, fingerprint(paymentsV1.CreateTransferBatchRequest, req), async () => {
+      const batchId = randomUUID();
+      return { batchId, transfers: req.transfers.map((t) => post(t, { batchId })) };
+    });
+  },
+  async getTransfer(req) {
+    if (req.transferId === SLOW_TRANSFER_ID) await new Promise((resolve) => setTimeout(resolve, DEADLINE_MS * 2));
+    return { transfer: transfers.get(req.transferId) ?? fail('PAYMENTS.TRANSFER_NOT_FOUND', 'NOT_FOUND', 'No such transfer', { transferId: req.transferId }) };
+  },
+  async listTransfers(req, ctx) {
+    record('ListTransfers', ctx.principal, req);
+    const all = [...transfers.values()].filter((t) => !req.accountId || t.sourceAccountId === req.accountId || t.destinationAccountId === req.accountId).reverse();
+    const { items, page: next } = page(all, req.page);
+    return { transfers: items, page: next };
+  },
+  async authorizeHold(req, ctx) {
+    record('AuthorizeHold', ctx.principal, req);
+    return idempotent('hold', req.idempotencyKey, fingerprint(paymentsV1.AuthorizeHoldRequest, req), async () => {
+      const source = accountOf(req.accountId);
+      accountOf(req.destinationAccountId);
+      const amount = req.amount ?? fail('T', 'INVALID_ARGUMENT', 'amount required');
+      if (source.ledger - source.held - amount.amountMinor < -source.account.overdraftLimitMinor) fail('PAYMENTS.INSUFFICIENT_FUNDS', 'FAILED_PRECONDITION', 'Insufficient funds');
+      source.held += amount.amountMinor;
+      const ttlMs = Number(req.ttl?.seconds ?? 604_800n) * 1000;
+      const hold = paymentsV1.Hold.fromPartial({ id: randomUUID(), accountId: req.accountId, destinationAccountId: req.destinationAccountId, amount, status: paymentsV1.HoldStatus.HOLD_STATUS_AUTHORIZED, expiresAt: new Date(Date.now() + ttlMs), createdAt: new Date() });
+      holds.set(hold.id, hold);
+      return { hold };
+    });
+  },
+  async captureHold(req, ctx) {
+    record('CaptureHold', ctx.principal, req);
+    return idempotent('capture', req.idempotencyKey, fingerprint(paymentsV1.CaptureHoldRequest, req), async () => {
+      const hold = holds.get(req.holdId) ?? fail('PAYMENTS.HOLD_NOT_FOUND', 'NOT_FOUND', 'No such hold');
+      if (hold.status !== paymentsV1.HoldStatus.HOLD_STATUS_AUTHORIZED) fail('PAYMENTS.HOLD_NOT_AUTHORIZED', 'FAILED_PRECONDITION', 'Hold is not authorized');
+      const amount = req.amount ?? hold.amount ?? fail('T', 'INTERNAL', 'no amount');
+      accountOf(hold.accountId).held -= hold.amount?.amountMinor ?? 0n;
+      const transfer = post({ sourceAccountId: hold.accountId, destinationAccountId: hold.destinationAccountId, amount, description: '', reference: '', labels: {}, counterparty: undefined }, { holdId: hold.id, kind: paymentsV1.TransferKind.TRANSFER_KIND_HOLD_CAPTURE });
+      const captured = { ...hold, status: paymentsV1.HoldStatus.HOLD_STATUS_CAPTURED, capturedAmount: amount, captureTransferId: transfer.id };
+      holds.set(hold.id, captured);
+      return { hold: captured, transfer };
+    });
+  },
+  async voidHold(req, ctx) {
+    record('VoidHold', ctx.principal, req);
+    return idempotent('void', req.idempotencyKey, fingerprint(paymentsV1.VoidHoldRequest, req), async () => {
+      const hold = holds.get(req.holdId) ?? fail('PAYMENTS.HOLD_NOT_FOUND', 'NOT_FOUND', 'No such hold');
+      if (hold.status !== paymentsV1.HoldStatus.HOLD_STATUS_AUTHORIZED) fail('PAYMENTS.HOLD_NOT_AUTHORIZED', 'FAILED_PRECONDITION', 'Hold is not authorized');
+      accountOf(hold.accountId).held -= hold.amount?.amountMinor ?? 0n;
+      const voided = { ...hold, status: paymentsV1.HoldStatus.HOLD_STATUS_VOIDED };
+      holds.set(hold.id, voided);
+      return { hold: voided };
+    });
+  },
+  async reverseTransfer(req, ctx) {
+    record('ReverseTransfer', ctx.principal, req);
+    return idempotent('reverse', req.idempotencyKey, fingerprint(paymentsV1.ReverseTransferRequest, req), async () => {
+      const original = transfers.get(req.transferId) ?? fail('PAYMENTS.TRANSFER_NOT_FOUND', 'NOT_FOUND', 'No such transfer');
+      if (original.status !== paymentsV1.TransferStatus.TRANSFER_STATUS_POSTED) fail('PAYMENTS.TRANSFER_NOT_REVERSIBLE', 'FAILED_PRECONDITION', 'Only a POSTED transfer can be reversed');
+      const reversal = post(
+        { sourceAccountId: original.destinationAccountId, destinationAccountId: original.sourceAccountId, amount: original.amount, description: req.reason, reference: '', labels: {}, counterparty: undefined },
+        { reversesTransferId: original.id, kind: paymentsV1.TransferKind.TRANSFER_KIND_REVERSAL },
+      );
+      const reversed = { ...original, status: paymentsV1.TransferStatus.TRANSFER_STATUS_REVERSED, reversedByTransferId: reversal.id };
+      transfers.set(original.id, reversed);
+      return { original: reversed, reversal };
+    });
+  },
+  async releaseTransfer() { fail('TEST.UNUSED', 'INTERNAL', 'not exposed over REST'); },
+  async declineHeldTransfer() { fail('TEST.UNUSED', 'INTERNAL', 'not exposed over REST'); },
+};
+
+const auditService: UnaryImplementation<typeof paymentsV1.AuditServiceService> = {
+  async verifyAuditChain(req, ctx) {
+    record('VerifyAuditChain', ctx.principal, req);
+    return auditTampered
+      ? { valid: false, recordsChecked: 2n, firstInvalidSeq: 2n, failureReason: 'hash mismatch', headHash: '' }
+      : { valid: true, recordsChecked: 2n, firstInvalidSeq: 0n, failureReason: '', headHash: 'b'.repeat(64) };
+  },
+  async listAuditRecords(req, ctx) {
+    record('ListAuditRecords', ctx.principal, req);
+    const records = [1n, 2n].map((seq) => paymentsV1.AuditRecord.fromPartial({
+      seq, id: randomUUID(), occurredAt: new Date(), actor: 'alice', action: 'transfer.posted', entityType: 'transfer', entityId: req.entityId || 't-1',
+      payloadJson: JSON.stringify({ amountMinor: '1050', currency: 'EUR' }), prevHash: seq === 1n ? '0'.repeat(64) : 'a'.repeat(64), hash: seq === 1n ? 'a'.repeat(64) : 'b'.repeat(64),
+    }));
+    return { records, page: { nextPageToken: '' } };
+  },
+};
+
+const complianceService: UnaryImplementation<typeof complianceV1.ComplianceServiceService> = {
+  async screen() { fail('TEST.UNUSED', 'INTERNAL', 'called by transactions, not the gateway'); },
+  async listAlerts(req, ctx) {
+    record('ListAlerts', ctx.principal, req);
+    const all = [...alerts.values()].filter((a) => req.status === complianceV1.AlertStatus.ALERT_STATUS_UNSPECIFIED || a.status === req.status);
+    const { items, page: next } = page(all, req.page);
+    return { alerts: items, page: next };
+  },
+  async assignAlert(req, ctx) {
+    record('AssignAlert', ctx.principal, req);
+    const alert = alerts.get(req.alertId) ?? fail('COMPLIANCE.ALERT_NOT_FOUND', 'NOT_FOUND', 'No such alert');
+    const assigned = { ...alert, assignee: req.assignee, status: complianceV1.AlertStatus.ALERT_STATUS_ASSIGNED };
+    alerts.set(alert.id, assigned);
+    return { alert: assigned };
+  },
+  async resolveAlert(req, ctx) {
+    record('ResolveAlert', ctx.principal, req);
+    const alert = alerts.get(req.alertId) ?? fail('COMPLIANCE.ALERT_NOT_FOUND', 'NOT_FOUND', 'No such alert');
+    const reviewer = ctx.principal ?? 'anonymous';
+    if (req.resolution === complianceV1.AlertResolution.ALERT_RESOLUTION_RELEASE) {
+      if (alert.releaseApprovals.includes(reviewer)) fail('COMPLIANCE.FOUR_EYES_REQUIRED', 'FAILED_PRECONDITION', 'A second, different reviewer must approve the release');
+      const approvals = [...alert.releaseApprovals, reviewer];
+      const done = approvals.length >= 2;
+      const next = { ...alert, releaseApprovals: approvals, status: done ? complianceV1.AlertStatus.ALERT_STATUS_RESOLVED : complianceV1.AlertStatus.ALERT_STATUS_AWAITING_SECOND_APPROVAL, resolution: done ? req.resolution : alert.resolution, resolutionNote: req.note };
+      alerts.set(alert.id, next);
+      return { alert: next };
+    }
+    const resolved = { ...alert, status: complianceV1.AlertStatus.ALERT_STATUS_RESOLVED, resolution: req.resolution, resolutionNote: req.note };
+    alerts.set(alert.id, resolved);
+    return { alert: resolved };
+  },
+};
+
+// ---------------------------------------------------------------- harness
+let transactionsServer: GrpcServerHandle;
+let complianceServer: GrpcServerHandle;
+let app: NestFastifyApplication;
+
+interface Res { status: number; contentType: string; body: Record<string, unknown> }
+async function call(method: 'GET' | 'POST', url: string, options: { body?: object | string; key?: string; principal?: string; headers?: Record<string, string> } = {}): Promise<Res> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.key) headers['idempotency-key'] = options.key;
+  if (options.principal) headers['x-tessera-principal'] = options.principal;
+  const res = await app.inject({ method, url, headers, ...(options.body === undefined ? {} : { payload: options.body }) });
+  return { status: res.statusCode, contentType: String(res.headers['content-type'] ?? ''), body: res.json<Record<string, unknown>>() };
+}
+const key = () => `key-${randomUUID()}`;
+const fields = (res: Res) => ((res.body['errors'] as { field: string }[] | undefined) ?? []).map((e) => e.field).sort();
+function expectProblem(res: Res, status: number, code: string): void {
+  expect({ status: res.status, code: res.body['code'] }).toEqual({ status, code });
+  expect(res.contentType).toContain(PROBLEM_CONTENT_TYPE);
+  expect(res.body).toMatchObject({ status, type: `https://tessera.dev/problems/${code}`, title: expect.any(String), detail: expect.any(String) });
+}
+
+beforeAll(async () => {
+  const logger = pino({ level: 'silent' });
+  transactionsServer = await createGrpcServer({
+    port: 0, host: '127.0.0.1', logger, shutdownGraceMs: 200,
+    services: [
+      { definition: paymentsV1.AccountServiceService, implementation: unaryService(paymentsV1.AccountServiceService, accountService, { logger }) },
+      { definition: paymentsV1.TransferServiceService, implementation: unaryService(paymentsV1.TransferServiceService, transferService, { logger }) },
+      { definition: paymentsV1.AuditServiceService, implementation: unaryService(paymentsV1.AuditServiceService, auditService, { logger }) },
+    ],
+  });
+  complianceServer = await createGrpcServer({
+    port: 0, host: '127.0.0.1', logger, shutdownGraceMs: 200,
+    services: [{ definition: complianceV1.ComplianceServiceService, implementation: unaryService(complianceV1.ComplianceServiceService, complianceService, { logger }) }],
+  });
+  const config = gatewayConfigSchema.parse({
+    TRANSACTIONS_ADDR: `127.0.0.1:${transactionsServer.port}`,
+    COMPLIANCE_ADDR: `127.0.0.1:${complianceServer.port}`,
+    GATEWAY_GRPC_DEADLINE_MS: String(DEADLINE_MS),
+    GATEWAY_HEALTH_TIMEOUT_MS: '1000',
+    GATEWAY_BODY_LIMIT_BYTES: String(BODY_LIMIT),
+  });
+  app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), new FastifyAdapter({ bodyLimit: BODY_LIMIT }), { logger: false });
+  await app.init();
+  await app.getHttpAdapter().getInstance().ready();
+});
+
+afterAll(async () => {
+  await app?.close();
+  await Promise.allSettled([transactionsServer?.shutdown(), complianceServer?.shutdown()]);
+});
+
+// ---------------------------------------------------------------- tests
+describe('accounts', () => {
+  it('lists accounts page by page with an opaque cursor', async () => {
+    for (let i = 0; i < 3; i += 1) seedAccount('CHF');
+    const first = await call('GET', '/v1/accounts?currency=CHF&pageSize=2', { principal: 'alice' });
+    expect(first.status).toBe(200);
+    expect((first.body['items'] as unknown[]).length).toBe(2);
+    expect(first.body['nextPageToken']).toEqual(expect.any(String));
+    expect(calls.at(-1)).toMatchObject({ method: 'ListAccounts', principal: 'alice', request: { currency: 'CHF', page: { pageSize: 2, pageToken: '' } } });
+    const second = await call('GET', `/v1/accounts?currency=CHF&pageSize=2&pageToken=${String(first.body['nextPageToken'])}`);
+    expect((second.body['items'] as unknown[]).length).toBe(1);
+    expect(second.body['nextPageToken']).toBeNull();
+  });
+
+  it('rejects bad list queries with HTTP.INVALID_QUERY naming each parameter', async () => {
+    const res = await call('GET', '/v1/accounts?pageSize=0&currency=eur&colour=red');
+    expectProblem(res, 400, 'HTTP.INVALID_QUERY');
+    expect(fields(res)).toEqual(['(body)', 'currency', 'pageSize']);
+  });
+
+  it('reads a balance as exact decimal strings', async () => {
+    const id = seedAccount('EUR', 9_223_372_036_854_775_000n);
+    const res = await call('GET', `/v1/accounts/${id}/balance`);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ accountId: id, ledger: { amountMinor: '9223372036854775000', currency: 'EUR' }, available: { amountMinor: '9223372036854775000' }, held: { amountMinor: '0' } });
+  });
+
+  it('answers a balance for a malformed or unknown id with 400 / 404', async () => {
+    expectProblem(await call('GET', '/v1/accounts/acc-1/balance'), 400, 'HTTP.INVALID_ID');
+    expectProblem(await call('GET', `/v1/accounts/${randomUUID()}/balance`), 404, 'PAYMENTS.ACCOUNT_NOT_FOUND');
+  });
+
+  it('freezes an account, forwarding the principal; a stale expectedVersion is a 409', async () => {
+    const id = seedAccount();
+    const stale = await call('POST', `/v1/accounts/${id}/freeze`, { key: key(), body: { expectedVersion: '7' } });
+    expectProblem(stale, 409, 'PAYMENTS.VERSION_CONFLICT');
+    const res = await call('POST', `/v1/accounts/${id}/freeze`, { key: key(), principal: 'ops:bob', body: { reason: 'chargeback fraud', expectedVersion: '1' } });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ id, status: 'FROZEN', version: '2' });
+    expect(calls.at(-1)).toMatchObject({ method: 'FreezeAccount', principal: 'ops:bob', request: { accountId: id, reason: 'chargeback fraud', expectedVersion: 1n } });
+  });
+
+  it('requires an Idempotency-Key to freeze and close, and accepts an empty body', async () => {
+    const id = seedAccount();
+    expectProblem(await call('POST', `/v1/accounts/${id}/freeze`, { body: {} }), 400, 'HTTP.IDEMPOTENCY_KEY_REQUIRED');
+    const closed = await call('POST', `/v1/accounts/${id}/close`, { key: key() });
+    expect(closed.status).toBe(200);
+    expect(closed.body['status']).toBe('CLOSED');
+  });
+
+  it('refuses to close an account with money on it (422)', async () => {
+    const id = seedAccount('EUR', 100n);
+    expectProblem(await call('POST', `/v1/accounts/${id}/close`, { key: key(), body: { reason: 'customer left' } }), 422, 'PAYMENTS.ACCOUNT_NOT_EMPTY');
+  });
+});
+
+describe('transfers', () => {
+  let funded: string;
+  let other: string;
+  const body = () => ({ sourceAccountId: funded, destinationAccountId: other, amount: { amountMinor: '1050', currency: 'EUR' }, description: 'rent', counterparty: { name: 'ACME GmbH', country: 'DE' } });
+
+  beforeAll(() => {
+    funded = seedAccount('EUR', 100_000n);
+    other = seedAccount('EUR');
+  });
+
+  it('creates a transfer: 201, postings as exact strings, key, counterparty and principal forwarded', async () => {
+    const idemKey = key();
+    const res = await call('POST', '/v1/transfers', { key: idemKey, principal: 'alice', body: body() });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({
+      sourceAccountId: funded, destinationAccountId: other, status: 'POSTED', kind: 'DIRECT', amount: { amountMinor: '1050', currency: 'EUR' },
+      postings: [{ accountId: funded, amount: { amountMinor: '-1050' } }, { accountId: other, amount: { amountMinor: '1050' } }],
+      reversesTransferId: null,
+    });
+    expect(calls.at(-1)).toMatchObject({
+      method: 'CreateTransfer', principal: 'alice',
+      request: { idempotencyKey: idemKey, transfer: { amount: { amountMinor: 1050n, currency: 'EUR' }, counterparty: { name: 'ACME GmbH', country: 'DE' } } },
+    });
+  });
+
+  it('replays the first result for a retried Idempotency-Key and posts nothing twice', async () => {
+    const idemKey = key();
+    const first = await call('POST', '/v1/transfers', { key: idemKey, body: body() });
+    const balanceAfterFirst = (await call('GET', `/v1/accounts/${funded}/balance`)).body['ledger'];
+    const retry = await call('POST', '/v1/transfers', { key: idemKey, body: body() });
+    expect(retry.status).toBe(201);
+    expect(retry.body['id']).toBe(first.body['id']);
+    expect((await call('GET', `/v1/accounts/${funded}/balance`)).body['ledger']).toEqual(balanceAfterFirst);
+  });
+
+  it('answers a reused Idempotency-Key with a different body with 409 PAYMENTS.IDEMPOTENCY_KEY_REUSED', async () => {
+    const idemKey = key();
+    await call('POST', '/v1/transfers', { key: idemKey, body: body() });
+    const res = await call('POST', '/v1/transfers', { key: idemKey, body: { ...body(), amount: { amountMinor: '2000', currency: 'EUR' } } });
+    expectProblem(res, 409, 'PAYMENTS.IDEMPOTENCY_KEY_REUSED');
+  });
+
+  it('requires an Idempotency-Key', async () => {
+    const res = await call('POST', '/v1/transfers', { body: body() });
+    expectProblem(res, 400, 'HTTP.IDEMPOTENCY_KEY_REQUIRED');
+    expect(fields(res)).toEqual(['Idempotency-Key']);
+  });
+
+  it.each([
+    ['a zero amount', (b: Record<string, unknown>) => ({ ...b, amount: { amountMinor: '0', currency: 'EUR' } }), ['amount.amountMinor']],
+    ['a negative amount', (b: Record<string, unknown>) => ({ ...b, amount: { amountMinor: '-1050', currency: 'EUR' } }), ['amount.amountMinor']],
+    ['an overflowing amount', (b: Record<string, unknown>) => ({ ...b, amount: { amountMinor: '9223372036854775808', currency: 'EUR' } }), ['amount.amountMinor']],
+    ['a float amount', (b: Record<string, unknown>) => ({ ...b, amount: { amountMinor: 10.5, currency: 'EUR' } }), ['amount.amountMinor']],
+    ['an unknown currency', (b: Record<string, unknown>) => ({ ...b, amount: { amountMinor: '1', currency: 'ZZZ' } }), ['amount.currency']],
+    ['the same source and destination', (b: Record<string, unknown>) => ({ ...b, destinationAccountId: b['sourceAccountId'] }), ['destinationAccountId']],
+    ['malformed ids', (b: Record<string, unknown>) => ({ ...b, sourceAccountId: 'acc-1', destinationAccountId: 42 }), ['destinationAccountId', 'sourceAccountId']],
+    ['an unknown field', (b: Record<string, unknown>) => ({ ...b, priority: 'high' }), ['(body)']],
+  ])('rejects %s at the edge with 400 HTTP.INVALID_REQUEST, never calling upstream', async (_label, mutate, expected) => {
+    const before = calls.length;
+    const res = await call('POST', '/v1/transfers', { key: key(), body: mutate(body()) });
+    expectProblem(res, 400, 'HTTP.INVALID_REQUEST');
+    expect(fields(res)).toEqual(expected);
+    expect(calls.length).toBe(before);
+  });
+
+  it('answers an oversize body with 413 and malformed JSON with 400', async () => {
+    expectProblem(await call('POST', '/v1/transfers', { key: key(), body: { ...body(), description: 'x'.repeat(BODY_LIMIT) } }), 413, 'HTTP.PAYLOAD_TOO_LARGE');
+    expectProblem(await call('POST', '/v1/transfers', { key: key(), body: '{"amount":', headers: { 'content-type': 'application/json' } }), 400, 'HTTP.BAD_REQUEST');
+  });
+
+  it('rejects a malformed X-Tessera-Principal', async () => {
+    const res = await call('POST', '/v1/transfers', { key: key(), principal: 'alice smith', body: body() });
+    expectProblem(res, 400, 'HTTP.INVALID_PRINCIPAL');
+    expect(fields(res)).toEqual(['X-Tessera-Principal']);
+  });
+
+  it('maps the service\'s refusals: insufficient funds and frozen account 422, unknown account 404, compliance down 503', async () => {
+    const poor = seedAccount('EUR', 10n);
+    expectProblem(await call('POST', '/v1/transfers', { key: key(), body: { ...body(), sourceAccountId: poor } }), 422, 'PAYMENTS.INSUFFICIENT_FUNDS');
+    const frozen = seedAccount('EUR', 10_000n);
+    await call('POST', `/v1/accounts/${frozen}/freeze`, { key: key() });
+    expectProblem(await call('POST', '/v1/transfers', { key: key(), body: { ...body(), sourceAccountId: frozen } }), 422, 'PAYMENTS.ACCOUNT_FROZEN');
+    expectProblem(await call('POST', '/v1/transfers', { key: key(), body: { ...body(), destinationAccountId: randomUUID() } }), 404, 'PAYMENTS.ACCOUNT_NOT_FOUND');
+    const down = await call('POST', '/v1/transfers', { key: key(), body: { ...body(), amount: { amountMinor: String(COMPLIANCE_DOWN_AMOUNT), currency: 'EUR' } } });
+    expectProblem(down, 503, 'PAYMENTS.COMPLIANCE_UNAVAILABLE');
+  });
+
+  it('returns a transfer held for review as 201 PENDING with nothing posted', async () => {
+    const res = await call('POST', '/v1/transfers', { key: key(), body: { ...body(), counterparty: { name: 'Review Me', country: 'IR' } } });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ status: 'PENDING', postings: [], postedAt: null });
+  });
+
+  it('creates a batch atomically and names an invalid item by index', async () => {
+    const ok = await call('POST', '/v1/transfers/batch', { key: key(), body: { transfers: [body(), body()] } });
+    expect(ok.status).toBe(201);
+    expect(ok.body['batchId']).toEqual(expect.any(String));
+    expect((ok.body['transfers'] as { batchId: string }[]).map((t) => t.batchId)).toEqual([ok.body['batchId'], ok.body['batchId']]);
+    const bad = await call('POST', '/v1/transfers/batch', { key: key(), body: { transfers: [body(), { ...body(), amount: { amountMinor: '-1', currency: 'EUR' } }] } });
+    expectProblem(bad, 400, 'HTTP.INVALID_REQUEST');
+    expect(fields(bad)).toEqual(['transfers.1.amount.amountMinor']);
+    expectProblem(await call('POST', '/v1/transfers/batch', { key: key(), body: { transfers: [] } }), 400, 'HTTP.INVALID_REQUEST');
+  });
+
+  it('gets a transfer; 400 for a malformed id, 404 for an unknown one, 504 when upstream misses the deadline', async () => {
+    const created = await call('POST', '/v1/transfers', { key: key(), body: body() });
+    const res = await call('GET', `/v1/transfers/${String(created.body['id'])}`);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual(created.body);
+    expectProblem(await call('GET', '/v1/transfers/12345'), 400, 'HTTP.INVALID_ID');
+    expectProblem(await call('GET', `/v1/transfers/${randomUUID()}`), 404, 'PAYMENTS.TRANSFER_NOT_FOUND');
+    const slow = await call('GET', `/v1/transfers/${SLOW_TRANSFER_ID}`);
+    expect(slow.status).toBe(504);
+    expect(slow.contentType).toContain(PROBLEM_CONTENT_TYPE);
+  });
+
+  it('lists an account\'s transfers with a cursor, validating the filters', async () => {
+    const a = seedAccount('EUR', 1_000n);
+    const b = seedAccount('EUR');
+    for (let i = 0; i < 3; i += 1) await call('POST', '/v1/transfers', { key: key(), body: { ...body(), sourceAccountId: a, destinationAccountId: b, amount: { amountMinor: '10', currency: 'EUR' } } });
+    const first = await call('GET', `/v1/transfers?accountId=${a}&pageSize=2`);
+    expect(first.status).toBe(200);
+    expect((first.body['items'] as unknown[]).length).toBe(2);
+    const second = await call('GET', `/v1/transfers?accountId=${a}&pageSize=2&pageToken=${String(first.body['nextPageToken'])}`);
+    expect((second.body['items'] as unknown[]).length).toBe(1);
+    expect(second.body['nextPageToken']).toBeNull();
+    const bad = await call('GET', '/v1/transfers?accountId=nope&pageSize=1000');
+    expectProblem(bad, 400, 'HTTP.INVALID_QUERY');
+    expect(fields(bad)).toEqual(['accountId', 'pageSize']);
+  });
+
+  it('reverses a posted transfer once; reversing again is a 422', async () => {
+    const created = await call('POST', '/v1/transfers', { key: key(), body: body() });
+    const id = String(created.body['id']);
+    const res = await call('POST', `/v1/transfers/${id}/reverse`, { key: key(), principal: 'ops:carol', body: { reason: 'duplicate payment' } });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ original: { id, status: 'REVERSED' }, reversal: { kind: 'REVERSAL', reversesTransferId: id, sourceAccountId: other, destinationAccountId: funded } });
+    expect(calls.at(-1)).toMatchObject({ method: 'ReverseTransfer', principal: 'ops:carol', request: { transferId: id, reason: 'duplicate payment' } });
+    expectProblem(await call('POST', `/v1/transfers/${id}/reverse`, { key: key(), body: {} }), 422, 'PAYMENTS.TRANSFER_NOT_REVERSIBLE');
+  });
+});
+
+describe('holds', () => {
+  let source: string;
+  let merchant: string;
+  const holdBody = (amountMinor = '500') => ({ accountId: source, destinationAccountId: merchant, amount: { amountMinor, currency: 'USD' }, ttlSeconds: 3600, reference: 'card-auth-1' });
+
+  beforeAll(() => {
+    source = seedAccount('USD', 1_000n);
+    merchant = seedAccount('USD');
+  });
+
+  it('authorises, partially captures and reports the posted transfer', async () => {
+    const hold = await call('POST', '/v1/holds', { key: key(), body: holdBody() });
+    expect(hold.status).toBe(201);
+    expect(hold.body).toMatchObject({ status: 'AUTHORIZED', amount: { amountMinor: '500', currency: 'USD' }, captureTransferId: null });
+    expect(calls.at(-1)).toMatchObject({ method: 'AuthorizeHold', request: { ttl: { seconds: 3600n } } });
+    expect((await call('GET', `/v1/accounts/${source}/balance`)).body).toMatchObject({ available: { amountMinor: '500' }, held: { amountMinor: '500' } });
+    const captured = await call('POST', `/v1/holds/${String(hold.body['id'])}/capture`, { key: key(), body: { amount: { amountMinor: '300', currency: 'USD' } } });
+    expect(captured.status).toBe(200);
+    expect(captured.body).toMatchObject({ hold: { status: 'CAPTURED', capturedAmount: { amountMinor: '300' } }, transfer: { kind: 'HOLD_CAPTURE', holdId: hold.body['id'], status: 'POSTED' } });
+    expectProblem(await call('POST', `/v1/holds/${String(hold.body['id'])}/void`, { key: key(), body: {} }), 422, 'PAYMENTS.HOLD_NOT_AUTHORIZED');
+  });
+
+  it('voids an authorised hold', async () => {
+    const hold = await call('POST', '/v1/holds', { key: key(), body: holdBody('100') });
+    const voided = await call('POST', `/v1/holds/${String(hold.body['id'])}/void`, { key: key(), body: { reason: 'order cancelled' } });
+    expect(voided.status).toBe(200);
+    expect(voided.body['status']).toBe('VOIDED');
+  });
+
+  it('rejects bad hold input at the edge and maps upstream refusals', async () => {
+    const bad = await call('POST', '/v1/holds', { key: key(), body: { ...holdBody('0'), destinationAccountId: source, ttlSeconds: 0 } });
+    expectProblem(bad, 400, 'HTTP.INVALID_REQUEST');
+    expect(fields(bad)).toEqual(['amount.amountMinor', 'destinationAccountId', 'ttlSeconds']);
+    expectProblem(await call('POST', '/v1/holds', { key: key(), body: holdBody('999999') }), 422, 'PAYMENTS.INSUFFICIENT_FUNDS');
+    expectProblem(await call('POST', '/v1/holds/not-a-hold/capture', { key: key(), body: {} }), 400, 'HTTP.INVALID_ID');
+    expectProblem(await call('POST', `/v1/holds/${randomUUID()}/capture`, { key: key(), body: {} }), 404, 'PAYMENTS.HOLD_NOT_FOUND');
+    expectProblem(await call('POST', `/v1/holds/${randomUUID()}/void`, { body: {} }), 400, 'HTTP.IDEMPOTENCY_KEY_REQUIRED');
+  });
+});
+
+describe('compliance alerts', () => {
+  const alertId = randomUUID();
+  beforeAll(() => {
+    alerts.set(alertId, complianceV1.Alert.fromPartial({
+      id: alertId, ruleId: 'screen.review', ruleVersion: '2026-01-01', severity: complianceV1.AlertSeverity.ALERT_SEVERITY_HIGH,
+      status: complianceV1.AlertStatus.ALERT_STATUS_OPEN, accountId: randomUUID(), heldTransferId: randomUUID(),
+      reasons: [{ code: 'COMPLIANCE.SANCTIONS_FUZZY_MATCH', ruleId: 'sanctions.fuzzy', description: 'Counterparty resembles a listed name' }], createdAt: new Date(),
+    }));
+  });
+
+  it('lists the queue filtered by status', async () => {
+    const res = await call('GET', '/v1/compliance/alerts?status=OPEN&pageSize=10', { principal: 'analyst-1' });
+    expect(res.status).toBe(200);
+    expect(res.body['items']).toEqual([expect.objectContaining({ id: alertId, status: 'OPEN', severity: 'HIGH', resolution: null, reasons: [expect.objectContaining({ code: 'COMPLIANCE.SANCTIONS_FUZZY_MATCH' })] })]);
+    expect(calls.at(-1)).toMatchObject({ method: 'ListAlerts', principal: 'analyst-1', request: { status: complianceV1.AlertStatus.ALERT_STATUS_OPEN } });
+    expectProblem(await call('GET', '/v1/compliance/alerts?status=CLOSED'), 400, 'HTTP.INVALID_QUERY');
+  });
+
+  it('assigns an alert', async () => {
+    const res = await call('POST', `/v1/compliance/alerts/${alertId}/assign`, { key: key(), principal: 'lead', body: { assignee: 'analyst-1' } });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ status: 'ASSIGNED', assignee: 'analyst-1' });
+    expectProblem(await call('POST', `/v1/compliance/alerts/${alertId}/assign`, { key: key(), body: {} }), 400, 'HTTP.INVALID_REQUEST');
+    expectProblem(await call('POST', `/v1/compliance/alerts/${randomUUID()}/assign`, { key: key(), body: { assignee: 'x' } }), 404, 'COMPLIANCE.ALERT_NOT_FOUND');
+  });
+
+  it('releases only with two distinct reviewers (four-eyes on the forwarded principal)', async () => {
+    const release = { resolution: 'RELEASE', note: 'customer verified by phone' };
+    const first = await call('POST', `/v1/compliance/alerts/${alertId}/resolve`, { key: key(), principal: 'analyst-1', body: release });
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({ status: 'AWAITING_SECOND_APPROVAL', releaseApprovals: ['analyst-1'] });
+    expectProblem(await call('POST', `/v1/compliance/alerts/${alertId}/resolve`, { key: key(), principal: 'analyst-1', body: release }), 422, 'COMPLIANCE.FOUR_EYES_REQUIRED');
+    const second = await call('POST', `/v1/compliance/alerts/${alertId}/resolve`, { key: key(), principal: 'analyst-2', body: release });
+    expect(second.body).toMatchObject({ status: 'RESOLVED', resolution: 'RELEASE', releaseApprovals: ['analyst-1', 'analyst-2'] });
+  });
+
+  it('requires a resolution and a note', async () => {
+    const res = await call('POST', `/v1/compliance/alerts/${alertId}/resolve`, { key: key(), body: { resolution: 'APPROVE' } });
+    expectProblem(res, 400, 'HTTP.INVALID_REQUEST');
+    expect(fields(res)).toEqual(['note', 'resolution']);
+  });
+});
+
+describe('audit', () => {
+  it('verifies the chain and reports the first tampered record', async () => {
+    const ok = await call('GET', '/v1/audit/verify', { principal: 'auditor' });
+    expect(ok.status).toBe(200);
+    expect(ok.body).toEqual({ valid: true, recordsChecked: '2', firstInvalidSeq: null, failureReason: null, headHash: 'b'.repeat(64) });
+    auditTampered = true;
+    const broken = await call('GET', '/v1/audit/verify');
+    expect(broken.status).toBe(200);
+    expect(broken.body).toMatchObject({ valid: false, firstInvalidSeq: '2', failureReason: 'hash mismatch', headHash: null });
+  });
+
+  it('lists records for one entity with parsed payloads', async () => {
+    const res = await call('GET', '/v1/audit/records?entityType=transfer&entityId=t-42');
+    expect(res.status).toBe(200);
+    expect(res.body['items']).toEqual([
+      expect.objectContaining({ seq: '1', actor: 'alice', entityId: 't-42', payload: { amountMinor: '1050', currency: 'EUR' } }),
+      expect.objectContaining({ seq: '2', prevHash: 'a'.repeat(64) }),
+    ]);
+    expectProblem(await call('GET', '/v1/audit/records?entityType=Transfer%20X'), 400, 'HTTP.INVALID_QUERY');
+  });
+});
+
+describe('GET /openapi.json', () => {
+  it('serves the OpenAPI 3.1 document', async () => {
+    const res = await call('GET', '/openapi.json');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual(JSON.parse(JSON.stringify(buildOpenApiDocument())));
+  });
+});
+
+describe('when compliance is down', () => {
+  beforeAll(async () => {
+    await complianceServer.shutdown();
+  });
+
+  it('answers alert routes with 503 and reports /health down naming compliance', async () => {
+    const res = await call('GET', '/v1/compliance/alerts');
+    expect(res.status).toBe(503);
+    expect(res.contentType).toContain(PROBLEM_CONTENT_TYPE);
+    const health = await call('GET', '/health');
+    expect(health.status).toBe(503);
+    expect(health.body).toMatchObject({ status: 'down', checks: { compliance: { status: 'down' }, transactions: { status: 'up' } } });
+  });
+});
