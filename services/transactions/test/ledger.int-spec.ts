@@ -438,4 +438,19 @@ describe('TransferService', () => {
       );
     });
   });
+  describe('compliance down', () => {
+    it('refuses with COMPLIANCE_UNAVAILABLE within the deadline when nothing listens, and writes only the refusal audit', async () => {
+      const a = await openAccount(1_000n);
+      const b = await openAccount();
+      await compliance.shutdown();
+      const before = await footprint();
+      const started = Date.now();
+      await expect(rejection(transfer(a, b, 10n))).resolves.toMatchObject({ kind: 'UNAVAILABLE', code: 'PAYMENTS.COMPLIANCE_UNAVAILABLE' });
+      expect(Date.now() - started).toBeLessThan(SCREEN_DEADLINE_MS * 4);
+      const after = await footprint();
+      expect({ ...after, audit: 0 }).toEqual({ ...before, audit: 0 });
+      expect(after['audit']! - before['audit']!).toBe(1);
+    });
+  });
+
 });
