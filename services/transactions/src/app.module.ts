@@ -4,6 +4,7 @@ import { AccountsGrpc } from './accounts/accounts.grpc';
 import { AccountRepository } from './accounts/account.repository';
 import { GetAccountHandler } from './accounts/get-account/get-account.handler';
 import { GetBalanceHandler } from './accounts/get-balance/get-balance.handler';
+import { AuditGrpc } from './audit/audit.grpc';
 import { AuditTrail } from './audit/audit-trail';
 import { ComplianceClient } from './compliance-client/compliance.client';
 import { ScreeningGate } from './compliance-client/screening.gate';
@@ -40,6 +41,7 @@ export class AppModule {
         { provide: TRANSACTIONS_CONFIG, useValue: config },
         PrismaService,
         AuditTrail,
+        AuditGrpc,
         Outbox,
         OutboxRelayService,
         piiKeyringProvider,

@@ -1,5 +1,7 @@
 /** AuditTrail against a throwaway Postgres: the chain verifies, and a row edited in SQL is found. */
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import { AuditTrail } from '../src/audit/audit-trail';
 import { transactionsConfigSchema } from '../src/config';
 import { PrismaService } from '../src/platform/prisma.provider';
@@ -24,6 +26,13 @@ afterAll(async () => {
 
 function entry(i: number) {
   return { actor: `user-${i % 3}`, action: 'transfer.posted', entityType: 'transfer', entityId: randomUUID(), payload: { amountMinor: BigInt(i) * 10n ** 15n, reasons: ['ok'], nested: { z: 1, a: [true, null] } } };
+}
+
+/** The operator's CLI, as documented: `npx tsx services/transactions/src/audit/verify.cli.ts`. */
+function verifyCli(): { status: number | null; result: Record<string, unknown> } {
+  const cli = path.resolve(__dirname, '../src/audit/verify.cli.ts');
+  const out = spawnSync('npx', ['tsx', cli], { env: { ...process.env, TRANSACTIONS_DATABASE_URL: db.url, LOG_LEVEL: 'fatal' }, encoding: 'utf8' });
+  return { status: out.status, result: JSON.parse(out.stdout.trim().split('\n').at(-1) ?? '{}') as Record<string, unknown> };
 }
 
 async function tamper(sql: string, values: unknown[]): Promise<void> {
@@ -61,6 +70,7 @@ describe(AuditTrail, () => {
       const last = await prisma.client.$transaction((tx) => audit.append(tx, entry(100)));
       const result = await audit.verify();
       expect(result).toEqual({ valid: true, recordsChecked: 41, headHash: last.hash });
+      expect(verifyCli()).toEqual({ status: 0, result: { valid: true, recordsChecked: 41, headHash: last.hash } });
     });
 
     it('reports a payload edited directly in SQL as the first invalid seq, and recovers when reverted', async () => {
@@ -68,6 +78,7 @@ describe(AuditTrail, () => {
       const victim = rows[0]!;
       await tamper(`UPDATE audit_records SET payload = jsonb_set(payload, '{amountMinor}', '"1"') WHERE seq = $1`, [victim.seq]);
       expect(await audit.verify()).toMatchObject({ valid: false, firstInvalidSeq: BigInt(victim.seq), failureReason: 'hash mismatch' });
+      expect(verifyCli()).toMatchObject({ status: 1, result: { valid: false, firstInvalidSeq: victim.seq } });
 
       await tamper('UPDATE audit_records SET payload = $2 WHERE seq = $1', [victim.seq, JSON.stringify(victim.payload)]);
       expect((await audit.verify()).valid).toBe(true);

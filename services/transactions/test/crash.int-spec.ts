@@ -176,6 +176,12 @@ describe('transactions service under kill -9', () => {
     const committedIds = new Set(accounts.map((a) => a.id));
     for (const event of seen.values()) expect(committedIds.has(event.subject)).toBe(true);
 
+    // 4. the audit chain written across the crash still verifies, over the service's own AuditService
+    const auditClient = createGrpcClient(paymentsV1.AuditServiceClient, `127.0.0.1:${port}`, { retry: 'none', defaultDeadlineMs: 10_000 });
+    const verified = await unaryCall(auditClient, 'verifyAuditChain', {});
+    auditClient.close();
+    expect(verified).toMatchObject({ valid: true, recordsChecked: BigInt(accounts.length), firstInvalidSeq: 0n });
+
     process.stdout.write(
       `crash test: ${ackedAtKill} acknowledged before kill -9, ${unknown.length} calls failed in flight, ${accounts.length} committed, ` +
         `${seen.size} distinct events on Kafka, ${duplicates} duplicate deliveries\n`,

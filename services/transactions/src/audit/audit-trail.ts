@@ -2,15 +2,14 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../platform/prisma.provider';
-import { auditHash, ChainVerifier, type ChainRecord, GENESIS_HASH, type VerifyResult } from './audit-chain';
+import { auditHash, GENESIS_HASH, type VerifyResult } from './audit-chain';
+import { toChainRecord, verifyAuditChain } from './audit-chain.reader';
 import { normalise } from './canonical-json';
 
 export type { VerifyResult } from './audit-chain';
 
 /** Advisory-lock key serialising appends to the chain ("AUDT" in ASCII); held until the caller's commit. */
 export const AUDIT_CHAIN_LOCK_KEY = 0x41554454;
-
-const VERIFY_BATCH = 1000;
 
 export interface AuditEntry {
   /** Principal (x-tessera-principal), a service name for automated decisions, or 'anonymous'. */
@@ -23,9 +22,8 @@ export interface AuditEntry {
   payload: Record<string, unknown>;
 }
 
-export interface AuditRecordView extends ChainRecord {
-  payload: Record<string, unknown>;
-}
+import type { AuditRecordView } from './audit-chain.reader';
+export type { AuditRecordView } from './audit-chain.reader';
 
 /**
  * Append-only, hash-chained audit trail. Appends run inside the caller's transaction, so a record
@@ -59,18 +57,8 @@ export class AuditTrail {
   }
 
   /** Recomputes the whole chain from the first record (keyset batches, constant memory). */
-  async verify(): Promise<VerifyResult> {
-    const verifier = new ChainVerifier();
-    let after = 0n;
-    for (;;) {
-      const rows = await this.prisma.client.auditRecord.findMany({ where: { seq: { gt: after } }, orderBy: { seq: 'asc' }, take: VERIFY_BATCH });
-      for (const row of rows) {
-        if (!verifier.push(toChainRecord(row))) return verifier.result();
-      }
-      const last = rows.at(-1);
-      if (!last || rows.length < VERIFY_BATCH) return verifier.result();
-      after = last.seq;
-    }
+  verify(): Promise<VerifyResult> {
+    return verifyAuditChain(this.prisma.client);
   }
 
   /** Records oldest first, optionally for one entity, after `afterSeq` (keyset paging). */
@@ -86,21 +74,4 @@ export class AuditTrail {
     });
     return rows.map(toChainRecord);
   }
-}
-
-function toChainRecord(row: {
-  seq: bigint; id: string; occurredAt: Date; actor: string; action: string; entityType: string; entityId: string; payload: unknown; prevHash: string; hash: string;
-}): AuditRecordView {
-  return {
-    seq: row.seq,
-    id: row.id,
-    occurredAt: row.occurredAt,
-    actor: row.actor,
-    action: row.action,
-    entityType: row.entityType,
-    entityId: row.entityId,
-    payload: (row.payload ?? {}) as Record<string, unknown>,
-    prevHash: row.prevHash,
-    hash: row.hash,
-  };
 }

@@ -3,6 +3,7 @@ import { descriptorSetPath, paymentsV1 } from '@tessera/contracts';
 import { createGrpcServer, type GrpcServerHandle, unaryService } from '@tessera/grpc';
 import { createLogger } from '@tessera/telemetry';
 import { AccountsGrpc } from '../accounts/accounts.grpc';
+import { AuditGrpc } from '../audit/audit.grpc';
 import { type TransactionsConfig, TRANSACTIONS_CONFIG } from '../config';
 import { TransfersGrpc } from '../transfers/transfers.grpc';
 import { PrismaService } from './prisma.provider';
@@ -23,6 +24,7 @@ export class GrpcServerHost implements OnApplicationBootstrap, OnApplicationShut
   constructor(
     @Inject(TRANSACTIONS_CONFIG) private readonly config: TransactionsConfig,
     private readonly accounts: AccountsGrpc,
+    private readonly audit: AuditGrpc,
     private readonly transfers: TransfersGrpc,
     private readonly prisma: PrismaService,
   ) {}
@@ -35,6 +37,7 @@ export class GrpcServerHost implements OnApplicationBootstrap, OnApplicationShut
       logger: this.logger,
       services: [
         { definition: paymentsV1.AccountServiceService, implementation: unaryService(paymentsV1.AccountServiceService, this.accounts.implementation()) },
+        { definition: paymentsV1.AuditServiceService, implementation: unaryService(paymentsV1.AuditServiceService, this.audit.implementation()) },
         { definition: paymentsV1.TransferServiceService, implementation: unaryService(paymentsV1.TransferServiceService, this.transfers.implementation()) },
       ],
     });
