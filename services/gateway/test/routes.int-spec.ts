@@ -45,7 +45,7 @@ async function idempotent<Res>(scope: string, key: string, fingerprint: string, 
   if (!key) fail('PAYMENTS.IDEMPOTENCY_KEY_REQUIRED', 'INVALID_ARGUMENT', 'idempotency_key is required');
   const seen = idempotency.get(`${scope}:${key}`);
   if (seen) {
-    if (seen.fingerprint !== fingerprint) fail('PAYMENTS.IDEMPOTENCY_KEY_REUSED', 'ALREADY_EXISTS', 'Idempotency key was used for a different request');
+    if (seen.fingerprint !== fingerprint) fail('PAYMENTS.IDEMPOTENCY_KEY_REUSED', 'FAILED_PRECONDITION', 'Idempotency key was used for a different request');
     return seen.response as Res;
   }
   const response = await run();
@@ -418,11 +418,11 @@ describe('transfers', () => {
     expect((await call('GET', `/v1/accounts/${funded}/balance`)).body['ledger']).toEqual(balanceAfterFirst);
   });
 
-  it('answers a reused Idempotency-Key with a different body with 409 PAYMENTS.IDEMPOTENCY_KEY_REUSED', async () => {
+  it('answers a reused Idempotency-Key with a different body with 422 PAYMENTS.IDEMPOTENCY_KEY_REUSED', async () => {
     const idemKey = key();
     await call('POST', '/v1/transfers', { key: idemKey, body: body() });
     const res = await call('POST', '/v1/transfers', { key: idemKey, body: { ...body(), amount: { amountMinor: '2000', currency: 'EUR' } } });
-    expectProblem(res, 409, 'PAYMENTS.IDEMPOTENCY_KEY_REUSED');
+    expectProblem(res, 422, 'PAYMENTS.IDEMPOTENCY_KEY_REUSED');
   });
 
   it('requires an Idempotency-Key', async () => {

@@ -9,10 +9,10 @@ const PROBLEM_JSON = 'application/problem+json';
 const STATUS_TEXT: Record<number, string> = {
   400: 'Invalid input (code HTTP.INVALID_REQUEST, HTTP.INVALID_QUERY, HTTP.INVALID_ID, HTTP.IDEMPOTENCY_KEY_REQUIRED, ...) with per-field errors',
   404: 'Not found (e.g. PAYMENTS.ACCOUNT_NOT_FOUND)',
-  409: 'Conflict: Idempotency-Key reused with a different request, or a concurrent change (ABORTED)',
+  409: 'Conflict: a concurrent change (ABORTED, e.g. a stale expectedVersion) or a duplicate',
   413: 'Request body exceeds the size limit (HTTP.PAYLOAD_TOO_LARGE)',
   415: 'Send application/json (HTTP.UNSUPPORTED_MEDIA_TYPE)',
-  422: 'The current state forbids it (e.g. PAYMENTS.INSUFFICIENT_FUNDS, PAYMENTS.ACCOUNT_FROZEN)',
+  422: 'The current state forbids it (e.g. PAYMENTS.INSUFFICIENT_FUNDS, PAYMENTS.ACCOUNT_FROZEN, PAYMENTS.IDEMPOTENCY_KEY_REUSED with a different request)',
   429: 'Too many requests',
   500: 'Unexpected error (details are logged, never returned)',
   503: 'An upstream service is unavailable (e.g. PAYMENTS.COMPLIANCE_UNAVAILABLE: fail-closed)',
@@ -43,7 +43,7 @@ function parametersOf(route: RouteSpec): JsonSchema[] {
       name: IDEMPOTENCY_KEY_HEADER,
       in: 'header',
       required: true,
-      description: 'Makes retries safe: the same key with the same request returns the first result; with a different request it is a 409',
+      description: 'Makes retries safe: the same key with the same request returns the first result; with a different request it is a 422 (IDEMPOTENCY_KEY_REUSED)',
       schema: { type: 'string', minLength: 8, maxLength: 128 },
     });
   }
