@@ -15,8 +15,7 @@ import { PingsConsumer } from './diagnostics/pings.consumer';
 import { RecordPingHandler } from './diagnostics/record-ping/record-ping.handler';
 import { Outbox } from './outbox/outbox';
 import { OutboxRelayService } from './outbox/outbox-relay';
-import { piiKeyringProvider } from './pii/pii-keyring';
-import { PiiVault } from './pii/pii-vault';
+import { piiVaultProvider } from './pii/pii-keyring';
 import { HoldExpiry } from './holds/hold-expiry';
 import { HoldHandlers } from './holds/hold.handlers';
 import { IdempotencyStore } from './ledger/idempotency';
@@ -44,8 +43,7 @@ export class AppModule {
         AuditGrpc,
         Outbox,
         OutboxRelayService,
-        piiKeyringProvider,
-        PiiVault,
+        piiVaultProvider,
         AccountRepository,
         OpenAccountHandler,
         GetAccountHandler,

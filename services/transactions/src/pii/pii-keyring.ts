@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { ConfigError, EX_CONFIG } from '@tessera/config';
 import { createLogger } from '@tessera/telemetry';
+import { PiiVault } from './pii-vault';
 
 /** Env var holding the key-encryption keys: `kid1:base64(32 bytes),kid2:...`; the first is active. */
 export const PII_KEYS_ENV = 'TRANSACTIONS_PII_KEYS';
 export const DEV_INSECURE_KEK_ID = 'dev-insecure';
-export const PII_KEYRING = Symbol('PII_KEYRING');
 
 /** Key-encryption keys by id; `activeId` wraps new data, every key can unwrap. */
 export interface PiiKeyring {
@@ -59,12 +59,12 @@ export function loadPiiKeyring(env: NodeJS.ProcessEnv = process.env): PiiKeyring
   return { activeId: DEV_INSECURE_KEK_ID, keys: new Map([[DEV_INSECURE_KEK_ID, key]]) };
 }
 
-/** Nest provider of the keyring: a bad or missing key stops the boot with a message naming the variable. */
-export const piiKeyringProvider = {
-  provide: PII_KEYRING,
-  useFactory: (): PiiKeyring => {
+/** Nest provider of {@link PiiVault}: a bad or missing key stops the boot with a message naming the variable. */
+export const piiVaultProvider = {
+  provide: PiiVault,
+  useFactory: (): PiiVault => {
     try {
-      return loadPiiKeyring(process.env);
+      return new PiiVault(loadPiiKeyring(process.env));
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       process.stderr.write(`${err.message}\n`);

@@ -1,6 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { PII_KEYRING, type PiiKeyring } from './pii-keyring';
+import type { PiiKeyring } from './pii-keyring';
 import { piiErrors } from './pii.errors';
 
 /** Envelope-encrypted value: a per-value data key (DEK) wrapped by a key-encryption key (KEK). */
@@ -20,10 +19,10 @@ const DATA_AAD = Buffer.from('tessera.pii.data.v1');
  * Envelope encryption of personal data with AES-256-GCM (node:crypto). Each value gets a fresh DEK;
  * the DEK is stored wrapped by the active KEK, so key rotation re-wraps 60-byte DEKs and never
  * re-encrypts the data. GCM authenticates both layers: a wrong key or a flipped byte fails loudly.
+ * Provided to Nest by `piiVaultProvider` (no decorators here, so operator CLIs run it with plain tsx).
  */
-@Injectable()
 export class PiiVault {
-  constructor(@Inject(PII_KEYRING) private readonly keyring: PiiKeyring) {}
+  constructor(private readonly keyring: PiiKeyring) {}
 
   /** Id of the KEK new data is sealed with. */
   get activeKekId(): string {
