@@ -101,6 +101,11 @@ describe('parseTopology', () => {
     );
   });
 
+  it('allows a call back against the startup order (callbacks), but not to an unknown service', () => {
+    expect(problemsAfter(() => undefined)).toEqual([]);
+    expect(problemsAfter((raw) => (service(raw, 'compliance')['callbacks'] = ['billing']))).toContain('service compliance has unknown peer billing');
+  });
+
   it('rejects a worker with a port and a grpc service without one', () => {
     const problems = problemsAfter((raw) => {
       service(raw, 'stream-processor')['port'] = 50060;
@@ -184,6 +189,10 @@ describe('serviceEnv', () => {
     expect(serviceEnv(t, 'gateway')['NODE_OPTIONS']).toBe('--max-old-space-size=160');
     expect(serviceEnv(t, 'stream-processor-go')).toMatchObject({ GOMEMLIMIT: '64MiB' });
     expect(serviceEnv(t, 'stream-processor-go')['NODE_OPTIONS']).toBeUndefined();
+  });
+
+  it('gives call-back targets an address too', () => {
+    expect(serviceEnv(loadTopology(), 'compliance')['TRANSACTIONS_ADDR']).toBe('127.0.0.1:50051');
   });
 
   it('throws for an unknown service', () => {

@@ -51,6 +51,12 @@ const serviceSchema = z
     profile: name.optional(),
     database: z.string().optional(),
     peers: z.array(name).default([]),
+    /**
+     * Services this one calls back only at run time (never while starting), e.g. compliance -> transactions
+     * to release a transfer held for review. They get `<PEER>_ADDR` like peers but do not order startup,
+     * so a call in both directions is not a deadlock.
+     */
+    callbacks: z.array(name).default([]),
     produces: z.array(topicName).default([]),
     consumes: z.array(topicName).default([]),
     /** Static extra env (already fully named, e.g. GATEWAY_RATE_LIMIT_RPS). */
@@ -169,7 +175,7 @@ function consistencyProblems(t: Topology): string[] {
     for (const topic of [...s.produces, ...s.consumes]) {
       if (!topicNames.has(topic)) problems.push(`service ${s.name} uses undeclared topic ${topic}`);
     }
-    for (const peer of s.peers) {
+    for (const peer of [...s.peers, ...s.callbacks]) {
       const p = serviceByName.get(peer);
       if (!p) problems.push(`service ${s.name} has unknown peer ${peer}`);
       else if (p.port === undefined) problems.push(`service ${s.name} has peer ${peer}, which serves no port`);
@@ -300,7 +306,7 @@ export function serviceEnv(t: Topology, serviceName: string, addressing: Address
   if (s.produces.length + s.consumes.length > 0) env['KAFKA_BROKERS'] = addressing.kafkaBrokers.join(',');
   if (s.runtime === 'node') env['NODE_OPTIONS'] = `--max-old-space-size=${s.heapMb}`;
   else env['GOMEMLIMIT'] = `${s.heapMb}MiB`;
-  for (const peerName of s.peers) {
+  for (const peerName of [...s.peers, ...s.callbacks]) {
     const peer = t.services.find((x) => x.name === peerName);
     if (peer) env[`${envPrefix(peer.name)}_ADDR`] = addressing.peerAddr(peer); // validated: always found
   }
