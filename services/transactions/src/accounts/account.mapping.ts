@@ -1,5 +1,6 @@
 import { paymentsV1 } from '@tessera/contracts';
-import type { Account } from './account';
+import type { ResponseCodec } from '../ledger/idempotency';
+import type { Account, AccountStatus, AccountType } from './account';
 
 /** Domain account -> payments.v1 Account. */
 export function toProto(account: Account): paymentsV1.Account {
@@ -17,3 +18,26 @@ export function toProto(account: Account): paymentsV1.Account {
     labels: account.labels,
   });
 }
+
+/** payments.v1 Account -> domain (replayed idempotent responses). */
+export function fromProto(p: paymentsV1.Account): Account {
+  return {
+    id: p.id,
+    ownerId: p.ownerId,
+    name: p.name,
+    type: paymentsV1.accountTypeToJSON(p.type).replace('ACCOUNT_TYPE_', '') as AccountType,
+    currency: p.currency,
+    status: paymentsV1.accountStatusToJSON(p.status).replace('ACCOUNT_STATUS_', '') as AccountStatus,
+    overdraftLimitMinor: p.overdraftLimitMinor,
+    version: p.version,
+    labels: p.labels,
+    createdAt: p.createdAt ?? new Date(0),
+    updatedAt: p.updatedAt ?? new Date(0),
+  };
+}
+
+/** Stores a domain account as its protobuf bytes in the idempotency record. */
+export const accountCodec: ResponseCodec<Account> = {
+  encode: (account) => paymentsV1.Account.encode(toProto(account)),
+  decode: (bytes) => fromProto(paymentsV1.Account.decode(bytes)),
+};

@@ -3,17 +3,16 @@ import { paymentsV1 } from '@tessera/contracts';
 import { currentCallContext } from '@tessera/grpc';
 import { randomUUID } from 'node:crypto';
 import { AuditTrail } from '../audit/audit-trail';
-import { Prisma } from '../generated/prisma/client';
+import type { Prisma } from '../generated/prisma/client';
 import type { Account as AccountRow } from '../generated/prisma/client';
 import { Outbox } from '../outbox/outbox';
+import { IdempotencyStore } from '../ledger/idempotency';
 import { PiiVault } from '../pii/pii-vault';
 import { PrismaService } from '../platform/prisma.provider';
 import type { Account, AccountHolderData, AccountStatus, AccountType } from './account';
-import { accountErrors } from './account.errors';
-import { toProto } from './account.mapping';
+import { accountCodec, toProto } from './account.mapping';
 
 const OPEN_ACCOUNT_SCOPE = 'payments.OpenAccount';
-const IDEMPOTENCY_TTL_MS = 7 * 24 * 3600 * 1000;
 const ACCOUNT_EVENTS_TOPIC = 'payments.transfer.events.v1';
 
 export interface NewAccount {
@@ -34,27 +33,26 @@ export class AccountRepository {
     private readonly audit: AuditTrail,
     private readonly outbox: Outbox,
     private readonly pii: PiiVault,
+    private readonly idempotency: IdempotencyStore,
   ) {}
 
   /**
-   * Opens an account exactly once per idempotency key. The key row is inserted first with
-   * ON CONFLICT DO NOTHING: a concurrent request with the same key waits on the row lock, then finds the
-   * committed key (READ COMMITTED gives the next statement a fresh snapshot) and replays the first result.
+   * Opens an account exactly once per idempotency key through IdempotencyStore: key, account, sealed
+   * holder, audit record and AccountOpened event commit together; retries replay the stored account bytes.
    */
   async openOnce(key: string, fingerprint: string, account: NewAccount): Promise<{ account: Account; replayed: boolean }> {
-    return this.prisma.client.$transaction(
+    const call = {
+      scope: OPEN_ACCOUNT_SCOPE,
+      key,
+      fingerprint,
+      codec: accountCodec,
+      // Keys committed before responses were stored hold only the account id.
+      legacy: async (id: string) => toDomain(await this.prisma.client.account.findUniqueOrThrow({ where: { id } })),
+    };
+    const result = await this.idempotency.transact(
+      call,
       async (tx) => {
         const id = randomUUID();
-        const claimed = await tx.idempotencyKey.createMany({
-          data: [{ scope: OPEN_ACCOUNT_SCOPE, key, requestHash: fingerprint, resourceId: id, expiresAt: new Date(Date.now() + IDEMPOTENCY_TTL_MS) }],
-          skipDuplicates: true,
-        });
-        if (claimed.count === 0) {
-          const first = await tx.idempotencyKey.findUniqueOrThrow({ where: { scope_key: { scope: OPEN_ACCOUNT_SCOPE, key } } });
-          if (first.requestHash !== fingerprint || !first.resourceId) throw accountErrors.idempotencyKeyReused();
-          const existing = await tx.account.findUniqueOrThrow({ where: { id: first.resourceId } });
-          return { account: toDomain(existing), replayed: true };
-        }
         const row = await tx.account.create({
           data: {
             id,
@@ -87,10 +85,10 @@ export class AccountRepository {
           message: paymentsV1.AccountOpened.fromPartial({ account: toProto(opened) }),
           codec: paymentsV1.AccountOpened,
         });
-        return { account: opened, replayed: false };
+        return { response: opened, resourceId: id };
       },
-      { isolationLevel: Prisma.TransactionIsolationLevel.ReadCommitted },
     );
+    return { account: result.response, replayed: result.replayed };
   }
 
   /** Reads an account inside the caller's transaction (after it changed it). */

@@ -17,6 +17,8 @@ export interface IdempotentCall<R> {
   /** sha256 of the request without its key (see `fingerprint`). */
   fingerprint: string;
   codec: ResponseCodec<R>;
+  /** Replays keys committed before responses were stored (OpenAccount's first version kept only the account id). */
+  legacy?: (resourceId: string) => Promise<R>;
 }
 
 export interface IdempotentResult<R> {
@@ -45,7 +47,7 @@ export class IdempotencyStore {
   /** A committed response for this key, without a transaction; lets callers skip screening on a retry. */
   async peek<R>(call: IdempotentCall<R>): Promise<R | undefined> {
     const row = await this.prisma.client.idempotencyKey.findUnique({ where: { scope_key: { scope: call.scope, key: call.key } } });
-    return row ? replayOf(row, call) : undefined;
+    return row ? await replayOf(row, call) : undefined;
   }
 
   async transact<R>(
@@ -60,7 +62,7 @@ export class IdempotencyStore {
         });
         if (claimed.count === 0) {
           const row = await tx.idempotencyKey.findUniqueOrThrow({ where: { scope_key: { scope: call.scope, key: call.key } } });
-          return { response: replayOf(row, call), replayed: true };
+          return { response: await replayOf(row, call), replayed: true };
         }
         const out = await work(tx);
         await tx.idempotencyKey.update({
@@ -73,8 +75,9 @@ export class IdempotencyStore {
   }
 }
 
-function replayOf<R>(row: { requestHash: string; response: Uint8Array | null }, call: IdempotentCall<R>): R {
+async function replayOf<R>(row: { requestHash: string; response: Uint8Array | null; resourceId: string | null }, call: IdempotentCall<R>): Promise<R> {
   if (row.requestHash !== call.fingerprint) throw ledgerErrors.idempotencyKeyReused();
+  if (!row.response && row.resourceId && call.legacy) return call.legacy(row.resourceId);
   // A committed key always has its response (stored in the claiming transaction); anything else is corruption.
   if (!row.response) throw new Error(`idempotency key in ${call.scope} has no stored response`);
   return call.codec.decode(row.response);
