@@ -28,7 +28,7 @@ const MIGRATIONS_DIR = path.resolve(__dirname, '../prisma/migrations');
 const DB_NAME = `tessera_ledgertest_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
 const SCREEN_DEADLINE_MS = 300;
 
-type Mode = 'APPROVE' | 'REVIEW' | 'DECLINE' | 'SLOW' | 'ERROR';
+type Mode = 'APPROVE' | 'REVIEW' | 'DECLINE' | 'SLOW' | 'ERROR' | 'BY_AMOUNT';
 let mode: Mode = 'APPROVE';
 let screened = 0;
 
@@ -126,12 +126,15 @@ beforeAll(async () => {
       {
         definition: complianceV1.ComplianceServiceService,
         implementation: unaryService(complianceV1.ComplianceServiceService, {
-          screen: async () => {
+          screen: async (req: complianceV1.ScreenRequest) => {
             screened++;
+            // BY_AMOUNT: deterministic per request so concurrent property runs get a mix of decisions.
+            const amount = req.subject?.amount?.amountMinor ?? 0n;
+            const decided: Mode = mode !== 'BY_AMOUNT' ? mode : req.subject?.movementKind === 'transfer' && amount % 3n === 0n ? 'REVIEW' : amount % 7n === 0n ? 'DECLINE' : 'APPROVE';
             if (mode === 'SLOW') await sleep(SCREEN_DEADLINE_MS * 3);
             if (mode === 'ERROR') throw new AppError({ code: 'COMPLIANCE.BROKEN', kind: 'INTERNAL', message: 'boom' });
-            const decision = mode === 'REVIEW' ? complianceV1.Decision.DECISION_REVIEW : mode === 'DECLINE' ? complianceV1.Decision.DECISION_DECLINE : complianceV1.Decision.DECISION_APPROVE;
-            return { screeningId: randomUUID(), decision, reasons: mode === 'APPROVE' ? [] : [{ code: 'LIMIT', ruleId: 'r1', description: '' }], ruleVersion: 'test-1', riskScore: 10 };
+            const decision = decided === 'REVIEW' ? complianceV1.Decision.DECISION_REVIEW : decided === 'DECLINE' ? complianceV1.Decision.DECISION_DECLINE : complianceV1.Decision.DECISION_APPROVE;
+            return { screeningId: randomUUID(), decision, reasons: decided === 'APPROVE' ? [] : [{ code: 'LIMIT', ruleId: 'r1', description: '' }], ruleVersion: 'test-1', riskScore: 10 };
           },
           listAlerts: async () => ({ alerts: [] }),
           assignAlert: async () => ({}),
@@ -404,14 +407,16 @@ describe('TransferService', () => {
   describe('property: concurrent random operations keep the ledger consistent', () => {
     it('sum(postings) = 0, cached balance = its postings, held = open reservations, nothing below -overdraft', async () => {
       const op = fc.oneof(
-        fc.record({ kind: fc.constant('transfer' as const), from: fc.nat(3), to: fc.nat(3), amount: fc.bigInt(1n, 400n), review: fc.boolean() }),
+        fc.record({ kind: fc.constant('transfer' as const), from: fc.nat(3), to: fc.nat(3), amount: fc.bigInt(1n, 400n), release: fc.boolean(), retries: fc.nat(2) }),
         fc.record({ kind: fc.constant('hold' as const), from: fc.nat(3), to: fc.nat(3), amount: fc.bigInt(1n, 400n), then: fc.constantFrom('capture', 'void', 'partial') }),
         fc.record({ kind: fc.constant('reverse' as const), from: fc.nat(3), to: fc.nat(3), amount: fc.bigInt(1n, 400n) }),
       );
       await fc.assert(
-        fc.asyncProperty(fc.array(fc.array(op, { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 4 }), async (rounds) => {
+        fc.asyncProperty(fc.array(fc.array(op, { minLength: 2, maxLength: 6 }), { minLength: 2, maxLength: 5 }), async (rounds) => {
+          mode = 'APPROVE';
           const ids = [await openAccount(300n), await openAccount(0n), await openAccount(150n), await openAccount(50n)];
-          await transfer(ids[0]!, ids[1]!, 100n); // give the non-overdraft account something to spend
+          await transfer(ids[0]!, ids[1]!, 101n); // give the non-overdraft account something to spend
+          mode = 'BY_AMOUNT';
           for (const round of rounds) {
             // Each round's operations race on the same few accounts; refusals are fine, inconsistency is not.
             await Promise.all(
@@ -420,27 +425,52 @@ describe('TransferService', () => {
                 const to = ids[o.to === o.from ? (o.to + 1) % 4 : o.to]!;
                 try {
                   if (o.kind === 'transfer') {
-                    await transfer(from, to, o.amount);
+                    const k = key();
+                    // Concurrent retries of one key must all see one transfer.
+                    const same = await Promise.all(Array.from({ length: o.retries + 1 }, () => transfer(from, to, o.amount, k)));
+                    expect(new Set(same.map((t) => t.id)).size).toBe(1);
+                    const t = same[0]!;
+                    if (t.status === paymentsV1.TransferStatus.TRANSFER_STATUS_PENDING) {
+                      if (o.release) await unaryCall(transfers, 'releaseTransfer', { idempotencyKey: key(), transferId: t.id, approvedBy: ['ann', 'bob'], note: '', alertId: '' });
+                      else await unaryCall(transfers, 'declineHeldTransfer', { idempotencyKey: key(), transferId: t.id, declinedBy: 'ann', note: '', alertId: '' });
+                    }
                   } else if (o.kind === 'hold') {
                     const { hold } = await unaryCall(transfers, 'authorizeHold', { idempotencyKey: key(), accountId: from, destinationAccountId: to, amount: eur(o.amount), description: '', reference: '' });
                     if (o.then === 'void') await unaryCall(transfers, 'voidHold', { idempotencyKey: key(), holdId: hold!.id, reason: '' });
                     else await unaryCall(transfers, 'captureHold', { idempotencyKey: key(), holdId: hold!.id, ...(o.then === 'partial' ? { amount: eur((o.amount + 1n) / 2n) } : {}) });
                   } else {
                     const t = await transfer(from, to, o.amount);
+                    if (t.status !== paymentsV1.TransferStatus.TRANSFER_STATUS_POSTED) return;
                     await unaryCall(transfers, 'reverseTransfer', { idempotencyKey: key(), transferId: t.id, reason: 'prop' });
                   }
                 } catch (err) {
-                  if (!(err instanceof AppError) || !['PAYMENTS.INSUFFICIENT_FUNDS'].includes(err.code)) throw err;
+                  // Legitimate refusals: no funds, or compliance declined a hold outright.
+                  if (!(err instanceof AppError) || !['PAYMENTS.INSUFFICIENT_FUNDS', 'PAYMENTS.COMPLIANCE_DECLINED'].includes(err.code)) throw err;
                 }
               }),
             );
           }
           await assertLedgerInvariants();
         }),
-        { numRuns: 12 },
+        { numRuns: 20 },
       );
+
     });
   });
+  describe('hot accounts', () => {
+    it('60 concurrent transfers on one account pair: every one posts, no lost update', async () => {
+      const a = await openAccount(1_000_000n);
+      const b = await openAccount(1_000_000n);
+      const started = Date.now();
+      await Promise.all(Array.from({ length: 60 }, (_, i) => transfer(i % 2 ? a : b, i % 2 ? b : a, 1_000n + BigInt(i))));
+      const elapsed = Date.now() - started;
+      const expected = Array.from({ length: 60 }, (_, i) => (i % 2 ? 1_000n + BigInt(i) : -(1_000n + BigInt(i)))).reduce((x, y) => x + y, 0n);
+      expect((await balance(b)).ledger).toBe(expected);
+      expect(elapsed).toBeLessThan(20_000);
+      await assertLedgerInvariants();
+    });
+  });
+
   describe('compliance down', () => {
     it('refuses with COMPLIANCE_UNAVAILABLE within the deadline when nothing listens, and writes only the refusal audit', async () => {
       const a = await openAccount(1_000n);
