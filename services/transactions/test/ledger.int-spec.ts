@@ -222,6 +222,10 @@ describe('TransferService', () => {
       expect(after['postings']! - before['postings']!).toBe(2);
       expect(after['outbox']! - before['outbox']!).toBe(1);
       expect(await balance(b)).toMatchObject({ ledger: 40n });
+      // A retry after the commit is answered from the stored response, without asking compliance again.
+      const screenedBefore = screened;
+      expect((await transfer(a, b, 40n, k)).id).toBe(results[0]!.id);
+      expect(screened).toBe(screenedBefore);
       const reused = await rejection(transfer(a, b, 41n, k));
       expect(reused).toMatchObject({ kind: 'FAILED_PRECONDITION', code: 'PAYMENTS.IDEMPOTENCY_KEY_REUSED' });
     });
