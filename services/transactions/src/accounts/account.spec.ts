@@ -61,11 +61,14 @@ describe('validateOpenAccount', () => {
 });
 
 describe('openAccountFingerprint', () => {
+  const digest = (holder: object) => `digest:${JSON.stringify(holder)}`;
+  const holder = { fullName: 'Jane Roe', address: '1 Main St', nationalId: 'X123', country: 'DE' };
+
   it('is the same for the same request whatever the label order or idempotency key', () => {
     const reordered = { ...valid, idempotencyKey: 'another-key', labels: { region: 'eu', team: 'ops' } };
     expect(Object.keys(reordered.labels)).not.toEqual(Object.keys(valid.labels));
-    expect(openAccountFingerprint(reordered)).toBe(openAccountFingerprint(valid));
-    expect(openAccountFingerprint(valid)).toMatch(/^[0-9a-f]{64}$/);
+    expect(openAccountFingerprint(reordered, digest)).toBe(openAccountFingerprint(valid, digest));
+    expect(openAccountFingerprint(valid, digest)).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it.each<[string, Partial<OpenAccountCommand>]>([
@@ -78,7 +81,16 @@ describe('openAccountFingerprint', () => {
     ['a label value', { labels: { team: 'ops', region: 'us' } }],
     ['a label key', { labels: { team: 'ops', zone: 'eu' } }],
     ['one label fewer', { labels: { team: 'ops' } }],
+    ['a holder', { holder }],
   ])('differs when %s differs', (_label, patch) => {
-    expect(openAccountFingerprint({ ...valid, ...patch })).not.toBe(openAccountFingerprint(valid));
+    expect(openAccountFingerprint({ ...valid, ...patch }, digest)).not.toBe(openAccountFingerprint(valid, digest));
+  });
+
+  it('sees the holder only through the keyed digest, never in clear', () => {
+    const seen: object[] = [];
+    const withHolder = { ...valid, holder };
+    openAccountFingerprint(withHolder, (h) => (seen.push(h), 'd1'));
+    expect(seen).toEqual([holder]);
+    expect(openAccountFingerprint(withHolder, () => 'd1')).not.toBe(openAccountFingerprint(withHolder, () => 'd2'));
   });
 });

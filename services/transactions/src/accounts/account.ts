@@ -71,7 +71,7 @@ export function validateOpenAccount(cmd: OpenAccountCommand): OpenAccountCommand
  * What makes two OpenAccount requests "the same" for idempotency: every field except the key itself,
  * in a canonical order. Same key + same fingerprint = replay; same key + different fingerprint = error.
  */
-export function openAccountFingerprint(cmd: OpenAccountCommand): string {
+export function openAccountFingerprint(cmd: OpenAccountCommand, holderDigest: (holder: AccountHolderData) => string): string {
   const canonical = JSON.stringify([
     cmd.ownerId,
     cmd.name,
@@ -79,7 +79,8 @@ export function openAccountFingerprint(cmd: OpenAccountCommand): string {
     cmd.currency,
     cmd.overdraftLimitMinor.toString(),
     Object.entries(cmd.labels).sort(([a], [b]) => a.localeCompare(b)),
-    cmd.holder ? [cmd.holder.fullName, cmd.holder.address, cmd.holder.nationalId, cmd.holder.country] : null,
+    // The holder's PII enters only as a keyed digest: fingerprints are stored at rest.
+    cmd.holder ? holderDigest(cmd.holder) : null,
   ]);
   return createHash('sha256').update(canonical).digest('hex');
 }

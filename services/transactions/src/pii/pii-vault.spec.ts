@@ -89,3 +89,15 @@ describe('loadPiiKeyring', () => {
     expect(() => loadPiiKeyring({ NODE_ENV: 'production' })).toThrow(ConfigError);
   });
 });
+
+describe('PiiVault.digest', () => {
+  it('is stable for the same value and key, and differs per key and value', () => {
+    const a = new PiiVault({ activeId: 'k1', keys: new Map([['k1', Buffer.alloc(32, 1)]]) });
+    const b = new PiiVault({ activeId: 'k2', keys: new Map([['k2', Buffer.alloc(32, 2)]]) });
+    const value = { nationalId: 'X123' };
+    expect(a.digest(value)).toBe(a.digest({ nationalId: 'X123' }));
+    expect(a.digest(value)).toMatch(/^[0-9a-f]{64}$/);
+    expect(a.digest(value)).not.toBe(b.digest(value));
+    expect(a.digest(value)).not.toBe(a.digest({ nationalId: 'X124' }));
+  });
+});

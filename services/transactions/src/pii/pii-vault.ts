@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import type { PiiKeyring } from './pii-keyring';
 import { piiErrors } from './pii.errors';
 
@@ -61,6 +61,17 @@ export class PiiVault {
     } finally {
       dek.fill(0);
     }
+  }
+
+  /**
+   * A keyed digest (HMAC-SHA256 under a key derived from the active KEK) for comparing PII without storing
+   * it, e.g. in an idempotency fingerprint. A plain hash of a national id could be reversed by trying them
+   * all; this cannot without the KEK. After a key rotation digests change, so a retry that spans a
+   * rotation is reported as a different request (fail safe, never a wrong replay).
+   */
+  digest(value: object): string {
+    const macKey = createHmac('sha256', this.kek(this.keyring.activeId)).update('tessera.pii.digest.v1').digest();
+    return createHmac('sha256', macKey).update(JSON.stringify(value)).digest('hex');
   }
 
   private wrap(dek: Buffer, kekId: string): Uint8Array {
