@@ -10,6 +10,7 @@ import { accountTypeFromProto, AccountsGrpc, toProto } from './accounts.grpc';
 import { GetAccountHandler } from './get-account/get-account.handler';
 import { ListAccountsHandler } from './list-accounts/list-accounts.handler';
 import { OpenAccountHandler } from './open-account/open-account.handler';
+import { PiiVault } from '../pii/pii-vault';
 
 const { AccountType, AccountStatus } = paymentsV1;
 const ctx: CallContext = {
@@ -37,7 +38,7 @@ function setup() {
   // which rejects before any dependency is touched.
   const unused = undefined as never;
   const impl = new AccountsGrpc(
-    new OpenAccountHandler(r),
+    new OpenAccountHandler(r, new PiiVault({ activeId: 'test', keys: new Map([['test', Buffer.alloc(32, 7)]]) })),
     new GetAccountHandler(r),
     new ListAccountsHandler(r),
     new AccountLifecycleHandler(unused, unused, unused, unused, unused),

@@ -1,0 +1,231 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { ensureDatabase, migrate } from '@tessera/db';
+import { checkHealth } from '@tessera/grpc';
+import { Client } from 'pg';
+import { ROOT, readSpans, type RunningService, startServices, stopServices, waitFor } from './support/platform';
+
+/**
+ * Issue #3 end to end, every service a real process: gateway -> transactions -> compliance (Screen) ->
+ * Postgres -> outbox -> Kafka -> compliance monitor -> alert, a four-eyes release of a held transfer, and
+ * the audit chain proving itself and then catching a row tampered in SQL.
+ */
+jest.setTimeout(120_000);
+
+const run = randomBytes(3).toString('hex');
+const GATEWAY = 'http://127.0.0.1:18180';
+const ADMIN_URL = process.env['TESSERA_PG_ADMIN_URL'] ?? 'postgresql://tessera:tessera@127.0.0.1:55432/postgres';
+const TX_DB = ADMIN_URL.replace(/\/[^/]*$/, `/tessera_e2e_tx_${run}`);
+const CO_DB = ADMIN_URL.replace(/\/[^/]*$/, `/tessera_e2e_co_${run}`);
+const KAFKA = process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092';
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+let services: RunningService[] = [];
+let tx: Client;
+let co: Client;
+
+beforeAll(async () => {
+  for (const [url, svc] of [[TX_DB, 'transactions'], [CO_DB, 'compliance']] as const) {
+    await ensureDatabase(url);
+    await migrate(url, join(ROOT, `services/${svc}/prisma/migrations`));
+  }
+  tx = new Client({ connectionString: TX_DB });
+  co = new Client({ connectionString: CO_DB });
+  await Promise.all([tx.connect(), co.connect()]);
+  services = await startServices([
+    {
+      name: 'compliance',
+      env: {
+        COMPLIANCE_GRPC_PORT: '51152',
+        COMPLIANCE_DATABASE_URL: CO_DB,
+        KAFKA_BROKERS: KAFKA,
+        TRANSACTIONS_ADDR: '127.0.0.1:51151',
+        COMPLIANCE_MONITOR_GROUP: `compliance.aml-monitor-e2e-${run}`,
+      },
+      ready: async () => (await checkHealth('127.0.0.1:51152', '', { timeoutMs: 1000 })) === 'SERVING',
+    },
+    {
+      name: 'transactions',
+      env: {
+        TRANSACTIONS_GRPC_PORT: '51151',
+        TRANSACTIONS_DATABASE_URL: TX_DB,
+        KAFKA_BROKERS: KAFKA,
+        COMPLIANCE_ADDR: '127.0.0.1:51152',
+        TRANSACTIONS_PINGS_GROUP: `transactions.pings-e2e-${run}`,
+      },
+      ready: async () => (await checkHealth('127.0.0.1:51151', 'tessera.payments.v1.AccountService', { timeoutMs: 1000 })) === 'SERVING',
+    },
+    {
+      name: 'gateway',
+      env: { GATEWAY_HTTP_PORT: '18180', TRANSACTIONS_ADDR: '127.0.0.1:51151', COMPLIANCE_ADDR: '127.0.0.1:51152', KAFKA_BROKERS: KAFKA },
+      ready: async () => (await fetch(`${GATEWAY}/health`)).status === 200,
+    },
+  ]);
+}, 180_000);
+
+afterAll(async () => {
+  await stopServices(services);
+  await Promise.allSettled([tx?.end(), co?.end()]);
+  const admin = new Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  for (const db of [`tessera_e2e_tx_${run}`, `tessera_e2e_co_${run}`]) await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+  await admin.end();
+}, 60_000);
+
+async function post<T>(path: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
+  const res = await fetch(`${GATEWAY}${path}`, {
+    method: 'POST',
+    headers: { ...JSON_HEADERS, 'idempotency-key': `e2e-${randomUUID()}`, ...headers },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as T };
+}
+
+async function get<T>(path: string): Promise<T> {
+  const res = await fetch(`${GATEWAY}${path}`);
+  expect(res.status).toBe(200);
+  return (await res.json()) as T;
+}
+
+async function openAccount(ownerId: string, overdraftLimitMinor = '0'): Promise<string> {
+  const res = await post<{ id: string }>('/v1/accounts', {
+    ownerId,
+    type: 'ASSET',
+    currency: 'EUR',
+    overdraftLimitMinor,
+    holder: { fullName: `Holder ${ownerId}`, address: '1 Test Street, Berlin', nationalId: `ID-${ownerId}`, country: 'DE' },
+  });
+  expect(res.status).toBe(201);
+  return res.body.id;
+}
+
+interface TransferView {
+  id: string;
+  status: string;
+  postings: { accountId: string; amount: { amountMinor: string } }[];
+}
+
+function transfer(source: string, destination: string, amountMinor: string, counterparty = { name: 'ACME GmbH', country: 'DE' }) {
+  return { sourceAccountId: source, destinationAccountId: destination, amount: { amountMinor, currency: 'EUR' }, description: 'e2e', counterparty };
+}
+
+describe('payments', () => {
+  it('posts a transfer through screening, ledger, outbox and Kafka in one trace', async () => {
+    const a = await openAccount(`alice-${run}`, '100000000');
+    const b = await openAccount(`bob-${run}`);
+    const traceId = randomBytes(16).toString('hex');
+    const res = await post<TransferView>('/v1/transfers', transfer(a, b, '1050'), { traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` });
+    expect(res.status).toBe(201);
+    expect(res.body.status).toBe('POSTED');
+
+    // Double entry in the database: the transfer's postings sum to zero; cached balances match postings.
+    const sums = await tx.query(
+      `SELECT sum(CASE direction WHEN 'CREDIT' THEN amount_minor ELSE -amount_minor END)::text AS net, count(*)::int AS n FROM postings WHERE transfer_id = $1`,
+      [res.body.id],
+    );
+    expect(sums.rows[0]).toEqual({ net: '0', n: 2 });
+    const balance = await get<{ ledger: { amountMinor: string } }>(`/v1/accounts/${b}/balance`);
+    expect(balance.ledger.amountMinor).toBe('1050');
+
+    // The outbox row was published, and the whole path shares the caller's trace.
+    await waitFor('outbox row published', async () => (await tx.query('SELECT 1 FROM outbox_events WHERE sent_at IS NULL')).rowCount === 0, 20_000);
+    await waitFor('spans from every hop', async () => {
+      const spans = readSpans(services).filter((s) => s.traceId === traceId);
+      const services_ = new Set(spans.map((s) => s.service));
+      const published = spans.some((s) => s.service === 'transactions' && s.kind === 3 /* PRODUCER */);
+      const monitored = spans.some((s) => s.service === 'compliance' && s.kind === 4 /* CONSUMER */);
+      return services_.has('gateway') && services_.has('compliance') && published && monitored;
+    }, 30_000);
+  });
+
+  it('raises a structuring alert from the event stream and publishes it', async () => {
+    const a = await openAccount(`smurf-${run}`, '100000000');
+    const b = await openAccount(`mule-${run}`);
+    for (let i = 0; i < 3; i++) {
+      const res = await post<TransferView>('/v1/transfers', transfer(a, b, String(950_000 + i)));
+      expect(res.body.status).toBe('POSTED');
+    }
+    await waitFor('structuring alert', async () => {
+      const alerts = await get<{ items: { ruleId: string; accountId: string }[] }>(`/v1/compliance/alerts?accountId=${a}`);
+      return alerts.items.some((x) => x.ruleId === 'aml.structuring');
+    }, 40_000);
+    await waitFor('alert published to compliance.alerts.v1', async () => (await co.query('SELECT 1 FROM outbox_events WHERE sent_at IS NOT NULL')).rowCount! > 0, 20_000);
+  });
+
+  it('declines a transfer to a sanctioned name written another way, posting nothing', async () => {
+    const a = await openAccount(`corp-${run}`, '100000000');
+    const b = await openAccount(`vendor-${run}`);
+    // Listed as "Aleksandr Petrovich Volkonov" (and in Cyrillic); word order and transliteration differ here.
+    const res = await post<TransferView>('/v1/transfers', transfer(a, b, '2000', { name: 'VOLKONOV, Alexandr', country: 'DE' }));
+    expect(res.status).toBe(201);
+    expect(res.body.status).toBe('DECLINED');
+    expect((await tx.query('SELECT count(*)::int AS n FROM postings WHERE transfer_id = $1', [res.body.id])).rows[0].n).toBe(0);
+    const decision = await tx.query(`SELECT payload FROM audit_records WHERE action = 'compliance.decision' AND entity_id = $1`, [res.body.id]);
+    expect(JSON.stringify(decision.rows)).toContain('DECLINE');
+    expect(JSON.stringify(decision.rows)).not.toContain('VOLKONOV'); // decisions are audited without the PII
+  });
+
+  it('holds a large transfer for review and releases it only with four eyes', async () => {
+    const a = await openAccount(`big-${run}`, '100000000');
+    const b = await openAccount(`payee-${run}`);
+    // Above the per-transfer review limit of rules v1 (EUR 10,000.00), below the maximum.
+    const res = await post<TransferView>('/v1/transfers', transfer(a, b, '2000000'));
+    expect(res.status).toBe(201);
+    expect(res.body.status).toBe('PENDING');
+    expect((await tx.query('SELECT count(*)::int AS n FROM postings WHERE transfer_id = $1', [res.body.id])).rows[0].n).toBe(0);
+    const held = await get<{ held: { amountMinor: string } }>(`/v1/accounts/${a}/balance`);
+    expect(held.held.amountMinor).toBe('2000000');
+
+    const { items } = await get<{ items: { id: string; heldTransferId: string | null }[] }>(`/v1/compliance/alerts?accountId=${a}`);
+    const alert = items.find((x) => x.heldTransferId === res.body.id);
+    expect(alert).toBeDefined();
+    const resolve = (principal: string) =>
+      post<{ status: string; code?: string }>(`/v1/compliance/alerts/${alert!.id}/resolve`, { resolution: 'RELEASE', note: 'source of funds verified' }, { 'x-tessera-principal': principal });
+
+    expect((await resolve('reviewer-1')).body.status).toBe('AWAITING_SECOND_APPROVAL');
+    const same = await resolve('reviewer-1');
+    expect(same.status).toBe(422);
+    expect(same.body.code).toBe('COMPLIANCE.FOUR_EYES_REQUIRED');
+    expect((await get<TransferView>(`/v1/transfers/${res.body.id}`)).status).toBe('PENDING');
+    expect((await resolve('reviewer-2')).body.status).toBe('RESOLVED');
+    expect((await get<TransferView>(`/v1/transfers/${res.body.id}`)).status).toBe('POSTED');
+    expect((await get<{ held: { amountMinor: string } }>(`/v1/accounts/${a}/balance`)).held.amountMinor).toBe('0');
+  });
+
+  it('refuses bad transfers with problem+json and writes nothing', async () => {
+    const a = await openAccount(`bad-${run}`);
+    const before = await tx.query('SELECT (SELECT count(*) FROM transfers)::int AS t, (SELECT count(*) FROM postings)::int AS p');
+    const cases: [unknown, number][] = [
+      [transfer(a, a, '100'), 400],
+      [transfer(a, randomUUID(), '0'), 400],
+      [transfer(a, randomUUID(), '9223372036854775808'), 400],
+      [{ ...transfer(a, randomUUID(), '100'), amount: { amountMinor: '100', currency: 'XXZ' } }, 400],
+      [transfer(a, randomUUID(), '100'), 404],
+    ];
+    for (const [body, status] of cases) {
+      const res = await post<{ code: string }>('/v1/transfers', body);
+      expect(res.status).toBe(status);
+      expect(res.body.code).toMatch(/^[A-Z]+\.[A-Z_]+$/);
+    }
+    const insufficient = await post<{ code: string }>('/v1/transfers', transfer(a, await openAccount(`bad2-${run}`), '1'));
+    expect(insufficient.status).toBe(422);
+    expect(insufficient.body.code).toBe('PAYMENTS.INSUFFICIENT_FUNDS');
+    const after = await tx.query('SELECT (SELECT count(*) FROM transfers)::int AS t, (SELECT count(*) FROM postings)::int AS p');
+    expect(after.rows[0].p).toBe(before.rows[0].p);
+  });
+
+  it('proves the audit chain, then reports the first row tampered in SQL', async () => {
+    const ok = await get<{ valid: boolean; recordsChecked: string | number }>('/v1/audit/verify');
+    expect(ok.valid).toBe(true);
+    expect(Number(ok.recordsChecked)).toBeGreaterThan(5);
+
+    const victim = await tx.query('SELECT seq::text FROM audit_records ORDER BY seq LIMIT 1 OFFSET 3');
+    await tx.query('ALTER TABLE audit_records DISABLE TRIGGER USER');
+    await tx.query(`UPDATE audit_records SET actor = 'mallory' WHERE seq = $1`, [victim.rows[0].seq]);
+    await tx.query('ALTER TABLE audit_records ENABLE TRIGGER USER');
+
+    const bad = await get<{ valid: boolean; firstInvalidSeq: string | number | null }>('/v1/audit/verify');
+    expect(bad.valid).toBe(false);
+    expect(String(bad.firstInvalidSeq)).toBe(victim.rows[0].seq);
+  });
+});
