@@ -31,12 +31,22 @@ const CURRENCY = 'EUR';
 const REQUEST_TIMEOUT_MS = 10_000;
 
 const ACCOUNTS: DemoAccount[] = [
-  { idempotencyKey: 'seed-demo-v1-alice-wallet', ownerId: 'demo-alice', name: 'Alice wallet', type: 'ASSET', overdraftLimitMinor: '0' },
-  { idempotencyKey: 'seed-demo-v1-bob-wallet', ownerId: 'demo-bob', name: 'Bob wallet', type: 'ASSET', overdraftLimitMinor: '5000' },
-  { idempotencyKey: 'seed-demo-v1-coffee-sales', ownerId: 'demo-coffee-shop', name: 'Coffee shop sales', type: 'REVENUE' },
-  { idempotencyKey: 'seed-demo-v1-platform-funds', ownerId: 'tessera-platform', name: 'Customer funds held', type: 'LIABILITY' },
-  { idempotencyKey: 'seed-demo-v1-platform-fees', ownerId: 'tessera-platform', name: 'Fee income', type: 'REVENUE' },
-  { idempotencyKey: 'seed-demo-v1-platform-costs', ownerId: 'tessera-platform', name: 'Card processing costs', type: 'EXPENSE' },
+  { idempotencyKey: 'seed-demo-v2-alice-wallet', ownerId: 'demo-alice', name: 'Alice wallet', type: 'ASSET', overdraftLimitMinor: '0' },
+  { idempotencyKey: 'seed-demo-v2-bob-wallet', ownerId: 'demo-bob', name: 'Bob wallet', type: 'ASSET', overdraftLimitMinor: '5000' },
+  { idempotencyKey: 'seed-demo-v2-coffee-sales', ownerId: 'demo-coffee-shop', name: 'Coffee shop sales', type: 'REVENUE' },
+  // The platform's side of customer money: it may go 1,000,000.00 EUR "negative" so demo wallets can be funded.
+  { idempotencyKey: 'seed-demo-v2-platform-funds', ownerId: 'tessera-platform', name: 'Customer funds held', type: 'LIABILITY', overdraftLimitMinor: '100000000' },
+  { idempotencyKey: 'seed-demo-v2-platform-fees', ownerId: 'tessera-platform', name: 'Fee income', type: 'REVENUE' },
+  { idempotencyKey: 'seed-demo-v2-platform-costs', ownerId: 'tessera-platform', name: 'Card processing costs', type: 'EXPENSE' },
+];
+
+/** Demo money movements (fixed keys: re-runs replay them). The last one exceeds the review limit of rules v1. */
+const TRANSFERS = [
+  { key: 'seed-demo-v2-fund-alice', from: 'Customer funds held', to: 'Alice wallet', amountMinor: '25000', description: 'top-up', counterparty: 'Alice Example' },
+  { key: 'seed-demo-v2-fund-bob', from: 'Customer funds held', to: 'Bob wallet', amountMinor: '12000', description: 'top-up', counterparty: 'Bob Example' },
+  { key: 'seed-demo-v2-alice-coffee', from: 'Alice wallet', to: 'Coffee shop sales', amountMinor: '450', description: 'flat white', counterparty: 'Corner Coffee GmbH' },
+  { key: 'seed-demo-v2-bob-coffee', from: 'Bob wallet', to: 'Coffee shop sales', amountMinor: '380', description: 'espresso', counterparty: 'Corner Coffee GmbH' },
+  { key: 'seed-demo-v2-big-top-up', from: 'Customer funds held', to: 'Bob wallet', amountMinor: '2500000', description: 'large top-up (held for review)', counterparty: 'Bob Example' },
 ];
 
 /** A failure the operator can act on; printed as one line plus a fix, no stack trace. */
@@ -117,8 +127,10 @@ async function main(): Promise<void> {
   await assertHealthy(base);
   console.log(`==> demo data via ${base}`);
 
+  const opened: AccountView[] = [];
   for (const account of ACCOUNTS) {
     const { view, replayed } = await openAccount(base, account);
+    opened.push(view);
     const overdraft = view.overdraftLimitMinor !== '0' ? `, overdraft ${view.overdraftLimitMinor} minor` : '';
     console.log(`  ${replayed ? 'exists ' : 'opened '} ${view.id}  ${view.type.padEnd(9)} ${view.currency}  ${view.ownerId} / ${view.name}${overdraft}`);
   }
@@ -127,7 +139,29 @@ async function main(): Promise<void> {
   if (ping.status !== 202) throw new SeedError(`sending the demo ping failed: ${describeProblem(ping.status, ping.json)}`);
   const { id, topic } = ping.json as { id: string; topic: string };
   console.log(`  ping    ${id}  published to ${topic} (consumed by transactions, group transactions.pings)`);
-  console.log(`==> ${ACCOUNTS.length} accounts (re-runs reuse them by Idempotency-Key), 1 ping`);
+  const byName = new Map(opened.map((v) => [v.name, v.id]));
+  let transfers = 0;
+  for (const t of TRANSFERS) {
+    const source = byName.get(t.from);
+    const destination = byName.get(t.to);
+    if (!source || !destination) throw new SeedError(`demo transfer "${t.key}" names an unknown account`);
+    const body = {
+      sourceAccountId: source,
+      destinationAccountId: destination,
+      amount: { amountMinor: t.amountMinor, currency: CURRENCY },
+      description: t.description,
+      counterparty: { name: t.counterparty, country: 'DE' },
+    };
+    const res = await request(base, 'POST', '/v1/transfers', body, { 'Idempotency-Key': t.key, 'X-Tessera-Principal': 'seed-demo' });
+    if (res.status !== 201 && res.status !== 200) throw new SeedError(`demo transfer "${t.description}" failed: ${describeProblem(res.status, res.json)}`);
+    const view = res.json as { id: string; status: string };
+    console.log(`  transfer ${view.id}  ${view.status.padEnd(8)} ${t.amountMinor.padStart(8)} minor  ${t.from} -> ${t.to} (${t.description})`);
+    transfers++;
+  }
+  const audit = await request(base, 'GET', '/v1/audit/verify');
+  const verdict = audit.json as { valid?: boolean; recordsChecked?: string | number };
+  console.log(`  audit    chain ${verdict.valid ? 'valid' : 'INVALID'} over ${String(verdict.recordsChecked ?? '?')} records`);
+  console.log(`==> ${opened.length} accounts, ${transfers} transfers (one held for review: see /v1/compliance/alerts), 1 ping; re-runs reuse them by Idempotency-Key`);
 }
 
 main().catch((err: unknown) => {
