@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*"; }
 t0=$(date +%s)
 mkdir -p .tessera/reports
+# In-process services log at warn during tests (failure paths are exercised on purpose); LOG_LEVEL=info overrides.
+export LOG_LEVEL="${LOG_LEVEL:-warn}"
 
 step "bootstrap (system packages, npm ci, Kafka jars)"
 bash scripts/bootstrap.sh

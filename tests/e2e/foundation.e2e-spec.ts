@@ -1,53 +1,26 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { join } from 'node:path';
-import { ensureDatabase, migrate } from '@tessera/db';
-import { checkHealth } from '@tessera/grpc';
-import { Client } from 'pg';
-import { ROOT, readSpans, type RunningService, startServices, stopServices, waitFor } from './support/platform';
+import type { Client } from 'pg';
+import { startPaymentsPlatform, type PaymentsPlatform } from './support/payments-platform';
+import { readSpans, waitFor } from './support/platform';
 
 /**
  * The foundation slice with every service as a real process: HTTP -> gateway -> gRPC -> transactions ->
  * PostgreSQL, and gateway -> Kafka -> transactions consumer -> PostgreSQL, each in one distributed trace.
- * Uses its own ports, database and consumer group so it can run beside a platform started by `npm run up`.
+ * Uses its own ports, databases and consumer groups so it can run beside a platform started by `npm run up`.
  */
 jest.setTimeout(60_000);
 
-const run = randomBytes(3).toString('hex');
-const GATEWAY = 'http://127.0.0.1:18080';
-const ADMIN_URL = process.env['TESSERA_PG_ADMIN_URL'] ?? 'postgresql://tessera:tessera@127.0.0.1:55432/postgres';
-const DB_URL = ADMIN_URL.replace(/\/[^/]*$/, `/tessera_e2e_${run}`);
-const KAFKA = process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092';
-
-let services: RunningService[] = [];
+let platform: PaymentsPlatform;
+let GATEWAY: string;
 let db: Client;
+let run: string;
 
 beforeAll(async () => {
-  await ensureDatabase(DB_URL);
-  await migrate(DB_URL, join(ROOT, 'services/transactions/prisma/migrations'));
-  db = new Client({ connectionString: DB_URL });
-  await db.connect();
-  services = await startServices([
-    {
-      name: 'transactions',
-      env: { TRANSACTIONS_GRPC_PORT: '51051', TRANSACTIONS_DATABASE_URL: DB_URL, KAFKA_BROKERS: KAFKA, TRANSACTIONS_PINGS_GROUP: `transactions.pings-e2e-${run}` },
-      ready: async () => (await checkHealth('127.0.0.1:51051', 'tessera.payments.v1.AccountService', { timeoutMs: 1000 })) === 'SERVING',
-    },
-    {
-      name: 'gateway',
-      env: { GATEWAY_HTTP_PORT: '18080', TRANSACTIONS_ADDR: '127.0.0.1:51051', KAFKA_BROKERS: KAFKA },
-      ready: async () => (await fetch(`${GATEWAY}/health`)).status === 200,
-    },
-  ]);
-}, 120_000);
+  platform = await startPaymentsPlatform(18080);
+  ({ gateway: GATEWAY, tx: db, run } = platform);
+}, 180_000);
 
-afterAll(async () => {
-  await stopServices(services);
-  await db?.end();
-  const admin = new Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS tessera_e2e_${run} WITH (FORCE)`);
-  await admin.end();
-}, 60_000);
+afterAll(() => platform?.stop(), 60_000);
 
 /** A W3C traceparent with a fresh trace id, so a test can follow exactly its own request. */
 function newTrace(): { traceId: string; traceparent: string } {
@@ -61,7 +34,7 @@ describe('foundation slice', () => {
     const body = (await res.json()) as { status: string; checks: Record<string, { status: string }> };
     expect(res.status).toBe(200);
     expect(body.status).toBe('up');
-    expect(Object.keys(body.checks).sort()).toEqual(['kafka', 'postgres', 'transactions']);
+    expect(Object.keys(body.checks).sort()).toEqual(['compliance', 'kafka', 'postgres', 'transactions']);
   });
 
   it('opens an account through gateway -> gRPC -> transactions -> Postgres in one trace', async () => {
@@ -83,10 +56,10 @@ describe('foundation slice', () => {
     expect(await fetched.json()).toMatchObject({ id: account.id, status: 'ACTIVE' });
 
     await waitFor('spans of the account trace', async () => {
-      const spans = readSpans(services).filter((s) => s.traceId === traceId);
+      const spans = readSpans(platform.services).filter((s) => s.traceId === traceId);
       return spans.some((s) => s.service === 'transactions' && s.attributes['db.system.name'] === 'postgresql');
     }, 10_000);
-    const spans = readSpans(services).filter((s) => s.traceId === traceId);
+    const spans = readSpans(platform.services).filter((s) => s.traceId === traceId);
     const byService = (service: string, kind: number) => spans.filter((s) => s.service === service && s.kind === kind);
     expect(byService('gateway', 1 /* SERVER */).length).toBeGreaterThan(0);
     expect(byService('gateway', 2 /* CLIENT */).some((s) => s.name.includes('AccountService/OpenAccount'))).toBe(true);
@@ -133,7 +106,7 @@ describe('foundation slice', () => {
     expect(receipt.rows[0]).toEqual({ message: `hello ${run}`, trace_id: traceId });
 
     await waitFor('producer and consumer spans', async () => {
-      const spans = readSpans(services).filter((s) => s.traceId === traceId);
+      const spans = readSpans(platform.services).filter((s) => s.traceId === traceId);
       return spans.some((s) => s.service === 'gateway' && s.kind === 3) && spans.some((s) => s.service === 'transactions' && s.kind === 4);
     }, 10_000);
   });

@@ -1,9 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { join } from 'node:path';
-import { ensureDatabase, migrate } from '@tessera/db';
-import { checkHealth } from '@tessera/grpc';
-import { Client } from 'pg';
-import { ROOT, readSpans, type RunningService, startServices, stopServices, waitFor } from './support/platform';
+import type { Client } from 'pg';
+import { startPaymentsPlatform, type PaymentsPlatform } from './support/payments-platform';
+import { readSpans, waitFor } from './support/platform';
 
 /**
  * Issue #3 end to end, every service a real process: gateway -> transactions -> compliance (Screen) ->
@@ -12,65 +10,19 @@ import { ROOT, readSpans, type RunningService, startServices, stopServices, wait
  */
 jest.setTimeout(120_000);
 
-const run = randomBytes(3).toString('hex');
-const GATEWAY = 'http://127.0.0.1:18180';
-const ADMIN_URL = process.env['TESSERA_PG_ADMIN_URL'] ?? 'postgresql://tessera:tessera@127.0.0.1:55432/postgres';
-const TX_DB = ADMIN_URL.replace(/\/[^/]*$/, `/tessera_e2e_tx_${run}`);
-const CO_DB = ADMIN_URL.replace(/\/[^/]*$/, `/tessera_e2e_co_${run}`);
-const KAFKA = process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092';
 const JSON_HEADERS = { 'content-type': 'application/json' };
-
-let services: RunningService[] = [];
+let platform: PaymentsPlatform;
+let GATEWAY: string;
 let tx: Client;
 let co: Client;
+let run: string;
 
 beforeAll(async () => {
-  for (const [url, svc] of [[TX_DB, 'transactions'], [CO_DB, 'compliance']] as const) {
-    await ensureDatabase(url);
-    await migrate(url, join(ROOT, `services/${svc}/prisma/migrations`));
-  }
-  tx = new Client({ connectionString: TX_DB });
-  co = new Client({ connectionString: CO_DB });
-  await Promise.all([tx.connect(), co.connect()]);
-  services = await startServices([
-    {
-      name: 'compliance',
-      env: {
-        COMPLIANCE_GRPC_PORT: '51152',
-        COMPLIANCE_DATABASE_URL: CO_DB,
-        KAFKA_BROKERS: KAFKA,
-        TRANSACTIONS_ADDR: '127.0.0.1:51151',
-        COMPLIANCE_MONITOR_GROUP: `compliance.aml-monitor-e2e-${run}`,
-      },
-      ready: async () => (await checkHealth('127.0.0.1:51152', '', { timeoutMs: 1000 })) === 'SERVING',
-    },
-    {
-      name: 'transactions',
-      env: {
-        TRANSACTIONS_GRPC_PORT: '51151',
-        TRANSACTIONS_DATABASE_URL: TX_DB,
-        KAFKA_BROKERS: KAFKA,
-        COMPLIANCE_ADDR: '127.0.0.1:51152',
-        TRANSACTIONS_PINGS_GROUP: `transactions.pings-e2e-${run}`,
-      },
-      ready: async () => (await checkHealth('127.0.0.1:51151', 'tessera.payments.v1.AccountService', { timeoutMs: 1000 })) === 'SERVING',
-    },
-    {
-      name: 'gateway',
-      env: { GATEWAY_HTTP_PORT: '18180', TRANSACTIONS_ADDR: '127.0.0.1:51151', COMPLIANCE_ADDR: '127.0.0.1:51152', KAFKA_BROKERS: KAFKA },
-      ready: async () => (await fetch(`${GATEWAY}/health`)).status === 200,
-    },
-  ]);
+  platform = await startPaymentsPlatform(18180);
+  ({ gateway: GATEWAY, tx, co, run } = platform);
 }, 180_000);
 
-afterAll(async () => {
-  await stopServices(services);
-  await Promise.allSettled([tx?.end(), co?.end()]);
-  const admin = new Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  for (const db of [`tessera_e2e_tx_${run}`, `tessera_e2e_co_${run}`]) await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-  await admin.end();
-}, 60_000);
+afterAll(() => platform?.stop(), 60_000);
 
 async function post<T>(path: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
   const res = await fetch(`${GATEWAY}${path}`, {
@@ -130,7 +82,7 @@ describe('payments', () => {
     // The outbox row was published, and the whole path shares the caller's trace.
     await waitFor('outbox row published', async () => (await tx.query('SELECT 1 FROM outbox_events WHERE sent_at IS NULL')).rowCount === 0, 20_000);
     await waitFor('spans from every hop', async () => {
-      const spans = readSpans(services).filter((s) => s.traceId === traceId);
+      const spans = readSpans(platform.services).filter((s) => s.traceId === traceId);
       const services_ = new Set(spans.map((s) => s.service));
       const published = spans.some((s) => s.service === 'transactions' && s.kind === 3 /* PRODUCER */);
       const monitored = spans.some((s) => s.service === 'compliance' && s.kind === 4 /* CONSUMER */);

@@ -1,0 +1,88 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { ensureDatabase, migrate } from '@tessera/db';
+import { checkHealth } from '@tessera/grpc';
+import { Client } from 'pg';
+import { ROOT, type RunningService, startServices, stopServices } from './platform';
+
+export interface PaymentsPlatform {
+  run: string;
+  gateway: string;
+  services: RunningService[];
+  /** Connected to the transactions and compliance databases of this run. */
+  tx: Client;
+  co: Client;
+  stop(): Promise<void>;
+}
+
+const ADMIN_URL = process.env['TESSERA_PG_ADMIN_URL'] ?? 'postgresql://tessera:tessera@127.0.0.1:55432/postgres';
+const KAFKA = process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092';
+
+/**
+ * compliance, transactions and gateway as real processes on their own ports (`portBase` + offsets), with
+ * throwaway databases and consumer groups per run, so e2e suites never share state with each other or
+ * with a platform started by `npm run up`.
+ */
+export async function startPaymentsPlatform(portBase: number): Promise<PaymentsPlatform> {
+  const run = randomBytes(3).toString('hex');
+  const dbs = { transactions: `tessera_e2e_tx_${run}`, compliance: `tessera_e2e_co_${run}` };
+  const url = (db: string) => ADMIN_URL.replace(/\/[^/]*$/, `/${db}`);
+  for (const [svc, db] of Object.entries(dbs)) {
+    await ensureDatabase(url(db));
+    await migrate(url(db), join(ROOT, `services/${svc}/prisma/migrations`));
+  }
+  const ports = { gateway: portBase, transactions: portBase + 1, compliance: portBase + 2 };
+  const gateway = `http://127.0.0.1:${ports.gateway}`;
+  const services = await startServices([
+    {
+      name: 'compliance',
+      env: {
+        COMPLIANCE_GRPC_PORT: String(ports.compliance),
+        COMPLIANCE_DATABASE_URL: url(dbs.compliance),
+        KAFKA_BROKERS: KAFKA,
+        TRANSACTIONS_ADDR: `127.0.0.1:${ports.transactions}`,
+        COMPLIANCE_MONITOR_GROUP: `compliance.aml-monitor-e2e-${run}`,
+      },
+      ready: async () => (await checkHealth(`127.0.0.1:${ports.compliance}`, '', { timeoutMs: 1000 })) === 'SERVING',
+    },
+    {
+      name: 'transactions',
+      env: {
+        TRANSACTIONS_GRPC_PORT: String(ports.transactions),
+        TRANSACTIONS_DATABASE_URL: url(dbs.transactions),
+        KAFKA_BROKERS: KAFKA,
+        COMPLIANCE_ADDR: `127.0.0.1:${ports.compliance}`,
+        TRANSACTIONS_PINGS_GROUP: `transactions.pings-e2e-${run}`,
+      },
+      ready: async () => (await checkHealth(`127.0.0.1:${ports.transactions}`, 'tessera.payments.v1.AccountService', { timeoutMs: 1000 })) === 'SERVING',
+    },
+    {
+      name: 'gateway',
+      env: {
+        GATEWAY_HTTP_PORT: String(ports.gateway),
+        TRANSACTIONS_ADDR: `127.0.0.1:${ports.transactions}`,
+        COMPLIANCE_ADDR: `127.0.0.1:${ports.compliance}`,
+        KAFKA_BROKERS: KAFKA,
+      },
+      ready: async () => (await fetch(`${gateway}/health`)).status === 200,
+    },
+  ]);
+  const tx = new Client({ connectionString: url(dbs.transactions) });
+  const co = new Client({ connectionString: url(dbs.compliance) });
+  await Promise.all([tx.connect(), co.connect()]);
+  return {
+    run,
+    gateway,
+    services,
+    tx,
+    co,
+    async stop() {
+      await stopServices(services);
+      await Promise.allSettled([tx.end(), co.end()]);
+      const admin = new Client({ connectionString: ADMIN_URL });
+      await admin.connect();
+      for (const db of Object.values(dbs)) await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+      await admin.end();
+    },
+  };
+}
