@@ -2597,7 +2597,7 @@ export const DeclineHeldTransferResponse: MessageFns<DeclineHeldTransferResponse
  * Transfers and holds on the ledger. Every mutation is screened by compliance, commits its
  * postings, idempotency record and outbox event in one database transaction, and is idempotent
  * on idempotency_key (same key + same request = first result; same key + different request =
- * ALREADY_EXISTS with reason PAYMENTS.IDEMPOTENCY_KEY_REUSED).
+ * FAILED_PRECONDITION with reason PAYMENTS.IDEMPOTENCY_KEY_REUSED, HTTP 422).
  */
 export type TransferServiceService = typeof TransferServiceService;
 export const TransferServiceService = {
