@@ -43,7 +43,29 @@ export interface WindowAggregate {
   /** Increments each time the window is re-emitted. */
   revision: bigint;
   /** When this revision was computed. */
-  computedAt?: Date | undefined;
+  computedAt?:
+    | Date
+    | undefined;
+  /** The measured event type (AnalyticsEvent.event_type), e.g. "page.view", "transfer.value". */
+  metric: string;
+  /** Attribute the aggregate is split by ("" with value "" for the total over all values). */
+  dimensionKey: string;
+  /** Value of that attribute. */
+  dimensionValue: string;
+  /** Window length in seconds. */
+  windowSizeSeconds: bigint;
+  /** Hop in seconds; equal to window_size_seconds for tumbling windows. */
+  windowSlideSeconds: bigint;
+  /** Approximate distinct count (HyperLogLog) of the attribute named by the processor's distinct key. */
+  distinctCount: bigint;
+  /** Events for this window that arrived after the allowed lateness: counted here, not aggregated. */
+  lateEvents: bigint;
+  /** Deterministic id of the window (tenant|stream|metric|dimension|size|slide|start): the upsert key. */
+  windowKey: string;
+  /** True once the watermark passed window_end + allowed lateness; later revisions only add late counts. */
+  final: boolean;
+  /** Which processor produced it ("stream-processor", "stream-processor-go"). */
+  producer: string;
 }
 
 function createBaseWindowAggregate(): WindowAggregate {
@@ -61,6 +83,16 @@ function createBaseWindowAggregate(): WindowAggregate {
     p99Approx: 0,
     revision: 0n,
     computedAt: undefined,
+    metric: "",
+    dimensionKey: "",
+    dimensionValue: "",
+    windowSizeSeconds: 0n,
+    windowSlideSeconds: 0n,
+    distinctCount: 0n,
+    lateEvents: 0n,
+    windowKey: "",
+    final: false,
+    producer: "",
   };
 }
 
@@ -110,6 +142,48 @@ export const WindowAggregate: MessageFns<WindowAggregate> = {
     }
     if (message.computedAt !== undefined) {
       Timestamp.encode(toTimestamp(message.computedAt), writer.uint32(106).fork()).join();
+    }
+    if (message.metric !== "") {
+      writer.uint32(114).string(message.metric);
+    }
+    if (message.dimensionKey !== "") {
+      writer.uint32(122).string(message.dimensionKey);
+    }
+    if (message.dimensionValue !== "") {
+      writer.uint32(130).string(message.dimensionValue);
+    }
+    if (message.windowSizeSeconds !== 0n) {
+      if (BigInt.asIntN(64, message.windowSizeSeconds) !== message.windowSizeSeconds) {
+        throw new globalThis.Error("value provided for field message.windowSizeSeconds of type int64 too large");
+      }
+      writer.uint32(136).int64(message.windowSizeSeconds);
+    }
+    if (message.windowSlideSeconds !== 0n) {
+      if (BigInt.asIntN(64, message.windowSlideSeconds) !== message.windowSlideSeconds) {
+        throw new globalThis.Error("value provided for field message.windowSlideSeconds of type int64 too large");
+      }
+      writer.uint32(144).int64(message.windowSlideSeconds);
+    }
+    if (message.distinctCount !== 0n) {
+      if (BigInt.asIntN(64, message.distinctCount) !== message.distinctCount) {
+        throw new globalThis.Error("value provided for field message.distinctCount of type int64 too large");
+      }
+      writer.uint32(152).int64(message.distinctCount);
+    }
+    if (message.lateEvents !== 0n) {
+      if (BigInt.asIntN(64, message.lateEvents) !== message.lateEvents) {
+        throw new globalThis.Error("value provided for field message.lateEvents of type int64 too large");
+      }
+      writer.uint32(160).int64(message.lateEvents);
+    }
+    if (message.windowKey !== "") {
+      writer.uint32(170).string(message.windowKey);
+    }
+    if (message.final !== false) {
+      writer.uint32(176).bool(message.final);
+    }
+    if (message.producer !== "") {
+      writer.uint32(186).string(message.producer);
     }
     return writer;
   },
@@ -231,6 +305,86 @@ export const WindowAggregate: MessageFns<WindowAggregate> = {
             message.computedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.metric = reader.string();
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.dimensionKey = reader.string();
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.dimensionValue = reader.string();
+            continue;
+          }
+          case 17: {
+            if (tag !== 136) {
+              break;
+            }
+
+            message.windowSizeSeconds = reader.int64() as bigint;
+            continue;
+          }
+          case 18: {
+            if (tag !== 144) {
+              break;
+            }
+
+            message.windowSlideSeconds = reader.int64() as bigint;
+            continue;
+          }
+          case 19: {
+            if (tag !== 152) {
+              break;
+            }
+
+            message.distinctCount = reader.int64() as bigint;
+            continue;
+          }
+          case 20: {
+            if (tag !== 160) {
+              break;
+            }
+
+            message.lateEvents = reader.int64() as bigint;
+            continue;
+          }
+          case 21: {
+            if (tag !== 170) {
+              break;
+            }
+
+            message.windowKey = reader.string();
+            continue;
+          }
+          case 22: {
+            if (tag !== 176) {
+              break;
+            }
+
+            message.final = reader.bool();
+            continue;
+          }
+          case 23: {
+            if (tag !== 186) {
+              break;
+            }
+
+            message.producer = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -290,6 +444,44 @@ export const WindowAggregate: MessageFns<WindowAggregate> = {
         : isSet(object.computed_at)
         ? fromJsonTimestamp(object.computed_at)
         : undefined,
+      metric: isSet(object.metric) ? globalThis.String(object.metric) : "",
+      dimensionKey: isSet(object.dimensionKey)
+        ? globalThis.String(object.dimensionKey)
+        : isSet(object.dimension_key)
+        ? globalThis.String(object.dimension_key)
+        : "",
+      dimensionValue: isSet(object.dimensionValue)
+        ? globalThis.String(object.dimensionValue)
+        : isSet(object.dimension_value)
+        ? globalThis.String(object.dimension_value)
+        : "",
+      windowSizeSeconds: isSet(object.windowSizeSeconds)
+        ? BigInt(object.windowSizeSeconds)
+        : isSet(object.window_size_seconds)
+        ? BigInt(object.window_size_seconds)
+        : 0n,
+      windowSlideSeconds: isSet(object.windowSlideSeconds)
+        ? BigInt(object.windowSlideSeconds)
+        : isSet(object.window_slide_seconds)
+        ? BigInt(object.window_slide_seconds)
+        : 0n,
+      distinctCount: isSet(object.distinctCount)
+        ? BigInt(object.distinctCount)
+        : isSet(object.distinct_count)
+        ? BigInt(object.distinct_count)
+        : 0n,
+      lateEvents: isSet(object.lateEvents)
+        ? BigInt(object.lateEvents)
+        : isSet(object.late_events)
+        ? BigInt(object.late_events)
+        : 0n,
+      windowKey: isSet(object.windowKey)
+        ? globalThis.String(object.windowKey)
+        : isSet(object.window_key)
+        ? globalThis.String(object.window_key)
+        : "",
+      final: isSet(object.final) ? globalThis.Boolean(object.final) : false,
+      producer: isSet(object.producer) ? globalThis.String(object.producer) : "",
     };
   },
 
@@ -334,6 +526,36 @@ export const WindowAggregate: MessageFns<WindowAggregate> = {
     if (message.computedAt !== undefined) {
       obj.computedAt = message.computedAt.toISOString();
     }
+    if (message.metric !== "") {
+      obj.metric = message.metric;
+    }
+    if (message.dimensionKey !== "") {
+      obj.dimensionKey = message.dimensionKey;
+    }
+    if (message.dimensionValue !== "") {
+      obj.dimensionValue = message.dimensionValue;
+    }
+    if (message.windowSizeSeconds !== 0n) {
+      obj.windowSizeSeconds = message.windowSizeSeconds.toString();
+    }
+    if (message.windowSlideSeconds !== 0n) {
+      obj.windowSlideSeconds = message.windowSlideSeconds.toString();
+    }
+    if (message.distinctCount !== 0n) {
+      obj.distinctCount = message.distinctCount.toString();
+    }
+    if (message.lateEvents !== 0n) {
+      obj.lateEvents = message.lateEvents.toString();
+    }
+    if (message.windowKey !== "") {
+      obj.windowKey = message.windowKey;
+    }
+    if (message.final !== false) {
+      obj.final = message.final;
+    }
+    if (message.producer !== "") {
+      obj.producer = message.producer;
+    }
     return obj;
   },
 
@@ -355,6 +577,24 @@ export const WindowAggregate: MessageFns<WindowAggregate> = {
     message.p99Approx = object.p99Approx ?? 0;
     message.revision = (object.revision !== undefined && object.revision !== null) ? BigInt(object.revision) : 0n;
     message.computedAt = object.computedAt ?? undefined;
+    message.metric = object.metric ?? "";
+    message.dimensionKey = object.dimensionKey ?? "";
+    message.dimensionValue = object.dimensionValue ?? "";
+    message.windowSizeSeconds = (object.windowSizeSeconds !== undefined && object.windowSizeSeconds !== null)
+      ? BigInt(object.windowSizeSeconds)
+      : 0n;
+    message.windowSlideSeconds = (object.windowSlideSeconds !== undefined && object.windowSlideSeconds !== null)
+      ? BigInt(object.windowSlideSeconds)
+      : 0n;
+    message.distinctCount = (object.distinctCount !== undefined && object.distinctCount !== null)
+      ? BigInt(object.distinctCount)
+      : 0n;
+    message.lateEvents = (object.lateEvents !== undefined && object.lateEvents !== null)
+      ? BigInt(object.lateEvents)
+      : 0n;
+    message.windowKey = object.windowKey ?? "";
+    message.final = object.final ?? false;
+    message.producer = object.producer ?? "";
     return message;
   },
 };

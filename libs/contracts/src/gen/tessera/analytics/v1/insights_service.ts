@@ -39,7 +39,17 @@ export interface GetAggregatesRequest {
     | Date
     | undefined;
   /** Pagination. */
-  page?: PageRequest | undefined;
+  page?:
+    | PageRequest
+    | undefined;
+  /** Metric to read; empty = all. */
+  metric: string;
+  /** Dimension to read ("" = the totals). */
+  dimensionKey: string;
+  /** Dimension value ("" = every value of dimension_key). */
+  dimensionValue: string;
+  /** Resolution: the window size in seconds (0 = the smallest available). */
+  windowSizeSeconds: bigint;
 }
 
 /** Output of InsightsService.GetAggregates. */
@@ -56,6 +66,8 @@ export interface StreamAggregatesRequest {
   tenantId: string;
   /** Only this stream; empty = all streams of the tenant. */
   streamId: string;
+  /** Metric to follow; empty = all. */
+  metric: string;
 }
 
 /** One message of InsightsService.StreamAggregates. */
@@ -64,8 +76,56 @@ export interface StreamAggregatesResponse {
   aggregate?: WindowAggregate | undefined;
 }
 
+/** Input of InsightsService.GetTopN. */
+export interface GetTopNRequest {
+  /** Tenant. */
+  tenantId: string;
+  /** Metric. */
+  metric: string;
+  /** Dimension to rank the values of. */
+  dimensionKey: string;
+  /** Range start (inclusive). */
+  from?:
+    | Date
+    | undefined;
+  /** Range end (exclusive). */
+  to?:
+    | Date
+    | undefined;
+  /** How many values, 1..100. */
+  limit: number;
+  /** "sum" (default) or "count". */
+  orderBy: string;
+}
+
+/** One ranked dimension value. */
+export interface TopNEntry {
+  /** Dimension value. */
+  dimensionValue: string;
+  /** Event count over the range. */
+  count: bigint;
+  /** Sum of values over the range. */
+  sum: number;
+}
+
+/** Output of InsightsService.GetTopN. */
+export interface GetTopNResponse {
+  /** Ranked entries, largest first. */
+  entries: TopNEntry[];
+}
+
 function createBaseGetAggregatesRequest(): GetAggregatesRequest {
-  return { tenantId: "", streamId: "", from: undefined, to: undefined, page: undefined };
+  return {
+    tenantId: "",
+    streamId: "",
+    from: undefined,
+    to: undefined,
+    page: undefined,
+    metric: "",
+    dimensionKey: "",
+    dimensionValue: "",
+    windowSizeSeconds: 0n,
+  };
 }
 
 export const GetAggregatesRequest: MessageFns<GetAggregatesRequest> = {
@@ -84,6 +144,21 @@ export const GetAggregatesRequest: MessageFns<GetAggregatesRequest> = {
     }
     if (message.page !== undefined) {
       PageRequest.encode(message.page, writer.uint32(42).fork()).join();
+    }
+    if (message.metric !== "") {
+      writer.uint32(50).string(message.metric);
+    }
+    if (message.dimensionKey !== "") {
+      writer.uint32(58).string(message.dimensionKey);
+    }
+    if (message.dimensionValue !== "") {
+      writer.uint32(66).string(message.dimensionValue);
+    }
+    if (message.windowSizeSeconds !== 0n) {
+      if (BigInt.asIntN(64, message.windowSizeSeconds) !== message.windowSizeSeconds) {
+        throw new globalThis.Error("value provided for field message.windowSizeSeconds of type int64 too large");
+      }
+      writer.uint32(72).int64(message.windowSizeSeconds);
     }
     return writer;
   },
@@ -141,6 +216,38 @@ export const GetAggregatesRequest: MessageFns<GetAggregatesRequest> = {
             message.page = PageRequest.decode(reader, reader.uint32());
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.metric = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.dimensionKey = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.dimensionValue = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.windowSizeSeconds = reader.int64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -168,6 +275,22 @@ export const GetAggregatesRequest: MessageFns<GetAggregatesRequest> = {
       from: isSet(object.from) ? fromJsonTimestamp(object.from) : undefined,
       to: isSet(object.to) ? fromJsonTimestamp(object.to) : undefined,
       page: isSet(object.page) ? PageRequest.fromJSON(object.page) : undefined,
+      metric: isSet(object.metric) ? globalThis.String(object.metric) : "",
+      dimensionKey: isSet(object.dimensionKey)
+        ? globalThis.String(object.dimensionKey)
+        : isSet(object.dimension_key)
+        ? globalThis.String(object.dimension_key)
+        : "",
+      dimensionValue: isSet(object.dimensionValue)
+        ? globalThis.String(object.dimensionValue)
+        : isSet(object.dimension_value)
+        ? globalThis.String(object.dimension_value)
+        : "",
+      windowSizeSeconds: isSet(object.windowSizeSeconds)
+        ? BigInt(object.windowSizeSeconds)
+        : isSet(object.window_size_seconds)
+        ? BigInt(object.window_size_seconds)
+        : 0n,
     };
   },
 
@@ -188,6 +311,18 @@ export const GetAggregatesRequest: MessageFns<GetAggregatesRequest> = {
     if (message.page !== undefined) {
       obj.page = PageRequest.toJSON(message.page);
     }
+    if (message.metric !== "") {
+      obj.metric = message.metric;
+    }
+    if (message.dimensionKey !== "") {
+      obj.dimensionKey = message.dimensionKey;
+    }
+    if (message.dimensionValue !== "") {
+      obj.dimensionValue = message.dimensionValue;
+    }
+    if (message.windowSizeSeconds !== 0n) {
+      obj.windowSizeSeconds = message.windowSizeSeconds.toString();
+    }
     return obj;
   },
 
@@ -203,6 +338,12 @@ export const GetAggregatesRequest: MessageFns<GetAggregatesRequest> = {
     message.page = (object.page !== undefined && object.page !== null)
       ? PageRequest.fromPartial(object.page)
       : undefined;
+    message.metric = object.metric ?? "";
+    message.dimensionKey = object.dimensionKey ?? "";
+    message.dimensionValue = object.dimensionValue ?? "";
+    message.windowSizeSeconds = (object.windowSizeSeconds !== undefined && object.windowSizeSeconds !== null)
+      ? BigInt(object.windowSizeSeconds)
+      : 0n;
     return message;
   },
 };
@@ -297,7 +438,7 @@ export const GetAggregatesResponse: MessageFns<GetAggregatesResponse> = {
 };
 
 function createBaseStreamAggregatesRequest(): StreamAggregatesRequest {
-  return { tenantId: "", streamId: "" };
+  return { tenantId: "", streamId: "", metric: "" };
 }
 
 export const StreamAggregatesRequest: MessageFns<StreamAggregatesRequest> = {
@@ -307,6 +448,9 @@ export const StreamAggregatesRequest: MessageFns<StreamAggregatesRequest> = {
     }
     if (message.streamId !== "") {
       writer.uint32(18).string(message.streamId);
+    }
+    if (message.metric !== "") {
+      writer.uint32(26).string(message.metric);
     }
     return writer;
   },
@@ -340,6 +484,14 @@ export const StreamAggregatesRequest: MessageFns<StreamAggregatesRequest> = {
             message.streamId = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.metric = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -364,6 +516,7 @@ export const StreamAggregatesRequest: MessageFns<StreamAggregatesRequest> = {
         : isSet(object.stream_id)
         ? globalThis.String(object.stream_id)
         : "",
+      metric: isSet(object.metric) ? globalThis.String(object.metric) : "",
     };
   },
 
@@ -375,6 +528,9 @@ export const StreamAggregatesRequest: MessageFns<StreamAggregatesRequest> = {
     if (message.streamId !== "") {
       obj.streamId = message.streamId;
     }
+    if (message.metric !== "") {
+      obj.metric = message.metric;
+    }
     return obj;
   },
 
@@ -385,6 +541,7 @@ export const StreamAggregatesRequest: MessageFns<StreamAggregatesRequest> = {
     const message = createBaseStreamAggregatesRequest();
     message.tenantId = object.tenantId ?? "";
     message.streamId = object.streamId ?? "";
+    message.metric = object.metric ?? "";
     return message;
   },
 };
@@ -458,6 +615,360 @@ export const StreamAggregatesResponse: MessageFns<StreamAggregatesResponse> = {
   },
 };
 
+function createBaseGetTopNRequest(): GetTopNRequest {
+  return { tenantId: "", metric: "", dimensionKey: "", from: undefined, to: undefined, limit: 0, orderBy: "" };
+}
+
+export const GetTopNRequest: MessageFns<GetTopNRequest> = {
+  encode(message: GetTopNRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tenantId !== "") {
+      writer.uint32(10).string(message.tenantId);
+    }
+    if (message.metric !== "") {
+      writer.uint32(18).string(message.metric);
+    }
+    if (message.dimensionKey !== "") {
+      writer.uint32(26).string(message.dimensionKey);
+    }
+    if (message.from !== undefined) {
+      Timestamp.encode(toTimestamp(message.from), writer.uint32(34).fork()).join();
+    }
+    if (message.to !== undefined) {
+      Timestamp.encode(toTimestamp(message.to), writer.uint32(42).fork()).join();
+    }
+    if (message.limit !== 0) {
+      writer.uint32(48).int32(message.limit);
+    }
+    if (message.orderBy !== "") {
+      writer.uint32(58).string(message.orderBy);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetTopNRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetTopNRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tenantId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.metric = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.dimensionKey = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.from = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.to = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.limit = reader.int32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.orderBy = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetTopNRequest {
+    return {
+      tenantId: isSet(object.tenantId)
+        ? globalThis.String(object.tenantId)
+        : isSet(object.tenant_id)
+        ? globalThis.String(object.tenant_id)
+        : "",
+      metric: isSet(object.metric) ? globalThis.String(object.metric) : "",
+      dimensionKey: isSet(object.dimensionKey)
+        ? globalThis.String(object.dimensionKey)
+        : isSet(object.dimension_key)
+        ? globalThis.String(object.dimension_key)
+        : "",
+      from: isSet(object.from) ? fromJsonTimestamp(object.from) : undefined,
+      to: isSet(object.to) ? fromJsonTimestamp(object.to) : undefined,
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+      orderBy: isSet(object.orderBy)
+        ? globalThis.String(object.orderBy)
+        : isSet(object.order_by)
+        ? globalThis.String(object.order_by)
+        : "",
+    };
+  },
+
+  toJSON(message: GetTopNRequest): unknown {
+    const obj: any = {};
+    if (message.tenantId !== "") {
+      obj.tenantId = message.tenantId;
+    }
+    if (message.metric !== "") {
+      obj.metric = message.metric;
+    }
+    if (message.dimensionKey !== "") {
+      obj.dimensionKey = message.dimensionKey;
+    }
+    if (message.from !== undefined) {
+      obj.from = message.from.toISOString();
+    }
+    if (message.to !== undefined) {
+      obj.to = message.to.toISOString();
+    }
+    if (message.limit !== 0) {
+      obj.limit = Math.round(message.limit);
+    }
+    if (message.orderBy !== "") {
+      obj.orderBy = message.orderBy;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetTopNRequest>, I>>(base?: I): GetTopNRequest {
+    return GetTopNRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetTopNRequest>, I>>(object: I): GetTopNRequest {
+    const message = createBaseGetTopNRequest();
+    message.tenantId = object.tenantId ?? "";
+    message.metric = object.metric ?? "";
+    message.dimensionKey = object.dimensionKey ?? "";
+    message.from = object.from ?? undefined;
+    message.to = object.to ?? undefined;
+    message.limit = object.limit ?? 0;
+    message.orderBy = object.orderBy ?? "";
+    return message;
+  },
+};
+
+function createBaseTopNEntry(): TopNEntry {
+  return { dimensionValue: "", count: 0n, sum: 0 };
+}
+
+export const TopNEntry: MessageFns<TopNEntry> = {
+  encode(message: TopNEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.dimensionValue !== "") {
+      writer.uint32(10).string(message.dimensionValue);
+    }
+    if (message.count !== 0n) {
+      if (BigInt.asIntN(64, message.count) !== message.count) {
+        throw new globalThis.Error("value provided for field message.count of type int64 too large");
+      }
+      writer.uint32(16).int64(message.count);
+    }
+    if (message.sum !== 0) {
+      writer.uint32(25).double(message.sum);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TopNEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTopNEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.dimensionValue = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.count = reader.int64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.sum = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TopNEntry {
+    return {
+      dimensionValue: isSet(object.dimensionValue)
+        ? globalThis.String(object.dimensionValue)
+        : isSet(object.dimension_value)
+        ? globalThis.String(object.dimension_value)
+        : "",
+      count: isSet(object.count) ? BigInt(object.count) : 0n,
+      sum: isSet(object.sum) ? globalThis.Number(object.sum) : 0,
+    };
+  },
+
+  toJSON(message: TopNEntry): unknown {
+    const obj: any = {};
+    if (message.dimensionValue !== "") {
+      obj.dimensionValue = message.dimensionValue;
+    }
+    if (message.count !== 0n) {
+      obj.count = message.count.toString();
+    }
+    if (message.sum !== 0) {
+      obj.sum = floatToJson(message.sum);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TopNEntry>, I>>(base?: I): TopNEntry {
+    return TopNEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TopNEntry>, I>>(object: I): TopNEntry {
+    const message = createBaseTopNEntry();
+    message.dimensionValue = object.dimensionValue ?? "";
+    message.count = (object.count !== undefined && object.count !== null) ? BigInt(object.count) : 0n;
+    message.sum = object.sum ?? 0;
+    return message;
+  },
+};
+
+function createBaseGetTopNResponse(): GetTopNResponse {
+  return { entries: [] };
+}
+
+export const GetTopNResponse: MessageFns<GetTopNResponse> = {
+  encode(message: GetTopNResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.entries) {
+      TopNEntry.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetTopNResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetTopNResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.entries.push(TopNEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetTopNResponse {
+    return {
+      entries: globalThis.Array.isArray(object?.entries) ? object.entries.map((e: any) => TopNEntry.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: GetTopNResponse): unknown {
+    const obj: any = {};
+    if (message.entries?.length) {
+      obj.entries = message.entries.map((e) => TopNEntry.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetTopNResponse>, I>>(base?: I): GetTopNResponse {
+    return GetTopNResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetTopNResponse>, I>>(object: I): GetTopNResponse {
+    const message = createBaseGetTopNResponse();
+    message.entries = object.entries?.map((e) => TopNEntry.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /** Read side of analytics: stored window aggregates and a live feed of new revisions. */
 export type InsightsServiceService = typeof InsightsServiceService;
 export const InsightsServiceService = {
@@ -484,6 +995,16 @@ export const InsightsServiceService = {
       Buffer.from(StreamAggregatesResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): StreamAggregatesResponse => StreamAggregatesResponse.decode(value),
   },
+  /** The N dimension values with the largest sum (or count) for a metric over a time range. */
+  getTopN: {
+    path: "/tessera.analytics.v1.InsightsService/GetTopN" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetTopNRequest): Buffer => Buffer.from(GetTopNRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetTopNRequest => GetTopNRequest.decode(value),
+    responseSerialize: (value: GetTopNResponse): Buffer => Buffer.from(GetTopNResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetTopNResponse => GetTopNResponse.decode(value),
+  },
 } as const;
 
 export interface InsightsServiceServer extends UntypedServiceImplementation {
@@ -491,6 +1012,8 @@ export interface InsightsServiceServer extends UntypedServiceImplementation {
   getAggregates: handleUnaryCall<GetAggregatesRequest, GetAggregatesResponse>;
   /** Pushes each new aggregate revision as it is stored, until the client cancels. */
   streamAggregates: handleServerStreamingCall<StreamAggregatesRequest, StreamAggregatesResponse>;
+  /** The N dimension values with the largest sum (or count) for a metric over a time range. */
+  getTopN: handleUnaryCall<GetTopNRequest, GetTopNResponse>;
 }
 
 export interface InsightsServiceClient extends Client {
@@ -520,6 +1043,22 @@ export interface InsightsServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<StreamAggregatesResponse>;
+  /** The N dimension values with the largest sum (or count) for a metric over a time range. */
+  getTopN(
+    request: GetTopNRequest,
+    callback: (error: ServiceError | null, response: GetTopNResponse) => void,
+  ): ClientUnaryCall;
+  getTopN(
+    request: GetTopNRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetTopNResponse) => void,
+  ): ClientUnaryCall;
+  getTopN(
+    request: GetTopNRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetTopNResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const InsightsServiceClient = makeGenericClientConstructor(
@@ -530,6 +1069,10 @@ export const InsightsServiceClient = makeGenericClientConstructor(
   service: typeof InsightsServiceService;
   serviceName: string;
 };
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
+}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;
 
