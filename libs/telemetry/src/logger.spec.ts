@@ -28,7 +28,7 @@ describe('createLogger', () => {
 
   it('adds trace_id and span_id of the active span', () => {
     const out = capture();
-    const logger = createLogger('OrderHandler', { service: 'svc', destination: out.stream });
+    const logger = createLogger('OrderHandler', { service: 'svc', destination: out.stream, level: 'info' });
     const span = trace.getTracer('test').startSpan('work');
     context.with(trace.setSpan(context.active(), span), () => logger.info('inside'));
     span.end();
@@ -48,7 +48,7 @@ describe('createLogger', () => {
 
   it('redacts secrets and PII at top level and nested', () => {
     const out = capture();
-    const logger = createLogger('Auth', { destination: out.stream });
+    const logger = createLogger('Auth', { destination: out.stream, level: 'info' });
     logger.info(
       {
         password: 'p',
