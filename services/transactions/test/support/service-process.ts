@@ -1,0 +1,116 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { complianceV1, descriptorSetPath } from '@tessera/contracts';
+import { checkHealth, createGrpcServer, type GrpcServerHandle, unaryService } from '@tessera/grpc';
+
+export const ROOT = path.resolve(__dirname, '../../../..');
+const DIST = path.join(ROOT, 'services/transactions/dist');
+
+/** Compiles the service once so the child runs exactly what production runs (node dist/main.js). */
+export function buildTransactions(): void {
+  execFileSync('npx', ['tsc', '-b', 'services/transactions/tsconfig.app.json'], { cwd: ROOT, stdio: 'inherit' });
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/**
+ * A real ComplianceService gRPC server that approves every movement: transactions screens each transfer
+ * before commit (fail-closed), so process-level tests need something real listening at COMPLIANCE_ADDR.
+ */
+export async function approvingCompliance(): Promise<GrpcServerHandle & { screened: () => number }> {
+  let screened = 0;
+  const handle = await createGrpcServer({
+    port: await freePort(),
+    host: '127.0.0.1',
+    descriptorSetPath,
+    services: [
+      {
+        definition: complianceV1.ComplianceServiceService,
+        implementation: unaryService(complianceV1.ComplianceServiceService, {
+          screen: async () => {
+            screened++;
+            return { screeningId: randomUUID(), decision: complianceV1.Decision.DECISION_APPROVE, reasons: [], ruleVersion: 'test-approve-all', riskScore: 0 };
+          },
+          listAlerts: async () => ({ alerts: [] }),
+          assignAlert: async () => ({}),
+          resolveAlert: async () => ({}),
+        }),
+      },
+    ],
+  });
+  return Object.assign(handle, { screened: () => screened });
+}
+
+export interface ServiceProcessOptions {
+  port: number;
+  databaseUrl: string;
+  complianceAddr: string;
+  /** Extra environment (e.g. LOG_LEVEL, TRANSACTIONS_PII_KEYS). */
+  env?: Record<string, string>;
+  /** Receives every chunk the child writes to stdout/stderr; without it stderr is inherited. */
+  onOutput?: (chunk: string) => void;
+}
+
+/** Starts `node dist/main.js` as a child and waits until its gRPC health check reports SERVING. */
+export async function startTransactions(options: ServiceProcessOptions): Promise<ChildProcess> {
+  const proc = spawn(process.execPath, ['-r', path.join(DIST, 'instrumentation.js'), path.join(DIST, 'main.js')], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'warn',
+      TRANSACTIONS_GRPC_PORT: String(options.port),
+      TRANSACTIONS_DATABASE_URL: options.databaseUrl,
+      TRANSACTIONS_DB_POOL_MAX: '10',
+      TRANSACTIONS_PINGS_GROUP: `transactions.pings-test-${randomUUID().slice(0, 8)}`,
+      TRANSACTIONS_OUTBOX_POLL_MS: '20',
+      COMPLIANCE_ADDR: options.complianceAddr,
+      TRANSACTIONS_SCREEN_DEADLINE_MS: '2000',
+      KAFKA_BROKERS: process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092',
+      ...options.env,
+    },
+    stdio: ['ignore', options.onOutput ? 'pipe' : 'ignore', options.onOutput ? 'pipe' : 'inherit'],
+  });
+  if (options.onOutput) {
+    proc.stdout?.setEncoding('utf8').on('data', options.onOutput);
+    proc.stderr?.setEncoding('utf8').on('data', options.onOutput);
+  }
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`transactions exited with ${proc.exitCode}`);
+    const status = await checkHealth(`127.0.0.1:${options.port}`, 'tessera.payments.v1.TransferService', { timeoutMs: 500 }).catch(() => 'DOWN');
+    if (status === 'SERVING') return proc;
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error('transactions did not become healthy');
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** SIGKILL (no shutdown hooks run) and wait for the exit. */
+export async function killHard(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  proc.kill('SIGKILL');
+  await exited;
+}
+
+export async function until(predicate: () => Promise<boolean> | boolean, timeoutMs = 30_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
