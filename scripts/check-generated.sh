@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Paths whose content is fully derived by scripts/generate.sh and committed.
-GENERATED_PATHS=(libs/contracts/src/gen services/*/src/generated)
+GENERATED_PATHS=(libs/contracts/src/gen services/*/src/generated services/stream-processor-go/gen)
 
 bash scripts/generate.sh >/dev/null
 

@@ -9,6 +9,13 @@ cd "$(dirname "$0")/.."
 npx buf generate
 # 2. Descriptor set (every proto + imports) for gRPC server reflection; see @tessera/contracts descriptorSetPath.
 npx buf build -o libs/contracts/src/gen/descriptor.binpb
+# 2b. Protobuf -> Go for services/stream-processor-go (buf.gen.go.yaml). protoc-gen-go is installed into
+#     .cache/go/bin at the google.golang.org/protobuf version the service's go.mod pins (Go module proxy, cached).
+GO_PROTOBUF_VERSION="$(cd services/stream-processor-go && go list -m -f '{{.Version}}' google.golang.org/protobuf)"
+if [[ "$(.cache/go/bin/protoc-gen-go --version 2>/dev/null)" != "protoc-gen-go ${GO_PROTOBUF_VERSION}" ]]; then
+  GOBIN="$PWD/.cache/go/bin" go install "google.golang.org/protobuf/cmd/protoc-gen-go@${GO_PROTOBUF_VERSION}"
+fi
+npx buf generate --template buf.gen.go.yaml
 
 # 3. Prisma clients.
 # >>> Prisma

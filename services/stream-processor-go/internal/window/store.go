@@ -1,0 +1,315 @@
+package window
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	analyticsv1 "github.com/tessera/tessera/services/stream-processor-go/gen/tessera/analytics/v1"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// Config is the windowing policy shared by every partition's Store.
+type Config struct {
+	Windows         []Spec
+	Dimensions      []string // attribute keys to split by, besides the total
+	DistinctKey     string   // attribute whose distinct values the HyperLogLog counts
+	AllowedLateness time.Duration
+	WatermarkDelay  time.Duration // watermark = max event time seen - delay
+	IdleTimeout     time.Duration // after this long without records the watermark follows the wall clock
+	DedupHorizon    time.Duration // event ids are remembered this long past their event time
+	// ClosedRetention keeps a final window (event time) so too-late events can still be counted on it.
+	ClosedRetention time.Duration
+	Producer        string
+}
+
+// Event is a validated analytics event, as the store needs it.
+type Event struct {
+	ID, Tenant, Stream, Metric string
+	TimeMs                     int64
+	Value                      float64
+	Attributes                 map[string]string
+}
+
+// Outcome says what Add did with an event.
+type Outcome int
+
+const (
+	// Aggregated: the event landed in at least one window.
+	Aggregated Outcome = iota
+	// Duplicate: its id was seen within the dedup horizon; ignored.
+	Duplicate
+	// TooLate: every window it belongs to is past its allowed lateness; counted as late, not aggregated.
+	TooLate
+)
+
+// StateRecord is one changelog entry; a nil Value deletes the key (compaction tombstone).
+type StateRecord struct {
+	Key   string
+	Value []byte
+}
+
+// Output is what one Flush produces, to be written in the same Kafka transaction.
+type Output struct {
+	Aggregates []*analyticsv1.WindowAggregate
+	State      []StateRecord
+}
+
+const (
+	noTime       = math.MinInt64
+	stateWindow  = "win|"
+	stateEventID = "id|"
+	stateMarks   = "marks"
+)
+
+// Store is the window state of ONE source partition: a partition's events (keyed by tenant/stream)
+// never touch another partition's windows, so each Store can be restored and dropped on its own.
+type Store struct {
+	cfg          *Config
+	windows      map[Key]*Accumulator
+	dirty        map[Key]bool
+	seen         map[string]int64 // dedup id -> expiry (event time ms)
+	idChanges    map[string]bool  // ids added (true) or expired (false) since the last flush
+	maxEventMs   int64
+	watermarkMs  int64
+	marksChanged bool
+	lastArrival  time.Time
+	pending      map[string][]byte // window records read by Restore, decoded by FinishRestore
+}
+
+// NewStore returns an empty store; now starts the idleness clock.
+func NewStore(cfg *Config, now time.Time) *Store {
+	return &Store{
+		cfg: cfg, windows: map[Key]*Accumulator{}, dirty: map[Key]bool{}, seen: map[string]int64{}, idChanges: map[string]bool{},
+		maxEventMs: noTime, watermarkMs: noTime, lastArrival: now,
+	}
+}
+
+// Watermark is the current watermark (epoch ms), math.MinInt64 before the first event.
+func (s *Store) Watermark() int64 { return s.watermarkMs }
+
+// OpenWindows is the number of windows held (open or retained final).
+func (s *Store) OpenWindows() int { return len(s.windows) }
+
+func (s *Store) advanceTo(wm int64) {
+	if wm > s.watermarkMs {
+		s.watermarkMs = wm
+		s.marksChanged = true
+	}
+}
+
+// Add folds an event into every window, dimension and shape it belongs to.
+func (s *Store) Add(e Event, now time.Time) Outcome {
+	s.lastArrival = now
+	idKey := e.Tenant + "|" + e.Stream + "|" + e.ID
+	if _, dup := s.seen[idKey]; dup {
+		return Duplicate
+	}
+	s.seen[idKey] = e.TimeMs + s.cfg.DedupHorizon.Milliseconds()
+	s.idChanges[idKey] = true
+	if e.TimeMs > s.maxEventMs {
+		s.maxEventMs = e.TimeMs
+		s.marksChanged = true
+	}
+	s.advanceTo(s.maxEventMs - s.cfg.WatermarkDelay.Milliseconds())
+
+	lateness := s.cfg.AllowedLateness.Milliseconds()
+	distinct := e.Attributes[s.cfg.DistinctKey]
+	aggregated := false
+	for _, spec := range s.cfg.Windows {
+		for _, start := range spec.Starts(e.TimeMs) {
+			for _, dim := range s.dimensionsOf(e) {
+				k := Key{Tenant: e.Tenant, Stream: e.Stream, Metric: e.Metric, DimKey: dim[0], DimValue: dim[1],
+					SizeSec: int64(spec.Size / time.Second), SlideSec: int64(spec.Slide / time.Second), StartMs: start}
+				acc := s.windows[k]
+				if s.watermarkMs >= k.EndMs()+lateness {
+					if acc != nil { // still retained: record the late event on the final window
+						acc.Late++
+						s.dirty[k] = true
+					}
+					continue
+				}
+				if acc == nil {
+					acc = newAccumulator()
+					s.windows[k] = acc
+				}
+				acc.Add(e.Value, distinct)
+				s.dirty[k] = true
+				aggregated = true
+			}
+		}
+	}
+	if !aggregated {
+		return TooLate
+	}
+	return Aggregated
+}
+
+// dimensionsOf is the total ("", "") plus each configured attribute the event carries.
+func (s *Store) dimensionsOf(e Event) [][2]string {
+	dims := [][2]string{{"", ""}}
+	for _, d := range s.cfg.Dimensions {
+		if v, ok := e.Attributes[d]; ok && v != "" {
+			dims = append(dims, [2]string{d, v})
+		}
+	}
+	return dims
+}
+
+// Flush advances the watermark for idleness, finalizes windows past their lateness, evicts expired
+// state, and returns a new revision of every window that changed plus the changelog records.
+func (s *Store) Flush(now time.Time) Output {
+	if now.Sub(s.lastArrival) >= s.cfg.IdleTimeout {
+		s.advanceTo(now.UnixMilli() - s.cfg.WatermarkDelay.Milliseconds())
+	}
+	lateness := s.cfg.AllowedLateness.Milliseconds()
+	var out Output
+	var evicted []Key
+	for k, acc := range s.windows {
+		closeAt := k.EndMs() + lateness
+		if !acc.Final && s.watermarkMs >= closeAt {
+			acc.Final = true
+			s.dirty[k] = true
+		}
+		if acc.Final && !s.dirty[k] && s.watermarkMs >= closeAt+s.cfg.ClosedRetention.Milliseconds() {
+			evicted = append(evicted, k)
+		}
+	}
+	for _, k := range evicted {
+		delete(s.windows, k)
+		out.State = append(out.State, StateRecord{Key: stateWindow + k.String()})
+	}
+
+	keys := make([]Key, 0, len(s.dirty))
+	for k := range s.dirty {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
+	computedAt := timestamppb.New(now)
+	for _, k := range keys {
+		acc := s.windows[k]
+		acc.Revision++
+		out.Aggregates = append(out.Aggregates, s.aggregate(k, acc, computedAt))
+		out.State = append(out.State, StateRecord{Key: stateWindow + k.String(), Value: mustWindowRecord(k, acc)})
+	}
+	clear(s.dirty)
+
+	for id, exp := range s.seen {
+		if exp <= s.watermarkMs {
+			delete(s.seen, id)
+			if s.idChanges[id] {
+				delete(s.idChanges, id) // added and expired within one flush: never written
+			} else {
+				s.idChanges[id] = false
+			}
+		}
+	}
+	for id, added := range s.idChanges {
+		rec := StateRecord{Key: stateEventID + id}
+		if added {
+			rec.Value = []byte(strconv.FormatInt(s.seen[id], 10))
+		}
+		out.State = append(out.State, rec)
+	}
+	clear(s.idChanges)
+	if s.marksChanged {
+		b, _ := json.Marshal(marks{MaxEventMs: s.maxEventMs, WatermarkMs: s.watermarkMs})
+		out.State = append(out.State, StateRecord{Key: stateMarks, Value: b})
+		s.marksChanged = false
+	}
+	return out
+}
+
+func (s *Store) aggregate(k Key, acc *Accumulator, computedAt *timestamppb.Timestamp) *analyticsv1.WindowAggregate {
+	agg := &analyticsv1.WindowAggregate{
+		TenantId: k.Tenant, StreamId: k.Stream, Metric: k.Metric, DimensionKey: k.DimKey, DimensionValue: k.DimValue,
+		WindowStart: timestamppb.New(time.UnixMilli(k.StartMs)), WindowEnd: timestamppb.New(time.UnixMilli(k.EndMs())),
+		WindowSizeSeconds: k.SizeSec, WindowSlideSeconds: k.SlideSec,
+		Count: acc.Count, Sum: acc.Sum, LateEvents: acc.Late, Revision: acc.Revision, Final: acc.Final,
+		ComputedAt: computedAt, WindowKey: k.String(), Producer: s.cfg.Producer,
+	}
+	if acc.Count > 0 {
+		agg.Min, agg.Max = acc.Min, acc.Max
+		agg.P50Approx, agg.P95Approx, agg.P99Approx = acc.Quantile(0.5), acc.Quantile(0.95), acc.Quantile(0.99)
+		agg.DistinctCount = acc.Distinct()
+	}
+	return agg
+}
+
+type marks struct {
+	MaxEventMs  int64 `json:"maxEventMs"`
+	WatermarkMs int64 `json:"watermarkMs"`
+}
+
+type windowRecord struct {
+	Key   Key             `json:"key"`
+	State json.RawMessage `json:"state"`
+}
+
+func mustWindowRecord(k Key, acc *Accumulator) []byte {
+	st, err := acc.MarshalBinary()
+	if err != nil {
+		panic(fmt.Sprintf("encoding window state: %v", err)) // in-memory sketches always encode
+	}
+	b, _ := json.Marshal(windowRecord{Key: k, State: st})
+	return b
+}
+
+// FinishRestore decodes the window records Restore collected (only the last one per key matters).
+func (s *Store) FinishRestore() error {
+	for key, value := range s.pending {
+		var rec windowRecord
+		if err := json.Unmarshal(value, &rec); err != nil {
+			return fmt.Errorf("state %q: %w", key, err)
+		}
+		acc, err := UnmarshalAccumulator(rec.State)
+		if err != nil {
+			return fmt.Errorf("state %q: %w", key, err)
+		}
+		s.windows[rec.Key] = acc
+	}
+	s.pending = nil
+	return nil
+}
+
+// Restore applies one changelog record (in log order; a later record for a key replaces an earlier one).
+func (s *Store) Restore(key string, value []byte) error {
+	switch {
+	case key == stateMarks:
+		if value == nil {
+			return nil
+		}
+		var m marks
+		if err := json.Unmarshal(value, &m); err != nil {
+			return fmt.Errorf("state %q: %w", key, err)
+		}
+		s.maxEventMs, s.watermarkMs = m.MaxEventMs, m.WatermarkMs
+	case strings.HasPrefix(key, stateEventID):
+		id := strings.TrimPrefix(key, stateEventID)
+		if value == nil {
+			delete(s.seen, id)
+			return nil
+		}
+		exp, err := strconv.ParseInt(string(value), 10, 64)
+		if err != nil {
+			return fmt.Errorf("state %q: %w", key, err)
+		}
+		s.seen[id] = exp
+	case strings.HasPrefix(key, stateWindow):
+		if s.pending == nil {
+			s.pending = map[string][]byte{}
+		}
+		if value == nil {
+			delete(s.pending, key)
+		} else {
+			s.pending[key] = value
+		}
+	default:
+		return fmt.Errorf("state: unknown key %q", key)
+	}
+	return nil
+}
