@@ -101,6 +101,8 @@ describe('transactions service under kill -9 during a stream of transfers', () =
     const sent = new Map<string, Sent>();
     const acked = new Map<string, string>(); // key -> transfer id
     const unacked = new Set<string>(); // failed in flight: may or may not have committed
+    const startedBeforeKill = new Set<string>();
+    let killedAt = 0;
     let stop = false;
     let n = 0;
     const worker = async () => {
@@ -112,6 +114,7 @@ describe('transactions service under kill -9 during a stream of transfers', () =
           transfer: { sourceAccountId: source, destinationAccountId: destinations[n % destinations.length]!, amount: { amountMinor: amount, currency: 'EUR' }, reference: key },
         });
         sent.set(key, { request, amount });
+        if (killedAt === 0) startedBeforeKill.add(key);
         try {
           const res = await unaryCall(transfers, 'createTransfer', request);
           acked.set(key, res.transfer!.id);
@@ -124,14 +127,23 @@ describe('transactions service under kill -9 during a stream of transfers', () =
     };
     const workers = Array.from({ length: WORKERS }, worker);
     await until(() => acked.size >= ACK_BEFORE_KILL, 30_000, `${ACK_BEFORE_KILL} acknowledged transfers`);
-    const killedAt = Date.now();
+    // Aim the kill at the worst moment: a transfer committed whose response has not reached the client
+    // yet (its retry must replay, not post again). Polled for up to 5 s; otherwise the kill lands anyway.
+    const aimUntil = Date.now() + 5_000;
+    let aimed = false;
+    while (!aimed && Date.now() < aimUntil) {
+      const { rows } = await db.client.query<{ reference: string }>(`SELECT reference FROM transfers WHERE reference LIKE $1 AND created_at > now() - interval '2 seconds'`, [`xfer-${run}-%`]);
+      aimed = rows.some((r) => !acked.has(r.reference));
+    }
+    killedAt = Date.now();
     await killHard(child);
     const ackedAtKill = acked.size;
     await new Promise((r) => setTimeout(r, 300)); // let workers hit the dead port
     stop = true;
     await Promise.all(workers);
     transfers.close();
-    const inFlight = unacked.size;
+    const inFlight = [...unacked].filter((k) => startedBeforeKill.has(k)).length;
+    const refusedWhileDown = unacked.size - inFlight;
 
     // Restart, then retry every unacknowledged call with the same key and the same request.
     child = await start();
@@ -210,7 +222,7 @@ describe('transactions service under kill -9 during a stream of transfers', () =
     // How many unacknowledged calls had in fact committed before the kill (their retry was a replay).
     const { rows: replays } = await db.client.query<{ n: string }>('SELECT count(*) AS n FROM transfers WHERE id = ANY($1::uuid[]) AND created_at < $2', [[...retried.values()], new Date(killedAt)]);
     process.stdout.write(
-      `crash test: ${ackedAtKill} acknowledged before kill -9, ${inFlight} unacknowledged calls retried after restart (${replays[0]!.n} of them had committed: replayed), ${restartMs} ms kill->healthy, ` +
+      `crash test: ${ackedAtKill} acknowledged before kill -9 (${aimed ? 'aimed at a commit not yet acknowledged' : 'unaimed'}), ${unacked.size} unacknowledged calls (${inFlight} in flight at the kill, ${refusedWhileDown} refused while down) retried after restart, ${replays[0]!.n} of them had committed (replayed), ${restartMs} ms kill->healthy, ` +
         `${committed.length} stream transfers committed exactly once, ${distinct.size} distinct events on Kafka from ${delivered.length} deliveries ` +
         `(${delivered.length - distinct.size} duplicate), ${compliance.screened()} screenings, ${Date.now() - startedAt} ms\n`,
     );
