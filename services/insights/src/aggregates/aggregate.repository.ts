@@ -1,0 +1,136 @@
+import { Injectable } from '@nestjs/common';
+import type { Prisma, WindowAggregate as Row } from '../generated/prisma/client';
+import { PrismaService } from '../platform/prisma.provider';
+import type { Aggregate, TopNEntry } from './aggregate';
+
+/** Filters shared by the series and top-N reads; `dimensionValue` undefined means every value. */
+export interface AggregateFilter {
+  tenantId: string;
+  streamId?: string;
+  metric?: string;
+  dimensionKey: string;
+  dimensionValue?: string;
+  from: Date;
+  to: Date;
+}
+
+/** Keyset position: the last (window_start, window_key) returned. */
+export interface SeriesCursor {
+  windowStart: Date;
+  windowKey: string;
+}
+
+function toAggregate(r: Row): Aggregate {
+  return {
+    windowKey: r.windowKey,
+    tenantId: r.tenantId,
+    streamId: r.streamId,
+    metric: r.metric,
+    dimensionKey: r.dimensionKey,
+    dimensionValue: r.dimensionValue,
+    windowSizeSeconds: r.windowSizeSeconds,
+    windowSlideSeconds: r.windowSlideSeconds,
+    windowStart: r.windowStart,
+    windowEnd: r.windowEnd,
+    count: r.count,
+    sum: r.sum,
+    min: r.min,
+    max: r.max,
+    p50: r.p50,
+    p95: r.p95,
+    p99: r.p99,
+    distinctCount: r.distinctCount,
+    lateEvents: r.lateEvents,
+    revision: r.revision,
+    final: r.final,
+    producer: r.producer,
+    computedAt: r.computedAt,
+  };
+}
+
+/** The Prisma side of the read model; Prisma types stay in this file. */
+@Injectable()
+export class AggregateRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  /**
+   * Stores `a` unless the row already holds the same or a newer revision, in one statement (no read-then-write
+   * race between two consumers after a rebalance). Returns whether the row changed.
+   */
+  async upsertIfNewer(a: Aggregate): Promise<boolean> {
+    const rows = await this.prisma.client.$queryRaw<{ window_key: string }[]>`
+      INSERT INTO window_aggregates AS t (
+        window_key, tenant_id, stream_id, metric, dimension_key, dimension_value, window_size_seconds, window_slide_seconds,
+        window_start, window_end, count, sum, min, max, p50, p95, p99, distinct_count, late_events, revision, final, producer,
+        computed_at, updated_at)
+      VALUES (
+        ${a.windowKey}, ${a.tenantId}, ${a.streamId}, ${a.metric}, ${a.dimensionKey}, ${a.dimensionValue},
+        ${a.windowSizeSeconds}::int, ${a.windowSlideSeconds}::int, ${a.windowStart}::timestamptz, ${a.windowEnd}::timestamptz,
+        ${a.count}::bigint, ${a.sum}::float8, ${a.min}::float8, ${a.max}::float8, ${a.p50}::float8, ${a.p95}::float8, ${a.p99}::float8,
+        ${a.distinctCount}::bigint, ${a.lateEvents}::bigint, ${a.revision}::bigint, ${a.final}, ${a.producer},
+        ${a.computedAt}::timestamptz, now())
+      ON CONFLICT (window_key) DO UPDATE SET
+        tenant_id = EXCLUDED.tenant_id, stream_id = EXCLUDED.stream_id, metric = EXCLUDED.metric,
+        dimension_key = EXCLUDED.dimension_key, dimension_value = EXCLUDED.dimension_value,
+        window_size_seconds = EXCLUDED.window_size_seconds, window_slide_seconds = EXCLUDED.window_slide_seconds,
+        window_start = EXCLUDED.window_start, window_end = EXCLUDED.window_end,
+        count = EXCLUDED.count, sum = EXCLUDED.sum, min = EXCLUDED.min, max = EXCLUDED.max,
+        p50 = EXCLUDED.p50, p95 = EXCLUDED.p95, p99 = EXCLUDED.p99,
+        distinct_count = EXCLUDED.distinct_count, late_events = EXCLUDED.late_events,
+        revision = EXCLUDED.revision, final = EXCLUDED.final, producer = EXCLUDED.producer,
+        computed_at = EXCLUDED.computed_at, updated_at = now()
+      WHERE t.revision < EXCLUDED.revision
+      RETURNING window_key`;
+    return rows.length > 0;
+  }
+
+  async findByKey(windowKey: string): Promise<Aggregate | undefined> {
+    const row = await this.prisma.client.windowAggregate.findUnique({ where: { windowKey } });
+    return row ? toAggregate(row) : undefined;
+  }
+
+  /** The smallest tumbling window size with data matching `filter`, if any. */
+  async smallestResolution(filter: AggregateFilter): Promise<number | undefined> {
+    const row = await this.prisma.client.windowAggregate.findFirst({
+      where: this.where(filter),
+      orderBy: { windowSizeSeconds: 'asc' },
+      select: { windowSizeSeconds: true },
+    });
+    return row?.windowSizeSeconds;
+  }
+
+  /** Tumbling windows of one size starting in [from, to), ordered by (window_start, window_key), after `cursor`. */
+  async series(filter: AggregateFilter, windowSizeSeconds: number, limit: number, cursor?: SeriesCursor): Promise<Aggregate[]> {
+    const where: Prisma.WindowAggregateWhereInput = { ...this.where(filter), windowSizeSeconds };
+    if (cursor) {
+      where.OR = [{ windowStart: { gt: cursor.windowStart } }, { windowStart: cursor.windowStart, windowKey: { gt: cursor.windowKey } }];
+    }
+    const rows = await this.prisma.client.windowAggregate.findMany({ where, orderBy: [{ windowStart: 'asc' }, { windowKey: 'asc' }], take: limit });
+    return rows.map(toAggregate);
+  }
+
+  /** Dimension values ranked by total sum (or count) over the tumbling windows of one size in the range. */
+  async topN(filter: AggregateFilter, windowSizeSeconds: number, limit: number, orderBy: 'sum' | 'count'): Promise<TopNEntry[]> {
+    const groups = await this.prisma.client.windowAggregate.groupBy({
+      by: ['dimensionValue'],
+      where: { ...this.where(filter), windowSizeSeconds },
+      _sum: { count: true, sum: true },
+      orderBy: [{ _sum: { [orderBy]: 'desc' } }, { dimensionValue: 'asc' }],
+      take: limit,
+    });
+    return groups.map((g) => ({ dimensionValue: g.dimensionValue, count: g._sum.count ?? 0n, sum: g._sum.sum ?? 0 }));
+  }
+
+  private where(f: AggregateFilter): Prisma.WindowAggregateWhereInput {
+    return {
+      tenantId: f.tenantId,
+      dimensionKey: f.dimensionKey,
+      windowStart: { gte: f.from, lt: f.to },
+      // Tumbling only: hopping windows overlap, so a series or a sum over them would count events several times.
+      windowSlideSeconds: { equals: this.prisma.client.windowAggregate.fields.windowSizeSeconds },
+      ...(f.streamId ? { streamId: f.streamId } : {}),
+      ...(f.metric ? { metric: f.metric } : {}),
+      ...(f.dimensionValue !== undefined ? { dimensionValue: f.dimensionValue } : {}),
+    };
+  }
+}
