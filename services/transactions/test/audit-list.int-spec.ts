@@ -136,10 +136,7 @@ describe('AuditService.ListAuditRecords', () => {
     expect(past).toMatchObject({ records: [], page: { nextPageToken: '' } });
   });
 
-  // KNOWN BUG (reported, not fixed here: audit.grpc.ts is outside this change): a 19-digit token above
-  // int64 max passes the /^\d{1,19}$/ check and reaches Postgres, which fails the query -> INTERNAL.
-  // `it.failing` keeps the suite green while it is wrong and turns red once fixed: then make it `it`.
-  it.failing('refuses a token above int64 max as INVALID_ARGUMENT (today: INTERNAL)', async () => {
+  it('refuses a token above int64 max as INVALID_ARGUMENT', async () => {
     const err = await refusal(unaryCall(client, 'listAuditRecords', paymentsV1.ListAuditRecordsRequest.fromPartial({ page: { pageSize: 10, pageToken: '9999999999999999999' } })));
     expect(err).toMatchObject({ code: 'PAYMENTS.INVALID_PAGE_TOKEN', kind: 'INVALID_ARGUMENT' });
   });

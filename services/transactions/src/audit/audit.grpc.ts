@@ -30,7 +30,7 @@ export class AuditGrpc {
       listAuditRecords: async (req: paymentsV1.ListAuditRecordsRequest) => {
         const pageSize = Math.min(MAX_PAGE, req.page?.pageSize || DEFAULT_PAGE);
         const token = req.page?.pageToken ?? '';
-        if (token !== '' && !/^\d{1,19}$/.test(token)) {
+        if (token !== '' && (!/^\d{1,19}$/.test(token) || BigInt(token) > 9_223_372_036_854_775_807n)) {
           throw new AppError({ code: 'PAYMENTS.INVALID_PAGE_TOKEN', kind: 'INVALID_ARGUMENT', message: 'page_token is not one this service issued', fieldViolations: [{ field: 'page.page_token', description: 'malformed' }] });
         }
         const records = await this.audit.list({ entityType: req.entityType || undefined, entityId: req.entityId || undefined }, pageSize + 1, token ? BigInt(token) : 0n);
