@@ -1,0 +1,287 @@
+/**
+ * IngestService in-process against the REAL Kafka on 127.0.0.1:19092, each run on its own raw topic
+ * (INGEST_RAW_TOPIC), plus an instance pointed at a closed port to prove it refuses rather than buffers.
+ */
+import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
+import { Metadata } from '@grpc/grpc-js';
+import type { INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { analyticsV1 } from '@tessera/contracts';
+import { type AppError, fromGrpcError, isAppError } from '@tessera/errors';
+import { checkHealth, createGrpcClient, unaryCall } from '@tessera/grpc';
+import { decodeEnvelope } from '@tessera/kafka';
+import { Kafka, logLevel } from 'kafkajs';
+import { AppModule } from '../src/app.module';
+import { ingestConfigSchema } from '../src/config';
+import { RejectionCodes } from '../src/events/ingest.errors';
+import { GrpcServerHost } from '../src/platform/grpc-server.host';
+import { RawEventPublisher } from '../src/publishing/raw-event.publisher';
+
+jest.setTimeout(90_000);
+
+const BROKERS = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092').split(',');
+const RUN = randomUUID().slice(0, 8);
+const TOPIC = `test.ingest.raw.${RUN}`;
+const KEYS = 'acme:acme-secret-key,globex:globex-secret-key';
+const kafka = new Kafka({ clientId: `ingest-test-${RUN}`, brokers: BROKERS, logLevel: logLevel.NOTHING });
+
+interface Running {
+  app: INestApplicationContext;
+  client: analyticsV1.IngestServiceClient;
+  addr: string;
+  close(): Promise<void>;
+}
+
+async function startIngest(env: Record<string, string>): Promise<Running> {
+  const config = ingestConfigSchema.parse({ INGEST_GRPC_PORT: '0', INGEST_RAW_TOPIC: TOPIC, INGEST_API_KEYS: KEYS, KAFKA_BROKERS: BROKERS.join(','), ...env });
+  const app = await NestFactory.createApplicationContext(AppModule.forRoot(config), { logger: ['error'] });
+  await app.init();
+  const addr = `127.0.0.1:${app.get(GrpcServerHost).port}`;
+  const client = createGrpcClient(analyticsV1.IngestServiceClient, addr, { retry: 'none', defaultDeadlineMs: 30_000, forwardAuth: false });
+  return { app, client, addr, close: async () => { client.close(); await app.close(); } };
+}
+
+function apiKey(key = 'acme-secret-key'): Metadata {
+  const m = new Metadata();
+  m.set('x-api-key', key);
+  return m;
+}
+
+function event(overrides: Partial<analyticsV1.AnalyticsEvent> = {}): analyticsV1.AnalyticsEvent {
+  return analyticsV1.AnalyticsEvent.fromPartial({
+    tenantId: 'acme', streamId: 'web', eventId: randomUUID(), eventType: 'page.view', occurredAt: new Date(), value: 1, attributes: { country: 'DE' }, ...overrides,
+  });
+}
+
+/** Every record on the run's topic (read from the beginning by a throwaway group) until `expected` arrived or the wait ends. */
+async function readTopic(expected: number, waitMs = 20_000): Promise<{ key: string; partition: number; id: string; event: analyticsV1.AnalyticsEvent }[]> {
+  const consumer = kafka.consumer({ groupId: `ingest-test-reader-${randomUUID()}` });
+  const records: { key: string; partition: number; id: string; event: analyticsV1.AnalyticsEvent }[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
+  let settle: () => void = () => undefined;
+  const enough = new Promise<void>((resolve) => (settle = resolve));
+  await consumer.run({
+    eachMessage: async ({ message, partition }) => {
+      const envelope = decodeEnvelope(message.value);
+      records.push({ key: message.key?.toString() ?? '', partition, id: envelope.id, event: analyticsV1.AnalyticsEvent.decode(envelope.data) });
+      if (records.length >= expected) settle();
+    },
+  });
+  await Promise.race([enough, new Promise((r) => setTimeout(r, waitMs))]);
+  // A short grace period so an unexpected extra record (a duplicate) would be seen too.
+  await new Promise((r) => setTimeout(r, 1500));
+  await consumer.disconnect();
+  return records;
+}
+
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
+function streamCall(client: analyticsV1.IngestServiceClient, chunks: analyticsV1.AnalyticsEvent[][], metadata = apiKey()): Promise<analyticsV1.IngestStreamResponse> {
+  return new Promise((resolve, reject) => {
+    const call = client.ingestStream(metadata, (error, response) => (error ? reject(error) : resolve(response)));
+    let i = 0;
+    const writeMore = (): void => {
+      while (i < chunks.length) {
+        const ok = call.write({ events: chunks[i] });
+        i += 1;
+        if (!ok) {
+          call.once('drain', writeMore);
+          return;
+        }
+      }
+      call.end();
+    };
+    writeMore();
+  });
+}
+
+async function failure(promise: Promise<unknown>): Promise<AppError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (isAppError(error)) return error;
+    throw error;
+  }
+  throw new Error('expected the call to fail');
+}
+
+let ingest: Running;
+let sentAccepted = 0;
+
+beforeAll(async () => {
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: 3, replicationFactor: 1 }], waitForLeaders: true });
+  await admin.disconnect();
+  ingest = await startIngest({});
+});
+
+afterAll(async () => {
+  await ingest?.close();
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.deleteTopics({ topics: [TOPIC] }).catch(() => undefined);
+  await admin.disconnect();
+});
+
+describe('IngestService against real Kafka', () => {
+  it('reports SERVING while Kafka and the raw topic are reachable', async () => {
+    expect(await checkHealth(ingest.addr)).toBe('SERVING');
+    expect(await checkHealth(ingest.addr, 'tessera.analytics.v1.IngestService')).toBe('SERVING');
+  });
+
+  it('refuses a call without a valid API key', async () => {
+    const missing = await failure(unaryCall(ingest.client, 'ingestBatch', { events: [event()] }));
+    expect(missing).toMatchObject({ kind: 'UNAUTHENTICATED', code: 'AUTH.API_KEY_REQUIRED' });
+    const wrong = await failure(unaryCall(ingest.client, 'ingestBatch', { events: [event()] }, { metadata: apiKey('not-a-real-key') }));
+    expect(wrong).toMatchObject({ kind: 'UNAUTHENTICATED', code: 'AUTH.API_KEY_INVALID' });
+  });
+
+  it('accepts the good events of a mixed batch, reports each bad one, and the good ones are on the topic exactly once', async () => {
+    const good = [event({ streamId: 'checkout' }), event({ streamId: 'checkout', value: 2.5 }), event({ streamId: 'web', attributes: { plan: 'pro' } })];
+    const bad = [
+      event({ tenantId: '' }),
+      event({ tenantId: 'globex' }),
+      event({ eventType: 'Not A Type' }),
+      event({ occurredAt: new Date(Date.now() + 3_600_000) }),
+      event({ occurredAt: new Date(Date.now() - 30 * 86_400_000) }),
+      event({ attributes: Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${i}`, 'v'])) }),
+      event({ attributes: { city: 'M\uFFFDnchen' } }),
+      event({ value: Number.NaN }),
+    ];
+    const batch = [bad[0], good[0], bad[1], bad[2], good[1], bad[3], bad[4], bad[5], good[2], bad[6], bad[7]].map((e) => e as analyticsV1.AnalyticsEvent);
+    const res = await unaryCall(ingest.client, 'ingestBatch', { events: batch }, { metadata: apiKey() });
+    expect(res.accepted).toBe(3);
+    expect(res.rejections.map((r) => [r.index, r.code])).toEqual([
+      [0, RejectionCodes.tenantRequired],
+      [2, RejectionCodes.tenantMismatch],
+      [3, RejectionCodes.invalidEventType],
+      [5, RejectionCodes.occurredAtOutOfRange],
+      [6, RejectionCodes.occurredAtOutOfRange],
+      [7, RejectionCodes.attributesTooLarge],
+      [9, RejectionCodes.invalidUtf8],
+      [10, RejectionCodes.invalidValue],
+    ]);
+    expect(res.rejections[1]?.eventId).toBe(bad[1]?.eventId);
+    sentAccepted += 3;
+
+    const records = await readTopic(sentAccepted);
+    expect(records).toHaveLength(3);
+    expect(records.map((r) => r.id).sort()).toEqual(good.map((e) => e.eventId).sort());
+    const byId = new Map(records.map((r) => [r.id, r]));
+    for (const e of good) {
+      const record = byId.get(e.eventId);
+      expect(record?.key).toBe(`acme/${e.streamId}`);
+      expect(record?.event).toEqual(e);
+    }
+  });
+
+  it('ingests a client stream of 5000 events: all acknowledged, each on the topic once, in order per tenant/stream', async () => {
+    const streams = ['s1', 's2', 's3', 's4', 's5'];
+    const events = Array.from({ length: 5000 }, (_, i) => event({ streamId: streams[i % streams.length], eventId: `e-${RUN}-${i}`, value: i }));
+    const chunks: analyticsV1.AnalyticsEvent[][] = [];
+    for (let i = 0; i < events.length; i += 250) chunks.push(events.slice(i, i + 250));
+    // Two bad events in the middle: reported with their position in the whole stream.
+    chunks[7]?.push(event({ eventType: '' }));
+    chunks[12]?.push(event({ tenantId: 'globex' }));
+
+    const res = await streamCall(ingest.client, chunks);
+    expect(res.accepted).toBe(5000n);
+    expect(res.rejectedCount).toBe(2n);
+    expect(res.rejections.map((r) => [r.index, r.code])).toEqual([
+      [8 * 250, RejectionCodes.invalidEventType],
+      [13 * 250 + 1, RejectionCodes.tenantMismatch],
+    ]);
+    sentAccepted += 5000;
+
+    const records = (await readTopic(sentAccepted, 45_000)).filter((r) => r.id.startsWith(`e-${RUN}-`));
+    expect(records).toHaveLength(5000);
+    expect(new Set(records.map((r) => r.id)).size).toBe(5000);
+    for (const s of streams) {
+      const values = records.filter((r) => r.key === `acme/${s}`).map((r) => r.event.value);
+      expect(values).toHaveLength(1000);
+      expect(values).toEqual([...values].sort((a, b) => a - b));
+    }
+  });
+
+  it('fails a whole stream with INVALID_ARGUMENT when a message exceeds the batch limit', async () => {
+    const oversize = Array.from({ length: 1001 }, () => event());
+    const err = await failure(streamCall(ingest.client, [oversize]).catch((e: unknown) => Promise.reject(fromService(e))));
+    expect(err).toMatchObject({ kind: 'INVALID_ARGUMENT', code: 'INGEST.BATCH_TOO_LARGE' });
+  });
+});
+
+describe('back-pressure', () => {
+  it('sheds load beyond INGEST_MAX_PENDING_PUBLISHES with UNAVAILABLE, and acknowledges exactly what Kafka holds', async () => {
+    const tight = await startIngest({ INGEST_MAX_PENDING_PUBLISHES: '1' });
+    try {
+      const calls = Array.from({ length: 20 }, (_, i) =>
+        unaryCall(tight.client, 'ingestBatch', { events: Array.from({ length: 50 }, (__, j) => event({ streamId: 'bp', eventId: `bp-${RUN}-${i}-${j}` })) }, { metadata: apiKey() }).then(
+          (res) => ({ ok: true as const, accepted: res.accepted }),
+          (error: unknown) => ({ ok: false as const, error: error as AppError }),
+        ),
+      );
+      const results = await Promise.all(calls);
+      const refused = results.filter((r) => !r.ok);
+      const acked = results.reduce((n, r) => n + (r.ok ? r.accepted : 0), 0);
+      expect(refused.length).toBeGreaterThan(0);
+      for (const r of refused) {
+        expect(r.error).toMatchObject({ kind: 'UNAVAILABLE', code: 'INGEST.OVERLOADED' });
+        expect(r.error.metadata['retryAfterSeconds']).toMatch(/^[1-9]\d*$/);
+      }
+      expect(tight.app.get(RawEventPublisher).pendingBatches).toBe(0);
+      sentAccepted += acked;
+      const onTopic = (await readTopic(sentAccepted, 30_000)).filter((r) => r.id.startsWith(`bp-${RUN}-`));
+      expect(onTopic).toHaveLength(acked);
+    } finally {
+      await tight.close();
+    }
+  });
+});
+
+describe('Kafka unreachable', () => {
+  let down: Running;
+
+  beforeAll(async () => {
+    down = await startIngest({ KAFKA_BROKERS: `127.0.0.1:${await closedPort()}`, INGEST_KAFKA_PROBE_MS: '2000' });
+  });
+
+  afterAll(async () => {
+    await down?.close();
+  });
+
+  it('is NOT_SERVING', async () => {
+    expect(await checkHealth(down.addr)).toBe('NOT_SERVING');
+  });
+
+  it('answers IngestBatch UNAVAILABLE with a retry hint and acknowledges nothing', async () => {
+    const err = await failure(unaryCall(down.client, 'ingestBatch', { events: [event(), event({ tenantId: '' })] }, { metadata: apiKey() }));
+    expect(err).toMatchObject({ kind: 'UNAVAILABLE', code: 'INGEST.KAFKA_UNAVAILABLE' });
+    expect(Number(err.metadata['retryAfterSeconds'])).toBeGreaterThanOrEqual(1);
+  });
+
+  it('answers IngestStream UNAVAILABLE with a retry hint', async () => {
+    const err = await failure(streamCall(down.client, [[event()], [event()]]).catch((e: unknown) => Promise.reject(fromService(e))));
+    expect(err).toMatchObject({ kind: 'UNAVAILABLE', code: 'INGEST.KAFKA_UNAVAILABLE' });
+    expect(err.metadata['retryAfterSeconds']).toBe('2');
+  });
+
+  it('still reports per-event rejections when nothing valid needs Kafka', async () => {
+    const res = await unaryCall(down.client, 'ingestBatch', { events: [event({ tenantId: '' })] }, { metadata: apiKey() });
+    expect(res).toMatchObject({ accepted: 0, rejections: [{ index: 0, code: RejectionCodes.tenantRequired }] });
+  });
+});
+
+/** Streaming calls bypass unaryCall, so their ServiceError is converted the same way here. */
+function fromService(error: unknown): unknown {
+  return fromGrpcError(error);
+}
