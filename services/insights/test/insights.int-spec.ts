@@ -1,0 +1,255 @@
+/**
+ * insights against the real broker and Postgres: aggregates (with duplicates, an older revision after a
+ * newer one, an aborted transaction and an invalid message) go to a per-run topic; the service (own group,
+ * throwaway database) builds the read model, answers GetAggregates/GetTopN and streams upserts live.
+ */
+import { randomUUID } from 'node:crypto';
+import { credentials, type ClientReadableStream } from '@grpc/grpc-js';
+import { analyticsV1, eventTypeName } from '@tessera/contracts';
+import { AppError, fromGrpcError } from '@tessera/errors';
+import { createKafka, EventProducer } from '@tessera/kafka';
+import { createLogger } from '@tessera/telemetry';
+import type { Admin, Kafka } from 'kafkajs';
+import { AggregatesConsumer } from '../src/aggregates/aggregates.consumer';
+import { StreamAggregatesGrpc } from '../src/live/stream-aggregates.grpc';
+import { type Harness, startInsights } from './support/harness';
+
+jest.setTimeout(90_000);
+process.env['LOG_LEVEL'] ??= 'warn';
+
+const BROKERS = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092').split(',');
+const RUN = randomUUID().slice(0, 8);
+const TOPIC = `test.insights-aggregates.${RUN}`;
+const GROUP = `insights.test-${RUN}`;
+const TENANT = `t${RUN}`;
+const BASE = Date.UTC(2026, 0, 1, 12, 0, 0);
+const logger = createLogger('insights-test');
+
+let kafka: Kafka;
+let admin: Admin;
+let producer: EventProducer;
+let txProducer: EventProducer;
+let h: Harness;
+let client: analyticsV1.InsightsServiceClient;
+
+interface Spec {
+  metric?: string;
+  dim?: [string, string];
+  size?: number;
+  slide?: number;
+  startOffsetS?: number;
+  revision: number;
+  count: number;
+  sum: number;
+  tenant?: string;
+  keyTenant?: string;
+}
+
+function aggregate(s: Spec): analyticsV1.WindowAggregate {
+  const tenant = s.tenant ?? TENANT;
+  const metric = s.metric ?? 'page.view';
+  const [dk, dv] = s.dim ?? ['', ''];
+  const size = s.size ?? 10;
+  const slide = s.slide ?? size;
+  const start = BASE + (s.startOffsetS ?? 0) * 1000;
+  return analyticsV1.WindowAggregate.fromPartial({
+    tenantId: tenant,
+    streamId: 'web',
+    metric,
+    dimensionKey: dk,
+    dimensionValue: dv,
+    windowSizeSeconds: BigInt(size),
+    windowSlideSeconds: BigInt(slide),
+    windowStart: new Date(start),
+    windowEnd: new Date(start + size * 1000),
+    count: BigInt(s.count),
+    sum: s.sum,
+    min: 1,
+    max: s.sum,
+    p50Approx: 1,
+    p95Approx: 2,
+    p99Approx: 3,
+    distinctCount: 1n,
+    revision: BigInt(s.revision),
+    final: false,
+    producer: 'test',
+    computedAt: new Date(),
+    windowKey: `${s.keyTenant ?? tenant}|web|${metric}|${dk}=${dv}|${size}|${slide}|${start}`,
+  });
+}
+
+async function publish(p: EventProducer | { publish: EventProducer['publish'] }, a: analyticsV1.WindowAggregate): Promise<void> {
+  await p.publish(TOPIC, { id: `${a.windowKey}#${a.revision}`, type: eventTypeName.WindowAggregate, subject: a.windowKey, key: a.windowKey, message: a, codec: analyticsV1.WindowAggregate });
+}
+
+/** Waits until the group committed everything written to the topic so far (the consumer commits after each message). */
+async function consumed(): Promise<void> {
+  const deadline = Date.now() + 45_000;
+  for (;;) {
+    const ends = await admin.fetchTopicOffsets(TOPIC);
+    const [committed] = await admin.fetchOffsets({ groupId: GROUP, topics: [TOPIC] });
+    const done = ends.every((e) => {
+      const c = committed?.partitions.find((p) => p.partition === e.partition);
+      // A transaction marker occupies an offset the consumer never sees; committing past it moves to high.
+      return Number(c?.offset ?? -1) >= Number(e.high) || (Number(e.high) === 0);
+    });
+    if (done) return;
+    if (Date.now() > deadline) throw new Error('consumer did not catch up');
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+function call<Req, Res>(method: (req: Req, cb: (err: Error | null, res: Res) => void) => unknown, req: Req): Promise<Res> {
+  return new Promise((resolve, reject) => method.call(client, req, (err, res) => (err ? reject(fromGrpcError(err)) : resolve(res))));
+}
+
+const getAggregates = (req: Partial<analyticsV1.GetAggregatesRequest>) =>
+  call<analyticsV1.GetAggregatesRequest, analyticsV1.GetAggregatesResponse>(client.getAggregates, analyticsV1.GetAggregatesRequest.fromPartial(req));
+const getTopN = (req: Partial<analyticsV1.GetTopNRequest>) => call<analyticsV1.GetTopNRequest, analyticsV1.GetTopNResponse>(client.getTopN, analyticsV1.GetTopNRequest.fromPartial(req));
+
+const RANGE = { from: new Date(BASE - 60_000), to: new Date(BASE + 600_000) };
+
+let stream: ClientReadableStream<analyticsV1.StreamAggregatesResponse>;
+const streamed: analyticsV1.WindowAggregate[] = [];
+
+beforeAll(async () => {
+  kafka = createKafka({ clientId: `insights-test-${RUN}`, brokers: BROKERS, logger });
+  admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: 3 }, { topic: `${TOPIC}.dlq`, numPartitions: 1 }], waitForLeaders: true });
+  producer = new EventProducer({ kafka, source: 'stream-processor', logger });
+  await producer.connect();
+  txProducer = new EventProducer({ kafka, source: 'stream-processor', logger, transactionalId: `insights-test-${RUN}` });
+  await txProducer.connect();
+  h = await startInsights({ KAFKA_BROKERS: BROKERS.join(','), INSIGHTS_CONSUMER_GROUP: GROUP, INSIGHTS_AGGREGATES_TOPIC: TOPIC });
+  await h.app.get(AggregatesConsumer).joined;
+  client = new analyticsV1.InsightsServiceClient(h.addr, credentials.createInsecure());
+  stream = client.streamAggregates({ tenantId: TENANT, streamId: '', metric: 'page.view' });
+  stream.on('data', (m: analyticsV1.StreamAggregatesResponse) => m.aggregate && streamed.push(m.aggregate));
+  stream.on('error', () => undefined); // the cancellation at the end surfaces as CANCELLED
+  await new Promise<void>((resolve) => stream.once('metadata', () => resolve()));
+});
+
+afterAll(async () => {
+  stream?.cancel();
+  client?.close();
+  await h?.close();
+  await producer?.disconnect();
+  await txProducer?.disconnect();
+  await admin?.deleteTopics({ topics: [TOPIC, `${TOPIC}.dlq`] }).catch(() => undefined);
+  await admin?.disconnect();
+});
+
+describe('insights read model', () => {
+  it('keeps the newest revision whatever the order and duplication of deliveries', async () => {
+    // Window 0: revisions 1, 2, 2 again (duplicate), then 1 again (older after newer).
+    await publish(producer, aggregate({ revision: 1, count: 1, sum: 10 }));
+    await publish(producer, aggregate({ revision: 2, count: 2, sum: 20 }));
+    await publish(producer, aggregate({ revision: 2, count: 2, sum: 20 }));
+    await publish(producer, aggregate({ revision: 1, count: 1, sum: 10 }));
+    // Window +10 s arrives newest-first.
+    await publish(producer, aggregate({ startOffsetS: 10, revision: 3, count: 5, sum: 50 }));
+    await publish(producer, aggregate({ startOffsetS: 10, revision: 0, count: 1, sum: 1 }));
+    await publish(producer, aggregate({ startOffsetS: 20, revision: 0, count: 7, sum: 70 }));
+    // An aborted transaction: a read_committed consumer must never apply it.
+    await expect(
+      txProducer.transaction(async (tx) => {
+        await publish(tx, aggregate({ startOffsetS: 20, revision: 9, count: 999, sum: 999 }));
+        throw new Error('abort on purpose');
+      }),
+    ).rejects.toThrow('abort on purpose');
+    // Invalid: its key names another tenant (it would overwrite that tenant's window); goes to the DLQ.
+    await publish(producer, aggregate({ startOffsetS: 30, revision: 1, count: 1, sum: 1, keyTenant: 'victim' }));
+    await consumed();
+
+    const rows = await h.db.query<{ start_s: number; revision: string; count: string; sum: number }>(
+      `SELECT (extract(epoch FROM window_start) * 1000 - $2::bigint) / 1000 AS start_s, revision::text, count::text, sum FROM window_aggregates WHERE tenant_id = $1 ORDER BY window_start`,
+      [TENANT, BASE],
+    );
+    expect(rows.rows.map((r) => [Number(r.start_s), r.revision, r.count, r.sum])).toEqual([
+      [0, '2', '2', 20],
+      [10, '3', '5', 50],
+      [20, '0', '7', 70],
+    ]);
+    const dlq = await admin.fetchTopicOffsets(`${TOPIC}.dlq`);
+    expect(Number(dlq[0]?.high)).toBe(1);
+  });
+
+  it('streamed exactly the upserts that changed the read model, in order per window', async () => {
+    await waitFor(() => streamed.length >= 4);
+    await new Promise((r) => setTimeout(r, 500)); // nothing more may arrive
+    const byWindow = new Map<number, number[]>();
+    for (const a of streamed) {
+      const start = (a.windowStart!.getTime() - BASE) / 1000;
+      byWindow.set(start, [...(byWindow.get(start) ?? []), Number(a.revision)]);
+    }
+    // Windows live on different partitions, so only the order within one window is defined.
+    expect([...byWindow.entries()].sort(([a], [b]) => a - b)).toEqual([
+      [0, [1, 2]],
+      [10, [3]],
+      [20, [0]],
+    ]);
+  });
+
+  it('serves the series at the smallest tumbling resolution, in pages', async () => {
+    // A 60 s tumbling and a 60 s/10 s hopping window: neither belongs in the 10 s series.
+    await publish(producer, aggregate({ size: 60, revision: 1, count: 14, sum: 140 }));
+    await publish(producer, aggregate({ size: 60, slide: 10, revision: 1, count: 14, sum: 140 }));
+    await consumed();
+
+    const first = await getAggregates({ tenantId: TENANT, metric: 'page.view', ...RANGE, page: { pageSize: 2, pageToken: '' } });
+    expect(first.aggregates.map((a) => [Number(a.windowSizeSeconds), Number(a.count)])).toEqual([
+      [10, 2],
+      [10, 5],
+    ]);
+    expect(first.page?.nextPageToken).not.toBe('');
+    const second = await getAggregates({ tenantId: TENANT, metric: 'page.view', ...RANGE, page: { pageSize: 2, pageToken: first.page!.nextPageToken } });
+    expect(second.aggregates.map((a) => Number(a.count))).toEqual([7]);
+    expect(second.page?.nextPageToken).toBe('');
+
+    const minute = await getAggregates({ tenantId: TENANT, metric: 'page.view', ...RANGE, windowSizeSeconds: 60n });
+    expect(minute.aggregates.map((a) => [Number(a.windowSizeSeconds), Number(a.windowSlideSeconds), Number(a.count)])).toEqual([[60, 60, 14]]);
+  });
+
+  it('refuses a page token from another query and a request without tenant', async () => {
+    const first = await getAggregates({ tenantId: TENANT, metric: 'page.view', ...RANGE, page: { pageSize: 1, pageToken: '' } });
+    await expect(getAggregates({ tenantId: TENANT, metric: 'other', ...RANGE, page: { pageSize: 1, pageToken: first.page!.nextPageToken } })).rejects.toMatchObject({
+      code: 'INSIGHTS.INVALID_PAGE_TOKEN',
+    } satisfies Partial<AppError>);
+    await expect(getAggregates({ ...RANGE })).rejects.toMatchObject({ code: 'INSIGHTS.INVALID_REQUEST', kind: 'INVALID_ARGUMENT' });
+  });
+
+  it('ranks dimension values by sum or count over one resolution', async () => {
+    const byCountry: [string, number, number][] = [['DE', 3, 300], ['FR', 9, 90], ['US', 5, 500]];
+    for (const [country, count, sum] of byCountry) {
+      await publish(producer, aggregate({ metric: 'checkout', dim: ['country', country], revision: 1, count, sum }));
+      await publish(producer, aggregate({ metric: 'checkout', dim: ['country', country], startOffsetS: 10, revision: 1, count, sum }));
+      // The 60 s window holds the same events; counting it too would double them.
+      await publish(producer, aggregate({ metric: 'checkout', dim: ['country', country], size: 60, revision: 1, count: count * 2, sum: sum * 2 }));
+    }
+    await consumed();
+    const bySum = await getTopN({ tenantId: TENANT, metric: 'checkout', dimensionKey: 'country', ...RANGE, limit: 2 });
+    expect(bySum.entries.map((e) => [e.dimensionValue, Number(e.count), e.sum])).toEqual([
+      ['US', 10, 1000],
+      ['DE', 6, 600],
+    ]);
+    const byCount = await getTopN({ tenantId: TENANT, metric: 'checkout', dimensionKey: 'country', ...RANGE, orderBy: 'count' });
+    expect(byCount.entries.map((e) => e.dimensionValue)).toEqual(['FR', 'US', 'DE']);
+    await expect(getTopN({ tenantId: TENANT, metric: 'checkout', ...RANGE })).rejects.toMatchObject({ code: 'INSIGHTS.INVALID_REQUEST' });
+  });
+
+  it('ends the subscription when the client cancels', async () => {
+    const streams = h.app.get(StreamAggregatesGrpc);
+    expect(streams.openStreams).toBe(1);
+    stream.cancel();
+    await waitFor(() => streams.openStreams === 0);
+  });
+});
+
+async function waitFor(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

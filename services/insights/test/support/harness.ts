@@ -1,0 +1,48 @@
+/** Starts the insights app in-process against a throwaway database and per-run Kafka topic/group. */
+import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import type { INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ensureDatabase, migrate } from '@tessera/db';
+import { Client } from 'pg';
+import { AppModule } from '../../src/app.module';
+import { insightsConfigSchema } from '../../src/config';
+import { GrpcServerHost } from '../../src/platform/grpc-server.host';
+
+const ADMIN_URL = process.env['TESSERA_PG_ADMIN_URL'] ?? 'postgresql://tessera:tessera@127.0.0.1:55432/postgres';
+const MIGRATIONS_DIR = path.resolve(__dirname, '../../prisma/migrations');
+
+export interface Harness {
+  app: INestApplicationContext;
+  db: Client;
+  addr: string;
+  close(): Promise<void>;
+}
+
+export async function startInsights(env: Record<string, string>): Promise<Harness> {
+  const dbName = `tessera_instest_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${dbName}`;
+  await ensureDatabase(url.toString());
+  await migrate(url.toString(), MIGRATIONS_DIR);
+  const db = new Client({ connectionString: url.toString() });
+  await db.connect();
+  const config = insightsConfigSchema.parse({ INSIGHTS_GRPC_PORT: '0', INSIGHTS_DATABASE_URL: url.toString(), ...env });
+  const app = await NestFactory.createApplicationContext(AppModule.forRoot(config), { logger: ['error', 'warn'] });
+  await app.init();
+  const addr = `127.0.0.1:${app.get(GrpcServerHost).port}`;
+  return {
+    app,
+    db,
+    addr,
+    close: async () => {
+      await app.close();
+      await db.end();
+      const admin = new Client({ connectionString: ADMIN_URL });
+      await admin.connect();
+      await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
+      await admin.end();
+    },
+  };
+}
