@@ -1,0 +1,48 @@
+import { bool, brokers, durationMs, loadConfigOrExit } from '@tessera/config';
+import { z } from 'zod';
+import { parseWindowSpecs } from './windowing/window-spec';
+
+const list = () => z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
+
+export const streamProcessorConfigSchema = z.object({
+  KAFKA_BROKERS: brokers().default(['127.0.0.1:19092']),
+  STREAM_PROCESSOR_RAW_TOPIC: z.string().default('analytics.events.raw.v1'),
+  /** Empty disables payment metrics. */
+  STREAM_PROCESSOR_PAYMENTS_TOPIC: z.string().default('payments.transfer.events.v1'),
+  STREAM_PROCESSOR_AGGREGATES_TOPIC: z.string().default('analytics.aggregates.v1'),
+  STREAM_PROCESSOR_DLQ_TOPIC: z.string().default('analytics.events.dlq.v1'),
+  /** Compacted state changelog; created at start (partitions = sum of the input topics'). */
+  STREAM_PROCESSOR_CHANGELOG_TOPIC: z.string().default('analytics.processor-state.changelog.v1'),
+  STREAM_PROCESSOR_GROUP: z.string().regex(/^stream-processor\.[a-z0-9.-]+$/).default('stream-processor.aggregates'),
+  /** Prefix of the per-input-partition transactional ids (fencing a zombie owner of a partition). */
+  STREAM_PROCESSOR_TRANSACTIONAL_ID_PREFIX: z.string().min(1).default('stream-processor'),
+  STREAM_PROCESSOR_WINDOWS: z.string().default('10s,60s,60s/10s').transform((s, ctx) => {
+    try {
+      return parseWindowSpecs(s);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      return z.NEVER;
+    }
+  }),
+  STREAM_PROCESSOR_DIMENSIONS: list().default(['country', 'plan']),
+  STREAM_PROCESSOR_DISTINCT_ATTRIBUTE: z.string().default('user_id'),
+  STREAM_PROCESSOR_ALLOWED_LATENESS_MS: durationMs().default(30_000),
+  STREAM_PROCESSOR_WATERMARK_DELAY_MS: durationMs().default(5_000),
+  /** 0 disables advancing the watermark on wall-clock idleness. */
+  STREAM_PROCESSOR_IDLE_ADVANCE_MS: z.coerce.number().int().min(0).default(10_000),
+  STREAM_PROCESSOR_DEDUPE_HORIZON_MS: durationMs().default(600_000),
+  STREAM_PROCESSOR_CLOSED_RETENTION_MS: durationMs().default(300_000),
+  STREAM_PROCESSOR_MAX_FUTURE_SKEW_MS: durationMs().default(3_600_000),
+  STREAM_PROCESSOR_HLL_PRECISION: z.coerce.number().int().min(4).max(16).default(11),
+  STREAM_PROCESSOR_SKETCH_ALPHA: z.coerce.number().gt(0).lt(1).default(0.01),
+  /** JSON map tenant -> attributes added to its events, e.g. {"demo":{"tenant_tier":"free"}}. */
+  STREAM_PROCESSOR_TENANT_METADATA: z.string().default('{"demo":{"tenant_tier":"free","tenant_region":"eu"}}'),
+  STREAM_PROCESSOR_TRANSACTION_TIMEOUT_MS: durationMs().default(30_000),
+  STREAM_PROCESSOR_FROM_BEGINNING: bool().default(true),
+});
+
+export type StreamProcessorConfig = z.infer<typeof streamProcessorConfigSchema>;
+
+export function loadStreamProcessorConfig(env: NodeJS.ProcessEnv = process.env): StreamProcessorConfig {
+  return loadConfigOrExit(streamProcessorConfigSchema, env, { service: 'stream-processor' });
+}

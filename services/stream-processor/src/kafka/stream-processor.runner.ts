@@ -1,0 +1,277 @@
+import type { KafkaLogger } from '@tessera/kafka';
+import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
+import { decodePaymentEvent } from '../payments/payment-event.decoder';
+import { PartitionState, type AggregationOptions, type BatchOutcome } from '../processing/partition-state';
+import type { InputRecord } from '../processing/processing.types';
+import { decodeRawEvent } from '../processing/raw-event.decoder';
+import type { TenantMetadata } from '../processing/tenant-metadata';
+import { ChangelogLayout, ensureChangelogTopic, restoreChangelog } from './changelog.store';
+import { aggregateMessage, changelogMessage, chunkBySize, deadLetterMessage } from './output.messages';
+
+export interface StreamProcessorTopics {
+  raw: string;
+  /** Undefined: no payment metrics. */
+  payments?: string;
+  aggregates: string;
+  dlq: string;
+  changelog: string;
+}
+
+export interface StreamProcessorOptions {
+  kafka: Kafka;
+  logger: KafkaLogger;
+  groupId: string;
+  transactionalIdPrefix: string;
+  topics: StreamProcessorTopics;
+  aggregation: AggregationOptions;
+  tenants: TenantMetadata;
+  /** 0 disables watermark advance on idleness. */
+  idleAdvanceMs: number;
+  transactionTimeoutMs: number;
+  fromBeginning: boolean;
+}
+
+/** Running totals, for logs, tests and the bench. */
+export interface ProcessorStats {
+  batches: number;
+  transactions: number;
+  records: number;
+  events: number;
+  duplicates: number;
+  late: number;
+  poison: number;
+  aggregatesEmitted: number;
+  restores: number;
+}
+
+const key = (topic: string, partition: number) => `${topic}:${partition}`;
+
+/**
+ * Read-process-write with exactly-once semantics on kafkajs:
+ *  - eachBatch per input partition; everything the batch produces (aggregates, dead letters, state
+ *    changelog) and the group's next offset go into ONE Kafka transaction;
+ *  - one transactional producer per input partition (id `<prefix>-<topic>-<partition>`): whoever
+ *    gets the partition after a rebalance or crash re-initialises that id, which aborts the previous
+ *    owner's open transaction and fences it (kafkajs has no KIP-447 group-metadata fencing);
+ *  - after each group join, state of every assigned partition is rebuilt from the compacted
+ *    changelog (read_committed), so it is exactly the state as of the committed offset.
+ */
+export class StreamProcessorRunner {
+  readonly stats: ProcessorStats = { batches: 0, transactions: 0, records: 0, events: 0, duplicates: 0, late: 0, poison: 0, aggregatesEmitted: 0, restores: 0 };
+  private readonly admin: Admin;
+  private consumer: Consumer | undefined;
+  private layout: ChangelogLayout | undefined;
+  private readonly producers = new Map<string, Producer>();
+  private readonly states = new Map<string, PartitionState>();
+  /** Next offset to process per partition (the committed one, then ours after each commit). */
+  private readonly positions = new Map<string, bigint>();
+  private readonly lastActivity = new Map<string, number>();
+  private assignment: Record<string, number[]> = {};
+  private generation = 0;
+  private readyGeneration = -1;
+  private lock: Promise<unknown> = Promise.resolve();
+  private idleTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(private readonly options: StreamProcessorOptions) {
+    this.admin = options.kafka.admin();
+  }
+
+  private get inputTopics(): string[] {
+    return [this.options.topics.raw, ...(this.options.topics.payments ? [this.options.topics.payments] : [])];
+  }
+
+  async start(): Promise<void> {
+    await this.admin.connect();
+    const meta = await this.admin.fetchTopicMetadata({ topics: this.inputTopics });
+    this.layout = new ChangelogLayout(this.inputTopics.map((topic) => ({ topic, partitions: meta.topics.find((t) => t.name === topic)?.partitions.length ?? 0 })));
+    await ensureChangelogTopic(this.admin, this.options.topics.changelog, this.layout);
+
+    const consumer = this.options.kafka.consumer({ groupId: this.options.groupId, allowAutoTopicCreation: false, readUncommitted: false, maxWaitTimeInMs: 250, sessionTimeout: 30_000, heartbeatInterval: 3_000 });
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      this.generation++;
+      this.assignment = e.payload.memberAssignment;
+      this.options.logger.info({ assignment: this.assignment, generation: this.generation }, 'partitions assigned');
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: this.inputTopics, fromBeginning: this.options.fromBeginning });
+    await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch: (p) => this.onBatch(p) });
+    if (this.options.idleAdvanceMs > 0) {
+      this.idleTimer = setInterval(() => void this.advanceIdle().catch((err: unknown) => this.options.logger.warn({ err }, 'idle watermark advance failed')), Math.max(250, this.options.idleAdvanceMs / 2));
+      this.idleTimer.unref();
+    }
+  }
+
+  /** Lets the batch in hand commit, then leaves the group and closes the producers. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.idleTimer) clearInterval(this.idleTimer);
+    await this.consumer?.disconnect();
+    await this.exclusive(async () => {
+      for (const p of this.producers.values()) await p.disconnect().catch(() => undefined);
+      this.producers.clear();
+    });
+    await this.admin.disconnect();
+  }
+
+  private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    if (batch.messages.length === 0) return;
+    await this.exclusive(async () => {
+      if (this.readyGeneration !== this.generation) await this.prepareAssignment();
+      const k = key(batch.topic, batch.partition);
+      const state = this.states.get(k);
+      if (!state) {
+        this.readyGeneration = -1;
+        throw new Error(`batch for ${k}, which the last group join did not assign`);
+      }
+      const position = this.positions.get(k) ?? 0n;
+      // Records below the committed offset were already processed (e.g. a commit that succeeded but reported an error).
+      const messages = batch.messages.filter((m) => BigInt(m.offset) >= position);
+      const last = batch.messages[batch.messages.length - 1] as KafkaMessage;
+      if (messages.length === 0) {
+        resolveOffset(last.offset);
+        return;
+      }
+      if (!isRunning() || isStale()) return;
+      const records = messages.map((m) => this.decode(batch.topic, m));
+      const outcome = state.processBatch(records);
+      const next = BigInt(last.offset) + 1n;
+      try {
+        await this.commit(batch.topic, batch.partition, outcome, next);
+      } catch (error) {
+        this.readyGeneration = -1; // state may be ahead of what committed: rebuild before the next batch
+        throw error;
+      }
+      this.positions.set(k, next);
+      this.lastActivity.set(k, Date.now());
+      resolveOffset(last.offset);
+      this.count(outcome, messages.length);
+    });
+    await heartbeat();
+  }
+
+  private decode(topic: string, m: KafkaMessage): InputRecord {
+    const decoded = topic === this.options.topics.raw ? decodeRawEvent(m.value, this.options.tenants) : decodePaymentEvent(m.value);
+    return { ...decoded, offset: m.offset, key: m.key, value: m.value, timestampMs: Number(m.timestamp) };
+  }
+
+  /** Publishes a batch's output and (for input batches) the next offset in one transaction. */
+  private async commit(topic: string, partition: number, outcome: BatchOutcome, nextOffset?: bigint): Promise<void> {
+    const producer = this.producers.get(key(topic, partition));
+    if (!producer || !this.layout) throw new Error(`no transactional producer for ${key(topic, partition)}`);
+    const now = new Date();
+    const changelogPartition = this.layout.partitionFor(topic, partition);
+    const sends: Array<{ topic: string; messages: Message[] }> = [
+      { topic: this.options.topics.aggregates, messages: outcome.aggregates.map((a) => aggregateMessage(a, now)) },
+      { topic: this.options.topics.dlq, messages: outcome.deadLetters.map((d) => deadLetterMessage(d, { topic, partition }, now)) },
+      { topic: this.options.topics.changelog, messages: outcome.changelog.map((e) => changelogMessage(e, changelogPartition)) },
+    ];
+    const tx = await producer.transaction();
+    try {
+      for (const s of sends) {
+        for (const chunk of chunkBySize(s.messages)) await tx.send({ topic: s.topic, messages: chunk, acks: -1 });
+      }
+      if (nextOffset !== undefined) {
+        await tx.sendOffsets({ consumerGroupId: this.options.groupId, topics: [{ topic, partitions: [{ partition, offset: nextOffset.toString() }] }] });
+      }
+      await tx.commit();
+    } catch (error) {
+      await tx.abort().catch(() => undefined);
+      throw error;
+    }
+    this.stats.transactions++;
+    this.stats.aggregatesEmitted += outcome.aggregates.length;
+  }
+
+  /**
+   * Fences the previous owners (producer per assigned partition), reads the group's committed
+   * offsets and rebuilds the state of every assigned partition from the changelog.
+   */
+  private async prepareAssignment(): Promise<void> {
+    if (!this.layout) throw new Error('not started');
+    const generation = this.generation;
+    const assigned = new Set<string>();
+    for (const [topic, partitions] of Object.entries(this.assignment)) for (const p of partitions) assigned.add(key(topic, p));
+    for (const [k, producer] of this.producers) {
+      if (!assigned.has(k)) {
+        await producer.disconnect().catch(() => undefined);
+        this.producers.delete(k);
+      }
+    }
+    this.states.clear();
+    this.positions.clear();
+    for (const k of assigned) {
+      if (this.producers.has(k)) continue;
+      const producer = this.options.kafka.producer({
+        transactionalId: `${this.options.transactionalIdPrefix}-${k.replace(':', '-')}`,
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+        transactionTimeout: this.options.transactionTimeoutMs,
+      });
+      await producer.connect(); // InitProducerId: aborts and fences the previous owner's open transaction
+      this.producers.set(k, producer);
+    }
+    const fresh = new Map<number, PartitionState>();
+    for (const [topic, partitions] of Object.entries(this.assignment)) {
+      const committed = await this.admin.fetchOffsets({ groupId: this.options.groupId, topics: [topic] });
+      for (const p of partitions) {
+        const state = new PartitionState(this.options.aggregation);
+        this.states.set(key(topic, p), state);
+        fresh.set(this.layout.partitionFor(topic, p), state);
+        const offset = committed[0]?.partitions.find((x) => x.partition === p)?.offset ?? '-1';
+        this.positions.set(key(topic, p), BigInt(offset) >= 0n ? BigInt(offset) : 0n);
+      }
+    }
+    await restoreChangelog({
+      kafka: this.options.kafka,
+      admin: this.admin,
+      topic: this.options.topics.changelog,
+      partitions: [...fresh.keys()],
+      logger: this.options.logger,
+      apply: (partition, k, v) => fresh.get(partition)?.restore(k, v),
+    });
+    this.stats.restores++;
+    this.readyGeneration = generation;
+  }
+
+  /** Closes windows of partitions without traffic for `idleAdvanceMs` by moving their watermark with the wall clock. */
+  private async advanceIdle(): Promise<void> {
+    await this.exclusive(async () => {
+      if (this.stopped || this.readyGeneration !== this.generation) return;
+      const now = Date.now();
+      for (const [k, state] of this.states) {
+        const last = this.lastActivity.get(k) ?? now;
+        if (!this.lastActivity.has(k)) this.lastActivity.set(k, now);
+        const idleFor = now - last;
+        if (idleFor < this.options.idleAdvanceMs || state.openWindows === 0 || !Number.isFinite(state.watermark)) continue;
+        const [topic, partition] = [k.slice(0, k.lastIndexOf(':')), Number(k.slice(k.lastIndexOf(':') + 1))];
+        const outcome = state.advanceWatermark(state.watermark + idleFor);
+        try {
+          if (outcome.changelog.length > 0) await this.commit(topic, partition, outcome);
+        } catch (error) {
+          this.readyGeneration = -1;
+          throw error;
+        }
+        this.lastActivity.set(k, now);
+      }
+    });
+  }
+
+  private count(outcome: BatchOutcome, records: number): void {
+    this.stats.batches++;
+    this.stats.records += records;
+    this.stats.events += outcome.stats.events;
+    this.stats.duplicates += outcome.stats.duplicates;
+    this.stats.late += outcome.stats.late;
+    this.stats.poison += outcome.stats.poison;
+  }
+
+  private exclusive<R>(task: () => Promise<R>): Promise<R> {
+    const run = this.lock.then(task, task);
+    this.lock = run.catch(() => undefined);
+    return run;
+  }
+}

@@ -1,0 +1,222 @@
+import { windowKeyOf, type WindowId } from '../windowing/window-key';
+import { windowStartsFor, type WindowSpec } from '../windowing/window-spec';
+import { WindowState, type WindowStateJson, type WindowSummary } from '../windowing/window-state';
+import { DedupeWindow } from './dedupe-window';
+import { DlqReason, type ChangelogEntry, type DeadLetterOut, type InputRecord, type NormalizedEvent } from './processing.types';
+
+export interface AggregationOptions {
+  windows: WindowSpec[];
+  /** Attribute keys to split by, besides the total. */
+  dimensions: string[];
+  /** Attribute counted by the HyperLogLog distinct count. */
+  distinctAttribute: string;
+  allowedLatenessMs: number;
+  /** Watermark = max event time seen on the partition minus this. */
+  watermarkDelayMs: number;
+  dedupeHorizonMs: number;
+  /** How long a closed window is kept (to count late arrivals) before it is purged. */
+  closedRetentionMs: number;
+  /** Events more than this after their record's timestamp are refused (they would drag the watermark). */
+  maxFutureSkewMs: number;
+  hllPrecision: number;
+  sketchAlpha: number;
+}
+
+/** One aggregate revision to publish. */
+export interface EmittedAggregate {
+  id: WindowId;
+  windowKey: string;
+  summary: WindowSummary;
+  late: number;
+  revision: number;
+  final: boolean;
+}
+
+export interface BatchOutcome {
+  aggregates: EmittedAggregate[];
+  deadLetters: DeadLetterOut[];
+  changelog: ChangelogEntry[];
+  stats: { events: number; duplicates: number; late: number; poison: number; ignored: number };
+}
+
+interface MetaJson {
+  maxEventTime: number;
+  watermark: number;
+  lateDropped: number;
+}
+
+/**
+ * All state of one input partition: dedupe ids, open and recently closed windows, the watermark.
+ * Pure (no I/O): the runner feeds it decoded records and writes what it returns (aggregates, dead
+ * letters, changelog) in one Kafka transaction with the consumer offsets. Processing is
+ * deterministic in record order, so state restored from the changelog and then fed the records
+ * after the committed offset ends where an uninterrupted run would.
+ */
+export class PartitionState {
+  private readonly windows = new Map<string, WindowState>();
+  private readonly dedupe: DedupeWindow;
+  private maxEventTime = -Infinity;
+  private wm = -Infinity;
+  private lateDropped = 0;
+  private dirty = new Set<string>();
+  private metaDirty = false;
+
+  constructor(private readonly options: AggregationOptions) {
+    this.dedupe = new DedupeWindow(options.dedupeHorizonMs);
+  }
+
+  get watermark(): number {
+    return this.wm;
+  }
+
+  get openWindows(): number {
+    return this.windows.size;
+  }
+
+  /** Late events whose window had already been purged (counted nowhere else). */
+  get lateWithoutWindow(): number {
+    return this.lateDropped;
+  }
+
+  processBatch(records: InputRecord[]): BatchOutcome {
+    const out: BatchOutcome = { aggregates: [], deadLetters: [], changelog: [], stats: { events: 0, duplicates: 0, late: 0, poison: 0, ignored: 0 } };
+    for (const record of records) {
+      if (record.kind === 'ignored') {
+        out.stats.ignored++;
+        continue;
+      }
+      if (record.kind === 'poison') {
+        out.stats.poison++;
+        out.deadLetters.push({ offset: record.offset, key: record.key, value: record.value, code: record.code, reason: record.reason });
+        continue;
+      }
+      const ev = record.event;
+      if (ev.eventTimeMs > record.timestampMs + this.options.maxFutureSkewMs) {
+        out.stats.poison++;
+        out.deadLetters.push({ offset: record.offset, key: record.key, value: record.value, code: DlqReason.futureEventTime, reason: `event time is more than ${this.options.maxFutureSkewMs} ms after the record timestamp` });
+        continue;
+      }
+      if (!this.dedupe.firstSeen(`${ev.tenantId}/${ev.streamId}/${ev.eventId}`, ev.eventTimeMs)) {
+        out.stats.duplicates++;
+        continue;
+      }
+      out.stats.events++;
+      this.observeEventTime(ev.eventTimeMs);
+      const lateFor = this.apply(ev);
+      if (lateFor.length > 0) {
+        out.stats.late++;
+        out.deadLetters.push({ offset: record.offset, key: record.key, value: record.value, code: DlqReason.late, reason: `too late for ${lateFor.length} window(s), first ${lateFor[0]}; watermark ${new Date(this.wm).toISOString()}` });
+      }
+    }
+    this.finish(out, records[0]?.offset ?? 'x');
+    return out;
+  }
+
+  /** Moves the watermark forward without events (wall-clock idleness) and closes/purges windows. */
+  advanceWatermark(to: number): BatchOutcome {
+    const out: BatchOutcome = { aggregates: [], deadLetters: [], changelog: [], stats: { events: 0, duplicates: 0, late: 0, poison: 0, ignored: 0 } };
+    if (to > this.wm) {
+      this.wm = to;
+      this.metaDirty = true;
+    }
+    this.finish(out, `idle${Math.floor(to)}`);
+    return out;
+  }
+
+  /** Replays one changelog record (in log order; later records of a key supersede earlier ones). */
+  restore(key: string, value: string | undefined): void {
+    if (key === 'm') {
+      if (value === undefined) return;
+      const meta = JSON.parse(value) as MetaJson;
+      this.maxEventTime = meta.maxEventTime ?? -Infinity;
+      this.wm = meta.watermark ?? -Infinity;
+      this.lateDropped = meta.lateDropped;
+    } else if (key.startsWith('w|')) {
+      const windowKey = key.slice(2);
+      if (value === undefined) this.windows.delete(windowKey);
+      else this.windows.set(windowKey, WindowState.fromJSON(JSON.parse(value) as WindowStateJson, this.options.hllPrecision, this.options.sketchAlpha));
+    } else if (key.startsWith('d|') && value !== undefined) {
+      this.dedupe.restore(key, value);
+    }
+  }
+
+  private observeEventTime(t: number): void {
+    if (t > this.maxEventTime) this.maxEventTime = t;
+    const candidate = this.maxEventTime - this.options.watermarkDelayMs;
+    if (candidate > this.wm) this.wm = candidate;
+    this.metaDirty = true;
+  }
+
+  /** Adds the event to each of its windows; returns the keys of windows it came too late for. */
+  private apply(ev: NormalizedEvent): string[] {
+    const lateFor: string[] = [];
+    const dims: Array<[string, string]> = [['', '']];
+    for (const d of this.options.dimensions) {
+      const v = ev.attributes[d];
+      if (v !== undefined && v !== '') dims.push([d, v]);
+    }
+    const distinct = ev.attributes[this.options.distinctAttribute];
+    for (const spec of this.options.windows) {
+      for (const startMs of windowStartsFor(spec, ev.eventTimeMs)) {
+        const tooLate = startMs + spec.sizeMs + this.options.allowedLatenessMs <= this.wm;
+        for (const m of ev.measurements) {
+          for (const [dimKey, dimValue] of dims) {
+            const id: WindowId = { tenantId: ev.tenantId, streamId: ev.streamId, metric: m.metric, dimKey, dimValue, sizeMs: spec.sizeMs, slideMs: spec.slideMs, startMs };
+            const key = windowKeyOf(id);
+            let w = this.windows.get(key);
+            if (tooLate) {
+              if (lateFor.length === 0 || lateFor[lateFor.length - 1] !== key) lateFor.push(key);
+              if (w) {
+                w.late++;
+                this.dirty.add(key);
+              } else {
+                this.lateDropped++;
+                this.metaDirty = true;
+              }
+              continue;
+            }
+            if (!w) {
+              w = new WindowState(id, this.options.hllPrecision, this.options.sketchAlpha);
+              this.windows.set(key, w);
+            }
+            w.add(m.value, distinct);
+            this.dirty.add(key);
+          }
+        }
+      }
+    }
+    return lateFor;
+  }
+
+  /** Closes windows the watermark passed, purges old ones, and collects emissions + changelog. */
+  private finish(out: BatchOutcome, tag: string): void {
+    const lateness = this.options.allowedLatenessMs;
+    for (const [key, w] of this.windows) {
+      if (w.closed) {
+        if (w.endMs + lateness + this.options.closedRetentionMs <= this.wm) {
+          this.windows.delete(key);
+          this.dirty.delete(key);
+          out.changelog.push({ key: `w|${key}`, value: undefined });
+        }
+      } else if (w.endMs + lateness <= this.wm) {
+        w.close();
+        this.dirty.add(key);
+      }
+    }
+    for (const key of this.dirty) {
+      const w = this.windows.get(key);
+      if (!w) continue;
+      w.revision++;
+      out.aggregates.push({ id: w.id, windowKey: key, summary: w.summary(), late: w.late, revision: w.revision, final: w.closed });
+      out.changelog.push({ key: `w|${key}`, value: JSON.stringify(w.toJSON()) });
+    }
+    this.dirty = new Set();
+    for (const dead of this.dedupe.expire(this.wm)) out.changelog.push({ key: dead, value: undefined });
+    out.changelog.push(...this.dedupe.flush(tag));
+    if (this.metaDirty) {
+      const meta: MetaJson = { maxEventTime: this.maxEventTime, watermark: this.wm, lateDropped: this.lateDropped };
+      out.changelog.push({ key: 'm', value: JSON.stringify(meta) });
+      this.metaDirty = false;
+    }
+  }
+}

@@ -1,0 +1,107 @@
+/** Serialised sketch: bins as `[key, count]` pairs sorted by key. */
+export interface DDSketchJson {
+  a: number;
+  z: number;
+  pos: Array<[number, number]>;
+  neg: Array<[number, number]>;
+}
+
+/**
+ * DDSketch quantile sketch (Masson, Rim, Lee, VLDB 2019): every quantile it returns is within a
+ * relative error `alpha` of the true value. Bins are counts per logarithmic bucket, so two sketches
+ * of the same multiset are identical whatever the insertion order (a property the exactly-once
+ * test relies on). At most `maxBins` bins per sign; beyond that the lowest collapse into the
+ * lowest kept one (only values far below the rest lose accuracy).
+ *
+ * Written here rather than taken from `@datadog/sketches-js` 2.1.1: its serialisation needs an
+ * undeclared protobufjs dependency, `fromProto` drops min/max and `merge` ignores negative values.
+ */
+export class DDSketch {
+  private readonly gamma: number;
+  private readonly logGamma: number;
+  private readonly minIndexable: number;
+  private readonly pos = new Map<number, number>();
+  private readonly neg = new Map<number, number>();
+  private zeroCount = 0;
+  private total = 0;
+
+  constructor(
+    readonly alpha = 0.01,
+    private readonly maxBins = 2048,
+  ) {
+    if (!(alpha > 0 && alpha < 1)) throw new RangeError('alpha must be in (0, 1)');
+    this.gamma = (1 + alpha) / (1 - alpha);
+    this.logGamma = Math.log(this.gamma);
+    this.minIndexable = Number.MIN_VALUE * this.gamma * 1e10;
+  }
+
+  get count(): number {
+    return this.total;
+  }
+
+  add(value: number): void {
+    if (!Number.isFinite(value)) throw new RangeError('DDSketch accepts finite values only');
+    if (value > this.minIndexable) this.bump(this.pos, this.key(value), 1);
+    else if (value < -this.minIndexable) this.bump(this.neg, this.key(-value), 1);
+    else this.zeroCount++;
+    this.total++;
+  }
+
+  /** The value at quantile q (0..1), or NaN when empty; the lower-rank convention of the paper. */
+  quantile(q: number): number {
+    if (this.total === 0 || q < 0 || q > 1) return NaN;
+    const rank = q * (this.total - 1);
+    let seen = 0;
+    // Most negative first: for negative values a larger key is a larger magnitude.
+    for (const k of [...this.neg.keys()].sort((a, b) => b - a)) {
+      seen += this.neg.get(k) ?? 0;
+      if (seen > rank) return -this.value(k);
+    }
+    seen += this.zeroCount;
+    if (seen > rank) return 0;
+    const keys = [...this.pos.keys()].sort((a, b) => a - b);
+    for (const k of keys) {
+      seen += this.pos.get(k) ?? 0;
+      if (seen > rank) return this.value(k);
+    }
+    return this.value(keys[keys.length - 1] ?? 0);
+  }
+
+  toJSON(): DDSketchJson {
+    const sorted = (m: Map<number, number>) => [...m.entries()].sort((a, b) => a[0] - b[0]);
+    return { a: this.alpha, z: this.zeroCount, pos: sorted(this.pos), neg: sorted(this.neg) };
+  }
+
+  static fromJSON(json: DDSketchJson): DDSketch {
+    const s = new DDSketch(json.a);
+    s.zeroCount = json.z;
+    s.total = json.z;
+    for (const [k, c] of json.pos) { s.pos.set(k, c); s.total += c; }
+    for (const [k, c] of json.neg) { s.neg.set(k, c); s.total += c; }
+    return s;
+  }
+
+  private key(v: number): number {
+    return Math.ceil(Math.log(v) / this.logGamma);
+  }
+
+  /** Midpoint (in relative terms) of bucket k = (gamma^(k-1), gamma^k]. */
+  private value(k: number): number {
+    return (2 * this.gamma ** k) / (1 + this.gamma);
+  }
+
+  private bump(bins: Map<number, number>, k: number, n: number): void {
+    bins.set(k, (bins.get(k) ?? 0) + n);
+    if (bins.size > this.maxBins) {
+      const keys = [...bins.keys()].sort((a, b) => a - b);
+      const keep = keys[keys.length - this.maxBins] as number;
+      let moved = 0;
+      for (const low of keys) {
+        if (low >= keep) break;
+        moved += bins.get(low) ?? 0;
+        bins.delete(low);
+      }
+      bins.set(keep, (bins.get(keep) ?? 0) + moved);
+    }
+  }
+}

@@ -1,0 +1,16 @@
+/** What one aggregate row is about; `dimKey`/`dimValue` are "" for the total. */
+export interface WindowId {
+  tenantId: string;
+  streamId: string;
+  metric: string;
+  dimKey: string;
+  dimValue: string;
+  sizeMs: number;
+  slideMs: number;
+  startMs: number;
+}
+
+/** `${tenant}|${stream}|${metric}|${dimKey}=${dimValue}|${size}|${slide}|${startEpochMs}` (sizes in seconds). */
+export function windowKeyOf(id: WindowId): string {
+  return `${id.tenantId}|${id.streamId}|${id.metric}|${id.dimKey}=${id.dimValue}|${id.sizeMs / 1000}|${id.slideMs / 1000}|${id.startMs}`;
+}

@@ -1,0 +1,119 @@
+import { DDSketch, type DDSketchJson } from '../sketches/ddsketch';
+import { HyperLogLog, type HyperLogLogJson } from '../sketches/hyperloglog';
+import type { WindowId } from './window-key';
+
+/** The numbers of one window revision, as emitted. */
+export interface WindowSummary {
+  count: number;
+  sum: number;
+  min: number;
+  max: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  distinct: number;
+}
+
+export interface WindowStateJson {
+  id: WindowId;
+  count: number;
+  sum: number;
+  min: number;
+  max: number;
+  late: number;
+  revision: number;
+  closed: boolean;
+  hll?: HyperLogLogJson;
+  sketch?: DDSketchJson;
+  summary?: WindowSummary;
+}
+
+/**
+ * One open (or recently closed) window. Closing freezes the summary and frees the sketches: a
+ * closed window only counts late arrivals until it is purged.
+ */
+export class WindowState {
+  count = 0;
+  sum = 0;
+  min = Infinity;
+  max = -Infinity;
+  late = 0;
+  revision = 0;
+  closed = false;
+  private hll: HyperLogLog | undefined;
+  private sketch: DDSketch | undefined;
+  private frozen: WindowSummary | undefined;
+
+  constructor(
+    readonly id: WindowId,
+    hllPrecision = 11,
+    sketchAlpha = 0.01,
+  ) {
+    this.hll = new HyperLogLog(hllPrecision);
+    this.sketch = new DDSketch(sketchAlpha);
+  }
+
+  get endMs(): number {
+    return this.id.startMs + this.id.sizeMs;
+  }
+
+  add(value: number, distinct: string | undefined): void {
+    if (this.closed || !this.hll || !this.sketch) throw new Error('window is closed');
+    this.count++;
+    this.sum += value;
+    if (value < this.min) this.min = value;
+    if (value > this.max) this.max = value;
+    this.sketch.add(value);
+    if (distinct !== undefined && distinct !== '') this.hll.add(distinct);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.frozen = this.summary();
+    this.closed = true;
+    this.hll = undefined;
+    this.sketch = undefined;
+  }
+
+  summary(): WindowSummary {
+    if (this.frozen) return this.frozen;
+    const empty = this.count === 0;
+    return {
+      count: this.count,
+      sum: this.sum,
+      min: empty ? 0 : this.min,
+      max: empty ? 0 : this.max,
+      p50: empty ? 0 : (this.sketch?.quantile(0.5) ?? 0),
+      p95: empty ? 0 : (this.sketch?.quantile(0.95) ?? 0),
+      p99: empty ? 0 : (this.sketch?.quantile(0.99) ?? 0),
+      distinct: this.hll?.estimate() ?? 0,
+    };
+  }
+
+  toJSON(): WindowStateJson {
+    const base = { id: this.id, count: this.count, sum: this.sum, min: this.min, max: this.max, late: this.late, revision: this.revision, closed: this.closed };
+    if (this.closed) return { ...base, summary: this.summary() };
+    return { ...base, hll: this.hll?.toJSON(), sketch: this.sketch?.toJSON() };
+  }
+
+  static fromJSON(json: WindowStateJson, hllPrecision = 11, sketchAlpha = 0.01): WindowState {
+    const w = new WindowState(json.id, hllPrecision, sketchAlpha);
+    w.count = json.count;
+    w.sum = json.sum;
+    // JSON turns ±Infinity into null; an empty window has none.
+    w.min = json.min ?? Infinity;
+    w.max = json.max ?? -Infinity;
+    w.late = json.late;
+    w.revision = json.revision;
+    if (json.closed) {
+      w.closed = true;
+      w.frozen = json.summary;
+      w.hll = undefined;
+      w.sketch = undefined;
+    } else {
+      if (json.hll) w.hll = HyperLogLog.fromJSON(json.hll);
+      if (json.sketch) w.sketch = DDSketch.fromJSON(json.sketch);
+    }
+    return w;
+  }
+}
