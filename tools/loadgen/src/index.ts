@@ -1,0 +1,13 @@
+export { createRandom, ZipfSampler } from './random';
+export type { Random } from './random';
+export { DEFAULT_TENANTS, EventGenerator, generateEvents, MALFORMATIONS, tenantIds } from './generate';
+export type { EventKind, GeneratedEvent, GeneratorOptions, Malformation, WireEvent } from './generate';
+export { ApiKeys, parseRetryAfter } from './sink';
+export type { EventSink, Rejection, SendResult, SinkListener } from './sink';
+export { DeliveryError, HttpSink } from './http.sink';
+export type { HttpSinkOptions } from './http.sink';
+export { GrpcSink, toProtoEvent } from './grpc.sink';
+export type { GrpcSinkOptions } from './grpc.sink';
+export { runLoad } from './runner';
+export type { LoadStats, RunOptions } from './runner';
+export { formatProgress, progressPrinter } from './progress';
