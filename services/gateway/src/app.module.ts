@@ -11,6 +11,7 @@ import { TransfersController } from './transfers/transfers.controller';
 import { HoldsController } from './holds/holds.controller';
 import { AlertsController } from './compliance/alerts.controller';
 import { AuditController } from './audit/audit.controller';
+import { EventsController } from './events/events.controller';
 import { OpenApiController } from './openapi/openapi.controller';
 
 /** Every controller; the OpenAPI test checks each of their routes is documented. */
@@ -23,6 +24,7 @@ export const CONTROLLERS = [
   AlertsController,
   AuditController,
   PingsController,
+  EventsController,
 ];
 
 @Module({})

@@ -6,10 +6,13 @@ export const gatewayConfigSchema = z.object({
   GATEWAY_HTTP_HOST: z.string().default('127.0.0.1'),
   TRANSACTIONS_ADDR: hostPort().default('127.0.0.1:50051'),
   COMPLIANCE_ADDR: hostPort().default('127.0.0.1:50052'),
+  INGEST_ADDR: hostPort().default('127.0.0.1:50053'),
   KAFKA_BROKERS: brokers().default(['127.0.0.1:19092']),
   GATEWAY_GRPC_DEADLINE_MS: durationMs().default(3000),
   /** Verifying the audit chain reads every record, so it gets a longer deadline than ordinary calls. */
   GATEWAY_AUDIT_VERIFY_DEADLINE_MS: durationMs().default(30_000),
+  /** POST /v1/events waits for Kafka's ack through ingest (which gives up after 5 s), so it gets more than ordinary calls. */
+  GATEWAY_EVENTS_DEADLINE_MS: durationMs().default(10_000),
   GATEWAY_HEALTH_TIMEOUT_MS: durationMs().default(1500),
   GATEWAY_BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(256 * 1024),
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { IDEMPOTENCY_KEY_HEADER, PRINCIPAL_HEADER } from '../http/request-context';
+import { API_KEY_HEADER } from '../events/event.dto';
 import { problemSchema, ROUTES, type RouteSpec } from './openapi.routes';
 
 type JsonSchema = Record<string, unknown>;
@@ -8,6 +9,7 @@ export type OpenApiDocument = Record<string, unknown> & { openapi: string; paths
 const PROBLEM_JSON = 'application/problem+json';
 const STATUS_TEXT: Record<number, string> = {
   400: 'Invalid input (code HTTP.INVALID_REQUEST, HTTP.INVALID_QUERY, HTTP.INVALID_ID, HTTP.IDEMPOTENCY_KEY_REQUIRED, ...) with per-field errors',
+  401: 'Missing or unknown API key (AUTH.API_KEY_REQUIRED, AUTH.API_KEY_INVALID)',
   404: 'Not found (e.g. PAYMENTS.ACCOUNT_NOT_FOUND)',
   409: 'Conflict: a concurrent change (ABORTED, e.g. a stale expectedVersion) or a duplicate',
   413: 'Request body exceeds the size limit (HTTP.PAYLOAD_TOO_LARGE)',
@@ -15,7 +17,7 @@ const STATUS_TEXT: Record<number, string> = {
   422: 'The current state forbids it (e.g. PAYMENTS.INSUFFICIENT_FUNDS, PAYMENTS.ACCOUNT_FROZEN, PAYMENTS.IDEMPOTENCY_KEY_REUSED with a different request)',
   429: 'Too many requests',
   500: 'Unexpected error (details are logged, never returned)',
-  503: 'An upstream service is unavailable (e.g. PAYMENTS.COMPLIANCE_UNAVAILABLE: fail-closed)',
+  503: 'An upstream service is unavailable (e.g. PAYMENTS.COMPLIANCE_UNAVAILABLE: fail-closed; INGEST.KAFKA_UNAVAILABLE or INGEST.OVERLOADED with a Retry-After header: nothing was stored)',
   504: 'An upstream service did not answer within the deadline',
 };
 
@@ -45,6 +47,15 @@ function parametersOf(route: RouteSpec): JsonSchema[] {
       required: true,
       description: 'Makes retries safe: the same key with the same request returns the first result; with a different request it is a 422 (IDEMPOTENCY_KEY_REUSED)',
       schema: { type: 'string', minLength: 8, maxLength: 128 },
+    });
+  }
+  if (route.apiKey) {
+    out.push({
+      name: API_KEY_HEADER,
+      in: 'header',
+      required: true,
+      description: "The tenant's API key; forwarded as gRPC metadata x-api-key and checked by the service (401 when missing or unknown)",
+      schema: { type: 'string', minLength: 8, maxLength: 256 },
     });
   }
   if (route.principal) {

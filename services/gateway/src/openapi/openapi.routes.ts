@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { accountPageView, accountView, balanceView, changeAccountStatusBody, listAccountsQuery, openAccountBody } from '../accounts/account.dto';
 import { auditRecordPageView, auditVerificationView, listAuditRecordsQuery } from '../audit/audit.dto';
 import { alertPageView, alertView, assignAlertBody, listAlertsQuery, resolveAlertBody } from '../compliance/alert.dto';
+import { ingestEventsDocBody, ingestEventsView, MAX_EVENTS_PER_BATCH } from '../events/event.dto';
 import { uuid } from '../http/common.dto';
 import { pingAccepted, pingBody } from '../pings/ping.dto';
 import { authorizeHoldBody, capturedHoldView, captureHoldBody, holdView, voidHoldBody } from '../holds/hold.dto';
@@ -34,6 +35,8 @@ export interface RouteSpec {
   idempotent?: boolean;
   /** Forwards X-Tessera-Principal (placeholder until issue #5). */
   principal?: boolean;
+  /** Requires the tenant's X-Api-Key header (forwarded to the service, which authenticates it). */
+  apiKey?: boolean;
   response: { status: number; description: string; body: Named };
   /** Problem responses besides the ones every route may return (500, and 400 when it takes input). */
   errors: number[];
@@ -65,6 +68,8 @@ export const ROUTES: RouteSpec[] = [
   { method: 'get', path: '/health', operationId: 'getHealth', summary: 'Readiness of transactions, its database, compliance and Kafka (503 names what is down)', tag: 'platform', response: { status: 200, description: 'Everything is up (503 with the same body otherwise)', body: named('HealthReport', healthReport) }, errors: [] },
   { method: 'get', path: '/openapi.json', operationId: 'getOpenApi', summary: 'This document', tag: 'platform', response: { status: 200, description: 'OpenAPI 3.1 document', body: named('OpenApiDocument', openApiDocument) }, errors: [] },
   { method: 'post', path: '/v1/pings', operationId: 'createPing', summary: 'Publish a ping event to Kafka (foundation demo)', tag: 'platform', body: named('CreatePingRequest', pingBody), response: { status: 202, description: 'Acknowledged by the broker', body: named('PingAccepted', pingAccepted) }, errors: [413, 415, 503] },
+
+  { method: 'post', path: '/v1/events', operationId: 'ingestEvents', summary: `Ingest up to ${MAX_EVENTS_PER_BATCH} analytics events (X-Api-Key; body at most GATEWAY_BODY_LIMIT_BYTES, 256 KiB): good ones are stored, bad ones reported per event; 503 with Retry-After means nothing was stored`, tag: 'analytics', apiKey: true, body: named('IngestEventsRequest', ingestEventsDocBody), response: { status: 200, description: 'Accepted count and per-event rejections', body: named('IngestEventsResponse', ingestEventsView) }, errors: [401, 413, 415, 503, 504] },
 
   { method: 'post', path: '/v1/accounts', operationId: 'openAccount', summary: 'Open an account', tag: 'accounts', idempotent: true, principal: true, body: named('OpenAccountRequest', openAccountBody), response: { status: 201, description: 'The opened account (or the first result for a repeated Idempotency-Key)', body: named('Account', accountView) }, errors: WRITE },
   { method: 'get', path: '/v1/accounts', operationId: 'listAccounts', summary: 'List accounts, newest first', tag: 'accounts', principal: true, query: listAccountsQuery, response: { status: 200, description: 'One page', body: named('AccountPage', accountPageView) }, errors: [503, 504] },

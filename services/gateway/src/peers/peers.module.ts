@@ -1,5 +1,5 @@
 import { type DynamicModule, Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
-import { complianceV1, paymentsV1 } from '@tessera/contracts';
+import { analyticsV1, complianceV1, paymentsV1 } from '@tessera/contracts';
 import { createGrpcClient } from '@tessera/grpc';
 import { createKafka, EventProducer } from '@tessera/kafka';
 import { createLogger } from '@tessera/telemetry';
@@ -10,6 +10,7 @@ export const ACCOUNTS_CLIENT = Symbol('ACCOUNTS_CLIENT');
 export const TRANSFERS_CLIENT = Symbol('TRANSFERS_CLIENT');
 export const AUDIT_CLIENT = Symbol('AUDIT_CLIENT');
 export const COMPLIANCE_CLIENT = Symbol('COMPLIANCE_CLIENT');
+export const INGEST_CLIENT = Symbol('INGEST_CLIENT');
 export const KAFKA_ADMIN = Symbol('KAFKA_ADMIN');
 export const EVENT_PRODUCER = Symbol('EVENT_PRODUCER');
 
@@ -26,6 +27,7 @@ export class PeersModule implements OnApplicationShutdown {
     @Inject(TRANSFERS_CLIENT) private readonly transfers: paymentsV1.TransferServiceClient,
     @Inject(AUDIT_CLIENT) private readonly audit: paymentsV1.AuditServiceClient,
     @Inject(COMPLIANCE_CLIENT) private readonly compliance: complianceV1.ComplianceServiceClient,
+    @Inject(INGEST_CLIENT) private readonly ingest: analyticsV1.IngestServiceClient,
     @Inject(KAFKA_ADMIN) private readonly admin: Admin,
     @Inject(EVENT_PRODUCER) private readonly producer: EventProducer,
   ) {}
@@ -74,6 +76,11 @@ export class PeersModule implements OnApplicationShutdown {
             }),
         },
         {
+          provide: INGEST_CLIENT,
+          // Never retried by the channel: ingest answers UNAVAILABLE on purpose (back-pressure) and the client decides.
+          useFactory: () => createGrpcClient(analyticsV1.IngestServiceClient, config.INGEST_ADDR, { defaultDeadlineMs, retry: 'none' }),
+        },
+        {
           provide: KAFKA_ADMIN,
           useFactory: async () => {
             const admin = kafka.admin();
@@ -90,12 +97,12 @@ export class PeersModule implements OnApplicationShutdown {
           },
         },
       ],
-      exports: [ACCOUNTS_CLIENT, TRANSFERS_CLIENT, AUDIT_CLIENT, COMPLIANCE_CLIENT, KAFKA_ADMIN, EVENT_PRODUCER],
+      exports: [ACCOUNTS_CLIENT, TRANSFERS_CLIENT, AUDIT_CLIENT, COMPLIANCE_CLIENT, INGEST_CLIENT, KAFKA_ADMIN, EVENT_PRODUCER],
     };
   }
 
   async onApplicationShutdown(): Promise<void> {
-    for (const client of [this.accounts, this.transfers, this.audit, this.compliance]) client.close();
+    for (const client of [this.accounts, this.transfers, this.audit, this.compliance, this.ingest]) client.close();
     await Promise.allSettled([this.producer.disconnect(), this.admin.disconnect()]);
   }
 }

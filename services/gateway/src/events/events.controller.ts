@@ -1,0 +1,62 @@
+import { Metadata } from '@grpc/grpc-js';
+import { Body, Controller, Headers, HttpCode, Inject, Post, Res } from '@nestjs/common';
+import type { analyticsV1 } from '@tessera/contracts';
+import { isAppError } from '@tessera/errors';
+import { unaryCall } from '@tessera/grpc';
+import type { FastifyReply } from 'fastify';
+import { type GatewayConfig, GATEWAY_CONFIG } from '../config';
+import { ZodPipe } from '../http/zod-body.pipe';
+import { INGEST_CLIENT } from '../peers/peers.module';
+import { type IngestEventsBody, ingestEventsBody, type IngestEventsView, type RejectionView, toAnalyticsEvent } from './event.dto';
+
+/** ErrorInfo metadata key ingest sets on UNAVAILABLE; becomes the Retry-After header. */
+const RETRY_AFTER_KEY = 'retryAfterSeconds';
+/** Used when ingest itself cannot be reached (no hint from it). */
+const DEFAULT_RETRY_AFTER_SECONDS = 2;
+
+/**
+ * `POST /v1/events`: a JSON batch forwarded to `tessera.analytics.v1.IngestService.IngestBatch` with the caller's
+ * `X-Api-Key` as gRPC metadata `x-api-key`. 200 means "these were stored, those were refused, per event"; a 503
+ * carries Retry-After and means nothing of the batch was acknowledged (retry it with the same event ids).
+ */
+@Controller('v1/events')
+export class EventsController {
+  constructor(
+    @Inject(INGEST_CLIENT) private readonly ingest: analyticsV1.IngestServiceClient,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+  ) {}
+
+  @Post()
+  @HttpCode(200)
+  async create(
+    @Body(new ZodPipe(ingestEventsBody)) body: IngestEventsBody,
+    @Headers('x-api-key') apiKey: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<IngestEventsView> {
+    const local: RejectionView[] = [];
+    const forwarded: analyticsV1.AnalyticsEvent[] = [];
+    const positions: number[] = []; // request index of each forwarded event
+    body.events.forEach((raw, index) => {
+      const mapped = toAnalyticsEvent(raw, index);
+      if ('rejection' in mapped) local.push(mapped.rejection);
+      else {
+        forwarded.push(mapped.event);
+        positions.push(index);
+      }
+    });
+
+    const metadata = new Metadata();
+    if (apiKey) metadata.set('x-api-key', apiKey);
+    try {
+      const res = await unaryCall(this.ingest, 'ingestBatch', { events: forwarded }, { metadata, deadlineMs: this.config.GATEWAY_EVENTS_DEADLINE_MS });
+      const remote = res.rejections.map((r) => ({ index: positions[r.index] ?? r.index, eventId: r.eventId, code: r.code, reason: r.reason }));
+      return { accepted: res.accepted, rejections: [...local, ...remote].sort((a, b) => a.index - b.index) };
+    } catch (error) {
+      if (isAppError(error) && error.kind === 'UNAVAILABLE') {
+        const hint = Number(error.metadata[RETRY_AFTER_KEY]);
+        void reply.header('retry-after', String(Number.isInteger(hint) && hint > 0 ? hint : DEFAULT_RETRY_AFTER_SECONDS));
+      }
+      throw error;
+    }
+  }
+}
