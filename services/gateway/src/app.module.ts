@@ -12,6 +12,9 @@ import { HoldsController } from './holds/holds.controller';
 import { AlertsController } from './compliance/alerts.controller';
 import { AuditController } from './audit/audit.controller';
 import { EventsController } from './events/events.controller';
+import { InsightsController } from './insights/insights.controller';
+import { TenantAuth } from './insights/tenant-auth';
+import { LiveController } from './live/live.controller';
 import { OpenApiController } from './openapi/openapi.controller';
 
 /** Every controller; the OpenAPI test checks each of their routes is documented. */
@@ -25,6 +28,8 @@ export const CONTROLLERS = [
   AuditController,
   PingsController,
   EventsController,
+  InsightsController,
+  LiveController,
 ];
 
 @Module({})
@@ -38,6 +43,7 @@ export class AppModule {
         { provide: GATEWAY_CONFIG, useValue: config },
         { provide: APP_FILTER, useClass: ProblemFilter },
         HealthService,
+        TenantAuth,
       ],
     };
   }

@@ -1,3 +1,4 @@
+import { apiKeys } from '@tessera/auth';
 import { loadConfigOrExit, port, hostPort, brokers, durationMs } from '@tessera/config';
 import { z } from 'zod';
 
@@ -7,6 +8,7 @@ export const gatewayConfigSchema = z.object({
   TRANSACTIONS_ADDR: hostPort().default('127.0.0.1:50051'),
   COMPLIANCE_ADDR: hostPort().default('127.0.0.1:50052'),
   INGEST_ADDR: hostPort().default('127.0.0.1:50053'),
+  INSIGHTS_ADDR: hostPort().default('127.0.0.1:50054'),
   KAFKA_BROKERS: brokers().default(['127.0.0.1:19092']),
   GATEWAY_GRPC_DEADLINE_MS: durationMs().default(3000),
   /** Verifying the audit chain reads every record, so it gets a longer deadline than ordinary calls. */
@@ -14,6 +16,12 @@ export const gatewayConfigSchema = z.object({
   /** POST /v1/events waits for Kafka's ack through ingest (which gives up after 5 s), so it gets more than ordinary calls. */
   GATEWAY_EVENTS_DEADLINE_MS: durationMs().default(10_000),
   GATEWAY_HEALTH_TIMEOUT_MS: durationMs().default(1500),
+  /** Per-tenant keys for insights reads and the live channel: the same list ingest checks (`tenant:key,...`). */
+  INGEST_API_KEYS: apiKeys().optional(),
+  /** Without INGEST_API_KEYS, `demo:demo-key` works only when this is not `production`. */
+  NODE_ENV: z.string().optional(),
+  /** Comment lines on idle live streams, so proxies keep them open. */
+  GATEWAY_LIVE_HEARTBEAT_MS: durationMs().default(15_000),
   GATEWAY_BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(256 * 1024),
 });
 

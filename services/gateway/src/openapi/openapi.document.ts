@@ -10,6 +10,7 @@ const PROBLEM_JSON = 'application/problem+json';
 const STATUS_TEXT: Record<number, string> = {
   400: 'Invalid input (code HTTP.INVALID_REQUEST, HTTP.INVALID_QUERY, HTTP.INVALID_ID, HTTP.IDEMPOTENCY_KEY_REQUIRED, ...) with per-field errors',
   401: 'Missing or unknown API key (AUTH.API_KEY_REQUIRED, AUTH.API_KEY_INVALID)',
+  403: 'The API key belongs to another tenant (AUTH.TENANT_FORBIDDEN)',
   404: 'Not found (e.g. PAYMENTS.ACCOUNT_NOT_FOUND)',
   409: 'Conflict: a concurrent change (ABORTED, e.g. a stale expectedVersion) or a duplicate',
   413: 'Request body exceeds the size limit (HTTP.PAYLOAD_TOO_LARGE)',
@@ -53,8 +54,10 @@ function parametersOf(route: RouteSpec): JsonSchema[] {
     out.push({
       name: API_KEY_HEADER,
       in: 'header',
-      required: true,
-      description: "The tenant's API key; forwarded as gRPC metadata x-api-key and checked by the service (401 when missing or unknown)",
+      required: !route.apiKeyInQuery,
+      description: route.apiKeyInQuery
+        ? "The tenant's API key (or the apiKey query parameter); 401 when missing or unknown, 403 for another tenant's data"
+        : "The tenant's API key; forwarded as gRPC metadata x-api-key and checked by the service (401 when missing or unknown)",
       schema: { type: 'string', minLength: 8, maxLength: 256 },
     });
   }
@@ -80,7 +83,7 @@ function operationOf(route: RouteSpec, schemas: Record<string, JsonSchema>): Jso
   const responses: Record<string, JsonSchema> = {
     [String(route.response.status)]: {
       description: route.response.description,
-      content: { 'application/json': { schema: register(route.response.body.name, route.response.body.schema, 'output') } },
+      content: { [route.response.contentType ?? 'application/json']: { schema: register(route.response.body.name, route.response.body.schema, 'output') } },
     },
   };
   for (const status of errorStatuses) {

@@ -3,6 +3,7 @@ import { accountPageView, accountView, balanceView, changeAccountStatusBody, lis
 import { auditRecordPageView, auditVerificationView, listAuditRecordsQuery } from '../audit/audit.dto';
 import { alertPageView, alertView, assignAlertBody, listAlertsQuery, resolveAlertBody } from '../compliance/alert.dto';
 import { ingestEventsDocBody, ingestEventsView, MAX_EVENTS_PER_BATCH } from '../events/event.dto';
+import { aggregatePageView, aggregatesQuery, aggregateView, liveQuery, topQuery, topView } from '../insights/insights.dto';
 import { uuid } from '../http/common.dto';
 import { pingAccepted, pingBody } from '../pings/ping.dto';
 import { authorizeHoldBody, capturedHoldView, captureHoldBody, holdView, voidHoldBody } from '../holds/hold.dto';
@@ -37,7 +38,10 @@ export interface RouteSpec {
   principal?: boolean;
   /** Requires the tenant's X-Api-Key header (forwarded to the service, which authenticates it). */
   apiKey?: boolean;
-  response: { status: number; description: string; body: Named };
+  /** The key may come as the `apiKey` query parameter instead (EventSource cannot send headers); the header is then optional. */
+  apiKeyInQuery?: boolean;
+  /** `contentType` defaults to application/json; `body` describes one event's data for text/event-stream. */
+  response: { status: number; description: string; body: Named; contentType?: string };
   /** Problem responses besides the ones every route may return (500, and 400 when it takes input). */
   errors: number[];
 }
@@ -70,6 +74,10 @@ export const ROUTES: RouteSpec[] = [
   { method: 'post', path: '/v1/pings', operationId: 'createPing', summary: 'Publish a ping event to Kafka (foundation demo)', tag: 'platform', body: named('CreatePingRequest', pingBody), response: { status: 202, description: 'Acknowledged by the broker', body: named('PingAccepted', pingAccepted) }, errors: [413, 415, 503] },
 
   { method: 'post', path: '/v1/events', operationId: 'ingestEvents', summary: `Ingest up to ${MAX_EVENTS_PER_BATCH} analytics events (X-Api-Key; body at most GATEWAY_BODY_LIMIT_BYTES, 256 KiB): good ones are stored, bad ones reported per event; 503 with Retry-After means nothing was stored`, tag: 'analytics', apiKey: true, body: named('IngestEventsRequest', ingestEventsDocBody), response: { status: 200, description: 'Accepted count and per-event rejections', body: named('IngestEventsResponse', ingestEventsView) }, errors: [401, 413, 415, 503, 504] },
+
+  { method: 'get', path: '/v1/insights/aggregates', operationId: 'getAggregates', summary: 'Time series of one tenant: tumbling windows of one resolution (default the smallest with data) starting in [from, to), oldest first', tag: 'analytics', apiKey: true, apiKeyInQuery: true, query: aggregatesQuery, response: { status: 200, description: 'One page (latest revision of each window)', body: named('AggregatePage', aggregatePageView) }, errors: [401, 403, 503, 504] },
+  { method: 'get', path: '/v1/insights/top', operationId: 'getTopAggregates', summary: 'The dimension values with the largest sum (or count) of a metric over [from, to)', tag: 'analytics', apiKey: true, apiKeyInQuery: true, query: topQuery, response: { status: 200, description: 'Ranked values, largest first', body: named('TopAggregates', topView) }, errors: [401, 403, 503, 504] },
+  { method: 'get', path: '/v1/live/aggregates', operationId: 'streamAggregates', summary: 'Server-Sent Events: `event: aggregate` (id windowKey#revision, data an Aggregate) for every new aggregate revision of the tenant; `: heartbeat` comments every 15 s; `event: error` then end when upstream fails', tag: 'analytics', apiKey: true, apiKeyInQuery: true, query: liveQuery, response: { status: 200, description: 'text/event-stream; each event\'s data is an Aggregate', body: named('Aggregate', aggregateView), contentType: 'text/event-stream' }, errors: [401, 403, 503, 504] },
 
   { method: 'post', path: '/v1/accounts', operationId: 'openAccount', summary: 'Open an account', tag: 'accounts', idempotent: true, principal: true, body: named('OpenAccountRequest', openAccountBody), response: { status: 201, description: 'The opened account (or the first result for a repeated Idempotency-Key)', body: named('Account', accountView) }, errors: WRITE },
   { method: 'get', path: '/v1/accounts', operationId: 'listAccounts', summary: 'List accounts, newest first', tag: 'accounts', principal: true, query: listAccountsQuery, response: { status: 200, description: 'One page', body: named('AccountPage', accountPageView) }, errors: [503, 504] },

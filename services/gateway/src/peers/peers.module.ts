@@ -11,6 +11,7 @@ export const TRANSFERS_CLIENT = Symbol('TRANSFERS_CLIENT');
 export const AUDIT_CLIENT = Symbol('AUDIT_CLIENT');
 export const COMPLIANCE_CLIENT = Symbol('COMPLIANCE_CLIENT');
 export const INGEST_CLIENT = Symbol('INGEST_CLIENT');
+export const INSIGHTS_CLIENT = Symbol('INSIGHTS_CLIENT');
 export const KAFKA_ADMIN = Symbol('KAFKA_ADMIN');
 export const EVENT_PRODUCER = Symbol('EVENT_PRODUCER');
 
@@ -28,6 +29,7 @@ export class PeersModule implements OnApplicationShutdown {
     @Inject(AUDIT_CLIENT) private readonly audit: paymentsV1.AuditServiceClient,
     @Inject(COMPLIANCE_CLIENT) private readonly compliance: complianceV1.ComplianceServiceClient,
     @Inject(INGEST_CLIENT) private readonly ingest: analyticsV1.IngestServiceClient,
+    @Inject(INSIGHTS_CLIENT) private readonly insights: analyticsV1.InsightsServiceClient,
     @Inject(KAFKA_ADMIN) private readonly admin: Admin,
     @Inject(EVENT_PRODUCER) private readonly producer: EventProducer,
   ) {}
@@ -81,6 +83,16 @@ export class PeersModule implements OnApplicationShutdown {
           useFactory: () => createGrpcClient(analyticsV1.IngestServiceClient, config.INGEST_ADDR, { defaultDeadlineMs, retry: 'none' }),
         },
         {
+          provide: INSIGHTS_CLIENT,
+          // Reads only; StreamAggregates passes its own (infinite) deadline per call.
+          useFactory: () =>
+            createGrpcClient(analyticsV1.InsightsServiceClient, config.INSIGHTS_ADDR, {
+              defaultDeadlineMs,
+              retry: 'idempotent',
+              idempotentMethods: ['GetAggregates', 'GetTopN'],
+            }),
+        },
+        {
           provide: KAFKA_ADMIN,
           useFactory: async () => {
             const admin = kafka.admin();
@@ -97,12 +109,12 @@ export class PeersModule implements OnApplicationShutdown {
           },
         },
       ],
-      exports: [ACCOUNTS_CLIENT, TRANSFERS_CLIENT, AUDIT_CLIENT, COMPLIANCE_CLIENT, INGEST_CLIENT, KAFKA_ADMIN, EVENT_PRODUCER],
+      exports: [ACCOUNTS_CLIENT, TRANSFERS_CLIENT, AUDIT_CLIENT, COMPLIANCE_CLIENT, INGEST_CLIENT, INSIGHTS_CLIENT, KAFKA_ADMIN, EVENT_PRODUCER],
     };
   }
 
   async onApplicationShutdown(): Promise<void> {
-    for (const client of [this.accounts, this.transfers, this.audit, this.compliance, this.ingest]) client.close();
+    for (const client of [this.accounts, this.transfers, this.audit, this.compliance, this.ingest, this.insights]) client.close();
     await Promise.allSettled([this.producer.disconnect(), this.admin.disconnect()]);
   }
 }
