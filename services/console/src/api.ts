@@ -1,0 +1,85 @@
+import type { AggregateView } from './aggregate-store';
+
+/** `GET /console/config.json`: what the gateway tells the page (no secrets in production). */
+export interface ConsoleConfig {
+  tenantId: string;
+  paymentsTenantId: string;
+  /** Present only outside production with the built-in demo key. */
+  apiKey: string | null;
+  /** e.g. http://localhost:16686/trace/{traceId}; null = no trace UI configured. */
+  traceUrlTemplate: string | null;
+  refreshMs: number;
+}
+
+export interface AlertView {
+  id: string;
+  ruleId: string;
+  severity: string;
+  status: string;
+  accountId: string;
+  transferIds: string[];
+  reasons: { code: string; description: string }[];
+  createdAt: string | null;
+  traceId?: string;
+}
+
+export interface PartitionLag {
+  partition: number;
+  committed: string | null;
+  end: string;
+  lag: number | null;
+}
+
+export interface GroupLag {
+  groupId: string;
+  state: string;
+  members: number;
+  lag: number;
+  topics: { topic: string; lag: number; partitions: PartitionLag[] }[];
+}
+
+export interface ConsumerLagView {
+  at: string;
+  groups: GroupLag[];
+}
+
+/** A failed call, with the problem+json code when the gateway sent one. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+async function getJson<T>(url: string, headers: Record<string, string> = {}): Promise<T> {
+  const res = await fetch(url, { headers: { accept: 'application/json', ...headers } });
+  const body = (await res.json().catch(() => ({}))) as { code?: string; detail?: string };
+  if (!res.ok) throw new ApiError(res.status, body.code ?? `HTTP.${res.status}`, body.detail ?? res.statusText);
+  return body as T;
+}
+
+export const api = {
+  config: () => getJson<ConsoleConfig>('/console/config.json'),
+  alerts: () => getJson<{ items: AlertView[] }>('/v1/compliance/alerts?pageSize=20'),
+  consumerLag: () => getJson<ConsumerLagView>('/v1/ops/consumer-lag'),
+  /** The recent past of the live chart, so it is not empty until the next window closes. */
+  aggregates: (tenantId: string, apiKey: string, resolution: number, fromIso: string) =>
+    getJson<{ items: AggregateView[] }>(
+      `/v1/insights/aggregates?${new URLSearchParams({ tenantId, resolution: String(resolution), from: fromIso, pageSize: '1000' })}`,
+      { 'x-api-key': apiKey },
+    ),
+  sendEvents: async (apiKey: string, traceparent: string, events: unknown[]) => {
+    const res = await fetch('/v1/events', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': apiKey, traceparent },
+      body: JSON.stringify({ events }),
+    });
+    const body = (await res.json().catch(() => ({}))) as { accepted?: number; rejections?: unknown[]; code?: string; detail?: string };
+    if (!res.ok) throw new ApiError(res.status, body.code ?? `HTTP.${res.status}`, body.detail ?? res.statusText);
+    return { accepted: body.accepted ?? 0, rejected: body.rejections?.length ?? 0 };
+  },
+  liveUrl: (tenantId: string, apiKey: string) => `/v1/live/aggregates?${new URLSearchParams({ tenantId, apiKey })}`,
+};

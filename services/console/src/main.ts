@@ -1,0 +1,240 @@
+import { AggregateStore, type AggregateView } from './aggregate-store';
+import { api, ApiError, type ConsoleConfig } from './api';
+import { LineChart } from './chart';
+import { byId, fillTable, h } from './dom';
+import { formatCount, formatMinor, formatPercent, formatTime } from './format';
+import { type FeedState, openLiveFeed } from './live-feed';
+import { newTraceparent, traceIdOf, traceUrl } from './trace-link';
+
+/** What the chart plots: tumbling 10 s windows, totals (no dimension). */
+const CHART = { windowSizeSeconds: 10, dimensionKey: '' } as const;
+const MINUTE = { windowSizeSeconds: 60, dimensionKey: '' } as const;
+const KEEP_MS = 30 * 60_000;
+
+interface Settings extends ConsoleConfig {
+  apiKey: string | null;
+  paymentsApiKey: string | null;
+}
+
+/** The gateway's defaults, overridden by `?tenant=&apiKey=&paymentsKey=` (keys never live in the page source). */
+async function loadSettings(): Promise<Settings> {
+  const config = await api.config();
+  const params = new URLSearchParams(location.search);
+  return {
+    ...config,
+    tenantId: params.get('tenant') ?? config.tenantId,
+    apiKey: params.get('apiKey') ?? config.apiKey,
+    paymentsTenantId: params.get('paymentsTenant') ?? config.paymentsTenantId,
+    paymentsApiKey: params.get('paymentsKey'),
+  };
+}
+
+function traceCell(template: string | null, item: { traceId?: string }): HTMLTableCellElement {
+  const url = traceUrl(template, traceIdOf(item));
+  if (url) return h('td', {}, h('a', { href: url, target: '_blank', rel: 'noopener' }, 'trace ↗'));
+  return h('td', { class: 'muted', title: template ? 'this item carries no trace id' : 'no trace UI configured (TESSERA_TRACE_URL)' }, '–');
+}
+
+function setState(el: HTMLElement, state: FeedState, detail?: string): void {
+  el.dataset['state'] = state;
+  el.textContent = state;
+  el.title = detail ?? '';
+}
+
+/** Analytics of the console's tenant: the live chart, stats, per-country table and recent revisions. */
+function startAnalytics(s: Settings): void {
+  const store = new AggregateStore();
+  const chart = new LineChart(byId('events-chart'), 'events');
+  let dirty = true;
+  const onAggregate = (a: AggregateView) => {
+    if (store.apply(a)) dirty = true;
+  };
+  const render = () => {
+    if (!dirty) return;
+    dirty = false;
+    store.prune(Date.now() - KEEP_MS);
+    const series = store.series(CHART);
+    chart.update(series);
+    const total = store.total(CHART);
+    byId('events-chart').dataset['events'] = String(total);
+    byId('stat-events').textContent = formatCount(total);
+    const minutes = store.select(MINUTE).filter((a) => a.final || a.windowEnd === null || Date.parse(a.windowEnd) < Date.now());
+    const lastMinute = minutes.reduce<AggregateView | undefined>((best, a) => (!best || (a.windowStart ?? '') > (best.windowStart ?? '') ? a : best), undefined);
+    const sameWindow = minutes.filter((a) => a.windowStart === lastMinute?.windowStart);
+    byId('stat-users').textContent = sameWindow.length ? formatCount(Math.max(...sameWindow.map((a) => a.distinctCount))) : '–';
+    const pageViews = sameWindow.find((a) => a.metric === 'page.view');
+    byId('stat-p95').textContent = pageViews ? formatCount(pageViews.p95) : '–';
+    byId('stat-late').textContent = formatCount(store.select(CHART).reduce((n, a) => n + a.lateEvents, 0));
+    fillTable(
+      byId('countries'),
+      store.latestByDimension('purchase', 'country', 60).map((a) => [a.dimensionValue, formatCount(a.count), formatMinor(a.sum), formatCount(a.p95)]),
+      'no purchases yet',
+    );
+    fillTable(
+      byId('recent'),
+      store.recent(12).map((a) => [
+        a.metric,
+        a.dimensionKey ? `${a.dimensionKey}=${a.dimensionValue}` : 'total',
+        `${formatTime(a.windowStart)} ${a.windowSizeSeconds}s${a.windowSlideSeconds !== a.windowSizeSeconds ? `/${a.windowSlideSeconds}s` : ''}`,
+        formatCount(a.count),
+        `${a.revision}${a.final ? ' final' : ''}`,
+        traceCell(s.traceUrlTemplate, a),
+      ]),
+      'waiting for aggregates…',
+    );
+  };
+  setInterval(render, 500);
+
+  const state = byId('feed-state');
+  const apiKey = s.apiKey;
+  if (!apiKey) {
+    setState(state, 'closed', 'no API key: open /console?apiKey=<key of this tenant>');
+    return;
+  }
+  // Backfill first so a fresh page shows the last minutes; live revisions replace older ones by revision.
+  api
+    .aggregates(s.tenantId, apiKey, 10, new Date(Date.now() - 15 * 60_000).toISOString())
+    .then(({ items }) => items.forEach(onAggregate))
+    .catch(() => undefined);
+  api
+    .aggregates(s.tenantId, apiKey, 60, new Date(Date.now() - 15 * 60_000).toISOString())
+    .then(({ items }) => items.forEach(onAggregate))
+    .catch(() => undefined);
+  openLiveFeed(api.liveUrl(s.tenantId, apiKey), onAggregate, (st, detail) => setState(state, st, detail));
+
+  const button = byId<HTMLButtonElement>('send-test');
+  button.addEventListener('click', () => void sendTestEvents(s, apiKey));
+}
+
+/** Twenty page views with a traceparent the console made, so the result links to the batch's trace. */
+async function sendTestEvents(s: Settings, apiKey: string): Promise<void> {
+  const out = byId('send-result');
+  const { traceId, traceparent } = newTraceparent((n) => crypto.getRandomValues(new Uint8Array(n)));
+  const now = new Date().toISOString();
+  const events = Array.from({ length: 20 }, (_, i) => ({
+    tenantId: s.tenantId,
+    streamId: 'web',
+    eventId: `console-${traceId.slice(0, 12)}-${i}`,
+    eventType: 'page.view',
+    occurredAt: now,
+    value: 200 + i * 10,
+    attributes: { user_id: `console-${i % 5}`, country: 'US', plan: 'free', path: '/console' },
+  }));
+  try {
+    const r = await api.sendEvents(apiKey, traceparent, events);
+    const url = traceUrl(s.traceUrlTemplate, traceId);
+    out.replaceChildren(`${r.accepted} accepted, ${r.rejected} rejected `, url ? h('a', { href: url, target: '_blank', rel: 'noopener' }, 'trace ↗') : `(trace ${traceId})`);
+  } catch (err) {
+    out.textContent = err instanceof ApiError ? `${err.status} ${err.code}` : String(err);
+  }
+}
+
+/** Live payment metrics: the processor's aggregates of payments.transfer.events.v1 under tenant "payments". */
+function startPayments(s: Settings): void {
+  byId('payments-tenant').textContent = s.paymentsTenantId;
+  const state = byId('payments-state');
+  const key = s.paymentsApiKey;
+  if (!key) {
+    setState(state, 'closed', 'open /console?paymentsKey=<key of the payments tenant> to follow payment metrics');
+    fillTable(byId('payments'), [], `needs the ${s.paymentsTenantId} tenant's key: add ?paymentsKey=… to the address`);
+    return;
+  }
+  const store = new AggregateStore();
+  const chart = new LineChart(byId('payments-chart'), 'transfers');
+  let dirty = true;
+  const onAggregate = (a: AggregateView) => {
+    if (store.apply(a)) dirty = true;
+  };
+  setInterval(() => {
+    if (!dirty) return;
+    dirty = false;
+    store.prune(Date.now() - KEEP_MS);
+    const series = store.series(CHART);
+    chart.update({ x: series.x, lines: series.lines.filter((l) => l.metric === 'transfer.count') });
+    const counts = store.latestByDimension('transfer.count', 'currency', 60);
+    const value = new Map(store.latestByDimension('transfer.value', 'currency', 60).map((a) => [a.dimensionValue, a]));
+    const declined = new Map(store.latestByDimension('transfer.declined', 'currency', 60).map((a) => [a.dimensionValue, a]));
+    fillTable(
+      byId('payments'),
+      counts.map((c) => {
+        const d = declined.get(c.dimensionValue)?.count ?? 0;
+        return [c.dimensionValue, formatCount(c.count), formatMinor(value.get(c.dimensionValue)?.sum ?? 0), formatCount(d), formatPercent(c.count ? d / c.count : NaN)];
+      }),
+      'no transfers in the latest minute',
+    );
+  }, 1000);
+  api.aggregates(s.paymentsTenantId, key, 10, new Date(Date.now() - 15 * 60_000).toISOString()).then(({ items }) => items.forEach(onAggregate)).catch(() => undefined);
+  api.aggregates(s.paymentsTenantId, key, 60, new Date(Date.now() - 15 * 60_000).toISOString()).then(({ items }) => items.forEach(onAggregate)).catch(() => undefined);
+  openLiveFeed(api.liveUrl(s.paymentsTenantId, key), onAggregate, (st, detail) => setState(state, st, detail));
+}
+
+/** Polls a panel; a failing source shows its problem code instead of stale rows. */
+function poll(everyMs: number, run: () => Promise<void>, note: HTMLElement): void {
+  const tick = () =>
+    run()
+      .then(() => (note.textContent = `updated ${new Date().toISOString().slice(11, 19)}`))
+      .catch((err: unknown) => (note.textContent = err instanceof ApiError ? `unavailable: ${err.code}` : 'unavailable'))
+      .finally(() => setTimeout(tick, everyMs));
+  void tick();
+}
+
+function startAlerts(s: Settings): void {
+  poll(
+    s.refreshMs,
+    async () => {
+      const { items } = await api.alerts();
+      fillTable(
+        byId('alerts'),
+        items.map((a) => [
+          h('td', { class: `sev-${a.severity}` }, a.severity),
+          h('td', { title: a.reasons.map((r) => r.description).join('; ') }, a.ruleId),
+          a.status,
+          h('td', { title: a.accountId }, a.accountId.slice(0, 8)),
+          formatTime(a.createdAt),
+          traceCell(s.traceUrlTemplate, a),
+        ]),
+        'no alerts',
+      );
+    },
+    byId('alerts-note'),
+  );
+}
+
+function startLag(s: Settings): void {
+  poll(
+    s.refreshMs,
+    async () => {
+      const { groups } = await api.consumerLag();
+      const max = Math.max(1, ...groups.map((g) => g.lag));
+      fillTable(
+        byId('lag'),
+        groups.flatMap((g) =>
+          (g.topics.length ? g.topics : [{ topic: '–', lag: 0, partitions: [] }]).map((t) => [
+            g.groupId,
+            `${g.state}${g.members ? ` (${g.members})` : ''}`,
+            t.topic,
+            h('td', {}, formatCount(t.lag), h('span', { class: 'lagbar', style: `width:${Math.round((60 * t.lag) / max)}px` })),
+          ]),
+        ),
+        'no consumer groups',
+      );
+    },
+    byId('lag-note'),
+  );
+}
+
+async function start(): Promise<void> {
+  const s = await loadSettings();
+  byId('tenant').textContent = s.tenantId;
+  byId('trace-note').textContent = s.traceUrlTemplate
+    ? `Trace links open ${s.traceUrlTemplate}. Aggregates and alerts carry no trace id in their contracts yet; test batches sent from here link to their trace.`
+    : 'No trace UI configured: set TESSERA_TRACE_URL on the gateway (e.g. http://localhost:16686/trace/{traceId}).';
+  startAnalytics(s);
+  startPayments(s);
+  startAlerts(s);
+  startLag(s);
+}
+
+start().catch((err: unknown) => {
+  document.body.prepend(h('p', { class: 'card' }, `The console could not start: ${String(err)}`));
+});

@@ -1,0 +1,26 @@
+const TRACE_ID = /^[0-9a-f]{32}$/;
+
+/** The trace id of an item, from `traceId` or a W3C `traceparent` (00-<trace>-<span>-<flags>). */
+export function traceIdOf(item: { traceId?: string | null; traceparent?: string | null }): string | undefined {
+  const direct = item.traceId?.toLowerCase();
+  if (direct && TRACE_ID.test(direct) && !/^0+$/.test(direct)) return direct;
+  const parts = item.traceparent?.split('-');
+  const fromParent = parts?.length === 4 ? parts[1]?.toLowerCase() : undefined;
+  return fromParent && TRACE_ID.test(fromParent) && !/^0+$/.test(fromParent) ? fromParent : undefined;
+}
+
+/**
+ * The trace UI address for a trace id, from a template such as `http://localhost:16686/trace/{traceId}`
+ * (TESSERA_TRACE_URL). Undefined when no template is configured or the item has no valid trace id.
+ */
+export function traceUrl(template: string | null | undefined, traceId: string | undefined): string | undefined {
+  if (!template || !traceId || !TRACE_ID.test(traceId)) return undefined;
+  return template.split('{traceId}').join(encodeURIComponent(traceId));
+}
+
+/** A fresh W3C traceparent for a request the console starts itself, so that request can be linked. */
+export function newTraceparent(randomBytes: (n: number) => Uint8Array): { traceId: string; traceparent: string } {
+  const hex = (bytes: Uint8Array) => [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
+  const traceId = hex(randomBytes(16));
+  return { traceId, traceparent: `00-${traceId}-${hex(randomBytes(8))}-01` };
+}
