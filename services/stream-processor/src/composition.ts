@@ -35,7 +35,7 @@ export function createStreamProcessor(config: StreamProcessorConfig): StreamProc
     transactionalIdPrefix: config.STREAM_PROCESSOR_TRANSACTIONAL_ID_PREFIX,
     topics: {
       raw: config.STREAM_PROCESSOR_RAW_TOPIC,
-      payments: config.STREAM_PROCESSOR_PAYMENTS_TOPIC || undefined,
+      payments: config.STREAM_PROCESSOR_PAYMENTS_TOPIC === 'none' ? undefined : config.STREAM_PROCESSOR_PAYMENTS_TOPIC,
       aggregates: config.STREAM_PROCESSOR_AGGREGATES_TOPIC,
       dlq: config.STREAM_PROCESSOR_DLQ_TOPIC,
       changelog: config.STREAM_PROCESSOR_CHANGELOG_TOPIC,
@@ -45,5 +45,6 @@ export function createStreamProcessor(config: StreamProcessorConfig): StreamProc
     idleAdvanceMs: config.STREAM_PROCESSOR_IDLE_ADVANCE_MS,
     transactionTimeoutMs: config.STREAM_PROCESSOR_TRANSACTION_TIMEOUT_MS,
     fromBeginning: config.STREAM_PROCESSOR_FROM_BEGINNING,
+    maxBatchBytes: config.STREAM_PROCESSOR_MAX_BATCH_BYTES,
   });
 }

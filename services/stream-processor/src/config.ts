@@ -7,7 +7,7 @@ const list = () => z.string().transform((s) => s.split(',').map((x) => x.trim())
 export const streamProcessorConfigSchema = z.object({
   KAFKA_BROKERS: brokers().default(['127.0.0.1:19092']),
   STREAM_PROCESSOR_RAW_TOPIC: z.string().default('analytics.events.raw.v1'),
-  /** Empty disables payment metrics. */
+  /** `none` disables payment metrics. */
   STREAM_PROCESSOR_PAYMENTS_TOPIC: z.string().default('payments.transfer.events.v1'),
   STREAM_PROCESSOR_AGGREGATES_TOPIC: z.string().default('analytics.aggregates.v1'),
   STREAM_PROCESSOR_DLQ_TOPIC: z.string().default('analytics.events.dlq.v1'),
@@ -39,6 +39,8 @@ export const streamProcessorConfigSchema = z.object({
   STREAM_PROCESSOR_TENANT_METADATA: z.string().default('{"demo":{"tenant_tier":"free","tenant_region":"eu"}}'),
   STREAM_PROCESSOR_TRANSACTION_TIMEOUT_MS: durationMs().default(30_000),
   STREAM_PROCESSOR_FROM_BEGINNING: bool().default(true),
+  /** Fetch size per partition, i.e. the upper bound of one batch = one transaction (bytes). */
+  STREAM_PROCESSOR_MAX_BATCH_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
 });
 
 export type StreamProcessorConfig = z.infer<typeof streamProcessorConfigSchema>;

@@ -1,5 +1,5 @@
 import type { KafkaLogger } from '@tessera/kafka';
-import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
+import { Partitioners, type Admin, type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, type Message, type Producer } from 'kafkajs';
 import { decodePaymentEvent } from '../payments/payment-event.decoder';
 import { PartitionState, type AggregationOptions, type BatchOutcome } from '../processing/partition-state';
 import type { InputRecord } from '../processing/processing.types';
@@ -29,6 +29,7 @@ export interface StreamProcessorOptions {
   idleAdvanceMs: number;
   transactionTimeoutMs: number;
   fromBeginning: boolean;
+  maxBatchBytes: number;
 }
 
 /** Running totals, for logs, tests and the bench. */
@@ -87,7 +88,7 @@ export class StreamProcessorRunner {
     this.layout = new ChangelogLayout(this.inputTopics.map((topic) => ({ topic, partitions: meta.topics.find((t) => t.name === topic)?.partitions.length ?? 0 })));
     await ensureChangelogTopic(this.admin, this.options.topics.changelog, this.layout);
 
-    const consumer = this.options.kafka.consumer({ groupId: this.options.groupId, allowAutoTopicCreation: false, readUncommitted: false, maxWaitTimeInMs: 250, sessionTimeout: 30_000, heartbeatInterval: 3_000 });
+    const consumer = this.options.kafka.consumer({ groupId: this.options.groupId, allowAutoTopicCreation: false, readUncommitted: false, maxWaitTimeInMs: 250, maxBytesPerPartition: this.options.maxBatchBytes, sessionTimeout: 30_000, heartbeatInterval: 3_000 });
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       this.generation++;
@@ -209,6 +210,7 @@ export class StreamProcessorRunner {
         idempotent: true,
         maxInFlightRequests: 1,
         allowAutoTopicCreation: false,
+        createPartitioner: Partitioners.DefaultPartitioner,
         transactionTimeout: this.options.transactionTimeoutMs,
       });
       await producer.connect(); // InitProducerId: aborts and fences the previous owner's open transaction
