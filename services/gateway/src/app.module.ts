@@ -16,6 +16,9 @@ import { InsightsController } from './insights/insights.controller';
 import { TenantAuth } from './insights/tenant-auth';
 import { LiveController } from './live/live.controller';
 import { OpenApiController } from './openapi/openapi.controller';
+import { ConsoleAssetsController } from './console/console-assets.controller';
+import { ConsumerLagService } from './console/consumer-lag.service';
+import { OpsController } from './console/ops.controller';
 
 /** Every controller; the OpenAPI test checks each of their routes is documented. */
 export const CONTROLLERS = [
@@ -30,6 +33,7 @@ export const CONTROLLERS = [
   EventsController,
   InsightsController,
   LiveController,
+  OpsController,
 ];
 
 @Module({})
@@ -38,12 +42,14 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [PeersModule.forRoot(config)],
-      controllers: CONTROLLERS,
+      // The console's static files are not REST resources, so they stay out of CONTROLLERS (and the OpenAPI document).
+      controllers: [...CONTROLLERS, ConsoleAssetsController],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
         { provide: APP_FILTER, useClass: ProblemFilter },
         HealthService,
         TenantAuth,
+        ConsumerLagService,
       ],
     };
   }

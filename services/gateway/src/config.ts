@@ -23,6 +23,17 @@ export const gatewayConfigSchema = z.object({
   /** Comment lines on idle live streams, so proxies keep them open. */
   GATEWAY_LIVE_HEARTBEAT_MS: durationMs().default(15_000),
   GATEWAY_BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(256 * 1024),
+  /** Groups shown by GET /v1/ops/consumer-lag: ids or `<service>.*` (default: the consuming services of infra/topology.yaml). */
+  GATEWAY_LAG_GROUPS: z
+    .string()
+    .default('transactions.*,compliance.*,insights.*,stream-processor.*,stream-processor-go.*')
+    .transform((list) => list.split(',').map((g) => g.trim()).filter((g) => g !== '')),
+  /** The built console (services/console/dist) when it is not beside the gateway's build. */
+  GATEWAY_CONSOLE_DIR: z.string().min(1).optional(),
+  GATEWAY_CONSOLE_TENANT: z.string().default('demo'),
+  GATEWAY_CONSOLE_PAYMENTS_TENANT: z.string().default('payments'),
+  /** Trace UI link for the console, e.g. http://localhost:16686/trace/{traceId}. */
+  TESSERA_TRACE_URL: z.string().regex(/^https?:\/\/\S*\{traceId\}/, 'must be an http(s) URL containing {traceId}').optional(),
 });
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
