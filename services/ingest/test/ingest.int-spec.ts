@@ -57,7 +57,7 @@ function event(overrides: Partial<analyticsV1.AnalyticsEvent> = {}): analyticsV1
 
 /** Every record on the run's topic (read from the beginning by a throwaway group) until `expected` arrived or the wait ends. */
 async function readTopic(expected: number, waitMs = 20_000): Promise<{ key: string; partition: number; id: string; event: analyticsV1.AnalyticsEvent }[]> {
-  const consumer = kafka.consumer({ groupId: `ingest-test-reader-${randomUUID()}` });
+  const consumer = kafka.consumer({ groupId: `ingest-test-reader-${randomUUID()}`, maxWaitTimeInMs: 250 });
   const records: { key: string; partition: number; id: string; event: analyticsV1.AnalyticsEvent }[] = [];
   await consumer.connect();
   await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
@@ -73,6 +73,7 @@ async function readTopic(expected: number, waitMs = 20_000): Promise<{ key: stri
   await Promise.race([enough, new Promise((r) => setTimeout(r, waitMs))]);
   // A short grace period so an unexpected extra record (a duplicate) would be seen too.
   await new Promise((r) => setTimeout(r, 1500));
+  await consumer.stop();
   await consumer.disconnect();
   return records;
 }
@@ -244,6 +245,23 @@ describe('back-pressure', () => {
       expect(onTopic).toHaveLength(acked);
     } finally {
       await tight.close();
+    }
+  });
+});
+
+describe('slow broker', () => {
+  it('answers UNAVAILABLE when the ack does not come within INGEST_PUBLISH_TIMEOUT_MS, and frees the slot once Kafka answers', async () => {
+    const impatient = await startIngest({ INGEST_PUBLISH_TIMEOUT_MS: '1' });
+    try {
+      const err = await failure(unaryCall(impatient.client, 'ingestBatch', { events: Array.from({ length: 200 }, () => event({ streamId: 'slow' })) }, { metadata: apiKey() }));
+      expect(err).toMatchObject({ kind: 'UNAVAILABLE', code: 'INGEST.KAFKA_UNAVAILABLE' });
+      expect(Number(err.metadata['retryAfterSeconds'])).toBeGreaterThanOrEqual(1);
+      const publisher = impatient.app.get(RawEventPublisher);
+      const deadline = Date.now() + 15_000;
+      while (publisher.pendingBatches > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(publisher.pendingBatches).toBe(0);
+    } finally {
+      await impatient.close();
     }
   });
 });

@@ -19,6 +19,8 @@ export class KafkaLink implements OnModuleInit, OnApplicationShutdown {
   private up = false;
   private timer?: NodeJS.Timeout;
   private probing?: Promise<boolean>;
+  /** The last connect/metadata attempt; it outlives a timed-out probe, so shutdown waits for it. */
+  private attempt?: Promise<void>;
   private readonly listeners = new Set<(up: boolean) => void>();
 
   constructor(@Inject(INGEST_CONFIG) private readonly config: IngestConfig) {
@@ -63,17 +65,15 @@ export class KafkaLink implements OnModuleInit, OnApplicationShutdown {
   private async runProbe(): Promise<boolean> {
     let ok = false;
     try {
-      await withTimeout(
-        (async () => {
-          await this.admin.connect();
-          await this.admin.fetchTopicMetadata({ topics: [this.config.INGEST_RAW_TOPIC] });
-          if (!this.producerConnected) {
-            await this.producer.connect();
-            this.producerConnected = true;
-          }
-        })(),
-        Math.max(this.config.INGEST_KAFKA_PROBE_MS, 3000),
-      );
+      this.attempt = (async () => {
+        await this.admin.connect();
+        await this.admin.fetchTopicMetadata({ topics: [this.config.INGEST_RAW_TOPIC] });
+        if (!this.producerConnected) {
+          await this.producer.connect();
+          this.producerConnected = true;
+        }
+      })();
+      await withTimeout(this.attempt, Math.max(this.config.INGEST_KAFKA_PROBE_MS, 3000));
       ok = true;
     } catch (error) {
       if (this.up) this.logger.warn({ err: error, topic: this.config.INGEST_RAW_TOPIC }, 'kafka probe failed');
@@ -92,6 +92,7 @@ export class KafkaLink implements OnModuleInit, OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
     await this.probing?.catch(() => undefined);
+    await this.attempt?.catch(() => undefined);
     await Promise.allSettled([this.producer.disconnect(), this.admin.disconnect()]);
   }
 }
