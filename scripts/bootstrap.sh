@@ -17,14 +17,17 @@ have_pg() { ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg
 java_major() { java -version 2>&1 | sed -n 's/.*version "\([0-9]*\)\.*.*/\1/p' | head -1; }
 have_java() { command -v java >/dev/null 2>&1 && [ "$(java_major)" -ge 17 ] 2>/dev/null; }
 have_mvn() { command -v mvn >/dev/null 2>&1; }
+# The console's browser test drives Debian's Chromium through playwright-core (no browser download).
+have_chromium() { [ -x /usr/bin/chromium ]; }
 
 missing=()
 have_pg || missing+=(postgresql)
 have_java || missing+=(java)
 have_mvn || missing+=(maven)
+have_chromium || missing+=(chromium)
 
 if [ ${#missing[@]} -eq 0 ]; then
-  say "system packages present (postgresql, java $(java_major), maven): skipping apt"
+  say "system packages present (postgresql, java $(java_major), maven, chromium): skipping apt"
 else
   [ "$SUDO" = "__need_root__" ] && die "need root (or sudo) to install: ${missing[*]}"
   command -v apt-get >/dev/null 2>&1 || die "no apt-get: install ${missing[*]} with your package manager"
@@ -43,6 +46,7 @@ else
         # Kafka 4 needs Java 17+; newer Debian releases only ship 21.
         if apt-cache show openjdk-17-jre-headless >/dev/null 2>&1; then pkgs+=(openjdk-17-jre-headless); else pkgs+=(openjdk-21-jre-headless); fi ;;
       maven) pkgs+=(maven) ;;
+      chromium) pkgs+=(chromium) ;;
     esac
   done
   $SUDO apt-get install -y --no-install-recommends "${pkgs[@]}"

@@ -1,5 +1,6 @@
 import uPlot from 'uplot';
 import type { Series } from './aggregate-store';
+import { rollingRange } from './format';
 
 const PALETTE = ['#2563eb', '#16a34a', '#d97706', '#dc2626', '#7c3aed', '#0891b2', '#db2777', '#65a30d'];
 
@@ -14,6 +15,7 @@ export class LineChart {
   constructor(
     private readonly container: HTMLElement,
     private readonly yLabel: string,
+    private readonly spanSeconds = 600,
   ) {
     new ResizeObserver(() => this.plot?.setSize(this.size())).observe(container);
   }
@@ -35,7 +37,8 @@ export class LineChart {
           ...series.lines.map((l, i) => ({ label: l.metric, stroke: PALETTE[i % PALETTE.length], width: 2, points: { show: true, size: 4 }, spanGaps: false })),
         ],
         axes: [{}, { label: this.yLabel, size: 60 }],
-        scales: { x: { time: true } },
+        // A rolling window ending now: uPlot's auto-range spans years around a single point.
+        scales: { x: { time: true, range: (_u, min, max) => rollingRange(min, max, this.spanSeconds) } },
         legend: { live: true },
       },
       data,
@@ -47,3 +50,4 @@ export class LineChart {
     return { width: Math.max(320, this.container.clientWidth), height: 220 };
   }
 }
+

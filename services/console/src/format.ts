@@ -20,3 +20,9 @@ export function formatTime(iso: string | null): string {
 export function formatPercent(ratio: number): string {
   return Number.isFinite(ratio) ? `${(ratio * 100).toFixed(1)}%` : '–';
 }
+
+/** [now - span, now + 10 s], widened to include any window outside it (e.g. late ones). */
+export function rollingRange(min: number | null, max: number | null, spanSeconds: number, nowMs = Date.now()): [number, number] {
+  const now = nowMs / 1000;
+  return [Math.min(now - spanSeconds, min ?? Infinity), Math.max(now + 10, max ?? -Infinity)];
+}

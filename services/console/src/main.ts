@@ -67,7 +67,7 @@ function startAnalytics(s: Settings): void {
     byId('stat-late').textContent = formatCount(store.select(CHART).reduce((n, a) => n + a.lateEvents, 0));
     fillTable(
       byId('countries'),
-      store.latestByDimension('purchase', 'country', 60).map((a) => [a.dimensionValue, formatCount(a.count), formatMinor(a.sum), formatCount(a.p95)]),
+      store.latestByDimension('purchase', 'country', 60).map((a) => [a.dimensionValue, formatCount(a.count), formatMinor(a.sum), formatMinor(a.p95)]),
       'no purchases yet',
     );
     fillTable(
