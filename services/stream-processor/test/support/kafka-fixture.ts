@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { analyticsV1, eventTypeName } from '@tessera/contracts';
 import { buildEnvelope, encodeEnvelope } from '@tessera/kafka';
-import { Kafka, logLevel, Partitioners, type Admin, type Message } from 'kafkajs';
+import { AssignerProtocol, Kafka, logLevel, Partitioners, type Admin, type Message } from 'kafkajs';
 import type { NormalizedEvent } from '../../src/processing/processing.types';
 
 export const BROKERS = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092').split(',');
@@ -129,4 +129,22 @@ export async function readAll(kafka: Kafka, admin: Admin, topic: string): Promis
   await consumer.disconnect();
   await admin.deleteGroups([groupId]).catch(() => undefined);
   return out;
+}
+
+/** Members of a consumer group with the partitions of `topic` each one holds (empty while rebalancing). */
+export async function groupMembers(admin: Admin, group: string, topic: string): Promise<{ state: string; members: number[][] }> {
+  const { groups } = await admin.describeGroups([group]);
+  const g = groups[0];
+  if (!g) return { state: 'Dead', members: [] };
+  const members = g.members.map((m) => {
+    const decoded = m.memberAssignment.length > 0 ? AssignerProtocol.MemberAssignment.decode(m.memberAssignment) : null;
+    return [...(decoded?.assignment[topic] ?? [])].sort((a, b) => a - b);
+  });
+  return { state: g.state, members };
+}
+
+/** Committed offset of the group per partition of `topic` (-1 = none). */
+export async function committedByPartition(admin: Admin, group: string, topic: string): Promise<Map<number, number>> {
+  const offsets = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+  return new Map((offsets[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
 }
