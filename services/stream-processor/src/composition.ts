@@ -36,6 +36,7 @@ export function createStreamProcessor(config: StreamProcessorConfig): StreamProc
     topics: {
       raw: config.STREAM_PROCESSOR_RAW_TOPIC,
       payments: config.STREAM_PROCESSOR_PAYMENTS_TOPIC === 'none' ? undefined : config.STREAM_PROCESSOR_PAYMENTS_TOPIC,
+      paymentsRepartition: config.STREAM_PROCESSOR_PAYMENTS_REPARTITION_TOPIC,
       aggregates: config.STREAM_PROCESSOR_AGGREGATES_TOPIC,
       dlq: config.STREAM_PROCESSOR_DLQ_TOPIC,
       changelog: config.STREAM_PROCESSOR_CHANGELOG_TOPIC,

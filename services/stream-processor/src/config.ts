@@ -9,6 +9,8 @@ export const streamProcessorConfigSchema = z.object({
   STREAM_PROCESSOR_RAW_TOPIC: z.string().default('analytics.events.raw.v1'),
   /** `none` disables payment metrics. */
   STREAM_PROCESSOR_PAYMENTS_TOPIC: z.string().default('payments.transfer.events.v1'),
+  /** Payment events re-keyed to one key so each payment window lives in one partition state; created at start. */
+  STREAM_PROCESSOR_PAYMENTS_REPARTITION_TOPIC: z.string().default('analytics.processor-payments.repartition.v1'),
   STREAM_PROCESSOR_AGGREGATES_TOPIC: z.string().default('analytics.aggregates.v1'),
   STREAM_PROCESSOR_DLQ_TOPIC: z.string().default('analytics.events.dlq.v1'),
   /** Compacted state changelog; created at start (partitions = sum of the input topics'). */

@@ -44,6 +44,16 @@ export async function ensureChangelogTopic(admin: Admin, topic: string, layout: 
 }
 
 /**
+ * Creates the payments repartition topic if missing: one partition, since every payment event has
+ * the same key (more partitions would stay empty).
+ */
+export async function ensureRepartitionTopic(admin: Admin, topic: string): Promise<void> {
+  const existing = await admin.listTopics();
+  if (existing.includes(topic)) return;
+  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1, replicationFactor: -1, configEntries: [{ name: 'retention.ms', value: '604800000' }] }] });
+}
+
+/**
  * Reads the given changelog partitions from the beginning up to their last stable offset
  * (read_committed: aborted and open transactions are never applied) and hands every record to
  * `apply` in log order. Uses a throw-away consumer group (kafkajs has no manual assignment).

@@ -5,13 +5,18 @@ import { PartitionState, type AggregationOptions, type BatchOutcome } from '../p
 import type { InputRecord } from '../processing/processing.types';
 import { decodeRawEvent } from '../processing/raw-event.decoder';
 import type { TenantMetadata } from '../processing/tenant-metadata';
-import { ChangelogLayout, ensureChangelogTopic, restoreChangelog } from './changelog.store';
+import { ChangelogLayout, ensureChangelogTopic, ensureRepartitionTopic, restoreChangelog } from './changelog.store';
 import { aggregateMessage, changelogMessage, chunkBySize, deadLetterMessage } from './output.messages';
 
 export interface StreamProcessorTopics {
   raw: string;
   /** Undefined: no payment metrics. */
   payments?: string;
+  /**
+   * Payment events re-keyed to one key (`payments/transfers`) so each payment window is aggregated
+   * in exactly one partition state (the source topic is keyed by account). Required with `payments`.
+   */
+  paymentsRepartition?: string;
   aggregates: string;
   dlq: string;
   changelog: string;
@@ -34,6 +39,8 @@ export interface StreamProcessorOptions {
 
 /** Running totals, for logs, tests and the bench. */
 export interface ProcessorStats {
+  /** Payment records copied to the repartition topic. */
+  forwarded: number;
   batches: number;
   transactions: number;
   records: number;
@@ -47,6 +54,9 @@ export interface ProcessorStats {
 
 const key = (topic: string, partition: number) => `${topic}:${partition}`;
 
+/** The single key of the payments repartition topic: all payment windows share tenant/stream `payments/transfers`. */
+export const PAYMENTS_REPARTITION_KEY = 'payments/transfers';
+
 /**
  * Read-process-write with exactly-once semantics on kafkajs:
  *  - eachBatch per input partition; everything the batch produces (aggregates, dead letters, state
@@ -58,7 +68,7 @@ const key = (topic: string, partition: number) => `${topic}:${partition}`;
  *    changelog (read_committed), so it is exactly the state as of the committed offset.
  */
 export class StreamProcessorRunner {
-  readonly stats: ProcessorStats = { batches: 0, transactions: 0, records: 0, events: 0, duplicates: 0, late: 0, poison: 0, aggregatesEmitted: 0, restores: 0 };
+  readonly stats: ProcessorStats = { forwarded: 0, batches: 0, transactions: 0, records: 0, events: 0, duplicates: 0, late: 0, poison: 0, aggregatesEmitted: 0, restores: 0 };
   private readonly admin: Admin;
   private consumer: Consumer | undefined;
   private layout: ChangelogLayout | undefined;
@@ -78,14 +88,27 @@ export class StreamProcessorRunner {
     this.admin = options.kafka.admin();
   }
 
+  /** Topics whose partitions hold windowed state (one changelog partition each). */
+  private get aggregationTopics(): string[] {
+    return [this.options.topics.raw, ...(this.paymentsTopics ? [this.paymentsTopics.repartition] : [])];
+  }
+
   private get inputTopics(): string[] {
-    return [this.options.topics.raw, ...(this.options.topics.payments ? [this.options.topics.payments] : [])];
+    return [...this.aggregationTopics, ...(this.paymentsTopics ? [this.paymentsTopics.source] : [])];
+  }
+
+  private get paymentsTopics(): { source: string; repartition: string } | undefined {
+    const { payments, paymentsRepartition } = this.options.topics;
+    if (!payments) return undefined;
+    if (!paymentsRepartition) throw new Error('payments input needs a repartition topic');
+    return { source: payments, repartition: paymentsRepartition };
   }
 
   async start(): Promise<void> {
     await this.admin.connect();
-    const meta = await this.admin.fetchTopicMetadata({ topics: this.inputTopics });
-    this.layout = new ChangelogLayout(this.inputTopics.map((topic) => ({ topic, partitions: meta.topics.find((t) => t.name === topic)?.partitions.length ?? 0 })));
+    if (this.paymentsTopics) await ensureRepartitionTopic(this.admin, this.paymentsTopics.repartition);
+    const meta = await this.admin.fetchTopicMetadata({ topics: this.aggregationTopics });
+    this.layout = new ChangelogLayout(this.aggregationTopics.map((topic) => ({ topic, partitions: meta.topics.find((t) => t.name === topic)?.partitions.length ?? 0 })));
     await ensureChangelogTopic(this.admin, this.options.topics.changelog, this.layout);
 
     const consumer = this.options.kafka.consumer({ groupId: this.options.groupId, allowAutoTopicCreation: false, readUncommitted: false, maxWaitTimeInMs: 250, maxBytesPerPartition: this.options.maxBatchBytes, sessionTimeout: 30_000, heartbeatInterval: 3_000 });
@@ -123,11 +146,16 @@ export class StreamProcessorRunner {
       if (this.readyGeneration !== this.generation) await this.prepareAssignment();
       const k = key(batch.topic, batch.partition);
       const state = this.states.get(k);
-      if (!state) {
+      const forwarding = batch.topic === this.paymentsTopics?.source;
+      if (!state && !forwarding) {
         this.readyGeneration = -1;
         throw new Error(`batch for ${k}, which the last group join did not assign`);
       }
-      const position = this.positions.get(k) ?? 0n;
+      const position = this.positions.get(k);
+      if (position === undefined) {
+        this.readyGeneration = -1;
+        throw new Error(`no position for ${k}, which the last group join did not assign`);
+      }
       // Records below the committed offset were already processed (e.g. a commit that succeeded but reported an error).
       const messages = batch.messages.filter((m) => BigInt(m.offset) >= position);
       const last = batch.messages[batch.messages.length - 1] as KafkaMessage;
@@ -136,11 +164,15 @@ export class StreamProcessorRunner {
         return;
       }
       if (!isRunning() || isStale()) return;
-      const records = messages.map((m) => this.decode(batch.topic, m));
-      const outcome = state.processBatch(records);
       const next = BigInt(last.offset) + 1n;
+      let outcome: BatchOutcome | undefined;
       try {
-        await this.commit(batch.topic, batch.partition, outcome, next);
+        if (state) {
+          outcome = state.processBatch(messages.map((m) => this.decode(batch.topic, m)));
+          await this.commit(batch.topic, batch.partition, outcome, next);
+        } else {
+          await this.forwardPayments(batch.topic, batch.partition, messages, next);
+        }
       } catch (error) {
         this.readyGeneration = -1; // state may be ahead of what committed: rebuild before the next batch
         throw error;
@@ -148,9 +180,21 @@ export class StreamProcessorRunner {
       this.positions.set(k, next);
       this.lastActivity.set(k, Date.now());
       resolveOffset(last.offset);
-      this.count(outcome, messages.length);
+      if (outcome) this.count(outcome, messages.length);
     });
     await heartbeat();
+  }
+
+  /**
+   * Repartition step (Kafka Streams style): copies payment records unchanged, with their timestamps,
+   * to the repartition topic under one key, in a transaction with the source offsets.
+   */
+  private async forwardPayments(topic: string, partition: number, messages: KafkaMessage[], nextOffset: bigint): Promise<void> {
+    const target = this.paymentsTopics?.repartition;
+    if (!target) throw new Error('payments are disabled');
+    const out: Message[] = messages.map((m) => ({ key: PAYMENTS_REPARTITION_KEY, value: m.value, timestamp: m.timestamp, headers: m.headers }));
+    await this.transact(topic, partition, [{ topic: target, messages: out }], nextOffset);
+    this.stats.forwarded += messages.length;
   }
 
   private decode(topic: string, m: KafkaMessage): InputRecord {
@@ -160,8 +204,7 @@ export class StreamProcessorRunner {
 
   /** Publishes a batch's output and (for input batches) the next offset in one transaction. */
   private async commit(topic: string, partition: number, outcome: BatchOutcome, nextOffset?: bigint): Promise<void> {
-    const producer = this.producers.get(key(topic, partition));
-    if (!producer || !this.layout) throw new Error(`no transactional producer for ${key(topic, partition)}`);
+    if (!this.layout) throw new Error('not started');
     const now = new Date();
     const changelogPartition = this.layout.partitionFor(topic, partition);
     const sends: Array<{ topic: string; messages: Message[] }> = [
@@ -169,6 +212,14 @@ export class StreamProcessorRunner {
       { topic: this.options.topics.dlq, messages: outcome.deadLetters.map((d) => deadLetterMessage(d, { topic, partition }, now)) },
       { topic: this.options.topics.changelog, messages: outcome.changelog.map((e) => changelogMessage(e, changelogPartition)) },
     ];
+    await this.transact(topic, partition, sends, nextOffset);
+    this.stats.aggregatesEmitted += outcome.aggregates.length;
+  }
+
+  /** One Kafka transaction on the input partition's producer: the sends plus (for input batches) the next offset. */
+  private async transact(topic: string, partition: number, sends: Array<{ topic: string; messages: Message[] }>, nextOffset?: bigint): Promise<void> {
+    const producer = this.producers.get(key(topic, partition));
+    if (!producer) throw new Error(`no transactional producer for ${key(topic, partition)}`);
     const tx = await producer.transaction();
     try {
       for (const s of sends) {
@@ -183,7 +234,6 @@ export class StreamProcessorRunner {
       throw error;
     }
     this.stats.transactions++;
-    this.stats.aggregatesEmitted += outcome.aggregates.length;
   }
 
   /**
@@ -220,9 +270,11 @@ export class StreamProcessorRunner {
     for (const [topic, partitions] of Object.entries(this.assignment)) {
       const committed = await this.admin.fetchOffsets({ groupId: this.options.groupId, topics: [topic] });
       for (const p of partitions) {
-        const state = new PartitionState(this.options.aggregation);
-        this.states.set(key(topic, p), state);
-        fresh.set(this.layout.partitionFor(topic, p), state);
+        if (this.aggregationTopics.includes(topic)) {
+          const state = new PartitionState(this.options.aggregation);
+          this.states.set(key(topic, p), state);
+          fresh.set(this.layout.partitionFor(topic, p), state);
+        }
         const offset = committed[0]?.partitions.find((x) => x.partition === p)?.offset ?? '-1';
         this.positions.set(key(topic, p), BigInt(offset) >= 0n ? BigInt(offset) : 0n);
       }

@@ -4,6 +4,8 @@ import { DlqReason, type DecodedRecord, type Measurement } from '../processing/p
 
 export const PAYMENTS_TENANT = 'payments';
 export const PAYMENTS_STREAM = 'transfers';
+/** Payment metrics are split by currency only (plus the total). */
+export const PAYMENT_DIMENSIONS = ['currency'];
 const TRANSFER_DECLINED = 'tessera.payments.v1.TransferDeclined';
 
 /**
@@ -47,6 +49,7 @@ export function decodePaymentEvent(value: Buffer | null): DecodedRecord {
       eventTimeMs: time.getTime(),
       measurements,
       attributes: { currency: transfer?.amount?.currency || 'UNKNOWN', user_id: transfer?.sourceAccountId ?? '' },
+      dimensions: PAYMENT_DIMENSIONS,
     },
   };
 }

@@ -151,7 +151,7 @@ export class PartitionState {
   private apply(ev: NormalizedEvent): string[] {
     const lateFor: string[] = [];
     const dims: Array<[string, string]> = [['', '']];
-    for (const d of this.options.dimensions) {
+    for (const d of ev.dimensions ?? this.options.dimensions) {
       const v = ev.attributes[d];
       if (v !== undefined && v !== '') dims.push([d, v]);
     }

@@ -13,6 +13,11 @@ export interface NormalizedEvent {
   eventTimeMs: number;
   measurements: Measurement[];
   attributes: Record<string, string>;
+  /**
+   * Attribute keys to split by instead of the configured STREAM_PROCESSOR_DIMENSIONS: payment
+   * metrics are per currency whatever the analytics dimensions are configured to.
+   */
+  dimensions?: string[];
 }
 
 /** Stable reason codes of analytics.events.dlq.v1 (DeadLetter.reason_code). */

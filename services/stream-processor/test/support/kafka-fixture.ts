@@ -19,6 +19,7 @@ export function runNames(label: string) {
   return {
     raw: `test.sp-raw.${id}.v1`,
     payments: `test.sp-payments.${id}.v1`,
+    repartition: `test.sp-repartition.${id}.v1`,
     aggregates: `test.sp-aggregates.${id}.v1`,
     dlq: `test.sp-dlq.${id}.v1`,
     changelog: `test.sp-changelog.${id}.v1`,
@@ -33,7 +34,7 @@ export async function createTopics(admin: Admin, topics: Array<{ topic: string; 
 }
 
 export async function deleteTopics(admin: Admin, names: RunNames): Promise<void> {
-  await admin.deleteTopics({ topics: [names.raw, names.payments, names.aggregates, names.dlq, names.changelog] }).catch(() => undefined);
+  await admin.deleteTopics({ topics: [names.raw, names.payments, names.repartition, names.aggregates, names.dlq, names.changelog] }).catch(() => undefined);
 }
 
 /** The raw-topic record ingest would write for an event. */
@@ -66,6 +67,7 @@ export function startProcessor(names: RunNames, env: Record<string, string> = {}
       KAFKA_BROKERS: BROKERS.join(','),
       STREAM_PROCESSOR_RAW_TOPIC: names.raw,
       STREAM_PROCESSOR_PAYMENTS_TOPIC: 'none',
+      STREAM_PROCESSOR_PAYMENTS_REPARTITION_TOPIC: names.repartition,
       STREAM_PROCESSOR_AGGREGATES_TOPIC: names.aggregates,
       STREAM_PROCESSOR_DLQ_TOPIC: names.dlq,
       STREAM_PROCESSOR_CHANGELOG_TOPIC: names.changelog,

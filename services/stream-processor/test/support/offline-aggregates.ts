@@ -27,7 +27,7 @@ export function offlineAggregates(events: NormalizedEvent[], o: AggregationOptio
     const id = `${ev.tenantId}/${ev.streamId}/${ev.eventId}`;
     if (seen.has(id)) continue;
     seen.add(id);
-    const dims: Array<[string, string]> = [['', ''], ...o.dimensions.filter((d) => ev.attributes[d]).map((d): [string, string] => [d, ev.attributes[d] as string])];
+    const dims: Array<[string, string]> = [['', ''], ...(ev.dimensions ?? o.dimensions).filter((d) => ev.attributes[d]).map((d): [string, string] => [d, ev.attributes[d] as string])];
     for (const spec of o.windows) {
       for (const startMs of windowStartsFor(spec, ev.eventTimeMs)) {
         for (const m of ev.measurements) {
