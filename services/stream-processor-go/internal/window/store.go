@@ -280,7 +280,7 @@ func (s *Store) FinishRestore() error {
 func (s *Store) Restore(key string, value []byte) error {
 	switch {
 	case key == stateMarks:
-		if value == nil {
+		if len(value) == 0 { // tombstone
 			return nil
 		}
 		var m marks
@@ -290,7 +290,7 @@ func (s *Store) Restore(key string, value []byte) error {
 		s.maxEventMs, s.watermarkMs = m.MaxEventMs, m.WatermarkMs
 	case strings.HasPrefix(key, stateEventID):
 		id := strings.TrimPrefix(key, stateEventID)
-		if value == nil {
+		if len(value) == 0 { // tombstone
 			delete(s.seen, id)
 			return nil
 		}
@@ -303,7 +303,7 @@ func (s *Store) Restore(key string, value []byte) error {
 		if s.pending == nil {
 			s.pending = map[string][]byte{}
 		}
-		if value == nil {
+		if len(value) == 0 { // tombstone
 			delete(s.pending, key)
 		} else {
 			s.pending[key] = value

@@ -1,0 +1,147 @@
+// Package config reads the processor's settings from the environment and validates them at boot,
+// so a bad value stops the service with a message naming the variable.
+package config
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tessera/tessera/services/stream-processor-go/internal/window"
+)
+
+// Prefix of every service-specific variable (house rule: <SERVICE>_<KEY>).
+const Prefix = "STREAM_PROCESSOR_GO_"
+
+// Config is the validated configuration.
+type Config struct {
+	Brokers         []string
+	RawTopic        string
+	AggregatesTopic string
+	DLQTopic        string
+	// StateTopic is the compacted changelog of the window state; it belongs to the group, so it
+	// defaults to "<group>.state" (one per group, as Kafka Streams names changelogs per application).
+	StateTopic      string
+	GroupID         string
+	TransactionalID string
+	// PollWait bounds how long a poll waits for records before windows are flushed anyway.
+	PollWait       time.Duration
+	MaxPollRecords int
+	MaxFutureSkew  time.Duration
+	Window         window.Config
+}
+
+// Error names the variable that failed validation.
+type Error struct {
+	Var    string
+	Reason string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("config: %s: %s", e.Var, e.Reason) }
+
+// Load reads the configuration from lookup (os.LookupEnv in production, a map in tests).
+func Load(lookup func(string) (string, bool)) (*Config, error) {
+	r := reader{lookup: lookup}
+	brokers := r.str("KAFKA_BROKERS", "")
+	if brokers == "" && r.err == nil {
+		r.err = &Error{Var: "KAFKA_BROKERS", Reason: "required (comma-separated host:port list)"}
+	}
+	group := r.str(Prefix+"GROUP_ID", "stream-processor-go.aggregates")
+	host, _ := os.Hostname()
+	c := &Config{
+		Brokers:         splitList(brokers),
+		RawTopic:        r.str(Prefix+"RAW_TOPIC", "analytics.events.raw.v1"),
+		AggregatesTopic: r.str(Prefix+"AGGREGATES_TOPIC", "analytics.aggregates.v1"),
+		DLQTopic:        r.str(Prefix+"DLQ_TOPIC", "analytics.events.dlq.v1"),
+		StateTopic:      r.str(Prefix+"STATE_TOPIC", group+".state"),
+		GroupID:         group,
+		// Stable across restarts on one host, so a restarted process fences its crashed predecessor's
+		// open transaction at once instead of waiting for the transaction timeout.
+		TransactionalID: r.str(Prefix+"TRANSACTIONAL_ID", "stream-processor-go-"+host),
+		PollWait:        r.duration(Prefix+"POLL_WAIT", time.Second),
+		MaxPollRecords:  r.int(Prefix+"MAX_POLL_RECORDS", 5000),
+		MaxFutureSkew:   r.duration(Prefix+"MAX_FUTURE_SKEW", 5*time.Minute),
+		Window: window.Config{
+			Dimensions:      splitList(r.str(Prefix+"DIMENSIONS", "country,plan")),
+			DistinctKey:     r.str(Prefix+"DISTINCT_KEY", "user_id"),
+			AllowedLateness: r.duration(Prefix+"ALLOWED_LATENESS", 30*time.Second),
+			WatermarkDelay:  r.duration(Prefix+"WATERMARK_DELAY", 5*time.Second),
+			IdleTimeout:     r.duration(Prefix+"IDLE_TIMEOUT", 10*time.Second),
+			DedupHorizon:    r.duration(Prefix+"DEDUP_HORIZON", 10*time.Minute),
+			ClosedRetention: r.duration(Prefix+"CLOSED_RETENTION", 10*time.Minute),
+			Producer:        "stream-processor-go",
+		},
+	}
+	windows := r.str(Prefix+"WINDOWS", "10s,60s,60s/10s")
+	if r.err != nil {
+		return nil, r.err
+	}
+	specs, err := window.ParseSpecs(windows)
+	if err != nil {
+		return nil, &Error{Var: Prefix + "WINDOWS", Reason: err.Error()}
+	}
+	c.Window.Windows = specs
+	if c.MaxPollRecords <= 0 {
+		return nil, &Error{Var: Prefix + "MAX_POLL_RECORDS", Reason: "must be positive"}
+	}
+	return c, nil
+}
+
+// FromEnv loads from the process environment.
+func FromEnv() (*Config, error) { return Load(os.LookupEnv) }
+
+type reader struct {
+	lookup func(string) (string, bool)
+	err    error
+}
+
+func (r *reader) str(name, def string) string {
+	if v, ok := r.lookup(name); ok && strings.TrimSpace(v) != "" {
+		return strings.TrimSpace(v)
+	}
+	return def
+}
+
+func (r *reader) duration(name string, def time.Duration) time.Duration {
+	v := r.str(name, "")
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		r.fail(name, fmt.Sprintf("%q is not a non-negative duration such as 30s or 5m", v))
+		return def
+	}
+	return d
+}
+
+func (r *reader) int(name string, def int) int {
+	v := r.str(name, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		r.fail(name, fmt.Sprintf("%q is not an integer", v))
+		return def
+	}
+	return n
+}
+
+func (r *reader) fail(name, reason string) {
+	if r.err == nil {
+		r.err = &Error{Var: name, Reason: reason}
+	}
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

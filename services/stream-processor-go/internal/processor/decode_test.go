@@ -1,0 +1,69 @@
+package processor
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	analyticsv1 "github.com/tessera/tessera/services/stream-processor-go/gen/tessera/analytics/v1"
+	commonv1 "github.com/tessera/tessera/services/stream-processor-go/gen/tessera/common/v1"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+var now = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func envelope(t *testing.T, typ string, data []byte) []byte {
+	t.Helper()
+	b, err := proto.Marshal(&commonv1.EventEnvelope{Id: "e1", Type: typ, Source: "ingest", Data: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func event(t *testing.T, mutate func(*analyticsv1.AnalyticsEvent)) []byte {
+	t.Helper()
+	ev := &analyticsv1.AnalyticsEvent{TenantId: "acme", StreamId: "web", EventId: "e1", EventType: "page.view",
+		OccurredAt: timestamppb.New(now.Add(-time.Minute)), Value: 2.5, Attributes: map[string]string{"country": "DE"}}
+	if mutate != nil {
+		mutate(ev)
+	}
+	b, err := proto.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return envelope(t, analyticsEventType, b)
+}
+
+func TestDecodeAcceptsAValidEvent(t *testing.T) {
+	e, rej := Decode(event(t, nil), now, 5*time.Minute)
+	if rej != nil {
+		t.Fatal(rej)
+	}
+	if e.Tenant != "acme" || e.Metric != "page.view" || e.Value != 2.5 || e.TimeMs != now.Add(-time.Minute).UnixMilli() || e.Attributes["country"] != "DE" {
+		t.Errorf("decoded %+v", e)
+	}
+}
+
+func TestDecodeRejectsBadInputWithAStableCode(t *testing.T) {
+	cases := map[string]struct {
+		value []byte
+		code  string
+	}{
+		"garbage bytes":     {[]byte{0xff, 0xff, 0xff}, CodeUndecodableEnvelope},
+		"other type":        {envelope(t, "tessera.payments.v1.TransferCreated", nil), CodeUnknownEventType},
+		"bad payload":       {envelope(t, analyticsEventType, []byte{0x0a, 0xff}), CodeUndecodableEvent},
+		"invalid utf-8":     {envelope(t, analyticsEventType, protowire.AppendString(protowire.AppendTag(nil, 1, protowire.BytesType), "\xc3\x28")), CodeUndecodableEvent},
+		"missing tenant":    {event(t, func(e *analyticsv1.AnalyticsEvent) { e.TenantId = "" }), CodeInvalidEvent},
+		"missing time":      {event(t, func(e *analyticsv1.AnalyticsEvent) { e.OccurredAt = nil }), CodeInvalidEvent},
+		"NaN value":         {event(t, func(e *analyticsv1.AnalyticsEvent) { e.Value = math.NaN() }), CodeInvalidEvent},
+		"far in the future": {event(t, func(e *analyticsv1.AnalyticsEvent) { e.OccurredAt = timestamppb.New(now.Add(time.Hour)) }), CodeInvalidEvent},
+	}
+	for name, c := range cases {
+		if _, rej := Decode(c.value, now, 5*time.Minute); rej == nil || rej.Code != c.code {
+			t.Errorf("%s: got %v, want %s", name, rej, c.code)
+		}
+	}
+}

@@ -1,0 +1,269 @@
+package processor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/tessera/tessera/services/stream-processor-go/internal/config"
+	"github.com/tessera/tessera/services/stream-processor-go/internal/window"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Stats are running totals, for logs and tests.
+type Stats struct {
+	Transactions, Aborts                              int64
+	Events, Duplicates, TooLate, DeadLetters, Emitted int64
+}
+
+// Processor runs the read-process-write loop.
+type Processor struct {
+	cfg    *config.Config
+	log    *slog.Logger
+	sess   *kgo.GroupTransactSession
+	admin  *kadm.Client
+	now    func() time.Time
+	stores map[int32]*window.Store // only touched by the Run goroutine
+
+	mu    sync.Mutex
+	owned map[int32]bool // updated by the group callbacks
+	stats Stats
+}
+
+// New connects the transactional group session (nothing is consumed until Run).
+func New(cfg *config.Config, log *slog.Logger) (*Processor, error) {
+	p := &Processor{cfg: cfg, log: log, now: time.Now, stores: map[int32]*window.Store{}, owned: map[int32]bool{}}
+	opts := []kgo.Opt{
+		kgo.SeedBrokers(cfg.Brokers...),
+		kgo.ClientID("stream-processor-go"),
+		kgo.TransactionalID(cfg.TransactionalID),
+		kgo.TransactionTimeout(30*time.Second),
+		kgo.ConsumerGroup(cfg.GroupID),
+		kgo.ConsumeTopics(cfg.RawTopic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.RequireStableFetchOffsets(),
+		kgo.RecordPartitioner(partitioner{stateTopic: cfg.StateTopic, manual: kgo.ManualPartitioner(), keyed: kgo.StickyKeyPartitioner(nil)}),
+		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { p.setOwned(m[cfg.RawTopic], true) }),
+		kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { p.setOwned(m[cfg.RawTopic], false) }),
+		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { p.setOwned(m[cfg.RawTopic], false) }),
+	}
+	if log.Enabled(context.Background(), slog.LevelDebug) {
+		opts = append(opts, kgo.WithLogger(kgo.BasicLogger(os.Stderr, kgo.LogLevelInfo, nil)))
+	}
+	sess, err := kgo.NewGroupTransactSession(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("kafka session: %w", err)
+	}
+	p.sess = sess
+	p.admin = kadm.NewClient(sess.Client())
+	return p, nil
+}
+
+func (p *Processor) setOwned(parts []int32, owned bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, part := range parts {
+		if owned {
+			p.owned[part] = true
+		} else {
+			delete(p.owned, part)
+		}
+	}
+}
+
+// Stats returns a copy of the running totals.
+func (p *Processor) Stats() Stats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stats
+}
+
+// Run processes until ctx is cancelled, then ends the open transaction and leaves the group.
+func (p *Processor) Run(ctx context.Context) error {
+	defer p.sess.Close()
+	if err := EnsureStateTopic(ctx, p.admin, p.cfg.RawTopic, p.cfg.StateTopic); err != nil {
+		return err
+	}
+	p.log.Info("consuming", "topic", p.cfg.RawTopic, "group", p.cfg.GroupID, "stateTopic", p.cfg.StateTopic, "transactionalId", p.cfg.TransactionalID)
+	for ctx.Err() == nil {
+		pollCtx, cancel := context.WithTimeout(ctx, p.cfg.PollWait)
+		fetches := p.sess.PollRecords(pollCtx, p.cfg.MaxPollRecords)
+		cancel()
+		if fetches.IsClientClosed() {
+			return nil
+		}
+		fetches.EachError(func(t string, part int32, err error) {
+			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+				p.log.Warn("fetch error", "topic", t, "partition", part, "err", err)
+			}
+		})
+		if ctx.Err() != nil {
+			break // records of this poll were not processed; the next owner (or restart) reads them again
+		}
+		// Not cancellable: cancelling mid-transaction would leave the transactional client unusable.
+		if err := p.cycle(context.WithoutCancel(ctx), fetches); err != nil {
+			return err
+		}
+	}
+	p.log.Info("stopped", "stats", fmt.Sprintf("%+v", p.Stats()))
+	return nil
+}
+
+// cycle is one transaction: process the polled records, flush every partition's windows, commit
+// outputs + state + offsets together. On abort the in-memory state is dropped and rebuilt from the
+// changelog, and the session rewinds the consumer to the committed offsets.
+func (p *Processor) cycle(ctx context.Context, fetches kgo.Fetches) error {
+	// Partitions with records restore too, even if their assignment callback has not been seen yet:
+	// skipping their records would commit offsets for events that were never aggregated.
+	var polled []int32
+	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
+		if fp.Topic == p.cfg.RawTopic && len(fp.Records) > 0 { // poll timeouts come as partition -1 errors
+			polled = append(polled, fp.Partition)
+		}
+	})
+	if err := p.syncStores(ctx, polled); err != nil {
+		return err
+	}
+	if err := p.sess.Begin(); err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	now := p.now()
+	var out []*kgo.Record
+	var st Stats
+	var buildErr error
+	fetches.EachRecord(func(r *kgo.Record) {
+		store := p.stores[r.Partition]
+		if buildErr != nil {
+			return
+		}
+		ev, rej := Decode(r.Value, now, p.cfg.MaxFutureSkew)
+		if rej == nil {
+			st.Events++
+			switch store.Add(ev, now) {
+			case window.Duplicate:
+				st.Duplicates++
+			case window.TooLate:
+				st.TooLate++
+				rej = reject(CodeTooLate, "every window of occurred_at is past the allowed lateness (watermark %s)", time.UnixMilli(store.Watermark()).UTC().Format(time.RFC3339))
+			}
+		}
+		if rej != nil {
+			st.DeadLetters++
+			rec, err := deadLetterRecord(p.cfg.DLQTopic, p.cfg.GroupID, r, rej, now)
+			if err != nil {
+				buildErr = err
+				return
+			}
+			out = append(out, rec)
+		}
+	})
+	if buildErr != nil {
+		_, _ = p.sess.End(ctx, kgo.TryAbort)
+		return buildErr
+	}
+	parts := make([]int32, 0, len(p.stores))
+	for part := range p.stores {
+		parts = append(parts, part)
+	}
+	sort.Slice(parts, func(i, j int) bool { return parts[i] < parts[j] })
+	for _, part := range parts {
+		flushed := p.stores[part].Flush(now)
+		for _, agg := range flushed.Aggregates {
+			rec, err := aggregateRecord(p.cfg.AggregatesTopic, agg)
+			if err != nil {
+				_, _ = p.sess.End(ctx, kgo.TryAbort)
+				return err
+			}
+			out = append(out, rec)
+		}
+		st.Emitted += int64(len(flushed.Aggregates))
+		for _, s := range flushed.State {
+			out = append(out, &kgo.Record{Topic: p.cfg.StateTopic, Partition: part, Key: []byte(s.Key), Value: s.Value})
+		}
+	}
+
+	var (
+		wg         sync.WaitGroup
+		produceMu  sync.Mutex
+		produceErr error
+	)
+	for _, rec := range out {
+		wg.Add(1)
+		p.sess.Produce(ctx, rec, func(_ *kgo.Record, err error) {
+			defer wg.Done()
+			if err != nil {
+				produceMu.Lock()
+				produceErr = errors.Join(produceErr, err)
+				produceMu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	committed, err := p.sess.End(ctx, kgo.TransactionEndTry(produceErr == nil))
+	if err != nil {
+		return fmt.Errorf("end transaction: %w", err)
+	}
+	p.mu.Lock()
+	p.stats.Transactions++
+	if committed {
+		p.stats.Events += st.Events
+		p.stats.Duplicates += st.Duplicates
+		p.stats.TooLate += st.TooLate
+		p.stats.DeadLetters += st.DeadLetters
+		p.stats.Emitted += st.Emitted
+	} else {
+		p.stats.Aborts++
+	}
+	p.mu.Unlock()
+	if !committed {
+		p.log.Warn("transaction aborted; rebuilding window state from the changelog", "produceErr", produceErr)
+		clear(p.stores)
+	}
+	return nil
+}
+
+// syncStores drops the state of partitions no longer owned and restores newly owned ones.
+func (p *Processor) syncStores(ctx context.Context, polled []int32) error {
+	p.mu.Lock()
+	var missing []int32
+	for part := range p.stores {
+		if !p.owned[part] {
+			delete(p.stores, part)
+		}
+	}
+	want := map[int32]bool{}
+	for part := range p.owned {
+		want[part] = true
+	}
+	for _, part := range polled {
+		want[part] = true
+	}
+	for part := range want {
+		if p.stores[part] == nil {
+			missing = append(missing, part)
+		}
+	}
+	p.mu.Unlock()
+	if len(missing) == 0 {
+		return nil
+	}
+	t0 := time.Now()
+	restored, err := restoreStores(ctx, p.cfg.Brokers, p.admin, p.cfg.StateTopic, missing, &p.cfg.Window, p.now())
+	if err != nil {
+		return fmt.Errorf("restoring window state: %w", err)
+	}
+	windows := 0
+	for part, s := range restored {
+		p.stores[part] = s
+		windows += s.OpenWindows()
+	}
+	p.log.Info("window state restored", "partitions", missing, "windows", windows, "took", time.Since(t0).Round(time.Millisecond).String())
+	return nil
+}

@@ -1,0 +1,240 @@
+package processor
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	analyticsv1 "github.com/tessera/tessera/services/stream-processor-go/gen/tessera/analytics/v1"
+	commonv1 "github.com/tessera/tessera/services/stream-processor-go/gen/tessera/common/v1"
+	"github.com/tessera/tessera/services/stream-processor-go/internal/config"
+	"github.com/tessera/tessera/services/stream-processor-go/internal/window"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+type expected struct {
+	count         int64
+	sum, min, max float64
+}
+
+// TestProcessorAgainstKafka runs against the real broker (KAFKA_BROKERS) with topics unique to the run:
+// a first processor aggregates half the events and stops; a second one restores the window state from
+// the changelog, skips a redelivered duplicate, dead-letters garbage, and its FINAL aggregates must
+// equal the ones computed here from the same input, exactly.
+func TestProcessorAgainstKafka(t *testing.T) {
+	brokers := os.Getenv("KAFKA_BROKERS")
+	if brokers == "" {
+		t.Skip("KAFKA_BROKERS not set: Kafka integration test skipped")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	run := fmt.Sprintf("spgo-it-%d", time.Now().UnixNano())
+	raw, aggs, dlq, group := run+".raw", run+".aggregates", run+".dlq", run+".group"
+
+	admCl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(brokers, ",")...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admCl.Close()
+	adm := kadm.NewClient(admCl)
+	for topic, parts := range map[string]int32{raw: 3, aggs: 1, dlq: 1} {
+		if _, err := adm.CreateTopic(ctx, parts, 1, nil, topic); err != nil {
+			t.Fatal(err)
+		}
+	}
+	defer func() { _, _ = adm.DeleteTopics(context.Background(), raw, aggs, dlq, group+".state") }()
+
+	// Events two hours ago on a minute boundary: all windows close as soon as the processor is idle.
+	base := time.Now().Add(-2 * time.Hour).Truncate(time.Minute)
+	type input struct {
+		tenant, id, country string
+		offset              time.Duration
+		value               float64
+	}
+	var events []input
+	for i := 0; i < 60; i++ {
+		events = append(events, input{tenant: []string{"t1", "t2"}[i%2], id: fmt.Sprintf("ev-%d", i), country: []string{"DE", "FR", "US"}[i%3],
+			offset: time.Duration(i) * 1500 * time.Millisecond, value: float64(i%7) - 1.5})
+	}
+	want := map[string]*expected{}
+	for _, e := range events {
+		startMs := base.Add(e.offset).UnixMilli()
+		for _, sz := range []int64{10, 60} {
+			for _, dim := range [][2]string{{"", ""}, {"country", e.country}} {
+				start := startMs - ((startMs%(sz*1000))+sz*1000)%(sz*1000)
+				k := window.Key{Tenant: e.tenant, Stream: "web", Metric: "page.view", DimKey: dim[0], DimValue: dim[1], SizeSec: sz, SlideSec: sz, StartMs: start}.String()
+				w := want[k]
+				if w == nil {
+					w = &expected{min: e.value, max: e.value}
+					want[k] = w
+				}
+				w.count++
+				w.sum += e.value
+				w.min, w.max = min(w.min, e.value), max(w.max, e.value)
+			}
+		}
+	}
+
+	prod, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(brokers, ",")...), kgo.DefaultProduceTopic(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prod.Close()
+	record := func(e input) *kgo.Record {
+		data, _ := proto.Marshal(&analyticsv1.AnalyticsEvent{TenantId: e.tenant, StreamId: "web", EventId: e.id, EventType: "page.view",
+			OccurredAt: timestamppb.New(base.Add(e.offset)), Value: e.value, Attributes: map[string]string{"country": e.country, "user_id": "u-" + e.id}})
+		value, _ := proto.Marshal(&commonv1.EventEnvelope{Id: e.id, Type: analyticsEventType, Source: "it", Subject: e.tenant + "/web", Data: data})
+		return &kgo.Record{Key: []byte(e.tenant + "/web"), Value: value}
+	}
+	produce := func(recs ...*kgo.Record) {
+		t.Helper()
+		if err := prod.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	cfg, err := config.Load(func(k string) (string, bool) {
+		v, ok := map[string]string{
+			"KAFKA_BROKERS": brokers, config.Prefix + "RAW_TOPIC": raw, config.Prefix + "AGGREGATES_TOPIC": aggs, config.Prefix + "DLQ_TOPIC": dlq,
+			config.Prefix + "GROUP_ID": group, config.Prefix + "TRANSACTIONAL_ID": run, config.Prefix + "WINDOWS": "10s,60s",
+			config.Prefix + "DIMENSIONS": "country", config.Prefix + "ALLOWED_LATENESS": "2s", config.Prefix + "WATERMARK_DELAY": "1s",
+			config.Prefix + "IDLE_TIMEOUT": "1h", config.Prefix + "POLL_WAIT": "300ms",
+		}[k]
+		return v, ok
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := func(c config.Config) (*Processor, context.CancelFunc, chan error) {
+		p, err := New(&c, slog.New(slog.NewTextHandler(testLogOut(), nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pctx, stop := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- p.Run(pctx); close(done) }()
+		return p, stop, done
+	}
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(40 * time.Second); !cond(); time.Sleep(200 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+		}
+	}
+
+	// Phase 1: half the events; idleness never closes windows, so state is mid-flight when it stops.
+	half := len(events) / 2
+	for _, e := range events[:half] {
+		produce(record(e))
+	}
+	p1, stop1, done1 := start(*cfg)
+	waitFor("phase 1 events", func() bool { failIfDone(t, done1); return p1.Stats().Events >= int64(half) })
+	stop1()
+	if err := <-done1; err != nil {
+		t.Fatal(err)
+	}
+
+	// Phase 2: the rest, a redelivered phase-1 event and garbage; a new instance that closes idle windows.
+	for _, e := range events[half:] {
+		produce(record(e))
+	}
+	produce(record(events[0]), &kgo.Record{Key: []byte("t1/web"), Value: []byte("not protobuf")})
+	cfg2 := *cfg
+	cfg2.Window.IdleTimeout = 2 * time.Second
+	p2, stop2, done2 := start(cfg2)
+	defer func() { stop2(); <-done2 }()
+	waitFor("phase 2 events", func() bool { failIfDone(t, done2); s := p2.Stats(); return s.Events+s.DeadLetters >= int64(len(events)-half+2) })
+	if s := p2.Stats(); s.Duplicates != 1 || s.DeadLetters != 1 {
+		t.Errorf("phase 2 stats: %+v", s)
+	}
+
+	// Read the committed aggregates until every expected window has a final revision.
+	cons, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(brokers, ",")...), kgo.ConsumeTopics(aggs, dlq),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cons.Close()
+	finals := map[string]*analyticsv1.WindowAggregate{}
+	var deadLetters []*analyticsv1.DeadLetter
+	lastRevision := map[string]int64{}
+	for len(finals) < len(want) || len(deadLetters) < 1 {
+		failIfDone(t, done2)
+		pollCtx, c := context.WithTimeout(ctx, 5*time.Second)
+		fetches := cons.PollFetches(pollCtx)
+		c()
+		if ctx.Err() != nil {
+			t.Fatalf("timed out: %d/%d final windows, %d dead letters", len(finals), len(want), len(deadLetters))
+		}
+		fetches.EachRecord(func(r *kgo.Record) {
+			var env commonv1.EventEnvelope
+			if err := proto.Unmarshal(r.Value, &env); err != nil {
+				t.Fatalf("undecodable output on %s: %v", r.Topic, err)
+			}
+			if r.Topic == dlq {
+				var dl analyticsv1.DeadLetter
+				_ = proto.Unmarshal(env.Data, &dl)
+				deadLetters = append(deadLetters, &dl)
+				return
+			}
+			var agg analyticsv1.WindowAggregate
+			if err := proto.Unmarshal(env.Data, &agg); err != nil {
+				t.Fatal(err)
+			}
+			if env.Id != fmt.Sprintf("%s#%d", agg.WindowKey, agg.Revision) || string(r.Key) != agg.WindowKey || agg.Producer != "stream-processor-go" {
+				t.Errorf("envelope id %q key %q producer %q", env.Id, r.Key, agg.Producer)
+			}
+			// Revisions only grow across both instances: the second continued the first's state.
+			if agg.Revision <= lastRevision[agg.WindowKey] {
+				t.Errorf("%s: revision %d after %d", agg.WindowKey, agg.Revision, lastRevision[agg.WindowKey])
+			}
+			lastRevision[agg.WindowKey] = agg.Revision
+			if agg.Final {
+				finals[agg.WindowKey] = &agg
+			}
+		})
+	}
+	for k, w := range want {
+		got := finals[k]
+		if got.Count != w.count || got.Sum != w.sum || got.Min != w.min || got.Max != w.max || got.LateEvents != 0 {
+			t.Errorf("%s: got count %d sum %v min %v max %v late %d, want %+v", k, got.Count, got.Sum, got.Min, got.Max, got.LateEvents, *w)
+		}
+		if got.DistinctCount < 1 || got.DistinctCount > got.Count { // one user per event: HLL is exact at this size
+			t.Errorf("%s: distinct %d for %d events", k, got.DistinctCount, got.Count)
+		}
+	}
+	if len(finals) != len(want) {
+		t.Errorf("final windows %d, want %d", len(finals), len(want))
+	}
+	if deadLetters[0].ReasonCode != CodeUndecodableEnvelope || string(deadLetters[0].Payload) != "not protobuf" {
+		t.Errorf("dead letter: %+v", deadLetters[0])
+	}
+}
+
+// testLogOut shows the processors' logs with SPGO_TEST_LOGS=1.
+func testLogOut() io.Writer {
+	if os.Getenv("SPGO_TEST_LOGS") != "" {
+		return os.Stderr
+	}
+	return io.Discard
+}
+
+// failIfDone fails at once when a processor stopped on its own (an error) instead of timing out later.
+func failIfDone(t *testing.T, done chan error) {
+	t.Helper()
+	select {
+	case err := <-done:
+		t.Fatalf("processor stopped: %v", err)
+	default:
+	}
+}
