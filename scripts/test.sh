@@ -33,11 +33,16 @@ npx nx run-many -t lint --output-style=static
 step "unit tests"
 npx jest -c jest.config.cjs --selectProjects unit --ci --json --outputFile=.tessera/reports/unit.json
 
+step "unit tests (Go: services/stream-processor-go; the Kafka test skips without KAFKA_BROKERS)"
+(cd services/stream-processor-go && env -u KAFKA_BROKERS go test ./...)
+
 step "local infrastructure up (PostgreSQL + Kafka, idempotent)"
 npx tsx infra/local/cli.ts up
 
 step "integration tests (real PostgreSQL + Kafka + gRPC)"
 npx jest -c jest.config.cjs --selectProjects integration --ci --runInBand --json --outputFile=.tessera/reports/integration.json
+# The Go processor's Kafka test (unique topics per run) against the same broker.
+(cd services/stream-processor-go && KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:19092}" go test -count=1 -run Kafka ./internal/processor/)
 
 step "end-to-end tests (every service as a real process)"
 npx jest -c jest.config.cjs --selectProjects e2e --ci --runInBand --json --outputFile=.tessera/reports/e2e.json

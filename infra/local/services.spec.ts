@@ -1,4 +1,5 @@
-import { processEnv, startOrder, summarizeHealth } from './services';
+import * as path from 'node:path';
+import { processEnv, serviceLaunch, startOrder, summarizeHealth } from './services';
 import { loadTopology } from './topology';
 
 const topo = loadTopology();
@@ -31,6 +32,22 @@ describe('processEnv', () => {
   it('lists every broker of the layout Kafka runs in', () => {
     expect(processEnv(topo, 'transactions', {}, 'triple')['KAFKA_BROKERS']).toBe('127.0.0.1:19092,127.0.0.1:19094,127.0.0.1:19096');
     expect(processEnv(topo, 'transactions', {})['KAFKA_BROKERS']).toBe('127.0.0.1:19092');
+  });
+});
+
+describe('serviceLaunch', () => {
+  const spec = (name: string) => topo.services.find((s) => s.name === name)!;
+
+  it('runs a Go service as its built binary, capped by GOMEMLIMIT', () => {
+    const launch = serviceLaunch(spec('stream-processor-go'), '/repo');
+    expect(launch).toEqual({ main: '/repo/services/stream-processor-go/dist/stream-processor-go', command: launch.main, args: [] });
+    expect(processEnv(topo, 'stream-processor-go', {})['GOMEMLIMIT']).toBe('64MiB');
+  });
+
+  it('runs a Node service with its instrumentation preloaded', () => {
+    const launch = serviceLaunch(spec('gateway'), '/repo');
+    expect(launch.command).toBe(process.execPath);
+    expect(launch.args).toEqual(['-r', path.join('/repo/services/gateway/dist', 'instrumentation.js'), '/repo/services/gateway/dist/main.js']);
   });
 });
 

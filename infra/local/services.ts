@@ -58,10 +58,26 @@ export function summarizeHealth(status: number, body: string): string {
   return `HTTP ${status}`;
 }
 
+/**
+ * How a built service is launched: Node services as `node -r dist/instrumentation.js dist/main.js` (the
+ * Docker image's command), Go services as their binary `dist/<name>` (`nx build` output). `main` doubles as
+ * the build artefact whose existence means "built" and as the pid marker in the process's command line.
+ */
+export function serviceLaunch(spec: ServiceSpec, root: string = REPO_ROOT): { main: string; command: string; args: string[] } {
+  const dist = path.join(root, 'services', spec.name, 'dist');
+  if (spec.runtime === 'go') {
+    const bin = path.join(dist, spec.name);
+    return { main: bin, command: bin, args: [] };
+  }
+  const main = path.join(dist, 'main.js');
+  return { main, command: process.execPath, args: ['-r', path.join(dist, 'instrumentation.js'), main] };
+}
+
 interface ServicePaths {
   spec: ServiceSpec;
   main: string;
-  instrumentation: string;
+  command: string;
+  args: string[];
   pidFile: string;
   logFile: string;
   /** Fingerprint of the build the running process was started from. */
@@ -81,11 +97,9 @@ export class LocalServices {
   }
 
   private paths(spec: ServiceSpec): ServicePaths {
-    const dist = path.join(REPO_ROOT, 'services', spec.name, 'dist');
     return {
       spec,
-      main: path.join(dist, 'main.js'),
-      instrumentation: path.join(dist, 'instrumentation.js'),
+      ...serviceLaunch(spec),
       pidFile: path.join(this.dir, `${spec.name}.pid`),
       logFile: path.join(this.dir, `${spec.name}.log`),
       buildFile: path.join(this.dir, `${spec.name}.build`),
@@ -103,7 +117,7 @@ export class LocalServices {
   }
 
   private built(p: ServicePaths): boolean {
-    return p.spec.runtime === 'node' && existsSync(p.main);
+    return existsSync(p.main);
   }
 
   /** Pid of our process for this service; the marker (absolute main.js path) rules out a reused pid. */
@@ -124,8 +138,13 @@ export class LocalServices {
     for (const p of this.select(names)) {
       const { name } = p.spec;
       if (!this.built(p)) {
-        const why = p.spec.runtime === 'node' ? `not built (no ${path.relative(REPO_ROOT, p.main)})` : `${p.spec.runtime} runtime: not run natively yet`;
-        log(`${name}: ${why}, skipped`);
+        log(`${name}: not built (no ${path.relative(REPO_ROOT, p.main)}), skipped`);
+        continue;
+      }
+      // As with compose profiles: e.g. stream-processor-go would count every event a second time beside
+      // stream-processor, so a profiled service runs only when named.
+      if (p.spec.profile !== undefined && !names.includes(name)) {
+        log(`${name}: profile ${p.spec.profile}, start it by name (services up ${name}), skipped`);
         continue;
       }
       count++;
@@ -148,8 +167,8 @@ export class LocalServices {
       // The log is appended to across restarts; a marker shows where this run begins.
       appendFileSync(p.logFile, `--- ${new Date().toISOString()} starting ${name} (npm run infra -- services up)\n`);
       const pid = startDetached({
-        command: process.execPath,
-        args: ['-r', p.instrumentation, p.main],
+        command: p.command,
+        args: p.args,
         cwd: REPO_ROOT, // as in the Docker image (WORKDIR = repo root)
         logFile: p.logFile,
         pidFile: p.pidFile,
@@ -157,7 +176,7 @@ export class LocalServices {
         env: processEnv(this.topo, name, process.env, new LocalKafka(this.topo).formattedLayout() ?? 'single'),
       });
       const t0 = Date.now();
-      log(`started ${name} (pid ${pid}, heap ≤${p.spec.heapMb} MB${p.spec.port !== undefined ? `, ${p.spec.kind} :${p.spec.port}` : ''})`);
+      log(`started ${name} (pid ${pid}, ${p.spec.runtime === 'go' ? 'GOMEMLIMIT' : 'heap ≤'}${p.spec.heapMb} MB${p.spec.port !== undefined ? `, ${p.spec.kind} :${p.spec.port}` : ''})`);
       await this.awaitReady(p, pid, timeoutMs);
       log(`${name} ready in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
     }
@@ -269,8 +288,9 @@ export class LocalServices {
   /** sha256 over the .js files of the service's dist and every libs/<name>/dist (about 1 MB: milliseconds). */
   private buildFingerprint(p: ServicePaths): string {
     const libs = path.join(REPO_ROOT, 'libs');
-    const roots = [path.dirname(p.main), ...(existsSync(libs) ? readdirSync(libs).sort().map((l) => path.join(libs, l, 'dist')) : [])];
     const hash = createHash('sha256');
+    if (p.spec.runtime === 'go') return hash.update(readFileSync(p.main)).digest('hex'); // one static binary
+    const roots = [path.dirname(p.main), ...(existsSync(libs) ? readdirSync(libs).sort().map((l) => path.join(libs, l, 'dist')) : [])];
     for (const file of roots.flatMap(jsFiles)) hash.update(path.relative(REPO_ROOT, file)).update('\0').update(readFileSync(file)).update('\0');
     return hash.digest('hex');
   }

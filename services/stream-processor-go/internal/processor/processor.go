@@ -43,7 +43,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Processor, error) {
 		kgo.SeedBrokers(cfg.Brokers...),
 		kgo.ClientID("stream-processor-go"),
 		kgo.TransactionalID(cfg.TransactionalID),
-		kgo.TransactionTimeout(30*time.Second),
+		kgo.TransactionTimeout(30 * time.Second),
 		kgo.ConsumerGroup(cfg.GroupID),
 		kgo.ConsumeTopics(cfg.RawTopic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),

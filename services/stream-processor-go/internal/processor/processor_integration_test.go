@@ -153,7 +153,11 @@ func TestProcessorAgainstKafka(t *testing.T) {
 	cfg2.Window.IdleTimeout = 2 * time.Second
 	p2, stop2, done2 := start(cfg2)
 	defer func() { stop2(); <-done2 }()
-	waitFor("phase 2 events", func() bool { failIfDone(t, done2); s := p2.Stats(); return s.Events+s.DeadLetters >= int64(len(events)-half+2) })
+	waitFor("phase 2 events", func() bool {
+		failIfDone(t, done2)
+		s := p2.Stats()
+		return s.Events+s.DeadLetters >= int64(len(events)-half+2)
+	})
 	if s := p2.Stats(); s.Duplicates != 1 || s.DeadLetters != 1 {
 		t.Errorf("phase 2 stats: %+v", s)
 	}
