@@ -20,6 +20,13 @@ have_mvn() { command -v mvn >/dev/null 2>&1; }
 # The console's browser test drives Debian's Chromium through playwright-core (no browser download).
 have_chromium() { [ -x /usr/bin/chromium ]; }
 
+# Go builds the polyglot stream-processor-go and generates its contracts. Debian's golang is older than the
+# go.mod needs, so it is a prerequisite (https://go.dev/dl), not an apt package; GOTOOLCHAIN=auto fetches the
+# exact toolchain from the Go module proxy when an older go is found.
+if ! command -v go >/dev/null 2>&1; then
+  die "Go is missing: install Go 1.22+ from https://go.dev/dl (the toolchain go.mod pins is then fetched automatically)"
+fi
+
 missing=()
 have_pg || missing+=(postgresql)
 have_java || missing+=(java)
