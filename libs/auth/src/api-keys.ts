@@ -3,7 +3,7 @@ import { AppError } from '@tessera/errors';
 import { z } from 'zod';
 
 /** The only key that works without configuration, and only outside production (the demo tenant). */
-export const DEV_API_KEYS = 'demo:demo-key';
+export const DEV_API_KEYS = 'demo:demo-key,payments:payments-key';
 
 const TENANT = /^[A-Za-z0-9._-]{1,64}$/;
 const KEY = /^[\x21-\x2b\x2d-\x7e]{8,256}$/; // printable ASCII except space and ','

@@ -6,6 +6,8 @@ export interface ConsoleConfig {
   paymentsTenantId: string;
   /** Present only outside production with the built-in demo key. */
   apiKey: string | null;
+  /** The payments tenant's key, likewise only with the built-in development keys. */
+  paymentsApiKey: string | null;
   /** e.g. http://localhost:16686/trace/{traceId}; null = no trace UI configured. */
   traceUrlTemplate: string | null;
   refreshMs: number;

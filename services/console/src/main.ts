@@ -25,7 +25,7 @@ async function loadSettings(): Promise<Settings> {
     tenantId: params.get('tenant') ?? config.tenantId,
     apiKey: params.get('apiKey') ?? config.apiKey,
     paymentsTenantId: params.get('paymentsTenant') ?? config.paymentsTenantId,
-    paymentsApiKey: params.get('paymentsKey'),
+    paymentsApiKey: params.get('paymentsKey') ?? config.paymentsApiKey,
   };
 }
 

@@ -23,6 +23,7 @@ export interface ConsoleConfigView {
   tenantId: string;
   paymentsTenantId: string;
   apiKey: string | null;
+  paymentsApiKey: string | null;
   traceUrlTemplate: string | null;
   refreshMs: number;
 }
@@ -33,6 +34,7 @@ export function consoleConfigOf(config: GatewayConfig): ConsoleConfigView {
     tenantId: config.GATEWAY_CONSOLE_TENANT,
     paymentsTenantId: config.GATEWAY_CONSOLE_PAYMENTS_TENANT,
     apiKey: demoKeyWorks ? 'demo-key' : null,
+    paymentsApiKey: demoKeyWorks && config.GATEWAY_CONSOLE_PAYMENTS_TENANT === 'payments' ? 'payments-key' : null,
     traceUrlTemplate: config.TESSERA_TRACE_URL ?? null,
     refreshMs: 5000,
   };
