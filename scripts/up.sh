@@ -29,10 +29,15 @@ npx tsx infra/local/cli.ts services up
 step "demo data"
 npx tsx scripts/seed-demo.ts
 
+step "demo analytics traffic (5 s of the load generator through POST /v1/events)"
+npx tsx tools/loadgen/src/cli.ts --target http://127.0.0.1:8080 --api-key demo:demo-key --tenants 1 --rate 100 --duration 5s --late 0.02 --duplicates 0.02 --malformed 0.01
+
 cat <<MSG
 
 Tessera is up (${SECONDS}s).
-  Gateway:   http://127.0.0.1:8080/health
+  Console:   http://127.0.0.1:8080/console           (live aggregates, payments, alerts, consumer lag)
+  Gateway:   http://127.0.0.1:8080/health   API: http://127.0.0.1:8080/openapi.json
+  Traffic:   npx tsx tools/loadgen/src/cli.ts --rate 200 --duration 60s --api-key demo:demo-key --tenants 1
   Status:    npm run infra -- status
   Logs:      npm run infra -- logs gateway        (or transactions, postgres, kafka)
   Demo data: npx tsx scripts/seed-demo.ts          (safe to re-run)
