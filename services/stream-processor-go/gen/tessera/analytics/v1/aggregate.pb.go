@@ -72,7 +72,11 @@ type WindowAggregate struct {
 	// True once the watermark passed window_end + allowed lateness; later revisions only add late counts.
 	Final bool `protobuf:"varint,22,opt,name=final,proto3" json:"final,omitempty"`
 	// Which processor produced it ("stream-processor", "stream-processor-go").
-	Producer      string `protobuf:"bytes,23,opt,name=producer,proto3" json:"producer,omitempty"`
+	Producer string `protobuf:"bytes,23,opt,name=producer,proto3" json:"producer,omitempty"`
+	// W3C trace id (32 lowercase hex) of the processing step (consume-process-produce transaction)
+	// that emitted this revision. An aggregate spans many events, so this is NOT any one event's trace:
+	// the emitting span carries span links to the contributing events' traces instead. "" when untraced.
+	TraceId       string `protobuf:"bytes,24,opt,name=trace_id,json=traceId,proto3" json:"trace_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -268,11 +272,18 @@ func (x *WindowAggregate) GetProducer() string {
 	return ""
 }
 
+func (x *WindowAggregate) GetTraceId() string {
+	if x != nil {
+		return x.TraceId
+	}
+	return ""
+}
+
 var File_tessera_analytics_v1_aggregate_proto protoreflect.FileDescriptor
 
 const file_tessera_analytics_v1_aggregate_proto_rawDesc = "" +
 	"\n" +
-	"$tessera/analytics/v1/aggregate.proto\x12\x14tessera.analytics.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa8\x06\n" +
+	"$tessera/analytics/v1/aggregate.proto\x12\x14tessera.analytics.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc3\x06\n" +
 	"\x0fWindowAggregate\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1b\n" +
 	"\tstream_id\x18\x02 \x01(\tR\bstreamId\x12=\n" +
@@ -304,7 +315,8 @@ const file_tessera_analytics_v1_aggregate_proto_rawDesc = "" +
 	"\n" +
 	"window_key\x18\x15 \x01(\tR\twindowKey\x12\x14\n" +
 	"\x05final\x18\x16 \x01(\bR\x05final\x12\x1a\n" +
-	"\bproducer\x18\x17 \x01(\tR\bproducerB\xfa\x01\n" +
+	"\bproducer\x18\x17 \x01(\tR\bproducer\x12\x19\n" +
+	"\btrace_id\x18\x18 \x01(\tR\atraceIdB\xfa\x01\n" +
 	"\x18com.tessera.analytics.v1B\x0eAggregateProtoP\x01Z\\github.com/tessera/tessera/services/stream-processor-go/gen/tessera/analytics/v1;analyticsv1\xa2\x02\x03TAX\xaa\x02\x14Tessera.Analytics.V1\xca\x02\x14Tessera\\Analytics\\V1\xe2\x02 Tessera\\Analytics\\V1\\GPBMetadata\xea\x02\x16Tessera::Analytics::V1b\x06proto3"
 
 var (

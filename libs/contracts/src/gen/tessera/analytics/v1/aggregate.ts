@@ -66,6 +66,12 @@ export interface WindowAggregate {
   final: boolean;
   /** Which processor produced it ("stream-processor", "stream-processor-go"). */
   producer: string;
+  /**
+   * W3C trace id (32 lowercase hex) of the processing step (consume-process-produce transaction)
+   * that emitted this revision. An aggregate spans many events, so this is NOT any one event's trace:
+   * the emitting span carries span links to the contributing events' traces instead. "" when untraced.
+   */
+  traceId: string;
 }
 
 function createBaseWindowAggregate(): WindowAggregate {
@@ -93,6 +99,7 @@ function createBaseWindowAggregate(): WindowAggregate {
     windowKey: "",
     final: false,
     producer: "",
+    traceId: "",
   };
 }
 
@@ -184,6 +191,9 @@ export const WindowAggregate: MessageFns<WindowAggregate> = {
     }
     if (message.producer !== "") {
       writer.uint32(186).string(message.producer);
+    }
+    if (message.traceId !== "") {
+      writer.uint32(194).string(message.traceId);
     }
     return writer;
   },
@@ -385,6 +395,14 @@ export const WindowAggregate: MessageFns<WindowAggregate> = {
             message.producer = reader.string();
             continue;
           }
+          case 24: {
+            if (tag !== 194) {
+              break;
+            }
+
+            message.traceId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -482,6 +500,11 @@ export const WindowAggregate: MessageFns<WindowAggregate> = {
         : "",
       final: isSet(object.final) ? globalThis.Boolean(object.final) : false,
       producer: isSet(object.producer) ? globalThis.String(object.producer) : "",
+      traceId: isSet(object.traceId)
+        ? globalThis.String(object.traceId)
+        : isSet(object.trace_id)
+        ? globalThis.String(object.trace_id)
+        : "",
     };
   },
 
@@ -556,6 +579,9 @@ export const WindowAggregate: MessageFns<WindowAggregate> = {
     if (message.producer !== "") {
       obj.producer = message.producer;
     }
+    if (message.traceId !== "") {
+      obj.traceId = message.traceId;
+    }
     return obj;
   },
 
@@ -595,6 +621,7 @@ export const WindowAggregate: MessageFns<WindowAggregate> = {
     message.windowKey = object.windowKey ?? "";
     message.final = object.final ?? false;
     message.producer = object.producer ?? "";
+    message.traceId = object.traceId ?? "";
     return message;
   },
 };

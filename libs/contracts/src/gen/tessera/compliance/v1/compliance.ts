@@ -276,6 +276,12 @@ export interface Alert {
   releaseApprovals: string[];
   /** The held transfer this alert is about, when a screening decided REVIEW. */
   heldTransferId: string;
+  /**
+   * W3C trace id (32 lowercase hex) of the step that raised it: the transfer event's consumer span
+   * for monitoring alerts, the Screen call's span for REVIEW alerts. Lets a UI link the alert to its
+   * trace; "" when the raising step was not traced.
+   */
+  traceId: string;
 }
 
 /** Payload of topic compliance.alerts.v1 (keyed by account id): an alert was raised or changed. */
@@ -432,6 +438,7 @@ function createBaseAlert(): Alert {
     updatedAt: undefined,
     releaseApprovals: [],
     heldTransferId: "",
+    traceId: "",
   };
 }
 
@@ -481,6 +488,9 @@ export const Alert: MessageFns<Alert> = {
     }
     if (message.heldTransferId !== "") {
       writer.uint32(122).string(message.heldTransferId);
+    }
+    if (message.traceId !== "") {
+      writer.uint32(130).string(message.traceId);
     }
     return writer;
   },
@@ -618,6 +628,14 @@ export const Alert: MessageFns<Alert> = {
             message.heldTransferId = reader.string();
             continue;
           }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.traceId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -685,6 +703,11 @@ export const Alert: MessageFns<Alert> = {
         : isSet(object.held_transfer_id)
         ? globalThis.String(object.held_transfer_id)
         : "",
+      traceId: isSet(object.traceId)
+        ? globalThis.String(object.traceId)
+        : isSet(object.trace_id)
+        ? globalThis.String(object.trace_id)
+        : "",
     };
   },
 
@@ -735,6 +758,9 @@ export const Alert: MessageFns<Alert> = {
     if (message.heldTransferId !== "") {
       obj.heldTransferId = message.heldTransferId;
     }
+    if (message.traceId !== "") {
+      obj.traceId = message.traceId;
+    }
     return obj;
   },
 
@@ -758,6 +784,7 @@ export const Alert: MessageFns<Alert> = {
     message.updatedAt = object.updatedAt ?? undefined;
     message.releaseApprovals = object.releaseApprovals?.map((e) => e) || [];
     message.heldTransferId = object.heldTransferId ?? "";
+    message.traceId = object.traceId ?? "";
     return message;
   },
 };
