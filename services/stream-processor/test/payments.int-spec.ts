@@ -28,7 +28,7 @@ function transfer(i: number, status: paymentsV1.TransferStatus): paymentsV1.Tran
     destinationAccountId: `acc-${(i + 5) % 17}`,
     amount: { amountMinor: BigInt(100 + ((i * 7_919) % 50_000)), currency: CURRENCIES[i % 3] as string },
     status,
-    kind: paymentsV1.TransferKind.TRANSFER_KIND_TRANSFER,
+    kind: paymentsV1.TransferKind.TRANSFER_KIND_DIRECT,
     createdAt: new Date(T0 + ((i * 3_331) % 25_000)),
   });
 }
