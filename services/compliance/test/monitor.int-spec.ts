@@ -4,6 +4,8 @@
  * per-run alerts topic, read back here.
  */
 import { randomUUID } from 'node:crypto';
+import { trace } from '@opentelemetry/api';
+import { node } from '@opentelemetry/sdk-node';
 import { commonV1, complianceV1, eventTypeName, paymentsV1 } from '@tessera/contracts';
 import { createKafka, EventProducer } from '@tessera/kafka';
 import { createLogger } from '@tessera/telemetry';
@@ -19,6 +21,10 @@ const RUN = randomUUID().slice(0, 8);
 const TRANSFERS = `test.compliance-transfers.${RUN}`;
 const ALERTS = `test.compliance-alerts.${RUN}`;
 const logger = createLogger('monitor-test');
+// A real tracer provider (with the async-local-storage context manager), so envelopes carry traceparents
+// and the monitor's consumer span is active while it raises alerts.
+const provider = new node.NodeTracerProvider({ spanProcessors: [new node.SimpleSpanProcessor(new node.InMemorySpanExporter())] });
+provider.register();
 
 let kafka: Kafka;
 let producer: EventProducer;
@@ -36,7 +42,19 @@ function transferCreated(source: string, destination: string, amountMinor: bigin
   };
 }
 
-async function publish(t: { id: string; message: paymentsV1.TransferCreated }, eventId = randomUUID()): Promise<void> {
+/** Publishes under a fresh root span and returns its trace id (the trace of the envelope's traceparent). */
+async function publish(t: { id: string; message: paymentsV1.TransferCreated }, eventId = randomUUID()): Promise<string> {
+  return trace.getTracer('monitor-test').startActiveSpan('test publish', async (span) => {
+    try {
+      await publishUntraced(t, eventId);
+      return span.spanContext().traceId;
+    } finally {
+      span.end();
+    }
+  });
+}
+
+async function publishUntraced(t: { id: string; message: paymentsV1.TransferCreated }, eventId: string): Promise<void> {
   await producer.publish(TRANSFERS, { id: eventId, type: eventTypeName.TransferCreated, subject: t.id, key: t.message.transfer?.sourceAccountId, message: t.message, codec: paymentsV1.TransferCreated });
 }
 
@@ -80,6 +98,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await provider.shutdown();
   await h?.close();
   await alertsConsumer?.disconnect();
   await producer?.disconnect();
@@ -95,13 +114,18 @@ describe('AML monitor over Kafka', () => {
     const t0 = Date.now() - 3_600_000;
     const transfers = [960_000n, 985_000n, 999_000n].map((amount, i) => transferCreated(account, randomUUID(), amount, new Date(t0 + i * 60_000)));
     const eventIds = transfers.map(() => randomUUID());
-    for (const [i, t] of transfers.entries()) await publish(t, eventIds[i]);
+    const traceIds: string[] = [];
+    for (const [i, t] of transfers.entries()) traceIds.push(await publish(t, eventIds[i]));
     await publish(transfers[2]!, eventIds[2]); // a redelivery of the last event
     const alert = await eventually(async () => received.find((a) => a.accountId === account && a.ruleId === 'aml.structuring'));
     expect(alert).toMatchObject({ ruleVersion: 'v1', severity: complianceV1.AlertSeverity.ALERT_SEVERITY_HIGH, status: complianceV1.AlertStatus.ALERT_STATUS_OPEN });
     expect(alert.transferIds.sort()).toEqual(transfers.map((t) => t.id).sort());
-    const { rows } = await h.db.query("SELECT count(*)::int AS n FROM alerts WHERE account_id = $1 AND rule_id = 'aml.structuring'", [account]);
-    expect(rows[0].n).toBe(1);
+    // Same source account, same partition, in order: the third event raised it, inside its consumer span,
+    // whose trace is the one the event's traceparent carried.
+    expect(alert.traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(alert.traceId).toBe(traceIds[2]);
+    const { rows } = await h.db.query("SELECT count(*)::int AS n, max(trace_id) AS trace_id FROM alerts WHERE account_id = $1 AND rule_id = 'aml.structuring'", [account]);
+    expect(rows[0]).toEqual({ n: 1, trace_id: traceIds[2] });
     const processed = await h.db.query('SELECT count(*)::int AS n FROM processed_events WHERE event_id = ANY($1)', [eventIds]);
     expect(processed.rows[0].n).toBe(3);
   });

@@ -19,6 +19,7 @@ export function alertToProto(alert: Alert): complianceV1.Alert {
     updatedAt: alert.updatedAt,
     releaseApprovals: alert.releaseApprovals,
     heldTransferId: alert.heldTransferId ?? '',
+    traceId: alert.traceId,
   });
 }
 

@@ -43,6 +43,7 @@ export class AlertRepository {
           transferIds: alert.transferIds,
           reasons: alert.reasons as unknown as Prisma.InputJsonValue,
           heldTransferId: alert.heldTransferId ?? null,
+          traceId: alert.traceId ?? '',
         },
       ],
       skipDuplicates: true,
@@ -136,6 +137,7 @@ export function toDomain(row: AlertRow): Alert {
     resolutionNote: row.resolutionNote ?? undefined,
     releaseApprovals: row.releaseApprovals,
     heldTransferId: row.heldTransferId ?? undefined,
+    traceId: row.traceId,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };

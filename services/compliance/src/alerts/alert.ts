@@ -18,6 +18,8 @@ export interface Alert {
   resolutionNote: string | undefined;
   releaseApprovals: string[];
   heldTransferId: string | undefined;
+  /** Trace of the step that raised it ("" when untraced). */
+  traceId: string;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -32,6 +34,8 @@ export interface NewAlert {
   transferIds: string[];
   reasons: Reason[];
   heldTransferId?: string;
+  /** Trace of the raising step: the consumer span of the transfer event, or the Screen call's span. */
+  traceId?: string;
 }
 
 /** Release of a held transfer needs this many distinct reviewers. */

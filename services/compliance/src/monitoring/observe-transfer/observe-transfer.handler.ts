@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { createLogger } from '@tessera/telemetry';
 import { AlertRepository } from '../../alerts/alert.repository';
 import { RulesProvider } from '../../platform/rules.provider';
+import { activeTraceId } from '../../platform/trace-id';
 import { detectFanOut, detectRapidInOut, detectStructuring, type Finding, type ObservedTransfer } from '../detectors';
 import { MonitoringRepository } from '../monitoring.repository';
 
@@ -51,7 +52,7 @@ export class ObserveTransferHandler {
         if (await this.alerts.covered(tx, f.ruleId, f.accountId, f.transferIds)) continue;
         const alert = await this.alerts.raise(
           tx,
-          { dedupeKey: `${f.ruleId}:${f.accountId}:${event.eventId}`, ruleId: f.ruleId, ruleVersion: rules.version, severity: f.severity, accountId: f.accountId, transferIds: f.transferIds, reasons: f.reasons },
+          { dedupeKey: `${f.ruleId}:${f.accountId}:${event.eventId}`, ruleId: f.ruleId, ruleVersion: rules.version, severity: f.severity, accountId: f.accountId, transferIds: f.transferIds, reasons: f.reasons, traceId: activeTraceId() },
           MONITOR_ACTOR,
         );
         if (alert) {

@@ -5,6 +5,7 @@ import { AppError } from '@tessera/errors';
 import { createLogger } from '@tessera/telemetry';
 import { isKey, requestHash, requireValid } from '../../alerts/request-hash';
 import { RulesProvider } from '../../platform/rules.provider';
+import { activeTraceId } from '../../platform/trace-id';
 import { evaluateScreening, type ScreeningInput, windowsNeeded } from '../screening';
 import { ScreeningRepository } from '../screening.repository';
 
@@ -43,6 +44,8 @@ export class ScreenHandler {
 
     const sanctionsHit = input.counterpartyName ? matcher.bestMatch(input.counterpartyName, rules.screening.sanctions.reviewThreshold) : undefined;
     const at = now();
+    // Captured here, outside the transaction callback: the Screen span is the one the alert links to.
+    const traceId = activeTraceId();
     const result = await this.repository.decideOnce(idempotencyKey, hash, input, windowsNeeded(rules), at, (windows) => {
       const outcome = evaluateScreening(rules, input, { windows, sanctionsHit });
       const id = randomUUID();
@@ -68,6 +71,7 @@ export class ScreenHandler {
                 transferIds: input.referenceId ? [input.referenceId] : [],
                 reasons: outcome.reasons,
                 ...(held ? { heldTransferId: input.referenceId } : {}),
+                traceId,
               },
             }
           : {}),

@@ -967,6 +967,7 @@ export const AlertScalarFieldEnum = {
   resolutionNote: 'resolutionNote',
   releaseApprovals: 'releaseApprovals',
   heldTransferId: 'heldTransferId',
+  traceId: 'traceId',
   createdAt: 'createdAt',
   updatedAt: 'updatedAt'
 } as const

@@ -36,6 +36,7 @@ export type AlertMinAggregateOutputType = {
   resolution: $Enums.AlertResolution | null
   resolutionNote: string | null
   heldTransferId: string | null
+  traceId: string | null
   createdAt: Date | null
   updatedAt: Date | null
 }
@@ -52,6 +53,7 @@ export type AlertMaxAggregateOutputType = {
   resolution: $Enums.AlertResolution | null
   resolutionNote: string | null
   heldTransferId: string | null
+  traceId: string | null
   createdAt: Date | null
   updatedAt: Date | null
 }
@@ -71,6 +73,7 @@ export type AlertCountAggregateOutputType = {
   resolutionNote: number
   releaseApprovals: number
   heldTransferId: number
+  traceId: number
   createdAt: number
   updatedAt: number
   _all: number
@@ -89,6 +92,7 @@ export type AlertMinAggregateInputType = {
   resolution?: true
   resolutionNote?: true
   heldTransferId?: true
+  traceId?: true
   createdAt?: true
   updatedAt?: true
 }
@@ -105,6 +109,7 @@ export type AlertMaxAggregateInputType = {
   resolution?: true
   resolutionNote?: true
   heldTransferId?: true
+  traceId?: true
   createdAt?: true
   updatedAt?: true
 }
@@ -124,6 +129,7 @@ export type AlertCountAggregateInputType = {
   resolutionNote?: true
   releaseApprovals?: true
   heldTransferId?: true
+  traceId?: true
   createdAt?: true
   updatedAt?: true
   _all?: true
@@ -216,6 +222,7 @@ export type AlertGroupByOutputType = {
   resolutionNote: string | null
   releaseApprovals: string[]
   heldTransferId: string | null
+  traceId: string
   createdAt: Date
   updatedAt: Date
   _count: AlertCountAggregateOutputType | null
@@ -256,6 +263,7 @@ export type AlertWhereInput = {
   resolutionNote?: Prisma.StringNullableFilter<"Alert"> | string | null
   releaseApprovals?: Prisma.StringNullableListFilter<"Alert">
   heldTransferId?: Prisma.StringNullableFilter<"Alert"> | string | null
+  traceId?: Prisma.StringFilter<"Alert"> | string
   createdAt?: Prisma.DateTimeFilter<"Alert"> | Date | string
   updatedAt?: Prisma.DateTimeFilter<"Alert"> | Date | string
   actions?: Prisma.AlertActionListRelationFilter
@@ -276,6 +284,7 @@ export type AlertOrderByWithRelationInput = {
   resolutionNote?: Prisma.SortOrderInput | Prisma.SortOrder
   releaseApprovals?: Prisma.SortOrder
   heldTransferId?: Prisma.SortOrderInput | Prisma.SortOrder
+  traceId?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
   actions?: Prisma.AlertActionOrderByRelationAggregateInput
@@ -299,6 +308,7 @@ export type AlertWhereUniqueInput = Prisma.AtLeast<{
   resolution?: Prisma.EnumAlertResolutionNullableFilter<"Alert"> | $Enums.AlertResolution | null
   resolutionNote?: Prisma.StringNullableFilter<"Alert"> | string | null
   releaseApprovals?: Prisma.StringNullableListFilter<"Alert">
+  traceId?: Prisma.StringFilter<"Alert"> | string
   createdAt?: Prisma.DateTimeFilter<"Alert"> | Date | string
   updatedAt?: Prisma.DateTimeFilter<"Alert"> | Date | string
   actions?: Prisma.AlertActionListRelationFilter
@@ -319,6 +329,7 @@ export type AlertOrderByWithAggregationInput = {
   resolutionNote?: Prisma.SortOrderInput | Prisma.SortOrder
   releaseApprovals?: Prisma.SortOrder
   heldTransferId?: Prisma.SortOrderInput | Prisma.SortOrder
+  traceId?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
   _count?: Prisma.AlertCountOrderByAggregateInput
@@ -344,6 +355,7 @@ export type AlertScalarWhereWithAggregatesInput = {
   resolutionNote?: Prisma.StringNullableWithAggregatesFilter<"Alert"> | string | null
   releaseApprovals?: Prisma.StringNullableListFilter<"Alert">
   heldTransferId?: Prisma.StringNullableWithAggregatesFilter<"Alert"> | string | null
+  traceId?: Prisma.StringWithAggregatesFilter<"Alert"> | string
   createdAt?: Prisma.DateTimeWithAggregatesFilter<"Alert"> | Date | string
   updatedAt?: Prisma.DateTimeWithAggregatesFilter<"Alert"> | Date | string
 }
@@ -363,6 +375,7 @@ export type AlertCreateInput = {
   resolutionNote?: string | null
   releaseApprovals?: Prisma.AlertCreatereleaseApprovalsInput | string[]
   heldTransferId?: string | null
+  traceId?: string
   createdAt?: Date | string
   updatedAt?: Date | string
   actions?: Prisma.AlertActionCreateNestedManyWithoutAlertInput
@@ -383,6 +396,7 @@ export type AlertUncheckedCreateInput = {
   resolutionNote?: string | null
   releaseApprovals?: Prisma.AlertCreatereleaseApprovalsInput | string[]
   heldTransferId?: string | null
+  traceId?: string
   createdAt?: Date | string
   updatedAt?: Date | string
   actions?: Prisma.AlertActionUncheckedCreateNestedManyWithoutAlertInput
@@ -403,6 +417,7 @@ export type AlertUpdateInput = {
   resolutionNote?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   releaseApprovals?: Prisma.AlertUpdatereleaseApprovalsInput | string[]
   heldTransferId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  traceId?: Prisma.StringFieldUpdateOperationsInput | string
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   actions?: Prisma.AlertActionUpdateManyWithoutAlertNestedInput
@@ -423,6 +438,7 @@ export type AlertUncheckedUpdateInput = {
   resolutionNote?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   releaseApprovals?: Prisma.AlertUpdatereleaseApprovalsInput | string[]
   heldTransferId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  traceId?: Prisma.StringFieldUpdateOperationsInput | string
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   actions?: Prisma.AlertActionUncheckedUpdateManyWithoutAlertNestedInput
@@ -443,6 +459,7 @@ export type AlertCreateManyInput = {
   resolutionNote?: string | null
   releaseApprovals?: Prisma.AlertCreatereleaseApprovalsInput | string[]
   heldTransferId?: string | null
+  traceId?: string
   createdAt?: Date | string
   updatedAt?: Date | string
 }
@@ -462,6 +479,7 @@ export type AlertUpdateManyMutationInput = {
   resolutionNote?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   releaseApprovals?: Prisma.AlertUpdatereleaseApprovalsInput | string[]
   heldTransferId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  traceId?: Prisma.StringFieldUpdateOperationsInput | string
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -481,6 +499,7 @@ export type AlertUncheckedUpdateManyInput = {
   resolutionNote?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   releaseApprovals?: Prisma.AlertUpdatereleaseApprovalsInput | string[]
   heldTransferId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  traceId?: Prisma.StringFieldUpdateOperationsInput | string
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -508,6 +527,7 @@ export type AlertCountOrderByAggregateInput = {
   resolutionNote?: Prisma.SortOrder
   releaseApprovals?: Prisma.SortOrder
   heldTransferId?: Prisma.SortOrder
+  traceId?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
 }
@@ -524,6 +544,7 @@ export type AlertMaxOrderByAggregateInput = {
   resolution?: Prisma.SortOrder
   resolutionNote?: Prisma.SortOrder
   heldTransferId?: Prisma.SortOrder
+  traceId?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
 }
@@ -540,6 +561,7 @@ export type AlertMinOrderByAggregateInput = {
   resolution?: Prisma.SortOrder
   resolutionNote?: Prisma.SortOrder
   heldTransferId?: Prisma.SortOrder
+  traceId?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
 }
@@ -612,6 +634,7 @@ export type AlertCreateWithoutActionsInput = {
   resolutionNote?: string | null
   releaseApprovals?: Prisma.AlertCreatereleaseApprovalsInput | string[]
   heldTransferId?: string | null
+  traceId?: string
   createdAt?: Date | string
   updatedAt?: Date | string
 }
@@ -631,6 +654,7 @@ export type AlertUncheckedCreateWithoutActionsInput = {
   resolutionNote?: string | null
   releaseApprovals?: Prisma.AlertCreatereleaseApprovalsInput | string[]
   heldTransferId?: string | null
+  traceId?: string
   createdAt?: Date | string
   updatedAt?: Date | string
 }
@@ -666,6 +690,7 @@ export type AlertUpdateWithoutActionsInput = {
   resolutionNote?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   releaseApprovals?: Prisma.AlertUpdatereleaseApprovalsInput | string[]
   heldTransferId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  traceId?: Prisma.StringFieldUpdateOperationsInput | string
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -685,6 +710,7 @@ export type AlertUncheckedUpdateWithoutActionsInput = {
   resolutionNote?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   releaseApprovals?: Prisma.AlertUpdatereleaseApprovalsInput | string[]
   heldTransferId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  traceId?: Prisma.StringFieldUpdateOperationsInput | string
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -735,6 +761,7 @@ export type AlertSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = 
   resolutionNote?: boolean
   releaseApprovals?: boolean
   heldTransferId?: boolean
+  traceId?: boolean
   createdAt?: boolean
   updatedAt?: boolean
   actions?: boolean | Prisma.Alert$actionsArgs<ExtArgs>
@@ -756,6 +783,7 @@ export type AlertSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extensi
   resolutionNote?: boolean
   releaseApprovals?: boolean
   heldTransferId?: boolean
+  traceId?: boolean
   createdAt?: boolean
   updatedAt?: boolean
 }, ExtArgs["result"]["alert"]>
@@ -775,6 +803,7 @@ export type AlertSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extensi
   resolutionNote?: boolean
   releaseApprovals?: boolean
   heldTransferId?: boolean
+  traceId?: boolean
   createdAt?: boolean
   updatedAt?: boolean
 }, ExtArgs["result"]["alert"]>
@@ -794,11 +823,12 @@ export type AlertSelectScalar = {
   resolutionNote?: boolean
   releaseApprovals?: boolean
   heldTransferId?: boolean
+  traceId?: boolean
   createdAt?: boolean
   updatedAt?: boolean
 }
 
-export type AlertOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "dedupeKey" | "ruleId" | "ruleVersion" | "severity" | "status" | "accountId" | "transferIds" | "reasons" | "assignee" | "resolution" | "resolutionNote" | "releaseApprovals" | "heldTransferId" | "createdAt" | "updatedAt", ExtArgs["result"]["alert"]>
+export type AlertOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "dedupeKey" | "ruleId" | "ruleVersion" | "severity" | "status" | "accountId" | "transferIds" | "reasons" | "assignee" | "resolution" | "resolutionNote" | "releaseApprovals" | "heldTransferId" | "traceId" | "createdAt" | "updatedAt", ExtArgs["result"]["alert"]>
 export type AlertInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   actions?: boolean | Prisma.Alert$actionsArgs<ExtArgs>
   _count?: boolean | Prisma.AlertCountOutputTypeDefaultArgs<ExtArgs>
@@ -832,6 +862,10 @@ export type $AlertPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs 
      */
     releaseApprovals: string[]
     heldTransferId: string | null
+    /**
+     * W3C trace id of the step that raised it ("" when untraced), so a UI can link the alert to its trace.
+     */
+    traceId: string
     createdAt: Date
     updatedAt: Date
   }, ExtArgs["result"]["alert"]>
@@ -1272,6 +1306,7 @@ export interface AlertFieldRefs {
   readonly resolutionNote: Prisma.FieldRef<"Alert", 'String'>
   readonly releaseApprovals: Prisma.FieldRef<"Alert", 'String[]'>
   readonly heldTransferId: Prisma.FieldRef<"Alert", 'String'>
+  readonly traceId: Prisma.FieldRef<"Alert", 'String'>
   readonly createdAt: Prisma.FieldRef<"Alert", 'DateTime'>
   readonly updatedAt: Prisma.FieldRef<"Alert", 'DateTime'>
 }

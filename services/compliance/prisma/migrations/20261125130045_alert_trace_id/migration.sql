@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "alerts" ADD COLUMN     "trace_id" TEXT NOT NULL DEFAULT '';
