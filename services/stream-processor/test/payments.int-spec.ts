@@ -1,6 +1,10 @@
 import type { ChildProcess } from 'node:child_process';
-import { eventTypeName, paymentsV1 } from '@tessera/contracts';
-import { buildEnvelope, encodeEnvelope, type MessageCodec } from '@tessera/kafka';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { analyticsV1, eventTypeName, paymentsV1 } from '@tessera/contracts';
+import { buildEnvelope, decodeEnvelope, encodeEnvelope, type MessageCodec } from '@tessera/kafka';
+import { parseSpanLines } from '@tessera/telemetry';
 import type { Admin, Kafka, Message } from 'kafkajs';
 import { aggregationOptions } from '../src/composition';
 import { streamProcessorConfigSchema } from '../src/config';
@@ -16,8 +20,11 @@ const TRANSFER_DECLINED = 'tessera.payments.v1.TransferDeclined';
 const options = aggregationOptions(streamProcessorConfigSchema.parse({}));
 
 /** The record the transactions outbox relay publishes: envelope from `transactions`, key = source account. */
+/** A traceparent per event id, as the relay would carry from the request that created the transfer. */
+const traceparentOf = (id: string) => `00-${Buffer.from(id.padEnd(16, '.')).subarray(0, 16).toString('hex')}-${'ab'.repeat(8)}-01`;
+
 function outboxRecord<T>(type: string, codec: MessageCodec<T>, message: T, transfer: paymentsV1.Transfer, id: string): Message {
-  const envelope = buildEnvelope({ type, subject: transfer.id, key: transfer.sourceAccountId, id, message, codec }, 'transactions', {});
+  const envelope = buildEnvelope({ type, subject: transfer.id, key: transfer.sourceAccountId, id, message, codec }, 'transactions', { traceparent: traceparentOf(id) });
   return { key: transfer.sourceAccountId, value: encodeEnvelope(envelope) };
 }
 
@@ -35,6 +42,7 @@ function transfer(i: number, status: paymentsV1.TransferStatus): paymentsV1.Tran
 
 describe('stream-processor payment metrics (real Kafka, payments.transfer.events.v1 input)', () => {
   const names = runNames('pay');
+  const spansFile = join(tmpdir(), `sp-spans-${names.group.replace(/[^\w-]/g, '_')}.jsonl`);
   let kafka: Kafka;
   let admin: Admin;
   let child: ChildProcess | undefined;
@@ -49,6 +57,7 @@ describe('stream-processor payment metrics (real Kafka, payments.transfer.events
   afterAll(async () => {
     if (child && child.exitCode === null) child.kill('SIGKILL');
     await deleteTopics(admin, names);
+    if (existsSync(spansFile)) rmSync(spansFile);
     await admin.disconnect();
   });
 
@@ -92,9 +101,13 @@ describe('stream-processor payment metrics (real Kafka, payments.transfer.events
     records.push({ key: 'acc-1', value: Buffer.from('not an envelope') });
     await produce(kafka, names.payments, records);
 
-    child = startProcessor(names, { STREAM_PROCESSOR_PAYMENTS_TOPIC: names.payments });
+    child = startProcessor(names, { STREAM_PROCESSOR_PAYMENTS_TOPIC: names.payments }, spansFile);
     const total = await endTotal(admin, names.payments);
     await waitFor('all payment events committed', async () => (await committedTotal(admin, names.group, names.payments)) === total, 90_000);
+    // ...and aggregated: the windows are computed from the repartition topic, one hop later. That topic (one
+    // partition) is written only transactionally, so its end offset is the last commit marker: caught up = end - 1.
+    const repartitioned = await endTotal(admin, names.repartition);
+    await waitFor('all repartitioned records committed', async () => (await committedTotal(admin, names.group, names.repartition)) >= repartitioned - 1, 90_000);
     child.kill('SIGTERM');
     expect(await exited(child)).toBe(0);
 
@@ -111,5 +124,18 @@ describe('stream-processor payment metrics (real Kafka, payments.transfer.events
 
     const dlq = await readAll(kafka, admin, names.dlq);
     expect(dlq).toHaveLength(1);
+
+    // Every aggregate names the trace of the transaction that emitted it: an `aggregate window batch` span.
+    const batchSpans = parseSpanLines(readFileSync(spansFile, 'utf8')).filter((s) => s.name === 'aggregate window batch');
+    const batchTraces = new Set(batchSpans.map((s) => s.traceId));
+    for (const a of latest.values()) {
+      expect(a.traceId).toMatch(/^[0-9a-f]{32}$/);
+      expect(batchTraces.has(a.traceId)).toBe(true);
+    }
+    expect(batchSpans.some((s) => Number(s.attributes['messaging.batch.message_count']) > 0 && Number(s.attributes['tessera.aggregates.emitted']) > 0)).toBe(true);
+    // ...and its envelope is published inside that span, so consumers (insights) continue the same trace.
+    const [record] = await readAll(kafka, admin, names.aggregates);
+    const envelope = decodeEnvelope(record!.value);
+    expect(envelope.traceparent.split('-')[1]).toBe(analyticsV1.WindowAggregate.decode(envelope.data).traceId);
   });
 });

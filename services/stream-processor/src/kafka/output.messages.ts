@@ -6,8 +6,11 @@ import type { ChangelogEntry, DeadLetterOut } from '../processing/processing.typ
 
 export const PRODUCER_NAME = 'stream-processor';
 
-/** analytics.aggregates.v1 record: key = window_key, envelope id = `${window_key}#${revision}` (consumers dedupe on it). */
-export function aggregateMessage(a: EmittedAggregate, now: Date): Message {
+/**
+ * analytics.aggregates.v1 record: key = window_key, envelope id = `${window_key}#${revision}` (consumers dedupe on it).
+ * `traceId`: the emitting step's trace (see batch-trace.ts); the envelope's traceparent is the active span's.
+ */
+export function aggregateMessage(a: EmittedAggregate, now: Date, traceId = ''): Message {
   const message = analyticsV1.WindowAggregate.fromPartial({
     tenantId: a.id.tenantId,
     streamId: a.id.streamId,
@@ -32,6 +35,7 @@ export function aggregateMessage(a: EmittedAggregate, now: Date): Message {
     windowKey: a.windowKey,
     computedAt: now,
     producer: PRODUCER_NAME,
+    traceId,
   });
   const envelope = buildEnvelope(
     { type: eventTypeName.WindowAggregate, subject: a.windowKey, id: `${a.windowKey}#${a.revision}`, time: new Date(a.id.startMs + a.id.sizeMs), message, codec: analyticsV1.WindowAggregate },

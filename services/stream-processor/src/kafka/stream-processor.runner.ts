@@ -1,3 +1,4 @@
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { KafkaLogger } from '@tessera/kafka';
 import { Partitioners, type Admin, type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, type Message, type Producer } from 'kafkajs';
 import { decodePaymentEvent } from '../payments/payment-event.decoder';
@@ -5,6 +6,7 @@ import { PartitionState, type AggregationOptions, type BatchOutcome } from '../p
 import type { InputRecord } from '../processing/processing.types';
 import { decodeRawEvent } from '../processing/raw-event.decoder';
 import type { TenantMetadata } from '../processing/tenant-metadata';
+import { contributorLinks, traceIdOf } from './batch-trace';
 import { ChangelogLayout, ensureChangelogTopic, ensureRepartitionTopic, restoreChangelog } from './changelog.store';
 import { aggregateMessage, changelogMessage, chunkBySize, deadLetterMessage } from './output.messages';
 
@@ -53,6 +55,7 @@ export interface ProcessorStats {
 }
 
 const key = (topic: string, partition: number) => `${topic}:${partition}`;
+const tracer = trace.getTracer('stream-processor');
 
 /** The single key of the payments repartition topic: all payment windows share tenant/stream `payments/transfers`. */
 export const PAYMENTS_REPARTITION_KEY = 'payments/transfers';
@@ -168,8 +171,9 @@ export class StreamProcessorRunner {
       let outcome: BatchOutcome | undefined;
       try {
         if (state) {
-          outcome = state.processBatch(messages.map((m) => this.decode(batch.topic, m)));
-          await this.commit(batch.topic, batch.partition, outcome, next);
+          const records = messages.map((m) => this.decode(batch.topic, m));
+          outcome = state.processBatch(records);
+          await this.commit(batch.topic, batch.partition, outcome, next, records);
         } else {
           await this.forwardPayments(batch.topic, batch.partition, messages, next);
         }
@@ -202,17 +206,42 @@ export class StreamProcessorRunner {
     return { ...decoded, offset: m.offset, key: m.key, value: m.value, timestampMs: Number(m.timestamp) };
   }
 
-  /** Publishes a batch's output and (for input batches) the next offset in one transaction. */
-  private async commit(topic: string, partition: number, outcome: BatchOutcome, nextOffset?: bigint): Promise<void> {
-    if (!this.layout) throw new Error('not started');
-    const now = new Date();
-    const changelogPartition = this.layout.partitionFor(topic, partition);
-    const sends: Array<{ topic: string; messages: Message[] }> = [
-      { topic: this.options.topics.aggregates, messages: outcome.aggregates.map((a) => aggregateMessage(a, now)) },
-      { topic: this.options.topics.dlq, messages: outcome.deadLetters.map((d) => deadLetterMessage(d, { topic, partition }, now)) },
-      { topic: this.options.topics.changelog, messages: outcome.changelog.map((e) => changelogMessage(e, changelogPartition)) },
-    ];
-    await this.transact(topic, partition, sends, nextOffset);
+  /**
+   * Publishes a batch's output and (for input batches) the next offset in one transaction, inside one
+   * `aggregate window batch` span: every emitted aggregate carries its trace id, and the span links to
+   * the traces of the batch's events (`records`; none for an idle watermark advance).
+   */
+  private async commit(topic: string, partition: number, outcome: BatchOutcome, nextOffset?: bigint, records: InputRecord[] = []): Promise<void> {
+    const layout = this.layout;
+    if (!layout) throw new Error('not started');
+    const { links, dropped } = contributorLinks(records);
+    const attributes = {
+      'messaging.system': 'kafka',
+      'messaging.destination.name': topic,
+      'messaging.destination.partition.id': String(partition),
+      'messaging.batch.message_count': records.length,
+      'tessera.aggregates.emitted': outcome.aggregates.length,
+      'tessera.links.dropped': dropped,
+    };
+    await tracer.startActiveSpan('aggregate window batch', { kind: SpanKind.CONSUMER, links, attributes }, async (span) => {
+      try {
+        const now = new Date();
+        const traceId = traceIdOf(span);
+        const changelogPartition = layout.partitionFor(topic, partition);
+        const sends: Array<{ topic: string; messages: Message[] }> = [
+          { topic: this.options.topics.aggregates, messages: outcome.aggregates.map((a) => aggregateMessage(a, now, traceId)) },
+          { topic: this.options.topics.dlq, messages: outcome.deadLetters.map((d) => deadLetterMessage(d, { topic, partition }, now)) },
+          { topic: this.options.topics.changelog, messages: outcome.changelog.map((e) => changelogMessage(e, changelogPartition)) },
+        ];
+        await this.transact(topic, partition, sends, nextOffset);
+      } catch (error) {
+        span.recordException(error as Error);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).name });
+        throw error;
+      } finally {
+        span.end();
+      }
+    });
     this.stats.aggregatesEmitted += outcome.aggregates.length;
   }
 

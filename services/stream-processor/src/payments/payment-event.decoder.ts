@@ -51,5 +51,6 @@ export function decodePaymentEvent(value: Buffer | null): DecodedRecord {
       attributes: { currency: transfer?.amount?.currency || 'UNKNOWN', user_id: transfer?.sourceAccountId ?? '' },
       dimensions: PAYMENT_DIMENSIONS,
     },
+    ...(envelope.traceparent ? { traceparent: envelope.traceparent } : {}),
   };
 }

@@ -32,7 +32,8 @@ export const DlqReason = {
 
 /** Result of decoding one Kafka record. */
 export type DecodedRecord =
-  | { kind: 'event'; event: NormalizedEvent }
+  /** traceparent: of the event's envelope, when it was traced (the emitting span links to it). */
+  | { kind: 'event'; event: NormalizedEvent; traceparent?: string }
   | { kind: 'poison'; code: string; reason: string }
   | { kind: 'ignored' };
 

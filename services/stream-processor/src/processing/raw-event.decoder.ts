@@ -38,6 +38,7 @@ export function decodeRawEvent(value: Buffer | null, tenants: TenantMetadata): D
       measurements: [{ metric: ev.eventType, value: ev.value }],
       attributes: tenants.enrich(ev.tenantId, ev.attributes),
     },
+    ...(envelope.traceparent ? { traceparent: envelope.traceparent } : {}),
   };
 }
 
