@@ -45,6 +45,9 @@ interface Spec {
   keyTenant?: string;
 }
 
+/** A distinct 32-hex trace id per window start and revision, to see which revision's trace the read model kept. */
+const traceOf = (startOffsetS: number, revision: number) => `${startOffsetS.toString(16).padStart(16, '0')}${revision.toString(16).padStart(16, '0')}`;
+
 function aggregate(s: Spec): analyticsV1.WindowAggregate {
   const tenant = s.tenant ?? TENANT;
   const metric = s.metric ?? 'page.view';
@@ -74,6 +77,7 @@ function aggregate(s: Spec): analyticsV1.WindowAggregate {
     final: false,
     producer: 'test',
     computedAt: new Date(),
+    traceId: traceOf(s.startOffsetS ?? 0, s.revision),
     windowKey: `${s.keyTenant ?? tenant}|web|${metric}|${dk}=${dv}|${size}|${slide}|${start}`,
   });
 }
@@ -162,14 +166,14 @@ describe('insights read model', () => {
     await publish(producer, aggregate({ startOffsetS: 30, revision: 1, count: 1, sum: 1, keyTenant: 'victim' }));
     await consumed();
 
-    const rows = await h.db.query<{ start_s: number; revision: string; count: string; sum: number }>(
-      `SELECT (extract(epoch FROM window_start) * 1000 - $2::bigint) / 1000 AS start_s, revision::text, count::text, sum FROM window_aggregates WHERE tenant_id = $1 ORDER BY window_start`,
+    const rows = await h.db.query<{ start_s: number; revision: string; count: string; sum: number; trace_id: string }>(
+      `SELECT (extract(epoch FROM window_start) * 1000 - $2::bigint) / 1000 AS start_s, revision::text, count::text, sum, trace_id FROM window_aggregates WHERE tenant_id = $1 ORDER BY window_start`,
       [TENANT, BASE],
     );
-    expect(rows.rows.map((r) => [Number(r.start_s), r.revision, r.count, r.sum])).toEqual([
-      [0, '2', '2', 20],
-      [10, '3', '5', 50],
-      [20, '0', '7', 70],
+    expect(rows.rows.map((r) => [Number(r.start_s), r.revision, r.count, r.sum, r.trace_id])).toEqual([
+      [0, '2', '2', 20, traceOf(0, 2)],
+      [10, '3', '5', 50, traceOf(10, 3)],
+      [20, '0', '7', 70, traceOf(20, 0)],
     ]);
     const dlq = await admin.fetchTopicOffsets(`${TOPIC}.dlq`);
     expect(Number(dlq[0]?.high)).toBe(1);
@@ -182,6 +186,7 @@ describe('insights read model', () => {
     for (const a of streamed) {
       const start = (a.windowStart!.getTime() - BASE) / 1000;
       byWindow.set(start, [...(byWindow.get(start) ?? []), Number(a.revision)]);
+      expect(a.traceId).toBe(traceOf(start, Number(a.revision)));
     }
     // Windows live on different partitions, so only the order within one window is defined.
     expect([...byWindow.entries()].sort(([a], [b]) => a - b)).toEqual([
@@ -205,6 +210,8 @@ describe('insights read model', () => {
     expect(first.page?.nextPageToken).not.toBe('');
     const second = await getAggregates({ tenantId: TENANT, metric: 'page.view', ...RANGE, page: { pageSize: 2, pageToken: first.page!.nextPageToken } });
     expect(second.aggregates.map((a) => Number(a.count))).toEqual([7]);
+    // The trace of the revision kept comes back out (the console links each point to it).
+    expect([...first.aggregates, ...second.aggregates].map((a) => a.traceId)).toEqual([traceOf(0, 2), traceOf(10, 3), traceOf(20, 0)]);
     expect(second.page?.nextPageToken).toBe('');
 
     const minute = await getAggregates({ tenantId: TENANT, metric: 'page.view', ...RANGE, windowSizeSeconds: 60n });

@@ -29,6 +29,7 @@ export function aggregateFromProto(m: analyticsV1.WindowAggregate): Aggregate {
     final: m.final,
     producer: m.producer,
     computedAt: m.computedAt ?? new Date(0),
+    traceId: m.traceId,
   };
 }
 
@@ -57,6 +58,7 @@ export function aggregateToProto(a: Aggregate): analyticsV1.WindowAggregate {
     final: a.final,
     producer: a.producer,
     computedAt: a.computedAt,
+    traceId: a.traceId,
   });
 }
 

@@ -23,6 +23,8 @@ export interface Aggregate {
   final: boolean;
   producer: string;
   computedAt: Date;
+  /** Trace of the processor step that emitted this revision ("" when untraced), not of any one event. */
+  traceId: string;
 }
 
 /** One ranked dimension value of GetTopN. */

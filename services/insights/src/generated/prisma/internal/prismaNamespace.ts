@@ -554,6 +554,7 @@ export const WindowAggregateScalarFieldEnum = {
   final: 'final',
   producer: 'producer',
   computedAt: 'computedAt',
+  traceId: 'traceId',
   updatedAt: 'updatedAt'
 } as const
 

@@ -94,6 +94,7 @@ export const WindowAggregateScalarFieldEnum = {
   final: 'final',
   producer: 'producer',
   computedAt: 'computedAt',
+  traceId: 'traceId',
   updatedAt: 'updatedAt'
 } as const
 

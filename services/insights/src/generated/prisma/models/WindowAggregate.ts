@@ -81,6 +81,7 @@ export type WindowAggregateMinAggregateOutputType = {
   final: boolean | null
   producer: string | null
   computedAt: Date | null
+  traceId: string | null
   updatedAt: Date | null
 }
 
@@ -108,6 +109,7 @@ export type WindowAggregateMaxAggregateOutputType = {
   final: boolean | null
   producer: string | null
   computedAt: Date | null
+  traceId: string | null
   updatedAt: Date | null
 }
 
@@ -135,6 +137,7 @@ export type WindowAggregateCountAggregateOutputType = {
   final: number
   producer: number
   computedAt: number
+  traceId: number
   updatedAt: number
   _all: number
 }
@@ -194,6 +197,7 @@ export type WindowAggregateMinAggregateInputType = {
   final?: true
   producer?: true
   computedAt?: true
+  traceId?: true
   updatedAt?: true
 }
 
@@ -221,6 +225,7 @@ export type WindowAggregateMaxAggregateInputType = {
   final?: true
   producer?: true
   computedAt?: true
+  traceId?: true
   updatedAt?: true
 }
 
@@ -248,6 +253,7 @@ export type WindowAggregateCountAggregateInputType = {
   final?: true
   producer?: true
   computedAt?: true
+  traceId?: true
   updatedAt?: true
   _all?: true
 }
@@ -362,6 +368,7 @@ export type WindowAggregateGroupByOutputType = {
   final: boolean
   producer: string
   computedAt: Date
+  traceId: string
   updatedAt: Date
   _count: WindowAggregateCountAggregateOutputType | null
   _avg: WindowAggregateAvgAggregateOutputType | null
@@ -412,6 +419,7 @@ export type WindowAggregateWhereInput = {
   final?: Prisma.BoolFilter<"WindowAggregate"> | boolean
   producer?: Prisma.StringFilter<"WindowAggregate"> | string
   computedAt?: Prisma.DateTimeFilter<"WindowAggregate"> | Date | string
+  traceId?: Prisma.StringFilter<"WindowAggregate"> | string
   updatedAt?: Prisma.DateTimeFilter<"WindowAggregate"> | Date | string
 }
 
@@ -439,6 +447,7 @@ export type WindowAggregateOrderByWithRelationInput = {
   final?: Prisma.SortOrder
   producer?: Prisma.SortOrder
   computedAt?: Prisma.SortOrder
+  traceId?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
 }
 
@@ -469,6 +478,7 @@ export type WindowAggregateWhereUniqueInput = Prisma.AtLeast<{
   final?: Prisma.BoolFilter<"WindowAggregate"> | boolean
   producer?: Prisma.StringFilter<"WindowAggregate"> | string
   computedAt?: Prisma.DateTimeFilter<"WindowAggregate"> | Date | string
+  traceId?: Prisma.StringFilter<"WindowAggregate"> | string
   updatedAt?: Prisma.DateTimeFilter<"WindowAggregate"> | Date | string
 }, "windowKey">
 
@@ -496,6 +506,7 @@ export type WindowAggregateOrderByWithAggregationInput = {
   final?: Prisma.SortOrder
   producer?: Prisma.SortOrder
   computedAt?: Prisma.SortOrder
+  traceId?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
   _count?: Prisma.WindowAggregateCountOrderByAggregateInput
   _avg?: Prisma.WindowAggregateAvgOrderByAggregateInput
@@ -531,6 +542,7 @@ export type WindowAggregateScalarWhereWithAggregatesInput = {
   final?: Prisma.BoolWithAggregatesFilter<"WindowAggregate"> | boolean
   producer?: Prisma.StringWithAggregatesFilter<"WindowAggregate"> | string
   computedAt?: Prisma.DateTimeWithAggregatesFilter<"WindowAggregate"> | Date | string
+  traceId?: Prisma.StringWithAggregatesFilter<"WindowAggregate"> | string
   updatedAt?: Prisma.DateTimeWithAggregatesFilter<"WindowAggregate"> | Date | string
 }
 
@@ -558,6 +570,7 @@ export type WindowAggregateCreateInput = {
   final: boolean
   producer: string
   computedAt: Date | string
+  traceId?: string
   updatedAt?: Date | string
 }
 
@@ -585,6 +598,7 @@ export type WindowAggregateUncheckedCreateInput = {
   final: boolean
   producer: string
   computedAt: Date | string
+  traceId?: string
   updatedAt?: Date | string
 }
 
@@ -612,6 +626,7 @@ export type WindowAggregateUpdateInput = {
   final?: Prisma.BoolFieldUpdateOperationsInput | boolean
   producer?: Prisma.StringFieldUpdateOperationsInput | string
   computedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  traceId?: Prisma.StringFieldUpdateOperationsInput | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -639,6 +654,7 @@ export type WindowAggregateUncheckedUpdateInput = {
   final?: Prisma.BoolFieldUpdateOperationsInput | boolean
   producer?: Prisma.StringFieldUpdateOperationsInput | string
   computedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  traceId?: Prisma.StringFieldUpdateOperationsInput | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -666,6 +682,7 @@ export type WindowAggregateCreateManyInput = {
   final: boolean
   producer: string
   computedAt: Date | string
+  traceId?: string
   updatedAt?: Date | string
 }
 
@@ -693,6 +710,7 @@ export type WindowAggregateUpdateManyMutationInput = {
   final?: Prisma.BoolFieldUpdateOperationsInput | boolean
   producer?: Prisma.StringFieldUpdateOperationsInput | string
   computedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  traceId?: Prisma.StringFieldUpdateOperationsInput | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -720,6 +738,7 @@ export type WindowAggregateUncheckedUpdateManyInput = {
   final?: Prisma.BoolFieldUpdateOperationsInput | boolean
   producer?: Prisma.StringFieldUpdateOperationsInput | string
   computedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  traceId?: Prisma.StringFieldUpdateOperationsInput | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -747,6 +766,7 @@ export type WindowAggregateCountOrderByAggregateInput = {
   final?: Prisma.SortOrder
   producer?: Prisma.SortOrder
   computedAt?: Prisma.SortOrder
+  traceId?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
 }
 
@@ -789,6 +809,7 @@ export type WindowAggregateMaxOrderByAggregateInput = {
   final?: Prisma.SortOrder
   producer?: Prisma.SortOrder
   computedAt?: Prisma.SortOrder
+  traceId?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
 }
 
@@ -816,6 +837,7 @@ export type WindowAggregateMinOrderByAggregateInput = {
   final?: Prisma.SortOrder
   producer?: Prisma.SortOrder
   computedAt?: Prisma.SortOrder
+  traceId?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
 }
 
@@ -896,6 +918,7 @@ export type WindowAggregateSelect<ExtArgs extends runtime.Types.Extensions.Inter
   final?: boolean
   producer?: boolean
   computedAt?: boolean
+  traceId?: boolean
   updatedAt?: boolean
 }, ExtArgs["result"]["windowAggregate"]>
 
@@ -923,6 +946,7 @@ export type WindowAggregateSelectCreateManyAndReturn<ExtArgs extends runtime.Typ
   final?: boolean
   producer?: boolean
   computedAt?: boolean
+  traceId?: boolean
   updatedAt?: boolean
 }, ExtArgs["result"]["windowAggregate"]>
 
@@ -950,6 +974,7 @@ export type WindowAggregateSelectUpdateManyAndReturn<ExtArgs extends runtime.Typ
   final?: boolean
   producer?: boolean
   computedAt?: boolean
+  traceId?: boolean
   updatedAt?: boolean
 }, ExtArgs["result"]["windowAggregate"]>
 
@@ -977,10 +1002,11 @@ export type WindowAggregateSelectScalar = {
   final?: boolean
   producer?: boolean
   computedAt?: boolean
+  traceId?: boolean
   updatedAt?: boolean
 }
 
-export type WindowAggregateOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"windowKey" | "tenantId" | "streamId" | "metric" | "dimensionKey" | "dimensionValue" | "windowSizeSeconds" | "windowSlideSeconds" | "windowStart" | "windowEnd" | "count" | "sum" | "min" | "max" | "p50" | "p95" | "p99" | "distinctCount" | "lateEvents" | "revision" | "final" | "producer" | "computedAt" | "updatedAt", ExtArgs["result"]["windowAggregate"]>
+export type WindowAggregateOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"windowKey" | "tenantId" | "streamId" | "metric" | "dimensionKey" | "dimensionValue" | "windowSizeSeconds" | "windowSlideSeconds" | "windowStart" | "windowEnd" | "count" | "sum" | "min" | "max" | "p50" | "p95" | "p99" | "distinctCount" | "lateEvents" | "revision" | "final" | "producer" | "computedAt" | "traceId" | "updatedAt", ExtArgs["result"]["windowAggregate"]>
 
 export type $WindowAggregatePayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   name: "WindowAggregate"
@@ -1015,6 +1041,10 @@ export type $WindowAggregatePayload<ExtArgs extends runtime.Types.Extensions.Int
     final: boolean
     producer: string
     computedAt: Date
+    /**
+     * Trace of the processing step that emitted this revision ("" when untraced); links the row to its trace.
+     */
+    traceId: string
     /**
      * When this revision was applied here (lag = updated_at - computed_at).
      */
@@ -1465,6 +1495,7 @@ export interface WindowAggregateFieldRefs {
   readonly final: Prisma.FieldRef<"WindowAggregate", 'Boolean'>
   readonly producer: Prisma.FieldRef<"WindowAggregate", 'String'>
   readonly computedAt: Prisma.FieldRef<"WindowAggregate", 'DateTime'>
+  readonly traceId: Prisma.FieldRef<"WindowAggregate", 'String'>
   readonly updatedAt: Prisma.FieldRef<"WindowAggregate", 'DateTime'>
 }
     
