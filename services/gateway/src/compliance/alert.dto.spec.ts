@@ -22,6 +22,11 @@ describe('toListAlertsRequest', () => {
 describe('toAlertView', () => {
   it('renders unresolved alerts with null resolution and assignee', () => {
     const alert = complianceV1.Alert.fromPartial({ id: 'a-1', status: complianceV1.AlertStatus.ALERT_STATUS_OPEN, severity: complianceV1.AlertSeverity.ALERT_SEVERITY_HIGH, ruleVersion: '2026-01' });
-    expect(toAlertView(alert)).toMatchObject({ status: 'OPEN', severity: 'HIGH', resolution: null, assignee: null, heldTransferId: null, ruleVersion: '2026-01' });
+    expect(toAlertView(alert)).toMatchObject({ status: 'OPEN', severity: 'HIGH', resolution: null, assignee: null, heldTransferId: null, traceId: null, ruleVersion: '2026-01' });
+  });
+
+  it('exposes the trace id of the step that raised the alert', () => {
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    expect(toAlertView(complianceV1.Alert.fromPartial({ id: 'a-2', traceId })).traceId).toBe(traceId);
   });
 });

@@ -47,6 +47,8 @@ export const alertView = z.object({
   resolutionNote: z.string().nullable(),
   releaseApprovals: z.array(z.string()),
   heldTransferId: z.string().nullable(),
+  /** W3C trace id of the step that raised the alert (the console links to it); null when untraced. */
+  traceId: z.string().nullable(),
   createdAt: z.string().nullable(),
   updatedAt: z.string().nullable(),
 });
@@ -69,6 +71,7 @@ export function toAlertView(alert: complianceV1.Alert): AlertView {
     resolutionNote: emptyToNull(alert.resolutionNote),
     releaseApprovals: [...alert.releaseApprovals],
     heldTransferId: emptyToNull(alert.heldTransferId),
+    traceId: emptyToNull(alert.traceId),
     createdAt: isoOrNull(alert.createdAt),
     updatedAt: isoOrNull(alert.updatedAt),
   };

@@ -101,6 +101,8 @@ export const aggregateView = z.object({
   final: z.boolean(),
   producer: z.string(),
   computedAt: z.string().nullable(),
+  /** W3C trace id of the processor step that emitted this revision (not of one event); null when untraced. */
+  traceId: z.string().nullable(),
 });
 export type AggregateView = z.infer<typeof aggregateView>;
 export const aggregatePageView = z.object({ items: z.array(aggregateView), nextPageToken: z.string().nullable() });
@@ -134,6 +136,7 @@ export function toAggregateView(a: analyticsV1.WindowAggregate): AggregateView {
     final: a.final,
     producer: a.producer,
     computedAt: a.computedAt?.toISOString() ?? null,
+    traceId: a.traceId === '' ? null : a.traceId,
   };
 }
 
