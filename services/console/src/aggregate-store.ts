@@ -23,8 +23,8 @@ export interface AggregateView {
   final: boolean;
   producer: string;
   computedAt: string | null;
-  /** Not in the contract today; linked to the trace UI when a future revision carries it. */
-  traceId?: string;
+  /** Trace of the processor step that emitted this revision (links to its events); null when untraced. */
+  traceId?: string | null;
 }
 
 export interface SeriesQuery {

@@ -22,7 +22,8 @@ export interface AlertView {
   transferIds: string[];
   reasons: { code: string; description: string }[];
   createdAt: string | null;
-  traceId?: string;
+  /** Trace of the step that raised the alert (transfer event consumer, or the Screen call); null when untraced. */
+  traceId?: string | null;
 }
 
 export interface PartitionLag {

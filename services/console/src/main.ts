@@ -29,7 +29,7 @@ async function loadSettings(): Promise<Settings> {
   };
 }
 
-function traceCell(template: string | null, item: { traceId?: string }): HTMLTableCellElement {
+function traceCell(template: string | null, item: { traceId?: string | null }): HTMLTableCellElement {
   const url = traceUrl(template, traceIdOf(item));
   if (url) return h('td', {}, h('a', { href: url, target: '_blank', rel: 'noopener' }, 'trace ↗'));
   return h('td', { class: 'muted', title: template ? 'this item carries no trace id' : 'no trace UI configured (TESSERA_TRACE_URL)' }, '–');
@@ -227,7 +227,7 @@ async function start(): Promise<void> {
   const s = await loadSettings();
   byId('tenant').textContent = s.tenantId;
   byId('trace-note').textContent = s.traceUrlTemplate
-    ? `Trace links open ${s.traceUrlTemplate}. Aggregates and alerts carry no trace id in their contracts yet; test batches sent from here link to their trace.`
+    ? `Trace links open ${s.traceUrlTemplate}. An aggregate links to the processor step that emitted it (that span links to the contributing events), an alert to the step that raised it; test batches sent from here link to their own trace.`
     : 'No trace UI configured: set TESSERA_TRACE_URL on the gateway (e.g. http://localhost:16686/trace/{traceId}).';
   startAnalytics(s);
   startPayments(s);

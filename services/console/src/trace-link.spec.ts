@@ -10,6 +10,11 @@ describe('traceIdOf', () => {
     expect(traceIdOf({ traceparent: 'garbage' })).toBeUndefined();
     expect(traceIdOf({})).toBeUndefined();
   });
+
+  it('reads the traceId of gateway alert and aggregate views, null when untraced', () => {
+    expect(traceIdOf({ windowKey: 'acme|web|page.view|=|10|10|0', revision: 3, traceId: ID } as { traceId: string | null })).toBe(ID);
+    expect(traceIdOf({ traceId: null })).toBeUndefined();
+  });
 });
 
 describe('traceUrl', () => {
