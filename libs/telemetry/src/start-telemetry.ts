@@ -3,7 +3,8 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import { BatchLogRecordProcessor } from '@opentelemetry/sdk-logs';
-import { PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import { PeriodicExportingMetricReader, type MetricReader } from '@opentelemetry/sdk-metrics';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { GrpcInstrumentation } from '@opentelemetry/instrumentation-grpc';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
@@ -29,7 +30,45 @@ export interface Telemetry {
   /** Flushes pending spans/metrics/logs and stops exporting; safe to call twice. */
   shutdown(): Promise<void>;
   /** Which exporters were chosen, for a startup log line. */
-  readonly exporters: { otlp: boolean; testSpansFile: string | undefined };
+  readonly exporters: { otlp: boolean; testSpansFile: string | undefined; prometheus: PrometheusEndpoint | undefined };
+}
+
+/** Where the Prometheus scrape endpoint listens (`http://<host>:<port>/metrics`). */
+export interface PrometheusEndpoint {
+  host: string;
+  port: number;
+}
+
+/** A telemetry environment variable holds a value the SDK cannot use; names the variable. */
+export class TelemetryConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = 'TelemetryConfigError';
+  }
+}
+
+/**
+ * The Prometheus endpoint configured for `serviceName`, or undefined when none is.
+ *
+ * `<SERVICE>_METRICS_PORT` (e.g. `TRANSACTIONS_METRICS_PORT`, set per service by infra/topology.yaml) wins over
+ * the generic `OTEL_EXPORTER_PROMETHEUS_PORT`, so one shell can run several services without port clashes.
+ * The host defaults to loopback, not the exporter's all-interfaces default: metrics reveal traffic shape and
+ * should be exposed on purpose (`<SERVICE>_METRICS_HOST=0.0.0.0` in a container).
+ */
+export function prometheusEndpoint(serviceName: string, env: NodeJS.ProcessEnv): PrometheusEndpoint | undefined {
+  const prefix = serviceName.toUpperCase().replace(/-/g, '_');
+  const portVar = env[`${prefix}_METRICS_PORT`]?.trim() ? `${prefix}_METRICS_PORT` : 'OTEL_EXPORTER_PROMETHEUS_PORT';
+  const rawPort = env[portVar]?.trim();
+  if (!rawPort) return undefined;
+  const port = Number(rawPort);
+  if (!/^\d+$/.test(rawPort) || port < 1 || port > 65535) {
+    throw new TelemetryConfigError(portVar, `expected a TCP port (1-65535), got "${rawPort}"`);
+  }
+  const host = env[`${prefix}_METRICS_HOST`]?.trim() || env['OTEL_EXPORTER_PROMETHEUS_HOST']?.trim() || '127.0.0.1';
+  return { host, port };
 }
 
 /**
@@ -43,13 +82,16 @@ export interface Telemetry {
  *
  * Exporters: OTLP/HTTP for traces, metrics and logs when OTEL_EXPORTER_OTLP_ENDPOINT is set.
  * Otherwise spans are still created (so trace ids appear in logs and propagate between services)
- * but go nowhere. TESSERA_OTEL_TEST_SPANS_FILE=<path> additionally appends every finished span to
+ * but go nowhere. When `<SERVICE>_METRICS_PORT` or OTEL_EXPORTER_PROMETHEUS_PORT is set (see
+ * {@link prometheusEndpoint}), metrics are also served for scraping at `http://<host>:<port>/metrics`
+ * in the Prometheus text format; without it no port is opened. Scrapes are not traced. TESSERA_OTEL_TEST_SPANS_FILE=<path> additionally appends every finished span to
  * that file as a JSON line, synchronously, so e2e tests can assert one trace spans all hops.
  */
 export function startTelemetry(options: TelemetryOptions): Telemetry {
   const env = options.env ?? process.env;
   const otlp = Boolean(env['OTEL_EXPORTER_OTLP_ENDPOINT'] || env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']);
   const testSpansFile = env[TEST_SPANS_FILE_ENV] || undefined;
+  const prometheus = prometheusEndpoint(options.serviceName, env);
   setLoggerServiceName(options.serviceName);
 
   const spanProcessors: tracing.SpanProcessor[] = [];
@@ -59,6 +101,21 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   if (testSpansFile) spanProcessors.push(new tracing.SimpleSpanProcessor(new JsonLinesSpanExporter(testSpansFile)));
   // NodeSDK registers no tracer provider without a processor; keep ids and propagation working anyway.
   if (spanProcessors.length === 0) spanProcessors.push(new tracing.NoopSpanProcessor());
+
+  const metricReaders: MetricReader[] = [];
+  if (otlp) metricReaders.push(new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter(), exportIntervalMillis: 10_000 }));
+  if (prometheus) {
+    metricReaders.push(
+      new PrometheusExporter(
+        // service_name on every series, so a raw scrape (or a Prometheus without relabelling) tells services apart.
+        { host: prometheus.host, port: prometheus.port, withResourceConstantLabels: /^service\.name$/ },
+        (error) => {
+          // A taken port must not stop the service, but it must not go unnoticed either.
+          if (error) process.stderr.write(`${JSON.stringify({ level: 'error', msg: `metrics endpoint ${prometheus.host}:${prometheus.port} failed to start: ${error.message}` })}\n`);
+        },
+      ),
+    );
+  }
 
   const sdk = new NodeSDK({
     resource: resources.resourceFromAttributes({
@@ -70,12 +127,13 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
       propagators: [new core.W3CTraceContextPropagator(), new core.W3CBaggagePropagator()],
     }),
     spanProcessors,
-    metricReaders: otlp
-      ? [new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter(), exportIntervalMillis: 10_000 })]
-      : [],
+    metricReaders,
     logRecordProcessors: otlp ? [new BatchLogRecordProcessor({ exporter: new OTLPLogExporter() })] : [],
     instrumentations: [
-      new HttpInstrumentation(),
+      new HttpInstrumentation({
+        // Scrapes of the metrics endpoint are not traffic: no spans, no http.server.request.duration samples.
+        ignoreIncomingRequestHook: (request) => prometheus !== undefined && request.socket.localPort === prometheus.port,
+      }),
       new GrpcInstrumentation(),
       new PgInstrumentation({ requireParentSpan: true }),
       new KafkaJsInstrumentation(),
@@ -88,7 +146,7 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
 
   let stopped: Promise<void> | undefined;
   return {
-    exporters: { otlp, testSpansFile },
+    exporters: { otlp, testSpansFile, prometheus },
     shutdown: () => (stopped ??= sdk.shutdown()),
   };
 }
