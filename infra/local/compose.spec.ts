@@ -27,8 +27,13 @@ describe('renderCompose', () => {
     for (const s of topo.services) {
       const svc = compose.services[s.name];
       expect(svc).toBeDefined();
-      expect(svc!.ports).toEqual(s.port === undefined ? undefined : [`${s.port}:${s.port}`]);
+      const published = [s.port, s.metricsPort].filter((p) => p !== undefined).map((p) => `${p}:${p}`);
+      expect(svc!.ports).toEqual(published.length === 0 ? undefined : published);
       if (s.port !== undefined) expect(svc!.environment![`${envPrefix(s.name)}_${s.kind.toUpperCase()}_PORT`]).toBe(String(s.port));
+      if (s.metricsPort !== undefined) {
+        // Inside a container the endpoint must listen on all interfaces to be reachable through the published port.
+        expect(svc!.environment).toMatchObject({ [`${envPrefix(s.name)}_METRICS_PORT`]: String(s.metricsPort), [`${envPrefix(s.name)}_METRICS_HOST`]: '0.0.0.0' });
+      }
     }
     expect(compose.services['postgres']!.ports).toEqual([`${topo.postgres.port}:5432`]);
     expect(compose.services['kafka']!.ports).toEqual([`${topo.kafka.layouts.single.nodes[0]!.port}:${topo.kafka.layouts.single.nodes[0]!.port}`]);

@@ -147,7 +147,9 @@ export function generateCompose(t: Topology): Record<string, unknown> {
       image: `tessera/${s.name}:dev`,
       ...(s.profile ? { profiles: [s.profile] } : {}),
       environment: serviceEnv(t, s.name, addressing),
-      ...(s.port !== undefined ? { ports: [`${s.port}:${s.port}`] } : {}),
+      ...(s.port !== undefined || s.metricsPort !== undefined
+        ? { ports: [s.port, s.metricsPort].filter((p) => p !== undefined).map((p) => `${p}:${p}`) }
+        : {}),
       ...(Object.keys(dependsOn).length > 0 ? { depends_on: dependsOn } : {}),
       restart: 'unless-stopped',
     };

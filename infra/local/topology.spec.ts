@@ -46,6 +46,21 @@ describe('parseTopology', () => {
     ]);
   });
 
+  it('gives every node service a metrics port of its own', () => {
+    const nodeServices = loadTopology().services.filter((s) => s.runtime === 'node');
+    expect(nodeServices.every((s) => s.metricsPort !== undefined)).toBe(true);
+    expect(new Set(nodeServices.map((s) => s.metricsPort)).size).toBe(nodeServices.length);
+  });
+
+  it('rejects a metrics port that collides with another port', () => {
+    expect(problemsAfter((raw) => (service(raw, 'ingest')['metricsPort'] = 9461))).toContainEqual(
+      expect.stringMatching(/port 9461 is used by service gateway metrics and service ingest metrics/),
+    );
+    expect(problemsAfter((raw) => (service(raw, 'stream-processor')['metricsPort'] = 19093))).toContainEqual(
+      expect.stringMatching(/port 19093 is used by kafka node 1 controller and service stream-processor metrics/),
+    );
+  });
+
   it('rejects two services on one port', () => {
     expect(problemsAfter((raw) => (service(raw, 'insights')['port'] = 50051))).toContainEqual(
       expect.stringMatching(/port 50051 is used by service transactions and service insights/),
@@ -177,6 +192,8 @@ describe('serviceEnv', () => {
       OTEL_SERVICE_NAME: 'transactions',
       TRANSACTIONS_GRPC_HOST: '127.0.0.1',
       TRANSACTIONS_GRPC_PORT: '50051',
+      TRANSACTIONS_METRICS_HOST: '127.0.0.1',
+      TRANSACTIONS_METRICS_PORT: '9462',
       TRANSACTIONS_DATABASE_URL: 'postgresql://tessera:tessera@127.0.0.1:55432/tessera_transactions',
       KAFKA_BROKERS: '127.0.0.1:19092',
       NODE_OPTIONS: '--max-old-space-size=192',

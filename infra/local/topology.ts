@@ -44,6 +44,8 @@ const serviceSchema = z
     name,
     kind: z.enum(['grpc', 'http', 'worker']),
     port: port.optional(),
+    /** Prometheus scrape port (`/metrics`), passed as <SERVICE>_METRICS_PORT; see libs/telemetry. */
+    metricsPort: port.optional(),
     runtime: z.enum(['node', 'go']),
     /** Heap cap in MB: NODE_OPTIONS=--max-old-space-size for node, GOMEMLIMIT for go (see topology.yaml). */
     heapMb: z.number().int().min(32).max(4096),
@@ -139,6 +141,7 @@ function consistencyProblems(t: Topology): string[] {
         [n.controllerPort, `kafka node ${n.id} controller`],
       ]),
       ...t.services.flatMap((s): [number, string][] => (s.port === undefined ? [] : [[s.port, `service ${s.name}`]])),
+      ...t.services.flatMap((s): [number, string][] => (s.metricsPort === undefined ? [] : [[s.metricsPort, `service ${s.name} metrics`]])),
     ];
     for (const p of duplicates(owners.map(([p]) => p))) {
       const who = owners.filter(([q]) => q === p).map(([, w]) => w);
@@ -299,6 +302,10 @@ export function serviceEnv(t: Topology, serviceName: string, addressing: Address
   if (s.port !== undefined) {
     env[`${prefix}_${s.kind.toUpperCase()}_HOST`] = addressing.bindHost;
     env[`${prefix}_${s.kind.toUpperCase()}_PORT`] = String(s.port);
+  }
+  if (s.metricsPort !== undefined) {
+    env[`${prefix}_METRICS_HOST`] = addressing.bindHost;
+    env[`${prefix}_METRICS_PORT`] = String(s.metricsPort);
   }
   if (s.database !== undefined) {
     env[`${prefix}_DATABASE_URL`] = databaseUrl(t, s.database, addressing.postgres.host, addressing.postgres.port);
