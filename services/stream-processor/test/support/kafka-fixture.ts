@@ -104,13 +104,23 @@ export async function endTotal(admin: Admin, topic: string): Promise<number> {
   return (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high), 0);
 }
 
+/**
+ * Polls `check` until it holds. Errors Kafka marks retriable (e.g. "not the correct coordinator" while a
+ * fresh broker is still loading __consumer_offsets) count as "not yet"; anything else fails at once.
+ */
 export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   const until = Date.now() + timeoutMs;
+  let lastRetriable: unknown;
   while (Date.now() < until) {
-    if (await check()) return;
+    try {
+      if (await check()) return;
+    } catch (err) {
+      if ((err as { retriable?: boolean }).retriable !== true) throw err;
+      lastRetriable = err;
+    }
     await new Promise((r) => setTimeout(r, 300));
   }
-  throw new Error(`timed out waiting for ${what}`);
+  throw new Error(`timed out waiting for ${what}${lastRetriable ? ` (last retriable error: ${String(lastRetriable)})` : ''}`);
 }
 
 /** Every committed record of `topic` (read_committed), up to the end offsets at call time. */
