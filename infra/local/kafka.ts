@@ -6,6 +6,7 @@ import { assertJava, ensureKafkaJars, jarsCurrent, jvmArgs, kafkaClasspath, KAFK
 import { assertPortFree, ensureDir, ownedPid, removeFile, run, startDetached, stopPid, tailFile, tcpOpen, treePssKb, waitFor } from './proc';
 import type { ComponentStatus } from './status';
 import { adminClient, ensureTopics } from './topics';
+import type { Admin } from 'kafkajs';
 import { kafkaBrokers, LAYOUTS, REPO_ROOT, resolveTopics, type LayoutName, type Topology } from './topology';
 
 interface NodePaths {
@@ -135,9 +136,29 @@ export class LocalKafka {
         log(`topic ${outcome.topic}: ${outcome.actions.join(', ')}`);
         for (const w of outcome.warnings) log(`  warning: ${outcome.topic} ${w}`);
       }
+      await this.waitForGroupCoordinator(admin, timeoutMs);
     } finally {
       await admin.disconnect();
     }
+  }
+
+  /**
+   * A fresh broker answers metadata before it can coordinate consumer groups: __consumer_offsets is created
+   * and loaded on first use. Waiting here means "up" really is ready for consumers, offset fetches and
+   * transactions, instead of every client retrying "not the correct coordinator" for its first seconds.
+   */
+  private async waitForGroupCoordinator(admin: Admin, timeoutMs: number): Promise<void> {
+    let lastError = '';
+    const ok = await waitFor(async () => {
+      try {
+        await admin.describeGroups(['tessera.readiness-probe']);
+        return true;
+      } catch (err) {
+        lastError = err instanceof Error ? err.message : String(err);
+        return false;
+      }
+    }, timeoutMs, 500);
+    if (!ok) throw new InfraError(`kafka group coordinator not ready within ${timeoutMs / 1000}s (${lastError})`, 'see .tessera/kafka/node-*/logs/server.log');
   }
 
   /** Waits until every broker of the layout is registered and a controller is elected. */
