@@ -62,8 +62,9 @@ describe('stream-processor rebalance (real Kafka, two instances in one group)', 
     const phase2 = withDuplicates(makeEvents(2000, 2000, 8));
     const phase3 = withDuplicates(makeEvents(2000, 4000, 8));
     const phase4 = withDuplicates(makeEvents(4000, 6000, 8));
+    const afterSplit = withDuplicates(makeEvents(1000, 10_000, 8));
     const replayed = makeEvents(2000, 0, 8).slice(500, 900); // a replayed slice, already counted
-    const input = [...phase1, ...phase2, ...phase3, ...phase4, ...replayed];
+    const input = [...phase1, ...phase2, ...afterSplit, ...phase3, ...phase4, ...replayed];
 
     await produce(kafka, names.raw, phase1.map((e) => rawMessage(e)));
     const a = start();
@@ -75,6 +76,9 @@ describe('stream-processor rebalance (real Kafka, two instances in one group)', 
     await balancedAcross(2);
     const split = await groupMembers(admin, names.group, names.raw);
     const before = await committedByPartition(admin, names.group, names.raw);
+    // Fresh input after the split: phase 2 may be fully consumed while the group was still rebalancing,
+    // and a member with nothing to read never commits.
+    await produce(kafka, names.raw, afterSplit.map((e) => rawMessage(e)));
     await waitFor('both members commit after the split', async () => {
       const now = await committedByPartition(admin, names.group, names.raw);
       return split.members.every((ps) => ps.some((p) => (now.get(p) ?? -1) > (before.get(p) ?? -1)));
