@@ -1,16 +1,34 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { InterceptingCall, Metadata, type Interceptor } from '@grpc/grpc-js';
+import { InterceptingCall, Metadata, type Interceptor, type ServerUnaryCall } from '@grpc/grpc-js';
+import type { TransportMode } from './transport';
 
-/** Metadata keys carrying the caller's identity between services. */
+/** The request-independent surface every served call has (grpc-js does not export its own name for it). */
+export type ServedCall = Omit<ServerUnaryCall<unknown, unknown>, 'request'>;
+
+/** Metadata keys carrying the caller's ORIGINAL credential between services (re-verified by every service). */
 export const AUTHORIZATION_KEY = 'authorization';
+export const API_KEY_KEY = 'x-api-key';
+/** @deprecated Issue #5: no longer forwarded nor trusted; kept only until the gateway stops setting it. */
 export const PRINCIPAL_KEY = 'x-tessera-principal';
 
 /** Per-call facts a handler may need; identity comes from metadata, never from the request body. */
 export interface CallContext {
   /** Raw `authorization` value (e.g. "Bearer …"); forwarded, never logged. */
   authorization: string | undefined;
-  /** Authenticated principal id set by the gateway (`x-tessera-principal`). */
+  /** Raw `x-api-key` value; forwarded, never logged. */
+  apiKey: string | undefined;
+  /**
+   * @deprecated Unverified `x-tessera-principal` header: never authorise on it (issue #5 authenticates the
+   * forwarded credential instead). Removed once no caller sends it.
+   */
   principal: string | undefined;
+  /**
+   * Service identity of the caller: CN of the client certificate the TLS handshake verified against our CA.
+   * Undefined on plaintext. Service-only methods authorise on it.
+   */
+  peer: string | undefined;
+  /** 'mtls' when the call arrived over a verified mutual-TLS connection, else 'plaintext' (explicit dev mode). */
+  transport: TransportMode;
   /** Full method path, e.g. `/tessera.payments.v1.AccountService/GetAccount`. */
   method: string;
   /** Absolute deadline, if the caller set one. */
@@ -37,17 +55,41 @@ function first(metadata: Metadata, key: string): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
-/** Reads identity metadata from an incoming call. */
+/** What the TLS layer proved about the caller: `peer` is the verified client certificate's CN. */
+export interface TransportFacts {
+  transport: TransportMode;
+  peer?: string;
+}
+
+/**
+ * Transport facts of a served call, from grpc-js's auth context. grpc-js only reports a peer certificate for
+ * an authorised (CA-verified) TLS socket, and our TLS servers always require one (see grpcTransportFromEnv), so
+ * "no verified certificate" means the call came over plaintext.
+ */
+export function transportFactsOf(call: Pick<ServedCall, 'getAuthContext'>): TransportFacts {
+  const auth = call.getAuthContext();
+  const cert = auth?.sslPeerCertificate;
+  if (auth?.transportSecurityType !== 'ssl' || !cert) return { transport: 'plaintext' };
+  const cn = cert.subject?.CN;
+  // Node types CN as string, but a certificate with several CNs yields an array: take none rather than guess.
+  return { transport: 'mtls', peer: typeof cn === 'string' && cn !== '' ? cn : undefined };
+}
+
+/** Reads identity metadata (and, when given, the transport facts) of an incoming call. */
 export function callContextFromMetadata(
   metadata: Metadata,
   method: string,
   deadline: Date | number | undefined,
   signal: AbortSignal,
+  facts: TransportFacts = { transport: 'plaintext' },
 ): CallContext {
   const when = deadline === undefined || deadline === Infinity ? undefined : new Date(deadline);
   return {
     authorization: first(metadata, AUTHORIZATION_KEY),
+    apiKey: first(metadata, API_KEY_KEY),
     principal: first(metadata, PRINCIPAL_KEY),
+    peer: facts.peer,
+    transport: facts.transport,
     method,
     deadline: when && Number.isFinite(when.getTime()) ? when : undefined,
     signal,
@@ -55,15 +97,31 @@ export function callContextFromMetadata(
   };
 }
 
+/**
+ * The context of a call served by grpc-js directly (streaming methods, which wrapUnary does not cover):
+ * metadata, deadline, transport facts, and a signal aborted when the client cancels.
+ */
+export function callContextOf(call: ServedCall, signal?: AbortSignal): CallContext {
+  let abortSignal = signal;
+  if (!abortSignal) {
+    const abort = new AbortController();
+    call.on('cancelled', () => abort.abort());
+    abortSignal = abort.signal;
+  }
+  return callContextFromMetadata(call.metadata, call.getPath(), call.getDeadline(), abortSignal, transportFactsOf(call));
+}
+
+/** The end-user credential a hop forwards: exactly what the edge received, re-verified by every service. */
 export interface Credentials {
   authorization?: string;
-  principal?: string;
+  apiKey?: string;
 }
 
 /**
- * Client interceptor that attaches `authorization` and `x-tessera-principal`. By default it forwards
- * the identity of the call currently being served, so service-to-service hops keep the end user.
- * Values already present on the outgoing metadata win.
+ * Client interceptor that attaches `authorization` (bearer JWT) and `x-api-key`. By default it forwards the
+ * credential of the call currently being served, so service-to-service hops keep the end user and each
+ * service re-authenticates it. Values already present on the outgoing metadata win. `x-tessera-principal`
+ * is never forwarded (it was an unverifiable claim).
  */
 export function authClientInterceptor(
   credentials: () => Credentials | undefined = () => currentCallContext(),
@@ -75,8 +133,8 @@ export function authClientInterceptor(
         if (creds?.authorization && metadata.get(AUTHORIZATION_KEY).length === 0) {
           metadata.set(AUTHORIZATION_KEY, creds.authorization);
         }
-        if (creds?.principal && metadata.get(PRINCIPAL_KEY).length === 0) {
-          metadata.set(PRINCIPAL_KEY, creds.principal);
+        if (creds?.apiKey && metadata.get(API_KEY_KEY).length === 0) {
+          metadata.set(API_KEY_KEY, creds.apiKey);
         }
         next(metadata, listener);
       },

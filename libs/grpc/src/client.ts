@@ -11,6 +11,7 @@ import {
 import { fromGrpcError } from '@tessera/errors';
 import { authClientInterceptor } from './call-context';
 import { channelCredentials, type ClientTlsOptions } from './credentials';
+import type { GrpcTransport } from './transport';
 
 /** What ts-proto emits for `outputServices=grpc-js`: a constructor with the service definition attached. */
 export interface GeneratedClientConstructor<C extends Client> {
@@ -37,6 +38,9 @@ export const DEFAULT_CLIENT_RETRY: RetryPolicyConfig = {
 };
 
 export interface CreateGrpcClientOptions {
+  /** The process's transport (`grpcTransportFromEnv`): its client certificate and CA. Wins over `tls`. */
+  transport?: GrpcTransport;
+  /** Explicit PEM material (tests). Neither `transport` nor `tls` means plaintext. */
   tls?: ClientTlsOptions;
   /** Applied to every call without its own deadline. Default 5 s. */
   defaultDeadlineMs?: number;
@@ -107,7 +111,7 @@ export function createGrpcClient<C extends Client>(
     ...(options.forwardAuth === false ? [] : [authClientInterceptor()]),
     ...(options.interceptors ?? []),
   ];
-  return new ClientCtor(addr, channelCredentials(options.tls), {
+  return new ClientCtor(addr, options.transport?.client ?? channelCredentials(options.tls), {
     ...options.channelOptions,
     'grpc.enable_retries': options.retry === 'idempotent' ? 1 : 0,
     'grpc.service_config': JSON.stringify(serviceConfig),

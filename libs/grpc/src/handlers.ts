@@ -1,7 +1,7 @@
 import type { handleUnaryCall, ServerUnaryCall, sendUnaryData, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { isAppError, toGrpcStatus } from '@tessera/errors';
 import { createLogger, type Logger } from '@tessera/telemetry';
-import { callContextFromMetadata, runWithCallContext, type CallContext } from './call-context';
+import { callContextOf, runWithCallContext, type CallContext } from './call-context';
 
 const defaultLogger = createLogger('GrpcServer');
 
@@ -18,16 +18,14 @@ const CLIENT_KINDS = new Set(['INVALID_ARGUMENT', 'NOT_FOUND', 'ALREADY_EXISTS',
 /**
  * Adapts a promise handler to grpc-js. Whatever it throws becomes `toGrpcStatus(err)`: AppErrors keep
  * code, metadata and field violations; anything else is a generic INTERNAL. The handler runs inside
- * its CallContext (identity, deadline, cancellation). Logs carry method and error code, never the
+ * its CallContext (forwarded credential, verified peer, deadline, cancellation). Logs carry method and error code, never the
  * request, so no PII reaches them.
  */
 export function wrapUnary<Req, Res>(handler: UnaryHandler<Req, Res>, options: WrapOptions = {}): handleUnaryCall<Req, Res> {
   const logger = options.logger ?? defaultLogger;
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
-    const abort = new AbortController();
-    call.on('cancelled', () => abort.abort());
-    const method = call.getPath();
-    const ctx = callContextFromMetadata(call.metadata, method, call.getDeadline(), abort.signal);
+    const ctx = callContextOf(call);
+    const method = ctx.method;
     runWithCallContext(ctx, () => Promise.resolve().then(() => handler(call.request, ctx))).then(
       (response) => callback(null, response),
       (error: unknown) => {

@@ -1,4 +1,4 @@
-import { makeGenericClientConstructor, Metadata, type ServiceDefinition, type ServiceError } from '@grpc/grpc-js';
+import { type ChannelCredentials, makeGenericClientConstructor, Metadata, type ServiceDefinition, type ServiceError } from '@grpc/grpc-js';
 import { fromGrpcError } from '@tessera/errors';
 import { service as healthServiceDefinition } from 'grpc-health-check';
 import { channelCredentials, type ClientTlsOptions } from './credentials';
@@ -13,6 +13,8 @@ const deserializeCheck = check.responseDeserialize as (b: Buffer) => { status: H
 const HealthClient = makeGenericClientConstructor(healthServiceDefinition as unknown as ServiceDefinition, 'grpc.health.v1.Health');
 
 export interface CheckHealthOptions {
+  /** Channel credentials, e.g. `grpcTransportFromEnv(name).client`; win over `tls`. Default plaintext. */
+  credentials?: ChannelCredentials;
   tls?: ClientTlsOptions;
   timeoutMs?: number;
 }
@@ -23,7 +25,7 @@ export interface CheckHealthOptions {
  * unregistered service name yields SERVICE_UNKNOWN rather than an error.
  */
 export async function checkHealth(addr: string, service = '', options: CheckHealthOptions = {}): Promise<HealthStatus> {
-  const client = new HealthClient(addr, channelCredentials(options.tls));
+  const client = new HealthClient(addr, options.credentials ?? channelCredentials(options.tls));
   try {
     return await new Promise<HealthStatus>((resolve, reject) => {
       client.makeUnaryRequest(

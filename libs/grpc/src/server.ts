@@ -5,6 +5,7 @@ import { ReflectionService } from '@grpc/reflection';
 import { createLogger, type Logger } from '@tessera/telemetry';
 import { HealthImplementation, type ServingStatusMap } from 'grpc-health-check';
 import { serverCredentials, type ServerTlsOptions } from './credentials';
+import type { GrpcTransport } from './transport';
 
 export interface GrpcServiceRegistration {
   /** A ts-proto grpc-js service definition, e.g. `paymentsV1.AccountServiceService`. */
@@ -18,6 +19,9 @@ export interface CreateGrpcServerOptions {
   port: number;
   /** Defaults to 0.0.0.0. */
   host?: string;
+  /** The process's transport (`grpcTransportFromEnv`); wins over `tls`. Services always pass this. */
+  transport?: GrpcTransport;
+  /** Explicit PEM material (tests). Neither `transport` nor `tls` means plaintext. */
   tls?: ServerTlsOptions;
   services: GrpcServiceRegistration[];
   logger?: Logger;
@@ -76,14 +80,15 @@ export async function createGrpcServer(options: CreateGrpcServerOptions): Promis
 
   const address = `${options.host ?? '0.0.0.0'}:${options.port}`;
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(address, serverCredentials(options.tls), (error, bound) => (error ? reject(error) : resolve(bound))),
+    server.bindAsync(address, options.transport?.server ?? serverCredentials(options.tls), (error, bound) => (error ? reject(error) : resolve(bound))),
   );
   const setAll = (status: 'SERVING' | 'NOT_SERVING') => {
     health.setStatus('', status);
     for (const name of serviceNames) health.setStatus(name, status);
   };
   setAll('SERVING');
-  logger.info({ port, services: serviceNames, tls: Boolean(options.tls), reflection: Boolean(reflectionPackage) }, 'grpc server listening');
+  const transport = options.transport?.mode ?? (options.tls ? (options.tls.requireClientCert ? 'mtls' : 'tls') : 'plaintext');
+  logger.info({ port, services: serviceNames, transport, reflection: Boolean(reflectionPackage) }, 'grpc server listening');
 
   let stopping: Promise<void> | undefined;
   const shutdown = () =>
