@@ -1,6 +1,7 @@
 /**
  * Local infrastructure without Docker: `npm run infra -- <command>` (or `npx tsx infra/local/cli.ts <command>`).
- *   up [--brokers 1|3] [--only postgres|kafka] [--timeout <s>]   start (idempotent) and create dbs/topics
+ *   up [--brokers 1|3] [--only postgres|kafka] [--timeout <s>]   start (idempotent) and create dbs/topics (+ mTLS certs)
+ *   certs [--force]                                              dev CA + per-service mTLS certificates in .tessera/tls
  *   down [--only postgres|kafka]                                 stop services (unless --only), then Kafka, Postgres
  *   status                                                       table of components and services (exit 3 if unhealthy)
  *   logs [postgres|kafka|kafka-<id>|<service>] [-f]              show or follow logs
@@ -13,6 +14,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
+import { ensureCerts } from './certs';
 import { InfraError, TopologyError } from './errors';
 import { LocalKafka } from './kafka';
 import { LocalPostgres } from './postgres';
@@ -28,14 +30,15 @@ interface Args {
   brokers: number;
   only?: Component;
   follow: boolean;
+  force: boolean;
   timeoutMs: number;
 }
 
 const USAGE =
-  'usage: npm run infra -- <up [--brokers 1|3] [--only postgres|kafka] | down | status | logs [component|service] [-f] | reset [--only postgres|kafka] | env <service> | services up|down|status|logs [service...]>';
+  'usage: npm run infra -- <up [--brokers 1|3] [--only postgres|kafka] | down | certs [--force] | status | logs [component|service] [-f] | reset [--only postgres|kafka] | env <service> | services up|down|status|logs [service...]>';
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { command: argv[0] ?? 'help', positional: [], brokers: 1, follow: false, timeoutMs: 120_000 };
+  const args: Args = { command: argv[0] ?? 'help', positional: [], brokers: 1, follow: false, force: false, timeoutMs: 120_000 };
   for (let i = 1; i < argv.length; i++) {
     const a = argv[i] ?? '';
     const value = () => {
@@ -50,6 +53,7 @@ function parseArgs(argv: string[]): Args {
       args.only = v;
     } else if (a === '--timeout') args.timeoutMs = Number(value()) * 1000;
     else if (a === '-f' || a === '--follow') args.follow = true;
+    else if (a === '--force') args.force = true;
     else if (a.startsWith('-')) throw new InfraError(`unknown option ${a}`, USAGE);
     else args.positional.push(a);
   }
@@ -63,6 +67,8 @@ const wants = (args: Args, c: Component) => args.only === undefined || args.only
 async function up(topo: Topology, args: Args): Promise<void> {
   const layout = layoutForBrokers(args.brokers);
   const started = Date.now();
+  // Cheap and idempotent; services refuse to start without certificates (unless TESSERA_GRPC_PLAINTEXT=true).
+  if (args.only === undefined) ensureCerts(topo, log);
   if (wants(args, 'postgres')) await new LocalPostgres(topo).up(args.timeoutMs, log);
   if (wants(args, 'kafka')) await new LocalKafka(topo).up(layout, args.timeoutMs, log);
   log(`up in ${((Date.now() - started) / 1000).toFixed(1)}s`);
@@ -93,6 +99,7 @@ async function services(topo: Topology, args: Args): Promise<number> {
   const local = new LocalServices(topo);
   switch (sub) {
     case 'up':
+      ensureCerts(topo, log);
       await local.up(names, args.timeoutMs, log);
       return 0;
     case 'down':
@@ -170,6 +177,9 @@ async function main(argv: string[]): Promise<number> {
       return reset(topo, args).then(() => 0);
     case 'env':
       env(topo, args);
+      return 0;
+    case 'certs':
+      ensureCerts(topo, log, args.force);
       return 0;
     case 'services':
       return services(topo, args);

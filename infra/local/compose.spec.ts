@@ -11,6 +11,7 @@ interface ComposeService {
   command?: string[];
   profiles?: string[];
   depends_on?: Record<string, { condition: string }>;
+  volumes?: string[];
 }
 
 const topo = loadTopology();
@@ -65,6 +66,16 @@ describe('renderCompose', () => {
     expect(compose.services['compliance']!.environment!['KAFKA_BROKERS']).toBe('kafka:9092');
     expect(compose.services['ingest']!.environment!['KAFKA_BROKERS']).toBe('kafka:9092');
     expect(compose.services['gateway']!.environment!['GATEWAY_HTTP_HOST']).toBe('0.0.0.0');
+  });
+
+  it('mounts the host certificates and auth material read-only where TESSERA_TLS_DIR and TESSERA_AUTH_* point', () => {
+    for (const name of ['gateway', 'transactions', 'compliance', 'ingest', 'insights']) {
+      const svc = compose.services[name]!;
+      expect(svc.volumes).toEqual(['./.tessera/tls:/app/.tessera/tls:ro', './.tessera/auth:/app/.tessera/auth:ro']);
+      expect(svc.environment).toMatchObject({ TESSERA_TLS_DIR: '/app/.tessera/tls', TESSERA_AUTH_JWKS_FILE: '/app/.tessera/auth/jwks.json' });
+      expect(svc.environment!['TESSERA_GRPC_PLAINTEXT']).toBeUndefined();
+    }
+    expect(compose.services['stream-processor']!.volumes).toBeUndefined();
   });
 
   it('runs the Kafka version that infra/kafka/pom.xml resolves for the native setup', () => {

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { stringify } from 'yaml';
-import { envPrefix, loadTopology, REPO_ROOT, resolveTopics, serviceEnv, type Addressing, type Topology } from './topology';
+import { envPrefix, loadTopology, REPO_ROOT, resolveTopics, serviceEnv, speaksGrpc, type Addressing, type Topology } from './topology';
 
 export const COMPOSE_PATH = path.join(REPO_ROOT, 'docker-compose.yml');
 const PG_IMAGE = 'postgres:15-bookworm';
@@ -18,9 +18,15 @@ const KAFKA_INTERNAL = 'kafka:9092';
 const HEADER = [
   '# GENERATED from infra/topology.yaml by `npx tsx infra/local/compose.ts --write`. Do not edit by hand:',
   '# a unit test (infra/local/compose.spec.ts) fails when this file and the topology disagree.',
+  '# First, on the host: `npm run infra -- certs` (dev CA + mTLS certificates in .tessera/tls) and',
+  '# `npm run auth -- init` (dev token issuer JWKS + API keys in .tessera/auth); both are mounted read-only.',
+  '# The images run as uid 1000 (node): the 0600 key files must be readable by it (chown -R 1000 .tessera/tls).',
   '# Usage: docker compose up --build     (add --profile polyglot for stream-processor-go)',
   '',
 ].join('\n');
+
+/** Where the Node image (WORKDIR /app) sees the host's state dir: certificates and auth material only. */
+const CONTAINER_STATE_DIR = '/app/.tessera';
 
 /** Stable KRaft cluster id derived from the cluster name, so the generated file is reproducible. */
 export function composeClusterId(t: Topology): string {
@@ -33,6 +39,7 @@ export function composeAddressing(): Addressing {
     postgres: { host: 'postgres', port: 5432 },
     kafkaBrokers: [KAFKA_INTERNAL],
     peerAddr: (peer) => `${peer.name}:${peer.port}`,
+    stateDir: CONTAINER_STATE_DIR,
   };
 }
 
@@ -149,6 +156,9 @@ export function generateCompose(t: Topology): Record<string, unknown> {
       environment: serviceEnv(t, s.name, addressing),
       ...(s.port !== undefined || s.metricsPort !== undefined
         ? { ports: [s.port, s.metricsPort].filter((p) => p !== undefined).map((p) => `${p}:${p}`) }
+        : {}),
+      ...(speaksGrpc(s)
+        ? { volumes: [`./${t.stateDir}/tls:${CONTAINER_STATE_DIR}/tls:ro`, `./${t.stateDir}/auth:${CONTAINER_STATE_DIR}/auth:ro`] }
         : {}),
       ...(Object.keys(dependsOn).length > 0 ? { depends_on: dependsOn } : {}),
       restart: 'unless-stopped',

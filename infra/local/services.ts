@@ -232,9 +232,12 @@ export class LocalServices {
     if (spec.kind === 'grpc') {
       // Loaded lazily: @tessera/grpc resolves to libs/grpc/dist, which exists once anything is built, while
       // the rest of this CLI must work on a fresh clone before the first build.
-      const { checkHealth } = await import('@tessera/grpc');
+      const { checkHealth, grpcTransportFromEnv } = await import('@tessera/grpc');
       try {
-        const status = await checkHealth(`${host}:${spec.port}`, '', { timeoutMs: PROBE_TIMEOUT_MS });
+        // Over the service's own transport (mTLS with its own certificate, or the explicit plaintext dev mode):
+        // a plaintext probe of an mTLS server would only ever see a refused handshake.
+        const credentials = grpcTransportFromEnv(spec.name, processEnv(this.topo, spec.name, process.env)).client;
+        const status = await checkHealth(`${host}:${spec.port}`, '', { timeoutMs: PROBE_TIMEOUT_MS, credentials });
         return { ready: status === 'SERVING', detail: `grpc health ${status}` };
       } catch (err) {
         return { ready: false, detail: `grpc health check failed: ${(err as Error).message}` };

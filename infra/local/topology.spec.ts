@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse, stringify } from 'yaml';
 import { TopologyError } from './errors';
-import { DEFAULT_TOPOLOGY_PATH, kafkaBrokers, layoutForBrokers, loadTopology, parseTopology, resolveTopics, serviceEnv } from './topology';
+import { DEFAULT_TOPOLOGY_PATH, REPO_ROOT, kafkaBrokers, layoutForBrokers, loadTopology, parseTopology, resolveTopics, serviceEnv } from './topology';
 
 type Raw = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- free-form YAML under test
 
@@ -198,7 +198,21 @@ describe('serviceEnv', () => {
       KAFKA_BROKERS: '127.0.0.1:19092',
       NODE_OPTIONS: '--max-old-space-size=192',
       COMPLIANCE_ADDR: '127.0.0.1:50052',
+      TESSERA_TLS_DIR: `${REPO_ROOT}/.tessera/tls`,
+      TESSERA_AUTH_ISSUER: 'https://auth.tessera.local/dev',
+      TESSERA_AUTH_AUDIENCE: 'tessera-api',
+      TESSERA_AUTH_JWKS_FILE: `${REPO_ROOT}/.tessera/auth/jwks.json`,
+      TESSERA_API_KEYS_FILE: `${REPO_ROOT}/.tessera/auth/api-keys.json`,
     });
+  });
+
+  it('gives mTLS and auth settings to every gRPC speaker and to nothing else', () => {
+    const t = loadTopology();
+    for (const name of ['gateway', 'transactions', 'compliance', 'ingest', 'insights']) {
+      expect(serviceEnv(t, name)).toMatchObject({ TESSERA_TLS_DIR: `${REPO_ROOT}/.tessera/tls`, TESSERA_API_KEYS_FILE: `${REPO_ROOT}/.tessera/auth/api-keys.json` });
+      expect(serviceEnv(t, name)['TESSERA_GRPC_PLAINTEXT']).toBeUndefined();
+    }
+    for (const name of ['stream-processor', 'stream-processor-go']) expect(serviceEnv(t, name)['TESSERA_TLS_DIR']).toBeUndefined();
   });
 
   it('caps the heap: --max-old-space-size for node services, GOMEMLIMIT for go', () => {

@@ -282,6 +282,20 @@ export interface Addressing {
   postgres: { host: string; port: number };
   kafkaBrokers: string[];
   peerAddr(peer: ServiceSpec): string;
+  /** Where the service sees the state dir's `tls/` (dev CA, certificates) and `auth/` (JWKS, API keys). */
+  stateDir: string;
+}
+
+/**
+ * Defaults of the dev token issuer (`npm run auth -- init`, libs/auth); passed explicitly so every service
+ * verifies the same issuer/audience. A real deployment sets its own.
+ */
+export const DEV_AUTH_ISSUER = 'https://auth.tessera.local/dev';
+export const DEV_AUTH_AUDIENCE = 'tessera-api';
+
+/** Services that serve or call gRPC: they need mTLS certificates and verify end-user credentials. */
+export function speaksGrpc(s: ServiceSpec): boolean {
+  return s.runtime === 'node' && (s.kind === 'grpc' || s.peers.length + s.callbacks.length > 0);
 }
 
 export function localAddressing(t: Topology, layout: LayoutName = 'single'): Addressing {
@@ -290,6 +304,7 @@ export function localAddressing(t: Topology, layout: LayoutName = 'single'): Add
     postgres: { host: t.postgres.host, port: t.postgres.port },
     kafkaBrokers: kafkaBrokers(t, layout),
     peerAddr: (peer) => `127.0.0.1:${peer.port}`,
+    stateDir: path.join(REPO_ROOT, t.stateDir),
   };
 }
 
@@ -316,6 +331,14 @@ export function serviceEnv(t: Topology, serviceName: string, addressing: Address
   for (const peerName of [...s.peers, ...s.callbacks]) {
     const peer = t.services.find((x) => x.name === peerName);
     if (peer) env[`${envPrefix(peer.name)}_ADDR`] = addressing.peerAddr(peer); // validated: always found
+  }
+  if (speaksGrpc(s)) {
+    // mTLS between services (libs/grpc grpcTransportFromEnv) and the end-user credential checks (libs/auth).
+    env['TESSERA_TLS_DIR'] = path.posix.join(addressing.stateDir, 'tls');
+    env['TESSERA_AUTH_ISSUER'] = DEV_AUTH_ISSUER;
+    env['TESSERA_AUTH_AUDIENCE'] = DEV_AUTH_AUDIENCE;
+    env['TESSERA_AUTH_JWKS_FILE'] = path.posix.join(addressing.stateDir, 'auth', 'jwks.json');
+    env['TESSERA_API_KEYS_FILE'] = path.posix.join(addressing.stateDir, 'auth', 'api-keys.json');
   }
   return { ...env, ...s.env };
 }
