@@ -1,14 +1,26 @@
+import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
-import { RequestMethod } from '@nestjs/common';
+import { type INestApplication, RequestMethod } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
-import { CONTROLLERS } from '../app.module';
-import { buildOpenApiDocument, renderOpenApiDocument } from './openapi.document';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { AppModule, CONTROLLERS } from '../app.module';
+import { routeAuthOf } from '../auth/auth.decorators';
+import { gatewayConfigSchema } from '../config';
+import { API_KEY_SCHEME, BEARER_SCHEME, buildOpenApiDocument, type OpenApiDocument, renderOpenApiDocument } from './openapi.document';
 import { ROUTES } from './openapi.routes';
 import { OPENAPI_SNAPSHOT } from './write-openapi';
 
-/** "METHOD /path/{param}" for every handler Nest registers, read from the same decorator metadata Nest routes by. */
-function registeredRoutes(): string[] {
-  const out: string[] = [];
+interface Operation {
+  operationId: string;
+  security: Record<string, string[]>[];
+  parameters?: { name: string; in: string; required: boolean }[];
+  responses: Record<string, { content?: Record<string, unknown> }>;
+}
+
+/** "METHOD /path/{param}" -> [controller, handler] for every handler, read straight from Nest's decorator metadata. */
+function registeredRoutes(): Map<string, [(typeof CONTROLLERS)[number], string]> {
+  const out = new Map<string, [(typeof CONTROLLERS)[number], string]>();
   for (const controller of CONTROLLERS) {
     const base = String(Reflect.getMetadata(PATH_METADATA, controller) ?? '');
     for (const name of Object.getOwnPropertyNames(controller.prototype)) {
@@ -18,56 +30,89 @@ function registeredRoutes(): string[] {
       const method = Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod | undefined;
       if (path === undefined || method === undefined) continue;
       const full = `/${[base, path].filter((p) => p !== '' && p !== '/').join('/')}`.replace(/:([A-Za-z]+)/g, '{$1}');
-      out.push(`${RequestMethod[method]} ${full}`);
+      out.set(`${RequestMethod[method]} ${full}`, [controller, name]);
     }
   }
-  return out.sort();
+  return out;
 }
 
-function documentedRoutes(): string[] {
-  const document = buildOpenApiDocument();
-  return Object.entries(document.paths)
-    .flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`))
-    .sort();
+function operations(document: OpenApiDocument): Map<string, Operation> {
+  return new Map(
+    Object.entries(document.paths).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => [`${method.toUpperCase()} ${path}`, op as unknown as Operation] as const)),
+  );
 }
 
 describe('buildOpenApiDocument', () => {
+  let app: INestApplication;
+  let document: OpenApiDocument;
+
+  beforeAll(async () => {
+    // Preview mode: modules and routes resolved, no provider instantiated (no gRPC/Kafka/key files).
+    app = await NestFactory.create(AppModule.forRoot(gatewayConfigSchema.parse({})), new FastifyAdapter(), { preview: true, logger: false });
+    document = buildOpenApiDocument(app, CONTROLLERS);
+  });
+  afterAll(() => app.close());
+
   it('documents every route Nest registers, and only those', () => {
-    const registered = registeredRoutes();
+    const registered = [...registeredRoutes().keys()].sort();
     expect(registered).toContain('POST /v1/transfers');
     expect(registered).toContain('GET /v1/audit/verify');
-    expect(documentedRoutes()).toEqual(registered);
+    expect([...operations(document).keys()].sort()).toEqual(registered);
+  });
+
+  it('refuses to build when a Nest route is not in the table, or the table has a route Nest does not serve', () => {
+    const withoutTransfers = ROUTES.filter((r) => !(r.method === 'post' && r.path === '/v1/transfers'));
+    expect(() => buildOpenApiDocument(app, CONTROLLERS, withoutTransfers)).toThrow(/post \/v1\/transfers \(TransfersController\.\w+\) is not in openapi\.routes\.ts/);
+    const ghost = { ...ROUTES[0]!, path: '/v1/ghosts', operationId: 'getGhosts' };
+    expect(() => buildOpenApiDocument(app, CONTROLLERS, [...ROUTES, ghost])).toThrow(/get \/v1\/ghosts is documented .* but Nest serves no such route/);
   });
 
   it('is OpenAPI 3.1 with unique operation ids and resolvable schema references', () => {
-    const document = buildOpenApiDocument();
     expect(document.openapi).toBe('3.1.0');
-    const ids = ROUTES.map((r) => r.operationId);
+    const ids = [...operations(document).values()].map((o) => o.operationId);
     expect(new Set(ids).size).toBe(ids.length);
-    const schemas = Object.keys((document['components'] as { schemas: Record<string, unknown> }).schemas);
+    const components = document['components'] as { schemas: Record<string, unknown>; securitySchemes: Record<string, unknown> };
     const refs = [...JSON.stringify(document).matchAll(/"#\/components\/schemas\/([A-Za-z]+)"/g)].map((m) => m[1]);
     expect(refs.length).toBeGreaterThan(0);
-    for (const ref of refs) expect(schemas).toContain(ref);
+    for (const ref of refs) expect(Object.keys(components.schemas)).toContain(ref);
+    expect(components.securitySchemes[BEARER_SCHEME]).toMatchObject({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+    expect(components.securitySchemes[API_KEY_SCHEME]).toMatchObject({ type: 'apiKey', in: 'header', name: 'X-Api-Key' });
   });
 
-  it('requires Idempotency-Key on every mutating /v1 route and describes errors as problem+json', () => {
-    const document = buildOpenApiDocument();
+  it('documents the security the auth decorators enforce: none when public, else bearer (and API key where allowed) with the scopes, and 401/403', () => {
+    const handlers = registeredRoutes();
+    for (const [key, operation] of operations(document)) {
+      const [controller, handler] = handlers.get(key)!;
+      const auth = routeAuthOf(controller, handler);
+      if (auth.public) {
+        expect({ key, security: operation.security }).toEqual({ key, security: [] });
+        expect(operation.responses['401']).toBeUndefined();
+        continue;
+      }
+      expect({ key, bearer: operation.security[0] }).toEqual({ key, bearer: { [BEARER_SCHEME]: auth.scopes } });
+      expect(operation.security.some((r) => API_KEY_SCHEME in r)).toBe(auth.apiKey);
+      expect(Object.keys(operation.responses['401']?.content ?? {})).toEqual(['application/problem+json']);
+      if (auth.scopes.length > 0) expect(operation.responses['403']).toBeDefined();
+    }
+    expect(operations(document).get('GET /openapi.json')?.security).toEqual([]);
+  });
+
+  it('requires Idempotency-Key on every mutating /v1 route and describes errors, 429 included, as problem+json', () => {
     for (const route of ROUTES.filter((r) => r.method === 'post' && r.path.startsWith('/v1/') && r.path !== '/v1/pings' && r.path !== '/v1/events')) {
       // (/v1/events needs no key: every event carries its own id, which the stream processor dedupes on.)
-      const operation = document.paths[route.path]?.[route.method] as { parameters: { name: string; required: boolean }[]; responses: Record<string, { content: Record<string, unknown> }> };
+      const operation = document.paths[route.path]?.[route.method] as unknown as Operation;
       expect(operation.parameters).toContainEqual(expect.objectContaining({ name: 'Idempotency-Key', in: 'header', required: true }));
       expect(Object.keys(operation.responses['400']?.content ?? {})).toEqual(['application/problem+json']);
     }
+    for (const operation of operations(document).values()) expect(Object.keys(operation.responses['429']?.content ?? {})).toEqual(['application/problem+json']);
   });
 
   it('describes a transfer amount as a positive decimal string, never a number', () => {
-    const schemas = (buildOpenApiDocument()['components'] as { schemas: Record<string, { properties: Record<string, { properties: Record<string, unknown> }> }> }).schemas;
+    const schemas = (document['components'] as { schemas: Record<string, { properties: Record<string, { properties: Record<string, unknown> }> }> }).schemas;
     expect(schemas['CreateTransferRequest']?.properties['amount']?.properties['amountMinor']).toMatchObject({ type: 'string', pattern: '^0*[1-9][0-9]{0,18}$' });
   });
-});
 
-describe('services/gateway/openapi.json', () => {
-  it('is current (regenerate: npx tsx services/gateway/src/openapi/write-openapi.ts)', () => {
-    expect(readFileSync(OPENAPI_SNAPSHOT, 'utf8')).toBe(renderOpenApiDocument());
+  it('matches the committed services/gateway/openapi.json (regenerate: npx nx run gateway:openapi)', () => {
+    expect(readFileSync(OPENAPI_SNAPSHOT, 'utf8')).toBe(renderOpenApiDocument(document));
   });
 });

@@ -1,19 +1,22 @@
 /**
- * Regenerates the committed OpenAPI snapshot: `npx tsx services/gateway/src/openapi/write-openapi.ts`
- * (or `npx nx run gateway:openapi`). `--check` exits 1 when the snapshot is stale.
+ * Regenerates the committed OpenAPI snapshot services/gateway/openapi.json from the code:
+ * `npx nx run gateway:openapi` (tsx with the decorator-enabled base tsconfig). `--check` exits 1 when the
+ * snapshot is stale. The unit test openapi.document.spec.ts fails on a stale snapshot too.
  */
+import 'reflect-metadata';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderOpenApiDocument } from './openapi.document';
+import { documentFromCode } from './openapi.setup';
 
 export const OPENAPI_SNAPSHOT = join(__dirname, '..', '..', 'openapi.json');
 
-function main(): void {
-  const text = renderOpenApiDocument();
+async function main(): Promise<void> {
+  const text = renderOpenApiDocument(await documentFromCode());
   if (process.argv.includes('--check')) {
     const current = readFileSync(OPENAPI_SNAPSHOT, 'utf8');
     if (current !== text) {
-      process.stderr.write(`${OPENAPI_SNAPSHOT} is stale; run npx tsx services/gateway/src/openapi/write-openapi.ts\n`);
+      process.stderr.write(`${OPENAPI_SNAPSHOT} is stale; run npx nx run gateway:openapi\n`);
       process.exit(1);
     }
     return;
@@ -22,4 +25,4 @@ function main(): void {
   process.stdout.write(`wrote ${OPENAPI_SNAPSHOT}\n`);
 }
 
-if (require.main === module) main();
+if (require.main === module) void main();
