@@ -2,7 +2,10 @@ import { createHash } from 'node:crypto';
 import { AppError } from '@tessera/errors';
 import { z } from 'zod';
 
-/** The only key that works without configuration, and only outside production (the demo tenant). */
+/**
+ * @deprecated Replaced by the hashed {@link ApiKeyStore} (`npm run auth -- init` creates demo keys); removed once
+ * gateway, ingest and loadgen have migrated.
+ * The only key that works without configuration, and only outside production (the demo tenant). */
 export const DEV_API_KEYS = 'demo:demo-key,payments:payments-key';
 
 const TENANT = /^[A-Za-z0-9._-]{1,64}$/;
@@ -14,7 +17,9 @@ export interface ApiKeyEntry {
   key: string;
 }
 
-/** Parses `tenantA:keyA,tenantB:keyB` (a tenant may have several keys, for rotation); throws on a malformed list. */
+/** Parses `tenantA:keyA,tenantB:keyB` (a tenant may have several keys, for rotation); throws on a malformed list.
+ * @deprecated Use ApiKeyStore.
+ */
 export function parseApiKeys(raw: string): ApiKeyEntry[] {
   const entries: ApiKeyEntry[] = [];
   const seen = new Set<string>();
@@ -39,6 +44,7 @@ export function parseApiKeys(raw: string): ApiKeyEntry[] {
 
 /**
  * zod schema for `INGEST_API_KEYS` (`tenant:key,...`). Issues never echo the value, since it is a secret.
+ * @deprecated Use authEnvSchema (TESSERA_API_KEYS_FILE).
  */
 export function apiKeys() {
   return z
@@ -68,6 +74,7 @@ export const AuthErrorCodes = {
 /**
  * Per-tenant API keys. Keys are held only as SHA-256 digests and looked up by the digest of the presented
  * key, so the lookup time does not depend on how much of a key an attacker guessed right.
+ * @deprecated Use ApiKeyStore (hashed, scoped, revocable without restart).
  */
 export class ApiKeyRegistry {
   private readonly byDigest = new Map<string, string>();
