@@ -3,6 +3,7 @@ import { AlertRepository } from './alerts/alert.repository';
 import { AssignAlertHandler } from './alerts/assign-alert/assign-alert.handler';
 import { ListAlertsHandler } from './alerts/list-alerts/list-alerts.handler';
 import { ResolveAlertHandler } from './alerts/resolve-alert/resolve-alert.handler';
+import { callerAuthenticatorProvider } from './auth/auth.provider';
 import { ComplianceGrpc } from './compliance.grpc';
 import { type ComplianceConfig, COMPLIANCE_CONFIG } from './config';
 import { MonitoringRepository } from './monitoring/monitoring.repository';
@@ -25,6 +26,7 @@ export class AppModule {
       providers: [
         { provide: COMPLIANCE_CONFIG, useValue: config },
         PrismaService,
+        callerAuthenticatorProvider,
         RulesProvider,
         TransactionsClient,
         AlertOutbox,

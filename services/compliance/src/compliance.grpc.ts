@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { complianceV1 } from '@tessera/contracts';
 import type { CallContext, UnaryImplementation } from '@tessera/grpc';
+import { actorOf, principalOf } from './auth/call-guard';
 import { alertResolutionFromProto, alertStatusFromProto, alertToProto } from './alerts/alert.codec';
 import { AssignAlertHandler } from './alerts/assign-alert/assign-alert.handler';
 import { ListAlertsHandler } from './alerts/list-alerts/list-alerts.handler';
@@ -9,7 +10,10 @@ import { ScreenHandler } from './screening/screen/screen.handler';
 
 type ComplianceServiceImpl = UnaryImplementation<typeof complianceV1.ComplianceServiceService>;
 
-/** gRPC face of compliance: maps protobuf to handler commands and back; the caller is `x-tessera-principal`. */
+/**
+ * gRPC face of compliance: maps protobuf to handler commands and back. Calls arrive authorised by the CallGuard
+ * (auth/compliance.policy.ts); the acting officer is the verified principal's subject.
+ */
 @Injectable()
 export class ComplianceGrpc {
   constructor(
@@ -36,7 +40,7 @@ export class ComplianceGrpc {
             counterpartyName: s?.counterpartyName ?? '',
             counterpartyCountry: s?.counterpartyCountry ?? '',
           },
-          ctx.principal ?? 'anonymous',
+          actorOf(ctx),
         );
       },
       listAlerts: async (req: complianceV1.ListAlertsRequest) => {
@@ -51,7 +55,7 @@ export class ComplianceGrpc {
         return { alerts: page.alerts.map(alertToProto), page: { nextPageToken: page.nextPageToken } };
       },
       assignAlert: async (req: complianceV1.AssignAlertRequest, ctx: CallContext) => ({
-        alert: alertToProto(await this.assignAlert.execute({ idempotencyKey: req.idempotencyKey, alertId: req.alertId, assignee: req.assignee, principal: ctx.principal })),
+        alert: alertToProto(await this.assignAlert.execute({ idempotencyKey: req.idempotencyKey, alertId: req.alertId, assignee: req.assignee, principal: principalOf(ctx).subject })),
       }),
       resolveAlert: async (req: complianceV1.ResolveAlertRequest, ctx: CallContext) => ({
         alert: alertToProto(
@@ -60,7 +64,7 @@ export class ComplianceGrpc {
             alertId: req.alertId,
             resolution: alertResolutionFromProto(req.resolution),
             note: req.note,
-            principal: ctx.principal,
+            principal: principalOf(ctx).subject,
           }),
         ),
       }),

@@ -1,3 +1,4 @@
+import { authEnvSchema } from '@tessera/auth';
 import { bool, brokers, durationMs, hostPort, loadConfigOrExit, port, postgresUrl } from '@tessera/config';
 import { z } from 'zod';
 import { DEFAULT_RULES_FILE } from './rules/rule-set';
@@ -19,6 +20,9 @@ export const complianceConfigSchema = z.object({
   /** transactions' TransferService, for releasing/declining held transfers (not a startup dependency). */
   TRANSACTIONS_ADDR: hostPort().default('127.0.0.1:50051'),
   COMPLIANCE_TRANSACTIONS_DEADLINE_MS: durationMs().default(5000),
+  /** Token verification and the hashed API key store (see @tessera/auth); dev defaults outside production. */
+  ...authEnvSchema.shape,
+  NODE_ENV: z.string().optional(),
 });
 
 export type ComplianceConfig = z.infer<typeof complianceConfigSchema>;

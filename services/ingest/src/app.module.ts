@@ -1,8 +1,8 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { ApiKeyRegistry } from '@tessera/auth';
+import { callerAuthenticatorProvider } from './auth/auth.provider';
 import { type IngestConfig, INGEST_CONFIG } from './config';
 import { IngestEventsHandler } from './ingest/ingest-events.handler';
-import { API_KEYS, IngestGrpc } from './ingest/ingest.grpc';
+import { IngestGrpc } from './ingest/ingest.grpc';
 import { GrpcServerHost } from './platform/grpc-server.host';
 import { KafkaLink } from './publishing/kafka.link';
 import { RawEventPublisher } from './publishing/raw-event.publisher';
@@ -14,7 +14,7 @@ export class AppModule {
       module: AppModule,
       providers: [
         { provide: INGEST_CONFIG, useValue: config },
-        { provide: API_KEYS, useValue: ApiKeyRegistry.forEnvironment(config.INGEST_API_KEYS, config.NODE_ENV) },
+        callerAuthenticatorProvider,
         KafkaLink,
         RawEventPublisher,
         IngestEventsHandler,

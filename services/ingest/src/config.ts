@@ -1,4 +1,4 @@
-import { apiKeys } from '@tessera/auth';
+import { authEnvSchema } from '@tessera/auth';
 import { brokers, durationMs, loadConfigOrExit, port } from '@tessera/config';
 import { z } from 'zod';
 
@@ -10,8 +10,8 @@ export const ingestConfigSchema = z.object({
   KAFKA_BROKERS: brokers().default(['127.0.0.1:19092']),
   /** Tests point each run at its own topic; auto-creation is off, so it must exist. */
   INGEST_RAW_TOPIC: z.string().regex(/^[a-zA-Z0-9._-]{1,249}$/).default('analytics.events.raw.v1'),
-  /** `tenant:key,...`; unset outside production means the demo key `demo:demo-key` only. */
-  INGEST_API_KEYS: apiKeys().optional(),
+  /** Token verification and the hashed API key store (see @tessera/auth); dev defaults outside production. */
+  ...authEnvSchema.shape,
   NODE_ENV: z.string().optional(),
   /** Registered event types (comma separated); unset = any type matching the name pattern. */
   INGEST_EVENT_TYPES: z

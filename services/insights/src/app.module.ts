@@ -4,6 +4,7 @@ import { AggregatesConsumer } from './aggregates/aggregates.consumer';
 import { ApplyAggregateHandler } from './aggregates/apply-aggregate/apply-aggregate.handler';
 import { GetAggregatesHandler } from './aggregates/get-aggregates/get-aggregates.handler';
 import { GetTopNHandler } from './aggregates/get-top-n/get-top-n.handler';
+import { callerAuthenticatorProvider } from './auth/auth.provider';
 import { type InsightsConfig, INSIGHTS_CONFIG } from './config';
 import { InsightsGrpc } from './insights.grpc';
 import { AggregateFeed } from './live/aggregate-feed';
@@ -20,6 +21,7 @@ export class AppModule {
         { provide: INSIGHTS_CONFIG, useValue: config },
         { provide: AggregateFeed, useValue: new AggregateFeed(config.INSIGHTS_STREAM_BUFFER) },
         PrismaService,
+        callerAuthenticatorProvider,
         AggregateRepository,
         ApplyAggregateHandler,
         GetAggregatesHandler,

@@ -1,3 +1,4 @@
+import { authEnvSchema } from '@tessera/auth';
 import { bool, brokers, durationMs, loadConfigOrExit, port, postgresUrl } from '@tessera/config';
 import { z } from 'zod';
 
@@ -16,6 +17,9 @@ export const insightsConfigSchema = z.object({
   /** GetAggregates: time range when the request leaves `from`/`to` empty, and the longest range accepted. */
   INSIGHTS_DEFAULT_RANGE_MS: durationMs().default(60 * 60 * 1000),
   INSIGHTS_MAX_RANGE_MS: durationMs().default(31 * 24 * 60 * 60 * 1000),
+  /** Token verification and the hashed API key store (see @tessera/auth); dev defaults outside production. */
+  ...authEnvSchema.shape,
+  NODE_ENV: z.string().optional(),
 });
 
 export type InsightsConfig = z.infer<typeof insightsConfigSchema>;

@@ -1,14 +1,19 @@
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import { Injectable } from '@nestjs/common';
+import { requireTenant } from '@tessera/auth';
 import type { analyticsV1 } from '@tessera/contracts';
-import { wrapUnary } from '@tessera/grpc';
+import { type CallContext, wrapUnary } from '@tessera/grpc';
 import { createLogger } from '@tessera/telemetry';
+import { principalOf } from './auth/call-guard';
 import { aggregateToProto, topNEntryToProto } from './aggregates/aggregate.codec';
 import { GetAggregatesHandler } from './aggregates/get-aggregates/get-aggregates.handler';
 import { GetTopNHandler } from './aggregates/get-top-n/get-top-n.handler';
 import { StreamAggregatesGrpc } from './live/stream-aggregates.grpc';
 
-/** gRPC face of InsightsService: protobuf to handler queries and back; StreamAggregates is in live/. */
+/**
+ * gRPC face of InsightsService: protobuf to handler queries and back; StreamAggregates is in live/. Calls arrive
+ * authorised by the CallGuard (auth/insights.policy.ts); each read is then confined to the credential's tenant.
+ */
 @Injectable()
 export class InsightsGrpc {
   private readonly logger = createLogger('InsightsGrpc');
@@ -22,7 +27,8 @@ export class InsightsGrpc {
   implementation(): UntypedServiceImplementation {
     const options = { logger: this.logger };
     return {
-      getAggregates: wrapUnary(async (req: analyticsV1.GetAggregatesRequest): Promise<analyticsV1.GetAggregatesResponse> => {
+      getAggregates: wrapUnary(async (req: analyticsV1.GetAggregatesRequest, ctx: CallContext): Promise<analyticsV1.GetAggregatesResponse> => {
+        assertTenant(ctx, req.tenantId);
         const page = await this.getAggregates.execute({
           tenantId: req.tenantId,
           streamId: req.streamId,
@@ -37,7 +43,8 @@ export class InsightsGrpc {
         });
         return { aggregates: page.aggregates.map(aggregateToProto), page: { nextPageToken: page.nextPageToken } };
       }, options),
-      getTopN: wrapUnary(async (req: analyticsV1.GetTopNRequest): Promise<analyticsV1.GetTopNResponse> => {
+      getTopN: wrapUnary(async (req: analyticsV1.GetTopNRequest, ctx: CallContext): Promise<analyticsV1.GetTopNResponse> => {
+        assertTenant(ctx, req.tenantId);
         const entries = await this.getTopN.execute({
           tenantId: req.tenantId,
           metric: req.metric,
@@ -52,4 +59,9 @@ export class InsightsGrpc {
       streamAggregates: this.streamAggregates.handler(),
     };
   }
+}
+
+/** Another tenant's data is PERMISSION_DENIED; an empty tenant_id is left to the handler (INVALID_ARGUMENT). */
+export function assertTenant(call: { metadata: object }, tenantId: string): void {
+  if (tenantId !== '') requireTenant(principalOf(call), tenantId);
 }

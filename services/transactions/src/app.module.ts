@@ -6,6 +6,8 @@ import { GetAccountHandler } from './accounts/get-account/get-account.handler';
 import { GetBalanceHandler } from './accounts/get-balance/get-balance.handler';
 import { AuditGrpc } from './audit/audit.grpc';
 import { AuditTrail } from './audit/audit-trail';
+import { callerAuthenticatorProvider } from './auth/auth.provider';
+import { OwnershipChecks } from './auth/ownership';
 import { ComplianceClient } from './compliance-client/compliance.client';
 import { ScreeningGate } from './compliance-client/screening.gate';
 import { ListAccountsHandler } from './accounts/list-accounts/list-accounts.handler';
@@ -39,6 +41,8 @@ export class AppModule {
       providers: [
         { provide: TRANSACTIONS_CONFIG, useValue: config },
         PrismaService,
+        callerAuthenticatorProvider,
+        OwnershipChecks,
         AuditTrail,
         AuditGrpc,
         Outbox,

@@ -1,3 +1,4 @@
+import { authEnvSchema } from '@tessera/auth';
 import { brokers, durationMs, hostPort, loadConfigOrExit, port, postgresUrl } from '@tessera/config';
 import { z } from 'zod';
 
@@ -16,6 +17,9 @@ export const transactionsConfigSchema = z.object({
   /** How often the sweeper releases expired holds (reads also release them lazily). */
   TRANSACTIONS_HOLD_SWEEP_INTERVAL_MS: durationMs().default(30_000),
   TRANSACTIONS_PINGS_GROUP: z.string().regex(/^transactions\.[a-z0-9.-]+$/).default('transactions.pings'),
+  /** Token verification and the hashed API key store (see @tessera/auth); dev defaults outside production. */
+  ...authEnvSchema.shape,
+  NODE_ENV: z.string().optional(),
 });
 
 export type TransactionsConfig = z.infer<typeof transactionsConfigSchema>;

@@ -1,7 +1,7 @@
 import { Metadata } from '@grpc/grpc-js';
 import { analyticsV1 } from '@tessera/contracts';
 import { type AppError, isAppError } from '@tessera/errors';
-import { createGrpcClient, unaryCall } from '@tessera/grpc';
+import { createGrpcClient, grpcTransportFromEnv, unaryCall } from '@tessera/grpc';
 import type { GeneratedEvent, WireEvent } from './generate';
 import { DeliveryError } from './http.sink';
 import { type ApiKeys, type EventSink, parseRetryAfter, type SendResult, type SinkListener, sleep } from './sink';
@@ -49,6 +49,7 @@ export class GrpcSink implements EventSink {
       // The runner retries whole batches itself, honouring the server's advised wait.
       retry: 'none',
       forwardAuth: false,
+      transport: grpcTransportFromEnv('loadgen'), // client certificate `loadgen` from .tessera/tls (or TESSERA_TLS_DIR)
     });
   }
 

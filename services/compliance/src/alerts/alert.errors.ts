@@ -6,7 +6,7 @@ export const alertErrors = {
   alreadyResolved: (alertId: string) =>
     new AppError({ code: 'COMPLIANCE.ALERT_RESOLVED', kind: 'FAILED_PRECONDITION', message: 'alert is already resolved', metadata: { alertId } }),
   principalRequired: () =>
-    new AppError({ code: 'COMPLIANCE.PRINCIPAL_REQUIRED', kind: 'UNAUTHENTICATED', message: 'reviewing alerts needs an identified caller (x-tessera-principal)' }),
+    new AppError({ code: 'COMPLIANCE.PRINCIPAL_REQUIRED', kind: 'UNAUTHENTICATED', message: 'reviewing alerts needs an authenticated compliance officer' }),
   fourEyesRequired: (alertId: string) =>
     new AppError({
       code: 'COMPLIANCE.FOUR_EYES_REQUIRED',

@@ -1,7 +1,11 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { complianceV1, descriptorSetPath } from '@tessera/contracts';
-import { createGrpcServer, type GrpcServerHandle, unaryService } from '@tessera/grpc';
+import { createGrpcServer, type GrpcServerHandle, grpcTransportFromEnv, unaryService } from '@tessera/grpc';
+import type { CallerAuthenticator } from '@tessera/auth';
 import { createLogger } from '@tessera/telemetry';
+import { CALLER_AUTHENTICATOR } from '../auth/auth.provider';
+import { guardService } from '../auth/call-guard';
+import { COMPLIANCE_POLICY } from '../auth/compliance.policy';
 import { ComplianceGrpc } from '../compliance.grpc';
 import { type ComplianceConfig, COMPLIANCE_CONFIG } from '../config';
 import { PrismaService } from './prisma.provider';
@@ -23,6 +27,7 @@ export class GrpcServerHost implements OnApplicationBootstrap, OnApplicationShut
     @Inject(COMPLIANCE_CONFIG) private readonly config: ComplianceConfig,
     private readonly compliance: ComplianceGrpc,
     private readonly prisma: PrismaService,
+    @Inject(CALLER_AUTHENTICATOR) private readonly authenticator: CallerAuthenticator,
   ) {}
 
   /** The bound port (tests bind port 0). */
@@ -35,9 +40,20 @@ export class GrpcServerHost implements OnApplicationBootstrap, OnApplicationShut
       port: this.config.COMPLIANCE_GRPC_PORT,
       host: this.config.COMPLIANCE_GRPC_HOST,
       descriptorSetPath,
+      transport: grpcTransportFromEnv('compliance'), // mTLS as compliance (or the explicit plaintext dev mode); throws with the fix when certs are missing
       logger: this.logger,
       services: [
-        { definition: complianceV1.ComplianceServiceService, implementation: unaryService(complianceV1.ComplianceServiceService, this.compliance.implementation()) },
+        {
+          definition: complianceV1.ComplianceServiceService,
+          // Every RPC passes its policy (auth/compliance.policy.ts) before its handler runs.
+          implementation: guardService(
+            complianceV1.ComplianceServiceService,
+            COMPLIANCE_POLICY,
+            unaryService(complianceV1.ComplianceServiceService, this.compliance.implementation()),
+            this.authenticator,
+            this.logger,
+          ),
+        },
       ],
     });
     await this.refreshDatabaseHealth();

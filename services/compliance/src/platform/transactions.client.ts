@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { paymentsV1 } from '@tessera/contracts';
-import { createGrpcClient, unaryCall } from '@tessera/grpc';
+import { createGrpcClient, grpcTransportFromEnv, unaryCall } from '@tessera/grpc';
 import { type ComplianceConfig, COMPLIANCE_CONFIG } from '../config';
 
 /**
@@ -13,6 +13,7 @@ export class TransactionsClient implements OnApplicationShutdown {
 
   constructor(@Inject(COMPLIANCE_CONFIG) config: ComplianceConfig) {
     this.client = createGrpcClient(paymentsV1.TransferServiceClient, config.TRANSACTIONS_ADDR, {
+      transport: grpcTransportFromEnv('compliance'),
       retry: 'idempotent',
       idempotentMethods: ['releaseTransfer', 'declineHeldTransfer'],
       defaultDeadlineMs: config.COMPLIANCE_TRANSACTIONS_DEADLINE_MS,

@@ -62,7 +62,7 @@ export function validateEvent(
 
   if (!event.tenantId) return reject(RejectionCodes.tenantRequired, 'tenant_id is required');
   if (!TENANT_PATTERN.test(event.tenantId)) return reject(RejectionCodes.invalidId, `tenant_id must match ${TENANT_PATTERN.source}`);
-  if (event.tenantId !== callerTenant) return reject(RejectionCodes.tenantMismatch, "tenant_id is not the API key's tenant");
+  if (event.tenantId !== callerTenant) return reject(RejectionCodes.tenantMismatch, "tenant_id is not the credential's tenant");
   if (!STREAM_PATTERN.test(event.streamId)) return reject(RejectionCodes.invalidId, `stream_id must match ${STREAM_PATTERN.source}`);
   if (!EVENT_ID_PATTERN.test(event.eventId)) return reject(RejectionCodes.invalidId, `event_id must match ${EVENT_ID_PATTERN.source}`);
 

@@ -1,32 +1,28 @@
-import type { Metadata, sendUnaryData, ServerReadableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { sendUnaryData, ServerReadableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { Inject, Injectable } from '@nestjs/common';
-import type { ApiKeyRegistry } from '@tessera/auth';
 import type { analyticsV1 } from '@tessera/contracts';
 import { isAppError, toGrpcStatus } from '@tessera/errors';
 import { wrapUnary } from '@tessera/grpc';
 import { createLogger } from '@tessera/telemetry';
+import { principalOf } from '../auth/call-guard';
+import { ingestTenantOf } from '../auth/ingest.policy';
 import { type IngestConfig, INGEST_CONFIG } from '../config';
 import type { Rejection } from '../events/event-validator';
 import { IngestEventsHandler } from './ingest-events.handler';
 
-export const API_KEY_METADATA = 'x-api-key';
-export const API_KEYS = Symbol('API_KEYS');
 /** IngestStreamResponse.rejections is capped (rejected_count stays exact). */
 export const MAX_STREAM_REJECTIONS = 1000;
 
-function apiKeyOf(metadata: Metadata): string | undefined {
-  const [value] = metadata.get(API_KEY_METADATA);
-  return typeof value === 'string' && value !== '' ? value : undefined;
-}
-
-/** gRPC face of ingest: authenticates the x-api-key, then hands batches to {@link IngestEventsHandler}. */
+/**
+ * gRPC face of ingest: hands batches to {@link IngestEventsHandler} for the tenant of the credential the CallGuard
+ * verified (auth/ingest.policy.ts).
+ */
 @Injectable()
 export class IngestGrpc {
   private readonly logger = createLogger('IngestGrpc');
 
   constructor(
     @Inject(INGEST_CONFIG) private readonly config: IngestConfig,
-    @Inject(API_KEYS) private readonly keys: ApiKeyRegistry,
     private readonly ingest: IngestEventsHandler,
   ) {}
 
@@ -34,7 +30,7 @@ export class IngestGrpc {
     return {
       ingestBatch: wrapUnary<analyticsV1.IngestBatchRequest, analyticsV1.IngestBatchResponse>(
         async (req, ctx) => {
-          const tenantId = this.keys.authenticate(apiKeyOf(ctx.metadata));
+          const tenantId = ingestTenantOf(principalOf(ctx));
           return this.ingest.execute(tenantId, req.events);
         },
         { logger: this.logger },
@@ -56,7 +52,7 @@ export class IngestGrpc {
   ): void {
     let tenantId: string;
     try {
-      tenantId = this.keys.authenticate(apiKeyOf(call.metadata));
+      tenantId = ingestTenantOf(principalOf(call));
     } catch (error) {
       callback(toGrpcStatus(error), null);
       return;

@@ -1,7 +1,11 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { analyticsV1, descriptorSetPath } from '@tessera/contracts';
-import { createGrpcServer, type GrpcServerHandle, serviceNameOf } from '@tessera/grpc';
+import { createGrpcServer, type GrpcServerHandle, grpcTransportFromEnv, serviceNameOf } from '@tessera/grpc';
+import type { CallerAuthenticator } from '@tessera/auth';
 import { createLogger } from '@tessera/telemetry';
+import { CALLER_AUTHENTICATOR } from '../auth/auth.provider';
+import { guardService } from '../auth/call-guard';
+import { INGEST_POLICY } from '../auth/ingest.policy';
 import { type IngestConfig, INGEST_CONFIG } from '../config';
 import { IngestGrpc } from '../ingest/ingest.grpc';
 import { KafkaLink } from '../publishing/kafka.link';
@@ -19,6 +23,7 @@ export class GrpcServerHost implements OnApplicationBootstrap, OnApplicationShut
     @Inject(INGEST_CONFIG) private readonly config: IngestConfig,
     private readonly ingest: IngestGrpc,
     private readonly link: KafkaLink,
+    @Inject(CALLER_AUTHENTICATOR) private readonly authenticator: CallerAuthenticator,
   ) {}
 
   /** The bound port (tests bind port 0). */
@@ -31,8 +36,15 @@ export class GrpcServerHost implements OnApplicationBootstrap, OnApplicationShut
       port: this.config.INGEST_GRPC_PORT,
       host: this.config.INGEST_GRPC_HOST,
       descriptorSetPath,
+      transport: grpcTransportFromEnv('ingest'), // mTLS as ingest (or the explicit plaintext dev mode); throws with the fix when certs are missing
       logger: this.logger,
-      services: [{ definition: analyticsV1.IngestServiceService, implementation: this.ingest.implementation() }],
+      services: [
+        {
+          definition: analyticsV1.IngestServiceService,
+          // Every RPC passes its policy (auth/ingest.policy.ts) before its handler runs.
+          implementation: guardService(analyticsV1.IngestServiceService, INGEST_POLICY, this.ingest.implementation(), this.authenticator, this.logger),
+        },
+      ],
     });
     this.applyHealth(this.link.isUp);
     this.link.onChange((up) => this.applyHealth(up));

@@ -1,9 +1,11 @@
 import { Metadata, type handleServerStreamingCall, type ServerWritableStream } from '@grpc/grpc-js';
 import { Injectable } from '@nestjs/common';
 import type { analyticsV1 } from '@tessera/contracts';
+import { requireTenant } from '@tessera/auth';
 import { toGrpcStatus } from '@tessera/errors';
 import { createLogger } from '@tessera/telemetry';
 import { aggregateToProto } from '../aggregates/aggregate.codec';
+import { principalOf } from '../auth/call-guard';
 import { invalidRequest } from '../aggregates/insights.errors';
 import { AggregateFeed } from './aggregate-feed';
 
@@ -39,6 +41,13 @@ export class StreamAggregatesGrpc {
     const { tenantId, streamId, metric } = call.request;
     if (!tenantId) {
       call.emit('error', toGrpcStatus(invalidRequest([{ field: 'tenant_id', description: 'required' }])));
+      return;
+    }
+    try {
+      // The CallGuard admitted the credential (auth/insights.policy.ts); it may only watch its own tenant.
+      requireTenant(principalOf(call), tenantId);
+    } catch (error) {
+      call.emit('error', toGrpcStatus(error));
       return;
     }
     const subscription = this.feed.subscribe({ tenantId, ...(streamId ? { streamId } : {}), ...(metric ? { metric } : {}) });

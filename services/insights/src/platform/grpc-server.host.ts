@@ -1,7 +1,11 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { analyticsV1, descriptorSetPath } from '@tessera/contracts';
-import { createGrpcServer, type GrpcServerHandle } from '@tessera/grpc';
+import { createGrpcServer, type GrpcServerHandle, grpcTransportFromEnv } from '@tessera/grpc';
+import type { CallerAuthenticator } from '@tessera/auth';
 import { createLogger } from '@tessera/telemetry';
+import { CALLER_AUTHENTICATOR } from '../auth/auth.provider';
+import { guardService } from '../auth/call-guard';
+import { INSIGHTS_POLICY } from '../auth/insights.policy';
 import { type InsightsConfig, INSIGHTS_CONFIG } from '../config';
 import { InsightsGrpc } from '../insights.grpc';
 import { StreamAggregatesGrpc } from '../live/stream-aggregates.grpc';
@@ -22,6 +26,7 @@ export class GrpcServerHost implements OnApplicationBootstrap, OnApplicationShut
     private readonly insights: InsightsGrpc,
     private readonly streams: StreamAggregatesGrpc,
     private readonly prisma: PrismaService,
+    @Inject(CALLER_AUTHENTICATOR) private readonly authenticator: CallerAuthenticator,
   ) {}
 
   /** The bound port (tests bind port 0). */
@@ -34,8 +39,15 @@ export class GrpcServerHost implements OnApplicationBootstrap, OnApplicationShut
       port: this.config.INSIGHTS_GRPC_PORT,
       host: this.config.INSIGHTS_GRPC_HOST,
       descriptorSetPath,
+      transport: grpcTransportFromEnv('insights'), // mTLS as insights (or the explicit plaintext dev mode); throws with the fix when certs are missing
       logger: this.logger,
-      services: [{ definition: analyticsV1.InsightsServiceService, implementation: this.insights.implementation() }],
+      services: [
+        {
+          definition: analyticsV1.InsightsServiceService,
+          // Every RPC passes its policy (auth/insights.policy.ts) before its handler runs.
+          implementation: guardService(analyticsV1.InsightsServiceService, INSIGHTS_POLICY, this.insights.implementation(), this.authenticator, this.logger),
+        },
+      ],
     });
     await this.refreshDatabaseHealth();
     this.probe = setInterval(() => void this.refreshDatabaseHealth(), DB_PROBE_MS);

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { paymentsV1 } from '@tessera/contracts';
 import { currentCallContext } from '@tessera/grpc';
 import { randomUUID } from 'node:crypto';
+import { actorOf } from '../auth/call-guard';
 import { AuditTrail } from '../audit/audit-trail';
 import type { Prisma } from '../generated/prisma/client';
 import type { Account as AccountRow } from '../generated/prisma/client';
@@ -71,7 +72,7 @@ export class AccountRepository {
           await tx.accountHolder.create({ data: { accountId: id, kekId: sealed.kekId, wrappedDek: new Uint8Array(sealed.wrappedDek), ciphertext: new Uint8Array(sealed.ciphertext) } });
         }
         await this.audit.append(tx, {
-          actor: currentCallContext()?.principal ?? 'anonymous',
+          actor: actorOf(currentCallContext()),
           action: 'account.opened',
           entityType: 'account',
           entityId: id,

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { paymentsV1 } from '@tessera/contracts';
-import type { UnaryImplementation } from '@tessera/grpc';
+import type { CallContext, UnaryImplementation } from '@tessera/grpc';
+import { principalOf } from '../auth/call-guard';
+import { OwnershipChecks } from '../auth/ownership';
 import { ACCOUNT_STATUSES, type AccountStatus, type AccountType } from './account';
 import { AccountLifecycleHandler } from './account-lifecycle/account-lifecycle.handler';
 import { toProto } from './account.mapping';
@@ -11,7 +13,10 @@ import { OpenAccountHandler } from './open-account/open-account.handler';
 
 type AccountServiceImpl = UnaryImplementation<typeof paymentsV1.AccountServiceService>;
 
-/** gRPC face of accounts: maps protobuf to domain commands and back; rules live in the handlers. */
+/**
+ * gRPC face of accounts: maps protobuf to domain commands and back; rules live in the handlers. Calls arrive
+ * already authorised by the CallGuard (transactions.policy.ts); customers are narrowed to their own accounts here.
+ */
 @Injectable()
 export class AccountsGrpc {
   constructor(
@@ -20,6 +25,7 @@ export class AccountsGrpc {
     private readonly listAccounts: ListAccountsHandler,
     private readonly lifecycle: AccountLifecycleHandler,
     private readonly balance: GetBalanceHandler,
+    private readonly ownership: OwnershipChecks,
   ) {}
 
   implementation(): AccountServiceImpl {
@@ -37,13 +43,20 @@ export class AccountsGrpc {
         });
         return { account: toProto(account) };
       },
-      getAccount: async (req: paymentsV1.GetAccountRequest) => ({ account: toProto(await this.getAccount.execute(req.accountId)) }),
-      listAccounts: async (req: paymentsV1.ListAccountsRequest) => {
+      getAccount: async (req: paymentsV1.GetAccountRequest, ctx: CallContext) => {
+        await this.ownership.assertReadableAccount(principalOf(ctx), req.accountId);
+        return { account: toProto(await this.getAccount.execute(req.accountId)) };
+      },
+      listAccounts: async (req: paymentsV1.ListAccountsRequest, ctx: CallContext) => {
         const status = accountStatusFromProto(req.status);
+        const { customerId } = principalOf(ctx);
+        // A customer lists only their own accounts; asking for another owner's is an empty page, not an error.
+        if (customerId !== undefined && req.ownerId && req.ownerId !== customerId) return { accounts: [], page: { nextPageToken: '' } };
+        const ownerId = customerId ?? req.ownerId;
         const page = await this.listAccounts.execute({
           pageSize: req.page?.pageSize ?? 0,
           pageToken: req.page?.pageToken ?? '',
-          ...(req.ownerId ? { ownerId: req.ownerId } : {}),
+          ...(ownerId ? { ownerId } : {}),
           ...(status ? { status } : {}),
           ...(req.currency ? { currency: req.currency } : {}),
         });
@@ -53,7 +66,8 @@ export class AccountsGrpc {
         (await this.lifecycle.freeze({ idempotencyKey: req.idempotencyKey, accountId: req.accountId, reason: req.reason, expectedVersion: req.expectedVersion })).response,
       closeAccount: async (req: paymentsV1.CloseAccountRequest) =>
         (await this.lifecycle.close({ idempotencyKey: req.idempotencyKey, accountId: req.accountId, reason: req.reason, expectedVersion: req.expectedVersion })).response,
-      getBalance: async (req: paymentsV1.GetBalanceRequest) => {
+      getBalance: async (req: paymentsV1.GetBalanceRequest, ctx: CallContext) => {
+        await this.ownership.assertReadableAccount(principalOf(ctx), req.accountId);
         const b = await this.balance.execute(req.accountId);
         const money = (amountMinor: bigint) => ({ amountMinor, currency: b.currency });
         return { balance: { accountId: b.accountId, ledger: money(b.ledgerMinor), available: money(b.availableMinor), held: money(b.heldMinor), version: b.version, asOf: b.asOf } };

@@ -12,7 +12,7 @@ export type { VerifyResult } from './audit-chain';
 export const AUDIT_CHAIN_LOCK_KEY = 0x41554454;
 
 export interface AuditEntry {
-  /** Principal (x-tessera-principal), a service name for automated decisions, or 'anonymous'. */
+  /** Verified principal subject, `service:<cn>` / a service name for automated decisions, or 'anonymous'. */
   actor: string;
   /** What happened, e.g. `account.opened`, `transfer.posted`, `compliance.decision`. */
   action: string;

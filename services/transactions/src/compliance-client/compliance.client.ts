@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { complianceV1 } from '@tessera/contracts';
 import { isAppError } from '@tessera/errors';
-import { createGrpcClient, unaryCall } from '@tessera/grpc';
+import { createGrpcClient, grpcTransportFromEnv, unaryCall } from '@tessera/grpc';
 import { createLogger } from '@tessera/telemetry';
 import { type TransactionsConfig, TRANSACTIONS_CONFIG } from '../config';
 import { ledgerErrors } from '../ledger/ledger.errors';
@@ -28,6 +28,7 @@ export class ComplianceClient implements OnApplicationShutdown {
     this.deadlineMs = config.TRANSACTIONS_SCREEN_DEADLINE_MS;
     // Screen is idempotent on its key, so the channel may retry UNAVAILABLE within the deadline.
     this.client = createGrpcClient(complianceV1.ComplianceServiceClient, config.COMPLIANCE_ADDR, {
+      transport: grpcTransportFromEnv('transactions'),
       retry: 'idempotent',
       idempotentMethods: ['screen'],
       retryPolicy: { initialBackoffMs: 50, maxBackoffMs: 200 },

@@ -19,6 +19,9 @@ export const ledgerErrors = {
     new AppError({ code: 'PAYMENTS.ACCOUNT_NOT_FOUND', kind: 'NOT_FOUND', message: 'No such account', metadata: { accountId } }),
   transferNotFound: (transferId: string) =>
     new AppError({ code: 'PAYMENTS.TRANSFER_NOT_FOUND', kind: 'NOT_FOUND', message: 'No such transfer', metadata: { transferId } }),
+  /** A customer moving money from an account that is not theirs (or does not exist: same answer, no oracle). */
+  accountForbidden: (accountId: string) =>
+    new AppError({ code: 'PAYMENTS.ACCOUNT_FORBIDDEN', kind: 'PERMISSION_DENIED', message: 'You may only move money from your own accounts', metadata: { accountId } }),
   holdNotFound: (holdId: string) => new AppError({ code: 'PAYMENTS.HOLD_NOT_FOUND', kind: 'NOT_FOUND', message: 'No such hold', metadata: { holdId } }),
   accountFrozen: (accountId: string) =>
     new AppError({ code: 'PAYMENTS.ACCOUNT_FROZEN', kind: 'FAILED_PRECONDITION', message: 'The account is frozen', metadata: { accountId } }),

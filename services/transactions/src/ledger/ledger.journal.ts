@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { paymentsV1 } from '@tessera/contracts';
 import { currentCallContext } from '@tessera/grpc';
+import { actorOf } from '../auth/call-guard';
 import type { MessageCodec } from '@tessera/kafka';
 import { AuditTrail } from '../audit/audit-trail';
 import type { Prisma } from '../generated/prisma/client';
@@ -20,7 +21,7 @@ export interface JournalEntry<T> {
 
 /**
  * Audit record + outbox event of a state change, written in the caller's transaction so they commit
- * exactly when the change does. The actor is the gRPC caller's principal (x-tessera-principal).
+ * exactly when the change does. The actor is the verified caller (principal subject, or `service:<cn>`).
  */
 @Injectable()
 export class LedgerJournal {
@@ -30,7 +31,7 @@ export class LedgerJournal {
   ) {}
 
   actor(): string {
-    return currentCallContext()?.principal ?? 'anonymous';
+    return actorOf(currentCallContext());
   }
 
   async record<T>(tx: Prisma.TransactionClient, entry: JournalEntry<T>, actor = this.actor()): Promise<void> {

@@ -172,7 +172,7 @@ export class LedgerRepository {
 
   /** Newest first, keyset on (created_at, id) descending. */
   async listTransfers(
-    filter: { accountId?: string; status?: TransferStatus; batchId?: string },
+    filter: { accountId?: string; ownerId?: string; status?: TransferStatus; batchId?: string },
     pageSize: number,
     before?: { createdAt: Date; id: string },
   ): Promise<Transfer[]> {
@@ -180,6 +180,7 @@ export class LedgerRepository {
       where: {
         AND: [
           filter.accountId ? { OR: [{ sourceAccountId: filter.accountId }, { destinationAccountId: filter.accountId }] } : {},
+          filter.ownerId !== undefined ? { OR: [{ source: { ownerId: filter.ownerId } }, { destination: { ownerId: filter.ownerId } }] } : {},
           filter.status ? { status: filter.status } : {},
           filter.batchId ? { batchId: filter.batchId } : {},
           before ? { OR: [{ createdAt: { lt: before.createdAt } }, { createdAt: before.createdAt, id: { lt: before.id } }] } : {},

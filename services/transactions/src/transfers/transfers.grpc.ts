@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { paymentsV1 } from '@tessera/contracts';
-import type { UnaryImplementation } from '@tessera/grpc';
+import type { CallContext, UnaryImplementation } from '@tessera/grpc';
+import { principalOf } from '../auth/call-guard';
+import { OwnershipChecks } from '../auth/ownership';
 import { HoldHandlers } from '../holds/hold.handlers';
 import type { Money, TransferInstruction } from '../ledger/ledger';
 import { transferStatusFromProto, transferToProto } from '../ledger/ledger.mapping';
@@ -12,7 +14,10 @@ import { ReviewTransferHandler } from './review-transfer/review-transfer.handler
 
 type TransferServiceImpl = UnaryImplementation<typeof paymentsV1.TransferServiceService>;
 
-/** gRPC face of TransferService: protobuf in, domain commands to the handlers, stored protobuf responses out. */
+/**
+ * gRPC face of TransferService: protobuf in, domain commands to the handlers, stored protobuf responses out.
+ * Calls arrive authorised by the CallGuard (transactions.policy.ts); customers are narrowed to their own accounts here.
+ */
 @Injectable()
 export class TransfersGrpc {
   constructor(
@@ -22,16 +27,32 @@ export class TransfersGrpc {
     private readonly holds: HoldHandlers,
     private readonly reverse: ReverseTransferHandler,
     private readonly review: ReviewTransferHandler,
+    private readonly ownership: OwnershipChecks,
   ) {}
 
   implementation(): TransferServiceImpl {
     return {
-      createTransfer: async (req) => (await this.create.execute(req.idempotencyKey, instructionFromProto(req.transfer))).response,
-      createTransferBatch: async (req) => (await this.batch.execute(req.idempotencyKey, req.transfers.map(instructionFromProto))).response,
-      getTransfer: async (req) => ({ transfer: transferToProto(await this.queries.get(req.transferId)) }),
-      listTransfers: async (req) => {
+      createTransfer: async (req, ctx: CallContext) => {
+        const instruction = instructionFromProto(req.transfer);
+        await this.ownership.assertDebitable(principalOf(ctx), [instruction.sourceAccountId]);
+        return (await this.create.execute(req.idempotencyKey, instruction)).response;
+      },
+      createTransferBatch: async (req, ctx: CallContext) => {
+        const instructions = req.transfers.map(instructionFromProto);
+        await this.ownership.assertDebitable(principalOf(ctx), instructions.map((t) => t.sourceAccountId));
+        return (await this.batch.execute(req.idempotencyKey, instructions)).response;
+      },
+      getTransfer: async (req, ctx: CallContext) => {
+        await this.ownership.assertReadableTransfer(principalOf(ctx), req.transferId);
+        return { transfer: transferToProto(await this.queries.get(req.transferId)) };
+      },
+      listTransfers: async (req, ctx: CallContext) => {
         const status = transferStatusFromProto(req.status);
+        const { customerId } = principalOf(ctx);
+        if (req.accountId) await this.ownership.assertReadableAccount(principalOf(ctx), req.accountId);
         const page = await this.queries.list({
+          // Without an account filter a customer still sees only transfers touching their accounts.
+          ...(customerId !== undefined && !req.accountId ? { ownerId: customerId } : {}),
           pageSize: req.page?.pageSize ?? 0,
           pageToken: req.page?.pageToken ?? '',
           ...(req.accountId ? { accountId: req.accountId } : {}),

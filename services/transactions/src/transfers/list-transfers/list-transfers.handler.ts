@@ -10,6 +10,8 @@ const MAX_PAGE_SIZE = 500;
 
 export interface ListTransfersQuery {
   accountId?: string;
+  /** Only transfers with a side owned by this owner (customer isolation). */
+  ownerId?: string;
   status?: TransferStatus;
   batchId?: string;
   pageSize: number;
@@ -40,6 +42,7 @@ export class TransferQueries {
     }
     const filter = {
       ...(query.accountId ? { accountId: query.accountId } : {}),
+      ...(query.ownerId !== undefined ? { ownerId: query.ownerId } : {}),
       ...(query.status ? { status: query.status } : {}),
       ...(query.batchId ? { batchId: query.batchId } : {}),
     };
