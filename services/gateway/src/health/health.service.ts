@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { checkHealth } from '@tessera/grpc';
+import { checkHealth, type GrpcTransport } from '@tessera/grpc';
 import type { Admin } from 'kafkajs';
 import { type GatewayConfig, GATEWAY_CONFIG } from '../config';
-import { KAFKA_ADMIN } from '../peers/peers.module';
+import { GRPC_TRANSPORT, KAFKA_ADMIN } from '../peers/peers.module';
 
 export type CheckStatus = 'up' | 'down';
 export interface HealthReport {
@@ -21,14 +21,18 @@ export class HealthService {
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     @Inject(KAFKA_ADMIN) private readonly kafkaAdmin: Admin,
+    /** Probes speak the gateway's own transport: an mTLS peer refuses a plaintext health check. */
+    @Inject(GRPC_TRANSPORT) private readonly transport?: GrpcTransport,
   ) {}
 
   async report(): Promise<HealthReport> {
     const timeout = this.config.GATEWAY_HEALTH_TIMEOUT_MS;
+    const probe = (addr: string, service: string) =>
+      checkHealth(addr, service, this.transport ? { timeoutMs: timeout, credentials: this.transport.client } : { timeoutMs: timeout });
     const entries = await Promise.all([
-      timed('transactions', () => checkHealth(this.config.TRANSACTIONS_ADDR, '', { timeoutMs: timeout })),
-      timed('postgres', () => checkHealth(this.config.TRANSACTIONS_ADDR, 'tessera.payments.v1.AccountService', { timeoutMs: timeout })),
-      timed('compliance', () => checkHealth(this.config.COMPLIANCE_ADDR, '', { timeoutMs: timeout })),
+      timed('transactions', () => probe(this.config.TRANSACTIONS_ADDR, '')),
+      timed('postgres', () => probe(this.config.TRANSACTIONS_ADDR, 'tessera.payments.v1.AccountService')),
+      timed('compliance', () => probe(this.config.COMPLIANCE_ADDR, '')),
       timed('kafka', async () => {
         const cluster = await withTimeout(this.kafkaAdmin.describeCluster(), timeout, 'kafka describeCluster');
         return cluster.brokers.length > 0 ? 'SERVING' : 'NO_BROKERS';

@@ -1,6 +1,6 @@
 import { type DynamicModule, Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { analyticsV1, complianceV1, paymentsV1 } from '@tessera/contracts';
-import { createGrpcClient } from '@tessera/grpc';
+import { createGrpcClient, type GrpcTransport, grpcTransportFromEnv } from '@tessera/grpc';
 import { createKafka, EventProducer } from '@tessera/kafka';
 import { createLogger } from '@tessera/telemetry';
 import type { Admin } from 'kafkajs';
@@ -14,6 +14,8 @@ export const INGEST_CLIENT = Symbol('INGEST_CLIENT');
 export const INSIGHTS_CLIENT = Symbol('INSIGHTS_CLIENT');
 export const KAFKA_ADMIN = Symbol('KAFKA_ADMIN');
 export const EVENT_PRODUCER = Symbol('EVENT_PRODUCER');
+/** The gateway's gRPC transport (mTLS as `gateway`, or the explicit plaintext dev mode), for clients and /health probes. */
+export const GRPC_TRANSPORT = Symbol('GRPC_TRANSPORT');
 
 /**
  * Connections to the gateway's peers, opened once at boot and closed on shutdown. Only reads are retried by
@@ -38,13 +40,17 @@ export class PeersModule implements OnApplicationShutdown {
     const logger = createLogger('kafkajs');
     const kafka = createKafka({ clientId: 'gateway', brokers: config.KAFKA_BROKERS, logger });
     const defaultDeadlineMs = config.GATEWAY_GRPC_DEADLINE_MS;
+    // Read once at boot: missing certificates stop the gateway here with the fix in the message.
+    const transport: GrpcTransport = grpcTransportFromEnv('gateway');
     return {
       module: PeersModule,
       providers: [
+        { provide: GRPC_TRANSPORT, useValue: transport },
         {
           provide: ACCOUNTS_CLIENT,
           useFactory: () =>
             createGrpcClient(paymentsV1.AccountServiceClient, config.TRANSACTIONS_ADDR, {
+              transport,
               defaultDeadlineMs,
               retry: 'idempotent',
               idempotentMethods: ['GetAccount', 'ListAccounts', 'GetBalance'],
@@ -54,6 +60,7 @@ export class PeersModule implements OnApplicationShutdown {
           provide: TRANSFERS_CLIENT,
           useFactory: () =>
             createGrpcClient(paymentsV1.TransferServiceClient, config.TRANSACTIONS_ADDR, {
+              transport,
               defaultDeadlineMs,
               retry: 'idempotent',
               idempotentMethods: ['GetTransfer', 'ListTransfers'],
@@ -63,6 +70,7 @@ export class PeersModule implements OnApplicationShutdown {
           provide: AUDIT_CLIENT,
           useFactory: () =>
             createGrpcClient(paymentsV1.AuditServiceClient, config.TRANSACTIONS_ADDR, {
+              transport,
               defaultDeadlineMs,
               retry: 'idempotent',
               idempotentMethods: ['VerifyAuditChain', 'ListAuditRecords'],
@@ -72,6 +80,7 @@ export class PeersModule implements OnApplicationShutdown {
           provide: COMPLIANCE_CLIENT,
           useFactory: () =>
             createGrpcClient(complianceV1.ComplianceServiceClient, config.COMPLIANCE_ADDR, {
+              transport,
               defaultDeadlineMs,
               retry: 'idempotent',
               idempotentMethods: ['ListAlerts'],
@@ -80,13 +89,14 @@ export class PeersModule implements OnApplicationShutdown {
         {
           provide: INGEST_CLIENT,
           // Never retried by the channel: ingest answers UNAVAILABLE on purpose (back-pressure) and the client decides.
-          useFactory: () => createGrpcClient(analyticsV1.IngestServiceClient, config.INGEST_ADDR, { defaultDeadlineMs, retry: 'none' }),
+          useFactory: () => createGrpcClient(analyticsV1.IngestServiceClient, config.INGEST_ADDR, { transport, defaultDeadlineMs, retry: 'none' }),
         },
         {
           provide: INSIGHTS_CLIENT,
           // Reads only; StreamAggregates passes its own (infinite) deadline per call.
           useFactory: () =>
             createGrpcClient(analyticsV1.InsightsServiceClient, config.INSIGHTS_ADDR, {
+              transport,
               defaultDeadlineMs,
               retry: 'idempotent',
               idempotentMethods: ['GetAggregates', 'GetTopN'],
@@ -109,7 +119,7 @@ export class PeersModule implements OnApplicationShutdown {
           },
         },
       ],
-      exports: [ACCOUNTS_CLIENT, TRANSFERS_CLIENT, AUDIT_CLIENT, COMPLIANCE_CLIENT, INGEST_CLIENT, INSIGHTS_CLIENT, KAFKA_ADMIN, EVENT_PRODUCER],
+      exports: [GRPC_TRANSPORT, ACCOUNTS_CLIENT, TRANSFERS_CLIENT, AUDIT_CLIENT, COMPLIANCE_CLIENT, INGEST_CLIENT, INSIGHTS_CLIENT, KAFKA_ADMIN, EVENT_PRODUCER],
     };
   }
 
