@@ -19,6 +19,8 @@ have_java() { command -v java >/dev/null 2>&1 && [ "$(java_major)" -ge 17 ] 2>/d
 have_mvn() { command -v mvn >/dev/null 2>&1; }
 # The console's browser test drives Debian's Chromium through playwright-core (no browser download).
 have_chromium() { [ -x /usr/bin/chromium ]; }
+# The API fuzzer (schemathesis, tools/fuzz/install.sh) lives in a venv; Debian splits venv/ensurepip out of python3.
+have_python_venv() { command -v python3 >/dev/null 2>&1 && python3 -c 'import venv, ensurepip' >/dev/null 2>&1; }
 
 # Go builds the polyglot stream-processor-go and generates its contracts. Debian's golang is older than the
 # go.mod needs, so it is a prerequisite (https://go.dev/dl), not an apt package; GOTOOLCHAIN=auto fetches the
@@ -32,9 +34,10 @@ have_pg || missing+=(postgresql)
 have_java || missing+=(java)
 have_mvn || missing+=(maven)
 have_chromium || missing+=(chromium)
+have_python_venv || missing+=(python3-venv)
 
 if [ ${#missing[@]} -eq 0 ]; then
-  say "system packages present (postgresql, java $(java_major), maven, chromium): skipping apt"
+  say "system packages present (postgresql, java $(java_major), maven, chromium, python3-venv): skipping apt"
 else
   [ "$SUDO" = "__need_root__" ] && die "need root (or sudo) to install: ${missing[*]}"
   command -v apt-get >/dev/null 2>&1 || die "no apt-get: install ${missing[*]} with your package manager"
@@ -54,6 +57,7 @@ else
         if apt-cache show openjdk-17-jre-headless >/dev/null 2>&1; then pkgs+=(openjdk-17-jre-headless); else pkgs+=(openjdk-21-jre-headless); fi ;;
       maven) pkgs+=(maven) ;;
       chromium) pkgs+=(chromium) ;;
+      python3-venv) pkgs+=(python3 python3-venv) ;;
     esac
   done
   $SUDO apt-get install -y --no-install-recommends "${pkgs[@]}"
@@ -86,5 +90,18 @@ else
   echo "$want  infra/kafka/pom.xml" > "$stamp"
   say "Kafka jars: $(ls "$libs" | wc -l) files, $(du -sh "$libs" | cut -f1)"
 fi
+
+# --- security tooling ------------------------------------------------------------------------------------
+# gitleaks (secret scan in `npm test`, scripts/secret-scan.sh) is built into .cache/go/bin at a pinned version,
+# like protoc-gen-go in scripts/generate.sh; the module proxy caches it, so a ready machine skips this.
+GITLEAKS_VERSION="v8.30.1"
+if [[ "$(go version -m .cache/go/bin/gitleaks 2>/dev/null | awk '$1 == "mod" { print $3 }')" == "$GITLEAKS_VERSION" ]]; then
+  say "gitleaks $GITLEAKS_VERSION present in .cache/go/bin: skipping"
+else
+  say "installing gitleaks $GITLEAKS_VERSION into .cache/go/bin (Go module proxy)"
+  GOBIN="$PWD/.cache/go/bin" go install "github.com/zricethezav/gitleaks/v8@${GITLEAKS_VERSION}"
+fi
+# schemathesis (OpenAPI-driven HTTP fuzzing in the e2e layer) into the .cache/venv Python venv, pinned and idempotent.
+bash tools/fuzz/install.sh
 
 say "bootstrap done"

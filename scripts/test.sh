@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The README's test command (`npm test`): everything CI checks, on a fresh machine, in order.
 # Installs what is missing, generates, checks contracts, builds, lints, starts the local infrastructure
-# (idempotent) and runs unit, integration and end-to-end tests.
+# (idempotent), scans for committed secrets, audits production dependencies and runs unit, integration and
+# end-to-end tests. A check that could not run (npm audit against a registry without the audit endpoint) is
+# reported as SKIPPED in the closing summary, never counted as passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*"; }
@@ -12,6 +14,18 @@ export LOG_LEVEL="${LOG_LEVEL:-warn}"
 
 step "bootstrap (system packages, npm ci, Kafka jars)"
 bash scripts/bootstrap.sh
+
+step "secret scan (gitleaks over the git history and the working tree, .gitleaks.toml)"
+bash scripts/secret-scan.sh
+
+step "dependency audit (npm audit --omit=dev, high/critical, documented exceptions in audit-exceptions.json)"
+audit_rc=0
+bash scripts/audit.sh || audit_rc=$?
+case $audit_rc in
+  0) ;;
+  3) echo "(continuing: the audit is reported as SKIPPED in the summary)" ;;
+  *) exit "$audit_rc" ;;
+esac
 
 step "generate (Prisma clients) and check generated contracts for drift"
 bash scripts/generate.sh
@@ -39,20 +53,31 @@ step "unit tests (Go: services/stream-processor-go; the Kafka test skips without
 step "local infrastructure up (PostgreSQL + Kafka, idempotent)"
 npx tsx infra/local/cli.ts up
 
+step "dev credentials (idempotent): dev token issuer + API keys in .tessera/auth, dev CA + mTLS certs in .tessera/tls"
+npx tsx libs/auth/src/cli.ts init
+npx tsx infra/local/cli.ts certs
+
 step "integration tests (real PostgreSQL + Kafka + gRPC)"
 npx jest -c jest.config.cjs --selectProjects integration --ci --runInBand --json --outputFile=.tessera/reports/integration.json
 # The Go processor's Kafka test (unique topics per run) against the same broker.
 (cd services/stream-processor-go && KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:19092}" go test -count=1 -run Kafka ./internal/processor/)
 
-step "end-to-end tests (every service as a real process)"
-npx jest -c jest.config.cjs --selectProjects e2e --ci --runInBand --json --outputFile=.tessera/reports/e2e.json
+step "end-to-end tests (every service as a real process, mTLS between them, real tokens)"
+# Fixed ports: one e2e run per machine at a time (parallel checkouts share the lock).
+flock /tmp/tessera-e2e.lock npx jest -c jest.config.cjs --selectProjects e2e --ci --runInBand --json --outputFile=.tessera/reports/e2e.json
 
 echo
-echo "All checks passed in $(( $(date +%s) - t0 ))s."
+if [[ $audit_rc -eq 0 ]]; then
+  echo "All checks passed in $(( $(date +%s) - t0 ))s."
+else
+  echo "All checks that ran passed in $(( $(date +%s) - t0 ))s; npm audit was SKIPPED (see the warning above)."
+fi
 # One plain closing line over all three layers, for readers that do not parse Jest's summary.
 node -e '
   const layers = ["unit", "integration", "e2e"].map((l) => require(`./.tessera/reports/${l}.json`));
   const sum = (k) => layers.reduce((n, r) => n + r[k], 0);
   console.log(`tests: ${sum("numPassedTests")} passed, ${sum("numFailedTests")} failed, ${sum("numPendingTests")} skipped`);
+  const audit = require("./.tessera/reports/audit.json");
+  console.log(`hygiene: secret scan passed; npm audit ${audit.status === "skipped" ? `SKIPPED (${audit.reason})` : audit.status}`);
 '
 
