@@ -88,6 +88,14 @@ export function factsOf(call: GuardedCall): CallFacts {
 // currentCallContext()) reach the caller without a second source of identity.
 const callers = new WeakMap<object, Caller>();
 
+/**
+ * Records the admitted caller of a call. guardService does this; unit tests of handlers use it to stand in for an
+ * admitted call without a gRPC server.
+ */
+export function rememberCaller(call: { metadata: object }, caller: Caller): void {
+  callers.set(call.metadata, caller);
+}
+
 /** The caller the guard admitted for this call (pass the CallContext or the raw grpc-js call). */
 export function callerOf(call: { metadata: object } | undefined): Caller | undefined {
   return call ? callers.get(call.metadata) : undefined;
@@ -128,7 +136,7 @@ export function guardService(
     if (!handler) throw new Error(`guardService: ${method.path} has no handler`);
     const admit = (call: GuardedCall): Promise<void> =>
       authorizeCall(policy, factsOf(call), authenticator).then(
-        (caller) => void callers.set(call.metadata, caller),
+        (caller) => rememberCaller(call, caller),
         (error: unknown) => {
           const code = isAppError(error) ? error.code : 'INTERNAL';
           logger.info({ method: method.path, code, transport: factsOf(call).transport }, 'grpc call refused by policy');

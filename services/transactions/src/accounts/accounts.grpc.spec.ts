@@ -1,7 +1,10 @@
 import { Metadata } from '@grpc/grpc-js';
 import { paymentsV1 } from '@tessera/contracts';
 import { AppError } from '@tessera/errors';
+import type { Principal } from '@tessera/auth';
 import type { CallContext } from '@tessera/grpc';
+import { rememberCaller } from '../auth/call-guard';
+import { OwnershipChecks } from '../auth/ownership';
 import { InMemoryAccountRepository } from '../../test/support/in-memory-account.repository';
 import type { Account } from './account';
 import { AccountLifecycleHandler } from './account-lifecycle/account-lifecycle.handler';
@@ -13,14 +16,24 @@ import { OpenAccountHandler } from './open-account/open-account.handler';
 import { PiiVault } from '../pii/pii-vault';
 
 const { AccountType, AccountStatus } = paymentsV1;
-const ctx: CallContext = {
-  authorization: undefined,
-  principal: undefined,
-  method: '/tessera.payments.v1.AccountService/Test',
-  deadline: undefined,
-  signal: new AbortController().signal,
-  metadata: new Metadata(),
-};
+/** A call the CallGuard admitted for `principal` (default: an operator, who sees every account). */
+function callAs(principal: Partial<Principal> = {}): CallContext {
+  const ctx: CallContext = {
+    authorization: undefined,
+    apiKey: undefined,
+    principal: undefined,
+    peer: 'gateway',
+    transport: 'mtls',
+    method: '/tessera.payments.v1.AccountService/Test',
+    deadline: undefined,
+    signal: new AbortController().signal,
+    metadata: new Metadata(),
+  };
+  rememberCaller(ctx, { principal: { subject: 'op-1', kind: 'user', roles: ['operator'], scopes: new Set(['accounts:read', 'accounts:write']), ...principal } });
+  return ctx;
+}
+const ctx = callAs();
+const customer = (customerId: string) => callAs({ subject: `user-${customerId}`, roles: ['customer'], scopes: new Set(['accounts:read']), customerId });
 
 async function rejection(p: Promise<unknown>): Promise<AppError> {
   const error = await p.then(
@@ -43,6 +56,7 @@ function setup() {
     new ListAccountsHandler(r),
     new AccountLifecycleHandler(unused, unused, unused, unused, unused),
     new GetBalanceHandler(unused, unused),
+    new OwnershipChecks(r, unused),
   ).implementation();
   return { repo, impl };
 }
@@ -133,6 +147,29 @@ describe('AccountsGrpc', () => {
         code: 'PAYMENTS.ACCOUNT_NOT_FOUND',
         kind: 'NOT_FOUND',
       });
+    });
+  });
+
+  describe('getAccount for a customer', () => {
+    it("answers another customer's account exactly like a missing one (NOT_FOUND, no existence oracle)", async () => {
+      const { repo, impl } = setup();
+      const mine = repo.add({ ownerId: 'cust-a' });
+      const theirs = repo.add({ ownerId: 'cust-b' });
+      await expect(impl.getAccount({ accountId: mine.id }, customer('cust-a'))).resolves.toEqual({ account: toProto(mine) });
+      await expect(rejection(impl.getAccount({ accountId: theirs.id }, customer('cust-a')))).resolves.toMatchObject({ code: 'PAYMENTS.ACCOUNT_NOT_FOUND', kind: 'NOT_FOUND' });
+    });
+  });
+
+  describe('listAccounts for a customer', () => {
+    it('lists only their own accounts, whatever owner the request names', async () => {
+      const { repo, impl } = setup();
+      repo.add({ ownerId: 'cust-a' });
+      repo.add({ ownerId: 'cust-b' });
+      const own = await impl.listAccounts(paymentsV1.ListAccountsRequest.fromPartial({}), customer('cust-a'));
+      expect(repo.listCalls[0]?.filter).toEqual({ ownerId: 'cust-a' });
+      expect(own.accounts.map((a) => a.ownerId)).toEqual(['cust-a']);
+      const other = await impl.listAccounts(paymentsV1.ListAccountsRequest.fromPartial({ ownerId: 'cust-b' }), customer('cust-a'));
+      expect(other.accounts).toEqual([]);
     });
   });
 
