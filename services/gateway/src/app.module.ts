@@ -1,5 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { AuthGuard, AUTHENTICATORS, type Authenticators } from './auth/auth.guard';
+import { RateLimiter } from './rate-limit/rate-limiter';
 import { type GatewayConfig, GATEWAY_CONFIG } from './config';
 import { ProblemFilter } from './http/problem.filter';
 import { PeersModule } from './peers/peers.module';
@@ -13,7 +15,6 @@ import { AlertsController } from './compliance/alerts.controller';
 import { AuditController } from './audit/audit.controller';
 import { EventsController } from './events/events.controller';
 import { InsightsController } from './insights/insights.controller';
-import { TenantAuth } from './insights/tenant-auth';
 import { LiveController } from './live/live.controller';
 import { OpenApiController } from './openapi/openapi.controller';
 import { ConsoleAssetsController } from './console/console-assets.controller';
@@ -38,7 +39,8 @@ export const CONTROLLERS = [
 
 @Module({})
 export class AppModule {
-  static forRoot(config: GatewayConfig): DynamicModule {
+  /** `auth` verifies bearer tokens and API keys (`authFromEnv` from @tessera/auth in main.ts; a temp dev issuer in tests). */
+  static forRoot(config: GatewayConfig, auth: Authenticators): DynamicModule {
     return {
       module: AppModule,
       imports: [PeersModule.forRoot(config)],
@@ -47,8 +49,11 @@ export class AppModule {
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
         { provide: APP_FILTER, useClass: ProblemFilter },
+        { provide: AUTHENTICATORS, useValue: auth },
+        // Global: a route is authenticated unless it says @Public(), so a forgotten decorator fails closed.
+        { provide: APP_GUARD, useClass: AuthGuard },
+        RateLimiter,
         HealthService,
-        TenantAuth,
         ConsumerLagService,
       ],
     };

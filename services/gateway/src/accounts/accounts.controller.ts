@@ -2,6 +2,7 @@ import type { Metadata } from '@grpc/grpc-js';
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
 import { paymentsV1 } from '@tessera/contracts';
 import { unaryCall } from '@tessera/grpc';
+import { RequireScopes } from '../auth/auth.decorators';
 import { nextPageTokenOf, required } from '../http/common.dto';
 import { CallMetadata, IdempotencyKey } from '../http/request-context';
 import { ZodPipe } from '../http/zod-body.pipe';
@@ -20,6 +21,7 @@ export class AccountsController {
 
   @Post()
   @HttpCode(201)
+  @RequireScopes('accounts:write')
   async open(
     @IdempotencyKey() key: string,
     @Body(new ZodPipe(openAccountBody)) body: OpenAccountBody,
@@ -30,6 +32,7 @@ export class AccountsController {
   }
 
   @Get()
+  @RequireScopes('accounts:read')
   async list(
     @Query(new ZodPipe(listAccountsQuery, 'HTTP.INVALID_QUERY')) query: ListAccountsQuery,
     @CallMetadata() metadata: Metadata,
@@ -39,12 +42,14 @@ export class AccountsController {
   }
 
   @Get(':id')
+  @RequireScopes('accounts:read')
   async get(@Param('id', idPipe()) id: string, @CallMetadata() metadata: Metadata): Promise<AccountView> {
     const { account } = await unaryCall(this.accounts, 'getAccount', { accountId: id }, { metadata });
     return toAccountView(required(account, 'account'));
   }
 
   @Get(':id/balance')
+  @RequireScopes('accounts:read')
   async balance(@Param('id', idPipe()) id: string, @CallMetadata() metadata: Metadata): Promise<BalanceView> {
     const { balance } = await unaryCall(this.accounts, 'getBalance', { accountId: id }, { metadata });
     return toBalanceView(required(balance, 'balance'));
@@ -52,6 +57,7 @@ export class AccountsController {
 
   @Post(':id/freeze')
   @HttpCode(200)
+  @RequireScopes('accounts:write')
   async freeze(
     @Param('id', idPipe()) id: string,
     @IdempotencyKey() key: string,
@@ -64,6 +70,7 @@ export class AccountsController {
 
   @Post(':id/close')
   @HttpCode(200)
+  @RequireScopes('accounts:write')
   async close(
     @Param('id', idPipe()) id: string,
     @IdempotencyKey() key: string,

@@ -2,6 +2,7 @@ import type { Metadata } from '@grpc/grpc-js';
 import { Controller, Get, Inject, Query } from '@nestjs/common';
 import { paymentsV1 } from '@tessera/contracts';
 import { unaryCall } from '@tessera/grpc';
+import { RequireScopes } from '../auth/auth.decorators';
 import { type GatewayConfig, GATEWAY_CONFIG } from '../config';
 import { nextPageTokenOf } from '../http/common.dto';
 import { CallMetadata } from '../http/request-context';
@@ -10,6 +11,7 @@ import { AUDIT_CLIENT } from '../peers/peers.module';
 import { type AuditRecordView, type AuditVerificationView, listAuditRecordsQuery, type ListAuditRecordsQuery, toAuditRecordView, toAuditVerificationView, toListAuditRecordsRequest } from './audit.dto';
 
 /** The transactions service's hash-chained audit trail (`tessera.payments.v1.AuditService`). */
+@RequireScopes('audit:read')
 @Controller('v1/audit')
 export class AuditController {
   constructor(

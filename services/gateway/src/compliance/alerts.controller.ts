@@ -2,6 +2,7 @@ import type { Metadata } from '@grpc/grpc-js';
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
 import { complianceV1 } from '@tessera/contracts';
 import { unaryCall } from '@tessera/grpc';
+import { RequireScopes } from '../auth/auth.decorators';
 import { nextPageTokenOf, required, uuid } from '../http/common.dto';
 import { CallMetadata, IdempotencyKey } from '../http/request-context';
 import { ZodPipe } from '../http/zod-body.pipe';
@@ -19,6 +20,7 @@ export class AlertsController {
   constructor(@Inject(COMPLIANCE_CLIENT) private readonly compliance: complianceV1.ComplianceServiceClient) {}
 
   @Get()
+  @RequireScopes('alerts:read')
   async list(
     @Query(new ZodPipe(listAlertsQuery, 'HTTP.INVALID_QUERY')) query: ListAlertsQuery,
     @CallMetadata() metadata: Metadata,
@@ -29,6 +31,7 @@ export class AlertsController {
 
   @Post(':id/assign')
   @HttpCode(200)
+  @RequireScopes('alerts:decide')
   async assign(
     @Param('id', idPipe()) id: string,
     @IdempotencyKey() key: string,
@@ -41,6 +44,7 @@ export class AlertsController {
 
   @Post(':id/resolve')
   @HttpCode(200)
+  @RequireScopes('alerts:decide')
   async resolve(
     @Param('id', idPipe()) id: string,
     @IdempotencyKey() key: string,

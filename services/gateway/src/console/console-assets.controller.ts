@@ -1,9 +1,12 @@
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Controller, Get, Inject, Param, Res } from '@nestjs/common';
+import { defaultAuthDir } from '@tessera/auth';
 import { AppError } from '@tessera/errors';
 import type { FastifyReply } from 'fastify';
 import { type GatewayConfig, GATEWAY_CONFIG } from '../config';
+import { Public } from '../auth/auth.decorators';
 
 /** services/console/dist, seen from services/gateway/{src,dist}/console. */
 export const DEFAULT_CONSOLE_DIR = resolve(__dirname, '../../../console/dist');
@@ -18,7 +21,7 @@ const TYPES: Record<string, string> = {
 /** One flat folder of built files: a name with a slash or a leading dot never reaches the file system. */
 const ASSET_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*(\.[A-Za-z0-9]+)+$/;
 
-/** What the page needs to know from the server; a key appears only in development with the built-in demo key. */
+/** What the page needs to know from the server; keys appear only outside production, from the dev issuer's demo credentials. */
 export interface ConsoleConfigView {
   tenantId: string;
   paymentsTenantId: string;
@@ -28,13 +31,25 @@ export interface ConsoleConfigView {
   refreshMs: number;
 }
 
-export function consoleConfigOf(config: GatewayConfig): ConsoleConfigView {
-  const demoKeyWorks = config.NODE_ENV !== 'production' && !config.INGEST_API_KEYS?.length && config.GATEWAY_CONSOLE_TENANT === 'demo';
+/** Plaintext demo API keys per tenant from `dev-credentials.json` (written by `npm run auth -- init`, mode 0600, never committed). */
+export function devApiKeysOf(file: string): Record<string, string> {
+  try {
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as { apiKeys?: Record<string, { key?: unknown }> };
+    const keys: Record<string, string> = {};
+    for (const [tenant, entry] of Object.entries(parsed.apiKeys ?? {})) if (typeof entry.key === 'string') keys[tenant] = entry.key;
+    return keys;
+  } catch {
+    return {}; // no dev issuer initialised: the console asks for ?apiKey=
+  }
+}
+
+export function consoleConfigOf(config: GatewayConfig, devKeys: Record<string, string> = {}): ConsoleConfigView {
+  const dev = config.NODE_ENV !== 'production';
   return {
     tenantId: config.GATEWAY_CONSOLE_TENANT,
     paymentsTenantId: config.GATEWAY_CONSOLE_PAYMENTS_TENANT,
-    apiKey: demoKeyWorks ? 'demo-key' : null,
-    paymentsApiKey: demoKeyWorks && config.GATEWAY_CONSOLE_PAYMENTS_TENANT === 'payments' ? 'payments-key' : null,
+    apiKey: dev ? (devKeys[config.GATEWAY_CONSOLE_TENANT] ?? null) : null,
+    paymentsApiKey: dev ? (devKeys[config.GATEWAY_CONSOLE_PAYMENTS_TENANT] ?? null) : null,
     traceUrlTemplate: config.TESSERA_TRACE_URL ?? null,
     refreshMs: 5000,
   };
@@ -44,6 +59,7 @@ export function consoleConfigOf(config: GatewayConfig): ConsoleConfigView {
  * The web console's built files (services/console, `nx run console:build`) at /console. Static files, not
  * REST resources: kept out of CONTROLLERS and so out of the OpenAPI document.
  */
+@Public()
 @Controller('console')
 export class ConsoleAssetsController {
   private readonly dir: string;
@@ -59,7 +75,9 @@ export class ConsoleAssetsController {
 
   @Get('config.json')
   configJson(): ConsoleConfigView {
-    return consoleConfigOf(this.config);
+    // Never read in production; re-read per request so `npm run auth -- init` after boot is picked up.
+    const file = this.config.GATEWAY_CONSOLE_DEV_CREDENTIALS_FILE ?? join(defaultAuthDir(), 'dev-credentials.json');
+    return consoleConfigOf(this.config, this.config.NODE_ENV === 'production' ? {} : devApiKeysOf(file));
   }
 
   @Get('assets/:name')

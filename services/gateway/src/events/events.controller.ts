@@ -1,11 +1,14 @@
-import { Metadata } from '@grpc/grpc-js';
-import { Body, Controller, Headers, HttpCode, Inject, Post, Res } from '@nestjs/common';
+import type { Metadata } from '@grpc/grpc-js';
+import { Body, Controller, HttpCode, Inject, Post, Res } from '@nestjs/common';
 import type { analyticsV1 } from '@tessera/contracts';
 import { isAppError } from '@tessera/errors';
 import { unaryCall } from '@tessera/grpc';
 import type { FastifyReply } from 'fastify';
 import { type GatewayConfig, GATEWAY_CONFIG } from '../config';
+import { AllowApiKey, RequireScopes } from '../auth/auth.decorators';
+import { CallMetadata } from '../http/request-context';
 import { ZodPipe } from '../http/zod-body.pipe';
+import { RateLimitClass } from '../rate-limit/rate-limits';
 import { INGEST_CLIENT } from '../peers/peers.module';
 import { type IngestEventsBody, ingestEventsBody, type IngestEventsView, type RejectionView, toAnalyticsEvent } from './event.dto';
 
@@ -16,7 +19,7 @@ const DEFAULT_RETRY_AFTER_SECONDS = 2;
 
 /**
  * `POST /v1/events`: a JSON batch forwarded to `tessera.analytics.v1.IngestService.IngestBatch` with the caller's
- * `X-Api-Key` as gRPC metadata `x-api-key`. 200 means "these were stored, those were refused, per event"; a 503
+ * credential (tenant API key or bearer token with events:write) as gRPC metadata; ingest takes the tenant from it. 200 means "these were stored, those were refused, per event"; a 503
  * carries Retry-After and means nothing of the batch was acknowledged (retry it with the same event ids).
  */
 @Controller('v1/events')
@@ -28,9 +31,12 @@ export class EventsController {
 
   @Post()
   @HttpCode(200)
+  @AllowApiKey()
+  @RequireScopes('events:write')
+  @RateLimitClass('ingest')
   async create(
     @Body(new ZodPipe(ingestEventsBody)) body: IngestEventsBody,
-    @Headers('x-api-key') apiKey: string | undefined,
+    @CallMetadata() metadata: Metadata,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<IngestEventsView> {
     const local: RejectionView[] = [];
@@ -45,8 +51,6 @@ export class EventsController {
       }
     });
 
-    const metadata = new Metadata();
-    if (apiKey) metadata.set('x-api-key', apiKey);
     try {
       const res = await unaryCall(this.ingest, 'ingestBatch', { events: forwarded }, { metadata, deadlineMs: this.config.GATEWAY_EVENTS_DEADLINE_MS });
       const remote = res.rejections.map((r) => ({ index: positions[r.index] ?? r.index, eventId: r.eventId, code: r.code, reason: r.reason }));

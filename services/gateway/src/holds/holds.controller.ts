@@ -3,6 +3,7 @@ import { Body, Controller, HttpCode, Inject, Param, Post } from '@nestjs/common'
 import { paymentsV1 } from '@tessera/contracts';
 import { unaryCall } from '@tessera/grpc';
 import type { z } from 'zod';
+import { RequireScopes } from '../auth/auth.decorators';
 import { required, uuid } from '../http/common.dto';
 import { CallMetadata, IdempotencyKey } from '../http/request-context';
 import { ZodPipe } from '../http/zod-body.pipe';
@@ -16,6 +17,7 @@ import {
 const idPipe = () => new ZodPipe(uuid, 'HTTP.INVALID_ID', 'id');
 
 /** Two-phase transfers: authorise (reserve funds), then capture (post) or void (release). */
+@RequireScopes('holds:write')
 @Controller('v1/holds')
 export class HoldsController {
   constructor(@Inject(TRANSFERS_CLIENT) private readonly transfers: paymentsV1.TransferServiceClient) {}

@@ -1,6 +1,6 @@
 import { type ArgumentsHost, BadRequestException, NotFoundException } from '@nestjs/common';
 import { AppError, INTERNAL_CODE, INTERNAL_MESSAGE, PROBLEM_CONTENT_TYPE } from '@tessera/errors';
-import { normalise, ProblemFilter } from './problem.filter';
+import { normalise, ProblemFilter, wwwAuthenticateOf } from './problem.filter';
 
 /** A Fastify-shaped error (what its body parser and router throw): plain Error with a statusCode. */
 function fastifyError(statusCode: number, code: string, message: string): Error {
@@ -12,6 +12,8 @@ interface Sent {
   headers: Record<string, string>;
   body?: Record<string, unknown>;
 }
+
+const REQUEST_ID = 'req-12345678';
 
 function run(exception: unknown, url = '/v1/accounts'): Sent {
   const sent: Sent = { headers: {} };
@@ -29,7 +31,7 @@ function run(exception: unknown, url = '/v1/accounts'): Sent {
       return reply;
     },
   };
-  const request = { url, routeOptions: { url } };
+  const request = { url, id: REQUEST_ID, routeOptions: { url } };
   const host = { switchToHttp: () => ({ getRequest: () => request, getResponse: () => reply }) } as unknown as ArgumentsHost;
   new ProblemFilter().catch(exception, host);
   return sent;
@@ -71,13 +73,34 @@ describe('normalise', () => {
   });
 });
 
+describe('wwwAuthenticateOf', () => {
+  it('omits the error attribute only when no credential was sent', () => {
+    expect(wwwAuthenticateOf('AUTH.CREDENTIALS_REQUIRED')).toBe('Bearer realm="tessera"');
+    expect(wwwAuthenticateOf('AUTH.UNKNOWN_KEY')).toBe('Bearer realm="tessera", error="invalid_token"');
+  });
+});
+
 describe('ProblemFilter', () => {
   describe('catch', () => {
-    it('answers an unknown route with a 404 problem+json naming the request', () => {
+    it('answers an unknown route with a 404 problem+json naming the request by its id', () => {
       const sent = run(new NotFoundException('Cannot GET /nope'), '/nope');
       expect(sent.status).toBe(404);
       expect(sent.headers['content-type']).toBe(PROBLEM_CONTENT_TYPE);
-      expect(sent.body).toMatchObject({ status: 404, code: 'HTTP.ROUTE_NOT_FOUND', instance: '/nope', title: 'Not Found' });
+      expect(sent.body).toMatchObject({ status: 404, code: 'HTTP.ROUTE_NOT_FOUND', instance: `urn:tessera:request:${REQUEST_ID}`, title: 'Not Found' });
+    });
+
+    it('never echoes the URL (its query may carry a credential)', () => {
+      const sent = run(new NotFoundException('x'), '/v1/live/aggregates?tenantId=a&apiKey=tsk_secret');
+      expect(JSON.stringify(sent.body)).not.toContain('tsk_secret');
+    });
+
+    it('challenges a 401 with WWW-Authenticate: Bearer, flagging a presented but bad token', () => {
+      const missing = run(new AppError({ code: 'AUTH.TOKEN_REQUIRED', kind: 'UNAUTHENTICATED', message: 'Send a bearer token' }));
+      expect(missing.status).toBe(401);
+      expect(missing.headers['www-authenticate']).toBe('Bearer realm="tessera"');
+      const expired = run(new AppError({ code: 'AUTH.TOKEN_EXPIRED', kind: 'UNAUTHENTICATED', message: 'expired' }));
+      expect(expired.headers['www-authenticate']).toBe('Bearer realm="tessera", error="invalid_token"');
+      expect(run(new AppError({ code: 'AUTH.SCOPE_REQUIRED', kind: 'PERMISSION_DENIED', message: 'no' })).headers['www-authenticate']).toBeUndefined();
     });
 
     it('keeps 413 for an oversize body although its kind maps to 400', () => {
@@ -101,7 +124,7 @@ describe('ProblemFilter', () => {
         title: 'Bad Request',
         status: 400,
         detail: 'The request is invalid',
-        instance: '/v1/accounts',
+        instance: `urn:tessera:request:${REQUEST_ID}`,
         code: 'HTTP.INVALID_REQUEST',
         errors: [{ field: 'currency', description: 'must be an ISO 4217 code such as EUR' }],
       });

@@ -2,6 +2,7 @@ import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException } from '
 import { AppError, PROBLEM_CONTENT_TYPE, toProblem } from '@tessera/errors';
 import { createLogger } from '@tessera/telemetry';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { problemInstanceOf } from './request-id';
 
 /**
  * The gateway's single error exit: every error leaves as RFC 9457 problem+json. gRPC failures arrive here
@@ -16,13 +17,23 @@ export class ProblemFilter implements ExceptionFilter {
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
     const error = normalise(exception);
-    const problem = toProblem(error, request.url);
+    // The instance names this occurrence by request id (also in X-Request-Id and the logs), never the URL: its query may carry credentials.
+    const problem = toProblem(error, problemInstanceOf(request.id));
     // HTTP-only statuses with no gRPC counterpart keep their own status code.
     const status = (error instanceof AppError ? HTTP_ONLY_STATUS[error.code] : undefined) ?? problem.status;
     const body = { ...problem.body, status };
-    if (status >= 500) this.logger.error({ err: exception, path: request.routeOptions?.url }, 'request failed');
+    if (status >= 500) this.logger.error({ err: exception, path: request.routeOptions?.url, requestId: request.id }, 'request failed');
+    if (status === 401) void reply.header('www-authenticate', wwwAuthenticateOf(body.code));
     void reply.status(status).header('content-type', PROBLEM_CONTENT_TYPE).send(body);
   }
+}
+
+/** Codes meaning "no credential was sent": RFC 6750 says the challenge then carries no error attribute. */
+const MISSING_CREDENTIAL = new Set(['AUTH.TOKEN_REQUIRED', 'AUTH.CREDENTIALS_REQUIRED', 'AUTH.API_KEY_REQUIRED']);
+
+/** RFC 6750 challenge of a 401, whichever hop (edge or service) refused the credential. */
+export function wwwAuthenticateOf(code: string): string {
+  return MISSING_CREDENTIAL.has(code) ? 'Bearer realm="tessera"' : 'Bearer realm="tessera", error="invalid_token"';
 }
 
 const HTTP_ONLY_STATUS: Record<string, number> = { 'HTTP.PAYLOAD_TOO_LARGE': 413, 'HTTP.UNSUPPORTED_MEDIA_TYPE': 415 };

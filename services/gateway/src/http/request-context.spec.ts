@@ -1,5 +1,4 @@
 import { AppError } from '@tessera/errors';
-import { PRINCIPAL_KEY } from '@tessera/grpc';
 import { callMetadataOf, idempotencyKeyOf } from './request-context';
 
 function errorOf(fn: () => unknown): AppError {
@@ -35,16 +34,20 @@ describe('idempotencyKeyOf', () => {
 });
 
 describe('callMetadataOf', () => {
-  it('forwards the principal header as x-tessera-principal', () => {
-    expect(callMetadataOf('analyst-1@bank').get(PRINCIPAL_KEY)).toEqual(['analyst-1@bank']);
+  it('forwards a verified bearer token as authorization metadata, verbatim', () => {
+    const metadata = callMetadataOf({ kind: 'bearer', token: 'eyJ.a.b' });
+    expect(metadata.get('authorization')).toEqual(['Bearer eyJ.a.b']);
+    expect(metadata.get('x-api-key')).toEqual([]);
   });
 
-  it('sends no principal when the header is absent', () => {
-    expect(callMetadataOf(undefined).get(PRINCIPAL_KEY)).toEqual([]);
-    expect(callMetadataOf('').get(PRINCIPAL_KEY)).toEqual([]);
+  it('forwards a verified API key as x-api-key metadata', () => {
+    const metadata = callMetadataOf({ kind: 'api-key', key: 'tsk_abcdefghijkl_secret' });
+    expect(metadata.get('x-api-key')).toEqual(['tsk_abcdefghijkl_secret']);
+    expect(metadata.get('authorization')).toEqual([]);
   });
 
-  it.each(['has space', 'x'.repeat(129), 'new\nline'])('rejects a malformed principal %p', (raw) => {
-    expect(errorOf(() => callMetadataOf(raw))).toMatchObject({ code: 'HTTP.INVALID_PRINCIPAL', fieldViolations: [{ field: 'X-Tessera-Principal' }] });
+  it('never sends x-tessera-principal (services must not trust a name the edge did not verify)', () => {
+    expect(callMetadataOf({ kind: 'bearer', token: 't' }).get('x-tessera-principal')).toEqual([]);
+    expect(callMetadataOf(undefined).getMap()).toEqual({});
   });
 });

@@ -1,21 +1,12 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import { Metadata } from '@grpc/grpc-js';
 import { AppError } from '@tessera/errors';
-import { PRINCIPAL_KEY } from '@tessera/grpc';
 import type { FastifyRequest } from 'fastify';
+import { type Credential, credentialOf } from '../auth/auth.decorators';
 
 export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
-/**
- * PLACEHOLDER until real authentication (issue #5): the caller names itself in this header and the gateway
- * forwards it verbatim as gRPC metadata `x-tessera-principal`, which services record as the audit actor and
- * use for four-eyes checks. Nothing verifies it yet; issue #5 replaces it with a principal taken from a
- * verified token, and this header must then be ignored (or rejected) at the edge.
- */
-export const PRINCIPAL_HEADER = 'X-Tessera-Principal';
-
 const KEY_MIN = 8;
 const KEY_MAX = 128;
-const PRINCIPAL_PATTERN = /^[A-Za-z0-9._@:-]{1,128}$/;
 
 function single(raw: string | string[] | undefined): string | undefined {
   return Array.isArray(raw) ? raw[0] : raw;
@@ -43,20 +34,18 @@ export function idempotencyKeyOf(raw: string | string[] | undefined): string {
   return key;
 }
 
-/** gRPC metadata for an upstream call: the (placeholder, see PRINCIPAL_HEADER) principal when one was sent. */
-export function callMetadataOf(rawPrincipal: string | string[] | undefined): Metadata {
+/** gRPC metadata keys carrying the caller's original credential; each service verifies it again (never trusts the hop). */
+export const AUTHORIZATION_METADATA = 'authorization';
+export const API_KEY_METADATA = 'x-api-key';
+
+/**
+ * gRPC metadata for an upstream call: the credential AuthGuard verified, verbatim. Nothing the client says about
+ * itself in other headers is forwarded (the old `X-Tessera-Principal` placeholder is ignored).
+ */
+export function callMetadataOf(credential: Credential | undefined): Metadata {
   const metadata = new Metadata();
-  const principal = single(rawPrincipal);
-  if (principal === undefined || principal === '') return metadata;
-  if (!PRINCIPAL_PATTERN.test(principal)) {
-    throw new AppError({
-      code: 'HTTP.INVALID_PRINCIPAL',
-      kind: 'INVALID_ARGUMENT',
-      message: 'The request is invalid',
-      fieldViolations: [{ field: PRINCIPAL_HEADER, description: 'must be 1-128 characters of A-Z a-z 0-9 . _ @ : -' }],
-    });
-  }
-  metadata.set(PRINCIPAL_KEY, principal);
+  if (credential?.kind === 'bearer') metadata.set(AUTHORIZATION_METADATA, `Bearer ${credential.token}`);
+  else if (credential?.kind === 'api-key') metadata.set(API_KEY_METADATA, credential.key);
   return metadata;
 }
 
@@ -69,7 +58,7 @@ export const IdempotencyKey = createParamDecorator((_data: unknown, ctx: Executi
   idempotencyKeyOf(headerOf(ctx, IDEMPOTENCY_KEY_HEADER)),
 );
 
-/** Route parameter: gRPC metadata to send upstream (carries the caller's principal; placeholder until issue #5). */
+/** Route parameter: gRPC metadata to send upstream, carrying the caller's verified credential. */
 export const CallMetadata = createParamDecorator((_data: unknown, ctx: ExecutionContext): Metadata =>
-  callMetadataOf(headerOf(ctx, PRINCIPAL_HEADER)),
+  callMetadataOf(credentialOf(ctx.switchToHttp().getRequest<FastifyRequest>())),
 );

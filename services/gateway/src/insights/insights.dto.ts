@@ -1,11 +1,12 @@
 import { analyticsV1 } from '@tessera/contracts';
 import { z } from 'zod';
 
-/** Tenant ids as @tessera/auth accepts them in INGEST_API_KEYS. */
+/** Tenant ids as @tessera/auth accepts them (API key tenants, JWT `tenant` claims). */
 export const tenantId = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ -');
 const name = (what: string) => z.string().min(1, 'must not be empty').max(128, `${what} must be at most 128 characters`);
-/** For EventSource, which cannot send headers; prefer the X-Api-Key header elsewhere. */
+/** Credentials in the URL, only on the live route: EventSource cannot send headers (URLs get logged, so nowhere else). */
 export const apiKeyParam = z.string().max(256, 'must be at most 256 characters').optional().meta({ description: 'The tenant API key, for clients that cannot send X-Api-Key (EventSource)' });
+export const accessTokenParam = z.string().max(8192, 'must be at most 8192 characters').optional().meta({ description: 'A bearer JWT, for clients that cannot send Authorization (EventSource)' });
 const instant = z.iso
   .datetime({ offset: true, message: 'must be an ISO 8601 date-time, e.g. 2026-01-01T12:00:00Z' })
   .transform((value) => new Date(value))
@@ -25,7 +26,6 @@ export const aggregatesQuery = z
     resolution: z.coerce.number().int('must be an integer').min(1, 'must be a window size in seconds').max(604_800).optional().meta({ description: 'Window size in seconds; default the smallest with data' }),
     pageSize: z.coerce.number().int('must be an integer').min(1, `must be 1 to ${MAX_SERIES_PAGE}`).max(MAX_SERIES_PAGE, `must be 1 to ${MAX_SERIES_PAGE}`).optional(),
     pageToken: z.string().max(512, 'must be at most 512 characters').optional(),
-    apiKey: apiKeyParam,
   })
   .strict()
   .refine((q) => q.dimensionValue === undefined || q.dimensionKey !== undefined, { message: 'requires dimensionKey', path: ['dimensionValue'] });
@@ -40,13 +40,12 @@ export const topQuery = z
     to: instant.optional(),
     limit: z.coerce.number().int('must be an integer').min(1, 'must be 1 to 100').max(100, 'must be 1 to 100').optional(),
     orderBy: z.enum(['sum', 'count']).optional(),
-    apiKey: apiKeyParam,
   })
   .strict();
 export type TopQuery = z.infer<typeof topQuery>;
 
 export const liveQuery = z
-  .object({ tenantId, streamId: name('streamId').optional(), metric: name('metric').optional(), apiKey: apiKeyParam })
+  .object({ tenantId, streamId: name('streamId').optional(), metric: name('metric').optional(), apiKey: apiKeyParam, access_token: accessTokenParam })
   .strict();
 export type LiveQuery = z.infer<typeof liveQuery>;
 

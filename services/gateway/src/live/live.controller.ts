@@ -1,13 +1,15 @@
-import { Metadata, status as GrpcStatus, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
-import { Controller, Get, Headers, Inject, Query, Req, Res } from '@nestjs/common';
+import { type Metadata, status as GrpcStatus, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { type BeforeApplicationShutdown, Controller, Get, Inject, Query, Req, Res } from '@nestjs/common';
 import type { analyticsV1 } from '@tessera/contracts';
 import { AppError, fromGrpcError } from '@tessera/errors';
 import { createLogger } from '@tessera/telemetry';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type GatewayConfig, GATEWAY_CONFIG } from '../config';
+import { AllowApiKey, AllowQueryCredentials, RequireScopes, TenantFromQuery } from '../auth/auth.decorators';
+import { CallMetadata } from '../http/request-context';
 import { ZodPipe } from '../http/zod-body.pipe';
+import { RateLimitClass } from '../rate-limit/rate-limits';
 import { type LiveQuery, liveQuery, toAggregateView } from '../insights/insights.dto';
-import { TenantAuth } from '../insights/tenant-auth';
 import { INSIGHTS_CLIENT } from '../peers/peers.module';
 import { sseComment, sseEvent, sseRetry } from './sse';
 
@@ -21,29 +23,41 @@ const RECONNECT_MS = 3_000;
  * or a down insights service is an ordinary problem+json; after that, an upstream failure is an `error` event
  * and the stream ends (EventSource reconnects after `retry`). A slow browser pauses the gRPC stream, which
  * pushes back to insights, whose bounded per-subscriber queue drops the oldest updates.
+ *
+ * Credentials: `Authorization: Bearer` or `X-Api-Key`, or, because EventSource cannot send headers, the query
+ * parameters `access_token` (a JWT) or `apiKey`. Prefer short-lived tokens there: URLs end up in proxy logs.
  */
 @Controller('v1/live')
-export class LiveController {
+export class LiveController implements BeforeApplicationShutdown {
   private readonly logger = createLogger('LiveController');
+  /** Open streams, ended at shutdown so the HTTP drain does not wait for browsers that never leave. */
+  private readonly open = new Set<(why: string) => void>();
 
   constructor(
     @Inject(INSIGHTS_CLIENT) private readonly insights: analyticsV1.InsightsServiceClient,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
-    private readonly auth: TenantAuth,
   ) {}
 
+  beforeApplicationShutdown(): void {
+    for (const close of [...this.open]) close('gateway shutting down');
+  }
+
   @Get('aggregates')
+  @AllowApiKey()
+  @AllowQueryCredentials()
+  @RequireScopes('insights:read')
+  @TenantFromQuery('tenantId')
+  @RateLimitClass('live')
   async aggregates(
     @Query(new ZodPipe(liveQuery, 'HTTP.INVALID_QUERY')) query: LiveQuery,
-    @Headers('x-api-key') apiKey: string | undefined,
+    @CallMetadata() metadata: Metadata,
     @Req() req: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    this.auth.authorize(query.tenantId, apiKey, query.apiKey);
     // No deadline: the subscription lasts as long as the browser stays (the default one would cut it).
     const call = this.insights.streamAggregates(
       { tenantId: query.tenantId, streamId: query.streamId ?? '', metric: query.metric ?? '' },
-      new Metadata(),
+      metadata,
       { deadline: Infinity },
     );
     await this.subscribed(call);
@@ -63,12 +77,14 @@ export class LiveController {
     const close = (why: string) => {
       if (closed) return;
       closed = true;
+      this.open.delete(close);
       clearInterval(heartbeat);
       call.cancel();
       if (!res.writableEnded) res.end();
       this.logger.debug({ tenantId: query.tenantId, why }, 'live stream closed');
     };
 
+    this.open.add(close);
     call.on('data', (message: analyticsV1.StreamAggregatesResponse) => {
       const a = message.aggregate;
       if (!a || closed) return;

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { ZodPipe } from '../http/zod-body.pipe';
 import { EVENT_PRODUCER } from '../peers/peers.module';
 import { type PingBody, pingBody, PINGS_TOPIC } from './ping.dto';
+import { RequireScopes } from '../auth/auth.decorators';
 
 
 /**
@@ -17,6 +18,8 @@ export class PingsController {
 
   @Post()
   @HttpCode(202)
+  // A diagnostic that writes to Kafka: operators only. ops:read is the operator-only scope (there is no ops:write).
+  @RequireScopes('ops:read')
   async create(@Body(new ZodPipe(pingBody)) body: PingBody): Promise<{ id: string; topic: string }> {
     const id = randomUUID();
     const ping = commonV1.Ping.fromPartial({ id, message: body.message, sentAt: new Date() });

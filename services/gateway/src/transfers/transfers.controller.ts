@@ -3,6 +3,7 @@ import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query } from '@ne
 import { paymentsV1 } from '@tessera/contracts';
 import { unaryCall } from '@tessera/grpc';
 import type { z } from 'zod';
+import { RequireScopes } from '../auth/auth.decorators';
 import { nextPageTokenOf, required, uuid } from '../http/common.dto';
 import { CallMetadata, IdempotencyKey } from '../http/request-context';
 import { ZodPipe } from '../http/zod-body.pipe';
@@ -25,6 +26,7 @@ export class TransfersController {
 
   @Post()
   @HttpCode(201)
+  @RequireScopes('transfers:write')
   async create(
     @IdempotencyKey() key: string,
     @Body(new ZodPipe(createTransferBody)) body: TransferInstructionBody,
@@ -37,6 +39,7 @@ export class TransfersController {
 
   @Post('batch')
   @HttpCode(201)
+  @RequireScopes('transfers:write')
   async createBatch(
     @IdempotencyKey() key: string,
     @Body(new ZodPipe(createTransferBatchBody)) body: CreateTransferBatchBody,
@@ -48,6 +51,7 @@ export class TransfersController {
   }
 
   @Get()
+  @RequireScopes('transfers:read')
   async list(
     @Query(new ZodPipe(listTransfersQuery, 'HTTP.INVALID_QUERY')) query: ListTransfersQuery,
     @CallMetadata() metadata: Metadata,
@@ -57,6 +61,7 @@ export class TransfersController {
   }
 
   @Get(':id')
+  @RequireScopes('transfers:read')
   async get(@Param('id', idPipe()) id: string, @CallMetadata() metadata: Metadata): Promise<TransferView> {
     const { transfer } = await unaryCall(this.transfers, 'getTransfer', { transferId: id }, { metadata });
     return toTransferView(required(transfer, 'transfer'));
@@ -64,6 +69,7 @@ export class TransfersController {
 
   @Post(':id/reverse')
   @HttpCode(201)
+  @RequireScopes('transfers:write')
   async reverse(
     @Param('id', idPipe()) id: string,
     @IdempotencyKey() key: string,
