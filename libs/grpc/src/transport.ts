@@ -87,7 +87,7 @@ export function grpcTransportFromEnv(service: string, env: NodeJS.ProcessEnv = p
     if (!warned.has(service)) {
       warned.add(service);
       createLogger('GrpcTransport').warn(
-        { service, variable: 'TESSERA_GRPC_PLAINTEXT' },
+        { identity: service, variable: 'TESSERA_GRPC_PLAINTEXT' },
         '!!! gRPC PLAINTEXT: no encryption and no service authentication between services (TESSERA_GRPC_PLAINTEXT=true). Local development only. !!!',
       );
     }
