@@ -29,6 +29,12 @@ export function parseDuration(raw: string): number {
   return Number(match[1]) * unit;
 }
 
+/** An environment variable, empty counting as unset (as loadConfig does). */
+function env(name: string): string | undefined {
+  const value = process.env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
 function list(raw: string | undefined, separator: RegExp): string[] {
   return (raw ?? '')
     .split(separator)
@@ -54,9 +60,9 @@ export async function main(argv: string[], out: (line: string) => void = (l) => 
       json: { type: 'boolean' },
     },
   });
-  const dir = values.dir ?? process.env['TESSERA_AUTH_DIR'] ?? defaultAuthDir();
-  const issuerName = values.iss ?? process.env['TESSERA_AUTH_ISSUER'] ?? DEV_ISSUER;
-  const audience = values.aud ?? process.env['TESSERA_AUTH_AUDIENCE'] ?? DEV_AUDIENCE;
+  const dir = values.dir ?? env('TESSERA_AUTH_DIR') ?? defaultAuthDir();
+  const issuerName = values.iss ?? env('TESSERA_AUTH_ISSUER') ?? DEV_ISSUER;
+  const audience = values.aud ?? env('TESSERA_AUTH_AUDIENCE') ?? DEV_AUDIENCE;
   const [command, sub, arg] = positionals;
 
   switch (command) {
