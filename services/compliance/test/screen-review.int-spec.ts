@@ -1,13 +1,15 @@
 /**
  * Screen and the review queue over a real gRPC socket against a throwaway Postgres; transactions is a
  * stand-in TransferService server (createGrpcServer) that records the release/decline calls it receives.
+ * Callers present real tokens from a throwaway dev issuer. The connection is plaintext (explicit dev mode), so
+ * Screen's service-only policy has no peer to check here; the mTLS peer cases are unit-tested on authorizeCall.
  */
 import { randomUUID } from 'node:crypto';
-import { Metadata } from '@grpc/grpc-js';
 import { complianceV1, paymentsV1 } from '@tessera/contracts';
 import { AppError } from '@tessera/errors';
 import { createGrpcClient, createGrpcServer, type GrpcServerHandle, unaryCall, unaryService } from '@tessera/grpc';
 import { type Harness, startCompliance } from './support/harness';
+import { startTestAuth, type TestAuth } from './support/test-auth';
 
 jest.setTimeout(60_000);
 process.env['LOG_LEVEL'] ??= 'warn';
@@ -18,12 +20,10 @@ let failNextRelease = false;
 let transactions: GrpcServerHandle;
 let h: Harness;
 let client: complianceV1.ComplianceServiceClient;
+let auth: TestAuth;
 
-const as = (principal: string) => {
-  const md = new Metadata();
-  md.set('x-tessera-principal', principal);
-  return { metadata: md };
-};
+/** A compliance officer's call options (real token). */
+const as = (officer: string) => auth.bearer(officer, ['compliance-officer']);
 
 async function rejection(p: Promise<unknown>): Promise<AppError> {
   const error = await p.then(() => undefined, (e: unknown) => e);
@@ -77,7 +77,8 @@ beforeAll(async () => {
       },
     ],
   });
-  h = await startCompliance({ TRANSACTIONS_ADDR: `127.0.0.1:${transactions.port}`, COMPLIANCE_MONITOR_ENABLED: 'false', KAFKA_BROKERS: process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092' });
+  auth = await startTestAuth();
+  h = await startCompliance({ ...auth.env, TRANSACTIONS_ADDR: `127.0.0.1:${transactions.port}`, COMPLIANCE_MONITOR_ENABLED: 'false', KAFKA_BROKERS: process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092' });
   client = createGrpcClient(complianceV1.ComplianceServiceClient, h.addr, { retry: 'none', defaultDeadlineMs: 5_000 });
 });
 
@@ -85,15 +86,29 @@ afterAll(async () => {
   client?.close();
   await h?.close();
   await transactions?.shutdown();
+  auth?.close();
 });
 
 describe('ComplianceService.Screen', () => {
-  it('approves a clean movement and logs the decision with rule version and actor', async () => {
+  it('approves a clean movement and logs the decision with rule version and the forwarded customer as actor', async () => {
     const req = screenRequest();
-    const res = await unaryCall(client, 'screen', req, as('svc-transactions'));
+    const res = await unaryCall(client, 'screen', req, await auth.bearer('user-42', ['customer']));
     expect(res).toMatchObject({ decision: complianceV1.Decision.DECISION_APPROVE, reasons: [], ruleVersion: 'v1', riskScore: 0 });
     const { rows } = await h.db.query('SELECT decision, rule_version, actor, reference_id FROM screenings WHERE id = $1', [res.screeningId]);
-    expect(rows).toEqual([{ decision: 'APPROVE', rule_version: 'v1', actor: 'svc-transactions', reference_id: req.subject?.referenceId }]);
+    expect(rows).toEqual([{ decision: 'APPROVE', rule_version: 'v1', actor: 'user-42', reference_id: req.subject?.referenceId }]);
+  });
+
+  it('records the calling service as actor when no end user is behind the movement', async () => {
+    const res = await unaryCall(client, 'screen', screenRequest());
+    const { rows } = await h.db.query('SELECT actor FROM screenings WHERE id = $1', [res.screeningId]);
+    expect(rows).toEqual([{ actor: 'service:plaintext-peer' }]);
+  });
+
+  it('still verifies a forwarded credential: a forged token is UNAUTHENTICATED', async () => {
+    const forged = await auth.bearer('user-42', ['customer']);
+    const token = String(forged.metadata.get('authorization')[0]);
+    forged.metadata.set('authorization', `${token.slice(0, -4)}AAAA`);
+    expect((await rejection(unaryCall(client, 'screen', screenRequest(), forged))).kind).toBe('UNAUTHENTICATED');
   });
 
   it('declines a sanctioned counterparty written in another script and word order, without storing the name', async () => {
@@ -146,13 +161,33 @@ describe('review queue', () => {
     const transferId = randomUUID();
     const res = await unaryCall(client, 'screen', screenRequest({ referenceId: transferId, counterpartyCountry: 'AF' }));
     expect(res.decision).toBe(complianceV1.Decision.DECISION_REVIEW);
-    const { alerts } = await unaryCall(client, 'listAlerts', { page: { pageSize: 100, pageToken: '' }, status: 0, accountId: '', assignee: '' });
+    const { alerts } = await unaryCall(client, 'listAlerts', { page: { pageSize: 100, pageToken: '' }, status: 0, accountId: '', assignee: '' }, await as('lead'));
     const alert = alerts.find((a) => a.heldTransferId === transferId);
     expect(alert).toMatchObject({ status: complianceV1.AlertStatus.ALERT_STATUS_OPEN, ruleId: 'countries.high_risk', ruleVersion: 'v1' });
     return { alertId: alert!.id, transferId };
   }
-  const resolve = (alertId: string, resolution: complianceV1.AlertResolution, principal: string, key = `res-${randomUUID()}`) =>
-    unaryCall(client, 'resolveAlert', { idempotencyKey: key, alertId, resolution, note: 'checked documents' }, as(principal));
+  const resolve = async (alertId: string, resolution: complianceV1.AlertResolution, officer: string, key = `res-${randomUUID()}`) =>
+    unaryCall(client, 'resolveAlert', { idempotencyKey: key, alertId, resolution, note: 'checked documents' }, await as(officer));
+
+  it('lets only compliance officers decide: an operator or a customer is PERMISSION_DENIED, no token UNAUTHENTICATED', async () => {
+    const { alertId } = await heldAlert();
+    const req = { idempotencyKey: `res-${randomUUID()}`, alertId, resolution: complianceV1.AlertResolution.ALERT_RESOLUTION_RELEASE, note: 'x' };
+    const operator = await rejection(unaryCall(client, 'resolveAlert', req, await auth.bearer('op-1', ['operator'])));
+    expect(operator).toMatchObject({ kind: 'PERMISSION_DENIED', code: 'AUTH.SCOPE_REQUIRED' });
+    const customer = await rejection(unaryCall(client, 'listAlerts', { page: { pageSize: 1, pageToken: '' }, status: 0, accountId: '', assignee: '' }, await auth.bearer('c-1', ['customer'])));
+    expect(customer).toMatchObject({ kind: 'PERMISSION_DENIED', code: 'AUTH.SCOPE_REQUIRED' });
+    expect(await rejection(unaryCall(client, 'resolveAlert', req))).toMatchObject({ kind: 'UNAUTHENTICATED', code: 'AUTH.CREDENTIALS_REQUIRED' });
+    const { rows } = await h.db.query("SELECT count(*)::int AS n FROM alert_actions WHERE alert_id = $1 AND action <> 'raised'", [alertId]);
+    expect(rows[0].n).toBe(0);
+  });
+
+  it('four-eyes compares verified subjects: two tokens of the same officer are one reviewer', async () => {
+    const { alertId } = await heldAlert();
+    await resolve(alertId, complianceV1.AlertResolution.ALERT_RESOLUTION_RELEASE, 'erin');
+    // A fresh token (new jti) for the same subject is still the same person.
+    const again = await rejection(resolve(alertId, complianceV1.AlertResolution.ALERT_RESOLUTION_RELEASE, 'erin'));
+    expect(again).toMatchObject({ code: 'COMPLIANCE.FOUR_EYES_REQUIRED', kind: 'FAILED_PRECONDITION' });
+  });
 
   it('releases a held transfer only after two distinct reviewers, once', async () => {
     const { alertId, transferId } = await heldAlert();
@@ -169,7 +204,7 @@ describe('review queue', () => {
     ]);
     const { rows } = await h.db.query('SELECT actor, action FROM alert_actions WHERE alert_id = $1 ORDER BY id', [alertId]);
     expect(rows).toEqual([
-      { actor: 'anonymous', action: 'raised' },
+      { actor: 'service:plaintext-peer', action: 'raised' },
       { actor: 'alice', action: 'release_approved' },
       { actor: 'bob', action: 'release_approved' },
       { actor: 'bob', action: 'released' },
@@ -197,15 +232,15 @@ describe('review queue', () => {
     expect(declined).toContainEqual(expect.objectContaining({ transferId, declinedBy: 'carol', idempotencyKey: `compliance-decline-${alertId}` }));
   });
 
-  it('assigns, needs a principal, and pages newest first with a cursor', async () => {
+  it('assigns, needs a credential, and pages newest first with a cursor', async () => {
     const { alertId } = await heldAlert();
-    expect((await rejection(unaryCall(client, 'assignAlert', { idempotencyKey: `asg-${randomUUID()}`, alertId, assignee: 'dave' }))).code).toBe('COMPLIANCE.PRINCIPAL_REQUIRED');
-    const assigned = await unaryCall(client, 'assignAlert', { idempotencyKey: `asg-${randomUUID()}`, alertId, assignee: 'dave' }, as('lead'));
+    expect((await rejection(unaryCall(client, 'assignAlert', { idempotencyKey: `asg-${randomUUID()}`, alertId, assignee: 'dave' }))).code).toBe('AUTH.CREDENTIALS_REQUIRED');
+    const assigned = await unaryCall(client, 'assignAlert', { idempotencyKey: `asg-${randomUUID()}`, alertId, assignee: 'dave' }, await as('lead'));
     expect(assigned.alert).toMatchObject({ status: complianceV1.AlertStatus.ALERT_STATUS_ASSIGNED, assignee: 'dave' });
     const seen: string[] = [];
     let pageToken = '';
     do {
-      const page = await unaryCall(client, 'listAlerts', { page: { pageSize: 2, pageToken }, status: 0, accountId: '', assignee: '' });
+      const page = await unaryCall(client, 'listAlerts', { page: { pageSize: 2, pageToken }, status: 0, accountId: '', assignee: '' }, await as('lead'));
       seen.push(...page.alerts.map((a) => a.id));
       pageToken = page.page?.nextPageToken ?? '';
     } while (pageToken);

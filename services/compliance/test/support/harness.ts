@@ -9,6 +9,10 @@ import { Client } from 'pg';
 import { AppModule } from '../../src/app.module';
 import { complianceConfigSchema } from '../../src/config';
 import { GrpcServerHost } from '../../src/platform/grpc-server.host';
+import { startTestAuth } from './test-auth';
+
+// In-process suites run plaintext explicitly (design: mTLS is covered by libs/grpc and the e2e platform).
+process.env['TESSERA_GRPC_PLAINTEXT'] ??= 'true';
 
 const ADMIN_URL = process.env['TESSERA_PG_ADMIN_URL'] ?? 'postgresql://tessera:tessera@127.0.0.1:55432/postgres';
 const MIGRATIONS_DIR = path.resolve(__dirname, '../../prisma/migrations');
@@ -28,7 +32,9 @@ export async function startCompliance(env: Record<string, string>): Promise<Harn
   await migrate(url.toString(), MIGRATIONS_DIR);
   const db = new Client({ connectionString: url.toString() });
   await db.connect();
-  const config = complianceConfigSchema.parse({ COMPLIANCE_GRPC_PORT: '0', COMPLIANCE_DATABASE_URL: url.toString(), COMPLIANCE_OUTBOX_POLL_MS: '100', ...env });
+  // Suites that make no authenticated calls still need a verifier to boot; they get a throwaway issuer.
+  const ownAuth = env['TESSERA_AUTH_JWKS_FILE'] ? undefined : await startTestAuth();
+  const config = complianceConfigSchema.parse({ COMPLIANCE_GRPC_PORT: '0', COMPLIANCE_DATABASE_URL: url.toString(), COMPLIANCE_OUTBOX_POLL_MS: '100', ...ownAuth?.env, ...env });
   const app = await NestFactory.createApplicationContext(AppModule.forRoot(config), { logger: ['error', 'warn'] });
   await app.init();
   const addr = `127.0.0.1:${app.get(GrpcServerHost).port}`;
@@ -43,6 +49,7 @@ export async function startCompliance(env: Record<string, string>): Promise<Harn
       await admin.connect();
       await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
       await admin.end();
+      ownAuth?.close();
     },
   };
 }
