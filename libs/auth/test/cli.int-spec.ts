@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ApiKeyStore, AUTH_CODES, DEV_AUDIENCE, DEV_ISSUER, JwtVerifier } from '@tessera/auth';
+import { ApiKeyStore, AUTH_CODES, DEV_AUDIENCE, DEV_ISSUER, JwtVerifier } from '../src';
 
 const run = promisify(execFile);
 const ROOT = join(__dirname, '..', '..', '..');

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AUTH_CODES, DEV_AUDIENCE, DEV_ISSUER, DevIssuer, JwtVerifier } from '@tessera/auth';
+import { AUTH_CODES, DEV_AUDIENCE, DEV_ISSUER, DevIssuer, JwtVerifier } from '../src';
 
 /** A JWKS served over a real HTTP socket, as an OIDC provider's jwks_uri would be. */
 describe('JwtVerifier with a remote JWKS', () => {
