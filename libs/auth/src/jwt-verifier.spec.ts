@@ -199,7 +199,10 @@ describe(JwtVerifier, () => {
 
     it('reports a missing JWKS file as unavailable, telling the operator what to run', async () => {
       const v = verifierFor({ jwks: { file: join(dir, 'nope.json') } });
-      const err = await v.verify(await issuer.mint({ sub: 'alice', roles: ['customer'] })).catch((e: unknown) => e as Error & { code: string });
+      const err = (await v.verify(await issuer.mint({ sub: 'alice', roles: ['customer'] })).then(
+        () => new Error('expected a rejection'),
+        (e: unknown) => e as Error,
+      )) as Error & { code?: string };
       expect(err).toMatchObject({ code: AUTH_CODES.jwksUnavailable, kind: 'UNAVAILABLE' });
       expect(String((err.cause as Error).message)).toContain('npm run auth -- init');
       expect(err.message).not.toContain(dir);
