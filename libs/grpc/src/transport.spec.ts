@@ -32,7 +32,7 @@ describe('grpcTransportFromEnv', () => {
   it('refuses to start without certificates, naming the missing file and both ways out', () => {
     const err = thrown(() => grpcTransportFromEnv('transactions', { TESSERA_TLS_DIR: empty }));
     expect(err.code).toBe('GRPC.TLS_FILES_MISSING');
-    expect(err.message).toContain(join(empty, 'ca.crt'));
+    expect(err.message).toContain(`${join(empty, 'ca.crt')} does not exist (from TESSERA_TLS_DIR)`);
     expect(err.message).toContain('run `npm run infra -- certs` or set TESSERA_GRPC_PLAINTEXT=true for local dev');
   });
 

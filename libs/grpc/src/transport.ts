@@ -57,7 +57,7 @@ function readPem(file: string, variable: string): Buffer {
     return readFileSync(file);
   } catch (err) {
     const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : 'cannot be read';
-    throw transportError('GRPC.TLS_FILES_MISSING', `gRPC mTLS: ${file} ${reason} (${variable}); ${FIX}`, { file, variable });
+    throw transportError('GRPC.TLS_FILES_MISSING', `gRPC mTLS: ${file} ${reason} (from ${variable}); ${FIX}`, { file, variable });
   }
 }
 
@@ -109,9 +109,11 @@ export function grpcTransportFromEnv(service: string, env: NodeJS.ProcessEnv = p
   const key = `${service}\0${files.ca}\0${files.cert}\0${files.key}`;
   const hit = cache.get(key);
   if (hit) return hit;
-  const ca = readPem(files.ca, 'TESSERA_TLS_CA_FILE');
-  const cert = readPem(files.cert, `${prefixOf(service)}_TLS_CERT_FILE`);
-  const pk = readPem(files.key, `${prefixOf(service)}_TLS_KEY_FILE`);
+  // Name the variable the path came from: the explicit override, else the directory.
+  const from = (variable: string) => (env[variable] ? variable : 'TESSERA_TLS_DIR');
+  const ca = readPem(files.ca, from('TESSERA_TLS_CA_FILE'));
+  const cert = readPem(files.cert, from(`${prefixOf(service)}_TLS_CERT_FILE`));
+  const pk = readPem(files.key, from(`${prefixOf(service)}_TLS_KEY_FILE`));
   let transport: GrpcTransport;
   try {
     transport = {
