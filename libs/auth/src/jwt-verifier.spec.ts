@@ -59,6 +59,11 @@ describe(JwtVerifier, () => {
       await expect(verifier.verify(token)).rejects.toMatchObject({ code: AUTH_CODES.tokenNotYetValid });
     });
 
+    it('refuses a token issued in the future', async () => {
+      const token = await issuer.mint({ sub: 'alice', roles: ['customer'], issuedAt: now() + 600 });
+      await expect(verifier.verify(token)).rejects.toMatchObject({ code: AUTH_CODES.tokenNotYetValid });
+    });
+
     it('accepts clock skew within the tolerance and refuses it beyond', async () => {
       const justExpired = await issuer.mint({ sub: 'alice', roles: ['customer'], issuedAt: now() - 610, ttlSec: 600 });
       const almostValid = await issuer.mint({ sub: 'alice', roles: ['customer'], notBefore: now() + 10 });

@@ -122,6 +122,8 @@ export class JwtVerifier {
   }
 
   private checkLifetime(payload: JWTPayload): void {
+    // jose checks iat only with maxTokenAge; a token "issued" in the future is as suspect as one with a future nbf.
+    if (typeof payload.iat === 'number' && payload.iat > Date.now() / 1000 + this.clockToleranceSec) throw authErrors.tokenNotYetValid();
     const max = this.options.maxTtlSec;
     if (max === undefined || payload.exp === undefined) return;
     const start = typeof payload.iat === 'number' ? payload.iat : Math.floor(Date.now() / 1000);
