@@ -18,13 +18,19 @@ import { ingestConfigSchema } from '../src/config';
 import { RejectionCodes } from '../src/events/ingest.errors';
 import { GrpcServerHost } from '../src/platform/grpc-server.host';
 import { RawEventPublisher } from '../src/publishing/raw-event.publisher';
+import { startTestAuth, type TestAuth } from './support/test-auth';
 
 jest.setTimeout(90_000);
 
 const BROKERS = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092').split(',');
 const RUN = randomUUID().slice(0, 8);
 const TOPIC = `test.ingest.raw.${RUN}`;
-const KEYS = 'acme:acme-secret-key,globex:globex-secret-key';
+// In-process suites run plaintext explicitly (mTLS is covered by libs/grpc and the e2e platform).
+process.env['TESSERA_GRPC_PLAINTEXT'] ??= 'true';
+/** Real hashed API keys from a throwaway dev issuer, created in beforeAll. */
+let auth: TestAuth;
+let acmeKey = '';
+let globexKey = '';
 const kafka = new Kafka({ clientId: `ingest-test-${RUN}`, brokers: BROKERS, logLevel: logLevel.NOTHING });
 
 interface Running {
@@ -35,7 +41,7 @@ interface Running {
 }
 
 async function startIngest(env: Record<string, string>): Promise<Running> {
-  const config = ingestConfigSchema.parse({ INGEST_GRPC_PORT: '0', INGEST_RAW_TOPIC: TOPIC, INGEST_API_KEYS: KEYS, KAFKA_BROKERS: BROKERS.join(','), ...env });
+  const config = ingestConfigSchema.parse({ INGEST_GRPC_PORT: '0', INGEST_RAW_TOPIC: TOPIC, ...auth.env, KAFKA_BROKERS: BROKERS.join(','), ...env });
   const app = await NestFactory.createApplicationContext(AppModule.forRoot(config), { logger: ['error'] });
   await app.init();
   const addr = `127.0.0.1:${app.get(GrpcServerHost).port}`;
@@ -43,7 +49,7 @@ async function startIngest(env: Record<string, string>): Promise<Running> {
   return { app, client, addr, close: async () => { client.close(); await app.close(); } };
 }
 
-function apiKey(key = 'acme-secret-key'): Metadata {
+function apiKey(key = acmeKey): Metadata {
   const m = new Metadata();
   m.set('x-api-key', key);
   return m;
@@ -119,6 +125,9 @@ let ingest: Running;
 let sentAccepted = 0;
 
 beforeAll(async () => {
+  auth = await startTestAuth();
+  acmeKey = auth.issuer.createApiKey('acme').key;
+  globexKey = auth.issuer.createApiKey('globex').key;
   const admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: 3, replicationFactor: 1 }], waitForLeaders: true });
@@ -132,6 +141,7 @@ afterAll(async () => {
   await admin.connect();
   await admin.deleteTopics({ topics: [TOPIC] }).catch(() => undefined);
   await admin.disconnect();
+  auth?.close();
 });
 
 describe('IngestService against real Kafka', () => {
@@ -140,11 +150,40 @@ describe('IngestService against real Kafka', () => {
     expect(await checkHealth(ingest.addr, 'tessera.analytics.v1.IngestService')).toBe('SERVING');
   });
 
-  it('refuses a call without a valid API key', async () => {
+  it('refuses a call without a valid credential', async () => {
     const missing = await failure(unaryCall(ingest.client, 'ingestBatch', { events: [event()] }));
-    expect(missing).toMatchObject({ kind: 'UNAUTHENTICATED', code: 'AUTH.API_KEY_REQUIRED' });
+    expect(missing).toMatchObject({ kind: 'UNAUTHENTICATED', code: 'AUTH.CREDENTIALS_REQUIRED' });
     const wrong = await failure(unaryCall(ingest.client, 'ingestBatch', { events: [event()] }, { metadata: apiKey('not-a-real-key') }));
     expect(wrong).toMatchObject({ kind: 'UNAUTHENTICATED', code: 'AUTH.API_KEY_INVALID' });
+    const stream = await failure(streamCall(ingest.client, [[event()]], new Metadata()).catch((e: unknown) => Promise.reject(fromGrpcError(e))));
+    expect(stream).toMatchObject({ kind: 'UNAUTHENTICATED', code: 'AUTH.CREDENTIALS_REQUIRED' });
+  });
+
+  it("takes the tenant from the key: another tenant's key gets every acme event rejected, nothing published", async () => {
+    const res = await unaryCall(ingest.client, 'ingestBatch', { events: [event(), event()] }, { metadata: apiKey(globexKey) });
+    expect(res.accepted).toBe(0);
+    expect(res.rejections.map((r) => r.code)).toEqual([RejectionCodes.tenantMismatch, RejectionCodes.tenantMismatch]);
+  });
+
+  it('accepts a JWT with events:write and a tenant claim; refuses one without the tenant or the scope', async () => {
+    const withTenant = await auth.bearer('pipeline-1', ['ingest'], { tenant: 'acme' });
+    const ok = await unaryCall(ingest.client, 'ingestBatch', { events: [event({ streamId: 'jwt' })] }, withTenant);
+    expect(ok).toMatchObject({ accepted: 1, rejections: [] });
+    sentAccepted += 1;
+    const noTenant = await failure(unaryCall(ingest.client, 'ingestBatch', { events: [event()] }, await auth.bearer('pipeline-2', ['ingest'])));
+    expect(noTenant).toMatchObject({ kind: 'PERMISSION_DENIED', code: 'AUTH.TENANT_FORBIDDEN' });
+    const noScope = await failure(unaryCall(ingest.client, 'ingestBatch', { events: [event()] }, await auth.bearer('op-1', ['operator'], { tenant: 'acme' })));
+    expect(noScope).toMatchObject({ kind: 'PERMISSION_DENIED', code: 'AUTH.SCOPE_REQUIRED' });
+  });
+
+  it('refuses a revoked key without a restart', async () => {
+    const { key, record } = auth.issuer.createApiKey('acme');
+    await new Promise((r) => setTimeout(r, 1100)); // the store is re-read at most once per second
+    expect(await unaryCall(ingest.client, 'ingestBatch', { events: [] }, { metadata: apiKey(key) })).toMatchObject({ accepted: 0 });
+    auth.issuer.revokeApiKey(record.id);
+    await new Promise((r) => setTimeout(r, 1100));
+    const revoked = await failure(unaryCall(ingest.client, 'ingestBatch', { events: [] }, { metadata: apiKey(key) }));
+    expect(revoked).toMatchObject({ kind: 'UNAUTHENTICATED', code: 'AUTH.API_KEY_INVALID' });
   });
 
   it('accepts the good events of a mixed batch, reports each bad one, and the good ones are on the topic exactly once', async () => {
@@ -175,7 +214,8 @@ describe('IngestService against real Kafka', () => {
     expect(res.rejections[1]?.eventId).toBe(bad[1]?.eventId);
     sentAccepted += 3;
 
-    const records = await readTopic(sentAccepted);
+    // The JWT test above published one event of its own (stream 'jwt').
+    const records = (await readTopic(sentAccepted)).filter((r) => r.event.streamId !== 'jwt');
     expect(records).toHaveLength(3);
     expect(records.map((r) => r.id).sort()).toEqual(good.map((e) => e.eventId).sort());
     const byId = new Map(records.map((r) => [r.id, r]));
