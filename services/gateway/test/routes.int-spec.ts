@@ -4,19 +4,17 @@
  * AuditService) and a "compliance" server (ComplianceService), served by small in-test implementations that
  * behave like the real ones at the contract level (idempotency, typed AppErrors, four-eyes). Requests go through
  * Fastify's inject, so routing, body parsing, pipes, header handling and the problem filter run for real, and
- * every gRPC status crosses a real socket before it becomes problem+json.
+ * every gRPC status crosses a real socket before it becomes problem+json. Requests carry real dev-issuer tokens and
+ * the in-test services verify the forwarded credential as the real ones do (the OpenAPI route: openapi.int-spec.ts).
  */
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
-import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type commonV1, complianceV1, paymentsV1 } from '@tessera/contracts';
 import { AppError, PROBLEM_CONTENT_TYPE } from '@tessera/errors';
-import { createGrpcServer, type GrpcServerHandle, unaryService, type UnaryImplementation } from '@tessera/grpc';
+import { type CallContext, createGrpcServer, type GrpcServerHandle, unaryService, type UnaryImplementation } from '@tessera/grpc';
 import pino from 'pino';
-import { AppModule } from '../src/app.module';
-import { gatewayConfigSchema } from '../src/config';
-import { buildOpenApiDocument } from '../src/openapi/openapi.document';
+import { createTestAuth, startGateway, type TestAuth, testConfig } from './support/edge';
 
 jest.setTimeout(30_000);
 
@@ -57,8 +55,13 @@ function fingerprint<T>(codec: { encode(m: T): { finish(): Uint8Array } }, reque
   return Buffer.from(codec.encode({ ...request, idempotencyKey: '' }).finish()).toString('base64');
 }
 
-function record(method: string, principal: string | undefined, request: unknown): void {
-  calls.push({ method, principal, request });
+/** The caller as a real service sees it: the forwarded credential, verified again (the gateway's word is not trusted). */
+async function subjectOf(ctx: CallContext): Promise<string | undefined> {
+  return (await t.auth.callers.authenticate(ctx.metadata)).subject;
+}
+
+async function record(method: string, ctx: CallContext, request: unknown): Promise<void> {
+  calls.push({ method, principal: await subjectOf(ctx), request });
 }
 
 function accountOf(id: string): StoredAccount {
@@ -118,13 +121,13 @@ const accountService: UnaryImplementation<typeof paymentsV1.AccountServiceServic
   async openAccount() { fail('TEST.UNUSED', 'INTERNAL', 'covered by gateway.int-spec.ts'); },
   async getAccount(req) { return { account: accountOf(req.accountId).account }; },
   async listAccounts(req, ctx) {
-    record('ListAccounts', ctx.principal, req);
+    await record('ListAccounts', ctx, req);
     const all = [...accounts.values()].map((a) => a.account).filter((a) => !req.currency || a.currency === req.currency);
     const { items, page: next } = page(all, req.page);
     return { accounts: items, page: next };
   },
   async freezeAccount(req, ctx) {
-    record('FreezeAccount', ctx.principal, req);
+    await record('FreezeAccount', ctx, req);
     return idempotent('freeze', req.idempotencyKey, fingerprint(paymentsV1.FreezeAccountRequest, req), async () => {
       const stored = accountOf(req.accountId);
       if (req.expectedVersion !== 0n && req.expectedVersion !== stored.account.version) fail('PAYMENTS.VERSION_CONFLICT', 'ABORTED', 'Account changed');
@@ -133,7 +136,7 @@ const accountService: UnaryImplementation<typeof paymentsV1.AccountServiceServic
     });
   },
   async closeAccount(req, ctx) {
-    record('CloseAccount', ctx.principal, req);
+    await record('CloseAccount', ctx, req);
     return idempotent('close', req.idempotencyKey, fingerprint(paymentsV1.CloseAccountRequest, req), async () => {
       const stored = accountOf(req.accountId);
       if (stored.ledger !== 0n || stored.held !== 0n) fail('PAYMENTS.ACCOUNT_NOT_EMPTY', 'FAILED_PRECONDITION', 'Balance must be zero to close');
@@ -149,11 +152,11 @@ const accountService: UnaryImplementation<typeof paymentsV1.AccountServiceServic
 
 const transferService: UnaryImplementation<typeof paymentsV1.TransferServiceService> = {
   async createTransfer(req, ctx) {
-    record('CreateTransfer', ctx.principal, req);
+    await record('CreateTransfer', ctx, req);
     return idempotent('transfer', req.idempotencyKey, fingerprint(paymentsV1.CreateTransferRequest, req), async () => ({ transfer: post(req.transfer ?? fail('T', 'INVALID_ARGUMENT', 'transfer required')) }));
   },
   async createTransferBatch(req, ctx) {
-    record('CreateTransferBatch', ctx.principal, req);
+    await record('CreateTransferBatch', ctx, req);
     return idempotent('batch', req.idempotencyKey, fingerprint(paymentsV1.CreateTransferBatchRequest, req), async () => {
       const batchId = randomUUID();
       return { batchId, transfers: req.transfers.map((t) => post(t, { batchId })) };
@@ -164,13 +167,13 @@ const transferService: UnaryImplementation<typeof paymentsV1.TransferServiceServ
     return { transfer: transfers.get(req.transferId) ?? fail('PAYMENTS.TRANSFER_NOT_FOUND', 'NOT_FOUND', 'No such transfer', { transferId: req.transferId }) };
   },
   async listTransfers(req, ctx) {
-    record('ListTransfers', ctx.principal, req);
+    await record('ListTransfers', ctx, req);
     const all = [...transfers.values()].filter((t) => !req.accountId || t.sourceAccountId === req.accountId || t.destinationAccountId === req.accountId).reverse();
     const { items, page: next } = page(all, req.page);
     return { transfers: items, page: next };
   },
   async authorizeHold(req, ctx) {
-    record('AuthorizeHold', ctx.principal, req);
+    await record('AuthorizeHold', ctx, req);
     return idempotent('hold', req.idempotencyKey, fingerprint(paymentsV1.AuthorizeHoldRequest, req), async () => {
       const source = accountOf(req.accountId);
       accountOf(req.destinationAccountId);
@@ -184,7 +187,7 @@ const transferService: UnaryImplementation<typeof paymentsV1.TransferServiceServ
     });
   },
   async captureHold(req, ctx) {
-    record('CaptureHold', ctx.principal, req);
+    await record('CaptureHold', ctx, req);
     return idempotent('capture', req.idempotencyKey, fingerprint(paymentsV1.CaptureHoldRequest, req), async () => {
       const hold = holds.get(req.holdId) ?? fail('PAYMENTS.HOLD_NOT_FOUND', 'NOT_FOUND', 'No such hold');
       if (hold.status !== paymentsV1.HoldStatus.HOLD_STATUS_AUTHORIZED) fail('PAYMENTS.HOLD_NOT_AUTHORIZED', 'FAILED_PRECONDITION', 'Hold is not authorized');
@@ -197,7 +200,7 @@ const transferService: UnaryImplementation<typeof paymentsV1.TransferServiceServ
     });
   },
   async voidHold(req, ctx) {
-    record('VoidHold', ctx.principal, req);
+    await record('VoidHold', ctx, req);
     return idempotent('void', req.idempotencyKey, fingerprint(paymentsV1.VoidHoldRequest, req), async () => {
       const hold = holds.get(req.holdId) ?? fail('PAYMENTS.HOLD_NOT_FOUND', 'NOT_FOUND', 'No such hold');
       if (hold.status !== paymentsV1.HoldStatus.HOLD_STATUS_AUTHORIZED) fail('PAYMENTS.HOLD_NOT_AUTHORIZED', 'FAILED_PRECONDITION', 'Hold is not authorized');
@@ -208,7 +211,7 @@ const transferService: UnaryImplementation<typeof paymentsV1.TransferServiceServ
     });
   },
   async reverseTransfer(req, ctx) {
-    record('ReverseTransfer', ctx.principal, req);
+    await record('ReverseTransfer', ctx, req);
     return idempotent('reverse', req.idempotencyKey, fingerprint(paymentsV1.ReverseTransferRequest, req), async () => {
       const original = transfers.get(req.transferId) ?? fail('PAYMENTS.TRANSFER_NOT_FOUND', 'NOT_FOUND', 'No such transfer');
       if (original.status !== paymentsV1.TransferStatus.TRANSFER_STATUS_POSTED) fail('PAYMENTS.TRANSFER_NOT_REVERSIBLE', 'FAILED_PRECONDITION', 'Only a POSTED transfer can be reversed');
@@ -227,13 +230,13 @@ const transferService: UnaryImplementation<typeof paymentsV1.TransferServiceServ
 
 const auditService: UnaryImplementation<typeof paymentsV1.AuditServiceService> = {
   async verifyAuditChain(req, ctx) {
-    record('VerifyAuditChain', ctx.principal, req);
+    await record('VerifyAuditChain', ctx, req);
     return auditTampered
       ? { valid: false, recordsChecked: 2n, firstInvalidSeq: 2n, failureReason: 'hash mismatch', headHash: '' }
       : { valid: true, recordsChecked: 2n, firstInvalidSeq: 0n, failureReason: '', headHash: 'b'.repeat(64) };
   },
   async listAuditRecords(req, ctx) {
-    record('ListAuditRecords', ctx.principal, req);
+    await record('ListAuditRecords', ctx, req);
     const records = [1n, 2n].map((seq) => paymentsV1.AuditRecord.fromPartial({
       seq, id: randomUUID(), occurredAt: new Date(), actor: 'alice', action: 'transfer.posted', entityType: 'transfer', entityId: req.entityId || 't-1',
       payloadJson: JSON.stringify({ amountMinor: '1050', currency: 'EUR' }), prevHash: seq === 1n ? '0'.repeat(64) : 'a'.repeat(64), hash: seq === 1n ? 'a'.repeat(64) : 'b'.repeat(64),
@@ -245,22 +248,22 @@ const auditService: UnaryImplementation<typeof paymentsV1.AuditServiceService> =
 const complianceService: UnaryImplementation<typeof complianceV1.ComplianceServiceService> = {
   async screen() { fail('TEST.UNUSED', 'INTERNAL', 'called by transactions, not the gateway'); },
   async listAlerts(req, ctx) {
-    record('ListAlerts', ctx.principal, req);
+    await record('ListAlerts', ctx, req);
     const all = [...alerts.values()].filter((a) => req.status === complianceV1.AlertStatus.ALERT_STATUS_UNSPECIFIED || a.status === req.status);
     const { items, page: next } = page(all, req.page);
     return { alerts: items, page: next };
   },
   async assignAlert(req, ctx) {
-    record('AssignAlert', ctx.principal, req);
+    await record('AssignAlert', ctx, req);
     const alert = alerts.get(req.alertId) ?? fail('COMPLIANCE.ALERT_NOT_FOUND', 'NOT_FOUND', 'No such alert');
     const assigned = { ...alert, assignee: req.assignee, status: complianceV1.AlertStatus.ALERT_STATUS_ASSIGNED };
     alerts.set(alert.id, assigned);
     return { alert: assigned };
   },
   async resolveAlert(req, ctx) {
-    record('ResolveAlert', ctx.principal, req);
+    await record('ResolveAlert', ctx, req);
     const alert = alerts.get(req.alertId) ?? fail('COMPLIANCE.ALERT_NOT_FOUND', 'NOT_FOUND', 'No such alert');
-    const reviewer = ctx.principal ?? 'anonymous';
+    const reviewer = (await subjectOf(ctx)) ?? 'anonymous';
     if (req.resolution === complianceV1.AlertResolution.ALERT_RESOLUTION_RELEASE) {
       if (alert.releaseApprovals.includes(reviewer)) fail('COMPLIANCE.FOUR_EYES_REQUIRED', 'FAILED_PRECONDITION', 'A second, different reviewer must approve the release');
       const approvals = [...alert.releaseApprovals, reviewer];
@@ -279,12 +282,23 @@ const complianceService: UnaryImplementation<typeof complianceV1.ComplianceServi
 let transactionsServer: GrpcServerHandle;
 let complianceServer: GrpcServerHandle;
 let app: NestFastifyApplication;
+let t: TestAuth;
+/** Staff with every scope the routes need; tests that care about the actor name it. */
+const tokens = new Map<string, string>();
+async function bearerOf(principal: string): Promise<string> {
+  let token = tokens.get(principal);
+  if (!token) {
+    token = await t.token(principal, ['operator', 'compliance-officer', 'auditor']);
+    tokens.set(principal, token);
+  }
+  return `Bearer ${token}`;
+}
 
 interface Res { status: number; contentType: string; body: Record<string, unknown> }
 async function call(method: 'GET' | 'POST', url: string, options: { body?: object | string; key?: string; principal?: string; headers?: Record<string, string> } = {}): Promise<Res> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.key) headers['idempotency-key'] = options.key;
-  if (options.principal) headers['x-tessera-principal'] = options.principal;
+  headers['authorization'] = await bearerOf(options.principal ?? 'ops-default');
   const res = await app.inject({ method, url, headers, ...(options.body === undefined ? {} : { payload: options.body }) });
   return { status: res.statusCode, contentType: String(res.headers['content-type'] ?? ''), body: res.json<Record<string, unknown>>() };
 }
@@ -297,6 +311,7 @@ function expectProblem(res: Res, status: number, code: string): void {
 }
 
 beforeAll(async () => {
+  t = await createTestAuth();
   const logger = pino({ level: 'silent' });
   transactionsServer = await createGrpcServer({
     port: 0, host: '127.0.0.1', logger, shutdownGraceMs: 200,
@@ -310,21 +325,20 @@ beforeAll(async () => {
     port: 0, host: '127.0.0.1', logger, shutdownGraceMs: 200,
     services: [{ definition: complianceV1.ComplianceServiceService, implementation: unaryService(complianceV1.ComplianceServiceService, complianceService, { logger }) }],
   });
-  const config = gatewayConfigSchema.parse({
+  const config = testConfig({
     TRANSACTIONS_ADDR: `127.0.0.1:${transactionsServer.port}`,
     COMPLIANCE_ADDR: `127.0.0.1:${complianceServer.port}`,
     GATEWAY_GRPC_DEADLINE_MS: String(DEADLINE_MS),
     GATEWAY_HEALTH_TIMEOUT_MS: '1000',
     GATEWAY_BODY_LIMIT_BYTES: String(BODY_LIMIT),
   });
-  app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), new FastifyAdapter({ bodyLimit: BODY_LIMIT }), { logger: false });
-  await app.init();
-  await app.getHttpAdapter().getInstance().ready();
+  app = await startGateway(config, t.auth);
 });
 
 afterAll(async () => {
   await app?.close();
   await Promise.allSettled([transactionsServer?.shutdown(), complianceServer?.shutdown()]);
+  t?.cleanup();
 });
 
 // ---------------------------------------------------------------- tests
@@ -453,10 +467,10 @@ describe('transfers', () => {
     expectProblem(await call('POST', '/v1/transfers', { key: key(), body: '{"amount":', headers: { 'content-type': 'application/json' } }), 400, 'HTTP.BAD_REQUEST');
   });
 
-  it('rejects a malformed X-Tessera-Principal', async () => {
-    const res = await call('POST', '/v1/transfers', { key: key(), principal: 'alice smith', body: body() });
-    expectProblem(res, 400, 'HTTP.INVALID_PRINCIPAL');
-    expect(fields(res)).toEqual(['X-Tessera-Principal']);
+  it('ignores an X-Tessera-Principal header: the actor upstream is the token\'s subject', async () => {
+    const res = await call('POST', '/v1/transfers', { key: key(), principal: 'ops-erin', body: body(), headers: { 'x-tessera-principal': 'mallory' } });
+    expect(res.status).toBe(201);
+    expect(calls.at(-1)).toMatchObject({ method: 'CreateTransfer', principal: 'ops-erin' });
   });
 
   it('maps the service\'s refusals: insufficient funds and frozen account 422, unknown account 404, compliance down 503', async () => {
@@ -627,14 +641,6 @@ describe('audit', () => {
       expect.objectContaining({ seq: '2', prevHash: 'a'.repeat(64) }),
     ]);
     expectProblem(await call('GET', '/v1/audit/records?entityType=Transfer%20X'), 400, 'HTTP.INVALID_QUERY');
-  });
-});
-
-describe('GET /openapi.json', () => {
-  it('serves the OpenAPI 3.1 document', async () => {
-    const res = await call('GET', '/openapi.json');
-    expect(res.status).toBe(200);
-    expect(res.body).toEqual(JSON.parse(JSON.stringify(buildOpenApiDocument())));
   });
 });
 
