@@ -2,9 +2,10 @@
  * insights against the real broker and Postgres: aggregates (with duplicates, an older revision after a
  * newer one, an aborted transaction and an invalid message) go to a per-run topic; the service (own group,
  * throwaway database) builds the read model, answers GetAggregates/GetTopN and streams upserts live.
+ * Reads carry a real API key of TENANT (or a dev-issuer JWT); other tenants' data is refused.
  */
 import { randomUUID } from 'node:crypto';
-import { credentials, type ClientReadableStream } from '@grpc/grpc-js';
+import { credentials, type ClientReadableStream, Metadata } from '@grpc/grpc-js';
 import { analyticsV1, eventTypeName } from '@tessera/contracts';
 import { AppError, fromGrpcError } from '@tessera/errors';
 import { createKafka, EventProducer } from '@tessera/kafka';
@@ -31,6 +32,8 @@ let producer: EventProducer;
 let txProducer: EventProducer;
 let h: Harness;
 let client: analyticsV1.InsightsServiceClient;
+/** x-api-key of TENANT, sent with every read unless a test passes other metadata. */
+let tenantKey: Metadata;
 
 interface Spec {
   metric?: string;
@@ -103,13 +106,14 @@ async function consumed(): Promise<void> {
   }
 }
 
-function call<Req, Res>(method: (req: Req, cb: (err: Error | null, res: Res) => void) => unknown, req: Req): Promise<Res> {
-  return new Promise((resolve, reject) => method.call(client, req, (err, res) => (err ? reject(fromGrpcError(err)) : resolve(res))));
+function call<Req, Res>(method: (req: Req, md: Metadata, cb: (err: Error | null, res: Res) => void) => unknown, req: Req, md: Metadata): Promise<Res> {
+  return new Promise((resolve, reject) => method.call(client, req, md, (err, res) => (err ? reject(fromGrpcError(err)) : resolve(res))));
 }
 
-const getAggregates = (req: Partial<analyticsV1.GetAggregatesRequest>) =>
-  call<analyticsV1.GetAggregatesRequest, analyticsV1.GetAggregatesResponse>(client.getAggregates, analyticsV1.GetAggregatesRequest.fromPartial(req));
-const getTopN = (req: Partial<analyticsV1.GetTopNRequest>) => call<analyticsV1.GetTopNRequest, analyticsV1.GetTopNResponse>(client.getTopN, analyticsV1.GetTopNRequest.fromPartial(req));
+const getAggregates = (req: Partial<analyticsV1.GetAggregatesRequest>, md = tenantKey) =>
+  call<analyticsV1.GetAggregatesRequest, analyticsV1.GetAggregatesResponse>(client.getAggregates, analyticsV1.GetAggregatesRequest.fromPartial(req), md);
+const getTopN = (req: Partial<analyticsV1.GetTopNRequest>, md = tenantKey) =>
+  call<analyticsV1.GetTopNRequest, analyticsV1.GetTopNResponse>(client.getTopN, analyticsV1.GetTopNRequest.fromPartial(req), md);
 
 const RANGE = { from: new Date(BASE - 60_000), to: new Date(BASE + 600_000) };
 
@@ -128,7 +132,8 @@ beforeAll(async () => {
   h = await startInsights({ KAFKA_BROKERS: BROKERS.join(','), INSIGHTS_CONSUMER_GROUP: GROUP, INSIGHTS_AGGREGATES_TOPIC: TOPIC });
   await h.app.get(AggregatesConsumer).joined;
   client = new analyticsV1.InsightsServiceClient(h.addr, credentials.createInsecure());
-  stream = client.streamAggregates({ tenantId: TENANT, streamId: '', metric: 'page.view' });
+  tenantKey = h.auth.apiKey(h.auth.issuer.createApiKey(TENANT).key).metadata;
+  stream = client.streamAggregates({ tenantId: TENANT, streamId: '', metric: 'page.view' }, tenantKey);
   stream.on('data', (m: analyticsV1.StreamAggregatesResponse) => m.aggregate && streamed.push(m.aggregate));
   stream.on('error', () => undefined); // the cancellation at the end surfaces as CANCELLED
   await new Promise<void>((resolve) => stream.once('metadata', () => resolve()));
@@ -224,6 +229,25 @@ describe('insights read model', () => {
       code: 'INSIGHTS.INVALID_PAGE_TOKEN',
     } satisfies Partial<AppError>);
     await expect(getAggregates({ ...RANGE })).rejects.toMatchObject({ code: 'INSIGHTS.INVALID_REQUEST', kind: 'INVALID_ARGUMENT' });
+  });
+
+  it("refuses another tenant's data and calls without a credential", async () => {
+    const otherKey = h.auth.apiKey(h.auth.issuer.createApiKey(`other${RUN}`).key).metadata;
+    await expect(getAggregates({ tenantId: TENANT, metric: 'page.view', ...RANGE }, otherKey)).rejects.toMatchObject({ kind: 'PERMISSION_DENIED', code: 'AUTH.TENANT_FORBIDDEN' });
+    await expect(getTopN({ tenantId: TENANT, metric: 'checkout', dimensionKey: 'country', ...RANGE }, otherKey)).rejects.toMatchObject({ code: 'AUTH.TENANT_FORBIDDEN' });
+    await expect(getAggregates({ tenantId: TENANT, metric: 'page.view', ...RANGE }, new Metadata())).rejects.toMatchObject({ kind: 'UNAUTHENTICATED', code: 'AUTH.CREDENTIALS_REQUIRED' });
+    const foreignStream = client.streamAggregates({ tenantId: TENANT, streamId: '', metric: '' }, otherKey);
+    const streamError = await new Promise<AppError>((resolve) => foreignStream.on('error', (e) => resolve(fromGrpcError(e))));
+    expect(streamError).toMatchObject({ kind: 'PERMISSION_DENIED', code: 'AUTH.TENANT_FORBIDDEN' });
+  });
+
+  it("accepts a JWT with insights:read for its own tenant claim only", async () => {
+    const own = (await h.auth.bearer('analyst-1', ['ingest'], { tenant: TENANT })).metadata;
+    await expect(getAggregates({ tenantId: TENANT, metric: 'page.view', ...RANGE }, own)).resolves.toBeDefined();
+    const noTenant = (await h.auth.bearer('analyst-2', ['ingest'])).metadata;
+    await expect(getAggregates({ tenantId: TENANT, metric: 'page.view', ...RANGE }, noTenant)).rejects.toMatchObject({ code: 'AUTH.TENANT_FORBIDDEN' });
+    const noScope = (await h.auth.bearer('c-1', ['customer'], { tenant: TENANT })).metadata;
+    await expect(getAggregates({ tenantId: TENANT, metric: 'page.view', ...RANGE }, noScope)).rejects.toMatchObject({ kind: 'PERMISSION_DENIED', code: 'AUTH.SCOPE_REQUIRED' });
   });
 
   it('ranks dimension values by sum or count over one resolution', async () => {

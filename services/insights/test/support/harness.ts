@@ -9,6 +9,10 @@ import { Client } from 'pg';
 import { AppModule } from '../../src/app.module';
 import { insightsConfigSchema } from '../../src/config';
 import { GrpcServerHost } from '../../src/platform/grpc-server.host';
+import { startTestAuth, type TestAuth } from './test-auth';
+
+// In-process suites run plaintext explicitly (mTLS is covered by libs/grpc and the e2e platform).
+process.env['TESSERA_GRPC_PLAINTEXT'] ??= 'true';
 
 const ADMIN_URL = process.env['TESSERA_PG_ADMIN_URL'] ?? 'postgresql://tessera:tessera@127.0.0.1:55432/postgres';
 const MIGRATIONS_DIR = path.resolve(__dirname, '../../prisma/migrations');
@@ -17,6 +21,8 @@ export interface Harness {
   app: INestApplicationContext;
   db: Client;
   addr: string;
+  /** The throwaway dev issuer the service verifies tokens and API keys against. */
+  auth: TestAuth;
   close(): Promise<void>;
 }
 
@@ -28,7 +34,8 @@ export async function startInsights(env: Record<string, string>): Promise<Harnes
   await migrate(url.toString(), MIGRATIONS_DIR);
   const db = new Client({ connectionString: url.toString() });
   await db.connect();
-  const config = insightsConfigSchema.parse({ INSIGHTS_GRPC_PORT: '0', INSIGHTS_DATABASE_URL: url.toString(), ...env });
+  const auth = await startTestAuth();
+  const config = insightsConfigSchema.parse({ INSIGHTS_GRPC_PORT: '0', INSIGHTS_DATABASE_URL: url.toString(), ...auth.env, ...env });
   const app = await NestFactory.createApplicationContext(AppModule.forRoot(config), { logger: ['error', 'warn'] });
   await app.init();
   const addr = `127.0.0.1:${app.get(GrpcServerHost).port}`;
@@ -36,6 +43,7 @@ export async function startInsights(env: Record<string, string>): Promise<Harnes
     app,
     db,
     addr,
+    auth,
     close: async () => {
       await app.close();
       await db.end();
@@ -43,6 +51,7 @@ export async function startInsights(env: Record<string, string>): Promise<Harnes
       await admin.connect();
       await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
       await admin.end();
+      auth.close();
     },
   };
 }
