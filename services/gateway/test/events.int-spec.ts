@@ -6,19 +6,18 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
-import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { analyticsV1 } from '@tessera/contracts';
 import { AppError, PROBLEM_CONTENT_TYPE, toGrpcStatus } from '@tessera/errors';
 import { createGrpcServer, type GrpcServerHandle } from '@tessera/grpc';
 import pino from 'pino';
-import { AppModule } from '../src/app.module';
-import { gatewayConfigSchema } from '../src/config';
+import { createTestAuth, startGateway, type TestAuth, testConfig } from './support/edge';
 
 jest.setTimeout(30_000);
 
 const BODY_LIMIT = 64 * 1024;
-const KEY = 'acme-secret-key';
+let KEY: string;
+let t: TestAuth;
 
 /** What the in-test ingest received, and how it should answer next. */
 const received: { apiKey: string | undefined; events: analyticsV1.AnalyticsEvent[] }[] = [];
@@ -49,7 +48,8 @@ let app: NestFastifyApplication;
 
 interface Response { status: number; headers: Record<string, unknown>; body: Record<string, unknown> }
 
-async function post(payload: unknown, headers: Record<string, string> = { 'x-api-key': KEY }): Promise<Response> {
+async function post(payload: unknown, headers?: Record<string, string>): Promise<Response> {
+  headers ??= { 'x-api-key': KEY };
   const res = await app.getHttpAdapter().getInstance().inject({
     method: 'POST',
     url: '/v1/events',
@@ -69,20 +69,22 @@ const event = (overrides: Record<string, unknown> = {}) => ({
 });
 
 beforeAll(async () => {
+  const created = await createTestAuth(['acme']);
+  t = created;
+  KEY = created.tenantKeys['acme']!;
   const logger = pino({ level: 'silent' });
   ingest = await createGrpcServer({
     port: 0, host: '127.0.0.1', logger, shutdownGraceMs: 200,
     services: [{ definition: analyticsV1.IngestServiceService, implementation: { ingestBatch, ingestStream: () => undefined } }],
   });
-  const config = gatewayConfigSchema.parse({ INGEST_ADDR: `127.0.0.1:${ingest.port}`, GATEWAY_BODY_LIMIT_BYTES: String(BODY_LIMIT) });
-  app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), new FastifyAdapter({ bodyLimit: BODY_LIMIT }), { logger: false });
-  await app.init();
-  await app.getHttpAdapter().getInstance().ready();
+  const config = testConfig({ INGEST_ADDR: `127.0.0.1:${ingest.port}`, GATEWAY_BODY_LIMIT_BYTES: String(BODY_LIMIT) });
+  app = await startGateway(config, t.auth);
 });
 
 afterAll(async () => {
   await app?.close();
   await ingest?.shutdown();
+  t?.cleanup();
 });
 
 beforeEach(() => {
@@ -127,9 +129,10 @@ describe('POST /v1/events', () => {
     expectProblem(await post(big), 413, 'HTTP.PAYLOAD_TOO_LARGE');
   });
 
-  it('answers 401 when the API key is missing or unknown (checked by ingest)', async () => {
-    expectProblem(await post({ events: [event()] }, {}), 401, 'AUTH.API_KEY_REQUIRED');
+  it('answers 401 at the edge when the credential is missing or unknown, without calling ingest', async () => {
+    expectProblem(await post({ events: [event()] }, {}), 401, 'AUTH.CREDENTIALS_REQUIRED');
     expectProblem(await post({ events: [event()] }, { 'x-api-key': 'wrong-key-123' }), 401, 'AUTH.API_KEY_INVALID');
+    expect(received).toHaveLength(0);
   });
 
   it('answers 503 problem+json with Retry-After from ingest when it cannot store events', async () => {

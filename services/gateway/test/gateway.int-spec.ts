@@ -5,14 +5,12 @@
  */
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
-import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { paymentsV1 } from '@tessera/contracts';
 import { AppError, PROBLEM_CONTENT_TYPE } from '@tessera/errors';
 import { createGrpcServer, type GrpcServerHandle, unaryService, type UnaryImplementation } from '@tessera/grpc';
 import pino from 'pino';
-import { AppModule } from '../src/app.module';
-import { gatewayConfigSchema } from '../src/config';
+import { createTestAuth, startGateway, type TestAuth, testConfig } from './support/edge';
 
 jest.setTimeout(30_000);
 
@@ -53,18 +51,22 @@ const implementation: UnaryImplementation<typeof Svc> = {
 
 let grpc: GrpcServerHandle;
 let app: NestFastifyApplication;
+let t: TestAuth;
+let operator: string;
 
 async function request(options: { method: 'GET' | 'POST'; url: string; payload?: string | object; headers?: Record<string, string> }) {
-  const res = await app.inject(options);
+  const res = await app.inject({ ...options, headers: { authorization: operator, ...options.headers } });
   return { status: res.statusCode, contentType: String(res.headers['content-type'] ?? ''), body: res.json<Record<string, unknown>>() };
 }
 
 const validBody = { ownerId: 'cust-1', type: 'ASSET', currency: 'EUR', overdraftLimitMinor: '9223372036854775807' };
 
 beforeAll(async () => {
+  t = await createTestAuth();
+  operator = `Bearer ${await t.token('ops-anna', ['operator'])}`;
   const logger = pino({ level: 'silent' });
   grpc = await createGrpcServer({ port: 0, host: '127.0.0.1', logger, services: [{ definition: Svc, implementation: unaryService(Svc, implementation, { logger }) }], shutdownGraceMs: 500 });
-  const config = gatewayConfigSchema.parse({
+  const config = testConfig({
     TRANSACTIONS_ADDR: `127.0.0.1:${grpc.port}`,
     // The same server stands in for compliance's overall health; its routes are covered in routes.int-spec.ts.
     COMPLIANCE_ADDR: `127.0.0.1:${grpc.port}`,
@@ -72,14 +74,13 @@ beforeAll(async () => {
     GATEWAY_HEALTH_TIMEOUT_MS: '1000',
     GATEWAY_BODY_LIMIT_BYTES: String(BODY_LIMIT),
   });
-  app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), new FastifyAdapter({ bodyLimit: BODY_LIMIT }), { logger: ['error', 'warn'] });
-  await app.init();
-  await app.getHttpAdapter().getInstance().ready();
+  app = await startGateway(config, t.auth);
 });
 
 afterAll(async () => {
   await app?.close();
   await grpc?.shutdown();
+  t?.cleanup();
 });
 
 describe('gateway over a live AccountService', () => {
@@ -100,7 +101,7 @@ describe('gateway over a live AccountService', () => {
     const res = await request({ method: 'POST', url: '/v1/accounts', payload: '{"ownerId": ', headers: { 'content-type': 'application/json', 'idempotency-key': 'key-00000002' } });
     expect(res.status).toBe(400);
     expect(res.contentType).toContain(PROBLEM_CONTENT_TYPE);
-    expect(res.body).toMatchObject({ status: 400, code: 'HTTP.BAD_REQUEST', instance: '/v1/accounts' });
+    expect(res.body).toMatchObject({ status: 400, code: 'HTTP.BAD_REQUEST', instance: expect.stringMatching(/^urn:tessera:request:/) });
   });
 
   it('answers an oversize body with a 413 problem', async () => {
@@ -146,7 +147,7 @@ describe('gateway over a live AccountService', () => {
   it('answers an unknown route with a 404 problem', async () => {
     const res = await request({ method: 'GET', url: '/v1/nope' });
     expect(res.status).toBe(404);
-    expect(res.body).toMatchObject({ code: 'HTTP.ROUTE_NOT_FOUND', instance: '/v1/nope' });
+    expect(res.body).toMatchObject({ code: 'HTTP.ROUTE_NOT_FOUND', instance: expect.stringMatching(/^urn:tessera:request:/) });
   });
 
   it('reports healthy while transactions, compliance and Kafka answer', async () => {

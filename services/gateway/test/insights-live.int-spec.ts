@@ -6,19 +6,19 @@
  */
 import 'reflect-metadata';
 import { Metadata, type ServerWritableStream } from '@grpc/grpc-js';
-import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { analyticsV1 } from '@tessera/contracts';
 import { AppError, PROBLEM_CONTENT_TYPE, toGrpcStatus } from '@tessera/errors';
 import { createGrpcServer, type GrpcServerHandle, wrapUnary } from '@tessera/grpc';
 import pino from 'pino';
-import { AppModule } from '../src/app.module';
-import { gatewayConfigSchema } from '../src/config';
+import { createGatewayApp } from '../src/http/app-setup';
+import { createTestAuth, type TestAuth, testConfig } from './support/edge';
 
 jest.setTimeout(30_000);
 
-const KEY = 'acme-key-0001';
-const OTHER_KEY = 'globex-key-01';
+let KEY: string;
+let OTHER_KEY: string;
+let t: TestAuth;
 const START = new Date('2026-01-01T12:00:00.000Z');
 
 type StreamCall = ServerWritableStream<analyticsV1.StreamAggregatesRequest, analyticsV1.StreamAggregatesResponse>;
@@ -47,6 +47,10 @@ let app: NestFastifyApplication;
 let base: string;
 
 beforeAll(async () => {
+  const created = await createTestAuth(['acme', 'globex']);
+  t = created;
+  KEY = created.tenantKeys['acme']!;
+  OTHER_KEY = created.tenantKeys['globex']!;
   const logger = pino({ level: 'silent' });
   grpc = await createGrpcServer({
     port: 0,
@@ -80,13 +84,12 @@ beforeAll(async () => {
       },
     ],
   });
-  const config = gatewayConfigSchema.parse({
+  const config = testConfig({
     INSIGHTS_ADDR: `127.0.0.1:${grpc.port}`,
-    INGEST_API_KEYS: `acme:${KEY},globex:${OTHER_KEY}`,
     GATEWAY_LIVE_HEARTBEAT_MS: '200',
     GATEWAY_GRPC_DEADLINE_MS: '2000',
   });
-  app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), new FastifyAdapter(), { logger: ['error', 'warn'] });
+  app = await createGatewayApp(config, t.auth, { logger: ['error', 'warn'] });
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
   base = `http://127.0.0.1:${address.port}`;
@@ -95,6 +98,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await app?.close();
   await grpc?.shutdown();
+  t?.cleanup();
 });
 
 /** Reads SSE frames from a fetch body until `until` holds for the frames seen so far. */
@@ -132,7 +136,8 @@ describe('GET /v1/live/aggregates', () => {
     const missing = await fetch(`${base}/v1/live/aggregates?tenantId=acme`);
     expect(missing.status).toBe(401);
     expect(missing.headers.get('content-type')).toContain(PROBLEM_CONTENT_TYPE);
-    expect(await missing.json()).toMatchObject({ code: 'AUTH.API_KEY_REQUIRED' });
+    expect(missing.headers.get('www-authenticate')).toBe('Bearer realm="tessera"');
+    expect(await missing.json()).toMatchObject({ code: 'AUTH.CREDENTIALS_REQUIRED' });
     const unknown = await fetch(`${base}/v1/live/aggregates?tenantId=acme`, { headers: { 'x-api-key': 'nope-nope-nope' } });
     expect(await unknown.json()).toMatchObject({ status: 401, code: 'AUTH.API_KEY_INVALID' });
     const other = await fetch(`${base}/v1/live/aggregates?tenantId=acme&apiKey=${OTHER_KEY}`);
@@ -162,16 +167,31 @@ describe('GET /v1/live/aggregates', () => {
     await waitFor(() => streams[0]!.cancelled);
   });
 
+  it('accepts a JWT as the access_token query parameter (EventSource cannot send Authorization), forwarded upstream', async () => {
+    const token = await t.token('svc-acme', ['ingest'], { tenant: 'acme' });
+    const abort = new AbortController();
+    const res = await fetch(`${base}/v1/live/aggregates?tenantId=acme&access_token=${token}`, { signal: abort.signal });
+    expect(res.status).toBe(200);
+    await waitFor(() => streams.length === 2);
+    expect(streams[1]!.call.metadata.get('authorization')).toEqual([`Bearer ${token}`]);
+    abort.abort();
+    await waitFor(() => streams[1]!.cancelled);
+    const otherTenant = await fetch(`${base}/v1/live/aggregates?tenantId=acme&access_token=${await t.token('svc-globex', ['ingest'], { tenant: 'globex' })}`);
+    expect(await otherTenant.json()).toMatchObject({ status: 403, code: 'AUTH.TENANT_FORBIDDEN' });
+  });
+
   it('answers 503 problem+json when insights refuses the subscription', async () => {
     const res = await fetch(`${base}/v1/live/aggregates?tenantId=acme&metric=unavailable`, { headers: { 'x-api-key': KEY } });
     expect(res.status).toBe(503);
     expect(await res.json()).toMatchObject({ code: 'INSIGHTS.DOWN' });
   });
 
-  it('validates the query before anything else', async () => {
-    const res = await fetch(`${base}/v1/live/aggregates?tenantId=a%20b&extra=1`, { headers: { 'x-api-key': KEY } });
+  it('validates the query once the caller is authenticated and authorised for the tenant', async () => {
+    const res = await fetch(`${base}/v1/live/aggregates?tenantId=acme&extra=1`, { headers: { 'x-api-key': KEY } });
     expect(res.status).toBe(400);
-    expect(((await res.json()) as { errors: { field: string }[] }).errors.map((e) => e.field).sort()).toEqual(['(body)', 'tenantId']);
+    expect(((await res.json()) as { errors: { field: string }[] }).errors.map((e) => e.field).sort()).toEqual(['(body)']);
+    // A tenant that is not the key's is refused before validation, so nothing is learnt about it.
+    expect((await fetch(`${base}/v1/live/aggregates?tenantId=a%20b`, { headers: { 'x-api-key': KEY } })).status).toBe(403);
   });
 });
 

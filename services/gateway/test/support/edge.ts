@@ -27,14 +27,17 @@ export interface TestAuth {
   cleanup(): void;
 }
 
-export async function createTestAuth(): Promise<TestAuth> {
+/** `tenants`: extra tenants to create API keys for before the store is first read (see `tenantKeys`). */
+export async function createTestAuth(tenants: string[] = []): Promise<TestAuth & { tenantKeys: Record<string, string> }> {
   const dir = mkdtempSync(join(tmpdir(), 'gateway-auth-'));
   const issuer = await DevIssuer.open(dir);
+  const tenantKeys = Object.fromEntries(tenants.map((tenant) => [tenant, issuer.createApiKey(tenant).key]));
   const auth = authFromEnv({ TESSERA_AUTH_JWKS_FILE: issuer.jwksFile, TESSERA_API_KEYS_FILE: issuer.apiKeysFile });
   const token = (sub: string, roles: Role[], extra: Partial<MintOptions> = {}) => issuer.mint({ sub, roles, ...extra });
   return {
     issuer,
     auth,
+    tenantKeys,
     token,
     bearer: async (sub, roles, extra) => ({ authorization: `Bearer ${await token(sub, roles, extra)}` }),
     apiKey: (tenant) => {
