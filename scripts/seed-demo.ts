@@ -2,7 +2,12 @@
  * Demo data through the real gateway API (never behind its back in the database): opens a few accounts and
  * sends one ping. Safe to re-run: each account has a fixed Idempotency-Key, so a second run gets the same
  * accounts back instead of new ones. `npx tsx scripts/seed-demo.ts` (GATEWAY_URL overrides the address).
+ *
+ * It calls the API like its real clients would, with real dev tokens (`npm run auth -- init` made the issuer in
+ * .tessera/auth, TESSERA_AUTH_DIR overrides): an operator opens the accounts and funds the wallets, each customer
+ * pays from the wallet they own (ownerId = the customer id in their token), an auditor verifies the audit chain.
  */
+import { DevIssuer, defaultAuthDir, type Role } from '@tessera/auth';
 import { loadTopology } from '../infra/local/topology';
 
 type AccountType = 'ASSET' | 'LIABILITY' | 'REVENUE' | 'EXPENSE';
@@ -41,13 +46,38 @@ const ACCOUNTS: DemoAccount[] = [
 ];
 
 /** Demo money movements (fixed keys: re-runs replay them). The last one exceeds the review limit of rules v1. */
-const TRANSFERS = [
-  { key: 'seed-demo-v2-fund-alice', from: 'Customer funds held', to: 'Alice wallet', amountMinor: '25000', description: 'top-up', counterparty: 'Alice Example' },
-  { key: 'seed-demo-v2-fund-bob', from: 'Customer funds held', to: 'Bob wallet', amountMinor: '12000', description: 'top-up', counterparty: 'Bob Example' },
-  { key: 'seed-demo-v2-alice-coffee', from: 'Alice wallet', to: 'Coffee shop sales', amountMinor: '450', description: 'flat white', counterparty: 'Corner Coffee GmbH' },
-  { key: 'seed-demo-v2-bob-coffee', from: 'Bob wallet', to: 'Coffee shop sales', amountMinor: '380', description: 'espresso', counterparty: 'Corner Coffee GmbH' },
-  { key: 'seed-demo-v2-big-top-up', from: 'Customer funds held', to: 'Bob wallet', amountMinor: '2500000', description: 'large top-up (held for review)', counterparty: 'Bob Example' },
+const TRANSFERS: { key: string; from: string; to: string; amountMinor: string; description: string; counterparty: string; by: Actor }[] = [
+  { key: 'seed-demo-v2-fund-alice', from: 'Customer funds held', to: 'Alice wallet', amountMinor: '25000', description: 'top-up', counterparty: 'Alice Example', by: 'operator' },
+  { key: 'seed-demo-v2-fund-bob', from: 'Customer funds held', to: 'Bob wallet', amountMinor: '12000', description: 'top-up', counterparty: 'Bob Example', by: 'operator' },
+  { key: 'seed-demo-v2-alice-coffee', from: 'Alice wallet', to: 'Coffee shop sales', amountMinor: '450', description: 'flat white', counterparty: 'Corner Coffee GmbH', by: 'demo-alice' },
+  { key: 'seed-demo-v2-bob-coffee', from: 'Bob wallet', to: 'Coffee shop sales', amountMinor: '380', description: 'espresso', counterparty: 'Corner Coffee GmbH', by: 'demo-bob' },
+  { key: 'seed-demo-v2-big-top-up', from: 'Customer funds held', to: 'Bob wallet', amountMinor: '2500000', description: 'large top-up (held for review)', counterparty: 'Bob Example', by: 'operator' },
 ];
+
+/** Who calls: staff roles, or a customer id (a customer token whose customer_id owns that customer's accounts). */
+type Actor = 'operator' | 'auditor' | 'demo-alice' | 'demo-bob';
+const ACTORS: Record<Actor, { sub: string; roles: Role[]; customerId?: string }> = {
+  operator: { sub: 'demo-operator', roles: ['operator'] },
+  auditor: { sub: 'demo-auditor', roles: ['auditor'] },
+  'demo-alice': { sub: 'demo-alice', roles: ['customer'], customerId: 'demo-alice' },
+  'demo-bob': { sub: 'demo-bob', roles: ['customer'], customerId: 'demo-bob' },
+};
+
+/** Bearer tokens from the local dev issuer, minted once per run (15 min is plenty for a seed). */
+async function tokens(): Promise<Record<Actor, Record<string, string>>> {
+  const dir = process.env['TESSERA_AUTH_DIR'] || defaultAuthDir();
+  let issuer: DevIssuer;
+  try {
+    issuer = await DevIssuer.open(dir);
+  } catch (err) {
+    throw new SeedError(`no dev token issuer in ${dir} (${(err as Error).message})`, 'npm run auth -- init   (npm run up does it)');
+  }
+  const out = {} as Record<Actor, Record<string, string>>;
+  for (const [actor, claims] of Object.entries(ACTORS) as [Actor, (typeof ACTORS)[Actor]][]) {
+    out[actor] = { authorization: `Bearer ${await issuer.mint(claims)}` };
+  }
+  return out;
+}
 
 /** A failure the operator can act on; printed as one line plus a fix, no stack trace. */
 class SeedError extends Error {
@@ -109,10 +139,10 @@ async function assertHealthy(base: string): Promise<void> {
   throw new SeedError(`gateway at ${base} is not ready (HTTP ${status}${down.length ? `; down: ${down.join(', ')}` : ''})`, 'npm run infra -- status   (then: npm run up)');
 }
 
-async function openAccount(base: string, account: DemoAccount): Promise<{ view: AccountView; replayed: boolean }> {
+async function openAccount(base: string, account: DemoAccount, auth: Record<string, string>): Promise<{ view: AccountView; replayed: boolean }> {
   const { idempotencyKey, ...fields } = account;
   const sentAt = Date.now();
-  const { status, json } = await request(base, 'POST', '/v1/accounts', { ...fields, currency: CURRENCY }, { 'Idempotency-Key': idempotencyKey });
+  const { status, json } = await request(base, 'POST', '/v1/accounts', { ...fields, currency: CURRENCY }, { 'Idempotency-Key': idempotencyKey, ...auth });
   if (status !== 200 && status !== 201) throw new SeedError(`opening account "${account.name}" failed: ${describeProblem(status, json)}`);
   const view = json as AccountView;
   // The same key returns the account created by an earlier request: created before this one was sent
@@ -125,17 +155,18 @@ async function main(): Promise<void> {
   const base = gatewayUrl();
   const runStartedAt = Date.now();
   await assertHealthy(base);
-  console.log(`==> demo data via ${base}`);
+  const auth = await tokens();
+  console.log(`==> demo data via ${base} (dev tokens: operator, auditor, customers demo-alice and demo-bob)`);
 
   const opened: AccountView[] = [];
   for (const account of ACCOUNTS) {
-    const { view, replayed } = await openAccount(base, account);
+    const { view, replayed } = await openAccount(base, account, auth.operator);
     opened.push(view);
     const overdraft = view.overdraftLimitMinor !== '0' ? `, overdraft ${view.overdraftLimitMinor} minor` : '';
     console.log(`  ${replayed ? 'exists ' : 'opened '} ${view.id}  ${view.type.padEnd(9)} ${view.currency}  ${view.ownerId} / ${view.name}${overdraft}`);
   }
 
-  const ping = await request(base, 'POST', '/v1/pings', { message: `hello from seed-demo at ${new Date(runStartedAt).toISOString()}` });
+  const ping = await request(base, 'POST', '/v1/pings', { message: `hello from seed-demo at ${new Date(runStartedAt).toISOString()}` }, auth.operator);
   if (ping.status !== 202) throw new SeedError(`sending the demo ping failed: ${describeProblem(ping.status, ping.json)}`);
   const { id, topic } = ping.json as { id: string; topic: string };
   console.log(`  ping    ${id}  published to ${topic} (consumed by transactions, group transactions.pings)`);
@@ -152,16 +183,18 @@ async function main(): Promise<void> {
       description: t.description,
       counterparty: { name: t.counterparty, country: 'DE' },
     };
-    const res = await request(base, 'POST', '/v1/transfers', body, { 'Idempotency-Key': t.key, 'X-Tessera-Principal': 'seed-demo' });
+    const res = await request(base, 'POST', '/v1/transfers', body, { 'Idempotency-Key': t.key, ...auth[t.by] });
     if (res.status !== 201 && res.status !== 200) throw new SeedError(`demo transfer "${t.description}" failed: ${describeProblem(res.status, res.json)}`);
     const view = res.json as { id: string; status: string };
-    console.log(`  transfer ${view.id}  ${view.status.padEnd(8)} ${t.amountMinor.padStart(8)} minor  ${t.from} -> ${t.to} (${t.description})`);
+    console.log(`  transfer ${view.id}  ${view.status.padEnd(8)} ${t.amountMinor.padStart(8)} minor  ${t.from} -> ${t.to} (${t.description}; as ${t.by})`);
     transfers++;
   }
-  const audit = await request(base, 'GET', '/v1/audit/verify');
+  const audit = await request(base, 'GET', '/v1/audit/verify', undefined, auth.auditor);
+  if (audit.status !== 200) throw new SeedError(`verifying the audit chain failed: ${describeProblem(audit.status, audit.json)}`);
   const verdict = audit.json as { valid?: boolean; recordsChecked?: string | number };
   console.log(`  audit    chain ${verdict.valid ? 'valid' : 'INVALID'} over ${String(verdict.recordsChecked ?? '?')} records`);
   console.log(`==> ${opened.length} accounts, ${transfers} transfers (one held for review: see /v1/compliance/alerts), 1 ping; re-runs reuse them by Idempotency-Key`);
+  console.log('    release the held one with two distinct compliance officers: npm run auth -- token --sub officer-1 --role compliance-officer (and officer-2)');
 }
 
 main().catch((err: unknown) => {
