@@ -8,8 +8,6 @@ export type ServedCall = Omit<ServerUnaryCall<unknown, unknown>, 'request'>;
 /** Metadata keys carrying the caller's ORIGINAL credential between services (re-verified by every service). */
 export const AUTHORIZATION_KEY = 'authorization';
 export const API_KEY_KEY = 'x-api-key';
-/** @deprecated Issue #5: no longer forwarded nor trusted; kept only until the gateway stops setting it. */
-export const PRINCIPAL_KEY = 'x-tessera-principal';
 
 /** Per-call facts a handler may need; identity comes from metadata, never from the request body. */
 export interface CallContext {
@@ -17,11 +15,6 @@ export interface CallContext {
   authorization: string | undefined;
   /** Raw `x-api-key` value; forwarded, never logged. */
   apiKey: string | undefined;
-  /**
-   * @deprecated Unverified `x-tessera-principal` header: never authorise on it (issue #5 authenticates the
-   * forwarded credential instead). Removed once no caller sends it.
-   */
-  principal: string | undefined;
   /**
    * Service identity of the caller: CN of the client certificate the TLS handshake verified against our CA.
    * Undefined on plaintext. Service-only methods authorise on it.
@@ -87,7 +80,6 @@ export function callContextFromMetadata(
   return {
     authorization: first(metadata, AUTHORIZATION_KEY),
     apiKey: first(metadata, API_KEY_KEY),
-    principal: first(metadata, PRINCIPAL_KEY),
     peer: facts.peer,
     transport: facts.transport,
     method,

@@ -35,15 +35,18 @@ describe('callContextFromMetadata', () => {
   it('reads identity metadata and an absolute deadline', () => {
     const md = new Metadata();
     md.set('authorization', 'Bearer t');
+    md.set('x-api-key', 'tsk_a_b');
     md.set('x-tessera-principal', 'user-1');
     const ctx = callContextFromMetadata(md, '/s/M', 1_000, new AbortController().signal);
-    expect(ctx).toMatchObject({ authorization: 'Bearer t', principal: 'user-1', method: '/s/M', deadline: new Date(1_000) });
+    expect(ctx).toMatchObject({ authorization: 'Bearer t', apiKey: 'tsk_a_b', method: '/s/M', deadline: new Date(1_000), transport: 'plaintext', peer: undefined });
+    // An unverifiable name header never becomes part of the identity a handler sees.
+    expect(ctx).not.toHaveProperty('principal');
   });
 
   it('leaves absent values and infinite deadlines undefined', () => {
     const ctx = callContextFromMetadata(new Metadata(), '/s/M', Infinity, new AbortController().signal);
     expect(ctx.authorization).toBeUndefined();
-    expect(ctx.principal).toBeUndefined();
+    expect(ctx.apiKey).toBeUndefined();
     expect(ctx.deadline).toBeUndefined();
   });
 });

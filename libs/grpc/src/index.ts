@@ -4,7 +4,7 @@ export { wrapUnary, unaryService } from './handlers';
 export type { UnaryHandler, UnaryImplementation, WrapOptions } from './handlers';
 export {
   authClientInterceptor, callContextFromMetadata, callContextOf, currentCallContext, runWithCallContext, transportFactsOf,
-  AUTHORIZATION_KEY, API_KEY_KEY, PRINCIPAL_KEY,
+  AUTHORIZATION_KEY, API_KEY_KEY,
 } from './call-context';
 export type { CallContext, Credentials, TransportFacts } from './call-context';
 export { createGrpcClient, unaryCall, buildServiceConfig, defaultDeadlineInterceptor, DEFAULT_CLIENT_RETRY } from './client';
