@@ -21,7 +21,7 @@ const swc = [
 ];
 // NestJS 12 (and a few of its dependencies) ship ESM only; Jest's CommonJS runtime cannot require ESM before
 // Node 24.9, so those packages go through swc like our own sources. Everything else in node_modules stays untouched.
-const ESM_ONLY = ['@nestjs', 'set-cookie-parser', 'cookie', 'toad-cache', 'file-type', 'uint8array-extras', 'token-types', '@borewit', 'strtok3', '@tokenizer', '@standard-schema', 'jose'];
+const ESM_ONLY = ['@nestjs', 'set-cookie-parser', 'cookie', 'toad-cache', 'file-type', 'uint8array-extras', 'token-types', '@borewit', 'strtok3', '@tokenizer', '@standard-schema', 'jose', 'content-disposition'];
 const common = {
   rootDir: __dirname,
   transformIgnorePatterns: [`/node_modules/(?!(${ESM_ONLY.join('|')})/)`],
