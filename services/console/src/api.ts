@@ -57,8 +57,15 @@ export class ApiError extends Error {
   }
 }
 
+/** The operator's bearer token (src/token.ts); staff routes (alerts, ops) need it, tenant analytics use the API key. */
+let bearer: string | null = null;
+export function useBearerToken(token: string | null): void {
+  bearer = token;
+}
+const withBearer = (headers: Record<string, string>): Record<string, string> => (bearer ? { authorization: `Bearer ${bearer}`, ...headers } : headers);
+
 async function getJson<T>(url: string, headers: Record<string, string> = {}): Promise<T> {
-  const res = await fetch(url, { headers: { accept: 'application/json', ...headers } });
+  const res = await fetch(url, { headers: withBearer({ accept: 'application/json', ...headers }) });
   const body = (await res.json().catch(() => ({}))) as { code?: string; detail?: string };
   if (!res.ok) throw new ApiError(res.status, body.code ?? `HTTP.${res.status}`, body.detail ?? res.statusText);
   return body as T;

@@ -1,9 +1,10 @@
 import { AggregateStore, type AggregateView } from './aggregate-store';
-import { api, ApiError, type ConsoleConfig } from './api';
+import { api, ApiError, type ConsoleConfig, useBearerToken } from './api';
 import { LineChart } from './chart';
 import { byId, fillTable, h } from './dom';
 import { formatCount, formatMinor, formatPercent, formatTime } from './format';
 import { type FeedState, openLiveFeed } from './live-feed';
+import { fragmentWithoutToken, looksLikeJwt, secondsLeft, takeToken, TOKEN_STORAGE_KEY } from './token';
 import { newTraceparent, traceIdOf, traceUrl } from './trace-link';
 
 /** What the chart plots: tumbling 10 s windows, totals (no dimension). */
@@ -173,7 +174,10 @@ function poll(everyMs: number, run: () => Promise<void>, note: HTMLElement): voi
   const tick = () =>
     run()
       .then(() => (note.textContent = `updated ${new Date().toISOString().slice(11, 19)}`))
-      .catch((err: unknown) => (note.textContent = err instanceof ApiError ? `unavailable: ${err.code}` : 'unavailable'))
+      .catch((err: unknown) => {
+        note.textContent = err instanceof ApiError ? `unavailable: ${err.code}` : 'unavailable';
+        if (err instanceof ApiError && err.status === 401) showTokenForm(`the gateway refused the token (${err.code}): paste a fresh one`);
+      })
       .finally(() => setTimeout(tick, everyMs));
   void tick();
 }
@@ -223,7 +227,35 @@ function startLag(s: Settings): void {
   );
 }
 
+/** The "paste a token" field: shown when the page has no token, or the gateway said it is invalid or expired. */
+function showTokenForm(reason: string): void {
+  const form = byId<HTMLFormElement>('token-form');
+  byId('token-reason').textContent = reason;
+  form.hidden = false;
+}
+
+/** Bearer token for staff routes: `#token=` (printed by `npm run up`), else this tab's session storage, else ask. */
+function setUpToken(): void {
+  const token = takeToken(location.hash, sessionStorage);
+  history.replaceState(null, '', `${location.pathname}${location.search}${fragmentWithoutToken(location.hash)}`);
+  useBearerToken(token);
+  const left = token ? secondsLeft(token, Date.now()) : null;
+  if (!token) showTokenForm('no token: alerts and consumer lag need one (npm run auth -- token --sub you --role operator)');
+  else if (left !== null && left <= 0) showTokenForm('the token has expired: paste a fresh one');
+  byId<HTMLFormElement>('token-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const value = byId<HTMLInputElement>('token-input').value.trim().replace(/^Bearer\s+/i, '');
+    if (!looksLikeJwt(value)) {
+      byId('token-reason').textContent = 'that is not a JWT (three base64url parts separated by dots)';
+      return;
+    }
+    sessionStorage.setItem(TOKEN_STORAGE_KEY, value);
+    location.reload();
+  });
+}
+
 async function start(): Promise<void> {
+  setUpToken();
   const s = await loadSettings();
   byId('tenant').textContent = s.tenantId;
   byId('trace-note').textContent = s.traceUrlTemplate
