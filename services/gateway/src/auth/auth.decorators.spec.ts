@@ -4,23 +4,33 @@ import { AllowApiKey, AllowQueryCredentials, Public, RequireScopes, routeAuthOf,
 @RequireScopes('accounts:read')
 class Sample {
   @RequireScopes('accounts:write')
-  write(): void {}
+  write(): string {
+    return '';
+  }
 
-  read(): void {}
+  read(): string {
+    return '';
+  }
 
   @Public()
-  open(): void {}
+  open(): string {
+    return '';
+  }
 
   @AllowApiKey()
   @AllowQueryCredentials()
   @TenantFromQuery()
   @RequireScopes('insights:read', 'accounts:read')
-  live(): void {}
+  live(): string {
+    return '';
+  }
 }
 
 @Public()
 class AllPublic {
-  get(): void {}
+  get(): string {
+    return '';
+  }
 }
 
 describe('routeAuthOf', () => {
