@@ -190,6 +190,10 @@ export function revokeApiKey(file: string, id: string, now = new Date()): boolea
   return true;
 }
 
+/**
+ * Writes the store atomically, mode 0644: it holds only SHA-256 digests of 256-bit random keys (useless to a
+ * reader), and services running as another user (containers) must be able to read it.
+ */
 export function writeApiKeyStore(file: string, store: ApiKeyStoreFile): void {
-  writeFileAtomic(file, `${JSON.stringify(store, null, 2)}\n`, 0o600);
+  writeFileAtomic(file, `${JSON.stringify(store, null, 2)}\n`, 0o644);
 }

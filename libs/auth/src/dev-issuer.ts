@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
 import { API_KEY_SCOPES, createApiKey, readApiKeyStore, revokeApiKey, writeApiKeyStore, type ApiKeyRecord } from './api-key-store';
@@ -61,8 +61,8 @@ export interface MintOptions {
  * folder, its public JWKS for verifiers, and the API key store. Not an identity provider: in production tokens
  * come from a real OIDC issuer and only its JWKS URL is configured.
  *
- * Files in `dir`: `issuer-keys.json` (private, 0600), `jwks.json` (public), `api-keys.json` (hashed, 0600),
- * `dev-credentials.json` (plaintext demo keys, 0600).
+ * Files in `dir` (0755): `issuer-keys.json` (private, 0600), `jwks.json` (public, 0644), `api-keys.json`
+ * (digests only, 0644, readable by services in containers), `dev-credentials.json` (plaintext demo keys, 0600).
  */
 export class DevIssuer {
   private constructor(
@@ -94,7 +94,9 @@ export class DevIssuer {
 
   /** {@link open}, also telling what was created (for the CLI's output). */
   static async init(dir: string, opts: { issuer?: string; audience?: string } = {}): Promise<{ issuer: DevIssuer; created: string[] }> {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    // The folder is world-traversable on purpose: containers running as another user (docker-compose mounts it
+    // read-only) must read jwks.json and api-keys.json. The two secrets in it are 0600 files.
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
     const created: string[] = [];
     const keysFile = join(dir, 'issuer-keys.json');
     let keys: IssuerKeysFile;
@@ -107,12 +109,17 @@ export class DevIssuer {
       writeFileAtomic(keysFile, `${JSON.stringify(keys, null, 2)}\n`, 0o600);
       created.push(keysFile);
     }
+    // An existing folder (mkdtemp, or made 0700 by an earlier version) only gains group/other r-x, never loses bits.
+    const mode = statSync(dir).mode & 0o777;
+    if ((mode & 0o055) !== 0o055) chmodSync(dir, mode | 0o055);
     const issuer = new DevIssuer(dir, keys);
     if (!existsSync(issuer.jwksFile)) created.push(issuer.jwksFile);
     issuer.publishJwks();
     if (!statOrUndefined(issuer.apiKeysFile)) {
       writeApiKeyStore(issuer.apiKeysFile, { keys: [] });
       created.push(issuer.apiKeysFile);
+    } else {
+      chmodSync(issuer.apiKeysFile, 0o644); // earlier versions wrote it 0600, unreadable to containers
     }
     if (!existsSync(issuer.credentialsFile)) {
       const apiKeys: DevCredentials['apiKeys'] = {};
@@ -189,7 +196,10 @@ export class DevIssuer {
 
   private publishJwks(): void {
     const jwks = { keys: this.keys.keys.map((k) => ({ ...k.publicJwk, kid: k.kid, alg: k.alg, use: 'sig' })) };
-    writeFileAtomic(this.jwksFile, `${JSON.stringify(jwks, null, 2)}\n`, 0o644);
+    const text = `${JSON.stringify(jwks, null, 2)}\n`;
+    // Unchanged content is not rewritten, so a re-run of init does not make every verifier reload.
+    if (existsSync(this.jwksFile) && readFileSync(this.jwksFile, 'utf8') === text) return;
+    writeFileAtomic(this.jwksFile, text, 0o644);
   }
 }
 

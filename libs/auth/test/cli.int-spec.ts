@@ -28,12 +28,15 @@ describe('npm run auth', () => {
 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('init creates the files with private ones at 0600, and is idempotent', async () => {
+  it('init creates the files, secrets at 0600 and what services read at 0644, and is idempotent', async () => {
     const first = await auth(dir, 'init');
     expect(first.code).toBe(0);
     expect(first.stdout).toContain('created');
     const jwks = readFileSync(join(dir, 'jwks.json'), 'utf8');
-    for (const f of ['issuer-keys.json', 'dev-credentials.json', 'api-keys.json']) expect(statSync(join(dir, f)).mode & 0o777).toBe(0o600);
+    for (const f of ['issuer-keys.json', 'dev-credentials.json']) expect(statSync(join(dir, f)).mode & 0o777).toBe(0o600);
+    // Services in containers run as another user and read these two (public key / digests only).
+    for (const f of ['jwks.json', 'api-keys.json']) expect(statSync(join(dir, f)).mode & 0o777).toBe(0o644);
+    expect(statSync(dir).mode & 0o777).toBe(0o755);
     const again = await auth(dir, 'init');
     expect(again.stdout).toContain('already initialised');
     expect(readFileSync(join(dir, 'jwks.json'), 'utf8')).toBe(jwks);
