@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { GrpcSink } from './grpc.sink';
 import { HttpSink } from './http.sink';
+import { devApiKeys } from './dev-credentials';
 import { formatProgress, progressPrinter } from './progress';
 import { runLoad } from './runner';
 import { ApiKeys, type EventSink } from './sink';
@@ -16,7 +17,8 @@ const USAGE = `usage: npx tsx tools/loadgen/src/cli.ts [options]
   --malformed P       share of invalid events (default 0)
   --target URL        gateway base URL (default http://127.0.0.1:8080); POST /v1/events
   --grpc HOST:PORT    send to ingest over gRPC instead of the gateway
-  --api-key K         one key for all tenants, or tenant:key,tenant:key (default demo-key)
+  --api-key K         one key for all tenants, or tenant:key,tenant:key (default: the demo tenants' keys
+                      from .tessera/auth/dev-credentials.json, written by \`npm run auth -- init\`)
   --batch N           events per request (default 100)
   --concurrency N     requests in flight (default 4)
   --seed N            deterministic traffic (same seed + --start: identical events)
@@ -56,7 +58,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const tenants = values.tenants?.includes(',') || (values.tenants && !/^\d+$/.test(values.tenants)) ? values.tenants.split(',') : number('tenants', values.tenants, 1);
   const durationMs = parseDuration(values.duration ?? '10s');
-  const keys = ApiKeys.parse(values['api-key'] ?? 'demo-key');
+  const keys = values['api-key'] ? ApiKeys.parse(values['api-key']) : devApiKeys();
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
   const sink: EventSink = values.grpc

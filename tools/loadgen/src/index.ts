@@ -3,6 +3,7 @@ export type { Random } from './random';
 export { DEFAULT_TENANTS, EventGenerator, generateEvents, MALFORMATIONS, tenantIds } from './generate';
 export type { EventKind, GeneratedEvent, GeneratorOptions, Malformation, WireEvent } from './generate';
 export { ApiKeys, parseRetryAfter } from './sink';
+export { devApiKeys, devCredentialsFile } from './dev-credentials';
 export type { EventSink, Rejection, SendResult, SinkListener } from './sink';
 export { DeliveryError, HttpSink } from './http.sink';
 export type { HttpSinkOptions } from './http.sink';
