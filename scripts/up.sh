@@ -17,6 +17,10 @@ bash scripts/generate.sh
 step "build"
 npx nx run-many -t build --output-style=static
 
+step "dev credentials (idempotent): token issuer + demo API keys in .tessera/auth, dev CA + mTLS certs in .tessera/tls"
+npx tsx libs/auth/src/cli.ts init
+npx tsx infra/local/cli.ts certs
+
 step "PostgreSQL + Kafka"
 npx tsx infra/local/cli.ts up "$@"
 
@@ -29,15 +33,22 @@ npx tsx infra/local/cli.ts services up
 step "demo data"
 npx tsx scripts/seed-demo.ts
 
-step "demo analytics traffic (5 s of the load generator through POST /v1/events)"
-npx tsx tools/loadgen/src/cli.ts --target http://127.0.0.1:8080 --api-key demo:demo-key --tenants 1 --rate 100 --duration 5s --late 0.02 --duplicates 0.02 --malformed 0.01
+step "demo analytics traffic (5 s of the load generator through POST /v1/events, tenant demo's API key)"
+npx tsx tools/loadgen/src/cli.ts --target http://127.0.0.1:8080 --tenants 1 --rate 100 --duration 5s --late 0.02 --duplicates 0.02 --malformed 0.01
+
+# A working day's operator token for the console link (the fragment never reaches the server or its logs).
+operator_token="$(npx tsx libs/auth/src/cli.ts token --sub demo-operator --role operator --ttl 8h)"
 
 cat <<MSG
 
-Tessera is up (${SECONDS}s).
-  Console:   http://127.0.0.1:8080/console           (live aggregates, payments, alerts, consumer lag)
-  Gateway:   http://127.0.0.1:8080/health   API: http://127.0.0.1:8080/openapi.json
-  Traffic:   npx tsx tools/loadgen/src/cli.ts --rate 200 --duration 60s --api-key demo:demo-key --tenants 1
+Tessera is up (${SECONDS}s). Every call needs a credential; gRPC between services is mTLS (.tessera/tls).
+  Console:   http://127.0.0.1:8080/console/#token=${operator_token}
+             (operator token, 8 h; live aggregates, payments, alerts, consumer lag)
+  Token:     npm run auth -- token --sub alice --role customer --customer demo-alice
+             (roles: customer, operator, compliance-officer, auditor; then: curl -H "Authorization: Bearer \$TOKEN" ...)
+  API keys:  .tessera/auth/dev-credentials.json (demo tenants)   new one: npm run auth -- apikey create --tenant acme
+  Gateway:   http://127.0.0.1:8080/health   API docs: http://127.0.0.1:8080/docs   spec: http://127.0.0.1:8080/openapi.json
+  Traffic:   npx tsx tools/loadgen/src/cli.ts --rate 200 --duration 60s --tenants 1
   Status:    npm run infra -- status
   Logs:      npm run infra -- logs gateway        (or transactions, postgres, kafka)
   Demo data: npx tsx scripts/seed-demo.ts          (safe to re-run)
