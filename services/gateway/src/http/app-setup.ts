@@ -6,6 +6,7 @@ import type { FastifyHttpOptions } from 'fastify';
 import { AppModule } from '../app.module';
 import type { Authenticators } from '../auth/auth.guard';
 import type { GatewayConfig } from '../config';
+import { setupDocs } from '../openapi/openapi.setup';
 import { REQUEST_ID_HEADER, requestIdOf } from './request-id';
 
 /** Headers a browser client may send cross-origin, and those it may read back. */
@@ -65,6 +66,8 @@ export async function configureApp(app: NestFastifyApplication, config: GatewayC
   fastify.addHook('preClose', async () => {
     setTimeout(() => fastify.server.closeAllConnections(), config.GATEWAY_SHUTDOWN_GRACE_MS).unref();
   });
+  // GET /openapi.json and the swagger-ui at /docs; throws (no boot) when a route is undocumented.
+  setupDocs(app);
 }
 
 /** The gateway app, configured but not listening (`app.listen` in main.ts; `app.init()` or `listen(0)` in tests). */

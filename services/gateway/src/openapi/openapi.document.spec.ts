@@ -2,13 +2,11 @@ import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
 import { type INestApplication, RequestMethod } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
-import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
-import { AppModule, CONTROLLERS } from '../app.module';
+import { CONTROLLERS } from '../app.module';
 import { routeAuthOf } from '../auth/auth.decorators';
-import { gatewayConfigSchema } from '../config';
 import { API_KEY_SCHEME, BEARER_SCHEME, buildOpenApiDocument, type OpenApiDocument, renderOpenApiDocument } from './openapi.document';
 import { ROUTES } from './openapi.routes';
+import { previewApp } from './openapi.setup';
 import { OPENAPI_SNAPSHOT } from './write-openapi';
 
 interface Operation {
@@ -48,7 +46,7 @@ describe('buildOpenApiDocument', () => {
 
   beforeAll(async () => {
     // Preview mode: modules and routes resolved, no provider instantiated (no gRPC/Kafka/key files).
-    app = await NestFactory.create(AppModule.forRoot(gatewayConfigSchema.parse({})), new FastifyAdapter(), { preview: true, logger: false });
+    app = await previewApp();
     document = buildOpenApiDocument(app, CONTROLLERS);
   });
   afterAll(() => app.close());

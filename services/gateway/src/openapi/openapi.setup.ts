@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { SwaggerModule } from '@nestjs/swagger';
 import { AppModule, CONTROLLERS } from '../app.module';
+import { refusingAuthenticators } from '../auth/auth.guard';
 import { gatewayConfigSchema } from '../config';
 import { OpenApiController } from './openapi.controller';
 import { buildOpenApiDocument, type OpenApiDocument } from './openapi.document';
@@ -37,11 +38,16 @@ export function setupDocs(app: INestApplication, options: DocsOptions = {}): Ope
 }
 
 /**
- * The document of the code as it stands, without a running gateway: Nest's preview mode resolves modules and
- * routes but instantiates no provider, so no gRPC, Kafka or key files are touched. For the snapshot and tests.
+ * The gateway's modules and routes without serving anything: Nest's preview mode resolves them but instantiates
+ * no provider, so no gRPC, Kafka or key files are touched. For the snapshot and tests.
  */
+export function previewApp(): Promise<INestApplication> {
+  return NestFactory.create(AppModule.forRoot(gatewayConfigSchema.parse({}), refusingAuthenticators()), new FastifyAdapter(), { preview: true, logger: ['error'], abortOnError: false });
+}
+
+/** The document of the code as it stands, without a running gateway. */
 export async function documentFromCode(): Promise<OpenApiDocument> {
-  const app = await NestFactory.create(AppModule.forRoot(gatewayConfigSchema.parse({})), new FastifyAdapter(), { preview: true, logger: false });
+  const app = await previewApp();
   try {
     return buildOpenApiDocument(app, CONTROLLERS);
   } finally {

@@ -1,7 +1,8 @@
 /**
  * Regenerates the committed OpenAPI snapshot services/gateway/openapi.json from the code:
- * `npx nx run gateway:openapi` (tsx with the decorator-enabled base tsconfig). `--check` exits 1 when the
- * snapshot is stale. The unit test openapi.document.spec.ts fails on a stale snapshot too.
+ * `npx nx run gateway:openapi` (= build, then `node services/gateway/dist/openapi/write-openapi.js`). It runs the
+ * compiled build, not tsx: Nest resolves constructor injection from emitted decorator metadata, which esbuild
+ * does not emit. `--check` exits 1 when the snapshot is stale; the unit test openapi.document.spec.ts fails too.
  */
 import 'reflect-metadata';
 import { readFileSync, writeFileSync } from 'node:fs';
