@@ -15,6 +15,8 @@ import { checkHealth, createGrpcClient, unaryCall } from '@tessera/grpc';
 import { Client } from 'pg';
 import { AppModule } from '../src/app.module';
 import { transactionsConfigSchema } from '../src/config';
+import { sendAs, staffAuthorization } from './support/auth-client';
+import { startTestAuth, type TestAuth } from './support/test-auth';
 
 jest.setTimeout(30_000);
 process.env['LOG_LEVEL'] ??= 'warn';
@@ -42,6 +44,7 @@ async function freePort(): Promise<number> {
 }
 
 let db: Client;
+let auth: TestAuth;
 let app: INestApplicationContext;
 let client: paymentsV1.AccountServiceClient;
 let addr: string;
@@ -79,12 +82,13 @@ beforeAll(async () => {
   await migrate(url, MIGRATIONS_DIR);
   db = new Client({ connectionString: url });
   await db.connect();
+  auth = await startTestAuth();
   const port = await freePort();
   addr = `127.0.0.1:${port}`;
-  const config = transactionsConfigSchema.parse({ TRANSACTIONS_GRPC_PORT: String(port), TRANSACTIONS_DATABASE_URL: url, TRANSACTIONS_PINGS_GROUP: `transactions.pings-test-${randomUUID()}` });
+  const config = transactionsConfigSchema.parse({ ...auth.env, TRANSACTIONS_GRPC_PORT: String(port), TRANSACTIONS_DATABASE_URL: url, TRANSACTIONS_PINGS_GROUP: `transactions.pings-test-${randomUUID()}` });
   app = await NestFactory.createApplicationContext(AppModule.forRoot(config), { logger: ['error', 'warn'] });
   await app.init();
-  client = createGrpcClient(paymentsV1.AccountServiceClient, addr, { retry: 'none', defaultDeadlineMs: 5_000 });
+  client = createGrpcClient(paymentsV1.AccountServiceClient, addr, { retry: 'none', defaultDeadlineMs: 5_000, ...sendAs(await staffAuthorization(auth)) });
 });
 
 afterAll(async () => {
@@ -95,6 +99,7 @@ afterAll(async () => {
   await admin.connect();
   await admin.query(`DROP DATABASE IF EXISTS "${DB_NAME}" WITH (FORCE)`);
   await admin.end();
+  auth?.close();
 });
 
 describe('AccountService over gRPC', () => {

@@ -17,6 +17,8 @@ import fc from 'fast-check';
 import { Client } from 'pg';
 import { AppModule } from '../src/app.module';
 import { transactionsConfigSchema } from '../src/config';
+import { sendAs, staffAuthorization } from './support/auth-client';
+import { startTestAuth, type TestAuth } from './support/test-auth';
 
 jest.setTimeout(60_000);
 process.env['LOG_LEVEL'] ??= 'warn';
@@ -50,10 +52,12 @@ async function freePort(): Promise<number> {
 }
 
 let db: Client;
+let auth: TestAuth;
 let app: INestApplicationContext;
 let compliance: GrpcServerHandle;
 let transfers: paymentsV1.TransferServiceClient;
 let accounts: paymentsV1.AccountServiceClient;
+let address: string;
 
 const key = () => `key-${randomUUID()}`;
 const eur = (amountMinor: bigint) => ({ amountMinor, currency: 'EUR' });
@@ -67,9 +71,9 @@ async function rejection(p: Promise<unknown>): Promise<AppError> {
   throw new Error(`expected an AppError, got ${String(error)}`);
 }
 
-async function openAccount(overdraft = 0n, currency = 'EUR'): Promise<string> {
+async function openAccount(overdraft = 0n, currency = 'EUR', ownerId = 'owner-1'): Promise<string> {
   const { account } = await unaryCall(accounts, 'openAccount', {
-    idempotencyKey: key(), ownerId: 'owner-1', name: 'test', type: paymentsV1.AccountType.ACCOUNT_TYPE_LIABILITY, currency, overdraftLimitMinor: overdraft, labels: {},
+    idempotencyKey: key(), ownerId, name: 'test', type: paymentsV1.AccountType.ACCOUNT_TYPE_LIABILITY, currency, overdraftLimitMinor: overdraft, labels: {},
   });
   return account!.id;
 }
@@ -118,6 +122,7 @@ beforeAll(async () => {
   await migrate(url, MIGRATIONS_DIR);
   db = new Client({ connectionString: url });
   await db.connect();
+  auth = await startTestAuth();
   compliance = await createGrpcServer({
     port: await freePort(),
     host: '127.0.0.1',
@@ -145,6 +150,7 @@ beforeAll(async () => {
   });
   const port = await freePort();
   const config = transactionsConfigSchema.parse({
+    ...auth.env,
     TRANSACTIONS_GRPC_PORT: String(port),
     TRANSACTIONS_DATABASE_URL: url,
     TRANSACTIONS_DB_POOL_MAX: '10',
@@ -154,8 +160,10 @@ beforeAll(async () => {
   });
   app = await NestFactory.createApplicationContext(AppModule.forRoot(config), { logger: ['error', 'warn'] });
   await app.init();
-  transfers = createGrpcClient(paymentsV1.TransferServiceClient, `127.0.0.1:${port}`, { retry: 'none', defaultDeadlineMs: 20_000 });
-  accounts = createGrpcClient(paymentsV1.AccountServiceClient, `127.0.0.1:${port}`, { retry: 'none', defaultDeadlineMs: 20_000 });
+  const staff = await staffAuthorization(auth);
+  address = `127.0.0.1:${port}`;
+  transfers = createGrpcClient(paymentsV1.TransferServiceClient, `127.0.0.1:${port}`, { retry: 'none', defaultDeadlineMs: 20_000, ...sendAs(staff) });
+  accounts = createGrpcClient(paymentsV1.AccountServiceClient, `127.0.0.1:${port}`, { retry: 'none', defaultDeadlineMs: 20_000, ...sendAs(staff) });
 });
 
 beforeEach(() => {
@@ -172,6 +180,7 @@ afterAll(async () => {
   await admin.connect();
   await admin.query(`DROP DATABASE IF EXISTS "${DB_NAME}" WITH (FORCE)`);
   await admin.end();
+  auth?.close();
 });
 
 describe('TransferService', () => {
@@ -359,6 +368,74 @@ describe('TransferService', () => {
       expect(declined.transfer?.status).toBe(paymentsV1.TransferStatus.TRANSFER_STATUS_DECLINED);
       expect(await balance(a)).toEqual({ ledger: -100n, held: 0n, available: -100n });
       await assertLedgerInvariants();
+    });
+  });
+
+  describe('customer isolation (principal from a verified token, re-checked here)', () => {
+    const customer = async (customerId: string) => ({ metadata: (await auth.bearer(`user-${customerId}`, ['customer'], { customerId })).metadata });
+    const alice = `alice-${randomUUID()}`;
+    const bob = `bob-${randomUUID()}`;
+
+    it("answers another customer's account and balance exactly like a missing one (NOT_FOUND)", async () => {
+      const mine = await openAccount(0n, 'EUR', alice);
+      const theirs = await openAccount(0n, 'EUR', bob);
+      const asAlice = await customer(alice);
+      expect((await unaryCall(accounts, 'getAccount', { accountId: mine }, asAlice)).account?.ownerId).toBe(alice);
+      const missing = await rejection(unaryCall(accounts, 'getAccount', { accountId: randomUUID() }, asAlice));
+      const foreign = await rejection(unaryCall(accounts, 'getAccount', { accountId: theirs }, asAlice));
+      expect([foreign.kind, foreign.code]).toEqual([missing.kind, missing.code]);
+      expect(foreign).toMatchObject({ kind: 'NOT_FOUND', code: 'PAYMENTS.ACCOUNT_NOT_FOUND' });
+      expect(await rejection(unaryCall(accounts, 'getBalance', { accountId: theirs }, asAlice))).toMatchObject({ kind: 'NOT_FOUND', code: 'PAYMENTS.ACCOUNT_NOT_FOUND' });
+      const listed = await unaryCall(accounts, 'listAccounts', { page: { pageSize: 500, pageToken: '' }, ownerId: '', status: 0, currency: '' }, asAlice);
+      expect(new Set(listed.accounts.map((a) => a.ownerId))).toEqual(new Set([alice]));
+    });
+
+    it("refuses moving money from another customer's account (PERMISSION_DENIED) and writes nothing; paying them is fine", async () => {
+      const mine = await openAccount(1_000n, 'EUR', alice);
+      const theirs = await openAccount(1_000n, 'EUR', bob);
+      const asAlice = await customer(alice);
+      const before = await footprint();
+      const instruction = paymentsV1.TransferInstruction.fromPartial({ sourceAccountId: theirs, destinationAccountId: mine, amount: eur(10n) });
+      const stolen = await rejection(unaryCall(transfers, 'createTransfer', { idempotencyKey: key(), transfer: instruction }, asAlice));
+      expect(stolen).toMatchObject({ kind: 'PERMISSION_DENIED', code: 'PAYMENTS.ACCOUNT_FORBIDDEN' });
+      const batch = await rejection(unaryCall(transfers, 'createTransferBatch', { idempotencyKey: key(), transfers: [{ ...instruction, sourceAccountId: mine, destinationAccountId: theirs }, instruction] }, asAlice));
+      expect(batch.code).toBe('PAYMENTS.ACCOUNT_FORBIDDEN');
+      expect(await footprint()).toEqual(before);
+
+      const paid = await unaryCall(transfers, 'createTransfer', { idempotencyKey: key(), transfer: { ...instruction, sourceAccountId: mine, destinationAccountId: theirs } }, asAlice);
+      expect(paid.transfer?.status).toBe(paymentsV1.TransferStatus.TRANSFER_STATUS_POSTED);
+      const { rows } = await db.query<{ actor: string }>(`SELECT actor FROM audit_records WHERE entity_id = $1 AND action = 'transfer.posted'`, [paid.transfer!.id]);
+      expect(rows).toEqual([{ actor: `user-${alice}` }]);
+    });
+
+    it('shows a customer only transfers touching their accounts', async () => {
+      const mine = await openAccount(1_000n, 'EUR', alice);
+      const theirs = await openAccount(1_000n, 'EUR', bob);
+      const third = await openAccount(0n, 'EUR', `carol-${randomUUID()}`);
+      const incoming = await transfer(theirs, mine, 5n);
+      const unrelated = await transfer(theirs, third, 6n);
+      const asAlice = await customer(alice);
+      expect((await unaryCall(transfers, 'getTransfer', { transferId: incoming.id }, asAlice)).transfer?.id).toBe(incoming.id);
+      expect(await rejection(unaryCall(transfers, 'getTransfer', { transferId: unrelated.id }, asAlice))).toMatchObject({ kind: 'NOT_FOUND', code: 'PAYMENTS.TRANSFER_NOT_FOUND' });
+      const all = await unaryCall(transfers, 'listTransfers', { page: { pageSize: 500, pageToken: '' }, accountId: '', status: 0, batchId: '' }, asAlice);
+      expect(all.transfers.map((t) => t.id)).toContain(incoming.id);
+      expect(all.transfers.map((t) => t.id)).not.toContain(unrelated.id);
+      expect(await rejection(unaryCall(transfers, 'listTransfers', { page: { pageSize: 10, pageToken: '' }, accountId: theirs, status: 0, batchId: '' }, asAlice))).toMatchObject({ kind: 'NOT_FOUND' });
+    });
+
+    it('refuses calls without a credential, and staff actions to customers', async () => {
+      const bare = createGrpcClient(paymentsV1.AccountServiceClient, address, { retry: 'none', defaultDeadlineMs: 5_000, forwardAuth: false });
+      try {
+        const noCredential = await rejection(unaryCall(bare, 'getAccount', { accountId: randomUUID() }));
+        expect(noCredential).toMatchObject({ kind: 'UNAUTHENTICATED', code: 'AUTH.CREDENTIALS_REQUIRED' });
+      } finally {
+        bare.close();
+      }
+      const asAlice = await customer(alice);
+      const open = await rejection(unaryCall(accounts, 'openAccount', { idempotencyKey: key(), ownerId: alice, name: 'x', type: paymentsV1.AccountType.ACCOUNT_TYPE_LIABILITY, currency: 'EUR', overdraftLimitMinor: 0n, labels: {} }, asAlice));
+      expect(open).toMatchObject({ kind: 'PERMISSION_DENIED', code: 'AUTH.SCOPE_REQUIRED' });
+      const reverse = await rejection(unaryCall(transfers, 'reverseTransfer', { idempotencyKey: key(), transferId: randomUUID(), reason: 'mine' }, asAlice));
+      expect(reverse).toMatchObject({ kind: 'PERMISSION_DENIED', code: 'AUTH.ROLE_REQUIRED' });
     });
   });
 

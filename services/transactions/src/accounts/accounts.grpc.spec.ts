@@ -21,7 +21,6 @@ function callAs(principal: Partial<Principal> = {}): CallContext {
   const ctx: CallContext = {
     authorization: undefined,
     apiKey: undefined,
-    principal: undefined,
     peer: 'gateway',
     transport: 'mtls',
     method: '/tessera.payments.v1.AccountService/Test',
