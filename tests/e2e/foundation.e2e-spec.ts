@@ -1,4 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { checkHealth, ensureDevPki, grpcTransportFromEnv } from '@tessera/grpc';
 import type { Client } from 'pg';
 import { startPaymentsPlatform, type PaymentsPlatform } from './support/payments-platform';
 import { readSpans, waitFor } from './support/platform';
@@ -7,6 +11,8 @@ import { readSpans, waitFor } from './support/platform';
  * The foundation slice with every service as a real process: HTTP -> gateway -> gRPC -> transactions ->
  * PostgreSQL, and gateway -> Kafka -> transactions consumer -> PostgreSQL, each in one distributed trace.
  * Uses its own ports, databases and consumer groups so it can run beside a platform started by `npm run up`.
+ * Every call carries a real token (operator) and every gRPC hop is mTLS; the edge and the transport refuse
+ * callers without them.
  */
 jest.setTimeout(60_000);
 
@@ -14,10 +20,13 @@ let platform: PaymentsPlatform;
 let GATEWAY: string;
 let db: Client;
 let run: string;
+/** Operator token headers: accounts:write, accounts:read, ops:read (pings). */
+let OPERATOR: Record<string, string>;
 
 beforeAll(async () => {
   platform = await startPaymentsPlatform(18080);
   ({ gateway: GATEWAY, tx: db, run } = platform);
+  OPERATOR = await platform.creds.bearer({ sub: `operator-${run}`, roles: ['operator'] });
 }, 180_000);
 
 afterAll(() => platform?.stop(), 60_000);
@@ -41,7 +50,7 @@ describe('foundation slice', () => {
     const { traceId, traceparent } = newTrace();
     const res = await fetch(`${GATEWAY}/v1/accounts`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'idempotency-key': `e2e-${randomUUID()}`, traceparent },
+      headers: { 'content-type': 'application/json', 'idempotency-key': `e2e-${randomUUID()}`, traceparent, ...OPERATOR },
       body: JSON.stringify({ ownerId: 'cust-e2e', name: 'Operating', type: 'ASSET', currency: 'EUR', overdraftLimitMinor: '9007199254740993' }),
     });
     expect(res.status).toBe(201);
@@ -52,7 +61,7 @@ describe('foundation slice', () => {
     const row = await db.query('SELECT owner_id, overdraft_limit_minor::text AS limit FROM accounts WHERE id = $1', [account.id]);
     expect(row.rows).toEqual([{ owner_id: 'cust-e2e', limit: '9007199254740993' }]);
 
-    const fetched = await fetch(`${GATEWAY}/v1/accounts/${account.id}`);
+    const fetched = await fetch(`${GATEWAY}/v1/accounts/${account.id}`, { headers: OPERATOR });
     expect(await fetched.json()).toMatchObject({ id: account.id, status: 'ACTIVE' });
 
     await waitFor('spans of the account trace', async () => {
@@ -74,7 +83,7 @@ describe('foundation slice', () => {
     const before = await db.query('SELECT count(*)::int AS n FROM accounts');
     const res = await fetch(`${GATEWAY}/v1/accounts`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'idempotency-key': `e2e-${randomUUID()}` },
+      headers: { 'content-type': 'application/json', 'idempotency-key': `e2e-${randomUUID()}`, ...OPERATOR },
       body: JSON.stringify({ ownerId: 'x', type: 'ASSET', currency: 'EUR', overdraftLimitMinor: 1.5 }),
     });
     expect(res.status).toBe(400);
@@ -83,7 +92,7 @@ describe('foundation slice', () => {
     expect(problem.code).toBe('HTTP.INVALID_REQUEST');
     expect(problem.errors.map((e) => e.field)).toContain('overdraftLimitMinor');
 
-    const missing = await fetch(`${GATEWAY}/v1/accounts/${randomUUID()}`);
+    const missing = await fetch(`${GATEWAY}/v1/accounts/${randomUUID()}`, { headers: OPERATOR });
     expect(missing.status).toBe(404);
     expect(((await missing.json()) as { code: string }).code).toBe('PAYMENTS.ACCOUNT_NOT_FOUND');
 
@@ -95,7 +104,7 @@ describe('foundation slice', () => {
     const { traceId, traceparent } = newTrace();
     const res = await fetch(`${GATEWAY}/v1/pings`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', traceparent },
+      headers: { 'content-type': 'application/json', traceparent, ...OPERATOR },
       body: JSON.stringify({ message: `hello ${run}` }),
     });
     expect(res.status).toBe(202);
@@ -109,5 +118,41 @@ describe('foundation slice', () => {
       const spans = readSpans(platform.services).filter((s) => s.traceId === traceId);
       return spans.some((s) => s.service === 'gateway' && s.kind === 3) && spans.some((s) => s.service === 'transactions' && s.kind === 4);
     }, 10_000);
+  });
+
+  it('refuses API calls without a valid token at the edge (401 + WWW-Authenticate), and without the scope (403)', async () => {
+    const none = await fetch(`${GATEWAY}/v1/accounts/${randomUUID()}`);
+    expect(none.status).toBe(401);
+    expect(none.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    expect(((await none.json()) as { code: string }).code).toMatch(/^AUTH\./);
+
+    const expired = await platform.creds.mint({ sub: `operator-${run}`, roles: ['operator'], ttlSec: -120 });
+    const late = await fetch(`${GATEWAY}/v1/accounts/${randomUUID()}`, { headers: { authorization: `Bearer ${expired}` } });
+    expect(late.status).toBe(401);
+    expect(((await late.json()) as { code: string }).code).toBe('AUTH.TOKEN_EXPIRED');
+
+    const auditor = await platform.creds.bearer({ sub: `auditor-${run}`, roles: ['auditor'] });
+    const open = await fetch(`${GATEWAY}/v1/accounts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': `e2e-${randomUUID()}`, ...auditor },
+      body: JSON.stringify({ ownerId: 'x', name: 'n', type: 'ASSET', currency: 'EUR' }),
+    });
+    expect(open.status).toBe(403);
+    expect(((await open.json()) as { code: string }).code).toBe('AUTH.SCOPE_REQUIRED');
+  });
+
+  it('refuses gRPC clients without a certificate, or with one from another CA (mTLS on every service)', async () => {
+    const addr = `127.0.0.1:${18080 + 1}`; // transactions
+    expect(await checkHealth(addr, '', { timeoutMs: 2000, credentials: platform.creds.grpc })).toBe('SERVING');
+    await expect(checkHealth(addr, '', { timeoutMs: 2000 })).rejects.toThrow(); // plaintext
+
+    const otherCa = mkdtempSync(join(tmpdir(), 'tessera-e2e-other-ca-'));
+    try {
+      ensureDevPki({ dir: otherCa, identities: ['gateway'], caName: 'Not the Tessera CA' });
+      const impostor = grpcTransportFromEnv('gateway', { TESSERA_TLS_DIR: otherCa, NODE_ENV: 'test' }).client;
+      await expect(checkHealth(addr, '', { timeoutMs: 2000, credentials: impostor })).rejects.toThrow();
+    } finally {
+      rmSync(otherCa, { recursive: true, force: true });
+    }
   });
 });

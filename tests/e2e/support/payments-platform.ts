@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { ensureDatabase, migrate } from '@tessera/db';
 import { checkHealth } from '@tessera/grpc';
 import { Client } from 'pg';
+import { createCredentials, type E2eCredentials } from './credentials';
 import { ROOT, type RunningService, startServices, stopServices } from './platform';
 
 export interface PaymentsPlatform {
@@ -12,6 +13,8 @@ export interface PaymentsPlatform {
   /** Connected to the transactions and compliance databases of this run. */
   tx: Client;
   co: Client;
+  /** This run's token issuer, API keys and mTLS material (every service runs with mTLS and real auth). */
+  creds: E2eCredentials;
   stop(): Promise<void>;
 }
 
@@ -21,7 +24,8 @@ const KAFKA = process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092';
 /**
  * compliance, transactions and gateway as real processes on their own ports (`portBase` + offsets), with
  * throwaway databases and consumer groups per run, so e2e suites never share state with each other or
- * with a platform started by `npm run up`.
+ * with a platform started by `npm run up`. Auth and transport are as in production: tokens from a per-run dev
+ * issuer, mTLS with a per-run dev CA (no plaintext), so the specs exercise the real security chain.
  */
 export async function startPaymentsPlatform(portBase: number): Promise<PaymentsPlatform> {
   const run = randomBytes(3).toString('hex');
@@ -33,32 +37,37 @@ export async function startPaymentsPlatform(portBase: number): Promise<PaymentsP
   }
   const ports = { gateway: portBase, transactions: portBase + 1, compliance: portBase + 2 };
   const gateway = `http://127.0.0.1:${ports.gateway}`;
+  const creds = await createCredentials();
+  const health = { timeoutMs: 1000, credentials: creds.grpc };
   const services = await startServices([
     {
       name: 'compliance',
       env: {
+        ...creds.env,
         COMPLIANCE_GRPC_PORT: String(ports.compliance),
         COMPLIANCE_DATABASE_URL: url(dbs.compliance),
         KAFKA_BROKERS: KAFKA,
         TRANSACTIONS_ADDR: `127.0.0.1:${ports.transactions}`,
         COMPLIANCE_MONITOR_GROUP: `compliance.aml-monitor-e2e-${run}`,
       },
-      ready: async () => (await checkHealth(`127.0.0.1:${ports.compliance}`, '', { timeoutMs: 1000 })) === 'SERVING',
+      ready: async () => (await checkHealth(`127.0.0.1:${ports.compliance}`, '', health)) === 'SERVING',
     },
     {
       name: 'transactions',
       env: {
+        ...creds.env,
         TRANSACTIONS_GRPC_PORT: String(ports.transactions),
         TRANSACTIONS_DATABASE_URL: url(dbs.transactions),
         KAFKA_BROKERS: KAFKA,
         COMPLIANCE_ADDR: `127.0.0.1:${ports.compliance}`,
         TRANSACTIONS_PINGS_GROUP: `transactions.pings-e2e-${run}`,
       },
-      ready: async () => (await checkHealth(`127.0.0.1:${ports.transactions}`, 'tessera.payments.v1.AccountService', { timeoutMs: 1000 })) === 'SERVING',
+      ready: async () => (await checkHealth(`127.0.0.1:${ports.transactions}`, 'tessera.payments.v1.AccountService', health)) === 'SERVING',
     },
     {
       name: 'gateway',
       env: {
+        ...creds.env,
         GATEWAY_HTTP_PORT: String(ports.gateway),
         TRANSACTIONS_ADDR: `127.0.0.1:${ports.transactions}`,
         COMPLIANCE_ADDR: `127.0.0.1:${ports.compliance}`,
@@ -76,8 +85,10 @@ export async function startPaymentsPlatform(portBase: number): Promise<PaymentsP
     services,
     tx,
     co,
+    creds,
     async stop() {
       await stopServices(services);
+      creds.cleanup();
       await Promise.allSettled([tx.end(), co.end()]);
       const admin = new Client({ connectionString: ADMIN_URL });
       await admin.connect();
