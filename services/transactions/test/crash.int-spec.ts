@@ -14,6 +14,8 @@ import { createGrpcClient, unaryCall } from '@tessera/grpc';
 import { createKafka } from '@tessera/kafka';
 import { createLogger } from '@tessera/telemetry';
 import { logLevel } from 'kafkajs';
+import { sendAs, staffAuthorization } from './support/auth-client';
+import { startTestAuth, type TestAuth } from './support/test-auth';
 import { approvingCompliance, buildTransactions, freePort, killHard, startTransactions, until } from './support/service-process';
 import { throwawayDb, type ThrowawayDb } from './support/throwaway-db';
 
@@ -28,14 +30,18 @@ const WORKERS = 8;
 const FUNDING = 10n ** 12n;
 
 let db: ThrowawayDb;
+let auth: TestAuth;
+let staff = '';
 let compliance: Awaited<ReturnType<typeof approvingCompliance>>;
 let child: ChildProcess | undefined;
 let port: number;
 
-const start = () => startTransactions({ port, databaseUrl: db.url, complianceAddr: `127.0.0.1:${compliance.port}` });
+const start = () => startTransactions({ port, databaseUrl: db.url, complianceAddr: `127.0.0.1:${compliance.port}`, auth });
 
 beforeAll(async () => {
   buildTransactions();
+  auth = await startTestAuth();
+  staff = await staffAuthorization(auth);
   db = await throwawayDb('crash');
   compliance = await approvingCompliance();
   port = await freePort();
@@ -51,6 +57,7 @@ afterAll(async () => {
   if (child) await killHard(child);
   await compliance?.shutdown();
   await db?.drop();
+  auth?.close();
 });
 
 interface Sent {
@@ -83,7 +90,7 @@ describe('transactions service under kill -9 during a stream of transfers', () =
 
     child = await start();
     const address = `127.0.0.1:${port}`;
-    const accountsClient = createGrpcClient(paymentsV1.AccountServiceClient, address, { retry: 'none', defaultDeadlineMs: 10_000 });
+    const accountsClient = createGrpcClient(paymentsV1.AccountServiceClient, address, { retry: 'none', defaultDeadlineMs: 10_000, ...sendAs(staff) });
     const open = async (overdraftLimitMinor: bigint) =>
       (await unaryCall(accountsClient, 'openAccount', {
         idempotencyKey: `open-${randomUUID()}`, ownerId: `crash-${run}`, name: 'crash', type: paymentsV1.AccountType.ACCOUNT_TYPE_LIABILITY, currency: 'EUR', overdraftLimitMinor, labels: {},
@@ -91,7 +98,7 @@ describe('transactions service under kill -9 during a stream of transfers', () =
     const funder = await open(FUNDING);
     const source = await open(0n);
     const destinations = [await open(0n), await open(0n), await open(0n), await open(0n)];
-    let transfers = createGrpcClient(paymentsV1.TransferServiceClient, address, { retry: 'none', defaultDeadlineMs: 5_000 });
+    let transfers = createGrpcClient(paymentsV1.TransferServiceClient, address, { retry: 'none', defaultDeadlineMs: 5_000, ...sendAs(staff) });
     await unaryCall(transfers, 'createTransfer', {
       idempotencyKey: `fund-${run}`,
       transfer: paymentsV1.TransferInstruction.fromPartial({ sourceAccountId: funder, destinationAccountId: source, amount: { amountMinor: FUNDING, currency: 'EUR' }, reference: `fund-${run}` }),
@@ -148,7 +155,7 @@ describe('transactions service under kill -9 during a stream of transfers', () =
     // Restart, then retry every unacknowledged call with the same key and the same request.
     child = await start();
     const restartMs = Date.now() - killedAt;
-    transfers = createGrpcClient(paymentsV1.TransferServiceClient, address, { retry: 'none', defaultDeadlineMs: 10_000 });
+    transfers = createGrpcClient(paymentsV1.TransferServiceClient, address, { retry: 'none', defaultDeadlineMs: 10_000, ...sendAs(staff) });
     const retried = new Map<string, string>();
     for (const key of unacked) {
       const res = await unaryCall(transfers, 'createTransfer', sent.get(key)!.request);
@@ -211,7 +218,7 @@ describe('transactions service under kill -9 during a stream of transfers', () =
     for (const d of delivered.filter((x) => x.type === 'tessera.payments.v1.TransferCreated')) expect(committedTransferIds.has(d.subject)).toBe(true);
 
     // 5. the audit chain written across the crash verifies, over the service's own AuditService
-    const auditClient = createGrpcClient(paymentsV1.AuditServiceClient, address, { retry: 'none', defaultDeadlineMs: 10_000 });
+    const auditClient = createGrpcClient(paymentsV1.AuditServiceClient, address, { retry: 'none', defaultDeadlineMs: 10_000, ...sendAs(staff) });
     const verified = await unaryCall(auditClient, 'verifyAuditChain', {});
     auditClient.close();
     const { rows: auditCount } = await db.client.query<{ n: string }>('SELECT count(*) AS n FROM audit_records');

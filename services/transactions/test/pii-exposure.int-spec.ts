@@ -12,6 +12,8 @@ import { AppError } from '@tessera/errors';
 import { createGrpcClient, unaryCall } from '@tessera/grpc';
 import { parsePiiKeys } from '../src/pii/pii-keyring';
 import { PiiVault } from '../src/pii/pii-vault';
+import { sendAs, staffAuthorization } from './support/auth-client';
+import { startTestAuth, type TestAuth } from './support/test-auth';
 import { approvingCompliance, buildTransactions, freePort, startTransactions, until } from './support/service-process';
 import { throwawayDb, type ThrowawayDb } from './support/throwaway-db';
 
@@ -28,6 +30,8 @@ const VISIBLE_OWNER = `owner-visible-${randomUUID().slice(0, 8)}`;
 const hex = (s: string) => Buffer.from(s, 'utf8').toString('hex');
 
 let db: ThrowawayDb;
+let auth: TestAuth;
+let staff = '';
 let compliance: Awaited<ReturnType<typeof approvingCompliance>>;
 let child: ChildProcess | undefined;
 let output = '';
@@ -35,11 +39,13 @@ let port: number;
 
 beforeAll(async () => {
   buildTransactions();
+  auth = await startTestAuth();
+  staff = await staffAuthorization(auth);
   db = await throwawayDb('piiexposure');
   compliance = await approvingCompliance();
   port = await freePort();
   child = await startTransactions({
-    port, databaseUrl: db.url, complianceAddr: `127.0.0.1:${compliance.port}`,
+    port, databaseUrl: db.url, complianceAddr: `127.0.0.1:${compliance.port}`, auth,
     env: { LOG_LEVEL: 'trace', TRANSACTIONS_PII_KEYS: KEYS },
     onOutput: (chunk) => (output += chunk),
   });
@@ -49,6 +55,7 @@ afterAll(async () => {
   if (child && child.exitCode === null) child.kill('SIGKILL');
   await compliance?.shutdown();
   await db?.drop();
+  auth?.close();
 });
 
 async function refusal(p: Promise<unknown>): Promise<AppError> {
@@ -60,8 +67,8 @@ async function refusal(p: Promise<unknown>): Promise<AppError> {
 describe('PII exposure', () => {
   it('never appears in logs or in any column, while the service and the vault still work', async () => {
     const address = `127.0.0.1:${port}`;
-    const accounts = createGrpcClient(paymentsV1.AccountServiceClient, address, { retry: 'none', defaultDeadlineMs: 10_000 });
-    const transfers = createGrpcClient(paymentsV1.TransferServiceClient, address, { retry: 'none', defaultDeadlineMs: 10_000 });
+    const accounts = createGrpcClient(paymentsV1.AccountServiceClient, address, { retry: 'none', defaultDeadlineMs: 10_000, ...sendAs(staff) });
+    const transfers = createGrpcClient(paymentsV1.TransferServiceClient, address, { retry: 'none', defaultDeadlineMs: 10_000, ...sendAs(staff) });
     const openRequest = paymentsV1.OpenAccountRequest.fromPartial({
       idempotencyKey: `open-${randomUUID()}`, ownerId: VISIBLE_OWNER, name: 'pii', type: paymentsV1.AccountType.ACCOUNT_TYPE_LIABILITY, currency: 'EUR', overdraftLimitMinor: 10_000n, holder,
     });

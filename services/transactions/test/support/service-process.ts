@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { complianceV1, descriptorSetPath } from '@tessera/contracts';
 import { checkHealth, createGrpcServer, type GrpcServerHandle, unaryService } from '@tessera/grpc';
+import type { TestAuth } from './test-auth';
 
 export const ROOT = path.resolve(__dirname, '../../../..');
 const DIST = path.join(ROOT, 'services/transactions/dist');
@@ -56,6 +57,8 @@ export interface ServiceProcessOptions {
   port: number;
   databaseUrl: string;
   complianceAddr: string;
+  /** The throwaway issuer whose JWKS and API key store the child verifies callers against. */
+  auth: TestAuth;
   /** Extra environment (e.g. LOG_LEVEL, TRANSACTIONS_PII_KEYS). */
   env?: Record<string, string>;
   /** Receives every chunk the child writes to stdout/stderr; without it stderr is inherited. */
@@ -78,6 +81,9 @@ export async function startTransactions(options: ServiceProcessOptions): Promise
       COMPLIANCE_ADDR: options.complianceAddr,
       TRANSACTIONS_SCREEN_DEADLINE_MS: '2000',
       KAFKA_BROKERS: process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092',
+      // Explicit dev-mode transport: these suites are about the ledger; mTLS is tested in libs/grpc and e2e.
+      TESSERA_GRPC_PLAINTEXT: 'true',
+      ...options.auth.env,
       ...options.env,
     },
     stdio: ['ignore', options.onOutput ? 'pipe' : 'ignore', options.onOutput ? 'pipe' : 'inherit'],
