@@ -1,12 +1,32 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseSpanLines, type SpanRecord } from '@tessera/telemetry';
 
 /** Repository root, from tests/e2e/support. */
 export const ROOT = resolve(__dirname, '../../..');
-const RUN_DIR = join(ROOT, '.tessera', 'e2e');
+const E2E_DIR = join(ROOT, '.tessera', 'e2e');
+/** Per test process: suites running at the same time (or a platform left running) never share span files. */
+const RUN_DIR = join(E2E_DIR, `run-${process.pid}`);
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Logs and spans of finished test processes; kept until the next run so a failure can be inspected. */
+function removeStaleRunDirs(): void {
+  if (!existsSync(E2E_DIR)) return;
+  for (const name of readdirSync(E2E_DIR)) {
+    const pid = /^run-(\d+)$/.exec(name)?.[1];
+    if (pid && Number(pid) !== process.pid && !alive(Number(pid))) rmSync(join(E2E_DIR, name), { recursive: true, force: true });
+  }
+}
 
 export interface ServiceSpec {
   name: string;
@@ -30,6 +50,7 @@ export interface RunningService {
  * per-service JSON-lines file so tests can follow one trace across processes.
  */
 export async function startServices(specs: ServiceSpec[], timeoutMs = 45_000): Promise<RunningService[]> {
+  removeStaleRunDirs();
   mkdirSync(join(RUN_DIR, 'logs'), { recursive: true });
   const running: RunningService[] = [];
   try {
