@@ -6,7 +6,9 @@ import { readSpans, waitFor } from './support/platform';
 /**
  * Issue #3 end to end, every service a real process: gateway -> transactions -> compliance (Screen) ->
  * Postgres -> outbox -> Kafka -> compliance monitor -> alert, a four-eyes release of a held transfer, and
- * the audit chain proving itself and then catching a row tampered in SQL.
+ * the audit chain proving itself and then catching a row tampered in SQL. Callers are real principals with
+ * dev-issuer tokens: an operator moves money, compliance officers review, an auditor verifies, and customers
+ * see only their own accounts and transfers, all enforced through the whole chain (gateway and services).
  */
 jest.setTimeout(120_000);
 
@@ -16,29 +18,49 @@ let GATEWAY: string;
 let tx: Client;
 let co: Client;
 let run: string;
+type Headers = Record<string, string>;
+/** Staff tokens of this run; customers get theirs per test (customer id = ownerId of their accounts). */
+let OPERATOR: Headers;
+let OFFICER_1: Headers;
+let OFFICER_2: Headers;
+let AUDITOR: Headers;
+const customer = (customerId: string) => platform.creds.bearer({ sub: customerId, roles: ['customer'], customerId });
 
 beforeAll(async () => {
   platform = await startPaymentsPlatform(18180);
   ({ gateway: GATEWAY, tx, co, run } = platform);
+  const { bearer } = platform.creds;
+  OPERATOR = await bearer({ sub: `operator-${run}`, roles: ['operator'] });
+  OFFICER_1 = await bearer({ sub: `officer-1-${run}`, roles: ['compliance-officer'] });
+  OFFICER_2 = await bearer({ sub: `officer-2-${run}`, roles: ['compliance-officer'] });
+  AUDITOR = await bearer({ sub: `auditor-${run}`, roles: ['auditor'] });
 }, 180_000);
 
 afterAll(() => platform?.stop(), 60_000);
 
-async function post<T>(path: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
+/** POST as the operator unless `headers` carries another principal's authorization. */
+async function post<T>(path: string, body: unknown, headers: Headers = {}): Promise<{ status: number; body: T }> {
   const res = await fetch(`${GATEWAY}${path}`, {
     method: 'POST',
-    headers: { ...JSON_HEADERS, 'idempotency-key': `e2e-${randomUUID()}`, ...headers },
+    headers: { ...JSON_HEADERS, 'idempotency-key': `e2e-${randomUUID()}`, ...OPERATOR, ...headers },
     body: JSON.stringify(body),
   });
   return { status: res.status, body: (await res.json()) as T };
 }
 
-async function get<T>(path: string): Promise<T> {
-  const res = await fetch(`${GATEWAY}${path}`);
-  expect(res.status).toBe(200);
-  return (await res.json()) as T;
+async function getAs<T>(path: string, auth: Headers): Promise<{ status: number; body: T }> {
+  const res = await fetch(`${GATEWAY}${path}`, { headers: auth });
+  return { status: res.status, body: (await res.json()) as T };
 }
 
+/** GET as the operator (or `auth`), expecting 200. */
+async function get<T>(path: string, auth: Headers = OPERATOR): Promise<T> {
+  const res = await getAs<T>(path, auth);
+  expect(res.status).toBe(200);
+  return res.body;
+}
+
+/** Opened by the operator for customer `ownerId`. */
 async function openAccount(ownerId: string, overdraftLimitMinor = '0'): Promise<string> {
   const res = await post<{ id: string }>('/v1/accounts', {
     ownerId,
@@ -131,15 +153,20 @@ describe('payments', () => {
     const { items } = await get<{ items: { id: string; heldTransferId: string | null }[] }>(`/v1/compliance/alerts?accountId=${a}`);
     const alert = items.find((x) => x.heldTransferId === res.body.id);
     expect(alert).toBeDefined();
-    const resolve = (principal: string) =>
-      post<{ status: string; code?: string }>(`/v1/compliance/alerts/${alert!.id}/resolve`, { resolution: 'RELEASE', note: 'source of funds verified' }, { 'x-tessera-principal': principal });
+    const resolve = (officer: Headers) =>
+      post<{ status: string; code?: string }>(`/v1/compliance/alerts/${alert!.id}/resolve`, { resolution: 'RELEASE', note: 'source of funds verified' }, officer);
 
-    expect((await resolve('reviewer-1')).body.status).toBe('AWAITING_SECOND_APPROVAL');
-    const same = await resolve('reviewer-1');
+    // An operator may read alerts but not decide them: 403 at the edge, nothing recorded.
+    const operator = await resolve(OPERATOR);
+    expect(operator.status).toBe(403);
+    expect(operator.body.code).toBe('AUTH.SCOPE_REQUIRED');
+    expect((await resolve(OFFICER_1)).body.status).toBe('AWAITING_SECOND_APPROVAL');
+    // The same officer again (a fresh token, same subject) is not a second pair of eyes.
+    const same = await resolve(await platform.creds.bearer({ sub: `officer-1-${run}`, roles: ['compliance-officer'] }));
     expect(same.status).toBe(422);
     expect(same.body.code).toBe('COMPLIANCE.FOUR_EYES_REQUIRED');
     expect((await get<TransferView>(`/v1/transfers/${res.body.id}`)).status).toBe('PENDING');
-    expect((await resolve('reviewer-2')).body.status).toBe('RESOLVED');
+    expect((await resolve(OFFICER_2)).body.status).toBe('RESOLVED');
     expect((await get<TransferView>(`/v1/transfers/${res.body.id}`)).status).toBe('POSTED');
     expect((await get<{ held: { amountMinor: string } }>(`/v1/accounts/${a}/balance`)).held.amountMinor).toBe('0');
   });
@@ -167,7 +194,7 @@ describe('payments', () => {
   });
 
   it('proves the audit chain, then reports the first row tampered in SQL', async () => {
-    const ok = await get<{ valid: boolean; recordsChecked: string | number }>('/v1/audit/verify');
+    const ok = await get<{ valid: boolean; recordsChecked: string | number }>('/v1/audit/verify', AUDITOR);
     expect(ok.valid).toBe(true);
     expect(Number(ok.recordsChecked)).toBeGreaterThan(5);
 
@@ -176,8 +203,45 @@ describe('payments', () => {
     await tx.query(`UPDATE audit_records SET actor = 'mallory' WHERE seq = $1`, [victim.rows[0].seq]);
     await tx.query('ALTER TABLE audit_records ENABLE TRIGGER USER');
 
-    const bad = await get<{ valid: boolean; firstInvalidSeq: string | number | null }>('/v1/audit/verify');
+    const bad = await get<{ valid: boolean; firstInvalidSeq: string | number | null }>('/v1/audit/verify', AUDITOR);
     expect(bad.valid).toBe(false);
     expect(String(bad.firstInvalidSeq)).toBe(victim.rows[0].seq);
+  });
+
+  it('shows a customer only their own accounts and transfers (someone else\'s: 404, as if missing)', async () => {
+    const alice = `alice-own-${run}`;
+    const bob = `bob-own-${run}`;
+    const aliceWallet = await openAccount(alice, '0');
+    const bobWallet = await openAccount(bob, '0');
+    const funding = await openAccount(`funding-${run}`, '100000000');
+    expect((await post<TransferView>('/v1/transfers', transfer(funding, aliceWallet, '5000'))).body.status).toBe('POSTED');
+    const AS_ALICE = await customer(alice);
+    const AS_BOB = await customer(bob);
+
+    // Alice pays Bob from her own wallet: allowed, and both see the transfer (it touches both).
+    const paid = await post<TransferView>('/v1/transfers', transfer(aliceWallet, bobWallet, '700'), AS_ALICE);
+    expect(paid.status).toBe(201);
+    expect(paid.body.status).toBe('POSTED');
+    expect((await getAs<TransferView>(`/v1/transfers/${paid.body.id}`, AS_BOB)).status).toBe(200);
+
+    // The funding transfer touches Alice's account, not Bob's: Bob gets the same 404 as for a missing id.
+    const funded = await get<{ items: TransferView[] }>(`/v1/transfers?accountId=${aliceWallet}`, AS_ALICE);
+    const fundingTransfer = funded.items.find((t) => t.postings.some((p) => p.accountId === funding));
+    expect(fundingTransfer).toBeDefined();
+    const hidden = await getAs<{ code: string }>(`/v1/transfers/${fundingTransfer!.id}`, AS_BOB);
+    expect(hidden.status).toBe(404);
+    expect(hidden.body.code).toBe('PAYMENTS.TRANSFER_NOT_FOUND');
+    const hiddenAccount = await getAs<{ code: string }>(`/v1/accounts/${aliceWallet}`, AS_BOB);
+    expect(hiddenAccount.status).toBe(404);
+    expect(hiddenAccount.body.code).toBe('PAYMENTS.ACCOUNT_NOT_FOUND');
+
+    // Bob cannot move Alice's money, and nothing is posted.
+    const stolen = await post<{ code: string }>('/v1/transfers', transfer(aliceWallet, bobWallet, '100'), AS_BOB);
+    expect(stolen.status).toBe(403);
+    expect(stolen.body.code).toBe('PAYMENTS.ACCOUNT_FORBIDDEN');
+    expect((await get<{ ledger: { amountMinor: string } }>(`/v1/accounts/${aliceWallet}/balance`, AS_ALICE)).ledger.amountMinor).toBe('4300');
+
+    // Customers have no staff scopes at the edge.
+    expect((await getAs<{ code: string }>('/v1/compliance/alerts', AS_ALICE)).status).toBe(403);
   });
 });
