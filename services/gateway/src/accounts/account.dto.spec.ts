@@ -1,5 +1,5 @@
 import { paymentsV1 } from '@tessera/contracts';
-import { accountIdParam, minorUnits, openAccountBody, toAccountView, toOpenAccountRequest } from './account.dto';
+import { accountIdParam, changeAccountStatusBody, minorUnits, openAccountBody, toAccountView, toOpenAccountRequest } from './account.dto';
 
 describe('minorUnits', () => {
   it.each([
@@ -43,6 +43,14 @@ describe('openAccountBody', () => {
   it('rejects unknown fields and unknown types', () => {
     const result = openAccountBody.safeParse({ ...valid, type: 'CASH', balance: 5 });
     expect(result.error?.issues.map((i) => i.path.join('.') || '(body)').sort()).toEqual(['(body)', 'type']);
+  });
+});
+
+describe('changeAccountStatusBody', () => {
+  it('takes an expectedVersion up to int64 and refuses a larger one as invalid input (not a 500 upstream)', () => {
+    expect(changeAccountStatusBody.parse({ expectedVersion: '9223372036854775807' })).toEqual({ expectedVersion: '9223372036854775807' });
+    expect(changeAccountStatusBody.safeParse({ expectedVersion: '9223372036854775808' }).success).toBe(false);
+    expect(changeAccountStatusBody.safeParse({ expectedVersion: '9631686120578908880' }).success).toBe(false);
   });
 });
 

@@ -1,6 +1,6 @@
 import { paymentsV1 } from '@tessera/contracts';
 import { z } from 'zod';
-import { currency, isoOrNull, labels, moneyView, pageQuery, pageView, shortText, toMoneyView, toPageRequest, uuid } from '../http/common.dto';
+import { currency, INT64_MAX, isoOrNull, labels, moneyView, pageQuery, pageView, shortText, toMoneyView, toPageRequest, uuid } from '../http/common.dto';
 
 const ACCOUNT_TYPES = ['ASSET', 'LIABILITY', 'REVENUE', 'EXPENSE'] as const;
 const ACCOUNT_STATUSES = ['ACTIVE', 'FROZEN', 'CLOSED'] as const;
@@ -45,7 +45,12 @@ export type ListAccountsQuery = z.infer<typeof listAccountsQuery>;
 export const changeAccountStatusBody = z
   .object({
     reason: shortText(500).optional(),
-    expectedVersion: z.string().regex(/^[1-9]\d{0,18}$/, 'must be a positive integer version, as a decimal string').optional(),
+    // 19 digits can exceed int64, which would fail serialising the gRPC request (a 500): found by the fuzz e2e.
+    expectedVersion: z
+      .string()
+      .regex(/^[1-9]\d{0,18}$/, 'must be a positive integer version, as a decimal string')
+      .refine((v) => BigInt(v) <= INT64_MAX, 'must be at most 9223372036854775807 (int64)')
+      .optional(),
   })
   .strict();
 export type ChangeAccountStatusBody = z.infer<typeof changeAccountStatusBody>;
