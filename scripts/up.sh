@@ -42,7 +42,7 @@ operator_token="$(npx tsx libs/auth/src/cli.ts token --sub demo-operator --role 
 cat <<MSG
 
 Tessera is up (${SECONDS}s). Every call needs a credential; gRPC between services is mTLS (.tessera/tls).
-  Console:   http://127.0.0.1:8080/console/#token=${operator_token}
+  Console:   http://127.0.0.1:8080/console#token=${operator_token}
              (operator token, 8 h; live aggregates, payments, alerts, consumer lag)
   Token:     npm run auth -- token --sub alice --role customer --customer demo-alice
              (roles: customer, operator, compliance-officer, auditor; then: curl -H "Authorization: Bearer \$TOKEN" ...)

@@ -66,9 +66,13 @@ async function chartTotal(page: Page): Promise<number> {
     it('loads /console with a live feed and the consumer groups of the pipeline', async () => {
       const errors: string[] = [];
       page.on('pageerror', (err) => errors.push(err.message));
-      const res = await page.goto(`${platform.gateway}/console`);
+      // As `npm run up` prints it: an operator token in the fragment (staff panels), the tenant key from config.json.
+      const token = await platform.creds.mint({ sub: `operator-${platform.run}`, roles: ['operator'] });
+      const res = await page.goto(`${platform.gateway}/console#token=${token}`);
       expect(res?.status()).toBe(200);
       expect(await page.title()).toBe('Tessera console');
+      expect(new URL(page.url()).hash).toBe(''); // the token left the address bar
+      expect(await page.isHidden('#token-form')).toBe(true);
       await page.waitForSelector('#feed-state[data-state="live"]', { timeout: 20_000 });
       await page.locator('[data-testid=consumer-lag]', { hasText: platform.groups.processor }).waitFor({ timeout: 20_000 });
       expect(await chartTotal(page)).toBe(0);
@@ -76,7 +80,7 @@ async function chartTotal(page: Page): Promise<number> {
     });
 
     it('shows events sent through the API on the chart within seconds, each counted once', async () => {
-      const sink = new AcceptedIds(new HttpSink({ target: platform.gateway, keys: ApiKeys.parse('demo-key') }));
+      const sink = new AcceptedIds(new HttpSink({ target: platform.gateway, keys: new ApiKeys(new Map([['demo', platform.creds.apiKeys['demo']!]])) }));
       const stats = await runLoad({ sink, rate: 100, durationMs: 3000, tenants: 1, seed: 42, duplicates: 0.05, malformed: 0.05, batchSize: 50 });
       expect(stats.sent).toBe(300);
       expect(stats.rejected).toBe(stats.byKind.malformed);
@@ -104,6 +108,19 @@ async function chartTotal(page: Page): Promise<number> {
       expect(await page.locator('#events-chart canvas').count()).toBeGreaterThan(0);
       expect(await page.textContent('#stat-events')).toBe(String(expected));
       process.stdout.write(`pipeline e2e: ${expected} distinct events on the chart ${latency} ms after the last batch was acknowledged\n`);
+    });
+  
+    it('keeps tenants apart: tenant demo\'s key cannot read tenant acme\'s insights or live stream (403)', async () => {
+      const acmeKey = platform.creds.createApiKey('acme');
+      const demoKey = platform.creds.apiKeys['demo']!;
+      const query = (tenant: string) => `${platform.gateway}/v1/insights/aggregates?${new URLSearchParams({ tenantId: tenant, resolution: '10' })}`;
+      expect((await fetch(query('acme'), { headers: { 'x-api-key': acmeKey } })).status).toBe(200);
+      const cross = await fetch(query('acme'), { headers: { 'x-api-key': demoKey } });
+      expect(cross.status).toBe(403);
+      expect(((await cross.json()) as { code: string }).code).toBe('AUTH.TENANT_FORBIDDEN');
+      const live = await fetch(`${platform.gateway}/v1/live/aggregates?${new URLSearchParams({ tenantId: 'acme', apiKey: demoKey })}`);
+      expect(live.status).toBe(403);
+      await live.body?.cancel();
     });
   },
 );

@@ -5,6 +5,7 @@ import { ensureDatabase, migrate } from '@tessera/db';
 import { checkHealth } from '@tessera/grpc';
 import { type Admin, Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
+import { createCredentials, type E2eCredentials } from './credentials';
 import { ROOT, type RunningService, startServices, stopServices } from './platform';
 
 const ADMIN_URL = process.env['TESSERA_PG_ADMIN_URL'] ?? 'postgresql://tessera:tessera@127.0.0.1:55432/postgres';
@@ -32,13 +33,16 @@ export interface PipelinePlatform {
   groups: { processor: string; insights: string };
   services: RunningService[];
   admin: Admin;
+  /** This run's token issuer, tenant API keys (`demo`, `payments`) and mTLS material. */
+  creds: E2eCredentials;
   stop(): Promise<void>;
 }
 
 /**
  * ingest, stream-processor, insights and gateway as real processes on their own ports, with per-run topics,
  * consumer groups, transactional ids and insights database, so the suite never shares state with a platform
- * started by `npm run up` or with another suite.
+ * started by `npm run up` or with another suite. Real auth (per-run dev issuer and hashed tenant API keys) and
+ * mTLS between every process, as in `npm run up`.
  */
 export async function startPipelinePlatform(portBase: number): Promise<PipelinePlatform> {
   const run = randomBytes(3).toString('hex');
@@ -54,6 +58,8 @@ export async function startPipelinePlatform(portBase: number): Promise<PipelineP
   const ports = { gateway: portBase, ingest: portBase + 3, insights: portBase + 4 };
   const gateway = `http://127.0.0.1:${ports.gateway}`;
 
+  const creds = await createCredentials();
+  const health = { timeoutMs: 1000, credentials: creds.grpc };
   const admin = new Kafka({ clientId: `e2e-pipeline-${run}`, brokers: KAFKA.split(','), logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   await admin.createTopics({
@@ -77,28 +83,31 @@ export async function startPipelinePlatform(portBase: number): Promise<PipelineP
     await pg.connect();
     await pg.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
     await pg.end();
+    creds.cleanup();
   };
   try {
     services = await startServices([
       {
         name: 'ingest',
-        env: { INGEST_GRPC_PORT: String(ports.ingest), KAFKA_BROKERS: KAFKA, INGEST_RAW_TOPIC: topics.raw },
-        ready: async () => (await checkHealth(`127.0.0.1:${ports.ingest}`, '', { timeoutMs: 1000 })) === 'SERVING',
+        env: { ...creds.env, INGEST_GRPC_PORT: String(ports.ingest), KAFKA_BROKERS: KAFKA, INGEST_RAW_TOPIC: topics.raw },
+        ready: async () => (await checkHealth(`127.0.0.1:${ports.ingest}`, '', health)) === 'SERVING',
       },
       {
         name: 'insights',
         env: {
+          ...creds.env,
           INSIGHTS_GRPC_PORT: String(ports.insights),
           INSIGHTS_DATABASE_URL: dbUrl,
           KAFKA_BROKERS: KAFKA,
           INSIGHTS_CONSUMER_GROUP: groups.insights,
           INSIGHTS_AGGREGATES_TOPIC: topics.aggregates,
         },
-        ready: async () => (await checkHealth(`127.0.0.1:${ports.insights}`, '', { timeoutMs: 1000 })) === 'SERVING',
+        ready: async () => (await checkHealth(`127.0.0.1:${ports.insights}`, '', health)) === 'SERVING',
       },
       {
         name: 'stream-processor',
         env: {
+          ...creds.env,
           KAFKA_BROKERS: KAFKA,
           STREAM_PROCESSOR_RAW_TOPIC: topics.raw,
           STREAM_PROCESSOR_PAYMENTS_TOPIC: 'none',
@@ -117,6 +126,7 @@ export async function startPipelinePlatform(portBase: number): Promise<PipelineP
       {
         name: 'gateway',
         env: {
+          ...creds.env,
           GATEWAY_HTTP_PORT: String(ports.gateway),
           INGEST_ADDR: `127.0.0.1:${ports.ingest}`,
           INSIGHTS_ADDR: `127.0.0.1:${ports.insights}`,
@@ -134,5 +144,5 @@ export async function startPipelinePlatform(portBase: number): Promise<PipelineP
     await cleanup();
     throw err;
   }
-  return { run, gateway, topics, groups, services, admin, stop: cleanup };
+  return { run, gateway, topics, groups, services, admin, creds, stop: cleanup };
 }
