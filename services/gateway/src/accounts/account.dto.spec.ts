@@ -51,6 +51,8 @@ describe('changeAccountStatusBody', () => {
     expect(changeAccountStatusBody.parse({ expectedVersion: '9223372036854775807' })).toEqual({ expectedVersion: '9223372036854775807' });
     expect(changeAccountStatusBody.safeParse({ expectedVersion: '9223372036854775808' }).success).toBe(false);
     expect(changeAccountStatusBody.safeParse({ expectedVersion: '9631686120578908880' }).success).toBe(false);
+    // Not digits at all: refused by the pattern, never handed to BigInt (which would throw: a 500).
+    expect(changeAccountStatusBody.safeParse({ expectedVersion: 'j\u{24510}', reason: true }).success).toBe(false);
   });
 });
 

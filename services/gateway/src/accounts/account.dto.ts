@@ -48,7 +48,7 @@ export const changeAccountStatusBody = z
     // 19 digits can exceed int64, which would fail serialising the gRPC request (a 500): found by the fuzz e2e.
     expectedVersion: z
       .string()
-      .regex(/^[1-9]\d{0,18}$/, 'must be a positive integer version, as a decimal string')
+      .regex(/^[1-9]\d{0,18}$/, { message: 'must be a positive integer version, as a decimal string', abort: true })
       .refine((v) => BigInt(v) <= INT64_MAX, 'must be at most 9223372036854775807 (int64)')
       .optional(),
   })
