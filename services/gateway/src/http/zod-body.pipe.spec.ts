@@ -27,6 +27,16 @@ describe('ZodPipe', () => {
       expect(error.fieldViolations?.every((v) => v.description.length > 0)).toBe(true);
     });
 
+    it('refuses NUL characters anywhere (values, keys, arrays) before PostgreSQL would fail on them', () => {
+      const labels = z.object({ name: z.string(), labels: z.record(z.string(), z.string()), tags: z.array(z.string()) });
+      const error = violationsOf(() => new ZodPipe(labels).transform({ name: 'a\u0000b', labels: { 'k\u0000': 'v', ok: 'x\u0000' }, tags: ['fine', '\u0000'] }));
+      expect(error).toMatchObject({ code: 'HTTP.INVALID_REQUEST', kind: 'INVALID_ARGUMENT' });
+      expect(error.fieldViolations?.map((v) => v.field).sort()).toEqual(['labels.k\u0000', 'labels.ok', 'name', 'tags.1']);
+      expect(violationsOf(() => new ZodPipe(z.string(), 'HTTP.INVALID_ID', 'id').transform('\u0000')).fieldViolations).toEqual([
+        { field: 'id', description: 'must not contain the NUL character (U+0000)' },
+      ]);
+    });
+
     it('treats a missing body as an empty object so required fields are named', () => {
       const error = violationsOf(() => new ZodPipe(schema).transform(undefined));
       expect(error.fieldViolations?.map((v) => v.field).sort()).toEqual(['amount', 'name', 'nested']);
