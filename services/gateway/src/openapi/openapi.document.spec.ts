@@ -105,6 +105,16 @@ describe('buildOpenApiDocument', () => {
     for (const operation of operations(document).values()) expect(Object.keys(operation.responses['429']?.content ?? {})).toEqual(['application/problem+json']);
   });
 
+  it('links each create to the operations on the created resource, by its id', () => {
+    const links = (path: string) => (document.paths[path]?.['post'] as unknown as { responses: Record<string, { links?: Record<string, { operationId: string; parameters: Record<string, string> }> }> }).responses['201']?.links;
+    expect(Object.keys(links('/v1/accounts') ?? {}).sort()).toEqual(['closeAccount', 'freezeAccount', 'getAccount', 'getBalance']);
+    expect(links('/v1/transfers')?.['reverseTransfer']).toEqual({ operationId: 'reverseTransfer', parameters: { id: '$response.body#/id' } });
+    expect(Object.keys(links('/v1/holds') ?? {}).sort()).toEqual(['captureHold', 'voidHold']);
+    expect(links('/v1/transfers/batch')).toBeUndefined();
+    const ids = new Set([...operations(document).values()].map((o) => o.operationId));
+    for (const path of ['/v1/accounts', '/v1/transfers', '/v1/holds']) for (const link of Object.values(links(path) ?? {})) expect(ids).toContain(link.operationId);
+  });
+
   it('describes a transfer amount as a positive decimal string, never a number', () => {
     const schemas = (document['components'] as { schemas: Record<string, { properties: Record<string, { properties: Record<string, unknown> }> }> }).schemas;
     expect(schemas['CreateTransferRequest']?.properties['amount']?.properties['amountMinor']).toMatchObject({ type: 'string', pattern: '^0*[1-9][0-9]{0,18}$' });

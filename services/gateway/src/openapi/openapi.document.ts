@@ -93,7 +93,19 @@ function describeAuth(auth: RouteAuth): string {
   return `Requires ${credential}${scopes}.`;
 }
 
-function operationOf(route: RouteSpec, auth: RouteAuth, schemas: Record<string, JsonSchema>): JsonSchema {
+/**
+ * OpenAPI links from a create (201 with an `id`) to the operations on `<its path>/{id}...`, so clients and
+ * schemathesis's stateful phase can follow a created resource (open an account, then read, freeze, close it).
+ */
+function linksOf(route: RouteSpec, routes: RouteSpec[]): Record<string, JsonSchema> | undefined {
+  const body = route.response.body.schema;
+  if (route.method !== 'post' || route.response.status !== 201 || !(body instanceof z.ZodObject) || !('id' in body.shape)) return undefined;
+  const targets = routes.filter((r) => r.path.startsWith(`${route.path}/{id}`));
+  if (targets.length === 0) return undefined;
+  return Object.fromEntries(targets.map((t) => [t.operationId, { operationId: t.operationId, parameters: { id: '$response.body#/id' } }]));
+}
+
+function operationOf(route: RouteSpec, auth: RouteAuth, schemas: Record<string, JsonSchema>, links?: Record<string, JsonSchema>): JsonSchema {
   const register = (name: string, schema: z.ZodType, io: 'input' | 'output'): JsonSchema => {
     schemas[name] ??= jsonSchemaOf(schema, io);
     return ref(name);
@@ -104,6 +116,7 @@ function operationOf(route: RouteSpec, auth: RouteAuth, schemas: Record<string, 
   const responses: Record<string, JsonSchema> = {
     [String(route.response.status)]: {
       description: route.response.description,
+      ...(links ? { links } : {}),
       content: { [route.response.contentType ?? 'application/json']: { schema: register(route.response.body.name, route.response.body.schema, 'output') } },
     },
   };
@@ -182,7 +195,7 @@ export function buildOpenApiDocument(app: INestApplication, controllers: readonl
     const tableParams = Object.keys(route.params ?? {}).sort();
     if (templateParams.join() !== tableParams.join()) problems.push(`${key}: path parameters ${templateParams.join()} but the table documents ${tableParams.join() || 'none'}`);
     seen.add(key);
-    (paths[scanned.path] ??= {})[scanned.method] = operationOf(route, routeAuthOf(controller, scanned.handler), schemas);
+    (paths[scanned.path] ??= {})[scanned.method] = operationOf(route, routeAuthOf(controller, scanned.handler), schemas, linksOf(route, routes));
   }
   for (const key of table.keys()) if (!seen.has(key)) problems.push(`${key} is documented in openapi.routes.ts but Nest serves no such route`);
   if (problems.length > 0) throw new Error(`OpenAPI document does not match the Nest routes:\n  ${problems.join('\n  ')}`);
