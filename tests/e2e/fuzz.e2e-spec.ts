@@ -9,7 +9,8 @@ import { ROOT } from './support/platform';
  * Fuzzes the gateway's HTTP API from its own served OpenAPI document with schemathesis (PyPI, pinned in
  * tools/fuzz/requirements.txt; tools/fuzz/install.sh puts it in .cache/venv and runs here when missing), against
  * the payments platform as real processes (gateway, transactions, compliance; mTLS, real tokens, Postgres, Kafka).
- * Checks: no 5xx, every status, content type and body as documented. Bounded: a fixed number of examples per
+ * Checks: no 5xx, every status, content type and body as documented; the stateful phase follows the document's
+ * links (open an account, then read, freeze, close it). Bounded: a fixed number of examples per
  * operation and a fixed seed (TESSERA_FUZZ_SEED / TESSERA_FUZZ_EXAMPLES override), a few minutes on 2 cores.
  * Analytics routes are left out: ingest and insights are not part of this platform (pipeline.e2e-spec covers them).
  */
@@ -72,7 +73,7 @@ function runSchemathesis(config: string): Promise<{ code: number | null; output:
     '--url', platform.gateway,
     '--header', `Authorization: Bearer ${token}`,
     '--checks', CHECKS.join(','),
-    '--phases', 'examples,coverage,fuzzing',
+    '--phases', 'examples,coverage,fuzzing,stateful',
     '--exclude-tag', 'analytics',
     '--max-examples', EXAMPLES,
     '--seed', SEED,
