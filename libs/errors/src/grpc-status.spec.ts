@@ -80,9 +80,12 @@ describe('fromGrpcError', () => {
   });
 
   it('maps a status without details to a GRPC.<STATUS> code of the matching kind', () => {
-    const err = asServiceError({ code: GrpcCode.UNAVAILABLE, details: 'No connection established', metadata: new Metadata() });
+    const err = asServiceError({ code: GrpcCode.UNAVAILABLE, details: 'No connection established. Last error: connect ECONNREFUSED 10.0.3.7:50051', metadata: new Metadata() });
     const app = fromGrpcError(err);
-    expect(app).toMatchObject({ code: 'GRPC.UNAVAILABLE', kind: 'UNAVAILABLE', message: 'No connection established' });
+    expect(app).toMatchObject({ code: 'GRPC.UNAVAILABLE', kind: 'UNAVAILABLE', message: 'A service this request needs is unavailable; retry later' });
+    expect(app.cause).toBe(err); // the raw text stays available to logs
+    const serialization = fromGrpcError(asServiceError({ code: GrpcCode.INTERNAL, details: 'Request message serialization failure: bad int64', metadata: new Metadata() }));
+    expect(serialization).toMatchObject({ code: 'GRPC.INTERNAL', kind: 'INTERNAL', message: INTERNAL_MESSAGE });
     expect(fromGrpcError(asServiceError({ code: GrpcCode.UNIMPLEMENTED, details: '', metadata: new Metadata() })).kind).toBe('INTERNAL');
   });
 

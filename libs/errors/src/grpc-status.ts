@@ -67,6 +67,16 @@ export function toGrpcStatus(err: unknown): StatusObject {
   return { code, details: app.message, metadata };
 }
 
+/** Safe messages for failures that carry no Tessera error details (transport errors, foreign servers). */
+const TRANSPORT_MESSAGES: Partial<Record<ErrorKind, string>> = {
+  UNAVAILABLE: 'A service this request needs is unavailable; retry later',
+  DEADLINE_EXCEEDED: 'A service this request needs did not answer in time; retry later',
+  RESOURCE_EXHAUSTED: 'A service this request needs is overloaded; retry later',
+  UNAUTHENTICATED: 'The service refused the call: not authenticated',
+  PERMISSION_DENIED: 'The service refused the call: not allowed',
+  NOT_FOUND: 'Not found',
+};
+
 /**
  * Converts a failed gRPC call (a grpc-js ServiceError) back into the AppError the server threw, so
  * clients handle remote and local failures alike. Errors without Tessera details (network failures,
@@ -79,11 +89,14 @@ export function fromGrpcError(err: unknown): AppError {
     return new AppError({ code: INTERNAL_CODE, kind: 'INTERNAL', message: INTERNAL_MESSAGE, cause: err });
   }
   const kind = GRPC_TO_KIND[grpcCode] ?? 'INTERNAL';
-  const message = readString(err, 'details') || GrpcCode[grpcCode] || 'gRPC call failed';
   const rich = readRichStatus(err);
   if (!rich) {
-    return new AppError({ code: `GRPC.${GrpcCode[grpcCode] ?? 'UNKNOWN'}`, kind, message, cause: err });
+    // No Tessera details: the text comes from grpc-js or a foreign server ("No connection established. Last
+    // error: connect ECONNREFUSED 10.0.3.7:50051", "Request message serialization failure: ..."), which names
+    // internal addresses and code paths. Callers get a fixed message per kind; the original stays in `cause` for logs.
+    return new AppError({ code: `GRPC.${GrpcCode[grpcCode] ?? 'UNKNOWN'}`, kind, message: TRANSPORT_MESSAGES[kind] ?? INTERNAL_MESSAGE, cause: err });
   }
+  const message = readString(err, 'details') || GrpcCode[grpcCode] || 'gRPC call failed';
   let code = `GRPC.${GrpcCode[grpcCode] ?? 'UNKNOWN'}`;
   let metadata: Record<string, string> = {};
   let fieldViolations: FieldViolation[] | undefined;
