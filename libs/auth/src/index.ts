@@ -24,5 +24,7 @@ export { CallerAuthenticator, type AuthenticateOptions, type MetadataLike, beare
 export { DevIssuer, type MintOptions, type DevCredentials, DEV_ISSUER, DEV_AUDIENCE, DEMO_TENANTS } from './dev-issuer';
 export { authEnvSchema, authSettingsFromEnv, authFromEnv, type AuthSettings, type AuthComponents } from './auth-env';
 export { defaultAuthDir } from './files';
-/** @deprecated Old plaintext `tenant:key` lists; delete once gateway, ingest and loadgen use ApiKeyStore. */
-export { ApiKeyRegistry, AuthErrorCodes, apiKeys, DEV_API_KEYS, parseApiKeys, type ApiKeyEntry } from './api-keys';
+export {
+  authorizeCall, guardService, factsOf, rememberCaller, callerOf, principalOf, actorOf, GUARD_CODES,
+  type MethodPolicy, type PolicyTable, type Caller, type CallFacts,
+} from './grpc-guard';

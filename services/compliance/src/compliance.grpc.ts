@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { complianceV1 } from '@tessera/contracts';
 import type { CallContext, UnaryImplementation } from '@tessera/grpc';
-import { actorOf, principalOf } from './auth/call-guard';
+import { actorOf, principalOf } from '@tessera/auth';
 import { alertResolutionFromProto, alertStatusFromProto, alertToProto } from './alerts/alert.codec';
 import { AssignAlertHandler } from './alerts/assign-alert/assign-alert.handler';
 import { ListAlertsHandler } from './alerts/list-alerts/list-alerts.handler';

@@ -1,10 +1,9 @@
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import { Injectable } from '@nestjs/common';
-import { requireTenant } from '@tessera/auth';
+import { requireTenant, principalOf } from '@tessera/auth';
 import type { analyticsV1 } from '@tessera/contracts';
 import { type CallContext, wrapUnary } from '@tessera/grpc';
 import { createLogger } from '@tessera/telemetry';
-import { principalOf } from './auth/call-guard';
 import { aggregateToProto, topNEntryToProto } from './aggregates/aggregate.codec';
 import { GetAggregatesHandler } from './aggregates/get-aggregates/get-aggregates.handler';
 import { GetTopNHandler } from './aggregates/get-top-n/get-top-n.handler';

@@ -1,5 +1,5 @@
 import { complianceV1 } from '@tessera/contracts';
-import type { MethodPolicy } from './call-guard';
+import type { MethodPolicy } from '@tessera/auth';
 import { COMPLIANCE_POLICY } from './compliance.policy';
 
 describe('COMPLIANCE_POLICY', () => {

@@ -1,5 +1,5 @@
 import type { complianceV1 } from '@tessera/contracts';
-import type { PolicyTable } from './call-guard';
+import type { PolicyTable } from '@tessera/auth';
 
 /**
  * Who may call what on compliance. Screen is a step of transactions' money movement, never a user action.

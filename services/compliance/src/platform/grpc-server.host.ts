@@ -1,10 +1,9 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { complianceV1, descriptorSetPath } from '@tessera/contracts';
 import { createGrpcServer, type GrpcServerHandle, grpcTransportFromEnv, unaryService } from '@tessera/grpc';
-import type { CallerAuthenticator } from '@tessera/auth';
+import { type CallerAuthenticator, guardService } from '@tessera/auth';
 import { createLogger } from '@tessera/telemetry';
 import { CALLER_AUTHENTICATOR } from '../auth/auth.provider';
-import { guardService } from '../auth/call-guard';
 import { COMPLIANCE_POLICY } from '../auth/compliance.policy';
 import { ComplianceGrpc } from '../compliance.grpc';
 import { type ComplianceConfig, COMPLIANCE_CONFIG } from '../config';

@@ -1,6 +1,6 @@
 import { analyticsV1 } from '@tessera/contracts';
 import { AppError } from '@tessera/errors';
-import type { MethodPolicy } from './call-guard';
+import type { MethodPolicy } from '@tessera/auth';
 import { INGEST_POLICY, ingestTenantOf } from './ingest.policy';
 
 describe('INGEST_POLICY', () => {

@@ -1,7 +1,6 @@
 import type { analyticsV1 } from '@tessera/contracts';
 import { AppError } from '@tessera/errors';
-import type { Principal } from '@tessera/auth';
-import type { PolicyTable } from './call-guard';
+import { type Principal, type PolicyTable } from '@tessera/auth';
 
 /** Machine ingest: a tenant's API key, or a JWT with events:write and a `tenant` claim. */
 export const INGEST_POLICY: PolicyTable<typeof analyticsV1.IngestServiceService> = {

@@ -4,7 +4,7 @@ import type { analyticsV1 } from '@tessera/contracts';
 import { isAppError, toGrpcStatus } from '@tessera/errors';
 import { wrapUnary } from '@tessera/grpc';
 import { createLogger } from '@tessera/telemetry';
-import { principalOf } from '../auth/call-guard';
+import { principalOf } from '@tessera/auth';
 import { ingestTenantOf } from '../auth/ingest.policy';
 import { type IngestConfig, INGEST_CONFIG } from '../config';
 import type { Rejection } from '../events/event-validator';

@@ -1,10 +1,9 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { analyticsV1, descriptorSetPath } from '@tessera/contracts';
 import { createGrpcServer, type GrpcServerHandle, grpcTransportFromEnv, serviceNameOf } from '@tessera/grpc';
-import type { CallerAuthenticator } from '@tessera/auth';
+import { type CallerAuthenticator, guardService } from '@tessera/auth';
 import { createLogger } from '@tessera/telemetry';
 import { CALLER_AUTHENTICATOR } from '../auth/auth.provider';
-import { guardService } from '../auth/call-guard';
 import { INGEST_POLICY } from '../auth/ingest.policy';
 import { type IngestConfig, INGEST_CONFIG } from '../config';
 import { IngestGrpc } from '../ingest/ingest.grpc';

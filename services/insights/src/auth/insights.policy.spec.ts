@@ -1,5 +1,5 @@
 import { analyticsV1 } from '@tessera/contracts';
-import type { MethodPolicy } from './call-guard';
+import type { MethodPolicy } from '@tessera/auth';
 import { INSIGHTS_POLICY } from './insights.policy';
 
 describe('INSIGHTS_POLICY', () => {

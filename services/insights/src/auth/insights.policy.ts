@@ -1,5 +1,5 @@
 import type { analyticsV1 } from '@tessera/contracts';
-import type { PolicyTable } from './call-guard';
+import type { PolicyTable } from '@tessera/auth';
 
 /**
  * Tenant-scoped reads: insights:read (API key or JWT), and then the request's tenant_id must be the credential's

@@ -1,11 +1,10 @@
 import { Metadata, type handleServerStreamingCall, type ServerWritableStream } from '@grpc/grpc-js';
 import { Injectable } from '@nestjs/common';
 import type { analyticsV1 } from '@tessera/contracts';
-import { requireTenant } from '@tessera/auth';
+import { requireTenant, principalOf } from '@tessera/auth';
 import { toGrpcStatus } from '@tessera/errors';
 import { createLogger } from '@tessera/telemetry';
 import { aggregateToProto } from '../aggregates/aggregate.codec';
-import { principalOf } from '../auth/call-guard';
 import { invalidRequest } from '../aggregates/insights.errors';
 import { AggregateFeed } from './aggregate-feed';
 

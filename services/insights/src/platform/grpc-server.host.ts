@@ -1,10 +1,9 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { analyticsV1, descriptorSetPath } from '@tessera/contracts';
 import { createGrpcServer, type GrpcServerHandle, grpcTransportFromEnv } from '@tessera/grpc';
-import type { CallerAuthenticator } from '@tessera/auth';
+import { type CallerAuthenticator, guardService } from '@tessera/auth';
 import { createLogger } from '@tessera/telemetry';
 import { CALLER_AUTHENTICATOR } from '../auth/auth.provider';
-import { guardService } from '../auth/call-guard';
 import { INSIGHTS_POLICY } from '../auth/insights.policy';
 import { type InsightsConfig, INSIGHTS_CONFIG } from '../config';
 import { InsightsGrpc } from '../insights.grpc';

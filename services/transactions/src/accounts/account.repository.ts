@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { paymentsV1 } from '@tessera/contracts';
 import { currentCallContext } from '@tessera/grpc';
 import { randomUUID } from 'node:crypto';
-import { actorOf } from '../auth/call-guard';
+import { actorOf } from '@tessera/auth';
 import { AuditTrail } from '../audit/audit-trail';
 import type { Prisma } from '../generated/prisma/client';
 import type { Account as AccountRow } from '../generated/prisma/client';

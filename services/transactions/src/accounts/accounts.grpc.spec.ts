@@ -1,9 +1,8 @@
 import { Metadata } from '@grpc/grpc-js';
 import { paymentsV1 } from '@tessera/contracts';
 import { AppError } from '@tessera/errors';
-import type { Principal } from '@tessera/auth';
+import { type Principal, rememberCaller } from '@tessera/auth';
 import type { CallContext } from '@tessera/grpc';
-import { rememberCaller } from '../auth/call-guard';
 import { OwnershipChecks } from '../auth/ownership';
 import { InMemoryAccountRepository } from '../../test/support/in-memory-account.repository';
 import type { Account } from './account';

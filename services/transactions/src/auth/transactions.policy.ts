@@ -1,5 +1,5 @@
 import type { paymentsV1 } from '@tessera/contracts';
-import type { PolicyTable } from './call-guard';
+import type { PolicyTable } from '@tessera/auth';
 
 /**
  * Who may call what on transactions. Customers (principals with `customerId`) are further limited to their own

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { paymentsV1 } from '@tessera/contracts';
 import { currentCallContext } from '@tessera/grpc';
-import { actorOf } from '../auth/call-guard';
+import { actorOf } from '@tessera/auth';
 import type { MessageCodec } from '@tessera/kafka';
 import { AuditTrail } from '../audit/audit-trail';
 import type { Prisma } from '../generated/prisma/client';

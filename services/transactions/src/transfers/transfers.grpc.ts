@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { paymentsV1 } from '@tessera/contracts';
 import type { CallContext, UnaryImplementation } from '@tessera/grpc';
-import { principalOf } from '../auth/call-guard';
+import { principalOf } from '@tessera/auth';
 import { OwnershipChecks } from '../auth/ownership';
 import { HoldHandlers } from '../holds/hold.handlers';
 import type { Money, TransferInstruction } from '../ledger/ledger';

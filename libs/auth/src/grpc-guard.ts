@@ -1,13 +1,15 @@
 /**
- * Per-method authorisation for this service's gRPC server: every call is authenticated and authorised HERE,
- * from its own metadata and TLS peer, whatever sits in front ("a service never trusts a call just because it
- * came from inside"). Identical in transactions, compliance, ingest and insights (services share only libs/);
- * a candidate to move into @tessera/auth.
+ * Per-method authorisation for a service's gRPC server: every call is authenticated and authorised by the
+ * service itself, from its own metadata and TLS peer, whatever sits in front ("a service never trusts a call
+ * just because it came from inside"). Each service declares one policy table (`src/auth/<service>.policy.ts`)
+ * and wraps its implementations with {@link guardService} in one place (its grpc-server host).
  */
 import type { Metadata, ServiceDefinition, UntypedHandleCall, UntypedServiceImplementation } from '@grpc/grpc-js';
-import { type CallerAuthenticator, type Principal, requireRole, requireScope, type Role, type Scope } from '@tessera/auth';
 import { AppError, isAppError, toGrpcStatus } from '@tessera/errors';
 import { createLogger, type Logger } from '@tessera/telemetry';
+import type { CallerAuthenticator } from './caller';
+import { type Principal, requireRole, requireScope } from './principal';
+import type { Role, Scope } from './roles';
 
 /** What one RPC demands of its caller. */
 export type MethodPolicy =

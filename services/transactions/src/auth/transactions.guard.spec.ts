@@ -1,11 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Metadata } from '@grpc/grpc-js';
-import { authFromEnv, type CallerAuthenticator, DevIssuer } from '@tessera/auth';
+import { authFromEnv, type CallerAuthenticator, DevIssuer, actorOf, authorizeCall, type CallFacts, callerOf, guardService, type MethodPolicy } from '@tessera/auth';
 import { paymentsV1 } from '@tessera/contracts';
 import { AppError } from '@tessera/errors';
-import { actorOf, authorizeCall, type CallFacts, callerOf, guardService, type MethodPolicy } from './call-guard';
 import { ACCOUNT_POLICY, AUDIT_POLICY, TRANSFER_POLICY } from './transactions.policy';
 
 let dir: string;
@@ -144,12 +143,5 @@ describe('actorOf', () => {
     expect(actorOf({ metadata })).toBe('op-9');
     expect(actorOf({ metadata: new Metadata() })).toBe('anonymous');
     expect(actorOf(undefined)).toBe('anonymous');
-  });
-});
-
-describe('call-guard copies', () => {
-  it.each(['compliance', 'ingest', 'insights'])('services/%s has the same call-guard.ts as transactions', (service) => {
-    const own = readFileSync(path.join(__dirname, 'call-guard.ts'), 'utf8');
-    expect(readFileSync(path.resolve(__dirname, `../../../${service}/src/auth/call-guard.ts`), 'utf8')).toBe(own);
   });
 });
