@@ -1,5 +1,5 @@
 import type { handleUnaryCall, ServerUnaryCall, sendUnaryData, UntypedServiceImplementation } from '@grpc/grpc-js';
-import { isAppError, toGrpcStatus } from '@tessera/errors';
+import { AppError, isAppError, toGrpcStatus } from '@tessera/errors';
 import { createLogger, type Logger } from '@tessera/telemetry';
 import { callContextOf, runWithCallContext, type CallContext } from './call-context';
 
@@ -12,13 +12,41 @@ export interface WrapOptions {
   logger?: Logger;
 }
 
+/**
+ * Paths of string fields holding U+0000. Protobuf strings may carry NUL but PostgreSQL text cannot, so such a
+ * request would otherwise fail deep in a repository as an INTERNAL error; every service refuses it up front.
+ */
+export function nulFieldsOf(value: unknown, path = '', out: string[] = [], depth = 0): string[] {
+  if (out.length >= 10 || depth > 16) return out;
+  if (typeof value === 'string') {
+    if (value.includes('\u0000')) out.push(path || '(request)');
+  } else if (Array.isArray(value)) {
+    value.forEach((v, i) => nulFieldsOf(v, `${path}[${i}]`, out, depth + 1));
+  } else if (value !== null && typeof value === 'object' && !(value instanceof Uint8Array) && !(value instanceof Date)) {
+    for (const [k, v] of Object.entries(value)) nulFieldsOf(v, path ? `${path}.${k}` : k, out, depth + 1);
+  }
+  return out;
+}
+
+function refuseNul(request: unknown): void {
+  const fields = nulFieldsOf(request);
+  if (fields.length === 0) return;
+  throw new AppError({
+    code: 'GRPC.NUL_IN_STRING',
+    kind: 'INVALID_ARGUMENT',
+    message: 'Text fields must not contain the NUL character (U+0000)',
+    fieldViolations: fields.map((field) => ({ field, description: 'must not contain U+0000' })),
+  });
+}
+
 /** Caller mistakes are routine; only failures on our side deserve an error log. */
 const CLIENT_KINDS = new Set(['INVALID_ARGUMENT', 'NOT_FOUND', 'ALREADY_EXISTS', 'FAILED_PRECONDITION', 'PERMISSION_DENIED', 'UNAUTHENTICATED', 'ABORTED']);
 
 /**
  * Adapts a promise handler to grpc-js. Whatever it throws becomes `toGrpcStatus(err)`: AppErrors keep
  * code, metadata and field violations; anything else is a generic INTERNAL. The handler runs inside
- * its CallContext (forwarded credential, verified peer, deadline, cancellation). Logs carry method and error code, never the
+ * its CallContext (forwarded credential, verified peer, deadline, cancellation). Requests with NUL in a string
+ * field are refused with INVALID_ARGUMENT before the handler runs. Logs carry method and error code, never the
  * request, so no PII reaches them.
  */
 export function wrapUnary<Req, Res>(handler: UnaryHandler<Req, Res>, options: WrapOptions = {}): handleUnaryCall<Req, Res> {
@@ -26,7 +54,10 @@ export function wrapUnary<Req, Res>(handler: UnaryHandler<Req, Res>, options: Wr
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
     const ctx = callContextOf(call);
     const method = ctx.method;
-    runWithCallContext(ctx, () => Promise.resolve().then(() => handler(call.request, ctx))).then(
+    runWithCallContext(ctx, () => Promise.resolve().then(() => {
+      refuseNul(call.request);
+      return handler(call.request, ctx);
+    })).then(
       (response) => callback(null, response),
       (error: unknown) => {
         const status = toGrpcStatus(error);
