@@ -40,15 +40,16 @@ export class PeersModule implements OnApplicationShutdown {
     const logger = createLogger('kafkajs');
     const kafka = createKafka({ clientId: 'gateway', brokers: config.KAFKA_BROKERS, logger });
     const defaultDeadlineMs = config.GATEWAY_GRPC_DEADLINE_MS;
-    // Read once at boot: missing certificates stop the gateway here with the fix in the message.
-    const transport: GrpcTransport = grpcTransportFromEnv('gateway');
     return {
       module: PeersModule,
       providers: [
-        { provide: GRPC_TRANSPORT, useValue: transport },
+        // Read once at boot: missing certificates stop the gateway here with the fix in the message. A factory, so
+        // Nest's preview mode (OpenAPI snapshot, unit tests) resolves the module without touching key files.
+        { provide: GRPC_TRANSPORT, useFactory: (): GrpcTransport => grpcTransportFromEnv('gateway') },
         {
           provide: ACCOUNTS_CLIENT,
-          useFactory: () =>
+          inject: [GRPC_TRANSPORT],
+          useFactory: (transport: GrpcTransport) =>
             createGrpcClient(paymentsV1.AccountServiceClient, config.TRANSACTIONS_ADDR, {
               transport,
               defaultDeadlineMs,
@@ -58,7 +59,8 @@ export class PeersModule implements OnApplicationShutdown {
         },
         {
           provide: TRANSFERS_CLIENT,
-          useFactory: () =>
+          inject: [GRPC_TRANSPORT],
+          useFactory: (transport: GrpcTransport) =>
             createGrpcClient(paymentsV1.TransferServiceClient, config.TRANSACTIONS_ADDR, {
               transport,
               defaultDeadlineMs,
@@ -68,7 +70,8 @@ export class PeersModule implements OnApplicationShutdown {
         },
         {
           provide: AUDIT_CLIENT,
-          useFactory: () =>
+          inject: [GRPC_TRANSPORT],
+          useFactory: (transport: GrpcTransport) =>
             createGrpcClient(paymentsV1.AuditServiceClient, config.TRANSACTIONS_ADDR, {
               transport,
               defaultDeadlineMs,
@@ -78,7 +81,8 @@ export class PeersModule implements OnApplicationShutdown {
         },
         {
           provide: COMPLIANCE_CLIENT,
-          useFactory: () =>
+          inject: [GRPC_TRANSPORT],
+          useFactory: (transport: GrpcTransport) =>
             createGrpcClient(complianceV1.ComplianceServiceClient, config.COMPLIANCE_ADDR, {
               transport,
               defaultDeadlineMs,
@@ -89,12 +93,14 @@ export class PeersModule implements OnApplicationShutdown {
         {
           provide: INGEST_CLIENT,
           // Never retried by the channel: ingest answers UNAVAILABLE on purpose (back-pressure) and the client decides.
-          useFactory: () => createGrpcClient(analyticsV1.IngestServiceClient, config.INGEST_ADDR, { transport, defaultDeadlineMs, retry: 'none' }),
+          inject: [GRPC_TRANSPORT],
+          useFactory: (transport: GrpcTransport) => createGrpcClient(analyticsV1.IngestServiceClient, config.INGEST_ADDR, { transport, defaultDeadlineMs, retry: 'none' }),
         },
         {
           provide: INSIGHTS_CLIENT,
           // Reads only; StreamAggregates passes its own (infinite) deadline per call.
-          useFactory: () =>
+          inject: [GRPC_TRANSPORT],
+          useFactory: (transport: GrpcTransport) =>
             createGrpcClient(analyticsV1.InsightsServiceClient, config.INSIGHTS_ADDR, {
               transport,
               defaultDeadlineMs,
