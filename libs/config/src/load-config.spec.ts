@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './config.error';
 import { brokers, durationMs, hostPort, port, postgresUrl } from './env-schemas';
@@ -56,6 +59,36 @@ describe('loadConfig', () => {
     expect(() => loadConfig(schema, { ...validEnv, TRANSACTIONS_DATABASE_URL: 'mysql://admin:s3cr3t@db/x' })).toThrow(
       expect.objectContaining({ message: expect.not.stringContaining('s3cr3t') }),
     );
+  });
+
+  describe('<NAME>_FILE', () => {
+    let dir: string;
+    beforeAll(() => {
+      dir = mkdtempSync(join(tmpdir(), 'tessera-config-'));
+    });
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('reads a secret from the file the _FILE variable names, without its trailing newline', () => {
+      const file = join(dir, 'db-url');
+      writeFileSync(file, `${validEnv.TRANSACTIONS_DATABASE_URL}\n`);
+      const config = loadConfig(schema, { COMPLIANCE_ADDR: validEnv.COMPLIANCE_ADDR, TRANSACTIONS_DATABASE_URL_FILE: file });
+      expect(config.TRANSACTIONS_DATABASE_URL).toBe(validEnv.TRANSACTIONS_DATABASE_URL);
+    });
+
+    it('refuses both forms at once, and an unreadable file, naming the variable but not the value', () => {
+      let error: unknown;
+      try {
+        loadConfig(schema, { TRANSACTIONS_DATABASE_URL: validEnv.TRANSACTIONS_DATABASE_URL, TRANSACTIONS_DATABASE_URL_FILE: join(dir, 'x'), COMPLIANCE_ADDR_FILE: join(dir, 'missing') });
+      } catch (err) {
+        error = err;
+      }
+      const issues = (error as ConfigError).issues;
+      expect(issues).toEqual([
+        { variable: 'TRANSACTIONS_DATABASE_URL', reason: 'is set both directly and as TRANSACTIONS_DATABASE_URL_FILE; set only one' },
+        { variable: 'COMPLIANCE_ADDR', reason: `COMPLIANCE_ADDR_FILE=${join(dir, 'missing')} cannot be read (ENOENT)` },
+      ]);
+      expect((error as ConfigError).message).not.toContain('tessera:tessera');
+    });
   });
 
   it("reports zod's own reason for fields built without the helpers", () => {

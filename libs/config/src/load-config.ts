@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError, type ConfigIssue } from './config.error';
 
@@ -13,6 +14,9 @@ export interface LoadConfigOptions {
 /**
  * Validates the environment against a schema whose keys are variable names and returns the typed
  * config. Empty variables count as unset, so `FOO=` in an env file falls back to the default.
+ * Any variable may instead be given as `<NAME>_FILE=<path>` (the Docker/Kubernetes secrets convention): the
+ * file's content, without its trailing newline, is the value, so secrets need not sit in the environment.
+ * Setting both `<NAME>` and `<NAME>_FILE` is an error.
  * @throws ConfigError listing every missing or invalid variable (values are never echoed: they may be secrets).
  */
 export function loadConfig<S extends z.ZodObject>(
@@ -21,16 +25,31 @@ export function loadConfig<S extends z.ZodObject>(
   opts?: LoadConfigOptions,
 ): z.output<S> {
   const input: Record<string, string> = {};
+  const issues: ConfigIssue[] = [];
+  const seen = new Set<string>();
   for (const key of Object.keys(schema.shape)) {
     const value = env[key];
+    const file = env[`${key}_FILE`];
+    if (file !== undefined && file !== '') {
+      seen.add(key);
+      if (value !== undefined && value !== '') {
+        issues.push({ variable: key, reason: `is set both directly and as ${key}_FILE; set only one` });
+        continue;
+      }
+      try {
+        input[key] = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+        seen.delete(key);
+      } catch (err) {
+        issues.push({ variable: key, reason: `${key}_FILE=${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})` });
+      }
+      continue;
+    }
     if (value !== undefined && value !== '') input[key] = value;
   }
   const result = schema.safeParse(input);
-  if (result.success) return result.data;
+  if (result.success && issues.length === 0) return result.data;
 
-  const issues: ConfigIssue[] = [];
-  const seen = new Set<string>();
-  for (const issue of result.error.issues) {
+  for (const issue of result.success ? [] : result.error.issues) {
     const variable = String(issue.path[0] ?? '(config)');
     if (seen.has(variable)) continue;
     seen.add(variable);
