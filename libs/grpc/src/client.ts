@@ -8,9 +8,11 @@ import {
   type ServiceError,
   InterceptingCall,
 } from '@grpc/grpc-js';
+import type { Meter } from '@opentelemetry/api';
 import { fromGrpcError } from '@tessera/errors';
 import { authClientInterceptor } from './call-context';
 import { channelCredentials, type ClientTlsOptions } from './credentials';
+import { metricsClientInterceptor } from './grpc.metrics';
 import type { GrpcTransport } from './transport';
 
 /** What ts-proto emits for `outputServices=grpc-js`: a constructor with the service definition attached. */
@@ -55,6 +57,8 @@ export interface CreateGrpcClientOptions {
   /** Forward the served call's identity (default true). */
   forwardAuth?: boolean;
   interceptors?: Interceptor[];
+  /** Meter for `rpc.client.duration`; defaults to the global provider's `@tessera/grpc` meter. */
+  meter?: Meter;
   channelOptions?: Partial<ChannelOptions>;
 }
 
@@ -96,7 +100,8 @@ export function defaultDeadlineInterceptor(ms: number): Interceptor {
 
 /**
  * A generated client for `addr` ("host:port") with TLS or plaintext, a default deadline on every
- * call, channel-level retries for idempotent methods only, and identity forwarding.
+ * call, channel-level retries for idempotent methods only, identity forwarding and the
+ * `rpc.client.duration` histogram (see grpc.metrics.ts).
  */
 export function createGrpcClient<C extends Client>(
   ClientCtor: GeneratedClientConstructor<C>,
@@ -107,6 +112,8 @@ export function createGrpcClient<C extends Client>(
   const serviceConfig =
     options.retry === 'idempotent' ? buildServiceConfig(ClientCtor.service, options.idempotentMethods ?? [], policy) : { methodConfig: [] };
   const interceptors = [
+    // Outermost: measures what the caller waited, retries and the other interceptors included.
+    metricsClientInterceptor(options.meter),
     defaultDeadlineInterceptor(options.defaultDeadlineMs ?? 5_000),
     ...(options.forwardAuth === false ? [] : [authClientInterceptor()]),
     ...(options.interceptors ?? []),

@@ -17,3 +17,4 @@ export { grpcTransportFromEnv, tlsEnv, tlsFilesFromEnv, DEFAULT_TLS_DIR } from '
 export type { GrpcTransport, TransportMode } from './transport';
 export { ensureDevPki, DevPkiError, DEV_TLS_IDENTITIES } from './dev-pki';
 export type { DevPkiOptions, DevPkiResult } from './dev-pki';
+export { metricsServerInterceptor, metricsClientInterceptor, rpcMetricAttributes, RPC_SERVER_DURATION, RPC_CLIENT_DURATION } from './grpc.metrics';

@@ -2,9 +2,11 @@ import { readFileSync } from 'node:fs';
 import { Server, type ServerInterceptor, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { loadFileDescriptorSetFromBuffer, loadSync, type PackageDefinition } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
+import type { Meter } from '@opentelemetry/api';
 import { createLogger, type Logger } from '@tessera/telemetry';
 import { HealthImplementation, type ServingStatusMap } from 'grpc-health-check';
 import { serverCredentials, type ServerTlsOptions } from './credentials';
+import { metricsServerInterceptor } from './grpc.metrics';
 import type { GrpcTransport } from './transport';
 
 export interface GrpcServiceRegistration {
@@ -30,7 +32,10 @@ export interface CreateGrpcServerOptions {
   /** Alternative to the descriptor set: .proto files (with `protoIncludeDirs`). */
   protoFiles?: string[];
   protoIncludeDirs?: string[];
+  /** Run inside the metrics interceptor, so their refusals are measured too. */
   interceptors?: ServerInterceptor[];
+  /** Meter for `rpc.server.duration`; defaults to the global provider's `@tessera/grpc` meter. */
+  meter?: Meter;
   /** How long shutdown() lets in-flight calls finish before cancelling them. Default 10 s. */
   shutdownGraceMs?: number;
 }
@@ -57,12 +62,13 @@ export function serviceNameOf(definition: ServiceDefinition): string {
 /**
  * Starts a gRPC server with the standard health service (overall "" and per service status:
  * SERVING once bound, NOT_SERVING during shutdown) and server reflection (so grpcurl and
- * debuggers work without local protos), limited to the registered services.
+ * debuggers work without local protos), limited to the registered services. Every call (health and
+ * reflection included) is measured as `rpc.server.duration` (see grpc.metrics.ts).
  */
 export async function createGrpcServer(options: CreateGrpcServerOptions): Promise<GrpcServerHandle> {
   const logger = options.logger ?? createLogger('GrpcServer');
   const server = new Server({
-    interceptors: options.interceptors ?? [],
+    interceptors: [metricsServerInterceptor(options.meter), ...(options.interceptors ?? [])],
     'grpc.max_receive_message_length': 4 * 1024 * 1024,
   });
   const serviceNames = options.services.map((s) => serviceNameOf(s.definition));
