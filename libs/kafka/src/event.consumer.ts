@@ -1,8 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { context, SpanKind, SpanStatusCode, trace, type Context } from '@opentelemetry/api';
+import { context, SpanKind, SpanStatusCode, trace, type Context, type Meter } from '@opentelemetry/api';
 import { Partitioners, type Consumer, type EachMessagePayload, type IHeaders, type Kafka, type Producer } from 'kafkajs';
 import { ConsumerLagMonitor } from './consumer-lag.monitor';
-import { deadLetterMessage, dlqTopicFor } from './dead-letter';
+import { deadLetterMessage, dlqTopicFor, failureReason } from './dead-letter';
+import { DeadLetterCounter } from './dead-letter.metrics';
 import { decodeEnvelope, type EventEnvelope, type MessageCodec } from './envelope';
 import type { KafkaLogger } from './kafka.client';
 import { DEFAULT_RETRY_POLICY, decideAfterFailure, PoisonMessageError, type RetryPolicy } from './retry-policy';
@@ -47,6 +48,8 @@ export interface EventConsumerOptions<T> {
   commitEvery?: number;
   /** Lag gauge refresh; 0 disables the monitor. Default 15 s. */
   lagIntervalMs?: number;
+  /** Meter for the lag gauge and `tessera.dlq.messages`; defaults to the global `@tessera/kafka` meter. */
+  meter?: Meter;
   /** Injected for tests of the backoff path. */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
@@ -70,6 +73,7 @@ export class EventConsumer<T> {
   private readonly dlqProducer: Producer;
   private readonly policy: RetryPolicy;
   private readonly lagMonitor: ConsumerLagMonitor | undefined;
+  private readonly deadLetters: DeadLetterCounter;
   private abort = new AbortController();
   private running = false;
 
@@ -78,6 +82,7 @@ export class EventConsumer<T> {
       throw new Error(`consumer group "${options.groupId}" must look like <service>.<purpose>`);
     }
     this.policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+    this.deadLetters = new DeadLetterCounter(options.meter);
     this.consumer = options.kafka.consumer({ groupId: options.groupId, allowAutoTopicCreation: false });
     this.dlqProducer = options.kafka.producer({
       idempotent: true,
@@ -94,6 +99,7 @@ export class EventConsumer<T> {
             topics: options.topics,
             logger: options.logger,
             intervalMs: options.lagIntervalMs,
+            ...(options.meter ? { meter: options.meter } : {}),
           });
   }
 
@@ -241,6 +247,7 @@ export class EventConsumer<T> {
         }),
       ],
     });
+    this.deadLetters.record(base.topic, this.options.groupId, failureReason(error).code);
     this.options.logger.error(
       { topic: base.topic, partition: base.partition, offset: base.offset, dlq, attempts, errorName: (error as Error)?.name },
       'message dead-lettered',

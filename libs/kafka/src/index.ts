@@ -15,3 +15,4 @@ export type { RetryPolicy, FailureDecision } from './retry-policy';
 export { ConsumerLagMonitor, computeLag, CONSUMER_LAG_METRIC } from './consumer-lag.monitor';
 export type { ConsumerLagMonitorOptions, PartitionLag } from './consumer-lag.monitor';
 export { injectTraceContext, extractTraceContext, headerString } from './trace-headers';
+export { DeadLetterCounter, DLQ_MESSAGES_METRIC } from './dead-letter.metrics';

@@ -5,10 +5,13 @@
 import { randomUUID } from 'node:crypto';
 import { context, trace } from '@opentelemetry/api';
 import { node } from '@opentelemetry/sdk-node';
+import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type DataPoint } from '@opentelemetry/sdk-metrics';
 import { commonV1 } from '@tessera/contracts';
 import { logLevel, Partitioners, type Admin, type Kafka, type KafkaMessage } from 'kafkajs';
 import pino from 'pino';
-import { createKafka, dlqTopicFor, EventConsumer, EventProducer, type EventEnvelope, type MessageContext } from '../src';
+import {
+  ConsumerLagMonitor, CONSUMER_LAG_METRIC, createKafka, dlqTopicFor, DLQ_MESSAGES_METRIC, EventConsumer, EventProducer, type EventEnvelope, type MessageContext,
+} from '../src';
 
 const logger = pino({ level: process.env['LOG_LEVEL'] ?? 'fatal' });
 const run = randomUUID().slice(0, 8);
@@ -19,6 +22,18 @@ let admin: Admin;
 let producer: EventProducer;
 const exporter = new node.InMemorySpanExporter();
 const provider = new node.NodeTracerProvider({ spanProcessors: [new node.SimpleSpanProcessor(exporter)] });
+const metricExporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+const metricReader = new PeriodicExportingMetricReader({ exporter: metricExporter, exportIntervalMillis: 3_600_000 });
+const meterProvider = new MeterProvider({ readers: [metricReader] });
+const meter = meterProvider.getMeter('kafka-lib-test');
+
+/** The data points of one metric as they are now (cumulative). */
+async function points(name: string): Promise<Array<DataPoint<number>>> {
+  metricExporter.reset();
+  await metricReader.forceFlush();
+  const metric = metricExporter.getMetrics().flatMap((r) => r.scopeMetrics.flatMap((s) => s.metrics)).find((m) => m.descriptor.name === name);
+  return (metric?.dataPoints ?? []) as Array<DataPoint<number>>;
+}
 
 async function newTopic(name: string, partitions = 2): Promise<string> {
   const topic = `test.kafka-lib.${name}-${run}.v1`;
@@ -47,6 +62,7 @@ function consumer(topic: string, groupId: string, handler: (r: Received) => Prom
     types: [PING],
     logger,
     lagIntervalMs: 0,
+    meter,
     retry: { maxAttempts, initialDelayMs: 20, maxDelayMs: 100 },
     handler: (envelope, _ping, ctx) => handler({ envelope, ctx, activeTraceId: trace.getActiveSpan()?.spanContext().traceId }),
   });
@@ -90,6 +106,7 @@ afterAll(async () => {
   await producer?.disconnect();
   await admin?.disconnect();
   await provider.shutdown();
+  await meterProvider.shutdown();
   trace.disable();
   context.disable();
 });
@@ -172,6 +189,42 @@ describe('EventProducer -> EventConsumer', () => {
     expect(header(poison, 'dlq-error-code')).toBe('KAFKA.POISON_MESSAGE');
     expect(header(poison, 'dlq-attempts')).toBe('1');
     expect(poison.value?.toString()).toBe('definitely not an envelope');
+
+    const dlqCounts = (await points(DLQ_MESSAGES_METRIC)).filter((p) => p.attributes['messaging.destination.name'] === topic);
+    expect(dlqCounts.map((p) => [p.attributes['error.type'], p.attributes['messaging.consumer.group.name'], p.value]).sort()).toEqual([
+      ['KAFKA.POISON_MESSAGE', `kafka-lib-test.dlq-${run}`, 1],
+      ['UNHANDLED', `kafka-lib-test.dlq-${run}`, 1],
+    ]);
+  }, 60_000);
+
+  it('reports consumer lag per partition: the whole log before the group commits, zero after it caught up', async () => {
+    const topic = await newTopic('lag', 2);
+    for (let i = 0; i < 5; i++) await producer.publish(topic, ping(`lag-${i}`));
+    const groupId = `kafka-lib-test.lag-${run}`;
+    const monitor = new ConsumerLagMonitor({ admin: kafka.admin(), groupId, topics: [topic], logger, meter, intervalMs: 60_000 });
+    const lagOf = async () =>
+      (await points(CONSUMER_LAG_METRIC))
+        .filter((p) => p.attributes['messaging.consumer.group.name'] === groupId && p.attributes['messaging.destination.name'] === topic)
+        .map((p) => ({ partition: p.attributes['messaging.destination.partition.id'], lag: p.value }));
+    await monitor.start();
+    try {
+      const before = await lagOf();
+      expect(before.map((p) => p.partition).sort()).toEqual(['0', '1']);
+      expect(before.reduce((n, p) => n + p.lag, 0)).toBe(5);
+
+      let handled = 0;
+      const c = consumer(topic, groupId, async () => void handled++);
+      await c.start();
+      try {
+        await until(() => handled === 5);
+      } finally {
+        await c.stop();
+      }
+      await monitor.refresh();
+      expect((await lagOf()).map((p) => p.lag)).toEqual([0, 0]);
+    } finally {
+      await monitor.stop();
+    }
   }, 60_000);
 
   it('resumes after a restart without re-processing committed messages', async () => {
