@@ -4,6 +4,7 @@ import { type IngestConfig, INGEST_CONFIG } from '../config';
 import { type Rejection, validateEvent, type ValidationLimits } from '../events/event-validator';
 import { batchTooLarge } from '../events/ingest.errors';
 import { RawEventPublisher } from '../publishing/raw-event.publisher';
+import { IngestMetrics } from './ingest.metrics';
 
 export interface IngestResult {
   accepted: number;
@@ -17,6 +18,7 @@ export interface IngestResult {
 @Injectable()
 export class IngestEventsHandler {
   private readonly limits: ValidationLimits;
+  private readonly metrics = new IngestMetrics();
 
   constructor(
     @Inject(INGEST_CONFIG) private readonly config: IngestConfig,
@@ -43,6 +45,7 @@ export class IngestEventsHandler {
       else valid.push(event);
     });
     await this.publisher.publish(valid);
+    this.metrics.record(valid.length, rejections);
     return { accepted: valid.length, rejections };
   }
 }

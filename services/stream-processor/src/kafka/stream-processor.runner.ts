@@ -1,5 +1,5 @@
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import type { KafkaLogger } from '@tessera/kafka';
+import { ConsumerLagMonitor, type KafkaLogger } from '@tessera/kafka';
 import { Partitioners, type Admin, type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, type Message, type Producer } from 'kafkajs';
 import { decodePaymentEvent } from '../payments/payment-event.decoder';
 import { PartitionState, type AggregationOptions, type BatchOutcome } from '../processing/partition-state';
@@ -9,6 +9,7 @@ import type { TenantMetadata } from '../processing/tenant-metadata';
 import { contributorLinks, traceIdOf } from './batch-trace';
 import { ChangelogLayout, ensureChangelogTopic, ensureRepartitionTopic, restoreChangelog } from './changelog.store';
 import { aggregateMessage, changelogMessage, chunkBySize, deadLetterMessage } from './output.messages';
+import { StreamProcessorMetrics } from './stream-processor.metrics';
 
 export interface StreamProcessorTopics {
   raw: string;
@@ -86,9 +87,12 @@ export class StreamProcessorRunner {
   private lock: Promise<unknown> = Promise.resolve();
   private idleTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private readonly metrics: StreamProcessorMetrics;
+  private lagMonitor: ConsumerLagMonitor | undefined;
 
   constructor(private readonly options: StreamProcessorOptions) {
     this.admin = options.kafka.admin();
+    this.metrics = new StreamProcessorMetrics(options.groupId);
   }
 
   /** Topics whose partitions hold windowed state (one changelog partition each). */
@@ -124,6 +128,9 @@ export class StreamProcessorRunner {
     await consumer.connect();
     await consumer.subscribe({ topics: this.inputTopics, fromBeginning: this.options.fromBeginning });
     await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch: (p) => this.onBatch(p) });
+    // Offsets committed through the transactions (sendOffsets) are the group's, so the admin-based monitor reads them.
+    this.lagMonitor = new ConsumerLagMonitor({ admin: this.options.kafka.admin(), groupId: this.options.groupId, topics: this.inputTopics, logger: this.options.logger });
+    await this.lagMonitor.start();
     if (this.options.idleAdvanceMs > 0) {
       this.idleTimer = setInterval(() => void this.advanceIdle().catch((err: unknown) => this.options.logger.warn({ err }, 'idle watermark advance failed')), Math.max(250, this.options.idleAdvanceMs / 2));
       this.idleTimer.unref();
@@ -135,6 +142,7 @@ export class StreamProcessorRunner {
     if (this.stopped) return;
     this.stopped = true;
     if (this.idleTimer) clearInterval(this.idleTimer);
+    await this.lagMonitor?.stop().catch(() => undefined);
     await this.consumer?.disconnect();
     await this.exclusive(async () => {
       for (const p of this.producers.values()) await p.disconnect().catch(() => undefined);
@@ -184,7 +192,10 @@ export class StreamProcessorRunner {
       this.positions.set(k, next);
       this.lastActivity.set(k, Date.now());
       resolveOffset(last.offset);
-      if (outcome) this.count(outcome, messages.length);
+      if (outcome) {
+        this.count(outcome, messages.length);
+        this.metrics.committed(batch.topic, outcome);
+      }
     });
     await heartbeat();
   }
