@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { AggregateFeed } from '../../live/aggregate-feed';
 import { type Aggregate, validateAggregate } from '../aggregate';
 import { AggregateRepository } from '../aggregate.repository';
+import { PipelineLatencyMetrics } from '../pipeline-latency.metrics';
 
 export type ApplyOutcome = 'applied' | 'stale';
 
@@ -11,6 +12,8 @@ export type ApplyOutcome = 'applied' | 'stale';
  */
 @Injectable()
 export class ApplyAggregateHandler {
+  private readonly latency = new PipelineLatencyMetrics();
+
   constructor(
     private readonly repository: AggregateRepository,
     private readonly feed: AggregateFeed,
@@ -20,6 +23,7 @@ export class ApplyAggregateHandler {
     const valid = validateAggregate(aggregate);
     const applied = await this.repository.upsertIfNewer(valid);
     if (!applied) return 'stale';
+    this.latency.visible(valid);
     this.feed.publish(valid);
     return 'applied';
   }
