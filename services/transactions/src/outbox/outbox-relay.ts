@@ -37,7 +37,9 @@ export class OutboxRelay {
   private readonly failures = meter.createCounter('tessera.outbox.publish.failures', { description: 'Failed relay batches (retried)', unit: '{batch}' });
   private readonly lag = meter.createHistogram('tessera.outbox.publish.lag', { description: 'Commit-to-publish delay of outbox events', unit: 'ms' });
   private readonly backlogGauge = meter.createObservableGauge('tessera.outbox.backlog', { description: 'Unsent outbox rows (leader only)', unit: '{event}' });
+  private readonly oldestAgeGauge = meter.createObservableGauge('tessera.outbox.oldest_age', { description: 'Age of the oldest unsent outbox row (leader only)', unit: 's' });
   private backlog = 0;
+  private oldestAgeSeconds = 0;
   private backlogCheckedAt = 0;
   private leading = false;
   private publisherConnected = false;
@@ -50,6 +52,9 @@ export class OutboxRelay {
     this.store = new OutboxStore(options.databaseUrl);
     this.backlogGauge.addCallback((result) => {
       if (this.leading) result.observe(this.backlog);
+    });
+    this.oldestAgeGauge.addCallback((result) => {
+      if (this.leading) result.observe(this.oldestAgeSeconds);
     });
   }
 
@@ -110,6 +115,8 @@ export class OutboxRelay {
         const delay = this.backoffMs(consecutiveFailures);
         const log = consecutiveFailures >= 5 ? this.logger.error.bind(this.logger) : this.logger.warn.bind(this.logger);
         log({ err: errorSummary(err), consecutiveFailures, retryInMs: delay }, 'outbox relay batch failed; will retry');
+        // While Kafka is away the backlog grows: that is when the gauges matter most, so keep them fresh.
+        if (this.leading && this.store.connected) await this.refreshBacklog(false).catch(() => undefined);
         // A failed send may leave the producer in a bad state; a fresh connection is cheap next to the backoff.
         if (this.publisherConnected) await this.options.publisher.disconnect().catch(() => undefined);
         this.publisherConnected = false;
@@ -137,11 +144,14 @@ export class OutboxRelay {
   private async refreshBacklog(idle: boolean): Promise<void> {
     if (idle) {
       this.backlog = 0;
+      this.oldestAgeSeconds = 0;
       return;
     }
     if (Date.now() - this.backlogCheckedAt < 1000) return;
     this.backlogCheckedAt = Date.now();
-    this.backlog = await this.store.backlog();
+    const stats = await this.store.backlogStats();
+    this.backlog = stats.count;
+    this.oldestAgeSeconds = stats.oldestAgeSeconds;
   }
 
   private backoffMs(failures: number): number {

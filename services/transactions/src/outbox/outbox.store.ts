@@ -88,8 +88,15 @@ export class OutboxStore {
   }
 
   async backlog(): Promise<number> {
-    const { rows } = await this.db().query<{ n: string }>('SELECT count(*) AS n FROM outbox_events WHERE sent_at IS NULL');
-    return Number(rows[0]?.n ?? 0);
+    return (await this.backlogStats()).count;
+  }
+
+  /** Unsent rows and the age of the oldest (0 when none); both read the partial unsent index only. */
+  async backlogStats(): Promise<{ count: number; oldestAgeSeconds: number }> {
+    const { rows } = await this.db().query<{ n: string; age: number | null }>(
+      'SELECT count(*) AS n, EXTRACT(EPOCH FROM now() - min(created_at))::float8 AS age FROM outbox_events WHERE sent_at IS NULL',
+    );
+    return { count: Number(rows[0]?.n ?? 0), oldestAgeSeconds: Math.max(0, rows[0]?.age ?? 0) };
   }
 
   private db(): Client {

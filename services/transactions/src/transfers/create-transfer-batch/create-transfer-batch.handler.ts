@@ -14,6 +14,7 @@ import { transferToProto } from '../../ledger/ledger.mapping';
 import { LedgerPoster } from '../../ledger/ledger.poster';
 import { LedgerRepository } from '../../ledger/ledger.repository';
 import { PiiVault } from '../../pii/pii-vault';
+import { LedgerMetrics } from '../../ledger/ledger.metrics';
 
 const SCOPE = 'payments.CreateTransferBatch';
 
@@ -24,6 +25,8 @@ const SCOPE = 'payments.CreateTransferBatch';
  */
 @Injectable()
 export class CreateTransferBatchHandler {
+  private readonly metrics = new LedgerMetrics();
+
   constructor(
     private readonly idempotency: IdempotencyStore,
     private readonly ledger: LedgerRepository,
@@ -77,7 +80,7 @@ export class CreateTransferBatchHandler {
       screenings.push(screening);
     }
     const sealed = batch.map((t) => (t.counterparty?.name ? this.vault.seal(t.counterparty) : undefined));
-    return this.idempotency.transact(call, async (tx) => {
+    const result = await this.idempotency.transact(call, async (tx) => {
       const locked = await this.ledger.lockAccounts(tx, accountIds);
       await this.holdExpiry.releaseDue(tx, locked);
       const transfers = [];
@@ -96,5 +99,8 @@ export class CreateTransferBatchHandler {
       }
       return { response: { batchId, transfers: transfers.map(transferToProto) } };
     });
+    // After the commit, and not for replays: a rolled-back or repeated request counts nothing.
+    if (!result.replayed) this.metrics.record(result.response.transfers);
+    return result;
   }
 }

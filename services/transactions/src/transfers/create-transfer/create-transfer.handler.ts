@@ -9,6 +9,8 @@ import { transferToProto } from '../../ledger/ledger.mapping';
 import { LedgerPoster } from '../../ledger/ledger.poster';
 import { LedgerRepository } from '../../ledger/ledger.repository';
 import { PiiVault } from '../../pii/pii-vault';
+import { tagTransferSpan } from '../transfer.tracing';
+import { LedgerMetrics } from '../../ledger/ledger.metrics';
 
 const SCOPE = 'payments.CreateTransfer';
 
@@ -19,6 +21,8 @@ const SCOPE = 'payments.CreateTransfer';
  */
 @Injectable()
 export class CreateTransferHandler {
+  private readonly metrics = new LedgerMetrics();
+
   constructor(
     private readonly idempotency: IdempotencyStore,
     private readonly ledger: LedgerRepository,
@@ -41,6 +45,7 @@ export class CreateTransferHandler {
       assertCurrency(account, ins.amount.currency);
     }
     const id = randomUUID();
+    tagTransferSpan(id, ins.sourceAccountId, ins.amount.currency);
     const screening = await this.gate.screen(`${SCOPE}:${idempotencyKey}`, {
       referenceId: id,
       sourceAccountId: ins.sourceAccountId,
@@ -53,11 +58,14 @@ export class CreateTransferHandler {
       movementKind: 'transfer',
     });
     const sealed = ins.counterparty?.name ? this.vault.seal(ins.counterparty) : undefined;
-    return this.idempotency.transact(call, async (tx) => {
+    const result = await this.idempotency.transact(call, async (tx) => {
       const locked = await this.ledger.lockAccounts(tx, [ins.sourceAccountId, ins.destinationAccountId]);
       await this.holdExpiry.releaseDue(tx, locked);
       const transfer = await this.poster.applyDirect(tx, locked, { id, instruction: ins, screening, movementKind: 'transfer', ...(sealed ? { sealedCounterparty: sealed } : {}) });
       return { response: { transfer: transferToProto(transfer) }, transferId: transfer.id };
     });
+    // After the commit, and not for replays: a rolled-back or repeated request counts nothing.
+    if (!result.replayed) this.metrics.record([result.response.transfer]);
+    return result;
   }
 }

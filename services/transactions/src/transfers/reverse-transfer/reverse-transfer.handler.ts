@@ -9,6 +9,7 @@ import { ledgerErrors } from '../../ledger/ledger.errors';
 import { LedgerJournal } from '../../ledger/ledger.journal';
 import { transferToProto } from '../../ledger/ledger.mapping';
 import { LedgerRepository } from '../../ledger/ledger.repository';
+import { LedgerMetrics } from '../../ledger/ledger.metrics';
 
 const SCOPE = 'payments.ReverseTransfer';
 
@@ -19,6 +20,8 @@ const SCOPE = 'payments.ReverseTransfer';
  */
 @Injectable()
 export class ReverseTransferHandler {
+  private readonly metrics = new LedgerMetrics();
+
   constructor(
     private readonly idempotency: IdempotencyStore,
     private readonly ledger: LedgerRepository,
@@ -31,7 +34,7 @@ export class ReverseTransferHandler {
     if (!isUuid(cmd.transferId)) throw ledgerErrors.malformedId('transfer_id');
     if (cmd.reason.length > MAX_TEXT) throw ledgerErrors.invalid([{ field: 'reason', description: `must be at most ${MAX_TEXT} characters` }]);
     const call = { scope: SCOPE, key: cmd.idempotencyKey, fingerprint: fingerprint({ t: cmd.transferId, r: cmd.reason }), codec: paymentsV1.ReverseTransferResponse };
-    return this.idempotency.transact(call, async (tx) => {
+    const result = await this.idempotency.transact(call, async (tx) => {
       const original = await this.ledger.lockTransfer(tx, cmd.transferId);
       if (original.kind === 'REVERSAL') throw ledgerErrors.reversalOfReversal(original.id);
       if (original.status === 'REVERSED') throw ledgerErrors.alreadyReversed(original.id);
@@ -74,5 +77,8 @@ export class ReverseTransferHandler {
       });
       return { response, transferId: reversal.id };
     });
+    // After the commit, and not for replays: a rolled-back or repeated request counts nothing.
+    if (!result.replayed) this.metrics.record([result.response.original]);
+    return result;
   }
 }

@@ -8,6 +8,7 @@ import { ledgerErrors } from '../../ledger/ledger.errors';
 import { LedgerJournal } from '../../ledger/ledger.journal';
 import { transferToProto } from '../../ledger/ledger.mapping';
 import { LedgerRepository } from '../../ledger/ledger.repository';
+import { LedgerMetrics } from '../../ledger/ledger.metrics';
 
 export interface ReleaseCommand {
   idempotencyKey: string;
@@ -31,6 +32,8 @@ export interface DeclineCommand {
  */
 @Injectable()
 export class ReviewTransferHandler {
+  private readonly metrics = new LedgerMetrics();
+
   constructor(
     private readonly idempotency: IdempotencyStore,
     private readonly ledger: LedgerRepository,
@@ -43,7 +46,7 @@ export class ReviewTransferHandler {
     const approvers = [...new Set(cmd.approvedBy.map((a) => a.trim()).filter(Boolean))].sort();
     if (approvers.length < 2) throw ledgerErrors.fourEyesRequired();
     const call = { scope: 'payments.ReleaseTransfer', key: cmd.idempotencyKey, fingerprint: fingerprint({ ...cmd, approvedBy: approvers, idempotencyKey: '' }), codec: paymentsV1.ReleaseTransferResponse };
-    return this.idempotency.transact(call, async (tx) => {
+    const result = await this.idempotency.transact(call, async (tx) => {
       const held = await this.ledger.lockTransfer(tx, cmd.transferId);
       if (held.status !== 'PENDING') throw ledgerErrors.transferNotPending(held.id, held.status);
       const accounts = await this.ledger.lockAccounts(tx, [held.sourceAccountId, held.destinationAccountId]);
@@ -66,13 +69,16 @@ export class ReviewTransferHandler {
       });
       return { response: { transfer: transferToProto(posted) }, transferId: held.id };
     });
+    // After the commit, and not for replays: a rolled-back or repeated request counts nothing.
+    if (!result.replayed) this.metrics.record([result.response.transfer]);
+    return result;
   }
 
   async decline(cmd: DeclineCommand): Promise<IdempotentResult<paymentsV1.DeclineHeldTransferResponse>> {
     this.validate(cmd);
     if (cmd.declinedBy.trim() === '') throw ledgerErrors.invalid([{ field: 'declined_by', description: 'is required' }]);
     const call = { scope: 'payments.DeclineHeldTransfer', key: cmd.idempotencyKey, fingerprint: fingerprint({ ...cmd, idempotencyKey: '' }), codec: paymentsV1.DeclineHeldTransferResponse };
-    return this.idempotency.transact(call, async (tx) => {
+    const result = await this.idempotency.transact(call, async (tx) => {
       const held = await this.ledger.lockTransfer(tx, cmd.transferId);
       if (held.status !== 'PENDING') throw ledgerErrors.transferNotPending(held.id, held.status);
       const accounts = await this.ledger.lockAccounts(tx, [held.sourceAccountId]);
@@ -89,6 +95,9 @@ export class ReviewTransferHandler {
       });
       return { response: { transfer: transferToProto(declined) }, transferId: held.id };
     });
+    // After the commit, not for replays.
+    if (!result.replayed) this.metrics.record([result.response.transfer]);
+    return result;
   }
 
   private validate(cmd: { idempotencyKey: string; transferId: string; note: string }): void {
