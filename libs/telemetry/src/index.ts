@@ -1,6 +1,14 @@
 export { createLogger, traceFields, setLoggerServiceName, REDACTED_PATHS } from './logger';
 export type { Logger, CreateLoggerOptions } from './logger';
-export { startTelemetry, prometheusEndpoint, TelemetryConfigError, TEST_SPANS_FILE_ENV } from './start-telemetry';
+export { setLogLevel, currentLogLevel, runtimeLogLevel, isLogLevel, LOG_LEVELS } from './log-level';
+export type { LogLevel } from './log-level';
+export { startTelemetry, prometheusEndpoint, TelemetryConfigError } from './start-telemetry';
 export type { Telemetry, TelemetryOptions, PrometheusEndpoint } from './start-telemetry';
-export { JsonLinesSpanExporter, parseSpanLines, toSpanRecord } from './json-lines-span.exporter';
-export type { SpanRecord } from './json-lines-span.exporter';
+export { traceExporterNames, zipkinEndpoint, DEFAULT_ZIPKIN_ENDPOINT, TRACE_EXPORTERS } from './exporters';
+export type { TraceExporterName } from './exporters';
+export { samplerFromEnv, SAMPLERS } from './sampler';
+export type { SamplerName } from './sampler';
+export { startAdminEndpoint } from './admin-endpoint';
+export type { AdminEndpointOptions } from './admin-endpoint';
+export { OtlpReceiver, formatTree, spansFromOtlp, logsFromOtlp } from './otlp-receiver';
+export type { SpanRecord, SpanLink, SpanEvent, LogRecord } from './otlp-receiver';

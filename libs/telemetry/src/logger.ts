@@ -1,5 +1,6 @@
 import { trace } from '@opentelemetry/api';
 import pino, { type Logger, type LoggerOptions } from 'pino';
+import { registerLogger } from './log-level';
 
 export type { Logger } from 'pino';
 
@@ -31,7 +32,7 @@ export function setLoggerServiceName(serviceName: string): void {
 export interface CreateLoggerOptions {
   /** Overrides OTEL_SERVICE_NAME / the name given to startTelemetry. */
   service?: string;
-  /** Defaults to LOG_LEVEL or `info`. */
+  /** Defaults to LOG_LEVEL or `info`; a level set at runtime (PUT /log-level) wins over both. */
   level?: string;
   /** Where lines go; tests pass a stream to capture them. Defaults to stdout. */
   destination?: pino.DestinationStream;
@@ -55,7 +56,10 @@ export function createLogger(name: string, options: CreateLoggerOptions = {}): L
     redact: { paths: [...REDACTED_PATHS], censor: '[REDACTED]' },
     mixin: traceFields,
   };
-  return options.destination ? pino(config, options.destination) : pino(config);
+  const logger = options.destination ? pino(config, options.destination) : pino(config);
+  // Registered so the admin endpoint (PUT /log-level) can change every logger's level at runtime.
+  registerLogger(logger);
+  return logger;
 }
 
 /** The active span's ids, or nothing outside a span (an all-zero id would mislead). */

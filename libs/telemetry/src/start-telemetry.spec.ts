@@ -1,11 +1,10 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { parseSpanLines } from './json-lines-span.exporter';
-import { prometheusEndpoint, TelemetryConfigError, TEST_SPANS_FILE_ENV } from './start-telemetry';
+import { SpanKind } from '@opentelemetry/api';
+import { OtlpReceiver } from './otlp-receiver';
+import { prometheusEndpoint, TelemetryConfigError } from './start-telemetry';
 
 const run = promisify(execFile);
 
@@ -20,23 +19,60 @@ function freePort(): Promise<number> {
   });
 }
 
+/** Runs the http hop fixture exporting to `receiver`; returns the traceparent its server received. */
+async function runHop(receiver: OtlpReceiver, extra: NodeJS.ProcessEnv = {}): Promise<string | undefined> {
+  const fixture = join(__dirname, '..', 'test', 'fixtures', 'http-hop.fixture.ts');
+  const env: NodeJS.ProcessEnv = { ...process.env, ...receiver.env(), ...extra };
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', fixture], { env, timeout: 30_000 });
+  const last = stdout.trim().split('\n').pop()!;
+  return (JSON.parse(last) as { traceparent?: string }).traceparent;
+}
+
 describe('startTelemetry', () => {
-  it('records an http client -> server hop as parent and child spans of one trace', async () => {
-    const spansFile = join(mkdtempSync(join(tmpdir(), 'tessera-otel-')), 'spans.jsonl');
-    const fixture = join(__dirname, '..', 'test', 'fixtures', 'http-hop.fixture.ts');
-    const env: NodeJS.ProcessEnv = { ...process.env, [TEST_SPANS_FILE_ENV]: spansFile };
-    delete env['OTEL_EXPORTER_OTLP_ENDPOINT'];
+  let receiver: OtlpReceiver;
+  beforeEach(async () => {
+    receiver = await OtlpReceiver.start();
+  });
+  afterEach(() => receiver.stop());
 
-    await run(process.execPath, ['--import', 'tsx', fixture], { env, timeout: 30_000 });
+  it('exports an http client -> server hop over OTLP as parent and child spans of one trace', async () => {
+    await runHop(receiver);
 
-    const spans = parseSpanLines(readFileSync(spansFile, 'utf8'));
-    const client = spans.find((s) => s.kind === 2 /* CLIENT */);
-    const server = spans.find((s) => s.kind === 1 /* SERVER */);
+    const client = receiver.spans.find((s) => s.kind === SpanKind.CLIENT);
+    const server = receiver.spans.find((s) => s.kind === SpanKind.SERVER);
     expect(client).toBeDefined();
     expect(server).toBeDefined();
     expect(server!.traceId).toBe(client!.traceId);
     expect(server!.parentSpanId).toBe(client!.spanId);
     expect(server!.service).toBe('telemetry-fixture');
+  }, 40_000);
+
+  it('honours OTEL_TRACES_SAMPLER=traceidratio with ratio 0: nothing exported, the trace id still propagates', async () => {
+    const traceparent = await runHop(receiver, { OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '0' });
+
+    expect(receiver.spans).toEqual([]);
+    // A real (non-zero) trace id with the sampled flag off: downstream services and logs still correlate.
+    expect(traceparent).toMatch(/^00-(?!0{32})[0-9a-f]{32}-[0-9a-f]{16}-00$/);
+  }, 40_000);
+
+  it('keeps the upstream decision with parentbased_traceidratio: a sampled parent is recorded even at ratio 0', async () => {
+    const traceId = 'a1'.repeat(16);
+    const traceparent = await runHop(receiver, {
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0',
+      FIXTURE_PARENT: `00-${traceId}-${'b2'.repeat(8)}-01`,
+    });
+
+    expect(traceparent).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
+    expect(receiver.trace(traceId).map((s) => s.kind).sort()).toEqual([SpanKind.SERVER, SpanKind.CLIENT].sort());
+  }, 40_000);
+
+  it('refuses an unknown sampler at startup, naming the variable', async () => {
+    const fixture = join(__dirname, '..', 'test', 'fixtures', 'http-hop.fixture.ts');
+    const env: NodeJS.ProcessEnv = { ...process.env, ...receiver.env(), OTEL_TRACES_SAMPLER: 'sometimes' };
+    await expect(run(process.execPath, ['--import', 'tsx', fixture], { env, timeout: 30_000 })).rejects.toMatchObject({
+      stderr: expect.stringContaining('OTEL_TRACES_SAMPLER'),
+    });
   }, 40_000);
 });
 
@@ -65,7 +101,6 @@ describe('startTelemetry with a metrics port', () => {
   it('serves the counter and the http server duration in Prometheus text, labelled with the service', async () => {
     const env: NodeJS.ProcessEnv = { ...process.env, TELEMETRY_FIXTURE_METRICS_PORT: String(await freePort()) };
     delete env['OTEL_EXPORTER_OTLP_ENDPOINT'];
-    delete env[TEST_SPANS_FILE_ENV];
     const fixture = join(__dirname, '..', 'test', 'fixtures', 'metrics-scrape.fixture.ts');
 
     const { stdout } = await run(process.execPath, ['--import', 'tsx', fixture], { env, timeout: 30_000 });

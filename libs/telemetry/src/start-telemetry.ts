@@ -1,5 +1,5 @@
+import type { Server } from 'node:http';
 import { core, NodeSDK, resources, tracing } from '@opentelemetry/sdk-node';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import { BatchLogRecordProcessor } from '@opentelemetry/sdk-logs';
@@ -11,11 +11,13 @@ import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { KafkaJsInstrumentation } from '@opentelemetry/instrumentation-kafkajs';
 import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
 import { NestInstrumentation } from '@opentelemetry/instrumentation-nestjs-core';
-import { JsonLinesSpanExporter } from './json-lines-span.exporter';
+import { startAdminEndpoint } from './admin-endpoint';
+import { traceExporterNames, traceSpanProcessors, type TraceExporterName } from './exporters';
 import { setLoggerServiceName } from './logger';
+import { samplerFromEnv } from './sampler';
+import { TelemetryConfigError } from './telemetry-config.error';
 
-/** Environment variable naming a file that receives every finished span as one JSON line (tests only). */
-export const TEST_SPANS_FILE_ENV = 'TESSERA_OTEL_TEST_SPANS_FILE';
+export { TelemetryConfigError } from './telemetry-config.error';
 
 export interface TelemetryOptions {
   serviceName: string;
@@ -30,24 +32,13 @@ export interface Telemetry {
   /** Flushes pending spans/metrics/logs and stops exporting; safe to call twice. */
   shutdown(): Promise<void>;
   /** Which exporters were chosen, for a startup log line. */
-  readonly exporters: { otlp: boolean; testSpansFile: string | undefined; prometheus: PrometheusEndpoint | undefined };
+  readonly exporters: { otlp: boolean; traces: TraceExporterName[]; prometheus: PrometheusEndpoint | undefined };
 }
 
 /** Where the Prometheus scrape endpoint listens (`http://<host>:<port>/metrics`). */
 export interface PrometheusEndpoint {
   host: string;
   port: number;
-}
-
-/** A telemetry environment variable holds a value the SDK cannot use; names the variable. */
-export class TelemetryConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    message: string,
-  ) {
-    super(`${variable}: ${message}`);
-    this.name = 'TelemetryConfigError';
-  }
 }
 
 /**
@@ -80,41 +71,42 @@ export function prometheusEndpoint(serviceName: string, env: NodeJS.ProcessEnv):
  * metapackage pulls ~40 instrumentations (and their startup cost) for libraries we do not use, and
  * an explicit list documents which hops the traces cover.
  *
- * Exporters: OTLP/HTTP for traces, metrics and logs when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+ * Exporters: OTLP/HTTP for traces, metrics and logs when OTEL_EXPORTER_OTLP_ENDPOINT is set; spans go where
+ * OTEL_TRACES_EXPORTER says (`otlp`, `zipkin` for the local Zipkin, `console`, `none`; see exporters.ts).
  * Otherwise spans are still created (so trace ids appear in logs and propagate between services)
  * but go nowhere. When `<SERVICE>_METRICS_PORT` or OTEL_EXPORTER_PROMETHEUS_PORT is set (see
  * {@link prometheusEndpoint}), metrics are also served for scraping at `http://<host>:<port>/metrics`
- * in the Prometheus text format; without it no port is opened. Scrapes are not traced. TESSERA_OTEL_TEST_SPANS_FILE=<path> additionally appends every finished span to
- * that file as a JSON line, synchronously, so e2e tests can assert one trace spans all hops.
+ * in the Prometheus text format, beside `GET|PUT /log-level` (see startAdminEndpoint); without it no port is
+ * opened. Scrapes are not traced. Head sampling follows OTEL_TRACES_SAMPLER(_ARG) (see samplerFromEnv).
  */
 export function startTelemetry(options: TelemetryOptions): Telemetry {
   const env = options.env ?? process.env;
   const otlp = Boolean(env['OTEL_EXPORTER_OTLP_ENDPOINT'] || env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']);
-  const testSpansFile = env[TEST_SPANS_FILE_ENV] || undefined;
   const prometheus = prometheusEndpoint(options.serviceName, env);
   setLoggerServiceName(options.serviceName);
 
   const spanProcessors: tracing.SpanProcessor[] = [];
-  // Exporters read OTEL_EXPORTER_OTLP_* (endpoint, headers, timeout) themselves.
-  if (otlp) spanProcessors.push(new tracing.BatchSpanProcessor(new OTLPTraceExporter()));
-  // Simple (synchronous) so a span is on disk as soon as it ends: tests read the file right after a call.
-  if (testSpansFile) spanProcessors.push(new tracing.SimpleSpanProcessor(new JsonLinesSpanExporter(testSpansFile)));
+  // OTEL_TRACES_EXPORTER picks otlp / zipkin / console / none (exporters.ts); OTLP reads OTEL_EXPORTER_OTLP_* itself.
+  const traces = traceExporterNames(env);
+  spanProcessors.push(...traceSpanProcessors(traces, env));
   // NodeSDK registers no tracer provider without a processor; keep ids and propagation working anyway.
   if (spanProcessors.length === 0) spanProcessors.push(new tracing.NoopSpanProcessor());
 
   const metricReaders: MetricReader[] = [];
+  let admin: Server | undefined;
   if (otlp) metricReaders.push(new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter(), exportIntervalMillis: 10_000 }));
   if (prometheus) {
-    metricReaders.push(
-      new PrometheusExporter(
-        // service_name on every series, so a raw scrape (or a Prometheus without relabelling) tells services apart.
-        { host: prometheus.host, port: prometheus.port, withResourceConstantLabels: /^service\.name$/ },
-        (error) => {
-          // A taken port must not stop the service, but it must not go unnoticed either.
-          if (error) process.stderr.write(`${JSON.stringify({ level: 'error', msg: `metrics endpoint ${prometheus.host}:${prometheus.port} failed to start: ${error.message}` })}\n`);
-        },
-      ),
-    );
+    // service_name on every series, so a raw scrape (or a Prometheus without relabelling) tells services apart.
+    // The exporter's own server is not started: the admin endpoint serves its handler beside /log-level.
+    const exporter = new PrometheusExporter({ withResourceConstantLabels: /^service\.name$/, preventServerStart: true });
+    metricReaders.push(exporter);
+    admin = startAdminEndpoint({
+      host: prometheus.host,
+      port: prometheus.port,
+      metrics: (request, response) => exporter.getMetricsRequestHandler(request, response),
+      // A taken port must not stop the service, but it must not go unnoticed either.
+      onError: (error) => process.stderr.write(`${JSON.stringify({ level: 'error', msg: `metrics endpoint ${prometheus.host}:${prometheus.port} failed to start: ${error.message}` })}\n`),
+    });
   }
 
   const sdk = new NodeSDK({
@@ -126,6 +118,7 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     textMapPropagator: new core.CompositePropagator({
       propagators: [new core.W3CTraceContextPropagator(), new core.W3CBaggagePropagator()],
     }),
+    sampler: samplerFromEnv(env),
     spanProcessors,
     metricReaders,
     logRecordProcessors: otlp ? [new BatchLogRecordProcessor({ exporter: new OTLPLogExporter() })] : [],
@@ -146,7 +139,7 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
 
   let stopped: Promise<void> | undefined;
   return {
-    exporters: { otlp, testSpansFile, prometheus },
-    shutdown: () => (stopped ??= sdk.shutdown()),
+    exporters: { otlp, traces, prometheus },
+    shutdown: () => (stopped ??= Promise.all([sdk.shutdown(), new Promise<void>((done) => (admin ? admin.close(() => done()) : done()))]).then(() => undefined)),
   };
 }

@@ -1,10 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { analyticsV1, eventTypeName, paymentsV1 } from '@tessera/contracts';
 import { buildEnvelope, decodeEnvelope, encodeEnvelope, type MessageCodec } from '@tessera/kafka';
-import { parseSpanLines } from '@tessera/telemetry';
+import { OtlpReceiver } from '@tessera/telemetry';
 import type { Admin, Kafka, Message } from 'kafkajs';
 import { aggregationOptions } from '../src/composition';
 import { streamProcessorConfigSchema } from '../src/config';
@@ -42,7 +39,7 @@ function transfer(i: number, status: paymentsV1.TransferStatus): paymentsV1.Tran
 
 describe('stream-processor payment metrics (real Kafka, payments.transfer.events.v1 input)', () => {
   const names = runNames('pay');
-  const spansFile = join(tmpdir(), `sp-spans-${names.group.replace(/[^\w-]/g, '_')}.jsonl`);
+  let otlp: OtlpReceiver;
   let kafka: Kafka;
   let admin: Admin;
   let child: ChildProcess | undefined;
@@ -51,13 +48,14 @@ describe('stream-processor payment metrics (real Kafka, payments.transfer.events
     kafka = testKafka();
     admin = kafka.admin();
     await admin.connect();
+    otlp = await OtlpReceiver.start();
     await createTopics(admin, [{ topic: names.raw, partitions: 1 }, { topic: names.payments, partitions: 2 }, { topic: names.aggregates, partitions: 2 }, { topic: names.dlq, partitions: 1 }]);
   });
 
   afterAll(async () => {
     if (child && child.exitCode === null) child.kill('SIGKILL');
     await deleteTopics(admin, names);
-    if (existsSync(spansFile)) rmSync(spansFile);
+    await otlp.stop();
     await admin.disconnect();
   });
 
@@ -101,7 +99,7 @@ describe('stream-processor payment metrics (real Kafka, payments.transfer.events
     records.push({ key: 'acc-1', value: Buffer.from('not an envelope') });
     await produce(kafka, names.payments, records);
 
-    child = startProcessor(names, { STREAM_PROCESSOR_PAYMENTS_TOPIC: names.payments }, spansFile);
+    child = startProcessor(names, { STREAM_PROCESSOR_PAYMENTS_TOPIC: names.payments }, otlp);
     const total = await endTotal(admin, names.payments);
     await waitFor('all payment events committed', async () => (await committedTotal(admin, names.group, names.payments)) === total, 90_000);
     // ...and aggregated: the windows are computed from the repartition topic, one hop later. That topic (one
@@ -126,7 +124,8 @@ describe('stream-processor payment metrics (real Kafka, payments.transfer.events
     expect(dlq).toHaveLength(1);
 
     // Every aggregate names the trace of the transaction that emitted it: an `aggregate window batch` span.
-    const batchSpans = parseSpanLines(readFileSync(spansFile, 'utf8')).filter((s) => s.name === 'aggregate window batch');
+    // Exported on shutdown at the latest (SIGTERM above flushes the batch processor before exit 0).
+    const batchSpans = otlp.spans.filter((s) => s.name === 'aggregate window batch');
     const batchTraces = new Set(batchSpans.map((s) => s.traceId));
     for (const a of latest.values()) {
       expect(a.traceId).toMatch(/^[0-9a-f]{32}$/);

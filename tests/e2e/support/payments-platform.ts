@@ -4,12 +4,15 @@ import { ensureDatabase, migrate } from '@tessera/db';
 import { checkHealth } from '@tessera/grpc';
 import { Client } from 'pg';
 import { createCredentials, type E2eCredentials } from './credentials';
+import { OtlpReceiver } from './otlp-receiver';
 import { ROOT, type RunningService, startServices, stopServices } from './platform';
 
 export interface PaymentsPlatform {
   run: string;
   gateway: string;
   services: RunningService[];
+  /** Receives every span and log record the services export (OTLP/HTTP). */
+  otlp: OtlpReceiver;
   /** Connected to the transactions and compliance databases of this run. */
   tx: Client;
   co: Client;
@@ -39,6 +42,7 @@ export async function startPaymentsPlatform(portBase: number): Promise<PaymentsP
   const gateway = `http://127.0.0.1:${ports.gateway}`;
   const creds = await createCredentials();
   const health = { timeoutMs: 1000, credentials: creds.grpc };
+  const otlp = await OtlpReceiver.start();
   const services = await startServices([
     {
       name: 'compliance',
@@ -75,7 +79,10 @@ export async function startPaymentsPlatform(portBase: number): Promise<PaymentsP
       },
       ready: async () => (await fetch(`${gateway}/health`)).status === 200,
     },
-  ]);
+  ], otlp).catch(async (error: unknown) => {
+    await otlp.stop();
+    throw error;
+  });
   const tx = new Client({ connectionString: url(dbs.transactions) });
   const co = new Client({ connectionString: url(dbs.compliance) });
   await Promise.all([tx.connect(), co.connect()]);
@@ -83,11 +90,13 @@ export async function startPaymentsPlatform(portBase: number): Promise<PaymentsP
     run,
     gateway,
     services,
+    otlp,
     tx,
     co,
     creds,
     async stop() {
       await stopServices(services);
+      await otlp.stop();
       creds.cleanup();
       await Promise.allSettled([tx.end(), co.end()]);
       const admin = new Client({ connectionString: ADMIN_URL });

@@ -6,6 +6,7 @@ import { checkHealth } from '@tessera/grpc';
 import { type Admin, Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
 import { createCredentials, type E2eCredentials } from './credentials';
+import { OtlpReceiver } from './otlp-receiver';
 import { ROOT, type RunningService, startServices, stopServices } from './platform';
 
 const ADMIN_URL = process.env['TESSERA_PG_ADMIN_URL'] ?? 'postgresql://tessera:tessera@127.0.0.1:55432/postgres';
@@ -32,6 +33,8 @@ export interface PipelinePlatform {
   topics: { raw: string; aggregates: string; dlq: string; changelog: string };
   groups: { processor: string; insights: string };
   services: RunningService[];
+  /** Receives every span and log record the services export (OTLP/HTTP). */
+  otlp: OtlpReceiver;
   admin: Admin;
   /** This run's token issuer, tenant API keys (`demo`, `payments`) and mTLS material. */
   creds: E2eCredentials;
@@ -74,8 +77,10 @@ export async function startPipelinePlatform(portBase: number): Promise<PipelineP
   await migrate(dbUrl, join(ROOT, 'services/insights/prisma/migrations'));
 
   let services: RunningService[] = [];
+  const otlp = await OtlpReceiver.start();
   const cleanup = async () => {
     await stopServices(services);
+    await otlp.stop();
     await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
     await admin.deleteGroups(Object.values(groups)).catch(() => undefined);
     await admin.disconnect();
@@ -139,10 +144,10 @@ export async function startPipelinePlatform(portBase: number): Promise<PipelineP
         },
         ready: async () => (await fetch(`${gateway}/console/config.json`)).status === 200,
       },
-    ], 90_000);
+    ], otlp, 90_000);
   } catch (err) {
     await cleanup();
     throw err;
   }
-  return { run, gateway, topics, groups, services, admin, creds, stop: cleanup };
+  return { run, gateway, topics, groups, services, otlp, admin, creds, stop: cleanup };
 }

@@ -2,12 +2,12 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseSpanLines, type SpanRecord } from '@tessera/telemetry';
+import type { OtlpReceiver } from './otlp-receiver';
 
 /** Repository root, from tests/e2e/support. */
 export const ROOT = resolve(__dirname, '../../..');
 const E2E_DIR = join(ROOT, '.tessera', 'e2e');
-/** Per test process: suites running at the same time (or a platform left running) never share span files. */
+/** Per test process: suites running at the same time (or a platform left running) never share log files. */
 const RUN_DIR = join(E2E_DIR, `run-${process.pid}`);
 
 function alive(pid: number): boolean {
@@ -19,7 +19,7 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Logs and spans of finished test processes; kept until the next run so a failure can be inspected. */
+/** Logs of finished test processes; kept until the next run so a failure can be inspected. */
 function removeStaleRunDirs(): void {
   if (!existsSync(E2E_DIR)) return;
   for (const name of readdirSync(E2E_DIR)) {
@@ -41,15 +41,15 @@ export interface RunningService {
   name: string;
   process: ChildProcess;
   logFile: string;
-  spansFile: string;
 }
 
 /**
  * Starts each service as a real Node process from its build output (`npx nx run-many -t build` first),
- * with OpenTelemetry loaded by `-r instrumentation.js` exactly as in production, spans exported to a
- * per-service JSON-lines file so tests can follow one trace across processes.
+ * with OpenTelemetry loaded by `-r instrumentation.js` exactly as in production, and every signal exported over
+ * OTLP/HTTP to `otlp`, this test process's in-process receiver, so tests follow one trace across processes
+ * (with span links, which a Zipkin export would drop) and no other suite's spans can mix in.
  */
-export async function startServices(specs: ServiceSpec[], timeoutMs = 45_000): Promise<RunningService[]> {
+export async function startServices(specs: ServiceSpec[], otlp: OtlpReceiver, timeoutMs = 45_000): Promise<RunningService[]> {
   removeStaleRunDirs();
   mkdirSync(join(RUN_DIR, 'logs'), { recursive: true });
   const running: RunningService[] = [];
@@ -59,17 +59,15 @@ export async function startServices(specs: ServiceSpec[], timeoutMs = 45_000): P
       const main = join(dir, spec.main ?? 'main.js');
       if (!existsSync(main)) throw new Error(`${main} is missing: run "npx nx run-many -t build" first`);
       const logFile = join(RUN_DIR, 'logs', `${spec.name}.log`);
-      const spansFile = join(RUN_DIR, `${spec.name}.spans.jsonl`);
-      rmSync(spansFile, { force: true });
       const child = spawn(process.execPath, ['-r', join(dir, 'instrumentation.js'), main], {
         cwd: ROOT,
-        env: { ...process.env, ...spec.env, TESSERA_OTEL_TEST_SPANS_FILE: spansFile, OTEL_BSP_SCHEDULE_DELAY: '200' },
+        env: { ...process.env, ...spec.env, ...otlp.env() },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       const log = createWriteStream(logFile);
       child.stdout?.pipe(log);
       child.stderr?.pipe(log);
-      running.push({ name: spec.name, process: child, logFile, spansFile });
+      running.push({ name: spec.name, process: child, logFile });
       await waitFor(`${spec.name} ready`, spec.ready, timeoutMs, () => {
         if (child.exitCode !== null) {
           throw new Error(`${spec.name} exited with ${child.exitCode}; log:\n${tail(logFile)}`);
@@ -122,9 +120,4 @@ export function tail(file: string, lines = 40): string {
   } catch {
     return '(no log)';
   }
-}
-
-/** Every finished span the services exported so far. */
-export function readSpans(running: RunningService[]): SpanRecord[] {
-  return running.flatMap(({ spansFile }) => (existsSync(spansFile) ? parseSpanLines(readFileSync(spansFile, 'utf8')) : []));
 }

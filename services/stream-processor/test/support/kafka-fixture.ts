@@ -5,6 +5,7 @@ import { analyticsV1, eventTypeName } from '@tessera/contracts';
 import { buildEnvelope, encodeEnvelope } from '@tessera/kafka';
 import { AssignerProtocol, Kafka, logLevel, Partitioners, type Admin, type Message } from 'kafkajs';
 import type { NormalizedEvent } from '../../src/processing/processing.types';
+import type { OtlpReceiver } from '@tessera/telemetry';
 
 export const BROKERS = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092').split(',');
 const ROOT = join(__dirname, '..', '..', '..', '..');
@@ -57,19 +58,19 @@ export async function produce(kafka: Kafka, topic: string, messages: Message[]):
 
 /**
  * Starts the processor (TypeScript sources via tsx) as a child process of its own, so kill -9 hits it alone.
- * `spansFile`: run with OpenTelemetry on (src/instrumentation.ts first, as in production) and append every
- * finished span to that file (TESSERA_OTEL_TEST_SPANS_FILE); off by default to keep the heavy suites lean.
+ * `otlp`: run with OpenTelemetry on (src/instrumentation.ts first, as in production) and export every span to
+ * that in-process OTLP receiver; off by default to keep the heavy suites lean.
  */
-export function startProcessor(names: RunNames, env: Record<string, string> = {}, spansFile?: string): ChildProcess {
-  const tracing = spansFile ? ['--import', join(ROOT, 'services/stream-processor/src/instrumentation.ts')] : [];
+export function startProcessor(names: RunNames, env: Record<string, string> = {}, otlp?: OtlpReceiver): ChildProcess {
+  const tracing = otlp ? ['--import', join(ROOT, 'services/stream-processor/src/instrumentation.ts')] : [];
   const child = spawn(process.execPath, ['--conditions=@tessera/source', '--import', 'tsx', ...tracing, join(ROOT, 'services/stream-processor/src/main.ts')], {
     cwd: ROOT,
     env: {
       ...process.env,
       NODE_ENV: 'test',
       LOG_LEVEL: process.env['SP_TEST_LOG_LEVEL'] ?? 'warn',
-      OTEL_SDK_DISABLED: spansFile ? 'false' : 'true',
-      ...(spansFile ? { TESSERA_OTEL_TEST_SPANS_FILE: spansFile } : {}),
+      OTEL_SDK_DISABLED: otlp ? 'false' : 'true',
+      ...(otlp ? otlp.env() : {}),
       KAFKA_BROKERS: BROKERS.join(','),
       STREAM_PROCESSOR_RAW_TOPIC: names.raw,
       STREAM_PROCESSOR_PAYMENTS_TOPIC: 'none',
