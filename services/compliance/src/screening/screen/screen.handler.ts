@@ -8,6 +8,7 @@ import { RulesProvider } from '../../platform/rules.provider';
 import { activeTraceId } from '../../platform/trace-id';
 import { evaluateScreening, type ScreeningInput, windowsNeeded } from '../screening';
 import { ScreeningRepository } from '../screening.repository';
+import { traceScreeningDecision } from '../screening.tracing';
 
 const MAX_AMOUNT = 9_223_372_036_854_775_807n;
 
@@ -47,7 +48,7 @@ export class ScreenHandler {
     // Captured here, outside the transaction callback: the Screen span is the one the alert links to.
     const traceId = activeTraceId();
     const result = await this.repository.decideOnce(idempotencyKey, hash, input, windowsNeeded(rules), at, (windows) => {
-      const outcome = evaluateScreening(rules, input, { windows, sanctionsHit });
+      const outcome = traceScreeningDecision(input, rules.version, () => evaluateScreening(rules, input, { windows, sanctionsHit }));
       const id = randomUUID();
       const response = complianceV1.ScreenResponse.fromPartial({
         screeningId: id,
