@@ -8,6 +8,7 @@ import type { Authenticators } from '../auth/auth.guard';
 import type { GatewayConfig } from '../config';
 import { setupDocs } from '../openapi/openapi.setup';
 import { REQUEST_ID_HEADER, requestIdOf } from './request-id';
+import { labelHttpRoutes } from './http-route.metrics';
 
 /** Headers a browser client may send cross-origin, and those it may read back. */
 const CORS_REQUEST_HEADERS = ['authorization', 'content-type', 'idempotency-key', 'x-api-key', 'x-request-id', 'traceparent', 'tracestate'];
@@ -61,6 +62,7 @@ export async function configureApp(app: NestFastifyApplication, config: GatewayC
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header(REQUEST_ID_HEADER, request.id);
   });
+  labelHttpRoutes(fastify);
   // Fastify's close stops accepting, answers requests on busy keep-alive sockets with 503 and waits for in-flight
   // ones; a request still running after the grace period (a stuck upstream, a live stream) is cut so shutdown ends.
   fastify.addHook('preClose', async () => {
