@@ -1,13 +1,16 @@
 /**
  * Local infrastructure without Docker: `npm run infra -- <command>` (or `npx tsx infra/local/cli.ts <command>`).
- *   up [--brokers 1|3] [--only postgres|kafka] [--timeout <s>]   start (idempotent) and create dbs/topics (+ mTLS certs)
+ *   up [--brokers 1|3] [--only <component>] [--no-observability] [--timeout <s>]
+ *                                                                start (idempotent) and create dbs/topics (+ mTLS certs);
+ *                                                                components: postgres, kafka, observability (Zipkin +
+ *                                                                VictoriaMetrics, skipped with --no-observability)
  *   certs [--force]                                              dev CA + per-service mTLS certificates in .tessera/tls
- *   down [--only postgres|kafka]                                 stop services (unless --only), then Kafka, Postgres
+ *   down [--only <component>]                                    stop services (unless --only), then the rest
  *   status                                                       table of components and services (exit 3 if unhealthy)
- *   logs [postgres|kafka|kafka-<id>|<service>] [-f]              show or follow logs
+ *   logs [postgres|kafka|kafka-<id>|zipkin|victoria-metrics|<service>] [-f]   show or follow logs
  *   services up|down [<service>...] [--timeout <s>]              built services as Node processes, peers first
  *   services status | services logs <service> [-f]
- *   reset [--only postgres|kafka]                                down + wipe Tessera's state dir (.tessera/)
+ *   reset [--only <component>]                                   down + wipe Tessera's state dir (.tessera/)
  *   env <service>                                                print the env a service needs (KEY=value)
  * TESSERA_TOPOLOGY=<file> selects another topology (default infra/topology.yaml).
  */
@@ -19,10 +22,13 @@ import { InfraError, TopologyError } from './errors';
 import { LocalKafka } from './kafka';
 import { LocalPostgres } from './postgres';
 import { LocalServices } from './services';
+import { LocalVictoriaMetrics } from './victoria-metrics';
+import { LocalZipkin } from './zipkin';
 import { formatStatusTable } from './status';
 import { layoutForBrokers, loadTopology, REPO_ROOT, serviceEnv, type Topology } from './topology';
 
-type Component = 'postgres' | 'kafka';
+const COMPONENTS = ['postgres', 'kafka', 'observability'] as const;
+type Component = (typeof COMPONENTS)[number];
 
 interface Args {
   command: string;
@@ -31,14 +37,16 @@ interface Args {
   only?: Component;
   follow: boolean;
   force: boolean;
+  /** `up --no-observability`: Postgres and Kafka only (saves ~300 MB when traces and metrics are not needed). */
+  observability: boolean;
   timeoutMs: number;
 }
 
 const USAGE =
-  'usage: npm run infra -- <up [--brokers 1|3] [--only postgres|kafka] | down | certs [--force] | status | logs [component|service] [-f] | reset [--only postgres|kafka] | env <service> | services up|down|status|logs [service...]>';
+  'usage: npm run infra -- <up [--brokers 1|3] [--only postgres|kafka|observability] [--no-observability] | down | certs [--force] | status | logs [component|service] [-f] | reset [--only postgres|kafka|observability] | env <service> | services up|down|status|logs [service...]>';
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { command: argv[0] ?? 'help', positional: [], brokers: 1, follow: false, force: false, timeoutMs: 120_000 };
+  const args: Args = { command: argv[0] ?? 'help', positional: [], brokers: 1, follow: false, force: false, observability: true, timeoutMs: 120_000 };
   for (let i = 1; i < argv.length; i++) {
     const a = argv[i] ?? '';
     const value = () => {
@@ -49,11 +57,12 @@ function parseArgs(argv: string[]): Args {
     if (a === '--brokers') args.brokers = Number(value());
     else if (a === '--only') {
       const v = value();
-      if (v !== 'postgres' && v !== 'kafka') throw new InfraError(`--only takes postgres or kafka, not ${v}`, USAGE);
-      args.only = v;
+      if (!(COMPONENTS as readonly string[]).includes(v)) throw new InfraError(`--only takes ${COMPONENTS.join(', ')}, not ${v}`, USAGE);
+      args.only = v as Component;
     } else if (a === '--timeout') args.timeoutMs = Number(value()) * 1000;
     else if (a === '-f' || a === '--follow') args.follow = true;
     else if (a === '--force') args.force = true;
+    else if (a === '--no-observability') args.observability = false;
     else if (a.startsWith('-')) throw new InfraError(`unknown option ${a}`, USAGE);
     else args.positional.push(a);
   }
@@ -71,6 +80,12 @@ async function up(topo: Topology, args: Args): Promise<void> {
   if (args.only === undefined) ensureCerts(topo, log);
   if (wants(args, 'postgres')) await new LocalPostgres(topo).up(args.timeoutMs, log);
   if (wants(args, 'kafka')) await new LocalKafka(topo).up(layout, args.timeoutMs, log);
+  if (wants(args, 'observability') && (args.observability || args.only === 'observability')) {
+    // Zipkin's JVM takes ~10 s to boot: start it first and build/start VictoriaMetrics while it warms up.
+    const zipkin = new LocalZipkin(topo);
+    const zipkinUp = zipkin.up(args.timeoutMs, log);
+    await Promise.all([zipkinUp, new LocalVictoriaMetrics(topo).up(args.timeoutMs, log)]);
+  }
   log(`up in ${((Date.now() - started) / 1000).toFixed(1)}s`);
   await status(topo);
 }
@@ -78,6 +93,7 @@ async function up(topo: Topology, args: Args): Promise<void> {
 async function down(topo: Topology, args: Args): Promise<void> {
   // Services first: they would otherwise log connection errors (and retry) while Kafka and Postgres go away.
   if (args.only === undefined) await new LocalServices(topo).down([], log);
+  if (wants(args, 'observability')) await Promise.all([new LocalZipkin(topo).down(log), new LocalVictoriaMetrics(topo).down(log)]);
   if (wants(args, 'kafka')) await new LocalKafka(topo).down(log);
   if (wants(args, 'postgres')) await new LocalPostgres(topo).down(log);
   log('down');
@@ -85,13 +101,14 @@ async function down(topo: Topology, args: Args): Promise<void> {
 
 async function status(topo: Topology): Promise<number> {
   const infra = [await new LocalPostgres(topo).status(), ...(await new LocalKafka(topo).status())];
+  const observability = [await new LocalZipkin(topo).status(), await new LocalVictoriaMetrics(topo).status()];
   const services = await new LocalServices(topo).status();
-  const rows = [...infra, ...services];
+  const rows = [...infra, ...observability, ...services];
   console.log(formatStatusTable(rows));
   const total = rows.reduce((sum, r) => sum + (r.pssKb ?? 0), 0);
   if (total > 0) console.log(`total memory (PSS): ${Math.round(total / 1024)} MB`);
-  // A stopped service is a normal state (infra only, or not built yet); an unhealthy running one is not.
-  return infra.every((r) => r.state === 'healthy') && services.every((r) => r.state !== 'unhealthy') ? 0 : 3;
+  // A stopped service or backend is a normal state (infra only, --no-observability); an unhealthy running one is not.
+  return infra.every((r) => r.state === 'healthy') && [...observability, ...services].every((r) => r.state !== 'unhealthy') ? 0 : 3;
 }
 
 async function services(topo: Topology, args: Args): Promise<number> {
@@ -137,8 +154,10 @@ function logs(topo: Topology, args: Args): void {
   else if (which === 'postgres') files = [pg.logFile];
   else if (which === 'kafka') files = kafka.logFiles();
   else if (/^kafka-\d+$/.test(which)) files = kafka.logFiles(Number(which.slice('kafka-'.length)));
+  else if (which === 'zipkin') files = [new LocalZipkin(topo).logFile];
+  else if (which === 'victoria-metrics') files = [new LocalVictoriaMetrics(topo).logFile];
   else if (topo.services.some((s) => s.name === which)) files = [new LocalServices(topo).logFile(which)];
-  else throw new InfraError(`unknown component ${which}`, `use postgres, kafka, kafka-<id> or a service: ${topo.services.map((s) => s.name).join(', ')}`);
+  else throw new InfraError(`unknown component ${which}`, `use postgres, kafka, kafka-<id>, zipkin, victoria-metrics or a service: ${topo.services.map((s) => s.name).join(', ')}`);
   tail(files, args.follow, which ?? 'any component');
 }
 
@@ -146,11 +165,16 @@ async function reset(topo: Topology, args: Args): Promise<void> {
   await down(topo, args);
   const stateDir = path.join(REPO_ROOT, topo.stateDir);
   // Only ever Tessera's own folder inside this checkout; the topology schema forbids paths like ../ or /.
-  const target = args.only === undefined ? stateDir : path.join(stateDir, args.only);
-  if (!target.startsWith(`${REPO_ROOT}${path.sep}.`)) throw new InfraError(`refusing to delete ${target}: not inside the repo's state dir`);
+  const folders = args.only === undefined ? [''] : args.only === 'observability' ? ['zipkin', 'victoria-metrics'] : [args.only];
+  const targets = folders.map((f) => path.join(stateDir, f));
+  for (const target of targets) {
+    if (!target.startsWith(`${REPO_ROOT}${path.sep}.`)) throw new InfraError(`refusing to delete ${target}: not inside the repo's state dir`);
+  }
   if (wants(args, 'postgres')) new LocalPostgres(topo).wipe();
-  rmSync(target, { recursive: true, force: true });
-  log(`wiped ${path.relative(REPO_ROOT, target)}`);
+  for (const target of targets) {
+    rmSync(target, { recursive: true, force: true });
+    log(`wiped ${path.relative(REPO_ROOT, target)}`);
+  }
 }
 
 function env(topo: Topology, args: Args): void {

@@ -4,12 +4,17 @@
  * `--check` exits 1 when the committed file is stale (compose.spec.ts checks the same).
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { stringify } from 'yaml';
 import { envPrefix, loadTopology, REPO_ROOT, resolveTopics, serviceEnv, speaksGrpc, type Addressing, type Topology } from './topology';
+import { scrapeConfig } from './victoria-metrics';
 
 export const COMPOSE_PATH = path.join(REPO_ROOT, 'docker-compose.yml');
+/** VictoriaMetrics' scrape config for the Compose network (container names), generated beside the compose file. */
+export const COMPOSE_SCRAPE_PATH = path.join(REPO_ROOT, 'infra', 'victoria-metrics', 'scrape.compose.yml');
+/** Grafana's datasources (VictoriaMetrics as Prometheus, Zipkin), generated so their ports follow the topology. */
+export const GRAFANA_DATASOURCES_PATH = path.join(REPO_ROOT, 'infra', 'grafana', 'provisioning', 'datasources', 'tessera.yml');
 const PG_IMAGE = 'postgres:15-bookworm';
 const DOCKERFILE = 'infra/docker/Dockerfile';
 /** Inside the compose network Kafka is reached on its internal listener; the host keeps the native port. */
@@ -22,6 +27,7 @@ const HEADER = [
   '# `npm run auth -- init` (dev token issuer JWKS + API keys in .tessera/auth); both are mounted read-only.',
   '# The images run as uid 1000 (node): the 0600 key files must be readable by it (chown -R 1000 .tessera/tls).',
   '# Usage: docker compose up --build     (add --profile polyglot for stream-processor-go)',
+  '# Traces: Zipkin http://127.0.0.1:9411/zipkin/  metrics: vmui http://127.0.0.1:8428/vmui/  dashboards: Grafana http://127.0.0.1:3000/',
   '',
 ].join('\n');
 
@@ -33,13 +39,14 @@ export function composeClusterId(t: Topology): string {
   return createHash('sha256').update(t.kafka.clusterName).digest().subarray(0, 16).toString('base64url').replace(/^-/, 'A');
 }
 
-export function composeAddressing(): Addressing {
+export function composeAddressing(t: Topology): Addressing {
   return {
     bindHost: '0.0.0.0',
     postgres: { host: 'postgres', port: 5432 },
     kafkaBrokers: [KAFKA_INTERNAL],
     peerAddr: (peer) => `${peer.name}:${peer.port}`,
     stateDir: CONTAINER_STATE_DIR,
+    zipkinBaseUrl: `http://zipkin:${t.observability.zipkin.port}`,
   };
 }
 
@@ -53,7 +60,7 @@ export function generateCompose(t: Topology): Record<string, unknown> {
   if (!node) throw new Error('topology has no single-broker node');
   const single = t.kafka.layouts.single;
   const pg = t.postgres;
-  const addressing = composeAddressing();
+  const addressing = composeAddressing(t);
   // Fresh objects each time: a shared one would be rendered as a YAML anchor/alias.
   const healthy = () => ({ condition: 'service_healthy' });
   const completed = () => ({ condition: 'service_completed_successfully' });
@@ -164,7 +171,79 @@ export function generateCompose(t: Topology): Record<string, unknown> {
       restart: 'unless-stopped',
     };
   }
-  return { name: 'tessera', services, volumes: { pgdata: {} } };
+  Object.assign(services, observabilityServices(t));
+  return { name: 'tessera', services, volumes: { pgdata: {}, 'vm-data': {}, 'grafana-data': {} } };
+}
+
+/**
+ * Zipkin, VictoriaMetrics and Grafana for the Compose path: the same versions, ports and limits as the native
+ * setup (infra/topology.yaml), plus Grafana with its datasources and dashboards provisioned from infra/grafana.
+ */
+function observabilityServices(t: Topology): Record<string, unknown> {
+  const { zipkin, victoriaMetrics: vm, grafana } = t.observability;
+  return {
+    zipkin: {
+      image: `openzipkin/zipkin:${zipkin.version}`,
+      environment: { STORAGE_TYPE: 'mem', MEM_MAX_SPANS: String(zipkin.maxSpans), QUERY_PORT: String(zipkin.port), JAVA_OPTS: `-Xms${Math.min(64, zipkin.heapMb)}m -Xmx${zipkin.heapMb}m` },
+      ports: [`${zipkin.port}:${zipkin.port}`],
+      restart: 'unless-stopped',
+    },
+    'victoria-metrics': {
+      image: `victoriametrics/victoria-metrics:${vm.version}`,
+      command: [
+        `-httpListenAddr=:${vm.port}`,
+        '-storageDataPath=/storage',
+        `-retentionPeriod=${vm.retention}`,
+        `-memory.allowedBytes=${vm.memoryMb}MB`,
+        '-promscrape.config=/etc/victoria-metrics/scrape.yml',
+        '-search.latencyOffset=5s',
+      ],
+      ports: [`${vm.port}:${vm.port}`],
+      volumes: [`./${path.relative(REPO_ROOT, COMPOSE_SCRAPE_PATH)}:/etc/victoria-metrics/scrape.yml:ro`, 'vm-data:/storage'],
+      restart: 'unless-stopped',
+    },
+    grafana: {
+      image: `grafana/grafana:${grafana.version}`,
+      depends_on: { 'victoria-metrics': { condition: 'service_started' }, zipkin: { condition: 'service_started' } },
+      environment: {
+        GF_SERVER_HTTP_PORT: String(grafana.port),
+        // Read-only browsing without a login for the demo; admin/admin (Grafana's default) to edit.
+        GF_AUTH_ANONYMOUS_ENABLED: 'true',
+        GF_AUTH_ANONYMOUS_ORG_ROLE: 'Viewer',
+        GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH: '/var/lib/grafana/dashboards/service-red.json',
+      },
+      ports: [`${grafana.port}:${grafana.port}`],
+      volumes: ['./infra/grafana/provisioning:/etc/grafana/provisioning:ro', './infra/grafana/dashboards:/var/lib/grafana/dashboards:ro', 'grafana-data:/var/lib/grafana'],
+      restart: 'unless-stopped',
+    },
+  };
+}
+
+/** VictoriaMetrics' scrape config inside the Compose network: services by container name. */
+export function renderComposeScrapeConfig(t: Topology): string {
+  return scrapeConfig(t, (service) => service, `zipkin:${t.observability.zipkin.port}`);
+}
+
+/** Grafana datasource provisioning (uids fixed: the dashboards under infra/grafana/dashboards refer to them). */
+export function renderGrafanaDatasources(t: Topology): string {
+  const { zipkin, victoriaMetrics: vm } = t.observability;
+  const doc = {
+    apiVersion: 1,
+    datasources: [
+      { name: 'VictoriaMetrics', uid: 'victoriametrics', type: 'prometheus', access: 'proxy', url: `http://victoria-metrics:${vm.port}`, isDefault: true, jsonData: { timeInterval: vm.scrapeInterval } },
+      { name: 'Zipkin', uid: 'zipkin', type: 'zipkin', access: 'proxy', url: `http://zipkin:${zipkin.port}` },
+    ],
+  };
+  return `# GENERATED from infra/topology.yaml by \`npx tsx infra/local/compose.ts --write\`. Do not edit by hand.\n${stringify(doc, { lineWidth: 0 })}`;
+}
+
+/** Every file the generator owns, with its expected content. */
+export function generatedFiles(t: Topology): { file: string; content: string }[] {
+  return [
+    { file: COMPOSE_PATH, content: renderCompose(t) },
+    { file: COMPOSE_SCRAPE_PATH, content: renderComposeScrapeConfig(t) },
+    { file: GRAFANA_DATASOURCES_PATH, content: renderGrafanaDatasources(t) },
+  ];
 }
 
 export function renderCompose(t: Topology): string {
@@ -174,18 +253,21 @@ export function renderCompose(t: Topology): string {
 
 if (require.main === module) {
   const flag = process.argv[2];
-  const rendered = renderCompose(loadTopology());
+  const files = generatedFiles(loadTopology());
   if (flag === '--write') {
-    writeFileSync(COMPOSE_PATH, rendered);
-    console.log(`==> wrote ${path.relative(REPO_ROOT, COMPOSE_PATH)}`);
+    for (const { file, content } of files) {
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, content);
+      console.log(`==> wrote ${path.relative(REPO_ROOT, file)}`);
+    }
   } else if (flag === '--check') {
-    const current = readFileSync(COMPOSE_PATH, 'utf8');
-    if (current !== rendered) {
-      console.error('✖ docker-compose.yml is stale\n  fix: npx tsx infra/local/compose.ts --write');
+    const stale = files.filter(({ file, content }) => !existsSync(file) || readFileSync(file, 'utf8') !== content);
+    if (stale.length > 0) {
+      console.error(`✖ stale: ${stale.map(({ file }) => path.relative(REPO_ROOT, file)).join(', ')}\n  fix: npx tsx infra/local/compose.ts --write`);
       process.exit(1);
     }
-    console.log('==> docker-compose.yml matches infra/topology.yaml');
+    console.log('==> docker-compose.yml, its scrape config and Grafana datasources match infra/topology.yaml');
   } else {
-    process.stdout.write(rendered);
+    process.stdout.write(files[0]!.content);
   }
 }

@@ -52,6 +52,16 @@ describe('parseTopology', () => {
     expect(new Set(nodeServices.map((s) => s.metricsPort)).size).toBe(nodeServices.length);
   });
 
+  it('rejects an observability port that collides with a service port', () => {
+    expect(problemsAfter((raw) => (raw['observability']['zipkin']['port'] = 9461))).toContainEqual(expect.stringMatching(/port 9461 is used by service gateway metrics and zipkin/));
+    expect(problemsAfter((raw) => (raw['observability']['victoriaMetrics']['port'] = 8080))).toContainEqual(expect.stringMatching(/port 8080 is used by service gateway and victoria-metrics/));
+  });
+
+  it('rejects an observability section that is missing or malformed', () => {
+    expect(problemsAfter((raw) => delete raw['observability'])).toContainEqual(expect.stringMatching(/^observability: /));
+    expect(problemsAfter((raw) => (raw['observability']['victoriaMetrics']['retention'] = 'forever'))).toContainEqual(expect.stringMatching(/observability\.victoriaMetrics\.retention/));
+  });
+
   it('rejects a metrics port that collides with another port', () => {
     expect(problemsAfter((raw) => (service(raw, 'ingest')['metricsPort'] = 9461))).toContainEqual(
       expect.stringMatching(/port 9461 is used by service gateway metrics and service ingest metrics/),
@@ -197,6 +207,8 @@ describe('serviceEnv', () => {
       TRANSACTIONS_DATABASE_URL: 'postgresql://tessera:tessera@127.0.0.1:55432/tessera_transactions',
       KAFKA_BROKERS: '127.0.0.1:19092',
       NODE_OPTIONS: '--max-old-space-size=192',
+      OTEL_TRACES_EXPORTER: 'zipkin',
+      OTEL_EXPORTER_ZIPKIN_ENDPOINT: 'http://127.0.0.1:9411/api/v2/spans',
       COMPLIANCE_ADDR: '127.0.0.1:50052',
       TESSERA_TLS_DIR: `${REPO_ROOT}/.tessera/tls`,
       TESSERA_AUTH_ISSUER: 'https://auth.tessera.local/dev',
@@ -220,6 +232,16 @@ describe('serviceEnv', () => {
     expect(serviceEnv(t, 'gateway')['NODE_OPTIONS']).toBe('--max-old-space-size=160');
     expect(serviceEnv(t, 'stream-processor-go')).toMatchObject({ GOMEMLIMIT: '64MiB' });
     expect(serviceEnv(t, 'stream-processor-go')['NODE_OPTIONS']).toBeUndefined();
+  });
+
+  it('sends every node service\'s spans to the local Zipkin and gives the gateway the console\'s trace URL', () => {
+    const t = loadTopology();
+    for (const s of t.services.filter((x) => x.runtime === 'node')) {
+      expect(serviceEnv(t, s.name)).toMatchObject({ OTEL_TRACES_EXPORTER: 'zipkin', OTEL_EXPORTER_ZIPKIN_ENDPOINT: 'http://127.0.0.1:9411/api/v2/spans' });
+    }
+    expect(serviceEnv(t, 'gateway')['TESSERA_TRACE_URL']).toBe('http://127.0.0.1:9411/zipkin/traces/{traceId}');
+    expect(serviceEnv(t, 'transactions')['TESSERA_TRACE_URL']).toBeUndefined();
+    expect(serviceEnv(t, 'stream-processor-go')['OTEL_TRACES_EXPORTER']).toBeUndefined();
   });
 
   it('gives call-back targets an address too', () => {

@@ -90,6 +90,33 @@ export const topologySchema = z
       })
       .strict(),
     topicDefaults: z.object({ replicationFactor: perLayout, minInsyncReplicas: perLayout }).strict(),
+    observability: z
+      .object({
+        zipkin: z
+          .object({
+            version: z.string().regex(/^3\.\d+\.\d+$/, 'Zipkin 3.x (infra/zipkin/pom.xml)'),
+            host: z.string(),
+            port,
+            heapMb: z.number().int().min(64).max(2048),
+            /** MEM_MAX_SPANS: the in-memory store drops the oldest traces beyond this. */
+            maxSpans: z.number().int().min(1000).max(10_000_000),
+          })
+          .strict(),
+        victoriaMetrics: z
+          .object({
+            version: z.string().regex(/^v1\.\d+\.\d+$/, 'a VictoriaMetrics release tag, e.g. v1.148.9'),
+            host: z.string(),
+            port,
+            /** -memory.allowedBytes, in MB. */
+            memoryMb: z.number().int().min(32).max(4096),
+            /** -retentionPeriod, e.g. 2d (VictoriaMetrics keeps at least one day). */
+            retention: z.string().regex(/^\d+[dwy]$/, 'a VictoriaMetrics retention such as 2d, 1w'),
+            scrapeInterval: z.string().regex(/^\d+s$/, 'seconds, e.g. 5s'),
+          })
+          .strict(),
+        grafana: z.object({ version: z.string().regex(/^\d+\.\d+\.\d+$/), port }).strict(),
+      })
+      .strict(),
     topics: z.array(topicSchema).min(1),
     services: z.array(serviceSchema).min(1),
   })
@@ -142,6 +169,9 @@ function consistencyProblems(t: Topology): string[] {
       ]),
       ...t.services.flatMap((s): [number, string][] => (s.port === undefined ? [] : [[s.port, `service ${s.name}`]])),
       ...t.services.flatMap((s): [number, string][] => (s.metricsPort === undefined ? [] : [[s.metricsPort, `service ${s.name} metrics`]])),
+      [t.observability.zipkin.port, 'zipkin'],
+      [t.observability.victoriaMetrics.port, 'victoria-metrics'],
+      [t.observability.grafana.port, 'grafana'],
     ];
     for (const p of duplicates(owners.map(([p]) => p))) {
       const who = owners.filter(([q]) => q === p).map(([, w]) => w);
@@ -284,6 +314,16 @@ export interface Addressing {
   peerAddr(peer: ServiceSpec): string;
   /** Where the service sees the state dir's `tls/` (dev CA, certificates) and `auth/` (JWKS, API keys). */
   stateDir: string;
+  /** Zipkin's base URL as services reach it (spans are POSTed to `<base>/api/v2/spans`). */
+  zipkinBaseUrl: string;
+}
+
+/**
+ * The Zipkin UI address a browser on the host opens (the console's trace links): Zipkin's published port on
+ * loopback in both the native and the Compose setup.
+ */
+export function zipkinTraceUrl(t: Topology): string {
+  return `http://127.0.0.1:${t.observability.zipkin.port}/zipkin/traces/{traceId}`;
 }
 
 /**
@@ -305,6 +345,7 @@ export function localAddressing(t: Topology, layout: LayoutName = 'single'): Add
     kafkaBrokers: kafkaBrokers(t, layout),
     peerAddr: (peer) => `127.0.0.1:${peer.port}`,
     stateDir: path.join(REPO_ROOT, t.stateDir),
+    zipkinBaseUrl: `http://${t.observability.zipkin.host}:${t.observability.zipkin.port}`,
   };
 }
 
@@ -326,8 +367,14 @@ export function serviceEnv(t: Topology, serviceName: string, addressing: Address
     env[`${prefix}_DATABASE_URL`] = databaseUrl(t, s.database, addressing.postgres.host, addressing.postgres.port);
   }
   if (s.produces.length + s.consumes.length > 0) env['KAFKA_BROKERS'] = addressing.kafkaBrokers.join(',');
-  if (s.runtime === 'node') env['NODE_OPTIONS'] = `--max-old-space-size=${s.heapMb}`;
-  else env['GOMEMLIMIT'] = `${s.heapMb}MiB`;
+  if (s.runtime === 'node') {
+    env['NODE_OPTIONS'] = `--max-old-space-size=${s.heapMb}`;
+    // Spans go to the local Zipkin (libs/telemetry exporters.ts); tests override with OTEL_TRACES_EXPORTER=otlp.
+    env['OTEL_TRACES_EXPORTER'] = 'zipkin';
+    env['OTEL_EXPORTER_ZIPKIN_ENDPOINT'] = `${addressing.zipkinBaseUrl}/api/v2/spans`;
+    // The HTTP edge serves the console, whose transfers/alerts/aggregates link to their trace in Zipkin's UI.
+    if (s.kind === 'http') env['TESSERA_TRACE_URL'] = zipkinTraceUrl(t);
+  } else env['GOMEMLIMIT'] = `${s.heapMb}MiB`;
   for (const peerName of [...s.peers, ...s.callbacks]) {
     const peer = t.services.find((x) => x.name === peerName);
     if (peer) env[`${envPrefix(peer.name)}_ADDR`] = addressing.peerAddr(peer); // validated: always found
