@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent machine setup for a fresh Debian box (or CI): system packages only when missing, npm ci only
 # when node_modules is missing or older than package-lock.json, Kafka jars only when infra/kafka/pom.xml
-# changed. A second run on a ready machine does nothing and takes about a second.
+# changed, the Zipkin jar and VictoriaMetrics only when their pinned versions changed. A second run on a ready machine does nothing and takes about a second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 say() { printf '==> %s\n' "$*"; }
@@ -89,6 +89,29 @@ else
   mvn -B -Dstyle.color=never -f infra/kafka/pom.xml dependency:copy-dependencies
   echo "$want  infra/kafka/pom.xml" > "$stamp"
   say "Kafka jars: $(ls "$libs" | wc -l) files, $(du -sh "$libs" | cut -f1)"
+fi
+
+# --- observability backends (issue #6) ---------------------------------------------------------------------
+# Zipkin server exec jar (traces + UI) from Maven Central, same stamp as infra/local/zipkin.ts.
+zjar=.cache/zipkin/zipkin-server.jar
+zstamp=.cache/zipkin/pom.sha256
+zwant="$(sha256sum infra/zipkin/pom.xml | cut -d' ' -f1)"
+if [ -f "$zjar" ] && [ -f "$zstamp" ] && [ "$(cut -d' ' -f1 "$zstamp")" = "$zwant" ]; then
+  say "Zipkin jar up to date in .cache/zipkin: skipping Maven"
+else
+  say "resolving the Zipkin server jar from Maven Central into .cache/zipkin"
+  mkdir -p .cache/zipkin
+  mvn -B -q -Dstyle.color=never -f infra/zipkin/pom.xml dependency:copy
+  echo "$zwant  infra/zipkin/pom.xml" > "$zstamp"
+fi
+# VictoriaMetrics single-node (metrics store + vmui, embedded in the module) at the version infra/topology.yaml pins.
+VM_VERSION="$(sed -n 's/^ *version: \(v1\.[0-9]*\.[0-9]*\).*/\1/p' infra/topology.yaml | head -1)"
+[ -n "$VM_VERSION" ] || die "no observability.victoriaMetrics.version in infra/topology.yaml"
+if [[ "$(go version -m .cache/go/bin/victoria-metrics 2>/dev/null | awk '$1 == "mod" { print $3 }')" == "$VM_VERSION" ]]; then
+  say "victoria-metrics $VM_VERSION present in .cache/go/bin: skipping"
+else
+  say "building victoria-metrics $VM_VERSION into .cache/go/bin (Go module proxy; ~30 s, ~300 MB RAM)"
+  GOBIN="$PWD/.cache/go/bin" go install "github.com/VictoriaMetrics/VictoriaMetrics/app/victoria-metrics@${VM_VERSION}"
 fi
 
 # --- security tooling ------------------------------------------------------------------------------------

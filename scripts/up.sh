@@ -21,7 +21,7 @@ step "dev credentials (idempotent): token issuer + demo API keys in .tessera/aut
 npx tsx libs/auth/src/cli.ts init
 npx tsx infra/local/cli.ts certs
 
-step "PostgreSQL + Kafka"
+step "PostgreSQL + Kafka + Zipkin + VictoriaMetrics"
 npx tsx infra/local/cli.ts up "$@"
 
 step "database migrations"
@@ -53,4 +53,10 @@ Tessera is up (${SECONDS}s). Every call needs a credential; gRPC between service
   Logs:      npm run infra -- logs gateway        (or transactions, postgres, kafka)
   Demo data: npx tsx scripts/seed-demo.ts          (safe to re-run)
   Stop:      npm run down
+
+Observability (traces of the demo traffic above; a console row's trace link opens it in Zipkin):
+  Traces:    http://127.0.0.1:9411/zipkin/          (Zipkin: search by serviceName=gateway, or paste a trace id)
+  Metrics:   http://127.0.0.1:8428/vmui/            (VictoriaMetrics vmui, e.g. sum by (service) (rate(rpc_server_duration_count[1m])))
+  Log level: curl -X PUT -d '{"level":"debug"}' http://127.0.0.1:9462/log-level   (transactions; ports in infra/topology.yaml)
+  Dashboards (Grafana, docker-compose path): docker compose up grafana   then http://127.0.0.1:3000/
 MSG
