@@ -1,4 +1,4 @@
-import { context, trace } from '@opentelemetry/api';
+import { context, INVALID_SPAN_CONTEXT, trace } from '@opentelemetry/api';
 import { RPCType, setRPCMetadata, type RPCMetadata } from '@opentelemetry/core';
 import { node } from '@opentelemetry/sdk-node';
 import Fastify, { type FastifyRequest } from 'fastify';
@@ -22,7 +22,7 @@ describe('setHttpRoute', () => {
     app.get('/v1/transfers/:transferId', async () => ({ ok: true }));
     await app.inject({ method: 'GET', url });
     await app.close();
-    const rpc: RPCMetadata = { type: RPCType.HTTP, span: trace.wrapSpanContext(trace.INVALID_SPAN_CONTEXT) };
+    const rpc: RPCMetadata = { type: RPCType.HTTP, span: trace.wrapSpanContext(INVALID_SPAN_CONTEXT) };
     context.with(setRPCMetadata(context.active(), rpc), () => setHttpRoute(matched!));
     return rpc.route;
   }
