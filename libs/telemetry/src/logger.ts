@@ -56,10 +56,21 @@ export function createLogger(name: string, options: CreateLoggerOptions = {}): L
     redact: { paths: [...REDACTED_PATHS], censor: '[REDACTED]' },
     mixin: traceFields,
   };
-  const logger = options.destination ? pino(config, options.destination) : pino(config);
+  const create = currentPino();
+  const logger = options.destination ? create(config, options.destination) : create(config);
   // Registered so the admin endpoint (PUT /log-level) can change every logger's level at runtime.
   registerLogger(logger);
   return logger;
+}
+
+/**
+ * pino as `require` returns it now, not the binding imported when this module loaded. `@tessera/telemetry`
+ * (and so pino) is loaded by instrumentation.ts before startTelemetry registers the pino instrumentation, whose
+ * hook hands later `require('pino')` calls a wrapped factory that also ships records over OTLP; the early
+ * import would bypass it and no log record would ever be exported.
+ */
+function currentPino(): typeof pino {
+  return require('pino') as typeof pino;
 }
 
 /** The active span's ids, or nothing outside a span (an all-zero id would mislead). */
