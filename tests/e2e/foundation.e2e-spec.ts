@@ -67,7 +67,8 @@ describe('foundation slice', () => {
 
     await waitFor('spans of the account trace', async () => {
       const spans = platform.otlp.trace(traceId);
-      return spans.some((s) => s.service === 'transactions' && s.attributes['db.system.name'] === 'postgresql');
+      // Spans arrive in batches per process (every 200 ms): wait for both ends, not just the last hop.
+      return spans.some((s) => s.service === 'transactions' && s.attributes['db.system.name'] === 'postgresql') && spans.some((s) => s.service === 'gateway' && s.kind === 1);
     }, 10_000);
     const spans = platform.otlp.trace(traceId);
     const byService = (service: string, kind: number) => spans.filter((s) => s.service === service && s.kind === kind);

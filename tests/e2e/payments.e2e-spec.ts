@@ -109,7 +109,8 @@ describe('payments', () => {
     await waitFor('spans from every hop', async () => {
       const spans = platform.otlp.trace(traceId);
       // The last hop: the compliance monitor's write of the observed transfer, under its Kafka consumer span.
-      return spans.some((s) => s.service === 'compliance' && s.kind === 4) && spans.some((s) => s.service === 'compliance' && s.attributes['db.system.name'] === 'postgresql' && /observed_transfers/i.test(String(s.attributes['db.query.text'] ?? '')));
+      // Spans arrive in batches per process: wait for the root (gateway) as well as the last hop.
+      return spans.some((s) => s.service === 'gateway' && s.kind === 1) && spans.some((s) => s.service === 'compliance' && s.kind === 4) && spans.some((s) => s.service === 'compliance' && s.attributes['db.system.name'] === 'postgresql' && /observed_transfers/i.test(String(s.attributes['db.query.text'] ?? '')));
     }, 30_000).catch(() => undefined); // the assertion below says what is missing, with the tree
     assertTransferChain(platform.otlp.trace(traceId), { parentSpanId, transferId: res.body.id });
   });
