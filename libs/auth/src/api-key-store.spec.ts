@@ -52,10 +52,14 @@ describe(ApiKeyStore, () => {
       expect(revokeApiKey(file, 'aaaaaaaaaaaa')).toBe(false);
     });
 
-    it('checks the file at most once per interval', () => {
+    it('accepts a key created a moment ago at once, but re-checks known keys (revocation) at most once per interval', () => {
       const store = new ApiKeyStore({ file, checkIntervalMs: 60_000 });
-      const { key } = createApiKey(file, 'acme');
-      expect(() => store.authenticate(key)).toThrow(expect.objectContaining({ code: AUTH_CODES.apiKeyInvalid }));
+      const { key, record } = createApiKey(file, 'acme');
+      expect(store.authenticate(key).tenantId).toBe('acme'); // unknown id: the file is re-checked now
+      revokeApiKey(file, record.id);
+      expect(store.authenticate(key).tenantId).toBe('acme'); // known id: not re-read within the interval
+      const fresh = new ApiKeyStore({ file, checkIntervalMs: 60_000 });
+      expect(() => fresh.authenticate(key)).toThrow(expect.objectContaining({ code: AUTH_CODES.apiKeyInvalid }));
     });
 
     it('fails closed when the file is deleted, and keeps the last good keys when it becomes unparsable', () => {

@@ -121,7 +121,13 @@ export class ApiKeyStore {
     if (key === undefined || key === '') throw authErrors.apiKeyRequired();
     this.maybeReload();
     const parsed = parseApiKey(key);
-    const record = parsed ? this.byId.get(parsed.id) : undefined;
+    let record = parsed ? this.byId.get(parsed.id) : undefined;
+    if (parsed && !record) {
+      // A key created since the last check must work at once; a stat is cheap (the file is re-read only when it
+      // changed), and the gateway rate-limits failed authentications per IP.
+      this.forceReload();
+      record = this.byId.get(parsed.id);
+    }
     // Compare against a dummy digest when the id is unknown, so timing does not tell known ids from unknown ones.
     const expected = Buffer.from(record?.sha256 ?? DUMMY_DIGEST, 'hex');
     const actual = createHash('sha256').update(key, 'utf8').digest();
@@ -139,6 +145,10 @@ export class ApiKeyStore {
 
   private maybeReload(): void {
     if (Date.now() - this.checkedAt < this.checkIntervalMs) return;
+    this.forceReload();
+  }
+
+  private forceReload(): void {
     try {
       this.reloadIfChanged();
     } catch (err) {
