@@ -51,6 +51,8 @@ export function zipkinCommand(t: Topology): { args: string[]; env: Record<string
       '-XX:MaxDirectMemorySize=64m',
       '-Xss512k',
       '-XX:TieredStopAtLevel=1',
+      // A JVM that ran out of heap limps on half-dead; exiting lets `status` say so and `up` restart it.
+      '-XX:+ExitOnOutOfMemoryError',
       MARKER,
       '-jar',
       ZIPKIN_JAR,
