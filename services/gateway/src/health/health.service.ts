@@ -1,8 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { checkHealth, type GrpcTransport } from '@tessera/grpc';
+import { createLogger } from '@tessera/telemetry';
 import type { Admin } from 'kafkajs';
 import { type GatewayConfig, GATEWAY_CONFIG } from '../config';
 import { GRPC_TRANSPORT, KAFKA_ADMIN } from '../peers/peers.module';
+
+const logger = createLogger('HealthService');
 
 export type CheckStatus = 'up' | 'down';
 export interface HealthReport {
@@ -54,7 +57,12 @@ async function timed(
     const latencyMs = Math.round(performance.now() - started);
     return [name, result === 'SERVING' ? { status: 'up', latencyMs } : { status: 'down', detail: result, latencyMs }];
   } catch (err) {
-    return [name, { status: 'down', detail: err instanceof Error ? err.message : String(err), latencyMs: Math.round(performance.now() - started) }];
+    // /health is public: the raw error names internal addresses ("connect ECONNREFUSED 10.0.3.7:50051"), so it
+    // goes to the log and the response says only what kind of failure it was.
+    const message = err instanceof Error ? err.message : String(err);
+    logger.warn({ check: name, err }, 'health check failed');
+    const detail = /timed? ?out|deadline/i.test(message) ? 'timeout' : 'unreachable';
+    return [name, { status: 'down', detail, latencyMs: Math.round(performance.now() - started) }];
   }
 }
 
