@@ -76,7 +76,11 @@ type WindowAggregate struct {
 	// W3C trace id (32 lowercase hex) of the processing step (consume-process-produce transaction)
 	// that emitted this revision. An aggregate spans many events, so this is NOT any one event's trace:
 	// the emitting span carries span links to the contributing events' traces instead. "" when untraced.
-	TraceId       string `protobuf:"bytes,24,opt,name=trace_id,json=traceId,proto3" json:"trace_id,omitempty"`
+	TraceId string `protobuf:"bytes,24,opt,name=trace_id,json=traceId,proto3" json:"trace_id,omitempty"`
+	// Newest event time (AnalyticsEvent.occurred_at / payment event time) among the events aggregated into
+	// this window: the reference point of event-to-visible latency. Events too late to be aggregated
+	// (counted only in late_events) do not move it. Unset when the producer does not track it.
+	MaxEventTime  *timestamppb.Timestamp `protobuf:"bytes,25,opt,name=max_event_time,json=maxEventTime,proto3" json:"max_event_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -279,11 +283,18 @@ func (x *WindowAggregate) GetTraceId() string {
 	return ""
 }
 
+func (x *WindowAggregate) GetMaxEventTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.MaxEventTime
+	}
+	return nil
+}
+
 var File_tessera_analytics_v1_aggregate_proto protoreflect.FileDescriptor
 
 const file_tessera_analytics_v1_aggregate_proto_rawDesc = "" +
 	"\n" +
-	"$tessera/analytics/v1/aggregate.proto\x12\x14tessera.analytics.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc3\x06\n" +
+	"$tessera/analytics/v1/aggregate.proto\x12\x14tessera.analytics.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x85\a\n" +
 	"\x0fWindowAggregate\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1b\n" +
 	"\tstream_id\x18\x02 \x01(\tR\bstreamId\x12=\n" +
@@ -316,7 +327,8 @@ const file_tessera_analytics_v1_aggregate_proto_rawDesc = "" +
 	"window_key\x18\x15 \x01(\tR\twindowKey\x12\x14\n" +
 	"\x05final\x18\x16 \x01(\bR\x05final\x12\x1a\n" +
 	"\bproducer\x18\x17 \x01(\tR\bproducer\x12\x19\n" +
-	"\btrace_id\x18\x18 \x01(\tR\atraceIdB\xfa\x01\n" +
+	"\btrace_id\x18\x18 \x01(\tR\atraceId\x12@\n" +
+	"\x0emax_event_time\x18\x19 \x01(\v2\x1a.google.protobuf.TimestampR\fmaxEventTimeB\xfa\x01\n" +
 	"\x18com.tessera.analytics.v1B\x0eAggregateProtoP\x01Z\\github.com/tessera/tessera/services/stream-processor-go/gen/tessera/analytics/v1;analyticsv1\xa2\x02\x03TAX\xaa\x02\x14Tessera.Analytics.V1\xca\x02\x14Tessera\\Analytics\\V1\xe2\x02 Tessera\\Analytics\\V1\\GPBMetadata\xea\x02\x16Tessera::Analytics::V1b\x06proto3"
 
 var (
@@ -340,11 +352,12 @@ var file_tessera_analytics_v1_aggregate_proto_depIdxs = []int32{
 	1, // 0: tessera.analytics.v1.WindowAggregate.window_start:type_name -> google.protobuf.Timestamp
 	1, // 1: tessera.analytics.v1.WindowAggregate.window_end:type_name -> google.protobuf.Timestamp
 	1, // 2: tessera.analytics.v1.WindowAggregate.computed_at:type_name -> google.protobuf.Timestamp
-	3, // [3:3] is the sub-list for method output_type
-	3, // [3:3] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	1, // 3: tessera.analytics.v1.WindowAggregate.max_event_time:type_name -> google.protobuf.Timestamp
+	4, // [4:4] is the sub-list for method output_type
+	4, // [4:4] is the sub-list for method input_type
+	4, // [4:4] is the sub-list for extension type_name
+	4, // [4:4] is the sub-list for extension extendee
+	0, // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_tessera_analytics_v1_aggregate_proto_init() }

@@ -72,6 +72,12 @@ export interface WindowAggregate {
    * the emitting span carries span links to the contributing events' traces instead. "" when untraced.
    */
   traceId: string;
+  /**
+   * Newest event time (AnalyticsEvent.occurred_at / payment event time) among the events aggregated into
+   * this window: the reference point of event-to-visible latency. Events too late to be aggregated
+   * (counted only in late_events) do not move it. Unset when the producer does not track it.
+   */
+  maxEventTime?: Date | undefined;
 }
 
 function createBaseWindowAggregate(): WindowAggregate {
@@ -100,6 +106,7 @@ function createBaseWindowAggregate(): WindowAggregate {
     final: false,
     producer: "",
     traceId: "",
+    maxEventTime: undefined,
   };
 }
 
@@ -194,6 +201,9 @@ export const WindowAggregate: MessageFns<WindowAggregate> = {
     }
     if (message.traceId !== "") {
       writer.uint32(194).string(message.traceId);
+    }
+    if (message.maxEventTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.maxEventTime), writer.uint32(202).fork()).join();
     }
     return writer;
   },
@@ -403,6 +413,14 @@ export const WindowAggregate: MessageFns<WindowAggregate> = {
             message.traceId = reader.string();
             continue;
           }
+          case 25: {
+            if (tag !== 202) {
+              break;
+            }
+
+            message.maxEventTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -505,6 +523,11 @@ export const WindowAggregate: MessageFns<WindowAggregate> = {
         : isSet(object.trace_id)
         ? globalThis.String(object.trace_id)
         : "",
+      maxEventTime: isSet(object.maxEventTime)
+        ? fromJsonTimestamp(object.maxEventTime)
+        : isSet(object.max_event_time)
+        ? fromJsonTimestamp(object.max_event_time)
+        : undefined,
     };
   },
 
@@ -582,6 +605,9 @@ export const WindowAggregate: MessageFns<WindowAggregate> = {
     if (message.traceId !== "") {
       obj.traceId = message.traceId;
     }
+    if (message.maxEventTime !== undefined) {
+      obj.maxEventTime = message.maxEventTime.toISOString();
+    }
     return obj;
   },
 
@@ -622,6 +648,7 @@ export const WindowAggregate: MessageFns<WindowAggregate> = {
     message.final = object.final ?? false;
     message.producer = object.producer ?? "";
     message.traceId = object.traceId ?? "";
+    message.maxEventTime = object.maxEventTime ?? undefined;
     return message;
   },
 };
