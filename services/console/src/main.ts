@@ -260,7 +260,7 @@ async function start(): Promise<void> {
   byId('tenant').textContent = s.tenantId;
   byId('trace-note').textContent = s.traceUrlTemplate
     ? `Trace links open ${s.traceUrlTemplate}. An aggregate links to the processor step that emitted it (that span links to the contributing events), an alert to the step that raised it; test batches sent from here link to their own trace.`
-    : 'No trace UI configured: set TESSERA_TRACE_URL on the gateway (e.g. http://localhost:16686/trace/{traceId}).';
+    : 'No trace UI configured: set TESSERA_TRACE_URL on the gateway (npm run up sets http://127.0.0.1:9411/zipkin/traces/{traceId}, Zipkin).';
   startAnalytics(s);
   startPayments(s);
   startAlerts(s);
