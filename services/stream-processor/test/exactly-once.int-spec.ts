@@ -91,7 +91,7 @@ describe('stream-processor exactly-once (real Kafka, kill -9 mid-stream)', () =>
     expect(latest.size).toBe(offline.size);
     for (const [key, want] of offline) {
       const got = latest.get(key);
-      expect({ key, count: Number(got?.count), sum: got?.sum, min: got?.min, max: got?.max, p50: got?.p50Approx, p95: got?.p95Approx, p99: got?.p99Approx, distinct: Number(got?.distinctCount), late: Number(got?.lateEvents) })
+      expect({ key, count: Number(got?.count), sum: got?.sum, min: got?.min, max: got?.max, p50: got?.p50Approx, p95: got?.p95Approx, p99: got?.p99Approx, distinct: Number(got?.distinctCount), maxEventTimeMs: got?.maxEventTime?.getTime(), late: Number(got?.lateEvents) })
         .toEqual({ key, ...want, late: 0 });
     }
     const dlq = (await readAll(kafka, admin, names.dlq)).map((r) => analyticsV1.DeadLetter.decode(decodeEnvelope(r.value).data));

@@ -36,6 +36,7 @@ export function aggregateMessage(a: EmittedAggregate, now: Date, traceId = ''): 
     computedAt: now,
     producer: PRODUCER_NAME,
     traceId,
+    maxEventTime: a.summary.maxEventTimeMs === undefined ? undefined : new Date(a.summary.maxEventTimeMs),
   });
   const envelope = buildEnvelope(
     { type: eventTypeName.WindowAggregate, subject: a.windowKey, id: `${a.windowKey}#${a.revision}`, time: new Date(a.id.startMs + a.id.sizeMs), message, codec: analyticsV1.WindowAggregate },

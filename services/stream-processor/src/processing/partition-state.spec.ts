@@ -61,8 +61,18 @@ describe(PartitionState, () => {
       const after = latest(out.aggregates).get(`t1|s1|m|=|10|10|${T0}`);
       expect(after).toMatchObject({ final: true, late: 1, revision: (closed?.revision ?? 0) + 1 });
       expect(after?.summary.count).toBe(1);
+      expect(after?.summary.maxEventTimeMs).toBe(T0 + 1_000); // the late event (T0+2s) was not aggregated
       // Still inside the 60 s hopping window that ends at T0+60s (open until T0+90s).
       expect(latest(out.aggregates).get(`t1|s1|m|=|60|10|${T0}`)?.summary.count).toBe(3);
+    });
+
+    it('reports the newest aggregated event time of each window, not the newest seen on the partition', () => {
+      const s = new PartitionState(options);
+      const out = s.processBatch([rec(ev('a', T0 + 4_000, 1)), rec(ev('b', T0 + 2_000, 1)), rec(ev('c', T0 + 12_000, 1))]);
+      const aggs = latest(out.aggregates);
+      expect(aggs.get(`t1|s1|m|=|10|10|${T0}`)?.summary.maxEventTimeMs).toBe(T0 + 4_000);
+      expect(aggs.get(`t1|s1|m|=|10|10|${T0 + 10_000}`)?.summary.maxEventTimeMs).toBe(T0 + 12_000);
+      expect(aggs.get(`t1|s1|m|=|60|10|${T0}`)?.summary.maxEventTimeMs).toBe(T0 + 12_000);
     });
 
     it('dead-letters poison records and events far ahead of their record timestamp', () => {

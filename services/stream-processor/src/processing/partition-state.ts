@@ -179,7 +179,7 @@ export class PartitionState {
               w = new WindowState(id, this.options.hllPrecision, this.options.sketchAlpha);
               this.windows.set(key, w);
             }
-            w.add(m.value, distinct);
+            w.add(m.value, distinct, ev.eventTimeMs);
             this.dirty.add(key);
           }
         }

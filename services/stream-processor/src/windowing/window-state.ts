@@ -12,6 +12,11 @@ export interface WindowSummary {
   p95: number;
   p99: number;
   distinct: number;
+  /**
+   * Newest event time (epoch ms) among the aggregated events: where event-to-visible latency is measured
+   * from. Undefined when unknown (state restored from a changelog written before it was tracked).
+   */
+  maxEventTimeMs?: number;
 }
 
 export interface WindowStateJson {
@@ -23,6 +28,8 @@ export interface WindowStateJson {
   late: number;
   revision: number;
   closed: boolean;
+  /** Absent in changelogs written before it was tracked. */
+  maxEventTimeMs?: number;
   hll?: HyperLogLogJson;
   sketch?: DDSketchJson;
   summary?: WindowSummary;
@@ -40,6 +47,8 @@ export class WindowState {
   late = 0;
   revision = 0;
   closed = false;
+  /** -Infinity until the first event; undefined once unknown (see WindowSummary.maxEventTimeMs). */
+  private maxEventTime: number | undefined = -Infinity;
   private hll: HyperLogLog | undefined;
   private sketch: DDSketch | undefined;
   private frozen: WindowSummary | undefined;
@@ -57,9 +66,10 @@ export class WindowState {
     return this.id.startMs + this.id.sizeMs;
   }
 
-  add(value: number, distinct: string | undefined): void {
+  add(value: number, distinct: string | undefined, eventTimeMs: number): void {
     if (this.closed || !this.hll || !this.sketch) throw new Error('window is closed');
     this.count++;
+    if (this.maxEventTime !== undefined && eventTimeMs > this.maxEventTime) this.maxEventTime = eventTimeMs;
     this.sum += value;
     if (value < this.min) this.min = value;
     if (value > this.max) this.max = value;
@@ -87,11 +97,13 @@ export class WindowState {
       p95: empty ? 0 : (this.sketch?.quantile(0.95) ?? 0),
       p99: empty ? 0 : (this.sketch?.quantile(0.99) ?? 0),
       distinct: this.hll?.estimate() ?? 0,
+      ...(!empty && this.maxEventTime !== undefined ? { maxEventTimeMs: this.maxEventTime } : {}),
     };
   }
 
   toJSON(): WindowStateJson {
-    const base = { id: this.id, count: this.count, sum: this.sum, min: this.min, max: this.max, late: this.late, revision: this.revision, closed: this.closed };
+    const maxEventTimeMs = this.maxEventTime !== undefined && Number.isFinite(this.maxEventTime) ? this.maxEventTime : undefined;
+    const base = { id: this.id, count: this.count, sum: this.sum, min: this.min, max: this.max, late: this.late, revision: this.revision, closed: this.closed, maxEventTimeMs };
     if (this.closed) return { ...base, summary: this.summary() };
     return { ...base, hll: this.hll?.toJSON(), sketch: this.sketch?.toJSON() };
   }
@@ -105,6 +117,8 @@ export class WindowState {
     w.max = json.max ?? -Infinity;
     w.late = json.late;
     w.revision = json.revision;
+    // Older changelogs lack it: a max over only the events after the restore would be wrong, so it stays unknown.
+    w.maxEventTime = json.maxEventTimeMs ?? (json.count > 0 ? undefined : -Infinity);
     if (json.closed) {
       w.closed = true;
       w.frozen = json.summary;

@@ -54,6 +54,7 @@ export function comparable(key: string, got: analyticsV1.WindowAggregate | undef
     p95: got?.p95Approx ?? NaN,
     p99: got?.p99Approx ?? NaN,
     distinct: Number(got?.distinctCount),
+    maxEventTimeMs: got?.maxEventTime?.getTime() ?? NaN,
     late: Number(got?.lateEvents),
   };
 }
