@@ -23,6 +23,7 @@ import (
 type expected struct {
 	count         int64
 	sum, min, max float64
+	maxEventMs    int64 // newest event time aggregated (WindowAggregate.max_event_time)
 }
 
 // TestProcessorAgainstKafka runs against the real broker (KAFKA_BROKERS) with topics unique to the run:
@@ -79,6 +80,7 @@ func TestProcessorAgainstKafka(t *testing.T) {
 				w.count++
 				w.sum += e.value
 				w.min, w.max = min(w.min, e.value), max(w.max, e.value)
+				w.maxEventMs = max(w.maxEventMs, startMs)
 			}
 		}
 	}
@@ -210,8 +212,9 @@ func TestProcessorAgainstKafka(t *testing.T) {
 	}
 	for k, w := range want {
 		got := finals[k]
-		if got.Count != w.count || got.Sum != w.sum || got.Min != w.min || got.Max != w.max || got.LateEvents != 0 {
-			t.Errorf("%s: got count %d sum %v min %v max %v late %d, want %+v", k, got.Count, got.Sum, got.Min, got.Max, got.LateEvents, *w)
+		gotMaxEventMs := got.GetMaxEventTime().AsTime().UnixMilli()
+		if got.Count != w.count || got.Sum != w.sum || got.Min != w.min || got.Max != w.max || got.LateEvents != 0 || gotMaxEventMs != w.maxEventMs {
+			t.Errorf("%s: got count %d sum %v min %v max %v late %d max event %d, want %+v", k, got.Count, got.Sum, got.Min, got.Max, got.LateEvents, gotMaxEventMs, *w)
 		}
 		if got.DistinctCount < 1 || got.DistinctCount > got.Count { // one user per event: HLL is exact at this size
 			t.Errorf("%s: distinct %d for %d events", k, got.DistinctCount, got.Count)

@@ -25,9 +25,15 @@ type Accumulator struct {
 	Late     int64
 	Revision int64
 	// Final is set once the watermark passed end + allowed lateness and the final revision was emitted.
-	Final  bool
-	sketch *ddsketch.DDSketch
-	hll    *hyperloglog.Sketch
+	Final bool
+	// MaxEventMs is the newest event time (epoch ms) folded in: where event-to-visible latency is measured
+	// from. math.MinInt64 before the first event and when unknown (see maxEventUnknown).
+	MaxEventMs int64
+	// maxEventUnknown: restored from a changelog written before MaxEventMs was tracked; a max over only the
+	// events after the restore would be wrong, so it stays unset in the emitted aggregate.
+	maxEventUnknown bool
+	sketch          *ddsketch.DDSketch
+	hll             *hyperloglog.Sketch
 }
 
 // collapsingStore matches the store newAccumulator's sketches use, so a restored sketch keeps the bin cap.
@@ -38,12 +44,13 @@ func newAccumulator() *Accumulator {
 	if err != nil {
 		panic(err) // constant arguments: cannot fail
 	}
-	return &Accumulator{Min: math.Inf(1), Max: math.Inf(-1), sketch: sk, hll: hyperloglog.New14()}
+	return &Accumulator{Min: math.Inf(1), Max: math.Inf(-1), MaxEventMs: math.MinInt64, sketch: sk, hll: hyperloglog.New14()}
 }
 
-// Add folds one value (and its distinct-count identity, "" for none) into the window.
-func (a *Accumulator) Add(value float64, distinct string) {
+// Add folds one value (and its distinct-count identity, "" for none) at event time timeMs into the window.
+func (a *Accumulator) Add(value float64, distinct string, timeMs int64) {
 	a.Count++
+	a.MaxEventMs = max(a.MaxEventMs, timeMs)
 	a.Sum += value
 	a.Min = math.Min(a.Min, value)
 	a.Max = math.Max(a.Max, value)
@@ -65,6 +72,11 @@ func (a *Accumulator) Quantile(q float64) float64 {
 	return v
 }
 
+// MaxEventTime is the newest event time folded in; ok is false for an empty window or when unknown.
+func (a *Accumulator) MaxEventTime() (ms int64, ok bool) {
+	return a.MaxEventMs, a.Count > 0 && !a.maxEventUnknown && a.MaxEventMs != math.MinInt64
+}
+
 // Distinct is the HyperLogLog estimate.
 func (a *Accumulator) Distinct() int64 { return int64(a.hll.Estimate()) }
 
@@ -77,8 +89,10 @@ type accumulatorState struct {
 	Late     int64   `json:"late"`
 	Revision int64   `json:"revision"`
 	Final    bool    `json:"final"`
-	Sketch   []byte  `json:"sketch"`
-	HLL      []byte  `json:"hll"`
+	// MaxEventMs is absent (nil) in changelogs written before it was tracked.
+	MaxEventMs *int64 `json:"maxEventMs,omitempty"`
+	Sketch     []byte `json:"sketch"`
+	HLL        []byte `json:"hll"`
 }
 
 // MarshalBinary encodes the accumulator for the state changelog.
@@ -90,6 +104,9 @@ func (a *Accumulator) MarshalBinary() ([]byte, error) {
 		return nil, err
 	}
 	st := accumulatorState{Count: a.Count, Sum: a.Sum, Min: a.Min, Max: a.Max, Late: a.Late, Revision: a.Revision, Final: a.Final, Sketch: sk, HLL: hll}
+	if ms, ok := a.MaxEventTime(); ok {
+		st.MaxEventMs = &ms
+	}
 	if a.Count == 0 { // ±Inf is not JSON
 		st.Min, st.Max = 0, 0
 	}
@@ -110,7 +127,11 @@ func UnmarshalAccumulator(b []byte) (*Accumulator, error) {
 	if err := hll.UnmarshalBinary(st.HLL); err != nil {
 		return nil, fmt.Errorf("accumulator hll: %w", err)
 	}
-	a := &Accumulator{Count: st.Count, Sum: st.Sum, Min: st.Min, Max: st.Max, Late: st.Late, Revision: st.Revision, Final: st.Final, sketch: sk, hll: hll}
+	a := &Accumulator{Count: st.Count, Sum: st.Sum, Min: st.Min, Max: st.Max, Late: st.Late, Revision: st.Revision, Final: st.Final,
+		MaxEventMs: math.MinInt64, maxEventUnknown: st.MaxEventMs == nil && st.Count > 0, sketch: sk, hll: hll}
+	if st.MaxEventMs != nil {
+		a.MaxEventMs = *st.MaxEventMs
+	}
 	if a.Count == 0 {
 		a.Min, a.Max = math.Inf(1), math.Inf(-1)
 	}

@@ -137,7 +137,7 @@ func (s *Store) Add(e Event, now time.Time) Outcome {
 					acc = newAccumulator()
 					s.windows[k] = acc
 				}
-				acc.Add(e.Value, distinct)
+				acc.Add(e.Value, distinct, e.TimeMs)
 				s.dirty[k] = true
 				aggregated = true
 			}
@@ -236,6 +236,9 @@ func (s *Store) aggregate(k Key, acc *Accumulator, computedAt *timestamppb.Times
 		agg.Min, agg.Max = acc.Min, acc.Max
 		agg.P50Approx, agg.P95Approx, agg.P99Approx = acc.Quantile(0.5), acc.Quantile(0.95), acc.Quantile(0.99)
 		agg.DistinctCount = acc.Distinct()
+	}
+	if ms, ok := acc.MaxEventTime(); ok {
+		agg.MaxEventTime = timestamppb.New(time.UnixMilli(ms))
 	}
 	return agg
 }

@@ -1,6 +1,7 @@
 package window
 
 import (
+	"encoding/json"
 	"math"
 	"testing"
 	"time"
@@ -90,6 +91,9 @@ func TestStoreAggregatesExactly(t *testing.T) {
 	if total10.Count != 3 || total10.Sum != 11.5 || total10.Min != -1.5 || total10.Max != 10 || total10.DistinctCount != 2 {
 		t.Errorf("10 s total: %+v", total10)
 	}
+	if got := total10.GetMaxEventTime().AsTime().UnixMilli(); got != base+9_999 {
+		t.Errorf("10 s total max_event_time: %d, want base+9999", got-base)
+	}
 	if total10.Revision != 1 || total10.Final || total10.Producer != "stream-processor-go" {
 		t.Errorf("revision/final/producer: %d %v %q", total10.Revision, total10.Final, total10.Producer)
 	}
@@ -98,7 +102,7 @@ func TestStoreAggregatesExactly(t *testing.T) {
 		t.Errorf("DE: %+v", de)
 	}
 	total60 := aggs[Key{Tenant: "acme", Stream: "web", Metric: "page.view", SizeSec: 60, SlideSec: 60, StartMs: base}.String()]
-	if total60 == nil || total60.Count != 4 || total60.Sum != 111.5 || total60.Max != 100 {
+	if total60 == nil || total60.Count != 4 || total60.Sum != 111.5 || total60.Max != 100 || total60.GetMaxEventTime().AsTime().UnixMilli() != base+10_000 {
 		t.Errorf("60 s total: %+v", total60)
 	}
 	// 4 events: the hopping 60/10 windows containing base+1s are the 6 starting base-50s..base.
@@ -169,6 +173,9 @@ func TestStoreWatermarkLatenessAndFinal(t *testing.T) {
 	if agg == nil || agg.Count != 2 || agg.LateEvents != 1 || !agg.Final || agg.Revision != 4 {
 		t.Fatalf("late count on the final window: %+v", agg)
 	}
+	if got := agg.GetMaxEventTime().AsTime().UnixMilli(); got != base+2_000 { // the too-late event (3 s) was not aggregated
+		t.Fatalf("max_event_time of the final window moved by a late event: base+%d", got-base)
+	}
 	// Far ahead: every window of base is past its lateness; an event there is too late everywhere.
 	s.Add(ev("d", 10*60_000, 1, nil), time.Now())
 	s.Flush(time.Now())
@@ -233,9 +240,38 @@ func TestStoreRestoresFromItsChangelog(t *testing.T) {
 	if r.Add(ev("a", 1_000, 2, nil), time.Now()) != Duplicate {
 		t.Error("dedup ids not restored")
 	}
-	r.Add(ev("c", 3_000, 6, map[string]string{"user_id": "u3"}), time.Now())
+	r.Add(ev("c", 1_500, 6, map[string]string{"user_id": "u3"}), time.Now()) // older than the restored max (2 s)
 	agg := byKey(r.Flush(time.Now()).Aggregates)[Key{Tenant: "acme", Stream: "web", Metric: "page.view", SizeSec: 10, SlideSec: 10, StartMs: base}.String()]
 	if agg.Count != 3 || agg.Sum != 12 || agg.Min != 2 || agg.Max != 6 || agg.Revision != 3 || agg.DistinctCount != 3 {
 		t.Errorf("restored window continued wrongly: %+v", agg)
+	}
+	if got := agg.GetMaxEventTime().AsTime().UnixMilli(); got != base+2_000 {
+		t.Errorf("restored max_event_time: base+%d, want base+2000", got-base)
+	}
+}
+
+func TestAccumulatorFromStateWithoutMaxEventTimeLeavesItUnset(t *testing.T) {
+	a := newAccumulator()
+	a.Add(1, "", base)
+	b, err := a.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st map[string]any
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := st["maxEventMs"]; !ok {
+		t.Fatalf("state lacks maxEventMs: %s", b)
+	}
+	delete(st, "maxEventMs") // as written before the field existed
+	legacy, _ := json.Marshal(st)
+	r, err := UnmarshalAccumulator(legacy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Add(2, "", base+5_000)
+	if ms, ok := r.MaxEventTime(); ok {
+		t.Fatalf("max event time %d from only the events after the restore", ms)
 	}
 }
