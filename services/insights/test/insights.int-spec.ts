@@ -50,6 +50,8 @@ interface Spec {
 
 /** A distinct 32-hex trace id per window start and revision, to see which revision's trace the read model kept. */
 const traceOf = (startOffsetS: number, revision: number) => `${startOffsetS.toString(16).padStart(16, '0')}${revision.toString(16).padStart(16, '0')}`;
+/** max_event_time (ms after the window start) per revision, to see which revision's the read model kept; revision 0 sends none. */
+const maxEventOffsetOf = (revision: number) => (revision > 0 ? revision * 100 : undefined);
 
 function aggregate(s: Spec): analyticsV1.WindowAggregate {
   const tenant = s.tenant ?? TENANT;
@@ -81,6 +83,7 @@ function aggregate(s: Spec): analyticsV1.WindowAggregate {
     producer: 'test',
     computedAt: new Date(),
     traceId: traceOf(s.startOffsetS ?? 0, s.revision),
+    maxEventTime: s.revision > 0 ? new Date(start + (maxEventOffsetOf(s.revision) ?? 0)) : undefined,
     windowKey: `${s.keyTenant ?? tenant}|web|${metric}|${dk}=${dv}|${size}|${slide}|${start}`,
   });
 }
@@ -171,14 +174,16 @@ describe('insights read model', () => {
     await publish(producer, aggregate({ startOffsetS: 30, revision: 1, count: 1, sum: 1, keyTenant: 'victim' }));
     await consumed();
 
-    const rows = await h.db.query<{ start_s: number; revision: string; count: string; sum: number; trace_id: string }>(
-      `SELECT (extract(epoch FROM window_start) * 1000 - $2::bigint) / 1000 AS start_s, revision::text, count::text, sum, trace_id FROM window_aggregates WHERE tenant_id = $1 ORDER BY window_start`,
+    const rows = await h.db.query<{ start_s: number; revision: string; count: string; sum: number; trace_id: string; max_event_ms: string | null }>(
+      `SELECT (extract(epoch FROM window_start) * 1000 - $2::bigint) / 1000 AS start_s, revision::text, count::text, sum, trace_id,
+        (extract(epoch FROM max_event_time - window_start) * 1000)::bigint::text AS max_event_ms
+       FROM window_aggregates WHERE tenant_id = $1 ORDER BY window_start`,
       [TENANT, BASE],
     );
-    expect(rows.rows.map((r) => [Number(r.start_s), r.revision, r.count, r.sum, r.trace_id])).toEqual([
-      [0, '2', '2', 20, traceOf(0, 2)],
-      [10, '3', '5', 50, traceOf(10, 3)],
-      [20, '0', '7', 70, traceOf(20, 0)],
+    expect(rows.rows.map((r) => [Number(r.start_s), r.revision, r.count, r.sum, r.trace_id, r.max_event_ms])).toEqual([
+      [0, '2', '2', 20, traceOf(0, 2), '200'],
+      [10, '3', '5', 50, traceOf(10, 3), '300'],
+      [20, '0', '7', 70, traceOf(20, 0), null],
     ]);
     const dlq = await admin.fetchTopicOffsets(`${TOPIC}.dlq`);
     expect(Number(dlq[0]?.high)).toBe(1);
@@ -192,6 +197,8 @@ describe('insights read model', () => {
       const start = (a.windowStart!.getTime() - BASE) / 1000;
       byWindow.set(start, [...(byWindow.get(start) ?? []), Number(a.revision)]);
       expect(a.traceId).toBe(traceOf(start, Number(a.revision)));
+      const maxEventOffset = maxEventOffsetOf(Number(a.revision));
+      expect(a.maxEventTime?.getTime()).toBe(maxEventOffset === undefined ? undefined : a.windowStart!.getTime() + maxEventOffset);
     }
     // Windows live on different partitions, so only the order within one window is defined.
     expect([...byWindow.entries()].sort(([a], [b]) => a - b)).toEqual([
@@ -217,6 +224,8 @@ describe('insights read model', () => {
     expect(second.aggregates.map((a) => Number(a.count))).toEqual([7]);
     // The trace of the revision kept comes back out (the console links each point to it).
     expect([...first.aggregates, ...second.aggregates].map((a) => a.traceId)).toEqual([traceOf(0, 2), traceOf(10, 3), traceOf(20, 0)]);
+    // So does its newest event time (none for the revision that was sent without one).
+    expect([...first.aggregates, ...second.aggregates].map((a) => a.maxEventTime && a.maxEventTime.getTime() - a.windowStart!.getTime())).toEqual([200, 300, undefined]);
     expect(second.page?.nextPageToken).toBe('');
 
     const minute = await getAggregates({ tenantId: TENANT, metric: 'page.view', ...RANGE, windowSizeSeconds: 60n });

@@ -30,6 +30,7 @@ export function aggregateFromProto(m: analyticsV1.WindowAggregate): Aggregate {
     producer: m.producer,
     computedAt: m.computedAt ?? new Date(0),
     traceId: m.traceId,
+    ...(m.maxEventTime ? { maxEventTime: m.maxEventTime } : {}),
   };
 }
 
@@ -59,6 +60,7 @@ export function aggregateToProto(a: Aggregate): analyticsV1.WindowAggregate {
     producer: a.producer,
     computedAt: a.computedAt,
     traceId: a.traceId,
+    maxEventTime: a.maxEventTime,
   });
 }
 

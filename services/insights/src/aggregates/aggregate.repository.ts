@@ -46,6 +46,7 @@ function toAggregate(r: Row): Aggregate {
     producer: r.producer,
     computedAt: r.computedAt,
     traceId: r.traceId,
+    ...(r.maxEventTime ? { maxEventTime: r.maxEventTime } : {}),
   };
 }
 
@@ -63,13 +64,13 @@ export class AggregateRepository {
       INSERT INTO window_aggregates AS t (
         window_key, tenant_id, stream_id, metric, dimension_key, dimension_value, window_size_seconds, window_slide_seconds,
         window_start, window_end, count, sum, min, max, p50, p95, p99, distinct_count, late_events, revision, final, producer,
-        computed_at, trace_id, updated_at)
+        computed_at, trace_id, max_event_time, updated_at)
       VALUES (
         ${a.windowKey}, ${a.tenantId}, ${a.streamId}, ${a.metric}, ${a.dimensionKey}, ${a.dimensionValue},
         ${a.windowSizeSeconds}::int, ${a.windowSlideSeconds}::int, ${a.windowStart}::timestamptz, ${a.windowEnd}::timestamptz,
         ${a.count}::bigint, ${a.sum}::float8, ${a.min}::float8, ${a.max}::float8, ${a.p50}::float8, ${a.p95}::float8, ${a.p99}::float8,
         ${a.distinctCount}::bigint, ${a.lateEvents}::bigint, ${a.revision}::bigint, ${a.final}, ${a.producer},
-        ${a.computedAt}::timestamptz, ${a.traceId}, now())
+        ${a.computedAt}::timestamptz, ${a.traceId}, ${a.maxEventTime ?? null}::timestamptz, now())
       ON CONFLICT (window_key) DO UPDATE SET
         tenant_id = EXCLUDED.tenant_id, stream_id = EXCLUDED.stream_id, metric = EXCLUDED.metric,
         dimension_key = EXCLUDED.dimension_key, dimension_value = EXCLUDED.dimension_value,
@@ -79,7 +80,7 @@ export class AggregateRepository {
         p50 = EXCLUDED.p50, p95 = EXCLUDED.p95, p99 = EXCLUDED.p99,
         distinct_count = EXCLUDED.distinct_count, late_events = EXCLUDED.late_events,
         revision = EXCLUDED.revision, final = EXCLUDED.final, producer = EXCLUDED.producer,
-        computed_at = EXCLUDED.computed_at, trace_id = EXCLUDED.trace_id, updated_at = now()
+        computed_at = EXCLUDED.computed_at, trace_id = EXCLUDED.trace_id, max_event_time = EXCLUDED.max_event_time, updated_at = now()
       WHERE t.revision < EXCLUDED.revision
       RETURNING window_key`;
     return rows.length > 0;

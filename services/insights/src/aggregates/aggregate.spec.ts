@@ -19,4 +19,10 @@ describe('validateAggregate', () => {
     expect(() => validateAggregate(sampleAggregate({ windowStart: new Date(Number.NaN) }))).toThrow('window bounds missing');
     expect(() => validateAggregate(sampleAggregate({ dimensionValue: 'DE' }))).toThrow('dimension_value without dimension_key');
   });
+
+  it('refuses a max event time outside the window, which would skew the measured latency', () => {
+    expect(() => validateAggregate(sampleAggregate({ maxEventTime: new Date('2026-01-01T00:00:10Z') }))).toThrow('max_event_time outside the window');
+    expect(() => validateAggregate(sampleAggregate({ maxEventTime: new Date(Number.NaN) }))).toThrow('max_event_time outside the window');
+    expect(validateAggregate(sampleAggregate({ maxEventTime: new Date('2026-01-01T00:00:00Z') })).maxEventTime).toEqual(new Date('2026-01-01T00:00:00Z'));
+  });
 });

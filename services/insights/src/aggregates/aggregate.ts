@@ -25,6 +25,8 @@ export interface Aggregate {
   computedAt: Date;
   /** Trace of the processor step that emitted this revision ("" when untraced), not of any one event. */
   traceId: string;
+  /** Newest event time the revision aggregates; undefined when the producer did not send it (older processors). */
+  maxEventTime?: Date;
 }
 
 /** One ranked dimension value of GetTopN. */
@@ -57,6 +59,7 @@ export function validateAggregate(a: Aggregate): Aggregate {
   if (!Number.isInteger(a.windowSlideSeconds) || a.windowSlideSeconds <= 0 || a.windowSlideSeconds > a.windowSizeSeconds) problems.push('window_slide_seconds out of range');
   if (Number.isNaN(a.windowStart.getTime()) || Number.isNaN(a.windowEnd.getTime())) problems.push('window bounds missing');
   else if (a.windowEnd.getTime() - a.windowStart.getTime() !== a.windowSizeSeconds * 1000) problems.push('window_end - window_start differs from window_size_seconds');
+  if (a.maxEventTime && !(a.maxEventTime >= a.windowStart && a.maxEventTime < a.windowEnd)) problems.push('max_event_time outside the window');
   if (a.revision < 0n) problems.push('revision is negative');
   if (a.count < 0n || a.distinctCount < 0n || a.lateEvents < 0n) problems.push('negative counter');
   for (const [name, v] of [['sum', a.sum], ['min', a.min], ['max', a.max], ['p50', a.p50], ['p95', a.p95], ['p99', a.p99]] as const) {

@@ -28,6 +28,7 @@ export function sampleAggregate(over: Partial<Aggregate> = {}): Aggregate {
     producer: 'stream-processor',
     computedAt: new Date(start.getTime() + 15_000),
     traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+    maxEventTime: new Date(start.getTime() + 8_250),
     ...over,
   };
 }

@@ -555,6 +555,7 @@ export const WindowAggregateScalarFieldEnum = {
   producer: 'producer',
   computedAt: 'computedAt',
   traceId: 'traceId',
+  maxEventTime: 'maxEventTime',
   updatedAt: 'updatedAt'
 } as const
 
@@ -575,6 +576,14 @@ export const QueryMode = {
 } as const
 
 export type QueryMode = (typeof QueryMode)[keyof typeof QueryMode]
+
+
+export const NullsOrder = {
+  first: 'first',
+  last: 'last'
+} as const
+
+export type NullsOrder = (typeof NullsOrder)[keyof typeof NullsOrder]
 
 
 

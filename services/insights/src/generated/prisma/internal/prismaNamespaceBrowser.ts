@@ -95,6 +95,7 @@ export const WindowAggregateScalarFieldEnum = {
   producer: 'producer',
   computedAt: 'computedAt',
   traceId: 'traceId',
+  maxEventTime: 'maxEventTime',
   updatedAt: 'updatedAt'
 } as const
 
@@ -115,4 +116,12 @@ export const QueryMode = {
 } as const
 
 export type QueryMode = (typeof QueryMode)[keyof typeof QueryMode]
+
+
+export const NullsOrder = {
+  first: 'first',
+  last: 'last'
+} as const
+
+export type NullsOrder = (typeof NullsOrder)[keyof typeof NullsOrder]
 

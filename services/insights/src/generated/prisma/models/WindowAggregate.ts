@@ -82,6 +82,7 @@ export type WindowAggregateMinAggregateOutputType = {
   producer: string | null
   computedAt: Date | null
   traceId: string | null
+  maxEventTime: Date | null
   updatedAt: Date | null
 }
 
@@ -110,6 +111,7 @@ export type WindowAggregateMaxAggregateOutputType = {
   producer: string | null
   computedAt: Date | null
   traceId: string | null
+  maxEventTime: Date | null
   updatedAt: Date | null
 }
 
@@ -138,6 +140,7 @@ export type WindowAggregateCountAggregateOutputType = {
   producer: number
   computedAt: number
   traceId: number
+  maxEventTime: number
   updatedAt: number
   _all: number
 }
@@ -198,6 +201,7 @@ export type WindowAggregateMinAggregateInputType = {
   producer?: true
   computedAt?: true
   traceId?: true
+  maxEventTime?: true
   updatedAt?: true
 }
 
@@ -226,6 +230,7 @@ export type WindowAggregateMaxAggregateInputType = {
   producer?: true
   computedAt?: true
   traceId?: true
+  maxEventTime?: true
   updatedAt?: true
 }
 
@@ -254,6 +259,7 @@ export type WindowAggregateCountAggregateInputType = {
   producer?: true
   computedAt?: true
   traceId?: true
+  maxEventTime?: true
   updatedAt?: true
   _all?: true
 }
@@ -369,6 +375,7 @@ export type WindowAggregateGroupByOutputType = {
   producer: string
   computedAt: Date
   traceId: string
+  maxEventTime: Date | null
   updatedAt: Date
   _count: WindowAggregateCountAggregateOutputType | null
   _avg: WindowAggregateAvgAggregateOutputType | null
@@ -420,6 +427,7 @@ export type WindowAggregateWhereInput = {
   producer?: Prisma.StringFilter<"WindowAggregate"> | string
   computedAt?: Prisma.DateTimeFilter<"WindowAggregate"> | Date | string
   traceId?: Prisma.StringFilter<"WindowAggregate"> | string
+  maxEventTime?: Prisma.DateTimeNullableFilter<"WindowAggregate"> | Date | string | null
   updatedAt?: Prisma.DateTimeFilter<"WindowAggregate"> | Date | string
 }
 
@@ -448,6 +456,7 @@ export type WindowAggregateOrderByWithRelationInput = {
   producer?: Prisma.SortOrder
   computedAt?: Prisma.SortOrder
   traceId?: Prisma.SortOrder
+  maxEventTime?: Prisma.SortOrderInput | Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
 }
 
@@ -479,6 +488,7 @@ export type WindowAggregateWhereUniqueInput = Prisma.AtLeast<{
   producer?: Prisma.StringFilter<"WindowAggregate"> | string
   computedAt?: Prisma.DateTimeFilter<"WindowAggregate"> | Date | string
   traceId?: Prisma.StringFilter<"WindowAggregate"> | string
+  maxEventTime?: Prisma.DateTimeNullableFilter<"WindowAggregate"> | Date | string | null
   updatedAt?: Prisma.DateTimeFilter<"WindowAggregate"> | Date | string
 }, "windowKey">
 
@@ -507,6 +517,7 @@ export type WindowAggregateOrderByWithAggregationInput = {
   producer?: Prisma.SortOrder
   computedAt?: Prisma.SortOrder
   traceId?: Prisma.SortOrder
+  maxEventTime?: Prisma.SortOrderInput | Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
   _count?: Prisma.WindowAggregateCountOrderByAggregateInput
   _avg?: Prisma.WindowAggregateAvgOrderByAggregateInput
@@ -543,6 +554,7 @@ export type WindowAggregateScalarWhereWithAggregatesInput = {
   producer?: Prisma.StringWithAggregatesFilter<"WindowAggregate"> | string
   computedAt?: Prisma.DateTimeWithAggregatesFilter<"WindowAggregate"> | Date | string
   traceId?: Prisma.StringWithAggregatesFilter<"WindowAggregate"> | string
+  maxEventTime?: Prisma.DateTimeNullableWithAggregatesFilter<"WindowAggregate"> | Date | string | null
   updatedAt?: Prisma.DateTimeWithAggregatesFilter<"WindowAggregate"> | Date | string
 }
 
@@ -571,6 +583,7 @@ export type WindowAggregateCreateInput = {
   producer: string
   computedAt: Date | string
   traceId?: string
+  maxEventTime?: Date | string | null
   updatedAt?: Date | string
 }
 
@@ -599,6 +612,7 @@ export type WindowAggregateUncheckedCreateInput = {
   producer: string
   computedAt: Date | string
   traceId?: string
+  maxEventTime?: Date | string | null
   updatedAt?: Date | string
 }
 
@@ -627,6 +641,7 @@ export type WindowAggregateUpdateInput = {
   producer?: Prisma.StringFieldUpdateOperationsInput | string
   computedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   traceId?: Prisma.StringFieldUpdateOperationsInput | string
+  maxEventTime?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -655,6 +670,7 @@ export type WindowAggregateUncheckedUpdateInput = {
   producer?: Prisma.StringFieldUpdateOperationsInput | string
   computedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   traceId?: Prisma.StringFieldUpdateOperationsInput | string
+  maxEventTime?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -683,6 +699,7 @@ export type WindowAggregateCreateManyInput = {
   producer: string
   computedAt: Date | string
   traceId?: string
+  maxEventTime?: Date | string | null
   updatedAt?: Date | string
 }
 
@@ -711,6 +728,7 @@ export type WindowAggregateUpdateManyMutationInput = {
   producer?: Prisma.StringFieldUpdateOperationsInput | string
   computedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   traceId?: Prisma.StringFieldUpdateOperationsInput | string
+  maxEventTime?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -739,6 +757,7 @@ export type WindowAggregateUncheckedUpdateManyInput = {
   producer?: Prisma.StringFieldUpdateOperationsInput | string
   computedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   traceId?: Prisma.StringFieldUpdateOperationsInput | string
+  maxEventTime?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -767,6 +786,7 @@ export type WindowAggregateCountOrderByAggregateInput = {
   producer?: Prisma.SortOrder
   computedAt?: Prisma.SortOrder
   traceId?: Prisma.SortOrder
+  maxEventTime?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
 }
 
@@ -810,6 +830,7 @@ export type WindowAggregateMaxOrderByAggregateInput = {
   producer?: Prisma.SortOrder
   computedAt?: Prisma.SortOrder
   traceId?: Prisma.SortOrder
+  maxEventTime?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
 }
 
@@ -838,6 +859,7 @@ export type WindowAggregateMinOrderByAggregateInput = {
   producer?: Prisma.SortOrder
   computedAt?: Prisma.SortOrder
   traceId?: Prisma.SortOrder
+  maxEventTime?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
 }
 
@@ -892,6 +914,10 @@ export type BoolFieldUpdateOperationsInput = {
   set?: boolean
 }
 
+export type NullableDateTimeFieldUpdateOperationsInput = {
+  set?: Date | string | null
+}
+
 
 
 export type WindowAggregateSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
@@ -919,6 +945,7 @@ export type WindowAggregateSelect<ExtArgs extends runtime.Types.Extensions.Inter
   producer?: boolean
   computedAt?: boolean
   traceId?: boolean
+  maxEventTime?: boolean
   updatedAt?: boolean
 }, ExtArgs["result"]["windowAggregate"]>
 
@@ -947,6 +974,7 @@ export type WindowAggregateSelectCreateManyAndReturn<ExtArgs extends runtime.Typ
   producer?: boolean
   computedAt?: boolean
   traceId?: boolean
+  maxEventTime?: boolean
   updatedAt?: boolean
 }, ExtArgs["result"]["windowAggregate"]>
 
@@ -975,6 +1003,7 @@ export type WindowAggregateSelectUpdateManyAndReturn<ExtArgs extends runtime.Typ
   producer?: boolean
   computedAt?: boolean
   traceId?: boolean
+  maxEventTime?: boolean
   updatedAt?: boolean
 }, ExtArgs["result"]["windowAggregate"]>
 
@@ -1003,10 +1032,11 @@ export type WindowAggregateSelectScalar = {
   producer?: boolean
   computedAt?: boolean
   traceId?: boolean
+  maxEventTime?: boolean
   updatedAt?: boolean
 }
 
-export type WindowAggregateOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"windowKey" | "tenantId" | "streamId" | "metric" | "dimensionKey" | "dimensionValue" | "windowSizeSeconds" | "windowSlideSeconds" | "windowStart" | "windowEnd" | "count" | "sum" | "min" | "max" | "p50" | "p95" | "p99" | "distinctCount" | "lateEvents" | "revision" | "final" | "producer" | "computedAt" | "traceId" | "updatedAt", ExtArgs["result"]["windowAggregate"]>
+export type WindowAggregateOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"windowKey" | "tenantId" | "streamId" | "metric" | "dimensionKey" | "dimensionValue" | "windowSizeSeconds" | "windowSlideSeconds" | "windowStart" | "windowEnd" | "count" | "sum" | "min" | "max" | "p50" | "p95" | "p99" | "distinctCount" | "lateEvents" | "revision" | "final" | "producer" | "computedAt" | "traceId" | "maxEventTime" | "updatedAt", ExtArgs["result"]["windowAggregate"]>
 
 export type $WindowAggregatePayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   name: "WindowAggregate"
@@ -1045,6 +1075,10 @@ export type $WindowAggregatePayload<ExtArgs extends runtime.Types.Extensions.Int
      * Trace of the processing step that emitted this revision ("" when untraced); links the row to its trace.
      */
     traceId: string
+    /**
+     * Newest event time the revision aggregates (NULL when the producer did not send it): latency reference.
+     */
+    maxEventTime: Date | null
     /**
      * When this revision was applied here (lag = updated_at - computed_at).
      */
@@ -1496,6 +1530,7 @@ export interface WindowAggregateFieldRefs {
   readonly producer: Prisma.FieldRef<"WindowAggregate", 'String'>
   readonly computedAt: Prisma.FieldRef<"WindowAggregate", 'DateTime'>
   readonly traceId: Prisma.FieldRef<"WindowAggregate", 'String'>
+  readonly maxEventTime: Prisma.FieldRef<"WindowAggregate", 'DateTime'>
   readonly updatedAt: Prisma.FieldRef<"WindowAggregate", 'DateTime'>
 }
     
