@@ -10,6 +10,7 @@ import { contributorLinks, traceIdOf } from './batch-trace';
 import { ChangelogLayout, ensureChangelogTopic, ensureRepartitionTopic, restoreChangelog } from './changelog.store';
 import { aggregateMessage, changelogMessage, chunkBySize, deadLetterMessage } from './output.messages';
 import { StreamProcessorMetrics } from './stream-processor.metrics';
+import { traceWindowCloses, windowCloseCounts } from './window-close.tracing';
 
 export interface StreamProcessorTopics {
   raw: string;
@@ -220,7 +221,8 @@ export class StreamProcessorRunner {
   /**
    * Publishes a batch's output and (for input batches) the next offset in one transaction, inside one
    * `aggregate window batch` span: every emitted aggregate carries its trace id, and the span links to
-   * the traces of the batch's events (`records`; none for an idle watermark advance).
+   * the traces of the batch's events (`records`; none for an idle watermark advance). Windows the batch
+   * finalises get a `window close` child span each (window-close.tracing.ts).
    */
   private async commit(topic: string, partition: number, outcome: BatchOutcome, nextOffset?: bigint, records: InputRecord[] = []): Promise<void> {
     const layout = this.layout;
@@ -233,6 +235,7 @@ export class StreamProcessorRunner {
       'messaging.batch.message_count': records.length,
       'tessera.aggregates.emitted': outcome.aggregates.length,
       'tessera.links.dropped': dropped,
+      ...windowCloseCounts(outcome.aggregates),
     };
     await tracer.startActiveSpan('aggregate window batch', { kind: SpanKind.CONSUMER, links, attributes }, async (span) => {
       try {
@@ -244,7 +247,7 @@ export class StreamProcessorRunner {
           { topic: this.options.topics.dlq, messages: outcome.deadLetters.map((d) => deadLetterMessage(d, { topic, partition }, now)) },
           { topic: this.options.topics.changelog, messages: outcome.changelog.map((e) => changelogMessage(e, changelogPartition)) },
         ];
-        await this.transact(topic, partition, sends, nextOffset);
+        await traceWindowCloses(outcome.aggregates, () => this.transact(topic, partition, sends, nextOffset));
       } catch (error) {
         span.recordException(error as Error);
         span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).name });

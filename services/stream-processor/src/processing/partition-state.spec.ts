@@ -55,11 +55,11 @@ describe(PartitionState, () => {
       s.processBatch([rec(ev('a', T0 + 1_000, 1))]);
       const closing = s.processBatch([rec(ev('b', T0 + 50_000, 1))]); // watermark T0+45s >= end + lateness
       const closed = latest(closing.aggregates).get(`t1|s1|m|=|10|10|${T0}`);
-      expect(closed).toMatchObject({ final: true, late: 0 });
+      expect(closed).toMatchObject({ final: true, late: 0, closing: true });
       const out = s.processBatch([rec(ev('c', T0 + 2_000, 9))]);
       expect(out.deadLetters).toEqual([expect.objectContaining({ code: 'LATE', offset: expect.any(String) })]);
       const after = latest(out.aggregates).get(`t1|s1|m|=|10|10|${T0}`);
-      expect(after).toMatchObject({ final: true, late: 1, revision: (closed?.revision ?? 0) + 1 });
+      expect(after).toMatchObject({ final: true, late: 1, revision: (closed?.revision ?? 0) + 1, closing: false });
       expect(after?.summary.count).toBe(1);
       expect(after?.summary.maxEventTimeMs).toBe(T0 + 1_000); // the late event (T0+2s) was not aggregated
       // Still inside the 60 s hopping window that ends at T0+60s (open until T0+90s).

@@ -30,6 +30,8 @@ export interface EmittedAggregate {
   late: number;
   revision: number;
   final: boolean;
+  /** True only on the revision that finalised the window (the watermark passed end + allowed lateness). */
+  closing: boolean;
 }
 
 export interface BatchOutcome {
@@ -191,6 +193,7 @@ export class PartitionState {
   /** Closes windows the watermark passed, purges old ones, and collects emissions + changelog. */
   private finish(out: BatchOutcome, tag: string): void {
     const lateness = this.options.allowedLatenessMs;
+    const closedNow = new Set<string>();
     for (const [key, w] of this.windows) {
       if (w.closed) {
         if (w.endMs + lateness + this.options.closedRetentionMs <= this.wm) {
@@ -200,6 +203,7 @@ export class PartitionState {
         }
       } else if (w.endMs + lateness <= this.wm) {
         w.close();
+        closedNow.add(key);
         this.dirty.add(key);
       }
     }
@@ -207,7 +211,7 @@ export class PartitionState {
       const w = this.windows.get(key);
       if (!w) continue;
       w.revision++;
-      out.aggregates.push({ id: w.id, windowKey: key, summary: w.summary(), late: w.late, revision: w.revision, final: w.closed });
+      out.aggregates.push({ id: w.id, windowKey: key, summary: w.summary(), late: w.late, revision: w.revision, final: w.closed, closing: closedNow.has(key) });
       out.changelog.push({ key: `w|${key}`, value: JSON.stringify(w.toJSON()) });
     }
     this.dirty = new Set();
