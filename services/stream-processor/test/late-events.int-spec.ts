@@ -1,5 +1,6 @@
 import { analyticsV1 } from '@tessera/contracts';
 import { decodeEnvelope } from '@tessera/kafka';
+import { OtlpReceiver } from '@tessera/telemetry';
 import type { ChildProcess } from 'node:child_process';
 import type { Admin, Kafka } from 'kafkajs';
 import { aggregationOptions } from '../src/composition';
@@ -58,17 +59,20 @@ describe('stream-processor late and out-of-order events (real Kafka)', () => {
   let kafka: Kafka;
   let admin: Admin;
   let child: ChildProcess | undefined;
+  let otlp: OtlpReceiver;
 
   beforeAll(async () => {
     kafka = testKafka();
     admin = kafka.admin();
     await admin.connect();
+    otlp = await OtlpReceiver.start();
     await createTopics(admin, [{ topic: names.raw, partitions: 1 }, { topic: names.aggregates, partitions: 2 }, { topic: names.dlq, partitions: 1 }]);
   });
 
   afterAll(async () => {
     if (child && child.exitCode === null) child.kill('SIGKILL');
     await deleteTopics(admin, names);
+    await otlp.stop();
     await admin.disconnect();
   });
 
@@ -86,7 +90,7 @@ describe('stream-processor late and out-of-order events (real Kafka)', () => {
       ev('e9', 201 * S, 256), // on time: processing did not stall behind the late ones
     ];
     await produce(kafka, names.raw, input.map((e) => rawMessage(e, T0 + 300 * S)));
-    child = startProcessor(names);
+    child = startProcessor(names, {}, otlp);
     const total = await endTotal(admin, names.raw);
     await waitFor('all input committed', async () => (await committedTotal(admin, names.group, names.raw)) === total, 90_000);
     child.kill('SIGTERM');
@@ -101,12 +105,15 @@ describe('stream-processor late and out-of-order events (real Kafka)', () => {
     // Hand-checked spot values of the same expectations.
     const tumbling10 = latest.get(windowKeyOf({ tenantId: 'acme', streamId: 'web', metric: 'click', dimKey: '', dimValue: '', sizeMs: 10 * S, slideMs: 10 * S, startMs: T0 }));
     expect(tumbling10).toMatchObject({ count: 2n, sum: 5, lateEvents: 2n, final: true });
+    // Newest AGGREGATED event: e3 (3 s); the later-arriving e5 (5 s) and e8 (6 s) were too late for it.
+    expect(tumbling10?.maxEventTime).toEqual(new Date(T0 + 3 * S));
     const tumbling60 = latest.get(windowKeyOf({ tenantId: 'acme', streamId: 'web', metric: 'click', dimKey: '', dimValue: '', sizeMs: 60 * S, slideMs: 60 * S, startMs: T0 }));
     expect(tumbling60).toMatchObject({ count: 6n, sum: 1 + 2 + 4 + 8 + 16 + 32, lateEvents: 1n, final: true });
     const third = latest.get(windowKeyOf({ tenantId: 'acme', streamId: 'web', metric: 'click', dimKey: '', dimValue: '', sizeMs: 10 * S, slideMs: 10 * S, startMs: T0 + 20 * S }));
     expect(third).toMatchObject({ count: 1n, sum: 32, lateEvents: 0n });
     const after = latest.get(windowKeyOf({ tenantId: 'acme', streamId: 'web', metric: 'click', dimKey: '', dimValue: '', sizeMs: 10 * S, slideMs: 10 * S, startMs: T0 + 200 * S }));
     expect(after).toMatchObject({ count: 2n, sum: 64 + 256, final: false });
+    expect(after?.maxEventTime).toEqual(new Date(T0 + 201 * S));
 
     // Too-late events: one LATE dead letter each, carrying the original record.
     const dlq = (await readAll(kafka, admin, names.dlq)).map((r) => analyticsV1.DeadLetter.decode(decodeEnvelope(r.value).data));
@@ -120,5 +127,30 @@ describe('stream-processor late and out-of-order events (real Kafka)', () => {
       expect(decodeEnvelope(Buffer.from(d.payload)).id).toBe(original.eventId);
       expect(d.reason).toMatch(/too late/);
     }
+
+    // One `window close` span per window that became final (exported at the SIGTERM shutdown above), a child of
+    // the `aggregate window batch` span whose transaction carried the window's first final revision.
+    const all = (await readAll(kafka, admin, names.aggregates)).map((r) => analyticsV1.WindowAggregate.decode(decodeEnvelope(r.value).data));
+    const firstFinal = new Map<string, analyticsV1.WindowAggregate>();
+    for (const a of all) if (a.final && (firstFinal.get(a.windowKey)?.revision ?? BigInt(Number.MAX_SAFE_INTEGER)) > a.revision) firstFinal.set(a.windowKey, a);
+    const closes = otlp.spans.filter((s) => s.name === 'window close');
+    const spanKey = (s: (typeof closes)[number]) =>
+      `${String(s.attributes['tessera.window.dimension'])}|${Number(s.attributes['tessera.window.size_s'])}|${Number(s.attributes['tessera.window.slide_s'])}|${String(s.attributes['tessera.window.start'])}`;
+    const aggKey = (a: analyticsV1.WindowAggregate) => `${a.dimensionKey}|${Number(a.windowSizeSeconds)}|${Number(a.windowSlideSeconds)}|${a.windowStart?.toISOString()}`;
+    expect(closes.map(spanKey).sort()).toEqual([...firstFinal.values()].map(aggKey).sort());
+    const batches = new Map(otlp.spans.filter((s) => s.name === 'aggregate window batch').map((s) => [s.spanId, s]));
+    for (const a of firstFinal.values()) {
+      const span = closes.find((s) => spanKey(s) === aggKey(a));
+      expect(span?.parentSpanId && batches.get(span.parentSpanId)?.traceId).toBe(a.traceId);
+      expect(span?.attributes).toMatchObject({
+        'tessera.tenant': 'acme',
+        'tessera.window.metric': 'click',
+        'tessera.window.revision': Number(a.revision),
+        'tessera.window.events': Number(a.count),
+        'tessera.window.late_events': Number(a.lateEvents),
+        'tessera.window.max_event_time': a.maxEventTime?.toISOString(),
+      });
+    }
+    expect(closes.length).toBeGreaterThanOrEqual(2 * 3); // [0,10), [10,20), [0,60) at least, total + country
   });
 });
