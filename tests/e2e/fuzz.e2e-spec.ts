@@ -3,90 +3,86 @@ import { randomUUID } from 'node:crypto';
 import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startPaymentsPlatform, type PaymentsPlatform } from './support/payments-platform';
-import { ROOT } from './support/platform';
+import { type PipelinePlatform, startPipelinePlatform } from './support/pipeline-platform';
+import { ROOT, waitFor } from './support/platform';
 
 /**
  * Fuzzes the gateway's HTTP API from its own served OpenAPI document with schemathesis (PyPI, pinned in
  * tools/fuzz/requirements.txt; tools/fuzz/install.sh puts it in .cache/venv and runs here when missing), against
- * the payments platform as real processes (gateway, transactions, compliance; mTLS, real tokens, Postgres, Kafka).
- * Checks: no 5xx, every status, content type and body as documented; the stateful phase follows the document's
- * links (open an account, then read, freeze, close it). Bounded: a fixed number of examples per
- * operation and a fixed seed (TESSERA_FUZZ_SEED / TESSERA_FUZZ_EXAMPLES override), a few minutes on 2 cores.
- * Analytics routes are left out: ingest and insights are not part of this platform (pipeline.e2e-spec covers them).
+ * real processes (mTLS, real tokens and API keys, Postgres, Kafka), in two bounded runs, one platform at a time
+ * (2 cores):
+ * - payments: gateway, transactions, compliance; every route except the analytics ones, with a token holding
+ *   every payments role; the stateful phase follows the document's links (open an account, then read, freeze,
+ *   close it).
+ * - analytics: gateway, ingest, stream-processor, insights; POST /v1/events and the insights reads with tenant
+ *   `demo`'s API key, after real events went through the pipeline so the reads return real aggregates.
+ *   The live route (SSE) is left out: its 200 response never ends, so every generated request that passes
+ *   validation would hit the request timeout; its validation and auth share the insights DTOs and guard, and
+ *   pipeline.e2e-spec tests it in a browser.
+ * Checks: no 5xx, every status, content type and body as documented. Bounded: a fixed number of examples per
+ * operation and a fixed seed (TESSERA_FUZZ_SEED / TESSERA_FUZZ_EXAMPLES override).
  */
 jest.setTimeout(600_000);
 
+/** Payments platform ports: 18380..18382; analytics (pipeline) platform: 18680..18684. */
 const PORT_BASE = 18380;
+const ANALYTICS_PORT_BASE = 18680;
 const OUT = join(ROOT, '.tessera', 'e2e', 'fuzz');
 const SCHEMATHESIS = join(ROOT, '.cache', 'venv', 'bin', 'schemathesis');
 const SEED = process.env['TESSERA_FUZZ_SEED'] ?? '20261125';
 const EXAMPLES = process.env['TESSERA_FUZZ_EXAMPLES'] ?? '25';
 const CHECKS = ['not_a_server_error', 'status_code_conformance', 'content_type_conformance', 'response_schema_conformance'];
+/** The default write limit (120/min) would answer most generated requests with 429 (documented, but it starves the fuzzer). */
+const UNLIMITED = 'public=100000/1s,read=100000/1s,write=100000/1s,ingest=100000/1s,live=100000/1s,auth-failure=100000/1s';
 
-let platform: PaymentsPlatform;
-let token: string;
-
-async function post<T>(path: string, body: unknown): Promise<T> {
-  const res = await fetch(`${platform.gateway}${path}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': `fuzz-seed-${randomUUID()}` },
-    body: JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (res.status >= 300) throw new Error(`seeding ${path}: ${res.status} ${text}`);
-  return JSON.parse(text) as T;
+interface FuzzRun {
+  name: string;
+  gateway: string;
+  /** TOML text of schemathesis.toml (dictionaries for parameters). */
+  config: string;
+  headers: string[];
+  /** Environment for schemathesis (credentials the config file interpolates, so they are never written to disk). */
+  env?: Record<string, string>;
+  phases: string;
+  filters: string[];
+  /** Examples per operation. */
+  examples: number;
+  /**
+   * Concurrent schemathesis workers (threads). 1 where the run is small: on CPython 3.11 two threads parsing
+   * source for hypothesis's strategy descriptions at once can fail with "AST constructor recursion depth
+   * mismatch" (python/cpython#106905), a fuzzer-internal error reported as a failed run.
+   */
+  workers: number;
 }
 
-/** A few real entities, so generated ids sometimes hit something and the fuzzer reaches past 404s. */
-async function seed(): Promise<{ accounts: string[]; ids: string[] }> {
-  const open = (ownerId: string) =>
-    post<{ id: string }>('/v1/accounts', {
-      ownerId, type: 'ASSET', currency: 'EUR', overdraftLimitMinor: '100000000',
-      holder: { fullName: `Fuzz ${ownerId}`, address: '1 Test Street, Berlin', nationalId: `ID-${ownerId}`, country: 'DE' },
-    });
-  const [a, b] = [await open('fuzz-a'), await open('fuzz-b')];
-  const amount = { amountMinor: '100', currency: 'EUR' };
-  const transfer = await post<{ id: string }>('/v1/transfers', { sourceAccountId: a.id, destinationAccountId: b.id, amount, counterparty: { name: 'ACME GmbH', country: 'DE' } });
-  const hold = await post<{ id: string }>('/v1/holds', { accountId: a.id, destinationAccountId: b.id, amount });
-  return { accounts: [a.id, b.id], ids: [a.id, b.id, transfer.id, hold.id] };
+function tomlList(values: string[]): string {
+  return `[${values.map((v) => JSON.stringify(v)).join(', ')}]`;
 }
 
-/** schemathesis.toml: the seeded ids are offered for path ids and account references half of the time. */
-function configFile(seeded: { accounts: string[]; ids: string[] }): string {
-  const list = (values: string[]) => `[${values.map((v) => JSON.stringify(v)).join(', ')}]`;
-  const text = [
-    '[dictionaries.ids]', `values = ${list(seeded.ids)}`,
-    '[dictionaries.accounts]', `values = ${list(seeded.accounts)}`,
-    '[parameters]',
-    '"path.id" = { dictionary = "ids", probability = 0.5 }',
-    ...['sourceAccountId', 'destinationAccountId', 'accountId'].map((f) => `"body.${f}" = { dictionary = "accounts", probability = 0.5 }`),
-    '',
-  ].join('\n');
-  const file = join(OUT, 'schemathesis.toml');
-  writeFileSync(file, text);
-  return file;
-}
-
-function runSchemathesis(config: string): Promise<{ code: number | null; output: string }> {
+function runSchemathesis(run: FuzzRun): Promise<{ code: number | null; output: string }> {
+  const dir = join(OUT, run.name);
+  mkdirSync(dir, { recursive: true });
+  const config = join(dir, 'schemathesis.toml');
+  writeFileSync(config, run.config);
   const args = [
-    '--config-file', config, 'run', `${platform.gateway}/openapi.json`,
-    '--url', platform.gateway,
-    '--header', `Authorization: Bearer ${token}`,
+    '--config-file', config, 'run', `${run.gateway}/openapi.json`,
+    '--url', run.gateway,
+    ...run.headers.flatMap((h) => ['--header', h]),
     '--checks', CHECKS.join(','),
-    '--phases', 'examples,coverage,fuzzing,stateful',
-    '--exclude-tag', 'analytics',
-    '--max-examples', EXAMPLES,
+    '--phases', run.phases,
+    ...run.filters,
+    '--max-examples', String(run.examples),
     '--seed', SEED,
-    '--workers', '2',
+    '--workers', String(run.workers),
     '--request-timeout', '10',
     '--generation-database', 'none',
-    '--report', 'junit', '--report-dir', OUT,
+    '--report', 'junit,har', '--report-dir', dir,
     '--no-color',
   ];
-  const log = join(OUT, 'schemathesis.txt');
+  const log = join(dir, 'schemathesis.txt');
   return new Promise((resolve, reject) => {
-    // cwd OUT: hypothesis keeps its scratch files there, not in the repository.
-    const child = spawn(SCHEMATHESIS, args, { cwd: OUT, stdio: ['ignore', 'pipe', 'pipe'] });
+    // cwd: hypothesis keeps its scratch files there, not in the repository.
+    const child = spawn(SCHEMATHESIS, args, { cwd: dir, env: { ...process.env, ...run.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     const file = createWriteStream(log);
     child.stdout.pipe(file);
     child.stderr.pipe(file);
@@ -95,33 +91,177 @@ function runSchemathesis(config: string): Promise<{ code: number | null; output:
   });
 }
 
-beforeAll(async () => {
+/** Runs schemathesis and asserts a clean exit, that every selected operation was tested and enough cases were generated. */
+async function expectClean(run: FuzzRun, minOperations: number, minCases: number): Promise<void> {
+  const { code, output } = await runSchemathesis(run);
+  const failures = output.includes('FAILURES') ? output.slice(output.indexOf('FAILURES') - 40, output.indexOf('SUMMARY')) : '';
+  if (code !== 0) process.stderr.write(`schemathesis (${run.name}) exited ${code}; full log ${join(OUT, run.name, 'schemathesis.txt')}\n${failures || output.slice(-4000)}\n`);
+  expect({ code, failures }).toEqual({ code: 0, failures: '' });
+  // It really ran: every selected operation was tested and cases were generated.
+  const selected = /Selected: (\d+)\/\d+/.exec(output)?.[1];
+  expect(Number(selected)).toBeGreaterThanOrEqual(minOperations);
+  expect(output).toMatch(new RegExp(`Tested: ${selected}\\b`));
+  expect(Number(/(\d+) generated/.exec(output)?.[1])).toBeGreaterThan(minCases);
+}
+
+beforeAll(() => {
   rmSync(OUT, { recursive: true, force: true });
   mkdirSync(OUT, { recursive: true });
   execFileSync('bash', [join(ROOT, 'tools', 'fuzz', 'install.sh')], { stdio: 'inherit', timeout: 300_000 });
-  // The default write limit (120/min) would answer most generated requests with 429 (documented, but it
-  // starves the fuzzer); the spawned gateway inherits this env. Rate limiting has its own tests.
-  process.env['GATEWAY_RATE_LIMITS'] = 'public=100000/1s,read=100000/1s,write=100000/1s,ingest=100000/1s,live=100000/1s,auth-failure=100000/1s';
-  platform = await startPaymentsPlatform(PORT_BASE);
-  // One principal with every payments role, so every operation is reachable past the scope checks.
-  token = await platform.creds.mint({ sub: 'fuzz-operator', roles: ['operator', 'compliance-officer', 'auditor'], ttlSec: 3600 });
-}, 400_000);
+  // Spawned gateways inherit this env. Rate limiting has its own tests.
+  process.env['GATEWAY_RATE_LIMITS'] = UNLIMITED;
+}, 300_000);
 
-afterAll(async () => {
+afterAll(() => {
   delete process.env['GATEWAY_RATE_LIMITS'];
-  await platform?.stop();
-}, 60_000);
+});
 
-describe('the HTTP API under schemathesis', () => {
+describe('the payments HTTP API under schemathesis', () => {
+  let platform: PaymentsPlatform;
+  let token: string;
+
+  async function post<T>(path: string, body: unknown): Promise<T> {
+    const res = await fetch(`${platform.gateway}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': `fuzz-seed-${randomUUID()}` },
+      body: JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (res.status >= 300) throw new Error(`seeding ${path}: ${res.status} ${text}`);
+    return JSON.parse(text) as T;
+  }
+
+  /** A few real entities, so generated ids sometimes hit something and the fuzzer reaches past 404s. */
+  async function seed(): Promise<{ accounts: string[]; ids: string[] }> {
+    const open = (ownerId: string) =>
+      post<{ id: string }>('/v1/accounts', {
+        ownerId, type: 'ASSET', currency: 'EUR', overdraftLimitMinor: '100000000',
+        holder: { fullName: `Fuzz ${ownerId}`, address: '1 Test Street, Berlin', nationalId: `ID-${ownerId}`, country: 'DE' },
+      });
+    const [a, b] = [await open('fuzz-a'), await open('fuzz-b')];
+    const amount = { amountMinor: '100', currency: 'EUR' };
+    const transfer = await post<{ id: string }>('/v1/transfers', { sourceAccountId: a.id, destinationAccountId: b.id, amount, counterparty: { name: 'ACME GmbH', country: 'DE' } });
+    const hold = await post<{ id: string }>('/v1/holds', { accountId: a.id, destinationAccountId: b.id, amount });
+    return { accounts: [a.id, b.id], ids: [a.id, b.id, transfer.id, hold.id] };
+  }
+
+  beforeAll(async () => {
+    platform = await startPaymentsPlatform(PORT_BASE);
+    // One principal with every payments role, so every operation is reachable past the scope checks.
+    token = await platform.creds.mint({ sub: 'fuzz-operator', roles: ['operator', 'compliance-officer', 'auditor'], ttlSec: 3600 });
+  }, 120_000);
+
+  afterAll(async () => {
+    await platform?.stop();
+  }, 60_000);
+
   it('answers generated requests without 5xx and as its OpenAPI document says', async () => {
-    const { code, output } = await runSchemathesis(configFile(await seed()));
-    const failures = output.includes('FAILURES') ? output.slice(output.indexOf('FAILURES') - 40, output.indexOf('SUMMARY')) : '';
-    if (code !== 0) process.stderr.write(`schemathesis exited ${code}; full log ${join(OUT, 'schemathesis.txt')}\n${failures || output.slice(-4000)}\n`);
-    expect({ code, failures }).toEqual({ code: 0, failures: '' });
-    // It really ran: every selected operation was tested and cases were generated.
-    const selected = /Selected: (\d+)\/\d+/.exec(output)?.[1];
-    expect(Number(selected)).toBeGreaterThan(15);
-    expect(output).toMatch(new RegExp(`Tested: ${selected}\\b`));
-    expect(Number(/(\d+) generated/.exec(output)?.[1])).toBeGreaterThan(500);
+    const seeded = await seed();
+    // The seeded ids are offered for path ids and account references half of the time.
+    const config = [
+      '[dictionaries.ids]', `values = ${tomlList(seeded.ids)}`,
+      '[dictionaries.accounts]', `values = ${tomlList(seeded.accounts)}`,
+      '[parameters]',
+      '"path.id" = { dictionary = "ids", probability = 0.5 }',
+      ...['sourceAccountId', 'destinationAccountId', 'accountId'].map((f) => `"body.${f}" = { dictionary = "accounts", probability = 0.5 }`),
+      '',
+    ].join('\n');
+    await expectClean({
+      name: 'payments',
+      gateway: platform.gateway,
+      config,
+      headers: [`Authorization: Bearer ${token}`],
+      phases: 'examples,coverage,fuzzing,stateful',
+      filters: ['--exclude-tag', 'analytics'],
+      examples: Number(EXAMPLES),
+      workers: 2,
+    }, 16, 500);
+  });
+});
+
+describe('the analytics HTTP API under schemathesis', () => {
+  const TENANT = 'demo';
+  const STREAM = 'fuzz-checkout';
+  const METRIC = 'page.view';
+  let platform: PipelinePlatform;
+  let apiKey: string;
+
+  /**
+   * Real events through ingest and the stream processor, and wait until insights serves their aggregates, so
+   * the fuzzed reads return real rows (the response schema is checked on data, not only on empty pages).
+   */
+  async function seed(): Promise<void> {
+    const now = Date.now();
+    const events = Array.from({ length: 40 }, (_, i) => ({
+      tenantId: TENANT, streamId: STREAM, eventId: `fuzz-seed-${i}`, eventType: METRIC,
+      occurredAt: new Date(now - (i % 20) * 1000).toISOString(), value: i + 0.5,
+      attributes: { country: ['DE', 'FR', 'NL'][i % 3]!, plan: i % 2 === 0 ? 'pro' : 'free' },
+    }));
+    const res = await fetch(`${platform.gateway}/v1/events`, {
+      method: 'POST',
+      headers: { 'x-api-key': apiKey, 'content-type': 'application/json' },
+      body: JSON.stringify({ events }),
+    });
+    const body = (await res.json()) as { accepted: number };
+    if (res.status !== 200 || body.accepted !== events.length) throw new Error(`seeding /v1/events: ${res.status} ${JSON.stringify(body)}`);
+    const query = new URLSearchParams({ tenantId: TENANT, streamId: STREAM, metric: METRIC, dimensionKey: 'country', from: new Date(now - 3_600_000).toISOString() });
+    await waitFor('seeded aggregates in insights', async () => {
+      const page = await fetch(`${platform.gateway}/v1/insights/aggregates?${query}`, { headers: { 'x-api-key': apiKey } });
+      return page.status === 200 && ((await page.json()) as { items: unknown[] }).items.length > 0;
+    }, 60_000);
+  }
+
+  beforeAll(async () => {
+    platform = await startPipelinePlatform(ANALYTICS_PORT_BASE);
+    apiKey = platform.creds.apiKeys[TENANT]!;
+  }, 150_000);
+
+  afterAll(async () => {
+    await platform?.stop();
+  }, 60_000);
+
+  /**
+   * One credential per run: with a scheme configured under [auth.openapi.<name>], schemathesis sends that
+   * credential (a plain --header would leave the document's other scheme to random values, and a random bearer
+   * token wins over a good API key, so nearly every case would stop at 401). Credentials reach the config file
+   * through the environment, never on disk or the command line.
+   */
+  function analyticsRun(name: string, scheme: 'bearerAuth' | 'apiKeyHeader', credential: string): FuzzRun {
+    const config = [
+      `[auth.openapi.${scheme}]`, `${scheme === 'bearerAuth' ? 'bearer' : 'api_key'} = "$\{TESSERA_FUZZ_CREDENTIAL}"`,
+      // The seeded names are offered most of the time so queries reach past 403 (tenant) and find rows.
+      '[dictionaries.tenants]', `values = ${tomlList([TENANT])}`,
+      '[dictionaries.streams]', `values = ${tomlList([STREAM])}`,
+      '[dictionaries.metrics]', `values = ${tomlList([METRIC])}`,
+      '[dictionaries.dimensions]', `values = ${tomlList(['country', 'plan'])}`,
+      '[parameters]',
+      '"query.tenantId" = { dictionary = "tenants", probability = 0.8 }',
+      '"query.streamId" = { dictionary = "streams", probability = 0.5 }',
+      '"query.metric" = { dictionary = "metrics", probability = 0.5 }',
+      '"query.dimensionKey" = { dictionary = "dimensions", probability = 0.5 }',
+      '',
+    ].join('\n');
+    return {
+      name,
+      gateway: platform.gateway,
+      config,
+      headers: [],
+      env: { TESSERA_FUZZ_CREDENTIAL: credential },
+      phases: 'examples,coverage,fuzzing',
+      filters: ['--include-tag', 'analytics', '--exclude-operation-id', 'streamAggregates'],
+      // Three operations: more examples each than the payments run, still seconds.
+      examples: Number(EXAMPLES) * 2,
+      workers: 1,
+    };
+  }
+
+  it('answers generated events and insights queries with the tenant API key without 5xx and as documented', async () => {
+    await seed();
+    await expectClean(analyticsRun('analytics-api-key', 'apiKeyHeader', apiKey), 3, 100);
+  });
+
+  it('answers them with an ingest JWT (role ingest, tenant claim) without 5xx and as documented', async () => {
+    const token = await platform.creds.mint({ sub: 'fuzz-ingest', roles: ['ingest'], tenant: TENANT, ttlSec: 3600 });
+    await expectClean(analyticsRun('analytics-jwt', 'bearerAuth', token), 3, 100);
   });
 });
