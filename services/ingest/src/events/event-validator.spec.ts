@@ -46,6 +46,8 @@ describe('validateEvent', () => {
     ['oversize attribute value', { attributes: { note: 'x'.repeat(257) } }, RejectionCodes.attributesTooLarge],
     ['attributes over the byte budget', { attributes: { a: 'é'.repeat(60), b: 'é'.repeat(60) } }, RejectionCodes.attributesTooLarge],
     ['malformed attribute key', { attributes: { 'bad key': 'x' } }, RejectionCodes.invalidAttributes],
+    // Found by the analytics fuzz e2e: a NUL passed ingest and would reach insights' PostgreSQL as a dimension value.
+    ['NUL in an attribute value', { attributes: { country: 'D\u0000E' } }, RejectionCodes.invalidAttributes],
     ['replacement character from invalid UTF-8 in an attribute', { attributes: { city: 'M\uFFFDnchen' } }, RejectionCodes.invalidUtf8],
     ['lone surrogate in the stream id', { streamId: 'web\uD800' }, RejectionCodes.invalidUtf8],
     ['invalid UTF-8 in an attribute key', { attributes: { 'k\uFFFD': 'v' } }, RejectionCodes.invalidUtf8],

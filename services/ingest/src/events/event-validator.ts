@@ -91,6 +91,9 @@ export function validateEvent(
   let bytes = 0;
   for (const [key, value] of entries) {
     if (!ATTRIBUTE_KEY_PATTERN.test(key)) return reject(RejectionCodes.invalidAttributes, `attribute keys must match ${ATTRIBUTE_KEY_PATTERN.source}`);
+    // Values become dimension values in insights' PostgreSQL text columns, which cannot hold U+0000: accepted
+    // here, such an event would fail every write of its aggregates there, long after the producer got "accepted".
+    if (value.includes('\u0000')) return reject(RejectionCodes.invalidAttributes, `attribute "${key}" contains the NUL character (U+0000)`);
     if (value.length > MAX_ATTRIBUTE_VALUE_CHARS) {
       return reject(RejectionCodes.attributesTooLarge, `attribute "${key}" is longer than ${MAX_ATTRIBUTE_VALUE_CHARS} characters`);
     }
