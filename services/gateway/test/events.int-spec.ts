@@ -113,6 +113,17 @@ describe('POST /v1/events', () => {
     );
   });
 
+  it('rejects an event with U+0000 in a text field alone, not the whole batch (found by the analytics fuzz e2e)', async () => {
+    const res = await post({ events: [event({ streamId: 'w\u0000b' }), event(), event({ attributes: { country: 'D\u0000E' } })] });
+    expect(res.status).toBe(200);
+    expect(res.body['accepted']).toBe(1);
+    expect(res.body['rejections']).toEqual([
+      { index: 0, eventId: expect.any(String), code: 'EVENTS.MALFORMED_EVENT', reason: expect.stringContaining('streamId: must not contain the NUL character') },
+      { index: 2, eventId: expect.any(String), code: 'EVENTS.MALFORMED_EVENT', reason: expect.stringContaining('attributes.country: must not contain the NUL character') },
+    ]);
+    expect(received[0]?.events).toHaveLength(1);
+  });
+
   it('answers 400 problem+json for malformed JSON, a missing events array or more than 1000 events', async () => {
     expectProblem(await post('{"events": [', { 'x-api-key': KEY }), 400, 'HTTP.BAD_REQUEST');
     const missing = await post({ items: [] });

@@ -7,24 +7,29 @@ export const API_KEY_HEADER = 'X-Api-Key';
 /** Code of an event the gateway could not even map to the contract (wrong JSON types, unknown fields). */
 export const MALFORMED_EVENT_CODE = 'EVENTS.MALFORMED_EVENT';
 
+const NUL_MESSAGE = 'must not contain the NUL character (U+0000)';
+/** Text without U+0000 (PostgreSQL text in insights cannot hold it); checked per event so it sinks only that event. */
+const text = () => z.string().refine((value) => !value.includes('\u0000'), NUL_MESSAGE);
+
 /**
- * The wire shape of one event. Only JSON types are checked here: every content rule (ids, type names, time
+ * The wire shape of one event. Only JSON types (and no U+0000 in any text) are checked here: every content rule (ids, type names, time
  * range, attribute limits, tenant) belongs to ingest, which reports it per event, so one bad event never
  * sinks the batch. Missing strings become "" so ingest names what is missing.
  */
 export const eventBody = z
   .object({
-    tenantId: z.string().default('').meta({ description: "Must equal the API key's tenant" }),
-    streamId: z.string().default('').meta({ description: 'Stream within the tenant, e.g. "checkout"; no "/" or "|"' }),
-    eventId: z.string().default('').meta({ description: 'Producer-assigned unique id; reuse it when retrying' }),
-    eventType: z.string().default('').meta({ description: 'Matches ^[a-z][a-z0-9_.]{0,63}$, e.g. "page.view"' }),
+    tenantId: text().default('').meta({ description: "Must equal the API key's tenant" }),
+    streamId: text().default('').meta({ description: 'Stream within the tenant, e.g. "checkout"; no "/" or "|"' }),
+    eventId: text().default('').meta({ description: 'Producer-assigned unique id; reuse it when retrying' }),
+    eventType: text().default('').meta({ description: 'Matches ^[a-z][a-z0-9_.]{0,63}$, e.g. "page.view"' }),
     occurredAt: z.iso.datetime({ offset: true }).optional().meta({ description: 'Event time (RFC 3339); within the accepted past/future skew' }),
     value: z.number().default(0).meta({ description: 'The measured value' }),
-    attributes: z.record(z.string(), z.string()).default({}).meta({ description: 'Dimensions (at most 32, 4 KiB in all); no PII' }),
+    attributes: z.record(text(), text()).default({}).meta({ description: 'Dimensions (at most 32, 4 KiB in all); no PII' }),
   })
   .strict();
 export type EventBody = z.infer<typeof eventBody>;
 
+/** The batch; its events are checked one by one (`toAnalyticsEvent`), so the pipe must not refuse a NUL in one of them. */
 export const ingestEventsBody = z
   .object({
     events: z
@@ -56,7 +61,9 @@ export type IngestEventsView = z.infer<typeof ingestEventsView>;
 export function toAnalyticsEvent(raw: unknown, index: number): { event: analyticsV1.AnalyticsEvent } | { rejection: RejectionView } {
   const parsed = eventBody.safeParse(raw);
   if (!parsed.success) {
-    const reason = parsed.error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`).join('; ');
+    // A bad record key is reported as "Invalid key in record"; its own issue says why.
+    const messageOf = (i: z.core.$ZodIssue) => (i.code === 'invalid_key' ? (i.issues[0]?.message ?? i.message) : i.message);
+    const reason = parsed.error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${messageOf(i)}`).join('; ');
     const id = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>)['eventId'] : undefined;
     return { rejection: { index, eventId: typeof id === 'string' && /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(id) ? id : '', code: MALFORMED_EVENT_CODE, reason } };
   }

@@ -35,7 +35,7 @@ export class EventsController {
   @RequireScopes('events:write')
   @RateLimitClass('ingest')
   async create(
-    @Body(new ZodPipe(ingestEventsBody)) body: IngestEventsBody,
+    @Body(new ZodPipe(ingestEventsBody, 'HTTP.INVALID_REQUEST', '(body)', { refuseNul: false })) body: IngestEventsBody,
     @CallMetadata() metadata: Metadata,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<IngestEventsView> {

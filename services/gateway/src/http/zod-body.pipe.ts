@@ -4,11 +4,20 @@ import type { z } from 'zod';
 
 /** Validates a request part against a zod schema; violations become one INVALID_ARGUMENT with every field named. */
 export class ZodPipe<S extends z.ZodType> implements PipeTransform<unknown, z.infer<S>> {
-  /** `rootField` names a violation of the value itself (a path parameter or header rather than a body field). */
-  constructor(private readonly schema: S, private readonly code = 'HTTP.INVALID_REQUEST', private readonly rootField = '(body)') {}
+  /**
+   * `rootField` names a violation of the value itself (a path parameter or header rather than a body field).
+   * `options.refuseNul: false` leaves U+0000 to the schema: only for a body whose schema refuses it where it
+   * matters and reports it its own way (POST /v1/events rejects such an event alone, not the batch).
+   */
+  constructor(
+    private readonly schema: S,
+    private readonly code = 'HTTP.INVALID_REQUEST',
+    private readonly rootField = '(body)',
+    private readonly options: { refuseNul?: boolean } = {},
+  ) {}
 
   transform(value: unknown): z.infer<S> {
-    const nul = pathsWithNul(value);
+    const nul = this.options.refuseNul === false ? [] : pathsWithNul(value);
     if (nul.length > 0) {
       throw new AppError({
         code: this.code,
