@@ -20,7 +20,7 @@ import { ROOT, tail, waitFor } from './support/platform';
  */
 jest.setTimeout(60_000);
 
-const PORTS = { zipkin: 19411, vm: 18428, gateway: 18380, gatewayMetrics: 18461 };
+const PORTS = { zipkin: 19411, vm: 18428, gateway: 18780, gatewayMetrics: 18781 };
 const log = () => undefined;
 
 /** The committed topology with this test's ports and state dir; only the gateway is scraped. */
