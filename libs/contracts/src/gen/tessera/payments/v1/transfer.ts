@@ -223,6 +223,11 @@ export interface Transfer {
     | undefined;
   /** Free-form safe labels. */
   labels: { [key: string]: string };
+  /**
+   * W3C trace id (32 lowercase hex) of the request that created the transfer, so a UI can link it to
+   * its trace; empty when untraced (including transfers created before trace ids were stored).
+   */
+  traceId: string;
 }
 
 export interface Transfer_LabelsEntry {
@@ -376,6 +381,7 @@ function createBaseTransfer(): Transfer {
     createdAt: undefined,
     postedAt: undefined,
     labels: {},
+    traceId: "",
   };
 }
 
@@ -432,6 +438,9 @@ export const Transfer: MessageFns<Transfer> = {
     globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
       Transfer_LabelsEntry.encode({ key: key as any, value }, writer.uint32(138).fork()).join();
     });
+    if (message.traceId !== "") {
+      writer.uint32(146).string(message.traceId);
+    }
     return writer;
   },
 
@@ -587,6 +596,14 @@ export const Transfer: MessageFns<Transfer> = {
             }
             continue;
           }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.traceId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -667,6 +684,11 @@ export const Transfer: MessageFns<Transfer> = {
           {},
         )
         : {},
+      traceId: isSet(object.traceId)
+        ? globalThis.String(object.traceId)
+        : isSet(object.trace_id)
+        ? globalThis.String(object.trace_id)
+        : "",
     };
   },
 
@@ -729,6 +751,9 @@ export const Transfer: MessageFns<Transfer> = {
         });
       }
     }
+    if (message.traceId !== "") {
+      obj.traceId = message.traceId;
+    }
     return obj;
   },
 
@@ -764,6 +789,7 @@ export const Transfer: MessageFns<Transfer> = {
       },
       {},
     );
+    message.traceId = object.traceId ?? "";
     return message;
   },
 };
