@@ -1168,6 +1168,7 @@ export const TransferScalarFieldEnum = {
   counterpartyKekId: 'counterpartyKekId',
   counterpartyWrappedDek: 'counterpartyWrappedDek',
   counterpartyCiphertext: 'counterpartyCiphertext',
+  traceId: 'traceId',
   createdAt: 'createdAt',
   updatedAt: 'updatedAt',
   postedAt: 'postedAt'

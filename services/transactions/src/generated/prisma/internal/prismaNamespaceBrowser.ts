@@ -116,6 +116,7 @@ export const TransferScalarFieldEnum = {
   counterpartyKekId: 'counterpartyKekId',
   counterpartyWrappedDek: 'counterpartyWrappedDek',
   counterpartyCiphertext: 'counterpartyCiphertext',
+  traceId: 'traceId',
   createdAt: 'createdAt',
   updatedAt: 'updatedAt',
   postedAt: 'postedAt'

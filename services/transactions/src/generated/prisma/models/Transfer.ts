@@ -52,6 +52,7 @@ export type TransferMinAggregateOutputType = {
   counterpartyKekId: string | null
   counterpartyWrappedDek: runtime.Bytes | null
   counterpartyCiphertext: runtime.Bytes | null
+  traceId: string | null
   createdAt: Date | null
   updatedAt: Date | null
   postedAt: Date | null
@@ -75,6 +76,7 @@ export type TransferMaxAggregateOutputType = {
   counterpartyKekId: string | null
   counterpartyWrappedDek: runtime.Bytes | null
   counterpartyCiphertext: runtime.Bytes | null
+  traceId: string | null
   createdAt: Date | null
   updatedAt: Date | null
   postedAt: Date | null
@@ -99,6 +101,7 @@ export type TransferCountAggregateOutputType = {
   counterpartyKekId: number
   counterpartyWrappedDek: number
   counterpartyCiphertext: number
+  traceId: number
   createdAt: number
   updatedAt: number
   postedAt: number
@@ -132,6 +135,7 @@ export type TransferMinAggregateInputType = {
   counterpartyKekId?: true
   counterpartyWrappedDek?: true
   counterpartyCiphertext?: true
+  traceId?: true
   createdAt?: true
   updatedAt?: true
   postedAt?: true
@@ -155,6 +159,7 @@ export type TransferMaxAggregateInputType = {
   counterpartyKekId?: true
   counterpartyWrappedDek?: true
   counterpartyCiphertext?: true
+  traceId?: true
   createdAt?: true
   updatedAt?: true
   postedAt?: true
@@ -179,6 +184,7 @@ export type TransferCountAggregateInputType = {
   counterpartyKekId?: true
   counterpartyWrappedDek?: true
   counterpartyCiphertext?: true
+  traceId?: true
   createdAt?: true
   updatedAt?: true
   postedAt?: true
@@ -290,6 +296,7 @@ export type TransferGroupByOutputType = {
   counterpartyKekId: string | null
   counterpartyWrappedDek: runtime.Bytes | null
   counterpartyCiphertext: runtime.Bytes | null
+  traceId: string | null
   createdAt: Date
   updatedAt: Date
   postedAt: Date | null
@@ -337,6 +344,7 @@ export type TransferWhereInput = {
   counterpartyKekId?: Prisma.StringNullableFilter<"Transfer"> | string | null
   counterpartyWrappedDek?: Prisma.BytesNullableFilter<"Transfer"> | runtime.Bytes | null
   counterpartyCiphertext?: Prisma.BytesNullableFilter<"Transfer"> | runtime.Bytes | null
+  traceId?: Prisma.StringNullableFilter<"Transfer"> | string | null
   createdAt?: Prisma.DateTimeFilter<"Transfer"> | Date | string
   updatedAt?: Prisma.DateTimeFilter<"Transfer"> | Date | string
   postedAt?: Prisma.DateTimeNullableFilter<"Transfer"> | Date | string | null
@@ -368,6 +376,7 @@ export type TransferOrderByWithRelationInput = {
   counterpartyKekId?: Prisma.SortOrderInput | Prisma.SortOrder
   counterpartyWrappedDek?: Prisma.SortOrderInput | Prisma.SortOrder
   counterpartyCiphertext?: Prisma.SortOrderInput | Prisma.SortOrder
+  traceId?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
   postedAt?: Prisma.SortOrderInput | Prisma.SortOrder
@@ -402,6 +411,7 @@ export type TransferWhereUniqueInput = Prisma.AtLeast<{
   counterpartyKekId?: Prisma.StringNullableFilter<"Transfer"> | string | null
   counterpartyWrappedDek?: Prisma.BytesNullableFilter<"Transfer"> | runtime.Bytes | null
   counterpartyCiphertext?: Prisma.BytesNullableFilter<"Transfer"> | runtime.Bytes | null
+  traceId?: Prisma.StringNullableFilter<"Transfer"> | string | null
   createdAt?: Prisma.DateTimeFilter<"Transfer"> | Date | string
   updatedAt?: Prisma.DateTimeFilter<"Transfer"> | Date | string
   postedAt?: Prisma.DateTimeNullableFilter<"Transfer"> | Date | string | null
@@ -433,6 +443,7 @@ export type TransferOrderByWithAggregationInput = {
   counterpartyKekId?: Prisma.SortOrderInput | Prisma.SortOrder
   counterpartyWrappedDek?: Prisma.SortOrderInput | Prisma.SortOrder
   counterpartyCiphertext?: Prisma.SortOrderInput | Prisma.SortOrder
+  traceId?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
   postedAt?: Prisma.SortOrderInput | Prisma.SortOrder
@@ -465,6 +476,7 @@ export type TransferScalarWhereWithAggregatesInput = {
   counterpartyKekId?: Prisma.StringNullableWithAggregatesFilter<"Transfer"> | string | null
   counterpartyWrappedDek?: Prisma.BytesNullableWithAggregatesFilter<"Transfer"> | runtime.Bytes | null
   counterpartyCiphertext?: Prisma.BytesNullableWithAggregatesFilter<"Transfer"> | runtime.Bytes | null
+  traceId?: Prisma.StringNullableWithAggregatesFilter<"Transfer"> | string | null
   createdAt?: Prisma.DateTimeWithAggregatesFilter<"Transfer"> | Date | string
   updatedAt?: Prisma.DateTimeWithAggregatesFilter<"Transfer"> | Date | string
   postedAt?: Prisma.DateTimeNullableWithAggregatesFilter<"Transfer"> | Date | string | null
@@ -485,6 +497,7 @@ export type TransferCreateInput = {
   counterpartyKekId?: string | null
   counterpartyWrappedDek?: runtime.Bytes | null
   counterpartyCiphertext?: runtime.Bytes | null
+  traceId?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   postedAt?: Date | string | null
@@ -516,6 +529,7 @@ export type TransferUncheckedCreateInput = {
   counterpartyKekId?: string | null
   counterpartyWrappedDek?: runtime.Bytes | null
   counterpartyCiphertext?: runtime.Bytes | null
+  traceId?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   postedAt?: Date | string | null
@@ -539,6 +553,7 @@ export type TransferUpdateInput = {
   counterpartyKekId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   counterpartyWrappedDek?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
   counterpartyCiphertext?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  traceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   postedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -570,6 +585,7 @@ export type TransferUncheckedUpdateInput = {
   counterpartyKekId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   counterpartyWrappedDek?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
   counterpartyCiphertext?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  traceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   postedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -597,6 +613,7 @@ export type TransferCreateManyInput = {
   counterpartyKekId?: string | null
   counterpartyWrappedDek?: runtime.Bytes | null
   counterpartyCiphertext?: runtime.Bytes | null
+  traceId?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   postedAt?: Date | string | null
@@ -617,6 +634,7 @@ export type TransferUpdateManyMutationInput = {
   counterpartyKekId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   counterpartyWrappedDek?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
   counterpartyCiphertext?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  traceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   postedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -641,6 +659,7 @@ export type TransferUncheckedUpdateManyInput = {
   counterpartyKekId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   counterpartyWrappedDek?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
   counterpartyCiphertext?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  traceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   postedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -680,6 +699,7 @@ export type TransferCountOrderByAggregateInput = {
   counterpartyKekId?: Prisma.SortOrder
   counterpartyWrappedDek?: Prisma.SortOrder
   counterpartyCiphertext?: Prisma.SortOrder
+  traceId?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
   postedAt?: Prisma.SortOrder
@@ -707,6 +727,7 @@ export type TransferMaxOrderByAggregateInput = {
   counterpartyKekId?: Prisma.SortOrder
   counterpartyWrappedDek?: Prisma.SortOrder
   counterpartyCiphertext?: Prisma.SortOrder
+  traceId?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
   postedAt?: Prisma.SortOrder
@@ -730,6 +751,7 @@ export type TransferMinOrderByAggregateInput = {
   counterpartyKekId?: Prisma.SortOrder
   counterpartyWrappedDek?: Prisma.SortOrder
   counterpartyCiphertext?: Prisma.SortOrder
+  traceId?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
   postedAt?: Prisma.SortOrder
@@ -973,6 +995,7 @@ export type TransferCreateWithoutSourceInput = {
   counterpartyKekId?: string | null
   counterpartyWrappedDek?: runtime.Bytes | null
   counterpartyCiphertext?: runtime.Bytes | null
+  traceId?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   postedAt?: Date | string | null
@@ -1002,6 +1025,7 @@ export type TransferUncheckedCreateWithoutSourceInput = {
   counterpartyKekId?: string | null
   counterpartyWrappedDek?: runtime.Bytes | null
   counterpartyCiphertext?: runtime.Bytes | null
+  traceId?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   postedAt?: Date | string | null
@@ -1035,6 +1059,7 @@ export type TransferCreateWithoutDestinationInput = {
   counterpartyKekId?: string | null
   counterpartyWrappedDek?: runtime.Bytes | null
   counterpartyCiphertext?: runtime.Bytes | null
+  traceId?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   postedAt?: Date | string | null
@@ -1064,6 +1089,7 @@ export type TransferUncheckedCreateWithoutDestinationInput = {
   counterpartyKekId?: string | null
   counterpartyWrappedDek?: runtime.Bytes | null
   counterpartyCiphertext?: runtime.Bytes | null
+  traceId?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   postedAt?: Date | string | null
@@ -1120,6 +1146,7 @@ export type TransferScalarWhereInput = {
   counterpartyKekId?: Prisma.StringNullableFilter<"Transfer"> | string | null
   counterpartyWrappedDek?: Prisma.BytesNullableFilter<"Transfer"> | runtime.Bytes | null
   counterpartyCiphertext?: Prisma.BytesNullableFilter<"Transfer"> | runtime.Bytes | null
+  traceId?: Prisma.StringNullableFilter<"Transfer"> | string | null
   createdAt?: Prisma.DateTimeFilter<"Transfer"> | Date | string
   updatedAt?: Prisma.DateTimeFilter<"Transfer"> | Date | string
   postedAt?: Prisma.DateTimeNullableFilter<"Transfer"> | Date | string | null
@@ -1156,6 +1183,7 @@ export type TransferCreateWithoutReversedByInput = {
   counterpartyKekId?: string | null
   counterpartyWrappedDek?: runtime.Bytes | null
   counterpartyCiphertext?: runtime.Bytes | null
+  traceId?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   postedAt?: Date | string | null
@@ -1186,6 +1214,7 @@ export type TransferUncheckedCreateWithoutReversedByInput = {
   counterpartyKekId?: string | null
   counterpartyWrappedDek?: runtime.Bytes | null
   counterpartyCiphertext?: runtime.Bytes | null
+  traceId?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   postedAt?: Date | string | null
@@ -1213,6 +1242,7 @@ export type TransferCreateWithoutReversesInput = {
   counterpartyKekId?: string | null
   counterpartyWrappedDek?: runtime.Bytes | null
   counterpartyCiphertext?: runtime.Bytes | null
+  traceId?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   postedAt?: Date | string | null
@@ -1242,6 +1272,7 @@ export type TransferUncheckedCreateWithoutReversesInput = {
   counterpartyKekId?: string | null
   counterpartyWrappedDek?: runtime.Bytes | null
   counterpartyCiphertext?: runtime.Bytes | null
+  traceId?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   postedAt?: Date | string | null
@@ -1281,6 +1312,7 @@ export type TransferUpdateWithoutReversedByInput = {
   counterpartyKekId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   counterpartyWrappedDek?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
   counterpartyCiphertext?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  traceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   postedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -1311,6 +1343,7 @@ export type TransferUncheckedUpdateWithoutReversedByInput = {
   counterpartyKekId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   counterpartyWrappedDek?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
   counterpartyCiphertext?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  traceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   postedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -1344,6 +1377,7 @@ export type TransferUpdateWithoutReversesInput = {
   counterpartyKekId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   counterpartyWrappedDek?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
   counterpartyCiphertext?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  traceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   postedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -1373,6 +1407,7 @@ export type TransferUncheckedUpdateWithoutReversesInput = {
   counterpartyKekId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   counterpartyWrappedDek?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
   counterpartyCiphertext?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  traceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   postedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -1396,6 +1431,7 @@ export type TransferCreateWithoutHoldInput = {
   counterpartyKekId?: string | null
   counterpartyWrappedDek?: runtime.Bytes | null
   counterpartyCiphertext?: runtime.Bytes | null
+  traceId?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   postedAt?: Date | string | null
@@ -1425,6 +1461,7 @@ export type TransferUncheckedCreateWithoutHoldInput = {
   counterpartyKekId?: string | null
   counterpartyWrappedDek?: runtime.Bytes | null
   counterpartyCiphertext?: runtime.Bytes | null
+  traceId?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   postedAt?: Date | string | null
@@ -1464,6 +1501,7 @@ export type TransferUpdateWithoutHoldInput = {
   counterpartyKekId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   counterpartyWrappedDek?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
   counterpartyCiphertext?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  traceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   postedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -1493,6 +1531,7 @@ export type TransferUncheckedUpdateWithoutHoldInput = {
   counterpartyKekId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   counterpartyWrappedDek?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
   counterpartyCiphertext?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  traceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   postedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -1516,6 +1555,7 @@ export type TransferCreateWithoutPostingsInput = {
   counterpartyKekId?: string | null
   counterpartyWrappedDek?: runtime.Bytes | null
   counterpartyCiphertext?: runtime.Bytes | null
+  traceId?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   postedAt?: Date | string | null
@@ -1546,6 +1586,7 @@ export type TransferUncheckedCreateWithoutPostingsInput = {
   counterpartyKekId?: string | null
   counterpartyWrappedDek?: runtime.Bytes | null
   counterpartyCiphertext?: runtime.Bytes | null
+  traceId?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   postedAt?: Date | string | null
@@ -1584,6 +1625,7 @@ export type TransferUpdateWithoutPostingsInput = {
   counterpartyKekId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   counterpartyWrappedDek?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
   counterpartyCiphertext?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  traceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   postedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -1614,6 +1656,7 @@ export type TransferUncheckedUpdateWithoutPostingsInput = {
   counterpartyKekId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   counterpartyWrappedDek?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
   counterpartyCiphertext?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  traceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   postedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -1636,6 +1679,7 @@ export type TransferCreateWithoutIdempotencyInput = {
   counterpartyKekId?: string | null
   counterpartyWrappedDek?: runtime.Bytes | null
   counterpartyCiphertext?: runtime.Bytes | null
+  traceId?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   postedAt?: Date | string | null
@@ -1666,6 +1710,7 @@ export type TransferUncheckedCreateWithoutIdempotencyInput = {
   counterpartyKekId?: string | null
   counterpartyWrappedDek?: runtime.Bytes | null
   counterpartyCiphertext?: runtime.Bytes | null
+  traceId?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   postedAt?: Date | string | null
@@ -1704,6 +1749,7 @@ export type TransferUpdateWithoutIdempotencyInput = {
   counterpartyKekId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   counterpartyWrappedDek?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
   counterpartyCiphertext?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  traceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   postedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -1734,6 +1780,7 @@ export type TransferUncheckedUpdateWithoutIdempotencyInput = {
   counterpartyKekId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   counterpartyWrappedDek?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
   counterpartyCiphertext?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  traceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   postedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -1759,6 +1806,7 @@ export type TransferCreateManySourceInput = {
   counterpartyKekId?: string | null
   counterpartyWrappedDek?: runtime.Bytes | null
   counterpartyCiphertext?: runtime.Bytes | null
+  traceId?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   postedAt?: Date | string | null
@@ -1782,6 +1830,7 @@ export type TransferCreateManyDestinationInput = {
   counterpartyKekId?: string | null
   counterpartyWrappedDek?: runtime.Bytes | null
   counterpartyCiphertext?: runtime.Bytes | null
+  traceId?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   postedAt?: Date | string | null
@@ -1802,6 +1851,7 @@ export type TransferUpdateWithoutSourceInput = {
   counterpartyKekId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   counterpartyWrappedDek?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
   counterpartyCiphertext?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  traceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   postedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -1831,6 +1881,7 @@ export type TransferUncheckedUpdateWithoutSourceInput = {
   counterpartyKekId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   counterpartyWrappedDek?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
   counterpartyCiphertext?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  traceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   postedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -1857,6 +1908,7 @@ export type TransferUncheckedUpdateManyWithoutSourceInput = {
   counterpartyKekId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   counterpartyWrappedDek?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
   counterpartyCiphertext?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  traceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   postedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -1877,6 +1929,7 @@ export type TransferUpdateWithoutDestinationInput = {
   counterpartyKekId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   counterpartyWrappedDek?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
   counterpartyCiphertext?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  traceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   postedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -1906,6 +1959,7 @@ export type TransferUncheckedUpdateWithoutDestinationInput = {
   counterpartyKekId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   counterpartyWrappedDek?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
   counterpartyCiphertext?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  traceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   postedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -1932,6 +1986,7 @@ export type TransferUncheckedUpdateManyWithoutDestinationInput = {
   counterpartyKekId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   counterpartyWrappedDek?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
   counterpartyCiphertext?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  traceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   postedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -1996,6 +2051,7 @@ export type TransferSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs
   counterpartyKekId?: boolean
   counterpartyWrappedDek?: boolean
   counterpartyCiphertext?: boolean
+  traceId?: boolean
   createdAt?: boolean
   updatedAt?: boolean
   postedAt?: boolean
@@ -2028,6 +2084,7 @@ export type TransferSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Exte
   counterpartyKekId?: boolean
   counterpartyWrappedDek?: boolean
   counterpartyCiphertext?: boolean
+  traceId?: boolean
   createdAt?: boolean
   updatedAt?: boolean
   postedAt?: boolean
@@ -2056,6 +2113,7 @@ export type TransferSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Exte
   counterpartyKekId?: boolean
   counterpartyWrappedDek?: boolean
   counterpartyCiphertext?: boolean
+  traceId?: boolean
   createdAt?: boolean
   updatedAt?: boolean
   postedAt?: boolean
@@ -2084,12 +2142,13 @@ export type TransferSelectScalar = {
   counterpartyKekId?: boolean
   counterpartyWrappedDek?: boolean
   counterpartyCiphertext?: boolean
+  traceId?: boolean
   createdAt?: boolean
   updatedAt?: boolean
   postedAt?: boolean
 }
 
-export type TransferOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "kind" | "sourceAccountId" | "destinationAccountId" | "amountMinor" | "currency" | "status" | "rejectionCode" | "description" | "reference" | "labels" | "reversesTransferId" | "holdId" | "batchId" | "screeningId" | "counterpartyKekId" | "counterpartyWrappedDek" | "counterpartyCiphertext" | "createdAt" | "updatedAt" | "postedAt", ExtArgs["result"]["transfer"]>
+export type TransferOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "kind" | "sourceAccountId" | "destinationAccountId" | "amountMinor" | "currency" | "status" | "rejectionCode" | "description" | "reference" | "labels" | "reversesTransferId" | "holdId" | "batchId" | "screeningId" | "counterpartyKekId" | "counterpartyWrappedDek" | "counterpartyCiphertext" | "traceId" | "createdAt" | "updatedAt" | "postedAt", ExtArgs["result"]["transfer"]>
 export type TransferInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   source?: boolean | Prisma.AccountDefaultArgs<ExtArgs>
   destination?: boolean | Prisma.AccountDefaultArgs<ExtArgs>
@@ -2155,6 +2214,10 @@ export type $TransferPayload<ExtArgs extends runtime.Types.Extensions.InternalAr
     counterpartyKekId: string | null
     counterpartyWrappedDek: runtime.Bytes | null
     counterpartyCiphertext: runtime.Bytes | null
+    /**
+     * W3C trace id of the request that created it (console trace link); null when untraced or older than the column.
+     */
+    traceId: string | null
     createdAt: Date
     updatedAt: Date
     postedAt: Date | null
@@ -2606,6 +2669,7 @@ export interface TransferFieldRefs {
   readonly counterpartyKekId: Prisma.FieldRef<"Transfer", 'String'>
   readonly counterpartyWrappedDek: Prisma.FieldRef<"Transfer", 'Bytes'>
   readonly counterpartyCiphertext: Prisma.FieldRef<"Transfer", 'Bytes'>
+  readonly traceId: Prisma.FieldRef<"Transfer", 'String'>
   readonly createdAt: Prisma.FieldRef<"Transfer", 'DateTime'>
   readonly updatedAt: Prisma.FieldRef<"Transfer", 'DateTime'>
   readonly postedAt: Prisma.FieldRef<"Transfer", 'DateTime'>

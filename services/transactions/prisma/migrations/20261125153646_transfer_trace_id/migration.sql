@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "transfers" ADD COLUMN     "trace_id" TEXT;
