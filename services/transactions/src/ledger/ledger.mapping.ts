@@ -24,6 +24,7 @@ export function transferToProto(t: Transfer): paymentsV1.Transfer {
     holdId: t.holdId ?? '',
     batchId: t.batchId ?? '',
     screeningId: t.screeningId ?? '',
+    traceId: t.traceId ?? '',
     createdAt: t.createdAt,
     ...(t.postedAt ? { postedAt: t.postedAt } : {}),
     labels: t.labels,

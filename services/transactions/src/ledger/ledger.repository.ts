@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Prisma, Hold as HoldRow, Transfer as TransferRow } from '../generated/prisma/client';
 import { PrismaService } from '../platform/prisma.provider';
+import { activeTraceId } from '../platform/trace-id';
 import type { Hold, HoldStatus, LedgerAccount, Transfer, TransferKind, TransferStatus } from './ledger';
 import { ledgerErrors } from './ledger.errors';
 
@@ -101,6 +102,10 @@ export class LedgerRepository {
     account.version += 1n;
   }
 
+  /**
+   * Every path that creates a transfer (direct, batch, reversal, hold capture) ends here, so the trace id of
+   * the active span (the creating request's) is recorded once, here, for the console's trace link.
+   */
   async insertTransfer(tx: Tx, t: NewTransfer, postedAt?: Date): Promise<Transfer> {
     const row = await tx.transfer.create({
       data: {
@@ -122,6 +127,7 @@ export class LedgerRepository {
         counterpartyKekId: t.sealedCounterparty?.kekId ?? null,
         counterpartyWrappedDek: t.sealedCounterparty ? new Uint8Array(t.sealedCounterparty.wrappedDek) : null,
         counterpartyCiphertext: t.sealedCounterparty ? new Uint8Array(t.sealedCounterparty.ciphertext) : null,
+        traceId: activeTraceId() || null,
         postedAt: postedAt ?? null,
         // Millisecond precision set here (not now() in SQL) so the keyset cursor round-trips exactly.
         createdAt: new Date(),
@@ -252,6 +258,7 @@ function toTransfer(row: TransferRow & { reversedBy: { id: string } | null }): T
     holdId: row.holdId ?? undefined,
     batchId: row.batchId ?? undefined,
     screeningId: row.screeningId ?? undefined,
+    traceId: row.traceId ?? undefined,
     createdAt: row.createdAt,
     postedAt: row.postedAt ?? undefined,
   };

@@ -61,6 +61,8 @@ export interface Transfer {
   holdId: string | undefined;
   batchId: string | undefined;
   screeningId: string | undefined;
+  /** W3C trace id of the request that created it; undefined when untraced (or created before it was stored). */
+  traceId: string | undefined;
   createdAt: Date;
   postedAt: Date | undefined;
 }
