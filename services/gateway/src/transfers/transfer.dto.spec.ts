@@ -84,6 +84,7 @@ describe('toTransferView', () => {
       createdAt: new Date('2026-01-02T03:04:05.000Z'),
     });
     expect(toTransferView(transfer)).toMatchObject({
+      traceId: null,
       amount: { amountMinor: '9223372036854775807', currency: 'EUR' },
       status: 'POSTED',
       kind: 'DIRECT',
@@ -94,5 +95,11 @@ describe('toTransferView', () => {
       createdAt: '2026-01-02T03:04:05.000Z',
       postedAt: null,
     });
+  });
+
+  it('passes the trace id through (the console links to it) and turns an untraced "" into null', () => {
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    expect(toTransferView(paymentsV1.Transfer.fromPartial({ id: 't-2', traceId })).traceId).toBe(traceId);
+    expect(toTransferView(paymentsV1.Transfer.fromPartial({ id: 't-3', traceId: '' })).traceId).toBeNull();
   });
 });

@@ -82,6 +82,11 @@ export const transferView = z.object({
   holdId: z.string().nullable(),
   batchId: z.string().nullable(),
   screeningId: z.string().nullable(),
+  /** The console links a transfer to its trace with this (TESSERA_TRACE_URL). */
+  traceId: z
+    .string()
+    .nullable()
+    .meta({ description: 'W3C trace id (32 hex) of the request that created the transfer; null when untraced or created before trace ids were stored', examples: ['4bf92f3577b34da6a3ce929d0e0e4736'] }),
   createdAt: z.string().nullable(),
   postedAt: z.string().nullable(),
   labels: z.record(z.string(), z.string()),
@@ -107,6 +112,7 @@ export function toTransferView(transfer: paymentsV1.Transfer): TransferView {
     holdId: emptyToNull(transfer.holdId),
     batchId: emptyToNull(transfer.batchId),
     screeningId: emptyToNull(transfer.screeningId),
+    traceId: emptyToNull(transfer.traceId),
     createdAt: isoOrNull(transfer.createdAt),
     postedAt: isoOrNull(transfer.postedAt),
     labels: { ...transfer.labels },
