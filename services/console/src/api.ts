@@ -26,6 +26,17 @@ export interface AlertView {
   traceId?: string | null;
 }
 
+/** The fields of the gateway's transfer view that the "Recent transfers" panel shows. */
+export interface TransferView {
+  id: string;
+  status: string;
+  kind: string;
+  amount: { amountMinor: string; currency: string } | null;
+  createdAt: string | null;
+  /** Trace of the request that created the transfer; null when untraced or older than trace ids on transfers. */
+  traceId?: string | null;
+}
+
 export interface PartitionLag {
   partition: number;
   committed: string | null;
@@ -74,6 +85,8 @@ async function getJson<T>(url: string, headers: Record<string, string> = {}): Pr
 export const api = {
   config: () => getJson<ConsoleConfig>('/console/config.json'),
   alerts: () => getJson<{ items: AlertView[] }>('/v1/compliance/alerts?pageSize=20'),
+  /** Newest first (the gateway's keyset order); staff token (operator) sees every tenant's transfers. */
+  transfers: () => getJson<{ items: TransferView[] }>('/v1/transfers?pageSize=20'),
   consumerLag: () => getJson<ConsumerLagView>('/v1/ops/consumer-lag'),
   /** The recent past of the live chart, so it is not empty until the next window closes. */
   aggregates: (tenantId: string, apiKey: string, resolution: number, fromIso: string) =>

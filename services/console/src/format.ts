@@ -17,6 +17,25 @@ export function formatTime(iso: string | null): string {
   return Number.isNaN(d.getTime()) ? '–' : d.toISOString().slice(11, 19);
 }
 
+/**
+ * A money view (`amountMinor` is an int64 decimal string) as "1,234.56 EUR", with the currency's own number of
+ * decimals (JPY 0, BHD 3, from the runtime's ICU data). String arithmetic, so int64 amounts never lose digits.
+ */
+export function formatMoney(amount: { amountMinor: string; currency: string } | null): string {
+  if (!amount || !/^-?\d+$/.test(amount.amountMinor)) return '–';
+  let digits = 2;
+  try {
+    digits = new Intl.NumberFormat('en-US', { style: 'currency', currency: amount.currency }).resolvedOptions().maximumFractionDigits ?? 2;
+  } catch {
+    // Unknown to ICU: keep 2 decimals rather than fail the whole panel.
+  }
+  const negative = amount.amountMinor.startsWith('-');
+  const minor = (negative ? amount.amountMinor.slice(1) : amount.amountMinor).replace(/^0+(?=\d)/, '').padStart(digits + 1, '0');
+  const whole = minor.slice(0, minor.length - digits).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  const fraction = digits > 0 ? `.${minor.slice(minor.length - digits)}` : '';
+  return `${negative ? '-' : ''}${whole}${fraction} ${amount.currency}`;
+}
+
 export function formatPercent(ratio: number): string {
   return Number.isFinite(ratio) ? `${(ratio * 100).toFixed(1)}%` : '–';
 }

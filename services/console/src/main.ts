@@ -5,7 +5,8 @@ import { byId, fillTable, h } from './dom';
 import { formatCount, formatMinor, formatPercent, formatTime } from './format';
 import { type FeedState, openLiveFeed } from './live-feed';
 import { fragmentWithoutToken, looksLikeJwt, secondsLeft, takeToken, TOKEN_STORAGE_KEY } from './token';
-import { newTraceparent, traceIdOf, traceUrl } from './trace-link';
+import { newTraceparent, type TraceLink, traceLink, traceUrl } from './trace-link';
+import { transferRows } from './transfers-panel';
 
 /** What the chart plots: tumbling 10 s windows, totals (no dimension). */
 const CHART = { windowSizeSeconds: 10, dimensionKey: '' } as const;
@@ -30,10 +31,14 @@ async function loadSettings(): Promise<Settings> {
   };
 }
 
+/** The same trace cell in every panel: a link to the trace UI, or "–" with the reason as its tooltip. */
 function traceCell(template: string | null, item: { traceId?: string | null }): HTMLTableCellElement {
-  const url = traceUrl(template, traceIdOf(item));
-  if (url) return h('td', {}, h('a', { href: url, target: '_blank', rel: 'noopener' }, 'trace ↗'));
-  return h('td', { class: 'muted', title: template ? 'this item carries no trace id' : 'no trace UI configured (TESSERA_TRACE_URL)' }, '–');
+  return traceLinkCell(traceLink(template, item));
+}
+
+function traceLinkCell(link: TraceLink): HTMLTableCellElement {
+  if ('href' in link) return h('td', {}, h('a', { href: link.href, target: '_blank', rel: 'noopener' }, 'trace ↗'));
+  return h('td', { class: 'muted', title: link.reason }, '–');
 }
 
 function setState(el: HTMLElement, state: FeedState, detail?: string): void {
@@ -204,6 +209,28 @@ function startAlerts(s: Settings): void {
   );
 }
 
+/** The latest transfers (staff token), each linked to the trace of the request that created it. */
+function startTransfers(s: Settings): void {
+  poll(
+    s.refreshMs,
+    async () => {
+      const { items } = await api.transfers();
+      fillTable(
+        byId('transfers'),
+        transferRows(items, s.traceUrlTemplate).map((r) => [
+          h('td', { title: r.id }, r.shortId),
+          h('td', { class: `status-${r.status}`, title: r.kind }, r.status),
+          r.amount,
+          r.created,
+          traceLinkCell(r.trace),
+        ]),
+        'no transfers',
+      );
+    },
+    byId('transfers-note'),
+  );
+}
+
 function startLag(s: Settings): void {
   poll(
     s.refreshMs,
@@ -240,7 +267,7 @@ function setUpToken(): void {
   history.replaceState(null, '', `${location.pathname}${location.search}${fragmentWithoutToken(location.hash)}`);
   useBearerToken(token);
   const left = token ? secondsLeft(token, Date.now()) : null;
-  if (!token) showTokenForm('no token: alerts and consumer lag need one (npm run auth -- token --sub you --role operator)');
+  if (!token) showTokenForm('no token: alerts, transfers and consumer lag need one (npm run auth -- token --sub you --role operator)');
   else if (left !== null && left <= 0) showTokenForm('the token has expired: paste a fresh one');
   byId<HTMLFormElement>('token-form').addEventListener('submit', (e) => {
     e.preventDefault();
@@ -264,6 +291,7 @@ async function start(): Promise<void> {
   startAnalytics(s);
   startPayments(s);
   startAlerts(s);
+  startTransfers(s);
   startLag(s);
 }
 

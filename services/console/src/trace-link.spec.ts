@@ -1,4 +1,4 @@
-import { newTraceparent, traceIdOf, traceUrl } from './trace-link';
+import { newTraceparent, traceIdOf, traceLink, traceUrl } from './trace-link';
 
 const ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 
@@ -24,6 +24,14 @@ describe('traceUrl', () => {
     expect(traceUrl(null, ID)).toBeUndefined();
     expect(traceUrl('http://x/{traceId}', undefined)).toBeUndefined();
     expect(traceUrl('http://x/{traceId}', '"><script>')).toBeUndefined();
+  });
+});
+
+describe('traceLink', () => {
+  it('links an item with a trace id, and otherwise gives the reason shown as the cell tooltip', () => {
+    expect(traceLink('http://x/{traceId}', { traceId: ID })).toEqual({ href: `http://x/${ID}` });
+    expect(traceLink('http://x/{traceId}', { traceId: null })).toEqual({ reason: 'this item carries no trace id' });
+    expect(traceLink(null, { traceId: ID })).toEqual({ reason: 'no trace UI configured (TESSERA_TRACE_URL)' });
   });
 });
 

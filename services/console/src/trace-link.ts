@@ -18,6 +18,16 @@ export function traceUrl(template: string | null | undefined, traceId: string | 
   return template.split('{traceId}').join(encodeURIComponent(traceId));
 }
 
+/** What a trace cell shows: a link, or why there is none (as its tooltip). */
+export type TraceLink = { href: string } | { reason: string };
+
+/** The trace cell of any item (aggregate, alert, transfer): its trace UI link, or the reason it has none. */
+export function traceLink(template: string | null | undefined, item: { traceId?: string | null; traceparent?: string | null }): TraceLink {
+  const href = traceUrl(template, traceIdOf(item));
+  if (href) return { href };
+  return { reason: template ? 'this item carries no trace id' : 'no trace UI configured (TESSERA_TRACE_URL)' };
+}
+
 /** A fresh W3C traceparent for a request the console starts itself, so that request can be linked. */
 export function newTraceparent(randomBytes: (n: number) => Uint8Array): { traceId: string; traceparent: string } {
   const hex = (bytes: Uint8Array) => [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
