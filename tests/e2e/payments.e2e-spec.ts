@@ -77,6 +77,8 @@ async function openAccount(ownerId: string, overdraftLimitMinor = '0'): Promise<
 interface TransferView {
   id: string;
   status: string;
+  /** Trace of the creating request (the console's trace link); null when untraced. */
+  traceId: string | null;
   postings: { accountId: string; amount: { amountMinor: string } }[];
 }
 
@@ -93,6 +95,9 @@ describe('payments', () => {
     const res = { ...(await post<TransferView>('/v1/transfers', transfer(a, b, '1050'), { traceparent })), traceparent };
     expect(res.status).toBe(201);
     expect(res.body.status).toBe('POSTED');
+    // The transfer remembers the trace of the request that created it (the console links it), also when read back.
+    expect(res.body.traceId).toBe(traceId);
+    expect((await get<TransferView>(`/v1/transfers/${res.body.id}`)).traceId).toBe(traceId);
 
     // Double entry in the database: the transfer's postings sum to zero; cached balances match postings.
     const sums = await tx.query(
