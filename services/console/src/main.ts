@@ -286,7 +286,7 @@ async function start(): Promise<void> {
   const s = await loadSettings();
   byId('tenant').textContent = s.tenantId;
   byId('trace-note').textContent = s.traceUrlTemplate
-    ? `Trace links open ${s.traceUrlTemplate}. An aggregate links to the processor step that emitted it (that span links to the contributing events), an alert to the step that raised it; test batches sent from here link to their own trace.`
+    ? `Trace links open ${s.traceUrlTemplate}. An aggregate links to the processor step that emitted it (that span links to the contributing events), an alert to the step that raised it, a transfer to the request that created it; test batches sent from here link to their own trace.`
     : 'No trace UI configured: set TESSERA_TRACE_URL on the gateway (npm run up sets http://127.0.0.1:9411/zipkin/traces/{traceId}, Zipkin).';
   startAnalytics(s);
   startPayments(s);
