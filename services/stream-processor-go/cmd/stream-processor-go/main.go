@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/tessera/tessera/services/stream-processor-go/internal/config"
+	"github.com/tessera/tessera/services/stream-processor-go/internal/metrics"
 	"github.com/tessera/tessera/services/stream-processor-go/internal/processor"
 )
 
@@ -29,7 +30,11 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 
-	p, err := processor.New(cfg, log)
+	m := metrics.New()
+	if cfg.MetricsAddr != "" {
+		metrics.Serve(ctx, cfg.MetricsAddr, m, log)
+	}
+	p, err := processor.New(cfg, log, m)
 	if err != nil {
 		log.Error("startup failed", "err", err)
 		os.Exit(1)

@@ -4,6 +4,7 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -31,6 +32,11 @@ type Config struct {
 	MaxPollRecords int
 	MaxFutureSkew  time.Duration
 	Window         window.Config
+	// MetricsAddr is host:port of the Prometheus /metrics endpoint, "" when no port is set (no endpoint),
+	// the same rule as libs/telemetry's prometheusEndpoint on the Node side.
+	MetricsAddr string
+	// LagRefresh is how often consumer lag is fetched (15 s like libs/kafka; not an env var).
+	LagRefresh time.Duration
 }
 
 // Error names the variable that failed validation.
@@ -74,6 +80,8 @@ func Load(lookup func(string) (string, bool)) (*Config, error) {
 			Producer:        "stream-processor-go",
 		},
 	}
+	c.MetricsAddr = r.metricsAddr()
+	c.LagRefresh = 15 * time.Second
 	windows := r.str(Prefix+"WINDOWS", "10s,60s,60s/10s")
 	if r.err != nil {
 		return nil, r.err
@@ -128,6 +136,26 @@ func (r *reader) int(name string, def int) int {
 		return def
 	}
 	return n
+}
+
+// metricsAddr reads <SERVICE>_METRICS_PORT / _METRICS_HOST, falling back to OTEL_EXPORTER_PROMETHEUS_PORT /
+// _HOST, loopback by default (the port is unauthenticated): the Node services' convention.
+func (r *reader) metricsAddr() string {
+	portVar := Prefix + "METRICS_PORT"
+	port := r.str(portVar, "")
+	if port == "" {
+		portVar = "OTEL_EXPORTER_PROMETHEUS_PORT"
+		port = r.str(portVar, "")
+	}
+	if port == "" {
+		return ""
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != port {
+		r.fail(portVar, fmt.Sprintf("expected a TCP port (1-65535), got %q", port))
+		return ""
+	}
+	host := r.str(Prefix+"METRICS_HOST", r.str("OTEL_EXPORTER_PROMETHEUS_HOST", "127.0.0.1"))
+	return net.JoinHostPort(host, port)
 }
 
 func (r *reader) fail(name, reason string) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tessera/tessera/services/stream-processor-go/internal/config"
+	"github.com/tessera/tessera/services/stream-processor-go/internal/metrics"
 	"github.com/tessera/tessera/services/stream-processor-go/internal/window"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -24,21 +25,23 @@ type Stats struct {
 
 // Processor runs the read-process-write loop.
 type Processor struct {
-	cfg    *config.Config
-	log    *slog.Logger
-	sess   *kgo.GroupTransactSession
-	admin  *kadm.Client
-	now    func() time.Time
-	stores map[int32]*window.Store // only touched by the Run goroutine
+	cfg     *config.Config
+	log     *slog.Logger
+	metrics *metrics.Metrics
+	sess    *kgo.GroupTransactSession
+	admin   *kadm.Client
+	now     func() time.Time
+	stores  map[int32]*window.Store // only touched by the Run goroutine
 
 	mu    sync.Mutex
 	owned map[int32]bool // updated by the group callbacks
 	stats Stats
 }
 
-// New connects the transactional group session (nothing is consumed until Run).
-func New(cfg *config.Config, log *slog.Logger) (*Processor, error) {
-	p := &Processor{cfg: cfg, log: log, now: time.Now, stores: map[int32]*window.Store{}, owned: map[int32]bool{}}
+// New connects the transactional group session (nothing is consumed until Run). Committed batches
+// and consumer lag are recorded in m (served by main on the metrics port).
+func New(cfg *config.Config, log *slog.Logger, m *metrics.Metrics) (*Processor, error) {
+	p := &Processor{cfg: cfg, log: log, metrics: m, now: time.Now, stores: map[int32]*window.Store{}, owned: map[int32]bool{}}
 	opts := []kgo.Opt{
 		kgo.SeedBrokers(cfg.Brokers...),
 		kgo.ClientID("stream-processor-go"),
@@ -91,6 +94,9 @@ func (p *Processor) Run(ctx context.Context) error {
 	if err := EnsureStateTopic(ctx, p.admin, p.cfg.RawTopic, p.cfg.StateTopic); err != nil {
 		return err
 	}
+	lagCtx, stopLag := context.WithCancel(ctx)
+	defer stopLag()
+	go (&metrics.LagMonitor{Admin: p.admin, Group: p.cfg.GroupID, Topics: []string{p.cfg.RawTopic}, Interval: p.cfg.LagRefresh, Metrics: p.metrics, Log: p.log}).Run(lagCtx)
 	p.log.Info("consuming", "topic", p.cfg.RawTopic, "group", p.cfg.GroupID, "stateTopic", p.cfg.StateTopic, "transactionalId", p.cfg.TransactionalID)
 	for ctx.Err() == nil {
 		pollCtx, cancel := context.WithTimeout(ctx, p.cfg.PollWait)
@@ -135,38 +141,10 @@ func (p *Processor) cycle(ctx context.Context, fetches kgo.Fetches) error {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
 	now := p.now()
-	var out []*kgo.Record
-	var st Stats
-	var buildErr error
-	fetches.EachRecord(func(r *kgo.Record) {
-		store := p.stores[r.Partition]
-		if buildErr != nil {
-			return
-		}
-		ev, rej := Decode(r.Value, now, p.cfg.MaxFutureSkew)
-		if rej == nil {
-			st.Events++
-			switch store.Add(ev, now) {
-			case window.Duplicate:
-				st.Duplicates++
-			case window.TooLate:
-				st.TooLate++
-				rej = reject(CodeTooLate, "every window of occurred_at is past the allowed lateness (watermark %s)", time.UnixMilli(store.Watermark()).UTC().Format(time.RFC3339))
-			}
-		}
-		if rej != nil {
-			st.DeadLetters++
-			rec, err := deadLetterRecord(p.cfg.DLQTopic, p.cfg.GroupID, r, rej, now)
-			if err != nil {
-				buildErr = err
-				return
-			}
-			out = append(out, rec)
-		}
-	})
-	if buildErr != nil {
+	out, st, batch, err := p.process(fetches.Records(), now)
+	if err != nil {
 		_, _ = p.sess.End(ctx, kgo.TryAbort)
-		return buildErr
+		return err
 	}
 	parts := make([]int32, 0, len(p.stores))
 	for part := range p.stores {
@@ -222,11 +200,50 @@ func (p *Processor) cycle(ctx context.Context, fetches kgo.Fetches) error {
 		p.stats.Aborts++
 	}
 	p.mu.Unlock()
-	if !committed {
+	if committed {
+		p.metrics.Committed(p.cfg.RawTopic, p.cfg.GroupID, batch)
+	} else {
 		p.log.Warn("transaction aborted; rebuilding window state from the changelog", "produceErr", produceErr)
 		clear(p.stores)
 	}
 	return nil
+}
+
+// process runs the polled records through their partitions' window stores and returns the dead
+// letters to write, the running totals, and the batch's metrics (recorded only if the transaction commits).
+func (p *Processor) process(records []*kgo.Record, now time.Time) ([]*kgo.Record, Stats, metrics.Batch, error) {
+	var out []*kgo.Record
+	var st Stats
+	batch := metrics.Batch{DeadLetters: map[string]int64{}}
+	for _, r := range records {
+		store := p.stores[r.Partition]
+		ev, rej := Decode(r.Value, now, p.cfg.MaxFutureSkew)
+		if rej == nil {
+			st.Events++
+			switch store.Add(ev, now) {
+			case window.Duplicate:
+				st.Duplicates++
+			case window.TooLate:
+				st.TooLate++
+				rej = reject(CodeTooLate, "every window of occurred_at is past the allowed lateness (watermark %s)", time.UnixMilli(store.Watermark()).UTC().Format(time.RFC3339))
+			}
+		}
+		if rej != nil {
+			st.DeadLetters++
+			batch.DeadLetters[rej.Code]++
+			rec, err := deadLetterRecord(p.cfg.DLQTopic, p.cfg.GroupID, r, rej, now)
+			if err != nil {
+				return nil, st, batch, err
+			}
+			out = append(out, rec)
+		}
+	}
+	// Same meaning as the Node processor: processed = first-seen valid events (too-late ones included).
+	batch.Processed = st.Events - st.Duplicates
+	batch.Duplicates = st.Duplicates
+	batch.Late = st.TooLate
+	batch.Poison = st.DeadLetters - st.TooLate
+	return out, st, batch, nil
 }
 
 // syncStores drops the state of partitions no longer owned and restores newly owned ones.

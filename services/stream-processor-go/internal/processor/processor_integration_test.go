@@ -13,6 +13,7 @@ import (
 	analyticsv1 "github.com/tessera/tessera/services/stream-processor-go/gen/tessera/analytics/v1"
 	commonv1 "github.com/tessera/tessera/services/stream-processor-go/gen/tessera/common/v1"
 	"github.com/tessera/tessera/services/stream-processor-go/internal/config"
+	"github.com/tessera/tessera/services/stream-processor-go/internal/metrics"
 	"github.com/tessera/tessera/services/stream-processor-go/internal/window"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -116,7 +117,7 @@ func TestProcessorAgainstKafka(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := func(c config.Config) (*Processor, context.CancelFunc, chan error) {
-		p, err := New(&c, slog.New(slog.NewTextHandler(testLogOut(), nil)))
+		p, err := New(&c, slog.New(slog.NewTextHandler(testLogOut(), nil)), metrics.New())
 		if err != nil {
 			t.Fatal(err)
 		}
