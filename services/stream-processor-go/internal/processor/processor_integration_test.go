@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	analyticsv1 "github.com/tessera/tessera/services/stream-processor-go/gen/tessera/analytics/v1"
 	commonv1 "github.com/tessera/tessera/services/stream-processor-go/gen/tessera/common/v1"
 	"github.com/tessera/tessera/services/stream-processor-go/internal/config"
@@ -116,8 +119,15 @@ func TestProcessorAgainstKafka(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.LagRefresh = 300 * time.Millisecond
+	// One registry for both instances, served over HTTP as in production: the totals must add up across them.
+	m := metrics.New()
+	metricsAddr := metrics.Serve(ctx, "127.0.0.1:0", m, slog.New(slog.NewTextHandler(testLogOut(), nil)))
+	if metricsAddr == "" {
+		t.Fatal("metrics endpoint did not start")
+	}
 	start := func(c config.Config) (*Processor, context.CancelFunc, chan error) {
-		p, err := New(&c, slog.New(slog.NewTextHandler(testLogOut(), nil)), metrics.New())
+		p, err := New(&c, slog.New(slog.NewTextHandler(testLogOut(), nil)), m)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -227,6 +237,53 @@ func TestProcessorAgainstKafka(t *testing.T) {
 	if deadLetters[0].ReasonCode != CodeUndecodableEnvelope || string(deadLetters[0].Payload) != "not protobuf" {
 		t.Errorf("dead letter: %+v", deadLetters[0])
 	}
+
+	// Metrics count committed transactions only: every produced event exactly once across both instances.
+	scope := `otel_scope_name="tessera.stream-processor-go",service_name="stream-processor-go"`
+	wantScrape := fmt.Sprintf(`
+# HELP tessera_pipeline_events_total Analytics events by pipeline stage and outcome
+# TYPE tessera_pipeline_events_total counter
+tessera_pipeline_events_total{%[1]s,tessera_pipeline_outcome="duplicate",tessera_pipeline_stage="processor"} 1
+tessera_pipeline_events_total{%[1]s,tessera_pipeline_outcome="late",tessera_pipeline_stage="processor"} 0
+tessera_pipeline_events_total{%[1]s,tessera_pipeline_outcome="poison",tessera_pipeline_stage="processor"} 1
+tessera_pipeline_events_total{%[1]s,tessera_pipeline_outcome="processed",tessera_pipeline_stage="processor"} %[2]d
+# HELP tessera_dlq_messages_total Messages written to a dead-letter topic
+# TYPE tessera_dlq_messages_total counter
+tessera_dlq_messages_total{error_type="ANALYTICS.UNDECODABLE_ENVELOPE",messaging_consumer_group_name="%[3]s",messaging_destination_name="%[4]s",%[1]s} 1
+`, scope, len(events), group, raw)
+	if err := testutil.ScrapeAndCompare("http://"+metricsAddr+"/metrics", strings.NewReader(wantScrape), metrics.PipelineEvents, metrics.DLQMessages); err != nil {
+		t.Error(err)
+	}
+	// Everything consumed and committed: lag 0 on each of the 3 raw partitions.
+	waitFor("consumer lag 0 on every partition", func() bool {
+		lags := scrapeLags(t, "http://"+metricsAddr+"/metrics", group)
+		return len(lags) == 3 && lags["0"] == 0 && lags["1"] == 0 && lags["2"] == 0
+	})
+}
+
+// scrapeLags returns messaging_kafka_consumer_lag of group by partition id, from a real scrape.
+func scrapeLags(t *testing.T, url, group string) map[string]float64 {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	lags := map[string]float64{}
+	for _, line := range strings.Split(string(body), "\n") {
+		if !strings.HasPrefix(line, metrics.ConsumerLag+"{") || !strings.Contains(line, `messaging_consumer_group_name="`+group+`"`) {
+			continue
+		}
+		_, part, _ := strings.Cut(line, `messaging_destination_partition_id="`)
+		part, _, _ = strings.Cut(part, `"`)
+		v, err := strconv.ParseFloat(line[strings.LastIndex(line, " ")+1:], 64)
+		if err != nil {
+			t.Fatalf("lag line %q: %v", line, err)
+		}
+		lags[part] = v
+	}
+	return lags
 }
 
 // testLogOut shows the processors' logs with SPGO_TEST_LOGS=1.
