@@ -46,10 +46,14 @@ describe('parseTopology', () => {
     ]);
   });
 
-  it('gives every node service a metrics port of its own', () => {
-    const nodeServices = loadTopology().services.filter((s) => s.runtime === 'node');
-    expect(nodeServices.every((s) => s.metricsPort !== undefined)).toBe(true);
-    expect(new Set(nodeServices.map((s) => s.metricsPort)).size).toBe(nodeServices.length);
+  it('gives every service (node and go) a metrics port of its own', () => {
+    const services = loadTopology().services;
+    expect(services.every((s) => s.metricsPort !== undefined)).toBe(true);
+    expect(new Set(services.map((s) => s.metricsPort)).size).toBe(services.length);
+  });
+
+  it('passes the go processor its metrics port (read by its config.go like the node convention)', () => {
+    expect(serviceEnv(loadTopology(), 'stream-processor-go')).toMatchObject({ STREAM_PROCESSOR_GO_METRICS_HOST: '127.0.0.1', STREAM_PROCESSOR_GO_METRICS_PORT: '9467' });
   });
 
   it('rejects an observability port that collides with a service port', () => {

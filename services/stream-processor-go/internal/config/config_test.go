@@ -37,3 +37,36 @@ func TestLoadNamesTheBadVariable(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadMetricsAddress(t *testing.T) {
+	for name, c := range map[string]struct {
+		env  map[string]string
+		want string
+	}{
+		"no port: no endpoint":  {map[string]string{}, ""},
+		"loopback by default":   {map[string]string{Prefix + "METRICS_PORT": "9467"}, "127.0.0.1:9467"},
+		"host from the service": {map[string]string{Prefix + "METRICS_PORT": "9467", Prefix + "METRICS_HOST": "0.0.0.0"}, "0.0.0.0:9467"},
+		"OTel fallback":         {map[string]string{"OTEL_EXPORTER_PROMETHEUS_PORT": "9464", "OTEL_EXPORTER_PROMETHEUS_HOST": "::1"}, "[::1]:9464"},
+		"service port wins":     {map[string]string{Prefix + "METRICS_PORT": "9467", "OTEL_EXPORTER_PROMETHEUS_PORT": "9464"}, "127.0.0.1:9467"},
+	} {
+		c.env["KAFKA_BROKERS"] = "a:1"
+		cfg, err := Load(env(c.env))
+		if err != nil || cfg.MetricsAddr != c.want {
+			t.Errorf("%s: got %q, %v; want %q", name, addrOf(cfg), err, c.want)
+		}
+	}
+	for _, bad := range []string{"0", "65536", "http", "94x", "+9467"} {
+		_, err := Load(env(map[string]string{"KAFKA_BROKERS": "a:1", Prefix + "METRICS_PORT": bad}))
+		var cfgErr *Error
+		if !errors.As(err, &cfgErr) || cfgErr.Var != Prefix+"METRICS_PORT" {
+			t.Errorf("port %q: got %v", bad, err)
+		}
+	}
+}
+
+func addrOf(c *Config) string {
+	if c == nil {
+		return "<nil>"
+	}
+	return c.MetricsAddr
+}
