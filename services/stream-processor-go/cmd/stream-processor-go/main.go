@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/tessera/tessera/services/stream-processor-go/internal/config"
@@ -16,8 +15,11 @@ import (
 )
 
 func main() {
-	level := slog.LevelInfo
-	_ = level.UnmarshalText([]byte(strings.ToUpper(os.Getenv("LOG_LEVEL"))))
+	// A LevelVar so PUT /log-level on the metrics port changes it at runtime (pino names, as in Node).
+	level := new(slog.LevelVar)
+	if l, ok := metrics.ParseLevel(os.Getenv("LOG_LEVEL")); ok {
+		level.Set(l)
+	}
 	log := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: level})).With("service", "stream-processor-go")
 
 	cfg, err := config.FromEnv()
@@ -32,7 +34,7 @@ func main() {
 
 	m := metrics.New()
 	if cfg.MetricsAddr != "" {
-		metrics.Serve(ctx, cfg.MetricsAddr, m, log)
+		metrics.Serve(ctx, cfg.MetricsAddr, m, level, log)
 	}
 	p, err := processor.New(cfg, log, m)
 	if err != nil {

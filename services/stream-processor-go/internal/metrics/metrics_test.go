@@ -86,7 +86,7 @@ func TestServe(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	addr := Serve(ctx, "127.0.0.1:0", New(), log)
+	addr := Serve(ctx, "127.0.0.1:0", New(), nil, log)
 	if addr == "" {
 		t.Fatal("not listening")
 	}
@@ -108,7 +108,7 @@ func TestServe(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	if got := Serve(ctx, ln.Addr().String(), New(), log); got != "" {
+	if got := Serve(ctx, ln.Addr().String(), New(), nil, log); got != "" {
 		t.Errorf("listening on a taken port: %s", got)
 	}
 }
@@ -135,4 +135,62 @@ func grep(body, name string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+func TestLogLevelEndpoint(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	level := new(slog.LevelVar)
+	addr := Serve(ctx, "127.0.0.1:0", New(), level, log)
+	url := "http://" + addr + "/log-level"
+	call := func(method, body string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, url, strings.NewReader(body))
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, strings.TrimSpace(string(b))
+	}
+	if status, body := call(http.MethodGet, ""); status != 200 || body != `{"level":"info"}` {
+		t.Errorf("GET: %d %s", status, body)
+	}
+	if status, body := call(http.MethodPut, `{"level":"debug"}`); status != 200 || body != `{"level":"debug"}` || level.Level() != slog.LevelDebug {
+		t.Errorf("PUT debug: %d %s, level %v", status, body, level.Level())
+	}
+	if status, body := call(http.MethodPut, `{"level":"loud"}`); status != 400 || !strings.Contains(body, "TELEMETRY.INVALID_LOG_LEVEL") || level.Level() != slog.LevelDebug {
+		t.Errorf("PUT loud: %d %s", status, body)
+	}
+	if status, body := call(http.MethodPut, `level=debug`); status != 400 || !strings.Contains(body, "TELEMETRY.INVALID_BODY") {
+		t.Errorf("PUT form: %d %s", status, body)
+	}
+	if status, _ := call(http.MethodDelete, ""); status != http.StatusMethodNotAllowed {
+		t.Errorf("DELETE: %d", status)
+	}
+
+	// From another host (METRICS_HOST=0.0.0.0 lets scrapers in): read-only.
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodPut, "/log-level", strings.NewReader(`{"level":"error"}`))
+	req.RemoteAddr = "10.1.2.3:40000"
+	logLevelHandler(level, log).ServeHTTP(rec, req)
+	if rec.Code != http.StatusForbidden || level.Level() != slog.LevelDebug {
+		t.Errorf("remote PUT: %d, level %v", rec.Code, level.Level())
+	}
+}
+
+func TestParseLevelTakesPinoNames(t *testing.T) {
+	for name, want := range map[string]slog.Level{"debug": slog.LevelDebug, "INFO": slog.LevelInfo, " warn ": slog.LevelWarn, "error": slog.LevelError} {
+		if got, ok := ParseLevel(name); !ok || got != want {
+			t.Errorf("%q: %v %v", name, got, ok)
+		}
+	}
+	if _, ok := ParseLevel("verbose"); ok {
+		t.Error("verbose accepted")
+	}
+	if LevelName(slog.LevelDebug-4) != "trace" || LevelName(slog.LevelWarn) != "warn" {
+		t.Error("level names")
+	}
 }

@@ -122,7 +122,7 @@ func TestProcessorAgainstKafka(t *testing.T) {
 	cfg.LagRefresh = 300 * time.Millisecond
 	// One registry for both instances, served over HTTP as in production: the totals must add up across them.
 	m := metrics.New()
-	metricsAddr := metrics.Serve(ctx, "127.0.0.1:0", m, slog.New(slog.NewTextHandler(testLogOut(), nil)))
+	metricsAddr := metrics.Serve(ctx, "127.0.0.1:0", m, nil, slog.New(slog.NewTextHandler(testLogOut(), nil)))
 	if metricsAddr == "" {
 		t.Fatal("metrics endpoint did not start")
 	}
