@@ -11,7 +11,7 @@ import { complianceV1 } from '@tessera/contracts';
 import { AppError } from '@tessera/errors';
 import { createGrpcClient, ensureDevPki, grpcTransportFromEnv, unaryCall } from '@tessera/grpc';
 import { type Harness, startCompliance } from './support/harness';
-import { startTestAuth, type TestAuth } from './support/test-auth';
+import { startTestAuth, type TestAuth } from '@tessera/auth';
 
 jest.setTimeout(60_000);
 process.env['LOG_LEVEL'] ??= 'warn';

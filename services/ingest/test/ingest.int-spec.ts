@@ -18,7 +18,7 @@ import { ingestConfigSchema } from '../src/config';
 import { RejectionCodes } from '../src/events/ingest.errors';
 import { GrpcServerHost } from '../src/platform/grpc-server.host';
 import { RawEventPublisher } from '../src/publishing/raw-event.publisher';
-import { startTestAuth, type TestAuth } from './support/test-auth';
+import { startTestAuth, type TestAuth } from '@tessera/auth';
 
 jest.setTimeout(90_000);
 

@@ -15,7 +15,7 @@ import { createKafka } from '@tessera/kafka';
 import { createLogger } from '@tessera/telemetry';
 import { logLevel } from 'kafkajs';
 import { sendAs, staffAuthorization } from './support/auth-client';
-import { startTestAuth, type TestAuth } from './support/test-auth';
+import { startTestAuth, type TestAuth } from '@tessera/auth';
 import { approvingCompliance, buildTransactions, freePort, killHard, startTransactions, until } from './support/service-process';
 import { throwawayDb, type ThrowawayDb } from './support/throwaway-db';
 

@@ -18,7 +18,7 @@ import { Client } from 'pg';
 import { AppModule } from '../src/app.module';
 import { transactionsConfigSchema } from '../src/config';
 import { sendAs, staffAuthorization } from './support/auth-client';
-import { startTestAuth, type TestAuth } from './support/test-auth';
+import { startTestAuth, type TestAuth } from '@tessera/auth';
 
 jest.setTimeout(60_000);
 process.env['LOG_LEVEL'] ??= 'warn';

@@ -13,7 +13,7 @@ import { createGrpcClient, unaryCall } from '@tessera/grpc';
 import { parsePiiKeys } from '../src/pii/pii-keyring';
 import { PiiVault } from '../src/pii/pii-vault';
 import { sendAs, staffAuthorization } from './support/auth-client';
-import { startTestAuth, type TestAuth } from './support/test-auth';
+import { startTestAuth, type TestAuth } from '@tessera/auth';
 import { approvingCompliance, buildTransactions, freePort, startTransactions, until } from './support/service-process';
 import { throwawayDb, type ThrowawayDb } from './support/throwaway-db';
 

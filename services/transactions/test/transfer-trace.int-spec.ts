@@ -10,7 +10,7 @@ import { Metadata } from '@grpc/grpc-js';
 import { paymentsV1 } from '@tessera/contracts';
 import { createGrpcClient, unaryCall } from '@tessera/grpc';
 import { sendAs, staffAuthorization } from './support/auth-client';
-import { startTestAuth, type TestAuth } from './support/test-auth';
+import { startTestAuth, type TestAuth } from '@tessera/auth';
 import { approvingCompliance, buildTransactions, freePort, killHard, startTransactions } from './support/service-process';
 import { throwawayDb, type ThrowawayDb } from './support/throwaway-db';
 

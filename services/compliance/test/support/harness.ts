@@ -9,7 +9,7 @@ import { Client } from 'pg';
 import { AppModule } from '../../src/app.module';
 import { complianceConfigSchema } from '../../src/config';
 import { GrpcServerHost } from '../../src/platform/grpc-server.host';
-import { startTestAuth } from './test-auth';
+import { startTestAuth } from '@tessera/auth';
 
 // In-process suites run plaintext explicitly (design: mTLS is covered by libs/grpc and the e2e platform).
 process.env['TESSERA_GRPC_PLAINTEXT'] ??= 'true';

@@ -9,7 +9,7 @@ import { Client } from 'pg';
 import { AppModule } from '../../src/app.module';
 import { insightsConfigSchema } from '../../src/config';
 import { GrpcServerHost } from '../../src/platform/grpc-server.host';
-import { startTestAuth, type TestAuth } from './test-auth';
+import { startTestAuth, type TestAuth } from '@tessera/auth';
 
 // In-process suites run plaintext explicitly (mTLS is covered by libs/grpc and the e2e platform).
 process.env['TESSERA_GRPC_PLAINTEXT'] ??= 'true';

@@ -1,5 +1,5 @@
 import { authClientInterceptor } from '@tessera/grpc';
-import type { TestAuth } from './test-auth';
+import type { TestAuth } from '@tessera/auth';
 
 // In-process suites run plaintext explicitly (mTLS is covered by libs/grpc and the e2e platform).
 process.env['TESSERA_GRPC_PLAINTEXT'] ??= 'true';

@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { complianceV1, descriptorSetPath } from '@tessera/contracts';
 import { checkHealth, createGrpcServer, type GrpcServerHandle, unaryService } from '@tessera/grpc';
-import type { TestAuth } from './test-auth';
+import type { TestAuth } from '@tessera/auth';
 
 export const ROOT = path.resolve(__dirname, '../../../..');
 const DIST = path.join(ROOT, 'services/transactions/dist');

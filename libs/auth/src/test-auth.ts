@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Metadata } from '@grpc/grpc-js';
-import { DevIssuer, type MintOptions } from '@tessera/auth';
+import { DevIssuer, type MintOptions } from './dev-issuer';
 
 /** A throwaway dev issuer: real ES256 tokens and hashed API keys, and the env pointing a service's verifier at them. */
 export interface TestAuth {
@@ -16,6 +16,7 @@ export interface TestAuth {
   close(): void;
 }
 
+/** For tests: a dev issuer in a fresh temp dir (removed by `close()`), with gRPC metadata helpers. */
 export async function startTestAuth(): Promise<TestAuth> {
   const dir = mkdtempSync(path.join(tmpdir(), 'tessera-auth-'));
   const issuer = await DevIssuer.open(dir);
