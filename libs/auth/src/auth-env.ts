@@ -125,3 +125,16 @@ export function authFromEnv(env: NodeJS.ProcessEnv = process.env, opts: { servic
   const apiKeys = new ApiKeyStore({ file: settings.apiKeysFile, ...(opts.onApiKeysReloadError ? { onReloadError: opts.onApiKeysReloadError } : {}) });
   return { verifier, apiKeys, callers: new CallerAuthenticator(verifier, apiKeys), settings };
 }
+
+const AUTH_CONFIG_KEYS = [...Object.keys(authEnvSchema.shape), 'NODE_ENV'] as const;
+
+/**
+ * The callers' authenticator of a service whose validated config embeds {@link authEnvSchema} (and NODE_ENV):
+ * the auth values go back to env form so {@link authFromEnv} applies the same dev defaults and production rules.
+ */
+export function callerAuthenticatorFromConfig(config: object, service: string): CallerAuthenticator {
+  const values = config as Readonly<Record<string, unknown>>;
+  const env: NodeJS.ProcessEnv = {};
+  for (const key of AUTH_CONFIG_KEYS) if (values[key] !== undefined) env[key] = String(values[key]);
+  return authFromEnv(env, { service }).callers;
+}
