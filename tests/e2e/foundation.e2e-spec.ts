@@ -67,9 +67,16 @@ describe('foundation slice', () => {
 
     await waitFor('spans of the account trace', async () => {
       const spans = platform.otlp.trace(traceId);
-      // Spans arrive in batches per process (every 200 ms): wait for both ends, not just the last hop.
-      return spans.some((s) => s.service === 'transactions' && s.attributes['db.system.name'] === 'postgresql') && spans.some((s) => s.service === 'gateway' && s.kind === 1);
-    }, 10_000);
+      // Spans arrive in batches per process (every 200 ms), and a parent ends (so is exported) after its children:
+      // wait for both ends AND for every span's parent, or a late batch looks like a second root.
+      const ids = new Set(spans.map((s) => s.spanId));
+      const orphans = spans.filter((s) => !s.parentSpanId || !ids.has(s.parentSpanId)).length;
+      return (
+        orphans === 1 &&
+        spans.some((s) => s.service === 'transactions' && s.attributes['db.system.name'] === 'postgresql') &&
+        spans.some((s) => s.service === 'gateway' && s.kind === 1)
+      );
+    }, 10_000).catch(() => undefined); // on timeout, the assertions below print the tree
     const spans = platform.otlp.trace(traceId);
     const byService = (service: string, kind: number) => spans.filter((s) => s.service === service && s.kind === kind);
     expect(byService('gateway', 1 /* SERVER */).length).toBeGreaterThan(0);
