@@ -39,6 +39,19 @@ export function createKafka(options: CreateKafkaOptions): Kafka {
   });
 }
 
+/**
+ * kafkajs ERROR entries that are not the final word on a failure, so they are logged at WARN:
+ * - the `Connection` namespace logs every failed request or socket at ERROR and then throws the same error to
+ *   its caller: kafkajs's own retrier (e.g. `AddPartitionsToTxn` answered `CONCURRENT_TRANSACTIONS` between two
+ *   back-to-back transactions, retried a few ms later; tulios/kafkajs#1315) or our code, which logs what it
+ *   cannot recover from at ERROR itself;
+ * - entries that carry `retryCount` are attempts that kafkajs retries (a give-up reaches the caller).
+ * An ERROR line therefore means something failed for good, which is what alerts and the e2e log checks rely on.
+ */
+export function isRetriedKafkaError(namespace: string, extra: Record<string, unknown>): boolean {
+  return namespace === 'Connection' || typeof extra['retryCount'] === 'number';
+}
+
 /** Maps kafkajs log entries onto pino levels; kafkajs's `message` becomes the line's `msg`. */
 export function pinoLogCreator(logger: KafkaLogger): logCreator {
   return () => (entry: LogEntry) => {
@@ -50,7 +63,8 @@ export function pinoLogCreator(logger: KafkaLogger): logCreator {
     switch (entry.level) {
       case logLevel.ERROR:
       case logLevel.NOTHING:
-        logger.error(fields, message);
+        if (isRetriedKafkaError(entry.namespace, extra)) logger.warn(fields, message);
+        else logger.error(fields, message);
         break;
       case logLevel.WARN:
         logger.warn(fields, message);
