@@ -8,10 +8,13 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/tessera/tessera/services/stream-processor-go/internal/config"
 	"github.com/tessera/tessera/services/stream-processor-go/internal/metrics"
 	"github.com/tessera/tessera/services/stream-processor-go/internal/processor"
+	"github.com/tessera/tessera/services/stream-processor-go/internal/tracing"
+	"go.opentelemetry.io/otel/trace"
 )
 
 func main() {
@@ -32,17 +35,41 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 
+	// Spans: OTEL_TRACES_EXPORTER etc., validated by config.FromEnv (internal/tracing).
+	tp, err := tracing.NewProvider(ctx, cfg.Tracing, tracing.Options{})
+	if err != nil {
+		log.Error("invalid configuration", "err", err)
+		os.Exit(2)
+	}
+	tracing.Install(tp, log)
+	log.Info("tracing", "exporters", cfg.Tracing.Exporters, "sampler", cfg.Tracing.Sampler)
+
 	m := metrics.New()
 	if cfg.MetricsAddr != "" {
 		metrics.Serve(ctx, cfg.MetricsAddr, m, level, log)
 	}
-	p, err := processor.New(cfg, log, m)
+	code := run(ctx, cfg, log, m, tp)
+	// Flush the spans still batched (the last transactions') before exiting, bounded so a dead collector
+	// cannot hold the shutdown.
+	flushCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	if err := tp.Shutdown(flushCtx); err != nil {
+		log.Warn("flushing spans failed", "err", err)
+	}
+	cancel()
+	if code != 0 {
+		os.Exit(code)
+	}
+}
+
+func run(ctx context.Context, cfg *config.Config, log *slog.Logger, m *metrics.Metrics, tp trace.TracerProvider) int {
+	p, err := processor.New(cfg, log, m, tp)
 	if err != nil {
 		log.Error("startup failed", "err", err)
-		os.Exit(1)
+		return 1
 	}
 	if err := p.Run(ctx); err != nil {
 		log.Error("processor failed", "err", err)
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }

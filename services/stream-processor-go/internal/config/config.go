@@ -37,6 +37,8 @@ type Config struct {
 	MetricsAddr string
 	// LagRefresh is how often consumer lag is fetched (15 s like libs/kafka; not an env var).
 	LagRefresh time.Duration
+	// Tracing is the OpenTelemetry span export and sampling (OTEL_* variables, see tracing.go).
+	Tracing Tracing
 }
 
 // Error names the variable that failed validation.
@@ -81,6 +83,7 @@ func Load(lookup func(string) (string, bool)) (*Config, error) {
 		},
 	}
 	c.MetricsAddr = r.metricsAddr()
+	c.Tracing = r.tracing()
 	c.LagRefresh = 15 * time.Second
 	windows := r.str(Prefix+"WINDOWS", "10s,60s,60s/10s")
 	if r.err != nil {

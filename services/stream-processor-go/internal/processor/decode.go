@@ -44,10 +44,21 @@ func reject(code, format string, args ...any) *Rejection {
 
 // Decode turns a raw record value into a validated window event, or says why it cannot.
 func Decode(value []byte, now time.Time, maxFutureSkew time.Duration) (window.Event, *Rejection) {
+	ev, _, rej := decodeTraced(value, now, maxFutureSkew)
+	return ev, rej
+}
+
+// decodeTraced is Decode that also returns the envelope's traceparent field (the producer's trace context).
+func decodeTraced(value []byte, now time.Time, maxFutureSkew time.Duration) (window.Event, string, *Rejection) {
 	var env commonv1.EventEnvelope
 	if err := proto.Unmarshal(value, &env); err != nil {
-		return window.Event{}, reject(CodeUndecodableEnvelope, "value is not an EventEnvelope: %v", err)
+		return window.Event{}, "", reject(CodeUndecodableEnvelope, "value is not an EventEnvelope: %v", err)
 	}
+	ev, rej := decodeEvent(&env, now, maxFutureSkew)
+	return ev, env.Traceparent, rej
+}
+
+func decodeEvent(env *commonv1.EventEnvelope, now time.Time, maxFutureSkew time.Duration) (window.Event, *Rejection) {
 	if env.Type != analyticsEventType {
 		return window.Event{}, reject(CodeUnknownEventType, "envelope type %q, want %q", truncate(env.Type, 100), analyticsEventType)
 	}

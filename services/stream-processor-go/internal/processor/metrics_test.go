@@ -35,7 +35,7 @@ func TestProcessedBatchIsScrapedPerOutcomeAndReason(t *testing.T) {
 		{Topic: cfg.RawTopic, Value: []byte("not protobuf")},
 		{Topic: cfg.RawTopic, Value: tooLate},
 	}
-	out, st, batch, err := p.process(records, now)
+	out, st, batch, _, err := p.process(records, now)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,8 @@ import (
 	"github.com/tessera/tessera/services/stream-processor-go/internal/window"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Stats are running totals, for logs and tests.
@@ -30,6 +32,7 @@ type Processor struct {
 	metrics *metrics.Metrics
 	sess    *kgo.GroupTransactSession
 	admin   *kadm.Client
+	tracer  trace.Tracer
 	now     func() time.Time
 	stores  map[int32]*window.Store // only touched by the Run goroutine
 
@@ -39,9 +42,13 @@ type Processor struct {
 }
 
 // New connects the transactional group session (nothing is consumed until Run). Committed batches
-// and consumer lag are recorded in m (served by main on the metrics port).
-func New(cfg *config.Config, log *slog.Logger, m *metrics.Metrics) (*Processor, error) {
-	p := &Processor{cfg: cfg, log: log, metrics: m, now: time.Now, stores: map[int32]*window.Store{}, owned: map[int32]bool{}}
+// and consumer lag are recorded in m (served by main on the metrics port); spans go to tp (nil: the
+// global provider, a no-op one unless main installed the SDK).
+func New(cfg *config.Config, log *slog.Logger, m *metrics.Metrics, tp trace.TracerProvider) (*Processor, error) {
+	if tp == nil {
+		tp = otel.GetTracerProvider()
+	}
+	p := &Processor{cfg: cfg, log: log, metrics: m, tracer: newTracer(tp), now: time.Now, stores: map[int32]*window.Store{}, owned: map[int32]bool{}}
 	opts := []kgo.Opt{
 		kgo.SeedBrokers(cfg.Brokers...),
 		kgo.ClientID("stream-processor-go"),
@@ -141,31 +148,19 @@ func (p *Processor) cycle(ctx context.Context, fetches kgo.Fetches) error {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
 	now := p.now()
-	out, st, batch, err := p.process(fetches.Records(), now)
+	out, st, batch, inputs, err := p.process(fetches.Records(), now)
 	if err != nil {
 		_, _ = p.sess.End(ctx, kgo.TryAbort)
 		return err
 	}
-	parts := make([]int32, 0, len(p.stores))
-	for part := range p.stores {
-		parts = append(parts, part)
+	aggs, emitted, pt, err := p.emit(ctx, now, inputs)
+	if err != nil {
+		pt.end(err)
+		_, _ = p.sess.End(ctx, kgo.TryAbort)
+		return err
 	}
-	sort.Slice(parts, func(i, j int) bool { return parts[i] < parts[j] })
-	for _, part := range parts {
-		flushed := p.stores[part].Flush(now)
-		for _, agg := range flushed.Aggregates {
-			rec, err := aggregateRecord(p.cfg.AggregatesTopic, agg)
-			if err != nil {
-				_, _ = p.sess.End(ctx, kgo.TryAbort)
-				return err
-			}
-			out = append(out, rec)
-		}
-		st.Emitted += int64(len(flushed.Aggregates))
-		for _, s := range flushed.State {
-			out = append(out, &kgo.Record{Topic: p.cfg.StateTopic, Partition: part, Key: []byte(s.Key), Value: s.Value})
-		}
-	}
+	out = append(out, aggs...)
+	st.Emitted = emitted
 
 	var (
 		wg         sync.WaitGroup
@@ -186,7 +181,17 @@ func (p *Processor) cycle(ctx context.Context, fetches kgo.Fetches) error {
 	wg.Wait()
 	committed, err := p.sess.End(ctx, kgo.TransactionEndTry(produceErr == nil))
 	if err != nil {
-		return fmt.Errorf("end transaction: %w", err)
+		err = fmt.Errorf("end transaction: %w", err)
+		pt.end(err)
+		return err
+	}
+	switch {
+	case committed:
+		pt.end(nil)
+	case produceErr != nil:
+		pt.end(fmt.Errorf("transaction aborted: produce failed: %w", produceErr))
+	default: // End aborts (and returns no error) when the group rebalanced during the poll
+		pt.end(errAbortedByRebalance)
 	}
 	p.mu.Lock()
 	p.stats.Transactions++
@@ -209,16 +214,31 @@ func (p *Processor) cycle(ctx context.Context, fetches kgo.Fetches) error {
 	return nil
 }
 
+// errAbortedByRebalance is the batch spans' error when the session aborted a transaction on its own.
+var errAbortedByRebalance = errors.New("transaction aborted: the group rebalanced during the poll")
+
 // process runs the polled records through their partitions' window stores and returns the dead
-// letters to write, the running totals, and the batch's metrics (recorded only if the transaction commits).
-func (p *Processor) process(records []*kgo.Record, now time.Time) ([]*kgo.Record, Stats, metrics.Batch, error) {
+// letters to write, the running totals, the batch's metrics (recorded only if the transaction commits)
+// and, per partition, the record count and the traceparents of its events (for the batch spans).
+func (p *Processor) process(records []*kgo.Record, now time.Time) ([]*kgo.Record, Stats, metrics.Batch, map[int32]*partitionInput, error) {
 	var out []*kgo.Record
 	var st Stats
 	batch := metrics.Batch{DeadLetters: map[string]int64{}}
+	inputs := map[int32]*partitionInput{}
 	for _, r := range records {
 		store := p.stores[r.Partition]
-		ev, rej := Decode(r.Value, now, p.cfg.MaxFutureSkew)
+		in := inputs[r.Partition]
+		if in == nil {
+			in = &partitionInput{}
+			inputs[r.Partition] = in
+		}
+		in.records++
+		ev, envTraceparent, rej := decodeTraced(r.Value, now, p.cfg.MaxFutureSkew)
 		if rej == nil {
+			// Every decoded event contributes a link, duplicates and too-late ones too (Node: kind "event").
+			if tp := recordTraceparent(r, envTraceparent); tp != "" {
+				in.traceparents = append(in.traceparents, tp)
+			}
 			st.Events++
 			switch store.Add(ev, now) {
 			case window.Duplicate:
@@ -233,7 +253,7 @@ func (p *Processor) process(records []*kgo.Record, now time.Time) ([]*kgo.Record
 			batch.DeadLetters[rej.Code]++
 			rec, err := deadLetterRecord(p.cfg.DLQTopic, p.cfg.GroupID, r, rej, now)
 			if err != nil {
-				return nil, st, batch, err
+				return nil, st, batch, nil, err
 			}
 			out = append(out, rec)
 		}
@@ -243,7 +263,49 @@ func (p *Processor) process(records []*kgo.Record, now time.Time) ([]*kgo.Record
 	batch.Duplicates = st.Duplicates
 	batch.Late = st.TooLate
 	batch.Poison = st.DeadLetters - st.TooLate
-	return out, st, batch, nil
+	return out, st, batch, inputs, nil
+}
+
+// emit flushes every partition's windows into aggregate and changelog records. Each partition that had
+// records in this poll or emits aggregates gets an "aggregate window batch" span (and "window close"
+// children for the windows it finalises), like one commit() of the Node processor; its aggregates carry
+// the span's trace id (trace_id) and traceparent. The spans are returned open: they end with the transaction.
+func (p *Processor) emit(ctx context.Context, now time.Time, inputs map[int32]*partitionInput) ([]*kgo.Record, int64, *pollTrace, error) {
+	parts := make([]int32, 0, len(p.stores))
+	for part := range p.stores {
+		parts = append(parts, part)
+	}
+	sort.Slice(parts, func(i, j int) bool { return parts[i] < parts[j] })
+	var (
+		out     []*kgo.Record
+		emitted int64
+	)
+	pt := &pollTrace{}
+	for _, part := range parts {
+		flushed := p.stores[part].Flush(now)
+		in := inputs[part]
+		var fields map[string]string
+		if (in != nil && in.records > 0) || len(flushed.Aggregates) > 0 {
+			spanCtx := pt.startBatch(ctx, p.tracer, p.cfg.RawTopic, part, in, len(flushed.Aggregates), flushed.Closed)
+			fields = traceFields(spanCtx)
+			traceID := traceIDOf(trace.SpanFromContext(spanCtx))
+			for _, agg := range flushed.Aggregates {
+				agg.TraceId = traceID
+			}
+		}
+		for _, agg := range flushed.Aggregates {
+			rec, err := aggregateRecord(p.cfg.AggregatesTopic, agg, fields)
+			if err != nil {
+				return nil, emitted, pt, err
+			}
+			out = append(out, rec)
+		}
+		emitted += int64(len(flushed.Aggregates))
+		for _, s := range flushed.State {
+			out = append(out, &kgo.Record{Topic: p.cfg.StateTopic, Partition: part, Key: []byte(s.Key), Value: s.Value})
+		}
+	}
+	return out, emitted, pt, nil
 }
 
 // syncStores drops the state of partitions no longer owned and restores newly owned ones.

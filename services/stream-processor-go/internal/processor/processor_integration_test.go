@@ -127,7 +127,7 @@ func TestProcessorAgainstKafka(t *testing.T) {
 		t.Fatal("metrics endpoint did not start")
 	}
 	start := func(c config.Config) (*Processor, context.CancelFunc, chan error) {
-		p, err := New(&c, slog.New(slog.NewTextHandler(testLogOut(), nil)), m)
+		p, err := New(&c, slog.New(slog.NewTextHandler(testLogOut(), nil)), m, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

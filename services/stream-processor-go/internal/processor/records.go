@@ -16,14 +16,16 @@ const (
 	protobufContent = "application/protobuf"
 )
 
-// enveloped wraps a payload the way @tessera/kafka does (EventEnvelope value + ce_* headers).
-func enveloped(topic, key, id, typ string, at time.Time, payload proto.Message, extra ...kgo.RecordHeader) (*kgo.Record, error) {
+// enveloped wraps a payload the way @tessera/kafka does (EventEnvelope value + ce_* headers); trace holds
+// the W3C fields of the emitting span (traceparent, tracestate), in the envelope and as headers, or is nil.
+func enveloped(topic, key, id, typ string, at time.Time, payload proto.Message, trace map[string]string, extra ...kgo.RecordHeader) (*kgo.Record, error) {
 	data, err := proto.Marshal(payload)
 	if err != nil {
 		return nil, err
 	}
 	value, err := proto.Marshal(&commonv1.EventEnvelope{
 		Id: id, Type: typ, Source: source, Subject: key, Time: timestamppb.New(at), SchemaVersion: 1,
+		Traceparent: trace[TraceparentHeader], Tracestate: trace[TracestateHeader],
 		DataContentType: protobufContent, Data: data,
 	})
 	if err != nil {
@@ -36,13 +38,19 @@ func enveloped(topic, key, id, typ string, at time.Time, payload proto.Message, 
 		kgo.RecordHeader{Key: "ce_subject", Value: []byte(key)},
 		kgo.RecordHeader{Key: "content-type", Value: []byte(protobufContent)},
 	)
+	for _, k := range []string{TraceparentHeader, TracestateHeader} { // envelopeHeaders: only when set
+		if v := trace[k]; v != "" {
+			headers = append(headers, kgo.RecordHeader{Key: k, Value: []byte(v)})
+		}
+	}
 	return &kgo.Record{Topic: topic, Key: []byte(key), Value: value, Headers: headers}, nil
 }
 
-// aggregateRecord: key = window_key, envelope id = window_key#revision (consumers dedupe on it).
-func aggregateRecord(topic string, agg *analyticsv1.WindowAggregate) (*kgo.Record, error) {
+// aggregateRecord: key = window_key, envelope id = window_key#revision (consumers dedupe on it); trace is
+// the batch span's context (its trace id is also agg.trace_id).
+func aggregateRecord(topic string, agg *analyticsv1.WindowAggregate, trace map[string]string) (*kgo.Record, error) {
 	id := agg.WindowKey + "#" + strconv.FormatInt(agg.Revision, 10)
-	return enveloped(topic, agg.WindowKey, id, windowAggregateType, agg.ComputedAt.AsTime(), agg)
+	return enveloped(topic, agg.WindowKey, id, windowAggregateType, agg.ComputedAt.AsTime(), agg, trace)
 }
 
 // deadLetterRecord keeps the original key and bytes so a replay can re-drive the record unchanged.
@@ -52,7 +60,7 @@ func deadLetterRecord(topic, group string, src *kgo.Record, rej *Rejection, now 
 		Attempts: 1, Payload: src.Value, FailedAt: timestamppb.New(now),
 	}
 	id := src.Topic + "/" + strconv.Itoa(int(src.Partition)) + "/" + strconv.FormatInt(src.Offset, 10)
-	return enveloped(topic, string(src.Key), id, deadLetterType, now, dl,
+	return enveloped(topic, string(src.Key), id, deadLetterType, now, dl, nil, // no trace context, as deadLetterMessage in Node
 		kgo.RecordHeader{Key: "dlq-reason", Value: []byte(truncate(rej.Reason, 500))},
 		kgo.RecordHeader{Key: "dlq-error-code", Value: []byte(rej.Code)},
 		kgo.RecordHeader{Key: "dlq-original-topic", Value: []byte(src.Topic)},

@@ -56,7 +56,10 @@ type StateRecord struct {
 // Output is what one Flush produces, to be written in the same Kafka transaction.
 type Output struct {
 	Aggregates []*analyticsv1.WindowAggregate
-	State      []StateRecord
+	// Closed are the aggregates (also in Aggregates) of windows this flush finalised: their first final
+	// revision. A later final revision (a late event counted on a closed window) is not a close.
+	Closed []*analyticsv1.WindowAggregate
+	State  []StateRecord
 }
 
 const (
@@ -169,11 +172,13 @@ func (s *Store) Flush(now time.Time) Output {
 	lateness := s.cfg.AllowedLateness.Milliseconds()
 	var out Output
 	var evicted []Key
+	closedNow := map[Key]bool{}
 	for k, acc := range s.windows {
 		closeAt := k.EndMs() + lateness
 		if !acc.Final && s.watermarkMs >= closeAt {
 			acc.Final = true
 			s.dirty[k] = true
+			closedNow[k] = true
 		}
 		if acc.Final && !s.dirty[k] && s.watermarkMs >= closeAt+s.cfg.ClosedRetention.Milliseconds() {
 			evicted = append(evicted, k)
@@ -193,7 +198,11 @@ func (s *Store) Flush(now time.Time) Output {
 	for _, k := range keys {
 		acc := s.windows[k]
 		acc.Revision++
-		out.Aggregates = append(out.Aggregates, s.aggregate(k, acc, computedAt))
+		agg := s.aggregate(k, acc, computedAt)
+		out.Aggregates = append(out.Aggregates, agg)
+		if closedNow[k] {
+			out.Closed = append(out.Closed, agg)
+		}
 		out.State = append(out.State, StateRecord{Key: stateWindow + k.String(), Value: mustWindowRecord(k, acc)})
 	}
 	clear(s.dirty)

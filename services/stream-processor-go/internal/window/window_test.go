@@ -36,6 +36,14 @@ func byKey(aggs []*analyticsv1.WindowAggregate) map[string]*analyticsv1.WindowAg
 	return m
 }
 
+func keysOf(aggs []*analyticsv1.WindowAggregate) []string {
+	var keys []string
+	for _, a := range aggs {
+		keys = append(keys, a.WindowKey)
+	}
+	return keys
+}
+
 func TestParseSpecs(t *testing.T) {
 	specs, err := ParseSpecs("10s, 60s/10s")
 	if err != nil || len(specs) != 2 || specs[1].Slide != 10*time.Second || specs[0].Slide != specs[0].Size {
@@ -161,17 +169,28 @@ func TestStoreWatermarkLatenessAndFinal(t *testing.T) {
 
 	// Watermark 45 s >= 40 s: the 10 s window becomes final (no new data, one final revision).
 	s.Add(ev("c", 50_000, 1, nil), time.Now())
-	agg = byKey(s.Flush(time.Now()).Aggregates)[k10]
+	out := s.Flush(time.Now())
+	agg = byKey(out.Aggregates)[k10]
 	if agg == nil || !agg.Final || agg.Count != 2 || agg.Revision != 3 {
 		t.Fatalf("final revision: %+v", agg)
+	}
+	// Closed: exactly the windows this flush finalised, the 10 s one and the 60 s/10 s hop ending with it
+	// (the other 60 s windows are still open).
+	hop := Key{Tenant: "acme", Stream: "web", Metric: "page.view", SizeSec: 60, SlideSec: 10, StartMs: base - 50_000}.String()
+	if got := keysOf(out.Closed); len(got) != 2 || got[0] != k10 || got[1] != hop || out.Closed[0] != agg || !out.Closed[1].Final {
+		t.Fatalf("closed by this flush: %v, want [%s %s]", got, k10, hop)
 	}
 	// Too late for the 10 s window, but the 60 s windows are still open: aggregated there, late here.
 	if s.Add(ev("too-late-10s", 3_000, 1000, nil), time.Now()) != Aggregated {
 		t.Fatal("event still on time for the 60 s window")
 	}
-	agg = byKey(s.Flush(time.Now()).Aggregates)[k10]
+	out = s.Flush(time.Now())
+	agg = byKey(out.Aggregates)[k10]
 	if agg == nil || agg.Count != 2 || agg.LateEvents != 1 || !agg.Final || agg.Revision != 4 {
 		t.Fatalf("late count on the final window: %+v", agg)
+	}
+	if len(out.Closed) != 0 { // a new final revision of an already closed window is not a close
+		t.Fatalf("closed again: %v", keysOf(out.Closed))
 	}
 	if got := agg.GetMaxEventTime().AsTime().UnixMilli(); got != base+2_000 { // the too-late event (3 s) was not aggregated
 		t.Fatalf("max_event_time of the final window moved by a late event: base+%d", got-base)
