@@ -20,6 +20,10 @@ import (
 	"github.com/tessera/tessera/services/stream-processor-go/internal/window"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/otel/codes"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
@@ -63,11 +67,12 @@ func TestProcessorAgainstKafka(t *testing.T) {
 		tenant, id, country string
 		offset              time.Duration
 		value               float64
+		traceparent         string // the producer span's context, as ingest sets it
 	}
 	var events []input
 	for i := 0; i < 60; i++ {
 		events = append(events, input{tenant: []string{"t1", "t2"}[i%2], id: fmt.Sprintf("ev-%d", i), country: []string{"DE", "FR", "US"}[i%3],
-			offset: time.Duration(i) * 1500 * time.Millisecond, value: float64(i%7) - 1.5})
+			offset: time.Duration(i) * 1500 * time.Millisecond, value: float64(i%7) - 1.5, traceparent: tp(7000 + i)})
 	}
 	want := map[string]*expected{}
 	for _, e := range events {
@@ -98,7 +103,7 @@ func TestProcessorAgainstKafka(t *testing.T) {
 		data, _ := proto.Marshal(&analyticsv1.AnalyticsEvent{TenantId: e.tenant, StreamId: "web", EventId: e.id, EventType: "page.view",
 			OccurredAt: timestamppb.New(base.Add(e.offset)), Value: e.value, Attributes: map[string]string{"country": e.country, "user_id": "u-" + e.id}})
 		value, _ := proto.Marshal(&commonv1.EventEnvelope{Id: e.id, Type: analyticsEventType, Source: "it", Subject: e.tenant + "/web", Data: data})
-		return &kgo.Record{Key: []byte(e.tenant + "/web"), Value: value}
+		return &kgo.Record{Key: []byte(e.tenant + "/web"), Value: value, Headers: []kgo.RecordHeader{{Key: "traceparent", Value: []byte(e.traceparent)}}}
 	}
 	produce := func(recs ...*kgo.Record) {
 		t.Helper()
@@ -122,12 +127,15 @@ func TestProcessorAgainstKafka(t *testing.T) {
 	cfg.LagRefresh = 300 * time.Millisecond
 	// One registry for both instances, served over HTTP as in production: the totals must add up across them.
 	m := metrics.New()
+	// One span recorder for both instances too: the committed batches' spans are checked against the output.
+	spans := tracetest.NewSpanRecorder()
+	tracerProvider := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
 	metricsAddr := metrics.Serve(ctx, "127.0.0.1:0", m, nil, slog.New(slog.NewTextHandler(testLogOut(), nil)))
 	if metricsAddr == "" {
 		t.Fatal("metrics endpoint did not start")
 	}
 	start := func(c config.Config) (*Processor, context.CancelFunc, chan error) {
-		p, err := New(&c, slog.New(slog.NewTextHandler(testLogOut(), nil)), m, nil)
+		p, err := New(&c, slog.New(slog.NewTextHandler(testLogOut(), nil)), m, tracerProvider)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -185,6 +193,7 @@ func TestProcessorAgainstKafka(t *testing.T) {
 	finals := map[string]*analyticsv1.WindowAggregate{}
 	var deadLetters []*analyticsv1.DeadLetter
 	lastRevision := map[string]int64{}
+	aggTraceparents := map[string]bool{} // the traceparent every committed aggregate carries
 	for len(finals) < len(want) || len(deadLetters) < 1 {
 		failIfDone(t, done2)
 		pollCtx, c := context.WithTimeout(ctx, 5*time.Second)
@@ -216,6 +225,11 @@ func TestProcessorAgainstKafka(t *testing.T) {
 				t.Errorf("%s: revision %d after %d", agg.WindowKey, agg.Revision, lastRevision[agg.WindowKey])
 			}
 			lastRevision[agg.WindowKey] = agg.Revision
+			// Tracing: trace_id = the batch span's trace, whose context is also the envelope's and header's traceparent.
+			if h := header(r, "traceparent"); agg.TraceId == "" || h != env.Traceparent || !strings.HasPrefix(h, "00-"+agg.TraceId+"-") {
+				t.Errorf("%s#%d: trace_id %q, header traceparent %q, envelope %q", agg.WindowKey, agg.Revision, agg.TraceId, h, env.Traceparent)
+			}
+			aggTraceparents[env.Traceparent] = true
 			if agg.Final {
 				finals[agg.WindowKey] = &agg
 			}
@@ -254,6 +268,52 @@ tessera_dlq_messages_total{error_type="ANALYTICS.UNDECODABLE_ENVELOPE",messaging
 	if err := testutil.ScrapeAndCompare("http://"+metricsAddr+"/metrics", strings.NewReader(wantScrape), metrics.PipelineEvents, metrics.DLQMessages); err != nil {
 		t.Error(err)
 	}
+	// Spans of the committed batches (status OK; they end right after the commit, so wait for them): every
+	// aggregate's traceparent is one of them, every produced event is linked from one (at most 16 events per
+	// partition and poll here, under the cap of 32 links), and each final window had one "window close".
+	var okBatches map[string]sdktrace.ReadOnlySpan
+	var linked map[string]bool
+	var closed, closeSpans int64
+	waitFor("the batch spans of every aggregate", func() bool {
+		okBatches, linked, closed, closeSpans = map[string]sdktrace.ReadOnlySpan{}, map[string]bool{}, 0, 0
+		for _, s := range spans.Ended() {
+			if s.Status().Code == codes.Error {
+				continue
+			}
+			switch s.Name() {
+			case BatchSpanName:
+				sc := s.SpanContext()
+				okBatches[fmt.Sprintf("00-%s-%s-01", sc.TraceID(), sc.SpanID())] = s
+				for _, l := range s.Links() {
+					linked[fmt.Sprintf("00-%s-%s-01", l.SpanContext.TraceID(), l.SpanContext.SpanID())] = true
+				}
+				a := attrs(s.Attributes())
+				closed += a["tessera.windows.closed"].(int64) - a["tessera.windows.close_spans_dropped"].(int64)
+			case WindowCloseSpanName:
+				closeSpans++
+			}
+		}
+		for tp := range aggTraceparents {
+			if okBatches[tp] == nil {
+				return false
+			}
+		}
+		return true
+	})
+	for _, s := range okBatches {
+		if s.SpanKind() != trace.SpanKindConsumer || attrs(s.Attributes())["messaging.destination.name"] != raw {
+			t.Errorf("batch span kind %v attributes %v", s.SpanKind(), s.Attributes())
+		}
+	}
+	for _, e := range events {
+		if !linked[e.traceparent] {
+			t.Errorf("event %s (traceparent %s) is linked from no committed batch span", e.id, e.traceparent)
+		}
+	}
+	if closeSpans != closed || closeSpans != int64(len(want)) {
+		t.Errorf("window close spans %d, batch spans say %d closed (final windows %d)", closeSpans, closed, len(want))
+	}
+
 	// Everything consumed and committed: lag 0 on each of the 3 raw partitions.
 	waitFor("consumer lag 0 on every partition", func() bool {
 		lags := scrapeLags(t, "http://"+metricsAddr+"/metrics", group)
