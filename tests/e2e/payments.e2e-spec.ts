@@ -1,8 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Client } from 'pg';
-import { startPaymentsPlatform, type PaymentsPlatform } from './support/payments-platform';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from './support/browser';
+import { startPaymentsPlatform, TRACE_URL_TEMPLATE, type PaymentsPlatform } from './support/payments-platform';
 import { assertTransferChain } from './support/trace-chain';
-import { waitFor } from './support/platform';
+import { ROOT, waitFor } from './support/platform';
 
 /**
  * Issue #3 end to end, every service a real process: gateway -> transactions -> compliance (Screen) ->
@@ -13,6 +17,7 @@ import { waitFor } from './support/platform';
  */
 jest.setTimeout(120_000);
 
+const ARTIFACTS = join(ROOT, '.tessera', 'artifacts');
 const JSON_HEADERS = { 'content-type': 'application/json' };
 let platform: PaymentsPlatform;
 let GATEWAY: string;
@@ -25,6 +30,8 @@ let OPERATOR: Headers;
 let OFFICER_1: Headers;
 let OFFICER_2: Headers;
 let AUDITOR: Headers;
+/** The first test's transfer and the trace of its request: the console must link one to the other. */
+let traced: { transferId: string; traceId: string } | undefined;
 const customer = (customerId: string) => platform.creds.bearer({ sub: customerId, roles: ['customer'], customerId });
 
 beforeAll(async () => {
@@ -118,6 +125,7 @@ describe('payments', () => {
       return spans.some((s) => s.service === 'gateway' && s.kind === 1) && spans.some((s) => s.service === 'compliance' && s.kind === 4) && spans.some((s) => s.service === 'compliance' && s.attributes['db.system.name'] === 'postgresql' && /observed_transfers/i.test(String(s.attributes['db.query.text'] ?? '')));
     }, 30_000).catch(() => undefined); // the assertion below says what is missing, with the tree
     assertTransferChain(platform.otlp.trace(traceId), { parentSpanId, transferId: res.body.id });
+    traced = { transferId: res.body.id, traceId };
   });
 
   it('raises a structuring alert from the event stream and publishes it', async () => {
@@ -252,4 +260,42 @@ describe('payments', () => {
     // Customers have no staff scopes at the edge.
     expect((await getAs<{ code: string }>('/v1/compliance/alerts', AS_ALICE)).status).toBe(403);
   });
+
+  /**
+   * The console in Chromium, as an operator opens it from `npm run up`: the transfer of the first test is in "Recent
+   * transfers" and links to the trace its request started; each alert links to the trace the API reports for it.
+   */
+  describe('in the console (Chromium)', () => {
+    let browser: Browser | undefined;
+    afterAll(() => browser?.close());
+
+    it('links a transfer and an alert to their traces', async () => {
+      if (!traced) throw new Error('the first test (a traced transfer) did not pass');
+      const { transferId, traceId } = traced;
+      const alerts = await get<{ items: { id: string; ruleId: string; traceId?: string | null }[] }>('/v1/compliance/alerts');
+      const alert = alerts.items.find((a) => a.traceId);
+      if (!alert) throw new Error(`no alert with a trace id: ${JSON.stringify(alerts.items)}`);
+
+      browser = await launchChromium();
+      const page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });
+      const errors: string[] = [];
+      page.on('pageerror', (err) => errors.push(err.message));
+      const token = await platform.creds.mint({ sub: `operator-${run}`, roles: ['operator'] });
+      expect((await page.goto(`${GATEWAY}/console#token=${token}`))?.status()).toBe(200);
+
+      const row = page.locator('#transfers tr', { has: page.locator(`td[title="${transferId}"]`) });
+      await row.waitFor({ timeout: 20_000 });
+      const href = (id: string) => TRACE_URL_TEMPLATE.replace('{traceId}', id);
+      expect(await row.locator('a').getAttribute('href')).toBe(href(traceId));
+      expect(await row.locator('td').nth(1).textContent()).toBe('POSTED');
+
+      const alertLinks = page.locator('#alerts a');
+      await alertLinks.first().waitFor({ timeout: 20_000 });
+      expect(await alertLinks.evaluateAll((as) => as.map((a) => a.getAttribute('href')))).toContain(href(alert.traceId!));
+      mkdirSync(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: join(ARTIFACTS, 'console-payments.png'), fullPage: true });
+      expect(errors).toEqual([]);
+    });
+  });
 });
+

@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiKeys, type EventSink, type GeneratedEvent, HttpSink, runLoad, type SendResult, type SinkListener } from '@tessera/loadgen';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from './support/browser';
 import { missingArtifacts, type PipelinePlatform, startPipelinePlatform } from './support/pipeline-platform';
 import { ROOT, tail } from './support/platform';
 
@@ -12,7 +13,6 @@ import { ROOT, tail } from './support/platform';
  */
 jest.setTimeout(240_000);
 
-const CHROMIUM = process.env['TESSERA_CHROMIUM'] ?? '/usr/bin/chromium';
 const ARTIFACTS = join(ROOT, '.tessera', 'artifacts');
 const missing = missingArtifacts();
 // Jest prints no reason for a skipped suite: say it where the run log shows it.
@@ -48,13 +48,8 @@ async function chartTotal(page: Page): Promise<number> {
     let page: Page;
 
     beforeAll(async () => {
-      if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run scripts/bootstrap.sh (installs Debian's chromium)`);
+      browser = await launchChromium(); // first: a missing browser fails before the platform starts
       platform = await startPipelinePlatform(18480);
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        headless: true,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      });
       page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });
     }, 240_000);
 

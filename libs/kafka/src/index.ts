@@ -16,3 +16,4 @@ export { ConsumerLagMonitor, computeLag, CONSUMER_LAG_METRIC } from './consumer-
 export type { ConsumerLagMonitorOptions, PartitionLag } from './consumer-lag.monitor';
 export { injectTraceContext, extractTraceContext, headerString } from './trace-headers';
 export { DeadLetterCounter, DLQ_MESSAGES_METRIC } from './dead-letter.metrics';
+export { deleteConsumerGroups } from './consumer-groups';

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { trace } from '@opentelemetry/api';
 import { node } from '@opentelemetry/sdk-node';
 import { commonV1, complianceV1, eventTypeName, paymentsV1 } from '@tessera/contracts';
-import { createKafka, EventProducer } from '@tessera/kafka';
+import { createKafka, deleteConsumerGroups, EventProducer } from '@tessera/kafka';
 import { createLogger } from '@tessera/telemetry';
 import type { Consumer, Kafka } from 'kafkajs';
 import { TransferEventsConsumer } from '../src/monitoring/transfer-events.consumer';
@@ -106,6 +106,7 @@ afterAll(async () => {
   await admin.connect();
   await admin.deleteTopics({ topics: [TRANSFERS, `${TRANSFERS}.dlq`, ALERTS] }).catch(() => undefined);
   await admin.disconnect();
+  await deleteConsumerGroups(kafka, [`compliance.test-${RUN}`]);
 });
 
 describe('AML monitor over Kafka', () => {

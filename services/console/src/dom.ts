@@ -20,6 +20,6 @@ export function fillTable(tbody: HTMLElement, rows: Child[][], empty: string): v
   tbody.replaceChildren(
     ...(rows.length === 0
       ? [h('tr', {}, h('td', { colspan: String(columns), class: 'empty' }, empty))]
-      : rows.map((cells) => h('tr', {}, ...cells.map((c) => (c instanceof HTMLTableCellElement ? c : h('td', {}, c)))))),
+      : rows.map((cells) => h('tr', {}, ...cells.map((c) => (c instanceof HTMLTableCellElement ? c : h('td', typeof c === 'string' ? { title: c } : {}, c)))))),
   );
 }

@@ -244,7 +244,7 @@ function startLag(s: Settings): void {
             g.groupId,
             `${g.state}${g.members ? ` (${g.members})` : ''}`,
             t.topic,
-            h('td', {}, formatCount(t.lag), h('span', { class: 'lagbar', style: `width:${Math.round((60 * t.lag) / max)}px` })),
+            h('td', {}, formatCount(t.lag), h('span', { class: 'lagbar', style: `width:${Math.round((36 * t.lag) / max)}px` })),
           ]),
         ),
         'no consumer groups',

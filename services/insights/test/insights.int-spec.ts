@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { credentials, type ClientReadableStream, Metadata } from '@grpc/grpc-js';
 import { analyticsV1, eventTypeName } from '@tessera/contracts';
 import { AppError, fromGrpcError } from '@tessera/errors';
-import { createKafka, EventProducer } from '@tessera/kafka';
+import { createKafka, deleteConsumerGroups, EventProducer } from '@tessera/kafka';
 import { createLogger } from '@tessera/telemetry';
 import type { Admin, Kafka } from 'kafkajs';
 import { AggregatesConsumer } from '../src/aggregates/aggregates.consumer';
@@ -150,6 +150,7 @@ afterAll(async () => {
   await txProducer?.disconnect();
   await admin?.deleteTopics({ topics: [TOPIC, `${TOPIC}.dlq`] }).catch(() => undefined);
   await admin?.disconnect();
+  await deleteConsumerGroups(kafka, [GROUP]);
 });
 
 describe('insights read model', () => {

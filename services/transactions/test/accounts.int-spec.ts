@@ -12,6 +12,8 @@ import { paymentsV1 } from '@tessera/contracts';
 import { ensureDatabase, migrate } from '@tessera/db';
 import { AppError } from '@tessera/errors';
 import { checkHealth, createGrpcClient, unaryCall } from '@tessera/grpc';
+import { deleteConsumerGroups } from '@tessera/kafka';
+import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
 import { AppModule } from '../src/app.module';
 import { transactionsConfigSchema } from '../src/config';
@@ -24,6 +26,7 @@ process.env['LOG_LEVEL'] ??= 'warn';
 const ADMIN_URL = process.env['TESSERA_PG_ADMIN_URL'] ?? 'postgresql://tessera:tessera@127.0.0.1:55432/postgres';
 const MIGRATIONS_DIR = path.resolve(__dirname, '../prisma/migrations');
 const ACCOUNT_SERVICE = 'tessera.payments.v1.AccountService';
+const PINGS_GROUP = `transactions.pings-test-${randomUUID().slice(0, 8)}`;
 const DB_NAME = `tessera_txtest_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
 
 function urlFor(database: string): string {
@@ -85,7 +88,7 @@ beforeAll(async () => {
   auth = await startTestAuth();
   const port = await freePort();
   addr = `127.0.0.1:${port}`;
-  const config = transactionsConfigSchema.parse({ ...auth.env, TRANSACTIONS_GRPC_PORT: String(port), TRANSACTIONS_DATABASE_URL: url, TRANSACTIONS_PINGS_GROUP: `transactions.pings-test-${randomUUID()}` });
+  const config = transactionsConfigSchema.parse({ ...auth.env, TRANSACTIONS_GRPC_PORT: String(port), TRANSACTIONS_DATABASE_URL: url, TRANSACTIONS_PINGS_GROUP: PINGS_GROUP });
   app = await NestFactory.createApplicationContext(AppModule.forRoot(config), { logger: ['error', 'warn'] });
   await app.init();
   client = createGrpcClient(paymentsV1.AccountServiceClient, addr, { retry: 'none', defaultDeadlineMs: 5_000, ...sendAs(await staffAuthorization(auth)) });
@@ -94,6 +97,7 @@ beforeAll(async () => {
 afterAll(async () => {
   client?.close();
   await app?.close();
+  await deleteConsumerGroups(new Kafka({ clientId: 'accounts-test-cleanup', brokers: (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092').split(','), logLevel: logLevel.NOTHING }), [PINGS_GROUP]);
   await db?.end();
   const admin = new Client({ connectionString: ADMIN_URL });
   await admin.connect();

@@ -16,7 +16,7 @@ import { createLogger } from '@tessera/telemetry';
 import { logLevel } from 'kafkajs';
 import { sendAs, staffAuthorization } from './support/auth-client';
 import { startTestAuth, type TestAuth } from '@tessera/auth';
-import { approvingCompliance, buildTransactions, freePort, killHard, startTransactions, until } from './support/service-process';
+import { approvingCompliance, buildTransactions, freePort, killHard, startTransactions, stopAndCleanUp, until } from './support/service-process';
 import { throwawayDb, type ThrowawayDb } from './support/throwaway-db';
 
 jest.setTimeout(120_000);
@@ -54,7 +54,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (child) await killHard(child);
+  await stopAndCleanUp(child);
   await compliance?.shutdown();
   await db?.drop();
   auth?.close();

@@ -14,7 +14,7 @@ import { parsePiiKeys } from '../src/pii/pii-keyring';
 import { PiiVault } from '../src/pii/pii-vault';
 import { sendAs, staffAuthorization } from './support/auth-client';
 import { startTestAuth, type TestAuth } from '@tessera/auth';
-import { approvingCompliance, buildTransactions, freePort, startTransactions, until } from './support/service-process';
+import { approvingCompliance, buildTransactions, freePort, startTransactions, stopAndCleanUp, until } from './support/service-process';
 import { throwawayDb, type ThrowawayDb } from './support/throwaway-db';
 
 jest.setTimeout(90_000);
@@ -52,7 +52,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (child && child.exitCode === null) child.kill('SIGKILL');
+  await stopAndCleanUp(child);
   await compliance?.shutdown();
   await db?.drop();
   auth?.close();

@@ -11,7 +11,7 @@ import { paymentsV1 } from '@tessera/contracts';
 import { createGrpcClient, unaryCall } from '@tessera/grpc';
 import { sendAs, staffAuthorization } from './support/auth-client';
 import { startTestAuth, type TestAuth } from '@tessera/auth';
-import { approvingCompliance, buildTransactions, freePort, killHard, startTransactions } from './support/service-process';
+import { approvingCompliance, buildTransactions, freePort, startTransactions, stopAndCleanUp } from './support/service-process';
 import { throwawayDb, type ThrowawayDb } from './support/throwaway-db';
 
 jest.setTimeout(90_000);
@@ -57,7 +57,7 @@ beforeAll(async () => {
 afterAll(async () => {
   accounts?.close();
   transfers?.close();
-  if (child) await killHard(child);
+  await stopAndCleanUp(child);
   await compliance?.shutdown();
   await db?.drop();
   auth?.close();

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { ensureDatabase, migrate } from '@tessera/db';
+import { deleteConsumerGroups } from '@tessera/kafka';
 import { checkHealth } from '@tessera/grpc';
+import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
 import { createCredentials, type E2eCredentials } from './credentials';
 import { OtlpReceiver } from './otlp-receiver';
@@ -21,6 +23,9 @@ export interface PaymentsPlatform {
   stop(): Promise<void>;
 }
 
+/** The console's trace links (gateway TESSERA_TRACE_URL); no trace UI runs here, the specs read the href. */
+export const TRACE_URL_TEMPLATE = 'http://127.0.0.1:9411/zipkin/traces/{traceId}';
+
 const ADMIN_URL = process.env['TESSERA_PG_ADMIN_URL'] ?? 'postgresql://tessera:tessera@127.0.0.1:55432/postgres';
 const KAFKA = process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092';
 
@@ -32,6 +37,7 @@ const KAFKA = process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092';
  */
 export async function startPaymentsPlatform(portBase: number): Promise<PaymentsPlatform> {
   const run = randomBytes(3).toString('hex');
+  const groups = { monitor: `compliance.aml-monitor-e2e-${run}`, pings: `transactions.pings-e2e-${run}` };
   const dbs = { transactions: `tessera_e2e_tx_${run}`, compliance: `tessera_e2e_co_${run}` };
   const url = (db: string) => ADMIN_URL.replace(/\/[^/]*$/, `/${db}`);
   for (const [svc, db] of Object.entries(dbs)) {
@@ -52,7 +58,7 @@ export async function startPaymentsPlatform(portBase: number): Promise<PaymentsP
         COMPLIANCE_DATABASE_URL: url(dbs.compliance),
         KAFKA_BROKERS: KAFKA,
         TRANSACTIONS_ADDR: `127.0.0.1:${ports.transactions}`,
-        COMPLIANCE_MONITOR_GROUP: `compliance.aml-monitor-e2e-${run}`,
+        COMPLIANCE_MONITOR_GROUP: groups.monitor,
       },
       ready: async () => (await checkHealth(`127.0.0.1:${ports.compliance}`, '', health)) === 'SERVING',
     },
@@ -64,7 +70,7 @@ export async function startPaymentsPlatform(portBase: number): Promise<PaymentsP
         TRANSACTIONS_DATABASE_URL: url(dbs.transactions),
         KAFKA_BROKERS: KAFKA,
         COMPLIANCE_ADDR: `127.0.0.1:${ports.compliance}`,
-        TRANSACTIONS_PINGS_GROUP: `transactions.pings-e2e-${run}`,
+        TRANSACTIONS_PINGS_GROUP: groups.pings,
       },
       ready: async () => (await checkHealth(`127.0.0.1:${ports.transactions}`, 'tessera.payments.v1.AccountService', health)) === 'SERVING',
     },
@@ -73,6 +79,7 @@ export async function startPaymentsPlatform(portBase: number): Promise<PaymentsP
       env: {
         ...creds.env,
         GATEWAY_HTTP_PORT: String(ports.gateway),
+        TESSERA_TRACE_URL: TRACE_URL_TEMPLATE,
         TRANSACTIONS_ADDR: `127.0.0.1:${ports.transactions}`,
         COMPLIANCE_ADDR: `127.0.0.1:${ports.compliance}`,
         KAFKA_BROKERS: KAFKA,
@@ -96,6 +103,8 @@ export async function startPaymentsPlatform(portBase: number): Promise<PaymentsP
     creds,
     async stop() {
       await stopServices(services);
+      // Throwaway groups would otherwise pile up on the broker and in the console's lag panel (compliance.*, transactions.*).
+      await deleteConsumerGroups(new Kafka({ clientId: `e2e-cleanup-${run}`, brokers: KAFKA.split(','), logLevel: logLevel.NOTHING }), Object.values(groups));
       await otlp.stop();
       creds.cleanup();
       await Promise.allSettled([tx.end(), co.end()]);

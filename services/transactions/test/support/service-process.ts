@@ -5,6 +5,8 @@ import path from 'node:path';
 import { complianceV1, descriptorSetPath } from '@tessera/contracts';
 import { checkHealth, createGrpcServer, type GrpcServerHandle, unaryService } from '@tessera/grpc';
 import type { TestAuth } from '@tessera/auth';
+import { deleteConsumerGroups } from '@tessera/kafka';
+import { Kafka, logLevel } from 'kafkajs';
 
 export const ROOT = path.resolve(__dirname, '../../../..');
 const DIST = path.join(ROOT, 'services/transactions/dist');
@@ -65,6 +67,18 @@ export interface ServiceProcessOptions {
   onOutput?: (chunk: string) => void;
 }
 
+/**
+ * The pings consumer group of the children this test file starts (a file's children share it, as replicas of one
+ * service would); `deletePingsGroup` removes it when the file is done.
+ */
+const PINGS_GROUP = `transactions.pings-test-${randomUUID().slice(0, 8)}`;
+
+/** Deletes this file's pings group from the broker (best effort), once its children have stopped. */
+export function deletePingsGroup(): Promise<void> {
+  const brokers = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092').split(',');
+  return deleteConsumerGroups(new Kafka({ clientId: 'transactions-test-cleanup', brokers, logLevel: logLevel.NOTHING }), [PINGS_GROUP]);
+}
+
 /** Starts `node dist/main.js` as a child and waits until its gRPC health check reports SERVING. */
 export async function startTransactions(options: ServiceProcessOptions): Promise<ChildProcess> {
   const proc = spawn(process.execPath, ['-r', path.join(DIST, 'instrumentation.js'), path.join(DIST, 'main.js')], {
@@ -76,7 +90,7 @@ export async function startTransactions(options: ServiceProcessOptions): Promise
       TRANSACTIONS_GRPC_PORT: String(options.port),
       TRANSACTIONS_DATABASE_URL: options.databaseUrl,
       TRANSACTIONS_DB_POOL_MAX: '10',
-      TRANSACTIONS_PINGS_GROUP: `transactions.pings-test-${randomUUID().slice(0, 8)}`,
+      TRANSACTIONS_PINGS_GROUP: PINGS_GROUP,
       TRANSACTIONS_OUTBOX_POLL_MS: '20',
       COMPLIANCE_ADDR: options.complianceAddr,
       TRANSACTIONS_SCREEN_DEADLINE_MS: '2000',
@@ -103,6 +117,21 @@ export async function startTransactions(options: ServiceProcessOptions): Promise
     }
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/**
+ * SIGTERM (the service drains and leaves its consumer group), SIGKILL after `graceMs`; then this file's pings group
+ * is deleted. For afterAll: a hard kill would leave the group with a member until its session times out.
+ */
+export async function stopAndCleanUp(proc: ChildProcess | undefined, graceMs = 10_000): Promise<void> {
+  if (proc && proc.exitCode === null && proc.signalCode === null) {
+    const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+    proc.kill('SIGTERM');
+    const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
+    await exited;
+    clearTimeout(timer);
+  }
+  await deletePingsGroup();
 }
 
 /** SIGKILL (no shutdown hooks run) and wait for the exit. */
