@@ -244,14 +244,14 @@ describe('serviceEnv', () => {
     expect(serviceEnv(t, 'stream-processor-go')['NODE_OPTIONS']).toBeUndefined();
   });
 
-  it('sends every node service\'s spans to the local Zipkin and gives the gateway the console\'s trace URL', () => {
+  it('sends every service\'s spans (Node and Go) to the local Zipkin and gives the gateway the console\'s trace URL', () => {
     const t = loadTopology();
-    for (const s of t.services.filter((x) => x.runtime === 'node')) {
+    expect(t.services.some((x) => x.runtime === 'go')).toBe(true);
+    for (const s of t.services) {
       expect(serviceEnv(t, s.name)).toMatchObject({ OTEL_TRACES_EXPORTER: 'zipkin', OTEL_EXPORTER_ZIPKIN_ENDPOINT: 'http://127.0.0.1:9411/api/v2/spans' });
     }
     expect(serviceEnv(t, 'gateway')['TESSERA_TRACE_URL']).toBe('http://127.0.0.1:9411/zipkin/traces/{traceId}');
     expect(serviceEnv(t, 'transactions')['TESSERA_TRACE_URL']).toBeUndefined();
-    expect(serviceEnv(t, 'stream-processor-go')['OTEL_TRACES_EXPORTER']).toBeUndefined();
   });
 
   it('gives call-back targets an address too', () => {

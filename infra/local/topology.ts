@@ -367,11 +367,12 @@ export function serviceEnv(t: Topology, serviceName: string, addressing: Address
     env[`${prefix}_DATABASE_URL`] = databaseUrl(t, s.database, addressing.postgres.host, addressing.postgres.port);
   }
   if (s.produces.length + s.consumes.length > 0) env['KAFKA_BROKERS'] = addressing.kafkaBrokers.join(',');
+  // Spans go to the local Zipkin (Node: libs/telemetry exporters.ts; Go: stream-processor-go internal/tracing);
+  // tests override with OTEL_TRACES_EXPORTER=otlp.
+  env['OTEL_TRACES_EXPORTER'] = 'zipkin';
+  env['OTEL_EXPORTER_ZIPKIN_ENDPOINT'] = `${addressing.zipkinBaseUrl}/api/v2/spans`;
   if (s.runtime === 'node') {
     env['NODE_OPTIONS'] = `--max-old-space-size=${s.heapMb}`;
-    // Spans go to the local Zipkin (libs/telemetry exporters.ts); tests override with OTEL_TRACES_EXPORTER=otlp.
-    env['OTEL_TRACES_EXPORTER'] = 'zipkin';
-    env['OTEL_EXPORTER_ZIPKIN_ENDPOINT'] = `${addressing.zipkinBaseUrl}/api/v2/spans`;
     // The HTTP edge serves the console, whose transfers/alerts/aggregates link to their trace in Zipkin's UI.
     if (s.kind === 'http') env['TESSERA_TRACE_URL'] = zipkinTraceUrl(t);
   } else env['GOMEMLIMIT'] = `${s.heapMb}MiB`;
