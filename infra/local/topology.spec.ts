@@ -254,6 +254,14 @@ describe('serviceEnv', () => {
     expect(serviceEnv(t, 'transactions')['TESSERA_TRACE_URL']).toBeUndefined();
   });
 
+  it('samples the processors\' batch traces (hundreds of spans each) and leaves the request-driven services at always-on', () => {
+    const t = loadTopology();
+    for (const name of ['stream-processor', 'stream-processor-go']) {
+      expect(serviceEnv(t, name)).toMatchObject({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' });
+    }
+    for (const name of ['gateway', 'transactions', 'compliance', 'ingest', 'insights']) expect(serviceEnv(t, name)['OTEL_TRACES_SAMPLER']).toBeUndefined();
+  });
+
   it('gives call-back targets an address too', () => {
     expect(serviceEnv(loadTopology(), 'compliance')['TRANSACTIONS_ADDR']).toBe('127.0.0.1:50051');
   });

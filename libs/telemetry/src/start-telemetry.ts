@@ -128,7 +128,8 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
         ignoreIncomingRequestHook: (request) => prometheus !== undefined && request.socket.localPort === prometheus.port,
       }),
       new GrpcInstrumentation(),
-      new PgInstrumentation({ requireParentSpan: true }),
+      // No span per pool checkout (pg-pool.connect): one per query with Prisma's pool, pure noise beside the query span.
+      new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true }),
       new KafkaJsInstrumentation(),
       // createLogger adds trace_id/span_id itself; the instrumentation only ships records over OTLP.
       new PinoInstrumentation({ disableLogCorrelation: true, disableLogSending: !otlp }),

@@ -25,7 +25,7 @@ export type TraceLink = { href: string } | { reason: string };
 export function traceLink(template: string | null | undefined, item: { traceId?: string | null; traceparent?: string | null }): TraceLink {
   const href = traceUrl(template, traceIdOf(item));
   if (href) return { href };
-  return { reason: template ? 'this item carries no trace id' : 'no trace UI configured (TESSERA_TRACE_URL)' };
+  return { reason: template ? 'no trace recorded for this item (not sampled, or made before tracing)' : 'no trace UI configured (TESSERA_TRACE_URL)' };
 }
 
 /** A fresh W3C traceparent for a request the console starts itself, so that request can be linked. */

@@ -36,13 +36,13 @@ describe('transferRows', () => {
     expect(rows.map((r) => r.shortId)).toEqual(['aaaaaaaa', 'bbbbbbbb', 'cccccccc']);
     expect(rows.map((r) => r.trace)).toEqual([
       { href: `http://127.0.0.1:9411/zipkin/traces/${TRACE}` },
-      { reason: 'this item carries no trace id' },
-      { reason: 'this item carries no trace id' },
+      { reason: 'no trace recorded for this item (not sampled, or made before tracing)' },
+      { reason: 'no trace recorded for this item (not sampled, or made before tracing)' },
     ]);
     expect(transferRows([transfer({})], null)[0]?.trace).toEqual({ reason: 'no trace UI configured (TESSERA_TRACE_URL)' });
   });
 
   it('never turns a malformed trace id from the network into a link', () => {
-    expect(transferRows([transfer({ traceId: '"><img src=x onerror=alert(1)>' })], TEMPLATE)[0]?.trace).toEqual({ reason: 'this item carries no trace id' });
+    expect(transferRows([transfer({ traceId: '"><img src=x onerror=alert(1)>' })], TEMPLATE)[0]?.trace).toEqual({ reason: 'no trace recorded for this item (not sampled, or made before tracing)' });
   });
 });

@@ -91,7 +91,8 @@ func ContributorLinks(traceparents []string, max int) (links []trace.Link, dropp
 // traceIDOf is the span's trace id, or "" when it has none (no tracer provider: a no-op span).
 func traceIDOf(span trace.Span) string {
 	sc := span.SpanContext()
-	if !sc.IsValid() {
+	// An unsampled span is never exported: its trace id would link the console to a trace that does not exist.
+	if !sc.IsValid() || !sc.IsSampled() {
 		return ""
 	}
 	return sc.TraceID().String()

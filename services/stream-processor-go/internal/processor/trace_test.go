@@ -321,3 +321,24 @@ func TestNoTracerProviderLeavesNoTraceContext(t *testing.T) {
 		}
 	}
 }
+
+// An unsampled batch span is never exported: its aggregates must not carry a trace id that links nowhere.
+func TestTraceIDOfOnlyForSampledSpans(t *testing.T) {
+	sampled, ok := ParseTraceparent(tp(1))
+	if !ok {
+		t.Fatal("tp(1) must parse")
+	}
+	if got := traceIDOf(trace.SpanFromContext(trace.ContextWithSpanContext(context.Background(), sampled))); got != sampled.TraceID().String() {
+		t.Fatalf("sampled span: trace id %q, want %q", got, sampled.TraceID().String())
+	}
+	unsampled := sampled.WithTraceFlags(0)
+	if got := traceIDOf(trace.SpanFromContext(trace.ContextWithSpanContext(context.Background(), unsampled))); got != "" {
+		t.Fatalf("unsampled span: trace id %q, want none", got)
+	}
+	never := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.NeverSample()))
+	_, span := never.Tracer("t").Start(context.Background(), "batch")
+	defer span.End()
+	if got := traceIDOf(span); got != "" {
+		t.Fatalf("span of a never-sampling provider: trace id %q, want none", got)
+	}
+}

@@ -1,4 +1,4 @@
-import { trace } from '@opentelemetry/api';
+import { trace, TraceFlags } from '@opentelemetry/api';
 import type { InputRecord } from '../processing/processing.types';
 import { contributorLinks, parseTraceparent, traceIdOf } from './batch-trace';
 
@@ -35,5 +35,10 @@ describe(traceIdOf, () => {
   it('is empty for a no-op span and the trace id for a real context', () => {
     expect(traceIdOf(trace.wrapSpanContext({ traceId: '0'.repeat(32), spanId: '0'.repeat(16), traceFlags: 0 }))).toBe('');
     expect(traceIdOf(trace.wrapSpanContext(parseTraceparent(tp(9))!))).toBe(tp(9).slice(3, 35));
+  });
+
+  it('is empty for a span the sampler dropped: it is never exported, so there is no trace to link to', () => {
+    const sampled = parseTraceparent(tp(9))!;
+    expect(traceIdOf(trace.wrapSpanContext({ ...sampled, traceFlags: TraceFlags.NONE }))).toBe('');
   });
 });

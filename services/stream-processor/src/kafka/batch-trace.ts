@@ -1,4 +1,4 @@
-import { isSpanContextValid, type Link, type Span, type SpanContext } from '@opentelemetry/api';
+import { isSpanContextValid, type Link, type Span, type SpanContext, TraceFlags } from '@opentelemetry/api';
 import type { InputRecord } from '../processing/processing.types';
 
 /** Span links per emitting span: enough to reach the latest contributors, bounded so a 10k-record batch stays cheap. */
@@ -38,5 +38,6 @@ export function contributorLinks(records: readonly InputRecord[], max = MAX_CONT
 /** The span's trace id, or "" when tracing is off (a no-op span has the all-zero invalid context). */
 export function traceIdOf(span: Span): string {
   const ctx = span.spanContext();
-  return isSpanContextValid(ctx) ? ctx.traceId : '';
+  // An unsampled span is never exported: a trace id would link the console to a trace that does not exist.
+  return isSpanContextValid(ctx) && (ctx.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED ? ctx.traceId : '';
 }

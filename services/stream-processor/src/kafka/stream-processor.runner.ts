@@ -1,4 +1,5 @@
-import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { suppressTracing } from '@opentelemetry/core';
 import { ConsumerLagMonitor, type KafkaLogger } from '@tessera/kafka';
 import { Partitioners, type Admin, type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, type Message, type Producer } from 'kafkajs';
 import { decodePaymentEvent } from '../payments/payment-event.decoder';
@@ -265,9 +266,14 @@ export class StreamProcessorRunner {
     if (!producer) throw new Error(`no transactional producer for ${key(topic, partition)}`);
     const tx = await producer.transaction();
     try {
-      for (const s of sends) {
-        for (const chunk of chunkBySize(s.messages)) await tx.send({ topic: s.topic, messages: chunk, acks: -1 });
-      }
+      // No kafkajs-instrumentation span per produced record (hundreds per poll: every aggregate revision, every
+      // changelog entry): the batch span stands for the poll, and each record's traceparent header is the one set on
+      // it here (the batch span's for aggregates, the source event's for forwarded payments), not a per-send span's.
+      await context.with(suppressTracing(context.active()), async () => {
+        for (const s of sends) {
+          for (const chunk of chunkBySize(s.messages)) await tx.send({ topic: s.topic, messages: chunk, acks: -1 });
+        }
+      });
       if (nextOffset !== undefined) {
         await tx.sendOffsets({ consumerGroupId: this.options.groupId, topics: [{ topic, partitions: [{ partition, offset: nextOffset.toString() }] }] });
       }
