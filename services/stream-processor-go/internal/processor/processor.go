@@ -54,6 +54,9 @@ func New(cfg *config.Config, log *slog.Logger, m *metrics.Metrics, tp trace.Trac
 		kgo.ClientID("stream-processor-go"),
 		kgo.TransactionalID(cfg.TransactionalID),
 		kgo.TransactionTimeout(30 * time.Second),
+		// Uncompressed batches, like the Node producers: franz-go would default to snappy, which kafkajs (insights and
+		// every Node consumer) cannot decompress: its consumer stops on such a batch.
+		kgo.ProducerBatchCompression(kgo.NoCompression()),
 		kgo.ConsumerGroup(cfg.GroupID),
 		kgo.ConsumeTopics(cfg.RawTopic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),

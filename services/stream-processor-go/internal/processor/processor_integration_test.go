@@ -203,6 +203,10 @@ func TestProcessorAgainstKafka(t *testing.T) {
 			t.Fatalf("timed out: %d/%d final windows, %d dead letters", len(finals), len(want), len(deadLetters))
 		}
 		fetches.EachRecord(func(r *kgo.Record) {
+			// kafkajs (insights and the other Node consumers) reads uncompressed and gzip batches only.
+			if c := r.Attrs.CompressionType(); c != 0 && c != 1 {
+				t.Fatalf("%s: batch compressed with codec %d, which kafkajs cannot decompress", r.Topic, c)
+			}
 			var env commonv1.EventEnvelope
 			if err := proto.Unmarshal(r.Value, &env); err != nil {
 				t.Fatalf("undecodable output on %s: %v", r.Topic, err)
