@@ -3,7 +3,7 @@ import { Server, type ServerInterceptor, type ServiceDefinition, type UntypedSer
 import { loadFileDescriptorSetFromBuffer, loadSync, type PackageDefinition } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import type { Meter } from '@opentelemetry/api';
-import { createLogger, type Logger } from '@tessera/telemetry';
+import { createLogger, type Logger, onComponentFailure } from '@tessera/telemetry';
 import { HealthImplementation, type ServingStatusMap } from 'grpc-health-check';
 import { serverCredentials, type ServerTlsOptions } from './credentials';
 import { metricsServerInterceptor } from './grpc.metrics';
@@ -93,12 +93,19 @@ export async function createGrpcServer(options: CreateGrpcServerOptions): Promis
     for (const name of serviceNames) health.setStatus(name, status);
   };
   setAll('SERVING');
+  // A component of this process that stopped for good (e.g. a Kafka consumer kafkajs will not restart) makes the
+  // whole server NOT_SERVING: the service must not look healthy while it does nothing (libs/telemetry liveness.ts).
+  const stopWatching = onComponentFailure((failure) => {
+    logger.error({ component: failure.component, err: failure.error }, 'a component stopped for good: health is NOT_SERVING until the service restarts');
+    setAll('NOT_SERVING');
+  });
   const transport = options.transport?.mode ?? (options.tls ? (options.tls.requireClientCert ? 'mtls' : 'tls') : 'plaintext');
   logger.info({ port, services: serviceNames, transport, reflection: Boolean(reflectionPackage) }, 'grpc server listening');
 
   let stopping: Promise<void> | undefined;
   const shutdown = () =>
     (stopping ??= new Promise<void>((resolve) => {
+      stopWatching();
       setAll('NOT_SERVING');
       const force = setTimeout(() => {
         logger.warn({ port }, 'grpc shutdown grace elapsed; cancelling in-flight calls');

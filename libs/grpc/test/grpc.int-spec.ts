@@ -6,6 +6,7 @@ import { credentials, loadPackageDefinition, type ServiceClientConstructor, type
 import { loadSync } from '@grpc/proto-loader';
 import { descriptorSetPath, paymentsV1 } from '@tessera/contracts';
 import { AppError, isAppError } from '@tessera/errors';
+import { clearComponentFailures, reportComponentFailure } from '@tessera/telemetry';
 import pino from 'pino';
 import {
   authClientInterceptor, checkHealth, createGrpcClient, createGrpcServer, unaryCall, unaryService,
@@ -175,6 +176,25 @@ describe('gRPC over a real socket', () => {
     reflection.close();
     expect(names).toContain('tessera.payments.v1.AccountService');
     expect(names).not.toContain('tessera.payments.v1.TransferService');
+  });
+
+  it('turns NOT_SERVING, overall and per service, once a component of the process stopped for good', async () => {
+    const other = await startServer();
+    const otherAddr = `127.0.0.1:${other.port}`;
+    try {
+      await expect(checkHealth(otherAddr, 'tessera.payments.v1.AccountService')).resolves.toBe('SERVING');
+      reportComponentFailure('kafka consumer test.crashed', new Error('Snappy compression not implemented'));
+      await expect(checkHealth(otherAddr)).resolves.toBe('NOT_SERVING');
+      await expect(checkHealth(otherAddr, 'tessera.payments.v1.AccountService')).resolves.toBe('NOT_SERVING');
+      // A server started after the failure starts NOT_SERVING too: the process is still broken.
+      const late = await startServer();
+      await expect(checkHealth(`127.0.0.1:${late.port}`)).resolves.toBe('NOT_SERVING');
+      await late.shutdown();
+    } finally {
+      clearComponentFailures();
+      await other.shutdown();
+      for (const name of ['', ...handle.serviceNames]) handle.health.setStatus(name, 'SERVING'); // the shared server saw it too
+    }
   });
 
   it('refuses calls once shut down', async () => {

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { context, SpanKind, SpanStatusCode, trace, type Context, type Meter } from '@opentelemetry/api';
 import { Partitioners, type Consumer, type EachMessagePayload, type IHeaders, type Kafka, type Producer } from 'kafkajs';
+import { reportComponentFailure } from '@tessera/telemetry';
 import { ConsumerLagMonitor } from './consumer-lag.monitor';
 import { deadLetterMessage, dlqTopicFor, failureReason } from './dead-letter';
 import { DeadLetterCounter } from './dead-letter.metrics';
@@ -110,6 +111,17 @@ export class EventConsumer<T> {
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: this.options.topics, fromBeginning: this.options.fromBeginning ?? true });
     this.running = true;
+    // kafkajs restarts a crashed consumer only after a retriable error; after any other (a batch it cannot
+    // decompress, a handler error it does not know) it stays stopped while the process carries on. Say so loudly
+    // and mark the process broken, so health checks stop calling it healthy (libs/telemetry liveness.ts).
+    this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
+      if (payload.restart || !this.running) return;
+      this.options.logger.error(
+        { groupId: this.options.groupId, topics: this.options.topics, err: payload.error },
+        `consumer ${this.options.groupId} stopped for good (kafkajs will not restart it after ${payload.error.name}); nothing is consumed until the service restarts: fix the cause, then restart`,
+      );
+      reportComponentFailure(`kafka consumer ${this.options.groupId}`, payload.error);
+    });
     await this.consumer.run({
       autoCommit: true,
       autoCommitThreshold: this.options.commitEvery ?? 1,

@@ -12,3 +12,5 @@ export { startAdminEndpoint } from './admin-endpoint';
 export type { AdminEndpointOptions } from './admin-endpoint';
 export { OtlpReceiver, formatTree, spansFromOtlp, logsFromOtlp } from './otlp-receiver';
 export type { SpanRecord, SpanLink, SpanEvent, LogRecord } from './otlp-receiver';
+export { reportComponentFailure, onComponentFailure, componentFailures, clearComponentFailures } from './liveness';
+export type { ComponentFailure } from './liveness';
