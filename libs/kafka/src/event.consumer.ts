@@ -111,17 +111,7 @@ export class EventConsumer<T> {
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: this.options.topics, fromBeginning: this.options.fromBeginning ?? true });
     this.running = true;
-    // kafkajs restarts a crashed consumer only after a retriable error; after any other (a batch it cannot
-    // decompress, a handler error it does not know) it stays stopped while the process carries on. Say so loudly
-    // and mark the process broken, so health checks stop calling it healthy (libs/telemetry liveness.ts).
-    this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
-      if (payload.restart || !this.running) return;
-      this.options.logger.error(
-        { groupId: this.options.groupId, topics: this.options.topics, err: payload.error },
-        `consumer ${this.options.groupId} stopped for good (kafkajs will not restart it after ${payload.error.name}); nothing is consumed until the service restarts: fix the cause, then restart`,
-      );
-      reportComponentFailure(`kafka consumer ${this.options.groupId}`, payload.error);
-    });
+    reportFatalCrashes(this.consumer, { groupId: this.options.groupId, topics: this.options.topics, logger: this.options.logger, active: () => this.running });
     await this.consumer.run({
       autoCommit: true,
       autoCommitThreshold: this.options.commitEvery ?? 1,
@@ -291,6 +281,26 @@ async function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
  * Stops the given components on SIGTERM/SIGINT, in order, then exits (0, or 1 if a stop failed).
  * Registering a signal listener replaces Node's default exit, so this helper must exit itself.
  */
+/**
+ * kafkajs restarts a crashed consumer only after a retriable error; after any other (a batch it cannot decompress,
+ * a handler error it does not know) it stays stopped while the process carries on. This says so loudly and marks
+ * the process broken (libs/telemetry liveness.ts): gRPC servers turn NOT_SERVING, workers exit (see their main.ts).
+ * `active` false (the consumer is being stopped on purpose) ignores the crash.
+ */
+export function reportFatalCrashes(
+  consumer: Consumer,
+  options: { groupId: string; topics: string[]; logger: KafkaLogger; active: () => boolean },
+): void {
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    if (payload.restart || !options.active()) return;
+    options.logger.error(
+      { groupId: options.groupId, topics: options.topics, err: payload.error },
+      `consumer ${options.groupId} stopped for good (kafkajs will not restart it after ${payload.error.name}); nothing is consumed until the service restarts: fix the cause, then restart`,
+    );
+    reportComponentFailure(`kafka consumer ${options.groupId}`, payload.error);
+  });
+}
+
 export function stopOnSignals(
   stoppables: Array<{ stop?: () => Promise<void>; disconnect?: () => Promise<void> }>,
   logger: KafkaLogger,
@@ -310,7 +320,7 @@ export function stopOnSignals(
         logger.error({ err: error }, 'shutdown step failed');
       }
     }
-    process.exit(code);
+    process.exit(code === 0 ? Number(process.exitCode ?? 0) : code); // keeps an exit code set before the signal
   };
   for (const signal of signals) process.once(signal, (sig) => void onSignal(sig));
 }

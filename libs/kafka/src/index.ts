@@ -6,7 +6,7 @@ export {
 export type { EventEnvelope, EventInput, EventPayload, MessageCodec } from './envelope';
 export { EventProducer } from './event.producer';
 export type { EventProducerOptions, EventTransaction, PreparedEvent, StoredEvent } from './event.producer';
-export { EventConsumer, ConsumerStoppingError, stopOnSignals } from './event.consumer';
+export { EventConsumer, ConsumerStoppingError, reportFatalCrashes, stopOnSignals } from './event.consumer';
 export type { EventConsumerOptions, EventHandler, MessageContext } from './event.consumer';
 export { dlqTopicFor, deadLetterMessage, failureReason, DlqHeaders } from './dead-letter';
 export type { DeadLetterInfo } from './dead-letter';

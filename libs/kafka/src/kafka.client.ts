@@ -1,4 +1,13 @@
-import { Kafka, logLevel, type KafkaConfig, type LogEntry, type logCreator } from 'kafkajs';
+import { CompressionCodecs, CompressionTypes, Kafka, logLevel, type KafkaConfig, type LogEntry, type logCreator } from 'kafkajs';
+import SnappyCodec from 'kafkajs-snappy';
+
+/**
+ * kafkajs decodes only uncompressed and gzip batches by itself; a snappy batch (franz-go's and several clients'
+ * default) stops its consumer for good. Snappy is registered for every client of this process, via `kafkajs-snappy`
+ * (pure JS `snappyjs`, no native build). lz4/zstd would need native modules and are not registered: producers that
+ * feed Node consumers must use none, gzip or snappy (the Go processor produces uncompressed).
+ */
+CompressionCodecs[CompressionTypes.Snappy] = SnappyCodec;
 
 /** The pino methods the Kafka libs use; any pino logger (or child) fits. */
 export interface KafkaLogger {

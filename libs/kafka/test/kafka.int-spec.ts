@@ -7,10 +7,10 @@ import { context, trace } from '@opentelemetry/api';
 import { node } from '@opentelemetry/sdk-node';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type DataPoint } from '@opentelemetry/sdk-metrics';
 import { commonV1 } from '@tessera/contracts';
-import { logLevel, Partitioners, type Admin, type Kafka, type KafkaMessage } from 'kafkajs';
+import { CompressionTypes, logLevel, Partitioners, type Admin, type Kafka, type KafkaMessage } from 'kafkajs';
 import pino from 'pino';
 import {
-  ConsumerLagMonitor, CONSUMER_LAG_METRIC, createKafka, dlqTopicFor, DLQ_MESSAGES_METRIC, EventConsumer, EventProducer, type EventEnvelope, type MessageContext,
+  buildEnvelope, ConsumerLagMonitor, CONSUMER_LAG_METRIC, createKafka, dlqTopicFor, DLQ_MESSAGES_METRIC, encodeEnvelope, envelopeHeaders, EventConsumer, EventProducer, type EventEnvelope, type MessageContext,
 } from '../src';
 
 const logger = pino({ level: process.env['LOG_LEVEL'] ?? 'fatal' });
@@ -251,6 +251,31 @@ describe('EventProducer -> EventConsumer', () => {
     expect(seen).toHaveLength(10);
     expect(new Set(seen)).toEqual(new Set([...firstBatch, ...secondBatch].map((e) => e.id)));
   }, 90_000);
+
+  it('reads snappy-compressed batches (franz-go\'s and other clients\' default), which kafkajs alone cannot', async () => {
+    const topic = await newTopic('snappy', 1);
+    const raw = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await raw.connect();
+    const envelopes = Array.from({ length: 20 }, (_, i) => buildEnvelope(ping(`s-${i}`), 'other-language-producer', {}));
+    try {
+      await raw.send({
+        topic,
+        compression: CompressionTypes.Snappy,
+        messages: envelopes.map((e) => ({ key: e.subject, value: encodeEnvelope(e), headers: envelopeHeaders(e) })),
+      });
+    } finally {
+      await raw.disconnect();
+    }
+    const seen: string[] = [];
+    const c = consumer(topic, `kafka-lib-test.snappy-${run}`, async ({ envelope }) => void seen.push(envelope.id));
+    await c.start();
+    try {
+      await until(() => seen.length >= 20);
+    } finally {
+      await c.stop();
+    }
+    expect(seen.sort()).toEqual(envelopes.map((e) => e.id).sort());
+  }, 60_000);
 
   it('stop() cuts a pending backoff short and leaves that message uncommitted for the next run', async () => {
     const topic = await newTopic('stop', 1);

@@ -50,7 +50,9 @@ func enveloped(topic, key, id, typ string, at time.Time, payload proto.Message, 
 // the batch span's context (its trace id is also agg.trace_id).
 func aggregateRecord(topic string, agg *analyticsv1.WindowAggregate, trace map[string]string) (*kgo.Record, error) {
 	id := agg.WindowKey + "#" + strconv.FormatInt(agg.Revision, 10)
-	return enveloped(topic, agg.WindowKey, id, windowAggregateType, agg.ComputedAt.AsTime(), agg, trace)
+	// tenant-id header as the Node processor sets it (consumers can route or filter without decoding).
+	return enveloped(topic, agg.WindowKey, id, windowAggregateType, agg.ComputedAt.AsTime(), agg, trace,
+		kgo.RecordHeader{Key: "tenant-id", Value: []byte(agg.TenantId)})
 }
 
 // deadLetterRecord keeps the original key and bytes so a replay can re-drive the record unchanged.

@@ -1,6 +1,6 @@
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
-import { ConsumerLagMonitor, type KafkaLogger } from '@tessera/kafka';
+import { ConsumerLagMonitor, type KafkaLogger, reportFatalCrashes } from '@tessera/kafka';
 import { Partitioners, type Admin, type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, type Message, type Producer } from 'kafkajs';
 import { decodePaymentEvent } from '../payments/payment-event.decoder';
 import { PartitionState, type AggregationOptions, type BatchOutcome } from '../processing/partition-state';
@@ -127,6 +127,7 @@ export class StreamProcessorRunner {
       this.assignment = e.payload.memberAssignment;
       this.options.logger.info({ assignment: this.assignment, generation: this.generation }, 'partitions assigned');
     });
+    reportFatalCrashes(consumer, { groupId: this.options.groupId, topics: this.inputTopics, logger: this.options.logger, active: () => !this.stopped });
     await consumer.connect();
     await consumer.subscribe({ topics: this.inputTopics, fromBeginning: this.options.fromBeginning });
     await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch: (p) => this.onBatch(p) });
