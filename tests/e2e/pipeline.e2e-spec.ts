@@ -103,6 +103,20 @@ async function chartTotal(page: Page): Promise<number> {
       expect(await page.locator('#events-chart canvas').count()).toBeGreaterThan(0);
       expect(await page.textContent('#stat-events')).toBe(String(expected));
       process.stdout.write(`pipeline e2e: ${expected} distinct events on the chart ${latency} ms after the last batch was acknowledged\n`);
+
+      // A page opened afterwards (as from `npm run up`'s link, with the operator token) shows them too: it backfills
+      // from the insights API with the tenant key, not only from the live stream.
+      const token = await platform.creds.mint({ sub: `operator-late-${platform.run}`, roles: ['operator'] });
+      const late = await browser.newPage();
+      try {
+        await late.goto(`${platform.gateway}/console#token=${token}`);
+        const deadline = Date.now() + 20_000;
+        let backfilled = 0;
+        while (Date.now() < deadline && (backfilled = await chartTotal(late)) < expected) await late.waitForTimeout(250);
+        expect(backfilled).toBe(expected);
+      } finally {
+        await late.close();
+      }
     });
   
     it('keeps tenants apart: tenant demo\'s key cannot read tenant acme\'s insights or live stream (403)', async () => {

@@ -73,7 +73,13 @@ let bearer: string | null = null;
 export function useBearerToken(token: string | null): void {
   bearer = token;
 }
-const withBearer = (headers: Record<string, string>): Record<string, string> => (bearer ? { authorization: `Bearer ${bearer}`, ...headers } : headers);
+/**
+ * One credential per request: a call that carries the tenant's API key (analytics) must not also carry the staff
+ * token, because the gateway authenticates the bearer token first and an operator token has no insights scope
+ * (the backfill of the charts was refused with 403 AUTH.SCOPE_REQUIRED that way).
+ */
+export const withBearer = (headers: Record<string, string>): Record<string, string> =>
+  bearer && !Object.keys(headers).some((h) => h.toLowerCase() === 'x-api-key') ? { authorization: `Bearer ${bearer}`, ...headers } : headers;
 
 async function getJson<T>(url: string, headers: Record<string, string> = {}): Promise<T> {
   const res = await fetch(url, { headers: withBearer({ accept: 'application/json', ...headers }) });
