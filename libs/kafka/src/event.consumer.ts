@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { context, SpanKind, SpanStatusCode, trace, type Context, type Meter } from '@opentelemetry/api';
+import { context, SpanKind, trace, type Context, type Meter } from '@opentelemetry/api';
 import { Partitioners, type Consumer, type EachMessagePayload, type IHeaders, type Kafka, type Producer } from 'kafkajs';
-import { reportComponentFailure } from '@tessera/telemetry';
+import { markSpanFailed, reportComponentFailure } from '@tessera/telemetry';
 import { ConsumerLagMonitor } from './consumer-lag.monitor';
 import { deadLetterMessage, dlqTopicFor, failureReason } from './dead-letter';
 import { DeadLetterCounter } from './dead-letter.metrics';
@@ -196,8 +196,7 @@ export class EventConsumer<T> {
       try {
         await this.runWithRetries(base, message, envelope, decoded);
       } catch (error) {
-        span.recordException(error as Error);
-        span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).name });
+        markSpanFailed(span, error);
         throw error;
       } finally {
         span.end();

@@ -1,4 +1,5 @@
-import { context, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import { context, SpanKind, trace, type Span } from '@opentelemetry/api';
+import { markSpanFailed } from '@tessera/telemetry';
 import { suppressTracing } from '@opentelemetry/core';
 import { Partitioners, type Kafka, type Message, type Offsets, type Producer, type RecordMetadata, type Transaction } from 'kafkajs';
 import { buildEnvelope, encodeEnvelope, envelopeHeaders, type EventEnvelope, type EventInput } from './envelope';
@@ -134,8 +135,7 @@ export class EventProducer {
         this.options.logger.debug({ topic, count: events.length, metadata: summarise(metadata) }, 'stored events published');
       } catch (error) {
         for (const span of spans) {
-          span.recordException(error as Error);
-          span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).name });
+          markSpanFailed(span, error);
         }
         throw error;
       } finally {
@@ -209,8 +209,7 @@ export class EventProducer {
       try {
         return await fn();
       } catch (error) {
-        span.recordException(error as Error);
-        span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).name });
+        markSpanFailed(span, error);
         throw error;
       } finally {
         span.end();

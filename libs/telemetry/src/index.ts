@@ -14,3 +14,4 @@ export { OtlpReceiver, formatTree, spansFromOtlp, logsFromOtlp } from './otlp-re
 export type { SpanRecord, SpanLink, SpanEvent, LogRecord } from './otlp-receiver';
 export { reportComponentFailure, onComponentFailure, componentFailures, clearComponentFailures } from './liveness';
 export type { ComponentFailure } from './liveness';
+export { markSpanFailed } from './span-error';

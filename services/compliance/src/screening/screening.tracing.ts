@@ -1,4 +1,5 @@
-import { SpanStatusCode, trace } from '@opentelemetry/api';
+import { trace } from '@opentelemetry/api';
+import { markSpanFailed } from '@tessera/telemetry';
 import type { ScreeningInput, ScreeningOutcome } from './screening';
 
 const tracer = trace.getTracer('compliance.screening');
@@ -23,8 +24,7 @@ export function traceScreeningDecision(input: ScreeningInput, ruleVersion: strin
       });
       return outcome;
     } catch (error) {
-      span.recordException(error as Error);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).name });
+      markSpanFailed(span, error);
       throw error;
     } finally {
       span.end();

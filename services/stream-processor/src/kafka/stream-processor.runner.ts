@@ -1,5 +1,6 @@
-import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { context, SpanKind, trace } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
+import { markSpanFailed } from '@tessera/telemetry';
 import { ConsumerLagMonitor, type KafkaLogger, reportFatalCrashes } from '@tessera/kafka';
 import { Partitioners, type Admin, type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, type Message, type Producer } from 'kafkajs';
 import { decodePaymentEvent } from '../payments/payment-event.decoder';
@@ -251,8 +252,7 @@ export class StreamProcessorRunner {
         ];
         await traceWindowCloses(outcome.aggregates, () => this.transact(topic, partition, sends, nextOffset));
       } catch (error) {
-        span.recordException(error as Error);
-        span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).name });
+        markSpanFailed(span, error);
         throw error;
       } finally {
         span.end();
