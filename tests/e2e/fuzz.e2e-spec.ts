@@ -95,6 +95,12 @@ function runSchemathesis(run: FuzzRun): Promise<{ code: number | null; output: s
   });
 }
 
+/** The run failed only on CPython's spurious ast SystemError: no API failure, no other error. */
+function isInterpreterFault(output: string): boolean {
+  const errors = /Runtime Error: (\d+)/.exec(output)?.[1];
+  return !output.includes('FAILURES') && errors === '1' && output.includes('AST constructor recursion depth mismatch');
+}
+
 interface Exchange { method: string; path: string; status: number; body: string }
 
 /** Every request schemathesis sent and the answer, from its HAR report. */
@@ -110,7 +116,15 @@ function exchangesOf(run: FuzzRun): Exchange[] {
 
 /** Runs schemathesis and asserts a clean exit, that every selected operation was tested and enough cases were generated. */
 async function expectClean(run: FuzzRun, minOperations: number, minCases: number): Promise<void> {
-  const { code, output } = await runSchemathesis(run);
+  let { code, output } = await runSchemathesis(run);
+  if (code !== 0 && isInterpreterFault(output)) {
+    // Not a finding about the API: CPython's ast module (hypothesis describes strategies from their source) now and
+    // then raises "AST constructor recursion depth mismatch" (python/cpython#106905) and schemathesis reports it as a
+    // runtime error of the operation it was generating for. Run once more with the same seed, from a clean report dir.
+    process.stderr.write(`schemathesis (${run.name}): interpreter fault (CPython ast recursion-depth bug), running once more\n`);
+    rmSync(join(OUT, run.name), { recursive: true, force: true });
+    ({ code, output } = await runSchemathesis(run));
+  }
   const failures = output.includes('FAILURES') ? output.slice(output.indexOf('FAILURES') - 40, output.indexOf('SUMMARY')) : '';
   if (code !== 0) process.stderr.write(`schemathesis (${run.name}) exited ${code}; full log ${join(OUT, run.name, 'schemathesis.txt')}\n${failures || output.slice(-4000)}\n`);
   expect({ code, failures }).toEqual({ code: 0, failures: '' });
