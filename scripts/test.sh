@@ -6,6 +6,8 @@
 # reported as SKIPPED in the closing summary, never counted as passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Node.js from .nvmrc first on PATH for everything below (installed into .cache/node when the machine's is older).
+source scripts/node-runtime.sh
 step() { printf '\n==> %s\n' "$*"; }
 t0=$(date +%s)
 mkdir -p .tessera/reports

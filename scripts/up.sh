@@ -5,6 +5,8 @@
 # Arguments go to the infra step, e.g. `npm run up -- --brokers 3`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Node.js from .nvmrc first on PATH for everything below (installed into .cache/node when the machine's is older).
+source scripts/node-runtime.sh
 SECONDS=0
 step() { printf '\n==> [%3ss] %s\n' "$SECONDS" "$*"; }
 
