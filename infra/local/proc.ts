@@ -197,7 +197,8 @@ export function assertPortFree(port: number, what: string, ours: number[] = []):
 }
 
 /** Proportional set size (kB) of a process and all its descendants: shared pages are split, not double counted. */
-export function treePssKb(rootPid: number): number {
+/** `rootPid` and every live descendant (from /proc's parent links), root first. */
+export function processTree(rootPid: number): number[] {
   const children = new Map<number, number[]>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -209,18 +210,49 @@ export function treePssKb(rootPid: number): number {
       /* exited */
     }
   }
-  let total = 0;
+  const tree: number[] = [];
   const stack = [rootPid];
   for (let pid = stack.pop(); pid !== undefined; pid = stack.pop()) {
+    tree.push(pid);
+    stack.push(...(children.get(pid) ?? []));
+  }
+  return tree;
+}
+
+/** PSS of a process and its descendants (kB): shared pages counted once across the tree. */
+export function treePssKb(rootPid: number): number {
+  let total = 0;
+  for (const pid of processTree(rootPid)) {
     try {
       const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
       total += m ? Number(m[1]) : 0;
     } catch {
       /* exited or not readable */
     }
-    stack.push(...(children.get(pid) ?? []));
   }
   return total;
+}
+
+/** Clock ticks per second of /proc/<pid>/stat times (USER_HZ, 100 on Linux x86_64 and arm64). */
+const USER_HZ = 100;
+
+/**
+ * CPU seconds (user + system) used so far by a process and its live descendants, plus the children they
+ * have already waited for (cutime/cstime). Take it before and after a run: the difference is the run's cost.
+ */
+export function treeCpuSeconds(rootPid: number): number {
+  let ticks = 0;
+  for (const pid of processTree(rootPid)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // Fields 14-17 of proc(5) (utime stime cutime cstime) are 11-14 here, after "pid (comm) ".
+      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    } catch {
+      /* exited */
+    }
+  }
+  return ticks / USER_HZ;
 }
 
 export function tailFile(file: string, lines: number): string {

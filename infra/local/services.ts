@@ -39,9 +39,13 @@ export function startOrder(services: ServiceSpec[]): ServiceSpec[] {
  * The environment of a service process: the caller's, minus NODE_OPTIONS (tsx or a debugger may have put
  * loaders there), plus what the topology derives (which sets NODE_OPTIONS to the service's heap cap).
  */
-export function processEnv(topo: Topology, name: string, parent: NodeJS.ProcessEnv, layout: LayoutName = 'single'): NodeJS.ProcessEnv {
+export function processEnv(topo: Topology, name: string, parent: NodeJS.ProcessEnv, layout: LayoutName = 'single', overrides: Record<string, string> = {}): NodeJS.ProcessEnv {
   const { NODE_OPTIONS: _loaders, ...inherited } = parent;
-  return { ...inherited, ...serviceEnv(topo, name, localAddressing(topo, layout)) };
+  const env: NodeJS.ProcessEnv = { ...inherited, ...serviceEnv(topo, name, localAddressing(topo, layout)) };
+  const { NODE_OPTIONS: extraOptions, ...rest } = overrides;
+  // Extra Node flags (e.g. --cpu-prof) go beside the heap cap, never instead of it.
+  if (extraOptions) env['NODE_OPTIONS'] = [env['NODE_OPTIONS'], extraOptions].filter(Boolean).join(' ');
+  return { ...env, ...rest };
 }
 
 /** One line out of the gateway's /health body: which checks are down and why. */
@@ -131,7 +135,12 @@ export class LocalServices {
     return p.logFile;
   }
 
-  async up(names: string[], timeoutMs: number, log: (line: string) => void): Promise<void> {
+  /**
+   * Starts the named services (all when none are named) that are not running. `env` is added to each started
+   * process's environment (NODE_OPTIONS is appended to the heap cap): the bench uses it for tracing-off and
+   * --cpu-prof runs; a service already running keeps the environment it was started with (`restart` changes it).
+   */
+  async up(names: string[], timeoutMs: number, log: (line: string) => void, env: Record<string, string> = {}): Promise<void> {
     ensureDir(this.dir);
     const started = Date.now();
     let count = 0;
@@ -173,7 +182,7 @@ export class LocalServices {
         logFile: p.logFile,
         pidFile: p.pidFile,
         // Every broker of the layout Kafka runs in (up --brokers 3), not just the first.
-        env: processEnv(this.topo, name, process.env, new LocalKafka(this.topo).formattedLayout() ?? 'single'),
+        env: processEnv(this.topo, name, process.env, new LocalKafka(this.topo).formattedLayout() ?? 'single', env),
       });
       const t0 = Date.now();
       log(`started ${name} (pid ${pid}, ${p.spec.runtime === 'go' ? 'GOMEMLIMIT' : 'heap ≤'}${p.spec.heapMb} MB${p.spec.port !== undefined ? `, ${p.spec.kind} :${p.spec.port}` : ''})`);
@@ -182,6 +191,18 @@ export class LocalServices {
     }
     if (count === 0) throw new InfraError('no service is built', 'npx nx run-many -t build');
     log(`services up in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+  }
+
+  /** Stops and starts the named services, with `env` added (see `up`); without `env` they get the topology's again. */
+  async restart(names: string[], timeoutMs: number, log: (line: string) => void, env: Record<string, string> = {}): Promise<void> {
+    await this.down(names, log);
+    await this.up(names, timeoutMs, log, env);
+  }
+
+  /** Pid of a named service's running process, or undefined when it is not running. */
+  pidOf(name: string): number | undefined {
+    const [p] = this.select([name]);
+    return p ? this.pid(p) : undefined;
   }
 
   /** Stops services in reverse start order, so callers go before the services they call. */

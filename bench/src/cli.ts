@@ -1,0 +1,106 @@
+/**
+ * `npm run bench [-- <benchmark>...] [--smoke] [--out <dir>]`: every hot path beside its baseline, in one run
+ * on this machine's platform (started when it is not running, left as it was found). Results go to
+ * bench/results/<date>-<sha>/ (README.md with the tables, results.json, one SVG per benchmark, machine.json);
+ * `--smoke` runs each script for a second or two into .tessera/bench-smoke/ so the scripts cannot rot (npm test).
+ */
+import { mkdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { REPO_ROOT } from '../../infra/local/topology';
+import { edgeBenchmark } from './edge.bench';
+import { freshnessBenchmark } from './freshness.bench';
+import { describeMachine } from './harness/machine';
+import { BenchPlatform } from './harness/platform';
+import { writeReport } from './harness/report';
+import { type CaseResources, measureResources } from './harness/resources';
+import type { BenchContext, Benchmark, BenchResult } from './harness/types';
+import { pipelineBenchmark } from './pipeline.bench';
+import { resourcesBenchmark } from './resources.bench';
+import { transfersBenchmark } from './transfers.bench';
+
+const BENCHMARKS: Benchmark[] = [edgeBenchmark, transfersBenchmark, pipelineBenchmark, freshnessBenchmark, resourcesBenchmark];
+const USAGE = `usage: npm run bench -- [${BENCHMARKS.map((b) => b.id).join('|')} ...] [--smoke] [--out <dir>]`;
+
+function parseArgs(argv: string[]): { ids: string[]; smoke: boolean; out?: string } {
+  const ids: string[] = [];
+  let smoke = false;
+  let out: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === '--smoke') smoke = true;
+    else if (a === '--out') out = argv[++i];
+    else if (a === '--help' || a === '-h') {
+      console.log(USAGE);
+      process.exit(0);
+    } else if (BENCHMARKS.some((b) => b.id === a)) ids.push(a);
+    else {
+      console.error(`unknown argument ${a}\n${USAGE}`);
+      process.exit(2);
+    }
+  }
+  return { ids, smoke, out };
+}
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  const t0 = Date.now();
+  const log = (line: string) => console.log(`[bench ${String(Math.round((Date.now() - t0) / 1000)).padStart(4)}s] ${line}`);
+  const machine = describeMachine();
+  const outDir = args.out ?? (args.smoke ? join(REPO_ROOT, '.tessera', 'bench-smoke', `${machine.date.slice(0, 10)}-${machine.gitSha}`) : join(REPO_ROOT, 'bench', 'results', `${machine.date.slice(0, 10)}-${machine.gitSha}`));
+  const profileDir = join(REPO_ROOT, '.tessera', 'bench', 'profiles', machine.date.replace(/[:.]/g, '-'));
+  mkdirSync(outDir, { recursive: true });
+  mkdirSync(profileDir, { recursive: true });
+  const selected = args.ids.length > 0 ? BENCHMARKS.filter((b) => args.ids.includes(b.id)) : BENCHMARKS;
+  log(`${selected.map((b) => b.id).join(', ')}${args.smoke ? ' (smoke)' : ''} -> ${relative(REPO_ROOT, outDir)}`);
+
+  const platform = new BenchPlatform(log);
+  const cases: CaseResources[] = [];
+  const ctx: BenchContext = {
+    smoke: args.smoke,
+    platform,
+    outDir,
+    profileDir,
+    log,
+    cases,
+    seconds: (full) => (args.smoke ? Math.min(full, 1) : full),
+    async measure(label, fn, extra = []) {
+      const components = [...(await platform.components()), ...extra];
+      const r = await measureResources(label, components, fn);
+      cases.push(r.resources);
+      return r;
+    },
+  };
+  const results: BenchResult[] = [];
+  const failures: { id: string; error: string }[] = [];
+  try {
+    await platform.up();
+    for (const b of selected) {
+      log(`== ${b.title}`);
+      try {
+        results.push(await b.run(ctx));
+      } catch (err) {
+        const error = err instanceof Error ? (err.stack ?? err.message) : String(err);
+        log(`${b.id} FAILED: ${error}`);
+        failures.push({ id: b.id, error: error.split('\n')[0] ?? error });
+      }
+    }
+  } finally {
+    await platform.restore().catch((err: unknown) => log(`restoring the platform failed: ${String(err)}`));
+  }
+  writeReport(outDir, { machine, smoke: args.smoke, command: `npm run bench --${args.smoke ? ' --smoke' : ''}${args.ids.length ? ` ${args.ids.join(' ')}` : ''}`, results, failures, seconds: (Date.now() - t0) / 1000 });
+  log(`report: ${relative(REPO_ROOT, join(outDir, 'README.md'))}`);
+  for (const r of results) log(`${r.id}: ${Object.entries(r.ratios).map(([k, v]) => `${k} = ${v}`).join('; ') || 'done'}`);
+  if (failures.length > 0) {
+    log(`${failures.length} benchmark(s) failed: ${failures.map((f) => f.id).join(', ')}`);
+    return 1;
+  }
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

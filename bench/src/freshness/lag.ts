@@ -1,0 +1,102 @@
+import { computeLag } from '@tessera/kafka';
+import { type Admin, Kafka, logLevel } from 'kafkajs';
+
+/** A consumer group and the input topic on the analytics path it is measured on. */
+export interface GroupOnPath {
+  groupId: string;
+  topic: string;
+}
+
+/**
+ * Consumer groups on ingest -> stream-processor -> insights, as they exist on the broker: every
+ * `stream-processor.*` group on analytics.events.raw.v1 and every `insights.*` group on
+ * analytics.aggregates.v1 (the services' config defaults are stream-processor.aggregates and
+ * insights.read-models). The processor's short-lived restore-/replay- groups are left out.
+ */
+export async function groupsOnPath(admin: Admin): Promise<GroupOnPath[]> {
+  const { groups } = await admin.listGroups();
+  const ids = groups.map((g) => g.groupId).filter((id) => !/\.(restore|replay)-/.test(id));
+  const onPath = [
+    ...ids.filter((id) => id.startsWith('stream-processor.')).map((groupId) => ({ groupId, topic: 'analytics.events.raw.v1' })),
+    ...ids.filter((id) => id.startsWith('insights.')).map((groupId) => ({ groupId, topic: 'analytics.aggregates.v1' })),
+  ];
+  return onPath.length > 0 ? onPath : [{ groupId: 'stream-processor.aggregates', topic: 'analytics.events.raw.v1' }, { groupId: 'insights.read-models', topic: 'analytics.aggregates.v1' }];
+}
+
+/** Log-end offset minus committed offset, summed over the topic's partitions, per group. */
+export async function groupLags(admin: Admin, groups: GroupOnPath[]): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const g of groups) {
+    const [committed, ends] = await Promise.all([admin.fetchOffsets({ groupId: g.groupId, topics: [g.topic] }), admin.fetchTopicOffsets(g.topic)]);
+    const parts = committed.find((c) => c.topic === g.topic)?.partitions ?? [];
+    out[g.groupId] = ends.reduce((sum, e) => sum + computeLag(e.high, e.low, parts.find((p) => p.partition === e.partition)?.offset ?? '-1'), 0);
+  }
+  return out;
+}
+
+/** Samples the lag of the groups on the path every `everyMs` (kafkajs admin), keeping the maximum per group. */
+export class LagSampler {
+  private readonly admin: Admin;
+  private groups: GroupOnPath[] = [];
+  private max: Record<string, number> = {};
+  private last: Record<string, number> = {};
+  private timer: NodeJS.Timeout | undefined;
+  private busy = false;
+  samples = 0;
+
+  constructor(brokers: string[]) {
+    this.admin = new Kafka({ clientId: 'bench-freshness-lag', brokers, logLevel: logLevel.NOTHING }).admin();
+  }
+
+  async connect(): Promise<GroupOnPath[]> {
+    await this.admin.connect();
+    this.groups = await groupsOnPath(this.admin);
+    return this.groups;
+  }
+
+  /** Starts sampling afresh (maxima reset). */
+  start(everyMs = 1000): void {
+    this.stop();
+    this.max = Object.fromEntries(this.groups.map((g) => [g.groupId, 0]));
+    this.samples = 0;
+    this.timer = setInterval(() => void this.sample(), everyMs);
+  }
+
+  stop(): Record<string, number> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    return { ...this.max };
+  }
+
+  async sample(): Promise<Record<string, number>> {
+    if (this.busy) return this.last;
+    this.busy = true;
+    try {
+      this.last = await groupLags(this.admin, this.groups);
+      this.samples++;
+      for (const [g, lag] of Object.entries(this.last)) this.max[g] = Math.max(this.max[g] ?? 0, lag);
+    } catch {
+      /* a failed sample keeps the previous values */
+    } finally {
+      this.busy = false;
+    }
+    return this.last;
+  }
+
+  /** Waits until every group's lag is 0 (sampling every 250 ms), at most `timeoutMs`; true when it caught up. */
+  async waitDrained(timeoutMs: number): Promise<{ drained: boolean; ms: number; lag: Record<string, number> }> {
+    const t0 = Date.now();
+    for (;;) {
+      const lag = await groupLags(this.admin, this.groups).catch(() => undefined);
+      if (lag) for (const [g, n] of Object.entries(lag)) this.max[g] = Math.max(this.max[g] ?? 0, n);
+      if (lag && Object.values(lag).every((n) => n === 0)) return { drained: true, ms: Date.now() - t0, lag };
+      if (Date.now() - t0 >= timeoutMs) return { drained: false, ms: Date.now() - t0, lag: lag ?? {} };
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  async close(): Promise<void> {
+    this.stop();
+    await this.admin.disconnect();
+  }
+}

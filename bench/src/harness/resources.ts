@@ -1,0 +1,69 @@
+import { readFileSync } from 'node:fs';
+import { processTree, treeCpuSeconds, treePssKb } from '../../../infra/local/proc';
+import type { Component } from './platform';
+
+/** CPU seconds and peak memory of each watched process during one measured case. */
+export interface CaseResources {
+  label: string;
+  wallSeconds: number;
+  cpuSeconds: Record<string, number>;
+  /** The bench process itself (load generator and in-process clients), from process.cpuUsage(). */
+  benchCpuSeconds: number;
+  peakPssMb: Record<string, number>;
+  peakRssMb: Record<string, number>;
+}
+
+function treeRssKb(pid: number): number {
+  let kb = 0;
+  for (const p of processTree(pid)) {
+    try {
+      const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
+      kb += m ? Number(m[1]) : 0;
+    } catch {
+      /* exited */
+    }
+  }
+  return kb;
+}
+
+/**
+ * Measures `fn` the way BENCHMARKING.md asks: utime+stime of each process tree before and after (so a
+ * process's children, e.g. PostgreSQL backends or pgbench, count to it) and PSS/RSS sampled every
+ * `sampleMs` for the peak. PSS splits shared pages between processes; RSS is shown beside it.
+ */
+export async function measureResources<T>(label: string, components: Component[], fn: () => Promise<T>, sampleMs = 1000): Promise<{ value: T; resources: CaseResources }> {
+  const before = new Map(components.map((c) => [c.name, treeCpuSeconds(c.pid)]));
+  const peakPss = new Map<string, number>();
+  const peakRss = new Map<string, number>();
+  const sample = () => {
+    for (const c of components) {
+      peakPss.set(c.name, Math.max(peakPss.get(c.name) ?? 0, treePssKb(c.pid)));
+      peakRss.set(c.name, Math.max(peakRss.get(c.name) ?? 0, treeRssKb(c.pid)));
+    }
+  };
+  sample();
+  const timer = setInterval(sample, sampleMs);
+  const t0 = process.hrtime.bigint();
+  const ownBefore = process.cpuUsage();
+  let value: T;
+  try {
+    value = await fn();
+  } finally {
+    clearInterval(timer);
+  }
+  sample();
+  const own = process.cpuUsage(ownBefore);
+  const wallSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
+  return {
+    value,
+    resources: {
+      label,
+      wallSeconds: round(wallSeconds),
+      benchCpuSeconds: round((own.user + own.system) / 1e6),
+      cpuSeconds: Object.fromEntries(components.map((c) => [c.name, round(treeCpuSeconds(c.pid) - (before.get(c.name) ?? 0))])),
+      peakPssMb: Object.fromEntries(components.map((c) => [c.name, round((peakPss.get(c.name) ?? 0) / 1024, 0)])),
+      peakRssMb: Object.fromEntries(components.map((c) => [c.name, round((peakRss.get(c.name) ?? 0) / 1024, 0)])),
+    },
+  };
+}
