@@ -1,6 +1,6 @@
 import { histogramBucketBound, histogramDelta, type HistogramSnapshot, histogramQuantile, parseHistogram, scrape } from './freshness/histogram';
 import { LagSampler } from './freshness/lag';
-import { BATCH, MAX_IN_FLIGHT, OpenLoopSink, send, type SendOutcome, TENANTS } from './freshness/load';
+import { BATCH, DEADLINE_MS, MAX_IN_FLIGHT, OpenLoopSink, send, type SendOutcome, TENANTS } from './freshness/load';
 import { profileService } from './harness/profile';
 import type { CaseResources } from './harness/resources';
 import { round } from './harness/stats';
@@ -144,7 +144,7 @@ export const freshnessBenchmark: Benchmark = {
       'The histogram is platform-wide: any other load on the same platform during a phase (other benchmarks run concurrently) lands in it too; warm-up events still in flight at the start of a phase are counted.',
       `Load: @tessera/loadgen runLoad + GrpcSink to ingest ${ingestAddr} (mTLS as loadgen), tenants ${TENANTS.join(', ')}, ${BATCH} events per IngestBatch, up to ${MAX_IN_FLIGHT} requests in flight. ` +
         'Open loop: the sink does not retry (back-pressure or a failed batch counts as "errors"), event times follow the schedule, so a generator that falls behind shows up as latency. ' +
-        'The runner still caps generated-but-unanswered events at 2 x batch x in-flight; "achieved offered" is what was actually sent per second.',
+        `The runner caps generated-but-unanswered events at 2 x batch x in-flight (${2 * BATCH * MAX_IN_FLIGHT}); with the ${DEADLINE_MS / 1000} s IngestBatch deadline that cap is only reached above ${(2 * BATCH * MAX_IN_FLIGHT) / (DEADLINE_MS / 1000)} ev/s. "achieved offered" is what was actually sent per second of sending.`,
       ...phases.filter((p) => p.send.behindMs > 500).map((p) => `@${p.rate}/s the generator finished ${round(p.send.behindMs / 1000, 1)} s behind schedule: the offered rate was not fully achieved (2 shared cores).`),
       ...[...sink.errors].map(([reason, n]) => `Errors (all phases incl. warm-up and profile): ${n} events in batches that failed with: ${reason}`),
       ...phases.flatMap((p) => (Object.keys(p.send.stats.rejectedByCode).length > 0 ? [`@${p.rate}/s rejections by code: ${JSON.stringify(p.send.stats.rejectedByCode)}`] : [])),

@@ -1,10 +1,163 @@
-import type { Benchmark } from './harness/types';
+import { Client } from 'pg';
+import { profileService } from './harness/profile';
+import type { CaseResources } from './harness/resources';
+import { ratio, round, sandwich } from './harness/stats';
+import type { Benchmark, BenchContext } from './harness/types';
+import { type CaseLoad, type CaseName, CLIENTS, runCase } from './transfers/load';
+import { MAX_BATCH_SIZE, PER_OWNER, openPopulation, type Population, type SliceName } from './transfers/population';
+import { type PgbenchResult, pgbenchArgs, pgbenchConn, preparePgbench, startPgbench } from './transfers/pgbench';
 
-/** TODO (being written): see bench/README.md for what this benchmark measures. */
+/**
+ * Transfers through the gateway (single, batch, one hot account) beside pgbench's TPC-B-like script on the
+ * same PostgreSQL cluster with the same client count, as a sandwich: pgbench, Tessera, pgbench.
+ */
+const SERVICES = ['gateway', 'transactions', 'compliance', 'postgres'] as const;
+const BATCH_SIZE = Math.min(MAX_BATCH_SIZE, 50);
+/** Expected transfers/s per case, only to size each case's wallet slice for the velocity rules (see population.ts). */
+const EXPECTED_TPS: Record<SliceName, number> = { single: 120, batch: 300, hot: 120, profile: 120 };
+
+interface TesseraCase {
+  name: CaseName;
+  label: string;
+  run: CaseLoad;
+  resources: CaseResources;
+  waits: string;
+}
+
+async function sampleWaits(ctx: BenchContext): Promise<string> {
+  const db = new Client({ connectionString: ctx.platform.databaseUrl('postgres') });
+  try {
+    await db.connect();
+    const r = await db.query<{ datname: string; wait_event_type: string | null; wait_event: string | null; n: number }>(
+      `select datname, wait_event_type, wait_event, count(*)::int as n from pg_stat_activity
+       where datname in ('tessera_transactions', 'tessera_compliance') and state <> 'idle' group by 1, 2, 3 order by 1, 4 desc`,
+    );
+    return r.rows.map((w) => `${w.datname.replace('tessera_', '')}: ${w.wait_event_type ?? 'CPU'}/${w.wait_event ?? '-'} ×${w.n}`).join(', ') || '(no active backends)';
+  } catch (err) {
+    return `(sampling failed: ${(err as Error).message})`;
+  } finally {
+    await db.end().catch(() => undefined);
+  }
+}
+
+async function pgbenchCase(ctx: BenchContext, label: string, scale: number, seconds: number): Promise<{ result: PgbenchResult; resources: CaseResources }> {
+  const conn = pgbenchConn(ctx.platform);
+  if (!ctx.smoke) await startPgbench(conn, CLIENTS, 2).done; // warm-up, discarded
+  const { child, done } = startPgbench(conn, CLIENTS, seconds);
+  const { value, resources } = await ctx.measure(label, () => done, [{ name: 'pgbench', pid: child.pid as number }]);
+  ctx.log(`${label}: ${value.tps} tps, latency avg ${value.latencyAvgMs} ms (scale ${scale})`);
+  return { result: value, resources };
+}
+
+function perTransfer(r: CaseResources, transfers: number, name: string): string {
+  const s = r.cpuSeconds[name];
+  return s === undefined || transfers === 0 ? '-' : String(round((s / transfers) * 1000, 3));
+}
+
 export const transfersBenchmark: Benchmark = {
   id: 'transfers',
-  title: 'transfers',
-  async run() {
-    throw new Error('transfers benchmark not written yet');
+  title: 'Transfers: gateway (single, batch, hot account) vs pgbench on the same PostgreSQL',
+  async run(ctx) {
+    const base = `http://127.0.0.1:${ctx.platform.portOf('gateway')}`;
+    const seconds = ctx.seconds(15);
+    const warmupSeconds = ctx.smoke ? 0 : 2;
+    const scale = ctx.smoke ? 1 : 16;
+    const span = seconds + warmupSeconds;
+    const sizes = ctx.smoke
+      ? { single: 10, batch: 10, hot: 10, profile: 10 }
+      : (Object.fromEntries(Object.entries(EXPECTED_TPS).map(([k, tps]) => [k, Math.ceil((tps * (k === 'profile' ? 8 : span)) / PER_OWNER)])) as Record<SliceName, number>);
+    const pop: Population = await openPopulation(base, sizes, ctx.smoke, ctx.log);
+    ctx.log(`population ready in ${pop.setupSeconds}s: ${pop.wallets.length} wallets, ${pop.treasuries} treasuries, merchant ${pop.merchant.id}`);
+
+    const conn = pgbenchConn(ctx.platform);
+    const initCommand = await preparePgbench(ctx.platform, conn, scale, ctx.log);
+    const before = await pgbenchCase(ctx, 'transfers: pgbench (before)', scale, seconds);
+
+    const cases: TesseraCase[] = [];
+    const labels: Record<CaseName, string> = { single: 'single POST /v1/transfers', batch: `batch of ${BATCH_SIZE} POST /v1/transfers/batch`, hot: 'hot account (every transfer credits one merchant)' };
+    for (const name of ['single', 'batch', 'hot'] as CaseName[]) {
+      let waits = '';
+      const timer = setTimeout(() => void sampleWaits(ctx).then((w) => (waits = w)), (warmupSeconds + seconds / 2) * 1000);
+      const { value, resources } = await ctx.measure(`transfers: ${labels[name]}`, () => runCase(base, pop, name, pop.slices[name], { batchSize: BATCH_SIZE, seconds, warmupSeconds }));
+      clearTimeout(timer);
+      const o = value.outcomes;
+      ctx.log(`${name}: ${value.transfersPerSec} transfers/s, ${value.load.reqPerSec} req/s, p50 ${value.load.p50Ms} ms, p99 ${value.load.p99Ms} ms, POSTED ${o.POSTED} PENDING ${o.PENDING} DECLINED ${o.DECLINED}, refused ${JSON.stringify(o.refused)}`);
+      cases.push({ name, label: labels[name], run: value, resources, waits });
+    }
+
+    const after = await pgbenchCase(ctx, 'transfers: pgbench (after)', scale, seconds);
+    const base_ = sandwich(before.result.tps, after.result.tps);
+
+    const single = cases[0] as TesseraCase;
+    const busiest = (['gateway', 'transactions', 'compliance'] as const).reduce((a, b) => ((single.resources.cpuSeconds[b] ?? 0) > (single.resources.cpuSeconds[a] ?? 0) ? b : a));
+    ctx.log(`profiling ${busiest} under the single load for ${ctx.seconds(8)}s`);
+    const profile = await profileService(ctx.platform, busiest, ctx.profileDir, () => runCase(base, pop, 'profile', pop.slices.profile, { batchSize: 1, seconds: ctx.seconds(8), warmupSeconds: 0 }));
+
+    const transfersOf = (c: TesseraCase) => c.run.outcomes.POSTED + c.run.outcomes.PENDING + c.run.outcomes.DECLINED;
+    const refusedText = (c: TesseraCase) => {
+      const e = Object.entries(c.run.outcomes.refused).map(([k, v]) => `${k} ×${v}`);
+      if (c.run.load.errors > 0) e.push(`errors ×${c.run.load.errors}`);
+      if (c.run.load.timeouts > 0) e.push(`timeouts ×${c.run.load.timeouts}`);
+      return e.join(', ') || '0';
+    };
+    const pgRow = (label: string, r: { result: PgbenchResult; resources: CaseResources }) => [
+      label,
+      r.result.tps,
+      r.result.tps,
+      `avg ${r.result.latencyAvgMs}`,
+      '-',
+      `${r.result.transactions} committed`,
+      r.result.failed,
+      '-',
+      '-',
+      '-',
+      perTransfer(r.resources, r.result.transactions, 'postgres'),
+      perTransfer(r.resources, r.result.transactions, 'pgbench'),
+    ];
+    const rows = [
+      pgRow('pgbench TPC-B-like (before)', before),
+      ...cases.map((c) => {
+        const n = transfersOf(c);
+        const o = c.run.outcomes;
+        return [c.label, c.run.transfersPerSec, c.run.load.reqPerSec, c.run.load.p50Ms, c.run.load.p99Ms, `${o.POSTED} / ${o.PENDING} / ${o.DECLINED}`, refusedText(c), ...SERVICES.map((s) => perTransfer(c.resources, n, s)), round((c.resources.benchCpuSeconds / Math.max(n, 1)) * 1000, 3)];
+      }),
+      pgRow('pgbench TPC-B-like (after)', after),
+    ];
+    const tps = (n: CaseName) => cases.find((c) => c.name === n)?.run.transfersPerSec ?? 0;
+    const notes = [
+      `pgbench sandwich: ${before.result.tps} tps before, ${after.result.tps} after, mean ${round(base_.mean, 1)}, spread ${round(base_.spread * 100, 1)}%${base_.noisy ? ' — NOISY (over 15%): re-run before publishing' : ''}.`,
+      `Population: ${pop.wallets.length} EUR wallets (one owner each, German holder names, 500.00 EUR top-up each), ${pop.treasuries} LIABILITY treasury accounts that funded them (at most 9 top-ups each), 1 merchant REVENUE account; set up through the gateway in ${pop.setupSeconds}s. Each case debits its own slice (single ${pop.slices.single.length}, batch ${pop.slices.batch.length}, hot ${pop.slices.hot.length}, profile ${pop.slices.profile.length} wallets) round-robin, because compliance rules v1 count velocity per source owner (more than 10 in 60 s -> REVIEW/PENDING, and a batch with one non-approved item is refused whole; more than 60 an hour -> DECLINE), also for the platform's own accounts.`,
+      'Hot account: every transfer credits one merchant account from a different wallet, so all 16 clients queue on that account\'s row lock (FOR UPDATE). A single hot *source* would measure compliance instead: rules v1 let one owner debit 10 times a minute, then hold (REVIEW) or decline.',
+      ...cases.map((c) => `pg_stat_activity mid-run, ${c.name} (non-idle backends): ${c.waits || '(not sampled)'}`),
+      'CPU ms per transfer = CPU seconds of the process tree over the measured case (utime+stime, PostgreSQL includes its backends, pgbench its threads) / transfers created; for pgbench rows per committed transaction. "bench" is this process (autocannon and request building).',
+      '',
+      ...profile.notes,
+    ];
+    const commands = [
+      ...(initCommand ? [initCommand] : [`(pgbench database ${'tessera_bench_pgbench'} already initialised at scale ${scale})`]),
+      before.result.command,
+      after.result.command,
+      `warm-up before each pgbench run (full mode): ${conn.bin} ${pgbenchArgs(conn, CLIENTS, 2).join(' ')}`,
+      `autocannon (in process, bench/src/harness/http-load.ts): ${CLIENTS} connections, keep-alive, no pipelining, ${warmupSeconds}s warm-up + ${seconds}s measured per case, POST ${base}/v1/transfers (single, hot) and ${base}/v1/transfers/batch with ${BATCH_SIZE} transfers; each request a fresh Idempotency-Key and the operator's Bearer token (DevIssuer, sub bench-operator); body {sourceAccountId, destinationAccountId, amount {amountMinor 100..2500, currency EUR}, description, counterparty {name, country DE}}.`,
+      `profile: ${busiest} restarted with NODE_OPTIONS=--cpu-prof, the single load for ${ctx.seconds(8)}s, restarted again.`,
+    ];
+    return {
+      id: 'transfers',
+      title: this.title,
+      method: `${CLIENTS} closed-loop clients against the gateway (autocannon) vs pgbench -c ${CLIENTS} (TPC-B-like, -M prepared, scale ${scale}) on the same PostgreSQL, sandwiched; ${warmupSeconds}s warm-up, ${seconds}s measured per case. transfers/s counts transfers created in 2xx answers.`,
+      table: {
+        columns: ['case', 'transfers/s', 'req/s', 'p50 ms', 'p99 ms', 'POSTED / PENDING / DECLINED', 'non-2xx / errors', 'gateway CPU ms/transfer', 'transactions CPU ms/transfer', 'compliance CPU ms/transfer', 'postgres CPU ms/transfer', 'bench (pgbench) CPU ms/transfer'],
+        rows,
+      },
+      chart: {
+        title: 'Transfers per second (16 clients)',
+        unit: 'transfers/s',
+        bars: [{ label: 'pgbench TPC-B-like (mean)', value: round(base_.mean, 1), baseline: true }, ...cases.map((c) => ({ label: c.name, value: c.run.transfersPerSec, baseline: false }))],
+      },
+      ratios: { 'single / pgbench tps': ratio(tps('single'), base_.mean), 'batch / pgbench tps': ratio(tps('batch'), base_.mean), 'hot / pgbench tps': ratio(tps('hot'), base_.mean) },
+      notes,
+      commands,
+      raw: { population: { runId: pop.runId, wallets: pop.wallets.length, treasuries: pop.treasuries, slices: Object.fromEntries(Object.entries(pop.slices).map(([k, v]) => [k, v.length])), setupSeconds: pop.setupSeconds }, pgbench: { before, after, sandwich: base_ }, cases, profile: { service: busiest, file: profile.file } },
+    };
   },
 };

@@ -41,7 +41,7 @@ function shorten(url: string): string {
   const path = url.replace(/^file:\/\//, '');
   const nm = path.lastIndexOf('/node_modules/');
   if (nm >= 0) return path.slice(nm + '/node_modules/'.length);
-  return path.startsWith('/') ? relative(REPO_ROOT, path) : path;
+  return path.startsWith(`${REPO_ROOT}/`) ? relative(REPO_ROOT, path) : path;
 }
 
 /** The newest .cpuprofile in a folder (a process writes one at exit). */

@@ -16,9 +16,12 @@ import { DevIssuer, defaultAuthDir } from '@tessera/auth';
 export const CURRENCY = 'EUR';
 /** Debits per wallet per case that stay under velocity.burst_count (10 per rolling 60 s). */
 export const PER_OWNER = 9;
+/** The batch route's limit (MAX_BATCH in services/gateway/src/transfers/transfer.dto.ts; CreateTransferBatch ≤ 100). */
+export const MAX_BATCH_SIZE = 100;
 const TOP_UP_MINOR = 50_000;
 const TOP_UPS_PER_TREASURY = 9;
-const BATCH_MAX = 100;
+/** Top-ups per batch request: a batch screens its items one by one, and 100 of them can exceed the gateway's 3 s deadline. */
+const FUND_BATCH = 25;
 
 export interface Wallet {
   id: string;
@@ -59,7 +62,7 @@ export async function api(base: string, auth: string, method: 'GET' | 'POST', ro
   for (let attempt = 1; ; attempt++) {
     try {
       const r = await apiOnce(base, auth, method, route, body, key);
-      if (r.status !== 503 || attempt >= 10) return r;
+      if ((r.status !== 503 && r.status !== 429) || attempt >= 10) return r;
     } catch (err) {
       if (attempt >= 10) throw err;
     }
@@ -162,7 +165,7 @@ export async function openPopulation(base: string, sizes: Record<SliceName, numb
     counterparty: { name: w.holder, country: 'DE' },
   }));
   const batches: (typeof topUps)[] = [];
-  for (let i = 0; i < topUps.length; i += BATCH_MAX) batches.push(topUps.slice(i, i + BATCH_MAX));
+  for (let i = 0; i < topUps.length; i += FUND_BATCH) batches.push(topUps.slice(i, i + FUND_BATCH));
   log(`funding ${wallets.length} wallets in ${batches.length} batch request(s)`);
   await pool(batches, 2, async (transfers, b) => {
     const r = await api(base, auth, 'POST', '/v1/transfers/batch', { transfers }, `bench-${runId}-fund-${b}`);
