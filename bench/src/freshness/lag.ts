@@ -8,19 +8,16 @@ export interface GroupOnPath {
 }
 
 /**
- * Consumer groups on ingest -> stream-processor -> insights, as they exist on the broker: every
- * `stream-processor.*` group on analytics.events.raw.v1 and every `insights.*` group on
- * analytics.aggregates.v1 (the services' config defaults are stream-processor.aggregates and
- * insights.read-models). The processor's short-lived restore-/replay- groups are left out.
+ * The consumer groups of the live path (ingest -> stream-processor -> insights): the stream processor's group on
+ * analytics.events.raw.v1 and insights' group on analytics.aggregates.v1, as the services' environment names them
+ * (else their config defaults, stream-processor.aggregates and insights.read-models). Other `stream-processor.*`
+ * groups on the broker (restore/replay groups, other benchmarks' private groups) are not on the live path.
  */
-export async function groupsOnPath(admin: Admin): Promise<GroupOnPath[]> {
-  const { groups } = await admin.listGroups();
-  const ids = groups.map((g) => g.groupId).filter((id) => !/\.(restore|replay)-/.test(id));
-  const onPath = [
-    ...ids.filter((id) => id.startsWith('stream-processor.')).map((groupId) => ({ groupId, topic: 'analytics.events.raw.v1' })),
-    ...ids.filter((id) => id.startsWith('insights.')).map((groupId) => ({ groupId, topic: 'analytics.aggregates.v1' })),
+export function groupsOnPath(env: (service: string) => Record<string, string>): GroupOnPath[] {
+  return [
+    { groupId: env('stream-processor')['STREAM_PROCESSOR_GROUP'] ?? 'stream-processor.aggregates', topic: 'analytics.events.raw.v1' },
+    { groupId: env('insights')['INSIGHTS_CONSUMER_GROUP'] ?? 'insights.read-models', topic: 'analytics.aggregates.v1' },
   ];
-  return onPath.length > 0 ? onPath : [{ groupId: 'stream-processor.aggregates', topic: 'analytics.events.raw.v1' }, { groupId: 'insights.read-models', topic: 'analytics.aggregates.v1' }];
 }
 
 /** Log-end offset minus committed offset, summed over the topic's partitions, per group. */
@@ -44,13 +41,16 @@ export class LagSampler {
   private busy = false;
   samples = 0;
 
-  constructor(brokers: string[]) {
+  constructor(
+    brokers: string[],
+    private readonly path: GroupOnPath[],
+  ) {
     this.admin = new Kafka({ clientId: 'bench-freshness-lag', brokers, logLevel: logLevel.NOTHING }).admin();
   }
 
   async connect(): Promise<GroupOnPath[]> {
     await this.admin.connect();
-    this.groups = await groupsOnPath(this.admin);
+    this.groups = this.path;
     return this.groups;
   }
 

@@ -125,7 +125,15 @@ export async function consumerPerformance(s: DrainSetup, system: string, group: 
  * `overrides` on top), released, then polled every 250 ms until its group's committed offsets reach the end
  * offsets on every partition; stopped with SIGTERM afterwards (which also writes a --cpu-prof profile).
  */
-export async function processorDrain(s: DrainSetup, service: 'stream-processor' | 'stream-processor-go', system: string, group: string, overrides: Record<string, string>, measure = true): Promise<Drain> {
+export async function processorDrain(
+  s: DrainSetup,
+  service: 'stream-processor' | 'stream-processor-go',
+  system: string,
+  group: string,
+  overrides: Record<string, string>,
+  opts: { measure?: boolean; maxSeconds?: number } = {},
+): Promise<Drain> {
+  const measure = opts.measure ?? true;
   const topo = s.ctx.platform.topo;
   const spec = topo.services.find((x) => x.name === service);
   if (!spec) throw new Error(`${service} is not in infra/topology.yaml`);
@@ -140,14 +148,15 @@ export async function processorDrain(s: DrainSetup, service: 'stream-processor' 
       const p = await groupProgress(s.admin, group, s.topic, s.ends);
       const now = performance.now();
       if (first === undefined && p.committed > 0) first = now;
-      if (p.caughtUp) return { total: (now - t0) / 1000, steady: (now - (first ?? t0)) / 1000 };
+      const stop = p.caughtUp || (opts.maxSeconds !== undefined && now - t0 > opts.maxSeconds * 1000);
+      if (stop) return { total: (now - t0) / 1000, steady: (now - (first ?? t0)) / 1000, committed: p.committed, caughtUp: p.caughtUp };
       if (child.exited) throw new Error(`${system} exited before catching up:\n${tail(logFile)}`);
       if (now - t0 > s.timeoutMs) throw new Error(`${system} did not catch up within ${s.timeoutMs / 1000}s (committed ${p.committed} of ${s.n}):\n${tail(logFile)}`);
       await new Promise((r) => setTimeout(r, POLL_MS));
     }
   };
   try {
-    let m: { value: { total: number; steady: number }; cpu: number; rss: number; pss: number };
+    let m: { value: { total: number; steady: number; committed: number; caughtUp: boolean }; cpu: number; rss: number; pss: number };
     if (measure) m = await measured(s, `pipeline: ${system}`, child, drain);
     else {
       child.go();
@@ -163,7 +172,7 @@ export async function processorDrain(s: DrainSetup, service: 'stream-processor' 
       peakRssMb: m.rss,
       peakPssMb: m.pss,
       command: `${cmdLine(shown, launch.command === process.execPath ? 'node' : launch.command, launch.args)}  (plus the topology's environment for ${service}: processEnv() in infra/local/services.ts)`,
-      detail: { group, env: overrides },
+      detail: { group, env: overrides, committed: m.value.committed, caughtUp: m.value.caughtUp },
     };
   } finally {
     await child.stop('SIGTERM', 20_000);

@@ -70,19 +70,25 @@ export function pgbenchArgs(c: PgbenchConn, clients: number, seconds: number): s
   return ['-M', 'prepared', '-c', String(clients), '-j', '2', '-T', String(seconds), '-P', '1', ...connArgs(c), PGBENCH_DB];
 }
 
-/** Starts one pgbench run; `done` resolves with its summary (tps excluding connection time, average latency). */
-export function startPgbench(c: PgbenchConn, clients: number, seconds: number): { child: ChildProcess; done: Promise<PgbenchResult> } {
+/**
+ * Starts one pgbench run under a tiny `sh` wrapper that waits for it and then stays alive until `release()`:
+ * measure the wrapper's pid and pgbench's CPU counts (as the wrapper's cutime/cstime) even though pgbench has
+ * exited when the measurement ends. `done` resolves with the summary once pgbench has exited.
+ */
+export function startPgbench(c: PgbenchConn, clients: number, seconds: number): { child: ChildProcess; done: Promise<PgbenchResult>; release: () => void } {
   const args = pgbenchArgs(c, clients, seconds);
   const command = `${c.bin} ${args.join(' ')}`;
-  const child = spawn(c.bin, args, { env: c.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('sh', ['-c', '"$0" "$@"; echo "__pgbench_exit=$?"; read -r _', c.bin, ...args], { env: c.env, stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
   const done = new Promise<PgbenchResult>((resolve, reject) => {
     child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`pgbench failed (exit ${code}): ${err.slice(-500)}`));
+    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const exit = /__pgbench_exit=(\d+)/.exec(out);
+      if (!exit) return;
+      if (exit[1] !== '0') return reject(new Error(`pgbench failed (exit ${exit[1]}): ${err.slice(-500)}`));
       const num = (re: RegExp) => Number(re.exec(out)?.[1] ?? NaN);
       resolve({
         tps: num(/tps = ([\d.]+)/),
@@ -93,5 +99,5 @@ export function startPgbench(c: PgbenchConn, clients: number, seconds: number): 
       });
     });
   });
-  return { child, done };
+  return { child, done, release: () => child.stdin?.end() };
 }
