@@ -219,18 +219,29 @@ export function processTree(rootPid: number): number[] {
   return tree;
 }
 
-/** PSS of a process and its descendants (kB): shared pages counted once across the tree. */
-export function treePssKb(rootPid: number): number {
+/** Sum over a process and its descendants of one `<field>: <n> kB` line of a /proc/<pid>/ file. */
+function treeKb(rootPid: number, file: 'smaps_rollup' | 'status', field: string): number {
+  const line = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm');
   let total = 0;
   for (const pid of processTree(rootPid)) {
     try {
-      const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+      const m = line.exec(readFileSync(`/proc/${pid}/${file}`, 'utf8'));
       total += m ? Number(m[1]) : 0;
     } catch {
       /* exited or not readable */
     }
   }
   return total;
+}
+
+/** PSS of a process and its descendants (kB): shared pages split between the processes that map them. */
+export function treePssKb(rootPid: number): number {
+  return treeKb(rootPid, 'smaps_rollup', 'Pss');
+}
+
+/** RSS of a process and its descendants (kB): shared pages counted in every process. */
+export function treeRssKb(rootPid: number): number {
+  return treeKb(rootPid, 'status', 'VmRSS');
 }
 
 /** Clock ticks per second of /proc/<pid>/stat times (USER_HZ, 100 on Linux x86_64 and arm64). */

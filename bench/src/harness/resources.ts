@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { processTree, treeCpuSeconds, treePssKb } from '../../../infra/local/proc';
+import { treeCpuSeconds, treePssKb, treeRssKb } from '../../../infra/local/proc';
 import type { Component } from './platform';
 
 /** CPU seconds and peak memory of each watched process during one measured case. */
@@ -11,19 +10,6 @@ export interface CaseResources {
   benchCpuSeconds: number;
   peakPssMb: Record<string, number>;
   peakRssMb: Record<string, number>;
-}
-
-function treeRssKb(pid: number): number {
-  let kb = 0;
-  for (const p of processTree(pid)) {
-    try {
-      const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
-      kb += m ? Number(m[1]) : 0;
-    } catch {
-      /* exited */
-    }
-  }
-  return kb;
 }
 
 /**
