@@ -156,7 +156,7 @@ export const freshnessBenchmark: Benchmark = {
         'compliance.aml-monitor is not on the analytics path (it reads payments.transfer.events.v1) and is left out.',
       `CPU s = utime+stime of each process tree over the measured phase (sending + drain, warm-up excluded); "other" = gateway, transactions, compliance, Zipkin, VictoriaMetrics.`,
       '',
-      `CPU profile: ${profiled} restarted with --cpu-prof, ${profileSeconds} s at ${profileRate} events/s, then restarted normally.`,
+      `CPU profile: ${profiled} (running process, V8 inspector via SIGUSR1), ${profileSeconds} s at ${profileRate} events/s.`,
       '',
       ...profileNotes,
     ];

@@ -149,7 +149,7 @@ export const transfersBenchmark: Benchmark = {
       after.result.command,
       `warm-up before each pgbench run (full mode): ${conn.bin} ${pgbenchArgs(conn, CLIENTS, 2).join(' ')}`,
       `autocannon (in process, bench/src/harness/http-load.ts): ${CLIENTS} connections, keep-alive, no pipelining, ${warmupSeconds}s warm-up + ${seconds}s measured per case, POST ${base}/v1/transfers (single, hot) and ${base}/v1/transfers/batch with ${batchSize} transfers; each request a fresh Idempotency-Key and the operator's Bearer token (DevIssuer, sub bench-operator); body {sourceAccountId, destinationAccountId, amount {amountMinor 100..2500, currency EUR}, description, counterparty {name, country DE}}.`,
-      `profile: ${busiest} restarted with NODE_OPTIONS=--cpu-prof, the single load for ${ctx.seconds(8)}s, restarted again.`,
+      `profile: ${busiest} (running process, V8 inspector via SIGUSR1), the single load for ${ctx.seconds(8)}s.`,
     ];
     return {
       id: 'transfers',
