@@ -6,6 +6,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { treeCpuSeconds } from '../../infra/local/proc';
 import { REPO_ROOT } from '../../infra/local/topology';
 import { edgeBenchmark } from './edge.bench';
 import { freshnessBenchmark } from './freshness.bench';
@@ -18,6 +19,8 @@ import { pipelineBenchmark } from './pipeline.bench';
 import { resourcesBenchmark } from './resources.bench';
 import { transfersBenchmark } from './transfers.bench';
 
+/** CPU seconds per 2 s window (all components together) below which the platform counts as quiet: 20% of a core. */
+const QUIET_CPU_SECONDS = 0.4;
 const BENCHMARKS: Benchmark[] = [edgeBenchmark, transfersBenchmark, pipelineBenchmark, freshnessBenchmark, resourcesBenchmark];
 const USAGE = `usage: npm run bench -- [${BENCHMARKS.map((b) => b.id).join('|')} ...] [--smoke] [--out <dir>]`;
 
@@ -63,6 +66,20 @@ async function main(): Promise<number> {
     log,
     cases,
     seconds: (full) => (args.smoke ? Math.min(full, 1) : full),
+    async quiesce(maxSeconds = args.smoke ? 4 : 30) {
+      const components = await platform.components();
+      const deadline = Date.now() + maxSeconds * 1000;
+      let busy: string[] = [];
+      do {
+        const before = components.map((c) => treeCpuSeconds(c.pid));
+        await new Promise((r) => setTimeout(r, 2000));
+        const used = components.map((c, i) => ({ name: c.name, cpu: treeCpuSeconds(c.pid) - (before[i] ?? 0) }));
+        if (used.reduce((a, u) => a + u.cpu, 0) < QUIET_CPU_SECONDS) return undefined;
+        busy = used.filter((u) => u.cpu >= 0.1).sort((a, b) => b.cpu - a.cpu).map((u) => `${u.name} ${Math.round((u.cpu / 2) * 100)}%`);
+        log(`waiting for the platform to go quiet: ${busy.join(', ')}`);
+      } while (Date.now() < deadline);
+      return `The platform was not quiet after ${maxSeconds} s (${busy.join(', ')} of a core): the next case shares the CPU with it.`;
+    },
     async measure(label, fn, extra = []) {
       const components = [...(await platform.components()), ...extra];
       const r = await measureResources(label, components, fn);
@@ -77,6 +94,7 @@ async function main(): Promise<number> {
     for (const b of selected) {
       log(`== ${b.title}`);
       try {
+        await ctx.quiesce();
         results.push(await b.run(ctx));
       } catch (err) {
         const error = err instanceof Error ? (err.stack ?? err.message) : String(err);

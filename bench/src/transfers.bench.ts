@@ -80,6 +80,8 @@ export const transfersBenchmark: Benchmark = {
 
     const conn = pgbenchConn(ctx.platform);
     const initCommand = await preparePgbench(ctx.platform, conn, scale, ctx.log);
+    // Opening and funding the population leaves compliance's AML monitor and insights with events to consume.
+    const unquiet = await ctx.quiesce();
     const before = await pgbenchCase(ctx, 'transfers: pgbench (before)', scale, seconds);
 
     const cases: TesseraCase[] = [];
@@ -134,6 +136,7 @@ export const transfersBenchmark: Benchmark = {
     ];
     const tps = (n: CaseName) => cases.find((c) => c.name === n)?.run.transfersPerSec ?? 0;
     const notes = [
+      ...(unquiet ? [unquiet] : []),
       `pgbench sandwich: ${before.result.tps} tps before, ${after.result.tps} after, mean ${round(base_.mean, 1)}, spread ${round(base_.spread * 100, 1)}%${base_.noisy ? ' — NOISY (over 15%): re-run before publishing' : ''}.`,
       `Population: ${pop.wallets.length} EUR wallets (one owner each, German holder names, 500.00 EUR top-up each), ${pop.treasuries} LIABILITY treasury accounts that funded them (at most 9 top-ups each), 1 merchant REVENUE account; set up through the gateway in ${pop.setupSeconds}s. Each case debits its own slice (single ${pop.slices.single.length}, batch ${pop.slices.batch.length}, hot ${pop.slices.hot.length}, profile ${pop.slices.profile.length} wallets) round-robin, because compliance rules v1 count velocity per source owner (more than 10 in 60 s -> REVIEW/PENDING, and a batch with one non-approved item is refused whole; more than 60 an hour -> DECLINE), also for the platform's own accounts.`,
       'PAYMENTS.COMPLIANCE_UNAVAILABLE (503) = transactions gave up on Screen after TRANSACTIONS_SCREEN_DEADLINE_MS (800 ms) and refused the transfer (fail-closed). Compliance screens each movement in an interactive transaction (advisory lock per owner, history, insert) on a pool of COMPLIANCE_DB_POOL_MAX (5) connections and keeps working on screenings whose caller already left, so under 16 concurrent clients on a busy box the queue in front of the pool can exceed the deadline for almost every call: goodput collapses while CPU is still spent. 429 HTTP.RATE_LIMITED means the gateway was running without the bench rate limits (restarted by another run).',

@@ -24,6 +24,12 @@ export interface BenchContext {
   platform: BenchPlatform;
   /** Runs one measured case, recording CPU s and peak memory of every platform component (and `extra` processes). */
   measure<T>(label: string, fn: () => Promise<T>, extra?: Component[]): Promise<{ value: T; resources: CaseResources }>;
+  /**
+   * Waits (at most `maxSeconds`) until the platform is quiet: its components together use under 20% of one core
+   * over a 2 s window. Consumers still draining an earlier case's backlog (compliance's AML monitor, insights)
+   * would otherwise eat the next baseline's CPU. Returns a note when it gave up waiting.
+   */
+  quiesce(maxSeconds?: number): Promise<string | undefined>;
   /** Every case measured so far in this run (the resources benchmark tabulates them). */
   cases: CaseResources[];
   /** Where CPU profiles go (not committed: they are megabytes). */
