@@ -60,6 +60,9 @@ export class ComplianceClient implements OnApplicationShutdown {
         { deadlineMs: this.deadlineMs },
       );
     } catch (err) {
+      // The screening key derives from this request's idempotency key and the screened subject from its body and
+      // its deterministic reference id: compliance refusing the key means the caller reused the key for another body.
+      if (isAppError(err) && err.code === 'COMPLIANCE.IDEMPOTENCY_KEY_REUSED') throw ledgerErrors.idempotencyKeyReused();
       const cause = isAppError(err) ? err.code : 'UNKNOWN';
       this.logger.warn({ cause, referenceId: subject.referenceId }, 'screening failed; refusing (fail-closed)');
       throw ledgerErrors.complianceUnavailable(cause);

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { withSerializableRetry } from '@tessera/db';
 import { isAppError } from '@tessera/errors';
 import { LedgerJournal } from '../ledger/ledger.journal';
+import { ledgerErrors } from '../ledger/ledger.errors';
 import { PrismaService } from '../platform/prisma.provider';
 import { ComplianceClient } from './compliance.client';
 import { decisionPayload, type Screening, type ScreeningSubject } from './screening';
@@ -23,6 +24,7 @@ export class ScreeningGate {
     try {
       return await this.compliance.screen(idempotencyKey, subject);
     } catch (err) {
+      if (isAppError(err) && err.code === ledgerErrors.idempotencyKeyReused().code) throw err; // the caller's mistake, not a screening failure
       const cause = isAppError(err) ? (err.metadata['cause'] ?? err.code) : 'UNKNOWN';
       const actor = this.journal.actor();
       await withSerializableRetry(() =>

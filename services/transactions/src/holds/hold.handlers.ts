@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { paymentsV1 } from '@tessera/contracts';
-import type { FieldViolation } from '@tessera/errors';
+import type { AppError, FieldViolation } from '@tessera/errors';
+import type { Prisma } from '../generated/prisma/client';
 import { randomUUID } from 'node:crypto';
 import { isUuid } from '../accounts/account';
 import { ScreeningGate } from '../compliance-client/screening.gate';
@@ -11,6 +12,7 @@ import {
 import { ledgerErrors } from '../ledger/ledger.errors';
 import { LedgerJournal } from '../ledger/ledger.journal';
 import { holdToProto, transferToProto } from '../ledger/ledger.mapping';
+import { idempotentId } from '../ledger/idempotent-id';
 import { LedgerRepository } from '../ledger/ledger.repository';
 import { HoldExpiry } from './hold-expiry';
 
@@ -54,7 +56,15 @@ export class HoldHandlers {
     textViolations({ description: cmd.description, reference: cmd.reference }, violations);
     if (violations.length > 0 || !cmd.amount) throw ledgerErrors.invalid(violations);
     const amount = cmd.amount;
-    const call = { scope: 'payments.AuthorizeHold', key: cmd.idempotencyKey, fingerprint: fingerprint({ ...cmd, idempotencyKey: '' }), codec: paymentsV1.AuthorizeHoldResponse };
+    const id = idempotentId('payments.AuthorizeHold', cmd.idempotencyKey);
+    let screeningId = '';
+    const call = {
+      scope: 'payments.AuthorizeHold',
+      key: cmd.idempotencyKey,
+      fingerprint: fingerprint({ ...cmd, idempotencyKey: '' }),
+      codec: paymentsV1.AuthorizeHoldResponse,
+      refusals: { audit: (tx: Prisma.TransactionClient, refusal: AppError) => this.journal.recordRefusal(tx, 'hold', id, refusal, screeningId) },
+    };
     const replay = await this.idempotency.peek(call);
     if (replay) return { response: replay, replayed: true };
 
@@ -63,7 +73,6 @@ export class HoldHandlers {
       assertActive(account);
       assertCurrency(account, amount.currency);
     }
-    const id = randomUUID();
     const subject = {
       referenceId: id,
       sourceAccountId: cmd.accountId,
@@ -76,6 +85,7 @@ export class HoldHandlers {
       movementKind: 'hold' as const,
     };
     const screening = await this.gate.screen(`payments.AuthorizeHold:${cmd.idempotencyKey}`, subject);
+    screeningId = screening.screeningId;
     if (screening.decision !== 'APPROVE') {
       await this.gate.auditRefusal(screening, subject);
       throw ledgerErrors.complianceDeclined(screening.decision, screening.screeningId);

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { withSerializableRetry } from '@tessera/db';
+import { AppError, type ErrorKind, isAppError } from '@tessera/errors';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../platform/prisma.provider';
 import { ledgerErrors } from './ledger.errors';
@@ -19,6 +20,13 @@ export interface IdempotentCall<R> {
   codec: ResponseCodec<R>;
   /** Replays keys committed before responses were stored (OpenAccount's first version kept only the account id). */
   legacy?: (resourceId: string) => Promise<R>;
+  /**
+   * Money-path calls keep their key when the work refuses for good (a definite refusal: invalid, not found,
+   * failed precondition such as insufficient funds): the refusal is stored and replayed to every retry with the
+   * same key and body, so a client never sees a different answer for one request (issue #10, defect 2).
+   * `audit` writes the refusal's audit record in the same transaction as the stored refusal.
+   */
+  refusals?: { audit(tx: Prisma.TransactionClient, refusal: AppError): Promise<void> };
 }
 
 export interface IdempotentResult<R> {
@@ -28,6 +36,8 @@ export interface IdempotentResult<R> {
 }
 
 const TTL_MS = 7 * 24 * 3600 * 1000;
+/** Refusals that will not change on a retry of the same request; anything else (unavailable, internal) may. */
+const DEFINITE: ReadonlySet<ErrorKind> = new Set<ErrorKind>(['INVALID_ARGUMENT', 'FAILED_PRECONDITION', 'NOT_FOUND']);
 /** Interactive transactions wait behind row locks and the audit chain lock under load; 5 s (Prisma's default) is too tight. */
 const TX_OPTIONS = { isolationLevel: Prisma.TransactionIsolationLevel.ReadCommitted, maxWait: 10_000, timeout: 20_000 } as const;
 
@@ -39,6 +49,10 @@ const TX_OPTIONS = { isolationLevel: Prisma.TransactionIsolationLevel.ReadCommit
  * blocks on the claimed key row until the first commits, then (READ COMMITTED: the next statement sees
  * the commit) replays its response; if the first rolled back, the second claims the key and runs.
  * Deadlocks and serialization failures re-run the whole transaction.
+ *
+ * With `refusals`, a definite refusal thrown by the work rolls the work back and then claims the key for the
+ * refusal in a second short transaction (nothing is paid on the happy path). If another attempt committed the
+ * key in between, that attempt's outcome is replayed instead: every attempt ends with the one committed answer.
  */
 @Injectable()
 export class IdempotencyStore {
@@ -51,6 +65,38 @@ export class IdempotencyStore {
   }
 
   async transact<R>(
+    call: IdempotentCall<R>,
+    work: (tx: Prisma.TransactionClient) => Promise<{ response: R; transferId?: string; resourceId?: string }>,
+  ): Promise<IdempotentResult<R>> {
+    try {
+      return await this.run(call, work);
+    } catch (error) {
+      if (!call.refusals || !isAppError(error) || !DEFINITE.has(error.kind) || error.code === 'PAYMENTS.IDEMPOTENCY_KEY_REUSED') throw error;
+      return this.refuse(call, error, call.refusals.audit);
+    }
+  }
+
+  /** Stores a definite refusal under the key (or replays whatever another attempt committed first), then throws. */
+  private async refuse<R>(call: IdempotentCall<R>, refusal: AppError, audit: (tx: Prisma.TransactionClient, refusal: AppError) => Promise<void>): Promise<IdempotentResult<R>> {
+    const replay = await withSerializableRetry(() =>
+      this.prisma.client.$transaction(async (tx) => {
+        const claimed = await tx.idempotencyKey.createMany({
+          data: [{ scope: call.scope, key: call.key, requestHash: call.fingerprint, expiresAt: new Date(Date.now() + TTL_MS), refusal: refusalJson(refusal) }],
+          skipDuplicates: true,
+        });
+        if (claimed.count === 0) {
+          const row = await tx.idempotencyKey.findUniqueOrThrow({ where: { scope_key: { scope: call.scope, key: call.key } } });
+          return { response: await replayOf(row, call), replayed: true };
+        }
+        await audit(tx, refusal);
+        return undefined;
+      }, TX_OPTIONS),
+    );
+    if (replay) return replay;
+    throw refusal;
+  }
+
+  private run<R>(
     call: IdempotentCall<R>,
     work: (tx: Prisma.TransactionClient) => Promise<{ response: R; transferId?: string; resourceId?: string }>,
   ): Promise<IdempotentResult<R>> {
@@ -75,8 +121,12 @@ export class IdempotencyStore {
   }
 }
 
-async function replayOf<R>(row: { requestHash: string; response: Uint8Array | null; resourceId: string | null }, call: IdempotentCall<R>): Promise<R> {
+async function replayOf<R>(
+  row: { requestHash: string; response: Uint8Array | null; resourceId: string | null; refusal?: Prisma.JsonValue | null },
+  call: IdempotentCall<R>,
+): Promise<R> {
   if (row.requestHash !== call.fingerprint) throw ledgerErrors.idempotencyKeyReused();
+  if (row.refusal) throw refusalFrom(row.refusal);
   if (!row.response && row.resourceId && call.legacy) return call.legacy(row.resourceId);
   // A committed key always has its response (stored in the claiming transaction); anything else is corruption.
   if (!row.response) throw new Error(`idempotency key in ${call.scope} has no stored response`);
@@ -84,3 +134,22 @@ async function replayOf<R>(row: { requestHash: string; response: Uint8Array | nu
 }
 
 export { TX_OPTIONS as LEDGER_TX_OPTIONS };
+
+interface StoredRefusal {
+  code: string;
+  kind: ErrorKind;
+  message: string;
+  metadata: Record<string, string>;
+  fieldViolations?: { field: string; description: string }[];
+}
+
+function refusalJson(e: AppError): Prisma.InputJsonObject {
+  const stored: StoredRefusal = { code: e.code, kind: e.kind, message: e.message, metadata: e.metadata, ...(e.fieldViolations ? { fieldViolations: e.fieldViolations } : {}) };
+  return stored as unknown as Prisma.InputJsonObject;
+}
+
+/** The stored refusal as the AppError the first attempt threw (same code, kind, message, metadata). */
+function refusalFrom(json: Prisma.JsonValue): AppError {
+  const r = json as unknown as StoredRefusal;
+  return new AppError({ code: r.code, kind: r.kind, message: r.message, metadata: r.metadata, ...(r.fieldViolations ? { fieldViolations: r.fieldViolations } : {}) });
+}

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { paymentsV1 } from '@tessera/contracts';
 import { currentCallContext } from '@tessera/grpc';
 import { actorOf } from '@tessera/auth';
+import type { AppError } from '@tessera/errors';
 import type { MessageCodec } from '@tessera/kafka';
 import { AuditTrail } from '../audit/audit-trail';
 import type { Prisma } from '../generated/prisma/client';
@@ -32,6 +33,19 @@ export class LedgerJournal {
 
   actor(): string {
     return actorOf(currentCallContext());
+  }
+
+  /**
+   * The audit record of a definite refusal whose key is kept for replay (`transfer.refused`, `hold.refused`,
+   * `batch.refused`): what was refused, why (the error code) and after which screening. No event: nothing changed.
+   */
+  async recordRefusal(tx: Prisma.TransactionClient, entityType: JournalEntry<unknown>['entityType'], entityId: string, refusal: AppError, screeningId: string): Promise<void> {
+    await this.record(tx, {
+      action: `${entityType}.refused`,
+      entityType,
+      entityId,
+      payload: { code: refusal.code, ...(screeningId ? { screeningId } : {}), ...(refusal.metadata['accountId'] ? { accountId: refusal.metadata['accountId'] } : {}) },
+    });
   }
 
   async record<T>(tx: Prisma.TransactionClient, entry: JournalEntry<T>, actor = this.actor()): Promise<void> {

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { complianceV1, descriptorSetPath } from '@tessera/contracts';
+import { AppError } from '@tessera/errors';
 import { checkHealth, createGrpcServer, type GrpcServerHandle, unaryService } from '@tessera/grpc';
 import type { TestAuth } from '@tessera/auth';
 import { deleteConsumerGroups } from '@tessera/kafka';
@@ -30,9 +31,13 @@ export async function freePort(): Promise<number> {
 /**
  * A real ComplianceService gRPC server that approves every movement: transactions screens each transfer
  * before commit (fail-closed), so process-level tests need something real listening at COMPLIANCE_ADDR.
+ * It keeps compliance's idempotency contract: the same screening key with the same subject replays the first
+ * decision; with another subject it is refused with COMPLIANCE.IDEMPOTENCY_KEY_REUSED (FAILED_PRECONDITION),
+ * exactly as the real service does (`ScreenHandler`), so retries are tested against the real rule.
  */
-export async function approvingCompliance(): Promise<GrpcServerHandle & { screened: () => number }> {
+export async function approvingCompliance(): Promise<GrpcServerHandle & { screened: () => number; decided: () => number }> {
   let screened = 0;
+  const decisions = new Map<string, { subject: string; response: complianceV1.ScreenResponse }>();
   const handle = await createGrpcServer({
     port: await freePort(),
     host: '127.0.0.1',
@@ -41,9 +46,19 @@ export async function approvingCompliance(): Promise<GrpcServerHandle & { screen
       {
         definition: complianceV1.ComplianceServiceService,
         implementation: unaryService(complianceV1.ComplianceServiceService, {
-          screen: async () => {
+          screen: async (request: complianceV1.ScreenRequest) => {
             screened++;
-            return { screeningId: randomUUID(), decision: complianceV1.Decision.DECISION_APPROVE, reasons: [], ruleVersion: 'test-approve-all', riskScore: 0 };
+            const subject = JSON.stringify({ ...request.subject, requestedAt: undefined }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+            const prior = decisions.get(request.idempotencyKey);
+            if (prior) {
+              if (prior.subject !== subject) {
+                throw new AppError({ code: 'COMPLIANCE.IDEMPOTENCY_KEY_REUSED', kind: 'FAILED_PRECONDITION', message: 'idempotency key was used for a different screening' });
+              }
+              return prior.response;
+            }
+            const response = complianceV1.ScreenResponse.fromPartial({ screeningId: randomUUID(), decision: complianceV1.Decision.DECISION_APPROVE, reasons: [], ruleVersion: 'test-approve-all', riskScore: 0 });
+            decisions.set(request.idempotencyKey, { subject, response });
+            return response;
           },
           listAlerts: async () => ({ alerts: [] }),
           assignAlert: async () => ({}),
@@ -52,7 +67,7 @@ export async function approvingCompliance(): Promise<GrpcServerHandle & { screen
       },
     ],
   });
-  return Object.assign(handle, { screened: () => screened });
+  return Object.assign(handle, { screened: () => screened, decided: () => decisions.size });
 }
 
 export interface ServiceProcessOptions {

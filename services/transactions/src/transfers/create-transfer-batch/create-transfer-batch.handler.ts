@@ -1,10 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { paymentsV1 } from '@tessera/contracts';
-import type { FieldViolation } from '@tessera/errors';
-import { randomUUID } from 'node:crypto';
+import type { AppError, FieldViolation } from '@tessera/errors';
+import type { Prisma } from '../../generated/prisma/client';
+import { LedgerJournal } from '../../ledger/ledger.journal';
 import type { Screening } from '../../compliance-client/screening';
 import { ScreeningGate } from '../../compliance-client/screening.gate';
 import { HoldExpiry } from '../../holds/hold-expiry';
+import { idempotentId } from '../../ledger/idempotent-id';
 import { IdempotencyStore, type IdempotentResult } from '../../ledger/idempotency';
 import {
   assertActive, assertCurrency, fingerprint, instructionViolations, MAX_BATCH, type TransferInstruction, validateIdempotencyKey, type ValidInstruction,
@@ -34,6 +36,7 @@ export class CreateTransferBatchHandler {
     private readonly poster: LedgerPoster,
     private readonly holdExpiry: HoldExpiry,
     private readonly vault: PiiVault,
+    private readonly journal: LedgerJournal,
   ) {}
 
   async execute(idempotencyKey: string, instructions: TransferInstruction[]): Promise<IdempotentResult<paymentsV1.CreateTransferBatchResponse>> {
@@ -43,7 +46,14 @@ export class CreateTransferBatchHandler {
     instructions.slice(0, MAX_BATCH).forEach((t, i) => instructionViolations(t, `transfers[${i}]`, violations));
     if (violations.length > 0) throw ledgerErrors.invalid(violations);
     const batch = instructions as ValidInstruction[];
-    const call = { scope: SCOPE, key: idempotencyKey, fingerprint: fingerprint(batch), codec: paymentsV1.CreateTransferBatchResponse };
+    const batchId = idempotentId(SCOPE, idempotencyKey, 'batch');
+    const call = {
+      scope: SCOPE,
+      key: idempotencyKey,
+      fingerprint: fingerprint(batch),
+      codec: paymentsV1.CreateTransferBatchResponse,
+      refusals: { audit: (tx: Prisma.TransactionClient, refusal: AppError) => this.journal.recordRefusal(tx, 'batch', batchId, refusal, '') },
+    };
     const replay = await this.idempotency.peek(call);
     if (replay) return { response: replay, replayed: true };
 
@@ -57,8 +67,7 @@ export class CreateTransferBatchHandler {
         assertCurrency(account, t.amount.currency);
       }
     }
-    const batchId = randomUUID();
-    const ids = batch.map(() => randomUUID());
+    const ids = batch.map((_, i) => idempotentId(SCOPE, idempotencyKey, String(i)));
     const screenings: Screening[] = [];
     for (const [i, t] of batch.entries()) {
       const subject = {
@@ -88,7 +97,7 @@ export class CreateTransferBatchHandler {
         const sealedCounterparty = sealed[i];
         transfers.push(
           await this.poster.applyDirect(tx, locked, {
-            id: ids[i] ?? randomUUID(),
+            id: ids[i] ?? idempotentId(SCOPE, idempotencyKey, String(i)),
             instruction,
             screening: screenings[i] as Screening,
             movementKind: 'batch',

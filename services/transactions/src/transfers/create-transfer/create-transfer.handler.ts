@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { paymentsV1 } from '@tessera/contracts';
-import { randomUUID } from 'node:crypto';
 import { ScreeningGate } from '../../compliance-client/screening.gate';
 import { HoldExpiry } from '../../holds/hold-expiry';
+import { idempotentId } from '../../ledger/idempotent-id';
 import { IdempotencyStore, type IdempotentResult } from '../../ledger/idempotency';
 import { assertActive, assertCurrency, fingerprint, type TransferInstruction, validateIdempotencyKey, validateInstruction } from '../../ledger/ledger';
 import { transferToProto } from '../../ledger/ledger.mapping';
@@ -11,6 +11,9 @@ import { LedgerRepository } from '../../ledger/ledger.repository';
 import { PiiVault } from '../../pii/pii-vault';
 import { tagTransferSpan } from '../transfer.tracing';
 import { LedgerMetrics } from '../../ledger/ledger.metrics';
+import { LedgerJournal } from '../../ledger/ledger.journal';
+import type { AppError } from '@tessera/errors';
+import type { Prisma } from '../../generated/prisma/client';
 
 const SCOPE = 'payments.CreateTransfer';
 
@@ -30,12 +33,21 @@ export class CreateTransferHandler {
     private readonly poster: LedgerPoster,
     private readonly holdExpiry: HoldExpiry,
     private readonly vault: PiiVault,
+    private readonly journal: LedgerJournal,
   ) {}
 
   async execute(idempotencyKey: string, instruction: TransferInstruction): Promise<IdempotentResult<paymentsV1.CreateTransferResponse>> {
     validateIdempotencyKey(idempotencyKey);
     const ins = validateInstruction(instruction);
-    const call = { scope: SCOPE, key: idempotencyKey, fingerprint: fingerprint(ins), codec: paymentsV1.CreateTransferResponse };
+    const id = idempotentId(SCOPE, idempotencyKey);
+    const call = {
+      scope: SCOPE,
+      key: idempotencyKey,
+      fingerprint: fingerprint(ins),
+      codec: paymentsV1.CreateTransferResponse,
+      refusals: { audit: (tx: Prisma.TransactionClient, refusal: AppError) => this.journal.recordRefusal(tx, 'transfer', id, refusal, screeningId) },
+    };
+    let screeningId = '';
     const replay = await this.idempotency.peek(call);
     if (replay) return { response: replay, replayed: true };
 
@@ -44,7 +56,6 @@ export class CreateTransferHandler {
       assertActive(account);
       assertCurrency(account, ins.amount.currency);
     }
-    const id = randomUUID();
     tagTransferSpan(id, ins.sourceAccountId, ins.amount.currency);
     const screening = await this.gate.screen(`${SCOPE}:${idempotencyKey}`, {
       referenceId: id,
@@ -57,6 +68,7 @@ export class CreateTransferHandler {
       counterpartyCountry: ins.counterparty?.country ?? '',
       movementKind: 'transfer',
     });
+    screeningId = screening.screeningId;
     const sealed = ins.counterparty?.name ? this.vault.seal(ins.counterparty) : undefined;
     const result = await this.idempotency.transact(call, async (tx) => {
       const locked = await this.ledger.lockAccounts(tx, [ins.sourceAccountId, ins.destinationAccountId]);

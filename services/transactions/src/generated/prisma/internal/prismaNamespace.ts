@@ -1227,6 +1227,7 @@ export const IdempotencyKeyScalarFieldEnum = {
   transferId: 'transferId',
   resourceId: 'resourceId',
   response: 'response',
+  refusal: 'refusal',
   createdAt: 'createdAt',
   expiresAt: 'expiresAt'
 } as const
@@ -1289,6 +1290,14 @@ export const JsonNullValueInput = {
 } as const
 
 export type JsonNullValueInput = (typeof JsonNullValueInput)[keyof typeof JsonNullValueInput]
+
+
+export const NullableJsonNullValueInput = {
+  DbNull: DbNull,
+  JsonNull: JsonNull
+} as const
+
+export type NullableJsonNullValueInput = (typeof NullableJsonNullValueInput)[keyof typeof NullableJsonNullValueInput]
 
 
 export const QueryMode = {

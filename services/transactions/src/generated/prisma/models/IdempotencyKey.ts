@@ -53,6 +53,7 @@ export type IdempotencyKeyCountAggregateOutputType = {
   transferId: number
   resourceId: number
   response: number
+  refusal: number
   createdAt: number
   expiresAt: number
   _all: number
@@ -88,6 +89,7 @@ export type IdempotencyKeyCountAggregateInputType = {
   transferId?: true
   resourceId?: true
   response?: true
+  refusal?: true
   createdAt?: true
   expiresAt?: true
   _all?: true
@@ -172,6 +174,7 @@ export type IdempotencyKeyGroupByOutputType = {
   transferId: string | null
   resourceId: string | null
   response: runtime.Bytes | null
+  refusal: runtime.JsonValue | null
   createdAt: Date
   expiresAt: Date
   _count: IdempotencyKeyCountAggregateOutputType | null
@@ -204,6 +207,7 @@ export type IdempotencyKeyWhereInput = {
   transferId?: Prisma.UuidNullableFilter<"IdempotencyKey"> | string | null
   resourceId?: Prisma.UuidNullableFilter<"IdempotencyKey"> | string | null
   response?: Prisma.BytesNullableFilter<"IdempotencyKey"> | runtime.Bytes | null
+  refusal?: Prisma.JsonNullableFilter<"IdempotencyKey">
   createdAt?: Prisma.DateTimeFilter<"IdempotencyKey"> | Date | string
   expiresAt?: Prisma.DateTimeFilter<"IdempotencyKey"> | Date | string
   transfer?: Prisma.XOR<Prisma.TransferNullableScalarRelationFilter, Prisma.TransferWhereInput> | null
@@ -216,6 +220,7 @@ export type IdempotencyKeyOrderByWithRelationInput = {
   transferId?: Prisma.SortOrderInput | Prisma.SortOrder
   resourceId?: Prisma.SortOrderInput | Prisma.SortOrder
   response?: Prisma.SortOrderInput | Prisma.SortOrder
+  refusal?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   expiresAt?: Prisma.SortOrder
   transfer?: Prisma.TransferOrderByWithRelationInput
@@ -232,6 +237,7 @@ export type IdempotencyKeyWhereUniqueInput = Prisma.AtLeast<{
   transferId?: Prisma.UuidNullableFilter<"IdempotencyKey"> | string | null
   resourceId?: Prisma.UuidNullableFilter<"IdempotencyKey"> | string | null
   response?: Prisma.BytesNullableFilter<"IdempotencyKey"> | runtime.Bytes | null
+  refusal?: Prisma.JsonNullableFilter<"IdempotencyKey">
   createdAt?: Prisma.DateTimeFilter<"IdempotencyKey"> | Date | string
   expiresAt?: Prisma.DateTimeFilter<"IdempotencyKey"> | Date | string
   transfer?: Prisma.XOR<Prisma.TransferNullableScalarRelationFilter, Prisma.TransferWhereInput> | null
@@ -244,6 +250,7 @@ export type IdempotencyKeyOrderByWithAggregationInput = {
   transferId?: Prisma.SortOrderInput | Prisma.SortOrder
   resourceId?: Prisma.SortOrderInput | Prisma.SortOrder
   response?: Prisma.SortOrderInput | Prisma.SortOrder
+  refusal?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   expiresAt?: Prisma.SortOrder
   _count?: Prisma.IdempotencyKeyCountOrderByAggregateInput
@@ -261,6 +268,7 @@ export type IdempotencyKeyScalarWhereWithAggregatesInput = {
   transferId?: Prisma.UuidNullableWithAggregatesFilter<"IdempotencyKey"> | string | null
   resourceId?: Prisma.UuidNullableWithAggregatesFilter<"IdempotencyKey"> | string | null
   response?: Prisma.BytesNullableWithAggregatesFilter<"IdempotencyKey"> | runtime.Bytes | null
+  refusal?: Prisma.JsonNullableWithAggregatesFilter<"IdempotencyKey">
   createdAt?: Prisma.DateTimeWithAggregatesFilter<"IdempotencyKey"> | Date | string
   expiresAt?: Prisma.DateTimeWithAggregatesFilter<"IdempotencyKey"> | Date | string
 }
@@ -271,6 +279,7 @@ export type IdempotencyKeyCreateInput = {
   requestHash: string
   resourceId?: string | null
   response?: runtime.Bytes | null
+  refusal?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   createdAt?: Date | string
   expiresAt: Date | string
   transfer?: Prisma.TransferCreateNestedOneWithoutIdempotencyInput
@@ -283,6 +292,7 @@ export type IdempotencyKeyUncheckedCreateInput = {
   transferId?: string | null
   resourceId?: string | null
   response?: runtime.Bytes | null
+  refusal?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   createdAt?: Date | string
   expiresAt: Date | string
 }
@@ -293,6 +303,7 @@ export type IdempotencyKeyUpdateInput = {
   requestHash?: Prisma.StringFieldUpdateOperationsInput | string
   resourceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   response?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  refusal?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   expiresAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   transfer?: Prisma.TransferUpdateOneWithoutIdempotencyNestedInput
@@ -305,6 +316,7 @@ export type IdempotencyKeyUncheckedUpdateInput = {
   transferId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   resourceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   response?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  refusal?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   expiresAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -316,6 +328,7 @@ export type IdempotencyKeyCreateManyInput = {
   transferId?: string | null
   resourceId?: string | null
   response?: runtime.Bytes | null
+  refusal?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   createdAt?: Date | string
   expiresAt: Date | string
 }
@@ -326,6 +339,7 @@ export type IdempotencyKeyUpdateManyMutationInput = {
   requestHash?: Prisma.StringFieldUpdateOperationsInput | string
   resourceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   response?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  refusal?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   expiresAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -337,6 +351,7 @@ export type IdempotencyKeyUncheckedUpdateManyInput = {
   transferId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   resourceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   response?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  refusal?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   expiresAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -363,6 +378,7 @@ export type IdempotencyKeyCountOrderByAggregateInput = {
   transferId?: Prisma.SortOrder
   resourceId?: Prisma.SortOrder
   response?: Prisma.SortOrder
+  refusal?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   expiresAt?: Prisma.SortOrder
 }
@@ -437,6 +453,7 @@ export type IdempotencyKeyCreateWithoutTransferInput = {
   requestHash: string
   resourceId?: string | null
   response?: runtime.Bytes | null
+  refusal?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   createdAt?: Date | string
   expiresAt: Date | string
 }
@@ -447,6 +464,7 @@ export type IdempotencyKeyUncheckedCreateWithoutTransferInput = {
   requestHash: string
   resourceId?: string | null
   response?: runtime.Bytes | null
+  refusal?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   createdAt?: Date | string
   expiresAt: Date | string
 }
@@ -487,6 +505,7 @@ export type IdempotencyKeyScalarWhereInput = {
   transferId?: Prisma.UuidNullableFilter<"IdempotencyKey"> | string | null
   resourceId?: Prisma.UuidNullableFilter<"IdempotencyKey"> | string | null
   response?: Prisma.BytesNullableFilter<"IdempotencyKey"> | runtime.Bytes | null
+  refusal?: Prisma.JsonNullableFilter<"IdempotencyKey">
   createdAt?: Prisma.DateTimeFilter<"IdempotencyKey"> | Date | string
   expiresAt?: Prisma.DateTimeFilter<"IdempotencyKey"> | Date | string
 }
@@ -497,6 +516,7 @@ export type IdempotencyKeyCreateManyTransferInput = {
   requestHash: string
   resourceId?: string | null
   response?: runtime.Bytes | null
+  refusal?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   createdAt?: Date | string
   expiresAt: Date | string
 }
@@ -507,6 +527,7 @@ export type IdempotencyKeyUpdateWithoutTransferInput = {
   requestHash?: Prisma.StringFieldUpdateOperationsInput | string
   resourceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   response?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  refusal?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   expiresAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -517,6 +538,7 @@ export type IdempotencyKeyUncheckedUpdateWithoutTransferInput = {
   requestHash?: Prisma.StringFieldUpdateOperationsInput | string
   resourceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   response?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  refusal?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   expiresAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -527,6 +549,7 @@ export type IdempotencyKeyUncheckedUpdateManyWithoutTransferInput = {
   requestHash?: Prisma.StringFieldUpdateOperationsInput | string
   resourceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   response?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  refusal?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   expiresAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -540,6 +563,7 @@ export type IdempotencyKeySelect<ExtArgs extends runtime.Types.Extensions.Intern
   transferId?: boolean
   resourceId?: boolean
   response?: boolean
+  refusal?: boolean
   createdAt?: boolean
   expiresAt?: boolean
   transfer?: boolean | Prisma.IdempotencyKey$transferArgs<ExtArgs>
@@ -552,6 +576,7 @@ export type IdempotencyKeySelectCreateManyAndReturn<ExtArgs extends runtime.Type
   transferId?: boolean
   resourceId?: boolean
   response?: boolean
+  refusal?: boolean
   createdAt?: boolean
   expiresAt?: boolean
   transfer?: boolean | Prisma.IdempotencyKey$transferArgs<ExtArgs>
@@ -564,6 +589,7 @@ export type IdempotencyKeySelectUpdateManyAndReturn<ExtArgs extends runtime.Type
   transferId?: boolean
   resourceId?: boolean
   response?: boolean
+  refusal?: boolean
   createdAt?: boolean
   expiresAt?: boolean
   transfer?: boolean | Prisma.IdempotencyKey$transferArgs<ExtArgs>
@@ -576,11 +602,12 @@ export type IdempotencyKeySelectScalar = {
   transferId?: boolean
   resourceId?: boolean
   response?: boolean
+  refusal?: boolean
   createdAt?: boolean
   expiresAt?: boolean
 }
 
-export type IdempotencyKeyOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"scope" | "key" | "requestHash" | "transferId" | "resourceId" | "response" | "createdAt" | "expiresAt", ExtArgs["result"]["idempotencyKey"]>
+export type IdempotencyKeyOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"scope" | "key" | "requestHash" | "transferId" | "resourceId" | "response" | "refusal" | "createdAt" | "expiresAt", ExtArgs["result"]["idempotencyKey"]>
 export type IdempotencyKeyInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   transfer?: boolean | Prisma.IdempotencyKey$transferArgs<ExtArgs>
 }
@@ -609,6 +636,10 @@ export type $IdempotencyKeyPayload<ExtArgs extends runtime.Types.Extensions.Inte
      * The first response, protobuf-encoded, replayed verbatim on retries.
      */
     response: runtime.Bytes | null
+    /**
+     * A definite refusal (code, kind, message, metadata, field violations) replayed on retries instead of a response.
+     */
+    refusal: runtime.JsonValue | null
     createdAt: Date
     expiresAt: Date
   }, ExtArgs["result"]["idempotencyKey"]>
@@ -1041,6 +1072,7 @@ export interface IdempotencyKeyFieldRefs {
   readonly transferId: Prisma.FieldRef<"IdempotencyKey", 'String'>
   readonly resourceId: Prisma.FieldRef<"IdempotencyKey", 'String'>
   readonly response: Prisma.FieldRef<"IdempotencyKey", 'Bytes'>
+  readonly refusal: Prisma.FieldRef<"IdempotencyKey", 'Json'>
   readonly createdAt: Prisma.FieldRef<"IdempotencyKey", 'DateTime'>
   readonly expiresAt: Prisma.FieldRef<"IdempotencyKey", 'DateTime'>
 }

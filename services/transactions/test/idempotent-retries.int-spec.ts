@@ -1,0 +1,144 @@
+/**
+ * RETRIES ARE PART OF THE CONTRACT (issue #10, defects 1 and 2): the real transactions service as a child
+ * process, screened by an in-test ComplianceService that keeps compliance's own idempotency rule (same screening
+ * key + another subject = COMPLIANCE.IDEMPOTENCY_KEY_REUSED). Every attempt of one request (same idempotency key,
+ * same body) must end with the same answer: the one committed transfer, or the one stored refusal.
+ *
+ * Before the fix each attempt screened under a fresh random reference id, so 19 of 20 concurrent attempts got 503
+ * PAYMENTS.COMPLIANCE_UNAVAILABLE, and a refused transfer answered 503 forever on retry.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { paymentsV1 } from '@tessera/contracts';
+import { createGrpcClient, unaryCall } from '@tessera/grpc';
+import { isAppError } from '@tessera/errors';
+import { startTestAuth, type TestAuth } from '@tessera/auth';
+import { sendAs, staffAuthorization } from './support/auth-client';
+import { approvingCompliance, buildTransactions, deletePingsGroup, freePort, startTransactions, stopAndCleanUp } from './support/service-process';
+import { throwawayDb, type ThrowawayDb } from './support/throwaway-db';
+
+jest.setTimeout(120_000);
+
+const PARALLEL = 20;
+let db: ThrowawayDb;
+let auth: TestAuth;
+let compliance: Awaited<ReturnType<typeof approvingCompliance>>;
+let child: ChildProcess | undefined;
+let accounts: paymentsV1.AccountServiceClient;
+let transfers: paymentsV1.TransferServiceClient;
+const run = randomUUID().slice(0, 8);
+
+const open = async (overdraftLimitMinor = 0n) =>
+  (await unaryCall(accounts, 'openAccount', {
+    idempotencyKey: `open-${randomUUID()}`, ownerId: `retries-${run}`, name: 'retries', type: paymentsV1.AccountType.ACCOUNT_TYPE_LIABILITY, currency: 'EUR', overdraftLimitMinor, labels: {},
+  })).account!.id;
+
+const instruction = (sourceAccountId: string, destinationAccountId: string, amountMinor: bigint, reference = '') =>
+  paymentsV1.TransferInstruction.fromPartial({ sourceAccountId, destinationAccountId, amount: { amountMinor, currency: 'EUR' }, reference });
+
+/** Settles every promise and reduces each to a comparable outcome: the transfer id(s) or the error code. */
+async function outcomes<T>(attempts: Promise<T>[], idOf: (r: T) => string): Promise<string[]> {
+  const settled = await Promise.allSettled(attempts);
+  return settled.map((s) => (s.status === 'fulfilled' ? `ok:${idOf(s.value)}` : `error:${isAppError(s.reason) ? `${s.reason.kind}:${s.reason.code}` : String(s.reason)}`));
+}
+
+let funder = '';
+
+beforeAll(async () => {
+  buildTransactions();
+  auth = await startTestAuth();
+  const staff = await staffAuthorization(auth);
+  db = await throwawayDb('retries');
+  compliance = await approvingCompliance();
+  const port = await freePort();
+  child = await startTransactions({ port, databaseUrl: db.url, complianceAddr: `127.0.0.1:${compliance.port}`, auth });
+  const address = `127.0.0.1:${port}`;
+  const options = { retry: 'none' as const, defaultDeadlineMs: 15_000, ...sendAs(staff) };
+  accounts = createGrpcClient(paymentsV1.AccountServiceClient, address, options);
+  transfers = createGrpcClient(paymentsV1.TransferServiceClient, address, options);
+  funder = await open(10n ** 12n);
+});
+
+afterAll(async () => {
+  accounts?.close();
+  transfers?.close();
+  await stopAndCleanUp(child);
+  await compliance?.shutdown();
+  await db?.drop();
+  await deletePingsGroup();
+  auth?.close();
+});
+
+describe('concurrent attempts of one request', () => {
+  it(`${PARALLEL} parallel CreateTransfer calls with one key and body all get the one committed transfer`, async () => {
+    const destination = await open();
+    const key = `same-${run}-single`;
+    const request = { idempotencyKey: key, transfer: instruction(funder, destination, 1_234n, key) };
+    const got = await outcomes(Array.from({ length: PARALLEL }, () => unaryCall(transfers, 'createTransfer', request)), (r) => r.transfer!.id);
+    const [first] = got;
+    expect(first).toMatch(/^ok:/);
+    expect(got).toEqual(Array(PARALLEL).fill(first));
+    const { rows } = await db.client.query<{ id: string; status: string }>('SELECT id, status FROM transfers WHERE reference = $1', [key]);
+    expect(rows).toEqual([{ id: first!.slice(3), status: 'POSTED' }]);
+    const { rows: balance } = await db.client.query<{ b: string }>('SELECT balance_minor::text AS b FROM accounts WHERE id = $1', [destination]);
+    expect(balance[0]?.b).toBe('1234');
+
+    // The same key with another body is the caller's mistake: a definite 422-class refusal, not a 503.
+    const reused = await outcomes([unaryCall(transfers, 'createTransfer', { idempotencyKey: key, transfer: instruction(funder, destination, 99n, key) })], () => '');
+    expect(reused).toEqual(['error:FAILED_PRECONDITION:PAYMENTS.IDEMPOTENCY_KEY_REUSED']);
+  });
+
+  it(`${PARALLEL} parallel CreateTransferBatch calls with one key and body all get the one committed batch`, async () => {
+    const [a, b] = [await open(), await open()];
+    const key = `same-${run}-batch`;
+    const request = { idempotencyKey: key, transfers: [instruction(funder, a, 10n, `${key}-0`), instruction(funder, b, 20n, `${key}-1`)] };
+    const got = await outcomes(Array.from({ length: PARALLEL }, () => unaryCall(transfers, 'createTransferBatch', request)), (r) => `${r.batchId}/${r.transfers.map((t) => t.id).join(',')}`);
+    const [first] = got;
+    expect(first).toMatch(/^ok:/);
+    expect(got).toEqual(Array(PARALLEL).fill(first));
+    const { rows } = await db.client.query<{ n: string }>('SELECT count(*)::text AS n FROM transfers WHERE reference LIKE $1', [`${key}-%`]);
+    expect(rows[0]?.n).toBe('2');
+  });
+
+  it(`${PARALLEL} parallel AuthorizeHold calls with one key and body all get the one committed hold`, async () => {
+    const destination = await open();
+    const request = paymentsV1.AuthorizeHoldRequest.fromPartial({
+      idempotencyKey: `same-${run}-hold`, accountId: funder, destinationAccountId: destination, amount: { amountMinor: 500n, currency: 'EUR' }, reference: `hold-${run}`,
+    });
+    const got = await outcomes(Array.from({ length: PARALLEL }, () => unaryCall(transfers, 'authorizeHold', request)), (r) => r.hold!.id);
+    const [first] = got;
+    expect(first).toMatch(/^ok:/);
+    expect(got).toEqual(Array(PARALLEL).fill(first));
+    const { rows } = await db.client.query<{ n: string }>('SELECT count(*)::text AS n FROM holds WHERE reference = $1', [`hold-${run}`]);
+    expect(rows[0]?.n).toBe('1');
+  });
+});
+
+describe('a refused request, retried', () => {
+  it('replays the same refusal to every retry, even after the refusal reason went away, and audits it once', async () => {
+    const [empty, destination] = [await open(), await open()];
+    const key = `refused-${run}`;
+    const request = { idempotencyKey: key, transfer: instruction(empty, destination, 700n, key) };
+    const first = await outcomes([unaryCall(transfers, 'createTransfer', request)], () => '');
+    expect(first).toEqual(['error:FAILED_PRECONDITION:PAYMENTS.INSUFFICIENT_FUNDS']);
+
+    const retries = await outcomes(Array.from({ length: PARALLEL }, () => unaryCall(transfers, 'createTransfer', request)), () => '');
+    expect(retries).toEqual(Array(PARALLEL).fill(first[0]));
+
+    // Funds arrive; the old request still answers what it answered (a new key is a new request).
+    await unaryCall(transfers, 'createTransfer', { idempotencyKey: `fund-${key}`, transfer: instruction(funder, empty, 10_000n) });
+    expect(await outcomes([unaryCall(transfers, 'createTransfer', request)], () => '')).toEqual(first);
+    const fresh = await unaryCall(transfers, 'createTransfer', { idempotencyKey: `${key}-again`, transfer: instruction(empty, destination, 700n, `${key}-again`) });
+    expect(fresh.transfer?.status).toBe(paymentsV1.TransferStatus.TRANSFER_STATUS_POSTED);
+
+    const { rows: posted } = await db.client.query<{ n: string }>('SELECT count(*)::text AS n FROM transfers WHERE reference = $1', [key]);
+    expect(posted[0]?.n).toBe('0');
+    const { rows: audit } = await db.client.query<{ action: string; code: string }>(
+      `SELECT action, payload->>'code' AS code FROM audit_records WHERE action = 'transfer.refused' AND payload->>'accountId' = $1`,
+      [empty],
+    );
+    expect(audit).toEqual([{ action: 'transfer.refused', code: 'PAYMENTS.INSUFFICIENT_FUNDS' }]);
+    // Screened once per request, whatever the number of attempts: retries replay before screening.
+    expect(compliance.decided()).toBeGreaterThan(0);
+  });
+});
