@@ -77,6 +77,8 @@ export class EventConsumer<T> {
   private readonly deadLetters: DeadLetterCounter;
   private abort = new AbortController();
   private running = false;
+  private starting?: Promise<void>;
+  private stopping = false;
 
   constructor(private readonly options: EventConsumerOptions<T>) {
     if (!GROUP_ID.test(options.groupId)) {
@@ -121,15 +123,37 @@ export class EventConsumer<T> {
   }
 
   /**
+   * Starts without holding the caller until the group is joined, for services whose readiness must not wait
+   * on Kafka: after a `kill -9` the broker keeps the dead member until its session times out (~25-30 s) and a
+   * new member's join waits for that; a restarted service still answers RPCs at once (issue #10: ready in
+   * 25-29 s before, ~1-2 s now). A start that fails is logged and reported as a component failure (gRPC health
+   * turns NOT_SERVING), as a consumer crash is.
+   */
+  startInBackground(): void {
+    this.starting = this.start().catch((error: unknown) => {
+      if (this.stopping) return;
+      this.options.logger.error(
+        { err: error, groupId: this.options.groupId, topics: this.options.topics },
+        `consumer ${this.options.groupId} failed to start; nothing is consumed until the service restarts: check KAFKA_BROKERS and the broker, then restart`,
+      );
+      reportComponentFailure(`kafka consumer ${this.options.groupId}`, error instanceof Error ? error : new Error(String(error)));
+    });
+  }
+
+  /**
    * Stops fetching, lets the message in hand finish (a pending backoff is cut short and that message
    * stays uncommitted), commits, and disconnects. Idempotent.
    */
   async stop(): Promise<void> {
-    if (!this.running) return;
+    if (!this.running && !this.starting) return;
+    this.stopping = true;
     this.running = false;
     this.abort.abort();
     await this.lagMonitor?.stop().catch(() => undefined);
     await this.consumer.disconnect();
+    await this.starting; // a background start still joining ends with the disconnect above
+    this.starting = undefined;
+    await this.consumer.disconnect(); // in case the start connected after the first disconnect
     await this.dlqProducer.disconnect();
   }
 

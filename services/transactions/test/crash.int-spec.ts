@@ -16,7 +16,7 @@ import { createLogger } from '@tessera/telemetry';
 import { logLevel } from 'kafkajs';
 import { sendAs, staffAuthorization } from './support/auth-client';
 import { startTestAuth, type TestAuth } from '@tessera/auth';
-import { approvingCompliance, buildTransactions, freePort, killHard, startTransactions, stopAndCleanUp, until } from './support/service-process';
+import { approvingCompliance, buildTransactions, freePort, killHard, PINGS_GROUP, startTransactions, stopAndCleanUp, until } from './support/service-process';
 import { throwawayDb, type ThrowawayDb } from './support/throwaway-db';
 
 jest.setTimeout(120_000);
@@ -142,6 +142,12 @@ describe('transactions service under kill -9 during a stream of transfers', () =
       const { rows } = await db.client.query<{ reference: string }>(`SELECT reference FROM transfers WHERE reference LIKE $1 AND created_at > now() - interval '2 seconds'`, [`xfer-${run}-%`]);
       aimed = rows.some((r) => !acked.has(r.reference));
     }
+    // The killed process's member of the pings group: the broker keeps it until its session times out.
+    const groupAdmin = kafka.admin();
+    await groupAdmin.connect();
+    const membersOf = async () => (await groupAdmin.describeGroups([PINGS_GROUP])).groups[0]?.members.map((m) => m.memberId) ?? [];
+    await until(async () => (await membersOf()).length > 0, 30_000, 'the pings consumer joined its group');
+    const killedMembers = await membersOf();
     killedAt = Date.now();
     await killHard(child);
     const ackedAtKill = acked.size;
@@ -155,6 +161,12 @@ describe('transactions service under kill -9 during a stream of transfers', () =
     // Restart, then retry every unacknowledged call with the same key and the same request.
     child = await start();
     const restartMs = Date.now() - killedAt;
+    // Ready without waiting for Kafka (issue #10, defect 4): the service answers while the broker still holds the
+    // dead member (it used to wait ~25 s for that member's session to expire before serving anything).
+    const stillThere = (await membersOf()).filter((m) => killedMembers.includes(m));
+    const { groups: [group] } = await groupAdmin.describeGroups([PINGS_GROUP]);
+    expect({ deadMemberStillListed: stillThere.length > 0 || group?.state === 'PreparingRebalance' }).toEqual({ deadMemberStillListed: true });
+    await groupAdmin.disconnect();
     transfers = createGrpcClient(paymentsV1.TransferServiceClient, address, { retry: 'none', defaultDeadlineMs: 10_000, ...sendAs(staff) });
     const retried = new Map<string, string>();
     for (const key of unacked) {

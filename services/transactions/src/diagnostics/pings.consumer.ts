@@ -38,7 +38,8 @@ export class PingsConsumer implements OnApplicationBootstrap, OnApplicationShutd
         this.logger.info({ eventId: envelope.id, recorded }, 'ping received');
       },
     });
-    await this.consumer.start();
+    // Readiness does not wait for the group join (see EventConsumer.startInBackground).
+    this.consumer.startInBackground();
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -86,7 +86,7 @@ export interface ServiceProcessOptions {
  * The pings consumer group of the children this test file starts (a file's children share it, as replicas of one
  * service would); `deletePingsGroup` removes it when the file is done.
  */
-const PINGS_GROUP = `transactions.pings-test-${randomUUID().slice(0, 8)}`;
+export const PINGS_GROUP = `transactions.pings-test-${randomUUID().slice(0, 8)}`;
 
 /** Deletes this file's pings group from the broker (best effort), once its children have stopped. */
 export function deletePingsGroup(): Promise<void> {
