@@ -269,10 +269,16 @@ describe('TransferService', () => {
         ['beyond the overdraft', () => ({ idempotencyKey: key(), transfer: ins({ amount: eur(101n) }) }), 'FAILED_PRECONDITION', 'PAYMENTS.INSUFFICIENT_FUNDS'],
         ['unknown account', () => ({ idempotencyKey: key(), transfer: ins({ destinationAccountId: randomUUID() }) }), 'NOT_FOUND', 'PAYMENTS.ACCOUNT_NOT_FOUND'],
       ];
+      // A refusal decided inside the ledger transaction (after screening) keeps its key for replay (issue #10): the
+      // key row with the refusal and its `transfer.refused` audit record are all it writes; money-wise nothing.
+      const keptForReplay = new Set(['PAYMENTS.INSUFFICIENT_FUNDS']);
       it.each(cases)('%s', async (_name, request, kind, code) => {
         const before = await footprint();
-        await expect(rejection(unaryCall(transfers, 'createTransfer', request()))).resolves.toMatchObject({ kind, code });
-        expect(await footprint()).toEqual(before);
+        const req = request();
+        await expect(rejection(unaryCall(transfers, 'createTransfer', req))).resolves.toMatchObject({ kind, code });
+        const kept = keptForReplay.has(code) ? 1 : 0;
+        expect(await footprint()).toEqual({ ...before, keys: (before['keys'] ?? 0) + kept, audit: (before['audit'] ?? 0) + kept });
+        if (kept) await expect(rejection(unaryCall(transfers, 'createTransfer', req))).resolves.toMatchObject({ kind, code });
       });
 
       it('an amount beyond int64 never reaches the ledger', async () => {
@@ -454,7 +460,8 @@ describe('TransferService', () => {
         }),
       );
       expect(bad).toMatchObject({ code: 'PAYMENTS.INSUFFICIENT_FUNDS' });
-      expect(await footprint()).toEqual(before);
+      // Nothing moved; the refusal is kept under its key for replay, with its `batch.refused` audit record (issue #10).
+      expect(await footprint()).toEqual({ ...before, keys: (before['keys'] ?? 0) + 1, audit: (before['audit'] ?? 0) + 1 });
       const ok = await unaryCall(transfers, 'createTransferBatch', {
         idempotencyKey: key(),
         transfers: [

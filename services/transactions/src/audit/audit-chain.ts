@@ -15,9 +15,14 @@ export interface AuditFields {
   payload: unknown;
 }
 
-/** sha256(prev_hash || canonical JSON of the record), hex. */
+/** sha256(prev_hash || canonical JSON of the record), hex. The database's `audit_append` computes the same. */
 export function auditHash(prevHash: string, record: AuditFields): string {
-  const body = canonicalJson({
+  return createHash('sha256').update(prevHash).update(auditBody(record)).digest('hex');
+}
+
+/** The hashed text of a record: its canonical JSON without seq and hashes. */
+export function auditBody(record: AuditFields): string {
+  return canonicalJson({
     id: record.id,
     occurredAt: record.occurredAt.toISOString(),
     actor: record.actor,
@@ -26,7 +31,6 @@ export function auditHash(prevHash: string, record: AuditFields): string {
     entityId: record.entityId,
     payload: record.payload,
   });
-  return createHash('sha256').update(prevHash).update(body).digest('hex');
 }
 
 export interface ChainRecord extends AuditFields {

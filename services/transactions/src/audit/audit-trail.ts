@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../platform/prisma.provider';
-import { auditHash, GENESIS_HASH, type VerifyResult } from './audit-chain';
+import { auditBody, type VerifyResult } from './audit-chain';
 import { toChainRecord, verifyAuditChain } from './audit-chain.reader';
 import { normalise } from './canonical-json';
 
@@ -25,35 +25,66 @@ export interface AuditEntry {
 import type { AuditRecordView } from './audit-chain.reader';
 export type { AuditRecordView } from './audit-chain.reader';
 
+/** Audit records a deferring transaction has buffered, written by `flush` just before its commit. */
+const deferred = new WeakMap<object, AuditEntry[]>();
+
 /**
  * Append-only, hash-chained audit trail. Appends run inside the caller's transaction, so a record
  * exists exactly when the state change it describes committed.
+ *
+ * The chain is one sequence, so appends serialise on an advisory lock held until the appender commits. To keep
+ * that critical section short, `audit_append` (a migration) takes the lock, reads the head and inserts every
+ * record of the transaction in one round trip, and the hot paths `defer` their appends and `flush` them as
+ * the last statement before COMMIT: the lock is held for one statement and the commit, not for the whole
+ * transaction (issue #10).
  */
 @Injectable()
 export class AuditTrail {
   constructor(private readonly prisma: PrismaService) {}
 
-  /**
-   * Appends one record. Takes a transaction-scoped advisory lock so concurrent appenders chain one
-   * after another (the lock is released at commit/rollback, so the next appender reads the committed head).
-   */
+  /** From now on, appends in `tx` are buffered until `flush(tx)`; call `flush` last, right before the commit. */
+  defer(tx: Prisma.TransactionClient): void {
+    deferred.set(tx, []);
+  }
+
+  /** Writes the records `tx` buffered since `defer`, in order, in one round trip; stops deferring. */
+  async flush(tx: Prisma.TransactionClient): Promise<void> {
+    const entries = deferred.get(tx);
+    deferred.delete(tx);
+    if (entries && entries.length > 0) await this.write(tx, entries);
+  }
+
+  /** Appends one record now; the chain lock is then held until `tx` ends. */
   async append(tx: Prisma.TransactionClient, entry: AuditEntry): Promise<{ seq: bigint; hash: string }> {
-    await tx.$executeRaw`SELECT pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK_KEY}::bigint)`;
-    const head = await tx.auditRecord.findFirst({ orderBy: { seq: 'desc' }, select: { hash: true } });
-    const prevHash = head?.hash ?? GENESIS_HASH;
-    // Millisecond Date: timestamptz(6) stores it exactly, so the re-read value hashes the same.
-    const record = {
-      id: randomUUID(),
-      occurredAt: new Date(),
-      actor: entry.actor,
-      action: entry.action,
-      entityType: entry.entityType,
-      entityId: entry.entityId,
-      payload: normalise(entry.payload) as Prisma.InputJsonObject,
-    };
-    const hash = auditHash(prevHash, record);
-    const row = await tx.auditRecord.create({ data: { ...record, prevHash, hash }, select: { seq: true } });
-    return { seq: row.seq, hash };
+    const written = await this.write(tx, [entry]);
+    const last = written[written.length - 1];
+    if (!last) throw new Error('audit_append wrote nothing');
+    return last;
+  }
+
+  /** Appends at the end of `tx` when it defers (see `defer`), now otherwise. */
+  async record(tx: Prisma.TransactionClient, entry: AuditEntry): Promise<void> {
+    const buffer = deferred.get(tx);
+    if (buffer) buffer.push(entry);
+    else await this.append(tx, entry);
+  }
+
+  private async write(tx: Prisma.TransactionClient, entries: AuditEntry[]): Promise<{ seq: bigint; hash: string }[]> {
+    const records = entries.map((entry) => {
+      // Millisecond Date: timestamptz(6) stores it exactly, so the re-read value hashes the same.
+      const fields = {
+        id: randomUUID(),
+        occurredAt: new Date(),
+        actor: entry.actor,
+        action: entry.action,
+        entityType: entry.entityType,
+        entityId: entry.entityId,
+        payload: normalise(entry.payload),
+      };
+      return { ...fields, occurredAt: fields.occurredAt.toISOString(), body: auditBody(fields) };
+    });
+    const rows = await tx.$queryRaw<{ seq: bigint; hash: string }[]>`SELECT seq, hash FROM audit_append(${AUDIT_CHAIN_LOCK_KEY}::bigint, ${JSON.stringify(records)}::jsonb)`;
+    return rows.map((r) => ({ seq: BigInt(r.seq), hash: r.hash }));
   }
 
   /** Recomputes the whole chain from the first record (keyset batches, constant memory). */

@@ -34,6 +34,9 @@ export class HoldExpiry implements OnApplicationBootstrap, OnApplicationShutdown
 
   /** Releases the expired holds of these accounts, which the caller has locked. */
   async releaseDue(tx: Prisma.TransactionClient, accounts: Map<string, LedgerAccount>, now = new Date()): Promise<number> {
+    // An AUTHORIZED hold reserves its amount in held_minor, so accounts holding nothing have no hold to expire:
+    // the common case skips the query (one round trip less per transfer).
+    if ([...accounts.values()].every((a) => a.heldMinor === 0n)) return 0;
     const due = await this.ledger.lockDueHolds(tx, [...accounts.keys()], now);
     for (const hold of due) {
       const account = accounts.get(hold.accountId);

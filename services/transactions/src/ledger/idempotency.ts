@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { withSerializableRetry } from '@tessera/db';
 import { AppError, type ErrorKind, isAppError } from '@tessera/errors';
 import { Prisma } from '../generated/prisma/client';
+import { AuditTrail } from '../audit/audit-trail';
 import { PrismaService } from '../platform/prisma.provider';
 import { ledgerErrors } from './ledger.errors';
 
@@ -56,7 +57,10 @@ const TX_OPTIONS = { isolationLevel: Prisma.TransactionIsolationLevel.ReadCommit
  */
 @Injectable()
 export class IdempotencyStore {
-  constructor(private readonly prisma: PrismaService) {}
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly audit: AuditTrail,
+  ) {}
 
   /** A committed response for this key, without a transaction; lets callers skip screening on a retry. */
   async peek<R>(call: IdempotentCall<R>): Promise<R | undefined> {
@@ -110,11 +114,15 @@ export class IdempotencyStore {
           const row = await tx.idempotencyKey.findUniqueOrThrow({ where: { scope_key: { scope: call.scope, key: call.key } } });
           return { response: await replayOf(row, call), replayed: true };
         }
+        // The work's audit records are appended last, after everything else, so the audit chain's lock is held
+        // for one statement and the commit only (see AuditTrail).
+        this.audit.defer(tx);
         const out = await work(tx);
         await tx.idempotencyKey.update({
           where: { scope_key: { scope: call.scope, key: call.key } },
           data: { response: new Uint8Array(call.codec.encode(out.response).finish()), transferId: out.transferId ?? null, resourceId: out.resourceId ?? null },
         });
+        await this.audit.flush(tx);
         return { response: out.response, replayed: false };
       }, TX_OPTIONS),
     );

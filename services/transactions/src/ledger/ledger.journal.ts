@@ -49,7 +49,7 @@ export class LedgerJournal {
   }
 
   async record<T>(tx: Prisma.TransactionClient, entry: JournalEntry<T>, actor = this.actor()): Promise<void> {
-    await this.audit.append(tx, { actor, action: entry.action, entityType: entry.entityType, entityId: entry.entityId, payload: entry.payload });
+    await this.audit.record(tx, { actor, action: entry.action, entityType: entry.entityType, entityId: entry.entityId, payload: entry.payload });
     if (entry.event) {
       await this.outbox.enqueue(tx, {
         topic: TRANSFER_EVENTS_TOPIC,

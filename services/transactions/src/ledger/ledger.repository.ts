@@ -107,7 +107,12 @@ export class LedgerRepository {
    * the active span (the creating request's) is recorded once, here, for the console's trace link.
    */
   async insertTransfer(tx: Tx, t: NewTransfer, postedAt?: Date): Promise<Transfer> {
-    const row = await tx.transfer.create({
+    // Millisecond precision set here (not now() in SQL) so the keyset cursor round-trips exactly.
+    const createdAt = new Date();
+    const traceId = activeTraceId() || null;
+    // createMany: one INSERT without RETURNING or the relation read-back of create({ include }); the new row is
+    // exactly what was written, and nothing can reverse a transfer that did not exist a statement ago.
+    await tx.transfer.createMany({
       data: {
         id: t.id,
         kind: t.kind,
@@ -127,14 +132,32 @@ export class LedgerRepository {
         counterpartyKekId: t.sealedCounterparty?.kekId ?? null,
         counterpartyWrappedDek: t.sealedCounterparty ? new Uint8Array(t.sealedCounterparty.wrappedDek) : null,
         counterpartyCiphertext: t.sealedCounterparty ? new Uint8Array(t.sealedCounterparty.ciphertext) : null,
-        traceId: activeTraceId() || null,
+        traceId,
         postedAt: postedAt ?? null,
-        // Millisecond precision set here (not now() in SQL) so the keyset cursor round-trips exactly.
-        createdAt: new Date(),
+        createdAt,
       },
-      include: TRANSFER_LINKS,
     });
-    return toTransfer(row);
+    return {
+      id: t.id,
+      kind: t.kind,
+      sourceAccountId: t.sourceAccountId,
+      destinationAccountId: t.destinationAccountId,
+      amountMinor: t.amountMinor,
+      currency: t.currency,
+      status: t.status,
+      rejectionCode: t.rejectionCode,
+      description: t.description,
+      reference: t.reference,
+      labels: t.labels,
+      reversesTransferId: t.reversesTransferId,
+      reversedByTransferId: undefined,
+      holdId: t.holdId,
+      batchId: t.batchId,
+      screeningId: t.screeningId,
+      traceId: traceId ?? undefined,
+      createdAt,
+      postedAt,
+    };
   }
 
   /** The two legs (debit source, credit destination) plus the cached balances; the DB trigger checks zero-sum. */
@@ -145,8 +168,14 @@ export class LedgerRepository {
         { transferId: transfer.id, accountId: destination.id, currency: transfer.currency, direction: 'CREDIT', amountMinor: transfer.amountMinor },
       ],
     });
-    await this.adjust(tx, source, { balance: -transfer.amountMinor });
-    await this.adjust(tx, destination, { balance: transfer.amountMinor });
+    if (source.id === destination.id) throw new Error('writePostings: source and destination are the same account (validation refuses this)');
+    // Both cached balances in one statement (one round trip; the rows are already locked).
+    await tx.$executeRaw`UPDATE accounts SET balance_minor = balance_minor + CASE WHEN id = ${destination.id}::uuid THEN ${transfer.amountMinor}::bigint ELSE ${-transfer.amountMinor}::bigint END,
+        version = version + 1, updated_at = now() WHERE id IN (${source.id}::uuid, ${destination.id}::uuid)`;
+    source.balanceMinor -= transfer.amountMinor;
+    source.version += 1n;
+    destination.balanceMinor += transfer.amountMinor;
+    destination.version += 1n;
   }
 
   async updateTransferStatus(tx: Tx, id: string, status: TransferStatus, extra: { rejectionCode?: string; postedAt?: Date } = {}): Promise<Transfer> {
