@@ -12,3 +12,4 @@ export {
   type ProgressFn,
 } from './migrations';
 export { serviceDatabase, type ServiceDatabase } from './service-database';
+export { AdmissionGate } from './admission-gate';

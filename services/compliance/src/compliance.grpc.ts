@@ -41,6 +41,8 @@ export class ComplianceGrpc {
             counterpartyCountry: s?.counterpartyCountry ?? '',
           },
           actorOf(ctx),
+          undefined,
+          ctx.signal,
         );
       },
       listAlerts: async (req: complianceV1.ListAlertsRequest) => {

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { AdmissionGate } from '@tessera/db';
 import { complianceV1 } from '@tessera/contracts';
 import { AppError } from '@tessera/errors';
 import { createLogger } from '@tessera/telemetry';
 import { isKey, requestHash, requireValid } from '../../alerts/request-hash';
+import { type ComplianceConfig, COMPLIANCE_CONFIG } from '../../config';
 import { RulesProvider } from '../../platform/rules.provider';
 import { activeTraceId } from '../../platform/trace-id';
 import { evaluateScreening, type ScreeningInput, windowsNeeded } from '../screening';
@@ -20,13 +22,33 @@ const MAX_AMOUNT = 9_223_372_036_854_775_807n;
 @Injectable()
 export class ScreenHandler {
   private readonly logger = createLogger('ScreenHandler');
+  /** One screening per pooled connection; callers that left while queued are dropped (see AdmissionGate). */
+  private readonly admission: AdmissionGate;
 
   constructor(
     private readonly rules: RulesProvider,
     private readonly repository: ScreeningRepository,
-  ) {}
+    @Inject(COMPLIANCE_CONFIG) config: Pick<ComplianceConfig, 'COMPLIANCE_DB_POOL_MAX'>,
+  ) {
+    this.admission = new AdmissionGate(config.COMPLIANCE_DB_POOL_MAX);
+  }
 
-  async execute(idempotencyKey: string, input: ScreeningInput, actor: string, now: () => Date = () => new Date()): Promise<complianceV1.ScreenResponse> {
+  /**
+   * `signal` is the call's (aborted when the caller cancels or its deadline passes): a screening still queued for
+   * a connection when it fires is dropped with DEADLINE_EXCEEDED instead of being decided for nobody. A decision
+   * already under way completes and commits, so a retry with the same key replays it.
+   */
+  async execute(
+    idempotencyKey: string,
+    input: ScreeningInput,
+    actor: string,
+    now: () => Date = () => new Date(),
+    signal?: AbortSignal,
+  ): Promise<complianceV1.ScreenResponse> {
+    return this.admission.run(signal, callerGone, () => this.decide(idempotencyKey, input, actor, now));
+  }
+
+  private async decide(idempotencyKey: string, input: ScreeningInput, actor: string, now: () => Date): Promise<complianceV1.ScreenResponse> {
     const started = process.hrtime.bigint();
     requireValid([
       [isKey(idempotencyKey), 'idempotency_key', '8..128 characters'],
@@ -94,3 +116,6 @@ export class ScreenHandler {
     return complianceV1.ScreenResponse.decode(response);
   }
 }
+
+const callerGone = () =>
+  new AppError({ code: 'COMPLIANCE.CALLER_GONE', kind: 'DEADLINE_EXCEEDED', message: 'The caller cancelled or its deadline passed while the screening waited; nothing was decided' });
