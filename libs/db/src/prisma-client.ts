@@ -33,6 +33,11 @@ export function createPrismaClient<TClient>(Ctor: PrismaClientCtor<TClient>, dat
       max: options.poolMax ?? 5,
       idleTimeoutMillis: options.idleTimeoutMillis ?? 30_000,
       connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5_000,
+      // Every session starts in READ COMMITTED, whatever the server's default: the services' transactions rely on
+      // its per-statement snapshots (a blocked idempotency claim sees the winner's commit; the audit chain reads a
+      // fresh head). Pinned here so callers do not pass `isolationLevel` to $transaction, which costs a
+      // `SET TRANSACTION ISOLATION LEVEL` round trip on every transaction (issue #10).
+      options: '-c default_transaction_isolation=read\\ committed',
     },
     options.onPoolError ? { onPoolError: options.onPoolError } : undefined,
   );

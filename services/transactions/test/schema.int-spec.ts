@@ -143,6 +143,29 @@ describe('transactions schema through Prisma + adapter-pg', () => {
     await prisma?.$disconnect();
   });
 
+  it('runs every transaction in READ COMMITTED even when the database defaults to SERIALIZABLE', async () => {
+    // The ledger relies on READ COMMITTED's per-statement snapshots and no longer pays a SET per transaction for it.
+    const admin = new Client({ connectionString: url });
+    await admin.connect();
+    await admin.query(`ALTER DATABASE "${new URL(url).pathname.slice(1)}" SET default_transaction_isolation = 'serializable'`);
+    await admin.end();
+    const pinned = createPrismaClient(PrismaClient, url, { poolMax: 1 });
+    const plain = new Client({ connectionString: url });
+    await plain.connect();
+    try {
+      const inTx = await pinned.$transaction((tx) => tx.$queryRaw<{ transaction_isolation: string }[]>`SHOW transaction_isolation`);
+      expect(inTx[0]?.transaction_isolation).toBe('read committed');
+      expect((await plain.query('SHOW transaction_isolation')).rows[0]?.transaction_isolation).toBe('serializable');
+    } finally {
+      await plain.end();
+      await pinned.$disconnect();
+      const reset = new Client({ connectionString: url });
+      await reset.connect();
+      await reset.query(`ALTER DATABASE "${new URL(url).pathname.slice(1)}" RESET default_transaction_isolation`);
+      await reset.end();
+    }
+  });
+
   it('writes and reads an Account with bigint amounts beyond 2^53', async () => {
     const big = 2n ** 62n + 7n;
     const created = await prisma.account.create({

@@ -71,7 +71,7 @@ export class AlertRepository {
         const row = await tx.alert.findUniqueOrThrow({ where: { id: alertId } });
         return fn(tx, toDomain(row));
       },
-      { isolationLevel: Prisma.TransactionIsolationLevel.ReadCommitted },
+      // READ COMMITTED: the session default every pool connection is pinned to (@tessera/db createPrismaClient).
     );
   }
 

@@ -76,7 +76,7 @@ export class ScreeningRepository {
         if (alert) await this.alerts.raise(tx, alert, record.actor);
         return { response: record.response, replayed: false, requestHash: hash };
       },
-      { isolationLevel: Prisma.TransactionIsolationLevel.ReadCommitted },
+      // READ COMMITTED: the session default every pool connection is pinned to (@tessera/db createPrismaClient).
     );
   }
 

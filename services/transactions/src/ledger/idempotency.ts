@@ -39,8 +39,12 @@ export interface IdempotentResult<R> {
 const TTL_MS = 7 * 24 * 3600 * 1000;
 /** Refusals that will not change on a retry of the same request; anything else (unavailable, internal) may. */
 const DEFINITE: ReadonlySet<ErrorKind> = new Set<ErrorKind>(['INVALID_ARGUMENT', 'FAILED_PRECONDITION', 'NOT_FOUND']);
-/** Interactive transactions wait behind row locks and the audit chain lock under load; 5 s (Prisma's default) is too tight. */
-const TX_OPTIONS = { isolationLevel: Prisma.TransactionIsolationLevel.ReadCommitted, maxWait: 10_000, timeout: 20_000 } as const;
+/**
+ * Interactive transactions wait behind row locks and the audit chain lock under load; 5 s (Prisma's default) is too
+ * tight. READ COMMITTED is every pool connection's session default (@tessera/db createPrismaClient), so no
+ * `isolationLevel` here: passing one costs a `SET TRANSACTION` round trip per transaction.
+ */
+const TX_OPTIONS = { maxWait: 10_000, timeout: 20_000 } as const;
 
 /**
  * Exactly-once effects per idempotency key, for every mutating RPC.
