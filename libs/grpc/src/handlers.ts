@@ -40,6 +40,8 @@ function refuseNul(request: unknown): void {
 }
 
 /** Caller mistakes are routine; only failures on our side deserve an error log. */
+/** Server-side failures that are not bugs: logged without the error object. */
+const OVERLOAD_KINDS = new Set(['UNAVAILABLE', 'DEADLINE_EXCEEDED', 'RESOURCE_EXHAUSTED']);
 const CLIENT_KINDS = new Set(['INVALID_ARGUMENT', 'NOT_FOUND', 'ALREADY_EXISTS', 'FAILED_PRECONDITION', 'PERMISSION_DENIED', 'UNAUTHENTICATED', 'ABORTED']);
 
 /**
@@ -63,6 +65,12 @@ export function wrapUnary<Req, Res>(handler: UnaryHandler<Req, Res>, options: Wr
         const status = toGrpcStatus(error);
         if (isAppError(error) && CLIENT_KINDS.has(error.kind)) {
           logger.info({ method, code: error.code, kind: error.kind }, 'grpc call rejected');
+        } else if (isAppError(error) && OVERLOAD_KINDS.has(error.kind)) {
+          // Expected under load (a dependency slow or down, a caller gone): one short line with the cause's message.
+          // Serialising the whole error with its stack and causes for each of these made logging the costliest part
+          // of an overloaded service (issue #10).
+          const cause = error.cause instanceof Error ? error.cause.message : undefined;
+          logger.warn({ method, code: error.code, kind: error.kind, grpcCode: status.code, ...(cause ? { cause } : {}) }, 'grpc call failed');
         } else {
           logger.error({ method, err: error, grpcCode: status.code }, 'grpc call failed');
         }

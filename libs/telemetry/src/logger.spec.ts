@@ -65,4 +65,21 @@ describe('createLogger', () => {
     });
     expect(JSON.stringify(line)).not.toMatch(/X123|Bearer t|a@b\.c/);
   });
+
+  it('masks down to the deepest listed nesting, inside arrays and errors, without touching the logged objects', () => {
+    const out = capture();
+    const logger = createLogger('Auth', { destination: out.stream, level: 'info' });
+    const call = { a: { headers: { authorization: 'Bearer deep', accept: 'x' } } };
+    const err = Object.assign(new Error('failed'), { token: 'tok-1', code: 'E1' });
+    logger.info({ call, items: [{ iban: 'DE89' }, { id: 1 }], err }, 'nested');
+    const [line] = out.lines();
+    expect(line).toMatchObject({
+      call: { a: { headers: { authorization: '[REDACTED]', accept: 'x' } } },
+      items: [{ iban: '[REDACTED]' }, { id: 1 }],
+      err: { type: 'Error', message: 'failed', token: '[REDACTED]', code: 'E1' },
+    });
+    expect(JSON.stringify(line)).not.toMatch(/Bearer deep|DE89|tok-1/);
+    expect(call.a.headers.authorization).toBe('Bearer deep');
+    expect(err.token).toBe('tok-1');
+  });
 });

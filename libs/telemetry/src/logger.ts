@@ -22,6 +22,51 @@ export const REDACTED_PATHS: readonly string[] = [
   'dateOfBirth', '*.dateOfBirth',
 ];
 
+/** The masked key names: the last segment of every REDACTED_PATHS entry. */
+const REDACTED_KEYS: ReadonlySet<string> = new Set(REDACTED_PATHS.map((p) => p.slice(p.lastIndexOf('.') + 1)));
+/** How deep keys are looked at: the deepest path above is `*.*.headers.authorization` (a key at depth 3). */
+const REDACT_DEPTH = 3;
+const CENSOR = '[REDACTED]';
+
+/**
+ * The log object with every REDACTED_KEYS key in its first levels masked; copies only along a path that holds one,
+ * so a clean object (nearly every line) is returned as is, without allocating.
+ *
+ * Why not pino's `redact` option: with these wildcard paths it cost 46 µs and a deep clone per log line (84 µs with
+ * an error), 7-16x the rest of logging; under overload, when every call logs a failure, it was ~45% of compliance's
+ * allocations and drove the garbage collector (issue #10). This walk masks a superset of REDACTED_PATHS (any
+ * listed key name down to depth 3, not only the spelled-out nestings) in ~1 µs.
+ */
+export function redactLogObject<T>(value: T, depth = 0): T {
+  if (depth > REDACT_DEPTH || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    value.forEach((item, i) => {
+      const masked = redactLogObject(item, depth + 1);
+      if (masked !== item) (copy ??= [...value])[i] = masked;
+    });
+    return (copy ?? value) as T;
+  }
+  let copy: Record<string, unknown> | undefined;
+  const source = value as Record<string, unknown>;
+  for (const key of Object.keys(source)) {
+    const item = source[key];
+    const masked = REDACTED_KEYS.has(key) ? CENSOR : redactLogObject(item, depth + 1);
+    if (masked !== item) (copy ??= shallowCopy(source))[key] = masked;
+  }
+  return (copy ?? value) as T;
+}
+
+/** A shallow copy that stays an Error (pino's err serializer needs one) when the original is. */
+function shallowCopy(source: Record<string, unknown>): Record<string, unknown> {
+  if (!(source instanceof Error)) return { ...source };
+  const error = Object.assign(Object.create(Object.getPrototypeOf(source) as object) as Error, source);
+  error.message = source.message;
+  if (source.stack !== undefined) error.stack = source.stack;
+  if ('cause' in source) (error as { cause?: unknown }).cause = (source as { cause?: unknown }).cause;
+  return error as unknown as Record<string, unknown>;
+}
+
 let defaultServiceName: string | undefined;
 
 /** Lets `startTelemetry` name the service once so every logger created afterwards carries it. */
@@ -52,8 +97,7 @@ export function createLogger(name: string, options: CreateLoggerOptions = {}): L
       pid: process.pid,
     },
     timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: { level: (label) => ({ level: label }) },
-    redact: { paths: [...REDACTED_PATHS], censor: '[REDACTED]' },
+    formatters: { level: (label) => ({ level: label }), log: (object) => redactLogObject(object) },
     mixin: traceFields,
   };
   const create = currentPino();
