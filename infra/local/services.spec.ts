@@ -23,7 +23,7 @@ describe('startOrder', () => {
 describe('processEnv', () => {
   it('replaces inherited NODE_OPTIONS (e.g. tsx loaders) with the heap cap and adds the topology env', () => {
     const env = processEnv(topo, 'gateway', { PATH: '/usr/bin', NODE_OPTIONS: '--import tsx', TRANSACTIONS_ADDR: 'elsewhere:1' });
-    expect(env['NODE_OPTIONS']).toBe('--max-old-space-size=160');
+    expect(env['NODE_OPTIONS']).toBe('--max-old-space-size=160 --max-semi-space-size=8');
     expect(env['PATH']).toBe('/usr/bin');
     expect(env['TRANSACTIONS_ADDR']).toBe('127.0.0.1:50051');
     expect(env['GATEWAY_HTTP_PORT']).toBe('8080');

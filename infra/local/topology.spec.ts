@@ -216,7 +216,7 @@ describe('serviceEnv', () => {
       TRANSACTIONS_METRICS_PORT: '9462',
       TRANSACTIONS_DATABASE_URL: 'postgresql://tessera:tessera@127.0.0.1:55432/tessera_transactions',
       KAFKA_BROKERS: '127.0.0.1:19092',
-      NODE_OPTIONS: '--max-old-space-size=192',
+      NODE_OPTIONS: '--max-old-space-size=192 --max-semi-space-size=8',
       OTEL_TRACES_EXPORTER: 'zipkin',
       OTEL_EXPORTER_ZIPKIN_ENDPOINT: 'http://127.0.0.1:9411/api/v2/spans',
       COMPLIANCE_ADDR: '127.0.0.1:50052',
@@ -239,7 +239,7 @@ describe('serviceEnv', () => {
 
   it('caps the heap: --max-old-space-size for node services, GOMEMLIMIT for go', () => {
     const t = loadTopology();
-    expect(serviceEnv(t, 'gateway')['NODE_OPTIONS']).toBe('--max-old-space-size=160');
+    expect(serviceEnv(t, 'gateway')['NODE_OPTIONS']).toBe('--max-old-space-size=160 --max-semi-space-size=8');
     expect(serviceEnv(t, 'stream-processor-go')).toMatchObject({ GOMEMLIMIT: '64MiB' });
     expect(serviceEnv(t, 'stream-processor-go')['NODE_OPTIONS']).toBeUndefined();
   });
