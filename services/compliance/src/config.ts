@@ -7,7 +7,7 @@ export const complianceConfigSchema = z.object({
   COMPLIANCE_GRPC_PORT: port().default(50052),
   COMPLIANCE_GRPC_HOST: z.string().default('127.0.0.1'),
   COMPLIANCE_DATABASE_URL: postgresUrl().default('postgresql://tessera:tessera@127.0.0.1:55432/tessera_compliance'),
-  COMPLIANCE_DB_POOL_MAX: z.coerce.number().int().min(1).max(50).default(5),
+  COMPLIANCE_DB_POOL_MAX: z.coerce.number().int().min(1).max(50).default(8),
   /** The versioned rules file (rules/rules.v<N>.yaml); its version is recorded on every decision and alert. */
   COMPLIANCE_RULES_FILE: z.string().min(1).default(DEFAULT_RULES_FILE),
   KAFKA_BROKERS: brokers().default(['127.0.0.1:19092']),

@@ -6,7 +6,7 @@ export const transactionsConfigSchema = z.object({
   TRANSACTIONS_GRPC_PORT: port().default(50051),
   TRANSACTIONS_GRPC_HOST: z.string().default('127.0.0.1'),
   TRANSACTIONS_DATABASE_URL: postgresUrl().default('postgresql://tessera:tessera@127.0.0.1:55432/tessera_transactions'),
-  TRANSACTIONS_DB_POOL_MAX: z.coerce.number().int().min(1).max(50).default(5),
+  TRANSACTIONS_DB_POOL_MAX: z.coerce.number().int().min(1).max(50).default(12),
   TRANSACTIONS_DB_PROBE_INTERVAL_MS: durationMs().default(5000),
   KAFKA_BROKERS: brokers().default(['127.0.0.1:19092']),
   /** Consumer group of the pings consumer; tests give each run its own so they never share partitions. */
