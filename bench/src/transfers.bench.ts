@@ -103,6 +103,8 @@ export const transfersBenchmark: Benchmark = {
     const busiest = (['gateway', 'transactions', 'compliance'] as const).reduce((a, b) => ((single.resources.cpuSeconds[b] ?? 0) > (single.resources.cpuSeconds[a] ?? 0) ? b : a));
     ctx.log(`profiling ${busiest} under the single load for ${ctx.seconds(8)}s`);
     const profile = await profileService(ctx.platform, busiest, ctx.profileDir, () => runCase(base, pop, 'profile', pop.slices.profile, { batchSize: 1, seconds: ctx.seconds(8), warmupSeconds: 0 }));
+    const restart = await measureRestart(ctx);
+    ctx.log(restart === undefined ? 'restart: transactions was not running' : `restart: transactions kill -9 -> ready in ${restart}s`);
 
     const transfersOf = (c: TesseraCase) => c.run.outcomes.POSTED + c.run.outcomes.PENDING + c.run.outcomes.DECLINED;
     const refusedText = (c: TesseraCase) => {
@@ -141,6 +143,9 @@ export const transfersBenchmark: Benchmark = {
       `Population: ${pop.wallets.length} EUR wallets (one owner each, German holder names, 500.00 EUR top-up each), ${pop.treasuries} LIABILITY treasury accounts that funded them (at most 9 top-ups each), 1 merchant REVENUE account; set up through the gateway in ${pop.setupSeconds}s. Each case debits its own slice (single ${pop.slices.single.length}, batch ${pop.slices.batch.length}, hot ${pop.slices.hot.length}, profile ${pop.slices.profile.length} wallets) round-robin, because compliance rules v1 count velocity per source owner (more than 10 in 60 s -> REVIEW/PENDING, and a batch with one non-approved item is refused whole; more than 60 an hour -> DECLINE), also for the platform's own accounts.`,
       'PAYMENTS.COMPLIANCE_UNAVAILABLE (503) = transactions gave up on Screen after TRANSACTIONS_SCREEN_DEADLINE_MS (800 ms) and refused the transfer (fail-closed). Compliance screens each movement in an interactive transaction (advisory lock per owner, history, insert), one per pooled connection (COMPLIANCE_DB_POOL_MAX, 8), and drops a screening whose caller left while it queued (AdmissionGate); a batch screens its items 8 at a time, so a 50-item batch on a busy box still overruns the deadline. 429 HTTP.RATE_LIMITED means the gateway was running without the bench rate limits (restarted by another run).',
       'Hot account: every transfer credits one merchant account from a different wallet, so all 16 clients queue on that account\'s row lock (FOR UPDATE). A single hot *source* would measure compliance instead: rules v1 let one owner debit 10 times a minute, then hold (REVIEW) or decline.',
+      restart === undefined
+        ? 'Restart: not measured (transactions was not running).'
+        : `Restart: kill -9 of transactions, then \`npm run infra -- services up transactions\` (the same LocalServices call) until its gRPC health answers SERVING: ${restart}s (target < 5 s; ratio = seconds / 5).`,
       ...cases.map((c) => `pg_stat_activity mid-run, ${c.name} (non-idle backends): ${c.waits || '(not sampled)'}`),
       'CPU ms per transfer = CPU seconds of the process tree over the measured case (utime+stime, PostgreSQL includes its backends, pgbench its threads) / transfers created; for pgbench rows per committed transaction. "bench" is this process (autocannon and request building).',
       '',
@@ -167,10 +172,30 @@ export const transfersBenchmark: Benchmark = {
         unit: 'transfers/s',
         bars: [{ label: 'pgbench TPC-B-like (mean)', value: round(base_.mean, 1), baseline: true }, ...cases.map((c) => ({ label: c.name, value: c.run.transfersPerSec, baseline: false }))],
       },
-      ratios: { 'single / pgbench tps': ratio(tps('single'), base_.mean), 'batch / pgbench tps': ratio(tps('batch'), base_.mean), 'hot / pgbench tps': ratio(tps('hot'), base_.mean) },
+      ratios: { 'single / pgbench tps': ratio(tps('single'), base_.mean), 'batch / pgbench tps': ratio(tps('batch'), base_.mean), 'hot / pgbench tps': ratio(tps('hot'), base_.mean), ...(restart === undefined ? {} : { 'restart seconds / 5 s target': round(restart / 5, 3) }) },
       notes,
       commands,
       raw: { population: { runId: pop.runId, wallets: pop.wallets.length, treasuries: pop.treasuries, slices: Object.fromEntries(Object.entries(pop.slices).map(([k, v]) => [k, v.length])), setupSeconds: pop.setupSeconds }, pgbench: { before, after, sandwich: base_ }, cases, profile: { service: busiest, file: profile.file } },
     };
   },
 };
+
+/** kill -9 of transactions, then the local CLI's start, until the service is ready (gRPC health SERVING): seconds. */
+async function measureRestart(ctx: BenchContext): Promise<number | undefined> {
+  const pid = ctx.platform.pid('transactions');
+  if (!pid) return undefined;
+  const t0 = Date.now();
+  ctx.platform.markAltered('transactions');
+  process.kill(pid, 'SIGKILL');
+  const alive = () => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  while (alive()) await new Promise((r) => setTimeout(r, 20));
+  await ctx.platform.start('transactions');
+  return round((Date.now() - t0) / 1000, 2);
+}

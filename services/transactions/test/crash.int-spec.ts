@@ -16,6 +16,7 @@ import { createLogger } from '@tessera/telemetry';
 import { logLevel } from 'kafkajs';
 import { sendAs, staffAuthorization } from './support/auth-client';
 import { startTestAuth, type TestAuth } from '@tessera/auth';
+import { isAppError } from '@tessera/errors';
 import { approvingCompliance, buildTransactions, freePort, killHard, PINGS_GROUP, startTransactions, stopAndCleanUp, until } from './support/service-process';
 import { throwawayDb, type ThrowawayDb } from './support/throwaway-db';
 
@@ -245,5 +246,79 @@ describe('transactions service under kill -9 during a stream of transfers', () =
         `${committed.length} stream transfers committed exactly once, ${distinct.size} distinct events on Kafka from ${delivered.length} deliveries ` +
         `(${delivered.length - distinct.size} duplicate), ${compliance.screened()} screenings, ${Date.now() - startedAt} ms\n`,
     );
+  });
+  it('three kill -9 under clients that retry the same key and body: every operation ends committed or definitely refused (issue #10)', async () => {
+    // The issue's scenario: 8 clients, each operation retried with the same key and body on UNAVAILABLE /
+    // DEADLINE_EXCEEDED / INTERNAL every 250 ms, while the service is killed three times and restarted. Some
+    // operations are meant to be refused (they overdraw an empty account). A retry must always end in the committed
+    // transfer or a definite refusal, never in "gave up".
+    const address = `127.0.0.1:${port}`;
+    if (!child || child.exitCode !== null) child = await start();
+    const accountsClient = createGrpcClient(paymentsV1.AccountServiceClient, address, { retry: 'none', defaultDeadlineMs: 10_000, ...sendAs(staff) });
+    const open = async (overdraftLimitMinor: bigint) =>
+      (await unaryCall(accountsClient, 'openAccount', {
+        idempotencyKey: `open-${randomUUID()}`, ownerId: `retry-${run}`, name: 'retry', type: paymentsV1.AccountType.ACCOUNT_TYPE_LIABILITY, currency: 'EUR', overdraftLimitMinor, labels: {},
+      })).account!.id;
+    const funder = await open(FUNDING);
+    const empty = await open(0n);
+    const destination = await open(0n);
+    accountsClient.close();
+    const transfers = createGrpcClient(paymentsV1.TransferServiceClient, address, { retry: 'none', defaultDeadlineMs: 3_000, ...sendAs(staff) });
+    const transient = new Set(['UNAVAILABLE', 'DEADLINE_EXCEEDED', 'INTERNAL']);
+    const outcome = new Map<string, string>(); // key -> 'ok:<transfer id>' | 'refused:<code>' | 'gave up'
+    let stop = false;
+    let n = 0;
+    const client = async (c: number) => {
+      while (!stop) {
+        const key = `retry-${run}-${c}-${n++}`;
+        const refusable = n % 5 === 0; // overdraws the empty account: a definite refusal
+        const request = paymentsV1.CreateTransferRequest.fromPartial({
+          idempotencyKey: key,
+          transfer: { sourceAccountId: refusable ? empty : funder, destinationAccountId: destination, amount: { amountMinor: 10n, currency: 'EUR' }, reference: key },
+        });
+        const giveUpAt = Date.now() + 30_000;
+        for (;;) {
+          try {
+            outcome.set(key, `ok:${(await unaryCall(transfers, 'createTransfer', request)).transfer!.id}`);
+            break;
+          } catch (error) {
+            const kind = isAppError(error) ? error.kind : 'UNAVAILABLE';
+            if (!transient.has(kind)) {
+              outcome.set(key, `refused:${isAppError(error) ? error.code : String(error)}`);
+              break;
+            }
+            if (Date.now() > giveUpAt) {
+              outcome.set(key, 'gave up');
+              break;
+            }
+            await new Promise((r) => setTimeout(r, 250));
+          }
+        }
+      }
+    };
+    const clients = Array.from({ length: 8 }, (_, c) => client(c));
+    for (let kill = 0; kill < 3; kill++) {
+      await new Promise((r) => setTimeout(r, 1_500));
+      await killHard(child!);
+      await new Promise((r) => setTimeout(r, 500));
+      child = await start();
+    }
+    await new Promise((r) => setTimeout(r, 1_000));
+    stop = true;
+    await Promise.all(clients);
+    transfers.close();
+
+    const results = [...outcome.values()];
+    expect(results.filter((r) => r === 'gave up')).toEqual([]);
+    expect(new Set(results.filter((r) => r.startsWith('refused:')))).toEqual(new Set(['refused:PAYMENTS.INSUFFICIENT_FUNDS']));
+    // Exactly one transfer per acknowledged key, the one the client was told; none for a refused key.
+    const { rows } = await db.client.query<{ id: string; reference: string }>('SELECT id, reference FROM transfers WHERE reference LIKE $1', [`retry-${run}-%`]);
+    const byKey = new Map(rows.map((r) => [r.reference, r.id]));
+    expect(rows.length).toBe(byKey.size);
+    for (const [key, result] of outcome) expect([key, result.startsWith('ok:') ? byKey.get(key) : byKey.has(key)]).toEqual([key, result.startsWith('ok:') ? result.slice(3) : false]);
+    expect(results.filter((r) => r.startsWith('ok:')).length).toBeGreaterThan(0);
+    const { rows: sum } = await db.client.query<{ s: string }>(`SELECT COALESCE(sum(CASE direction WHEN 'CREDIT' THEN amount_minor ELSE -amount_minor END), 0)::text AS s FROM postings`);
+    expect(sum[0]?.s).toBe('0');
+    process.stdout.write(`retry crash test: ${outcome.size} operations across 3 kills, ${results.filter((r) => r.startsWith('ok:')).length} committed, ${results.filter((r) => r.startsWith('refused:')).length} refused, 0 gave up\n`);
   });
 });
