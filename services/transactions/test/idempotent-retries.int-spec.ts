@@ -138,6 +138,9 @@ describe('a refused request, retried', () => {
       [empty],
     );
     expect(audit).toEqual([{ action: 'transfer.refused', code: 'PAYMENTS.INSUFFICIENT_FUNDS' }]);
+    // Audit records are staged and chained at COMMIT: nothing stays staged, committed or rolled back.
+    const { rows: staged } = await db.client.query<{ n: string }>('SELECT count(*)::text AS n FROM audit_pending');
+    expect(staged[0]?.n).toBe('0');
     // Screened once per request, whatever the number of attempts: retries replay before screening.
     expect(compliance.decided()).toBeGreaterThan(0);
   });

@@ -32,11 +32,11 @@ const deferred = new WeakMap<object, AuditEntry[]>();
  * Append-only, hash-chained audit trail. Appends run inside the caller's transaction, so a record
  * exists exactly when the state change it describes committed.
  *
- * The chain is one sequence, so appends serialise on an advisory lock held until the appender commits. To keep
- * that critical section short, `audit_append` (a migration) takes the lock, reads the head and inserts every
- * record of the transaction in one round trip, and the hot paths `defer` their appends and `flush` them as
- * the last statement before COMMIT: the lock is held for one statement and the commit, not for the whole
- * transaction (issue #10).
+ * The chain is one sequence, so appends serialise on an advisory lock held until the appender commits. `append`
+ * (`audit_append`, one round trip: lock, fresh head read, hash, insert) holds it from that statement to the commit.
+ * The hot paths `defer` their records and `flush` stages them in `audit_pending`; a deferred trigger chains them at
+ * COMMIT, so the lock is never held across a round trip to this process (issue #10: holding it across one made the
+ * payments path one-transfer-at-a-time, ~16/s under load).
  */
 @Injectable()
 export class AuditTrail {
@@ -47,11 +47,21 @@ export class AuditTrail {
     deferred.set(tx, []);
   }
 
-  /** Writes the records `tx` buffered since `defer`, in order, in one round trip; stops deferring. */
+  /**
+   * Stages the records `tx` buffered since `defer`, in order, in one round trip and without the chain lock; a
+   * deferred trigger chains them at COMMIT (migration 20261203060000_audit_chain_at_commit), so the lock is held
+   * from inside the commit to its end, never across a round trip to this process. Stops deferring.
+   */
   async flush(tx: Prisma.TransactionClient): Promise<void> {
     const entries = deferred.get(tx);
     deferred.delete(tx);
-    if (entries && entries.length > 0) await this.write(tx, entries);
+    if (!entries || entries.length === 0) return;
+    const records = entries.map(recordOf);
+    await tx.$executeRaw`INSERT INTO audit_pending (id, occurred_at, actor, action, entity_type, entity_id, payload, body)
+        SELECT r.id, r."occurredAt", r.actor, r.action, r."entityType", r."entityId", r.payload, r.body
+        FROM jsonb_to_recordset(${JSON.stringify(records)}::jsonb)
+          AS r(id uuid, "occurredAt" timestamptz, actor text, action text, "entityType" text, "entityId" text, payload jsonb, body text, ord int)
+        ORDER BY r.ord`;
   }
 
   /** Appends one record now; the chain lock is then held until `tx` ends. */
@@ -70,19 +80,7 @@ export class AuditTrail {
   }
 
   private async write(tx: Prisma.TransactionClient, entries: AuditEntry[]): Promise<{ seq: bigint; hash: string }[]> {
-    const records = entries.map((entry) => {
-      // Millisecond Date: timestamptz(6) stores it exactly, so the re-read value hashes the same.
-      const fields = {
-        id: randomUUID(),
-        occurredAt: new Date(),
-        actor: entry.actor,
-        action: entry.action,
-        entityType: entry.entityType,
-        entityId: entry.entityId,
-        payload: normalise(entry.payload),
-      };
-      return { ...fields, occurredAt: fields.occurredAt.toISOString(), body: auditBody(fields) };
-    });
+    const records = entries.map(recordOf);
     const rows = await tx.$queryRaw<{ seq: bigint; hash: string }[]>`SELECT seq, hash FROM audit_append(${AUDIT_CHAIN_LOCK_KEY}::bigint, ${JSON.stringify(records)}::jsonb)`;
     return rows.map((r) => ({ seq: BigInt(r.seq), hash: r.hash }));
   }
@@ -105,4 +103,19 @@ export class AuditTrail {
     });
     return rows.map(toChainRecord);
   }
+}
+
+/** One record as `audit_append` / `audit_pending` take it: the stored fields plus the canonical body that is hashed. */
+function recordOf(entry: AuditEntry, ord: number) {
+  // Millisecond Date: timestamptz(6) stores it exactly, so the re-read value hashes the same.
+  const fields = {
+    id: randomUUID(),
+    occurredAt: new Date(),
+    actor: entry.actor,
+    action: entry.action,
+    entityType: entry.entityType,
+    entityId: entry.entityId,
+    payload: normalise(entry.payload),
+  };
+  return { ...fields, occurredAt: fields.occurredAt.toISOString(), body: auditBody(fields), ord };
 }

@@ -75,6 +75,12 @@ export type IdempotencyKey = Prisma.IdempotencyKeyModel
  */
 export type AuditRecord = Prisma.AuditRecordModel
 /**
+ * Model AuditPending
+ * Audit records of a committing transaction, moved into audit_records (hashed, chained) by a deferred trigger at
+ * COMMIT; empty outside a transaction (migration 20261203060000_audit_chain_at_commit).
+ */
+export type AuditPending = Prisma.AuditPendingModel
+/**
  * Model OutboxEvent
  * Transactional outbox: written in the business transaction, published by the relay, then marked sent.
  */

@@ -404,6 +404,7 @@ export const ModelName = {
   Posting: 'Posting',
   IdempotencyKey: 'IdempotencyKey',
   AuditRecord: 'AuditRecord',
+  AuditPending: 'AuditPending',
   OutboxEvent: 'OutboxEvent',
   PingReceipt: 'PingReceipt'
 } as const
@@ -421,7 +422,7 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
     omit: GlobalOmitOptions
   }
   meta: {
-    modelProps: "account" | "transfer" | "hold" | "accountHolder" | "posting" | "idempotencyKey" | "auditRecord" | "outboxEvent" | "pingReceipt"
+    modelProps: "account" | "transfer" | "hold" | "accountHolder" | "posting" | "idempotencyKey" | "auditRecord" | "auditPending" | "outboxEvent" | "pingReceipt"
     txIsolationLevel: TransactionIsolationLevel
   }
   model: {
@@ -943,6 +944,80 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
         }
       }
     }
+    AuditPending: {
+      payload: Prisma.$AuditPendingPayload<ExtArgs>
+      fields: Prisma.AuditPendingFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.AuditPendingFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditPendingPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.AuditPendingFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditPendingPayload>
+        }
+        findFirst: {
+          args: Prisma.AuditPendingFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditPendingPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.AuditPendingFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditPendingPayload>
+        }
+        findMany: {
+          args: Prisma.AuditPendingFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditPendingPayload>[]
+        }
+        create: {
+          args: Prisma.AuditPendingCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditPendingPayload>
+        }
+        createMany: {
+          args: Prisma.AuditPendingCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.AuditPendingCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditPendingPayload>[]
+        }
+        delete: {
+          args: Prisma.AuditPendingDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditPendingPayload>
+        }
+        update: {
+          args: Prisma.AuditPendingUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditPendingPayload>
+        }
+        deleteMany: {
+          args: Prisma.AuditPendingDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.AuditPendingUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.AuditPendingUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditPendingPayload>[]
+        }
+        upsert: {
+          args: Prisma.AuditPendingUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuditPendingPayload>
+        }
+        aggregate: {
+          args: Prisma.AuditPendingAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateAuditPending>
+        }
+        groupBy: {
+          args: Prisma.AuditPendingGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AuditPendingGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.AuditPendingCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AuditPendingCountAggregateOutputType> | number
+        }
+      }
+    }
     OutboxEvent: {
       payload: Prisma.$OutboxEventPayload<ExtArgs>
       fields: Prisma.OutboxEventFieldRefs
@@ -1249,6 +1324,21 @@ export const AuditRecordScalarFieldEnum = {
 } as const
 
 export type AuditRecordScalarFieldEnum = (typeof AuditRecordScalarFieldEnum)[keyof typeof AuditRecordScalarFieldEnum]
+
+
+export const AuditPendingScalarFieldEnum = {
+  id: 'id',
+  occurredAt: 'occurredAt',
+  actor: 'actor',
+  action: 'action',
+  entityType: 'entityType',
+  entityId: 'entityId',
+  payload: 'payload',
+  body: 'body',
+  staged: 'staged'
+} as const
+
+export type AuditPendingScalarFieldEnum = (typeof AuditPendingScalarFieldEnum)[keyof typeof AuditPendingScalarFieldEnum]
 
 
 export const OutboxEventScalarFieldEnum = {
@@ -1670,6 +1760,7 @@ export type GlobalOmitConfig = {
   posting?: Prisma.PostingOmit
   idempotencyKey?: Prisma.IdempotencyKeyOmit
   auditRecord?: Prisma.AuditRecordOmit
+  auditPending?: Prisma.AuditPendingOmit
   outboxEvent?: Prisma.OutboxEventOmit
   pingReceipt?: Prisma.PingReceiptOmit
 }

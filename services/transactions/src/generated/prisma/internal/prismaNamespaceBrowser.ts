@@ -58,6 +58,7 @@ export const ModelName = {
   Posting: 'Posting',
   IdempotencyKey: 'IdempotencyKey',
   AuditRecord: 'AuditRecord',
+  AuditPending: 'AuditPending',
   OutboxEvent: 'OutboxEvent',
   PingReceipt: 'PingReceipt'
 } as const
@@ -197,6 +198,21 @@ export const AuditRecordScalarFieldEnum = {
 } as const
 
 export type AuditRecordScalarFieldEnum = (typeof AuditRecordScalarFieldEnum)[keyof typeof AuditRecordScalarFieldEnum]
+
+
+export const AuditPendingScalarFieldEnum = {
+  id: 'id',
+  occurredAt: 'occurredAt',
+  actor: 'actor',
+  action: 'action',
+  entityType: 'entityType',
+  entityId: 'entityId',
+  payload: 'payload',
+  body: 'body',
+  staged: 'staged'
+} as const
+
+export type AuditPendingScalarFieldEnum = (typeof AuditPendingScalarFieldEnum)[keyof typeof AuditPendingScalarFieldEnum]
 
 
 export const OutboxEventScalarFieldEnum = {
