@@ -88,14 +88,8 @@ export class IdempotencyStore {
   private async refuse<R>(call: IdempotentCall<R>, refusal: AppError, audit: (tx: Prisma.TransactionClient, refusal: AppError) => Promise<void>): Promise<IdempotentResult<R>> {
     const replay = await withSerializableRetry(() =>
       this.prisma.client.$transaction(async (tx) => {
-        const claimed = await tx.idempotencyKey.createMany({
-          data: [{ scope: call.scope, key: call.key, requestHash: call.fingerprint, expiresAt: new Date(Date.now() + TTL_MS), refusal: refusalJson(refusal) }],
-          skipDuplicates: true,
-        });
-        if (claimed.count === 0) {
-          const row = await tx.idempotencyKey.findUniqueOrThrow({ where: { scope_key: { scope: call.scope, key: call.key } } });
-          return { response: await replayOf(row, call), replayed: true };
-        }
+        const replay = await claimOrReplay(tx, call, refusal);
+        if (replay) return replay;
         await audit(tx, refusal);
         return undefined;
       }, TX_OPTIONS),
@@ -110,16 +104,9 @@ export class IdempotencyStore {
   ): Promise<IdempotentResult<R>> {
     return withSerializableRetry(() =>
       this.prisma.client.$transaction(async (tx) => {
-        const claimed = await tx.idempotencyKey.createMany({
-          data: [{ scope: call.scope, key: call.key, requestHash: call.fingerprint, expiresAt: new Date(Date.now() + TTL_MS) }],
-          skipDuplicates: true,
-        });
-        if (claimed.count === 0) {
-          const row = await tx.idempotencyKey.findUniqueOrThrow({ where: { scope_key: { scope: call.scope, key: call.key } } });
-          return { response: await replayOf(row, call), replayed: true };
-        }
-        // The work's audit records are appended last, after everything else, so the audit chain's lock is held
-        // for one statement and the commit only (see AuditTrail).
+        const replay = await claimOrReplay(tx, call);
+        if (replay) return replay;
+        // The work's audit records are staged in one statement at the end and chained at COMMIT (see AuditTrail).
         this.audit.defer(tx);
         const out = await work(tx);
         await tx.idempotencyKey.update({
@@ -131,6 +118,20 @@ export class IdempotencyStore {
       }, TX_OPTIONS),
     );
   }
+}
+
+/**
+ * Claims the key (with `refusal` stored when given). When another attempt holds it, INSERT .. ON CONFLICT waits for
+ * that attempt to end, and its committed outcome is returned for replay; undefined means this attempt owns the key.
+ */
+async function claimOrReplay<R>(tx: Prisma.TransactionClient, call: IdempotentCall<R>, refusal?: AppError): Promise<IdempotentResult<R> | undefined> {
+  const claimed = await tx.idempotencyKey.createMany({
+    data: [{ scope: call.scope, key: call.key, requestHash: call.fingerprint, expiresAt: new Date(Date.now() + TTL_MS), ...(refusal ? { refusal: refusalJson(refusal) } : {}) }],
+    skipDuplicates: true,
+  });
+  if (claimed.count > 0) return undefined;
+  const row = await tx.idempotencyKey.findUniqueOrThrow({ where: { scope_key: { scope: call.scope, key: call.key } } });
+  return { response: await replayOf(row, call), replayed: true };
 }
 
 async function replayOf<R>(
