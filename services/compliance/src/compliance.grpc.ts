@@ -6,7 +6,7 @@ import { alertResolutionFromProto, alertStatusFromProto, alertToProto } from './
 import { AssignAlertHandler } from './alerts/assign-alert/assign-alert.handler';
 import { ListAlertsHandler } from './alerts/list-alerts/list-alerts.handler';
 import { ResolveAlertHandler } from './alerts/resolve-alert/resolve-alert.handler';
-import { ScreenHandler } from './screening/screen/screen.handler';
+import { type ScreenCommand, ScreenHandler } from './screening/screen/screen.handler';
 
 type ComplianceServiceImpl = UnaryImplementation<typeof complianceV1.ComplianceServiceService>;
 
@@ -26,25 +26,12 @@ export class ComplianceGrpc {
   implementation(): ComplianceServiceImpl {
     return {
       screen: async (req: complianceV1.ScreenRequest, ctx: CallContext) => {
-        const s = req.subject;
-        return this.screen.execute(
-          req.idempotencyKey,
-          {
-            referenceId: s?.referenceId ?? '',
-            movementKind: s?.movementKind || 'transfer',
-            ownerId: s?.ownerId ?? '',
-            sourceAccountId: s?.sourceAccountId ?? '',
-            destinationAccountId: s?.destinationAccountId ?? '',
-            amountMinor: s?.amount?.amountMinor ?? 0n,
-            currency: s?.amount?.currency ?? '',
-            counterpartyName: s?.counterpartyName ?? '',
-            counterpartyCountry: s?.counterpartyCountry ?? '',
-          },
-          actorOf(ctx),
-          undefined,
-          ctx.signal,
-        );
+        const { idempotencyKey, input } = screenCommandOf(req);
+        return this.screen.execute(idempotencyKey, input, actorOf(ctx), undefined, ctx.signal);
       },
+      screenBatch: async (req: complianceV1.ScreenBatchRequest, ctx: CallContext) => ({
+        items: await this.screen.executeBatch(req.items.map(screenCommandOf), actorOf(ctx), undefined, ctx.signal),
+      }),
       listAlerts: async (req: complianceV1.ListAlertsRequest) => {
         const status = alertStatusFromProto(req.status);
         const page = await this.listAlerts.execute({
@@ -72,4 +59,22 @@ export class ComplianceGrpc {
       }),
     };
   }
+}
+
+function screenCommandOf(req: complianceV1.ScreenRequest): ScreenCommand {
+  const s = req.subject;
+  return {
+    idempotencyKey: req.idempotencyKey,
+    input: {
+      referenceId: s?.referenceId ?? '',
+      movementKind: s?.movementKind || 'transfer',
+      ownerId: s?.ownerId ?? '',
+      sourceAccountId: s?.sourceAccountId ?? '',
+      destinationAccountId: s?.destinationAccountId ?? '',
+      amountMinor: s?.amount?.amountMinor ?? 0n,
+      currency: s?.amount?.currency ?? '',
+      counterpartyName: s?.counterpartyName ?? '',
+      counterpartyCountry: s?.counterpartyCountry ?? '',
+    },
+  };
 }

@@ -33,6 +33,8 @@ const SCREEN_DEADLINE_MS = 300;
 type Mode = 'APPROVE' | 'REVIEW' | 'DECLINE' | 'SLOW' | 'ERROR' | 'BY_AMOUNT';
 let mode: Mode = 'APPROVE';
 let screened = 0;
+/** ScreenBatch calls received: a batch request screens in one call (issue #10). */
+let screenBatches = 0;
 
 function urlFor(database: string): string {
   const url = new URL(ADMIN_URL);
@@ -123,6 +125,16 @@ beforeAll(async () => {
   db = new Client({ connectionString: url });
   await db.connect();
   auth = await startTestAuth();
+  const screenOne = async (req: complianceV1.ScreenRequest): Promise<complianceV1.ScreenResponse> => {
+    screened++;
+    // BY_AMOUNT: deterministic per request so concurrent property runs get a mix of decisions.
+    const amount = req.subject?.amount?.amountMinor ?? 0n;
+    const decided: Mode = mode !== 'BY_AMOUNT' ? mode : req.subject?.movementKind === 'transfer' && amount % 3n === 0n ? 'REVIEW' : amount % 7n === 0n ? 'DECLINE' : 'APPROVE';
+    if (mode === 'SLOW') await sleep(SCREEN_DEADLINE_MS * 3);
+    if (mode === 'ERROR') throw new AppError({ code: 'COMPLIANCE.BROKEN', kind: 'INTERNAL', message: 'boom' });
+    const decision = decided === 'REVIEW' ? complianceV1.Decision.DECISION_REVIEW : decided === 'DECLINE' ? complianceV1.Decision.DECISION_DECLINE : complianceV1.Decision.DECISION_APPROVE;
+    return { screeningId: randomUUID(), decision, reasons: decided === 'APPROVE' ? [] : [{ code: 'LIMIT', ruleId: 'r1', description: '' }], ruleVersion: 'test-1', riskScore: 10 };
+  };
   compliance = await createGrpcServer({
     port: await freePort(),
     host: '127.0.0.1',
@@ -131,15 +143,13 @@ beforeAll(async () => {
       {
         definition: complianceV1.ComplianceServiceService,
         implementation: unaryService(complianceV1.ComplianceServiceService, {
-          screen: async (req: complianceV1.ScreenRequest) => {
-            screened++;
-            // BY_AMOUNT: deterministic per request so concurrent property runs get a mix of decisions.
-            const amount = req.subject?.amount?.amountMinor ?? 0n;
-            const decided: Mode = mode !== 'BY_AMOUNT' ? mode : req.subject?.movementKind === 'transfer' && amount % 3n === 0n ? 'REVIEW' : amount % 7n === 0n ? 'DECLINE' : 'APPROVE';
-            if (mode === 'SLOW') await sleep(SCREEN_DEADLINE_MS * 3);
-            if (mode === 'ERROR') throw new AppError({ code: 'COMPLIANCE.BROKEN', kind: 'INTERNAL', message: 'boom' });
-            const decision = decided === 'REVIEW' ? complianceV1.Decision.DECISION_REVIEW : decided === 'DECLINE' ? complianceV1.Decision.DECISION_DECLINE : complianceV1.Decision.DECISION_APPROVE;
-            return { screeningId: randomUUID(), decision, reasons: decided === 'APPROVE' ? [] : [{ code: 'LIMIT', ruleId: 'r1', description: '' }], ruleVersion: 'test-1', riskScore: 10 };
+          screen: (req: complianceV1.ScreenRequest) => screenOne(req),
+          // The batch route screens in one call: the same decisions, item by item, in order.
+          screenBatch: async (req: complianceV1.ScreenBatchRequest) => {
+            screenBatches++;
+            const items = [];
+            for (const item of req.items) items.push(await screenOne(item));
+            return { items };
           },
           listAlerts: async () => ({ alerts: [] }),
           assignAlert: async () => ({}),
@@ -474,6 +484,69 @@ describe('TransferService', () => {
       expect(listed.transfers).toHaveLength(1);
       const next = await unaryCall(transfers, 'listTransfers', { batchId: ok.batchId, accountId: '', status: 0, page: { pageSize: 1, pageToken: listed.page!.nextPageToken } });
       expect(new Set([...listed.transfers, ...next.transfers].map((t) => t.id))).toEqual(new Set(ok.transfers.map((t) => t.id)));
+    });
+    it('screens in one call and applies the transfers in order, each funds check seeing the ones before it', async () => {
+      // b and c start empty: b can pay c only after a paid b earlier in the same batch, and so on round the cycle.
+      const a = await openAccount(1_000n);
+      const b = await openAccount();
+      const c = await openAccount();
+      const cycle = Array.from({ length: 10 }, () => [
+        { sourceAccountId: a, destinationAccountId: b, amount: eur(30n) },
+        { sourceAccountId: b, destinationAccountId: c, amount: eur(20n) },
+        { sourceAccountId: c, destinationAccountId: a, amount: eur(10n) },
+      ]).flat();
+      const before = { screened, screenBatches, footprint: await footprint() };
+      const ok = await unaryCall(transfers, 'createTransferBatch', { idempotencyKey: key(), transfers: cycle.map((t) => paymentsV1.TransferInstruction.fromPartial(t)) });
+      expect({ screened: screened - before.screened, batches: screenBatches - before.screenBatches }).toEqual({ screened: 30, batches: 1 });
+      expect(ok.transfers.map((t) => [t.sourceAccountId, t.destinationAccountId, t.amount?.amountMinor])).toEqual(cycle.map((t) => [t.sourceAccountId, t.destinationAccountId, t.amount.amountMinor]));
+      expect(ok.transfers.every((t) => t.status === paymentsV1.TransferStatus.TRANSFER_STATUS_POSTED)).toBe(true);
+      expect(await balance(a)).toEqual({ ledger: -200n, held: 0n, available: -200n });
+      expect(await balance(b)).toEqual({ ledger: 100n, held: 0n, available: 100n });
+      expect(await balance(c)).toEqual({ ledger: 100n, held: 0n, available: 100n });
+      // Every leg counted on its account's version (opened at 0; one per posting, as if posted one by one).
+      const { rows: versions } = await db.query<{ id: string; version: string }>(`SELECT id::text, version::text FROM accounts WHERE id = ANY($1::uuid[])`, [[a, b, c]]);
+      expect(new Set(versions.map((v) => v.version))).toEqual(new Set(['20']));
+      const after = await footprint();
+      expect({ transfers: after['transfers']! - before.footprint['transfers']!, postings: after['postings']! - before.footprint['postings']!, outbox: after['outbox']! - before.footprint['outbox']! })
+        .toEqual({ transfers: 30, postings: 60, outbox: 30 });
+      // The outbox publishes in batch order (its seq follows the row order of the one INSERT).
+      const { rows: events } = await db.query<{ key: string }>(`SELECT key FROM (SELECT seq, key FROM outbox_events ORDER BY seq DESC LIMIT 30) last ORDER BY seq`);
+      expect(events.map((e) => e.key)).toEqual(cycle.map((t) => t.sourceAccountId));
+      await assertLedgerInvariants();
+      // A batch that needs money only a later item would bring is refused whole, with nothing written.
+      const refusedBefore = await footprint();
+      const backwards = await rejection(
+        unaryCall(transfers, 'createTransferBatch', {
+          idempotencyKey: key(),
+          transfers: [
+            paymentsV1.TransferInstruction.fromPartial({ sourceAccountId: b, destinationAccountId: c, amount: eur(150n) }),
+            paymentsV1.TransferInstruction.fromPartial({ sourceAccountId: a, destinationAccountId: b, amount: eur(100n) }),
+          ],
+        }),
+      );
+      expect(backwards).toMatchObject({ code: 'PAYMENTS.INSUFFICIENT_FUNDS', metadata: { accountId: b } });
+      expect(await footprint()).toEqual({ ...refusedBefore, keys: refusedBefore['keys']! + 1, audit: refusedBefore['audit']! + 1 });
+    });
+
+    it('refuses the whole batch when screening fails, with one screening_failed record for the batch', async () => {
+      const a = await openAccount(1_000n);
+      const b = await openAccount();
+      mode = 'ERROR';
+      try {
+        const before = await footprint();
+        const failed = await rejection(
+          unaryCall(transfers, 'createTransferBatch', {
+            idempotencyKey: key(),
+            transfers: [1n, 2n, 3n].map((n) => paymentsV1.TransferInstruction.fromPartial({ sourceAccountId: a, destinationAccountId: b, amount: eur(n) })),
+          }),
+        );
+        expect(failed).toMatchObject({ kind: 'UNAVAILABLE', code: 'PAYMENTS.COMPLIANCE_UNAVAILABLE' });
+        expect(await footprint()).toEqual({ ...before, audit: before['audit']! + 1 });
+        const { rows } = await db.query(`SELECT entity_type, payload->>'transfers' AS transfers FROM audit_records WHERE action = 'transfer.screening_failed' ORDER BY seq DESC LIMIT 1`);
+        expect(rows[0]).toEqual({ entity_type: 'batch', transfers: '3' });
+      } finally {
+        mode = 'APPROVE';
+      }
     });
   });
 

@@ -3,7 +3,7 @@ import type { NewAlert } from '../alerts/alert';
 import { AlertRepository } from '../alerts/alert.repository';
 import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../platform/prisma.provider';
-import type { Decision, Reason, ScreeningInput, WindowStats } from './screening';
+import { type Decision, type GroupHistory, type Reason, type ScreeningInput, screeningGroup, type WindowStats } from './screening';
 
 export interface RecordedScreening {
   id: string;
@@ -17,6 +17,24 @@ export interface RecordedScreening {
   response: Uint8Array;
 }
 
+/** A screening to decide: its idempotency key, request hash and movement. */
+export interface PendingScreening {
+  key: string;
+  hash: string;
+  input: ScreeningInput;
+}
+
+/** A screening stored earlier under a key: replayed when the hash matches. */
+export interface StoredScreening {
+  requestHash: string;
+  response: Uint8Array;
+}
+
+export interface DecidedScreening {
+  record: RecordedScreening;
+  alert?: NewAlert;
+}
+
 /** The Prisma side of screening: decision log, velocity history, and the review alert of a REVIEW. */
 @Injectable()
 export class ScreeningRepository {
@@ -25,80 +43,88 @@ export class ScreeningRepository {
     private readonly alerts: AlertRepository,
   ) {}
 
-  async findByKey(key: string): Promise<{ requestHash: string; response: Uint8Array } | undefined> {
-    const row = await this.prisma.client.screening.findUnique({ where: { idempotencyKey: key }, select: { requestHash: true, response: true } });
-    return row ? { requestHash: row.requestHash, response: new Uint8Array(row.response) } : undefined;
-  }
-
   /**
-   * Decides and records one screening atomically per owner and currency: a transaction-scoped advisory lock
-   * on (owner, currency) makes concurrent screenings of one customer see each other's history, so two parallel
-   * transfers cannot both slip under a daily limit. `decide` gets the window stats and returns the record.
+   * Decides and records screenings in one transaction, serialised per owner and currency: transaction-scoped advisory
+   * locks on every (owner, currency) group, taken in one statement in the order of their lock keys (so concurrent
+   * calls never deadlock), make concurrent screenings of one customer see each other's history, so two parallel
+   * transfers cannot both slip under a limit. Under the locks it reads the screenings already stored under the keys
+   * (one query) and the window stats of the groups still to decide (one query), then `decide` returns a record per
+   * pending screening not stored yet, in their order (it throws to refuse the call: nothing is written). The records
+   * are inserted in one statement, with the review alert of each one that has one. Returns each screening's response
+   * in `pending` order: the stored one (`replayed`) or the new one.
    */
-  async decideOnce(
-    key: string,
-    hash: string,
-    input: ScreeningInput,
+  async decideAll(
+    pending: readonly PendingScreening[],
     windows: number[],
     now: Date,
-    decide: (stats: Map<number, WindowStats>) => { record: RecordedScreening; alert?: NewAlert },
-  ): Promise<{ response: Uint8Array; replayed: boolean; requestHash: string }> {
+    decide: (stored: ReadonlyMap<string, StoredScreening>, fresh: readonly PendingScreening[], history: GroupHistory) => DecidedScreening[],
+  ): Promise<Array<{ response: Uint8Array; replayed: boolean }>> {
     return this.prisma.client.$transaction(
       async (tx) => {
-        await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`${input.ownerId}|${input.currency}`}, 0))`;
-        const existing = await tx.screening.findUnique({ where: { idempotencyKey: key }, select: { requestHash: true, response: true } });
-        if (existing) return { response: new Uint8Array(existing.response), replayed: true, requestHash: existing.requestHash };
-        const stats = await this.windowStats(tx, input.ownerId, input.currency, windows, now);
-        const { record, alert } = decide(stats);
-        await tx.screening.create({
-          data: {
-            id: record.id,
-            idempotencyKey: key,
-            requestHash: hash,
-            referenceId: input.referenceId,
-            movementKind: input.movementKind,
-            ownerId: input.ownerId,
-            sourceAccountId: input.sourceAccountId,
-            destinationAccountId: input.destinationAccountId,
-            amountMinor: input.amountMinor,
-            currency: input.currency,
-            counterpartyCountry: input.counterpartyCountry,
-            decision: record.decision,
-            reasons: record.reasons as unknown as Prisma.InputJsonValue,
-            ruleVersion: record.ruleVersion,
-            riskScore: record.riskScore,
-            actor: record.actor,
-            decidedAt: record.decidedAt,
-            latencyMicros: record.latencyMicros,
-            response: Buffer.from(record.response),
-          },
+        const groups = [...new Set(pending.map((p) => screeningGroup(p.input)))];
+        await tx.$executeRaw`SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended(g, 0) AS k FROM unnest(${groups}::text[]) AS g) AS l ORDER BY k`;
+        const rows = await tx.screening.findMany({ where: { idempotencyKey: { in: pending.map((p) => p.key) } }, select: { idempotencyKey: true, requestHash: true, response: true } });
+        const stored = new Map(rows.map((r) => [r.idempotencyKey, { requestHash: r.requestHash, response: new Uint8Array(r.response) }]));
+        const fresh = pending.filter((p) => !stored.has(p.key));
+        const history = fresh.length > 0 ? await this.windowStats(tx, fresh.map((p) => p.input), windows, now) : new Map<string, Map<number, WindowStats>>();
+        const decided = decide(stored, fresh, history);
+        if (decided.length !== fresh.length) throw new Error(`decideAll: ${decided.length} records for ${fresh.length} screenings`);
+        if (fresh.length > 0) {
+          await tx.screening.createMany({ data: fresh.map((p, i) => toRow(p, decided[i]!.record)) });
+        }
+        for (const { record, alert } of decided) if (alert) await this.alerts.raise(tx, alert, record.actor);
+        const created = new Map(fresh.map((p, i) => [p.key, decided[i]!.record.response]));
+        return pending.map((p) => {
+          const prior = stored.get(p.key);
+          return prior ? { response: prior.response, replayed: true } : { response: created.get(p.key)!, replayed: false };
         });
-        if (alert) await this.alerts.raise(tx, alert, record.actor);
-        return { response: record.response, replayed: false, requestHash: hash };
       },
       // READ COMMITTED: the session default every pool connection is pinned to (@tessera/db createPrismaClient).
     );
   }
 
-  /** Approved and held movements of one owner/currency per rolling window, in one indexed scan. */
-  private async windowStats(tx: Prisma.TransactionClient, ownerId: string, currency: string, windows: number[], now: Date): Promise<Map<number, WindowStats>> {
-    const longest = Math.max(...windows);
-    const since = new Date(now.getTime() - longest * 1000);
-    const rows = await tx.$queryRaw<Array<{ decided_at: Date; amount_minor: bigint }>>`
-      SELECT decided_at, amount_minor FROM screenings
-      WHERE owner_id = ${ownerId} AND currency = ${currency} AND decision IN ('APPROVE', 'REVIEW') AND decided_at > ${since}`;
-    const stats = new Map<number, WindowStats>();
-    for (const w of windows) {
-      const from = now.getTime() - w * 1000;
-      let count = 0;
-      let amountMinor = 0n;
-      for (const r of rows) {
-        if (r.decided_at.getTime() <= from) continue;
-        count += 1;
-        amountMinor += BigInt(r.amount_minor);
-      }
-      stats.set(w, { count, amountMinor });
-    }
-    return stats;
+  /**
+   * Approved and held movements per (owner, currency) group and rolling window (`decided_at > now - window`), counted
+   * and summed in one aggregate query: an index-only range scan of screenings_history_idx per group, bounded by the
+   * longest window. Every group of `inputs` gets every window, zero when it has no history.
+   */
+  private async windowStats(tx: Prisma.TransactionClient, inputs: readonly ScreeningInput[], windows: number[], now: Date): Promise<GroupHistory> {
+    const groups = [...new Map(inputs.map((i) => [screeningGroup(i), i])).values()];
+    const since = new Date(now.getTime() - Math.max(...windows) * 1000);
+    const rows = await tx.$queryRaw<Array<{ g: number; secs: number; count: number; amount_minor: string }>>`
+      SELECT g.i::int AS g, w.secs, count(s.amount_minor)::int AS count, coalesce(sum(s.amount_minor), 0)::text AS amount_minor
+      FROM unnest(${groups.map((i) => i.ownerId)}::text[], ${groups.map((i) => i.currency)}::bpchar[]) WITH ORDINALITY AS g(owner_id, currency, i)
+      CROSS JOIN unnest(${windows}::int[]) AS w(secs)
+      LEFT JOIN screenings AS s ON s.owner_id = g.owner_id AND s.currency = g.currency AND s.decision IN ('APPROVE', 'REVIEW')
+        AND s.decided_at > ${since}::timestamptz AND s.decided_at > ${now}::timestamptz - make_interval(secs => w.secs)
+      GROUP BY g.i, w.secs`;
+    const history: GroupHistory = new Map(groups.map((i) => [screeningGroup(i), new Map<number, WindowStats>()]));
+    for (const r of rows) history.get(screeningGroup(groups[r.g - 1]!))!.set(r.secs, { count: r.count, amountMinor: BigInt(r.amount_minor) });
+    return history;
   }
+}
+
+function toRow(p: PendingScreening, record: RecordedScreening): Prisma.ScreeningCreateManyInput {
+  const { input } = p;
+  return {
+    id: record.id,
+    idempotencyKey: p.key,
+    requestHash: p.hash,
+    referenceId: input.referenceId,
+    movementKind: input.movementKind,
+    ownerId: input.ownerId,
+    sourceAccountId: input.sourceAccountId,
+    destinationAccountId: input.destinationAccountId,
+    amountMinor: input.amountMinor,
+    currency: input.currency,
+    counterpartyCountry: input.counterpartyCountry,
+    decision: record.decision,
+    reasons: record.reasons as unknown as Prisma.InputJsonValue,
+    ruleVersion: record.ruleVersion,
+    riskScore: record.riskScore,
+    actor: record.actor,
+    decidedAt: record.decidedAt,
+    latencyMicros: record.latencyMicros,
+    response: Buffer.from(record.response),
+  };
 }

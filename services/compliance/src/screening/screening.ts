@@ -43,12 +43,28 @@ export interface ScreeningOutcome {
 
 export const DAY_SECONDS = 86_400;
 
+/**
+ * The history a movement counts against: limits and velocity are per owner and currency. Also the advisory lock
+ * key that serialises screenings of one group, so it must not change while instances of two versions run.
+ */
+export function screeningGroup(input: Pick<ScreeningInput, 'ownerId' | 'currency'>): string {
+  return `${input.ownerId}|${input.currency}`;
+}
+
+/** Window stats per {@link screeningGroup}, each keyed by window length like {@link ScreeningFacts.windows}. */
+export type GroupHistory = Map<string, Map<number, WindowStats>>;
+
 /** The history windows the rules need (daily limit + every velocity rule). */
 export function windowsNeeded(rules: RuleSet): number[] {
   return [...new Set([DAY_SECONDS, ...rules.screening.velocity.map((v) => v.windowSeconds)])].sort((a, b) => a - b);
 }
 
 const SEVERITY: Record<Decision, number> = { APPROVE: 0, REVIEW: 1, DECLINE: 2 };
+
+/** The strictest of some decisions (APPROVE < REVIEW < DECLINE); APPROVE for none. */
+export function strictestDecision(decisions: readonly Decision[]): Decision {
+  return decisions.reduce<Decision>((worst, d) => (SEVERITY[d] > SEVERITY[worst] ? d : worst), 'APPROVE');
+}
 
 /**
  * Applies a rule set to one movement. Pure: the caller supplies history and the sanctions hit, so the same
@@ -100,6 +116,37 @@ export function evaluateScreening(rules: RuleSet, input: ScreeningInput, facts: 
     fire(action, Math.round(hit.score * 100), 'COMPLIANCE.SANCTIONS_MATCH', 'sanctions.name_match', `counterparty name matches sanctions entry ${hit.entryId} (${hit.program}) with similarity ${hit.score.toFixed(3)}`);
   }
 
-  const decision = fired.reduce<Decision>((worst, f) => (SEVERITY[f.action] > SEVERITY[worst] ? f.action : worst), 'APPROVE');
+  const decision = strictestDecision(fired.map((f) => f.action));
   return { decision, reasons: fired.map((f) => f.reason), riskScore: fired.reduce((m, f) => Math.max(m, f.score), 0) };
+}
+
+/**
+ * Decides movements one after another exactly as consecutive Screens would: an APPROVE or REVIEW joins its group's
+ * history (every window: it was decided now) before the next movement of that group is evaluated. `history` holds
+ * the stored history of the groups involved (a missing group or window has none) and is not modified.
+ */
+export function evaluateInOrder(
+  rules: RuleSet,
+  movements: ReadonlyArray<{ input: ScreeningInput; sanctionsHit: SanctionsHit | undefined }>,
+  history: GroupHistory,
+): ScreeningOutcome[] {
+  const running = new Map<string, Map<number, WindowStats>>();
+  const windows = windowsNeeded(rules);
+  return movements.map(({ input, sanctionsHit }) => {
+    const group = screeningGroup(input);
+    let stats = running.get(group);
+    if (!stats) {
+      const stored = history.get(group);
+      stats = new Map(windows.map((w) => [w, { ...(stored?.get(w) ?? { count: 0, amountMinor: 0n }) }]));
+      running.set(group, stats);
+    }
+    const outcome = evaluateScreening(rules, input, { windows: stats, sanctionsHit });
+    if (outcome.decision !== 'DECLINE') {
+      for (const w of stats.values()) {
+        w.count += 1;
+        w.amountMinor += input.amountMinor;
+      }
+    }
+    return outcome;
+  });
 }

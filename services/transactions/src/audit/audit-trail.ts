@@ -74,9 +74,15 @@ export class AuditTrail {
 
   /** Appends at the end of `tx` when it defers (see `defer`), now otherwise. */
   async record(tx: Prisma.TransactionClient, entry: AuditEntry): Promise<void> {
+    await this.recordMany(tx, [entry]);
+  }
+
+  /** `record` for several entries, in order: buffered when `tx` defers, else appended in one round trip. */
+  async recordMany(tx: Prisma.TransactionClient, entries: AuditEntry[]): Promise<void> {
+    if (entries.length === 0) return;
     const buffer = deferred.get(tx);
-    if (buffer) buffer.push(entry);
-    else await this.append(tx, entry);
+    if (buffer) buffer.push(...entries);
+    else await this.write(tx, entries);
   }
 
   private async write(tx: Prisma.TransactionClient, entries: AuditEntry[]): Promise<{ seq: bigint; hash: string }[]> {

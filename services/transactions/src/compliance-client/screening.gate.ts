@@ -24,25 +24,37 @@ export class ScreeningGate {
     try {
       return await this.compliance.screen(idempotencyKey, subject);
     } catch (err) {
-      if (isAppError(err) && err.code === ledgerErrors.idempotencyKeyReused().code) throw err; // the caller's mistake, not a screening failure
-      const cause = isAppError(err) ? (err.metadata['cause'] ?? err.code) : 'UNKNOWN';
-      const actor = this.journal.actor();
-      await withSerializableRetry(() =>
-        this.prisma.client.$transaction((tx) =>
-          this.journal.record(
-            tx,
-            {
-              action: 'transfer.screening_failed',
-              entityType: subject.movementKind === 'hold' ? 'hold' : 'transfer',
-              entityId: subject.referenceId,
-              payload: { cause, movementKind: subject.movementKind, outcome: 'refused (fail-closed)', amountMinor: subject.amountMinor.toString(), currency: subject.currency },
-            },
-            actor,
-          ),
-        ),
-      );
-      throw err;
+      throw await this.failed(err, subject.movementKind === 'hold' ? 'hold' : 'transfer', subject.referenceId, {
+        movementKind: subject.movementKind,
+        amountMinor: subject.amountMinor.toString(),
+        currency: subject.currency,
+      });
     }
+  }
+
+  /**
+   * A whole batch in one ScreenBatch call; decisions in item order. When no decision arrives, one
+   * `transfer.screening_failed` record for the batch (entity `batch`, `batchId`) is appended, then the error propagates.
+   */
+  async screenBatch(batchId: string, items: { idempotencyKey: string; subject: ScreeningSubject }[]): Promise<Screening[]> {
+    try {
+      return await this.compliance.screenBatch(items);
+    } catch (err) {
+      throw await this.failed(err, 'batch', batchId, { movementKind: 'batch', transfers: items.length });
+    }
+  }
+
+  /** Audits a screening that gave no decision (fail-closed) and returns the error to rethrow. */
+  private async failed(err: unknown, entityType: 'hold' | 'transfer' | 'batch', entityId: string, details: Record<string, unknown>): Promise<unknown> {
+    if (isAppError(err) && err.code === ledgerErrors.idempotencyKeyReused().code) return err; // the caller's mistake, not a screening failure
+    const cause = isAppError(err) ? (err.metadata['cause'] ?? err.code) : 'UNKNOWN';
+    const actor = this.journal.actor();
+    await withSerializableRetry(() =>
+      this.prisma.client.$transaction((tx) =>
+        this.journal.record(tx, { action: 'transfer.screening_failed', entityType, entityId, payload: { cause, ...details, outcome: 'refused (fail-closed)' } }, actor),
+      ),
+    );
+    return err;
   }
 
   /** Audits a decision that stops a movement before its transaction (hold or batch declined) in its own transaction. */

@@ -49,17 +49,23 @@ export class LedgerJournal {
   }
 
   async record<T>(tx: Prisma.TransactionClient, entry: JournalEntry<T>, actor = this.actor()): Promise<void> {
-    await this.audit.record(tx, { actor, action: entry.action, entityType: entry.entityType, entityId: entry.entityId, payload: entry.payload });
-    if (entry.event) {
-      await this.outbox.enqueue(tx, {
-        topic: TRANSFER_EVENTS_TOPIC,
-        key: entry.event.key,
-        type: `tessera.payments.v1.${typeName(entry.event.codec)}`,
-        subject: entry.entityId,
-        message: entry.event.message,
-        codec: entry.event.codec,
-      });
-    }
+    await this.recordMany(tx, [entry as JournalEntry<unknown>], actor);
+  }
+
+  /** Several entries, in order: their audit records and events cost one statement each, not one per entry. */
+  async recordMany(tx: Prisma.TransactionClient, entries: JournalEntry<unknown>[], actor = this.actor()): Promise<void> {
+    await this.audit.recordMany(
+      tx,
+      entries.map((e) => ({ actor, action: e.action, entityType: e.entityType, entityId: e.entityId, payload: e.payload })),
+    );
+    await this.outbox.enqueueMany(
+      tx,
+      entries.flatMap((e) =>
+        e.event
+          ? [{ topic: TRANSFER_EVENTS_TOPIC, key: e.event.key, type: `tessera.payments.v1.${typeName(e.event.codec)}`, subject: e.entityId, message: e.event.message, codec: e.event.codec }]
+          : [],
+      ),
+    );
   }
 }
 

@@ -38,6 +38,37 @@ export interface NewHold {
   expiresAt: Date;
 }
 
+/**
+ * Changes to locked accounts' cached balances, applied to the in-memory rows at once (so the next funds check of
+ * the same transaction sees them) and written by `applyDeltas` in one statement.
+ */
+export class BalanceDeltas {
+  private readonly byId = new Map<string, { id: string; balance: bigint; held: bigint; n: bigint }>();
+
+  adjust(account: LedgerAccount, delta: { balance?: bigint; held?: bigint }): void {
+    const balance = delta.balance ?? 0n;
+    const held = delta.held ?? 0n;
+    account.balanceMinor += balance;
+    account.heldMinor += held;
+    account.version += 1n;
+    const row = this.byId.get(account.id) ?? { id: account.id, balance: 0n, held: 0n, n: 0n };
+    row.balance += balance;
+    row.held += held;
+    row.n += 1n;
+    this.byId.set(account.id, row);
+  }
+
+  /** A posted transfer: debit `source`, credit `destination`. */
+  post(source: LedgerAccount, destination: LedgerAccount, amountMinor: bigint): void {
+    this.adjust(source, { balance: -amountMinor });
+    this.adjust(destination, { balance: amountMinor });
+  }
+
+  rows(): { id: string; balance: bigint; held: bigint; n: bigint }[] {
+    return [...this.byId.values()];
+  }
+}
+
 const TRANSFER_LINKS = { reversedBy: { select: { id: true } } } as const;
 const HOLD_LINKS = { capture: { select: { id: true } } } as const;
 
@@ -87,13 +118,9 @@ export class LedgerRepository {
 
   /** Applies balance/held deltas to a locked account and mirrors them on the in-memory copy. */
   async adjust(tx: Tx, account: LedgerAccount, delta: { balance?: bigint; held?: bigint }): Promise<void> {
-    const balance = delta.balance ?? 0n;
-    const held = delta.held ?? 0n;
-    await tx.$executeRaw`UPDATE accounts SET balance_minor = balance_minor + ${balance}, held_minor = held_minor + ${held},
-        version = version + 1, updated_at = now() WHERE id = ${account.id}::uuid`;
-    account.balanceMinor += balance;
-    account.heldMinor += held;
-    account.version += 1n;
+    const deltas = new BalanceDeltas();
+    deltas.adjust(account, delta);
+    await this.applyDeltas(tx, deltas);
   }
 
   async setAccountStatus(tx: Tx, account: LedgerAccount, status: LedgerAccount['status']): Promise<void> {
@@ -107,13 +134,20 @@ export class LedgerRepository {
    * the active span (the creating request's) is recorded once, here, for the console's trace link.
    */
   async insertTransfer(tx: Tx, t: NewTransfer, postedAt?: Date): Promise<Transfer> {
+    const [transfer] = await this.insertTransfers(tx, [{ transfer: t, ...(postedAt ? { postedAt } : {}) }]);
+    if (!transfer) throw new Error('insertTransfers returned nothing');
+    return transfer;
+  }
+
+  /** Several transfers in one INSERT (a batch costs one statement, not one per transfer), in the given order. */
+  async insertTransfers(tx: Tx, items: { transfer: NewTransfer; postedAt?: Date }[]): Promise<Transfer[]> {
     // Millisecond precision set here (not now() in SQL) so the keyset cursor round-trips exactly.
     const createdAt = new Date();
     const traceId = activeTraceId() || null;
-    // createMany: one INSERT without RETURNING or the relation read-back of create({ include }); the new row is
+    // createMany: one INSERT without RETURNING or the relation read-back of create({ include }); the new rows are
     // exactly what was written, and nothing can reverse a transfer that did not exist a statement ago.
     await tx.transfer.createMany({
-      data: {
+      data: items.map(({ transfer: t, postedAt }) => ({
         id: t.id,
         kind: t.kind,
         sourceAccountId: t.sourceAccountId,
@@ -135,9 +169,9 @@ export class LedgerRepository {
         traceId,
         postedAt: postedAt ?? null,
         createdAt,
-      },
+      })),
     });
-    return {
+    return items.map(({ transfer: t, postedAt }) => ({
       id: t.id,
       kind: t.kind,
       sourceAccountId: t.sourceAccountId,
@@ -157,25 +191,38 @@ export class LedgerRepository {
       traceId: traceId ?? undefined,
       createdAt,
       postedAt,
-    };
+    }));
   }
 
   /** The two legs (debit source, credit destination) plus the cached balances; the DB trigger checks zero-sum. */
   async writePostings(tx: Tx, transfer: Pick<Transfer, 'id' | 'amountMinor' | 'currency'>, source: LedgerAccount, destination: LedgerAccount): Promise<void> {
+    const deltas = new BalanceDeltas();
+    deltas.post(source, destination, transfer.amountMinor);
+    await this.insertPostings(tx, [{ transfer, sourceId: source.id, destinationId: destination.id }]);
+    await this.applyDeltas(tx, deltas);
+  }
+
+  /** The legs of several transfers in one INSERT; the deferred trigger checks each transfer sums to zero at COMMIT. */
+  async insertPostings(tx: Tx, legs: { transfer: Pick<Transfer, 'id' | 'amountMinor' | 'currency'>; sourceId: string; destinationId: string }[]): Promise<void> {
+    if (legs.length === 0) return;
+    for (const l of legs) if (l.sourceId === l.destinationId) throw new Error('insertPostings: source and destination are the same account (validation refuses this)');
     await tx.posting.createMany({
-      data: [
-        { transferId: transfer.id, accountId: source.id, currency: transfer.currency, direction: 'DEBIT', amountMinor: transfer.amountMinor },
-        { transferId: transfer.id, accountId: destination.id, currency: transfer.currency, direction: 'CREDIT', amountMinor: transfer.amountMinor },
-      ],
+      data: legs.flatMap(({ transfer, sourceId, destinationId }) => [
+        { transferId: transfer.id, accountId: sourceId, currency: transfer.currency, direction: 'DEBIT' as const, amountMinor: transfer.amountMinor },
+        { transferId: transfer.id, accountId: destinationId, currency: transfer.currency, direction: 'CREDIT' as const, amountMinor: transfer.amountMinor },
+      ]),
     });
-    if (source.id === destination.id) throw new Error('writePostings: source and destination are the same account (validation refuses this)');
-    // Both cached balances in one statement (one round trip; the rows are already locked).
-    await tx.$executeRaw`UPDATE accounts SET balance_minor = balance_minor + CASE WHEN id = ${destination.id}::uuid THEN ${transfer.amountMinor}::bigint ELSE ${-transfer.amountMinor}::bigint END,
-        version = version + 1, updated_at = now() WHERE id IN (${source.id}::uuid, ${destination.id}::uuid)`;
-    source.balanceMinor -= transfer.amountMinor;
-    source.version += 1n;
-    destination.balanceMinor += transfer.amountMinor;
-    destination.version += 1n;
+  }
+
+  /** Every cached balance/held change of the transaction in one UPDATE (the rows are already locked). */
+  async applyDeltas(tx: Tx, deltas: BalanceDeltas): Promise<void> {
+    const rows = deltas.rows();
+    if (rows.length === 0) return;
+    await tx.$executeRaw`UPDATE accounts AS a SET balance_minor = a.balance_minor + d.balance, held_minor = a.held_minor + d.held,
+        version = a.version + d.n, updated_at = now()
+        FROM unnest(${rows.map((r) => r.id)}::uuid[], ${rows.map((r) => r.balance.toString())}::bigint[], ${rows.map((r) => r.held.toString())}::bigint[],
+                    ${rows.map((r) => r.n.toString())}::bigint[]) AS d(id, balance, held, n)
+        WHERE a.id = d.id`;
   }
 
   async updateTransferStatus(tx: Tx, id: string, status: TransferStatus, extra: { rejectionCode?: string; postedAt?: Date } = {}): Promise<Transfer> {

@@ -28,14 +28,19 @@ export class Outbox {
    * relay publishes the same id (consumers dedupe on it) and the trace continues from this request.
    */
   async enqueue<T>(tx: Prisma.TransactionClient, event: OutboxEventInput<T>): Promise<{ eventId: string }> {
-    const envelope = buildEnvelope(
-      { type: event.type, subject: event.subject, key: event.key, message: event.message, codec: event.codec as MessageCodec<unknown> },
-      OUTBOX_SOURCE,
-      injectTraceContext(),
-    );
-    await tx.outboxEvent.create({
-      data: { id: envelope.id, topic: event.topic, key: event.key, payload: new Uint8Array(encodeEnvelope(envelope)), headers: { type: event.type } },
+    const [eventId] = await this.enqueueMany(tx, [event as OutboxEventInput<unknown>]);
+    return { eventId: eventId ?? '' };
+  }
+
+  /** Several events in one INSERT, in order (`seq` follows the row order, so the relay publishes them in it). */
+  async enqueueMany(tx: Prisma.TransactionClient, events: OutboxEventInput<unknown>[]): Promise<string[]> {
+    if (events.length === 0) return [];
+    const traceparent = injectTraceContext();
+    const rows = events.map((event) => {
+      const envelope = buildEnvelope({ type: event.type, subject: event.subject, key: event.key, message: event.message, codec: event.codec }, OUTBOX_SOURCE, traceparent);
+      return { id: envelope.id, topic: event.topic, key: event.key, payload: new Uint8Array(encodeEnvelope(envelope)), headers: { type: event.type } };
     });
-    return { eventId: envelope.id };
+    await tx.outboxEvent.createMany({ data: rows });
+    return rows.map((r) => r.id);
   }
 }

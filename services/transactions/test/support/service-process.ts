@@ -38,6 +38,24 @@ export async function freePort(): Promise<number> {
 export async function approvingCompliance(): Promise<GrpcServerHandle & { screened: () => number; decided: () => number }> {
   let screened = 0;
   const decisions = new Map<string, { subject: string; response: complianceV1.ScreenResponse }>();
+  const subjectOf = (request: complianceV1.ScreenRequest) =>
+    JSON.stringify({ ...request.subject, requestedAt: undefined }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+  /** The prior decision of this key, or undefined; a reused key with another subject is refused like compliance does. */
+  const check = (request: complianceV1.ScreenRequest) => {
+    const prior = decisions.get(request.idempotencyKey);
+    if (prior && prior.subject !== subjectOf(request)) {
+      throw new AppError({ code: 'COMPLIANCE.IDEMPOTENCY_KEY_REUSED', kind: 'FAILED_PRECONDITION', message: 'idempotency key was used for a different screening' });
+    }
+    return prior;
+  };
+  const decide = (request: complianceV1.ScreenRequest) => {
+    screened++;
+    const prior = check(request);
+    if (prior) return prior.response;
+    const response = complianceV1.ScreenResponse.fromPartial({ screeningId: randomUUID(), decision: complianceV1.Decision.DECISION_APPROVE, reasons: [], ruleVersion: 'test-approve-all', riskScore: 0 });
+    decisions.set(request.idempotencyKey, { subject: subjectOf(request), response });
+    return response;
+  };
   const handle = await createGrpcServer({
     port: await freePort(),
     host: '127.0.0.1',
@@ -46,19 +64,11 @@ export async function approvingCompliance(): Promise<GrpcServerHandle & { screen
       {
         definition: complianceV1.ComplianceServiceService,
         implementation: unaryService(complianceV1.ComplianceServiceService, {
-          screen: async (request: complianceV1.ScreenRequest) => {
-            screened++;
-            const subject = JSON.stringify({ ...request.subject, requestedAt: undefined }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
-            const prior = decisions.get(request.idempotencyKey);
-            if (prior) {
-              if (prior.subject !== subject) {
-                throw new AppError({ code: 'COMPLIANCE.IDEMPOTENCY_KEY_REUSED', kind: 'FAILED_PRECONDITION', message: 'idempotency key was used for a different screening' });
-              }
-              return prior.response;
-            }
-            const response = complianceV1.ScreenResponse.fromPartial({ screeningId: randomUUID(), decision: complianceV1.Decision.DECISION_APPROVE, reasons: [], ruleVersion: 'test-approve-all', riskScore: 0 });
-            decisions.set(request.idempotencyKey, { subject, response });
-            return response;
+          screen: async (request: complianceV1.ScreenRequest) => decide(request),
+          // All or nothing like the real one: a reused key refuses the whole call before anything is decided.
+          screenBatch: async (request: complianceV1.ScreenBatchRequest) => {
+            for (const item of request.items) check(item);
+            return { items: request.items.map(decide) };
           },
           listAlerts: async () => ({ alerts: [] }),
           assignAlert: async () => ({}),

@@ -19,33 +19,10 @@ import { PiiVault } from '../../pii/pii-vault';
 import { LedgerMetrics } from '../../ledger/ledger.metrics';
 
 const SCOPE = 'payments.CreateTransferBatch';
-/** Screen calls in flight per batch request. */
-const SCREEN_CONCURRENCY = 8;
-
-/** `fn` over `items` with at most `limit` calls in flight; results in input order; the first failure rejects. */
-async function mapConcurrently<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  let failed = false;
-  const worker = async () => {
-    while (next < items.length && !failed) {
-      const i = next++;
-      try {
-        out[i] = await fn(items[i] as T, i);
-      } catch (error) {
-        failed = true; // the others finish the call in hand and start no new one
-        throw error;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
-
 /**
- * All or nothing: every instruction is screened first and must be APPROVED (a batch cannot be
- * half-held for review), then all are posted in one transaction in request order; any failure rolls
- * back the whole batch.
+ * All or nothing: every instruction is screened first, in one ScreenBatch call, and must be APPROVED (a batch
+ * cannot be half-held for review), then all are posted in one transaction in request order with one statement per
+ * table (LedgerPoster.applyDirectMany); any failure rolls back the whole batch.
  */
 @Injectable()
 export class CreateTransferBatchHandler {
@@ -90,10 +67,9 @@ export class CreateTransferBatchHandler {
       }
     }
     const ids = batch.map((_, i) => idempotentId(SCOPE, idempotencyKey, String(i)));
-    // Screened SCREEN_CONCURRENCY at a time rather than one after another (a 50-transfer batch took longer than the
-    // gateway's deadline). The outcome does not depend on the order: compliance serialises one owner's screenings
-    // on its per-owner lock, so velocity counts accumulate exactly as before, and a batch with any decision other
-    // than APPROVE is refused whole whichever transfer crossed the limit.
+    // One ScreenBatch call for the whole batch (it was one Screen per transfer: a 50-transfer batch overran the
+    // gateway's deadline). Compliance decides the items in order, each seeing the ones before it, exactly as
+    // sequential Screens would; each item keeps its own screening key, so a retry replays the decisions made.
     const subjects = batch.map((t, i) => ({
       referenceId: ids[i] ?? '',
       sourceAccountId: t.sourceAccountId,
@@ -105,7 +81,10 @@ export class CreateTransferBatchHandler {
       counterpartyCountry: t.counterparty?.country ?? '',
       movementKind: 'batch' as const,
     }));
-    const screenings = await mapConcurrently(subjects, SCREEN_CONCURRENCY, (subject, i) => this.gate.screen(`${SCOPE}:${idempotencyKey}:${i}`, subject));
+    const screenings = await this.gate.screenBatch(
+      batchId,
+      subjects.map((subject, i) => ({ idempotencyKey: `${SCOPE}:${idempotencyKey}:${i}`, subject })),
+    );
     const refused = screenings.findIndex((s) => s.decision !== 'APPROVE');
     if (refused >= 0) {
       const screening = screenings[refused] as Screening;
@@ -116,20 +95,21 @@ export class CreateTransferBatchHandler {
     const result = await this.idempotency.transact(call, async (tx) => {
       const locked = await this.ledger.lockAccounts(tx, accountIds);
       await this.holdExpiry.releaseDue(tx, locked);
-      const transfers = [];
-      for (const [i, instruction] of batch.entries()) {
-        const sealedCounterparty = sealed[i];
-        transfers.push(
-          await this.poster.applyDirect(tx, locked, {
+      const transfers = await this.poster.applyDirectMany(
+        tx,
+        locked,
+        batch.map((instruction, i) => {
+          const sealedCounterparty = sealed[i];
+          return {
             id: ids[i] ?? idempotentId(SCOPE, idempotencyKey, String(i)),
             instruction,
             screening: screenings[i] as Screening,
-            movementKind: 'batch',
+            movementKind: 'batch' as const,
             batchId,
             ...(sealedCounterparty ? { sealedCounterparty } : {}),
-          }),
-        );
-      }
+          };
+        }),
+      );
       return { response: { batchId, transfers: transfers.map(transferToProto) } };
     });
     // After the commit, and not for replays: a rolled-back or repeated request counts nothing.

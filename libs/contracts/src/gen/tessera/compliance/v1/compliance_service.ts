@@ -56,6 +56,17 @@ export interface ScreenResponse {
   riskScore: number;
 }
 
+/** Input of ComplianceService.ScreenBatch. */
+export interface ScreenBatchRequest {
+  /** 1 to 100 screenings; idempotency keys must be distinct. */
+  items: ScreenRequest[];
+}
+
+/** Output of ComplianceService.ScreenBatch: one response per item, in request order. */
+export interface ScreenBatchResponse {
+  items: ScreenResponse[];
+}
+
 /** Input of ComplianceService.ListAlerts; empty filters match everything. */
 export interface ListAlertsRequest {
   /** Pagination. */
@@ -344,6 +355,144 @@ export const ScreenResponse: MessageFns<ScreenResponse> = {
     message.reasons = object.reasons?.map((e) => Reason.fromPartial(e)) || [];
     message.ruleVersion = object.ruleVersion ?? "";
     message.riskScore = object.riskScore ?? 0;
+    return message;
+  },
+};
+
+function createBaseScreenBatchRequest(): ScreenBatchRequest {
+  return { items: [] };
+}
+
+export const ScreenBatchRequest: MessageFns<ScreenBatchRequest> = {
+  encode(message: ScreenBatchRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.items) {
+      ScreenRequest.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ScreenBatchRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseScreenBatchRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.items.push(ScreenRequest.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ScreenBatchRequest {
+    return {
+      items: globalThis.Array.isArray(object?.items) ? object.items.map((e: any) => ScreenRequest.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ScreenBatchRequest): unknown {
+    const obj: any = {};
+    if (message.items?.length) {
+      obj.items = message.items.map((e) => ScreenRequest.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ScreenBatchRequest>, I>>(base?: I): ScreenBatchRequest {
+    return ScreenBatchRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ScreenBatchRequest>, I>>(object: I): ScreenBatchRequest {
+    const message = createBaseScreenBatchRequest();
+    message.items = object.items?.map((e) => ScreenRequest.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseScreenBatchResponse(): ScreenBatchResponse {
+  return { items: [] };
+}
+
+export const ScreenBatchResponse: MessageFns<ScreenBatchResponse> = {
+  encode(message: ScreenBatchResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.items) {
+      ScreenResponse.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ScreenBatchResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseScreenBatchResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.items.push(ScreenResponse.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ScreenBatchResponse {
+    return {
+      items: globalThis.Array.isArray(object?.items) ? object.items.map((e: any) => ScreenResponse.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ScreenBatchResponse): unknown {
+    const obj: any = {};
+    if (message.items?.length) {
+      obj.items = message.items.map((e) => ScreenResponse.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ScreenBatchResponse>, I>>(base?: I): ScreenBatchResponse {
+    return ScreenBatchResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ScreenBatchResponse>, I>>(object: I): ScreenBatchResponse {
+    const message = createBaseScreenBatchResponse();
+    message.items = object.items?.map((e) => ScreenResponse.fromPartial(e)) || [];
     return message;
   },
 };
@@ -942,6 +1091,20 @@ export const ComplianceServiceService = {
     responseSerialize: (value: ScreenResponse): Buffer => Buffer.from(ScreenResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ScreenResponse => ScreenResponse.decode(value),
   },
+  /**
+   * Screens up to 100 movements in one call and one database transaction, in request order: each item is
+   * decided exactly as a Screen call would, after the items before it (they count towards its velocity and
+   * daily limits). Each item keeps its own idempotency key, so a retry replays the decisions already made.
+   */
+  screenBatch: {
+    path: "/tessera.compliance.v1.ComplianceService/ScreenBatch" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ScreenBatchRequest): Buffer => Buffer.from(ScreenBatchRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ScreenBatchRequest => ScreenBatchRequest.decode(value),
+    responseSerialize: (value: ScreenBatchResponse): Buffer => Buffer.from(ScreenBatchResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ScreenBatchResponse => ScreenBatchResponse.decode(value),
+  },
   /** Lists alerts, newest first. */
   listAlerts: {
     path: "/tessera.compliance.v1.ComplianceService/ListAlerts" as const,
@@ -981,6 +1144,12 @@ export interface ComplianceServiceServer extends UntypedServiceImplementation {
    * given rule_version; every decision is audited.
    */
   screen: handleUnaryCall<ScreenRequest, ScreenResponse>;
+  /**
+   * Screens up to 100 movements in one call and one database transaction, in request order: each item is
+   * decided exactly as a Screen call would, after the items before it (they count towards its velocity and
+   * daily limits). Each item keeps its own idempotency key, so a retry replays the decisions already made.
+   */
+  screenBatch: handleUnaryCall<ScreenBatchRequest, ScreenBatchResponse>;
   /** Lists alerts, newest first. */
   listAlerts: handleUnaryCall<ListAlertsRequest, ListAlertsResponse>;
   /** Assigns an alert to an analyst. */
@@ -1008,6 +1177,26 @@ export interface ComplianceServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ScreenResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Screens up to 100 movements in one call and one database transaction, in request order: each item is
+   * decided exactly as a Screen call would, after the items before it (they count towards its velocity and
+   * daily limits). Each item keeps its own idempotency key, so a retry replays the decisions already made.
+   */
+  screenBatch(
+    request: ScreenBatchRequest,
+    callback: (error: ServiceError | null, response: ScreenBatchResponse) => void,
+  ): ClientUnaryCall;
+  screenBatch(
+    request: ScreenBatchRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ScreenBatchResponse) => void,
+  ): ClientUnaryCall;
+  screenBatch(
+    request: ScreenBatchRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ScreenBatchResponse) => void,
   ): ClientUnaryCall;
   /** Lists alerts, newest first. */
   listAlerts(
