@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../platform/prisma.provider';
+import { writeSetOf } from '../ledger/write-set';
 import { auditBody, type VerifyResult } from './audit-chain';
 import { toChainRecord, verifyAuditChain } from './audit-chain.reader';
 import { normalise } from './canonical-json';
@@ -57,6 +58,11 @@ export class AuditTrail {
     deferred.delete(tx);
     if (!entries || entries.length === 0) return;
     const records = entries.map(recordOf);
+    const set = writeSetOf(tx);
+    if (set) {
+      set.audit.push(...records);
+      return;
+    }
     await tx.$executeRaw`INSERT INTO audit_pending (id, occurred_at, actor, action, entity_type, entity_id, payload, body)
         SELECT r.id, r."occurredAt", r.actor, r.action, r."entityType", r."entityId", r.payload, r.body
         FROM jsonb_to_recordset(${JSON.stringify(records)}::jsonb)

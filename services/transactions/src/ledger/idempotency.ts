@@ -5,6 +5,7 @@ import { Prisma } from '../generated/prisma/client';
 import { AuditTrail } from '../audit/audit-trail';
 import { PrismaService } from '../platform/prisma.provider';
 import { ledgerErrors } from './ledger.errors';
+import { flushWriteSet, openWriteSet } from './write-set';
 
 /** The encode/decode pair of a ts-proto response message: replays return the first response byte for byte. */
 export interface ResponseCodec<R> {
@@ -28,6 +29,12 @@ export interface IdempotentCall<R> {
    * `audit` writes the refusal's audit record in the same transaction as the stored refusal.
    */
   refusals?: { audit(tx: Prisma.TransactionClient, refusal: AppError): Promise<void> };
+  /**
+   * The work's writes are collected and sent in one statement at the end with the key's response and the audit
+   * records (see WriteSet). Only for work that does not read back what it wrote: CreateTransfer and
+   * CreateTransferBatch.
+   */
+  oneWriteStatement?: boolean;
 }
 
 export interface IdempotentResult<R> {
@@ -108,12 +115,19 @@ export class IdempotencyStore {
         if (replay) return replay;
         // The work's audit records are staged in one statement at the end and chained at COMMIT (see AuditTrail).
         this.audit.defer(tx);
+        const set = call.oneWriteStatement ? openWriteSet(tx) : undefined;
         const out = await work(tx);
-        await tx.idempotencyKey.update({
-          where: { scope_key: { scope: call.scope, key: call.key } },
-          data: { response: new Uint8Array(call.codec.encode(out.response).finish()), transferId: out.transferId ?? null, resourceId: out.resourceId ?? null },
-        });
+        const response = call.codec.encode(out.response).finish();
+        if (set) {
+          set.idempotency = { scope: call.scope, key: call.key, response: Buffer.from(response).toString('base64'), transferId: out.transferId ?? null, resourceId: out.resourceId ?? null };
+        } else {
+          await tx.idempotencyKey.update({
+            where: { scope_key: { scope: call.scope, key: call.key } },
+            data: { response: new Uint8Array(response), transferId: out.transferId ?? null, resourceId: out.resourceId ?? null },
+          });
+        }
         await this.audit.flush(tx);
+        await flushWriteSet(tx);
         return { response: out.response, replayed: false };
       }, TX_OPTIONS),
     );

@@ -4,6 +4,7 @@ import { PrismaService } from '../platform/prisma.provider';
 import { activeTraceId } from '../platform/trace-id';
 import type { Hold, HoldStatus, LedgerAccount, Transfer, TransferKind, TransferStatus } from './ledger';
 import { ledgerErrors } from './ledger.errors';
+import { writeSetOf } from './write-set';
 
 type Tx = Prisma.TransactionClient;
 
@@ -146,31 +147,60 @@ export class LedgerRepository {
     const traceId = activeTraceId() || null;
     // createMany: one INSERT without RETURNING or the relation read-back of create({ include }); the new rows are
     // exactly what was written, and nothing can reverse a transfer that did not exist a statement ago.
-    await tx.transfer.createMany({
-      data: items.map(({ transfer: t, postedAt }) => ({
-        id: t.id,
-        kind: t.kind,
-        sourceAccountId: t.sourceAccountId,
-        destinationAccountId: t.destinationAccountId,
-        amountMinor: t.amountMinor,
-        currency: t.currency,
-        status: t.status,
-        rejectionCode: t.rejectionCode ?? null,
-        description: t.description,
-        reference: t.reference === '' ? null : t.reference,
-        labels: t.labels,
-        reversesTransferId: t.reversesTransferId ?? null,
-        holdId: t.holdId ?? null,
-        batchId: t.batchId ?? null,
-        screeningId: t.screeningId ?? null,
-        counterpartyKekId: t.sealedCounterparty?.kekId ?? null,
-        counterpartyWrappedDek: t.sealedCounterparty ? new Uint8Array(t.sealedCounterparty.wrappedDek) : null,
-        counterpartyCiphertext: t.sealedCounterparty ? new Uint8Array(t.sealedCounterparty.ciphertext) : null,
-        traceId,
-        postedAt: postedAt ?? null,
-        createdAt,
-      })),
-    });
+    const set = writeSetOf(tx);
+    if (set) {
+      for (const { transfer: t, postedAt } of items) {
+        set.transfers.push({
+          id: t.id,
+          kind: t.kind,
+          sourceAccountId: t.sourceAccountId,
+          destinationAccountId: t.destinationAccountId,
+          amountMinor: t.amountMinor.toString(),
+          currency: t.currency,
+          status: t.status,
+          rejectionCode: t.rejectionCode ?? null,
+          description: t.description,
+          reference: t.reference === '' ? null : t.reference,
+          labels: t.labels,
+          reversesTransferId: t.reversesTransferId ?? null,
+          holdId: t.holdId ?? null,
+          batchId: t.batchId ?? null,
+          screeningId: t.screeningId ?? null,
+          counterpartyKekId: t.sealedCounterparty?.kekId ?? null,
+          counterpartyWrappedDek: t.sealedCounterparty ? Buffer.from(t.sealedCounterparty.wrappedDek).toString('base64') : null,
+          counterpartyCiphertext: t.sealedCounterparty ? Buffer.from(t.sealedCounterparty.ciphertext).toString('base64') : null,
+          traceId,
+          postedAt: postedAt?.toISOString() ?? null,
+          createdAt: createdAt.toISOString(),
+        });
+      }
+    } else {
+      await tx.transfer.createMany({
+        data: items.map(({ transfer: t, postedAt }) => ({
+          id: t.id,
+          kind: t.kind,
+          sourceAccountId: t.sourceAccountId,
+          destinationAccountId: t.destinationAccountId,
+          amountMinor: t.amountMinor,
+          currency: t.currency,
+          status: t.status,
+          rejectionCode: t.rejectionCode ?? null,
+          description: t.description,
+          reference: t.reference === '' ? null : t.reference,
+          labels: t.labels,
+          reversesTransferId: t.reversesTransferId ?? null,
+          holdId: t.holdId ?? null,
+          batchId: t.batchId ?? null,
+          screeningId: t.screeningId ?? null,
+          counterpartyKekId: t.sealedCounterparty?.kekId ?? null,
+          counterpartyWrappedDek: t.sealedCounterparty ? new Uint8Array(t.sealedCounterparty.wrappedDek) : null,
+          counterpartyCiphertext: t.sealedCounterparty ? new Uint8Array(t.sealedCounterparty.ciphertext) : null,
+          traceId,
+          postedAt: postedAt ?? null,
+          createdAt,
+        })),
+      });
+    }
     return items.map(({ transfer: t, postedAt }) => ({
       id: t.id,
       kind: t.kind,
@@ -206,6 +236,14 @@ export class LedgerRepository {
   async insertPostings(tx: Tx, legs: { transfer: Pick<Transfer, 'id' | 'amountMinor' | 'currency'>; sourceId: string; destinationId: string }[]): Promise<void> {
     if (legs.length === 0) return;
     for (const l of legs) if (l.sourceId === l.destinationId) throw new Error('insertPostings: source and destination are the same account (validation refuses this)');
+    const set = writeSetOf(tx);
+    if (set) {
+      for (const { transfer, sourceId, destinationId } of legs) {
+        const leg = { transferId: transfer.id, currency: transfer.currency, amountMinor: transfer.amountMinor.toString() };
+        set.postings.push({ ...leg, accountId: sourceId, direction: 'DEBIT' }, { ...leg, accountId: destinationId, direction: 'CREDIT' });
+      }
+      return;
+    }
     await tx.posting.createMany({
       data: legs.flatMap(({ transfer, sourceId, destinationId }) => [
         { transferId: transfer.id, accountId: sourceId, currency: transfer.currency, direction: 'DEBIT' as const, amountMinor: transfer.amountMinor },
@@ -218,6 +256,11 @@ export class LedgerRepository {
   async applyDeltas(tx: Tx, deltas: BalanceDeltas): Promise<void> {
     const rows = deltas.rows();
     if (rows.length === 0) return;
+    const set = writeSetOf(tx);
+    if (set) {
+      set.deltas.push(...rows.map((r) => ({ id: r.id, balance: r.balance.toString(), held: r.held.toString(), n: r.n.toString() })));
+      return;
+    }
     await tx.$executeRaw`UPDATE accounts AS a SET balance_minor = a.balance_minor + d.balance, held_minor = a.held_minor + d.held,
         version = a.version + d.n, updated_at = now()
         FROM unnest(${rows.map((r) => r.id)}::uuid[], ${rows.map((r) => r.balance.toString())}::bigint[], ${rows.map((r) => r.held.toString())}::bigint[],

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { buildEnvelope, encodeEnvelope, injectTraceContext, type MessageCodec } from '@tessera/kafka';
 import type { Prisma } from '../generated/prisma/client';
+import { writeSetOf } from '../ledger/write-set';
 
 /** `source` of every envelope this service writes. */
 export const OUTBOX_SOURCE = 'transactions';
@@ -40,7 +41,9 @@ export class Outbox {
       const envelope = buildEnvelope({ type: event.type, subject: event.subject, key: event.key, message: event.message, codec: event.codec }, OUTBOX_SOURCE, traceparent);
       return { id: envelope.id, topic: event.topic, key: event.key, payload: new Uint8Array(encodeEnvelope(envelope)), headers: { type: event.type } };
     });
-    await tx.outboxEvent.createMany({ data: rows });
+    const set = writeSetOf(tx);
+    if (set) set.outbox.push(...rows.map((r) => ({ ...r, payload: Buffer.from(r.payload).toString('base64') })));
+    else await tx.outboxEvent.createMany({ data: rows });
     return rows.map((r) => r.id);
   }
 }

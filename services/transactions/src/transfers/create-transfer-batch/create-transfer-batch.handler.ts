@@ -51,6 +51,7 @@ export class CreateTransferBatchHandler {
       key: idempotencyKey,
       fingerprint: fingerprint(batch),
       codec: paymentsV1.CreateTransferBatchResponse,
+      oneWriteStatement: true,
       refusals: { audit: (tx: Prisma.TransactionClient, refusal: AppError) => this.journal.recordRefusal(tx, 'batch', batchId, refusal, '') },
     };
     const replay = await this.idempotency.peek(call);

@@ -45,6 +45,7 @@ export class CreateTransferHandler {
       key: idempotencyKey,
       fingerprint: fingerprint(ins),
       codec: paymentsV1.CreateTransferResponse,
+      oneWriteStatement: true,
       refusals: { audit: (tx: Prisma.TransactionClient, refusal: AppError) => this.journal.recordRefusal(tx, 'transfer', id, refusal, screeningId) },
     };
     let screeningId = '';
