@@ -15,6 +15,7 @@ import {
 } from '@tessera/db';
 // The @tessera/db runner and the transactions schema's invariants, tested together on a real Postgres.
 import { PrismaClient } from '../src/generated/prisma/client';
+import { flushWriteSet, openWriteSet } from '../src/ledger/write-set';
 
 jest.setTimeout(60_000);
 
@@ -206,6 +207,45 @@ describe('transactions schema through Prisma + adapter-pg', () => {
     ).rejects.toThrow();
     await expect(sql(url, 'UPDATE postings SET amount_minor = 6 WHERE transfer_id = $1', [t.id])).rejects.toThrow(/append-only/);
     await expect(transfer(0n)).rejects.toThrow(/transfers_amount_positive_chk/);
+  });
+
+  it('keeps every database check when a transfer is written as one statement (WriteSet)', async () => {
+    const [a, b, c] = await Promise.all(['x', 'y', 'z'].map((o) => prisma.account.create({ data: { ownerId: o, currency: 'EUR', type: 'ASSET', overdraftLimitMinor: 100n } })));
+    const write = (credit: string, debitAmount: bigint) =>
+      prisma.$transaction(async (tx) => {
+        const set = openWriteSet(tx);
+        const id = randomUUID();
+        const at = new Date().toISOString();
+        set.transfers.push({
+          id, kind: 'DIRECT', sourceAccountId: a!.id, destinationAccountId: b!.id, amountMinor: '5', currency: 'EUR', status: 'POSTED', rejectionCode: null,
+          description: '', reference: null, labels: {}, reversesTransferId: null, holdId: null, batchId: null, screeningId: null, counterpartyKekId: null,
+          counterpartyWrappedDek: null, counterpartyCiphertext: null, traceId: null, postedAt: at, createdAt: at,
+        });
+        set.postings.push(
+          { transferId: id, accountId: a!.id, currency: 'EUR', direction: 'DEBIT', amountMinor: debitAmount.toString() },
+          { transferId: id, accountId: credit, currency: 'EUR', direction: 'CREDIT', amountMinor: '5' },
+        );
+        set.deltas.push({ id: a!.id, balance: '-5', held: '0', n: '1' }, { id: credit, balance: '5', held: '0', n: '1' });
+        await flushWriteSet(tx);
+        return id;
+      });
+    // The postings' BEFORE trigger sees the transfer inserted by the same statement: a leg on another account is refused.
+    await expect(write(c!.id, 5n)).rejects.toThrow(/posting does not match transfer/);
+    // The deferred zero-sum check still runs at COMMIT.
+    await expect(write(b!.id, 4n)).rejects.toThrow(/do not balance/);
+    const id = await write(b!.id, 5n);
+    const balances = await prisma.account.findMany({ where: { id: { in: [a!.id, b!.id, c!.id] } }, select: { id: true, balanceMinor: true, version: true } });
+    expect(Object.fromEntries(balances.map((r) => [r.id, [r.balanceMinor, r.version]]))).toEqual({ [a!.id]: [-5n, 1n], [b!.id]: [5n, 1n], [c!.id]: [0n, 0n] });
+    expect(await prisma.posting.count({ where: { transferId: id } })).toBe(2);
+    // A part that matches nothing (an idempotency key that was never claimed) rolls the whole statement back.
+    const missingKey = prisma.$transaction(async (tx) => {
+      const set = openWriteSet(tx);
+      set.idempotency = { scope: 'test', key: 'never-claimed', response: '', transferId: null, resourceId: null };
+      set.deltas.push({ id: a!.id, balance: '-1', held: '0', n: '1' });
+      await flushWriteSet(tx);
+    });
+    await expect(missingKey).rejects.toThrow(/keys wrote 0 rows, expected 1/);
+    expect((await prisma.account.findUniqueOrThrow({ where: { id: a!.id } })).balanceMinor).toBe(-5n);
   });
 
   it('withSerializableRetry re-runs a transaction that lost a real serialization conflict', async () => {
