@@ -1,5 +1,5 @@
 /**
- * Screen's service-only policy over real mTLS: a throwaway dev CA (ensureDevPki) issues the certificates, compliance
+ * Screen's (and ScreenBatch's) service-only policy over real mTLS: a throwaway dev CA (ensureDevPki) issues the certificates, compliance
  * serves with them, and the caller's verified CN decides. Only transactions may screen; the gateway's certificate
  * (even carrying a compliance officer's token) is refused, while the same officer may list alerts through it.
  */
@@ -69,6 +69,13 @@ describe('ComplianceService.Screen over mTLS', () => {
 
   it('refuses the gateway, even with a compliance officer token (AUTH.SERVICE_ONLY)', async () => {
     const error = await rejection(unaryCall(client('gateway'), 'screen', screenRequest(), await auth.bearer('officer-1', ['compliance-officer'])));
+    expect(error).toMatchObject({ kind: 'PERMISSION_DENIED', code: 'AUTH.SERVICE_ONLY' });
+  });
+
+  it('applies the same policy to ScreenBatch: transactions may, the gateway with an officer token may not', async () => {
+    const res = await unaryCall(client('transactions'), 'screenBatch', { items: [screenRequest(), screenRequest()] });
+    expect(res.items.map((r) => r.decision)).toEqual([complianceV1.Decision.DECISION_APPROVE, complianceV1.Decision.DECISION_APPROVE]);
+    const error = await rejection(unaryCall(client('gateway'), 'screenBatch', { items: [screenRequest()] }, await auth.bearer('officer-1', ['compliance-officer'])));
     expect(error).toMatchObject({ kind: 'PERMISSION_DENIED', code: 'AUTH.SERVICE_ONLY' });
   });
 

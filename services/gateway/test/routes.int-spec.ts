@@ -247,6 +247,7 @@ const auditService: UnaryImplementation<typeof paymentsV1.AuditServiceService> =
 
 const complianceService: UnaryImplementation<typeof complianceV1.ComplianceServiceService> = {
   async screen() { fail('TEST.UNUSED', 'INTERNAL', 'called by transactions, not the gateway'); },
+  async screenBatch() { fail('TEST.UNUSED', 'INTERNAL', 'called by transactions, not the gateway'); },
   async listAlerts(req, ctx) {
     await record('ListAlerts', ctx, req);
     const all = [...alerts.values()].filter((a) => req.status === complianceV1.AlertStatus.ALERT_STATUS_UNSPECIFIED || a.status === req.status);

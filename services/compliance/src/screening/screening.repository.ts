@@ -30,7 +30,9 @@ export interface StoredScreening {
   response: Uint8Array;
 }
 
+/** A pending screening decided: what to insert, and the review alert to raise with it. */
 export interface DecidedScreening {
+  screening: PendingScreening;
   record: RecordedScreening;
   alert?: NewAlert;
 }
@@ -48,10 +50,10 @@ export class ScreeningRepository {
    * locks on every (owner, currency) group, taken in one statement in the order of their lock keys (so concurrent
    * calls never deadlock), make concurrent screenings of one customer see each other's history, so two parallel
    * transfers cannot both slip under a limit. Under the locks it reads the screenings already stored under the keys
-   * (one query) and the window stats of the groups still to decide (one query), then `decide` returns a record per
-   * pending screening not stored yet, in their order (it throws to refuse the call: nothing is written). The records
-   * are inserted in one statement, with the review alert of each one that has one. Returns each screening's response
-   * in `pending` order: the stored one (`replayed`) or the new one.
+   * (one query) and the window stats of the groups still to decide (one query), then `decide` returns a record for
+   * every `fresh` (not yet stored) screening, or throws to refuse the call (nothing is written). The records are
+   * inserted in one statement, and the review alert of each one that has one is raised. Returns each screening's
+   * response in `pending` order: the stored one (`replayed`) or the new one.
    */
   async decideAll(
     pending: readonly PendingScreening[],
@@ -68,15 +70,13 @@ export class ScreeningRepository {
         const fresh = pending.filter((p) => !stored.has(p.key));
         const history = fresh.length > 0 ? await this.windowStats(tx, fresh.map((p) => p.input), windows, now) : new Map<string, Map<number, WindowStats>>();
         const decided = decide(stored, fresh, history);
-        if (decided.length !== fresh.length) throw new Error(`decideAll: ${decided.length} records for ${fresh.length} screenings`);
-        if (fresh.length > 0) {
-          await tx.screening.createMany({ data: fresh.map((p, i) => toRow(p, decided[i]!.record)) });
-        }
+        if (decided.length > 0) await tx.screening.createMany({ data: decided.map((d) => toRow(d.screening, d.record)) });
         for (const { record, alert } of decided) if (alert) await this.alerts.raise(tx, alert, record.actor);
-        const created = new Map(fresh.map((p, i) => [p.key, decided[i]!.record.response]));
+        const created = new Map(decided.map((d) => [d.screening.key, d.record.response]));
         return pending.map((p) => {
-          const prior = stored.get(p.key);
-          return prior ? { response: prior.response, replayed: true } : { response: created.get(p.key)!, replayed: false };
+          const response = stored.get(p.key)?.response ?? created.get(p.key);
+          if (!response) throw new Error(`decideAll: screening ${p.key} was not decided`);
+          return { response, replayed: stored.has(p.key) };
         });
       },
       // READ COMMITTED: the session default every pool connection is pinned to (@tessera/db createPrismaClient).
@@ -98,9 +98,9 @@ export class ScreeningRepository {
       LEFT JOIN screenings AS s ON s.owner_id = g.owner_id AND s.currency = g.currency AND s.decision IN ('APPROVE', 'REVIEW')
         AND s.decided_at > ${since}::timestamptz AND s.decided_at > ${now}::timestamptz - make_interval(secs => w.secs)
       GROUP BY g.i, w.secs`;
-    const history: GroupHistory = new Map(groups.map((i) => [screeningGroup(i), new Map<number, WindowStats>()]));
-    for (const r of rows) history.get(screeningGroup(groups[r.g - 1]!))!.set(r.secs, { count: r.count, amountMinor: BigInt(r.amount_minor) });
-    return history;
+    const entries = groups.map((i) => ({ group: screeningGroup(i), windows: new Map<number, WindowStats>() }));
+    for (const r of rows) entries[r.g - 1]?.windows.set(r.secs, { count: r.count, amountMinor: BigInt(r.amount_minor) });
+    return new Map(entries.map((e) => [e.group, e.windows]));
   }
 }
 

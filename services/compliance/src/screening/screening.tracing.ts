@@ -11,10 +11,12 @@ const tracer = trace.getTracer('compliance.screening');
  * fired rule code/id, the highest risk score; for one movement they are exactly that movement's. Codes, ids and
  * numbers only: the counterparty name (PII) and the rules' human descriptions (which may quote it) stay out.
  */
-export function traceScreeningDecisions(inputs: readonly ScreeningInput[], ruleVersion: string, decide: () => ScreeningOutcome[]): ScreeningOutcome[] {
+export function traceScreeningDecisions<D extends { movement: { input: ScreeningInput }; outcome: ScreeningOutcome }>(ruleVersion: string, decide: () => D[]): D[] {
   return tracer.startActiveSpan('screening decision', (span) => {
     try {
-      const outcomes = decide();
+      const decided = decide();
+      const outcomes = decided.map((d) => d.outcome);
+      const inputs = decided.map((d) => d.movement.input);
       const count = (d: Decision) => outcomes.filter((o) => o.decision === d).length;
       const references = inputs.map((i) => i.referenceId).filter((r) => r !== '');
       span.setAttributes({
@@ -28,10 +30,10 @@ export function traceScreeningDecisions(inputs: readonly ScreeningInput[], ruleV
         'tessera.screening.rule_version': ruleVersion,
         'tessera.screening.risk_score': outcomes.reduce((m, o) => Math.max(m, o.riskScore), 0),
         'tessera.screening.sanctions_checked': inputs.some((i) => i.counterpartyName !== ''),
-        ...(inputs.length === 1 && references.length === 1 ? { 'tessera.transfer.id': references[0] } : {}),
+        ...(inputs.length === 1 && references[0] !== undefined ? { 'tessera.transfer.id': references[0] } : {}),
         ...(inputs.length > 1 && references.length > 0 ? { 'tessera.transfer.ids': references } : {}),
       });
-      return outcomes;
+      return decided;
     } catch (error) {
       markSpanFailed(span, error);
       throw error;

@@ -120,19 +120,23 @@ export function evaluateScreening(rules: RuleSet, input: ScreeningInput, facts: 
   return { decision, reasons: fired.map((f) => f.reason), riskScore: fired.reduce((m, f) => Math.max(m, f.score), 0) };
 }
 
+/** A movement to decide with its sanctions hit (matched before the history is read). */
+export interface Movement {
+  input: ScreeningInput;
+  sanctionsHit: SanctionsHit | undefined;
+}
+
 /**
  * Decides movements one after another exactly as consecutive Screens would: an APPROVE or REVIEW joins its group's
  * history (every window: it was decided now) before the next movement of that group is evaluated. `history` holds
- * the stored history of the groups involved (a missing group or window has none) and is not modified.
+ * the stored history of the groups involved (a missing group or window has none) and is not modified. Returns each
+ * movement with its outcome, in order.
  */
-export function evaluateInOrder(
-  rules: RuleSet,
-  movements: ReadonlyArray<{ input: ScreeningInput; sanctionsHit: SanctionsHit | undefined }>,
-  history: GroupHistory,
-): ScreeningOutcome[] {
+export function evaluateInOrder<M extends Movement>(rules: RuleSet, movements: readonly M[], history: GroupHistory): Array<{ movement: M; outcome: ScreeningOutcome }> {
   const running = new Map<string, Map<number, WindowStats>>();
   const windows = windowsNeeded(rules);
-  return movements.map(({ input, sanctionsHit }) => {
+  return movements.map((movement) => {
+    const { input, sanctionsHit } = movement;
     const group = screeningGroup(input);
     let stats = running.get(group);
     if (!stats) {
@@ -147,6 +151,6 @@ export function evaluateInOrder(
         w.amountMinor += input.amountMinor;
       }
     }
-    return outcome;
+    return { movement, outcome };
   });
 }

@@ -59,7 +59,8 @@ export class ScreenHandler {
   ): Promise<complianceV1.ScreenResponse> {
     requireValid(itemChecks('', idempotencyKey, input));
     const [response] = await this.admission.run(signal, callerGone, () => this.decide([{ idempotencyKey, input }], actor, now));
-    return response!;
+    if (!response) throw new Error('ScreenHandler: a screening without a response');
+    return response;
   }
 
   /**
@@ -92,36 +93,32 @@ export class ScreenHandler {
     // Captured here, outside the transaction callback: the RPC's span is the one the alerts link to.
     const traceId = activeTraceId();
     const results = await this.repository.decideAll(pending, windowsNeeded(rules), at, (stored, fresh, history) => {
-      for (const p of pending) {
-        if (stored.has(p.key) && stored.get(p.key)!.requestHash !== p.hash) throw keyReused();
-      }
+      if (pending.some((p) => stored.has(p.key) && stored.get(p.key)?.requestHash !== p.hash)) throw keyReused();
       if (fresh.length === 0) return [];
-      const outcomes = traceScreeningDecisions(
-        fresh.map((p) => p.input),
-        rules.version,
-        () => evaluateInOrder(rules, fresh.map((p) => ({ input: p.input, sanctionsHit: sanctionsHits.get(p.key) })), history),
-      );
+      const movements = fresh.map((screening) => ({ screening, input: screening.input, sanctionsHit: sanctionsHits.get(screening.key) }));
+      const evaluated = traceScreeningDecisions(rules.version, () => evaluateInOrder(rules, movements, history));
       const latencyMicros = Number((process.hrtime.bigint() - started) / 1000n);
-      return fresh.map((p, i) => decided(p.input, outcomes[i]!, { ruleVersion: rules.version, actor, at, latencyMicros, traceId }));
+      return evaluated.map(({ movement, outcome }) => decided(movement.screening, outcome, { ruleVersion: rules.version, actor, at, latencyMicros, traceId }));
     });
     const responses = results.map((r) => complianceV1.ScreenResponse.decode(r.response));
-    this.logDecided(responses.filter((_, i) => !results[i]!.replayed), responses.length);
+    this.logDecided(responses.filter((_, i) => results[i]?.replayed === false), responses.length);
     return responses;
   }
 
   /** One line per call, not per screening: counts per decision and the reason codes that fired. */
   private logDecided(decided: complianceV1.ScreenResponse[], total: number): void {
-    if (decided.length === 0) return;
+    const [first] = decided;
+    if (!first) return;
     const count = (d: complianceV1.Decision) => decided.filter((r) => r.decision === d).length;
     this.logger.info(
       {
-        ...(decided.length === 1 ? { screeningId: decided[0]!.screeningId, decision: complianceV1.decisionToJSON(decided[0]!.decision) } : {}),
+        ...(decided.length === 1 ? { screeningId: first.screeningId, decision: complianceV1.decisionToJSON(first.decision) } : {}),
         decided: decided.length,
         replayed: total - decided.length,
         approved: count(complianceV1.Decision.DECISION_APPROVE),
         reviewed: count(complianceV1.Decision.DECISION_REVIEW),
         declined: count(complianceV1.Decision.DECISION_DECLINE),
-        ruleVersion: decided[0]!.ruleVersion,
+        ruleVersion: first.ruleVersion,
         codes: [...new Set(decided.flatMap((r) => r.reasons.map((x) => x.code)))],
       },
       decided.length === 1 ? 'screening decided' : 'screenings decided',
@@ -131,10 +128,11 @@ export class ScreenHandler {
 
 /** The record (and the review alert of a REVIEW) of one decided screening; its response is what a retry replays. */
 function decided(
-  input: ScreeningInput,
+  screening: PendingScreening,
   outcome: ScreeningOutcome,
   call: { ruleVersion: string; actor: string; at: Date; latencyMicros: number; traceId: string },
 ): DecidedScreening {
+  const { input } = screening;
   const id = randomUUID();
   const response = complianceV1.ScreenResponse.fromPartial({
     screeningId: id,
@@ -152,7 +150,7 @@ function decided(
     latencyMicros: call.latencyMicros,
     response: complianceV1.ScreenResponse.encode(response).finish(),
   };
-  if (outcome.decision !== 'REVIEW') return { record };
+  if (outcome.decision !== 'REVIEW') return { screening, record };
   const alert: NewAlert = {
     dedupeKey: `screening:${id}`,
     ruleId: outcome.reasons[0]?.ruleId ?? 'screening.review',
@@ -164,7 +162,7 @@ function decided(
     ...(input.referenceId !== '' ? { heldTransferId: input.referenceId } : {}),
     traceId: call.traceId,
   };
-  return { record, alert };
+  return { screening, record, alert };
 }
 
 /** Screen's checks of one screening; `prefix` places them in a batch (`items[3].`). */
