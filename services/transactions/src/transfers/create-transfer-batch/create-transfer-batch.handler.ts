@@ -15,6 +15,7 @@ import { ledgerErrors } from '../../ledger/ledger.errors';
 import { transferToProto } from '../../ledger/ledger.mapping';
 import { LedgerPoster } from '../../ledger/ledger.poster';
 import { LedgerRepository } from '../../ledger/ledger.repository';
+import { settleBoth } from '../../ledger/settle';
 import { PiiVault } from '../../pii/pii-vault';
 import { LedgerMetrics } from '../../ledger/ledger.metrics';
 
@@ -54,11 +55,13 @@ export class CreateTransferBatchHandler {
       oneWriteStatement: true,
       refusals: { audit: (tx: Prisma.TransactionClient, refusal: AppError) => this.journal.recordRefusal(tx, 'batch', batchId, refusal, '') },
     };
-    const replay = await this.idempotency.peek(call);
-    if (replay) return { response: replay, replayed: true };
-
     const accountIds = batch.flatMap((t) => [t.sourceAccountId, t.destinationAccountId]);
-    const accounts = await this.ledger.readAccounts(accountIds);
+    // The replay check and the early account read in parallel; a replay wins over whatever the account read found.
+    const [replay, read] = await settleBoth(this.idempotency.peek(call), this.ledger.readAccounts(accountIds));
+    if (replay.status === 'rejected') throw replay.reason;
+    if (replay.value) return { response: replay.value, replayed: true };
+    if (read.status === 'rejected') throw read.reason;
+    const accounts = read.value;
     for (const t of batch) {
       for (const id of [t.sourceAccountId, t.destinationAccountId]) {
         const account = accounts.get(id);
