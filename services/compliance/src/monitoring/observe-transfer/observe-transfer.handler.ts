@@ -3,7 +3,7 @@ import { createLogger } from '@tessera/telemetry';
 import { AlertRepository } from '../../alerts/alert.repository';
 import { RulesProvider } from '../../platform/rules.provider';
 import { activeTraceId } from '../../platform/trace-id';
-import { detectFanOut, detectRapidInOut, detectStructuring, type Finding, type ObservedTransfer } from '../detectors';
+import { detectFanOut, detectRapidInOut, detectStructuring, type Finding, mayFanOut, mayRapidInOut, type ObservedTransfer, structuringBands } from '../detectors';
 import { MonitoringRepository } from '../monitoring.repository';
 
 export const MONITOR_ACTOR = 'compliance.aml-monitor';
@@ -11,6 +11,18 @@ export const MONITOR_ACTOR = 'compliance.aml-monitor';
 /**
  * Records one transfer and runs the AML detectors on both accounts it touches. Dedupe, history, alerts and
  * their outbox rows commit in one transaction: a redelivered event finds its id claimed and does nothing.
+ *
+ * Each detector reads only what a pattern involving this transfer can contain, so an event costs a few index
+ * range scans, not the accounts' whole day (t = the transfer's time, event time):
+ * - structuring (source account): its transfers out in [t - window, t] inside a currency's band, filtered in SQL;
+ * - rapid in-and-out (both accounts): one aggregate over [t - w, t + w] for both; an account's rows in that range
+ *   are loaded only when its totals could hold a pattern (`mayRapidInOut`);
+ * - fan-out (source account): its first payment to each destination in [t - window, t], then which of those it
+ *   paid in the look-back period (skipped when too few destinations to matter).
+ * Rapid in-and-out only looks for patterns that involve this transfer. A pattern is the window [s, s + w] of an
+ * incoming transfer at s; if it holds the transfer, s <= t <= s + w, so s is in [t - w, t] and the whole pattern in
+ * [s, s + w] is inside [t - w, t + w]. A pattern elsewhere in the day is not found again on an unrelated event: it was
+ * found (and alerted) when its own transfers were observed, and an alert that covers them would suppress it anyway.
  */
 @Injectable()
 export class ObserveTransferHandler {
@@ -30,21 +42,29 @@ export class ObserveTransferHandler {
       if (!transfer) return { processed: true, alerts: 0 };
       await this.repository.record(tx, transfer, status);
       const now = transfer.occurredAt;
-      const longest = Math.max(m.structuring.windowSeconds, m.rapidInOut.windowSeconds, m.fanOut.windowSeconds) * 1000;
+      const source = transfer.sourceAccountId;
+      const accounts = [...new Set([source, transfer.destinationAccountId])];
+      // Rapid in-and-out may complete after `now` when events arrive out of order: the range looks ahead one window too.
+      const rapidFrom = new Date(now.getTime() - m.rapidInOut.windowSeconds * 1000);
+      const rapidTo = new Date(now.getTime() + m.rapidInOut.windowSeconds * 1000);
+      const totals = await this.repository.rapidInOutTotals(tx, accounts, rapidFrom, rapidTo);
       const findings: Finding[] = [];
-      for (const accountId of [transfer.sourceAccountId, transfer.destinationAccountId]) {
-        // Rapid in-and-out may complete after `now` when events arrive out of order: look ahead one window too.
-        const history = await this.repository.history(tx, accountId, new Date(now.getTime() - longest), new Date(now.getTime() + m.rapidInOut.windowSeconds * 1000));
-        const rapid = detectRapidInOut(m, accountId, history);
-        if (rapid) findings.push(rapid);
-        if (accountId !== transfer.sourceAccountId) continue;
-        const outgoing = history.filter((t) => t.sourceAccountId === accountId && t.occurredAt.getTime() <= now.getTime());
-        const structuring = detectStructuring(m, accountId, outgoing, now);
+      for (const accountId of accounts) {
+        if (mayRapidInOut(m, totals.get(accountId) ?? [])) {
+          const rapid = detectRapidInOut(m, accountId, await this.repository.history(tx, accountId, rapidFrom, rapidTo), now);
+          if (rapid) findings.push(rapid);
+        }
+        if (accountId !== source) continue;
+        const banded = await this.repository.outgoingInBands(tx, accountId, structuringBands(m), new Date(now.getTime() - m.structuring.windowSeconds * 1000), now);
+        const structuring = detectStructuring(m, accountId, banded, now);
         if (structuring) findings.push(structuring);
         const windowStart = new Date(now.getTime() - m.fanOut.windowSeconds * 1000);
-        const destinations = [...new Set(outgoing.filter((t) => t.occurredAt >= windowStart).map((t) => t.destinationAccountId))];
-        const paid = await this.repository.previouslyPaid(tx, accountId, destinations, new Date(windowStart.getTime() - m.fanOut.lookbackDays * 86_400_000), windowStart);
-        const fanOut = detectFanOut(m, accountId, outgoing, paid, now);
+        const firstPayments = await this.repository.firstPaymentPerDestination(tx, accountId, windowStart, now);
+        const destinations = firstPayments.map((t) => t.destinationAccountId);
+        const paid = mayFanOut(m, destinations.length)
+          ? await this.repository.previouslyPaid(tx, accountId, destinations, new Date(windowStart.getTime() - m.fanOut.lookbackDays * 86_400_000), windowStart)
+          : new Set<string>();
+        const fanOut = detectFanOut(m, accountId, firstPayments, paid, now);
         if (fanOut) findings.push(fanOut);
       }
       let raised = 0;
