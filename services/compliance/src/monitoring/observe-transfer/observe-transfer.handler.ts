@@ -22,7 +22,8 @@ export const MONITOR_ACTOR = 'compliance.aml-monitor';
  * Rapid in-and-out only looks for patterns that involve this transfer. A pattern is the window [s, s + w] of an
  * incoming transfer at s; if it holds the transfer, s <= t <= s + w, so s is in [t - w, t] and the whole pattern in
  * [s, s + w] is inside [t - w, t + w]. A pattern elsewhere in the day is not found again on an unrelated event: it was
- * found (and alerted) when its own transfers were observed, and an alert that covers them would suppress it anyway.
+ * found (and alerted) when its own transfers were observed, and an alert that covers them would suppress it anyway;
+ * nor does such an older pattern hide a new one any more (the detector returns the first pattern only).
  */
 @Injectable()
 export class ObserveTransferHandler {
