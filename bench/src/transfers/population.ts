@@ -49,7 +49,8 @@ export interface Population {
 }
 
 const FIRST = ['Anna', 'Lukas', 'Sophie', 'Jonas', 'Marie', 'Felix', 'Laura', 'Paul', 'Clara', 'Leon', 'Emma', 'Noah', 'Hannah', 'Elias', 'Lea', 'Finn', 'Mia', 'Ben', 'Lina', 'Theo', 'Ella', 'Jakob', 'Nora', 'Moritz', 'Greta', 'Anton', 'Ida', 'Emil', 'Frieda', 'Oskar', 'Camille', 'Louis', 'Chiara', 'Matteo', 'Sara', 'Pablo', 'Inès', 'Tomás', 'Julia', 'Henrik'];
-const LAST = ['Müller', 'Schmidt', 'Schneider', 'Fischer', 'Weber', 'Meyer', 'Wagner', 'Becker', 'Schulz', 'Hoffmann', 'Koch', 'Richter', 'Klein', 'Wolf', 'Schröder', 'Neumann', 'Schwarz', 'Zimmermann', 'Braun', 'Krüger', 'Hofmann', 'Hartmann', 'Lange', 'Werner', 'Krause', 'Lehmann', 'Köhler', 'Maier', 'Dubois', 'Lambert', 'Rossi', 'Bianchi', 'García', 'Martínez', 'Jansen', 'de Vries', 'Nielsen', 'Lindgren', 'Novak', 'Horvat'];
+/** No generated holder name may reach compliance's review threshold (0.90) on the sample sanctions list: 'Lange' was dropped because the matcher scores 'Jonas Lange' 0.917 against 'Kim Chol Ryong' (a false positive, noted in issue #10). */
+const LAST = ['Müller', 'Schmidt', 'Schneider', 'Fischer', 'Weber', 'Meyer', 'Wagner', 'Becker', 'Schulz', 'Hoffmann', 'Koch', 'Richter', 'Klein', 'Wolf', 'Schröder', 'Neumann', 'Schwarz', 'Zimmermann', 'Braun', 'Krüger', 'Hofmann', 'Hartmann', 'Vogel', 'Werner', 'Krause', 'Lehmann', 'Köhler', 'Maier', 'Dubois', 'Lambert', 'Rossi', 'Bianchi', 'García', 'Martínez', 'Jansen', 'de Vries', 'Nielsen', 'Lindgren', 'Novak', 'Horvat'];
 const CITIES = ['Berlin', 'Hamburg', 'München', 'Köln', 'Frankfurt am Main', 'Leipzig', 'Dresden', 'Bremen', 'Hannover', 'Nürnberg'];
 
 export function holderName(i: number): string {
