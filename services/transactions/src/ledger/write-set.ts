@@ -170,7 +170,9 @@ u AS (
   UPDATE accounts AS a SET balance_minor = a.balance_minor + d.balance, held_minor = a.held_minor + d.held, version = a.version + d.n, updated_at = now()
   FROM (SELECT r.id, sum(r.balance) AS balance, sum(r.held) AS held, sum(r.n) AS n
         FROM w, jsonb_to_recordset(w.j->'deltas') AS r(id uuid, balance bigint, held bigint, n bigint) GROUP BY r.id) AS d
-  WHERE a.id = d.id
+  -- The id list as an InitPlan array: an index scan of the few accounts, where the join alone (row estimates of a
+  -- jsonb function) planned a hash join over every account (7.9 ms instead of 0.1 ms, EXPLAIN ANALYZE).
+  WHERE a.id = d.id AND a.id = ANY (ARRAY(SELECT (e->>'id')::uuid FROM w, jsonb_array_elements(w.j->'deltas') AS e))
   RETURNING 1
 ),
 o AS (
