@@ -73,6 +73,32 @@ describe(AuditTrail, () => {
       expect(verifyCli()).toEqual({ status: 0, result: { valid: true, recordsChecked: 41, headHash: last.hash } });
     });
 
+    it('chains staged records at COMMIT in staging order, one contiguous run per transaction, across concurrent commits', async () => {
+      // The hot paths stage their records (defer/flush into audit_pending); the deferred trigger chains all of a
+      // transaction's staged records in one pass at its COMMIT (migration 20261203090000).
+      const { rows: before } = await db.client.query<{ n: string }>('SELECT count(*) AS n FROM audit_records');
+      const runs = Array.from({ length: 8 }, (_, t) => Array.from({ length: 30 }, (_, i) => ({ ...entry(i), entityId: `tx-${t}-${String(i).padStart(2, '0')}` })));
+      await Promise.all(
+        runs.map((records) =>
+          prisma.client.$transaction(async (tx) => {
+            audit.defer(tx);
+            for (const r of records) await audit.record(tx, r);
+            await audit.flush(tx);
+          }),
+        ),
+      );
+      const { rows } = await db.client.query<{ entity_id: string }>('SELECT entity_id FROM audit_records ORDER BY seq OFFSET $1', [Number(before[0]!.n)]);
+      expect(rows).toHaveLength(240);
+      // Each transaction's 30 records are adjacent and in the order they were staged.
+      const order = rows.map((r) => r.entity_id);
+      for (let k = 0; k < 240; k += 30) {
+        const t = order[k]!.split('-')[1];
+        expect(order.slice(k, k + 30)).toEqual(Array.from({ length: 30 }, (_, i) => `tx-${t}-${String(i).padStart(2, '0')}`));
+      }
+      expect((await db.client.query('SELECT count(*)::int AS n FROM audit_pending')).rows[0]).toEqual({ n: 0 });
+      expect(await audit.verify()).toMatchObject({ valid: true, recordsChecked: Number(before[0]!.n) + 240 });
+    });
+
     it('reports a payload edited directly in SQL as the first invalid seq, and recovers when reverted', async () => {
       const { rows } = await db.client.query<{ seq: string; payload: unknown }>('SELECT seq, payload FROM audit_records ORDER BY seq OFFSET 17 LIMIT 1');
       const victim = rows[0]!;
