@@ -39,33 +39,36 @@ export class ObserveTransferHandler {
     const rules = this.rulesProvider.rules;
     const m = rules.monitoring;
     return this.repository.prisma.client.$transaction(async (tx) => {
-      if (!(await this.repository.claimEvent(tx, event.eventId, event.type))) return { processed: false, alerts: 0 };
+      if (!(await this.repository.claimAndRecord(tx, event, transfer, status))) return { processed: false, alerts: 0 };
       if (!transfer) return { processed: true, alerts: 0 };
-      await this.repository.record(tx, transfer, status);
       const now = transfer.occurredAt;
       const source = transfer.sourceAccountId;
       const accounts = [...new Set([source, transfer.destinationAccountId])];
       // Rapid in-and-out may complete after `now` when events arrive out of order: the range looks ahead one window too.
-      const rapidFrom = new Date(now.getTime() - m.rapidInOut.windowSeconds * 1000);
-      const rapidTo = new Date(now.getTime() + m.rapidInOut.windowSeconds * 1000);
-      const totals = await this.repository.rapidInOutTotals(tx, accounts, rapidFrom, rapidTo);
+      const rapid = { from: new Date(now.getTime() - m.rapidInOut.windowSeconds * 1000), to: new Date(now.getTime() + m.rapidInOut.windowSeconds * 1000) };
+      const windowStart = new Date(now.getTime() - m.fanOut.windowSeconds * 1000);
+      const facts = await this.repository.windowFacts(tx, {
+        accounts,
+        source,
+        bands: structuringBands(m),
+        rapid,
+        structuring: { from: new Date(now.getTime() - m.structuring.windowSeconds * 1000), to: now },
+        fanOut: { from: windowStart, to: now },
+      });
       const findings: Finding[] = [];
       for (const accountId of accounts) {
-        if (mayRapidInOut(m, totals.get(accountId) ?? [])) {
-          const rapid = detectRapidInOut(m, accountId, await this.repository.history(tx, accountId, rapidFrom, rapidTo), now);
-          if (rapid) findings.push(rapid);
+        if (mayRapidInOut(m, facts.totals.get(accountId) ?? [])) {
+          const found = detectRapidInOut(m, accountId, await this.repository.history(tx, accountId, rapid.from, rapid.to), now);
+          if (found) findings.push(found);
         }
         if (accountId !== source) continue;
-        const banded = await this.repository.outgoingInBands(tx, accountId, structuringBands(m), new Date(now.getTime() - m.structuring.windowSeconds * 1000), now);
-        const structuring = detectStructuring(m, accountId, banded, now);
+        const structuring = detectStructuring(m, source, facts.banded, now);
         if (structuring) findings.push(structuring);
-        const windowStart = new Date(now.getTime() - m.fanOut.windowSeconds * 1000);
-        const firstPayments = await this.repository.firstPaymentPerDestination(tx, accountId, windowStart, now);
-        const destinations = firstPayments.map((t) => t.destinationAccountId);
+        const destinations = facts.firstPayments.map((t) => t.destinationAccountId);
         const paid = mayFanOut(m, destinations.length)
-          ? await this.repository.previouslyPaid(tx, accountId, destinations, new Date(windowStart.getTime() - m.fanOut.lookbackDays * 86_400_000), windowStart)
+          ? await this.repository.previouslyPaid(tx, source, destinations, new Date(windowStart.getTime() - m.fanOut.lookbackDays * 86_400_000), windowStart)
           : new Set<string>();
-        const fanOut = detectFanOut(m, accountId, firstPayments, paid, now);
+        const fanOut = detectFanOut(m, source, facts.firstPayments, paid, now);
         if (fanOut) findings.push(fanOut);
       }
       let raised = 0;
