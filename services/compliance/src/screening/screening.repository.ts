@@ -63,12 +63,8 @@ export class ScreeningRepository {
   ): Promise<Array<{ response: Uint8Array; replayed: boolean }>> {
     return this.prisma.client.$transaction(
       async (tx) => {
-        const groups = [...new Set(pending.map((p) => screeningGroup(p.input)))];
-        await tx.$executeRaw`SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended(g, 0) AS k FROM unnest(${groups}::text[]) AS g) AS l ORDER BY k`;
-        const rows = await tx.screening.findMany({ where: { idempotencyKey: { in: pending.map((p) => p.key) } }, select: { idempotencyKey: true, requestHash: true, response: true } });
-        const stored = new Map(rows.map((r) => [r.idempotencyKey, { requestHash: r.requestHash, response: new Uint8Array(r.response) }]));
+        const { stored, history } = await this.lockAndRead(tx, pending, windows, now);
         const fresh = pending.filter((p) => !stored.has(p.key));
-        const history = fresh.length > 0 ? await this.windowStats(tx, fresh.map((p) => p.input), windows, now) : new Map<string, Map<number, WindowStats>>();
         const decided = decide(stored, fresh, history);
         if (decided.length > 0) await tx.screening.createMany({ data: decided.map((d) => toRow(d.screening, d.record)) });
         for (const { record, alert } of decided) if (alert) await this.alerts.raise(tx, alert, record.actor);
@@ -84,23 +80,27 @@ export class ScreeningRepository {
   }
 
   /**
-   * Approved and held movements per (owner, currency) group and rolling window (`decided_at > now - window`), counted
-   * and summed in one aggregate query: an index-only range scan of screenings_history_idx per group, bounded by the
-   * longest window. Every group of `inputs` gets every window, zero when it has no history.
+   * One round trip under the locks (`screening_lock_and_read`, migration 20261203091000): the transaction-scoped
+   * advisory locks of every (owner, currency) group in lock-key order, then, each with a fresh snapshot, the screenings
+   * already stored under the keys and the approved and held movements per group and rolling window
+   * (`decided_at > now - window`: an index-only range scan of screenings_history_idx per group, bounded by the longest
+   * window). Every group gets every window, zero when it has no history.
    */
-  private async windowStats(tx: Prisma.TransactionClient, inputs: readonly ScreeningInput[], windows: number[], now: Date): Promise<GroupHistory> {
-    const groups = [...new Map(inputs.map((i) => [screeningGroup(i), i])).values()];
+  private async lockAndRead(
+    tx: Prisma.TransactionClient,
+    pending: readonly PendingScreening[],
+    windows: number[],
+    now: Date,
+  ): Promise<{ stored: Map<string, StoredScreening>; history: GroupHistory }> {
+    const groups = [...new Map(pending.map((p) => [screeningGroup(p.input), p.input])).entries()];
     const since = new Date(now.getTime() - Math.max(...windows) * 1000);
-    const rows = await tx.$queryRaw<Array<{ g: number; secs: number; count: number; amount_minor: string }>>`
-      SELECT g.i::int AS g, w.secs, count(s.amount_minor)::int AS count, coalesce(sum(s.amount_minor), 0)::text AS amount_minor
-      FROM unnest(${groups.map((i) => i.ownerId)}::text[], ${groups.map((i) => i.currency)}::bpchar[]) WITH ORDINALITY AS g(owner_id, currency, i)
-      CROSS JOIN unnest(${windows}::int[]) AS w(secs)
-      LEFT JOIN screenings AS s ON s.owner_id = g.owner_id AND s.currency = g.currency AND s.decision IN ('APPROVE', 'REVIEW')
-        AND s.decided_at > ${since}::timestamptz AND s.decided_at > ${now}::timestamptz - make_interval(secs => w.secs)
-      GROUP BY g.i, w.secs`;
-    const entries = groups.map((i) => ({ group: screeningGroup(i), windows: new Map<number, WindowStats>() }));
-    for (const r of rows) entries[r.g - 1]?.windows.set(r.secs, { count: r.count, amountMinor: BigInt(r.amount_minor) });
-    return new Map(entries.map((e) => [e.group, e.windows]));
+    const [row] = await tx.$queryRaw<Array<{ r: { stored: Array<{ key: string; requestHash: string; response: string }>; stats: Array<{ g: number; secs: number; count: number; amountMinor: string }> } }>>`
+      SELECT screening_lock_and_read(${groups.map(([g]) => g)}::text[], ${pending.map((p) => p.key)}::text[], ${groups.map(([, i]) => i.ownerId)}::text[],
+        ${groups.map(([, i]) => i.currency)}::bpchar[], ${windows}::int[], ${now}::timestamptz, ${since}::timestamptz) AS r`;
+    const stored = new Map((row?.r.stored ?? []).map((s) => [s.key, { requestHash: s.requestHash, response: new Uint8Array(Buffer.from(s.response, 'base64')) }]));
+    const history: GroupHistory = new Map(groups.map(([g]) => [g, new Map<number, WindowStats>()]));
+    for (const st of row?.r.stats ?? []) history.get(groups[st.g - 1]?.[0] ?? '')?.set(st.secs, { count: st.count, amountMinor: BigInt(st.amountMinor) });
+    return { stored, history };
   }
 }
 
