@@ -45,7 +45,8 @@ async function fire(o: HttpLoadOptions, seconds: number, record: boolean): Promi
         ...(record && o.onResponse ? { onResponse: ((status: number, body: string) => o.onResponse?.(status, body)) as autocannon.Request['onResponse'] } : {}),
       },
     ],
-    timeout: 10,
+    // Seconds; above the gateway's longest route deadline (GATEWAY_BATCH_DEADLINE_MS, 10 s), so the platform answers before the client gives up.
+    timeout: 15,
   });
 }
 

@@ -36,6 +36,12 @@ const gatewayConfigObject = z.object({
   GATEWAY_GRPC_DEADLINE_MS: durationMs().default(3000),
   /** Verifying the audit chain reads every record, so it gets a longer deadline than ordinary calls. */
   GATEWAY_AUDIT_VERIFY_DEADLINE_MS: durationMs().default(30_000),
+  /**
+   * POST /v1/transfers/batch: up to 100 transfers screened in one call and posted in one transaction. A bulk
+   * operation, not an interactive one: under load it queues longer than a single transfer, and a batch cut off at the
+   * ordinary deadline is work done for nobody (the caller retries it).
+   */
+  GATEWAY_BATCH_DEADLINE_MS: durationMs().default(10_000),
   /** POST /v1/events waits for Kafka's ack through ingest (which gives up after 5 s), so it gets more than ordinary calls. */
   GATEWAY_EVENTS_DEADLINE_MS: durationMs().default(10_000),
   GATEWAY_HEALTH_TIMEOUT_MS: durationMs().default(1500),

@@ -14,8 +14,11 @@ export const transactionsConfigSchema = z.object({
   COMPLIANCE_ADDR: hostPort().default('127.0.0.1:50052'),
   /** Deadline of one Screen call; past it the movement is refused (fail-closed). */
   TRANSACTIONS_SCREEN_DEADLINE_MS: durationMs().default(800),
-  /** Deadline of one ScreenBatch call (a batch transfer request screens all its items in one call). */
-  TRANSACTIONS_SCREEN_BATCH_DEADLINE_MS: durationMs().default(2000),
+  /**
+   * Deadline of one ScreenBatch call (a batch transfer request screens all its items in one call): up to 100 decisions
+   * queued behind other screenings on a busy box; inside the gateway's GATEWAY_BATCH_DEADLINE_MS (10 s).
+   */
+  TRANSACTIONS_SCREEN_BATCH_DEADLINE_MS: durationMs().default(5000),
   /** How often the sweeper releases expired holds (reads also release them lazily). */
   TRANSACTIONS_HOLD_SWEEP_INTERVAL_MS: durationMs().default(30_000),
   TRANSACTIONS_PINGS_GROUP: z.string().regex(/^transactions\.[a-z0-9.-]+$/).default('transactions.pings'),

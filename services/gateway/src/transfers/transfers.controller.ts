@@ -7,6 +7,7 @@ import { RequireScopes } from '../auth/auth.decorators';
 import { nextPageTokenOf, required, uuid } from '../http/common.dto';
 import { CallMetadata, IdempotencyKey } from '../http/request-context';
 import { ZodPipe } from '../http/zod-body.pipe';
+import { type GatewayConfig, GATEWAY_CONFIG } from '../config';
 import { TRANSFERS_CLIENT } from '../peers/peers.module';
 import {
   createTransferBatchBody, type CreateTransferBatchBody, createTransferBody, listTransfersQuery, type ListTransfersQuery, type reversalView,
@@ -22,7 +23,10 @@ const idPipe = () => new ZodPipe(uuid, 'HTTP.INVALID_ID', 'id');
  */
 @Controller('v1/transfers')
 export class TransfersController {
-  constructor(@Inject(TRANSFERS_CLIENT) private readonly transfers: paymentsV1.TransferServiceClient) {}
+  constructor(
+    @Inject(TRANSFERS_CLIENT) private readonly transfers: paymentsV1.TransferServiceClient,
+    @Inject(GATEWAY_CONFIG) private readonly config: Pick<GatewayConfig, 'GATEWAY_BATCH_DEADLINE_MS'>,
+  ) {}
 
   @Post()
   @HttpCode(201)
@@ -46,7 +50,7 @@ export class TransfersController {
     @CallMetadata() metadata: Metadata,
   ): Promise<z.infer<typeof transferBatchView>> {
     const request = { idempotencyKey: key, transfers: body.transfers.map(toTransferInstruction) };
-    const res = await unaryCall(this.transfers, 'createTransferBatch', request, { metadata });
+    const res = await unaryCall(this.transfers, 'createTransferBatch', request, { metadata, deadlineMs: this.config.GATEWAY_BATCH_DEADLINE_MS });
     return { batchId: res.batchId, transfers: res.transfers.map(toTransferView) };
   }
 
