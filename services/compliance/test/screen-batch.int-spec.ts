@@ -6,12 +6,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { complianceV1 } from '@tessera/contracts';
-import { AppError } from '@tessera/errors';
 import { createGrpcClient, unaryCall } from '@tessera/grpc';
 import { startTestAuth, type TestAuth } from '@tessera/auth';
 import { ScreenHandler } from '../src/screening/screen/screen.handler';
 import type { ScreeningInput } from '../src/screening/screening';
 import { type Harness, startCompliance } from './support/harness';
+import { rejection, screenRequest } from './support/screening';
 
 jest.setTimeout(60_000);
 process.env['LOG_LEVEL'] ??= 'warn';
@@ -21,29 +21,6 @@ const { DECISION_APPROVE: APPROVE, DECISION_REVIEW: REVIEW, DECISION_DECLINE: DE
 let h: Harness;
 let auth: TestAuth;
 let client: complianceV1.ComplianceServiceClient;
-
-async function rejection(p: Promise<unknown>): Promise<AppError> {
-  const error = await p.then(() => undefined, (e: unknown) => e);
-  if (error instanceof AppError) return error;
-  throw new Error(`expected an AppError, got ${String(error)}`);
-}
-
-function screenRequest(overrides: Partial<complianceV1.ScreeningSubject> = {}, key = `scr-${randomUUID()}`): complianceV1.ScreenRequest {
-  return complianceV1.ScreenRequest.fromPartial({
-    idempotencyKey: key,
-    subject: {
-      referenceId: randomUUID(),
-      sourceAccountId: randomUUID(),
-      destinationAccountId: randomUUID(),
-      amount: { amountMinor: 10_000n, currency: 'EUR' },
-      ownerId: `owner-${randomUUID()}`,
-      counterpartyName: 'Anna Schmidt',
-      counterpartyCountry: 'DE',
-      movementKind: 'transfer',
-      ...overrides,
-    },
-  });
-}
 
 const requests = (n: number, overrides: Partial<complianceV1.ScreeningSubject>) => Array.from({ length: n }, () => screenRequest(overrides));
 const screenBatch = (items: complianceV1.ScreenRequest[]) => unaryCall(client, 'screenBatch', { items });

@@ -6,10 +6,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
 import { complianceV1 } from '@tessera/contracts';
-import { AppError } from '@tessera/errors';
 import { createGrpcClient, ensureDevPki, grpcTransportFromEnv, unaryCall } from '@tessera/grpc';
+import { rejection, screenRequest } from './support/screening';
 import { type Harness, startCompliance } from './support/harness';
 import { startTestAuth, type TestAuth } from '@tessera/auth';
 
@@ -31,17 +30,8 @@ const client = (identity: string) => {
   return c;
 };
 
-const screenRequest = () =>
-  complianceV1.ScreenRequest.fromPartial({
-    idempotencyKey: `scr-${randomUUID()}`,
-    subject: { referenceId: randomUUID(), sourceAccountId: randomUUID(), destinationAccountId: randomUUID(), amount: { amountMinor: 100n, currency: 'EUR' }, ownerId: 'owner-1', counterpartyName: 'Anna Schmidt', counterpartyCountry: 'DE', movementKind: 'transfer' },
-  });
-
-async function rejection(p: Promise<unknown>): Promise<AppError> {
-  const error = await p.then(() => undefined, (e: unknown) => e);
-  if (error instanceof AppError) return error;
-  throw new Error(`expected an AppError, got ${String(error)}`);
-}
+/** The requests of this file: a fixed owner and EUR 1.00 (the policy is under test, not the rules). */
+const request = () => screenRequest({ amount: { amountMinor: 100n, currency: 'EUR' }, ownerId: 'owner-1' });
 
 beforeAll(async () => {
   tlsDir = mkdtempSync(path.join(tmpdir(), 'tessera-tls-'));
@@ -61,21 +51,21 @@ afterAll(async () => {
 
 describe('ComplianceService.Screen over mTLS', () => {
   it('screens for transactions (verified CN), recording the forwarded user as actor', async () => {
-    const res = await unaryCall(client('transactions'), 'screen', screenRequest(), await auth.bearer('user-9', ['customer']));
+    const res = await unaryCall(client('transactions'), 'screen', request(), await auth.bearer('user-9', ['customer']));
     expect(res.decision).toBe(complianceV1.Decision.DECISION_APPROVE);
     const { rows } = await h.db.query('SELECT actor FROM screenings WHERE id = $1', [res.screeningId]);
     expect(rows).toEqual([{ actor: 'user-9' }]);
   });
 
   it('refuses the gateway, even with a compliance officer token (AUTH.SERVICE_ONLY)', async () => {
-    const error = await rejection(unaryCall(client('gateway'), 'screen', screenRequest(), await auth.bearer('officer-1', ['compliance-officer'])));
+    const error = await rejection(unaryCall(client('gateway'), 'screen', request(), await auth.bearer('officer-1', ['compliance-officer'])));
     expect(error).toMatchObject({ kind: 'PERMISSION_DENIED', code: 'AUTH.SERVICE_ONLY' });
   });
 
   it('applies the same policy to ScreenBatch: transactions may, the gateway with an officer token may not', async () => {
-    const res = await unaryCall(client('transactions'), 'screenBatch', { items: [screenRequest(), screenRequest()] });
+    const res = await unaryCall(client('transactions'), 'screenBatch', { items: [request(), request()] });
     expect(res.items.map((r) => r.decision)).toEqual([complianceV1.Decision.DECISION_APPROVE, complianceV1.Decision.DECISION_APPROVE]);
-    const error = await rejection(unaryCall(client('gateway'), 'screenBatch', { items: [screenRequest()] }, await auth.bearer('officer-1', ['compliance-officer'])));
+    const error = await rejection(unaryCall(client('gateway'), 'screenBatch', { items: [request()] }, await auth.bearer('officer-1', ['compliance-officer'])));
     expect(error).toMatchObject({ kind: 'PERMISSION_DENIED', code: 'AUTH.SERVICE_ONLY' });
   });
 

@@ -9,6 +9,7 @@ import { complianceV1, paymentsV1 } from '@tessera/contracts';
 import { AppError } from '@tessera/errors';
 import { createGrpcClient, createGrpcServer, type GrpcServerHandle, unaryCall, unaryService } from '@tessera/grpc';
 import { type Harness, startCompliance } from './support/harness';
+import { rejection, screenRequest } from './support/screening';
 import { startTestAuth, type TestAuth } from '@tessera/auth';
 
 jest.setTimeout(60_000);
@@ -24,29 +25,6 @@ let auth: TestAuth;
 
 /** A compliance officer's call options (real token). */
 const as = (officer: string) => auth.bearer(officer, ['compliance-officer']);
-
-async function rejection(p: Promise<unknown>): Promise<AppError> {
-  const error = await p.then(() => undefined, (e: unknown) => e);
-  if (error instanceof AppError) return error;
-  throw new Error(`expected an AppError, got ${String(error)}`);
-}
-
-function screenRequest(overrides: Partial<complianceV1.ScreeningSubject> = {}, key = `scr-${randomUUID()}`): complianceV1.ScreenRequest {
-  return complianceV1.ScreenRequest.fromPartial({
-    idempotencyKey: key,
-    subject: {
-      referenceId: randomUUID(),
-      sourceAccountId: randomUUID(),
-      destinationAccountId: randomUUID(),
-      amount: { amountMinor: 10_000n, currency: 'EUR' },
-      ownerId: `owner-${randomUUID()}`,
-      counterpartyName: 'Anna Schmidt',
-      counterpartyCountry: 'DE',
-      movementKind: 'transfer',
-      ...overrides,
-    },
-  });
-}
 
 beforeAll(async () => {
   const notUsed = async (): Promise<never> => {

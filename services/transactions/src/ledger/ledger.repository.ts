@@ -4,7 +4,7 @@ import { PrismaService } from '../platform/prisma.provider';
 import { activeTraceId } from '../platform/trace-id';
 import type { Hold, HoldStatus, LedgerAccount, Transfer, TransferKind, TransferStatus } from './ledger';
 import { ledgerErrors } from './ledger.errors';
-import { writeSetOf } from './write-set';
+import { transferRowOf, writeSetOf } from './write-set';
 
 type Tx = Prisma.TransactionClient;
 
@@ -147,60 +147,32 @@ export class LedgerRepository {
     const traceId = activeTraceId() || null;
     // createMany: one INSERT without RETURNING or the relation read-back of create({ include }); the new rows are
     // exactly what was written, and nothing can reverse a transfer that did not exist a statement ago.
+    const rows = items.map(({ transfer: t, postedAt }) => ({
+      id: t.id,
+      kind: t.kind,
+      sourceAccountId: t.sourceAccountId,
+      destinationAccountId: t.destinationAccountId,
+      amountMinor: t.amountMinor,
+      currency: t.currency,
+      status: t.status,
+      rejectionCode: t.rejectionCode ?? null,
+      description: t.description,
+      reference: t.reference === '' ? null : t.reference,
+      labels: t.labels,
+      reversesTransferId: t.reversesTransferId ?? null,
+      holdId: t.holdId ?? null,
+      batchId: t.batchId ?? null,
+      screeningId: t.screeningId ?? null,
+      counterpartyKekId: t.sealedCounterparty?.kekId ?? null,
+      counterpartyWrappedDek: t.sealedCounterparty ? new Uint8Array(t.sealedCounterparty.wrappedDek) : null,
+      counterpartyCiphertext: t.sealedCounterparty ? new Uint8Array(t.sealedCounterparty.ciphertext) : null,
+      traceId,
+      postedAt: postedAt ?? null,
+      createdAt,
+    }));
     const set = writeSetOf(tx);
-    if (set) {
-      for (const { transfer: t, postedAt } of items) {
-        set.transfers.push({
-          id: t.id,
-          kind: t.kind,
-          sourceAccountId: t.sourceAccountId,
-          destinationAccountId: t.destinationAccountId,
-          amountMinor: t.amountMinor.toString(),
-          currency: t.currency,
-          status: t.status,
-          rejectionCode: t.rejectionCode ?? null,
-          description: t.description,
-          reference: t.reference === '' ? null : t.reference,
-          labels: t.labels,
-          reversesTransferId: t.reversesTransferId ?? null,
-          holdId: t.holdId ?? null,
-          batchId: t.batchId ?? null,
-          screeningId: t.screeningId ?? null,
-          counterpartyKekId: t.sealedCounterparty?.kekId ?? null,
-          counterpartyWrappedDek: t.sealedCounterparty ? Buffer.from(t.sealedCounterparty.wrappedDek).toString('base64') : null,
-          counterpartyCiphertext: t.sealedCounterparty ? Buffer.from(t.sealedCounterparty.ciphertext).toString('base64') : null,
-          traceId,
-          postedAt: postedAt?.toISOString() ?? null,
-          createdAt: createdAt.toISOString(),
-        });
-      }
-    } else {
-      await tx.transfer.createMany({
-        data: items.map(({ transfer: t, postedAt }) => ({
-          id: t.id,
-          kind: t.kind,
-          sourceAccountId: t.sourceAccountId,
-          destinationAccountId: t.destinationAccountId,
-          amountMinor: t.amountMinor,
-          currency: t.currency,
-          status: t.status,
-          rejectionCode: t.rejectionCode ?? null,
-          description: t.description,
-          reference: t.reference === '' ? null : t.reference,
-          labels: t.labels,
-          reversesTransferId: t.reversesTransferId ?? null,
-          holdId: t.holdId ?? null,
-          batchId: t.batchId ?? null,
-          screeningId: t.screeningId ?? null,
-          counterpartyKekId: t.sealedCounterparty?.kekId ?? null,
-          counterpartyWrappedDek: t.sealedCounterparty ? new Uint8Array(t.sealedCounterparty.wrappedDek) : null,
-          counterpartyCiphertext: t.sealedCounterparty ? new Uint8Array(t.sealedCounterparty.ciphertext) : null,
-          traceId,
-          postedAt: postedAt ?? null,
-          createdAt,
-        })),
-      });
-    }
+    if (set) set.transfers.push(...rows.map(transferRowOf));
+    else await tx.transfer.createMany({ data: rows });
     return items.map(({ transfer: t, postedAt }) => ({
       id: t.id,
       kind: t.kind,

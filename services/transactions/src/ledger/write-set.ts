@@ -53,6 +53,28 @@ export interface TransferRow {
   createdAt: string;
 }
 
+/** A transfer row as the repository builds it (Prisma's createMany shape). */
+export type TransferInsert = Omit<TransferRow, 'amountMinor' | 'counterpartyWrappedDek' | 'counterpartyCiphertext' | 'postedAt' | 'createdAt'> & {
+  amountMinor: bigint;
+  counterpartyWrappedDek: Uint8Array | null;
+  counterpartyCiphertext: Uint8Array | null;
+  postedAt: Date | null;
+  createdAt: Date;
+};
+
+/** The same row for the write set's jsonb parameter: bigint as text, bytes as base64, times as ISO strings. */
+export function transferRowOf(r: TransferInsert): TransferRow {
+  const base64 = (b: Uint8Array | null) => (b ? Buffer.from(b).toString('base64') : null);
+  return {
+    ...r,
+    amountMinor: r.amountMinor.toString(),
+    counterpartyWrappedDek: base64(r.counterpartyWrappedDek),
+    counterpartyCiphertext: base64(r.counterpartyCiphertext),
+    postedAt: r.postedAt?.toISOString() ?? null,
+    createdAt: r.createdAt.toISOString(),
+  };
+}
+
 export interface PostingRow {
   transferId: string;
   accountId: string;
