@@ -70,6 +70,8 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund
 else
   say "node_modules up to date with package-lock.json: skipping npm ci"
+  # npm ci runs the root postinstall (patch-package); re-apply here for a patch added since (no-op when applied).
+  npx --no-install patch-package --error-on-fail >/dev/null
 fi
 
 # --- Kafka jars ----------------------------------------------------------------------------------------

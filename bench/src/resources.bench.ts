@@ -21,7 +21,7 @@ export const resourcesBenchmark: Benchmark = {
     return {
       id: 'resources',
       title: this.title,
-      method: `CPU s = utime+stime of each process tree over the case (/proc/<pid>/stat); peak PSS sampled every second (/proc/<pid>/smaps_rollup). Idle: ${idleSeconds} s with nothing sent. Budget for the whole platform: 2.5 GB.`,
+      method: `CPU s = utime+stime of each process tree over the case (/proc/<pid>/stat); peak PSS sampled every 5 s (/proc/<pid>/smaps_rollup; a sample costs ~50 ms of CPU, see harness/resources.ts). Idle: ${idleSeconds} s with nothing sent. Budget for the whole platform: 2.5 GB.`,
       table,
       chart: { title: `Idle PSS per component (total ${round(idlePss / 1024, 2)} GB)`, unit: 'MB', bars },
       ratios: { 'idle PSS total / 2.5 GB budget': round(idlePss / 2560, 3) },

@@ -1,4 +1,4 @@
-import { treeCpuSeconds, treePssKb, treeRssKb } from '../../../infra/local/proc';
+import { childrenOf, treeCpuSeconds, treePssKb, treeRssKb } from '../../../infra/local/proc';
 import type { Component } from './platform';
 
 /** CPU seconds and peak memory of each watched process during one measured case. */
@@ -16,15 +16,21 @@ export interface CaseResources {
  * Measures `fn` the way BENCHMARKING.md asks: utime+stime of each process tree before and after (so a
  * process's children, e.g. PostgreSQL backends or pgbench, count to it) and PSS/RSS sampled every
  * `sampleMs` for the peak. PSS splits shared pages between processes; RSS is shown beside it.
+ *
+ * A sample is not free: one walk of /proc plus smaps_rollup of every process costs ~50 ms of CPU (the kernel
+ * walks the page tables of the JVM and of each PostgreSQL backend), billed to this process and taken from the
+ * system under test. Sampling every second took ~5% of the 2-core machine, so it samples every 5 s.
  */
-export async function measureResources<T>(label: string, components: Component[], fn: () => Promise<T>, sampleMs = 1000): Promise<{ value: T; resources: CaseResources }> {
-  const before = new Map(components.map((c) => [c.name, treeCpuSeconds(c.pid)]));
+export async function measureResources<T>(label: string, components: Component[], fn: () => Promise<T>, sampleMs = 5000): Promise<{ value: T; resources: CaseResources }> {
+  const tree = childrenOf();
+  const before = new Map(components.map((c) => [c.name, treeCpuSeconds(c.pid, tree)]));
   const peakPss = new Map<string, number>();
   const peakRss = new Map<string, number>();
   const sample = () => {
+    const children = childrenOf();
     for (const c of components) {
-      peakPss.set(c.name, Math.max(peakPss.get(c.name) ?? 0, treePssKb(c.pid)));
-      peakRss.set(c.name, Math.max(peakRss.get(c.name) ?? 0, treeRssKb(c.pid)));
+      peakPss.set(c.name, Math.max(peakPss.get(c.name) ?? 0, treePssKb(c.pid, children)));
+      peakRss.set(c.name, Math.max(peakRss.get(c.name) ?? 0, treeRssKb(c.pid, children)));
     }
   };
   sample();
@@ -47,7 +53,7 @@ export async function measureResources<T>(label: string, components: Component[]
       label,
       wallSeconds: round(wallSeconds),
       benchCpuSeconds: round((own.user + own.system) / 1e6),
-      cpuSeconds: Object.fromEntries(components.map((c) => [c.name, round(treeCpuSeconds(c.pid) - (before.get(c.name) ?? 0))])),
+      cpuSeconds: Object.fromEntries(((after) => components.map((c) => [c.name, round(treeCpuSeconds(c.pid, after) - (before.get(c.name) ?? 0))]))(childrenOf())),
       peakPssMb: Object.fromEntries(components.map((c) => [c.name, round((peakPss.get(c.name) ?? 0) / 1024, 0)])),
       peakRssMb: Object.fromEntries(components.map((c) => [c.name, round((peakRss.get(c.name) ?? 0) / 1024, 0)])),
     },
