@@ -3,7 +3,6 @@
  * RequestQueue re-arms a 1 ms timer forever when nothing is pending (kafkajs#1556/#1704), ~30-45 ms of CPU per
  * second in every idle Node process with a Kafka client. These tests drive the real RequestQueue.
  */
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const RequestQueue = require('kafkajs/src/network/requestQueue') as new (options: object) => {
   pending: unknown[];
   throttledUntil: number;
@@ -12,7 +11,8 @@ const RequestQueue = require('kafkajs/src/network/requestQueue') as new (options
   destroy(): void;
 };
 
-const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+const ignore = (): void => undefined;
+const quiet = { debug: ignore, info: ignore, warn: ignore, error: ignore };
 
 function queue() {
   return new RequestQueue({ maxInFlightRequests: 1, requestTimeout: 30_000, enforceRequestTimeout: false, clientId: 'spec', broker: 'localhost:1', logger: quiet });

@@ -227,6 +227,37 @@ describe('EventProducer -> EventConsumer', () => {
     }
   }, 60_000);
 
+  it('commits past a transaction\'s commit marker while running: a group on a transactional topic catches up to the log end', async () => {
+    const topic = await newTopic('txn', 1);
+    const groupId = `kafka-lib-test.txn-${run}`;
+    const txProducer = kafka.producer({ transactionalId: `kafka-lib-test-txn-${run}`, idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    await txProducer.connect();
+    const envelopes = Array.from({ length: 3 }, (_, i) => buildEnvelope(ping(`t-${i}`), 'kafka-lib-test', {}));
+    try {
+      const tx = await txProducer.transaction();
+      await tx.send({ topic, messages: envelopes.map((e) => ({ key: e.subject, value: encodeEnvelope(e), headers: envelopeHeaders(e) })) });
+      await tx.commit();
+    } finally {
+      await txProducer.disconnect();
+    }
+    const [end] = await admin.fetchTopicOffsets(topic);
+    expect(end?.high).toBe('4'); // three records and the commit marker
+
+    const seen: string[] = [];
+    const c = consumer(topic, groupId, async ({ envelope }) => void seen.push(envelope.id));
+    await c.start();
+    try {
+      await until(() => seen.length >= 3);
+      const committed = async () => (await admin.fetchOffsets({ groupId, topics: [topic] }))[0]?.partitions[0]?.offset;
+      const deadline = Date.now() + 15_000;
+      while ((await committed()) !== '4' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      expect(await committed()).toBe('4');
+    } finally {
+      await c.stop();
+    }
+    expect(seen.sort()).toEqual(envelopes.map((e) => e.id).sort());
+  }, 60_000);
+
   it('resumes after a restart without re-processing committed messages', async () => {
     const topic = await newTopic('resume');
     const groupId = `kafka-lib-test.resume-${run}`;

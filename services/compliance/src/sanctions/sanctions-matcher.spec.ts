@@ -2,7 +2,8 @@ import path from 'node:path';
 import { jaroWinkler } from './jaro-winkler';
 import { normalizeName } from './name-normalizer';
 import { loadSanctionsFile, parseSanctionsCsv } from './sanctions-list';
-import { SanctionsMatcher } from './sanctions-matcher';
+import { nameSimilarity, SanctionsMatcher, sortedJoin } from './sanctions-matcher';
+import type { NormalizedName } from './name-normalizer';
 
 const matcher = new SanctionsMatcher(loadSanctionsFile(path.resolve(__dirname, '../../rules/sanctions.sample.csv')));
 const DECLINE = 0.95;
@@ -86,6 +87,102 @@ describe('SanctionsMatcher', () => {
 
     it('returns nothing for an empty or symbol-only name', () => {
       expect(matcher.bestMatch('  -- ')).toBeUndefined();
+    });
+  });
+
+  describe('speed-ups keep every result', () => {
+    // The first version, kept as the reference: every pair as an object, a stable sort, two Sets (issue #10).
+    function referenceSimilarity(query: NormalizedName, alias: NormalizedName): number {
+      const tokenSim = (a: string, skA: string, b: string, skB: string) => {
+        const spelled = jaroWinkler(a, b);
+        if (spelled === 1) return 1;
+        const sk = skA.length >= 2 && skB.length >= 2 ? jaroWinkler(skA, skB) * 0.96 : 0;
+        return Math.max(spelled, sk);
+      };
+      const q = query.tokens;
+      const a = alias.tokens;
+      if (q.length === 0 || a.length === 0) return 0;
+      const pairs: Array<{ i: number; j: number; s: number }> = [];
+      for (let i = 0; i < q.length; i++) for (let j = 0; j < a.length; j++) pairs.push({ i, j, s: tokenSim(q[i] ?? '', query.skeletons[i] ?? '', a[j] ?? '', alias.skeletons[j] ?? '') });
+      pairs.sort((x, y) => y.s - x.s);
+      const usedQ = new Set<number>();
+      const usedA = new Set<number>();
+      let weighted = 0;
+      let weights = 0;
+      for (const p of pairs) {
+        if (usedQ.has(p.i) || usedA.has(p.j)) continue;
+        usedQ.add(p.i);
+        usedA.add(p.j);
+        const w = Math.max(q[p.i]?.length ?? 0, a[p.j]?.length ?? 0);
+        weighted += p.s * w;
+        weights += w;
+      }
+      const free = a.length >= 3 && usedA.has(0) && usedA.has(a.length - 1) ? 1 : 0;
+      const penalty = 0.08 * Math.max(0, a.length - usedQ.size - free) + 0.04 * (q.length - usedQ.size);
+      const joinedQ = [...query.skeletons].sort().join('');
+      const joined = q.length !== a.length ? jaroWinkler(joinedQ, sortedJoin(alias)) - 0.04 : 0;
+      return Math.max(0, Math.min(1, Math.max(weighted / weights - penalty, joined)));
+    }
+
+    const entries = loadSanctionsFile(path.resolve(__dirname, '../../rules/sanctions.sample.csv'));
+    const aliases = entries.flatMap((e) => e.names.map((raw, aliasIndex) => ({ e, aliasIndex, name: normalizeName(raw), raw })));
+    const first = ['Anna', 'Jonas', 'Mohammed', 'Aleksandr', 'Jose Luis', 'Kim', 'Dmitry', 'Abdel'];
+    const last = ['Müller', 'Lange', 'Volkonov', 'Haddad', 'Cardenas', 'Chol Ryong', 'Zhukovsky', 'Karim Haddad'];
+    // Generated names, every alias itself and every fourth alias with its words reversed: near misses, exact hits, the rest.
+    const queries = [
+      ...first.flatMap((f) => last.map((l) => `${f} ${l}`)),
+      ...aliases.map((a) => a.raw),
+      ...aliases.filter((_, k) => k % 4 === 0).map((a) => a.raw.split(/\s+/).reverse().join(' ')),
+    ];
+
+    // Reference scores of every query against every alias, computed once for both tests (~35,000 pairs).
+    let reference: number[][] = [];
+    beforeAll(() => {
+      reference = queries.map((raw) => {
+        const query = normalizeName(raw);
+        return aliases.map((a) => referenceSimilarity(query, a.name));
+      });
+    });
+
+    it('nameSimilarity equals the reference for every query and alias', () => {
+      const differing: string[] = [];
+      queries.forEach((raw, n) => {
+        const query = normalizeName(raw);
+        aliases.forEach((alias, k) => {
+          if (nameSimilarity(query, alias.name) !== reference[n]![k]) differing.push(`${raw} ~ ${alias.raw}`);
+        });
+      });
+      expect(differing).toEqual([]);
+      expect(queries.length * aliases.length).toBeGreaterThan(30_000);
+    });
+
+    it('bestMatch (bound-pruned, cached) returns what a full scan with the reference returns, at every threshold', () => {
+      const fresh = new SanctionsMatcher(entries, 50); // a small cache: hits, misses and evictions all happen
+      const differing: unknown[] = [];
+      let hits = 0;
+      const order = [...queries.keys(), ...queries.keys()].slice(0, queries.length + 40); // the first 40 twice
+      for (const n of order) {
+        const raw = queries[n]!;
+        const scores = normalizeName(raw).tokens.length === 0 ? [] : reference[n]!;
+        for (const minScore of [0, 0.5, REVIEW, DECLINE]) {
+          let want: { entryId: string; program: string; aliasIndex: number; score: number } | undefined;
+          scores.forEach((score, k) => {
+            const a = aliases[k]!;
+            if (score >= minScore && (!want || score > want.score)) want = { entryId: a.e.id, program: a.e.program, aliasIndex: a.aliasIndex, score };
+          });
+          const got = fresh.bestMatch(raw, minScore);
+          if (JSON.stringify(got) !== JSON.stringify(want)) differing.push({ raw, minScore, got, want });
+          if (want && want.score >= REVIEW) hits++;
+        }
+      }
+      expect(differing).toEqual([]);
+      expect(hits).toBeGreaterThan(100); // the comparison covered real hits, not only misses
+    });
+
+    it('hands out copies: a caller changing a result does not change the next answer', () => {
+      const first = matcher.bestMatch('Volkonov Aleksandr');
+      (first as { score: number }).score = 0;
+      expect(matcher.bestMatch('Volkonov Aleksandr')?.score).toBeGreaterThanOrEqual(DECLINE);
     });
   });
 });
