@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { context, SpanKind, trace, type Context, type Meter } from '@opentelemetry/api';
-import { Partitioners, type Consumer, type EachMessagePayload, type IHeaders, type Kafka, type Producer } from 'kafkajs';
+import { context, SpanKind, trace, type Context, type Link, type Meter } from '@opentelemetry/api';
+import { Partitioners, type Consumer, type EachBatchPayload, type EachMessagePayload, type IHeaders, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
 import { markSpanFailed, reportComponentFailure } from '@tessera/telemetry';
 import { ConsumerLagMonitor } from './consumer-lag.monitor';
 import { deadLetterMessage, dlqTopicFor, failureReason } from './dead-letter';
@@ -28,6 +28,24 @@ export interface MessageContext {
 
 export type EventHandler<T> = (envelope: EventEnvelope, decoded: T, ctx: MessageContext) => Promise<void>;
 
+/** One decoded message of a fetched batch. */
+export interface BatchItem<T> {
+  envelope: EventEnvelope;
+  decoded: T;
+  ctx: MessageContext;
+}
+
+/**
+ * Handles the decoded messages of one fetched partition batch, in offset order, as one unit (e.g. one database
+ * statement). Throwing retries the whole batch with the retry policy; a PoisonMessageError, or retries running out,
+ * falls back to handling the messages one by one (each as a batch of one, with its own retries and dead letter), so
+ * one bad message costs the batch its speed, never its good messages.
+ */
+export type BatchHandler<T> = (items: Array<BatchItem<T>>) => Promise<void>;
+
+/** Links of a batch span to the producers' spans: capped, the newest first (OpenTelemetry's default link limit is 128). */
+const MAX_BATCH_LINKS = 64;
+
 export interface EventConsumerOptions<T> {
   kafka: Kafka;
   /** `<service>.<purpose>`, e.g. `compliance.aml-monitor`. */
@@ -37,7 +55,13 @@ export interface EventConsumerOptions<T> {
   codec: MessageCodec<T>;
   /** Accepted envelope types; other types are poison. Omit to accept any type. */
   types?: string[];
-  handler: EventHandler<T>;
+  /** Handles one message. Give this or `batchHandler`. */
+  handler?: EventHandler<T>;
+  /**
+   * Handles a fetched batch at once (see BatchHandler): one `process <topic>` span per batch, linked to the producers'
+   * spans, instead of one per message. For handlers whose cost is per call rather than per message.
+   */
+  batchHandler?: BatchHandler<T>;
   logger: KafkaLogger;
   retry?: Partial<RetryPolicy>;
   /** Start from the earliest offset when the group has no commit yet (default true). */
@@ -87,6 +111,7 @@ export class EventConsumer<T> {
     if (!GROUP_ID.test(options.groupId)) {
       throw new Error(`consumer group "${options.groupId}" must look like <service>.<purpose>`);
     }
+    if (!options.handler === !options.batchHandler) throw new Error(`consumer ${options.groupId} needs exactly one of handler and batchHandler`);
     this.policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
     this.deadLetters = new DeadLetterCounter(options.meter);
     this.consumer = options.kafka.consumer({ groupId: options.groupId, allowAutoTopicCreation: false });
@@ -121,7 +146,7 @@ export class EventConsumer<T> {
     await this.consumer.run({
       autoCommit: true,
       ...(this.options.commitEvery ? { autoCommitThreshold: this.options.commitEvery } : {}),
-      eachMessage: (payload) => this.handle(payload),
+      ...(this.options.batchHandler ? { eachBatchAutoResolve: false, eachBatch: (payload: EachBatchPayload) => this.handleBatch(payload) } : { eachMessage: (payload: EachMessagePayload) => this.handle(payload) }),
     });
     await this.lagMonitor?.start();
   }
@@ -191,35 +216,121 @@ export class EventConsumer<T> {
     });
   }
 
-  private async handle({ topic, partition, message }: EachMessagePayload): Promise<void> {
-    const headers = message.headers ?? {};
-    const base: MessageContext = {
+  /** Decodes a message; an undecodable one (or of a type not accepted) is dead-lettered at once and yields undefined. */
+  private async decode(topic: string, partition: number, message: KafkaMessage): Promise<BatchItem<T> | undefined> {
+    const ctx: MessageContext = {
       topic,
       partition,
       offset: message.offset,
       key: message.key?.toString('utf8'),
-      headers,
+      headers: message.headers ?? {},
       attempt: 1,
       signal: this.abort.signal,
     };
-
-    let envelope: EventEnvelope;
-    let decoded: T;
     try {
-      envelope = decodeEnvelope(message.value);
+      const envelope = decodeEnvelope(message.value);
       if (this.options.types && !this.options.types.includes(envelope.type)) {
         throw new PoisonMessageError(`unexpected event type ${envelope.type}`);
       }
       try {
-        decoded = this.options.codec.decode(envelope.data);
+        return { envelope, decoded: this.options.codec.decode(envelope.data), ctx };
       } catch (error) {
         throw new PoisonMessageError(`payload is not a valid ${envelope.type}`, { cause: error });
       }
     } catch (error) {
-      await this.deadLetter(base, message, 1, error);
-      return;
+      await this.deadLetter(ctx, message, 1, error);
+      return undefined;
     }
+  }
 
+  private async handle({ topic, partition, message }: EachMessagePayload): Promise<void> {
+    const item = await this.decode(topic, partition, message);
+    if (item) await this.handleOne(item, message);
+  }
+
+  /**
+   * One fetched partition batch through `batchHandler` (see BatchHandler). Offsets are resolved only once the whole
+   * batch is handled, so a stop or rebalance part-way re-delivers the batch (handlers are idempotent).
+   */
+  private async handleBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    const batchHandler = this.options.batchHandler as BatchHandler<T>;
+    const items: Array<BatchItem<T>> = [];
+    const messages = new Map<BatchItem<T>, KafkaMessage>();
+    for (const message of batch.messages) {
+      if (!isRunning() || isStale()) return;
+      const item = await this.decode(batch.topic, batch.partition, message);
+      if (!item) continue;
+      items.push(item);
+      messages.set(item, message);
+    }
+    const last = batch.messages[batch.messages.length - 1];
+    if (items.length > 0) {
+      const links: Link[] = [];
+      for (let i = items.length - 1; i >= 0 && links.length < MAX_BATCH_LINKS; i--) {
+        const it = items[i] as BatchItem<T>;
+        const remote = trace.getSpanContext(extractTraceContext(it.ctx.headers, it.envelope, context.active()));
+        if (remote) links.push({ context: remote });
+      }
+      const span = tracer.startSpan(`process ${batch.topic}`, {
+        kind: SpanKind.CONSUMER,
+        links,
+        attributes: {
+          'messaging.system': 'kafka',
+          'messaging.operation.type': 'process',
+          'messaging.destination.name': batch.topic,
+          'messaging.destination.partition.id': String(batch.partition),
+          'messaging.consumer.group.name': this.options.groupId,
+          'messaging.batch.message_count': items.length,
+        },
+      });
+      await context.with(trace.setSpan(context.active(), span), async () => {
+        try {
+          const outcome = await this.runBatchWithRetries(items, batchHandler);
+          if (!outcome.ok && items.length === 1) {
+            const only = items[0] as BatchItem<T>;
+            await this.deadLetter(only.ctx, messages.get(only) as KafkaMessage, outcome.attempts, outcome.error);
+          } else if (!outcome.ok) {
+            span.addEvent('batch_fallback_one_by_one', { 'messaging.batch.message_count': items.length });
+            for (const item of items) {
+              if (this.abort.signal.aborted) throw new ConsumerStoppingError('consumer stopping; batch left uncommitted');
+              await this.runWithRetries(item.ctx, messages.get(item) as KafkaMessage, item.envelope, item.decoded);
+            }
+          }
+        } catch (error) {
+          markSpanFailed(span, error);
+          throw error;
+        } finally {
+          span.end();
+        }
+      });
+    }
+    if (last) resolveOffset(last.offset);
+    await heartbeat();
+  }
+
+  /** The batch handler with the retry policy; not ok when it gave up (poison, or attempts used up). */
+  private async runBatchWithRetries(items: Array<BatchItem<T>>, batchHandler: BatchHandler<T>): Promise<{ ok: true } | { ok: false; attempts: number; error: unknown }> {
+    const first = items[0] as BatchItem<T>;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await batchHandler(items.map((it) => ({ ...it, ctx: { ...it.ctx, attempt } })));
+        return { ok: true };
+      } catch (error) {
+        const decision = decideAfterFailure(this.policy, attempt, error);
+        this.options.logger.warn(
+          { err: error, topic: first.ctx.topic, partition: first.ctx.partition, fromOffset: first.ctx.offset, messages: items.length, attempt, decision: decision.action === 'dlq' ? (items.length === 1 ? 'dlq' : 'one-by-one') : decision.action },
+          'batch handler failed',
+        );
+        if (decision.action === 'dlq') return { ok: false, attempts: attempt, error };
+        if (this.abort.signal.aborted) throw new ConsumerStoppingError('consumer stopping; batch left uncommitted');
+        await (this.options.sleep ?? abortableSleep)(decision.delayMs, this.abort.signal);
+      }
+    }
+  }
+
+  private async handleOne({ envelope, decoded, ctx }: BatchItem<T>, message: KafkaMessage): Promise<void> {
+    const { topic, partition, headers } = ctx;
+    const base = ctx;
     const parent = parentContext(headers, envelope);
     const span = tracer.startSpan(
       `process ${topic}`,
@@ -252,13 +363,15 @@ export class EventConsumer<T> {
 
   private async runWithRetries(
     base: MessageContext,
-    message: EachMessagePayload['message'],
+    message: KafkaMessage,
     envelope: EventEnvelope,
     decoded: T,
   ): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.options.handler(envelope, decoded, { ...base, attempt });
+        const ctx = { ...base, attempt };
+        if (this.options.handler) await this.options.handler(envelope, decoded, ctx);
+        else await (this.options.batchHandler as BatchHandler<T>)([{ envelope, decoded, ctx }]);
         return;
       } catch (error) {
         const decision = decideAfterFailure(this.policy, attempt, error);
@@ -278,7 +391,7 @@ export class EventConsumer<T> {
   }
 
   /** Writes the message to `<topic>.dlq`; if that fails the error propagates and the offset is not committed. */
-  private async deadLetter(base: MessageContext, message: EachMessagePayload['message'], attempts: number, error: unknown): Promise<void> {
+  private async deadLetter(base: MessageContext, message: KafkaMessage, attempts: number, error: unknown): Promise<void> {
     const dlq = dlqTopicFor(base.topic);
     await this.dlqProducer.send({
       topic: dlq,

@@ -7,7 +7,7 @@ export type { EventEnvelope, EventInput, EventPayload, MessageCodec } from './en
 export { EventProducer } from './event.producer';
 export type { EventProducerOptions, EventTransaction, PreparedEvent, StoredEvent } from './event.producer';
 export { EventConsumer, ConsumerStoppingError, reportFatalCrashes, stopOnSignals } from './event.consumer';
-export type { EventConsumerOptions, EventHandler, MessageContext } from './event.consumer';
+export type { BatchHandler, BatchItem, EventConsumerOptions, EventHandler, MessageContext } from './event.consumer';
 export { dlqTopicFor, deadLetterMessage, failureReason, DlqHeaders } from './dead-letter';
 export type { DeadLetterInfo } from './dead-letter';
 export { backoffDelayMs, decideAfterFailure, isRetryable, PoisonMessageError, DEFAULT_RETRY_POLICY } from './retry-policy';

@@ -227,6 +227,43 @@ describe('EventProducer -> EventConsumer', () => {
     }
   }, 60_000);
 
+  it('batch mode: one handler call per fetched batch, in offset order; a bad batch falls back to one by one, the poison dead-lettered', async () => {
+    const topic = await newTopic('batch', 1);
+    const groupId = `kafka-lib-test.batch-${run}`;
+    const sent = await producer.publishBatch(topic, Array.from({ length: 20 }, (_, i) => ping(i === 13 ? 'bad' : `b-${i}`)));
+    const calls: string[][] = [];
+    const handled: string[] = [];
+    const spansBefore = exporter.getFinishedSpans().length;
+    const c = new EventConsumer({
+      kafka, groupId, topics: [topic], codec: commonV1.Ping, types: [PING], logger, lagIntervalMs: 0, meter,
+      retry: { maxAttempts: 2, initialDelayMs: 20, maxDelayMs: 50 },
+      batchHandler: async (items) => {
+        calls.push(items.map((it) => it.envelope.subject));
+        if (items.some((it) => it.envelope.subject === 'bad')) throw new Error('downstream rejected the batch');
+        handled.push(...items.map((it) => it.envelope.id));
+      },
+    });
+    await c.start();
+    try {
+      await until(() => handled.length === 19);
+    } finally {
+      await c.stop();
+    }
+    // Every good message handled exactly once, in order; the bad one dead-lettered after its own retries.
+    expect(handled).toEqual(sent.filter((e) => e.subject !== 'bad').map((e) => e.id));
+    const whole = calls.filter((call) => call.length > 1);
+    expect(whole.length).toBeGreaterThanOrEqual(2); // the batch holding 'bad' was tried whole twice (maxAttempts 2)
+    expect(whole.flat()).toContain('bad');
+    expect(calls.filter((call) => call.length === 1 && call[0] === 'bad')).toHaveLength(2); // then alone, twice
+    const [dead] = await readAll(dlqTopicFor(topic), 1);
+    expect(dead?.headers?.['ce_id']?.toString()).toBe(sent[13]?.id);
+    expect(dead?.headers?.['dlq-attempts']?.toString()).toBe('2');
+    // One span per batch, linked to the producers' spans, not one per message.
+    const batchSpans = exporter.getFinishedSpans().slice(spansBefore).filter((sp) => sp.name === `process ${topic}`);
+    expect(batchSpans.length).toBeLessThan(20);
+    expect(batchSpans.some((sp) => (sp.links?.length ?? 0) > 1)).toBe(true);
+  }, 60_000);
+
   it('commits past a transaction\'s commit marker while running: a group on a transactional topic catches up to the log end', async () => {
     const topic = await newTopic('txn', 1);
     const groupId = `kafka-lib-test.txn-${run}`;

@@ -293,6 +293,45 @@ describe('insights read model', () => {
     stream.cancel();
     await waitFor(() => streams.openStreams === 0);
   });
+
+  it('stores a fetched batch in one statement, newest revision per window; live subscribers still see every newer revision in order', async () => {
+    const metric = 'batch.view';
+    const mine: analyticsV1.WindowAggregate[] = [];
+    const live = client.streamAggregates({ tenantId: TENANT, streamId: '', metric }, tenantKey);
+    live.on('data', (m: analyticsV1.StreamAggregatesResponse) => m.aggregate && mine.push(m.aggregate));
+    live.on('error', () => undefined);
+    await new Promise<void>((resolve) => live.once('metadata', () => resolve()));
+    try {
+      // Revision 3 of window +100 s is stored first, so the batch meets a stored row.
+      await publish(producer, aggregate({ metric, startOffsetS: 100, revision: 3, count: 3, sum: 30 }));
+      await consumed();
+      // One processor-like transaction: revisions 1-8 of window +100 s and 1-5 of +110 s interleaved, then a duplicate.
+      await txProducer.transaction(async (tx) => {
+        for (let r = 1; r <= 8; r++) {
+          await publish(tx, aggregate({ metric, startOffsetS: 100, revision: r, count: r, sum: r * 10 }));
+          if (r <= 5) await publish(tx, aggregate({ metric, startOffsetS: 110, revision: r, count: r, sum: r }));
+        }
+        await publish(tx, aggregate({ metric, startOffsetS: 100, revision: 8, count: 8, sum: 80 }));
+      });
+      await consumed();
+      const rows = await h.db.query<{ start_s: number; revision: string; count: string; sum: number; trace_id: string }>(
+        `SELECT (extract(epoch FROM window_start) * 1000 - $2::bigint) / 1000 AS start_s, revision::text, count::text, sum, trace_id
+         FROM window_aggregates WHERE tenant_id = $1 AND metric = $3 ORDER BY window_start`,
+        [TENANT, BASE, metric],
+      );
+      expect(rows.rows.map((r) => [Number(r.start_s), r.revision, r.count, r.sum, r.trace_id])).toEqual([
+        [100, '8', '8', 80, traceOf(100, 8)],
+        [110, '5', '5', 5, traceOf(110, 5)],
+      ]);
+      const revisionsOf = (startS: number) => mine.filter((a) => a.windowStart!.getTime() === BASE + startS * 1000).map((a) => Number(a.revision));
+      await waitFor(() => revisionsOf(100).length >= 6 && revisionsOf(110).length >= 5);
+      await new Promise((r) => setTimeout(r, 500)); // nothing more may arrive
+      expect(revisionsOf(100)).toEqual([3, 4, 5, 6, 7, 8]);
+      expect(revisionsOf(110)).toEqual([1, 2, 3, 4, 5]);
+    } finally {
+      live.cancel();
+    }
+  });
 });
 
 async function waitFor(condition: () => boolean, timeoutMs = 20_000): Promise<void> {

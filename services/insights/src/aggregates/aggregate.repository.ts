@@ -56,34 +56,63 @@ export class AggregateRepository {
   constructor(private readonly prisma: PrismaService) {}
 
   /**
-   * Stores `a` unless the row already holds the same or a newer revision, in one statement (no read-then-write
-   * race between two consumers after a rebalance). Returns whether the row changed.
+   * Stores a batch of revisions in one statement: per window key only the newest revision of the batch goes in (the
+   * others could never be read: a reader sees the newest), and only where it is newer than the stored row, decided in
+   * the statement itself (no read-then-write race between two consumers after a rebalance). Returns per key of the batch the revision stored before the statement (null: no row) and
+   * whether the row changed, so the caller can tell which revisions changed what a reader sees.
+   *
+   * The batch travels as one jsonb parameter expanded by jsonb_to_recordset: one parse and one plan for any batch size.
    */
-  async upsertIfNewer(a: Aggregate): Promise<boolean> {
-    const rows = await this.prisma.client.$queryRaw<{ window_key: string }[]>`
-      INSERT INTO window_aggregates AS t (
-        window_key, tenant_id, stream_id, metric, dimension_key, dimension_value, window_size_seconds, window_slide_seconds,
-        window_start, window_end, count, sum, min, max, p50, p95, p99, distinct_count, late_events, revision, final, producer,
-        computed_at, trace_id, max_event_time, updated_at)
-      VALUES (
-        ${a.windowKey}, ${a.tenantId}, ${a.streamId}, ${a.metric}, ${a.dimensionKey}, ${a.dimensionValue},
-        ${a.windowSizeSeconds}::int, ${a.windowSlideSeconds}::int, ${a.windowStart}::timestamptz, ${a.windowEnd}::timestamptz,
-        ${a.count}::bigint, ${a.sum}::float8, ${a.min}::float8, ${a.max}::float8, ${a.p50}::float8, ${a.p95}::float8, ${a.p99}::float8,
-        ${a.distinctCount}::bigint, ${a.lateEvents}::bigint, ${a.revision}::bigint, ${a.final}, ${a.producer},
-        ${a.computedAt}::timestamptz, ${a.traceId}, ${a.maxEventTime ?? null}::timestamptz, now())
-      ON CONFLICT (window_key) DO UPDATE SET
-        tenant_id = EXCLUDED.tenant_id, stream_id = EXCLUDED.stream_id, metric = EXCLUDED.metric,
-        dimension_key = EXCLUDED.dimension_key, dimension_value = EXCLUDED.dimension_value,
-        window_size_seconds = EXCLUDED.window_size_seconds, window_slide_seconds = EXCLUDED.window_slide_seconds,
-        window_start = EXCLUDED.window_start, window_end = EXCLUDED.window_end,
-        count = EXCLUDED.count, sum = EXCLUDED.sum, min = EXCLUDED.min, max = EXCLUDED.max,
-        p50 = EXCLUDED.p50, p95 = EXCLUDED.p95, p99 = EXCLUDED.p99,
-        distinct_count = EXCLUDED.distinct_count, late_events = EXCLUDED.late_events,
-        revision = EXCLUDED.revision, final = EXCLUDED.final, producer = EXCLUDED.producer,
-        computed_at = EXCLUDED.computed_at, trace_id = EXCLUDED.trace_id, max_event_time = EXCLUDED.max_event_time, updated_at = now()
-      WHERE t.revision < EXCLUDED.revision
-      RETURNING window_key`;
-    return rows.length > 0;
+  async upsertManyIfNewer(batch: Aggregate[]): Promise<Map<string, { before: bigint | null; applied: boolean }>> {
+    const newest = new Map<string, Aggregate>();
+    for (const a of batch) {
+      const held = newest.get(a.windowKey);
+      if (!held || a.revision > held.revision) newest.set(a.windowKey, a);
+    }
+    const rows = [...newest.values()].map((a) => ({
+      window_key: a.windowKey, tenant_id: a.tenantId, stream_id: a.streamId, metric: a.metric, dimension_key: a.dimensionKey,
+      dimension_value: a.dimensionValue, window_size_seconds: a.windowSizeSeconds, window_slide_seconds: a.windowSlideSeconds,
+      window_start: a.windowStart.toISOString(), window_end: a.windowEnd.toISOString(), count: a.count.toString(), sum: a.sum,
+      min: a.min, max: a.max, p50: a.p50, p95: a.p95, p99: a.p99, distinct_count: a.distinctCount.toString(),
+      late_events: a.lateEvents.toString(), revision: a.revision.toString(), final: a.final, producer: a.producer,
+      computed_at: a.computedAt.toISOString(), trace_id: a.traceId, max_event_time: a.maxEventTime?.toISOString() ?? null,
+    }));
+    const result = await this.prisma.client.$queryRaw<Array<{ window_key: string; before: bigint | null; applied: boolean }>>`
+      WITH input AS (
+        SELECT * FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS x(
+          window_key text, tenant_id text, stream_id text, metric text, dimension_key text, dimension_value text,
+          window_size_seconds int, window_slide_seconds int, window_start timestamptz, window_end timestamptz, count bigint,
+          sum float8, min float8, max float8, p50 float8, p95 float8, p99 float8, distinct_count bigint, late_events bigint,
+          revision bigint, final boolean, producer text, computed_at timestamptz, trace_id text, max_event_time timestamptz)
+      ),
+      stored AS (
+        SELECT w.window_key, w.revision FROM window_aggregates w JOIN input i ON i.window_key = w.window_key
+      ),
+      written AS (
+        INSERT INTO window_aggregates AS t (
+          window_key, tenant_id, stream_id, metric, dimension_key, dimension_value, window_size_seconds, window_slide_seconds,
+          window_start, window_end, count, sum, min, max, p50, p95, p99, distinct_count, late_events, revision, final, producer,
+          computed_at, trace_id, max_event_time, updated_at)
+        SELECT window_key, tenant_id, stream_id, metric, dimension_key, dimension_value, window_size_seconds, window_slide_seconds,
+          window_start, window_end, count, sum, min, max, p50, p95, p99, distinct_count, late_events, revision, final, producer,
+          computed_at, trace_id, max_event_time, now()
+        FROM input
+        ON CONFLICT (window_key) DO UPDATE SET
+          tenant_id = EXCLUDED.tenant_id, stream_id = EXCLUDED.stream_id, metric = EXCLUDED.metric,
+          dimension_key = EXCLUDED.dimension_key, dimension_value = EXCLUDED.dimension_value,
+          window_size_seconds = EXCLUDED.window_size_seconds, window_slide_seconds = EXCLUDED.window_slide_seconds,
+          window_start = EXCLUDED.window_start, window_end = EXCLUDED.window_end,
+          count = EXCLUDED.count, sum = EXCLUDED.sum, min = EXCLUDED.min, max = EXCLUDED.max,
+          p50 = EXCLUDED.p50, p95 = EXCLUDED.p95, p99 = EXCLUDED.p99,
+          distinct_count = EXCLUDED.distinct_count, late_events = EXCLUDED.late_events,
+          revision = EXCLUDED.revision, final = EXCLUDED.final, producer = EXCLUDED.producer,
+          computed_at = EXCLUDED.computed_at, trace_id = EXCLUDED.trace_id, max_event_time = EXCLUDED.max_event_time, updated_at = now()
+        WHERE t.revision < EXCLUDED.revision
+        RETURNING t.window_key
+      )
+      SELECT i.window_key, s.revision AS before, (w.window_key IS NOT NULL) AS applied
+      FROM input i LEFT JOIN stored s ON s.window_key = i.window_key LEFT JOIN written w ON w.window_key = i.window_key`;
+    return new Map(result.map((r) => [r.window_key, { before: r.before === null ? null : BigInt(r.before), applied: r.applied }]));
   }
 
   async findByKey(windowKey: string): Promise<Aggregate | undefined> {

@@ -8,7 +8,7 @@ import { aggregateFromProto } from './aggregate.codec';
 import { ApplyAggregateHandler } from './apply-aggregate/apply-aggregate.handler';
 
 /**
- * Consumes analytics.aggregates.v1 as group insights.read-models. kafkajs reads READ_COMMITTED by default, so
+ * Consumes analytics.aggregates.v1 as group insights.read-models, a fetched batch at a time. kafkajs reads READ_COMMITTED by default, so
  * aggregates of an aborted processor transaction are never seen. Delivery is at-least-once; the revision
  * check in the upsert makes redelivery harmless. Invalid aggregates go to `<topic>.dlq` with the reason.
  */
@@ -35,10 +35,12 @@ export class AggregatesConsumer implements OnApplicationBootstrap, OnApplication
       types: [eventTypeName.WindowAggregate],
       codec: analyticsV1.WindowAggregate,
       logger,
-      handler: async (envelope, message) => {
+      // A fetched batch is stored in one statement (a processor transaction emits dozens of windows at once); an invalid
+      // aggregate makes the consumer re-handle that batch one by one, so only it goes to the DLQ.
+      batchHandler: async (items) => {
         try {
-          const outcome = await this.apply.execute(aggregateFromProto(message));
-          this.logger.debug({ eventId: envelope.id, outcome }, 'aggregate handled');
+          const outcome = await this.apply.executeMany(items.map((it) => aggregateFromProto(it.decoded)));
+          this.logger.debug({ messages: items.length, ...outcome }, 'aggregates handled');
         } catch (error) {
           // Retrying cannot fix a malformed aggregate: straight to the DLQ with the reason.
           if (error instanceof InvalidAggregateError) throw new PoisonMessageError(`invalid aggregate: ${error.message}`, { cause: error });
