@@ -33,6 +33,11 @@ export interface BatchItem<T> {
   envelope: EventEnvelope;
   decoded: T;
   ctx: MessageContext;
+  /**
+   * The producer's trace context of this message. The batch runs in one batch span; run per-message work under
+   * `context.with(item.trace, ...)` when something (a log line, an alert's trace id) must point at the message's trace.
+   */
+  trace: Context;
 }
 
 /**
@@ -233,7 +238,8 @@ export class EventConsumer<T> {
         throw new PoisonMessageError(`unexpected event type ${envelope.type}`);
       }
       try {
-        return { envelope, decoded: this.options.codec.decode(envelope.data), ctx };
+        const decoded = this.options.codec.decode(envelope.data);
+        return { envelope, decoded, ctx, trace: parentContext(ctx.headers, envelope) };
       } catch (error) {
         throw new PoisonMessageError(`payload is not a valid ${envelope.type}`, { cause: error });
       }
@@ -267,8 +273,7 @@ export class EventConsumer<T> {
     if (items.length > 0) {
       const links: Link[] = [];
       for (let i = items.length - 1; i >= 0 && links.length < MAX_BATCH_LINKS; i--) {
-        const it = items[i] as BatchItem<T>;
-        const remote = trace.getSpanContext(extractTraceContext(it.ctx.headers, it.envelope, context.active()));
+        const remote = trace.getSpanContext((items[i] as BatchItem<T>).trace);
         if (remote) links.push({ context: remote });
       }
       const span = tracer.startSpan(`process ${batch.topic}`, {
@@ -328,10 +333,9 @@ export class EventConsumer<T> {
     }
   }
 
-  private async handleOne({ envelope, decoded, ctx }: BatchItem<T>, message: KafkaMessage): Promise<void> {
-    const { topic, partition, headers } = ctx;
+  private async handleOne({ envelope, decoded, ctx, trace: parent }: BatchItem<T>, message: KafkaMessage): Promise<void> {
+    const { topic, partition } = ctx;
     const base = ctx;
-    const parent = parentContext(headers, envelope);
     const span = tracer.startSpan(
       `process ${topic}`,
       {
@@ -371,7 +375,7 @@ export class EventConsumer<T> {
       try {
         const ctx = { ...base, attempt };
         if (this.options.handler) await this.options.handler(envelope, decoded, ctx);
-        else await (this.options.batchHandler as BatchHandler<T>)([{ envelope, decoded, ctx }]);
+        else await (this.options.batchHandler as BatchHandler<T>)([{ envelope, decoded, ctx, trace: context.active() }]);
         return;
       } catch (error) {
         const decision = decideAfterFailure(this.policy, attempt, error);

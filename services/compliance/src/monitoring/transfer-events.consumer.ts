@@ -30,7 +30,7 @@ export function transferFromEvent(type: string, data: Uint8Array): { transfer: O
   };
 }
 
-/** Consumes payments.transfer.events.v1 as group compliance.aml-monitor (at-least-once, DLQ beside the topic). */
+/** Consumes payments.transfer.events.v1 as group compliance.aml-monitor, a fetched batch at a time (at-least-once, DLQ beside the topic). */
 @Injectable()
 export class TransferEventsConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = createLogger('TransferEventsConsumer');
@@ -50,10 +50,14 @@ export class TransferEventsConsumer implements OnApplicationBootstrap, OnApplica
       topics: [this.config.COMPLIANCE_TRANSFER_EVENTS_TOPIC],
       codec: rawBytes,
       logger,
-      handler: async (envelope, data) => {
-        const seen = transferFromEvent(envelope.type, data);
-        const result = await this.observe.execute({ eventId: envelope.id, type: envelope.type }, seen?.transfer, seen?.status ?? '');
-        this.logger.debug({ eventId: envelope.id, type: envelope.type, ...result }, 'transfer event observed');
+      // A fetched batch is observed in one transaction per 100 events (ObserveTransferHandler.executeMany), in order.
+      batchHandler: async (items) => {
+        const events = items.map(({ envelope, decoded, trace }) => {
+          const seen = transferFromEvent(envelope.type, decoded);
+          return { event: { eventId: envelope.id, type: envelope.type }, transfer: seen?.transfer, status: seen?.status ?? '', trace };
+        });
+        const result = await this.observe.executeMany(events);
+        this.logger.debug({ messages: items.length, ...result }, 'transfer events observed');
       },
     });
     const joined = this.consumer.waitForAssignment().catch(() => undefined);

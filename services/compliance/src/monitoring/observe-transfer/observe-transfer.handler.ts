@@ -1,4 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import { context, type Context } from '@opentelemetry/api';
+import type { Prisma } from '../../generated/prisma/client';
 import { createLogger } from '@tessera/telemetry';
 import { AlertRepository } from '../../alerts/alert.repository';
 import { RulesProvider } from '../../platform/rules.provider';
@@ -7,6 +9,10 @@ import { detectFanOut, detectRapidInOut, detectStructuring, type Finding, mayFan
 import { MonitoringRepository } from '../monitoring.repository';
 
 export const MONITOR_ACTOR = 'compliance.aml-monitor';
+/** Events per monitor transaction: a few queries each, so a chunk stays well under a second on a busy box. */
+const OBSERVE_CHUNK = 100;
+/** Prisma's interactive-transaction limit for a chunk (its 5 s default would cut a chunk short on a loaded machine). */
+const CHUNK_TIMEOUT_MS = 30_000;
 
 /**
  * Records one transfer and runs the AML detectors on both accounts it touches. Dedupe, history, alerts and
@@ -36,55 +42,84 @@ export class ObserveTransferHandler {
   ) {}
 
   async execute(event: { eventId: string; type: string }, transfer: ObservedTransfer | undefined, status: string): Promise<{ processed: boolean; alerts: number }> {
+    return this.repository.prisma.client.$transaction((tx) => this.observe(tx, event, transfer, status));
+  }
+
+  /**
+   * Events of one fetched batch, in order, `OBSERVE_CHUNK` to a transaction: each sees what the ones before it recorded,
+   * exactly as one transaction per event would, without a BEGIN/COMMIT round trip pair per event. A chunk that fails
+   * rolls back whole; the events of chunks already committed are claimed, so a retried batch skips them. Each event is
+   * observed under its own `trace` context, so an alert keeps the trace id of the event that raised it.
+   */
+  async executeMany(events: Array<{ event: { eventId: string; type: string }; transfer: ObservedTransfer | undefined; status: string; trace?: Context }>): Promise<{ processed: number; alerts: number }> {
+    let processed = 0;
+    let alerts = 0;
+    for (let from = 0; from < events.length; from += OBSERVE_CHUNK) {
+      const chunk = events.slice(from, from + OBSERVE_CHUNK);
+      const results = await this.repository.prisma.client.$transaction(
+        async (tx) => {
+          const out: Array<{ processed: boolean; alerts: number }> = [];
+          for (const e of chunk) out.push(await context.with(e.trace ?? context.active(), () => this.observe(tx, e.event, e.transfer, e.status)));
+          return out;
+        },
+        { timeout: CHUNK_TIMEOUT_MS },
+      );
+      for (const r of results) {
+        processed += r.processed ? 1 : 0;
+        alerts += r.alerts;
+      }
+    }
+    return { processed, alerts };
+  }
+
+  private async observe(tx: Prisma.TransactionClient, event: { eventId: string; type: string }, transfer: ObservedTransfer | undefined, status: string): Promise<{ processed: boolean; alerts: number }> {
     const rules = this.rulesProvider.rules;
     const m = rules.monitoring;
-    return this.repository.prisma.client.$transaction(async (tx) => {
-      if (!(await this.repository.claimAndRecord(tx, event, transfer, status))) return { processed: false, alerts: 0 };
-      if (!transfer) return { processed: true, alerts: 0 };
-      const now = transfer.occurredAt;
-      const source = transfer.sourceAccountId;
-      const accounts = [...new Set([source, transfer.destinationAccountId])];
-      // Rapid in-and-out may complete after `now` when events arrive out of order: the range looks ahead one window too.
-      const rapid = { from: new Date(now.getTime() - m.rapidInOut.windowSeconds * 1000), to: new Date(now.getTime() + m.rapidInOut.windowSeconds * 1000) };
-      const windowStart = new Date(now.getTime() - m.fanOut.windowSeconds * 1000);
-      const facts = await this.repository.windowFacts(tx, {
-        accounts,
-        source,
-        bands: structuringBands(m),
-        rapid,
-        structuring: { from: new Date(now.getTime() - m.structuring.windowSeconds * 1000), to: now },
-        fanOut: { from: windowStart, to: now },
-      });
-      const findings: Finding[] = [];
-      for (const accountId of accounts) {
-        if (mayRapidInOut(m, facts.totals.get(accountId) ?? [])) {
-          const found = detectRapidInOut(m, accountId, await this.repository.history(tx, accountId, rapid.from, rapid.to), now);
-          if (found) findings.push(found);
-        }
-        if (accountId !== source) continue;
-        const structuring = detectStructuring(m, source, facts.banded, now);
-        if (structuring) findings.push(structuring);
-        const destinations = facts.firstPayments.map((t) => t.destinationAccountId);
-        const paid = mayFanOut(m, destinations.length)
-          ? await this.repository.previouslyPaid(tx, source, destinations, new Date(windowStart.getTime() - m.fanOut.lookbackDays * 86_400_000), windowStart)
-          : new Set<string>();
-        const fanOut = detectFanOut(m, source, facts.firstPayments, paid, now);
-        if (fanOut) findings.push(fanOut);
-      }
-      let raised = 0;
-      for (const f of findings) {
-        if (await this.alerts.covered(tx, f.ruleId, f.accountId, f.transferIds)) continue;
-        const alert = await this.alerts.raise(
-          tx,
-          { dedupeKey: `${f.ruleId}:${f.accountId}:${event.eventId}`, ruleId: f.ruleId, ruleVersion: rules.version, severity: f.severity, accountId: f.accountId, transferIds: f.transferIds, reasons: f.reasons, traceId: activeTraceId() },
-          MONITOR_ACTOR,
-        );
-        if (alert) {
-          raised += 1;
-          this.logger.info({ alertId: alert.id, ruleId: f.ruleId, accountId: f.accountId }, 'AML alert raised');
-        }
-      }
-      return { processed: true, alerts: raised };
+    if (!(await this.repository.claimAndRecord(tx, event, transfer, status))) return { processed: false, alerts: 0 };
+    if (!transfer) return { processed: true, alerts: 0 };
+    const now = transfer.occurredAt;
+    const source = transfer.sourceAccountId;
+    const accounts = [...new Set([source, transfer.destinationAccountId])];
+    // Rapid in-and-out may complete after `now` when events arrive out of order: the range looks ahead one window too.
+    const rapid = { from: new Date(now.getTime() - m.rapidInOut.windowSeconds * 1000), to: new Date(now.getTime() + m.rapidInOut.windowSeconds * 1000) };
+    const windowStart = new Date(now.getTime() - m.fanOut.windowSeconds * 1000);
+    const facts = await this.repository.windowFacts(tx, {
+      accounts,
+      source,
+      bands: structuringBands(m),
+      rapid,
+      structuring: { from: new Date(now.getTime() - m.structuring.windowSeconds * 1000), to: now },
+      fanOut: { from: windowStart, to: now },
     });
+    const findings: Finding[] = [];
+    for (const accountId of accounts) {
+      if (mayRapidInOut(m, facts.totals.get(accountId) ?? [])) {
+        const found = detectRapidInOut(m, accountId, await this.repository.history(tx, accountId, rapid.from, rapid.to), now);
+        if (found) findings.push(found);
+      }
+      if (accountId !== source) continue;
+      const structuring = detectStructuring(m, source, facts.banded, now);
+      if (structuring) findings.push(structuring);
+      const destinations = facts.firstPayments.map((t) => t.destinationAccountId);
+      const paid = mayFanOut(m, destinations.length)
+        ? await this.repository.previouslyPaid(tx, source, destinations, new Date(windowStart.getTime() - m.fanOut.lookbackDays * 86_400_000), windowStart)
+        : new Set<string>();
+      const fanOut = detectFanOut(m, source, facts.firstPayments, paid, now);
+      if (fanOut) findings.push(fanOut);
+    }
+    let raised = 0;
+    for (const f of findings) {
+      if (await this.alerts.covered(tx, f.ruleId, f.accountId, f.transferIds)) continue;
+      const alert = await this.alerts.raise(
+        tx,
+        { dedupeKey: `${f.ruleId}:${f.accountId}:${event.eventId}`, ruleId: f.ruleId, ruleVersion: rules.version, severity: f.severity, accountId: f.accountId, transferIds: f.transferIds, reasons: f.reasons, traceId: activeTraceId() },
+        MONITOR_ACTOR,
+      );
+      if (alert) {
+        raised += 1;
+        this.logger.info({ alertId: alert.id, ruleId: f.ruleId, accountId: f.accountId }, 'AML alert raised');
+      }
+    }
+    return { processed: true, alerts: raised };
   }
 }
