@@ -21,7 +21,7 @@ const BATCH_SIZE = Math.min(MAX_BATCH_SIZE, 50);
  * so the batches in flight at one time debit distinct owners (consecutive chunks of one shuffled order) and do not
  * queue on each other's per-owner screening locks.
  */
-const EXPECTED_TPS: Record<SliceName, number> = { single: 40, batch: 600, hot: 40, profile: 40 };
+const EXPECTED_TPS: Record<SliceName, number> = { single: 80, batch: 600, hot: 80, profile: 40 };
 
 interface TesseraCase {
   name: CaseName;
