@@ -342,7 +342,9 @@ func (p *Processor) syncStores(ctx context.Context, polled []int32) error {
 		return fmt.Errorf("restoring window state: %w", err)
 	}
 	windows := 0
+	done := p.now()
 	for part, s := range restored {
+		s.Restored(done)
 		p.stores[part] = s
 		windows += s.OpenWindows()
 	}

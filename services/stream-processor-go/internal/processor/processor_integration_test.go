@@ -171,7 +171,9 @@ func TestProcessorAgainstKafka(t *testing.T) {
 	}
 	produce(record(events[0]), &kgo.Record{Key: []byte("t1/web"), Value: []byte("not protobuf")})
 	cfg2 := *cfg
-	cfg2.Window.IdleTimeout = 2 * time.Second
+	// Idle after 5 s without records (counted from the end of its restore): long enough for a loaded CI box to
+	// fetch phase 2 first, short enough to close the windows soon after.
+	cfg2.Window.IdleTimeout = 5 * time.Second
 	p2, stop2, done2 := start(cfg2)
 	defer func() { stop2(); <-done2 }()
 	waitFor("phase 2 events", func() bool {

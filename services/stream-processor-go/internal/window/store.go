@@ -105,6 +105,13 @@ func (s *Store) advanceTo(wm int64) {
 	}
 }
 
+// Restored marks the store as just rebuilt from its changelog at now: idleness counts from here, not from the
+// store's creation before the restore read the changelog (a restore slower than IdleTimeout made a restarted
+// processor declare itself idle at once, close every window and count its whole backlog as too late).
+func (s *Store) Restored(now time.Time) {
+	s.lastArrival = now
+}
+
 // Add folds an event into every window, dimension and shape it belongs to.
 func (s *Store) Add(e Event, now time.Time) Outcome {
 	s.lastArrival = now

@@ -203,6 +203,26 @@ func TestStoreWatermarkLatenessAndFinal(t *testing.T) {
 	}
 }
 
+func TestStoreIdlenessCountsFromTheEndOfARestore(t *testing.T) {
+	cfg := testConfig()
+	cfg.IdleTimeout = 2 * time.Second
+	// A restart two hours after the events (a backlog): the wall clock is far past every window.
+	created := time.UnixMilli(base + 2*3600*1000)
+	s := NewStore(cfg, created)
+	s.Add(ev("a", 1_000, 1, nil), created)
+	// The changelog took 5 s to read: without Restored the store would be idle (6 s > 2 s) at the first flush.
+	restored := created.Add(5 * time.Second)
+	s.Restored(restored)
+	for _, a := range s.Flush(restored.Add(time.Second)).Aggregates {
+		if a.Final {
+			t.Fatal("a window closed for idleness one second after the restore")
+		}
+	}
+	if got := s.Add(ev("b", 2_000, 1, nil), restored.Add(time.Second)); got != Aggregated {
+		t.Fatalf("an event of the backlog after a slow restore: %v, want Aggregated", got)
+	}
+}
+
 func TestStoreIdleWatermarkFollowsWallClock(t *testing.T) {
 	cfg := testConfig()
 	cfg.IdleTimeout = 2 * time.Second
