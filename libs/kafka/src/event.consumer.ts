@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { context, SpanKind, trace, type Context, type Link, type Meter } from '@opentelemetry/api';
+import { context, SpanKind, trace, type Context, type Link, type Meter, type Span } from '@opentelemetry/api';
 import { Partitioners, type Consumer, type EachBatchPayload, type EachMessagePayload, type IHeaders, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
 import { markSpanFailed, reportComponentFailure } from '@tessera/telemetry';
 import { ConsumerLagMonitor } from './consumer-lag.monitor';
@@ -67,6 +67,12 @@ export interface EventConsumerOptions<T> {
    * spans, instead of one per message. For handlers whose cost is per call rather than per message.
    */
   batchHandler?: BatchHandler<T>;
+  /**
+   * With `batchHandler`: one CONSUMER span per message, a child of its producer's span, instead of one span per batch,
+   * and `item.trace` is that span's context. For consumers whose per-message work belongs in the event's trace (the
+   * AML monitor: the trace of a transfer shows its monitoring); costs a span per message.
+   */
+  messageSpans?: boolean;
   logger: KafkaLogger;
   retry?: Partial<RetryPolicy>;
   /** Start from the earliest offset when the group has no commit yet (default true). */
@@ -271,41 +277,32 @@ export class EventConsumer<T> {
     }
     const last = batch.messages[batch.messages.length - 1];
     if (items.length > 0) {
-      const links: Link[] = [];
-      for (let i = items.length - 1; i >= 0 && links.length < MAX_BATCH_LINKS; i--) {
-        const remote = trace.getSpanContext((items[i] as BatchItem<T>).trace);
-        if (remote) links.push({ context: remote });
-      }
-      const span = tracer.startSpan(`process ${batch.topic}`, {
-        kind: SpanKind.CONSUMER,
-        links,
-        attributes: {
-          'messaging.system': 'kafka',
-          'messaging.operation.type': 'process',
-          'messaging.destination.name': batch.topic,
-          'messaging.destination.partition.id': String(batch.partition),
-          'messaging.consumer.group.name': this.options.groupId,
-          'messaging.batch.message_count': items.length,
-        },
+      // Per-message spans: each item's work runs under a CONSUMER span that is a child of its producer's span.
+      const messageSpans = this.options.messageSpans ? items.map((item) => this.messageSpan(item, messages.get(item) as KafkaMessage)) : [];
+      messageSpans.forEach((span, i) => {
+        const item = items[i] as BatchItem<T>;
+        item.trace = trace.setSpan(item.trace, span);
       });
-      await context.with(trace.setSpan(context.active(), span), async () => {
+      const span = this.options.messageSpans ? undefined : this.batchSpan(batch.topic, batch.partition, items);
+      const spans = span ? [span] : messageSpans;
+      await context.with(span ? trace.setSpan(context.active(), span) : context.active(), async () => {
         try {
           const outcome = await this.runBatchWithRetries(items, batchHandler);
           if (!outcome.ok && items.length === 1) {
             const only = items[0] as BatchItem<T>;
             await this.deadLetter(only.ctx, messages.get(only) as KafkaMessage, outcome.attempts, outcome.error);
           } else if (!outcome.ok) {
-            span.addEvent('batch_fallback_one_by_one', { 'messaging.batch.message_count': items.length });
+            for (const s of spans) s.addEvent('batch_fallback_one_by_one', { 'messaging.batch.message_count': items.length });
             for (const item of items) {
               if (this.abort.signal.aborted) throw new ConsumerStoppingError('consumer stopping; batch left uncommitted');
-              await this.runWithRetries(item.ctx, messages.get(item) as KafkaMessage, item.envelope, item.decoded);
+              await context.with(item.trace, () => this.runWithRetries(item.ctx, messages.get(item) as KafkaMessage, item.envelope, item.decoded));
             }
           }
         } catch (error) {
-          markSpanFailed(span, error);
+          for (const s of spans) markSpanFailed(s, error);
           throw error;
         } finally {
-          span.end();
+          for (const s of spans) s.end();
         }
       });
     }
@@ -333,18 +330,38 @@ export class EventConsumer<T> {
     }
   }
 
-  private async handleOne({ envelope, decoded, ctx, trace: parent }: BatchItem<T>, message: KafkaMessage): Promise<void> {
-    const { topic, partition } = ctx;
-    const base = ctx;
-    const span = tracer.startSpan(
-      `process ${topic}`,
+  /** One span for a fetched batch (a new trace), linked to up to MAX_BATCH_LINKS of its producers' spans. */
+  private batchSpan(topic: string, partition: number, items: Array<BatchItem<T>>): Span {
+    const links: Link[] = [];
+    for (let i = items.length - 1; i >= 0 && links.length < MAX_BATCH_LINKS; i--) {
+      const remote = trace.getSpanContext((items[i] as BatchItem<T>).trace);
+      if (remote) links.push({ context: remote });
+    }
+    return tracer.startSpan(`process ${topic}`, {
+      kind: SpanKind.CONSUMER,
+      links,
+      attributes: {
+        'messaging.system': 'kafka',
+        'messaging.operation.type': 'process',
+        'messaging.destination.name': topic,
+        'messaging.destination.partition.id': String(partition),
+        'messaging.consumer.group.name': this.options.groupId,
+        'messaging.batch.message_count': items.length,
+      },
+    });
+  }
+
+  /** The CONSUMER span of one message, a child of its producer's span (`item.trace`). */
+  private messageSpan({ envelope, ctx, trace: parent }: BatchItem<T>, message: KafkaMessage): Span {
+    return tracer.startSpan(
+      `process ${ctx.topic}`,
       {
         kind: SpanKind.CONSUMER,
         attributes: {
           'messaging.system': 'kafka',
           'messaging.operation.type': 'process',
-          'messaging.destination.name': topic,
-          'messaging.destination.partition.id': String(partition),
+          'messaging.destination.name': ctx.topic,
+          'messaging.destination.partition.id': String(ctx.partition),
           'messaging.kafka.offset': Number(message.offset),
           'messaging.consumer.group.name': this.options.groupId,
           'messaging.message.id': envelope.id,
@@ -353,6 +370,11 @@ export class EventConsumer<T> {
       },
       parent,
     );
+  }
+
+  private async handleOne(item: BatchItem<T>, message: KafkaMessage): Promise<void> {
+    const { envelope, decoded, ctx: base, trace: parent } = item;
+    const span = this.messageSpan(item, message);
     await context.with(trace.setSpan(parent, span), async () => {
       try {
         await this.runWithRetries(base, message, envelope, decoded);

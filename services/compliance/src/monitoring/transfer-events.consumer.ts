@@ -50,7 +50,9 @@ export class TransferEventsConsumer implements OnApplicationBootstrap, OnApplica
       topics: [this.config.COMPLIANCE_TRANSFER_EVENTS_TOPIC],
       codec: rawBytes,
       logger,
-      // A fetched batch is observed in one transaction per 100 events (ObserveTransferHandler.executeMany), in order.
+      // A fetched batch is observed in one transaction per 100 events (ObserveTransferHandler.executeMany), in order;
+      // each event under its own CONSUMER span in the transfer's trace.
+      messageSpans: true,
       batchHandler: async (items) => {
         const events = items.map(({ envelope, decoded, trace }) => {
           const seen = transferFromEvent(envelope.type, decoded);
