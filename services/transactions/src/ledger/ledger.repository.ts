@@ -173,23 +173,16 @@ export class LedgerRepository {
     const set = writeSetOf(tx);
     if (set) set.transfers.push(...rows.map(transferRowOf));
     else await tx.transfer.createMany({ data: rows });
-    return items.map(({ transfer: t, postedAt }) => ({
-      id: t.id,
-      kind: t.kind,
-      sourceAccountId: t.sourceAccountId,
-      destinationAccountId: t.destinationAccountId,
-      amountMinor: t.amountMinor,
-      currency: t.currency,
-      status: t.status,
-      rejectionCode: t.rejectionCode,
-      description: t.description,
-      reference: t.reference,
-      labels: t.labels,
-      reversesTransferId: t.reversesTransferId,
+    // The written transfer as the domain sees it: the instruction's own fields (the sealed counterparty stays sealed).
+    return items.map(({ transfer: { sealedCounterparty: _sealed, ...fields }, postedAt }) => ({
+      ...fields,
+      // Optional on an instruction, always present (maybe undefined) on a Transfer.
+      rejectionCode: fields.rejectionCode,
+      reversesTransferId: fields.reversesTransferId,
+      holdId: fields.holdId,
+      batchId: fields.batchId,
+      screeningId: fields.screeningId,
       reversedByTransferId: undefined,
-      holdId: t.holdId,
-      batchId: t.batchId,
-      screeningId: t.screeningId,
       traceId: traceId ?? undefined,
       createdAt,
       postedAt,
