@@ -83,7 +83,10 @@ describe('startTelemetry admin port (child process)', () => {
     const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     const messages = lines.filter((l) => l['level'] === 'debug').map((l) => l['msg']);
     expect(messages).toEqual(['after: shown', 'late logger: shown']);
-    const result = lines.at(-1) as { put: { status: number }; get: { body: string } };
+    // The result line is found by its shape, not its position: the service's own log lines (pino writes
+    // asynchronously) may land after it.
+    const result = lines.find((l) => 'put' in l && 'get' in l) as { put: { status: number }; get: { body: string } } | undefined;
+    if (result === undefined) throw new Error(`the fixture printed no result line; its output was:\n${stdout}`);
     expect(result.put.status).toBe(200);
     expect(JSON.parse(result.get.body)).toEqual({ level: 'debug', runtime: true });
   }, 40_000);
