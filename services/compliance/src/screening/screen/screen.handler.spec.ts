@@ -1,5 +1,5 @@
 import type { ScreeningInput } from '../screening';
-import { batchChecks, MAX_BATCH_ITEMS, type ScreenCommand } from './screen.handler';
+import { BACKGROUND_CONNECTIONS, batchChecks, MAX_BATCH_ITEMS, type ScreenCommand, screeningSlots } from './screen.handler';
 
 const item = (key: string, o: Partial<ScreeningInput> = {}): ScreenCommand => ({
   idempotencyKey: key,
@@ -31,5 +31,14 @@ describe('batchChecks', () => {
 
   it('refuses a key used twice, naming the repeat and its first use', () => {
     expect(violations([item('key-00001'), item('key-00002'), item('key-00001')])).toEqual([{ field: 'items[2].idempotency_key', description: 'same key as items[0]' }]);
+  });
+});
+
+describe('screeningSlots', () => {
+  it('leaves the background work (AML monitor, outbox relay) its connections, and admits at least one screening', () => {
+    expect(BACKGROUND_CONNECTIONS).toBe(2);
+    expect(screeningSlots(8)).toBe(6);
+    expect(screeningSlots(3)).toBe(1);
+    expect(screeningSlots(1)).toBe(1);
   });
 });

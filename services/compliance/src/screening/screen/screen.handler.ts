@@ -18,6 +18,23 @@ const MAX_AMOUNT = 9_223_372_036_854_775_807n;
 /** ScreenBatch takes at most this many screenings (the transactions batch route's limit). */
 export const MAX_BATCH_ITEMS = 100;
 
+/**
+ * Pooled connections the service's background work may hold at any time, each in one transaction at a time: the AML
+ * monitor (one chunk of events) and the alert outbox relay.
+ */
+export const BACKGROUND_CONNECTIONS = 2;
+
+/**
+ * Screenings admitted at once: the pool minus the background work's connections, so an admitted screening finds a
+ * free connection at once. Admitting the whole pool let the monitor and the relay take two of its connections under
+ * load; two admitted screenings then waited in Prisma's pool past its 2 s `maxWait` and failed with "Unable to start a
+ * transaction in the given time" (the transfer got 503 COMPLIANCE_UNAVAILABLE). A pool too small to spare them gets
+ * one screening at a time.
+ */
+export function screeningSlots(poolMax: number): number {
+  return Math.max(1, poolMax - BACKGROUND_CONNECTIONS);
+}
+
 /** One screening of a Screen or ScreenBatch call. */
 export interface ScreenCommand {
   idempotencyKey: string;
@@ -34,7 +51,10 @@ export interface ScreenCommand {
 @Injectable()
 export class ScreenHandler {
   private readonly logger = createLogger('ScreenHandler');
-  /** One call (a screening or a whole batch) per pooled connection; callers that left while queued are dropped (see AdmissionGate). */
+  /**
+   * One call (a screening or a whole batch) per pooled connection the background work leaves free (see
+   * `screeningSlots`); callers that left while queued are dropped (see AdmissionGate).
+   */
   private readonly admission: AdmissionGate;
 
   constructor(
@@ -42,7 +62,7 @@ export class ScreenHandler {
     private readonly repository: ScreeningRepository,
     @Inject(COMPLIANCE_CONFIG) config: Pick<ComplianceConfig, 'COMPLIANCE_DB_POOL_MAX'>,
   ) {
-    this.admission = new AdmissionGate(config.COMPLIANCE_DB_POOL_MAX);
+    this.admission = new AdmissionGate(screeningSlots(config.COMPLIANCE_DB_POOL_MAX));
   }
 
   /**
