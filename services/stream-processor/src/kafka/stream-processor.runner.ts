@@ -66,20 +66,25 @@ export const PAYMENTS_REPARTITION_KEY = 'payments/transfers';
 
 /**
  * Read-process-write with exactly-once semantics on kafkajs:
- *  - eachBatch per input partition; everything the batch produces (aggregates, dead letters, state
- *    changelog) and the group's next offset go into ONE Kafka transaction;
- *  - one transactional producer per input partition (id `<prefix>-<topic>-<partition>`): whoever
+ *  - eachBatch per input partition; everything a stateful partition's batch produces (aggregates, dead
+ *    letters, state changelog) and the group's next offset go into ONE Kafka transaction;
+ *  - one transactional producer per stateful input partition (id `<prefix>-<topic>-<partition>`): whoever
  *    gets the partition after a rebalance or crash re-initialises that id, which aborts the previous
  *    owner's open transaction and fences it (kafkajs has no KIP-447 group-metadata fencing);
  *  - after each group join, state of every assigned partition is rebuilt from the compacted
- *    changelog (read_committed), so it is exactly the state as of the committed offset.
+ *    changelog (read_committed), so it is exactly the state as of the committed offset;
+ *  - the stateless payments copy (source topic -> repartition topic) is at least once; the aggregation
+ *    dedupes its repeats by envelope id (see forwardPayments).
  */
 export class StreamProcessorRunner {
   readonly stats: ProcessorStats = { forwarded: 0, batches: 0, transactions: 0, records: 0, events: 0, duplicates: 0, late: 0, poison: 0, aggregatesEmitted: 0, restores: 0 };
   private readonly admin: Admin;
   private consumer: Consumer | undefined;
   private layout: ChangelogLayout | undefined;
+  /** Transactional producers of the stateful input partitions (aggregation), one per partition. */
   private readonly producers = new Map<string, Producer>();
+  /** The payments copy's producer: idempotent, not transactional (see forwardPayments). */
+  private forwarder: Producer | undefined;
   private readonly states = new Map<string, PartitionState>();
   /** Next offset to process per partition (the committed one, then ours after each commit). */
   private readonly positions = new Map<string, bigint>();
@@ -129,6 +134,10 @@ export class StreamProcessorRunner {
       this.options.logger.info({ assignment: this.assignment, generation: this.generation }, 'partitions assigned');
     });
     reportFatalCrashes(consumer, { groupId: this.options.groupId, topics: this.inputTopics, logger: this.options.logger, active: () => !this.stopped });
+    if (this.paymentsTopics) {
+      this.forwarder = this.options.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+      await this.forwarder.connect();
+    }
     await consumer.connect();
     await consumer.subscribe({ topics: this.inputTopics, fromBeginning: this.options.fromBeginning });
     await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch: (p) => this.onBatch(p) });
@@ -151,6 +160,7 @@ export class StreamProcessorRunner {
     await this.exclusive(async () => {
       for (const p of this.producers.values()) await p.disconnect().catch(() => undefined);
       this.producers.clear();
+      await this.forwarder?.disconnect().catch(() => undefined);
     });
     await this.admin.disconnect();
   }
@@ -205,14 +215,28 @@ export class StreamProcessorRunner {
   }
 
   /**
-   * Repartition step (Kafka Streams style): copies payment records unchanged, with their timestamps,
-   * to the repartition topic under one key, in a transaction with the source offsets.
+   * Repartition step (Kafka Streams style): copies payment records unchanged, with their timestamps, to the
+   * repartition topic under one key, then commits the source offsets: at least once, not in a transaction.
+   *
+   * A crash between the copy and the commit copies those records again on restart, with the same envelope ids, and the
+   * aggregation drops them as duplicates exactly as it drops the transactions outbox relay's re-publishes (which make
+   * the source topic at-least-once anyway): the payment aggregates stay exactly-once. The copy used to run in a
+   * transaction per source-partition batch: ~10 broker requests (FindCoordinator, AddPartitionsToTxn, its
+   * verification, Produce, AddOffsetsToTxn, TxnOffsetCommit, EndTxn, the markers) for what is now one Produce and one
+   * OffsetCommit. With transfers trickling in one at a time over 6 partitions, that was most of the broker's requests
+   * and CPU (issue #10).
    */
   private async forwardPayments(topic: string, partition: number, messages: KafkaMessage[], nextOffset: bigint): Promise<void> {
     const target = this.paymentsTopics?.repartition;
-    if (!target) throw new Error('payments are disabled');
+    const forwarder = this.forwarder;
+    const consumer = this.consumer;
+    if (!target || !forwarder || !consumer) throw new Error('payments are disabled');
     const out: Message[] = messages.map((m) => ({ key: PAYMENTS_REPARTITION_KEY, value: m.value, timestamp: m.timestamp, headers: m.headers }));
-    await this.transact(topic, partition, [{ topic: target, messages: out }], nextOffset);
+    // No per-record producer span: each record keeps its source event's traceparent header (see transact).
+    await context.with(suppressTracing(context.active()), async () => {
+      for (const chunk of chunkBySize(out)) await forwarder.send({ topic: target, messages: chunk, acks: -1 });
+    });
+    await consumer.commitOffsets([{ topic, partition, offset: nextOffset.toString() }]);
     this.stats.forwarded += messages.length;
   }
 
@@ -287,14 +311,16 @@ export class StreamProcessorRunner {
   }
 
   /**
-   * Fences the previous owners (producer per assigned partition), reads the group's committed
+   * Fences the previous owners (producer per assigned stateful partition), reads the group's committed
    * offsets and rebuilds the state of every assigned partition from the changelog.
    */
   private async prepareAssignment(): Promise<void> {
     if (!this.layout) throw new Error('not started');
     const generation = this.generation;
     const assigned = new Set<string>();
-    for (const [topic, partitions] of Object.entries(this.assignment)) for (const p of partitions) assigned.add(key(topic, p));
+    for (const [topic, partitions] of Object.entries(this.assignment)) {
+      if (this.aggregationTopics.includes(topic)) for (const p of partitions) assigned.add(key(topic, p));
+    }
     for (const [k, producer] of this.producers) {
       if (!assigned.has(k)) {
         await producer.disconnect().catch(() => undefined);
