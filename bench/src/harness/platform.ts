@@ -103,6 +103,11 @@ export class BenchPlatform {
     this.altered.add(name);
   }
 
+  /** A PostgreSQL CHECKPOINT, waited for (see LocalPostgres.checkpoint): before each measured case that writes. */
+  checkpoint(): Promise<void> {
+    return new LocalPostgres(this.topo).checkpoint();
+  }
+
   pid(name: string): number | undefined {
     return this.services.pidOf(name);
   }
