@@ -105,6 +105,8 @@ export const transfersBenchmark: Benchmark = {
       cases.push({ name, label: labels[name], run: value, resources, waits });
     }
 
+    // The AML monitor and insights drain what the hot case left them; pgbench (after) gets the idle machine (before) got.
+    const unquietAfter = await ctx.quiesce();
     const after = await pgbenchCase(ctx, 'transfers: pgbench (after)', scale, seconds);
     const base_ = sandwich(before.result.tps, after.result.tps);
 
@@ -152,6 +154,7 @@ export const transfersBenchmark: Benchmark = {
     const tps = (n: CaseName) => cases.find((c) => c.name === n)?.run.transfersPerSec ?? 0;
     const notes = [
       ...(unquiet ? [unquiet] : []),
+      ...(unquietAfter ? [`before pgbench (after): ${unquietAfter}`] : []),
       `pgbench sandwich: ${before.result.tps} tps before, ${after.result.tps} after, mean ${round(base_.mean, 1)}, spread ${round(base_.spread * 100, 1)}%${base_.noisy ? ' — NOISY (over 15%): re-run before publishing' : ''}.`,
       `Population: ${pop.wallets.length} EUR wallets (one owner each, German holder names, 500.00 EUR top-up each), ${pop.treasuries} LIABILITY treasury accounts that funded them (at most 9 top-ups each), 1 merchant REVENUE account; set up through the gateway in ${pop.setupSeconds}s. Each case debits its own slice (single ${pop.slices.single.length}, batch ${pop.slices.batch.length}, hot ${pop.slices.hot.length}, profile ${pop.slices.profile.length} wallets) round-robin, because compliance rules v1 count velocity per source owner (more than 10 in 60 s -> REVIEW/PENDING, and a batch with one non-approved item is refused whole; more than 60 an hour -> DECLINE), also for the platform's own accounts.`,
       'PAYMENTS.COMPLIANCE_UNAVAILABLE (503) = transactions gave up on Screen after TRANSACTIONS_SCREEN_DEADLINE_MS (800 ms) and refused the transfer (fail-closed). Compliance screens each movement in an interactive transaction (advisory lock per owner, history, insert), one per pooled connection the AML monitor and the alert relay leave free (COMPLIANCE_DB_POOL_MAX 8 minus 2), and drops a screening whose caller left while it queued (AdmissionGate); a batch is screened in one ScreenBatch call (deadline TRANSACTIONS_SCREEN_BATCH_DEADLINE_MS, 5 s; the gateway gives the batch route GATEWAY_BATCH_DEADLINE_MS, 10 s). 429 HTTP.RATE_LIMITED means the gateway was running without the bench rate limits (restarted by another run).',

@@ -264,6 +264,32 @@ describe('EventProducer -> EventConsumer', () => {
     expect(batchSpans.some((sp) => (sp.links?.length ?? 0) > 1)).toBe(true);
   }, 60_000);
 
+  it('fetch wait: with minBytes/maxWaitMs the broker holds fetches, so a trickle of messages arrives in batches', async () => {
+    const topic = await newTopic('fetch-wait', 1);
+    const batches: string[][] = [];
+    const c = new EventConsumer({
+      kafka, groupId: `kafka-lib-test.fetch-wait-${run}`, topics: [topic], codec: commonV1.Ping, types: [PING], logger, lagIntervalMs: 0, meter,
+      fetch: { minBytes: 1024 * 1024, maxWaitMs: 1000 },
+      batchHandler: async (items) => void batches.push(items.map((it) => it.envelope.subject)),
+    });
+    const joined = c.waitForAssignment();
+    await c.start();
+    try {
+      await joined;
+      // One message every 40 ms for ~0.5 s: without the wait, each fetch answers with the one or two that arrived.
+      for (let i = 0; i < 12; i++) {
+        await producer.publish(topic, ping(`t-${i}`));
+        await new Promise((r) => setTimeout(r, 40));
+      }
+      await until(() => batches.flat().length === 12);
+    } finally {
+      await c.stop();
+    }
+    expect(batches.flat()).toEqual(Array.from({ length: 12 }, (_, i) => `t-${i}`));
+    // Every fetch window of maxWaitMs covers at least half of the trickle: some batch holds several messages.
+    expect(Math.max(...batches.map((b) => b.length))).toBeGreaterThanOrEqual(3);
+  }, 60_000);
+
   it('batch mode with messageSpans: each message is handled under its own CONSUMER span, a child of its producer\'s', async () => {
     const topic = await newTopic('batch-spans', 1);
     const parent = trace.getTracer('kafka-lib-test').startSpan('producer side');

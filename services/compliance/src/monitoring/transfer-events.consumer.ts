@@ -53,6 +53,9 @@ export class TransferEventsConsumer implements OnApplicationBootstrap, OnApplica
       // A fetched batch is observed in one transaction per 100 events (ObserveTransferHandler.executeMany), in order;
       // each event under its own CONSUMER span in the transfer's trace.
       messageSpans: true,
+      // Monitoring is after the fact: waiting up to 500 ms for 64 KB of events turns a trickle of transfers (one or
+      // two per fetch, each batch a transaction of its own) into batches of dozens (issue #10).
+      fetch: { minBytes: 64 * 1024, maxWaitMs: 500 },
       batchHandler: async (items) => {
         const events = items.map(({ envelope, decoded, trace }) => {
           const seen = transferFromEvent(envelope.type, decoded);
