@@ -1,12 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { context, SpanKind, trace, type Context, type Link, type Meter, type Span } from '@opentelemetry/api';
-import { Partitioners, type Consumer, type EachBatchPayload, type EachMessagePayload, type IHeaders, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
+import { type Consumer, type EachBatchPayload, type EachMessagePayload, type IHeaders, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
 import { markSpanFailed, reportComponentFailure } from '@tessera/telemetry';
 import { ConsumerLagMonitor } from './consumer-lag.monitor';
 import { deadLetterMessage, dlqTopicFor, failureReason } from './dead-letter';
 import { DeadLetterCounter } from './dead-letter.metrics';
 import { decodeEnvelope, type EventEnvelope, type MessageCodec } from './envelope';
-import type { KafkaLogger } from './kafka.client';
+import { createProducer, type KafkaLogger } from './kafka.client';
 import { DEFAULT_RETRY_POLICY, decideAfterFailure, PoisonMessageError, type RetryPolicy } from './retry-policy';
 import { extractTraceContext } from './trace-headers';
 
@@ -138,12 +138,7 @@ export class EventConsumer<T> {
       allowAutoTopicCreation: false,
       ...(options.fetch ? { minBytes: options.fetch.minBytes, maxWaitTimeInMs: options.fetch.maxWaitMs } : {}),
     });
-    this.dlqProducer = options.kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
-    });
+    this.dlqProducer = createProducer(options.kafka);
     this.lagMonitor =
       options.lagIntervalMs === 0
         ? undefined

@@ -1,9 +1,9 @@
 import { context, SpanKind, trace, type Span } from '@opentelemetry/api';
 import { markSpanFailed } from '@tessera/telemetry';
 import { suppressTracing } from '@opentelemetry/core';
-import { Partitioners, type Kafka, type Message, type Offsets, type Producer, type RecordMetadata, type Transaction } from 'kafkajs';
+import { type Kafka, type Message, type Offsets, type Producer, type RecordMetadata, type Transaction } from 'kafkajs';
 import { buildEnvelope, encodeEnvelope, envelopeHeaders, type EventEnvelope, type EventInput } from './envelope';
-import type { KafkaLogger } from './kafka.client';
+import { createProducer, type KafkaLogger } from './kafka.client';
 import { extractTraceContext, injectTraceContext } from './trace-headers';
 
 const tracer = trace.getTracer('@tessera/kafka');
@@ -56,14 +56,7 @@ export class EventProducer {
   private connected = false;
 
   constructor(private readonly options: EventProducerOptions) {
-    this.producer = options.kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      // murmur2 keyed partitioning, the same as the Java and Go clients, so keys land alike whoever produces.
-      createPartitioner: Partitioners.DefaultPartitioner,
-      ...(options.transactionalId ? { transactionalId: options.transactionalId } : {}),
-    });
+    this.producer = createProducer(options.kafka, options.transactionalId ? { transactionalId: options.transactionalId } : {});
   }
 
   async connect(): Promise<void> {

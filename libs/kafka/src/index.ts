@@ -1,4 +1,4 @@
-export { createKafka, brokersFromEnv, pinoLogCreator } from './kafka.client';
+export { createKafka, createProducer, brokersFromEnv, pinoLogCreator } from './kafka.client';
 export type { CreateKafkaOptions, KafkaLogger } from './kafka.client';
 export {
   buildEnvelope, decodeEnvelope, encodeEnvelope, envelopeHeaders, eventTypeOf, EventHeaders, PROTOBUF_CONTENT_TYPE,

@@ -1,4 +1,4 @@
-import { CompressionCodecs, CompressionTypes, Kafka, logLevel, type KafkaConfig, type LogEntry, type logCreator } from 'kafkajs';
+import { CompressionCodecs, CompressionTypes, Kafka, logLevel, Partitioners, type KafkaConfig, type LogEntry, type logCreator, type Producer, type ProducerConfig } from 'kafkajs';
 import SnappyCodec from 'kafkajs-snappy';
 
 /**
@@ -85,4 +85,16 @@ export function pinoLogCreator(logger: KafkaLogger): logCreator {
         logger.debug(fields, message);
     }
   };
+}
+
+/**
+ * A kafkajs producer with the platform's settings, for records that are already encoded (copies, replays, dead
+ * letters, transactions); `EventProducer` builds on it for envelopes. Idempotent (no duplicates from the producer's own
+ * retries; acks=all, the only value kafkajs allows with it), one request in flight (kafkajs tracks sequence numbers per
+ * partition without re-ordering on retry), no topic auto-creation (topics come from infra/topology.yaml), and murmur2
+ * keyed partitioning, the same as the Java and Go clients, so keys land alike whoever produces. `extra` adds e.g. a
+ * `transactionalId`.
+ */
+export function createProducer(kafka: Kafka, extra: Omit<ProducerConfig, 'idempotent' | 'maxInFlightRequests' | 'allowAutoTopicCreation' | 'createPartitioner'> = {}): Producer {
+  return kafka.producer({ ...extra, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
 }

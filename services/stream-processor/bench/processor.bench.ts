@@ -14,7 +14,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { analyticsV1, eventTypeName } from '@tessera/contracts';
-import { buildEnvelope, decodeEnvelope, encodeEnvelope } from '@tessera/kafka';
+import { buildEnvelope, createProducer, decodeEnvelope, encodeEnvelope } from '@tessera/kafka';
 import { Kafka, logLevel, Partitioners, type Admin, type Message } from 'kafkajs';
 import { aggregationOptions, createStreamProcessor } from '../src/composition';
 import { streamProcessorConfigSchema } from '../src/config';
@@ -100,7 +100,7 @@ async function startBaseline(t: Topics): Promise<System> {
 }
 
 async function produceAll(messages: Message[], topic: string): Promise<void> {
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = createProducer(kafka);
   await producer.connect();
   for (let i = 0; i < messages.length; i += 1_000) await producer.send({ topic, acks: -1, messages: messages.slice(i, i + 1_000) });
   await producer.disconnect();
@@ -155,7 +155,7 @@ async function latency(start: (t: Topics) => Promise<System>, label: string): Pr
     },
   });
   await sleep(3_000);
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = createProducer(kafka);
   await producer.connect();
   const total = RATE * PACED_SECONDS;
   const began = Date.now();

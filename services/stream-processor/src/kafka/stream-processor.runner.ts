@@ -1,8 +1,8 @@
 import { context, SpanKind, trace } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import { markSpanFailed } from '@tessera/telemetry';
-import { ConsumerLagMonitor, type KafkaLogger, reportFatalCrashes } from '@tessera/kafka';
-import { Partitioners, type Admin, type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, type Message, type Producer } from 'kafkajs';
+import { ConsumerLagMonitor, createProducer, type KafkaLogger, reportFatalCrashes } from '@tessera/kafka';
+import { type Admin, type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, type Message, type Producer, type ProducerRecord } from 'kafkajs';
 import { decodePaymentEvent } from '../payments/payment-event.decoder';
 import { PartitionState, type AggregationOptions, type BatchOutcome } from '../processing/partition-state';
 import type { InputRecord } from '../processing/processing.types';
@@ -135,7 +135,7 @@ export class StreamProcessorRunner {
     });
     reportFatalCrashes(consumer, { groupId: this.options.groupId, topics: this.inputTopics, logger: this.options.logger, active: () => !this.stopped });
     if (this.paymentsTopics) {
-      this.forwarder = this.options.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+      this.forwarder = createProducer(this.options.kafka);
       await this.forwarder.connect();
     }
     await consumer.connect();
@@ -232,10 +232,7 @@ export class StreamProcessorRunner {
     const consumer = this.consumer;
     if (!target || !forwarder || !consumer) throw new Error('payments are disabled');
     const out: Message[] = messages.map((m) => ({ key: PAYMENTS_REPARTITION_KEY, value: m.value, timestamp: m.timestamp, headers: m.headers }));
-    // No per-record producer span: each record keeps its source event's traceparent header (see transact).
-    await context.with(suppressTracing(context.active()), async () => {
-      for (const chunk of chunkBySize(out)) await forwarder.send({ topic: target, messages: chunk, acks: -1 });
-    });
+    await sendChunks(forwarder, [{ topic: target, messages: out }]);
     await consumer.commitOffsets([{ topic, partition, offset: nextOffset.toString() }]);
     this.stats.forwarded += messages.length;
   }
@@ -291,14 +288,7 @@ export class StreamProcessorRunner {
     if (!producer) throw new Error(`no transactional producer for ${key(topic, partition)}`);
     const tx = await producer.transaction();
     try {
-      // No kafkajs-instrumentation span per produced record (hundreds per poll: every aggregate revision, every
-      // changelog entry): the batch span stands for the poll, and each record's traceparent header is the one set on
-      // it here (the batch span's for aggregates, the source event's for forwarded payments), not a per-send span's.
-      await context.with(suppressTracing(context.active()), async () => {
-        for (const s of sends) {
-          for (const chunk of chunkBySize(s.messages)) await tx.send({ topic: s.topic, messages: chunk, acks: -1 });
-        }
-      });
+      await sendChunks(tx, sends);
       if (nextOffset !== undefined) {
         await tx.sendOffsets({ consumerGroupId: this.options.groupId, topics: [{ topic, partitions: [{ partition, offset: nextOffset.toString() }] }] });
       }
@@ -331,12 +321,8 @@ export class StreamProcessorRunner {
     this.positions.clear();
     for (const k of assigned) {
       if (this.producers.has(k)) continue;
-      const producer = this.options.kafka.producer({
+      const producer = createProducer(this.options.kafka, {
         transactionalId: `${this.options.transactionalIdPrefix}-${k.replace(':', '-')}`,
-        idempotent: true,
-        maxInFlightRequests: 1,
-        allowAutoTopicCreation: false,
-        createPartitioner: Partitioners.DefaultPartitioner,
         transactionTimeout: this.options.transactionTimeoutMs,
       });
       await producer.connect(); // InitProducerId: aborts and fences the previous owner's open transaction
@@ -404,4 +390,18 @@ export class StreamProcessorRunner {
     this.lock = run.catch(() => undefined);
     return run;
   }
+}
+
+/**
+ * Sends records in size-bounded chunks (chunkBySize), acks=all, on a producer or a transaction. No kafkajs-instrumentation
+ * span per produced record (hundreds per poll: every aggregate revision, every changelog entry): the batch span stands
+ * for the poll, and each record's traceparent header is the one set on it (the batch span's for aggregates, the source
+ * event's for copied payments), not a per-send span's.
+ */
+async function sendChunks(sender: { send(record: ProducerRecord): Promise<unknown> }, sends: Array<{ topic: string; messages: Message[] }>): Promise<void> {
+  await context.with(suppressTracing(context.active()), async () => {
+    for (const s of sends) {
+      for (const chunk of chunkBySize(s.messages)) await sender.send({ topic: s.topic, messages: chunk, acks: -1 });
+    }
+  });
 }

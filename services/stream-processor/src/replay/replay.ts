@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { analyticsV1 } from '@tessera/contracts';
-import { decodeEnvelope } from '@tessera/kafka';
-import { Partitioners, type Kafka, type Message } from 'kafkajs';
+import { createProducer, decodeEnvelope } from '@tessera/kafka';
+import type { Kafka, Message } from 'kafkajs';
 import { DlqReason } from '../processing/processing.types';
 
 export interface ReplayTarget {
@@ -66,7 +66,7 @@ export async function replayRange(target: ReplayTarget & { fromMs: number; toMs:
 
 async function publish(target: ReplayTarget, messages: Message[]): Promise<void> {
   if (target.dryRun || messages.length === 0) return;
-  const producer = target.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = createProducer(target.kafka);
   await producer.connect();
   try {
     for (let i = 0; i < messages.length; i += 500) await producer.send({ topic: target.rawTopic, acks: -1, messages: messages.slice(i, i + 500) });

@@ -2,8 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { analyticsV1, eventTypeName } from '@tessera/contracts';
-import { buildEnvelope, encodeEnvelope } from '@tessera/kafka';
-import { AssignerProtocol, Kafka, logLevel, Partitioners, type Admin, type Message } from 'kafkajs';
+import { buildEnvelope, createProducer, encodeEnvelope } from '@tessera/kafka';
+import { AssignerProtocol, Kafka, logLevel, type Admin, type Message } from 'kafkajs';
 import type { NormalizedEvent } from '../../src/processing/processing.types';
 import type { OtlpReceiver } from '@tessera/telemetry';
 
@@ -47,7 +47,7 @@ export function rawMessage(ev: NormalizedEvent, recordTime = ev.eventTimeMs): Me
 }
 
 export async function produce(kafka: Kafka, topic: string, messages: Message[]): Promise<void> {
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = createProducer(kafka);
   await producer.connect();
   try {
     for (let i = 0; i < messages.length; i += 500) await producer.send({ topic, acks: -1, messages: messages.slice(i, i + 500) });
