@@ -1,5 +1,6 @@
 import { Metadata, status as GrpcCode, type StatusObject } from '@grpc/grpc-js';
 import { googleProtobuf, googleRpc } from '@tessera/contracts';
+import { databaseUnavailable } from './database-unavailable';
 import { AppError, type ErrorKind, type FieldViolation, INTERNAL_CODE, INTERNAL_MESSAGE, isAppError } from './app-error';
 
 /** google.rpc.ErrorInfo.domain of every Tessera error. */
@@ -42,12 +43,13 @@ export function grpcCodeOf(kind: ErrorKind): GrpcCode {
 /**
  * Converts anything thrown by a handler into the gRPC status to send. AppErrors keep their code (as
  * ErrorInfo.reason), metadata and field violations (as BadRequest) in the `grpc-status-details-bin`
- * trailer; any other error becomes a generic INTERNAL so internals never cross the wire.
+ * trailer; a database that could not serve in time becomes UNAVAILABLE `DB.UNAVAILABLE` (databaseUnavailable); any
+ * other error becomes a generic INTERNAL so internals never cross the wire.
  */
 export function toGrpcStatus(err: unknown): StatusObject {
   const app = isAppError(err)
     ? err
-    : new AppError({ code: INTERNAL_CODE, kind: 'INTERNAL', message: INTERNAL_MESSAGE });
+    : (databaseUnavailable(err) ?? new AppError({ code: INTERNAL_CODE, kind: 'INTERNAL', message: INTERNAL_MESSAGE }));
   const code = KIND_TO_GRPC[app.kind];
   const details: googleProtobuf.Any[] = [
     {

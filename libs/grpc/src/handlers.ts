@@ -1,5 +1,5 @@
 import type { handleUnaryCall, ServerUnaryCall, sendUnaryData, UntypedServiceImplementation } from '@grpc/grpc-js';
-import { AppError, isAppError, toGrpcStatus } from '@tessera/errors';
+import { AppError, databaseUnavailable, isAppError, toGrpcStatus } from '@tessera/errors';
 import { createLogger, type Logger } from '@tessera/telemetry';
 import { callContextOf, runWithCallContext, type CallContext } from './call-context';
 
@@ -46,7 +46,8 @@ const CLIENT_KINDS = new Set(['INVALID_ARGUMENT', 'NOT_FOUND', 'ALREADY_EXISTS',
 
 /**
  * Adapts a promise handler to grpc-js. Whatever it throws becomes `toGrpcStatus(err)`: AppErrors keep
- * code, metadata and field violations; anything else is a generic INTERNAL. The handler runs inside
+ * code, metadata and field violations; a database that could not serve in time is UNAVAILABLE
+ * (`databaseUnavailable`); anything else is a generic INTERNAL. The handler runs inside
  * its CallContext (forwarded credential, verified peer, deadline, cancellation). Requests with NUL in a string
  * field are refused with INVALID_ARGUMENT before the handler runs. Logs carry method and error code, never the
  * request, so no PII reaches them.
@@ -61,7 +62,9 @@ export function wrapUnary<Req, Res>(handler: UnaryHandler<Req, Res>, options: Wr
       return handler(call.request, ctx);
     })).then(
       (response) => callback(null, response),
-      (error: unknown) => {
+      (thrown: unknown) => {
+        // A database that could not serve in time is an overload (UNAVAILABLE, retryable), not a bug (INTERNAL).
+        const error = isAppError(thrown) ? thrown : (databaseUnavailable(thrown) ?? thrown);
         const status = toGrpcStatus(error);
         if (isAppError(error) && CLIENT_KINDS.has(error.kind)) {
           logger.info({ method, code: error.code, kind: error.kind }, 'grpc call rejected');
