@@ -14,10 +14,10 @@ const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'
 /**
  * The typed refusal for a failure of the database *connection* rather than of the work: the pool had no connection
  * within its wait (pg-pool "timeout exceeded when trying to connect"; Prisma P2028 "Unable to start a transaction in
- * the given time", or its interactive transaction expiring), or the server refused or dropped the connection. Such a
- * request wrote nothing it could keep (its transaction never started or never committed), so a retry with the same
- * idempotency key ends in the committed result or a definite refusal: UNAVAILABLE (gRPC 14, HTTP 503), not the
- * INTERNAL a bug gets. Undefined for anything else, which stays a bug. Recognised by the drivers' stable codes and
+ * the given time", or its interactive transaction expiring), or the server refused or dropped the connection. Mostly
+ * the transaction never started or was rolled back; when a connection drops during COMMIT the outcome is unknown, and
+ * the idempotency key settles it: a retry with the same key ends in the committed result or a definite refusal. So:
+ * UNAVAILABLE (gRPC 14, HTTP 503, retry later), not the INTERNAL a bug gets. Undefined for anything else, which stays a bug. Recognised by the drivers' stable codes and
  * messages, the cause chain included (Prisma's driver adapter wraps node-postgres' error).
  */
 export function databaseUnavailable(err: unknown): AppError | undefined {
