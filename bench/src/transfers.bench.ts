@@ -61,6 +61,17 @@ async function pgbenchCase(ctx: BenchContext, label: string, scale: number, seco
   return { result: value, resources };
 }
 
+/**
+ * IO stall per case (PSI `full`, % of wall time): pgbench commits with an fsync each, so a disk slowed from outside the
+ * platform cuts the baseline far more than Tessera and inflates the ratios. Over 5% in any case flags the run.
+ */
+function ioStallNote(cases: Array<[string, CaseResources]>): string {
+  const known = cases.filter(([, r]) => r.ioStallPct !== undefined);
+  if (known.length === 0) return 'IO stall: not measured (no /proc/pressure/io).';
+  const worst = Math.max(...known.map(([, r]) => r.ioStallPct as number));
+  return `IO stall (PSI full, % of each case's wall time): ${known.map(([n, r]) => `${n} ${r.ioStallPct}%`).join(', ')}${worst > 5 ? ' — IO-STALLED (over 5%): the disk was slow; re-run before publishing' : ''}.`;
+}
+
 /** CPU ms per transfer; when no transfer was created, per request (suffix "/req") so a collapse still shows its cost. */
 function perTransfer(r: CaseResources, transfers: number, name: string, requests = 0): string {
   const s = r.cpuSeconds[name];
@@ -156,6 +167,7 @@ export const transfersBenchmark: Benchmark = {
       ...(unquiet ? [unquiet] : []),
       ...(unquietAfter ? [`before pgbench (after): ${unquietAfter}`] : []),
       `pgbench sandwich: ${before.result.tps} tps before, ${after.result.tps} after, mean ${round(base_.mean, 1)}, spread ${round(base_.spread * 100, 1)}%${base_.noisy ? ' — NOISY (over 15%): re-run before publishing' : ''}.`,
+      ioStallNote([['pgbench (before)', before.resources], ...cases.map((c): [string, CaseResources] => [c.name, c.resources]), ['pgbench (after)', after.resources]]),
       `Population: ${pop.wallets.length} EUR wallets (one owner each, German holder names, 500.00 EUR top-up each), ${pop.treasuries} LIABILITY treasury accounts that funded them (at most 9 top-ups each), 1 merchant REVENUE account; set up through the gateway in ${pop.setupSeconds}s. Each case debits its own slice (single ${pop.slices.single.length}, batch ${pop.slices.batch.length}, hot ${pop.slices.hot.length}, profile ${pop.slices.profile.length} wallets) round-robin, because compliance rules v1 count velocity per source owner (more than 10 in 60 s -> REVIEW/PENDING, and a batch with one non-approved item is refused whole; more than 60 an hour -> DECLINE), also for the platform's own accounts.`,
       'PAYMENTS.COMPLIANCE_UNAVAILABLE (503) = transactions gave up on Screen after TRANSACTIONS_SCREEN_DEADLINE_MS (800 ms) and refused the transfer (fail-closed). Compliance screens each movement in an interactive transaction (advisory lock per owner, history, insert), one per pooled connection the AML monitor and the alert relay leave free (COMPLIANCE_DB_POOL_MAX 8 minus 2), and drops a screening whose caller left while it queued (AdmissionGate); a batch is screened in one ScreenBatch call (deadline TRANSACTIONS_SCREEN_BATCH_DEADLINE_MS, 5 s; the gateway gives the batch route GATEWAY_BATCH_DEADLINE_MS, 10 s). 429 HTTP.RATE_LIMITED means the gateway was running without the bench rate limits (restarted by another run).',
       'Hot account: every transfer credits one merchant account from a different wallet, so all 16 clients queue on that account\'s row lock (FOR UPDATE). A single hot *source* would measure compliance instead: rules v1 let one owner debit 10 times a minute, then hold (REVIEW) or decline.',

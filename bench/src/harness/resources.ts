@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { childrenOf, treeCpuSeconds, treePssKb, treeRssKb } from '../../../infra/local/proc';
 import type { Component } from './platform';
 
@@ -10,6 +11,24 @@ export interface CaseResources {
   benchCpuSeconds: number;
   peakPssMb: Record<string, number>;
   peakRssMb: Record<string, number>;
+  /**
+   * Share of the case's wall time in which every runnable task waited on IO (Linux PSI `/proc/pressure/io`, `full`),
+   * in %; undefined where the kernel has no PSI. A disk slowed by something outside the platform shows here: the
+   * pgbench baseline (fsync per commit) suffers far more from it than Tessera's CPU-bound path, so a case with a high
+   * value makes its ratios meaningless.
+   */
+  ioStallPct?: number;
+}
+
+/** Total microseconds of `full` IO stall since boot (PSI), or undefined without PSI. */
+export function ioStallMicros(): number | undefined {
+  try {
+    const full = readFileSync('/proc/pressure/io', 'utf8').split('\n').find((l) => l.startsWith('full'));
+    const total = full?.match(/total=(\d+)/)?.[1];
+    return total === undefined ? undefined : Number(total);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -36,6 +55,7 @@ export async function measureResources<T>(label: string, components: Component[]
   sample();
   const timer = setInterval(sample, sampleMs);
   const t0 = process.hrtime.bigint();
+  const stallBefore = ioStallMicros();
   const ownBefore = process.cpuUsage();
   let value: T;
   try {
@@ -46,6 +66,7 @@ export async function measureResources<T>(label: string, components: Component[]
   sample();
   const own = process.cpuUsage(ownBefore);
   const wallSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const stallAfter = ioStallMicros();
   const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
   return {
     value,
@@ -56,6 +77,7 @@ export async function measureResources<T>(label: string, components: Component[]
       cpuSeconds: Object.fromEntries(((after) => components.map((c) => [c.name, round(treeCpuSeconds(c.pid, after) - (before.get(c.name) ?? 0))]))(childrenOf())),
       peakPssMb: Object.fromEntries(components.map((c) => [c.name, round((peakPss.get(c.name) ?? 0) / 1024, 0)])),
       peakRssMb: Object.fromEntries(components.map((c) => [c.name, round((peakRss.get(c.name) ?? 0) / 1024, 0)])),
+      ...(stallBefore !== undefined && stallAfter !== undefined ? { ioStallPct: round(((stallAfter - stallBefore) / 1e6 / wallSeconds) * 100, 1) } : {}),
     },
   };
 }
