@@ -19,6 +19,13 @@ export const transactionsConfigSchema = z.object({
    * queued behind other screenings on a busy box; inside the gateway's GATEWAY_BATCH_DEADLINE_MS (10 s).
    */
   TRANSACTIONS_SCREEN_BATCH_DEADLINE_MS: durationMs().default(5000),
+  /**
+   * Concurrent transfers' screenings share ScreenBatch calls (ComplianceClient): at most this many in one call. 1 turns
+   * coalescing off (one Screen call per movement).
+   */
+  TRANSACTIONS_SCREEN_COALESCE_MAX: z.coerce.number().int().min(1).max(100).default(32),
+  /** Screening calls in flight at once; screenings that arrive while all are busy go together in the next call. */
+  TRANSACTIONS_SCREEN_IN_FLIGHT: z.coerce.number().int().min(1).max(64).default(2),
   /** How often the sweeper releases expired holds (reads also release them lazily). */
   TRANSACTIONS_HOLD_SWEEP_INTERVAL_MS: durationMs().default(30_000),
   TRANSACTIONS_PINGS_GROUP: z.string().regex(/^transactions\.[a-z0-9.-]+$/).default('transactions.pings'),

@@ -1,5 +1,6 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { complianceV1 } from '@tessera/contracts';
+import { Coalescer } from '@tessera/db';
 import { isAppError } from '@tessera/errors';
 import { createGrpcClient, grpcTransportFromEnv, unaryCall } from '@tessera/grpc';
 import { createLogger } from '@tessera/telemetry';
@@ -13,10 +14,22 @@ const DECISIONS: Record<number, ScreeningDecision | undefined> = {
   [complianceV1.Decision.DECISION_DECLINE]: 'DECLINE',
 };
 
+interface ScreenItem {
+  idempotencyKey: string;
+  subject: ScreeningSubject;
+}
+
 /**
  * Calls ComplianceService.Screen with a hard deadline. Fail-closed: anything but a well-formed
  * decision (unreachable, deadline passed, an error status, an unknown decision) becomes
  * PAYMENTS.COMPLIANCE_UNAVAILABLE, so no money moves without an explicit approval.
+ *
+ * Concurrent movements share calls (issue #10): `screen` goes through a Coalescer, so a screening that arrives while
+ * TRANSACTIONS_SCREEN_IN_FLIGHT calls are out waits and goes with the others in one ScreenBatch call (one compliance
+ * transaction, one commit) when one returns; an idle service sends it at once as a Screen call. Compliance decides a
+ * batch's items in order, each exactly as a Screen call would after the ones before it, so a decision is the same
+ * as if the movements had been screened one by one in arrival order. A refusal of the whole call that one item can
+ * cause (a reused key, an invalid item) is never passed to the others: each item is then screened alone.
  */
 @Injectable()
 export class ComplianceClient implements OnApplicationShutdown {
@@ -24,6 +37,7 @@ export class ComplianceClient implements OnApplicationShutdown {
   private readonly client: complianceV1.ComplianceServiceClient;
   private readonly deadlineMs: number;
   private readonly batchDeadlineMs: number;
+  private readonly coalescer: Coalescer<ScreenItem, Screening>;
 
   constructor(@Inject(TRANSACTIONS_CONFIG) config: TransactionsConfig) {
     this.deadlineMs = config.TRANSACTIONS_SCREEN_DEADLINE_MS;
@@ -36,12 +50,58 @@ export class ComplianceClient implements OnApplicationShutdown {
       retryPolicy: { initialBackoffMs: 50, maxBackoffMs: 200 },
       defaultDeadlineMs: this.deadlineMs,
     });
+    this.coalescer = new Coalescer({
+      maxBatch: config.TRANSACTIONS_SCREEN_COALESCE_MAX,
+      maxInFlight: config.TRANSACTIONS_SCREEN_IN_FLIGHT,
+      run: (items) => this.screenTogether(items),
+    });
   }
 
   /** @throws AppError PAYMENTS.COMPLIANCE_UNAVAILABLE (kind UNAVAILABLE) when no decision arrives in time. */
-  async screen(idempotencyKey: string, subject: ScreeningSubject): Promise<Screening> {
+  screen(idempotencyKey: string, subject: ScreeningSubject): Promise<Screening> {
+    return this.coalescer.submit({ idempotencyKey, subject });
+  }
+
+  /** One Screen call. */
+  private async screenOne({ idempotencyKey, subject }: ScreenItem): Promise<Screening> {
     const response = await this.call(subject.referenceId, () => unaryCall(this.client, 'screen', screenRequest(idempotencyKey, subject), { deadlineMs: this.deadlineMs }));
     return this.decisionOf(response, subject.referenceId);
+  }
+
+  /**
+   * The screenings that arrived together: one Screen call for one, else one ScreenBatch call under the Screen
+   * deadline (a coalesced call holds at most TRANSACTIONS_SCREEN_COALESCE_MAX movements). A key already in the call
+   * (the same request retried in parallel) is screened alone after it, so compliance replays the first decision or
+   * refuses a different body. When the call is refused as a whole for a reason one item can cause, each item is
+   * screened alone, so only that item gets the refusal; an unavailable compliance refuses them all (fail-closed).
+   */
+  private async screenTogether(items: readonly ScreenItem[]): Promise<Array<Screening | Error>> {
+    const keys = new Set<string>();
+    const first: number[] = [];
+    const repeats: number[] = [];
+    items.forEach((item, i) => {
+      (keys.has(item.idempotencyKey) ? repeats : first).push(i);
+      keys.add(item.idempotencyKey);
+    });
+    const alone = (i: number) => this.screenOne(items[i] as ScreenItem).catch((err: unknown) => asError(err));
+    const results: Array<Screening | Error> = new Array<Screening | Error>(items.length);
+    if (first.length === 1) {
+      results[first[0] as number] = await alone(first[0] as number);
+    } else {
+      try {
+        const decided = await this.screenMany(first.map((i) => items[i] as ScreenItem), this.deadlineMs);
+        first.forEach((i, n) => (results[i] = decided[n] as Screening));
+      } catch (err) {
+        if (!oneItemCanCause(err)) {
+          for (const i of first) results[i] = asError(err);
+        } else {
+          const each = await Promise.all(first.map(alone));
+          first.forEach((i, n) => (results[i] = each[n] as Screening | Error));
+        }
+      }
+    }
+    for (const i of repeats) results[i] = await alone(i);
+    return results;
   }
 
   /**
@@ -49,11 +109,15 @@ export class ComplianceClient implements OnApplicationShutdown {
    * order, each as if screened one after another. Same fail-closed rule as `screen`; the deadline is
    * TRANSACTIONS_SCREEN_BATCH_DEADLINE_MS, since one call decides up to 100 movements.
    */
-  async screenBatch(items: { idempotencyKey: string; subject: ScreeningSubject }[]): Promise<Screening[]> {
+  screenBatch(items: ScreenItem[]): Promise<Screening[]> {
+    return this.screenMany(items, this.batchDeadlineMs);
+  }
+
+  private async screenMany(items: readonly ScreenItem[], deadlineMs: number): Promise<Screening[]> {
     const first = items[0]?.subject.referenceId ?? '';
     const response = await this.call(first, () =>
       unaryCall(this.client, 'screenBatch', complianceV1.ScreenBatchRequest.fromPartial({ items: items.map((i) => screenRequest(i.idempotencyKey, i.subject)) }), {
-        deadlineMs: this.batchDeadlineMs,
+        deadlineMs,
       }),
     );
     if (response.items.length !== items.length) {
@@ -94,6 +158,15 @@ export class ComplianceClient implements OnApplicationShutdown {
   onApplicationShutdown(): void {
     this.client.close();
   }
+}
+
+const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
+
+/** A refusal of a whole ScreenBatch call that a single item can cause: its key reused for another body, or invalid. */
+function oneItemCanCause(err: unknown): boolean {
+  if (!isAppError(err)) return false;
+  if (err.code === ledgerErrors.idempotencyKeyReused().code) return true;
+  return err.metadata['cause'] === 'COMPLIANCE.INVALID_REQUEST';
 }
 
 function screenRequest(idempotencyKey: string, subject: ScreeningSubject): complianceV1.ScreenRequest {

@@ -35,8 +35,17 @@ export async function freePort(): Promise<number> {
  * decision; with another subject it is refused with COMPLIANCE.IDEMPOTENCY_KEY_REUSED (FAILED_PRECONDITION),
  * exactly as the real service does (`ScreenHandler`), so retries are tested against the real rule.
  */
-export async function approvingCompliance(): Promise<GrpcServerHandle & { screened: () => number; decided: () => number }> {
+export async function approvingCompliance(
+  options: { latencyMs?: number } = {},
+): Promise<GrpcServerHandle & { screened: () => number; decided: () => number; calls: () => { screen: number; screenBatch: number } }> {
   let screened = 0;
+  const calls = { screen: 0, screenBatch: 0 };
+  /** A slow compliance (`latencyMs` per call) lets a test see concurrent screenings share a call. */
+  const answer = async <T>(method: keyof typeof calls, decideNow: () => T) => {
+    calls[method]++;
+    if (options.latencyMs) await new Promise((resolve) => setTimeout(resolve, options.latencyMs));
+    return decideNow();
+  };
   const decisions = new Map<string, { subject: string; response: complianceV1.ScreenResponse }>();
   const subjectOf = (request: complianceV1.ScreenRequest) =>
     JSON.stringify({ ...request.subject, requestedAt: undefined }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
@@ -64,12 +73,18 @@ export async function approvingCompliance(): Promise<GrpcServerHandle & { screen
       {
         definition: complianceV1.ComplianceServiceService,
         implementation: unaryService(complianceV1.ComplianceServiceService, {
-          screen: async (request: complianceV1.ScreenRequest) => decide(request),
-          // All or nothing like the real one: a reused key refuses the whole call before anything is decided.
-          screenBatch: async (request: complianceV1.ScreenBatchRequest) => {
-            for (const item of request.items) check(item);
-            return { items: request.items.map(decide) };
-          },
+          screen: (request: complianceV1.ScreenRequest) => answer('screen', () => decide(request)),
+          // All or nothing like the real one: a key used twice in the call, or reused for another subject, refuses the
+          // whole call before anything is decided.
+          screenBatch: (request: complianceV1.ScreenBatchRequest) =>
+            answer('screenBatch', () => {
+              const keys = request.items.map((i) => i.idempotencyKey);
+              if (new Set(keys).size !== keys.length) {
+                throw new AppError({ code: 'COMPLIANCE.INVALID_REQUEST', kind: 'INVALID_ARGUMENT', message: 'request is invalid', fieldViolations: [{ field: 'items', description: 'same key twice' }] });
+              }
+              for (const item of request.items) check(item);
+              return { items: request.items.map(decide) };
+            }),
           listAlerts: async () => ({ alerts: [] }),
           assignAlert: async () => ({}),
           resolveAlert: async () => ({}),
@@ -77,7 +92,7 @@ export async function approvingCompliance(): Promise<GrpcServerHandle & { screen
       },
     ],
   });
-  return Object.assign(handle, { screened: () => screened, decided: () => decisions.size });
+  return Object.assign(handle, { screened: () => screened, decided: () => decisions.size, calls: () => ({ ...calls }) });
 }
 
 export interface ServiceProcessOptions {
