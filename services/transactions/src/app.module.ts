@@ -28,6 +28,7 @@ import { GrpcServerHost } from './platform/grpc-server.host';
 import { PrismaService } from './platform/prisma.provider';
 import { CreateTransferBatchHandler } from './transfers/create-transfer-batch/create-transfer-batch.handler';
 import { CreateTransferHandler } from './transfers/create-transfer/create-transfer.handler';
+import { PostingCoalescer } from './transfers/create-transfer/posting.coalescer';
 import { TransferQueries } from './transfers/list-transfers/list-transfers.handler';
 import { ReverseTransferHandler } from './transfers/reverse-transfer/reverse-transfer.handler';
 import { ReviewTransferHandler } from './transfers/review-transfer/review-transfer.handler';
@@ -64,6 +65,7 @@ export class AppModule {
         ScreeningGate,
         HoldExpiry,
         HoldHandlers,
+        PostingCoalescer,
         CreateTransferHandler,
         CreateTransferBatchHandler,
         TransferQueries,

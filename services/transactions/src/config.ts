@@ -26,6 +26,13 @@ export const transactionsConfigSchema = z.object({
   TRANSACTIONS_SCREEN_COALESCE_MAX: z.coerce.number().int().min(1).max(100).default(32),
   /** Screening calls in flight at once; screenings that arrive while all are busy go together in the next call. */
   TRANSACTIONS_SCREEN_IN_FLIGHT: z.coerce.number().int().min(1).max(64).default(2),
+  /**
+   * Concurrent single transfers share one database transaction (PostingCoalescer): at most this many in one. 1 turns
+   * coalescing off (one transaction per transfer).
+   */
+  TRANSACTIONS_POST_COALESCE_MAX: z.coerce.number().int().min(1).max(500).default(64),
+  /** Posting transactions running at once; transfers that arrive while all are busy go together in the next one. */
+  TRANSACTIONS_POST_IN_FLIGHT: z.coerce.number().int().min(1).max(50).default(4),
   /** How often the sweeper releases expired holds (reads also release them lazily). */
   TRANSACTIONS_HOLD_SWEEP_INTERVAL_MS: durationMs().default(30_000),
   TRANSACTIONS_PINGS_GROUP: z.string().regex(/^transactions\.[a-z0-9.-]+$/).default('transactions.pings'),

@@ -240,7 +240,7 @@ describe('transactions schema through Prisma + adapter-pg', () => {
     // A part that matches nothing (an idempotency key that was never claimed) rolls the whole statement back.
     const missingKey = prisma.$transaction(async (tx) => {
       const set = openWriteSet(tx);
-      set.idempotency = { scope: 'test', key: 'never-claimed', response: '', transferId: null, resourceId: null };
+      set.idempotency.push({ scope: 'test', key: 'never-claimed', response: '', transferId: null, resourceId: null, refusal: null });
       set.deltas.push({ id: a!.id, balance: '-1', held: '0', n: '1' });
       await flushWriteSet(tx);
     });

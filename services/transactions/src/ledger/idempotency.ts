@@ -86,7 +86,7 @@ export class IdempotencyStore {
     try {
       return await this.run(call, work);
     } catch (error) {
-      if (!call.refusals || !isAppError(error) || !DEFINITE.has(error.kind) || error.code === 'PAYMENTS.IDEMPOTENCY_KEY_REUSED') throw error;
+      if (!call.refusals || !isDefiniteRefusal(error)) throw error;
       return this.refuse(call, error, call.refusals.audit);
     }
   }
@@ -105,6 +105,63 @@ export class IdempotencyStore {
     throw refusal;
   }
 
+  /**
+   * Independent calls of one scope in ONE transaction (CreateTransfer's coalesced posting, issue #10): the keys are
+   * claimed in one statement (in key order, so two such transactions never wait on each other's keys in a cycle),
+   * `work` runs for the calls whose keys this transaction claimed (`owned`, indexes into `calls`, in order) and returns
+   * for each either its outcome or the definite refusal it ended with, already audited by `work`. The responses and
+   * refusals are stored under their keys with the work's other writes, in one statement (`oneWriteStatement`), and
+   * everything commits together, exactly as if each call had run alone one after another.
+   *
+   * Per call: its result, its refusal (to throw to its caller), or undefined when another attempt holds or committed
+   * its key: run that call alone (`transact`), which replays the committed outcome. A failure of the whole transaction
+   * throws; deadlocks and serialization failures re-run it first.
+   */
+  transactMany<R>(
+    calls: readonly IdempotentCall<R>[],
+    work: (tx: Prisma.TransactionClient, owned: readonly number[]) => Promise<Array<{ response: R; transferId?: string; resourceId?: string } | AppError>>,
+  ): Promise<Array<IdempotentResult<R> | AppError | undefined>> {
+    if (new Set(calls.map((c) => `${c.scope}\u0000${c.key}`)).size !== calls.length) throw new Error('transactMany: the same key twice');
+    return withSerializableRetry(() =>
+      this.prisma.client.$transaction(async (tx) => {
+        const results: Array<IdempotentResult<R> | AppError | undefined> = calls.map(() => undefined);
+        const order = calls.map((_, i) => i).sort((a, b) => compareKeys(calls[a] as IdempotentCall<R>, calls[b] as IdempotentCall<R>));
+        const claimed = await tx.idempotencyKey.createManyAndReturn({
+          data: order.map((i) => {
+            const call = calls[i] as IdempotentCall<R>;
+            return { scope: call.scope, key: call.key, requestHash: call.fingerprint, expiresAt: new Date(Date.now() + TTL_MS) };
+          }),
+          skipDuplicates: true,
+          select: { scope: true, key: true },
+        });
+        const mine = new Set(claimed.map((c) => `${c.scope}\u0000${c.key}`));
+        const owned = calls.map((_, i) => i).filter((i) => mine.has(`${calls[i]?.scope}\u0000${calls[i]?.key}`));
+        if (owned.length === 0) return results;
+        this.audit.defer(tx);
+        const set = openWriteSet(tx);
+        const outcomes = await work(tx, owned);
+        if (outcomes.length !== owned.length) throw new Error(`transactMany: work returned ${outcomes.length} outcomes for ${owned.length} calls`);
+        owned.forEach((i, n) => {
+          const call = calls[i] as IdempotentCall<R>;
+          const outcome = outcomes[n] as (typeof outcomes)[number];
+          if (isAppError(outcome)) {
+            set.idempotency.push({ scope: call.scope, key: call.key, response: null, transferId: null, resourceId: null, refusal: refusalJson(outcome) });
+            results[i] = outcome;
+          } else {
+            const response = call.codec.encode(outcome.response).finish();
+            set.idempotency.push({
+              scope: call.scope, key: call.key, response: Buffer.from(response).toString('base64'), transferId: outcome.transferId ?? null, resourceId: outcome.resourceId ?? null, refusal: null,
+            });
+            results[i] = { response: outcome.response, replayed: false };
+          }
+        });
+        await this.audit.flush(tx);
+        await flushWriteSet(tx);
+        return results;
+      }, TX_OPTIONS),
+    );
+  }
+
   private run<R>(
     call: IdempotentCall<R>,
     work: (tx: Prisma.TransactionClient) => Promise<{ response: R; transferId?: string; resourceId?: string }>,
@@ -119,7 +176,7 @@ export class IdempotencyStore {
         const out = await work(tx);
         const response = call.codec.encode(out.response).finish();
         if (set) {
-          set.idempotency = { scope: call.scope, key: call.key, response: Buffer.from(response).toString('base64'), transferId: out.transferId ?? null, resourceId: out.resourceId ?? null };
+          set.idempotency.push({ scope: call.scope, key: call.key, response: Buffer.from(response).toString('base64'), transferId: out.transferId ?? null, resourceId: out.resourceId ?? null, refusal: null });
         } else {
           await tx.idempotencyKey.update({
             where: { scope_key: { scope: call.scope, key: call.key } },
@@ -132,6 +189,14 @@ export class IdempotencyStore {
       }, TX_OPTIONS),
     );
   }
+}
+
+const compareKeys = (a: { scope: string; key: string }, b: { scope: string; key: string }) =>
+  a.scope < b.scope ? -1 : a.scope > b.scope ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+
+/** A refusal a retry of the same request gets again (invalid, not found, failed precondition): stored under its key. */
+export function isDefiniteRefusal(err: unknown): err is AppError {
+  return isAppError(err) && DEFINITE.has(err.kind) && err.code !== 'PAYMENTS.IDEMPOTENCY_KEY_REUSED';
 }
 
 /**

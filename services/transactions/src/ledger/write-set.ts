@@ -19,10 +19,11 @@ export class WriteSet {
   readonly deltas: DeltaRow[] = [];
   readonly outbox: OutboxRow[] = [];
   readonly audit: AuditPendingRow[] = [];
-  idempotency: IdempotencyRow | undefined;
+  /** The stored outcome of every idempotency key the transaction claimed (several when transfers were coalesced). */
+  readonly idempotency: IdempotencyRow[] = [];
 
   get empty(): boolean {
-    return this.transfers.length + this.postings.length + this.deltas.length + this.outbox.length + this.audit.length === 0 && !this.idempotency;
+    return this.transfers.length + this.postings.length + this.deltas.length + this.outbox.length + this.audit.length + this.idempotency.length === 0;
   }
 }
 
@@ -113,10 +114,12 @@ export interface AuditPendingRow {
 export interface IdempotencyRow {
   scope: string;
   key: string;
-  /** base64 of the encoded response */
-  response: string;
+  /** base64 of the encoded response; null when the key keeps a refusal */
+  response: string | null;
   transferId: string | null;
   resourceId: string | null;
+  /** The definite refusal replayed to retries (see IdempotencyStore), instead of a response. */
+  refusal: unknown;
 }
 
 const open = new WeakMap<object, WriteSet>();
@@ -150,7 +153,7 @@ export async function flushWriteSet(tx: Prisma.TransactionClient): Promise<void>
     postings: set.postings.length,
     accounts: new Set(set.deltas.map((d) => d.id)).size,
     outbox: set.outbox.length,
-    keys: set.idempotency ? 1 : 0,
+    keys: set.idempotency.length,
     audit: set.audit.length,
   };
   for (const [part, n] of Object.entries(expected)) {
@@ -205,10 +208,12 @@ o AS (
   RETURNING 1
 ),
 k AS (
-  UPDATE idempotency_keys AS i SET response = decode(w.j->'idempotency'->>'response', 'base64'),
-         transfer_id = (w.j->'idempotency'->>'transferId')::uuid, resource_id = (w.j->'idempotency'->>'resourceId')::uuid
-  FROM w WHERE w.j->'idempotency' IS NOT NULL AND jsonb_typeof(w.j->'idempotency') = 'object'
-         AND i.scope = w.j->'idempotency'->>'scope' AND i.key = w.j->'idempotency'->>'key'
+  UPDATE idempotency_keys AS i SET response = decode(r.response, 'base64'), transfer_id = r."transferId", resource_id = r."resourceId", refusal = r.refusal
+  FROM w, jsonb_to_recordset(w.j->'idempotency') AS r(scope text, key text, response text, "transferId" uuid, "resourceId" uuid, refusal jsonb)
+  -- The keys as InitPlan arrays too: a primary-key lookup per key, never a join over the whole (growing) table.
+  WHERE i.scope = r.scope AND i.key = r.key
+    AND i.scope = ANY (ARRAY(SELECT e->>'scope' FROM w, jsonb_array_elements(w.j->'idempotency') AS e))
+    AND i.key = ANY (ARRAY(SELECT e->>'key' FROM w, jsonb_array_elements(w.j->'idempotency') AS e))
   RETURNING 1
 ),
 a AS (

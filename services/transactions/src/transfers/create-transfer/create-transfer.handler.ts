@@ -1,12 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { paymentsV1 } from '@tessera/contracts';
 import { ScreeningGate } from '../../compliance-client/screening.gate';
-import { HoldExpiry } from '../../holds/hold-expiry';
 import { idempotentId } from '../../ledger/idempotent-id';
 import { IdempotencyStore, type IdempotentResult } from '../../ledger/idempotency';
 import { assertActive, assertCurrency, fingerprint, type TransferInstruction, validateIdempotencyKey, validateInstruction } from '../../ledger/ledger';
-import { transferToProto } from '../../ledger/ledger.mapping';
-import { LedgerPoster } from '../../ledger/ledger.poster';
 import { LedgerRepository } from '../../ledger/ledger.repository';
 import { settleBoth } from '../../ledger/settle';
 import { PiiVault } from '../../pii/pii-vault';
@@ -15,6 +12,7 @@ import { LedgerMetrics } from '../../ledger/ledger.metrics';
 import { LedgerJournal } from '../../ledger/ledger.journal';
 import type { AppError } from '@tessera/errors';
 import type { Prisma } from '../../generated/prisma/client';
+import { PostingCoalescer } from './posting.coalescer';
 
 const SCOPE = 'payments.CreateTransfer';
 
@@ -31,8 +29,7 @@ export class CreateTransferHandler {
     private readonly idempotency: IdempotencyStore,
     private readonly ledger: LedgerRepository,
     private readonly gate: ScreeningGate,
-    private readonly poster: LedgerPoster,
-    private readonly holdExpiry: HoldExpiry,
+    private readonly posting: PostingCoalescer,
     private readonly vault: PiiVault,
     private readonly journal: LedgerJournal,
   ) {}
@@ -74,12 +71,8 @@ export class CreateTransferHandler {
     });
     screeningId = screening.screeningId;
     const sealed = ins.counterparty?.name ? this.vault.seal(ins.counterparty) : undefined;
-    const result = await this.idempotency.transact(call, async (tx) => {
-      const locked = await this.ledger.lockAccounts(tx, [ins.sourceAccountId, ins.destinationAccountId]);
-      await this.holdExpiry.releaseDue(tx, locked);
-      const transfer = await this.poster.applyDirect(tx, locked, { id, instruction: ins, screening, movementKind: 'transfer', ...(sealed ? { sealedCounterparty: sealed } : {}) });
-      return { response: { transfer: transferToProto(transfer) }, transferId: transfer.id };
-    });
+    // Posted with the transfers that arrive at the same time, in one transaction (see PostingCoalescer).
+    const result = await this.posting.post({ call, id, instruction: ins, screening, ...(sealed ? { sealedCounterparty: sealed } : {}) });
     // After the commit, and not for replays: a rolled-back or repeated request counts nothing.
     if (!result.replayed) this.metrics.record([result.response.transfer]);
     return result;
