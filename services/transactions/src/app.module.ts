@@ -29,6 +29,7 @@ import { PrismaService } from './platform/prisma.provider';
 import { CreateTransferBatchHandler } from './transfers/create-transfer-batch/create-transfer-batch.handler';
 import { CreateTransferHandler } from './transfers/create-transfer/create-transfer.handler';
 import { PostingCoalescer } from './transfers/create-transfer/posting.coalescer';
+import { PreflightCoalescer } from './transfers/create-transfer/preflight.coalescer';
 import { TransferQueries } from './transfers/list-transfers/list-transfers.handler';
 import { ReverseTransferHandler } from './transfers/reverse-transfer/reverse-transfer.handler';
 import { ReviewTransferHandler } from './transfers/review-transfer/review-transfer.handler';
@@ -65,6 +66,7 @@ export class AppModule {
         ScreeningGate,
         HoldExpiry,
         HoldHandlers,
+        PreflightCoalescer,
         PostingCoalescer,
         CreateTransferHandler,
         CreateTransferBatchHandler,

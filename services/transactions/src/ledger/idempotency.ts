@@ -79,6 +79,19 @@ export class IdempotencyStore {
     return row ? await replayOf(row, call) : undefined;
   }
 
+  /**
+   * `peek` for several calls in one query: per call, a function giving what `peek` would (the committed response,
+   * undefined, or the stored refusal / KEY_REUSED thrown).
+   */
+  async peekMany<R>(calls: readonly IdempotentCall<R>[]): Promise<Array<() => Promise<R | undefined>>> {
+    const rows = await this.prisma.client.idempotencyKey.findMany({ where: { OR: calls.map((c) => ({ scope: c.scope, key: c.key })) } });
+    const byKey = new Map(rows.map((r) => [`${r.scope}\u0000${r.key}`, r]));
+    return calls.map((call) => {
+      const row = byKey.get(`${call.scope}\u0000${call.key}`);
+      return async () => (row ? await replayOf(row, call) : undefined);
+    });
+  }
+
   async transact<R>(
     call: IdempotentCall<R>,
     work: (tx: Prisma.TransactionClient) => Promise<{ response: R; transferId?: string; resourceId?: string }>,

@@ -111,10 +111,15 @@ export class LedgerRepository {
   /** Unlocked read for early validation before screening; the transaction re-checks under lock. */
   async readAccounts(ids: Iterable<string>): Promise<Map<string, LedgerAccount>> {
     const wanted = [...new Set(ids)];
-    const rows = await this.prisma.client.account.findMany({ where: { id: { in: wanted } } });
-    const byId = new Map<string, LedgerAccount>(rows.map((r) => [r.id, { ...r }]));
+    const byId = await this.readExistingAccounts(wanted);
     for (const id of wanted) if (!byId.has(id)) throw ledgerErrors.accountNotFound(id);
     return byId;
+  }
+
+  /** `readAccounts` without the not-found check: the accounts of `ids` that exist. */
+  async readExistingAccounts(ids: Iterable<string>): Promise<Map<string, LedgerAccount>> {
+    const rows = await this.prisma.client.account.findMany({ where: { id: { in: [...new Set(ids)] } } });
+    return new Map<string, LedgerAccount>(rows.map((r) => [r.id, { ...r }]));
   }
 
   /** Applies balance/held deltas to a locked account and mirrors them on the in-memory copy. */

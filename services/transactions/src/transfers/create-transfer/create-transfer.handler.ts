@@ -2,10 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { paymentsV1 } from '@tessera/contracts';
 import { ScreeningGate } from '../../compliance-client/screening.gate';
 import { idempotentId } from '../../ledger/idempotent-id';
-import { IdempotencyStore, type IdempotentResult } from '../../ledger/idempotency';
+import type { IdempotentResult } from '../../ledger/idempotency';
 import { assertActive, assertCurrency, fingerprint, type TransferInstruction, validateIdempotencyKey, validateInstruction } from '../../ledger/ledger';
-import { LedgerRepository } from '../../ledger/ledger.repository';
-import { settleBoth } from '../../ledger/settle';
 import { PiiVault } from '../../pii/pii-vault';
 import { tagTransferSpan } from '../transfer.tracing';
 import { LedgerMetrics } from '../../ledger/ledger.metrics';
@@ -13,6 +11,7 @@ import { LedgerJournal } from '../../ledger/ledger.journal';
 import type { AppError } from '@tessera/errors';
 import type { Prisma } from '../../generated/prisma/client';
 import { PostingCoalescer } from './posting.coalescer';
+import { PreflightCoalescer } from './preflight.coalescer';
 
 const SCOPE = 'payments.CreateTransfer';
 
@@ -26,9 +25,8 @@ export class CreateTransferHandler {
   private readonly metrics = new LedgerMetrics();
 
   constructor(
-    private readonly idempotency: IdempotencyStore,
-    private readonly ledger: LedgerRepository,
     private readonly gate: ScreeningGate,
+    private readonly preflight: PreflightCoalescer,
     private readonly posting: PostingCoalescer,
     private readonly vault: PiiVault,
     private readonly journal: LedgerJournal,
@@ -47,9 +45,9 @@ export class CreateTransferHandler {
       refusals: { audit: (tx: Prisma.TransactionClient, refusal: AppError) => this.journal.recordRefusal(tx, 'transfer', id, refusal, screeningId) },
     };
     let screeningId = '';
-    // The replay check and the early account read in parallel (one round trip of waiting instead of two); a replay
-    // wins over whatever the account read found.
-    const [replay, accounts] = await settleBoth(this.idempotency.peek(call), this.ledger.readAccounts([ins.sourceAccountId, ins.destinationAccountId]));
+    // The replay check and the early account read, shared with the transfers arriving at the same time (see
+    // PreflightCoalescer); a replay wins over whatever the account read found.
+    const [replay, accounts] = await this.preflight.read(call, [ins.sourceAccountId, ins.destinationAccountId]);
     if (replay.status === 'rejected') throw replay.reason;
     if (replay.value) return { response: replay.value, replayed: true };
     if (accounts.status === 'rejected') throw accounts.reason;
