@@ -67,6 +67,42 @@ afterAll(async () => {
 });
 
 describe('ObserveTransferHandler', () => {
+  describe('executeMany: a chunk in one transaction', () => {
+    /**
+     * Patterns in both orders (structuring's newest first, rapid in-and-out's outgoing first, a redelivered event):
+     * the events of one chunk claimed and recorded in one statement (issue #10) must raise exactly the alerts, on
+     * exactly the events, that one transaction per event raises.
+     */
+    const scenario = (ids: { structurer: string; mule: string; other: string }, t0: number) => {
+      const s = [950_000n, 990_000n, 999_999n].map((amount, i) => transfer(ids.structurer, ids.other, amount, t0 + i * HOUR));
+      const moneyIn = transfer(ids.other, ids.mule, 800_000n, t0);
+      const moneyOut = transfer(ids.mule, ids.other, 700_000n, t0 + 5 * MINUTE);
+      const late = transfer(ids.structurer, ids.other, 960_000n, t0 + 2 * HOUR);
+      const events = [s[2]!, moneyOut, s[0]!, moneyIn, s[1]!, late].map((t) => ({ event: { eventId: randomUUID(), type: eventTypeName.TransferCreated }, transfer: t, status: 'POSTED' }));
+      return [...events, events[3]!];
+    };
+    const raisedOn = async (accounts: string[], events: Array<{ event: { eventId: string } }>) => {
+      const { rows } = await h.db.query<{ rule_id: string; dedupe_key: string; n: number }>(
+        'SELECT rule_id, dedupe_key, cardinality(transfer_ids) AS n FROM alerts WHERE account_id = ANY($1) ORDER BY rule_id, dedupe_key',
+        [accounts],
+      );
+      return rows.map((r) => `${r.rule_id}@event${events.findIndex((e) => r.dedupe_key.endsWith(e.event.eventId))}x${r.n}`).sort();
+    };
+
+    it('raises the same alerts on the same events as one transaction per event', async () => {
+      const t0 = Date.now() - 5 * 24 * HOUR;
+      const one = { structurer: randomUUID(), mule: randomUUID(), other: randomUUID() };
+      const oneByOne = scenario(one, t0);
+      for (const e of oneByOne) await handler.execute(e.event, e.transfer, e.status);
+      const chunk = { structurer: randomUUID(), mule: randomUUID(), other: randomUUID() };
+      const together = scenario(chunk, t0);
+      expect(await handler.executeMany(together)).toEqual({ processed: 6, alerts: expect.any(Number) });
+      const expected = await raisedOn(Object.values(one), oneByOne);
+      expect(expected.length).toBeGreaterThanOrEqual(2);
+      expect(await raisedOn(Object.values(chunk), together)).toEqual(expected);
+    });
+  });
+
   describe('execute: structuring (source account, [now - 24 h, now])', () => {
     it('detects three in-band transfers spread over 23 hours', async () => {
       const account = randomUUID();

@@ -46,28 +46,63 @@ export class MonitoringRepository {
   constructor(readonly prisma: PrismaService) {}
 
   /**
-   * Claims the envelope id and records the observed transfer (if any) in one statement; false when this envelope id
-   * was handled before (at-least-once delivery), and then nothing is recorded.
+   * Claims the envelope ids of a chunk of events and records their observed transfers, in one statement (issue #10:
+   * it was one statement per event). Per event, in order: true when this call claimed it, false when its id was
+   * handled before (at-least-once delivery) or appears earlier in the chunk; an event not claimed records nothing.
+   * Also returns the ids of the transfers this statement recorded: the caller reads each event's history without the
+   * ones recorded for the events after it (`hidden`), so each sees exactly what the events before it recorded, as with
+   * one claim per event.
    */
-  async claimAndRecord(tx: Tx, event: { eventId: string; type: string }, t: ObservedTransfer | undefined, status: string): Promise<boolean> {
-    const rows = await tx.$queryRaw<Array<{ claimed: number }>>`
-      WITH c AS (INSERT INTO processed_events (event_id, type) VALUES (${event.eventId}, ${event.type}) ON CONFLICT DO NOTHING RETURNING 1),
+  async claimAndRecordMany(
+    tx: Tx,
+    events: ReadonlyArray<{ event: { eventId: string; type: string }; transfer: ObservedTransfer | undefined; status: string }>,
+  ): Promise<{ claimed: boolean[]; recorded: Set<string> }> {
+    if (events.length === 0) return { claimed: [], recorded: new Set() };
+    const firstOf = new Map<string, number>();
+    events.forEach((e, i) => {
+      if (!firstOf.has(e.event.eventId)) firstOf.set(e.event.eventId, i);
+    });
+    const rows = events.map((e, i) => ({
+      ord: i,
+      eventId: e.event.eventId,
+      type: e.event.type,
+      first: firstOf.get(e.event.eventId) === i,
+      transferId: e.transfer?.transferId ?? null,
+      source: e.transfer?.sourceAccountId ?? null,
+      destination: e.transfer?.destinationAccountId ?? null,
+      amountMinor: e.transfer?.amountMinor.toString() ?? null,
+      currency: e.transfer?.currency ?? null,
+      status: e.status,
+      occurredAt: e.transfer?.occurredAt.toISOString() ?? null,
+    }));
+    const [row] = await tx.$queryRaw<Array<{ claimed: string[]; recorded: string[] }>>`
+      WITH e AS (
+        SELECT * FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS e(ord int, "eventId" text, type text, first boolean, "transferId" text,
+          source text, destination text, "amountMinor" bigint, currency text, status text, "occurredAt" timestamptz)
+      ),
+      c AS (
+        INSERT INTO processed_events (event_id, type)
+        SELECT e."eventId", e.type FROM e WHERE e.first ORDER BY e.ord
+        ON CONFLICT DO NOTHING RETURNING event_id
+      ),
       r AS (
         INSERT INTO observed_transfers (transfer_id, source_account_id, destination_account_id, amount_minor, currency, status, occurred_at)
-        SELECT ${t?.transferId ?? null}::text, ${t?.sourceAccountId ?? null}::text, ${t?.destinationAccountId ?? null}::text, ${t?.amountMinor.toString() ?? null}::bigint,
-               ${t?.currency ?? null}::bpchar, ${status}::text, ${t?.occurredAt ?? null}::timestamptz
-        WHERE ${t?.transferId ?? null}::text IS NOT NULL AND EXISTS (SELECT 1 FROM c)
+        SELECT e."transferId", e.source, e.destination, e."amountMinor", e.currency, e.status, e."occurredAt"
+        FROM e JOIN c ON c.event_id = e."eventId"
+        WHERE e.first AND e."transferId" IS NOT NULL
+        ORDER BY e.ord
         ON CONFLICT DO NOTHING
-        RETURNING 1
+        RETURNING transfer_id
       )
-      SELECT (SELECT count(*) FROM c)::int AS claimed, (SELECT count(*) FROM r)::int AS recorded`;
-    return rows[0]?.claimed === 1;
+      SELECT ARRAY(SELECT event_id FROM c) AS claimed, ARRAY(SELECT transfer_id FROM r) AS recorded`;
+    const mine = new Set(row?.claimed ?? []);
+    return { claimed: events.map((e, i) => firstOf.get(e.event.eventId) === i && mine.has(e.event.eventId)), recorded: new Set(row?.recorded ?? []) };
   }
 
   /** Every transfer in or out of `accountId` within [from, to]. */
-  async history(tx: Tx, accountId: string, from: Date, to: Date): Promise<ObservedTransfer[]> {
+  async history(tx: Tx, accountId: string, from: Date, to: Date, hidden: readonly string[] = []): Promise<ObservedTransfer[]> {
     const rows = await tx.observedTransfer.findMany({
-      where: { OR: [{ sourceAccountId: accountId }, { destinationAccountId: accountId }], occurredAt: { gte: from, lte: to } },
+      where: { OR: [{ sourceAccountId: accountId }, { destinationAccountId: accountId }], occurredAt: { gte: from, lte: to }, transferId: { notIn: [...hidden] } },
       orderBy: [{ occurredAt: 'asc' }, { transferId: 'asc' }],
     });
     return rows.map(({ status: _status, ...t }) => t);
@@ -82,9 +117,10 @@ export class MonitoringRepository {
    */
   async windowFacts(
     tx: Tx,
-    q: { accounts: readonly string[]; source: string; bands: readonly StructuringBand[]; rapid: Range; structuring: Range; fanOut: Range },
+    q: { accounts: readonly string[]; source: string; bands: readonly StructuringBand[]; rapid: Range; structuring: Range; fanOut: Range; hidden?: readonly string[] },
   ): Promise<{ totals: Map<string, RapidInOutTotals[]>; banded: ObservedTransfer[]; firstPayments: ObservedTransfer[] }> {
     const ids = [...q.accounts];
+    const hidden = [...(q.hidden ?? [])];
     const rows = await tx.$queryRaw<Array<{ totals: TotalsRow[]; banded: JsonObservedRow[]; first_payments: JsonObservedRow[] }>>`
       SELECT
         (SELECT coalesce(jsonb_agg(x), '[]'::jsonb) FROM (
@@ -92,9 +128,11 @@ export class MonitoringRepository {
           FROM (
             SELECT destination_account_id AS account_id, currency, amount_minor AS in_amount, NULL::bigint AS out_amount FROM observed_transfers
             WHERE destination_account_id = ANY(${ids}::text[]) AND occurred_at >= ${q.rapid.from}::timestamptz AND occurred_at <= ${q.rapid.to}::timestamptz
+              AND transfer_id <> ALL(${hidden}::text[])
             UNION ALL
             SELECT source_account_id, currency, NULL, amount_minor FROM observed_transfers
             WHERE source_account_id = ANY(${ids}::text[]) AND occurred_at >= ${q.rapid.from}::timestamptz AND occurred_at <= ${q.rapid.to}::timestamptz
+              AND transfer_id <> ALL(${hidden}::text[])
           ) AS m
           GROUP BY m.account_id, m.currency) AS x) AS totals,
         (SELECT coalesce(jsonb_agg(x ORDER BY x.occurred_ms, x.transfer_id), '[]'::jsonb) FROM (
@@ -104,12 +142,13 @@ export class MonitoringRepository {
           JOIN unnest(${q.bands.map((b) => b.currency)}::bpchar[], ${q.bands.map((b) => b.floor.toString())}::bigint[], ${q.bands.map((b) => b.threshold.toString())}::bigint[])
             AS b(currency, floor, threshold) ON o.currency = b.currency
           WHERE o.source_account_id = ${q.source} AND o.occurred_at >= ${q.structuring.from}::timestamptz AND o.occurred_at <= ${q.structuring.to}::timestamptz
-            AND o.amount_minor >= b.floor AND o.amount_minor < b.threshold) AS x) AS banded,
+            AND o.amount_minor >= b.floor AND o.amount_minor < b.threshold AND o.transfer_id <> ALL(${hidden}::text[])) AS x) AS banded,
         (SELECT coalesce(jsonb_agg(x ORDER BY x.occurred_ms, x.transfer_id), '[]'::jsonb) FROM (
           SELECT DISTINCT ON (destination_account_id) transfer_id, source_account_id, destination_account_id, amount_minor::text AS amount_minor, currency,
                  floor(extract(epoch FROM occurred_at) * 1000)::bigint AS occurred_ms
           FROM observed_transfers
           WHERE source_account_id = ${q.source} AND occurred_at >= ${q.fanOut.from}::timestamptz AND occurred_at <= ${q.fanOut.to}::timestamptz
+            AND transfer_id <> ALL(${hidden}::text[])
           ORDER BY destination_account_id, occurred_at, transfer_id) AS x) AS first_payments`;
     const row = rows[0];
     const totals = new Map<string, RapidInOutTotals[]>();
@@ -120,10 +159,10 @@ export class MonitoringRepository {
   }
 
   /** Of `destinations`, those `accountId` paid in [from, before). */
-  async previouslyPaid(tx: Tx, accountId: string, destinations: string[], from: Date, before: Date): Promise<Set<string>> {
+  async previouslyPaid(tx: Tx, accountId: string, destinations: string[], from: Date, before: Date, hidden: readonly string[] = []): Promise<Set<string>> {
     if (destinations.length === 0) return new Set();
     const rows = await tx.observedTransfer.findMany({
-      where: { sourceAccountId: accountId, destinationAccountId: { in: destinations }, occurredAt: { gte: from, lt: before } },
+      where: { sourceAccountId: accountId, destinationAccountId: { in: destinations }, occurredAt: { gte: from, lt: before }, transferId: { notIn: [...hidden] } },
       select: { destinationAccountId: true },
       distinct: ['destinationAccountId'],
     });

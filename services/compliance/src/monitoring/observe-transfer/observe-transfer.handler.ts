@@ -42,7 +42,8 @@ export class ObserveTransferHandler {
   ) {}
 
   async execute(event: { eventId: string; type: string }, transfer: ObservedTransfer | undefined, status: string): Promise<{ processed: boolean; alerts: number }> {
-    return this.repository.prisma.client.$transaction((tx) => this.observe(tx, event, transfer, status));
+    const { processed, alerts } = await this.executeMany([{ event, transfer, status }]);
+    return { processed: processed === 1, alerts };
   }
 
   /**
@@ -58,8 +59,22 @@ export class ObserveTransferHandler {
       const chunk = events.slice(from, from + OBSERVE_CHUNK);
       const results = await this.repository.prisma.client.$transaction(
         async (tx) => {
+          // The chunk's claims and records in one statement; each event then reads without the transfers of the claimed
+          // events after it, so it sees exactly what one transaction per event would have shown it.
+          const { claimed, recorded } = await this.repository.claimAndRecordMany(tx, chunk);
           const out: Array<{ processed: boolean; alerts: number }> = [];
-          for (const e of chunk) out.push(await context.with(e.trace ?? context.active(), () => this.observe(tx, e.event, e.transfer, e.status)));
+          for (const [i, e] of chunk.entries()) {
+            if (!claimed[i]) {
+              out.push({ processed: false, alerts: 0 });
+              continue;
+            }
+            const seen = new Set(chunk.slice(0, i + 1).flatMap((x, j) => (claimed[j] && x.transfer ? [x.transfer.transferId] : [])));
+            const hidden = chunk.flatMap((later, j) => {
+              const id = later.transfer?.transferId;
+              return j > i && claimed[j] && id && recorded.has(id) && !seen.has(id) ? [id] : [];
+            });
+            out.push(await context.with(e.trace ?? context.active(), () => this.observe(tx, e.event, e.transfer, hidden)));
+          }
           return out;
         },
         { timeout: CHUNK_TIMEOUT_MS },
@@ -72,10 +87,10 @@ export class ObserveTransferHandler {
     return { processed, alerts };
   }
 
-  private async observe(tx: Prisma.TransactionClient, event: { eventId: string; type: string }, transfer: ObservedTransfer | undefined, status: string): Promise<{ processed: boolean; alerts: number }> {
+  /** The detectors for one claimed (and recorded) event, blind to the transfers in `hidden`. */
+  private async observe(tx: Prisma.TransactionClient, event: { eventId: string; type: string }, transfer: ObservedTransfer | undefined, hidden: readonly string[]): Promise<{ processed: boolean; alerts: number }> {
     const rules = this.rulesProvider.rules;
     const m = rules.monitoring;
-    if (!(await this.repository.claimAndRecord(tx, event, transfer, status))) return { processed: false, alerts: 0 };
     if (!transfer) return { processed: true, alerts: 0 };
     const now = transfer.occurredAt;
     const source = transfer.sourceAccountId;
@@ -90,11 +105,12 @@ export class ObserveTransferHandler {
       rapid,
       structuring: { from: new Date(now.getTime() - m.structuring.windowSeconds * 1000), to: now },
       fanOut: { from: windowStart, to: now },
+      hidden,
     });
     const findings: Finding[] = [];
     for (const accountId of accounts) {
       if (mayRapidInOut(m, facts.totals.get(accountId) ?? [])) {
-        const found = detectRapidInOut(m, accountId, await this.repository.history(tx, accountId, rapid.from, rapid.to), now);
+        const found = detectRapidInOut(m, accountId, await this.repository.history(tx, accountId, rapid.from, rapid.to, hidden), now);
         if (found) findings.push(found);
       }
       if (accountId !== source) continue;
@@ -102,7 +118,7 @@ export class ObserveTransferHandler {
       if (structuring) findings.push(structuring);
       const destinations = facts.firstPayments.map((t) => t.destinationAccountId);
       const paid = mayFanOut(m, destinations.length)
-        ? await this.repository.previouslyPaid(tx, source, destinations, new Date(windowStart.getTime() - m.fanOut.lookbackDays * 86_400_000), windowStart)
+        ? await this.repository.previouslyPaid(tx, source, destinations, new Date(windowStart.getTime() - m.fanOut.lookbackDays * 86_400_000), windowStart, hidden)
         : new Set<string>();
       const fanOut = detectFanOut(m, source, facts.firstPayments, paid, now);
       if (fanOut) findings.push(fanOut);
