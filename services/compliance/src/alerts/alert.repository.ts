@@ -28,32 +28,51 @@ export class AlertRepository {
     @Inject(COMPLIANCE_CONFIG) private readonly config: ComplianceConfig,
   ) {}
 
-  /** Raises an alert once per dedupe key (redelivered events and retried screenings are no-ops). */
+  /**
+   * Raises an alert once per dedupe key (redelivered events and retried screenings are no-ops): the alert, its
+   * `raised` review-trail row and its outbox event in one statement (issue #10: it was four round trips, on the
+   * screening path of every REVIEW). The new row is fully known here (id, status OPEN, timestamps), so nothing is read
+   * back; undefined when the dedupe key (or the held transfer) already has its alert.
+   */
   async raise(tx: Tx, alert: NewAlert, actor: string): Promise<Alert | undefined> {
-    const id = randomUUID();
-    const { count } = await tx.alert.createMany({
-      data: [
-        {
-          id,
-          dedupeKey: alert.dedupeKey,
-          ruleId: alert.ruleId,
-          ruleVersion: alert.ruleVersion,
-          severity: alert.severity,
-          accountId: alert.accountId,
-          transferIds: alert.transferIds,
-          reasons: alert.reasons as unknown as Prisma.InputJsonValue,
-          heldTransferId: alert.heldTransferId ?? null,
-          traceId: alert.traceId ?? '',
-        },
-      ],
-      skipDuplicates: true,
-    });
-    if (count === 0) return undefined;
-    const row = await tx.alert.findUniqueOrThrow({ where: { id } });
-    await tx.alertAction.create({ data: { alertId: id, actor, action: 'raised', note: alert.ruleId } });
-    const created = toDomain(row);
-    await this.outbox.enqueue(tx, this.config.COMPLIANCE_ALERTS_TOPIC, created);
-    return created;
+    // Millisecond precision (a JS Date): timestamptz(6) stores it exactly, so the event and the row agree.
+    const now = new Date();
+    const created: Alert = {
+      id: randomUUID(),
+      ruleId: alert.ruleId,
+      ruleVersion: alert.ruleVersion,
+      severity: alert.severity,
+      status: 'OPEN',
+      accountId: alert.accountId,
+      transferIds: alert.transferIds,
+      reasons: alert.reasons,
+      assignee: undefined,
+      resolution: undefined,
+      resolutionNote: undefined,
+      releaseApprovals: [],
+      heldTransferId: alert.heldTransferId,
+      traceId: alert.traceId ?? '',
+      createdAt: now,
+      updatedAt: now,
+    };
+    const event = this.outbox.eventOf(this.config.COMPLIANCE_ALERTS_TOPIC, created);
+    const inserted = await tx.$queryRaw<Array<{ id: string }>>`
+      WITH a AS (
+        INSERT INTO alerts (id, dedupe_key, rule_id, rule_version, severity, status, account_id, transfer_ids, reasons, held_transfer_id, trace_id,
+                            release_approvals, created_at, updated_at)
+        VALUES (${created.id}::uuid, ${alert.dedupeKey}, ${created.ruleId}, ${created.ruleVersion}, ${created.severity}::alert_severity, 'OPEN',
+                ${created.accountId}, ${created.transferIds}::text[], ${JSON.stringify(created.reasons)}::jsonb, ${created.heldTransferId ?? null}, ${created.traceId},
+                ARRAY[]::text[], ${now}::timestamptz, ${now}::timestamptz)
+        ON CONFLICT DO NOTHING
+        RETURNING id
+      ),
+      x AS (INSERT INTO alert_actions (alert_id, actor, action, note, at) SELECT a.id, ${actor}, 'raised', ${created.ruleId}, ${now}::timestamptz FROM a),
+      o AS (
+        INSERT INTO outbox_events (id, topic, key, type, subject, payload, traceparent)
+        SELECT ${event.id}::uuid, ${event.topic}, ${event.key}, ${event.type}, ${event.subject}, ${event.payload}, ${event.traceparent} FROM a
+      )
+      SELECT id::text FROM a`;
+    return inserted.length === 1 ? created : undefined;
   }
 
   /** True when an alert of this rule on this account already covers any of these transfers. */

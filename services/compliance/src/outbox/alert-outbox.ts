@@ -13,19 +13,21 @@ import type { Prisma } from '../generated/prisma/client';
 @Injectable()
 export class AlertOutbox {
   async enqueue(tx: Prisma.TransactionClient, topic: string, alert: Alert): Promise<{ eventId: string }> {
-    const id = randomUUID();
-    const payload = complianceV1.ComplianceAlert.encode({ alert: alertToProto(alert) }).finish();
-    await tx.outboxEvent.create({
-      data: {
-        id,
-        topic,
-        key: alert.accountId,
-        type: eventTypeName.ComplianceAlert,
-        subject: alert.id,
-        payload: Buffer.from(payload),
-        traceparent: injectTraceContext()['traceparent'] ?? '',
-      },
-    });
-    return { eventId: id };
+    const event = this.eventOf(topic, alert);
+    await tx.outboxEvent.create({ data: event });
+    return { eventId: event.id };
+  }
+
+  /** The outbox row of `alert`'s event, for a caller that writes it in its own statement (`AlertRepository.raise`). */
+  eventOf(topic: string, alert: Alert): { id: string; topic: string; key: string; type: string; subject: string; payload: Uint8Array<ArrayBuffer>; traceparent: string } {
+    return {
+      id: randomUUID(),
+      topic,
+      key: alert.accountId,
+      type: eventTypeName.ComplianceAlert,
+      subject: alert.id,
+      payload: new Uint8Array(complianceV1.ComplianceAlert.encode({ alert: alertToProto(alert) }).finish()),
+      traceparent: injectTraceContext()['traceparent'] ?? '',
+    };
   }
 }
