@@ -10,6 +10,24 @@ interface Range {
   to: Date;
 }
 
+/** The window reads of one event (see `windowFacts`). */
+export interface WindowQuery {
+  accounts: readonly string[];
+  source: string;
+  rapid: Range;
+  structuring: Range;
+  fanOut: Range;
+  /** Transfers this event must not see (recorded for the events after it in the same chunk). */
+  hidden?: readonly string[];
+}
+
+/** What `windowFacts` found for one event. */
+export interface WindowFacts {
+  totals: Map<string, RapidInOutTotals[]>;
+  banded: ObservedTransfer[];
+  firstPayments: ObservedTransfer[];
+}
+
 interface TotalsRow {
   account_id: string;
   currency: string;
@@ -109,53 +127,69 @@ export class MonitoringRepository {
   }
 
   /**
-   * The three window reads of one event in one statement (a round trip is the unit of cost under load):
+   * The three window reads of every event of a chunk in ONE statement (a round trip is the unit of cost under load;
+   * issue #10: it was one statement per event), per query in `queries` order:
    * - `totals`: per account of `accounts` and currency within `rapid`, the sum of incoming amounts and the count and
    *   sum of outgoing ones (a transfer to itself counts both ways); accounts without movement are absent;
    * - `banded`: transfers out of `source` within `structuring` whose amount lies in its currency's band, oldest first;
    * - `firstPayments`: the first transfer out of `source` to each destination within `fanOut`, oldest first.
+   * Each query ignores the transfers in its `hidden` (the later events of the chunk, see `claimAndRecordMany`). Each
+   * part is a correlated subquery per query row: the same index range scans as one statement per event.
    */
-  async windowFacts(
-    tx: Tx,
-    q: { accounts: readonly string[]; source: string; bands: readonly StructuringBand[]; rapid: Range; structuring: Range; fanOut: Range; hidden?: readonly string[] },
-  ): Promise<{ totals: Map<string, RapidInOutTotals[]>; banded: ObservedTransfer[]; firstPayments: ObservedTransfer[] }> {
-    const ids = [...q.accounts];
-    const hidden = [...(q.hidden ?? [])];
-    const rows = await tx.$queryRaw<Array<{ totals: TotalsRow[]; banded: JsonObservedRow[]; first_payments: JsonObservedRow[] }>>`
+  async windowFacts(tx: Tx, queries: readonly WindowQuery[], bands: readonly StructuringBand[]): Promise<WindowFacts[]> {
+    if (queries.length === 0) return [];
+    const rows = queries.map((q, ord) => ({
+      ord,
+      accounts: [...q.accounts],
+      source: q.source,
+      rapidFrom: q.rapid.from.toISOString(),
+      rapidTo: q.rapid.to.toISOString(),
+      structuringFrom: q.structuring.from.toISOString(),
+      structuringTo: q.structuring.to.toISOString(),
+      fanOutFrom: q.fanOut.from.toISOString(),
+      fanOutTo: q.fanOut.to.toISOString(),
+      hidden: [...(q.hidden ?? [])],
+    }));
+    const result = await tx.$queryRaw<Array<{ totals: TotalsRow[]; banded: JsonObservedRow[]; first_payments: JsonObservedRow[] }>>`
       SELECT
         (SELECT coalesce(jsonb_agg(x), '[]'::jsonb) FROM (
           SELECT m.account_id, m.currency, coalesce(sum(m.in_amount), 0)::text AS in_sum, count(m.out_amount)::int AS out_count, coalesce(sum(m.out_amount), 0)::text AS out_sum
           FROM (
             SELECT destination_account_id AS account_id, currency, amount_minor AS in_amount, NULL::bigint AS out_amount FROM observed_transfers
-            WHERE destination_account_id = ANY(${ids}::text[]) AND occurred_at >= ${q.rapid.from}::timestamptz AND occurred_at <= ${q.rapid.to}::timestamptz
-              AND transfer_id <> ALL(${hidden}::text[])
+            WHERE destination_account_id = ANY(q.accounts) AND occurred_at >= q."rapidFrom" AND occurred_at <= q."rapidTo"
+              AND transfer_id <> ALL(q.hidden)
             UNION ALL
             SELECT source_account_id, currency, NULL, amount_minor FROM observed_transfers
-            WHERE source_account_id = ANY(${ids}::text[]) AND occurred_at >= ${q.rapid.from}::timestamptz AND occurred_at <= ${q.rapid.to}::timestamptz
-              AND transfer_id <> ALL(${hidden}::text[])
+            WHERE source_account_id = ANY(q.accounts) AND occurred_at >= q."rapidFrom" AND occurred_at <= q."rapidTo"
+              AND transfer_id <> ALL(q.hidden)
           ) AS m
           GROUP BY m.account_id, m.currency) AS x) AS totals,
         (SELECT coalesce(jsonb_agg(x ORDER BY x.occurred_ms, x.transfer_id), '[]'::jsonb) FROM (
           SELECT o.transfer_id, o.source_account_id, o.destination_account_id, o.amount_minor::text AS amount_minor, o.currency,
                  floor(extract(epoch FROM o.occurred_at) * 1000)::bigint AS occurred_ms
           FROM observed_transfers AS o
-          JOIN unnest(${q.bands.map((b) => b.currency)}::bpchar[], ${q.bands.map((b) => b.floor.toString())}::bigint[], ${q.bands.map((b) => b.threshold.toString())}::bigint[])
+          JOIN unnest(${bands.map((b) => b.currency)}::bpchar[], ${bands.map((b) => b.floor.toString())}::bigint[], ${bands.map((b) => b.threshold.toString())}::bigint[])
             AS b(currency, floor, threshold) ON o.currency = b.currency
-          WHERE o.source_account_id = ${q.source} AND o.occurred_at >= ${q.structuring.from}::timestamptz AND o.occurred_at <= ${q.structuring.to}::timestamptz
-            AND o.amount_minor >= b.floor AND o.amount_minor < b.threshold AND o.transfer_id <> ALL(${hidden}::text[])) AS x) AS banded,
+          WHERE o.source_account_id = q.source AND o.occurred_at >= q."structuringFrom" AND o.occurred_at <= q."structuringTo"
+            AND o.amount_minor >= b.floor AND o.amount_minor < b.threshold AND o.transfer_id <> ALL(q.hidden)) AS x) AS banded,
         (SELECT coalesce(jsonb_agg(x ORDER BY x.occurred_ms, x.transfer_id), '[]'::jsonb) FROM (
           SELECT DISTINCT ON (destination_account_id) transfer_id, source_account_id, destination_account_id, amount_minor::text AS amount_minor, currency,
                  floor(extract(epoch FROM occurred_at) * 1000)::bigint AS occurred_ms
           FROM observed_transfers
-          WHERE source_account_id = ${q.source} AND occurred_at >= ${q.fanOut.from}::timestamptz AND occurred_at <= ${q.fanOut.to}::timestamptz
-            AND transfer_id <> ALL(${hidden}::text[])
-          ORDER BY destination_account_id, occurred_at, transfer_id) AS x) AS first_payments`;
-    const row = rows[0];
-    const totals = new Map<string, RapidInOutTotals[]>();
-    for (const r of row?.totals ?? []) {
-      totals.set(r.account_id, [...(totals.get(r.account_id) ?? []), { currency: r.currency, inSum: BigInt(r.in_sum), outCount: r.out_count, outSum: BigInt(r.out_sum) }]);
-    }
-    return { totals, banded: (row?.banded ?? []).map(fromJson), firstPayments: (row?.first_payments ?? []).map(fromJson) };
+          WHERE source_account_id = q.source AND occurred_at >= q."fanOutFrom" AND occurred_at <= q."fanOutTo"
+            AND transfer_id <> ALL(q.hidden)
+          ORDER BY destination_account_id, occurred_at, transfer_id) AS x) AS first_payments
+      FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS q(ord int, accounts text[], source text, "rapidFrom" timestamptz, "rapidTo" timestamptz,
+             "structuringFrom" timestamptz, "structuringTo" timestamptz, "fanOutFrom" timestamptz, "fanOutTo" timestamptz, hidden text[])
+      ORDER BY q.ord`;
+    if (result.length !== queries.length) throw new Error(`windowFacts: ${result.length} rows for ${queries.length} queries`);
+    return result.map((row) => {
+      const totals = new Map<string, RapidInOutTotals[]>();
+      for (const r of row.totals) {
+        totals.set(r.account_id, [...(totals.get(r.account_id) ?? []), { currency: r.currency, inSum: BigInt(r.in_sum), outCount: r.out_count, outSum: BigInt(r.out_sum) }]);
+      }
+      return { totals, banded: row.banded.map(fromJson), firstPayments: row.first_payments.map(fromJson) };
+    });
   }
 
   /** Of `destinations`, those `accountId` paid in [from, before). */

@@ -6,7 +6,7 @@ import { AlertRepository } from '../../alerts/alert.repository';
 import { RulesProvider } from '../../platform/rules.provider';
 import { activeTraceId } from '../../platform/trace-id';
 import { detectFanOut, detectRapidInOut, detectStructuring, type Finding, mayFanOut, mayRapidInOut, type ObservedTransfer, structuringBands } from '../detectors';
-import { MonitoringRepository } from '../monitoring.repository';
+import { MonitoringRepository, type WindowFacts, type WindowQuery } from '../monitoring.repository';
 
 export const MONITOR_ACTOR = 'compliance.aml-monitor';
 /** Events per monitor transaction: a few queries each, so a chunk stays well under a second on a busy box. */
@@ -31,6 +31,24 @@ const CHUNK_TIMEOUT_MS = 30_000;
  * found (and alerted) when its own transfers were observed, and an alert that covers them would suppress it anyway;
  * nor does such an older pattern hide a new one any more (the detector returns the first pattern only).
  */
+type Rules = RulesProvider['rules'];
+type EventWindows = WindowQuery & { accounts: string[]; hidden: readonly string[] };
+
+/** The ranges one event's detectors read (see the class comment), in event time. */
+function windowsOf(m: Rules['monitoring'], transfer: ObservedTransfer, hidden: readonly string[]): EventWindows {
+  const now = transfer.occurredAt.getTime();
+  const source = transfer.sourceAccountId;
+  return {
+    accounts: [...new Set([source, transfer.destinationAccountId])],
+    source,
+    // Rapid in-and-out may complete after `now` when events arrive out of order: the range looks ahead one window too.
+    rapid: { from: new Date(now - m.rapidInOut.windowSeconds * 1000), to: new Date(now + m.rapidInOut.windowSeconds * 1000) },
+    structuring: { from: new Date(now - m.structuring.windowSeconds * 1000), to: transfer.occurredAt },
+    fanOut: { from: new Date(now - m.fanOut.windowSeconds * 1000), to: transfer.occurredAt },
+    hidden,
+  };
+}
+
 @Injectable()
 export class ObserveTransferHandler {
   private readonly logger = createLogger('ObserveTransferHandler');
@@ -59,21 +77,32 @@ export class ObserveTransferHandler {
       const chunk = events.slice(from, from + OBSERVE_CHUNK);
       const results = await this.repository.prisma.client.$transaction(
         async (tx) => {
-          // The chunk's claims and records in one statement; each event then reads without the transfers of the claimed
-          // events after it, so it sees exactly what one transaction per event would have shown it.
+          // The chunk's claims and records in one statement, then every claimed event's window reads in one more; each
+          // event reads without the transfers of the claimed events after it, so it sees exactly what one transaction
+          // per event would have shown it. The detectors and alerts then run event by event, in order.
+          const rules = this.rulesProvider.rules;
           const { claimed, recorded } = await this.repository.claimAndRecordMany(tx, chunk);
-          const out: Array<{ processed: boolean; alerts: number }> = [];
-          for (const [i, e] of chunk.entries()) {
-            if (!claimed[i]) {
-              out.push({ processed: false, alerts: 0 });
-              continue;
-            }
+          const windows = chunk.map((e, i) => {
+            const transfer = e.transfer;
+            if (!claimed[i] || !transfer) return undefined;
             const seen = new Set(chunk.slice(0, i + 1).flatMap((x, j) => (claimed[j] && x.transfer ? [x.transfer.transferId] : [])));
             const hidden = chunk.flatMap((later, j) => {
               const id = later.transfer?.transferId;
               return j > i && claimed[j] && id && recorded.has(id) && !seen.has(id) ? [id] : [];
             });
-            out.push(await context.with(e.trace ?? context.active(), () => this.observe(tx, e.event, e.transfer, hidden)));
+            return windowsOf(rules.monitoring, transfer, hidden);
+          });
+          const queries = windows.flatMap((w) => (w ? [w] : []));
+          const facts = await this.repository.windowFacts(tx, queries, structuringBands(rules.monitoring));
+          const out: Array<{ processed: boolean; alerts: number }> = [];
+          for (const [i, e] of chunk.entries()) {
+            const window = windows[i];
+            if (!claimed[i]) out.push({ processed: false, alerts: 0 });
+            else if (!window || !e.transfer) out.push({ processed: true, alerts: 0 });
+            else {
+              const found = facts[queries.indexOf(window)] as WindowFacts;
+              out.push(await context.with(e.trace ?? context.active(), () => this.observe(tx, rules, e.event, e.transfer as ObservedTransfer, window, found)));
+            }
           }
           return out;
         },
@@ -87,26 +116,19 @@ export class ObserveTransferHandler {
     return { processed, alerts };
   }
 
-  /** The detectors for one claimed (and recorded) event, blind to the transfers in `hidden`. */
-  private async observe(tx: Prisma.TransactionClient, event: { eventId: string; type: string }, transfer: ObservedTransfer | undefined, hidden: readonly string[]): Promise<{ processed: boolean; alerts: number }> {
-    const rules = this.rulesProvider.rules;
+  /** The detectors for one claimed (and recorded) event, on its window reads, blind to the transfers in `window.hidden`. */
+  private async observe(
+    tx: Prisma.TransactionClient,
+    rules: Rules,
+    event: { eventId: string; type: string },
+    transfer: ObservedTransfer,
+    window: EventWindows,
+    facts: WindowFacts,
+  ): Promise<{ processed: boolean; alerts: number }> {
     const m = rules.monitoring;
-    if (!transfer) return { processed: true, alerts: 0 };
     const now = transfer.occurredAt;
-    const source = transfer.sourceAccountId;
-    const accounts = [...new Set([source, transfer.destinationAccountId])];
-    // Rapid in-and-out may complete after `now` when events arrive out of order: the range looks ahead one window too.
-    const rapid = { from: new Date(now.getTime() - m.rapidInOut.windowSeconds * 1000), to: new Date(now.getTime() + m.rapidInOut.windowSeconds * 1000) };
-    const windowStart = new Date(now.getTime() - m.fanOut.windowSeconds * 1000);
-    const facts = await this.repository.windowFacts(tx, {
-      accounts,
-      source,
-      bands: structuringBands(m),
-      rapid,
-      structuring: { from: new Date(now.getTime() - m.structuring.windowSeconds * 1000), to: now },
-      fanOut: { from: windowStart, to: now },
-      hidden,
-    });
+    const { source, accounts, rapid, hidden } = window;
+    const windowStart = window.fanOut.from;
     const findings: Finding[] = [];
     for (const accountId of accounts) {
       if (mayRapidInOut(m, facts.totals.get(accountId) ?? [])) {
