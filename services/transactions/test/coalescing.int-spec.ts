@@ -27,6 +27,7 @@ let transfers: paymentsV1.TransferServiceClient;
 const run = randomUUID().slice(0, 8);
 let funder = '';
 let destination = '';
+let address = '';
 
 const open = async (overdraftLimitMinor = 0n) =>
   (await unaryCall(accounts, 'openAccount', {
@@ -63,7 +64,7 @@ beforeAll(async () => {
     port, databaseUrl: db.url, complianceAddr: `127.0.0.1:${compliance.port}`, auth,
     env: { TRANSACTIONS_SCREEN_IN_FLIGHT: '1', TRANSACTIONS_SCREEN_COALESCE_MAX: '32', TRANSACTIONS_SCREEN_DEADLINE_MS: '5000', TRANSACTIONS_POST_IN_FLIGHT: '1' },
   });
-  const address = `127.0.0.1:${port}`;
+  address = `127.0.0.1:${port}`;
   const options = { retry: 'none' as const, defaultDeadlineMs: 15_000, ...sendAs(staff) };
   accounts = createGrpcClient(paymentsV1.AccountServiceClient, address, options);
   transfers = createGrpcClient(paymentsV1.TransferServiceClient, address, options);
@@ -109,6 +110,32 @@ describe('ComplianceClient.screen under concurrency', () => {
     const second = [transfer(reused, 501n), ...[1, 2, 3].map((i) => transfer(`co-${run}-b${i}`, 10n))];
     const got = await Promise.all([...first, ...second].map(outcome));
     expect(got).toEqual(['posted', 'posted', 'posted', 'posted', 'PAYMENTS.IDEMPOTENCY_KEY_REUSED', 'posted', 'posted', 'posted']);
+  });
+
+  it("never puts two users' screenings in one call: compliance records the forwarded user as each decision's actor", async () => {
+    const users = await Promise.all(['alice', 'bob'].map(async (sub) => `Bearer ${await auth.issuer.mint({ sub: `${sub}-${run}`, roles: ['operator'], ttlSec: 600 })}`));
+    const clients = users.map((authorization) => createGrpcClient(paymentsV1.TransferServiceClient, address, { retry: 'none' as const, defaultDeadlineMs: 15_000, ...sendAs(authorization) }));
+    const keysOf = users.map((_, u) => Array.from({ length: 6 }, (_, i) => `co-${run}-user${u}-${i}`));
+    const logBefore = compliance.log().length;
+    await Promise.all(
+      keysOf.flatMap((keys, u) =>
+        keys.map((key) =>
+          unaryCall(clients[u] as paymentsV1.TransferServiceClient, 'createTransfer', {
+            idempotencyKey: key,
+            transfer: paymentsV1.TransferInstruction.fromPartial({ sourceAccountId: funder, destinationAccountId: destination, amount: { amountMinor: 3n, currency: 'EUR' }, reference: key }),
+          }),
+        ),
+      ),
+    );
+    for (const c of clients) c.close();
+    const calls = compliance.log().slice(logBefore).filter((c) => c.keys.some((k) => k.includes(`co-${run}-user`)));
+    for (const call of calls) {
+      const owner = users.findIndex((_, u) => call.keys.every((k) => keysOf[u]!.some((key) => k.endsWith(`:${key}`))));
+      expect(owner).toBeGreaterThanOrEqual(0);
+      expect(call.authorization).toBe(users[owner]);
+    }
+    // And each user's screenings still shared calls.
+    expect(calls.length).toBeLessThan(12);
   });
 
   it('screens the same request sent twice in one call once', async () => {

@@ -2,8 +2,9 @@ import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { complianceV1 } from '@tessera/contracts';
 import { Coalescer } from '@tessera/db';
 import { isAppError } from '@tessera/errors';
-import { createGrpcClient, grpcTransportFromEnv, unaryCall } from '@tessera/grpc';
+import { createGrpcClient, currentCallContext, grpcTransportFromEnv, unaryCall } from '@tessera/grpc';
 import { createLogger } from '@tessera/telemetry';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { type TransactionsConfig, TRANSACTIONS_CONFIG } from '../config';
 import { ledgerErrors } from '../ledger/ledger.errors';
 import type { Screening, ScreeningDecision, ScreeningSubject } from './screening';
@@ -19,6 +20,14 @@ interface ScreenItem {
   subject: ScreeningSubject;
 }
 
+/** A screening waiting in the coalescer, with the call it belongs to. */
+interface QueuedScreening extends ScreenItem {
+  /** The end-user credential the call forwards (compliance verifies it and records its subject as the actor). */
+  credential: string;
+  /** Runs a function in the screening's own async context (its call context, its trace). */
+  inContext: <T>(fn: () => T) => T;
+}
+
 /**
  * Calls ComplianceService.Screen with a hard deadline. Fail-closed: anything but a well-formed
  * decision (unreachable, deadline passed, an error status, an unknown decision) becomes
@@ -29,7 +38,10 @@ interface ScreenItem {
  * transaction, one commit) when one returns; an idle service sends it at once as a Screen call. Compliance decides a
  * batch's items in order, each exactly as a Screen call would after the ones before it, so a decision is the same
  * as if the movements had been screened one by one in arrival order. A refusal of the whole call that one item can
- * cause (a reused key, an invalid item) is never passed to the others: each item is then screened alone.
+ * cause (a reused key, an invalid item) is never passed to the others: each item is then screened alone. Only
+ * screenings forwarding the same end-user credential share a call (compliance records the verified user of a call as
+ * the actor of its decisions); transfers sent under one operator or service credential coalesce, one customer's
+ * concurrent transfers too, different customers' do not.
  */
 @Injectable()
 export class ComplianceClient implements OnApplicationShutdown {
@@ -37,7 +49,7 @@ export class ComplianceClient implements OnApplicationShutdown {
   private readonly client: complianceV1.ComplianceServiceClient;
   private readonly deadlineMs: number;
   private readonly batchDeadlineMs: number;
-  private readonly coalescer: Coalescer<ScreenItem, Screening>;
+  private readonly coalescer: Coalescer<QueuedScreening, Screening>;
 
   constructor(@Inject(TRANSACTIONS_CONFIG) config: TransactionsConfig) {
     this.deadlineMs = config.TRANSACTIONS_SCREEN_DEADLINE_MS;
@@ -53,13 +65,35 @@ export class ComplianceClient implements OnApplicationShutdown {
     this.coalescer = new Coalescer({
       maxBatch: config.TRANSACTIONS_SCREEN_COALESCE_MAX,
       maxInFlight: config.TRANSACTIONS_SCREEN_IN_FLIGHT,
-      run: (items) => this.screenTogether(items),
+      run: (items) => this.screenByCredential(items),
     });
   }
 
   /** @throws AppError PAYMENTS.COMPLIANCE_UNAVAILABLE (kind UNAVAILABLE) when no decision arrives in time. */
   screen(idempotencyKey: string, subject: ScreeningSubject): Promise<Screening> {
-    return this.coalescer.submit({ idempotencyKey, subject });
+    const ctx = currentCallContext();
+    const credential = `${ctx?.authorization ?? ''}\u0000${ctx?.apiKey ?? ''}`;
+    return this.coalescer.submit({ idempotencyKey, subject, credential, inContext: AsyncLocalStorage.snapshot() });
+  }
+
+  /**
+   * The screenings that arrived together, one call per forwarded credential, under the context of its first
+   * screening: compliance verifies the credential a call forwards and records its subject as the actor of every
+   * decision of the call, so screenings of different users never share one (transfers sent with one operator or
+   * service credential do).
+   */
+  private async screenByCredential(items: readonly QueuedScreening[]): Promise<Array<Screening | Error>> {
+    const groups = new Map<string, number[]>();
+    items.forEach((item, i) => groups.set(item.credential, [...(groups.get(item.credential) ?? []), i]));
+    const results: Array<Screening | Error> = new Array<Screening | Error>(items.length);
+    await Promise.all(
+      [...groups.values()].map(async (group) => {
+        const first = items[group[0] as number] as QueuedScreening;
+        const decided = await first.inContext(() => this.screenTogether(group.map((i) => items[i] as QueuedScreening)));
+        group.forEach((i, n) => (results[i] = decided[n] as Screening | Error));
+      }),
+    );
+    return results;
   }
 
   /** One Screen call. */

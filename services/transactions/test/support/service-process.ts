@@ -37,12 +37,22 @@ export async function freePort(): Promise<number> {
  */
 export async function approvingCompliance(
   options: { latencyMs?: number } = {},
-): Promise<GrpcServerHandle & { screened: () => number; decided: () => number; calls: () => { screen: number; screenBatch: number } }> {
+): Promise<
+  GrpcServerHandle & {
+    screened: () => number;
+    decided: () => number;
+    calls: () => { screen: number; screenBatch: number };
+    /** Every call: the credential it forwarded and the screening keys it carried. */
+    log: () => Array<{ authorization: string | undefined; keys: string[] }>;
+  }
+> {
   let screened = 0;
   const calls = { screen: 0, screenBatch: 0 };
+  const log: Array<{ authorization: string | undefined; keys: string[] }> = [];
   /** A slow compliance (`latencyMs` per call) lets a test see concurrent screenings share a call. */
-  const answer = async <T>(method: keyof typeof calls, decideNow: () => T) => {
+  const answer = async <T>(method: keyof typeof calls, ctx: { authorization: string | undefined }, keys: string[], decideNow: () => T) => {
     calls[method]++;
+    log.push({ authorization: ctx.authorization, keys });
     if (options.latencyMs) await new Promise((resolve) => setTimeout(resolve, options.latencyMs));
     return decideNow();
   };
@@ -73,11 +83,11 @@ export async function approvingCompliance(
       {
         definition: complianceV1.ComplianceServiceService,
         implementation: unaryService(complianceV1.ComplianceServiceService, {
-          screen: (request: complianceV1.ScreenRequest) => answer('screen', () => decide(request)),
+          screen: (request: complianceV1.ScreenRequest, ctx) => answer('screen', ctx, [request.idempotencyKey], () => decide(request)),
           // All or nothing like the real one: a key used twice in the call, or reused for another subject, refuses the
           // whole call before anything is decided.
-          screenBatch: (request: complianceV1.ScreenBatchRequest) =>
-            answer('screenBatch', () => {
+          screenBatch: (request: complianceV1.ScreenBatchRequest, ctx) =>
+            answer('screenBatch', ctx, request.items.map((i) => i.idempotencyKey), () => {
               const keys = request.items.map((i) => i.idempotencyKey);
               if (new Set(keys).size !== keys.length) {
                 throw new AppError({ code: 'COMPLIANCE.INVALID_REQUEST', kind: 'INVALID_ARGUMENT', message: 'request is invalid', fieldViolations: [{ field: 'items', description: 'same key twice' }] });
@@ -92,7 +102,7 @@ export async function approvingCompliance(
       },
     ],
   });
-  return Object.assign(handle, { screened: () => screened, decided: () => decisions.size, calls: () => ({ ...calls }) });
+  return Object.assign(handle, { screened: () => screened, decided: () => decisions.size, calls: () => ({ ...calls }), log: () => [...log] });
 }
 
 export interface ServiceProcessOptions {
