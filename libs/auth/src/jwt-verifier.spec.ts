@@ -168,6 +168,46 @@ describe(JwtVerifier, () => {
     });
   });
 
+  describe('verified tokens', () => {
+    it('answers the same token again without checking its signature again', async () => {
+      const token = await issuer.mint({ sub: 'u-2', roles: ['operator'] });
+      const first = await verifier.verify(token);
+      const again = await verifier.verify(token);
+      expect(again).toEqual(first);
+      expect(verifier.stats).toEqual({ signatureChecks: 1, cacheHits: 1 });
+    });
+
+    it('never remembers a refusal', async () => {
+      const [h, , sig] = (await issuer.mint({ sub: 'alice', roles: ['customer'] })).split('.');
+      const forged = [h, Buffer.from(JSON.stringify({ ...base(), roles: ['admin'] })).toString('base64url'), sig].join('.');
+      for (let i = 0; i < 2; i++) await expect(verifier.verify(forged)).rejects.toMatchObject({ code: AUTH_CODES.tokenInvalid });
+      expect(verifier.stats).toEqual({ signatureChecks: 2, cacheHits: 0 });
+    });
+
+    it('refuses a remembered token once it has expired', async () => {
+      jest.useFakeTimers({ now: Date.now(), doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+      try {
+        const token = await issuer.mint({ sub: 'alice', roles: ['customer'], ttlSec: 5 });
+        await expect(verifier.verify(token)).resolves.toMatchObject({ subject: 'alice' });
+        jest.setSystemTime(Date.now() + 40_000); // past exp + the 30 s tolerance, inside the cache's 60 s
+        await expect(verifier.verify(token)).rejects.toMatchObject({ code: AUTH_CODES.tokenExpired });
+        expect(verifier.stats.cacheHits).toBe(0);
+      } finally {
+        jest.useRealTimers();
+      }
+    });
+
+    it('checks the signature again when the key set no longer gives the same key for the kid', async () => {
+      const v = verifierFor({ jwks: { file: issuer.jwksFile, checkIntervalMs: 0 } });
+      const token = await issuer.mint({ sub: 'alice', roles: ['customer'] });
+      await v.verify(token);
+      // The same keys written again: a reload, new key objects, so the remembered verification no longer counts.
+      writeFileSync(issuer.jwksFile, readFileSync(issuer.jwksFile, 'utf8'));
+      await expect(v.verify(token)).resolves.toMatchObject({ subject: 'alice' });
+      expect(v.stats.signatureChecks).toBe(2);
+    });
+  });
+
   describe('key rotation', () => {
     it('verifies tokens of the previous key after rotate, and UNKNOWN_KEY once it is dropped', async () => {
       const old = await issuer.mint({ sub: 'alice', roles: ['customer'] });

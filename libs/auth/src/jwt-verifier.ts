@@ -23,6 +23,18 @@ export interface JwtVerifierOptions {
 
 const SUBJECT = /^[\x21-\x7e]{1,256}$/;
 
+/** Verified tokens remembered (most recent first out when full) and for how long at most. */
+const VERIFIED_CACHE_SIZE = 1024;
+const VERIFIED_CACHE_MS = 60_000;
+
+interface VerifiedToken {
+  payload: JWTPayload;
+  /** The key that verified the signature: a hit counts only while the key set still resolves the kid to it. */
+  key: unknown;
+  /** Epoch ms after which the entry is not used (the earlier of exp + tolerance and VERIFIED_CACHE_MS from now). */
+  until: number;
+}
+
 /**
  * Verifies bearer JWTs against a JWKS (file or URL) with jose, and turns the claims into a {@link Principal}.
  * Every failure is an AppError UNAUTHENTICATED with a distinct, stable code (`AUTH.TOKEN_EXPIRED`, ...); the
@@ -31,6 +43,17 @@ const SUBJECT = /^[\x21-\x7e]{1,256}$/;
 export class JwtVerifier {
   private readonly keys: KeyResolver;
   private readonly clockToleranceSec: number;
+  /**
+   * Tokens whose signature and claims were verified, by their exact compact form (issue #10: the ES256 check was ~6%
+   * of a service's CPU on the transfer path, repeated by the gateway, transactions and compliance for the same
+   * token). A hit skips only the signature computation: the header is re-checked, the key set must still resolve the
+   * token's kid to the very key that verified it (a rotated-out or replaced key misses, as an edited JWKS file does),
+   * and an entry is used only until the token's exp (+ tolerance) and at most VERIFIED_CACHE_MS. Refusals are never
+   * remembered.
+   */
+  private readonly verified = new Map<string, VerifiedToken>();
+  /** Verifications done and answered from `verified` (for tests and metrics). */
+  readonly stats = { signatureChecks: 0, cacheHits: 0 };
 
   constructor(private readonly options: JwtVerifierOptions) {
     this.keys = keyResolverOf(options.jwks);
@@ -58,11 +81,51 @@ export class JwtVerifier {
       throw authErrors.tokenInvalid(`algorithm not accepted (only ${ACCEPTED_ALGORITHMS.join(', ')})`);
     }
     if (typeof header.kid !== 'string' || header.kid === '') throw authErrors.tokenInvalid('the header has no kid');
-    const payload = await this.verifySignatureAndClaims(token);
+    const payload = (await this.remembered(token, header)) ?? (await this.verifySignatureAndClaims(token));
     return this.principalOf(payload);
   }
 
+  /** The payload of `token` if it was verified before and its key is still the one the key set gives for its kid. */
+  private async remembered(token: string, header: ReturnType<typeof decodeProtectedHeader>): Promise<JWTPayload | undefined> {
+    const entry = this.verified.get(token);
+    if (!entry) return undefined;
+    if (Date.now() >= entry.until) {
+      this.verified.delete(token);
+      return undefined;
+    }
+    const [protectedHeader = '', payload = '', signature = ''] = token.split('.');
+    let key: unknown;
+    try {
+      key = await this.keys.getKey(header as Parameters<KeyResolver['getKey']>[0], { protected: protectedHeader, payload, signature });
+    } catch {
+      key = undefined;
+    }
+    if (key !== entry.key) {
+      this.verified.delete(token);
+      return undefined;
+    }
+    this.stats.cacheHits++;
+    return entry.payload;
+  }
+
+  private remember(token: string, payload: JWTPayload, key: unknown): void {
+    const expiresMs = typeof payload.exp === 'number' ? (payload.exp + this.clockToleranceSec) * 1000 : Date.now();
+    const until = Math.min(expiresMs, Date.now() + VERIFIED_CACHE_MS);
+    if (this.verified.size >= VERIFIED_CACHE_SIZE) {
+      const oldest = this.verified.keys().next();
+      if (!oldest.done) this.verified.delete(oldest.value);
+    }
+    this.verified.set(token, { payload, key, until });
+  }
+
   private async verifySignatureAndClaims(token: string): Promise<JWTPayload> {
+    const { payload, key } = await this.verifySignature(token);
+    this.remember(token, payload, key);
+    return payload;
+  }
+
+  private async verifySignature(token: string): Promise<{ payload: JWTPayload; key: unknown }> {
+    this.stats.signatureChecks++;
     const options = {
       issuer: this.options.issuer,
       audience: this.options.audience,
@@ -71,11 +134,11 @@ export class JwtVerifier {
       requiredClaims: ['exp', 'sub', 'iss', 'aud'],
     };
     try {
-      return (await jwtVerify(token, this.keys.getKey, options)).payload;
+      return await jwtVerify(token, this.keys.getKey, options);
     } catch (err) {
       if (joseCode(err) === 'ERR_JWKS_NO_MATCHING_KEY' && (await this.refreshQuietly())) {
         try {
-          return (await jwtVerify(token, this.keys.getKey, options)).payload;
+          return await jwtVerify(token, this.keys.getKey, options);
         } catch (retryErr) {
           throw toAuthError(retryErr);
         }
