@@ -6,6 +6,7 @@
  */
 import type { Metadata, ServiceDefinition, UntypedHandleCall, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { AppError, isAppError, toGrpcStatus } from '@tessera/errors';
+import { transportFactsOf } from '@tessera/grpc';
 import { createLogger, type Logger } from '@tessera/telemetry';
 import type { CallerAuthenticator } from './caller';
 import { type Principal, requireRole, requireScope } from './principal';
@@ -77,13 +78,13 @@ interface GuardedCall {
   getAuthContext(): { transportSecurityType?: string; sslPeerCertificate?: { subject?: { CN?: string | string[] } } };
 }
 
-/** Transport and peer CN of a served call, from the TLS session itself. */
+/**
+ * Transport and peer CN of a served call, from the TLS session itself: @tessera/grpc's `transportFactsOf`, the one
+ * reading of the peer certificate per call that the call context shares (a certificate with several CNs names no peer).
+ */
 export function factsOf(call: GuardedCall): CallFacts {
-  const auth = call.getAuthContext();
-  if (auth.transportSecurityType !== 'ssl') return { metadata: call.metadata, transport: 'plaintext' };
-  const cn = auth.sslPeerCertificate?.subject?.CN;
-  const peer = Array.isArray(cn) ? cn[0] : cn;
-  return { metadata: call.metadata, transport: 'mtls', ...(peer ? { peer } : {}) };
+  const { transport, peer } = transportFactsOf(call as Parameters<typeof transportFactsOf>[0]);
+  return { metadata: call.metadata, transport, ...(peer ? { peer } : {}) };
 }
 
 // Keyed by the call's Metadata object, which is also CallContext.metadata, so handlers (and code below them via
