@@ -84,7 +84,11 @@ export class IdempotencyStore {
    * undefined, or the stored refusal / KEY_REUSED thrown).
    */
   async peekMany<R>(calls: readonly IdempotentCall<R>[]): Promise<Array<() => Promise<R | undefined>>> {
-    const rows = await this.prisma.client.idempotencyKey.findMany({ where: { OR: calls.map((c) => ({ scope: c.scope, key: c.key })) } });
+    // Raw (the primary key per pair): Prisma's findMany with an OR per key compiled a new query plan for every count.
+    const rows = await this.prisma.client.$queryRaw<Array<{ scope: string; key: string; requestHash: string; response: Uint8Array | null; resourceId: string | null; refusal: Prisma.JsonValue | null }>>`
+      SELECT i.scope, i.key, i.request_hash AS "requestHash", i.response, i.resource_id::text AS "resourceId", i.refusal
+      FROM idempotency_keys AS i JOIN unnest(${calls.map((c) => c.scope)}::text[], ${calls.map((c) => c.key)}::text[]) AS k(scope, key)
+        ON i.scope = k.scope AND i.key = k.key`;
     const byKey = new Map(rows.map((r) => [`${r.scope}\u0000${r.key}`, r]));
     return calls.map((call) => {
       const row = byKey.get(`${call.scope}\u0000${call.key}`);
@@ -139,14 +143,16 @@ export class IdempotencyStore {
       this.prisma.client.$transaction(async (tx) => {
         const results: Array<IdempotentResult<R> | AppError | undefined> = calls.map(() => undefined);
         const order = calls.map((_, i) => i).sort((a, b) => compareKeys(calls[a] as IdempotentCall<R>, calls[b] as IdempotentCall<R>));
-        const claimed = await tx.idempotencyKey.createManyAndReturn({
-          data: order.map((i) => {
-            const call = calls[i] as IdempotentCall<R>;
-            return { scope: call.scope, key: call.key, requestHash: call.fingerprint, expiresAt: new Date(Date.now() + TTL_MS) };
-          }),
-          skipDuplicates: true,
-          select: { scope: true, key: true },
-        });
+        // Raw, one statement whatever the count (Prisma's createManyAndReturn compiled a plan per row count).
+        const ordered = order.map((i) => calls[i] as IdempotentCall<R>);
+        const claimed = await tx.$queryRaw<Array<{ scope: string; key: string }>>`
+          INSERT INTO idempotency_keys (scope, key, request_hash, expires_at)
+          SELECT k.scope, k.key, k.hash, ${new Date(Date.now() + TTL_MS)}::timestamptz
+          FROM unnest(${ordered.map((c) => c.scope)}::text[], ${ordered.map((c) => c.key)}::text[], ${ordered.map((c) => c.fingerprint)}::text[])
+            WITH ORDINALITY AS k(scope, key, hash, ord)
+          ORDER BY k.ord
+          ON CONFLICT DO NOTHING
+          RETURNING scope, key`;
         const mine = new Set(claimed.map((c) => `${c.scope}\u0000${c.key}`));
         const owned = calls.map((_, i) => i).filter((i) => mine.has(`${calls[i]?.scope}\u0000${calls[i]?.key}`));
         if (owned.length === 0) return results;
