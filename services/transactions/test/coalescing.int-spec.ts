@@ -6,22 +6,22 @@
  * (rows written by one transaction share their `xmin`). Each one still gets its own decision and its own outcome, and
  * a refusal one transfer causes (its key reused, its funds short) is never passed to the transfers it shared with.
  */
-import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { paymentsV1 } from '@tessera/contracts';
 import { createGrpcClient, unaryCall } from '@tessera/grpc';
 import { isAppError } from '@tessera/errors';
-import { startTestAuth, type TestAuth } from '@tessera/auth';
-import { sendAs, staffAuthorization } from './support/auth-client';
-import { approvingCompliance, buildTransactions, deletePingsGroup, freePort, startTransactions, stopAndCleanUp } from './support/service-process';
-import { throwawayDb, type ThrowawayDb } from './support/throwaway-db';
+import type { TestAuth } from '@tessera/auth';
+import { sendAs } from './support/auth-client';
+import type { approvingCompliance } from './support/service-process';
+import { type ServiceUnderTest, startServiceUnderTest } from './support/service-under-test';
+import type { ThrowawayDb } from './support/throwaway-db';
 
 jest.setTimeout(120_000);
 
 let db: ThrowawayDb;
 let auth: TestAuth;
 let compliance: Awaited<ReturnType<typeof approvingCompliance>>;
-let child: ChildProcess | undefined;
+let svc: ServiceUnderTest | undefined;
 let accounts: paymentsV1.AccountServiceClient;
 let transfers: paymentsV1.TransferServiceClient;
 const run = randomUUID().slice(0, 8);
@@ -54,33 +54,17 @@ const outcome = async (p: Promise<paymentsV1.CreateTransferResponse>): Promise<s
 };
 
 beforeAll(async () => {
-  buildTransactions();
-  auth = await startTestAuth();
-  const staff = await staffAuthorization(auth);
-  db = await throwawayDb('coalesce');
-  compliance = await approvingCompliance({ latencyMs: 150 });
-  const port = await freePort();
-  child = await startTransactions({
-    port, databaseUrl: db.url, complianceAddr: `127.0.0.1:${compliance.port}`, auth,
+  svc = await startServiceUnderTest('coalesce', {
+    compliance: { latencyMs: 150 },
     env: { TRANSACTIONS_SCREEN_IN_FLIGHT: '1', TRANSACTIONS_SCREEN_COALESCE_MAX: '32', TRANSACTIONS_SCREEN_DEADLINE_MS: '5000', TRANSACTIONS_POST_IN_FLIGHT: '1' },
   });
-  address = `127.0.0.1:${port}`;
-  const options = { retry: 'none' as const, defaultDeadlineMs: 15_000, ...sendAs(staff) };
-  accounts = createGrpcClient(paymentsV1.AccountServiceClient, address, options);
-  transfers = createGrpcClient(paymentsV1.TransferServiceClient, address, options);
+  ({ db, auth, compliance, accounts, transfers } = svc);
+  address = svc.address;
   funder = await open(10n ** 12n);
   destination = await open();
 });
 
-afterAll(async () => {
-  accounts?.close();
-  transfers?.close();
-  await stopAndCleanUp(child);
-  await compliance?.shutdown();
-  await db?.drop();
-  await deletePingsGroup();
-  auth?.close();
-});
+afterAll(() => svc?.stop());
 
 describe('ComplianceClient.screen under concurrency', () => {
   it('screens 24 concurrent transfers in fewer calls than transfers, each with its own decision', async () => {

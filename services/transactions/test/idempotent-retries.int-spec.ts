@@ -7,23 +7,20 @@
  * Before the fix each attempt screened under a fresh random reference id, so 19 of 20 concurrent attempts got 503
  * PAYMENTS.COMPLIANCE_UNAVAILABLE, and a refused transfer answered 503 forever on retry.
  */
-import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { paymentsV1 } from '@tessera/contracts';
-import { createGrpcClient, unaryCall } from '@tessera/grpc';
+import { unaryCall } from '@tessera/grpc';
 import { isAppError } from '@tessera/errors';
-import { startTestAuth, type TestAuth } from '@tessera/auth';
-import { sendAs, staffAuthorization } from './support/auth-client';
-import { approvingCompliance, buildTransactions, deletePingsGroup, freePort, startTransactions, stopAndCleanUp } from './support/service-process';
-import { throwawayDb, type ThrowawayDb } from './support/throwaway-db';
+import type { approvingCompliance } from './support/service-process';
+import { type ServiceUnderTest, startServiceUnderTest } from './support/service-under-test';
+import type { ThrowawayDb } from './support/throwaway-db';
 
 jest.setTimeout(120_000);
 
 const PARALLEL = 20;
 let db: ThrowawayDb;
-let auth: TestAuth;
 let compliance: Awaited<ReturnType<typeof approvingCompliance>>;
-let child: ChildProcess | undefined;
+let svc: ServiceUnderTest | undefined;
 let accounts: paymentsV1.AccountServiceClient;
 let transfers: paymentsV1.TransferServiceClient;
 const run = randomUUID().slice(0, 8);
@@ -45,29 +42,12 @@ async function outcomes<T>(attempts: Promise<T>[], idOf: (r: T) => string): Prom
 let funder = '';
 
 beforeAll(async () => {
-  buildTransactions();
-  auth = await startTestAuth();
-  const staff = await staffAuthorization(auth);
-  db = await throwawayDb('retries');
-  compliance = await approvingCompliance();
-  const port = await freePort();
-  child = await startTransactions({ port, databaseUrl: db.url, complianceAddr: `127.0.0.1:${compliance.port}`, auth });
-  const address = `127.0.0.1:${port}`;
-  const options = { retry: 'none' as const, defaultDeadlineMs: 15_000, ...sendAs(staff) };
-  accounts = createGrpcClient(paymentsV1.AccountServiceClient, address, options);
-  transfers = createGrpcClient(paymentsV1.TransferServiceClient, address, options);
+  svc = await startServiceUnderTest('retries');
+  ({ db, compliance, accounts, transfers } = svc);
   funder = await open(10n ** 12n);
 });
 
-afterAll(async () => {
-  accounts?.close();
-  transfers?.close();
-  await stopAndCleanUp(child);
-  await compliance?.shutdown();
-  await db?.drop();
-  await deletePingsGroup();
-  auth?.close();
-});
+afterAll(() => svc?.stop());
 
 describe('concurrent attempts of one request', () => {
   it(`${PARALLEL} parallel CreateTransfer calls with one key and body all get the one committed transfer`, async () => {

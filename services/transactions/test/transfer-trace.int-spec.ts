@@ -4,22 +4,17 @@
  * calling span on every transfer it creates (direct, batch, reversal, hold capture) and returns it as
  * `Transfer.trace_id`; a row written before the column existed (trace_id NULL) reads back as "".
  */
-import type { ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Metadata } from '@grpc/grpc-js';
 import { paymentsV1 } from '@tessera/contracts';
-import { createGrpcClient, unaryCall } from '@tessera/grpc';
-import { sendAs, staffAuthorization } from './support/auth-client';
-import { startTestAuth, type TestAuth } from '@tessera/auth';
-import { approvingCompliance, buildTransactions, freePort, startTransactions, stopAndCleanUp } from './support/service-process';
-import { throwawayDb, type ThrowawayDb } from './support/throwaway-db';
+import { unaryCall } from '@tessera/grpc';
+import { type ServiceUnderTest, startServiceUnderTest } from './support/service-under-test';
+import type { ThrowawayDb } from './support/throwaway-db';
 
 jest.setTimeout(90_000);
 
 let db: ThrowawayDb;
-let auth: TestAuth;
-let compliance: Awaited<ReturnType<typeof approvingCompliance>>;
-let child: ChildProcess | undefined;
+let svc: ServiceUnderTest | undefined;
 let accounts: paymentsV1.AccountServiceClient;
 let transfers: paymentsV1.TransferServiceClient;
 
@@ -42,26 +37,11 @@ async function openAccount(overdraft: bigint): Promise<string> {
 }
 
 beforeAll(async () => {
-  buildTransactions();
-  auth = await startTestAuth();
-  db = await throwawayDb('tracelink');
-  compliance = await approvingCompliance();
-  const port = await freePort();
-  // No exporter: spans are not shipped anywhere, but ids and propagation still work (startTelemetry's no-op processor).
-  child = await startTransactions({ port, databaseUrl: db.url, complianceAddr: `127.0.0.1:${compliance.port}`, auth, env: { OTEL_TRACES_EXPORTER: 'none' } });
-  const options = { retry: 'none' as const, defaultDeadlineMs: 10_000, ...sendAs(await staffAuthorization(auth)) };
-  accounts = createGrpcClient(paymentsV1.AccountServiceClient, `127.0.0.1:${port}`, options);
-  transfers = createGrpcClient(paymentsV1.TransferServiceClient, `127.0.0.1:${port}`, options);
+  svc = await startServiceUnderTest('tracelink', { env: { OTEL_TRACES_EXPORTER: 'none' }, deadlineMs: 10_000 });
+  ({ db, accounts, transfers } = svc);
 });
 
-afterAll(async () => {
-  accounts?.close();
-  transfers?.close();
-  await stopAndCleanUp(child);
-  await compliance?.shutdown();
-  await db?.drop();
-  auth?.close();
-});
+afterAll(() => svc?.stop());
 
 describe('Transfer.trace_id', () => {
   it('is the trace id of the calling span for a direct transfer, and is stored and read back', async () => {
