@@ -77,11 +77,18 @@ export class ObserveTransferHandler {
       const chunk = events.slice(from, from + OBSERVE_CHUNK);
       const results = await this.repository.prisma.client.$transaction(
         async (tx) => {
-          // The chunk's claims and records in one statement, then every claimed event's window reads in one more; each
+          // Each event's claim and record first, one statement each under the event's own CONSUMER span (so every
+          // transfer's trace shows the monitor's write), then every claimed event's window reads in ONE statement; each
           // event reads without the transfers of the claimed events after it, so it sees exactly what one transaction
           // per event would have shown it. The detectors and alerts then run event by event, in order.
           const rules = this.rulesProvider.rules;
-          const { claimed, recorded } = await this.repository.claimAndRecordMany(tx, chunk);
+          const claimed: boolean[] = [];
+          const recorded = new Set<string>();
+          for (const e of chunk) {
+            const one = await context.with(e.trace ?? context.active(), () => this.repository.claimAndRecordMany(tx, [e]));
+            claimed.push(one.claimed[0] === true);
+            for (const id of one.recorded) recorded.add(id);
+          }
           const windows = chunk.map((e, i) => {
             const transfer = e.transfer;
             if (!claimed[i] || !transfer) return undefined;
