@@ -1,4 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { context, type Span, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { Coalescer } from './coalescer';
 
 /** A run function whose calls the test ends by hand, recording the batches it was given. */
@@ -98,6 +100,40 @@ describe('Coalescer', () => {
       calls[1]?.finish();
       await second;
       expect(seen).toEqual(['request-a', 'request-b']);
+    });
+  });
+
+  describe('tracing', () => {
+    beforeAll(() => context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable()));
+    afterAll(() => context.disable());
+
+    /** A span that records what the coalescer does to it. */
+    const recorded = (hex: string) => {
+      const links: unknown[] = [];
+      const attributes: Record<string, unknown> = {};
+      const ctx = { traceId: hex.repeat(32), spanId: hex.repeat(16), traceFlags: 1 };
+      const span = { spanContext: () => ctx, addLink: (l: unknown) => (links.push(l), span), setAttribute: (k: string, v: unknown) => ((attributes[k] = v), span) };
+      return { span: span as unknown as Span, links, attributes, ctx };
+    };
+
+    it("links every other item's span to the span the shared call ran under", async () => {
+      const [a, b, c] = [recorded('a'), recorded('b'), recorded('c')];
+      const seen: Array<string | undefined> = [];
+      const coalescer = new Coalescer<number, number>({ maxBatch: 10, maxInFlight: 1, run: async (items) => (seen.push(trace.getActiveSpan()?.spanContext().traceId), items.map((i) => i)) });
+      const under = (s: Span, i: number) => context.with(trace.setSpan(context.active(), s), () => coalescer.submit(i));
+      await Promise.all([under(a.span, 1), under(b.span, 2), under(c.span, 3)]);
+      expect(seen).toEqual([a.ctx.traceId]);
+      expect(a.attributes['tessera.coalesced.items']).toBe(3);
+      expect(a.links).toEqual([]);
+      for (const other of [b, c]) expect(other.links).toEqual([{ context: a.ctx, attributes: { 'tessera.coalesced.into': a.ctx.traceId } }]);
+    });
+
+    it('links nothing when told its run links items itself', async () => {
+      const [a, b] = [recorded('a'), recorded('b')];
+      const coalescer = new Coalescer<number, number>({ maxBatch: 10, maxInFlight: 1, linkTraces: false, run: async (items) => items.map((i) => i) });
+      const under = (s: Span, i: number) => context.with(trace.setSpan(context.active(), s), () => coalescer.submit(i));
+      await Promise.all([under(a.span, 1), under(b.span, 2)]);
+      expect(b.links).toEqual([]);
     });
   });
 

@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { type Span, trace } from '@opentelemetry/api';
 import DataLoader from 'dataloader';
 
 export interface CoalescerOptions<I, O> {
@@ -11,6 +12,12 @@ export interface CoalescerOptions<I, O> {
    * every item of the call with that error. Runs in the async context (trace, logger bindings) of its first item.
    */
   run(items: readonly I[]): Promise<ReadonlyArray<O | Error>>;
+  /**
+   * Links each item's active span to the span its call ran under (the first item's): a trace whose work was done in
+   * another item's call says where, with `tessera.coalesced.into` on the link. On by default; off for a `run` that
+   * splits its items into calls of its own (it links them itself).
+   */
+  linkTraces?: boolean;
 }
 
 /**
@@ -41,7 +48,7 @@ export class Coalescer<I, O> {
 
   /** The item's result, from whichever call carried it. */
   submit(item: I): Promise<O> {
-    return this.loader.load({ item, inContext: AsyncLocalStorage.snapshot() });
+    return this.loader.load({ item, inContext: AsyncLocalStorage.snapshot(), span: trace.getActiveSpan() });
   }
 
   /** Calls running and batches waiting for a slot (for metrics and tests). */
@@ -62,7 +69,10 @@ export class Coalescer<I, O> {
     try {
       const [first] = batch;
       if (!first) return [];
-      const results = await first.inContext(() => this.options.run(batch.map((b) => b.item)));
+      const results = await first.inContext(() => {
+        if (this.options.linkTraces !== false) linkToActiveSpan(batch.slice(1).map((b) => b.span));
+        return this.options.run(batch.map((b) => b.item));
+      });
       if (results.length !== batch.length) throw new Error(`Coalescer: run returned ${results.length} results for ${batch.length} items`);
       return results;
     } finally {
@@ -76,4 +86,17 @@ export class Coalescer<I, O> {
 interface Submitted<I> {
   item: I;
   inContext: <R>(fn: () => R) => R;
+  span: Span | undefined;
+}
+
+/**
+ * Links `spans` (other items' spans, still open while they wait) to the active span, the one their shared work runs
+ * under, and counts them on it. No-op without tracing.
+ */
+export function linkToActiveSpan(spans: ReadonlyArray<Span | undefined>): void {
+  const carrier = trace.getActiveSpan();
+  if (!carrier || spans.length === 0) return;
+  const target = carrier.spanContext();
+  carrier.setAttribute('tessera.coalesced.items', spans.length + 1);
+  for (const span of spans) if (span && span !== carrier) span.addLink({ context: target, attributes: { 'tessera.coalesced.into': target.traceId } });
 }

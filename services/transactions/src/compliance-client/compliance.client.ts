@@ -1,6 +1,7 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { complianceV1 } from '@tessera/contracts';
-import { Coalescer } from '@tessera/db';
+import { type Span, trace } from '@opentelemetry/api';
+import { Coalescer, linkToActiveSpan } from '@tessera/db';
 import { isAppError } from '@tessera/errors';
 import { createGrpcClient, currentCallContext, grpcTransportFromEnv, unaryCall } from '@tessera/grpc';
 import { createLogger } from '@tessera/telemetry';
@@ -26,6 +27,8 @@ interface QueuedScreening extends ScreenItem {
   credential: string;
   /** Runs a function in the screening's own async context (its call context, its trace). */
   inContext: <T>(fn: () => T) => T;
+  /** Its transfer's span, linked to the span the shared call ran under. */
+  span: Span | undefined;
 }
 
 /**
@@ -66,6 +69,7 @@ export class ComplianceClient implements OnApplicationShutdown {
       maxBatch: config.TRANSACTIONS_SCREEN_COALESCE_MAX,
       maxInFlight: config.TRANSACTIONS_SCREEN_IN_FLIGHT,
       run: (items) => this.screenByCredential(items),
+      linkTraces: false, // per credential group, below
     });
   }
 
@@ -73,7 +77,7 @@ export class ComplianceClient implements OnApplicationShutdown {
   screen(idempotencyKey: string, subject: ScreeningSubject): Promise<Screening> {
     const ctx = currentCallContext();
     const credential = `${ctx?.authorization ?? ''}\u0000${ctx?.apiKey ?? ''}`;
-    return this.coalescer.submit({ idempotencyKey, subject, credential, inContext: AsyncLocalStorage.snapshot() });
+    return this.coalescer.submit({ idempotencyKey, subject, credential, inContext: AsyncLocalStorage.snapshot(), span: trace.getActiveSpan() });
   }
 
   /**
@@ -89,7 +93,10 @@ export class ComplianceClient implements OnApplicationShutdown {
     await Promise.all(
       [...groups.values()].map(async (group) => {
         const first = items[group[0] as number] as QueuedScreening;
-        const decided = await first.inContext(() => this.screenTogether(group.map((i) => items[i] as QueuedScreening)));
+        const decided = await first.inContext(() => {
+          linkToActiveSpan(group.slice(1).map((i) => items[i]?.span));
+          return this.screenTogether(group.map((i) => items[i] as QueuedScreening));
+        });
         group.forEach((i, n) => (results[i] = decided[n] as Screening | Error));
       }),
     );
