@@ -46,11 +46,16 @@ export function rawMessage(ev: NormalizedEvent, recordTime = ev.eventTimeMs): Me
   return { key: `${ev.tenantId}/${ev.streamId}`, value: encodeEnvelope(envelope), timestamp: String(recordTime) };
 }
 
-export async function produce(kafka: Kafka, topic: string, messages: Message[]): Promise<void> {
+/**
+ * Produces `messages` in sends of `perSend` (default 500). A consumer fetch always returns at least one whole record
+ * batch, whatever its size limit, and one send makes one record batch per partition: a test that needs the processor
+ * to progress in small transactions (to kill it mid-stream) sends small.
+ */
+export async function produce(kafka: Kafka, topic: string, messages: Message[], perSend = 500): Promise<void> {
   const producer = createProducer(kafka);
   await producer.connect();
   try {
-    for (let i = 0; i < messages.length; i += 500) await producer.send({ topic, acks: -1, messages: messages.slice(i, i + 500) });
+    for (let i = 0; i < messages.length; i += perSend) await producer.send({ topic, acks: -1, messages: messages.slice(i, i + perSend) });
   } finally {
     await producer.disconnect();
   }
