@@ -58,19 +58,40 @@ export interface TransportFacts {
  * Transport facts of a served call, from grpc-js's auth context. grpc-js only reports a peer certificate for
  * an authorised (CA-verified) TLS socket, and our TLS servers always require one (see grpcTransportFromEnv), so
  * "no verified certificate" means the call came over plaintext.
+ *
+ * Read once per HTTP/2 connection: grpc-js builds the peer certificate object anew on every getAuthContext()
+ * (TLSSocket.getPeerCertificate parses the X.509 certificate: 6-8% of transactions' CPU on the read path, issue #12),
+ * and a connection's certificate cannot change, since Node forbids TLS renegotiation on HTTP/2 sockets
+ * (ERR_HTTP2_SOCKET_TLS_RENEGOTIATION_FORBIDDEN, as RFC 9113 §9.2.1 requires). The session is found through grpc-js
+ * internals ({@link sessionOf}); when they change shape the facts are read per call, as before (the mTLS
+ * integration spec fails then, so the saving is not lost silently).
  */
 export function transportFactsOf(call: Pick<ServedCall, 'getAuthContext'>): TransportFacts {
-  // Once per call: grpc-js builds the peer certificate object anew on every getAuthContext() (TLSSocket
-  // getPeerCertificate, 2-4% of a service's CPU under load when both the guard and the call context asked).
   let facts = transportFacts.get(call);
-  if (!facts) {
-    facts = readTransportFacts(call);
-    transportFacts.set(call, facts);
-  }
+  if (facts) return facts;
+  const session = sessionOf(call);
+  facts = (session && transportFacts.get(session)) ?? readTransportFacts(call);
+  transportFacts.set(call, facts);
+  if (session) transportFacts.set(session, facts);
   return facts;
 }
 
+/** Facts per served call and per HTTP/2 session (weak: gone with the call or the connection). */
 const transportFacts = new WeakMap<object, TransportFacts>();
+
+/**
+ * The HTTP/2 session a served call arrived on: grpc-js wraps it as ServerUnaryCallImpl.call -> ServerInterceptingCall
+ * (.nextCall per interceptor) -> BaseServerInterceptingCall.stream.session. Undefined when that shape is not found.
+ */
+export function sessionOf(call: object): object | undefined {
+  let at: unknown = (call as { call?: unknown }).call;
+  for (let depth = 0; at !== null && typeof at === 'object' && depth < 8; depth++) {
+    const stream = (at as { stream?: { session?: unknown } }).stream;
+    if (stream !== undefined) return stream !== null && typeof stream.session === 'object' && stream.session !== null ? stream.session : undefined;
+    at = (at as { nextCall?: unknown }).nextCall;
+  }
+  return undefined;
+}
 
 function readTransportFacts(call: Pick<ServedCall, 'getAuthContext'>): TransportFacts {
   const auth = call.getAuthContext();

@@ -3,6 +3,7 @@
  * `npm run infra -- certs`): the server is built from grpcTransportFromEnv exactly as the services build it.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { TLSSocket } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { descriptorSetPath, paymentsV1 } from '@tessera/contracts';
@@ -51,7 +52,7 @@ describe('mTLS between services (grpcTransportFromEnv + dev CA)', () => {
   let port: number;
 
   beforeAll(async () => {
-    ensureDevPki({ dir: ours, identities: ['transactions', 'gateway'] });
+    ensureDevPki({ dir: ours, identities: ['transactions', 'gateway', 'compliance'] });
     // A second, unrelated CA issuing certificates with the very same names.
     ensureDevPki({ dir: rogue, identities: ['gateway', 'transactions'], caName: 'Rogue CA' });
     handle = await createGrpcServer({
@@ -120,5 +121,29 @@ describe('mTLS between services (grpcTransportFromEnv + dev CA)', () => {
     await expect(
       call({ transport: grpcTransportFromEnv('gateway', env(ours)), channelOptions: { 'grpc.ssl_target_name_override': 'transactions' } }),
     ).resolves.toBeDefined();
+  });
+
+  it('reads the peer certificate once per connection, and each connection sees its own caller', async () => {
+    // A local subchannel pool: each client its own connection, not one left open by an earlier test.
+    const client = (identity: string) => createGrpcClient(paymentsV1.AccountServiceClient, `127.0.0.1:${port}`, { retry: 'none', defaultDeadlineMs: 3_000, transport: grpcTransportFromEnv(identity, env(ours)), channelOptions: { 'grpc.use_local_subchannel_pool': 1 } });
+    const gateway = client('gateway');
+    const compliance = client('compliance');
+    const reads = jest.spyOn(TLSSocket.prototype, 'getPeerCertificate');
+    try {
+      const peers: Array<string | undefined> = [];
+      for (const c of [gateway, compliance, gateway, compliance, gateway, compliance]) {
+        await unaryCall(c, 'getAccount', { accountId: 'acc-1' });
+        peers.push(lastCtx?.peer);
+      }
+      expect(peers).toEqual(['gateway', 'compliance', 'gateway', 'compliance', 'gateway', 'compliance']);
+      // One server-side read per connection; grpc-js internals changed shape if this is 6. (Clients read the
+      // server's certificate in the handshake, in this same process.)
+      const serverSide = reads.mock.contexts.filter((socket) => (socket as unknown as { _tlsOptions?: { isServer?: boolean } })._tlsOptions?.isServer === true);
+      expect(serverSide.length).toBe(2);
+    } finally {
+      reads.mockRestore();
+      gateway.close();
+      compliance.close();
+    }
   });
 });
