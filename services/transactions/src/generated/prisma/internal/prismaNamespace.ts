@@ -1335,7 +1335,8 @@ export const AuditPendingScalarFieldEnum = {
   entityId: 'entityId',
   payload: 'payload',
   body: 'body',
-  staged: 'staged'
+  staged: 'staged',
+  tx: 'tx'
 } as const
 
 export type AuditPendingScalarFieldEnum = (typeof AuditPendingScalarFieldEnum)[keyof typeof AuditPendingScalarFieldEnum]

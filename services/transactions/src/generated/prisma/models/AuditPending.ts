@@ -29,10 +29,12 @@ export type AggregateAuditPending = {
 
 export type AuditPendingAvgAggregateOutputType = {
   staged: number | null
+  tx: number | null
 }
 
 export type AuditPendingSumAggregateOutputType = {
   staged: bigint | null
+  tx: bigint | null
 }
 
 export type AuditPendingMinAggregateOutputType = {
@@ -44,6 +46,7 @@ export type AuditPendingMinAggregateOutputType = {
   entityId: string | null
   body: string | null
   staged: bigint | null
+  tx: bigint | null
 }
 
 export type AuditPendingMaxAggregateOutputType = {
@@ -55,6 +58,7 @@ export type AuditPendingMaxAggregateOutputType = {
   entityId: string | null
   body: string | null
   staged: bigint | null
+  tx: bigint | null
 }
 
 export type AuditPendingCountAggregateOutputType = {
@@ -67,16 +71,19 @@ export type AuditPendingCountAggregateOutputType = {
   payload: number
   body: number
   staged: number
+  tx: number
   _all: number
 }
 
 
 export type AuditPendingAvgAggregateInputType = {
   staged?: true
+  tx?: true
 }
 
 export type AuditPendingSumAggregateInputType = {
   staged?: true
+  tx?: true
 }
 
 export type AuditPendingMinAggregateInputType = {
@@ -88,6 +95,7 @@ export type AuditPendingMinAggregateInputType = {
   entityId?: true
   body?: true
   staged?: true
+  tx?: true
 }
 
 export type AuditPendingMaxAggregateInputType = {
@@ -99,6 +107,7 @@ export type AuditPendingMaxAggregateInputType = {
   entityId?: true
   body?: true
   staged?: true
+  tx?: true
 }
 
 export type AuditPendingCountAggregateInputType = {
@@ -111,6 +120,7 @@ export type AuditPendingCountAggregateInputType = {
   payload?: true
   body?: true
   staged?: true
+  tx?: true
   _all?: true
 }
 
@@ -210,6 +220,7 @@ export type AuditPendingGroupByOutputType = {
   payload: runtime.JsonValue
   body: string
   staged: bigint
+  tx: bigint
   _count: AuditPendingCountAggregateOutputType | null
   _avg: AuditPendingAvgAggregateOutputType | null
   _sum: AuditPendingSumAggregateOutputType | null
@@ -245,6 +256,7 @@ export type AuditPendingWhereInput = {
   payload?: Prisma.JsonFilter<"AuditPending">
   body?: Prisma.StringFilter<"AuditPending"> | string
   staged?: Prisma.BigIntFilter<"AuditPending"> | bigint | number
+  tx?: Prisma.BigIntFilter<"AuditPending"> | bigint | number
 }
 
 export type AuditPendingOrderByWithRelationInput = {
@@ -257,6 +269,7 @@ export type AuditPendingOrderByWithRelationInput = {
   payload?: Prisma.SortOrder
   body?: Prisma.SortOrder
   staged?: Prisma.SortOrder
+  tx?: Prisma.SortOrder
 }
 
 export type AuditPendingWhereUniqueInput = Prisma.AtLeast<{
@@ -272,6 +285,7 @@ export type AuditPendingWhereUniqueInput = Prisma.AtLeast<{
   payload?: Prisma.JsonFilter<"AuditPending">
   body?: Prisma.StringFilter<"AuditPending"> | string
   staged?: Prisma.BigIntFilter<"AuditPending"> | bigint | number
+  tx?: Prisma.BigIntFilter<"AuditPending"> | bigint | number
 }, "id">
 
 export type AuditPendingOrderByWithAggregationInput = {
@@ -284,6 +298,7 @@ export type AuditPendingOrderByWithAggregationInput = {
   payload?: Prisma.SortOrder
   body?: Prisma.SortOrder
   staged?: Prisma.SortOrder
+  tx?: Prisma.SortOrder
   _count?: Prisma.AuditPendingCountOrderByAggregateInput
   _avg?: Prisma.AuditPendingAvgOrderByAggregateInput
   _max?: Prisma.AuditPendingMaxOrderByAggregateInput
@@ -304,6 +319,7 @@ export type AuditPendingScalarWhereWithAggregatesInput = {
   payload?: Prisma.JsonWithAggregatesFilter<"AuditPending">
   body?: Prisma.StringWithAggregatesFilter<"AuditPending"> | string
   staged?: Prisma.BigIntWithAggregatesFilter<"AuditPending"> | bigint | number
+  tx?: Prisma.BigIntWithAggregatesFilter<"AuditPending"> | bigint | number
 }
 
 export type AuditPendingCreateInput = {
@@ -316,6 +332,7 @@ export type AuditPendingCreateInput = {
   payload: Prisma.JsonNullValueInput | runtime.InputJsonValue
   body: string
   staged?: bigint | number
+  tx?: bigint | number
 }
 
 export type AuditPendingUncheckedCreateInput = {
@@ -328,6 +345,7 @@ export type AuditPendingUncheckedCreateInput = {
   payload: Prisma.JsonNullValueInput | runtime.InputJsonValue
   body: string
   staged?: bigint | number
+  tx?: bigint | number
 }
 
 export type AuditPendingUpdateInput = {
@@ -340,6 +358,7 @@ export type AuditPendingUpdateInput = {
   payload?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   body?: Prisma.StringFieldUpdateOperationsInput | string
   staged?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  tx?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
 }
 
 export type AuditPendingUncheckedUpdateInput = {
@@ -352,6 +371,7 @@ export type AuditPendingUncheckedUpdateInput = {
   payload?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   body?: Prisma.StringFieldUpdateOperationsInput | string
   staged?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  tx?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
 }
 
 export type AuditPendingCreateManyInput = {
@@ -364,6 +384,7 @@ export type AuditPendingCreateManyInput = {
   payload: Prisma.JsonNullValueInput | runtime.InputJsonValue
   body: string
   staged?: bigint | number
+  tx?: bigint | number
 }
 
 export type AuditPendingUpdateManyMutationInput = {
@@ -376,6 +397,7 @@ export type AuditPendingUpdateManyMutationInput = {
   payload?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   body?: Prisma.StringFieldUpdateOperationsInput | string
   staged?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  tx?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
 }
 
 export type AuditPendingUncheckedUpdateManyInput = {
@@ -388,6 +410,7 @@ export type AuditPendingUncheckedUpdateManyInput = {
   payload?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   body?: Prisma.StringFieldUpdateOperationsInput | string
   staged?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  tx?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
 }
 
 export type AuditPendingCountOrderByAggregateInput = {
@@ -400,10 +423,12 @@ export type AuditPendingCountOrderByAggregateInput = {
   payload?: Prisma.SortOrder
   body?: Prisma.SortOrder
   staged?: Prisma.SortOrder
+  tx?: Prisma.SortOrder
 }
 
 export type AuditPendingAvgOrderByAggregateInput = {
   staged?: Prisma.SortOrder
+  tx?: Prisma.SortOrder
 }
 
 export type AuditPendingMaxOrderByAggregateInput = {
@@ -415,6 +440,7 @@ export type AuditPendingMaxOrderByAggregateInput = {
   entityId?: Prisma.SortOrder
   body?: Prisma.SortOrder
   staged?: Prisma.SortOrder
+  tx?: Prisma.SortOrder
 }
 
 export type AuditPendingMinOrderByAggregateInput = {
@@ -426,10 +452,12 @@ export type AuditPendingMinOrderByAggregateInput = {
   entityId?: Prisma.SortOrder
   body?: Prisma.SortOrder
   staged?: Prisma.SortOrder
+  tx?: Prisma.SortOrder
 }
 
 export type AuditPendingSumOrderByAggregateInput = {
   staged?: Prisma.SortOrder
+  tx?: Prisma.SortOrder
 }
 
 
@@ -444,6 +472,7 @@ export type AuditPendingSelect<ExtArgs extends runtime.Types.Extensions.Internal
   payload?: boolean
   body?: boolean
   staged?: boolean
+  tx?: boolean
 }, ExtArgs["result"]["auditPending"]>
 
 export type AuditPendingSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
@@ -456,6 +485,7 @@ export type AuditPendingSelectCreateManyAndReturn<ExtArgs extends runtime.Types.
   payload?: boolean
   body?: boolean
   staged?: boolean
+  tx?: boolean
 }, ExtArgs["result"]["auditPending"]>
 
 export type AuditPendingSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
@@ -468,6 +498,7 @@ export type AuditPendingSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.
   payload?: boolean
   body?: boolean
   staged?: boolean
+  tx?: boolean
 }, ExtArgs["result"]["auditPending"]>
 
 export type AuditPendingSelectScalar = {
@@ -480,9 +511,10 @@ export type AuditPendingSelectScalar = {
   payload?: boolean
   body?: boolean
   staged?: boolean
+  tx?: boolean
 }
 
-export type AuditPendingOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "occurredAt" | "actor" | "action" | "entityType" | "entityId" | "payload" | "body" | "staged", ExtArgs["result"]["auditPending"]>
+export type AuditPendingOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "occurredAt" | "actor" | "action" | "entityType" | "entityId" | "payload" | "body" | "staged" | "tx", ExtArgs["result"]["auditPending"]>
 
 export type $AuditPendingPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   name: "AuditPending"
@@ -497,6 +529,11 @@ export type $AuditPendingPayload<ExtArgs extends runtime.Types.Extensions.Intern
     payload: runtime.JsonValue
     body: string
     staged: bigint
+    /**
+     * The staging transaction (txid_current()): its commit trigger reads its own rows through the (tx, staged) index,
+     * never a sequential scan over the dead rows earlier commits left behind (migration 20261203190000).
+     */
+    tx: bigint
   }, ExtArgs["result"]["auditPending"]>
   composites: {}
 }
@@ -929,6 +966,7 @@ export interface AuditPendingFieldRefs {
   readonly payload: Prisma.FieldRef<"AuditPending", 'Json'>
   readonly body: Prisma.FieldRef<"AuditPending", 'String'>
   readonly staged: Prisma.FieldRef<"AuditPending", 'BigInt'>
+  readonly tx: Prisma.FieldRef<"AuditPending", 'BigInt'>
 }
     
 
