@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { type Span, trace } from '@opentelemetry/api';
+import { type Attributes, type Context, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import DataLoader from 'dataloader';
 
 export interface CoalescerOptions<I, O> {
@@ -99,4 +99,43 @@ export function linkToActiveSpan(spans: ReadonlyArray<Span | undefined>): void {
   const target = carrier.spanContext();
   carrier.setAttribute('tessera.coalesced.items', spans.length + 1);
   for (const span of spans) if (span && span !== carrier) span.addLink({ context: target, attributes: { 'tessera.coalesced.into': target.traceId } });
+}
+
+const tracer = trace.getTracer('@tessera/db');
+
+/**
+ * Runs `fn`, one operation done for several traced items, under the active span (the first item's), and gives each
+ * other item's trace (`others`, their contexts) a span `name` for it as well: same start and end, `attributes`, an
+ * error status when `fn` threw, `tessera.coalesced.into` = the trace the operation ran in and a link to the span it ran
+ * under. So every item's trace still shows the work done for it, while the operation itself (and the spans of its
+ * client, e.g. the database's) runs once, in the first item's trace. Items in the active trace, or untraced, get none.
+ */
+export async function traceSharedWork<R>(others: ReadonlyArray<Context | undefined>, name: string, attributes: Attributes, fn: () => Promise<R>): Promise<R> {
+  const carrier = trace.getActiveSpan()?.spanContext();
+  const startTime = new Date();
+  let failure: unknown;
+  try {
+    return await fn();
+  } catch (error) {
+    failure = error ?? new Error('shared work failed');
+    throw error;
+  } finally {
+    const endTime = new Date();
+    for (const ctx of others) {
+      const parent = ctx && trace.getSpanContext(ctx);
+      if (!ctx || !parent || parent.traceId === carrier?.traceId) continue;
+      const span = tracer.startSpan(
+        name,
+        {
+          kind: SpanKind.CLIENT,
+          startTime,
+          attributes: { ...attributes, 'tessera.coalesced.items': others.length + 1, ...(carrier ? { 'tessera.coalesced.into': carrier.traceId } : {}) },
+          links: carrier ? [{ context: carrier }] : [],
+        },
+        ctx,
+      );
+      if (failure !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: failure instanceof Error ? failure.message : String(failure) });
+      span.end(endTime);
+    }
+  }
 }

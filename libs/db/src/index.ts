@@ -13,4 +13,4 @@ export {
 } from './migrations';
 export { serviceDatabase, type ServiceDatabase } from './service-database';
 export { AdmissionGate } from './admission-gate';
-export { Coalescer, type CoalescerOptions, linkToActiveSpan } from './coalescer';
+export { Coalescer, type CoalescerOptions, linkToActiveSpan, traceSharedWork } from './coalescer';

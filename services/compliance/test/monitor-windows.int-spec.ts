@@ -5,6 +5,8 @@
  * consumer could see them.
  */
 import { randomUUID } from 'node:crypto';
+import { context, trace } from '@opentelemetry/api';
+import { node } from '@opentelemetry/sdk-node';
 import { eventTypeName } from '@tessera/contracts';
 import { createKafka } from '@tessera/kafka';
 import { createLogger } from '@tessera/telemetry';
@@ -16,6 +18,10 @@ import { type Harness, startCompliance } from './support/harness';
 
 jest.setTimeout(90_000);
 process.env['LOG_LEVEL'] ??= 'warn';
+
+// Spans of this process, to check what each event's trace shows of the chunk's shared claim.
+const spans = new node.InMemorySpanExporter();
+new node.NodeTracerProvider({ spanProcessors: [new node.SimpleSpanProcessor(spans)] }).register();
 
 const BROKERS = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092').split(',');
 const RUN = randomUUID().slice(0, 8);
@@ -100,6 +106,27 @@ describe('ObserveTransferHandler', () => {
       const expected = await raisedOn(Object.values(one), oneByOne);
       expect(expected.length).toBeGreaterThanOrEqual(2);
       expect(await raisedOn(Object.values(chunk), together)).toEqual(expected);
+    });
+
+    it("shows the chunk's one claim statement in every event's trace", async () => {
+      const tracer = trace.getTracer('test');
+      const ids = { structurer: randomUUID(), mule: randomUUID(), other: randomUUID() };
+      const consumerSpans = [0, 1, 2].map((i) => tracer.startSpan(`process event ${i}`, { root: true }));
+      const events = scenario(ids, Date.now() - 5 * 24 * HOUR).slice(0, 3).map((e, i) => ({ ...e, trace: trace.setSpan(context.active(), consumerSpans[i]!) }));
+      spans.reset();
+      expect(await handler.executeMany(events)).toEqual({ processed: 3, alerts: expect.any(Number) });
+      const shared = spans.getFinishedSpans().filter((s) => s.name === 'claim and record observed_transfers');
+      const carrier = consumerSpans[0]!.spanContext();
+      // The statement ran once, in the first event's trace; the other two traces each show it, linked to where it ran.
+      expect(shared.map((s) => s.parentSpanContext?.spanId).sort()).toEqual(consumerSpans.slice(1).map((s) => s.spanContext().spanId).sort());
+      for (const s of shared) {
+        expect(s.attributes['db.system.name']).toBe('postgresql');
+        expect(String(s.attributes['db.query.text'])).toMatch(/INSERT INTO observed_transfers/);
+        expect(s.attributes['db.operation.batch.size']).toBe(3);
+        expect(s.links.map((l) => l.context.spanId)).toEqual([carrier.spanId]);
+      }
+      const { rows } = await h.db.query('SELECT count(*)::int AS n FROM observed_transfers WHERE transfer_id = ANY($1)', [events.map((e) => e.transfer.transferId)]);
+      expect(rows[0]).toEqual({ n: 3 });
     });
   });
 

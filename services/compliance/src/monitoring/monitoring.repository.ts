@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import type { Prisma } from '../generated/prisma/client';
+import type { Context } from '@opentelemetry/api';
+import { traceSharedWork } from '@tessera/db';
+import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../platform/prisma.provider';
 import type { ObservedTransfer, RapidInOutTotals, StructuringBand } from './detectors';
 
@@ -70,10 +72,15 @@ export class MonitoringRepository {
    * Also returns the ids of the transfers this statement recorded: the caller reads each event's history without the
    * ones recorded for the events after it (`hidden`), so each sees exactly what the events before it recorded, as with
    * one claim per event.
+   *
+   * Run it under the first event's trace context and pass each event's (`traces`, in `events` order): the statement's
+   * database spans land in the first event's trace, and every other event's trace gets a span for the same statement
+   * (`traceSharedWork`), so each transfer's trace still shows the monitor's write.
    */
   async claimAndRecordMany(
     tx: Tx,
     events: ReadonlyArray<{ event: { eventId: string; type: string }; transfer: ObservedTransfer | undefined; status: string }>,
+    traces: ReadonlyArray<Context | undefined> = [],
   ): Promise<{ claimed: boolean[]; recorded: Set<string> }> {
     if (events.length === 0) return { claimed: [], recorded: new Set() };
     const firstOf = new Map<string, number>();
@@ -93,7 +100,7 @@ export class MonitoringRepository {
       status: e.status,
       occurredAt: e.transfer?.occurredAt.toISOString() ?? null,
     }));
-    const [row] = await tx.$queryRaw<Array<{ claimed: string[]; recorded: string[] }>>`
+    const query = Prisma.sql`
       WITH e AS (
         SELECT * FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS e(ord int, "eventId" text, type text, first boolean, "transferId" text,
           source text, destination text, "amountMinor" bigint, currency text, status text, "occurredAt" timestamptz)
@@ -113,6 +120,10 @@ export class MonitoringRepository {
         RETURNING transfer_id
       )
       SELECT ARRAY(SELECT event_id FROM c) AS claimed, ARRAY(SELECT transfer_id FROM r) AS recorded`;
+    const attributes = { 'db.system.name': 'postgresql', 'db.query.text': query.text, 'db.operation.batch.size': events.length };
+    const [row] = await traceSharedWork(traces.slice(1), 'claim and record observed_transfers', attributes, () =>
+      tx.$queryRaw<Array<{ claimed: string[]; recorded: string[] }>>(query),
+    );
     const mine = new Set(row?.claimed ?? []);
     return { claimed: events.map((e, i) => firstOf.get(e.event.eventId) === i && mine.has(e.event.eventId)), recorded: new Set(row?.recorded ?? []) };
   }

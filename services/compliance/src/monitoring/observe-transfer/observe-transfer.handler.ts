@@ -77,18 +77,15 @@ export class ObserveTransferHandler {
       const chunk = events.slice(from, from + OBSERVE_CHUNK);
       const results = await this.repository.prisma.client.$transaction(
         async (tx) => {
-          // Each event's claim and record first, one statement each under the event's own CONSUMER span (so every
-          // transfer's trace shows the monitor's write), then every claimed event's window reads in ONE statement; each
-          // event reads without the transfers of the claimed events after it, so it sees exactly what one transaction
-          // per event would have shown it. The detectors and alerts then run event by event, in order.
+          // Every event's claim and record in ONE statement, run under the first event's CONSUMER span; each other
+          // event's trace gets a span for that statement (so every transfer's trace shows the monitor's write). Then
+          // every claimed event's window reads in ONE statement; each event reads without the transfers of the claimed
+          // events after it, so it sees exactly what one transaction per event would have shown it. The detectors and
+          // alerts then run event by event, in order.
           const rules = this.rulesProvider.rules;
-          const claimed: boolean[] = [];
-          const recorded = new Set<string>();
-          for (const e of chunk) {
-            const one = await context.with(e.trace ?? context.active(), () => this.repository.claimAndRecordMany(tx, [e]));
-            claimed.push(one.claimed[0] === true);
-            for (const id of one.recorded) recorded.add(id);
-          }
+          const { claimed, recorded } = await context.with(chunk[0]?.trace ?? context.active(), () =>
+            this.repository.claimAndRecordMany(tx, chunk, chunk.map((e) => e.trace)),
+          );
           const windows = chunk.map((e, i) => {
             const transfer = e.transfer;
             if (!claimed[i] || !transfer) return undefined;
