@@ -47,5 +47,7 @@ export function createStreamProcessor(config: StreamProcessorConfig): StreamProc
     transactionTimeoutMs: config.STREAM_PROCESSOR_TRANSACTION_TIMEOUT_MS,
     fromBeginning: config.STREAM_PROCESSOR_FROM_BEGINNING,
     maxBatchBytes: config.STREAM_PROCESSOR_MAX_BATCH_BYTES,
+    fetchMinBytes: config.STREAM_PROCESSOR_FETCH_MIN_BYTES,
+    fetchMaxWaitMs: config.STREAM_PROCESSOR_FETCH_MAX_WAIT_MS,
   });
 }

@@ -41,6 +41,9 @@ export interface StreamProcessorOptions {
   transactionTimeoutMs: number;
   fromBeginning: boolean;
   maxBatchBytes: number;
+  /** The broker holds a fetch until this many bytes are there or `fetchMaxWaitMs` passed (Kafka's fetch.min.bytes). */
+  fetchMinBytes: number;
+  fetchMaxWaitMs: number;
 }
 
 /** Running totals, for logs, tests and the bench. */
@@ -126,7 +129,7 @@ export class StreamProcessorRunner {
     this.layout = new ChangelogLayout(this.aggregationTopics.map((topic) => ({ topic, partitions: meta.topics.find((t) => t.name === topic)?.partitions.length ?? 0 })));
     await ensureChangelogTopic(this.admin, this.options.topics.changelog, this.layout);
 
-    const consumer = this.options.kafka.consumer({ groupId: this.options.groupId, allowAutoTopicCreation: false, readUncommitted: false, maxWaitTimeInMs: 250, maxBytesPerPartition: this.options.maxBatchBytes, sessionTimeout: 30_000, heartbeatInterval: 3_000 });
+    const consumer = this.options.kafka.consumer({ groupId: this.options.groupId, allowAutoTopicCreation: false, readUncommitted: false, maxWaitTimeInMs: this.options.fetchMaxWaitMs, minBytes: this.options.fetchMinBytes, maxBytesPerPartition: this.options.maxBatchBytes, sessionTimeout: 30_000, heartbeatInterval: 3_000 });
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       this.generation++;
