@@ -89,6 +89,10 @@ interface Submitted<I> {
   span: Span | undefined;
 }
 
+/** Attribute names of coalesced work: the trace the shared work ran in, and how many items it carried. */
+const COALESCED_INTO = 'tessera.coalesced.into';
+const COALESCED_ITEMS = 'tessera.coalesced.items';
+
 /**
  * Links `spans` (other items' spans, still open while they wait) to the active span, the one their shared work runs
  * under, and counts them on it. No-op without tracing.
@@ -97,8 +101,8 @@ export function linkToActiveSpan(spans: ReadonlyArray<Span | undefined>): void {
   const carrier = trace.getActiveSpan();
   if (!carrier || spans.length === 0) return;
   const target = carrier.spanContext();
-  carrier.setAttribute('tessera.coalesced.items', spans.length + 1);
-  for (const span of spans) if (span && span !== carrier) span.addLink({ context: target, attributes: { 'tessera.coalesced.into': target.traceId } });
+  carrier.setAttribute(COALESCED_ITEMS, spans.length + 1);
+  for (const span of spans) if (span && span !== carrier) span.addLink({ context: target, attributes: { [COALESCED_INTO]: target.traceId } });
 }
 
 const tracer = trace.getTracer('@tessera/db');
@@ -129,7 +133,7 @@ export async function traceSharedWork<R>(others: ReadonlyArray<Context | undefin
         {
           kind: SpanKind.CLIENT,
           startTime,
-          attributes: { ...attributes, 'tessera.coalesced.items': others.length + 1, ...(carrier ? { 'tessera.coalesced.into': carrier.traceId } : {}) },
+          attributes: { ...attributes, [COALESCED_ITEMS]: others.length + 1, ...(carrier ? { [COALESCED_INTO]: carrier.traceId } : {}) },
           links: carrier ? [{ context: carrier }] : [],
         },
         ctx,
