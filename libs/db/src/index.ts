@@ -11,6 +11,7 @@ export {
   type MigrationStatus,
   type ProgressFn,
 } from './migrations';
+export { dropDatabase } from './drop-database';
 export { serviceDatabase, type ServiceDatabase } from './service-database';
 export { AdmissionGate } from './admission-gate';
 export { Coalescer, type CoalescerOptions, linkToActiveSpan, traceSharedWork } from './coalescer';

@@ -13,6 +13,7 @@ import {
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { DbError } from './db.error';
+import { dropDatabaseVia } from './drop-database';
 
 /**
  * Prisma's schema engine compiled to WebAssembly (`@prisma/schema-engine-wasm`), driven through `@prisma/adapter-pg`.
@@ -245,7 +246,7 @@ function engineAdapterFactory(databaseUrl: string): SqlMigrationAwareDriverAdapt
       let dropped: Promise<void> | undefined;
       return track(
         wholeScriptAdapter(shadow, () =>
-          (dropped ??= shadow.dispose().then(() => adminQuery(fields, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`))),
+          (dropped ??= shadow.dispose().then(() => dropDatabaseVia(fields, name))),
         ),
       );
     },

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { paymentsV1 } from '@tessera/contracts';
-import { ensureDatabase, migrate } from '@tessera/db';
+import { dropDatabase, ensureDatabase, migrate } from '@tessera/db';
 import { AppError } from '@tessera/errors';
 import { checkHealth, createGrpcClient, unaryCall } from '@tessera/grpc';
 import { deleteConsumerGroups } from '@tessera/kafka';
@@ -99,10 +99,7 @@ afterAll(async () => {
   await app?.close();
   await deleteConsumerGroups(new Kafka({ clientId: 'accounts-test-cleanup', brokers: (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092').split(','), logLevel: logLevel.NOTHING }), [PINGS_GROUP]);
   await db?.end();
-  const admin = new Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS "${DB_NAME}" WITH (FORCE)`);
-  await admin.end();
+  await dropDatabase(ADMIN_URL, DB_NAME);
   auth?.close();
 });
 

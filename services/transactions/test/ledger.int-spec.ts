@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { complianceV1, descriptorSetPath, paymentsV1 } from '@tessera/contracts';
-import { ensureDatabase, migrate } from '@tessera/db';
+import { dropDatabase, ensureDatabase, migrate } from '@tessera/db';
 import { AppError } from '@tessera/errors';
 import { createGrpcClient, createGrpcServer, type GrpcServerHandle, unaryCall, unaryService } from '@tessera/grpc';
 import fc from 'fast-check';
@@ -186,10 +186,7 @@ afterAll(async () => {
   await app?.close();
   await compliance?.shutdown();
   await db?.end();
-  const admin = new Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS "${DB_NAME}" WITH (FORCE)`);
-  await admin.end();
+  await dropDatabase(ADMIN_URL, DB_NAME);
   auth?.close();
 });
 

@@ -8,6 +8,7 @@ import {
   DbError,
   diffDatabaseToSchema,
   diffMigrationsToSchema,
+  dropDatabase,
   ensureDatabase,
   migrate,
   migrationStatus,
@@ -51,7 +52,7 @@ async function freshDatabase(): Promise<string> {
 }
 
 afterAll(async () => {
-  for (const name of created) await sql(ADMIN_URL, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  for (const name of created) await dropDatabase(ADMIN_URL, name);
 });
 
 describe('migrate', () => {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { ensureDatabase, migrate } from '@tessera/db';
+import { dropDatabase, ensureDatabase, migrate } from '@tessera/db';
 import { deleteConsumerGroups } from '@tessera/kafka';
 import { checkHealth } from '@tessera/grpc';
 import { Kafka, logLevel } from 'kafkajs';
@@ -108,10 +108,7 @@ export async function startPaymentsPlatform(portBase: number): Promise<PaymentsP
       await otlp.stop();
       creds.cleanup();
       await Promise.allSettled([tx.end(), co.end()]);
-      const admin = new Client({ connectionString: ADMIN_URL });
-      await admin.connect();
-      for (const db of Object.values(dbs)) await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-      await admin.end();
+      for (const db of Object.values(dbs)) await dropDatabase(ADMIN_URL, db);
     },
   };
 }

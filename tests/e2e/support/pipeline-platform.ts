@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureDatabase, migrate } from '@tessera/db';
+import { dropDatabase, ensureDatabase, migrate } from '@tessera/db';
 import { checkHealth } from '@tessera/grpc';
 import { type Admin, Kafka, logLevel } from 'kafkajs';
-import { Client } from 'pg';
 import { createCredentials, type E2eCredentials } from './credentials';
 import { OtlpReceiver } from './otlp-receiver';
 import { ROOT, type RunningService, startServices, stopServices } from './platform';
@@ -84,10 +83,7 @@ export async function startPipelinePlatform(portBase: number): Promise<PipelineP
     await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
     await admin.deleteGroups(Object.values(groups)).catch(() => undefined);
     await admin.disconnect();
-    const pg = new Client({ connectionString: ADMIN_URL });
-    await pg.connect();
-    await pg.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-    await pg.end();
+    await dropDatabase(ADMIN_URL, db);
     creds.cleanup();
   };
   try {

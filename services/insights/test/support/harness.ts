@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { ensureDatabase, migrate } from '@tessera/db';
+import { dropDatabase, ensureDatabase, migrate } from '@tessera/db';
 import { Client } from 'pg';
 import { AppModule } from '../../src/app.module';
 import { insightsConfigSchema } from '../../src/config';
@@ -47,10 +47,7 @@ export async function startInsights(env: Record<string, string>): Promise<Harnes
     close: async () => {
       await app.close();
       await db.end();
-      const admin = new Client({ connectionString: ADMIN_URL });
-      await admin.connect();
-      await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
-      await admin.end();
+      await dropDatabase(ADMIN_URL, dbName);
       auth.close();
     },
   };

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { ensureDatabase, migrate } from '@tessera/db';
+import { dropDatabase, ensureDatabase, migrate } from '@tessera/db';
 import { Client } from 'pg';
 
 const ADMIN_URL = process.env['TESSERA_PG_ADMIN_URL'] ?? 'postgresql://tessera:tessera@127.0.0.1:55432/postgres';
@@ -28,10 +28,7 @@ export async function throwawayDb(label: string): Promise<ThrowawayDb> {
     client,
     drop: async () => {
       await client.end().catch(() => undefined);
-      const admin = new Client({ connectionString: ADMIN_URL });
-      await admin.connect();
-      await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(() => undefined);
-      await admin.end();
+      await dropDatabase(ADMIN_URL, name).catch(() => undefined);
     },
   };
 }
