@@ -218,6 +218,7 @@ describe('serviceEnv', () => {
       KAFKA_BROKERS: '127.0.0.1:19092',
       NODE_OPTIONS: '--max-old-space-size=192 --max-semi-space-size=8',
       OTEL_TRACES_EXPORTER: 'zipkin',
+      OTEL_TRACES_SAMPLER: 'tessera_tail',
       OTEL_EXPORTER_ZIPKIN_ENDPOINT: 'http://127.0.0.1:9411/api/v2/spans',
       COMPLIANCE_ADDR: '127.0.0.1:50052',
       TESSERA_TLS_DIR: `${REPO_ROOT}/.tessera/tls`,
@@ -254,12 +255,12 @@ describe('serviceEnv', () => {
     expect(serviceEnv(t, 'transactions')['TESSERA_TRACE_URL']).toBeUndefined();
   });
 
-  it('samples the processors\' batch traces (hundreds of spans each) and leaves the request-driven services at always-on', () => {
+  it('samples the processors\' batch traces (hundreds of spans each) and gives the request-driven services the tail policy', () => {
     const t = loadTopology();
     for (const name of ['stream-processor', 'stream-processor-go']) {
       expect(serviceEnv(t, name)).toMatchObject({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' });
     }
-    for (const name of ['gateway', 'transactions', 'compliance', 'ingest', 'insights']) expect(serviceEnv(t, name)['OTEL_TRACES_SAMPLER']).toBeUndefined();
+    for (const name of ['gateway', 'transactions', 'compliance', 'ingest', 'insights']) expect(serviceEnv(t, name)['OTEL_TRACES_SAMPLER']).toBe('tessera_tail');
   });
 
   it('gives call-back targets an address too', () => {

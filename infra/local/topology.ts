@@ -378,6 +378,11 @@ export function serviceEnv(t: Topology, serviceName: string, addressing: Address
     // generation, the committed heap sat at the cap and V8 ran ~10 mark-compacts a second on a 50 MB heap. Compliance
     // measured alone: 28 ms CPU and 55 screens/s -> 4.9 ms and 208 screens/s, peak RSS 205 MB (issue #10).
     env['NODE_OPTIONS'] = `--max-old-space-size=${s.heapMb} --max-semi-space-size=${SEMI_SPACE_MB}`;
+    // Keep every error and slow request, 1% of the rest plus the first 10 requests a second per process (a demo's
+    // every request): the local Zipkin spent ~1 ms of CPU per transfer ingesting every span (libs/telemetry
+    // tail-sampling.ts), and demo load pushed the transfer traces out of its 25k-span store.
+    // A service's own `env` in topology.yaml overrides it (the processors sample their batch traces 1 in 10).
+    env['OTEL_TRACES_SAMPLER'] = 'tessera_tail';
     // The HTTP edge serves the console, whose transfers/alerts/aggregates link to their trace in Zipkin's UI.
     if (s.kind === 'http') env['TESSERA_TRACE_URL'] = zipkinTraceUrl(t);
   } else env['GOMEMLIMIT'] = `${s.heapMb}MiB`;

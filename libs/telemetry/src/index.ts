@@ -6,7 +6,9 @@ export { startTelemetry, prometheusEndpoint, TelemetryConfigError } from './star
 export type { Telemetry, TelemetryOptions, PrometheusEndpoint } from './start-telemetry';
 export { traceExporterNames, zipkinEndpoint, DEFAULT_ZIPKIN_ENDPOINT, TRACE_EXPORTERS } from './exporters';
 export type { TraceExporterName } from './exporters';
-export { samplerFromEnv, SAMPLERS } from './sampler';
+export { samplerFromEnv, tailPolicyFromEnv, SAMPLERS } from './sampler';
+export { DEFAULT_TAIL_POLICY, TailKeepSampler, TailSamplingSpanProcessor, TRACE_STATE_KEY, traceIdInRatio } from './tail-sampling';
+export type { TailPolicy } from './tail-sampling';
 export type { SamplerName } from './sampler';
 export { startAdminEndpoint } from './admin-endpoint';
 export type { AdminEndpointOptions } from './admin-endpoint';

@@ -21,11 +21,16 @@ function freePort(): Promise<number> {
 
 /** Runs the http hop fixture exporting to `receiver`; returns the traceparent its server received. */
 async function runHop(receiver: OtlpReceiver, extra: NodeJS.ProcessEnv = {}): Promise<string | undefined> {
+  return (await runHopHeaders(receiver, extra)).traceparent;
+}
+
+/** {@link runHop}, returning the tracestate the server received as well. */
+async function runHopHeaders(receiver: OtlpReceiver, extra: NodeJS.ProcessEnv = {}): Promise<{ traceparent?: string; tracestate?: string }> {
   const fixture = join(__dirname, '..', 'test', 'fixtures', 'http-hop.fixture.ts');
   const env: NodeJS.ProcessEnv = { ...process.env, ...receiver.env(), ...extra };
   const { stdout } = await run(process.execPath, ['--import', 'tsx', fixture], { env, timeout: 30_000 });
   const last = stdout.trim().split('\n').pop()!;
-  return (JSON.parse(last) as { traceparent?: string }).traceparent;
+  return JSON.parse(last) as { traceparent?: string; tracestate?: string };
 }
 
 describe('startTelemetry', () => {
@@ -66,6 +71,34 @@ describe('startTelemetry', () => {
     expect(traceparent).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
     expect(receiver.trace(traceId).map((s) => s.kind).sort()).toEqual([SpanKind.SERVER, SpanKind.CLIENT].sort());
   }, 40_000);
+
+  describe('OTEL_TRACES_SAMPLER=tessera_tail', () => {
+    const tail = { OTEL_TRACES_SAMPLER: 'tessera_tail', OTEL_TRACES_SAMPLER_ARG: '0', TESSERA_TRACES_KEEP_PER_SECOND: '0' };
+
+    it('drops a fast, successful trace that was not kept at the head; the sampled trace id and the mark propagate', async () => {
+      const { traceparent, tracestate } = await runHopHeaders(receiver, tail);
+      expect(traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+      expect(tracestate).toBe('tessera=t');
+      expect(receiver.spans).toEqual([]);
+    }, 40_000);
+
+    it('exports the whole trace when it fails (a 500 marks the client and server spans ERROR)', async () => {
+      const traceparent = await runHop(receiver, { ...tail, FIXTURE_STATUS: '500' });
+      const traceId = traceparent!.split('-')[1];
+      expect(receiver.spans.map((s) => [s.kind, s.traceId])).toEqual(
+        expect.arrayContaining([
+          [SpanKind.CLIENT, traceId],
+          [SpanKind.SERVER, traceId],
+        ]),
+      );
+    }, 40_000);
+
+    it('exports a fast trace kept at the head (in the ratio: marked k)', async () => {
+      const { tracestate } = await runHopHeaders(receiver, { ...tail, OTEL_TRACES_SAMPLER_ARG: '1' });
+      expect(tracestate).toBe('tessera=k');
+      expect(receiver.spans.map((s) => s.kind)).toEqual(expect.arrayContaining([SpanKind.CLIENT, SpanKind.SERVER]));
+    }, 40_000);
+  });
 
   it('refuses an unknown sampler at startup, naming the variable', async () => {
     const fixture = join(__dirname, '..', 'test', 'fixtures', 'http-hop.fixture.ts');

@@ -14,7 +14,8 @@ import { NestInstrumentation } from '@opentelemetry/instrumentation-nestjs-core'
 import { startAdminEndpoint } from './admin-endpoint';
 import { traceExporterNames, traceSpanProcessors, type TraceExporterName } from './exporters';
 import { setLoggerServiceName } from './logger';
-import { samplerFromEnv } from './sampler';
+import { samplerFromEnv, tailPolicyFromEnv } from './sampler';
+import { TailSamplingSpanProcessor } from './tail-sampling';
 import { TelemetryConfigError } from './telemetry-config.error';
 
 export { TelemetryConfigError } from './telemetry-config.error';
@@ -77,7 +78,8 @@ export function prometheusEndpoint(serviceName: string, env: NodeJS.ProcessEnv):
  * but go nowhere. When `<SERVICE>_METRICS_PORT` or OTEL_EXPORTER_PROMETHEUS_PORT is set (see
  * {@link prometheusEndpoint}), metrics are also served for scraping at `http://<host>:<port>/metrics`
  * in the Prometheus text format, beside `GET|PUT /log-level` (see startAdminEndpoint); without it no port is
- * opened. Scrapes are not traced. Head sampling follows OTEL_TRACES_SAMPLER(_ARG) (see samplerFromEnv).
+ * opened. Scrapes are not traced. Sampling follows OTEL_TRACES_SAMPLER(_ARG) (see samplerFromEnv): the standard head
+ * samplers, or `tessera_tail`, the platform's default, which keeps errors and slow requests (tail-sampling.ts).
  */
 export function startTelemetry(options: TelemetryOptions): Telemetry {
   const env = options.env ?? process.env;
@@ -88,7 +90,10 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   const spanProcessors: tracing.SpanProcessor[] = [];
   // OTEL_TRACES_EXPORTER picks otlp / zipkin / console / none (exporters.ts); OTLP reads OTEL_EXPORTER_OTLP_* itself.
   const traces = traceExporterNames(env);
-  spanProcessors.push(...traceSpanProcessors(traces, env));
+  const exporting = traceSpanProcessors(traces, env);
+  // OTEL_TRACES_SAMPLER=tessera_tail: undecided spans wait for the trace's outcome before reaching the exporters.
+  const tail = tailPolicyFromEnv(env);
+  spanProcessors.push(...(tail && exporting.length > 0 ? [new TailSamplingSpanProcessor(exporting, tail)] : exporting));
   // NodeSDK registers no tracer provider without a processor; keep ids and propagation working anyway.
   if (spanProcessors.length === 0) spanProcessors.push(new tracing.NoopSpanProcessor());
 
