@@ -135,7 +135,7 @@ export const edgeBenchmark: Benchmark = {
         ratios,
         notes: [
           `Baseline spread (before vs after): bare fastify+pg ${Math.round(pg.spread * 100)}%${pg.noisy ? ' NOISY (>15%): re-run before publishing' : ''}, bare fastify bytes ${Math.round(by.spread * 100)}%${by.noisy ? ' NOISY (>15%): re-run before publishing' : ''}.`,
-          `Default tracing = the topology's settings (every request sampled, spans exported to the local Zipkin); tracing off = ${Object.entries(TRACING_OFF).map(([k, v]) => `${k}=${v}`).join(' ')} on ${READ_PATH.join(' and ')}.`,
+          `Default tracing = the topology's settings (OTEL_TRACES_SAMPLER=tessera_tail: every span recorded; errors, slow requests, the first 10 requests/s and 1% of the rest exported to the local Zipkin, libs/telemetry/README.md); tracing off = ${Object.entries(TRACING_OFF).map(([k, v]) => `${k}=${v}`).join(' ')} on ${READ_PATH.join(' and ')}.`,
           '',
           ...profile.notes,
         ],
