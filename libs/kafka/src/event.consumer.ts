@@ -95,6 +95,12 @@ export interface EventConsumerOptions<T> {
   fetch?: { minBytes: number; maxWaitMs: number };
   /** Lag gauge refresh; 0 disables the monitor. Default 15 s. */
   lagIntervalMs?: number;
+  /**
+   * How long stop() waits for a start that is still joining the group (default 2 s). After a `kill -9` the broker
+   * holds a new member's JoinGroup until the dead member's session times out (~30 s); waiting for it made a restarted
+   * service ignore SIGTERM for 10 s and get killed (issue #10/#14). A member that never joined has nothing to commit.
+   */
+  stopJoinWaitMs?: number;
   /** Meter for the lag gauge and `tessera.dlq.messages`; defaults to the global `@tessera/kafka` meter. */
   meter?: Meter;
   /** Injected for tests of the backoff path. */
@@ -125,6 +131,8 @@ export class EventConsumer<T> {
   private running = false;
   private starting?: Promise<void>;
   private stopping = false;
+  /** The last start() joined its group (stop() then drains in full; see stop). */
+  private joined = false;
 
   constructor(private readonly options: EventConsumerOptions<T>) {
     if (!GROUP_ID.test(options.groupId)) {
@@ -154,10 +162,13 @@ export class EventConsumer<T> {
 
   /** Connects, subscribes and starts handling; resolves once the consumer runs (not when it is done). */
   async start(): Promise<void> {
+    this.stopping = false;
+    this.joined = false;
     this.abort = new AbortController();
     await this.dlqProducer.connect();
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: this.options.topics, fromBeginning: this.options.fromBeginning ?? true });
+    if (this.stopping) return;
     this.running = true;
     reportFatalCrashes(this.consumer, { groupId: this.options.groupId, topics: this.options.topics, logger: this.options.logger, active: () => this.running });
     this.commitFilteredBatches();
@@ -166,6 +177,8 @@ export class EventConsumer<T> {
       ...(this.options.commitEvery ? { autoCommitThreshold: this.options.commitEvery } : {}),
       ...(this.options.batchHandler ? { eachBatchAutoResolve: false, eachBatch: (payload: EachBatchPayload) => this.handleBatch(payload) } : { eachMessage: (payload: EachMessagePayload) => this.handle(payload) }),
     });
+    this.joined = true; // kafkajs's run() resolves once the group is joined
+    if (this.stopping) return; // joined only after stop() gave up waiting: no lag monitor for a member that leaves
     await this.lagMonitor?.start();
   }
 
@@ -197,10 +210,25 @@ export class EventConsumer<T> {
     this.running = false;
     this.abort.abort();
     await this.lagMonitor?.stop().catch(() => undefined);
-    await this.consumer.disconnect();
-    await this.starting; // a background start still joining ends with the disconnect above
+    const starting = this.starting;
     this.starting = undefined;
-    await this.consumer.disconnect(); // in case the start connected after the first disconnect
+    // A background start still joining: kafkajs's disconnect waits for the JoinGroup in flight, and when the broker
+    // answers kafkajs starts fetching, hence the second disconnect once the start has ended.
+    const left = this.consumer
+      .disconnect()
+      .then(() => starting)
+      .then(() => this.consumer.disconnect());
+    if (this.joined) await left;
+    else {
+      const waitMs = this.options.stopJoinWaitMs ?? 2_000;
+      if (!(await Promise.race([left.then(() => true), sleep(waitMs, false)]))) {
+        this.options.logger.warn(
+          { groupId: this.options.groupId, waitedMs: waitMs },
+          `consumer ${this.options.groupId} was still joining its group (the broker waits for a dead member's session to time out); stopping without it`,
+        );
+        void left.catch(() => undefined); // leaves when the join ends, should the process live on; handlers refuse work
+      }
+    }
     await this.dlqProducer.disconnect();
   }
 
@@ -263,6 +291,8 @@ export class EventConsumer<T> {
   }
 
   private async handle({ topic, partition, message }: EachMessagePayload): Promise<void> {
+    // A join that completed after stop() (see stop): throwing leaves the offset uncommitted for the group's next member.
+    if (this.stopping) throw new Error(`consumer ${this.options.groupId} is stopping: message left for the next member`);
     const item = await this.decode(topic, partition, message);
     if (item) await this.handleOne(item, message);
   }
@@ -276,7 +306,7 @@ export class EventConsumer<T> {
     const items: Array<BatchItem<T>> = [];
     const messages = new Map<BatchItem<T>, KafkaMessage>();
     for (const message of batch.messages) {
-      if (!isRunning() || isStale()) return;
+      if (!isRunning() || isStale() || this.stopping) return;
       const item = await this.decode(batch.topic, batch.partition, message);
       if (!item) continue;
       items.push(item);

@@ -401,6 +401,40 @@ describe('EventProducer -> EventConsumer', () => {
     expect(seen.sort()).toEqual(envelopes.map((e) => e.id).sort());
   }, 60_000);
 
+  it('stop() does not wait for a join the broker holds (a member that cannot rejoin yet), and that member consumes nothing', async () => {
+    // The member holding the join: its handler is stuck on a message, so it cannot rejoin when a second member
+    // arrives, and the broker holds the second member's JoinGroup until the first rejoins or its rebalance timeout ends
+    // (after a kill -9, until the dead member's session times out: ~30 s).
+    const topic = await newTopic('stop-joining', 1);
+    const groupId = `kafka-lib-test.stop-joining-${run}`;
+    let release!: () => void;
+    const stuck = new Promise<void>((resolve) => (release = resolve));
+    let firstGot = 0;
+    const first = consumer(topic, groupId, async () => {
+      firstGot++;
+      await stuck;
+    });
+    await first.start();
+    await producer.publish(topic, ping('holds-the-group'));
+    await until(() => firstGot === 1);
+
+    let joined = false;
+    const secondGot: string[] = [];
+    const second = consumer(topic, groupId, async ({ envelope }) => void secondGot.push(envelope.id));
+    // kafkajs's GROUP_JOIN event on the wrapped consumer (private: the test reaches in to watch the join).
+    (second as unknown as { consumer: { on: (event: string, listener: () => void) => void } }).consumer.on('consumer.group_join', () => (joined = true));
+    second.startInBackground();
+    await new Promise((r) => setTimeout(r, 1_000)); // its JoinGroup is at the broker now
+    await second.stop();
+    expect(joined).toBe(false); // stop() returned while the join was still held
+
+    release();
+    await first.stop();
+    await producer.publish(topic, ping('after'));
+    await new Promise((r) => setTimeout(r, 3_000)); // long enough for the held join to complete and for a fetch
+    expect(secondGot).toEqual([]);
+  }, 90_000);
+
   it('stop() cuts a pending backoff short and leaves that message uncommitted for the next run', async () => {
     const topic = await newTopic('stop', 1);
     const groupId = `kafka-lib-test.stop-${run}`;
