@@ -34,6 +34,7 @@ interface AccountView {
 
 const CURRENCY = 'EUR';
 const REQUEST_TIMEOUT_MS = 10_000;
+const AUDIT_VERIFY_TIMEOUT_MS = 35_000;
 
 const ACCOUNTS: DemoAccount[] = [
   { idempotencyKey: 'seed-demo-v2-alice-wallet', ownerId: 'demo-alice', name: 'Alice wallet', type: 'ASSET', overdraftLimitMinor: '0' },
@@ -98,16 +99,30 @@ function gatewayUrl(): string {
   return `http://127.0.0.1:${gateway.port}`;
 }
 
-async function request(base: string, method: 'GET' | 'POST', route: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: unknown }> {
+async function request(
+  base: string,
+  method: 'GET' | 'POST',
+  route: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+  timeoutMs = REQUEST_TIMEOUT_MS,
+): Promise<{ status: number; json: unknown }> {
   let res: Response;
   try {
     res = await fetch(`${base}${route}`, {
       method,
       headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (err) {
+    // A timeout means the gateway took the request and did not answer in time: not the same as "not running".
+    if ((err as Error).name === 'TimeoutError') {
+      throw new SeedError(
+        `no answer from the gateway within ${timeoutMs / 1000} s for ${method} ${route}`,
+        'the platform is up but slow or stuck: check `npm run infra -- status` and the service logs under .tessera/services/',
+      );
+    }
     const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
     throw new SeedError(`gateway not reachable at ${base} (${cause})`, 'start the platform: npm run up   (or: npm run infra -- services up)');
   }
@@ -189,7 +204,9 @@ async function main(): Promise<void> {
     console.log(`  transfer ${view.id}  ${view.status.padEnd(8)} ${t.amountMinor.padStart(8)} minor  ${t.from} -> ${t.to} (${t.description}; as ${t.by})`);
     transfers++;
   }
-  const audit = await request(base, 'GET', '/v1/audit/verify', undefined, auth.auditor);
+  // Verification reads the whole chain (GATEWAY_AUDIT_VERIFY_DEADLINE_MS, 30 s by default): after bench runs that is
+  // millions of records, so this request waits longer than the others.
+  const audit = await request(base, 'GET', '/v1/audit/verify', undefined, auth.auditor, AUDIT_VERIFY_TIMEOUT_MS);
   if (audit.status !== 200) throw new SeedError(`verifying the audit chain failed: ${describeProblem(audit.status, audit.json)}`);
   const verdict = audit.json as { valid?: boolean; recordsChecked?: string | number };
   console.log(`  audit    chain ${verdict.valid ? 'valid' : 'INVALID'} over ${String(verdict.recordsChecked ?? '?')} records`);
