@@ -56,9 +56,12 @@ describe('TailKeepSampler', () => {
     expect(tracer.startSpan('x', {}, remote({ traceparent: `00-${id}-00f067aa0ba902b7-01`, tracestate: 'tessera=t' })).spanContext().traceState?.get('tessera')).toBe('t');
     expect(tracer.startSpan('x', {}, remote({ traceparent: `00-${id}-00f067aa0ba902b7-01`, tracestate: 'tessera=k,other=1' })).spanContext().traceState?.serialize()).toBe('tessera=k,other=1');
     expect(tracer.startSpan('x', {}, remote({ traceparent: `00-${id}-00f067aa0ba902b7-00` })).isRecording()).toBe(false);
-    // A remote caller without a mark is decided by ratio only (0 here), never from this process's reservoir; its own
-    // tracestate entries are kept.
-    expect(tracer.startSpan('x', {}, remote({ traceparent: `00-${id}-00f067aa0ba902b7-01`, tracestate: 'vendor=v' })).spanContext().traceState?.serialize()).toBe('tessera=t,vendor=v');
+    // A caller outside the platform (no mark, e.g. the console's own traceparent): a request it makes is decided like a
+    // new one (the reservoir has tokens here), keeping the caller's tracestate entries; a consumer span under such a
+    // trace is decided by ratio only (0 here).
+    const foreign = () => remote({ traceparent: `00-${id}-00f067aa0ba902b7-01`, tracestate: 'vendor=v' });
+    expect(tracer.startSpan('x', { kind: SpanKind.SERVER }, foreign()).spanContext().traceState?.serialize()).toBe('tessera=k,vendor=v');
+    expect(tracer.startSpan('x', { kind: SpanKind.CONSUMER }, foreign()).spanContext().traceState?.serialize()).toBe('tessera=t,vendor=v');
   });
 
   it('decides the ratio from the trace id, so every process agrees', () => {

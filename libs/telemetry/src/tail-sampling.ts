@@ -15,9 +15,9 @@ import { core, tracing } from '@opentelemetry/sdk-node';
  * - **{@link TailKeepSampler}, at the head.** Every span is recorded (sampled flag set, so ids and the decision
  *   propagate). Where a trace enters the platform (no parent, or a remote parent without a mark) it decides whether
  *   the trace is *kept whatever happens*: its trace id falls in the keep ratio (deterministic, so every process
- *   agrees), or, for a request with no caller trace (a SERVER root), a token is left in the per-process reservoir
- *   (`perSecond`: the first few requests each second, which keeps a demo's or a trainer's every request; background
- *   roots such as pollers and batch consumers are kept by ratio only). The decision travels in the W3C `tracestate`
+ *   agrees), or, for a request (a SERVER span with no parent or a caller's unmarked trace), a token is left in the
+ *   per-process reservoir (`perSecond`: the first few requests each second, which keeps a demo's or a trainer's every
+ *   request; background roots such as pollers and batch consumers are kept by ratio only). The decision travels in the W3C `tracestate`
  *   as `tessera=k` (kept) or `tessera=t` (tail: decided by what happens), over HTTP, gRPC and Kafka headers alike,
  *   outbox envelopes included; a span under a marked parent inherits it. A caller's explicit "not sampled" is
  *   honoured (parent-based).
@@ -76,10 +76,11 @@ export class TailKeepSampler implements tracing.Sampler {
     if (hasParent && (parent.traceFlags & TraceFlags.SAMPLED) === 0) return { decision: tracing.SamplingDecision.NOT_RECORD };
     const mark = hasParent ? parent.traceState?.get(TRACE_STATE_KEY) : undefined;
     if (mark === KEEP || mark === TAIL) return { decision: tracing.SamplingDecision.RECORD_AND_SAMPLED };
-    // Entering the platform. The reservoir is for requests (SERVER roots): background roots (pollers, relays, batch
-    // consumers) would spend it many times a second. A remote caller's trace is kept by ratio only: the reservoir is
-    // per process, so spending it on a trace another process already decided would keep fragments.
-    const keep = traceIdInRatio(traceId, this.policy.ratio) || (!hasParent && kind === SpanKind.SERVER && this.takeToken());
+    // Entering the platform: no parent, or a caller outside it (every Tessera service marks its traces, so a parent
+    // without a mark is a client's own trace, e.g. the console's traceparent). The reservoir is for requests (SERVER
+    // spans): background roots (pollers, relays, batch consumers) would spend it many times a second, and a consumer
+    // under a foreign producer's trace (the Go processor's) is kept by ratio only, as every process agrees on that.
+    const keep = traceIdInRatio(traceId, this.policy.ratio) || (kind === SpanKind.SERVER && this.takeToken());
     const state = (hasParent ? parent.traceState : undefined) ?? createTraceState();
     return { decision: tracing.SamplingDecision.RECORD_AND_SAMPLED, traceState: state.set(TRACE_STATE_KEY, keep ? KEEP : TAIL) };
   }
