@@ -10,7 +10,9 @@ jest.mock('pg', () => ({
     constructor(readonly config: { connectionString?: string }) {
       connections.push(config.connectionString ?? '');
     }
-    async connect(): Promise<void> {}
+    connect(): Promise<void> {
+      return Promise.resolve();
+    }
     async query(text: string): Promise<void> {
       queries.push(text);
       const failure = failures.shift();
@@ -21,6 +23,7 @@ jest.mock('pg', () => ({
     }
   },
 }));
+
 beforeEach(() => {
   queries.length = 0;
   connections.length = 0;
