@@ -17,6 +17,8 @@ export const complianceConfigSchema = z.object({
   COMPLIANCE_TRANSFER_EVENTS_TOPIC: z.string().default('payments.transfer.events.v1'),
   COMPLIANCE_ALERTS_TOPIC: z.string().default('compliance.alerts.v1'),
   COMPLIANCE_OUTBOX_POLL_MS: durationMs().default(500),
+  /** Published outbox rows older than this are deleted once a minute (@tessera/db pruneSentOutbox); 0 keeps them. */
+  COMPLIANCE_OUTBOX_RETENTION_MS: durationMs().default(86_400_000),
   /** transactions' TransferService, for releasing/declining held transfers (not a startup dependency). */
   TRANSACTIONS_ADDR: hostPort().default('127.0.0.1:50051'),
   COMPLIANCE_TRANSACTIONS_DEADLINE_MS: durationMs().default(5000),

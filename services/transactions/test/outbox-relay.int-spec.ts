@@ -10,7 +10,7 @@ import { type Admin, type Kafka, logLevel } from 'kafkajs';
 import { transactionsConfigSchema } from '../src/config';
 import { Outbox } from '../src/outbox/outbox';
 import { OutboxRelay } from '../src/outbox/outbox-relay';
-import { OUTBOX_RELAY_LOCK_KEY } from '../src/outbox/outbox.store';
+import { OUTBOX_RELAY_LOCK_KEY, OutboxStore } from '../src/outbox/outbox.store';
 import { outboxRelayConfigSchema } from '../src/outbox/outbox-relay.config';
 import { PrismaService } from '../src/platform/prisma.provider';
 import { throwawayDb, type ThrowawayDb } from './support/throwaway-db';
@@ -29,7 +29,7 @@ let admin: Admin;
 const outbox = new Outbox();
 const relays: OutboxRelay[] = [];
 
-function newRelay(batchSize = 500): OutboxRelay {
+function newRelay(batchSize = 500, extra: Record<string, string> = {}): OutboxRelay {
   const relayKafka = createKafka({
     clientId: `relay-test-${run}`,
     brokers,
@@ -40,7 +40,7 @@ function newRelay(batchSize = 500): OutboxRelay {
   const relay = new OutboxRelay({
     databaseUrl: db.url,
     publisher: new EventProducer({ kafka: relayKafka, source: 'transactions', logger }),
-    config: outboxRelayConfigSchema.parse({ TRANSACTIONS_OUTBOX_BATCH_SIZE: String(batchSize), TRANSACTIONS_OUTBOX_POLL_MS: '20', TRANSACTIONS_OUTBOX_LEADER_POLL_MS: '200', TRANSACTIONS_OUTBOX_MAX_BACKOFF_MS: '1000' }),
+    config: outboxRelayConfigSchema.parse({ TRANSACTIONS_OUTBOX_BATCH_SIZE: String(batchSize), TRANSACTIONS_OUTBOX_POLL_MS: '20', TRANSACTIONS_OUTBOX_LEADER_POLL_MS: '200', TRANSACTIONS_OUTBOX_MAX_BACKOFF_MS: '1000', ...extra }),
     logger,
   });
   relays.push(relay);
@@ -208,5 +208,42 @@ describe(OutboxRelay, () => {
     await until(async () => (await unsent()) === 0);
     expect(left).toBeLessThan(200);
     expectExactlyOnceInOrder(sent, await consumeAll(topic, 200));
+  });
+});
+
+describe('outbox retention', () => {
+  /** Outbox rows of these event ids that still exist. */
+  async function present(ids: string[]): Promise<string[]> {
+    const { rows } = await db.client.query<{ id: string }>('SELECT id::text FROM outbox_events WHERE id = ANY($1::uuid[]) ORDER BY seq', [ids]);
+    return rows.map((r) => r.id);
+  }
+
+  it('deletes published rows past the window and never unsent or recently published ones, whatever their age', async () => {
+    const ids = (await enqueue(`test.outbox.retention-${run}.v1`, 6, 2)).map((e) => e.id);
+    await db.client.query(`UPDATE outbox_events SET sent_at = now() - interval '2 days' WHERE id = ANY($1::uuid[])`, [ids.slice(0, 3)]);
+    await db.client.query(`UPDATE outbox_events SET sent_at = now() - interval '1 minute' WHERE id = $1::uuid`, [ids[3]]);
+    await db.client.query(`UPDATE outbox_events SET created_at = now() - interval '3 days' WHERE id = ANY($1::uuid[])`, [ids.slice(4)]);
+    const store = new OutboxStore(db.url);
+    await store.connect();
+    try {
+      expect(await store.pruneSent(86_400_000)).toBe(3);
+      expect(await store.pruneSent(86_400_000)).toBe(0);
+    } finally {
+      await store.close();
+    }
+    expect(await present(ids)).toEqual(ids.slice(3));
+  });
+
+  it('the relay leader prunes once it has caught up (TRANSACTIONS_OUTBOX_RETENTION_MS)', async () => {
+    const topic = `test.outbox.retention-relay-${run}.v1`;
+    await createTopic(topic);
+    const old = (await enqueue(topic, 5, 1)).map((e) => e.id);
+    await db.client.query(`UPDATE outbox_events SET sent_at = now() - interval '2 hours' WHERE id = ANY($1::uuid[])`, [old]);
+    const fresh = (await enqueue(topic, 5, 1)).map((e) => e.id);
+    const relay = newRelay(500, { TRANSACTIONS_OUTBOX_RETENTION_MS: '3600000' });
+    relay.start();
+    await until(async () => (await present(old)).length === 0);
+    await until(async () => (await unsent()) === 0);
+    expect(await present(fresh)).toEqual(fresh); // published now: inside the window
   });
 });

@@ -1,5 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { context, propagation, ROOT_CONTEXT } from '@opentelemetry/api';
+import { pruneSentOutbox } from '@tessera/db';
 import { createKafka, EventProducer } from '@tessera/kafka';
 import { createLogger } from '@tessera/telemetry';
 import { type ComplianceConfig, COMPLIANCE_CONFIG } from '../config';
@@ -8,6 +9,8 @@ import { PrismaService } from '../platform/prisma.provider';
 /** Arbitrary fixed key: one active relay across instances (pg_try_advisory_xact_lock). */
 const RELAY_LOCK_KEY = 5_005_200_001;
 const BATCH = 100;
+/** How often published rows past COMPLIANCE_OUTBOX_RETENTION_MS are deleted. */
+const PRUNE_EVERY_MS = 60_000;
 
 /**
  * Publishes outbox rows in seq order and marks them sent. At-least-once: a crash between the broker ack and
@@ -21,6 +24,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private stopped = false;
+  private prunedAt = 0;
 
   constructor(
     @Inject(COMPLIANCE_CONFIG) private readonly config: ComplianceConfig,
@@ -44,14 +48,26 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     }, this.config.COMPLIANCE_OUTBOX_POLL_MS);
   }
 
-  /** Publishes until no unsent rows remain (or another instance holds the relay lock). Returns rows sent. */
+  /** Publishes until no unsent rows remain (or another instance holds the relay lock), then prunes if due. Returns rows sent. */
   async drain(): Promise<number> {
     let total = 0;
     for (;;) {
       const sent = await this.relayBatch();
       total += sent;
-      if (sent < BATCH) return total;
+      if (sent < BATCH) break;
     }
+    await this.pruneIfDue();
+    return total;
+  }
+
+  /** At most once a minute: published rows past the retention window go (@tessera/db pruneSentOutbox). Returns rows deleted. */
+  async pruneIfDue(now = Date.now()): Promise<number> {
+    const retentionMs = this.config.COMPLIANCE_OUTBOX_RETENTION_MS;
+    if (retentionMs <= 0 || now - this.prunedAt < PRUNE_EVERY_MS) return 0;
+    this.prunedAt = now;
+    const deleted = await pruneSentOutbox((sql, values) => this.prisma.client.$executeRawUnsafe(sql, ...values), { retentionMs });
+    if (deleted > 0) this.logger.info({ deleted, retentionMs }, 'outbox: published rows past retention deleted');
+    return deleted;
   }
 
   private relayBatch(): Promise<number> {

@@ -15,6 +15,8 @@ export const outboxRelayConfigSchema = z.object({
   TRANSACTIONS_OUTBOX_LEADER_POLL_MS: durationMs().default(2000),
   /** Ceiling of the exponential backoff while Kafka or Postgres fail. */
   TRANSACTIONS_OUTBOX_MAX_BACKOFF_MS: durationMs().default(10_000),
+  /** Published rows older than this are deleted by the leader, once a minute (@tessera/db pruneSentOutbox); 0 keeps them. */
+  TRANSACTIONS_OUTBOX_RETENTION_MS: durationMs().default(86_400_000),
 });
 
 export type OutboxRelayConfig = z.infer<typeof outboxRelayConfigSchema>;

@@ -23,6 +23,8 @@ export interface OutboxRelayOptions {
 
 
 const meter = metrics.getMeter('tessera.transactions.outbox');
+/** How often the leader deletes published rows past TRANSACTIONS_OUTBOX_RETENTION_MS. */
+const PRUNE_EVERY_MS = 60_000;
 
 /**
  * Publishes committed outbox rows to Kafka in seq order and marks them sent. One leader per database
@@ -41,6 +43,7 @@ export class OutboxRelay {
   private backlog = 0;
   private oldestAgeSeconds = 0;
   private backlogCheckedAt = 0;
+  private prunedAt = 0;
   private leading = false;
   private publisherConnected = false;
   private stopping = false;
@@ -108,7 +111,10 @@ export class OutboxRelay {
         if (consecutiveFailures > 0) this.logger.info({ afterFailures: consecutiveFailures }, 'outbox relay recovered');
         consecutiveFailures = 0;
         await this.refreshBacklog(rows.length === 0);
-        if (rows.length < batchSize) await this.pause(pollMs);
+        if (rows.length < batchSize) {
+          await this.pruneIfDue();
+          await this.pause(pollMs);
+        }
       } catch (err) {
         consecutiveFailures++;
         this.failures.add(1);
@@ -139,6 +145,15 @@ export class OutboxRelay {
     }
     const now = Date.now();
     for (const row of rows) this.lag.record(now - row.createdAt.getTime());
+  }
+
+  /** Once a minute while leading and caught up: published rows past the retention window go (see pruneSentOutbox). */
+  private async pruneIfDue(): Promise<void> {
+    const retentionMs = this.options.config.TRANSACTIONS_OUTBOX_RETENTION_MS;
+    if (retentionMs <= 0 || Date.now() - this.prunedAt < PRUNE_EVERY_MS) return;
+    this.prunedAt = Date.now();
+    const deleted = await this.store.pruneSent(retentionMs);
+    if (deleted > 0) this.logger.info({ deleted, retentionMs }, 'outbox: published rows past retention deleted');
   }
 
   private async refreshBacklog(idle: boolean): Promise<void> {

@@ -1,3 +1,4 @@
+import { pruneSentOutbox } from '@tessera/db';
 import { Client } from 'pg';
 
 /** Session advisory-lock key of the relay leader ("OUTB"); only the session holding it publishes. */
@@ -85,6 +86,12 @@ export class OutboxStore {
       throw err;
     }
     return rows;
+  }
+
+  /** Deletes published rows older than `retentionMs` (unsent rows stay, whatever their age); returns how many. */
+  async pruneSent(retentionMs: number): Promise<number> {
+    const db = this.db();
+    return pruneSentOutbox(async (sql, values) => (await db.query(sql, values)).rowCount ?? 0, { retentionMs });
   }
 
   async backlog(): Promise<number> {
