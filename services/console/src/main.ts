@@ -5,7 +5,7 @@ import { byId, fillTable, h } from './dom';
 import { formatCount, formatMinor, formatPercent, formatTime } from './format';
 import { type FeedState, openLiveFeed } from './live-feed';
 import { fragmentWithoutToken, looksLikeJwt, secondsLeft, takeToken, TOKEN_STORAGE_KEY } from './token';
-import { newTraceparent, type TraceLink, traceLink, traceUrl } from './trace-link';
+import { newTraceparent, TRACE_LINK_HINT, type TraceLink, traceLink, traceUrl } from './trace-link';
 import { transferRows } from './transfers-panel';
 
 /** What the chart plots: tumbling 10 s windows, totals (no dimension). */
@@ -37,7 +37,7 @@ function traceCell(template: string | null, item: { traceId?: string | null }): 
 }
 
 function traceLinkCell(link: TraceLink): HTMLTableCellElement {
-  if ('href' in link) return h('td', {}, h('a', { href: link.href, target: '_blank', rel: 'noopener' }, 'trace ↗'));
+  if ('href' in link) return h('td', {}, h('a', { href: link.href, target: '_blank', rel: 'noopener', title: TRACE_LINK_HINT }, 'trace ↗'));
   return h('td', { class: 'muted', title: link.reason }, '–');
 }
 

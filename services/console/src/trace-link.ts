@@ -18,6 +18,12 @@ export function traceUrl(template: string | null | undefined, traceId: string | 
   return template.split('{traceId}').join(encodeURIComponent(traceId));
 }
 
+/**
+ * The tooltip of every trace link: the platform keeps every failed or slow trace but only a sample of fast, successful
+ * ones (OTEL_TRACES_SAMPLER=tessera_tail, libs/telemetry), so a link can lead to "trace not found" under load.
+ */
+export const TRACE_LINK_HINT = 'open the trace (errors, slow requests and a sample of the rest are kept: a fast one may be missing under load)';
+
 /** What a trace cell shows: a link, or why there is none (as its tooltip). */
 export type TraceLink = { href: string } | { reason: string };
 
