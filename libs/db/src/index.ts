@@ -12,7 +12,7 @@ export {
   type ProgressFn,
 } from './migrations';
 export { dropDatabase } from './drop-database';
-export { pruneSentOutbox } from './outbox-retention';
+export { OutboxPruner, pruneSentOutbox } from './outbox-retention';
 export { serviceDatabase, type ServiceDatabase } from './service-database';
 export { AdmissionGate } from './admission-gate';
 export { Coalescer, type CoalescerOptions, linkToActiveSpan, traceSharedWork } from './coalescer';

@@ -30,3 +30,21 @@ export const PRUNE_SENT_OUTBOX_SQL = `DELETE FROM outbox_events WHERE seq IN (
   SELECT seq FROM outbox_events
    WHERE sent_at IS NOT NULL AND sent_at < now() - make_interval(secs => $1::float8 / 1000)
    ORDER BY seq LIMIT $2)`;
+
+/**
+ * The retention schedule both relays share: {@link pruneSentOutbox} at most once per `everyMs` (default a minute),
+ * nothing when `retentionMs` is 0. `pruneIfDue(now)` returns the rows deleted (0 when not due).
+ */
+export class OutboxPruner {
+  private prunedAt = 0;
+
+  constructor(
+    private readonly options: { retentionMs: number; execute: (sql: string, values: unknown[]) => Promise<number>; everyMs?: number },
+  ) {}
+
+  async pruneIfDue(now = Date.now()): Promise<number> {
+    if (this.options.retentionMs <= 0 || now - this.prunedAt < (this.options.everyMs ?? 60_000)) return 0;
+    this.prunedAt = now;
+    return pruneSentOutbox(this.options.execute, { retentionMs: this.options.retentionMs });
+  }
+}

@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { context, propagation, ROOT_CONTEXT } from '@opentelemetry/api';
-import { pruneSentOutbox } from '@tessera/db';
+import { OutboxPruner } from '@tessera/db';
 import { createKafka, EventProducer } from '@tessera/kafka';
 import { createLogger } from '@tessera/telemetry';
 import { type ComplianceConfig, COMPLIANCE_CONFIG } from '../config';
@@ -9,8 +9,6 @@ import { PrismaService } from '../platform/prisma.provider';
 /** Arbitrary fixed key: one active relay across instances (pg_try_advisory_xact_lock). */
 const RELAY_LOCK_KEY = 5_005_200_001;
 const BATCH = 100;
-/** How often published rows past COMPLIANCE_OUTBOX_RETENTION_MS are deleted. */
-const PRUNE_EVERY_MS = 60_000;
 
 /**
  * Publishes outbox rows in seq order and marks them sent. At-least-once: a crash between the broker ack and
@@ -24,12 +22,14 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private stopped = false;
-  private prunedAt = 0;
+  private readonly pruner: OutboxPruner;
 
   constructor(
     @Inject(COMPLIANCE_CONFIG) private readonly config: ComplianceConfig,
     private readonly prisma: PrismaService,
-  ) {}
+  ) {
+    this.pruner = new OutboxPruner({ retentionMs: config.COMPLIANCE_OUTBOX_RETENTION_MS, execute: (sql, values) => prisma.client.$executeRawUnsafe(sql, ...values) });
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     const logger = createLogger('kafkajs');
@@ -62,11 +62,8 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
 
   /** At most once a minute: published rows past the retention window go (@tessera/db pruneSentOutbox). Returns rows deleted. */
   async pruneIfDue(now = Date.now()): Promise<number> {
-    const retentionMs = this.config.COMPLIANCE_OUTBOX_RETENTION_MS;
-    if (retentionMs <= 0 || now - this.prunedAt < PRUNE_EVERY_MS) return 0;
-    this.prunedAt = now;
-    const deleted = await pruneSentOutbox((sql, values) => this.prisma.client.$executeRawUnsafe(sql, ...values), { retentionMs });
-    if (deleted > 0) this.logger.info({ deleted, retentionMs }, 'outbox: published rows past retention deleted');
+    const deleted = await this.pruner.pruneIfDue(now);
+    if (deleted > 0) this.logger.info({ deleted, retentionMs: this.config.COMPLIANCE_OUTBOX_RETENTION_MS }, 'outbox: published rows past retention deleted');
     return deleted;
   }
 

@@ -1,5 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { metrics, ROOT_CONTEXT, context } from '@opentelemetry/api';
+import { OutboxPruner } from '@tessera/db';
 import { createKafka, decodeEnvelope, EventProducer, type StoredEvent } from '@tessera/kafka';
 import { createLogger, type Logger } from '@tessera/telemetry';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -23,8 +24,6 @@ export interface OutboxRelayOptions {
 
 
 const meter = metrics.getMeter('tessera.transactions.outbox');
-/** How often the leader deletes published rows past TRANSACTIONS_OUTBOX_RETENTION_MS. */
-const PRUNE_EVERY_MS = 60_000;
 
 /**
  * Publishes committed outbox rows to Kafka in seq order and marks them sent. One leader per database
@@ -43,7 +42,8 @@ export class OutboxRelay {
   private backlog = 0;
   private oldestAgeSeconds = 0;
   private backlogCheckedAt = 0;
-  private prunedAt = 0;
+  /** Published rows past TRANSACTIONS_OUTBOX_RETENTION_MS go once a minute, on the leader's session. */
+  private readonly pruner: OutboxPruner;
   private leading = false;
   private publisherConnected = false;
   private stopping = false;
@@ -53,6 +53,7 @@ export class OutboxRelay {
   constructor(private readonly options: OutboxRelayOptions) {
     this.logger = options.logger ?? createLogger('OutboxRelay');
     this.store = new OutboxStore(options.databaseUrl);
+    this.pruner = new OutboxPruner({ retentionMs: options.config.TRANSACTIONS_OUTBOX_RETENTION_MS, execute: (sql, values) => this.store.execute(sql, values) });
     this.backlogGauge.addCallback((result) => {
       if (this.leading) result.observe(this.backlog);
     });
@@ -147,13 +148,10 @@ export class OutboxRelay {
     for (const row of rows) this.lag.record(now - row.createdAt.getTime());
   }
 
-  /** Once a minute while leading and caught up: published rows past the retention window go (see pruneSentOutbox). */
+  /** While leading and caught up (see OutboxPruner in @tessera/db). */
   private async pruneIfDue(): Promise<void> {
-    const retentionMs = this.options.config.TRANSACTIONS_OUTBOX_RETENTION_MS;
-    if (retentionMs <= 0 || Date.now() - this.prunedAt < PRUNE_EVERY_MS) return;
-    this.prunedAt = Date.now();
-    const deleted = await this.store.pruneSent(retentionMs);
-    if (deleted > 0) this.logger.info({ deleted, retentionMs }, 'outbox: published rows past retention deleted');
+    const deleted = await this.pruner.pruneIfDue();
+    if (deleted > 0) this.logger.info({ deleted, retentionMs: this.options.config.TRANSACTIONS_OUTBOX_RETENTION_MS }, 'outbox: published rows past retention deleted');
   }
 
   private async refreshBacklog(idle: boolean): Promise<void> {

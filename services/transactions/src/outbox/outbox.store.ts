@@ -90,8 +90,12 @@ export class OutboxStore {
 
   /** Deletes published rows older than `retentionMs` (unsent rows stay, whatever their age); returns how many. */
   async pruneSent(retentionMs: number): Promise<number> {
-    const db = this.db();
-    return pruneSentOutbox(async (sql, values) => (await db.query(sql, values)).rowCount ?? 0, { retentionMs });
+    return pruneSentOutbox((sql, values) => this.execute(sql, values), { retentionMs });
+  }
+
+  /** One statement on the relay's session; the rows it touched. */
+  async execute(sql: string, values: unknown[]): Promise<number> {
+    return (await this.db().query(sql, values)).rowCount ?? 0;
   }
 
   async backlog(): Promise<number> {
