@@ -8,9 +8,9 @@ import { randomUUID } from 'node:crypto';
 import { credentials, type ClientReadableStream, Metadata } from '@grpc/grpc-js';
 import { analyticsV1, eventTypeName } from '@tessera/contracts';
 import { AppError, fromGrpcError } from '@tessera/errors';
-import { createKafka, deleteConsumerGroups, EventProducer } from '@tessera/kafka';
+import { createKafka, deleteConsumerGroups, EventProducer, type EventTransaction } from '@tessera/kafka';
 import { createLogger } from '@tessera/telemetry';
-import type { Admin, Kafka } from 'kafkajs';
+import { type Admin, type Kafka, Partitioners } from 'kafkajs';
 import { AggregatesConsumer } from '../src/aggregates/aggregates.consumer';
 import { StreamAggregatesGrpc } from '../src/live/stream-aggregates.grpc';
 import { type Harness, startInsights } from './support/harness';
@@ -88,11 +88,43 @@ function aggregate(s: Spec): analyticsV1.WindowAggregate {
   });
 }
 
+const PARTITIONS = 3;
+/** The producer's own partitioner (keys hash the same way), to know which partition each record went to. */
+const partitioner = Partitioners.DefaultPartitioner();
+const partitionOf = (key: string) =>
+  partitioner({
+    topic: TOPIC,
+    partitionMetadata: Array.from({ length: PARTITIONS }, (_, partitionId) => ({ partitionId, leader: 0, replicas: [0], isr: [0], partitionErrorCode: 0 })),
+    message: { key, value: null },
+  });
+/**
+ * Offsets this test has written per partition: one per record plus one per transaction marker. `consumed()`
+ * waits until the topic's end reaches them, because the broker writes a transaction's markers after
+ * `commit()`/`abort()` returned; until then the read_committed end offset still stops before the transaction.
+ */
+const written = new Map<number, number>();
+let openTransaction: Set<number> | undefined;
+
 async function publish(p: EventProducer | { publish: EventProducer['publish'] }, a: analyticsV1.WindowAggregate): Promise<void> {
   await p.publish(TOPIC, { id: `${a.windowKey}#${a.revision}`, type: eventTypeName.WindowAggregate, subject: a.windowKey, key: a.windowKey, message: a, codec: analyticsV1.WindowAggregate });
+  const partition = partitionOf(a.windowKey);
+  written.set(partition, (written.get(partition) ?? 0) + 1);
+  openTransaction?.add(partition);
 }
 
-/** Waits until the group committed everything written to the topic so far (the consumer commits after each message). */
+/** Runs `work` in one Kafka transaction of txProducer, counting the marker it leaves in each partition it wrote to. */
+async function inTransaction(work: (tx: EventTransaction) => Promise<void>): Promise<void> {
+  const touched = new Set<number>();
+  openTransaction = touched;
+  try {
+    await txProducer.transaction(work);
+  } finally {
+    openTransaction = undefined;
+    for (const partition of touched) written.set(partition, (written.get(partition) ?? 0) + 1);
+  }
+}
+
+/** Waits until the group committed everything this test wrote to the topic (the consumer commits after each message). */
 async function consumed(): Promise<void> {
   const deadline = Date.now() + 45_000;
   for (;;) {
@@ -100,8 +132,10 @@ async function consumed(): Promise<void> {
     const [committed] = await admin.fetchOffsets({ groupId: GROUP, topics: [TOPIC] });
     const done = ends.every((e) => {
       const c = committed?.partitions.find((p) => p.partition === e.partition);
+      const high = Number(e.high);
+      if (high < (written.get(e.partition) ?? 0)) return false; // markers not written yet
       // A transaction marker occupies an offset the consumer never sees; committing past it moves to high.
-      return Number(c?.offset ?? -1) >= Number(e.high) || (Number(e.high) === 0);
+      return Number(c?.offset ?? -1) >= high || high === 0;
     });
     if (done) return;
     if (Date.now() > deadline) throw new Error('consumer did not catch up');
@@ -127,7 +161,7 @@ beforeAll(async () => {
   kafka = createKafka({ clientId: `insights-test-${RUN}`, brokers: BROKERS, logger });
   admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: 3 }, { topic: `${TOPIC}.dlq`, numPartitions: 1 }], waitForLeaders: true });
+  await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: PARTITIONS }, { topic: `${TOPIC}.dlq`, numPartitions: 1 }], waitForLeaders: true });
   producer = new EventProducer({ kafka, source: 'stream-processor', logger });
   await producer.connect();
   txProducer = new EventProducer({ kafka, source: 'stream-processor', logger, transactionalId: `insights-test-${RUN}` });
@@ -166,7 +200,7 @@ describe('insights read model', () => {
     await publish(producer, aggregate({ startOffsetS: 20, revision: 0, count: 7, sum: 70 }));
     // An aborted transaction: a read_committed consumer must never apply it.
     await expect(
-      txProducer.transaction(async (tx) => {
+      inTransaction(async (tx) => {
         await publish(tx, aggregate({ startOffsetS: 20, revision: 9, count: 999, sum: 999 }));
         throw new Error('abort on purpose');
       }),
@@ -306,7 +340,7 @@ describe('insights read model', () => {
       await publish(producer, aggregate({ metric, startOffsetS: 100, revision: 3, count: 3, sum: 30 }));
       await consumed();
       // One processor-like transaction: revisions 1-8 of window +100 s and 1-5 of +110 s interleaved, then a duplicate.
-      await txProducer.transaction(async (tx) => {
+      await inTransaction(async (tx) => {
         for (let r = 1; r <= 8; r++) {
           await publish(tx, aggregate({ metric, startOffsetS: 100, revision: r, count: r, sum: r * 10 }));
           if (r <= 5) await publish(tx, aggregate({ metric, startOffsetS: 110, revision: r, count: r, sum: r }));
