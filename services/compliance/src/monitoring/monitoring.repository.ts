@@ -140,8 +140,12 @@ export class MonitoringRepository {
   /**
    * The three window reads of every event of a chunk in ONE statement (a round trip is the unit of cost under load;
    * issue #10: it was one statement per event), per query in `queries` order:
-   * - `totals`: per account of `accounts` and currency within `rapid`, the sum of incoming amounts and the count and
-   *   sum of outgoing ones (a transfer to itself counts both ways); accounts without movement are absent;
+   * - `totals`: per account of `accounts` and currency within `rapid` in which the account paid out, the count and sum
+   *   of outgoing amounts and the sum of incoming ones (a transfer to itself counts both ways); an account and
+   *   currency without outgoing transfers is absent, since no rapid in-and-out pattern can hold there (`mayRapidInOut`
+   *   needs one out). The incoming side is summed only for those: a merchant account receives thousands of payments
+   *   in the window and pays out rarely, and summing its incoming ones for every event was the monitor's largest cost
+   *   (43 ms a chunk, 9,200 buffers, in the hot-destination bench; issue #10);
    * - `banded`: transfers out of `source` within `structuring` whose amount lies in its currency's band, oldest first;
    * - `firstPayments`: the first transfer out of `source` to each destination within `fanOut`, oldest first.
    * Each query ignores the transfers in its `hidden` (the later events of the chunk, see `claimAndRecordMany`). Each
@@ -164,17 +168,16 @@ export class MonitoringRepository {
     const result = await tx.$queryRaw<Array<{ totals: TotalsRow[]; banded: JsonObservedRow[]; first_payments: JsonObservedRow[] }>>`
       SELECT
         (SELECT coalesce(jsonb_agg(x), '[]'::jsonb) FROM (
-          SELECT m.account_id, m.currency, coalesce(sum(m.in_amount), 0)::text AS in_sum, count(m.out_amount)::int AS out_count, coalesce(sum(m.out_amount), 0)::text AS out_sum
+          SELECT o.account_id, o.currency, o.out_count, o.out_sum::text AS out_sum,
+                 coalesce((SELECT sum(i.amount_minor) FROM observed_transfers AS i
+                           WHERE i.destination_account_id = o.account_id AND i.currency = o.currency
+                             AND i.occurred_at >= q."rapidFrom" AND i.occurred_at <= q."rapidTo" AND i.transfer_id <> ALL(q.hidden)), 0)::text AS in_sum
           FROM (
-            SELECT destination_account_id AS account_id, currency, amount_minor AS in_amount, NULL::bigint AS out_amount FROM observed_transfers
-            WHERE destination_account_id = ANY(q.accounts) AND occurred_at >= q."rapidFrom" AND occurred_at <= q."rapidTo"
-              AND transfer_id <> ALL(q.hidden)
-            UNION ALL
-            SELECT source_account_id, currency, NULL, amount_minor FROM observed_transfers
+            SELECT source_account_id AS account_id, currency, count(*)::int AS out_count, sum(amount_minor) AS out_sum FROM observed_transfers
             WHERE source_account_id = ANY(q.accounts) AND occurred_at >= q."rapidFrom" AND occurred_at <= q."rapidTo"
               AND transfer_id <> ALL(q.hidden)
-          ) AS m
-          GROUP BY m.account_id, m.currency) AS x) AS totals,
+            GROUP BY source_account_id, currency
+          ) AS o) AS x) AS totals,
         (SELECT coalesce(jsonb_agg(x ORDER BY x.occurred_ms, x.transfer_id), '[]'::jsonb) FROM (
           SELECT o.transfer_id, o.source_account_id, o.destination_account_id, o.amount_minor::text AS amount_minor, o.currency,
                  floor(extract(epoch FROM o.occurred_at) * 1000)::bigint AS occurred_ms
