@@ -21,7 +21,10 @@ const BATCH_SIZE = Math.min(MAX_BATCH_SIZE, 50);
  * so the batches in flight at one time debit distinct owners (consecutive chunks of one shuffled order) and do not
  * queue on each other's per-owner screening locks.
  */
-const EXPECTED_TPS: Record<SliceName, number> = { single: 80, batch: 600, hot: 80, profile: 40 };
+const EXPECTED_TPS: Record<SliceName, number> = { single: 300, batch: 600, hot: 300, profile: 40 };
+// Single and hot were sized for 80/s; at 133/s (2026-12-04) 40% of their transfers were held for review (PENDING),
+// so the cases measured compliance's review path (alerts, holds) instead of the approved one the targets are about.
+// 300/s is the hot target; a case faster than its size still runs, and the report says so (velocityNote).
 
 interface TesseraCase {
   name: CaseName;
@@ -170,6 +173,7 @@ export const transfersBenchmark: Benchmark = {
       ioStallNote([['pgbench (before)', before.resources], ...cases.map((c): [string, CaseResources] => [c.name, c.resources]), ['pgbench (after)', after.resources]]),
       `Population: ${pop.wallets.length} EUR wallets (one owner each, German holder names, 500.00 EUR top-up each), ${pop.treasuries} LIABILITY treasury accounts that funded them (at most 9 top-ups each), 1 merchant REVENUE account; set up through the gateway in ${pop.setupSeconds}s. Each case debits its own slice (single ${pop.slices.single.length}, batch ${pop.slices.batch.length}, hot ${pop.slices.hot.length}, profile ${pop.slices.profile.length} wallets) round-robin, because compliance rules v1 count velocity per source owner (more than 10 in 60 s -> REVIEW/PENDING, and a batch with one non-approved item is refused whole; more than 60 an hour -> DECLINE), also for the platform's own accounts.`,
       'PAYMENTS.COMPLIANCE_UNAVAILABLE (503) = transactions gave up on Screen after TRANSACTIONS_SCREEN_DEADLINE_MS (800 ms) and refused the transfer (fail-closed). Compliance screens each movement in an interactive transaction (advisory lock per owner, history, insert), one per pooled connection the AML monitor and the alert relay leave free (COMPLIANCE_DB_POOL_MAX 8 minus 2), and drops a screening whose caller left while it queued (AdmissionGate); a batch is screened in one ScreenBatch call (deadline TRANSACTIONS_SCREEN_BATCH_DEADLINE_MS, 5 s; the gateway gives the batch route GATEWAY_BATCH_DEADLINE_MS, 10 s). 429 HTTP.RATE_LIMITED means the gateway was running without the bench rate limits (restarted by another run).',
+      ...velocityNotes(cases),
       'Hot account: every transfer credits one merchant account from a different wallet, so all 16 clients queue on that account\'s row lock (FOR UPDATE). A single hot *source* would measure compliance instead: rules v1 let one owner debit 10 times a minute, then hold (REVIEW) or decline.',
       restart === undefined
         ? 'Restart: not measured (transactions was not running).'
@@ -226,4 +230,18 @@ async function measureRestart(ctx: BenchContext): Promise<number | undefined> {
   while (alive()) await new Promise((r) => setTimeout(r, 20));
   await ctx.platform.start('transactions');
   return round((Date.now() - t0) / 1000, 2);
+}
+
+/**
+ * A case whose transfers were not all approved ran faster than its wallet slice was sized for (EXPECTED_TPS): its
+ * owners passed compliance's velocity limits, so part of it measured the review or decline path.
+ */
+function velocityNotes(cases: readonly TesseraCase[]): string[] {
+  return cases.flatMap((c) => {
+    const { POSTED, PENDING, DECLINED } = c.run.outcomes;
+    const held = PENDING + DECLINED;
+    if (held === 0) return [];
+    const share = Math.round((held / Math.max(POSTED + held, 1)) * 1000) / 10;
+    return [`${c.name}: ${share}% of its transfers were held for review or declined (velocity limits per owner): the case ran faster than the ${EXPECTED_TPS[c.name as SliceName] ?? '?'}/s its wallet slice was sized for; raise EXPECTED_TPS in bench/src/transfers.bench.ts.`];
+  });
 }
