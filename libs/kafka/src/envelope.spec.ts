@@ -14,7 +14,8 @@ describe('buildEnvelope', () => {
       { traceparent: TRACEPARENT, tracestate: 'k=v' },
       () => now,
     );
-    expect(envelope.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    // A UUIDv7: time-ordered, so the unique indexes on event ids take new ids at their right edge (docs/ids.md).
+    expect(envelope.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(envelope).toMatchObject({
       type: 'tessera.common.v1.Ping',
       source: 'gateway',
@@ -26,6 +27,13 @@ describe('buildEnvelope', () => {
       dataContentType: 'application/protobuf',
     });
     expect(Buffer.from(envelope.data)).toEqual(Buffer.from(commonV1.Ping.encode(ping).finish()));
+  });
+
+  it('gives later envelopes greater ids (time-ordered, also within one millisecond)', () => {
+    const build = () => buildEnvelope({ type: 'tessera.common.v1.Ping', subject: 's', message: commonV1.Ping.fromPartial({}), codec: commonV1.Ping }, 'gateway', {}).id;
+    const ids = Array.from({ length: 1000 }, build);
+    expect([...ids].sort()).toEqual(ids);
+    expect(new Set(ids).size).toBe(ids.length);
   });
 
   it('keeps a supplied id and raw bytes', () => {

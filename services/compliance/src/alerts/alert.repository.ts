@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { v7 as uuidv7 } from 'uuid';
 import { Inject, Injectable } from '@nestjs/common';
 import { type ComplianceConfig, COMPLIANCE_CONFIG } from '../config';
 import { Prisma } from '../generated/prisma/client';
@@ -38,7 +38,7 @@ export class AlertRepository {
     // Millisecond precision (a JS Date): timestamptz(6) stores it exactly, so the event and the row agree.
     const now = new Date();
     const created: Alert = {
-      id: randomUUID(),
+      id: uuidv7(), // time-ordered: see docs/ids.md
       ruleId: alert.ruleId,
       ruleVersion: alert.ruleVersion,
       severity: alert.severity,

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { v7 as uuidv7 } from 'uuid';
 import { Injectable } from '@nestjs/common';
 import { complianceV1, eventTypeName } from '@tessera/contracts';
 import { injectTraceContext } from '@tessera/kafka';
@@ -21,7 +21,7 @@ export class AlertOutbox {
   /** The outbox row of `alert`'s event, for a caller that writes it in its own statement (`AlertRepository.raise`). */
   eventOf(topic: string, alert: Alert): { id: string; topic: string; key: string; type: string; subject: string; payload: Uint8Array<ArrayBuffer>; traceparent: string } {
     return {
-      id: randomUUID(),
+      id: uuidv7(), // time-ordered: see docs/ids.md
       topic,
       key: alert.accountId,
       type: eventTypeName.ComplianceAlert,

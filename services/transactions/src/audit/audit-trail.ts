@@ -1,5 +1,5 @@
+import { v7 as uuidv7 } from 'uuid';
 import { Injectable } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
 import type { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../platform/prisma.provider';
 import { writeSetOf } from '../ledger/write-set';
@@ -121,7 +121,7 @@ export class AuditTrail {
 function recordOf(entry: AuditEntry, ord: number) {
   // Millisecond Date: timestamptz(6) stores it exactly, so the re-read value hashes the same.
   const fields = {
-    id: randomUUID(),
+    id: uuidv7(), // time-ordered: see docs/ids.md
     occurredAt: new Date(),
     actor: entry.actor,
     action: entry.action,

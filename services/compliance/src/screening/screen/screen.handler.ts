@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { v7 as uuidv7 } from 'uuid';
 import { Inject, Injectable } from '@nestjs/common';
 import { AdmissionGate } from '@tessera/db';
 import { complianceV1 } from '@tessera/contracts';
@@ -153,7 +153,7 @@ function decided(
   call: { ruleVersion: string; actor: string; at: Date; latencyMicros: number; traceId: string },
 ): DecidedScreening {
   const { input } = screening;
-  const id = randomUUID();
+  const id = uuidv7(); // time-ordered: see docs/ids.md
   const response = complianceV1.ScreenResponse.fromPartial({
     screeningId: id,
     decision: complianceV1.decisionFromJSON(`DECISION_${outcome.decision}`),
