@@ -24,7 +24,7 @@ const BATCH_SIZE = Math.min(MAX_BATCH_SIZE, 50);
 const EXPECTED_TPS: Record<SliceName, number> = { single: 300, batch: 600, hot: 300, profile: 40 };
 // Single and hot were sized for 80/s; at 133/s (2026-12-04) 40% of their transfers were held for review (PENDING),
 // so the cases measured compliance's review path (alerts, holds) instead of the approved one the targets are about.
-// 300/s is the hot target; a case faster than its size still runs, and the report says so (velocityNote).
+// 300/s is the hot target; a case faster than its size still runs, and the report says so (velocityNotes).
 
 interface TesseraCase {
   name: CaseName;
