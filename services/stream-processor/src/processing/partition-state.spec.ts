@@ -33,6 +33,10 @@ function latest(aggs: EmittedAggregate[]): Map<string, EmittedAggregate> {
 }
 
 describe(PartitionState, () => {
+  it('refuses a window family listed twice (each event would land in the same window twice)', () => {
+    expect(() => new PartitionState({ ...options, windows: [{ sizeMs: 10_000, slideMs: 10_000 }, { sizeMs: 10_000, slideMs: 10_000 }] })).toThrow('a window family is listed twice');
+  });
+
   describe('processBatch', () => {
     it('counts a duplicate event id once', () => {
       const s = new PartitionState(options);

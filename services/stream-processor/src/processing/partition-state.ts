@@ -1,4 +1,5 @@
-import { windowKeyOf, type WindowId } from '../windowing/window-key';
+import { HyperLogLog } from '../sketches/hyperloglog';
+import { type WindowId, windowKeyOf, windowSeriesKey } from '../windowing/window-key';
 import { windowStartsFor, type WindowSpec } from '../windowing/window-spec';
 import { WindowState, type WindowStateJson, type WindowSummary } from '../windowing/window-state';
 import { DedupeWindow } from './dedupe-window';
@@ -60,10 +61,19 @@ export class PartitionState {
   private maxEventTime = -Infinity;
   private wm = -Infinity;
   private lateDropped = 0;
-  private dirty = new Set<string>();
+  /**
+   * The same windows indexed for the hot path: series key (tenant, stream, metric, dimension), then the window family
+   * (its index in `options.windows`), then the start. An event finds its ~24 windows with 3 string lookups instead of
+   * building and hashing a full key per window (issue #11).
+   */
+  private readonly index = new Map<string, Array<Map<number, WindowState>>>();
+  /** Windows changed since the last `finish` (each gets one revision then). */
+  private dirty = new Set<WindowState>();
   private metaDirty = false;
 
   constructor(private readonly options: AggregationOptions) {
+    const families = new Set(options.windows.map((w) => `${w.sizeMs}/${w.slideMs}`));
+    if (families.size !== options.windows.length) throw new Error('a window family is listed twice');
     this.dedupe = new DedupeWindow(options.dedupeHorizonMs);
   }
 
@@ -135,8 +145,9 @@ export class PartitionState {
       this.lateDropped = meta.lateDropped;
     } else if (key.startsWith('w|')) {
       const windowKey = key.slice(2);
-      if (value === undefined) this.windows.delete(windowKey);
-      else this.windows.set(windowKey, WindowState.fromJSON(JSON.parse(value) as WindowStateJson, this.options.hllPrecision, this.options.sketchAlpha));
+      const old = this.windows.get(windowKey);
+      if (old) this.forget(old);
+      if (value !== undefined) this.remember(WindowState.fromJSON(JSON.parse(value) as WindowStateJson, this.options.hllPrecision, this.options.sketchAlpha, windowKey));
     } else if (key.startsWith('d|') && value !== undefined) {
       this.dedupe.restore(key, value);
     }
@@ -149,28 +160,52 @@ export class PartitionState {
     this.metaDirty = true;
   }
 
-  /** Adds the event to each of its windows; returns the keys of windows it came too late for. */
+  /**
+   * Adds the event to each of its windows; returns the keys of windows it came too late for. The hot loop of the
+   * processor (~24 windows per event): the distinct value is hashed and the series keys built once per event, a
+   * window's id object only when the window is new (issue #11).
+   */
   private apply(ev: NormalizedEvent): string[] {
     const lateFor: string[] = [];
-    const dims: Array<[string, string]> = [['', '']];
+    const dimKeys: string[] = [''];
+    const dimValues: string[] = [''];
     for (const d of ev.dimensions ?? this.options.dimensions) {
       const v = ev.attributes[d];
-      if (v !== undefined && v !== '') dims.push([d, v]);
+      if (v !== undefined && v !== '') {
+        dimKeys.push(d);
+        dimValues.push(v);
+      }
     }
-    const distinct = ev.attributes[this.options.distinctAttribute];
-    for (const spec of this.options.windows) {
+    const distinctValue = ev.attributes[this.options.distinctAttribute];
+    const distinct = distinctValue === undefined || distinctValue === '' ? undefined : HyperLogLog.hashOf(distinctValue);
+    const families = this.options.windows.length;
+    const series: Array<Array<Map<number, WindowState>>> = [];
+    for (const m of ev.measurements) {
+      for (let d = 0; d < dimKeys.length; d++) {
+        const seriesKey = windowSeriesKey(ev.tenantId, ev.streamId, m.metric, dimKeys[d] as string, dimValues[d] as string);
+        let byFamily = this.index.get(seriesKey);
+        if (!byFamily) {
+          byFamily = Array.from({ length: families }, () => new Map<number, WindowState>());
+          this.index.set(seriesKey, byFamily);
+        }
+        series.push(byFamily);
+      }
+    }
+    for (let f = 0; f < families; f++) {
+      const spec = this.options.windows[f] as WindowSpec;
       for (const startMs of windowStartsFor(spec, ev.eventTimeMs)) {
         const tooLate = startMs + spec.sizeMs + this.options.allowedLatenessMs <= this.wm;
+        let s = 0;
         for (const m of ev.measurements) {
-          for (const [dimKey, dimValue] of dims) {
-            const id: WindowId = { tenantId: ev.tenantId, streamId: ev.streamId, metric: m.metric, dimKey, dimValue, sizeMs: spec.sizeMs, slideMs: spec.slideMs, startMs };
-            const key = windowKeyOf(id);
-            let w = this.windows.get(key);
+          for (let d = 0; d < dimKeys.length; d++) {
+            const byStart = (series[s++] as Array<Map<number, WindowState>>)[f] as Map<number, WindowState>;
+            let w = byStart.get(startMs);
             if (tooLate) {
+              const key = w?.key ?? windowKeyOf(this.idOf(ev, m.metric, dimKeys[d] as string, dimValues[d] as string, spec, startMs));
               if (lateFor.length === 0 || lateFor[lateFor.length - 1] !== key) lateFor.push(key);
               if (w) {
                 w.late++;
-                this.dirty.add(key);
+                this.dirty.add(w);
               } else {
                 this.lateDropped++;
                 this.metaDirty = true;
@@ -178,16 +213,48 @@ export class PartitionState {
               continue;
             }
             if (!w) {
-              w = new WindowState(id, this.options.hllPrecision, this.options.sketchAlpha);
-              this.windows.set(key, w);
+              w = new WindowState(this.idOf(ev, m.metric, dimKeys[d] as string, dimValues[d] as string, spec, startMs), this.options.hllPrecision, this.options.sketchAlpha);
+              this.windows.set(w.key, w);
+              byStart.set(startMs, w);
             }
             w.add(m.value, distinct, ev.eventTimeMs);
-            this.dirty.add(key);
+            this.dirty.add(w);
           }
         }
       }
     }
     return lateFor;
+  }
+
+  private idOf(ev: NormalizedEvent, metric: string, dimKey: string, dimValue: string, spec: WindowSpec, startMs: number): WindowId {
+    return { tenantId: ev.tenantId, streamId: ev.streamId, metric, dimKey, dimValue, sizeMs: spec.sizeMs, slideMs: spec.slideMs, startMs };
+  }
+
+  /** Adds a restored window to both indexes (a window of a family no longer configured is kept, but no event finds it). */
+  private remember(w: WindowState): void {
+    this.windows.set(w.key, w);
+    const f = this.options.windows.findIndex((spec) => spec.sizeMs === w.id.sizeMs && spec.slideMs === w.id.slideMs);
+    if (f < 0) return;
+    const seriesKey = windowSeriesKey(w.id.tenantId, w.id.streamId, w.id.metric, w.id.dimKey, w.id.dimValue);
+    let byFamily = this.index.get(seriesKey);
+    if (!byFamily) {
+      byFamily = Array.from({ length: this.options.windows.length }, () => new Map<number, WindowState>());
+      this.index.set(seriesKey, byFamily);
+    }
+    byFamily[f]?.set(w.id.startMs, w);
+  }
+
+  /** Drops a window from both indexes (and from the dirty set). */
+  private forget(w: WindowState): void {
+    this.windows.delete(w.key);
+    this.dirty.delete(w);
+    const seriesKey = windowSeriesKey(w.id.tenantId, w.id.streamId, w.id.metric, w.id.dimKey, w.id.dimValue);
+    const byFamily = this.index.get(seriesKey);
+    if (!byFamily) return;
+    const f = this.options.windows.findIndex((spec) => spec.sizeMs === w.id.sizeMs && spec.slideMs === w.id.slideMs);
+    const byStart = byFamily[f];
+    if (byStart?.get(w.id.startMs) === w) byStart.delete(w.id.startMs);
+    if (byFamily.every((m) => m.size === 0)) this.index.delete(seriesKey);
   }
 
   /** Closes windows the watermark passed, purges old ones, and collects emissions + changelog. */
@@ -197,19 +264,17 @@ export class PartitionState {
     for (const [key, w] of this.windows) {
       if (w.closed) {
         if (w.endMs + lateness + this.options.closedRetentionMs <= this.wm) {
-          this.windows.delete(key);
-          this.dirty.delete(key);
+          this.forget(w);
           out.changelog.push({ key: `w|${key}`, value: undefined });
         }
       } else if (w.endMs + lateness <= this.wm) {
         w.close();
         closedNow.add(key);
-        this.dirty.add(key);
+        this.dirty.add(w);
       }
     }
-    for (const key of this.dirty) {
-      const w = this.windows.get(key);
-      if (!w) continue;
+    for (const w of this.dirty) {
+      const key = w.key;
       w.revision++;
       out.aggregates.push({ id: w.id, windowKey: key, summary: w.summary(), late: w.late, revision: w.revision, final: w.closed, closing: closedNow.has(key) });
       out.changelog.push({ key: `w|${key}`, value: JSON.stringify(w.toJSON()) });

@@ -31,6 +31,18 @@ describe(DDSketch, () => {
     });
   });
 
+  describe('quantiles', () => {
+    it('answers each quantile exactly as quantile does, in any order asked, negatives and zeros included', () => {
+      fc.assert(
+        fc.property(fc.array(fc.oneof(fc.double({ min: -1e6, max: 1e6, noNaN: true }), fc.constant(0)), { maxLength: 300 }), fc.array(fc.constantFrom(0, 0.25, 0.5, 0.95, 0.99, 1, -0.1, 1.5), { maxLength: 6 }), (values, qs) => {
+          const s = new DDSketch(0.01);
+          for (const v of values) s.add(v);
+          expect(s.quantiles(qs)).toEqual(qs.map((q) => s.quantile(q)));
+        }),
+      );
+    });
+  });
+
   describe('toJSON', () => {
     it('round-trips and is independent of insertion order', () => {
       const values = Array.from({ length: 1000 }, (_, i) => ((i * 7919) % 1000) - 200);

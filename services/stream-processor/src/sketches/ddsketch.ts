@@ -49,22 +49,43 @@ export class DDSketch {
 
   /** The value at quantile q (0..1), or NaN when empty; the lower-rank convention of the paper. */
   quantile(q: number): number {
-    if (this.total === 0 || q < 0 || q > 1) return NaN;
-    const rank = q * (this.total - 1);
+    return this.quantiles([q])[0] as number;
+  }
+
+  /**
+   * The values at several quantiles in one pass over the sorted bins (a window's summary asks for three: sorting the
+   * bins once instead of three times was ~10% of the processor's CPU). Same results as `quantile` for each.
+   */
+  quantiles(qs: readonly number[]): number[] {
+    const out = qs.map(() => NaN);
+    if (this.total === 0) return out;
+    // Ranks in ascending order, each answered at the first bin whose cumulative count passes it.
+    const order = qs.map((q, i) => ({ i, rank: q * (this.total - 1) })).filter((x) => qs[x.i] as number >= 0 && (qs[x.i] as number) <= 1).sort((a, b) => a.rank - b.rank);
+    let next = 0;
     let seen = 0;
+    const answer = (value: number) => {
+      while (next < order.length && seen > (order[next] as { rank: number }).rank) out[(order[next++] as { i: number }).i] = value;
+    };
     // Most negative first: for negative values a larger key is a larger magnitude.
-    for (const k of [...this.neg.keys()].sort((a, b) => b - a)) {
-      seen += this.neg.get(k) ?? 0;
-      if (seen > rank) return -this.value(k);
+    if (this.neg.size > 0) {
+      for (const k of [...this.neg.keys()].sort((a, b) => b - a)) {
+        seen += this.neg.get(k) ?? 0;
+        answer(-this.value(k));
+        if (next === order.length) return out;
+      }
     }
     seen += this.zeroCount;
-    if (seen > rank) return 0;
+    answer(0);
+    if (next === order.length) return out;
     const keys = [...this.pos.keys()].sort((a, b) => a - b);
     for (const k of keys) {
       seen += this.pos.get(k) ?? 0;
-      if (seen > rank) return this.value(k);
+      answer(this.value(k));
+      if (next === order.length) return out;
     }
-    return this.value(keys[keys.length - 1] ?? 0);
+    const last = this.value(keys[keys.length - 1] ?? 0);
+    while (next < order.length) out[(order[next++] as { i: number }).i] = last;
+    return out;
   }
 
   toJSON(): DDSketchJson {

@@ -1,6 +1,6 @@
 import { DDSketch, type DDSketchJson } from '../sketches/ddsketch';
-import { HyperLogLog, type HyperLogLogJson } from '../sketches/hyperloglog';
-import type { WindowId } from './window-key';
+import { type HllHash, HyperLogLog, type HyperLogLogJson } from '../sketches/hyperloglog';
+import { type WindowId, windowKeyOf } from './window-key';
 
 /** The numbers of one window revision, as emitted. */
 export interface WindowSummary {
@@ -18,6 +18,8 @@ export interface WindowSummary {
    */
   maxEventTimeMs?: number;
 }
+
+const QUANTILES = [0.5, 0.95, 0.99];
 
 export interface WindowStateJson {
   id: WindowId;
@@ -53,11 +55,16 @@ export class WindowState {
   private sketch: DDSketch | undefined;
   private frozen: WindowSummary | undefined;
 
+  /** `windowKeyOf(id)`, built once. */
+  readonly key: string;
+
   constructor(
     readonly id: WindowId,
     hllPrecision = 11,
     sketchAlpha = 0.01,
+    key?: string,
   ) {
+    this.key = key ?? windowKeyOf(id);
     this.hll = new HyperLogLog(hllPrecision);
     this.sketch = new DDSketch(sketchAlpha);
   }
@@ -66,7 +73,8 @@ export class WindowState {
     return this.id.startMs + this.id.sizeMs;
   }
 
-  add(value: number, distinct: string | undefined, eventTimeMs: number): void {
+  /** `distinct`: the distinct attribute's value, or its hash (`HyperLogLog.hashOf`) when the caller adds it to many windows. */
+  add(value: number, distinct: string | HllHash | undefined, eventTimeMs: number): void {
     if (this.closed || !this.hll || !this.sketch) throw new Error('window is closed');
     this.count++;
     if (this.maxEventTime !== undefined && eventTimeMs > this.maxEventTime) this.maxEventTime = eventTimeMs;
@@ -74,7 +82,9 @@ export class WindowState {
     if (value < this.min) this.min = value;
     if (value > this.max) this.max = value;
     this.sketch.add(value);
-    if (distinct !== undefined && distinct !== '') this.hll.add(distinct);
+    if (typeof distinct === 'string') {
+      if (distinct !== '') this.hll.add(distinct);
+    } else if (distinct !== undefined) this.hll.addHash(distinct);
   }
 
   close(): void {
@@ -88,14 +98,15 @@ export class WindowState {
   summary(): WindowSummary {
     if (this.frozen) return this.frozen;
     const empty = this.count === 0;
+    const [p50, p95, p99] = empty || !this.sketch ? [0, 0, 0] : this.sketch.quantiles(QUANTILES);
     return {
       count: this.count,
       sum: this.sum,
       min: empty ? 0 : this.min,
       max: empty ? 0 : this.max,
-      p50: empty ? 0 : (this.sketch?.quantile(0.5) ?? 0),
-      p95: empty ? 0 : (this.sketch?.quantile(0.95) ?? 0),
-      p99: empty ? 0 : (this.sketch?.quantile(0.99) ?? 0),
+      p50: p50 as number,
+      p95: p95 as number,
+      p99: p99 as number,
       distinct: this.hll?.estimate() ?? 0,
       ...(!empty && this.maxEventTime !== undefined ? { maxEventTimeMs: this.maxEventTime } : {}),
     };
@@ -108,8 +119,9 @@ export class WindowState {
     return { ...base, hll: this.hll?.toJSON(), sketch: this.sketch?.toJSON() };
   }
 
-  static fromJSON(json: WindowStateJson, hllPrecision = 11, sketchAlpha = 0.01): WindowState {
-    const w = new WindowState(json.id, hllPrecision, sketchAlpha);
+  /** `key`: the window's key as stored (the changelog record's), else computed from the id. */
+  static fromJSON(json: WindowStateJson, hllPrecision = 11, sketchAlpha = 0.01, key?: string): WindowState {
+    const w = new WindowState(json.id, hllPrecision, sketchAlpha, key);
     w.count = json.count;
     w.sum = json.sum;
     // JSON turns ±Infinity into null; an empty window has none.
