@@ -25,6 +25,8 @@ interface Phase {
   drain: { drained: boolean; ms: number; lag: Record<string, number> };
   maxLag: Record<string, number>;
   lagSamples: number;
+  /** Mean lag per group over the first and the last third of the sending (LagSampler.trend). */
+  lagTrend: Record<string, { first: number; last: number }>;
   early: Latency;
   final: Latency;
   resources: CaseResources;
@@ -55,8 +57,9 @@ export const freshnessBenchmark: Benchmark = {
   id: 'freshness',
   title: 'Freshness: event time to aggregate visible in insights, open loop through ingest at fixed rates',
   async run(ctx) {
-    const rates = ctx.smoke ? [100] : [1000, 3000, 5000];
-    const seconds = ctx.seconds(30);
+    // BENCH_FRESHNESS_RATES / _SECONDS: e.g. `5000` for `300` s, the sustained run of issue #11 (bench/README.md).
+    const rates = ctx.smoke ? [100] : (process.env.BENCH_FRESHNESS_RATES?.split(',').map(Number).filter((n) => n > 0) ?? [1000, 3000, 5000]);
+    const seconds = ctx.seconds(Number(process.env.BENCH_FRESHNESS_SECONDS) || 30);
     const warmupSeconds = ctx.smoke ? 1 : 3;
     const drainTimeoutMs = ctx.smoke ? 5_000 : 20_000;
     const profileRate = ctx.smoke ? 100 : 3000;
@@ -91,11 +94,12 @@ export const freshnessBenchmark: Benchmark = {
           const sent = await send(sink, rate, seconds);
           const drain = await lag.waitDrained(drainTimeoutMs);
           const samples = lag.samples;
+          const lagTrend = lag.trend();
           const maxLag = lag.stop();
           const after = await e2e();
-          return { sent, drain, maxLag, samples, early: latency(histogramDelta(before.early, after.early)), final: latency(histogramDelta(before.final, after.final)) };
+          return { sent, drain, maxLag, lagTrend, samples, early: latency(histogramDelta(before.early, after.early)), final: latency(histogramDelta(before.final, after.final)) };
         });
-        phases.push({ rate, send: value.sent, drain: value.drain, maxLag: value.maxLag, lagSamples: value.samples, early: value.early, final: value.final, resources });
+        phases.push({ rate, send: value.sent, drain: value.drain, maxLag: value.maxLag, lagTrend: value.lagTrend, lagSamples: value.samples, early: value.early, final: value.final, resources });
         const s = value.sent;
         ctx.log(
           `  offered ${round(s.offeredRate, 0)}/s, accepted ${round(s.acceptedRate, 0)}/s, rejected ${s.stats.rejected}, errors ${s.errors}; ` +
@@ -121,13 +125,13 @@ export const freshnessBenchmark: Benchmark = {
       columns: [
         'offered (ev/s)', 'achieved offered (ev/s)', 'accepted (ev/s)', 'rejected', 'errors',
         'e2e p50 (s)', 'e2e p99 (s)', 'p99 bucket <= (s)', 'revisions', 'final p50 (s)', 'final p99 (s)',
-        ...groupIds.map((g) => `max lag ${g}`), 'drained (s)',
+        ...groupIds.map((g) => `max lag ${g}`), ...groupIds.map((g) => `mean lag ${g}, first -> last third`), 'drained (s)',
         ...PIPELINE.map((n) => `CPU s ${n}`), 'CPU s kafka', 'CPU s postgres', 'CPU s other', 'CPU s loadgen (bench)',
       ],
       rows: phases.map((p) => [
         p.rate, round(p.send.offeredRate, 0), round(p.send.acceptedRate, 0), p.send.stats.rejected, p.send.errors,
         cell(p.early.p50), cell(p.early.p99), cell(p.early.p99Bucket), p.early.revisions, cell(p.final.p50), cell(p.final.p99),
-        ...groupIds.map((g) => p.maxLag[g] ?? '-'), p.drain.drained ? round(p.drain.ms / 1000, 1) : `no (> ${drainTimeoutMs / 1000})`,
+        ...groupIds.map((g) => p.maxLag[g] ?? '-'), ...groupIds.map((g) => (p.lagTrend[g] ? `${p.lagTrend[g].first} -> ${p.lagTrend[g].last}` : '-')), p.drain.drained ? round(p.drain.ms / 1000, 1) : `no (> ${drainTimeoutMs / 1000})`,
         ...cpuColumns(p.resources),
       ]),
     };
@@ -152,7 +156,7 @@ export const freshnessBenchmark: Benchmark = {
       ...(pre && !pre.drained ? [`The path was NOT drained before the first phase (waited ${round(pre.ms / 1000, 1)} s): lag ${JSON.stringify(pre.lag)}; that backlog is in the first phase's latency and lag.`] : []),
       ...[...sink.errors].map(([reason, n]) => `Errors (all phases incl. warm-up and profile): ${n} events in batches that failed with: ${reason}`),
       ...phases.flatMap((p) => (Object.keys(p.send.stats.rejectedByCode).length > 0 ? [`@${p.rate}/s rejections by code: ${JSON.stringify(p.send.stats.rejectedByCode)}`] : [])),
-      `Consumer lag: log-end minus committed offset summed over partitions (kafkajs admin), sampled every 1 s during sending and every 250 ms while draining (at most ${drainTimeoutMs / 1000} s after sending stops); "drained" = every group at 0. ` +
+      `Consumer lag: log-end minus committed offset summed over partitions (kafkajs admin), sampled every 1 s during sending and every 250 ms while draining (at most ${drainTimeoutMs / 1000} s after sending stops); "drained" = every group at 0; "mean lag, first -> last third" = the group's mean sampled lag over the first and the last third of the sending (bounded lag: about equal; a consumer slower than the input: growing by the difference every second). ` +
         'compliance.aml-monitor is not on the analytics path (it reads payments.transfer.events.v1) and is left out.',
       `CPU s = utime+stime of each process tree over the measured phase (sending + drain, warm-up excluded); "other" = gateway, transactions, compliance, Zipkin, VictoriaMetrics.`,
       '',

@@ -39,6 +39,7 @@ export class LagSampler {
   private last: Record<string, number> = {};
   private timer: NodeJS.Timeout | undefined;
   private busy = false;
+  private series: Array<Record<string, number>> = [];
   samples = 0;
 
   constructor(
@@ -59,6 +60,7 @@ export class LagSampler {
     this.stop();
     this.max = Object.fromEntries(this.groups.map((g) => [g.groupId, 0]));
     this.samples = 0;
+    this.series = [];
     this.timer = setInterval(() => void this.sample(), everyMs);
   }
 
@@ -74,6 +76,7 @@ export class LagSampler {
     try {
       this.last = await groupLags(this.admin, this.groups);
       this.samples++;
+      if (this.timer) this.series.push(this.last);
       for (const [g, lag] of Object.entries(this.last)) this.max[g] = Math.max(this.max[g] ?? 0, lag);
     } catch {
       /* a failed sample keeps the previous values */
@@ -81,6 +84,19 @@ export class LagSampler {
       this.busy = false;
     }
     return this.last;
+  }
+
+  /**
+   * Whether lag grew over the sampled run: each group's mean lag over the first and the last third of the samples
+   * taken since `start`. A consumer that keeps up has about the same lag at the end as at the start; one that does not
+   * ends with a larger one (its lag grows by input rate minus its rate, every second).
+   */
+  trend(): Record<string, { first: number; last: number }> {
+    const third = Math.floor(this.series.length / 3);
+    const mean = (rows: Array<Record<string, number>>, g: string) => (rows.length === 0 ? 0 : Math.round(rows.reduce((a, r) => a + (r[g] ?? 0), 0) / rows.length));
+    const first = this.series.slice(0, third);
+    const last = this.series.slice(this.series.length - third);
+    return Object.fromEntries(this.groups.map((g) => [g.groupId, { first: mean(first, g.groupId), last: mean(last, g.groupId) }]));
   }
 
   /** Waits until every group's lag is 0 (sampling every 250 ms), at most `timeoutMs`; true when it caught up. */
