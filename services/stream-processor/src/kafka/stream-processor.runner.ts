@@ -2,7 +2,7 @@ import { context, SpanKind, trace } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import { markSpanFailed } from '@tessera/telemetry';
 import { ConsumerLagMonitor, createProducer, type KafkaLogger, reportFatalCrashes } from '@tessera/kafka';
-import { type Admin, type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, type Message, type Producer, type ProducerRecord } from 'kafkajs';
+import { type Admin, CompressionTypes, type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, type Message, type Producer, type ProducerRecord } from 'kafkajs';
 import { decodePaymentEvent } from '../payments/payment-event.decoder';
 import { PartitionState, type AggregationOptions, type BatchOutcome } from '../processing/partition-state';
 import type { InputRecord } from '../processing/processing.types';
@@ -269,10 +269,11 @@ export class StreamProcessorRunner {
         const now = new Date();
         const traceId = traceIdOf(span);
         const changelogPartition = layout.partitionFor(topic, partition);
-        const sends: Array<{ topic: string; messages: Message[] }> = [
+        const sends: Send[] = [
           { topic: this.options.topics.aggregates, messages: outcome.aggregates.map((a) => aggregateMessage(a, now, traceId)) },
           { topic: this.options.topics.dlq, messages: outcome.deadLetters.map((d) => deadLetterMessage(d, { topic, partition }, now)) },
-          { topic: this.options.topics.changelog, messages: outcome.changelog.map((e) => changelogMessage(e, changelogPartition)) },
+          // zstd (@tessera/kafka ZstdCodec): JSON window state, read back only by this processor's restore.
+          { topic: this.options.topics.changelog, messages: outcome.changelog.map((e) => changelogMessage(e, changelogPartition)), compression: CompressionTypes.ZSTD },
         ];
         await traceWindowCloses(outcome.aggregates, () => this.transact(topic, partition, sends, nextOffset));
       } catch (error) {
@@ -286,7 +287,7 @@ export class StreamProcessorRunner {
   }
 
   /** One Kafka transaction on the input partition's producer: the sends plus (for input batches) the next offset. */
-  private async transact(topic: string, partition: number, sends: Array<{ topic: string; messages: Message[] }>, nextOffset?: bigint): Promise<void> {
+  private async transact(topic: string, partition: number, sends: Send[], nextOffset?: bigint): Promise<void> {
     const producer = this.producers.get(key(topic, partition));
     if (!producer) throw new Error(`no transactional producer for ${key(topic, partition)}`);
     const tx = await producer.transaction();
@@ -401,10 +402,17 @@ export class StreamProcessorRunner {
  * for the poll, and each record's traceparent header is the one set on it (the batch span's for aggregates, the source
  * event's for copied payments), not a per-send span's.
  */
-async function sendChunks(sender: { send(record: ProducerRecord): Promise<unknown> }, sends: Array<{ topic: string; messages: Message[] }>): Promise<void> {
+async function sendChunks(sender: { send(record: ProducerRecord): Promise<unknown> }, sends: Send[]): Promise<void> {
   await context.with(suppressTracing(context.active()), async () => {
     for (const s of sends) {
-      for (const chunk of chunkBySize(s.messages)) await sender.send({ topic: s.topic, messages: chunk, acks: -1 });
+      for (const chunk of chunkBySize(s.messages)) await sender.send({ topic: s.topic, messages: chunk, acks: -1, ...(s.compression === undefined ? {} : { compression: s.compression }) });
     }
   });
+}
+
+/** Records for one topic, and how their batches are compressed (none by default). */
+interface Send {
+  topic: string;
+  messages: Message[];
+  compression?: CompressionTypes;
 }

@@ -24,6 +24,11 @@ export class DDSketch {
   private readonly neg = new Map<number, number>();
   private zeroCount = 0;
   private total = 0;
+  /**
+   * The bins sorted by key, kept until the next change: a window's revision reads them twice (its three quantiles and
+   * its changelog record), and sorting them was ~9% of the processor's CPU under live load.
+   */
+  private sortedCache: { pos: Array<[number, number]>; neg: Array<[number, number]> } | undefined;
 
   constructor(
     readonly alpha = 0.01,
@@ -67,30 +72,36 @@ export class DDSketch {
       while (next < order.length && seen > (order[next] as { rank: number }).rank) out[(order[next++] as { i: number }).i] = value;
     };
     // Most negative first: for negative values a larger key is a larger magnitude.
-    if (this.neg.size > 0) {
-      for (const k of [...this.neg.keys()].sort((a, b) => b - a)) {
-        seen += this.neg.get(k) ?? 0;
-        answer(-this.value(k));
-        if (next === order.length) return out;
-      }
+    const { pos, neg } = this.sorted();
+    for (let i = neg.length - 1; i >= 0; i--) {
+      const [k, c] = neg[i] as [number, number];
+      seen += c;
+      answer(-this.value(k));
+      if (next === order.length) return out;
     }
     seen += this.zeroCount;
     answer(0);
     if (next === order.length) return out;
-    const keys = [...this.pos.keys()].sort((a, b) => a - b);
-    for (const k of keys) {
-      seen += this.pos.get(k) ?? 0;
+    for (const [k, c] of pos) {
+      seen += c;
       answer(this.value(k));
       if (next === order.length) return out;
     }
-    const last = this.value(keys[keys.length - 1] ?? 0);
+    const last = this.value(pos[pos.length - 1]?.[0] ?? 0);
     while (next < order.length) out[(order[next++] as { i: number }).i] = last;
     return out;
   }
 
   toJSON(): DDSketchJson {
-    const sorted = (m: Map<number, number>) => [...m.entries()].sort((a, b) => a[0] - b[0]);
-    return { a: this.alpha, z: this.zeroCount, pos: sorted(this.pos), neg: sorted(this.neg) };
+    const { pos, neg } = this.sorted();
+    return { a: this.alpha, z: this.zeroCount, pos, neg };
+  }
+
+  /** Both signs' bins as `[key, count]` in ascending key order (cached until the next change; do not modify). */
+  private sorted(): { pos: Array<[number, number]>; neg: Array<[number, number]> } {
+    const bins = (m: Map<number, number>) => [...m.entries()].sort((a, b) => a[0] - b[0]);
+    this.sortedCache ??= { pos: bins(this.pos), neg: bins(this.neg) };
+    return this.sortedCache;
   }
 
   static fromJSON(json: DDSketchJson): DDSketch {
@@ -112,6 +123,7 @@ export class DDSketch {
   }
 
   private bump(bins: Map<number, number>, k: number, n: number): void {
+    this.sortedCache = undefined;
     bins.set(k, (bins.get(k) ?? 0) + n);
     if (bins.size > this.maxBins) {
       const keys = [...bins.keys()].sort((a, b) => a - b);
