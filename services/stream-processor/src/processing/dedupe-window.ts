@@ -7,23 +7,43 @@
  * Trade-off: a duplicate arriving more than a horizon after its original is not recognised. With
  * the horizon at least window size + allowed lateness, such a duplicate is too late for every
  * window anyway, so it can only inflate a late_events counter, never an aggregate.
+ *
+ * Restoring keeps each record's raw value (a later record or tombstone of the same key replaces it, as compaction
+ * would) and parses only what survives, once the watermark is known (`settle`). A record whose bucket is already out of
+ * the horizon is dropped as soon as it is certain: a bucket exists only if an event of that time was seen, so the
+ * watermark is at least the newest bucket minus the watermark delay. Without that, a changelog written under a longer
+ * horizon, or by a processor that died before its buckets expired, was parsed whole and ran the heap out of memory
+ * (issue #11: 1.7M ids after a 5,000 events/s run).
  */
 export class DedupeWindow {
   private readonly seen = new Map<string, number>();
   private readonly buckets = new Map<number, { ids: string[]; records: string[] }>();
   private pending = new Map<number, string[]>();
+  /** Restored records not parsed yet, by key (in log order); undefined once settled. */
+  private restoring: Map<string, { bucket: number; value: string }> | undefined;
+  private newestRestoredBucket = -Infinity;
+  /** Keys of restored records dropped as expired: tombstoned with the next expiry. */
+  private dueTombstones: string[] = [];
 
   constructor(
     readonly horizonMs: number,
     readonly bucketMs: number = Math.max(1000, Math.floor(horizonMs / 10)),
+    /** How far the watermark may trail the newest event time (AggregationOptions.watermarkDelayMs). */
+    private readonly watermarkDelayMs = 0,
   ) {}
 
   get size(): number {
     return this.seen.size;
   }
 
+  /** Restored records held unparsed (until `settle`). */
+  get restoringRecords(): number {
+    return this.restoring?.size ?? 0;
+  }
+
   /** True the first time an id is seen (and remembers it); false for a duplicate. */
   firstSeen(id: string, eventTimeMs: number): boolean {
+    this.settleIfRestoring();
     if (this.seen.has(id)) return false;
     const bucket = Math.floor(eventTimeMs / this.bucketMs) * this.bucketMs;
     this.seen.set(id, bucket);
@@ -38,8 +58,10 @@ export class DedupeWindow {
 
   /** Forgets buckets that ended before `watermarkMs - horizon`; returns their changelog keys. */
   expire(watermarkMs: number): string[] {
+    this.settle(watermarkMs);
     const cutoff = watermarkMs - this.horizonMs;
-    const tombstones: string[] = [];
+    const tombstones = this.dueTombstones;
+    this.dueTombstones = [];
     for (const [bucket, b] of this.buckets) {
       if (bucket + this.bucketMs > cutoff) continue;
       for (const id of b.ids) this.seen.delete(id);
@@ -62,17 +84,56 @@ export class DedupeWindow {
     return out;
   }
 
-  /** Restores one changelog record written by {@link flush}. */
-  restore(key: string, value: string): void {
+  /** Replays one changelog record written by {@link flush}, or its tombstone (`value` undefined). */
+  restore(key: string, value: string | undefined): void {
+    this.restoring ??= new Map();
     const bucket = Number(key.split('|')[1]);
-    const ids = JSON.parse(value) as string[];
-    const b = this.buckets.get(bucket) ?? { ids: [], records: [] };
-    b.records.push(key);
-    for (const id of ids) {
-      if (this.seen.has(id)) continue;
-      this.seen.set(id, bucket);
-      b.ids.push(id);
+    if (value === undefined) {
+      this.restoring.delete(key);
+      return;
     }
-    this.buckets.set(bucket, b);
+    if (bucket > this.newestRestoredBucket) {
+      this.newestRestoredBucket = bucket;
+      this.dropExpired(this.newestRestoredBucket - this.watermarkDelayMs);
+    }
+    if (this.expiredAt(bucket, this.newestRestoredBucket - this.watermarkDelayMs)) this.dueTombstones.push(key);
+    else this.restoring.set(key, { bucket, value });
+  }
+
+  /** Ends a restore at the restored watermark: drops what expired, parses the rest. Idempotent. */
+  settle(watermarkMs: number): void {
+    const restoring = this.restoring;
+    if (!restoring) return;
+    this.dropExpired(watermarkMs);
+    this.restoring = undefined;
+    this.newestRestoredBucket = -Infinity;
+    for (const [key, { bucket, value }] of restoring) {
+      const b = this.buckets.get(bucket) ?? { ids: [], records: [] };
+      b.records.push(key);
+      for (const id of JSON.parse(value) as string[]) {
+        if (this.seen.has(id)) continue;
+        this.seen.set(id, bucket);
+        b.ids.push(id);
+      }
+      this.buckets.set(bucket, b);
+    }
+  }
+
+  /** The watermark the owner restored (settle needs it before the first lookup). */
+  private settleIfRestoring(): void {
+    if (this.restoring) throw new Error('DedupeWindow: settle(watermark) after restoring, before the first lookup');
+  }
+
+  private expiredAt(bucket: number, watermarkMs: number): boolean {
+    return bucket + this.bucketMs <= watermarkMs - this.horizonMs;
+  }
+
+  private dropExpired(watermarkMs: number): void {
+    if (!this.restoring) return;
+    for (const [key, r] of this.restoring) {
+      if (!this.expiredAt(r.bucket, watermarkMs)) continue;
+      this.restoring.delete(key);
+      this.dueTombstones.push(key);
+    }
   }
 }

@@ -74,7 +74,7 @@ export class PartitionState {
   constructor(private readonly options: AggregationOptions) {
     const families = new Set(options.windows.map((w) => `${w.sizeMs}/${w.slideMs}`));
     if (families.size !== options.windows.length) throw new Error('a window family is listed twice');
-    this.dedupe = new DedupeWindow(options.dedupeHorizonMs);
+    this.dedupe = new DedupeWindow(options.dedupeHorizonMs, undefined, options.watermarkDelayMs);
   }
 
   get watermark(): number {
@@ -91,6 +91,7 @@ export class PartitionState {
   }
 
   processBatch(records: InputRecord[]): BatchOutcome {
+    this.dedupe.settle(this.wm); // after a restore: the restored watermark decides which restored ids still count
     const out: BatchOutcome = { aggregates: [], deadLetters: [], changelog: [], stats: { events: 0, duplicates: 0, late: 0, poison: 0, ignored: 0 } };
     for (const record of records) {
       if (record.kind === 'ignored') {
@@ -126,6 +127,7 @@ export class PartitionState {
 
   /** Moves the watermark forward without events (wall-clock idleness) and closes/purges windows. */
   advanceWatermark(to: number): BatchOutcome {
+    this.dedupe.settle(this.wm);
     const out: BatchOutcome = { aggregates: [], deadLetters: [], changelog: [], stats: { events: 0, duplicates: 0, late: 0, poison: 0, ignored: 0 } };
     if (to > this.wm) {
       this.wm = to;
@@ -148,7 +150,7 @@ export class PartitionState {
       const old = this.windows.get(windowKey);
       if (old) this.forget(old);
       if (value !== undefined) this.remember(WindowState.fromJSON(JSON.parse(value) as WindowStateJson, this.options.hllPrecision, this.options.sketchAlpha, windowKey));
-    } else if (key.startsWith('d|') && value !== undefined) {
+    } else if (key.startsWith('d|')) {
       this.dedupe.restore(key, value);
     }
   }
