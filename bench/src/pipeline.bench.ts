@@ -2,16 +2,20 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { deleteConsumerGroups } from '@tessera/kafka';
-import { Kafka, logLevel } from 'kafkajs';
+import { type Admin, Kafka, logLevel } from 'kafkajs';
 import { REPO_ROOT } from '../../infra/local/topology';
 import { framesMarkdown, newestProfile, topFrames } from './harness/profile';
 import { fmtRatio, ratio, round, sandwich } from './harness/stats';
-import type { Benchmark, BenchResult } from './harness/types';
+import type { BenchContext, Benchmark, BenchResult } from './harness/types';
+import { Client } from 'pg';
+import { produceAggregateBacklog } from './pipeline/aggregates';
 import { endOffsets, partitionsOf, produceBacklog } from './pipeline/backlog';
 import { consumerPerformance, countingDrain, type Drain, type DrainSetup, processorDrain } from './pipeline/systems';
 
 const SOURCE_TOPIC = 'analytics.events.raw.v1';
 const PROFILE_SECONDS = 20;
+/** Issue #11: insights applies at least this many aggregate revisions per second. */
+const INSIGHTS_TARGET = 20_000;
 
 /**
  * Pipeline drain (BENCHMARKING.md, "a fixed count for drain benchmarks"): one backlog of valid raw analytics
@@ -104,13 +108,62 @@ export const pipelineBenchmark: Benchmark = {
         // Time-boxed: the profile of the steady drain is what matters, and the full backlog would double the run.
         processorDrain(s, 'stream-processor', 'TS stream-processor (--cpu-prof)', prof['STREAM_PROCESSOR_GROUP'] as string, prof, { measure: false, maxSeconds: ctx.smoke ? 10 : PROFILE_SECONDS }),
       );
-      return report({ n, partitions, produced, runId, spreadMs, profileDir, drains: { cpBefore, kafkajs, platformatic, ts, go, cpAfter, profiled } });
+      const insights = await insightsDrain(ctx, kafka, admin, s, runId, step);
+      return report({ n, partitions, produced, runId, spreadMs, profileDir, drains: { cpBefore, kafkajs, platformatic, ts, go, cpAfter, profiled }, insights });
     } finally {
       await cleanup(kafka, runId, groups, ctx.log).catch((err: unknown) => ctx.log(`cleanup failed: ${String(err)}`));
       await admin.disconnect().catch(() => undefined);
     }
   },
 };
+
+/**
+ * insights alone on a backlog of aggregate revisions (issue #11: >= 20,000 revisions/s): a second insights process (the
+ * platform's launch command and environment; its own topic, group and a free gRPC port, no metrics port) applies
+ * `keys` windows x `revisions` revisions of a bench tenant into the platform's read model, emitted as a live processor
+ * emits them (revision 1 of every window, then revision 2, ...). Afterwards the read model must hold each window once,
+ * at its last revision; the bench tenant's rows are deleted.
+ */
+async function insightsDrain(ctx: BenchContext, kafka: Kafka, admin: Admin, s: DrainSetup, runId: string, step: (what: string, fn: () => Promise<Drain>) => Promise<Drain>): Promise<InsightsDrain> {
+  const keys = ctx.smoke ? 200 : 20_000;
+  const revisions = ctx.smoke ? 2 : 10;
+  const topic = `bench.pipeline-insights.${runId}.v1`;
+  const tenant = `bench-${runId}`;
+  const group = `insights.bench-${runId}`;
+  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 3, replicationFactor: -1 }, { topic: `${topic}.dlq`, numPartitions: 1, replicationFactor: -1 }] });
+  ctx.log(`producing ${keys * revisions} aggregate revisions (${keys} windows x ${revisions}) of tenant ${tenant} to ${topic}`);
+  const produced = await produceAggregateBacklog(kafka, topic, tenant, keys, revisions);
+  const ends = await endOffsets(admin, topic);
+  const n = [...ends.values()].reduce((a, b) => a + b, 0);
+  const db = new Client({ connectionString: ctx.platform.databaseUrl('tessera_insights') });
+  await db.connect();
+  try {
+    const drain = await step('insights read model (aggregate revisions)', () =>
+      processorDrain({ ...s, topic, n, ends }, 'insights', 'insights read model (aggregate revisions)', group, {
+        INSIGHTS_AGGREGATES_TOPIC: topic,
+        INSIGHTS_CONSUMER_GROUP: group,
+        INSIGHTS_GRPC_PORT: '0',
+        INSIGHTS_METRICS_PORT: '', // the platform's insights holds its port
+      }),
+    );
+    const stored = (await db.query<{ rows: string; at_last: string }>('select count(*) as rows, count(*) filter (where revision = $2) as at_last from window_aggregates where tenant_id = $1', [tenant, revisions])).rows[0];
+    return { drain, keys, revisions, n, produced, rows: Number(stored?.rows ?? 0), atLastRevision: Number(stored?.at_last ?? 0) };
+  } finally {
+    await db.query('delete from window_aggregates where tenant_id = $1', [tenant]).catch(() => undefined);
+    await db.end();
+    await deleteConsumerGroups(kafka, [group]).catch(() => undefined);
+  }
+}
+
+interface InsightsDrain {
+  drain: Drain;
+  keys: number;
+  revisions: number;
+  n: number;
+  produced: { seconds: number; bytes: number };
+  rows: number;
+  atLastRevision: number;
+}
 
 async function cleanup(kafka: Kafka, runId: string, groups: string[], log: (l: string) => void): Promise<void> {
   const admin = kafka.admin();
@@ -135,6 +188,7 @@ interface ReportInput {
   profileDir: string;
   produced: { seconds: number; bytes: number };
   drains: Record<'cpBefore' | 'kafkajs' | 'platformatic' | 'ts' | 'go' | 'cpAfter' | 'profiled', Drain>;
+  insights: InsightsDrain;
 }
 
 function report(r: ReportInput): BenchResult {
@@ -155,7 +209,20 @@ function report(r: ReportInput): BenchResult {
     x.peakRssMb,
     x.peakPssMb,
   ]);
+  const ins = r.insights;
+  const insSteady = ins.drain.steadySeconds >= 0.25 ? ins.n / ins.drain.steadySeconds : Number.NaN;
+  rows.push([
+    `${ins.drain.system}: revisions/s, not events/s`,
+    Math.round(ins.n / ins.drain.drainSeconds),
+    round(ins.drain.drainSeconds, 2),
+    Number.isFinite(insSteady) ? Math.round(insSteady) : '-',
+    ins.drain.cpuSeconds,
+    round((ins.drain.cpuSeconds / ins.n) * 100_000, 2),
+    ins.drain.peakRssMb,
+    ins.drain.peakPssMb,
+  ]);
   const ratios: Record<string, number> = {
+    'insights revisions/s (excl. start-up) / 20k target': ratio(insSteady, INSIGHTS_TARGET),
     'ts processor / ConsumerPerformance': ratio(eps(d.ts), cp.mean),
     'ts processor / bare kafkajs': ratio(eps(d.ts), eps(d.kafkajs)),
     'go processor / ConsumerPerformance': ratio(eps(d.go), cp.mean),
@@ -172,6 +239,7 @@ function report(r: ReportInput): BenchResult {
     'Not the same work: ConsumerPerformance and the two bare Node loops only fetch and count (auto-commit). The TS and Go stream processors decode every envelope, validate and dedupe events, aggregate 10s/60s/60s-sliding windows by country and plan with an HLL of user_id, write aggregates and their state changelog in Kafka transactions with the input offsets (exactly-once, read_committed), one transaction per fetched batch; the TS one also records traces (10% of batches) as on the platform.',
     `CPU s = utime+stime of each process (tree) over its drain; peak RSS sampled every second (the bare Node loops report their own getrusage maxRSS, which is used when higher). The bare Node loops run through \`node --import tsx\` (TS compiled at start: a few hundred ms of CPU).`,
     `Sandwich: ConsumerPerformance ${Math.round(eps(d.cpBefore))} events/s before, ${Math.round(eps(d.cpAfter))} after, spread ${round(cp.spread * 100, 1)}%${cp.noisy ? ' - NOISY (over 15%): re-run before publishing' : ' (under 15%)'}; excl. start-up spread ${round(cpSteady.spread * 100, 1)}%${cpSteady.noisy ? ' (noisy)' : ''}. Ratios use the mean of the two.`,
+    `insights: ${ins.n} aggregate revisions (${ins.keys} windows of a bench tenant x ${ins.revisions} revisions, ${round(ins.produced.bytes / ins.n, 0)} B per value, 3 partitions), emitted in revision order as a live processor emits them (revision 1 of every window, then 2, ...), so a fetched batch holds nearly only distinct windows: the worst case for keeping the newest revision per window of a batch. A second insights process (the platform's launch command and environment, its own topic and group) applies them to the platform's read model; "excl. start-up" runs from its first committed offset. PostgreSQL's CPU over the same drain: ${ins.drain.detail['postgresCpuSeconds'] as number} s (not in the CPU column). Afterwards the read model held ${ins.rows} rows of the tenant, ${ins.atLastRevision} at the last revision (expected ${ins.keys} and ${ins.keys}${ins.rows === ins.keys && ins.atLastRevision === ins.keys ? ': correct' : ': WRONG'}); they were deleted. Target (issue #11): ${INSIGHTS_TARGET} revisions/s.`,
     `Profiled TS run (own group, fresh changelog, not measured, --cpu-prof, stopped with SIGTERM after at most ${PROFILE_SECONDS} s): ${d.profiled.detail['committed'] as number} records committed in ${round(d.profiled.drainSeconds, 1)} s.`,
   ];
   if (profile) notes.push('', ...framesMarkdown('the TS stream-processor draining the backlog', topFrames(profile)), '', `Profile: \`${relative(REPO_ROOT, profile)}\` (Chrome DevTools or speedscope).`);
@@ -199,6 +267,6 @@ function report(r: ReportInput): BenchResult {
       ...Object.values(d).map((x) => `${x.system}: ${x.command}`),
       'Processes are started behind `sh -c \'read _; ...\'` so their CPU is read from before their first instruction; topics and groups are deleted at the end.',
     ],
-    raw: { n, partitions: r.partitions, runId: r.runId, produced: r.produced, sandwich: { events: cp, steady: cpSteady }, drains: d, profile: profile ? relative(REPO_ROOT, profile) : undefined },
+    raw: { n, partitions: r.partitions, runId: r.runId, produced: r.produced, sandwich: { events: cp, steady: cpSteady }, drains: d, insights: r.insights, profile: profile ? relative(REPO_ROOT, profile) : undefined },
   };
 }

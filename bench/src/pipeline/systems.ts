@@ -40,7 +40,7 @@ const cmdLine = (env: Record<string, string>, command: string, args: string[]) =
   [...Object.entries(env).map(([k, v]) => `${k}=${shellQuote(v)}`), ...[command, ...args].map((a) => shellQuote(a.startsWith(REPO_ROOT) ? a.slice(REPO_ROOT.length + 1) : a))].join(' ');
 
 /** Runs `fn` under ctx.measure with the child as an extra component, releasing the child first. */
-async function measured<T>(s: DrainSetup, label: string, child: GatedChild, fn: () => Promise<T>): Promise<{ value: T; cpu: number; rss: number; pss: number }> {
+async function measured<T>(s: DrainSetup, label: string, child: GatedChild, fn: () => Promise<T>): Promise<{ value: T; cpu: number; rss: number; pss: number; postgresCpu: number }> {
   const r = await s.ctx.measure(
     label,
     async () => {
@@ -49,7 +49,7 @@ async function measured<T>(s: DrainSetup, label: string, child: GatedChild, fn: 
     },
     [{ name: child.name, pid: child.pid }],
   );
-  return { value: r.value, cpu: r.resources.cpuSeconds[child.name] ?? 0, rss: r.resources.peakRssMb[child.name] ?? 0, pss: r.resources.peakPssMb[child.name] ?? 0 };
+  return { value: r.value, cpu: r.resources.cpuSeconds[child.name] ?? 0, rss: r.resources.peakRssMb[child.name] ?? 0, pss: r.resources.peakPssMb[child.name] ?? 0, postgresCpu: r.resources.cpuSeconds['postgres'] ?? 0 };
 }
 
 function nodeEnv(): NodeJS.ProcessEnv {
@@ -121,13 +121,13 @@ export async function consumerPerformance(s: DrainSetup, system: string, group: 
 }
 
 /**
- * One of the platform's stream processors as its own process (the platform's launch command and environment,
+ * One of the platform's stream processors (or insights, on an aggregates backlog) as its own process (the platform's launch command and environment,
  * `overrides` on top), released, then polled every 250 ms until its group's committed offsets reach the end
  * offsets on every partition; stopped with SIGTERM afterwards (which also writes a --cpu-prof profile).
  */
 export async function processorDrain(
   s: DrainSetup,
-  service: 'stream-processor' | 'stream-processor-go',
+  service: 'stream-processor' | 'stream-processor-go' | 'insights',
   system: string,
   group: string,
   overrides: Record<string, string>,
@@ -156,11 +156,11 @@ export async function processorDrain(
     }
   };
   try {
-    let m: { value: { total: number; steady: number; committed: number; caughtUp: boolean }; cpu: number; rss: number; pss: number };
+    let m: { value: { total: number; steady: number; committed: number; caughtUp: boolean }; cpu: number; rss: number; pss: number; postgresCpu: number };
     if (measure) m = await measured(s, `pipeline: ${system}`, child, drain);
     else {
       child.go();
-      m = { value: await drain(), cpu: 0, rss: 0, pss: 0 };
+      m = { value: await drain(), cpu: 0, rss: 0, pss: 0, postgresCpu: 0 };
     }
     const shown = Object.fromEntries(Object.entries(overrides).filter(([k]) => k !== 'NODE_OPTIONS' || overrides[k]));
     return {
@@ -172,7 +172,7 @@ export async function processorDrain(
       peakRssMb: m.rss,
       peakPssMb: m.pss,
       command: `${cmdLine(shown, launch.command === process.execPath ? 'node' : launch.command, launch.args)}  (plus the topology's environment for ${service}: processEnv() in infra/local/services.ts)`,
-      detail: { group, env: overrides, committed: m.value.committed, caughtUp: m.value.caughtUp },
+      detail: { group, env: overrides, committed: m.value.committed, caughtUp: m.value.caughtUp, records: s.n, postgresCpuSeconds: m.postgresCpu },
     };
   } finally {
     await child.stop('SIGTERM', 20_000);
