@@ -92,10 +92,10 @@ export const pipelineBenchmark: Benchmark = {
       groups.push(ts1['STREAM_PROCESSOR_GROUP'] as string, prof['STREAM_PROCESSOR_GROUP'] as string, goEnv['STREAM_PROCESSOR_GO_GROUP_ID'] as string);
 
       const step = async (what: string, fn: () => Promise<Drain>) => {
-        ctx.log(`draining ${n} records: ${what}`);
+        ctx.log(`draining: ${what}`);
         const d = await fn();
         if (d.detail['caughtUp'] === false) ctx.log(`  ${what}: stopped after ${round(d.drainSeconds, 1)}s with ${d.detail['committed'] as number} records committed`);
-        else ctx.log(`  ${what}: ${Math.round(n / d.drainSeconds)} events/s (${round(d.drainSeconds, 2)}s, ${round(d.steadySeconds, 2)}s excl. start-up), CPU ${d.cpuSeconds}s, RSS ${d.peakRssMb} MB`);
+        else ctx.log(`  ${what}: ${Math.round(((d.detail['records'] as number | undefined) ?? n) / d.drainSeconds)} ${what.startsWith('insights') ? 'revisions' : 'events'}/s (${round(d.drainSeconds, 2)}s, ${round(d.steadySeconds, 2)}s excl. start-up), CPU ${d.cpuSeconds}s, RSS ${d.peakRssMb} MB`);
         return d;
       };
       const cpBefore = await step('ConsumerPerformance', () => consumerPerformance(s, 'ConsumerPerformance', group('cp1')));

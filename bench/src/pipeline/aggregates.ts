@@ -33,7 +33,7 @@ export function aggregateRecord(tenant: string, k: number, revision: number, bas
 /**
  * `keys` windows x `revisions` revisions each, in the order a live processor emits them: revision 1 of every window,
  * then revision 2, ... A fetched batch then holds (almost) only distinct keys, the worst case for a consumer that keeps
- * the newest revision per key of a batch. acks=-1, 10 000 records per request.
+ * the newest revision per key of a batch. acks=-1, 1 000 records (~0.5 MB) per request.
  */
 export async function produceAggregateBacklog(kafka: Kafka, topic: string, tenant: string, keys: number, revisions: number): Promise<{ seconds: number; bytes: number }> {
   const producer = kafka.producer({ allowAutoTopicCreation: false });
@@ -48,7 +48,7 @@ export async function produceAggregateBacklog(kafka: Kafka, topic: string, tenan
         const m = aggregateRecord(tenant, k, r, baseMs);
         bytes += (m.value as Buffer).length;
         batch.push(m);
-        if (batch.length === 10_000) {
+        if (batch.length === 1_000) {
           await producer.send({ topic, acks: -1, messages: batch });
           batch = [];
         }
