@@ -47,7 +47,7 @@ export class DedupeWindow {
 
   /** True the first time an id is seen (and remembers it); false for a duplicate. */
   firstSeen(id: string, eventTimeMs: number): boolean {
-    this.settleIfRestoring();
+    this.assertSettled();
     if (this.has(id)) return false;
     const bucket = Math.floor(eventTimeMs / this.bucketMs) * this.bucketMs;
     this.bucketOf(bucket).ids.add(id);
@@ -134,8 +134,8 @@ export class DedupeWindow {
     return b;
   }
 
-  /** The watermark the owner restored (settle needs it before the first lookup). */
-  private settleIfRestoring(): void {
+  /** A lookup needs the restore settled at the restored watermark first (the owner calls `settle`). */
+  private assertSettled(): void {
     if (this.restoring) throw new Error('DedupeWindow: settle(watermark) after restoring, before the first lookup');
   }
 

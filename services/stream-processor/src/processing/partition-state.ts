@@ -1,5 +1,7 @@
 import { HyperLogLog } from '../sketches/hyperloglog';
 import { type WindowId, windowKeyOf, windowSeriesKey } from '../windowing/window-key';
+
+const seriesKeyOf = (id: WindowId) => windowSeriesKey(id.tenantId, id.streamId, id.metric, id.dimKey, id.dimValue);
 import { windowStartsFor, type WindowSpec } from '../windowing/window-spec';
 import { WindowState, type WindowStateJson, type WindowSummary } from '../windowing/window-state';
 import { DedupeWindow } from './dedupe-window';
@@ -180,20 +182,13 @@ export class PartitionState {
     }
     const distinctValue = ev.attributes[this.options.distinctAttribute];
     const distinct = distinctValue === undefined || distinctValue === '' ? undefined : HyperLogLog.hashOf(distinctValue);
-    const families = this.options.windows.length;
     const series: Array<Array<Map<number, WindowState>>> = [];
     for (const m of ev.measurements) {
       for (let d = 0; d < dimKeys.length; d++) {
-        const seriesKey = windowSeriesKey(ev.tenantId, ev.streamId, m.metric, dimKeys[d] as string, dimValues[d] as string);
-        let byFamily = this.index.get(seriesKey);
-        if (!byFamily) {
-          byFamily = Array.from({ length: families }, () => new Map<number, WindowState>());
-          this.index.set(seriesKey, byFamily);
-        }
-        series.push(byFamily);
+        series.push(this.seriesWindows(windowSeriesKey(ev.tenantId, ev.streamId, m.metric, dimKeys[d] as string, dimValues[d] as string)));
       }
     }
-    for (let f = 0; f < families; f++) {
+    for (let f = 0; f < this.options.windows.length; f++) {
       const spec = this.options.windows[f] as WindowSpec;
       for (const startMs of windowStartsFor(spec, ev.eventTimeMs)) {
         const tooLate = startMs + spec.sizeMs + this.options.allowedLatenessMs <= this.wm;
@@ -235,28 +230,34 @@ export class PartitionState {
   /** Adds a restored window to both indexes (a window of a family no longer configured is kept, but no event finds it). */
   private remember(w: WindowState): void {
     this.windows.set(w.key, w);
-    const f = this.options.windows.findIndex((spec) => spec.sizeMs === w.id.sizeMs && spec.slideMs === w.id.slideMs);
-    if (f < 0) return;
-    const seriesKey = windowSeriesKey(w.id.tenantId, w.id.streamId, w.id.metric, w.id.dimKey, w.id.dimValue);
-    let byFamily = this.index.get(seriesKey);
-    if (!byFamily) {
-      byFamily = Array.from({ length: this.options.windows.length }, () => new Map<number, WindowState>());
-      this.index.set(seriesKey, byFamily);
-    }
-    byFamily[f]?.set(w.id.startMs, w);
+    const f = this.familyOf(w.id);
+    if (f >= 0) this.seriesWindows(seriesKeyOf(w.id))[f]?.set(w.id.startMs, w);
   }
 
   /** Drops a window from both indexes (and from the dirty set). */
   private forget(w: WindowState): void {
     this.windows.delete(w.key);
     this.dirty.delete(w);
-    const seriesKey = windowSeriesKey(w.id.tenantId, w.id.streamId, w.id.metric, w.id.dimKey, w.id.dimValue);
+    const seriesKey = seriesKeyOf(w.id);
     const byFamily = this.index.get(seriesKey);
-    if (!byFamily) return;
-    const f = this.options.windows.findIndex((spec) => spec.sizeMs === w.id.sizeMs && spec.slideMs === w.id.slideMs);
-    const byStart = byFamily[f];
+    const byStart = byFamily?.[this.familyOf(w.id)];
     if (byStart?.get(w.id.startMs) === w) byStart.delete(w.id.startMs);
-    if (byFamily.every((m) => m.size === 0)) this.index.delete(seriesKey);
+    if (byFamily?.every((m) => m.size === 0)) this.index.delete(seriesKey);
+  }
+
+  /** A series' windows by family (index in `options.windows`), then by start; created empty on first use. */
+  private seriesWindows(seriesKey: string): Array<Map<number, WindowState>> {
+    let byFamily = this.index.get(seriesKey);
+    if (!byFamily) {
+      byFamily = Array.from({ length: this.options.windows.length }, () => new Map<number, WindowState>());
+      this.index.set(seriesKey, byFamily);
+    }
+    return byFamily;
+  }
+
+  /** The window's family index in `options.windows`, -1 for a family no longer configured. */
+  private familyOf(id: WindowId): number {
+    return this.options.windows.findIndex((spec) => spec.sizeMs === id.sizeMs && spec.slideMs === id.slideMs);
   }
 
   /** Closes windows the watermark passed, purges old ones, and collects emissions + changelog. */

@@ -12,17 +12,10 @@ export interface WindowId {
 
 /** `${tenant}|${stream}|${metric}|${dimKey}=${dimValue}|${size}|${slide}|${startEpochMs}` (sizes in seconds). */
 export function windowKeyOf(id: WindowId): string {
-  return windowSeriesKey(id.tenantId, id.streamId, id.metric, id.dimKey, id.dimValue) + windowSpanKey(id.sizeMs, id.slideMs, id.startMs);
+  return `${windowSeriesKey(id.tenantId, id.streamId, id.metric, id.dimKey, id.dimValue)}|${id.sizeMs / 1000}|${id.slideMs / 1000}|${id.startMs}`;
 }
 
-/**
- * The two halves of a window key: the series (tenant, stream, metric, dimension) and the span (size, slide, start).
- * The aggregation builds each half once per event and joins them per window (an event lands in ~24 windows).
- */
+/** The series part of a window key (tenant, stream, metric, dimension): what the aggregation indexes windows by. */
 export function windowSeriesKey(tenantId: string, streamId: string, metric: string, dimKey: string, dimValue: string): string {
   return `${tenantId}|${streamId}|${metric}|${dimKey}=${dimValue}`;
-}
-
-export function windowSpanKey(sizeMs: number, slideMs: number, startMs: number): string {
-  return `|${sizeMs / 1000}|${slideMs / 1000}|${startMs}`;
 }
