@@ -67,7 +67,7 @@ export class ScreeningRepository {
         const fresh = pending.filter((p) => !stored.has(p.key));
         const decided = decide(stored, fresh, history);
         if (decided.length > 0) await insertScreenings(tx, decided.map((d) => toRow(d.screening, d.record)));
-        for (const { record, alert } of decided) if (alert) await this.alerts.raise(tx, alert, record.actor);
+        await this.alerts.raiseMany(tx, decided.flatMap(({ record, alert }) => (alert ? [{ alert, actor: record.actor }] : [])));
         const created = new Map(decided.map((d) => [d.screening.key, d.record.response]));
         return pending.map((p) => {
           const response = stored.get(p.key)?.response ?? created.get(p.key);

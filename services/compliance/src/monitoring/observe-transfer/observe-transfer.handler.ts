@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { context, type Context } from '@opentelemetry/api';
 import type { Prisma } from '../../generated/prisma/client';
 import { createLogger } from '@tessera/telemetry';
-import { AlertRepository } from '../../alerts/alert.repository';
+import { AlertRepository, coversAny } from '../../alerts/alert.repository';
 import { RulesProvider } from '../../platform/rules.provider';
 import { activeTraceId } from '../../platform/trace-id';
 import { detectFanOut, detectRapidInOut, detectStructuring, type Finding, mayFanOut, mayRapidInOut, type ObservedTransfer, structuringBands } from '../detectors';
@@ -99,15 +99,43 @@ export class ObserveTransferHandler {
           const queries = windows.flatMap((w) => (w ? [w] : []));
           const facts = await this.repository.windowFacts(tx, queries, structuringBands(rules.monitoring));
           const out: Array<{ processed: boolean; alerts: number }> = [];
+          const found: Array<{ event: number; finding: Finding }> = [];
           for (const [i, e] of chunk.entries()) {
             const window = windows[i];
-            if (!claimed[i]) out.push({ processed: false, alerts: 0 });
-            else if (!window || !e.transfer) out.push({ processed: true, alerts: 0 });
-            else {
-              const found = facts[queries.indexOf(window)] as WindowFacts;
-              out.push(await context.with(e.trace ?? context.active(), () => this.observe(tx, rules, e.event, e.transfer as ObservedTransfer, window, found)));
-            }
+            out.push({ processed: claimed[i] === true, alerts: 0 });
+            if (!claimed[i] || !window || !e.transfer) continue;
+            const windowFacts = facts[queries.indexOf(window)] as WindowFacts;
+            const findings = await context.with(e.trace ?? context.active(), () => this.observe(tx, rules, e.transfer as ObservedTransfer, window, windowFacts));
+            for (const finding of findings) found.push({ event: i, finding });
           }
+          // The chunk's alerts in two statements, whatever their number: which existing alerts could cover them, then
+          // every uncovered finding raised, in event order. A finding is covered by an alert that existed or that an
+          // earlier finding of the chunk raised, exactly as when each event raised its own before the next was observed.
+          const covering = await this.alerts.covering(tx, found.map((f) => f.finding));
+          const raising: typeof found = [];
+          for (const f of found) {
+            if (coversAny(covering, f.finding)) continue;
+            covering.push(f.finding);
+            raising.push(f);
+          }
+          const raised = await this.alerts.raiseMany(
+            tx,
+            raising.map(({ event, finding: f }) => {
+              const e = chunk[event] as (typeof chunk)[number];
+              const traceId = context.with(e.trace ?? context.active(), () => activeTraceId());
+              return {
+                alert: { dedupeKey: `${f.ruleId}:${f.accountId}:${e.event.eventId}`, ruleId: f.ruleId, ruleVersion: rules.version, severity: f.severity, accountId: f.accountId, transferIds: f.transferIds, reasons: f.reasons, traceId },
+                actor: MONITOR_ACTOR,
+                ...(e.trace ? { trace: e.trace } : {}),
+              };
+            }),
+          );
+          raised.forEach((alert, n) => {
+            const { event, finding } = raising[n] as (typeof raising)[number];
+            if (!alert) return;
+            (out[event] as { alerts: number }).alerts += 1;
+            context.with(chunk[event]?.trace ?? context.active(), () => this.logger.info({ alertId: alert.id, ruleId: finding.ruleId, accountId: finding.accountId }, 'AML alert raised'));
+          });
           return out;
         },
         { timeout: CHUNK_TIMEOUT_MS },
@@ -121,14 +149,7 @@ export class ObserveTransferHandler {
   }
 
   /** The detectors for one claimed (and recorded) event, on its window reads, blind to the transfers in `window.hidden`. */
-  private async observe(
-    tx: Prisma.TransactionClient,
-    rules: Rules,
-    event: { eventId: string; type: string },
-    transfer: ObservedTransfer,
-    window: EventWindows,
-    facts: WindowFacts,
-  ): Promise<{ processed: boolean; alerts: number }> {
+  private async observe(tx: Prisma.TransactionClient, rules: Rules, transfer: ObservedTransfer, window: EventWindows, facts: WindowFacts): Promise<Finding[]> {
     const m = rules.monitoring;
     const now = transfer.occurredAt;
     const { source, accounts, rapid, hidden } = window;
@@ -149,19 +170,6 @@ export class ObserveTransferHandler {
       const fanOut = detectFanOut(m, source, facts.firstPayments, paid, now);
       if (fanOut) findings.push(fanOut);
     }
-    let raised = 0;
-    for (const f of findings) {
-      if (await this.alerts.covered(tx, f.ruleId, f.accountId, f.transferIds)) continue;
-      const alert = await this.alerts.raise(
-        tx,
-        { dedupeKey: `${f.ruleId}:${f.accountId}:${event.eventId}`, ruleId: f.ruleId, ruleVersion: rules.version, severity: f.severity, accountId: f.accountId, transferIds: f.transferIds, reasons: f.reasons, traceId: activeTraceId() },
-        MONITOR_ACTOR,
-      );
-      if (alert) {
-        raised += 1;
-        this.logger.info({ alertId: alert.id, ruleId: f.ruleId, accountId: f.accountId }, 'AML alert raised');
-      }
-    }
-    return { processed: true, alerts: raised };
+    return findings;
   }
 }
