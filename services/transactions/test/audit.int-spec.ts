@@ -99,6 +99,31 @@ describe(AuditTrail, () => {
       expect(await audit.verify()).toMatchObject({ valid: true, recordsChecked: Number(before[0]!.n) + 240 });
     });
 
+    it('names the record each one chains from (prev_seq), and refuses a second record after the same one (a fork)', async () => {
+      // Both ways in (audit_append and the commit-time chaining of staged records) have written by now.
+      const { rows: links } = await db.client.query<{ n: number; broken: number }>(
+        'SELECT count(*)::int AS n, count(*) FILTER (WHERE prev_seq IS DISTINCT FROM before)::int AS broken FROM (SELECT prev_seq, lag(seq, 1, 0::bigint) OVER (ORDER BY seq) AS before FROM audit_records) r',
+      );
+      expect(links[0]!.n).toBeGreaterThan(280);
+      expect(links[0]!.broken).toBe(0);
+      // The fork guard (migration 20261204113627, replacing the unique prev_hash index): a record that chains from one
+      // that already has a successor is refused, whatever its hashes.
+      const { rows: head } = await db.client.query<{ seq: string; prev_seq: string; prev_hash: string }>('SELECT seq::text, prev_seq::text, prev_hash FROM audit_records ORDER BY seq DESC LIMIT 1');
+      const fork = db.client.query(
+        `INSERT INTO audit_records (id, actor, action, entity_type, entity_id, payload, prev_hash, hash, prev_seq) VALUES ($1, 'mallory', 'transfer.posted', 'transfer', 'x', '{}', $2, repeat('f', 64), $3)`,
+        [randomUUID(), head[0]!.prev_hash, head[0]!.prev_seq],
+      );
+      await expect(fork).rejects.toMatchObject({ code: '23505', constraint: 'audit_records_prev_seq_key' });
+      // Chaining from an earlier or a later (unwritten) record is refused too: prev_seq < seq.
+      await expect(
+        db.client.query(`INSERT INTO audit_records (id, actor, action, entity_type, entity_id, payload, prev_hash, hash, prev_seq) VALUES ($1, 'mallory', 'x', 'x', 'x', '{}', repeat('0', 64), repeat('e', 64), $2)`, [
+          randomUUID(),
+          String(BigInt(head[0]!.seq) + 1000n),
+        ]),
+      ).rejects.toMatchObject({ code: '23514', constraint: 'audit_records_prev_seq_chk' });
+      expect(await audit.verify()).toMatchObject({ valid: true });
+    });
+
     it('reports a payload edited directly in SQL as the first invalid seq, and recovers when reverted', async () => {
       const { rows } = await db.client.query<{ seq: string; payload: unknown }>('SELECT seq, payload FROM audit_records ORDER BY seq OFFSET 17 LIMIT 1');
       const victim = rows[0]!;

@@ -1320,7 +1320,8 @@ export const AuditRecordScalarFieldEnum = {
   entityId: 'entityId',
   payload: 'payload',
   prevHash: 'prevHash',
-  hash: 'hash'
+  hash: 'hash',
+  prevSeq: 'prevSeq'
 } as const
 
 export type AuditRecordScalarFieldEnum = (typeof AuditRecordScalarFieldEnum)[keyof typeof AuditRecordScalarFieldEnum]

@@ -28,10 +28,12 @@ export type AggregateAuditRecord = {
 
 export type AuditRecordAvgAggregateOutputType = {
   seq: number | null
+  prevSeq: number | null
 }
 
 export type AuditRecordSumAggregateOutputType = {
   seq: bigint | null
+  prevSeq: bigint | null
 }
 
 export type AuditRecordMinAggregateOutputType = {
@@ -44,6 +46,7 @@ export type AuditRecordMinAggregateOutputType = {
   entityId: string | null
   prevHash: string | null
   hash: string | null
+  prevSeq: bigint | null
 }
 
 export type AuditRecordMaxAggregateOutputType = {
@@ -56,6 +59,7 @@ export type AuditRecordMaxAggregateOutputType = {
   entityId: string | null
   prevHash: string | null
   hash: string | null
+  prevSeq: bigint | null
 }
 
 export type AuditRecordCountAggregateOutputType = {
@@ -69,16 +73,19 @@ export type AuditRecordCountAggregateOutputType = {
   payload: number
   prevHash: number
   hash: number
+  prevSeq: number
   _all: number
 }
 
 
 export type AuditRecordAvgAggregateInputType = {
   seq?: true
+  prevSeq?: true
 }
 
 export type AuditRecordSumAggregateInputType = {
   seq?: true
+  prevSeq?: true
 }
 
 export type AuditRecordMinAggregateInputType = {
@@ -91,6 +98,7 @@ export type AuditRecordMinAggregateInputType = {
   entityId?: true
   prevHash?: true
   hash?: true
+  prevSeq?: true
 }
 
 export type AuditRecordMaxAggregateInputType = {
@@ -103,6 +111,7 @@ export type AuditRecordMaxAggregateInputType = {
   entityId?: true
   prevHash?: true
   hash?: true
+  prevSeq?: true
 }
 
 export type AuditRecordCountAggregateInputType = {
@@ -116,6 +125,7 @@ export type AuditRecordCountAggregateInputType = {
   payload?: true
   prevHash?: true
   hash?: true
+  prevSeq?: true
   _all?: true
 }
 
@@ -216,6 +226,7 @@ export type AuditRecordGroupByOutputType = {
   payload: runtime.JsonValue
   prevHash: string
   hash: string
+  prevSeq: bigint | null
   _count: AuditRecordCountAggregateOutputType | null
   _avg: AuditRecordAvgAggregateOutputType | null
   _sum: AuditRecordSumAggregateOutputType | null
@@ -252,6 +263,7 @@ export type AuditRecordWhereInput = {
   payload?: Prisma.JsonFilter<"AuditRecord">
   prevHash?: Prisma.StringFilter<"AuditRecord"> | string
   hash?: Prisma.StringFilter<"AuditRecord"> | string
+  prevSeq?: Prisma.BigIntNullableFilter<"AuditRecord"> | bigint | number | null
 }
 
 export type AuditRecordOrderByWithRelationInput = {
@@ -265,13 +277,13 @@ export type AuditRecordOrderByWithRelationInput = {
   payload?: Prisma.SortOrder
   prevHash?: Prisma.SortOrder
   hash?: Prisma.SortOrder
+  prevSeq?: Prisma.SortOrderInput | Prisma.SortOrder
 }
 
 export type AuditRecordWhereUniqueInput = Prisma.AtLeast<{
   seq?: bigint | number
   id?: string
-  prevHash?: string
-  hash?: string
+  prevSeq?: bigint | number
   AND?: Prisma.AuditRecordWhereInput | Prisma.AuditRecordWhereInput[]
   OR?: Prisma.AuditRecordWhereInput[]
   NOT?: Prisma.AuditRecordWhereInput | Prisma.AuditRecordWhereInput[]
@@ -281,7 +293,9 @@ export type AuditRecordWhereUniqueInput = Prisma.AtLeast<{
   entityType?: Prisma.StringFilter<"AuditRecord"> | string
   entityId?: Prisma.StringFilter<"AuditRecord"> | string
   payload?: Prisma.JsonFilter<"AuditRecord">
-}, "seq" | "id" | "prevHash" | "hash">
+  prevHash?: Prisma.StringFilter<"AuditRecord"> | string
+  hash?: Prisma.StringFilter<"AuditRecord"> | string
+}, "seq" | "id" | "prevSeq">
 
 export type AuditRecordOrderByWithAggregationInput = {
   seq?: Prisma.SortOrder
@@ -294,6 +308,7 @@ export type AuditRecordOrderByWithAggregationInput = {
   payload?: Prisma.SortOrder
   prevHash?: Prisma.SortOrder
   hash?: Prisma.SortOrder
+  prevSeq?: Prisma.SortOrderInput | Prisma.SortOrder
   _count?: Prisma.AuditRecordCountOrderByAggregateInput
   _avg?: Prisma.AuditRecordAvgOrderByAggregateInput
   _max?: Prisma.AuditRecordMaxOrderByAggregateInput
@@ -315,6 +330,7 @@ export type AuditRecordScalarWhereWithAggregatesInput = {
   payload?: Prisma.JsonWithAggregatesFilter<"AuditRecord">
   prevHash?: Prisma.StringWithAggregatesFilter<"AuditRecord"> | string
   hash?: Prisma.StringWithAggregatesFilter<"AuditRecord"> | string
+  prevSeq?: Prisma.BigIntNullableWithAggregatesFilter<"AuditRecord"> | bigint | number | null
 }
 
 export type AuditRecordCreateInput = {
@@ -328,6 +344,7 @@ export type AuditRecordCreateInput = {
   payload: Prisma.JsonNullValueInput | runtime.InputJsonValue
   prevHash: string
   hash: string
+  prevSeq?: bigint | number | null
 }
 
 export type AuditRecordUncheckedCreateInput = {
@@ -341,6 +358,7 @@ export type AuditRecordUncheckedCreateInput = {
   payload: Prisma.JsonNullValueInput | runtime.InputJsonValue
   prevHash: string
   hash: string
+  prevSeq?: bigint | number | null
 }
 
 export type AuditRecordUpdateInput = {
@@ -354,6 +372,7 @@ export type AuditRecordUpdateInput = {
   payload?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   prevHash?: Prisma.StringFieldUpdateOperationsInput | string
   hash?: Prisma.StringFieldUpdateOperationsInput | string
+  prevSeq?: Prisma.NullableBigIntFieldUpdateOperationsInput | bigint | number | null
 }
 
 export type AuditRecordUncheckedUpdateInput = {
@@ -367,6 +386,7 @@ export type AuditRecordUncheckedUpdateInput = {
   payload?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   prevHash?: Prisma.StringFieldUpdateOperationsInput | string
   hash?: Prisma.StringFieldUpdateOperationsInput | string
+  prevSeq?: Prisma.NullableBigIntFieldUpdateOperationsInput | bigint | number | null
 }
 
 export type AuditRecordCreateManyInput = {
@@ -380,6 +400,7 @@ export type AuditRecordCreateManyInput = {
   payload: Prisma.JsonNullValueInput | runtime.InputJsonValue
   prevHash: string
   hash: string
+  prevSeq?: bigint | number | null
 }
 
 export type AuditRecordUpdateManyMutationInput = {
@@ -393,6 +414,7 @@ export type AuditRecordUpdateManyMutationInput = {
   payload?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   prevHash?: Prisma.StringFieldUpdateOperationsInput | string
   hash?: Prisma.StringFieldUpdateOperationsInput | string
+  prevSeq?: Prisma.NullableBigIntFieldUpdateOperationsInput | bigint | number | null
 }
 
 export type AuditRecordUncheckedUpdateManyInput = {
@@ -406,6 +428,7 @@ export type AuditRecordUncheckedUpdateManyInput = {
   payload?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   prevHash?: Prisma.StringFieldUpdateOperationsInput | string
   hash?: Prisma.StringFieldUpdateOperationsInput | string
+  prevSeq?: Prisma.NullableBigIntFieldUpdateOperationsInput | bigint | number | null
 }
 
 export type AuditRecordCountOrderByAggregateInput = {
@@ -419,10 +442,12 @@ export type AuditRecordCountOrderByAggregateInput = {
   payload?: Prisma.SortOrder
   prevHash?: Prisma.SortOrder
   hash?: Prisma.SortOrder
+  prevSeq?: Prisma.SortOrder
 }
 
 export type AuditRecordAvgOrderByAggregateInput = {
   seq?: Prisma.SortOrder
+  prevSeq?: Prisma.SortOrder
 }
 
 export type AuditRecordMaxOrderByAggregateInput = {
@@ -435,6 +460,7 @@ export type AuditRecordMaxOrderByAggregateInput = {
   entityId?: Prisma.SortOrder
   prevHash?: Prisma.SortOrder
   hash?: Prisma.SortOrder
+  prevSeq?: Prisma.SortOrder
 }
 
 export type AuditRecordMinOrderByAggregateInput = {
@@ -447,10 +473,20 @@ export type AuditRecordMinOrderByAggregateInput = {
   entityId?: Prisma.SortOrder
   prevHash?: Prisma.SortOrder
   hash?: Prisma.SortOrder
+  prevSeq?: Prisma.SortOrder
 }
 
 export type AuditRecordSumOrderByAggregateInput = {
   seq?: Prisma.SortOrder
+  prevSeq?: Prisma.SortOrder
+}
+
+export type NullableBigIntFieldUpdateOperationsInput = {
+  set?: bigint | number | null
+  increment?: bigint | number
+  decrement?: bigint | number
+  multiply?: bigint | number
+  divide?: bigint | number
 }
 
 
@@ -466,6 +502,7 @@ export type AuditRecordSelect<ExtArgs extends runtime.Types.Extensions.InternalA
   payload?: boolean
   prevHash?: boolean
   hash?: boolean
+  prevSeq?: boolean
 }, ExtArgs["result"]["auditRecord"]>
 
 export type AuditRecordSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
@@ -479,6 +516,7 @@ export type AuditRecordSelectCreateManyAndReturn<ExtArgs extends runtime.Types.E
   payload?: boolean
   prevHash?: boolean
   hash?: boolean
+  prevSeq?: boolean
 }, ExtArgs["result"]["auditRecord"]>
 
 export type AuditRecordSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
@@ -492,6 +530,7 @@ export type AuditRecordSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.E
   payload?: boolean
   prevHash?: boolean
   hash?: boolean
+  prevSeq?: boolean
 }, ExtArgs["result"]["auditRecord"]>
 
 export type AuditRecordSelectScalar = {
@@ -505,9 +544,10 @@ export type AuditRecordSelectScalar = {
   payload?: boolean
   prevHash?: boolean
   hash?: boolean
+  prevSeq?: boolean
 }
 
-export type AuditRecordOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"seq" | "id" | "occurredAt" | "actor" | "action" | "entityType" | "entityId" | "payload" | "prevHash" | "hash", ExtArgs["result"]["auditRecord"]>
+export type AuditRecordOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"seq" | "id" | "occurredAt" | "actor" | "action" | "entityType" | "entityId" | "payload" | "prevHash" | "hash" | "prevSeq", ExtArgs["result"]["auditRecord"]>
 
 export type $AuditRecordPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   name: "AuditRecord"
@@ -523,6 +563,11 @@ export type $AuditRecordPayload<ExtArgs extends runtime.Types.Extensions.Interna
     payload: runtime.JsonValue
     prevHash: string
     hash: string
+    /**
+     * seq of the record this one chains from (0 for the first); the fork guard: two records can never follow the
+     * same one. NULL on records written before migration 20261204120000 (guarded then by a unique prev_hash index).
+     */
+    prevSeq: bigint | null
   }, ExtArgs["result"]["auditRecord"]>
   composites: {}
 }
@@ -956,6 +1001,7 @@ export interface AuditRecordFieldRefs {
   readonly payload: Prisma.FieldRef<"AuditRecord", 'Json'>
   readonly prevHash: Prisma.FieldRef<"AuditRecord", 'String'>
   readonly hash: Prisma.FieldRef<"AuditRecord", 'String'>
+  readonly prevSeq: Prisma.FieldRef<"AuditRecord", 'BigInt'>
 }
     
 
