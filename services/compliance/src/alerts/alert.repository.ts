@@ -19,7 +19,7 @@ export interface Coverage {
   transferIds: string[];
 }
 
-/** True when one of `alerts` has `finding`'s rule and account and shares a transfer with it (what `covered` asks SQL). */
+/** True when one of `alerts` has `finding`'s rule and account and shares a transfer with it: the alert covers the finding. */
 export function coversAny(alerts: readonly Coverage[], finding: Coverage): boolean {
   const ids = new Set(finding.transferIds);
   return alerts.some((a) => a.ruleId === finding.ruleId && a.accountId === finding.accountId && a.transferIds.some((id) => ids.has(id)));
@@ -118,7 +118,7 @@ export class AlertRepository {
    * The alerts that could cover any of `findings` (same rule and account, sharing a transfer), in one statement: what a
    * per-finding query would find for each, for a caller that then checks them in order in memory (`coversAny`).
    */
-  async covering(tx: Tx, findings: ReadonlyArray<{ ruleId: string; accountId: string; transferIds: string[] }>): Promise<Coverage[]> {
+  async covering(tx: Tx, findings: readonly Coverage[]): Promise<Coverage[]> {
     if (findings.length === 0) return [];
     const pairs = [...new Map(findings.map((f) => [`${f.ruleId}\u0000${f.accountId}`, f])).values()];
     const ids = [...new Set(findings.flatMap((f) => f.transferIds))];
