@@ -16,7 +16,7 @@ export interface PrismaClientOptions {
 }
 
 /** The constructor shape of every generated `PrismaClient` (`prisma-client` generator, driver adapters only). */
-export type PrismaClientCtor<TClient> = new (options: { adapter: PrismaPg }) => TClient;
+export type PrismaClientCtor<TClient> = new (options: { adapter: PrismaPg; errorFormat?: 'minimal' | 'colorless' | 'pretty' }) => TClient;
 
 /**
  * Builds a service's generated `PrismaClient` on `@prisma/adapter-pg` (Prisma 7's query compiler + node-postgres, no
@@ -41,5 +41,8 @@ export function createPrismaClient<TClient>(Ctor: PrismaClientCtor<TClient>, dat
     },
     options.onPoolError ? { onPoolError: options.onPoolError } : undefined,
   );
-  return new Ctor({ adapter });
+  // errorFormat 'minimal': Prisma otherwise captures a call-site stack (`new Error()`, parsed on failure) on every
+  // query to point its error message at the calling line: ~2% of transactions' CPU on the read path (issue #10/#12).
+  // The services log and map errors by code (db.error.ts); the stack of a thrown error still shows the caller.
+  return new Ctor({ adapter, errorFormat: 'minimal' });
 }
