@@ -1,5 +1,5 @@
 export { DbError } from './db.error';
-export { createPrismaClient, type PrismaClientCtor, type PrismaClientOptions } from './prisma-client';
+export { createDatabaseClients, createPrismaClient, type PrismaClientCtor, type PrismaClientOptions } from './prisma-client';
 export { retryableSqlState, withSerializableRetry, type SerializableRetryOptions } from './serializable-retry';
 export {
   diffDatabaseToSchema,

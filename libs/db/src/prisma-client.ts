@@ -1,4 +1,5 @@
 import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
 
 /** Pool sizing and hooks for {@link createPrismaClient}. */
 export interface PrismaClientOptions {
@@ -27,22 +28,34 @@ export type PrismaClientCtor<TClient> = new (options: { adapter: PrismaPg; error
  * const prisma = createPrismaClient(PrismaClient, config.databaseUrl, { poolMax: 5 });
  */
 export function createPrismaClient<TClient>(Ctor: PrismaClientCtor<TClient>, databaseUrl: string, options: PrismaClientOptions = {}): TClient {
-  const adapter = new PrismaPg(
-    {
-      connectionString: databaseUrl,
-      max: options.poolMax ?? 5,
-      idleTimeoutMillis: options.idleTimeoutMillis ?? 30_000,
-      connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5_000,
-      // Every session starts in READ COMMITTED, whatever the server's default: the services' transactions rely on
-      // its per-statement snapshots (a blocked idempotency claim sees the winner's commit; the audit chain reads a
-      // fresh head). Pinned here so callers do not pass `isolationLevel` to $transaction, which costs a
-      // `SET TRANSACTION ISOLATION LEVEL` round trip on every transaction (issue #10).
-      options: '-c default_transaction_isolation=read\\ committed',
-    },
-    options.onPoolError ? { onPoolError: options.onPoolError } : undefined,
-  );
+  return createDatabaseClients(Ctor, databaseUrl, options).prisma;
+}
+
+/**
+ * The Prisma client of {@link createPrismaClient} and the node-postgres pool under it: one pool, so the connection
+ * limit stays `poolMax`. `prisma.$disconnect()` ends the pool.
+ *
+ * The pool is for the few statements whose one parameter is a large JSON document (a batch expanded in SQL by
+ * `jsonb_to_recordset`): Prisma's raw queries `JSON.stringify` their parameters and `JSON.parse` them back before
+ * they reach node-postgres, so a 300 KB batch was escaped, copied and parsed once more on every call (issue #11:
+ * ~7% of insights' CPU applying aggregates, and garbage). Through the pool it is sent as it is. Anything that runs
+ * inside a Prisma transaction must stay on Prisma (the pool hands out other connections).
+ */
+export function createDatabaseClients<TClient>(Ctor: PrismaClientCtor<TClient>, databaseUrl: string, options: PrismaClientOptions = {}): { prisma: TClient; pool: pg.Pool } {
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: options.poolMax ?? 5,
+    idleTimeoutMillis: options.idleTimeoutMillis ?? 30_000,
+    connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5_000,
+    // Every session starts in READ COMMITTED, whatever the server's default: the services' transactions rely on
+    // its per-statement snapshots (a blocked idempotency claim sees the winner's commit; the audit chain reads a
+    // fresh head). Pinned here so callers do not pass `isolationLevel` to $transaction, which costs a
+    // `SET TRANSACTION ISOLATION LEVEL` round trip on every transaction (issue #10).
+    options: '-c default_transaction_isolation=read\\ committed',
+  });
+  const adapter = new PrismaPg(pool, { disposeExternalPool: true, ...(options.onPoolError ? { onPoolError: options.onPoolError } : {}) });
   // errorFormat 'minimal': Prisma otherwise captures a call-site stack (`new Error()`, parsed on failure) on every
-  // query to point its error message at the calling line: ~2% of transactions' CPU on the read path (issue #10/#12).
+  // query to point its error message at the calling line: ~5% of transactions' CPU on the read path (issue #10/#12).
   // The services log and map errors by code (db.error.ts); the stack of a thrown error still shows the caller.
-  return new Ctor({ adapter, errorFormat: 'minimal' });
+  return { prisma: new Ctor({ adapter, errorFormat: 'minimal' }), pool };
 }

@@ -56,3 +56,59 @@ describe('EventConsumer after a kafkajs crash', () => {
     expect(log.errors).toEqual([]);
   });
 });
+
+describe('EventConsumer with partitions handled at once', () => {
+  it('passes the setting to kafkajs and sends the dead letters of concurrent batches one at a time', async () => {
+    let runConfig: { partitionsConsumedConcurrently?: number; eachBatch?: (payload: unknown) => Promise<void> } = {};
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const sent: string[] = [];
+    const consumer = {
+      events: { CRASH: 'consumer.crash', GROUP_JOIN: 'consumer.group_join', END_BATCH_PROCESS: 'consumer.end_batch_process' },
+      on: () => () => undefined,
+      connect: async () => undefined,
+      subscribe: async () => undefined,
+      run: async (config: typeof runConfig) => {
+        runConfig = config;
+      },
+      disconnect: async () => undefined,
+    };
+    const producer = {
+      connect: async () => undefined,
+      disconnect: async () => undefined,
+      // An idempotent kafkajs producer breaks its sequence numbers under concurrent sends: the consumer must never overlap them.
+      send: async ({ messages }: { messages: Array<{ headers?: Record<string, unknown> }> }) => {
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        sent.push(String(messages[0]?.headers?.['tessera-dlq-source-partition'] ?? messages.length));
+        inFlight--;
+      },
+    };
+    const kafka = { consumer: () => consumer, producer: () => producer } as unknown as Kafka;
+    const noop = () => undefined;
+    const ec = new EventConsumer({
+      kafka,
+      groupId: 'test.concurrent',
+      topics: ['t'],
+      codec: { encode: (b: Uint8Array) => ({ finish: () => b }), decode: (b: Uint8Array) => b },
+      batchHandler: async () => undefined,
+      partitionsConsumedConcurrently: 3,
+      logger: { debug: noop, info: noop, warn: noop, error: noop },
+      lagIntervalMs: 0,
+    });
+    await ec.start();
+    expect(runConfig.partitionsConsumedConcurrently).toBe(3);
+    // Undecodable messages (not an envelope) are dead-lettered at once; three partitions' batches arrive together.
+    const batch = (partition: number) => ({
+      batch: { topic: 't', partition, messages: [{ offset: '0', key: null, value: Buffer.from('not an envelope'), headers: {}, timestamp: '0', attributes: 0 }] },
+      resolveOffset: noop,
+      heartbeat: async () => undefined,
+      isRunning: () => true,
+      isStale: () => false,
+    });
+    await Promise.all([0, 1, 2].map((p) => runConfig.eachBatch?.(batch(p))));
+    expect(sent).toHaveLength(3);
+    expect(maxInFlight).toBe(1);
+  });
+});

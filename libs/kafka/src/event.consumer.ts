@@ -93,6 +93,13 @@ export interface EventConsumerOptions<T> {
    * batches. Default: kafkajs' (1 byte, 5 s).
    */
   fetch?: { minBytes: number; maxWaitMs: number };
+  /**
+   * Fetched batches of this many partitions are handled at once (kafkajs's `partitionsConsumedConcurrently`); each
+   * partition's batches still go one at a time and in order. For handlers whose time is mostly a database round trip
+   * (insights' upsert: the next partition's batch is decoded while the database stores the last one). Handlers must be
+   * safe to run concurrently for different partitions. Default 1.
+   */
+  partitionsConsumedConcurrently?: number;
   /** Lag gauge refresh; 0 disables the monitor. Default 15 s. */
   lagIntervalMs?: number;
   /**
@@ -127,6 +134,8 @@ export class EventConsumer<T> {
   private readonly policy: RetryPolicy;
   private readonly lagMonitor: ConsumerLagMonitor | undefined;
   private readonly deadLetters: DeadLetterCounter;
+  /** Dead letters are sent one at a time: the producer is idempotent, and kafkajs's sequence numbers break under concurrent sends. */
+  private dlqSends: Promise<unknown> = Promise.resolve();
   private abort = new AbortController();
   private running = false;
   private starting?: Promise<void>;
@@ -175,6 +184,7 @@ export class EventConsumer<T> {
     await this.consumer.run({
       autoCommit: true,
       ...(this.options.commitEvery ? { autoCommitThreshold: this.options.commitEvery } : {}),
+      ...(this.options.partitionsConsumedConcurrently ? { partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently } : {}),
       ...(this.options.batchHandler ? { eachBatchAutoResolve: false, eachBatch: (payload: EachBatchPayload) => this.handleBatch(payload) } : { eachMessage: (payload: EachMessagePayload) => this.handle(payload) }),
     });
     this.joined = true; // kafkajs's run() resolves once the group is joined
@@ -456,7 +466,7 @@ export class EventConsumer<T> {
   /** Writes the message to `<topic>.dlq`; if that fails the error propagates and the offset is not committed. */
   private async deadLetter(base: MessageContext, message: KafkaMessage, attempts: number, error: unknown): Promise<void> {
     const dlq = dlqTopicFor(base.topic);
-    await this.dlqProducer.send({
+    const send = this.dlqSends.then(() => this.dlqProducer.send({
       topic: dlq,
       acks: -1,
       messages: [
@@ -469,7 +479,9 @@ export class EventConsumer<T> {
           error,
         }),
       ],
-    });
+    }));
+    this.dlqSends = send.catch(() => undefined);
+    await send;
     this.deadLetters.record(base.topic, this.options.groupId, failureReason(error).code);
     this.options.logger.error(
       { topic: base.topic, partition: base.partition, offset: base.offset, dlq, attempts, errorName: (error as Error)?.name },

@@ -12,6 +12,13 @@ export const insightsConfigSchema = z.object({
   /** Tests give each run its own group and topic so they never share partitions with a running service. */
   INSIGHTS_CONSUMER_GROUP: z.string().regex(/^insights\.[a-z0-9.-]+$/).default('insights.read-models'),
   INSIGHTS_AGGREGATES_TOPIC: z.string().min(1).default('analytics.aggregates.v1'),
+  /**
+   * Partitions whose fetched batches are stored at once (each on its own pooled connection, so at most
+   * INSIGHTS_DB_POOL_MAX - 1 leaves one for reads). 1 stores one batch at a time: the process then waits on each
+   * upsert with nothing to do (issue #11). Windows live in one partition each, so concurrent batches never touch the
+   * same row.
+   */
+  INSIGHTS_CONSUMER_PARTITIONS_AT_ONCE: z.coerce.number().int().min(1).max(49).default(3),
   /** Per StreamAggregates subscriber: updates held for a slow reader before the oldest are dropped. */
   INSIGHTS_STREAM_BUFFER: z.coerce.number().int().min(1).max(100_000).default(1024),
   /** GetAggregates: time range when the request leaves `from`/`to` empty, and the longest range accepted. */

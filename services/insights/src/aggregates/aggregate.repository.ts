@@ -50,37 +50,10 @@ function toAggregate(r: Row): Aggregate {
   };
 }
 
-/** The Prisma side of the read model; Prisma types stay in this file. */
-@Injectable()
-export class AggregateRepository {
-  constructor(private readonly prisma: PrismaService) {}
-
-  /**
-   * Stores a batch of revisions in one statement: per window key only the newest revision of the batch goes in (the
-   * others could never be read: a reader sees the newest), and only where it is newer than the stored row, decided in
-   * the statement itself (no read-then-write race between two consumers after a rebalance). Returns per key the
-   * statement changed the revision stored before it (null: no row), so the caller can tell which revisions changed what a
-   * reader sees; keys it did not change (a stored revision was as new or newer) are absent.
-   *
-   * The batch travels as one jsonb parameter expanded by jsonb_to_recordset: one parse and one plan for any batch size.
-   */
-  async upsertManyIfNewer(batch: Aggregate[]): Promise<Map<string, { before: bigint | null; applied: boolean }>> {
-    const newest = new Map<string, Aggregate>();
-    for (const a of batch) {
-      const held = newest.get(a.windowKey);
-      if (!held || a.revision > held.revision) newest.set(a.windowKey, a);
-    }
-    const rows = [...newest.values()].map((a) => ({
-      window_key: a.windowKey, tenant_id: a.tenantId, stream_id: a.streamId, metric: a.metric, dimension_key: a.dimensionKey,
-      dimension_value: a.dimensionValue, window_size_seconds: a.windowSizeSeconds, window_slide_seconds: a.windowSlideSeconds,
-      window_start: a.windowStart.toISOString(), window_end: a.windowEnd.toISOString(), count: a.count.toString(), sum: a.sum,
-      min: a.min, max: a.max, p50: a.p50, p95: a.p95, p99: a.p99, distinct_count: a.distinctCount.toString(),
-      late_events: a.lateEvents.toString(), revision: a.revision.toString(), final: a.final, producer: a.producer,
-      computed_at: a.computedAt.toISOString(), trace_id: a.traceId, max_event_time: a.maxEventTime?.toISOString() ?? null,
-    }));
-    const [result] = await this.prisma.client.$queryRaw<Array<{ written: string }>>`
+/** upsertManyIfNewer's one statement; $1 is the batch as a JSON array of rows. */
+const UPSERT_MANY_IF_NEWER = `
       WITH input AS (
-        SELECT * FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS x(
+        SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(
           window_key text, tenant_id text, stream_id text, metric text, dimension_key text, dimension_value text,
           window_size_seconds int, window_slide_seconds int, window_start timestamptz, window_end timestamptz, count bigint,
           sum float8, min float8, max float8, p50 float8, p95 float8, p99 float8, distinct_count bigint, late_events bigint,
@@ -118,6 +91,39 @@ export class AggregateRepository {
       -- CPU while applying a backlog (issue #11); JSON.parse does it natively. Revisions as text: bigint.
       SELECT coalesce(json_agg(json_build_array(w.window_key, s.revision::text))::text, '[]') AS written
       FROM written w LEFT JOIN stored s ON s.window_key = w.window_key`;
+
+/** The Prisma side of the read model; Prisma types stay in this file. */
+@Injectable()
+export class AggregateRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  /**
+   * Stores a batch of revisions in one statement: per window key only the newest revision of the batch goes in (the
+   * others could never be read: a reader sees the newest), and only where it is newer than the stored row, decided in
+   * the statement itself (no read-then-write race between two consumers after a rebalance). Returns per key the
+   * statement changed the revision stored before it (null: no row), so the caller can tell which revisions changed what a
+   * reader sees; keys it did not change (a stored revision was as new or newer) are absent.
+   *
+   * The batch travels as one jsonb parameter expanded by jsonb_to_recordset: one parse and one plan for any batch size.
+   */
+  async upsertManyIfNewer(batch: Aggregate[]): Promise<Map<string, { before: bigint | null; applied: boolean }>> {
+    const newest = new Map<string, Aggregate>();
+    for (const a of batch) {
+      const held = newest.get(a.windowKey);
+      if (!held || a.revision > held.revision) newest.set(a.windowKey, a);
+    }
+    const rows = [...newest.values()].map((a) => ({
+      window_key: a.windowKey, tenant_id: a.tenantId, stream_id: a.streamId, metric: a.metric, dimension_key: a.dimensionKey,
+      dimension_value: a.dimensionValue, window_size_seconds: a.windowSizeSeconds, window_slide_seconds: a.windowSlideSeconds,
+      window_start: a.windowStart.toISOString(), window_end: a.windowEnd.toISOString(), count: a.count.toString(), sum: a.sum,
+      min: a.min, max: a.max, p50: a.p50, p95: a.p95, p99: a.p99, distinct_count: a.distinctCount.toString(),
+      late_events: a.lateEvents.toString(), revision: a.revision.toString(), final: a.final, producer: a.producer,
+      computed_at: a.computedAt.toISOString(), trace_id: a.traceId, max_event_time: a.maxEventTime?.toISOString() ?? null,
+    }));
+    // Through node-postgres, not Prisma: the batch goes as the one text parameter it is (see createDatabaseClients).
+    const {
+      rows: [result],
+    } = await this.prisma.pool.query<{ written: string }>(UPSERT_MANY_IF_NEWER, [JSON.stringify(rows)]);
     const changed = JSON.parse(result?.written ?? '[]') as Array<[string, string | null]>;
     return new Map(changed.map(([key, before]) => [key, { before: before === null ? null : BigInt(before), applied: true }]));
   }

@@ -35,6 +35,8 @@ export class AggregatesConsumer implements OnApplicationBootstrap, OnApplication
       types: [eventTypeName.WindowAggregate],
       codec: analyticsV1.WindowAggregate,
       logger,
+      // Each partition's batches in order; batches of different partitions stored at once (disjoint windows).
+      partitionsConsumedConcurrently: this.config.INSIGHTS_CONSUMER_PARTITIONS_AT_ONCE,
       // A fetched batch is stored in one statement (a processor transaction emits dozens of windows at once); an invalid
       // aggregate makes the consumer re-handle that batch one by one, so only it goes to the DLQ.
       batchHandler: async (items) => {

@@ -1,20 +1,28 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import { createPrismaClient } from '@tessera/db';
+import { createDatabaseClients } from '@tessera/db';
+import type { Pool } from 'pg';
 import { createLogger } from '@tessera/telemetry';
 import { type InsightsConfig, INSIGHTS_CONFIG } from '../config';
 import { PrismaClient } from '../generated/prisma/client';
 
-/** The service's one Prisma client (adapter-pg, small pool), closed on shutdown. */
+/**
+ * The service's one Prisma client (adapter-pg, small pool), closed on shutdown, and the node-postgres pool under it for
+ * the read model's batch upsert (one large JSON parameter, which Prisma's raw queries would serialise twice: see
+ * `createDatabaseClients`).
+ */
 @Injectable()
 export class PrismaService implements OnApplicationShutdown {
   private readonly logger = createLogger('PrismaService');
   readonly client: PrismaClient;
+  readonly pool: Pool;
 
   constructor(@Inject(INSIGHTS_CONFIG) config: InsightsConfig) {
-    this.client = createPrismaClient(PrismaClient, config.INSIGHTS_DATABASE_URL, {
+    const { prisma, pool } = createDatabaseClients(PrismaClient, config.INSIGHTS_DATABASE_URL, {
       poolMax: config.INSIGHTS_DB_POOL_MAX,
       onPoolError: (err) => this.logger.warn({ err: err.message }, 'idle database connection failed'),
     });
+    this.client = prisma;
+    this.pool = pool;
   }
 
   /** True when the database answers a trivial query. */
