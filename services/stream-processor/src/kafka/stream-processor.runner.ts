@@ -135,6 +135,15 @@ export class StreamProcessorRunner {
       this.generation++;
       this.assignment = e.payload.memberAssignment;
       this.options.logger.info({ assignment: this.assignment, generation: this.generation }, 'partitions assigned');
+      // Fence and restore now, not when the first batch arrives: a processor restarted while its input was quiet is
+      // ready when traffic comes (it used to restore under the first load, issue #11). A batch arriving meanwhile waits
+      // on the lock; a failure here leaves the work to the first batch, as before.
+      void this.exclusive(async () => {
+        if (!this.stopped && this.readyGeneration !== this.generation) await this.prepareAssignment();
+      }).catch((err: unknown) => {
+        this.readyGeneration = -1;
+        this.options.logger.warn({ err }, 'preparing the assignment failed; the first batch retries it');
+      });
     });
     reportFatalCrashes(consumer, { groupId: this.options.groupId, topics: this.inputTopics, logger: this.options.logger, active: () => !this.stopped });
     if (this.paymentsTopics) {
@@ -353,6 +362,7 @@ export class StreamProcessorRunner {
       logger: this.options.logger,
       apply: (partition, k, v) => fresh.get(partition)?.restore(k, v),
     });
+    for (const state of fresh.values()) state.settleRestore(); // each window parsed once, from its newest record
     this.stats.restores++;
     this.readyGeneration = generation;
   }

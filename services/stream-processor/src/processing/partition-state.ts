@@ -72,6 +72,13 @@ export class PartitionState {
   /** Windows changed since the last `finish` (each gets one revision then). */
   private dirty = new Set<WindowState>();
   private metaDirty = false;
+  /**
+   * Window records of a restore not parsed yet: the newest value per key (undefined: tombstoned). The changelog holds
+   * every revision of a window until the broker compacts it (the active segment never is), so parsing each record
+   * rebuilt a window's sketches once per revision only to drop them at the next: 139k records took 11 s while the
+   * first batch after a restart waited (issue #11). Parsed once per key when the restore ends (`settleRestore`).
+   */
+  private restoringWindows: Map<string, string | undefined> | undefined;
 
   constructor(private readonly options: AggregationOptions) {
     const families = new Set(options.windows.map((w) => `${w.sizeMs}/${w.slideMs}`));
@@ -84,6 +91,7 @@ export class PartitionState {
   }
 
   get openWindows(): number {
+    this.settleRestore();
     return this.windows.size;
   }
 
@@ -93,7 +101,7 @@ export class PartitionState {
   }
 
   processBatch(records: InputRecord[]): BatchOutcome {
-    this.dedupe.settle(this.wm); // after a restore: the restored watermark decides which restored ids still count
+    this.settleRestore();
     const out: BatchOutcome = { aggregates: [], deadLetters: [], changelog: [], stats: { events: 0, duplicates: 0, late: 0, poison: 0, ignored: 0 } };
     for (const record of records) {
       if (record.kind === 'ignored') {
@@ -129,7 +137,7 @@ export class PartitionState {
 
   /** Moves the watermark forward without events (wall-clock idleness) and closes/purges windows. */
   advanceWatermark(to: number): BatchOutcome {
-    this.dedupe.settle(this.wm);
+    this.settleRestore();
     const out: BatchOutcome = { aggregates: [], deadLetters: [], changelog: [], stats: { events: 0, duplicates: 0, late: 0, poison: 0, ignored: 0 } };
     if (to > this.wm) {
       this.wm = to;
@@ -148,13 +156,27 @@ export class PartitionState {
       this.wm = meta.watermark ?? -Infinity;
       this.lateDropped = meta.lateDropped;
     } else if (key.startsWith('w|')) {
-      const windowKey = key.slice(2);
-      const old = this.windows.get(windowKey);
-      if (old) this.forget(old);
-      if (value !== undefined) this.remember(WindowState.fromJSON(JSON.parse(value) as WindowStateJson, this.options.hllPrecision, this.options.sketchAlpha, windowKey));
+      (this.restoringWindows ??= new Map()).set(key.slice(2), value);
     } else if (key.startsWith('d|')) {
       this.dedupe.restore(key, value);
     }
+  }
+
+  /**
+   * Ends a restore: builds each restored window from its newest record (a tombstone drops it), then lets the dedupe
+   * window drop what the restored watermark expired and parse the rest. Idempotent; every reader of the state calls it.
+   */
+  settleRestore(): void {
+    const pending = this.restoringWindows;
+    if (pending) {
+      this.restoringWindows = undefined;
+      for (const [windowKey, value] of pending) {
+        const old = this.windows.get(windowKey);
+        if (old) this.forget(old);
+        if (value !== undefined) this.remember(WindowState.fromJSON(JSON.parse(value) as WindowStateJson, this.options.hllPrecision, this.options.sketchAlpha, windowKey));
+      }
+    }
+    this.dedupe.settle(this.wm); // after a restore: the restored watermark decides which restored ids still count
   }
 
   private observeEventTime(t: number): void {
