@@ -46,6 +46,19 @@ describe(PartitionState, () => {
       expect(total?.summary).toMatchObject({ count: 2, sum: 12, min: 5, max: 7, distinct: 2 });
     });
 
+    it('emits at most one revision per window key per batch (a batch is one transaction)', () => {
+      const s = new PartitionState(options);
+      const batch = Array.from({ length: 300 }, (_, i) => rec(ev(`r${i}`, T0 + (i % 30) * 1_000, i, { country: i % 2 ? 'DE' : 'FR' })));
+      const out = s.processBatch(batch);
+      const keys = out.aggregates.map((a) => a.windowKey);
+      expect(keys.length).toBeGreaterThan(10);
+      expect(new Set(keys).size).toBe(keys.length);
+      expect(out.changelog.filter((c) => c.key.startsWith('w|')).length).toBe(keys.length);
+      const next = s.processBatch(batch.map((r, i) => rec(ev(`s${i}`, T0 + (i % 30) * 1_000, i))));
+      expect(new Set(next.aggregates.map((a) => a.windowKey)).size).toBe(next.aggregates.length);
+      expect(Math.max(...next.aggregates.map((a) => a.revision))).toBe(2); // the next batch: each window's next revision
+    });
+
     it('aggregates an out-of-order event within the allowed lateness into its window', () => {
       const s = new PartitionState(options);
       s.processBatch([rec(ev('a', T0 + 40_000, 1))]); // watermark T0+35s: window [T0, T0+10s) open until T0+40s
