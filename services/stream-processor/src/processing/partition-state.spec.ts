@@ -54,7 +54,7 @@ describe(PartitionState, () => {
       expect(keys.length).toBeGreaterThan(10);
       expect(new Set(keys).size).toBe(keys.length);
       expect(out.changelog.filter((c) => c.key.startsWith('w|')).length).toBe(keys.length);
-      const next = s.processBatch(batch.map((r, i) => rec(ev(`s${i}`, T0 + (i % 30) * 1_000, i))));
+      const next = s.processBatch(batch.map((_, i) => rec(ev(`s${i}`, T0 + (i % 30) * 1_000, i))));
       expect(new Set(next.aggregates.map((a) => a.windowKey)).size).toBe(next.aggregates.length);
       expect(Math.max(...next.aggregates.map((a) => a.revision))).toBe(2); // the next batch: each window's next revision
     });
