@@ -53,7 +53,10 @@ export function createDatabaseClients<TClient>(Ctor: PrismaClientCtor<TClient>, 
     // `SET TRANSACTION ISOLATION LEVEL` round trip on every transaction (issue #10).
     options: '-c default_transaction_isolation=read\\ committed',
   });
-  const adapter = new PrismaPg(pool, { disposeExternalPool: true, ...(options.onPoolError ? { onPoolError: options.onPoolError } : {}) });
+  // Listened to at once: the pool can be used before Prisma connects (and attaches its own listener), and an idle
+  // connection's error (a server restart) with no listener is an unhandled 'error' event that ends the process.
+  pool.on('error', (err) => options.onPoolError?.(err));
+  const adapter = new PrismaPg(pool, { disposeExternalPool: true });
   // errorFormat 'minimal': Prisma otherwise captures a call-site stack (`new Error()`, parsed on failure) on every
   // query to point its error message at the calling line: ~5% of transactions' CPU on the read path (issue #10/#12).
   // The services log and map errors by code (db.error.ts); the stack of a thrown error still shows the caller.
