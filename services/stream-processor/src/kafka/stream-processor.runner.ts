@@ -3,7 +3,7 @@ import { suppressTracing } from '@opentelemetry/core';
 import { markSpanFailed } from '@tessera/telemetry';
 import { ConsumerLagMonitor, createProducer, type KafkaLogger, reportFatalCrashes } from '@tessera/kafka';
 import { type Admin, CompressionTypes, type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, type Message, type Producer, type ProducerRecord } from 'kafkajs';
-import { decodePaymentEvent } from '../payments/payment-event.decoder';
+import { decodePaymentEvent, isAggregatedPaymentEvent } from '../payments/payment-event.decoder';
 import { PartitionState, type AggregationOptions, type BatchOutcome } from '../processing/partition-state';
 import type { InputRecord } from '../processing/processing.types';
 import { decodeRawEvent } from '../processing/raw-event.decoder';
@@ -50,6 +50,8 @@ export interface StreamProcessorOptions {
 export interface ProcessorStats {
   /** Payment records copied to the repartition topic. */
   forwarded: number;
+  /** Payment records not copied: events without payment metrics (isAggregatedPaymentEvent). */
+  skipped: number;
   batches: number;
   transactions: number;
   records: number;
@@ -77,10 +79,10 @@ export const PAYMENTS_REPARTITION_KEY = 'payments/transfers';
  *  - after each group join, state of every assigned partition is rebuilt from the compacted
  *    changelog (read_committed), so it is exactly the state as of the committed offset;
  *  - the stateless payments copy (source topic -> repartition topic) is at least once; the aggregation
- *    dedupes its repeats by envelope id (see forwardPayments).
+ *    dedupes its repeats by envelope id (see forwardPayments). It copies only the events the aggregation uses.
  */
 export class StreamProcessorRunner {
-  readonly stats: ProcessorStats = { forwarded: 0, batches: 0, transactions: 0, records: 0, events: 0, duplicates: 0, late: 0, poison: 0, aggregatesEmitted: 0, restores: 0 };
+  readonly stats: ProcessorStats = { forwarded: 0, skipped: 0, batches: 0, transactions: 0, records: 0, events: 0, duplicates: 0, late: 0, poison: 0, aggregatesEmitted: 0, restores: 0 };
   private readonly admin: Admin;
   private consumer: Consumer | undefined;
   private layout: ChangelogLayout | undefined;
@@ -243,10 +245,12 @@ export class StreamProcessorRunner {
     const forwarder = this.forwarder;
     const consumer = this.consumer;
     if (!target || !forwarder || !consumer) throw new Error('payments are disabled');
-    const out: Message[] = messages.map((m) => ({ key: PAYMENTS_REPARTITION_KEY, value: m.value, timestamp: m.timestamp, headers: m.headers }));
-    await sendChunks(forwarder, [{ topic: target, messages: out }]);
+    // Only what the aggregation uses (isAggregatedPaymentEvent): the rest would be copied only to be ignored there.
+    const out: Message[] = messages.filter((m) => isAggregatedPaymentEvent(m.value)).map((m) => ({ key: PAYMENTS_REPARTITION_KEY, value: m.value, timestamp: m.timestamp, headers: m.headers }));
+    if (out.length > 0) await sendChunks(forwarder, [{ topic: target, messages: out }]);
     await consumer.commitOffsets([{ topic, partition, offset: nextOffset.toString() }]);
-    this.stats.forwarded += messages.length;
+    this.stats.forwarded += out.length;
+    this.stats.skipped += messages.length - out.length;
   }
 
   private decode(topic: string, m: KafkaMessage): InputRecord {

@@ -1,6 +1,6 @@
 import { eventTypeName, paymentsV1 } from '@tessera/contracts';
 import { buildEnvelope, encodeEnvelope } from '@tessera/kafka';
-import { decodePaymentEvent, PAYMENT_DIMENSIONS } from './payment-event.decoder';
+import { decodePaymentEvent, isAggregatedPaymentEvent, PAYMENT_DIMENSIONS } from './payment-event.decoder';
 
 const createdAt = new Date('2025-01-01T12:00:03Z');
 const transfer = (status: paymentsV1.TransferStatus) =>
@@ -33,5 +33,20 @@ describe(decodePaymentEvent, () => {
     expect(decodePaymentEvent(record(eventTypeName.HoldVoided, new Uint8Array()))).toEqual({ kind: 'ignored' });
     expect(decodePaymentEvent(Buffer.from('junk'))).toMatchObject({ kind: 'poison', code: 'ANALYTICS.INVALID_ENVELOPE' });
     expect(decodePaymentEvent(record(eventTypeName.TransferCreated, new Uint8Array([0x0a, 0xff])))).toMatchObject({ kind: 'poison', code: 'ANALYTICS.INVALID_PAYLOAD' });
+  });
+});
+
+describe(isAggregatedPaymentEvent, () => {
+  it('copies exactly what the aggregation counts or dead-letters: every event it would ignore is left behind', () => {
+    const samples: Array<[string, Buffer]> = [
+      ['created', record(eventTypeName.TransferCreated, paymentsV1.TransferCreated.encode({ transfer: transfer(paymentsV1.TransferStatus.TRANSFER_STATUS_POSTED) }).finish())],
+      ['declined', record('tessera.payments.v1.TransferDeclined', new Uint8Array())],
+      ['hold voided', record(eventTypeName.HoldVoided, new Uint8Array())],
+      ['account opened', record(eventTypeName.AccountOpened, new Uint8Array())],
+      ['junk', Buffer.from('junk')],
+      ['created, bad payload', record(eventTypeName.TransferCreated, new Uint8Array([0x0a, 0xff]))],
+    ];
+    for (const [name, value] of samples) expect({ name, copied: isAggregatedPaymentEvent(value) }).toEqual({ name, copied: decodePaymentEvent(value).kind !== 'ignored' });
+    expect(samples.filter(([, v]) => isAggregatedPaymentEvent(v)).map(([n]) => n)).toEqual(['created', 'declined', 'junk', 'created, bad payload']);
   });
 });

@@ -49,6 +49,10 @@ export class AccountRepository {
       codec: accountCodec,
       // Keys committed before responses were stored hold only the account id.
       legacy: async (id: string) => toDomain(await this.prisma.client.account.findUniqueOrThrow({ where: { id } })),
+      // The audit record, the AccountOpened event and the key's response go in one statement at the end, and the audit
+      // chain's lock is taken at COMMIT only (AuditTrail.record on a deferring transaction): `append` took it mid-way
+      // and held it over three more round trips, which serialised every opening at ~150/s (issue #12).
+      oneWriteStatement: true,
     };
     const result = await this.idempotency.transact(
       call,
@@ -71,7 +75,7 @@ export class AccountRepository {
           const sealed = this.pii.seal(account.holder);
           await tx.accountHolder.create({ data: { accountId: id, kekId: sealed.kekId, wrappedDek: new Uint8Array(sealed.wrappedDek), ciphertext: new Uint8Array(sealed.ciphertext) } });
         }
-        await this.audit.append(tx, {
+        await this.audit.record(tx, {
           actor: actorOf(currentCallContext()),
           action: 'account.opened',
           entityType: 'account',

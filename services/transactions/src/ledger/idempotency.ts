@@ -31,8 +31,8 @@ export interface IdempotentCall<R> {
   refusals?: { audit(tx: Prisma.TransactionClient, refusal: AppError): Promise<void> };
   /**
    * The work's writes are collected and sent in one statement at the end with the key's response and the audit
-   * records (see WriteSet). Only for work that does not read back what it wrote: CreateTransfer and
-   * CreateTransferBatch.
+   * records (see WriteSet). Only for work that does not read back what it wrote: CreateTransfer,
+   * CreateTransferBatch and OpenAccount.
    */
   oneWriteStatement?: boolean;
 }
