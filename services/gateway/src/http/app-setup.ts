@@ -1,4 +1,3 @@
-import helmet from '@fastify/helmet';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Server } from 'node:http';
@@ -9,6 +8,7 @@ import type { GatewayConfig } from '../config';
 import { setupDocs } from '../openapi/openapi.setup';
 import { REQUEST_ID_HEADER, requestIdOf } from './request-id';
 import { labelHttpRoutes } from './http-route.metrics';
+import { registerSecurityHeaders } from './security-headers';
 
 /** Headers a browser client may send cross-origin, and those it may read back. */
 const CORS_REQUEST_HEADERS = ['authorization', 'content-type', 'idempotency-key', 'x-api-key', 'x-request-id', 'traceparent', 'tracestate'];
@@ -46,8 +46,8 @@ export function fastifyOptionsOf(config: GatewayConfig): FastifyHttpOptions<Serv
  * the bounded drain at shutdown. Called by main.ts and by the tests, so both run the same edge.
  */
 export async function configureApp(app: NestFastifyApplication, config: GatewayConfig): Promise<void> {
-  // The console's page and assets are same-origin, so helmet's default CSP ('self') fits them.
-  await app.register(helmet, { global: true, crossOriginResourcePolicy: { policy: 'same-origin' } });
+  // helmet's headers, computed once (security-headers.ts): @fastify/helmet rebuilt them on every request.
+  registerSecurityHeaders(app.getHttpAdapter().getInstance());
   app.enableCors({
     // An origin off the list gets no Access-Control-Allow-Origin, so the browser refuses the response.
     origin: config.GATEWAY_CORS_ORIGINS.length > 0 ? config.GATEWAY_CORS_ORIGINS : false,
