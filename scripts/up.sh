@@ -38,14 +38,16 @@ npx tsx scripts/seed-demo.ts
 step "demo analytics traffic (5 s of the load generator through POST /v1/events, tenant demo's API key)"
 npx tsx tools/loadgen/src/cli.ts --target http://127.0.0.1:8080 --tenants 1 --rate 100 --duration 5s --late 0.02 --duplicates 0.02 --malformed 0.01
 
-# A working day's operator token for the console link (the fragment never reaches the server or its logs).
+# A working day's operator token and the demo tenants' API keys for the console link (the fragment never reaches the
+# server or its logs; the gateway no longer hands keys to whoever asks, issue #13).
 operator_token="$(npx tsx libs/auth/src/cli.ts token --sub demo-operator --role operator --ttl 8h)"
+console_keys="$(node -e 'const c = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).apiKeys ?? {}; const k = (t) => c[t]?.key ?? ""; process.stdout.write(`apiKey=${k("demo")}&paymentsKey=${k("payments")}`)' "${TESSERA_AUTH_DIR:-.tessera/auth}/dev-credentials.json")"
 
 cat <<MSG
 
 Tessera is up (${SECONDS}s). Every call needs a credential; gRPC between services is mTLS (.tessera/tls).
-  Console:   http://127.0.0.1:8080/console#token=${operator_token}
-             (operator token, 8 h; live aggregates, payments, alerts, consumer lag)
+  Console:   http://127.0.0.1:8080/console#token=${operator_token}&${console_keys}
+             (operator token, 8 h, and the demo tenants' API keys; live aggregates, payments, alerts, consumer lag)
   Token:     npm run auth -- token --sub alice --role customer --customer demo-alice
              (roles: customer, operator, compliance-officer, auditor; then: curl -H "Authorization: Bearer \$TOKEN" ...)
   API keys:  .tessera/auth/dev-credentials.json (demo tenants)   new one: npm run auth -- apikey create --tenant acme

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Client } from 'pg';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from './support/browser';
+import { consoleKeys } from './support/credentials';
 import { startPaymentsPlatform, TRACE_URL_TEMPLATE, type PaymentsPlatform } from './support/payments-platform';
 import { assertTransferChain } from './support/trace-chain';
 import { ROOT, waitFor } from './support/platform';
@@ -281,7 +282,7 @@ describe('payments', () => {
       const errors: string[] = [];
       page.on('pageerror', (err) => errors.push(err.message));
       const token = await platform.creds.mint({ sub: `operator-${run}`, roles: ['operator'] });
-      expect((await page.goto(`${GATEWAY}/console#token=${token}`))?.status()).toBe(200);
+      expect((await page.goto(`${GATEWAY}/console#token=${token}&${consoleKeys(platform.creds.apiKeys)}`))?.status()).toBe(200);
 
       const row = page.locator('#transfers tr', { has: page.locator(`td[title="${transferId}"]`) });
       await row.waitFor({ timeout: 20_000 });

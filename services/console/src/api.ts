@@ -1,13 +1,9 @@
 import type { AggregateView } from './aggregate-store';
 
-/** `GET /console/config.json`: what the gateway tells the page (no secrets in production). */
+/** `GET /console/config.json`: what the gateway tells the page; public, so never a credential (issue #13). */
 export interface ConsoleConfig {
   tenantId: string;
   paymentsTenantId: string;
-  /** Present only outside production with the built-in demo key. */
-  apiKey: string | null;
-  /** The payments tenant's key, likewise only with the built-in development keys. */
-  paymentsApiKey: string | null;
   /** e.g. http://localhost:16686/trace/{traceId}; null = no trace UI configured. */
   traceUrlTemplate: string | null;
   refreshMs: number;

@@ -4,7 +4,7 @@ import { LineChart } from './chart';
 import { byId, fillTable, h } from './dom';
 import { formatCount, formatMinor, formatPercent, formatTime } from './format';
 import { type FeedState, openLiveFeed } from './live-feed';
-import { fragmentWithoutToken, looksLikeJwt, secondsLeft, takeToken, TOKEN_STORAGE_KEY } from './token';
+import { fragmentWithoutToken, looksLikeJwt, secondsLeft, takeApiKey, takeToken, TOKEN_STORAGE_KEY } from './token';
 import { newTraceparent, TRACE_LINK_HINT, type TraceLink, traceLink, traceUrl } from './trace-link';
 import { transferRows } from './transfers-panel';
 
@@ -18,16 +18,19 @@ interface Settings extends ConsoleConfig {
   paymentsApiKey: string | null;
 }
 
-/** The gateway's defaults, overridden by `?tenant=&apiKey=&paymentsKey=` (keys never live in the page source). */
-async function loadSettings(): Promise<Settings> {
+/**
+ * The gateway's defaults, tenants overridden by `?tenant=&paymentsTenant=`; the tenants' API keys from the address
+ * fragment `#apiKey=&paymentsKey=` (as `npm run up` prints it) or this tab's session storage: never from the server,
+ * never in a query string (which servers and proxies log). `keys` is read before the fragment is cleared.
+ */
+async function loadSettings(keys: { apiKey: string | null; paymentsApiKey: string | null }): Promise<Settings> {
   const config = await api.config();
   const params = new URLSearchParams(location.search);
   return {
     ...config,
     tenantId: params.get('tenant') ?? config.tenantId,
-    apiKey: params.get('apiKey') ?? config.apiKey,
     paymentsTenantId: params.get('paymentsTenant') ?? config.paymentsTenantId,
-    paymentsApiKey: params.get('paymentsKey') ?? config.paymentsApiKey,
+    ...keys,
   };
 }
 
@@ -94,7 +97,7 @@ function startAnalytics(s: Settings): void {
   const state = byId('feed-state');
   const apiKey = s.apiKey;
   if (!apiKey) {
-    setState(state, 'closed', 'no API key: open /console?apiKey=<key of this tenant>');
+    setState(state, 'closed', 'no API key: open /console#apiKey=<key of this tenant> (npm run up prints the link)');
     return;
   }
   // Backfill first so a fresh page shows the last minutes; live revisions replace older ones by revision.
@@ -141,8 +144,8 @@ function startPayments(s: Settings): void {
   const state = byId('payments-state');
   const key = s.paymentsApiKey;
   if (!key) {
-    setState(state, 'closed', 'open /console?paymentsKey=<key of the payments tenant> to follow payment metrics');
-    fillTable(byId('payments'), [], `needs the ${s.paymentsTenantId} tenant's key: add ?paymentsKey=… to the address`);
+    setState(state, 'closed', 'open /console#paymentsKey=<key of the payments tenant> to follow payment metrics');
+    fillTable(byId('payments'), [], `needs the ${s.paymentsTenantId} tenant's key: add #paymentsKey=… to the address`);
     return;
   }
   const store = new AggregateStore();
@@ -261,9 +264,10 @@ function showTokenForm(reason: string): void {
   form.hidden = false;
 }
 
-/** Bearer token for staff routes: `#token=` (printed by `npm run up`), else this tab's session storage, else ask. */
-function setUpToken(): void {
+/** Bearer token for staff routes (`#token=`, printed by `npm run up`, else this tab's session storage, else ask) and the tenants' API keys; clears them from the address. */
+function setUpToken(): { apiKey: string | null; paymentsApiKey: string | null } {
   const token = takeToken(location.hash, sessionStorage);
+  const keys = { apiKey: takeApiKey(location.hash, 'apiKey', sessionStorage), paymentsApiKey: takeApiKey(location.hash, 'paymentsKey', sessionStorage) };
   history.replaceState(null, '', `${location.pathname}${location.search}${fragmentWithoutToken(location.hash)}`);
   useBearerToken(token);
   const left = token ? secondsLeft(token, Date.now()) : null;
@@ -279,11 +283,12 @@ function setUpToken(): void {
     sessionStorage.setItem(TOKEN_STORAGE_KEY, value);
     location.reload();
   });
+  return keys;
 }
 
 async function start(): Promise<void> {
-  setUpToken();
-  const s = await loadSettings();
+  const keys = setUpToken();
+  const s = await loadSettings(keys);
   byId('tenant').textContent = s.tenantId;
   byId('trace-note').textContent = s.traceUrlTemplate
     ? `Trace links open ${s.traceUrlTemplate}. An aggregate links to the processor step that emitted it (that span links to the contributing events), an alert to the step that raised it, a transfer to the request that created it; test batches sent from here link to their own trace.`

@@ -1,4 +1,4 @@
-import { fragmentWithoutToken, secondsLeft, takeToken, TOKEN_STORAGE_KEY } from './token';
+import { API_KEY_STORAGE, fragmentWithoutToken, secondsLeft, takeApiKey, takeToken, TOKEN_STORAGE_KEY } from './token';
 
 class MemoryStorage {
   readonly items = new Map<string, string>();
@@ -33,10 +33,26 @@ describe('takeToken', () => {
   });
 });
 
+describe('takeApiKey', () => {
+  it('takes #apiKey= and #paymentsKey= from the fragment into session storage, and falls back to them', () => {
+    const storage = new MemoryStorage();
+    expect(takeApiKey('#token=a.b.c&apiKey=tsk_demo_123456&paymentsKey=tsk_pay_654321', 'apiKey', storage)).toBe('tsk_demo_123456');
+    expect(takeApiKey('#apiKey=tsk_demo_123456&paymentsKey=tsk_pay_654321', 'paymentsKey', storage)).toBe('tsk_pay_654321');
+    expect(storage.items.get(API_KEY_STORAGE.apiKey)).toBe('tsk_demo_123456');
+    expect(takeApiKey('', 'apiKey', storage)).toBe('tsk_demo_123456');
+    expect(takeApiKey('', 'paymentsKey', new MemoryStorage())).toBeNull();
+  });
+
+  it('ignores a value that is not an API key', () => {
+    expect(takeApiKey('#apiKey=<script>', 'apiKey', new MemoryStorage())).toBeNull();
+  });
+});
+
 describe('fragmentWithoutToken', () => {
-  it('removes only the token', () => {
+  it('removes the token and the API keys, nothing else', () => {
     expect(fragmentWithoutToken('#token=a.b.c')).toBe('');
     expect(fragmentWithoutToken('#token=a.b.c&tab=alerts')).toBe('#tab=alerts');
+    expect(fragmentWithoutToken('#token=a.b.c&apiKey=tsk_x_12345678&paymentsKey=tsk_y_12345678&tab=alerts')).toBe('#tab=alerts');
   });
 });
 

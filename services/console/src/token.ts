@@ -27,10 +27,32 @@ export function takeToken(hash: string, storage: StorageLike): string | null {
   return stored && looksLikeJwt(stored) ? stored : null;
 }
 
-/** The address fragment with `token` taken out (other fragment parameters stay). */
+/** Where the page keeps the tenant API keys it was given: this tab only, like the token. */
+export const API_KEY_STORAGE = { apiKey: 'tessera.console.apiKey', paymentsKey: 'tessera.console.paymentsKey' } as const;
+
+/** An API key as `npm run auth -- apikey create` makes them; anything else is not worth sending. */
+export function looksLikeApiKey(value: string): boolean {
+  return /^[A-Za-z0-9_-]{8,256}$/.test(value);
+}
+
+/**
+ * A tenant API key from `#apiKey=` / `#paymentsKey=` in the address (what `npm run up` prints: the gateway no longer
+ * hands keys to anyone who asks, issue #13) or from an earlier visit in this tab; null when neither has one.
+ */
+export function takeApiKey(hash: string, name: keyof typeof API_KEY_STORAGE, storage: StorageLike): string | null {
+  const fromHash = new URLSearchParams(hash.replace(/^#/, '')).get(name)?.trim();
+  if (fromHash && looksLikeApiKey(fromHash)) {
+    storage.setItem(API_KEY_STORAGE[name], fromHash);
+    return fromHash;
+  }
+  const stored = storage.getItem(API_KEY_STORAGE[name]);
+  return stored && looksLikeApiKey(stored) ? stored : null;
+}
+
+/** The address fragment with the credentials (`token`, `apiKey`, `paymentsKey`) taken out; other parameters stay. */
 export function fragmentWithoutToken(hash: string): string {
   const params = new URLSearchParams(hash.replace(/^#/, ''));
-  params.delete('token');
+  for (const name of ['token', 'apiKey', 'paymentsKey']) params.delete(name);
   const rest = params.toString();
   return rest ? `#${rest}` : '';
 }

@@ -45,10 +45,8 @@ const gatewayConfigObject = z.object({
   /** POST /v1/events waits for Kafka's ack through ingest (which gives up after 5 s), so it gets more than ordinary calls. */
   GATEWAY_EVENTS_DEADLINE_MS: durationMs().default(10_000),
   GATEWAY_HEALTH_TIMEOUT_MS: durationMs().default(1500),
-  /** `production` turns off every dev convenience (dev credentials for the console). Token/API key settings: @tessera/auth authEnvSchema. */
+  /** `production` turns off every dev convenience. Token/API key settings: @tessera/auth authEnvSchema. */
   NODE_ENV: z.string().optional(),
-  /** Outside production, the console is handed the demo tenants' API keys from this file (`npm run auth -- init` writes it). */
-  GATEWAY_CONSOLE_DEV_CREDENTIALS_FILE: z.string().min(1).optional(),
   /** Comment lines on idle live streams, so proxies keep them open. */
   GATEWAY_LIVE_HEARTBEAT_MS: durationMs().default(15_000),
   /** Larger bodies are refused with 413 before they are parsed. */

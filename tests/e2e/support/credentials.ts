@@ -44,7 +44,6 @@ export async function createCredentials(): Promise<E2eCredentials> {
     TESSERA_AUTH_JWKS_FILE: issuer.jwksFile,
     TESSERA_API_KEYS_FILE: issuer.apiKeysFile,
     TESSERA_AUTH_DIR: authDir,
-    GATEWAY_CONSOLE_DEV_CREDENTIALS_FILE: issuer.credentialsFile,
     ...tlsEnv(tlsDir),
   };
   const apiKeys = Object.fromEntries(Object.entries(issuer.credentials().apiKeys).map(([tenant, { key }]) => [tenant, key]));
@@ -59,4 +58,12 @@ export async function createCredentials(): Promise<E2eCredentials> {
     tlsDir,
     cleanup: () => rmSync(root, { recursive: true, force: true }),
   };
+}
+
+/**
+ * The console's key fragment as `npm run up` prints it (`apiKey=<demo>&paymentsKey=<payments>`): the gateway hands the
+ * page no credential (issue #13), so a test opens the console as an operator does, with the keys in the fragment.
+ */
+export function consoleKeys(apiKeys: Record<string, string>): string {
+  return new URLSearchParams({ apiKey: apiKeys['demo'] ?? '', paymentsKey: apiKeys['payments'] ?? '' }).toString();
 }

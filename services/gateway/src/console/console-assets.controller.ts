@@ -1,8 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Controller, Get, Inject, Param, Res } from '@nestjs/common';
-import { defaultAuthDir } from '@tessera/auth';
 import { AppError } from '@tessera/errors';
 import type { FastifyReply } from 'fastify';
 import { type GatewayConfig, GATEWAY_CONFIG } from '../config';
@@ -21,35 +19,23 @@ const TYPES: Record<string, string> = {
 /** One flat folder of built files: a name with a slash or a leading dot never reaches the file system. */
 const ASSET_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*(\.[A-Za-z0-9]+)+$/;
 
-/** What the page needs to know from the server; keys appear only outside production, from the dev issuer's demo credentials. */
+/**
+ * What the page needs to know from the server, served to anyone: no credential ever. It used to carry the demo
+ * tenants' API keys outside production, so `GET /console/config.json` without a credential handed out working keys
+ * (issue #13). The keys now reach the page only in the address fragment `npm run up` prints to the operator
+ * (`#token=...&apiKey=...&paymentsKey=...`: a fragment never reaches a server or its logs), or typed by the user.
+ */
 export interface ConsoleConfigView {
   tenantId: string;
   paymentsTenantId: string;
-  apiKey: string | null;
-  paymentsApiKey: string | null;
   traceUrlTemplate: string | null;
   refreshMs: number;
 }
 
-/** Plaintext demo API keys per tenant from `dev-credentials.json` (written by `npm run auth -- init`, mode 0600, never committed). */
-export function devApiKeysOf(file: string): Record<string, string> {
-  try {
-    const parsed = JSON.parse(readFileSync(file, 'utf8')) as { apiKeys?: Record<string, { key?: unknown }> };
-    const keys: Record<string, string> = {};
-    for (const [tenant, entry] of Object.entries(parsed.apiKeys ?? {})) if (typeof entry.key === 'string') keys[tenant] = entry.key;
-    return keys;
-  } catch {
-    return {}; // no dev issuer initialised: the console asks for ?apiKey=
-  }
-}
-
-export function consoleConfigOf(config: GatewayConfig, devKeys: Record<string, string> = {}): ConsoleConfigView {
-  const dev = config.NODE_ENV !== 'production';
+export function consoleConfigOf(config: GatewayConfig): ConsoleConfigView {
   return {
     tenantId: config.GATEWAY_CONSOLE_TENANT,
     paymentsTenantId: config.GATEWAY_CONSOLE_PAYMENTS_TENANT,
-    apiKey: dev ? (devKeys[config.GATEWAY_CONSOLE_TENANT] ?? null) : null,
-    paymentsApiKey: dev ? (devKeys[config.GATEWAY_CONSOLE_PAYMENTS_TENANT] ?? null) : null,
     traceUrlTemplate: config.TESSERA_TRACE_URL ?? null,
     refreshMs: 5000,
   };
@@ -75,9 +61,7 @@ export class ConsoleAssetsController {
 
   @Get('config.json')
   configJson(): ConsoleConfigView {
-    // Never read in production; re-read per request so `npm run auth -- init` after boot is picked up.
-    const file = this.config.GATEWAY_CONSOLE_DEV_CREDENTIALS_FILE ?? join(defaultAuthDir(), 'dev-credentials.json');
-    return consoleConfigOf(this.config, this.config.NODE_ENV === 'production' ? {} : devApiKeysOf(file));
+    return consoleConfigOf(this.config);
   }
 
   @Get('assets/:name')
