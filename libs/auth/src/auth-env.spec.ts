@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '@tessera/config';
-import { authFromEnv, authSettingsFromEnv } from './auth-env';
+import { AUTH_CODES } from './auth.errors';
+import { authFromEnv, authSettingsFromEnv, DEFAULT_MAX_TTL_SEC } from './auth-env';
 import { DEV_AUDIENCE, DEV_ISSUER, DevIssuer } from './dev-issuer';
 
 describe('authSettingsFromEnv', () => {
@@ -61,6 +62,22 @@ describe('authFromEnv', () => {
       const token = await issuer.mint({ sub: 'op', roles: ['operator'] });
       await expect(callers.authenticate({ get: (k) => (k === 'authorization' ? [`Bearer ${token}`] : []) })).resolves.toMatchObject({ subject: 'op' });
       expect(apiKeys.authenticate(issuer.credentials().apiKeys['payments']!.key).tenantId).toBe('payments');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a validly signed token with a 10-year lifetime by default, and follows TESSERA_AUTH_MAX_TTL_SEC (issue #13)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-env-'));
+    try {
+      const issuer = await DevIssuer.open(dir);
+      const env = { TESSERA_AUTH_JWKS_FILE: issuer.jwksFile, TESSERA_API_KEYS_FILE: issuer.apiKeysFile };
+      expect(authSettingsFromEnv(env).maxTtlSec).toBe(DEFAULT_MAX_TTL_SEC);
+      const decade = await issuer.mint({ sub: 'op', roles: ['operator'], ttlSec: 10 * 365 * 86_400 });
+      await expect(authFromEnv(env).verifier.verify(decade)).rejects.toMatchObject({ code: AUTH_CODES.tokenInvalid });
+      const workday = await issuer.mint({ sub: 'op', roles: ['operator'], ttlSec: 8 * 3600 });
+      await expect(authFromEnv(env).verifier.verify(workday)).resolves.toMatchObject({ subject: 'op' });
+      await expect(authFromEnv({ ...env, TESSERA_AUTH_MAX_TTL_SEC: '3600' }).verifier.verify(workday)).rejects.toMatchObject({ code: AUTH_CODES.tokenInvalid });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

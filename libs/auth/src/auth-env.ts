@@ -35,9 +35,12 @@ export const authEnvSchema = z.object({
   TESSERA_API_KEYS_FILE: z.string().trim().min(1).meta({ examples: ['.tessera/auth/api-keys.json'] }).optional(),
   /** Clock skew accepted on exp/nbf/iat; default 30. */
   TESSERA_AUTH_CLOCK_TOLERANCE_SEC: seconds(300).meta({ examples: ['30'] }).optional(),
-  /** Refuse tokens living longer than this (exp - iat); unset = no limit. */
+  /** Refuse tokens living longer than this (exp - iat); default 86400 (a day), at most 7 days. */
   TESSERA_AUTH_MAX_TTL_SEC: seconds(86_400 * 7).meta({ examples: ['3600'] }).optional(),
 });
+
+/** A token's longest accepted lifetime (exp - iat) unless TESSERA_AUTH_MAX_TTL_SEC says otherwise: a working day and then some. */
+export const DEFAULT_MAX_TTL_SEC = 86_400;
 
 /** Verification settings after defaults. */
 export interface AuthSettings {
@@ -96,7 +99,8 @@ export function authSettingsFromEnv(env: NodeJS.ProcessEnv = process.env, servic
     jwks,
     apiKeysFile,
     clockToleranceSec: cfg.TESSERA_AUTH_CLOCK_TOLERANCE_SEC ?? 30,
-    ...(cfg.TESSERA_AUTH_MAX_TTL_SEC !== undefined ? { maxTtlSec: cfg.TESSERA_AUTH_MAX_TTL_SEC } : {}),
+    // Always a limit: a validly signed token with a 10-year lifetime used to be accepted (issue #13).
+    maxTtlSec: cfg.TESSERA_AUTH_MAX_TTL_SEC ?? DEFAULT_MAX_TTL_SEC,
   };
 }
 
