@@ -114,7 +114,8 @@ describe('request size and time limits', () => {
       headers: { ...(await t.bearer('ops-cara', ['operator'])), 'content-type': 'application/json', 'idempotency-key': 'hygiene-413-key' },
     });
     expect(res.status).toBe(413);
-    expect(await res.json()).toMatchObject({ code: 'HTTP.PAYLOAD_TOO_LARGE' });
+    expect(res.headers.get('content-type')).toContain('application/problem+json');
+    expect(await res.json()).toMatchObject({ code: 'HTTP.PAYLOAD_TOO_LARGE', status: 413, title: 'Payload Too Large' });
   });
 
   it('cuts off a slowloris client that trickles its body past the request timeout', async () => {
@@ -132,7 +133,45 @@ describe('request size and time limits', () => {
     // Node checks the timeout every REQUEST_TIMEOUT_MS/4 here; without the limit the drip would last 100 s.
     expect(elapsed).toBeGreaterThanOrEqual(REQUEST_TIMEOUT_MS - 100);
     expect(elapsed).toBeLessThan(REQUEST_TIMEOUT_MS * 3);
-    expect(Buffer.concat(received).toString()).toMatch(/^HTTP\/1\.1 408/);
+    const response = Buffer.concat(received).toString();
+    expect(response).toMatch(/^HTTP\/1\.1 408/);
+    expect(response).toMatch(/\r\nContent-Type: application\/problem\+json\r\n/i);
+    expect(JSON.parse(response.slice(response.indexOf('\r\n\r\n') + 4))).toMatchObject({ status: 408, title: 'Request Timeout', code: 'HTTP.REQUEST_TIMEOUT' });
+  });
+
+  /** Raw request over a socket; the whole response once the server closes (or 2 s). */
+  async function raw(request: string): Promise<{ head: string; body: string }> {
+    const socket = connect(port, '127.0.0.1');
+    const received: Buffer[] = [];
+    socket.on('data', (chunk) => received.push(chunk));
+    socket.on('error', () => undefined);
+    socket.write(request);
+    await new Promise((resolve) => {
+      socket.on('close', resolve);
+      setTimeout(resolve, 2000);
+    });
+    socket.destroy();
+    const text = Buffer.concat(received).toString();
+    const split = text.indexOf('\r\n\r\n');
+    return { head: text.slice(0, split), body: text.slice(split + 4) };
+  }
+
+  it("answers every error Fastify or Node raise before a route runs with problem+json and the status's own title (issue #13)", async () => {
+    const cases: Array<{ name: string; request: string; status: number; title: string; code: string }> = [
+      { name: 'bad percent-encoding', request: 'GET /v1/accounts/%E0%A4%A HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', status: 400, title: 'Bad Request', code: 'HTTP.BAD_URL' },
+      { name: 'path segment over maxParamLength', request: `GET /v1/accounts/${'a'.repeat(300)}?apiKey=secret-in-url HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, status: 414, title: 'URI Too Long', code: 'HTTP.URI_TOO_LONG' },
+      { name: 'headers over the size limit', request: `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, status: 431, title: 'Request Header Fields Too Large', code: 'HTTP.HEADERS_TOO_LARGE' },
+      { name: 'unparsable request line', request: 'GARBAGE\r\n\r\n', status: 400, title: 'Bad Request', code: 'HTTP.MALFORMED_REQUEST' },
+    ];
+    for (const c of cases) {
+      const { head, body } = await raw(c.request);
+      expect({ name: c.name, status: head.slice(0, 12) }).toEqual({ name: c.name, status: `HTTP/1.1 ${c.status}` });
+      expect({ name: c.name, problem: /\r\ncontent-type: application\/problem\+json/i.test(head) }).toEqual({ name: c.name, problem: true });
+      const problem = JSON.parse(body) as Record<string, unknown>;
+      expect({ name: c.name, ...problem }).toMatchObject({ name: c.name, status: c.status, title: c.title, code: c.code, instance: expect.stringMatching(/^urn:tessera:request:/) });
+      expect(body).not.toContain('secret-in-url');
+      expect(body).not.toContain('aaaaaaaaaa');
+    }
   });
 });
 

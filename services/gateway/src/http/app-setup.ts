@@ -7,6 +7,7 @@ import type { Authenticators } from '../auth/auth.guard';
 import type { GatewayConfig } from '../config';
 import { setupDocs } from '../openapi/openapi.setup';
 import { REQUEST_ID_HEADER, requestIdOf } from './request-id';
+import { clientErrorHandler, frameworkErrorHandler } from './framework-errors';
 import { labelHttpRoutes } from './http-route.metrics';
 import { registerSecurityHeaders } from './security-headers';
 
@@ -38,6 +39,10 @@ export function fastifyOptionsOf(config: GatewayConfig): FastifyHttpOptions<Serv
     // Idle keep-alive sockets close at shutdown; sockets with a request in flight finish it (see configureApp).
     forceCloseConnections: 'idle',
     return503OnClosing: true,
+    // Errors raised before a route runs (bad URL, over-long path segment; an incomplete, oversize or unparsable
+    // request) leave as problem+json too, not Fastify's own JSON (issue #13).
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
   };
 }
 

@@ -1,7 +1,8 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException } from '@nestjs/common';
-import { AppError, PROBLEM_CONTENT_TYPE, toProblem } from '@tessera/errors';
+import { AppError, PROBLEM_CONTENT_TYPE } from '@tessera/errors';
 import { createLogger } from '@tessera/telemetry';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { problemOf } from './framework-errors';
 import { problemInstanceOf } from './request-id';
 
 /**
@@ -18,10 +19,8 @@ export class ProblemFilter implements ExceptionFilter {
     const reply = http.getResponse<FastifyReply>();
     const error = normalise(exception);
     // The instance names this occurrence by request id (also in X-Request-Id and the logs), never the URL: its query may carry credentials.
-    const problem = toProblem(error, problemInstanceOf(request.id));
-    // HTTP-only statuses with no gRPC counterpart keep their own status code.
-    const status = (error instanceof AppError ? HTTP_ONLY_STATUS[error.code] : undefined) ?? problem.status;
-    const body = { ...problem.body, status };
+    // HTTP-only statuses with no gRPC counterpart keep their own status code and title (problemOf).
+    const { status, body } = problemOf(error, problemInstanceOf(request.id));
     if (status >= 500) this.logger.error({ err: exception, path: request.routeOptions?.url, requestId: request.id }, 'request failed');
     if (status === 401) void reply.header('www-authenticate', wwwAuthenticateOf(body.code));
     void reply.status(status).header('content-type', PROBLEM_CONTENT_TYPE).send(body);
@@ -35,8 +34,6 @@ const MISSING_CREDENTIAL = new Set(['AUTH.TOKEN_REQUIRED', 'AUTH.CREDENTIALS_REQ
 export function wwwAuthenticateOf(code: string): string {
   return MISSING_CREDENTIAL.has(code) ? 'Bearer realm="tessera"' : 'Bearer realm="tessera", error="invalid_token"';
 }
-
-const HTTP_ONLY_STATUS: Record<string, number> = { 'HTTP.PAYLOAD_TOO_LARGE': 413, 'HTTP.UNSUPPORTED_MEDIA_TYPE': 415 };
 
 /** Framework errors (unknown route, malformed JSON, oversize body) become typed AppErrors. */
 export function normalise(exception: unknown): unknown {
