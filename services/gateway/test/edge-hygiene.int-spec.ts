@@ -118,6 +118,29 @@ describe('request size and time limits', () => {
     expect(await res.json()).toMatchObject({ code: 'HTTP.PAYLOAD_TOO_LARGE', status: 413, title: 'Payload Too Large' });
   });
 
+  it('refuses a body that is not UTF-8 or holds an unpaired surrogate, instead of storing U+FFFD (issue #13)', async () => {
+    const headers = async (key: string) => ({ ...(await t.bearer('ops-cara', ['operator'])), 'content-type': 'application/json', 'idempotency-key': key });
+    const post = async (body: Buffer | string, key: string) => fetch(`${base}/v1/accounts`, { method: 'POST', body, headers: await headers(key) });
+    const invalidBytes = Buffer.concat([Buffer.from('{"ownerId":"caf'), Buffer.from([0xe9]), Buffer.from('","type":"ASSET","currency":"EUR"}')]);
+    for (const [name, body] of [['latin-1 byte', invalidBytes], ['lone surrogate escape', '{"ownerId":"a\\ud800b","type":"ASSET","currency":"EUR"}'], ['lone surrogate in a key', '{"ownerId":"a","type":"ASSET","currency":"EUR","\\udc00":1}']] as const) {
+      const res = await post(body, `hygiene-utf8-${name.replace(/\W/g, '-')}`);
+      expect({ name, status: res.status, type: res.headers.get('content-type') }).toEqual({ name, status: 400, type: expect.stringContaining('application/problem+json') });
+      expect(await res.json()).toMatchObject({ code: 'HTTP.INVALID_UTF8', title: 'Bad Request' });
+    }
+    // Real text in any script passes, and so does an escaped pair (one astral character).
+    const ok = await post('{"ownerId":"Zoë 💶 \\ud83d\\udcb6","type":"ASSET","currency":"EUR"}', 'hygiene-utf8-ok');
+    expect(ok.status).toBe(201);
+    // Fastify's JSON checks still run behind the UTF-8 check.
+    const poisoned = await post('{"ownerId":"a","type":"ASSET","currency":"EUR","__proto__":{"x":1}}', 'hygiene-utf8-proto');
+    expect(poisoned.status).toBe(400);
+    const broken = await post('{"ownerId":', 'hygiene-utf8-broken');
+    expect(await broken.json()).toMatchObject({ status: 400, code: 'HTTP.BAD_REQUEST' });
+    // Query strings: escapes that are not UTF-8 were kept as the raw text (`a%FFb`).
+    const query = await fetch(`${base}/v1/accounts/${ACCOUNT_ID}?x=a%FFb`, { headers: await t.bearer('ops-cara', ['operator']) });
+    expect(query.status).toBe(400);
+    expect(await query.json()).toMatchObject({ code: 'HTTP.INVALID_UTF8' });
+  });
+
   it('cuts off a slowloris client that trickles its body past the request timeout', async () => {
     const socket = connect(port, '127.0.0.1');
     const received: Buffer[] = [];

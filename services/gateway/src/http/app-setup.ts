@@ -9,6 +9,7 @@ import { setupDocs } from '../openapi/openapi.setup';
 import { REQUEST_ID_HEADER, requestIdOf } from './request-id';
 import { clientErrorHandler, frameworkErrorHandler } from './framework-errors';
 import { labelHttpRoutes } from './http-route.metrics';
+import { registerStrictJsonParser, registerStrictQuery } from './strict-utf8';
 import { registerSecurityHeaders } from './security-headers';
 
 /** Headers a browser client may send cross-origin, and those it may read back. */
@@ -53,6 +54,9 @@ export function fastifyOptionsOf(config: GatewayConfig): FastifyHttpOptions<Serv
 export async function configureApp(app: NestFastifyApplication, config: GatewayConfig): Promise<void> {
   // helmet's headers, computed once (security-headers.ts): @fastify/helmet rebuilt them on every request.
   registerSecurityHeaders(app.getHttpAdapter().getInstance());
+  // JSON bodies and query strings must be UTF-8 text, or 400 HTTP.INVALID_UTF8 (strict-utf8.ts).
+  registerStrictJsonParser(app.getHttpAdapter().getInstance());
+  registerStrictQuery(app.getHttpAdapter().getInstance());
   app.enableCors({
     // An origin off the list gets no Access-Control-Allow-Origin, so the browser refuses the response.
     origin: config.GATEWAY_CORS_ORIGINS.length > 0 ? config.GATEWAY_CORS_ORIGINS : false,
@@ -86,6 +90,8 @@ export async function createGatewayApp(
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, auth), new FastifyAdapter(fastifyOptionsOf(config)), {
     bufferLogs: false,
     logger: options.logger ?? ['error', 'warn'],
+    // The JSON body parser is ours (registerStrictJsonParser in configureApp), not Nest's copy of Fastify's.
+    bodyParser: false,
   });
   await configureApp(app, config);
   return app;
