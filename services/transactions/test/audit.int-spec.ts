@@ -135,6 +135,14 @@ describe(AuditTrail, () => {
       expect((await audit.verify()).valid).toBe(true);
     });
 
+    it('refuses TRUNCATE of the audit chain and of the postings, as it refuses UPDATE and DELETE (issue #13)', async () => {
+      const before = await db.client.query<{ n: string }>('SELECT count(*) AS n FROM audit_records');
+      for (const table of ['audit_records', 'postings']) {
+        await expect(db.client.query(`TRUNCATE ${table} CASCADE`)).rejects.toMatchObject({ code: '42501', message: `${table} is append-only (TRUNCATE refused)` });
+      }
+      expect((await db.client.query<{ n: string }>('SELECT count(*) AS n FROM audit_records')).rows[0]?.n).toBe(before.rows[0]?.n);
+    });
+
     it('reports a deleted row at the record that followed it', async () => {
       const { rows } = await db.client.query<{ seq: string }>('SELECT seq FROM audit_records ORDER BY seq OFFSET 5 LIMIT 2');
       await tamper('DELETE FROM audit_records WHERE seq = $1', [rows[0]!.seq]);

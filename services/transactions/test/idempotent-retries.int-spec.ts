@@ -9,6 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { paymentsV1 } from '@tessera/contracts';
+import { Metadata } from '@grpc/grpc-js';
 import { unaryCall } from '@tessera/grpc';
 import { isAppError } from '@tessera/errors';
 import type { approvingCompliance } from './support/service-process';
@@ -123,5 +124,44 @@ describe('a refused request, retried', () => {
     expect(staged[0]?.n).toBe('0');
     // Screened once per request, whatever the number of attempts: retries replay before screening.
     expect(compliance.decided()).toBeGreaterThan(0);
+  });
+});
+
+describe("keys are the caller's own (issue #13, defect 5)", () => {
+  it('another caller reusing a key gets its own transfer, learns nothing of the first and cannot block it; each retry replays its own', async () => {
+    const destination = await open();
+    const key = `shared-${run}`;
+    const other = new Metadata();
+    other.set('authorization', `Bearer ${await svc!.auth.issuer.mint({ sub: `other-caller-${run}`, roles: ['operator'], ttlSec: 600 })}`);
+    const mine = (amount: bigint) => ({ idempotencyKey: key, transfer: instruction(funder, destination, amount, `${key}-mine`) });
+    const theirs = (amount: bigint) => ({ idempotencyKey: key, transfer: instruction(funder, destination, amount, `${key}-theirs`) });
+
+    const first = await unaryCall(transfers, 'createTransfer', mine(100n));
+    // Before: PAYMENTS.IDEMPOTENCY_KEY_REUSED (the key's existence leaked, and the other caller was blocked).
+    const second = await unaryCall(transfers, 'createTransfer', theirs(250n), { metadata: other });
+    expect(second.transfer!.id).not.toBe(first.transfer!.id);
+    expect(second.transfer!.amount?.amountMinor).toBe(250n);
+
+    // Replay rules unchanged, per caller: a retry gets its own first answer, another body its own refusal.
+    expect((await unaryCall(transfers, 'createTransfer', mine(100n))).transfer!.id).toBe(first.transfer!.id);
+    expect((await unaryCall(transfers, 'createTransfer', theirs(250n), { metadata: other })).transfer!.id).toBe(second.transfer!.id);
+    expect(await outcomes([unaryCall(transfers, 'createTransfer', mine(999n))], () => '')).toEqual(['error:FAILED_PRECONDITION:PAYMENTS.IDEMPOTENCY_KEY_REUSED']);
+
+    const { rows } = await db.client.query<{ b: string }>('SELECT balance_minor::text AS b FROM accounts WHERE id = $1', [destination]);
+    expect(rows[0]?.b).toBe('350');
+  });
+
+  it('replays a key committed before keys were scoped per caller, for as long as it lives (no second transfer across the upgrade)', async () => {
+    const destination = await open();
+    const key = `legacy-${run}`;
+    const request = { idempotencyKey: key, transfer: instruction(funder, destination, 77n, key) };
+    const committed = await unaryCall(transfers, 'createTransfer', request);
+    // What the row looked like before the upgrade: the RPC alone as its scope. The service reads the legacy window at
+    // its first idempotent call, so the row must be legacy before the restart below.
+    await db.client.query(`UPDATE idempotency_keys SET scope = split_part(scope, '@', 1) WHERE key = $1`, [key]);
+    await svc!.restart();
+    expect((await unaryCall(transfers, 'createTransfer', request)).transfer!.id).toBe(committed.transfer!.id);
+    const { rows } = await db.client.query<{ n: string }>('SELECT count(*)::text AS n FROM transfers WHERE reference = $1', [key]);
+    expect(rows[0]?.n).toBe('1');
   });
 });

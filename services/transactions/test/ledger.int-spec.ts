@@ -208,7 +208,7 @@ describe('TransferService', () => {
       const { rows } = await db.query<{ action: string }>(`SELECT action FROM audit_records WHERE entity_id = $1 ORDER BY seq`, [t.id]);
       expect(rows.map((r) => r.action)).toEqual(['compliance.decision', 'transfer.posted']);
       // Every committed key (OpenAccount included) holds its encoded first response for replays.
-      const { rows: keys } = await db.query<{ scope: string; missing: number }>(`SELECT scope, count(*) FILTER (WHERE response IS NULL)::int AS missing FROM idempotency_keys GROUP BY scope ORDER BY scope`);
+      const { rows: keys } = await db.query<{ scope: string; missing: number }>(`SELECT split_part(scope, '@', 1) AS scope, count(*) FILTER (WHERE response IS NULL)::int AS missing FROM idempotency_keys GROUP BY 1 ORDER BY 1`);
       expect(keys).toEqual([{ scope: 'payments.CreateTransfer', missing: 0 }, { scope: 'payments.OpenAccount', missing: 0 }]);
     });
 

@@ -7,7 +7,7 @@ import { AuditTrail } from '../audit/audit-trail';
 import type { Prisma } from '../generated/prisma/client';
 import type { Account as AccountRow } from '../generated/prisma/client';
 import { Outbox } from '../outbox/outbox';
-import { IdempotencyStore } from '../ledger/idempotency';
+import { callerScope, IdempotencyStore } from '../ledger/idempotency';
 import { PiiVault } from '../pii/pii-vault';
 import { PrismaService } from '../platform/prisma.provider';
 import type { Account, AccountHolderData, AccountStatus, AccountType } from './account';
@@ -43,7 +43,7 @@ export class AccountRepository {
    */
   async openOnce(key: string, fingerprint: string, account: NewAccount): Promise<{ account: Account; replayed: boolean }> {
     const call = {
-      scope: OPEN_ACCOUNT_SCOPE,
+      scope: callerScope(OPEN_ACCOUNT_SCOPE),
       key,
       fingerprint,
       codec: accountCodec,

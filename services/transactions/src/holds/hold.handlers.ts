@@ -5,7 +5,7 @@ import type { Prisma } from '../generated/prisma/client';
 import { randomUUID } from 'node:crypto';
 import { isUuid } from '../accounts/account';
 import { ScreeningGate } from '../compliance-client/screening.gate';
-import { IdempotencyStore, type IdempotentResult } from '../ledger/idempotency';
+import { callerScope, IdempotencyStore, type IdempotentResult } from '../ledger/idempotency';
 import {
   assertActive, assertCanCredit, assertCanReserve, assertCurrency, fingerprint, idViolation, type Money, moneyViolations, textViolations, validateIdempotencyKey,
 } from '../ledger/ledger';
@@ -56,10 +56,12 @@ export class HoldHandlers {
     textViolations({ description: cmd.description, reference: cmd.reference }, violations);
     if (violations.length > 0 || !cmd.amount) throw ledgerErrors.invalid(violations);
     const amount = cmd.amount;
-    const id = idempotentId('payments.AuthorizeHold', cmd.idempotencyKey);
+    // Keys are the caller's own (callerScope): so are the hold id and the screening key derived from it.
+    const scope = callerScope('payments.AuthorizeHold');
+    const id = idempotentId(scope, cmd.idempotencyKey);
     let screeningId = '';
     const call = {
-      scope: 'payments.AuthorizeHold',
+      scope,
       key: cmd.idempotencyKey,
       fingerprint: fingerprint({ ...cmd, idempotencyKey: '' }),
       codec: paymentsV1.AuthorizeHoldResponse,
@@ -84,7 +86,7 @@ export class HoldHandlers {
       counterpartyCountry: '',
       movementKind: 'hold' as const,
     };
-    const screening = await this.gate.screen(`payments.AuthorizeHold:${cmd.idempotencyKey}`, subject);
+    const screening = await this.gate.screen(`payments.AuthorizeHold:${id}`, subject);
     screeningId = screening.screeningId;
     if (screening.decision !== 'APPROVE') {
       await this.gate.auditRefusal(screening, subject);
@@ -140,7 +142,7 @@ export class HoldHandlers {
       moneyViolations(cmd.amount, 'amount', violations);
       if (violations.length > 0) throw ledgerErrors.invalid(violations);
     }
-    const call = { scope: 'payments.CaptureHold', key: cmd.idempotencyKey, fingerprint: fingerprint({ ...cmd, idempotencyKey: '' }), codec: paymentsV1.CaptureHoldResponse };
+    const call = { scope: callerScope('payments.CaptureHold'), key: cmd.idempotencyKey, fingerprint: fingerprint({ ...cmd, idempotencyKey: '' }), codec: paymentsV1.CaptureHoldResponse };
     const replay = await this.idempotency.peek(call);
     if (replay) return { response: replay, replayed: true };
     await this.expireIfDue(cmd.holdId);
@@ -196,7 +198,7 @@ export class HoldHandlers {
     const violations: FieldViolation[] = [];
     textViolations({ reason: cmd.reason }, violations);
     if (violations.length > 0) throw ledgerErrors.invalid(violations);
-    const call = { scope: 'payments.VoidHold', key: cmd.idempotencyKey, fingerprint: fingerprint({ ...cmd, idempotencyKey: '' }), codec: paymentsV1.VoidHoldResponse };
+    const call = { scope: callerScope('payments.VoidHold'), key: cmd.idempotencyKey, fingerprint: fingerprint({ ...cmd, idempotencyKey: '' }), codec: paymentsV1.VoidHoldResponse };
     const replay = await this.idempotency.peek(call);
     if (replay) return { response: replay, replayed: true };
     await this.expireIfDue(cmd.holdId);

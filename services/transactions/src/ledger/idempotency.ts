@@ -1,4 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import { actorOf } from '@tessera/auth';
+import { currentCallContext } from '@tessera/grpc';
 import { withSerializableRetry } from '@tessera/db';
 import { AppError, type ErrorKind, isAppError } from '@tessera/errors';
 import { Prisma } from '../generated/prisma/client';
@@ -14,7 +16,10 @@ export interface ResponseCodec<R> {
 }
 
 export interface IdempotentCall<R> {
-  /** RPC name, e.g. `payments.CreateTransfer`: the same key may be used once per RPC. */
+  /**
+   * The key space: RPC name and caller, `callerScope('payments.CreateTransfer')`. The same key may be used once per RPC
+   * and caller; another caller's key of the same name is another key.
+   */
   scope: string;
   key: string;
   /** sha256 of the request without its key (see `fingerprint`). */
@@ -44,6 +49,22 @@ export interface IdempotentResult<R> {
 }
 
 const TTL_MS = 7 * 24 * 3600 * 1000;
+
+/**
+ * The key space of one RPC for the caller making it: `payments.CreateTransfer@<principal>` (the verified principal's
+ * subject, `apikey:<id>` for an API key, `service:<cn>` for a service acting alone). Keys used to be global per RPC:
+ * another caller reusing a key learnt it existed (422) and could block a predictable one (issue #13), where payment
+ * APIs scope keys per account. Call in the request's context (the handler), not in a coalesced batch.
+ */
+export function callerScope(rpc: string, actor: string = actorOf(currentCallContext())): string {
+  return `${rpc}@${actor}`;
+}
+
+/** The scope a key had before keys were scoped per caller (`payments.CreateTransfer`), or undefined. */
+function legacyScopeOf(scope: string): string | undefined {
+  const at = scope.indexOf('@');
+  return at > 0 ? scope.slice(0, at) : undefined;
+}
 /** Refusals that will not change on a retry of the same request; anything else (unavailable, internal) may. */
 const DEFINITE: ReadonlySet<ErrorKind> = new Set<ErrorKind>(['INVALID_ARGUMENT', 'FAILED_PRECONDITION', 'NOT_FOUND']);
 /**
@@ -73,10 +94,38 @@ export class IdempotencyStore {
     private readonly audit: AuditTrail,
   ) {}
 
+  /**
+   * Until when keys stored before they were scoped per caller (scope without `@`) can still be replayed: their latest
+   * expiry, read once (0: none, as on every database created since). Such a key was committed before the upgrade and is
+   * never written again, so a retry across the upgrade replays it as before (global, as it was) instead of running twice.
+   */
+  private legacyUntil: Promise<number> | undefined;
+
+  private async legacyOpen(): Promise<boolean> {
+    this.legacyUntil ??= this.prisma.client.$queryRaw<Array<{ until: Date | null }>>`
+      SELECT max(expires_at) AS until FROM idempotency_keys WHERE strpos(scope, '@') = 0`.then(
+      (rows) => rows[0]?.until?.getTime() ?? 0,
+      (err: unknown) => {
+        this.legacyUntil = undefined; // ask again next time
+        throw err;
+      },
+    );
+    return (await this.legacyUntil) > Date.now();
+  }
+
+  /** The replay of a key committed before keys were scoped per caller, if there is one (see legacyUntil). */
+  private async legacyReplay<R>(call: IdempotentCall<R>): Promise<IdempotentResult<R> | undefined> {
+    const legacy = legacyScopeOf(call.scope);
+    if (legacy === undefined || !(await this.legacyOpen())) return undefined;
+    const row = await this.prisma.client.idempotencyKey.findUnique({ where: { scope_key: { scope: legacy, key: call.key } } });
+    return row ? { response: await replayOf(row, call), replayed: true } : undefined;
+  }
+
   /** A committed response for this key, without a transaction; lets callers skip screening on a retry. */
   async peek<R>(call: IdempotentCall<R>): Promise<R | undefined> {
     const row = await this.prisma.client.idempotencyKey.findUnique({ where: { scope_key: { scope: call.scope, key: call.key } } });
-    return row ? await replayOf(row, call) : undefined;
+    if (row) return await replayOf(row, call);
+    return (await this.legacyReplay(call))?.response;
   }
 
   /**
@@ -92,7 +141,7 @@ export class IdempotencyStore {
     const byKey = new Map(rows.map((r) => [`${r.scope}\u0000${r.key}`, r]));
     return calls.map((call) => {
       const row = byKey.get(`${call.scope}\u0000${call.key}`);
-      return async () => (row ? await replayOf(row, call) : undefined);
+      return async () => (row ? await replayOf(row, call) : (await this.legacyReplay(call))?.response);
     });
   }
 
@@ -100,6 +149,8 @@ export class IdempotencyStore {
     call: IdempotentCall<R>,
     work: (tx: Prisma.TransactionClient) => Promise<{ response: R; transferId?: string; resourceId?: string }>,
   ): Promise<IdempotentResult<R>> {
+    const legacy = await this.legacyReplay(call);
+    if (legacy) return legacy;
     try {
       return await this.run(call, work);
     } catch (error) {
@@ -139,6 +190,20 @@ export class IdempotencyStore {
     work: (tx: Prisma.TransactionClient, owned: readonly number[]) => Promise<Array<{ response: R; transferId?: string; resourceId?: string } | AppError>>,
   ): Promise<Array<IdempotentResult<R> | AppError | undefined>> {
     if (new Set(calls.map((c) => `${c.scope}\u0000${c.key}`)).size !== calls.length) throw new Error('transactMany: the same key twice');
+    return this.legacyCollision(calls).then((collides) => (collides ? calls.map(() => undefined) : this.claimMany(calls, work)));
+  }
+
+  /** Whether any of `calls` has a key committed before keys were scoped per caller: then each runs alone and replays. */
+  private async legacyCollision<R>(calls: readonly IdempotentCall<R>[]): Promise<boolean> {
+    if (!(await this.legacyOpen())) return false;
+    const found = await Promise.all(calls.map(async (c) => legacyScopeOf(c.scope) !== undefined && (await this.prisma.client.idempotencyKey.count({ where: { scope: legacyScopeOf(c.scope) as string, key: c.key } })) > 0));
+    return found.some(Boolean);
+  }
+
+  private claimMany<R>(
+    calls: readonly IdempotentCall<R>[],
+    work: (tx: Prisma.TransactionClient, owned: readonly number[]) => Promise<Array<{ response: R; transferId?: string; resourceId?: string } | AppError>>,
+  ): Promise<Array<IdempotentResult<R> | AppError | undefined>> {
     return withSerializableRetry(() =>
       this.prisma.client.$transaction(async (tx) => {
         const results: Array<IdempotentResult<R> | AppError | undefined> = calls.map(() => undefined);

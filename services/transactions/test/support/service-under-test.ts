@@ -16,6 +16,8 @@ export interface ServiceUnderTest {
   address: string;
   accounts: paymentsV1.AccountServiceClient;
   transfers: paymentsV1.TransferServiceClient;
+  /** Stops the service (SIGTERM) and starts it again on the same port, database and compliance. */
+  restart(): Promise<void>;
   /** Stops the service and the in-test compliance, drops the database, deletes the file's consumer group. */
   stop(): Promise<void>;
 }
@@ -34,13 +36,21 @@ export async function startServiceUnderTest(
   const db = await throwawayDb(label);
   const compliance = await approvingCompliance(options.compliance);
   const port = await freePort();
-  const child = await startTransactions({ port, databaseUrl: db.url, complianceAddr: `127.0.0.1:${compliance.port}`, auth, ...(options.env ? { env: options.env } : {}) });
+  const start = () => startTransactions({ port, databaseUrl: db.url, complianceAddr: `127.0.0.1:${compliance.port}`, auth, ...(options.env ? { env: options.env } : {}) });
+  let child = await start();
   const address = `127.0.0.1:${port}`;
   const clientOptions = { retry: 'none' as const, defaultDeadlineMs: options.deadlineMs ?? 15_000, ...sendAs(await staffAuthorization(auth)) };
   const accounts = createGrpcClient(paymentsV1.AccountServiceClient, address, clientOptions);
   const transfers = createGrpcClient(paymentsV1.TransferServiceClient, address, clientOptions);
   return {
-    db, auth, compliance, child, address, accounts, transfers,
+    db, auth, compliance, address, accounts, transfers,
+    get child() {
+      return child;
+    },
+    restart: async () => {
+      await stopAndCleanUp(child);
+      child = await start();
+    },
     stop: async () => {
       accounts.close();
       transfers.close();

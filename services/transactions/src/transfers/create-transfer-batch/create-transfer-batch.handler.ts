@@ -7,7 +7,7 @@ import type { Screening } from '../../compliance-client/screening';
 import { ScreeningGate } from '../../compliance-client/screening.gate';
 import { HoldExpiry } from '../../holds/hold-expiry';
 import { idempotentId } from '../../ledger/idempotent-id';
-import { IdempotencyStore, type IdempotentResult } from '../../ledger/idempotency';
+import { callerScope, IdempotencyStore, type IdempotentResult } from '../../ledger/idempotency';
 import {
   assertActive, assertCurrency, fingerprint, instructionViolations, MAX_BATCH, type TransferInstruction, validateIdempotencyKey, type ValidInstruction,
 } from '../../ledger/ledger';
@@ -46,9 +46,11 @@ export class CreateTransferBatchHandler {
     instructions.slice(0, MAX_BATCH).forEach((t, i) => instructionViolations(t, `transfers[${i}]`, violations));
     if (violations.length > 0) throw ledgerErrors.invalid(violations);
     const batch = instructions as ValidInstruction[];
-    const batchId = idempotentId(SCOPE, idempotencyKey, 'batch');
+    // Keys are the caller's own (callerScope): so are the ids and screening keys derived from them.
+    const scope = callerScope(SCOPE);
+    const batchId = idempotentId(scope, idempotencyKey, 'batch');
     const call = {
-      scope: SCOPE,
+      scope,
       key: idempotencyKey,
       fingerprint: fingerprint(batch),
       codec: paymentsV1.CreateTransferBatchResponse,
@@ -70,7 +72,7 @@ export class CreateTransferBatchHandler {
         assertCurrency(account, t.amount.currency);
       }
     }
-    const ids = batch.map((_, i) => idempotentId(SCOPE, idempotencyKey, String(i)));
+    const ids = batch.map((_, i) => idempotentId(scope, idempotencyKey, String(i)));
     // One ScreenBatch call for the whole batch (it was one Screen per transfer: a 50-transfer batch overran the
     // gateway's deadline). Compliance decides the items in order, each seeing the ones before it, exactly as
     // sequential Screens would; each item keeps its own screening key, so a retry replays the decisions made.
@@ -87,7 +89,7 @@ export class CreateTransferBatchHandler {
     }));
     const screenings = await this.gate.screenBatch(
       batchId,
-      subjects.map((subject, i) => ({ idempotencyKey: `${SCOPE}:${idempotencyKey}:${i}`, subject })),
+      subjects.map((subject, i) => ({ idempotencyKey: `${SCOPE}:${batchId}:${i}`, subject })),
     );
     const refused = screenings.findIndex((s) => s.decision !== 'APPROVE');
     if (refused >= 0) {
@@ -105,7 +107,7 @@ export class CreateTransferBatchHandler {
         batch.map((instruction, i) => {
           const sealedCounterparty = sealed[i];
           return {
-            id: ids[i] ?? idempotentId(SCOPE, idempotencyKey, String(i)),
+            id: ids[i] ?? idempotentId(scope, idempotencyKey, String(i)),
             instruction,
             screening: screenings[i] as Screening,
             movementKind: 'batch' as const,

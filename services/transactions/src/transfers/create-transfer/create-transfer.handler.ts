@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { paymentsV1 } from '@tessera/contracts';
 import { ScreeningGate } from '../../compliance-client/screening.gate';
 import { idempotentId } from '../../ledger/idempotent-id';
-import type { IdempotentResult } from '../../ledger/idempotency';
+import { callerScope, type IdempotentResult } from '../../ledger/idempotency';
 import { assertActive, assertCurrency, fingerprint, type TransferInstruction, validateIdempotencyKey, validateInstruction } from '../../ledger/ledger';
 import { PiiVault } from '../../pii/pii-vault';
 import { tagTransferSpan } from '../transfer.tracing';
@@ -35,9 +35,11 @@ export class CreateTransferHandler {
   async execute(idempotencyKey: string, instruction: TransferInstruction): Promise<IdempotentResult<paymentsV1.CreateTransferResponse>> {
     validateIdempotencyKey(idempotencyKey);
     const ins = validateInstruction(instruction);
-    const id = idempotentId(SCOPE, idempotencyKey);
+    // Keys are the caller's own (callerScope): so are the transfer id and the screening key derived from it.
+    const scope = callerScope(SCOPE);
+    const id = idempotentId(scope, idempotencyKey);
     const call = {
-      scope: SCOPE,
+      scope,
       key: idempotencyKey,
       fingerprint: fingerprint(ins),
       codec: paymentsV1.CreateTransferResponse,
@@ -56,7 +58,7 @@ export class CreateTransferHandler {
       assertCurrency(account, ins.amount.currency);
     }
     tagTransferSpan(id, ins.sourceAccountId, ins.amount.currency);
-    const screening = await this.gate.screen(`${SCOPE}:${idempotencyKey}`, {
+    const screening = await this.gate.screen(`${SCOPE}:${id}`, {
       referenceId: id,
       sourceAccountId: ins.sourceAccountId,
       destinationAccountId: ins.destinationAccountId,

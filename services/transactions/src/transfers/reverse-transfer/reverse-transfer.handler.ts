@@ -3,7 +3,7 @@ import { paymentsV1 } from '@tessera/contracts';
 import { randomUUID } from 'node:crypto';
 import { isUuid } from '../../accounts/account';
 import { HoldExpiry } from '../../holds/hold-expiry';
-import { IdempotencyStore, type IdempotentResult } from '../../ledger/idempotency';
+import { callerScope, IdempotencyStore, type IdempotentResult } from '../../ledger/idempotency';
 import { assertCanCredit, assertCanReserve, fingerprint, MAX_TEXT, validateIdempotencyKey } from '../../ledger/ledger';
 import { ledgerErrors } from '../../ledger/ledger.errors';
 import { LedgerJournal } from '../../ledger/ledger.journal';
@@ -33,7 +33,7 @@ export class ReverseTransferHandler {
     validateIdempotencyKey(cmd.idempotencyKey);
     if (!isUuid(cmd.transferId)) throw ledgerErrors.malformedId('transfer_id');
     if (cmd.reason.length > MAX_TEXT) throw ledgerErrors.invalid([{ field: 'reason', description: `must be at most ${MAX_TEXT} characters` }]);
-    const call = { scope: SCOPE, key: cmd.idempotencyKey, fingerprint: fingerprint({ t: cmd.transferId, r: cmd.reason }), codec: paymentsV1.ReverseTransferResponse };
+    const call = { scope: callerScope(SCOPE), key: cmd.idempotencyKey, fingerprint: fingerprint({ t: cmd.transferId, r: cmd.reason }), codec: paymentsV1.ReverseTransferResponse };
     const result = await this.idempotency.transact(call, async (tx) => {
       const original = await this.ledger.lockTransfer(tx, cmd.transferId);
       if (original.kind === 'REVERSAL') throw ledgerErrors.reversalOfReversal(original.id);
