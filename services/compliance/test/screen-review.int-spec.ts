@@ -16,6 +16,10 @@ jest.setTimeout(60_000);
 process.env['LOG_LEVEL'] ??= 'warn';
 
 const released: paymentsV1.ReleaseTransferRequest[] = [];
+/** ApproveRelease calls the stand-in transactions got, with the credential compliance forwarded (the officer's own). */
+const approvals: Array<{ transferId: string; authorization: string | undefined }> = [];
+/** The `sub` of a forwarded `Bearer <jwt>` (decoded, not verified: the real transactions verifies it). */
+const subjectOf = (authorization: string | undefined) => JSON.parse(Buffer.from(authorization?.split('.')[1] ?? '', 'base64url').toString() || '{}').sub as string | undefined;
 const declined: paymentsV1.DeclineHeldTransferRequest[] = [];
 let failNextRelease = false;
 let transactions: GrpcServerHandle;
@@ -39,6 +43,10 @@ beforeAll(async () => {
         implementation: unaryService(paymentsV1.TransferServiceService, {
           createTransfer: notUsed, createTransferBatch: notUsed, getTransfer: notUsed, listTransfers: notUsed, authorizeHold: notUsed,
           captureHold: notUsed, voidHold: notUsed, reverseTransfer: notUsed,
+          approveRelease: async (req, ctx) => {
+            approvals.push({ transferId: req.transferId, authorization: ctx.authorization });
+            return { approvedBy: [] };
+          },
           releaseTransfer: async (req) => {
             if (failNextRelease) {
               failNextRelease = false;
@@ -180,6 +188,9 @@ describe('review queue', () => {
     expect(released.filter((r) => r.transferId === transferId)).toEqual([
       expect.objectContaining({ idempotencyKey: `compliance-release-${alertId}`, approvedBy: ['alice', 'bob'], alertId }),
     ]);
+    // Each approval went to transactions with that officer's own token (issue #13: transactions counts only these).
+    const forwarded = approvals.filter((a) => a.transferId === transferId).map((a) => subjectOf(a.authorization));
+    expect(forwarded).toEqual(['alice', 'alice', 'bob']);
     const { rows } = await h.db.query('SELECT actor, action FROM alert_actions WHERE alert_id = $1 ORDER BY id', [alertId]);
     expect(rows).toEqual([
       { actor: 'service:plaintext-peer', action: 'raised' },

@@ -224,6 +224,7 @@ const transferService: UnaryImplementation<typeof paymentsV1.TransferServiceServ
       return { original: reversed, reversal };
     });
   },
+  async approveRelease() { fail('TEST.UNUSED', 'INTERNAL', 'not exposed over REST'); },
   async releaseTransfer() { fail('TEST.UNUSED', 'INTERNAL', 'not exposed over REST'); },
   async declineHeldTransfer() { fail('TEST.UNUSED', 'INTERNAL', 'not exposed over REST'); },
 };

@@ -13,6 +13,7 @@ import { complianceV1, descriptorSetPath, paymentsV1 } from '@tessera/contracts'
 import { dropDatabase, ensureDatabase, migrate } from '@tessera/db';
 import { AppError } from '@tessera/errors';
 import { createGrpcClient, createGrpcServer, type GrpcServerHandle, unaryCall, unaryService } from '@tessera/grpc';
+import { Metadata } from '@grpc/grpc-js';
 import fc from 'fast-check';
 import { Client } from 'pg';
 import { AppModule } from '../src/app.module';
@@ -62,6 +63,13 @@ let accounts: paymentsV1.AccountServiceClient;
 let address: string;
 
 const key = () => `key-${randomUUID()}`;
+
+/** Records `officer`'s approval to release a held transfer, as compliance does: with the officer's own token. */
+async function approveAs(officer: string, transferId: string, roles: Array<'compliance-officer' | 'operator'> = ['compliance-officer']) {
+  const metadata = new Metadata();
+  metadata.set('authorization', `Bearer ${await auth.issuer.mint({ sub: officer, roles, ttlSec: 600 })}`);
+  return unaryCall(transfers, 'approveRelease', { transferId, alertId: 'al-1', note: `${officer} ok` }, { metadata });
+}
 const eur = (amountMinor: bigint) => ({ amountMinor, currency: 'EUR' });
 
 async function rejection(p: Promise<unknown>): Promise<AppError> {
@@ -375,6 +383,16 @@ describe('TransferService', () => {
       const p2 = await transfer(a, b, 200n);
       await expect(rejection(unaryCall(transfers, 'releaseTransfer', { idempotencyKey: key(), transferId: p1.id, approvedBy: ['ann', 'ann'], note: '', alertId: '' })))
         .resolves.toMatchObject({ code: 'PAYMENTS.FOUR_EYES_REQUIRED' });
+      // Issue #13: a caller holding compliance's certificate that merely lists two names releases nothing; only
+      // approvals recorded with the reviewers' own tokens count.
+      await expect(rejection(unaryCall(transfers, 'releaseTransfer', { idempotencyKey: key(), transferId: p1.id, approvedBy: ['ann', 'bob'], note: '', alertId: '' })))
+        .resolves.toMatchObject({ code: 'PAYMENTS.FOUR_EYES_REQUIRED' });
+      await expect(rejection(approveAs('olga', p1.id, ['operator']))).resolves.toMatchObject({ kind: 'PERMISSION_DENIED' });
+      expect((await approveAs('ann', p1.id)).approvedBy).toEqual(['ann']);
+      expect((await approveAs('ann', p1.id)).approvedBy).toEqual(['ann']); // the same reviewer again is still one
+      await expect(rejection(unaryCall(transfers, 'releaseTransfer', { idempotencyKey: key(), transferId: p1.id, approvedBy: ['ann', 'bob'], note: '', alertId: '' })))
+        .resolves.toMatchObject({ code: 'PAYMENTS.FOUR_EYES_REQUIRED' });
+      expect((await approveAs('bob', p1.id)).approvedBy).toEqual(['ann', 'bob']);
       const released = await unaryCall(transfers, 'releaseTransfer', { idempotencyKey: key(), transferId: p1.id, approvedBy: ['ann', 'bob'], note: 'ok', alertId: 'al-1' });
       expect(released.transfer?.status).toBe(paymentsV1.TransferStatus.TRANSFER_STATUS_POSTED);
       const declined = await unaryCall(transfers, 'declineHeldTransfer', { idempotencyKey: key(), transferId: p2.id, declinedBy: 'ann', note: 'no', alertId: 'al-2' });
@@ -589,7 +607,11 @@ describe('TransferService', () => {
                     expect(new Set(same.map((t) => t.id)).size).toBe(1);
                     const t = same[0]!;
                     if (t.status === paymentsV1.TransferStatus.TRANSFER_STATUS_PENDING) {
-                      if (o.release) await unaryCall(transfers, 'releaseTransfer', { idempotencyKey: key(), transferId: t.id, approvedBy: ['ann', 'bob'], note: '', alertId: '' });
+                      if (o.release) {
+                        await approveAs('ann', t.id);
+                        await approveAs('bob', t.id);
+                        await unaryCall(transfers, 'releaseTransfer', { idempotencyKey: key(), transferId: t.id, approvedBy: ['ann', 'bob'], note: '', alertId: '' });
+                      }
                       else await unaryCall(transfers, 'declineHeldTransfer', { idempotencyKey: key(), transferId: t.id, declinedBy: 'ann', note: '', alertId: '' });
                     }
                   } else if (o.kind === 'hold') {

@@ -24,8 +24,9 @@ export const TRANSFER_POLICY: PolicyTable<typeof paymentsV1.TransferServiceServi
   voidHold: { scope: 'holds:write' },
   // Customers hold transfers:write for their own payments; undoing a posted transfer is back-office work.
   reverseTransfer: { scope: 'transfers:write', role: 'operator' },
-  // Driven by compliance after a four-eyes review (compliance checks the officers); the officer's forwarded
-  // token, when present, is the audit actor.
+  // Four-eyes, proven here (issue #13): each approval carries the reviewing officer's own token (forwarded by
+  // compliance), verified by this service; the release, driven by compliance, counts only recorded approvals.
+  approveRelease: { scope: 'alerts:decide', role: 'compliance-officer' },
   releaseTransfer: { services: ['compliance'] },
   declineHeldTransfer: { services: ['compliance'] },
 };

@@ -76,6 +76,7 @@ export class TransfersGrpc {
       captureHold: async (req) => (await this.holds.capture({ idempotencyKey: req.idempotencyKey, holdId: req.holdId, amount: moneyFromProto(req.amount) })).response,
       voidHold: async (req) => (await this.holds.void({ idempotencyKey: req.idempotencyKey, holdId: req.holdId, reason: req.reason })).response,
       reverseTransfer: async (req) => (await this.reverse.execute({ idempotencyKey: req.idempotencyKey, transferId: req.transferId, reason: req.reason })).response,
+      approveRelease: async (req) => ({ approvedBy: await this.review.approve({ transferId: req.transferId, alertId: req.alertId, note: req.note }) }),
       releaseTransfer: async (req) =>
         (await this.review.release({ idempotencyKey: req.idempotencyKey, transferId: req.transferId, approvedBy: req.approvedBy, note: req.note, alertId: req.alertId })).response,
       declineHeldTransfer: async (req) =>

@@ -19,8 +19,10 @@ type Drive = 'release' | 'decline' | undefined;
 /**
  * Resolves an alert. For an alert holding a transfer, RELEASE is four-eyes: the first reviewer's approval
  * moves it to AWAITING_SECOND_APPROVAL, a second DISTINCT reviewer's approval makes compliance call
- * TransferService.ReleaseTransfer. The remote call happens after the approval committed and carries a key
- * derived from the alert id, so if it fails the same (or a retried) call re-drives it without double-posting.
+ * TransferService.ReleaseTransfer. Each approval is first recorded in transactions (ApproveRelease) under the
+ * officer's own forwarded credential: transactions releases only with two such records. The release call happens
+ * after the approval committed and carries a key derived from the alert id, so if it fails the same (or a retried)
+ * call re-drives it without double-posting.
  */
 @Injectable()
 export class ResolveAlertHandler {
@@ -56,6 +58,10 @@ export class ResolveAlertHandler {
       if (resolution === 'DECLINE') return { alert: current, drive: 'decline' };
       if (resolution === 'RELEASE') {
         const step = approveRelease(current, principal);
+        // The approval counts in transactions only if recorded there under this officer's own credential (forwarded
+        // with this call): compliance's list alone no longer releases anything (issue #13). Idempotent per officer, so
+        // recording it again (a retry; an approval given before this check existed) is harmless.
+        await this.transactions.approveRelease({ transferId: current.heldTransferId ?? '', alertId: current.id, note: cmd.note });
         if (step.alreadyApproved) {
           // The same reviewer again: a retry after a failed release may re-drive it, a second approval may not.
           if (step.complete) return { alert: current, drive: 'release' };

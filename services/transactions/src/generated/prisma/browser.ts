@@ -43,8 +43,15 @@ export type AccountHolder = Prisma.AccountHolderModel
  */
 export type Posting = Prisma.PostingModel
 /**
- * Model IdempotencyKey
+ * Model ReleaseApproval
  * A client's Idempotency-Key, scoped per caller; request_hash detects the same key reused for a different request.
+ * One reviewer's approval to release a transfer held for review (four-eyes, issue #13): recorded by ApproveRelease
+ * with the reviewer's own verified credential; ReleaseTransfer posts only with two distinct approvers here.
+ */
+export type ReleaseApproval = Prisma.ReleaseApprovalModel
+/**
+ * Model IdempotencyKey
+ * 
  */
 export type IdempotencyKey = Prisma.IdempotencyKeyModel
 /**

@@ -1,14 +1,18 @@
 import { Injectable } from '@nestjs/common';
+import { principalOf } from '@tessera/auth';
+import { currentCallContext } from '@tessera/grpc';
 import { paymentsV1 } from '@tessera/contracts';
 import { isUuid } from '../../accounts/account';
 import { HoldExpiry } from '../../holds/hold-expiry';
-import { IdempotencyStore, type IdempotentResult } from '../../ledger/idempotency';
+import { IdempotencyStore, type IdempotentResult, LEDGER_TX_OPTIONS } from '../../ledger/idempotency';
 import { assertActive, fingerprint, MAX_TEXT, validateIdempotencyKey } from '../../ledger/ledger';
 import { ledgerErrors } from '../../ledger/ledger.errors';
 import { LedgerJournal } from '../../ledger/ledger.journal';
 import { transferToProto } from '../../ledger/ledger.mapping';
 import { LedgerRepository } from '../../ledger/ledger.repository';
 import { LedgerMetrics } from '../../ledger/ledger.metrics';
+import type { Prisma } from '../../generated/prisma/client';
+import { PrismaService } from '../../platform/prisma.provider';
 
 export interface ReleaseCommand {
   idempotencyKey: string;
@@ -16,6 +20,12 @@ export interface ReleaseCommand {
   approvedBy: string[];
   note: string;
   alertId: string;
+}
+
+export interface ApproveCommand {
+  transferId: string;
+  alertId: string;
+  note: string;
 }
 
 export interface DeclineCommand {
@@ -29,6 +39,10 @@ export interface DeclineCommand {
 /**
  * The outcome of a compliance review of a PENDING transfer (its amount sits in the source's held
  * balance): release posts it (four-eyes: two distinct approvers), decline releases the funds.
+ *
+ * Four-eyes is proven here, not asserted by the caller (issue #13): each reviewer's approval is recorded by `approve`
+ * under the reviewer's own credential, which compliance forwards and this service verifies; `release` counts only
+ * those records. A stolen compliance certificate alone can call ReleaseTransfer but cannot make an approval.
  */
 @Injectable()
 export class ReviewTransferHandler {
@@ -39,16 +53,45 @@ export class ReviewTransferHandler {
     private readonly ledger: LedgerRepository,
     private readonly journal: LedgerJournal,
     private readonly holdExpiry: HoldExpiry,
+    private readonly prisma: PrismaService,
   ) {}
+
+  /**
+   * Records the calling reviewer's approval to release a held transfer (idempotent per reviewer: a retry records
+   * nothing new) and returns every approver recorded so far, oldest first. The reviewer is the verified principal of
+   * the call, never a request field.
+   */
+  async approve(cmd: ApproveCommand): Promise<string[]> {
+    if (!isUuid(cmd.transferId)) throw ledgerErrors.malformedId('transfer_id');
+    if (cmd.note.length > MAX_TEXT) throw ledgerErrors.invalid([{ field: 'note', description: `must be at most ${MAX_TEXT} characters` }]);
+    const approver = principalOf(currentCallContext()).subject;
+    return this.prisma.client.$transaction(async (tx) => {
+      const held = await this.ledger.lockTransfer(tx, cmd.transferId);
+      const recorded = async () => approversOf(tx, held.id);
+      if (held.status !== 'PENDING') {
+        // A retry after the release went through: the approval is there already.
+        const approvers = await recorded();
+        if (approvers.includes(approver)) return approvers;
+        throw ledgerErrors.transferNotPending(held.id, held.status);
+      }
+      const inserted = await tx.releaseApproval.createMany({ data: [{ transferId: held.id, approver, alertId: cmd.alertId, note: cmd.note }], skipDuplicates: true });
+      if (inserted.count > 0) {
+        await this.journal.record(tx, { action: 'transfer.release_approved', entityType: 'transfer', entityId: held.id, payload: { alertId: cmd.alertId, note: cmd.note } });
+      }
+      return recorded();
+    }, LEDGER_TX_OPTIONS);
+  }
 
   async release(cmd: ReleaseCommand): Promise<IdempotentResult<paymentsV1.ReleaseTransferResponse>> {
     this.validate(cmd);
-    const approvers = [...new Set(cmd.approvedBy.map((a) => a.trim()).filter(Boolean))].sort();
-    if (approvers.length < 2) throw ledgerErrors.fourEyesRequired();
-    const call = { scope: 'payments.ReleaseTransfer', key: cmd.idempotencyKey, fingerprint: fingerprint({ ...cmd, approvedBy: approvers, idempotencyKey: '' }), codec: paymentsV1.ReleaseTransferResponse };
+    const asserted = [...new Set(cmd.approvedBy.map((a) => a.trim()).filter(Boolean))].sort();
+    const call = { scope: 'payments.ReleaseTransfer', key: cmd.idempotencyKey, fingerprint: fingerprint({ ...cmd, approvedBy: asserted, idempotencyKey: '' }), codec: paymentsV1.ReleaseTransferResponse };
     const result = await this.idempotency.transact(call, async (tx) => {
       const held = await this.ledger.lockTransfer(tx, cmd.transferId);
       if (held.status !== 'PENDING') throw ledgerErrors.transferNotPending(held.id, held.status);
+      // Only approvals recorded with the reviewers' own credentials count (approve), whatever the caller lists.
+      const approvers = await approversOf(tx, held.id);
+      if (new Set(approvers).size < 2) throw ledgerErrors.fourEyesRequired();
       const accounts = await this.ledger.lockAccounts(tx, [held.sourceAccountId, held.destinationAccountId]);
       await this.holdExpiry.releaseDue(tx, accounts);
       const source = accounts.get(held.sourceAccountId);
@@ -105,4 +148,10 @@ export class ReviewTransferHandler {
     if (!isUuid(cmd.transferId)) throw ledgerErrors.malformedId('transfer_id');
     if (cmd.note.length > MAX_TEXT) throw ledgerErrors.invalid([{ field: 'note', description: `must be at most ${MAX_TEXT} characters` }]);
   }
+}
+
+/** The reviewers whose approval to release `transferId` is recorded, oldest first. */
+async function approversOf(tx: Prisma.TransactionClient, transferId: string): Promise<string[]> {
+  const rows = await tx.releaseApproval.findMany({ where: { transferId }, orderBy: [{ approvedAt: 'asc' }, { approver: 'asc' }], select: { approver: true } });
+  return rows.map((r) => r.approver);
 }

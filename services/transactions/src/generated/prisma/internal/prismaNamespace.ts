@@ -402,6 +402,7 @@ export const ModelName = {
   Hold: 'Hold',
   AccountHolder: 'AccountHolder',
   Posting: 'Posting',
+  ReleaseApproval: 'ReleaseApproval',
   IdempotencyKey: 'IdempotencyKey',
   AuditRecord: 'AuditRecord',
   AuditPending: 'AuditPending',
@@ -422,7 +423,7 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
     omit: GlobalOmitOptions
   }
   meta: {
-    modelProps: "account" | "transfer" | "hold" | "accountHolder" | "posting" | "idempotencyKey" | "auditRecord" | "auditPending" | "outboxEvent" | "pingReceipt"
+    modelProps: "account" | "transfer" | "hold" | "accountHolder" | "posting" | "releaseApproval" | "idempotencyKey" | "auditRecord" | "auditPending" | "outboxEvent" | "pingReceipt"
     txIsolationLevel: TransactionIsolationLevel
   }
   model: {
@@ -793,6 +794,80 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
         count: {
           args: Prisma.PostingCountArgs<ExtArgs>
           result: runtime.Types.Utils.Optional<Prisma.PostingCountAggregateOutputType> | number
+        }
+      }
+    }
+    ReleaseApproval: {
+      payload: Prisma.$ReleaseApprovalPayload<ExtArgs>
+      fields: Prisma.ReleaseApprovalFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.ReleaseApprovalFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ReleaseApprovalPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.ReleaseApprovalFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ReleaseApprovalPayload>
+        }
+        findFirst: {
+          args: Prisma.ReleaseApprovalFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ReleaseApprovalPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.ReleaseApprovalFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ReleaseApprovalPayload>
+        }
+        findMany: {
+          args: Prisma.ReleaseApprovalFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ReleaseApprovalPayload>[]
+        }
+        create: {
+          args: Prisma.ReleaseApprovalCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ReleaseApprovalPayload>
+        }
+        createMany: {
+          args: Prisma.ReleaseApprovalCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.ReleaseApprovalCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ReleaseApprovalPayload>[]
+        }
+        delete: {
+          args: Prisma.ReleaseApprovalDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ReleaseApprovalPayload>
+        }
+        update: {
+          args: Prisma.ReleaseApprovalUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ReleaseApprovalPayload>
+        }
+        deleteMany: {
+          args: Prisma.ReleaseApprovalDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.ReleaseApprovalUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.ReleaseApprovalUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ReleaseApprovalPayload>[]
+        }
+        upsert: {
+          args: Prisma.ReleaseApprovalUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ReleaseApprovalPayload>
+        }
+        aggregate: {
+          args: Prisma.ReleaseApprovalAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateReleaseApproval>
+        }
+        groupBy: {
+          args: Prisma.ReleaseApprovalGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.ReleaseApprovalGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.ReleaseApprovalCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.ReleaseApprovalCountAggregateOutputType> | number
         }
       }
     }
@@ -1295,6 +1370,17 @@ export const PostingScalarFieldEnum = {
 export type PostingScalarFieldEnum = (typeof PostingScalarFieldEnum)[keyof typeof PostingScalarFieldEnum]
 
 
+export const ReleaseApprovalScalarFieldEnum = {
+  transferId: 'transferId',
+  approver: 'approver',
+  alertId: 'alertId',
+  note: 'note',
+  approvedAt: 'approvedAt'
+} as const
+
+export type ReleaseApprovalScalarFieldEnum = (typeof ReleaseApprovalScalarFieldEnum)[keyof typeof ReleaseApprovalScalarFieldEnum]
+
+
 export const IdempotencyKeyScalarFieldEnum = {
   scope: 'scope',
   key: 'key',
@@ -1760,6 +1846,7 @@ export type GlobalOmitConfig = {
   hold?: Prisma.HoldOmit
   accountHolder?: Prisma.AccountHolderOmit
   posting?: Prisma.PostingOmit
+  releaseApproval?: Prisma.ReleaseApprovalOmit
   idempotencyKey?: Prisma.IdempotencyKeyOmit
   auditRecord?: Prisma.AuditRecordOmit
   auditPending?: Prisma.AuditPendingOmit

@@ -56,6 +56,7 @@ export const ModelName = {
   Hold: 'Hold',
   AccountHolder: 'AccountHolder',
   Posting: 'Posting',
+  ReleaseApproval: 'ReleaseApproval',
   IdempotencyKey: 'IdempotencyKey',
   AuditRecord: 'AuditRecord',
   AuditPending: 'AuditPending',
@@ -167,6 +168,17 @@ export const PostingScalarFieldEnum = {
 } as const
 
 export type PostingScalarFieldEnum = (typeof PostingScalarFieldEnum)[keyof typeof PostingScalarFieldEnum]
+
+
+export const ReleaseApprovalScalarFieldEnum = {
+  transferId: 'transferId',
+  approver: 'approver',
+  alertId: 'alertId',
+  note: 'note',
+  approvedAt: 'approvedAt'
+} as const
+
+export type ReleaseApprovalScalarFieldEnum = (typeof ReleaseApprovalScalarFieldEnum)[keyof typeof ReleaseApprovalScalarFieldEnum]
 
 
 export const IdempotencyKeyScalarFieldEnum = {

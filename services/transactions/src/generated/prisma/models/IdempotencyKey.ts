@@ -14,7 +14,7 @@ import type * as Prisma from "../internal/prismaNamespace"
 
 /**
  * Model IdempotencyKey
- * A client's Idempotency-Key, scoped per caller; request_hash detects the same key reused for a different request.
+ * 
  */
 export type IdempotencyKeyModel = runtime.Types.Result.DefaultSelection<Prisma.$IdempotencyKeyPayload>
 

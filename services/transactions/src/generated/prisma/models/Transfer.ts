@@ -355,6 +355,7 @@ export type TransferWhereInput = {
   hold?: Prisma.XOR<Prisma.HoldNullableScalarRelationFilter, Prisma.HoldWhereInput> | null
   postings?: Prisma.PostingListRelationFilter
   idempotency?: Prisma.IdempotencyKeyListRelationFilter
+  releaseApprovals?: Prisma.ReleaseApprovalListRelationFilter
 }
 
 export type TransferOrderByWithRelationInput = {
@@ -387,6 +388,7 @@ export type TransferOrderByWithRelationInput = {
   hold?: Prisma.HoldOrderByWithRelationInput
   postings?: Prisma.PostingOrderByRelationAggregateInput
   idempotency?: Prisma.IdempotencyKeyOrderByRelationAggregateInput
+  releaseApprovals?: Prisma.ReleaseApprovalOrderByRelationAggregateInput
 }
 
 export type TransferWhereUniqueInput = Prisma.AtLeast<{
@@ -422,6 +424,7 @@ export type TransferWhereUniqueInput = Prisma.AtLeast<{
   hold?: Prisma.XOR<Prisma.HoldNullableScalarRelationFilter, Prisma.HoldWhereInput> | null
   postings?: Prisma.PostingListRelationFilter
   idempotency?: Prisma.IdempotencyKeyListRelationFilter
+  releaseApprovals?: Prisma.ReleaseApprovalListRelationFilter
 }, "id" | "reversesTransferId" | "holdId">
 
 export type TransferOrderByWithAggregationInput = {
@@ -508,6 +511,7 @@ export type TransferCreateInput = {
   hold?: Prisma.HoldCreateNestedOneWithoutCaptureInput
   postings?: Prisma.PostingCreateNestedManyWithoutTransferInput
   idempotency?: Prisma.IdempotencyKeyCreateNestedManyWithoutTransferInput
+  releaseApprovals?: Prisma.ReleaseApprovalCreateNestedManyWithoutTransferInput
 }
 
 export type TransferUncheckedCreateInput = {
@@ -536,6 +540,7 @@ export type TransferUncheckedCreateInput = {
   reversedBy?: Prisma.TransferUncheckedCreateNestedOneWithoutReversesInput
   postings?: Prisma.PostingUncheckedCreateNestedManyWithoutTransferInput
   idempotency?: Prisma.IdempotencyKeyUncheckedCreateNestedManyWithoutTransferInput
+  releaseApprovals?: Prisma.ReleaseApprovalUncheckedCreateNestedManyWithoutTransferInput
 }
 
 export type TransferUpdateInput = {
@@ -564,6 +569,7 @@ export type TransferUpdateInput = {
   hold?: Prisma.HoldUpdateOneWithoutCaptureNestedInput
   postings?: Prisma.PostingUpdateManyWithoutTransferNestedInput
   idempotency?: Prisma.IdempotencyKeyUpdateManyWithoutTransferNestedInput
+  releaseApprovals?: Prisma.ReleaseApprovalUpdateManyWithoutTransferNestedInput
 }
 
 export type TransferUncheckedUpdateInput = {
@@ -592,6 +598,7 @@ export type TransferUncheckedUpdateInput = {
   reversedBy?: Prisma.TransferUncheckedUpdateOneWithoutReversesNestedInput
   postings?: Prisma.PostingUncheckedUpdateManyWithoutTransferNestedInput
   idempotency?: Prisma.IdempotencyKeyUncheckedUpdateManyWithoutTransferNestedInput
+  releaseApprovals?: Prisma.ReleaseApprovalUncheckedUpdateManyWithoutTransferNestedInput
 }
 
 export type TransferCreateManyInput = {
@@ -964,6 +971,20 @@ export type TransferUpdateOneRequiredWithoutPostingsNestedInput = {
   update?: Prisma.XOR<Prisma.XOR<Prisma.TransferUpdateToOneWithWhereWithoutPostingsInput, Prisma.TransferUpdateWithoutPostingsInput>, Prisma.TransferUncheckedUpdateWithoutPostingsInput>
 }
 
+export type TransferCreateNestedOneWithoutReleaseApprovalsInput = {
+  create?: Prisma.XOR<Prisma.TransferCreateWithoutReleaseApprovalsInput, Prisma.TransferUncheckedCreateWithoutReleaseApprovalsInput>
+  connectOrCreate?: Prisma.TransferCreateOrConnectWithoutReleaseApprovalsInput
+  connect?: Prisma.TransferWhereUniqueInput
+}
+
+export type TransferUpdateOneRequiredWithoutReleaseApprovalsNestedInput = {
+  create?: Prisma.XOR<Prisma.TransferCreateWithoutReleaseApprovalsInput, Prisma.TransferUncheckedCreateWithoutReleaseApprovalsInput>
+  connectOrCreate?: Prisma.TransferCreateOrConnectWithoutReleaseApprovalsInput
+  upsert?: Prisma.TransferUpsertWithoutReleaseApprovalsInput
+  connect?: Prisma.TransferWhereUniqueInput
+  update?: Prisma.XOR<Prisma.XOR<Prisma.TransferUpdateToOneWithWhereWithoutReleaseApprovalsInput, Prisma.TransferUpdateWithoutReleaseApprovalsInput>, Prisma.TransferUncheckedUpdateWithoutReleaseApprovalsInput>
+}
+
 export type TransferCreateNestedOneWithoutIdempotencyInput = {
   create?: Prisma.XOR<Prisma.TransferCreateWithoutIdempotencyInput, Prisma.TransferUncheckedCreateWithoutIdempotencyInput>
   connectOrCreate?: Prisma.TransferCreateOrConnectWithoutIdempotencyInput
@@ -1005,6 +1026,7 @@ export type TransferCreateWithoutSourceInput = {
   hold?: Prisma.HoldCreateNestedOneWithoutCaptureInput
   postings?: Prisma.PostingCreateNestedManyWithoutTransferInput
   idempotency?: Prisma.IdempotencyKeyCreateNestedManyWithoutTransferInput
+  releaseApprovals?: Prisma.ReleaseApprovalCreateNestedManyWithoutTransferInput
 }
 
 export type TransferUncheckedCreateWithoutSourceInput = {
@@ -1032,6 +1054,7 @@ export type TransferUncheckedCreateWithoutSourceInput = {
   reversedBy?: Prisma.TransferUncheckedCreateNestedOneWithoutReversesInput
   postings?: Prisma.PostingUncheckedCreateNestedManyWithoutTransferInput
   idempotency?: Prisma.IdempotencyKeyUncheckedCreateNestedManyWithoutTransferInput
+  releaseApprovals?: Prisma.ReleaseApprovalUncheckedCreateNestedManyWithoutTransferInput
 }
 
 export type TransferCreateOrConnectWithoutSourceInput = {
@@ -1069,6 +1092,7 @@ export type TransferCreateWithoutDestinationInput = {
   hold?: Prisma.HoldCreateNestedOneWithoutCaptureInput
   postings?: Prisma.PostingCreateNestedManyWithoutTransferInput
   idempotency?: Prisma.IdempotencyKeyCreateNestedManyWithoutTransferInput
+  releaseApprovals?: Prisma.ReleaseApprovalCreateNestedManyWithoutTransferInput
 }
 
 export type TransferUncheckedCreateWithoutDestinationInput = {
@@ -1096,6 +1120,7 @@ export type TransferUncheckedCreateWithoutDestinationInput = {
   reversedBy?: Prisma.TransferUncheckedCreateNestedOneWithoutReversesInput
   postings?: Prisma.PostingUncheckedCreateNestedManyWithoutTransferInput
   idempotency?: Prisma.IdempotencyKeyUncheckedCreateNestedManyWithoutTransferInput
+  releaseApprovals?: Prisma.ReleaseApprovalUncheckedCreateNestedManyWithoutTransferInput
 }
 
 export type TransferCreateOrConnectWithoutDestinationInput = {
@@ -1193,6 +1218,7 @@ export type TransferCreateWithoutReversedByInput = {
   hold?: Prisma.HoldCreateNestedOneWithoutCaptureInput
   postings?: Prisma.PostingCreateNestedManyWithoutTransferInput
   idempotency?: Prisma.IdempotencyKeyCreateNestedManyWithoutTransferInput
+  releaseApprovals?: Prisma.ReleaseApprovalCreateNestedManyWithoutTransferInput
 }
 
 export type TransferUncheckedCreateWithoutReversedByInput = {
@@ -1220,6 +1246,7 @@ export type TransferUncheckedCreateWithoutReversedByInput = {
   postedAt?: Date | string | null
   postings?: Prisma.PostingUncheckedCreateNestedManyWithoutTransferInput
   idempotency?: Prisma.IdempotencyKeyUncheckedCreateNestedManyWithoutTransferInput
+  releaseApprovals?: Prisma.ReleaseApprovalUncheckedCreateNestedManyWithoutTransferInput
 }
 
 export type TransferCreateOrConnectWithoutReversedByInput = {
@@ -1252,6 +1279,7 @@ export type TransferCreateWithoutReversesInput = {
   hold?: Prisma.HoldCreateNestedOneWithoutCaptureInput
   postings?: Prisma.PostingCreateNestedManyWithoutTransferInput
   idempotency?: Prisma.IdempotencyKeyCreateNestedManyWithoutTransferInput
+  releaseApprovals?: Prisma.ReleaseApprovalCreateNestedManyWithoutTransferInput
 }
 
 export type TransferUncheckedCreateWithoutReversesInput = {
@@ -1279,6 +1307,7 @@ export type TransferUncheckedCreateWithoutReversesInput = {
   reversedBy?: Prisma.TransferUncheckedCreateNestedOneWithoutReversesInput
   postings?: Prisma.PostingUncheckedCreateNestedManyWithoutTransferInput
   idempotency?: Prisma.IdempotencyKeyUncheckedCreateNestedManyWithoutTransferInput
+  releaseApprovals?: Prisma.ReleaseApprovalUncheckedCreateNestedManyWithoutTransferInput
 }
 
 export type TransferCreateOrConnectWithoutReversesInput = {
@@ -1322,6 +1351,7 @@ export type TransferUpdateWithoutReversedByInput = {
   hold?: Prisma.HoldUpdateOneWithoutCaptureNestedInput
   postings?: Prisma.PostingUpdateManyWithoutTransferNestedInput
   idempotency?: Prisma.IdempotencyKeyUpdateManyWithoutTransferNestedInput
+  releaseApprovals?: Prisma.ReleaseApprovalUpdateManyWithoutTransferNestedInput
 }
 
 export type TransferUncheckedUpdateWithoutReversedByInput = {
@@ -1349,6 +1379,7 @@ export type TransferUncheckedUpdateWithoutReversedByInput = {
   postedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   postings?: Prisma.PostingUncheckedUpdateManyWithoutTransferNestedInput
   idempotency?: Prisma.IdempotencyKeyUncheckedUpdateManyWithoutTransferNestedInput
+  releaseApprovals?: Prisma.ReleaseApprovalUncheckedUpdateManyWithoutTransferNestedInput
 }
 
 export type TransferUpsertWithoutReversesInput = {
@@ -1387,6 +1418,7 @@ export type TransferUpdateWithoutReversesInput = {
   hold?: Prisma.HoldUpdateOneWithoutCaptureNestedInput
   postings?: Prisma.PostingUpdateManyWithoutTransferNestedInput
   idempotency?: Prisma.IdempotencyKeyUpdateManyWithoutTransferNestedInput
+  releaseApprovals?: Prisma.ReleaseApprovalUpdateManyWithoutTransferNestedInput
 }
 
 export type TransferUncheckedUpdateWithoutReversesInput = {
@@ -1414,6 +1446,7 @@ export type TransferUncheckedUpdateWithoutReversesInput = {
   reversedBy?: Prisma.TransferUncheckedUpdateOneWithoutReversesNestedInput
   postings?: Prisma.PostingUncheckedUpdateManyWithoutTransferNestedInput
   idempotency?: Prisma.IdempotencyKeyUncheckedUpdateManyWithoutTransferNestedInput
+  releaseApprovals?: Prisma.ReleaseApprovalUncheckedUpdateManyWithoutTransferNestedInput
 }
 
 export type TransferCreateWithoutHoldInput = {
@@ -1441,6 +1474,7 @@ export type TransferCreateWithoutHoldInput = {
   reversedBy?: Prisma.TransferCreateNestedOneWithoutReversesInput
   postings?: Prisma.PostingCreateNestedManyWithoutTransferInput
   idempotency?: Prisma.IdempotencyKeyCreateNestedManyWithoutTransferInput
+  releaseApprovals?: Prisma.ReleaseApprovalCreateNestedManyWithoutTransferInput
 }
 
 export type TransferUncheckedCreateWithoutHoldInput = {
@@ -1468,6 +1502,7 @@ export type TransferUncheckedCreateWithoutHoldInput = {
   reversedBy?: Prisma.TransferUncheckedCreateNestedOneWithoutReversesInput
   postings?: Prisma.PostingUncheckedCreateNestedManyWithoutTransferInput
   idempotency?: Prisma.IdempotencyKeyUncheckedCreateNestedManyWithoutTransferInput
+  releaseApprovals?: Prisma.ReleaseApprovalUncheckedCreateNestedManyWithoutTransferInput
 }
 
 export type TransferCreateOrConnectWithoutHoldInput = {
@@ -1511,6 +1546,7 @@ export type TransferUpdateWithoutHoldInput = {
   reversedBy?: Prisma.TransferUpdateOneWithoutReversesNestedInput
   postings?: Prisma.PostingUpdateManyWithoutTransferNestedInput
   idempotency?: Prisma.IdempotencyKeyUpdateManyWithoutTransferNestedInput
+  releaseApprovals?: Prisma.ReleaseApprovalUpdateManyWithoutTransferNestedInput
 }
 
 export type TransferUncheckedUpdateWithoutHoldInput = {
@@ -1538,6 +1574,7 @@ export type TransferUncheckedUpdateWithoutHoldInput = {
   reversedBy?: Prisma.TransferUncheckedUpdateOneWithoutReversesNestedInput
   postings?: Prisma.PostingUncheckedUpdateManyWithoutTransferNestedInput
   idempotency?: Prisma.IdempotencyKeyUncheckedUpdateManyWithoutTransferNestedInput
+  releaseApprovals?: Prisma.ReleaseApprovalUncheckedUpdateManyWithoutTransferNestedInput
 }
 
 export type TransferCreateWithoutPostingsInput = {
@@ -1565,6 +1602,7 @@ export type TransferCreateWithoutPostingsInput = {
   reversedBy?: Prisma.TransferCreateNestedOneWithoutReversesInput
   hold?: Prisma.HoldCreateNestedOneWithoutCaptureInput
   idempotency?: Prisma.IdempotencyKeyCreateNestedManyWithoutTransferInput
+  releaseApprovals?: Prisma.ReleaseApprovalCreateNestedManyWithoutTransferInput
 }
 
 export type TransferUncheckedCreateWithoutPostingsInput = {
@@ -1592,6 +1630,7 @@ export type TransferUncheckedCreateWithoutPostingsInput = {
   postedAt?: Date | string | null
   reversedBy?: Prisma.TransferUncheckedCreateNestedOneWithoutReversesInput
   idempotency?: Prisma.IdempotencyKeyUncheckedCreateNestedManyWithoutTransferInput
+  releaseApprovals?: Prisma.ReleaseApprovalUncheckedCreateNestedManyWithoutTransferInput
 }
 
 export type TransferCreateOrConnectWithoutPostingsInput = {
@@ -1635,6 +1674,7 @@ export type TransferUpdateWithoutPostingsInput = {
   reversedBy?: Prisma.TransferUpdateOneWithoutReversesNestedInput
   hold?: Prisma.HoldUpdateOneWithoutCaptureNestedInput
   idempotency?: Prisma.IdempotencyKeyUpdateManyWithoutTransferNestedInput
+  releaseApprovals?: Prisma.ReleaseApprovalUpdateManyWithoutTransferNestedInput
 }
 
 export type TransferUncheckedUpdateWithoutPostingsInput = {
@@ -1661,6 +1701,135 @@ export type TransferUncheckedUpdateWithoutPostingsInput = {
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   postedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   reversedBy?: Prisma.TransferUncheckedUpdateOneWithoutReversesNestedInput
+  idempotency?: Prisma.IdempotencyKeyUncheckedUpdateManyWithoutTransferNestedInput
+  releaseApprovals?: Prisma.ReleaseApprovalUncheckedUpdateManyWithoutTransferNestedInput
+}
+
+export type TransferCreateWithoutReleaseApprovalsInput = {
+  id?: string
+  kind?: $Enums.TransferKind
+  amountMinor: bigint | number
+  currency: string
+  status: $Enums.TransferStatus
+  rejectionCode?: string | null
+  description?: string
+  reference?: string | null
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  batchId?: string | null
+  screeningId?: string | null
+  counterpartyKekId?: string | null
+  counterpartyWrappedDek?: runtime.Bytes | null
+  counterpartyCiphertext?: runtime.Bytes | null
+  traceId?: string | null
+  createdAt?: Date | string
+  updatedAt?: Date | string
+  postedAt?: Date | string | null
+  source: Prisma.AccountCreateNestedOneWithoutOutgoingTransfersInput
+  destination: Prisma.AccountCreateNestedOneWithoutIncomingTransfersInput
+  reverses?: Prisma.TransferCreateNestedOneWithoutReversedByInput
+  reversedBy?: Prisma.TransferCreateNestedOneWithoutReversesInput
+  hold?: Prisma.HoldCreateNestedOneWithoutCaptureInput
+  postings?: Prisma.PostingCreateNestedManyWithoutTransferInput
+  idempotency?: Prisma.IdempotencyKeyCreateNestedManyWithoutTransferInput
+}
+
+export type TransferUncheckedCreateWithoutReleaseApprovalsInput = {
+  id?: string
+  kind?: $Enums.TransferKind
+  sourceAccountId: string
+  destinationAccountId: string
+  amountMinor: bigint | number
+  currency: string
+  status: $Enums.TransferStatus
+  rejectionCode?: string | null
+  description?: string
+  reference?: string | null
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  reversesTransferId?: string | null
+  holdId?: string | null
+  batchId?: string | null
+  screeningId?: string | null
+  counterpartyKekId?: string | null
+  counterpartyWrappedDek?: runtime.Bytes | null
+  counterpartyCiphertext?: runtime.Bytes | null
+  traceId?: string | null
+  createdAt?: Date | string
+  updatedAt?: Date | string
+  postedAt?: Date | string | null
+  reversedBy?: Prisma.TransferUncheckedCreateNestedOneWithoutReversesInput
+  postings?: Prisma.PostingUncheckedCreateNestedManyWithoutTransferInput
+  idempotency?: Prisma.IdempotencyKeyUncheckedCreateNestedManyWithoutTransferInput
+}
+
+export type TransferCreateOrConnectWithoutReleaseApprovalsInput = {
+  where: Prisma.TransferWhereUniqueInput
+  create: Prisma.XOR<Prisma.TransferCreateWithoutReleaseApprovalsInput, Prisma.TransferUncheckedCreateWithoutReleaseApprovalsInput>
+}
+
+export type TransferUpsertWithoutReleaseApprovalsInput = {
+  update: Prisma.XOR<Prisma.TransferUpdateWithoutReleaseApprovalsInput, Prisma.TransferUncheckedUpdateWithoutReleaseApprovalsInput>
+  create: Prisma.XOR<Prisma.TransferCreateWithoutReleaseApprovalsInput, Prisma.TransferUncheckedCreateWithoutReleaseApprovalsInput>
+  where?: Prisma.TransferWhereInput
+}
+
+export type TransferUpdateToOneWithWhereWithoutReleaseApprovalsInput = {
+  where?: Prisma.TransferWhereInput
+  data: Prisma.XOR<Prisma.TransferUpdateWithoutReleaseApprovalsInput, Prisma.TransferUncheckedUpdateWithoutReleaseApprovalsInput>
+}
+
+export type TransferUpdateWithoutReleaseApprovalsInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  kind?: Prisma.EnumTransferKindFieldUpdateOperationsInput | $Enums.TransferKind
+  amountMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  currency?: Prisma.StringFieldUpdateOperationsInput | string
+  status?: Prisma.EnumTransferStatusFieldUpdateOperationsInput | $Enums.TransferStatus
+  rejectionCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  description?: Prisma.StringFieldUpdateOperationsInput | string
+  reference?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  batchId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  screeningId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  counterpartyKekId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  counterpartyWrappedDek?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  counterpartyCiphertext?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  traceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  postedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  source?: Prisma.AccountUpdateOneRequiredWithoutOutgoingTransfersNestedInput
+  destination?: Prisma.AccountUpdateOneRequiredWithoutIncomingTransfersNestedInput
+  reverses?: Prisma.TransferUpdateOneWithoutReversedByNestedInput
+  reversedBy?: Prisma.TransferUpdateOneWithoutReversesNestedInput
+  hold?: Prisma.HoldUpdateOneWithoutCaptureNestedInput
+  postings?: Prisma.PostingUpdateManyWithoutTransferNestedInput
+  idempotency?: Prisma.IdempotencyKeyUpdateManyWithoutTransferNestedInput
+}
+
+export type TransferUncheckedUpdateWithoutReleaseApprovalsInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  kind?: Prisma.EnumTransferKindFieldUpdateOperationsInput | $Enums.TransferKind
+  sourceAccountId?: Prisma.StringFieldUpdateOperationsInput | string
+  destinationAccountId?: Prisma.StringFieldUpdateOperationsInput | string
+  amountMinor?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  currency?: Prisma.StringFieldUpdateOperationsInput | string
+  status?: Prisma.EnumTransferStatusFieldUpdateOperationsInput | $Enums.TransferStatus
+  rejectionCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  description?: Prisma.StringFieldUpdateOperationsInput | string
+  reference?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  labels?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  reversesTransferId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  holdId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  batchId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  screeningId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  counterpartyKekId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  counterpartyWrappedDek?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  counterpartyCiphertext?: Prisma.NullableBytesFieldUpdateOperationsInput | runtime.Bytes | null
+  traceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  postedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  reversedBy?: Prisma.TransferUncheckedUpdateOneWithoutReversesNestedInput
+  postings?: Prisma.PostingUncheckedUpdateManyWithoutTransferNestedInput
   idempotency?: Prisma.IdempotencyKeyUncheckedUpdateManyWithoutTransferNestedInput
 }
 
@@ -1689,6 +1858,7 @@ export type TransferCreateWithoutIdempotencyInput = {
   reversedBy?: Prisma.TransferCreateNestedOneWithoutReversesInput
   hold?: Prisma.HoldCreateNestedOneWithoutCaptureInput
   postings?: Prisma.PostingCreateNestedManyWithoutTransferInput
+  releaseApprovals?: Prisma.ReleaseApprovalCreateNestedManyWithoutTransferInput
 }
 
 export type TransferUncheckedCreateWithoutIdempotencyInput = {
@@ -1716,6 +1886,7 @@ export type TransferUncheckedCreateWithoutIdempotencyInput = {
   postedAt?: Date | string | null
   reversedBy?: Prisma.TransferUncheckedCreateNestedOneWithoutReversesInput
   postings?: Prisma.PostingUncheckedCreateNestedManyWithoutTransferInput
+  releaseApprovals?: Prisma.ReleaseApprovalUncheckedCreateNestedManyWithoutTransferInput
 }
 
 export type TransferCreateOrConnectWithoutIdempotencyInput = {
@@ -1759,6 +1930,7 @@ export type TransferUpdateWithoutIdempotencyInput = {
   reversedBy?: Prisma.TransferUpdateOneWithoutReversesNestedInput
   hold?: Prisma.HoldUpdateOneWithoutCaptureNestedInput
   postings?: Prisma.PostingUpdateManyWithoutTransferNestedInput
+  releaseApprovals?: Prisma.ReleaseApprovalUpdateManyWithoutTransferNestedInput
 }
 
 export type TransferUncheckedUpdateWithoutIdempotencyInput = {
@@ -1786,6 +1958,7 @@ export type TransferUncheckedUpdateWithoutIdempotencyInput = {
   postedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   reversedBy?: Prisma.TransferUncheckedUpdateOneWithoutReversesNestedInput
   postings?: Prisma.PostingUncheckedUpdateManyWithoutTransferNestedInput
+  releaseApprovals?: Prisma.ReleaseApprovalUncheckedUpdateManyWithoutTransferNestedInput
 }
 
 export type TransferCreateManySourceInput = {
@@ -1861,6 +2034,7 @@ export type TransferUpdateWithoutSourceInput = {
   hold?: Prisma.HoldUpdateOneWithoutCaptureNestedInput
   postings?: Prisma.PostingUpdateManyWithoutTransferNestedInput
   idempotency?: Prisma.IdempotencyKeyUpdateManyWithoutTransferNestedInput
+  releaseApprovals?: Prisma.ReleaseApprovalUpdateManyWithoutTransferNestedInput
 }
 
 export type TransferUncheckedUpdateWithoutSourceInput = {
@@ -1888,6 +2062,7 @@ export type TransferUncheckedUpdateWithoutSourceInput = {
   reversedBy?: Prisma.TransferUncheckedUpdateOneWithoutReversesNestedInput
   postings?: Prisma.PostingUncheckedUpdateManyWithoutTransferNestedInput
   idempotency?: Prisma.IdempotencyKeyUncheckedUpdateManyWithoutTransferNestedInput
+  releaseApprovals?: Prisma.ReleaseApprovalUncheckedUpdateManyWithoutTransferNestedInput
 }
 
 export type TransferUncheckedUpdateManyWithoutSourceInput = {
@@ -1939,6 +2114,7 @@ export type TransferUpdateWithoutDestinationInput = {
   hold?: Prisma.HoldUpdateOneWithoutCaptureNestedInput
   postings?: Prisma.PostingUpdateManyWithoutTransferNestedInput
   idempotency?: Prisma.IdempotencyKeyUpdateManyWithoutTransferNestedInput
+  releaseApprovals?: Prisma.ReleaseApprovalUpdateManyWithoutTransferNestedInput
 }
 
 export type TransferUncheckedUpdateWithoutDestinationInput = {
@@ -1966,6 +2142,7 @@ export type TransferUncheckedUpdateWithoutDestinationInput = {
   reversedBy?: Prisma.TransferUncheckedUpdateOneWithoutReversesNestedInput
   postings?: Prisma.PostingUncheckedUpdateManyWithoutTransferNestedInput
   idempotency?: Prisma.IdempotencyKeyUncheckedUpdateManyWithoutTransferNestedInput
+  releaseApprovals?: Prisma.ReleaseApprovalUncheckedUpdateManyWithoutTransferNestedInput
 }
 
 export type TransferUncheckedUpdateManyWithoutDestinationInput = {
@@ -2000,11 +2177,13 @@ export type TransferUncheckedUpdateManyWithoutDestinationInput = {
 export type TransferCountOutputType = {
   postings: number
   idempotency: number
+  releaseApprovals: number
 }
 
 export type TransferCountOutputTypeSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   postings?: boolean | TransferCountOutputTypeCountPostingsArgs
   idempotency?: boolean | TransferCountOutputTypeCountIdempotencyArgs
+  releaseApprovals?: boolean | TransferCountOutputTypeCountReleaseApprovalsArgs
 }
 
 /**
@@ -2029,6 +2208,13 @@ export type TransferCountOutputTypeCountPostingsArgs<ExtArgs extends runtime.Typ
  */
 export type TransferCountOutputTypeCountIdempotencyArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   where?: Prisma.IdempotencyKeyWhereInput
+}
+
+/**
+ * TransferCountOutputType without action
+ */
+export type TransferCountOutputTypeCountReleaseApprovalsArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  where?: Prisma.ReleaseApprovalWhereInput
 }
 
 
@@ -2062,6 +2248,7 @@ export type TransferSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs
   hold?: boolean | Prisma.Transfer$holdArgs<ExtArgs>
   postings?: boolean | Prisma.Transfer$postingsArgs<ExtArgs>
   idempotency?: boolean | Prisma.Transfer$idempotencyArgs<ExtArgs>
+  releaseApprovals?: boolean | Prisma.Transfer$releaseApprovalsArgs<ExtArgs>
   _count?: boolean | Prisma.TransferCountOutputTypeDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["transfer"]>
 
@@ -2157,6 +2344,7 @@ export type TransferInclude<ExtArgs extends runtime.Types.Extensions.InternalArg
   hold?: boolean | Prisma.Transfer$holdArgs<ExtArgs>
   postings?: boolean | Prisma.Transfer$postingsArgs<ExtArgs>
   idempotency?: boolean | Prisma.Transfer$idempotencyArgs<ExtArgs>
+  releaseApprovals?: boolean | Prisma.Transfer$releaseApprovalsArgs<ExtArgs>
   _count?: boolean | Prisma.TransferCountOutputTypeDefaultArgs<ExtArgs>
 }
 export type TransferIncludeCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
@@ -2182,6 +2370,7 @@ export type $TransferPayload<ExtArgs extends runtime.Types.Extensions.InternalAr
     hold: Prisma.$HoldPayload<ExtArgs> | null
     postings: Prisma.$PostingPayload<ExtArgs>[]
     idempotency: Prisma.$IdempotencyKeyPayload<ExtArgs>[]
+    releaseApprovals: Prisma.$ReleaseApprovalPayload<ExtArgs>[]
   }
   scalars: runtime.Types.Extensions.GetPayloadResult<{
     id: string
@@ -2622,6 +2811,7 @@ export interface Prisma__TransferClient<T, Null = never, ExtArgs extends runtime
   hold<T extends Prisma.Transfer$holdArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Transfer$holdArgs<ExtArgs>>): Prisma.Prisma__HoldClient<runtime.Types.Result.GetResult<Prisma.$HoldPayload<ExtArgs>, T, "findUniqueOrThrow", GlobalOmitOptions> | null, null, ExtArgs, GlobalOmitOptions>
   postings<T extends Prisma.Transfer$postingsArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Transfer$postingsArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$PostingPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
   idempotency<T extends Prisma.Transfer$idempotencyArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Transfer$idempotencyArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$IdempotencyKeyPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
+  releaseApprovals<T extends Prisma.Transfer$releaseApprovalsArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Transfer$releaseApprovalsArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$ReleaseApprovalPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
   /**
    * Attaches callbacks for the resolution and/or rejection of the Promise.
    * @param onfulfilled The callback to execute when the Promise is resolved.
@@ -3176,6 +3366,30 @@ export type Transfer$idempotencyArgs<ExtArgs extends runtime.Types.Extensions.In
   take?: number
   skip?: number
   distinct?: Prisma.IdempotencyKeyScalarFieldEnum | Prisma.IdempotencyKeyScalarFieldEnum[]
+}
+
+/**
+ * Transfer.releaseApprovals
+ */
+export type Transfer$releaseApprovalsArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  /**
+   * Select specific fields to fetch from the ReleaseApproval
+   */
+  select?: Prisma.ReleaseApprovalSelect<ExtArgs> | null
+  /**
+   * Omit specific fields from the ReleaseApproval
+   */
+  omit?: Prisma.ReleaseApprovalOmit<ExtArgs> | null
+  /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.ReleaseApprovalInclude<ExtArgs> | null
+  where?: Prisma.ReleaseApprovalWhereInput
+  orderBy?: Prisma.ReleaseApprovalOrderByWithRelationInput | Prisma.ReleaseApprovalOrderByWithRelationInput[]
+  cursor?: Prisma.ReleaseApprovalWhereUniqueInput
+  take?: number
+  skip?: number
+  distinct?: Prisma.ReleaseApprovalScalarFieldEnum | Prisma.ReleaseApprovalScalarFieldEnum[]
 }
 
 /**

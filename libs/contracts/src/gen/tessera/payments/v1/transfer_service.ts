@@ -204,13 +204,32 @@ export interface ReverseTransferResponse {
   reversal?: Transfer | undefined;
 }
 
+/** Input of TransferService.ApproveRelease; the approver is the verified caller, never a field. */
+export interface ApproveReleaseRequest {
+  /** The held transfer. */
+  transferId: string;
+  /** The compliance alert that held it. */
+  alertId: string;
+  /** Why the reviewer approves (audited). */
+  note: string;
+}
+
+/** Output of TransferService.ApproveRelease. */
+export interface ApproveReleaseResponse {
+  /** Every distinct reviewer whose approval is recorded for this transfer, in order of approval. */
+  approvedBy: string[];
+}
+
 /** Input of TransferService.ReleaseTransfer. */
 export interface ReleaseTransferRequest {
   /** Client-chosen key that makes retries safe. */
   idempotencyKey: string;
   /** The held transfer. */
   transferId: string;
-  /** The two distinct reviewers who approved the release. */
+  /**
+   * The reviewers compliance believes approved it; informational: only approvals recorded by ApproveRelease,
+   * each with the reviewer's own verified credential, count (at least two distinct).
+   */
   approvedBy: string[];
   /** Why it was released (audited). */
   note: string;
@@ -2157,6 +2176,188 @@ export const ReverseTransferResponse: MessageFns<ReverseTransferResponse> = {
   },
 };
 
+function createBaseApproveReleaseRequest(): ApproveReleaseRequest {
+  return { transferId: "", alertId: "", note: "" };
+}
+
+export const ApproveReleaseRequest: MessageFns<ApproveReleaseRequest> = {
+  encode(message: ApproveReleaseRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.transferId !== "") {
+      writer.uint32(10).string(message.transferId);
+    }
+    if (message.alertId !== "") {
+      writer.uint32(18).string(message.alertId);
+    }
+    if (message.note !== "") {
+      writer.uint32(26).string(message.note);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ApproveReleaseRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseApproveReleaseRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.transferId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.alertId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.note = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ApproveReleaseRequest {
+    return {
+      transferId: isSet(object.transferId)
+        ? globalThis.String(object.transferId)
+        : isSet(object.transfer_id)
+        ? globalThis.String(object.transfer_id)
+        : "",
+      alertId: isSet(object.alertId)
+        ? globalThis.String(object.alertId)
+        : isSet(object.alert_id)
+        ? globalThis.String(object.alert_id)
+        : "",
+      note: isSet(object.note) ? globalThis.String(object.note) : "",
+    };
+  },
+
+  toJSON(message: ApproveReleaseRequest): unknown {
+    const obj: any = {};
+    if (message.transferId !== "") {
+      obj.transferId = message.transferId;
+    }
+    if (message.alertId !== "") {
+      obj.alertId = message.alertId;
+    }
+    if (message.note !== "") {
+      obj.note = message.note;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ApproveReleaseRequest>, I>>(base?: I): ApproveReleaseRequest {
+    return ApproveReleaseRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ApproveReleaseRequest>, I>>(object: I): ApproveReleaseRequest {
+    const message = createBaseApproveReleaseRequest();
+    message.transferId = object.transferId ?? "";
+    message.alertId = object.alertId ?? "";
+    message.note = object.note ?? "";
+    return message;
+  },
+};
+
+function createBaseApproveReleaseResponse(): ApproveReleaseResponse {
+  return { approvedBy: [] };
+}
+
+export const ApproveReleaseResponse: MessageFns<ApproveReleaseResponse> = {
+  encode(message: ApproveReleaseResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.approvedBy) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ApproveReleaseResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseApproveReleaseResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.approvedBy.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ApproveReleaseResponse {
+    return {
+      approvedBy: globalThis.Array.isArray(object?.approvedBy)
+        ? object.approvedBy.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.approved_by)
+        ? object.approved_by.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ApproveReleaseResponse): unknown {
+    const obj: any = {};
+    if (message.approvedBy?.length) {
+      obj.approvedBy = message.approvedBy;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ApproveReleaseResponse>, I>>(base?: I): ApproveReleaseResponse {
+    return ApproveReleaseResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ApproveReleaseResponse>, I>>(object: I): ApproveReleaseResponse {
+    const message = createBaseApproveReleaseResponse();
+    message.approvedBy = object.approvedBy?.map((e) => e) || [];
+    return message;
+  },
+};
+
 function createBaseReleaseTransferRequest(): ReleaseTransferRequest {
   return { idempotencyKey: "", transferId: "", approvedBy: [], note: "", alertId: "" };
 }
@@ -2690,8 +2891,24 @@ export const TransferServiceService = {
     responseDeserialize: (value: Buffer): ReverseTransferResponse => ReverseTransferResponse.decode(value),
   },
   /**
+   * Records one reviewer's approval to release a held transfer. Called by compliance on the reviewer's behalf with
+   * the reviewer's own forwarded credential (a compliance-officer token), which this service verifies itself: the
+   * approvals ReleaseTransfer counts are proven here, not asserted by the caller. Idempotent per reviewer.
+   */
+  approveRelease: {
+    path: "/tessera.payments.v1.TransferService/ApproveRelease" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ApproveReleaseRequest): Buffer =>
+      Buffer.from(ApproveReleaseRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ApproveReleaseRequest => ApproveReleaseRequest.decode(value),
+    responseSerialize: (value: ApproveReleaseResponse): Buffer =>
+      Buffer.from(ApproveReleaseResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ApproveReleaseResponse => ApproveReleaseResponse.decode(value),
+  },
+  /**
    * Posts a transfer that compliance held for review (status PENDING); called by compliance after
-   * two distinct reviewers approved it (four-eyes).
+   * two distinct reviewers approved it (four-eyes). Only approvals recorded by ApproveRelease count.
    */
   releaseTransfer: {
     path: "/tessera.payments.v1.TransferService/ReleaseTransfer" as const,
@@ -2736,8 +2953,14 @@ export interface TransferServiceServer extends UntypedServiceImplementation {
   /** Undoes a posted transfer with a compensating transfer (postings are never deleted). */
   reverseTransfer: handleUnaryCall<ReverseTransferRequest, ReverseTransferResponse>;
   /**
+   * Records one reviewer's approval to release a held transfer. Called by compliance on the reviewer's behalf with
+   * the reviewer's own forwarded credential (a compliance-officer token), which this service verifies itself: the
+   * approvals ReleaseTransfer counts are proven here, not asserted by the caller. Idempotent per reviewer.
+   */
+  approveRelease: handleUnaryCall<ApproveReleaseRequest, ApproveReleaseResponse>;
+  /**
    * Posts a transfer that compliance held for review (status PENDING); called by compliance after
-   * two distinct reviewers approved it (four-eyes).
+   * two distinct reviewers approved it (four-eyes). Only approvals recorded by ApproveRelease count.
    */
   releaseTransfer: handleUnaryCall<ReleaseTransferRequest, ReleaseTransferResponse>;
   /** Declines a transfer held for review; its funds are released and nothing is posted. */
@@ -2874,8 +3097,28 @@ export interface TransferServiceClient extends Client {
     callback: (error: ServiceError | null, response: ReverseTransferResponse) => void,
   ): ClientUnaryCall;
   /**
+   * Records one reviewer's approval to release a held transfer. Called by compliance on the reviewer's behalf with
+   * the reviewer's own forwarded credential (a compliance-officer token), which this service verifies itself: the
+   * approvals ReleaseTransfer counts are proven here, not asserted by the caller. Idempotent per reviewer.
+   */
+  approveRelease(
+    request: ApproveReleaseRequest,
+    callback: (error: ServiceError | null, response: ApproveReleaseResponse) => void,
+  ): ClientUnaryCall;
+  approveRelease(
+    request: ApproveReleaseRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ApproveReleaseResponse) => void,
+  ): ClientUnaryCall;
+  approveRelease(
+    request: ApproveReleaseRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ApproveReleaseResponse) => void,
+  ): ClientUnaryCall;
+  /**
    * Posts a transfer that compliance held for review (status PENDING); called by compliance after
-   * two distinct reviewers approved it (four-eyes).
+   * two distinct reviewers approved it (four-eyes). Only approvals recorded by ApproveRelease count.
    */
   releaseTransfer(
     request: ReleaseTransferRequest,
