@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { authEnvSchema } from '@tessera/auth';
 import { DEV_TLS_IDENTITIES } from '@tessera/grpc';
+import { kafkaSecurityEnvSchema } from '@tessera/kafka';
 import { complianceConfigSchema } from '../services/compliance/src/config';
 import { gatewayConfigSchema } from '../services/gateway/src/config';
 import { ingestConfigSchema } from '../services/ingest/src/config';
@@ -89,6 +90,7 @@ export function sources(): Source[] {
       section: 'shared',
       vars: [
         ...names('NODE_ENV', 'LOG_LEVEL', 'KAFKA_BROKERS'),
+        ...fromSchema(kafkaSecurityEnvSchema, new Set()),
         ...fromSchema(authEnvSchema, new Set()),
         ...names('TESSERA_AUTH_DIR'),
         ...names(...TLS_SHARED),

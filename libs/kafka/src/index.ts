@@ -1,5 +1,6 @@
 export { createKafka, createProducer, brokersFromEnv, pinoLogCreator } from './kafka.client';
 export type { CreateKafkaOptions, KafkaLogger } from './kafka.client';
+export { kafkaSecurityEnvSchema, kafkaSecurityFromEnv, type KafkaSecuritySettings } from './kafka-security';
 export {
   buildEnvelope, decodeEnvelope, encodeEnvelope, envelopeHeaders, eventTypeOf, EventHeaders, PROTOBUF_CONTENT_TYPE,
 } from './envelope';

@@ -2,6 +2,7 @@ import { promisify } from 'node:util';
 import { constants as zlibConstants, zstdCompress, zstdDecompress } from 'node:zlib';
 import { CompressionCodecs, CompressionTypes, Kafka, logLevel, Partitioners, type KafkaConfig, type LogEntry, type logCreator, type Producer, type ProducerConfig } from 'kafkajs';
 import SnappyCodec from 'kafkajs-snappy';
+import { kafkaSecurityFromEnv } from './kafka-security';
 
 const compressZstd = promisify(zstdCompress);
 const decompressZstd = promisify(zstdDecompress);
@@ -56,6 +57,8 @@ export function brokersFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
  */
 export function createKafka(options: CreateKafkaOptions): Kafka {
   return new Kafka({
+    // TLS and SASL from KAFKA_SECURITY_PROTOCOL & co. (kafka-security.ts); explicit `config` wins.
+    ...kafkaSecurityFromEnv(),
     ...options.config,
     clientId: options.clientId,
     brokers: options.brokers ?? brokersFromEnv(),
