@@ -71,7 +71,9 @@ describe('renderCompose', () => {
   it('mounts the host certificates and auth material read-only where TESSERA_TLS_DIR and TESSERA_AUTH_* point', () => {
     for (const name of ['gateway', 'transactions', 'compliance', 'ingest', 'insights']) {
       const svc = compose.services[name]!;
-      expect(svc.volumes).toEqual(['./.tessera/tls:/app/.tessera/tls:ro', './.tessera/auth:/app/.tessera/auth:ro']);
+      expect(svc.volumes?.slice(0, 2)).toEqual(['./.tessera/tls:/app/.tessera/tls:ro', './.tessera/auth:/app/.tessera/auth:ro']);
+      // Only transactions writes something of its own: the audit checkpoint key, in a named volume (issue #13).
+      expect(svc.volumes?.slice(2)).toEqual(name === 'transactions' ? ['audit-key:/app/.tessera/audit-key'] : []);
       expect(svc.environment).toMatchObject({ TESSERA_TLS_DIR: '/app/.tessera/tls', TESSERA_AUTH_JWKS_FILE: '/app/.tessera/auth/jwks.json' });
       expect(svc.environment!['TESSERA_GRPC_PLAINTEXT']).toBeUndefined();
     }

@@ -33,6 +33,8 @@ const HEADER = [
 
 /** Where the Node image (WORKDIR /app) sees the host's state dir: certificates and auth material only. */
 const CONTAINER_STATE_DIR = '/app/.tessera';
+/** Where the transactions container keeps its audit checkpoint key (a named volume, see below). */
+const AUDIT_KEY_IN_CONTAINER = `${CONTAINER_STATE_DIR}/audit-key/audit-checkpoint.pem`;
 
 /** Stable KRaft cluster id derived from the cluster name, so the generated file is reproducible. */
 export function composeClusterId(t: Topology): string {
@@ -160,19 +162,27 @@ export function generateCompose(t: Topology): Record<string, unknown> {
       build: { context: '.', dockerfile: DOCKERFILE, target: s.runtime === 'go' ? 'go-service' : 'node-service', args: { SERVICE: s.name } },
       image: `tessera/${s.name}:dev`,
       ...(s.profile ? { profiles: [s.profile] } : {}),
-      environment: serviceEnv(t, s.name, addressing),
+      environment: { ...serviceEnv(t, s.name, addressing), ...(s.name === 'transactions' ? { TRANSACTIONS_AUDIT_CHECKPOINT_KEY_FILE: AUDIT_KEY_IN_CONTAINER } : {}) },
       ...(s.port !== undefined || s.metricsPort !== undefined
         ? { ports: [s.port, s.metricsPort].filter((p) => p !== undefined).map((p) => `${p}:${p}`) }
         : {}),
       ...(speaksGrpc(s)
-        ? { volumes: [`./${t.stateDir}/tls:${CONTAINER_STATE_DIR}/tls:ro`, `./${t.stateDir}/auth:${CONTAINER_STATE_DIR}/auth:ro`] }
+        ? {
+            volumes: [
+              `./${t.stateDir}/tls:${CONTAINER_STATE_DIR}/tls:ro`,
+              `./${t.stateDir}/auth:${CONTAINER_STATE_DIR}/auth:ro`,
+              // The audit checkpoint key: created on first start, kept across restarts (a new key would disown the
+              // checkpoints already published), never in the read-only auth folder.
+              ...(s.name === 'transactions' ? [`audit-key:${path.posix.dirname(AUDIT_KEY_IN_CONTAINER)}`] : []),
+            ],
+          }
         : {}),
       ...(Object.keys(dependsOn).length > 0 ? { depends_on: dependsOn } : {}),
       restart: 'unless-stopped',
     };
   }
   Object.assign(services, observabilityServices(t));
-  return { name: 'tessera', services, volumes: { pgdata: {}, 'vm-data': {}, 'grafana-data': {} } };
+  return { name: 'tessera', services, volumes: { pgdata: {}, 'vm-data': {}, 'grafana-data': {}, 'audit-key': {} } };
 }
 
 /**

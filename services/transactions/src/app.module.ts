@@ -4,6 +4,7 @@ import { AccountsGrpc } from './accounts/accounts.grpc';
 import { AccountRepository } from './accounts/account.repository';
 import { GetAccountHandler } from './accounts/get-account/get-account.handler';
 import { GetBalanceHandler } from './accounts/get-balance/get-balance.handler';
+import { AuditCheckpoints } from './audit/audit-checkpoints';
 import { AuditGrpc } from './audit/audit.grpc';
 import { AuditTrail } from './audit/audit-trail';
 import { callerAuthenticatorProvider } from './auth/auth.provider';
@@ -47,6 +48,7 @@ export class AppModule {
         OwnershipChecks,
         AuditTrail,
         AuditGrpc,
+        AuditCheckpoints,
         Outbox,
         OutboxRelayService,
         piiVaultProvider,

@@ -43,6 +43,17 @@ export const transactionsConfigSchema = z.object({
   TRANSACTIONS_POST_IN_FLIGHT: z.coerce.number().int().min(1).max(50).default(1),
   /** How often the sweeper releases expired holds (reads also release them lazily). */
   TRANSACTIONS_HOLD_SWEEP_INTERVAL_MS: durationMs().default(30_000),
+  /**
+   * How often the audit chain's head is checkpointed (signed, published to TRANSACTIONS_AUDIT_CHECKPOINT_TOPIC) when it
+   * moved; 0 turns checkpoints off (and the verify check against them).
+   */
+  TRANSACTIONS_AUDIT_CHECKPOINT_MS: durationMs().default(5000),
+  TRANSACTIONS_AUDIT_CHECKPOINT_TOPIC: z.string().regex(/^[A-Za-z0-9._-]{1,249}$/).default('payments.audit.checkpoints.v1'),
+  /**
+   * Ed25519 private key (PKCS#8 PEM) that signs the checkpoints: a file the database user cannot read. Required in
+   * production; elsewhere `<TESSERA_AUTH_DIR or .tessera/auth>/audit-checkpoint.pem`, created on first start.
+   */
+  TRANSACTIONS_AUDIT_CHECKPOINT_KEY_FILE: z.string().min(1).meta({ examples: ['/run/secrets/audit-checkpoint.pem'] }).optional(),
   TRANSACTIONS_PINGS_GROUP: z.string().regex(/^transactions\.[a-z0-9.-]+$/).default('transactions.pings'),
   /** Token verification and the hashed API key store (see @tessera/auth); dev defaults outside production. */
   ...authEnvSchema.shape,

@@ -88,7 +88,7 @@ beforeAll(async () => {
   auth = await startTestAuth();
   const port = await freePort();
   addr = `127.0.0.1:${port}`;
-  const config = transactionsConfigSchema.parse({ ...auth.env, TRANSACTIONS_GRPC_PORT: String(port), TRANSACTIONS_DATABASE_URL: url, TRANSACTIONS_PINGS_GROUP: PINGS_GROUP });
+  const config = transactionsConfigSchema.parse({ ...auth.env, TRANSACTIONS_AUDIT_CHECKPOINT_MS: '0', TRANSACTIONS_GRPC_PORT: String(port), TRANSACTIONS_DATABASE_URL: url, TRANSACTIONS_PINGS_GROUP: PINGS_GROUP });
   app = await NestFactory.createApplicationContext(AppModule.forRoot(config), { logger: ['error', 'warn'] });
   await app.init();
   client = createGrpcClient(paymentsV1.AccountServiceClient, addr, { retry: 'none', defaultDeadlineMs: 5_000, ...sendAs(await staffAuthorization(auth)) });

@@ -8,6 +8,7 @@ import { descriptorSetPath, paymentsV1 } from '@tessera/contracts';
 import { AppError } from '@tessera/errors';
 import { createGrpcClient, createGrpcServer, type GrpcServerHandle, unaryCall, unaryService } from '@tessera/grpc';
 import { AuditTrail } from '../src/audit/audit-trail';
+import { AuditCheckpoints } from '../src/audit/audit-checkpoints';
 import { AuditGrpc } from '../src/audit/audit.grpc';
 import { transactionsConfigSchema } from '../src/config';
 import { PrismaService } from '../src/platform/prisma.provider';
@@ -36,7 +37,7 @@ beforeAll(async () => {
     port: await freePort(),
     host: '127.0.0.1',
     descriptorSetPath,
-    services: [{ definition: paymentsV1.AuditServiceService, implementation: unaryService(paymentsV1.AuditServiceService, new AuditGrpc(audit).implementation()) }],
+    services: [{ definition: paymentsV1.AuditServiceService, implementation: unaryService(paymentsV1.AuditServiceService, new AuditGrpc(audit, new AuditCheckpoints(transactionsConfigSchema.parse({ TRANSACTIONS_AUDIT_CHECKPOINT_MS: '0' }), prisma)).implementation()) }],
   });
   client = createGrpcClient(paymentsV1.AuditServiceClient, `127.0.0.1:${server.port}`, { retry: 'none', defaultDeadlineMs: 10_000 });
   // 25 records interleaving three entities: A gets every 3rd, B every 3rd+1, the account the rest.

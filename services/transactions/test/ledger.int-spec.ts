@@ -168,6 +168,7 @@ beforeAll(async () => {
   });
   const port = await freePort();
   const config = transactionsConfigSchema.parse({
+    TRANSACTIONS_AUDIT_CHECKPOINT_MS: '0', // no anchor on the shared broker's default topic
     ...auth.env,
     TRANSACTIONS_GRPC_PORT: String(port),
     TRANSACTIONS_DATABASE_URL: url,

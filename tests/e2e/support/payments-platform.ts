@@ -71,6 +71,9 @@ export async function startPaymentsPlatform(portBase: number): Promise<PaymentsP
         KAFKA_BROKERS: KAFKA,
         COMPLIANCE_ADDR: `127.0.0.1:${ports.compliance}`,
         TRANSACTIONS_PINGS_GROUP: groups.pings,
+        // This run's own anchor: another platform's checkpoints on the shared broker would not match this database.
+        TRANSACTIONS_AUDIT_CHECKPOINT_TOPIC: `e2e.audit-checkpoints.${run}`,
+        TRANSACTIONS_AUDIT_CHECKPOINT_MS: '500',
       },
       ready: async () => (await checkHealth(`127.0.0.1:${ports.transactions}`, 'tessera.payments.v1.AccountService', health)) === 'SERVING',
     },

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { paymentsV1 } from '@tessera/contracts';
 import { AppError } from '@tessera/errors';
 import type { UnaryImplementation } from '@tessera/grpc';
+import { AuditCheckpoints } from './audit-checkpoints';
 import { AuditTrail, type AuditRecordView } from './audit-trail';
 import { canonicalJson } from './canonical-json';
 
@@ -13,12 +14,18 @@ const MAX_PAGE = 500;
 /** gRPC face of the audit trail: verify the chain, page through records (page token = last seq). */
 @Injectable()
 export class AuditGrpc {
-  constructor(private readonly audit: AuditTrail) {}
+  constructor(
+    private readonly audit: AuditTrail,
+    private readonly checkpoints: AuditCheckpoints,
+  ) {}
 
   implementation(): AuditServiceImpl {
     return {
       verifyAuditChain: async () => {
         const r = await this.audit.verify();
+        // A chain valid in itself is then held against its newest signed checkpoint (a truncated tail, a re-hashed chain).
+        const finding = r.valid ? await this.checkpoints.check() : undefined;
+        if (finding) return { valid: false, recordsChecked: BigInt(r.recordsChecked), firstInvalidSeq: finding.seq, failureReason: finding.reason, headHash: '' };
         return {
           valid: r.valid,
           recordsChecked: BigInt(r.recordsChecked),

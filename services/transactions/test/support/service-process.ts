@@ -139,6 +139,9 @@ export async function startTransactions(options: ServiceProcessOptions): Promise
       LOG_LEVEL: 'warn',
       TRANSACTIONS_GRPC_PORT: String(options.port),
       TRANSACTIONS_DATABASE_URL: options.databaseUrl,
+      // Each process its own audit anchor (a shared topic would hold other databases' checkpoints); off unless asked.
+      TRANSACTIONS_AUDIT_CHECKPOINT_MS: '0',
+      TRANSACTIONS_AUDIT_CHECKPOINT_TOPIC: `test.audit-checkpoints.${path.basename(options.databaseUrl.split('?')[0] ?? 'db')}`,
       TRANSACTIONS_DB_POOL_MAX: '10',
       TRANSACTIONS_PINGS_GROUP: PINGS_GROUP,
       TRANSACTIONS_OUTBOX_POLL_MS: '20',
