@@ -133,15 +133,18 @@ export class IdempotencyStore {
    * undefined, or the stored refusal / KEY_REUSED thrown).
    */
   async peekMany<R>(calls: readonly IdempotentCall<R>[]): Promise<Array<() => Promise<R | undefined>>> {
+    // Keys stored before they were scoped per caller are looked up in the same statement while they can exist.
+    const legacy = (await this.legacyOpen()) ? calls.flatMap((c) => { const l = legacyScopeOf(c.scope); return l === undefined ? [] : [{ scope: l, key: c.key }]; }) : [];
+    const wanted = [...calls, ...legacy];
     // Raw (the primary key per pair): Prisma's findMany with an OR per key compiled a new query plan for every count.
     const rows = await this.prisma.client.$queryRaw<Array<{ scope: string; key: string; requestHash: string; response: Uint8Array | null; resourceId: string | null; refusal: Prisma.JsonValue | null }>>`
       SELECT i.scope, i.key, i.request_hash AS "requestHash", i.response, i.resource_id::text AS "resourceId", i.refusal
-      FROM idempotency_keys AS i JOIN unnest(${calls.map((c) => c.scope)}::text[], ${calls.map((c) => c.key)}::text[]) AS k(scope, key)
+      FROM idempotency_keys AS i JOIN unnest(${wanted.map((c) => c.scope)}::text[], ${wanted.map((c) => c.key)}::text[]) AS k(scope, key)
         ON i.scope = k.scope AND i.key = k.key`;
     const byKey = new Map(rows.map((r) => [`${r.scope}\u0000${r.key}`, r]));
     return calls.map((call) => {
-      const row = byKey.get(`${call.scope}\u0000${call.key}`);
-      return async () => (row ? await replayOf(row, call) : (await this.legacyReplay(call))?.response);
+      const row = byKey.get(`${call.scope}\u0000${call.key}`) ?? byKey.get(`${legacyScopeOf(call.scope)}\u0000${call.key}`);
+      return async () => (row ? await replayOf(row, call) : undefined);
     });
   }
 
@@ -196,8 +199,12 @@ export class IdempotencyStore {
   /** Whether any of `calls` has a key committed before keys were scoped per caller: then each runs alone and replays. */
   private async legacyCollision<R>(calls: readonly IdempotentCall<R>[]): Promise<boolean> {
     if (!(await this.legacyOpen())) return false;
-    const found = await Promise.all(calls.map(async (c) => legacyScopeOf(c.scope) !== undefined && (await this.prisma.client.idempotencyKey.count({ where: { scope: legacyScopeOf(c.scope) as string, key: c.key } })) > 0));
-    return found.some(Boolean);
+    const legacy = calls.flatMap((c) => { const l = legacyScopeOf(c.scope); return l === undefined ? [] : [{ scope: l, key: c.key }]; });
+    if (legacy.length === 0) return false;
+    const rows = await this.prisma.client.$queryRaw<Array<{ found: boolean }>>`
+      SELECT EXISTS (SELECT 1 FROM idempotency_keys AS i JOIN unnest(${legacy.map((c) => c.scope)}::text[], ${legacy.map((c) => c.key)}::text[]) AS k(scope, key)
+        ON i.scope = k.scope AND i.key = k.key) AS found`;
+    return rows[0]?.found === true;
   }
 
   private claimMany<R>(
