@@ -34,8 +34,9 @@ const common = {
 module.exports = {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/{libs,services,tools,infra,bench,tests/contract}/**/*.spec.ts'] },
+    // Kafka: tests connect as tessera-admin over SASL_SSL (tests/support/kafka-client.setup.ts).
     // In-process integration tests run gRPC in the explicit plaintext dev mode (see the setup file); e2e runs mTLS.
-    { ...common, displayName: 'integration', testMatch: ['<rootDir>/{libs,services}/**/test/**/*.int-spec.ts', '<rootDir>/tests/integration/**/*.int-spec.ts'], setupFiles: ['<rootDir>/libs/grpc/test/plaintext.setup.ts'], slowTestThreshold: 30 },
-    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/tests/e2e/**/*.e2e-spec.ts'], slowTestThreshold: 60 },
+    { ...common, displayName: 'integration', testMatch: ['<rootDir>/{libs,services}/**/test/**/*.int-spec.ts', '<rootDir>/tests/integration/**/*.int-spec.ts'], setupFiles: ['<rootDir>/libs/grpc/test/plaintext.setup.ts', '<rootDir>/tests/support/kafka-client.setup.ts'], slowTestThreshold: 30 },
+    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/tests/e2e/**/*.e2e-spec.ts'], setupFiles: ['<rootDir>/tests/support/kafka-client.setup.ts'], slowTestThreshold: 60 },
   ],
 };

@@ -20,6 +20,8 @@ have_mvn() { command -v mvn >/dev/null 2>&1; }
 # The console's browser test drives Debian's Chromium through playwright-core (no browser download).
 have_chromium() { [ -x /usr/bin/chromium ]; }
 # The API fuzzer (schemathesis, tools/fuzz/install.sh) lives in a venv; Debian splits venv/ensurepip out of python3.
+# kcat: the Kafka auth test proves a client without credentials is refused (issue #13); handy for operators too.
+have_kcat() { command -v kcat >/dev/null 2>&1; }
 have_python_venv() { command -v python3 >/dev/null 2>&1 && python3 -c 'import venv, ensurepip' >/dev/null 2>&1; }
 
 # Go builds the polyglot stream-processor-go and generates its contracts. Debian's golang is older than the
@@ -35,9 +37,10 @@ have_java || missing+=(java)
 have_mvn || missing+=(maven)
 have_chromium || missing+=(chromium)
 have_python_venv || missing+=(python3-venv)
+have_kcat || missing+=(kcat)
 
 if [ ${#missing[@]} -eq 0 ]; then
-  say "system packages present (postgresql, java $(java_major), maven, chromium, python3-venv): skipping apt"
+  say "system packages present (postgresql, java $(java_major), maven, chromium, python3-venv, kcat): skipping apt"
 else
   [ "$SUDO" = "__need_root__" ] && die "need root (or sudo) to install: ${missing[*]}"
   command -v apt-get >/dev/null 2>&1 || die "no apt-get: install ${missing[*]} with your package manager"
@@ -58,6 +61,7 @@ else
       maven) pkgs+=(maven) ;;
       chromium) pkgs+=(chromium) ;;
       python3-venv) pkgs+=(python3 python3-venv) ;;
+      kcat) pkgs+=(kcat) ;;
     esac
   done
   $SUDO apt-get install -y --no-install-recommends "${pkgs[@]}"

@@ -60,6 +60,8 @@ npx tsx libs/auth/src/cli.ts init
 npx tsx infra/local/cli.ts certs
 
 step "integration tests (real PostgreSQL + Kafka + gRPC)"
+# The brokers require TLS + SASL/SCRAM (issue #13): tests (Jest and the Go test below) connect as tessera-admin.
+set -a; source <(npx tsx infra/local/cli.ts kafka-env); set +a
 npx jest -c jest.config.cjs --selectProjects integration --ci --runInBand --json --outputFile=.tessera/reports/integration.json
 # The Go processor's Kafka test (unique topics per run) against the same broker.
 (cd services/stream-processor-go && KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:19092}" go test -count=1 -run Kafka ./internal/processor/)

@@ -17,7 +17,8 @@ export function tlsDir(topo: Topology): string {
 export function ensureCerts(topo: Topology, log: (line: string) => void, force = false): DevPkiResult {
   const dir = tlsDir(topo);
   try {
-    const result = ensureDevPki({ dir, identities: DEV_TLS_IDENTITIES, force, log });
+    // kafka-broker: the brokers' TLS certificate (their SASL_SSL listener and mTLS controller listener, kafka-auth.ts).
+    const result = ensureDevPki({ dir, identities: [...DEV_TLS_IDENTITIES, 'kafka-broker'], force, log });
     const where = path.relative(REPO_ROOT, dir);
     if (result.issued.length === 0) log(`mTLS certificates in ${where} are valid (${result.kept.join(', ')})`);
     else log(`mTLS certificates in ${where}: ${result.caCreated ? 'new CA, ' : ''}issued ${result.issued.join(', ')}`);

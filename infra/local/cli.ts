@@ -12,6 +12,9 @@
  *   services status | services logs <service> [-f]
  *   reset [--only <component>]                                   down + wipe Tessera's state dir (.tessera/)
  *   env <service>                                                print the env a service needs (KEY=value)
+ *   kafka-env [principal]                                        the Kafka client env of a principal (default tessera-admin):
+ *                                                                `set -a; source <(npm run -s infra -- kafka-env); set +a`
+ *   kafka-properties [principal]                                 write its Java client config (kafka-tools --command-config)
  * TESSERA_TOPOLOGY=<file> selects another topology (default infra/topology.yaml).
  */
 import { spawnSync } from 'node:child_process';
@@ -20,6 +23,7 @@ import * as path from 'node:path';
 import { ensureCerts } from './certs';
 import { InfraError, TopologyError } from './errors';
 import { LocalKafka } from './kafka';
+import { KAFKA_ADMIN_PRINCIPAL, kafkaClientEnv, kafkaPrincipals, passwordFile, writeJavaClientProperties } from './kafka-auth';
 import { LocalPostgres } from './postgres';
 import { LocalServices } from './services';
 import { LocalVictoriaMetrics } from './victoria-metrics';
@@ -43,7 +47,7 @@ interface Args {
 }
 
 const USAGE =
-  'usage: npm run infra -- <up [--brokers 1|3] [--only postgres|kafka|observability] [--no-observability] | down | certs [--force] | status | logs [component|service] [-f] | reset [--only postgres|kafka|observability] | env <service> | services up|down|status|logs [service...]>';
+  'usage: npm run infra -- <up [--brokers 1|3] [--only postgres|kafka|observability] [--no-observability] | down | certs [--force] | status | logs [component|service] [-f] | reset [--only postgres|kafka|observability] | env <service> | kafka-env [principal] | kafka-properties [principal] | services up|down|status|logs [service...]>';
 
 function parseArgs(argv: string[]): Args {
   const args: Args = { command: argv[0] ?? 'help', positional: [], brokers: 1, follow: false, force: false, observability: true, timeoutMs: 120_000 };
@@ -77,7 +81,8 @@ async function up(topo: Topology, args: Args): Promise<void> {
   const layout = layoutForBrokers(args.brokers);
   const started = Date.now();
   // Cheap and idempotent; services refuse to start without certificates (unless TESSERA_GRPC_PLAINTEXT=true).
-  if (args.only === undefined) ensureCerts(topo, log);
+  // Kafka's listeners use them too (the kafka-broker leaf), so `--only kafka` makes them as well.
+  if (args.only === undefined || args.only === 'kafka') ensureCerts(topo, log);
   if (wants(args, 'postgres')) await new LocalPostgres(topo).up(args.timeoutMs, log);
   if (wants(args, 'kafka')) await new LocalKafka(topo).up(layout, args.timeoutMs, log);
   if (wants(args, 'observability') && (args.observability || args.only === 'observability')) {
@@ -205,6 +210,16 @@ async function main(argv: string[]): Promise<number> {
     case 'certs':
       ensureCerts(topo, log, args.force);
       return 0;
+    case 'kafka-env':
+    case 'kafka-properties': {
+      const principal = args.positional[0] ?? KAFKA_ADMIN_PRINCIPAL;
+      const stateDir = path.join(REPO_ROOT, topo.stateDir);
+      if (!kafkaPrincipals(topo).includes(principal)) throw new InfraError(`unknown Kafka principal ${principal}`, `one of: ${kafkaPrincipals(topo).join(', ')}`);
+      if (!existsSync(passwordFile(stateDir, principal))) throw new InfraError(`no Kafka credentials for ${principal} yet`, 'npm run infra -- up   (creates the users with the cluster)');
+      if (args.command === 'kafka-env') for (const [k, v] of Object.entries(kafkaClientEnv(stateDir, principal))) console.log(`${k}=${v}`);
+      else console.log(writeJavaClientProperties(stateDir, principal));
+      return 0;
+    }
     case 'services':
       return services(topo, args);
     case 'help':

@@ -14,6 +14,7 @@ describe('serverProperties', () => {
         dataDir: `/x/node-${nodeId}/data`,
         replicationFactor,
         minInsyncReplicas,
+        security: { keystorePem: '/x/broker.pem', truststorePem: '/x/ca.crt', brokerPassword: 'pw', brokerPrincipal: 'kafka-broker', superUsers: ['kafka-broker', 'tessera-admin'] },
       }),
     );
 
@@ -22,8 +23,19 @@ describe('serverProperties', () => {
     expect(p['process.roles']).toBe('broker,controller');
     expect(p['node.id']).toBe('2');
     expect(p['controller.quorum.voters']).toBe('1@127.0.0.1:19093,2@127.0.0.1:19095,3@127.0.0.1:19097');
-    expect(p['listeners']).toBe('PLAINTEXT://127.0.0.1:19094,CONTROLLER://127.0.0.1:19095');
-    expect(p['advertised.listeners']).toBe('PLAINTEXT://127.0.0.1:19094');
+    expect(p['listeners']).toBe('SASL_SSL://127.0.0.1:19094,CONTROLLER://127.0.0.1:19095');
+    expect(p['advertised.listeners']).toBe('SASL_SSL://127.0.0.1:19094');
+  });
+
+  it('has no listener without authentication, and refuses what no ACL allows', () => {
+    const p = node(1, 1, 1);
+    expect(p['listener.security.protocol.map']).toBe('SASL_SSL:SASL_SSL,CONTROLLER:SSL');
+    expect(p['listeners']).not.toMatch(/PLAINTEXT/);
+    expect(p['listener.name.controller.ssl.client.auth']).toBe('required');
+    expect(p['sasl.enabled.mechanisms']).toBe('SCRAM-SHA-512');
+    expect(p['allow.everyone.if.no.acl.found']).toBe('false');
+    expect(p['super.users']).toBe('User:kafka-broker;User:tessera-admin');
+    expect(p['listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config']).toContain('username="kafka-broker" password="pw";');
   });
 
   it('replicates internal topics like application topics (3 and min ISR 2 in the 3-broker layout)', () => {

@@ -77,6 +77,19 @@ export interface NodeProps {
   dataDir: string;
   replicationFactor: number;
   minInsyncReplicas: number;
+  /** Listener security (issue #13): see kafka-auth.ts. */
+  security: BrokerSecurity;
+}
+
+export interface BrokerSecurity {
+  /** PEM file with the broker's PKCS#8 key and certificate (CN=kafka-broker, SAN IP of the host). */
+  keystorePem: string;
+  /** PEM CA bundle: clients' server check and the controller listener's client certificates. */
+  truststorePem: string;
+  /** SCRAM password of the inter-broker principal. */
+  brokerPassword: string;
+  brokerPrincipal: string;
+  superUsers: string[];
 }
 
 /** server.properties for one combined broker+controller node. Tuned down for a dev box, not for throughput. */
@@ -87,11 +100,26 @@ export function serverProperties(p: NodeProps): string {
     ['process.roles', 'broker,controller'],
     ['node.id', p.nodeId],
     ['controller.quorum.voters', voters],
-    ['listeners', `PLAINTEXT://${p.host}:${p.port},CONTROLLER://${p.host}:${p.controllerPort}`],
-    ['advertised.listeners', `PLAINTEXT://${p.host}:${p.port}`],
-    ['listener.security.protocol.map', 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT'],
+    // Clients and brokers: TLS + SASL/SCRAM (each service its own principal). Controllers: TLS with client
+    // certificates only (the brokers' own), so nothing without the broker's key reaches the quorum.
+    ['listeners', `SASL_SSL://${p.host}:${p.port},CONTROLLER://${p.host}:${p.controllerPort}`],
+    ['advertised.listeners', `SASL_SSL://${p.host}:${p.port}`],
+    ['listener.security.protocol.map', 'SASL_SSL:SASL_SSL,CONTROLLER:SSL'],
     ['controller.listener.names', 'CONTROLLER'],
-    ['inter.broker.listener.name', 'PLAINTEXT'],
+    ['inter.broker.listener.name', 'SASL_SSL'],
+    ['sasl.enabled.mechanisms', 'SCRAM-SHA-512'],
+    ['sasl.mechanism.inter.broker.protocol', 'SCRAM-SHA-512'],
+    ['listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config', `org.apache.kafka.common.security.scram.ScramLoginModule required username="${p.security.brokerPrincipal}" password="${p.security.brokerPassword}";`],
+    ['ssl.keystore.type', 'PEM'],
+    ['ssl.keystore.location', p.security.keystorePem],
+    ['ssl.truststore.type', 'PEM'],
+    ['ssl.truststore.location', p.security.truststorePem],
+    ['listener.name.controller.ssl.client.auth', 'required'],
+    // A certificate's principal is its CN (User:kafka-broker), as SCRAM principals are user names.
+    ['ssl.principal.mapping.rules', 'RULE:^CN=([^,]+).*$/$1/,DEFAULT'],
+    ['authorizer.class.name', 'org.apache.kafka.metadata.authorizer.StandardAuthorizer'],
+    ['super.users', p.security.superUsers.map((u) => `User:${u}`).join(';')],
+    ['allow.everyone.if.no.acl.found', false],
     ['log.dirs', p.dataDir],
     // Topics come from infra/topology.yaml only; a typo in a topic name fails instead of creating a stray topic.
     ['auto.create.topics.enable', false],
@@ -118,7 +146,7 @@ export function serverProperties(p: NodeProps): string {
     ['log.segment.bytes', 64 * 1024 * 1024],
     ['log.retention.check.interval.ms', 60000],
   ];
-  return ['# Written by infra/local from infra/topology.yaml; regenerated on every `up`.', ...entries.map(([k, v]) => `${k}=${v}`), ''].join('\n');
+  return ['# Written by infra/local from infra/topology.yaml; regenerated on every `up`. Holds a password: mode 0600.', ...entries.map(([k, v]) => `${k}=${v}`), ''].join('\n');
 }
 
 /** JVM flags: fixed heap from the topology, plus caps on the non-heap areas that otherwise grow with RAM. */

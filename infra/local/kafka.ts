@@ -1,13 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { tlsDir } from './certs';
 import { InfraError } from './errors';
+import { ensureAcls, ensurePassword, KAFKA_ADMIN_PRINCIPAL, KAFKA_BROKER_PRINCIPAL, KAFKA_SASL_MECHANISM, kafkaAuthDir, kafkaJsAuth, kafkaPrincipals, writeJavaClientProperties } from './kafka-auth';
 import { assertJava, ensureKafkaJars, jarsCurrent, jvmArgs, kafkaClasspath, KAFKA_LOG4J2, newClusterId, serverProperties } from './kafka-runtime';
 import { assertPortFree, ensureDir, ownedPid, removeFile, run, startDetached, stopPid, tailFile, tcpOpen, treePssKb, waitFor } from './proc';
 import type { ComponentStatus } from './status';
 import { adminClient, ensureTopics } from './topics';
 import type { Admin } from 'kafkajs';
 import { kafkaBrokers, LAYOUTS, REPO_ROOT, resolveTopics, type LayoutName, type Topology } from './topology';
+
+const SCRAM_ITERATIONS = 4096;
 
 interface NodePaths {
   id: number;
@@ -29,11 +33,34 @@ export class LocalKafka {
   readonly dir: string;
   private readonly clusterIdFile: string;
   private readonly layoutFile: string;
+  private readonly stateDir: string;
+  /** The SCRAM users the cluster's metadata holds (written at format, extended by addScramUsers). */
+  private readonly scramUsersFile: string;
 
   constructor(private readonly topo: Topology) {
-    this.dir = path.join(REPO_ROOT, topo.stateDir, 'kafka');
+    this.stateDir = path.join(REPO_ROOT, topo.stateDir);
+    this.dir = path.join(this.stateDir, 'kafka');
     this.clusterIdFile = path.join(this.dir, 'cluster.id');
     this.layoutFile = path.join(this.dir, 'layout');
+    this.scramUsersFile = path.join(kafkaAuthDir(this.stateDir), 'scram-users');
+  }
+
+  /** An admin client acting as tessera-admin. */
+  admin(layout: LayoutName, opts: { retries?: number } = {}): Admin {
+    return adminClient(kafkaBrokers(this.topo, layout), kafkaJsAuth(this.stateDir), opts);
+  }
+
+  private scramUsers(): string[] {
+    return existsSync(this.scramUsersFile) ? readFileSync(this.scramUsersFile, 'utf8').split('\n').filter(Boolean) : [];
+  }
+
+  /** The broker's TLS key and certificate in one PEM file (Kafka's PEM keystore), from the dev CA's kafka-broker leaf. */
+  private writeKeystore(): string {
+    const tls = tlsDir(this.topo);
+    const file = path.join(this.dir, 'broker.pem');
+    writeFileSync(file, `${readFileSync(path.join(tls, `${KAFKA_BROKER_PRINCIPAL}.key`), 'utf8').trim()}\n${readFileSync(path.join(tls, `${KAFKA_BROKER_PRINCIPAL}.crt`), 'utf8').trim()}\n`, { mode: 0o600 });
+    chmodSync(file, 0o600);
+    return file;
   }
 
   nodes(layout: LayoutName): NodePaths[] {
@@ -84,7 +111,24 @@ export class LocalKafka {
     ensureDir(this.dir);
     if (!existsSync(this.clusterIdFile)) writeFileSync(this.clusterIdFile, `${newClusterId(randomBytes)}\n`);
     const clusterId = readFileSync(this.clusterIdFile, 'utf8').trim();
+    const anyFormatted = nodes.some((n) => existsSync(path.join(n.data, 'meta.properties')));
+    if (anyFormatted && this.scramUsers().length === 0) {
+      throw new InfraError(
+        `Kafka storage in ${path.relative(REPO_ROOT, this.dir)} predates broker authentication (no SCRAM users recorded)`,
+        'npm run infra -- reset --only kafka   (wipes Tessera\'s Kafka data; the next `up` formats it with users and ACLs)',
+      );
+    }
     writeFileSync(this.layoutFile, `${layout}\n`);
+    const principals = kafkaPrincipals(this.topo);
+    const passwords = new Map(principals.map((p) => [p, ensurePassword(this.stateDir, p)]));
+    writeJavaClientProperties(this.stateDir, KAFKA_ADMIN_PRINCIPAL);
+    const security = {
+      keystorePem: this.writeKeystore(),
+      truststorePem: path.join(tlsDir(this.topo), 'ca.crt'),
+      brokerPrincipal: KAFKA_BROKER_PRINCIPAL,
+      brokerPassword: passwords.get(KAFKA_BROKER_PRINCIPAL) as string,
+      superUsers: [KAFKA_BROKER_PRINCIPAL, KAFKA_ADMIN_PRINCIPAL],
+    };
 
     for (const node of nodes) {
       const running = this.nodePid(node);
@@ -97,14 +141,20 @@ export class LocalKafka {
       ensureDir(node.logs);
       writeFileSync(
         node.props,
-        serverProperties({ nodeId: node.id, host: this.topo.kafka.host, port: node.port, controllerPort: node.controllerPort, voters: nodes.map((n) => ({ id: n.id, controllerPort: n.controllerPort })), dataDir: node.data, replicationFactor: rf, minInsyncReplicas: isr }),
+        serverProperties({ nodeId: node.id, host: this.topo.kafka.host, port: node.port, controllerPort: node.controllerPort, voters: nodes.map((n) => ({ id: n.id, controllerPort: n.controllerPort })), dataDir: node.data, replicationFactor: rf, minInsyncReplicas: isr, security }),
+        { mode: 0o600 },
       );
+      chmodSync(node.props, 0o600);
       if (!existsSync(path.join(node.data, 'meta.properties'))) {
-        log(`formatting kafka-${node.id} storage (cluster ${clusterId})`);
-        run('java', ['-Xmx256m', `-Dlog4j2.configurationFile=${KAFKA_LOG4J2}`, `-Dkafka.logs.dir=${node.logs}`, '-cp', kafkaClasspath(), 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', node.props, '--ignore-formatted'], {
+        log(`formatting kafka-${node.id} storage (cluster ${clusterId}) with SCRAM users ${principals.join(', ')}`);
+        // The SCRAM users go into the bootstrap metadata: the broker authenticates its first client (itself) with them.
+        // iterations=4096 (ConfigCommand's default): StorageTool's 8192 is refused by librdkafka 2.0 (kcat, Debian 12).
+        const scram = principals.flatMap((p) => ['--add-scram', `${KAFKA_SASL_MECHANISM}=[name=${p},password=${passwords.get(p)},iterations=${SCRAM_ITERATIONS}]`]);
+        run('java', ['-Xmx256m', `-Dlog4j2.configurationFile=${KAFKA_LOG4J2}`, `-Dkafka.logs.dir=${node.logs}`, '-cp', kafkaClasspath(), 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', node.props, '--ignore-formatted', ...scram], {
           what: `kafka-storage format (node ${node.id})`,
           cwd: REPO_ROOT,
         });
+        if (!anyFormatted) writeFileSync(this.scramUsersFile, `${principals.join('\n')}\n`);
       }
       const pid = startDetached({
         command: 'java',
@@ -129,16 +179,37 @@ export class LocalKafka {
     await this.waitForCluster(layout, timeoutMs);
     log(`kafka cluster ready: ${nodes.length} broker(s), ${kafkaBrokers(this.topo, layout).join(',')}`);
 
-    const admin = adminClient(kafkaBrokers(this.topo, layout));
+    this.addScramUsers(layout, principals.filter((p) => !this.scramUsers().includes(p)), passwords, log);
+
+    const admin = this.admin(layout);
     await admin.connect();
     try {
       for (const outcome of await ensureTopics(admin, resolveTopics(this.topo, layout))) {
         log(`topic ${outcome.topic}: ${outcome.actions.join(', ')}`);
         for (const w of outcome.warnings) log(`  warning: ${outcome.topic} ${w}`);
       }
+      const acls = await ensureAcls(admin, this.topo);
+      log(`ACLs from infra/topology.yaml: ${acls.created} created, ${acls.deleted} removed, ${acls.kept} unchanged`);
       await this.waitForGroupCoordinator(admin, timeoutMs);
     } finally {
       await admin.disconnect();
+    }
+  }
+
+  /**
+   * SCRAM users the topology gained after the storage was formatted (a new service): added through Kafka's own
+   * ConfigCommand as tessera-admin (kafkajs has no AlterUserScramCredentials), one JVM per user, then recorded.
+   */
+  private addScramUsers(layout: LayoutName, missing: string[], passwords: Map<string, string>, log: (line: string) => void): void {
+    if (missing.length === 0) return;
+    const config = writeJavaClientProperties(this.stateDir, KAFKA_ADMIN_PRINCIPAL);
+    for (const user of missing) {
+      log(`adding SCRAM user ${user} (new in infra/topology.yaml)`);
+      run('java', ['-Xmx128m', `-Dlog4j2.configurationFile=${KAFKA_LOG4J2}`, '-cp', kafkaClasspath(), 'org.apache.kafka.tools.ConfigCommand', '--bootstrap-server', kafkaBrokers(this.topo, layout).join(','), '--command-config', config, '--alter', '--add-config', `${KAFKA_SASL_MECHANISM}=[iterations=${SCRAM_ITERATIONS},password=${passwords.get(user)}]`, '--entity-type', 'users', '--entity-name', user], {
+        what: `add SCRAM user ${user}`,
+        cwd: REPO_ROOT,
+      });
+      writeFileSync(this.scramUsersFile, `${[...this.scramUsers(), user].join('\n')}\n`);
     }
   }
 
@@ -166,7 +237,7 @@ export class LocalKafka {
     const expected = this.topo.kafka.layouts[layout].brokers;
     let seen = 0;
     const ok = await waitFor(async () => {
-      const admin = adminClient(kafkaBrokers(this.topo, layout), { retries: 0 });
+      const admin = this.admin(layout, { retries: 0 });
       try {
         await admin.connect();
         const cluster = await admin.describeCluster();
@@ -220,7 +291,7 @@ export class LocalKafka {
   }
 
   private async clusterStatus(layout: LayoutName): Promise<ComponentStatus> {
-    const admin = adminClient(kafkaBrokers(this.topo, layout), { retries: 1 });
+    const admin = this.admin(layout, { retries: 1 });
     try {
       await admin.connect();
       const cluster = await admin.describeCluster();

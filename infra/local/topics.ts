@@ -1,10 +1,12 @@
-import { ConfigResourceTypes, Kafka, logLevel, type Admin } from 'kafkajs';
+import { ConfigResourceTypes, Kafka, logLevel, type Admin, type KafkaConfig } from 'kafkajs';
 import type { ResolvedTopic } from './topology';
 
-export function adminClient(brokers: string[], opts: { retries?: number } = {}): Admin {
+/** An admin client; `auth` is the `ssl`/`sasl` of the principal it acts as (kafka-auth.ts adminAuth: tessera-admin). */
+export function adminClient(brokers: string[], auth: Pick<KafkaConfig, 'ssl' | 'sasl'>, opts: { retries?: number } = {}): Admin {
   return new Kafka({
     clientId: 'tessera-infra',
     brokers,
+    ...auth,
     logLevel: logLevel.NOTHING,
     connectionTimeout: 2000,
     requestTimeout: 10000,

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { TopologyError } from './errors';
+import { kafkaClientEnv } from './kafka-auth';
 
 /** Repository root (this file lives in infra/local). */
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
@@ -63,6 +64,16 @@ const serviceSchema = z
     callbacks: z.array(name).default([]),
     produces: z.array(topicName).default([]),
     consumes: z.array(topicName).default([]),
+    /**
+     * Kafka transactional ids the service may use: every id starting with this prefix (its ACL on the brokers,
+     * infra/local/kafka-auth.ts). Only services that write in Kafka transactions declare one.
+     */
+    transactionalIdPrefix: z.string().regex(/^[a-z][a-z0-9.-]*$/).optional(),
+    /**
+     * Services whose consumer groups this one may describe (their lag), e.g. the gateway's GET /v1/ops/consumer-lag:
+     * DESCRIBE on the groups `<service>.*` and on the topics they consume. Read-only: no offsets, no records.
+     */
+    observes: z.array(name).default([]),
     /** Static extra env (already fully named, e.g. GATEWAY_RATE_LIMIT_RPS). */
     env: z.record(z.string().regex(/^[A-Z][A-Z0-9_]*$/), z.string()).default({}),
   })
@@ -209,6 +220,14 @@ function consistencyProblems(t: Topology): string[] {
     if (s.database !== undefined && !dbNames.has(s.database)) problems.push(`service ${s.name} uses undeclared database ${s.database}`);
     for (const topic of [...s.produces, ...s.consumes]) {
       if (!topicNames.has(topic)) problems.push(`service ${s.name} uses undeclared topic ${topic}`);
+    }
+    for (const observed of s.observes) {
+      if (!serviceByName.has(observed)) problems.push(`service ${s.name} observes unknown service ${observed}`);
+    }
+    if (s.transactionalIdPrefix !== undefined && s.produces.length === 0) problems.push(`service ${s.name} has a transactionalIdPrefix but produces nothing`);
+    for (const other of t.services) {
+      const [a, b] = [s.transactionalIdPrefix, other.transactionalIdPrefix];
+      if (other !== s && a !== undefined && b !== undefined && a.startsWith(b)) problems.push(`services ${s.name} and ${other.name} share transactional ids (prefix ${a} starts with ${b})`);
     }
     for (const peer of [...s.peers, ...s.callbacks]) {
       const p = serviceByName.get(peer);
@@ -368,7 +387,11 @@ export function serviceEnv(t: Topology, serviceName: string, addressing: Address
   if (s.database !== undefined) {
     env[`${prefix}_DATABASE_URL`] = databaseUrl(t, s.database, addressing.postgres.host, addressing.postgres.port);
   }
-  if (s.produces.length + s.consumes.length > 0) env['KAFKA_BROKERS'] = addressing.kafkaBrokers.join(',');
+  if (s.produces.length + s.consumes.length + s.observes.length > 0) {
+    env['KAFKA_BROKERS'] = addressing.kafkaBrokers.join(',');
+    // Its own principal over TLS (libs/kafka kafka-security.ts; ACLs from this topology, infra/local/kafka-auth.ts).
+    Object.assign(env, kafkaClientEnv(addressing.stateDir, s.name));
+  }
   // Spans go to the local Zipkin (Node: libs/telemetry exporters.ts; Go: stream-processor-go internal/tracing);
   // tests override with OTEL_TRACES_EXPORTER=otlp.
   env['OTEL_TRACES_EXPORTER'] = 'zipkin';

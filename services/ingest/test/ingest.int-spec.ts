@@ -11,7 +11,7 @@ import { NestFactory } from '@nestjs/core';
 import { analyticsV1 } from '@tessera/contracts';
 import { type AppError, fromGrpcError, isAppError } from '@tessera/errors';
 import { checkHealth, createGrpcClient, unaryCall } from '@tessera/grpc';
-import { decodeEnvelope } from '@tessera/kafka';
+import { decodeEnvelope, kafkaSecurityFromEnv } from '@tessera/kafka';
 import { Kafka, logLevel } from 'kafkajs';
 import { AppModule } from '../src/app.module';
 import { ingestConfigSchema } from '../src/config';
@@ -31,7 +31,7 @@ process.env['TESSERA_GRPC_PLAINTEXT'] ??= 'true';
 let auth: TestAuth;
 let acmeKey = '';
 let globexKey = '';
-const kafka = new Kafka({ clientId: `ingest-test-${RUN}`, brokers: BROKERS, logLevel: logLevel.NOTHING });
+const kafka = new Kafka({ ...kafkaSecurityFromEnv(), clientId: `ingest-test-${RUN}`, brokers: BROKERS, logLevel: logLevel.NOTHING });
 
 interface Running {
   app: INestApplicationContext;

@@ -14,7 +14,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { analyticsV1, eventTypeName } from '@tessera/contracts';
-import { buildEnvelope, createProducer, decodeEnvelope, encodeEnvelope } from '@tessera/kafka';
+import { buildEnvelope, createProducer, decodeEnvelope, encodeEnvelope, kafkaSecurityFromEnv } from '@tessera/kafka';
 import { Kafka, logLevel, Partitioners, type Admin, type Message } from 'kafkajs';
 import { aggregationOptions, createStreamProcessor } from '../src/composition';
 import { streamProcessorConfigSchema } from '../src/config';
@@ -33,7 +33,7 @@ const PARTITIONS = 6;
 const TENANTS = ['acme', 'globex', 'initech', 'umbrella'];
 const COUNTRIES = ['DE', 'FR', 'US', 'BR', 'JP'];
 
-const kafka = new Kafka({ clientId: `sp-bench-${process.pid}`, brokers: BROKERS, logLevel: logLevel.NOTHING });
+const kafka = new Kafka({ ...kafkaSecurityFromEnv(), clientId: `sp-bench-${process.pid}`, brokers: BROKERS, logLevel: logLevel.NOTHING });
 const config = streamProcessorConfigSchema.parse({ KAFKA_BROKERS: BROKERS.join(','), STREAM_PROCESSOR_IDLE_ADVANCE_MS: '0' });
 const options = aggregationOptions(config);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -12,7 +12,7 @@ import { paymentsV1 } from '@tessera/contracts';
 import { dropDatabase, ensureDatabase, migrate } from '@tessera/db';
 import { AppError } from '@tessera/errors';
 import { checkHealth, createGrpcClient, unaryCall } from '@tessera/grpc';
-import { deleteConsumerGroups } from '@tessera/kafka';
+import { deleteConsumerGroups, kafkaSecurityFromEnv } from '@tessera/kafka';
 import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
 import { AppModule } from '../src/app.module';
@@ -97,7 +97,7 @@ beforeAll(async () => {
 afterAll(async () => {
   client?.close();
   await app?.close();
-  await deleteConsumerGroups(new Kafka({ clientId: 'accounts-test-cleanup', brokers: (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092').split(','), logLevel: logLevel.NOTHING }), [PINGS_GROUP]);
+  await deleteConsumerGroups(new Kafka({ ...kafkaSecurityFromEnv(), clientId: 'accounts-test-cleanup', brokers: (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092').split(','), logLevel: logLevel.NOTHING }), [PINGS_GROUP]);
   await db?.end();
   await dropDatabase(ADMIN_URL, DB_NAME);
   auth?.close();

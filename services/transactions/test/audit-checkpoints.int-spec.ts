@@ -11,12 +11,13 @@ import { createGrpcClient, unaryCall } from '@tessera/grpc';
 import { Kafka, logLevel } from 'kafkajs';
 import { sendAs, staffAuthorization } from './support/auth-client';
 import { type ServiceUnderTest, startServiceUnderTest } from './support/service-under-test';
+import { kafkaSecurityFromEnv } from '@tessera/kafka';
 
 jest.setTimeout(120_000);
 
 let svc: ServiceUnderTest;
 let audit: paymentsV1.AuditServiceClient;
-const kafka = new Kafka({ clientId: 'checkpoints-test', brokers: [process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092'], logLevel: logLevel.NOTHING });
+const kafka = new Kafka({ ...kafkaSecurityFromEnv(), clientId: 'checkpoints-test', brokers: [process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092'], logLevel: logLevel.NOTHING });
 
 beforeAll(async () => {
   svc = await startServiceUnderTest('checkpoints', { env: { TRANSACTIONS_AUDIT_CHECKPOINT_MS: '200' } });

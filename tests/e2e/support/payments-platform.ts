@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { dropDatabase, ensureDatabase, migrate } from '@tessera/db';
-import { deleteConsumerGroups } from '@tessera/kafka';
+import { deleteConsumerGroups, kafkaSecurityFromEnv } from '@tessera/kafka';
 import { checkHealth } from '@tessera/grpc';
 import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
@@ -107,7 +107,7 @@ export async function startPaymentsPlatform(portBase: number): Promise<PaymentsP
     async stop() {
       await stopServices(services);
       // Throwaway groups would otherwise pile up on the broker and in the console's lag panel (compliance.*, transactions.*).
-      await deleteConsumerGroups(new Kafka({ clientId: `e2e-cleanup-${run}`, brokers: KAFKA.split(','), logLevel: logLevel.NOTHING }), Object.values(groups));
+      await deleteConsumerGroups(new Kafka({ ...kafkaSecurityFromEnv(), clientId: `e2e-cleanup-${run}`, brokers: KAFKA.split(','), logLevel: logLevel.NOTHING }), Object.values(groups));
       await otlp.stop();
       creds.cleanup();
       await Promise.allSettled([tx.end(), co.end()]);

@@ -7,6 +7,7 @@ import { type Admin, Kafka, logLevel } from 'kafkajs';
 import { createCredentials, type E2eCredentials } from './credentials';
 import { OtlpReceiver } from './otlp-receiver';
 import { ROOT, type RunningService, startServices, stopServices } from './platform';
+import { kafkaSecurityFromEnv } from '@tessera/kafka';
 
 const ADMIN_URL = process.env['TESSERA_PG_ADMIN_URL'] ?? 'postgresql://tessera:tessera@127.0.0.1:55432/postgres';
 const KAFKA = process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092';
@@ -62,7 +63,7 @@ export async function startPipelinePlatform(portBase: number): Promise<PipelineP
 
   const creds = await createCredentials();
   const health = { timeoutMs: 1000, credentials: creds.grpc };
-  const admin = new Kafka({ clientId: `e2e-pipeline-${run}`, brokers: KAFKA.split(','), logLevel: logLevel.NOTHING }).admin();
+  const admin = new Kafka({ ...kafkaSecurityFromEnv(), clientId: `e2e-pipeline-${run}`, brokers: KAFKA.split(','), logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   await admin.createTopics({
     waitForLeaders: true,

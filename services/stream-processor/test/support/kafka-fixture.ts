@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { analyticsV1, eventTypeName } from '@tessera/contracts';
-import { buildEnvelope, createProducer, encodeEnvelope } from '@tessera/kafka';
+import { buildEnvelope, createProducer, encodeEnvelope, kafkaSecurityFromEnv } from '@tessera/kafka';
 import { AssignerProtocol, Kafka, logLevel, type Admin, type Message } from 'kafkajs';
 import type { NormalizedEvent } from '../../src/processing/processing.types';
 import type { OtlpReceiver } from '@tessera/telemetry';
@@ -11,7 +11,7 @@ export const BROKERS = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092').split
 const ROOT = join(__dirname, '..', '..', '..', '..');
 
 export function testKafka(): Kafka {
-  return new Kafka({ clientId: `sp-test-${process.pid}`, brokers: BROKERS, logLevel: logLevel.NOTHING });
+  return new Kafka({ ...kafkaSecurityFromEnv(), clientId: `sp-test-${process.pid}`, brokers: BROKERS, logLevel: logLevel.NOTHING });
 }
 
 /** Unique topic names and group for one test run. */

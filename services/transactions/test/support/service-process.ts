@@ -6,7 +6,7 @@ import { complianceV1, descriptorSetPath } from '@tessera/contracts';
 import { AppError } from '@tessera/errors';
 import { checkHealth, createGrpcServer, type GrpcServerHandle, unaryService } from '@tessera/grpc';
 import type { TestAuth } from '@tessera/auth';
-import { deleteConsumerGroups } from '@tessera/kafka';
+import { deleteConsumerGroups, kafkaSecurityFromEnv } from '@tessera/kafka';
 import { Kafka, logLevel } from 'kafkajs';
 
 export const ROOT = path.resolve(__dirname, '../../../..');
@@ -126,7 +126,7 @@ export const PINGS_GROUP = `transactions.pings-test-${randomUUID().slice(0, 8)}`
 /** Deletes this file's pings group from the broker (best effort), once its children have stopped. */
 export function deletePingsGroup(): Promise<void> {
   const brokers = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092').split(',');
-  return deleteConsumerGroups(new Kafka({ clientId: 'transactions-test-cleanup', brokers, logLevel: logLevel.NOTHING }), [PINGS_GROUP]);
+  return deleteConsumerGroups(new Kafka({ ...kafkaSecurityFromEnv(), clientId: 'transactions-test-cleanup', brokers, logLevel: logLevel.NOTHING }), [PINGS_GROUP]);
 }
 
 /** Starts `node dist/main.js` as a child and waits until its gRPC health check reports SERVING. */
