@@ -4,7 +4,8 @@
  *                                                                start (idempotent) and create dbs/topics (+ mTLS certs);
  *                                                                components: postgres, kafka, observability (Zipkin +
  *                                                                VictoriaMetrics, skipped with --no-observability)
- *   certs [--force]                                              dev CA + per-service mTLS certificates in .tessera/tls
+ *   certs [--force]                                              dev CA + per-service mTLS certificates in .tessera/tls,
+ *                                                                Kafka SCRAM passwords in .tessera/kafka/auth (for Compose)
  *   down [--only <component>]                                    stop services (unless --only), then the rest
  *   status                                                       table of components and services (exit 3 if unhealthy)
  *   logs [postgres|kafka|kafka-<id>|zipkin|victoria-metrics|<service>] [-f]   show or follow logs
@@ -23,7 +24,7 @@ import * as path from 'node:path';
 import { ensureCerts } from './certs';
 import { InfraError, TopologyError } from './errors';
 import { LocalKafka } from './kafka';
-import { KAFKA_ADMIN_PRINCIPAL, kafkaClientEnv, kafkaPrincipals, passwordFile, writeJavaClientProperties } from './kafka-auth';
+import { ensurePassword, KAFKA_ADMIN_PRINCIPAL, kafkaAuthDir, kafkaClientEnv, kafkaPrincipals, passwordFile, writeJavaClientProperties } from './kafka-auth';
 import { LocalPostgres } from './postgres';
 import { LocalServices } from './services';
 import { LocalVictoriaMetrics } from './victoria-metrics';
@@ -207,9 +208,14 @@ async function main(argv: string[]): Promise<number> {
     case 'env':
       env(topo, args);
       return 0;
-    case 'certs':
+    case 'certs': {
       ensureCerts(topo, log, args.force);
+      // docker-compose mounts them too (the native `up` makes them with the cluster).
+      const stateDir = path.join(REPO_ROOT, topo.stateDir);
+      for (const principal of kafkaPrincipals(topo)) ensurePassword(stateDir, principal);
+      log(`Kafka SCRAM passwords in ${path.relative(REPO_ROOT, kafkaAuthDir(stateDir))} (${kafkaPrincipals(topo).join(', ')})`);
       return 0;
+    }
     case 'kafka-env':
     case 'kafka-properties': {
       const principal = args.positional[0] ?? KAFKA_ADMIN_PRINCIPAL;

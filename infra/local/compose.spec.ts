@@ -40,13 +40,20 @@ describe('renderCompose', () => {
     expect(compose.services['kafka']!.ports).toEqual([`${topo.kafka.layouts.single.nodes[0]!.port}:${topo.kafka.layouts.single.nodes[0]!.port}`]);
   });
 
-  it('creates exactly the topology topics with their partitions and configs', () => {
-    const script = compose.services['kafka-init']!.command!.join('\n');
-    const created = [...script.matchAll(/--topic (\S+) --partitions (\d+) --replication-factor (\d+)/g)].map((m) => [m[1], Number(m[2]), Number(m[3])]);
-    expect(created).toEqual(resolveTopics(topo, 'single').map((t) => [t.name, t.partitions, t.replicationFactor]));
-    for (const t of resolveTopics(topo, 'single')) {
-      for (const [k, v] of Object.entries(t.config)) expect(script).toMatch(new RegExp(`--topic ${t.name.replace(/\./g, '\\.')} .*--config ${k}=${v}( |$)`, 'm'));
-    }
+  it('creates the topology topics and ACLs with the native code (kafka-init runs infra/local/kafka-init.ts)', () => {
+    const init = compose.services['kafka-init']!;
+    expect(init.command).toEqual(['npx', 'tsx', 'infra/local/kafka-init.ts']);
+    expect(init.environment).toMatchObject({ KAFKA_BROKERS: 'kafka-broker:9092', KAFKA_SECURITY_PROTOCOL: 'SASL_SSL', KAFKA_SASL_USERNAME: 'tessera-admin' });
+  });
+
+  it('runs the broker with authentication only: SASL_SSL listeners, mTLS controller, SCRAM users for every principal', () => {
+    const script = compose.services['kafka']!.command!.join('\n');
+    expect(script).toMatch(/^listener\.security\.protocol\.map=INTERNAL:SASL_SSL,EXTERNAL:SASL_SSL,CONTROLLER:SSL$/m);
+    expect(script).toMatch(/^allow\.everyone\.if\.no\.acl\.found=false$/m);
+    expect(script).not.toMatch(/PLAINTEXT/);
+    expect(script).toContain(`for user in ${['kafka-broker', 'tessera-admin', ...topo.services.filter((s) => s.produces.length + s.consumes.length + s.observes.length > 0).map((s) => s.name)].join(' ')}; do`);
+    // No password is written into the file: they come from the mounted .tessera/kafka/auth at start.
+    expect(committedText).not.toMatch(/password=(?!"?\$\$\(cat|"@BROKER_PASSWORD@|\$\$\(cat)/);
   });
 
   it('creates exactly the topology databases and points each service at its own', () => {
@@ -62,9 +69,10 @@ describe('renderCompose', () => {
   it('gives peers the container address and Kafka users the internal listener', () => {
     const gateway = compose.services['gateway']!.environment!;
     expect(gateway['TRANSACTIONS_ADDR']).toBe('transactions:50051');
-    expect(gateway['KAFKA_BROKERS']).toBe('kafka:9092');
-    expect(compose.services['compliance']!.environment!['KAFKA_BROKERS']).toBe('kafka:9092');
-    expect(compose.services['ingest']!.environment!['KAFKA_BROKERS']).toBe('kafka:9092');
+    expect(gateway['KAFKA_BROKERS']).toBe('kafka-broker:9092');
+    expect(compose.services['compliance']!.environment!['KAFKA_BROKERS']).toBe('kafka-broker:9092');
+    expect(compose.services['ingest']!.environment!['KAFKA_BROKERS']).toBe('kafka-broker:9092');
+    expect(compose.services['ingest']!.environment).toMatchObject({ KAFKA_SASL_USERNAME: 'ingest', KAFKA_SASL_PASSWORD_FILE: '/app/.tessera/kafka/auth/ingest.password' });
     expect(compose.services['gateway']!.environment!['GATEWAY_HTTP_HOST']).toBe('0.0.0.0');
   });
 
@@ -72,12 +80,16 @@ describe('renderCompose', () => {
     for (const name of ['gateway', 'transactions', 'compliance', 'ingest', 'insights']) {
       const svc = compose.services[name]!;
       expect(svc.volumes?.slice(0, 2)).toEqual(['./.tessera/tls:/app/.tessera/tls:ro', './.tessera/auth:/app/.tessera/auth:ro']);
-      // Only transactions writes something of its own: the audit checkpoint key, in a named volume (issue #13).
-      expect(svc.volumes?.slice(2)).toEqual(name === 'transactions' ? ['audit-key:/app/.tessera/audit-key'] : []);
+      // Each Kafka user mounts its own SCRAM password, no one else's; only transactions writes something of its own:
+      // the audit checkpoint key, in a named volume (issue #13).
+      expect(svc.volumes?.slice(2)).toEqual([
+        ...(name === 'ingest' || name === 'transactions' || name === 'compliance' || name === 'insights' || name === 'gateway' ? [`./.tessera/kafka/auth/${name}.password:/app/.tessera/kafka/auth/${name}.password:ro`] : []),
+        ...(name === 'transactions' ? ['audit-key:/app/.tessera/audit-key'] : []),
+      ]);
       expect(svc.environment).toMatchObject({ TESSERA_TLS_DIR: '/app/.tessera/tls', TESSERA_AUTH_JWKS_FILE: '/app/.tessera/auth/jwks.json' });
       expect(svc.environment!['TESSERA_GRPC_PLAINTEXT']).toBeUndefined();
     }
-    expect(compose.services['stream-processor']!.volumes).toBeUndefined();
+    expect(compose.services['stream-processor']!.volumes).toEqual(['./.tessera/tls/ca.crt:/app/.tessera/tls/ca.crt:ro', './.tessera/kafka/auth/stream-processor.password:/app/.tessera/kafka/auth/stream-processor.password:ro']);
   });
 
   it('runs the Kafka version that infra/kafka/pom.xml resolves for the native setup', () => {

@@ -7,7 +7,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { stringify } from 'yaml';
-import { envPrefix, loadTopology, REPO_ROOT, resolveTopics, serviceEnv, speaksGrpc, type Addressing, type Topology } from './topology';
+import { KAFKA_ADMIN_PRINCIPAL, KAFKA_BROKER_PRINCIPAL, KAFKA_SASL_MECHANISM, kafkaClientEnv, kafkaPrincipals } from './kafka-auth';
+import { serverProperties } from './kafka-runtime';
+import { envPrefix, loadTopology, REPO_ROOT, serviceEnv, speaksGrpc, type Addressing, type Topology } from './topology';
 import { scrapeConfig } from './victoria-metrics';
 
 export const COMPOSE_PATH = path.join(REPO_ROOT, 'docker-compose.yml');
@@ -17,15 +19,24 @@ export const COMPOSE_SCRAPE_PATH = path.join(REPO_ROOT, 'infra', 'victoria-metri
 export const GRAFANA_DATASOURCES_PATH = path.join(REPO_ROOT, 'infra', 'grafana', 'provisioning', 'datasources', 'tessera.yml');
 const PG_IMAGE = 'postgres:15-bookworm';
 const DOCKERFILE = 'infra/docker/Dockerfile';
-/** Inside the compose network Kafka is reached on its internal listener; the host keeps the native port. */
-const KAFKA_INTERNAL = 'kafka:9092';
+/**
+ * Inside the compose network Kafka is reached on its internal listener, by the name its certificate carries
+ * (kafka-broker, a network alias of the `kafka` service); the host keeps the native port (127.0.0.1:19092).
+ */
+const KAFKA_HOST = KAFKA_BROKER_PRINCIPAL;
+const KAFKA_INTERNAL = `${KAFKA_HOST}:9092`;
+/** Where the broker container sees the dev CA, its PEM keystore and the SCRAM passwords (all read-only mounts). */
+const KAFKA_TLS_IN_CONTAINER = '/etc/tessera/tls';
+const KAFKA_AUTH_IN_CONTAINER = '/etc/tessera/kafka-auth';
+const SCRAM_ITERATIONS = 4096;
 
 const HEADER = [
   '# GENERATED from infra/topology.yaml by `npx tsx infra/local/compose.ts --write`. Do not edit by hand:',
   '# a unit test (infra/local/compose.spec.ts) fails when this file and the topology disagree.',
-  '# First, on the host: `npm run infra -- certs` (dev CA + mTLS certificates in .tessera/tls) and',
-  '# `npm run auth -- init` (dev token issuer JWKS + API keys in .tessera/auth); both are mounted read-only.',
-  '# The images run as uid 1000 (node): the 0600 key files must be readable by it (chown -R 1000 .tessera/tls).',
+  '# First, on the host: `npm run infra -- certs` (dev CA + mTLS certificates in .tessera/tls, Kafka SCRAM passwords in',
+  '# .tessera/kafka/auth) and `npm run auth -- init` (dev token issuer JWKS + API keys in .tessera/auth); all mounted read-only.',
+  '# The images run as uid 1000: the 0600 key files must be readable by it (chown -R 1000 .tessera/tls .tessera/kafka/auth).',
+  '# Kafka requires TLS + SASL/SCRAM; each service connects as its own principal with the ACLs of infra/topology.yaml.',
   '# Usage: docker compose up --build     (add --profile polyglot for stream-processor-go)',
   '# Traces: Zipkin http://127.0.0.1:9411/zipkin/  metrics: vmui http://127.0.0.1:8428/vmui/  dashboards: Grafana http://127.0.0.1:3000/',
   '',
@@ -58,9 +69,6 @@ function shell(lines: string[]): string {
 }
 
 export function generateCompose(t: Topology): Record<string, unknown> {
-  const [node] = t.kafka.layouts.single.nodes; // schema: min(1)
-  if (!node) throw new Error('topology has no single-broker node');
-  const single = t.kafka.layouts.single;
   const pg = t.postgres;
   const addressing = composeAddressing(t);
   // Fresh objects each time: a shared one would be rendered as a YAML anchor/alias.
@@ -102,58 +110,20 @@ export function generateCompose(t: Topology): Record<string, unknown> {
       command: ['npx', 'tsx', 'libs/db/src/cli.ts', 'migrate', '--all'],
       restart: 'no',
     },
-    kafka: {
-      image: `apache/kafka:${t.kafka.version}`,
-      environment: {
-        CLUSTER_ID: composeClusterId(t),
-        KAFKA_NODE_ID: String(node.id),
-        KAFKA_PROCESS_ROLES: 'broker,controller',
-        KAFKA_LISTENERS: `INTERNAL://:9092,EXTERNAL://:${node.port},CONTROLLER://:${node.controllerPort}`,
-        KAFKA_ADVERTISED_LISTENERS: `INTERNAL://${KAFKA_INTERNAL},EXTERNAL://${t.kafka.host}:${node.port}`,
-        KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: 'INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT',
-        KAFKA_INTER_BROKER_LISTENER_NAME: 'INTERNAL',
-        KAFKA_CONTROLLER_LISTENER_NAMES: 'CONTROLLER',
-        KAFKA_CONTROLLER_QUORUM_VOTERS: `${node.id}@kafka:${node.controllerPort}`,
-        KAFKA_LOG_DIRS: '/tmp/kraft-combined-logs',
-        KAFKA_AUTO_CREATE_TOPICS_ENABLE: 'false',
-        KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: '1',
-        KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR: '1',
-        KAFKA_TRANSACTION_STATE_LOG_MIN_ISR: '1',
-        KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR: '1',
-        KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR: '1',
-        KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: '0',
-        KAFKA_HEAP_OPTS: `-Xms${single.heapMb}m -Xmx${single.heapMb}m`,
-      },
-      ports: [`${node.port}:${node.port}`],
-      healthcheck: {
-        test: ['CMD-SHELL', '/opt/kafka/bin/kafka-broker-api-versions.sh --bootstrap-server localhost:9092 > /dev/null 2>&1'],
-        interval: '5s',
-        timeout: '10s',
-        retries: 30,
-        start_period: '10s',
-      },
-    },
+    kafka: kafkaService(t),
     'kafka-init': {
-      image: `apache/kafka:${t.kafka.version}`,
+      build: { context: '.', dockerfile: DOCKERFILE, target: 'node-build' },
       depends_on: { kafka: healthy() },
-      entrypoint: ['bash', '-ec'],
-      command: [
-        shell(
-          resolveTopics(t, 'single').map((topic) =>
-            [
-              `/opt/kafka/bin/kafka-topics.sh --bootstrap-server ${KAFKA_INTERNAL} --create --if-not-exists --topic ${topic.name}`,
-              `--partitions ${topic.partitions} --replication-factor ${topic.replicationFactor}`,
-              ...Object.entries(topic.config).map(([k, v]) => `--config ${k}=${v}`),
-            ].join(' '),
-          ),
-        ),
-      ],
+      // The topics and ACLs with the same code as the native `up` (infra/local/kafka-init.ts), as tessera-admin.
+      environment: { KAFKA_BROKERS: KAFKA_INTERNAL, ...kafkaClientEnv(CONTAINER_STATE_DIR, KAFKA_ADMIN_PRINCIPAL) },
+      volumes: [`./${t.stateDir}/tls/ca.crt:${CONTAINER_STATE_DIR}/tls/ca.crt:ro`, passwordMount(t, KAFKA_ADMIN_PRINCIPAL)],
+      command: ['npx', 'tsx', 'infra/local/kafka-init.ts'],
       restart: 'no',
     },
   };
 
   for (const s of t.services) {
-    const needsKafka = s.produces.length + s.consumes.length > 0;
+    const needsKafka = s.produces.length + s.consumes.length + s.observes.length > 0;
     const dependsOn: Record<string, unknown> = {};
     if (s.database !== undefined) dependsOn['db-migrate'] = completed();
     if (needsKafka) dependsOn['kafka-init'] = completed();
@@ -166,11 +136,13 @@ export function generateCompose(t: Topology): Record<string, unknown> {
       ...(s.port !== undefined || s.metricsPort !== undefined
         ? { ports: [s.port, s.metricsPort].filter((p) => p !== undefined).map((p) => `${p}:${p}`) }
         : {}),
-      ...(speaksGrpc(s)
+      ...(speaksGrpc(s) || needsKafka
         ? {
             volumes: [
-              `./${t.stateDir}/tls:${CONTAINER_STATE_DIR}/tls:ro`,
-              `./${t.stateDir}/auth:${CONTAINER_STATE_DIR}/auth:ro`,
+              ...(speaksGrpc(s) ? [`./${t.stateDir}/tls:${CONTAINER_STATE_DIR}/tls:ro`, `./${t.stateDir}/auth:${CONTAINER_STATE_DIR}/auth:ro`] : []),
+              // Kafka: the dev CA (already in the tls folder of gRPC speakers) and the service's own password only.
+              ...(needsKafka && !speaksGrpc(s) ? [`./${t.stateDir}/tls/ca.crt:${CONTAINER_STATE_DIR}/tls/ca.crt:ro`] : []),
+              ...(needsKafka ? [passwordMount(t, s.name)] : []),
               // The audit checkpoint key: created on first start, kept across restarts (a new key would disown the
               // checkpoints already published), never in the read-only auth folder.
               ...(s.name === 'transactions' ? [`audit-key:${path.posix.dirname(AUDIT_KEY_IN_CONTAINER)}`] : []),
@@ -183,6 +155,84 @@ export function generateCompose(t: Topology): Record<string, unknown> {
   }
   Object.assign(services, observabilityServices(t));
   return { name: 'tessera', services, volumes: { pgdata: {}, 'vm-data': {}, 'grafana-data': {}, 'audit-key': {} } };
+}
+
+function passwordMount(t: Topology, principal: string): string {
+  return `./${t.stateDir}/kafka/auth/${principal}.password:${CONTAINER_STATE_DIR}/kafka/auth/${principal}.password:ro`;
+}
+
+/**
+ * The broker: the server.properties of the native setup (kafka-runtime.ts serverProperties) with two client listeners,
+ * INTERNAL for containers and EXTERNAL for the host, both SASL_SSL, and mTLS on the controller listener. Its entry
+ * script puts the broker's password into the properties, formats the storage with every principal's SCRAM credentials
+ * (from the mounted password files) and starts Kafka. The storage lives in the container: users come back on every
+ * start, a new principal needs `docker compose up --force-recreate kafka`.
+ */
+function kafkaService(t: Topology): Record<string, unknown> {
+  const [node] = t.kafka.layouts.single.nodes;
+  if (!node) throw new Error('topology has no single-broker node');
+  const props = serverProperties({
+    nodeId: node.id,
+    host: KAFKA_HOST,
+    port: 9092,
+    controllerPort: node.controllerPort,
+    voters: [{ id: node.id, controllerPort: node.controllerPort }],
+    dataDir: '/tmp/kraft-combined-logs',
+    replicationFactor: t.topicDefaults.replicationFactor.single,
+    minInsyncReplicas: t.topicDefaults.minInsyncReplicas.single,
+    listeners: [
+      { name: 'INTERNAL', bind: '0.0.0.0:9092', advertised: KAFKA_INTERNAL },
+      { name: 'EXTERNAL', bind: `0.0.0.0:${node.port}`, advertised: `${t.kafka.host}:${node.port}` },
+    ],
+    security: {
+      keystorePem: `${KAFKA_TLS_IN_CONTAINER}/${KAFKA_BROKER_PRINCIPAL}.pem`,
+      truststorePem: `${KAFKA_TLS_IN_CONTAINER}/ca.crt`,
+      brokerPrincipal: KAFKA_BROKER_PRINCIPAL,
+      brokerPassword: '@BROKER_PASSWORD@',
+      superUsers: [KAFKA_BROKER_PRINCIPAL, KAFKA_ADMIN_PRINCIPAL],
+    },
+  });
+  const adminJaas = `org.apache.kafka.common.security.scram.ScramLoginModule required username="${KAFKA_ADMIN_PRINCIPAL}" password="$(cat ${KAFKA_AUTH_IN_CONTAINER}/${KAFKA_ADMIN_PRINCIPAL}.password)";`;
+  const script = [
+    `auth=${KAFKA_AUTH_IN_CONTAINER}`,
+    `sed "s|@BROKER_PASSWORD@|$(cat $auth/${KAFKA_BROKER_PRINCIPAL}.password)|" > /tmp/server.properties <<'PROPERTIES'`,
+    props.trimEnd(),
+    'PROPERTIES',
+    'scram=()',
+    `for user in ${kafkaPrincipals(t).join(' ')}; do`,
+    `  scram+=(--add-scram "${KAFKA_SASL_MECHANISM}=[name=$user,password=$(cat $auth/$user.password),iterations=${SCRAM_ITERATIONS}]")`,
+    'done',
+    `/opt/kafka/bin/kafka-storage.sh format -t ${composeClusterId(t)} -c /tmp/server.properties --ignore-formatted "\${scram[@]}"`,
+    // The healthcheck's client config (tessera-admin); an unquoted heredoc, so $(cat ...) is expanded.
+    'cat > /tmp/admin.properties <<ADMIN',
+    'security.protocol=SASL_SSL',
+    `sasl.mechanism=${KAFKA_SASL_MECHANISM}`,
+    'ssl.truststore.type=PEM',
+    `ssl.truststore.location=${KAFKA_TLS_IN_CONTAINER}/ca.crt`,
+    `sasl.jaas.config=${adminJaas}`,
+    'ADMIN',
+    'exec /opt/kafka/bin/kafka-server-start.sh /tmp/server.properties',
+  ];
+  return {
+    image: `apache/kafka:${t.kafka.version}`,
+    networks: { default: { aliases: [KAFKA_HOST] } },
+    environment: { KAFKA_HEAP_OPTS: `-Xms${t.kafka.layouts.single.heapMb}m -Xmx${t.kafka.layouts.single.heapMb}m` },
+    entrypoint: ['bash', '-ec'],
+    command: [shell(script)],
+    volumes: [
+      `./${t.stateDir}/tls/ca.crt:${KAFKA_TLS_IN_CONTAINER}/ca.crt:ro`,
+      `./${t.stateDir}/tls/${KAFKA_BROKER_PRINCIPAL}.pem:${KAFKA_TLS_IN_CONTAINER}/${KAFKA_BROKER_PRINCIPAL}.pem:ro`,
+      `./${t.stateDir}/kafka/auth:${KAFKA_AUTH_IN_CONTAINER}:ro`,
+    ],
+    ports: [`${node.port}:${node.port}`],
+    healthcheck: {
+      test: ['CMD-SHELL', `/opt/kafka/bin/kafka-broker-api-versions.sh --bootstrap-server ${KAFKA_INTERNAL} --command-config /tmp/admin.properties > /dev/null 2>&1`],
+      interval: '5s',
+      timeout: '10s',
+      retries: 30,
+      start_period: '15s',
+    },
+  };
 }
 
 /**

@@ -79,6 +79,11 @@ export interface NodeProps {
   minInsyncReplicas: number;
   /** Listener security (issue #13): see kafka-auth.ts. */
   security: BrokerSecurity;
+  /**
+   * Client listeners, all SASL_SSL; the first also carries inter-broker traffic. Default one, `SASL_SSL` on host:port.
+   * docker-compose has two: INTERNAL for containers (kafka-broker:9092) and EXTERNAL for the host (127.0.0.1:19092).
+   */
+  listeners?: { name: string; bind: string; advertised: string }[];
 }
 
 export interface BrokerSecurity {
@@ -96,20 +101,22 @@ export interface BrokerSecurity {
 export function serverProperties(p: NodeProps): string {
   const voters = p.voters.map((v) => `${v.id}@${p.host}:${v.controllerPort}`).join(',');
   const rf = p.replicationFactor;
+  const listeners = p.listeners ?? [{ name: 'SASL_SSL', bind: `${p.host}:${p.port}`, advertised: `${p.host}:${p.port}` }];
+  const jaas = `org.apache.kafka.common.security.scram.ScramLoginModule required username="${p.security.brokerPrincipal}" password="${p.security.brokerPassword}";`;
   const entries: [string, string | number | boolean][] = [
     ['process.roles', 'broker,controller'],
     ['node.id', p.nodeId],
     ['controller.quorum.voters', voters],
     // Clients and brokers: TLS + SASL/SCRAM (each service its own principal). Controllers: TLS with client
     // certificates only (the brokers' own), so nothing without the broker's key reaches the quorum.
-    ['listeners', `SASL_SSL://${p.host}:${p.port},CONTROLLER://${p.host}:${p.controllerPort}`],
-    ['advertised.listeners', `SASL_SSL://${p.host}:${p.port}`],
-    ['listener.security.protocol.map', 'SASL_SSL:SASL_SSL,CONTROLLER:SSL'],
+    ['listeners', [...listeners.map((l) => `${l.name}://${l.bind}`), `CONTROLLER://${p.host}:${p.controllerPort}`].join(',')],
+    ['advertised.listeners', listeners.map((l) => `${l.name}://${l.advertised}`).join(',')],
+    ['listener.security.protocol.map', [...listeners.map((l) => `${l.name}:SASL_SSL`), 'CONTROLLER:SSL'].join(',')],
     ['controller.listener.names', 'CONTROLLER'],
-    ['inter.broker.listener.name', 'SASL_SSL'],
+    ['inter.broker.listener.name', listeners[0]?.name ?? 'SASL_SSL'],
     ['sasl.enabled.mechanisms', 'SCRAM-SHA-512'],
     ['sasl.mechanism.inter.broker.protocol', 'SCRAM-SHA-512'],
-    ['listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config', `org.apache.kafka.common.security.scram.ScramLoginModule required username="${p.security.brokerPrincipal}" password="${p.security.brokerPassword}";`],
+    ...listeners.map((l): [string, string] => [`listener.name.${l.name.toLowerCase()}.scram-sha-512.sasl.jaas.config`, jaas]),
     ['ssl.keystore.type', 'PEM'],
     ['ssl.keystore.location', p.security.keystorePem],
     ['ssl.truststore.type', 'PEM'],

@@ -54,15 +54,6 @@ export class LocalKafka {
     return existsSync(this.scramUsersFile) ? readFileSync(this.scramUsersFile, 'utf8').split('\n').filter(Boolean) : [];
   }
 
-  /** The broker's TLS key and certificate in one PEM file (Kafka's PEM keystore), from the dev CA's kafka-broker leaf. */
-  private writeKeystore(): string {
-    const tls = tlsDir(this.topo);
-    const file = path.join(this.dir, 'broker.pem');
-    writeFileSync(file, `${readFileSync(path.join(tls, `${KAFKA_BROKER_PRINCIPAL}.key`), 'utf8').trim()}\n${readFileSync(path.join(tls, `${KAFKA_BROKER_PRINCIPAL}.crt`), 'utf8').trim()}\n`, { mode: 0o600 });
-    chmodSync(file, 0o600);
-    return file;
-  }
-
   nodes(layout: LayoutName): NodePaths[] {
     return this.topo.kafka.layouts[layout].nodes.map((n) => {
       const dir = path.join(this.dir, `node-${n.id}`);
@@ -123,7 +114,7 @@ export class LocalKafka {
     const passwords = new Map(principals.map((p) => [p, ensurePassword(this.stateDir, p)]));
     writeJavaClientProperties(this.stateDir, KAFKA_ADMIN_PRINCIPAL);
     const security = {
-      keystorePem: this.writeKeystore(),
+      keystorePem: path.join(tlsDir(this.topo), `${KAFKA_BROKER_PRINCIPAL}.pem`), // written by ensureCerts
       truststorePem: path.join(tlsDir(this.topo), 'ca.crt'),
       brokerPrincipal: KAFKA_BROKER_PRINCIPAL,
       brokerPassword: passwords.get(KAFKA_BROKER_PRINCIPAL) as string,

@@ -135,6 +135,18 @@ describe('parseTopology', () => {
     expect(problemsAfter((raw) => (service(raw, 'compliance')['callbacks'] = ['billing']))).toContain('service compliance has unknown peer billing');
   });
 
+  it('rejects Kafka grants that name nothing or overlap (observes, transactional ids)', () => {
+    expect(problemsAfter((raw) => (service(raw, 'gateway')['observes'] = ['billing']))).toContain('service gateway observes unknown service billing');
+    expect(problemsAfter((raw) => (service(raw, 'compliance')['transactionalIdPrefix'] = 'stream-processor-analytics.x'))).toContainEqual(
+      expect.stringMatching(/services compliance and stream-processor share transactional ids/),
+    );
+    expect(problemsAfter((raw) => (service(raw, 'gateway')['transactionalIdPrefix'] = 'gateway-tx'))).toEqual([]);
+    expect(problemsAfter((raw) => {
+      service(raw, 'gateway')['produces'] = [];
+      service(raw, 'gateway')['transactionalIdPrefix'] = 'gateway-tx';
+    })).toContain('service gateway has a transactionalIdPrefix but produces nothing');
+  });
+
   it('rejects a worker with a port and a grpc service without one', () => {
     const problems = problemsAfter((raw) => {
       service(raw, 'stream-processor')['port'] = 50060;
@@ -216,6 +228,11 @@ describe('serviceEnv', () => {
       TRANSACTIONS_METRICS_PORT: '9462',
       TRANSACTIONS_DATABASE_URL: 'postgresql://tessera:tessera@127.0.0.1:55432/tessera_transactions',
       KAFKA_BROKERS: '127.0.0.1:19092',
+      KAFKA_SECURITY_PROTOCOL: 'SASL_SSL',
+      KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512',
+      KAFKA_SASL_USERNAME: 'transactions',
+      KAFKA_SASL_PASSWORD_FILE: `${REPO_ROOT}/.tessera/kafka/auth/transactions.password`,
+      KAFKA_TLS_CA_FILE: `${REPO_ROOT}/.tessera/tls/ca.crt`,
       NODE_OPTIONS: '--max-old-space-size=192 --max-semi-space-size=8',
       OTEL_TRACES_EXPORTER: 'zipkin',
       OTEL_TRACES_SAMPLER: 'tessera_tail',
@@ -227,6 +244,15 @@ describe('serviceEnv', () => {
       TESSERA_AUTH_JWKS_FILE: `${REPO_ROOT}/.tessera/auth/jwks.json`,
       TESSERA_API_KEYS_FILE: `${REPO_ROOT}/.tessera/auth/api-keys.json`,
     });
+  });
+
+  it('gives every Kafka user its own principal, and services without Kafka none', () => {
+    const t = loadTopology();
+    for (const s of t.services) {
+      const env = serviceEnv(t, s.name);
+      if (s.produces.length + s.consumes.length + s.observes.length > 0) expect([s.name, env['KAFKA_SASL_USERNAME'], env['KAFKA_SECURITY_PROTOCOL']]).toEqual([s.name, s.name, 'SASL_SSL']);
+      else expect(env['KAFKA_SASL_USERNAME']).toBeUndefined();
+    }
   });
 
   it('gives mTLS and auth settings to every gRPC speaker and to nothing else', () => {
