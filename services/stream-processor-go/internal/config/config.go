@@ -18,7 +18,10 @@ const Prefix = "STREAM_PROCESSOR_GO_"
 
 // Config is the validated configuration.
 type Config struct {
-	Brokers         []string
+	Brokers []string
+	// Kafka is how the clients authenticate (KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*, KAFKA_TLS_*; see kafka.go).
+	// Clients are built from KafkaOpts, which applies it.
+	Kafka           KafkaSecurity
 	RawTopic        string
 	AggregatesTopic string
 	DLQTopic        string
@@ -82,6 +85,7 @@ func Load(lookup func(string) (string, bool)) (*Config, error) {
 			Producer:        "stream-processor-go",
 		},
 	}
+	c.Kafka = r.kafkaSecurity()
 	c.MetricsAddr = r.metricsAddr()
 	c.Tracing = r.tracing()
 	c.LagRefresh = 15 * time.Second

@@ -49,11 +49,11 @@ func New(cfg *config.Config, log *slog.Logger, m *metrics.Metrics, tp trace.Trac
 		tp = otel.GetTracerProvider()
 	}
 	p := &Processor{cfg: cfg, log: log, metrics: m, tracer: newTracer(tp), now: time.Now, stores: map[int32]*window.Store{}, owned: map[int32]bool{}}
-	opts := []kgo.Opt{
-		kgo.SeedBrokers(cfg.Brokers...),
+	// Brokers, TLS and SASL from config.KafkaOpts; the lag monitor and the admin calls share this client.
+	opts := append(cfg.KafkaOpts(),
 		kgo.ClientID("stream-processor-go"),
 		kgo.TransactionalID(cfg.TransactionalID),
-		kgo.TransactionTimeout(30 * time.Second),
+		kgo.TransactionTimeout(30*time.Second),
 		// Uncompressed batches, like the Node producers: franz-go would default to snappy, which kafkajs (insights and
 		// every Node consumer) cannot decompress: its consumer stops on such a batch.
 		kgo.ProducerBatchCompression(kgo.NoCompression()),
@@ -66,7 +66,7 @@ func New(cfg *config.Config, log *slog.Logger, m *metrics.Metrics, tp trace.Trac
 		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { p.setOwned(m[cfg.RawTopic], true) }),
 		kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { p.setOwned(m[cfg.RawTopic], false) }),
 		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { p.setOwned(m[cfg.RawTopic], false) }),
-	}
+	)
 	if log.Enabled(context.Background(), slog.LevelDebug) {
 		opts = append(opts, kgo.WithLogger(kgo.BasicLogger(os.Stderr, kgo.LogLevelInfo, nil)))
 	}
@@ -337,7 +337,7 @@ func (p *Processor) syncStores(ctx context.Context, polled []int32) error {
 		return nil
 	}
 	t0 := time.Now()
-	restored, err := restoreStores(ctx, p.cfg.Brokers, p.admin, p.cfg.StateTopic, missing, &p.cfg.Window, p.now())
+	restored, err := restoreStores(ctx, p.cfg.KafkaOpts(), p.admin, p.cfg.StateTopic, missing, &p.cfg.Window, p.now())
 	if err != nil {
 		return fmt.Errorf("restoring window state: %w", err)
 	}

@@ -39,8 +39,7 @@ type expected struct {
 // the changelog, skips a redelivered duplicate, dead-letters garbage, and its FINAL aggregates must
 // equal the ones computed here from the same input, exactly.
 func TestProcessorAgainstKafka(t *testing.T) {
-	brokers := os.Getenv("KAFKA_BROKERS")
-	if brokers == "" {
+	if os.Getenv("KAFKA_BROKERS") == "" {
 		t.Skip("KAFKA_BROKERS not set: Kafka integration test skipped")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -48,7 +47,26 @@ func TestProcessorAgainstKafka(t *testing.T) {
 	run := fmt.Sprintf("spgo-it-%d", time.Now().UnixNano())
 	raw, aggs, dlq, group := run+".raw", run+".aggregates", run+".dlq", run+".group"
 
-	admCl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(brokers, ",")...))
+	// The processor's settings are the test's; the connection (KAFKA_BROKERS, KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*,
+	// KAFKA_TLS_* and their _FILE forms) comes from the environment, so CI runs this against an authenticating broker.
+	cfg, err := config.Load(func(k string) (string, bool) {
+		if strings.HasPrefix(k, "KAFKA_") {
+			return os.LookupEnv(k)
+		}
+		v, ok := map[string]string{
+			config.Prefix + "RAW_TOPIC": raw, config.Prefix + "AGGREGATES_TOPIC": aggs, config.Prefix + "DLQ_TOPIC": dlq,
+			config.Prefix + "GROUP_ID": group, config.Prefix + "TRANSACTIONAL_ID": run, config.Prefix + "WINDOWS": "10s,60s",
+			config.Prefix + "DIMENSIONS": "country", config.Prefix + "ALLOWED_LATENESS": "2s", config.Prefix + "WATERMARK_DELAY": "1s",
+			config.Prefix + "IDLE_TIMEOUT": "1h", config.Prefix + "POLL_WAIT": "300ms",
+		}[k]
+		return v, ok
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The test's own clients connect as the processor does (config.KafkaOpts).
+	admCl, err := kgo.NewClient(cfg.KafkaOpts()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +112,7 @@ func TestProcessorAgainstKafka(t *testing.T) {
 		}
 	}
 
-	prod, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(brokers, ",")...), kgo.DefaultProduceTopic(raw))
+	prod, err := kgo.NewClient(append(cfg.KafkaOpts(), kgo.DefaultProduceTopic(raw))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,18 +130,6 @@ func TestProcessorAgainstKafka(t *testing.T) {
 		}
 	}
 
-	cfg, err := config.Load(func(k string) (string, bool) {
-		v, ok := map[string]string{
-			"KAFKA_BROKERS": brokers, config.Prefix + "RAW_TOPIC": raw, config.Prefix + "AGGREGATES_TOPIC": aggs, config.Prefix + "DLQ_TOPIC": dlq,
-			config.Prefix + "GROUP_ID": group, config.Prefix + "TRANSACTIONAL_ID": run, config.Prefix + "WINDOWS": "10s,60s",
-			config.Prefix + "DIMENSIONS": "country", config.Prefix + "ALLOWED_LATENESS": "2s", config.Prefix + "WATERMARK_DELAY": "1s",
-			config.Prefix + "IDLE_TIMEOUT": "1h", config.Prefix + "POLL_WAIT": "300ms",
-		}[k]
-		return v, ok
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	cfg.LagRefresh = 300 * time.Millisecond
 	// One registry for both instances, served over HTTP as in production: the totals must add up across them.
 	m := metrics.New()
@@ -186,8 +192,8 @@ func TestProcessorAgainstKafka(t *testing.T) {
 	}
 
 	// Read the committed aggregates until every expected window has a final revision.
-	cons, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(brokers, ",")...), kgo.ConsumeTopics(aggs, dlq),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	cons, err := kgo.NewClient(append(cfg.KafkaOpts(), kgo.ConsumeTopics(aggs, dlq),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,8 +43,9 @@ func EnsureStateTopic(ctx context.Context, adm *kadm.Client, source, state strin
 }
 
 // restoreStores rebuilds the window state of the given source partitions from their changelog
-// partitions, reading committed records up to the last stable offset.
-func restoreStores(ctx context.Context, brokers []string, adm *kadm.Client, topic string, partitions []int32, cfg *window.Config, now time.Time) (map[int32]*window.Store, error) {
+// partitions, reading committed records up to the last stable offset. conn are the brokers and security options
+// (config.KafkaOpts) of its own short-lived client.
+func restoreStores(ctx context.Context, conn []kgo.Opt, adm *kadm.Client, topic string, partitions []int32, cfg *window.Config, now time.Time) (map[int32]*window.Store, error) {
 	stores := map[int32]*window.Store{}
 	starts, ends, err := stateOffsets(ctx, adm, topic, partitions)
 	if err != nil {
@@ -62,14 +63,13 @@ func restoreStores(ctx context.Context, brokers []string, adm *kadm.Client, topi
 	if len(remaining) == 0 {
 		return stores, nil
 	}
-	cl, err := kgo.NewClient(
-		kgo.SeedBrokers(brokers...),
+	cl, err := kgo.NewClient(append(conn,
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: offsets}),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		// Transaction markers are the last offsets of the log: without them the end could never be seen.
 		kgo.KeepControlRecords(),
 		kgo.FetchMaxWait(500*time.Millisecond),
-	)
+	)...)
 	if err != nil {
 		return nil, err
 	}
