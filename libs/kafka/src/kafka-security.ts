@@ -7,7 +7,8 @@ import { z } from 'zod';
  * How a client authenticates to the brokers, Kafka's own vocabulary (`security.protocol`, `sasl.mechanism`): read from
  * the environment by every kafkajs client this library makes (`createKafka`), so a service reaches a cluster that
  * requires TLS and SASL/SCRAM (or mTLS) by configuration alone. Each value may come from `<NAME>_FILE` (loadConfig).
- * Default PLAINTEXT: the local broker of `npm run up` does not require credentials yet (issue #13 plans it).
+ * Default PLAINTEXT (Kafka's own default). The local brokers require SASL_SSL: `npm run infra -- up` gives each service its
+ * principal's settings (infra/local/kafka-auth.ts kafkaClientEnv), and `npm run infra -- kafka-env` prints the admin's.
  */
 export const kafkaSecurityEnvSchema = z.object({
   /** PLAINTEXT (default), SSL (TLS, optionally mTLS), SASL_PLAINTEXT or SASL_SSL. */
