@@ -10,6 +10,7 @@ import { treeCpuSeconds } from '../../infra/local/proc';
 import { REPO_ROOT } from '../../infra/local/topology';
 import { edgeBenchmark } from './edge.bench';
 import { freshnessBenchmark } from './freshness.bench';
+import { useAdminKafkaEnv } from './harness/kafka-auth';
 import { describeMachine } from './harness/machine';
 import { BenchPlatform } from './harness/platform';
 import { writeReport } from './harness/report';
@@ -57,6 +58,9 @@ async function main(): Promise<number> {
   log(`${selected.map((b) => b.id).join(', ')}${args.smoke ? ' (smoke)' : ''} -> ${relative(REPO_ROOT, outDir)}`);
 
   const platform = new BenchPlatform(log);
+  // The brokers require TLS + SASL/SCRAM (issue #13): the bench's kafkajs clients and the children that inherit its env
+  // connect as tessera-admin, set before anything connects; services it starts still get their own principals (serviceEnv).
+  useAdminKafkaEnv(platform.topo);
   const cases: CaseResources[] = [];
   const ctx: BenchContext = {
     smoke: args.smoke,

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { deleteConsumerGroups } from '@tessera/kafka';
+import { deleteConsumerGroups, kafkaSecurityFromEnv } from '@tessera/kafka';
 import { type Admin, Kafka, logLevel } from 'kafkajs';
 import { REPO_ROOT } from '../../infra/local/topology';
 import { framesMarkdown, newestProfile, topFrames } from './harness/profile';
@@ -32,7 +32,7 @@ export const pipelineBenchmark: Benchmark = {
     const spreadMs = ctx.smoke ? 60_000 : 180_000;
     const runId = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
     const brokers = ctx.platform.brokers;
-    const kafka = new Kafka({ clientId: 'bench-pipeline', brokers, logLevel: logLevel.NOTHING });
+    const kafka = new Kafka({ ...kafkaSecurityFromEnv(), clientId: 'bench-pipeline', brokers, logLevel: logLevel.NOTHING });
     const admin = kafka.admin();
     await admin.connect();
     const logDir = join(REPO_ROOT, ctx.platform.topo.stateDir, 'bench', 'pipeline', runId);

@@ -1,4 +1,4 @@
-import { computeLag } from '@tessera/kafka';
+import { computeLag, kafkaSecurityFromEnv } from '@tessera/kafka';
 import { type Admin, Kafka, logLevel } from 'kafkajs';
 
 /** A consumer group and the input topic on the analytics path it is measured on. */
@@ -46,7 +46,7 @@ export class LagSampler {
     brokers: string[],
     private readonly path: GroupOnPath[],
   ) {
-    this.admin = new Kafka({ clientId: 'bench-freshness-lag', brokers, logLevel: logLevel.NOTHING }).admin();
+    this.admin = new Kafka({ ...kafkaSecurityFromEnv(), clientId: 'bench-freshness-lag', brokers, logLevel: logLevel.NOTHING }).admin();
   }
 
   async connect(): Promise<GroupOnPath[]> {

@@ -4,6 +4,7 @@ import type { Admin } from 'kafkajs';
 import { LocalKafka } from '../../../infra/local/kafka';
 import { processEnv, serviceLaunch } from '../../../infra/local/services';
 import { REPO_ROOT } from '../../../infra/local/topology';
+import { adminJavaClientConfig, benchKafkaCredentials } from '../harness/kafka-auth';
 import type { BenchContext } from '../harness/types';
 import { groupProgress } from './backlog';
 import { GatedChild, tail } from './child';
@@ -89,7 +90,9 @@ export async function countingDrain(s: DrainSetup, which: 'kafkajs' | 'platforma
 /** Kafka's own consumer (org.apache.kafka.tools.ConsumerPerformance from the kafka-tools jar), one JVM. */
 export async function consumerPerformance(s: DrainSetup, system: string, group: string): Promise<Drain> {
   // -Xmx512M as bin/kafka-consumer-perf-test.sh sets it (the JVM default would be 1/4 of RAM).
-  const args = ['-Xmx512M', '-cp', join(REPO_ROOT, '.cache', 'kafka', 'libs', '*'), 'org.apache.kafka.tools.ConsumerPerformance', '--bootstrap-server', s.brokers.join(','), '--topic', s.topic, '--num-records', String(s.n), '--group', group, '--timeout', '30000'];
+  // --command-config: tessera-admin's TLS + SASL/SCRAM client properties (Kafka 4.x name; --consumer.config is deprecated).
+  const config = adminJavaClientConfig(s.ctx.platform.topo);
+  const args = ['-Xmx512M', '-cp', join(REPO_ROOT, '.cache', 'kafka', 'libs', '*'), 'org.apache.kafka.tools.ConsumerPerformance', '--bootstrap-server', s.brokers.join(','), '--command-config', config, '--topic', s.topic, '--num-records', String(s.n), '--group', group, '--timeout', '30000'];
   const child = new GatedChild('bench-consumer-perf', 'java', args, { env: process.env, logFile: join(s.logDir, `${group}.log`), mode: 'wait', parseStdout: true });
   try {
     const m = await measured(s, `pipeline: ${system}`, child, async () => {
@@ -122,7 +125,7 @@ export async function consumerPerformance(s: DrainSetup, system: string, group: 
 
 /**
  * One of the platform's stream processors (or insights, on an aggregates backlog) as its own process (the platform's launch command and environment,
- * `overrides` on top), released, then polled every 250 ms until its group's committed offsets reach the end
+ * `overrides` on top, connecting as the bench's Kafka principal), released, then polled every 250 ms until its group's committed offsets reach the end
  * offsets on every partition; stopped with SIGTERM afterwards (which also writes a --cpu-prof profile).
  */
 export async function processorDrain(
@@ -138,7 +141,10 @@ export async function processorDrain(
   const spec = topo.services.find((x) => x.name === service);
   if (!spec) throw new Error(`${service} is not in infra/topology.yaml`);
   const launch = serviceLaunch(spec);
-  const env = processEnv(topo, service, process.env, new LocalKafka(topo).formattedLayout() ?? 'single', overrides);
+  // Bench-private topics, groups and transactional ids: the service's own principal may use only the topology's names
+  // (its ACLs), so the process connects with the bench's credentials (tessera-admin) instead; TLS settings stay.
+  const credentials = benchKafkaCredentials(topo);
+  const env = processEnv(topo, service, process.env, new LocalKafka(topo).formattedLayout() ?? 'single', { ...overrides, ...credentials });
   const logFile = join(s.logDir, `${group}.log`);
   const child = new GatedChild(`bench-${service}`, launch.command, launch.args, { env, logFile, mode: 'exec', parseStdout: false });
   const drain = async () => {
@@ -171,7 +177,7 @@ export async function processorDrain(
       cpuSeconds: m.cpu,
       peakRssMb: m.rss,
       peakPssMb: m.pss,
-      command: `${cmdLine(shown, launch.command === process.execPath ? 'node' : launch.command, launch.args)}  (plus the topology's environment for ${service}: processEnv() in infra/local/services.ts)`,
+      command: `${cmdLine(shown, launch.command === process.execPath ? 'node' : launch.command, launch.args)}  (plus the topology's environment for ${service}: processEnv() in infra/local/services.ts; Kafka principal ${credentials['KAFKA_SASL_USERNAME']}, not ${service}'s: bench-private topics and groups)`,
       detail: { group, env: overrides, committed: m.value.committed, caughtUp: m.value.caughtUp, records: s.n, postgresCpuSeconds: m.postgresCpu },
     };
   } finally {
