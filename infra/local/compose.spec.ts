@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 import { COMPOSE_PATH, renderCompose } from './compose';
-import { envPrefix, loadTopology, REPO_ROOT, resolveTopics } from './topology';
+import { envPrefix, loadTopology, REPO_ROOT } from './topology';
 
 interface ComposeService {
   image?: string;

@@ -202,7 +202,8 @@ function kafkaService(t: Topology): Record<string, unknown> {
     `for user in ${kafkaPrincipals(t).join(' ')}; do`,
     `  scram+=(--add-scram "${KAFKA_SASL_MECHANISM}=[name=$user,password=$(cat $auth/$user.password),iterations=${SCRAM_ITERATIONS}]")`,
     'done',
-    `/opt/kafka/bin/kafka-storage.sh format -t ${composeClusterId(t)} -c /tmp/server.properties --ignore-formatted "\${scram[@]}"`,
+    // Its stdout lists the bootstrap records, SCRAM verifiers included: kept out of the container log.
+    `/opt/kafka/bin/kafka-storage.sh format -t ${composeClusterId(t)} -c /tmp/server.properties --ignore-formatted "\${scram[@]}" > /dev/null`,
     // The healthcheck's client config (tessera-admin); an unquoted heredoc, so $(cat ...) is expanded.
     'cat > /tmp/admin.properties <<ADMIN',
     'security.protocol=SASL_SSL',

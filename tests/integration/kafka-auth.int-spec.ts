@@ -115,7 +115,12 @@ describe('Kafka authentication (SASL/SCRAM over TLS)', () => {
 describe('Kafka authorisation (ACLs from infra/topology.yaml)', () => {
   const admin = client(KAFKA_ADMIN_PRINCIPAL).admin();
   beforeAll(() => admin.connect());
-  afterAll(() => admin.disconnect());
+  afterAll(async () => {
+    // The groups this run joined (and left empty).
+    const ours = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.includes(`kafka-auth-${RUN}`));
+    if (ours.length > 0) await admin.deleteGroups(ours).catch(() => undefined);
+    await admin.disconnect();
+  });
 
   it('holds exactly the ACLs the topology grants (re-applying them changes nothing)', async () => {
     const result = await ensureAcls(admin, topo);
@@ -172,7 +177,6 @@ describe('Kafka authorisation (ACLs from infra/topology.yaml)', () => {
     expect(await consume('compliance', `other.kafka-auth-${RUN}`, 'payments.transfer.events.v1')).toBe('GROUP_AUTHORIZATION_FAILED');
     expect(await consume('compliance', `compliance.kafka-auth-${RUN}-2`, 'analytics.events.raw.v1')).toBe('TOPIC_AUTHORIZATION_FAILED');
     expect(await consume('ingest', `ingest.kafka-auth-${RUN}`, 'payments.transfer.events.v1')).toMatch(/AUTHORIZATION_FAILED/);
-    await admin.deleteGroups([`compliance.kafka-auth-${RUN}`]).catch(() => undefined);
   });
 
   it('lets the stream processor use its transactional ids and no one else\'s', async () => {
