@@ -10,6 +10,13 @@ export const DATABASE_UNAVAILABLE_CODE = 'DB.UNAVAILABLE';
 const UNAVAILABLE_SQLSTATES = new Set(['53300', '57P01', '57P02', '57P03', '08000', '08003', '08006']);
 /** Socket errors of an unreachable or restarting database. */
 const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
+/**
+ * Prisma's codes for the same conditions: can't reach the server (P1001), its timeout (P1002), operation timed out
+ * (P1008), server closed the connection (P1017), no pool connection in time (P2024), transaction could not start
+ * (P2028). Prisma 7 puts the driver adapter's own error under `meta.driverAdapterError`, whose `cause.kind` says the same.
+ */
+const PRISMA_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2028']);
+const ADAPTER_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections']);
 
 /**
  * The typed refusal for a failure of the database *connection* rather than of the work: the pool had no connection
@@ -21,11 +28,15 @@ const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'
  * messages, the cause chain included (Prisma's driver adapter wraps node-postgres' error).
  */
 export function databaseUnavailable(err: unknown): AppError | undefined {
-  for (let e: unknown = err, depth = 0; e && typeof e === 'object' && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
-    const { code, message } = e as { code?: unknown; message?: unknown };
+  // The cause chain, and Prisma's `meta.driverAdapterError` beside it (a raw query's P2010 only says so there).
+  const pending: unknown[] = [err];
+  for (let seen = 0; pending.length > 0 && seen < 8; seen++) {
+    const e = pending.shift();
+    if (!e || typeof e !== 'object') continue;
+    const { code, message, kind, cause, meta } = e as { code?: unknown; message?: unknown; kind?: unknown; cause?: unknown; meta?: { driverAdapterError?: unknown } };
     const busy =
-      code === 'P2028' ||
-      (typeof code === 'string' && (UNAVAILABLE_SQLSTATES.has(code) || SOCKET_CODES.has(code))) ||
+      (typeof code === 'string' && (PRISMA_CODES.has(code) || UNAVAILABLE_SQLSTATES.has(code) || SOCKET_CODES.has(code))) ||
+      (typeof kind === 'string' && ADAPTER_KINDS.has(kind)) ||
       (typeof message === 'string' && (message.includes('timeout exceeded when trying to connect') || message.includes('Connection terminated unexpectedly')));
     if (busy) {
       return new AppError({
@@ -35,6 +46,7 @@ export function databaseUnavailable(err: unknown): AppError | undefined {
         cause: err,
       });
     }
+    pending.push(cause, meta?.driverAdapterError);
   }
   return undefined;
 }

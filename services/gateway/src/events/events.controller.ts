@@ -1,9 +1,7 @@
 import type { Metadata } from '@grpc/grpc-js';
-import { Body, Controller, HttpCode, Inject, Post, Res } from '@nestjs/common';
+import { Body, Controller, HttpCode, Inject, Post } from '@nestjs/common';
 import type { analyticsV1 } from '@tessera/contracts';
-import { isAppError } from '@tessera/errors';
 import { unaryCall } from '@tessera/grpc';
-import type { FastifyReply } from 'fastify';
 import { type GatewayConfig, GATEWAY_CONFIG } from '../config';
 import { AllowApiKey, RequireScopes } from '../auth/auth.decorators';
 import { CallMetadata } from '../http/request-context';
@@ -11,11 +9,6 @@ import { ZodPipe } from '../http/zod-body.pipe';
 import { RateLimitClass } from '../rate-limit/rate-limits';
 import { INGEST_CLIENT } from '../peers/peers.module';
 import { type IngestEventsBody, ingestEventsBody, type IngestEventsView, type RejectionView, toAnalyticsEvent } from './event.dto';
-
-/** ErrorInfo metadata key ingest sets on UNAVAILABLE; becomes the Retry-After header. */
-const RETRY_AFTER_KEY = 'retryAfterSeconds';
-/** Used when ingest itself cannot be reached (no hint from it). */
-const DEFAULT_RETRY_AFTER_SECONDS = 2;
 
 /**
  * `POST /v1/events`: a JSON batch forwarded to `tessera.analytics.v1.IngestService.IngestBatch` with the caller's
@@ -37,7 +30,6 @@ export class EventsController {
   async create(
     @Body(new ZodPipe(ingestEventsBody, 'HTTP.INVALID_REQUEST', '(body)', { refuseNul: false })) body: IngestEventsBody,
     @CallMetadata() metadata: Metadata,
-    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<IngestEventsView> {
     const local: RejectionView[] = [];
     const forwarded: analyticsV1.AnalyticsEvent[] = [];
@@ -51,16 +43,9 @@ export class EventsController {
       }
     });
 
-    try {
-      const res = await unaryCall(this.ingest, 'ingestBatch', { events: forwarded }, { metadata, deadlineMs: this.config.GATEWAY_EVENTS_DEADLINE_MS });
-      const remote = res.rejections.map((r) => ({ index: positions[r.index] ?? r.index, eventId: r.eventId, code: r.code, reason: r.reason }));
-      return { accepted: res.accepted, rejections: [...local, ...remote].sort((a, b) => a.index - b.index) };
-    } catch (error) {
-      if (isAppError(error) && error.kind === 'UNAVAILABLE') {
-        const hint = Number(error.metadata[RETRY_AFTER_KEY]);
-        void reply.header('retry-after', String(Number.isInteger(hint) && hint > 0 ? hint : DEFAULT_RETRY_AFTER_SECONDS));
-      }
-      throw error;
-    }
+    // An UNAVAILABLE answer leaves through ProblemFilter as 503 with Retry-After (ingest's hint, else the default).
+    const res = await unaryCall(this.ingest, 'ingestBatch', { events: forwarded }, { metadata, deadlineMs: this.config.GATEWAY_EVENTS_DEADLINE_MS });
+    const remote = res.rejections.map((r) => ({ index: positions[r.index] ?? r.index, eventId: r.eventId, code: r.code, reason: r.reason }));
+    return { accepted: res.accepted, rejections: [...local, ...remote].sort((a, b) => a.index - b.index) };
   }
 }

@@ -136,6 +136,14 @@ describe('ProblemFilter', () => {
       expect(sent.body).toMatchObject({ status: 503, code: 'GRPC.UNAVAILABLE' });
     });
 
+    it('tells every 503 when to retry: the service\'s hint, else a default (a database outage included)', () => {
+      const db = run(new AppError({ code: 'DB.UNAVAILABLE', kind: 'UNAVAILABLE', message: 'The database could not take this request in time' }));
+      expect([db.status, db.headers['retry-after']]).toEqual([503, '2']);
+      const hinted = run(new AppError({ code: 'INGEST.OVERLOADED', kind: 'UNAVAILABLE', message: 'busy', metadata: { retryAfterSeconds: '7' } }));
+      expect(hinted.headers['retry-after']).toBe('7');
+      expect(run(new AppError({ code: 'X.Y', kind: 'INVALID_ARGUMENT', message: 'no' })).headers['retry-after']).toBeUndefined();
+    });
+
     it('answers an unknown error with a generic 500 that leaks nothing', () => {
       const sent = run(new Error('connect ECONNREFUSED postgres://tessera:secret@db'));
       expect(sent.status).toBe(500);

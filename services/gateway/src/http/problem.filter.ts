@@ -23,8 +23,23 @@ export class ProblemFilter implements ExceptionFilter {
     const { status, body } = problemOf(error, problemInstanceOf(request.id));
     if (status >= 500) this.logger.error({ err: exception, path: request.routeOptions?.url, requestId: request.id }, 'request failed');
     if (status === 401) void reply.header('www-authenticate', wwwAuthenticateOf(body.code));
+    if (status === 503) void reply.header('retry-after', String(retryAfterOf(error)));
     void reply.status(status).header('content-type', PROBLEM_CONTENT_TYPE).send(body);
   }
+}
+
+/** ErrorInfo metadata key a service may set on UNAVAILABLE (ingest does: its back-pressure hint). */
+export const RETRY_AFTER_KEY = 'retryAfterSeconds';
+/** When the service gave no hint: a database restart or a broker election is over in seconds. */
+export const DEFAULT_RETRY_AFTER_SECONDS = 2;
+
+/**
+ * Seconds in the Retry-After of every 503: an unavailable dependency (database down, Kafka down, compliance down) is an
+ * expected condition with a remedy, retrying later (a write with the same Idempotency-Key), and clients are told when.
+ */
+export function retryAfterOf(error: unknown): number {
+  const hint = error instanceof AppError ? Number(error.metadata[RETRY_AFTER_KEY]) : NaN;
+  return Number.isInteger(hint) && hint > 0 ? hint : DEFAULT_RETRY_AFTER_SECONDS;
 }
 
 /** Codes meaning "no credential was sent": RFC 6750 says the challenge then carries no error attribute. */
