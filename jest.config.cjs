@@ -3,6 +3,7 @@
  *  - unit:        *.spec.ts beside the code, no I/O
  *  - integration: services/<svc>/test/*.int-spec.ts and libs/<lib>/test/*.int-spec.ts against real Postgres/Kafka
  *  - e2e:         tests/e2e/*.e2e-spec.ts with every service as a real process
+ *  - chaos:       tests/chaos/*.chaos-spec.ts, faults injected into real processes, ending with invariants
  * @swc/jest compiles TypeScript (with decorator metadata for NestJS) without type-checking; `tsc -b` does that.
  * `@tessera/*` resolves to the libs' TypeScript sources, so tests never need a prior build.
  */
@@ -38,5 +39,7 @@ module.exports = {
     // In-process integration tests run gRPC in the explicit plaintext dev mode (see the setup file); e2e runs mTLS.
     { ...common, displayName: 'integration', testMatch: ['<rootDir>/{libs,services}/**/test/**/*.int-spec.ts', '<rootDir>/tests/integration/**/*.int-spec.ts'], setupFiles: ['<rootDir>/libs/grpc/test/plaintext.setup.ts', '<rootDir>/tests/support/kafka-client.setup.ts'], slowTestThreshold: 30 },
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/tests/e2e/**/*.e2e-spec.ts'], setupFiles: ['<rootDir>/tests/support/kafka-client.setup.ts'], slowTestThreshold: 60 },
+    // Fault scenarios on real processes with invariants (issue #14); `npm run chaos` runs them and writes the report.
+    { ...common, displayName: 'chaos', testMatch: ['<rootDir>/tests/chaos/**/*.chaos-spec.ts'], setupFiles: ['<rootDir>/tests/support/kafka-client.setup.ts'], slowTestThreshold: 120 },
   ],
 };

@@ -70,15 +70,20 @@ step "end-to-end tests (every service as a real process, mTLS between them, real
 # Fixed ports: one e2e run per machine at a time (parallel checkouts share the lock).
 flock /tmp/tessera-e2e.lock npx jest -c jest.config.cjs --selectProjects e2e --ci --runInBand --json --outputFile=.tessera/reports/e2e.json
 
+step "chaos scenarios (faults injected into real processes, invariants after each; report in .tessera/reports/chaos.md)"
+rm -rf .tessera/reports/chaos
+flock /tmp/tessera-e2e.lock npx jest -c jest.config.cjs --selectProjects chaos --ci --runInBand --json --outputFile=.tessera/reports/chaos.json
+npx tsx tests/chaos/report.ts --render-only
+
 echo
 if [[ $audit_rc -eq 0 ]]; then
   echo "All checks passed in $(( $(date +%s) - t0 ))s."
 else
   echo "All checks that ran passed in $(( $(date +%s) - t0 ))s; npm audit was SKIPPED (see the warning above)."
 fi
-# One plain closing line over all three layers, for readers that do not parse Jest's summary.
+# One plain closing line over all four layers, for readers that do not parse Jest's summary.
 node -e '
-  const layers = ["unit", "integration", "e2e"].map((l) => require(`./.tessera/reports/${l}.json`));
+  const layers = ["unit", "integration", "e2e", "chaos"].map((l) => require(`./.tessera/reports/${l}.json`));
   const sum = (k) => layers.reduce((n, r) => n + r[k], 0);
   console.log(`tests: ${sum("numPassedTests")} passed, ${sum("numFailedTests")} failed, ${sum("numPendingTests")} skipped`);
   const audit = require("./.tessera/reports/audit.json");

@@ -50,7 +50,8 @@ export class LocalPostgres {
     const stateDir = path.dirname(this.link);
     ensureDir(stateDir);
     if (spawnSync('test', ['-x', stateDir], { uid: user.uid, gid: user.gid }).status === 0) return;
-    const external = path.join('/var/tmp', `tessera-pg-${createHash('sha256').update(REPO_ROOT).digest('hex').slice(0, 12)}`);
+    // Hashed from the link's own path, so a second state dir (another topology, tests/chaos) gets its own cluster.
+    const external = path.join('/var/tmp', `tessera-pg-${createHash('sha256').update(this.link).digest('hex').slice(0, 12)}`);
     ensureDir(external);
     symlinkSync(external, this.link);
     log(`OS user ${user.name} cannot enter ${path.relative(process.cwd(), stateDir)}; cluster placed in ${external} (linked from ${path.relative(REPO_ROOT, this.link)})`);

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
+/* eslint-disable @nx/enforce-module-boundaries -- infra/local is repo tooling, not an Nx project: the test uses its Kafka credentials and topology as `npm run infra -- up` does */
 import { desiredAcls, ensureAcls, KAFKA_ADMIN_PRINCIPAL, kafkaJsAuth, passwordFile, servicePrincipals } from '../../infra/local/kafka-auth';
 import { kafkaBrokers, loadTopology, REPO_ROOT } from '../../infra/local/topology';
 

@@ -6,6 +6,7 @@
  * against another cluster sets KAFKA_SECURITY_PROTOCOL & co. itself.
  */
 import * as path from 'node:path';
+/* eslint-disable @nx/enforce-module-boundaries -- infra/local is repo tooling, not an Nx project: the test uses its Kafka credentials and topology as `npm run infra -- up` does */
 import { KAFKA_ADMIN_PRINCIPAL, kafkaClientEnv } from '../../infra/local/kafka-auth';
 import { loadTopology, REPO_ROOT } from '../../infra/local/topology';
 

@@ -26,7 +26,7 @@ export interface PaymentsPlatform {
 /** The console's trace links (gateway TESSERA_TRACE_URL); no trace UI runs here, the specs read the href. */
 export const TRACE_URL_TEMPLATE = 'http://127.0.0.1:9411/zipkin/traces/{traceId}';
 
-const ADMIN_URL = process.env['TESSERA_PG_ADMIN_URL'] ?? 'postgresql://tessera:tessera@127.0.0.1:55432/postgres';
+const DEFAULT_ADMIN_URL = process.env['TESSERA_PG_ADMIN_URL'] ?? 'postgresql://tessera:tessera@127.0.0.1:55432/postgres';
 const KAFKA = process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092';
 
 /**
@@ -35,7 +35,10 @@ const KAFKA = process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092';
  * with a platform started by `npm run up`. Auth and transport are as in production: tokens from a per-run dev
  * issuer, mTLS with a per-run dev CA (no plaintext), so the specs exercise the real security chain.
  */
-export async function startPaymentsPlatform(portBase: number): Promise<PaymentsPlatform> {
+export async function startPaymentsPlatform(portBase: number, options: { pgAdminUrl?: string; env?: Record<string, string> } = {}): Promise<PaymentsPlatform> {
+  // tests/chaos passes its own PostgreSQL (one it may stop) and extra settings (e.g. shorter pool waits).
+  const ADMIN_URL = options.pgAdminUrl ?? DEFAULT_ADMIN_URL;
+  const extra = options.env ?? {};
   const run = randomBytes(3).toString('hex');
   const groups = { monitor: `compliance.aml-monitor-e2e-${run}`, pings: `transactions.pings-e2e-${run}` };
   const dbs = { transactions: `tessera_e2e_tx_${run}`, compliance: `tessera_e2e_co_${run}` };
@@ -59,6 +62,7 @@ export async function startPaymentsPlatform(portBase: number): Promise<PaymentsP
         KAFKA_BROKERS: KAFKA,
         TRANSACTIONS_ADDR: `127.0.0.1:${ports.transactions}`,
         COMPLIANCE_MONITOR_GROUP: groups.monitor,
+        ...extra,
       },
       ready: async () => (await checkHealth(`127.0.0.1:${ports.compliance}`, '', health)) === 'SERVING',
     },
@@ -74,6 +78,7 @@ export async function startPaymentsPlatform(portBase: number): Promise<PaymentsP
         // This run's own anchor: another platform's checkpoints on the shared broker would not match this database.
         TRANSACTIONS_AUDIT_CHECKPOINT_TOPIC: `e2e.audit-checkpoints.${run}`,
         TRANSACTIONS_AUDIT_CHECKPOINT_MS: '500',
+        ...extra,
       },
       ready: async () => (await checkHealth(`127.0.0.1:${ports.transactions}`, 'tessera.payments.v1.AccountService', health)) === 'SERVING',
     },
@@ -86,6 +91,7 @@ export async function startPaymentsPlatform(portBase: number): Promise<PaymentsP
         TRANSACTIONS_ADDR: `127.0.0.1:${ports.transactions}`,
         COMPLIANCE_ADDR: `127.0.0.1:${ports.compliance}`,
         KAFKA_BROKERS: KAFKA,
+        ...extra,
       },
       ready: async () => (await fetch(`${gateway}/health`)).status === 200,
     },
