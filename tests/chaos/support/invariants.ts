@@ -51,8 +51,14 @@ export async function paymentInvariants(c: PaymentsCheck): Promise<Invariant[]> 
   );
   const ackedTotal = acked.reduce((s, o) => s + o.amountMinor, 0n);
   out.push(check('no transfer duplicated or created unacknowledged', between[0]?.n === String(acked.length), `${between[0]?.n} transfers in the database for ${acked.length} acknowledged operations`));
+  // Money: the destination received exactly the acknowledged amounts that posted (compliance may hold some for review:
+  // PENDING, reserved on the source, not yet on the destination), and the database agrees with every client's answer.
   const { rows: dest } = await c.tx.query<{ b: string }>('SELECT balance_minor::text AS b FROM accounts WHERE id = $1', [c.destination]);
-  out.push(check('the destination holds exactly the acknowledged amounts', dest[0]?.b === ackedTotal.toString() && between[0]?.total === ackedTotal.toString(), `balance ${dest[0]?.b}, acknowledged ${ackedTotal}`));
+  const { rows: statuses } = await c.tx.query<{ id: string; status: string }>('SELECT id, status FROM transfers WHERE source_account_id = $1 AND destination_account_id = $2', [c.source, c.destination]);
+  const postedIds = new Set(statuses.filter((r) => r.status === 'POSTED').map((r) => r.id));
+  const postedTotal = acked.filter((o) => postedIds.has(o.transferId ?? '')).reduce((s, o) => s + o.amountMinor, 0n);
+  const answeredOtherwise = acked.filter((o) => o.status !== undefined && statuses.find((r) => r.id === o.transferId)?.status !== o.status && o.status !== 'PENDING');
+  out.push(check('the destination holds exactly the acknowledged amounts that posted', dest[0]?.b === postedTotal.toString() && between[0]?.total === ackedTotal.toString() && answeredOtherwise.length === 0, `balance ${dest[0]?.b}, posted ${postedTotal} of ${ackedTotal} acknowledged (${postedIds.size} posted, ${statuses.length - postedIds.size} held for review); ${answeredOtherwise.length} status(es) differ from the answer`));
 
   out.push(check('every operation completed (acknowledged or definitely refused)', unsettled.length === 0, `${unsettled.length} never completed`));
 

@@ -14,6 +14,8 @@ export interface Operation {
   /** 'acked' with the id the client got, 'refused' with the code, 'unsettled' if it never got a definite answer. */
   outcome: 'acked' | 'refused' | 'unsettled';
   transferId?: string;
+  /** The transfer's status in the acknowledgement (POSTED, or PENDING when compliance held it for review). */
+  status?: string;
   code?: string;
   /** Status of every retried answer (e.g. 503) and 'network' for a failed fetch. */
   retried: string[];
@@ -62,8 +64,8 @@ export async function runTransferLoad(o: LoadOptions): Promise<LoadResult> {
           signal: AbortSignal.timeout(o.requestTimeoutMs ?? 10_000),
         });
         count(String(res.status));
-        const json = (await res.json().catch(() => ({}))) as { id?: string; code?: string };
-        if (res.status === 201 || res.status === 200) return { ...op, outcome: 'acked', transferId: json.id };
+        const json = (await res.json().catch(() => ({}))) as { id?: string; status?: string; code?: string };
+        if (res.status === 201 || res.status === 200) return { ...op, outcome: 'acked', transferId: json.id, status: json.status };
         if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429 && res.status !== 409) return { ...op, outcome: 'refused', code: json.code };
         op.retried.push(String(res.status));
         const retryAfter = Number(res.headers.get('retry-after'));

@@ -18,6 +18,8 @@ export interface PaymentsPlatform {
   /** Connected to the transactions and compliance databases of this run. */
   tx: Client;
   co: Client;
+  /** The databases' URLs (a chaos scenario reconnects after restarting PostgreSQL). */
+  urls: { transactions: string; compliance: string };
   /** This run's token issuer, API keys and mTLS material (every service runs with mTLS and real auth). */
   creds: E2eCredentials;
   stop(): Promise<void>;
@@ -109,6 +111,7 @@ export async function startPaymentsPlatform(portBase: number, options: { pgAdmin
     otlp,
     tx,
     co,
+    urls: { transactions: url(dbs.transactions), compliance: url(dbs.compliance) },
     creds,
     async stop() {
       await stopServices(services);
