@@ -7,7 +7,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
 import { createCredentials, type E2eCredentials } from './credentials';
 import { OtlpReceiver } from './otlp-receiver';
-import { ROOT, type RunningService, startServices, stopServices } from './platform';
+import { ROOT, type RunningService, type ServiceSpec, startServices, stopServices } from './platform';
 
 export interface PaymentsPlatform {
   run: string;
@@ -22,6 +22,8 @@ export interface PaymentsPlatform {
   urls: { transactions: string; compliance: string };
   /** This run's token issuer, API keys and mTLS material (every service runs with mTLS and real auth). */
   creds: E2eCredentials;
+  /** Starts a service again (after a kill -9 of a chaos scenario, or kills it first), with the same settings. */
+  restart(name: 'gateway' | 'transactions' | 'compliance'): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -54,7 +56,7 @@ export async function startPaymentsPlatform(portBase: number, options: { pgAdmin
   const creds = await createCredentials();
   const health = { timeoutMs: 1000, credentials: creds.grpc };
   const otlp = await OtlpReceiver.start();
-  const services = await startServices([
+  const specs: ServiceSpec[] = [
     {
       name: 'compliance',
       env: {
@@ -97,7 +99,8 @@ export async function startPaymentsPlatform(portBase: number, options: { pgAdmin
       },
       ready: async () => (await fetch(`${gateway}/health`)).status === 200,
     },
-  ], otlp).catch(async (error: unknown) => {
+  ];
+  const services = await startServices(specs, otlp).catch(async (error: unknown) => {
     await otlp.stop();
     throw error;
   });
@@ -112,6 +115,19 @@ export async function startPaymentsPlatform(portBase: number, options: { pgAdmin
     tx,
     co,
     urls: { transactions: url(dbs.transactions), compliance: url(dbs.compliance) },
+    async restart(name) {
+      const index = services.findIndex((s) => s.name === name);
+      const spec = specs.find((s) => s.name === name);
+      if (index < 0 || !spec) throw new Error(`no service ${name}`);
+      const old = services[index]!;
+      if (old.process.exitCode === null && old.process.signalCode === null) {
+        const exited = new Promise((done) => old.process.once('exit', done));
+        old.process.kill('SIGKILL');
+        await exited;
+      }
+      const [fresh] = await startServices([spec], otlp);
+      services[index] = fresh!;
+    },
     creds,
     async stop() {
       await stopServices(services);

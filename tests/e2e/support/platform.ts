@@ -64,7 +64,8 @@ export async function startServices(specs: ServiceSpec[], otlp: OtlpReceiver, ti
         env: { ...process.env, ...spec.env, ...otlp.env() },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
-      const log = createWriteStream(logFile);
+      // Appended: a service restarted by a chaos scenario keeps its earlier log in the same file.
+      const log = createWriteStream(logFile, { flags: 'a' });
       child.stdout?.pipe(log);
       child.stderr?.pipe(log);
       running.push({ name: spec.name, process: child, logFile });
