@@ -196,7 +196,7 @@ export class LocalKafka {
     const config = writeJavaClientProperties(this.stateDir, KAFKA_ADMIN_PRINCIPAL);
     for (const user of missing) {
       log(`adding SCRAM user ${user} (new in infra/topology.yaml)`);
-      run('java', ['-Xmx128m', `-Dlog4j2.configurationFile=${KAFKA_LOG4J2}`, '-cp', kafkaClasspath(), 'org.apache.kafka.tools.ConfigCommand', '--bootstrap-server', kafkaBrokers(this.topo, layout).join(','), '--command-config', config, '--alter', '--add-config', `${KAFKA_SASL_MECHANISM}=[iterations=${SCRAM_ITERATIONS},password=${passwords.get(user)}]`, '--entity-type', 'users', '--entity-name', user], {
+      run('java', ['-Xmx128m', `-Dlog4j2.configurationFile=${KAFKA_LOG4J2}`, `-Dkafka.logs.dir=${path.join(this.dir, 'tools-logs')}`, '-cp', kafkaClasspath(), 'org.apache.kafka.tools.ConfigCommand', '--bootstrap-server', kafkaBrokers(this.topo, layout).join(','), '--command-config', config, '--alter', '--add-config', `${KAFKA_SASL_MECHANISM}=[iterations=${SCRAM_ITERATIONS},password=${passwords.get(user)}]`, '--entity-type', 'users', '--entity-name', user], {
         what: `add SCRAM user ${user}`,
         cwd: REPO_ROOT,
       });
