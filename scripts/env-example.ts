@@ -92,7 +92,7 @@ export function sources(): Source[] {
         ...names('NODE_ENV', 'LOG_LEVEL', 'KAFKA_BROKERS'),
         ...fromSchema(kafkaSecurityEnvSchema, new Set()),
         ...fromSchema(authEnvSchema, new Set()),
-        ...names('TESSERA_AUTH_DIR'),
+        ...names('TESSERA_AUTH_DIR', 'TESSERA_ADMIN_TOKEN_FILE'),
         ...names(...TLS_SHARED),
         ...names('OTEL_SERVICE_NAME', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_TRACES_SAMPLER', 'OTEL_TRACES_SAMPLER_ARG', 'TESSERA_TRACES_KEEP_PER_SECOND', 'TESSERA_TRACES_SLOW_MS', 'OTEL_EXPORTER_PROMETHEUS_PORT', 'OTEL_EXPORTER_PROMETHEUS_HOST', 'DEPLOYMENT_ENVIRONMENT'),
       ],

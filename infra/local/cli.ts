@@ -16,6 +16,7 @@
  *   kafka-env [principal]                                        the Kafka client env of a principal (default tessera-admin):
  *                                                                `set -a; source <(npm run -s infra -- kafka-env); set +a`
  *   kafka-properties [principal]                                 write its Java client config (kafka-tools --command-config)
+ *   faults <service> [list | off <fault> | <fault> k=v...]       runtime fault toggles of a running service (faults.ts)
  * TESSERA_TOPOLOGY=<file> selects another topology (default infra/topology.yaml).
  */
 import { spawnSync } from 'node:child_process';
@@ -23,6 +24,7 @@ import { existsSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { ensureCerts } from './certs';
 import { InfraError, TopologyError } from './errors';
+import { ensureAdminToken, faultsCommand } from './faults';
 import { LocalKafka } from './kafka';
 import { ensurePassword, KAFKA_ADMIN_PRINCIPAL, kafkaAuthDir, kafkaClientEnv, kafkaPrincipals, passwordFile, writeJavaClientProperties } from './kafka-auth';
 import { LocalPostgres } from './postgres';
@@ -48,7 +50,7 @@ interface Args {
 }
 
 const USAGE =
-  'usage: npm run infra -- <up [--brokers 1|3] [--only postgres|kafka|observability] [--no-observability] | down | certs [--force] | status | logs [component|service] [-f] | reset [--only postgres|kafka|observability] | env <service> | kafka-env [principal] | kafka-properties [principal] | services up|down|status|logs [service...]>';
+  'usage: npm run infra -- <up [--brokers 1|3] [--only postgres|kafka|observability] [--no-observability] | down | certs [--force] | status | logs [component|service] [-f] | reset [--only postgres|kafka|observability] | env <service> | kafka-env [principal] | kafka-properties [principal] | faults <service> [list|off <fault>|<fault> delayMs= errorRate= match= durationSec=] | services up|down|status|logs [service...]>';
 
 function parseArgs(argv: string[]): Args {
   const args: Args = { command: argv[0] ?? 'help', positional: [], brokers: 1, follow: false, force: false, observability: true, timeoutMs: 120_000 };
@@ -84,6 +86,8 @@ async function up(topo: Topology, args: Args): Promise<void> {
   // Cheap and idempotent; services refuse to start without certificates (unless TESSERA_GRPC_PLAINTEXT=true).
   // Kafka's listeners use them too (the kafka-broker leaf), so `--only kafka` makes them as well.
   if (args.only === undefined || args.only === 'kafka') ensureCerts(topo, log);
+  // The services' admin token (fault toggles, `faults`): made once, read by them via TESSERA_ADMIN_TOKEN_FILE.
+  if (args.only === undefined) ensureAdminToken(path.join(REPO_ROOT, topo.stateDir));
   if (wants(args, 'postgres')) await new LocalPostgres(topo).up(args.timeoutMs, log);
   if (wants(args, 'kafka')) await new LocalKafka(topo).up(layout, args.timeoutMs, log);
   if (wants(args, 'observability') && (args.observability || args.only === 'observability')) {
@@ -123,6 +127,7 @@ async function services(topo: Topology, args: Args): Promise<number> {
   switch (sub) {
     case 'up':
       ensureCerts(topo, log);
+      ensureAdminToken(path.join(REPO_ROOT, topo.stateDir));
       await local.up(names, args.timeoutMs, log);
       return 0;
     case 'down':
@@ -214,6 +219,14 @@ async function main(argv: string[]): Promise<number> {
       const stateDir = path.join(REPO_ROOT, topo.stateDir);
       for (const principal of kafkaPrincipals(topo)) ensurePassword(stateDir, principal);
       log(`Kafka SCRAM passwords in ${path.relative(REPO_ROOT, kafkaAuthDir(stateDir))} (${kafkaPrincipals(topo).join(', ')})`);
+      return 0;
+    }
+    case 'faults': {
+      const [service, ...words] = args.positional;
+      const spec = topo.services.find((s) => s.name === service);
+      if (!spec || spec.metricsPort === undefined) throw new InfraError(`faults needs a running service with an admin port`, `one of: ${topo.services.filter((s) => s.metricsPort !== undefined).map((s) => s.name).join(', ')}`);
+      const token = ensureAdminToken(path.join(REPO_ROOT, topo.stateDir));
+      console.log(JSON.stringify(await faultsCommand(`http://127.0.0.1:${spec.metricsPort}`, token, words), null, 2));
       return 0;
     }
     case 'kafka-env':

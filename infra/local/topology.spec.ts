@@ -243,6 +243,7 @@ describe('serviceEnv', () => {
       TESSERA_AUTH_AUDIENCE: 'tessera-api',
       TESSERA_AUTH_JWKS_FILE: `${REPO_ROOT}/.tessera/auth/jwks.json`,
       TESSERA_API_KEYS_FILE: `${REPO_ROOT}/.tessera/auth/api-keys.json`,
+      TESSERA_ADMIN_TOKEN_FILE: `${REPO_ROOT}/.tessera/auth/admin-token`,
     });
   });
 

@@ -408,6 +408,8 @@ export function serviceEnv(t: Topology, serviceName: string, addressing: Address
     env['OTEL_TRACES_SAMPLER'] = 'tessera_tail';
     // The HTTP edge serves the console, whose transfers/alerts/aggregates link to their trace in Zipkin's UI.
     if (s.kind === 'http') env['TESSERA_TRACE_URL'] = zipkinTraceUrl(t);
+    // Runtime fault toggles on its admin port (libs/telemetry faults.ts) need this token; off by default anyway.
+    if (s.metricsPort !== undefined) env['TESSERA_ADMIN_TOKEN_FILE'] = path.posix.join(addressing.stateDir, 'auth', 'admin-token');
   } else env['GOMEMLIMIT'] = `${s.heapMb}MiB`;
   for (const peerName of [...s.peers, ...s.callbacks]) {
     const peer = t.services.find((x) => x.name === peerName);

@@ -1,5 +1,6 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
+import { injectFault } from '@tessera/telemetry';
 
 /** Pool sizing and hooks for {@link createPrismaClient}. */
 export interface PrismaClientOptions {
@@ -56,9 +57,31 @@ export function createDatabaseClients<TClient>(Ctor: PrismaClientCtor<TClient>, 
   // Listened to at once: the pool can be used before Prisma connects (and attaches its own listener), and an idle
   // connection's error (a server restart) with no listener is an unhandled 'error' event that ends the process.
   pool.on('error', (err) => options.onPoolError?.(err));
+  withDbFault(pool);
   const adapter = new PrismaPg(pool, { disposeExternalPool: true });
   // errorFormat 'minimal': Prisma otherwise captures a call-site stack (`new Error()`, parsed on failure) on every
   // query to point its error message at the calling line: ~5% of transactions' CPU on the read path (issue #10/#12).
   // The services log and map errors by code (db.error.ts); the stack of a thrown error still shows the caller.
   return { prisma: new Ctor({ adapter, errorFormat: 'minimal' }), pool };
+}
+
+/**
+ * The `db` fault point (issue #14 fault toggles, libs/telemetry faults.ts): every connection taken from the pool (Prisma's
+ * queries and transactions, node-postgres statements) may be delayed, or refused as a stopped server refuses it, so a
+ * demo shows the DB.UNAVAILABLE / 503 + Retry-After path without stopping PostgreSQL. Off: the pool's own connect.
+ */
+function withDbFault(pool: pg.Pool): void {
+  type Callback = (err: Error | undefined, client?: pg.PoolClient, done?: (release?: Error | boolean) => void) => void;
+  // pg's connect: a promise without a callback (Prisma's adapter), the callback form inside pool.query (node-postgres).
+  const original = pool.connect.bind(pool) as (callback?: Callback) => Promise<pg.PoolClient> | undefined;
+  const refused = () => Object.assign(new Error('fault injected: connection to the database refused (npm run infra -- faults)'), { code: 'ECONNREFUSED' });
+  const connect = (callback?: Callback): Promise<pg.PoolClient> | undefined => {
+    const fault = injectFault('db', 'connect', refused);
+    if (!fault) return original(callback);
+    const client = fault.then(() => original() as Promise<pg.PoolClient>);
+    if (!callback) return client;
+    client.then((c) => callback(undefined, c, (release) => c.release(release)), (err: Error) => callback(err, undefined, () => undefined));
+    return undefined;
+  };
+  pool.connect = connect as typeof pool.connect;
 }

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Metadata, type ServerUnaryCall, type ServiceError, status } from '@grpc/grpc-js';
 import { fromGrpcError } from '@tessera/errors';
+import { clearFaults, setFault } from '@tessera/telemetry';
 import { nulFieldsOf, wrapUnary } from './handlers';
 
 function fakeCall<Req>(request: Req): ServerUnaryCall<Req, unknown> {
@@ -40,5 +41,27 @@ describe('wrapUnary', () => {
     const { error, value } = await invoke(wrapUnary(async (req: { name: string }) => ({ echo: req.name })), { name: 'ab' });
     expect(error).toBeNull();
     expect(value).toEqual({ echo: 'ab' });
+  });
+
+  describe('with a grpc-server fault switched on (runtime fault toggles)', () => {
+    afterEach(() => clearFaults());
+
+    it('answers UNAVAILABLE FAULT.INJECTED for matching methods without running the handler', async () => {
+      setFault('grpc-server', { errorRate: 1, match: '/Do' }, {});
+      const handler = jest.fn(async () => ({ ok: true }));
+      const { error } = await invoke(wrapUnary(handler), { name: 'ab' });
+      expect(handler).not.toHaveBeenCalled();
+      expect(error?.code).toBe(status.UNAVAILABLE);
+      expect(fromGrpcError(error).code).toBe('FAULT.INJECTED');
+    });
+
+    it('leaves other methods alone and only delays when no error rate is set', async () => {
+      setFault('grpc-server', { errorRate: 1, match: 'Screen' }, {});
+      expect((await invoke(wrapUnary(async () => ({ ok: true })), {})).error).toBeNull();
+      setFault('grpc-server', { delayMs: 60 }, {});
+      const started = Date.now();
+      expect((await invoke(wrapUnary(async () => ({ ok: true })), {})).value).toEqual({ ok: true });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(55);
+    });
   });
 });

@@ -1,6 +1,6 @@
 import type { handleUnaryCall, ServerUnaryCall, sendUnaryData, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { AppError, databaseUnavailable, isAppError, toGrpcStatus } from '@tessera/errors';
-import { createLogger, type Logger } from '@tessera/telemetry';
+import { createLogger, injectFault, type Logger } from '@tessera/telemetry';
 import { callContextOf, runWithCallContext, type CallContext } from './call-context';
 
 const defaultLogger = createLogger('GrpcServer');
@@ -57,7 +57,8 @@ export function wrapUnary<Req, Res>(handler: UnaryHandler<Req, Res>, options: Wr
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
     const ctx = callContextOf(call);
     const method = ctx.method;
-    runWithCallContext(ctx, () => Promise.resolve().then(() => {
+    // A `grpc-server` fault (npm run infra -- faults) delays or fails the call here; off, this is Promise.resolve().
+    runWithCallContext(ctx, () => Promise.resolve(injectFault('grpc-server', method, injectedUnavailable)).then(() => {
       refuseNul(call.request);
       return handler(call.request, ctx);
     })).then(
@@ -81,6 +82,11 @@ export function wrapUnary<Req, Res>(handler: UnaryHandler<Req, Res>, options: Wr
       },
     );
   };
+}
+
+/** The error of the `grpc-server` fault (issue #14 fault toggles): an overloaded or failing dependency, retryable. */
+function injectedUnavailable(): AppError {
+  return new AppError({ code: 'FAULT.INJECTED', kind: 'UNAVAILABLE', message: 'A fault was injected on purpose (npm run infra -- faults); retry later' });
 }
 
 /** Promise-style implementation of a generated service's unary methods. */

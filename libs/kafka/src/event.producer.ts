@@ -1,7 +1,7 @@
 import { context, SpanKind, trace, type Span } from '@opentelemetry/api';
-import { markSpanFailed } from '@tessera/telemetry';
+import { injectFault, markSpanFailed } from '@tessera/telemetry';
 import { suppressTracing } from '@opentelemetry/core';
-import { type Kafka, type Message, type Offsets, type Producer, type RecordMetadata, type Transaction } from 'kafkajs';
+import { type Kafka, type Message, type Offsets, type Producer, type RecordMetadata, type Transaction, KafkaJSConnectionError } from 'kafkajs';
 import { buildEnvelope, encodeEnvelope, envelopeHeaders, type EventEnvelope, type EventInput } from './envelope';
 import { createProducer, type KafkaLogger } from './kafka.client';
 import { extractTraceContext, injectTraceContext } from './trace-headers';
@@ -20,6 +20,11 @@ export interface EventProducerOptions {
   transactionalId?: string;
 }
 
+
+/** The error of the `kafka-produce` fault (issue #14 fault toggles): what kafkajs throws when the broker connection drops. */
+function brokerDropped(): Error {
+  return new KafkaJSConnectionError('fault injected: broker connection dropped (npm run infra -- faults)');
+}
 /** A record as handed to Kafka, plus the envelope it carries (useful for logs and tests). */
 export interface PreparedEvent {
   topic: string;
@@ -83,6 +88,7 @@ export class EventProducer {
     return this.serialise(() =>
       this.withPublishSpan(topic, events.length, async () => {
         const prepared = events.map((event) => this.prepare(topic, event));
+        await injectFault('kafka-produce', topic, brokerDropped);
         const metadata = await this.producer.send({ topic, acks: -1, messages: prepared.map((p) => p.message) });
         this.options.logger.debug({ topic, count: events.length, metadata: summarise(metadata) }, 'events published');
         return prepared.map((p) => p.envelope);
@@ -124,6 +130,7 @@ export class EventProducer {
         return { key, value: encodeEnvelope(envelope), headers, timestamp: String((envelope.time ?? new Date()).getTime()) };
       });
       try {
+        await injectFault('kafka-produce', topic, brokerDropped);
         const metadata = await context.with(suppressTracing(context.active()), () => this.producer.send({ topic, acks: -1, messages }));
         this.options.logger.debug({ topic, count: events.length, metadata: summarise(metadata) }, 'stored events published');
       } catch (error) {
