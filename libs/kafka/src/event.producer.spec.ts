@@ -2,6 +2,7 @@ import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { node } from '@opentelemetry/sdk-node';
 import { commonV1 } from '@tessera/contracts';
 import type { Kafka, Message, ProducerRecord } from 'kafkajs';
+import { clearFaults, setFault } from '@tessera/telemetry';
 import { buildEnvelope } from './envelope';
 import { EventProducer } from './event.producer';
 import { headerString } from './trace-headers';
@@ -67,6 +68,19 @@ describe('EventProducer', () => {
       await new EventProducer({ kafka: fakeKafka(send), source: 's', logger }).publishEnvelopes('t', []);
       expect(send).not.toHaveBeenCalled();
       expect(trace.getActiveSpan()).toBeUndefined();
+    });
+  });
+
+  describe('with the kafka-produce fault switched on (runtime fault toggles)', () => {
+    afterEach(() => clearFaults());
+
+    it('fails sends to the matching topic as a dropped broker connection would, without reaching the broker', async () => {
+      const send = jest.fn(async () => []);
+      const producer = new EventProducer({ kafka: fakeKafka(send), source: 's', logger });
+      setFault('kafka-produce', { errorRate: 1, match: 'payments.' }, {});
+      await expect(producer.publishEnvelopes('payments.transfer.events.v1', [{ key: 'k', envelope: storedEnvelope('a') }])).rejects.toMatchObject({ name: 'KafkaJSConnectionError' });
+      await expect(producer.publishBatch('platform.pings.v1', [{ type: 'tessera.common.v1.Ping', data: new Uint8Array() }])).resolves.toHaveLength(1);
+      expect(send).toHaveBeenCalledTimes(1);
     });
   });
 });

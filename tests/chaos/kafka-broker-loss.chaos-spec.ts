@@ -1,0 +1,76 @@
+/**
+ * Chaos scenario: one of three brokers killed under transfer load and brought back (issue #14, scenario 3).
+ * A three-broker cluster of the scenario's own (RF 3, min ISR 2, SASL_SSL and ACLs as the platform's;
+ * tests/chaos/support/chaos-kafka.ts); gateway, transactions and compliance on it. 6 s into 30 s of transfers, kill -9
+ * of a broker; 12 s later it starts again. Producers (the outbox relay, acks=all) and consumers (compliance's monitor)
+ * continue; afterwards every invariant holds and every event the outbox published is on the topic.
+ */
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client } from 'pg';
+import { startPaymentsPlatform, type PaymentsPlatform } from '../e2e/support/payments-platform';
+import { ChaosKafka } from './support/chaos-kafka';
+import { writeScenarioResult } from './support/report';
+import { runPaymentsScenario } from './support/scenario';
+
+jest.setTimeout(300_000);
+
+let kafka: ChaosKafka;
+let platform: PaymentsPlatform;
+
+beforeAll(async () => {
+  kafka = new ChaosKafka();
+  await kafka.up();
+  platform = await startPaymentsPlatform(18480, { env: { ...kafka.clientEnv(), GATEWAY_RATE_LIMITS: 'write=100000/60s,read=100000/60s' } });
+}, 240_000);
+
+afterAll(async () => {
+  await platform?.stop();
+  await kafka?.down();
+}, 120_000);
+
+it('loses nothing acknowledged when a broker dies mid-load and comes back', async () => {
+  const outcome = await runPaymentsScenario({
+    name: 'kafka-broker-loss',
+    platform,
+    clients: 6,
+    loadMs: 30_000,
+    fault: async (elapsed) => {
+      await sleep(6_000);
+      kafka.kill(2);
+      const killedAt = elapsed();
+      await sleep(12_000);
+      await kafka.up();
+      return [`kill -9 of broker 2 of 3 at ${(killedAt / 1000).toFixed(1)} s`, `broker 2 back in the cluster at ${(elapsed() / 1000).toFixed(1)} s`];
+    },
+  });
+
+  // Every event the outbox says it published is on the topic (read back, read_committed, from the beginning).
+  const tx = new Client({ connectionString: platform.urls.transactions });
+  await tx.connect();
+  const expected = new Set((await tx.query<{ id: string }>("SELECT id::text FROM outbox_events WHERE topic = 'payments.transfer.events.v1' AND sent_at IS NOT NULL")).rows.map((r) => r.id));
+  await tx.end();
+  const seen = new Map<string, number>();
+  const consumer = kafka.client('chaos-verify').consumer({ groupId: `chaos-verify-${randomUUID()}`, readUncommitted: false });
+  await consumer.connect();
+  await consumer.subscribe({ topic: 'payments.transfer.events.v1', fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      const id = message.headers?.['ce_id']?.toString();
+      if (id) seen.set(id, (seen.get(id) ?? 0) + 1);
+    },
+  });
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline && [...expected].some((id) => !seen.has(id))) await sleep(500);
+  await consumer.disconnect();
+  const missing = [...expected].filter((id) => !seen.has(id));
+  const duplicated = [...expected].filter((id) => (seen.get(id) ?? 0) > 1);
+  const onTopic = { name: 'every published outbox event is on the topic', ok: missing.length === 0, detail: `${expected.size} published, ${missing.length} missing, ${duplicated.length} on the topic more than once` };
+  outcome.result.invariants.push(onTopic);
+  writeScenarioResult(outcome.result);
+
+  expect(outcome.invariants.filter((i) => !i.ok)).toEqual([]);
+  expect(onTopic.ok).toBe(true);
+  expect(outcome.load.statuses['500'] ?? 0).toBe(0);
+  expect(outcome.load.operations.filter((o) => o.outcome === 'acked').length).toBeGreaterThan(40);
+});
