@@ -79,7 +79,7 @@ describe('EventProducer', () => {
       const producer = new EventProducer({ kafka: fakeKafka(send), source: 's', logger });
       setFault('kafka-produce', { errorRate: 1, match: 'payments.' }, {});
       await expect(producer.publishEnvelopes('payments.transfer.events.v1', [{ key: 'k', envelope: storedEnvelope('a') }])).rejects.toMatchObject({ name: 'KafkaJSConnectionError' });
-      await expect(producer.publishBatch('platform.pings.v1', [{ type: 'tessera.common.v1.Ping', data: new Uint8Array() }])).resolves.toHaveLength(1);
+      await expect(producer.publishBatch('platform.pings.v1', [{ type: 'tessera.common.v1.Ping', subject: 'p', data: new Uint8Array() }])).resolves.toHaveLength(1);
       expect(send).toHaveBeenCalledTimes(1);
     });
   });
