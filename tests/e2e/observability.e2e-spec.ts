@@ -4,6 +4,7 @@ import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 /* eslint-disable @nx/enforce-module-boundaries -- infra/local is repo tooling, not an Nx project; this test drives its classes as `npm run infra -- up` does */
 import { dashboardExprs, dashboards } from '../../infra/local/dashboards';
+import { kafkaClientEnv } from '../../infra/local/kafka-auth';
 import { loadTopology, serviceEnv, type Topology } from '../../infra/local/topology';
 import { LocalVictoriaMetrics } from '../../infra/local/victoria-metrics';
 import { LocalZipkin } from '../../infra/local/zipkin';
@@ -78,7 +79,8 @@ beforeAll(async () => {
   const peers = { TRANSACTIONS_ADDR: '127.0.0.1:1', COMPLIANCE_ADDR: '127.0.0.1:1', INGEST_ADDR: '127.0.0.1:1', INSIGHTS_ADDR: '127.0.0.1:1' };
   gateway = spawn(process.execPath, ['-r', join(ROOT, 'services/gateway/dist/instrumentation.js'), join(ROOT, 'services/gateway/dist/main.js')], {
     cwd: ROOT,
-    env: { ...process.env, ...serviceEnv(topo, 'gateway'), ...creds.env, ...peers, OTEL_BSP_SCHEDULE_DELAY: '200' },
+    // Kafka: the local cluster's own credentials for the gateway principal (this topology's state dir has none).
+    env: { ...process.env, ...serviceEnv(topo, 'gateway'), ...kafkaClientEnv(join(ROOT, loadTopology().stateDir), 'gateway'), ...creds.env, ...peers, OTEL_BSP_SCHEDULE_DELAY: '200' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const out = createWriteStream(gatewayLog);
