@@ -18,3 +18,4 @@ export type { ConsumerLagMonitorOptions, PartitionLag } from './consumer-lag.mon
 export { injectTraceContext, extractTraceContext, headerString } from './trace-headers';
 export { DeadLetterCounter, DLQ_MESSAGES_METRIC } from './dead-letter.metrics';
 export { deleteConsumerGroups } from './consumer-groups';
+export { readTopicSnapshot, replayDlq, summariseDeadLetter, type DeadLetterSummary, type DlqReplayOptions, type DlqReplayResult } from './dlq-replay';

@@ -10,7 +10,7 @@ import { commonV1 } from '@tessera/contracts';
 import { CompressionTypes, logLevel, Partitioners, type Admin, type Kafka, type KafkaMessage } from 'kafkajs';
 import pino from 'pino';
 import {
-  buildEnvelope, ConsumerLagMonitor, CONSUMER_LAG_METRIC, createKafka, dlqTopicFor, DLQ_MESSAGES_METRIC, encodeEnvelope, envelopeHeaders, EventConsumer, EventProducer, type EventEnvelope, type MessageContext,
+  buildEnvelope, ConsumerLagMonitor, CONSUMER_LAG_METRIC, createKafka, dlqTopicFor, DLQ_MESSAGES_METRIC, encodeEnvelope, envelopeHeaders, EventConsumer, EventProducer, replayDlq, type EventEnvelope, type MessageContext,
 } from '../src';
 
 const logger = pino({ level: process.env['LOG_LEVEL'] ?? 'fatal' });
@@ -196,6 +196,39 @@ describe('EventProducer -> EventConsumer', () => {
       ['UNHANDLED', `kafka-lib-test.dlq-${run}`, 1],
     ]);
   }, 60_000);
+
+  it('replays a DLQ to the topic each letter came from: dry run counts, a filter by error code, the fixed consumer handles it', async () => {
+    const topic = await newTopic('replay', 1);
+    const bad = await producer.publish(topic, ping('bad'));
+    const raw = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await raw.connect();
+    await raw.send({ topic, messages: [{ key: 'poison', value: Buffer.from('still not an envelope') }] });
+    await raw.disconnect();
+    let fixed = false;
+    const handled: string[] = [];
+    const c = consumer(topic, `kafka-lib-test.replay-${run}`, async ({ envelope }) => {
+      if (!fixed) throw new Error('a bug, fixed later');
+      handled.push(envelope.id);
+    }, 2);
+    await c.start();
+    try {
+      await readAll(dlqTopicFor(topic), 2); // both dead-lettered: the bug and the poison
+      const dry = await replayDlq({ kafka, dlqTopic: dlqTopicFor(topic), dryRun: true });
+      expect(dry).toEqual({ replayed: 2, skipped: 0, byCause: { [`${topic} UNHANDLED`]: 1, [`${topic} KAFKA.POISON_MESSAGE`]: 1 } });
+      expect(handled).toEqual([]);
+      fixed = true;
+      // Only the letters of the fixed bug: the poison would only fail again.
+      expect(await replayDlq({ kafka, dlqTopic: dlqTopicFor(topic), errorCode: 'UNHANDLED' })).toMatchObject({ replayed: 1, skipped: 1 });
+      await until(() => handled.length === 1);
+    } finally {
+      await c.stop();
+    }
+    expect(handled).toEqual([bad.id]);
+    const onTopic = await readAll(topic, 3);
+    const replayed = onTopic[2]!;
+    expect(replayed.headers?.['ce_id']?.toString()).toBe(bad.id);
+    expect(Object.keys(replayed.headers ?? {}).filter((h) => h.startsWith('dlq-'))).toEqual(['dlq-replayed-at']);
+  }, 90_000);
 
   it('reports consumer lag per partition: the whole log before the group commits, zero after it caught up', async () => {
     const topic = await newTopic('lag', 2);

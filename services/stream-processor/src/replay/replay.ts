@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { analyticsV1 } from '@tessera/contracts';
-import { createProducer, decodeEnvelope } from '@tessera/kafka';
+import { createProducer, decodeEnvelope, readTopicSnapshot } from '@tessera/kafka';
 import type { Kafka, Message } from 'kafkajs';
 import { DlqReason } from '../processing/processing.types';
 
@@ -75,52 +74,13 @@ async function publish(target: ReplayTarget, messages: Message[]): Promise<void>
   }
 }
 
-/**
- * Reads a topic from the beginning up to its end offsets at the time of the call (a snapshot: records
- * published meanwhile, e.g. by this replay to the same topic, are not read), with a throwaway group.
- */
+/** The records of `topic` (snapshot at the call, libs/kafka readTopicSnapshot) that `keep` maps to a message. */
 async function readToEnd(kafka: Kafka, topic: string, keep: (m: { value: Buffer; key: Buffer | null; timestamp: number }) => Message | undefined): Promise<Message[]> {
-  const admin = kafka.admin();
-  await admin.connect();
   const out: Message[] = [];
-  try {
-    const ends = await admin.fetchTopicOffsets(topic);
-    const last = new Map(ends.filter((e) => Number(e.high) > Number(e.low)).map((e) => [e.partition, Number(e.high) - 1]));
-    const pending = new Map(last);
-    if (pending.size === 0) return out;
-    const groupId = `stream-processor.replay-${randomUUID()}`;
-    const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 200 });
-    await consumer.connect();
-    try {
-      await consumer.subscribe({ topics: [topic], fromBeginning: true });
-      await new Promise<void>((resolve, reject) => {
-        const done = (partition: number, offset: number) => {
-          const end = pending.get(partition);
-          if (end !== undefined && offset >= end) pending.delete(partition);
-          if (pending.size === 0) resolve();
-        };
-        // lastOffset counts transaction markers too, so a topic ending in a commit marker still completes.
-        consumer.on(consumer.events.END_BATCH_PROCESS, (e) => done(e.payload.partition, Number(e.payload.lastOffset)));
-        void consumer
-          .run({
-            autoCommit: false,
-            eachBatch: async ({ batch }) => {
-              for (const m of batch.messages) {
-                if (Number(m.offset) > (last.get(batch.partition) ?? -1)) continue; // after the snapshot
-                if (!m.value) continue;
-                const kept = keep({ value: m.value, key: m.key, timestamp: Number(m.timestamp) });
-                if (kept) out.push(kept);
-              }
-            },
-          })
-          .catch(reject);
-      });
-    } finally {
-      await consumer.disconnect();
-      await admin.deleteGroups([groupId]).catch(() => undefined);
-    }
-  } finally {
-    await admin.disconnect();
-  }
+  await readTopicSnapshot(kafka, topic, 'stream-processor.replay-', (m) => {
+    if (!m.value) return;
+    const kept = keep({ value: m.value, key: m.key, timestamp: m.timestamp });
+    if (kept) out.push(kept);
+  });
   return out;
 }
