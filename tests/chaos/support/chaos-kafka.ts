@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { Kafka, logLevel } from 'kafkajs';
 import { parse, stringify } from 'yaml';
+/* eslint-disable @nx/enforce-module-boundaries -- infra/local is repo tooling, not an Nx project: the scenario starts a cluster with the platform's own code */
 import { ensureCerts } from '../../../infra/local/certs';
 import { LocalKafka } from '../../../infra/local/kafka';
 import { KAFKA_ADMIN_PRINCIPAL, kafkaClientEnv, kafkaJsAuth } from '../../../infra/local/kafka-auth';
@@ -23,7 +24,7 @@ export class ChaosKafka {
     const raw = parse(readFileSync(DEFAULT_TOPOLOGY_PATH, 'utf8')) as { stateDir: string; kafka: { layouts: { single: { nodes: unknown[] }; triple: { nodes: unknown[] } } } };
     raw.stateDir = '.tessera-chaos';
     raw.kafka.layouts.triple.nodes = PORTS.map((port, i) => ({ id: i + 1, port, controllerPort: port + 1 }));
-    raw.kafka.layouts.single.nodes = [{ id: 1, port: PORTS[0], controllerPort: PORTS[0]! + 1 }];
+    raw.kafka.layouts.single.nodes = [{ id: 1, port: 29092, controllerPort: 29093 }];
     this.topo = parseTopology(stringify(raw), 'chaos topology');
     this.kafka = new LocalKafka(this.topo);
     this.stateDir = path.join(REPO_ROOT, this.topo.stateDir);

@@ -29,6 +29,12 @@ export interface ScenarioOutcome {
   result: ScenarioResult;
 }
 
+/** " (from-to s)" of a list of polls, or "" when empty. */
+function window(polls: { at: number }[]): string {
+  const [first, last] = [polls[0], polls[polls.length - 1]];
+  return first && last ? ` (${(first.at / 1000).toFixed(1)}-${(last.at / 1000).toFixed(1)} s)` : '';
+}
+
 export async function runPaymentsScenario(o: ScenarioOptions): Promise<ScenarioOutcome> {
   const { gateway, creds, run } = o.platform;
   const operator = await creds.bearer({ sub: `chaos-operator-${run}`, roles: ['operator'] });
@@ -97,7 +103,7 @@ export async function runPaymentsScenario(o: ScenarioOptions): Promise<ScenarioO
     },
     answers: load.statuses,
     observations: [
-      `gateway /health not 200 in ${unhealthy.length} of ${health.length} polls${unhealthy.length ? ` (${(unhealthy[0]!.at / 1000).toFixed(1)}-${(unhealthy[unhealthy.length - 1]!.at / 1000).toFixed(1)} s)` : ''}; 200 at the end: ${health[health.length - 1]?.status === 200}`,
+      `gateway /health not 200 in ${unhealthy.length} of ${health.length} polls${window(unhealthy)}; 200 at the end: ${health[health.length - 1]?.status === 200}`,
       `${ops.filter((x) => x.retried.length > 0).length} operation(s) needed retries; most attempts for one: ${Math.max(0, ...ops.map((x) => x.attempts))}`,
       `503 answers without Retry-After: ${load.unavailableWithoutRetryAfter}`,
     ],

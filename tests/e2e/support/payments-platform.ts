@@ -119,14 +119,14 @@ export async function startPaymentsPlatform(portBase: number, options: { pgAdmin
       const index = services.findIndex((s) => s.name === name);
       const spec = specs.find((s) => s.name === name);
       if (index < 0 || !spec) throw new Error(`no service ${name}`);
-      const old = services[index]!;
-      if (old.process.exitCode === null && old.process.signalCode === null) {
+      const old = services[index];
+      if (old && old.process.exitCode === null && old.process.signalCode === null) {
         const exited = new Promise((done) => old.process.once('exit', done));
         old.process.kill('SIGKILL');
         await exited;
       }
       const [fresh] = await startServices([spec], otlp);
-      services[index] = fresh!;
+      if (fresh) services[index] = fresh;
     },
     creds,
     async stop() {
