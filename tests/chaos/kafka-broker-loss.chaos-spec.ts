@@ -35,6 +35,7 @@ it('loses nothing acknowledged when a broker dies mid-load and comes back', asyn
     platform,
     clients: 6,
     loadMs: 30_000,
+    kafka: kafka.client('chaos-dlq-check'),
     fault: async (elapsed) => {
       await sleep(6_000);
       kafka.kill(2);

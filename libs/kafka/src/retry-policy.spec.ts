@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { backoffDelayMs, decideAfterFailure, PoisonMessageError, type RetryPolicy } from './retry-policy';
+import { backoffDelayMs, decideAfterFailure, PoisonMessageError, type RetryPolicy, isDependencyOutage } from './retry-policy';
 
 const policy: RetryPolicy = { maxAttempts: 4, initialDelayMs: 100, maxDelayMs: 1_000, multiplier: 2 };
 
@@ -31,5 +31,24 @@ describe('decideAfterFailure', () => {
     expect(decideAfterFailure(policy, 1, new PoisonMessageError('bad'))).toEqual({ action: 'dlq' });
     expect(decideAfterFailure(policy, 1, Object.assign(new Error('x'), { kind: 'INVALID_ARGUMENT' }))).toEqual({ action: 'dlq' });
     expect(decideAfterFailure(policy, 1, Object.assign(new Error('x'), { kind: 'UNAVAILABLE' })).action).toBe('retry');
+  });
+});
+
+describe('a dependency outage', () => {
+  const policy = { maxAttempts: 3, initialDelayMs: 100, maxDelayMs: 1000, multiplier: 2 };
+  const unreachable = Object.assign(new Error("Can't reach database server"), { code: 'P1001', meta: { driverAdapterError: { cause: { kind: 'DatabaseNotReachable' } } } });
+
+  it('is retried past maxAttempts, with capped backoff, never dead-lettered (the message is fine, the database is down)', () => {
+    for (const attempt of [1, 3, 10, 500]) {
+      const decision = decideAfterFailure(policy, attempt, unreachable, () => 0.999);
+      expect(decision.action).toBe('retry');
+      if (decision.action === 'retry') expect(decision.delayMs).toBeLessThanOrEqual(1000);
+    }
+    expect(isDependencyOutage(unreachable)).toBe(true);
+  });
+
+  it('does not change what happens to other failures', () => {
+    expect(decideAfterFailure(policy, 3, new Error('downstream rejected')).action).toBe('dlq');
+    expect(isDependencyOutage(new Error('downstream rejected'))).toBe(false);
   });
 });

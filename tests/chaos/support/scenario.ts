@@ -3,6 +3,8 @@
  * /health watched every 500 ms, then the invariants and the scenario's result for the report.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { kafkaSecurityFromEnv, readTopicSnapshot } from '@tessera/kafka';
+import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
 import type { PaymentsPlatform } from '../../e2e/support/payments-platform';
 import { type Invariant, paymentInvariants } from './invariants';
@@ -20,6 +22,8 @@ export interface ScenarioOptions {
   settleMs?: number;
   /** Abandon a request after this long and retry it with the same key (default 10 s). */
   requestTimeoutMs?: number;
+  /** The cluster the platform uses (default the shared one, KAFKA_* of this process). */
+  kafka?: Kafka;
 }
 
 export interface ScenarioOutcome {
@@ -86,6 +90,13 @@ export async function runPaymentsScenario(o: ScenarioOptions): Promise<ScenarioO
   } finally {
     await tx.end();
   }
+  // A dependency outage is not a bad message: compliance's monitor must not have dead-lettered this run's events.
+  const kafka = o.kafka ?? new Kafka({ clientId: 'chaos-dlq-check', brokers: (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092').split(','), logLevel: logLevel.NOTHING, ...kafkaSecurityFromEnv() });
+  let dead = 0;
+  await readTopicSnapshot(kafka, 'payments.transfer.events.v1.dlq', 'chaos-dlq-check.', (m) => {
+    if (m.headers?.['dlq-consumer-group']?.toString() === o.platform.groups.monitor) dead++;
+  });
+  invariants.push({ name: 'no event dead-lettered by a consumer during the fault', ok: dead === 0, detail: `${dead} letter(s) from ${o.platform.groups.monitor}` });
   const ops = load.operations;
   const unhealthy = health.filter((h) => h.status !== 200);
   const result: ScenarioResult = {

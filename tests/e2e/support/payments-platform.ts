@@ -18,6 +18,8 @@ export interface PaymentsPlatform {
   /** Connected to the transactions and compliance databases of this run. */
   tx: Client;
   co: Client;
+  /** This run's consumer groups (compliance's AML monitor, transactions' pings). */
+  groups: { monitor: string; pings: string };
   /** The databases' URLs (a chaos scenario reconnects after restarting PostgreSQL). */
   urls: { transactions: string; compliance: string };
   /** This run's token issuer, API keys and mTLS material (every service runs with mTLS and real auth). */
@@ -115,6 +117,7 @@ export async function startPaymentsPlatform(portBase: number, options: { pgAdmin
     tx,
     co,
     urls: { transactions: url(dbs.transactions), compliance: url(dbs.compliance) },
+    groups,
     async restart(name) {
       const index = services.findIndex((s) => s.name === name);
       const spec = specs.find((s) => s.name === name);
