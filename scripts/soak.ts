@@ -64,7 +64,15 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const issuer = await DevIssuer.open(process.env['TESSERA_AUTH_DIR'] || defaultAuthDir());
-  const operator = { authorization: `Bearer ${await issuer.mint({ sub: 'soak-operator', roles: ['operator'] })}` };
+  // The gateway limits each principal (write 120/min, read 600/min by default): the load is spread over enough operator
+  // principals to stay under them, so the soak measures the platform, not its rate limiter.
+  const pool = async (name: string, perMinute: number, limit: number) =>
+    Promise.all(Array.from({ length: Math.max(1, Math.ceil((perMinute * 1.25) / limit)) }, async (_, i) => ({ authorization: `Bearer ${await issuer.mint({ sub: `soak-${name}-${i}`, roles: ['operator'] })}` })));
+  const writers = await pool('writer', args.transfers * 60, 120);
+  const readers = await pool('reader', args.reads * 60, 600);
+  const operator = writers[0] as Record<string, string>;
+  let next = 0;
+  const pick = (list: Record<string, string>[]) => list[next++ % list.length] as Record<string, string>;
   const apiKey = issuer.credentials().apiKeys['demo']?.key;
   if (!apiKey) throw new Error('no demo API key in the dev issuer (npm run auth -- init)');
 
@@ -95,9 +103,9 @@ async function main(): Promise<void> {
   const transfer = () => {
     const key = `soak-${randomUUID()}`;
     const body = JSON.stringify({ sourceAccountId: source, destinationAccountId: destination, amount: { amountMinor: String(1 + Math.floor(Math.random() * 999)), currency: 'EUR' }, description: 'soak', counterparty: { name: 'ACME GmbH', country: 'DE' } });
-    return timed('POST /v1/transfers', () => fetch(`${gateway}/v1/transfers`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': key, ...operator }, body }));
+    return timed('POST /v1/transfers', () => fetch(`${gateway}/v1/transfers`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': key, ...pick(writers) }, body }));
   };
-  const read = () => timed('GET /v1/accounts/{id}', () => fetch(`${gateway}/v1/accounts/${destination}`, { headers: operator }));
+  const read = () => timed('GET /v1/accounts/{id}', () => fetch(`${gateway}/v1/accounts/${destination}`, { headers: pick(readers) }));
   const events = () => {
     const now = new Date().toISOString();
     const batch = Array.from({ length: 50 }, () => ({ tenantId: 'demo', streamId: 'soak', eventId: randomUUID(), eventType: 'page.view', occurredAt: now, value: 1, attributes: { country: 'DE', plan: 'pro', user_id: `u-${Math.floor(Math.random() * 5000)}` } }));
