@@ -9,7 +9,7 @@
  * libs/kafka's EventProducer). With no fault set it is one Map lookup and returns undefined, so a hot path pays
  * nothing measurable and never awaits.
  */
-import { metrics } from '@opentelemetry/api';
+import { metrics, type Counter } from '@opentelemetry/api';
 import { createLogger } from './logger';
 
 export const FAULT_NAMES = ['db', 'grpc-server', 'kafka-produce'] as const;
@@ -42,11 +42,22 @@ export class FaultRefusedError extends Error {
 
 const active = new Map<FaultName, ActiveFault>();
 const logger = createLogger('Faults');
-const meter = metrics.getMeter('tessera.faults');
-const injectedCounter = meter.createCounter('tessera_faults_injected', { description: 'Calls a runtime fault slowed or failed (issue #14 fault toggles)' });
-meter.createObservableGauge('tessera_fault_active', { description: '1 while a runtime fault is switched on' }).addCallback((result) => {
-  for (const name of FAULT_NAMES) result.observe(current(name) ? 1 : 0, { fault: name });
-});
+let injectedCounter: Counter | undefined;
+
+/**
+ * The fault metrics, made on first use: this module is loaded by instrumentation.js before startTelemetry registers the
+ * meter provider, and a meter taken then would stay a no-op (the metrics API has no proxy as the trace API does).
+ */
+function counter(): Counter {
+  if (!injectedCounter) {
+    const meter = metrics.getMeter('tessera.faults');
+    injectedCounter = meter.createCounter('tessera_faults_injected', { description: 'Calls a runtime fault slowed or failed (issue #14 fault toggles)' });
+    meter.createObservableGauge('tessera_fault_active', { description: '1 while a runtime fault is switched on' }).addCallback((result) => {
+      for (const name of FAULT_NAMES) result.observe(current(name) ? 1 : 0, { fault: name });
+    });
+  }
+  return injectedCounter;
+}
 
 export function isFaultName(name: unknown): name is FaultName {
   return typeof name === 'string' && (FAULT_NAMES as readonly string[]).includes(name);
@@ -82,6 +93,7 @@ export function setFault(name: FaultName, spec: FaultSpec | undefined, env: Node
   if (delayMs === 0 && errorRate === 0) throw bad('a fault needs delayMs or errorRate');
   const fault: ActiveFault = { delayMs, errorRate, ...(spec.match ? { match: spec.match } : {}), until: Date.now() + durationSec * 1000, injected: 0 };
   active.set(name, fault);
+  counter(); // the gauge shows it from now on
   logger.warn({ fault: name, delayMs, errorRate, match: spec.match, durationSec }, 'fault injection ON (issue #14 fault toggles): calls will be slowed or failed on purpose');
   return fault;
 }
@@ -104,7 +116,7 @@ export function injectFault(name: FaultName, subject: string, error: () => Error
   const f = current(name);
   if (!f || (f.match !== undefined && !subject.includes(f.match))) return undefined;
   f.injected++;
-  injectedCounter.add(1, { fault: name });
+  counter().add(1, { fault: name });
   const fail = f.errorRate > 0 && Math.random() < f.errorRate;
   if (f.delayMs === 0) return fail ? Promise.reject(error()) : undefined;
   return new Promise((resolve, reject) => setTimeout(() => (fail ? reject(error()) : resolve()), f.delayMs));
