@@ -56,12 +56,16 @@ export interface EventTransaction {
  * after the broker acknowledged the write, so callers (e.g. the outbox relay) may mark work done.
  */
 export class EventProducer {
-  private readonly producer: Producer;
+  private producer: Producer;
   private queue: Promise<unknown> = Promise.resolve();
   private connected = false;
 
   constructor(private readonly options: EventProducerOptions) {
-    this.producer = createProducer(options.kafka, options.transactionalId ? { transactionalId: options.transactionalId } : {});
+    this.producer = this.newProducer();
+  }
+
+  private newProducer(): Producer {
+    return createProducer(this.options.kafka, this.options.transactionalId ? { transactionalId: this.options.transactionalId } : {});
   }
 
   async connect(): Promise<void> {
@@ -69,11 +73,17 @@ export class EventProducer {
     this.connected = true;
   }
 
-  /** Waits for queued publishes, then disconnects. */
+  /**
+   * Waits for queued publishes, then disconnects; the next connect() starts a fresh kafkajs producer. kafkajs keeps an
+   * idempotent producer's id and sequence numbers across disconnect/connect, and a send that failed with its retries
+   * used up (a broker killed mid-request) leaves them out of step with the broker: every later send then fails with
+   * OUT_OF_ORDER_SEQUENCE_NUMBER, for good (the chaos broker-loss scenario, issue #14). A new producer gets a new id.
+   */
   async disconnect(): Promise<void> {
     await this.queue.catch(() => undefined);
     if (this.connected) await this.producer.disconnect();
     this.connected = false;
+    this.producer = this.newProducer();
   }
 
   /** Publishes one event and resolves with its envelope after the broker ack. */
