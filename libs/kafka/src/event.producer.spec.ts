@@ -83,4 +83,15 @@ describe('EventProducer', () => {
       expect(send).toHaveBeenCalledTimes(1);
     });
   });
+
+  it('starts a fresh kafkajs producer after a disconnect (a new producer id, not the old sequence numbers)', async () => {
+    const made: unknown[] = [];
+    const kafka = { producer: () => { const p = { connect: async () => undefined, disconnect: async () => undefined, send: async () => [] }; made.push(p); return p; } } as unknown as Kafka;
+    const producer = new EventProducer({ kafka, source: 's', logger });
+    await producer.connect();
+    await producer.disconnect();
+    await producer.connect();
+    expect(made).toHaveLength(2);
+    expect(made[0]).not.toBe(made[1]);
+  });
 });
