@@ -26,6 +26,7 @@ describe('databaseUnavailable', () => {
     ["a raw query's P2010 whose driver adapter error says DatabaseNotReachable", prismaRawUnreachable],
     ["a raw query's P2010 over a terminated connection (57P01 in the adapter error)", prismaTerminated],
     ["Prisma's P1017 (server closed the connection)", prismaReset],
+    ['a pooled node-postgres client whose connection died', new Error('Client has encountered a connection error and is not queryable')],
   ])('turns %s into UNAVAILABLE DB.UNAVAILABLE, keeping the original as cause', (_what, err) => {
     const app = databaseUnavailable(err);
     expect(app).toMatchObject({ code: DATABASE_UNAVAILABLE_CODE, kind: 'UNAVAILABLE' });

@@ -37,7 +37,11 @@ export function databaseUnavailable(err: unknown): AppError | undefined {
     const busy =
       (typeof code === 'string' && (PRISMA_CODES.has(code) || UNAVAILABLE_SQLSTATES.has(code) || SOCKET_CODES.has(code))) ||
       (typeof kind === 'string' && ADAPTER_KINDS.has(kind)) ||
-      (typeof message === 'string' && (message.includes('timeout exceeded when trying to connect') || message.includes('Connection terminated unexpectedly')));
+      (typeof message === 'string' &&
+        (message.includes('timeout exceeded when trying to connect') ||
+          message.includes('Connection terminated unexpectedly') ||
+          // node-postgres, a pooled client whose connection died with the server (seen once in the chaos PG restart).
+          message.includes('Client has encountered a connection error and is not queryable')));
     if (busy) {
       return new AppError({
         code: DATABASE_UNAVAILABLE_CODE,
