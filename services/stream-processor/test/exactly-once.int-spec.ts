@@ -5,33 +5,13 @@ import type { Admin, Kafka, Message } from 'kafkajs';
 import { aggregationOptions } from '../src/composition';
 import { streamProcessorConfigSchema } from '../src/config';
 import type { NormalizedEvent } from '../src/processing/processing.types';
+import { makeEvents } from './support/eos-input';
 import { offlineAggregates } from './support/offline-aggregates';
 import {
   committedTotal, createTopics, deleteTopics, endTotal, exited, produce, rawMessage, readAll, runNames, startProcessor, testKafka, waitFor,
 } from './support/kafka-fixture';
 
 jest.setTimeout(180_000);
-
-const T0 = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
-const TENANTS = ['acme', 'globex', 'initech'];
-const COUNTRIES = ['DE', 'FR', 'US', 'BR'];
-
-/** Deterministic pseudo-random input: out of order within 25 s (never too late), integer values (exact sums). */
-function makeEvents(n: number, from: number): NormalizedEvent[] {
-  const out: NormalizedEvent[] = [];
-  for (let i = from; i < from + n; i++) {
-    const tenant = TENANTS[i % 3] as string;
-    out.push({
-      tenantId: tenant,
-      streamId: `stream-${i % 2}`,
-      eventId: `ev-${i}`,
-      eventTimeMs: T0 + ((i * 7_919) % 25_000),
-      measurements: [{ metric: i % 5 === 0 ? 'checkout' : 'page.view', value: (i * 31) % 997 }],
-      attributes: { country: COUNTRIES[i % 4] as string, plan: i % 3 ? 'pro' : 'free', user_id: `u${i % 211}` },
-    });
-  }
-  return out;
-}
 
 describe('stream-processor exactly-once (real Kafka, kill -9 mid-stream)', () => {
   const names = runNames('eos');

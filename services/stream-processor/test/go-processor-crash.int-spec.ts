@@ -13,6 +13,7 @@ import type { Admin, Kafka } from 'kafkajs';
 import { aggregationOptions } from '../src/composition';
 import { streamProcessorConfigSchema } from '../src/config';
 import type { NormalizedEvent } from '../src/processing/processing.types';
+import { makeEvents } from './support/eos-input';
 import { offlineAggregates } from './support/offline-aggregates';
 import { BROKERS, committedTotal, createTopics, deleteTopics, endTotal, exited, produce, rawMessage, readAll, runNames, testKafka, waitFor } from './support/kafka-fixture';
 
@@ -20,26 +21,6 @@ jest.setTimeout(180_000);
 
 const ROOT = join(__dirname, '..', '..', '..');
 const BINARY = join(ROOT, 'services/stream-processor-go/dist/stream-processor-go');
-const T0 = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
-const TENANTS = ['acme', 'globex', 'initech'];
-const COUNTRIES = ['DE', 'FR', 'US', 'BR'];
-
-/** As exactly-once.int-spec.ts: out of order within 25 s (never too late), integer values (exact sums). */
-function makeEvents(n: number, from: number): NormalizedEvent[] {
-  const out: NormalizedEvent[] = [];
-  for (let i = from; i < from + n; i++) {
-    out.push({
-      tenantId: TENANTS[i % 3] as string,
-      streamId: `stream-${i % 2}`,
-      eventId: `ev-${i}`,
-      eventTimeMs: T0 + ((i * 7_919) % 25_000),
-      measurements: [{ metric: i % 5 === 0 ? 'checkout' : 'page.view', value: (i * 31) % 997 }],
-      attributes: { country: COUNTRIES[i % 4] as string, plan: i % 3 ? 'pro' : 'free', user_id: `u${i % 211}` },
-    });
-  }
-  return out;
-}
-
 describe('stream-processor-go exactly-once (real Kafka, kill -9 mid-stream)', () => {
   const names = runNames('go-eos');
   let kafka: Kafka;
