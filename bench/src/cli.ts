@@ -4,7 +4,7 @@
  * bench/results/<date>-<sha>/ (README.md with the tables, results.json, one SVG per benchmark, machine.json);
  * `--smoke` runs each script for a second or two into .tessera/bench-smoke/ so the scripts cannot rot (npm test).
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { treeCpuSeconds } from '../../infra/local/proc';
 import { REPO_ROOT } from '../../infra/local/topology';
@@ -45,12 +45,19 @@ function parseArgs(argv: string[]): { ids: string[]; smoke: boolean; out?: strin
   return { ids, smoke, out };
 }
 
+/** `<date>-<sha>`, or `-2`, `-3`, ... when a run of the same day and commit is there: a second run never replaces a first. */
+function freshResultsDir(base: string): string {
+  let dir = base;
+  for (let n = 2; existsSync(dir); n++) dir = `${base}-${n}`;
+  return dir;
+}
+
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
   const t0 = Date.now();
   const log = (line: string) => console.log(`[bench ${String(Math.round((Date.now() - t0) / 1000)).padStart(4)}s] ${line}`);
   const machine = describeMachine();
-  const outDir = args.out ?? (args.smoke ? join(REPO_ROOT, '.tessera', 'bench-smoke', `${machine.date.slice(0, 10)}-${machine.gitSha}`) : join(REPO_ROOT, 'bench', 'results', `${machine.date.slice(0, 10)}-${machine.gitSha}`));
+  const outDir = args.out ?? (args.smoke ? join(REPO_ROOT, '.tessera', 'bench-smoke', `${machine.date.slice(0, 10)}-${machine.gitSha}`) : freshResultsDir(join(REPO_ROOT, 'bench', 'results', `${machine.date.slice(0, 10)}-${machine.gitSha}`)));
   const profileDir = join(REPO_ROOT, '.tessera', 'bench', 'profiles', machine.date.replace(/[:.]/g, '-'));
   mkdirSync(outDir, { recursive: true });
   mkdirSync(profileDir, { recursive: true });
