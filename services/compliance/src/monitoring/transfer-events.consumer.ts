@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { eventTypeName, paymentsV1 } from '@tessera/contracts';
-import { createKafka, EventConsumer, type MessageCodec } from '@tessera/kafka';
+import { createKafka, EventConsumer, type MessageCodec, PoisonMessageError } from '@tessera/kafka';
 import { createLogger } from '@tessera/telemetry';
 import { type ComplianceConfig, COMPLIANCE_CONFIG } from '../config';
 import type { ObservedTransfer } from './detectors';
@@ -9,12 +9,22 @@ import { ObserveTransferHandler } from './observe-transfer/observe-transfer.hand
 /** The topic carries several payload types; decoding is per type below, so the consumer passes bytes through. */
 const rawBytes: MessageCodec<Uint8Array> = { encode: (b) => ({ finish: () => b }), decode: (b) => b };
 
-/** Movements the monitor watches: created (POSTED or held PENDING) transfers and captured holds. */
+/**
+ * Movements the monitor watches: created (POSTED or held PENDING) transfers and captured holds; other types on the topic
+ * are not the monitor's business (undefined). A TransferCreated or HoldCaptured that does not decode, or carries no
+ * transfer id or amount, is poison (dead-lettered with the reason): before, an event of another contract labelled
+ * TransferCreated decoded leniently to an empty message and was skipped without a trace (chaos scenario 5, issue #14).
+ */
 export function transferFromEvent(type: string, data: Uint8Array): { transfer: ObservedTransfer; status: string } | undefined {
+  const codec = type === eventTypeName.TransferCreated ? paymentsV1.TransferCreated : type === eventTypeName.HoldCaptured ? paymentsV1.HoldCaptured : undefined;
+  if (!codec) return undefined;
   let t: paymentsV1.Transfer | undefined;
-  if (type === eventTypeName.TransferCreated) t = paymentsV1.TransferCreated.decode(data).transfer;
-  else if (type === eventTypeName.HoldCaptured) t = paymentsV1.HoldCaptured.decode(data).transfer;
-  if (!t?.amount || !t.id) return undefined;
+  try {
+    t = codec.decode(data).transfer;
+  } catch (error) {
+    throw new PoisonMessageError(`payload is not a valid ${type}: ${(error as Error).message}`, { cause: error });
+  }
+  if (!t?.amount || !t.id) throw new PoisonMessageError(`${type} without a transfer id or amount (another contract's payload?)`);
   const status = paymentsV1.transferStatusToJSON(t.status).replace('TRANSFER_STATUS_', '');
   if (status !== 'POSTED' && status !== 'PENDING') return undefined;
   return {
