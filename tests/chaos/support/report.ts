@@ -41,7 +41,8 @@ export function renderReport(results: ScenarioResult[], header: string[] = []): 
     lines.push(`| ${r.scenario} | ${r.load} | ${r.faults.join('; ')} | ${o.acknowledged} | ${o.refused} | ${o.lost} | ${o.duplicated} | ${o.notCompleted} | ${failed === 0 ? `all ${r.invariants.length} hold` : `**${failed} FAILED**`} |`);
   }
   for (const r of results) {
-    lines.push('', `## ${r.scenario} (${r.at})`, '', `Answers over all attempts: ${Object.entries(r.answers).map(([k, v]) => `${k}: ${v}`).join(', ')}.`, '');
+    const answers = Object.entries(r.answers).map(([k, v]) => `${k}: ${v}`);
+    lines.push('', `## ${r.scenario} (${r.at})`, '', answers.length > 0 ? `Answers over all attempts: ${answers.join(', ')}.` : 'No HTTP load (records written to Kafka directly).', '');
     for (const o of r.observations) lines.push(`- ${o}`);
     lines.push('', '| invariant | result | detail |', '| --- | --- | --- |');
     for (const i of r.invariants) lines.push(`| ${i.name} | ${i.ok ? 'holds' : '**FAILED**'} | ${i.detail} |`);

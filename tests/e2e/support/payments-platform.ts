@@ -7,7 +7,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
 import { createCredentials, type E2eCredentials } from './credentials';
 import { OtlpReceiver } from './otlp-receiver';
-import { ROOT, type RunningService, type ServiceSpec, startServices, stopServices } from './platform';
+import { restartService, ROOT, type RunningService, type ServiceSpec, startServices, stopServices } from './platform';
 
 export interface PaymentsPlatform {
   run: string;
@@ -24,8 +24,8 @@ export interface PaymentsPlatform {
   urls: { transactions: string; compliance: string };
   /** This run's token issuer, API keys and mTLS material (every service runs with mTLS and real auth). */
   creds: E2eCredentials;
-  /** Starts a service again (after a kill -9 of a chaos scenario, or kills it first), with the same settings. */
-  restart(name: 'gateway' | 'transactions' | 'compliance'): Promise<void>;
+  /** Starts a service again (after a kill -9 of a chaos scenario, or kills it first), with the same settings plus `env`. */
+  restart(name: 'gateway' | 'transactions' | 'compliance', env?: Record<string, string>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -118,19 +118,7 @@ export async function startPaymentsPlatform(portBase: number, options: { pgAdmin
     co,
     urls: { transactions: url(dbs.transactions), compliance: url(dbs.compliance) },
     groups,
-    async restart(name) {
-      const index = services.findIndex((s) => s.name === name);
-      const spec = specs.find((s) => s.name === name);
-      if (index < 0 || !spec) throw new Error(`no service ${name}`);
-      const old = services[index];
-      if (old && old.process.exitCode === null && old.process.signalCode === null) {
-        const exited = new Promise((done) => old.process.once('exit', done));
-        old.process.kill('SIGKILL');
-        await exited;
-      }
-      const [fresh] = await startServices([spec], otlp);
-      if (fresh) services[index] = fresh;
-    },
+    restart: (name, env) => restartService(services, specs, name, otlp, env),
     creds,
     async stop() {
       await stopServices(services);

@@ -32,6 +32,8 @@ export interface ServiceSpec {
   name: string;
   /** Compiled entry point relative to the service folder. */
   main?: string;
+  /** A native executable and its arguments instead of Node + the entry point (the Go stream processor). */
+  command?: string[];
   env: Record<string, string>;
   /** Resolves when the process is ready; throws with a reason otherwise. */
   ready: () => Promise<boolean>;
@@ -56,12 +58,14 @@ export async function startServices(specs: ServiceSpec[], otlp: OtlpReceiver, ti
   try {
     for (const spec of specs) {
       const dir = join(ROOT, 'services', spec.name, 'dist');
-      const main = join(dir, spec.main ?? 'main.js');
+      const main = spec.command?.[0] ?? join(dir, spec.main ?? 'main.js');
       if (!existsSync(main)) throw new Error(`${main} is missing: run "npx nx run-many -t build" first`);
       const logFile = join(RUN_DIR, 'logs', `${spec.name}.log`);
-      const child = spawn(process.execPath, ['-r', join(dir, 'instrumentation.js'), main], {
+      const [file, args] = spec.command ? [main, spec.command.slice(1)] : [process.execPath, ['-r', join(dir, 'instrumentation.js'), main]];
+      const child = spawn(file, args, {
         cwd: ROOT,
-        env: { ...process.env, ...spec.env, ...otlp.env() },
+        // The in-process receiver speaks OTLP/JSON, which the Go exporter does not: a native command exports nothing here.
+        env: { ...process.env, ...spec.env, ...(spec.command ? { OTEL_TRACES_EXPORTER: 'none' } : otlp.env()) },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       // Appended: a service restarted by a chaos scenario keeps its earlier log in the same file.
@@ -93,6 +97,24 @@ export async function stopServices(running: RunningService[]): Promise<void> {
       clearTimeout(timer);
     }),
   );
+}
+
+/**
+ * Starts `name` again with its spec (a chaos scenario's kill -9 came first, or it is killed here) and puts the new
+ * process in its place in `running`; `env` overrides the spec's environment for this start only.
+ */
+export async function restartService(running: RunningService[], specs: ServiceSpec[], name: string, otlp: OtlpReceiver, env: Record<string, string> = {}): Promise<void> {
+  const index = running.findIndex((s) => s.name === name);
+  const spec = specs.find((s) => s.name === name);
+  if (index < 0 || !spec) throw new Error(`no service ${name}`);
+  const old = running[index];
+  if (old && old.process.exitCode === null && old.process.signalCode === null) {
+    const exited = new Promise((done) => old.process.once('exit', done));
+    old.process.kill('SIGKILL');
+    await exited;
+  }
+  const [fresh] = await startServices([{ ...spec, env: { ...spec.env, ...env } }], otlp);
+  if (fresh) running[index] = fresh;
 }
 
 export async function waitFor(
