@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { analyticsV1, eventTypeName, paymentsV1 } from '@tessera/contracts';
+import { analyticsV1, commonV1, eventTypeName, paymentsV1 } from '@tessera/contracts';
 import { buildEnvelope, createProducer, encodeEnvelope, kafkaSecurityFromEnv, readTopicSnapshot, replayDlq, summariseDeadLetter } from '@tessera/kafka';
 import { Kafka, logLevel } from 'kafkajs';
 import { startPaymentsPlatform, type PaymentsPlatform } from '../e2e/support/payments-platform';
@@ -78,38 +78,44 @@ it('rides out a frozen transactions process (SIGSTOP past the deadline, then SIG
   expect(load.operations.some((o) => o.retried.length > 0)).toBe(true); // callers' deadlines fired
 });
 
-it('dead-letters a garbage and a schema-incompatible transfer event with a reason, keeps going, and replays the letters', async () => {
-  // This run's own transfer-events topic (and its `<topic>.dlq`), so no other consumer of the shared topic sees the poison.
-  const topic = `e2e.${platform.run}.payments.transfer.events.v1`;
+/**
+ * Scenario 5 for one consumer of the payment services: on this run's own copy of its topic (so no other consumer of the
+ * shared topic sees the poison), a garbage record, a valid envelope of its type carrying another contract, then valid
+ * events; the service restarted onto that topic. Both poison records are dead-lettered once with a reason, the valid
+ * events after them are handled, and the letters replayed to the topic come back to the DLQ.
+ */
+async function poisonConsumer(o: {
+  service: 'compliance' | 'transactions';
+  topicEnv: string;
+  topicName: string;
+  group: string;
+  /** The consumer's type, and valid events of it. */
+  type: string;
+  valid: ReturnType<typeof buildEnvelope>[];
+  /** How many of the valid events the service has handled (read from its database). */
+  handled: (ids: string[]) => Promise<number>;
+}): Promise<Invariant[]> {
+  const topic = `e2e.${platform.run}.${o.topicName}`;
   const dlq = `${topic}.dlq`;
   const kafka = new Kafka({ ...kafkaSecurityFromEnv(), clientId: 'chaos-poison', brokers: (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092').split(','), logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
   try {
     await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 3 }, { topic: dlq, numPartitions: 1 }] });
-    const created = (i: number) => {
-      const transfer = paymentsV1.Transfer.fromPartial({ id: randomUUID(), sourceAccountId: randomUUID(), destinationAccountId: randomUUID(), amount: { amountMinor: String(100 + i), currency: 'EUR' }, status: paymentsV1.TransferStatus.TRANSFER_STATUS_POSTED, createdAt: new Date(), postedAt: new Date() });
-      return buildEnvelope({ type: eventTypeName.TransferCreated, subject: transfer.id, message: paymentsV1.TransferCreated.fromPartial({ transfer }), codec: paymentsV1.TransferCreated }, 'chaos-poison', {});
-    };
-    const valid = Array.from({ length: 10 }, (_, i) => created(i));
     const other = analyticsV1.AnalyticsEvent.encode(analyticsV1.AnalyticsEvent.fromPartial({ tenantId: 'demo', eventId: 'poison', value: 1 })).finish();
-    const incompatible = buildEnvelope({ type: eventTypeName.TransferCreated, subject: 'poison', data: other }, 'chaos-poison', {});
+    const incompatible = buildEnvelope({ type: o.type, subject: 'poison', data: other }, 'chaos-poison', {});
     const producer = createProducer(kafka);
     await producer.connect();
     await producer.send({
       topic,
       acks: -1,
-      messages: [
-        { key: 'poison', value: Buffer.from('not an envelope \u0000\u00ff', 'latin1') },
-        { key: 'poison', value: encodeEnvelope(incompatible) },
-        ...valid.map((e) => ({ key: e.subject, value: encodeEnvelope(e) })),
-      ],
+      messages: [{ key: 'poison', value: Buffer.from('not an envelope \u0000\u00ff', 'latin1') }, { key: 'poison', value: encodeEnvelope(incompatible) }, ...o.valid.map((e) => ({ key: e.subject, value: encodeEnvelope(e) }))],
     });
     await producer.disconnect();
 
-    await platform.restart('compliance', { COMPLIANCE_TRANSFER_EVENTS_TOPIC: topic });
-    const processed = async () => (await platform.co.query<{ n: string }>('SELECT count(*)::text AS n FROM processed_events WHERE event_id = ANY($1)', [valid.map((e) => e.id)])).rows[0]?.n;
-    await waitFor('the monitor past the poison', async () => (await processed()) === '10' && (await groupLag(admin, platform.groups.monitor, topic)) === 0, 90_000);
+    await platform.restart(o.service, { [o.topicEnv]: topic });
+    const ids = o.valid.map((e) => e.id);
+    await waitFor(`${o.service} past the poison`, async () => (await o.handled(ids)) === ids.length && (await groupLag(admin, o.group, topic)) === 0, 90_000);
     const letters = async () => {
       const out: ReturnType<typeof summariseDeadLetter>[] = [];
       await readTopicSnapshot(kafka, dlq, 'chaos-verify.', (m) => out.push(summariseDeadLetter(m.headers)));
@@ -117,27 +123,78 @@ it('dead-letters a garbage and a schema-incompatible transfer event with a reaso
     };
     const first = await letters();
     const replay = await replayDlq({ kafka, dlqTopic: dlq, groupPrefix: 'chaos-verify.' });
-    await waitFor('the replayed letters dead-lettered again', async () => (await letters()).length === 4 && (await groupLag(admin, platform.groups.monitor, topic)) === 0, 90_000);
-
-    const invariants: Invariant[] = [
-      { name: 'both poison records dead-lettered once, with a reason and the group', ok: first.length === 2 && first.every((l) => l.reason !== '' && l.errorCode !== '' && l.consumerGroup === platform.groups.monitor && l.originalTopic === topic), detail: first.map((l) => `${l.errorCode}: ${l.reason.slice(0, 80)}`).join('; ') },
-      { name: 'the valid events after the poison were handled (the consumer kept going)', ok: (await processed()) === '10', detail: `${await processed()} of 10 in processed_events` },
-      { name: 'replayed letters come back to the DLQ (poison stays poison, nothing crashes)', ok: replay.replayed === 2, detail: `${replay.replayed} replayed; ${JSON.stringify(replay.byCause)}` },
+    await waitFor('the replayed letters dead-lettered again', async () => (await letters()).length === 4 && (await groupLag(admin, o.group, topic)) === 0, 90_000);
+    const handled = await o.handled(ids);
+    return [
+      { name: `${o.service}: both poison records dead-lettered once, with a reason and the group`, ok: first.length === 2 && first.every((l) => l.reason !== '' && l.errorCode !== '' && l.consumerGroup === o.group && l.originalTopic === topic), detail: first.map((l) => `${l.errorCode}: ${l.reason.slice(0, 90)}`).join('; ') || 'no letters' },
+      { name: `${o.service}: the valid events after the poison were handled (the consumer kept going)`, ok: handled === ids.length, detail: `${handled} of ${ids.length} handled` },
+      { name: `${o.service}: replayed letters come back to the DLQ (poison stays poison, nothing crashes)`, ok: replay.replayed === 2, detail: `${replay.replayed} replayed; ${JSON.stringify(replay.byCause)}` },
     ];
-    writeScenarioResult({
-      scenario: 'poison-transfer-events',
-      at: new Date().toISOString(),
-      load: "2 poison records and 10 valid TransferCreated events on this run's transfer-events topic (compliance's AML monitor)",
-      faults: ['garbage bytes; a valid envelope labelled TransferCreated carrying an AnalyticsEvent', 'the DLQ replayed to its topic'],
-      operations: { total: 10, acknowledged: 10, refused: 0, lost: 10 - Number(await processed()), duplicated: 0, notCompleted: 0 },
-      answers: {},
-      observations: [`letters: ${first.map((l) => l.errorCode).join(', ')}`],
-      invariants,
-    });
-    expect(invariants.filter((i) => !i.ok)).toEqual([]);
   } finally {
-    await platform.restart('compliance');
+    await platform.restart(o.service);
     await admin.deleteTopics({ topics: [topic, dlq] }).catch(() => undefined);
     await admin.disconnect();
   }
+}
+
+it('dead-letters garbage and schema-incompatible records on every topic the payment services consume, keeps going, and replays them', async () => {
+  const auditor = await platform.creds.bearer({ sub: `chaos-auditor-${platform.run}`, roles: ['auditor'] });
+  const verify = async () => (await fetch(`${platform.gateway}/v1/audit/verify`, { headers: auditor })).json() as Promise<{ valid: boolean; failureReason: string | null }>;
+
+  // The audit anchor (this run's checkpoint topic, read back by GET /v1/audit/verify): a record that is not a signed
+  // checkpoint is a finding for the auditor, not a 500 or an outage; the next checkpoint (a restart publishes the head)
+  // makes the anchor vouch again.
+  const kafka = new Kafka({ ...kafkaSecurityFromEnv(), clientId: 'chaos-poison', brokers: (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092').split(','), logLevel: logLevel.NOTHING });
+  const producer = createProducer(kafka);
+  await producer.connect();
+  await producer.send({ topic: `e2e.audit-checkpoints.${platform.run}`, acks: -1, messages: [{ key: 'head', value: Buffer.from('not a checkpoint \u0000', 'latin1') }] });
+  await producer.disconnect();
+  const poisoned = await verify();
+  await platform.restart('transactions');
+  let healed = await verify();
+  for (let i = 0; i < 20 && !healed.valid; i++) healed = await sleep(500).then(verify);
+  const anchor: Invariant[] = [
+    { name: 'audit anchor: a record that is not a signed checkpoint is reported as a finding', ok: !poisoned.valid && /not a signed audit checkpoint/.test(poisoned.failureReason ?? ''), detail: `valid ${poisoned.valid}: ${poisoned.failureReason}` },
+    { name: 'audit anchor: the next checkpoint vouches for the chain again', ok: healed.valid, detail: `valid ${healed.valid} ${healed.failureReason ?? ''}` },
+  ];
+
+  const transfer = (i: number) => {
+    const t = paymentsV1.Transfer.fromPartial({ id: randomUUID(), sourceAccountId: randomUUID(), destinationAccountId: randomUUID(), amount: { amountMinor: String(100 + i), currency: 'EUR' }, status: paymentsV1.TransferStatus.TRANSFER_STATUS_POSTED, createdAt: new Date(), postedAt: new Date() });
+    return buildEnvelope({ type: eventTypeName.TransferCreated, subject: t.id, message: paymentsV1.TransferCreated.fromPartial({ transfer: t }), codec: paymentsV1.TransferCreated }, 'chaos-poison', {});
+  };
+  const ping = (i: number) => {
+    const id = randomUUID(); // as the gateway does: the envelope id is the ping id
+    return buildEnvelope({ id, type: eventTypeName.Ping, subject: id, message: commonV1.Ping.fromPartial({ id, message: `chaos ${i}`, sentAt: new Date() }), codec: commonV1.Ping }, 'chaos-poison', {});
+  };
+  const count = (client: typeof platform.tx, sql: string) => async (ids: string[]) => Number((await client.query<{ n: string }>(sql, [ids])).rows[0]?.n ?? 0);
+  const compliance = await poisonConsumer({
+    service: 'compliance',
+    topicEnv: 'COMPLIANCE_TRANSFER_EVENTS_TOPIC',
+    topicName: 'payments.transfer.events.v1',
+    group: platform.groups.monitor,
+    type: eventTypeName.TransferCreated,
+    valid: Array.from({ length: 10 }, (_, i) => transfer(i)),
+    handled: count(platform.co, 'SELECT count(*)::text AS n FROM processed_events WHERE event_id = ANY($1)'),
+  });
+  const pings = await poisonConsumer({
+    service: 'transactions',
+    topicEnv: 'TRANSACTIONS_PINGS_TOPIC',
+    topicName: 'platform.pings.v1',
+    group: platform.groups.pings,
+    type: eventTypeName.Ping,
+    valid: Array.from({ length: 10 }, (_, i) => ping(i)),
+    handled: count(platform.tx, 'SELECT count(*)::text AS n FROM ping_receipts WHERE event_id::text = ANY($1)'),
+  });
+  const invariants = [...anchor, ...compliance, ...pings];
+  writeScenarioResult({
+    scenario: 'poison-payments',
+    at: new Date().toISOString(),
+    load: "per consumer, 2 poison records then 10 valid events on this run's copy of its topic: compliance (transfer events), transactions (pings); and the audit anchor",
+    faults: ['garbage bytes; a valid envelope of the consumer\'s type carrying an AnalyticsEvent', 'a record that is not a checkpoint on the audit anchor', 'each DLQ replayed to its topic'],
+    operations: { total: 20, acknowledged: 20, refused: 0, lost: invariants.every((i) => !i.name.includes('kept going') || i.ok) ? 0 : Number.NaN, duplicated: 0, notCompleted: 0 },
+    answers: {},
+    observations: invariants.filter((i) => i.name.includes('dead-lettered once')).map((i) => i.detail),
+    invariants,
+  });
+  expect(invariants.filter((i) => !i.ok)).toEqual([]);
 });

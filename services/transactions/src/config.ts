@@ -55,6 +55,8 @@ export const transactionsConfigSchema = z.object({
    */
   TRANSACTIONS_AUDIT_CHECKPOINT_KEY_FILE: z.string().min(1).meta({ examples: ['/run/secrets/audit-checkpoint.pem'] }).optional(),
   TRANSACTIONS_PINGS_GROUP: z.string().regex(/^transactions\.[a-z0-9.-]+$/).default('transactions.pings'),
+  /** The foundation slice's topic (the gateway's POST /v1/pings); its dead letters go to `<topic>.dlq`. */
+  TRANSACTIONS_PINGS_TOPIC: z.string().regex(/^[A-Za-z0-9._-]{1,249}$/).default('platform.pings.v1'),
   /** Token verification and the hashed API key store (see @tessera/auth); dev defaults outside production. */
   ...authEnvSchema.shape,
   NODE_ENV: z.string().optional(),

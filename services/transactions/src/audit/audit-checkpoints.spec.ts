@@ -2,7 +2,7 @@ import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkpointFinding, checkpointSignatureValid, loadCheckpointKey, signCheckpoint } from './audit-checkpoints';
+import { checkpointFinding, checkpointSignatureValid, loadCheckpointKey, parseCheckpoint, signCheckpoint } from './audit-checkpoints';
 
 const { privateKey, publicKey } = generateKeyPairSync('ed25519');
 const cp = signCheckpoint({ seq: '42', hash: 'a'.repeat(64), at: '2026-12-04T17:00:00.000Z' }, privateKey);
@@ -19,6 +19,12 @@ describe('audit checkpoints', () => {
     expect(checkpointFinding(cp, publicKey, undefined, 30n)).toEqual({ seq: 42n, reason: expect.stringMatching(/^truncated: record 42 .* \(the chain ends at 30\)$/) });
     expect(checkpointFinding(cp, publicKey, 'c'.repeat(64), 50n)).toEqual({ seq: 42n, reason: expect.stringMatching(/^rewritten: record 42 /) });
     expect(checkpointFinding({ ...cp, seq: '43' }, publicKey, 'a'.repeat(64), 50n)?.reason).toMatch(/not signed by this service/);
+  });
+
+  it('reads only signed-checkpoint records from the anchor topic: garbage or another shape is not a checkpoint', () => {
+    expect(parseCheckpoint(Buffer.from(JSON.stringify(cp)))).toEqual(cp);
+    for (const bad of ['not json \u0000', '{"v":1}', JSON.stringify({ ...cp, seq: 42 }), JSON.stringify({ ...cp, seq: '1e9' }), JSON.stringify({ ...cp, v: 2 }), 'null', '[]']) expect(parseCheckpoint(Buffer.from(bad))).toBeUndefined();
+    expect(parseCheckpoint(null)).toBeUndefined();
   });
 
   it('creates a missing key once (mode 0600) and demands a configured one in production', () => {

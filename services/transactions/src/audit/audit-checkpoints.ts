@@ -47,6 +47,22 @@ export function checkpointSignatureValid(c: SignedCheckpoint, publicKey: KeyObje
 }
 
 /**
+ * A record of the checkpoint topic as a signed checkpoint, or undefined when it is not one (not JSON, or fields missing
+ * or of the wrong type). Only this service's key can make a valid one; anything else on the anchor is a finding.
+ */
+export function parseCheckpoint(value: Buffer | null): SignedCheckpoint | undefined {
+  let c: unknown;
+  try {
+    c = JSON.parse(value?.toString('utf8') ?? '');
+  } catch {
+    return undefined;
+  }
+  const o = c as Record<string, unknown> | null;
+  const ok = typeof o === 'object' && o !== null && o['v'] === 1 && typeof o['seq'] === 'string' && /^\d{1,19}$/.test(o['seq']) && typeof o['hash'] === 'string' && typeof o['at'] === 'string' && typeof o['sig'] === 'string';
+  return ok ? (o as unknown as SignedCheckpoint) : undefined;
+}
+
+/**
  * The newest checkpoint held against the chain in the database: its record must still be there with the same hash.
  * `recordHash` is the stored hash at the checkpoint's seq (undefined: no such record), `headSeq` the chain's newest.
  */
@@ -147,7 +163,7 @@ export class AuditCheckpoints implements OnApplicationBootstrap, OnApplicationSh
       await producer.connect();
       this.producer = producer;
     }
-    this.published ??= BigInt((await this.newest())?.seq ?? '0');
+    this.published ??= BigInt(parseCheckpoint((await this.newest())?.value ?? null)?.seq ?? '0');
     const head = await this.head();
     if (!head || BigInt(head.seq) <= this.published) return;
     const signed = signCheckpoint({ seq: head.seq, hash: head.hash, at: new Date().toISOString() }, key);
@@ -161,13 +177,17 @@ export class AuditCheckpoints implements OnApplicationBootstrap, OnApplicationSh
    */
   async check(): Promise<CheckpointFinding | undefined> {
     if (!this.enabled || !this.publicKey) return undefined;
-    let newest: SignedCheckpoint | undefined;
+    let record: { value: Buffer | null; offset: string } | undefined;
     try {
-      newest = await this.newest();
+      record = await this.newest();
     } catch (err) {
       throw new AppError({ code: 'PAYMENTS.AUDIT_CHECKPOINTS_UNAVAILABLE', kind: 'UNAVAILABLE', message: 'The audit checkpoints cannot be read from Kafka; retry later', cause: err });
     }
-    if (!newest) return undefined;
+    if (!record) return undefined;
+    // Something other than this service wrote the newest record of the anchor (issue #14 scenario 5): the anchor cannot
+    // vouch for the chain, which is a finding for the auditor, not an outage (retrying would not change it).
+    const newest = parseCheckpoint(record.value);
+    if (!newest) return { seq: 0n, reason: `the newest record of ${this.topic} (offset ${record.offset}, ${record.value?.length ?? 0} bytes) is not a signed audit checkpoint` };
     const { rows } = await this.prisma.pool.query<{ hash: string | null; head: string | null }>(
       'SELECT (SELECT hash FROM audit_records WHERE seq = $1) AS hash, (SELECT max(seq)::text FROM audit_records) AS head',
       [newest.seq],
@@ -193,7 +213,7 @@ export class AuditCheckpoints implements OnApplicationBootstrap, OnApplicationSh
   }
 
   /** The last record of the topic's single partition, read by a throwaway consumer group (deleted afterwards). */
-  private async newest(): Promise<SignedCheckpoint | undefined> {
+  private async newest(): Promise<{ value: Buffer | null; offset: string } | undefined> {
     const kafka = this.kafka;
     if (!kafka) return undefined;
     const admin = kafka.admin();
@@ -221,7 +241,7 @@ export class AuditCheckpoints implements OnApplicationBootstrap, OnApplicationSh
             })
             .then(() => consumer.seek({ topic: this.topic, partition: 0, offset: last.toString() }), reject);
         });
-        return value ? (JSON.parse(value.toString('utf8')) as SignedCheckpoint) : undefined;
+        return { value, offset: last.toString() };
       } finally {
         await consumer.disconnect().catch(() => undefined);
       }
