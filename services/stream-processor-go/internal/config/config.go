@@ -4,6 +4,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"net"
 	"os"
 	"strconv"
@@ -73,16 +74,17 @@ func Load(lookup func(string) (string, bool)) (*Config, error) {
 		TransactionalID: r.str(Prefix+"TRANSACTIONAL_ID", "stream-processor-go-"+host),
 		PollWait:        r.duration(Prefix+"POLL_WAIT", time.Second),
 		MaxPollRecords:  r.int(Prefix+"MAX_POLL_RECORDS", 5000),
-		MaxFutureSkew:   r.duration(Prefix+"MAX_FUTURE_SKEW", 5*time.Minute),
+		MaxFutureSkew:   r.duration(Prefix+"MAX_FUTURE_SKEW", time.Hour),
 		Window: window.Config{
 			Dimensions:      splitList(r.str(Prefix+"DIMENSIONS", "country,plan")),
 			DistinctKey:     r.str(Prefix+"DISTINCT_KEY", "user_id"),
 			AllowedLateness: r.duration(Prefix+"ALLOWED_LATENESS", 30*time.Second),
 			WatermarkDelay:  r.duration(Prefix+"WATERMARK_DELAY", 5*time.Second),
 			IdleTimeout:     r.duration(Prefix+"IDLE_TIMEOUT", 10*time.Second),
-			DedupHorizon:    r.duration(Prefix+"DEDUP_HORIZON", 10*time.Minute),
-			ClosedRetention: r.duration(Prefix+"CLOSED_RETENTION", 10*time.Minute),
+			DedupHorizon:    r.duration(Prefix+"DEDUP_HORIZON", 2*time.Minute),
+			ClosedRetention: r.duration(Prefix+"CLOSED_RETENTION", 5*time.Minute),
 			Producer:        "stream-processor-go",
+			Sketches:        window.Sketches{Alpha: r.float(Prefix+"SKETCH_ALPHA", window.DefaultSketchAlpha), HLLPrecision: r.int(Prefix+"HLL_PRECISION", window.DefaultHLLPrecision)},
 		},
 	}
 	c.Kafka = r.kafkaSecurity()
@@ -90,6 +92,12 @@ func Load(lookup func(string) (string, bool)) (*Config, error) {
 	c.Tracing = r.tracing()
 	c.LagRefresh = 15 * time.Second
 	windows := r.str(Prefix+"WINDOWS", "10s,60s,60s/10s")
+	if a := c.Window.Sketches.Alpha; r.err == nil && !(a > 0 && a < 1) {
+		r.fail(Prefix+"SKETCH_ALPHA", fmt.Sprintf("must be in (0, 1), got %v", a))
+	}
+	if p := c.Window.Sketches.HLLPrecision; r.err == nil && (p < 4 || p > 16) {
+		r.fail(Prefix+"HLL_PRECISION", fmt.Sprintf("must be 4..16, got %d", p))
+	}
 	if r.err != nil {
 		return nil, r.err
 	}
@@ -147,6 +155,19 @@ func (r *reader) int(name string, def int) int {
 
 // metricsAddr reads <SERVICE>_METRICS_PORT / _METRICS_HOST, falling back to OTEL_EXPORTER_PROMETHEUS_PORT /
 // _HOST, loopback by default (the port is unauthenticated): the Node services' convention.
+func (r *reader) float(name string, def float64) float64 {
+	v := r.str(name, "")
+	if v == "" {
+		return def
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		r.fail(name, fmt.Sprintf("%q is not a number", v))
+		return def
+	}
+	return f
+}
+
 func (r *reader) metricsAddr() string {
 	portVar := Prefix + "METRICS_PORT"
 	port := r.str(portVar, "")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/tessera/tessera/services/stream-processor-go/internal/window"
@@ -103,10 +104,16 @@ func restoreStores(ctx context.Context, conn []kgo.Opt, adm *kadm.Client, topic 
 			return nil, applyErr
 		}
 	}
+	legacy := 0
 	for _, s := range stores {
-		if err := s.FinishRestore(); err != nil {
+		n, err := s.FinishRestore()
+		if err != nil {
 			return nil, err
 		}
+		legacy += n
+	}
+	if legacy > 0 {
+		slog.Warn("restored windows from a changelog written before the shared sketches (issue #15): their percentiles and distinct counts cover only events from now on", "windows", legacy)
 	}
 	return stores, nil
 }

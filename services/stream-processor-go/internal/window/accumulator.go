@@ -5,16 +5,15 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/DataDog/sketches-go/ddsketch"
-	"github.com/DataDog/sketches-go/ddsketch/store"
-	"github.com/axiomhq/hyperloglog"
+	"github.com/tessera/tessera/services/stream-processor-go/internal/sketch"
 )
 
-// SketchRelativeAccuracy bounds the percentile error: a reported p99 is within 1% of a true value.
-const SketchRelativeAccuracy = 0.01
-
-// maxSketchBins caps a sketch at a few KB; collapsing the lowest bins keeps the high percentiles exact-ish.
-const maxSketchBins = 2048
+// Sketch parameters, the TS stage's defaults (STREAM_PROCESSOR_SKETCH_ALPHA, STREAM_PROCESSOR_HLL_PRECISION): a
+// reported p99 is within 1% of a true value; 2^11 registers give ~2.3% standard error on distinct counts.
+const (
+	DefaultSketchAlpha  = 0.01
+	DefaultHLLPrecision = 11
+)
 
 // Accumulator is the running state of one window.
 type Accumulator struct {
@@ -32,44 +31,61 @@ type Accumulator struct {
 	// maxEventUnknown: restored from a changelog written before MaxEventMs was tracked; a max over only the
 	// events after the restore would be wrong, so it stays unset in the emitted aggregate.
 	maxEventUnknown bool
-	sketch          *ddsketch.DDSketch
-	hll             *hyperloglog.Sketch
+	sketch          *sketch.DDSketch
+	hll             *sketch.HyperLogLog
 }
 
-// collapsingStore matches the store newAccumulator's sketches use, so a restored sketch keeps the bin cap.
-var collapsingStore = store.Provider(func() store.Store { return store.NewCollapsingLowestDenseStore(maxSketchBins) })
+// Sketches are the parameters of a window's sketches (validated by config: alpha in (0, 1), precision 4..16).
+type Sketches struct {
+	Alpha        float64
+	HLLPrecision int
+}
 
-func newAccumulator() *Accumulator {
-	sk, err := ddsketch.LogCollapsingLowestDenseDDSketch(SketchRelativeAccuracy, maxSketchBins)
-	if err != nil {
-		panic(err) // constant arguments: cannot fail
+func (p Sketches) orDefaults() Sketches {
+	if p.Alpha == 0 {
+		p.Alpha = DefaultSketchAlpha
 	}
-	return &Accumulator{Min: math.Inf(1), Max: math.Inf(-1), MaxEventMs: math.MinInt64, sketch: sk, hll: hyperloglog.New14()}
+	if p.HLLPrecision == 0 {
+		p.HLLPrecision = DefaultHLLPrecision
+	}
+	return p
 }
 
-// Add folds one value (and its distinct-count identity, "" for none) at event time timeMs into the window.
-func (a *Accumulator) Add(value float64, distinct string, timeMs int64) {
+func newAccumulator(p Sketches) *Accumulator {
+	p = p.orDefaults()
+	sk, err := sketch.NewDDSketch(p.Alpha)
+	if err != nil {
+		panic(err) // validated by config
+	}
+	hll, err := sketch.NewHyperLogLog(p.HLLPrecision)
+	if err != nil {
+		panic(err) // validated by config
+	}
+	return &Accumulator{Min: math.Inf(1), Max: math.Inf(-1), MaxEventMs: math.MinInt64, sketch: sk, hll: hll}
+}
+
+// Add folds one value (and the hash of its distinct-count identity, nil for none) at event time timeMs into the window.
+func (a *Accumulator) Add(value float64, distinct *sketch.Hash, timeMs int64) {
 	a.Count++
 	a.MaxEventMs = max(a.MaxEventMs, timeMs)
 	a.Sum += value
 	a.Min = math.Min(a.Min, value)
 	a.Max = math.Max(a.Max, value)
-	_ = a.sketch.Add(value) // only fails for values outside ±1e300-ish, which validation rejects
-	if distinct != "" {
-		a.hll.Insert([]byte(distinct))
+	_ = a.sketch.Add(value) // only fails for NaN and infinities, which validation rejects
+	if distinct != nil {
+		a.hll.AddHash(*distinct)
 	}
 }
 
-// Quantile is the sketch's estimate, 0 for an empty window.
-func (a *Accumulator) Quantile(q float64) float64 {
-	if a.sketch.IsEmpty() {
-		return 0
+// Quantiles are the sketch's estimates (the TS stage asks for p50, p95, p99 in one pass), 0 each for an empty window.
+func (a *Accumulator) Quantiles(qs ...float64) []float64 {
+	out := a.sketch.Quantiles(qs...)
+	for i, v := range out {
+		if math.IsNaN(v) {
+			out[i] = 0
+		}
 	}
-	v, err := a.sketch.GetValueAtQuantile(q)
-	if err != nil {
-		return 0
-	}
-	return v
+	return out
 }
 
 // MaxEventTime is the newest event time folded in; ok is false for an empty window or when unknown.
@@ -78,10 +94,16 @@ func (a *Accumulator) MaxEventTime() (ms int64, ok bool) {
 }
 
 // Distinct is the HyperLogLog estimate.
-func (a *Accumulator) Distinct() int64 { return int64(a.hll.Estimate()) }
+func (a *Accumulator) Distinct() int64 { return a.hll.Estimate() }
 
-// accumulatorState is the changelog encoding; sketches are kept in their own binary formats.
+// stateVersion 2: the sketches in the TS stage's JSON (issue #15). Version 1 (no "v") held sketches-go and axiomhq
+// binary sketches, which cannot be converted: such a window is restored with its count, sum, min, max and revision,
+// and sketches that cover only the events after the upgrade (logged by the store once per restore).
+const stateVersion = 2
+
+// accumulatorState is the changelog encoding.
 type accumulatorState struct {
+	V        int     `json:"v,omitempty"`
 	Count    int64   `json:"count"`
 	Sum      float64 `json:"sum"`
 	Min      float64 `json:"min"`
@@ -90,20 +112,22 @@ type accumulatorState struct {
 	Revision int64   `json:"revision"`
 	Final    bool    `json:"final"`
 	// MaxEventMs is absent (nil) in changelogs written before it was tracked.
-	MaxEventMs *int64 `json:"maxEventMs,omitempty"`
-	Sketch     []byte `json:"sketch"`
-	HLL        []byte `json:"hll"`
+	MaxEventMs *int64          `json:"maxEventMs,omitempty"`
+	Sketch     json.RawMessage `json:"sketch"`
+	HLL        json.RawMessage `json:"hll"`
 }
 
 // MarshalBinary encodes the accumulator for the state changelog.
 func (a *Accumulator) MarshalBinary() ([]byte, error) {
-	var sk []byte
-	a.sketch.Encode(&sk, false)
-	hll, err := a.hll.MarshalBinary()
+	sk, err := json.Marshal(a.sketch.JSON())
 	if err != nil {
 		return nil, err
 	}
-	st := accumulatorState{Count: a.Count, Sum: a.Sum, Min: a.Min, Max: a.Max, Late: a.Late, Revision: a.Revision, Final: a.Final, Sketch: sk, HLL: hll}
+	hll, err := json.Marshal(a.hll.JSON())
+	if err != nil {
+		return nil, err
+	}
+	st := accumulatorState{V: stateVersion, Count: a.Count, Sum: a.Sum, Min: a.Min, Max: a.Max, Late: a.Late, Revision: a.Revision, Final: a.Final, Sketch: sk, HLL: hll}
 	if ms, ok := a.MaxEventTime(); ok {
 		st.MaxEventMs = &ms
 	}
@@ -113,21 +137,32 @@ func (a *Accumulator) MarshalBinary() ([]byte, error) {
 	return json.Marshal(st)
 }
 
-// UnmarshalAccumulator decodes what MarshalBinary wrote.
-func UnmarshalAccumulator(b []byte) (*Accumulator, error) {
+// UnmarshalAccumulator decodes what MarshalBinary wrote; legacy reports a version-1 record (sketches restarted empty).
+func UnmarshalAccumulator(b []byte, p Sketches) (a *Accumulator, legacy bool, err error) {
 	var st accumulatorState
 	if err := json.Unmarshal(b, &st); err != nil {
-		return nil, fmt.Errorf("accumulator state: %w", err)
+		return nil, false, fmt.Errorf("accumulator state: %w", err)
 	}
-	sk, err := ddsketch.DecodeDDSketch(st.Sketch, collapsingStore, nil)
-	if err != nil {
-		return nil, fmt.Errorf("accumulator sketch: %w", err)
+	fresh := newAccumulator(p)
+	sk, hll := fresh.sketch, fresh.hll
+	legacy = st.V < stateVersion
+	if !legacy {
+		var skJSON sketch.DDSketchJSON
+		if err := json.Unmarshal(st.Sketch, &skJSON); err != nil {
+			return nil, false, fmt.Errorf("accumulator sketch: %w", err)
+		}
+		if sk, err = sketch.DDSketchFromJSON(skJSON); err != nil {
+			return nil, false, fmt.Errorf("accumulator sketch: %w", err)
+		}
+		var hllJSON sketch.HyperLogLogJSON
+		if err := json.Unmarshal(st.HLL, &hllJSON); err != nil {
+			return nil, false, fmt.Errorf("accumulator hll: %w", err)
+		}
+		if hll, err = sketch.HyperLogLogFromJSON(hllJSON); err != nil {
+			return nil, false, fmt.Errorf("accumulator hll: %w", err)
+		}
 	}
-	hll := hyperloglog.New14()
-	if err := hll.UnmarshalBinary(st.HLL); err != nil {
-		return nil, fmt.Errorf("accumulator hll: %w", err)
-	}
-	a := &Accumulator{Count: st.Count, Sum: st.Sum, Min: st.Min, Max: st.Max, Late: st.Late, Revision: st.Revision, Final: st.Final,
+	a = &Accumulator{Count: st.Count, Sum: st.Sum, Min: st.Min, Max: st.Max, Late: st.Late, Revision: st.Revision, Final: st.Final,
 		MaxEventMs: math.MinInt64, maxEventUnknown: st.MaxEventMs == nil && st.Count > 0, sketch: sk, hll: hll}
 	if st.MaxEventMs != nil {
 		a.MaxEventMs = *st.MaxEventMs
@@ -135,5 +170,5 @@ func UnmarshalAccumulator(b []byte) (*Accumulator, error) {
 	if a.Count == 0 {
 		a.Min, a.Max = math.Inf(1), math.Inf(-1)
 	}
-	return a, nil
+	return a, legacy, nil
 }

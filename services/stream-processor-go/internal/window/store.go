@@ -10,6 +10,7 @@ import (
 	"time"
 
 	analyticsv1 "github.com/tessera/tessera/services/stream-processor-go/gen/tessera/analytics/v1"
+	"github.com/tessera/tessera/services/stream-processor-go/internal/sketch"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
@@ -25,6 +26,8 @@ type Config struct {
 	// ClosedRetention keeps a final window (event time) so too-late events can still be counted on it.
 	ClosedRetention time.Duration
 	Producer        string
+	// Sketches: DDSketch alpha and HyperLogLog precision (zero values: the TS stage's defaults, 0.01 and 11).
+	Sketches Sketches
 }
 
 // Event is a validated analytics event, as the store needs it.
@@ -128,7 +131,12 @@ func (s *Store) Add(e Event, now time.Time) Outcome {
 	s.advanceTo(s.maxEventMs - s.cfg.WatermarkDelay.Milliseconds())
 
 	lateness := s.cfg.AllowedLateness.Milliseconds()
-	distinct := e.Attributes[s.cfg.DistinctKey]
+	// Hashed once per event, not per window (an event lands in ~24): the TS stage's HyperLogLog.hashOf.
+	var distinct *sketch.Hash
+	if d := e.Attributes[s.cfg.DistinctKey]; d != "" {
+		h := sketch.HashOf(d)
+		distinct = &h
+	}
 	aggregated := false
 	for _, spec := range s.cfg.Windows {
 		for _, start := range spec.Starts(e.TimeMs) {
@@ -144,7 +152,7 @@ func (s *Store) Add(e Event, now time.Time) Outcome {
 					continue
 				}
 				if acc == nil {
-					acc = newAccumulator()
+					acc = newAccumulator(s.cfg.Sketches)
 					s.windows[k] = acc
 				}
 				acc.Add(e.Value, distinct, e.TimeMs)
@@ -250,7 +258,8 @@ func (s *Store) aggregate(k Key, acc *Accumulator, computedAt *timestamppb.Times
 	}
 	if acc.Count > 0 {
 		agg.Min, agg.Max = acc.Min, acc.Max
-		agg.P50Approx, agg.P95Approx, agg.P99Approx = acc.Quantile(0.5), acc.Quantile(0.95), acc.Quantile(0.99)
+		q := acc.Quantiles(0.5, 0.95, 0.99)
+		agg.P50Approx, agg.P95Approx, agg.P99Approx = q[0], q[1], q[2]
 		agg.DistinctCount = acc.Distinct()
 	}
 	if ms, ok := acc.MaxEventTime(); ok {
@@ -278,21 +287,25 @@ func mustWindowRecord(k Key, acc *Accumulator) []byte {
 	return b
 }
 
-// FinishRestore decodes the window records Restore collected (only the last one per key matters).
-func (s *Store) FinishRestore() error {
+// FinishRestore decodes the window records Restore collected (only the last one per key matters); legacy counts the
+// windows restored from a version-1 record (sketches restarted empty, see stateVersion).
+func (s *Store) FinishRestore() (legacy int, err error) {
 	for key, value := range s.pending {
 		var rec windowRecord
 		if err := json.Unmarshal(value, &rec); err != nil {
-			return fmt.Errorf("state %q: %w", key, err)
+			return legacy, fmt.Errorf("state %q: %w", key, err)
 		}
-		acc, err := UnmarshalAccumulator(rec.State)
+		acc, old, err := UnmarshalAccumulator(rec.State, s.cfg.Sketches)
 		if err != nil {
-			return fmt.Errorf("state %q: %w", key, err)
+			return legacy, fmt.Errorf("state %q: %w", key, err)
+		}
+		if old {
+			legacy++
 		}
 		s.windows[rec.Key] = acc
 	}
 	s.pending = nil
-	return nil
+	return legacy, nil
 }
 
 // Restore applies one changelog record (in log order; a later record for a key replaces an earlier one).

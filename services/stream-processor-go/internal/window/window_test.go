@@ -2,6 +2,8 @@ package window
 
 import (
 	"encoding/json"
+	"fmt"
+	"github.com/tessera/tessera/services/stream-processor-go/internal/sketch"
 	"math"
 	"testing"
 	"time"
@@ -270,8 +272,8 @@ func TestStoreRestoresFromItsChangelog(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := r.FinishRestore(); err != nil {
-		t.Fatal(err)
+	if legacy, err := r.FinishRestore(); err != nil || legacy != 0 {
+		t.Fatal(legacy, err)
 	}
 	if r.Watermark() != s.Watermark() {
 		t.Errorf("watermark %d != %d", r.Watermark(), s.Watermark())
@@ -290,8 +292,8 @@ func TestStoreRestoresFromItsChangelog(t *testing.T) {
 }
 
 func TestAccumulatorFromStateWithoutMaxEventTimeLeavesItUnset(t *testing.T) {
-	a := newAccumulator()
-	a.Add(1, "", base)
+	a := newAccumulator(Sketches{})
+	a.Add(1, nil, base)
 	b, err := a.MarshalBinary()
 	if err != nil {
 		t.Fatal(err)
@@ -305,12 +307,47 @@ func TestAccumulatorFromStateWithoutMaxEventTimeLeavesItUnset(t *testing.T) {
 	}
 	delete(st, "maxEventMs") // as written before the field existed
 	legacy, _ := json.Marshal(st)
-	r, err := UnmarshalAccumulator(legacy)
+	r, _, err := UnmarshalAccumulator(legacy, Sketches{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.Add(2, "", base+5_000)
+	r.Add(2, nil, base+5_000)
 	if ms, ok := r.MaxEventTime(); ok {
 		t.Fatalf("max event time %d from only the events after the restore", ms)
+	}
+}
+
+func TestVersionOneStateRestoresCountsWithFreshSketches(t *testing.T) {
+	// As the stage wrote it before issue #15: sketches-go / axiomhq binary sketches, no "v".
+	v1 := []byte(`{"count":3,"sum":12,"min":2,"max":6,"late":0,"revision":2,"final":false,"maxEventMs":1000,"sketch":"AgAB","hll":"AQ=="}`)
+	a, legacy, err := UnmarshalAccumulator(v1, Sketches{})
+	if err != nil || !legacy {
+		t.Fatalf("legacy %v, err %v", legacy, err)
+	}
+	if a.Count != 3 || a.Sum != 12 || a.Revision != 2 || a.Distinct() != 0 {
+		t.Fatalf("restored %+v, distinct %d", a, a.Distinct())
+	}
+	a.Add(5, nil, 2000)
+	if q := a.Quantiles(0.5); q[0] < 4.9 || q[0] > 5.1 {
+		t.Fatalf("fresh sketch p50 %v", q)
+	}
+}
+
+func TestStateRoundTripKeepsTheSketches(t *testing.T) {
+	a := newAccumulator(Sketches{})
+	for i := 1; i <= 500; i++ {
+		h := sketch.HashOf(fmt.Sprint("u", i%97))
+		a.Add(float64(i), &h, base)
+	}
+	b, err := a.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, legacy, err := UnmarshalAccumulator(b, Sketches{})
+	if err != nil || legacy {
+		t.Fatal(legacy, err)
+	}
+	if fmt.Sprint(r.Quantiles(0.5, 0.95, 0.99), r.Distinct()) != fmt.Sprint(a.Quantiles(0.5, 0.95, 0.99), a.Distinct()) {
+		t.Fatalf("restored %v %d, had %v %d", r.Quantiles(0.5, 0.95, 0.99), r.Distinct(), a.Quantiles(0.5, 0.95, 0.99), a.Distinct())
 	}
 }

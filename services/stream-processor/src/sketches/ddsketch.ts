@@ -7,6 +7,31 @@ export interface DDSketchJson {
 }
 
 /**
+ * x^n by binary exponentiation (n < 0: (1/x)^-n). IEEE multiplication is exactly rounded, so this gives the same bits
+ * in every language that follows the same steps (the Go stage's sketch.PowInt); `**` / Math.pow need not agree across
+ * runtimes. Bucket bounds and values are defined by it (issue #15: both stages compute the same percentiles).
+ */
+export function powInt(x: number, n: number): number {
+  // (1/x)^-n rather than 1 / x^-n: tiny buckets (1e-310) stay subnormal instead of 1 / Infinity = 0.
+  if (n < 0) return powInt(1 / x, -n);
+  let result = 1;
+  let base = x;
+  for (let e = n; e > 0; e >>>= 1) {
+    if (e & 1) result *= base;
+    base *= base;
+  }
+  return result;
+}
+
+/** 2^-1022, the smallest normal double. */
+const MIN_NORMAL = 2.2250738585072014e-308;
+
+/** The last value keyed and its key, per gamma: an event's value goes into ~24 windows' sketches in a row. */
+let lastGamma = NaN;
+let lastValue = NaN;
+let lastKey = 0;
+
+/**
  * DDSketch quantile sketch (Masson, Rim, Lee, VLDB 2019): every quantile it returns is within a
  * relative error `alpha` of the true value. Bins are counts per logarithmic bucket, so two sketches
  * of the same multiset are identical whatever the insertion order (a property the exactly-once
@@ -37,7 +62,9 @@ export class DDSketch {
     if (!(alpha > 0 && alpha < 1)) throw new RangeError('alpha must be in (0, 1)');
     this.gamma = (1 + alpha) / (1 - alpha);
     this.logGamma = Math.log(this.gamma);
-    this.minIndexable = Number.MIN_VALUE * this.gamma * 1e10;
+    // Magnitudes up to the smallest normal double (x gamma) count as zero: below it the powers of gamma lose precision
+    // (subnormals), several buckets would share one bound and the key would depend on the runtime's log.
+    this.minIndexable = MIN_NORMAL * this.gamma;
   }
 
   get count(): number {
@@ -113,13 +140,25 @@ export class DDSketch {
     return s;
   }
 
+  /**
+   * The bucket k with gamma^(k-1) < v <= gamma^k, powers by `powInt`: the logarithm only proposes k (runtimes' logs
+   * may differ in the last bit), the comparison decides, so the Go stage puts every value in the same bucket.
+   */
   private key(v: number): number {
-    return Math.ceil(Math.log(v) / this.logGamma);
+    if (lastValue === v && lastGamma === this.gamma) return lastKey;
+    let k = Math.ceil(Math.log(v) / this.logGamma);
+    while (v > powInt(this.gamma, k)) k++;
+    while (v <= powInt(this.gamma, k - 1)) k--;
+    [lastGamma, lastValue, lastKey] = [this.gamma, v, k];
+    return k;
   }
 
-  /** Midpoint (in relative terms) of bucket k = (gamma^(k-1), gamma^k]. */
+  /**
+   * Midpoint (in relative terms) of bucket k = (gamma^(k-1), gamma^k]: gamma^(k-1) * 2 gamma / (1 + gamma), from the
+   * lower bound so a bucket near Number.MAX_VALUE gives a finite value (gamma^k itself may overflow); capped at MAX_VALUE.
+   */
   private value(k: number): number {
-    return (2 * this.gamma ** k) / (1 + this.gamma);
+    return Math.min(powInt(this.gamma, k - 1) * ((2 * this.gamma) / (1 + this.gamma)), Number.MAX_VALUE);
   }
 
   private bump(bins: Map<number, number>, k: number, n: number): void {
