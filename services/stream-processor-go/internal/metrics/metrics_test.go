@@ -18,9 +18,9 @@ const lbl = `otel_scope_name="tessera.stream-processor-go",service_name="stream-
 func TestMetricsScrapeHasTheNodeProcessorsNamesAndLabels(t *testing.T) {
 	m := New()
 	m.Committed("analytics.events.raw.v1", "stream-processor-go.aggregates", Batch{Processed: 3, Duplicates: 1, Poison: 2,
-		DeadLetters: map[string]int64{"ANALYTICS.INVALID_EVENT": 1, "ANALYTICS.UNDECODABLE_ENVELOPE": 1}})
+		DeadLetters: map[string]int64{"ANALYTICS.INVALID_EVENT": 1, "ANALYTICS.INVALID_ENVELOPE": 1}})
 	m.Committed("analytics.events.raw.v1", "stream-processor-go.aggregates", Batch{Processed: 2, Late: 1,
-		DeadLetters: map[string]int64{"ANALYTICS.TOO_LATE": 1, "ANALYTICS.INVALID_EVENT": 0}})
+		DeadLetters: map[string]int64{"LATE": 1, "ANALYTICS.INVALID_EVENT": 0}})
 	m.SetLag("stream-processor-go.aggregates", []PartitionLag{{Topic: "analytics.events.raw.v1", Partition: 1, Lag: 5}, {Topic: "analytics.events.raw.v1", Partition: 0, Lag: 0}})
 	srv := httptest.NewServer(m.Handler())
 	defer srv.Close()
@@ -35,8 +35,8 @@ tessera_pipeline_events_total{` + lbl + `,tessera_pipeline_outcome="processed",t
 # HELP tessera_dlq_messages_total Messages written to a dead-letter topic
 # TYPE tessera_dlq_messages_total counter
 tessera_dlq_messages_total{error_type="ANALYTICS.INVALID_EVENT",messaging_consumer_group_name="stream-processor-go.aggregates",messaging_destination_name="analytics.events.raw.v1",` + lbl + `} 1
-tessera_dlq_messages_total{error_type="ANALYTICS.TOO_LATE",messaging_consumer_group_name="stream-processor-go.aggregates",messaging_destination_name="analytics.events.raw.v1",` + lbl + `} 1
-tessera_dlq_messages_total{error_type="ANALYTICS.UNDECODABLE_ENVELOPE",messaging_consumer_group_name="stream-processor-go.aggregates",messaging_destination_name="analytics.events.raw.v1",` + lbl + `} 1
+tessera_dlq_messages_total{error_type="LATE",messaging_consumer_group_name="stream-processor-go.aggregates",messaging_destination_name="analytics.events.raw.v1",` + lbl + `} 1
+tessera_dlq_messages_total{error_type="ANALYTICS.INVALID_ENVELOPE",messaging_consumer_group_name="stream-processor-go.aggregates",messaging_destination_name="analytics.events.raw.v1",` + lbl + `} 1
 # HELP messaging_kafka_consumer_lag Messages between the log end and the committed offset of a consumer group
 # TYPE messaging_kafka_consumer_lag gauge
 messaging_kafka_consumer_lag{messaging_consumer_group_name="stream-processor-go.aggregates",messaging_destination_name="analytics.events.raw.v1",messaging_destination_partition_id="0",messaging_system="kafka",` + lbl + `} 0

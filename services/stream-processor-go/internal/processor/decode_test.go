@@ -2,6 +2,7 @@ package processor
 
 import (
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,7 +39,7 @@ func event(t *testing.T, mutate func(*analyticsv1.AnalyticsEvent)) []byte {
 }
 
 func TestDecodeAcceptsAValidEvent(t *testing.T) {
-	e, rej := Decode(event(t, nil), now, 5*time.Minute)
+	e, rej := Decode(event(t, nil))
 	if rej != nil {
 		t.Fatal(rej)
 	}
@@ -47,22 +48,33 @@ func TestDecodeAcceptsAValidEvent(t *testing.T) {
 	}
 }
 
+func TestDecodeAcceptsEveryFiniteValue(t *testing.T) {
+	// The TS decoder accepts any finite double; this one refused |value| > 1e300 before issue #15.
+	for _, v := range []float64{1e308, -1e300, math.MaxFloat64, math.SmallestNonzeroFloat64} {
+		if _, rej := Decode(event(t, func(e *analyticsv1.AnalyticsEvent) { e.Value = v })); rej != nil {
+			t.Errorf("%v: %v", v, rej)
+		}
+	}
+}
+
 func TestDecodeRejectsBadInputWithAStableCode(t *testing.T) {
 	cases := map[string]struct {
 		value []byte
 		code  string
 	}{
-		"garbage bytes":     {[]byte{0xff, 0xff, 0xff}, CodeUndecodableEnvelope},
-		"other type":        {envelope(t, "tessera.payments.v1.TransferCreated", nil), CodeUnknownEventType},
-		"bad payload":       {envelope(t, analyticsEventType, []byte{0x0a, 0xff}), CodeUndecodableEvent},
-		"invalid utf-8":     {envelope(t, analyticsEventType, protowire.AppendString(protowire.AppendTag(nil, 1, protowire.BytesType), "\xc3\x28")), CodeUndecodableEvent},
+		"garbage bytes":     {[]byte{0xff, 0xff, 0xff}, CodeInvalidEnvelope},
+		"other type":        {envelope(t, "tessera.payments.v1.TransferCreated", nil), CodeUnexpectedType},
+		"bad payload":       {envelope(t, analyticsEventType, []byte{0x0a, 0xff}), CodeInvalidPayload},
+		"invalid utf-8":     {envelope(t, analyticsEventType, protowire.AppendString(protowire.AppendTag(nil, 1, protowire.BytesType), "\xc3\x28")), CodeInvalidPayload},
 		"missing tenant":    {event(t, func(e *analyticsv1.AnalyticsEvent) { e.TenantId = "" }), CodeInvalidEvent},
 		"missing time":      {event(t, func(e *analyticsv1.AnalyticsEvent) { e.OccurredAt = nil }), CodeInvalidEvent},
 		"NaN value":         {event(t, func(e *analyticsv1.AnalyticsEvent) { e.Value = math.NaN() }), CodeInvalidEvent},
-		"far in the future": {event(t, func(e *analyticsv1.AnalyticsEvent) { e.OccurredAt = timestamppb.New(now.Add(time.Hour)) }), CodeInvalidEvent},
+		"infinite value":    {event(t, func(e *analyticsv1.AnalyticsEvent) { e.Value = math.Inf(-1) }), CodeInvalidEvent},
+		"id over 200 chars": {event(t, func(e *analyticsv1.AnalyticsEvent) { e.EventId = strings.Repeat("x", 201) }), CodeInvalidEvent},
+		"pipe in a key":     {event(t, func(e *analyticsv1.AnalyticsEvent) { e.StreamId = "web|x" }), CodeInvalidEvent},
 	}
 	for name, c := range cases {
-		if _, rej := Decode(c.value, now, 5*time.Minute); rej == nil || rej.Code != c.code {
+		if _, rej := Decode(c.value); rej == nil || rej.Code != c.code {
 			t.Errorf("%s: got %v, want %s", name, rej, c.code)
 		}
 	}

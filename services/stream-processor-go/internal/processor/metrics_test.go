@@ -30,10 +30,10 @@ func TestProcessedBatchIsScrapedPerOutcomeAndReason(t *testing.T) {
 		e.OccurredAt = timestamppb.New(now.Add(-2 * time.Hour))
 	})
 	records := []*kgo.Record{
-		{Topic: cfg.RawTopic, Value: event(t, nil)},
-		{Topic: cfg.RawTopic, Value: event(t, nil)}, // same event id: duplicate
-		{Topic: cfg.RawTopic, Value: []byte("not protobuf")},
-		{Topic: cfg.RawTopic, Value: tooLate},
+		{Topic: cfg.RawTopic, Value: event(t, nil), Timestamp: now},
+		{Topic: cfg.RawTopic, Value: event(t, nil), Timestamp: now}, // same event id: duplicate
+		{Topic: cfg.RawTopic, Value: []byte("not protobuf"), Timestamp: now},
+		{Topic: cfg.RawTopic, Value: tooLate, Timestamp: now},
 	}
 	out, st, batch, _, err := p.process(records, now)
 	if err != nil {
@@ -58,8 +58,8 @@ tessera_pipeline_events_total{` + scope + `,tessera_pipeline_outcome="poison",te
 tessera_pipeline_events_total{` + scope + `,tessera_pipeline_outcome="processed",tessera_pipeline_stage="processor"} 2
 # HELP tessera_dlq_messages_total Messages written to a dead-letter topic
 # TYPE tessera_dlq_messages_total counter
-tessera_dlq_messages_total{error_type="ANALYTICS.TOO_LATE",` + dlq + `} 1
-tessera_dlq_messages_total{error_type="ANALYTICS.UNDECODABLE_ENVELOPE",` + dlq + `} 1
+tessera_dlq_messages_total{error_type="LATE",` + dlq + `} 1
+tessera_dlq_messages_total{error_type="ANALYTICS.INVALID_ENVELOPE",` + dlq + `} 1
 `
 	if err := testutil.ScrapeAndCompare(srv.URL, strings.NewReader(want), metrics.PipelineEvents, metrics.DLQMessages); err != nil {
 		t.Error(err)

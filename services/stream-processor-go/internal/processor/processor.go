@@ -236,19 +236,25 @@ func (p *Processor) process(records []*kgo.Record, now time.Time) ([]*kgo.Record
 			inputs[r.Partition] = in
 		}
 		in.records++
-		ev, envTraceparent, rej := decodeTraced(r.Value, now, p.cfg.MaxFutureSkew)
+		ev, envTraceparent, rej := decodeTraced(r.Value)
+		// Against the record's timestamp, as the TS stage (partition-state.ts): deterministic on replay, unlike the
+		// wall clock this stage used before issue #15. One such event would drag the watermark ahead and close every
+		// open window early.
+		if rej == nil && ev.TimeMs > r.Timestamp.UnixMilli()+p.cfg.MaxFutureSkew.Milliseconds() {
+			rej = reject(CodeFutureEventTime, "event time is more than %d ms after the record timestamp", p.cfg.MaxFutureSkew.Milliseconds())
+		}
 		if rej == nil {
 			// Every decoded event contributes a link, duplicates and too-late ones too (Node: kind "event").
 			if tp := recordTraceparent(r, envTraceparent); tp != "" {
 				in.traceparents = append(in.traceparents, tp)
 			}
 			st.Events++
-			switch store.Add(ev, now) {
+			switch outcome, late := store.Add(ev, now); outcome {
 			case window.Duplicate:
 				st.Duplicates++
-			case window.TooLate:
+			case window.Late:
 				st.TooLate++
-				rej = reject(CodeTooLate, "every window of occurred_at is past the allowed lateness (watermark %s)", time.UnixMilli(store.Watermark()).UTC().Format(time.RFC3339))
+				rej = reject(CodeLate, "too late for %d window(s), first %s; watermark %s", late.Windows, late.First, time.UnixMilli(store.Watermark()).UTC().Format("2006-01-02T15:04:05.000Z"))
 			}
 		}
 		if rej != nil {

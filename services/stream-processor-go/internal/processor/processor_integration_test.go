@@ -260,7 +260,7 @@ func TestProcessorAgainstKafka(t *testing.T) {
 	if len(finals) != len(want) {
 		t.Errorf("final windows %d, want %d", len(finals), len(want))
 	}
-	if deadLetters[0].ReasonCode != CodeUndecodableEnvelope || string(deadLetters[0].Payload) != "not protobuf" {
+	if deadLetters[0].ReasonCode != CodeInvalidEnvelope || string(deadLetters[0].Payload) != "not protobuf" {
 		t.Errorf("dead letter: %+v", deadLetters[0])
 	}
 
@@ -275,7 +275,7 @@ tessera_pipeline_events_total{%[1]s,tessera_pipeline_outcome="poison",tessera_pi
 tessera_pipeline_events_total{%[1]s,tessera_pipeline_outcome="processed",tessera_pipeline_stage="processor"} %[2]d
 # HELP tessera_dlq_messages_total Messages written to a dead-letter topic
 # TYPE tessera_dlq_messages_total counter
-tessera_dlq_messages_total{error_type="ANALYTICS.UNDECODABLE_ENVELOPE",messaging_consumer_group_name="%[3]s",messaging_destination_name="%[4]s",%[1]s} 1
+tessera_dlq_messages_total{error_type="ANALYTICS.INVALID_ENVELOPE",messaging_consumer_group_name="%[3]s",messaging_destination_name="%[4]s",%[1]s} 1
 `, scope, len(events), group, raw)
 	if err := testutil.ScrapeAndCompare("http://"+metricsAddr+"/metrics", strings.NewReader(wantScrape), metrics.PipelineEvents, metrics.DLQMessages); err != nil {
 		t.Error(err)

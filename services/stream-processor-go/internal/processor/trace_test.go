@@ -86,7 +86,7 @@ func tracedEvent(t *testing.T, partition int32, id string, at time.Time, headerT
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &kgo.Record{Topic: "analytics.events.raw.v1", Partition: partition, Key: []byte("acme/web"), Value: value}
+	r := &kgo.Record{Topic: "analytics.events.raw.v1", Partition: partition, Key: []byte("acme/web"), Value: value, Timestamp: now}
 	if headerTP != "" {
 		r.Headers = []kgo.RecordHeader{{Key: "ce_id", Value: []byte(id)}, {Key: "traceparent", Value: []byte(headerTP)}}
 	}

@@ -46,9 +46,16 @@ const (
 	Aggregated Outcome = iota
 	// Duplicate: its id was seen within the dedup horizon; ignored.
 	Duplicate
-	// TooLate: every window it belongs to is past its allowed lateness; counted as late, not aggregated.
-	TooLate
+	// Late: at least one window it belongs to is past its allowed lateness (counted as late there, on the window
+	// if it is still retained); it is aggregated into the others. The TS stage's rule (partition-state.ts apply).
+	Late
 )
+
+// LateFor says which windows an event came too late for: how many (window and dimension) and the first one's key.
+type LateFor struct {
+	Windows int
+	First   string
+}
 
 // StateRecord is one changelog entry; a nil Value deletes the key (compaction tombstone).
 type StateRecord struct {
@@ -116,11 +123,11 @@ func (s *Store) Restored(now time.Time) {
 }
 
 // Add folds an event into every window, dimension and shape it belongs to.
-func (s *Store) Add(e Event, now time.Time) Outcome {
+func (s *Store) Add(e Event, now time.Time) (Outcome, LateFor) {
 	s.lastArrival = now
 	idKey := e.Tenant + "|" + e.Stream + "|" + e.ID
 	if _, dup := s.seen[idKey]; dup {
-		return Duplicate
+		return Duplicate, LateFor{}
 	}
 	s.seen[idKey] = e.TimeMs + s.cfg.DedupHorizon.Milliseconds()
 	s.idChanges[idKey] = true
@@ -137,7 +144,7 @@ func (s *Store) Add(e Event, now time.Time) Outcome {
 		h := sketch.HashOf(d)
 		distinct = &h
 	}
-	aggregated := false
+	var late LateFor
 	for _, spec := range s.cfg.Windows {
 		for _, start := range spec.Starts(e.TimeMs) {
 			for _, dim := range s.dimensionsOf(e) {
@@ -145,6 +152,10 @@ func (s *Store) Add(e Event, now time.Time) Outcome {
 					SizeSec: int64(spec.Size / time.Second), SlideSec: int64(spec.Slide / time.Second), StartMs: start}
 				acc := s.windows[k]
 				if s.watermarkMs >= k.EndMs()+lateness {
+					if late.Windows == 0 {
+						late.First = k.String()
+					}
+					late.Windows++
 					if acc != nil { // still retained: record the late event on the final window
 						acc.Late++
 						s.dirty[k] = true
@@ -157,14 +168,13 @@ func (s *Store) Add(e Event, now time.Time) Outcome {
 				}
 				acc.Add(e.Value, distinct, e.TimeMs)
 				s.dirty[k] = true
-				aggregated = true
 			}
 		}
 	}
-	if !aggregated {
-		return TooLate
+	if late.Windows > 0 {
+		return Late, late
 	}
-	return Aggregated
+	return Aggregated, late
 }
 
 // dimensionsOf is the total ("", "") plus each configured attribute the event carries.

@@ -141,10 +141,10 @@ func TestStorePercentilesWithinSketchAccuracy(t *testing.T) {
 
 func TestStoreDeduplicatesByEventID(t *testing.T) {
 	s := NewStore(testConfig(), time.Now())
-	if s.Add(ev("same", 1_000, 5, nil), time.Now()) != Aggregated {
+	if got, _ := s.Add(ev("same", 1_000, 5, nil), time.Now()); got != Aggregated {
 		t.Fatal("first delivery not aggregated")
 	}
-	if s.Add(ev("same", 1_000, 5, nil), time.Now()) != Duplicate {
+	if got, _ := s.Add(ev("same", 1_000, 5, nil), time.Now()); got != Duplicate {
 		t.Fatal("redelivery not detected")
 	}
 	agg := byKey(s.Flush(time.Now()).Aggregates)[Key{Tenant: "acme", Stream: "web", Metric: "page.view", SizeSec: 10, SlideSec: 10, StartMs: base}.String()]
@@ -161,7 +161,7 @@ func TestStoreWatermarkLatenessAndFinal(t *testing.T) {
 
 	// Watermark = 44 s - 5 s = 39 s < 10 s + 30 s lateness: the first window still accepts late events.
 	s.Add(ev("b", 44_000, 1, nil), time.Now())
-	if s.Add(ev("late-ok", 2_000, 7, nil), time.Now()) != Aggregated {
+	if got, _ := s.Add(ev("late-ok", 2_000, 7, nil), time.Now()); got != Aggregated {
 		t.Fatal("event within allowed lateness rejected")
 	}
 	agg := byKey(s.Flush(time.Now()).Aggregates)[k10]
@@ -183,8 +183,10 @@ func TestStoreWatermarkLatenessAndFinal(t *testing.T) {
 		t.Fatalf("closed by this flush: %v, want [%s %s]", got, k10, hop)
 	}
 	// Too late for the 10 s window, but the 60 s windows are still open: aggregated there, late here.
-	if s.Add(ev("too-late-10s", 3_000, 1000, nil), time.Now()) != Aggregated {
-		t.Fatal("event still on time for the 60 s window")
+	// Since issue #15 (the TS rule) the outcome is Late: the event goes to the DLQ as LATE, and still counts in the
+	// windows it was on time for.
+	if got, late := s.Add(ev("too-late-10s", 3_000, 1000, nil), time.Now()); got != Late || late.Windows != 2 || late.First != k10 {
+		t.Fatalf("outcome %v %+v, want Late for the 10 s window and its dimension-less hop", got, late)
 	}
 	out = s.Flush(time.Now())
 	agg = byKey(out.Aggregates)[k10]
@@ -200,8 +202,8 @@ func TestStoreWatermarkLatenessAndFinal(t *testing.T) {
 	// Far ahead: every window of base is past its lateness; an event there is too late everywhere.
 	s.Add(ev("d", 10*60_000, 1, nil), time.Now())
 	s.Flush(time.Now())
-	if got := s.Add(ev("too-late", 4_000, 1, nil), time.Now()); got != TooLate {
-		t.Fatalf("outcome %v, want TooLate", got)
+	if got, late := s.Add(ev("too-late", 4_000, 1, nil), time.Now()); got != Late || late.Windows == 0 {
+		t.Fatalf("outcome %v, want Late", got)
 	}
 }
 
@@ -220,7 +222,7 @@ func TestStoreIdlenessCountsFromTheEndOfARestore(t *testing.T) {
 			t.Fatal("a window closed for idleness one second after the restore")
 		}
 	}
-	if got := s.Add(ev("b", 2_000, 1, nil), restored.Add(time.Second)); got != Aggregated {
+	if got, _ := s.Add(ev("b", 2_000, 1, nil), restored.Add(time.Second)); got != Aggregated {
 		t.Fatalf("an event of the backlog after a slow restore: %v, want Aggregated", got)
 	}
 }
@@ -278,7 +280,7 @@ func TestStoreRestoresFromItsChangelog(t *testing.T) {
 	if r.Watermark() != s.Watermark() {
 		t.Errorf("watermark %d != %d", r.Watermark(), s.Watermark())
 	}
-	if r.Add(ev("a", 1_000, 2, nil), time.Now()) != Duplicate {
+	if got, _ := r.Add(ev("a", 1_000, 2, nil), time.Now()); got != Duplicate {
 		t.Error("dedup ids not restored")
 	}
 	r.Add(ev("c", 1_500, 6, map[string]string{"user_id": "u3"}), time.Now()) // older than the restored max (2 s)
