@@ -96,7 +96,22 @@ async function main(): Promise<void> {
   const timed = async (route: Route, fn: () => Promise<Response>) => {
     const bucket = minutes[minutes.length - 1]!;
     const started = performance.now();
-    const status = await fn().then(async (r) => (await r.arrayBuffer(), r.status), () => 'network');
+    // A refusal or failure is counted with its problem code (e.g. "503 DB.UNAVAILABLE"), so the report says why.
+    const status = await fn().then(
+      async (r) => {
+        const text = await r.text();
+        if (r.ok) return String(r.status);
+        const code = (() => {
+          try {
+            return (JSON.parse(text) as { code?: unknown }).code;
+          } catch {
+            return undefined;
+          }
+        })();
+        return typeof code === 'string' ? `${r.status} ${code}` : String(r.status);
+      },
+      () => 'network',
+    );
     bucket.latencies[route].push(performance.now() - started);
     bucket.statuses[`${route} ${status}`] = (bucket.statuses[`${route} ${status}`] ?? 0) + 1;
   };
