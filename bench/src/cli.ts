@@ -14,6 +14,7 @@ import { useAdminKafkaEnv } from './harness/kafka-auth';
 import { describeMachine } from './harness/machine';
 import { BenchPlatform } from './harness/platform';
 import { writeReport } from './harness/report';
+import { updateReadme } from './ts-or-go';
 import { type CaseResources, measureResources } from './harness/resources';
 import type { BenchContext, Benchmark, BenchResult } from './harness/types';
 import { pipelineBenchmark } from './pipeline.bench';
@@ -118,6 +119,15 @@ async function main(): Promise<number> {
   }
   writeReport(outDir, { machine, smoke: args.smoke, command: `npm run bench --${args.smoke ? ' --smoke' : ''}${args.ids.length ? ` ${args.ids.join(' ')}` : ''}`, results, failures, seconds: (Date.now() - t0) / 1000 });
   log(`report: ${relative(REPO_ROOT, join(outDir, 'README.md'))}`);
+  // The README's "TypeScript or Go" section follows the newest full pipeline run (issue #15).
+  if (!args.smoke && !args.out && results.some((r) => r.id === 'pipeline')) {
+    try {
+      updateReadme(outDir);
+      log('README.md: "TypeScript or Go for the aggregate stage" updated from this run');
+    } catch (err) {
+      log(`README.md section not updated: ${String(err)}`);
+    }
+  }
   for (const r of results) log(`${r.id}: ${Object.entries(r.ratios).map(([k, v]) => `${k} = ${v}`).join('; ') || 'done'}`);
   if (failures.length > 0) {
     log(`${failures.length} benchmark(s) failed: ${failures.map((f) => f.id).join(', ')}`);
