@@ -79,9 +79,9 @@ export function renderSection(runDir: string, run: RunJson): string {
     '  consumes `payments.transfer.events.v1`), tenant metadata enrichment and the DLQ/time-range replay CLI.',
     '- Freshness (event to insight) is measured for the TS stage only (`npm run bench -- freshness`); not yet for Go.',
     '',
-    'Choose per deployment: the TS stage runs by default; `npx tsx infra/local/cli.ts services up stream-processor-go`',
-    '(docker compose: `--profile polyglot`) starts the Go one. Run one or the other on the shared topics, or the',
-    'aggregates are counted twice.',
+    'Choose per deployment: the TS stage runs by default; `TESSERA_AGGREGATE_STAGE=go npm run up` runs the Go one',
+    'instead (a running TS processor is stopped); with Docker, `docker compose --profile polyglot up --build --scale',
+    'stream-processor=0`. Never both on the shared topics: every event would be counted twice.',
     END,
   ].join('\n');
 }

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { processEnv, serviceLaunch, startOrder, summarizeHealth } from './services';
+import { aggregateStage, processEnv, serviceLaunch, startOrder, summarizeHealth } from './services';
 import { loadTopology } from './topology';
 
 const topo = loadTopology();
@@ -62,5 +62,14 @@ describe('summarizeHealth', () => {
 
   it('falls back to the status code for a body that is not a health report', () => {
     expect(summarizeHealth(502, '<html>bad gateway</html>')).toBe('HTTP 502');
+  });
+});
+
+describe('aggregateStage (TESSERA_AGGREGATE_STAGE)', () => {
+  it('is the TS stage unless go is chosen, and refuses anything else with the fix', () => {
+    expect(aggregateStage({})).toBe('ts');
+    expect(aggregateStage({ TESSERA_AGGREGATE_STAGE: 'Go ' })).toBe('go');
+    expect(aggregateStage({ TESSERA_AGGREGATE_STAGE: 'ts' })).toBe('ts');
+    expect(() => aggregateStage({ TESSERA_AGGREGATE_STAGE: 'rust' })).toThrow(/neither ts nor go/);
   });
 });

@@ -93,6 +93,16 @@ interface ServicePaths {
  * the same command as the Docker image), with pid and log under .tessera/services. A service is started only
  * when its build output exists, so services appear here as soon as they are built.
  */
+/**
+ * Which implementation is the analytics aggregate stage: `TESSERA_AGGREGATE_STAGE=ts` (default, stream-processor) or
+ * `go` (stream-processor-go). Both compute the same aggregates (tests/contract/vectors); see README "TypeScript or Go".
+ */
+export function aggregateStage(env: NodeJS.ProcessEnv = process.env): 'ts' | 'go' {
+  const v = (env['TESSERA_AGGREGATE_STAGE'] ?? 'ts').trim().toLowerCase();
+  if (v !== 'ts' && v !== 'go') throw new InfraError(`TESSERA_AGGREGATE_STAGE=${v} is neither ts nor go`, 'unset it (TS stage) or set TESSERA_AGGREGATE_STAGE=go');
+  return v;
+}
+
 export class LocalServices {
   readonly dir: string;
 
@@ -144,15 +154,23 @@ export class LocalServices {
     ensureDir(this.dir);
     const started = Date.now();
     let count = 0;
+    const stage = aggregateStage();
     for (const p of this.select(names)) {
       const { name } = p.spec;
       if (!this.built(p)) {
         log(`${name}: not built (no ${path.relative(REPO_ROOT, p.main)}), skipped`);
         continue;
       }
+      // TESSERA_AGGREGATE_STAGE=go: the Go processor is the aggregate stage instead of the TS one (issue #15). Never
+      // both on the shared topics (every event counted twice): a running TS processor is stopped.
+      if (stage === 'go' && name === 'stream-processor' && !names.includes(name)) {
+        if (this.pid(p) !== undefined) await this.stop(p, log);
+        log(`${name}: TESSERA_AGGREGATE_STAGE=go runs stream-processor-go instead, skipped`);
+        continue;
+      }
       // As with compose profiles: e.g. stream-processor-go would count every event a second time beside
-      // stream-processor, so a profiled service runs only when named.
-      if (p.spec.profile !== undefined && !names.includes(name)) {
+      // stream-processor, so a profiled service runs only when named (or chosen as the aggregate stage).
+      if (p.spec.profile !== undefined && !names.includes(name) && !(stage === 'go' && name === 'stream-processor-go')) {
         log(`${name}: profile ${p.spec.profile}, start it by name (services up ${name}), skipped`);
         continue;
       }
