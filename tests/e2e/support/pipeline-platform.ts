@@ -101,10 +101,12 @@ export async function startPipelinePlatform(portBase: number, options: PipelineO
   await migrate(dbUrl, join(ROOT, 'services/insights/prisma/migrations'));
 
   let services: RunningService[] = [];
-  // A worker has no port: ready once its consumer group has a member with partitions.
+  // A worker has no port: ready once its consumer group is stable with members, none of them one a restart replaced (a
+  // killed member stays in the group until its session times out, and the group looked Stable with it).
+  const replaced = new Set<string>();
   const processorReady = async () => {
     const [group] = (await admin.describeGroups([groups.processor])).groups;
-    return group?.state === 'Stable' && group.members.length > 0;
+    return group?.state === 'Stable' && group.members.length > 0 && group.members.every((m) => !replaced.has(m.memberId));
   };
   const processorSpec: ServiceSpec = go
     ? {
@@ -188,11 +190,21 @@ export async function startPipelinePlatform(portBase: number, options: PipelineO
     await dropDatabase(ADMIN_URL, db);
     creds.cleanup();
   };
+  /**
+   * A restarted processor is ready only once it owns partitions: the group first waits for the members a kill -9 left
+   * behind (their session timeout, 45 s for franz-go, and the join that follows), so it gets up to 150 s.
+   */
+  const restart = async (name: string) => {
+    if (name !== processor) return restartService(services, specs, name, otlp);
+    const [group] = (await admin.describeGroups([groups.processor])).groups;
+    for (const m of group?.members ?? []) replaced.add(m.memberId);
+    return restartService(services, specs, name, otlp, {}, 150_000);
+  };
   try {
     services = await startServices(specs, otlp, 90_000);
   } catch (err) {
     await cleanup();
     throw err;
   }
-  return { run, gateway, topics, groups, processor, insightsDbUrl: dbUrl, services, otlp, admin, creds, restart: (name) => restartService(services, specs, name, otlp), stop: cleanup };
+  return { run, gateway, topics, groups, processor, insightsDbUrl: dbUrl, services, otlp, admin, creds, restart, stop: cleanup };
 }

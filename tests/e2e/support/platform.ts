@@ -103,7 +103,7 @@ export async function stopServices(running: RunningService[]): Promise<void> {
  * Starts `name` again with its spec (a chaos scenario's kill -9 came first, or it is killed here) and puts the new
  * process in its place in `running`; `env` overrides the spec's environment for this start only.
  */
-export async function restartService(running: RunningService[], specs: ServiceSpec[], name: string, otlp: OtlpReceiver, env: Record<string, string> = {}): Promise<void> {
+export async function restartService(running: RunningService[], specs: ServiceSpec[], name: string, otlp: OtlpReceiver, env: Record<string, string> = {}, timeoutMs = 45_000): Promise<void> {
   const index = running.findIndex((s) => s.name === name);
   const spec = specs.find((s) => s.name === name);
   if (index < 0 || !spec) throw new Error(`no service ${name}`);
@@ -113,7 +113,7 @@ export async function restartService(running: RunningService[], specs: ServiceSp
     old.process.kill('SIGKILL');
     await exited;
   }
-  const [fresh] = await startServices([{ ...spec, env: { ...spec.env, ...env } }], otlp);
+  const [fresh] = await startServices([{ ...spec, env: { ...spec.env, ...env } }], otlp, timeoutMs);
   if (fresh) running[index] = fresh;
 }
 
