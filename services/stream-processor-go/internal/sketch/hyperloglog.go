@@ -7,7 +7,16 @@ import (
 	"errors"
 	"math"
 	"math/bits"
+	"strconv"
 )
+
+// inversePowers[r] = 2^-r for every rank a register can hold (the TS INVERSE_POWERS): exact, and no Ldexp per register.
+var inversePowers = func() (t [66]float64) {
+	for r := range t {
+		t[r] = math.Ldexp(1, -r)
+	}
+	return t
+}()
 
 // HyperLogLog is the TS stream processor's distinct counter (Flajolet et al., linear counting for small
 // cardinalities): the first 8 bytes of a value's md5 as two big-endian 32-bit halves, registers merged by max.
@@ -65,7 +74,7 @@ func (h *HyperLogLog) Estimate() int64 {
 	sum := 0.0
 	zeros := 0
 	for _, r := range h.Registers {
-		sum += math.Ldexp(1, -int(r))
+		sum += inversePowers[r]
 		if r == 0 {
 			zeros++
 		}
@@ -107,6 +116,36 @@ func (h *HyperLogLog) JSON() HyperLogLogJSON {
 	return HyperLogLogJSON{P: h.Precision, D: base64.StdEncoding.EncodeToString(h.Registers)}
 }
 
+// AppendJSON appends JSON() in its JSON form to b without building it (the changelog writes one per changed window).
+func (h *HyperLogLog) AppendJSON(b []byte) []byte {
+	set := 0
+	for _, r := range h.Registers {
+		if r != 0 {
+			set++
+		}
+	}
+	b = strconv.AppendInt(append(b, `{"p":`...), int64(h.Precision), 10)
+	if set*4 < len(h.Registers) {
+		b = append(b, `,"s":[`...)
+		first := true
+		for i, r := range h.Registers {
+			if r == 0 {
+				continue
+			}
+			if !first {
+				b = append(b, ',')
+			}
+			first = false
+			b = strconv.AppendInt(append(b, '['), int64(i), 10)
+			b = strconv.AppendInt(append(b, ','), int64(r), 10)
+			b = append(b, ']')
+		}
+		return append(b, ']', '}')
+	}
+	b = base64.StdEncoding.AppendEncode(append(b, `,"d":"`...), h.Registers)
+	return append(b, '"', '}')
+}
+
 // HyperLogLogFromJSON restores what JSON (or the TS toJSON) wrote.
 func HyperLogLogFromJSON(j HyperLogLogJSON) (*HyperLogLog, error) {
 	h, err := NewHyperLogLog(j.P)
@@ -134,4 +173,31 @@ func HyperLogLogFromJSON(j HyperLogLogJSON) (*HyperLogLog, error) {
 		h.Registers[s[0]] = byte(s[1])
 	}
 	return h, nil
+}
+
+// AppendJSON appends the TS toJSON form to b: {"p":11,"s":[[i,r],...]} or {"p":11,"d":"<base64>"} (see
+// DDSketchJSON.AppendJSON).
+func (j HyperLogLogJSON) AppendJSON(b []byte) []byte {
+	b = append(b, `{"p":`...)
+	b = strconv.AppendInt(b, int64(j.P), 10)
+	if j.S != nil {
+		b = append(b, `,"s":[`...)
+		for i, p := range *j.S {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '[')
+			b = strconv.AppendInt(b, int64(p[0]), 10)
+			b = append(b, ',')
+			b = strconv.AppendInt(b, int64(p[1]), 10)
+			b = append(b, ']')
+		}
+		b = append(b, ']')
+	}
+	if j.D != "" {
+		b = append(b, `,"d":"`...)
+		b = append(b, j.D...)
+		b = append(b, '"')
+	}
+	return append(b, '}')
 }

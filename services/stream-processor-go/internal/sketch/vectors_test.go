@@ -69,6 +69,9 @@ func TestDDSketchReproducesTheSharedVectors(t *testing.T) {
 			if !reflect.DeepEqual(s.JSON(), c.JSON) {
 				t.Errorf("bins differ from the reference")
 			}
+			if want, _ := json.Marshal(c.JSON); string(s.AppendJSON(nil)) != string(want) {
+				t.Errorf("AppendJSON %s, reference JSON %s", s.AppendJSON(nil), want)
+			}
 			restored, err := DDSketchFromJSON(c.JSON)
 			if err != nil {
 				t.Fatal(err)
@@ -96,6 +99,9 @@ func TestHyperLogLogReproducesTheSharedVectors(t *testing.T) {
 			if !reflect.DeepEqual(h.JSON(), c.JSON) {
 				t.Errorf("registers differ from the reference")
 			}
+			if want, _ := json.Marshal(c.JSON); string(h.AppendJSON(nil)) != string(want) {
+				t.Errorf("AppendJSON %s, reference JSON %s", h.AppendJSON(nil), want)
+			}
 			restored, err := HyperLogLogFromJSON(c.JSON)
 			if err != nil {
 				t.Fatal(err)
@@ -114,5 +120,23 @@ func TestPowIntMatchesRepeatedMultiplicationBounds(t *testing.T) {
 	}
 	if v := PowInt(g, -35688); !(v > 0 && v < 1e-300) {
 		t.Fatalf("tiny bucket underflowed to %v", v)
+	}
+}
+
+// The hand-written AppendJSON must write what encoding/json would (and what the TS toJSON does).
+func TestJSONEncodersMatchReflection(t *testing.T) {
+	for _, c := range loadVectors(t).DDSketch {
+		got := c.JSON.AppendJSON(nil)
+		want, _ := json.Marshal(c.JSON)
+		if string(got) != string(want) {
+			t.Fatalf("%s: %s != %s", c.Name, got, want)
+		}
+	}
+	for _, c := range loadVectors(t).HyperLogLog {
+		got := c.JSON.AppendJSON(nil)
+		want, _ := json.Marshal(c.JSON)
+		if string(got) != string(want) {
+			t.Fatalf("%s: %s != %s", c.Name, got, want)
+		}
 	}
 }

@@ -5,6 +5,7 @@ package window
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -96,5 +97,10 @@ func (k Key) EndMs() int64 { return k.StartMs + k.SizeSec*1000 }
 // String is the window_key shared with the TypeScript processor and the insights read model:
 // tenant|stream|metric|dimKey=dimValue|size|slide|startEpochMs.
 func (k Key) String() string {
-	return fmt.Sprintf("%s|%s|%s|%s=%s|%d|%d|%d", k.Tenant, k.Stream, k.Metric, k.DimKey, k.DimValue, k.SizeSec, k.SlideSec, k.StartMs)
+	b := make([]byte, 0, len(k.Tenant)+len(k.Stream)+len(k.Metric)+len(k.DimKey)+len(k.DimValue)+32)
+	b = append(append(append(append(append(append(append(append(append(b, k.Tenant...), '|'), k.Stream...), '|'), k.Metric...), '|'), k.DimKey...), '='), k.DimValue...)
+	b = strconv.AppendInt(append(b, '|'), k.SizeSec, 10)
+	b = strconv.AppendInt(append(b, '|'), k.SlideSec, 10)
+	b = strconv.AppendInt(append(b, '|'), k.StartMs, 10)
+	return string(b)
 }

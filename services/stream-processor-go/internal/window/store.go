@@ -214,21 +214,27 @@ func (s *Store) Flush(now time.Time) Output {
 		out.State = append(out.State, StateRecord{Key: stateWindow + k.String()})
 	}
 
-	keys := make([]Key, 0, len(s.dirty))
-	for k := range s.dirty {
-		keys = append(keys, k)
+	// Each key's window_key string once (it orders the output, names the aggregate and its changelog record).
+	type named struct {
+		k    Key
+		name string
 	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
+	keys := make([]named, 0, len(s.dirty))
+	for k := range s.dirty {
+		keys = append(keys, named{k, k.String()})
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].name < keys[j].name })
 	computedAt := timestamppb.New(now)
-	for _, k := range keys {
+	for _, kn := range keys {
+		k := kn.k
 		acc := s.windows[k]
 		acc.Revision++
-		agg := s.aggregate(k, acc, computedAt)
+		agg := s.aggregate(k, kn.name, acc, computedAt)
 		out.Aggregates = append(out.Aggregates, agg)
 		if closedNow[k] {
 			out.Closed = append(out.Closed, agg)
 		}
-		out.State = append(out.State, StateRecord{Key: stateWindow + k.String(), Value: mustWindowRecord(k, acc)})
+		out.State = append(out.State, StateRecord{Key: stateWindow + kn.name, Value: mustWindowRecord(k, acc)})
 	}
 	clear(s.dirty)
 
@@ -258,13 +264,13 @@ func (s *Store) Flush(now time.Time) Output {
 	return out
 }
 
-func (s *Store) aggregate(k Key, acc *Accumulator, computedAt *timestamppb.Timestamp) *analyticsv1.WindowAggregate {
+func (s *Store) aggregate(k Key, windowKey string, acc *Accumulator, computedAt *timestamppb.Timestamp) *analyticsv1.WindowAggregate {
 	agg := &analyticsv1.WindowAggregate{
 		TenantId: k.Tenant, StreamId: k.Stream, Metric: k.Metric, DimensionKey: k.DimKey, DimensionValue: k.DimValue,
 		WindowStart: timestamppb.New(time.UnixMilli(k.StartMs)), WindowEnd: timestamppb.New(time.UnixMilli(k.EndMs())),
 		WindowSizeSeconds: k.SizeSec, WindowSlideSeconds: k.SlideSec,
 		Count: acc.Count, Sum: acc.Sum, LateEvents: acc.Late, Revision: acc.Revision, Final: acc.Final,
-		ComputedAt: computedAt, WindowKey: k.String(), Producer: s.cfg.Producer,
+		ComputedAt: computedAt, WindowKey: windowKey, Producer: s.cfg.Producer,
 	}
 	if acc.Count > 0 {
 		agg.Min, agg.Max = acc.Min, acc.Max
@@ -289,12 +295,12 @@ type windowRecord struct {
 }
 
 func mustWindowRecord(k Key, acc *Accumulator) []byte {
-	st, err := acc.MarshalBinary()
+	key, err := json.Marshal(k)
 	if err != nil {
-		panic(fmt.Sprintf("encoding window state: %v", err)) // in-memory sketches always encode
+		panic(fmt.Sprintf("encoding window key: %v", err)) // strings and integers always encode
 	}
-	b, _ := json.Marshal(windowRecord{Key: k, State: st})
-	return b
+	b := append(append(append(make([]byte, 0, 512), `{"key":`...), key...), `,"state":`...)
+	return append(acc.appendState(b), '}')
 }
 
 // FinishRestore decodes the window records Restore collected (only the last one per key matters); legacy counts the

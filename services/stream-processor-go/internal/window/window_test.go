@@ -353,3 +353,23 @@ func TestStateRoundTripKeepsTheSketches(t *testing.T) {
 		t.Fatalf("restored %v %d, had %v %d", r.Quantiles(0.5, 0.95, 0.99), r.Distinct(), a.Quantiles(0.5, 0.95, 0.99), a.Distinct())
 	}
 }
+
+// The hand-written state encoding writes exactly what encoding/json writes for accumulatorStateOut.
+func TestStateEncodingMatchesEncodingJSON(t *testing.T) {
+	a := newAccumulator(Sketches{})
+	for i, v := range []float64{1e-7, 3, -2.5, 1e21, 123456.789, 0, -1e300, 5e-324} {
+		h := sketch.HashOf(fmt.Sprint("u", i))
+		a.Add(v, &h, base+int64(i))
+	}
+	got, _ := a.MarshalBinary()
+	want, _ := json.Marshal(a.stateOut())
+	if string(got) != string(want) {
+		t.Fatalf("\n got %s\nwant %s", got, want)
+	}
+	empty := newAccumulator(Sketches{})
+	got, _ = empty.MarshalBinary()
+	want, _ = json.Marshal(empty.stateOut())
+	if string(got) != string(want) {
+		t.Fatalf("\n got %s\nwant %s", got, want)
+	}
+}
