@@ -8,7 +8,7 @@ import type { NormalizedEvent } from '../src/processing/processing.types';
 import { makeEvents } from './support/eos-input';
 import { offlineAggregates } from './support/offline-aggregates';
 import {
-  committedTotal, createTopics, deleteTopics, endTotal, exited, produce, rawMessage, readAll, runNames, startProcessor, testKafka, waitFor,
+  committedTotal, createTopics, deleteTopics, endTotal, exited, latestAggregates, produce, rawMessage, readAll, runNames, startProcessor, testKafka, waitFor,
 } from './support/kafka-fixture';
 
 jest.setTimeout(180_000);
@@ -61,12 +61,7 @@ describe('stream-processor exactly-once (real Kafka, kill -9 mid-stream)', () =>
     child.kill('SIGTERM');
     await exited(child);
 
-    const latest = new Map<string, analyticsV1.WindowAggregate>();
-    for (const r of await readAll(kafka, admin, names.aggregates)) {
-      const agg = analyticsV1.WindowAggregate.decode(decodeEnvelope(r.value).data);
-      const prev = latest.get(agg.windowKey);
-      if (!prev || prev.revision < agg.revision) latest.set(agg.windowKey, agg);
-    }
+    const latest = await latestAggregates(kafka, admin, names.aggregates);
     const config = streamProcessorConfigSchema.parse({});
     const offline = offlineAggregates(input, aggregationOptions(config));
     expect([...latest.keys()].filter((k) => !offline.has(k)).slice(0, 5)).toEqual([]);

@@ -4,51 +4,28 @@
  * newest revision per window) must equal the offline computation field for field, percentiles and distinct counts
  * included (the Go stage runs the TS sketches since issue #15). Issues #14 and #15.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { analyticsV1 } from '@tessera/contracts';
-import { decodeEnvelope } from '@tessera/kafka';
 import type { Admin, Kafka } from 'kafkajs';
 import { aggregationOptions } from '../src/composition';
 import { streamProcessorConfigSchema } from '../src/config';
 import type { NormalizedEvent } from '../src/processing/processing.types';
 import { makeEvents } from './support/eos-input';
 import { offlineAggregates } from './support/offline-aggregates';
-import { BROKERS, committedTotal, createTopics, deleteTopics, endTotal, exited, produce, rawMessage, readAll, runNames, testKafka, waitFor } from './support/kafka-fixture';
+import { committedTotal, createTopics, deleteTopics, endTotal, exited, GO_BINARY, latestAggregates, produce, rawMessage, runNames, startGoProcessor, testKafka, waitFor } from './support/kafka-fixture';
 
 jest.setTimeout(180_000);
 
-const ROOT = join(__dirname, '..', '..', '..');
-const BINARY = join(ROOT, 'services/stream-processor-go/dist/stream-processor-go');
 describe('stream-processor-go exactly-once (real Kafka, kill -9 mid-stream)', () => {
   const names = runNames('go-eos');
   let kafka: Kafka;
   let admin: Admin;
   let child: ChildProcess | undefined;
 
-  const start = (maxPollRecords: string): ChildProcess =>
-    spawn(BINARY, [], {
-      cwd: ROOT,
-      stdio: ['ignore', 'ignore', 'inherit'],
-      env: {
-        ...process.env,
-        LOG_LEVEL: 'warn',
-        OTEL_TRACES_EXPORTER: 'none',
-        KAFKA_BROKERS: BROKERS.join(','),
-        STREAM_PROCESSOR_GO_RAW_TOPIC: names.raw,
-        STREAM_PROCESSOR_GO_AGGREGATES_TOPIC: names.aggregates,
-        STREAM_PROCESSOR_GO_DLQ_TOPIC: names.dlq,
-        STREAM_PROCESSOR_GO_STATE_TOPIC: names.changelog,
-        STREAM_PROCESSOR_GO_GROUP_ID: names.group,
-        STREAM_PROCESSOR_GO_TRANSACTIONAL_ID: names.txPrefix,
-        STREAM_PROCESSOR_GO_MAX_POLL_RECORDS: maxPollRecords,
-        STREAM_PROCESSOR_GO_POLL_WAIT: '200ms',
-      },
-    });
+  const start = (maxPollRecords: string): ChildProcess => startGoProcessor(names, { STREAM_PROCESSOR_GO_MAX_POLL_RECORDS: maxPollRecords });
 
   beforeAll(async () => {
-    if (!existsSync(BINARY)) throw new Error(`${BINARY} is missing: npx nx run stream-processor-go:build`);
+    if (!existsSync(GO_BINARY)) throw new Error(`${GO_BINARY} is missing: npx nx run stream-processor-go:build`);
     kafka = testKafka();
     admin = kafka.admin();
     await admin.connect();
@@ -84,12 +61,7 @@ describe('stream-processor-go exactly-once (real Kafka, kill -9 mid-stream)', ()
     child.kill('SIGTERM');
     await exited(child);
 
-    const latest = new Map<string, analyticsV1.WindowAggregate>();
-    for (const r of await readAll(kafka, admin, names.aggregates)) {
-      const agg = analyticsV1.WindowAggregate.decode(decodeEnvelope(r.value).data);
-      const prev = latest.get(agg.windowKey);
-      if (!prev || prev.revision < agg.revision) latest.set(agg.windowKey, agg);
-    }
+    const latest = await latestAggregates(kafka, admin, names.aggregates);
     const offline = offlineAggregates(input, aggregationOptions(streamProcessorConfigSchema.parse({})));
     expect([...latest.keys()].filter((k) => !offline.has(k)).slice(0, 5)).toEqual([]);
     expect(latest.size).toBe(offline.size);

@@ -4,64 +4,38 @@
  * must end with exactly the expected newest revision of every window (every field but revision and computed_at) and
  * exactly the expected dead letters (offset and reason code). Issue #15.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { analyticsV1 } from '@tessera/contracts';
 import { createProducer, decodeEnvelope } from '@tessera/kafka';
 import type { Admin, Kafka } from 'kafkajs';
 /* eslint-disable-next-line @nx/enforce-module-boundaries -- the vectors are a contract of both stages, kept beside the other contract tests */
-import type { PipelineVectors, VectorAggregate } from '../../../tests/contract/vectors/pipeline';
-import { BROKERS, committedTotal, endTotal, exited, readAll, runNames, startProcessor, testKafka, waitFor } from './support/kafka-fixture';
+import { type PipelineVectors, tsSettingsEnv, type VectorAggregate } from '../../../tests/contract/vectors/pipeline';
+import { committedTotal, endTotal, exited, GO_BINARY, latestAggregates, readAll, runNames, startGoProcessor, startProcessor, testKafka, waitFor } from './support/kafka-fixture';
 
 jest.setTimeout(180_000);
 
 const ROOT = join(__dirname, '..', '..', '..');
-const GO_BINARY = join(ROOT, 'services/stream-processor-go/dist/stream-processor-go');
 const vectors = JSON.parse(readFileSync(join(ROOT, 'tests/contract/vectors/pipeline.json'), 'utf8')) as PipelineVectors;
 const s = vectors.settings;
 
 function startGo(names: ReturnType<typeof runNames>): ChildProcess {
-  return spawn(GO_BINARY, [], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: {
-      ...process.env,
-      LOG_LEVEL: 'warn',
-      OTEL_TRACES_EXPORTER: 'none',
-      KAFKA_BROKERS: BROKERS.join(','),
-      STREAM_PROCESSOR_GO_RAW_TOPIC: names.raw,
-      STREAM_PROCESSOR_GO_AGGREGATES_TOPIC: names.aggregates,
-      STREAM_PROCESSOR_GO_DLQ_TOPIC: names.dlq,
-      STREAM_PROCESSOR_GO_STATE_TOPIC: names.changelog,
-      STREAM_PROCESSOR_GO_GROUP_ID: names.group,
-      STREAM_PROCESSOR_GO_TRANSACTIONAL_ID: names.txPrefix,
-      STREAM_PROCESSOR_GO_POLL_WAIT: '200ms',
-      STREAM_PROCESSOR_GO_WINDOWS: s.windows,
-      STREAM_PROCESSOR_GO_DIMENSIONS: s.dimensions,
-      STREAM_PROCESSOR_GO_DISTINCT_KEY: s.distinct,
-      STREAM_PROCESSOR_GO_ALLOWED_LATENESS: `${s.allowedLatenessMs}ms`,
-      STREAM_PROCESSOR_GO_WATERMARK_DELAY: `${s.watermarkDelayMs}ms`,
-      STREAM_PROCESSOR_GO_DEDUP_HORIZON: `${s.dedupeHorizonMs}ms`,
-      STREAM_PROCESSOR_GO_CLOSED_RETENTION: `${s.closedRetentionMs}ms`,
-      STREAM_PROCESSOR_GO_MAX_FUTURE_SKEW: `${s.maxFutureSkewMs}ms`,
-      STREAM_PROCESSOR_GO_IDLE_TIMEOUT: '24h', // no wall-clock watermark: the input's times are in 2026-01
-    },
+  return startGoProcessor(names, {
+    STREAM_PROCESSOR_GO_WINDOWS: s.windows,
+    STREAM_PROCESSOR_GO_DIMENSIONS: s.dimensions,
+    STREAM_PROCESSOR_GO_DISTINCT_KEY: s.distinct,
+    STREAM_PROCESSOR_GO_ALLOWED_LATENESS: `${s.allowedLatenessMs}ms`,
+    STREAM_PROCESSOR_GO_WATERMARK_DELAY: `${s.watermarkDelayMs}ms`,
+    STREAM_PROCESSOR_GO_DEDUP_HORIZON: `${s.dedupeHorizonMs}ms`,
+    STREAM_PROCESSOR_GO_CLOSED_RETENTION: `${s.closedRetentionMs}ms`,
+    STREAM_PROCESSOR_GO_MAX_FUTURE_SKEW: `${s.maxFutureSkewMs}ms`,
+    STREAM_PROCESSOR_GO_IDLE_TIMEOUT: '24h', // no wall-clock watermark: the input's times are in 2026-01
   });
 }
 
 function startTs(names: ReturnType<typeof runNames>): ChildProcess {
-  return startProcessor(names, {
-    STREAM_PROCESSOR_WINDOWS: s.windows,
-    STREAM_PROCESSOR_DIMENSIONS: s.dimensions,
-    STREAM_PROCESSOR_DISTINCT_ATTRIBUTE: s.distinct,
-    STREAM_PROCESSOR_ALLOWED_LATENESS_MS: String(s.allowedLatenessMs),
-    STREAM_PROCESSOR_WATERMARK_DELAY_MS: String(s.watermarkDelayMs),
-    STREAM_PROCESSOR_DEDUPE_HORIZON_MS: String(s.dedupeHorizonMs),
-    STREAM_PROCESSOR_CLOSED_RETENTION_MS: String(s.closedRetentionMs),
-    STREAM_PROCESSOR_MAX_FUTURE_SKEW_MS: String(s.maxFutureSkewMs),
-    STREAM_PROCESSOR_TENANT_METADATA: '{}',
-  });
+  return startProcessor(names, tsSettingsEnv(s));
 }
 
 describe.each([
@@ -107,13 +81,7 @@ describe.each([
     child.kill('SIGTERM');
     await exited(child);
 
-    const latest = new Map<string, analyticsV1.WindowAggregate>();
-    for (const r of await readAll(kafka, admin, names.aggregates)) {
-      const agg = analyticsV1.WindowAggregate.decode(decodeEnvelope(r.value).data);
-      const prev = latest.get(agg.windowKey);
-      if (!prev || Number(prev.revision) < Number(agg.revision)) latest.set(agg.windowKey, agg);
-    }
-    const got: VectorAggregate[] = [...latest.values()]
+    const got: VectorAggregate[] = [...(await latestAggregates(kafka, admin, names.aggregates)).values()]
       .map((a) => ({
         windowKey: a.windowKey,
         count: Number(a.count),

@@ -37,6 +37,21 @@ export const VECTOR_SETTINGS = {
   maxFutureSkewMs: 3_600_000,
 };
 
+/** The TS stage's environment for these settings (no tenant metadata: the Go stage has none). */
+export function tsSettingsEnv(s: typeof VECTOR_SETTINGS): Record<string, string> {
+  return {
+    STREAM_PROCESSOR_WINDOWS: s.windows,
+    STREAM_PROCESSOR_DIMENSIONS: s.dimensions,
+    STREAM_PROCESSOR_DISTINCT_ATTRIBUTE: s.distinct,
+    STREAM_PROCESSOR_ALLOWED_LATENESS_MS: String(s.allowedLatenessMs),
+    STREAM_PROCESSOR_WATERMARK_DELAY_MS: String(s.watermarkDelayMs),
+    STREAM_PROCESSOR_DEDUPE_HORIZON_MS: String(s.dedupeHorizonMs),
+    STREAM_PROCESSOR_CLOSED_RETENTION_MS: String(s.closedRetentionMs),
+    STREAM_PROCESSOR_MAX_FUTURE_SKEW_MS: String(s.maxFutureSkewMs),
+    STREAM_PROCESSOR_TENANT_METADATA: '{}',
+  };
+}
+
 export interface VectorRecord {
   key: string;
   /** The record value, base64. */
@@ -138,17 +153,7 @@ export function vectorRecords(): VectorRecord[] {
 export function generatePipelineVectors(): PipelineVectors {
   const records = vectorRecords();
   const s = VECTOR_SETTINGS;
-  const config = streamProcessorConfigSchema.parse({
-    STREAM_PROCESSOR_WINDOWS: s.windows,
-    STREAM_PROCESSOR_DIMENSIONS: s.dimensions,
-    STREAM_PROCESSOR_DISTINCT_ATTRIBUTE: s.distinct,
-    STREAM_PROCESSOR_ALLOWED_LATENESS_MS: String(s.allowedLatenessMs),
-    STREAM_PROCESSOR_WATERMARK_DELAY_MS: String(s.watermarkDelayMs),
-    STREAM_PROCESSOR_DEDUPE_HORIZON_MS: String(s.dedupeHorizonMs),
-    STREAM_PROCESSOR_CLOSED_RETENTION_MS: String(s.closedRetentionMs),
-    STREAM_PROCESSOR_MAX_FUTURE_SKEW_MS: String(s.maxFutureSkewMs),
-    STREAM_PROCESSOR_TENANT_METADATA: '{}',
-  });
+  const config = streamProcessorConfigSchema.parse(tsSettingsEnv(s));
   const state = new PartitionState(aggregationOptions(config));
   const tenants = TenantMetadata.parse('{}');
   const input: InputRecord[] = records.map((rec, offset) => {

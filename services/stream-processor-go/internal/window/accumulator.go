@@ -135,8 +135,16 @@ type accumulatorStateOut struct {
 	HLL        sketch.HyperLogLogJSON `json:"hll"`
 }
 
+// stateOut is the state with its sketches as values (what appendState writes; the tests compare the two).
 func (a *Accumulator) stateOut() accumulatorStateOut {
-	st := accumulatorStateOut{V: stateVersion, Count: a.Count, Sum: a.Sum, Min: a.Min, Max: a.Max, Late: a.Late, Revision: a.Revision, Final: a.Final, Sketch: a.sketch.JSON(), HLL: a.hll.JSON()}
+	st := a.stateHeader()
+	st.Sketch, st.HLL = a.sketch.JSON(), a.hll.JSON()
+	return st
+}
+
+// stateHeader is the state without its sketches.
+func (a *Accumulator) stateHeader() accumulatorStateOut {
+	st := accumulatorStateOut{V: stateVersion, Count: a.Count, Sum: a.Sum, Min: a.Min, Max: a.Max, Late: a.Late, Revision: a.Revision, Final: a.Final}
 	if ms, ok := a.MaxEventTime(); ok {
 		st.MaxEventMs = &ms
 	}
@@ -151,13 +159,7 @@ func (a *Accumulator) MarshalBinary() ([]byte, error) { return a.appendState(nil
 
 // appendState appends the accumulatorStateOut JSON (what json.Marshal would write: the tests compare) to b.
 func (a *Accumulator) appendState(b []byte) []byte {
-	st := accumulatorStateOut{V: stateVersion, Count: a.Count, Sum: a.Sum, Min: a.Min, Max: a.Max, Late: a.Late, Revision: a.Revision, Final: a.Final}
-	if ms, ok := a.MaxEventTime(); ok {
-		st.MaxEventMs = &ms
-	}
-	if a.Count == 0 { // ±Inf is not JSON
-		st.Min, st.Max = 0, 0
-	}
+	st := a.stateHeader()
 	b = append(b, `{"v":`...)
 	b = strconv.AppendInt(b, int64(st.V), 10)
 	b = append(b, `,"count":`...)

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { analyticsV1, eventTypeName } from '@tessera/contracts';
-import { buildEnvelope, createProducer, encodeEnvelope, kafkaSecurityFromEnv } from '@tessera/kafka';
+import { buildEnvelope, createProducer, decodeEnvelope, encodeEnvelope, kafkaSecurityFromEnv } from '@tessera/kafka';
 import { AssignerProtocol, Kafka, logLevel, type Admin, type Message } from 'kafkajs';
 import type { NormalizedEvent } from '../../src/processing/processing.types';
 import type { OtlpReceiver } from '@tessera/telemetry';
@@ -96,6 +96,42 @@ export function startProcessor(names: RunNames, env: Record<string, string> = {}
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   return child;
+}
+
+/** The Go stage's build output (`npx nx run stream-processor-go:build`). */
+export const GO_BINARY = join(ROOT, 'services/stream-processor-go/dist/stream-processor-go');
+
+/** Starts the Go stream processor on this run's topics and group (`env` adds or overrides its settings). */
+export function startGoProcessor(names: RunNames, env: Record<string, string> = {}): ChildProcess {
+  return spawn(GO_BINARY, [], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: {
+      ...process.env,
+      LOG_LEVEL: 'warn',
+      OTEL_TRACES_EXPORTER: 'none',
+      KAFKA_BROKERS: BROKERS.join(','),
+      STREAM_PROCESSOR_GO_RAW_TOPIC: names.raw,
+      STREAM_PROCESSOR_GO_AGGREGATES_TOPIC: names.aggregates,
+      STREAM_PROCESSOR_GO_DLQ_TOPIC: names.dlq,
+      STREAM_PROCESSOR_GO_STATE_TOPIC: names.changelog,
+      STREAM_PROCESSOR_GO_GROUP_ID: names.group,
+      STREAM_PROCESSOR_GO_TRANSACTIONAL_ID: names.txPrefix,
+      STREAM_PROCESSOR_GO_POLL_WAIT: '200ms',
+      ...env,
+    },
+  });
+}
+
+/** The newest committed revision of every window on an aggregates topic, by window key. */
+export async function latestAggregates(kafka: Kafka, admin: Admin, topic: string): Promise<Map<string, analyticsV1.WindowAggregate>> {
+  const latest = new Map<string, analyticsV1.WindowAggregate>();
+  for (const r of await readAll(kafka, admin, topic)) {
+    const agg = analyticsV1.WindowAggregate.decode(decodeEnvelope(r.value).data);
+    const prev = latest.get(agg.windowKey);
+    if (!prev || Number(prev.revision) < Number(agg.revision)) latest.set(agg.windowKey, agg);
+  }
+  return latest;
 }
 
 export function exited(child: ChildProcess): Promise<number | null> {
