@@ -76,7 +76,7 @@ export function renderSection(runDir: string, run: RunJson): string {
     '- **Pick Go** when memory per instance is what limits you (many partitions per instance, small containers) or the',
     '  team runs Go; its image is one static binary.',
     '- **Pick TS** when the team is TypeScript, or you need what only it has today: the payment metrics stage (it also',
-    '  consumes `payments.transfer.events.v1`), tenant metadata enrichment and the DLQ/time-range replay CLI.',
+    '  consumes `payments.transfer.events.v1`) and the DLQ/time-range replay CLI.',
     '- Freshness (event to insight) is measured for the TS stage only (`npm run bench -- freshness`); not yet for Go.',
     '',
     'Choose per deployment: the TS stage runs by default; `TESSERA_AGGREGATE_STAGE=go npm run up` runs the Go one',
@@ -96,16 +96,18 @@ export function replaceSection(readme: string, section: string): string {
   return `${readme.slice(0, anchor)}\n${section}\n${readme.slice(anchor)}`;
 }
 
-/** The newest bench run (by directory name) with a pipeline result that has both processors. */
+/** The newest bench run (by its machine.date: directory names sort by commit, not time) with both processors. */
 export function newestPipelineRun(resultsDir = join(REPO_ROOT, 'bench', 'results')): string {
-  const runs = readdirSync(resultsDir).sort().reverse();
-  for (const name of runs) {
+  let newest: { dir: string; date: string } | undefined;
+  for (const name of readdirSync(resultsDir)) {
     const file = join(resultsDir, name, 'results.json');
     if (!existsSync(file)) continue;
     const run = JSON.parse(readFileSync(file, 'utf8')) as RunJson;
-    if (!run.smoke && run.results.some((r) => r.id === 'pipeline' && r.table?.rows.some((x) => x[0] === 'Go stream-processor-go'))) return join(resultsDir, name);
+    const both = run.results.some((r) => r.id === 'pipeline' && r.table?.rows.some((x) => x[0] === 'Go stream-processor-go'));
+    if (!run.smoke && both && (!newest || run.machine.date > newest.date)) newest = { dir: join(resultsDir, name), date: run.machine.date };
   }
-  throw new Error(`no pipeline run under ${resultsDir}: npm run bench -- pipeline`);
+  if (!newest) throw new Error(`no pipeline run under ${resultsDir}: npm run bench -- pipeline`);
+  return newest.dir;
 }
 
 export function updateReadme(runDir: string, readmePath = join(REPO_ROOT, 'README.md')): void {

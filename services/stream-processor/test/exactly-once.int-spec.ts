@@ -7,8 +7,9 @@ import { streamProcessorConfigSchema } from '../src/config';
 import type { NormalizedEvent } from '../src/processing/processing.types';
 import { makeEvents } from './support/eos-input';
 import { offlineAggregates } from './support/offline-aggregates';
+import { latestAggregates } from './support/scenario';
 import {
-  committedTotal, createTopics, deleteTopics, endTotal, exited, latestAggregates, produce, rawMessage, readAll, runNames, startProcessor, testKafka, waitFor,
+  committedTotal, createTopics, deleteTopics, endTotal, exited, produce, rawMessage, readAll, runNames, startProcessor, testKafka, waitFor,
 } from './support/kafka-fixture';
 
 jest.setTimeout(180_000);

@@ -1,10 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import type { Admin, Kafka } from 'kafkajs';
 import { aggregationOptions } from '../src/composition';
 import { streamProcessorConfigSchema } from '../src/config';
 import type { NormalizedEvent } from '../src/processing/processing.types';
 import {
-  committedByPartition, committedTotal, createTopics, deleteTopics, endTotal, exited, groupMembers, produce, rawMessage, runNames, startProcessor, testKafka, waitFor,
+  committedByPartition, committedTotal, createTopics, deleteTopics, endTotal, exited, GO_BINARY, groupMembers, produce, rawMessage, runNames, startGoProcessor, startProcessor, testKafka, waitFor,
 } from './support/kafka-fixture';
 import { offlineAggregates } from './support/offline-aggregates';
 import { expectEqualToOffline, latestAggregates, makeEvents } from './support/scenario';
@@ -18,20 +19,28 @@ function withDuplicates(events: NormalizedEvent[]): NormalizedEvent[] {
   return events.flatMap((e, i) => (i % 5 === 0 ? [e, e] : [e]));
 }
 
+type Starter = (names: ReturnType<typeof runNames>, instance: number) => ChildProcess;
+const startTs: Starter = (names) => startProcessor(names, { STREAM_PROCESSOR_MAX_BATCH_BYTES: '4096' });
+// Small polls (many transactions) and a transactional id per instance (the default is per host).
+const startGo: Starter = (names, instance) => startGoProcessor(names, { STREAM_PROCESSOR_GO_MAX_POLL_RECORDS: '100', STREAM_PROCESSOR_GO_TRANSACTIONAL_ID: `${names.txPrefix}-${instance}` });
+
 /**
  * Two (then three) processor processes in one consumer group: B joins mid-stream (rebalance while
  * A is committing), A leaves with SIGTERM mid-stream, C joins, B is SIGKILLed mid-stream and C
  * takes its partitions after the session timeout. Every window's latest aggregate must still be
- * the offline computation of the input: nothing lost, nothing counted twice.
+ * the offline computation of the input: nothing lost, nothing counted twice. The TS stage, then the Go one (issue #15).
  */
-describe('stream-processor rebalance (real Kafka, two instances in one group)', () => {
+describe.each([
+  ['stream-processor', startTs],
+  ['stream-processor-go', startGo],
+] as const)('%s rebalance (real Kafka, two instances in one group)', (stage, starter) => {
   const names = runNames('rebal');
   let kafka: Kafka;
   let admin: Admin;
   const children: ChildProcess[] = [];
 
   const start = (): ChildProcess => {
-    const child = startProcessor(names, { STREAM_PROCESSOR_MAX_BATCH_BYTES: '4096' });
+    const child = starter(names, children.length);
     children.push(child);
     return child;
   };
@@ -44,6 +53,7 @@ describe('stream-processor rebalance (real Kafka, two instances in one group)', 
     }, 90_000);
 
   beforeAll(async () => {
+    if (stage === 'stream-processor-go' && !existsSync(GO_BINARY)) throw new Error(`${GO_BINARY} is missing: npx nx run stream-processor-go:build`);
     kafka = testKafka();
     admin = kafka.admin();
     await admin.connect();

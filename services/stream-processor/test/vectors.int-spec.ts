@@ -12,7 +12,8 @@ import { createProducer, decodeEnvelope } from '@tessera/kafka';
 import type { Admin, Kafka } from 'kafkajs';
 /* eslint-disable-next-line @nx/enforce-module-boundaries -- the vectors are a contract of both stages, kept beside the other contract tests */
 import { type PipelineVectors, tsSettingsEnv, type VectorAggregate } from '../../../tests/contract/vectors/pipeline';
-import { committedTotal, endTotal, exited, GO_BINARY, latestAggregates, readAll, runNames, startGoProcessor, startProcessor, testKafka, waitFor } from './support/kafka-fixture';
+import { committedTotal, endTotal, exited, GO_BINARY, readAll, runNames, startGoProcessor, startProcessor, testKafka, waitFor } from './support/kafka-fixture';
+import { latestAggregates } from './support/scenario';
 
 jest.setTimeout(180_000);
 
@@ -25,6 +26,7 @@ function startGo(names: ReturnType<typeof runNames>): ChildProcess {
     STREAM_PROCESSOR_GO_WINDOWS: s.windows,
     STREAM_PROCESSOR_GO_DIMENSIONS: s.dimensions,
     STREAM_PROCESSOR_GO_DISTINCT_KEY: s.distinct,
+    STREAM_PROCESSOR_GO_TENANT_METADATA: s.tenantMetadata,
     STREAM_PROCESSOR_GO_ALLOWED_LATENESS: `${s.allowedLatenessMs}ms`,
     STREAM_PROCESSOR_GO_WATERMARK_DELAY: `${s.watermarkDelayMs}ms`,
     STREAM_PROCESSOR_GO_DEDUP_HORIZON: `${s.dedupeHorizonMs}ms`,

@@ -28,7 +28,9 @@ export const PIPELINE_VECTORS_FILE = join(__dirname, 'pipeline.json');
 /** The settings both stages run the vectors with (the defaults, written out; idle advance off). */
 export const VECTOR_SETTINGS = {
   windows: '10s,60s,60s/10s',
-  dimensions: 'country,plan',
+  // tier comes only from tenant metadata (acme's events get it; its plan never overrides the events' own).
+  dimensions: 'country,plan,tier',
+  tenantMetadata: '{"acme":{"plan":"enterprise","tier":"gold"}}',
   distinct: 'user_id',
   allowedLatenessMs: 30_000,
   watermarkDelayMs: 5_000,
@@ -37,7 +39,7 @@ export const VECTOR_SETTINGS = {
   maxFutureSkewMs: 3_600_000,
 };
 
-/** The TS stage's environment for these settings (no tenant metadata: the Go stage has none). */
+/** The TS stage's environment for these settings. */
 export function tsSettingsEnv(s: typeof VECTOR_SETTINGS): Record<string, string> {
   return {
     STREAM_PROCESSOR_WINDOWS: s.windows,
@@ -48,7 +50,7 @@ export function tsSettingsEnv(s: typeof VECTOR_SETTINGS): Record<string, string>
     STREAM_PROCESSOR_DEDUPE_HORIZON_MS: String(s.dedupeHorizonMs),
     STREAM_PROCESSOR_CLOSED_RETENTION_MS: String(s.closedRetentionMs),
     STREAM_PROCESSOR_MAX_FUTURE_SKEW_MS: String(s.maxFutureSkewMs),
-    STREAM_PROCESSOR_TENANT_METADATA: '{}',
+    STREAM_PROCESSOR_TENANT_METADATA: s.tenantMetadata,
   };
 }
 
@@ -155,7 +157,7 @@ export function generatePipelineVectors(): PipelineVectors {
   const s = VECTOR_SETTINGS;
   const config = streamProcessorConfigSchema.parse(tsSettingsEnv(s));
   const state = new PartitionState(aggregationOptions(config));
-  const tenants = TenantMetadata.parse('{}');
+  const tenants = TenantMetadata.parse(s.tenantMetadata);
   const input: InputRecord[] = records.map((rec, offset) => {
     const value = Buffer.from(rec.value, 'base64');
     return { ...decodeRawEvent(value, tenants), offset: String(offset), key: Buffer.from(rec.key), value, timestampMs: rec.timestampMs };

@@ -3,6 +3,7 @@
 package config
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"net"
@@ -18,6 +19,9 @@ import (
 const Prefix = "STREAM_PROCESSOR_GO_"
 
 // Config is the validated configuration.
+// DefaultTenantMetadata is the TS stage's STREAM_PROCESSOR_TENANT_METADATA default.
+const DefaultTenantMetadata = `{"demo":{"tenant_tier":"free","tenant_region":"eu"}}`
+
 type Config struct {
 	Brokers []string
 	// Kafka is how the clients authenticate (KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*, KAFKA_TLS_*; see kafka.go).
@@ -35,6 +39,9 @@ type Config struct {
 	PollWait       time.Duration
 	MaxPollRecords int
 	MaxFutureSkew  time.Duration
+	// TenantMetadata: attributes added to a tenant's events (never overriding the event's own), usable as dimensions;
+	// STREAM_PROCESSOR_GO_TENANT_METADATA, the TS stage's STREAM_PROCESSOR_TENANT_METADATA format and default.
+	TenantMetadata map[string]map[string]string
 	Window         window.Config
 	// MetricsAddr is host:port of the Prometheus /metrics endpoint, "" when no port is set (no endpoint),
 	// the same rule as libs/telemetry's prometheusEndpoint on the Node side.
@@ -92,6 +99,11 @@ func Load(lookup func(string) (string, bool)) (*Config, error) {
 	c.Tracing = r.tracing()
 	c.LagRefresh = 15 * time.Second
 	windows := r.str(Prefix+"WINDOWS", "10s,60s,60s/10s")
+	if meta := r.str(Prefix+"TENANT_METADATA", DefaultTenantMetadata); r.err == nil {
+		if err := json.Unmarshal([]byte(meta), &c.TenantMetadata); err != nil {
+			r.fail(Prefix+"TENANT_METADATA", fmt.Sprintf(`expected a JSON map tenant -> {attribute: value}, e.g. {"demo":{"tenant_tier":"free"}}: %v`, err))
+		}
+	}
 	if a := c.Window.Sketches.Alpha; r.err == nil && !(a > 0 && a < 1) {
 		r.fail(Prefix+"SKETCH_ALPHA", fmt.Sprintf("must be in (0, 1), got %v", a))
 	}

@@ -21,6 +21,11 @@ func TestLoadDefaults(t *testing.T) {
 	if len(c.Window.Windows) != 3 || c.Window.AllowedLateness != 30*time.Second || c.Window.Dimensions[1] != "plan" {
 		t.Errorf("window defaults: %+v", c.Window)
 	}
+	// The TS stage's defaults (issue #15).
+	if c.Window.DedupHorizon != 2*time.Minute || c.Window.ClosedRetention != 5*time.Minute || c.MaxFutureSkew != time.Hour ||
+		c.Window.Sketches.Alpha != 0.01 || c.Window.Sketches.HLLPrecision != 11 || c.TenantMetadata["demo"]["tenant_tier"] != "free" {
+		t.Errorf("parity defaults: %+v %+v %v", c.Window, c.TenantMetadata, c.MaxFutureSkew)
+	}
 }
 
 func TestLoadNamesTheBadVariable(t *testing.T) {
@@ -29,6 +34,9 @@ func TestLoadNamesTheBadVariable(t *testing.T) {
 		"STREAM_PROCESSOR_GO_ALLOWED_LATENESS": {"KAFKA_BROKERS": "a:1", "STREAM_PROCESSOR_GO_ALLOWED_LATENESS": "soon"},
 		"STREAM_PROCESSOR_GO_WINDOWS":          {"KAFKA_BROKERS": "a:1", "STREAM_PROCESSOR_GO_WINDOWS": "60s/7s"},
 		"STREAM_PROCESSOR_GO_MAX_POLL_RECORDS": {"KAFKA_BROKERS": "a:1", "STREAM_PROCESSOR_GO_MAX_POLL_RECORDS": "x"},
+		"STREAM_PROCESSOR_GO_SKETCH_ALPHA":     {"KAFKA_BROKERS": "a:1", "STREAM_PROCESSOR_GO_SKETCH_ALPHA": "1.5"},
+		"STREAM_PROCESSOR_GO_HLL_PRECISION":    {"KAFKA_BROKERS": "a:1", "STREAM_PROCESSOR_GO_HLL_PRECISION": "20"},
+		"STREAM_PROCESSOR_GO_TENANT_METADATA":  {"KAFKA_BROKERS": "a:1", "STREAM_PROCESSOR_GO_TENANT_METADATA": `{"demo":"free"}`},
 	} {
 		_, err := Load(env(m))
 		var cfgErr *Error

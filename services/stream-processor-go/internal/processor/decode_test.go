@@ -79,3 +79,14 @@ func TestDecodeRejectsBadInputWithAStableCode(t *testing.T) {
 		}
 	}
 }
+
+func TestEnrichAddsTenantMetadataWithoutOverriding(t *testing.T) {
+	got := enrich(map[string]string{"tenant_tier": "free", "country": "XX"}, map[string]string{"country": "DE"})
+	if len(got) != 2 || got["tenant_tier"] != "free" || got["country"] != "DE" {
+		t.Fatalf("enriched %v", got)
+	}
+	attrs := map[string]string{"a": "1"}
+	if out := enrich(nil, attrs); len(out) != 1 || out["a"] != "1" {
+		t.Fatalf("no metadata: %v", out)
+	}
+}

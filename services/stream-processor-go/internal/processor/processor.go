@@ -237,6 +237,9 @@ func (p *Processor) process(records []*kgo.Record, now time.Time) ([]*kgo.Record
 		}
 		in.records++
 		ev, envTraceparent, rej := decodeTraced(r.Value)
+		if rej == nil { // as the TS decoder: tenant metadata joins the attributes (dimensions may use it)
+			ev.Attributes = enrich(p.cfg.TenantMetadata[ev.Tenant], ev.Attributes)
+		}
 		// Against the record's timestamp, as the TS stage (partition-state.ts): deterministic on replay, unlike the
 		// wall clock this stage used before issue #15. One such event would drag the watermark ahead and close every
 		// open window early.
@@ -273,6 +276,21 @@ func (p *Processor) process(records []*kgo.Record, now time.Time) ([]*kgo.Record
 	batch.Late = st.TooLate
 	batch.Poison = st.DeadLetters - st.TooLate
 	return out, st, batch, inputs, nil
+}
+
+// enrich adds a tenant's metadata attributes to an event's, never overriding the event's own (the TS TenantMetadata).
+func enrich(meta, attrs map[string]string) map[string]string {
+	if len(meta) == 0 {
+		return attrs
+	}
+	out := make(map[string]string, len(meta)+len(attrs))
+	for k, v := range meta {
+		out[k] = v
+	}
+	for k, v := range attrs {
+		out[k] = v
+	}
+	return out
 }
 
 // emit flushes every partition's windows into aggregate and changelog records. Each partition that had

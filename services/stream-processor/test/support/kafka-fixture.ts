@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { analyticsV1, eventTypeName } from '@tessera/contracts';
-import { buildEnvelope, createProducer, decodeEnvelope, encodeEnvelope, kafkaSecurityFromEnv } from '@tessera/kafka';
+import { buildEnvelope, createProducer, encodeEnvelope, kafkaSecurityFromEnv } from '@tessera/kafka';
 import { AssignerProtocol, Kafka, logLevel, type Admin, type Message } from 'kafkajs';
 import type { NormalizedEvent } from '../../src/processing/processing.types';
 import type { OtlpReceiver } from '@tessera/telemetry';
@@ -121,17 +121,6 @@ export function startGoProcessor(names: RunNames, env: Record<string, string> = 
       ...env,
     },
   });
-}
-
-/** The newest committed revision of every window on an aggregates topic, by window key. */
-export async function latestAggregates(kafka: Kafka, admin: Admin, topic: string): Promise<Map<string, analyticsV1.WindowAggregate>> {
-  const latest = new Map<string, analyticsV1.WindowAggregate>();
-  for (const r of await readAll(kafka, admin, topic)) {
-    const agg = analyticsV1.WindowAggregate.decode(decodeEnvelope(r.value).data);
-    const prev = latest.get(agg.windowKey);
-    if (!prev || Number(prev.revision) < Number(agg.revision)) latest.set(agg.windowKey, agg);
-  }
-  return latest;
 }
 
 export function exited(child: ChildProcess): Promise<number | null> {
