@@ -12,6 +12,7 @@ export type { BatchHandler, BatchItem, EventConsumerOptions, EventHandler, Messa
 export { dlqTopicFor, deadLetterMessage, failureReason, DlqHeaders } from './dead-letter';
 export type { DeadLetterInfo } from './dead-letter';
 export { backoffDelayMs, decideAfterFailure, isRetryable, PoisonMessageError, DEFAULT_RETRY_POLICY } from './retry-policy';
+export { isProducerStateError } from './producer-state';
 export type { RetryPolicy, FailureDecision } from './retry-policy';
 export { ConsumerLagMonitor, computeLag, CONSUMER_LAG_METRIC } from './consumer-lag.monitor';
 export type { ConsumerLagMonitorOptions, PartitionLag } from './consumer-lag.monitor';

@@ -1,8 +1,8 @@
 import { context, SpanKind, trace } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import { markSpanFailed } from '@tessera/telemetry';
-import { ConsumerLagMonitor, createProducer, type KafkaLogger, reportFatalCrashes } from '@tessera/kafka';
-import { type Admin, CompressionTypes, type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, type Message, type Producer, type ProducerRecord } from 'kafkajs';
+import { ConsumerLagMonitor, createProducer, isProducerStateError, type KafkaLogger, reportFatalCrashes } from '@tessera/kafka';
+import { type Admin, CompressionTypes, type Consumer, type EachBatchPayload, type Kafka, KafkaJSError, type KafkaMessage, type Message, type Producer, type ProducerRecord } from 'kafkajs';
 import { decodePaymentEvent, isAggregatedPaymentEvent } from '../payments/payment-event.decoder';
 import { PartitionState, type AggregationOptions, type BatchOutcome } from '../processing/partition-state';
 import type { InputRecord } from '../processing/processing.types';
@@ -215,6 +215,16 @@ export class StreamProcessorRunner {
         }
       } catch (error) {
         this.readyGeneration = -1; // state may be ahead of what committed: rebuild before the next batch
+        if (isProducerStateError(error)) {
+          // The producer's id/epoch/sequence is wrong for good (e.g. OUT_OF_ORDER_SEQUENCE_NUMBER after a broker loss):
+          // drop it, so the next batch's preparation makes a new one (InitProducerId aborts and fences the open
+          // transaction) and restores the state from the changelog; kafkajs retries instead of stopping the consumer.
+          const broken = this.producers.get(k);
+          this.producers.delete(k);
+          await broken?.disconnect().catch(() => undefined);
+          this.options.logger.warn({ err: error, partition: k }, 'transactional producer unusable; a new one takes over from the committed state');
+          throw new KafkaJSError(error as Error, { retriable: true });
+        }
         throw error;
       }
       this.positions.set(k, next);
