@@ -102,9 +102,8 @@ func (a *Accumulator) Distinct() int64 { return a.hll.Estimate() }
 // and sketches that cover only the events after the upgrade (logged by the store once per restore).
 const stateVersion = 2
 
-// accumulatorState is the changelog encoding (decoding: the sketches are read by version, see UnmarshalAccumulator).
-type accumulatorState struct {
-	V        int     `json:"v,omitempty"`
+// stateFields are the window's numbers in the changelog encoding (embedded: encoding/json writes them inline).
+type stateFields struct {
 	Count    int64   `json:"count"`
 	Sum      float64 `json:"sum"`
 	Min      float64 `json:"min"`
@@ -113,26 +112,25 @@ type accumulatorState struct {
 	Revision int64   `json:"revision"`
 	Final    bool    `json:"final"`
 	// MaxEventMs is absent (nil) in changelogs written before it was tracked.
-	MaxEventMs *int64          `json:"maxEventMs,omitempty"`
-	Sketch     json.RawMessage `json:"sketch"`
-	HLL        json.RawMessage `json:"hll"`
+	MaxEventMs *int64 `json:"maxEventMs,omitempty"`
 }
 
-// accumulatorStateOut is what MarshalBinary writes: the same fields with the sketches as typed values, encoded in one
-// pass (as json.RawMessage each was encoded, then validated and compacted again by every enclosing Marshal: a third of
-// the stage's CPU on a backlog).
+// accumulatorState is the changelog encoding as read (the sketches are decoded by version, see UnmarshalAccumulator).
+type accumulatorState struct {
+	V int `json:"v,omitempty"`
+	stateFields
+	Sketch json.RawMessage `json:"sketch"`
+	HLL    json.RawMessage `json:"hll"`
+}
+
+// accumulatorStateOut is what MarshalBinary writes: the same fields with the sketches as typed values (written by
+// appendState in one pass; as json.RawMessage each was encoded, then validated and compacted again by every enclosing
+// Marshal: a third of the stage's CPU on a backlog).
 type accumulatorStateOut struct {
-	V          int                    `json:"v"`
-	Count      int64                  `json:"count"`
-	Sum        float64                `json:"sum"`
-	Min        float64                `json:"min"`
-	Max        float64                `json:"max"`
-	Late       int64                  `json:"late"`
-	Revision   int64                  `json:"revision"`
-	Final      bool                   `json:"final"`
-	MaxEventMs *int64                 `json:"maxEventMs,omitempty"`
-	Sketch     sketch.DDSketchJSON    `json:"sketch"`
-	HLL        sketch.HyperLogLogJSON `json:"hll"`
+	V int `json:"v"`
+	stateFields
+	Sketch sketch.DDSketchJSON    `json:"sketch"`
+	HLL    sketch.HyperLogLogJSON `json:"hll"`
 }
 
 // stateOut is the state with its sketches as values (what appendState writes; the tests compare the two).
@@ -144,7 +142,7 @@ func (a *Accumulator) stateOut() accumulatorStateOut {
 
 // stateHeader is the state without its sketches.
 func (a *Accumulator) stateHeader() accumulatorStateOut {
-	st := accumulatorStateOut{V: stateVersion, Count: a.Count, Sum: a.Sum, Min: a.Min, Max: a.Max, Late: a.Late, Revision: a.Revision, Final: a.Final}
+	st := accumulatorStateOut{V: stateVersion, stateFields: stateFields{Count: a.Count, Sum: a.Sum, Min: a.Min, Max: a.Max, Late: a.Late, Revision: a.Revision, Final: a.Final}}
 	if ms, ok := a.MaxEventTime(); ok {
 		st.MaxEventMs = &ms
 	}
