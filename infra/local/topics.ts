@@ -23,6 +23,24 @@ export interface TopicOutcome {
   warnings: string[];
 }
 
+/** Errors of a metadata request while a new topic spreads through the cluster: wait and ask again. */
+const SPREADING = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE']);
+
+/** Waits until every partition of `topics` has a leader (a broker may not know a just-created topic for a moment). */
+export async function waitForLeaders(admin: Admin, topics: string[], timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const { topics: meta } = await admin.fetchTopicMetadata({ topics });
+      if (meta.length === topics.length && meta.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+    } catch (err) {
+      if (!SPREADING.has((err as { type?: string }).type ?? '')) throw err;
+    }
+    if (Date.now() > deadline) throw new Error(`topics ${topics.join(', ')} have no leader after ${timeoutMs / 1000} s: see the broker logs (npm run infra -- logs kafka-1)`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 /**
  * Makes the cluster's topics match the declared ones: creates missing topics, adds partitions, and rewrites
  * topic configs that drifted. Idempotent; never deletes a topic (that would lose data).
@@ -32,7 +50,9 @@ export async function ensureTopics(admin: Admin, topics: ResolvedTopic[]): Promi
   const missing = topics.filter((t) => !existing.has(t.name));
   if (missing.length > 0) {
     await admin.createTopics({
-      waitForLeaders: true,
+      // kafkajs' own wait fails on a broker that has not learned of the new topic yet (UNKNOWN_TOPIC_OR_PARTITION, seen
+      // on a fresh three-broker cluster in CI): waitForLeaders below tolerates it.
+      waitForLeaders: false,
       topics: missing.map((t) => ({
         topic: t.name,
         numPartitions: t.partitions,
@@ -41,6 +61,7 @@ export async function ensureTopics(admin: Admin, topics: ResolvedTopic[]): Promi
       })),
     });
   }
+  if (missing.length > 0) await waitForLeaders(admin, missing.map((t) => t.name));
   const outcomes: TopicOutcome[] = missing.map((t) => ({ topic: t.name, actions: ['created'], warnings: [] }));
   const present = topics.filter((t) => existing.has(t.name));
   if (present.length === 0) return outcomes;

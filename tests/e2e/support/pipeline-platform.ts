@@ -8,6 +8,8 @@ import { createCredentials, type E2eCredentials } from './credentials';
 import { OtlpReceiver } from './otlp-receiver';
 import { restartService, ROOT, type RunningService, type ServiceSpec, startServices, stopServices } from './platform';
 import { kafkaSecurityFromEnv } from '@tessera/kafka';
+/* eslint-disable-next-line @nx/enforce-module-boundaries -- infra/local is repo tooling, not an Nx project: the same leader wait as `npm run up` */
+import { waitForLeaders } from '../../../infra/local/topics';
 
 const ADMIN_URL = process.env['TESSERA_PG_ADMIN_URL'] ?? 'postgresql://tessera:tessera@127.0.0.1:55432/postgres';
 const KAFKA = process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092';
@@ -89,7 +91,7 @@ export async function startPipelinePlatform(portBase: number, options: PipelineO
   const admin = new Kafka({ ...kafkaSecurityFromEnv({ ...process.env, ...extra }), clientId: `e2e-pipeline-${run}`, brokers: kafkaBrokers.split(','), logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   await admin.createTopics({
-    waitForLeaders: true,
+    waitForLeaders: false, // waitForLeaders below: kafkajs' own wait fails while a new topic spreads over three brokers
     topics: [
       { topic: topics.raw, numPartitions: 3 },
       { topic: topics.aggregates, numPartitions: 3 },
@@ -97,6 +99,7 @@ export async function startPipelinePlatform(portBase: number, options: PipelineO
       { topic: topics.aggregatesDlq, numPartitions: 1 },
     ],
   });
+  await waitForLeaders(admin, [topics.raw, topics.aggregates, topics.dlq, topics.aggregatesDlq]);
   await ensureDatabase(dbUrl);
   await migrate(dbUrl, join(ROOT, 'services/insights/prisma/migrations'));
 
