@@ -14,7 +14,8 @@ import { startPaymentsPlatform, type PaymentsPlatform } from '../e2e/support/pay
 import { type PipelinePlatform, startPipelinePlatform } from '../e2e/support/pipeline-platform';
 import { ChaosKafka } from './support/chaos-kafka';
 import { runPipelineScenario } from './support/pipeline-scenario';
-import { fullOnly, writeScenarioResult } from './support/report';
+import { fullOnly } from './support/full';
+import { writeScenarioResult } from './support/report';
 import { runPaymentsScenario } from './support/scenario';
 
 jest.setTimeout(300_000);
@@ -85,7 +86,7 @@ it('loses nothing acknowledged when a broker dies mid-load and comes back', asyn
   expect(outcome.load.operations.filter((o) => o.outcome === 'acked').length).toBeGreaterThan(40);
 });
 
-// `npm run chaos` only (CI-sized subset, support/report.ts): ~2 minutes on the three-broker cluster.
+// `npm run chaos` only (CI-sized subset, support/full.ts): ~2 minutes on the three-broker cluster.
 fullOnly('keeps the stream processor\'s Kafka transactions exactly-once when a broker dies mid-load and comes back', async () => {
   // The payments services are not part of this scenario: their CPU goes to the pipeline.
   const payments = platform;

@@ -13,7 +13,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { type PipelinePlatform, startPipelinePlatform } from '../e2e/support/pipeline-platform';
 import { runPipelineScenario } from './support/pipeline-scenario';
 import { runPoisonScenario } from './support/poison';
-import { fullOnly } from './support/report';
+import { fullOnly } from './support/full';
 
 jest.setTimeout(300_000);
 
@@ -47,7 +47,7 @@ describe.each([
 
   afterAll(() => platform?.stop(), 120_000);
 
-  // The Go stage's run is in `npm run chaos` only (CI-sized subset, support/report.ts): in `npm test` its kill -9 is
+  // The Go stage's run is in `npm run chaos` only (CI-sized subset, support/full.ts): in `npm test` its kill -9 is
   // covered by go-processor-crash.int-spec.ts and the rebalance spec.
   (processor === 'go' ? fullOnly : it)(`survives kill -9 of ${name} (twice), insights and ingest with every acknowledged event counted once`, async () => {
     const { load, invariants } = await runPipelineScenario({

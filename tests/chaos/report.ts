@@ -15,7 +15,7 @@ const publish = process.argv.includes('--publish');
 const renderOnly = process.argv.includes('--render-only');
 if (!renderOnly) rmSync(CHAOS_REPORT_DIR, { recursive: true, force: true });
 if (!renderOnly) console.log('==> chaos scenarios (tests/chaos, real processes, loopback only; a few minutes)');
-// Every scenario, the ones `npm test` leaves out included (support/report.ts CHAOS_FULL).
+// Every scenario, the ones `npm test` leaves out included (support/full.ts CHAOS_FULL).
 const jest = renderOnly ? { status: 0 } : spawnSync('npx', ['jest', '-c', 'jest.config.cjs', '--selectProjects', 'chaos', '--ci', '--runInBand'], { cwd: ROOT, stdio: 'inherit', env: { ...process.env, TESSERA_CHAOS_FULL: '1' } });
 let results: ReturnType<typeof readScenarioResults> = [];
 try {

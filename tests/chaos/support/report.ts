@@ -6,14 +6,6 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Invariant } from './invariants';
 
-/**
- * `npm run chaos` runs every scenario (TESSERA_CHAOS_FULL=1); `npm test` a CI-sized subset: the scenarios marked
- * `fullOnly` (the Go stage's kill -9 under load, the pipeline through a broker loss; ~4 minutes together) are skipped
- * there, their ground covered in CI by the Go kill -9 / rebalance specs and the payments broker-loss scenario.
- */
-export const CHAOS_FULL = process.env['TESSERA_CHAOS_FULL'] === '1';
-export const fullOnly = CHAOS_FULL ? it : it.skip;
-
 export const CHAOS_REPORT_DIR = join(__dirname, '..', '..', '..', '.tessera', 'reports', 'chaos');
 
 export interface ScenarioResult {
