@@ -80,6 +80,7 @@ export const pipelineBenchmark: Benchmark = {
       });
       const goEnv: Record<string, string> = {
         STREAM_PROCESSOR_GO_RAW_TOPIC: raw,
+        STREAM_PROCESSOR_GO_PAYMENTS_TOPIC: 'none', // as the TS runs: the raw backlog only
         STREAM_PROCESSOR_GO_AGGREGATES_TOPIC: out('aggregates', 'go'),
         STREAM_PROCESSOR_GO_DLQ_TOPIC: out('dlq', 'go'),
         STREAM_PROCESSOR_GO_STATE_TOPIC: out('state', 'go'),

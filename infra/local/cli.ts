@@ -32,7 +32,8 @@ import { LocalServices } from './services';
 import { LocalVictoriaMetrics } from './victoria-metrics';
 import { LocalZipkin } from './zipkin';
 import { formatStatusTable } from './status';
-import { layoutForBrokers, loadTopology, REPO_ROOT, serviceEnv, type Topology } from './topology';
+import { reserveListenPorts } from './proc';
+import { allListenPorts, layoutForBrokers, loadTopology, REPO_ROOT, serviceEnv, type Topology } from './topology';
 
 const COMPONENTS = ['postgres', 'kafka', 'observability'] as const;
 type Component = (typeof COMPONENTS)[number];
@@ -83,6 +84,8 @@ const wants = (args: Args, c: Component) => args.only === undefined || args.only
 async function up(topo: Topology, args: Args): Promise<void> {
   const layout = layoutForBrokers(args.brokers);
   const started = Date.now();
+  // Before anything listens: a client's outgoing connection must not take a platform port as its source port.
+  reserveListenPorts(allListenPorts(topo), log);
   // Cheap and idempotent; services refuse to start without certificates (unless TESSERA_GRPC_PLAINTEXT=true).
   // Kafka's listeners use them too (the kafka-broker leaf), so `--only kafka` makes them as well.
   if (args.only === undefined || args.only === 'kafka') ensureCerts(topo, log);

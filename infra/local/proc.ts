@@ -182,6 +182,52 @@ export function portListening(port: number): boolean {
   );
 }
 
+const PORT_RANGE_FILE = '/proc/sys/net/ipv4/ip_local_port_range';
+const RESERVED_PORTS_FILE = '/proc/sys/net/ipv4/ip_local_reserved_ports';
+
+/** Parses a sysctl port list such as `8080,50051-50054` into its ports. */
+export function parsePortList(text: string): Set<number> {
+  const ports = new Set<number>();
+  for (const part of text.trim().split(',')) {
+    const [a, b] = part.split('-').map((x) => Number.parseInt(x, 10));
+    if (a === undefined || !Number.isInteger(a)) continue;
+    for (let p = a; p <= (b !== undefined && Number.isInteger(b) ? b : a); p++) ports.add(p);
+  }
+  return ports;
+}
+
+/**
+ * Keeps the platform's listen ports out of Linux's ephemeral range. The kernel gives outgoing connections a source
+ * port from `ip_local_port_range` (32768-60999 by default), which holds 50051-50054 (gRPC) and 55432 (PostgreSQL):
+ * a Kafka or database client that happened to get 50052 made compliance's bind fail with EADDRINUSE although nothing
+ * listened there (seen in CI). Ports in `ip_local_reserved_ports` are never handed out that way. Needs root; without
+ * it (or in a read-only /proc) this prints the sysctl to run and carries on. Idempotent; returns the ports it added.
+ */
+export function reserveListenPorts(ports: number[], log: (line: string) => void): number[] {
+  let lo: number;
+  let hi: number;
+  let reserved: Set<number>;
+  let current: string;
+  try {
+    [lo = 0, hi = -1] = readFileSync(PORT_RANGE_FILE, 'utf8').trim().split(/\s+/).map(Number);
+    current = readFileSync(RESERVED_PORTS_FILE, 'utf8').trim();
+    reserved = parsePortList(current);
+  } catch {
+    return []; // not Linux, or no such sysctl
+  }
+  const missing = [...new Set(ports)].filter((p) => p >= lo && p <= hi && !reserved.has(p)).sort((a, b) => a - b);
+  if (missing.length === 0) return [];
+  const wanted = [current, ...missing.map(String)].filter((x) => x !== '').join(',');
+  try {
+    writeFileSync(RESERVED_PORTS_FILE, wanted);
+  } catch (err) {
+    log(`ports ${missing.join(', ')} lie in the ephemeral range ${lo}-${hi}: an outgoing connection may take one and a listener then fails with EADDRINUSE (${(err as NodeJS.ErrnoException).code ?? 'not writable'}); as root: sysctl -w net.ipv4.ip_local_reserved_ports=${wanted}`);
+    return [];
+  }
+  log(`reserved ports ${missing.join(', ')} (net.ipv4.ip_local_reserved_ports): outgoing connections no longer take them as source ports`);
+  return missing;
+}
+
 /** Throws a clear error if a process other than `ours` listens on the port. */
 export function assertPortFree(port: number, what: string, ours: number[] = []): void {
   if (!portListening(port)) return;

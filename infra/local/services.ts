@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { InfraError } from './errors';
-import { assertPortFree, ensureDir, isAlive, ownedPid, removeFile, startDetached, stopPid, tailFile, tcpOpen, treePssKb, waitFor } from './proc';
+import { assertPortFree, ensureDir, reserveListenPorts, isAlive, ownedPid, removeFile, startDetached, stopPid, tailFile, tcpOpen, treePssKb, waitFor } from './proc';
 import type { ComponentStatus } from './status';
 import { LocalKafka } from './kafka';
-import { localAddressing, REPO_ROOT, serviceEnv, type LayoutName, type ServiceSpec, type Topology } from './topology';
+import { allListenPorts, localAddressing, REPO_ROOT, serviceEnv, type LayoutName, type ServiceSpec, type Topology } from './topology';
 
 /** SIGTERM grace before SIGKILL: services drain in-flight calls and commit Kafka offsets on SIGTERM. */
 const STOP_GRACE_MS = 10_000;
@@ -152,6 +152,7 @@ export class LocalServices {
    */
   async up(names: string[], timeoutMs: number, log: (line: string) => void, env: Record<string, string> = {}): Promise<void> {
     ensureDir(this.dir);
+    reserveListenPorts(allListenPorts(this.topo), log);
     const started = Date.now();
     let count = 0;
     const stage = aggregateStage();

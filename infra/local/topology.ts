@@ -174,18 +174,7 @@ function consistencyProblems(t: Topology): string[] {
     }
     for (const d of duplicates(layout.nodes.map((n) => n.id))) problems.push(`kafka layout ${layoutName}: node id ${d} used twice`);
     // Only one layout runs at a time, so ports must be unique within a layout plus everything else.
-    const owners: [number, string][] = [
-      [t.postgres.port, 'postgres'],
-      ...layout.nodes.flatMap((n): [number, string][] => [
-        [n.port, `kafka node ${n.id}`],
-        [n.controllerPort, `kafka node ${n.id} controller`],
-      ]),
-      ...t.services.flatMap((s): [number, string][] => (s.port === undefined ? [] : [[s.port, `service ${s.name}`]])),
-      ...t.services.flatMap((s): [number, string][] => (s.metricsPort === undefined ? [] : [[s.metricsPort, `service ${s.name} metrics`]])),
-      [t.observability.zipkin.port, 'zipkin'],
-      [t.observability.victoriaMetrics.port, 'victoria-metrics'],
-      [t.observability.grafana.port, 'grafana'],
-    ];
+    const owners = listenPorts(t, layoutName);
     for (const p of duplicates(owners.map(([p]) => p))) {
       const who = owners.filter(([q]) => q === p).map(([, w]) => w);
       problems.push(`port ${p} is used by ${who.join(' and ')} (layout ${layoutName})`);
@@ -289,6 +278,27 @@ export function parseTopology(text: string, source = 'topology.yaml'): Topology 
 /** Reads infra/topology.yaml (or another file) and validates it. */
 export function loadTopology(file = DEFAULT_TOPOLOGY_PATH): Topology {
   return parseTopology(readFileSync(file, 'utf8'), path.relative(process.cwd(), file) || file);
+}
+
+/** Every port something of the platform listens on in a Kafka layout, with what listens there. */
+export function listenPorts(t: Topology, layoutName: LayoutName): [number, string][] {
+  return [
+    [t.postgres.port, 'postgres'],
+    ...t.kafka.layouts[layoutName].nodes.flatMap((n): [number, string][] => [
+      [n.port, `kafka node ${n.id}`],
+      [n.controllerPort, `kafka node ${n.id} controller`],
+    ]),
+    ...t.services.flatMap((s): [number, string][] => (s.port === undefined ? [] : [[s.port, `service ${s.name}`]])),
+    ...t.services.flatMap((s): [number, string][] => (s.metricsPort === undefined ? [] : [[s.metricsPort, `service ${s.name} metrics`]])),
+    [t.observability.zipkin.port, 'zipkin'],
+    [t.observability.victoriaMetrics.port, 'victoria-metrics'],
+    [t.observability.grafana.port, 'grafana'],
+  ];
+}
+
+/** Every port of every layout (for reserving them all at once, see proc.ts reserveListenPorts). */
+export function allListenPorts(t: Topology): number[] {
+  return [...new Set(LAYOUTS.flatMap((l) => listenPorts(t, l).map(([p]) => p)))];
 }
 
 export function layoutForBrokers(brokers: number): LayoutName {

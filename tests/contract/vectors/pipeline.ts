@@ -12,7 +12,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { analyticsV1, eventTypeName } from '@tessera/contracts';
+import { analyticsV1, commonV1, eventTypeName } from '@tessera/contracts';
 import { buildEnvelope, encodeEnvelope } from '@tessera/kafka';
 /* eslint-disable @nx/enforce-module-boundaries -- the expected output is the TS stage's own processing core */
 import { aggregationOptions } from '../../../services/stream-processor/src/composition';
@@ -147,24 +147,23 @@ export function vectorRecords(): VectorRecord[] {
       bad('edge-min', { value: -1e300 }, 'edge value -1e300 (valid)', 14);
       bad('edge-tiny', { value: 5e-324 }, 'edge value 5e-324 (valid, counts as zero in the sketch)', 15);
       bad('edge-zero', { value: 0 }, 'zero (valid)', 16);
+      out.push({ key: 'acme/web', value: '', timestampMs: recordTime + 17, note: 'empty value' });
+      out.push({ key: 'acme/web', value: Buffer.from(commonV1.EventEnvelope.encode(commonV1.EventEnvelope.fromPartial({ type: eventTypeName.AnalyticsEvent, data: new Uint8Array([0x0a, 0x01, 0x61]) })).finish()).toString('base64'), timestampMs: recordTime + 18, note: 'envelope without id' });
     }
   }
   return out;
 }
 
-export function generatePipelineVectors(): PipelineVectors {
-  const records = vectorRecords();
-  const s = VECTOR_SETTINGS;
-  const config = streamProcessorConfigSchema.parse(tsSettingsEnv(s));
+/**
+ * Runs decoded records through the reference, the TS stage's own `PartitionState` (one partition, batches of 25: any
+ * size gives the same newest revisions, lateness is decided per event), and returns the newest revision of every window
+ * and the dead letters (by position in `input`).
+ */
+export function runReference(input: InputRecord[]): { aggregates: VectorAggregate[]; deadLetters: Array<{ offset: number; code: string }> } {
+  const config = streamProcessorConfigSchema.parse(tsSettingsEnv(VECTOR_SETTINGS));
   const state = new PartitionState(aggregationOptions(config));
-  const tenants = TenantMetadata.parse(s.tenantMetadata);
-  const input: InputRecord[] = records.map((rec, offset) => {
-    const value = Buffer.from(rec.value, 'base64');
-    return { ...decodeRawEvent(value, tenants), offset: String(offset), key: Buffer.from(rec.key), value, timestampMs: rec.timestampMs };
-  });
   const latest = new Map<string, VectorAggregate>();
   const deadLetters: Array<{ offset: number; code: string }> = [];
-  // Batches of 25 (any size gives the same newest revisions: lateness is decided per event).
   for (let i = 0; i < input.length; i += 25) {
     const out = state.processBatch(input.slice(i, i + 25));
     for (const d of out.deadLetters) deadLetters.push({ offset: Number(d.offset), code: d.code });
@@ -185,8 +184,17 @@ export function generatePipelineVectors(): PipelineVectors {
       });
     }
   }
-  const aggregates = [...latest.values()].sort((a, b) => (a.windowKey < b.windowKey ? -1 : 1));
-  return { settings: VECTOR_SETTINGS, records, aggregates, deadLetters };
+  return { aggregates: [...latest.values()].sort((a, b) => (a.windowKey < b.windowKey ? -1 : 1)), deadLetters };
+}
+
+export function generatePipelineVectors(): PipelineVectors {
+  const records = vectorRecords();
+  const tenants = TenantMetadata.parse(VECTOR_SETTINGS.tenantMetadata);
+  const input: InputRecord[] = records.map((rec, offset) => {
+    const value = Buffer.from(rec.value, 'base64');
+    return { ...decodeRawEvent(value, tenants), offset: String(offset), key: Buffer.from(rec.key), value, timestampMs: rec.timestampMs };
+  });
+  return { settings: VECTOR_SETTINGS, records, ...runReference(input) };
 }
 
 if (require.main === module && process.argv.includes('--write')) {

@@ -118,6 +118,7 @@ export async function startPipelinePlatform(portBase: number, options: PipelineO
         env: {
           KAFKA_BROKERS: kafkaBrokers,
           STREAM_PROCESSOR_GO_RAW_TOPIC: topics.raw,
+          STREAM_PROCESSOR_GO_PAYMENTS_TOPIC: 'none', // as the TS stage here: the pipeline's own topics only
           STREAM_PROCESSOR_GO_AGGREGATES_TOPIC: topics.aggregates,
           STREAM_PROCESSOR_GO_DLQ_TOPIC: topics.dlq,
           STREAM_PROCESSOR_GO_STATE_TOPIC: topics.changelog,

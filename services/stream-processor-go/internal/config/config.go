@@ -26,10 +26,14 @@ type Config struct {
 	Brokers []string
 	// Kafka is how the clients authenticate (KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*, KAFKA_TLS_*; see kafka.go).
 	// Clients are built from KafkaOpts, which applies it.
-	Kafka           KafkaSecurity
-	RawTopic        string
-	AggregatesTopic string
-	DLQTopic        string
+	Kafka    KafkaSecurity
+	RawTopic string
+	// PaymentsTopic: the payment events whose metrics this stage aggregates too (STREAM_PROCESSOR_GO_PAYMENTS_TOPIC,
+	// "none" turns payment metrics off: ""); PaymentsRepartitionTopic: its one-key copy (see processor/payments.go).
+	PaymentsTopic            string
+	PaymentsRepartitionTopic string
+	AggregatesTopic          string
+	DLQTopic                 string
 	// StateTopic is the compacted changelog of the window state; it belongs to the group, so it
 	// defaults to "<group>.state" (one per group, as Kafka Streams names changelogs per application).
 	StateTopic      string
@@ -52,6 +56,22 @@ type Config struct {
 	Tracing Tracing
 }
 
+// StatefulTopics are the inputs whose partitions hold window state: the raw topic, then the payments repartition topic.
+func (c *Config) StatefulTopics() []string {
+	if c.PaymentsTopic == "" {
+		return []string{c.RawTopic}
+	}
+	return []string{c.RawTopic, c.PaymentsRepartitionTopic}
+}
+
+// InputTopics are every topic the group consumes: the stateful ones and the payment events it copies.
+func (c *Config) InputTopics() []string {
+	if c.PaymentsTopic == "" {
+		return c.StatefulTopics()
+	}
+	return append(c.StatefulTopics(), c.PaymentsTopic)
+}
+
 // Error names the variable that failed validation.
 type Error struct {
 	Var    string
@@ -70,12 +90,15 @@ func Load(lookup func(string) (string, bool)) (*Config, error) {
 	group := r.str(Prefix+"GROUP_ID", "stream-processor-go.aggregates")
 	host, _ := os.Hostname()
 	c := &Config{
-		Brokers:         splitList(brokers),
-		RawTopic:        r.str(Prefix+"RAW_TOPIC", "analytics.events.raw.v1"),
-		AggregatesTopic: r.str(Prefix+"AGGREGATES_TOPIC", "analytics.aggregates.v1"),
-		DLQTopic:        r.str(Prefix+"DLQ_TOPIC", "analytics.events.dlq.v1"),
-		StateTopic:      r.str(Prefix+"STATE_TOPIC", group+".state"),
-		GroupID:         group,
+		Brokers:       splitList(brokers),
+		RawTopic:      r.str(Prefix+"RAW_TOPIC", "analytics.events.raw.v1"),
+		PaymentsTopic: r.str(Prefix+"PAYMENTS_TOPIC", "payments.transfer.events.v1"),
+		// Its own, not the TS stage's analytics.processor-payments.repartition.v1: both stages can run side by side.
+		PaymentsRepartitionTopic: r.str(Prefix+"PAYMENTS_REPARTITION_TOPIC", "analytics.processor-go-payments.repartition.v1"),
+		AggregatesTopic:          r.str(Prefix+"AGGREGATES_TOPIC", "analytics.aggregates.v1"),
+		DLQTopic:                 r.str(Prefix+"DLQ_TOPIC", "analytics.events.dlq.v1"),
+		StateTopic:               r.str(Prefix+"STATE_TOPIC", group+".state"),
+		GroupID:                  group,
 		// Stable across restarts on one host, so a restarted process fences its crashed predecessor's
 		// open transaction at once instead of waiting for the transaction timeout.
 		TransactionalID: r.str(Prefix+"TRANSACTIONAL_ID", "stream-processor-go-"+host),
@@ -93,6 +116,9 @@ func Load(lookup func(string) (string, bool)) (*Config, error) {
 			Producer:        "stream-processor-go",
 			Sketches:        window.Sketches{Alpha: r.float(Prefix+"SKETCH_ALPHA", window.DefaultSketchAlpha), HLLPrecision: r.int(Prefix+"HLL_PRECISION", window.DefaultHLLPrecision)},
 		},
+	}
+	if c.PaymentsTopic == "none" {
+		c.PaymentsTopic = ""
 	}
 	c.Kafka = r.kafkaSecurity()
 	c.MetricsAddr = r.metricsAddr()

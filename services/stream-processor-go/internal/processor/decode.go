@@ -58,11 +58,11 @@ func Decode(value []byte) (window.Event, *Rejection) {
 
 // decodeTraced is Decode that also returns the envelope's traceparent field (the producer's trace context).
 func decodeTraced(value []byte) (window.Event, string, *Rejection) {
-	var env commonv1.EventEnvelope
-	if err := proto.Unmarshal(value, &env); err != nil {
-		return window.Event{}, "", reject(CodeInvalidEnvelope, "value is not an EventEnvelope: %v", err)
+	env, rej := decodeEnvelope(value)
+	if rej != nil {
+		return window.Event{}, "", rej
 	}
-	ev, rej := decodeEvent(&env)
+	ev, rej := decodeEvent(env)
 	return ev, env.Traceparent, rej
 }
 
@@ -78,8 +78,8 @@ func decodeEvent(env *commonv1.EventEnvelope) (window.Event, *Rejection) {
 		return window.Event{}, reject(CodeInvalidEvent, "%s", problem)
 	}
 	return window.Event{
-		ID: ev.EventId, Tenant: ev.TenantId, Stream: ev.StreamId, Metric: ev.EventType,
-		TimeMs: ev.OccurredAt.AsTime().UnixMilli(), Value: ev.Value, Attributes: ev.Attributes,
+		ID: ev.EventId, Tenant: ev.TenantId, Stream: ev.StreamId, TimeMs: ev.OccurredAt.AsTime().UnixMilli(),
+		Measurements: []window.Measurement{{Metric: ev.EventType, Value: ev.Value}}, Attributes: ev.Attributes,
 	}, nil
 }
 

@@ -8,6 +8,7 @@ import (
 
 	analyticsv1 "github.com/tessera/tessera/services/stream-processor-go/gen/tessera/analytics/v1"
 	commonv1 "github.com/tessera/tessera/services/stream-processor-go/gen/tessera/common/v1"
+	"github.com/tessera/tessera/services/stream-processor-go/internal/window"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -43,7 +44,7 @@ func TestDecodeAcceptsAValidEvent(t *testing.T) {
 	if rej != nil {
 		t.Fatal(rej)
 	}
-	if e.Tenant != "acme" || e.Metric != "page.view" || e.Value != 2.5 || e.TimeMs != now.Add(-time.Minute).UnixMilli() || e.Attributes["country"] != "DE" {
+	if e.Tenant != "acme" || len(e.Measurements) != 1 || e.Measurements[0] != (window.Measurement{Metric: "page.view", Value: 2.5}) || e.TimeMs != now.Add(-time.Minute).UnixMilli() || e.Attributes["country"] != "DE" {
 		t.Errorf("decoded %+v", e)
 	}
 }

@@ -24,7 +24,7 @@ func TestProcessedBatchIsScrapedPerOutcomeAndReason(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &Processor{cfg: cfg, now: func() time.Time { return now }, stores: map[int32]*window.Store{0: window.NewStore(&cfg.Window, now)}}
+	p := &Processor{cfg: cfg, now: func() time.Time { return now }, layout: stateLayout{topics: []string{cfg.RawTopic}, counts: []int32{1}}, stores: map[int32]*window.Store{0: window.NewStore(&cfg.Window, now)}}
 	tooLate := event(t, func(e *analyticsv1.AnalyticsEvent) {
 		e.EventId = "e-old"
 		e.OccurredAt = timestamppb.New(now.Add(-2 * time.Hour))
@@ -35,7 +35,7 @@ func TestProcessedBatchIsScrapedPerOutcomeAndReason(t *testing.T) {
 		{Topic: cfg.RawTopic, Value: []byte("not protobuf"), Timestamp: now},
 		{Topic: cfg.RawTopic, Value: tooLate, Timestamp: now},
 	}
-	out, st, batch, _, err := p.process(records, now)
+	out, st, batches, _, err := p.process(records, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func TestProcessedBatchIsScrapedPerOutcomeAndReason(t *testing.T) {
 	}
 
 	m := metrics.New()
-	m.Committed(cfg.RawTopic, cfg.GroupID, batch)
+	m.Committed(cfg.RawTopic, cfg.GroupID, *batches[cfg.RawTopic])
 	srv := httptest.NewServer(m.Handler())
 	defer srv.Close()
 	scope := `otel_scope_name="tessera.stream-processor-go",service_name="stream-processor-go"`

@@ -23,6 +23,14 @@ import (
 type Stats struct {
 	Transactions, Aborts                              int64
 	Events, Duplicates, TooLate, DeadLetters, Emitted int64
+	// Forwarded: payment events copied to the repartition topic; Skipped: payment events not copied (no metrics).
+	Forwarded, Skipped int64
+}
+
+// topicPartition names an input partition.
+type topicPartition struct {
+	topic     string
+	partition int32
 }
 
 // Processor runs the read-process-write loop.
@@ -34,10 +42,12 @@ type Processor struct {
 	admin   *kadm.Client
 	tracer  trace.Tracer
 	now     func() time.Time
-	stores  map[int32]*window.Store // only touched by the Run goroutine
+	// layout maps stateful input partitions to changelog partitions; stores are keyed by changelog partition.
+	layout stateLayout
+	stores map[int32]*window.Store // only touched by the Run goroutine
 
 	mu    sync.Mutex
-	owned map[int32]bool // updated by the group callbacks
+	owned map[topicPartition]bool // stateful input partitions, updated by the group callbacks
 	stats Stats
 }
 
@@ -48,7 +58,7 @@ func New(cfg *config.Config, log *slog.Logger, m *metrics.Metrics, tp trace.Trac
 	if tp == nil {
 		tp = otel.GetTracerProvider()
 	}
-	p := &Processor{cfg: cfg, log: log, metrics: m, tracer: newTracer(tp), now: time.Now, stores: map[int32]*window.Store{}, owned: map[int32]bool{}}
+	p := &Processor{cfg: cfg, log: log, metrics: m, tracer: newTracer(tp), now: time.Now, stores: map[int32]*window.Store{}, owned: map[topicPartition]bool{}}
 	// Brokers, TLS and SASL from config.KafkaOpts; the lag monitor and the admin calls share this client.
 	opts := append(cfg.KafkaOpts(),
 		kgo.ClientID("stream-processor-go"),
@@ -58,14 +68,14 @@ func New(cfg *config.Config, log *slog.Logger, m *metrics.Metrics, tp trace.Trac
 		// every Node consumer) cannot decompress: its consumer stops on such a batch.
 		kgo.ProducerBatchCompression(kgo.NoCompression()),
 		kgo.ConsumerGroup(cfg.GroupID),
-		kgo.ConsumeTopics(cfg.RawTopic),
+		kgo.ConsumeTopics(cfg.InputTopics()...),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.RequireStableFetchOffsets(),
 		kgo.RecordPartitioner(partitioner{stateTopic: cfg.StateTopic, manual: kgo.ManualPartitioner(), keyed: kgo.StickyKeyPartitioner(nil)}),
-		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { p.setOwned(m[cfg.RawTopic], true) }),
-		kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { p.setOwned(m[cfg.RawTopic], false) }),
-		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { p.setOwned(m[cfg.RawTopic], false) }),
+		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { p.setOwned(m, true) }),
+		kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { p.setOwned(m, false) }),
+		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { p.setOwned(m, false) }),
 	)
 	if log.Enabled(context.Background(), slog.LevelDebug) {
 		opts = append(opts, kgo.WithLogger(kgo.BasicLogger(os.Stderr, kgo.LogLevelInfo, nil)))
@@ -79,14 +89,17 @@ func New(cfg *config.Config, log *slog.Logger, m *metrics.Metrics, tp trace.Trac
 	return p, nil
 }
 
-func (p *Processor) setOwned(parts []int32, owned bool) {
+// setOwned records the stateful partitions of an assignment change (the payments source holds no state).
+func (p *Processor) setOwned(assigned map[string][]int32, owned bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for _, part := range parts {
-		if owned {
-			p.owned[part] = true
-		} else {
-			delete(p.owned, part)
+	for _, topic := range p.cfg.StatefulTopics() {
+		for _, part := range assigned[topic] {
+			if owned {
+				p.owned[topicPartition{topic, part}] = true
+			} else {
+				delete(p.owned, topicPartition{topic, part})
+			}
 		}
 	}
 }
@@ -101,13 +114,20 @@ func (p *Processor) Stats() Stats {
 // Run processes until ctx is cancelled, then ends the open transaction and leaves the group.
 func (p *Processor) Run(ctx context.Context) error {
 	defer p.sess.Close()
-	if err := EnsureStateTopic(ctx, p.admin, p.cfg.RawTopic, p.cfg.StateTopic); err != nil {
+	if p.cfg.PaymentsTopic != "" {
+		if err := ensureRepartitionTopic(ctx, p.admin, p.cfg.RawTopic, p.cfg.PaymentsRepartitionTopic); err != nil {
+			return err
+		}
+	}
+	layout, err := EnsureStateTopic(ctx, p.admin, p.cfg.StatefulTopics(), p.cfg.StateTopic)
+	if err != nil {
 		return err
 	}
+	p.layout = layout
 	lagCtx, stopLag := context.WithCancel(ctx)
 	defer stopLag()
-	go (&metrics.LagMonitor{Admin: p.admin, Group: p.cfg.GroupID, Topics: []string{p.cfg.RawTopic}, Interval: p.cfg.LagRefresh, Metrics: p.metrics, Log: p.log}).Run(lagCtx)
-	p.log.Info("consuming", "topic", p.cfg.RawTopic, "group", p.cfg.GroupID, "stateTopic", p.cfg.StateTopic, "transactionalId", p.cfg.TransactionalID)
+	go (&metrics.LagMonitor{Admin: p.admin, Group: p.cfg.GroupID, Topics: p.cfg.InputTopics(), Interval: p.cfg.LagRefresh, Metrics: p.metrics, Log: p.log}).Run(lagCtx)
+	p.log.Info("consuming", "topics", p.cfg.InputTopics(), "group", p.cfg.GroupID, "stateTopic", p.cfg.StateTopic, "transactionalId", p.cfg.TransactionalID)
 	for ctx.Err() == nil {
 		pollCtx, cancel := context.WithTimeout(ctx, p.cfg.PollWait)
 		fetches := p.sess.PollRecords(pollCtx, p.cfg.MaxPollRecords)
@@ -140,8 +160,8 @@ func (p *Processor) cycle(ctx context.Context, fetches kgo.Fetches) error {
 	// skipping their records would commit offsets for events that were never aggregated.
 	var polled []int32
 	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
-		if fp.Topic == p.cfg.RawTopic && len(fp.Records) > 0 { // poll timeouts come as partition -1 errors
-			polled = append(polled, fp.Partition)
+		if part, ok := p.layout.statePartition(fp.Topic, fp.Partition); ok && len(fp.Records) > 0 { // poll timeouts come as partition -1 errors
+			polled = append(polled, part)
 		}
 	})
 	if err := p.syncStores(ctx, polled); err != nil {
@@ -151,7 +171,7 @@ func (p *Processor) cycle(ctx context.Context, fetches kgo.Fetches) error {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
 	now := p.now()
-	out, st, batch, inputs, err := p.process(fetches.Records(), now)
+	out, st, batches, inputs, err := p.process(fetches.Records(), now)
 	if err != nil {
 		_, _ = p.sess.End(ctx, kgo.TryAbort)
 		return err
@@ -204,12 +224,16 @@ func (p *Processor) cycle(ctx context.Context, fetches kgo.Fetches) error {
 		p.stats.TooLate += st.TooLate
 		p.stats.DeadLetters += st.DeadLetters
 		p.stats.Emitted += st.Emitted
+		p.stats.Forwarded += st.Forwarded
+		p.stats.Skipped += st.Skipped
 	} else {
 		p.stats.Aborts++
 	}
 	p.mu.Unlock()
 	if committed {
-		p.metrics.Committed(p.cfg.RawTopic, p.cfg.GroupID, batch)
+		for topic, batch := range batches {
+			p.metrics.Committed(topic, p.cfg.GroupID, *batch)
+		}
 	} else {
 		p.log.Warn("transaction aborted; rebuilding window state from the changelog", "produceErr", produceErr)
 		clear(p.stores)
@@ -220,25 +244,57 @@ func (p *Processor) cycle(ctx context.Context, fetches kgo.Fetches) error {
 // errAbortedByRebalance is the batch spans' error when the session aborted a transaction on its own.
 var errAbortedByRebalance = errors.New("transaction aborted: the group rebalanced during the poll")
 
-// process runs the polled records through their partitions' window stores and returns the dead
-// letters to write, the running totals, the batch's metrics (recorded only if the transaction commits)
-// and, per partition, the record count and the traceparents of its events (for the batch spans).
-func (p *Processor) process(records []*kgo.Record, now time.Time) ([]*kgo.Record, Stats, metrics.Batch, map[int32]*partitionInput, error) {
+// process runs the polled records through their partitions' window stores (payment events are first copied to the
+// repartition topic, see payments.go) and returns the records to write (dead letters, copies), the running totals, the
+// batch metrics per source topic (recorded only if the transaction commits) and, per changelog partition, the record
+// count and the traceparents of its events (for the batch spans).
+func (p *Processor) process(records []*kgo.Record, now time.Time) ([]*kgo.Record, Stats, map[string]*metrics.Batch, map[int32]*partitionInput, error) {
 	var out []*kgo.Record
 	var st Stats
-	batch := metrics.Batch{DeadLetters: map[string]int64{}}
+	batches := map[string]*metrics.Batch{}
 	inputs := map[int32]*partitionInput{}
 	for _, r := range records {
-		store := p.stores[r.Partition]
-		in := inputs[r.Partition]
+		if p.cfg.PaymentsTopic != "" && r.Topic == p.cfg.PaymentsTopic {
+			// In this transaction, so exactly once (the TS stage copies at least once and dedupes downstream).
+			if isAggregatedPaymentEvent(r.Value) {
+				out = append(out, &kgo.Record{Topic: p.cfg.PaymentsRepartitionTopic, Key: []byte(PaymentsRepartitionKey), Value: r.Value, Timestamp: r.Timestamp, Headers: r.Headers})
+				st.Forwarded++
+			} else {
+				st.Skipped++
+			}
+			continue
+		}
+		part, ok := p.layout.statePartition(r.Topic, r.Partition)
+		store := p.stores[part]
+		if !ok || store == nil {
+			return nil, st, nil, nil, fmt.Errorf("record of %s/%d, which has no window state here", r.Topic, r.Partition)
+		}
+		batch := batches[r.Topic]
+		if batch == nil {
+			batch = &metrics.Batch{DeadLetters: map[string]int64{}}
+			batches[r.Topic] = batch
+		}
+		in := inputs[part]
 		if in == nil {
 			in = &partitionInput{}
-			inputs[r.Partition] = in
+			inputs[part] = in
 		}
 		in.records++
-		ev, envTraceparent, rej := decodeTraced(r.Value)
-		if rej == nil { // as the TS decoder: tenant metadata joins the attributes (dimensions may use it)
-			ev.Attributes = enrich(p.cfg.TenantMetadata[ev.Tenant], ev.Attributes)
+		var (
+			ev             window.Event
+			envTraceparent string
+			rej            *Rejection
+		)
+		if r.Topic == p.cfg.RawTopic {
+			ev, envTraceparent, rej = decodeTraced(r.Value)
+			if rej == nil { // as the TS decoder: tenant metadata joins the attributes (dimensions may use it)
+				ev.Attributes = enrich(p.cfg.TenantMetadata[ev.Tenant], ev.Attributes)
+			}
+		} else {
+			var ignored bool
+			if ev, envTraceparent, rej, ignored = decodePayment(r.Value); ignored {
+				continue
+			}
 		}
 		// Against the record's timestamp, as the TS stage (partition-state.ts): deterministic on replay, unlike the
 		// wall clock this stage used before issue #15. One such event would drag the watermark ahead and close every
@@ -255,27 +311,31 @@ func (p *Processor) process(records []*kgo.Record, now time.Time) ([]*kgo.Record
 			switch outcome, late := store.Add(ev, now); outcome {
 			case window.Duplicate:
 				st.Duplicates++
+				batch.Duplicates++
 			case window.Late:
 				st.TooLate++
+				batch.Late++
+				batch.Processed++
 				rej = reject(CodeLate, "too late for %d window(s), first %s; watermark %s", late.Windows, late.First, time.UnixMilli(store.Watermark()).UTC().Format("2006-01-02T15:04:05.000Z"))
+			default:
+				batch.Processed++
 			}
 		}
 		if rej != nil {
 			st.DeadLetters++
 			batch.DeadLetters[rej.Code]++
+			if rej.Code != CodeLate {
+				batch.Poison++
+			}
 			rec, err := deadLetterRecord(p.cfg.DLQTopic, p.cfg.GroupID, r, rej, now)
 			if err != nil {
-				return nil, st, batch, nil, err
+				return nil, st, nil, nil, err
 			}
 			out = append(out, rec)
 		}
 	}
 	// Same meaning as the Node processor: processed = first-seen valid events (too-late ones included).
-	batch.Processed = st.Events - st.Duplicates
-	batch.Duplicates = st.Duplicates
-	batch.Late = st.TooLate
-	batch.Poison = st.DeadLetters - st.TooLate
-	return out, st, batch, inputs, nil
+	return out, st, batches, inputs, nil
 }
 
 // enrich adds a tenant's metadata attributes to an event's, never overriding the event's own (the TS TenantMetadata).
@@ -313,7 +373,8 @@ func (p *Processor) emit(ctx context.Context, now time.Time, inputs map[int32]*p
 		in := inputs[part]
 		var fields map[string]string
 		if (in != nil && in.records > 0) || len(flushed.Aggregates) > 0 {
-			spanCtx := pt.startBatch(ctx, p.tracer, p.cfg.RawTopic, part, in, len(flushed.Aggregates), flushed.Closed)
+			topic, partition := p.layout.source(part)
+			spanCtx := pt.startBatch(ctx, p.tracer, topic, partition, in, len(flushed.Aggregates), flushed.Closed)
 			fields = traceFields(spanCtx)
 			traceID := traceIDOf(trace.SpanFromContext(spanCtx))
 			for _, agg := range flushed.Aggregates {
@@ -340,13 +401,15 @@ func (p *Processor) syncStores(ctx context.Context, polled []int32) error {
 	p.mu.Lock()
 	var missing []int32
 	for part := range p.stores {
-		if !p.owned[part] {
+		if topic, partition := p.layout.source(part); !p.owned[topicPartition{topic, partition}] {
 			delete(p.stores, part)
 		}
 	}
 	want := map[int32]bool{}
-	for part := range p.owned {
-		want[part] = true
+	for tp := range p.owned {
+		if part, ok := p.layout.statePartition(tp.topic, tp.partition); ok {
+			want[part] = true
+		}
 	}
 	for _, part := range polled {
 		want[part] = true

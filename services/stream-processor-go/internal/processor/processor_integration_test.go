@@ -54,7 +54,7 @@ func TestProcessorAgainstKafka(t *testing.T) {
 			return os.LookupEnv(k)
 		}
 		v, ok := map[string]string{
-			config.Prefix + "RAW_TOPIC": raw, config.Prefix + "AGGREGATES_TOPIC": aggs, config.Prefix + "DLQ_TOPIC": dlq,
+			config.Prefix + "RAW_TOPIC": raw, config.Prefix + "AGGREGATES_TOPIC": aggs, config.Prefix + "DLQ_TOPIC": dlq, config.Prefix + "PAYMENTS_TOPIC": "none",
 			config.Prefix + "GROUP_ID": group, config.Prefix + "TRANSACTIONAL_ID": run, config.Prefix + "WINDOWS": "10s,60s",
 			config.Prefix + "DIMENSIONS": "country", config.Prefix + "ALLOWED_LATENESS": "2s", config.Prefix + "WATERMARK_DELAY": "1s",
 			config.Prefix + "IDLE_TIMEOUT": "1h", config.Prefix + "POLL_WAIT": "300ms",

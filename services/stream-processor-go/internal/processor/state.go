@@ -13,32 +13,106 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// EnsureStateTopic creates the compacted changelog (one partition per source partition) if missing,
-// and fails when an existing one has fewer partitions than the source topic.
-func EnsureStateTopic(ctx context.Context, adm *kadm.Client, source, state string) error {
-	details, err := adm.ListTopics(ctx, source, state)
-	if err != nil {
-		return fmt.Errorf("listing topics: %w", err)
-	}
-	src, ok := details[source]
-	if !ok || src.Err != nil {
-		return fmt.Errorf("source topic %s does not exist (topics are created by the infra CLI)", source)
-	}
-	want := int32(len(src.Partitions))
-	if st, ok := details[state]; ok && st.Err == nil {
-		if int32(len(st.Partitions)) < want {
-			return fmt.Errorf("state topic %s has %d partitions, source %s has %d", state, len(st.Partitions), source, want)
+// stateLayout maps the stateful input partitions onto the changelog's partitions: the raw topic's first, then the
+// payments repartition topic's (the TS stage's ChangelogLayout), so each input partition's state is one changelog
+// partition, restored on its own.
+type stateLayout struct {
+	topics []string
+	counts []int32
+}
+
+// statePartition is the changelog partition holding the state of a stateful input partition.
+func (l stateLayout) statePartition(topic string, partition int32) (int32, bool) {
+	var base int32
+	for i, t := range l.topics {
+		if t == topic {
+			return base + partition, partition >= 0 && partition < l.counts[i]
 		}
-		return nil
+		base += l.counts[i]
 	}
-	rf := int16(len(src.Partitions[0].Replicas))
+	return 0, false
+}
+
+// source is the input topic and partition whose state a changelog partition holds.
+func (l stateLayout) source(state int32) (string, int32) {
+	for i, t := range l.topics {
+		if state < l.counts[i] {
+			return t, state
+		}
+		state -= l.counts[i]
+	}
+	return "", -1
+}
+
+func (l stateLayout) total() int32 {
+	var n int32
+	for _, c := range l.counts {
+		n += c
+	}
+	return n
+}
+
+// EnsureStateTopic creates the compacted changelog (one partition per stateful input partition, see stateLayout) if
+// missing, grows an existing one that has fewer (e.g. payment metrics enabled on a raw-only changelog: the new
+// partitions are the repartition topic's, records are placed by partition so none moves), and returns the layout.
+func EnsureStateTopic(ctx context.Context, adm *kadm.Client, sources []string, state string) (stateLayout, error) {
+	details, err := adm.ListTopics(ctx, append([]string{state}, sources...)...)
+	if err != nil {
+		return stateLayout{}, fmt.Errorf("listing topics: %w", err)
+	}
+	layout := stateLayout{topics: sources}
+	for _, source := range sources {
+		src, ok := details[source]
+		if !ok || src.Err != nil || len(src.Partitions) == 0 {
+			return stateLayout{}, fmt.Errorf("source topic %s does not exist (topics are created by the infra CLI)", source)
+		}
+		layout.counts = append(layout.counts, int32(len(src.Partitions)))
+	}
+	want := layout.total()
+	if st, ok := details[state]; ok && st.Err == nil {
+		if have := int32(len(st.Partitions)); have < want {
+			resp, err := adm.UpdatePartitions(ctx, int(want), state)
+			if err == nil {
+				err = resp.Error()
+			}
+			if err != nil && !errors.Is(err, kerr.InvalidPartitions) { // InvalidPartitions: another instance grew it first
+				return stateLayout{}, fmt.Errorf("state topic %s has %d partitions, %v need %d (%v); growing it failed, grow it to %d (npm run infra -- up does, from infra/topology.yaml): %w", state, have, sources, want, layout.counts, want, err)
+			}
+		}
+		return layout, nil
+	}
+	rf := int16(len(details[sources[0]].Partitions[0].Replicas))
 	compact := "compact"
 	resp, err := adm.CreateTopic(ctx, want, rf, map[string]*string{"cleanup.policy": &compact}, state)
 	if err == nil {
 		err = resp.Err
 	}
 	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) { // another instance won the race
-		return fmt.Errorf("creating state topic %s: %w", state, err)
+		return stateLayout{}, fmt.Errorf("creating state topic %s: %w", state, err)
+	}
+	return layout, nil
+}
+
+// ensureRepartitionTopic creates the payments repartition topic (one partition: every payment window in one state)
+// when it is missing, as the TS stage's ensureRepartitionTopic; infra declares it, tests let the processor make it.
+func ensureRepartitionTopic(ctx context.Context, adm *kadm.Client, like, topic string) error {
+	details, err := adm.ListTopics(ctx, like, topic)
+	if err != nil {
+		return fmt.Errorf("listing topics: %w", err)
+	}
+	if t, ok := details[topic]; ok && t.Err == nil {
+		return nil
+	}
+	src, ok := details[like]
+	if !ok || src.Err != nil || len(src.Partitions) == 0 {
+		return fmt.Errorf("topic %s does not exist (topics are created by the infra CLI)", like)
+	}
+	resp, err := adm.CreateTopic(ctx, 1, int16(len(src.Partitions[0].Replicas)), nil, topic)
+	if err == nil {
+		err = resp.Err
+	}
+	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+		return fmt.Errorf("creating repartition topic %s: %w", topic, err)
 	}
 	return nil
 }

@@ -103,7 +103,8 @@ func tracedProcessor(t *testing.T, tracer trace.TracerProvider, partitions ...in
 		t.Fatal(err)
 	}
 	cfg.Window.Dimensions = nil // total only: one window per event time
-	p := &Processor{cfg: cfg, tracer: newTracer(tracer), now: func() time.Time { return now }, stores: map[int32]*window.Store{}}
+	p := &Processor{cfg: cfg, tracer: newTracer(tracer), now: func() time.Time { return now }, stores: map[int32]*window.Store{},
+		layout: stateLayout{topics: []string{cfg.RawTopic}, counts: []int32{6}}}
 	for _, part := range partitions {
 		p.stores[part] = window.NewStore(&cfg.Window, now)
 	}

@@ -17,8 +17,8 @@ func BenchmarkStoreAddFlush(b *testing.B) {
 	now := time.Now()
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		e := Event{ID: fmt.Sprint("e", i), Tenant: fmt.Sprint("t", i%8), Stream: fmt.Sprint("s", i%4), Metric: "page.view", TimeMs: base + int64(i)*2,
-			Value: float64(50 + (i*7919)%900), Attributes: map[string]string{"country": countries[i%7], "plan": []string{"free", "pro"}[i%2], "user_id": fmt.Sprint("u", i%5000)}}
+		e := Event{ID: fmt.Sprint("e", i), Tenant: fmt.Sprint("t", i%8), Stream: fmt.Sprint("s", i%4), TimeMs: base + int64(i)*2,
+			Measurements: []Measurement{{Metric: "page.view", Value: float64(50 + (i*7919)%900)}}, Attributes: map[string]string{"country": countries[i%7], "plan": []string{"free", "pro"}[i%2], "user_id": fmt.Sprint("u", i%5000)}}
 		s.Add(e, now)
 		if i%500 == 499 {
 			s.Flush(now)

@@ -30,12 +30,21 @@ type Config struct {
 	Sketches Sketches
 }
 
-// Event is a validated analytics event, as the store needs it.
+// Event is a validated input event, as the store needs it (the TS stage's NormalizedEvent).
 type Event struct {
-	ID, Tenant, Stream, Metric string
-	TimeMs                     int64
-	Value                      float64
-	Attributes                 map[string]string
+	ID, Tenant, Stream string
+	TimeMs             int64
+	// Measurements: what it contributes, one per metric (an analytics event has one, a payment event up to three).
+	Measurements []Measurement
+	Attributes   map[string]string
+	// Dimensions split it instead of Config.Dimensions when set (payment metrics are per currency only).
+	Dimensions []string
+}
+
+// Measurement is one metric's value in an event.
+type Measurement struct {
+	Metric string
+	Value  float64
 }
 
 // Outcome says what Add did with an event.
@@ -145,29 +154,33 @@ func (s *Store) Add(e Event, now time.Time) (Outcome, LateFor) {
 		distinct = &h
 	}
 	var late LateFor
+	dims := s.dimensionsOf(e)
+	// The TS stage's order (window spec, start, measurement, dimension): the first too-late window named is the same.
 	for _, spec := range s.cfg.Windows {
 		for _, start := range spec.Starts(e.TimeMs) {
-			for _, dim := range s.dimensionsOf(e) {
-				k := Key{Tenant: e.Tenant, Stream: e.Stream, Metric: e.Metric, DimKey: dim[0], DimValue: dim[1],
-					SizeSec: int64(spec.Size / time.Second), SlideSec: int64(spec.Slide / time.Second), StartMs: start}
-				acc := s.windows[k]
-				if s.watermarkMs >= k.EndMs()+lateness {
-					if late.Windows == 0 {
-						late.First = k.String()
+			for _, m := range e.Measurements {
+				for _, dim := range dims {
+					k := Key{Tenant: e.Tenant, Stream: e.Stream, Metric: m.Metric, DimKey: dim[0], DimValue: dim[1],
+						SizeSec: int64(spec.Size / time.Second), SlideSec: int64(spec.Slide / time.Second), StartMs: start}
+					acc := s.windows[k]
+					if s.watermarkMs >= k.EndMs()+lateness {
+						if late.Windows == 0 {
+							late.First = k.String()
+						}
+						late.Windows++
+						if acc != nil { // still retained: record the late event on the final window
+							acc.Late++
+							s.dirty[k] = true
+						}
+						continue
 					}
-					late.Windows++
-					if acc != nil { // still retained: record the late event on the final window
-						acc.Late++
-						s.dirty[k] = true
+					if acc == nil {
+						acc = newAccumulator(s.cfg.Sketches)
+						s.windows[k] = acc
 					}
-					continue
+					acc.Add(m.Value, distinct, e.TimeMs)
+					s.dirty[k] = true
 				}
-				if acc == nil {
-					acc = newAccumulator(s.cfg.Sketches)
-					s.windows[k] = acc
-				}
-				acc.Add(e.Value, distinct, e.TimeMs)
-				s.dirty[k] = true
 			}
 		}
 	}
@@ -177,10 +190,14 @@ func (s *Store) Add(e Event, now time.Time) (Outcome, LateFor) {
 	return Aggregated, late
 }
 
-// dimensionsOf is the total ("", "") plus each configured attribute the event carries.
+// dimensionsOf is the total ("", "") plus each of its dimensions (the event's own, else the configured) it carries.
 func (s *Store) dimensionsOf(e Event) [][2]string {
 	dims := [][2]string{{"", ""}}
-	for _, d := range s.cfg.Dimensions {
+	keys := e.Dimensions
+	if keys == nil {
+		keys = s.cfg.Dimensions
+	}
+	for _, d := range keys {
 		if v, ok := e.Attributes[d]; ok && v != "" {
 			dims = append(dims, [2]string{d, v})
 		}

@@ -27,7 +27,7 @@ func testConfig() *Config {
 var base = time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC).UnixMilli()
 
 func ev(id string, offsetMs int64, value float64, attrs map[string]string) Event {
-	return Event{ID: id, Tenant: "acme", Stream: "web", Metric: "page.view", TimeMs: base + offsetMs, Value: value, Attributes: attrs}
+	return Event{ID: id, Tenant: "acme", Stream: "web", TimeMs: base + offsetMs, Measurements: []Measurement{{Metric: "page.view", Value: value}}, Attributes: attrs}
 }
 
 func byKey(aggs []*analyticsv1.WindowAggregate) map[string]*analyticsv1.WindowAggregate {

@@ -112,6 +112,8 @@ export function startGoProcessor(names: RunNames, env: Record<string, string> = 
       OTEL_TRACES_EXPORTER: 'none',
       KAFKA_BROKERS: BROKERS.join(','),
       STREAM_PROCESSOR_GO_RAW_TOPIC: names.raw,
+      STREAM_PROCESSOR_GO_PAYMENTS_TOPIC: 'none',
+      STREAM_PROCESSOR_GO_PAYMENTS_REPARTITION_TOPIC: names.repartition,
       STREAM_PROCESSOR_GO_AGGREGATES_TOPIC: names.aggregates,
       STREAM_PROCESSOR_GO_DLQ_TOPIC: names.dlq,
       STREAM_PROCESSOR_GO_STATE_TOPIC: names.changelog,
@@ -158,10 +160,10 @@ export async function waitFor(what: string, check: () => Promise<boolean>, timeo
 }
 
 /** Every committed record of `topic` (read_committed), up to the end offsets at call time. */
-export async function readAll(kafka: Kafka, admin: Admin, topic: string): Promise<Array<{ partition: number; key: string; value: Buffer }>> {
+export async function readAll(kafka: Kafka, admin: Admin, topic: string): Promise<Array<{ partition: number; offset: number; key: string; value: Buffer }>> {
   const ends = await admin.fetchTopicOffsets(topic);
   const pending = new Map(ends.filter((e) => Number(e.high) > Number(e.low)).map((e) => [e.partition, Number(e.high) - 1]));
-  const out: Array<{ partition: number; key: string; value: Buffer }> = [];
+  const out: Array<{ partition: number; offset: number; key: string; value: Buffer }> = [];
   if (pending.size === 0) return out;
   const groupId = `stream-processor.test-read-${randomUUID()}`;
   const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100 });
@@ -175,7 +177,7 @@ export async function readAll(kafka: Kafka, admin: Admin, topic: string): Promis
       if (pending.size === 0) { clearTimeout(timer); resolve(); }
     });
     void consumer.run({ autoCommit: false, eachBatch: async ({ batch }) => {
-      for (const m of batch.messages) if (m.value) out.push({ partition: batch.partition, key: m.key?.toString() ?? '', value: m.value });
+      for (const m of batch.messages) if (m.value) out.push({ partition: batch.partition, offset: Number(m.offset), key: m.key?.toString() ?? '', value: m.value });
     } }).catch(reject);
   });
   await consumer.disconnect();
