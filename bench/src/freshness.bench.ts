@@ -1,3 +1,4 @@
+import { aggregateStage } from '../../infra/local/services';
 import { histogramBucketBound, histogramDelta, type HistogramSnapshot, histogramQuantile, parseHistogram, scrape } from './freshness/histogram';
 import { groupsOnPath, LagSampler } from './freshness/lag';
 import { BATCH, DEADLINE_MS, MAX_IN_FLIGHT, OpenLoopSink, send, type SendOutcome, TENANTS } from './freshness/load';
@@ -8,7 +9,13 @@ import type { Benchmark } from './harness/types';
 
 /** insights' `tessera.pipeline.e2e_latency` (s) as Prometheus text (services/insights/src/aggregates/pipeline-latency.metrics.ts). */
 const E2E_METRIC = 'tessera_pipeline_e2e_latency';
-const PIPELINE = ['ingest', 'stream-processor', 'insights'];
+
+/** The aggregate stage on the path (TESSERA_AGGREGATE_STAGE, as `npm run up`): `both` measures the TS one beside Go. */
+export function freshnessStage(env: NodeJS.ProcessEnv = process.env): { stage: 'ts' | 'go'; processor: 'stream-processor' | 'stream-processor-go'; note?: string } {
+  const chosen = aggregateStage(env);
+  if (chosen === 'go') return { stage: 'go', processor: 'stream-processor-go' };
+  return { stage: 'ts', processor: 'stream-processor', ...(chosen === 'both' ? { note: 'TESSERA_AGGREGATE_STAGE=both: the Go stage ran beside the measured TS one, on the same cores.' } : {}) };
+}
 
 interface Latency {
   revisions: number;
@@ -39,13 +46,13 @@ function latency(h: HistogramSnapshot): Latency {
 const cell = (n: number): string | number => (Number.isFinite(n) ? n : '-');
 
 /** CPU s of the components that matter here; Kafka brokers summed; the rest as one number. */
-function cpuColumns(r: CaseResources): number[] {
+function cpuColumns(r: CaseResources, pipeline: string[]): number[] {
   const cpu = r.cpuSeconds;
   const kafka = Object.entries(cpu).filter(([n]) => n.startsWith('kafka')).reduce((a, [, v]) => a + v, 0);
-  const named = new Set([...PIPELINE, 'postgres']);
+  const named = new Set([...pipeline, 'postgres']);
   const rest = Object.entries(cpu).filter(([n]) => !named.has(n) && !n.startsWith('kafka')).reduce((a, [, v]) => a + v, 0);
   // A process restarted mid-phase (by another run on the platform) reads as negative: shown as 0.
-  return [...PIPELINE.map((n) => cpu[n] ?? 0), round(kafka), cpu['postgres'] ?? 0, round(rest), r.benchCpuSeconds].map((v) => Math.max(0, v));
+  return [...pipeline.map((n) => cpu[n] ?? 0), round(kafka), cpu['postgres'] ?? 0, round(rest), r.benchCpuSeconds].map((v) => Math.max(0, v));
 }
 
 /**
@@ -64,6 +71,10 @@ export const freshnessBenchmark: Benchmark = {
     const drainTimeoutMs = ctx.smoke ? 5_000 : 20_000;
     const profileRate = ctx.smoke ? 100 : 3000;
     const profileSeconds = ctx.smoke ? 1 : 10;
+    // The aggregate stage on the path: TESSERA_AGGREGATE_STAGE=go npm run bench -- freshness measures the Go one.
+    const { stage, processor, note: stageNote } = freshnessStage();
+    const PIPELINE = ['ingest', processor, 'insights'];
+    ctx.log(`aggregate stage: ${processor}`);
     const insights = ctx.platform.topo.services.find((s) => s.name === 'insights');
     if (insights?.metricsPort === undefined) throw new Error('insights has no metricsPort in infra/topology.yaml');
     const metricsUrl = `http://127.0.0.1:${insights.metricsPort}/metrics`;
@@ -75,7 +86,7 @@ export const freshnessBenchmark: Benchmark = {
     if ((await e2e()).early.buckets.size === 0) ctx.log(`note: ${E2E_METRIC}_bucket not (yet) exported by ${metricsUrl}`);
 
     const sink = new OpenLoopSink(ingestAddr);
-    const lag = new LagSampler(ctx.platform.brokers, groupsOnPath((service) => ctx.platform.env(service)));
+    const lag = new LagSampler(ctx.platform.brokers, groupsOnPath((service) => ctx.platform.env(service), processor));
     const phases: Phase[] = [];
     let profileNotes: string[] = [];
     let profiled = '';
@@ -108,10 +119,11 @@ export const freshnessBenchmark: Benchmark = {
         );
       }
 
-      // Profile the Tessera service that burnt the most CPU at 3,000/s (the only phase in smoke mode).
+      // Profile the Node service that burnt the most CPU at 3,000/s (the only phase in smoke mode); V8's inspector
+      // profiles Node processes only (SIGUSR1 would end a Go one: profile that with the pipeline bench's go test -bench).
       const at = phases.find((p) => p.rate === profileRate) ?? phases[0];
-      const services = new Set(ctx.platform.topo.services.map((s) => s.name));
-      profiled = Object.entries(at?.resources.cpuSeconds ?? {}).filter(([n]) => services.has(n)).sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'stream-processor';
+      const services = new Set(ctx.platform.topo.services.filter((s) => s.runtime === 'node').map((s) => s.name));
+      profiled = Object.entries(at?.resources.cpuSeconds ?? {}).filter(([n]) => services.has(n)).sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'ingest';
       ctx.log(`profiling ${profiled} (busiest service at ${at?.rate ?? profileRate}/s) for ${profileSeconds} s at ${profileRate}/s`);
       const profile = await profileService(ctx.platform, profiled, ctx.profileDir, () => send(sink, profileRate, profileSeconds));
       profileNotes = profile.notes;
@@ -132,7 +144,7 @@ export const freshnessBenchmark: Benchmark = {
         p.rate, round(p.send.offeredRate, 0), round(p.send.acceptedRate, 0), p.send.stats.rejected, p.send.errors,
         cell(p.early.p50), cell(p.early.p99), cell(p.early.p99Bucket), p.early.revisions, cell(p.final.p50), cell(p.final.p99),
         ...groupIds.map((g) => p.maxLag[g] ?? '-'), ...groupIds.map((g) => (p.lagTrend[g] ? `${p.lagTrend[g].first} -> ${p.lagTrend[g].last}` : '-')), p.drain.drained ? round(p.drain.ms / 1000, 1) : `no (> ${drainTimeoutMs / 1000})`,
-        ...cpuColumns(p.resources),
+        ...cpuColumns(p.resources, PIPELINE),
       ]),
     };
     const ratios: Record<string, number> = {};
@@ -142,6 +154,7 @@ export const freshnessBenchmark: Benchmark = {
     if (top && Number.isFinite(top.early.p99)) ratios[`e2e p99 @${top.rate} / 1 s target`] = round(top.early.p99, 3);
 
     const notes = [
+      `Aggregate stage: ${processor} (TESSERA_AGGREGATE_STAGE=${stage}).${stageNote ? ` ${stageNote}` : ''}`,
       'No baseline: freshness is an end-to-end property of the platform; the table is for comparing Tessera with itself over time and across rates.',
       `Latency source: insights' \`${E2E_METRIC}\` histogram (event time of the newest event a revision covers -> revision stored in insights), scraped before and after each phase (after the drain); ` +
         'p50/p99 are linearly interpolated within the bucket (buckets 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30 ... 600 s; histogram_quantile-style), "p99 bucket <=" is the bucket upper bound. ' +
@@ -178,7 +191,7 @@ export const freshnessBenchmark: Benchmark = {
         `curl -s ${metricsUrl} | grep ${E2E_METRIC}_bucket   # before and after each phase`,
         'kafkajs admin.fetchOffsets / fetchTopicOffsets per group every 1 s',
       ],
-      raw: { rates, seconds, warmupSeconds, drainTimeoutMs, lagBeforeFirstPhase: pre, phases: phases.map((p) => ({ ...p, early: { ...p.early }, final: { ...p.final } })), profiled },
+      raw: { stage, processor, rates, seconds, warmupSeconds, drainTimeoutMs, lagBeforeFirstPhase: pre, phases: phases.map((p) => ({ ...p, early: { ...p.early }, final: { ...p.final } })), profiled },
     };
   },
 };

@@ -17,6 +17,8 @@
  *                                                                `set -a; source <(npm run -s infra -- kafka-env); set +a`
  *   kafka-properties [principal]                                 write its Java client config (kafka-tools --command-config)
  *   faults <service> [list | off <fault> | <fault> k=v...]       runtime fault toggles of a running service (faults.ts)
+ *   compare-stages                                               TESSERA_AGGREGATE_STAGE=both: the TS and Go stages' final windows,
+ *                                                                field by field (compare-stages.ts; exit 1 if any differs)
  * TESSERA_TOPOLOGY=<file> selects another topology (default infra/topology.yaml).
  */
 import { spawnSync } from 'node:child_process';
@@ -33,7 +35,7 @@ import { LocalVictoriaMetrics } from './victoria-metrics';
 import { LocalZipkin } from './zipkin';
 import { formatStatusTable } from './status';
 import { reserveListenPorts } from './proc';
-import { allListenPorts, layoutForBrokers, loadTopology, REPO_ROOT, serviceEnv, type Topology } from './topology';
+import { allListenPorts, kafkaBrokers, layoutForBrokers, loadTopology, REPO_ROOT, serviceEnv, type Topology } from './topology';
 
 const COMPONENTS = ['postgres', 'kafka', 'observability'] as const;
 type Component = (typeof COMPONENTS)[number];
@@ -51,7 +53,7 @@ interface Args {
 }
 
 const USAGE =
-  'usage: npm run infra -- <up [--brokers 1|3] [--only postgres|kafka|observability] [--no-observability] | down | certs [--force] | status | logs [component|service] [-f] | reset [--only postgres|kafka|observability] | env <service> | kafka-env [principal] | kafka-properties [principal] | faults <service> [list|off <fault>|<fault> delayMs= errorRate= match= durationSec=] | services up|down|status|logs [service...]>';
+  'usage: npm run infra -- <up [--brokers 1|3] [--only postgres|kafka|observability] [--no-observability] | down | certs [--force] | status | logs [component|service] [-f] | reset [--only postgres|kafka|observability] | env <service> | kafka-env [principal] | kafka-properties [principal] | faults <service> [list|off <fault>|<fault> delayMs= errorRate= match= durationSec=] | compare-stages | services up|down|status|logs [service...]>';
 
 function parseArgs(argv: string[]): Args {
   const args: Args = { command: argv[0] ?? 'help', positional: [], brokers: 1, follow: false, force: false, observability: true, timeoutMs: 120_000 };
@@ -197,6 +199,35 @@ function env(topo: Topology, args: Args): void {
   for (const [k, v] of Object.entries(serviceEnv(topo, service))) console.log(`${k}=${v}`);
 }
 
+/** `compare-stages`: 0 when every window final in both stages' outputs is equal, 1 when one differs, 3 when none is yet. */
+async function compareStagesCommand(topo: Topology): Promise<number> {
+  // Loaded lazily: they resolve to libs/*/dist, which a fresh clone does not have before its first build.
+  const { compareStages, formatComparison, newestRevisions } = await import('./compare-stages.js');
+  const { createKafka, kafkaSecurityFromEnv } = await import('@tessera/kafka');
+  const go = topo.services.find((s) => s.compareEnv !== undefined);
+  const goTopic = go?.compareEnv?.['STREAM_PROCESSOR_GO_AGGREGATES_TOPIC'];
+  const tsTopic = topo.services.find((s) => s.name === 'stream-processor')?.env['STREAM_PROCESSOR_AGGREGATES_TOPIC'] ?? 'analytics.aggregates.v1';
+  if (!go || !goTopic) throw new InfraError('no service in the topology runs side by side', 'give stream-processor-go a compareEnv with STREAM_PROCESSOR_GO_AGGREGATES_TOPIC (infra/topology.yaml)');
+  const stateDir = path.join(REPO_ROOT, topo.stateDir);
+  if (!existsSync(passwordFile(stateDir, KAFKA_ADMIN_PRINCIPAL))) throw new InfraError('Kafka is not set up yet', 'TESSERA_AGGREGATE_STAGE=both npm run up');
+  const kafka = createKafka({
+    clientId: 'tessera-compare-stages',
+    logger: { debug: () => undefined, info: () => undefined, warn: (o: unknown, m?: string) => console.error(m ?? o), error: (o: unknown, m?: string) => console.error(m ?? o) },
+    brokers: kafkaBrokers(topo, new LocalKafka(topo).formattedLayout() ?? 'single'),
+    config: kafkaSecurityFromEnv({ ...process.env, ...kafkaClientEnv(stateDir, KAFKA_ADMIN_PRINCIPAL) }),
+  });
+  const groupPrefix = `${KAFKA_ADMIN_PRINCIPAL}.compare-stages-`;
+  log(`reading the newest revision of every window: ${tsTopic} (TS stage), ${goTopic} (Go stage beside it)`);
+  const [ts, goOut] = await Promise.all([newestRevisions(kafka, tsTopic, groupPrefix), newestRevisions(kafka, goTopic, groupPrefix)]);
+  const result = compareStages(ts, goOut);
+  for (const line of formatComparison(result, { a: 'TS', b: 'Go' })) console.log(line);
+  if (result.compared === 0) {
+    console.log(goOut.size === 0 ? `nothing from the Go stage yet: is it running beside the TS one? TESSERA_AGGREGATE_STAGE=both npm run up` : 'no window is final in both yet: windows close ~35 s after their end (allowed lateness + watermark delay); run again');
+    return 3;
+  }
+  return result.differ.length === 0 ? 0 : 1;
+}
+
 async function main(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
   // TESSERA_TOPOLOGY points at another topology file (other ports and state dir), e.g. for a second stack.
@@ -244,6 +275,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'services':
       return services(topo, args);
+    case 'compare-stages':
+      return compareStagesCommand(topo);
     case 'help':
     case '--help':
     case '-h':

@@ -102,4 +102,12 @@ describe('renderCompose', () => {
     expect(compose.services['stream-processor-go']!.profiles).toEqual(['polyglot']);
     expect(compose.services['stream-processor']!.profiles).toBeUndefined();
   });
+
+  it('runs it beside the TS stage with --profile compare on its own group and outputs, never on the shared ones', () => {
+    const compare = compose.services['stream-processor-go-compare']!;
+    expect(compare.profiles).toEqual(['compare']);
+    expect(compare.ports).toBeUndefined();
+    expect(compare.environment).toMatchObject({ STREAM_PROCESSOR_GO_GROUP_ID: 'stream-processor-go.compare', STREAM_PROCESSOR_GO_AGGREGATES_TOPIC: 'analytics.aggregates.compare.v1', STREAM_PROCESSOR_GO_DLQ_TOPIC: 'analytics.events.dlq.compare.v1' });
+    expect(compare.environment!['STREAM_PROCESSOR_GO_STATE_TOPIC']).not.toBe(compose.services['stream-processor-go']!.environment!['STREAM_PROCESSOR_GO_STATE_TOPIC']);
+  });
 });

@@ -37,7 +37,7 @@ const HEADER = [
   '# .tessera/kafka/auth) and `npm run auth -- init` (dev token issuer JWKS + API keys in .tessera/auth); all mounted read-only.',
   '# The images run as uid 1000: the 0600 key files must be readable by it (chown -R 1000 .tessera/tls .tessera/kafka/auth).',
   '# Kafka requires TLS + SASL/SCRAM; each service connects as its own principal with the ACLs of infra/topology.yaml.',
-  '# Usage: docker compose up --build     (add --profile polyglot for stream-processor-go)',
+  '# Usage: docker compose up --build     (add --profile polyglot for stream-processor-go, --profile compare to run it beside stream-processor)',
   '# Traces: Zipkin http://127.0.0.1:9411/zipkin/  metrics: vmui http://127.0.0.1:8428/vmui/  dashboards: Grafana http://127.0.0.1:3000/',
   '',
 ].join('\n');
@@ -152,6 +152,12 @@ export function generateCompose(t: Topology): Record<string, unknown> {
       ...(Object.keys(dependsOn).length > 0 ? { depends_on: dependsOn } : {}),
       restart: 'unless-stopped',
     };
+    // Side by side (`--profile compare`): the same image beside the service it duplicates, on its own group and
+    // output topics (compareEnv); no host ports (its metrics port is the other one's).
+    if (s.compareEnv) {
+      const { ports: _ports, profiles: _profiles, ...base } = services[s.name] as Record<string, unknown>;
+      services[`${s.name}-compare`] = { ...base, profiles: ['compare'], environment: { ...(base['environment'] as Record<string, string>), ...s.compareEnv } };
+    }
   }
   Object.assign(services, observabilityServices(t));
   return { name: 'tessera', services, volumes: { pgdata: {}, 'vm-data': {}, 'grafana-data': {}, 'audit-key': {} } };

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { aggregateStage, processEnv, serviceLaunch, startOrder, summarizeHealth } from './services';
+import { aggregateStage, processEnv, serviceLaunch, stageEnv, startOrder, summarizeHealth } from './services';
 import { loadTopology } from './topology';
 
 const topo = loadTopology();
@@ -70,6 +70,14 @@ describe('aggregateStage (TESSERA_AGGREGATE_STAGE)', () => {
     expect(aggregateStage({})).toBe('ts');
     expect(aggregateStage({ TESSERA_AGGREGATE_STAGE: 'Go ' })).toBe('go');
     expect(aggregateStage({ TESSERA_AGGREGATE_STAGE: 'ts' })).toBe('ts');
-    expect(() => aggregateStage({ TESSERA_AGGREGATE_STAGE: 'rust' })).toThrow(/neither ts nor go/);
+    expect(aggregateStage({ TESSERA_AGGREGATE_STAGE: 'both' })).toBe('both');
+    expect(() => aggregateStage({ TESSERA_AGGREGATE_STAGE: 'rust' })).toThrow(/none of ts, go, both/);
+  });
+
+  it('puts the Go stage on its own group and outputs only side by side', () => {
+    const go = topo.services.find((s) => s.name === 'stream-processor-go')!;
+    expect(stageEnv(go, 'go')).toEqual({});
+    expect(stageEnv(go, 'both')).toMatchObject({ STREAM_PROCESSOR_GO_GROUP_ID: 'stream-processor-go.compare', STREAM_PROCESSOR_GO_AGGREGATES_TOPIC: 'analytics.aggregates.compare.v1' });
+    expect(stageEnv(topo.services.find((s) => s.name === 'stream-processor')!, 'both')).toEqual({});
   });
 });

@@ -97,10 +97,18 @@ interface ServicePaths {
  * Which implementation is the analytics aggregate stage: `TESSERA_AGGREGATE_STAGE=ts` (default, stream-processor) or
  * `go` (stream-processor-go). Both compute the same aggregates (tests/contract/vectors); see README "TypeScript or Go".
  */
-export function aggregateStage(env: NodeJS.ProcessEnv = process.env): 'ts' | 'go' {
+export function aggregateStage(env: NodeJS.ProcessEnv = process.env): 'ts' | 'go' | 'both' {
   const v = (env['TESSERA_AGGREGATE_STAGE'] ?? 'ts').trim().toLowerCase();
-  if (v !== 'ts' && v !== 'go') throw new InfraError(`TESSERA_AGGREGATE_STAGE=${v} is neither ts nor go`, 'unset it (TS stage) or set TESSERA_AGGREGATE_STAGE=go');
+  if (v !== 'ts' && v !== 'go' && v !== 'both') throw new InfraError(`TESSERA_AGGREGATE_STAGE=${v} is none of ts, go, both`, 'unset it (TS stage), or set TESSERA_AGGREGATE_STAGE=go (Go stage) or both (side by side)');
   return v;
+}
+
+/**
+ * The extra env a service starts with for the chosen aggregate stage: with `both`, a service with `compareEnv` (the Go
+ * stage) runs beside the one it duplicates on its own group and outputs.
+ */
+export function stageEnv(spec: ServiceSpec, stage: ReturnType<typeof aggregateStage>): Record<string, string> {
+  return stage === 'both' && spec.compareEnv ? spec.compareEnv : {};
 }
 
 export class LocalServices {
@@ -170,15 +178,15 @@ export class LocalServices {
         continue;
       }
       // As with compose profiles: e.g. stream-processor-go would count every event a second time beside
-      // stream-processor, so a profiled service runs only when named (or chosen as the aggregate stage).
-      if (p.spec.profile !== undefined && !names.includes(name) && !(stage === 'go' && name === 'stream-processor-go')) {
+      // stream-processor, so a profiled service runs only when named (or chosen as the aggregate stage, or beside it).
+      if (p.spec.profile !== undefined && !names.includes(name) && !(stage !== 'ts' && name === 'stream-processor-go')) {
         log(`${name}: profile ${p.spec.profile}, start it by name (services up ${name}), skipped`);
         continue;
       }
       count++;
       const running = this.pid(p);
       if (running !== undefined && this.buildChanged(p)) {
-        log(`${name}: build changed since the running process started (pid ${running}), restarting`);
+        log(`${name}: build or aggregate stage changed since the running process started (pid ${running}), restarting`);
         await this.stop(p, log);
       } else if (running !== undefined) {
         if ((await this.probe(p.spec)).ready) {
@@ -191,7 +199,7 @@ export class LocalServices {
         continue;
       }
       if (p.spec.port !== undefined) assertPortFree(p.spec.port, `service ${name}`);
-      writeFileSync(p.buildFile, `${this.buildFingerprint(p)}\n`);
+      writeFileSync(p.buildFile, `${this.startKey(p)}\n`);
       // The log is appended to across restarts; a marker shows where this run begins.
       appendFileSync(p.logFile, `--- ${new Date().toISOString()} starting ${name} (npm run infra -- services up)\n`);
       const pid = startDetached({
@@ -201,10 +209,10 @@ export class LocalServices {
         logFile: p.logFile,
         pidFile: p.pidFile,
         // Every broker of the layout Kafka runs in (up --brokers 3), not just the first.
-        env: processEnv(this.topo, name, process.env, new LocalKafka(this.topo).formattedLayout() ?? 'single', env),
+        env: processEnv(this.topo, name, process.env, new LocalKafka(this.topo).formattedLayout() ?? 'single', { ...env, ...stageEnv(p.spec, stage) }),
       });
       const t0 = Date.now();
-      log(`started ${name} (pid ${pid}, ${p.spec.runtime === 'go' ? 'GOMEMLIMIT' : 'heap ≤'}${p.spec.heapMb} MB${p.spec.port !== undefined ? `, ${p.spec.kind} :${p.spec.port}` : ''})`);
+      log(`started ${name} (pid ${pid}, ${p.spec.runtime === 'go' ? 'GOMEMLIMIT' : 'heap ≤'}${p.spec.heapMb} MB${p.spec.port !== undefined ? `, ${p.spec.kind} :${p.spec.port}` : ''}${Object.keys(stageEnv(p.spec, stage)).length > 0 ? ', side by side on its own group and output topics' : ''})`);
       await this.awaitReady(p, pid, timeoutMs);
       log(`${name} ready in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
     }
@@ -257,7 +265,7 @@ export class LocalServices {
         pid,
         port,
         state: probe.ready ? 'healthy' : 'unhealthy',
-        detail: `${probe.detail}; heap ≤${p.spec.heapMb} MB${this.buildChanged(p) ? '; build changed, `up` restarts it' : ''}`,
+        detail: `${probe.detail}; heap ≤${p.spec.heapMb} MB${this.buildChanged(p) ? '; build or stage changed, `up` restarts it' : ''}`,
         pssKb: treePssKb(pid),
       });
     }
@@ -316,7 +324,8 @@ export class LocalServices {
   /**
    * True when the service's or a lib's compiled code differs from what the process was started from, so a
    * second `npm run up` after a code change runs the new code. By content, not mtime: Nx restores cached
-   * outputs (new mtimes, same bytes) on every build, which must not restart anything.
+   * outputs (new mtimes, same bytes) on every build, which must not restart anything. A change of the aggregate stage
+   * that changes the service's env (side by side or not) counts too.
    */
   private buildChanged(p: ServicePaths): boolean {
     let startedFrom: string;
@@ -325,7 +334,13 @@ export class LocalServices {
     } catch {
       return false; // started by hand or by an older CLI: nothing to compare with
     }
-    return startedFrom !== this.buildFingerprint(p);
+    return startedFrom !== this.startKey(p);
+  }
+
+  /** What a running process was started from: its build, plus its side-by-side env when it has one. */
+  private startKey(p: ServicePaths): string {
+    const extra = stageEnv(p.spec, aggregateStage());
+    return Object.keys(extra).length > 0 ? `${this.buildFingerprint(p)} ${JSON.stringify(extra)}` : this.buildFingerprint(p);
   }
 
   /** sha256 over the .js files of the service's dist and every libs/<name>/dist (about 1 MB: milliseconds). */

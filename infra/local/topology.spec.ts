@@ -124,6 +124,17 @@ describe('parseTopology', () => {
     );
   });
 
+  it('rejects a side-by-side env that names a topic the service may not use (it would be refused, or hit shared outputs)', () => {
+    const problems = problemsAfter((raw) => {
+      (service(raw, 'stream-processor-go') as Record<string, Record<string, string>>)['compareEnv']!['STREAM_PROCESSOR_GO_AGGREGATES_TOPIC'] = 'analytics.events.raw.v1';
+    });
+    expect(problems).toContain('service stream-processor-go: compareEnv STREAM_PROCESSOR_GO_AGGREGATES_TOPIC=analytics.events.raw.v1 is not its own (ingest, stream-processor use it too)');
+    const undeclared = problemsAfter((raw) => {
+      (service(raw, 'stream-processor-go') as Record<string, Record<string, string>>)['compareEnv']!['STREAM_PROCESSOR_GO_DLQ_TOPIC'] = 'platform.pings.v1';
+    });
+    expect(undeclared).toContain('service stream-processor-go: compareEnv STREAM_PROCESSOR_GO_DLQ_TOPIC=platform.pings.v1 is neither produced nor consumed by it');
+  });
+
   it('rejects a peer cycle, which would deadlock startup ordering', () => {
     expect(problemsAfter((raw) => (service(raw, 'compliance')['peers'] = ['transactions']))).toContainEqual(
       expect.stringMatching(/cycle: (transactions -> compliance -> transactions|compliance -> transactions -> compliance)/),

@@ -76,6 +76,11 @@ const serviceSchema = z
     observes: z.array(name).default([]),
     /** Static extra env (already fully named, e.g. GATEWAY_RATE_LIMIT_RPS). */
     env: z.record(z.string().regex(/^[A-Z][A-Z0-9_]*$/), z.string()).default({}),
+    /**
+     * Side by side: env (over `env`) that runs this service beside the one it duplicates, on its own consumer group and
+     * output topics, for comparing the two (TESSERA_AGGREGATE_STAGE=both natively, compose profile `compare`).
+     */
+    compareEnv: z.record(z.string().regex(/^[A-Z][A-Z0-9_]*$/), z.string()).optional(),
   })
   .strict();
 
@@ -223,6 +228,14 @@ function consistencyProblems(t: Topology): string[] {
       if (!p) problems.push(`service ${s.name} has unknown peer ${peer}`);
       else if (p.port === undefined) problems.push(`service ${s.name} has peer ${peer}, which serves no port`);
       else if (peer === s.name) problems.push(`service ${s.name} lists itself as a peer`);
+    }
+    // Side by side runs on topics of its own: granted to it (else refused) and used by no other service (else it would
+    // write into the shared outputs, or read another's state).
+    for (const [key, topic] of Object.entries(s.compareEnv ?? {})) {
+      if (!key.endsWith('_TOPIC')) continue;
+      const others = t.services.filter((o) => o.name !== s.name && (o.produces.includes(topic) || o.consumes.includes(topic))).map((o) => o.name);
+      if (!s.produces.includes(topic) && !s.consumes.includes(topic)) problems.push(`service ${s.name}: compareEnv ${key}=${topic} is neither produced nor consumed by it`);
+      else if (others.length > 0) problems.push(`service ${s.name}: compareEnv ${key}=${topic} is not its own (${others.join(', ')} use it too)`);
     }
   }
   const cycle = peerCycle(t.services);

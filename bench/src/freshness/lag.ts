@@ -13,9 +13,13 @@ export interface GroupOnPath {
  * (else their config defaults, stream-processor.aggregates and insights.read-models). Other `stream-processor.*`
  * groups on the broker (restore/replay groups, other benchmarks' private groups) are not on the live path.
  */
-export function groupsOnPath(env: (service: string) => Record<string, string>): GroupOnPath[] {
+export function groupsOnPath(env: (service: string) => Record<string, string>, processor: 'stream-processor' | 'stream-processor-go' = 'stream-processor'): GroupOnPath[] {
+  const stage =
+    processor === 'stream-processor-go'
+      ? { groupId: env(processor)['STREAM_PROCESSOR_GO_GROUP_ID'] ?? 'stream-processor-go.aggregates', topic: 'analytics.events.raw.v1' }
+      : { groupId: env(processor)['STREAM_PROCESSOR_GROUP'] ?? 'stream-processor.aggregates', topic: 'analytics.events.raw.v1' };
   return [
-    { groupId: env('stream-processor')['STREAM_PROCESSOR_GROUP'] ?? 'stream-processor.aggregates', topic: 'analytics.events.raw.v1' },
+    stage,
     { groupId: env('insights')['INSIGHTS_CONSUMER_GROUP'] ?? 'insights.read-models', topic: 'analytics.aggregates.v1' },
   ];
 }
