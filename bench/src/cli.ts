@@ -14,7 +14,7 @@ import { useAdminKafkaEnv } from './harness/kafka-auth';
 import { describeMachine } from './harness/machine';
 import { BenchPlatform } from './harness/platform';
 import { writeReport } from './harness/report';
-import { updateReadme } from './ts-or-go';
+import { newestPipelineRun, updateReadme } from './ts-or-go';
 import { type CaseResources, measureResources } from './harness/resources';
 import type { BenchContext, Benchmark, BenchResult } from './harness/types';
 import { pipelineBenchmark } from './pipeline.bench';
@@ -119,10 +119,10 @@ async function main(): Promise<number> {
   }
   writeReport(outDir, { machine, smoke: args.smoke, command: `npm run bench --${args.smoke ? ' --smoke' : ''}${args.ids.length ? ` ${args.ids.join(' ')}` : ''}`, results, failures, seconds: (Date.now() - t0) / 1000 });
   log(`report: ${relative(REPO_ROOT, join(outDir, 'README.md'))}`);
-  // The README's "TypeScript or Go" section follows the newest full pipeline run (issue #15).
-  if (!args.smoke && !args.out && results.some((r) => r.id === 'pipeline')) {
+  // The README's "TypeScript or Go" section follows the newest full pipeline and freshness runs (issue #15).
+  if (!args.smoke && !args.out && results.some((r) => r.id === 'pipeline' || r.id === 'freshness')) {
     try {
-      updateReadme(outDir);
+      updateReadme(results.some((r) => r.id === 'pipeline') ? outDir : newestPipelineRun());
       log('README.md: "TypeScript or Go for the aggregate stage" updated from this run');
     } catch (err) {
       log(`README.md section not updated: ${String(err)}`);

@@ -27,6 +27,17 @@ describe('README section "TypeScript or Go for the aggregate stage"', () => {
     expect(renderSection('/x/r', run([5000, 5000, 30, 300], [15000, 16000, 10, 140]))).toContain('is **reproduced**');
   });
 
+  it('quotes each stage\'s freshness per offered rate, and says which stage is not measured yet', () => {
+    const fresh = (stage: 'ts' | 'go', rows: number[][]) => ({
+      dir: `/x/bench/results/2026-12-05-${stage}`,
+      run: { ...run([1, 1, 1, 1], [1, 1, 1, 1]), results: [{ id: 'freshness', raw: { stage }, table: { columns: ['offered (ev/s)', 'achieved offered (ev/s)', 'accepted (ev/s)', 'e2e p99 (s)'], rows } }] },
+    });
+    const md = renderSection('/x/r', run([12000, 13000, 9, 280], [14000, 15000, 10, 140]), { ts: fresh('ts', [[1000, 1000, 1000, 0.5], [5000, 4990, 4990, 0.8]]), go: fresh('go', [[1000, 1000, 1000, 0.4], [5000, 4990, 3000, 9]]) });
+    expect(md).toContain('| 1,000 | 0.5 | 0.4 | 0.8x |');
+    expect(md).toContain('| 5,000 | 0.8 | n/a | n/a |');
+    expect(renderSection('/x/r', run([1, 1, 1, 1], [1, 1, 1, 1]), { ts: fresh('ts', [[1000, 1000, 1000, 0.5]]) })).toContain('not measured for the Go stage yet: `TESSERA_AGGREGATE_STAGE=go npm run bench -- freshness`');
+  });
+
   it('replaces only the block between its markers', () => {
     const readme = `# T\n\n## Performance\n\ntext\n${START}\nold\n${END}\n\n## Observability\n`;
     const out = replaceSection(readme, `${START}\nnew\n${END}`);

@@ -1,8 +1,10 @@
 /**
- * The README's "TypeScript or Go for the aggregate stage" section, written from a pipeline bench result, never by hand
- * (issue #15): `npm run bench -- pipeline` rewrites it after each full run; `npx tsx bench/src/ts-or-go.ts
- * [bench/results/<run>]` rewrites it from a run already on disk (default: the newest run with a pipeline result).
- * The block between the markers in README.md is replaced; the rest of the file is left as it is.
+ * The README's "TypeScript or Go for the aggregate stage" section, written from bench results, never by hand
+ * (issue #15): the newest full pipeline run (throughput, CPU, memory of both stages) and the newest full freshness run
+ * of each stage (`npm run bench -- freshness`, `TESSERA_AGGREGATE_STAGE=go npm run bench -- freshness`). `npm run
+ * bench` rewrites it after each full pipeline or freshness run; `npx tsx bench/src/ts-or-go.ts [bench/results/<run>]`
+ * rewrites it from runs already on disk (default: the newest pipeline run). Only the block between the markers in
+ * README.md is replaced.
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -18,13 +20,58 @@ interface Table {
 interface RunJson {
   machine: { date: string; gitSha: string; nproc: number; memoryGiB: number; versions: Record<string, string> };
   smoke: boolean;
-  results: Array<{ id: string; table?: Table }>;
+  results: Array<{ id: string; table?: Table; raw?: { stage?: string } }>;
+}
+
+/** A freshness result and the run it belongs to. */
+export interface FreshnessRun {
+  dir: string;
+  run: RunJson;
+}
+
+/** Event-to-insight p99 (early revisions) per offered rate, from a freshness table. */
+function p99ByRate(f: FreshnessRun): Map<number, number> {
+  const table = f.run.results.find((r) => r.id === 'freshness')?.table;
+  const out = new Map<number, number>();
+  if (!table) return out;
+  const rate = table.columns.indexOf('offered (ev/s)');
+  const p99 = table.columns.indexOf('e2e p99 (s)');
+  const accepted = table.columns.indexOf('accepted (ev/s)');
+  // A rate the stage did not keep up with (less than 95% accepted) is shown as such, not as a latency.
+  for (const row of table.rows) out.set(Number(row[rate]), Number(row[accepted]) >= 0.95 * Number(row[rate]) ? Number(row[p99]) : NaN);
+  return out;
+}
+
+function freshnessLines(freshness: { ts?: FreshnessRun; go?: FreshnessRun }): string[] {
+  const { ts, go } = freshness;
+  const cmd = (stage: 'ts' | 'go') => (stage === 'go' ? '`TESSERA_AGGREGATE_STAGE=go npm run bench -- freshness`' : '`npm run bench -- freshness`');
+  const missing = (['ts', 'go'] as const).filter((k) => !freshness[k]);
+  if (!ts || !go) return ['', `Freshness (event to insight) is not measured for ${missing.map((m) => (m === 'ts' ? 'the TS stage' : 'the Go stage')).join(' and ')} yet: ${missing.map(cmd).join(', ')}.`];
+  const a = p99ByRate(ts);
+  const b = p99ByRate(go);
+  const rates = [...a.keys()].filter((r) => b.has(r)).sort((x, y) => x - y);
+  const link = (f: FreshnessRun) => `[${relative(REPO_ROOT, f.dir)}](${relative(REPO_ROOT, f.dir)}/README.md)`;
+  return [
+    '',
+    `Freshness, event time to the aggregate visible in insights (p99 of early revisions, open loop through ingest with every`,
+    `service live; ${link(ts)} for TS, ${link(go)} for Go, each stage in its own run on the same machine):`,
+    '',
+    '| offered events/s | TS p99, s | Go p99, s | Go / TS |',
+    '| --- | --- | --- | --- |',
+    ...rates.map((r) => {
+      const ratio = (b.get(r) as number) / (a.get(r) as number);
+      return `| ${fmt(r, 0)} | ${fmt(a.get(r) as number, 3)} | ${fmt(b.get(r) as number, 3)} | ${Number.isFinite(ratio) ? `${fmt(ratio)}x` : 'n/a'} |`;
+    }),
+    '',
+    'n/a: that stage accepted less than 95% of the offered rate. The freshness of both is mostly the pipeline\'s own',
+    'pacing (ingest batching, the processor\'s fetch wait, insights\' writes), not the stage\'s CPU.',
+  ];
 }
 
 const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits }) : 'n/a');
 
-/** The section for one run directory (relative links from the repository root). */
-export function renderSection(runDir: string, run: RunJson): string {
+/** The section for one pipeline run directory and the freshness runs (relative links from the repository root). */
+export function renderSection(runDir: string, run: RunJson, freshness: { ts?: FreshnessRun; go?: FreshnessRun } = {}): string {
   const table = run.results.find((r) => r.id === 'pipeline')?.table;
   if (!table) throw new Error(`${runDir} has no pipeline result`);
   const col = (name: string) => table.columns.indexOf(name);
@@ -50,15 +97,18 @@ export function renderSection(runDir: string, run: RunJson): string {
   const holds = speed >= 3 && memory <= 0.5;
   const link = relative(REPO_ROOT, runDir);
   const vectors = JSON.parse(readFileSync(join(REPO_ROOT, 'tests/contract/vectors/pipeline.json'), 'utf8')) as { records: unknown[]; aggregates: unknown[]; deadLetters: unknown[] };
+  const payments = JSON.parse(readFileSync(join(REPO_ROOT, 'tests/contract/vectors/payments.json'), 'utf8')) as { records: unknown[]; aggregates: unknown[]; deadLetters: unknown[] };
   const cheaper = (x: number) => (x < 0.9 ? `${fmt(x)}x` : x > 1.1 ? `${fmt(x)}x (more)` : 'about the same');
   return [
     START,
     '### TypeScript or Go for the aggregate stage',
     '',
     'Both stages compute the same thing: the same windows, validation, dead-letter codes and sketches (the Go one runs',
-    "the TS stage's DDSketch and HyperLogLog bit for bit), held to one output by the shared vectors in `npm test`",
-    `([tests/contract/vectors](tests/contract/vectors): sketch vectors in both unit suites, a ${vectors.records.length}-record pipeline input`,
-    `that both stages, as processes on a real broker, must turn into exactly the same ${fmt(vectors.aggregates.length, 0)} windows and ${vectors.deadLetters.length} dead letters).`,
+    "the TS stage's DDSketch and HyperLogLog bit for bit) and the same scope (analytics events and payment metrics), held",
+    'to one output by the shared vectors in `npm test` ([tests/contract/vectors](tests/contract/vectors): sketch vectors in',
+    `both unit suites; a ${vectors.records.length}-record raw-event input and a ${payments.records.length}-record payment-event input that both stages, as`,
+    `processes on a real broker, must turn into exactly the same ${fmt(vectors.aggregates.length, 0)} + ${fmt(payments.aggregates.length, 0)} windows and ${vectors.deadLetters.length} + ${payments.deadLetters.length} dead letters),`,
+    'and by an integration test that runs both side by side on the same input and compares every window.',
     `They differ in cost. Measured by \`npm run bench -- pipeline\` ([${link}](${link}/README.md), ${run.machine.date.slice(0, 10)},`,
     `commit ${run.machine.gitSha}, ${run.machine.nproc} cores): one 150,000-event backlog drained by each stage alone, exactly-once`,
     '(a Kafka transaction per fetched batch), over TLS + SCRAM:',
@@ -72,16 +122,19 @@ export function renderSection(runDir: string, run: RunJson): string {
     'The TS stage was made 4x cheaper per event in issue #11 (hash once per event, no key string per window, one sort',
     'per revision), and both now spend most of their time on the same work: ~24 window updates per event, a Kafka',
     `transaction per batch, the changelog. Memory: ${cheaper(memory)} of the TS resident set; CPU per event: ${cheaper(cpu)}.`,
+    ...freshnessLines(freshness),
     '',
     '- **Pick Go** when memory per instance is what limits you (many partitions per instance, small containers) or the',
     '  team runs Go; its image is one static binary.',
-    '- **Pick TS** when the team is TypeScript, or you need what only it has today: the payment metrics stage (it also',
-    '  consumes `payments.transfer.events.v1`) and the DLQ/time-range replay CLI.',
-    '- Freshness (event to insight) is measured for the TS stage only (`npm run bench -- freshness`); not yet for Go.',
+    '- **Pick TS** when the team is TypeScript, or you need what only it has today: the DLQ/time-range replay CLI',
+    '  (`npm run replay`) and CPU profiles from the running process (the benches profile Node services only).',
     '',
     'Choose per deployment: the TS stage runs by default; `TESSERA_AGGREGATE_STAGE=go npm run up` runs the Go one',
     'instead (a running TS processor is stopped); with Docker, `docker compose --profile polyglot up --build --scale',
-    'stream-processor=0`. Never both on the shared topics: every event would be counted twice.',
+    'stream-processor=0`. Never both on the shared topics: every event would be counted twice. To compare them on your',
+    'own traffic, `TESSERA_AGGREGATE_STAGE=both npm run up` (Docker: `--profile compare`) runs the Go stage beside the TS',
+    'one on its own consumer group, state and output topics, and `npm run infra -- compare-stages` compares the windows',
+    'both have closed, field by field (exit 1 on any difference).',
     END,
   ].join('\n');
 }
@@ -110,9 +163,25 @@ export function newestPipelineRun(resultsDir = join(REPO_ROOT, 'bench', 'results
   return newest.dir;
 }
 
-export function updateReadme(runDir: string, readmePath = join(REPO_ROOT, 'README.md')): void {
+/** The newest full freshness result of each stage (by date; a result without a stage is from before Go was measured: TS). */
+export function newestFreshnessRuns(resultsDir = join(REPO_ROOT, 'bench', 'results')): { ts?: FreshnessRun; go?: FreshnessRun } {
+  const out: { ts?: FreshnessRun; go?: FreshnessRun } = {};
+  for (const name of readdirSync(resultsDir)) {
+    const file = join(resultsDir, name, 'results.json');
+    if (!existsSync(file)) continue;
+    const run = JSON.parse(readFileSync(file, 'utf8')) as RunJson;
+    const result = run.results.find((r) => r.id === 'freshness');
+    if (run.smoke || !result?.table) continue;
+    const stage = result.raw?.stage === 'go' ? 'go' : 'ts';
+    const prev = out[stage];
+    if (!prev || run.machine.date > prev.run.machine.date) out[stage] = { dir: join(resultsDir, name), run };
+  }
+  return out;
+}
+
+export function updateReadme(runDir: string, readmePath = join(REPO_ROOT, 'README.md'), resultsDir = join(REPO_ROOT, 'bench', 'results')): void {
   const run = JSON.parse(readFileSync(join(runDir, 'results.json'), 'utf8')) as RunJson;
-  writeFileSync(readmePath, replaceSection(readFileSync(readmePath, 'utf8'), renderSection(runDir, run)));
+  writeFileSync(readmePath, replaceSection(readFileSync(readmePath, 'utf8'), renderSection(runDir, run, newestFreshnessRuns(resultsDir))));
 }
 
 if (require.main === module) {

@@ -58,12 +58,23 @@ func TestDecodeAcceptsEveryFiniteValue(t *testing.T) {
 	}
 }
 
+func noIDEnvelope(t *testing.T) []byte {
+	t.Helper()
+	b, err := proto.Marshal(&commonv1.EventEnvelope{Type: analyticsEventType, Data: []byte{0x0a, 0x01, 0x61}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func TestDecodeRejectsBadInputWithAStableCode(t *testing.T) {
 	cases := map[string]struct {
 		value []byte
 		code  string
 	}{
 		"garbage bytes":     {[]byte{0xff, 0xff, 0xff}, CodeInvalidEnvelope},
+		"empty value":       {nil, CodeInvalidEnvelope},
+		"envelope, no id":   {noIDEnvelope(t), CodeInvalidEnvelope},
 		"other type":        {envelope(t, "tessera.payments.v1.TransferCreated", nil), CodeUnexpectedType},
 		"bad payload":       {envelope(t, analyticsEventType, []byte{0x0a, 0xff}), CodeInvalidPayload},
 		"invalid utf-8":     {envelope(t, analyticsEventType, protowire.AppendString(protowire.AppendTag(nil, 1, protowire.BytesType), "\xc3\x28")), CodeInvalidPayload},
