@@ -41,7 +41,7 @@ describe('serviceLaunch', () => {
   it('runs a Go service as its built binary, capped by GOMEMLIMIT', () => {
     const launch = serviceLaunch(spec('stream-processor-go'), '/repo');
     expect(launch).toEqual({ main: '/repo/services/stream-processor-go/dist/stream-processor-go', command: launch.main, args: [] });
-    expect(processEnv(topo, 'stream-processor-go', {})['GOMEMLIMIT']).toBe('64MiB');
+    expect(processEnv(topo, 'stream-processor-go', {})['GOMEMLIMIT']).toBe('128MiB');
   });
 
   it('runs a Node service with its instrumentation preloaded', () => {

@@ -279,7 +279,7 @@ describe('serviceEnv', () => {
   it('caps the heap: --max-old-space-size for node services, GOMEMLIMIT for go', () => {
     const t = loadTopology();
     expect(serviceEnv(t, 'gateway')['NODE_OPTIONS']).toBe('--max-old-space-size=160 --max-semi-space-size=8');
-    expect(serviceEnv(t, 'stream-processor-go')).toMatchObject({ GOMEMLIMIT: '64MiB' });
+    expect(serviceEnv(t, 'stream-processor-go')).toMatchObject({ GOMEMLIMIT: '128MiB' });
     expect(serviceEnv(t, 'stream-processor-go')['NODE_OPTIONS']).toBeUndefined();
   });
 

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -48,7 +49,9 @@ func main() {
 	if cfg.MetricsAddr != "" {
 		metrics.Serve(ctx, cfg.MetricsAddr, m, level, log)
 	}
+	stopProfile := startCPUProfile(cfg.CPUProfile, log)
 	code := run(ctx, cfg, log, m, tp)
+	stopProfile()
 	// Flush the spans still batched (the last transactions') before exiting, bounded so a dead collector
 	// cannot hold the shutdown.
 	flushCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -72,4 +75,25 @@ func run(ctx context.Context, cfg *config.Config, log *slog.Logger, m *metrics.M
 		return 1
 	}
 	return 0
+}
+
+// startCPUProfile writes a pprof CPU profile of the run to file (go tool pprof -top <binary> <file>); the returned
+// function ends it. Nothing when file is "".
+func startCPUProfile(file string, log *slog.Logger) func() {
+	if file == "" {
+		return func() {}
+	}
+	f, err := os.Create(file)
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+	}
+	if err != nil {
+		log.Warn("no CPU profile", "file", file, "err", err)
+		return func() {}
+	}
+	log.Info("writing a CPU profile", "file", file)
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}
 }

@@ -54,6 +54,9 @@ type Config struct {
 	LagRefresh time.Duration
 	// Tracing is the OpenTelemetry span export and sampling (OTEL_* variables, see tracing.go).
 	Tracing Tracing
+	// CPUProfile: a file to write a pprof CPU profile of the whole run to (STREAM_PROCESSOR_GO_CPU_PROFILE; the bench
+	// uses it as --cpu-prof for the Node services), "" for none.
+	CPUProfile string
 }
 
 // StatefulTopics are the inputs whose partitions hold window state: the raw topic, then the payments repartition topic.
@@ -120,6 +123,7 @@ func Load(lookup func(string) (string, bool)) (*Config, error) {
 	if c.PaymentsTopic == "none" {
 		c.PaymentsTopic = ""
 	}
+	c.CPUProfile = r.str(Prefix+"CPU_PROFILE", "")
 	c.Kafka = r.kafkaSecurity()
 	c.MetricsAddr = r.metricsAddr()
 	c.Tracing = r.tracing()
