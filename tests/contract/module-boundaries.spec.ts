@@ -13,7 +13,7 @@ interface LintResult {
 }
 
 /** Runs the ESLint CLI (ESM config loading needs a real Node process, not Jest's VM) on stdin. */
-async function boundaryErrors(filePath: string, code: string): Promise<string[]> {
+async function boundaryErrors(filePath: string, code: string, rule = '@nx/enforce-module-boundaries'): Promise<string[]> {
   let output: string;
   try {
     output = execFileSync(process.execPath, [ESLINT, '--format', 'json', '--stdin', '--stdin-filename', filePath], { cwd: ROOT, input: code, encoding: 'utf8' });
@@ -21,7 +21,7 @@ async function boundaryErrors(filePath: string, code: string): Promise<string[]>
     output = (err as { stdout: string }).stdout; // exit 1 = lint errors found; the JSON is still on stdout
   }
   const [result] = JSON.parse(output) as LintResult[];
-  return (result?.messages ?? []).filter((m) => m.ruleId === '@nx/enforce-module-boundaries').map((m) => m.message);
+  return (result?.messages ?? []).filter((m) => m.ruleId === rule).map((m) => m.message);
 }
 
 jest.setTimeout(60_000);
@@ -33,6 +33,13 @@ describe('module boundaries', () => {
     ]);
     const byPath = await boundaryErrors('services/gateway/src/boundary-probe.ts', "import { AppModule } from '../../transactions/src/app.module';\nexport const x = AppModule;\n");
     expect(byPath).toEqual([expect.stringContaining('cannot be imported by a relative or absolute path')]);
+  });
+
+  it('keeps @tessera/testing out of production code, and allows it in tests', async () => {
+    const code = "import { freePort } from '@tessera/testing';\nexport const x = freePort;\n";
+    expect(await boundaryErrors('services/gateway/src/boundary-probe.ts', code, 'no-restricted-imports')).toEqual([expect.stringContaining('test support only')]);
+    expect(await boundaryErrors('services/gateway/test/boundary-probe.int-spec.ts', code, 'no-restricted-imports')).toEqual([]);
+    expect(await boundaryErrors('services/gateway/src/boundary-probe.spec.ts', code, 'no-restricted-imports')).toEqual([]);
   });
 
   it('rejects a lib importing a service', async () => {

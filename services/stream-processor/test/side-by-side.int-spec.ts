@@ -9,6 +9,7 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createProducer } from '@tessera/kafka';
+import { eventually } from '@tessera/testing';
 import type { Admin, Kafka } from 'kafkajs';
 /* eslint-disable @nx/enforce-module-boundaries -- the comparison is the infra CLI's; the input the shared vectors' */
 import { compareStages, formatComparison, newestRevisions } from '../../../infra/local/compare-stages';
@@ -78,7 +79,13 @@ describe('TS and Go stages side by side on the same input', () => {
         await waitFor(`${n.group} consumed ${topic}`, async () => (await committedTotal(admin, n.group, topic)) === end, 120_000);
       }
       // Every copy aggregated: past the last copied record (a transactional copy ends with a marker, never delivered).
-      const last = Math.max(...(await readAll(kafka, admin, n.repartition)).map((c) => c.offset));
+      // The copies' marker may land a moment after the group's offsets do: wait until all of them are visible.
+      const copied = payments.records.filter((r) => !r.note.startsWith('account opened')).length;
+      const copies = await eventually(`${n.group}'s copies visible`, async () => {
+        const read = await readAll(kafka, admin, n.repartition);
+        return read.length >= copied ? read : undefined;
+      }, { timeoutMs: 30_000 });
+      const last = Math.max(...copies.map((c) => c.offset));
       await waitFor(`${n.group} aggregated its copies`, async () => (await committedTotal(admin, n.group, n.repartition)) >= last + 1, 120_000);
     }
     for (const c of children) c.kill('SIGTERM');

@@ -11,6 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { analyticsV1 } from '@tessera/contracts';
 import { createProducer, decodeEnvelope } from '@tessera/kafka';
+import { eventually } from '@tessera/testing';
 import type { Admin, Kafka } from 'kafkajs';
 /* eslint-disable-next-line @nx/enforce-module-boundaries -- the vectors are a contract of both stages, kept beside the other contract tests */
 import type { PaymentVectors } from '../../../tests/contract/vectors/payments';
@@ -146,8 +147,14 @@ describe.each(STAGES)('%s reproduces the shared vectors (real broker)', (_name, 
     await waitFor('every payment event copied', async () => (await committedTotal(admin, names.group, names.payments)) === total, 120_000);
     // Then every copy aggregated: the group's offset past the last copied record (not the topic's end: a transactional
     // copy ends with a commit marker, which takes an offset and is never delivered).
-    const copies = await readAll(kafka, admin, names.repartition);
-    expect(copies.length).toBe(paymentVectors.records.filter((r) => !r.note.startsWith('account opened')).length);
+    // The copies' commit marker may land a moment after the group's offsets do (the coordinator writes both at the end
+    // of the transaction): wait until every copy is visible.
+    const expected = paymentVectors.records.filter((r) => !r.note.startsWith('account opened')).length;
+    const copies = await eventually('every copy visible', async () => {
+      const read = await readAll(kafka, admin, names.repartition);
+      return read.length >= expected ? read : undefined;
+    }, { timeoutMs: 30_000 });
+    expect(copies.length).toBe(expected);
     const last = Math.max(...copies.map((c) => c.offset));
     await waitFor('every copy aggregated', async () => (await committedTotal(admin, names.group, names.repartition)) >= last + 1, 120_000);
     child.kill('SIGTERM');

@@ -4,12 +4,10 @@
  */
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { paymentsV1 } from '@tessera/contracts';
-import { dropDatabase, ensureDatabase, migrate } from '@tessera/db';
 import { AppError } from '@tessera/errors';
 import { checkHealth, createGrpcClient, unaryCall } from '@tessera/grpc';
 import { deleteConsumerGroups, kafkaSecurityFromEnv } from '@tessera/kafka';
@@ -19,34 +17,19 @@ import { AppModule } from '../src/app.module';
 import { transactionsConfigSchema } from '../src/config';
 import { sendAs, staffAuthorization } from './support/auth-client';
 import { startTestAuth, type TestAuth } from '@tessera/auth';
+import { freePort, throwawayDatabase, type ThrowawayDatabase } from '@tessera/testing';
 
 jest.setTimeout(30_000);
 process.env['LOG_LEVEL'] ??= 'warn';
 
-const ADMIN_URL = process.env['TESSERA_PG_ADMIN_URL'] ?? 'postgresql://tessera:tessera@127.0.0.1:55432/postgres';
 const MIGRATIONS_DIR = path.resolve(__dirname, '../prisma/migrations');
 const ACCOUNT_SERVICE = 'tessera.payments.v1.AccountService';
 const PINGS_GROUP = `transactions.pings-test-${randomUUID().slice(0, 8)}`;
-const DB_NAME = `tessera_txtest_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
 
-function urlFor(database: string): string {
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${database}`;
-  return url.toString();
-}
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 let db: Client;
+let database: ThrowawayDatabase;
 let auth: TestAuth;
 let app: INestApplicationContext;
 let client: paymentsV1.AccountServiceClient;
@@ -80,9 +63,8 @@ function openRequest(overrides: Partial<paymentsV1.OpenAccountRequest> = {}): pa
 }
 
 beforeAll(async () => {
-  const url = urlFor(DB_NAME);
-  await ensureDatabase(url);
-  await migrate(url, MIGRATIONS_DIR);
+  database = await throwawayDatabase('tessera_txtest', MIGRATIONS_DIR);
+  const url = database.url;
   db = new Client({ connectionString: url });
   await db.connect();
   auth = await startTestAuth();
@@ -99,7 +81,7 @@ afterAll(async () => {
   await app?.close();
   await deleteConsumerGroups(new Kafka({ ...kafkaSecurityFromEnv(), clientId: 'accounts-test-cleanup', brokers: (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092').split(','), logLevel: logLevel.NOTHING }), [PINGS_GROUP]);
   await db?.end();
-  await dropDatabase(ADMIN_URL, DB_NAME);
+  await database.drop();
   auth?.close();
 });
 

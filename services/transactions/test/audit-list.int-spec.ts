@@ -12,7 +12,7 @@ import { AuditCheckpoints } from '../src/audit/audit-checkpoints';
 import { AuditGrpc } from '../src/audit/audit.grpc';
 import { transactionsConfigSchema } from '../src/config';
 import { PrismaService } from '../src/platform/prisma.provider';
-import { freePort } from './support/service-process';
+import { freePort } from '@tessera/testing';
 import { throwawayDb, type ThrowawayDb } from './support/throwaway-db';
 
 jest.setTimeout(60_000);

@@ -4,13 +4,11 @@
  */
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { complianceV1, descriptorSetPath, paymentsV1 } from '@tessera/contracts';
-import { dropDatabase, ensureDatabase, migrate } from '@tessera/db';
 import { AppError } from '@tessera/errors';
 import { createGrpcClient, createGrpcServer, type GrpcServerHandle, unaryCall, unaryService } from '@tessera/grpc';
 import { Metadata } from '@grpc/grpc-js';
@@ -20,15 +18,14 @@ import { AppModule } from '../src/app.module';
 import { transactionsConfigSchema } from '../src/config';
 import { sendAs, staffAuthorization } from './support/auth-client';
 import { startTestAuth, type TestAuth } from '@tessera/auth';
+import { freePort, throwawayDatabase, type ThrowawayDatabase } from '@tessera/testing';
 
 jest.setTimeout(60_000);
 process.env['LOG_LEVEL'] ??= 'warn';
 // Outbox rows stay unsent so the test can count them; the relay has its own suites.
 process.env['TRANSACTIONS_OUTBOX_RELAY_ENABLED'] = 'false';
 
-const ADMIN_URL = process.env['TESSERA_PG_ADMIN_URL'] ?? 'postgresql://tessera:tessera@127.0.0.1:55432/postgres';
 const MIGRATIONS_DIR = path.resolve(__dirname, '../prisma/migrations');
-const DB_NAME = `tessera_ledgertest_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
 const SCREEN_DEADLINE_MS = 300;
 
 type Mode = 'APPROVE' | 'REVIEW' | 'DECLINE' | 'SLOW' | 'ERROR' | 'BY_AMOUNT';
@@ -37,24 +34,10 @@ let screened = 0;
 /** ScreenBatch calls received: a batch request screens in one call (issue #10). */
 let screenBatches = 0;
 
-function urlFor(database: string): string {
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${database}`;
-  return url.toString();
-}
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 let db: Client;
+let database: ThrowawayDatabase;
 let auth: TestAuth;
 let app: INestApplicationContext;
 let compliance: GrpcServerHandle;
@@ -127,9 +110,8 @@ async function assertLedgerInvariants(): Promise<void> {
 }
 
 beforeAll(async () => {
-  const url = urlFor(DB_NAME);
-  await ensureDatabase(url);
-  await migrate(url, MIGRATIONS_DIR);
+  database = await throwawayDatabase('tessera_ledgertest', MIGRATIONS_DIR);
+  const url = database.url;
   db = new Client({ connectionString: url });
   await db.connect();
   auth = await startTestAuth();
@@ -195,7 +177,7 @@ afterAll(async () => {
   await app?.close();
   await compliance?.shutdown();
   await db?.end();
-  await dropDatabase(ADMIN_URL, DB_NAME);
+  await database.drop();
   auth?.close();
 });
 

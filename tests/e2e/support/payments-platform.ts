@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { dropDatabase, ensureDatabase, migrate } from '@tessera/db';
+import { PG_ADMIN_URL, throwawayDatabase, type ThrowawayDatabase } from '@tessera/testing';
 import { deleteConsumerGroups, kafkaSecurityFromEnv } from '@tessera/kafka';
 import { checkHealth } from '@tessera/grpc';
 import { Kafka, logLevel } from 'kafkajs';
@@ -32,7 +32,6 @@ export interface PaymentsPlatform {
 /** The console's trace links (gateway TESSERA_TRACE_URL); no trace UI runs here, the specs read the href. */
 export const TRACE_URL_TEMPLATE = 'http://127.0.0.1:9411/zipkin/traces/{traceId}';
 
-const DEFAULT_ADMIN_URL = process.env['TESSERA_PG_ADMIN_URL'] ?? 'postgresql://tessera:tessera@127.0.0.1:55432/postgres';
 const KAFKA = process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092';
 
 /**
@@ -43,16 +42,13 @@ const KAFKA = process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092';
  */
 export async function startPaymentsPlatform(portBase: number, options: { pgAdminUrl?: string; env?: Record<string, string> } = {}): Promise<PaymentsPlatform> {
   // tests/chaos passes its own PostgreSQL (one it may stop) and extra settings (e.g. shorter pool waits).
-  const ADMIN_URL = options.pgAdminUrl ?? DEFAULT_ADMIN_URL;
+  const ADMIN_URL = options.pgAdminUrl ?? PG_ADMIN_URL;
   const extra = options.env ?? {};
   const run = randomBytes(3).toString('hex');
   const groups = { monitor: `compliance.aml-monitor-e2e-${run}`, pings: `transactions.pings-e2e-${run}` };
-  const dbs = { transactions: `tessera_e2e_tx_${run}`, compliance: `tessera_e2e_co_${run}` };
-  const url = (db: string) => ADMIN_URL.replace(/\/[^/]*$/, `/${db}`);
-  for (const [svc, db] of Object.entries(dbs)) {
-    await ensureDatabase(url(db));
-    await migrate(url(db), join(ROOT, `services/${svc}/prisma/migrations`));
-  }
+  const migrated = (svc: string, prefix: string) => throwawayDatabase(prefix, join(ROOT, `services/${svc}/prisma/migrations`), { adminUrl: ADMIN_URL });
+  const dbs = { transactions: await migrated('transactions', 'tessera_e2e_tx'), compliance: await migrated('compliance', 'tessera_e2e_co') };
+  const url = (db: ThrowawayDatabase) => db.url;
   const ports = { gateway: portBase, transactions: portBase + 1, compliance: portBase + 2 };
   const gateway = `http://127.0.0.1:${ports.gateway}`;
   const creds = await createCredentials();
@@ -127,7 +123,7 @@ export async function startPaymentsPlatform(portBase: number, options: { pgAdmin
       await otlp.stop();
       creds.cleanup();
       await Promise.allSettled([tx.end(), co.end()]);
-      for (const db of Object.values(dbs)) await dropDatabase(ADMIN_URL, db);
+      for (const db of Object.values(dbs)) await db.drop();
     },
   };
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { dropDatabase, ensureDatabase, migrate } from '@tessera/db';
+import { throwawayDatabase } from '@tessera/testing';
 import { checkHealth } from '@tessera/grpc';
 import { type Admin, Kafka, logLevel } from 'kafkajs';
 import { createCredentials, type E2eCredentials } from './credentials';
@@ -11,7 +11,6 @@ import { kafkaSecurityFromEnv } from '@tessera/kafka';
 /* eslint-disable-next-line @nx/enforce-module-boundaries -- infra/local is repo tooling, not an Nx project: the same leader wait as `npm run up` */
 import { waitForLeaders } from '../../../infra/local/topics';
 
-const ADMIN_URL = process.env['TESSERA_PG_ADMIN_URL'] ?? 'postgresql://tessera:tessera@127.0.0.1:55432/postgres';
 const KAFKA = process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092';
 
 /** Build outputs the pipeline needs; a missing one names the project to build. */
@@ -81,8 +80,6 @@ export async function startPipelinePlatform(portBase: number, options: PipelineO
     changelog: `e2e.${run}.analytics.processor-state.changelog.v1`,
   };
   const groups = { processor: `${processor}.e2e-${run}`, insights: `insights.e2e-${run}` };
-  const db = `tessera_e2e_insights_${run}`;
-  const dbUrl = ADMIN_URL.replace(/\/[^/]*$/, `/${db}`);
   const ports = { gateway: portBase, ingest: portBase + 3, insights: portBase + 4 };
   const gateway = `http://127.0.0.1:${ports.gateway}`;
 
@@ -100,8 +97,8 @@ export async function startPipelinePlatform(portBase: number, options: PipelineO
     ],
   });
   await waitForLeaders(admin, [topics.raw, topics.aggregates, topics.dlq, topics.aggregatesDlq]);
-  await ensureDatabase(dbUrl);
-  await migrate(dbUrl, join(ROOT, 'services/insights/prisma/migrations'));
+  const database = await throwawayDatabase('tessera_e2e_insights', join(ROOT, 'services/insights/prisma/migrations'));
+  const dbUrl = database.url;
 
   let services: RunningService[] = [];
   // A worker has no port: ready once its consumer group is stable with members, none of them one a restart replaced (a
@@ -191,7 +188,7 @@ export async function startPipelinePlatform(portBase: number, options: PipelineO
     await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
     await admin.deleteGroups(Object.values(groups)).catch(() => undefined);
     await admin.disconnect();
-    await dropDatabase(ADMIN_URL, db);
+    await database.drop();
     creds.cleanup();
   };
   /**

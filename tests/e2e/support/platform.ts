@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { OtlpReceiver } from './otlp-receiver';
+import { waitFor as waitForCheck } from '@tessera/testing';
 
 /** Repository root, from tests/e2e/support. */
 export const ROOT = resolve(__dirname, '../../..');
@@ -117,24 +117,8 @@ export async function restartService(running: RunningService[], specs: ServiceSp
   if (fresh) running[index] = fresh;
 }
 
-export async function waitFor(
-  what: string,
-  probe: () => Promise<boolean>,
-  timeoutMs: number,
-  onTick: () => void = () => undefined,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    onTick();
-    try {
-      if (await probe()) return;
-    } catch (err) {
-      lastError = err;
-    }
-    await sleep(250);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+export function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs: number, onTick: () => void = () => undefined): Promise<void> {
+  return waitForCheck(what, probe, { timeoutMs, intervalMs: 250, onTick });
 }
 
 export function tail(file: string, lines = 40): string {

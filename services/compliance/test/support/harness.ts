@@ -1,10 +1,9 @@
 /** Starts the compliance app in-process against a throwaway database; shared by the integration suites. */
 import 'reflect-metadata';
-import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { dropDatabase, ensureDatabase, migrate } from '@tessera/db';
+import { throwawayDatabase } from '@tessera/testing';
 import { Client } from 'pg';
 import { AppModule } from '../../src/app.module';
 import { complianceConfigSchema } from '../../src/config';
@@ -14,7 +13,6 @@ import { startTestAuth } from '@tessera/auth';
 // In-process suites run plaintext explicitly (design: mTLS is covered by libs/grpc and the e2e platform).
 process.env['TESSERA_GRPC_PLAINTEXT'] ??= 'true';
 
-const ADMIN_URL = process.env['TESSERA_PG_ADMIN_URL'] ?? 'postgresql://tessera:tessera@127.0.0.1:55432/postgres';
 const MIGRATIONS_DIR = path.resolve(__dirname, '../../prisma/migrations');
 
 export interface Harness {
@@ -25,16 +23,13 @@ export interface Harness {
 }
 
 export async function startCompliance(env: Record<string, string>): Promise<Harness> {
-  const dbName = `tessera_cmptest_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${dbName}`;
-  await ensureDatabase(url.toString());
-  await migrate(url.toString(), MIGRATIONS_DIR);
-  const db = new Client({ connectionString: url.toString() });
+  const database = await throwawayDatabase('tessera_cmptest', MIGRATIONS_DIR);
+  const url = database.url;
+  const db = new Client({ connectionString: url });
   await db.connect();
   // Suites that make no authenticated calls still need a verifier to boot; they get a throwaway issuer.
   const ownAuth = env['TESSERA_AUTH_JWKS_FILE'] ? undefined : await startTestAuth();
-  const config = complianceConfigSchema.parse({ COMPLIANCE_GRPC_PORT: '0', COMPLIANCE_DATABASE_URL: url.toString(), COMPLIANCE_OUTBOX_POLL_MS: '100', ...ownAuth?.env, ...env });
+  const config = complianceConfigSchema.parse({ COMPLIANCE_GRPC_PORT: '0', COMPLIANCE_DATABASE_URL: url, COMPLIANCE_OUTBOX_POLL_MS: '100', ...ownAuth?.env, ...env });
   const app = await NestFactory.createApplicationContext(AppModule.forRoot(config), { logger: ['error', 'warn'] });
   await app.init();
   const addr = `127.0.0.1:${app.get(GrpcServerHost).port}`;
@@ -45,7 +40,7 @@ export async function startCompliance(env: Record<string, string>): Promise<Harn
     close: async () => {
       await app.close();
       await db.end();
-      await dropDatabase(ADMIN_URL, dbName);
+      await database.drop();
       ownAuth?.close();
     },
   };

@@ -6,6 +6,7 @@ import { buildEnvelope, createProducer, encodeEnvelope, kafkaSecurityFromEnv } f
 import { AssignerProtocol, Kafka, logLevel, type Admin, type Message } from 'kafkajs';
 import type { NormalizedEvent } from '../../src/processing/processing.types';
 import type { OtlpReceiver } from '@tessera/telemetry';
+import { waitFor as waitForCheck } from '@tessera/testing';
 
 export const BROKERS = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092').split(',');
 const ROOT = join(__dirname, '..', '..', '..', '..');
@@ -144,19 +145,9 @@ export async function endTotal(admin: Admin, topic: string): Promise<number> {
  * Polls `check` until it holds. Errors Kafka marks retriable (e.g. "not the correct coordinator" while a
  * fresh broker is still loading __consumer_offsets) count as "not yet"; anything else fails at once.
  */
-export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  let lastRetriable: unknown;
-  while (Date.now() < until) {
-    try {
-      if (await check()) return;
-    } catch (err) {
-      if ((err as { retriable?: boolean }).retriable !== true) throw err;
-      lastRetriable = err;
-    }
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  throw new Error(`timed out waiting for ${what}${lastRetriable ? ` (last retriable error: ${String(lastRetriable)})` : ''}`);
+export function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  // Only kafkajs' retriable errors (a broker still electing a leader) are retried; anything else fails at once.
+  return waitForCheck(what, check, { timeoutMs, intervalMs: 300, retryOn: (err) => (err as { retriable?: boolean }).retriable === true });
 }
 
 /** Every committed record of `topic` (read_committed), up to the end offsets at call time. */

@@ -1,6 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { complianceV1, descriptorSetPath } from '@tessera/contracts';
 import { AppError } from '@tessera/errors';
@@ -8,6 +7,7 @@ import { checkHealth, createGrpcServer, type GrpcServerHandle, unaryService } fr
 import type { TestAuth } from '@tessera/auth';
 import { deleteConsumerGroups, kafkaSecurityFromEnv } from '@tessera/kafka';
 import { Kafka, logLevel } from 'kafkajs';
+import { freePort, waitFor } from '@tessera/testing';
 
 export const ROOT = path.resolve(__dirname, '../../../..');
 const DIST = path.join(ROOT, 'services/transactions/dist');
@@ -17,16 +17,6 @@ export function buildTransactions(): void {
   execFileSync('npx', ['tsc', '-b', 'services/transactions/tsconfig.app.json'], { cwd: ROOT, stdio: 'inherit' });
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /**
  * A real ComplianceService gRPC server that approves every movement: transactions screens each transfer
@@ -195,10 +185,6 @@ export async function killHard(proc: ChildProcess): Promise<void> {
   await exited;
 }
 
-export async function until(predicate: () => Promise<boolean> | boolean, timeoutMs = 30_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+export function until(predicate: () => Promise<boolean> | boolean, timeoutMs = 30_000, what = 'condition'): Promise<void> {
+  return waitFor(what, predicate, { timeoutMs, intervalMs: 100, retryOn: () => false });
 }

@@ -3,7 +3,8 @@ import { paymentsV1 } from '@tessera/contracts';
 import { createGrpcClient } from '@tessera/grpc';
 import { startTestAuth, type TestAuth } from '@tessera/auth';
 import { sendAs, staffAuthorization } from './auth-client';
-import { approvingCompliance, buildTransactions, deletePingsGroup, freePort, startTransactions, stopAndCleanUp } from './service-process';
+import { approvingCompliance, buildTransactions, deletePingsGroup, startTransactions, stopAndCleanUp } from './service-process';
+import { freePort } from '@tessera/testing';
 import { throwawayDb, type ThrowawayDb } from './throwaway-db';
 
 /** The real transactions service of a test file, with everything it needs, and clients calling it as staff. */

@@ -1,9 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { dropDatabase, ensureDatabase, migrate } from '@tessera/db';
+import { throwawayDatabase } from '@tessera/testing';
 import { Client } from 'pg';
 
-const ADMIN_URL = process.env['TESSERA_PG_ADMIN_URL'] ?? 'postgresql://tessera:tessera@127.0.0.1:55432/postgres';
 const MIGRATIONS_DIR = path.resolve(__dirname, '../../prisma/migrations');
 
 export interface ThrowawayDb {
@@ -13,22 +11,18 @@ export interface ThrowawayDb {
   drop(): Promise<void>;
 }
 
-/** A fresh, migrated transactions database per test file, dropped afterwards. */
+/** A fresh, migrated transactions database per test file (@tessera/testing), with a connected client; dropped afterwards. */
 export async function throwawayDb(label: string): Promise<ThrowawayDb> {
-  const name = `tessera_txtest_${label}_${randomUUID().replace(/-/g, '').slice(0, 10)}`;
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  await ensureDatabase(url.toString());
-  await migrate(url.toString(), MIGRATIONS_DIR);
-  const client = new Client({ connectionString: url.toString() });
+  const database = await throwawayDatabase(`tessera_txtest_${label}`, MIGRATIONS_DIR);
+  const client = new Client({ connectionString: database.url });
   await client.connect();
   return {
-    url: url.toString(),
-    name,
+    url: database.url,
+    name: database.name,
     client,
     drop: async () => {
       await client.end().catch(() => undefined);
-      await dropDatabase(ADMIN_URL, name).catch(() => undefined);
+      await database.drop();
     },
   };
 }
