@@ -29,3 +29,4 @@ export {
   type MethodPolicy, type PolicyTable, type Caller, type CallFacts,
 } from './grpc-guard';
 export { startTestAuth, type TestAuth } from './test-auth';
+export { GuardedGrpcServer, type GuardedGrpcServerOptions, type GuardedService, type ServingHealth } from './guarded-grpc-server';

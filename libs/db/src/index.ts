@@ -1,4 +1,5 @@
 export { DbError } from './db.error';
+export { DatabaseClients } from './database-clients';
 export { createDatabaseClients, createPrismaClient, type PrismaClientCtor, type PrismaClientOptions } from './prisma-client';
 export { retryableSqlState, withSerializableRetry, type SerializableRetryOptions } from './serializable-retry';
 export {

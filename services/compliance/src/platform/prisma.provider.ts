@@ -1,33 +1,15 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import { createPrismaClient } from '@tessera/db';
-import { createLogger } from '@tessera/telemetry';
+import { DatabaseClients } from '@tessera/db';
 import { type ComplianceConfig, COMPLIANCE_CONFIG } from '../config';
 import { PrismaClient } from '../generated/prisma/client';
 
-/** The service's one Prisma client (adapter-pg, small pool), closed on shutdown. */
+/**
+ * The service's one Prisma client and the node-postgres pool under it, closed on shutdown
+ * (@tessera/db `DatabaseClients`).
+ */
 @Injectable()
-export class PrismaService implements OnApplicationShutdown {
-  private readonly logger = createLogger('PrismaService');
-  readonly client: PrismaClient;
-
+export class PrismaService extends DatabaseClients<PrismaClient> implements OnApplicationShutdown {
   constructor(@Inject(COMPLIANCE_CONFIG) config: ComplianceConfig) {
-    this.client = createPrismaClient(PrismaClient, config.COMPLIANCE_DATABASE_URL, {
-      poolMax: config.COMPLIANCE_DB_POOL_MAX,
-      onPoolError: (err) => this.logger.warn({ err: err.message }, 'idle database connection failed'),
-    });
-  }
-
-  /** True when the database answers a trivial query. */
-  async ping(): Promise<boolean> {
-    try {
-      await this.client.$queryRawUnsafe('SELECT 1');
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.client.$disconnect();
+    super(PrismaClient, config.COMPLIANCE_DATABASE_URL, config.COMPLIANCE_DB_POOL_MAX);
   }
 }

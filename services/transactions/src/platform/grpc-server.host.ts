@@ -1,9 +1,7 @@
-import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { descriptorSetPath, paymentsV1 } from '@tessera/contracts';
-import { createGrpcServer, type GrpcServerHandle, grpcTransportFromEnv, unaryService } from '@tessera/grpc';
-import { type CallerAuthenticator, guardService } from '@tessera/auth';
-import { createLogger } from '@tessera/telemetry';
+import { paymentsV1 } from '@tessera/contracts';
+import { serviceNameOf, unaryService } from '@tessera/grpc';
+import { type CallerAuthenticator, GuardedGrpcServer } from '@tessera/auth';
 import { AccountsGrpc } from '../accounts/accounts.grpc';
 import { AuditGrpc } from '../audit/audit.grpc';
 import { CALLER_AUTHENTICATOR } from '../auth/auth.provider';
@@ -12,59 +10,52 @@ import { type TransactionsConfig, TRANSACTIONS_CONFIG } from '../config';
 import { TransfersGrpc } from '../transfers/transfers.grpc';
 import { PrismaService } from './prisma.provider';
 
-const ACCOUNT_SERVICE = 'tessera.payments.v1.AccountService';
-const TRANSFER_SERVICE = 'tessera.payments.v1.TransferService';
-
 /**
- * Hosts the gRPC server inside the Nest application context. AccountService and TransferService report SERVING only while
- * Postgres answers (probed on an interval), which is how the gateway's /health sees the database.
+ * Hosts the gRPC server inside the Nest application context (@tessera/auth `GuardedGrpcServer`). AccountService and
+ * TransferService report SERVING only while Postgres answers (probed on an interval), which is how the gateway's
+ * /health sees the database.
  */
 @Injectable()
 export class GrpcServerHost implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly logger = createLogger('GrpcServerHost');
-  private handle?: GrpcServerHandle;
-  private probe?: NodeJS.Timeout;
+  private readonly server: GuardedGrpcServer;
 
   constructor(
-    @Inject(TRANSACTIONS_CONFIG) private readonly config: TransactionsConfig,
-    private readonly accounts: AccountsGrpc,
-    private readonly audit: AuditGrpc,
-    private readonly transfers: TransfersGrpc,
-    private readonly prisma: PrismaService,
-    @Inject(CALLER_AUTHENTICATOR) private readonly authenticator: CallerAuthenticator,
-  ) {}
-
-  async onApplicationBootstrap(): Promise<void> {
-    this.handle = await createGrpcServer({
-      port: this.config.TRANSACTIONS_GRPC_PORT,
-      host: this.config.TRANSACTIONS_GRPC_HOST,
-      descriptorSetPath,
-      transport: grpcTransportFromEnv('transactions'), // mTLS as transactions (or the explicit plaintext dev mode); throws with the fix when certs are missing
-      logger: this.logger,
+    @Inject(TRANSACTIONS_CONFIG) config: TransactionsConfig,
+    accounts: AccountsGrpc,
+    audit: AuditGrpc,
+    transfers: TransfersGrpc,
+    prisma: PrismaService,
+    @Inject(CALLER_AUTHENTICATOR) authenticator: CallerAuthenticator,
+  ) {
+    this.server = new GuardedGrpcServer({
+      name: 'transactions',
+      port: config.TRANSACTIONS_GRPC_PORT,
+      host: config.TRANSACTIONS_GRPC_HOST,
+      authenticator,
       // Every RPC passes its policy (auth/transactions.policy.ts) before its handler runs.
       services: [
-        { definition: paymentsV1.AccountServiceService, implementation: this.guard(paymentsV1.AccountServiceService, ACCOUNT_POLICY, unaryService(paymentsV1.AccountServiceService, this.accounts.implementation())) },
-        { definition: paymentsV1.AuditServiceService, implementation: this.guard(paymentsV1.AuditServiceService, AUDIT_POLICY, unaryService(paymentsV1.AuditServiceService, this.audit.implementation())) },
-        { definition: paymentsV1.TransferServiceService, implementation: this.guard(paymentsV1.TransferServiceService, TRANSFER_POLICY, unaryService(paymentsV1.TransferServiceService, this.transfers.implementation())) },
+        { definition: paymentsV1.AccountServiceService, policies: ACCOUNT_POLICY, implementation: unaryService(paymentsV1.AccountServiceService, accounts.implementation()) },
+        { definition: paymentsV1.AuditServiceService, policies: AUDIT_POLICY, implementation: unaryService(paymentsV1.AuditServiceService, audit.implementation()) },
+        { definition: paymentsV1.TransferServiceService, policies: TRANSFER_POLICY, implementation: unaryService(paymentsV1.TransferServiceService, transfers.implementation()) },
       ],
+      health: {
+        services: [serviceNameOf(paymentsV1.AccountServiceService), serviceNameOf(paymentsV1.TransferServiceService)],
+        probe: () => prisma.ping(),
+        intervalMs: config.TRANSACTIONS_DB_PROBE_INTERVAL_MS,
+      },
     });
-    await this.refreshDatabaseHealth();
-    this.probe = setInterval(() => void this.refreshDatabaseHealth(), this.config.TRANSACTIONS_DB_PROBE_INTERVAL_MS);
-    this.probe.unref();
-    this.logger.info({ port: this.handle.port }, 'transactions gRPC listening');
   }
 
-  private guard(definition: Parameters<typeof guardService>[0], policies: Parameters<typeof guardService>[1], implementation: UntypedServiceImplementation) {
-    return guardService(definition, policies, implementation, this.authenticator, this.logger);
+  /** The bound port (tests bind port 0). */
+  get port(): number | undefined {
+    return this.server.port;
   }
 
-  private async refreshDatabaseHealth(): Promise<void> {
-    const up = await this.prisma.ping();
-    for (const service of [ACCOUNT_SERVICE, TRANSFER_SERVICE]) this.handle?.health.setStatus(service, up ? 'SERVING' : 'NOT_SERVING');
+  onApplicationBootstrap(): Promise<void> {
+    return this.server.start();
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.probe);
-    await this.handle?.shutdown();
+  onApplicationShutdown(): Promise<void> {
+    return this.server.stop();
   }
 }
