@@ -18,9 +18,11 @@ import { PingsConsumer } from './diagnostics/pings.consumer';
 import { RecordPingHandler } from './diagnostics/record-ping/record-ping.handler';
 import { Outbox } from './outbox/outbox';
 import { OutboxRelayService } from './outbox/outbox-relay';
-import { piiVaultProvider } from './pii/pii-keyring';
+import { piiVaultProvider } from './pii/pii-vault.provider';
 import { HoldExpiry } from './holds/hold-expiry';
-import { HoldHandlers } from './holds/hold.handlers';
+import { AuthorizeHoldHandler } from './holds/authorize-hold/authorize-hold.handler';
+import { CaptureHoldHandler } from './holds/capture-hold/capture-hold.handler';
+import { VoidHoldHandler } from './holds/void-hold/void-hold.handler';
 import { IdempotencyStore } from './ledger/idempotency';
 import { LedgerJournal } from './ledger/ledger.journal';
 import { LedgerPoster } from './ledger/ledger.poster';
@@ -31,7 +33,8 @@ import { CreateTransferBatchHandler } from './transfers/create-transfer-batch/cr
 import { CreateTransferHandler } from './transfers/create-transfer/create-transfer.handler';
 import { PostingCoalescer } from './transfers/create-transfer/posting.coalescer';
 import { PreflightCoalescer } from './transfers/create-transfer/preflight.coalescer';
-import { TransferQueries } from './transfers/list-transfers/list-transfers.handler';
+import { GetTransferHandler } from './transfers/get-transfer/get-transfer.handler';
+import { ListTransfersHandler } from './transfers/list-transfers/list-transfers.handler';
 import { ReverseTransferHandler } from './transfers/reverse-transfer/reverse-transfer.handler';
 import { ReviewTransferHandler } from './transfers/review-transfer/review-transfer.handler';
 import { TransfersGrpc } from './transfers/transfers.grpc';
@@ -67,12 +70,15 @@ export class AppModule {
         ComplianceClient,
         ScreeningGate,
         HoldExpiry,
-        HoldHandlers,
+        AuthorizeHoldHandler,
+        CaptureHoldHandler,
+        VoidHoldHandler,
         PreflightCoalescer,
         PostingCoalescer,
         CreateTransferHandler,
         CreateTransferBatchHandler,
-        TransferQueries,
+        GetTransferHandler,
+        ListTransfersHandler,
         ReverseTransferHandler,
         ReviewTransferHandler,
         TransfersGrpc,

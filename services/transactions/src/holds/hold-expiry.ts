@@ -6,6 +6,7 @@ import { type TransactionsConfig, TRANSACTIONS_CONFIG } from '../config';
 import type { Prisma } from '../generated/prisma/client';
 import type { LedgerAccount } from '../ledger/ledger';
 import { LEDGER_TX_OPTIONS } from '../ledger/idempotency';
+import { ledgerErrors } from '../ledger/ledger.errors';
 import { LedgerJournal } from '../ledger/ledger.journal';
 import { holdToProto } from '../ledger/ledger.mapping';
 import { LedgerRepository } from '../ledger/ledger.repository';
@@ -32,6 +33,16 @@ export class HoldExpiry implements OnApplicationBootstrap, OnApplicationShutdown
     private readonly prisma: PrismaService,
   ) {}
 
+  /**
+   * Locks the accounts (ascending id order, `LedgerRepository.lockAccounts`) and releases their expired holds first, so
+   * the caller sees what they really hold: how every ledger write that moves or reserves money starts.
+   */
+  async lockAndRelease(tx: Prisma.TransactionClient, ids: Iterable<string>, now = new Date()): Promise<Map<string, LedgerAccount>> {
+    const locked = await this.ledger.lockAccounts(tx, ids);
+    await this.releaseDue(tx, locked, now);
+    return locked;
+  }
+
   /** Releases the expired holds of these accounts, which the caller has locked. */
   async releaseDue(tx: Prisma.TransactionClient, accounts: Map<string, LedgerAccount>, now = new Date()): Promise<number> {
     // An AUTHORIZED hold reserves its amount in held_minor, so accounts holding nothing have no hold to expire:
@@ -56,6 +67,16 @@ export class HoldExpiry implements OnApplicationBootstrap, OnApplicationShutdown
       );
     }
     return due.length;
+  }
+
+  /** Lazy expiry: an expired hold is released (its own transaction) before the caller is told it expired. */
+  async expireIfDue(holdId: string): Promise<void> {
+    const hold = await this.ledger.findHold(holdId);
+    if (!hold) throw ledgerErrors.holdNotFound(holdId);
+    if (hold.status === 'AUTHORIZED' && hold.expiresAt.getTime() <= Date.now()) {
+      await this.releaseAccount(hold.accountId);
+      throw ledgerErrors.holdExpired(hold.id);
+    }
   }
 
   /** Releases the expired holds of one account in its own transaction. */

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import { ConfigError, EX_CONFIG } from '@tessera/config';
+import { ConfigError } from '@tessera/config';
 import { createLogger } from '@tessera/telemetry';
-import { PiiVault } from './pii-vault';
 
 /** Env var holding the key-encryption keys: `kid1:base64(32 bytes),kid2:...`; the first is active. */
 export const PII_KEYS_ENV = 'TRANSACTIONS_PII_KEYS';
@@ -58,17 +57,3 @@ export function loadPiiKeyring(env: NodeJS.ProcessEnv = process.env): PiiKeyring
   const key = createHash('sha256').update('tessera dev-insecure PII key-encryption key').digest();
   return { activeId: DEV_INSECURE_KEK_ID, keys: new Map([[DEV_INSECURE_KEK_ID, key]]) };
 }
-
-/** Nest provider of {@link PiiVault}: a bad or missing key stops the boot with a message naming the variable. */
-export const piiVaultProvider = {
-  provide: PiiVault,
-  useFactory: (): PiiVault => {
-    try {
-      return new PiiVault(loadPiiKeyring(process.env));
-    } catch (err) {
-      if (!(err instanceof ConfigError)) throw err;
-      process.stderr.write(`${err.message}\n`);
-      return process.exit(EX_CONFIG);
-    }
-  },
-};

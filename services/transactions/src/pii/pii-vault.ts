@@ -19,7 +19,7 @@ const DATA_AAD = Buffer.from('tessera.pii.data.v1');
  * Envelope encryption of personal data with AES-256-GCM (node:crypto). Each value gets a fresh DEK;
  * the DEK is stored wrapped by the active KEK, so key rotation re-wraps 60-byte DEKs and never
  * re-encrypts the data. GCM authenticates both layers: a wrong key or a flipped byte fails loudly.
- * Provided to Nest by `piiVaultProvider` (no decorators here, so operator CLIs run it with plain tsx).
+ * Provided to Nest by `piiVaultProvider` (pii-vault.provider.ts) (no decorators here, so operator CLIs run it with plain tsx).
  */
 export class PiiVault {
   constructor(private readonly keyring: PiiKeyring) {}

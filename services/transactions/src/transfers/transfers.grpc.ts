@@ -3,12 +3,15 @@ import { paymentsV1 } from '@tessera/contracts';
 import type { CallContext, UnaryImplementation } from '@tessera/grpc';
 import { principalOf } from '@tessera/auth';
 import { OwnershipChecks } from '../auth/ownership';
-import { HoldHandlers } from '../holds/hold.handlers';
+import { AuthorizeHoldHandler } from '../holds/authorize-hold/authorize-hold.handler';
+import { CaptureHoldHandler } from '../holds/capture-hold/capture-hold.handler';
+import { VoidHoldHandler } from '../holds/void-hold/void-hold.handler';
 import type { Money, TransferInstruction } from '../ledger/ledger';
 import { transferStatusFromProto, transferToProto } from '../ledger/ledger.mapping';
 import { CreateTransferBatchHandler } from './create-transfer-batch/create-transfer-batch.handler';
 import { CreateTransferHandler } from './create-transfer/create-transfer.handler';
-import { TransferQueries } from './list-transfers/list-transfers.handler';
+import { GetTransferHandler } from './get-transfer/get-transfer.handler';
+import { ListTransfersHandler } from './list-transfers/list-transfers.handler';
 import { ReverseTransferHandler } from './reverse-transfer/reverse-transfer.handler';
 import { ReviewTransferHandler } from './review-transfer/review-transfer.handler';
 
@@ -23,8 +26,11 @@ export class TransfersGrpc {
   constructor(
     private readonly create: CreateTransferHandler,
     private readonly batch: CreateTransferBatchHandler,
-    private readonly queries: TransferQueries,
-    private readonly holds: HoldHandlers,
+    private readonly getTransfer: GetTransferHandler,
+    private readonly listTransfers: ListTransfersHandler,
+    private readonly authorizeHold: AuthorizeHoldHandler,
+    private readonly captureHold: CaptureHoldHandler,
+    private readonly voidHold: VoidHoldHandler,
     private readonly reverse: ReverseTransferHandler,
     private readonly review: ReviewTransferHandler,
     private readonly ownership: OwnershipChecks,
@@ -44,13 +50,13 @@ export class TransfersGrpc {
       },
       getTransfer: async (req, ctx: CallContext) => {
         await this.ownership.assertReadableTransfer(principalOf(ctx), req.transferId);
-        return { transfer: transferToProto(await this.queries.get(req.transferId)) };
+        return { transfer: transferToProto(await this.getTransfer.execute(req.transferId)) };
       },
       listTransfers: async (req, ctx: CallContext) => {
         const status = transferStatusFromProto(req.status);
         const { customerId } = principalOf(ctx);
         if (req.accountId) await this.ownership.assertReadableAccount(principalOf(ctx), req.accountId);
-        const page = await this.queries.list({
+        const page = await this.listTransfers.execute({
           // Without an account filter a customer still sees only transfers touching their accounts.
           ...(customerId !== undefined && !req.accountId ? { ownerId: customerId } : {}),
           pageSize: req.page?.pageSize ?? 0,
@@ -63,7 +69,7 @@ export class TransfersGrpc {
       },
       authorizeHold: async (req) =>
         (
-          await this.holds.authorize({
+          await this.authorizeHold.execute({
             idempotencyKey: req.idempotencyKey,
             accountId: req.accountId,
             destinationAccountId: req.destinationAccountId,
@@ -73,8 +79,8 @@ export class TransfersGrpc {
             reference: req.reference,
           })
         ).response,
-      captureHold: async (req) => (await this.holds.capture({ idempotencyKey: req.idempotencyKey, holdId: req.holdId, amount: moneyFromProto(req.amount) })).response,
-      voidHold: async (req) => (await this.holds.void({ idempotencyKey: req.idempotencyKey, holdId: req.holdId, reason: req.reason })).response,
+      captureHold: async (req) => (await this.captureHold.execute({ idempotencyKey: req.idempotencyKey, holdId: req.holdId, amount: moneyFromProto(req.amount) })).response,
+      voidHold: async (req) => (await this.voidHold.execute({ idempotencyKey: req.idempotencyKey, holdId: req.holdId, reason: req.reason })).response,
       reverseTransfer: async (req) => (await this.reverse.execute({ idempotencyKey: req.idempotencyKey, transferId: req.transferId, reason: req.reason })).response,
       approveRelease: async (req) => ({ approvedBy: await this.review.approve({ transferId: req.transferId, alertId: req.alertId, note: req.note }) }),
       releaseTransfer: async (req) =>

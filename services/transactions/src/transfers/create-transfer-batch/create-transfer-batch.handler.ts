@@ -99,8 +99,7 @@ export class CreateTransferBatchHandler {
     }
     const sealed = batch.map((t) => (t.counterparty?.name ? this.vault.seal(t.counterparty) : undefined));
     const result = await this.idempotency.transact(call, async (tx) => {
-      const locked = await this.ledger.lockAccounts(tx, accountIds);
-      await this.holdExpiry.releaseDue(tx, locked);
+      const locked = await this.holdExpiry.lockAndRelease(tx, accountIds);
       const transfers = await this.poster.applyDirectMany(
         tx,
         locked,

@@ -11,7 +11,6 @@ import { type IdempotentCall, IdempotencyStore, type IdempotentResult, isDefinit
 import type { ValidInstruction } from '../../ledger/ledger';
 import { transferToProto } from '../../ledger/ledger.mapping';
 import { LedgerPoster } from '../../ledger/ledger.poster';
-import { LedgerRepository } from '../../ledger/ledger.repository';
 import type { Sealed } from '../../pii/pii-vault';
 
 type Response = paymentsV1.CreateTransferResponse;
@@ -52,7 +51,6 @@ export class PostingCoalescer {
 
   constructor(
     private readonly idempotency: IdempotencyStore,
-    private readonly ledger: LedgerRepository,
     private readonly poster: LedgerPoster,
     private readonly holdExpiry: HoldExpiry,
     @Inject(TRANSACTIONS_CONFIG) config: Pick<TransactionsConfig, 'TRANSACTIONS_POST_COALESCE_MAX' | 'TRANSACTIONS_POST_IN_FLIGHT'>,
@@ -95,8 +93,7 @@ export class PostingCoalescer {
 
   /** The owned transfers on their locked accounts, in order: each its transfer or its audited definite refusal. */
   private async apply(tx: Prisma.TransactionClient, owned: readonly Item[]): Promise<Array<{ response: Response; transferId: string } | AppError>> {
-    const locked = await this.ledger.lockAccounts(tx, owned.flatMap((t) => [t.instruction.sourceAccountId, t.instruction.destinationAccountId]));
-    await this.holdExpiry.releaseDue(tx, locked);
+    const locked = await this.holdExpiry.lockAndRelease(tx, owned.flatMap((t) => [t.instruction.sourceAccountId, t.instruction.destinationAccountId]));
     const outcomes: Array<{ response: Response; transferId: string } | AppError> = [];
     for (const item of owned) {
       try {
@@ -115,8 +112,7 @@ export class PostingCoalescer {
   /** One transfer in its own transaction (the path every transfer took before coalescing). */
   private postAlone(item: Item): Promise<IdempotentResult<Response>> {
     return this.idempotency.transact(item.call, async (tx) => {
-      const locked = await this.ledger.lockAccounts(tx, [item.instruction.sourceAccountId, item.instruction.destinationAccountId]);
-      await this.holdExpiry.releaseDue(tx, locked);
+      const locked = await this.holdExpiry.lockAndRelease(tx, [item.instruction.sourceAccountId, item.instruction.destinationAccountId]);
       const transfer = await this.poster.applyDirect(tx, locked, direct(item));
       return { response: { transfer: transferToProto(transfer) }, transferId: transfer.id };
     });

@@ -18,19 +18,12 @@ export interface ListTransfersQuery {
   pageToken: string;
 }
 
-/** GetTransfer and ListTransfers (newest first; the cursor is the opaque (created_at, id) of the last row). */
+/** ListTransfers (newest first; the cursor is the opaque (created_at, id) of the last row). */
 @Injectable()
-export class TransferQueries {
+export class ListTransfersHandler {
   constructor(private readonly ledger: LedgerRepository) {}
 
-  async get(transferId: string): Promise<Transfer> {
-    if (!isUuid(transferId)) throw ledgerErrors.malformedId('transfer_id');
-    const transfer = await this.ledger.findTransfer(transferId);
-    if (!transfer) throw ledgerErrors.transferNotFound(transferId);
-    return transfer;
-  }
-
-  async list(query: ListTransfersQuery): Promise<{ transfers: Transfer[]; nextPageToken: string }> {
+  async execute(query: ListTransfersQuery): Promise<{ transfers: Transfer[]; nextPageToken: string }> {
     if (query.accountId && !isUuid(query.accountId)) throw ledgerErrors.malformedId('account_id');
     if (query.batchId && !isUuid(query.batchId)) throw ledgerErrors.malformedId('batch_id');
     const pageSize = query.pageSize <= 0 ? DEFAULT_PAGE_SIZE : Math.min(query.pageSize, MAX_PAGE_SIZE);

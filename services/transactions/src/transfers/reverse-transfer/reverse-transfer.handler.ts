@@ -39,8 +39,7 @@ export class ReverseTransferHandler {
       if (original.kind === 'REVERSAL') throw ledgerErrors.reversalOfReversal(original.id);
       if (original.status === 'REVERSED') throw ledgerErrors.alreadyReversed(original.id);
       if (original.status !== 'POSTED') throw ledgerErrors.transferNotPosted(original.id, original.status);
-      const accounts = await this.ledger.lockAccounts(tx, [original.sourceAccountId, original.destinationAccountId]);
-      await this.holdExpiry.releaseDue(tx, accounts);
+      const accounts = await this.holdExpiry.lockAndRelease(tx, [original.sourceAccountId, original.destinationAccountId]);
       // The reversal debits the original destination and credits the original source.
       const debit = accounts.get(original.destinationAccountId);
       const credit = accounts.get(original.sourceAccountId);

@@ -92,8 +92,7 @@ export class ReviewTransferHandler {
       // Only approvals recorded with the reviewers' own credentials count (approve), whatever the caller lists.
       const approvers = await approversOf(tx, held.id);
       if (new Set(approvers).size < 2) throw ledgerErrors.fourEyesRequired();
-      const accounts = await this.ledger.lockAccounts(tx, [held.sourceAccountId, held.destinationAccountId]);
-      await this.holdExpiry.releaseDue(tx, accounts);
+      const accounts = await this.holdExpiry.lockAndRelease(tx, [held.sourceAccountId, held.destinationAccountId]);
       const source = accounts.get(held.sourceAccountId);
       const destination = accounts.get(held.destinationAccountId);
       if (!source || !destination) throw new Error('accounts not locked');
