@@ -9,9 +9,8 @@ import { createLogger } from '@tessera/telemetry';
 import { type Admin, type Kafka, logLevel } from 'kafkajs';
 import { transactionsConfigSchema } from '../src/config';
 import { Outbox } from '../src/outbox/outbox';
-import { OutboxRelay } from '../src/outbox/outbox-relay';
-import { OUTBOX_RELAY_LOCK_KEY, OutboxStore } from '../src/outbox/outbox.store';
-import { outboxRelayConfigSchema } from '../src/outbox/outbox-relay.config';
+import { OUTBOX_RELAY_LOCK_KEY, OutboxRelay, OutboxStore } from '@tessera/outbox';
+import { outboxRelayConfigSchema, relaySettings } from '../src/outbox/outbox-relay.config';
 import { PrismaService } from '../src/platform/prisma.provider';
 import { throwawayDb, type ThrowawayDb } from './support/throwaway-db';
 
@@ -40,7 +39,8 @@ function newRelay(batchSize = 500, extra: Record<string, string> = {}): OutboxRe
   const relay = new OutboxRelay({
     databaseUrl: db.url,
     publisher: new EventProducer({ kafka: relayKafka, source: 'transactions', logger }),
-    config: outboxRelayConfigSchema.parse({ TRANSACTIONS_OUTBOX_BATCH_SIZE: String(batchSize), TRANSACTIONS_OUTBOX_POLL_MS: '20', TRANSACTIONS_OUTBOX_LEADER_POLL_MS: '200', TRANSACTIONS_OUTBOX_MAX_BACKOFF_MS: '1000', ...extra }),
+    service: 'transactions',
+    settings: relaySettings(outboxRelayConfigSchema.parse({ TRANSACTIONS_OUTBOX_BATCH_SIZE: String(batchSize), TRANSACTIONS_OUTBOX_POLL_MS: '20', TRANSACTIONS_OUTBOX_LEADER_POLL_MS: '200', TRANSACTIONS_OUTBOX_MAX_BACKOFF_MS: '1000', ...extra })),
     logger,
   });
   relays.push(relay);

@@ -80,8 +80,8 @@ export class AlertRepository {
         json: {
           ord, id: created.id, dedupeKey: alert.dedupeKey, ruleId: created.ruleId, ruleVersion: created.ruleVersion, severity: created.severity,
           accountId: created.accountId, transferIds: created.transferIds, reasons: created.reasons, heldTransferId: created.heldTransferId ?? null,
-          traceId: created.traceId, actor, eventId: event.id, topic: event.topic, key: event.key, type: event.type, subject: event.subject,
-          payload: Buffer.from(event.payload).toString('base64'), traceparent: event.traceparent,
+          traceId: created.traceId, actor, eventId: event.id, topic: event.topic, key: event.key, headers: event.headers,
+          payload: Buffer.from(event.payload).toString('base64'),
         },
       };
     });
@@ -89,8 +89,8 @@ export class AlertRepository {
       WITH r AS (
         SELECT * FROM jsonb_to_recordset(${JSON.stringify(rows.map((r) => r.json))}::jsonb) AS r(
           ord int, id uuid, "dedupeKey" text, "ruleId" text, "ruleVersion" text, severity text, "accountId" text, "transferIds" text[],
-          reasons jsonb, "heldTransferId" text, "traceId" text, actor text, "eventId" uuid, topic text, key text, type text, subject text,
-          payload text, traceparent text)
+          reasons jsonb, "heldTransferId" text, "traceId" text, actor text, "eventId" uuid, topic text, key text, headers jsonb,
+          payload text)
       ),
       a AS (
         INSERT INTO alerts (id, dedupe_key, rule_id, rule_version, severity, status, account_id, transfer_ids, reasons, held_transfer_id, trace_id,
@@ -106,8 +106,8 @@ export class AlertRepository {
         SELECT a.id, r.actor, 'raised', r."ruleId", ${now}::timestamptz FROM a JOIN r ON r.id = a.id ORDER BY r.ord
       ),
       o AS (
-        INSERT INTO outbox_events (id, topic, key, type, subject, payload, traceparent)
-        SELECT r."eventId", r.topic, r.key, r.type, r.subject, decode(r.payload, 'base64'), r.traceparent FROM a JOIN r ON r.id = a.id ORDER BY r.ord
+        INSERT INTO outbox_events (id, topic, key, payload, headers)
+        SELECT r."eventId", r.topic, r.key, decode(r.payload, 'base64'), r.headers FROM a JOIN r ON r.id = a.id ORDER BY r.ord
       )
       SELECT id::text FROM a`;
     const ids = new Set(inserted.map((r) => r.id));

@@ -1,4 +1,5 @@
 import { bool, durationMs, loadConfig } from '@tessera/config';
+import type { OutboxRelaySettings } from '@tessera/outbox';
 import { z } from 'zod';
 
 /**
@@ -23,4 +24,15 @@ export type OutboxRelayConfig = z.infer<typeof outboxRelayConfigSchema>;
 
 export function loadOutboxRelayConfig(env: NodeJS.ProcessEnv = process.env): OutboxRelayConfig {
   return loadConfig(outboxRelayConfigSchema, env, { service: 'transactions' });
+}
+
+/** The @tessera/outbox relay's settings from this service's variables. */
+export function relaySettings(config: OutboxRelayConfig): OutboxRelaySettings {
+  return {
+    batchSize: config.TRANSACTIONS_OUTBOX_BATCH_SIZE,
+    pollMs: config.TRANSACTIONS_OUTBOX_POLL_MS,
+    leaderPollMs: config.TRANSACTIONS_OUTBOX_LEADER_POLL_MS,
+    maxBackoffMs: config.TRANSACTIONS_OUTBOX_MAX_BACKOFF_MS,
+    retentionMs: config.TRANSACTIONS_OUTBOX_RETENTION_MS,
+  };
 }

@@ -994,12 +994,14 @@ export const OutboxEventScalarFieldEnum = {
   id: 'id',
   topic: 'topic',
   key: 'key',
+  payload: 'payload',
+  headers: 'headers',
+  createdAt: 'createdAt',
+  sentAt: 'sentAt',
+  attempts: 'attempts',
   type: 'type',
   subject: 'subject',
-  payload: 'payload',
-  traceparent: 'traceparent',
-  createdAt: 'createdAt',
-  sentAt: 'sentAt'
+  traceparent: 'traceparent'
 } as const
 
 export type OutboxEventScalarFieldEnum = (typeof OutboxEventScalarFieldEnum)[keyof typeof OutboxEventScalarFieldEnum]

@@ -28,10 +28,12 @@ export type AggregateOutboxEvent = {
 
 export type OutboxEventAvgAggregateOutputType = {
   seq: number | null
+  attempts: number | null
 }
 
 export type OutboxEventSumAggregateOutputType = {
   seq: bigint | null
+  attempts: number | null
 }
 
 export type OutboxEventMinAggregateOutputType = {
@@ -39,12 +41,13 @@ export type OutboxEventMinAggregateOutputType = {
   id: string | null
   topic: string | null
   key: string | null
-  type: string | null
-  subject: string | null
   payload: runtime.Bytes | null
-  traceparent: string | null
   createdAt: Date | null
   sentAt: Date | null
+  attempts: number | null
+  type: string | null
+  subject: string | null
+  traceparent: string | null
 }
 
 export type OutboxEventMaxAggregateOutputType = {
@@ -52,12 +55,13 @@ export type OutboxEventMaxAggregateOutputType = {
   id: string | null
   topic: string | null
   key: string | null
-  type: string | null
-  subject: string | null
   payload: runtime.Bytes | null
-  traceparent: string | null
   createdAt: Date | null
   sentAt: Date | null
+  attempts: number | null
+  type: string | null
+  subject: string | null
+  traceparent: string | null
 }
 
 export type OutboxEventCountAggregateOutputType = {
@@ -65,22 +69,26 @@ export type OutboxEventCountAggregateOutputType = {
   id: number
   topic: number
   key: number
-  type: number
-  subject: number
   payload: number
-  traceparent: number
+  headers: number
   createdAt: number
   sentAt: number
+  attempts: number
+  type: number
+  subject: number
+  traceparent: number
   _all: number
 }
 
 
 export type OutboxEventAvgAggregateInputType = {
   seq?: true
+  attempts?: true
 }
 
 export type OutboxEventSumAggregateInputType = {
   seq?: true
+  attempts?: true
 }
 
 export type OutboxEventMinAggregateInputType = {
@@ -88,12 +96,13 @@ export type OutboxEventMinAggregateInputType = {
   id?: true
   topic?: true
   key?: true
-  type?: true
-  subject?: true
   payload?: true
-  traceparent?: true
   createdAt?: true
   sentAt?: true
+  attempts?: true
+  type?: true
+  subject?: true
+  traceparent?: true
 }
 
 export type OutboxEventMaxAggregateInputType = {
@@ -101,12 +110,13 @@ export type OutboxEventMaxAggregateInputType = {
   id?: true
   topic?: true
   key?: true
-  type?: true
-  subject?: true
   payload?: true
-  traceparent?: true
   createdAt?: true
   sentAt?: true
+  attempts?: true
+  type?: true
+  subject?: true
+  traceparent?: true
 }
 
 export type OutboxEventCountAggregateInputType = {
@@ -114,12 +124,14 @@ export type OutboxEventCountAggregateInputType = {
   id?: true
   topic?: true
   key?: true
-  type?: true
-  subject?: true
   payload?: true
-  traceparent?: true
+  headers?: true
   createdAt?: true
   sentAt?: true
+  attempts?: true
+  type?: true
+  subject?: true
+  traceparent?: true
   _all?: true
 }
 
@@ -214,12 +226,14 @@ export type OutboxEventGroupByOutputType = {
   id: string
   topic: string
   key: string
-  type: string
-  subject: string
   payload: runtime.Bytes
-  traceparent: string
+  headers: runtime.JsonValue
   createdAt: Date
   sentAt: Date | null
+  attempts: number
+  type: string | null
+  subject: string | null
+  traceparent: string
   _count: OutboxEventCountAggregateOutputType | null
   _avg: OutboxEventAvgAggregateOutputType | null
   _sum: OutboxEventSumAggregateOutputType | null
@@ -250,12 +264,14 @@ export type OutboxEventWhereInput = {
   id?: Prisma.UuidFilter<"OutboxEvent"> | string
   topic?: Prisma.StringFilter<"OutboxEvent"> | string
   key?: Prisma.StringFilter<"OutboxEvent"> | string
-  type?: Prisma.StringFilter<"OutboxEvent"> | string
-  subject?: Prisma.StringFilter<"OutboxEvent"> | string
   payload?: Prisma.BytesFilter<"OutboxEvent"> | runtime.Bytes
-  traceparent?: Prisma.StringFilter<"OutboxEvent"> | string
+  headers?: Prisma.JsonFilter<"OutboxEvent">
   createdAt?: Prisma.DateTimeFilter<"OutboxEvent"> | Date | string
   sentAt?: Prisma.DateTimeNullableFilter<"OutboxEvent"> | Date | string | null
+  attempts?: Prisma.IntFilter<"OutboxEvent"> | number
+  type?: Prisma.StringNullableFilter<"OutboxEvent"> | string | null
+  subject?: Prisma.StringNullableFilter<"OutboxEvent"> | string | null
+  traceparent?: Prisma.StringFilter<"OutboxEvent"> | string
 }
 
 export type OutboxEventOrderByWithRelationInput = {
@@ -263,12 +279,14 @@ export type OutboxEventOrderByWithRelationInput = {
   id?: Prisma.SortOrder
   topic?: Prisma.SortOrder
   key?: Prisma.SortOrder
-  type?: Prisma.SortOrder
-  subject?: Prisma.SortOrder
   payload?: Prisma.SortOrder
-  traceparent?: Prisma.SortOrder
+  headers?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   sentAt?: Prisma.SortOrderInput | Prisma.SortOrder
+  attempts?: Prisma.SortOrder
+  type?: Prisma.SortOrderInput | Prisma.SortOrder
+  subject?: Prisma.SortOrderInput | Prisma.SortOrder
+  traceparent?: Prisma.SortOrder
 }
 
 export type OutboxEventWhereUniqueInput = Prisma.AtLeast<{
@@ -279,12 +297,14 @@ export type OutboxEventWhereUniqueInput = Prisma.AtLeast<{
   NOT?: Prisma.OutboxEventWhereInput | Prisma.OutboxEventWhereInput[]
   topic?: Prisma.StringFilter<"OutboxEvent"> | string
   key?: Prisma.StringFilter<"OutboxEvent"> | string
-  type?: Prisma.StringFilter<"OutboxEvent"> | string
-  subject?: Prisma.StringFilter<"OutboxEvent"> | string
   payload?: Prisma.BytesFilter<"OutboxEvent"> | runtime.Bytes
-  traceparent?: Prisma.StringFilter<"OutboxEvent"> | string
+  headers?: Prisma.JsonFilter<"OutboxEvent">
   createdAt?: Prisma.DateTimeFilter<"OutboxEvent"> | Date | string
   sentAt?: Prisma.DateTimeNullableFilter<"OutboxEvent"> | Date | string | null
+  attempts?: Prisma.IntFilter<"OutboxEvent"> | number
+  type?: Prisma.StringNullableFilter<"OutboxEvent"> | string | null
+  subject?: Prisma.StringNullableFilter<"OutboxEvent"> | string | null
+  traceparent?: Prisma.StringFilter<"OutboxEvent"> | string
 }, "seq" | "id">
 
 export type OutboxEventOrderByWithAggregationInput = {
@@ -292,12 +312,14 @@ export type OutboxEventOrderByWithAggregationInput = {
   id?: Prisma.SortOrder
   topic?: Prisma.SortOrder
   key?: Prisma.SortOrder
-  type?: Prisma.SortOrder
-  subject?: Prisma.SortOrder
   payload?: Prisma.SortOrder
-  traceparent?: Prisma.SortOrder
+  headers?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   sentAt?: Prisma.SortOrderInput | Prisma.SortOrder
+  attempts?: Prisma.SortOrder
+  type?: Prisma.SortOrderInput | Prisma.SortOrder
+  subject?: Prisma.SortOrderInput | Prisma.SortOrder
+  traceparent?: Prisma.SortOrder
   _count?: Prisma.OutboxEventCountOrderByAggregateInput
   _avg?: Prisma.OutboxEventAvgOrderByAggregateInput
   _max?: Prisma.OutboxEventMaxOrderByAggregateInput
@@ -313,12 +335,14 @@ export type OutboxEventScalarWhereWithAggregatesInput = {
   id?: Prisma.UuidWithAggregatesFilter<"OutboxEvent"> | string
   topic?: Prisma.StringWithAggregatesFilter<"OutboxEvent"> | string
   key?: Prisma.StringWithAggregatesFilter<"OutboxEvent"> | string
-  type?: Prisma.StringWithAggregatesFilter<"OutboxEvent"> | string
-  subject?: Prisma.StringWithAggregatesFilter<"OutboxEvent"> | string
   payload?: Prisma.BytesWithAggregatesFilter<"OutboxEvent"> | runtime.Bytes
-  traceparent?: Prisma.StringWithAggregatesFilter<"OutboxEvent"> | string
+  headers?: Prisma.JsonWithAggregatesFilter<"OutboxEvent">
   createdAt?: Prisma.DateTimeWithAggregatesFilter<"OutboxEvent"> | Date | string
   sentAt?: Prisma.DateTimeNullableWithAggregatesFilter<"OutboxEvent"> | Date | string | null
+  attempts?: Prisma.IntWithAggregatesFilter<"OutboxEvent"> | number
+  type?: Prisma.StringNullableWithAggregatesFilter<"OutboxEvent"> | string | null
+  subject?: Prisma.StringNullableWithAggregatesFilter<"OutboxEvent"> | string | null
+  traceparent?: Prisma.StringWithAggregatesFilter<"OutboxEvent"> | string
 }
 
 export type OutboxEventCreateInput = {
@@ -326,12 +350,14 @@ export type OutboxEventCreateInput = {
   id: string
   topic: string
   key: string
-  type: string
-  subject: string
   payload: runtime.Bytes
-  traceparent?: string
+  headers?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   createdAt?: Date | string
   sentAt?: Date | string | null
+  attempts?: number
+  type?: string | null
+  subject?: string | null
+  traceparent?: string
 }
 
 export type OutboxEventUncheckedCreateInput = {
@@ -339,12 +365,14 @@ export type OutboxEventUncheckedCreateInput = {
   id: string
   topic: string
   key: string
-  type: string
-  subject: string
   payload: runtime.Bytes
-  traceparent?: string
+  headers?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   createdAt?: Date | string
   sentAt?: Date | string | null
+  attempts?: number
+  type?: string | null
+  subject?: string | null
+  traceparent?: string
 }
 
 export type OutboxEventUpdateInput = {
@@ -352,12 +380,14 @@ export type OutboxEventUpdateInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
   topic?: Prisma.StringFieldUpdateOperationsInput | string
   key?: Prisma.StringFieldUpdateOperationsInput | string
-  type?: Prisma.StringFieldUpdateOperationsInput | string
-  subject?: Prisma.StringFieldUpdateOperationsInput | string
   payload?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
-  traceparent?: Prisma.StringFieldUpdateOperationsInput | string
+  headers?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   sentAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  attempts?: Prisma.IntFieldUpdateOperationsInput | number
+  type?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  subject?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  traceparent?: Prisma.StringFieldUpdateOperationsInput | string
 }
 
 export type OutboxEventUncheckedUpdateInput = {
@@ -365,12 +395,14 @@ export type OutboxEventUncheckedUpdateInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
   topic?: Prisma.StringFieldUpdateOperationsInput | string
   key?: Prisma.StringFieldUpdateOperationsInput | string
-  type?: Prisma.StringFieldUpdateOperationsInput | string
-  subject?: Prisma.StringFieldUpdateOperationsInput | string
   payload?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
-  traceparent?: Prisma.StringFieldUpdateOperationsInput | string
+  headers?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   sentAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  attempts?: Prisma.IntFieldUpdateOperationsInput | number
+  type?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  subject?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  traceparent?: Prisma.StringFieldUpdateOperationsInput | string
 }
 
 export type OutboxEventCreateManyInput = {
@@ -378,12 +410,14 @@ export type OutboxEventCreateManyInput = {
   id: string
   topic: string
   key: string
-  type: string
-  subject: string
   payload: runtime.Bytes
-  traceparent?: string
+  headers?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   createdAt?: Date | string
   sentAt?: Date | string | null
+  attempts?: number
+  type?: string | null
+  subject?: string | null
+  traceparent?: string
 }
 
 export type OutboxEventUpdateManyMutationInput = {
@@ -391,12 +425,14 @@ export type OutboxEventUpdateManyMutationInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
   topic?: Prisma.StringFieldUpdateOperationsInput | string
   key?: Prisma.StringFieldUpdateOperationsInput | string
-  type?: Prisma.StringFieldUpdateOperationsInput | string
-  subject?: Prisma.StringFieldUpdateOperationsInput | string
   payload?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
-  traceparent?: Prisma.StringFieldUpdateOperationsInput | string
+  headers?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   sentAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  attempts?: Prisma.IntFieldUpdateOperationsInput | number
+  type?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  subject?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  traceparent?: Prisma.StringFieldUpdateOperationsInput | string
 }
 
 export type OutboxEventUncheckedUpdateManyInput = {
@@ -404,12 +440,14 @@ export type OutboxEventUncheckedUpdateManyInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
   topic?: Prisma.StringFieldUpdateOperationsInput | string
   key?: Prisma.StringFieldUpdateOperationsInput | string
-  type?: Prisma.StringFieldUpdateOperationsInput | string
-  subject?: Prisma.StringFieldUpdateOperationsInput | string
   payload?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
-  traceparent?: Prisma.StringFieldUpdateOperationsInput | string
+  headers?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   sentAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  attempts?: Prisma.IntFieldUpdateOperationsInput | number
+  type?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  subject?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  traceparent?: Prisma.StringFieldUpdateOperationsInput | string
 }
 
 export type OutboxEventCountOrderByAggregateInput = {
@@ -417,16 +455,19 @@ export type OutboxEventCountOrderByAggregateInput = {
   id?: Prisma.SortOrder
   topic?: Prisma.SortOrder
   key?: Prisma.SortOrder
-  type?: Prisma.SortOrder
-  subject?: Prisma.SortOrder
   payload?: Prisma.SortOrder
-  traceparent?: Prisma.SortOrder
+  headers?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   sentAt?: Prisma.SortOrder
+  attempts?: Prisma.SortOrder
+  type?: Prisma.SortOrder
+  subject?: Prisma.SortOrder
+  traceparent?: Prisma.SortOrder
 }
 
 export type OutboxEventAvgOrderByAggregateInput = {
   seq?: Prisma.SortOrder
+  attempts?: Prisma.SortOrder
 }
 
 export type OutboxEventMaxOrderByAggregateInput = {
@@ -434,12 +475,13 @@ export type OutboxEventMaxOrderByAggregateInput = {
   id?: Prisma.SortOrder
   topic?: Prisma.SortOrder
   key?: Prisma.SortOrder
-  type?: Prisma.SortOrder
-  subject?: Prisma.SortOrder
   payload?: Prisma.SortOrder
-  traceparent?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   sentAt?: Prisma.SortOrder
+  attempts?: Prisma.SortOrder
+  type?: Prisma.SortOrder
+  subject?: Prisma.SortOrder
+  traceparent?: Prisma.SortOrder
 }
 
 export type OutboxEventMinOrderByAggregateInput = {
@@ -447,16 +489,18 @@ export type OutboxEventMinOrderByAggregateInput = {
   id?: Prisma.SortOrder
   topic?: Prisma.SortOrder
   key?: Prisma.SortOrder
-  type?: Prisma.SortOrder
-  subject?: Prisma.SortOrder
   payload?: Prisma.SortOrder
-  traceparent?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   sentAt?: Prisma.SortOrder
+  attempts?: Prisma.SortOrder
+  type?: Prisma.SortOrder
+  subject?: Prisma.SortOrder
+  traceparent?: Prisma.SortOrder
 }
 
 export type OutboxEventSumOrderByAggregateInput = {
   seq?: Prisma.SortOrder
+  attempts?: Prisma.SortOrder
 }
 
 export type NullableDateTimeFieldUpdateOperationsInput = {
@@ -470,12 +514,14 @@ export type OutboxEventSelect<ExtArgs extends runtime.Types.Extensions.InternalA
   id?: boolean
   topic?: boolean
   key?: boolean
-  type?: boolean
-  subject?: boolean
   payload?: boolean
-  traceparent?: boolean
+  headers?: boolean
   createdAt?: boolean
   sentAt?: boolean
+  attempts?: boolean
+  type?: boolean
+  subject?: boolean
+  traceparent?: boolean
 }, ExtArgs["result"]["outboxEvent"]>
 
 export type OutboxEventSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
@@ -483,12 +529,14 @@ export type OutboxEventSelectCreateManyAndReturn<ExtArgs extends runtime.Types.E
   id?: boolean
   topic?: boolean
   key?: boolean
-  type?: boolean
-  subject?: boolean
   payload?: boolean
-  traceparent?: boolean
+  headers?: boolean
   createdAt?: boolean
   sentAt?: boolean
+  attempts?: boolean
+  type?: boolean
+  subject?: boolean
+  traceparent?: boolean
 }, ExtArgs["result"]["outboxEvent"]>
 
 export type OutboxEventSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
@@ -496,12 +544,14 @@ export type OutboxEventSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.E
   id?: boolean
   topic?: boolean
   key?: boolean
-  type?: boolean
-  subject?: boolean
   payload?: boolean
-  traceparent?: boolean
+  headers?: boolean
   createdAt?: boolean
   sentAt?: boolean
+  attempts?: boolean
+  type?: boolean
+  subject?: boolean
+  traceparent?: boolean
 }, ExtArgs["result"]["outboxEvent"]>
 
 export type OutboxEventSelectScalar = {
@@ -509,30 +559,42 @@ export type OutboxEventSelectScalar = {
   id?: boolean
   topic?: boolean
   key?: boolean
-  type?: boolean
-  subject?: boolean
   payload?: boolean
-  traceparent?: boolean
+  headers?: boolean
   createdAt?: boolean
   sentAt?: boolean
+  attempts?: boolean
+  type?: boolean
+  subject?: boolean
+  traceparent?: boolean
 }
 
-export type OutboxEventOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"seq" | "id" | "topic" | "key" | "type" | "subject" | "payload" | "traceparent" | "createdAt" | "sentAt", ExtArgs["result"]["outboxEvent"]>
+export type OutboxEventOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"seq" | "id" | "topic" | "key" | "payload" | "headers" | "createdAt" | "sentAt" | "attempts" | "type" | "subject" | "traceparent", ExtArgs["result"]["outboxEvent"]>
 
 export type $OutboxEventPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   name: "OutboxEvent"
   objects: {}
   scalars: runtime.Types.Extensions.GetPayloadResult<{
+    /**
+     * Relay order; per-key ordering follows from publishing unsent rows by seq. The one outbox schema of every service
+     * (@tessera/outbox): payload is the encoded EventEnvelope, built when the row is written.
+     */
     seq: bigint
     id: string
     topic: string
     key: string
-    type: string
-    subject: string
     payload: runtime.Bytes
-    traceparent: string
+    headers: runtime.JsonValue
     createdAt: Date
     sentAt: Date | null
+    attempts: number
+    /**
+     * Before the shared outbox (issue #16) a row held the bare payload and these; set only on rows an older compliance
+     * wrote, which the relay re-encodes at start (outbox/legacy-rows.ts). To be dropped once no such row can exist.
+     */
+    type: string | null
+    subject: string | null
+    traceparent: string
   }, ExtArgs["result"]["outboxEvent"]>
   composites: {}
 }
@@ -960,12 +1022,14 @@ export interface OutboxEventFieldRefs {
   readonly id: Prisma.FieldRef<"OutboxEvent", 'String'>
   readonly topic: Prisma.FieldRef<"OutboxEvent", 'String'>
   readonly key: Prisma.FieldRef<"OutboxEvent", 'String'>
-  readonly type: Prisma.FieldRef<"OutboxEvent", 'String'>
-  readonly subject: Prisma.FieldRef<"OutboxEvent", 'String'>
   readonly payload: Prisma.FieldRef<"OutboxEvent", 'Bytes'>
-  readonly traceparent: Prisma.FieldRef<"OutboxEvent", 'String'>
+  readonly headers: Prisma.FieldRef<"OutboxEvent", 'Json'>
   readonly createdAt: Prisma.FieldRef<"OutboxEvent", 'DateTime'>
   readonly sentAt: Prisma.FieldRef<"OutboxEvent", 'DateTime'>
+  readonly attempts: Prisma.FieldRef<"OutboxEvent", 'Int'>
+  readonly type: Prisma.FieldRef<"OutboxEvent", 'String'>
+  readonly subject: Prisma.FieldRef<"OutboxEvent", 'String'>
+  readonly traceparent: Prisma.FieldRef<"OutboxEvent", 'String'>
 }
     
 

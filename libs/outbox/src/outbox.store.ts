@@ -14,6 +14,10 @@ export interface OutboxRow {
 }
 
 /**
+ * The table every Tessera outbox uses (`outbox_events`, one per service database): `seq` (bigserial, relay order),
+ * `id` (the envelope id), `topic`, `key`, `payload` (the encoded EventEnvelope, built when the row is written),
+ * `headers` (jsonb), `created_at`, `sent_at` (NULL until published; a partial index on unsent rows), `attempts`.
+ *
  * The relay's own Postgres session (plain `pg`, not the Prisma pool): the leader lock is
  * session-scoped, so it must live on one connection that the relay keeps for as long as it leads.
  * If the process dies, Postgres drops the session and the lock with it, and a standby takes over.
@@ -22,14 +26,18 @@ export class OutboxStore {
   private client?: Client;
   private broken = false;
 
-  constructor(private readonly databaseUrl: string) {}
+  /** `applicationName` shows in pg_stat_activity (`<service>-outbox-relay`). */
+  constructor(
+    private readonly databaseUrl: string,
+    private readonly applicationName = 'outbox-relay',
+  ) {}
 
   get connected(): boolean {
     return this.client !== undefined && !this.broken;
   }
 
   async connect(): Promise<void> {
-    const client = new Client({ connectionString: this.databaseUrl, application_name: 'transactions-outbox-relay' });
+    const client = new Client({ connectionString: this.databaseUrl, application_name: this.applicationName });
     client.on('error', () => {
       this.broken = true;
     });
