@@ -20,12 +20,13 @@ import { Outbox } from './outbox/outbox';
 import { OutboxRelayService } from './outbox/outbox-relay';
 import { piiVaultProvider } from './pii/pii-vault.provider';
 import { HoldExpiry } from './holds/hold-expiry';
+import { HoldRepository } from './holds/hold.repository';
 import { AuthorizeHoldHandler } from './holds/authorize-hold/authorize-hold.handler';
 import { CaptureHoldHandler } from './holds/capture-hold/capture-hold.handler';
 import { VoidHoldHandler } from './holds/void-hold/void-hold.handler';
 import { IdempotencyStore } from './ledger/idempotency';
 import { LedgerJournal } from './ledger/ledger.journal';
-import { LedgerPoster } from './ledger/ledger.poster';
+import { TransferPoster } from './transfers/transfer.poster';
 import { LedgerRepository } from './ledger/ledger.repository';
 import { GrpcServerHost } from './platform/grpc-server.host';
 import { PrismaService } from './platform/prisma.provider';
@@ -66,10 +67,11 @@ export class AppModule {
         IdempotencyStore,
         LedgerRepository,
         LedgerJournal,
-        LedgerPoster,
+        TransferPoster,
         ComplianceClient,
         ScreeningGate,
         HoldExpiry,
+        HoldRepository,
         AuthorizeHoldHandler,
         CaptureHoldHandler,
         VoidHoldHandler,

@@ -3,7 +3,7 @@ import type { Principal } from '@tessera/auth';
 import { isUuid } from '../accounts/account';
 import { AccountRepository } from '../accounts/account.repository';
 import { ledgerErrors } from '../ledger/ledger.errors';
-import { LedgerRepository } from '../ledger/ledger.repository';
+import { TransferRepository } from '../transfers/transfer.repository';
 
 /**
  * Customer data isolation: a principal with `customerId` reaches only accounts whose ownerId equals it, and
@@ -15,7 +15,7 @@ import { LedgerRepository } from '../ledger/ledger.repository';
 export class OwnershipChecks {
   constructor(
     private readonly accounts: AccountRepository,
-    private readonly ledger: LedgerRepository,
+    private readonly transferRepository: TransferRepository,
   ) {}
 
   /** @throws PAYMENTS.ACCOUNT_NOT_FOUND when a customer asks for someone else's account. */
@@ -28,7 +28,7 @@ export class OwnershipChecks {
   /** @throws PAYMENTS.TRANSFER_NOT_FOUND unless one side of the transfer is the customer's. */
   async assertReadableTransfer(principal: Principal, transferId: string): Promise<void> {
     if (principal.customerId === undefined || !isUuid(transferId)) return;
-    const transfer = await this.ledger.findTransfer(transferId);
+    const transfer = await this.transferRepository.findTransfer(transferId);
     if (!transfer) return;
     const sides = await Promise.all([transfer.sourceAccountId, transfer.destinationAccountId].map((id) => this.accounts.findById(id)));
     if (!sides.some((a) => a?.ownerId === principal.customerId)) throw ledgerErrors.transferNotFound(transferId);

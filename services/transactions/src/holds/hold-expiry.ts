@@ -8,9 +8,10 @@ import type { LedgerAccount } from '../ledger/ledger';
 import { LEDGER_TX_OPTIONS } from '../ledger/idempotency';
 import { ledgerErrors } from '../ledger/ledger.errors';
 import { LedgerJournal } from '../ledger/ledger.journal';
-import { holdToProto } from '../ledger/ledger.mapping';
 import { LedgerRepository } from '../ledger/ledger.repository';
 import { PrismaService } from '../platform/prisma.provider';
+import { holdToProto } from './hold.mapping';
+import { HoldRepository } from './hold.repository';
 
 const SWEEP_BATCH = 200;
 const SYSTEM_ACTOR = 'system:hold-expiry';
@@ -29,6 +30,7 @@ export class HoldExpiry implements OnApplicationBootstrap, OnApplicationShutdown
   constructor(
     @Inject(TRANSACTIONS_CONFIG) private readonly config: TransactionsConfig,
     private readonly ledger: LedgerRepository,
+    private readonly holds: HoldRepository,
     private readonly journal: LedgerJournal,
     private readonly prisma: PrismaService,
   ) {}
@@ -48,11 +50,11 @@ export class HoldExpiry implements OnApplicationBootstrap, OnApplicationShutdown
     // An AUTHORIZED hold reserves its amount in held_minor, so accounts holding nothing have no hold to expire:
     // the common case skips the query (one round trip less per transfer).
     if ([...accounts.values()].every((a) => a.heldMinor === 0n)) return 0;
-    const due = await this.ledger.lockDueHolds(tx, [...accounts.keys()], now);
+    const due = await this.holds.lockDueHolds(tx, [...accounts.keys()], now);
     for (const hold of due) {
       const account = accounts.get(hold.accountId);
       if (!account) continue;
-      const expired = await this.ledger.updateHold(tx, hold.id, { status: 'EXPIRED' });
+      const expired = await this.holds.updateHold(tx, hold.id, { status: 'EXPIRED' });
       await this.ledger.adjust(tx, account, { held: -hold.amountMinor });
       await this.journal.record(
         tx,
@@ -71,7 +73,7 @@ export class HoldExpiry implements OnApplicationBootstrap, OnApplicationShutdown
 
   /** Lazy expiry: an expired hold is released (its own transaction) before the caller is told it expired. */
   async expireIfDue(holdId: string): Promise<void> {
-    const hold = await this.ledger.findHold(holdId);
+    const hold = await this.holds.findHold(holdId);
     if (!hold) throw ledgerErrors.holdNotFound(holdId);
     if (hold.status === 'AUTHORIZED' && hold.expiresAt.getTime() <= Date.now()) {
       await this.releaseAccount(hold.accountId);
@@ -89,7 +91,7 @@ export class HoldExpiry implements OnApplicationBootstrap, OnApplicationShutdown
   /** One sweep: every account with an expired AUTHORIZED hold, each in its own short transaction. */
   async sweep(now = new Date()): Promise<number> {
     let released = 0;
-    for (const accountId of await this.ledger.accountsWithDueHolds(now, SWEEP_BATCH)) {
+    for (const accountId of await this.holds.accountsWithDueHolds(now, SWEEP_BATCH)) {
       released += await this.releaseAccount(accountId, now);
     }
     return released;

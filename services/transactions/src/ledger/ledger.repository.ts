@@ -1,42 +1,17 @@
 import { Injectable } from '@nestjs/common';
-import type { Prisma, Hold as HoldRow, Transfer as TransferRow } from '../generated/prisma/client';
+import type { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../platform/prisma.provider';
-import { activeTraceId } from '../platform/trace-id';
-import type { Hold, HoldStatus, LedgerAccount, Transfer, TransferKind, TransferStatus } from './ledger';
+import type { LedgerAccount } from './ledger';
 import { ledgerErrors } from './ledger.errors';
-import { transferRowOf, writeSetOf } from './write-set';
+import { writeSetOf } from './write-set';
 
 type Tx = Prisma.TransactionClient;
 
-export interface NewTransfer {
+/** What a pair of postings needs of the movement they record (a transfer, a capture, a reversal). */
+export interface PostedAmount {
   id: string;
-  kind: TransferKind;
-  sourceAccountId: string;
-  destinationAccountId: string;
   amountMinor: bigint;
   currency: string;
-  status: TransferStatus;
-  rejectionCode?: string;
-  description: string;
-  reference: string;
-  labels: Record<string, string>;
-  reversesTransferId?: string;
-  holdId?: string;
-  batchId?: string;
-  screeningId?: string;
-  sealedCounterparty?: { kekId: string; wrappedDek: Uint8Array; ciphertext: Uint8Array };
-}
-
-export interface NewHold {
-  id: string;
-  accountId: string;
-  destinationAccountId: string;
-  amountMinor: bigint;
-  currency: string;
-  description: string;
-  reference: string;
-  screeningId: string;
-  expiresAt: Date;
 }
 
 /**
@@ -69,9 +44,6 @@ export class BalanceDeltas {
     return [...this.byId.values()];
   }
 }
-
-const TRANSFER_LINKS = { reversedBy: { select: { id: true } } } as const;
-const HOLD_LINKS = { capture: { select: { id: true } } } as const;
 
 /**
  * The Prisma side of the ledger. Every write runs inside the caller's transaction and after the caller
@@ -135,67 +107,8 @@ export class LedgerRepository {
     account.version += 1n;
   }
 
-  /**
-   * Every path that creates a transfer (direct, batch, reversal, hold capture) ends here, so the trace id of
-   * the active span (the creating request's) is recorded once, here, for the console's trace link.
-   */
-  async insertTransfer(tx: Tx, t: NewTransfer, postedAt?: Date): Promise<Transfer> {
-    const [transfer] = await this.insertTransfers(tx, [{ transfer: t, ...(postedAt ? { postedAt } : {}) }]);
-    if (!transfer) throw new Error('insertTransfers returned nothing');
-    return transfer;
-  }
-
-  /** Several transfers in one INSERT (a batch costs one statement, not one per transfer), in the given order. */
-  async insertTransfers(tx: Tx, items: { transfer: NewTransfer; postedAt?: Date }[]): Promise<Transfer[]> {
-    // Millisecond precision set here (not now() in SQL) so the keyset cursor round-trips exactly.
-    const createdAt = new Date();
-    const traceId = activeTraceId() || null;
-    // createMany: one INSERT without RETURNING or the relation read-back of create({ include }); the new rows are
-    // exactly what was written, and nothing can reverse a transfer that did not exist a statement ago.
-    const rows = items.map(({ transfer: t, postedAt }) => ({
-      id: t.id,
-      kind: t.kind,
-      sourceAccountId: t.sourceAccountId,
-      destinationAccountId: t.destinationAccountId,
-      amountMinor: t.amountMinor,
-      currency: t.currency,
-      status: t.status,
-      rejectionCode: t.rejectionCode ?? null,
-      description: t.description,
-      reference: t.reference === '' ? null : t.reference,
-      labels: t.labels,
-      reversesTransferId: t.reversesTransferId ?? null,
-      holdId: t.holdId ?? null,
-      batchId: t.batchId ?? null,
-      screeningId: t.screeningId ?? null,
-      counterpartyKekId: t.sealedCounterparty?.kekId ?? null,
-      counterpartyWrappedDek: t.sealedCounterparty ? new Uint8Array(t.sealedCounterparty.wrappedDek) : null,
-      counterpartyCiphertext: t.sealedCounterparty ? new Uint8Array(t.sealedCounterparty.ciphertext) : null,
-      traceId,
-      postedAt: postedAt ?? null,
-      createdAt,
-    }));
-    const set = writeSetOf(tx);
-    if (set) set.transfers.push(...rows.map(transferRowOf));
-    else await tx.transfer.createMany({ data: rows });
-    // The written transfer as the domain sees it: the instruction's own fields (the sealed counterparty stays sealed).
-    return items.map(({ transfer: { sealedCounterparty: _sealed, ...fields }, postedAt }) => ({
-      ...fields,
-      // Optional on an instruction, always present (maybe undefined) on a Transfer.
-      rejectionCode: fields.rejectionCode,
-      reversesTransferId: fields.reversesTransferId,
-      holdId: fields.holdId,
-      batchId: fields.batchId,
-      screeningId: fields.screeningId,
-      reversedByTransferId: undefined,
-      traceId: traceId ?? undefined,
-      createdAt,
-      postedAt,
-    }));
-  }
-
   /** The two legs (debit source, credit destination) plus the cached balances; the DB trigger checks zero-sum. */
-  async writePostings(tx: Tx, transfer: Pick<Transfer, 'id' | 'amountMinor' | 'currency'>, source: LedgerAccount, destination: LedgerAccount): Promise<void> {
+  async writePostings(tx: Tx, transfer: PostedAmount, source: LedgerAccount, destination: LedgerAccount): Promise<void> {
     const deltas = new BalanceDeltas();
     deltas.post(source, destination, transfer.amountMinor);
     await this.insertPostings(tx, [{ transfer, sourceId: source.id, destinationId: destination.id }]);
@@ -203,7 +116,7 @@ export class LedgerRepository {
   }
 
   /** The legs of several transfers in one INSERT; the deferred trigger checks each transfer sums to zero at COMMIT. */
-  async insertPostings(tx: Tx, legs: { transfer: Pick<Transfer, 'id' | 'amountMinor' | 'currency'>; sourceId: string; destinationId: string }[]): Promise<void> {
+  async insertPostings(tx: Tx, legs: { transfer: PostedAmount; sourceId: string; destinationId: string }[]): Promise<void> {
     if (legs.length === 0) return;
     for (const l of legs) if (l.sourceId === l.destinationId) throw new Error('insertPostings: source and destination are the same account (validation refuses this)');
     const set = writeSetOf(tx);
@@ -238,135 +151,5 @@ export class LedgerRepository {
         WHERE a.id = d.id`;
   }
 
-  async updateTransferStatus(tx: Tx, id: string, status: TransferStatus, extra: { rejectionCode?: string; postedAt?: Date } = {}): Promise<Transfer> {
-    const row = await tx.transfer.update({
-      where: { id },
-      data: { status, ...(extra.rejectionCode ? { rejectionCode: extra.rejectionCode } : {}), ...(extra.postedAt ? { postedAt: extra.postedAt } : {}) },
-      include: TRANSFER_LINKS,
-    });
-    return toTransfer(row);
-  }
-
-  /** Locks one transfer row (its status is about to change); NOT_FOUND if absent. */
-  async lockTransfer(tx: Tx, id: string): Promise<Transfer> {
-    const locked = await tx.$queryRaw<{ id: string }[]>`SELECT id::text FROM transfers WHERE id = ${id}::uuid FOR UPDATE`;
-    if (locked.length === 0) throw ledgerErrors.transferNotFound(id);
-    return this.transferIn(tx, id);
-  }
-
-  async transferIn(tx: Tx, id: string): Promise<Transfer> {
-    const row = await tx.transfer.findUnique({ where: { id }, include: TRANSFER_LINKS });
-    if (!row) throw ledgerErrors.transferNotFound(id);
-    return toTransfer(row);
-  }
-
-  async findTransfer(id: string): Promise<Transfer | undefined> {
-    const row = await this.prisma.client.transfer.findUnique({ where: { id }, include: TRANSFER_LINKS });
-    return row ? toTransfer(row) : undefined;
-  }
-
-  /** Newest first, keyset on (created_at, id) descending. */
-  async listTransfers(
-    filter: { accountId?: string; ownerId?: string; status?: TransferStatus; batchId?: string },
-    pageSize: number,
-    before?: { createdAt: Date; id: string },
-  ): Promise<Transfer[]> {
-    const rows = await this.prisma.client.transfer.findMany({
-      where: {
-        AND: [
-          filter.accountId ? { OR: [{ sourceAccountId: filter.accountId }, { destinationAccountId: filter.accountId }] } : {},
-          filter.ownerId !== undefined ? { OR: [{ source: { ownerId: filter.ownerId } }, { destination: { ownerId: filter.ownerId } }] } : {},
-          filter.status ? { status: filter.status } : {},
-          filter.batchId ? { batchId: filter.batchId } : {},
-          before ? { OR: [{ createdAt: { lt: before.createdAt } }, { createdAt: before.createdAt, id: { lt: before.id } }] } : {},
-        ],
-      },
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-      take: pageSize,
-      include: TRANSFER_LINKS,
-    });
-    return rows.map(toTransfer);
-  }
-
-  async insertHold(tx: Tx, h: NewHold): Promise<Hold> {
-    const row = await tx.hold.create({
-      data: { ...h, reference: h.reference === '' ? null : h.reference, createdAt: new Date() },
-      include: HOLD_LINKS,
-    });
-    return toHold(row);
-  }
-
-  async lockHold(tx: Tx, id: string): Promise<Hold> {
-    const locked = await tx.$queryRaw<{ id: string }[]>`SELECT id::text FROM holds WHERE id = ${id}::uuid FOR UPDATE`;
-    if (locked.length === 0) throw ledgerErrors.holdNotFound(id);
-    return toHold(await tx.hold.findUniqueOrThrow({ where: { id }, include: HOLD_LINKS }));
-  }
-
-  async findHold(id: string): Promise<Hold | undefined> {
-    const row = await this.prisma.client.hold.findUnique({ where: { id }, include: HOLD_LINKS });
-    return row ? toHold(row) : undefined;
-  }
-
-  async updateHold(tx: Tx, id: string, data: { status: HoldStatus; capturedMinor?: bigint }): Promise<Hold> {
-    return toHold(await tx.hold.update({ where: { id }, data, include: HOLD_LINKS }));
-  }
-
-  /** AUTHORIZED holds past expiry on these (already locked) accounts, locked for the caller to release. */
-  async lockDueHolds(tx: Tx, accountIds: string[], now: Date): Promise<Hold[]> {
-    const ids = await tx.$queryRaw<{ id: string }[]>`SELECT id::text FROM holds
-        WHERE account_id = ANY(${accountIds}::uuid[]) AND status = 'AUTHORIZED' AND expires_at <= ${now}
-        ORDER BY id FOR UPDATE`;
-    if (ids.length === 0) return [];
-    const rows = await tx.hold.findMany({ where: { id: { in: ids.map((r) => r.id) } }, include: HOLD_LINKS, orderBy: { id: 'asc' } });
-    return rows.map(toHold);
-  }
-
-  /** Accounts that have an expired-but-unreleased hold (the sweeper's work list). */
-  async accountsWithDueHolds(now: Date, limit: number): Promise<string[]> {
-    const rows = await this.prisma.client.$queryRaw<{ account_id: string }[]>`SELECT DISTINCT account_id::text FROM
-        (SELECT account_id FROM holds WHERE status = 'AUTHORIZED' AND expires_at <= ${now} ORDER BY expires_at LIMIT ${limit}) due`;
-    return rows.map((r) => r.account_id);
-  }
 }
 
-function toTransfer(row: TransferRow & { reversedBy: { id: string } | null }): Transfer {
-  return {
-    id: row.id,
-    kind: row.kind,
-    sourceAccountId: row.sourceAccountId,
-    destinationAccountId: row.destinationAccountId,
-    amountMinor: row.amountMinor,
-    currency: row.currency,
-    status: row.status,
-    rejectionCode: row.rejectionCode ?? undefined,
-    description: row.description,
-    reference: row.reference ?? '',
-    labels: (row.labels ?? {}) as Record<string, string>,
-    reversesTransferId: row.reversesTransferId ?? undefined,
-    reversedByTransferId: row.reversedBy?.id,
-    holdId: row.holdId ?? undefined,
-    batchId: row.batchId ?? undefined,
-    screeningId: row.screeningId ?? undefined,
-    traceId: row.traceId ?? undefined,
-    createdAt: row.createdAt,
-    postedAt: row.postedAt ?? undefined,
-  };
-}
-
-function toHold(row: HoldRow & { capture: { id: string } | null }): Hold {
-  return {
-    id: row.id,
-    accountId: row.accountId,
-    destinationAccountId: row.destinationAccountId,
-    amountMinor: row.amountMinor,
-    capturedMinor: row.capturedMinor,
-    currency: row.currency,
-    status: row.status,
-    description: row.description,
-    reference: row.reference ?? '',
-    expiresAt: row.expiresAt,
-    captureTransferId: row.capture?.id,
-    createdAt: row.createdAt,
-    updatedAt: row.updatedAt,
-  };
-}

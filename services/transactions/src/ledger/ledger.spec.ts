@@ -1,5 +1,6 @@
 import { AppError } from '@tessera/errors';
-import { assertCanReserve, availableOf, fingerprint, type LedgerAccount, type TransferInstruction, validateInstruction } from './ledger';
+import { assertCanReserve, availableOf, fingerprint, type LedgerAccount } from './ledger';
+import { type TransferInstruction, validateInstruction } from '../transfers/transfer';
 
 const account = (p: Partial<LedgerAccount> = {}): LedgerAccount => ({
   id: 'a', ownerId: 'o', currency: 'EUR', status: 'ACTIVE', balanceMinor: 0n, heldMinor: 0n, overdraftLimitMinor: 0n, version: 0n, ...p,

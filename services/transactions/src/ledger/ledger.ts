@@ -1,16 +1,14 @@
-/** Ledger domain: money movements, their validation and the funds rule. No framework or Prisma imports. */
+/**
+ * Ledger primitives: money, the funds rules of a locked account, request checks every use case shares and the
+ * idempotency fingerprint. Transfers and holds own their types (transfers/transfer.ts, holds/hold.ts). No framework or
+ * Prisma imports.
+ */
 import { createHash } from 'node:crypto';
 import type { FieldViolation } from '@tessera/errors';
 import { isCurrency, isUuid, MAX_MINOR, type AccountStatus } from '../accounts/account';
 import { ledgerErrors } from './ledger.errors';
 
-export type TransferStatus = 'PENDING' | 'POSTED' | 'DECLINED' | 'REVERSED';
-export type TransferKind = 'DIRECT' | 'HOLD_CAPTURE' | 'REVERSAL';
-export type HoldStatus = 'AUTHORIZED' | 'CAPTURED' | 'VOIDED' | 'EXPIRED';
-
-export const MAX_BATCH = 100;
 export const MAX_TEXT = 500;
-export const MAX_LABELS = 20;
 
 /** An account row as the ledger sees it while holding its lock. */
 export interface LedgerAccount {
@@ -27,60 +25,6 @@ export interface LedgerAccount {
 export interface Money {
   amountMinor: bigint;
   currency: string;
-}
-
-export interface Counterparty {
-  name: string;
-  country: string;
-}
-
-export interface TransferInstruction {
-  sourceAccountId: string;
-  destinationAccountId: string;
-  amount: Money | undefined;
-  description: string;
-  reference: string;
-  labels: Record<string, string>;
-  counterparty: Counterparty | undefined;
-}
-
-export interface Transfer {
-  id: string;
-  kind: TransferKind;
-  sourceAccountId: string;
-  destinationAccountId: string;
-  amountMinor: bigint;
-  currency: string;
-  status: TransferStatus;
-  rejectionCode: string | undefined;
-  description: string;
-  reference: string;
-  labels: Record<string, string>;
-  reversesTransferId: string | undefined;
-  reversedByTransferId: string | undefined;
-  holdId: string | undefined;
-  batchId: string | undefined;
-  screeningId: string | undefined;
-  /** W3C trace id of the request that created it; undefined when untraced (or created before it was stored). */
-  traceId: string | undefined;
-  createdAt: Date;
-  postedAt: Date | undefined;
-}
-
-export interface Hold {
-  id: string;
-  accountId: string;
-  destinationAccountId: string;
-  amountMinor: bigint;
-  capturedMinor: bigint;
-  currency: string;
-  status: HoldStatus;
-  description: string;
-  reference: string;
-  expiresAt: Date;
-  captureTransferId: string | undefined;
-  createdAt: Date;
-  updatedAt: Date;
 }
 
 /** What can be spent now: posted balance minus reserved (holds and transfers under review). */
@@ -131,33 +75,6 @@ export function textViolations(fields: Record<string, string>, violations: Field
   for (const [field, value] of Object.entries(fields)) {
     if (value.length > MAX_TEXT) violations.push({ field, description: `must be at most ${MAX_TEXT} characters` });
   }
-}
-
-/** Every field problem of one instruction, with field paths under `prefix` (e.g. `transfers[3]`). */
-export function instructionViolations(t: TransferInstruction, prefix: string, violations: FieldViolation[]): void {
-  idViolation(t.sourceAccountId, `${prefix}.source_account_id`, violations);
-  idViolation(t.destinationAccountId, `${prefix}.destination_account_id`, violations);
-  if (t.sourceAccountId !== '' && t.sourceAccountId === t.destinationAccountId) {
-    violations.push({ field: `${prefix}.destination_account_id`, description: 'must differ from source_account_id' });
-  }
-  moneyViolations(t.amount, `${prefix}.amount`, violations);
-  textViolations({ [`${prefix}.description`]: t.description, [`${prefix}.reference`]: t.reference }, violations);
-  if (Object.keys(t.labels).length > MAX_LABELS) violations.push({ field: `${prefix}.labels`, description: `at most ${MAX_LABELS} labels` });
-  if (t.counterparty) {
-    if (t.counterparty.name.length > 200) violations.push({ field: `${prefix}.counterparty.name`, description: 'must be at most 200 characters' });
-    if (t.counterparty.country !== '' && !/^[A-Z]{2}$/.test(t.counterparty.country)) {
-      violations.push({ field: `${prefix}.counterparty.country`, description: 'must be an ISO 3166-1 alpha-2 code' });
-    }
-  }
-}
-
-export type ValidInstruction = TransferInstruction & { amount: Money };
-
-export function validateInstruction(t: TransferInstruction): ValidInstruction {
-  const violations: FieldViolation[] = [];
-  instructionViolations(t, 'transfer', violations);
-  if (violations.length > 0 || !t.amount) throw ledgerErrors.invalid(violations);
-  return { ...t, amount: t.amount };
 }
 
 /**

@@ -4,15 +4,14 @@ import type { AppError, FieldViolation } from '@tessera/errors';
 import type { Prisma } from '../../generated/prisma/client';
 import { ScreeningGate } from '../../compliance-client/screening.gate';
 import { callerScope, IdempotencyStore, type IdempotentResult } from '../../ledger/idempotency';
-import {
-  assertActive, assertCanCredit, assertCanReserve, assertCurrency, fingerprint, idViolation, type Money, moneyViolations, textViolations, validateIdempotencyKey,
-} from '../../ledger/ledger';
+import { assertActive, assertCanCredit, assertCanReserve, assertCurrency, fingerprint, idViolation, type Money, moneyViolations, textViolations, validateIdempotencyKey } from '../../ledger/ledger';
 import { ledgerErrors } from '../../ledger/ledger.errors';
 import { LedgerJournal } from '../../ledger/ledger.journal';
-import { holdToProto } from '../../ledger/ledger.mapping';
 import { idempotentId } from '../../ledger/idempotent-id';
 import { LedgerRepository } from '../../ledger/ledger.repository';
 import { HoldExpiry } from '../hold-expiry';
+import { holdToProto } from '../hold.mapping';
+import { HoldRepository } from '../hold.repository';
 
 export const DEFAULT_HOLD_TTL_MS = 7 * 24 * 3600 * 1000;
 export const MAX_HOLD_TTL_MS = 30 * 24 * 3600 * 1000;
@@ -38,6 +37,7 @@ export class AuthorizeHoldHandler {
   constructor(
     private readonly idempotency: IdempotencyStore,
     private readonly ledger: LedgerRepository,
+    private readonly holds: HoldRepository,
     private readonly journal: LedgerJournal,
     private readonly gate: ScreeningGate,
     private readonly expiry: HoldExpiry,
@@ -102,7 +102,7 @@ export class AuthorizeHoldHandler {
       }
       assertCanReserve(source, amount.amountMinor);
       assertCanCredit(destination, amount.amountMinor);
-      const hold = await this.ledger.insertHold(tx, {
+      const hold = await this.holds.insertHold(tx, {
         id,
         accountId: source.id,
         destinationAccountId: destination.id,

@@ -7,9 +7,12 @@ import { callerScope, IdempotencyStore, type IdempotentResult } from '../../ledg
 import { assertActive, assertCanCredit, fingerprint, type Money, moneyViolations, validateIdempotencyKey } from '../../ledger/ledger';
 import { ledgerErrors } from '../../ledger/ledger.errors';
 import { LedgerJournal } from '../../ledger/ledger.journal';
-import { holdToProto, transferToProto } from '../../ledger/ledger.mapping';
+import { transferToProto } from '../../transfers/transfer.mapping';
+import { TransferRepository } from '../../transfers/transfer.repository';
 import { LedgerRepository } from '../../ledger/ledger.repository';
 import { HoldExpiry } from '../hold-expiry';
+import { holdToProto } from '../hold.mapping';
+import { HoldRepository } from '../hold.repository';
 import { assertLive } from '../hold.rules';
 
 /** Two-phase transfers, phase two: post up to the authorised amount and release the rest of the reservation. */
@@ -18,6 +21,8 @@ export class CaptureHoldHandler {
   constructor(
     private readonly idempotency: IdempotencyStore,
     private readonly ledger: LedgerRepository,
+    private readonly transferRepository: TransferRepository,
+    private readonly holds: HoldRepository,
     private readonly journal: LedgerJournal,
     private readonly expiry: HoldExpiry,
   ) {}
@@ -35,7 +40,7 @@ export class CaptureHoldHandler {
     if (replay) return { response: replay, replayed: true };
     await this.expiry.expireIfDue(cmd.holdId);
     return this.idempotency.transact(call, async (tx) => {
-      const hold = await this.ledger.lockHold(tx, cmd.holdId);
+      const hold = await this.holds.lockHold(tx, cmd.holdId);
       assertLive(hold);
       const captured = cmd.amount?.amountMinor ?? hold.amountMinor;
       if (cmd.amount && cmd.amount.currency !== hold.currency) throw ledgerErrors.currencyMismatch(hold.accountId, hold.currency);
@@ -49,7 +54,7 @@ export class CaptureHoldHandler {
       assertCanCredit(destination, captured);
       // Release the whole reservation, post what was captured: available never drops below what the hold already took.
       await this.ledger.adjust(tx, source, { held: -hold.amountMinor });
-      const transfer = await this.ledger.insertTransfer(
+      const transfer = await this.transferRepository.insertTransfer(
         tx,
         {
           id: randomUUID(),
@@ -67,7 +72,7 @@ export class CaptureHoldHandler {
         new Date(),
       );
       await this.ledger.writePostings(tx, transfer, source, destination);
-      const after = await this.ledger.updateHold(tx, hold.id, { status: 'CAPTURED', capturedMinor: captured });
+      const after = await this.holds.updateHold(tx, hold.id, { status: 'CAPTURED', capturedMinor: captured });
       const response = { hold: holdToProto(after), transfer: transferToProto(transfer) };
       await this.journal.record(tx, {
         action: 'hold.captured',

@@ -6,9 +6,10 @@ import { callerScope, IdempotencyStore, type IdempotentResult } from '../../ledg
 import { fingerprint, textViolations, validateIdempotencyKey } from '../../ledger/ledger';
 import { ledgerErrors } from '../../ledger/ledger.errors';
 import { LedgerJournal } from '../../ledger/ledger.journal';
-import { holdToProto } from '../../ledger/ledger.mapping';
 import { LedgerRepository } from '../../ledger/ledger.repository';
 import { HoldExpiry } from '../hold-expiry';
+import { holdToProto } from '../hold.mapping';
+import { HoldRepository } from '../hold.repository';
 import { assertLive } from '../hold.rules';
 
 /** Two-phase transfers, the other phase two: give the whole reservation back. */
@@ -17,6 +18,7 @@ export class VoidHoldHandler {
   constructor(
     private readonly idempotency: IdempotencyStore,
     private readonly ledger: LedgerRepository,
+    private readonly holds: HoldRepository,
     private readonly journal: LedgerJournal,
     private readonly expiry: HoldExpiry,
   ) {}
@@ -32,14 +34,14 @@ export class VoidHoldHandler {
     if (replay) return { response: replay, replayed: true };
     await this.expiry.expireIfDue(cmd.holdId);
     return this.idempotency.transact(call, async (tx) => {
-      const hold = await this.ledger.lockHold(tx, cmd.holdId);
+      const hold = await this.holds.lockHold(tx, cmd.holdId);
       assertLive(hold);
       // Voiding is allowed on a frozen account: it only gives funds back.
       const accounts = await this.ledger.lockAccounts(tx, [hold.accountId]);
       const source = accounts.get(hold.accountId);
       if (!source) throw new Error('account not locked');
       await this.ledger.adjust(tx, source, { held: -hold.amountMinor });
-      const after = await this.ledger.updateHold(tx, hold.id, { status: 'VOIDED' });
+      const after = await this.holds.updateHold(tx, hold.id, { status: 'VOIDED' });
       await this.journal.record(tx, {
         action: 'hold.voided',
         entityType: 'hold',

@@ -8,12 +8,11 @@ import { ScreeningGate } from '../../compliance-client/screening.gate';
 import { HoldExpiry } from '../../holds/hold-expiry';
 import { idempotentId } from '../../ledger/idempotent-id';
 import { callerScope, IdempotencyStore, type IdempotentResult } from '../../ledger/idempotency';
-import {
-  assertActive, assertCurrency, fingerprint, instructionViolations, MAX_BATCH, type TransferInstruction, validateIdempotencyKey, type ValidInstruction,
-} from '../../ledger/ledger';
+import { assertActive, assertCurrency, fingerprint, validateIdempotencyKey } from '../../ledger/ledger';
+import { instructionViolations, MAX_BATCH, type TransferInstruction, type ValidInstruction } from '../transfer';
 import { ledgerErrors } from '../../ledger/ledger.errors';
-import { transferToProto } from '../../ledger/ledger.mapping';
-import { LedgerPoster } from '../../ledger/ledger.poster';
+import { transferToProto } from '../transfer.mapping';
+import { TransferPoster } from '../transfer.poster';
 import { LedgerRepository } from '../../ledger/ledger.repository';
 import { settleBoth } from '../../ledger/settle';
 import { PiiVault } from '../../pii/pii-vault';
@@ -23,7 +22,7 @@ const SCOPE = 'payments.CreateTransferBatch';
 /**
  * All or nothing: every instruction is screened first, in one ScreenBatch call, and must be APPROVED (a batch
  * cannot be half-held for review), then all are posted in one transaction in request order with one statement per
- * table (LedgerPoster.applyDirectMany); any failure rolls back the whole batch.
+ * table (TransferPoster.applyDirectMany); any failure rolls back the whole batch.
  */
 @Injectable()
 export class CreateTransferBatchHandler {
@@ -33,7 +32,7 @@ export class CreateTransferBatchHandler {
     private readonly idempotency: IdempotencyStore,
     private readonly ledger: LedgerRepository,
     private readonly gate: ScreeningGate,
-    private readonly poster: LedgerPoster,
+    private readonly poster: TransferPoster,
     private readonly holdExpiry: HoldExpiry,
     private readonly vault: PiiVault,
     private readonly journal: LedgerJournal,

@@ -8,9 +8,9 @@ import { type TransactionsConfig, TRANSACTIONS_CONFIG } from '../../config';
 import type { Prisma } from '../../generated/prisma/client';
 import { HoldExpiry } from '../../holds/hold-expiry';
 import { type IdempotentCall, IdempotencyStore, type IdempotentResult, isDefiniteRefusal } from '../../ledger/idempotency';
-import type { ValidInstruction } from '../../ledger/ledger';
-import { transferToProto } from '../../ledger/ledger.mapping';
-import { LedgerPoster } from '../../ledger/ledger.poster';
+import type { ValidInstruction } from '../transfer';
+import { transferToProto } from '../transfer.mapping';
+import { TransferPoster } from '../transfer.poster';
 import type { Sealed } from '../../pii/pii-vault';
 
 type Response = paymentsV1.CreateTransferResponse;
@@ -51,7 +51,7 @@ export class PostingCoalescer {
 
   constructor(
     private readonly idempotency: IdempotencyStore,
-    private readonly poster: LedgerPoster,
+    private readonly poster: TransferPoster,
     private readonly holdExpiry: HoldExpiry,
     @Inject(TRANSACTIONS_CONFIG) config: Pick<TransactionsConfig, 'TRANSACTIONS_POST_COALESCE_MAX' | 'TRANSACTIONS_POST_IN_FLIGHT'>,
   ) {

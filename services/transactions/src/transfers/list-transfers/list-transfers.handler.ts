@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { isUuid } from '../../accounts/account';
 import { decodePageToken, encodePageToken } from '../../accounts/list-accounts/list-accounts.handler';
-import type { Transfer, TransferStatus } from '../../ledger/ledger';
+import type { Transfer, TransferStatus } from '../transfer';
 import { ledgerErrors } from '../../ledger/ledger.errors';
-import { LedgerRepository } from '../../ledger/ledger.repository';
+import { TransferRepository } from '../transfer.repository';
 
 const DEFAULT_PAGE_SIZE = 50;
 const MAX_PAGE_SIZE = 500;
@@ -21,7 +21,7 @@ export interface ListTransfersQuery {
 /** ListTransfers (newest first; the cursor is the opaque (created_at, id) of the last row). */
 @Injectable()
 export class ListTransfersHandler {
-  constructor(private readonly ledger: LedgerRepository) {}
+  constructor(private readonly transferRepository: TransferRepository) {}
 
   async execute(query: ListTransfersQuery): Promise<{ transfers: Transfer[]; nextPageToken: string }> {
     if (query.accountId && !isUuid(query.accountId)) throw ledgerErrors.malformedId('account_id');
@@ -39,7 +39,7 @@ export class ListTransfersHandler {
       ...(query.status ? { status: query.status } : {}),
       ...(query.batchId ? { batchId: query.batchId } : {}),
     };
-    const rows = await this.ledger.listTransfers(filter, pageSize + 1, before);
+    const rows = await this.transferRepository.listTransfers(filter, pageSize + 1, before);
     const page = rows.slice(0, pageSize);
     const last = page.at(-1);
     return { transfers: page, nextPageToken: rows.length > pageSize && last ? encodePageToken(last) : '' };

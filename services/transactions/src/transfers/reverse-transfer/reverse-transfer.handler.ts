@@ -7,7 +7,8 @@ import { callerScope, IdempotencyStore, type IdempotentResult } from '../../ledg
 import { assertCanCredit, assertCanReserve, fingerprint, MAX_TEXT, validateIdempotencyKey } from '../../ledger/ledger';
 import { ledgerErrors } from '../../ledger/ledger.errors';
 import { LedgerJournal } from '../../ledger/ledger.journal';
-import { transferToProto } from '../../ledger/ledger.mapping';
+import { transferToProto } from '../transfer.mapping';
+import { TransferRepository } from '../transfer.repository';
 import { LedgerRepository } from '../../ledger/ledger.repository';
 import { LedgerMetrics } from '../../ledger/ledger.metrics';
 
@@ -25,6 +26,7 @@ export class ReverseTransferHandler {
   constructor(
     private readonly idempotency: IdempotencyStore,
     private readonly ledger: LedgerRepository,
+    private readonly transferRepository: TransferRepository,
     private readonly journal: LedgerJournal,
     private readonly holdExpiry: HoldExpiry,
   ) {}
@@ -35,7 +37,7 @@ export class ReverseTransferHandler {
     if (cmd.reason.length > MAX_TEXT) throw ledgerErrors.invalid([{ field: 'reason', description: `must be at most ${MAX_TEXT} characters` }]);
     const call = { scope: callerScope(SCOPE), key: cmd.idempotencyKey, fingerprint: fingerprint({ t: cmd.transferId, r: cmd.reason }), codec: paymentsV1.ReverseTransferResponse };
     const result = await this.idempotency.transact(call, async (tx) => {
-      const original = await this.ledger.lockTransfer(tx, cmd.transferId);
+      const original = await this.transferRepository.lockTransfer(tx, cmd.transferId);
       if (original.kind === 'REVERSAL') throw ledgerErrors.reversalOfReversal(original.id);
       if (original.status === 'REVERSED') throw ledgerErrors.alreadyReversed(original.id);
       if (original.status !== 'POSTED') throw ledgerErrors.transferNotPosted(original.id, original.status);
@@ -47,7 +49,7 @@ export class ReverseTransferHandler {
       for (const account of [debit, credit]) if (account.status === 'CLOSED') throw ledgerErrors.accountClosed(account.id);
       assertCanReserve(debit, original.amountMinor);
       assertCanCredit(credit, original.amountMinor);
-      const reversal = await this.ledger.insertTransfer(
+      const reversal = await this.transferRepository.insertTransfer(
         tx,
         {
           id: randomUUID(),
@@ -65,7 +67,7 @@ export class ReverseTransferHandler {
         new Date(),
       );
       await this.ledger.writePostings(tx, reversal, debit, credit);
-      const reversed = await this.ledger.updateTransferStatus(tx, original.id, 'REVERSED');
+      const reversed = await this.transferRepository.updateTransferStatus(tx, original.id, 'REVERSED');
       const response = { original: transferToProto(reversed), reversal: transferToProto(reversal) };
       await this.journal.record(tx, {
         action: 'transfer.reversed',

@@ -8,7 +8,8 @@ import { IdempotencyStore, type IdempotentResult, LEDGER_TX_OPTIONS } from '../.
 import { assertActive, fingerprint, MAX_TEXT, validateIdempotencyKey } from '../../ledger/ledger';
 import { ledgerErrors } from '../../ledger/ledger.errors';
 import { LedgerJournal } from '../../ledger/ledger.journal';
-import { transferToProto } from '../../ledger/ledger.mapping';
+import { transferToProto } from '../transfer.mapping';
+import { TransferRepository } from '../transfer.repository';
 import { LedgerRepository } from '../../ledger/ledger.repository';
 import { LedgerMetrics } from '../../ledger/ledger.metrics';
 import type { Prisma } from '../../generated/prisma/client';
@@ -51,6 +52,7 @@ export class ReviewTransferHandler {
   constructor(
     private readonly idempotency: IdempotencyStore,
     private readonly ledger: LedgerRepository,
+    private readonly transferRepository: TransferRepository,
     private readonly journal: LedgerJournal,
     private readonly holdExpiry: HoldExpiry,
     private readonly prisma: PrismaService,
@@ -66,7 +68,7 @@ export class ReviewTransferHandler {
     if (cmd.note.length > MAX_TEXT) throw ledgerErrors.invalid([{ field: 'note', description: `must be at most ${MAX_TEXT} characters` }]);
     const approver = principalOf(currentCallContext()).subject;
     return this.prisma.client.$transaction(async (tx) => {
-      const held = await this.ledger.lockTransfer(tx, cmd.transferId);
+      const held = await this.transferRepository.lockTransfer(tx, cmd.transferId);
       const recorded = async () => approversOf(tx, held.id);
       if (held.status !== 'PENDING') {
         // A retry after the release went through: the approval is there already.
@@ -87,7 +89,7 @@ export class ReviewTransferHandler {
     const asserted = [...new Set(cmd.approvedBy.map((a) => a.trim()).filter(Boolean))].sort();
     const call = { scope: 'payments.ReleaseTransfer', key: cmd.idempotencyKey, fingerprint: fingerprint({ ...cmd, approvedBy: asserted, idempotencyKey: '' }), codec: paymentsV1.ReleaseTransferResponse };
     const result = await this.idempotency.transact(call, async (tx) => {
-      const held = await this.ledger.lockTransfer(tx, cmd.transferId);
+      const held = await this.transferRepository.lockTransfer(tx, cmd.transferId);
       if (held.status !== 'PENDING') throw ledgerErrors.transferNotPending(held.id, held.status);
       // Only approvals recorded with the reviewers' own credentials count (approve), whatever the caller lists.
       const approvers = await approversOf(tx, held.id);
@@ -101,7 +103,7 @@ export class ReviewTransferHandler {
       // Reserved -> posted: available is unchanged, so the funds check already passed when it was held.
       await this.ledger.adjust(tx, source, { held: -held.amountMinor });
       await this.ledger.writePostings(tx, held, source, destination);
-      const posted = await this.ledger.updateTransferStatus(tx, held.id, 'POSTED', { postedAt: new Date() });
+      const posted = await this.transferRepository.updateTransferStatus(tx, held.id, 'POSTED', { postedAt: new Date() });
       await this.journal.record(tx, {
         action: 'transfer.released',
         entityType: 'transfer',
@@ -121,13 +123,13 @@ export class ReviewTransferHandler {
     if (cmd.declinedBy.trim() === '') throw ledgerErrors.invalid([{ field: 'declined_by', description: 'is required' }]);
     const call = { scope: 'payments.DeclineHeldTransfer', key: cmd.idempotencyKey, fingerprint: fingerprint({ ...cmd, idempotencyKey: '' }), codec: paymentsV1.DeclineHeldTransferResponse };
     const result = await this.idempotency.transact(call, async (tx) => {
-      const held = await this.ledger.lockTransfer(tx, cmd.transferId);
+      const held = await this.transferRepository.lockTransfer(tx, cmd.transferId);
       if (held.status !== 'PENDING') throw ledgerErrors.transferNotPending(held.id, held.status);
       const accounts = await this.ledger.lockAccounts(tx, [held.sourceAccountId]);
       const source = accounts.get(held.sourceAccountId);
       if (!source) throw new Error('account not locked');
       await this.ledger.adjust(tx, source, { held: -held.amountMinor });
-      const declined = await this.ledger.updateTransferStatus(tx, held.id, 'DECLINED', { rejectionCode: 'COMPLIANCE.DECLINED_ON_REVIEW' });
+      const declined = await this.transferRepository.updateTransferStatus(tx, held.id, 'DECLINED', { rejectionCode: 'COMPLIANCE.DECLINED_ON_REVIEW' });
       await this.journal.record(tx, {
         action: 'transfer.declined',
         entityType: 'transfer',

@@ -1,6 +1,6 @@
-/** Domain <-> payments.v1 protobuf for transfers and holds (shared by the gRPC face and the events). */
+/** Transfer <-> payments.v1 protobuf (shared by the gRPC face and the events). */
 import { paymentsV1 } from '@tessera/contracts';
-import type { Hold, Transfer, TransferStatus } from './ledger';
+import type { Transfer, TransferStatus } from './transfer';
 
 export function transferToProto(t: Transfer): paymentsV1.Transfer {
   const posted = t.status === 'POSTED' || t.status === 'REVERSED';
@@ -31,22 +31,6 @@ export function transferToProto(t: Transfer): paymentsV1.Transfer {
   });
 }
 
-export function holdToProto(h: Hold): paymentsV1.Hold {
-  return paymentsV1.Hold.fromPartial({
-    id: h.id,
-    accountId: h.accountId,
-    destinationAccountId: h.destinationAccountId,
-    amount: { amountMinor: h.amountMinor, currency: h.currency },
-    capturedAmount: { amountMinor: h.capturedMinor, currency: h.currency },
-    status: paymentsV1.holdStatusFromJSON(`HOLD_STATUS_${h.status}`),
-    description: h.description,
-    reference: h.reference,
-    expiresAt: h.expiresAt,
-    captureTransferId: h.captureTransferId ?? '',
-    createdAt: h.createdAt,
-    updatedAt: h.updatedAt,
-  });
-}
 
 export function transferStatusFromProto(status: paymentsV1.TransferStatus): TransferStatus | undefined {
   const name = paymentsV1.transferStatusToJSON(status).replace('TRANSFER_STATUS_', '');

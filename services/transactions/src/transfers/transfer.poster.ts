@@ -3,10 +3,12 @@ import { paymentsV1 } from '@tessera/contracts';
 import { decisionPayload, type Screening } from '../compliance-client/screening';
 import type { Prisma } from '../generated/prisma/client';
 import type { Sealed } from '../pii/pii-vault';
-import { assertActive, assertCanCredit, assertCanReserve, assertCurrency, type LedgerAccount, type Transfer, type ValidInstruction } from './ledger';
-import { type JournalEntry, LedgerJournal } from './ledger.journal';
-import { transferToProto } from './ledger.mapping';
-import { BalanceDeltas, LedgerRepository, type NewTransfer } from './ledger.repository';
+import { assertActive, assertCanCredit, assertCanReserve, assertCurrency, type LedgerAccount } from '../ledger/ledger';
+import type { Transfer, ValidInstruction } from './transfer';
+import { type JournalEntry, LedgerJournal } from '../ledger/ledger.journal';
+import { transferToProto } from './transfer.mapping';
+import { BalanceDeltas, LedgerRepository } from '../ledger/ledger.repository';
+import { type NewTransfer, TransferRepository } from './transfer.repository';
 import type { MessageCodec } from '@tessera/kafka';
 
 export interface DirectTransfer {
@@ -25,9 +27,10 @@ export interface DirectTransfer {
  * work is in memory, per-batch work is in SQL (issue #10).
  */
 @Injectable()
-export class LedgerPoster {
+export class TransferPoster {
   constructor(
     private readonly ledger: LedgerRepository,
+    private readonly transferRepository: TransferRepository,
     private readonly journal: LedgerJournal,
   ) {}
 
@@ -49,7 +52,7 @@ export class LedgerPoster {
       const { instruction: ins, screening } = d;
       const source = accounts.get(ins.sourceAccountId);
       const destination = accounts.get(ins.destinationAccountId);
-      if (!source || !destination) throw new Error('LedgerPoster: accounts must be locked first');
+      if (!source || !destination) throw new Error('TransferPoster: accounts must be locked first');
       const amount = ins.amount.amountMinor;
       for (const account of [source, destination]) {
         assertActive(account);
@@ -82,7 +85,7 @@ export class LedgerPoster {
         ...(status === 'POSTED' ? { postedAt: now } : {}),
       });
     }
-    const transfers = await this.ledger.insertTransfers(tx, rows);
+    const transfers = await this.transferRepository.insertTransfers(tx, rows);
     await this.ledger.insertPostings(
       tx,
       transfers.filter((t) => t.status === 'POSTED').map((t) => ({ transfer: t, sourceId: t.sourceAccountId, destinationId: t.destinationAccountId })),
