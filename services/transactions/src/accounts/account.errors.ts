@@ -14,6 +14,4 @@ export const accountErrors = {
       kind: 'FAILED_PRECONDITION',
       message: 'This idempotency key was already used for a different request',
     }),
-  badPageToken: () =>
-    new AppError({ code: 'PAYMENTS.INVALID_PAGE_TOKEN', kind: 'INVALID_ARGUMENT', message: 'The page token is invalid', fieldViolations: [{ field: 'page.page_token', description: 'not a token from a previous page' }] }),
 };

@@ -1,6 +1,7 @@
 import { paymentsV1 } from '@tessera/contracts';
-import type { ResponseCodec } from '../ledger/idempotency';
-import type { Account, AccountStatus, AccountType } from './account';
+import type { ResponseCodec } from '../idempotency/idempotency';
+import type { Account, AccountType } from './account';
+import type { AccountStatus } from '../ledger/ledger';
 
 /** Domain account -> payments.v1 Account. */
 export function toProto(account: Account): paymentsV1.Account {

@@ -7,10 +7,11 @@ import { AuditTrail } from '../audit/audit-trail';
 import type { Prisma } from '../generated/prisma/client';
 import type { Account as AccountRow } from '../generated/prisma/client';
 import { Outbox } from '../outbox/outbox';
-import { callerScope, IdempotencyStore } from '../ledger/idempotency';
+import { callerScope, IdempotencyStore } from '../idempotency/idempotency';
 import { PiiVault } from '../pii/pii-vault';
 import { PrismaService } from '../platform/prisma.provider';
-import type { Account, AccountHolderData, AccountStatus, AccountType } from './account';
+import type { Account, AccountHolderData, AccountType } from './account';
+import type { AccountStatus } from '../ledger/ledger';
 import { accountCodec, toProto } from './account.mapping';
 
 const OPEN_ACCOUNT_SCOPE = 'payments.OpenAccount';

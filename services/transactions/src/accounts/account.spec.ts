@@ -1,5 +1,6 @@
 import { AppError } from '@tessera/errors';
-import { MAX_MINOR, openAccountFingerprint, type OpenAccountCommand, validateOpenAccount } from './account';
+import { MAX_MINOR } from '../ledger/ledger';
+import { openAccountFingerprint, type OpenAccountCommand, validateOpenAccount } from './account';
 
 const valid: OpenAccountCommand = {
   idempotencyKey: 'key-0001',

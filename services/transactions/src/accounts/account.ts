@@ -1,13 +1,10 @@
 /** Accounts: domain types and rules. No framework or Prisma imports here. */
 import { createHash } from 'node:crypto';
+import { type AccountStatus, isCurrency, MAX_MINOR } from '../ledger/ledger';
 import { accountErrors } from './account.errors';
 
 export const ACCOUNT_TYPES = ['ASSET', 'LIABILITY', 'REVENUE', 'EXPENSE'] as const;
 export type AccountType = (typeof ACCOUNT_TYPES)[number];
-export const ACCOUNT_STATUSES = ['ACTIVE', 'FROZEN', 'CLOSED'] as const;
-export type AccountStatus = (typeof ACCOUNT_STATUSES)[number];
-
-export const MAX_MINOR = 9_223_372_036_854_775_807n; // int64, the contract's and Postgres bigint's limit
 
 export interface Account {
   id: string;
@@ -40,17 +37,6 @@ export interface OpenAccountCommand {
   overdraftLimitMinor: bigint;
   labels: Record<string, string>;
   holder?: AccountHolderData;
-}
-
-const ISO_4217 = new Set(Intl.supportedValuesOf('currency'));
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export function isCurrency(code: string): boolean {
-  return ISO_4217.has(code);
-}
-
-export function isUuid(value: string): boolean {
-  return UUID.test(value);
 }
 
 /** Checks every field at once so the caller learns all problems in one round trip. */

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Principal } from '@tessera/auth';
-import { isUuid } from '../accounts/account';
+import { isUuid } from '../ledger/ledger';
 import { AccountRepository } from '../accounts/account.repository';
 import { ledgerErrors } from '../ledger/ledger.errors';
 import { TransferRepository } from '../transfers/transfer.repository';

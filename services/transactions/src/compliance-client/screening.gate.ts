@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { withSerializableRetry } from '@tessera/db';
 import { isAppError } from '@tessera/errors';
-import { LedgerJournal } from '../ledger/ledger.journal';
+import { LedgerJournal } from '../journal/ledger-journal';
 import { ledgerErrors } from '../ledger/ledger.errors';
 import { PrismaService } from '../platform/prisma.provider';
 import { ComplianceClient } from './compliance.client';

@@ -5,10 +5,24 @@
  */
 import { createHash } from 'node:crypto';
 import type { FieldViolation } from '@tessera/errors';
-import { isCurrency, isUuid, MAX_MINOR, type AccountStatus } from '../accounts/account';
 import { ledgerErrors } from './ledger.errors';
 
 export const MAX_TEXT = 500;
+export const MAX_MINOR = 9_223_372_036_854_775_807n; // int64, the contract's and Postgres bigint's limit
+
+export const ACCOUNT_STATUSES = ['ACTIVE', 'FROZEN', 'CLOSED'] as const;
+export type AccountStatus = (typeof ACCOUNT_STATUSES)[number];
+
+const ISO_4217 = new Set(Intl.supportedValuesOf('currency'));
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function isCurrency(code: string): boolean {
+  return ISO_4217.has(code);
+}
+
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}
 
 /** An account row as the ledger sees it while holding its lock. */
 export interface LedgerAccount {

@@ -5,7 +5,7 @@ import type { Prisma } from '../generated/prisma/client';
 import type { Sealed } from '../pii/pii-vault';
 import { assertActive, assertCanCredit, assertCanReserve, assertCurrency, type LedgerAccount } from '../ledger/ledger';
 import type { Transfer, ValidInstruction } from './transfer';
-import { type JournalEntry, LedgerJournal } from '../ledger/ledger.journal';
+import { type JournalEntry, LedgerJournal } from '../journal/ledger-journal';
 import { transferToProto } from './transfer.mapping';
 import { BalanceDeltas, LedgerRepository } from '../ledger/ledger.repository';
 import { type NewTransfer, TransferRepository } from './transfer.repository';

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Account, AccountStatus } from '../../src/accounts/account';
+import type { Account } from '../../src/accounts/account';
+import type { AccountStatus } from '../../src/ledger/ledger';
 import type { AccountRepository, NewAccount } from '../../src/accounts/account.repository';
 
 type Filter = Parameters<AccountRepository['list']>[0];

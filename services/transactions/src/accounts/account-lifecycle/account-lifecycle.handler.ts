@@ -1,12 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { paymentsV1 } from '@tessera/contracts';
 import { HoldExpiry } from '../../holds/hold-expiry';
-import { IdempotencyStore, type IdempotentResult } from '../../ledger/idempotency';
+import { IdempotencyStore, type IdempotentResult } from '../../idempotency/idempotency';
 import { fingerprint, MAX_TEXT, validateIdempotencyKey } from '../../ledger/ledger';
 import { ledgerErrors } from '../../ledger/ledger.errors';
-import { LedgerJournal } from '../../ledger/ledger.journal';
+import { LedgerJournal } from '../../journal/ledger-journal';
 import { LedgerRepository } from '../../ledger/ledger.repository';
-import { isUuid } from '../account';
+import { isUuid } from '../../ledger/ledger';
 import { AccountRepository } from '../account.repository';
 import { toProto } from '../account.mapping';
 

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { type Account, isUuid } from '../account';
+import { type Account } from '../account';
+import { isUuid } from '../../ledger/ledger';
 import { accountErrors } from '../account.errors';
 import { AccountRepository } from '../account.repository';
 

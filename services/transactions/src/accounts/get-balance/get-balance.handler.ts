@@ -3,7 +3,7 @@ import { HoldExpiry } from '../../holds/hold-expiry';
 import { availableOf } from '../../ledger/ledger';
 import { ledgerErrors } from '../../ledger/ledger.errors';
 import { LedgerRepository } from '../../ledger/ledger.repository';
-import { isUuid } from '../account';
+import { isUuid } from '../../ledger/ledger';
 
 export interface BalanceView {
   accountId: string;

@@ -1,6 +1,7 @@
 import { AppError } from '@tessera/errors';
 import { InMemoryAccountRepository } from '../../../test/support/in-memory-account.repository';
-import { decodePageToken, DEFAULT_PAGE_SIZE, encodePageToken, ListAccountsHandler, MAX_PAGE_SIZE } from './list-accounts.handler';
+import { decodePageToken, encodePageToken } from '../../ledger/page-token';
+import { DEFAULT_PAGE_SIZE, ListAccountsHandler, MAX_PAGE_SIZE } from './list-accounts.handler';
 
 const ID = '0b9a1a52-2f57-4c4e-9d59-1f0a6e4b2c11';
 const b64 = (value: string) => Buffer.from(value).toString('base64url');

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { type Account, type AccountStatus, isCurrency, isUuid } from '../account';
+import { type Account } from '../account';
+import { type AccountStatus, isCurrency } from '../../ledger/ledger';
 import { accountErrors } from '../account.errors';
+import { decodePageToken, encodePageToken } from '../../ledger/page-token';
 import { AccountRepository } from '../account.repository';
 
 export const DEFAULT_PAGE_SIZE = 50;
@@ -37,17 +39,3 @@ export class ListAccountsHandler {
   }
 }
 
-export function encodePageToken(account: Pick<Account, 'createdAt' | 'id'>): string {
-  return Buffer.from(JSON.stringify([account.createdAt.toISOString(), account.id])).toString('base64url');
-}
-
-export function decodePageToken(token: string): { createdAt: Date; id: string } {
-  try {
-    const [createdAt, id] = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as [string, string];
-    const date = new Date(createdAt);
-    if (Number.isNaN(date.getTime()) || !isUuid(id)) throw new Error('bad token');
-    return { createdAt: date, id };
-  } catch {
-    throw accountErrors.badPageToken();
-  }
-}

@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { paymentsV1 } from '@tessera/contracts';
 import type { FieldViolation } from '@tessera/errors';
-import { isUuid } from '../../accounts/account';
-import { callerScope, IdempotencyStore, type IdempotentResult } from '../../ledger/idempotency';
+import { isUuid } from '../../ledger/ledger';
+import { callerScope, IdempotencyStore, type IdempotentResult } from '../../idempotency/idempotency';
 import { fingerprint, textViolations, validateIdempotencyKey } from '../../ledger/ledger';
 import { ledgerErrors } from '../../ledger/ledger.errors';
-import { LedgerJournal } from '../../ledger/ledger.journal';
+import { LedgerJournal } from '../../journal/ledger-journal';
 import { LedgerRepository } from '../../ledger/ledger.repository';
 import { HoldExpiry } from '../hold-expiry';
 import { holdToProto } from '../hold.mapping';

@@ -1,14 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { paymentsV1 } from '@tessera/contracts';
 import { ScreeningGate } from '../../compliance-client/screening.gate';
-import { idempotentId } from '../../ledger/idempotent-id';
-import { callerScope, type IdempotentResult } from '../../ledger/idempotency';
+import { idempotentId } from '../../idempotency/idempotent-id';
+import { callerScope, type IdempotentResult } from '../../idempotency/idempotency';
 import { assertActive, assertCurrency, fingerprint, validateIdempotencyKey } from '../../ledger/ledger';
 import { type TransferInstruction, validateInstruction } from '../transfer';
 import { PiiVault } from '../../pii/pii-vault';
 import { tagTransferSpan } from '../transfer.tracing';
 import { LedgerMetrics } from '../../ledger/ledger.metrics';
-import { LedgerJournal } from '../../ledger/ledger.journal';
+import { LedgerJournal } from '../../journal/ledger-journal';
 import type { AppError } from '@tessera/errors';
 import type { Prisma } from '../../generated/prisma/client';
 import { PostingCoalescer } from './posting.coalescer';

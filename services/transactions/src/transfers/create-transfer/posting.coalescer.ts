@@ -7,7 +7,7 @@ import type { Screening } from '../../compliance-client/screening';
 import { type TransactionsConfig, TRANSACTIONS_CONFIG } from '../../config';
 import type { Prisma } from '../../generated/prisma/client';
 import { HoldExpiry } from '../../holds/hold-expiry';
-import { type IdempotentCall, IdempotencyStore, type IdempotentResult, isDefiniteRefusal } from '../../ledger/idempotency';
+import { type IdempotentCall, IdempotencyStore, type IdempotentResult, isDefiniteRefusal } from '../../idempotency/idempotency';
 import type { ValidInstruction } from '../transfer';
 import { transferToProto } from '../transfer.mapping';
 import { TransferPoster } from '../transfer.poster';

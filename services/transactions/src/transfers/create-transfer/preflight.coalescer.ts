@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { paymentsV1 } from '@tessera/contracts';
 import { Coalescer } from '@tessera/db';
-import { type IdempotentCall, IdempotencyStore } from '../../ledger/idempotency';
+import { type IdempotentCall, IdempotencyStore } from '../../idempotency/idempotency';
 import type { LedgerAccount } from '../../ledger/ledger';
 import { ledgerErrors } from '../../ledger/ledger.errors';
 import { LedgerRepository } from '../../ledger/ledger.repository';

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { isUuid } from '../../accounts/account';
+import { isUuid } from '../../ledger/ledger';
 import type { Transfer } from '../transfer';
 import { ledgerErrors } from '../../ledger/ledger.errors';
 import { TransferRepository } from '../transfer.repository';

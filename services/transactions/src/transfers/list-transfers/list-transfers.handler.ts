@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { isUuid } from '../../accounts/account';
-import { decodePageToken, encodePageToken } from '../../accounts/list-accounts/list-accounts.handler';
+import { isUuid } from '../../ledger/ledger';
+import { decodePageToken, encodePageToken } from '../../ledger/page-token';
 import type { Transfer, TransferStatus } from '../transfer';
 import { ledgerErrors } from '../../ledger/ledger.errors';
 import { TransferRepository } from '../transfer.repository';
@@ -27,12 +27,7 @@ export class ListTransfersHandler {
     if (query.accountId && !isUuid(query.accountId)) throw ledgerErrors.malformedId('account_id');
     if (query.batchId && !isUuid(query.batchId)) throw ledgerErrors.malformedId('batch_id');
     const pageSize = query.pageSize <= 0 ? DEFAULT_PAGE_SIZE : Math.min(query.pageSize, MAX_PAGE_SIZE);
-    let before: { createdAt: Date; id: string } | undefined;
-    try {
-      before = query.pageToken ? decodePageToken(query.pageToken) : undefined;
-    } catch {
-      throw ledgerErrors.badPageToken();
-    }
+    const before = query.pageToken ? decodePageToken(query.pageToken) : undefined;
     const filter = {
       ...(query.accountId ? { accountId: query.accountId } : {}),
       ...(query.ownerId !== undefined ? { ownerId: query.ownerId } : {}),

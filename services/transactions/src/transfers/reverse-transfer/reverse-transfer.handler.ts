@@ -1,12 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { paymentsV1 } from '@tessera/contracts';
 import { randomUUID } from 'node:crypto';
-import { isUuid } from '../../accounts/account';
+import { isUuid } from '../../ledger/ledger';
 import { HoldExpiry } from '../../holds/hold-expiry';
-import { callerScope, IdempotencyStore, type IdempotentResult } from '../../ledger/idempotency';
+import { callerScope, IdempotencyStore, type IdempotentResult } from '../../idempotency/idempotency';
 import { assertCanCredit, assertCanReserve, fingerprint, MAX_TEXT, validateIdempotencyKey } from '../../ledger/ledger';
 import { ledgerErrors } from '../../ledger/ledger.errors';
-import { LedgerJournal } from '../../ledger/ledger.journal';
+import { LedgerJournal } from '../../journal/ledger-journal';
 import { transferToProto } from '../transfer.mapping';
 import { TransferRepository } from '../transfer.repository';
 import { LedgerRepository } from '../../ledger/ledger.repository';

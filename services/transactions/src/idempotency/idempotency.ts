@@ -6,8 +6,8 @@ import { AppError, type ErrorKind, isAppError } from '@tessera/errors';
 import { Prisma } from '../generated/prisma/client';
 import { AuditTrail } from '../audit/audit-trail';
 import { PrismaService } from '../platform/prisma.provider';
-import { ledgerErrors } from './ledger.errors';
-import { flushWriteSet, openWriteSet } from './write-set';
+import { ledgerErrors } from '../ledger/ledger.errors';
+import { flushWriteSet, openWriteSet } from '../ledger/write-set';
 
 /** The encode/decode pair of a ts-proto response message: replays return the first response byte for byte. */
 export interface ResponseCodec<R> {
