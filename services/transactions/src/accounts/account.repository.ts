@@ -1,12 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { paymentsV1 } from '@tessera/contracts';
-import { currentCallContext } from '@tessera/grpc';
 import { randomUUID } from 'node:crypto';
-import { actorOf } from '@tessera/auth';
-import { AuditTrail } from '../audit/audit-trail';
 import type { Prisma } from '../generated/prisma/client';
 import type { Account as AccountRow } from '../generated/prisma/client';
-import { Outbox } from '../outbox/outbox';
+import { LedgerJournal } from '../journal/ledger-journal';
 import { callerScope, IdempotencyStore } from '../idempotency/idempotency';
 import { PiiVault } from '../pii/pii-vault';
 import { PrismaService } from '../platform/prisma.provider';
@@ -15,7 +12,6 @@ import type { AccountStatus } from '../ledger/ledger';
 import { accountCodec, toProto } from './account.mapping';
 
 const OPEN_ACCOUNT_SCOPE = 'payments.OpenAccount';
-const ACCOUNT_EVENTS_TOPIC = 'payments.transfer.events.v1';
 
 export interface NewAccount {
   ownerId: string;
@@ -32,15 +28,15 @@ export interface NewAccount {
 export class AccountRepository {
   constructor(
     private readonly prisma: PrismaService,
-    private readonly audit: AuditTrail,
-    private readonly outbox: Outbox,
+    private readonly journal: LedgerJournal,
     private readonly pii: PiiVault,
     private readonly idempotency: IdempotencyStore,
   ) {}
 
   /**
    * Opens an account exactly once per idempotency key through IdempotencyStore: key, account, sealed
-   * holder, audit record and AccountOpened event commit together; retries replay the stored account bytes.
+   * holder, audit record and AccountOpened event (LedgerJournal, as every other change) commit together; retries replay
+   * the stored account bytes.
    */
   async openOnce(key: string, fingerprint: string, account: NewAccount): Promise<{ account: Account; replayed: boolean }> {
     const call = {
@@ -76,20 +72,12 @@ export class AccountRepository {
           const sealed = this.pii.seal(account.holder);
           await tx.accountHolder.create({ data: { accountId: id, kekId: sealed.kekId, wrappedDek: new Uint8Array(sealed.wrappedDek), ciphertext: new Uint8Array(sealed.ciphertext) } });
         }
-        await this.audit.record(tx, {
-          actor: actorOf(currentCallContext()),
+        await this.journal.record(tx, {
           action: 'account.opened',
           entityType: 'account',
           entityId: id,
           payload: { ownerId: opened.ownerId, type: opened.type, currency: opened.currency, overdraftLimitMinor: opened.overdraftLimitMinor, holderSealed: Boolean(account.holder) },
-        });
-        await this.outbox.enqueue(tx, {
-          topic: ACCOUNT_EVENTS_TOPIC,
-          key: id,
-          type: 'tessera.payments.v1.AccountOpened',
-          subject: id,
-          message: paymentsV1.AccountOpened.fromPartial({ account: toProto(opened) }),
-          codec: paymentsV1.AccountOpened,
+          event: { key: id, message: paymentsV1.AccountOpened.fromPartial({ account: toProto(opened) }), codec: paymentsV1.AccountOpened },
         });
         return { response: opened, resourceId: id };
       },
