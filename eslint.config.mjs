@@ -40,7 +40,16 @@ export default [
   {
     files: ['libs/*/src/**/*.ts', 'services/*/src/**/*.ts', 'tools/*/src/**/*.ts'],
     ignores: ['**/*.spec.ts', 'libs/testing/**'],
-    rules: { 'no-restricted-imports': ['error', { paths: [{ name: '@tessera/testing', message: 'test support only: import it from specs and test/ folders, never from production code' }] }] },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: '@tessera/testing', message: 'test support only: import it from specs and test/ folders, never from production code' },
+          ],
+        },
+      ],
+    },
   },
   // The bench drives the platform through the local infrastructure CLI's own modules (LocalServices, topology,
   // /proc helpers) rather than a copy of them; infra/local is tooling, not a project, so it is allowed by path.

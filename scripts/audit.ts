@@ -130,14 +130,21 @@ function main(): number {
   const line = (a: Advisory) => `  ${a.severity.toUpperCase()} ${a.package} ${a.id} ${a.title} ${a.url}`;
   if (outcome.status === 'skipped') {
     const bar = '!'.repeat(100);
-    console.warn(`${bar}\n!! npm audit SKIPPED: ${outcome.reason}\n!! Production dependencies were NOT checked for known vulnerabilities. Run \`npm run audit\`\n!! against a registry that serves /-/npm/v1/security/advisories/bulk (e.g. registry.npmjs.org).\n${bar}`);
+    console.warn(
+      `${bar}\n!! npm audit SKIPPED: ${outcome.reason}\n!! Production dependencies were NOT checked for known vulnerabilities. Run \`npm run audit\`\n!! against a registry that serves /-/npm/v1/security/advisories/bulk (e.g. registry.npmjs.org).\n${bar}`,
+    );
     return 3;
   }
   for (const e of outcome.expiredExceptions) console.warn(`audit: exception ${e.id} (${e.package}) expired on ${e.reviewBy}: review it`);
-  if (outcome.excepted.length) console.log(`audit: ${outcome.excepted.length} advisories accepted by audit-exceptions.json:\n${outcome.excepted.map(line).join('\n')}`);
+  if (outcome.excepted.length)
+    console.log(
+      `audit: ${outcome.excepted.length} advisories accepted by audit-exceptions.json:\n${outcome.excepted.map(line).join('\n')}`,
+    );
   if (outcome.status === 'failed') {
     console.error(`audit: FAILED, high/critical advisories in production dependencies:\n${outcome.blocking.map(line).join('\n')}`);
-    console.error('Fix: upgrade (npm audit fix --omit=dev), or document an exception with a reason and reviewBy date in audit-exceptions.json.');
+    console.error(
+      'Fix: upgrade (npm audit fix --omit=dev), or document an exception with a reason and reviewBy date in audit-exceptions.json.',
+    );
     return 1;
   }
   console.log('audit: no unexcepted high/critical advisories in production dependencies');

@@ -94,12 +94,29 @@ export function sources(): Source[] {
         ...fromSchema(authEnvSchema, new Set()),
         ...names('TESSERA_AUTH_DIR', 'TESSERA_ADMIN_TOKEN_FILE'),
         ...names(...TLS_SHARED),
-        ...names('OTEL_SERVICE_NAME', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_TRACES_SAMPLER', 'OTEL_TRACES_SAMPLER_ARG', 'TESSERA_TRACES_KEEP_PER_SECOND', 'TESSERA_TRACES_SLOW_MS', 'OTEL_EXPORTER_PROMETHEUS_PORT', 'OTEL_EXPORTER_PROMETHEUS_HOST', 'DEPLOYMENT_ENVIRONMENT'),
+        ...names(
+          'OTEL_SERVICE_NAME',
+          'OTEL_EXPORTER_OTLP_ENDPOINT',
+          'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+          'OTEL_TRACES_SAMPLER',
+          'OTEL_TRACES_SAMPLER_ARG',
+          'TESSERA_TRACES_KEEP_PER_SECOND',
+          'TESSERA_TRACES_SLOW_MS',
+          'OTEL_EXPORTER_PROMETHEUS_PORT',
+          'OTEL_EXPORTER_PROMETHEUS_HOST',
+          'DEPLOYMENT_ENVIRONMENT',
+        ),
       ],
     },
     ...services.map(([service, schema]) => ({ section: service, vars: [...fromSchema(schema, SHARED), ...perServiceRuntime(service)] })),
     { section: 'stream-processor-go', vars: goProcessorVars() },
-    { section: 'tools', vars: [...names('GATEWAY_URL', 'LOADGEN_TARGET', 'TESSERA_TOPOLOGY'), ...perServiceRuntime('loadgen').filter((v) => v.name.includes('_TLS_'))] },
+    {
+      section: 'tools',
+      vars: [
+        ...names('GATEWAY_URL', 'LOADGEN_TARGET', 'TESSERA_TOPOLOGY'),
+        ...perServiceRuntime('loadgen').filter((v) => v.name.includes('_TLS_')),
+      ],
+    },
   ];
 }
 
@@ -124,7 +141,13 @@ export function parseEnvExample(text: string): Documented[] {
       section = heading[1] ?? '';
       comment = [];
     } else if (variable) {
-      out.push({ name: variable[1] ?? '', section, value: (variable[2] ?? '').trim(), secret: comment.some((c) => c.includes('[secret]')), line: i + 1 });
+      out.push({
+        name: variable[1] ?? '',
+        section,
+        value: (variable[2] ?? '').trim(),
+        secret: comment.some((c) => c.includes('[secret]')),
+        line: i + 1,
+      });
       comment = [];
     } else if (line.startsWith('#')) {
       comment.push(line);
@@ -156,12 +179,18 @@ export function check(text: string, from: Source[]): string[] {
       problems.push(`${d.name} (line ${d.line}) is read by nothing: remove it, or add its source to scripts/env-example.ts`);
       continue;
     }
-    if (!want.sections.has(d.section)) problems.push(`${d.name} (line ${d.line}) belongs under ## [${[...want.sections].join('] or [')}], not [${d.section}]`);
-    if (d.secret && d.value !== '' && !/<[^>]+>/.test(d.value)) problems.push(`${d.name} (line ${d.line}) is [secret]: leave it empty or use a <placeholder>, never a value`);
-    if (!d.secret && want.default !== undefined && d.value !== want.default) problems.push(`${d.name} (line ${d.line}) shows "${d.value}" but the default is "${want.default}"`);
+    if (!want.sections.has(d.section))
+      problems.push(`${d.name} (line ${d.line}) belongs under ## [${[...want.sections].join('] or [')}], not [${d.section}]`);
+    if (d.secret && d.value !== '' && !/<[^>]+>/.test(d.value))
+      problems.push(`${d.name} (line ${d.line}) is [secret]: leave it empty or use a <placeholder>, never a value`);
+    if (!d.secret && want.default !== undefined && d.value !== want.default)
+      problems.push(`${d.name} (line ${d.line}) shows "${d.value}" but the default is "${want.default}"`);
   }
   for (const [name, want] of expected) {
-    if (!seen.has(name)) problems.push(`${name} is missing: document it under ## [${[...want.sections][0]}]${want.default === undefined ? '' : ` (default ${want.default})`}`);
+    if (!seen.has(name))
+      problems.push(
+        `${name} is missing: document it under ## [${[...want.sections][0]}]${want.default === undefined ? '' : ` (default ${want.default})`}`,
+      );
   }
   return problems;
 }

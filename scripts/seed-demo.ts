@@ -41,18 +41,64 @@ const ACCOUNTS: DemoAccount[] = [
   { idempotencyKey: 'seed-demo-v2-bob-wallet', ownerId: 'demo-bob', name: 'Bob wallet', type: 'ASSET', overdraftLimitMinor: '5000' },
   { idempotencyKey: 'seed-demo-v2-coffee-sales', ownerId: 'demo-coffee-shop', name: 'Coffee shop sales', type: 'REVENUE' },
   // The platform's side of customer money: it may go 1,000,000.00 EUR "negative" so demo wallets can be funded.
-  { idempotencyKey: 'seed-demo-v2-platform-funds', ownerId: 'tessera-platform', name: 'Customer funds held', type: 'LIABILITY', overdraftLimitMinor: '100000000' },
+  {
+    idempotencyKey: 'seed-demo-v2-platform-funds',
+    ownerId: 'tessera-platform',
+    name: 'Customer funds held',
+    type: 'LIABILITY',
+    overdraftLimitMinor: '100000000',
+  },
   { idempotencyKey: 'seed-demo-v2-platform-fees', ownerId: 'tessera-platform', name: 'Fee income', type: 'REVENUE' },
   { idempotencyKey: 'seed-demo-v2-platform-costs', ownerId: 'tessera-platform', name: 'Card processing costs', type: 'EXPENSE' },
 ];
 
 /** Demo money movements (fixed keys: re-runs replay them). The last one exceeds the review limit of rules v1. */
 const TRANSFERS: { key: string; from: string; to: string; amountMinor: string; description: string; counterparty: string; by: Actor }[] = [
-  { key: 'seed-demo-v2-fund-alice', from: 'Customer funds held', to: 'Alice wallet', amountMinor: '25000', description: 'top-up', counterparty: 'Alice Example', by: 'operator' },
-  { key: 'seed-demo-v2-fund-bob', from: 'Customer funds held', to: 'Bob wallet', amountMinor: '12000', description: 'top-up', counterparty: 'Bob Example', by: 'operator' },
-  { key: 'seed-demo-v2-alice-coffee', from: 'Alice wallet', to: 'Coffee shop sales', amountMinor: '450', description: 'flat white', counterparty: 'Corner Coffee GmbH', by: 'demo-alice' },
-  { key: 'seed-demo-v2-bob-coffee', from: 'Bob wallet', to: 'Coffee shop sales', amountMinor: '380', description: 'espresso', counterparty: 'Corner Coffee GmbH', by: 'demo-bob' },
-  { key: 'seed-demo-v2-big-top-up', from: 'Customer funds held', to: 'Bob wallet', amountMinor: '2500000', description: 'large top-up (held for review)', counterparty: 'Bob Example', by: 'operator' },
+  {
+    key: 'seed-demo-v2-fund-alice',
+    from: 'Customer funds held',
+    to: 'Alice wallet',
+    amountMinor: '25000',
+    description: 'top-up',
+    counterparty: 'Alice Example',
+    by: 'operator',
+  },
+  {
+    key: 'seed-demo-v2-fund-bob',
+    from: 'Customer funds held',
+    to: 'Bob wallet',
+    amountMinor: '12000',
+    description: 'top-up',
+    counterparty: 'Bob Example',
+    by: 'operator',
+  },
+  {
+    key: 'seed-demo-v2-alice-coffee',
+    from: 'Alice wallet',
+    to: 'Coffee shop sales',
+    amountMinor: '450',
+    description: 'flat white',
+    counterparty: 'Corner Coffee GmbH',
+    by: 'demo-alice',
+  },
+  {
+    key: 'seed-demo-v2-bob-coffee',
+    from: 'Bob wallet',
+    to: 'Coffee shop sales',
+    amountMinor: '380',
+    description: 'espresso',
+    counterparty: 'Corner Coffee GmbH',
+    by: 'demo-bob',
+  },
+  {
+    key: 'seed-demo-v2-big-top-up',
+    from: 'Customer funds held',
+    to: 'Bob wallet',
+    amountMinor: '2500000',
+    description: 'large top-up (held for review)',
+    counterparty: 'Bob Example',
+    by: 'operator',
+  },
 ];
 
 /** Who calls: staff roles, or a customer id (a customer token whose customer_id owns that customer's accounts). */
@@ -124,7 +170,10 @@ async function request(
       );
     }
     const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
-    throw new SeedError(`gateway not reachable at ${base} (${cause})`, 'start the platform: npm run up   (or: npm run infra -- services up)');
+    throw new SeedError(
+      `gateway not reachable at ${base} (${cause})`,
+      'start the platform: npm run up   (or: npm run infra -- services up)',
+    );
   }
   const text = await res.text();
   let json: unknown = text;
@@ -151,13 +200,26 @@ async function assertHealthy(base: string): Promise<void> {
   const down = Object.entries(checks)
     .filter(([, c]) => c.status !== 'up')
     .map(([name, c]) => `${name}${c.detail ? ` (${c.detail})` : ''}`);
-  throw new SeedError(`gateway at ${base} is not ready (HTTP ${status}${down.length ? `; down: ${down.join(', ')}` : ''})`, 'npm run infra -- status   (then: npm run up)');
+  throw new SeedError(
+    `gateway at ${base} is not ready (HTTP ${status}${down.length ? `; down: ${down.join(', ')}` : ''})`,
+    'npm run infra -- status   (then: npm run up)',
+  );
 }
 
-async function openAccount(base: string, account: DemoAccount, auth: Record<string, string>): Promise<{ view: AccountView; replayed: boolean }> {
+async function openAccount(
+  base: string,
+  account: DemoAccount,
+  auth: Record<string, string>,
+): Promise<{ view: AccountView; replayed: boolean }> {
   const { idempotencyKey, ...fields } = account;
   const sentAt = Date.now();
-  const { status, json } = await request(base, 'POST', '/v1/accounts', { ...fields, currency: CURRENCY }, { 'Idempotency-Key': idempotencyKey, ...auth });
+  const { status, json } = await request(
+    base,
+    'POST',
+    '/v1/accounts',
+    { ...fields, currency: CURRENCY },
+    { 'Idempotency-Key': idempotencyKey, ...auth },
+  );
   if (status !== 200 && status !== 201) throw new SeedError(`opening account "${account.name}" failed: ${describeProblem(status, json)}`);
   const view = json as AccountView;
   // The same key returns the account created by an earlier request: created before this one was sent
@@ -178,10 +240,18 @@ async function main(): Promise<void> {
     const { view, replayed } = await openAccount(base, account, auth.operator);
     opened.push(view);
     const overdraft = view.overdraftLimitMinor !== '0' ? `, overdraft ${view.overdraftLimitMinor} minor` : '';
-    console.log(`  ${replayed ? 'exists ' : 'opened '} ${view.id}  ${view.type.padEnd(9)} ${view.currency}  ${view.ownerId} / ${view.name}${overdraft}`);
+    console.log(
+      `  ${replayed ? 'exists ' : 'opened '} ${view.id}  ${view.type.padEnd(9)} ${view.currency}  ${view.ownerId} / ${view.name}${overdraft}`,
+    );
   }
 
-  const ping = await request(base, 'POST', '/v1/pings', { message: `hello from seed-demo at ${new Date(runStartedAt).toISOString()}` }, auth.operator);
+  const ping = await request(
+    base,
+    'POST',
+    '/v1/pings',
+    { message: `hello from seed-demo at ${new Date(runStartedAt).toISOString()}` },
+    auth.operator,
+  );
   if (ping.status !== 202) throw new SeedError(`sending the demo ping failed: ${describeProblem(ping.status, ping.json)}`);
   const { id, topic } = ping.json as { id: string; topic: string };
   console.log(`  ping    ${id}  published to ${topic} (consumed by transactions, group transactions.pings)`);
@@ -199,9 +269,12 @@ async function main(): Promise<void> {
       counterparty: { name: t.counterparty, country: 'DE' },
     };
     const res = await request(base, 'POST', '/v1/transfers', body, { 'Idempotency-Key': t.key, ...auth[t.by] });
-    if (res.status !== 201 && res.status !== 200) throw new SeedError(`demo transfer "${t.description}" failed: ${describeProblem(res.status, res.json)}`);
+    if (res.status !== 201 && res.status !== 200)
+      throw new SeedError(`demo transfer "${t.description}" failed: ${describeProblem(res.status, res.json)}`);
     const view = res.json as { id: string; status: string };
-    console.log(`  transfer ${view.id}  ${view.status.padEnd(8)} ${t.amountMinor.padStart(8)} minor  ${t.from} -> ${t.to} (${t.description}; as ${t.by})`);
+    console.log(
+      `  transfer ${view.id}  ${view.status.padEnd(8)} ${t.amountMinor.padStart(8)} minor  ${t.from} -> ${t.to} (${t.description}; as ${t.by})`,
+    );
     transfers++;
   }
   // Verification reads the whole chain (GATEWAY_AUDIT_VERIFY_DEADLINE_MS, 30 s by default): after bench runs that is
@@ -210,8 +283,12 @@ async function main(): Promise<void> {
   if (audit.status !== 200) throw new SeedError(`verifying the audit chain failed: ${describeProblem(audit.status, audit.json)}`);
   const verdict = audit.json as { valid?: boolean; recordsChecked?: string | number };
   console.log(`  audit    chain ${verdict.valid ? 'valid' : 'INVALID'} over ${String(verdict.recordsChecked ?? '?')} records`);
-  console.log(`==> ${opened.length} accounts, ${transfers} transfers (one held for review: see /v1/compliance/alerts), 1 ping; re-runs reuse them by Idempotency-Key`);
-  console.log('    release the held one with two distinct compliance officers: npm run auth -- token --sub officer-1 --role compliance-officer (and officer-2)');
+  console.log(
+    `==> ${opened.length} accounts, ${transfers} transfers (one held for review: see /v1/compliance/alerts), 1 ping; re-runs reuse them by Idempotency-Key`,
+  );
+  console.log(
+    '    release the held one with two distinct compliance officers: npm run auth -- token --sub officer-1 --role compliance-officer (and officer-2)',
+  );
 }
 
 main().catch((err: unknown) => {

@@ -30,7 +30,9 @@ function parseArgs(argv: string[]): Args {
     const key = argv[i]?.replace(/^--/, '') as keyof Args;
     const value = Number(argv[i + 1]);
     if (!(key in args) || !Number.isFinite(value) || value <= 0) {
-      console.error(`✖ usage: npm run soak -- [--minutes 10] [--transfers 20] [--reads 40] [--events 200]   (per second; got ${argv[i]} ${argv[i + 1]})`);
+      console.error(
+        `✖ usage: npm run soak -- [--minutes 10] [--transfers 20] [--reads 40] [--events 200]   (per second; got ${argv[i]} ${argv[i + 1]})`,
+      );
       process.exit(2);
     }
     args[key] = value;
@@ -59,7 +61,12 @@ async function main(): Promise<void> {
   const services = new LocalServices(topo);
   const gatewayPort = topo.services.find((s) => s.name === 'gateway')?.port;
   const gateway = `http://127.0.0.1:${gatewayPort}`;
-  if ((await fetch(`${gateway}/health`).then((r) => r.status, () => 0)) !== 200) {
+  if (
+    (await fetch(`${gateway}/health`).then(
+      (r) => r.status,
+      () => 0,
+    )) !== 200
+  ) {
     console.error(`✖ the platform is not up (${gateway}/health)\n  fix: npm run up`);
     process.exit(1);
   }
@@ -67,7 +74,11 @@ async function main(): Promise<void> {
   // The gateway limits each principal (write 120/min, read 600/min by default): the load is spread over enough operator
   // principals to stay under them, so the soak measures the platform, not its rate limiter.
   const pool = async (name: string, perMinute: number, limit: number) =>
-    Promise.all(Array.from({ length: Math.max(1, Math.ceil((perMinute * 1.25) / limit)) }, async (_, i) => ({ authorization: `Bearer ${await issuer.mint({ sub: `soak-${name}-${i}`, roles: ['operator'] })}` })));
+    Promise.all(
+      Array.from({ length: Math.max(1, Math.ceil((perMinute * 1.25) / limit)) }, async (_, i) => ({
+        authorization: `Bearer ${await issuer.mint({ sub: `soak-${name}-${i}`, roles: ['operator'] })}`,
+      })),
+    );
   const writers = await pool('writer', args.transfers * 60, 120);
   const readers = await pool('reader', args.reads * 60, 600);
   const operator = writers[0] as Record<string, string>;
@@ -80,7 +91,13 @@ async function main(): Promise<void> {
     const res = await fetch(`${gateway}/v1/accounts`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'idempotency-key': `soak-open-${owner}`, ...operator },
-      body: JSON.stringify({ ownerId: owner, type: 'ASSET', currency: 'EUR', overdraftLimitMinor: overdraft, holder: { fullName: `Soak ${owner}`, address: '1 Soak Street, Berlin', nationalId: `SOAK-${owner}`, country: 'DE' } }),
+      body: JSON.stringify({
+        ownerId: owner,
+        type: 'ASSET',
+        currency: 'EUR',
+        overdraftLimitMinor: overdraft,
+        holder: { fullName: `Soak ${owner}`, address: '1 Soak Street, Berlin', nationalId: `SOAK-${owner}`, country: 'DE' },
+      }),
     });
     if (res.status !== 201 && res.status !== 200) throw new Error(`opening ${owner}: ${res.status} ${await res.text()}`);
     return ((await res.json()) as { id: string }).id;
@@ -91,7 +108,8 @@ async function main(): Promise<void> {
 
   type Route = 'POST /v1/transfers' | 'GET /v1/accounts/{id}' | 'POST /v1/events';
   const minutes: { latencies: Record<Route, number[]>; statuses: Record<string, number>; rss: Record<string, number | undefined> }[] = [];
-  const newMinute = () => minutes.push({ latencies: { 'POST /v1/transfers': [], 'GET /v1/accounts/{id}': [], 'POST /v1/events': [] }, statuses: {}, rss: {} });
+  const newMinute = () =>
+    minutes.push({ latencies: { 'POST /v1/transfers': [], 'GET /v1/accounts/{id}': [], 'POST /v1/events': [] }, statuses: {}, rss: {} });
   newMinute();
   const timed = async (route: Route, fn: () => Promise<Response>) => {
     const bucket = minutes[minutes.length - 1]!;
@@ -117,14 +135,40 @@ async function main(): Promise<void> {
   };
   const transfer = () => {
     const key = `soak-${randomUUID()}`;
-    const body = JSON.stringify({ sourceAccountId: source, destinationAccountId: destination, amount: { amountMinor: String(1 + Math.floor(Math.random() * 999)), currency: 'EUR' }, description: 'soak', counterparty: { name: 'ACME GmbH', country: 'DE' } });
-    return timed('POST /v1/transfers', () => fetch(`${gateway}/v1/transfers`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': key, ...pick(writers) }, body }));
+    const body = JSON.stringify({
+      sourceAccountId: source,
+      destinationAccountId: destination,
+      amount: { amountMinor: String(1 + Math.floor(Math.random() * 999)), currency: 'EUR' },
+      description: 'soak',
+      counterparty: { name: 'ACME GmbH', country: 'DE' },
+    });
+    return timed('POST /v1/transfers', () =>
+      fetch(`${gateway}/v1/transfers`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': key, ...pick(writers) },
+        body,
+      }),
+    );
   };
   const read = () => timed('GET /v1/accounts/{id}', () => fetch(`${gateway}/v1/accounts/${destination}`, { headers: pick(readers) }));
   const events = () => {
     const now = new Date().toISOString();
-    const batch = Array.from({ length: 50 }, () => ({ tenantId: 'demo', streamId: 'soak', eventId: randomUUID(), eventType: 'page.view', occurredAt: now, value: 1, attributes: { country: 'DE', plan: 'pro', user_id: `u-${Math.floor(Math.random() * 5000)}` } }));
-    return timed('POST /v1/events', () => fetch(`${gateway}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': apiKey }, body: JSON.stringify({ events: batch }) }));
+    const batch = Array.from({ length: 50 }, () => ({
+      tenantId: 'demo',
+      streamId: 'soak',
+      eventId: randomUUID(),
+      eventType: 'page.view',
+      occurredAt: now,
+      value: 1,
+      attributes: { country: 'DE', plan: 'pro', user_id: `u-${Math.floor(Math.random() * 5000)}` },
+    }));
+    return timed('POST /v1/events', () =>
+      fetch(`${gateway}/v1/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': apiKey },
+        body: JSON.stringify({ events: batch }),
+      }),
+    );
   };
 
   const pids = () => {
@@ -147,7 +191,9 @@ async function main(): Promise<void> {
     for (const [name, pid] of Object.entries(pids())) bucket.rss[name] = rssMb(pid);
   };
 
-  console.log(`==> soak: ${args.minutes} min, per second ${args.transfers} transfers, ${args.reads} account reads, ${args.events} events (batches of 50), against ${gateway}`);
+  console.log(
+    `==> soak: ${args.minutes} min, per second ${args.transfers} transfers, ${args.reads} account reads, ${args.events} events (batches of 50), against ${gateway}`,
+  );
   const end = Date.now() + args.minutes * 60_000;
   const inFlight = new Set<Promise<void>>();
   const fire = (p: Promise<void>) => {
@@ -165,7 +211,13 @@ async function main(): Promise<void> {
     if (second % 60 === 0) {
       sampleRss();
       const m = minutes[minutes.length - 1]!;
-      console.log(`  minute ${minutes.length}: p99 transfers ${p99(m.latencies['POST /v1/transfers']).toFixed(0)} ms, reads ${p99(m.latencies['GET /v1/accounts/{id}']).toFixed(0)} ms, events ${p99(m.latencies['POST /v1/events']).toFixed(0)} ms; in flight ${inFlight.size}; RSS ${Object.entries(m.rss).map(([k, v]) => `${k} ${v}`).join(', ')} MB`);
+      console.log(
+        `  minute ${minutes.length}: p99 transfers ${p99(m.latencies['POST /v1/transfers']).toFixed(0)} ms, reads ${p99(m.latencies['GET /v1/accounts/{id}']).toFixed(0)} ms, events ${p99(m.latencies['POST /v1/events']).toFixed(0)} ms; in flight ${inFlight.size}; RSS ${Object.entries(
+          m.rss,
+        )
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')} MB`,
+      );
       newMinute();
     }
     await sleep(Math.max(0, 1000 - (Date.now() - tick)));
@@ -185,8 +237,14 @@ async function main(): Promise<void> {
     '| --- | --- | --- | --- | --- |',
     ...(Object.keys(first.latencies) as Route[]).map((r) => {
       const answers: Record<string, number> = {};
-      for (const m of minutes) for (const [k, v] of Object.entries(m.statuses)) if (k.startsWith(r)) answers[k.slice(r.length + 1)] = (answers[k.slice(r.length + 1)] ?? 0) + v;
-      return `| ${r} | ${p99(first.latencies[r]).toFixed(0)} ms | ${p99(last.latencies[r]).toFixed(0)} ms | ${drift(p99(first.latencies[r]), p99(last.latencies[r]))} | ${Object.entries(answers).map(([k, v]) => `${k}: ${v}`).join(', ')} |`;
+      for (const m of minutes)
+        for (const [k, v] of Object.entries(m.statuses))
+          if (k.startsWith(r)) answers[k.slice(r.length + 1)] = (answers[k.slice(r.length + 1)] ?? 0) + v;
+      return `| ${r} | ${p99(first.latencies[r]).toFixed(0)} ms | ${p99(last.latencies[r]).toFixed(0)} ms | ${drift(p99(first.latencies[r]), p99(last.latencies[r]))} | ${Object.entries(
+        answers,
+      )
+        .map(([k, v]) => `${k}: ${v}`)
+        .join(', ')} |`;
     }),
     '',
     '| process | RSS start | RSS end | growth | per minute |',

@@ -43,8 +43,9 @@ npx nx run-many -t build --output-style=static
 step "type-check tests and tools (tsc --noEmit over every spec, test and infra file)"
 npx tsc -p tsconfig.spec.json
 
-step "lint (ESLint incl. Nx module boundaries)"
+step "lint (ESLint incl. Nx module boundaries; Prettier: .prettierrc.json, npm run format fixes)"
 npx nx run-many -t lint --output-style=static
+npx prettier --check . > /dev/null || { npx prettier --list-different .; echo "formatting differs from Prettier's in the files above: npm run format" >&2; exit 1; }
 
 step "unit tests"
 npx jest -c jest.config.cjs --selectProjects unit --ci --json --outputFile=.tessera/reports/unit.json

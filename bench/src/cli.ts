@@ -58,7 +58,11 @@ async function main(): Promise<number> {
   const t0 = Date.now();
   const log = (line: string) => console.log(`[bench ${String(Math.round((Date.now() - t0) / 1000)).padStart(4)}s] ${line}`);
   const machine = describeMachine();
-  const outDir = args.out ?? (args.smoke ? join(REPO_ROOT, '.tessera', 'bench-smoke', `${machine.date.slice(0, 10)}-${machine.gitSha}`) : freshResultsDir(join(REPO_ROOT, 'bench', 'results', `${machine.date.slice(0, 10)}-${machine.gitSha}`)));
+  const outDir =
+    args.out ??
+    (args.smoke
+      ? join(REPO_ROOT, '.tessera', 'bench-smoke', `${machine.date.slice(0, 10)}-${machine.gitSha}`)
+      : freshResultsDir(join(REPO_ROOT, 'bench', 'results', `${machine.date.slice(0, 10)}-${machine.gitSha}`)));
   const profileDir = join(REPO_ROOT, '.tessera', 'bench', 'profiles', machine.date.replace(/[:.]/g, '-'));
   mkdirSync(outDir, { recursive: true });
   mkdirSync(profileDir, { recursive: true });
@@ -87,7 +91,10 @@ async function main(): Promise<number> {
         await new Promise((r) => setTimeout(r, 2000));
         const used = components.map((c, i) => ({ name: c.name, cpu: treeCpuSeconds(c.pid) - (before[i] ?? 0) }));
         if (used.reduce((a, u) => a + u.cpu, 0) < QUIET_CPU_SECONDS) return undefined;
-        busy = used.filter((u) => u.cpu >= 0.1).sort((a, b) => b.cpu - a.cpu).map((u) => `${u.name} ${Math.round((u.cpu / 2) * 100)}%`);
+        busy = used
+          .filter((u) => u.cpu >= 0.1)
+          .sort((a, b) => b.cpu - a.cpu)
+          .map((u) => `${u.name} ${Math.round((u.cpu / 2) * 100)}%`);
         log(`waiting for the platform to go quiet: ${busy.join(', ')}`);
       } while (Date.now() < deadline);
       return `The platform was not quiet after ${maxSeconds} s (${busy.join(', ')} of a core): the next case shares the CPU with it.`;
@@ -117,7 +124,14 @@ async function main(): Promise<number> {
   } finally {
     await platform.restore().catch((err: unknown) => log(`restoring the platform failed: ${String(err)}`));
   }
-  writeReport(outDir, { machine, smoke: args.smoke, command: `npm run bench --${args.smoke ? ' --smoke' : ''}${args.ids.length ? ` ${args.ids.join(' ')}` : ''}`, results, failures, seconds: (Date.now() - t0) / 1000 });
+  writeReport(outDir, {
+    machine,
+    smoke: args.smoke,
+    command: `npm run bench --${args.smoke ? ' --smoke' : ''}${args.ids.length ? ` ${args.ids.join(' ')}` : ''}`,
+    results,
+    failures,
+    seconds: (Date.now() - t0) / 1000,
+  });
   log(`report: ${relative(REPO_ROOT, join(outDir, 'README.md'))}`);
   // The README's "TypeScript or Go" section follows the newest full pipeline and freshness runs (issue #15).
   if (!args.smoke && !args.out && results.some((r) => r.id === 'pipeline' || r.id === 'freshness')) {
@@ -128,7 +142,14 @@ async function main(): Promise<number> {
       log(`README.md section not updated: ${String(err)}`);
     }
   }
-  for (const r of results) log(`${r.id}: ${Object.entries(r.ratios).map(([k, v]) => `${k} = ${v}`).join('; ') || 'done'}`);
+  for (const r of results)
+    log(
+      `${r.id}: ${
+        Object.entries(r.ratios)
+          .map(([k, v]) => `${k} = ${v}`)
+          .join('; ') || 'done'
+      }`,
+    );
   if (failures.length > 0) {
     log(`${failures.length} benchmark(s) failed: ${failures.map((f) => f.id).join(', ')}`);
     return 1;

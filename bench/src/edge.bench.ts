@@ -38,7 +38,13 @@ async function openAccount(gateway: string, auth: string): Promise<string> {
   const res = await fetch(`${gateway}/v1/accounts`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: auth, 'idempotency-key': `bench-edge-${randomUUID()}` },
-    body: JSON.stringify({ ownerId: 'bench-edge-reader', name: 'Bench read target', type: 'ASSET', currency: 'EUR', overdraftLimitMinor: '0' }),
+    body: JSON.stringify({
+      ownerId: 'bench-edge-reader',
+      name: 'Bench read target',
+      type: 'ASSET',
+      currency: 'EUR',
+      overdraftLimitMinor: '0',
+    }),
   });
   const body = (await res.json()) as { id?: string };
   if (res.status !== 201 || !body.id) throw new Error(`POST /v1/accounts answered ${res.status}: ${JSON.stringify(body)}`);
@@ -109,7 +115,8 @@ export const edgeBenchmark: Benchmark = {
       const insightsPath = await seedInsights(insightsDb);
       const check = await fetch(`${gateway}${insightsPath}`, { headers: { authorization: insightsAuth } });
       const insightsBody = (await check.json()) as { items?: unknown[] };
-      if (check.status !== 200 || insightsBody.items?.length !== INSIGHTS_WINDOWS) throw new Error(`GET ${insightsPath} answered ${check.status}: ${JSON.stringify(insightsBody).slice(0, 300)}`);
+      if (check.status !== 200 || insightsBody.items?.length !== INSIGHTS_WINDOWS)
+        throw new Error(`GET ${insightsPath} answered ${check.status}: ${JSON.stringify(insightsBody).slice(0, 300)}`);
 
       const start = async (script: string, env: Record<string, string>) => {
         const c = await startTsChild(script, { BARE_TLS_DIR: TLS_DIR, ...env }, /^listening (\d+)/);
@@ -126,15 +133,33 @@ export const edgeBenchmark: Benchmark = {
       const grpcFront = await bare('grpc', '', { BARE_GRPC_ADDR: `127.0.0.1:${grpcBack.port}` });
       const openServer = await bare('open', transactionsDb);
       const aggregatesServer = await bare('aggregates', insightsDb);
-      for (const [name, url] of [['bare fastify+pg', `${pgServer.base}${path}`], ['bare two hops', `${grpcFront.base}${path}`], ['bare aggregates', `${aggregatesServer.base}${insightsPath}`]] as const) {
+      for (const [name, url] of [
+        ['bare fastify+pg', `${pgServer.base}${path}`],
+        ['bare two hops', `${grpcFront.base}${path}`],
+        ['bare aggregates', `${aggregatesServer.base}${insightsPath}`],
+      ] as const) {
         const res = await fetch(url);
         if (res.status !== 200) throw new Error(`${name} answered ${res.status}: ${await res.text()}`);
       }
 
-      const run = async (label: string, system: string, route: Route, baseline: boolean, url: string, extra: { name: string; pid: number }[], load: Partial<HttpLoadOptions> = {}) => {
+      const run = async (
+        label: string,
+        system: string,
+        route: Route,
+        baseline: boolean,
+        url: string,
+        extra: { name: string; pid: number }[],
+        load: Partial<HttpLoadOptions> = {},
+      ) => {
         ctx.log(`${label}: ${CONNECTIONS} connections, ${seconds}s`);
-        const { value, resources } = await ctx.measure(`edge: ${label}`, () => httpLoad({ url, connections: CONNECTIONS, seconds, warmupSeconds, ...load }), extra);
-        ctx.log(`${label}: ${value.reqPerSec} req/s, p50 ${value.p50Ms} ms, p99 ${value.p99Ms} ms, non-2xx ${value.non2xx}, errors ${value.errors}`);
+        const { value, resources } = await ctx.measure(
+          `edge: ${label}`,
+          () => httpLoad({ url, connections: CONNECTIONS, seconds, warmupSeconds, ...load }),
+          extra,
+        );
+        ctx.log(
+          `${label}: ${value.reqPerSec} req/s, p50 ${value.p50Ms} ms, p99 ${value.p99Ms} ms, non-2xx ${value.non2xx}, errors ${value.errors}`,
+        );
         cases.push({ label, system, route, baseline, load: value, resources });
         return value;
       };
@@ -144,36 +169,114 @@ export const edgeBenchmark: Benchmark = {
       const opening = (headers: Record<string, string>): Partial<HttpLoadOptions> => ({
         method: 'POST',
         headers: { 'content-type': 'application/json', ...headers },
-        setupRequest: (req) => ({ ...req, method: 'POST', headers: { ...req.headers, 'idempotency-key': `bench-edge-open-${randomUUID()}` }, body: JSON.stringify({ ownerId: 'bench-edge-writer', name: 'Bench write', type: 'ASSET', currency: 'EUR', overdraftLimitMinor: '0' }) }),
+        setupRequest: (req) => ({
+          ...req,
+          method: 'POST',
+          headers: { ...req.headers, 'idempotency-key': `bench-edge-open-${randomUUID()}` },
+          body: JSON.stringify({
+            ownerId: 'bench-edge-writer',
+            name: 'Bench write',
+            type: 'ASSET',
+            currency: 'EUR',
+            overdraftLimitMinor: '0',
+          }),
+        }),
       });
 
-      const pg1 = await run('bare fastify+pg (before)', 'bare-pg', 'read', true, `${pgServer.base}${path}`, bareCpu('bare-fastify-pg', pgServer.pid));
-      const by1 = await run('bare fastify bytes (before)', 'bare-bytes', 'read', true, `${bytesServer.base}${path}`, bareCpu('bare-fastify-bytes', bytesServer.pid));
+      const pg1 = await run(
+        'bare fastify+pg (before)',
+        'bare-pg',
+        'read',
+        true,
+        `${pgServer.base}${path}`,
+        bareCpu('bare-fastify-pg', pgServer.pid),
+      );
+      const by1 = await run(
+        'bare fastify bytes (before)',
+        'bare-bytes',
+        'read',
+        true,
+        `${bytesServer.base}${path}`,
+        bareCpu('bare-fastify-bytes', bytesServer.pid),
+      );
       const traced = await run('gateway, default tracing', 'gateway', 'read', false, `${gateway}${path}`, [], gw);
       await ctx.platform.restart(READ_PATH, TRACING_OFF);
       const untraced = await run('gateway, tracing off', 'gateway-untraced', 'read', false, `${gateway}${path}`, [], gw);
       await ctx.platform.restart(READ_PATH);
-      const hops = await run('bare two hops: fastify -> gRPC mTLS -> pg', 'bare-two-hops', 'read', true, `${grpcFront.base}${path}`, [{ name: 'bare-two-hops-front', pid: grpcFront.pid }, { name: 'bare-two-hops-grpc', pid: grpcBack.pid }]);
-      const pg2 = await run('bare fastify+pg (after)', 'bare-pg', 'read', true, `${pgServer.base}${path}`, bareCpu('bare-fastify-pg', pgServer.pid));
-      const by2 = await run('bare fastify bytes (after)', 'bare-bytes', 'read', true, `${bytesServer.base}${path}`, bareCpu('bare-fastify-bytes', bytesServer.pid));
-      const bareOpen = await run('bare fastify+pg: POST /v1/accounts (INSERT)', 'bare-open', 'write', true, `${openServer.base}/v1/accounts`, bareCpu('bare-fastify-open', openServer.pid), opening({}));
-      const gwOpen = await run('gateway: POST /v1/accounts, default tracing', 'gateway-open', 'write', false, `${gateway}/v1/accounts`, [], opening({ authorization: auth }));
-      const bareAgg = await run('bare fastify+pg: GET /v1/insights/aggregates', 'bare-aggregates', 'insights', true, `${aggregatesServer.base}${insightsPath}`, bareCpu('bare-fastify-aggregates', aggregatesServer.pid));
-      const gwAgg = await run('gateway: GET /v1/insights/aggregates, default tracing', 'gateway-aggregates', 'insights', false, `${gateway}${insightsPath}`, [], { headers: { authorization: insightsAuth } });
+      const hops = await run('bare two hops: fastify -> gRPC mTLS -> pg', 'bare-two-hops', 'read', true, `${grpcFront.base}${path}`, [
+        { name: 'bare-two-hops-front', pid: grpcFront.pid },
+        { name: 'bare-two-hops-grpc', pid: grpcBack.pid },
+      ]);
+      const pg2 = await run(
+        'bare fastify+pg (after)',
+        'bare-pg',
+        'read',
+        true,
+        `${pgServer.base}${path}`,
+        bareCpu('bare-fastify-pg', pgServer.pid),
+      );
+      const by2 = await run(
+        'bare fastify bytes (after)',
+        'bare-bytes',
+        'read',
+        true,
+        `${bytesServer.base}${path}`,
+        bareCpu('bare-fastify-bytes', bytesServer.pid),
+      );
+      const bareOpen = await run(
+        'bare fastify+pg: POST /v1/accounts (INSERT)',
+        'bare-open',
+        'write',
+        true,
+        `${openServer.base}/v1/accounts`,
+        bareCpu('bare-fastify-open', openServer.pid),
+        opening({}),
+      );
+      const gwOpen = await run(
+        'gateway: POST /v1/accounts, default tracing',
+        'gateway-open',
+        'write',
+        false,
+        `${gateway}/v1/accounts`,
+        [],
+        opening({ authorization: auth }),
+      );
+      const bareAgg = await run(
+        'bare fastify+pg: GET /v1/insights/aggregates',
+        'bare-aggregates',
+        'insights',
+        true,
+        `${aggregatesServer.base}${insightsPath}`,
+        bareCpu('bare-fastify-aggregates', aggregatesServer.pid),
+      );
+      const gwAgg = await run(
+        'gateway: GET /v1/insights/aggregates, default tracing',
+        'gateway-aggregates',
+        'insights',
+        false,
+        `${gateway}${insightsPath}`,
+        [],
+        { headers: { authorization: insightsAuth } },
+      );
 
       const pg = sandwich(pg1.reqPerSec, pg2.reqPerSec);
       const by = sandwich(by1.reqPerSec, by2.reqPerSec);
       const baselineOf: Record<Route, number> = { read: pg.mean, write: bareOpen.reqPerSec, insights: bareAgg.reqPerSec };
       const readCase = cases.find((c) => c.system === 'gateway');
-      const busiest = (['gateway', 'transactions'] as const).reduce((a, b) => ((readCase?.resources.cpuSeconds[a] ?? 0) >= (readCase?.resources.cpuSeconds[b] ?? 0) ? a : b));
+      const busiest = (['gateway', 'transactions'] as const).reduce((a, b) =>
+        (readCase?.resources.cpuSeconds[a] ?? 0) >= (readCase?.resources.cpuSeconds[b] ?? 0) ? a : b,
+      );
       ctx.log(`profiling ${busiest} under the read load (${ctx.seconds(8)}s)`);
-      const profile = await profileService(ctx.platform, busiest, join(ctx.profileDir, 'edge'), () => httpLoad({ url: `${gateway}${path}`, connections: CONNECTIONS, seconds: ctx.seconds(8), warmupSeconds: 0, ...gw }));
+      const profile = await profileService(ctx.platform, busiest, join(ctx.profileDir, 'edge'), () =>
+        httpLoad({ url: `${gateway}${path}`, connections: CONNECTIONS, seconds: ctx.seconds(8), warmupSeconds: 0, ...gw }),
+      );
 
       const perReq = (c: Case, ...names: string[]) => {
         const cpus = names.map((n) => c.resources.cpuSeconds[n]).filter((x): x is number => x !== undefined);
         return cpus.length === 0 || c.load.requests === 0 ? '-' : round((cpus.reduce((a, b) => a + b, 0) / c.load.requests) * 1e6, 0);
       };
-      const bareNames = (c: Case) => (c.system === 'bare-two-hops' ? ['bare-two-hops-front', 'bare-two-hops-grpc'] : [`bare-fastify-${c.system.replace('bare-', '')}`]);
+      const bareNames = (c: Case) =>
+        c.system === 'bare-two-hops' ? ['bare-two-hops-front', 'bare-two-hops-grpc'] : [`bare-fastify-${c.system.replace('bare-', '')}`];
       const ratios = {
         'gateway / bare fastify+pg': ratio(traced.reqPerSec, pg.mean),
         'gateway (tracing off) / bare fastify+pg': ratio(untraced.reqPerSec, pg.mean),
@@ -188,7 +291,21 @@ export const edgeBenchmark: Benchmark = {
         title: this.title,
         method: `autocannon, ${CONNECTIONS} connections, closed loop, ${warmupSeconds} s warm-up then ${seconds} s measured per case, keep-alive. Read: the same account row every request. Write: POST /v1/accounts with a new Idempotency-Key and the same body each request (the gateway's opening writes the account, its idempotency record, an audit record and an outbox event in one transaction; the bare one INSERTs the row). Insights: one series of ${INSIGHTS_WINDOWS} seeded 10 s windows of tenant ${INSIGHTS_TENANT} (one page). Gateway requests carry a bearer token verified per request (operator; insights: an ingest-role token of the tenant); bare services have no auth. Gateway rate limits raised for the bench (the limiter still runs). Each route's ratio is to its own bare baseline.`,
         table: {
-          columns: ['case', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'vs its bare baseline', 'CPU µs/req gateway', 'CPU µs/req transactions', 'CPU µs/req insights', 'CPU µs/req postgres', 'CPU µs/req bare server(s)', 'load gen CPU s'],
+          columns: [
+            'case',
+            'req/s',
+            'p50 ms',
+            'p99 ms',
+            'non-2xx',
+            'errors',
+            'vs its bare baseline',
+            'CPU µs/req gateway',
+            'CPU µs/req transactions',
+            'CPU µs/req insights',
+            'CPU µs/req postgres',
+            'CPU µs/req bare server(s)',
+            'load gen CPU s',
+          ],
           rows: cases.map((c) => [
             c.label,
             c.load.reqPerSec,
@@ -223,8 +340,12 @@ export const edgeBenchmark: Benchmark = {
         ratios,
         notes: [
           `Baseline spread (before vs after): bare fastify+pg ${Math.round(pg.spread * 100)}%${pg.noisy ? ' NOISY (>15%): re-run before publishing' : ''}, bare fastify bytes ${Math.round(by.spread * 100)}%${by.noisy ? ' NOISY (>15%): re-run before publishing' : ''}.`,
-          `Default tracing = the topology's settings (OTEL_TRACES_SAMPLER=tessera_tail: every span recorded; errors, slow requests, the first 10 requests/s and 1% of the rest exported to the local Zipkin, libs/telemetry/README.md); tracing off = ${Object.entries(TRACING_OFF).map(([k, v]) => `${k}=${v}`).join(' ')} on ${READ_PATH.join(' and ')}.`,
-          'Bare two hops = the platform\'s shape without its framework: a bare Fastify calls a bare @grpc/grpc-js server over mTLS (the gateway and transactions certificates), which reads the row with pg; JSON bytes instead of protobuf, no NestJS, auth, validation, rate limiter, tracing or Prisma (bench/src/edge/bare-grpc.server.ts).',
+          `Default tracing = the topology's settings (OTEL_TRACES_SAMPLER=tessera_tail: every span recorded; errors, slow requests, the first 10 requests/s and 1% of the rest exported to the local Zipkin, libs/telemetry/README.md); tracing off = ${Object.entries(
+            TRACING_OFF,
+          )
+            .map(([k, v]) => `${k}=${v}`)
+            .join(' ')} on ${READ_PATH.join(' and ')}.`,
+          "Bare two hops = the platform's shape without its framework: a bare Fastify calls a bare @grpc/grpc-js server over mTLS (the gateway and transactions certificates), which reads the row with pg; JSON bytes instead of protobuf, no NestJS, auth, validation, rate limiter, tracing or Prisma (bench/src/edge/bare-grpc.server.ts).",
           '',
           ...profile.notes,
         ],
@@ -233,10 +354,17 @@ export const edgeBenchmark: Benchmark = {
           `autocannon -c ${CONNECTIONS} -d ${seconds} -m POST -H 'idempotency-key: <new per request>' ${gateway}/v1/accounts`,
           `autocannon -c ${CONNECTIONS} -d ${seconds} -H 'authorization: Bearer <ingest token of ${INSIGHTS_TENANT}>' '${gateway}${insightsPath}'`,
           `BARE_MODE=pg|bytes|grpc|open|aggregates node --import tsx bench/src/edge/bare-fastify.server.ts; node --import tsx bench/src/edge/bare-grpc.server.ts`,
-          `tracing off: restart ${READ_PATH.join(', ')} with ${Object.entries(TRACING_OFF).map(([k, v]) => `${k}=${v}`).join(' ')}`,
+          `tracing off: restart ${READ_PATH.join(', ')} with ${Object.entries(TRACING_OFF)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(' ')}`,
           `profile: ${busiest} (running process, V8 inspector via SIGUSR1), ${ctx.seconds(8)} s of the read load`,
         ],
-        raw: { accountId: id, insightsPath, cases, baselines: { pg, bytes: by, twoHops: hops.reqPerSec, open: bareOpen.reqPerSec, aggregates: bareAgg.reqPerSec } },
+        raw: {
+          accountId: id,
+          insightsPath,
+          cases,
+          baselines: { pg, bytes: by, twoHops: hops.reqPerSec, open: bareOpen.reqPerSec, aggregates: bareAgg.reqPerSec },
+        },
       };
     } finally {
       await Promise.all(children.map((c) => c.stop()));

@@ -1,5 +1,12 @@
 import { aggregateStage } from '../../infra/local/services';
-import { histogramBucketBound, histogramDelta, type HistogramSnapshot, histogramQuantile, parseHistogram, scrape } from './freshness/histogram';
+import {
+  histogramBucketBound,
+  histogramDelta,
+  type HistogramSnapshot,
+  histogramQuantile,
+  parseHistogram,
+  scrape,
+} from './freshness/histogram';
 import { groupsOnPath, LagSampler } from './freshness/lag';
 import { BATCH, DEADLINE_MS, MAX_IN_FLIGHT, OpenLoopSink, send, type SendOutcome, TENANTS } from './freshness/load';
 import { profileService } from './harness/profile';
@@ -11,10 +18,18 @@ import type { Benchmark } from './harness/types';
 const E2E_METRIC = 'tessera_pipeline_e2e_latency';
 
 /** The aggregate stage on the path (TESSERA_AGGREGATE_STAGE, as `npm run up`): `both` measures the TS one beside Go. */
-export function freshnessStage(env: NodeJS.ProcessEnv = process.env): { stage: 'ts' | 'go'; processor: 'stream-processor' | 'stream-processor-go'; note?: string } {
+export function freshnessStage(env: NodeJS.ProcessEnv = process.env): {
+  stage: 'ts' | 'go';
+  processor: 'stream-processor' | 'stream-processor-go';
+  note?: string;
+} {
   const chosen = aggregateStage(env);
   if (chosen === 'go') return { stage: 'go', processor: 'stream-processor-go' };
-  return { stage: 'ts', processor: 'stream-processor', ...(chosen === 'both' ? { note: 'TESSERA_AGGREGATE_STAGE=both: the Go stage ran beside the measured TS one, on the same cores.' } : {}) };
+  return {
+    stage: 'ts',
+    processor: 'stream-processor',
+    ...(chosen === 'both' ? { note: 'TESSERA_AGGREGATE_STAGE=both: the Go stage ran beside the measured TS one, on the same cores.' } : {}),
+  };
 }
 
 interface Latency {
@@ -40,7 +55,13 @@ interface Phase {
 }
 
 function latency(h: HistogramSnapshot): Latency {
-  return { revisions: h.count, p50: round(histogramQuantile(h, 0.5), 3), p99: round(histogramQuantile(h, 0.99), 3), p99Bucket: histogramBucketBound(h, 0.99), mean: h.count > 0 ? round(h.sum / h.count, 3) : NaN };
+  return {
+    revisions: h.count,
+    p50: round(histogramQuantile(h, 0.5), 3),
+    p99: round(histogramQuantile(h, 0.99), 3),
+    p99Bucket: histogramBucketBound(h, 0.99),
+    mean: h.count > 0 ? round(h.sum / h.count, 3) : NaN,
+  };
 }
 
 const cell = (n: number): string | number => (Number.isFinite(n) ? n : '-');
@@ -48,11 +69,17 @@ const cell = (n: number): string | number => (Number.isFinite(n) ? n : '-');
 /** CPU s of the components that matter here; Kafka brokers summed; the rest as one number. */
 function cpuColumns(r: CaseResources, pipeline: string[]): number[] {
   const cpu = r.cpuSeconds;
-  const kafka = Object.entries(cpu).filter(([n]) => n.startsWith('kafka')).reduce((a, [, v]) => a + v, 0);
+  const kafka = Object.entries(cpu)
+    .filter(([n]) => n.startsWith('kafka'))
+    .reduce((a, [, v]) => a + v, 0);
   const named = new Set([...pipeline, 'postgres']);
-  const rest = Object.entries(cpu).filter(([n]) => !named.has(n) && !n.startsWith('kafka')).reduce((a, [, v]) => a + v, 0);
+  const rest = Object.entries(cpu)
+    .filter(([n]) => !named.has(n) && !n.startsWith('kafka'))
+    .reduce((a, [, v]) => a + v, 0);
   // A process restarted mid-phase (by another run on the platform) reads as negative: shown as 0.
-  return [...pipeline.map((n) => cpu[n] ?? 0), round(kafka), cpu['postgres'] ?? 0, round(rest), r.benchCpuSeconds].map((v) => Math.max(0, v));
+  return [...pipeline.map((n) => cpu[n] ?? 0), round(kafka), cpu['postgres'] ?? 0, round(rest), r.benchCpuSeconds].map((v) =>
+    Math.max(0, v),
+  );
 }
 
 /**
@@ -65,7 +92,11 @@ export const freshnessBenchmark: Benchmark = {
   title: 'Freshness: event time to aggregate visible in insights, open loop through ingest at fixed rates',
   async run(ctx) {
     // BENCH_FRESHNESS_RATES / _SECONDS: e.g. `5000` for `300` s, the sustained run of issue #11 (bench/README.md).
-    const rates = ctx.smoke ? [100] : (process.env.BENCH_FRESHNESS_RATES?.split(',').map(Number).filter((n) => n > 0) ?? [1000, 3000, 5000]);
+    const rates = ctx.smoke
+      ? [100]
+      : (process.env.BENCH_FRESHNESS_RATES?.split(',')
+          .map(Number)
+          .filter((n) => n > 0) ?? [1000, 3000, 5000]);
     const seconds = ctx.seconds(Number(process.env.BENCH_FRESHNESS_SECONDS) || 30);
     const warmupSeconds = ctx.smoke ? 1 : 3;
     const drainTimeoutMs = ctx.smoke ? 5_000 : 20_000;
@@ -81,12 +112,18 @@ export const freshnessBenchmark: Benchmark = {
     const ingestAddr = `127.0.0.1:${ctx.platform.portOf('ingest')}`;
     const e2e = async () => {
       const text = await scrape(metricsUrl);
-      return { early: parseHistogram(text, E2E_METRIC, { tessera_aggregate_final: 'false' }), final: parseHistogram(text, E2E_METRIC, { tessera_aggregate_final: 'true' }) };
+      return {
+        early: parseHistogram(text, E2E_METRIC, { tessera_aggregate_final: 'false' }),
+        final: parseHistogram(text, E2E_METRIC, { tessera_aggregate_final: 'true' }),
+      };
     };
     if ((await e2e()).early.buckets.size === 0) ctx.log(`note: ${E2E_METRIC}_bucket not (yet) exported by ${metricsUrl}`);
 
     const sink = new OpenLoopSink(ingestAddr);
-    const lag = new LagSampler(ctx.platform.brokers, groupsOnPath((service) => ctx.platform.env(service), processor));
+    const lag = new LagSampler(
+      ctx.platform.brokers,
+      groupsOnPath((service) => ctx.platform.env(service), processor),
+    );
     const phases: Phase[] = [];
     let profileNotes: string[] = [];
     let profiled = '';
@@ -108,9 +145,27 @@ export const freshnessBenchmark: Benchmark = {
           const lagTrend = lag.trend();
           const maxLag = lag.stop();
           const after = await e2e();
-          return { sent, drain, maxLag, lagTrend, samples, early: latency(histogramDelta(before.early, after.early)), final: latency(histogramDelta(before.final, after.final)) };
+          return {
+            sent,
+            drain,
+            maxLag,
+            lagTrend,
+            samples,
+            early: latency(histogramDelta(before.early, after.early)),
+            final: latency(histogramDelta(before.final, after.final)),
+          };
         });
-        phases.push({ rate, send: value.sent, drain: value.drain, maxLag: value.maxLag, lagTrend: value.lagTrend, lagSamples: value.samples, early: value.early, final: value.final, resources });
+        phases.push({
+          rate,
+          send: value.sent,
+          drain: value.drain,
+          maxLag: value.maxLag,
+          lagTrend: value.lagTrend,
+          lagSamples: value.samples,
+          early: value.early,
+          final: value.final,
+          resources,
+        });
         const s = value.sent;
         ctx.log(
           `  offered ${round(s.offeredRate, 0)}/s, accepted ${round(s.acceptedRate, 0)}/s, rejected ${s.stats.rejected}, errors ${s.errors}; ` +
@@ -123,7 +178,10 @@ export const freshnessBenchmark: Benchmark = {
       // profiles Node processes only (SIGUSR1 would end a Go one: profile that with the pipeline bench's go test -bench).
       const at = phases.find((p) => p.rate === profileRate) ?? phases[0];
       const services = new Set(ctx.platform.topo.services.filter((s) => s.runtime === 'node').map((s) => s.name));
-      profiled = Object.entries(at?.resources.cpuSeconds ?? {}).filter(([n]) => services.has(n)).sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'ingest';
+      profiled =
+        Object.entries(at?.resources.cpuSeconds ?? {})
+          .filter(([n]) => services.has(n))
+          .sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'ingest';
       ctx.log(`profiling ${profiled} (busiest service at ${at?.rate ?? profileRate}/s) for ${profileSeconds} s at ${profileRate}/s`);
       const profile = await profileService(ctx.platform, profiled, ctx.profileDir, () => send(sink, profileRate, profileSeconds));
       profileNotes = profile.notes;
@@ -135,15 +193,41 @@ export const freshnessBenchmark: Benchmark = {
     const groupIds = [...new Set(phases.flatMap((p) => Object.keys(p.maxLag)))];
     const table = {
       columns: [
-        'offered (ev/s)', 'achieved offered (ev/s)', 'accepted (ev/s)', 'rejected', 'errors',
-        'e2e p50 (s)', 'e2e p99 (s)', 'p99 bucket <= (s)', 'revisions', 'final p50 (s)', 'final p99 (s)',
-        ...groupIds.map((g) => `max lag ${g}`), ...groupIds.map((g) => `mean lag ${g}, first -> last third`), 'drained (s)',
-        ...PIPELINE.map((n) => `CPU s ${n}`), 'CPU s kafka', 'CPU s postgres', 'CPU s other', 'CPU s loadgen (bench)',
+        'offered (ev/s)',
+        'achieved offered (ev/s)',
+        'accepted (ev/s)',
+        'rejected',
+        'errors',
+        'e2e p50 (s)',
+        'e2e p99 (s)',
+        'p99 bucket <= (s)',
+        'revisions',
+        'final p50 (s)',
+        'final p99 (s)',
+        ...groupIds.map((g) => `max lag ${g}`),
+        ...groupIds.map((g) => `mean lag ${g}, first -> last third`),
+        'drained (s)',
+        ...PIPELINE.map((n) => `CPU s ${n}`),
+        'CPU s kafka',
+        'CPU s postgres',
+        'CPU s other',
+        'CPU s loadgen (bench)',
       ],
       rows: phases.map((p) => [
-        p.rate, round(p.send.offeredRate, 0), round(p.send.acceptedRate, 0), p.send.stats.rejected, p.send.errors,
-        cell(p.early.p50), cell(p.early.p99), cell(p.early.p99Bucket), p.early.revisions, cell(p.final.p50), cell(p.final.p99),
-        ...groupIds.map((g) => p.maxLag[g] ?? '-'), ...groupIds.map((g) => (p.lagTrend[g] ? `${p.lagTrend[g].first} -> ${p.lagTrend[g].last}` : '-')), p.drain.drained ? round(p.drain.ms / 1000, 1) : `no (> ${drainTimeoutMs / 1000})`,
+        p.rate,
+        round(p.send.offeredRate, 0),
+        round(p.send.acceptedRate, 0),
+        p.send.stats.rejected,
+        p.send.errors,
+        cell(p.early.p50),
+        cell(p.early.p99),
+        cell(p.early.p99Bucket),
+        p.early.revisions,
+        cell(p.final.p50),
+        cell(p.final.p99),
+        ...groupIds.map((g) => p.maxLag[g] ?? '-'),
+        ...groupIds.map((g) => (p.lagTrend[g] ? `${p.lagTrend[g].first} -> ${p.lagTrend[g].last}` : '-')),
+        p.drain.drained ? round(p.drain.ms / 1000, 1) : `no (> ${drainTimeoutMs / 1000})`,
         ...cpuColumns(p.resources, PIPELINE),
       ]),
     };
@@ -163,12 +247,43 @@ export const freshnessBenchmark: Benchmark = {
       `Load: @tessera/loadgen runLoad + GrpcSink to ingest ${ingestAddr} (mTLS as loadgen), tenants ${TENANTS.join(', ')}, ${BATCH} events per IngestBatch, up to ${MAX_IN_FLIGHT} requests in flight. ` +
         'Open loop: the sink does not retry (back-pressure or a failed batch counts as "errors"), event times follow the schedule, so a generator that falls behind shows up as latency. ' +
         `The runner caps generated-but-unanswered events at 2 x batch x in-flight (${2 * BATCH * MAX_IN_FLIGHT}); with the ${DEADLINE_MS / 1000} s IngestBatch deadline that cap is only reached above ${(2 * BATCH * MAX_IN_FLIGHT) / (DEADLINE_MS / 1000)} ev/s. "achieved offered" is what was actually sent per second of sending.`,
-      ...phases.filter((p) => p.send.behindMs > 500).map((p) => `@${p.rate}/s the generator finished ${round(p.send.behindMs / 1000, 1)} s behind schedule: the offered rate was not fully achieved (2 shared cores).`),
-      ...phases.filter((p) => p.early.p99Bucket >= 600).map((p) => `@${p.rate}/s the e2e p99 is in the histogram's top bucket (300-600 s or beyond): revisions stored during the phase mostly came from a backlog older than the phase; the interpolated value is only a bucket position.`),
-      ...phases.flatMap((p) => Object.values(p.resources.cpuSeconds).some((v) => v < 0) ? [`@${p.rate}/s a component restarted during the phase (negative CPU delta, shown as 0): ${Object.entries(p.resources.cpuSeconds).filter(([, v]) => v < 0).map(([n]) => n).join(', ')}.`] : []),
-      ...(pre && !pre.drained ? [`The path was NOT drained before the first phase (waited ${round(pre.ms / 1000, 1)} s): lag ${JSON.stringify(pre.lag)}; that backlog is in the first phase's latency and lag.`] : []),
-      ...[...sink.errors].map(([reason, n]) => `Errors (all phases incl. warm-up and profile): ${n} events in batches that failed with: ${reason}`),
-      ...phases.flatMap((p) => (Object.keys(p.send.stats.rejectedByCode).length > 0 ? [`@${p.rate}/s rejections by code: ${JSON.stringify(p.send.stats.rejectedByCode)}`] : [])),
+      ...phases
+        .filter((p) => p.send.behindMs > 500)
+        .map(
+          (p) =>
+            `@${p.rate}/s the generator finished ${round(p.send.behindMs / 1000, 1)} s behind schedule: the offered rate was not fully achieved (2 shared cores).`,
+        ),
+      ...phases
+        .filter((p) => p.early.p99Bucket >= 600)
+        .map(
+          (p) =>
+            `@${p.rate}/s the e2e p99 is in the histogram's top bucket (300-600 s or beyond): revisions stored during the phase mostly came from a backlog older than the phase; the interpolated value is only a bucket position.`,
+        ),
+      ...phases.flatMap((p) =>
+        Object.values(p.resources.cpuSeconds).some((v) => v < 0)
+          ? [
+              `@${p.rate}/s a component restarted during the phase (negative CPU delta, shown as 0): ${Object.entries(
+                p.resources.cpuSeconds,
+              )
+                .filter(([, v]) => v < 0)
+                .map(([n]) => n)
+                .join(', ')}.`,
+            ]
+          : [],
+      ),
+      ...(pre && !pre.drained
+        ? [
+            `The path was NOT drained before the first phase (waited ${round(pre.ms / 1000, 1)} s): lag ${JSON.stringify(pre.lag)}; that backlog is in the first phase's latency and lag.`,
+          ]
+        : []),
+      ...[...sink.errors].map(
+        ([reason, n]) => `Errors (all phases incl. warm-up and profile): ${n} events in batches that failed with: ${reason}`,
+      ),
+      ...phases.flatMap((p) =>
+        Object.keys(p.send.stats.rejectedByCode).length > 0
+          ? [`@${p.rate}/s rejections by code: ${JSON.stringify(p.send.stats.rejectedByCode)}`]
+          : [],
+      ),
       `Consumer lag: log-end minus committed offset summed over partitions (kafkajs admin), sampled every 1 s during sending and every 250 ms while draining (at most ${drainTimeoutMs / 1000} s after sending stops); "drained" = every group at 0; "mean lag, first -> last third" = the group's mean sampled lag over the first and the last third of the sending (bounded lag: about equal; a consumer slower than the input: growing by the difference every second). ` +
         'compliance.aml-monitor is not on the analytics path (it reads payments.transfer.events.v1) and is left out.',
       `CPU s = utime+stime of each process tree over the measured phase (sending + drain, warm-up excluded); "other" = gateway, transactions, compliance, Zipkin, VictoriaMetrics.`,
@@ -182,7 +297,11 @@ export const freshnessBenchmark: Benchmark = {
       title: this.title,
       method: `Per offered rate: ${warmupSeconds} s warm-up (discarded), ${seconds} s open-loop sending through ingest over gRPC, then wait for consumer lag 0 (<= ${drainTimeoutMs / 1000} s). Latency from the delta of insights' e2e latency histogram over the phase.`,
       table,
-      chart: { title: 'Event-to-visible p99 (early revisions) per offered rate', unit: 's', bars: phases.map((p) => ({ label: `${p.rate} ev/s`, value: Number.isFinite(p.early.p99) ? p.early.p99 : 0, baseline: false })) },
+      chart: {
+        title: 'Event-to-visible p99 (early revisions) per offered rate',
+        unit: 's',
+        bars: phases.map((p) => ({ label: `${p.rate} ev/s`, value: Number.isFinite(p.early.p99) ? p.early.p99 : 0, baseline: false })),
+      },
       ratios,
       notes,
       commands: [
@@ -191,7 +310,17 @@ export const freshnessBenchmark: Benchmark = {
         `curl -s ${metricsUrl} | grep ${E2E_METRIC}_bucket   # before and after each phase`,
         'kafkajs admin.fetchOffsets / fetchTopicOffsets per group every 1 s',
       ],
-      raw: { stage, processor, rates, seconds, warmupSeconds, drainTimeoutMs, lagBeforeFirstPhase: pre, phases: phases.map((p) => ({ ...p, early: { ...p.early }, final: { ...p.final } })), profiled },
+      raw: {
+        stage,
+        processor,
+        rates,
+        seconds,
+        warmupSeconds,
+        drainTimeoutMs,
+        lagBeforeFirstPhase: pre,
+        phases: phases.map((p) => ({ ...p, early: { ...p.early }, final: { ...p.final } })),
+        profiled,
+      },
     };
   },
 };

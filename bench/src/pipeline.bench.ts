@@ -48,7 +48,8 @@ export const pipelineBenchmark: Benchmark = {
     };
     const out = (kind: string, tag: string) => `bench.pipeline-${kind}.${runId}-${tag}.v1`;
     try {
-      const partitions = (await partitionsOf(admin, SOURCE_TOPIC)) ?? ctx.platform.topo.topics.find((t) => t.name === SOURCE_TOPIC)?.partitions ?? 6;
+      const partitions =
+        (await partitionsOf(admin, SOURCE_TOPIC)) ?? ctx.platform.topo.topics.find((t) => t.name === SOURCE_TOPIC)?.partitions ?? 6;
       await admin.createTopics({
         waitForLeaders: true,
         topics: [
@@ -64,7 +65,9 @@ export const pipelineBenchmark: Benchmark = {
       const ends = await endOffsets(admin, raw);
       const total = [...ends.values()].reduce((a, b) => a + b, 0);
       if (total !== n) throw new Error(`the backlog holds ${total} records, expected ${n}`);
-      ctx.log(`produced in ${round(produced.seconds, 1)}s (${Math.round(n / produced.seconds)} events/s, ${round(produced.bytes / n, 0)} B/value)`);
+      ctx.log(
+        `produced in ${round(produced.seconds, 1)}s (${Math.round(n / produced.seconds)} events/s, ${round(produced.bytes / n, 0)} B/value)`,
+      );
 
       const s: DrainSetup = { ctx, admin, brokers, topic: raw, n, ends, logDir, timeoutMs: ctx.smoke ? 60_000 : 300_000 };
       const tsEnv = (tag: string): Record<string, string> => ({
@@ -90,27 +93,53 @@ export const pipelineBenchmark: Benchmark = {
       };
       const ts1 = tsEnv('ts');
       const prof: Record<string, string> = { ...tsEnv('tsprof'), NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` };
-      groups.push(ts1['STREAM_PROCESSOR_GROUP'] as string, prof['STREAM_PROCESSOR_GROUP'] as string, goEnv['STREAM_PROCESSOR_GO_GROUP_ID'] as string);
+      groups.push(
+        ts1['STREAM_PROCESSOR_GROUP'] as string,
+        prof['STREAM_PROCESSOR_GROUP'] as string,
+        goEnv['STREAM_PROCESSOR_GO_GROUP_ID'] as string,
+      );
 
       const step = async (what: string, fn: () => Promise<Drain>) => {
         ctx.log(`draining: ${what}`);
         const d = await fn();
-        if (d.detail['caughtUp'] === false) ctx.log(`  ${what}: stopped after ${round(d.drainSeconds, 1)}s with ${d.detail['committed'] as number} records committed`);
-        else ctx.log(`  ${what}: ${Math.round(((d.detail['records'] as number | undefined) ?? n) / d.drainSeconds)} ${what.startsWith('insights') ? 'revisions' : 'events'}/s (${round(d.drainSeconds, 2)}s, ${round(d.steadySeconds, 2)}s excl. start-up), CPU ${d.cpuSeconds}s, RSS ${d.peakRssMb} MB`);
+        if (d.detail['caughtUp'] === false)
+          ctx.log(`  ${what}: stopped after ${round(d.drainSeconds, 1)}s with ${d.detail['committed'] as number} records committed`);
+        else
+          ctx.log(
+            `  ${what}: ${Math.round(((d.detail['records'] as number | undefined) ?? n) / d.drainSeconds)} ${what.startsWith('insights') ? 'revisions' : 'events'}/s (${round(d.drainSeconds, 2)}s, ${round(d.steadySeconds, 2)}s excl. start-up), CPU ${d.cpuSeconds}s, RSS ${d.peakRssMb} MB`,
+          );
         return d;
       };
       const cpBefore = await step('ConsumerPerformance', () => consumerPerformance(s, 'ConsumerPerformance', group('cp1')));
       const kafkajs = await step('bare kafkajs', () => countingDrain(s, 'kafkajs', 'bare kafkajs eachBatch', group('kafkajs')));
-      const platformatic = await step('bare @platformatic/kafka', () => countingDrain(s, 'platformatic', 'bare @platformatic/kafka', group('platformatic')));
-      const ts = await step('TS stream-processor', () => processorDrain(s, 'stream-processor', 'TS stream-processor', ts1['STREAM_PROCESSOR_GROUP'] as string, ts1));
-      const go = await step('Go stream-processor', () => processorDrain(s, 'stream-processor-go', 'Go stream-processor-go', goEnv['STREAM_PROCESSOR_GO_GROUP_ID'] as string, goEnv));
+      const platformatic = await step('bare @platformatic/kafka', () =>
+        countingDrain(s, 'platformatic', 'bare @platformatic/kafka', group('platformatic')),
+      );
+      const ts = await step('TS stream-processor', () =>
+        processorDrain(s, 'stream-processor', 'TS stream-processor', ts1['STREAM_PROCESSOR_GROUP'] as string, ts1),
+      );
+      const go = await step('Go stream-processor', () =>
+        processorDrain(s, 'stream-processor-go', 'Go stream-processor-go', goEnv['STREAM_PROCESSOR_GO_GROUP_ID'] as string, goEnv),
+      );
       const cpAfter = await step('ConsumerPerformance (again)', () => consumerPerformance(s, 'ConsumerPerformance (after)', group('cp2')));
       const profiled = await step('TS stream-processor under --cpu-prof (not measured)', () =>
         // Time-boxed: the profile of the steady drain is what matters, and the full backlog would double the run.
-        processorDrain(s, 'stream-processor', 'TS stream-processor (--cpu-prof)', prof['STREAM_PROCESSOR_GROUP'] as string, prof, { measure: false, maxSeconds: ctx.smoke ? 10 : PROFILE_SECONDS }),
+        processorDrain(s, 'stream-processor', 'TS stream-processor (--cpu-prof)', prof['STREAM_PROCESSOR_GROUP'] as string, prof, {
+          measure: false,
+          maxSeconds: ctx.smoke ? 10 : PROFILE_SECONDS,
+        }),
       );
       const insights = await insightsDrain(ctx, kafka, admin, s, runId, step);
-      return report({ n, partitions, produced, runId, spreadMs, profileDir, drains: { cpBefore, kafkajs, platformatic, ts, go, cpAfter, profiled }, insights });
+      return report({
+        n,
+        partitions,
+        produced,
+        runId,
+        spreadMs,
+        profileDir,
+        drains: { cpBefore, kafkajs, platformatic, ts, go, cpAfter, profiled },
+        insights,
+      });
     } finally {
       await cleanup(kafka, runId, groups, ctx.log).catch((err: unknown) => ctx.log(`cleanup failed: ${String(err)}`));
       await admin.disconnect().catch(() => undefined);
@@ -125,13 +154,26 @@ export const pipelineBenchmark: Benchmark = {
  * emits them (revision 1 of every window, then revision 2, ...). Afterwards the read model must hold each window once,
  * at its last revision; the bench tenant's rows are deleted.
  */
-async function insightsDrain(ctx: BenchContext, kafka: Kafka, admin: Admin, s: DrainSetup, runId: string, step: (what: string, fn: () => Promise<Drain>) => Promise<Drain>): Promise<InsightsDrain> {
+async function insightsDrain(
+  ctx: BenchContext,
+  kafka: Kafka,
+  admin: Admin,
+  s: DrainSetup,
+  runId: string,
+  step: (what: string, fn: () => Promise<Drain>) => Promise<Drain>,
+): Promise<InsightsDrain> {
   const keys = ctx.smoke ? 200 : 20_000;
   const revisions = ctx.smoke ? 2 : 10;
   const topic = `bench.pipeline-insights.${runId}.v1`;
   const tenant = `bench-${runId}`;
   const group = `insights.bench-${runId}`;
-  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 3, replicationFactor: -1 }, { topic: `${topic}.dlq`, numPartitions: 1, replicationFactor: -1 }] });
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [
+      { topic, numPartitions: 3, replicationFactor: -1 },
+      { topic: `${topic}.dlq`, numPartitions: 1, replicationFactor: -1 },
+    ],
+  });
   ctx.log(`producing ${keys * revisions} aggregate revisions (${keys} windows x ${revisions}) of tenant ${tenant} to ${topic}`);
   const produced = await produceAggregateBacklog(kafka, topic, tenant, keys, revisions);
   const ends = await endOffsets(admin, topic);
@@ -147,7 +189,12 @@ async function insightsDrain(ctx: BenchContext, kafka: Kafka, admin: Admin, s: D
         INSIGHTS_METRICS_PORT: '', // the platform's insights holds its port
       }),
     );
-    const stored = (await db.query<{ rows: string; at_last: string }>('select count(*) as rows, count(*) filter (where revision = $2) as at_last from window_aggregates where tenant_id = $1', [tenant, revisions])).rows[0];
+    const stored = (
+      await db.query<{ rows: string; at_last: string }>(
+        'select count(*) as rows, count(*) filter (where revision = $2) as at_last from window_aggregates where tenant_id = $1',
+        [tenant, revisions],
+      )
+    ).rows[0];
     return { drain, keys, revisions, n, produced, rows: Number(stored?.rows ?? 0), atLastRevision: Number(stored?.at_last ?? 0) };
   } finally {
     await db.query('delete from window_aggregates where tenant_id = $1', [tenant]).catch(() => undefined);
@@ -243,13 +290,22 @@ function report(r: ReportInput): BenchResult {
     `insights: ${ins.n} aggregate revisions (${ins.keys} windows of a bench tenant x ${ins.revisions} revisions, ${round(ins.produced.bytes / ins.n, 0)} B per value, 3 partitions), emitted in revision order as a live processor emits them (revision 1 of every window, then 2, ...), so a fetched batch holds nearly only distinct windows: the worst case for keeping the newest revision per window of a batch. A second insights process (the platform's launch command and environment, its own topic and group) applies them to the platform's read model; "excl. start-up" runs from its first committed offset. PostgreSQL's CPU over the same drain: ${ins.drain.detail['postgresCpuSeconds'] as number} s (not in the CPU column). Afterwards the read model held ${ins.rows} rows of the tenant, ${ins.atLastRevision} at the last revision (expected ${ins.keys} and ${ins.keys}${ins.rows === ins.keys && ins.atLastRevision === ins.keys ? ': correct' : ': WRONG'}); they were deleted. Target (issue #11): ${INSIGHTS_TARGET} revisions/s.`,
     `Profiled TS run (own group, fresh changelog, not measured, --cpu-prof, stopped with SIGTERM after at most ${PROFILE_SECONDS} s): ${d.profiled.detail['committed'] as number} records committed in ${round(d.profiled.drainSeconds, 1)} s.`,
   ];
-  if (profile) notes.push('', ...framesMarkdown('the TS stream-processor draining the backlog', topFrames(profile)), '', `Profile: \`${relative(REPO_ROOT, profile)}\` (Chrome DevTools or speedscope).`);
+  if (profile)
+    notes.push(
+      '',
+      ...framesMarkdown('the TS stream-processor draining the backlog', topFrames(profile)),
+      '',
+      `Profile: \`${relative(REPO_ROOT, profile)}\` (Chrome DevTools or speedscope).`,
+    );
   else notes.push('(no CPU profile of the TS stream-processor was written)');
   return {
     id: 'pipeline',
     title: 'Pipeline drain: one raw-event backlog consumed by each system alone',
     method: `Time to consume the same ${n}-record backlog from the beginning, each system alone on its own consumer group (processors: own output topics), one after another; ConsumerPerformance first and last (sandwich).`,
-    table: { columns: ['system', 'events/s', 'drain s', 'events/s excl. start-up', 'CPU s', 'CPU s per 100k events', 'peak RSS MB', 'peak PSS MB'], rows },
+    table: {
+      columns: ['system', 'events/s', 'drain s', 'events/s excl. start-up', 'CPU s', 'CPU s per 100k events', 'peak RSS MB', 'peak PSS MB'],
+      rows,
+    },
     chart: {
       title: `Drain of ${n} raw events (events/s, start-up included)`,
       unit: 'events/s',
@@ -262,12 +318,27 @@ function report(r: ReportInput): BenchResult {
       ],
     },
     ratios,
-    notes: [...notes, '', `Ratios: ${Object.entries(ratios).map(([k, v]) => `${k} ${fmtRatio(v)}`).join('; ')}.`],
+    notes: [
+      ...notes,
+      '',
+      `Ratios: ${Object.entries(ratios)
+        .map(([k, v]) => `${k} ${fmtRatio(v)}`)
+        .join('; ')}.`,
+    ],
     commands: [
       `(in process) bench topic bench.pipeline-raw.${r.runId}.v1, ${r.partitions} partitions; output topics bench.pipeline-{aggregates,dlq}.${r.runId}-<ts|go|tsprof>.v1 (3 and 1 partitions); produce: bench/src/pipeline/backlog.ts produceBacklog()`,
       ...Object.values(d).map((x) => `${x.system}: ${x.command}`),
-      'Processes are started behind `sh -c \'read _; ...\'` so their CPU is read from before their first instruction; topics and groups are deleted at the end.',
+      "Processes are started behind `sh -c 'read _; ...'` so their CPU is read from before their first instruction; topics and groups are deleted at the end.",
     ],
-    raw: { n, partitions: r.partitions, runId: r.runId, produced: r.produced, sandwich: { events: cp, steady: cpSteady }, drains: d, insights: r.insights, profile: profile ? relative(REPO_ROOT, profile) : undefined },
+    raw: {
+      n,
+      partitions: r.partitions,
+      runId: r.runId,
+      produced: r.produced,
+      sandwich: { events: cp, steady: cpSteady },
+      drains: d,
+      insights: r.insights,
+      profile: profile ? relative(REPO_ROOT, profile) : undefined,
+    },
   };
 }

@@ -17,7 +17,11 @@ export const resourcesBenchmark: Benchmark = {
     const idlePss = Object.values(idle.resources.peakPssMb).reduce((a, b) => a + b, 0);
     const bars = Object.entries(idle.resources.peakPssMb)
       .sort((a, b) => b[1] - a[1])
-      .map(([label, value]) => ({ label, value, baseline: ['postgres', 'zipkin', 'victoria-metrics'].includes(label) || label.startsWith('kafka') }));
+      .map(([label, value]) => ({
+        label,
+        value,
+        baseline: ['postgres', 'zipkin', 'victoria-metrics'].includes(label) || label.startsWith('kafka'),
+      }));
     return {
       id: 'resources',
       title: this.title,

@@ -42,7 +42,10 @@ async function sampleWaits(ctx: BenchContext): Promise<string> {
       `select datname, wait_event_type, wait_event, count(*)::int as n from pg_stat_activity
        where datname in ('tessera_transactions', 'tessera_compliance') and state <> 'idle' group by 1, 2, 3 order by 1, 4 desc`,
     );
-    return r.rows.map((w) => `${w.datname.replace('tessera_', '')}: ${w.wait_event_type ?? 'CPU'}/${w.wait_event ?? '-'} ×${w.n}`).join(', ') || '(no active backends)';
+    return (
+      r.rows.map((w) => `${w.datname.replace('tessera_', '')}: ${w.wait_event_type ?? 'CPU'}/${w.wait_event ?? '-'} ×${w.n}`).join(', ') ||
+      '(no active backends)'
+    );
   } catch (err) {
     return `(sampling failed: ${(err as Error).message})`;
   } finally {
@@ -50,7 +53,12 @@ async function sampleWaits(ctx: BenchContext): Promise<string> {
   }
 }
 
-async function pgbenchCase(ctx: BenchContext, label: string, scale: number, seconds: number): Promise<{ result: PgbenchResult; resources: CaseResources }> {
+async function pgbenchCase(
+  ctx: BenchContext,
+  label: string,
+  scale: number,
+  seconds: number,
+): Promise<{ result: PgbenchResult; resources: CaseResources }> {
   const conn = pgbenchConn(ctx.platform);
   await ctx.platform.checkpoint();
   if (!ctx.smoke) {
@@ -96,9 +104,13 @@ export const transfersBenchmark: Benchmark = {
     const batchSize = ctx.smoke ? 5 : BATCH_SIZE;
     const sizes = ctx.smoke
       ? { single: 10, batch: 10, hot: 10, profile: 10 }
-      : (Object.fromEntries(Object.entries(EXPECTED_TPS).map(([k, tps]) => [k, Math.ceil((tps * (k === 'profile' ? 8 : span)) / PER_OWNER)])) as Record<SliceName, number>);
+      : (Object.fromEntries(
+          Object.entries(EXPECTED_TPS).map(([k, tps]) => [k, Math.ceil((tps * (k === 'profile' ? 8 : span)) / PER_OWNER)]),
+        ) as Record<SliceName, number>);
     const pop: Population = await openPopulation(base, sizes, ctx.smoke, ctx.log);
-    ctx.log(`population ready in ${pop.setupSeconds}s: ${pop.wallets.length} wallets, ${pop.treasuries} treasuries, merchant ${pop.merchant.id}`);
+    ctx.log(
+      `population ready in ${pop.setupSeconds}s: ${pop.wallets.length} wallets, ${pop.treasuries} treasuries, merchant ${pop.merchant.id}`,
+    );
 
     const conn = pgbenchConn(ctx.platform);
     const initCommand = await preparePgbench(ctx.platform, conn, scale, ctx.log);
@@ -107,7 +119,11 @@ export const transfersBenchmark: Benchmark = {
     const before = await pgbenchCase(ctx, 'transfers: pgbench (before)', scale, seconds);
 
     const cases: TesseraCase[] = [];
-    const labels: Record<CaseName, string> = { single: 'single POST /v1/transfers', batch: `batch of ${batchSize} POST /v1/transfers/batch`, hot: 'hot account (every transfer credits one merchant)' };
+    const labels: Record<CaseName, string> = {
+      single: 'single POST /v1/transfers',
+      batch: `batch of ${batchSize} POST /v1/transfers/batch`,
+      hot: 'hot account (every transfer credits one merchant)',
+    };
     const unquietCases: string[] = [];
     for (const name of ['single', 'batch', 'hot'] as CaseName[]) {
       let waits = '';
@@ -119,10 +135,14 @@ export const transfersBenchmark: Benchmark = {
       }
       await ctx.platform.checkpoint(); // as before each pgbench case: no spread checkpoint writing during the case
       const timer = setTimeout(() => void sampleWaits(ctx).then((w) => (waits = w)), (warmupSeconds + seconds / 2) * 1000);
-      const { value, resources } = await ctx.measure(`transfers: ${labels[name]}`, () => runCase(base, pop, name, pop.slices[name], { batchSize, seconds, warmupSeconds }));
+      const { value, resources } = await ctx.measure(`transfers: ${labels[name]}`, () =>
+        runCase(base, pop, name, pop.slices[name], { batchSize, seconds, warmupSeconds }),
+      );
       clearTimeout(timer);
       const o = value.outcomes;
-      ctx.log(`${name}: ${value.transfersPerSec} transfers/s, ${value.load.reqPerSec} req/s, p50 ${value.load.p50Ms} ms, p99 ${value.load.p99Ms} ms, POSTED ${o.POSTED} PENDING ${o.PENDING} DECLINED ${o.DECLINED}, refused ${JSON.stringify(o.refused)}`);
+      ctx.log(
+        `${name}: ${value.transfersPerSec} transfers/s, ${value.load.reqPerSec} req/s, p50 ${value.load.p50Ms} ms, p99 ${value.load.p99Ms} ms, POSTED ${o.POSTED} PENDING ${o.PENDING} DECLINED ${o.DECLINED}, refused ${JSON.stringify(o.refused)}`,
+      );
       cases.push({ name, label: labels[name], run: value, resources, waits });
     }
 
@@ -132,9 +152,13 @@ export const transfersBenchmark: Benchmark = {
     const base_ = sandwich(before.result.tps, after.result.tps);
 
     const single = cases[0] as TesseraCase;
-    const busiest = (['gateway', 'transactions', 'compliance'] as const).reduce((a, b) => ((single.resources.cpuSeconds[b] ?? 0) > (single.resources.cpuSeconds[a] ?? 0) ? b : a));
+    const busiest = (['gateway', 'transactions', 'compliance'] as const).reduce((a, b) =>
+      (single.resources.cpuSeconds[b] ?? 0) > (single.resources.cpuSeconds[a] ?? 0) ? b : a,
+    );
     ctx.log(`profiling ${busiest} under the single load for ${ctx.seconds(8)}s`);
-    const profile = await profileService(ctx.platform, busiest, ctx.profileDir, () => runCase(base, pop, 'profile', pop.slices.profile, { batchSize: 1, seconds: ctx.seconds(8), warmupSeconds: 0 }));
+    const profile = await profileService(ctx.platform, busiest, ctx.profileDir, () =>
+      runCase(base, pop, 'profile', pop.slices.profile, { batchSize: 1, seconds: ctx.seconds(8), warmupSeconds: 0 }),
+    );
     const restart = await measureRestart(ctx);
     ctx.log(restart === undefined ? 'restart: transactions was not running' : `restart: transactions kill -9 -> ready in ${restart}s`);
 
@@ -168,7 +192,17 @@ export const transfersBenchmark: Benchmark = {
       ...cases.map((c) => {
         const n = transfersOf(c);
         const o = c.run.outcomes;
-        return [c.label, c.run.transfersPerSec, c.run.load.reqPerSec, c.run.load.p50Ms, c.run.load.p99Ms, `${o.POSTED} / ${o.PENDING} / ${o.DECLINED}`, refusedText(c), ...SERVICES.map((s) => perTransfer(c.resources, n, s, c.run.load.requests)), round((c.resources.benchCpuSeconds / Math.max(n, 1)) * 1000, 3)];
+        return [
+          c.label,
+          c.run.transfersPerSec,
+          c.run.load.reqPerSec,
+          c.run.load.p50Ms,
+          c.run.load.p99Ms,
+          `${o.POSTED} / ${o.PENDING} / ${o.DECLINED}`,
+          refusedText(c),
+          ...SERVICES.map((s) => perTransfer(c.resources, n, s, c.run.load.requests)),
+          round((c.resources.benchCpuSeconds / Math.max(n, 1)) * 1000, 3),
+        ];
       }),
       pgRow('pgbench TPC-B-like (after)', after),
     ];
@@ -178,11 +212,15 @@ export const transfersBenchmark: Benchmark = {
       ...unquietCases,
       ...(unquietAfter ? [`before pgbench (after): ${unquietAfter}`] : []),
       `pgbench sandwich: ${before.result.tps} tps before, ${after.result.tps} after, mean ${round(base_.mean, 1)}, spread ${round(base_.spread * 100, 1)}%${base_.noisy ? ' — NOISY (over 15%): re-run before publishing' : ''}.`,
-      ioStallNote([['pgbench (before)', before.resources], ...cases.map((c): [string, CaseResources] => [c.name, c.resources]), ['pgbench (after)', after.resources]]),
+      ioStallNote([
+        ['pgbench (before)', before.resources],
+        ...cases.map((c): [string, CaseResources] => [c.name, c.resources]),
+        ['pgbench (after)', after.resources],
+      ]),
       `Population: ${pop.wallets.length} EUR wallets (one owner each, German holder names, 500.00 EUR top-up each), ${pop.treasuries} LIABILITY treasury accounts that funded them (at most 9 top-ups each), 1 merchant REVENUE account; set up through the gateway in ${pop.setupSeconds}s. Each case debits its own slice (single ${pop.slices.single.length}, batch ${pop.slices.batch.length}, hot ${pop.slices.hot.length}, profile ${pop.slices.profile.length} wallets) round-robin, because compliance rules v1 count velocity per source owner (more than 10 in 60 s -> REVIEW/PENDING, and a batch with one non-approved item is refused whole; more than 60 an hour -> DECLINE), also for the platform's own accounts.`,
       'PAYMENTS.COMPLIANCE_UNAVAILABLE (503) = transactions gave up on Screen after TRANSACTIONS_SCREEN_DEADLINE_MS (800 ms) and refused the transfer (fail-closed). Compliance screens each movement in an interactive transaction (advisory lock per owner, history, insert), one per pooled connection the AML monitor and the alert relay leave free (COMPLIANCE_DB_POOL_MAX 8 minus 2), and drops a screening whose caller left while it queued (AdmissionGate); a batch is screened in one ScreenBatch call (deadline TRANSACTIONS_SCREEN_BATCH_DEADLINE_MS, 5 s; the gateway gives the batch route GATEWAY_BATCH_DEADLINE_MS, 10 s). 429 HTTP.RATE_LIMITED means the gateway was running without the bench rate limits (restarted by another run).',
       ...velocityNotes(cases),
-      'Hot account: every transfer credits one merchant account from a different wallet, so all 16 clients queue on that account\'s row lock (FOR UPDATE). A single hot *source* would measure compliance instead: rules v1 let one owner debit 10 times a minute, then hold (REVIEW) or decline.',
+      "Hot account: every transfer credits one merchant account from a different wallet, so all 16 clients queue on that account's row lock (FOR UPDATE). A single hot *source* would measure compliance instead: rules v1 let one owner debit 10 times a minute, then hold (REVIEW) or decline.",
       restart === undefined
         ? 'Restart: not measured (transactions was not running).'
         : `Restart: kill -9 of transactions, then \`npm run infra -- services up transactions\` (the same LocalServices call) until its gRPC health answers SERVING: ${restart}s (target < 5 s; ratio = seconds / 5).`,
@@ -204,18 +242,47 @@ export const transfersBenchmark: Benchmark = {
       title: this.title,
       method: `${CLIENTS} closed-loop clients against the gateway (autocannon) vs pgbench -c ${CLIENTS} (TPC-B-like, -M prepared, scale ${scale}) on the same PostgreSQL, sandwiched; ${warmupSeconds}s warm-up, ${seconds}s measured per case. transfers/s counts transfers created in 2xx answers.`,
       table: {
-        columns: ['case', 'transfers/s', 'req/s', 'p50 ms', 'p99 ms', 'POSTED / PENDING / DECLINED', 'non-2xx / errors', ...SERVICES.map((s) => `${s} CPU ms/transfer`), 'bench (pgbench) CPU ms/transfer'],
+        columns: [
+          'case',
+          'transfers/s',
+          'req/s',
+          'p50 ms',
+          'p99 ms',
+          'POSTED / PENDING / DECLINED',
+          'non-2xx / errors',
+          ...SERVICES.map((s) => `${s} CPU ms/transfer`),
+          'bench (pgbench) CPU ms/transfer',
+        ],
         rows,
       },
       chart: {
         title: 'Transfers per second (16 clients)',
         unit: 'transfers/s',
-        bars: [{ label: 'pgbench TPC-B-like (mean)', value: round(base_.mean, 1), baseline: true }, ...cases.map((c) => ({ label: c.name, value: c.run.transfersPerSec, baseline: false }))],
+        bars: [
+          { label: 'pgbench TPC-B-like (mean)', value: round(base_.mean, 1), baseline: true },
+          ...cases.map((c) => ({ label: c.name, value: c.run.transfersPerSec, baseline: false })),
+        ],
       },
-      ratios: { 'single / pgbench tps': ratio(tps('single'), base_.mean), 'batch / pgbench tps': ratio(tps('batch'), base_.mean), 'hot / pgbench tps': ratio(tps('hot'), base_.mean), ...(restart === undefined ? {} : { 'restart seconds / 5 s target': round(restart / 5, 3) }) },
+      ratios: {
+        'single / pgbench tps': ratio(tps('single'), base_.mean),
+        'batch / pgbench tps': ratio(tps('batch'), base_.mean),
+        'hot / pgbench tps': ratio(tps('hot'), base_.mean),
+        ...(restart === undefined ? {} : { 'restart seconds / 5 s target': round(restart / 5, 3) }),
+      },
       notes,
       commands,
-      raw: { population: { runId: pop.runId, wallets: pop.wallets.length, treasuries: pop.treasuries, slices: Object.fromEntries(Object.entries(pop.slices).map(([k, v]) => [k, v.length])), setupSeconds: pop.setupSeconds }, pgbench: { before, after, sandwich: base_ }, cases, profile: { service: busiest, file: profile.file } },
+      raw: {
+        population: {
+          runId: pop.runId,
+          wallets: pop.wallets.length,
+          treasuries: pop.treasuries,
+          slices: Object.fromEntries(Object.entries(pop.slices).map(([k, v]) => [k, v.length])),
+          setupSeconds: pop.setupSeconds,
+        },
+        pgbench: { before, after, sandwich: base_ },
+        cases,
+        profile: { service: busiest, file: profile.file },
+      },
     };
   },
 };
@@ -250,6 +317,8 @@ function velocityNotes(cases: readonly TesseraCase[]): string[] {
     const held = PENDING + DECLINED;
     if (held === 0) return [];
     const share = Math.round((held / Math.max(POSTED + held, 1)) * 1000) / 10;
-    return [`${c.name}: ${share}% of its transfers were held for review or declined (velocity limits per owner): the case ran faster than the ${EXPECTED_TPS[c.name as SliceName] ?? '?'}/s its wallet slice was sized for; raise EXPECTED_TPS in bench/src/transfers.bench.ts.`];
+    return [
+      `${c.name}: ${share}% of its transfers were held for review or declined (velocity limits per owner): the case ran faster than the ${EXPECTED_TPS[c.name as SliceName] ?? '?'}/s its wallet slice was sized for; raise EXPECTED_TPS in bench/src/transfers.bench.ts.`,
+    ];
   });
 }

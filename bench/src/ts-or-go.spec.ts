@@ -7,7 +7,16 @@ const run = (ts: number[], go: number[]) => ({
     {
       id: 'pipeline',
       table: {
-        columns: ['system', 'events/s', 'drain s', 'events/s excl. start-up', 'CPU s', 'CPU s per 100k events', 'peak RSS MB', 'peak PSS MB'],
+        columns: [
+          'system',
+          'events/s',
+          'drain s',
+          'events/s excl. start-up',
+          'CPU s',
+          'CPU s per 100k events',
+          'peak RSS MB',
+          'peak PSS MB',
+        ],
         rows: [
           ['ConsumerPerformance', 60000, 2.5, 140000, 4, 2.7, 2, 0],
           ['TS stream-processor', ts[0] as number, 12, ts[1] as number, 13, ts[2] as number, ts[3] as number, 0],
@@ -27,15 +36,35 @@ describe('README section "TypeScript or Go for the aggregate stage"', () => {
     expect(renderSection('/x/r', run([5000, 5000, 30, 300], [15000, 16000, 10, 140]))).toContain('is **reproduced**');
   });
 
-  it('quotes each stage\'s freshness per offered rate, and says which stage is not measured yet', () => {
+  it("quotes each stage's freshness per offered rate, and says which stage is not measured yet", () => {
     const fresh = (stage: 'ts' | 'go', rows: number[][]) => ({
       dir: `/x/bench/results/2026-12-05-${stage}`,
-      run: { ...run([1, 1, 1, 1], [1, 1, 1, 1]), results: [{ id: 'freshness', raw: { stage }, table: { columns: ['offered (ev/s)', 'achieved offered (ev/s)', 'accepted (ev/s)', 'e2e p99 (s)'], rows } }] },
+      run: {
+        ...run([1, 1, 1, 1], [1, 1, 1, 1]),
+        results: [
+          {
+            id: 'freshness',
+            raw: { stage },
+            table: { columns: ['offered (ev/s)', 'achieved offered (ev/s)', 'accepted (ev/s)', 'e2e p99 (s)'], rows },
+          },
+        ],
+      },
     });
-    const md = renderSection('/x/r', run([12000, 13000, 9, 280], [14000, 15000, 10, 140]), { ts: fresh('ts', [[1000, 1000, 1000, 0.5], [5000, 4990, 4990, 0.8]]), go: fresh('go', [[1000, 1000, 1000, 0.4], [5000, 4990, 3000, 9]]) });
+    const md = renderSection('/x/r', run([12000, 13000, 9, 280], [14000, 15000, 10, 140]), {
+      ts: fresh('ts', [
+        [1000, 1000, 1000, 0.5],
+        [5000, 4990, 4990, 0.8],
+      ]),
+      go: fresh('go', [
+        [1000, 1000, 1000, 0.4],
+        [5000, 4990, 3000, 9],
+      ]),
+    });
     expect(md).toContain('| 1,000 | 0.5 | 0.4 | 0.8x |');
     expect(md).toContain('| 5,000 | 0.8 | n/a | n/a |');
-    expect(renderSection('/x/r', run([1, 1, 1, 1], [1, 1, 1, 1]), { ts: fresh('ts', [[1000, 1000, 1000, 0.5]]) })).toContain('not measured for the Go stage yet: `TESSERA_AGGREGATE_STAGE=go npm run bench -- freshness`');
+    expect(renderSection('/x/r', run([1, 1, 1, 1], [1, 1, 1, 1]), { ts: fresh('ts', [[1000, 1000, 1000, 0.5]]) })).toContain(
+      'not measured for the Go stage yet: `TESSERA_AGGREGATE_STAGE=go npm run bench -- freshness`',
+    );
   });
 
   it('replaces only the block between its markers', () => {

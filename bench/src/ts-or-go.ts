@@ -44,9 +44,14 @@ function p99ByRate(f: FreshnessRun): Map<number, number> {
 
 function freshnessLines(freshness: { ts?: FreshnessRun; go?: FreshnessRun }): string[] {
   const { ts, go } = freshness;
-  const cmd = (stage: 'ts' | 'go') => (stage === 'go' ? '`TESSERA_AGGREGATE_STAGE=go npm run bench -- freshness`' : '`npm run bench -- freshness`');
+  const cmd = (stage: 'ts' | 'go') =>
+    stage === 'go' ? '`TESSERA_AGGREGATE_STAGE=go npm run bench -- freshness`' : '`npm run bench -- freshness`';
   const missing = (['ts', 'go'] as const).filter((k) => !freshness[k]);
-  if (!ts || !go) return ['', `Freshness (event to insight) is not measured for ${missing.map((m) => (m === 'ts' ? 'the TS stage' : 'the Go stage')).join(' and ')} yet: ${missing.map(cmd).join(', ')}.`];
+  if (!ts || !go)
+    return [
+      '',
+      `Freshness (event to insight) is not measured for ${missing.map((m) => (m === 'ts' ? 'the TS stage' : 'the Go stage')).join(' and ')} yet: ${missing.map(cmd).join(', ')}.`,
+    ];
   const a = p99ByRate(ts);
   const b = p99ByRate(go);
   const rates = [...a.keys()].filter((r) => b.has(r)).sort((x, y) => x - y);
@@ -63,8 +68,8 @@ function freshnessLines(freshness: { ts?: FreshnessRun; go?: FreshnessRun }): st
       return `| ${fmt(r, 0)} | ${fmt(a.get(r) as number, 3)} | ${fmt(b.get(r) as number, 3)} | ${Number.isFinite(ratio) ? `${fmt(ratio)}x` : 'n/a'} |`;
     }),
     '',
-    'n/a: that stage accepted less than 95% of the offered rate. The freshness of both is mostly the pipeline\'s own',
-    'pacing (ingest batching, the processor\'s fetch wait, insights\' writes), not the stage\'s CPU.',
+    "n/a: that stage accepted less than 95% of the offered rate. The freshness of both is mostly the pipeline's own",
+    "pacing (ingest batching, the processor's fetch wait, insights' writes), not the stage's CPU.",
   ];
 }
 
@@ -96,8 +101,16 @@ export function renderSection(runDir: string, run: RunJson, freshness: { ts?: Fr
   const cpu = num(go, 'CPU s per 100k events') / num(ts, 'CPU s per 100k events');
   const holds = speed >= 3 && memory <= 0.5;
   const link = relative(REPO_ROOT, runDir);
-  const vectors = JSON.parse(readFileSync(join(REPO_ROOT, 'tests/contract/vectors/pipeline.json'), 'utf8')) as { records: unknown[]; aggregates: unknown[]; deadLetters: unknown[] };
-  const payments = JSON.parse(readFileSync(join(REPO_ROOT, 'tests/contract/vectors/payments.json'), 'utf8')) as { records: unknown[]; aggregates: unknown[]; deadLetters: unknown[] };
+  const vectors = JSON.parse(readFileSync(join(REPO_ROOT, 'tests/contract/vectors/pipeline.json'), 'utf8')) as {
+    records: unknown[];
+    aggregates: unknown[];
+    deadLetters: unknown[];
+  };
+  const payments = JSON.parse(readFileSync(join(REPO_ROOT, 'tests/contract/vectors/payments.json'), 'utf8')) as {
+    records: unknown[];
+    aggregates: unknown[];
+    deadLetters: unknown[];
+  };
   const cheaper = (x: number) => (x < 0.9 ? `${fmt(x)}x` : x > 1.1 ? `${fmt(x)}x (more)` : 'about the same');
   return [
     START,
@@ -179,7 +192,11 @@ export function newestFreshnessRuns(resultsDir = join(REPO_ROOT, 'bench', 'resul
   return out;
 }
 
-export function updateReadme(runDir: string, readmePath = join(REPO_ROOT, 'README.md'), resultsDir = join(REPO_ROOT, 'bench', 'results')): void {
+export function updateReadme(
+  runDir: string,
+  readmePath = join(REPO_ROOT, 'README.md'),
+  resultsDir = join(REPO_ROOT, 'bench', 'results'),
+): void {
   const run = JSON.parse(readFileSync(join(runDir, 'results.json'), 'utf8')) as RunJson;
   writeFileSync(readmePath, replaceSection(readFileSync(readmePath, 'utf8'), renderSection(runDir, run, newestFreshnessRuns(resultsDir))));
 }

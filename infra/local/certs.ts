@@ -22,14 +22,19 @@ export function ensureCerts(topo: Topology, log: (line: string) => void, force =
     const result = ensureDevPki({ dir, identities: [...DEV_TLS_IDENTITIES, 'kafka-broker'], force, log });
     // Kafka's PEM keystore wants the key and its certificate in one file: kafka-broker.pem, rewritten each time.
     const pem = path.join(dir, 'kafka-broker.pem');
-    writeFileSync(pem, `${readFileSync(path.join(dir, 'kafka-broker.key'), 'utf8').trim()}\n${readFileSync(path.join(dir, 'kafka-broker.crt'), 'utf8').trim()}\n`, { mode: 0o600 });
+    writeFileSync(
+      pem,
+      `${readFileSync(path.join(dir, 'kafka-broker.key'), 'utf8').trim()}\n${readFileSync(path.join(dir, 'kafka-broker.crt'), 'utf8').trim()}\n`,
+      { mode: 0o600 },
+    );
     chmodSync(pem, 0o600);
     const where = path.relative(REPO_ROOT, dir);
     if (result.issued.length === 0) log(`mTLS certificates in ${where} are valid (${result.kept.join(', ')})`);
     else log(`mTLS certificates in ${where}: ${result.caCreated ? 'new CA, ' : ''}issued ${result.issued.join(', ')}`);
     return result;
   } catch (err) {
-    if (err instanceof DevPkiError) throw new InfraError(`cannot create the dev certificates: ${err.message}`, 'install the openssl CLI, then `npm run infra -- certs`');
+    if (err instanceof DevPkiError)
+      throw new InfraError(`cannot create the dev certificates: ${err.message}`, 'install the openssl CLI, then `npm run infra -- certs`');
     throw err;
   }
 }

@@ -28,7 +28,15 @@ import { ensureCerts } from './certs';
 import { InfraError, TopologyError } from './errors';
 import { ensureAdminToken, faultsCommand } from './faults';
 import { LocalKafka } from './kafka';
-import { ensurePassword, KAFKA_ADMIN_PRINCIPAL, kafkaAuthDir, kafkaClientEnv, kafkaPrincipals, passwordFile, writeJavaClientProperties } from './kafka-auth';
+import {
+  ensurePassword,
+  KAFKA_ADMIN_PRINCIPAL,
+  kafkaAuthDir,
+  kafkaClientEnv,
+  kafkaPrincipals,
+  passwordFile,
+  writeJavaClientProperties,
+} from './kafka-auth';
 import { LocalPostgres } from './postgres';
 import { LocalServices } from './services';
 import { LocalVictoriaMetrics } from './victoria-metrics';
@@ -56,7 +64,15 @@ const USAGE =
   'usage: npm run infra -- <up [--brokers 1|3] [--only postgres|kafka|observability] [--no-observability] | down | certs [--force] | status | logs [component|service] [-f] | reset [--only postgres|kafka|observability] | env <service> | kafka-env [principal] | kafka-properties [principal] | faults <service> [list|off <fault>|<fault> delayMs= errorRate= match= durationSec=] | compare-stages | services up|down|status|logs [service...]>';
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { command: argv[0] ?? 'help', positional: [], brokers: 1, follow: false, force: false, observability: true, timeoutMs: 120_000 };
+  const args: Args = {
+    command: argv[0] ?? 'help',
+    positional: [],
+    brokers: 1,
+    follow: false,
+    force: false,
+    observability: true,
+    timeoutMs: 120_000,
+  };
   for (let i = 1; i < argv.length; i++) {
     const a = argv[i] ?? '';
     const value = () => {
@@ -146,7 +162,8 @@ async function services(topo: Topology, args: Args): Promise<number> {
     }
     case 'logs': {
       const [name] = names;
-      if (name === undefined) throw new InfraError('services logs needs a service name', `one of: ${topo.services.map((s) => s.name).join(', ')}`);
+      if (name === undefined)
+        throw new InfraError('services logs needs a service name', `one of: ${topo.services.map((s) => s.name).join(', ')}`);
       tail([local.logFile(name)], args.follow, name);
       return 0;
     }
@@ -173,7 +190,11 @@ function logs(topo: Topology, args: Args): void {
   else if (which === 'zipkin') files = [new LocalZipkin(topo).logFile];
   else if (which === 'victoria-metrics') files = [new LocalVictoriaMetrics(topo).logFile];
   else if (topo.services.some((s) => s.name === which)) files = [new LocalServices(topo).logFile(which)];
-  else throw new InfraError(`unknown component ${which}`, `use postgres, kafka, kafka-<id>, zipkin, victoria-metrics or a service: ${topo.services.map((s) => s.name).join(', ')}`);
+  else
+    throw new InfraError(
+      `unknown component ${which}`,
+      `use postgres, kafka, kafka-<id>, zipkin, victoria-metrics or a service: ${topo.services.map((s) => s.name).join(', ')}`,
+    );
   tail(files, args.follow, which ?? 'any component');
 }
 
@@ -184,7 +205,8 @@ async function reset(topo: Topology, args: Args): Promise<void> {
   const folders = args.only === undefined ? [''] : args.only === 'observability' ? ['zipkin', 'victoria-metrics'] : [args.only];
   const targets = folders.map((f) => path.join(stateDir, f));
   for (const target of targets) {
-    if (!target.startsWith(`${REPO_ROOT}${path.sep}.`)) throw new InfraError(`refusing to delete ${target}: not inside the repo's state dir`);
+    if (!target.startsWith(`${REPO_ROOT}${path.sep}.`))
+      throw new InfraError(`refusing to delete ${target}: not inside the repo's state dir`);
   }
   if (wants(args, 'postgres')) new LocalPostgres(topo).wipe();
   for (const target of targets) {
@@ -206,13 +228,24 @@ async function compareStagesCommand(topo: Topology): Promise<number> {
   const { createKafka, kafkaSecurityFromEnv } = await import('@tessera/kafka');
   const go = topo.services.find((s) => s.compareEnv !== undefined);
   const goTopic = go?.compareEnv?.['STREAM_PROCESSOR_GO_AGGREGATES_TOPIC'];
-  const tsTopic = topo.services.find((s) => s.name === 'stream-processor')?.env['STREAM_PROCESSOR_AGGREGATES_TOPIC'] ?? 'analytics.aggregates.v1';
-  if (!go || !goTopic) throw new InfraError('no service in the topology runs side by side', 'give stream-processor-go a compareEnv with STREAM_PROCESSOR_GO_AGGREGATES_TOPIC (infra/topology.yaml)');
+  const tsTopic =
+    topo.services.find((s) => s.name === 'stream-processor')?.env['STREAM_PROCESSOR_AGGREGATES_TOPIC'] ?? 'analytics.aggregates.v1';
+  if (!go || !goTopic)
+    throw new InfraError(
+      'no service in the topology runs side by side',
+      'give stream-processor-go a compareEnv with STREAM_PROCESSOR_GO_AGGREGATES_TOPIC (infra/topology.yaml)',
+    );
   const stateDir = path.join(REPO_ROOT, topo.stateDir);
-  if (!existsSync(passwordFile(stateDir, KAFKA_ADMIN_PRINCIPAL))) throw new InfraError('Kafka is not set up yet', 'TESSERA_AGGREGATE_STAGE=both npm run up');
+  if (!existsSync(passwordFile(stateDir, KAFKA_ADMIN_PRINCIPAL)))
+    throw new InfraError('Kafka is not set up yet', 'TESSERA_AGGREGATE_STAGE=both npm run up');
   const kafka = createKafka({
     clientId: 'tessera-compare-stages',
-    logger: { debug: () => undefined, info: () => undefined, warn: (o: unknown, m?: string) => console.error(m ?? o), error: (o: unknown, m?: string) => console.error(m ?? o) },
+    logger: {
+      debug: () => undefined,
+      info: () => undefined,
+      warn: (o: unknown, m?: string) => console.error(m ?? o),
+      error: (o: unknown, m?: string) => console.error(m ?? o),
+    },
     brokers: kafkaBrokers(topo, new LocalKafka(topo).formattedLayout() ?? 'single'),
     config: kafkaSecurityFromEnv({ ...process.env, ...kafkaClientEnv(stateDir, KAFKA_ADMIN_PRINCIPAL) }),
   });
@@ -222,7 +255,11 @@ async function compareStagesCommand(topo: Topology): Promise<number> {
   const result = compareStages(ts, goOut);
   for (const line of formatComparison(result, { a: 'TS', b: 'Go' })) console.log(line);
   if (result.compared === 0) {
-    console.log(goOut.size === 0 ? `nothing from the Go stage yet: is it running beside the TS one? TESSERA_AGGREGATE_STAGE=both npm run up` : 'no window is final in both yet: windows close ~35 s after their end (allowed lateness + watermark delay); run again');
+    console.log(
+      goOut.size === 0
+        ? `nothing from the Go stage yet: is it running beside the TS one? TESSERA_AGGREGATE_STAGE=both npm run up`
+        : 'no window is final in both yet: windows close ~35 s after their end (allowed lateness + watermark delay); run again',
+    );
     return 3;
   }
   return result.differ.length === 0 ? 0 : 1;
@@ -258,7 +295,14 @@ async function main(argv: string[]): Promise<number> {
     case 'faults': {
       const [service, ...words] = args.positional;
       const spec = topo.services.find((s) => s.name === service);
-      if (!spec || spec.metricsPort === undefined) throw new InfraError(`faults needs a running service with an admin port`, `one of: ${topo.services.filter((s) => s.metricsPort !== undefined).map((s) => s.name).join(', ')}`);
+      if (!spec || spec.metricsPort === undefined)
+        throw new InfraError(
+          `faults needs a running service with an admin port`,
+          `one of: ${topo.services
+            .filter((s) => s.metricsPort !== undefined)
+            .map((s) => s.name)
+            .join(', ')}`,
+        );
       const token = ensureAdminToken(path.join(REPO_ROOT, topo.stateDir));
       console.log(JSON.stringify(await faultsCommand(`http://127.0.0.1:${spec.metricsPort}`, token, words), null, 2));
       return 0;
@@ -267,8 +311,10 @@ async function main(argv: string[]): Promise<number> {
     case 'kafka-properties': {
       const principal = args.positional[0] ?? KAFKA_ADMIN_PRINCIPAL;
       const stateDir = path.join(REPO_ROOT, topo.stateDir);
-      if (!kafkaPrincipals(topo).includes(principal)) throw new InfraError(`unknown Kafka principal ${principal}`, `one of: ${kafkaPrincipals(topo).join(', ')}`);
-      if (!existsSync(passwordFile(stateDir, principal))) throw new InfraError(`no Kafka credentials for ${principal} yet`, 'npm run infra -- up   (creates the users with the cluster)');
+      if (!kafkaPrincipals(topo).includes(principal))
+        throw new InfraError(`unknown Kafka principal ${principal}`, `one of: ${kafkaPrincipals(topo).join(', ')}`);
+      if (!existsSync(passwordFile(stateDir, principal)))
+        throw new InfraError(`no Kafka credentials for ${principal} yet`, 'npm run infra -- up   (creates the users with the cluster)');
       if (args.command === 'kafka-env') for (const [k, v] of Object.entries(kafkaClientEnv(stateDir, principal))) console.log(`${k}=${v}`);
       else console.log(writeJavaClientProperties(stateDir, principal));
       return 0;

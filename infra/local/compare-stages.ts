@@ -19,7 +19,19 @@ import type { Kafka } from 'kafkajs';
 type Aggregate = analyticsV1.WindowAggregate;
 
 /** The fields compared: everything a window's consumer reads, except revision, computed_at and trace ids. */
-export const COMPARED_FIELDS = ['count', 'sum', 'min', 'max', 'p50Approx', 'p95Approx', 'p99Approx', 'distinctCount', 'lateEvents', 'final', 'maxEventTime'] as const;
+export const COMPARED_FIELDS = [
+  'count',
+  'sum',
+  'min',
+  'max',
+  'p50Approx',
+  'p95Approx',
+  'p99Approx',
+  'distinctCount',
+  'lateEvents',
+  'final',
+  'maxEventTime',
+] as const;
 
 export interface FieldDifference {
   field: (typeof COMPARED_FIELDS)[number];
@@ -45,7 +57,11 @@ const show = (v: unknown): string => (v instanceof Date ? v.toISOString() : v ==
  * Compares the newest revisions (window key -> aggregate) of two stages. `includeOpen`: compare open windows too (both
  * stages stopped after the same input, as in a test; with the stages running, an open window is a moving target).
  */
-export function compareStages(a: Map<string, Aggregate>, b: Map<string, Aggregate>, options: { includeOpen?: boolean } = {}): StageComparison {
+export function compareStages(
+  a: Map<string, Aggregate>,
+  b: Map<string, Aggregate>,
+  options: { includeOpen?: boolean } = {},
+): StageComparison {
   const out: StageComparison = { compared: 0, equal: 0, differ: [], onlyA: [], onlyB: [], open: 0 };
   for (const [key, x] of a) {
     const y = b.get(key);
@@ -58,7 +74,11 @@ export function compareStages(a: Map<string, Aggregate>, b: Map<string, Aggregat
       continue;
     }
     out.compared++;
-    const fields = COMPARED_FIELDS.filter((f) => show(x[f]) !== show(y[f])).map((field) => ({ field, a: show(x[field]), b: show(y[field]) }));
+    const fields = COMPARED_FIELDS.filter((f) => show(x[f]) !== show(y[f])).map((field) => ({
+      field,
+      a: show(x[field]),
+      b: show(y[field]),
+    }));
     if (fields.length === 0) out.equal++;
     else out.differ.push({ windowKey: key, fields });
   }
@@ -86,8 +106,13 @@ export function formatComparison(c: StageComparison, names: { a: string; b: stri
     `${c.compared} windows compared: ${c.equal} equal, ${c.differ.length} differ; ${c.open} still open in one or both (not compared)`,
     `final in ${names.a} only: ${c.onlyA.length}; final in ${names.b} only: ${c.onlyB.length}`,
   ];
-  for (const d of c.differ.slice(0, show)) lines.push(`  differs ${d.windowKey}: ${d.fields.map((f) => `${f.field} ${f.a} vs ${f.b}`).join(', ')}`);
+  for (const d of c.differ.slice(0, show))
+    lines.push(`  differs ${d.windowKey}: ${d.fields.map((f) => `${f.field} ${f.a} vs ${f.b}`).join(', ')}`);
   if (c.differ.length > show) lines.push(`  ... and ${c.differ.length - show} more`);
-  for (const [name, keys] of [[names.a, c.onlyA], [names.b, c.onlyB]] as const) for (const k of keys.slice(0, 3)) lines.push(`  only in ${name}: ${k}`);
+  for (const [name, keys] of [
+    [names.a, c.onlyA],
+    [names.b, c.onlyB],
+  ] as const)
+    for (const k of keys.slice(0, 3)) lines.push(`  only in ${name}: ${k}`);
   return lines;
 }

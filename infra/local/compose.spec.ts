@@ -33,17 +33,26 @@ describe('renderCompose', () => {
       if (s.port !== undefined) expect(svc!.environment![`${envPrefix(s.name)}_${s.kind.toUpperCase()}_PORT`]).toBe(String(s.port));
       if (s.metricsPort !== undefined) {
         // Inside a container the endpoint must listen on all interfaces to be reachable through the published port.
-        expect(svc!.environment).toMatchObject({ [`${envPrefix(s.name)}_METRICS_PORT`]: String(s.metricsPort), [`${envPrefix(s.name)}_METRICS_HOST`]: '0.0.0.0' });
+        expect(svc!.environment).toMatchObject({
+          [`${envPrefix(s.name)}_METRICS_PORT`]: String(s.metricsPort),
+          [`${envPrefix(s.name)}_METRICS_HOST`]: '0.0.0.0',
+        });
       }
     }
     expect(compose.services['postgres']!.ports).toEqual([`${topo.postgres.port}:5432`]);
-    expect(compose.services['kafka']!.ports).toEqual([`${topo.kafka.layouts.single.nodes[0]!.port}:${topo.kafka.layouts.single.nodes[0]!.port}`]);
+    expect(compose.services['kafka']!.ports).toEqual([
+      `${topo.kafka.layouts.single.nodes[0]!.port}:${topo.kafka.layouts.single.nodes[0]!.port}`,
+    ]);
   });
 
   it('creates the topology topics and ACLs with the native code (kafka-init runs infra/local/kafka-init.ts)', () => {
     const init = compose.services['kafka-init']!;
     expect(init.command).toEqual(['npx', 'tsx', 'infra/local/kafka-init.ts']);
-    expect(init.environment).toMatchObject({ KAFKA_BROKERS: 'kafka-broker:9092', KAFKA_SECURITY_PROTOCOL: 'SASL_SSL', KAFKA_SASL_USERNAME: 'tessera-admin' });
+    expect(init.environment).toMatchObject({
+      KAFKA_BROKERS: 'kafka-broker:9092',
+      KAFKA_SECURITY_PROTOCOL: 'SASL_SSL',
+      KAFKA_SASL_USERNAME: 'tessera-admin',
+    });
   });
 
   it('runs the broker with authentication only: SASL_SSL listeners, mTLS controller, SCRAM users for every principal', () => {
@@ -51,7 +60,9 @@ describe('renderCompose', () => {
     expect(script).toMatch(/^listener\.security\.protocol\.map=INTERNAL:SASL_SSL,EXTERNAL:SASL_SSL,CONTROLLER:SSL$/m);
     expect(script).toMatch(/^allow\.everyone\.if\.no\.acl\.found=false$/m);
     expect(script).not.toMatch(/PLAINTEXT/);
-    expect(script).toContain(`for user in ${['kafka-broker', 'tessera-admin', ...topo.services.filter((s) => s.produces.length + s.consumes.length + s.observes.length > 0).map((s) => s.name)].join(' ')}; do`);
+    expect(script).toContain(
+      `for user in ${['kafka-broker', 'tessera-admin', ...topo.services.filter((s) => s.produces.length + s.consumes.length + s.observes.length > 0).map((s) => s.name)].join(' ')}; do`,
+    );
     // No password is written into the file: they come from the mounted .tessera/kafka/auth at start.
     expect(committedText).not.toMatch(/password=(?!"?\$\$\(cat|"@BROKER_PASSWORD@|\$\$\(cat)/);
   });
@@ -72,7 +83,10 @@ describe('renderCompose', () => {
     expect(gateway['KAFKA_BROKERS']).toBe('kafka-broker:9092');
     expect(compose.services['compliance']!.environment!['KAFKA_BROKERS']).toBe('kafka-broker:9092');
     expect(compose.services['ingest']!.environment!['KAFKA_BROKERS']).toBe('kafka-broker:9092');
-    expect(compose.services['ingest']!.environment).toMatchObject({ KAFKA_SASL_USERNAME: 'ingest', KAFKA_SASL_PASSWORD_FILE: '/app/.tessera/kafka/auth/ingest.password' });
+    expect(compose.services['ingest']!.environment).toMatchObject({
+      KAFKA_SASL_USERNAME: 'ingest',
+      KAFKA_SASL_PASSWORD_FILE: '/app/.tessera/kafka/auth/ingest.password',
+    });
     expect(compose.services['gateway']!.environment!['GATEWAY_HTTP_HOST']).toBe('0.0.0.0');
   });
 
@@ -83,13 +97,21 @@ describe('renderCompose', () => {
       // Each Kafka user mounts its own SCRAM password, no one else's; only transactions writes something of its own:
       // the audit checkpoint key, in a named volume (issue #13).
       expect(svc.volumes?.slice(2)).toEqual([
-        ...(name === 'ingest' || name === 'transactions' || name === 'compliance' || name === 'insights' || name === 'gateway' ? [`./.tessera/kafka/auth/${name}.password:/app/.tessera/kafka/auth/${name}.password:ro`] : []),
+        ...(name === 'ingest' || name === 'transactions' || name === 'compliance' || name === 'insights' || name === 'gateway'
+          ? [`./.tessera/kafka/auth/${name}.password:/app/.tessera/kafka/auth/${name}.password:ro`]
+          : []),
         ...(name === 'transactions' ? ['audit-key:/app/.tessera/audit-key'] : []),
       ]);
-      expect(svc.environment).toMatchObject({ TESSERA_TLS_DIR: '/app/.tessera/tls', TESSERA_AUTH_JWKS_FILE: '/app/.tessera/auth/jwks.json' });
+      expect(svc.environment).toMatchObject({
+        TESSERA_TLS_DIR: '/app/.tessera/tls',
+        TESSERA_AUTH_JWKS_FILE: '/app/.tessera/auth/jwks.json',
+      });
       expect(svc.environment!['TESSERA_GRPC_PLAINTEXT']).toBeUndefined();
     }
-    expect(compose.services['stream-processor']!.volumes).toEqual(['./.tessera/tls/ca.crt:/app/.tessera/tls/ca.crt:ro', './.tessera/kafka/auth/stream-processor.password:/app/.tessera/kafka/auth/stream-processor.password:ro']);
+    expect(compose.services['stream-processor']!.volumes).toEqual([
+      './.tessera/tls/ca.crt:/app/.tessera/tls/ca.crt:ro',
+      './.tessera/kafka/auth/stream-processor.password:/app/.tessera/kafka/auth/stream-processor.password:ro',
+    ]);
   });
 
   it('runs the Kafka version that infra/kafka/pom.xml resolves for the native setup', () => {
@@ -107,7 +129,13 @@ describe('renderCompose', () => {
     const compare = compose.services['stream-processor-go-compare']!;
     expect(compare.profiles).toEqual(['compare']);
     expect(compare.ports).toBeUndefined();
-    expect(compare.environment).toMatchObject({ STREAM_PROCESSOR_GO_GROUP_ID: 'stream-processor-go.compare', STREAM_PROCESSOR_GO_AGGREGATES_TOPIC: 'analytics.aggregates.compare.v1', STREAM_PROCESSOR_GO_DLQ_TOPIC: 'analytics.events.dlq.compare.v1' });
-    expect(compare.environment!['STREAM_PROCESSOR_GO_STATE_TOPIC']).not.toBe(compose.services['stream-processor-go']!.environment!['STREAM_PROCESSOR_GO_STATE_TOPIC']);
+    expect(compare.environment).toMatchObject({
+      STREAM_PROCESSOR_GO_GROUP_ID: 'stream-processor-go.compare',
+      STREAM_PROCESSOR_GO_AGGREGATES_TOPIC: 'analytics.aggregates.compare.v1',
+      STREAM_PROCESSOR_GO_DLQ_TOPIC: 'analytics.events.dlq.compare.v1',
+    });
+    expect(compare.environment!['STREAM_PROCESSOR_GO_STATE_TOPIC']).not.toBe(
+      compose.services['stream-processor-go']!.environment!['STREAM_PROCESSOR_GO_STATE_TOPIC'],
+    );
   });
 });

@@ -92,7 +92,8 @@ export function generateCompose(t: Topology): Record<string, unknown> {
       command: [
         shell(
           pg.databases.map(
-            (db) => `psql -tAc "SELECT 1 FROM pg_database WHERE datname = '${db.name}'" | grep -q 1 || psql -c 'CREATE DATABASE "${db.name}"'`,
+            (db) =>
+              `psql -tAc "SELECT 1 FROM pg_database WHERE datname = '${db.name}'" | grep -q 1 || psql -c 'CREATE DATABASE "${db.name}"'`,
           ),
         ),
       ],
@@ -102,10 +103,12 @@ export function generateCompose(t: Topology): Record<string, unknown> {
       build: { context: '.', dockerfile: DOCKERFILE, target: 'node-build' },
       depends_on: { 'db-init': completed() },
       environment: Object.fromEntries(
-        t.services.filter((s) => s.database !== undefined).map((s) => {
-          const key = `${envPrefix(s.name)}_DATABASE_URL`;
-          return [key, serviceEnv(t, s.name, addressing)[key] ?? ''];
-        }),
+        t.services
+          .filter((s) => s.database !== undefined)
+          .map((s) => {
+            const key = `${envPrefix(s.name)}_DATABASE_URL`;
+            return [key, serviceEnv(t, s.name, addressing)[key] ?? ''];
+          }),
       ),
       command: ['npx', 'tsx', 'libs/db/src/cli.ts', 'migrate', '--all'],
       restart: 'no',
@@ -129,17 +132,27 @@ export function generateCompose(t: Topology): Record<string, unknown> {
     if (needsKafka) dependsOn['kafka-init'] = completed();
     for (const peer of s.peers) dependsOn[peer] = { condition: 'service_started' };
     services[s.name] = {
-      build: { context: '.', dockerfile: DOCKERFILE, target: s.runtime === 'go' ? 'go-service' : 'node-service', args: { SERVICE: s.name } },
+      build: {
+        context: '.',
+        dockerfile: DOCKERFILE,
+        target: s.runtime === 'go' ? 'go-service' : 'node-service',
+        args: { SERVICE: s.name },
+      },
       image: `tessera/${s.name}:dev`,
       ...(s.profile ? { profiles: [s.profile] } : {}),
-      environment: { ...serviceEnv(t, s.name, addressing), ...(s.name === 'transactions' ? { TRANSACTIONS_AUDIT_CHECKPOINT_KEY_FILE: AUDIT_KEY_IN_CONTAINER } : {}) },
+      environment: {
+        ...serviceEnv(t, s.name, addressing),
+        ...(s.name === 'transactions' ? { TRANSACTIONS_AUDIT_CHECKPOINT_KEY_FILE: AUDIT_KEY_IN_CONTAINER } : {}),
+      },
       ...(s.port !== undefined || s.metricsPort !== undefined
         ? { ports: [s.port, s.metricsPort].filter((p) => p !== undefined).map((p) => `${p}:${p}`) }
         : {}),
       ...(speaksGrpc(s) || needsKafka
         ? {
             volumes: [
-              ...(speaksGrpc(s) ? [`./${t.stateDir}/tls:${CONTAINER_STATE_DIR}/tls:ro`, `./${t.stateDir}/auth:${CONTAINER_STATE_DIR}/auth:ro`] : []),
+              ...(speaksGrpc(s)
+                ? [`./${t.stateDir}/tls:${CONTAINER_STATE_DIR}/tls:ro`, `./${t.stateDir}/auth:${CONTAINER_STATE_DIR}/auth:ro`]
+                : []),
               // Kafka: the dev CA (already in the tls folder of gRPC speakers) and the service's own password only.
               ...(needsKafka && !speaksGrpc(s) ? [`./${t.stateDir}/tls/ca.crt:${CONTAINER_STATE_DIR}/tls/ca.crt:ro`] : []),
               ...(needsKafka ? [passwordMount(t, s.name)] : []),
@@ -156,7 +169,11 @@ export function generateCompose(t: Topology): Record<string, unknown> {
     // output topics (compareEnv); no host ports (its metrics port is the other one's).
     if (s.compareEnv) {
       const { ports: _ports, profiles: _profiles, ...base } = services[s.name] as Record<string, unknown>;
-      services[`${s.name}-compare`] = { ...base, profiles: ['compare'], environment: { ...(base['environment'] as Record<string, string>), ...s.compareEnv } };
+      services[`${s.name}-compare`] = {
+        ...base,
+        profiles: ['compare'],
+        environment: { ...(base['environment'] as Record<string, string>), ...s.compareEnv },
+      };
     }
   }
   Object.assign(services, observabilityServices(t));
@@ -233,7 +250,10 @@ function kafkaService(t: Topology): Record<string, unknown> {
     ],
     ports: [`${node.port}:${node.port}`],
     healthcheck: {
-      test: ['CMD-SHELL', `/opt/kafka/bin/kafka-broker-api-versions.sh --bootstrap-server ${KAFKA_INTERNAL} --command-config /tmp/admin.properties > /dev/null 2>&1`],
+      test: [
+        'CMD-SHELL',
+        `/opt/kafka/bin/kafka-broker-api-versions.sh --bootstrap-server ${KAFKA_INTERNAL} --command-config /tmp/admin.properties > /dev/null 2>&1`,
+      ],
       interval: '5s',
       timeout: '10s',
       retries: 30,
@@ -251,7 +271,12 @@ function observabilityServices(t: Topology): Record<string, unknown> {
   return {
     zipkin: {
       image: `openzipkin/zipkin:${zipkin.version}`,
-      environment: { STORAGE_TYPE: 'mem', MEM_MAX_SPANS: String(zipkin.maxSpans), QUERY_PORT: String(zipkin.port), JAVA_OPTS: `-Xms${Math.min(64, zipkin.heapMb)}m -Xmx${zipkin.heapMb}m` },
+      environment: {
+        STORAGE_TYPE: 'mem',
+        MEM_MAX_SPANS: String(zipkin.maxSpans),
+        QUERY_PORT: String(zipkin.port),
+        JAVA_OPTS: `-Xms${Math.min(64, zipkin.heapMb)}m -Xmx${zipkin.heapMb}m`,
+      },
       ports: [`${zipkin.port}:${zipkin.port}`],
       restart: 'unless-stopped',
     },
@@ -280,7 +305,11 @@ function observabilityServices(t: Topology): Record<string, unknown> {
         GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH: '/var/lib/grafana/dashboards/service-red.json',
       },
       ports: [`${grafana.port}:${grafana.port}`],
-      volumes: ['./infra/grafana/provisioning:/etc/grafana/provisioning:ro', './infra/grafana/dashboards:/var/lib/grafana/dashboards:ro', 'grafana-data:/var/lib/grafana'],
+      volumes: [
+        './infra/grafana/provisioning:/etc/grafana/provisioning:ro',
+        './infra/grafana/dashboards:/var/lib/grafana/dashboards:ro',
+        'grafana-data:/var/lib/grafana',
+      ],
       restart: 'unless-stopped',
     },
   };
@@ -297,7 +326,15 @@ export function renderGrafanaDatasources(t: Topology): string {
   const doc = {
     apiVersion: 1,
     datasources: [
-      { name: 'VictoriaMetrics', uid: 'victoriametrics', type: 'prometheus', access: 'proxy', url: `http://victoria-metrics:${vm.port}`, isDefault: true, jsonData: { timeInterval: vm.scrapeInterval } },
+      {
+        name: 'VictoriaMetrics',
+        uid: 'victoriametrics',
+        type: 'prometheus',
+        access: 'proxy',
+        url: `http://victoria-metrics:${vm.port}`,
+        isDefault: true,
+        jsonData: { timeInterval: vm.scrapeInterval },
+      },
       { name: 'Zipkin', uid: 'zipkin', type: 'zipkin', access: 'proxy', url: `http://zipkin:${zipkin.port}` },
     ],
   };
@@ -330,7 +367,9 @@ if (require.main === module) {
   } else if (flag === '--check') {
     const stale = files.filter(({ file, content }) => !existsSync(file) || readFileSync(file, 'utf8') !== content);
     if (stale.length > 0) {
-      console.error(`✖ stale: ${stale.map(({ file }) => path.relative(REPO_ROOT, file)).join(', ')}\n  fix: npx tsx infra/local/compose.ts --write`);
+      console.error(
+        `✖ stale: ${stale.map(({ file }) => path.relative(REPO_ROOT, file)).join(', ')}\n  fix: npx tsx infra/local/compose.ts --write`,
+      );
       process.exit(1);
     }
     console.log('==> docker-compose.yml, its scrape config and Grafana datasources match infra/topology.yaml');

@@ -13,7 +13,9 @@ describe('Grafana dashboards (infra/grafana/dashboards)', () => {
   });
 
   it('uses only datasources that provisioning defines', () => {
-    const provisioned = (parse(readFileSync(GRAFANA_DATASOURCES_PATH, 'utf8')) as { datasources: { uid: string }[] }).datasources.map((d) => d.uid);
+    const provisioned = (parse(readFileSync(GRAFANA_DATASOURCES_PATH, 'utf8')) as { datasources: { uid: string }[] }).datasources.map(
+      (d) => d.uid,
+    );
     for (const { dashboard } of dashboards) {
       for (const p of dashboard.panels.filter((x) => x.type !== 'row')) {
         expect(provisioned).toContain(p.datasource?.uid);

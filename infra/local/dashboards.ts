@@ -19,9 +19,10 @@ export interface Dashboard {
   templating: { list: { query: { query: string } }[] };
 }
 
-export const dashboards = (): { file: string; dashboard: Dashboard }[] => readdirSync(DASHBOARDS_DIR)
-  .filter((f) => f.endsWith('.json'))
-  .map((f) => ({ file: f, dashboard: JSON.parse(readFileSync(path.join(DASHBOARDS_DIR, f), 'utf8')) as Dashboard }));
+export const dashboards = (): { file: string; dashboard: Dashboard }[] =>
+  readdirSync(DASHBOARDS_DIR)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => ({ file: f, dashboard: JSON.parse(readFileSync(path.join(DASHBOARDS_DIR, f), 'utf8')) as Dashboard }));
 
 /** Every PromQL expression of a dashboard (panels and template variables). */
 export function dashboardExprs(d: Dashboard): string[] {
@@ -31,5 +32,7 @@ export function dashboardExprs(d: Dashboard): string[] {
 /** Metric names an expression selects: an identifier directly followed by a label matcher or a range. */
 export function metricNames(expr: string): string[] {
   const withoutStrings = expr.replace(/"(?:[^"\\]|\\.)*"/g, '""');
-  return [...withoutStrings.matchAll(/\b([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(?=\{|\[)/g)].map((m) => m[1]!).filter((n) => !['by', 'without'].includes(n));
+  return [...withoutStrings.matchAll(/\b([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(?=\{|\[)/g)]
+    .map((m) => m[1]!)
+    .filter((n) => !['by', 'without'].includes(n));
 }

@@ -31,7 +31,10 @@ export function parseFaultSpec(words: string[]): Record<string, string | number>
   for (const w of words) {
     const [key, value] = [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)];
     if (!w.includes('=') || !['delayMs', 'errorRate', 'match', 'durationSec'].includes(key)) {
-      throw new InfraError(`"${w}" is not delayMs=<ms>, errorRate=<0-1>, match=<text> or durationSec=<s>`, 'e.g. npm run infra -- faults compliance grpc-server match=Screen errorRate=1 durationSec=60');
+      throw new InfraError(
+        `"${w}" is not delayMs=<ms>, errorRate=<0-1>, match=<text> or durationSec=<s>`,
+        'e.g. npm run infra -- faults compliance grpc-server match=Screen errorRate=1 durationSec=60',
+      );
     }
     spec[key] = key === 'match' ? value : Number(value);
   }
@@ -44,10 +47,19 @@ export async function faultsCommand(adminUrl: string, token: string, words: stri
   let res: Response;
   try {
     if (first === undefined || first === 'list') res = await fetch(`${adminUrl}/faults`);
-    else if (first === 'off') res = await fetch(`${adminUrl}/faults?name=${encodeURIComponent(rest[0] ?? '')}`, { method: 'DELETE', headers: auth });
-    else res = await fetch(`${adminUrl}/faults`, { method: 'PUT', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ name: first, ...parseFaultSpec(rest) }) });
+    else if (first === 'off')
+      res = await fetch(`${adminUrl}/faults?name=${encodeURIComponent(rest[0] ?? '')}`, { method: 'DELETE', headers: auth });
+    else
+      res = await fetch(`${adminUrl}/faults`, {
+        method: 'PUT',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: first, ...parseFaultSpec(rest) }),
+      });
   } catch (err) {
-    throw new InfraError(`cannot reach the service's admin port ${adminUrl}: ${(err as Error).message}`, 'is it running? npm run infra -- services status');
+    throw new InfraError(
+      `cannot reach the service's admin port ${adminUrl}: ${(err as Error).message}`,
+      'is it running? npm run infra -- services status',
+    );
   }
   const body = (await res.json()) as { code?: string; message?: string };
   if (!res.ok) throw new InfraError(`${body.code ?? res.status}: ${body.message ?? 'refused'}`);

@@ -1,18 +1,41 @@
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { aclKey, desiredAcls, ensurePassword, javaClientProperties, kafkaClientEnv, kafkaPrincipals, servicePrincipals, type AclEntry } from './kafka-auth';
+import {
+  aclKey,
+  desiredAcls,
+  ensurePassword,
+  javaClientProperties,
+  kafkaClientEnv,
+  kafkaPrincipals,
+  servicePrincipals,
+  type AclEntry,
+} from './kafka-auth';
 import { loadTopology, parseTopology } from './topology';
 
 const topo = loadTopology();
 const acls = desiredAcls(topo);
-const of = (principal: string) => acls.filter((a) => a.principal === `User:${principal}`).map(aclKey).sort();
-const key = (principal: string, resourceType: AclEntry['resourceType'], resourceName: string, patternType: AclEntry['patternType'], operation: AclEntry['operation']) =>
-  aclKey({ principal: `User:${principal}`, resourceType, resourceName, patternType, operation });
+const of = (principal: string) =>
+  acls
+    .filter((a) => a.principal === `User:${principal}`)
+    .map(aclKey)
+    .sort();
+const key = (
+  principal: string,
+  resourceType: AclEntry['resourceType'],
+  resourceName: string,
+  patternType: AclEntry['patternType'],
+  operation: AclEntry['operation'],
+) => aclKey({ principal: `User:${principal}`, resourceType, resourceName, patternType, operation });
 
 describe('desiredAcls', () => {
   it('gives ingest WRITE on the raw topic and nothing else (no group: it consumes nothing)', () => {
-    expect(of('ingest')).toEqual([key('ingest', 'TOPIC', 'analytics.events.raw.v1', 'LITERAL', 'DESCRIBE'), key('ingest', 'TOPIC', 'analytics.events.raw.v1', 'LITERAL', 'WRITE')].sort());
+    expect(of('ingest')).toEqual(
+      [
+        key('ingest', 'TOPIC', 'analytics.events.raw.v1', 'LITERAL', 'DESCRIBE'),
+        key('ingest', 'TOPIC', 'analytics.events.raw.v1', 'LITERAL', 'WRITE'),
+      ].sort(),
+    );
   });
 
   it('gives a consumer READ on its topics and its own groups only', () => {
@@ -20,13 +43,23 @@ describe('desiredAcls', () => {
     expect(compliance).toContain(key('compliance', 'TOPIC', 'payments.transfer.events.v1', 'LITERAL', 'READ'));
     expect(compliance).toContain(key('compliance', 'GROUP', 'compliance.', 'PREFIXED', 'READ'));
     expect(compliance).not.toContain(key('compliance', 'TOPIC', 'payments.transfer.events.v1', 'LITERAL', 'WRITE'));
-    expect(compliance.filter((k) => k.includes('|GROUP|'))).toEqual([key('compliance', 'GROUP', 'compliance.', 'PREFIXED', 'DELETE'), key('compliance', 'GROUP', 'compliance.', 'PREFIXED', 'DESCRIBE'), key('compliance', 'GROUP', 'compliance.', 'PREFIXED', 'READ')].sort());
+    expect(compliance.filter((k) => k.includes('|GROUP|'))).toEqual(
+      [
+        key('compliance', 'GROUP', 'compliance.', 'PREFIXED', 'DELETE'),
+        key('compliance', 'GROUP', 'compliance.', 'PREFIXED', 'DESCRIBE'),
+        key('compliance', 'GROUP', 'compliance.', 'PREFIXED', 'READ'),
+      ].sort(),
+    );
   });
 
   it('grants transactional ids only to services that declare a prefix', () => {
     const txn = acls.filter((a) => a.resourceType === 'TRANSACTIONAL_ID');
-    expect(new Set(txn.map((a) => a.principal))).toEqual(new Set(topo.services.filter((s) => s.transactionalIdPrefix).map((s) => `User:${s.name}`)));
-    expect(of('stream-processor')).toContain(key('stream-processor', 'TRANSACTIONAL_ID', 'stream-processor-analytics.', 'PREFIXED', 'WRITE'));
+    expect(new Set(txn.map((a) => a.principal))).toEqual(
+      new Set(topo.services.filter((s) => s.transactionalIdPrefix).map((s) => `User:${s.name}`)),
+    );
+    expect(of('stream-processor')).toContain(
+      key('stream-processor', 'TRANSACTIONAL_ID', 'stream-processor-analytics.', 'PREFIXED', 'WRITE'),
+    );
   });
 
   it('lets the gateway describe the groups it observes, never read them', () => {
@@ -43,7 +76,10 @@ describe('desiredAcls', () => {
   });
 
   it('follows the topology: a topic dropped from consumes loses its READ', () => {
-    const text = readFileSync(path.join(__dirname, '..', 'topology.yaml'), 'utf8').replace('consumes: [payments.transfer.events.v1]', 'consumes: []');
+    const text = readFileSync(path.join(__dirname, '..', 'topology.yaml'), 'utf8').replace(
+      'consumes: [payments.transfer.events.v1]',
+      'consumes: []',
+    );
     const changed = desiredAcls(parseTopology(text));
     expect(changed.some((a) => a.principal === 'User:compliance' && a.operation === 'READ')).toBe(false);
   });
@@ -52,7 +88,9 @@ describe('desiredAcls', () => {
 describe('principals and credentials', () => {
   it('has the broker, the admin and every service that uses Kafka', () => {
     expect(kafkaPrincipals(topo).slice(0, 2)).toEqual(['kafka-broker', 'tessera-admin']);
-    expect(servicePrincipals(topo)).toEqual(expect.arrayContaining(['gateway', 'transactions', 'compliance', 'ingest', 'insights', 'stream-processor', 'stream-processor-go']));
+    expect(servicePrincipals(topo)).toEqual(
+      expect.arrayContaining(['gateway', 'transactions', 'compliance', 'ingest', 'insights', 'stream-processor', 'stream-processor-go']),
+    );
   });
 
   it('makes a random password once, private to its owner, and keeps it', () => {

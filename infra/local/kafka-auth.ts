@@ -120,26 +120,43 @@ export function desiredAcls(topo: Topology): AclEntry[] {
   const add = (a: AclEntry) => out.set(aclKey(a), a);
   for (const s of topo.services) {
     const principal = `User:${s.name}`;
-    for (const t of s.produces) for (const operation of ['WRITE', 'DESCRIBE'] as const) add({ principal, resourceType: 'TOPIC', resourceName: t, patternType: 'LITERAL', operation });
-    for (const t of s.consumes) for (const operation of ['READ', 'DESCRIBE'] as const) add({ principal, resourceType: 'TOPIC', resourceName: t, patternType: 'LITERAL', operation });
+    for (const t of s.produces)
+      for (const operation of ['WRITE', 'DESCRIBE'] as const)
+        add({ principal, resourceType: 'TOPIC', resourceName: t, patternType: 'LITERAL', operation });
+    for (const t of s.consumes)
+      for (const operation of ['READ', 'DESCRIBE'] as const)
+        add({ principal, resourceType: 'TOPIC', resourceName: t, patternType: 'LITERAL', operation });
     if (s.consumes.length > 0) {
-      for (const operation of ['READ', 'DESCRIBE', 'DELETE'] as const) add({ principal, resourceType: 'GROUP', resourceName: `${s.name}.`, patternType: 'PREFIXED', operation });
+      for (const operation of ['READ', 'DESCRIBE', 'DELETE'] as const)
+        add({ principal, resourceType: 'GROUP', resourceName: `${s.name}.`, patternType: 'PREFIXED', operation });
     }
     if (s.transactionalIdPrefix !== undefined) {
-      for (const operation of ['WRITE', 'DESCRIBE'] as const) add({ principal, resourceType: 'TRANSACTIONAL_ID', resourceName: s.transactionalIdPrefix, patternType: 'PREFIXED', operation });
+      for (const operation of ['WRITE', 'DESCRIBE'] as const)
+        add({ principal, resourceType: 'TRANSACTIONAL_ID', resourceName: s.transactionalIdPrefix, patternType: 'PREFIXED', operation });
     }
     for (const observed of s.observes) {
       add({ principal, resourceType: 'GROUP', resourceName: `${observed}.`, patternType: 'PREFIXED', operation: 'DESCRIBE' });
-      for (const t of topo.services.find((x) => x.name === observed)?.consumes ?? []) add({ principal, resourceType: 'TOPIC', resourceName: t, patternType: 'LITERAL', operation: 'DESCRIBE' });
+      for (const t of topo.services.find((x) => x.name === observed)?.consumes ?? [])
+        add({ principal, resourceType: 'TOPIC', resourceName: t, patternType: 'LITERAL', operation: 'DESCRIBE' });
     }
   }
   return [...out.values()];
 }
 
-const RESOURCE = { TOPIC: AclResourceTypes.TOPIC, GROUP: AclResourceTypes.GROUP, TRANSACTIONAL_ID: AclResourceTypes.TRANSACTIONAL_ID } as const;
+const RESOURCE = {
+  TOPIC: AclResourceTypes.TOPIC,
+  GROUP: AclResourceTypes.GROUP,
+  TRANSACTIONAL_ID: AclResourceTypes.TRANSACTIONAL_ID,
+} as const;
 const PATTERN = { LITERAL: ResourcePatternTypes.LITERAL, PREFIXED: ResourcePatternTypes.PREFIXED } as const;
-const OPERATION = { READ: AclOperationTypes.READ, WRITE: AclOperationTypes.WRITE, DESCRIBE: AclOperationTypes.DESCRIBE, DELETE: AclOperationTypes.DELETE } as const;
-const byValue = <T extends Record<string, number>>(m: T, v: number) => Object.entries(m).find(([, x]) => x === v)?.[0] as keyof T | undefined;
+const OPERATION = {
+  READ: AclOperationTypes.READ,
+  WRITE: AclOperationTypes.WRITE,
+  DESCRIBE: AclOperationTypes.DESCRIBE,
+  DELETE: AclOperationTypes.DELETE,
+} as const;
+const byValue = <T extends Record<string, number>>(m: T, v: number) =>
+  Object.entries(m).find(([, x]) => x === v)?.[0] as keyof T | undefined;
 
 export interface AclOutcome {
   created: number;
@@ -170,10 +187,23 @@ export async function ensureAcls(admin: Admin, topo: Topology): Promise<AclOutco
     for (const acl of r.acls) {
       if (!managed.has(acl.principal)) continue;
       const operation = byValue(OPERATION, acl.operation);
-      const entry = resourceType && patternType && operation ? { principal: acl.principal, resourceType, resourceName: r.resourceName, patternType, operation } : undefined;
-      if (entry && acl.permissionType === AclPermissionTypes.ALLOW && acl.host === '*' && wanted.has(aclKey(entry))) existing.set(aclKey(entry), entry);
+      const entry =
+        resourceType && patternType && operation
+          ? { principal: acl.principal, resourceType, resourceName: r.resourceName, patternType, operation }
+          : undefined;
+      if (entry && acl.permissionType === AclPermissionTypes.ALLOW && acl.host === '*' && wanted.has(aclKey(entry)))
+        existing.set(aclKey(entry), entry);
       // Anything else of a service principal goes, matched by its exact values (operation, permission and host).
-      else stale.push({ resourceType: r.resourceType, resourceName: r.resourceName, resourcePatternType: r.resourcePatternType, principal: acl.principal, host: acl.host, operation: acl.operation, permissionType: acl.permissionType });
+      else
+        stale.push({
+          resourceType: r.resourceType,
+          resourceName: r.resourceName,
+          resourcePatternType: r.resourcePatternType,
+          principal: acl.principal,
+          host: acl.host,
+          operation: acl.operation,
+          permissionType: acl.permissionType,
+        });
     }
   }
   const missing = desired.filter((a) => !existing.has(aclKey(a)));

@@ -17,11 +17,16 @@ async function main(): Promise<void> {
   const topo = loadTopology();
   const admin = adminClient(need('KAFKA_BROKERS').split(','), {
     ssl: { ca: [readFileSync(need('KAFKA_TLS_CA_FILE'))] },
-    sasl: { mechanism: 'scram-sha-512', username: need('KAFKA_SASL_USERNAME'), password: readFileSync(need('KAFKA_SASL_PASSWORD_FILE'), 'utf8').trim() },
+    sasl: {
+      mechanism: 'scram-sha-512',
+      username: need('KAFKA_SASL_USERNAME'),
+      password: readFileSync(need('KAFKA_SASL_PASSWORD_FILE'), 'utf8').trim(),
+    },
   });
   await admin.connect();
   try {
-    for (const outcome of await ensureTopics(admin, resolveTopics(topo, 'single'))) console.log(`==> topic ${outcome.topic}: ${outcome.actions.join(', ')}`);
+    for (const outcome of await ensureTopics(admin, resolveTopics(topo, 'single')))
+      console.log(`==> topic ${outcome.topic}: ${outcome.actions.join(', ')}`);
     const acls = await ensureAcls(admin, topo);
     console.log(`==> ACLs from infra/topology.yaml: ${acls.created} created, ${acls.deleted} removed, ${acls.kept} unchanged`);
   } finally {

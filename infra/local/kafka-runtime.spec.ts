@@ -1,6 +1,12 @@
 import { jvmArgs, newClusterId, serverProperties } from './kafka-runtime';
 
-const props = (text: string) => Object.fromEntries(text.split('\n').filter((l) => l.includes('=') && !l.startsWith('#')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+const props = (text: string) =>
+  Object.fromEntries(
+    text
+      .split('\n')
+      .filter((l) => l.includes('=') && !l.startsWith('#'))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
 
 describe('serverProperties', () => {
   const node = (nodeId: number, replicationFactor: number, minInsyncReplicas: number) =>
@@ -14,7 +20,13 @@ describe('serverProperties', () => {
         dataDir: `/x/node-${nodeId}/data`,
         replicationFactor,
         minInsyncReplicas,
-        security: { keystorePem: '/x/broker.pem', truststorePem: '/x/ca.crt', brokerPassword: 'pw', brokerPrincipal: 'kafka-broker', superUsers: ['kafka-broker', 'tessera-admin'] },
+        security: {
+          keystorePem: '/x/broker.pem',
+          truststorePem: '/x/ca.crt',
+          brokerPassword: 'pw',
+          brokerPrincipal: 'kafka-broker',
+          superUsers: ['kafka-broker', 'tessera-admin'],
+        },
       }),
     );
 
@@ -40,7 +52,12 @@ describe('serverProperties', () => {
 
   it('replicates internal topics like application topics (3 and min ISR 2 in the 3-broker layout)', () => {
     const p = node(1, 3, 2);
-    expect([p['offsets.topic.replication.factor'], p['transaction.state.log.replication.factor'], p['transaction.state.log.min.isr'], p['min.insync.replicas']]).toEqual(['3', '3', '2', '2']);
+    expect([
+      p['offsets.topic.replication.factor'],
+      p['transaction.state.log.replication.factor'],
+      p['transaction.state.log.min.isr'],
+      p['min.insync.replicas'],
+    ]).toEqual(['3', '3', '2', '2']);
   });
 
   it('disables topic auto-creation so only declared topics exist', () => {

@@ -51,7 +51,10 @@ export function ensureKafkaJars(log: (line: string) => void): void {
   ensureDir(KAFKA_LIBS);
   const res = spawnSync('mvn', ['-B', '-Dstyle.color=never', '-f', KAFKA_POM, 'dependency:copy-dependencies'], { stdio: 'inherit' });
   if (res.status !== 0) {
-    throw new InfraError('mvn could not resolve the Kafka jars', 'check network access to Maven Central, then rerun `bash scripts/bootstrap.sh`');
+    throw new InfraError(
+      'mvn could not resolve the Kafka jars',
+      'check network access to Maven Central, then rerun `bash scripts/bootstrap.sh`',
+    );
   }
   writeFileSync(STAMP, `${pomHash()}  infra/kafka/pom.xml\n`);
 }
@@ -153,7 +156,11 @@ export function serverProperties(p: NodeProps): string {
     ['log.segment.bytes', 64 * 1024 * 1024],
     ['log.retention.check.interval.ms', 60000],
   ];
-  return ['# Written by infra/local from infra/topology.yaml; regenerated on every `up`. Holds a password: mode 0600.', ...entries.map(([k, v]) => `${k}=${v}`), ''].join('\n');
+  return [
+    '# Written by infra/local from infra/topology.yaml; regenerated on every `up`. Holds a password: mode 0600.',
+    ...entries.map(([k, v]) => `${k}=${v}`),
+    '',
+  ].join('\n');
 }
 
 /** JVM flags: fixed heap from the topology, plus caps on the non-heap areas that otherwise grow with RAM. */

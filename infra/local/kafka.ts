@@ -3,9 +3,40 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { tlsDir } from './certs';
 import { InfraError } from './errors';
-import { ensureAcls, ensurePassword, KAFKA_ADMIN_PRINCIPAL, KAFKA_BROKER_PRINCIPAL, KAFKA_SASL_MECHANISM, kafkaAuthDir, kafkaJsAuth, kafkaPrincipals, writeJavaClientProperties } from './kafka-auth';
-import { assertJava, ensureKafkaJars, jarsCurrent, jvmArgs, kafkaClasspath, KAFKA_LOG4J2, newClusterId, serverProperties } from './kafka-runtime';
-import { assertPortFree, ensureDir, ownedPid, removeFile, run, startDetached, stopPid, tailFile, tcpOpen, treePssKb, waitFor } from './proc';
+import {
+  ensureAcls,
+  ensurePassword,
+  KAFKA_ADMIN_PRINCIPAL,
+  KAFKA_BROKER_PRINCIPAL,
+  KAFKA_SASL_MECHANISM,
+  kafkaAuthDir,
+  kafkaJsAuth,
+  kafkaPrincipals,
+  writeJavaClientProperties,
+} from './kafka-auth';
+import {
+  assertJava,
+  ensureKafkaJars,
+  jarsCurrent,
+  jvmArgs,
+  kafkaClasspath,
+  KAFKA_LOG4J2,
+  newClusterId,
+  serverProperties,
+} from './kafka-runtime';
+import {
+  assertPortFree,
+  ensureDir,
+  ownedPid,
+  removeFile,
+  run,
+  startDetached,
+  stopPid,
+  tailFile,
+  tcpOpen,
+  treePssKb,
+  waitFor,
+} from './proc';
 import type { ComponentStatus } from './status';
 import { adminClient, ensureTopics } from './topics';
 import type { Admin } from 'kafkajs';
@@ -106,7 +137,7 @@ export class LocalKafka {
     if (anyFormatted && this.scramUsers().length === 0) {
       throw new InfraError(
         `Kafka storage in ${path.relative(REPO_ROOT, this.dir)} predates broker authentication (no SCRAM users recorded)`,
-        'npm run infra -- reset --only kafka   (wipes Tessera\'s Kafka data; the next `up` formats it with users and ACLs)',
+        "npm run infra -- reset --only kafka   (wipes Tessera's Kafka data; the next `up` formats it with users and ACLs)",
       );
     }
     writeFileSync(this.layoutFile, `${layout}\n`);
@@ -132,7 +163,17 @@ export class LocalKafka {
       ensureDir(node.logs);
       writeFileSync(
         node.props,
-        serverProperties({ nodeId: node.id, host: this.topo.kafka.host, port: node.port, controllerPort: node.controllerPort, voters: nodes.map((n) => ({ id: n.id, controllerPort: n.controllerPort })), dataDir: node.data, replicationFactor: rf, minInsyncReplicas: isr, security }),
+        serverProperties({
+          nodeId: node.id,
+          host: this.topo.kafka.host,
+          port: node.port,
+          controllerPort: node.controllerPort,
+          voters: nodes.map((n) => ({ id: n.id, controllerPort: n.controllerPort })),
+          dataDir: node.data,
+          replicationFactor: rf,
+          minInsyncReplicas: isr,
+          security,
+        }),
         { mode: 0o600 },
       );
       chmodSync(node.props, 0o600);
@@ -140,11 +181,32 @@ export class LocalKafka {
         log(`formatting kafka-${node.id} storage (cluster ${clusterId}) with SCRAM users ${principals.join(', ')}`);
         // The SCRAM users go into the bootstrap metadata: the broker authenticates its first client (itself) with them.
         // iterations=4096 (ConfigCommand's default): StorageTool's 8192 is refused by librdkafka 2.0 (kcat, Debian 12).
-        const scram = principals.flatMap((p) => ['--add-scram', `${KAFKA_SASL_MECHANISM}=[name=${p},password=${passwords.get(p)},iterations=${SCRAM_ITERATIONS}]`]);
-        run('java', ['-Xmx256m', `-Dlog4j2.configurationFile=${KAFKA_LOG4J2}`, `-Dkafka.logs.dir=${node.logs}`, '-cp', kafkaClasspath(), 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', node.props, '--ignore-formatted', ...scram], {
-          what: `kafka-storage format (node ${node.id})`,
-          cwd: REPO_ROOT,
-        });
+        const scram = principals.flatMap((p) => [
+          '--add-scram',
+          `${KAFKA_SASL_MECHANISM}=[name=${p},password=${passwords.get(p)},iterations=${SCRAM_ITERATIONS}]`,
+        ]);
+        run(
+          'java',
+          [
+            '-Xmx256m',
+            `-Dlog4j2.configurationFile=${KAFKA_LOG4J2}`,
+            `-Dkafka.logs.dir=${node.logs}`,
+            '-cp',
+            kafkaClasspath(),
+            'kafka.tools.StorageTool',
+            'format',
+            '-t',
+            clusterId,
+            '-c',
+            node.props,
+            '--ignore-formatted',
+            ...scram,
+          ],
+          {
+            what: `kafka-storage format (node ${node.id})`,
+            cwd: REPO_ROOT,
+          },
+        );
         if (!anyFormatted) writeFileSync(this.scramUsersFile, `${principals.join('\n')}\n`);
       }
       const pid = startDetached({
@@ -161,7 +223,9 @@ export class LocalKafka {
       const up = await waitFor(async () => (await tcpOpen(this.topo.kafka.host, node.port)) || this.nodePid(node) === undefined, timeoutMs);
       if (!up || this.nodePid(node) === undefined) {
         throw new InfraError(
-          this.nodePid(node) === undefined ? `kafka-${node.id} exited during startup` : `kafka-${node.id} did not open port ${node.port} within ${timeoutMs / 1000}s`,
+          this.nodePid(node) === undefined
+            ? `kafka-${node.id} exited during startup`
+            : `kafka-${node.id} did not open port ${node.port} within ${timeoutMs / 1000}s`,
           `see ${path.relative(REPO_ROOT, node.logs)}/server.log and stdout.log (a slow machine may need --timeout <s>)`,
           `${tailFile(path.join(node.logs, 'server.log'), 15)}\n${tailFile(node.stdout, 10)}`,
         );
@@ -170,7 +234,12 @@ export class LocalKafka {
     await this.waitForCluster(layout, timeoutMs);
     log(`kafka cluster ready: ${nodes.length} broker(s), ${kafkaBrokers(this.topo, layout).join(',')}`);
 
-    this.addScramUsers(layout, principals.filter((p) => !this.scramUsers().includes(p)), passwords, log);
+    this.addScramUsers(
+      layout,
+      principals.filter((p) => !this.scramUsers().includes(p)),
+      passwords,
+      log,
+    );
 
     const admin = this.admin(layout);
     await admin.connect();
@@ -196,10 +265,32 @@ export class LocalKafka {
     const config = writeJavaClientProperties(this.stateDir, KAFKA_ADMIN_PRINCIPAL);
     for (const user of missing) {
       log(`adding SCRAM user ${user} (new in infra/topology.yaml)`);
-      run('java', ['-Xmx128m', `-Dlog4j2.configurationFile=${KAFKA_LOG4J2}`, `-Dkafka.logs.dir=${path.join(this.dir, 'tools-logs')}`, '-cp', kafkaClasspath(), 'org.apache.kafka.tools.ConfigCommand', '--bootstrap-server', kafkaBrokers(this.topo, layout).join(','), '--command-config', config, '--alter', '--add-config', `${KAFKA_SASL_MECHANISM}=[iterations=${SCRAM_ITERATIONS},password=${passwords.get(user)}]`, '--entity-type', 'users', '--entity-name', user], {
-        what: `add SCRAM user ${user}`,
-        cwd: REPO_ROOT,
-      });
+      run(
+        'java',
+        [
+          '-Xmx128m',
+          `-Dlog4j2.configurationFile=${KAFKA_LOG4J2}`,
+          `-Dkafka.logs.dir=${path.join(this.dir, 'tools-logs')}`,
+          '-cp',
+          kafkaClasspath(),
+          'org.apache.kafka.tools.ConfigCommand',
+          '--bootstrap-server',
+          kafkaBrokers(this.topo, layout).join(','),
+          '--command-config',
+          config,
+          '--alter',
+          '--add-config',
+          `${KAFKA_SASL_MECHANISM}=[iterations=${SCRAM_ITERATIONS},password=${passwords.get(user)}]`,
+          '--entity-type',
+          'users',
+          '--entity-name',
+          user,
+        ],
+        {
+          what: `add SCRAM user ${user}`,
+          cwd: REPO_ROOT,
+        },
+      );
       writeFileSync(this.scramUsersFile, `${[...this.scramUsers(), user].join('\n')}\n`);
     }
   }
@@ -211,35 +302,47 @@ export class LocalKafka {
    */
   private async waitForGroupCoordinator(admin: Admin, timeoutMs: number): Promise<void> {
     let lastError = '';
-    const ok = await waitFor(async () => {
-      try {
-        await admin.describeGroups(['tessera.readiness-probe']);
-        return true;
-      } catch (err) {
-        lastError = err instanceof Error ? err.message : String(err);
-        return false;
-      }
-    }, timeoutMs, 500);
-    if (!ok) throw new InfraError(`kafka group coordinator not ready within ${timeoutMs / 1000}s (${lastError})`, 'see .tessera/kafka/node-*/logs/server.log');
+    const ok = await waitFor(
+      async () => {
+        try {
+          await admin.describeGroups(['tessera.readiness-probe']);
+          return true;
+        } catch (err) {
+          lastError = err instanceof Error ? err.message : String(err);
+          return false;
+        }
+      },
+      timeoutMs,
+      500,
+    );
+    if (!ok)
+      throw new InfraError(
+        `kafka group coordinator not ready within ${timeoutMs / 1000}s (${lastError})`,
+        'see .tessera/kafka/node-*/logs/server.log',
+      );
   }
 
   /** Waits until every broker of the layout is registered and a controller is elected. */
   private async waitForCluster(layout: LayoutName, timeoutMs: number): Promise<void> {
     const expected = this.topo.kafka.layouts[layout].brokers;
     let seen = 0;
-    const ok = await waitFor(async () => {
-      const admin = this.admin(layout, { retries: 0 });
-      try {
-        await admin.connect();
-        const cluster = await admin.describeCluster();
-        seen = cluster.brokers.length;
-        return seen === expected && cluster.controller !== null && cluster.controller >= 0;
-      } catch {
-        return false;
-      } finally {
-        await admin.disconnect().catch(() => undefined);
-      }
-    }, timeoutMs, 1000);
+    const ok = await waitFor(
+      async () => {
+        const admin = this.admin(layout, { retries: 0 });
+        try {
+          await admin.connect();
+          const cluster = await admin.describeCluster();
+          seen = cluster.brokers.length;
+          return seen === expected && cluster.controller !== null && cluster.controller >= 0;
+        } catch {
+          return false;
+        } finally {
+          await admin.disconnect().catch(() => undefined);
+        }
+      },
+      timeoutMs,
+      1000,
+    );
     if (!ok) {
       const node = this.nodes(layout)[0];
       throw new InfraError(
@@ -271,11 +374,23 @@ export class LocalKafka {
     for (const node of this.nodes(layout)) {
       const pid = this.nodePid(node);
       if (pid === undefined) {
-        rows.push({ name: `kafka-${node.id}`, port: node.port, state: 'stopped', detail: existsSync(path.join(node.data, 'meta.properties')) ? 'formatted' : 'not formatted' });
+        rows.push({
+          name: `kafka-${node.id}`,
+          port: node.port,
+          state: 'stopped',
+          detail: existsSync(path.join(node.data, 'meta.properties')) ? 'formatted' : 'not formatted',
+        });
         continue;
       }
       const open = await tcpOpen(this.topo.kafka.host, node.port);
-      rows.push({ name: `kafka-${node.id}`, pid, port: node.port, state: open ? 'healthy' : 'unhealthy', detail: open ? `broker+controller, layout ${layout}` : 'port not accepting connections', pssKb: treePssKb(pid) });
+      rows.push({
+        name: `kafka-${node.id}`,
+        pid,
+        port: node.port,
+        state: open ? 'healthy' : 'unhealthy',
+        detail: open ? `broker+controller, layout ${layout}` : 'port not accepting connections',
+        pssKb: treePssKb(pid),
+      });
     }
     if (rows.some((r) => r.state === 'healthy')) rows.push(await this.clusterStatus(layout));
     return rows;

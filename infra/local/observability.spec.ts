@@ -19,17 +19,27 @@ describe('scrapeConfig', () => {
     expect(doc.global.scrape_interval).toBe(topo.observability.victoriaMetrics.scrapeInterval);
     const services = doc.scrape_configs.find((c) => c.job_name === 'tessera-services')!.static_configs;
     expect(services).toEqual(
-      topo.services.filter((s) => s.metricsPort !== undefined).map((s) => ({ targets: [`127.0.0.1:${s.metricsPort}`], labels: { service: s.name } })),
+      topo.services
+        .filter((s) => s.metricsPort !== undefined)
+        .map((s) => ({ targets: [`127.0.0.1:${s.metricsPort}`], labels: { service: s.name } })),
     );
-    expect(services.map((c) => c.labels.service)).toEqual(expect.arrayContaining(['gateway', 'transactions', 'compliance', 'ingest', 'insights', 'stream-processor']));
-    expect(doc.scrape_configs.find((c) => c.job_name === 'zipkin')).toMatchObject({ metrics_path: '/prometheus', static_configs: [{ targets: ['127.0.0.1:9411'] }] });
+    expect(services.map((c) => c.labels.service)).toEqual(
+      expect.arrayContaining(['gateway', 'transactions', 'compliance', 'ingest', 'insights', 'stream-processor']),
+    );
+    expect(doc.scrape_configs.find((c) => c.job_name === 'zipkin')).toMatchObject({
+      metrics_path: '/prometheus',
+      static_configs: [{ targets: ['127.0.0.1:9411'] }],
+    });
   });
 });
 
 describe('generatedFiles', () => {
-  it.each([COMPOSE_SCRAPE_PATH, GRAFANA_DATASOURCES_PATH])('%s matches the topology (regenerate: npx tsx infra/local/compose.ts --write)', (file) => {
-    expect(readFileSync(file, 'utf8')).toBe(generatedFiles(topo).find((f) => f.file === file)!.content);
-  });
+  it.each([COMPOSE_SCRAPE_PATH, GRAFANA_DATASOURCES_PATH])(
+    '%s matches the topology (regenerate: npx tsx infra/local/compose.ts --write)',
+    (file) => {
+      expect(readFileSync(file, 'utf8')).toBe(generatedFiles(topo).find((f) => f.file === file)!.content);
+    },
+  );
 
   it('points the compose scrape config at container names', () => {
     const doc = parse(readFileSync(COMPOSE_SCRAPE_PATH, 'utf8')) as ScrapeDoc;
@@ -40,16 +50,30 @@ describe('generatedFiles', () => {
 describe('zipkinCommand', () => {
   it('bounds the heap and the in-memory store and binds the topology host', () => {
     const { args, env } = zipkinCommand(topo);
-    expect(args).toEqual(expect.arrayContaining([`-Xmx${topo.observability.zipkin.heapMb}m`, '-jar', `--armeria.ports[0].ip=${topo.observability.zipkin.host}`]));
-    expect(env).toMatchObject({ STORAGE_TYPE: 'mem', MEM_MAX_SPANS: String(topo.observability.zipkin.maxSpans), QUERY_PORT: String(topo.observability.zipkin.port) });
+    expect(args).toEqual(
+      expect.arrayContaining([
+        `-Xmx${topo.observability.zipkin.heapMb}m`,
+        '-jar',
+        `--armeria.ports[0].ip=${topo.observability.zipkin.host}`,
+      ]),
+    );
+    expect(env).toMatchObject({
+      STORAGE_TYPE: 'mem',
+      MEM_MAX_SPANS: String(topo.observability.zipkin.maxSpans),
+      QUERY_PORT: String(topo.observability.zipkin.port),
+    });
   });
 
   it('runs the Zipkin version that infra/zipkin/pom.xml resolves (and compose pulls)', () => {
     const pom = readFileSync(path.join(REPO_ROOT, 'infra/zipkin/pom.xml'), 'utf8');
     expect(/<zipkin\.version>([^<]+)<\/zipkin\.version>/.exec(pom)?.[1]).toBe(topo.observability.zipkin.version);
-    const compose = parse(readFileSync(path.join(REPO_ROOT, 'docker-compose.yml'), 'utf8')) as { services: Record<string, { image?: string }> };
+    const compose = parse(readFileSync(path.join(REPO_ROOT, 'docker-compose.yml'), 'utf8')) as {
+      services: Record<string, { image?: string }>;
+    };
     expect(compose.services['zipkin']!.image).toBe(`openzipkin/zipkin:${topo.observability.zipkin.version}`);
-    expect(compose.services['victoria-metrics']!.image).toBe(`victoriametrics/victoria-metrics:${topo.observability.victoriaMetrics.version}`);
+    expect(compose.services['victoria-metrics']!.image).toBe(
+      `victoriametrics/victoria-metrics:${topo.observability.victoriaMetrics.version}`,
+    );
   });
 });
 
@@ -58,7 +82,11 @@ describe('LocalVictoriaMetrics', () => {
     it('bounds memory and retention and listens where the topology says', () => {
       const v = topo.observability.victoriaMetrics;
       expect(new LocalVictoriaMetrics(topo).args()).toEqual(
-        expect.arrayContaining([`-httpListenAddr=${v.host}:${v.port}`, `-memory.allowedBytes=${v.memoryMb}MB`, `-retentionPeriod=${v.retention}`]),
+        expect.arrayContaining([
+          `-httpListenAddr=${v.host}:${v.port}`,
+          `-memory.allowedBytes=${v.memoryMb}MB`,
+          `-retentionPeriod=${v.retention}`,
+        ]),
       );
     });
   });

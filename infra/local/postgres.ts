@@ -1,6 +1,17 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFileSync, chownSync, existsSync, lstatSync, readFileSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chownSync,
+  existsSync,
+  lstatSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import * as path from 'node:path';
 import { Client, escapeIdentifier, escapeLiteral } from 'pg';
 import { InfraError } from './errors';
@@ -54,7 +65,9 @@ export class LocalPostgres {
     const external = path.join('/var/tmp', `tessera-pg-${createHash('sha256').update(this.link).digest('hex').slice(0, 12)}`);
     ensureDir(external);
     symlinkSync(external, this.link);
-    log(`OS user ${user.name} cannot enter ${path.relative(process.cwd(), stateDir)}; cluster placed in ${external} (linked from ${path.relative(REPO_ROOT, this.link)})`);
+    log(
+      `OS user ${user.name} cannot enter ${path.relative(process.cwd(), stateDir)}; cluster placed in ${external} (linked from ${path.relative(REPO_ROOT, this.link)})`,
+    );
     this.locate(external);
   }
 
@@ -84,8 +97,15 @@ export class LocalPostgres {
       ensureDir(this.socketDir);
       if (user) for (const d of [this.dir, this.socketDir]) chownSync(d, user.uid, user.gid);
       if (!existsSync(path.join(this.dataDir, 'PG_VERSION'))) {
-        log(`initdb ${this.dataDir.startsWith(REPO_ROOT) ? path.relative(REPO_ROOT, this.dataDir) : this.dataDir}${user ? ` (as OS user ${user.name}; postgres refuses root)` : ''}`);
-        this.asUser(user, path.join(bin, 'initdb'), ['-D', this.dataDir, '-U', 'postgres', '--encoding=UTF8', '--locale=C', '--auth-local=trust', '--auth-host=scram-sha-256'], 'initdb');
+        log(
+          `initdb ${this.dataDir.startsWith(REPO_ROOT) ? path.relative(REPO_ROOT, this.dataDir) : this.dataDir}${user ? ` (as OS user ${user.name}; postgres refuses root)` : ''}`,
+        );
+        this.asUser(
+          user,
+          path.join(bin, 'initdb'),
+          ['-D', this.dataDir, '-U', 'postgres', '--encoding=UTF8', '--locale=C', '--auth-local=trust', '--auth-host=scram-sha-256'],
+          'initdb',
+        );
         // Our settings live in one file we rewrite on every `up`, so topology changes apply on restart.
         appendFileSync(path.join(this.dataDir, 'postgresql.conf'), "\ninclude_if_exists = 'tessera.conf'\n");
       }
@@ -93,14 +113,27 @@ export class LocalPostgres {
       if (user) chownSync(path.join(this.dataDir, 'tessera.conf'), user.uid, user.gid);
       log(`starting postgres on ${this.topo.postgres.host}:${this.topo.postgres.port}`);
       try {
-        this.asUser(user, path.join(bin, 'pg_ctl'), ['-D', this.dataDir, '-l', this.logFile, '-w', '-t', String(Math.ceil(timeoutMs / 1000)), '-s', 'start'], 'pg_ctl start');
+        this.asUser(
+          user,
+          path.join(bin, 'pg_ctl'),
+          ['-D', this.dataDir, '-l', this.logFile, '-w', '-t', String(Math.ceil(timeoutMs / 1000)), '-s', 'start'],
+          'pg_ctl start',
+        );
       } catch (err) {
-        throw new InfraError(`postgres did not start: ${(err as Error).message}`, `see ${path.relative(REPO_ROOT, this.logFile)}`, tailFile(this.logFile, 20));
+        throw new InfraError(
+          `postgres did not start: ${(err as Error).message}`,
+          `see ${path.relative(REPO_ROOT, this.logFile)}`,
+          tailFile(this.logFile, 20),
+        );
       }
     }
     const ok = await waitFor(() => this.superuserReady(), timeoutMs);
     if (!ok) {
-      throw new InfraError(`postgres did not accept connections within ${timeoutMs / 1000}s`, 'check the log below, then `npm run infra -- down` and retry', tailFile(this.logFile, 20));
+      throw new InfraError(
+        `postgres did not accept connections within ${timeoutMs / 1000}s`,
+        'check the log below, then `npm run infra -- down` and retry',
+        tailFile(this.logFile, 20),
+      );
     }
     await this.provision(log);
     const unhealthy = await this.unhealthyDatabases();
@@ -112,18 +145,29 @@ export class LocalPostgres {
     if (pid === undefined) return;
     log(`stopping postgres (pid ${pid})`);
     try {
-      this.asUser(postgresOsUser(), path.join(findPgBin(), 'pg_ctl'), ['-D', this.dataDir, '-m', 'fast', '-w', '-t', '30', '-s', 'stop'], 'pg_ctl stop');
+      this.asUser(
+        postgresOsUser(),
+        path.join(findPgBin(), 'pg_ctl'),
+        ['-D', this.dataDir, '-m', 'fast', '-w', '-t', '30', '-s', 'stop'],
+        'pg_ctl stop',
+      );
     } catch {
       // Fast shutdown did not finish: immediate mode aborts backends (crash recovery on next start, no data loss).
       log('postgres did not stop in 30s, using immediate shutdown');
-      this.asUser(postgresOsUser(), path.join(findPgBin(), 'pg_ctl'), ['-D', this.dataDir, '-m', 'immediate', '-w', '-t', '15', '-s', 'stop'], 'pg_ctl stop -m immediate');
+      this.asUser(
+        postgresOsUser(),
+        path.join(findPgBin(), 'pg_ctl'),
+        ['-D', this.dataDir, '-m', 'immediate', '-w', '-t', '15', '-s', 'stop'],
+        'pg_ctl stop -m immediate',
+      );
     }
   }
 
   async status(): Promise<ComponentStatus> {
     const pid = this.pid();
     const port = this.topo.postgres.port;
-    if (pid === undefined) return { name: 'postgres', port, state: 'stopped', detail: existsSync(this.dataDir) ? 'initialised' : 'not initialised' };
+    if (pid === undefined)
+      return { name: 'postgres', port, state: 'stopped', detail: existsSync(this.dataDir) ? 'initialised' : 'not initialised' };
     const unhealthy = (await tcpOpen(this.topo.postgres.host, port)) ? await this.unhealthyDatabases() : ['(port closed)'];
     return {
       name: 'postgres',
@@ -169,7 +213,13 @@ export class LocalPostgres {
 
   private superuserClient(): Client {
     // Unix socket + trust: the socket dir is private to the cluster's OS user (and root).
-    return new Client({ host: this.socketDir, port: this.topo.postgres.port, user: 'postgres', database: 'postgres', connectionTimeoutMillis: 2000 });
+    return new Client({
+      host: this.socketDir,
+      port: this.topo.postgres.port,
+      user: 'postgres',
+      database: 'postgres',
+      connectionTimeoutMillis: 2000,
+    });
   }
 
   private async superuserReady(): Promise<boolean> {
@@ -213,14 +263,18 @@ export class LocalPostgres {
       if (role.rowCount === 0) log(`created role ${user}`);
       // The view lives in the `postgres` database; pg_read_all_stats lets the application role see every
       // database's statements, not only its own sessions'. Skipped (with a note) until a restart loads the library.
-      const loaded = await client.query("SELECT 1 FROM pg_settings WHERE name = 'shared_preload_libraries' AND setting LIKE '%pg_stat_statements%'");
+      const loaded = await client.query(
+        "SELECT 1 FROM pg_settings WHERE name = 'shared_preload_libraries' AND setting LIKE '%pg_stat_statements%'",
+      );
       if (loaded.rowCount === 0) log('pg_stat_statements not loaded yet: restart PostgreSQL (npm run infra -- down, then up) to enable it');
       else await client.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
       await client.query(`GRANT pg_read_all_stats TO ${escapeIdentifier(user)}`);
       for (const db of databases) {
         const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [db.name]);
         if (exists.rowCount === 0) {
-          await client.query(`CREATE DATABASE ${escapeIdentifier(db.name)} OWNER ${escapeIdentifier(user)} ENCODING 'UTF8' TEMPLATE template0`);
+          await client.query(
+            `CREATE DATABASE ${escapeIdentifier(db.name)} OWNER ${escapeIdentifier(user)} ENCODING 'UTF8' TEMPLATE template0`,
+          );
           log(`created database ${db.name} (for ${db.service})`);
         }
       }

@@ -221,7 +221,9 @@ export function reserveListenPorts(ports: number[], log: (line: string) => void)
   try {
     writeFileSync(RESERVED_PORTS_FILE, wanted);
   } catch (err) {
-    log(`ports ${missing.join(', ')} lie in the ephemeral range ${lo}-${hi}: an outgoing connection may take one and a listener then fails with EADDRINUSE (${(err as NodeJS.ErrnoException).code ?? 'not writable'}); as root: sysctl -w net.ipv4.ip_local_reserved_ports=${wanted}`);
+    log(
+      `ports ${missing.join(', ')} lie in the ephemeral range ${lo}-${hi}: an outgoing connection may take one and a listener then fails with EADDRINUSE (${(err as NodeJS.ErrnoException).code ?? 'not writable'}); as root: sysctl -w net.ipv4.ip_local_reserved_ports=${wanted}`,
+    );
     return [];
   }
   log(`reserved ports ${missing.join(', ')} (net.ipv4.ip_local_reserved_ports): outgoing connections no longer take them as source ports`);
@@ -233,7 +235,10 @@ export function assertPortFree(port: number, what: string, ours: number[] = []):
   if (!portListening(port)) return;
   const holders = listeningPids(port).filter((p) => !ours.includes(p));
   if (holders.length === 0 && ours.length > 0) return;
-  const who = holders.length > 0 ? holders.map((p) => `pid ${p} (${cmdline(p).replace(/\s+/g, ' ').slice(0, 80) || '?'})`).join(', ') : 'an unknown process';
+  const who =
+    holders.length > 0
+      ? holders.map((p) => `pid ${p} (${cmdline(p).replace(/\s+/g, ' ').slice(0, 80) || '?'})`).join(', ')
+      : 'an unknown process';
   throw new InfraError(
     `port ${port} (${what}) is already in use by ${who}`,
     holders.length > 0
@@ -324,7 +329,10 @@ export function treeCpuSeconds(rootPid: number, children?: Map<number, number[]>
 
 export function tailFile(file: string, lines: number): string {
   try {
-    return readFileSync(file, 'utf8').split('\n').slice(-lines - 1).join('\n');
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .slice(-lines - 1)
+      .join('\n');
   } catch {
     return `(no log at ${file})`;
   }

@@ -47,7 +47,11 @@ describe('serviceLaunch', () => {
   it('runs a Node service with its instrumentation preloaded', () => {
     const launch = serviceLaunch(spec('gateway'), '/repo');
     expect(launch.command).toBe(process.execPath);
-    expect(launch.args).toEqual(['-r', path.join('/repo/services/gateway/dist', 'instrumentation.js'), '/repo/services/gateway/dist/main.js']);
+    expect(launch.args).toEqual([
+      '-r',
+      path.join('/repo/services/gateway/dist', 'instrumentation.js'),
+      '/repo/services/gateway/dist/main.js',
+    ]);
   });
 });
 
@@ -77,7 +81,15 @@ describe('aggregateStage (TESSERA_AGGREGATE_STAGE)', () => {
   it('puts the Go stage on its own group and outputs only side by side', () => {
     const go = topo.services.find((s) => s.name === 'stream-processor-go')!;
     expect(stageEnv(go, 'go')).toEqual({});
-    expect(stageEnv(go, 'both')).toMatchObject({ STREAM_PROCESSOR_GO_GROUP_ID: 'stream-processor-go.compare', STREAM_PROCESSOR_GO_AGGREGATES_TOPIC: 'analytics.aggregates.compare.v1' });
-    expect(stageEnv(topo.services.find((s) => s.name === 'stream-processor')!, 'both')).toEqual({});
+    expect(stageEnv(go, 'both')).toMatchObject({
+      STREAM_PROCESSOR_GO_GROUP_ID: 'stream-processor-go.compare',
+      STREAM_PROCESSOR_GO_AGGREGATES_TOPIC: 'analytics.aggregates.compare.v1',
+    });
+    expect(
+      stageEnv(
+        topo.services.find((s) => s.name === 'stream-processor')!,
+        'both',
+      ),
+    ).toEqual({});
   });
 });

@@ -2,7 +2,20 @@ import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { InfraError } from './errors';
-import { assertPortFree, ensureDir, reserveListenPorts, isAlive, ownedPid, removeFile, startDetached, stopPid, tailFile, tcpOpen, treePssKb, waitFor } from './proc';
+import {
+  assertPortFree,
+  ensureDir,
+  reserveListenPorts,
+  isAlive,
+  ownedPid,
+  removeFile,
+  startDetached,
+  stopPid,
+  tailFile,
+  tcpOpen,
+  treePssKb,
+  waitFor,
+} from './proc';
 import type { ComponentStatus } from './status';
 import { LocalKafka } from './kafka';
 import { allListenPorts, localAddressing, REPO_ROOT, serviceEnv, type LayoutName, type ServiceSpec, type Topology } from './topology';
@@ -39,7 +52,13 @@ export function startOrder(services: ServiceSpec[]): ServiceSpec[] {
  * The environment of a service process: the caller's, minus NODE_OPTIONS (tsx or a debugger may have put
  * loaders there), plus what the topology derives (which sets NODE_OPTIONS to the service's heap cap).
  */
-export function processEnv(topo: Topology, name: string, parent: NodeJS.ProcessEnv, layout: LayoutName = 'single', overrides: Record<string, string> = {}): NodeJS.ProcessEnv {
+export function processEnv(
+  topo: Topology,
+  name: string,
+  parent: NodeJS.ProcessEnv,
+  layout: LayoutName = 'single',
+  overrides: Record<string, string> = {},
+): NodeJS.ProcessEnv {
   const { NODE_OPTIONS: _loaders, ...inherited } = parent;
   const env: NodeJS.ProcessEnv = { ...inherited, ...serviceEnv(topo, name, localAddressing(topo, layout)) };
   const { NODE_OPTIONS: extraOptions, ...rest } = overrides;
@@ -99,7 +118,11 @@ interface ServicePaths {
  */
 export function aggregateStage(env: NodeJS.ProcessEnv = process.env): 'ts' | 'go' | 'both' {
   const v = (env['TESSERA_AGGREGATE_STAGE'] ?? 'ts').trim().toLowerCase();
-  if (v !== 'ts' && v !== 'go' && v !== 'both') throw new InfraError(`TESSERA_AGGREGATE_STAGE=${v} is none of ts, go, both`, 'unset it (TS stage), or set TESSERA_AGGREGATE_STAGE=go (Go stage) or both (side by side)');
+  if (v !== 'ts' && v !== 'go' && v !== 'both')
+    throw new InfraError(
+      `TESSERA_AGGREGATE_STAGE=${v} is none of ts, go, both`,
+      'unset it (TS stage), or set TESSERA_AGGREGATE_STAGE=go (Go stage) or both (side by side)',
+    );
   return v;
 }
 
@@ -209,10 +232,15 @@ export class LocalServices {
         logFile: p.logFile,
         pidFile: p.pidFile,
         // Every broker of the layout Kafka runs in (up --brokers 3), not just the first.
-        env: processEnv(this.topo, name, process.env, new LocalKafka(this.topo).formattedLayout() ?? 'single', { ...env, ...stageEnv(p.spec, stage) }),
+        env: processEnv(this.topo, name, process.env, new LocalKafka(this.topo).formattedLayout() ?? 'single', {
+          ...env,
+          ...stageEnv(p.spec, stage),
+        }),
       });
       const t0 = Date.now();
-      log(`started ${name} (pid ${pid}, ${p.spec.runtime === 'go' ? 'GOMEMLIMIT' : 'heap ≤'}${p.spec.heapMb} MB${p.spec.port !== undefined ? `, ${p.spec.kind} :${p.spec.port}` : ''}${Object.keys(stageEnv(p.spec, stage)).length > 0 ? ', side by side on its own group and output topics' : ''})`);
+      log(
+        `started ${name} (pid ${pid}, ${p.spec.runtime === 'go' ? 'GOMEMLIMIT' : 'heap ≤'}${p.spec.heapMb} MB${p.spec.port !== undefined ? `, ${p.spec.kind} :${p.spec.port}` : ''}${Object.keys(stageEnv(p.spec, stage)).length > 0 ? ', side by side on its own group and output topics' : ''})`,
+      );
       await this.awaitReady(p, pid, timeoutMs);
       log(`${name} ready in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
     }
@@ -310,7 +338,11 @@ export class LocalServices {
     const log = path.relative(REPO_ROOT, p.logFile);
     if (!isAlive(pid)) {
       removeFile(p.pidFile);
-      throw new InfraError(`${p.spec.name} exited during startup`, `fix the cause in ${log} (tail below), then run up again`, tailFile(p.logFile, 25));
+      throw new InfraError(
+        `${p.spec.name} exited during startup`,
+        `fix the cause in ${log} (tail below), then run up again`,
+        tailFile(p.logFile, 25),
+      );
     }
     if (!ok) {
       throw new InfraError(
@@ -348,8 +380,16 @@ export class LocalServices {
     const libs = path.join(REPO_ROOT, 'libs');
     const hash = createHash('sha256');
     if (p.spec.runtime === 'go') return hash.update(readFileSync(p.main)).digest('hex'); // one static binary
-    const roots = [path.dirname(p.main), ...(existsSync(libs) ? readdirSync(libs).sort().map((l) => path.join(libs, l, 'dist')) : [])];
-    for (const file of roots.flatMap(jsFiles)) hash.update(path.relative(REPO_ROOT, file)).update('\0').update(readFileSync(file)).update('\0');
+    const roots = [
+      path.dirname(p.main),
+      ...(existsSync(libs)
+        ? readdirSync(libs)
+            .sort()
+            .map((l) => path.join(libs, l, 'dist'))
+        : []),
+    ];
+    for (const file of roots.flatMap(jsFiles))
+      hash.update(path.relative(REPO_ROOT, file)).update('\0').update(readFileSync(file)).update('\0');
     return hash.digest('hex');
   }
 }

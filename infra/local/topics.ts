@@ -36,7 +36,10 @@ export async function waitForLeaders(admin: Admin, topics: string[], timeoutMs =
     } catch (err) {
       if (!SPREADING.has((err as { type?: string }).type ?? '')) throw err;
     }
-    if (Date.now() > deadline) throw new Error(`topics ${topics.join(', ')} have no leader after ${timeoutMs / 1000} s: see the broker logs (npm run infra -- logs kafka-1)`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `topics ${topics.join(', ')} have no leader after ${timeoutMs / 1000} s: see the broker logs (npm run infra -- logs kafka-1)`,
+      );
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -61,7 +64,11 @@ export async function ensureTopics(admin: Admin, topics: ResolvedTopic[]): Promi
       })),
     });
   }
-  if (missing.length > 0) await waitForLeaders(admin, missing.map((t) => t.name));
+  if (missing.length > 0)
+    await waitForLeaders(
+      admin,
+      missing.map((t) => t.name),
+    );
   const outcomes: TopicOutcome[] = missing.map((t) => ({ topic: t.name, actions: ['created'], warnings: [] }));
   const present = topics.filter((t) => existing.has(t.name));
   if (present.length === 0) return outcomes;
@@ -82,7 +89,9 @@ export async function ensureTopics(admin: Admin, topics: ResolvedTopic[]): Promi
     }
     const rf = partitions[0]?.replicas.length;
     if (rf !== undefined && rf !== topic.replicationFactor) {
-      outcome.warnings.push(`replication factor is ${rf}, topology says ${topic.replicationFactor} (reassign partitions or recreate the topic)`);
+      outcome.warnings.push(
+        `replication factor is ${rf}, topology says ${topic.replicationFactor} (reassign partitions or recreate the topic)`,
+      );
     }
     const actual = new Map(
       (described.resources.find((r) => r.resourceName === topic.name)?.configEntries ?? []).map((e) => [e.configName, e.configValue]),
@@ -92,7 +101,13 @@ export async function ensureTopics(admin: Admin, topics: ResolvedTopic[]): Promi
       // AlterConfigs replaces the topic's whole override set, which is what a declarative source wants.
       await admin.alterConfigs({
         validateOnly: false,
-        resources: [{ type: ConfigResourceTypes.TOPIC, name: topic.name, configEntries: Object.entries(topic.config).map(([name, value]) => ({ name, value })) }],
+        resources: [
+          {
+            type: ConfigResourceTypes.TOPIC,
+            name: topic.name,
+            configEntries: Object.entries(topic.config).map(([name, value]) => ({ name, value })),
+          },
+        ],
       });
       outcome.actions.push('configs-updated');
     }

@@ -1,7 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { parse, stringify } from 'yaml';
 import { TopologyError } from './errors';
-import { DEFAULT_TOPOLOGY_PATH, REPO_ROOT, kafkaBrokers, layoutForBrokers, loadTopology, parseTopology, resolveTopics, serviceEnv } from './topology';
+import {
+  DEFAULT_TOPOLOGY_PATH,
+  REPO_ROOT,
+  kafkaBrokers,
+  layoutForBrokers,
+  loadTopology,
+  parseTopology,
+  resolveTopics,
+  serviceEnv,
+} from './topology';
 
 type Raw = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- free-form YAML under test
 
@@ -53,17 +62,26 @@ describe('parseTopology', () => {
   });
 
   it('passes the go processor its metrics port (read by its config.go like the node convention)', () => {
-    expect(serviceEnv(loadTopology(), 'stream-processor-go')).toMatchObject({ STREAM_PROCESSOR_GO_METRICS_HOST: '127.0.0.1', STREAM_PROCESSOR_GO_METRICS_PORT: '9467' });
+    expect(serviceEnv(loadTopology(), 'stream-processor-go')).toMatchObject({
+      STREAM_PROCESSOR_GO_METRICS_HOST: '127.0.0.1',
+      STREAM_PROCESSOR_GO_METRICS_PORT: '9467',
+    });
   });
 
   it('rejects an observability port that collides with a service port', () => {
-    expect(problemsAfter((raw) => (raw['observability']['zipkin']['port'] = 9461))).toContainEqual(expect.stringMatching(/port 9461 is used by service gateway metrics and zipkin/));
-    expect(problemsAfter((raw) => (raw['observability']['victoriaMetrics']['port'] = 8080))).toContainEqual(expect.stringMatching(/port 8080 is used by service gateway and victoria-metrics/));
+    expect(problemsAfter((raw) => (raw['observability']['zipkin']['port'] = 9461))).toContainEqual(
+      expect.stringMatching(/port 9461 is used by service gateway metrics and zipkin/),
+    );
+    expect(problemsAfter((raw) => (raw['observability']['victoriaMetrics']['port'] = 8080))).toContainEqual(
+      expect.stringMatching(/port 8080 is used by service gateway and victoria-metrics/),
+    );
   });
 
   it('rejects an observability section that is missing or malformed', () => {
     expect(problemsAfter((raw) => delete raw['observability'])).toContainEqual(expect.stringMatching(/^observability: /));
-    expect(problemsAfter((raw) => (raw['observability']['victoriaMetrics']['retention'] = 'forever'))).toContainEqual(expect.stringMatching(/observability\.victoriaMetrics\.retention/));
+    expect(problemsAfter((raw) => (raw['observability']['victoriaMetrics']['retention'] = 'forever'))).toContainEqual(
+      expect.stringMatching(/observability\.victoriaMetrics\.retention/),
+    );
   });
 
   it('rejects a metrics port that collides with another port', () => {
@@ -90,14 +108,22 @@ describe('parseTopology', () => {
   it('rejects duplicate topics and a DLQ for an unknown topic', () => {
     const problems = problemsAfter((raw) => {
       raw['topics'].push({ ...raw['topics'][0] });
-      raw['topics'].push({ name: 'nowhere.things.dlq.v1', dlqFor: 'nowhere.things.v1', partitions: 1, retentionMs: 1, cleanupPolicy: 'delete' });
+      raw['topics'].push({
+        name: 'nowhere.things.dlq.v1',
+        dlqFor: 'nowhere.things.v1',
+        partitions: 1,
+        retentionMs: 1,
+        cleanupPolicy: 'delete',
+      });
     });
     expect(problems).toContainEqual('topic payments.transfer.events.v1 is declared twice');
     expect(problems).toContainEqual('topic nowhere.things.dlq.v1 is the DLQ for unknown topic nowhere.things.v1');
   });
 
   it('rejects topic names that break the <domain>.<entity>.<kind>.v<N> convention', () => {
-    expect(problemsAfter((raw) => (raw['topics'][0]['name'] = 'PaymentsEvents'))).toContainEqual(expect.stringMatching(/^topics\.0\.name: topic names follow/));
+    expect(problemsAfter((raw) => (raw['topics'][0]['name'] = 'PaymentsEvents'))).toContainEqual(
+      expect.stringMatching(/^topics\.0\.name: topic names follow/),
+    );
   });
 
   it('rejects a replication factor above the layout broker count and min.insync.replicas above it', () => {
@@ -105,8 +131,12 @@ describe('parseTopology', () => {
       raw['topics'][0]['replicationFactor'] = { single: 2 };
       raw['topics'][1]['minInsyncReplicas'] = { triple: 4 };
     });
-    expect(problems).toContainEqual(expect.stringMatching(/payments.transfer.events.v1: replication factor 2 exceeds the 1 broker\(s\) of layout single/));
-    expect(problems).toContainEqual(expect.stringMatching(/payments.transfer.events.v1.dlq: min.insync.replicas 4 exceeds replication factor 3/));
+    expect(problems).toContainEqual(
+      expect.stringMatching(/payments.transfer.events.v1: replication factor 2 exceeds the 1 broker\(s\) of layout single/),
+    );
+    expect(problems).toContainEqual(
+      expect.stringMatching(/payments.transfer.events.v1.dlq: min.insync.replicas 4 exceeds replication factor 3/),
+    );
   });
 
   it('rejects references to undeclared topics, databases and peers', () => {
@@ -126,13 +156,20 @@ describe('parseTopology', () => {
 
   it('rejects a side-by-side env that names a topic the service may not use (it would be refused, or hit shared outputs)', () => {
     const problems = problemsAfter((raw) => {
-      (service(raw, 'stream-processor-go') as Record<string, Record<string, string>>)['compareEnv']!['STREAM_PROCESSOR_GO_AGGREGATES_TOPIC'] = 'analytics.events.raw.v1';
+      (service(raw, 'stream-processor-go') as Record<string, Record<string, string>>)['compareEnv']![
+        'STREAM_PROCESSOR_GO_AGGREGATES_TOPIC'
+      ] = 'analytics.events.raw.v1';
     });
-    expect(problems).toContain('service stream-processor-go: compareEnv STREAM_PROCESSOR_GO_AGGREGATES_TOPIC=analytics.events.raw.v1 is not its own (ingest, stream-processor use it too)');
+    expect(problems).toContain(
+      'service stream-processor-go: compareEnv STREAM_PROCESSOR_GO_AGGREGATES_TOPIC=analytics.events.raw.v1 is not its own (ingest, stream-processor use it too)',
+    );
     const undeclared = problemsAfter((raw) => {
-      (service(raw, 'stream-processor-go') as Record<string, Record<string, string>>)['compareEnv']!['STREAM_PROCESSOR_GO_DLQ_TOPIC'] = 'platform.pings.v1';
+      (service(raw, 'stream-processor-go') as Record<string, Record<string, string>>)['compareEnv']!['STREAM_PROCESSOR_GO_DLQ_TOPIC'] =
+        'platform.pings.v1';
     });
-    expect(undeclared).toContain('service stream-processor-go: compareEnv STREAM_PROCESSOR_GO_DLQ_TOPIC=platform.pings.v1 is neither produced nor consumed by it');
+    expect(undeclared).toContain(
+      'service stream-processor-go: compareEnv STREAM_PROCESSOR_GO_DLQ_TOPIC=platform.pings.v1 is neither produced nor consumed by it',
+    );
   });
 
   it('rejects a peer cycle, which would deadlock startup ordering', () => {
@@ -143,19 +180,25 @@ describe('parseTopology', () => {
 
   it('allows a call back against the startup order (callbacks), but not to an unknown service', () => {
     expect(problemsAfter(() => undefined)).toEqual([]);
-    expect(problemsAfter((raw) => (service(raw, 'compliance')['callbacks'] = ['billing']))).toContain('service compliance has unknown peer billing');
+    expect(problemsAfter((raw) => (service(raw, 'compliance')['callbacks'] = ['billing']))).toContain(
+      'service compliance has unknown peer billing',
+    );
   });
 
   it('rejects Kafka grants that name nothing or overlap (observes, transactional ids)', () => {
-    expect(problemsAfter((raw) => (service(raw, 'gateway')['observes'] = ['billing']))).toContain('service gateway observes unknown service billing');
+    expect(problemsAfter((raw) => (service(raw, 'gateway')['observes'] = ['billing']))).toContain(
+      'service gateway observes unknown service billing',
+    );
     expect(problemsAfter((raw) => (service(raw, 'compliance')['transactionalIdPrefix'] = 'stream-processor-analytics.x'))).toContainEqual(
       expect.stringMatching(/services compliance and stream-processor share transactional ids/),
     );
     expect(problemsAfter((raw) => (service(raw, 'gateway')['transactionalIdPrefix'] = 'gateway-tx'))).toEqual([]);
-    expect(problemsAfter((raw) => {
-      service(raw, 'gateway')['produces'] = [];
-      service(raw, 'gateway')['transactionalIdPrefix'] = 'gateway-tx';
-    })).toContain('service gateway has a transactionalIdPrefix but produces nothing');
+    expect(
+      problemsAfter((raw) => {
+        service(raw, 'gateway')['produces'] = [];
+        service(raw, 'gateway')['transactionalIdPrefix'] = 'gateway-tx';
+      }),
+    ).toContain('service gateway has a transactionalIdPrefix but produces nothing');
   });
 
   it('rejects a worker with a port and a grpc service without one', () => {
@@ -163,7 +206,9 @@ describe('parseTopology', () => {
       service(raw, 'stream-processor')['port'] = 50060;
       delete service(raw, 'ingest')['port'];
     });
-    expect(problems).toEqual(expect.arrayContaining(['service stream-processor: a worker has no port', 'service ingest: a grpc service needs a port']));
+    expect(problems).toEqual(
+      expect.arrayContaining(['service stream-processor: a worker has no port', 'service ingest: a grpc service needs a port']),
+    );
   });
 
   it('rejects unknown keys (typos) instead of ignoring them', () => {
@@ -171,7 +216,9 @@ describe('parseTopology', () => {
   });
 
   it('requires a heap cap on every service, so no process can take the default ~2 GB', () => {
-    expect(problemsAfter((raw) => delete service(raw, 'gateway')['heapMb'])).toContainEqual(expect.stringMatching(/^services\.0\.heapMb: /));
+    expect(problemsAfter((raw) => delete service(raw, 'gateway')['heapMb'])).toContainEqual(
+      expect.stringMatching(/^services\.0\.heapMb: /),
+    );
   });
 
   it('keeps the sum of heap caps, the broker heap and shared buffers within the ~2.5 GB platform budget', () => {
@@ -262,7 +309,8 @@ describe('serviceEnv', () => {
     const t = loadTopology();
     for (const s of t.services) {
       const env = serviceEnv(t, s.name);
-      if (s.produces.length + s.consumes.length + s.observes.length > 0) expect([s.name, env['KAFKA_SASL_USERNAME'], env['KAFKA_SECURITY_PROTOCOL']]).toEqual([s.name, s.name, 'SASL_SSL']);
+      if (s.produces.length + s.consumes.length + s.observes.length > 0)
+        expect([s.name, env['KAFKA_SASL_USERNAME'], env['KAFKA_SECURITY_PROTOCOL']]).toEqual([s.name, s.name, 'SASL_SSL']);
       else expect(env['KAFKA_SASL_USERNAME']).toBeUndefined();
     }
   });
@@ -270,7 +318,10 @@ describe('serviceEnv', () => {
   it('gives mTLS and auth settings to every gRPC speaker and to nothing else', () => {
     const t = loadTopology();
     for (const name of ['gateway', 'transactions', 'compliance', 'ingest', 'insights']) {
-      expect(serviceEnv(t, name)).toMatchObject({ TESSERA_TLS_DIR: `${REPO_ROOT}/.tessera/tls`, TESSERA_API_KEYS_FILE: `${REPO_ROOT}/.tessera/auth/api-keys.json` });
+      expect(serviceEnv(t, name)).toMatchObject({
+        TESSERA_TLS_DIR: `${REPO_ROOT}/.tessera/tls`,
+        TESSERA_API_KEYS_FILE: `${REPO_ROOT}/.tessera/auth/api-keys.json`,
+      });
       expect(serviceEnv(t, name)['TESSERA_GRPC_PLAINTEXT']).toBeUndefined();
     }
     for (const name of ['stream-processor', 'stream-processor-go']) expect(serviceEnv(t, name)['TESSERA_TLS_DIR']).toBeUndefined();
@@ -283,22 +334,26 @@ describe('serviceEnv', () => {
     expect(serviceEnv(t, 'stream-processor-go')['NODE_OPTIONS']).toBeUndefined();
   });
 
-  it('sends every service\'s spans (Node and Go) to the local Zipkin and gives the gateway the console\'s trace URL', () => {
+  it("sends every service's spans (Node and Go) to the local Zipkin and gives the gateway the console's trace URL", () => {
     const t = loadTopology();
     expect(t.services.some((x) => x.runtime === 'go')).toBe(true);
     for (const s of t.services) {
-      expect(serviceEnv(t, s.name)).toMatchObject({ OTEL_TRACES_EXPORTER: 'zipkin', OTEL_EXPORTER_ZIPKIN_ENDPOINT: 'http://127.0.0.1:9411/api/v2/spans' });
+      expect(serviceEnv(t, s.name)).toMatchObject({
+        OTEL_TRACES_EXPORTER: 'zipkin',
+        OTEL_EXPORTER_ZIPKIN_ENDPOINT: 'http://127.0.0.1:9411/api/v2/spans',
+      });
     }
     expect(serviceEnv(t, 'gateway')['TESSERA_TRACE_URL']).toBe('http://127.0.0.1:9411/zipkin/traces/{traceId}');
     expect(serviceEnv(t, 'transactions')['TESSERA_TRACE_URL']).toBeUndefined();
   });
 
-  it('samples the processors\' batch traces (hundreds of spans each) and gives the request-driven services the tail policy', () => {
+  it("samples the processors' batch traces (hundreds of spans each) and gives the request-driven services the tail policy", () => {
     const t = loadTopology();
     for (const name of ['stream-processor', 'stream-processor-go']) {
       expect(serviceEnv(t, name)).toMatchObject({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' });
     }
-    for (const name of ['gateway', 'transactions', 'compliance', 'ingest', 'insights']) expect(serviceEnv(t, name)['OTEL_TRACES_SAMPLER']).toBe('tessera_tail');
+    for (const name of ['gateway', 'transactions', 'compliance', 'ingest', 'insights'])
+      expect(serviceEnv(t, name)['OTEL_TRACES_SAMPLER']).toBe('tessera_tail');
   });
 
   it('gives call-back targets an address too', () => {

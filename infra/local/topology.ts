@@ -68,7 +68,10 @@ const serviceSchema = z
      * Kafka transactional ids the service may use: every id starting with this prefix (its ACL on the brokers,
      * infra/local/kafka-auth.ts). Only services that write in Kafka transactions declare one.
      */
-    transactionalIdPrefix: z.string().regex(/^[a-z][a-z0-9.-]*$/).optional(),
+    transactionalIdPrefix: z
+      .string()
+      .regex(/^[a-z][a-z0-9.-]*$/)
+      .optional(),
     /**
      * Services whose consumer groups this one may describe (their lag), e.g. the gateway's GET /v1/ops/consumer-lag:
      * DESCRIBE on the groups `<service>.*` and on the topics they consume. Read-only: no offsets, no records.
@@ -194,8 +197,10 @@ function consistencyProblems(t: Topology): string[] {
       const rf = topic.replicationFactor?.[layoutName] ?? t.topicDefaults.replicationFactor[layoutName];
       const isr = topic.minInsyncReplicas?.[layoutName] ?? t.topicDefaults.minInsyncReplicas[layoutName];
       const brokers = t.kafka.layouts[layoutName].brokers;
-      if (rf > brokers) problems.push(`topic ${topic.name}: replication factor ${rf} exceeds the ${brokers} broker(s) of layout ${layoutName}`);
-      if (isr > rf) problems.push(`topic ${topic.name}: min.insync.replicas ${isr} exceeds replication factor ${rf} (layout ${layoutName})`);
+      if (rf > brokers)
+        problems.push(`topic ${topic.name}: replication factor ${rf} exceeds the ${brokers} broker(s) of layout ${layoutName}`);
+      if (isr > rf)
+        problems.push(`topic ${topic.name}: min.insync.replicas ${isr} exceeds replication factor ${rf} (layout ${layoutName})`);
     }
     for (const reserved of ['cleanup.policy', 'retention.ms', 'min.insync.replicas']) {
       if (reserved in topic.config) problems.push(`topic ${topic.name}: set ${reserved} through its dedicated field, not config`);
@@ -218,10 +223,12 @@ function consistencyProblems(t: Topology): string[] {
     for (const observed of s.observes) {
       if (!serviceByName.has(observed)) problems.push(`service ${s.name} observes unknown service ${observed}`);
     }
-    if (s.transactionalIdPrefix !== undefined && s.produces.length === 0) problems.push(`service ${s.name} has a transactionalIdPrefix but produces nothing`);
+    if (s.transactionalIdPrefix !== undefined && s.produces.length === 0)
+      problems.push(`service ${s.name} has a transactionalIdPrefix but produces nothing`);
     for (const other of t.services) {
       const [a, b] = [s.transactionalIdPrefix, other.transactionalIdPrefix];
-      if (other !== s && a !== undefined && b !== undefined && a.startsWith(b)) problems.push(`services ${s.name} and ${other.name} share transactional ids (prefix ${a} starts with ${b})`);
+      if (other !== s && a !== undefined && b !== undefined && a.startsWith(b))
+        problems.push(`services ${s.name} and ${other.name} share transactional ids (prefix ${a} starts with ${b})`);
     }
     for (const peer of [...s.peers, ...s.callbacks]) {
       const p = serviceByName.get(peer);
@@ -233,9 +240,13 @@ function consistencyProblems(t: Topology): string[] {
     // write into the shared outputs, or read another's state).
     for (const [key, topic] of Object.entries(s.compareEnv ?? {})) {
       if (!key.endsWith('_TOPIC')) continue;
-      const others = t.services.filter((o) => o.name !== s.name && (o.produces.includes(topic) || o.consumes.includes(topic))).map((o) => o.name);
-      if (!s.produces.includes(topic) && !s.consumes.includes(topic)) problems.push(`service ${s.name}: compareEnv ${key}=${topic} is neither produced nor consumed by it`);
-      else if (others.length > 0) problems.push(`service ${s.name}: compareEnv ${key}=${topic} is not its own (${others.join(', ')} use it too)`);
+      const others = t.services
+        .filter((o) => o.name !== s.name && (o.produces.includes(topic) || o.consumes.includes(topic)))
+        .map((o) => o.name);
+      if (!s.produces.includes(topic) && !s.consumes.includes(topic))
+        problems.push(`service ${s.name}: compareEnv ${key}=${topic} is neither produced nor consumed by it`);
+      else if (others.length > 0)
+        problems.push(`service ${s.name}: compareEnv ${key}=${topic} is not its own (${others.join(', ')} use it too)`);
     }
   }
   const cycle = peerCycle(t.services);

@@ -50,11 +50,18 @@ export function ensureVictoriaMetrics(t: Topology, log: (line: string) => void):
   const want = t.observability.victoriaMetrics.version;
   if (builtVersion() === want) return;
   if (spawnSync('go', ['version']).error) {
-    throw new InfraError('victoria-metrics is not built and Go is missing to build it', 'install Go from https://go.dev/dl, then bash scripts/bootstrap.sh');
+    throw new InfraError(
+      'victoria-metrics is not built and Go is missing to build it',
+      'install Go from https://go.dev/dl, then bash scripts/bootstrap.sh',
+    );
   }
   log(`building victoria-metrics ${want} into .cache/go/bin (go install, first run only)`);
   const res = spawnSync('go', ['install', `${VM_MODULE}@${want}`], { stdio: 'inherit', env: { ...process.env, GOBIN: GO_BIN } });
-  if (res.status !== 0) throw new InfraError(`go install ${VM_MODULE}@${want} failed`, 'check access to the Go module proxy, then rerun `bash scripts/bootstrap.sh`');
+  if (res.status !== 0)
+    throw new InfraError(
+      `go install ${VM_MODULE}@${want} failed`,
+      'check access to the Go module proxy, then rerun `bash scripts/bootstrap.sh`',
+    );
 }
 
 /**
@@ -126,7 +133,9 @@ export class LocalVictoriaMetrics {
       ensureVictoriaMetrics(this.topo, log);
       assertPortFree(this.topo.observability.victoriaMetrics.port, 'victoria-metrics');
       const pid = startDetached({ command: VM_BINARY, args: this.args(), cwd: REPO_ROOT, logFile: this.logFile, pidFile: this.pidFile });
-      log(`started victoria-metrics (pid ${pid}, memory ${this.topo.observability.victoriaMetrics.memoryMb} MB, retention ${this.topo.observability.victoriaMetrics.retention})`);
+      log(
+        `started victoria-metrics (pid ${pid}, memory ${this.topo.observability.victoriaMetrics.memoryMb} MB, retention ${this.topo.observability.victoriaMetrics.retention})`,
+      );
     }
     const ok = await waitFor(async () => (await this.healthy()) || this.pid() === undefined, timeoutMs, 250);
     if (!ok || this.pid() === undefined) {
@@ -159,9 +168,17 @@ export class LocalVictoriaMetrics {
     const port = this.topo.observability.victoriaMetrics.port;
     const pid = this.pid();
     if (pid === undefined) return { name: 'victoria-metrics', port, state: 'stopped', detail: 'metrics backend (npm run infra -- up)' };
-    if (!(await this.healthy())) return { name: 'victoria-metrics', pid, port, state: 'unhealthy', detail: '/health failing', pssKb: treePssKb(pid) };
+    if (!(await this.healthy()))
+      return { name: 'victoria-metrics', pid, port, state: 'unhealthy', detail: '/health failing', pssKb: treePssKb(pid) };
     const t = await this.targets().catch(() => undefined);
     const scraping = t ? `, ${t.up}/${t.total} targets up` : '';
-    return { name: 'victoria-metrics', pid, port, state: 'healthy', detail: `metrics${scraping}, vmui ${this.baseUrl}/vmui/`, pssKb: treePssKb(pid) };
+    return {
+      name: 'victoria-metrics',
+      pid,
+      port,
+      state: 'healthy',
+      detail: `metrics${scraping}, vmui ${this.baseUrl}/vmui/`,
+      pssKb: treePssKb(pid),
+    };
   }
 }

@@ -23,13 +23,19 @@ const jarCurrent = () => existsSync(ZIPKIN_JAR) && existsSync(STAMP) && readFile
 export function ensureZipkinJar(log: (line: string) => void): void {
   if (jarCurrent()) return;
   if (spawnSync('mvn', ['-v']).error) {
-    throw new InfraError('the Zipkin server jar is not in .cache/zipkin and mvn is not installed to fetch it', 'apt-get install -y maven   (or: bash scripts/bootstrap.sh)');
+    throw new InfraError(
+      'the Zipkin server jar is not in .cache/zipkin and mvn is not installed to fetch it',
+      'apt-get install -y maven   (or: bash scripts/bootstrap.sh)',
+    );
   }
   log('resolving the Zipkin server jar from Maven Central into .cache/zipkin (first run only)');
   ensureDir(ZIPKIN_CACHE);
   const res = spawnSync('mvn', ['-B', '-q', '-Dstyle.color=never', '-f', ZIPKIN_POM, 'dependency:copy'], { stdio: 'inherit' });
   if (res.status !== 0 || !existsSync(ZIPKIN_JAR)) {
-    throw new InfraError('mvn could not resolve the Zipkin server jar', 'check network access to Maven Central, then rerun `bash scripts/bootstrap.sh`');
+    throw new InfraError(
+      'mvn could not resolve the Zipkin server jar',
+      'check network access to Maven Central, then rerun `bash scripts/bootstrap.sh`',
+    );
   }
   writeFileSync(STAMP, `${pomHash()}  infra/zipkin/pom.xml\n`);
 }
@@ -61,7 +67,13 @@ export function zipkinCommand(t: Topology): { args: string[]; env: Record<string
       `--armeria.ports[0].port=${z.port}`,
       '--armeria.ports[0].protocols[0]=http',
     ],
-    env: { STORAGE_TYPE: 'mem', MEM_MAX_SPANS: String(z.maxSpans), QUERY_PORT: String(z.port), SELF_TRACING_ENABLED: 'false', COLLECTOR_SCRIBE_ENABLED: 'false' },
+    env: {
+      STORAGE_TYPE: 'mem',
+      MEM_MAX_SPANS: String(z.maxSpans),
+      QUERY_PORT: String(z.port),
+      SELF_TRACING_ENABLED: 'false',
+      COLLECTOR_SCRIBE_ENABLED: 'false',
+    },
   };
 }
 
@@ -105,8 +117,17 @@ export class LocalZipkin {
       assertPortFree(this.topo.observability.zipkin.port, 'zipkin');
       ensureDir(this.dir);
       const { args, env } = zipkinCommand(this.topo);
-      const pid = startDetached({ command: 'java', args, cwd: REPO_ROOT, logFile: this.logFile, pidFile: this.pidFile, env: { ...process.env, ...env } });
-      log(`started zipkin (pid ${pid}, heap ${this.topo.observability.zipkin.heapMb} MB, in-memory, max ${this.topo.observability.zipkin.maxSpans} spans)`);
+      const pid = startDetached({
+        command: 'java',
+        args,
+        cwd: REPO_ROOT,
+        logFile: this.logFile,
+        pidFile: this.pidFile,
+        env: { ...process.env, ...env },
+      });
+      log(
+        `started zipkin (pid ${pid}, heap ${this.topo.observability.zipkin.heapMb} MB, in-memory, max ${this.topo.observability.zipkin.maxSpans} spans)`,
+      );
     }
     const ok = await waitFor(async () => (await this.healthy()) || this.pid() === undefined, timeoutMs);
     if (!ok || this.pid() === undefined) {
@@ -132,6 +153,13 @@ export class LocalZipkin {
     const pid = this.pid();
     if (pid === undefined) return { name: 'zipkin', port, state: 'stopped', detail: 'trace backend (npm run infra -- up)' };
     const ok = await this.healthy();
-    return { name: 'zipkin', pid, port, state: ok ? 'healthy' : 'unhealthy', detail: ok ? `traces, UI ${this.baseUrl}/zipkin/` : '/health not UP', pssKb: treePssKb(pid) };
+    return {
+      name: 'zipkin',
+      pid,
+      port,
+      state: ok ? 'healthy' : 'unhealthy',
+      detail: ok ? `traces, UI ${this.baseUrl}/zipkin/` : '/health not UP',
+      pssKb: treePssKb(pid),
+    };
   }
 }

@@ -52,14 +52,23 @@ it('loses nothing acknowledged when a broker dies mid-load and comes back', asyn
       const killedAt = elapsed();
       await sleep(12_000);
       await kafka.up();
-      return [`kill -9 of broker 2 of 3 at ${(killedAt / 1000).toFixed(1)} s`, `broker 2 back in the cluster at ${(elapsed() / 1000).toFixed(1)} s`];
+      return [
+        `kill -9 of broker 2 of 3 at ${(killedAt / 1000).toFixed(1)} s`,
+        `broker 2 back in the cluster at ${(elapsed() / 1000).toFixed(1)} s`,
+      ];
     },
   });
 
   // Every event the outbox says it published is on the topic (read back, read_committed, from the beginning).
   const tx = new Client({ connectionString: payments.urls.transactions });
   await tx.connect();
-  const expected = new Set((await tx.query<{ id: string }>("SELECT id::text FROM outbox_events WHERE topic = 'payments.transfer.events.v1' AND sent_at IS NOT NULL")).rows.map((r) => r.id));
+  const expected = new Set(
+    (
+      await tx.query<{ id: string }>(
+        "SELECT id::text FROM outbox_events WHERE topic = 'payments.transfer.events.v1' AND sent_at IS NOT NULL",
+      )
+    ).rows.map((r) => r.id),
+  );
   await tx.end();
   const seen = new Map<string, number>();
   const consumer = kafka.client('chaos-verify').consumer({ groupId: `chaos-verify-${randomUUID()}`, readUncommitted: false });
@@ -76,7 +85,11 @@ it('loses nothing acknowledged when a broker dies mid-load and comes back', asyn
   await consumer.disconnect();
   const missing = [...expected].filter((id) => !seen.has(id));
   const duplicated = [...expected].filter((id) => (seen.get(id) ?? 0) > 1);
-  const onTopic = { name: 'every published outbox event is on the topic', ok: missing.length === 0, detail: `${expected.size} published, ${missing.length} missing, ${duplicated.length} on the topic more than once` };
+  const onTopic = {
+    name: 'every published outbox event is on the topic',
+    ok: missing.length === 0,
+    detail: `${expected.size} published, ${missing.length} missing, ${duplicated.length} on the topic more than once`,
+  };
   outcome.result.invariants.push(onTopic);
   writeScenarioResult(outcome.result);
 
@@ -87,7 +100,7 @@ it('loses nothing acknowledged when a broker dies mid-load and comes back', asyn
 });
 
 // `npm run chaos` only (CI-sized subset, support/full.ts): ~2 minutes on the three-broker cluster.
-fullOnly('keeps the stream processor\'s Kafka transactions exactly-once when a broker dies mid-load and comes back', async () => {
+fullOnly("keeps the stream processor's Kafka transactions exactly-once when a broker dies mid-load and comes back", async () => {
   // The payments services are not part of this scenario: their CPU goes to the pipeline.
   const payments = platform;
   platform = undefined;
@@ -106,7 +119,10 @@ fullOnly('keeps the stream processor\'s Kafka transactions exactly-once when a b
       const killedAt = elapsed();
       await sleep(12_000);
       await kafka.up();
-      return [`kill -9 of broker 3 of 3 at ${(killedAt / 1000).toFixed(1)} s`, `broker 3 back in the cluster at ${(elapsed() / 1000).toFixed(1)} s`];
+      return [
+        `kill -9 of broker 3 of 3 at ${(killedAt / 1000).toFixed(1)} s`,
+        `broker 3 back in the cluster at ${(elapsed() / 1000).toFixed(1)} s`,
+      ];
     },
   });
   expect(invariants.filter((i) => !i.ok)).toEqual([]);

@@ -17,7 +17,12 @@ import { fullOnly } from './support/full';
 
 jest.setTimeout(300_000);
 
-const kafka = new Kafka({ ...kafkaSecurityFromEnv(), clientId: 'chaos-pipeline', brokers: (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092').split(','), logLevel: logLevel.NOTHING });
+const kafka = new Kafka({
+  ...kafkaSecurityFromEnv(),
+  clientId: 'chaos-pipeline',
+  brokers: (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092').split(','),
+  logLevel: logLevel.NOTHING,
+});
 
 /** kill -9 of each named service at its time (ms from the load's start), 1.5 s down, then started again. */
 function killAndRestart(platform: PipelinePlatform, plan: readonly (readonly [number, string])[]) {
@@ -42,30 +47,41 @@ describe.each([
   let platform: PipelinePlatform;
 
   beforeAll(async () => {
-    platform = await startPipelinePlatform(processor === 'ts' ? 18580 : 18590, { processor, env: { GATEWAY_RATE_LIMITS: 'write=100000/60s,read=100000/60s' } });
+    platform = await startPipelinePlatform(processor === 'ts' ? 18580 : 18590, {
+      processor,
+      env: { GATEWAY_RATE_LIMITS: 'write=100000/60s,read=100000/60s' },
+    });
   }, 180_000);
 
   afterAll(() => platform?.stop(), 120_000);
 
   // The Go stage's run is in `npm run chaos` only (CI-sized subset, support/full.ts): in `npm test` its kill -9 is
   // covered by go-processor-crash.int-spec.ts and the rebalance spec.
-  (processor === 'go' ? fullOnly : it)(`survives kill -9 of ${name} (twice), insights and ingest with every acknowledged event counted once`, async () => {
-    const { load, invariants } = await runPipelineScenario({
-      name: `kill-9-pipeline-${processor}`,
-      platform,
-      kafka,
-      clients: 4,
-      loadMs: 30_000,
-      rate: 300,
-      // ingest and insights first (back in ~2 s): a killed processor is owned again only after its dead member's
-      // session times out (kafkajs 30 s, franz-go 45 s), so its second kill lands on the backlog of the first.
-      fault: killAndRestart(platform, [[3_000, 'ingest'], [8_000, 'insights'], [12_000, name], [20_000, name]]),
-    });
-    expect(invariants.filter((i) => !i.ok)).toEqual([]);
-    expect(load.statuses['500'] ?? 0).toBe(0);
-    expect(load.unavailableWithoutRetryAfter).toBe(0);
-    expect(load.batches.some((b) => b.retried.length > 0)).toBe(true); // the ingest kill was felt
-  });
+  (processor === 'go' ? fullOnly : it)(
+    `survives kill -9 of ${name} (twice), insights and ingest with every acknowledged event counted once`,
+    async () => {
+      const { load, invariants } = await runPipelineScenario({
+        name: `kill-9-pipeline-${processor}`,
+        platform,
+        kafka,
+        clients: 4,
+        loadMs: 30_000,
+        rate: 300,
+        // ingest and insights first (back in ~2 s): a killed processor is owned again only after its dead member's
+        // session times out (kafkajs 30 s, franz-go 45 s), so its second kill lands on the backlog of the first.
+        fault: killAndRestart(platform, [
+          [3_000, 'ingest'],
+          [8_000, 'insights'],
+          [12_000, name],
+          [20_000, name],
+        ]),
+      });
+      expect(invariants.filter((i) => !i.ok)).toEqual([]);
+      expect(load.statuses['500'] ?? 0).toBe(0);
+      expect(load.unavailableWithoutRetryAfter).toBe(0);
+      expect(load.batches.some((b) => b.retried.length > 0)).toBe(true); // the ingest kill was felt
+    },
+  );
 
   it('dead-letters a garbage and a schema-incompatible record on the raw and aggregates topics and keeps going', async () => {
     const codes = ['ANALYTICS.INVALID_ENVELOPE', 'ANALYTICS.UNEXPECTED_TYPE']; // one DLQ contract for both stages (issue #15)
@@ -75,8 +91,14 @@ describe.each([
       kafka,
       // A WindowAggregate where an AnalyticsEvent belongs, and the other way round: valid envelopes, wrong schema.
       incompatible: {
-        raw: { type: eventTypeName.WindowAggregate, data: analyticsV1.WindowAggregate.encode(analyticsV1.WindowAggregate.fromPartial({ windowKey: 'poison' })).finish() },
-        aggregates: { type: eventTypeName.AnalyticsEvent, data: analyticsV1.AnalyticsEvent.encode(analyticsV1.AnalyticsEvent.fromPartial({ tenantId: 'demo', eventId: 'poison' })).finish() },
+        raw: {
+          type: eventTypeName.WindowAggregate,
+          data: analyticsV1.WindowAggregate.encode(analyticsV1.WindowAggregate.fromPartial({ windowKey: 'poison' })).finish(),
+        },
+        aggregates: {
+          type: eventTypeName.AnalyticsEvent,
+          data: analyticsV1.AnalyticsEvent.encode(analyticsV1.AnalyticsEvent.fromPartial({ tenantId: 'demo', eventId: 'poison' })).finish(),
+        },
       },
       processorReasonCodes: codes,
     });

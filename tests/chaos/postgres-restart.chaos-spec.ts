@@ -23,7 +23,10 @@ beforeAll(async () => {
   pg = new ChaosPostgres();
   await pg.up();
   // The gateway's per-client write limit (120/min) would make the load mostly 429s: raised, the scenario is about the database.
-  platform = await startPaymentsPlatform(18280, { pgAdminUrl: pg.adminUrl, env: { GATEWAY_RATE_LIMITS: 'write=100000/60s,read=100000/60s' } });
+  platform = await startPaymentsPlatform(18280, {
+    pgAdminUrl: pg.adminUrl,
+    env: { GATEWAY_RATE_LIMITS: 'write=100000/60s,read=100000/60s' },
+  });
 }, 180_000);
 
 afterAll(async () => {
@@ -46,7 +49,10 @@ it('keeps every transfer exactly once and answers 503 + Retry-After while Postgr
       await sleep(OUTAGE_MS);
       await pg.up();
       window = { stoppedAt, restartedAt: elapsed() };
-      return [`PostgreSQL fast shutdown at ${(stoppedAt / 1000).toFixed(1)} s`, `started again at ${(window.restartedAt / 1000).toFixed(1)} s`];
+      return [
+        `PostgreSQL fast shutdown at ${(stoppedAt / 1000).toFixed(1)} s`,
+        `started again at ${(window.restartedAt / 1000).toFixed(1)} s`,
+      ];
     },
   });
   expect(invariants.filter((i) => !i.ok)).toEqual([]);

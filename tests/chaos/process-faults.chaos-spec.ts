@@ -8,7 +8,15 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { analyticsV1, commonV1, eventTypeName, paymentsV1 } from '@tessera/contracts';
-import { buildEnvelope, createProducer, encodeEnvelope, kafkaSecurityFromEnv, readTopicSnapshot, replayDlq, summariseDeadLetter } from '@tessera/kafka';
+import {
+  buildEnvelope,
+  createProducer,
+  encodeEnvelope,
+  kafkaSecurityFromEnv,
+  readTopicSnapshot,
+  replayDlq,
+  summariseDeadLetter,
+} from '@tessera/kafka';
 import { Kafka, logLevel } from 'kafkajs';
 import { startPaymentsPlatform, type PaymentsPlatform } from '../e2e/support/payments-platform';
 import { waitFor } from '../e2e/support/platform';
@@ -37,7 +45,12 @@ it('survives kill -9 of transactions and compliance, twice each, with every tran
     loadMs: 36_000,
     fault: async (elapsed) => {
       const done: string[] = [];
-      for (const [at, name] of [[4_000, 'transactions'], [12_000, 'compliance'], [20_000, 'transactions'], [28_000, 'compliance']] as const) {
+      for (const [at, name] of [
+        [4_000, 'transactions'],
+        [12_000, 'compliance'],
+        [20_000, 'transactions'],
+        [28_000, 'compliance'],
+      ] as const) {
         await sleep(Math.max(0, at - elapsed()));
         pidOf(name)?.kill('SIGKILL');
         const killedAt = elapsed();
@@ -97,25 +110,46 @@ async function poisonConsumer(o: {
 }): Promise<Invariant[]> {
   const topic = `e2e.${platform.run}.${o.topicName}`;
   const dlq = `${topic}.dlq`;
-  const kafka = new Kafka({ ...kafkaSecurityFromEnv(), clientId: 'chaos-poison', brokers: (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092').split(','), logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({
+    ...kafkaSecurityFromEnv(),
+    clientId: 'chaos-poison',
+    brokers: (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092').split(','),
+    logLevel: logLevel.NOTHING,
+  });
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 3 }, { topic: dlq, numPartitions: 1 }] });
-    const other = analyticsV1.AnalyticsEvent.encode(analyticsV1.AnalyticsEvent.fromPartial({ tenantId: 'demo', eventId: 'poison', value: 1 })).finish();
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [
+        { topic, numPartitions: 3 },
+        { topic: dlq, numPartitions: 1 },
+      ],
+    });
+    const other = analyticsV1.AnalyticsEvent.encode(
+      analyticsV1.AnalyticsEvent.fromPartial({ tenantId: 'demo', eventId: 'poison', value: 1 }),
+    ).finish();
     const incompatible = buildEnvelope({ type: o.type, subject: 'poison', data: other }, 'chaos-poison', {});
     const producer = createProducer(kafka);
     await producer.connect();
     await producer.send({
       topic,
       acks: -1,
-      messages: [{ key: 'poison', value: Buffer.from('not an envelope \u0000\u00ff', 'latin1') }, { key: 'poison', value: encodeEnvelope(incompatible) }, ...o.valid.map((e) => ({ key: e.subject, value: encodeEnvelope(e) }))],
+      messages: [
+        { key: 'poison', value: Buffer.from('not an envelope \u0000\u00ff', 'latin1') },
+        { key: 'poison', value: encodeEnvelope(incompatible) },
+        ...o.valid.map((e) => ({ key: e.subject, value: encodeEnvelope(e) })),
+      ],
     });
     await producer.disconnect();
 
     await platform.restart(o.service, { [o.topicEnv]: topic });
     const ids = o.valid.map((e) => e.id);
-    await waitFor(`${o.service} past the poison`, async () => (await o.handled(ids)) === ids.length && (await groupLag(admin, o.group, topic)) === 0, 90_000);
+    await waitFor(
+      `${o.service} past the poison`,
+      async () => (await o.handled(ids)) === ids.length && (await groupLag(admin, o.group, topic)) === 0,
+      90_000,
+    );
     const letters = async () => {
       const out: ReturnType<typeof summariseDeadLetter>[] = [];
       await readTopicSnapshot(kafka, dlq, 'chaos-verify.', (m) => out.push(summariseDeadLetter(m.headers)));
@@ -123,12 +157,30 @@ async function poisonConsumer(o: {
     };
     const first = await letters();
     const replay = await replayDlq({ kafka, dlqTopic: dlq, groupPrefix: 'chaos-verify.' });
-    await waitFor('the replayed letters dead-lettered again', async () => (await letters()).length === 4 && (await groupLag(admin, o.group, topic)) === 0, 90_000);
+    await waitFor(
+      'the replayed letters dead-lettered again',
+      async () => (await letters()).length === 4 && (await groupLag(admin, o.group, topic)) === 0,
+      90_000,
+    );
     const handled = await o.handled(ids);
     return [
-      { name: `${o.service}: both poison records dead-lettered once, with a reason and the group`, ok: first.length === 2 && first.every((l) => l.reason !== '' && l.errorCode !== '' && l.consumerGroup === o.group && l.originalTopic === topic), detail: first.map((l) => `${l.errorCode}: ${l.reason.slice(0, 90)}`).join('; ') || 'no letters' },
-      { name: `${o.service}: the valid events after the poison were handled (the consumer kept going)`, ok: handled === ids.length, detail: `${handled} of ${ids.length} handled` },
-      { name: `${o.service}: replayed letters come back to the DLQ (poison stays poison, nothing crashes)`, ok: replay.replayed === 2, detail: `${replay.replayed} replayed; ${JSON.stringify(replay.byCause)}` },
+      {
+        name: `${o.service}: both poison records dead-lettered once, with a reason and the group`,
+        ok:
+          first.length === 2 &&
+          first.every((l) => l.reason !== '' && l.errorCode !== '' && l.consumerGroup === o.group && l.originalTopic === topic),
+        detail: first.map((l) => `${l.errorCode}: ${l.reason.slice(0, 90)}`).join('; ') || 'no letters',
+      },
+      {
+        name: `${o.service}: the valid events after the poison were handled (the consumer kept going)`,
+        ok: handled === ids.length,
+        detail: `${handled} of ${ids.length} handled`,
+      },
+      {
+        name: `${o.service}: replayed letters come back to the DLQ (poison stays poison, nothing crashes)`,
+        ok: replay.replayed === 2,
+        detail: `${replay.replayed} replayed; ${JSON.stringify(replay.byCause)}`,
+      },
     ];
   } finally {
     await platform.restart(o.service);
@@ -139,34 +191,83 @@ async function poisonConsumer(o: {
 
 it('dead-letters garbage and schema-incompatible records on every topic the payment services consume, keeps going, and replays them', async () => {
   const auditor = await platform.creds.bearer({ sub: `chaos-auditor-${platform.run}`, roles: ['auditor'] });
-  const verify = async () => (await fetch(`${platform.gateway}/v1/audit/verify`, { headers: auditor })).json() as Promise<{ valid: boolean; failureReason: string | null }>;
+  const verify = async () =>
+    (await fetch(`${platform.gateway}/v1/audit/verify`, { headers: auditor })).json() as Promise<{
+      valid: boolean;
+      failureReason: string | null;
+    }>;
 
   // The audit anchor (this run's checkpoint topic, read back by GET /v1/audit/verify): a record that is not a signed
   // checkpoint is a finding for the auditor, not a 500 or an outage; the next checkpoint (a restart publishes the head)
   // makes the anchor vouch again.
-  const kafka = new Kafka({ ...kafkaSecurityFromEnv(), clientId: 'chaos-poison', brokers: (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092').split(','), logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({
+    ...kafkaSecurityFromEnv(),
+    clientId: 'chaos-poison',
+    brokers: (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092').split(','),
+    logLevel: logLevel.NOTHING,
+  });
   const producer = createProducer(kafka);
   await producer.connect();
-  await producer.send({ topic: `e2e.audit-checkpoints.${platform.run}`, acks: -1, messages: [{ key: 'head', value: Buffer.from('not a checkpoint \u0000', 'latin1') }] });
+  await producer.send({
+    topic: `e2e.audit-checkpoints.${platform.run}`,
+    acks: -1,
+    messages: [{ key: 'head', value: Buffer.from('not a checkpoint \u0000', 'latin1') }],
+  });
   await producer.disconnect();
   const poisoned = await verify();
   await platform.restart('transactions');
   let healed = await verify();
   for (let i = 0; i < 20 && !healed.valid; i++) healed = await sleep(500).then(verify);
   const anchor: Invariant[] = [
-    { name: 'audit anchor: a record that is not a signed checkpoint is reported as a finding', ok: !poisoned.valid && /not a signed audit checkpoint/.test(poisoned.failureReason ?? ''), detail: `valid ${poisoned.valid}: ${poisoned.failureReason}` },
-    { name: 'audit anchor: the next checkpoint vouches for the chain again', ok: healed.valid, detail: `valid ${healed.valid} ${healed.failureReason ?? ''}` },
+    {
+      name: 'audit anchor: a record that is not a signed checkpoint is reported as a finding',
+      ok: !poisoned.valid && /not a signed audit checkpoint/.test(poisoned.failureReason ?? ''),
+      detail: `valid ${poisoned.valid}: ${poisoned.failureReason}`,
+    },
+    {
+      name: 'audit anchor: the next checkpoint vouches for the chain again',
+      ok: healed.valid,
+      detail: `valid ${healed.valid} ${healed.failureReason ?? ''}`,
+    },
   ];
 
   const transfer = (i: number) => {
-    const t = paymentsV1.Transfer.fromPartial({ id: randomUUID(), sourceAccountId: randomUUID(), destinationAccountId: randomUUID(), amount: { amountMinor: String(100 + i), currency: 'EUR' }, status: paymentsV1.TransferStatus.TRANSFER_STATUS_POSTED, createdAt: new Date(), postedAt: new Date() });
-    return buildEnvelope({ type: eventTypeName.TransferCreated, subject: t.id, message: paymentsV1.TransferCreated.fromPartial({ transfer: t }), codec: paymentsV1.TransferCreated }, 'chaos-poison', {});
+    const t = paymentsV1.Transfer.fromPartial({
+      id: randomUUID(),
+      sourceAccountId: randomUUID(),
+      destinationAccountId: randomUUID(),
+      amount: { amountMinor: String(100 + i), currency: 'EUR' },
+      status: paymentsV1.TransferStatus.TRANSFER_STATUS_POSTED,
+      createdAt: new Date(),
+      postedAt: new Date(),
+    });
+    return buildEnvelope(
+      {
+        type: eventTypeName.TransferCreated,
+        subject: t.id,
+        message: paymentsV1.TransferCreated.fromPartial({ transfer: t }),
+        codec: paymentsV1.TransferCreated,
+      },
+      'chaos-poison',
+      {},
+    );
   };
   const ping = (i: number) => {
     const id = randomUUID(); // as the gateway does: the envelope id is the ping id
-    return buildEnvelope({ id, type: eventTypeName.Ping, subject: id, message: commonV1.Ping.fromPartial({ id, message: `chaos ${i}`, sentAt: new Date() }), codec: commonV1.Ping }, 'chaos-poison', {});
+    return buildEnvelope(
+      {
+        id,
+        type: eventTypeName.Ping,
+        subject: id,
+        message: commonV1.Ping.fromPartial({ id, message: `chaos ${i}`, sentAt: new Date() }),
+        codec: commonV1.Ping,
+      },
+      'chaos-poison',
+      {},
+    );
   };
-  const count = (client: typeof platform.tx, sql: string) => async (ids: string[]) => Number((await client.query<{ n: string }>(sql, [ids])).rows[0]?.n ?? 0);
+  const count = (client: typeof platform.tx, sql: string) => async (ids: string[]) =>
+    Number((await client.query<{ n: string }>(sql, [ids])).rows[0]?.n ?? 0);
   const compliance = await poisonConsumer({
     service: 'compliance',
     topicEnv: 'COMPLIANCE_TRANSFER_EVENTS_TOPIC',
@@ -190,8 +291,19 @@ it('dead-letters garbage and schema-incompatible records on every topic the paym
     scenario: 'poison-payments',
     at: new Date().toISOString(),
     load: "per consumer, 2 poison records then 10 valid events on this run's copy of its topic: compliance (transfer events), transactions (pings); and the audit anchor",
-    faults: ['garbage bytes; a valid envelope of the consumer\'s type carrying an AnalyticsEvent', 'a record that is not a checkpoint on the audit anchor', 'each DLQ replayed to its topic'],
-    operations: { total: 20, acknowledged: 20, refused: 0, lost: invariants.every((i) => !i.name.includes('kept going') || i.ok) ? 0 : Number.NaN, duplicated: 0, notCompleted: 0 },
+    faults: [
+      "garbage bytes; a valid envelope of the consumer's type carrying an AnalyticsEvent",
+      'a record that is not a checkpoint on the audit anchor',
+      'each DLQ replayed to its topic',
+    ],
+    operations: {
+      total: 20,
+      acknowledged: 20,
+      refused: 0,
+      lost: invariants.every((i) => !i.name.includes('kept going') || i.ok) ? 0 : Number.NaN,
+      duplicated: 0,
+      notCompleted: 0,
+    },
     answers: {},
     observations: invariants.filter((i) => i.name.includes('dead-lettered once')).map((i) => i.detail),
     invariants,

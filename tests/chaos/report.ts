@@ -16,7 +16,13 @@ const renderOnly = process.argv.includes('--render-only');
 if (!renderOnly) rmSync(CHAOS_REPORT_DIR, { recursive: true, force: true });
 if (!renderOnly) console.log('==> chaos scenarios (tests/chaos, real processes, loopback only; a few minutes)');
 // Every scenario, the ones `npm test` leaves out included (support/full.ts CHAOS_FULL).
-const jest = renderOnly ? { status: 0 } : spawnSync('npx', ['jest', '-c', 'jest.config.cjs', '--selectProjects', 'chaos', '--ci', '--runInBand'], { cwd: ROOT, stdio: 'inherit', env: { ...process.env, TESSERA_CHAOS_FULL: '1' } });
+const jest = renderOnly
+  ? { status: 0 }
+  : spawnSync('npx', ['jest', '-c', 'jest.config.cjs', '--selectProjects', 'chaos', '--ci', '--runInBand'], {
+      cwd: ROOT,
+      stdio: 'inherit',
+      env: { ...process.env, TESSERA_CHAOS_FULL: '1' },
+    });
 let results: ReturnType<typeof readScenarioResults> = [];
 try {
   results = readScenarioResults();
@@ -26,7 +32,9 @@ try {
 const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim();
 const report = renderReport(results, [
   `Commit ${commit}, ${new Date().toISOString()}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB; \`npm run chaos\` (tests/chaos).`,
-  renderOnly ? `${results.length} scenario result(s) (rendered after \`npm test\`).` : `Jest: ${jest.status === 0 ? 'every scenario passed' : `FAILED (exit ${jest.status})`}; ${results.length} scenario result(s).`,
+  renderOnly
+    ? `${results.length} scenario result(s) (rendered after \`npm test\`).`
+    : `Jest: ${jest.status === 0 ? 'every scenario passed' : `FAILED (exit ${jest.status})`}; ${results.length} scenario result(s).`,
 ]);
 const out = join(ROOT, '.tessera', 'reports', 'chaos.md');
 mkdirSync(join(ROOT, '.tessera', 'reports'), { recursive: true });

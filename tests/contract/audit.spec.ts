@@ -16,10 +16,18 @@ const ghsa = (id: string) => `https://github.com/advisories/${id}`;
 const REPORT = {
   auditReportVersion: 2,
   vulnerabilities: {
-    fastify: { name: 'fastify', severity: 'high', via: [{ source: 1, name: 'fastify', title: 'DoS', url: ghsa('GHSA-aaaa-bbbb-cccc'), severity: 'high' }] },
+    fastify: {
+      name: 'fastify',
+      severity: 'high',
+      via: [{ source: 1, name: 'fastify', title: 'DoS', url: ghsa('GHSA-aaaa-bbbb-cccc'), severity: 'high' }],
+    },
     // Vulnerable only through fastify: its advisory is listed there and must not be counted twice.
     '@nestjs/platform-fastify': { name: '@nestjs/platform-fastify', severity: 'high', via: ['fastify'] },
-    debug: { name: 'debug', severity: 'moderate', via: [{ source: 2, name: 'debug', title: 'ReDoS', url: ghsa('GHSA-dddd-eeee-ffff'), severity: 'moderate' }] },
+    debug: {
+      name: 'debug',
+      severity: 'moderate',
+      via: [{ source: 2, name: 'debug', title: 'ReDoS', url: ghsa('GHSA-dddd-eeee-ffff'), severity: 'moderate' }],
+    },
   },
 };
 const EXCEPTION = { id: 'GHSA-aaaa-bbbb-cccc', package: 'fastify', reason: 'route not exposed', reviewBy: '2027-01-31' };
@@ -39,7 +47,18 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 function audit(report: object, exceptions: object[]): { code: number | null; outcome: Outcome; output: string } {
   writeFileSync(join(dir, 'report.json'), JSON.stringify(report));
   writeFileSync(join(dir, 'exceptions.json'), JSON.stringify({ exceptions }));
-  const args = [TSX, 'scripts/audit.ts', '--from', join(dir, 'report.json'), '--exceptions', join(dir, 'exceptions.json'), '--now', NOW, '--report', join(dir, 'out.json')];
+  const args = [
+    TSX,
+    'scripts/audit.ts',
+    '--from',
+    join(dir, 'report.json'),
+    '--exceptions',
+    join(dir, 'exceptions.json'),
+    '--now',
+    NOW,
+    '--report',
+    join(dir, 'out.json'),
+  ];
   const r = spawnSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8' });
   let outcome: Outcome;
   try {
@@ -67,7 +86,10 @@ describe('scripts/audit.ts', () => {
   });
 
   it('blocks again when the exception expired or names another package', () => {
-    expect(audit(REPORT, [{ ...EXCEPTION, reviewBy: '2026-11-01' }])).toMatchObject({ code: 1, outcome: { expiredExceptions: [{ id: 'GHSA-aaaa-bbbb-cccc' }] } });
+    expect(audit(REPORT, [{ ...EXCEPTION, reviewBy: '2026-11-01' }])).toMatchObject({
+      code: 1,
+      outcome: { expiredExceptions: [{ id: 'GHSA-aaaa-bbbb-cccc' }] },
+    });
     expect(audit(REPORT, [{ ...EXCEPTION, package: 'pino' }]).code).toBe(1);
   });
 
@@ -78,7 +100,10 @@ describe('scripts/audit.ts', () => {
   });
 
   it('reports "skipped" (exit 3), never "passed", when the registry does not serve the audit endpoint', () => {
-    const r = audit({ message: '405 Method Not Allowed - POST https://registry.example/-/npm/v1/security/advisories/bulk', statusCode: 405 }, []);
+    const r = audit(
+      { message: '405 Method Not Allowed - POST https://registry.example/-/npm/v1/security/advisories/bulk', statusCode: 405 },
+      [],
+    );
     expect(r.code).toBe(3);
     expect(r.outcome).toEqual({ status: 'skipped', reason: expect.stringContaining('405 Method Not Allowed') });
     expect(r.output).toContain('npm audit SKIPPED');

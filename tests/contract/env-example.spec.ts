@@ -49,7 +49,12 @@ describe('.env.example', () => {
   });
 
   it('refuses a value for a [secret] variable', () => {
-    const r = checkFile(ORIGINAL.replace('postgresql://tessera:<password>@127.0.0.1:55432/tessera_insights', 'postgresql://tessera:hunter2@db/tessera_insights'));
+    const r = checkFile(
+      ORIGINAL.replace(
+        'postgresql://tessera:<password>@127.0.0.1:55432/tessera_insights',
+        'postgresql://tessera:hunter2@db/tessera_insights',
+      ),
+    );
     expect(r.code).toBe(1);
     expect(r.output).toMatch(/INSIGHTS_DATABASE_URL .* is \[secret\]/);
   });

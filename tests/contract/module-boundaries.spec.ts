@@ -16,7 +16,11 @@ interface LintResult {
 async function boundaryErrors(filePath: string, code: string, rule = '@nx/enforce-module-boundaries'): Promise<string[]> {
   let output: string;
   try {
-    output = execFileSync(process.execPath, [ESLINT, '--format', 'json', '--stdin', '--stdin-filename', filePath], { cwd: ROOT, input: code, encoding: 'utf8' });
+    output = execFileSync(process.execPath, [ESLINT, '--format', 'json', '--stdin', '--stdin-filename', filePath], {
+      cwd: ROOT,
+      input: code,
+      encoding: 'utf8',
+    });
   } catch (err) {
     output = (err as { stdout: string }).stdout; // exit 1 = lint errors found; the JSON is still on stdout
   }
@@ -28,32 +32,49 @@ jest.setTimeout(60_000);
 
 describe('module boundaries', () => {
   it('rejects a service importing another service, by package or by path', async () => {
-    expect(await boundaryErrors('services/gateway/src/boundary-probe.ts', "import { AppModule } from '@tessera/transactions';\nexport const x = AppModule;\n")).toEqual([
-      'Imports of apps are forbidden',
-    ]);
-    const byPath = await boundaryErrors('services/gateway/src/boundary-probe.ts', "import { AppModule } from '../../transactions/src/app.module';\nexport const x = AppModule;\n");
+    expect(
+      await boundaryErrors(
+        'services/gateway/src/boundary-probe.ts',
+        "import { AppModule } from '@tessera/transactions';\nexport const x = AppModule;\n",
+      ),
+    ).toEqual(['Imports of apps are forbidden']);
+    const byPath = await boundaryErrors(
+      'services/gateway/src/boundary-probe.ts',
+      "import { AppModule } from '../../transactions/src/app.module';\nexport const x = AppModule;\n",
+    );
     expect(byPath).toEqual([expect.stringContaining('cannot be imported by a relative or absolute path')]);
   });
 
   it('keeps @tessera/testing out of production code, and allows it in tests', async () => {
     const code = "import { freePort } from '@tessera/testing';\nexport const x = freePort;\n";
-    expect(await boundaryErrors('services/gateway/src/boundary-probe.ts', code, 'no-restricted-imports')).toEqual([expect.stringContaining('test support only')]);
+    expect(await boundaryErrors('services/gateway/src/boundary-probe.ts', code, 'no-restricted-imports')).toEqual([
+      expect.stringContaining('test support only'),
+    ]);
     expect(await boundaryErrors('services/gateway/test/boundary-probe.int-spec.ts', code, 'no-restricted-imports')).toEqual([]);
     expect(await boundaryErrors('services/gateway/src/boundary-probe.spec.ts', code, 'no-restricted-imports')).toEqual([]);
   });
 
   it('rejects a lib importing a service', async () => {
-    const errors = await boundaryErrors('libs/db/src/boundary-probe.ts', "import { AppModule } from '@tessera/gateway';\nexport const x = AppModule;\n");
+    const errors = await boundaryErrors(
+      'libs/db/src/boundary-probe.ts',
+      "import { AppModule } from '@tessera/gateway';\nexport const x = AppModule;\n",
+    );
     expect(errors).toEqual(['Imports of apps are forbidden']);
   });
 
   it('keeps contracts free of libs (type tags)', async () => {
-    const errors = await boundaryErrors('libs/contracts/src/boundary-probe.ts', "import { loadConfig } from '@tessera/config';\nexport const x = loadConfig;\n");
+    const errors = await boundaryErrors(
+      'libs/contracts/src/boundary-probe.ts',
+      "import { loadConfig } from '@tessera/config';\nexport const x = loadConfig;\n",
+    );
     expect(errors).toEqual([expect.stringContaining('type:contract')]);
   });
 
   it('allows a service importing a lib', async () => {
-    const errors = await boundaryErrors('services/gateway/src/boundary-probe.ts', "import { loadConfig } from '@tessera/config';\nexport const x = loadConfig;\n");
+    const errors = await boundaryErrors(
+      'services/gateway/src/boundary-probe.ts',
+      "import { loadConfig } from '@tessera/config';\nexport const x = loadConfig;\n",
+    );
     expect(errors).toEqual([]);
   });
 });

@@ -16,8 +16,24 @@ describe('shared payment vectors (tests/contract/vectors/payments.json)', () => 
     const currencies = new Set(want.aggregates.map((a) => a.windowKey.split('|')[3]));
     for (const c of ['=', 'currency=EUR', 'currency=USD', 'currency=GBP', 'currency=UNKNOWN']) expect(currencies).toContain(c);
     const notes = new Set(want.records.map((r) => r.note));
-    for (const n of ['declined after review', 're-published by the outbox relay (same envelope id)', 'account opened (no payment metric: not copied)', 'garbage bytes', 'empty value', 'envelope without id']) expect(notes).toContain(n);
-    expect(new Set(want.deadLetters.map((d) => d.code))).toEqual(new Set(['ANALYTICS.INVALID_ENVELOPE', 'ANALYTICS.INVALID_PAYLOAD', 'ANALYTICS.INVALID_EVENT', 'ANALYTICS.FUTURE_EVENT_TIME', 'LATE']));
+    for (const n of [
+      'declined after review',
+      're-published by the outbox relay (same envelope id)',
+      'account opened (no payment metric: not copied)',
+      'garbage bytes',
+      'empty value',
+      'envelope without id',
+    ])
+      expect(notes).toContain(n);
+    expect(new Set(want.deadLetters.map((d) => d.code))).toEqual(
+      new Set([
+        'ANALYTICS.INVALID_ENVELOPE',
+        'ANALYTICS.INVALID_PAYLOAD',
+        'ANALYTICS.INVALID_EVENT',
+        'ANALYTICS.FUTURE_EVENT_TIME',
+        'LATE',
+      ]),
+    );
   });
 
   it('are what the reference computes (records, windows, dead letters)', () => {

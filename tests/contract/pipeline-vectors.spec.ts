@@ -11,8 +11,26 @@ describe('shared pipeline vectors (tests/contract/vectors/pipeline.json)', () =>
 
   it('hold every kind of input: duplicates, late and too-late events, each malformation, edge values', () => {
     const notes = new Set(want.records.map((r) => r.note));
-    for (const n of ['duplicate (resent within the horizon)', 'too late for every window', 'garbage bytes', 'another contract', 'truncated payload', 'NaN value', 'edge value 1e308 (valid)']) expect(notes).toContain(n);
-    expect(new Set(want.deadLetters.map((d) => d.code))).toEqual(new Set(['ANALYTICS.INVALID_ENVELOPE', 'ANALYTICS.UNEXPECTED_TYPE', 'ANALYTICS.INVALID_PAYLOAD', 'ANALYTICS.INVALID_EVENT', 'ANALYTICS.FUTURE_EVENT_TIME', 'LATE']));
+    for (const n of [
+      'duplicate (resent within the horizon)',
+      'too late for every window',
+      'garbage bytes',
+      'another contract',
+      'truncated payload',
+      'NaN value',
+      'edge value 1e308 (valid)',
+    ])
+      expect(notes).toContain(n);
+    expect(new Set(want.deadLetters.map((d) => d.code))).toEqual(
+      new Set([
+        'ANALYTICS.INVALID_ENVELOPE',
+        'ANALYTICS.UNEXPECTED_TYPE',
+        'ANALYTICS.INVALID_PAYLOAD',
+        'ANALYTICS.INVALID_EVENT',
+        'ANALYTICS.FUTURE_EVENT_TIME',
+        'LATE',
+      ]),
+    );
     expect(want.aggregates.some((a) => a.late > 0) && want.aggregates.some((a) => !a.final)).toBe(true);
   });
 

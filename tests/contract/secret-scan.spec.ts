@@ -24,12 +24,20 @@ interface ScanResult {
 }
 
 function git(dir: string, ...args: string[]): void {
-  const r = spawnSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.invalid', '-c', 'commit.gpgsign=false', ...args], { cwd: dir, encoding: 'utf8' });
+  const r = spawnSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.invalid', '-c', 'commit.gpgsign=false', ...args], {
+    cwd: dir,
+    encoding: 'utf8',
+  });
   if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
 }
 
 function scan(dir: string, mode?: '--history-only' | '--tree-only'): ScanResult {
-  const r = spawnSync('bash', [SCRIPT, ...(mode ? [mode] : [])], { cwd: ROOT, env: { ...process.env, SECRET_SCAN_SOURCE: dir }, encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync('bash', [SCRIPT, ...(mode ? [mode] : [])], {
+    cwd: ROOT,
+    env: { ...process.env, SECRET_SCAN_SOURCE: dir },
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   return { status: r.status, output: `${r.stdout}${r.stderr}` };
 }
 
@@ -47,7 +55,10 @@ describe('secret scan', () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('passes a clean checkout, including the documented fixtures .gitleaks.toml allows', () => {
-    writeFileSync(join(dir, 'dto.spec.ts'), "const req = { idempotencyKey: 'key-12345678' };\nconst bad = { 'x-api-key': 'wrong-key-123' };\n");
+    writeFileSync(
+      join(dir, 'dto.spec.ts'),
+      "const req = { idempotencyKey: 'key-12345678' };\nconst bad = { 'x-api-key': 'wrong-key-123' };\n",
+    );
     git(dir, 'add', 'dto.spec.ts');
     git(dir, 'commit', '-q', '-m', 'fixtures');
     const r = scan(dir);

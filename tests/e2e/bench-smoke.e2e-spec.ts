@@ -23,7 +23,11 @@ describe('bench (smoke mode)', () => {
     const out = mkdtempSync(join(tmpdir(), 'tessera-bench-smoke-'));
     const lines: string[] = [];
     const code = await new Promise<number | null>((resolve) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'bench/src/cli.ts', '--smoke', '--out', out], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, ['--import', 'tsx', 'bench/src/cli.ts', '--smoke', '--out', out], {
+        cwd: ROOT,
+        env: { ...process.env, LOG_LEVEL: 'warn' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       child.stdout.on('data', (b: Buffer) => lines.push(b.toString()));
       child.stderr.on('data', (b: Buffer) => lines.push(b.toString()));
       child.on('exit', resolve);

@@ -52,7 +52,13 @@ describe('foundation slice', () => {
     const res = await fetch(`${GATEWAY}/v1/accounts`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'idempotency-key': `e2e-${randomUUID()}`, traceparent, ...OPERATOR },
-      body: JSON.stringify({ ownerId: 'cust-e2e', name: 'Operating', type: 'ASSET', currency: 'EUR', overdraftLimitMinor: '9007199254740993' }),
+      body: JSON.stringify({
+        ownerId: 'cust-e2e',
+        name: 'Operating',
+        type: 'ASSET',
+        currency: 'EUR',
+        overdraftLimitMinor: '9007199254740993',
+      }),
     });
     expect(res.status).toBe(201);
     const account = (await res.json()) as { id: string; overdraftLimitMinor: string; status: string };
@@ -65,18 +71,22 @@ describe('foundation slice', () => {
     const fetched = await fetch(`${GATEWAY}/v1/accounts/${account.id}`, { headers: OPERATOR });
     expect(await fetched.json()).toMatchObject({ id: account.id, status: 'ACTIVE' });
 
-    await waitFor('spans of the account trace', async () => {
-      const spans = platform.otlp.trace(traceId);
-      // Spans arrive in batches per process (every 200 ms), and a parent ends (so is exported) after its children:
-      // wait for both ends AND for every span's parent, or a late batch looks like a second root.
-      const ids = new Set(spans.map((s) => s.spanId));
-      const orphans = spans.filter((s) => !s.parentSpanId || !ids.has(s.parentSpanId)).length;
-      return (
-        orphans === 1 &&
-        spans.some((s) => s.service === 'transactions' && s.attributes['db.system.name'] === 'postgresql') &&
-        spans.some((s) => s.service === 'gateway' && s.kind === 1)
-      );
-    }, 10_000).catch(() => undefined); // on timeout, the assertions below print the tree
+    await waitFor(
+      'spans of the account trace',
+      async () => {
+        const spans = platform.otlp.trace(traceId);
+        // Spans arrive in batches per process (every 200 ms), and a parent ends (so is exported) after its children:
+        // wait for both ends AND for every span's parent, or a late batch looks like a second root.
+        const ids = new Set(spans.map((s) => s.spanId));
+        const orphans = spans.filter((s) => !s.parentSpanId || !ids.has(s.parentSpanId)).length;
+        return (
+          orphans === 1 &&
+          spans.some((s) => s.service === 'transactions' && s.attributes['db.system.name'] === 'postgresql') &&
+          spans.some((s) => s.service === 'gateway' && s.kind === 1)
+        );
+      },
+      10_000,
+    ).catch(() => undefined); // on timeout, the assertions below print the tree
     const spans = platform.otlp.trace(traceId);
     const byService = (service: string, kind: number) => spans.filter((s) => s.service === service && s.kind === kind);
     expect(byService('gateway', 1 /* SERVER */).length).toBeGreaterThan(0);
@@ -119,14 +129,24 @@ describe('foundation slice', () => {
     expect(res.status).toBe(202);
     const { id } = (await res.json()) as { id: string };
 
-    await waitFor('the ping receipt', async () => (await db.query('SELECT 1 FROM ping_receipts WHERE event_id = $1', [id])).rowCount === 1, 20_000);
+    await waitFor(
+      'the ping receipt',
+      async () => (await db.query('SELECT 1 FROM ping_receipts WHERE event_id = $1', [id])).rowCount === 1,
+      20_000,
+    );
     const receipt = await db.query('SELECT message, trace_id FROM ping_receipts WHERE event_id = $1', [id]);
     expect(receipt.rows[0]).toEqual({ message: `hello ${run}`, trace_id: traceId });
 
-    await waitFor('producer and consumer spans', async () => {
-      const spans = platform.otlp.trace(traceId);
-      return spans.some((s) => s.service === 'gateway' && s.kind === 3) && spans.some((s) => s.service === 'transactions' && s.kind === 4);
-    }, 10_000);
+    await waitFor(
+      'producer and consumer spans',
+      async () => {
+        const spans = platform.otlp.trace(traceId);
+        return (
+          spans.some((s) => s.service === 'gateway' && s.kind === 3) && spans.some((s) => s.service === 'transactions' && s.kind === 4)
+        );
+      },
+      10_000,
+    );
   });
 
   it('refuses API calls without a valid token at the edge (401 + WWW-Authenticate), and without the scope (403)', async () => {

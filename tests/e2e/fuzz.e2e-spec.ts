@@ -69,18 +69,32 @@ function runSchemathesis(run: FuzzRun): Promise<{ code: number | null; output: s
   const config = join(dir, 'schemathesis.toml');
   writeFileSync(config, run.config);
   const args = [
-    '--config-file', config, 'run', run.document ?? `${run.gateway}/openapi.json`,
-    '--url', run.gateway,
+    '--config-file',
+    config,
+    'run',
+    run.document ?? `${run.gateway}/openapi.json`,
+    '--url',
+    run.gateway,
     ...run.headers.flatMap((h) => ['--header', h]),
-    '--checks', CHECKS.join(','),
-    '--phases', run.phases,
+    '--checks',
+    CHECKS.join(','),
+    '--phases',
+    run.phases,
     ...run.filters,
-    '--max-examples', String(run.examples),
-    '--seed', SEED,
-    '--workers', String(run.workers),
-    '--request-timeout', '10',
-    '--generation-database', 'none',
-    '--report', 'junit,har', '--report-dir', dir,
+    '--max-examples',
+    String(run.examples),
+    '--seed',
+    SEED,
+    '--workers',
+    String(run.workers),
+    '--request-timeout',
+    '10',
+    '--generation-database',
+    'none',
+    '--report',
+    'junit,har',
+    '--report-dir',
+    dir,
     '--no-color',
   ];
   const log = join(dir, 'schemathesis.txt');
@@ -101,17 +115,29 @@ function isInterpreterFault(output: string): boolean {
   return !output.includes('FAILURES') && errors === '1' && output.includes('AST constructor recursion depth mismatch');
 }
 
-interface Exchange { method: string; path: string; status: number; body: string }
+interface Exchange {
+  method: string;
+  path: string;
+  status: number;
+  body: string;
+}
 
 /** Every request schemathesis sent and the answer, from its HAR report. */
 function exchangesOf(run: FuzzRun): Exchange[] {
   const dir = join(OUT, run.name);
   const har = readdirSync(dir).find((f) => f.startsWith('har-') && f.endsWith('.json'));
   if (!har) throw new Error(`no HAR report in ${dir}`);
-  const entries = (JSON.parse(readFileSync(join(dir, har), 'utf8')) as {
-    log: { entries: { request: { method: string; url: string }; response: { status: number; content: { text?: string } } }[] };
-  }).log.entries;
-  return entries.map((e) => ({ method: e.request.method, path: new URL(e.request.url).pathname, status: e.response.status, body: e.response.content.text ?? '' }));
+  const entries = (
+    JSON.parse(readFileSync(join(dir, har), 'utf8')) as {
+      log: { entries: { request: { method: string; url: string }; response: { status: number; content: { text?: string } } }[] };
+    }
+  ).log.entries;
+  return entries.map((e) => ({
+    method: e.request.method,
+    path: new URL(e.request.url).pathname,
+    status: e.response.status,
+    body: e.response.content.text ?? '',
+  }));
 }
 
 /** Runs schemathesis and asserts a clean exit, that every selected operation was tested and enough cases were generated. */
@@ -126,7 +152,10 @@ async function expectClean(run: FuzzRun, minOperations: number, minCases: number
     ({ code, output } = await runSchemathesis(run));
   }
   const failures = output.includes('FAILURES') ? output.slice(output.indexOf('FAILURES') - 40, output.indexOf('SUMMARY')) : '';
-  if (code !== 0) process.stderr.write(`schemathesis (${run.name}) exited ${code}; full log ${join(OUT, run.name, 'schemathesis.txt')}\n${failures || output.slice(-4000)}\n`);
+  if (code !== 0)
+    process.stderr.write(
+      `schemathesis (${run.name}) exited ${code}; full log ${join(OUT, run.name, 'schemathesis.txt')}\n${failures || output.slice(-4000)}\n`,
+    );
   expect({ code, failures }).toEqual({ code: 0, failures: '' });
   // It really ran: every selected operation was tested and cases were generated.
   const selected = /Selected: (\d+)\/\d+/.exec(output)?.[1];
@@ -166,12 +195,20 @@ describe('the payments HTTP API under schemathesis', () => {
   async function seed(): Promise<{ accounts: string[]; ids: string[] }> {
     const open = (ownerId: string) =>
       post<{ id: string }>('/v1/accounts', {
-        ownerId, type: 'ASSET', currency: 'EUR', overdraftLimitMinor: '100000000',
+        ownerId,
+        type: 'ASSET',
+        currency: 'EUR',
+        overdraftLimitMinor: '100000000',
         holder: { fullName: `Fuzz ${ownerId}`, address: '1 Test Street, Berlin', nationalId: `ID-${ownerId}`, country: 'DE' },
       });
     const [a, b] = [await open('fuzz-a'), await open('fuzz-b')];
     const amount = { amountMinor: '100', currency: 'EUR' };
-    const transfer = await post<{ id: string }>('/v1/transfers', { sourceAccountId: a.id, destinationAccountId: b.id, amount, counterparty: { name: 'ACME GmbH', country: 'DE' } });
+    const transfer = await post<{ id: string }>('/v1/transfers', {
+      sourceAccountId: a.id,
+      destinationAccountId: b.id,
+      amount,
+      counterparty: { name: 'ACME GmbH', country: 'DE' },
+    });
     const hold = await post<{ id: string }>('/v1/holds', { accountId: a.id, destinationAccountId: b.id, amount });
     return { accounts: [a.id, b.id], ids: [a.id, b.id, transfer.id, hold.id] };
   }
@@ -190,23 +227,31 @@ describe('the payments HTTP API under schemathesis', () => {
     const seeded = await seed();
     // The seeded ids are offered for path ids and account references half of the time.
     const config = [
-      '[dictionaries.ids]', `values = ${tomlList(seeded.ids)}`,
-      '[dictionaries.accounts]', `values = ${tomlList(seeded.accounts)}`,
+      '[dictionaries.ids]',
+      `values = ${tomlList(seeded.ids)}`,
+      '[dictionaries.accounts]',
+      `values = ${tomlList(seeded.accounts)}`,
       '[parameters]',
       '"path.id" = { dictionary = "ids", probability = 0.5 }',
-      ...['sourceAccountId', 'destinationAccountId', 'accountId'].map((f) => `"body.${f}" = { dictionary = "accounts", probability = 0.5 }`),
+      ...['sourceAccountId', 'destinationAccountId', 'accountId'].map(
+        (f) => `"body.${f}" = { dictionary = "accounts", probability = 0.5 }`,
+      ),
       '',
     ].join('\n');
-    await expectClean({
-      name: 'payments',
-      gateway: platform.gateway,
-      config,
-      headers: [`Authorization: Bearer ${token}`],
-      phases: 'examples,coverage,fuzzing,stateful',
-      filters: ['--exclude-tag', 'analytics'],
-      examples: Number(EXAMPLES),
-      workers: 2,
-    }, 16, 500);
+    await expectClean(
+      {
+        name: 'payments',
+        gateway: platform.gateway,
+        config,
+        headers: [`Authorization: Bearer ${token}`],
+        phases: 'examples,coverage,fuzzing,stateful',
+        filters: ['--exclude-tag', 'analytics'],
+        examples: Number(EXAMPLES),
+        workers: 2,
+      },
+      16,
+      500,
+    );
   });
 });
 
@@ -224,8 +269,12 @@ describe('the analytics HTTP API under schemathesis', () => {
   async function seed(): Promise<void> {
     const now = Date.now();
     const events = Array.from({ length: 40 }, (_, i) => ({
-      tenantId: TENANT, streamId: STREAM, eventId: `fuzz-seed-${i}`, eventType: METRIC,
-      occurredAt: new Date(now - (i % 20) * 1000).toISOString(), value: i + 0.5,
+      tenantId: TENANT,
+      streamId: STREAM,
+      eventId: `fuzz-seed-${i}`,
+      eventType: METRIC,
+      occurredAt: new Date(now - (i % 20) * 1000).toISOString(),
+      value: i + 0.5,
       attributes: { country: ['DE', 'FR', 'NL'][i % 3]!, plan: i % 2 === 0 ? 'pro' : 'free' },
     }));
     const res = await fetch(`${platform.gateway}/v1/events`, {
@@ -235,11 +284,21 @@ describe('the analytics HTTP API under schemathesis', () => {
     });
     const body = (await res.json()) as { accepted: number };
     if (res.status !== 200 || body.accepted !== events.length) throw new Error(`seeding /v1/events: ${res.status} ${JSON.stringify(body)}`);
-    const query = new URLSearchParams({ tenantId: TENANT, streamId: STREAM, metric: METRIC, dimensionKey: 'country', from: new Date(now - 3_600_000).toISOString() });
-    await waitFor('seeded aggregates in insights', async () => {
-      const page = await fetch(`${platform.gateway}/v1/insights/aggregates?${query}`, { headers: { 'x-api-key': apiKey } });
-      return page.status === 200 && ((await page.json()) as { items: unknown[] }).items.length > 0;
-    }, 60_000);
+    const query = new URLSearchParams({
+      tenantId: TENANT,
+      streamId: STREAM,
+      metric: METRIC,
+      dimensionKey: 'country',
+      from: new Date(now - 3_600_000).toISOString(),
+    });
+    await waitFor(
+      'seeded aggregates in insights',
+      async () => {
+        const page = await fetch(`${platform.gateway}/v1/insights/aggregates?${query}`, { headers: { 'x-api-key': apiKey } });
+        return page.status === 200 && ((await page.json()) as { items: unknown[] }).items.length > 0;
+      },
+      60_000,
+    );
   }
 
   beforeAll(async () => {
@@ -277,17 +336,24 @@ describe('the analytics HTTP API under schemathesis', () => {
   function analyticsRun(name: string, scheme: 'bearerAuth' | 'apiKeyHeader', credential: string, document: string): FuzzRun {
     const iso = (offsetMs: number) => new Date(Date.now() + offsetMs).toISOString();
     const config = [
-      `[auth.openapi.${scheme}]`, `${scheme === 'bearerAuth' ? 'bearer' : 'api_key'} = "$\{TESSERA_FUZZ_CREDENTIAL}"`,
+      `[auth.openapi.${scheme}]`,
+      `${scheme === 'bearerAuth' ? 'bearer' : 'api_key'} = "$\{TESSERA_FUZZ_CREDENTIAL}"`,
       // The seeded names are offered most of the time so queries reach past 403 (tenant) and find rows.
-      '[dictionaries.tenants]', `values = ${tomlList([TENANT])}`,
-      '[dictionaries.streams]', `values = ${tomlList([STREAM])}`,
-      '[dictionaries.metrics]', `values = ${tomlList([METRIC])}`,
-      '[dictionaries.dimensions]', `values = ${tomlList(['country', 'plan'])}`,
+      '[dictionaries.tenants]',
+      `values = ${tomlList([TENANT])}`,
+      '[dictionaries.streams]',
+      `values = ${tomlList([STREAM])}`,
+      '[dictionaries.metrics]',
+      `values = ${tomlList([METRIC])}`,
+      '[dictionaries.dimensions]',
+      `values = ${tomlList(['country', 'plan'])}`,
       // Around the seeded events (so ranges find rows), and the edges of what PostgreSQL timestamptz holds (year
       // 0000 was a 500). A binding makes schemathesis send the parameter, so random instants (mostly refused
       // as out of range) fill the rest.
-      '[dictionaries.from]', `values = ${tomlList([iso(-600_000), iso(-60_000), '0000-01-01T00:00:00Z', '0001-01-01T00:00:00Z'])}`,
-      '[dictionaries.to]', `values = ${tomlList([iso(60_000), iso(600_000), '0001-01-01T00:30:00Z', '9999-12-31T23:59:59.999Z'])}`,
+      '[dictionaries.from]',
+      `values = ${tomlList([iso(-600_000), iso(-60_000), '0000-01-01T00:00:00Z', '0001-01-01T00:00:00Z'])}`,
+      '[dictionaries.to]',
+      `values = ${tomlList([iso(60_000), iso(600_000), '0001-01-01T00:30:00Z', '9999-12-31T23:59:59.999Z'])}`,
       '[parameters]',
       '"query.from" = { dictionary = "from", probability = 0.6 }',
       '"query.to" = { dictionary = "to", probability = 0.6 }',
@@ -318,9 +384,16 @@ describe('the analytics HTTP API under schemathesis', () => {
    */
   function expectReached(run: FuzzRun): void {
     const ok = exchangesOf(run).filter((e) => e.status === 200);
-    const withItems = (path: string) => ok.filter((e) => e.method === 'GET' && e.path === path && (JSON.parse(e.body) as { items: unknown[] }).items.length > 0).length;
-    const accepted = ok.filter((e) => e.path === '/v1/events').reduce((n, e) => n + (JSON.parse(e.body) as { accepted: number }).accepted, 0);
-    expect({ accepted: accepted > 0, aggregates: withItems('/v1/insights/aggregates') > 0, top: withItems('/v1/insights/top') > 0 }).toEqual({ accepted: true, aggregates: true, top: true });
+    const withItems = (path: string) =>
+      ok.filter((e) => e.method === 'GET' && e.path === path && (JSON.parse(e.body) as { items: unknown[] }).items.length > 0).length;
+    const accepted = ok
+      .filter((e) => e.path === '/v1/events')
+      .reduce((n, e) => n + (JSON.parse(e.body) as { accepted: number }).accepted, 0);
+    expect({
+      accepted: accepted > 0,
+      aggregates: withItems('/v1/insights/aggregates') > 0,
+      top: withItems('/v1/insights/top') > 0,
+    }).toEqual({ accepted: true, aggregates: true, top: true });
   }
 
   it('answers generated events and insights queries with the tenant API key without 5xx and as documented', async () => {
@@ -344,7 +417,12 @@ describe('the analytics HTTP API under schemathesis', () => {
     // A failure that is retried rather than dead-lettered (e.g. a database write) shows up only in the logs.
     const errors = platform.services
       .filter((s) => s.name !== 'gateway') // logs refused requests; its answers were checked above
-      .flatMap((s) => readFileSync(s.logFile, 'utf8').split('\n').filter((line) => /"level":"(error|fatal)"/.test(line)).map((line) => `${s.name}: ${essentials(line)}`));
+      .flatMap((s) =>
+        readFileSync(s.logFile, 'utf8')
+          .split('\n')
+          .filter((line) => /"level":"(error|fatal)"/.test(line))
+          .map((line) => `${s.name}: ${essentials(line)}`),
+      );
     expect(errors).toEqual([]);
     const existing = new Set(await platform.admin.listTopics());
     const dlqs = [platform.topics.dlq, `${platform.topics.aggregates}.dlq`].filter((t) => existing.has(t));
@@ -359,7 +437,11 @@ describe('the analytics HTTP API under schemathesis', () => {
 /** What a failure report needs from a JSON log line: its message and error, not the trace and process fields before them. */
 function essentials(line: string): string {
   try {
-    const { msg, err, kafka } = JSON.parse(line) as { msg?: string; err?: { type?: string; message?: string }; kafka?: Record<string, unknown> };
+    const { msg, err, kafka } = JSON.parse(line) as {
+      msg?: string;
+      err?: { type?: string; message?: string };
+      kafka?: Record<string, unknown>;
+    };
     return JSON.stringify({ msg, err: err && `${err.type ?? 'Error'}: ${err.message ?? ''}`, kafka }).slice(0, 600);
   } catch {
     return line.slice(0, 600);

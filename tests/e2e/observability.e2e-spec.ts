@@ -59,7 +59,9 @@ let gateway: ChildProcess | undefined;
 let gatewayLog: string;
 const GATEWAY = `http://127.0.0.1:${PORTS.gateway}`;
 
-async function promQuery(query: string): Promise<{ status: string; error?: string; data?: { result: { metric: Record<string, string>; value: [number, string] }[] } }> {
+async function promQuery(
+  query: string,
+): Promise<{ status: string; error?: string; data?: { result: { metric: Record<string, string>; value: [number, string] }[] } }> {
   const res = await fetch(`${vm.baseUrl}/api/v1/query?${new URLSearchParams({ query })}`);
   return (await res.json()) as never;
 }
@@ -76,19 +78,40 @@ beforeAll(async () => {
   mkdirSync(dir, { recursive: true });
   gatewayLog = join(dir, 'gateway.log');
   // Peers point at closed ports: /health answers 503, which is still a traced, measured request.
-  const peers = { TRANSACTIONS_ADDR: '127.0.0.1:1', COMPLIANCE_ADDR: '127.0.0.1:1', INGEST_ADDR: '127.0.0.1:1', INSIGHTS_ADDR: '127.0.0.1:1' };
-  gateway = spawn(process.execPath, ['-r', join(ROOT, 'services/gateway/dist/instrumentation.js'), join(ROOT, 'services/gateway/dist/main.js')], {
-    cwd: ROOT,
-    // Kafka: the local cluster's own credentials for the gateway principal (this topology's state dir has none).
-    env: { ...process.env, ...serviceEnv(topo, 'gateway'), ...kafkaClientEnv(join(ROOT, loadTopology().stateDir), 'gateway'), ...creds.env, ...peers, OTEL_BSP_SCHEDULE_DELAY: '200' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const peers = {
+    TRANSACTIONS_ADDR: '127.0.0.1:1',
+    COMPLIANCE_ADDR: '127.0.0.1:1',
+    INGEST_ADDR: '127.0.0.1:1',
+    INSIGHTS_ADDR: '127.0.0.1:1',
+  };
+  gateway = spawn(
+    process.execPath,
+    ['-r', join(ROOT, 'services/gateway/dist/instrumentation.js'), join(ROOT, 'services/gateway/dist/main.js')],
+    {
+      cwd: ROOT,
+      // Kafka: the local cluster's own credentials for the gateway principal (this topology's state dir has none).
+      env: {
+        ...process.env,
+        ...serviceEnv(topo, 'gateway'),
+        ...kafkaClientEnv(join(ROOT, loadTopology().stateDir), 'gateway'),
+        ...creds.env,
+        ...peers,
+        OTEL_BSP_SCHEDULE_DELAY: '200',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const out = createWriteStream(gatewayLog);
   gateway.stdout?.pipe(out);
   gateway.stderr?.pipe(out);
-  await waitFor('gateway listening', async () => (await fetch(`${GATEWAY}/health`)).status > 0, 45_000, () => {
-    if (gateway?.exitCode !== null) throw new Error(`gateway exited with ${gateway?.exitCode}; log:\n${tail(gatewayLog)}`);
-  });
+  await waitFor(
+    'gateway listening',
+    async () => (await fetch(`${GATEWAY}/health`)).status > 0,
+    45_000,
+    () => {
+      if (gateway?.exitCode !== null) throw new Error(`gateway exited with ${gateway?.exitCode}; log:\n${tail(gatewayLog)}`);
+    },
+  );
 }, 180_000);
 
 afterAll(async () => {
@@ -115,11 +138,15 @@ describe('local observability backends', () => {
     expect([200, 503]).toContain(res.status);
 
     let spans: ZipkinSpan[] = [];
-    await waitFor(`trace ${traceId} in Zipkin`, async () => {
-      const r = await fetch(`${zipkin.baseUrl}/api/v2/trace/${traceId}`);
-      spans = r.status === 200 ? ((await r.json()) as ZipkinSpan[]) : [];
-      return spans.some((s) => s.kind === 'SERVER');
-    }, 20_000);
+    await waitFor(
+      `trace ${traceId} in Zipkin`,
+      async () => {
+        const r = await fetch(`${zipkin.baseUrl}/api/v2/trace/${traceId}`);
+        spans = r.status === 200 ? ((await r.json()) as ZipkinSpan[]) : [];
+        return spans.some((s) => s.kind === 'SERVER');
+      },
+      20_000,
+    );
     const server = spans.find((s) => s.kind === 'SERVER')!;
     expect(server).toMatchObject({ traceId, name: 'get /health', localEndpoint: { serviceName: 'gateway' } });
     // The gateway's gRPC health probes of its peers are children in the same trace.
@@ -139,10 +166,16 @@ describe('local observability backends', () => {
   it('scrapes the gateway into VictoriaMetrics, labelled with its service name', async () => {
     await fetch(`${GATEWAY}/health`);
     let series: { metric: Record<string, string>; value: [number, string] }[] = [];
-    await waitFor('gateway HTTP metrics in VictoriaMetrics', async () => {
-      series = (await promQuery('sum by (service, http_request_method) (http_server_request_duration_count{service="gateway"})')).data?.result ?? [];
-      return series.length > 0;
-    }, 30_000);
+    await waitFor(
+      'gateway HTTP metrics in VictoriaMetrics',
+      async () => {
+        series =
+          (await promQuery('sum by (service, http_request_method) (http_server_request_duration_count{service="gateway"})')).data?.result ??
+          [];
+        return series.length > 0;
+      },
+      30_000,
+    );
     expect(series[0]!.metric).toMatchObject({ service: 'gateway', http_request_method: 'GET' });
     expect(Number(series[0]!.value[1])).toBeGreaterThan(0);
     expect(await vm.targets()).toEqual({ up: 2, total: 2 }); // the gateway and Zipkin's own /prometheus

@@ -91,7 +91,13 @@ interface TransferView {
 }
 
 function transfer(source: string, destination: string, amountMinor: string, counterparty = { name: 'ACME GmbH', country: 'DE' }) {
-  return { sourceAccountId: source, destinationAccountId: destination, amount: { amountMinor, currency: 'EUR' }, description: 'e2e', counterparty };
+  return {
+    sourceAccountId: source,
+    destinationAccountId: destination,
+    amount: { amountMinor, currency: 'EUR' },
+    description: 'e2e',
+    counterparty,
+  };
 }
 
 describe('payments', () => {
@@ -117,14 +123,31 @@ describe('payments', () => {
     expect(balance.ledger.amountMinor).toBe('1050');
 
     // The outbox row was published, and the whole path is one trace, hop by hop (see trace-chain.ts).
-    await waitFor('outbox row published', async () => (await tx.query('SELECT 1 FROM outbox_events WHERE sent_at IS NULL')).rowCount === 0, 20_000);
+    await waitFor(
+      'outbox row published',
+      async () => (await tx.query('SELECT 1 FROM outbox_events WHERE sent_at IS NULL')).rowCount === 0,
+      20_000,
+    );
     const parentSpanId = res.traceparent.split('-')[2]!;
-    await waitFor('spans from every hop', async () => {
-      const spans = platform.otlp.trace(traceId);
-      // The last hop: the compliance monitor's write of the observed transfer, under its Kafka consumer span.
-      // Spans arrive in batches per process: wait for the root (gateway) as well as the last hop.
-      return spans.some((s) => s.service === 'gateway' && s.kind === 1) && spans.some((s) => s.service === 'compliance' && s.kind === 4) && spans.some((s) => s.service === 'compliance' && s.attributes['db.system.name'] === 'postgresql' && /observed_transfers/i.test(String(s.attributes['db.query.text'] ?? '')));
-    }, 30_000).catch(() => undefined); // the assertion below says what is missing, with the tree
+    await waitFor(
+      'spans from every hop',
+      async () => {
+        const spans = platform.otlp.trace(traceId);
+        // The last hop: the compliance monitor's write of the observed transfer, under its Kafka consumer span.
+        // Spans arrive in batches per process: wait for the root (gateway) as well as the last hop.
+        return (
+          spans.some((s) => s.service === 'gateway' && s.kind === 1) &&
+          spans.some((s) => s.service === 'compliance' && s.kind === 4) &&
+          spans.some(
+            (s) =>
+              s.service === 'compliance' &&
+              s.attributes['db.system.name'] === 'postgresql' &&
+              /observed_transfers/i.test(String(s.attributes['db.query.text'] ?? '')),
+          )
+        );
+      },
+      30_000,
+    ).catch(() => undefined); // the assertion below says what is missing, with the tree
     assertTransferChain(platform.otlp.trace(traceId), { parentSpanId, transferId: res.body.id });
     traced = { transferId: res.body.id, traceId };
   });
@@ -136,11 +159,19 @@ describe('payments', () => {
       const res = await post<TransferView>('/v1/transfers', transfer(a, b, String(950_000 + i)));
       expect(res.body.status).toBe('POSTED');
     }
-    await waitFor('structuring alert', async () => {
-      const alerts = await get<{ items: { ruleId: string; accountId: string }[] }>(`/v1/compliance/alerts?accountId=${a}`);
-      return alerts.items.some((x) => x.ruleId === 'aml.structuring');
-    }, 40_000);
-    await waitFor('alert published to compliance.alerts.v1', async () => (await co.query('SELECT 1 FROM outbox_events WHERE sent_at IS NOT NULL')).rowCount! > 0, 20_000);
+    await waitFor(
+      'structuring alert',
+      async () => {
+        const alerts = await get<{ items: { ruleId: string; accountId: string }[] }>(`/v1/compliance/alerts?accountId=${a}`);
+        return alerts.items.some((x) => x.ruleId === 'aml.structuring');
+      },
+      40_000,
+    );
+    await waitFor(
+      'alert published to compliance.alerts.v1',
+      async () => (await co.query('SELECT 1 FROM outbox_events WHERE sent_at IS NOT NULL')).rowCount! > 0,
+      20_000,
+    );
   });
 
   it('declines a transfer to a sanctioned name written another way, posting nothing', async () => {
@@ -151,7 +182,9 @@ describe('payments', () => {
     expect(res.status).toBe(201);
     expect(res.body.status).toBe('DECLINED');
     expect((await tx.query('SELECT count(*)::int AS n FROM postings WHERE transfer_id = $1', [res.body.id])).rows[0].n).toBe(0);
-    const decision = await tx.query(`SELECT payload FROM audit_records WHERE action = 'compliance.decision' AND entity_id = $1`, [res.body.id]);
+    const decision = await tx.query(`SELECT payload FROM audit_records WHERE action = 'compliance.decision' AND entity_id = $1`, [
+      res.body.id,
+    ]);
     expect(JSON.stringify(decision.rows)).toContain('DECLINE');
     expect(JSON.stringify(decision.rows)).not.toContain('VOLKONOV'); // decisions are audited without the PII
   });
@@ -171,7 +204,11 @@ describe('payments', () => {
     const alert = items.find((x) => x.heldTransferId === res.body.id);
     expect(alert).toBeDefined();
     const resolve = (officer: Headers) =>
-      post<{ status: string; code?: string }>(`/v1/compliance/alerts/${alert!.id}/resolve`, { resolution: 'RELEASE', note: 'source of funds verified' }, officer);
+      post<{ status: string; code?: string }>(
+        `/v1/compliance/alerts/${alert!.id}/resolve`,
+        { resolution: 'RELEASE', note: 'source of funds verified' },
+        officer,
+      );
 
     // An operator may read alerts but not decide them: 403 at the edge, nothing recorded.
     const operator = await resolve(OPERATOR);
@@ -225,7 +262,7 @@ describe('payments', () => {
     expect(String(bad.firstInvalidSeq)).toBe(victim.rows[0].seq);
   });
 
-  it('shows a customer only their own accounts and transfers (someone else\'s: 404, as if missing)', async () => {
+  it("shows a customer only their own accounts and transfers (someone else's: 404, as if missing)", async () => {
     const alice = `alice-own-${run}`;
     const bob = `bob-own-${run}`;
     const aliceWallet = await openAccount(alice, '0');
@@ -256,7 +293,9 @@ describe('payments', () => {
     const stolen = await post<{ code: string }>('/v1/transfers', transfer(aliceWallet, bobWallet, '100'), AS_BOB);
     expect(stolen.status).toBe(403);
     expect(stolen.body.code).toBe('PAYMENTS.ACCOUNT_FORBIDDEN');
-    expect((await get<{ ledger: { amountMinor: string } }>(`/v1/accounts/${aliceWallet}/balance`, AS_ALICE)).ledger.amountMinor).toBe('4300');
+    expect((await get<{ ledger: { amountMinor: string } }>(`/v1/accounts/${aliceWallet}/balance`, AS_ALICE)).ledger.amountMinor).toBe(
+      '4300',
+    );
 
     // Customers have no staff scopes at the edge.
     expect((await getAs<{ code: string }>('/v1/compliance/alerts', AS_ALICE)).status).toBe(403);
@@ -299,4 +338,3 @@ describe('payments', () => {
     });
   });
 });
-

@@ -56,7 +56,13 @@ const transfer = (source: string, destination: string, amountMinor: string, name
 describe('telemetry without personal data', () => {
   it('keeps holder and counterparty data out of every span and every log line of every service', async () => {
     const holder = { fullName: PII.fullName, address: PII.address, nationalId: PII.nationalId, country: 'DE' };
-    const a = await post('/v1/accounts', { ownerId: `pii-a-${token}`, type: 'ASSET', currency: 'EUR', overdraftLimitMinor: '100000000', holder });
+    const a = await post('/v1/accounts', {
+      ownerId: `pii-a-${token}`,
+      type: 'ASSET',
+      currency: 'EUR',
+      overdraftLimitMinor: '100000000',
+      holder,
+    });
     const b = await post('/v1/accounts', { ownerId: `pii-b-${token}`, type: 'ASSET', currency: 'EUR', holder });
     expect([a.status, b.status]).toEqual([201, 201]);
     const [src, dst] = [String(a.body['id']), String(b.body['id'])];
@@ -68,17 +74,33 @@ describe('telemetry without personal data', () => {
     expect(held.body['status']).toBe('PENDING');
     // Refused at the edge with the name in the body: error paths log too.
     expect((await post('/v1/transfers', transfer(src, dst, '1', PII.refusedCounterparty, 'germany'))).status).toBe(400);
-    expect((await post('/v1/accounts', { ownerId: `pii-c-${token}`, type: 'ASSET', currency: 'EUR', holder: { ...holder, country: 'de' } })).status).toBe(400);
+    expect(
+      (await post('/v1/accounts', { ownerId: `pii-c-${token}`, type: 'ASSET', currency: 'EUR', holder: { ...holder, country: 'de' } }))
+        .status,
+    ).toBe(400);
 
     // Let the events reach the compliance monitor (its consumer spans and writes), then stop every process so
     // its last spans and log records are flushed.
-    await waitFor('transfer events consumed', async () =>
-      platform.otlp.spans.some((s) => s.service === 'compliance' && s.kind === 4 && s.attributes['messaging.consumer.group.name'] !== undefined), 30_000);
+    await waitFor(
+      'transfer events consumed',
+      async () =>
+        platform.otlp.spans.some(
+          (s) => s.service === 'compliance' && s.kind === 4 && s.attributes['messaging.consumer.group.name'] !== undefined,
+        ),
+      30_000,
+    );
     await stopServices(platform.services);
 
-    const spans = platform.otlp.spans.map((s) => JSON.stringify({ name: s.name, attributes: s.attributes, events: s.events, links: s.links, status: s.status }));
+    const spans = platform.otlp.spans.map((s) =>
+      JSON.stringify({ name: s.name, attributes: s.attributes, events: s.events, links: s.links, status: s.status }),
+    );
     const otlpLogs = platform.otlp.logs.map((l) => JSON.stringify(l));
-    const stdoutLogs = platform.services.flatMap((s) => readFileSync(s.logFile, 'utf8').split('\n').filter(Boolean).map((line) => `${s.name}: ${line}`));
+    const stdoutLogs = platform.services.flatMap((s) =>
+      readFileSync(s.logFile, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => `${s.name}: ${line}`),
+    );
     // The net is real: the collection holds this run's ids and debug lines, so a leak would be in it too.
     expect(spans.some((s) => s.includes(String(posted.body['id'])))).toBe(true);
     expect(stdoutLogs.some((l) => l.includes('"level":"debug"'))).toBe(true);
@@ -86,8 +108,15 @@ describe('telemetry without personal data', () => {
     expect(otlpLogs.length).toBeGreaterThan(0);
 
     const values = [...Object.values(PII), iban, PII.fullName.toLowerCase(), PII.fullName.toUpperCase(), PII.nationalId.toLowerCase()];
-    const leaks = [...spans.map((s) => `span ${s}`), ...otlpLogs.map((l) => `otlp log ${l}`), ...stdoutLogs.map((l) => `stdout ${l}`)]
-      .flatMap((where) => values.filter((v) => where.includes(v) || where.includes(JSON.stringify(v).slice(1, -1))).map((v) => `${v} in ${where.slice(0, 300)}`));
+    const leaks = [
+      ...spans.map((s) => `span ${s}`),
+      ...otlpLogs.map((l) => `otlp log ${l}`),
+      ...stdoutLogs.map((l) => `stdout ${l}`),
+    ].flatMap((where) =>
+      values
+        .filter((v) => where.includes(v) || where.includes(JSON.stringify(v).slice(1, -1)))
+        .map((v) => `${v} in ${where.slice(0, 300)}`),
+    );
     expect(leaks).toEqual([]);
   });
 });

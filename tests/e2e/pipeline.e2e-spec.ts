@@ -46,8 +46,19 @@ async function chartTotal(page: Page): Promise<number> {
  * console's chart shows exactly the distinct accepted events (and stays there); returns that count.
  */
 async function sendAndWatchChart(platform: PipelinePlatform, page: Page): Promise<number> {
-  const sink = new AcceptedIds(new HttpSink({ target: platform.gateway, keys: new ApiKeys(new Map([['demo', platform.creds.apiKeys['demo']!]])) }));
-  const stats = await runLoad({ sink, rate: 100, durationMs: 3000, tenants: 1, seed: 42, duplicates: 0.05, malformed: 0.05, batchSize: 50 });
+  const sink = new AcceptedIds(
+    new HttpSink({ target: platform.gateway, keys: new ApiKeys(new Map([['demo', platform.creds.apiKeys['demo']!]])) }),
+  );
+  const stats = await runLoad({
+    sink,
+    rate: 100,
+    durationMs: 3000,
+    tenants: 1,
+    seed: 42,
+    duplicates: 0.05,
+    malformed: 0.05,
+    batchSize: 50,
+  });
   expect(stats.sent).toBe(300);
   expect(stats.rejected).toBe(stats.byKind.malformed);
   expect(stats.accepted).toBe(300 - stats.byKind.malformed);
@@ -73,7 +84,9 @@ async function sendAndWatchChart(platform: PipelinePlatform, page: Page): Promis
   expect(await chartTotal(page)).toBe(expected);
   expect(await page.locator('#events-chart canvas').count()).toBeGreaterThan(0);
   expect(await page.textContent('#stat-events')).toBe(String(expected));
-  process.stdout.write(`pipeline e2e (${platform.processor}): ${expected} distinct events on the chart ${latency} ms after the last batch was acknowledged\n`);
+  process.stdout.write(
+    `pipeline e2e (${platform.processor}): ${expected} distinct events on the chart ${latency} ms after the last batch was acknowledged\n`,
+  );
   return expected;
 }
 
@@ -85,7 +98,9 @@ async function openConsole(platform: PipelinePlatform, page: Page): Promise<void
 }
 
 (missing.length > 0 ? describe.skip : describe)(
-  missing.length > 0 ? `pipeline in the console (SKIPPED, not built: ${missing.join(', ')}; run "npx nx run-many -t build")` : 'pipeline in the console',
+  missing.length > 0
+    ? `pipeline in the console (SKIPPED, not built: ${missing.join(', ')}; run "npx nx run-many -t build")`
+    : 'pipeline in the console',
   () => {
     let platform: PipelinePlatform;
     let browser: Browser;
@@ -137,11 +152,12 @@ async function openConsole(platform: PipelinePlatform, page: Page): Promise<void
         await late.close();
       }
     });
-  
-    it('keeps tenants apart: tenant demo\'s key cannot read tenant acme\'s insights or live stream (403)', async () => {
+
+    it("keeps tenants apart: tenant demo's key cannot read tenant acme's insights or live stream (403)", async () => {
       const acmeKey = platform.creds.createApiKey('acme');
       const demoKey = platform.creds.apiKeys['demo']!;
-      const query = (tenant: string) => `${platform.gateway}/v1/insights/aggregates?${new URLSearchParams({ tenantId: tenant, resolution: '10' })}`;
+      const query = (tenant: string) =>
+        `${platform.gateway}/v1/insights/aggregates?${new URLSearchParams({ tenantId: tenant, resolution: '10' })}`;
       expect((await fetch(query('acme'), { headers: { 'x-api-key': acmeKey } })).status).toBe(200);
       const cross = await fetch(query('acme'), { headers: { 'x-api-key': demoKey } });
       expect(cross.status).toBe(403);
@@ -156,7 +172,9 @@ async function openConsole(platform: PipelinePlatform, page: Page): Promise<void
 // The same stage in Go (issue #15): the console shows its aggregates exactly as the TS stage's.
 const goMissing = existsSync(GO_PROCESSOR_BINARY) ? missing : [...missing, `stream-processor-go (${GO_PROCESSOR_BINARY})`];
 (goMissing.length > 0 ? describe.skip : describe)(
-  goMissing.length > 0 ? `pipeline in the console with the Go stage (SKIPPED, not built: ${goMissing.join(', ')})` : 'pipeline in the console with the Go stage',
+  goMissing.length > 0
+    ? `pipeline in the console with the Go stage (SKIPPED, not built: ${goMissing.join(', ')})`
+    : 'pipeline in the console with the Go stage',
   () => {
     let platform: PipelinePlatform;
     let browser: Browser;
@@ -173,7 +191,7 @@ const goMissing = existsSync(GO_PROCESSOR_BINARY) ? missing : [...missing, `stre
       await platform?.stop();
     }, 60_000);
 
-    it('shows the Go stage\'s aggregates on the chart: every distinct accepted event once', async () => {
+    it("shows the Go stage's aggregates on the chart: every distinct accepted event once", async () => {
       await openConsole(platform, page);
       expect(await chartTotal(page)).toBe(0);
       await sendAndWatchChart(platform, page);

@@ -47,12 +47,17 @@ function client(principal: string | undefined, extra: Partial<KafkaConfig> = {})
  */
 function refusal(err: unknown): string {
   const seen: string[] = [];
-  for (let e = err as { type?: string; message?: string; originalError?: unknown; cause?: unknown } | undefined; e; e = (e.originalError ?? e.cause) as typeof e) {
+  for (
+    let e = err as { type?: string; message?: string; originalError?: unknown; cause?: unknown } | undefined;
+    e;
+    e = (e.originalError ?? e.cause) as typeof e
+  ) {
     if (e.type && /AUTHORIZATION_FAILED|SASL/.test(e.type)) return e.type;
     seen.push(e.message ?? String(e));
   }
   const text = seen.join(' <- ');
-  for (const type of ['TOPIC', 'GROUP', 'TRANSACTIONAL_ID']) if (new RegExp(`${type.replace('_', ' ')} authorization failed`, 'i').test(text)) return `${type}_AUTHORIZATION_FAILED`;
+  for (const type of ['TOPIC', 'GROUP', 'TRANSACTIONAL_ID'])
+    if (new RegExp(`${type.replace('_', ' ')} authorization failed`, 'i').test(text)) return `${type}_AUTHORIZATION_FAILED`;
   return text;
 }
 
@@ -74,7 +79,8 @@ function refusalOrLogged(err: unknown, logged: string[]): string {
 
 function kcat(args: string[]): { status: number | null; output: string } {
   const res = spawnSync('kcat', ['-b', BROKERS.join(','), '-m', '5', ...args], { encoding: 'utf8', timeout: 30_000 });
-  if (res.error && (res.error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('kcat is not installed: apt-get install kcat (scripts/bootstrap.sh installs it)');
+  if (res.error && (res.error as NodeJS.ErrnoException).code === 'ENOENT')
+    throw new Error('kcat is not installed: apt-get install kcat (scripts/bootstrap.sh installs it)');
   return { status: res.status, output: `${res.stdout}${res.stderr}` };
 }
 
@@ -86,19 +92,38 @@ describe('Kafka authentication (SASL/SCRAM over TLS)', () => {
     const read = kcat(['-C', '-t', 'payments.transfer.events.v1', '-o', 'beginning', '-e', '-c', '1']);
     expect(read.status).not.toBe(0);
     expect(read.output).not.toMatch(/TransferCreated/);
-    const write = spawnSync('kcat', ['-b', BROKERS.join(','), '-m', '5', '-P', '-t', 'payments.transfer.events.v1'], { input: '{"forged":true}\n', encoding: 'utf8', timeout: 30_000 });
+    const write = spawnSync('kcat', ['-b', BROKERS.join(','), '-m', '5', '-P', '-t', 'payments.transfer.events.v1'], {
+      input: '{"forged":true}\n',
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     expect(write.status).not.toBe(0);
   });
 
   it('refuses kcat over TLS with a wrong password (the broker answers, and says the credentials are invalid)', () => {
-    const res = kcat(['-X', 'security.protocol=SASL_SSL', '-X', 'sasl.mechanisms=SCRAM-SHA-512', '-X', 'sasl.username=transactions', '-X', 'sasl.password=guessed', '-X', `ssl.ca.location=${CA}`, '-L']);
+    const res = kcat([
+      '-X',
+      'security.protocol=SASL_SSL',
+      '-X',
+      'sasl.mechanisms=SCRAM-SHA-512',
+      '-X',
+      'sasl.username=transactions',
+      '-X',
+      'sasl.password=guessed',
+      '-X',
+      `ssl.ca.location=${CA}`,
+      '-L',
+    ]);
     expect(res.status).not.toBe(0);
     expect(res.output).toMatch(/invalid credentials/i);
   });
 
   it('refuses kafkajs without TLS or with a wrong password, and admits the same client with its password', async () => {
     expect(await outcome(() => client(undefined).admin().connect())).not.toBe('ok');
-    const wrong = client(undefined, { ssl: { ca: [readFileSync(CA)] }, sasl: { mechanism: 'scram-sha-512', username: 'transactions', password: 'guessed' } });
+    const wrong = client(undefined, {
+      ssl: { ca: [readFileSync(CA)] },
+      sasl: { mechanism: 'scram-sha-512', username: 'transactions', password: 'guessed' },
+    });
     expect(await outcome(() => wrong.admin().connect())).toMatch(/SASL|authentication/i);
     const admin = client('transactions').admin();
     expect(await outcome(() => admin.connect())).toBe('ok');
@@ -145,10 +170,18 @@ describe('Kafka authorisation (ACLs from infra/topology.yaml)', () => {
     const producer = client('insights').producer();
     await producer.connect();
     try {
-      const record = { key: `kafka-auth-${RUN}`, value: 'authorisation probe (tests/integration/kafka-auth.int-spec.ts)', headers: { 'x-probe': 'kafka-auth' } };
+      const record = {
+        key: `kafka-auth-${RUN}`,
+        value: 'authorisation probe (tests/integration/kafka-auth.int-spec.ts)',
+        headers: { 'x-probe': 'kafka-auth' },
+      };
       expect(await outcome(() => producer.send({ topic: 'analytics.aggregates.v1.dlq', messages: [record] }))).toBe('ok');
-      expect(await outcome(() => producer.send({ topic: 'analytics.aggregates.v1', messages: [record] }))).toBe('TOPIC_AUTHORIZATION_FAILED');
-      expect(await outcome(() => producer.send({ topic: 'payments.transfer.events.v1', messages: [record] }))).toBe('TOPIC_AUTHORIZATION_FAILED');
+      expect(await outcome(() => producer.send({ topic: 'analytics.aggregates.v1', messages: [record] }))).toBe(
+        'TOPIC_AUTHORIZATION_FAILED',
+      );
+      expect(await outcome(() => producer.send({ topic: 'payments.transfer.events.v1', messages: [record] }))).toBe(
+        'TOPIC_AUTHORIZATION_FAILED',
+      );
     } finally {
       await producer.disconnect();
     }
@@ -158,7 +191,11 @@ describe('Kafka authorisation (ACLs from infra/topology.yaml)', () => {
     const consume = async (principal: string, groupId: string, topic: string) => {
       loggedTypes.length = 0;
       const refusal = (e: unknown) => refusalOrLogged(e, loggedTypes);
-      const consumer = client(principal).consumer({ groupId, allowAutoTopicCreation: false, retry: { retries: 0, restartOnFailure: async () => false } });
+      const consumer = client(principal).consumer({
+        groupId,
+        allowAutoTopicCreation: false,
+        retry: { retries: 0, restartOnFailure: async () => false },
+      });
       try {
         await consumer.connect();
         await consumer.subscribe({ topic, fromBeginning: false });
@@ -180,7 +217,7 @@ describe('Kafka authorisation (ACLs from infra/topology.yaml)', () => {
     expect(await consume('ingest', `ingest.kafka-auth-${RUN}`, 'payments.transfer.events.v1')).toMatch(/AUTHORIZATION_FAILED/);
   });
 
-  it('lets the stream processor use its transactional ids and no one else\'s', async () => {
+  it("lets the stream processor use its transactional ids and no one else's", async () => {
     const init = async (principal: string, transactionalId: string) => {
       loggedTypes.length = 0;
       const refusal = (e: unknown) => refusalOrLogged(e, loggedTypes);

@@ -11,4 +11,5 @@ import { KAFKA_ADMIN_PRINCIPAL, kafkaClientEnv } from '../../infra/local/kafka-a
 import { loadTopology, REPO_ROOT } from '../../infra/local/topology';
 
 const topo = loadTopology(process.env['TESSERA_TOPOLOGY'] || undefined);
-for (const [key, value] of Object.entries(kafkaClientEnv(path.join(REPO_ROOT, topo.stateDir), KAFKA_ADMIN_PRINCIPAL))) process.env[key] ??= value;
+for (const [key, value] of Object.entries(kafkaClientEnv(path.join(REPO_ROOT, topo.stateDir), KAFKA_ADMIN_PRINCIPAL)))
+  process.env[key] ??= value;

@@ -22,7 +22,9 @@ import { ACCOUNT_SQL, accountJson, BARE_GET_ACCOUNT, OPEN_ACCOUNT_SQL } from './
 const mode = process.env['BARE_MODE'] ?? 'pg';
 const app = Fastify({ logger: false });
 const body = process.env['BARE_BODY'] ?? '{}';
-const pool = ['pg', 'open', 'aggregates'].includes(mode) ? new Pool({ connectionString: process.env['BARE_DATABASE_URL'], max: 10 }) : undefined;
+const pool = ['pg', 'open', 'aggregates'].includes(mode)
+  ? new Pool({ connectionString: process.env['BARE_DATABASE_URL'], max: 10 })
+  : undefined;
 
 const SERIES_SQL = `SELECT window_key, stream_id, metric, dimension_key, dimension_value, window_size_seconds, window_start, window_end, count, sum, min,
   max, p50, p95, p99, distinct_count, late_events, revision, final, computed_at FROM window_aggregates
@@ -33,10 +35,24 @@ function grpcClient(): grpc.Client & { getAccount: (id: Buffer, cb: (err: grpc.S
   const tls = process.env['BARE_TLS_DIR'] ?? '.tessera/tls';
   const identity = (b: Buffer) => b;
   const Ctor = grpc.makeGenericClientConstructor(
-    { getAccount: { path: BARE_GET_ACCOUNT, requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity } },
+    {
+      getAccount: {
+        path: BARE_GET_ACCOUNT,
+        requestStream: false,
+        responseStream: false,
+        requestSerialize: identity,
+        requestDeserialize: identity,
+        responseSerialize: identity,
+        responseDeserialize: identity,
+      },
+    },
     'Bare',
   );
-  const creds = grpc.credentials.createSsl(readFileSync(join(tls, 'ca.crt')), readFileSync(join(tls, 'gateway.key')), readFileSync(join(tls, 'gateway.crt')));
+  const creds = grpc.credentials.createSsl(
+    readFileSync(join(tls, 'ca.crt')),
+    readFileSync(join(tls, 'gateway.key')),
+    readFileSync(join(tls, 'gateway.crt')),
+  );
   return new Ctor(process.env['BARE_GRPC_ADDR'] ?? '127.0.0.1:0', creds, { 'grpc.ssl_target_name_override': 'transactions' }) as never;
 }
 
@@ -57,7 +73,15 @@ if (mode === 'grpc') {
 } else if (mode === 'aggregates') {
   app.get<{ Querystring: Record<string, string> }>('/v1/insights/aggregates', async (req) => {
     const q = req.query;
-    const values = [q['tenantId'], q['dimensionKey'] ?? '', new Date(q['from'] ?? 0), new Date(q['to'] ?? Date.now()), q['streamId'], q['metric'], Number(q['resolution'])];
+    const values = [
+      q['tenantId'],
+      q['dimensionKey'] ?? '',
+      new Date(q['from'] ?? 0),
+      new Date(q['to'] ?? Date.now()),
+      q['streamId'],
+      q['metric'],
+      Number(q['resolution']),
+    ];
     const { rows } = await (pool as Pool).query({ name: 'series', text: SERIES_SQL, values });
     const items = rows.slice(0, 100).map((r: Record<string, unknown>) => ({
       windowKey: r['window_key'],
@@ -104,5 +128,8 @@ app.listen({ host: '127.0.0.1', port: Number(process.env['BARE_PORT'] ?? 0) }).t
   },
 );
 process.on('SIGTERM', () => {
-  void app.close().then(() => pool?.end()).then(() => process.exit(0));
+  void app
+    .close()
+    .then(() => pool?.end())
+    .then(() => process.exit(0));
 });

@@ -18,7 +18,17 @@ const server = new grpc.Server();
 const identity = (b: Buffer) => b;
 
 server.addService(
-  { getAccount: { path: BARE_GET_ACCOUNT, requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity } },
+  {
+    getAccount: {
+      path: BARE_GET_ACCOUNT,
+      requestStream: false,
+      responseStream: false,
+      requestSerialize: identity,
+      requestDeserialize: identity,
+      responseSerialize: identity,
+      responseDeserialize: identity,
+    },
+  },
   {
     getAccount: (call: grpc.ServerUnaryCall<Buffer, Buffer>, done: grpc.sendUnaryData<Buffer>) => {
       pool.query({ name: 'account-by-id', text: ACCOUNT_SQL, values: [call.request.toString('utf8')] }).then(
@@ -33,7 +43,11 @@ server.addService(
   },
 );
 
-const credentials = grpc.ServerCredentials.createSsl(readFileSync(join(tls, 'ca.crt')), [{ cert_chain: readFileSync(join(tls, 'transactions.crt')), private_key: readFileSync(join(tls, 'transactions.key')) }], true);
+const credentials = grpc.ServerCredentials.createSsl(
+  readFileSync(join(tls, 'ca.crt')),
+  [{ cert_chain: readFileSync(join(tls, 'transactions.crt')), private_key: readFileSync(join(tls, 'transactions.key')) }],
+  true,
+);
 server.bindAsync('127.0.0.1:0', credentials, (err, port) => {
   if (err) {
     console.error(err);

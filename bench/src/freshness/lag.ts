@@ -13,24 +13,30 @@ export interface GroupOnPath {
  * (else their config defaults, stream-processor.aggregates and insights.read-models). Other `stream-processor.*`
  * groups on the broker (restore/replay groups, other benchmarks' private groups) are not on the live path.
  */
-export function groupsOnPath(env: (service: string) => Record<string, string>, processor: 'stream-processor' | 'stream-processor-go' = 'stream-processor'): GroupOnPath[] {
+export function groupsOnPath(
+  env: (service: string) => Record<string, string>,
+  processor: 'stream-processor' | 'stream-processor-go' = 'stream-processor',
+): GroupOnPath[] {
   const stage =
     processor === 'stream-processor-go'
       ? { groupId: env(processor)['STREAM_PROCESSOR_GO_GROUP_ID'] ?? 'stream-processor-go.aggregates', topic: 'analytics.events.raw.v1' }
       : { groupId: env(processor)['STREAM_PROCESSOR_GROUP'] ?? 'stream-processor.aggregates', topic: 'analytics.events.raw.v1' };
-  return [
-    stage,
-    { groupId: env('insights')['INSIGHTS_CONSUMER_GROUP'] ?? 'insights.read-models', topic: 'analytics.aggregates.v1' },
-  ];
+  return [stage, { groupId: env('insights')['INSIGHTS_CONSUMER_GROUP'] ?? 'insights.read-models', topic: 'analytics.aggregates.v1' }];
 }
 
 /** Log-end offset minus committed offset, summed over the topic's partitions, per group. */
 export async function groupLags(admin: Admin, groups: GroupOnPath[]): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (const g of groups) {
-    const [committed, ends] = await Promise.all([admin.fetchOffsets({ groupId: g.groupId, topics: [g.topic] }), admin.fetchTopicOffsets(g.topic)]);
+    const [committed, ends] = await Promise.all([
+      admin.fetchOffsets({ groupId: g.groupId, topics: [g.topic] }),
+      admin.fetchTopicOffsets(g.topic),
+    ]);
     const parts = committed.find((c) => c.topic === g.topic)?.partitions ?? [];
-    out[g.groupId] = ends.reduce((sum, e) => sum + computeLag(e.high, e.low, parts.find((p) => p.partition === e.partition)?.offset ?? '-1'), 0);
+    out[g.groupId] = ends.reduce(
+      (sum, e) => sum + computeLag(e.high, e.low, parts.find((p) => p.partition === e.partition)?.offset ?? '-1'),
+      0,
+    );
   }
   return out;
 }
@@ -97,7 +103,8 @@ export class LagSampler {
    */
   trend(): Record<string, { first: number; last: number }> {
     const third = Math.floor(this.series.length / 3);
-    const mean = (rows: Array<Record<string, number>>, g: string) => (rows.length === 0 ? 0 : Math.round(rows.reduce((a, r) => a + (r[g] ?? 0), 0) / rows.length));
+    const mean = (rows: Array<Record<string, number>>, g: string) =>
+      rows.length === 0 ? 0 : Math.round(rows.reduce((a, r) => a + (r[g] ?? 0), 0) / rows.length);
     const first = this.series.slice(0, third);
     const last = this.series.slice(this.series.length - third);
     return Object.fromEntries(this.groups.map((g) => [g.groupId, { first: mean(first, g.groupId), last: mean(last, g.groupId) }]));

@@ -11,8 +11,17 @@ export interface BenchChild {
 }
 
 /** Starts `node --import tsx <script>` and resolves once a line matches `ready` (rejects on exit or after `timeoutMs`). */
-export async function startTsChild(script: string, env: Record<string, string>, ready: RegExp, timeoutMs = 30_000): Promise<BenchChild & { match: RegExpExecArray }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startTsChild(
+  script: string,
+  env: Record<string, string>,
+  ready: RegExp,
+  timeoutMs = 30_000,
+): Promise<BenchChild & { match: RegExpExecArray }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const output: string[] = [];
   const match = await new Promise<RegExpExecArray>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${script} not ready within ${timeoutMs} ms:\n${output.join('\n')}`)), timeoutMs);

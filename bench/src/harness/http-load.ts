@@ -15,7 +15,12 @@ export interface HttpLoadOptions {
   method?: 'GET' | 'POST';
   headers?: Record<string, string>;
   /** Builds each request (body, per-request headers such as Idempotency-Key). */
-  setupRequest?: (req: { method?: string; path?: string; headers?: Record<string, string>; body?: string }) => { method?: string; path?: string; headers?: Record<string, string>; body?: string };
+  setupRequest?: (req: { method?: string; path?: string; headers?: Record<string, string>; body?: string }) => {
+    method?: string;
+    path?: string;
+    headers?: Record<string, string>;
+    body?: string;
+  };
   /** Called with each response (status and body) when the caller needs to count outcomes. */
   onResponse?: (status: number, body: string) => void;
 }
@@ -42,7 +47,9 @@ async function fire(o: HttpLoadOptions, seconds: number, record: boolean): Promi
     requests: [
       {
         ...(o.setupRequest ? { setupRequest: o.setupRequest as autocannon.Request['setupRequest'] } : {}),
-        ...(record && o.onResponse ? { onResponse: ((status: number, body: string) => o.onResponse?.(status, body)) as autocannon.Request['onResponse'] } : {}),
+        ...(record && o.onResponse
+          ? { onResponse: ((status: number, body: string) => o.onResponse?.(status, body)) as autocannon.Request['onResponse'] }
+          : {}),
       },
     ],
     // Seconds; above the gateway's longest route deadline (GATEWAY_BATCH_DEADLINE_MS, 10 s), so the platform answers before the client gives up.
@@ -53,7 +60,9 @@ async function fire(o: HttpLoadOptions, seconds: number, record: boolean): Promi
 export async function httpLoad(o: HttpLoadOptions): Promise<HttpLoadResult> {
   if (o.warmupSeconds > 0) await fire(o, o.warmupSeconds, false);
   const r = await fire(o, o.seconds, true);
-  const statusCodes = Object.fromEntries(Object.entries(r.statusCodeStats ?? {}).map(([code, v]) => [code, (v as { count: number }).count]));
+  const statusCodes = Object.fromEntries(
+    Object.entries(r.statusCodeStats ?? {}).map(([code, v]) => [code, (v as { count: number }).count]),
+  );
   return {
     reqPerSec: round(r.requests.total / o.seconds, 1),
     p50Ms: r.latency.p50,

@@ -33,9 +33,17 @@ export function useAdminKafkaEnv(topo: Topology, env: NodeJS.ProcessEnv = proces
 export function benchKafkaCredentials(topo: Topology, env: NodeJS.ProcessEnv = process.env): Record<string, string> {
   if (!env['KAFKA_SASL_USERNAME']) {
     const admin = kafkaClientEnv(stateDir(topo), KAFKA_ADMIN_PRINCIPAL);
-    return { KAFKA_SASL_USERNAME: KAFKA_ADMIN_PRINCIPAL, KAFKA_SASL_PASSWORD: '', KAFKA_SASL_PASSWORD_FILE: admin['KAFKA_SASL_PASSWORD_FILE'] as string };
+    return {
+      KAFKA_SASL_USERNAME: KAFKA_ADMIN_PRINCIPAL,
+      KAFKA_SASL_PASSWORD: '',
+      KAFKA_SASL_PASSWORD_FILE: admin['KAFKA_SASL_PASSWORD_FILE'] as string,
+    };
   }
-  return { KAFKA_SASL_USERNAME: env['KAFKA_SASL_USERNAME'], KAFKA_SASL_PASSWORD: env['KAFKA_SASL_PASSWORD'] ?? '', KAFKA_SASL_PASSWORD_FILE: env['KAFKA_SASL_PASSWORD_FILE'] ?? '' };
+  return {
+    KAFKA_SASL_USERNAME: env['KAFKA_SASL_USERNAME'],
+    KAFKA_SASL_PASSWORD: env['KAFKA_SASL_PASSWORD'] ?? '',
+    KAFKA_SASL_PASSWORD_FILE: env['KAFKA_SASL_PASSWORD_FILE'] ?? '',
+  };
 }
 
 /** tessera-admin's Java client properties (`.tessera/kafka/auth/tessera-admin.properties`) for Kafka's tools' --command-config. */

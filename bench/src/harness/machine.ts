@@ -28,7 +28,11 @@ export interface MachineInfo {
 export function describeMachine(): MachineInfo {
   const kafkaJar = (() => {
     try {
-      return readdirSync(join(REPO_ROOT, '.cache/kafka/libs')).find((f) => /^kafka_2\.13-.*\.jar$/.test(f))?.replace(/^kafka_2\.13-|\.jar$/g, '') ?? 'unknown';
+      return (
+        readdirSync(join(REPO_ROOT, '.cache/kafka/libs'))
+          .find((f) => /^kafka_2\.13-.*\.jar$/.test(f))
+          ?.replace(/^kafka_2\.13-|\.jar$/g, '') ?? 'unknown'
+      );
     } catch {
       return 'unknown';
     }

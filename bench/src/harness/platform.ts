@@ -15,7 +15,9 @@ const SERVICE_TIMEOUT_MS = 90_000;
  * still runs on every request, with buckets too large to empty.
  */
 export const BENCH_SERVICE_ENV: Record<string, Record<string, string>> = {
-  gateway: { GATEWAY_RATE_LIMITS: 'public=1000000/1s,read=1000000/1s,write=1000000/1s,ingest=1000000/1s,live=1000000/1s,auth-failure=1000000/1s' },
+  gateway: {
+    GATEWAY_RATE_LIMITS: 'public=1000000/1s,read=1000000/1s,write=1000000/1s,ingest=1000000/1s,live=1000000/1s,auth-failure=1000000/1s',
+  },
 };
 
 /** A process the bench watches: a platform component or a baseline it started. */
@@ -147,7 +149,11 @@ export class BenchPlatform {
 
   private cli(what: string, args: string[]): void {
     this.log(what);
-    const res = spawnSync(process.execPath, ['--import', 'tsx', ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+    const res = spawnSync(process.execPath, ['--import', 'tsx', ...args], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      encoding: 'utf8',
+    });
     if (res.status !== 0) throw new Error(`${what} failed (exit ${res.status}): ${args.join(' ')}\n${res.stdout}\n${res.stderr}`);
   }
 }

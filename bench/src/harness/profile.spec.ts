@@ -3,7 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { framesMarkdown, newestProfile, topFrames } from './profile';
 
-const frame = (id: number, functionName: string, url: string, hitCount: number) => ({ id, callFrame: { functionName, url, lineNumber: 9, columnNumber: 0, scriptId: '1' }, hitCount });
+const frame = (id: number, functionName: string, url: string, hitCount: number) => ({
+  id,
+  callFrame: { functionName, url, lineNumber: 9, columnNumber: 0, scriptId: '1' },
+  hitCount,
+});
 
 describe('topFrames', () => {
   it('sums self hits per function and file, largest first, with node_modules paths shortened', () => {

@@ -52,12 +52,21 @@ export function newestProfile(dir: string): string | undefined {
   } catch {
     return undefined;
   }
-  return files.sort().map((f) => join(dir, f)).pop();
+  return files
+    .sort()
+    .map((f) => join(dir, f))
+    .pop();
 }
 
 /** Markdown lines for the results notes. */
 export function framesMarkdown(process: string, frames: ProfileFrame[]): string[] {
-  return [`Top self-time frames of ${process} (V8 CPU profile over the load only, 1 ms sampling; same format as node --cpu-prof):`, '', '| self % | frame |', '| ---: | --- |', ...frames.map((f) => `| ${f.selfPercent} | \`${f.frame.replace(/\|/g, '\\|')}\` |`)];
+  return [
+    `Top self-time frames of ${process} (V8 CPU profile over the load only, 1 ms sampling; same format as node --cpu-prof):`,
+    '',
+    '| self % | frame |',
+    '| ---: | --- |',
+    ...frames.map((f) => `| ${f.selfPercent} | \`${f.frame.replace(/\|/g, '\\|')}\` |`),
+  ];
 }
 
 /**
@@ -126,5 +135,12 @@ export async function profileService(
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${service}.${pid}.${Date.now()}.cpuprofile`);
   writeFileSync(file, JSON.stringify(profile));
-  return { file, notes: [...framesMarkdown(service, topFrames(file)), '', `Profile: \`${relative(REPO_ROOT, file)}\` (open in Chrome DevTools or speedscope).`] };
+  return {
+    file,
+    notes: [
+      ...framesMarkdown(service, topFrames(file)),
+      '',
+      `Profile: \`${relative(REPO_ROOT, file)}\` (open in Chrome DevTools or speedscope).`,
+    ],
+  };
 }

@@ -8,8 +8,21 @@ const result: BenchResult = {
   id: 'edge',
   title: 'Edge <read>',
   method: 'closed loop',
-  table: { columns: ['case', 'req/s'], rows: [['gateway | default', 270], ['bare', 12500]] },
-  chart: { title: 'req/s', unit: 'req/s', bars: [{ label: 'bare', value: 12500, baseline: true }, { label: 'gateway', value: 270, baseline: false }] },
+  table: {
+    columns: ['case', 'req/s'],
+    rows: [
+      ['gateway | default', 270],
+      ['bare', 12500],
+    ],
+  },
+  chart: {
+    title: 'req/s',
+    unit: 'req/s',
+    bars: [
+      { label: 'bare', value: 12500, baseline: true },
+      { label: 'gateway', value: 270, baseline: false },
+    ],
+  },
   ratios: { 'gateway / bare': 0.0216 },
   notes: ['a note'],
   commands: ['autocannon -c 32'],
@@ -18,7 +31,12 @@ const result: BenchResult = {
 
 describe('markdownTable', () => {
   it('renders a header, a rule and one escaped row per entry', () => {
-    expect(markdownTable(result.table).split('\n')).toEqual(['| case | req/s |', '| --- | --- |', '| gateway \\| default | 270 |', '| bare | 12500 |']);
+    expect(markdownTable(result.table).split('\n')).toEqual([
+      '| case | req/s |',
+      '| --- | --- |',
+      '| gateway \\| default | 270 |',
+      '| bare | 12500 |',
+    ]);
   });
 });
 
@@ -35,8 +53,22 @@ describe('barChartSvg', () => {
 describe('resourcesTable', () => {
   it('has one column per component seen in any case and a dash where a case lacks it', () => {
     const t = resourcesTable([
-      { label: 'a', wallSeconds: 1, benchCpuSeconds: 0.5, cpuSeconds: { gateway: 1.2 }, peakPssMb: { gateway: 150 }, peakRssMb: { gateway: 200 } },
-      { label: 'b', wallSeconds: 2, benchCpuSeconds: 0.1, cpuSeconds: { postgres: 3 }, peakPssMb: { postgres: 80 }, peakRssMb: { postgres: 90 } },
+      {
+        label: 'a',
+        wallSeconds: 1,
+        benchCpuSeconds: 0.5,
+        cpuSeconds: { gateway: 1.2 },
+        peakPssMb: { gateway: 150 },
+        peakRssMb: { gateway: 200 },
+      },
+      {
+        label: 'b',
+        wallSeconds: 2,
+        benchCpuSeconds: 0.1,
+        cpuSeconds: { postgres: 3 },
+        peakPssMb: { postgres: 80 },
+        peakRssMb: { postgres: 90 },
+      },
     ]);
     expect(t.columns).toEqual(['case', 'wall s', 'bench (load gen) CPU s', 'gateway CPU s / peak PSS MB', 'postgres CPU s / peak PSS MB']);
     expect(t.rows).toEqual([
@@ -49,8 +81,24 @@ describe('resourcesTable', () => {
 describe('writeReport', () => {
   it('writes README.md, results.json, machine.json and one SVG per benchmark', () => {
     const dir = mkdtempSync(join(tmpdir(), 'bench-report-'));
-    const machine = { date: '2026-12-02T00:00:00Z', gitSha: 'abc1234', gitDirty: false, nproc: 2, cpuModel: 'cpu', memoryGiB: 24, kernel: '6', versions: { node: '24' } };
-    writeReport(dir, { machine, smoke: false, command: 'npm run bench', results: [result], failures: [{ id: 'pipeline', error: 'broker down' }], seconds: 12 });
+    const machine = {
+      date: '2026-12-02T00:00:00Z',
+      gitSha: 'abc1234',
+      gitDirty: false,
+      nproc: 2,
+      cpuModel: 'cpu',
+      memoryGiB: 24,
+      kernel: '6',
+      versions: { node: '24' },
+    };
+    writeReport(dir, {
+      machine,
+      smoke: false,
+      command: 'npm run bench',
+      results: [result],
+      failures: [{ id: 'pipeline', error: 'broker down' }],
+      seconds: 12,
+    });
     const md = readFileSync(join(dir, 'README.md'), 'utf8');
     expect(md).toContain('# Tessera bench 2026-12-02 (abc1234)');
     expect(md).toContain('**pipeline FAILED**: broker down');

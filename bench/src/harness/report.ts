@@ -38,7 +38,11 @@ export function barChartSvg(chart: BenchResult['chart']): string {
 
 export function markdownTable(table: BenchResult['table']): string {
   const cell = (v: string | number) => String(v).replace(/\|/g, '\\|');
-  return [`| ${table.columns.join(' | ')} |`, `| ${table.columns.map(() => '---').join(' | ')} |`, ...table.rows.map((r) => `| ${r.map(cell).join(' | ')} |`)].join('\n');
+  return [
+    `| ${table.columns.join(' | ')} |`,
+    `| ${table.columns.map(() => '---').join(' | ')} |`,
+    ...table.rows.map((r) => `| ${r.map(cell).join(' | ')} |`),
+  ].join('\n');
 }
 
 /** One table of CPU seconds and peak PSS per component for every measured case. */
@@ -46,7 +50,12 @@ export function resourcesTable(cases: CaseResources[]): BenchResult['table'] {
   const names = [...new Set(cases.flatMap((c) => Object.keys(c.cpuSeconds)))];
   return {
     columns: ['case', 'wall s', 'bench (load gen) CPU s', ...names.map((n) => `${n} CPU s / peak PSS MB`)],
-    rows: cases.map((c) => [c.label, c.wallSeconds, c.benchCpuSeconds, ...names.map((n) => (c.cpuSeconds[n] === undefined ? '-' : `${c.cpuSeconds[n]} / ${c.peakPssMb[n]}`))]),
+    rows: cases.map((c) => [
+      c.label,
+      c.wallSeconds,
+      c.benchCpuSeconds,
+      ...names.map((n) => (c.cpuSeconds[n] === undefined ? '-' : `${c.cpuSeconds[n]} / ${c.peakPssMb[n]}`)),
+    ]),
   };
 }
 
@@ -67,7 +76,11 @@ function resultMarkdown(r: BenchResult): string {
     '',
     markdownTable(r.table),
     '',
-    Object.keys(r.ratios).length > 0 ? `Ratios: ${Object.entries(r.ratios).map(([k, v]) => `**${k}** = ${v}`).join('; ')}` : '',
+    Object.keys(r.ratios).length > 0
+      ? `Ratios: ${Object.entries(r.ratios)
+          .map(([k, v]) => `**${k}** = ${v}`)
+          .join('; ')}`
+      : '',
     '',
     `![${r.title}](${r.id}.svg)`,
     '',
@@ -89,7 +102,9 @@ export function writeReport(dir: string, report: RunReport): string {
     `# Tessera bench ${m.date.slice(0, 10)} (${m.gitSha}${m.gitDirty ? ', uncommitted changes' : ''})${report.smoke ? ' — SMOKE (tiny durations, numbers meaningless)' : ''}`,
     '',
     `Machine: ${m.nproc} cores (${m.cpuModel}), ${m.memoryGiB} GiB, Linux ${m.kernel}. ` +
-      `Versions: ${Object.entries(m.versions).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
+      `Versions: ${Object.entries(m.versions)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}.`,
     '',
     `Command: \`${report.command}\` (${Math.round(report.seconds)} s). Every baseline ran in the same run, on the same machine and infrastructure (bench/README.md).`,
     '',

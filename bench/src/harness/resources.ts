@@ -23,7 +23,9 @@ export interface CaseResources {
 /** Total microseconds of `full` IO stall since boot (PSI), or undefined without PSI. */
 export function ioStallMicros(): number | undefined {
   try {
-    const full = readFileSync('/proc/pressure/io', 'utf8').split('\n').find((l) => l.startsWith('full'));
+    const full = readFileSync('/proc/pressure/io', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('full'));
     const total = full?.match(/total=(\d+)/)?.[1];
     return total === undefined ? undefined : Number(total);
   } catch {
@@ -40,7 +42,12 @@ export function ioStallMicros(): number | undefined {
  * walks the page tables of the JVM and of each PostgreSQL backend), billed to this process and taken from the
  * system under test. Sampling every second took ~5% of the 2-core machine, so it samples every 5 s.
  */
-export async function measureResources<T>(label: string, components: Component[], fn: () => Promise<T>, sampleMs = 5000): Promise<{ value: T; resources: CaseResources }> {
+export async function measureResources<T>(
+  label: string,
+  components: Component[],
+  fn: () => Promise<T>,
+  sampleMs = 5000,
+): Promise<{ value: T; resources: CaseResources }> {
   const tree = childrenOf();
   const before = new Map(components.map((c) => [c.name, treeCpuSeconds(c.pid, tree)]));
   const peakPss = new Map<string, number>();
@@ -74,10 +81,14 @@ export async function measureResources<T>(label: string, components: Component[]
       label,
       wallSeconds: round(wallSeconds),
       benchCpuSeconds: round((own.user + own.system) / 1e6),
-      cpuSeconds: Object.fromEntries(((after) => components.map((c) => [c.name, round(treeCpuSeconds(c.pid, after) - (before.get(c.name) ?? 0))]))(childrenOf())),
+      cpuSeconds: Object.fromEntries(
+        ((after) => components.map((c) => [c.name, round(treeCpuSeconds(c.pid, after) - (before.get(c.name) ?? 0))]))(childrenOf()),
+      ),
       peakPssMb: Object.fromEntries(components.map((c) => [c.name, round((peakPss.get(c.name) ?? 0) / 1024, 0)])),
       peakRssMb: Object.fromEntries(components.map((c) => [c.name, round((peakRss.get(c.name) ?? 0) / 1024, 0)])),
-      ...(stallBefore !== undefined && stallAfter !== undefined ? { ioStallPct: round(((stallAfter - stallBefore) / 1e6 / wallSeconds) * 100, 1) } : {}),
+      ...(stallBefore !== undefined && stallAfter !== undefined
+        ? { ioStallPct: round(((stallAfter - stallBefore) / 1e6 / wallSeconds) * 100, 1) }
+        : {}),
     },
   };
 }

@@ -4,7 +4,11 @@ import type { Kafka, Message } from 'kafkajs';
 
 const STREAMS = ['web-0', 'web-1', 'web-2', 'web-3'];
 const METRICS = ['page.view', 'click', 'checkout', 'signup'];
-const DIMS: Array<[string, string]> = [['', ''], ...['DE', 'FR', 'US', 'BR', 'JP', 'IN', 'GB', 'ES'].map((c): [string, string] => ['country', c]), ...['free', 'pro', 'enterprise'].map((p): [string, string] => ['plan', p])];
+const DIMS: Array<[string, string]> = [
+  ['', ''],
+  ...['DE', 'FR', 'US', 'BR', 'JP', 'IN', 'GB', 'ES'].map((c): [string, string] => ['country', c]),
+  ...['free', 'pro', 'enterprise'].map((p): [string, string] => ['plan', p]),
+];
 const SIZE_S = 10;
 
 /**
@@ -21,12 +25,44 @@ export function aggregateRecord(tenant: string, k: number, revision: number, bas
   const windowKey = `${tenant}|${streamId}|${metric}|${dimKey}=${dimValue}|${SIZE_S}|${SIZE_S}|${startMs}`;
   const count = revision * 3;
   const message = analyticsV1.WindowAggregate.fromPartial({
-    tenantId: tenant, streamId, metric, dimensionKey: dimKey, dimensionValue: dimValue,
-    windowStart: new Date(startMs), windowEnd: new Date(startMs + SIZE_S * 1000), windowSizeSeconds: BigInt(SIZE_S), windowSlideSeconds: BigInt(SIZE_S),
-    count: BigInt(count), sum: count * 41.5, min: 1, max: 999, p50Approx: 480, p95Approx: 950, p99Approx: 990, distinctCount: BigInt(Math.min(count, 700)),
-    lateEvents: 0n, revision: BigInt(revision), final: false, windowKey, computedAt: new Date(), producer: 'bench', traceId: '', maxEventTime: new Date(startMs + 5_000),
+    tenantId: tenant,
+    streamId,
+    metric,
+    dimensionKey: dimKey,
+    dimensionValue: dimValue,
+    windowStart: new Date(startMs),
+    windowEnd: new Date(startMs + SIZE_S * 1000),
+    windowSizeSeconds: BigInt(SIZE_S),
+    windowSlideSeconds: BigInt(SIZE_S),
+    count: BigInt(count),
+    sum: count * 41.5,
+    min: 1,
+    max: 999,
+    p50Approx: 480,
+    p95Approx: 950,
+    p99Approx: 990,
+    distinctCount: BigInt(Math.min(count, 700)),
+    lateEvents: 0n,
+    revision: BigInt(revision),
+    final: false,
+    windowKey,
+    computedAt: new Date(),
+    producer: 'bench',
+    traceId: '',
+    maxEventTime: new Date(startMs + 5_000),
   });
-  const envelope = buildEnvelope({ type: eventTypeName.WindowAggregate, subject: windowKey, id: `${windowKey}#${revision}`, time: new Date(startMs + SIZE_S * 1000), message, codec: analyticsV1.WindowAggregate }, 'bench', {});
+  const envelope = buildEnvelope(
+    {
+      type: eventTypeName.WindowAggregate,
+      subject: windowKey,
+      id: `${windowKey}#${revision}`,
+      time: new Date(startMs + SIZE_S * 1000),
+      message,
+      codec: analyticsV1.WindowAggregate,
+    },
+    'bench',
+    {},
+  );
   return { key: windowKey, value: encodeEnvelope(envelope), headers: envelopeHeaders(envelope, { 'tenant-id': tenant }) };
 }
 
@@ -35,7 +71,13 @@ export function aggregateRecord(tenant: string, k: number, revision: number, bas
  * then revision 2, ... A fetched batch then holds (almost) only distinct keys, the worst case for a consumer that keeps
  * the newest revision per key of a batch. acks=-1, 1 000 records (~0.5 MB) per request.
  */
-export async function produceAggregateBacklog(kafka: Kafka, topic: string, tenant: string, keys: number, revisions: number): Promise<{ seconds: number; bytes: number }> {
+export async function produceAggregateBacklog(
+  kafka: Kafka,
+  topic: string,
+  tenant: string,
+  keys: number,
+  revisions: number,
+): Promise<{ seconds: number; bytes: number }> {
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
   const t0 = Date.now();

@@ -21,9 +21,24 @@ export function rawRecord(i: number, at: number, runId: string): Message {
     eventType: TYPES[i % TYPES.length] as string,
     occurredAt: new Date(at),
     value: (i * 37) % 1_000,
-    attributes: { country: COUNTRIES[(i * 7) % COUNTRIES.length] as string, plan: PLANS[(i * 13) % PLANS.length] as string, user_id: `u${(i * 7919) % USERS}` },
+    attributes: {
+      country: COUNTRIES[(i * 7) % COUNTRIES.length] as string,
+      plan: PLANS[(i * 13) % PLANS.length] as string,
+      user_id: `u${(i * 7919) % USERS}`,
+    },
   });
-  const envelope = buildEnvelope({ type: eventTypeName.AnalyticsEvent, subject: eventId, id: eventId, time: new Date(at), message: payload, codec: analyticsV1.AnalyticsEvent }, 'bench', {});
+  const envelope = buildEnvelope(
+    {
+      type: eventTypeName.AnalyticsEvent,
+      subject: eventId,
+      id: eventId,
+      time: new Date(at),
+      message: payload,
+      codec: analyticsV1.AnalyticsEvent,
+    },
+    'bench',
+    {},
+  );
   return { key: `${tenantId}/${streamId}`, value: encodeEnvelope(envelope), timestamp: String(at) };
 }
 
@@ -31,7 +46,13 @@ export function rawRecord(i: number, at: number, runId: string): Message {
  * Produces `n` raw events with event times spread evenly over the `spreadMs` before now (in order, so each
  * partition is in event-time order), acks=-1, 10 000 records per request. Returns the seconds it took.
  */
-export async function produceBacklog(kafka: Kafka, topic: string, n: number, spreadMs: number, runId: string): Promise<{ seconds: number; bytes: number }> {
+export async function produceBacklog(
+  kafka: Kafka,
+  topic: string,
+  n: number,
+  spreadMs: number,
+  runId: string,
+): Promise<{ seconds: number; bytes: number }> {
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
   const t0 = Date.now();
@@ -70,7 +91,12 @@ export async function endOffsets(admin: Admin, topic: string): Promise<Map<numbe
 }
 
 /** Committed offsets of a group on a topic, summed over partitions, and whether every partition reached `ends`. */
-export async function groupProgress(admin: Admin, groupId: string, topic: string, ends: Map<number, number>): Promise<{ committed: number; caughtUp: boolean }> {
+export async function groupProgress(
+  admin: Admin,
+  groupId: string,
+  topic: string,
+  ends: Map<number, number>,
+): Promise<{ committed: number; caughtUp: boolean }> {
   const [t] = await admin.fetchOffsets({ groupId, topics: [topic] });
   let committed = 0;
   let caughtUp = true;

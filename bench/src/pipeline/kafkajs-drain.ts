@@ -11,7 +11,12 @@ import { kafkaSecurityFromEnv } from '@tessera/kafka';
 async function main(): Promise<void> {
   const [brokers, topic, groupId, n] = process.argv.slice(2) as [string, string, string, string];
   const target = Number(n);
-  const kafka = new Kafka({ ...kafkaSecurityFromEnv(), clientId: 'bench-kafkajs-drain', brokers: brokers.split(','), logLevel: logLevel.ERROR });
+  const kafka = new Kafka({
+    ...kafkaSecurityFromEnv(),
+    clientId: 'bench-kafkajs-drain',
+    brokers: brokers.split(','),
+    logLevel: logLevel.ERROR,
+  });
   const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false });
   let count = 0;
   let firstMs = 0;

@@ -38,19 +38,29 @@ export interface DrainSetup {
 const POLL_MS = 250;
 const shellQuote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 const cmdLine = (env: Record<string, string>, command: string, args: string[]) =>
-  [...Object.entries(env).map(([k, v]) => `${k}=${shellQuote(v)}`), ...[command, ...args].map((a) => shellQuote(a.startsWith(REPO_ROOT) ? a.slice(REPO_ROOT.length + 1) : a))].join(' ');
+  [
+    ...Object.entries(env).map(([k, v]) => `${k}=${shellQuote(v)}`),
+    ...[command, ...args].map((a) => shellQuote(a.startsWith(REPO_ROOT) ? a.slice(REPO_ROOT.length + 1) : a)),
+  ].join(' ');
 
 /** Runs `fn` under ctx.measure with the child as an extra component, releasing the child first. */
-async function measured<T>(s: DrainSetup, label: string, child: GatedChild, fn: () => Promise<T>): Promise<{ value: T; cpu: number; rss: number; pss: number; postgresCpu: number }> {
-  const r = await s.ctx.measure(
-    label,
-    async () => {
-      child.go();
-      return fn();
-    },
-    [{ name: child.name, pid: child.pid }],
-  );
-  return { value: r.value, cpu: r.resources.cpuSeconds[child.name] ?? 0, rss: r.resources.peakRssMb[child.name] ?? 0, pss: r.resources.peakPssMb[child.name] ?? 0, postgresCpu: r.resources.cpuSeconds['postgres'] ?? 0 };
+async function measured<T>(
+  s: DrainSetup,
+  label: string,
+  child: GatedChild,
+  fn: () => Promise<T>,
+): Promise<{ value: T; cpu: number; rss: number; pss: number; postgresCpu: number }> {
+  const r = await s.ctx.measure(label, async () => {
+    child.go();
+    return fn();
+  }, [{ name: child.name, pid: child.pid }]);
+  return {
+    value: r.value,
+    cpu: r.resources.cpuSeconds[child.name] ?? 0,
+    rss: r.resources.peakRssMb[child.name] ?? 0,
+    pss: r.resources.peakPssMb[child.name] ?? 0,
+    postgresCpu: r.resources.cpuSeconds['postgres'] ?? 0,
+  };
 }
 
 function nodeEnv(): NodeJS.ProcessEnv {
@@ -62,7 +72,12 @@ function nodeEnv(): NodeJS.ProcessEnv {
 export async function countingDrain(s: DrainSetup, which: 'kafkajs' | 'platformatic', system: string, group: string): Promise<Drain> {
   const script = join(REPO_ROOT, 'bench', 'src', 'pipeline', `${which}-drain.ts`);
   const args = ['--import', 'tsx', script, s.brokers.join(','), s.topic, group, String(s.n)];
-  const child = new GatedChild(`bench-${which}-drain`, process.execPath, args, { env: nodeEnv(), logFile: join(s.logDir, `${which}.log`), mode: 'wait', parseStdout: true });
+  const child = new GatedChild(`bench-${which}-drain`, process.execPath, args, {
+    env: nodeEnv(),
+    logFile: join(s.logDir, `${which}.log`),
+    mode: 'wait',
+    parseStdout: true,
+  });
   try {
     const m = await measured(s, `pipeline: ${system}`, child, async () => {
       const line = await child.waitForLine((l) => l.startsWith('RESULT '), s.timeoutMs);
@@ -92,8 +107,30 @@ export async function consumerPerformance(s: DrainSetup, system: string, group: 
   // -Xmx512M as bin/kafka-consumer-perf-test.sh sets it (the JVM default would be 1/4 of RAM).
   // --command-config: tessera-admin's TLS + SASL/SCRAM client properties (Kafka 4.x name; --consumer.config is deprecated).
   const config = adminJavaClientConfig(s.ctx.platform.topo);
-  const args = ['-Xmx512M', '-cp', join(REPO_ROOT, '.cache', 'kafka', 'libs', '*'), 'org.apache.kafka.tools.ConsumerPerformance', '--bootstrap-server', s.brokers.join(','), '--command-config', config, '--topic', s.topic, '--num-records', String(s.n), '--group', group, '--timeout', '30000'];
-  const child = new GatedChild('bench-consumer-perf', 'java', args, { env: process.env, logFile: join(s.logDir, `${group}.log`), mode: 'wait', parseStdout: true });
+  const args = [
+    '-Xmx512M',
+    '-cp',
+    join(REPO_ROOT, '.cache', 'kafka', 'libs', '*'),
+    'org.apache.kafka.tools.ConsumerPerformance',
+    '--bootstrap-server',
+    s.brokers.join(','),
+    '--command-config',
+    config,
+    '--topic',
+    s.topic,
+    '--num-records',
+    String(s.n),
+    '--group',
+    group,
+    '--timeout',
+    '30000',
+  ];
+  const child = new GatedChild('bench-consumer-perf', 'java', args, {
+    env: process.env,
+    logFile: join(s.logDir, `${group}.log`),
+    mode: 'wait',
+    parseStdout: true,
+  });
   try {
     const m = await measured(s, `pipeline: ${system}`, child, async () => {
       const header = await child.waitForLine((l) => l.includes('nMsg.sec'), s.timeoutMs);
@@ -157,12 +194,19 @@ export async function processorDrain(
       const stop = p.caughtUp || (opts.maxSeconds !== undefined && now - t0 > opts.maxSeconds * 1000);
       if (stop) return { total: (now - t0) / 1000, steady: (now - (first ?? t0)) / 1000, committed: p.committed, caughtUp: p.caughtUp };
       if (child.exited) throw new Error(`${system} exited before catching up:\n${tail(logFile)}`);
-      if (now - t0 > s.timeoutMs) throw new Error(`${system} did not catch up within ${s.timeoutMs / 1000}s (committed ${p.committed} of ${s.n}):\n${tail(logFile)}`);
+      if (now - t0 > s.timeoutMs)
+        throw new Error(`${system} did not catch up within ${s.timeoutMs / 1000}s (committed ${p.committed} of ${s.n}):\n${tail(logFile)}`);
       await new Promise((r) => setTimeout(r, POLL_MS));
     }
   };
   try {
-    let m: { value: { total: number; steady: number; committed: number; caughtUp: boolean }; cpu: number; rss: number; pss: number; postgresCpu: number };
+    let m: {
+      value: { total: number; steady: number; committed: number; caughtUp: boolean };
+      cpu: number;
+      rss: number;
+      pss: number;
+      postgresCpu: number;
+    };
     if (measure) m = await measured(s, `pipeline: ${system}`, child, drain);
     else {
       child.go();
@@ -178,7 +222,14 @@ export async function processorDrain(
       peakRssMb: m.rss,
       peakPssMb: m.pss,
       command: `${cmdLine(shown, launch.command === process.execPath ? 'node' : launch.command, launch.args)}  (plus the topology's environment for ${service}: processEnv() in infra/local/services.ts; Kafka principal ${credentials['KAFKA_SASL_USERNAME']}, not ${service}'s: bench-private topics and groups)`,
-      detail: { group, env: overrides, committed: m.value.committed, caughtUp: m.value.caughtUp, records: s.n, postgresCpuSeconds: m.postgresCpu },
+      detail: {
+        group,
+        env: overrides,
+        committed: m.value.committed,
+        caughtUp: m.value.caughtUp,
+        records: s.n,
+        postgresCpuSeconds: m.postgresCpu,
+      },
     };
   } finally {
     await child.stop('SIGTERM', 20_000);

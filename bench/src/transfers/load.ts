@@ -70,7 +70,13 @@ export function instructionSource(pop: Population, slice: Wallet[], hot: boolean
  * operator's token; single and hot send one instruction to POST /v1/transfers, batch sends `batchSize` to
  * POST /v1/transfers/batch.
  */
-export async function runCase(base: string, pop: Population, name: CaseName | 'profile', slice: Wallet[], opts: { batchSize: number; seconds: number; warmupSeconds: number }): Promise<CaseLoad> {
+export async function runCase(
+  base: string,
+  pop: Population,
+  name: CaseName | 'profile',
+  slice: Wallet[],
+  opts: { batchSize: number; seconds: number; warmupSeconds: number },
+): Promise<CaseLoad> {
   const batch = name === 'batch';
   const next = instructionSource(pop, slice, name === 'hot');
   const { outcomes, onResponse } = counter();

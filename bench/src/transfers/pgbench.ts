@@ -28,7 +28,13 @@ export interface PgbenchConn {
 
 export function pgbenchConn(platform: BenchPlatform): PgbenchConn {
   const pg = platform.topo.postgres;
-  return { bin: join(findPgBin(), 'pgbench'), host: pg.host, port: pg.port, user: pg.user, env: { ...process.env, PGPASSWORD: pg.password } };
+  return {
+    bin: join(findPgBin(), 'pgbench'),
+    host: pg.host,
+    port: pg.port,
+    user: pg.user,
+    env: { ...process.env, PGPASSWORD: pg.password },
+  };
 }
 
 function connArgs(c: PgbenchConn): string[] {
@@ -36,7 +42,12 @@ function connArgs(c: PgbenchConn): string[] {
 }
 
 /** Creates the scratch database if missing and initialises it unless it already holds `scale` branches. */
-export async function preparePgbench(platform: BenchPlatform, c: PgbenchConn, scale: number, log: (l: string) => void): Promise<string | undefined> {
+export async function preparePgbench(
+  platform: BenchPlatform,
+  c: PgbenchConn,
+  scale: number,
+  log: (l: string) => void,
+): Promise<string | undefined> {
   const admin = new Client({ connectionString: platform.databaseUrl('postgres') });
   await admin.connect();
   try {
@@ -75,10 +86,17 @@ export function pgbenchArgs(c: PgbenchConn, clients: number, seconds: number): s
  * measure the wrapper's pid and pgbench's CPU counts (as the wrapper's cutime/cstime) even though pgbench has
  * exited when the measurement ends. `done` resolves with the summary once pgbench has exited.
  */
-export function startPgbench(c: PgbenchConn, clients: number, seconds: number): { child: ChildProcess; done: Promise<PgbenchResult>; release: () => void } {
+export function startPgbench(
+  c: PgbenchConn,
+  clients: number,
+  seconds: number,
+): { child: ChildProcess; done: Promise<PgbenchResult>; release: () => void } {
   const args = pgbenchArgs(c, clients, seconds);
   const command = `${c.bin} ${args.join(' ')}`;
-  const child = spawn('sh', ['-c', '"$0" "$@"; echo "__pgbench_exit=$?"; read -r _', c.bin, ...args], { env: c.env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn('sh', ['-c', '"$0" "$@"; echo "__pgbench_exit=$?"; read -r _', c.bin, ...args], {
+    env: c.env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   const done = new Promise<PgbenchResult>((resolve, reject) => {

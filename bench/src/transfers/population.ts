@@ -48,9 +48,91 @@ export interface Population {
   setupSeconds: number;
 }
 
-const FIRST = ['Anna', 'Lukas', 'Sophie', 'Jonas', 'Marie', 'Felix', 'Laura', 'Paul', 'Clara', 'Leon', 'Emma', 'Noah', 'Hannah', 'Elias', 'Lea', 'Finn', 'Mia', 'Ben', 'Lina', 'Theo', 'Ella', 'Jakob', 'Nora', 'Moritz', 'Greta', 'Anton', 'Ida', 'Emil', 'Frieda', 'Oskar', 'Camille', 'Louis', 'Chiara', 'Matteo', 'Sara', 'Pablo', 'Inès', 'Tomás', 'Julia', 'Henrik'];
+const FIRST = [
+  'Anna',
+  'Lukas',
+  'Sophie',
+  'Jonas',
+  'Marie',
+  'Felix',
+  'Laura',
+  'Paul',
+  'Clara',
+  'Leon',
+  'Emma',
+  'Noah',
+  'Hannah',
+  'Elias',
+  'Lea',
+  'Finn',
+  'Mia',
+  'Ben',
+  'Lina',
+  'Theo',
+  'Ella',
+  'Jakob',
+  'Nora',
+  'Moritz',
+  'Greta',
+  'Anton',
+  'Ida',
+  'Emil',
+  'Frieda',
+  'Oskar',
+  'Camille',
+  'Louis',
+  'Chiara',
+  'Matteo',
+  'Sara',
+  'Pablo',
+  'Inès',
+  'Tomás',
+  'Julia',
+  'Henrik',
+];
 /** No generated holder name may reach compliance's review threshold (0.90) on the sample sanctions list: 'Lange' was dropped because the matcher scores 'Jonas Lange' 0.917 against 'Kim Chol Ryong' (a false positive, noted in issue #10). */
-const LAST = ['Müller', 'Schmidt', 'Schneider', 'Fischer', 'Weber', 'Meyer', 'Wagner', 'Becker', 'Schulz', 'Hoffmann', 'Koch', 'Richter', 'Klein', 'Wolf', 'Schröder', 'Neumann', 'Schwarz', 'Zimmermann', 'Braun', 'Krüger', 'Hofmann', 'Hartmann', 'Vogel', 'Werner', 'Krause', 'Lehmann', 'Köhler', 'Maier', 'Dubois', 'Lambert', 'Rossi', 'Bianchi', 'García', 'Martínez', 'Jansen', 'de Vries', 'Nielsen', 'Lindgren', 'Novak', 'Horvat'];
+const LAST = [
+  'Müller',
+  'Schmidt',
+  'Schneider',
+  'Fischer',
+  'Weber',
+  'Meyer',
+  'Wagner',
+  'Becker',
+  'Schulz',
+  'Hoffmann',
+  'Koch',
+  'Richter',
+  'Klein',
+  'Wolf',
+  'Schröder',
+  'Neumann',
+  'Schwarz',
+  'Zimmermann',
+  'Braun',
+  'Krüger',
+  'Hofmann',
+  'Hartmann',
+  'Vogel',
+  'Werner',
+  'Krause',
+  'Lehmann',
+  'Köhler',
+  'Maier',
+  'Dubois',
+  'Lambert',
+  'Rossi',
+  'Bianchi',
+  'García',
+  'Martínez',
+  'Jansen',
+  'de Vries',
+  'Nielsen',
+  'Lindgren',
+  'Novak',
+  'Horvat',
+];
 const CITIES = ['Berlin', 'Hamburg', 'München', 'Köln', 'Frankfurt am Main', 'Leipzig', 'Dresden', 'Bremen', 'Hannover', 'Nürnberg'];
 
 export function holderName(i: number): string {
@@ -63,7 +145,14 @@ export interface ApiResult {
 }
 
 /** One API call; retried (same Idempotency-Key, so safely) while the gateway or a service it needs restarts. */
-export async function api(base: string, auth: string, method: 'GET' | 'POST', route: string, body: unknown, key?: string): Promise<ApiResult> {
+export async function api(
+  base: string,
+  auth: string,
+  method: 'GET' | 'POST',
+  route: string,
+  body: unknown,
+  key?: string,
+): Promise<ApiResult> {
   for (let attempt = 1; ; attempt++) {
     try {
       const r = await apiOnce(base, auth, method, route, body, key);
@@ -130,7 +219,12 @@ interface OpenSpec {
  * Opens the wallets (one owner each), the merchant and the treasuries, and tops every wallet up with
  * TOP_UP_MINOR from a treasury (batches of up to 100; each treasury funds at most 9 wallets).
  */
-export async function openPopulation(base: string, sizes: Record<SliceName, number>, smoke: boolean, log: (line: string) => void): Promise<Population> {
+export async function openPopulation(
+  base: string,
+  sizes: Record<SliceName, number>,
+  smoke: boolean,
+  log: (line: string) => void,
+): Promise<Population> {
   const t0 = Date.now();
   const auth = await operatorAuth();
   const runId = `${Date.now().toString(36)}${randomUUID().slice(0, 4)}`;
@@ -138,7 +232,14 @@ export async function openPopulation(base: string, sizes: Record<SliceName, numb
   const walletCount = distinct ? Object.values(sizes).reduce((a, b) => a + b, 0) : Math.max(...Object.values(sizes));
   const treasuries = Math.ceil(walletCount / TOP_UPS_PER_TREASURY);
   const open = async (spec: OpenSpec, key: string): Promise<string> => {
-    const r = await api(base, auth, 'POST', '/v1/accounts', { ...spec, currency: CURRENCY, labels: { bench: 'transfers', run: runId } }, key);
+    const r = await api(
+      base,
+      auth,
+      'POST',
+      '/v1/accounts',
+      { ...spec, currency: CURRENCY, labels: { bench: 'transfers', run: runId } },
+      key,
+    );
     if (r.status !== 200 && r.status !== 201) throw new Error(`opening ${spec.name} failed: ${problem(r)}`);
     return (r.json as { id: string }).id;
   };
@@ -156,11 +257,34 @@ export async function openPopulation(base: string, sizes: Record<SliceName, numb
   const treasuryIds = await pool(
     Array.from({ length: treasuries }, (_, k) => k),
     8,
-    (k) => open({ ownerId: `bench-${runId}-treasury-${k}`, name: `Customer funds held ${k}`, type: 'LIABILITY', overdraftLimitMinor: '100000000', holder: { fullName: 'Tessera Payments GmbH', country: 'DE' } }, `bench-${runId}-open-t${k}`),
+    (k) =>
+      open(
+        {
+          ownerId: `bench-${runId}-treasury-${k}`,
+          name: `Customer funds held ${k}`,
+          type: 'LIABILITY',
+          overdraftLimitMinor: '100000000',
+          holder: { fullName: 'Tessera Payments GmbH', country: 'DE' },
+        },
+        `bench-${runId}-open-t${k}`,
+      ),
   );
   const merchantName = 'Kaffeehaus Sonnenschein GmbH';
   const merchantOwner = `bench-${runId}-merchant`;
-  const merchant = { id: await open({ ownerId: merchantOwner, name: `${merchantName} sales`, type: 'REVENUE', overdraftLimitMinor: '0', holder: { fullName: merchantName, country: 'DE' } }, `bench-${runId}-open-m`), ownerId: merchantOwner, holder: merchantName };
+  const merchant = {
+    id: await open(
+      {
+        ownerId: merchantOwner,
+        name: `${merchantName} sales`,
+        type: 'REVENUE',
+        overdraftLimitMinor: '0',
+        holder: { fullName: merchantName, country: 'DE' },
+      },
+      `bench-${runId}-open-m`,
+    ),
+    ownerId: merchantOwner,
+    holder: merchantName,
+  };
 
   const topUps = wallets.map((w, i) => ({
     sourceAccountId: treasuryIds[Math.floor(i / TOP_UPS_PER_TREASURY)] as string,

@@ -20,22 +20,34 @@ describe(ApiKeyStore, () => {
     it('returns an api-key principal bound to the key tenant and scopes', () => {
       const { key, record } = createApiKey(file, 'acme', ['events:write']);
       const p = new ApiKeyStore({ file }).authenticate(key);
-      expect(p).toMatchObject({ subject: `apikey:${record.id}`, kind: 'api-key', roles: ['ingest'], tenantId: 'acme', credentialId: record.id });
+      expect(p).toMatchObject({
+        subject: `apikey:${record.id}`,
+        kind: 'api-key',
+        roles: ['ingest'],
+        tenantId: 'acme',
+        credentialId: record.id,
+      });
       expect([...p.scopes]).toEqual(['events:write']);
-      expect(() => requireScope(p, 'insights:read')).toThrow(expect.objectContaining({ code: AUTH_CODES.scopeRequired, metadata: { scope: 'insights:read' } }));
+      expect(() => requireScope(p, 'insights:read')).toThrow(
+        expect.objectContaining({ code: AUTH_CODES.scopeRequired, metadata: { scope: 'insights:read' } }),
+      );
     });
 
     it('refuses a key used for another tenant via requireTenant', () => {
       const { key } = createApiKey(file, 'acme');
       const p = new ApiKeyStore({ file }).authenticate(key);
       expect(() => requireTenant(p, 'acme')).not.toThrow();
-      expect(() => requireTenant(p, 'globex')).toThrow(expect.objectContaining({ code: AUTH_CODES.tenantForbidden, kind: 'PERMISSION_DENIED' }));
+      expect(() => requireTenant(p, 'globex')).toThrow(
+        expect.objectContaining({ code: AUTH_CODES.tenantForbidden, kind: 'PERMISSION_DENIED' }),
+      );
     });
 
     it('refuses missing, malformed, unknown and wrong-secret keys', () => {
       const { key } = createApiKey(file, 'acme');
       const store = new ApiKeyStore({ file });
-      expect(() => store.authenticate(undefined)).toThrow(expect.objectContaining({ code: AUTH_CODES.apiKeyRequired, kind: 'UNAUTHENTICATED' }));
+      expect(() => store.authenticate(undefined)).toThrow(
+        expect.objectContaining({ code: AUTH_CODES.apiKeyRequired, kind: 'UNAUTHENTICATED' }),
+      );
       const other = generateApiKey('acme').key;
       const wrongSecret = `${key.slice(0, 'tsk_'.length + 13)}${other.slice('tsk_'.length + 13)}`;
       for (const bad of ['demo-key', 'tsk_short_x', other, wrongSecret, `${key}x`, key.toUpperCase()]) {

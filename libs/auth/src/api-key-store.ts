@@ -41,7 +41,11 @@ export function parseApiKey(key: string): { id: string } | undefined {
 }
 
 /** A new random key and its record (not yet stored). */
-export function generateApiKey(tenantId: string, scopes: readonly Scope[] = API_KEY_SCOPES, now = new Date()): { key: string; record: ApiKeyRecord } {
+export function generateApiKey(
+  tenantId: string,
+  scopes: readonly Scope[] = API_KEY_SCOPES,
+  now = new Date(),
+): { key: string; record: ApiKeyRecord } {
   if (!TENANT.test(tenantId)) throw new Error('tenant must be 1-64 characters of A-Z a-z 0-9 . _ -');
   const bad = scopes.filter((s) => !API_KEY_SCOPES.includes(s));
   if (bad.length > 0) throw new Error(`API keys may only carry ${API_KEY_SCOPES.join(', ')}; not ${bad.join(', ')}`);
@@ -182,7 +186,11 @@ export function readApiKeyStore(file: string): ApiKeyStoreFile {
 }
 
 /** Creates a key, appends its record to the store file and returns the plaintext key (shown once, never stored). */
-export function createApiKey(file: string, tenantId: string, scopes: readonly Scope[] = API_KEY_SCOPES): { key: string; record: ApiKeyRecord } {
+export function createApiKey(
+  file: string,
+  tenantId: string,
+  scopes: readonly Scope[] = API_KEY_SCOPES,
+): { key: string; record: ApiKeyRecord } {
   const store = readApiKeyStore(file);
   const created = generateApiKey(tenantId, scopes);
   store.keys.push(created.record);

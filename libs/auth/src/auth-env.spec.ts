@@ -33,14 +33,21 @@ describe('authSettingsFromEnv', () => {
       throw new Error('expected a ConfigError');
     })();
     expect(err).toBeInstanceOf(ConfigError);
-    expect(err.issues.map((i) => i.variable).sort()).toEqual(['TESSERA_API_KEYS_FILE', 'TESSERA_AUTH_AUDIENCE', 'TESSERA_AUTH_ISSUER', 'TESSERA_AUTH_JWKS_FILE']);
+    expect(err.issues.map((i) => i.variable).sort()).toEqual([
+      'TESSERA_API_KEYS_FILE',
+      'TESSERA_AUTH_AUDIENCE',
+      'TESSERA_AUTH_ISSUER',
+      'TESSERA_AUTH_JWKS_FILE',
+    ]);
   });
 
   it('refuses a plain-http JWKS URL in production and both JWKS sources at once', () => {
     const prod = { NODE_ENV: 'production', TESSERA_AUTH_ISSUER: 'https://i', TESSERA_AUTH_AUDIENCE: 'a', TESSERA_API_KEYS_FILE: '/k.json' };
     expect(() => authSettingsFromEnv({ ...prod, TESSERA_AUTH_JWKS_URL: 'http://idp/jwks' })).toThrow('https://');
     expect(authSettingsFromEnv({ ...prod, TESSERA_AUTH_JWKS_URL: 'https://idp/jwks' }).jwks).toEqual({ url: 'https://idp/jwks' });
-    expect(() => authSettingsFromEnv({ TESSERA_AUTH_JWKS_FILE: issuer.jwksFile, TESSERA_AUTH_JWKS_URL: 'https://idp/jwks' })).toThrow('not both');
+    expect(() => authSettingsFromEnv({ TESSERA_AUTH_JWKS_FILE: issuer.jwksFile, TESSERA_AUTH_JWKS_URL: 'https://idp/jwks' })).toThrow(
+      'not both',
+    );
   });
 
   it('tells the operator to run the init command when the JWKS file is missing', () => {
@@ -48,7 +55,9 @@ describe('authSettingsFromEnv', () => {
   });
 
   it('validates numbers', () => {
-    expect(() => authSettingsFromEnv({ TESSERA_AUTH_JWKS_FILE: issuer.jwksFile, TESSERA_AUTH_CLOCK_TOLERANCE_SEC: '9999' })).toThrow('TESSERA_AUTH_CLOCK_TOLERANCE_SEC');
+    expect(() => authSettingsFromEnv({ TESSERA_AUTH_JWKS_FILE: issuer.jwksFile, TESSERA_AUTH_CLOCK_TOLERANCE_SEC: '9999' })).toThrow(
+      'TESSERA_AUTH_CLOCK_TOLERANCE_SEC',
+    );
     expect(authSettingsFromEnv({ TESSERA_AUTH_JWKS_FILE: issuer.jwksFile, TESSERA_AUTH_MAX_TTL_SEC: '3600' }).maxTtlSec).toBe(3600);
   });
 });
@@ -60,7 +69,9 @@ describe('authFromEnv', () => {
       const issuer = await DevIssuer.open(dir);
       const { callers, apiKeys } = authFromEnv({ TESSERA_AUTH_JWKS_FILE: issuer.jwksFile, TESSERA_API_KEYS_FILE: issuer.apiKeysFile });
       const token = await issuer.mint({ sub: 'op', roles: ['operator'] });
-      await expect(callers.authenticate({ get: (k) => (k === 'authorization' ? [`Bearer ${token}`] : []) })).resolves.toMatchObject({ subject: 'op' });
+      await expect(callers.authenticate({ get: (k) => (k === 'authorization' ? [`Bearer ${token}`] : []) })).resolves.toMatchObject({
+        subject: 'op',
+      });
       expect(apiKeys.authenticate(issuer.credentials().apiKeys['payments']!.key).tenantId).toBe('payments');
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -77,7 +88,9 @@ describe('authFromEnv', () => {
       await expect(authFromEnv(env).verifier.verify(decade)).rejects.toMatchObject({ code: AUTH_CODES.tokenInvalid });
       const workday = await issuer.mint({ sub: 'op', roles: ['operator'], ttlSec: 8 * 3600 });
       await expect(authFromEnv(env).verifier.verify(workday)).resolves.toMatchObject({ subject: 'op' });
-      await expect(authFromEnv({ ...env, TESSERA_AUTH_MAX_TTL_SEC: '3600' }).verifier.verify(workday)).rejects.toMatchObject({ code: AUTH_CODES.tokenInvalid });
+      await expect(authFromEnv({ ...env, TESSERA_AUTH_MAX_TTL_SEC: '3600' }).verifier.verify(workday)).rejects.toMatchObject({
+        code: AUTH_CODES.tokenInvalid,
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -24,19 +24,46 @@ const seconds = (max: number) =>
  */
 export const authEnvSchema = z.object({
   /** Expected `iss` of bearer tokens. */
-  TESSERA_AUTH_ISSUER: z.string().trim().min(1).meta({ examples: [DEV_ISSUER] }).optional(),
+  TESSERA_AUTH_ISSUER: z
+    .string()
+    .trim()
+    .min(1)
+    .meta({ examples: [DEV_ISSUER] })
+    .optional(),
   /** Expected `aud` of bearer tokens. */
-  TESSERA_AUTH_AUDIENCE: z.string().trim().min(1).meta({ examples: [DEV_AUDIENCE] }).optional(),
+  TESSERA_AUTH_AUDIENCE: z
+    .string()
+    .trim()
+    .min(1)
+    .meta({ examples: [DEV_AUDIENCE] })
+    .optional(),
   /** JWKS on disk (re-read when it changes). Exclusive with TESSERA_AUTH_JWKS_URL. */
-  TESSERA_AUTH_JWKS_FILE: z.string().trim().min(1).meta({ examples: ['.tessera/auth/jwks.json'] }).optional(),
+  TESSERA_AUTH_JWKS_FILE: z
+    .string()
+    .trim()
+    .min(1)
+    .meta({ examples: ['.tessera/auth/jwks.json'] })
+    .optional(),
   /** JWKS over HTTP(S), e.g. an OIDC provider's jwks_uri. */
-  TESSERA_AUTH_JWKS_URL: z.url({ protocol: /^https?$/ }).meta({ examples: ['https://login.example.com/.well-known/jwks.json'] }).optional(),
+  TESSERA_AUTH_JWKS_URL: z
+    .url({ protocol: /^https?$/ })
+    .meta({ examples: ['https://login.example.com/.well-known/jwks.json'] })
+    .optional(),
   /** Hashed API key store (`npm run auth -- apikey create`), re-read when it changes. */
-  TESSERA_API_KEYS_FILE: z.string().trim().min(1).meta({ examples: ['.tessera/auth/api-keys.json'] }).optional(),
+  TESSERA_API_KEYS_FILE: z
+    .string()
+    .trim()
+    .min(1)
+    .meta({ examples: ['.tessera/auth/api-keys.json'] })
+    .optional(),
   /** Clock skew accepted on exp/nbf/iat; default 30. */
-  TESSERA_AUTH_CLOCK_TOLERANCE_SEC: seconds(300).meta({ examples: ['30'] }).optional(),
+  TESSERA_AUTH_CLOCK_TOLERANCE_SEC: seconds(300)
+    .meta({ examples: ['30'] })
+    .optional(),
   /** Refuse tokens living longer than this (exp - iat); default 86400 (a day), at most 7 days. */
-  TESSERA_AUTH_MAX_TTL_SEC: seconds(86_400 * 7).meta({ examples: ['3600'] }).optional(),
+  TESSERA_AUTH_MAX_TTL_SEC: seconds(86_400 * 7)
+    .meta({ examples: ['3600'] })
+    .optional(),
 });
 
 /** A token's longest accepted lifetime (exp - iat) unless TESSERA_AUTH_MAX_TTL_SEC says otherwise: a working day and then some. */
@@ -117,7 +144,10 @@ export interface AuthComponents {
  * Builds the verifier, API key store and caller authenticator from the environment (see {@link authSettingsFromEnv}).
  * @throws ConfigError as authSettingsFromEnv does.
  */
-export function authFromEnv(env: NodeJS.ProcessEnv = process.env, opts: { service?: string; onApiKeysReloadError?: (err: Error) => void } = {}): AuthComponents {
+export function authFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  opts: { service?: string; onApiKeysReloadError?: (err: Error) => void } = {},
+): AuthComponents {
   const settings = authSettingsFromEnv(env, opts.service);
   const verifier = new JwtVerifier({
     issuer: settings.issuer,
@@ -126,7 +156,10 @@ export function authFromEnv(env: NodeJS.ProcessEnv = process.env, opts: { servic
     clockToleranceSec: settings.clockToleranceSec,
     ...(settings.maxTtlSec !== undefined ? { maxTtlSec: settings.maxTtlSec } : {}),
   });
-  const apiKeys = new ApiKeyStore({ file: settings.apiKeysFile, ...(opts.onApiKeysReloadError ? { onReloadError: opts.onApiKeysReloadError } : {}) });
+  const apiKeys = new ApiKeyStore({
+    file: settings.apiKeysFile,
+    ...(opts.onApiKeysReloadError ? { onReloadError: opts.onApiKeysReloadError } : {}),
+  });
   return { verifier, apiKeys, callers: new CallerAuthenticator(verifier, apiKeys), settings };
 }
 

@@ -38,13 +38,36 @@ export const authErrors = {
   /** One code for unknown, malformed and revoked keys, so the answer is no oracle for which keys exist. */
   apiKeyInvalid: () => unauthenticated(AUTH_CODES.apiKeyInvalid, 'The API key is not valid'),
   credentialsRequired: () =>
-    unauthenticated(AUTH_CODES.credentialsRequired, 'Send credentials: Authorization: Bearer <jwt>, or an X-Api-Key where API keys are accepted'),
+    unauthenticated(
+      AUTH_CODES.credentialsRequired,
+      'Send credentials: Authorization: Bearer <jwt>, or an X-Api-Key where API keys are accepted',
+    ),
   scopeRequired: (scope: Scope) =>
-    new AppError({ code: AUTH_CODES.scopeRequired, kind: 'PERMISSION_DENIED', message: `This action needs the scope ${scope}`, metadata: { scope } }),
+    new AppError({
+      code: AUTH_CODES.scopeRequired,
+      kind: 'PERMISSION_DENIED',
+      message: `This action needs the scope ${scope}`,
+      metadata: { scope },
+    }),
   tenantForbidden: (tenantId: string) =>
-    new AppError({ code: AUTH_CODES.tenantForbidden, kind: 'PERMISSION_DENIED', message: 'The credential does not grant access to this tenant', metadata: { tenantId } }),
+    new AppError({
+      code: AUTH_CODES.tenantForbidden,
+      kind: 'PERMISSION_DENIED',
+      message: 'The credential does not grant access to this tenant',
+      metadata: { tenantId },
+    }),
   roleRequired: (role: Role) =>
-    new AppError({ code: AUTH_CODES.roleRequired, kind: 'PERMISSION_DENIED', message: `This action needs the role ${role}`, metadata: { role } }),
+    new AppError({
+      code: AUTH_CODES.roleRequired,
+      kind: 'PERMISSION_DENIED',
+      message: `This action needs the role ${role}`,
+      metadata: { role },
+    }),
   jwksUnavailable: (cause: unknown) =>
-    new AppError({ code: AUTH_CODES.jwksUnavailable, kind: 'UNAVAILABLE', message: 'Token verification keys are unavailable; try again later', cause }),
+    new AppError({
+      code: AUTH_CODES.jwksUnavailable,
+      kind: 'UNAVAILABLE',
+      message: 'Token verification keys are unavailable; try again later',
+      cause,
+    }),
 };

@@ -42,15 +42,22 @@ describe(CallerAuthenticator, () => {
     });
 
     it('refuses an API key where the method does not allow one', async () => {
-      await expect(callers.authenticate(metadata({ 'x-api-key': demoKey }), { allowApiKey: false })).rejects.toMatchObject({ code: AUTH_CODES.credentialsRequired });
+      await expect(callers.authenticate(metadata({ 'x-api-key': demoKey }), { allowApiKey: false })).rejects.toMatchObject({
+        code: AUTH_CODES.credentialsRequired,
+      });
     });
 
     it('refuses a call without credentials, and ignores the old x-tessera-principal header', async () => {
-      await expect(callers.authenticate(metadata({ 'x-tessera-principal': 'admin' }))).rejects.toMatchObject({ code: AUTH_CODES.credentialsRequired, kind: 'UNAUTHENTICATED' });
+      await expect(callers.authenticate(metadata({ 'x-tessera-principal': 'admin' }))).rejects.toMatchObject({
+        code: AUTH_CODES.credentialsRequired,
+        kind: 'UNAUTHENTICATED',
+      });
     });
 
     it('does not fall back to the API key when the bearer token is bad', async () => {
-      await expect(callers.authenticate(metadata({ authorization: 'Bearer nope', 'x-api-key': demoKey }))).rejects.toMatchObject({ code: AUTH_CODES.tokenInvalid });
+      await expect(callers.authenticate(metadata({ authorization: 'Bearer nope', 'x-api-key': demoKey }))).rejects.toMatchObject({
+        code: AUTH_CODES.tokenInvalid,
+      });
     });
   });
 });

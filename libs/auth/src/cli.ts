@@ -100,7 +100,9 @@ export async function main(argv: string[], out: (line: string) => void = (l) => 
     case 'rotate': {
       const issuer = await DevIssuer.open(dir);
       const { kid, retired } = await issuer.rotate();
-      out(`new signing key ${kid}; published: ${issuer.publishedKids().join(', ')}${retired.length ? `; retired: ${retired.join(', ')}` : ''}`);
+      out(
+        `new signing key ${kid}; published: ${issuer.publishedKids().join(', ')}${retired.length ? `; retired: ${retired.join(', ')}` : ''}`,
+      );
       return;
     }
     case 'apikey': {
@@ -114,7 +116,9 @@ export async function main(argv: string[], out: (line: string) => void = (l) => 
         if (values.json) out(JSON.stringify({ keyId: record.id, tenantId: record.tenantId, scopes: record.scopes, key }));
         else {
           out(key);
-          process.stderr.write(`key ${record.id} for tenant ${record.tenantId} (${record.scopes.join(', ')}); it is shown only now, store it safely\n`);
+          process.stderr.write(
+            `key ${record.id} for tenant ${record.tenantId} (${record.scopes.join(', ')}); it is shown only now, store it safely\n`,
+          );
         }
         return;
       }
@@ -127,7 +131,9 @@ export async function main(argv: string[], out: (line: string) => void = (l) => 
       if (sub === 'list') {
         const keys = issuer.listApiKeys();
         if (values.json) out(JSON.stringify(keys.map(({ sha256: _digest, ...rest }) => rest)));
-        else for (const k of keys) out(`${k.id}\t${k.tenantId}\t${k.scopes.join(',')}\t${k.createdAt}\t${k.revokedAt ? `revoked ${k.revokedAt}` : 'active'}`);
+        else
+          for (const k of keys)
+            out(`${k.id}\t${k.tenantId}\t${k.scopes.join(',')}\t${k.createdAt}\t${k.revokedAt ? `revoked ${k.revokedAt}` : 'active'}`);
         return;
       }
       throw new UsageError('apikey needs create, revoke or list');

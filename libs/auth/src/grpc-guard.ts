@@ -45,7 +45,11 @@ export interface CallFacts {
 export const GUARD_CODES = { serviceOnly: 'AUTH.SERVICE_ONLY', principalRequired: 'AUTH.CREDENTIALS_REQUIRED' } as const;
 
 const serviceOnly = () =>
-  new AppError({ code: GUARD_CODES.serviceOnly, kind: 'PERMISSION_DENIED', message: 'This method is only for internal services (mTLS client certificate)' });
+  new AppError({
+    code: GUARD_CODES.serviceOnly,
+    kind: 'PERMISSION_DENIED',
+    message: 'This method is only for internal services (mTLS client certificate)',
+  });
 
 function carriesCredential(metadata: CallFacts['metadata']): boolean {
   return metadata.get('authorization').length > 0 || metadata.get('x-api-key').length > 0;
@@ -107,7 +111,12 @@ export function callerOf(call: { metadata: object } | undefined): Caller | undef
 /** The end-user/API-key principal of this call; a handler behind a user policy always has one. */
 export function principalOf(call: { metadata: object } | undefined): Principal {
   const principal = callerOf(call)?.principal;
-  if (!principal) throw new AppError({ code: GUARD_CODES.principalRequired, kind: 'UNAUTHENTICATED', message: 'This call carries no verified credential' });
+  if (!principal)
+    throw new AppError({
+      code: GUARD_CODES.principalRequired,
+      kind: 'UNAUTHENTICATED',
+      message: 'This call carries no verified credential',
+    });
   return principal;
 }
 
@@ -146,12 +155,17 @@ export function guardService(
           throw error;
         },
       );
-    const wrapped =
-      method.responseStream
-        ? (call: GuardedCall & { emit(event: 'error', status: unknown): boolean }) =>
-            void admit(call).then(() => handler(call), (error: unknown) => call.emit('error', toGrpcStatus(error)))
-        : (call: GuardedCall, callback: (status: unknown, value: null) => void) =>
-            void admit(call).then(() => handler(call, callback), (error: unknown) => callback(toGrpcStatus(error), null));
+    const wrapped = method.responseStream
+      ? (call: GuardedCall & { emit(event: 'error', status: unknown): boolean }) =>
+          void admit(call).then(
+            () => handler(call),
+            (error: unknown) => call.emit('error', toGrpcStatus(error)),
+          )
+      : (call: GuardedCall, callback: (status: unknown, value: null) => void) =>
+          void admit(call).then(
+            () => handler(call, callback),
+            (error: unknown) => callback(toGrpcStatus(error), null),
+          );
     out[key] = wrapped as unknown as UntypedHandleCall;
   }
   return out;

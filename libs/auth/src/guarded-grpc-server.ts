@@ -61,7 +61,10 @@ export class GuardedGrpcServer {
       transport: grpcTransportFromEnv(name), // throws with the fix when the certificates are missing
       logger: this.logger,
       // Every RPC passes its policy before its handler runs.
-      services: this.options.services.map((s) => ({ definition: s.definition, implementation: guardService(s.definition, s.policies, s.implementation, authenticator, this.logger) })),
+      services: this.options.services.map((s) => ({
+        definition: s.definition,
+        implementation: guardService(s.definition, s.policies, s.implementation, authenticator, this.logger),
+      })),
     });
     if (health) {
       const names = health.services ?? this.options.services.map((s) => serviceNameOf(s.definition));

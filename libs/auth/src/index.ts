@@ -20,13 +20,38 @@ export {
   revokeApiKey,
   readApiKeyStore,
 } from './api-key-store';
-export { CallerAuthenticator, type AuthenticateOptions, type MetadataLike, bearerToken, AUTHORIZATION_METADATA_KEY, API_KEY_METADATA_KEY } from './caller';
+export {
+  CallerAuthenticator,
+  type AuthenticateOptions,
+  type MetadataLike,
+  bearerToken,
+  AUTHORIZATION_METADATA_KEY,
+  API_KEY_METADATA_KEY,
+} from './caller';
 export { DevIssuer, type MintOptions, type DevCredentials, DEV_ISSUER, DEV_AUDIENCE, DEMO_TENANTS } from './dev-issuer';
-export { authEnvSchema, authSettingsFromEnv, authFromEnv, DEFAULT_MAX_TTL_SEC, callerAuthenticatorFromConfig, type AuthSettings, type AuthComponents } from './auth-env';
+export {
+  authEnvSchema,
+  authSettingsFromEnv,
+  authFromEnv,
+  DEFAULT_MAX_TTL_SEC,
+  callerAuthenticatorFromConfig,
+  type AuthSettings,
+  type AuthComponents,
+} from './auth-env';
 export { defaultAuthDir } from './files';
 export {
-  authorizeCall, guardService, factsOf, rememberCaller, callerOf, principalOf, actorOf, GUARD_CODES,
-  type MethodPolicy, type PolicyTable, type Caller, type CallFacts,
+  authorizeCall,
+  guardService,
+  factsOf,
+  rememberCaller,
+  callerOf,
+  principalOf,
+  actorOf,
+  GUARD_CODES,
+  type MethodPolicy,
+  type PolicyTable,
+  type Caller,
+  type CallFacts,
 } from './grpc-guard';
 export { startTestAuth, type TestAuth } from './test-auth';
 export { GuardedGrpcServer, type GuardedGrpcServerOptions, type GuardedService, type ServingHealth } from './guarded-grpc-server';

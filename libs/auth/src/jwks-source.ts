@@ -88,7 +88,10 @@ export class FileJwks implements KeyResolver {
       version = fileVersion(await stat(this.file));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new JwksUnavailableError(`JWKS file ${this.file} does not exist: run \`npm run auth -- init\` or set TESSERA_AUTH_JWKS_FILE`, { cause: err });
+        throw new JwksUnavailableError(
+          `JWKS file ${this.file} does not exist: run \`npm run auth -- init\` or set TESSERA_AUTH_JWKS_FILE`,
+          { cause: err },
+        );
       }
       throw new JwksUnavailableError(`JWKS file ${this.file} cannot be read`, { cause: err });
     }

@@ -19,9 +19,14 @@ describe(JwtVerifier, () => {
 
   /** Signs with the issuer's current private key, for claims DevIssuer.mint would never produce. */
   async function signRaw(claims: Record<string, unknown>, header: Record<string, unknown> = {}): Promise<string> {
-    const keys = JSON.parse(readFileSync(join(dir, 'issuer-keys.json'), 'utf8')) as { current: string; keys: { kid: string; privateJwk: JWK }[] };
+    const keys = JSON.parse(readFileSync(join(dir, 'issuer-keys.json'), 'utf8')) as {
+      current: string;
+      keys: { kid: string; privateJwk: JWK }[];
+    };
     const current = keys.keys.find((k) => k.kid === keys.current)!;
-    return new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: current.kid, ...header }).sign(await importJWK(current.privateJwk, 'ES256'));
+    return new SignJWT(claims)
+      .setProtectedHeader({ alg: 'ES256', kid: current.kid, ...header })
+      .sign(await importJWK(current.privateJwk, 'ES256'));
   }
 
   const base = () => ({ sub: 'alice', iss: DEV_ISSUER, aud: DEV_AUDIENCE, iat: now(), exp: now() + 600, roles: ['customer'] });
@@ -77,19 +82,31 @@ describe(JwtVerifier, () => {
     it('refuses a wrong audience and a wrong issuer', async () => {
       const wrongAud = await issuer.mint({ sub: 'alice', roles: ['customer'], audience: 'another-api' });
       const wrongIss = await issuer.mint({ sub: 'alice', roles: ['customer'], issuer: 'https://evil.example' });
-      await expect(verifier.verify(wrongAud)).rejects.toMatchObject({ code: AUTH_CODES.tokenInvalid, message: expect.stringContaining('audience') });
-      await expect(verifier.verify(wrongIss)).rejects.toMatchObject({ code: AUTH_CODES.tokenInvalid, message: expect.stringContaining('issuer') });
+      await expect(verifier.verify(wrongAud)).rejects.toMatchObject({
+        code: AUTH_CODES.tokenInvalid,
+        message: expect.stringContaining('audience'),
+      });
+      await expect(verifier.verify(wrongIss)).rejects.toMatchObject({
+        code: AUTH_CODES.tokenInvalid,
+        message: expect.stringContaining('issuer'),
+      });
     });
 
     it('refuses alg none', async () => {
       const enc = (v: object) => Buffer.from(JSON.stringify(v)).toString('base64url');
       const token = `${enc({ alg: 'none', typ: 'JWT', kid: issuer.currentKid })}.${enc(base())}.`;
-      await expect(verifier.verify(token)).rejects.toMatchObject({ code: AUTH_CODES.tokenInvalid, message: expect.stringContaining('algorithm') });
+      await expect(verifier.verify(token)).rejects.toMatchObject({
+        code: AUTH_CODES.tokenInvalid,
+        message: expect.stringContaining('algorithm'),
+      });
     });
 
     it('refuses an HS256 token keyed with the public key (algorithm confusion)', async () => {
       const jwks = JSON.parse(readFileSync(issuer.jwksFile, 'utf8')) as { keys: JWK[] };
-      const pem = createPublicKey({ key: jwks.keys[0] as import('node:crypto').JsonWebKey, format: 'jwk' }).export({ type: 'spki', format: 'pem' });
+      const pem = createPublicKey({ key: jwks.keys[0] as import('node:crypto').JsonWebKey, format: 'jwk' }).export({
+        type: 'spki',
+        format: 'pem',
+      });
       for (const secret of [Buffer.from(pem), Buffer.from(JSON.stringify(jwks.keys[0]))]) {
         const token = await new SignJWT(base()).setProtectedHeader({ alg: 'HS256', kid: issuer.currentKid }).sign(secret);
         await expect(verifier.verify(token)).rejects.toMatchObject({ code: AUTH_CODES.tokenInvalid });
@@ -99,7 +116,10 @@ describe(JwtVerifier, () => {
     it('refuses a signature by another key that claims the same kid', async () => {
       const { privateKey } = await generateKeyPair('ES256');
       const token = await new SignJWT(base()).setProtectedHeader({ alg: 'ES256', kid: issuer.currentKid }).sign(privateKey);
-      await expect(verifier.verify(token)).rejects.toMatchObject({ code: AUTH_CODES.tokenInvalid, message: expect.stringContaining('signature') });
+      await expect(verifier.verify(token)).rejects.toMatchObject({
+        code: AUTH_CODES.tokenInvalid,
+        message: expect.stringContaining('signature'),
+      });
     });
 
     it('refuses a kid that is not in the JWKS', async () => {
@@ -123,14 +143,27 @@ describe(JwtVerifier, () => {
     it('requires kid, exp and sub', async () => {
       const { exp: _exp, ...noExp } = base();
       const { sub: _sub, ...noSub } = base();
-      await expect(verifier.verify(await signRaw(base(), { kid: undefined }))).rejects.toMatchObject({ code: AUTH_CODES.tokenInvalid, message: expect.stringContaining('kid') });
-      await expect(verifier.verify(await signRaw(noExp))).rejects.toMatchObject({ code: AUTH_CODES.tokenInvalid, message: expect.stringContaining('exp') });
-      await expect(verifier.verify(await signRaw(noSub))).rejects.toMatchObject({ code: AUTH_CODES.tokenInvalid, message: expect.stringContaining('sub') });
+      await expect(verifier.verify(await signRaw(base(), { kid: undefined }))).rejects.toMatchObject({
+        code: AUTH_CODES.tokenInvalid,
+        message: expect.stringContaining('kid'),
+      });
+      await expect(verifier.verify(await signRaw(noExp))).rejects.toMatchObject({
+        code: AUTH_CODES.tokenInvalid,
+        message: expect.stringContaining('exp'),
+      });
+      await expect(verifier.verify(await signRaw(noSub))).rejects.toMatchObject({
+        code: AUTH_CODES.tokenInvalid,
+        message: expect.stringContaining('sub'),
+      });
     });
 
     it('refuses a sub posing as an API key and claims of the wrong type', async () => {
-      await expect(verifier.verify(await signRaw({ ...base(), sub: 'apikey:abc' }))).rejects.toMatchObject({ code: AUTH_CODES.tokenInvalid });
-      await expect(verifier.verify(await signRaw({ ...base(), roles: 'operator' }))).rejects.toMatchObject({ code: AUTH_CODES.tokenInvalid });
+      await expect(verifier.verify(await signRaw({ ...base(), sub: 'apikey:abc' }))).rejects.toMatchObject({
+        code: AUTH_CODES.tokenInvalid,
+      });
+      await expect(verifier.verify(await signRaw({ ...base(), roles: 'operator' }))).rejects.toMatchObject({
+        code: AUTH_CODES.tokenInvalid,
+      });
       await expect(verifier.verify(await signRaw({ ...base(), tenant: 42 }))).rejects.toMatchObject({ code: AUTH_CODES.tokenInvalid });
     });
 
@@ -144,7 +177,9 @@ describe(JwtVerifier, () => {
       const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
       writeFileSync(issuer.jwksFile, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'rsa-1', alg: 'RS256' }] }));
       const token = await new SignJWT(base()).setProtectedHeader({ alg: 'RS256', kid: 'rsa-1' }).sign(privateKey);
-      await expect(verifierFor({ jwks: { file: issuer.jwksFile, checkIntervalMs: 0 } }).verify(token)).resolves.toMatchObject({ subject: 'alice' });
+      await expect(verifierFor({ jwks: { file: issuer.jwksFile, checkIntervalMs: 0 } }).verify(token)).resolves.toMatchObject({
+        subject: 'alice',
+      });
     });
   });
 
@@ -157,7 +192,9 @@ describe(JwtVerifier, () => {
     });
 
     it('binds a pure customer to customer_id, falling back to sub', async () => {
-      expect((await verifier.verify(await issuer.mint({ sub: 'alice', roles: ['customer'], customerId: 'cust-9' }))).customerId).toBe('cust-9');
+      expect((await verifier.verify(await issuer.mint({ sub: 'alice', roles: ['customer'], customerId: 'cust-9' }))).customerId).toBe(
+        'cust-9',
+      );
       expect((await verifier.verify(await issuer.mint({ sub: 'alice', roles: ['customer'] }))).customerId).toBe('alice');
     });
 

@@ -11,7 +11,10 @@ const ROOT = join(__dirname, '..', '..', '..');
 /** The real CLI as `npm run auth` runs it (tsx), in a temporary directory. */
 async function auth(dir: string, ...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
   try {
-    const { stdout, stderr } = await run('npx', ['tsx', 'libs/auth/src/cli.ts', ...args, '--dir', dir], { cwd: ROOT, env: { ...process.env, TESSERA_AUTH_ISSUER: '', TESSERA_AUTH_AUDIENCE: '' } });
+    const { stdout, stderr } = await run('npx', ['tsx', 'libs/auth/src/cli.ts', ...args, '--dir', dir], {
+      cwd: ROOT,
+      env: { ...process.env, TESSERA_AUTH_ISSUER: '', TESSERA_AUTH_AUDIENCE: '' },
+    });
     return { stdout: stdout.trim(), stderr, code: 0 };
   } catch (err) {
     const e = err as { stdout: string; stderr: string; code: number };
@@ -43,7 +46,20 @@ describe('npm run auth', () => {
   }, 60_000);
 
   it('token prints a JWT the verifier accepts, and rejects unknown roles', async () => {
-    const { stdout, code } = await auth(dir, 'token', '--sub', 'cust-1', '--role', 'customer', '--customer', 'owner-7', '--ttl', '5m', '--scope', 'accounts:read');
+    const { stdout, code } = await auth(
+      dir,
+      'token',
+      '--sub',
+      'cust-1',
+      '--role',
+      'customer',
+      '--customer',
+      'owner-7',
+      '--ttl',
+      '5m',
+      '--scope',
+      'accounts:read',
+    );
     expect(code).toBe(0);
     const v = new JwtVerifier({ issuer: DEV_ISSUER, audience: DEV_AUDIENCE, jwks: { file: join(dir, 'jwks.json') }, maxTtlSec: 300 });
     const p = await v.verify(stdout);

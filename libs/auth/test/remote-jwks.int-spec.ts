@@ -52,7 +52,9 @@ describe('JwtVerifier with a remote JWKS', () => {
     const stranger = mkdtempSync(join(tmpdir(), 'tessera-stranger-'));
     try {
       const other = await DevIssuer.open(stranger);
-      await expect(verifier().verify(await other.mint({ sub: 'mallory', roles: ['operator'] }))).rejects.toMatchObject({ code: AUTH_CODES.unknownKey });
+      await expect(verifier().verify(await other.mint({ sub: 'mallory', roles: ['operator'] }))).rejects.toMatchObject({
+        code: AUTH_CODES.unknownKey,
+      });
     } finally {
       rmSync(stranger, { recursive: true, force: true });
     }

@@ -39,16 +39,26 @@ describe('loadConfig', () => {
   it('lists every missing and invalid variable with its reason and an example', () => {
     let error: unknown;
     try {
-      loadConfig(schema, { TRANSACTIONS_GRPC_PORT: 'abc', KAFKA_BROKERS: 'kafka', COMPLIANCE_ADDR: '127.0.0.1:50052' }, { service: 'transactions' });
+      loadConfig(
+        schema,
+        { TRANSACTIONS_GRPC_PORT: 'abc', KAFKA_BROKERS: 'kafka', COMPLIANCE_ADDR: '127.0.0.1:50052' },
+        { service: 'transactions' },
+      );
     } catch (err) {
       error = err;
     }
     expect(error).toBeInstanceOf(ConfigError);
     const configError = error as ConfigError;
     expect(configError.service).toBe('transactions');
-    expect(configError.issues.map((i) => i.variable).sort()).toEqual(['KAFKA_BROKERS', 'TRANSACTIONS_DATABASE_URL', 'TRANSACTIONS_GRPC_PORT']);
+    expect(configError.issues.map((i) => i.variable).sort()).toEqual([
+      'KAFKA_BROKERS',
+      'TRANSACTIONS_DATABASE_URL',
+      'TRANSACTIONS_GRPC_PORT',
+    ]);
     expect(configError.message).toContain('transactions: invalid configuration, 3 environment variables to fix:');
-    expect(configError.message).toContain('TRANSACTIONS_GRPC_PORT: must be an integer port between 0 and 65535 (example: TRANSACTIONS_GRPC_PORT=8080)');
+    expect(configError.message).toContain(
+      'TRANSACTIONS_GRPC_PORT: must be an integer port between 0 and 65535 (example: TRANSACTIONS_GRPC_PORT=8080)',
+    );
     expect(configError.message).toContain(
       'TRANSACTIONS_DATABASE_URL: is required but not set (example: TRANSACTIONS_DATABASE_URL=postgresql://tessera:tessera@127.0.0.1:55432/tessera_transactions)',
     );
@@ -78,7 +88,11 @@ describe('loadConfig', () => {
     it('refuses both forms at once, and an unreadable file, naming the variable but not the value', () => {
       let error: unknown;
       try {
-        loadConfig(schema, { TRANSACTIONS_DATABASE_URL: validEnv.TRANSACTIONS_DATABASE_URL, TRANSACTIONS_DATABASE_URL_FILE: join(dir, 'x'), COMPLIANCE_ADDR_FILE: join(dir, 'missing') });
+        loadConfig(schema, {
+          TRANSACTIONS_DATABASE_URL: validEnv.TRANSACTIONS_DATABASE_URL,
+          TRANSACTIONS_DATABASE_URL_FILE: join(dir, 'x'),
+          COMPLIANCE_ADDR_FILE: join(dir, 'missing'),
+        });
       } catch (err) {
         error = err;
       }

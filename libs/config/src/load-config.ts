@@ -19,11 +19,7 @@ export interface LoadConfigOptions {
  * Setting both `<NAME>` and `<NAME>_FILE` is an error.
  * @throws ConfigError listing every missing or invalid variable (values are never echoed: they may be secrets).
  */
-export function loadConfig<S extends z.ZodObject>(
-  schema: S,
-  env: NodeJS.ProcessEnv = process.env,
-  opts?: LoadConfigOptions,
-): z.output<S> {
+export function loadConfig<S extends z.ZodObject>(schema: S, env: NodeJS.ProcessEnv = process.env, opts?: LoadConfigOptions): z.output<S> {
   const input: Record<string, string> = {};
   const issues: ConfigIssue[] = [];
   const seen = new Set<string>();

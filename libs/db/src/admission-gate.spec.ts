@@ -12,7 +12,13 @@ describe('AdmissionGate', () => {
     const gate = new AdmissionGate(2);
     const started: number[] = [];
     const blockers = [deferred(), deferred(), deferred(), deferred()];
-    const runs = blockers.map((b, i) => gate.run(undefined, gone, async () => { started.push(i); await b.promise; return i; }));
+    const runs = blockers.map((b, i) =>
+      gate.run(undefined, gone, async () => {
+        started.push(i);
+        await b.promise;
+        return i;
+      }),
+    );
     await new Promise((r) => setImmediate(r));
     expect(started).toEqual([0, 1]);
     expect(gate.load).toEqual({ active: 2, waiting: 2 });
@@ -30,7 +36,9 @@ describe('AdmissionGate', () => {
     const running = gate.run(undefined, gone, () => first.promise);
     const abort = new AbortController();
     let ran = false;
-    const waiting = gate.run(abort.signal, gone, async () => { ran = true; });
+    const waiting = gate.run(abort.signal, gone, async () => {
+      ran = true;
+    });
     abort.abort();
     await expect(waiting).rejects.toThrow('caller gone');
     expect(gate.load).toEqual({ active: 1, waiting: 0 });
@@ -45,7 +53,11 @@ describe('AdmissionGate', () => {
     const abort = new AbortController();
     abort.abort();
     await expect(gate.run(abort.signal, gone, async () => 1)).rejects.toThrow('caller gone');
-    await expect(gate.run(undefined, gone, async () => { throw new Error('boom'); })).rejects.toThrow('boom');
+    await expect(
+      gate.run(undefined, gone, async () => {
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
     await expect(gate.run(undefined, gone, async () => 2)).resolves.toBe(2);
     expect(() => new AdmissionGate(0)).toThrow('positive integer');
   });

@@ -43,7 +43,8 @@ export class AdmissionGate {
       return await work();
     } finally {
       const next = this.waiting.shift();
-      if (next) next.admit(); // the slot passes straight to the next waiter
+      if (next)
+        next.admit(); // the slot passes straight to the next waiter
       else this.active--;
     }
   }

@@ -30,7 +30,9 @@ async function main(argv: string[]): Promise<number> {
   });
   const command = positionals[0];
   if (values.help || !command || (!values.service && !values.all) || (values.all && command === 'diff')) {
-    process.stderr.write('usage: cli.ts <migrate|status|drift> (--service <name> | --all)\n       cli.ts diff --service <name> [--create <migration_name>]\n');
+    process.stderr.write(
+      'usage: cli.ts <migrate|status|drift> (--service <name> | --all)\n       cli.ts diff --service <name> [--create <migration_name>]\n',
+    );
     return values.help ? 0 : 2;
   }
   if (values.all) {
@@ -64,7 +66,12 @@ async function run(command: string, service: string, create: string | undefined)
     case 'status': {
       const s = await migrationStatus(db.databaseUrl, db.migrationsDir);
       log(`${where}: ${s.upToDate ? 'up to date' : 'NOT up to date'}`);
-      for (const [label, names] of Object.entries({ pending: s.pending, failed: s.failed, edited: s.edited, 'not in folder': s.unknownToFolder })) {
+      for (const [label, names] of Object.entries({
+        pending: s.pending,
+        failed: s.failed,
+        edited: s.edited,
+        'not in folder': s.unknownToFolder,
+      })) {
         for (const name of names) log(`  ${label}: ${name}`);
       }
       return s.upToDate ? 0 : 1;

@@ -51,7 +51,10 @@ describe('Coalescer', () => {
       const c = new Coalescer<number, string>({ maxBatch: 2, maxInFlight: 2, run });
       const all = [1, 2, 3, 4, 5].map((i) => c.submit(i));
       await settle();
-      expect(calls.map((x) => x.items)).toEqual([[1, 2], [3, 4]]);
+      expect(calls.map((x) => x.items)).toEqual([
+        [1, 2],
+        [3, 4],
+      ]);
       calls[0]?.finish();
       await settle();
       await settle();
@@ -61,7 +64,7 @@ describe('Coalescer', () => {
       await expect(Promise.all(all)).resolves.toEqual(['r1', 'r2', 'r3', 'r4', 'r5']);
     });
 
-    it("fails only the items whose result is an Error, and every item of a call that throws", async () => {
+    it('fails only the items whose result is an Error, and every item of a call that throws', async () => {
       const { calls, run } = gatedRun();
       const c = new Coalescer<number, string>({ maxBatch: 10, maxInFlight: 1, run });
       const [a, b] = [c.submit(1), c.submit(2)];
@@ -74,7 +77,14 @@ describe('Coalescer', () => {
       const both = [thrower.submit(1), thrower.submit(2)];
       for (const p of both) await expect(p).rejects.toThrow('call failed');
       // The slot is released after a failed call: the next item still goes out.
-      const ok = new Coalescer<number, string>({ maxBatch: 10, maxInFlight: 1, run: async (items) => { if (items[0] === 1) throw new Error('x'); return items.map(String); } });
+      const ok = new Coalescer<number, string>({
+        maxBatch: 10,
+        maxInFlight: 1,
+        run: async (items) => {
+          if (items[0] === 1) throw new Error('x');
+          return items.map(String);
+        },
+      });
       await expect(ok.submit(1)).rejects.toThrow('x');
       await expect(ok.submit(2)).resolves.toBe('2');
     });
@@ -89,7 +99,14 @@ describe('Coalescer', () => {
       const als = new AsyncLocalStorage<string>();
       const seen: Array<string | undefined> = [];
       const { calls, run } = gatedRun();
-      const c = new Coalescer<number, string>({ maxBatch: 10, maxInFlight: 1, run: (items) => { seen.push(als.getStore()); return run(items); } });
+      const c = new Coalescer<number, string>({
+        maxBatch: 10,
+        maxInFlight: 1,
+        run: (items) => {
+          seen.push(als.getStore());
+          return run(items);
+        },
+      });
       const first = als.run('request-a', () => c.submit(1));
       await settle();
       const second = als.run('request-b', () => c.submit(2));
@@ -112,25 +129,39 @@ describe('Coalescer', () => {
       const links: unknown[] = [];
       const attributes: Record<string, unknown> = {};
       const ctx = { traceId: hex.repeat(32), spanId: hex.repeat(16), traceFlags: 1 };
-      const span = { spanContext: () => ctx, addLink: (l: unknown) => (links.push(l), span), setAttribute: (k: string, v: unknown) => ((attributes[k] = v), span) };
+      const span = {
+        spanContext: () => ctx,
+        addLink: (l: unknown) => (links.push(l), span),
+        setAttribute: (k: string, v: unknown) => ((attributes[k] = v), span),
+      };
       return { span: span as unknown as Span, links, attributes, ctx };
     };
 
     it("links every other item's span to the span the shared call ran under", async () => {
       const [a, b, c] = [recorded('a'), recorded('b'), recorded('c')];
       const seen: Array<string | undefined> = [];
-      const coalescer = new Coalescer<number, number>({ maxBatch: 10, maxInFlight: 1, run: async (items) => (seen.push(trace.getActiveSpan()?.spanContext().traceId), items.map((i) => i)) });
+      const coalescer = new Coalescer<number, number>({
+        maxBatch: 10,
+        maxInFlight: 1,
+        run: async (items) => (seen.push(trace.getActiveSpan()?.spanContext().traceId), items.map((i) => i)),
+      });
       const under = (s: Span, i: number) => context.with(trace.setSpan(context.active(), s), () => coalescer.submit(i));
       await Promise.all([under(a.span, 1), under(b.span, 2), under(c.span, 3)]);
       expect(seen).toEqual([a.ctx.traceId]);
       expect(a.attributes['tessera.coalesced.items']).toBe(3);
       expect(a.links).toEqual([]);
-      for (const other of [b, c]) expect(other.links).toEqual([{ context: a.ctx, attributes: { 'tessera.coalesced.into': a.ctx.traceId } }]);
+      for (const other of [b, c])
+        expect(other.links).toEqual([{ context: a.ctx, attributes: { 'tessera.coalesced.into': a.ctx.traceId } }]);
     });
 
     it('links nothing when told its run links items itself', async () => {
       const [a, b] = [recorded('a'), recorded('b')];
-      const coalescer = new Coalescer<number, number>({ maxBatch: 10, maxInFlight: 1, linkTraces: false, run: async (items) => items.map((i) => i) });
+      const coalescer = new Coalescer<number, number>({
+        maxBatch: 10,
+        maxInFlight: 1,
+        linkTraces: false,
+        run: async (items) => items.map((i) => i),
+      });
       const under = (s: Span, i: number) => context.with(trace.setSpan(context.active(), s), () => coalescer.submit(i));
       await Promise.all([under(a.span, 1), under(b.span, 2)]);
       expect(b.links).toEqual([]);
@@ -139,6 +170,8 @@ describe('Coalescer', () => {
 
   it('refuses a non-positive limit', () => {
     expect(() => new Coalescer({ maxBatch: 0, maxInFlight: 1, run: async () => [] })).toThrow('maxBatch must be a positive integer, got 0');
-    expect(() => new Coalescer({ maxBatch: 1, maxInFlight: 1.5, run: async () => [] })).toThrow('maxInFlight must be a positive integer, got 1.5');
+    expect(() => new Coalescer({ maxBatch: 1, maxInFlight: 1.5, run: async () => [] })).toThrow(
+      'maxInFlight must be a positive integer, got 1.5',
+    );
   });
 });

@@ -36,7 +36,10 @@ export class Coalescer<I, O> {
   private readonly waiting: Array<() => void> = [];
 
   constructor(private readonly options: CoalescerOptions<I, O>) {
-    for (const [name, v] of [['maxBatch', options.maxBatch], ['maxInFlight', options.maxInFlight]] as const) {
+    for (const [name, v] of [
+      ['maxBatch', options.maxBatch],
+      ['maxInFlight', options.maxInFlight],
+    ] as const) {
       if (!Number.isInteger(v) || v < 1) throw new Error(`Coalescer: ${name} must be a positive integer, got ${v}`);
     }
     this.loader = new DataLoader<Submitted<I>, O, Submitted<I>>((batch) => this.dispatch(batch), {
@@ -77,7 +80,8 @@ export class Coalescer<I, O> {
       return results;
     } finally {
       const next = this.waiting.shift();
-      if (next) setImmediate(next); // the slot passes straight to the next waiting batch
+      if (next)
+        setImmediate(next); // the slot passes straight to the next waiting batch
       else this.inFlight--;
     }
   }
@@ -102,7 +106,8 @@ export function linkToActiveSpan(spans: ReadonlyArray<Span | undefined>): void {
   if (!carrier || spans.length === 0) return;
   const target = carrier.spanContext();
   carrier.setAttribute(COALESCED_ITEMS, spans.length + 1);
-  for (const span of spans) if (span && span !== carrier) span.addLink({ context: target, attributes: { [COALESCED_INTO]: target.traceId } });
+  for (const span of spans)
+    if (span && span !== carrier) span.addLink({ context: target, attributes: { [COALESCED_INTO]: target.traceId } });
 }
 
 const tracer = trace.getTracer('@tessera/db');
@@ -114,7 +119,12 @@ const tracer = trace.getTracer('@tessera/db');
  * under. So every item's trace still shows the work done for it, while the operation itself (and the spans of its
  * client, e.g. the database's) runs once, in the first item's trace. Items in the active trace, or untraced, get none.
  */
-export async function traceSharedWork<R>(others: ReadonlyArray<Context | undefined>, name: string, attributes: Attributes, fn: () => Promise<R>): Promise<R> {
+export async function traceSharedWork<R>(
+  others: ReadonlyArray<Context | undefined>,
+  name: string,
+  attributes: Attributes,
+  fn: () => Promise<R>,
+): Promise<R> {
   const carrier = trace.getActiveSpan()?.spanContext();
   const startTime = new Date();
   let failure: unknown;
@@ -138,7 +148,8 @@ export async function traceSharedWork<R>(others: ReadonlyArray<Context | undefin
         },
         ctx,
       );
-      if (failure !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: failure instanceof Error ? failure.message : String(failure) });
+      if (failure !== undefined)
+        span.setStatus({ code: SpanStatusCode.ERROR, message: failure instanceof Error ? failure.message : String(failure) });
       span.end(endTime);
     }
   }

@@ -60,7 +60,9 @@ describe('dropDatabase', () => {
   });
 
   it('refuses a name it would have to quote', async () => {
-    await expect(dropDatabase('postgresql://u:p@127.0.0.1:5432/postgres', 'x"; DROP')).rejects.toMatchObject({ code: 'DB.BAD_DATABASE_NAME' });
+    await expect(dropDatabase('postgresql://u:p@127.0.0.1:5432/postgres', 'x"; DROP')).rejects.toMatchObject({
+      code: 'DB.BAD_DATABASE_NAME',
+    });
     expect(connections).toEqual([]);
   });
 });

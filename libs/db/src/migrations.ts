@@ -41,7 +41,9 @@ export function loadMigrations(migrationsDir: string): MigrationList {
  */
 export async function migrate(databaseUrl: string, migrationsDir: string, onProgress: ProgressFn = () => undefined): Promise<string[]> {
   const migrationsList = loadMigrations(migrationsDir);
-  onProgress(`${migrationsList.migrationDirectories.length} migration(s) found in ${path.relative(process.cwd(), migrationsList.baseDir) || '.'}`);
+  onProgress(
+    `${migrationsList.migrationDirectories.length} migration(s) found in ${path.relative(process.cwd(), migrationsList.baseDir) || '.'}`,
+  );
   return withSchemaEngine({ databaseUrl }, async (engine) => {
     let applied: string[];
     try {
@@ -171,7 +173,9 @@ export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
     await admin.query(`CREATE DATABASE "${name}"`);
     return true;
   } catch (err) {
-    throw new DbError('DB.UNAVAILABLE', `cannot reach Postgres at ${url.host}: ${redactUrls(String((err as Error).message ?? err))}`, { cause: err });
+    throw new DbError('DB.UNAVAILABLE', `cannot reach Postgres at ${url.host}: ${redactUrls(String((err as Error).message ?? err))}`, {
+      cause: err,
+    });
   } finally {
     await admin.end().catch(() => undefined);
   }

@@ -5,13 +5,20 @@ describe('pruneSentOutbox', () => {
   it('deletes in batches until a batch comes back short', async () => {
     const counts = [3, 3, 1];
     const calls: unknown[][] = [];
-    const deleted = await pruneSentOutbox(async (sql, values) => {
-      expect(sql).toBe(PRUNE_SENT_OUTBOX_SQL);
-      calls.push(values);
-      return counts.shift() ?? 0;
-    }, { retentionMs: 1_000, batch: 3 });
+    const deleted = await pruneSentOutbox(
+      async (sql, values) => {
+        expect(sql).toBe(PRUNE_SENT_OUTBOX_SQL);
+        calls.push(values);
+        return counts.shift() ?? 0;
+      },
+      { retentionMs: 1_000, batch: 3 },
+    );
     expect(deleted).toBe(7);
-    expect(calls).toEqual([[1_000, 3], [1_000, 3], [1_000, 3]]);
+    expect(calls).toEqual([
+      [1_000, 3],
+      [1_000, 3],
+      [1_000, 3],
+    ]);
   });
 
   it('stops after maxBatches statements, so one call stays short', async () => {

@@ -28,7 +28,11 @@ export type PrismaClientCtor<TClient> = new (options: { adapter: PrismaPg; error
  * import { PrismaClient } from '../generated/prisma/client';
  * const prisma = createPrismaClient(PrismaClient, config.databaseUrl, { poolMax: 5 });
  */
-export function createPrismaClient<TClient>(Ctor: PrismaClientCtor<TClient>, databaseUrl: string, options: PrismaClientOptions = {}): TClient {
+export function createPrismaClient<TClient>(
+  Ctor: PrismaClientCtor<TClient>,
+  databaseUrl: string,
+  options: PrismaClientOptions = {},
+): TClient {
   return createDatabaseClients(Ctor, databaseUrl, options).prisma;
 }
 
@@ -42,7 +46,11 @@ export function createPrismaClient<TClient>(Ctor: PrismaClientCtor<TClient>, dat
  * ~7% of insights' CPU applying aggregates, and garbage). Through the pool it is sent as it is. Anything that runs
  * inside a Prisma transaction must stay on Prisma (the pool hands out other connections).
  */
-export function createDatabaseClients<TClient>(Ctor: PrismaClientCtor<TClient>, databaseUrl: string, options: PrismaClientOptions = {}): { prisma: TClient; pool: pg.Pool } {
+export function createDatabaseClients<TClient>(
+  Ctor: PrismaClientCtor<TClient>,
+  databaseUrl: string,
+  options: PrismaClientOptions = {},
+): { prisma: TClient; pool: pg.Pool } {
   const pool = new pg.Pool({
     connectionString: databaseUrl,
     max: options.poolMax ?? 5,
@@ -74,13 +82,17 @@ function withDbFault(pool: pg.Pool): void {
   type Callback = (err: Error | undefined, client?: pg.PoolClient, done?: (release?: Error | boolean) => void) => void;
   // pg's connect: a promise without a callback (Prisma's adapter), the callback form inside pool.query (node-postgres).
   const original = pool.connect.bind(pool) as (callback?: Callback) => Promise<pg.PoolClient> | undefined;
-  const refused = () => Object.assign(new Error('fault injected: connection to the database refused (npm run infra -- faults)'), { code: 'ECONNREFUSED' });
+  const refused = () =>
+    Object.assign(new Error('fault injected: connection to the database refused (npm run infra -- faults)'), { code: 'ECONNREFUSED' });
   const connect = (callback?: Callback): Promise<pg.PoolClient> | undefined => {
     const fault = injectFault('db', 'connect', refused);
     if (!fault) return original(callback);
     const client = fault.then(() => original() as Promise<pg.PoolClient>);
     if (!callback) return client;
-    client.then((c) => callback(undefined, c, (release) => c.release(release)), (err: Error) => callback(err, undefined, () => undefined));
+    client.then(
+      (c) => callback(undefined, c, (release) => c.release(release)),
+      (err: Error) => callback(err, undefined, () => undefined),
+    );
     return undefined;
   };
   pool.connect = connect as typeof pool.connect;

@@ -33,7 +33,13 @@ export interface WasmSchemaEngine {
     editedMigrationNames: string[];
     hasMigrationsTable: boolean;
   }>;
-  diff(params: { from: DiffTarget; to: DiffTarget; script: boolean; exitCode: boolean | null; filters: SchemaFilter }): Promise<{ exitCode: number; stdout: string | null }>;
+  diff(params: {
+    from: DiffTarget;
+    to: DiffTarget;
+    script: boolean;
+    exitCode: boolean | null;
+    filters: SchemaFilter;
+  }): Promise<{ exitCode: number; stdout: string | null }>;
   free(): void;
 }
 
@@ -45,12 +51,20 @@ export interface MigrationList {
   baseDir: string;
   lockfile: { path: string; content: string | null };
   shadowDbInitScript: string;
-  migrationDirectories: { path: string; migrationFile: { path: string; content: { tag: 'ok'; value: string } | { tag: 'error'; value: string } } }[];
+  migrationDirectories: {
+    path: string;
+    migrationFile: { path: string; content: { tag: 'ok'; value: string } | { tag: 'error'; value: string } };
+  }[];
 }
 export type HistoryDiagnostic =
   | { diagnostic: 'databaseIsBehind'; unappliedMigrationNames: string[] }
   | { diagnostic: 'migrationsDirectoryIsBehind'; unpersistedMigrationNames: string[] }
-  | { diagnostic: 'historiesDiverge'; lastCommonMigrationName: string | null; unpersistedMigrationNames: string[]; unappliedMigrationNames: string[] };
+  | {
+      diagnostic: 'historiesDiverge';
+      lastCommonMigrationName: string | null;
+      unpersistedMigrationNames: string[];
+      unappliedMigrationNames: string[];
+    };
 export type DiffTarget =
   | { tag: 'empty' }
   | ({ tag: 'schemaDatamodel' } & { files: { path: string; content: string }[] })
@@ -63,7 +77,11 @@ export const NO_FILTER: SchemaFilter = { externalTables: [], externalEnums: [] }
 interface WasmBindings {
   __wbg_set_wasm(exports: Record<string, unknown>): void;
   SchemaEngine: {
-    new: (options: { datamodels: [string, string][] | undefined }, log: (message: string) => void, adapter: object) => Promise<WasmSchemaEngine>;
+    new: (
+      options: { datamodels: [string, string][] | undefined },
+      log: (message: string) => void,
+      adapter: object,
+    ) => Promise<WasmSchemaEngine>;
   };
 }
 
@@ -244,11 +262,7 @@ function engineAdapterFactory(databaseUrl: string): SqlMigrationAwareDriverAdapt
       const shadow = await new PrismaPg({ ...fields, database: name, max: 1, Client: CharAsTextClient }).connect();
       // Close our pool before dropping (adapter-pg drops first, which fails while its own pool is connected).
       let dropped: Promise<void> | undefined;
-      return track(
-        wholeScriptAdapter(shadow, () =>
-          (dropped ??= shadow.dispose().then(() => dropDatabaseVia(fields, name))),
-        ),
-      );
+      return track(wholeScriptAdapter(shadow, () => (dropped ??= shadow.dispose().then(() => dropDatabaseVia(fields, name)))));
     },
   };
 }

@@ -35,9 +35,13 @@ export async function withSerializableRetry<T>(fn: (attempt: number) => Promise<
       const sqlState = retryableSqlState(err);
       if (!sqlState) throw err;
       if (attempt >= maxAttempts) {
-        throw new DbError('DB.SERIALIZATION_RETRIES_EXHAUSTED', `transaction still conflicting after ${attempt} attempts (SQLSTATE ${sqlState})`, {
-          cause: err,
-        });
+        throw new DbError(
+          'DB.SERIALIZATION_RETRIES_EXHAUSTED',
+          `transaction still conflicting after ${attempt} attempts (SQLSTATE ${sqlState})`,
+          {
+            cause: err,
+          },
+        );
       }
       const delayMs = Math.round(Math.random() * Math.min(cap, base * 2 ** (attempt - 1)));
       options.onRetry?.({ attempt, delayMs, sqlState });

@@ -33,7 +33,13 @@ export function databaseUnavailable(err: unknown): AppError | undefined {
   for (let seen = 0; pending.length > 0 && seen < 8; seen++) {
     const e = pending.shift();
     if (!e || typeof e !== 'object') continue;
-    const { code, message, kind, cause, meta } = e as { code?: unknown; message?: unknown; kind?: unknown; cause?: unknown; meta?: { driverAdapterError?: unknown } };
+    const { code, message, kind, cause, meta } = e as {
+      code?: unknown;
+      message?: unknown;
+      kind?: unknown;
+      cause?: unknown;
+      meta?: { driverAdapterError?: unknown };
+    };
     const busy =
       (typeof code === 'string' && (PRISMA_CODES.has(code) || UNAVAILABLE_SQLSTATES.has(code) || SOCKET_CODES.has(code))) ||
       (typeof kind === 'string' && ADAPTER_KINDS.has(kind)) ||

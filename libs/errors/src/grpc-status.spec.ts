@@ -30,7 +30,12 @@ describe('toGrpcStatus', () => {
 
   it('carries ErrorInfo with the code as reason in grpc-status-details-bin', () => {
     const status = toGrpcStatus(
-      new AppError({ code: 'PAYMENTS.INSUFFICIENT_FUNDS', kind: 'FAILED_PRECONDITION', message: 'Not enough funds', metadata: { accountId: 'a-1' } }),
+      new AppError({
+        code: 'PAYMENTS.INSUFFICIENT_FUNDS',
+        kind: 'FAILED_PRECONDITION',
+        message: 'Not enough funds',
+        metadata: { accountId: 'a-1' },
+      }),
     );
     const [raw] = status.metadata.get(STATUS_DETAILS_KEY);
     const rich = googleRpc.Status.decode(raw as Buffer);
@@ -64,7 +69,13 @@ describe('fromGrpcError', () => {
     });
     const back = fromGrpcError(asServiceError(toGrpcStatus(original)));
     expect(back).toBeInstanceOf(AppError);
-    expect({ code: back.code, kind: back.kind, message: back.message, metadata: back.metadata, fieldViolations: back.fieldViolations }).toEqual({
+    expect({
+      code: back.code,
+      kind: back.kind,
+      message: back.message,
+      metadata: back.metadata,
+      fieldViolations: back.fieldViolations,
+    }).toEqual({
       code: original.code,
       kind: original.kind,
       message: original.message,
@@ -80,11 +91,21 @@ describe('fromGrpcError', () => {
   });
 
   it('maps a status without details to a GRPC.<STATUS> code of the matching kind', () => {
-    const err = asServiceError({ code: GrpcCode.UNAVAILABLE, details: 'No connection established. Last error: connect ECONNREFUSED 10.0.3.7:50051', metadata: new Metadata() });
+    const err = asServiceError({
+      code: GrpcCode.UNAVAILABLE,
+      details: 'No connection established. Last error: connect ECONNREFUSED 10.0.3.7:50051',
+      metadata: new Metadata(),
+    });
     const app = fromGrpcError(err);
-    expect(app).toMatchObject({ code: 'GRPC.UNAVAILABLE', kind: 'UNAVAILABLE', message: 'A service this request needs is unavailable; retry later' });
+    expect(app).toMatchObject({
+      code: 'GRPC.UNAVAILABLE',
+      kind: 'UNAVAILABLE',
+      message: 'A service this request needs is unavailable; retry later',
+    });
     expect(app.cause).toBe(err); // the raw text stays available to logs
-    const serialization = fromGrpcError(asServiceError({ code: GrpcCode.INTERNAL, details: 'Request message serialization failure: bad int64', metadata: new Metadata() }));
+    const serialization = fromGrpcError(
+      asServiceError({ code: GrpcCode.INTERNAL, details: 'Request message serialization failure: bad int64', metadata: new Metadata() }),
+    );
     expect(serialization).toMatchObject({ code: 'GRPC.INTERNAL', kind: 'INTERNAL', message: INTERNAL_MESSAGE });
     expect(fromGrpcError(asServiceError({ code: GrpcCode.UNIMPLEMENTED, details: '', metadata: new Metadata() })).kind).toBe('INTERNAL');
   });

@@ -96,7 +96,12 @@ export function fromGrpcError(err: unknown): AppError {
     // No Tessera details: the text comes from grpc-js or a foreign server ("No connection established. Last
     // error: connect ECONNREFUSED 10.0.3.7:50051", "Request message serialization failure: ..."), which names
     // internal addresses and code paths. Callers get a fixed message per kind; the original stays in `cause` for logs.
-    return new AppError({ code: `GRPC.${GrpcCode[grpcCode] ?? 'UNKNOWN'}`, kind, message: TRANSPORT_MESSAGES[kind] ?? INTERNAL_MESSAGE, cause: err });
+    return new AppError({
+      code: `GRPC.${GrpcCode[grpcCode] ?? 'UNKNOWN'}`,
+      kind,
+      message: TRANSPORT_MESSAGES[kind] ?? INTERNAL_MESSAGE,
+      cause: err,
+    });
   }
   const message = readString(err, 'details') || GrpcCode[grpcCode] || 'gRPC call failed';
   let code = `GRPC.${GrpcCode[grpcCode] ?? 'UNKNOWN'}`;

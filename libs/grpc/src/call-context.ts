@@ -87,7 +87,8 @@ export function sessionOf(call: object): object | undefined {
   let at: unknown = (call as { call?: unknown }).call;
   for (let depth = 0; at !== null && typeof at === 'object' && depth < 8; depth++) {
     const stream = (at as { stream?: { session?: unknown } }).stream;
-    if (stream !== undefined) return stream !== null && typeof stream.session === 'object' && stream.session !== null ? stream.session : undefined;
+    if (stream !== undefined)
+      return stream !== null && typeof stream.session === 'object' && stream.session !== null ? stream.session : undefined;
     at = (at as { nextCall?: unknown }).nextCall;
   }
   return undefined;
@@ -149,9 +150,7 @@ export interface Credentials {
  * service re-authenticates it. Values already present on the outgoing metadata win. `x-tessera-principal`
  * is never forwarded (it was an unverifiable claim).
  */
-export function authClientInterceptor(
-  credentials: () => Credentials | undefined = () => currentCallContext(),
-): Interceptor {
+export function authClientInterceptor(credentials: () => Credentials | undefined = () => currentCallContext()): Interceptor {
   return (options, nextCall) =>
     new InterceptingCall(nextCall(options), {
       start(metadata, listener, next) {

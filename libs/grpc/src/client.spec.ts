@@ -38,7 +38,14 @@ describe('callContextFromMetadata', () => {
     md.set('x-api-key', 'tsk_a_b');
     md.set('x-tessera-principal', 'user-1');
     const ctx = callContextFromMetadata(md, '/s/M', 1_000, new AbortController().signal);
-    expect(ctx).toMatchObject({ authorization: 'Bearer t', apiKey: 'tsk_a_b', method: '/s/M', deadline: new Date(1_000), transport: 'plaintext', peer: undefined });
+    expect(ctx).toMatchObject({
+      authorization: 'Bearer t',
+      apiKey: 'tsk_a_b',
+      method: '/s/M',
+      deadline: new Date(1_000),
+      transport: 'plaintext',
+      peer: undefined,
+    });
     // An unverifiable name header never becomes part of the identity a handler sees.
     expect(ctx).not.toHaveProperty('principal');
   });

@@ -17,7 +17,11 @@ import type { GrpcTransport } from './transport';
 
 /** What ts-proto emits for `outputServices=grpc-js`: a constructor with the service definition attached. */
 export interface GeneratedClientConstructor<C extends Client> {
-  new (address: string, credentials: ReturnType<typeof channelCredentials>, options?: Partial<ChannelOptions> & { interceptors?: Interceptor[] }): C;
+  new (
+    address: string,
+    credentials: ReturnType<typeof channelCredentials>,
+    options?: Partial<ChannelOptions> & { interceptors?: Interceptor[] },
+  ): C;
   service: Record<string, { path: string }>;
 }
 

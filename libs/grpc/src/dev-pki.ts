@@ -40,7 +40,10 @@ export interface DevPkiResult {
 
 /** The openssl CLI failed or is missing; `detail` is its stderr (never key material: keys go to files). */
 export class DevPkiError extends Error {
-  constructor(message: string, readonly detail?: string) {
+  constructor(
+    message: string,
+    readonly detail?: string,
+  ) {
     super(detail ? `${message}: ${detail}` : message);
     this.name = 'DevPkiError';
   }
@@ -99,11 +102,25 @@ export function ensureDevPki(options: DevPkiOptions): DevPkiResult {
   if (caCreated) {
     log(`creating dev CA "${options.caName ?? 'Tessera Dev CA'}" in ${dir}`);
     openssl(dir, [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
-      '-keyout', 'ca.key', '-out', 'ca.crt', '-days', String(options.caDays ?? 365),
-      '-subj', `/O=Tessera Dev/CN=${options.caName ?? 'Tessera Dev CA'}`,
-      '-addext', 'basicConstraints=critical,CA:TRUE,pathlen:0',
-      '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.crt',
+      '-days',
+      String(options.caDays ?? 365),
+      '-subj',
+      `/O=Tessera Dev/CN=${options.caName ?? 'Tessera Dev CA'}`,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE,pathlen:0',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
     ]);
     chmodSync(path.join(dir, 'ca.key'), 0o600);
   }
@@ -130,11 +147,40 @@ export function ensureDevPki(options: DevPkiOptions): DevPkiResult {
       ].join('\n'),
     );
     try {
-      openssl(dir, ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`, '-out', csr, '-subj', `/O=Tessera Dev/CN=${name}`]);
+      openssl(dir, [
+        'req',
+        '-new',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        `${name}.key`,
+        '-out',
+        csr,
+        '-subj',
+        `/O=Tessera Dev/CN=${name}`,
+      ]);
       chmodSync(path.join(dir, `${name}.key`), 0o600);
       openssl(dir, [
-        'x509', '-req', '-in', csr, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-set_serial', `0x${randomBytes(16).toString('hex')}`,
-        '-days', String(options.leafDays ?? 30), '-sha256', '-extfile', ext, '-out', crt,
+        'x509',
+        '-req',
+        '-in',
+        csr,
+        '-CA',
+        'ca.crt',
+        '-CAkey',
+        'ca.key',
+        '-set_serial',
+        `0x${randomBytes(16).toString('hex')}`,
+        '-days',
+        String(options.leafDays ?? 30),
+        '-sha256',
+        '-extfile',
+        ext,
+        '-out',
+        crt,
       ]);
     } finally {
       rmSync(path.join(dir, ext), { force: true });

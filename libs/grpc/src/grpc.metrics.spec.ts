@@ -2,7 +2,12 @@ import { status } from '@grpc/grpc-js';
 import { paymentsV1 } from '@tessera/contracts';
 import { AppError } from '@tessera/errors';
 import {
-  AggregationTemporality, DataPointType, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type HistogramMetricData,
+  AggregationTemporality,
+  DataPointType,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+  type HistogramMetricData,
 } from '@opentelemetry/sdk-metrics';
 import pino from 'pino';
 import { createGrpcClient, unaryCall } from './client';
@@ -19,7 +24,8 @@ const unimplemented = async (): Promise<never> => {
 const implementation = {
   ...(Object.fromEntries(Object.keys(Svc).map((k) => [k, unimplemented])) as unknown as UnaryImplementation<typeof Svc>),
   async getAccount(req: paymentsV1.GetAccountRequest): Promise<paymentsV1.GetAccountResponse> {
-    if (req.accountId === 'missing') throw new AppError({ code: 'PAYMENTS.ACCOUNT_NOT_FOUND', kind: 'NOT_FOUND', message: 'account not found' });
+    if (req.accountId === 'missing')
+      throw new AppError({ code: 'PAYMENTS.ACCOUNT_NOT_FOUND', kind: 'NOT_FOUND', message: 'account not found' });
     if (req.accountId === 'slow') await new Promise((resolve) => setTimeout(resolve, 300));
     return { account: paymentsV1.Account.fromPartial({ id: req.accountId, currency: 'EUR' }) };
   },
@@ -35,7 +41,10 @@ function inMemoryMetrics() {
     async histogram(name: string): Promise<HistogramMetricData | undefined> {
       exporter.reset();
       await reader.forceFlush();
-      const found = exporter.getMetrics().flatMap((r) => r.scopeMetrics.flatMap((s) => s.metrics)).find((m) => m.descriptor.name === name);
+      const found = exporter
+        .getMetrics()
+        .flatMap((r) => r.scopeMetrics.flatMap((s) => s.metrics))
+        .find((m) => m.descriptor.name === name);
       if (found && found.dataPointType !== DataPointType.HISTOGRAM) throw new Error(`${name} is not a histogram`);
       return found;
     },
@@ -118,7 +127,11 @@ describe('gRPC metrics interceptors', () => {
     });
 
     it('records UNAVAILABLE for a peer that does not answer', async () => {
-      const dead = createGrpcClient(paymentsV1.AccountServiceClient, '127.0.0.1:1', { retry: 'none', meter: telemetry.meter, defaultDeadlineMs: 2_000 });
+      const dead = createGrpcClient(paymentsV1.AccountServiceClient, '127.0.0.1:1', {
+        retry: 'none',
+        meter: telemetry.meter,
+        defaultDeadlineMs: 2_000,
+      });
       await expect(unaryCall(dead, 'getAccount', { accountId: 'a-1' })).rejects.toBeDefined();
       dead.close();
       expect(countFor(await telemetry.histogram(RPC_CLIENT_DURATION), 'GetAccount', status.UNAVAILABLE)).toBe(1);

@@ -1,10 +1,4 @@
-import {
-  InterceptingCall,
-  ServerInterceptingCall,
-  status as GrpcStatus,
-  type Interceptor,
-  type ServerInterceptor,
-} from '@grpc/grpc-js';
+import { InterceptingCall, ServerInterceptingCall, status as GrpcStatus, type Interceptor, type ServerInterceptor } from '@grpc/grpc-js';
 import { metrics, type Attributes, type Histogram, type Meter } from '@opentelemetry/api';
 
 export const RPC_SERVER_DURATION = 'rpc.server.duration';

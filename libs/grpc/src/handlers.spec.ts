@@ -15,13 +15,19 @@ function fakeCall<Req>(request: Req): ServerUnaryCall<Req, unknown> {
   return call as unknown as ServerUnaryCall<Req, unknown>;
 }
 
-function invoke<Req>(handler: ReturnType<typeof wrapUnary<Req, unknown>>, request: Req): Promise<{ error: ServiceError | null; value: unknown }> {
+function invoke<Req>(
+  handler: ReturnType<typeof wrapUnary<Req, unknown>>,
+  request: Req,
+): Promise<{ error: ServiceError | null; value: unknown }> {
   return new Promise((resolve) => handler(fakeCall(request), (error, value) => resolve({ error: error as ServiceError | null, value })));
 }
 
 describe('nulFieldsOf', () => {
   it('names every string field holding U+0000, nested and in arrays, and ignores bytes', () => {
-    expect(nulFieldsOf({ name: 'ok', labels: { a: 'x\u0000y' }, items: [{ note: '\u0000' }], data: new Uint8Array([0]) })).toEqual(['labels.a', 'items[0].note']);
+    expect(nulFieldsOf({ name: 'ok', labels: { a: 'x\u0000y' }, items: [{ note: '\u0000' }], data: new Uint8Array([0]) })).toEqual([
+      'labels.a',
+      'items[0].note',
+    ]);
     expect(nulFieldsOf({ name: 'fine', n: 0n, when: new Date(0) })).toEqual([]);
   });
 });
@@ -38,7 +44,10 @@ describe('wrapUnary', () => {
   });
 
   it('passes a clean request to the handler and returns its answer', async () => {
-    const { error, value } = await invoke(wrapUnary(async (req: { name: string }) => ({ echo: req.name })), { name: 'ab' });
+    const { error, value } = await invoke(
+      wrapUnary(async (req: { name: string }) => ({ echo: req.name })),
+      { name: 'ab' },
+    );
     expect(error).toBeNull();
     expect(value).toEqual({ echo: 'ab' });
   });
@@ -57,10 +66,24 @@ describe('wrapUnary', () => {
 
     it('leaves other methods alone and only delays when no error rate is set', async () => {
       setFault('grpc-server', { errorRate: 1, match: 'Screen' }, {});
-      expect((await invoke(wrapUnary(async () => ({ ok: true })), {})).error).toBeNull();
+      expect(
+        (
+          await invoke(
+            wrapUnary(async () => ({ ok: true })),
+            {},
+          )
+        ).error,
+      ).toBeNull();
       setFault('grpc-server', { delayMs: 60 }, {});
       const started = Date.now();
-      expect((await invoke(wrapUnary(async () => ({ ok: true })), {})).value).toEqual({ ok: true });
+      expect(
+        (
+          await invoke(
+            wrapUnary(async () => ({ ok: true })),
+            {},
+          )
+        ).value,
+      ).toEqual({ ok: true });
       expect(Date.now() - started).toBeGreaterThanOrEqual(55);
     });
   });

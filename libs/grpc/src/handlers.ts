@@ -42,7 +42,15 @@ function refuseNul(request: unknown): void {
 /** Caller mistakes are routine; only failures on our side deserve an error log. */
 /** Server-side failures that are not bugs: logged without the error object. */
 const OVERLOAD_KINDS = new Set(['UNAVAILABLE', 'DEADLINE_EXCEEDED', 'RESOURCE_EXHAUSTED']);
-const CLIENT_KINDS = new Set(['INVALID_ARGUMENT', 'NOT_FOUND', 'ALREADY_EXISTS', 'FAILED_PRECONDITION', 'PERMISSION_DENIED', 'UNAUTHENTICATED', 'ABORTED']);
+const CLIENT_KINDS = new Set([
+  'INVALID_ARGUMENT',
+  'NOT_FOUND',
+  'ALREADY_EXISTS',
+  'FAILED_PRECONDITION',
+  'PERMISSION_DENIED',
+  'UNAUTHENTICATED',
+  'ABORTED',
+]);
 
 /**
  * Adapts a promise handler to grpc-js. Whatever it throws becomes `toGrpcStatus(err)`: AppErrors keep
@@ -58,10 +66,12 @@ export function wrapUnary<Req, Res>(handler: UnaryHandler<Req, Res>, options: Wr
     const ctx = callContextOf(call);
     const method = ctx.method;
     // A `grpc-server` fault (npm run infra -- faults) delays or fails the call here; off, this is Promise.resolve().
-    runWithCallContext(ctx, () => Promise.resolve(injectFault('grpc-server', method, injectedUnavailable)).then(() => {
-      refuseNul(call.request);
-      return handler(call.request, ctx);
-    })).then(
+    runWithCallContext(ctx, () =>
+      Promise.resolve(injectFault('grpc-server', method, injectedUnavailable)).then(() => {
+        refuseNul(call.request);
+        return handler(call.request, ctx);
+      }),
+    ).then(
       (response) => callback(null, response),
       (thrown: unknown) => {
         // A database that could not serve in time is an overload (UNAVAILABLE, retryable), not a bug (INTERNAL).
@@ -74,7 +84,10 @@ export function wrapUnary<Req, Res>(handler: UnaryHandler<Req, Res>, options: Wr
           // Serialising the whole error with its stack and causes for each of these made logging the costliest part
           // of an overloaded service (issue #10).
           const cause = error.cause instanceof Error ? error.cause.message : undefined;
-          logger.warn({ method, code: error.code, kind: error.kind, grpcCode: status.code, ...(cause ? { cause } : {}) }, 'grpc call failed');
+          logger.warn(
+            { method, code: error.code, kind: error.kind, grpcCode: status.code, ...(cause ? { cause } : {}) },
+            'grpc call failed',
+          );
         } else {
           logger.error({ method, err: error, grpcCode: status.code }, 'grpc call failed');
         }
@@ -86,7 +99,11 @@ export function wrapUnary<Req, Res>(handler: UnaryHandler<Req, Res>, options: Wr
 
 /** The error of the `grpc-server` fault (issue #14 fault toggles): an overloaded or failing dependency, retryable. */
 function injectedUnavailable(): AppError {
-  return new AppError({ code: 'FAULT.INJECTED', kind: 'UNAVAILABLE', message: 'A fault was injected on purpose (npm run infra -- faults); retry later' });
+  return new AppError({
+    code: 'FAULT.INJECTED',
+    kind: 'UNAVAILABLE',
+    message: 'A fault was injected on purpose (npm run infra -- faults); retry later',
+  });
 }
 
 /** Promise-style implementation of a generated service's unary methods. */

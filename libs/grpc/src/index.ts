@@ -3,8 +3,14 @@ export type { CreateGrpcServerOptions, GrpcServerHandle, GrpcServiceRegistration
 export { wrapUnary, unaryService } from './handlers';
 export type { UnaryHandler, UnaryImplementation, WrapOptions } from './handlers';
 export {
-  authClientInterceptor, callContextFromMetadata, callContextOf, currentCallContext, runWithCallContext, transportFactsOf,
-  AUTHORIZATION_KEY, API_KEY_KEY,
+  authClientInterceptor,
+  callContextFromMetadata,
+  callContextOf,
+  currentCallContext,
+  runWithCallContext,
+  transportFactsOf,
+  AUTHORIZATION_KEY,
+  API_KEY_KEY,
 } from './call-context';
 export type { CallContext, Credentials, TransportFacts } from './call-context';
 export { createGrpcClient, unaryCall, buildServiceConfig, defaultDeadlineInterceptor, DEFAULT_CLIENT_RETRY } from './client';
@@ -17,4 +23,10 @@ export { grpcTransportFromEnv, tlsEnv, tlsFilesFromEnv, DEFAULT_TLS_DIR } from '
 export type { GrpcTransport, TransportMode } from './transport';
 export { ensureDevPki, DevPkiError, DEV_TLS_IDENTITIES } from './dev-pki';
 export type { DevPkiOptions, DevPkiResult } from './dev-pki';
-export { metricsServerInterceptor, metricsClientInterceptor, rpcMetricAttributes, RPC_SERVER_DURATION, RPC_CLIENT_DURATION } from './grpc.metrics';
+export {
+  metricsServerInterceptor,
+  metricsClientInterceptor,
+  rpcMetricAttributes,
+  RPC_SERVER_DURATION,
+  RPC_CLIENT_DURATION,
+} from './grpc.metrics';

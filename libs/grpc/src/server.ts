@@ -86,7 +86,9 @@ export async function createGrpcServer(options: CreateGrpcServerOptions): Promis
 
   const address = `${options.host ?? '0.0.0.0'}:${options.port}`;
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(address, options.transport?.server ?? serverCredentials(options.tls), (error, bound) => (error ? reject(error) : resolve(bound))),
+    server.bindAsync(address, options.transport?.server ?? serverCredentials(options.tls), (error, bound) =>
+      error ? reject(error) : resolve(bound),
+    ),
   );
   const setAll = (status: 'SERVING' | 'NOT_SERVING') => {
     health.setStatus('', status);
@@ -96,7 +98,10 @@ export async function createGrpcServer(options: CreateGrpcServerOptions): Promis
   // A component of this process that stopped for good (e.g. a Kafka consumer kafkajs will not restart) makes the
   // whole server NOT_SERVING: the service must not look healthy while it does nothing (libs/telemetry liveness.ts).
   const stopWatching = onComponentFailure((failure) => {
-    logger.error({ component: failure.component, err: failure.error }, 'a component stopped for good: health is NOT_SERVING until the service restarts');
+    logger.error(
+      { component: failure.component, err: failure.error },
+      'a component stopped for good: health is NOT_SERVING until the service restarts',
+    );
     setAll('NOT_SERVING');
   });
   const transport = options.transport?.mode ?? (options.tls ? (options.tls.requireClientCert ? 'mtls' : 'tls') : 'plaintext');

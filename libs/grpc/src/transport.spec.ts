@@ -59,9 +59,21 @@ describe('grpcTransportFromEnv', () => {
 
 describe('tlsFilesFromEnv', () => {
   it('reads <dir>/ca.crt, <service>.crt, <service>.key; explicit files win; repo .tessera/tls outside production', () => {
-    expect(tlsFilesFromEnv('stream-processor', { TESSERA_TLS_DIR: '/t' })).toEqual({ ca: '/t/ca.crt', cert: '/t/stream-processor.crt', key: '/t/stream-processor.key' });
-    expect(tlsFilesFromEnv('stream-processor', { TESSERA_TLS_DIR: '/t', TESSERA_TLS_CA_FILE: '/ca.pem', STREAM_PROCESSOR_TLS_KEY_FILE: '/k.pem' })).toEqual({
-      ca: '/ca.pem', cert: '/t/stream-processor.crt', key: '/k.pem',
+    expect(tlsFilesFromEnv('stream-processor', { TESSERA_TLS_DIR: '/t' })).toEqual({
+      ca: '/t/ca.crt',
+      cert: '/t/stream-processor.crt',
+      key: '/t/stream-processor.key',
+    });
+    expect(
+      tlsFilesFromEnv('stream-processor', {
+        TESSERA_TLS_DIR: '/t',
+        TESSERA_TLS_CA_FILE: '/ca.pem',
+        STREAM_PROCESSOR_TLS_KEY_FILE: '/k.pem',
+      }),
+    ).toEqual({
+      ca: '/ca.pem',
+      cert: '/t/stream-processor.crt',
+      key: '/k.pem',
     });
     expect(tlsFilesFromEnv('gateway', {})?.ca).toBe(join(DEFAULT_TLS_DIR, 'ca.crt'));
     expect(tlsFilesFromEnv('gateway', { NODE_ENV: 'production' })).toBeUndefined();

@@ -42,7 +42,10 @@ function flag(env: NodeJS.ProcessEnv, name: string): boolean {
 const prefixOf = (service: string) => service.toUpperCase().replace(/-/g, '_');
 
 /** The files a service's mTLS identity is read from, after applying the env overrides and defaults. */
-export function tlsFilesFromEnv(service: string, env: NodeJS.ProcessEnv = process.env): { ca: string; cert: string; key: string } | undefined {
+export function tlsFilesFromEnv(
+  service: string,
+  env: NodeJS.ProcessEnv = process.env,
+): { ca: string; cert: string; key: string } | undefined {
   const production = env['NODE_ENV'] === 'production';
   const dir = env['TESSERA_TLS_DIR'] || (production ? undefined : DEFAULT_TLS_DIR);
   const prefix = prefixOf(service);
@@ -79,9 +82,13 @@ export function grpcTransportFromEnv(service: string, env: NodeJS.ProcessEnv = p
   const production = env['NODE_ENV'] === 'production';
   const plaintext = flag(env, 'TESSERA_GRPC_PLAINTEXT');
   if (plaintext && production) {
-    throw transportError('GRPC.PLAINTEXT_IN_PRODUCTION', 'TESSERA_GRPC_PLAINTEXT=true is refused when NODE_ENV=production: configure mTLS (TESSERA_TLS_DIR)', {
-      variable: 'TESSERA_GRPC_PLAINTEXT',
-    });
+    throw transportError(
+      'GRPC.PLAINTEXT_IN_PRODUCTION',
+      'TESSERA_GRPC_PLAINTEXT=true is refused when NODE_ENV=production: configure mTLS (TESSERA_TLS_DIR)',
+      {
+        variable: 'TESSERA_GRPC_PLAINTEXT',
+      },
+    );
   }
   if (plaintext) {
     if (!warned.has(service)) {
@@ -125,7 +132,10 @@ export function grpcTransportFromEnv(service: string, env: NodeJS.ProcessEnv = p
       describe: () => `mTLS as ${service} (CA ${files.ca})`,
     };
   } catch (err) {
-    throw transportError('GRPC.TLS_FILES_INVALID', `gRPC mTLS: ${files.cert} / ${files.key} / ${files.ca} are not usable PEM (${(err as Error).message}); ${FIX}`);
+    throw transportError(
+      'GRPC.TLS_FILES_INVALID',
+      `gRPC mTLS: ${files.cert} / ${files.key} / ${files.ca} are not usable PEM (${(err as Error).message}); ${FIX}`,
+    );
   }
   cache.set(key, transport);
   return transport;

@@ -23,7 +23,11 @@ describe('ensureDevPki', () => {
     expect(statSync(join(dir, 'ca.key')).mode & 0o077).toBe(0);
 
     const before = readFileSync(join(dir, 'gateway.crt'));
-    expect(ensureDevPki({ dir, identities: ['transactions', 'gateway'] })).toMatchObject({ caCreated: false, issued: [], kept: ['transactions', 'gateway'] });
+    expect(ensureDevPki({ dir, identities: ['transactions', 'gateway'] })).toMatchObject({
+      caCreated: false,
+      issued: [],
+      kept: ['transactions', 'gateway'],
+    });
     expect(readFileSync(join(dir, 'gateway.crt'))).toEqual(before);
   });
 
@@ -34,9 +38,16 @@ describe('ensureDevPki', () => {
     ensureDevPki({ dir: other, identities: ['ingest'] });
     copyFileSync(join(other, 'ingest.crt'), join(dir, 'ingest.crt'));
     copyFileSync(join(other, 'ingest.key'), join(dir, 'ingest.key'));
-    expect(ensureDevPki({ dir, identities: ['ingest', 'insights'] })).toMatchObject({ caCreated: false, issued: ['ingest'], kept: ['insights'] });
+    expect(ensureDevPki({ dir, identities: ['ingest', 'insights'] })).toMatchObject({
+      caCreated: false,
+      issued: ['ingest'],
+      kept: ['insights'],
+    });
     const ca = readFileSync(join(dir, 'ca.crt'));
-    expect(ensureDevPki({ dir, identities: ['ingest', 'insights'], force: true })).toMatchObject({ caCreated: true, issued: ['ingest', 'insights'] });
+    expect(ensureDevPki({ dir, identities: ['ingest', 'insights'], force: true })).toMatchObject({
+      caCreated: true,
+      issued: ['ingest', 'insights'],
+    });
     expect(readFileSync(join(dir, 'ca.crt'))).not.toEqual(ca);
   });
 

@@ -21,7 +21,9 @@ function freePort(): Promise<number> {
 }
 
 const sample = (scrape: string, metric: string, labels: Record<string, string>): number | undefined => {
-  const line = scrape.split('\n').find((l) => l.startsWith(`${metric}{`) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)));
+  const line = scrape
+    .split('\n')
+    .find((l) => l.startsWith(`${metric}{`) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)));
   return line === undefined ? undefined : Number(line.split(' ').pop());
 };
 
@@ -32,7 +34,12 @@ describe('gRPC metrics on the Prometheus endpoint', () => {
     const fixture = join(__dirname, 'fixtures', 'grpc-metrics-scrape.fixture.ts');
     const { stdout } = await run(process.execPath, ['--import', 'tsx', fixture], { env, timeout: 60_000 });
 
-    const method = { service_name: 'grpc-fixture', rpc_system: 'grpc', rpc_service: 'tessera.payments.v1.AccountService', rpc_method: 'GetAccount' };
+    const method = {
+      service_name: 'grpc-fixture',
+      rpc_system: 'grpc',
+      rpc_service: 'tessera.payments.v1.AccountService',
+      rpc_method: 'GetAccount',
+    };
     for (const side of ['rpc_server_duration', 'rpc_client_duration']) {
       expect(sample(stdout, `${side}_count`, { ...method, rpc_grpc_status_code: '0' })).toBe(1);
       expect(sample(stdout, `${side}_count`, { ...method, rpc_grpc_status_code: '5' })).toBe(1);

@@ -9,8 +9,15 @@ import { AppError, isAppError } from '@tessera/errors';
 import { clearComponentFailures, reportComponentFailure } from '@tessera/telemetry';
 import pino from 'pino';
 import {
-  authClientInterceptor, checkHealth, createGrpcClient, createGrpcServer, unaryCall, unaryService,
-  type CallContext, type GrpcServerHandle, type UnaryImplementation,
+  authClientInterceptor,
+  checkHealth,
+  createGrpcClient,
+  createGrpcServer,
+  unaryCall,
+  unaryService,
+  type CallContext,
+  type GrpcServerHandle,
+  type UnaryImplementation,
 } from '../src';
 
 const logger = pino({ level: 'silent' });
@@ -32,7 +39,12 @@ const implementation: Impl = {
       throw new AppError({ code: 'TEST.FLAKY', kind: 'UNAVAILABLE', message: 'try again' });
     }
     if (req.accountId === 'missing') {
-      throw new AppError({ code: 'PAYMENTS.ACCOUNT_NOT_FOUND', kind: 'NOT_FOUND', message: 'account not found', metadata: { accountId: 'missing' } });
+      throw new AppError({
+        code: 'PAYMENTS.ACCOUNT_NOT_FOUND',
+        kind: 'NOT_FOUND',
+        message: 'account not found',
+        metadata: { accountId: 'missing' },
+      });
     }
     return { account: account(req.accountId) };
   },
@@ -42,7 +54,9 @@ const implementation: Impl = {
     if (req.name === 'flaky') throw new AppError({ code: 'TEST.FLAKY', kind: 'UNAVAILABLE', message: 'try again' });
     if (!req.currency) {
       throw new AppError({
-        code: 'PAYMENTS.INVALID_ACCOUNT', kind: 'INVALID_ARGUMENT', message: 'invalid account',
+        code: 'PAYMENTS.INVALID_ACCOUNT',
+        kind: 'INVALID_ARGUMENT',
+        message: 'invalid account',
         fieldViolations: [{ field: 'currency', description: 'required' }],
       });
     }
@@ -103,10 +117,19 @@ describe('gRPC over a real socket', () => {
 
   it('turns a thrown AppError into a status whose ErrorInfo decodes back', async () => {
     const err = await rejection(unaryCall(client(), 'getAccount', { accountId: 'missing' }));
-    expect(err).toMatchObject({ code: 'PAYMENTS.ACCOUNT_NOT_FOUND', kind: 'NOT_FOUND', message: 'account not found', metadata: { accountId: 'missing' } });
+    expect(err).toMatchObject({
+      code: 'PAYMENTS.ACCOUNT_NOT_FOUND',
+      kind: 'NOT_FOUND',
+      message: 'account not found',
+      metadata: { accountId: 'missing' },
+    });
 
     const bad = await rejection(unaryCall(client(), 'openAccount', paymentsV1.OpenAccountRequest.fromPartial({ name: 'x' })));
-    expect(bad).toMatchObject({ code: 'PAYMENTS.INVALID_ACCOUNT', kind: 'INVALID_ARGUMENT', fieldViolations: [{ field: 'currency', description: 'required' }] });
+    expect(bad).toMatchObject({
+      code: 'PAYMENTS.INVALID_ACCOUNT',
+      kind: 'INVALID_ARGUMENT',
+      fieldViolations: [{ field: 'currency', description: 'required' }],
+    });
   });
 
   it('hides unexpected errors behind a generic INTERNAL', async () => {
@@ -139,7 +162,11 @@ describe('gRPC over a real socket', () => {
   it('carries the forwarded credential (authorization, x-api-key) into the handler context, never x-tessera-principal', async () => {
     const authed = client({ interceptors: [authClientInterceptor(() => ({ authorization: 'Bearer abc', apiKey: 'tsk_k_s' }))] });
     await unaryCall(authed, 'getAccount', { accountId: 'acc-1' });
-    expect(lastCtx).toMatchObject({ authorization: 'Bearer abc', apiKey: 'tsk_k_s', method: '/tessera.payments.v1.AccountService/GetAccount' });
+    expect(lastCtx).toMatchObject({
+      authorization: 'Bearer abc',
+      apiKey: 'tsk_k_s',
+      method: '/tessera.payments.v1.AccountService/GetAccount',
+    });
     expect(lastCtx!.metadata.get('x-tessera-principal')).toEqual([]);
     expect(lastCtx!.deadline).toBeInstanceOf(Date);
   });
@@ -164,7 +191,10 @@ describe('gRPC over a real socket', () => {
       grpc: { reflection: { v1: { ServerReflection: ServiceClientConstructor } } };
     };
     const reflection = new pkg.grpc.reflection.v1.ServerReflection(addr, credentials.createInsecure());
-    const stream = reflection['ServerReflectionInfo']!() as ClientDuplexStream<unknown, { list_services_response?: { service: { name: string }[] } }>;
+    const stream = reflection['ServerReflectionInfo']!() as ClientDuplexStream<
+      unknown,
+      { list_services_response?: { service: { name: string }[] } }
+    >;
     const names = await new Promise<string[]>((resolve, reject) => {
       stream.on('data', (msg) => {
         resolve((msg.list_services_response?.service ?? []).map((s: { name: string }) => s.name));

@@ -10,8 +10,17 @@ import { descriptorSetPath, paymentsV1 } from '@tessera/contracts';
 import { AppError, isAppError } from '@tessera/errors';
 import pino from 'pino';
 import {
-  checkHealth, createGrpcClient, createGrpcServer, ensureDevPki, grpcTransportFromEnv, tlsEnv, unaryCall, unaryService,
-  type CallContext, type GrpcServerHandle, type UnaryImplementation,
+  checkHealth,
+  createGrpcClient,
+  createGrpcServer,
+  ensureDevPki,
+  grpcTransportFromEnv,
+  tlsEnv,
+  unaryCall,
+  unaryService,
+  type CallContext,
+  type GrpcServerHandle,
+  type UnaryImplementation,
 } from '../src';
 
 const logger = pino({ level: 'silent' });
@@ -73,7 +82,9 @@ describe('mTLS between services (grpcTransportFromEnv + dev CA)', () => {
   beforeEach(() => (lastCtx = undefined));
 
   const call = (opts: Partial<Parameters<typeof createGrpcClient>[2]>, addr = `127.0.0.1:${port}`) =>
-    unaryCall(createGrpcClient(paymentsV1.AccountServiceClient, addr, { retry: 'none', defaultDeadlineMs: 3_000, ...opts }), 'getAccount', { accountId: 'acc-1' });
+    unaryCall(createGrpcClient(paymentsV1.AccountServiceClient, addr, { retry: 'none', defaultDeadlineMs: 3_000, ...opts }), 'getAccount', {
+      accountId: 'acc-1',
+    });
 
   it('completes a call between two certificates of the dev CA, and the handler sees the caller CN as peer', async () => {
     const res = await call({ transport: grpcTransportFromEnv('gateway', env(ours)) });
@@ -102,7 +113,11 @@ describe('mTLS between services (grpcTransportFromEnv + dev CA)', () => {
   });
 
   it('refuses a client certificate from another CA, even with a trusted name', async () => {
-    const tls = { ca: readFileSync(join(ours, 'ca.crt')), cert: readFileSync(join(rogue, 'gateway.crt')), key: readFileSync(join(rogue, 'gateway.key')) };
+    const tls = {
+      ca: readFileSync(join(ours, 'ca.crt')),
+      cert: readFileSync(join(rogue, 'gateway.crt')),
+      key: readFileSync(join(rogue, 'gateway.key')),
+    };
     expect((await rejection(call({ tls }))).kind).toMatch(REFUSED);
     expect(lastCtx).toBeUndefined();
   });
@@ -114,7 +129,9 @@ describe('mTLS between services (grpcTransportFromEnv + dev CA)', () => {
 
   it('refuses a server certificate that does not name the host the client asked for', async () => {
     // The client means to reach "billing"; the server proves only transactions/localhost/127.0.0.1.
-    const err = await rejection(call({ transport: grpcTransportFromEnv('gateway', env(ours)), channelOptions: { 'grpc.ssl_target_name_override': 'billing' } }));
+    const err = await rejection(
+      call({ transport: grpcTransportFromEnv('gateway', env(ours)), channelOptions: { 'grpc.ssl_target_name_override': 'billing' } }),
+    );
     expect(err.kind).toMatch(REFUSED);
     expect(lastCtx).toBeUndefined();
     // Control: the same override naming a SAN the certificate carries connects.
@@ -125,7 +142,13 @@ describe('mTLS between services (grpcTransportFromEnv + dev CA)', () => {
 
   it('reads the peer certificate once per connection, and each connection sees its own caller', async () => {
     // A local subchannel pool: each client its own connection, not one left open by an earlier test.
-    const client = (identity: string) => createGrpcClient(paymentsV1.AccountServiceClient, `127.0.0.1:${port}`, { retry: 'none', defaultDeadlineMs: 3_000, transport: grpcTransportFromEnv(identity, env(ours)), channelOptions: { 'grpc.use_local_subchannel_pool': 1 } });
+    const client = (identity: string) =>
+      createGrpcClient(paymentsV1.AccountServiceClient, `127.0.0.1:${port}`, {
+        retry: 'none',
+        defaultDeadlineMs: 3_000,
+        transport: grpcTransportFromEnv(identity, env(ours)),
+        channelOptions: { 'grpc.use_local_subchannel_pool': 1 },
+      });
     const gateway = client('gateway');
     const compliance = client('compliance');
     const reads = jest.spyOn(TLSSocket.prototype, 'getPeerCertificate');
@@ -138,7 +161,9 @@ describe('mTLS between services (grpcTransportFromEnv + dev CA)', () => {
       expect(peers).toEqual(['gateway', 'compliance', 'gateway', 'compliance', 'gateway', 'compliance']);
       // One server-side read per connection; grpc-js internals changed shape if this is 6. (Clients read the
       // server's certificate in the handshake, in this same process.)
-      const serverSide = reads.mock.contexts.filter((socket) => (socket as unknown as { _tlsOptions?: { isServer?: boolean } })._tlsOptions?.isServer === true);
+      const serverSide = reads.mock.contexts.filter(
+        (socket) => (socket as unknown as { _tlsOptions?: { isServer?: boolean } })._tlsOptions?.isServer === true,
+      );
       expect(serverSide.length).toBe(2);
     } finally {
       reads.mockRestore();

@@ -19,7 +19,15 @@ describe('deadLetterMessage', () => {
       offset: '42',
     };
     const error = Object.assign(new Error('limit exceeded'), { code: 'PAYMENTS.LIMIT' });
-    const msg = deadLetterMessage(original, { topic: 't.v1', partition: 2, offset: '42', attempts: 5, groupId: 'svc.purpose', error, now: new Date(0) });
+    const msg = deadLetterMessage(original, {
+      topic: 't.v1',
+      partition: 2,
+      offset: '42',
+      attempts: 5,
+      groupId: 'svc.purpose',
+      error,
+      now: new Date(0),
+    });
     expect(msg.key).toEqual(original.key);
     expect(msg.value).toEqual(original.value);
     expect(msg.headers).toEqual({

@@ -79,7 +79,8 @@ export async function replayDlq(o: DlqReplayOptions): Promise<DlqReplayResult> {
     const producer = createProducer(o.kafka);
     await producer.connect();
     try {
-      for (const [topic, messages] of out) for (let i = 0; i < messages.length; i += 500) await producer.send({ topic, acks: -1, messages: messages.slice(i, i + 500) });
+      for (const [topic, messages] of out)
+        for (let i = 0; i < messages.length; i += 500) await producer.send({ topic, acks: -1, messages: messages.slice(i, i + 500) });
     } finally {
       await producer.disconnect();
     }
@@ -92,7 +93,12 @@ export async function replayDlq(o: DlqReplayOptions): Promise<DlqReplayResult> {
  * by a replay to the same topic, are not read), oldest first per partition, with a throwaway group `<groupPrefix><uuid>`
  * deleted afterwards.
  */
-export async function readTopicSnapshot(kafka: Kafka, topic: string, groupPrefix: string, each: (m: { key: Buffer | null; value: Buffer | null; headers?: IHeaders; timestamp: number }) => void): Promise<void> {
+export async function readTopicSnapshot(
+  kafka: Kafka,
+  topic: string,
+  groupPrefix: string,
+  each: (m: { key: Buffer | null; value: Buffer | null; headers?: IHeaders; timestamp: number }) => void,
+): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {

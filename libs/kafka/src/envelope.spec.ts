@@ -30,7 +30,12 @@ describe('buildEnvelope', () => {
   });
 
   it('gives later envelopes greater ids (time-ordered, also within one millisecond)', () => {
-    const build = () => buildEnvelope({ type: 'tessera.common.v1.Ping', subject: 's', message: commonV1.Ping.fromPartial({}), codec: commonV1.Ping }, 'gateway', {}).id;
+    const build = () =>
+      buildEnvelope(
+        { type: 'tessera.common.v1.Ping', subject: 's', message: commonV1.Ping.fromPartial({}), codec: commonV1.Ping },
+        'gateway',
+        {},
+      ).id;
     const ids = Array.from({ length: 1000 }, build);
     expect([...ids].sort()).toEqual(ids);
     expect(new Set(ids).size).toBe(ids.length);
@@ -54,14 +59,20 @@ describe('encodeEnvelope / decodeEnvelope', () => {
   it('rejects empty and non-envelope values as poison', () => {
     expect(() => decodeEnvelope(null)).toThrow(PoisonMessageError);
     expect(() => decodeEnvelope(Buffer.from('not protobuf at all \xff\xff'))).toThrow(PoisonMessageError);
-    expect(() => decodeEnvelope(Buffer.from(commonV1.EventEnvelope.encode(commonV1.EventEnvelope.fromPartial({ source: 'x' })).finish())))
-      .toThrow(/lacks id or type/);
+    expect(() =>
+      decodeEnvelope(Buffer.from(commonV1.EventEnvelope.encode(commonV1.EventEnvelope.fromPartial({ source: 'x' })).finish())),
+    ).toThrow(/lacks id or type/);
   });
 });
 
 describe('envelopeHeaders', () => {
   it('mirrors id, type and trace context into Kafka headers', () => {
-    const envelope = buildEnvelope({ type: 't.v1.X', subject: 's', data: new Uint8Array() }, 'svc', { traceparent: TRACEPARENT }, () => new Date());
+    const envelope = buildEnvelope(
+      { type: 't.v1.X', subject: 's', data: new Uint8Array() },
+      'svc',
+      { traceparent: TRACEPARENT },
+      () => new Date(),
+    );
     const headers = envelopeHeaders(envelope, { tenant: 't1' });
     expect(headers).toMatchObject({ ce_id: envelope.id, ce_type: 't.v1.X', ce_source: 'svc', traceparent: TRACEPARENT, tenant: 't1' });
     expect(headers).not.toHaveProperty('tracestate');

@@ -27,8 +27,7 @@ export const EventHeaders = {
 
 /** What a publisher supplies: either encoded bytes or a message plus its generated codec. */
 export type EventPayload<T = unknown> =
-  | { data: Uint8Array; message?: never; codec?: never }
-  | { message: T; codec: MessageCodec<T>; data?: never };
+  { data: Uint8Array; message?: never; codec?: never } | { message: T; codec: MessageCodec<T>; data?: never };
 
 export type EventInput<T = unknown> = EventPayload<T> & {
   /** Fully qualified payload name, e.g. `tessera.payments.v1.TransferCreated`. */

@@ -18,7 +18,8 @@ function fakeKafka() {
   };
   const producer = { connect: async () => undefined, disconnect: async () => undefined };
   const kafka = { consumer: () => consumer, producer: () => producer } as unknown as Kafka;
-  const crash = (error: Error, restart: boolean) => listeners.get('consumer.crash')?.({ payload: { error, groupId: 'test.crash', restart } });
+  const crash = (error: Error, restart: boolean) =>
+    listeners.get('consumer.crash')?.({ payload: { error, groupId: 'test.crash', restart } });
   return { kafka, crash };
 }
 
@@ -32,7 +33,13 @@ afterEach(() => clearComponentFailures());
 
 describe('EventConsumer after a kafkajs crash', () => {
   const options = (kafka: Kafka, log: ReturnType<typeof logger>['logger']) => ({
-    kafka, groupId: 'test.crash', topics: ['t'], codec: { encode: (b: Uint8Array) => ({ finish: () => b }), decode: (b: Uint8Array) => b }, handler: async () => undefined, logger: log, lagIntervalMs: 0,
+    kafka,
+    groupId: 'test.crash',
+    topics: ['t'],
+    codec: { encode: (b: Uint8Array) => ({ finish: () => b }), decode: (b: Uint8Array) => b },
+    handler: async () => undefined,
+    logger: log,
+    lagIntervalMs: 0,
   });
 
   it('marks the process broken and says what to do when kafkajs will not restart the consumer', async () => {
@@ -40,7 +47,9 @@ describe('EventConsumer after a kafkajs crash', () => {
     const log = logger();
     await new EventConsumer(options(kafka, log.logger)).start();
     crash(Object.assign(new Error('Snappy compression not implemented'), { name: 'KafkaJSNotImplemented' }), false);
-    expect(componentFailures().map((f) => [f.component, f.error.message])).toEqual([['kafka consumer test.crash', 'Snappy compression not implemented']]);
+    expect(componentFailures().map((f) => [f.component, f.error.message])).toEqual([
+      ['kafka consumer test.crash', 'Snappy compression not implemented'],
+    ]);
     expect(log.errors).toEqual([expect.stringMatching(/^consumer test\.crash stopped for good .*KafkaJSNotImplemented.*restart/)]);
   });
 
@@ -101,7 +110,11 @@ describe('EventConsumer with partitions handled at once', () => {
     expect(runConfig.partitionsConsumedConcurrently).toBe(3);
     // Undecodable messages (not an envelope) are dead-lettered at once; three partitions' batches arrive together.
     const batch = (partition: number) => ({
-      batch: { topic: 't', partition, messages: [{ offset: '0', key: null, value: Buffer.from('not an envelope'), headers: {}, timestamp: '0', attributes: 0 }] },
+      batch: {
+        topic: 't',
+        partition,
+        messages: [{ offset: '0', key: null, value: Buffer.from('not an envelope'), headers: {}, timestamp: '0', attributes: 0 }],
+      },
       resolveOffset: noop,
       heartbeat: async () => undefined,
       isRunning: () => true,

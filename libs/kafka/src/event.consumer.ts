@@ -1,6 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { context, SpanKind, trace, type Context, type Link, type Meter, type Span } from '@opentelemetry/api';
-import { type Consumer, type EachBatchPayload, type EachMessagePayload, type IHeaders, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
+import {
+  type Consumer,
+  type EachBatchPayload,
+  type EachMessagePayload,
+  type IHeaders,
+  type Kafka,
+  type KafkaMessage,
+  type Producer,
+} from 'kafkajs';
 import { markSpanFailed, reportComponentFailure } from '@tessera/telemetry';
 import { ConsumerLagMonitor } from './consumer-lag.monitor';
 import { deadLetterMessage, dlqTopicFor, failureReason } from './dead-letter';
@@ -147,7 +155,8 @@ export class EventConsumer<T> {
     if (!GROUP_ID.test(options.groupId)) {
       throw new Error(`consumer group "${options.groupId}" must look like <service>.<purpose>`);
     }
-    if (!options.handler === !options.batchHandler) throw new Error(`consumer ${options.groupId} needs exactly one of handler and batchHandler`);
+    if (!options.handler === !options.batchHandler)
+      throw new Error(`consumer ${options.groupId} needs exactly one of handler and batchHandler`);
     this.policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
     this.deadLetters = new DeadLetterCounter(options.meter);
     this.consumer = options.kafka.consumer({
@@ -179,13 +188,22 @@ export class EventConsumer<T> {
     await this.consumer.subscribe({ topics: this.options.topics, fromBeginning: this.options.fromBeginning ?? true });
     if (this.stopping) return;
     this.running = true;
-    reportFatalCrashes(this.consumer, { groupId: this.options.groupId, topics: this.options.topics, logger: this.options.logger, active: () => this.running });
+    reportFatalCrashes(this.consumer, {
+      groupId: this.options.groupId,
+      topics: this.options.topics,
+      logger: this.options.logger,
+      active: () => this.running,
+    });
     this.commitFilteredBatches();
     await this.consumer.run({
       autoCommit: true,
       ...(this.options.commitEvery ? { autoCommitThreshold: this.options.commitEvery } : {}),
-      ...(this.options.partitionsConsumedConcurrently ? { partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently } : {}),
-      ...(this.options.batchHandler ? { eachBatchAutoResolve: false, eachBatch: (payload: EachBatchPayload) => this.handleBatch(payload) } : { eachMessage: (payload: EachMessagePayload) => this.handle(payload) }),
+      ...(this.options.partitionsConsumedConcurrently
+        ? { partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently }
+        : {}),
+      ...(this.options.batchHandler
+        ? { eachBatchAutoResolve: false, eachBatch: (payload: EachBatchPayload) => this.handleBatch(payload) }
+        : { eachMessage: (payload: EachMessagePayload) => this.handle(payload) }),
     });
     this.joined = true; // kafkajs's run() resolves once the group is joined
     if (this.stopping) return; // joined only after stop() gave up waiting: no lag monitor for a member that leaves
@@ -253,7 +271,10 @@ export class EventConsumer<T> {
       if (payload.batchSize !== 0 || !this.running) return;
       const offset = (BigInt(payload.lastOffset) + 1n).toString();
       this.consumer.commitOffsets([{ topic: payload.topic, partition: payload.partition, offset }]).catch((error: unknown) => {
-        this.options.logger.debug({ err: error, topic: payload.topic, partition: payload.partition }, 'commit after a marker-only batch failed; the next batch commits');
+        this.options.logger.debug(
+          { err: error, topic: payload.topic, partition: payload.partition },
+          'commit after a marker-only batch failed; the next batch commits',
+        );
       });
     });
   }
@@ -342,7 +363,9 @@ export class EventConsumer<T> {
             for (const s of spans) s.addEvent('batch_fallback_one_by_one', { 'messaging.batch.message_count': items.length });
             for (const item of items) {
               if (this.abort.signal.aborted) throw new ConsumerStoppingError('consumer stopping; batch left uncommitted');
-              await context.with(item.trace, () => this.runWithRetries(item.ctx, messages.get(item) as KafkaMessage, item.envelope, item.decoded));
+              await context.with(item.trace, () =>
+                this.runWithRetries(item.ctx, messages.get(item) as KafkaMessage, item.envelope, item.decoded),
+              );
             }
           }
         } catch (error) {
@@ -358,7 +381,10 @@ export class EventConsumer<T> {
   }
 
   /** The batch handler with the retry policy; not ok when it gave up (poison, or attempts used up). */
-  private async runBatchWithRetries(items: Array<BatchItem<T>>, batchHandler: BatchHandler<T>): Promise<{ ok: true } | { ok: false; attempts: number; error: unknown }> {
+  private async runBatchWithRetries(
+    items: Array<BatchItem<T>>,
+    batchHandler: BatchHandler<T>,
+  ): Promise<{ ok: true } | { ok: false; attempts: number; error: unknown }> {
     const first = items[0] as BatchItem<T>;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -367,7 +393,15 @@ export class EventConsumer<T> {
       } catch (error) {
         const decision = decideAfterFailure(this.policy, attempt, error);
         this.options.logger.warn(
-          { err: error, topic: first.ctx.topic, partition: first.ctx.partition, fromOffset: first.ctx.offset, messages: items.length, attempt, decision: decision.action === 'dlq' ? (items.length === 1 ? 'dlq' : 'one-by-one') : decision.action },
+          {
+            err: error,
+            topic: first.ctx.topic,
+            partition: first.ctx.partition,
+            fromOffset: first.ctx.offset,
+            messages: items.length,
+            attempt,
+            decision: decision.action === 'dlq' ? (items.length === 1 ? 'dlq' : 'one-by-one') : decision.action,
+          },
           'batch handler failed',
         );
         if (decision.action === 'dlq') return { ok: false, attempts: attempt, error };
@@ -434,12 +468,7 @@ export class EventConsumer<T> {
     });
   }
 
-  private async runWithRetries(
-    base: MessageContext,
-    message: KafkaMessage,
-    envelope: EventEnvelope,
-    decoded: T,
-  ): Promise<void> {
+  private async runWithRetries(base: MessageContext, message: KafkaMessage, envelope: EventEnvelope, decoded: T): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
         const ctx = { ...base, attempt };
@@ -449,7 +478,15 @@ export class EventConsumer<T> {
       } catch (error) {
         const decision = decideAfterFailure(this.policy, attempt, error);
         this.options.logger.warn(
-          { err: error, topic: base.topic, partition: base.partition, offset: base.offset, eventId: envelope.id, attempt, decision: decision.action },
+          {
+            err: error,
+            topic: base.topic,
+            partition: base.partition,
+            offset: base.offset,
+            eventId: envelope.id,
+            attempt,
+            decision: decision.action,
+          },
           'event handler failed',
         );
         trace.getActiveSpan()?.addEvent('handler_failed', { attempt, 'error.type': (error as Error)?.name ?? 'Error' });
@@ -466,20 +503,22 @@ export class EventConsumer<T> {
   /** Writes the message to `<topic>.dlq`; if that fails the error propagates and the offset is not committed. */
   private async deadLetter(base: MessageContext, message: KafkaMessage, attempts: number, error: unknown): Promise<void> {
     const dlq = dlqTopicFor(base.topic);
-    const send = this.dlqSends.then(() => this.dlqProducer.send({
-      topic: dlq,
-      acks: -1,
-      messages: [
-        deadLetterMessage(message, {
-          topic: base.topic,
-          partition: base.partition,
-          offset: base.offset,
-          attempts,
-          groupId: this.options.groupId,
-          error,
-        }),
-      ],
-    }));
+    const send = this.dlqSends.then(() =>
+      this.dlqProducer.send({
+        topic: dlq,
+        acks: -1,
+        messages: [
+          deadLetterMessage(message, {
+            topic: base.topic,
+            partition: base.partition,
+            offset: base.offset,
+            attempts,
+            groupId: this.options.groupId,
+            error,
+          }),
+        ],
+      }),
+    );
     this.dlqSends = send.catch(() => undefined);
     await send;
     this.deadLetters.record(base.topic, this.options.groupId, failureReason(error).code);

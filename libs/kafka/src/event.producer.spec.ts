@@ -21,7 +21,12 @@ function fakeKafka(send: (record: ProducerRecord) => Promise<unknown>): Kafka {
 
 function storedEnvelope(subject: string) {
   return buildEnvelope(
-    { type: 'tessera.common.v1.Ping', subject, data: commonV1.Ping.encode(commonV1.Ping.fromPartial({ message: subject })).finish(), time: new Date('2026-01-02T03:04:05.678Z') },
+    {
+      type: 'tessera.common.v1.Ping',
+      subject,
+      data: commonV1.Ping.encode(commonV1.Ping.fromPartial({ message: subject })).finish(),
+      time: new Date('2026-01-02T03:04:05.678Z'),
+    },
     'transactions',
     { traceparent: `00-${ORIGINAL.traceId}-${ORIGINAL.spanId}-01` },
   );
@@ -33,10 +38,20 @@ describe('EventProducer', () => {
   describe('publishEnvelopes', () => {
     it('sends stored envelopes verbatim in one request, each under a publish span parented by its stored traceparent', async () => {
       const sent: ProducerRecord[] = [];
-      const producer = new EventProducer({ kafka: fakeKafka(async (r) => { sent.push(r); return []; }), source: 'transactions', logger });
+      const producer = new EventProducer({
+        kafka: fakeKafka(async (r) => {
+          sent.push(r);
+          return [];
+        }),
+        source: 'transactions',
+        logger,
+      });
       const envelopes = [storedEnvelope('a'), storedEnvelope('b')];
 
-      await producer.publishEnvelopes('payments.transfer.events.v1', envelopes.map((envelope, i) => ({ key: `acct-${i}`, envelope })));
+      await producer.publishEnvelopes(
+        'payments.transfer.events.v1',
+        envelopes.map((envelope, i) => ({ key: `acct-${i}`, envelope })),
+      );
 
       expect(sent).toHaveLength(1);
       const messages = sent[0]?.messages as Message[];
@@ -58,7 +73,13 @@ describe('EventProducer', () => {
     });
 
     it('rejects and marks every span failed when the broker does not ack', async () => {
-      const producer = new EventProducer({ kafka: fakeKafka(async () => { throw new Error('broker down'); }), source: 'transactions', logger });
+      const producer = new EventProducer({
+        kafka: fakeKafka(async () => {
+          throw new Error('broker down');
+        }),
+        source: 'transactions',
+        logger,
+      });
       await expect(producer.publishEnvelopes('t', [{ key: 'k', envelope: storedEnvelope('a') }])).rejects.toThrow('broker down');
       expect(exporter.getFinishedSpans().map((s) => s.status.code)).toEqual([SpanStatusCode.ERROR]);
     });
@@ -78,15 +99,25 @@ describe('EventProducer', () => {
       const send = jest.fn(async () => []);
       const producer = new EventProducer({ kafka: fakeKafka(send), source: 's', logger });
       setFault('kafka-produce', { errorRate: 1, match: 'payments.' }, {});
-      await expect(producer.publishEnvelopes('payments.transfer.events.v1', [{ key: 'k', envelope: storedEnvelope('a') }])).rejects.toMatchObject({ name: 'KafkaJSConnectionError' });
-      await expect(producer.publishBatch('platform.pings.v1', [{ type: 'tessera.common.v1.Ping', subject: 'p', data: new Uint8Array() }])).resolves.toHaveLength(1);
+      await expect(
+        producer.publishEnvelopes('payments.transfer.events.v1', [{ key: 'k', envelope: storedEnvelope('a') }]),
+      ).rejects.toMatchObject({ name: 'KafkaJSConnectionError' });
+      await expect(
+        producer.publishBatch('platform.pings.v1', [{ type: 'tessera.common.v1.Ping', subject: 'p', data: new Uint8Array() }]),
+      ).resolves.toHaveLength(1);
       expect(send).toHaveBeenCalledTimes(1);
     });
   });
 
   it('starts a fresh kafkajs producer after a disconnect (a new producer id, not the old sequence numbers)', async () => {
     const made: unknown[] = [];
-    const kafka = { producer: () => { const p = { connect: async () => undefined, disconnect: async () => undefined, send: async () => [] }; made.push(p); return p; } } as unknown as Kafka;
+    const kafka = {
+      producer: () => {
+        const p = { connect: async () => undefined, disconnect: async () => undefined, send: async () => [] };
+        made.push(p);
+        return p;
+      },
+    } as unknown as Kafka;
     const producer = new EventProducer({ kafka, source: 's', logger });
     await producer.connect();
     await producer.disconnect();

@@ -1,7 +1,15 @@
 import { context, SpanKind, trace, type Span } from '@opentelemetry/api';
 import { injectFault, markSpanFailed } from '@tessera/telemetry';
 import { suppressTracing } from '@opentelemetry/core';
-import { type Kafka, type Message, type Offsets, type Producer, type RecordMetadata, type Transaction, KafkaJSConnectionError } from 'kafkajs';
+import {
+  type Kafka,
+  type Message,
+  type Offsets,
+  type Producer,
+  type RecordMetadata,
+  type Transaction,
+  KafkaJSConnectionError,
+} from 'kafkajs';
 import { buildEnvelope, encodeEnvelope, envelopeHeaders, type EventEnvelope, type EventInput } from './envelope';
 import { createProducer, type KafkaLogger } from './kafka.client';
 import { extractTraceContext, injectTraceContext } from './trace-headers';
@@ -19,7 +27,6 @@ export interface EventProducerOptions {
    */
   transactionalId?: string;
 }
-
 
 /** The error of the `kafka-produce` fault (issue #14 fault toggles): what kafkajs throws when the broker connection drops. */
 function brokerDropped(): Error {
@@ -178,9 +185,7 @@ export class EventProducer {
         await tx.commit();
         return result;
       } catch (error) {
-        await tx.abort().catch((abortError: unknown) =>
-          this.options.logger.error({ err: abortError }, 'kafka transaction abort failed'),
-        );
+        await tx.abort().catch((abortError: unknown) => this.options.logger.error({ err: abortError }, 'kafka transaction abort failed'));
         throw error;
       }
     });

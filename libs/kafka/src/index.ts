@@ -2,7 +2,13 @@ export { createKafka, createProducer, brokersFromEnv, pinoLogCreator } from './k
 export type { CreateKafkaOptions, KafkaLogger } from './kafka.client';
 export { kafkaSecurityEnvSchema, kafkaSecurityFromEnv, type KafkaSecuritySettings } from './kafka-security';
 export {
-  buildEnvelope, decodeEnvelope, encodeEnvelope, envelopeHeaders, eventTypeOf, EventHeaders, PROTOBUF_CONTENT_TYPE,
+  buildEnvelope,
+  decodeEnvelope,
+  encodeEnvelope,
+  envelopeHeaders,
+  eventTypeOf,
+  EventHeaders,
+  PROTOBUF_CONTENT_TYPE,
 } from './envelope';
 export type { EventEnvelope, EventInput, EventPayload, MessageCodec } from './envelope';
 export { EventProducer } from './event.producer';
@@ -19,4 +25,11 @@ export type { ConsumerLagMonitorOptions, PartitionLag } from './consumer-lag.mon
 export { injectTraceContext, extractTraceContext, headerString } from './trace-headers';
 export { DeadLetterCounter, DLQ_MESSAGES_METRIC } from './dead-letter.metrics';
 export { deleteConsumerGroups } from './consumer-groups';
-export { readTopicSnapshot, replayDlq, summariseDeadLetter, type DeadLetterSummary, type DlqReplayOptions, type DlqReplayResult } from './dlq-replay';
+export {
+  readTopicSnapshot,
+  replayDlq,
+  summariseDeadLetter,
+  type DeadLetterSummary,
+  type DlqReplayOptions,
+  type DlqReplayResult,
+} from './dlq-replay';

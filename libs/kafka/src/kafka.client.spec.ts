@@ -8,14 +8,22 @@ function recorder(): { logger: KafkaLogger; lines: Array<{ level: string; msg?: 
 }
 
 function entry(namespace: string, level: logLevel, log: Record<string, unknown>): LogEntry {
-  return { namespace, level, label: 'ERROR', log: { timestamp: '2026-01-01T00:00:00.000Z', logger: 'kafkajs', message: 'm', ...log } } as LogEntry;
+  return {
+    namespace,
+    level,
+    label: 'ERROR',
+    log: { timestamp: '2026-01-01T00:00:00.000Z', logger: 'kafkajs', message: 'm', ...log },
+  } as LogEntry;
 }
 
 describe('pinoLogCreator', () => {
   it('logs a failed request of the Connection namespace at WARN: kafkajs throws it on to a caller that decides', () => {
     const { logger, lines } = recorder();
     pinoLogCreator(logger)(logLevel.INFO)(
-      entry('Connection', logLevel.ERROR, { message: 'Response AddPartitionsToTxn(key: 24, version: 1)', error: 'The producer attempted to update a transaction while another concurrent operation on the same transaction was ongoing' }),
+      entry('Connection', logLevel.ERROR, {
+        message: 'Response AddPartitionsToTxn(key: 24, version: 1)',
+        error: 'The producer attempted to update a transaction while another concurrent operation on the same transaction was ongoing',
+      }),
     );
     expect(lines).toEqual([
       {

@@ -1,6 +1,17 @@
 import { promisify } from 'node:util';
 import { constants as zlibConstants, zstdCompress, zstdDecompress } from 'node:zlib';
-import { CompressionCodecs, CompressionTypes, Kafka, logLevel, Partitioners, type KafkaConfig, type LogEntry, type logCreator, type Producer, type ProducerConfig } from 'kafkajs';
+import {
+  CompressionCodecs,
+  CompressionTypes,
+  Kafka,
+  logLevel,
+  Partitioners,
+  type KafkaConfig,
+  type LogEntry,
+  type logCreator,
+  type Producer,
+  type ProducerConfig,
+} from 'kafkajs';
 import SnappyCodec from 'kafkajs-snappy';
 import { kafkaSecurityFromEnv } from './kafka-security';
 
@@ -13,7 +24,8 @@ const decompressZstd = promisify(zstdDecompress);
  * wire spent on the bytes (issue #11). Compression runs on libuv's thread pool, off the event loop.
  */
 export const ZstdCodec = () => ({
-  compress: (encoder: { buffer: Buffer }): Promise<Buffer> => compressZstd(encoder.buffer, { params: { [zlibConstants.ZSTD_c_compressionLevel]: 1 } }),
+  compress: (encoder: { buffer: Buffer }): Promise<Buffer> =>
+    compressZstd(encoder.buffer, { params: { [zlibConstants.ZSTD_c_compressionLevel]: 1 } }),
   decompress: (buffer: Buffer): Promise<Buffer> => decompressZstd(buffer),
 });
 
@@ -48,7 +60,10 @@ export interface CreateKafkaOptions {
 /** Parses KAFKA_BROKERS ("host:port,host:port"). */
 export function brokersFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
   const raw = env['KAFKA_BROKERS'] ?? '127.0.0.1:19092';
-  return raw.split(',').map((b) => b.trim()).filter(Boolean);
+  return raw
+    .split(',')
+    .map((b) => b.trim())
+    .filter(Boolean);
 }
 
 /**
@@ -83,7 +98,12 @@ export function isRetriedKafkaError(namespace: string, extra: Record<string, unk
 /** Maps kafkajs log entries onto pino levels; kafkajs's `message` becomes the line's `msg`. */
 export function pinoLogCreator(logger: KafkaLogger): logCreator {
   return () => (entry: LogEntry) => {
-    const { message, timestamp: _timestamp, logger: _name, ...extra } = entry.log as LogEntry['log'] & {
+    const {
+      message,
+      timestamp: _timestamp,
+      logger: _name,
+      ...extra
+    } = entry.log as LogEntry['log'] & {
       logger?: string;
       [key: string]: unknown;
     };
@@ -114,6 +134,15 @@ export function pinoLogCreator(logger: KafkaLogger): logCreator {
  * keyed partitioning, the same as the Java and Go clients, so keys land alike whoever produces. `extra` adds e.g. a
  * `transactionalId`.
  */
-export function createProducer(kafka: Kafka, extra: Omit<ProducerConfig, 'idempotent' | 'maxInFlightRequests' | 'allowAutoTopicCreation' | 'createPartitioner'> = {}): Producer {
-  return kafka.producer({ ...extra, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+export function createProducer(
+  kafka: Kafka,
+  extra: Omit<ProducerConfig, 'idempotent' | 'maxInFlightRequests' | 'allowAutoTopicCreation' | 'createPartitioner'> = {},
+): Producer {
+  return kafka.producer({
+    ...extra,
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
 }

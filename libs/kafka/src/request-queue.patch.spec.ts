@@ -15,7 +15,14 @@ const ignore = (): void => undefined;
 const quiet = { debug: ignore, info: ignore, warn: ignore, error: ignore };
 
 function queue() {
-  return new RequestQueue({ maxInFlightRequests: 1, requestTimeout: 30_000, enforceRequestTimeout: false, clientId: 'spec', broker: 'localhost:1', logger: quiet });
+  return new RequestQueue({
+    maxInFlightRequests: 1,
+    requestTimeout: 30_000,
+    enforceRequestTimeout: false,
+    clientId: 'spec',
+    broker: 'localhost:1',
+    logger: quiet,
+  });
 }
 
 describe('kafkajs RequestQueue (patched)', () => {

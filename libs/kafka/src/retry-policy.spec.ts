@@ -36,7 +36,10 @@ describe('decideAfterFailure', () => {
 
 describe('a dependency outage', () => {
   const policy = { maxAttempts: 3, initialDelayMs: 100, maxDelayMs: 1000, multiplier: 2 };
-  const unreachable = Object.assign(new Error("Can't reach database server"), { code: 'P1001', meta: { driverAdapterError: { cause: { kind: 'DatabaseNotReachable' } } } });
+  const unreachable = Object.assign(new Error("Can't reach database server"), {
+    code: 'P1001',
+    meta: { driverAdapterError: { cause: { kind: 'DatabaseNotReachable' } } },
+  });
 
   it('is retried past maxAttempts, with capped backoff, never dead-lettered (the message is fine, the database is down)', () => {
     for (const attempt of [1, 3, 10, 500]) {

@@ -32,7 +32,11 @@ describe('trace headers', () => {
 
     it('prefers the Kafka header (Buffer values) over the envelope field', () => {
       const ctx = extractTraceContext({ traceparent: Buffer.from(fromHeader) }, { traceparent: fromEnvelope });
-      expect(trace.getSpanContext(ctx)).toMatchObject({ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', isRemote: true });
+      expect(trace.getSpanContext(ctx)).toMatchObject({
+        traceId: '0af7651916cd43dd8448eb211c80319c',
+        spanId: 'b7ad6b7169203331',
+        isRemote: true,
+      });
     });
 
     it('falls back to the envelope when headers carry no trace', () => {

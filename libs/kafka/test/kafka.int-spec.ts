@@ -5,12 +5,30 @@
 import { randomUUID } from 'node:crypto';
 import { context, trace } from '@opentelemetry/api';
 import { node } from '@opentelemetry/sdk-node';
-import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type DataPoint } from '@opentelemetry/sdk-metrics';
+import {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+  type DataPoint,
+} from '@opentelemetry/sdk-metrics';
 import { commonV1 } from '@tessera/contracts';
 import { CompressionTypes, logLevel, Partitioners, type Admin, type Kafka, type KafkaMessage } from 'kafkajs';
 import pino from 'pino';
 import {
-  buildEnvelope, ConsumerLagMonitor, CONSUMER_LAG_METRIC, createKafka, dlqTopicFor, DLQ_MESSAGES_METRIC, encodeEnvelope, envelopeHeaders, EventConsumer, EventProducer, replayDlq, type EventEnvelope, type MessageContext,
+  buildEnvelope,
+  ConsumerLagMonitor,
+  CONSUMER_LAG_METRIC,
+  createKafka,
+  dlqTopicFor,
+  DLQ_MESSAGES_METRIC,
+  encodeEnvelope,
+  envelopeHeaders,
+  EventConsumer,
+  EventProducer,
+  replayDlq,
+  type EventEnvelope,
+  type MessageContext,
 } from '../src';
 
 const logger = pino({ level: process.env['LOG_LEVEL'] ?? 'fatal' });
@@ -31,7 +49,10 @@ const meter = meterProvider.getMeter('kafka-lib-test');
 async function points(name: string): Promise<Array<DataPoint<number>>> {
   metricExporter.reset();
   await metricReader.forceFlush();
-  const metric = metricExporter.getMetrics().flatMap((r) => r.scopeMetrics.flatMap((s) => s.metrics)).find((m) => m.descriptor.name === name);
+  const metric = metricExporter
+    .getMetrics()
+    .flatMap((r) => r.scopeMetrics.flatMap((s) => s.metrics))
+    .find((m) => m.descriptor.name === name);
   return (metric?.dataPoints ?? []) as Array<DataPoint<number>>;
 }
 
@@ -118,7 +139,10 @@ describe('EventProducer -> EventConsumer', () => {
     const span = trace.getTracer('test').startSpan('publisher');
     const sent = await context.with(trace.setSpan(context.active(), span), async () => {
       const first = await producer.publish(topic, ping('acc-0'));
-      const rest = await producer.publishBatch(topic, Array.from({ length: N - 1 }, (_, i) => ping(`acc-${i + 1}`)));
+      const rest = await producer.publishBatch(
+        topic,
+        Array.from({ length: N - 1 }, (_, i) => ping(`acc-${i + 1}`)),
+      );
       return [first, ...rest];
     });
     span.end();
@@ -206,10 +230,15 @@ describe('EventProducer -> EventConsumer', () => {
     await raw.disconnect();
     let fixed = false;
     const handled: string[] = [];
-    const c = consumer(topic, `kafka-lib-test.replay-${run}`, async ({ envelope }) => {
-      if (!fixed) throw new Error('a bug, fixed later');
-      handled.push(envelope.id);
-    }, 2);
+    const c = consumer(
+      topic,
+      `kafka-lib-test.replay-${run}`,
+      async ({ envelope }) => {
+        if (!fixed) throw new Error('a bug, fixed later');
+        handled.push(envelope.id);
+      },
+      2,
+    );
     await c.start();
     try {
       await readAll(dlqTopicFor(topic), 2); // both dead-lettered: the bug and the poison
@@ -263,12 +292,22 @@ describe('EventProducer -> EventConsumer', () => {
   it('batch mode: one handler call per fetched batch, in offset order; a bad batch falls back to one by one, the poison dead-lettered', async () => {
     const topic = await newTopic('batch', 1);
     const groupId = `kafka-lib-test.batch-${run}`;
-    const sent = await producer.publishBatch(topic, Array.from({ length: 20 }, (_, i) => ping(i === 13 ? 'bad' : `b-${i}`)));
+    const sent = await producer.publishBatch(
+      topic,
+      Array.from({ length: 20 }, (_, i) => ping(i === 13 ? 'bad' : `b-${i}`)),
+    );
     const calls: string[][] = [];
     const handled: string[] = [];
     const spansBefore = exporter.getFinishedSpans().length;
     const c = new EventConsumer({
-      kafka, groupId, topics: [topic], codec: commonV1.Ping, types: [PING], logger, lagIntervalMs: 0, meter,
+      kafka,
+      groupId,
+      topics: [topic],
+      codec: commonV1.Ping,
+      types: [PING],
+      logger,
+      lagIntervalMs: 0,
+      meter,
       retry: { maxAttempts: 2, initialDelayMs: 20, maxDelayMs: 50 },
       batchHandler: async (items) => {
         calls.push(items.map((it) => it.envelope.subject));
@@ -292,7 +331,10 @@ describe('EventProducer -> EventConsumer', () => {
     expect(dead?.headers?.['ce_id']?.toString()).toBe(sent[13]?.id);
     expect(dead?.headers?.['dlq-attempts']?.toString()).toBe('2');
     // One span per batch, linked to the producers' spans, not one per message.
-    const batchSpans = exporter.getFinishedSpans().slice(spansBefore).filter((sp) => sp.name === `process ${topic}`);
+    const batchSpans = exporter
+      .getFinishedSpans()
+      .slice(spansBefore)
+      .filter((sp) => sp.name === `process ${topic}`);
     expect(batchSpans.length).toBeLessThan(20);
     expect(batchSpans.some((sp) => (sp.links?.length ?? 0) > 1)).toBe(true);
   }, 60_000);
@@ -301,7 +343,14 @@ describe('EventProducer -> EventConsumer', () => {
     const topic = await newTopic('fetch-wait', 1);
     const batches: string[][] = [];
     const c = new EventConsumer({
-      kafka, groupId: `kafka-lib-test.fetch-wait-${run}`, topics: [topic], codec: commonV1.Ping, types: [PING], logger, lagIntervalMs: 0, meter,
+      kafka,
+      groupId: `kafka-lib-test.fetch-wait-${run}`,
+      topics: [topic],
+      codec: commonV1.Ping,
+      types: [PING],
+      logger,
+      lagIntervalMs: 0,
+      meter,
       fetch: { minBytes: 1024 * 1024, maxWaitMs: 1000 },
       batchHandler: async (items) => void batches.push(items.map((it) => it.envelope.subject)),
     });
@@ -323,14 +372,27 @@ describe('EventProducer -> EventConsumer', () => {
     expect(Math.max(...batches.map((b) => b.length))).toBeGreaterThanOrEqual(3);
   }, 60_000);
 
-  it('batch mode with messageSpans: each message is handled under its own CONSUMER span, a child of its producer\'s', async () => {
+  it("batch mode with messageSpans: each message is handled under its own CONSUMER span, a child of its producer's", async () => {
     const topic = await newTopic('batch-spans', 1);
     const parent = trace.getTracer('kafka-lib-test').startSpan('producer side');
-    const sent = await context.with(trace.setSpan(context.active(), parent), () => producer.publishBatch(topic, Array.from({ length: 5 }, (_, i) => ping(`m-${i}`))));
+    const sent = await context.with(trace.setSpan(context.active(), parent), () =>
+      producer.publishBatch(
+        topic,
+        Array.from({ length: 5 }, (_, i) => ping(`m-${i}`)),
+      ),
+    );
     parent.end();
     const seen: Array<{ subject: string; spanId: string | undefined }> = [];
     const c = new EventConsumer({
-      kafka, groupId: `kafka-lib-test.batch-spans-${run}`, topics: [topic], codec: commonV1.Ping, types: [PING], logger, lagIntervalMs: 0, meter, messageSpans: true,
+      kafka,
+      groupId: `kafka-lib-test.batch-spans-${run}`,
+      topics: [topic],
+      codec: commonV1.Ping,
+      types: [PING],
+      logger,
+      lagIntervalMs: 0,
+      meter,
+      messageSpans: true,
       batchHandler: async (items) => {
         for (const it of items) seen.push({ subject: it.envelope.subject, spanId: trace.getSpanContext(it.trace)?.spanId });
       },
@@ -347,13 +409,20 @@ describe('EventProducer -> EventConsumer', () => {
     // Each item's trace is its own CONSUMER span, and that span's parent is on the producer's side of the trace.
     expect(seen.map((x) => x.subject)).toEqual(sent.map((e) => e.subject));
     expect(new Set(seen.map((x) => x.spanId))).toEqual(new Set(consumerSpans.map((sp) => sp.spanContext().spanId)));
-    expect(consumerSpans.every((sp) => sp.parentSpanContext?.spanId !== undefined && sp.parentSpanContext.spanId !== sp.spanContext().spanId)).toBe(true);
+    expect(
+      consumerSpans.every((sp) => sp.parentSpanContext?.spanId !== undefined && sp.parentSpanContext.spanId !== sp.spanContext().spanId),
+    ).toBe(true);
   }, 60_000);
 
-  it('commits past a transaction\'s commit marker while running: a group on a transactional topic catches up to the log end', async () => {
+  it("commits past a transaction's commit marker while running: a group on a transactional topic catches up to the log end", async () => {
     const topic = await newTopic('txn', 1);
     const groupId = `kafka-lib-test.txn-${run}`;
-    const txProducer = kafka.producer({ transactionalId: `kafka-lib-test-txn-${run}`, idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    const txProducer = kafka.producer({
+      transactionalId: `kafka-lib-test-txn-${run}`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
     await txProducer.connect();
     const envelopes = Array.from({ length: 3 }, (_, i) => buildEnvelope(ping(`t-${i}`), 'kafka-lib-test', {}));
     try {
@@ -366,7 +435,8 @@ describe('EventProducer -> EventConsumer', () => {
     // Three records and the commit marker. The broker writes the marker after answering EndTxn, so the log end
     // (read as the last stable offset) can trail the commit by a moment on a fresh broker: wait for it.
     const high = async () => (await admin.fetchTopicOffsets(topic))[0]?.high;
-    for (const deadline = Date.now() + 15_000; (await high()) !== '4' && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 100));
+    for (const deadline = Date.now() + 15_000; (await high()) !== '4' && Date.now() < deadline;)
+      await new Promise((r) => setTimeout(r, 100));
     expect(await high()).toBe('4');
 
     const seen: string[] = [];
@@ -390,13 +460,19 @@ describe('EventProducer -> EventConsumer', () => {
     const seen: string[] = [];
     const handler = async ({ envelope }: Received) => void seen.push(envelope.id);
 
-    const firstBatch = await producer.publishBatch(topic, Array.from({ length: 5 }, (_, i) => ping(`a-${i}`)));
+    const firstBatch = await producer.publishBatch(
+      topic,
+      Array.from({ length: 5 }, (_, i) => ping(`a-${i}`)),
+    );
     const first = consumer(topic, groupId, handler);
     await first.start();
     await until(() => seen.length >= 5);
     await first.stop();
 
-    const secondBatch = await producer.publishBatch(topic, Array.from({ length: 5 }, (_, i) => ping(`b-${i}`)));
+    const secondBatch = await producer.publishBatch(
+      topic,
+      Array.from({ length: 5 }, (_, i) => ping(`b-${i}`)),
+    );
     const second = consumer(topic, groupId, handler);
     await second.start();
     try {
@@ -409,7 +485,7 @@ describe('EventProducer -> EventConsumer', () => {
     expect(new Set(seen)).toEqual(new Set([...firstBatch, ...secondBatch].map((e) => e.id)));
   }, 90_000);
 
-  it('reads snappy-compressed batches (franz-go\'s and other clients\' default), which kafkajs alone cannot', async () => {
+  it("reads snappy-compressed batches (franz-go's and other clients' default), which kafkajs alone cannot", async () => {
     const topic = await newTopic('snappy', 1);
     const raw = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await raw.connect();
@@ -437,12 +513,20 @@ describe('EventProducer -> EventConsumer', () => {
   it('writes zstd batches the broker accepts on a compacted topic (it decompresses them to check keys) and reads them back', async () => {
     // Node's zlib zstd (ZstdCodec) against the broker's zstd-jni: a frame the broker could not read fails the send.
     const topic = `test.kafka-lib.zstd-${run}.v1`;
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1, replicationFactor: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }] });
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [{ topic, numPartitions: 1, replicationFactor: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }],
+    });
     const raw = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await raw.connect();
     const values = Array.from({ length: 200 }, (_, i) => JSON.stringify({ window: i, registers: 'x'.repeat(i % 50), n: i * 7919 }));
     try {
-      await raw.send({ topic, compression: CompressionTypes.ZSTD, acks: -1, messages: values.map((value, i) => ({ key: `w|${i}`, value })) });
+      await raw.send({
+        topic,
+        compression: CompressionTypes.ZSTD,
+        acks: -1,
+        messages: values.map((value, i) => ({ key: `w|${i}`, value })),
+      });
     } finally {
       await raw.disconnect();
     }
@@ -480,7 +564,10 @@ describe('EventProducer -> EventConsumer', () => {
     const secondGot: string[] = [];
     const second = consumer(topic, groupId, async ({ envelope }) => void secondGot.push(envelope.id));
     // kafkajs's GROUP_JOIN event on the wrapped consumer (private: the test reaches in to watch the join).
-    (second as unknown as { consumer: { on: (event: string, listener: () => void) => void } }).consumer.on('consumer.group_join', () => (joined = true));
+    (second as unknown as { consumer: { on: (event: string, listener: () => void) => void } }).consumer.on(
+      'consumer.group_join',
+      () => (joined = true),
+    );
     second.startInBackground();
     await new Promise((r) => setTimeout(r, 1_000)); // its JoinGroup is at the broker now
     await second.stop();
@@ -499,7 +586,12 @@ describe('EventProducer -> EventConsumer', () => {
     const sent = await producer.publish(topic, ping('slow'));
     let failures = 0;
     const failing = new EventConsumer({
-      kafka, groupId, topics: [topic], codec: commonV1.Ping, logger, lagIntervalMs: 0,
+      kafka,
+      groupId,
+      topics: [topic],
+      codec: commonV1.Ping,
+      logger,
+      lagIntervalMs: 0,
       retry: { maxAttempts: 10, initialDelayMs: 60_000, maxDelayMs: 60_000, multiplier: 1 },
       handler: async () => {
         failures++;

@@ -63,13 +63,28 @@ export class OutboxRelay {
   constructor(private readonly options: OutboxRelayOptions) {
     this.logger = options.logger ?? createLogger('OutboxRelay');
     const meter = metrics.getMeter(`tessera.${options.service}.outbox`);
-    this.published = meter.createCounter('tessera.outbox.events.published', { description: 'Outbox events acknowledged by Kafka', unit: '{event}' });
-    this.failures = meter.createCounter('tessera.outbox.publish.failures', { description: 'Failed relay batches (retried)', unit: '{batch}' });
+    this.published = meter.createCounter('tessera.outbox.events.published', {
+      description: 'Outbox events acknowledged by Kafka',
+      unit: '{event}',
+    });
+    this.failures = meter.createCounter('tessera.outbox.publish.failures', {
+      description: 'Failed relay batches (retried)',
+      unit: '{batch}',
+    });
     this.lag = meter.createHistogram('tessera.outbox.publish.lag', { description: 'Commit-to-publish delay of outbox events', unit: 'ms' });
-    this.backlogGauge = meter.createObservableGauge('tessera.outbox.backlog', { description: 'Unsent outbox rows (leader only)', unit: '{event}' });
-    this.oldestAgeGauge = meter.createObservableGauge('tessera.outbox.oldest_age', { description: 'Age of the oldest unsent outbox row (leader only)', unit: 's' });
+    this.backlogGauge = meter.createObservableGauge('tessera.outbox.backlog', {
+      description: 'Unsent outbox rows (leader only)',
+      unit: '{event}',
+    });
+    this.oldestAgeGauge = meter.createObservableGauge('tessera.outbox.oldest_age', {
+      description: 'Age of the oldest unsent outbox row (leader only)',
+      unit: 's',
+    });
     this.store = new OutboxStore(options.databaseUrl, `${options.service}-outbox-relay`);
-    this.pruner = new OutboxPruner({ retentionMs: options.settings.retentionMs, execute: (sql, values) => this.store.execute(sql, values) });
+    this.pruner = new OutboxPruner({
+      retentionMs: options.settings.retentionMs,
+      execute: (sql, values) => this.store.execute(sql, values),
+    });
     this.backlogGauge.addCallback((result) => {
       if (this.leading) result.observe(this.backlog);
     });
@@ -170,7 +185,8 @@ export class OutboxRelay {
    */
   async pruneIfDue(now = Date.now()): Promise<number> {
     const deleted = await this.pruner.pruneIfDue(now);
-    if (deleted > 0) this.logger.info({ deleted, retentionMs: this.options.settings.retentionMs }, 'outbox: published rows past retention deleted');
+    if (deleted > 0)
+      this.logger.info({ deleted, retentionMs: this.options.settings.retentionMs }, 'outbox: published rows past retention deleted');
     return deleted;
   }
 

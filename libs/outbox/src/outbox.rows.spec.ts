@@ -4,7 +4,14 @@ import { outboxRows } from './outbox.rows';
 
 describe('outboxRows', () => {
   it('stores each event as its encoded envelope, in order, with the type header', () => {
-    const ping = (id: string) => ({ topic: 'platform.pings.v1', key: 'k', type: 'tessera.common.v1.Ping', subject: id, message: commonV1.Ping.fromPartial({ id, message: 'hi' }), codec: commonV1.Ping });
+    const ping = (id: string) => ({
+      topic: 'platform.pings.v1',
+      key: 'k',
+      type: 'tessera.common.v1.Ping',
+      subject: id,
+      message: commonV1.Ping.fromPartial({ id, message: 'hi' }),
+      codec: commonV1.Ping,
+    });
     const rows = outboxRows('svc', [ping('a'), ping('b')]);
     expect(rows.map((r) => r.headers)).toEqual([{ type: 'tessera.common.v1.Ping' }, { type: 'tessera.common.v1.Ping' }]);
     const envelopes = rows.map((r) => decodeEnvelope(Buffer.from(r.payload)));

@@ -30,7 +30,17 @@ export interface OutboxRowInput {
 export function outboxRows(source: string, events: readonly OutboxEventInput<unknown>[]): OutboxRowInput[] {
   const trace = injectTraceContext();
   return events.map((event) => {
-    const envelope = buildEnvelope({ type: event.type, subject: event.subject, key: event.key, message: event.message, codec: event.codec }, source, trace);
-    return { id: envelope.id, topic: event.topic, key: event.key, payload: new Uint8Array(encodeEnvelope(envelope)), headers: { type: event.type } };
+    const envelope = buildEnvelope(
+      { type: event.type, subject: event.subject, key: event.key, message: event.message, codec: event.codec },
+      source,
+      trace,
+    );
+    return {
+      id: envelope.id,
+      topic: event.topic,
+      key: event.key,
+      payload: new Uint8Array(encodeEnvelope(envelope)),
+      headers: { type: event.type },
+    };
   });
 }

@@ -56,7 +56,9 @@ export class OutboxStore {
 
   /** True when this session is (or just became) the relay leader. */
   async tryLead(): Promise<boolean> {
-    const { rows } = await this.db().query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS locked', [OUTBOX_RELAY_LOCK_KEY]);
+    const { rows } = await this.db().query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS locked', [
+      OUTBOX_RELAY_LOCK_KEY,
+    ]);
     return rows[0]?.locked === true;
   }
 
@@ -75,10 +77,19 @@ export class OutboxStore {
           WHERE sent_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
         [limit],
       );
-      rows = result.rows.map((r) => ({ seq: BigInt(r.seq), id: r.id, topic: r.topic, key: r.key, payload: r.payload, createdAt: r.created_at }));
+      rows = result.rows.map((r) => ({
+        seq: BigInt(r.seq),
+        id: r.id,
+        topic: r.topic,
+        key: r.key,
+        payload: r.payload,
+        createdAt: r.created_at,
+      }));
       if (rows.length > 0) {
         await publish(rows);
-        await db.query('UPDATE outbox_events SET sent_at = now(), attempts = attempts + 1 WHERE seq = ANY($1::bigint[])', [rows.map((r) => r.seq.toString())]);
+        await db.query('UPDATE outbox_events SET sent_at = now(), attempts = attempts + 1 WHERE seq = ANY($1::bigint[])', [
+          rows.map((r) => r.seq.toString()),
+        ]);
       }
       await db.query('COMMIT');
     } catch (err) {
@@ -88,7 +99,9 @@ export class OutboxStore {
       // Counted outside the rolled-back transaction so operators see stuck rows as rising `attempts`.
       if (rows.length > 0 && !this.broken) {
         await db
-          .query('UPDATE outbox_events SET attempts = attempts + 1 WHERE seq = ANY($1::bigint[]) AND sent_at IS NULL', [rows.map((r) => r.seq.toString())])
+          .query('UPDATE outbox_events SET attempts = attempts + 1 WHERE seq = ANY($1::bigint[]) AND sent_at IS NULL', [
+            rows.map((r) => r.seq.toString()),
+          ])
           .catch(() => undefined);
       }
       throw err;

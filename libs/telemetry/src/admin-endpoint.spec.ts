@@ -17,7 +17,15 @@ function capture(): { stream: Writable; lines: () => { level: string; msg: strin
       done();
     },
   });
-  return { stream, lines: () => chunks.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { level: string; msg: string }) };
+  return {
+    stream,
+    lines: () =>
+      chunks
+        .join('')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { level: string; msg: string }),
+  };
 }
 
 describe('startAdminEndpoint', () => {
@@ -25,7 +33,13 @@ describe('startAdminEndpoint', () => {
   let server: ReturnType<typeof startAdminEndpoint>;
 
   beforeAll(async () => {
-    server = startAdminEndpoint({ host: '127.0.0.1', port: 0, onError: (e) => { throw e; } });
+    server = startAdminEndpoint({
+      host: '127.0.0.1',
+      port: 0,
+      onError: (e) => {
+        throw e;
+      },
+    });
     await new Promise<void>((resolve) => server.once('listening', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
@@ -66,7 +80,7 @@ describe('startAdminEndpoint', () => {
 });
 
 describe('startTelemetry admin port (child process)', () => {
-  it('changes a running service\'s log level through PUT /log-level on its metrics port, without a restart', async () => {
+  it("changes a running service's log level through PUT /log-level on its metrics port, without a restart", async () => {
     const net = await import('node:net');
     const port = await new Promise<number>((resolve) => {
       const probe = net.createServer().listen(0, '127.0.0.1', () => {
@@ -80,7 +94,10 @@ describe('startTelemetry admin port (child process)', () => {
 
     const { stdout } = await run(process.execPath, ['--import', 'tsx', fixture], { env, timeout: 30_000 });
 
-    const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const messages = lines.filter((l) => l['level'] === 'debug').map((l) => l['msg']);
     expect(messages).toEqual(['after: shown', 'late logger: shown']);
     // The result line is found by its shape, not its position: the service's own log lines (pino writes

@@ -44,7 +44,8 @@ async function logLevel(req: IncomingMessage, res: ServerResponse): Promise<void
     res.setHeader('allow', 'GET, PUT');
     return json(res, 405, { code: 'TELEMETRY.METHOD_NOT_ALLOWED', message: 'use GET or PUT' });
   }
-  if (!fromLoopback(req)) return json(res, 403, { code: 'TELEMETRY.ADMIN_LOOPBACK_ONLY', message: 'the log level can be changed from the host itself only' });
+  if (!fromLoopback(req))
+    return json(res, 403, { code: 'TELEMETRY.ADMIN_LOOPBACK_ONLY', message: 'the log level can be changed from the host itself only' });
   let body: unknown;
   try {
     body = await readJson(req);
@@ -77,12 +78,14 @@ function adminAuthorized(req: IncomingMessage, env: NodeJS.ProcessEnv): string |
     return 'the admin token file cannot be read';
   }
   const sent = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
-  if (!sent || expected === '' || !timingSafeEqual(digest(sent), digest(expected))) return 'send Authorization: Bearer <admin token> (npm run infra -- faults does)';
+  if (!sent || expected === '' || !timingSafeEqual(digest(sent), digest(expected)))
+    return 'send Authorization: Bearer <admin token> (npm run infra -- faults does)';
   return undefined;
 }
 
 async function faults(req: IncomingMessage, res: ServerResponse, env: NodeJS.ProcessEnv): Promise<void> {
-  if (!fromLoopback(req)) return json(res, 403, { code: 'FAULTS.LOOPBACK_ONLY', message: 'fault injection is visible from the host itself only' });
+  if (!fromLoopback(req))
+    return json(res, 403, { code: 'FAULTS.LOOPBACK_ONLY', message: 'fault injection is visible from the host itself only' });
   if (req.method === 'GET') return json(res, 200, { faults: activeFaults(), names: FAULT_NAMES });
   if (req.method !== 'PUT' && req.method !== 'DELETE') {
     res.setHeader('allow', 'GET, PUT, DELETE');
@@ -101,14 +104,18 @@ async function faults(req: IncomingMessage, res: ServerResponse, env: NodeJS.Pro
     try {
       body = await readJson(req);
     } catch {
-      return json(res, 400, { code: 'FAULTS.INVALID_BODY', message: 'expected a JSON body like {"name":"db","delayMs":200,"errorRate":0.1,"durationSec":60}' });
+      return json(res, 400, {
+        code: 'FAULTS.INVALID_BODY',
+        message: 'expected a JSON body like {"name":"db","delayMs":200,"errorRate":0.1,"durationSec":60}',
+      });
     }
     const { name, ...spec } = (body ?? {}) as { name?: unknown } & FaultSpec;
     if (!isFaultName(name)) return json(res, 400, { code: 'FAULTS.UNKNOWN', message: `name must be one of ${FAULT_NAMES.join(', ')}` });
     setFault(name, spec, env);
     return json(res, 200, { faults: activeFaults() });
   } catch (error) {
-    if (error instanceof FaultRefusedError) return json(res, error.code === 'FAULTS.REFUSED_IN_PRODUCTION' ? 403 : 400, { code: error.code, message: error.message });
+    if (error instanceof FaultRefusedError)
+      return json(res, error.code === 'FAULTS.REFUSED_IN_PRODUCTION' ? 403 : 400, { code: error.code, message: error.message });
     throw error;
   }
 }
@@ -127,7 +134,9 @@ export function startAdminEndpoint(options: AdminEndpointOptions): Server {
       return;
     }
     if (path === '/faults') {
-      faults(req, res, options.env ?? process.env).catch((error: unknown) => json(res, 500, { code: 'TELEMETRY.ADMIN_FAILED', message: (error as Error).message }));
+      faults(req, res, options.env ?? process.env).catch((error: unknown) =>
+        json(res, 500, { code: 'TELEMETRY.ADMIN_FAILED', message: (error as Error).message }),
+      );
       return;
     }
     json(res, 404, { code: 'TELEMETRY.NOT_FOUND', message: 'admin endpoints: GET /metrics, GET|PUT /log-level, GET|PUT|DELETE /faults' });

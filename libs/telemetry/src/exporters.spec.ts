@@ -10,7 +10,10 @@ describe('traceExporterNames', () => {
 
   it('honours OTEL_TRACES_EXPORTER as a comma list (spaces, case and repeats ignored)', () => {
     expect(traceExporterNames({ OTEL_TRACES_EXPORTER: 'zipkin' })).toEqual(['zipkin']);
-    expect(traceExporterNames({ OTEL_TRACES_EXPORTER: ' Zipkin , otlp,zipkin', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://x' })).toEqual(['zipkin', 'otlp']);
+    expect(traceExporterNames({ OTEL_TRACES_EXPORTER: ' Zipkin , otlp,zipkin', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://x' })).toEqual([
+      'zipkin',
+      'otlp',
+    ]);
     expect(traceExporterNames({ OTEL_TRACES_EXPORTER: 'none', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://x' })).toEqual(['none']);
   });
 

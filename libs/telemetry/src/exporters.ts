@@ -20,10 +20,20 @@ export const DEFAULT_ZIPKIN_ENDPOINT = 'http://127.0.0.1:9411/api/v2/spans';
 export function traceExporterNames(env: NodeJS.ProcessEnv): TraceExporterName[] {
   const raw = env['OTEL_TRACES_EXPORTER']?.trim();
   if (!raw) return env['OTEL_EXPORTER_OTLP_ENDPOINT'] || env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'] ? ['otlp'] : ['none'];
-  const names = [...new Set(raw.split(',').map((n) => n.trim().toLowerCase()).filter((n) => n !== ''))];
+  const names = [
+    ...new Set(
+      raw
+        .split(',')
+        .map((n) => n.trim().toLowerCase())
+        .filter((n) => n !== ''),
+    ),
+  ];
   const unknown = names.filter((n) => !(TRACE_EXPORTERS as readonly string[]).includes(n));
   if (unknown.length > 0) {
-    throw new TelemetryConfigError('OTEL_TRACES_EXPORTER', `unknown exporter ${unknown.join(', ')}; use a comma list of ${TRACE_EXPORTERS.join(', ')}`);
+    throw new TelemetryConfigError(
+      'OTEL_TRACES_EXPORTER',
+      `unknown exporter ${unknown.join(', ')}; use a comma list of ${TRACE_EXPORTERS.join(', ')}`,
+    );
   }
   if (names.includes('none') && names.length > 1) {
     throw new TelemetryConfigError('OTEL_TRACES_EXPORTER', `"none" cannot be combined with other exporters (got "${raw}")`);

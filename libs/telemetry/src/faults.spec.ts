@@ -14,10 +14,12 @@ describe('fault injection', () => {
     expect(injectFault('db', 'connect', boom)).toBeUndefined();
   });
 
-  it('fails every call at errorRate 1 with the caller\'s error, and only matching subjects', async () => {
+  it("fails every call at errorRate 1 with the caller's error, and only matching subjects", async () => {
     setFault('grpc-server', { errorRate: 1, match: 'Screen' }, {});
     expect(injectFault('grpc-server', '/tessera.payments.v1.TransferService/CreateTransfer', boom)).toBeUndefined();
-    await expect(injectFault('grpc-server', '/tessera.compliance.v1.ComplianceService/Screen', boom)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    await expect(injectFault('grpc-server', '/tessera.compliance.v1.ComplianceService/Screen', boom)).rejects.toMatchObject({
+      code: 'ECONNREFUSED',
+    });
     expect(activeFaults()['grpc-server']).toMatchObject({ errorRate: 1, match: 'Screen', injected: 1 });
   });
 
@@ -58,7 +60,14 @@ describe('GET|PUT|DELETE /faults on the admin port', () => {
   const env: NodeJS.ProcessEnv = { TESSERA_ADMIN_TOKEN_FILE: tokenFile };
 
   beforeAll(async () => {
-    server = startAdminEndpoint({ host: '127.0.0.1', port: 0, env, onError: (e) => { throw e; } });
+    server = startAdminEndpoint({
+      host: '127.0.0.1',
+      port: 0,
+      env,
+      onError: (e) => {
+        throw e;
+      },
+    });
     await new Promise<void>((resolve) => server.once('listening', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });

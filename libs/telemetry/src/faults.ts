@@ -34,7 +34,10 @@ export interface ActiveFault extends Required<Pick<FaultSpec, 'delayMs' | 'error
 }
 
 export class FaultRefusedError extends Error {
-  constructor(message: string, readonly code: string) {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
     super(message);
     this.name = 'FaultRefusedError';
   }
@@ -51,7 +54,9 @@ let injectedCounter: Counter | undefined;
 function counter(): Counter {
   if (!injectedCounter) {
     const meter = metrics.getMeter('tessera.faults');
-    injectedCounter = meter.createCounter('tessera_faults_injected', { description: 'Calls a runtime fault slowed or failed (issue #14 fault toggles)' });
+    injectedCounter = meter.createCounter('tessera_faults_injected', {
+      description: 'Calls a runtime fault slowed or failed (issue #14 fault toggles)',
+    });
     meter.createObservableGauge('tessera_fault_active', { description: '1 while a runtime fault is switched on' }).addCallback((result) => {
       for (const name of FAULT_NAMES) result.observe(current(name) ? 1 : 0, { fault: name });
     });
@@ -75,7 +80,8 @@ function current(name: FaultName, now = Date.now()): ActiveFault | undefined {
 
 /** Switches a fault on (or, with `undefined`, off). @throws FaultRefusedError in production or for a bad spec. */
 export function setFault(name: FaultName, spec: FaultSpec | undefined, env: NodeJS.ProcessEnv = process.env): ActiveFault | undefined {
-  if (env['NODE_ENV'] === 'production') throw new FaultRefusedError('fault injection is refused with NODE_ENV=production', 'FAULTS.REFUSED_IN_PRODUCTION');
+  if (env['NODE_ENV'] === 'production')
+    throw new FaultRefusedError('fault injection is refused with NODE_ENV=production', 'FAULTS.REFUSED_IN_PRODUCTION');
   if (spec === undefined) {
     const was = active.get(name);
     active.delete(name);
@@ -89,12 +95,22 @@ export function setFault(name: FaultName, spec: FaultSpec | undefined, env: Node
   if (!Number.isInteger(delayMs) || delayMs < 0 || delayMs > 30_000) throw bad('delayMs must be an integer from 0 to 30000');
   if (typeof errorRate !== 'number' || !(errorRate >= 0 && errorRate <= 1)) throw bad('errorRate must be a number from 0 to 1');
   if (!Number.isInteger(durationSec) || durationSec < 1 || durationSec > 3600) throw bad('durationSec must be an integer from 1 to 3600');
-  if (spec.match !== undefined && (typeof spec.match !== 'string' || spec.match.length === 0 || spec.match.length > 200)) throw bad('match must be a non-empty string');
+  if (spec.match !== undefined && (typeof spec.match !== 'string' || spec.match.length === 0 || spec.match.length > 200))
+    throw bad('match must be a non-empty string');
   if (delayMs === 0 && errorRate === 0) throw bad('a fault needs delayMs or errorRate');
-  const fault: ActiveFault = { delayMs, errorRate, ...(spec.match ? { match: spec.match } : {}), until: Date.now() + durationSec * 1000, injected: 0 };
+  const fault: ActiveFault = {
+    delayMs,
+    errorRate,
+    ...(spec.match ? { match: spec.match } : {}),
+    until: Date.now() + durationSec * 1000,
+    injected: 0,
+  };
   active.set(name, fault);
   counter(); // the gauge shows it from now on
-  logger.warn({ fault: name, delayMs, errorRate, match: spec.match, durationSec }, 'fault injection ON (issue #14 fault toggles): calls will be slowed or failed on purpose');
+  logger.warn(
+    { fault: name, delayMs, errorRate, match: spec.match, durationSec },
+    'fault injection ON (issue #14 fault toggles): calls will be slowed or failed on purpose',
+  );
   return fault;
 }
 

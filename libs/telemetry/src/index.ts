@@ -17,4 +17,15 @@ export type { SpanRecord, SpanLink, SpanEvent, LogRecord } from './otlp-receiver
 export { reportComponentFailure, onComponentFailure, componentFailures, clearComponentFailures } from './liveness';
 export type { ComponentFailure } from './liveness';
 export { markSpanFailed } from './span-error';
-export { activeFaults, clearFaults, FAULT_NAMES, FaultRefusedError, injectFault, isFaultName, setFault, type ActiveFault, type FaultName, type FaultSpec } from './faults';
+export {
+  activeFaults,
+  clearFaults,
+  FAULT_NAMES,
+  FaultRefusedError,
+  injectFault,
+  isFaultName,
+  setFault,
+  type ActiveFault,
+  type FaultName,
+  type FaultSpec,
+} from './faults';

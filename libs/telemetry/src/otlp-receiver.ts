@@ -246,7 +246,9 @@ export function formatTree(spans: SpanRecord[]): string {
   const walk = (parent: string | undefined, depth: number) => {
     for (const span of children.get(parent) ?? []) {
       const links = span.links.length ? ` links=[${span.links.map((l) => l.spanId).join(',')}]` : '';
-      lines.push(`${'  '.repeat(depth)}${span.service}:${kinds[span.kind]} ${span.name} (${span.spanId}${span.parentSpanId && depth === 0 ? ` parent=${span.parentSpanId}` : ''})${links}`);
+      lines.push(
+        `${'  '.repeat(depth)}${span.service}:${kinds[span.kind]} ${span.name} (${span.spanId}${span.parentSpanId && depth === 0 ? ` parent=${span.parentSpanId}` : ''})${links}`,
+      );
       walk(span.spanId, depth + 1);
     }
   };

@@ -6,7 +6,15 @@ import { TelemetryConfigError } from './telemetry-config.error';
  * The standard OTEL_TRACES_SAMPLER values (the `jaeger_remote`/`xray` ones need extra packages; not supported), and
  * `tessera_tail`, the platform's policy: keep errors and slow requests, sample the rest (tail-sampling.ts).
  */
-export const SAMPLERS = ['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio', 'tessera_tail'] as const;
+export const SAMPLERS = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+  'tessera_tail',
+] as const;
 export type SamplerName = (typeof SAMPLERS)[number];
 
 /**

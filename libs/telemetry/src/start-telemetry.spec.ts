@@ -25,7 +25,10 @@ async function runHop(receiver: OtlpReceiver, extra: NodeJS.ProcessEnv = {}): Pr
 }
 
 /** {@link runHop}, returning the tracestate the server received as well. */
-async function runHopHeaders(receiver: OtlpReceiver, extra: NodeJS.ProcessEnv = {}): Promise<{ traceparent?: string; tracestate?: string }> {
+async function runHopHeaders(
+  receiver: OtlpReceiver,
+  extra: NodeJS.ProcessEnv = {},
+): Promise<{ traceparent?: string; tracestate?: string }> {
   const fixture = join(__dirname, '..', 'test', 'fixtures', 'http-hop.fixture.ts');
   const env: NodeJS.ProcessEnv = { ...process.env, ...receiver.env(), ...extra };
   const { stdout } = await run(process.execPath, ['--import', 'tsx', fixture], { env, timeout: 30_000 });
@@ -69,7 +72,12 @@ describe('startTelemetry', () => {
     });
 
     expect(traceparent).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
-    expect(receiver.trace(traceId).map((s) => s.kind).sort()).toEqual([SpanKind.SERVER, SpanKind.CLIENT].sort());
+    expect(
+      receiver
+        .trace(traceId)
+        .map((s) => s.kind)
+        .sort(),
+    ).toEqual([SpanKind.SERVER, SpanKind.CLIENT].sort());
   }, 40_000);
 
   describe('OTEL_TRACES_SAMPLER=tessera_tail', () => {
@@ -121,7 +129,10 @@ describe('prometheusEndpoint', () => {
   });
 
   it('takes the host from <SERVICE>_METRICS_HOST', () => {
-    expect(prometheusEndpoint('ingest', { INGEST_METRICS_PORT: '9465', INGEST_METRICS_HOST: '0.0.0.0' })).toEqual({ host: '0.0.0.0', port: 9465 });
+    expect(prometheusEndpoint('ingest', { INGEST_METRICS_PORT: '9465', INGEST_METRICS_HOST: '0.0.0.0' })).toEqual({
+      host: '0.0.0.0',
+      port: 9465,
+    });
   });
 
   it('rejects a port that is not a TCP port, naming the variable', () => {

@@ -117,7 +117,10 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
       port: prometheus.port,
       metrics: (request, response) => exporter.getMetricsRequestHandler(request, response),
       // A taken port must not stop the service, but it must not go unnoticed either.
-      onError: (error) => process.stderr.write(`${JSON.stringify({ level: 'error', msg: `metrics endpoint ${prometheus.host}:${prometheus.port} failed to start: ${error.message}` })}\n`),
+      onError: (error) =>
+        process.stderr.write(
+          `${JSON.stringify({ level: 'error', msg: `metrics endpoint ${prometheus.host}:${prometheus.port} failed to start: ${error.message}` })}\n`,
+        ),
     });
   }
 
@@ -153,6 +156,9 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   let stopped: Promise<void> | undefined;
   return {
     exporters: { otlp, traces, prometheus },
-    shutdown: () => (stopped ??= Promise.all([sdk.shutdown(), new Promise<void>((done) => (admin ? admin.close(() => done()) : done()))]).then(() => undefined)),
+    shutdown: () =>
+      (stopped ??= Promise.all([sdk.shutdown(), new Promise<void>((done) => (admin ? admin.close(() => done()) : done()))]).then(
+        () => undefined,
+      )),
   };
 }

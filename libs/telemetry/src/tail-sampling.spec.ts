@@ -4,9 +4,16 @@ import { tailPolicyFromEnv } from './sampler';
 import { DEFAULT_TAIL_POLICY, TailKeepSampler, TailSamplingSpanProcessor, traceIdInRatio } from './tail-sampling';
 
 // The real SDK tracer and span lifecycle; only the exporter is in memory.
-function setup(policy: { ratio?: number; perSecond?: number; slowMs?: number; maxBufferedSpans?: number; maxWaitMs?: number } = {}, now = () => clock) {
+function setup(
+  policy: { ratio?: number; perSecond?: number; slowMs?: number; maxBufferedSpans?: number; maxWaitMs?: number } = {},
+  now = () => clock,
+) {
   const exporter = new tracing.InMemorySpanExporter();
-  const processor = new TailSamplingSpanProcessor([new tracing.SimpleSpanProcessor(exporter)], { slowMs: policy.slowMs ?? 500, maxBufferedSpans: policy.maxBufferedSpans ?? 1000, maxWaitMs: policy.maxWaitMs ?? 30_000 }, now);
+  const processor = new TailSamplingSpanProcessor(
+    [new tracing.SimpleSpanProcessor(exporter)],
+    { slowMs: policy.slowMs ?? 500, maxBufferedSpans: policy.maxBufferedSpans ?? 1000, maxWaitMs: policy.maxWaitMs ?? 30_000 },
+    now,
+  );
   const provider = new tracing.BasicTracerProvider({
     sampler: new TailKeepSampler({ ratio: policy.ratio ?? 0, perSecond: policy.perSecond ?? 0 }, now),
     spanProcessors: [processor],
@@ -46,15 +53,27 @@ describe('TailKeepSampler', () => {
     clock += 500;
     expect([marks(), marks()]).toEqual(['k', 't']);
     clock += 1000;
-    expect(['poll', 'relay'].map((name) => tracer.startSpan(name, { kind: SpanKind.INTERNAL }).spanContext().traceState?.get('tessera'))).toEqual(['t', 't']);
+    expect(
+      ['poll', 'relay'].map((name) => tracer.startSpan(name, { kind: SpanKind.INTERNAL }).spanContext().traceState?.get('tessera')),
+    ).toEqual(['t', 't']);
   });
 
   it('follows a marked parent (local or remote) and honours a remote "not sampled"', () => {
     const { tracer } = setup({ perSecond: 100 });
     const remote = (header: Record<string, string>) => propagation.extract(ROOT_CONTEXT, header);
     const id = '4bf92f3577b34da6a3ce929d0e0e4736';
-    expect(tracer.startSpan('x', {}, remote({ traceparent: `00-${id}-00f067aa0ba902b7-01`, tracestate: 'tessera=t' })).spanContext().traceState?.get('tessera')).toBe('t');
-    expect(tracer.startSpan('x', {}, remote({ traceparent: `00-${id}-00f067aa0ba902b7-01`, tracestate: 'tessera=k,other=1' })).spanContext().traceState?.serialize()).toBe('tessera=k,other=1');
+    expect(
+      tracer
+        .startSpan('x', {}, remote({ traceparent: `00-${id}-00f067aa0ba902b7-01`, tracestate: 'tessera=t' }))
+        .spanContext()
+        .traceState?.get('tessera'),
+    ).toBe('t');
+    expect(
+      tracer
+        .startSpan('x', {}, remote({ traceparent: `00-${id}-00f067aa0ba902b7-01`, tracestate: 'tessera=k,other=1' }))
+        .spanContext()
+        .traceState?.serialize(),
+    ).toBe('tessera=k,other=1');
     expect(tracer.startSpan('x', {}, remote({ traceparent: `00-${id}-00f067aa0ba902b7-00` })).isRecording()).toBe(false);
     // A caller outside the platform (no mark, e.g. the console's own traceparent): a request it makes is decided like a
     // new one (the reservoir has tokens here), keeping the caller's tracestate entries; a consumer span under such a
@@ -150,7 +169,11 @@ describe('TailSamplingSpanProcessor', () => {
 
   it('passes unmarked spans (another sampler upstream) straight through', () => {
     const exporter = new tracing.InMemorySpanExporter();
-    const processor = new TailSamplingSpanProcessor([new tracing.SimpleSpanProcessor(exporter)], { slowMs: 500, maxBufferedSpans: 10, maxWaitMs: 30_000 });
+    const processor = new TailSamplingSpanProcessor([new tracing.SimpleSpanProcessor(exporter)], {
+      slowMs: 500,
+      maxBufferedSpans: 10,
+      maxWaitMs: 30_000,
+    });
     const provider = new tracing.BasicTracerProvider({ spanProcessors: [processor] });
     provider.getTracer('x').startSpan('plain').end();
     expect(exporter.getFinishedSpans().map((s) => s.name)).toEqual(['plain']);
@@ -164,12 +187,23 @@ describe('tailPolicyFromEnv', () => {
     expect(tailPolicyFromEnv({ OTEL_TRACES_SAMPLER: 'parentbased_always_on' })).toBeUndefined();
     expect(tailPolicyFromEnv({ OTEL_TRACES_SAMPLER: 'tessera_tail' })).toEqual(DEFAULT_TAIL_POLICY);
     expect(DEFAULT_TAIL_POLICY).toMatchObject({ ratio: 0.01, perSecond: 10, slowMs: 500 });
-    expect(tailPolicyFromEnv({ OTEL_TRACES_SAMPLER: 'tessera_tail', OTEL_TRACES_SAMPLER_ARG: '0.5', TESSERA_TRACES_KEEP_PER_SECOND: '0', TESSERA_TRACES_SLOW_MS: '250' })).toMatchObject({ ratio: 0.5, perSecond: 0, slowMs: 250 });
+    expect(
+      tailPolicyFromEnv({
+        OTEL_TRACES_SAMPLER: 'tessera_tail',
+        OTEL_TRACES_SAMPLER_ARG: '0.5',
+        TESSERA_TRACES_KEEP_PER_SECOND: '0',
+        TESSERA_TRACES_SLOW_MS: '250',
+      }),
+    ).toMatchObject({ ratio: 0.5, perSecond: 0, slowMs: 250 });
   });
 
   it('refuses bad values naming the variable', () => {
-    expect(() => tailPolicyFromEnv({ OTEL_TRACES_SAMPLER: 'tessera_tail', OTEL_TRACES_SAMPLER_ARG: '2' })).toThrow(/OTEL_TRACES_SAMPLER_ARG/);
+    expect(() => tailPolicyFromEnv({ OTEL_TRACES_SAMPLER: 'tessera_tail', OTEL_TRACES_SAMPLER_ARG: '2' })).toThrow(
+      /OTEL_TRACES_SAMPLER_ARG/,
+    );
     expect(() => tailPolicyFromEnv({ OTEL_TRACES_SAMPLER: 'tessera_tail', TESSERA_TRACES_SLOW_MS: '0' })).toThrow(/TESSERA_TRACES_SLOW_MS/);
-    expect(() => tailPolicyFromEnv({ OTEL_TRACES_SAMPLER: 'tessera_tail', TESSERA_TRACES_KEEP_PER_SECOND: 'lots' })).toThrow(/TESSERA_TRACES_KEEP_PER_SECOND/);
+    expect(() => tailPolicyFromEnv({ OTEL_TRACES_SAMPLER: 'tessera_tail', TESSERA_TRACES_KEEP_PER_SECOND: 'lots' })).toThrow(
+      /TESSERA_TRACES_KEEP_PER_SECOND/,
+    );
   });
 });

@@ -1,4 +1,14 @@
-import { type Attributes, type Context, createTraceState, isSpanContextValid, type Link, SpanKind, SpanStatusCode, trace, TraceFlags } from '@opentelemetry/api';
+import {
+  type Attributes,
+  type Context,
+  createTraceState,
+  isSpanContextValid,
+  type Link,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  TraceFlags,
+} from '@opentelemetry/api';
 import { core, tracing } from '@opentelemetry/sdk-node';
 
 /**
@@ -70,7 +80,14 @@ export class TailKeepSampler implements tracing.Sampler {
     this.refilledAt = now();
   }
 
-  shouldSample(context: Context, traceId: string, _name: string, kind: SpanKind, _attributes: Attributes, _links: Link[]): tracing.SamplingResult {
+  shouldSample(
+    context: Context,
+    traceId: string,
+    _name: string,
+    kind: SpanKind,
+    _attributes: Attributes,
+    _links: Link[],
+  ): tracing.SamplingResult {
     const parent = trace.getSpanContext(context);
     const hasParent = parent !== undefined && isSpanContextValid(parent);
     if (hasParent && (parent.traceFlags & TraceFlags.SAMPLED) === 0) return { decision: tracing.SamplingDecision.NOT_RECORD };

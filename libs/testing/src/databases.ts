@@ -24,7 +24,11 @@ export function databaseUrl(name: string, adminUrl = PG_ADMIN_URL): string {
  * migrated with `migrationsDir` (a service's prisma/migrations) when given, for one test file or one e2e run; `drop()`
  * it afterwards.
  */
-export async function throwawayDatabase(prefix: string, migrationsDir?: string, options: { adminUrl?: string } = {}): Promise<ThrowawayDatabase> {
+export async function throwawayDatabase(
+  prefix: string,
+  migrationsDir?: string,
+  options: { adminUrl?: string } = {},
+): Promise<ThrowawayDatabase> {
   const adminUrl = options.adminUrl ?? PG_ADMIN_URL;
   const name = `${prefix}_${randomUUID().replace(/-/g, '').slice(0, 10)}`;
   const url = databaseUrl(name, adminUrl);

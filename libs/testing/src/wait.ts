@@ -18,7 +18,11 @@ export interface WaitOptions {
  * Polls `probe` until it returns something other than `undefined` and returns that; the error names `what`.
  * The one polling helper of the test suites (before: six copies with their own timeouts and error handling).
  */
-export async function eventually<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, options: WaitOptions = {}): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  options: WaitOptions = {},
+): Promise<T> {
   const { timeoutMs = 60_000, intervalMs = 250, retryOn = () => true, onTick } = options;
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
@@ -31,7 +35,8 @@ export async function eventually<T>(what: string, probe: () => Promise<T | undef
       if (!retryOn(err)) throw err;
       lastError = err;
     }
-    if (Date.now() >= deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`);
+    if (Date.now() >= deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`);
     await sleep(intervalMs);
   }
 }

@@ -19,7 +19,18 @@ import { GrpcServerHost } from '../dist/platform/grpc-server.host';
 import { loadSanctionsFile } from '../dist/sanctions/sanctions-list';
 import { SanctionsMatcher } from '../dist/sanctions/sanctions-matcher';
 
-const VARIANTS = ['Volkonov Aleksandr', 'Александр Волконов', 'Muhammad Haddad', 'Haddad Mohammed Abdelkarim', 'KRUTOV, Yevgeniy Sergeevich', 'Dmitry Zhukovsky', 'Schukin Arkady', 'Bjorn Lindqvist', 'Ruslan Jabrailov', 'Νικόλαος Παπαδημητρίου-Βλάχος'];
+const VARIANTS = [
+  'Volkonov Aleksandr',
+  'Александр Волконов',
+  'Muhammad Haddad',
+  'Haddad Mohammed Abdelkarim',
+  'KRUTOV, Yevgeniy Sergeevich',
+  'Dmitry Zhukovsky',
+  'Schukin Arkady',
+  'Bjorn Lindqvist',
+  'Ruslan Jabrailov',
+  'Νικόλαος Παπαδημητρίου-Βλάχος',
+];
 const CLEAN = ['Anna Schmidt', 'John Smith', 'Maria Garcia Lopez', 'Mohammed Ali', 'Ivan Ivanov', 'Omar Hassan'];
 
 function levenshtein(a: string, b: string): number {
@@ -44,7 +55,10 @@ async function main(): Promise<void> {
   const names = entries.flatMap((e) => e.names.map((n) => n.toLowerCase()));
   const naive = (q: string) => Math.max(...names.map((n) => 1 - levenshtein(q.toLowerCase(), n) / Math.max(q.length, n.length)));
 
-  for (const [label, score] of [['matcher', (q: string) => matcher.bestMatch(q)?.score ?? 0], ['naive levenshtein', naive]] as const) {
+  for (const [label, score] of [
+    ['matcher', (q: string) => matcher.bestMatch(q)?.score ?? 0],
+    ['naive levenshtein', naive],
+  ] as const) {
     const times: number[] = [];
     for (let round = 0; round < 200; round++) {
       for (const q of [...VARIANTS, ...CLEAN]) {
@@ -55,7 +69,9 @@ async function main(): Promise<void> {
     }
     const hits = VARIANTS.filter((q) => score(q) >= 0.9).length;
     const falseHits = CLEAN.filter((q) => score(q) >= 0.9).length;
-    console.log(`${label.padEnd(18)} p50 ${pct(times, 50).toFixed(3)} ms  p99 ${pct(times, 99).toFixed(3)} ms  variants caught ${hits}/${VARIANTS.length}  false hits ${falseHits}/${CLEAN.length}`);
+    console.log(
+      `${label.padEnd(18)} p50 ${pct(times, 50).toFixed(3)} ms  p99 ${pct(times, 99).toFixed(3)} ms  variants caught ${hits}/${VARIANTS.length}  false hits ${falseHits}/${CLEAN.length}`,
+    );
   }
 
   const config = complianceConfigSchema.parse({ ...process.env, COMPLIANCE_GRPC_PORT: '0', COMPLIANCE_MONITOR_ENABLED: 'false' });
@@ -66,18 +82,31 @@ async function main(): Promise<void> {
   for (let i = 0; i < 600; i++) {
     const req = complianceV1.ScreenRequest.fromPartial({
       idempotencyKey: `bench-${randomUUID()}`,
-      subject: { referenceId: randomUUID(), sourceAccountId: randomUUID(), destinationAccountId: randomUUID(), ownerId: `bench-owner-${i % 50}`, amount: { amountMinor: 1_000n, currency: 'EUR' }, counterpartyName: i % 2 ? 'Anna Schmidt' : 'Volkonov Aleksandr', counterpartyCountry: 'DE' },
+      subject: {
+        referenceId: randomUUID(),
+        sourceAccountId: randomUUID(),
+        destinationAccountId: randomUUID(),
+        ownerId: `bench-owner-${i % 50}`,
+        amount: { amountMinor: 1_000n, currency: 'EUR' },
+        counterpartyName: i % 2 ? 'Anna Schmidt' : 'Volkonov Aleksandr',
+        counterpartyCountry: 'DE',
+      },
     });
     const t = process.hrtime.bigint();
     await unaryCall(client, 'screen', req);
     if (i >= 100) times.push(Number(process.hrtime.bigint() - t) / 1e6); // first 100 warm the JIT and the pool
   }
-  console.log(`Screen over gRPC    p50 ${pct(times, 50).toFixed(2)} ms  p99 ${pct(times, 99).toFixed(2)} ms  max ${Math.max(...times).toFixed(2)} ms  (n=${times.length})`);
+  console.log(
+    `Screen over gRPC    p50 ${pct(times, 50).toFixed(2)} ms  p99 ${pct(times, 99).toFixed(2)} ms  max ${Math.max(...times).toFixed(2)} ms  (n=${times.length})`,
+  );
   client.close();
   await app.close();
 }
 
-void main().then(() => process.exit(0), (err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+void main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

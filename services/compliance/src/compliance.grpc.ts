@@ -44,7 +44,14 @@ export class ComplianceGrpc {
         return { alerts: page.alerts.map(alertToProto), page: { nextPageToken: page.nextPageToken } };
       },
       assignAlert: async (req: complianceV1.AssignAlertRequest, ctx: CallContext) => ({
-        alert: alertToProto(await this.assignAlert.execute({ idempotencyKey: req.idempotencyKey, alertId: req.alertId, assignee: req.assignee, principal: principalOf(ctx).subject })),
+        alert: alertToProto(
+          await this.assignAlert.execute({
+            idempotencyKey: req.idempotencyKey,
+            alertId: req.alertId,
+            assignee: req.assignee,
+            principal: principalOf(ctx).subject,
+          }),
+        ),
       }),
       resolveAlert: async (req: complianceV1.ResolveAlertRequest, ctx: CallContext) => ({
         alert: alertToProto(

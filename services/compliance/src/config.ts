@@ -13,7 +13,10 @@ export const complianceConfigSchema = z.object({
   KAFKA_BROKERS: brokers().default(['127.0.0.1:19092']),
   COMPLIANCE_MONITOR_ENABLED: bool().default(true),
   /** Tests give each run its own group (and topics) so they never share partitions with a running service. */
-  COMPLIANCE_MONITOR_GROUP: z.string().regex(/^compliance\.[a-z0-9.-]+$/).default('compliance.aml-monitor'),
+  COMPLIANCE_MONITOR_GROUP: z
+    .string()
+    .regex(/^compliance\.[a-z0-9.-]+$/)
+    .default('compliance.aml-monitor'),
   COMPLIANCE_TRANSFER_EVENTS_TOPIC: z.string().default('payments.transfer.events.v1'),
   COMPLIANCE_ALERTS_TOPIC: z.string().default('compliance.alerts.v1'),
   COMPLIANCE_OUTBOX_POLL_MS: durationMs().default(500),

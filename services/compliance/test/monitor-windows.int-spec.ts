@@ -38,7 +38,14 @@ let handler: ObserveTransferHandler;
 let repository: MonitoringRepository;
 
 function transfer(source: string, destination: string, amountMinor: bigint, at: number): ObservedTransfer {
-  return { transferId: randomUUID(), sourceAccountId: source, destinationAccountId: destination, amountMinor, currency: 'EUR', occurredAt: new Date(at) };
+  return {
+    transferId: randomUUID(),
+    sourceAccountId: source,
+    destinationAccountId: destination,
+    amountMinor,
+    currency: 'EUR',
+    occurredAt: new Date(at),
+  };
 }
 
 function observe(t: ObservedTransfer): Promise<{ processed: boolean; alerts: number }> {
@@ -46,7 +53,10 @@ function observe(t: ObservedTransfer): Promise<{ processed: boolean; alerts: num
 }
 
 async function alertsOf(accountId: string, ruleId: string): Promise<string[][]> {
-  const { rows } = await h.db.query<{ transfer_ids: string[] }>('SELECT transfer_ids FROM alerts WHERE account_id = $1 AND rule_id = $2 ORDER BY created_at', [accountId, ruleId]);
+  const { rows } = await h.db.query<{ transfer_ids: string[] }>(
+    'SELECT transfer_ids FROM alerts WHERE account_id = $1 AND rule_id = $2 ORDER BY created_at',
+    [accountId, ruleId],
+  );
   return rows.map((r) => r.transfer_ids);
 }
 
@@ -84,7 +94,11 @@ describe('ObserveTransferHandler', () => {
       const moneyIn = transfer(ids.other, ids.mule, 800_000n, t0);
       const moneyOut = transfer(ids.mule, ids.other, 700_000n, t0 + 5 * MINUTE);
       const late = transfer(ids.structurer, ids.other, 960_000n, t0 + 2 * HOUR);
-      const events = [s[2]!, moneyOut, s[0]!, moneyIn, s[1]!, late].map((t) => ({ event: { eventId: randomUUID(), type: eventTypeName.TransferCreated }, transfer: t, status: 'POSTED' }));
+      const events = [s[2]!, moneyOut, s[0]!, moneyIn, s[1]!, late].map((t) => ({
+        event: { eventId: randomUUID(), type: eventTypeName.TransferCreated },
+        transfer: t,
+        status: 'POSTED',
+      }));
       return [...events, events[3]!];
     };
     const raisedOn = async (accounts: string[], events: Array<{ event: { eventId: string } }>) => {
@@ -112,20 +126,29 @@ describe('ObserveTransferHandler', () => {
       const tracer = trace.getTracer('test');
       const ids = { structurer: randomUUID(), mule: randomUUID(), other: randomUUID() };
       const consumerSpans = [0, 1, 2].map((i) => tracer.startSpan(`process event ${i}`, { root: true }));
-      const events = scenario(ids, Date.now() - 5 * 24 * HOUR).slice(0, 3).map((e, i) => ({ ...e, trace: trace.setSpan(context.active(), consumerSpans[i]!) }));
+      const events = scenario(ids, Date.now() - 5 * 24 * HOUR)
+        .slice(0, 3)
+        .map((e, i) => ({ ...e, trace: trace.setSpan(context.active(), consumerSpans[i]!) }));
       spans.reset();
       expect(await handler.executeMany(events)).toEqual({ processed: 3, alerts: expect.any(Number) });
       const shared = spans.getFinishedSpans().filter((s) => s.name === 'claim and record observed_transfers');
       const carrier = consumerSpans[0]!.spanContext();
       // The statement ran once, in the first event's trace; the other two traces each show it, linked to where it ran.
-      expect(shared.map((s) => s.parentSpanContext?.spanId).sort()).toEqual(consumerSpans.slice(1).map((s) => s.spanContext().spanId).sort());
+      expect(shared.map((s) => s.parentSpanContext?.spanId).sort()).toEqual(
+        consumerSpans
+          .slice(1)
+          .map((s) => s.spanContext().spanId)
+          .sort(),
+      );
       for (const s of shared) {
         expect(s.attributes['db.system.name']).toBe('postgresql');
         expect(String(s.attributes['db.query.text'])).toMatch(/INSERT INTO observed_transfers/);
         expect(s.attributes['db.operation.batch.size']).toBe(3);
         expect(s.links.map((l) => l.context.spanId)).toEqual([carrier.spanId]);
       }
-      const { rows } = await h.db.query('SELECT count(*)::int AS n FROM observed_transfers WHERE transfer_id = ANY($1)', [events.map((e) => e.transfer.transferId)]);
+      const { rows } = await h.db.query('SELECT count(*)::int AS n FROM observed_transfers WHERE transfer_id = ANY($1)', [
+        events.map((e) => e.transfer.transferId),
+      ]);
       expect(rows[0]).toEqual({ n: 3 });
     });
   });
@@ -144,7 +167,9 @@ describe('ObserveTransferHandler', () => {
     it('does not count a transfer 24 h + 1 s older than the observed one', async () => {
       const account = randomUUID();
       const t0 = Date.now() - 3 * 24 * HOUR;
-      const transfers = [950_000n, 990_000n, 999_999n].map((amount, i) => transfer(account, randomUUID(), amount, t0 + i * (12 * HOUR + 500)));
+      const transfers = [950_000n, 990_000n, 999_999n].map((amount, i) =>
+        transfer(account, randomUUID(), amount, t0 + i * (12 * HOUR + 500)),
+      );
       for (const t of transfers) expect(await observe(t)).toEqual({ processed: true, alerts: 0 });
       expect(await alertsOf(account, 'aml.structuring')).toEqual([]);
     });
@@ -152,7 +177,9 @@ describe('ObserveTransferHandler', () => {
     it('counts a transfer exactly 24 h older, whatever order the events came in', async () => {
       const account = randomUUID();
       const t0 = Date.now() - 3 * 24 * HOUR;
-      const [oldest, middle, newest] = [950_000n, 990_000n, 999_999n].map((amount, i) => transfer(account, randomUUID(), amount, t0 + i * (STRUCTURING_WINDOW / 2)));
+      const [oldest, middle, newest] = [950_000n, 990_000n, 999_999n].map((amount, i) =>
+        transfer(account, randomUUID(), amount, t0 + i * (STRUCTURING_WINDOW / 2)),
+      );
       expect(await observe(newest!)).toEqual({ processed: true, alerts: 0 });
       expect(await observe(middle!)).toEqual({ processed: true, alerts: 0 });
       // Each event's window ends at its own time, so none of these three saw the other two. A fourth at the newest's
@@ -191,7 +218,8 @@ describe('ObserveTransferHandler', () => {
         const mule = randomUUID();
         const moneyIn = transfer(randomUUID(), mule, 800_000n, t0);
         const moneyOut = transfer(mule, randomUUID(), 700_000n, t0 + RAPID_WINDOW + 1000);
-        for (const t of outFirst ? [moneyOut, moneyIn] : [moneyIn, moneyOut]) expect(await observe(t)).toEqual({ processed: true, alerts: 0 });
+        for (const t of outFirst ? [moneyOut, moneyIn] : [moneyIn, moneyOut])
+          expect(await observe(t)).toEqual({ processed: true, alerts: 0 });
         expect(await alertsOf(mule, 'aml.rapid_in_out')).toEqual([]);
       }
     });
@@ -199,9 +227,20 @@ describe('ObserveTransferHandler', () => {
 
   describe('execute: a busy account', () => {
     const READS = ['history', 'previouslyPaid', 'windowFacts'] as const;
-    const sizeOf = (r: unknown): number => (Array.isArray(r) ? r.length : r instanceof Set ? r.size : r instanceof Map ? [...r.values()].reduce((n: number, v: unknown[]) => n + v.length, 0) : 0);
+    const sizeOf = (r: unknown): number =>
+      Array.isArray(r)
+        ? r.length
+        : r instanceof Set
+          ? r.size
+          : r instanceof Map
+            ? [...r.values()].reduce((n: number, v: unknown[]) => n + v.length, 0)
+            : 0;
     /** Rows of each part of windowFacts (for the rapid in-and-out aggregate: its groups). */
-    const partsOf = (r: { totals: Map<string, unknown[]>; banded: unknown[]; firstPayments: unknown[] }) => ({ rapidInOutTotals: sizeOf(r.totals), outgoingInBands: r.banded.length, firstPaymentPerDestination: r.firstPayments.length });
+    const partsOf = (r: { totals: Map<string, unknown[]>; banded: unknown[]; firstPayments: unknown[] }) => ({
+      rapidInOutTotals: sizeOf(r.totals),
+      outgoingInBands: r.banded.length,
+      firstPaymentPerDestination: r.firstPayments.length,
+    });
 
     type Calls = Record<(typeof READS)[number], number>;
     type Rows = Record<'history' | 'previouslyPaid' | 'rapidInOutTotals' | 'outgoingInBands' | 'firstPaymentPerDestination', number>;
@@ -218,7 +257,8 @@ describe('ObserveTransferHandler', () => {
         for (const r of results) {
           if (name === 'windowFacts') {
             // One call reads the windows of every event of a chunk: the parts of each.
-            for (const facts of r as Array<Parameters<typeof partsOf>[0]>) for (const [part, n] of Object.entries(partsOf(facts))) rows[part as keyof Rows] += n;
+            for (const facts of r as Array<Parameters<typeof partsOf>[0]>)
+              for (const [part, n] of Object.entries(partsOf(facts))) rows[part as keyof Rows] += n;
           } else rows[name] += sizeOf(r);
         }
         spy.mockRestore();
@@ -241,7 +281,13 @@ describe('ObserveTransferHandler', () => {
       const credited = await reads(() => observe(another));
       expect(credited.result).toEqual({ processed: true, alerts: 0 });
       expect(credited.calls).toEqual({ history: 0, previouslyPaid: 0, windowFacts: 1 });
-      expect(credited.rows).toEqual({ history: 0, outgoingInBands: 0, firstPaymentPerDestination: 1, previouslyPaid: 0, rapidInOutTotals: 1 });
+      expect(credited.rows).toEqual({
+        history: 0,
+        outgoingInBands: 0,
+        firstPaymentPerDestination: 1,
+        previouslyPaid: 0,
+        rapidInOutTotals: 1,
+      });
 
       // A small refund out (its sum below 80% of the minimum in) cannot make a pattern either: nothing loaded.
       const refund = transfer(merchant, randomUUID(), 2_500n, t0 + 11 * MINUTE);

@@ -32,12 +32,25 @@ let alertsConsumer: Consumer;
 const received: complianceV1.Alert[] = [];
 let h: Harness;
 
-function transferCreated(source: string, destination: string, amountMinor: bigint, at: Date): { id: string; message: paymentsV1.TransferCreated } {
+function transferCreated(
+  source: string,
+  destination: string,
+  amountMinor: bigint,
+  at: Date,
+): { id: string; message: paymentsV1.TransferCreated } {
   const id = randomUUID();
   return {
     id,
     message: paymentsV1.TransferCreated.fromPartial({
-      transfer: { id, sourceAccountId: source, destinationAccountId: destination, amount: { amountMinor, currency: 'EUR' }, status: paymentsV1.TransferStatus.TRANSFER_STATUS_POSTED, createdAt: at, postedAt: at },
+      transfer: {
+        id,
+        sourceAccountId: source,
+        destinationAccountId: destination,
+        amount: { amountMinor, currency: 'EUR' },
+        status: paymentsV1.TransferStatus.TRANSFER_STATUS_POSTED,
+        createdAt: at,
+        postedAt: at,
+      },
     }),
   };
 }
@@ -55,7 +68,14 @@ async function publish(t: { id: string; message: paymentsV1.TransferCreated }, e
 }
 
 async function publishUntraced(t: { id: string; message: paymentsV1.TransferCreated }, eventId: string): Promise<void> {
-  await producer.publish(TRANSFERS, { id: eventId, type: eventTypeName.TransferCreated, subject: t.id, key: t.message.transfer?.sourceAccountId, message: t.message, codec: paymentsV1.TransferCreated });
+  await producer.publish(TRANSFERS, {
+    id: eventId,
+    type: eventTypeName.TransferCreated,
+    subject: t.id,
+    key: t.message.transfer?.sourceAccountId,
+    message: t.message,
+    codec: paymentsV1.TransferCreated,
+  });
 }
 
 async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
@@ -72,7 +92,14 @@ beforeAll(async () => {
   kafka = createKafka({ clientId: `compliance-test-${RUN}`, brokers: BROKERS, logger });
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic: TRANSFERS, numPartitions: 3 }, { topic: `${TRANSFERS}.dlq`, numPartitions: 1 }, { topic: ALERTS, numPartitions: 1 }], waitForLeaders: true });
+  await admin.createTopics({
+    topics: [
+      { topic: TRANSFERS, numPartitions: 3 },
+      { topic: `${TRANSFERS}.dlq`, numPartitions: 1 },
+      { topic: ALERTS, numPartitions: 1 },
+    ],
+    waitForLeaders: true,
+  });
   await admin.disconnect();
   producer = new EventProducer({ kafka, source: 'transactions', logger });
   await producer.connect();
@@ -113,19 +140,28 @@ describe('AML monitor over Kafka', () => {
   it('raises and publishes a structuring alert once, even when events are redelivered', async () => {
     const account = randomUUID();
     const t0 = Date.now() - 3_600_000;
-    const transfers = [960_000n, 985_000n, 999_000n].map((amount, i) => transferCreated(account, randomUUID(), amount, new Date(t0 + i * 60_000)));
+    const transfers = [960_000n, 985_000n, 999_000n].map((amount, i) =>
+      transferCreated(account, randomUUID(), amount, new Date(t0 + i * 60_000)),
+    );
     const eventIds = transfers.map(() => randomUUID());
     const traceIds: string[] = [];
     for (const [i, t] of transfers.entries()) traceIds.push(await publish(t, eventIds[i]));
     await publish(transfers[2]!, eventIds[2]); // a redelivery of the last event
     const alert = await eventually(async () => received.find((a) => a.accountId === account && a.ruleId === 'aml.structuring'));
-    expect(alert).toMatchObject({ ruleVersion: 'v1', severity: complianceV1.AlertSeverity.ALERT_SEVERITY_HIGH, status: complianceV1.AlertStatus.ALERT_STATUS_OPEN });
+    expect(alert).toMatchObject({
+      ruleVersion: 'v1',
+      severity: complianceV1.AlertSeverity.ALERT_SEVERITY_HIGH,
+      status: complianceV1.AlertStatus.ALERT_STATUS_OPEN,
+    });
     expect(alert.transferIds.sort()).toEqual(transfers.map((t) => t.id).sort());
     // Same source account, same partition, in order: the third event raised it, inside its consumer span,
     // whose trace is the one the event's traceparent carried.
     expect(alert.traceId).toMatch(/^[0-9a-f]{32}$/);
     expect(alert.traceId).toBe(traceIds[2]);
-    const { rows } = await h.db.query("SELECT count(*)::int AS n, max(trace_id) AS trace_id FROM alerts WHERE account_id = $1 AND rule_id = 'aml.structuring'", [account]);
+    const { rows } = await h.db.query(
+      "SELECT count(*)::int AS n, max(trace_id) AS trace_id FROM alerts WHERE account_id = $1 AND rule_id = 'aml.structuring'",
+      [account],
+    );
     expect(rows[0]).toEqual({ n: 1, trace_id: traceIds[2] });
     const processed = await h.db.query('SELECT count(*)::int AS n FROM processed_events WHERE event_id = ANY($1)', [eventIds]);
     expect(processed.rows[0].n).toBe(3);

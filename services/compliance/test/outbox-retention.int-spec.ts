@@ -16,7 +16,11 @@ beforeAll(async () => {
   // pruneIfDue itself.
   // No AML monitor: this spec is about the outbox, and a monitor joining the shared default group (a dead member's
   // session to wait out) would still be joining after the app closed, since the consumer starts in the background.
-  h = await startCompliance({ COMPLIANCE_OUTBOX_POLL_MS: '600000', COMPLIANCE_OUTBOX_RETENTION_MS: '86400000', COMPLIANCE_MONITOR_ENABLED: 'false' });
+  h = await startCompliance({
+    COMPLIANCE_OUTBOX_POLL_MS: '600000',
+    COMPLIANCE_OUTBOX_RETENTION_MS: '86400000',
+    COMPLIANCE_MONITOR_ENABLED: 'false',
+  });
 });
 
 afterAll(async () => {
@@ -46,7 +50,9 @@ it('deletes published rows past the retention window, once a minute at most, nev
   expect(await relay.pruneIfDue(t0)).toBe(0); // not due yet: once a minute
   expect(await relay.pruneIfDue(t0 + 61_000)).toBe(1);
 
-  const { rows } = await h.db.query<{ id: string }>('SELECT id::text FROM outbox_events WHERE id = ANY($1::uuid[]) ORDER BY seq', [[...old, recent, unsent, again]]);
+  const { rows } = await h.db.query<{ id: string }>('SELECT id::text FROM outbox_events WHERE id = ANY($1::uuid[]) ORDER BY seq', [
+    [...old, recent, unsent, again],
+  ]);
   expect(rows.map((r) => r.id)).toEqual([recent, unsent]);
 });
 
@@ -63,10 +69,20 @@ it('re-encodes rows written before the shared outbox into the envelope the old r
   expect(await reencodeLegacyRows(prisma.client)).toBe(1);
   expect(await reencodeLegacyRows(prisma.client)).toBe(0); // once
 
-  const { rows } = await h.db.query<{ payload: Buffer; type: string | null; subject: string | null; headers: { type: string } }>('SELECT payload, type, subject, headers FROM outbox_events WHERE id = $1', [id]);
+  const { rows } = await h.db.query<{ payload: Buffer; type: string | null; subject: string | null; headers: { type: string } }>(
+    'SELECT payload, type, subject, headers FROM outbox_events WHERE id = $1',
+    [id],
+  );
   expect(rows[0]).toMatchObject({ type: null, subject: null, headers: { type: 'tessera.compliance.v1.ComplianceAlert' } });
   const envelope = decodeEnvelope(rows[0]!.payload);
-  expect(envelope).toMatchObject({ id, type: 'tessera.compliance.v1.ComplianceAlert', subject: 'alert-1', source: 'compliance', traceparent, time: new Date('2026-12-01T10:00:00Z') });
+  expect(envelope).toMatchObject({
+    id,
+    type: 'tessera.compliance.v1.ComplianceAlert',
+    subject: 'alert-1',
+    source: 'compliance',
+    traceparent,
+    time: new Date('2026-12-01T10:00:00Z'),
+  });
   expect(Buffer.from(envelope.data)).toEqual(data);
   await h.db.query('DELETE FROM outbox_events WHERE id = $1', [id]); // not for the relay to publish to a topic nobody made
 });

@@ -22,16 +22,22 @@ let h: Harness;
 let auth: TestAuth;
 let client: complianceV1.ComplianceServiceClient;
 
-const requests = (n: number, overrides: Partial<complianceV1.ScreeningSubject>) => Array.from({ length: n }, () => screenRequest(overrides));
+const requests = (n: number, overrides: Partial<complianceV1.ScreeningSubject>) =>
+  Array.from({ length: n }, () => screenRequest(overrides));
 const screenBatch = (items: complianceV1.ScreenRequest[]) => unaryCall(client, 'screenBatch', { items });
 const freshOwner = () => `owner-${randomUUID()}`;
 const count = async (sql: string, params: unknown[]) => (await h.db.query(sql, params)).rows[0].n as number;
 const screeningsOf = (ownerId: string) => count('SELECT count(*)::int AS n FROM screenings WHERE owner_id = $1', [ownerId]);
-const alertsOf = (transferIds: string[]) => count('SELECT count(*)::int AS n FROM alerts WHERE held_transfer_id = ANY($1::text[])', [transferIds]);
+const alertsOf = (transferIds: string[]) =>
+  count('SELECT count(*)::int AS n FROM alerts WHERE held_transfer_id = ANY($1::text[])', [transferIds]);
 
 beforeAll(async () => {
   auth = await startTestAuth();
-  h = await startCompliance({ ...auth.env, COMPLIANCE_MONITOR_ENABLED: 'false', KAFKA_BROKERS: process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092' });
+  h = await startCompliance({
+    ...auth.env,
+    COMPLIANCE_MONITOR_ENABLED: 'false',
+    KAFKA_BROKERS: process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092',
+  });
   client = createGrpcClient(complianceV1.ComplianceServiceClient, h.addr, { retry: 'none', defaultDeadlineMs: 10_000 });
 });
 
@@ -48,7 +54,8 @@ describe('ComplianceService.ScreenBatch', () => {
     const sequential: complianceV1.ScreenResponse[] = [];
     for (const req of requests(12, { ownerId: freshOwner() })) sequential.push(await unaryCall(client, 'screen', req));
 
-    const summary = (rs: complianceV1.ScreenResponse[]) => rs.map((r) => ({ decision: r.decision, codes: r.reasons.map((x) => x.ruleId), riskScore: r.riskScore }));
+    const summary = (rs: complianceV1.ScreenResponse[]) =>
+      rs.map((r) => ({ decision: r.decision, codes: r.reasons.map((x) => x.ruleId), riskScore: r.riskScore }));
     expect(summary(batch.items)).toEqual(summary(sequential));
     expect(batch.items.map((r) => r.decision)).toEqual([...Array<number>(10).fill(APPROVE), REVIEW, REVIEW]);
     expect(batch.items[10]!.reasons.map((r) => r.ruleId)).toEqual(['velocity.burst_count']);
@@ -59,7 +66,14 @@ describe('ComplianceService.ScreenBatch', () => {
       [batchOwner],
     );
     expect(rows).toHaveLength(2);
-    for (const row of rows) expect(row).toEqual({ rule_id: 'velocity.burst_count', severity: 'MEDIUM', held_transfer_id: row.reference_id, reference_id: row.reference_id, raised: 1 });
+    for (const row of rows)
+      expect(row).toEqual({
+        rule_id: 'velocity.burst_count',
+        severity: 'MEDIUM',
+        held_transfer_id: row.reference_id,
+        reference_id: row.reference_id,
+        raised: 1,
+      });
   });
 
   it('replays a retried batch: the same responses, nothing new written', async () => {
@@ -107,12 +121,20 @@ describe('ComplianceService.ScreenBatch', () => {
   });
 
   it('rejects an empty batch, more than 100 items and a key used twice', async () => {
-    expect(await rejection(screenBatch([]))).toMatchObject({ kind: 'INVALID_ARGUMENT', fieldViolations: [{ field: 'items', description: '1..100 screenings' }] });
+    expect(await rejection(screenBatch([]))).toMatchObject({
+      kind: 'INVALID_ARGUMENT',
+      fieldViolations: [{ field: 'items', description: '1..100 screenings' }],
+    });
     const ownerId = freshOwner();
-    expect((await rejection(screenBatch(requests(101, { ownerId })))).fieldViolations).toEqual([{ field: 'items', description: '1..100 screenings' }]);
+    expect((await rejection(screenBatch(requests(101, { ownerId })))).fieldViolations).toEqual([
+      { field: 'items', description: '1..100 screenings' },
+    ]);
     const twice = screenRequest({ ownerId });
     const dup = await rejection(screenBatch([twice, screenRequest({ ownerId }), twice]));
-    expect(dup).toMatchObject({ kind: 'INVALID_ARGUMENT', fieldViolations: [{ field: 'items[2].idempotency_key', description: 'same key as items[0]' }] });
+    expect(dup).toMatchObject({
+      kind: 'INVALID_ARGUMENT',
+      fieldViolations: [{ field: 'items[2].idempotency_key', description: 'same key as items[0]' }],
+    });
     expect(await screeningsOf(ownerId)).toBe(0);
   });
 
@@ -120,7 +142,11 @@ describe('ComplianceService.ScreenBatch', () => {
     const owners = Array.from({ length: 7 }, freshOwner);
     const items = Array.from({ length: 100 }, (_, i) => screenRequest({ ownerId: owners[i % owners.length]! }));
     const res = await screenBatch(items);
-    expect(res.items.map((r) => r.decision)).toEqual(Array<number>(100).fill(APPROVE).map((d, i) => (Math.floor(i / owners.length) >= 10 ? REVIEW : d)));
+    expect(res.items.map((r) => r.decision)).toEqual(
+      Array<number>(100)
+        .fill(APPROVE)
+        .map((d, i) => (Math.floor(i / owners.length) >= 10 ? REVIEW : d)),
+    );
     expect(await count('SELECT count(*)::int AS n FROM screenings WHERE owner_id = ANY($1::text[])', [owners])).toBe(100);
   });
 
@@ -152,17 +178,27 @@ describe('ComplianceService.ScreenBatch', () => {
 describe('ScreenHandler velocity windows (fake clock)', () => {
   const at = (ms: number) => () => new Date(Date.UTC(2031, 0, 1) + ms);
   const input = (ownerId: string, amountMinor = 10_000n): ScreeningInput => ({
-    referenceId: randomUUID(), movementKind: 'transfer', ownerId, sourceAccountId: 'src', destinationAccountId: 'dst',
-    amountMinor, currency: 'EUR', counterpartyName: '', counterpartyCountry: 'DE',
+    referenceId: randomUUID(),
+    movementKind: 'transfer',
+    ownerId,
+    sourceAccountId: 'src',
+    destinationAccountId: 'dst',
+    amountMinor,
+    currency: 'EUR',
+    counterpartyName: '',
+    counterpartyCountry: 'DE',
   });
-  const items = (ownerId: string, n: number, amountMinor?: bigint) => Array.from({ length: n }, () => ({ idempotencyKey: `clk-${randomUUID()}`, input: input(ownerId, amountMinor) }));
+  const items = (ownerId: string, n: number, amountMinor?: bigint) =>
+    Array.from({ length: n }, () => ({ idempotencyKey: `clk-${randomUUID()}`, input: input(ownerId, amountMinor) }));
 
   it('counts a screening while it is inside the window, not once it is exactly the window old', async () => {
     const handler = h.app.get(ScreenHandler);
     const inside = freshOwner();
     const boundary = freshOwner();
     for (const ownerId of [inside, boundary]) {
-      expect((await handler.executeBatch(items(ownerId, 10), 'test', at(0))).map((r) => r.decision)).toEqual(Array<number>(10).fill(APPROVE));
+      expect((await handler.executeBatch(items(ownerId, 10), 'test', at(0))).map((r) => r.decision)).toEqual(
+        Array<number>(10).fill(APPROVE),
+      );
     }
     expect((await handler.execute(`clk-${randomUUID()}`, input(inside), 'test', at(59_999))).decision).toBe(REVIEW);
     expect((await handler.execute(`clk-${randomUUID()}`, input(boundary), 'test', at(60_000))).decision).toBe(APPROVE);

@@ -58,19 +58,28 @@ describe('ComplianceService.Screen over mTLS', () => {
   });
 
   it('refuses the gateway, even with a compliance officer token (AUTH.SERVICE_ONLY)', async () => {
-    const error = await rejection(unaryCall(client('gateway'), 'screen', request(), await auth.bearer('officer-1', ['compliance-officer'])));
+    const error = await rejection(
+      unaryCall(client('gateway'), 'screen', request(), await auth.bearer('officer-1', ['compliance-officer'])),
+    );
     expect(error).toMatchObject({ kind: 'PERMISSION_DENIED', code: 'AUTH.SERVICE_ONLY' });
   });
 
   it('applies the same policy to ScreenBatch: transactions may, the gateway with an officer token may not', async () => {
     const res = await unaryCall(client('transactions'), 'screenBatch', { items: [request(), request()] });
     expect(res.items.map((r) => r.decision)).toEqual([complianceV1.Decision.DECISION_APPROVE, complianceV1.Decision.DECISION_APPROVE]);
-    const error = await rejection(unaryCall(client('gateway'), 'screenBatch', { items: [request()] }, await auth.bearer('officer-1', ['compliance-officer'])));
+    const error = await rejection(
+      unaryCall(client('gateway'), 'screenBatch', { items: [request()] }, await auth.bearer('officer-1', ['compliance-officer'])),
+    );
     expect(error).toMatchObject({ kind: 'PERMISSION_DENIED', code: 'AUTH.SERVICE_ONLY' });
   });
 
   it('lets the officer list alerts through the gateway: user methods authorise on the token, not the peer', async () => {
-    const res = await unaryCall(client('gateway'), 'listAlerts', { page: { pageSize: 1, pageToken: '' }, status: 0, accountId: '', assignee: '' }, await auth.bearer('officer-1', ['compliance-officer']));
+    const res = await unaryCall(
+      client('gateway'),
+      'listAlerts',
+      { page: { pageSize: 1, pageToken: '' }, status: 0, accountId: '', assignee: '' },
+      await auth.bearer('officer-1', ['compliance-officer']),
+    );
     expect(res.alerts).toEqual([]);
   });
 });

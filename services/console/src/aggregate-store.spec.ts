@@ -4,12 +4,34 @@ function agg(over: Partial<AggregateView>): AggregateView {
   const start = over.windowStart ?? '2030-01-01T00:00:00.000Z';
   const size = over.windowSizeSeconds ?? 10;
   const base: AggregateView = {
-    windowKey: '', tenantId: 'demo', streamId: 'web', metric: 'page.view', dimensionKey: '', dimensionValue: '',
-    windowSizeSeconds: size, windowSlideSeconds: over.windowSlideSeconds ?? size, windowStart: start,
-    windowEnd: new Date(Date.parse(start) + size * 1000).toISOString(), count: 1, sum: 1, min: 1, max: 1, p50: 1, p95: 1, p99: 1,
-    distinctCount: 1, lateEvents: 0, revision: 1, final: false, producer: 'stream-processor', computedAt: '2030-01-01T00:00:11.000Z', ...over,
+    windowKey: '',
+    tenantId: 'demo',
+    streamId: 'web',
+    metric: 'page.view',
+    dimensionKey: '',
+    dimensionValue: '',
+    windowSizeSeconds: size,
+    windowSlideSeconds: over.windowSlideSeconds ?? size,
+    windowStart: start,
+    windowEnd: new Date(Date.parse(start) + size * 1000).toISOString(),
+    count: 1,
+    sum: 1,
+    min: 1,
+    max: 1,
+    p50: 1,
+    p95: 1,
+    p99: 1,
+    distinctCount: 1,
+    lateEvents: 0,
+    revision: 1,
+    final: false,
+    producer: 'stream-processor',
+    computedAt: '2030-01-01T00:00:11.000Z',
+    ...over,
   };
-  base.windowKey = over.windowKey ?? `demo|${base.streamId}|${base.metric}|${base.dimensionKey}=${base.dimensionValue}|${size}|${base.windowSlideSeconds}|${Date.parse(start)}`;
+  base.windowKey =
+    over.windowKey ??
+    `demo|${base.streamId}|${base.metric}|${base.dimensionKey}=${base.dimensionValue}|${size}|${base.windowSlideSeconds}|${Date.parse(start)}`;
   return base;
 }
 

@@ -10,7 +10,10 @@ describe('withBearer: one credential per request', () => {
 
   it('leaves a call that carries the tenant API key with that key only (an operator token has no insights scope)', () => {
     useBearerToken('t0k3n');
-    expect(withBearer({ accept: 'application/json', 'x-api-key': 'tsk_a_b' })).toEqual({ accept: 'application/json', 'x-api-key': 'tsk_a_b' });
+    expect(withBearer({ accept: 'application/json', 'x-api-key': 'tsk_a_b' })).toEqual({
+      accept: 'application/json',
+      'x-api-key': 'tsk_a_b',
+    });
     expect(withBearer({ 'X-Api-Key': 'tsk_a_b' })).toEqual({ 'X-Api-Key': 'tsk_a_b' });
   });
 

@@ -75,7 +75,9 @@ export function useBearerToken(token: string | null): void {
  * (the backfill of the charts was refused with 403 AUTH.SCOPE_REQUIRED that way).
  */
 export const withBearer = (headers: Record<string, string>): Record<string, string> =>
-  bearer && !Object.keys(headers).some((h) => h.toLowerCase() === 'x-api-key') ? { authorization: `Bearer ${bearer}`, ...headers } : headers;
+  bearer && !Object.keys(headers).some((h) => h.toLowerCase() === 'x-api-key')
+    ? { authorization: `Bearer ${bearer}`, ...headers }
+    : headers;
 
 async function getJson<T>(url: string, headers: Record<string, string> = {}): Promise<T> {
   const res = await fetch(url, { headers: withBearer({ accept: 'application/json', ...headers }) });

@@ -34,7 +34,13 @@ export class LineChart {
         ...this.size(),
         series: [
           {},
-          ...series.lines.map((l, i) => ({ label: l.metric, stroke: PALETTE[i % PALETTE.length], width: 2, points: { show: true, size: 4 }, spanGaps: false })),
+          ...series.lines.map((l, i) => ({
+            label: l.metric,
+            stroke: PALETTE[i % PALETTE.length],
+            width: 2,
+            points: { show: true, size: 4 },
+            spanGaps: false,
+          })),
         ],
         axes: [{}, { label: this.yLabel, size: 60 }],
         // A rolling window ending now: uPlot's auto-range spans years around a single point.
@@ -50,4 +56,3 @@ export class LineChart {
     return { width: Math.max(320, this.container.clientWidth), height: 220 };
   }
 }
-

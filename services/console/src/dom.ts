@@ -1,7 +1,11 @@
 type Child = Node | string | number | null | undefined | false;
 
 /** Tiny element builder: text is always set as text, never parsed as HTML (values come from the network). */
-export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string | undefined> = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string | undefined> = {},
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) if (v !== undefined) el.setAttribute(k, v);
   for (const c of children) if (c !== null && c !== undefined && c !== false) el.append(typeof c === 'number' ? String(c) : c);
@@ -20,6 +24,8 @@ export function fillTable(tbody: HTMLElement, rows: Child[][], empty: string): v
   tbody.replaceChildren(
     ...(rows.length === 0
       ? [h('tr', {}, h('td', { colspan: String(columns), class: 'empty' }, empty))]
-      : rows.map((cells) => h('tr', {}, ...cells.map((c) => (c instanceof HTMLTableCellElement ? c : h('td', typeof c === 'string' ? { title: c } : {}, c)))))),
+      : rows.map((cells) =>
+          h('tr', {}, ...cells.map((c) => (c instanceof HTMLTableCellElement ? c : h('td', typeof c === 'string' ? { title: c } : {}, c)))),
+        )),
   );
 }

@@ -17,7 +17,7 @@ describe('formatters', () => {
     expect(formatTime(null)).toBe('–');
   });
 
-  it('formats money views with the currency\'s decimals and no int64 precision loss', () => {
+  it("formats money views with the currency's decimals and no int64 precision loss", () => {
     expect(formatMoney({ amountMinor: '123456', currency: 'EUR' })).toBe('1,234.56 EUR');
     expect(formatMoney({ amountMinor: '5', currency: 'EUR' })).toBe('0.05 EUR');
     expect(formatMoney({ amountMinor: '-250', currency: 'USD' })).toBe('-2.50 USD');

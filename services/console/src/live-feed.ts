@@ -6,7 +6,11 @@ export type FeedState = 'connecting' | 'live' | 'reconnecting' | 'closed' | 'err
  * One tenant's `GET /v1/live/aggregates` EventSource. EventSource reconnects by itself after the server's
  * `retry:`; an `error` event from the gateway (upstream failure) is reported and the browser reconnects.
  */
-export function openLiveFeed(url: string, onAggregate: (a: AggregateView) => void, onState: (s: FeedState, detail?: string) => void): () => void {
+export function openLiveFeed(
+  url: string,
+  onAggregate: (a: AggregateView) => void,
+  onState: (s: FeedState, detail?: string) => void,
+): () => void {
   onState('connecting');
   const source = new EventSource(url);
   source.addEventListener('open', () => onState('live'));

@@ -68,7 +68,10 @@ function startAnalytics(s: Settings): void {
     byId('events-chart').dataset['events'] = String(total);
     byId('stat-events').textContent = formatCount(total);
     const minutes = store.select(MINUTE).filter((a) => a.final || a.windowEnd === null || Date.parse(a.windowEnd) < Date.now());
-    const lastMinute = minutes.reduce<AggregateView | undefined>((best, a) => (!best || (a.windowStart ?? '') > (best.windowStart ?? '') ? a : best), undefined);
+    const lastMinute = minutes.reduce<AggregateView | undefined>(
+      (best, a) => (!best || (a.windowStart ?? '') > (best.windowStart ?? '') ? a : best),
+      undefined,
+    );
     const sameWindow = minutes.filter((a) => a.windowStart === lastMinute?.windowStart);
     byId('stat-users').textContent = sameWindow.length ? formatCount(Math.max(...sameWindow.map((a) => a.distinctCount))) : '–';
     const pageViews = sameWindow.find((a) => a.metric === 'page.view');
@@ -76,19 +79,23 @@ function startAnalytics(s: Settings): void {
     byId('stat-late').textContent = formatCount(store.select(CHART).reduce((n, a) => n + a.lateEvents, 0));
     fillTable(
       byId('countries'),
-      store.latestByDimension('purchase', 'country', 60).map((a) => [a.dimensionValue, formatCount(a.count), formatMinor(a.sum), formatMinor(a.p95)]),
+      store
+        .latestByDimension('purchase', 'country', 60)
+        .map((a) => [a.dimensionValue, formatCount(a.count), formatMinor(a.sum), formatMinor(a.p95)]),
       'no purchases yet',
     );
     fillTable(
       byId('recent'),
-      store.recent(12).map((a) => [
-        a.metric,
-        a.dimensionKey ? `${a.dimensionKey}=${a.dimensionValue}` : 'total',
-        `${formatTime(a.windowStart)} ${a.windowSizeSeconds}s${a.windowSlideSeconds !== a.windowSizeSeconds ? `/${a.windowSlideSeconds}s` : ''}`,
-        formatCount(a.count),
-        `${a.revision}${a.final ? ' final' : ''}`,
-        traceCell(s.traceUrlTemplate, a),
-      ]),
+      store
+        .recent(12)
+        .map((a) => [
+          a.metric,
+          a.dimensionKey ? `${a.dimensionKey}=${a.dimensionValue}` : 'total',
+          `${formatTime(a.windowStart)} ${a.windowSizeSeconds}s${a.windowSlideSeconds !== a.windowSizeSeconds ? `/${a.windowSlideSeconds}s` : ''}`,
+          formatCount(a.count),
+          `${a.revision}${a.final ? ' final' : ''}`,
+          traceCell(s.traceUrlTemplate, a),
+        ]),
       'waiting for aggregates…',
     );
   };
@@ -132,7 +139,10 @@ async function sendTestEvents(s: Settings, apiKey: string): Promise<void> {
   try {
     const r = await api.sendEvents(apiKey, traceparent, events);
     const url = traceUrl(s.traceUrlTemplate, traceId);
-    out.replaceChildren(`${r.accepted} accepted, ${r.rejected} rejected `, url ? h('a', { href: url, target: '_blank', rel: 'noopener' }, 'trace ↗') : `(trace ${traceId})`);
+    out.replaceChildren(
+      `${r.accepted} accepted, ${r.rejected} rejected `,
+      url ? h('a', { href: url, target: '_blank', rel: 'noopener' }, 'trace ↗') : `(trace ${traceId})`,
+    );
   } catch (err) {
     out.textContent = err instanceof ApiError ? `${err.status} ${err.code}` : String(err);
   }
@@ -167,13 +177,25 @@ function startPayments(s: Settings): void {
       byId('payments'),
       counts.map((c) => {
         const d = declined.get(c.dimensionValue)?.count ?? 0;
-        return [c.dimensionValue, formatCount(c.count), formatMinor(value.get(c.dimensionValue)?.sum ?? 0), formatCount(d), formatPercent(c.count ? d / c.count : NaN)];
+        return [
+          c.dimensionValue,
+          formatCount(c.count),
+          formatMinor(value.get(c.dimensionValue)?.sum ?? 0),
+          formatCount(d),
+          formatPercent(c.count ? d / c.count : NaN),
+        ];
       }),
       'no transfers in the latest minute',
     );
   }, 1000);
-  api.aggregates(s.paymentsTenantId, key, 10, new Date(Date.now() - 15 * 60_000).toISOString()).then(({ items }) => items.forEach(onAggregate)).catch(() => undefined);
-  api.aggregates(s.paymentsTenantId, key, 60, new Date(Date.now() - 15 * 60_000).toISOString()).then(({ items }) => items.forEach(onAggregate)).catch(() => undefined);
+  api
+    .aggregates(s.paymentsTenantId, key, 10, new Date(Date.now() - 15 * 60_000).toISOString())
+    .then(({ items }) => items.forEach(onAggregate))
+    .catch(() => undefined);
+  api
+    .aggregates(s.paymentsTenantId, key, 60, new Date(Date.now() - 15 * 60_000).toISOString())
+    .then(({ items }) => items.forEach(onAggregate))
+    .catch(() => undefined);
   openLiveFeed(api.liveUrl(s.paymentsTenantId, key), onAggregate, (st, detail) => setState(state, st, detail));
 }
 
@@ -267,7 +289,10 @@ function showTokenForm(reason: string): void {
 /** Bearer token for staff routes (`#token=`, printed by `npm run up`, else this tab's session storage, else ask) and the tenants' API keys; clears them from the address. */
 function setUpToken(): { apiKey: string | null; paymentsApiKey: string | null } {
   const token = takeToken(location.hash, sessionStorage);
-  const keys = { apiKey: takeApiKey(location.hash, 'apiKey', sessionStorage), paymentsApiKey: takeApiKey(location.hash, 'paymentsKey', sessionStorage) };
+  const keys = {
+    apiKey: takeApiKey(location.hash, 'apiKey', sessionStorage),
+    paymentsApiKey: takeApiKey(location.hash, 'paymentsKey', sessionStorage),
+  };
   history.replaceState(null, '', `${location.pathname}${location.search}${fragmentWithoutToken(location.hash)}`);
   useBearerToken(token);
   const left = token ? secondsLeft(token, Date.now()) : null;
@@ -275,7 +300,9 @@ function setUpToken(): { apiKey: string | null; paymentsApiKey: string | null } 
   else if (left !== null && left <= 0) showTokenForm('the token has expired: paste a fresh one');
   byId<HTMLFormElement>('token-form').addEventListener('submit', (e) => {
     e.preventDefault();
-    const value = byId<HTMLInputElement>('token-input').value.trim().replace(/^Bearer\s+/i, '');
+    const value = byId<HTMLInputElement>('token-input')
+      .value.trim()
+      .replace(/^Bearer\s+/i, '');
     if (!looksLikeJwt(value)) {
       byId('token-reason').textContent = 'that is not a JWT (three base64url parts separated by dots)';
       return;

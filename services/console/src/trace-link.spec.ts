@@ -30,7 +30,9 @@ describe('traceUrl', () => {
 describe('traceLink', () => {
   it('links an item with a trace id, and otherwise gives the reason shown as the cell tooltip', () => {
     expect(traceLink('http://x/{traceId}', { traceId: ID })).toEqual({ href: `http://x/${ID}` });
-    expect(traceLink('http://x/{traceId}', { traceId: null })).toEqual({ reason: 'no trace recorded for this item (not sampled, or made before tracing)' });
+    expect(traceLink('http://x/{traceId}', { traceId: null })).toEqual({
+      reason: 'no trace recorded for this item (not sampled, or made before tracing)',
+    });
     expect(traceLink(null, { traceId: ID })).toEqual({ reason: 'no trace UI configured (TESSERA_TRACE_URL)' });
   });
 });

@@ -22,7 +22,8 @@ export function traceUrl(template: string | null | undefined, traceId: string | 
  * The tooltip of every trace link: the platform keeps every failed or slow trace but only a sample of fast, successful
  * ones (OTEL_TRACES_SAMPLER=tessera_tail, libs/telemetry), so a link can lead to "trace not found" under load.
  */
-export const TRACE_LINK_HINT = 'open the trace (errors, slow requests and a sample of the rest are kept: a fast one may be missing under load)';
+export const TRACE_LINK_HINT =
+  'open the trace (errors, slow requests and a sample of the rest are kept: a fast one may be missing under load)';
 
 /** What a trace cell shows: a link, or why there is none (as its tooltip). */
 export type TraceLink = { href: string } | { reason: string };
@@ -31,7 +32,11 @@ export type TraceLink = { href: string } | { reason: string };
 export function traceLink(template: string | null | undefined, item: { traceId?: string | null; traceparent?: string | null }): TraceLink {
   const href = traceUrl(template, traceIdOf(item));
   if (href) return { href };
-  return { reason: template ? 'no trace recorded for this item (not sampled, or made before tracing)' : 'no trace UI configured (TESSERA_TRACE_URL)' };
+  return {
+    reason: template
+      ? 'no trace recorded for this item (not sampled, or made before tracing)'
+      : 'no trace UI configured (TESSERA_TRACE_URL)',
+  };
 }
 
 /** A fresh W3C traceparent for a request the console starts itself, so that request can be linked. */

@@ -32,7 +32,14 @@ describe('transferRows', () => {
   });
 
   it('keeps the gateway order and says why a row has no link', () => {
-    const rows = transferRows([transfer({ id: 'a'.repeat(36) }), transfer({ id: 'b'.repeat(36), traceId: null }), transfer({ id: 'c'.repeat(36), traceId: undefined })], TEMPLATE);
+    const rows = transferRows(
+      [
+        transfer({ id: 'a'.repeat(36) }),
+        transfer({ id: 'b'.repeat(36), traceId: null }),
+        transfer({ id: 'c'.repeat(36), traceId: undefined }),
+      ],
+      TEMPLATE,
+    );
     expect(rows.map((r) => r.shortId)).toEqual(['aaaaaaaa', 'bbbbbbbb', 'cccccccc']);
     expect(rows.map((r) => r.trace)).toEqual([
       { href: `http://127.0.0.1:9411/zipkin/traces/${TRACE}` },
@@ -43,6 +50,8 @@ describe('transferRows', () => {
   });
 
   it('never turns a malformed trace id from the network into a link', () => {
-    expect(transferRows([transfer({ traceId: '"><img src=x onerror=alert(1)>' })], TEMPLATE)[0]?.trace).toEqual({ reason: 'no trace recorded for this item (not sampled, or made before tracing)' });
+    expect(transferRows([transfer({ traceId: '"><img src=x onerror=alert(1)>' })], TEMPLATE)[0]?.trace).toEqual({
+      reason: 'no trace recorded for this item (not sampled, or made before tracing)',
+    });
   });
 });

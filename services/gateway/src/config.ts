@@ -8,7 +8,10 @@ const origins = () =>
     .string()
     .default('')
     .transform((raw, ctx) => {
-      const list = raw.split(',').map((o) => o.trim()).filter((o) => o !== '');
+      const list = raw
+        .split(',')
+        .map((o) => o.trim())
+        .filter((o) => o !== '');
       for (const origin of list) {
         let ok = false;
         try {
@@ -18,7 +21,10 @@ const origins = () =>
           ok = false;
         }
         if (!ok) {
-          ctx.addIssue({ code: 'custom', message: `"${origin}" is not an origin like https://console.example.com (no path, no trailing slash, no *)` });
+          ctx.addIssue({
+            code: 'custom',
+            message: `"${origin}" is not an origin like https://console.example.com (no path, no trailing slash, no *)`,
+          });
           return z.NEVER;
         }
       }
@@ -50,7 +56,11 @@ const gatewayConfigObject = z.object({
   /** Comment lines on idle live streams, so proxies keep them open. */
   GATEWAY_LIVE_HEARTBEAT_MS: durationMs().default(15_000),
   /** Larger bodies are refused with 413 before they are parsed. */
-  GATEWAY_BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(256 * 1024),
+  GATEWAY_BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(256 * 1024),
   /** Whole request (headers + body) must arrive within this, so a slow-body (slowloris) client is cut off. */
   GATEWAY_REQUEST_TIMEOUT_MS: durationMs().default(30_000),
   /** Headers must arrive within this (Node's headersTimeout); at most GATEWAY_REQUEST_TIMEOUT_MS. */
@@ -73,13 +83,21 @@ const gatewayConfigObject = z.object({
   GATEWAY_LAG_GROUPS: z
     .string()
     .default('transactions.*,compliance.*,insights.*,stream-processor.*,stream-processor-go.*')
-    .transform((list) => list.split(',').map((g) => g.trim()).filter((g) => g !== '')),
+    .transform((list) =>
+      list
+        .split(',')
+        .map((g) => g.trim())
+        .filter((g) => g !== ''),
+    ),
   /** The built console (services/console/dist) when it is not beside the gateway's build. */
   GATEWAY_CONSOLE_DIR: z.string().min(1).optional(),
   GATEWAY_CONSOLE_TENANT: z.string().default('demo'),
   GATEWAY_CONSOLE_PAYMENTS_TENANT: z.string().default('payments'),
   /** Trace UI link for the console, e.g. http://localhost:16686/trace/{traceId}. */
-  TESSERA_TRACE_URL: z.string().regex(/^https?:\/\/\S*\{traceId\}/, 'must be an http(s) URL containing {traceId}').optional(),
+  TESSERA_TRACE_URL: z
+    .string()
+    .regex(/^https?:\/\/\S*\{traceId\}/, 'must be an http(s) URL containing {traceId}')
+    .optional(),
 });
 
 export type GatewayConfig = z.infer<typeof gatewayConfigObject>;
@@ -90,7 +108,11 @@ function checkTimeouts(config: GatewayConfig, ctx: z.RefinementCtx): void {
     ctx.addIssue({ code: 'custom', path: ['GATEWAY_HEADERS_TIMEOUT_MS'], message: 'must not exceed GATEWAY_REQUEST_TIMEOUT_MS' });
   }
   if (config.GATEWAY_CONNECTION_TIMEOUT_MS <= config.GATEWAY_LIVE_HEARTBEAT_MS) {
-    ctx.addIssue({ code: 'custom', path: ['GATEWAY_CONNECTION_TIMEOUT_MS'], message: 'must exceed GATEWAY_LIVE_HEARTBEAT_MS, or idle live streams are cut' });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['GATEWAY_CONNECTION_TIMEOUT_MS'],
+      message: 'must exceed GATEWAY_LIVE_HEARTBEAT_MS, or idle live streams are cut',
+    });
   }
 }
 

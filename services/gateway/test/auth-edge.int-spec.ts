@@ -23,13 +23,20 @@ function unused(): never {
   throw new AppError({ code: 'TEST.UNUSED', kind: 'FAILED_PRECONDITION', message: 'unused' });
 }
 function record(method: string, metadata: { get(key: string): unknown[] }): void {
-  seen.push({ method, authorization: metadata.get('authorization').map(String), apiKey: metadata.get('x-api-key').map(String), principal: metadata.get('x-tessera-principal').map(String) });
+  seen.push({
+    method,
+    authorization: metadata.get('authorization').map(String),
+    apiKey: metadata.get('x-api-key').map(String),
+    principal: metadata.get('x-tessera-principal').map(String),
+  });
 }
 
 const accounts: UnaryImplementation<typeof paymentsV1.AccountServiceService> = {
   async openAccount(req, ctx) {
     record('OpenAccount', ctx.metadata);
-    return { account: paymentsV1.Account.fromPartial({ id: randomUUID(), ownerId: req.ownerId, currency: req.currency, createdAt: new Date() }) };
+    return {
+      account: paymentsV1.Account.fromPartial({ id: randomUUID(), ownerId: req.ownerId, currency: req.currency, createdAt: new Date() }),
+    };
   },
   async getAccount(req, ctx) {
     record('GetAccount', ctx.metadata);
@@ -42,10 +49,13 @@ const accounts: UnaryImplementation<typeof paymentsV1.AccountServiceService> = {
 };
 const logger = pino({ level: 'silent' });
 const insights = {
-  getAggregates: wrapUnary(async (_req: analyticsV1.GetAggregatesRequest, ctx) => {
-    record('GetAggregates', ctx.metadata);
-    return { aggregates: [], page: { nextPageToken: '' } };
-  }, { logger }),
+  getAggregates: wrapUnary(
+    async (_req: analyticsV1.GetAggregatesRequest, ctx) => {
+      record('GetAggregates', ctx.metadata);
+      return { aggregates: [], page: { nextPageToken: '' } };
+    },
+    { logger },
+  ),
   getTopN: wrapUnary(async () => unused(), { logger }),
   streamAggregates: (call: ServerWritableStream<analyticsV1.StreamAggregatesRequest, analyticsV1.StreamAggregatesResponse>) => call.end(),
 };
@@ -55,13 +65,22 @@ let app: NestFastifyApplication;
 let t: TestAuth;
 let ipCounter = 0;
 
-interface Res { status: number; headers: Record<string, string | string[] | number | undefined>; body: Record<string, unknown> }
+interface Res {
+  status: number;
+  headers: Record<string, string | string[] | number | undefined>;
+  body: Record<string, unknown>;
+}
 async function get(url: string, headers: Record<string, string> = {}, ip = nextIp()): Promise<Res> {
   const res = await app.inject({ method: 'GET', url, headers: { 'x-forwarded-for': ip, ...headers } });
   return { status: res.statusCode, headers: res.headers, body: res.json<Record<string, unknown>>() };
 }
 async function post(url: string, payload: object, headers: Record<string, string> = {}, ip = nextIp()): Promise<Res> {
-  const res = await app.inject({ method: 'POST', url, payload, headers: { 'x-forwarded-for': ip, 'idempotency-key': `key-${randomUUID()}`, ...headers } });
+  const res = await app.inject({
+    method: 'POST',
+    url,
+    payload,
+    headers: { 'x-forwarded-for': ip, 'idempotency-key': `key-${randomUUID()}`, ...headers },
+  });
   return { status: res.statusCode, headers: res.headers, body: res.json<Record<string, unknown>>() };
 }
 function nextIp(): string {
@@ -76,21 +95,37 @@ function expectProblem(res: Res, status: number, code: string): void {
 const b64url = (value: object | string) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
 function parts(jwt: string): { header: Record<string, unknown>; payload: Record<string, unknown>; signature: string } {
   const [h, p, s] = jwt.split('.');
-  return { header: JSON.parse(Buffer.from(h ?? '', 'base64url').toString()), payload: JSON.parse(Buffer.from(p ?? '', 'base64url').toString()), signature: s ?? '' };
+  return {
+    header: JSON.parse(Buffer.from(h ?? '', 'base64url').toString()),
+    payload: JSON.parse(Buffer.from(p ?? '', 'base64url').toString()),
+    signature: s ?? '',
+  };
 }
 
 beforeAll(async () => {
   t = await createTestAuth();
   grpc = await createGrpcServer({
-    port: 0, host: '127.0.0.1', logger, shutdownGraceMs: 200,
+    port: 0,
+    host: '127.0.0.1',
+    logger,
+    shutdownGraceMs: 200,
     services: [
-      { definition: paymentsV1.AccountServiceService, implementation: unaryService(paymentsV1.AccountServiceService, accounts, { logger }) },
+      {
+        definition: paymentsV1.AccountServiceService,
+        implementation: unaryService(paymentsV1.AccountServiceService, accounts, { logger }),
+      },
       { definition: analyticsV1.InsightsServiceService, implementation: insights },
     ],
   });
   const addr = `127.0.0.1:${grpc.port}`;
   app = await startGateway(
-    testConfig({ TRANSACTIONS_ADDR: addr, COMPLIANCE_ADDR: addr, INSIGHTS_ADDR: addr, GATEWAY_TRUST_PROXY: 'true', GATEWAY_RATE_LIMITS: 'auth-failure=5/60s' }),
+    testConfig({
+      TRANSACTIONS_ADDR: addr,
+      COMPLIANCE_ADDR: addr,
+      INSIGHTS_ADDR: addr,
+      GATEWAY_TRUST_PROXY: 'true',
+      GATEWAY_RATE_LIMITS: 'auth-failure=5/60s',
+    }),
     t.auth,
   );
 });
@@ -122,33 +157,53 @@ describe('bearer tokens', () => {
     ['not yet valid', 'AUTH.TOKEN_NOT_YET_VALID', () => t.token('u', ['operator'], { notBefore: Math.floor(Date.now() / 1000) + 600 })],
     ['for another audience', 'AUTH.TOKEN_INVALID', () => t.token('u', ['operator'], { audience: 'someone-else-api' })],
     ['from another issuer', 'AUTH.TOKEN_INVALID', () => t.token('u', ['operator'], { issuer: 'https://evil.example/' })],
-    ['alg none', 'AUTH.TOKEN_INVALID', async () => {
-      const { header, payload } = parts(await t.token('u', ['operator']));
-      return `${b64url({ ...header, alg: 'none' })}.${b64url(payload)}.`;
-    }],
-    ['HS256 signed with the public JWKS as secret', 'AUTH.TOKEN_INVALID', async () => {
-      const { header, payload } = parts(await t.token('u', ['operator']));
-      const signingInput = `${b64url({ ...header, alg: 'HS256' })}.${b64url(payload)}`;
-      return `${signingInput}.${createHmac('sha256', JSON.stringify(t.issuer.publishedKids())).update(signingInput).digest('base64url')}`;
-    }],
-    ['with a forged signature (another token\'s)', 'AUTH.TOKEN_INVALID', async () => {
-      const [h, p] = (await t.token('u', ['customer'])).split('.');
-      const other = parts(await t.token('v', ['operator']));
-      return `${h}.${p}.${other.signature}`;
-    }],
-    ['with a tampered payload (customer made operator)', 'AUTH.TOKEN_INVALID', async () => {
-      const jwt = await t.token('u', ['customer']);
-      const { header, payload, signature } = parts(jwt);
-      return `${b64url(header)}.${b64url({ ...payload, roles: ['operator'] })}.${signature}`;
-    }],
-    ['signed by a key the JWKS does not list (unknown kid)', 'AUTH.UNKNOWN_KEY', async () => {
-      const stranger = await createTestAuth();
-      try {
-        return await stranger.token('u', ['operator']);
-      } finally {
-        stranger.cleanup();
-      }
-    }],
+    [
+      'alg none',
+      'AUTH.TOKEN_INVALID',
+      async () => {
+        const { header, payload } = parts(await t.token('u', ['operator']));
+        return `${b64url({ ...header, alg: 'none' })}.${b64url(payload)}.`;
+      },
+    ],
+    [
+      'HS256 signed with the public JWKS as secret',
+      'AUTH.TOKEN_INVALID',
+      async () => {
+        const { header, payload } = parts(await t.token('u', ['operator']));
+        const signingInput = `${b64url({ ...header, alg: 'HS256' })}.${b64url(payload)}`;
+        return `${signingInput}.${createHmac('sha256', JSON.stringify(t.issuer.publishedKids())).update(signingInput).digest('base64url')}`;
+      },
+    ],
+    [
+      "with a forged signature (another token's)",
+      'AUTH.TOKEN_INVALID',
+      async () => {
+        const [h, p] = (await t.token('u', ['customer'])).split('.');
+        const other = parts(await t.token('v', ['operator']));
+        return `${h}.${p}.${other.signature}`;
+      },
+    ],
+    [
+      'with a tampered payload (customer made operator)',
+      'AUTH.TOKEN_INVALID',
+      async () => {
+        const jwt = await t.token('u', ['customer']);
+        const { header, payload, signature } = parts(jwt);
+        return `${b64url(header)}.${b64url({ ...payload, roles: ['operator'] })}.${signature}`;
+      },
+    ],
+    [
+      'signed by a key the JWKS does not list (unknown kid)',
+      'AUTH.UNKNOWN_KEY',
+      async () => {
+        const stranger = await createTestAuth();
+        try {
+          return await stranger.token('u', ['operator']);
+        } finally {
+          stranger.cleanup();
+        }
+      },
+    ],
     ['that is not a JWT at all', 'AUTH.TOKEN_INVALID', async () => 'not-a-jwt'],
   ])('refuses a token %s with 401 %s', async (_label, code, make) => {
     const res = await get(`/v1/accounts/${ACCOUNT_ID}`, { authorization: `Bearer ${await make()}` });
@@ -161,14 +216,18 @@ describe('bearer tokens', () => {
     expectProblem(await get(`/v1/accounts/${ACCOUNT_ID}`, { authorization: 'Basic dXNlcjpwYXNz' }), 401, 'AUTH.TOKEN_INVALID');
   });
 
-  it('answers a valid token without the route\'s scope with 403 AUTH.SCOPE_REQUIRED', async () => {
+  it("answers a valid token without the route's scope with 403 AUTH.SCOPE_REQUIRED", async () => {
     const customer = await t.bearer('cust-1', ['customer']);
     const res = await post('/v1/accounts', { ownerId: 'cust-1', type: 'ASSET', currency: 'EUR' }, customer);
     expectProblem(res, 403, 'AUTH.SCOPE_REQUIRED');
     const auditor = await t.bearer('aud-1', ['auditor']);
     // alerts:read passes the edge (what upstream then answers is not the point here: it does not host ComplianceService).
     expect([401, 403]).not.toContain((await get('/v1/compliance/alerts', auditor)).status);
-    expectProblem(await post(`/v1/compliance/alerts/${randomUUID()}/resolve`, { resolution: 'RELEASE', note: 'n' }, auditor), 403, 'AUTH.SCOPE_REQUIRED');
+    expectProblem(
+      await post(`/v1/compliance/alerts/${randomUUID()}/resolve`, { resolution: 'RELEASE', note: 'n' }, auditor),
+      403,
+      'AUTH.SCOPE_REQUIRED',
+    );
   });
 
   it('narrows scopes with the scope claim: an operator token scoped to accounts:read cannot write', async () => {
@@ -183,14 +242,14 @@ describe('API keys', () => {
     expectProblem(await get(`/v1/accounts/${ACCOUNT_ID}`, { 'x-api-key': t.apiKey('demo') }), 401, 'AUTH.TOKEN_REQUIRED');
   });
 
-  it('read their own tenant\'s insights, forwarded as x-api-key metadata', async () => {
+  it("read their own tenant's insights, forwarded as x-api-key metadata", async () => {
     const key = t.apiKey('demo');
     const res = await get('/v1/insights/aggregates?tenantId=demo', { 'x-api-key': key });
     expect(res.status).toBe(200);
     expect(seen.at(-1)).toEqual({ method: 'GetAggregates', authorization: [], apiKey: [key], principal: [] });
   });
 
-  it('are refused with 403 AUTH.TENANT_FORBIDDEN for another tenant\'s data, before calling upstream', async () => {
+  it("are refused with 403 AUTH.TENANT_FORBIDDEN for another tenant's data, before calling upstream", async () => {
     const before = seen.length;
     expectProblem(await get('/v1/insights/aggregates?tenantId=payments', { 'x-api-key': t.apiKey('demo') }), 403, 'AUTH.TENANT_FORBIDDEN');
     const staff = await t.bearer('ops-cleo', ['operator']);
@@ -207,7 +266,11 @@ describe('API keys', () => {
     t.issuer.revokeApiKey(created.id);
     await new Promise((resolve) => setTimeout(resolve, 1100)); // the store re-reads its file at most once a second
     expectProblem(await get('/v1/insights/aggregates?tenantId=demo', { 'x-api-key': key }), 401, 'AUTH.API_KEY_INVALID');
-    expectProblem(await get('/v1/insights/aggregates?tenantId=demo', { 'x-api-key': `${key.slice(0, -4)}AAAA` }), 401, 'AUTH.API_KEY_INVALID');
+    expectProblem(
+      await get('/v1/insights/aggregates?tenantId=demo', { 'x-api-key': `${key.slice(0, -4)}AAAA` }),
+      401,
+      'AUTH.API_KEY_INVALID',
+    );
     expectProblem(await get('/v1/insights/aggregates?tenantId=demo', { 'x-api-key': 'garbage' }), 401, 'AUTH.API_KEY_INVALID');
   });
 
@@ -219,7 +282,8 @@ describe('API keys', () => {
 describe('auth failures per IP', () => {
   it('throttles an IP after repeated bad credentials (429 + Retry-After), even for a then-valid token; other IPs unaffected', async () => {
     const ip = '192.0.2.77';
-    for (let i = 0; i < 5; i += 1) expectProblem(await get(`/v1/accounts/${ACCOUNT_ID}`, { authorization: 'Bearer nope' }, ip), 401, 'AUTH.TOKEN_INVALID');
+    for (let i = 0; i < 5; i += 1)
+      expectProblem(await get(`/v1/accounts/${ACCOUNT_ID}`, { authorization: 'Bearer nope' }, ip), 401, 'AUTH.TOKEN_INVALID');
     const good = await t.bearer('ops-dan', ['operator']);
     const throttled = await get(`/v1/accounts/${ACCOUNT_ID}`, good, ip);
     expectProblem(throttled, 429, 'HTTP.RATE_LIMITED');

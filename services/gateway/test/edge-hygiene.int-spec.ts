@@ -30,7 +30,9 @@ const accounts: UnaryImplementation<typeof paymentsV1.AccountServiceService> = {
     return { account: paymentsV1.Account.fromPartial({ id: req.accountId, ownerId: 'cust-1', currency: 'EUR', createdAt: new Date() }) };
   },
   async openAccount(req) {
-    return { account: paymentsV1.Account.fromPartial({ id: ACCOUNT_ID, ownerId: req.ownerId, currency: req.currency, createdAt: new Date() }) };
+    return {
+      account: paymentsV1.Account.fromPartial({ id: ACCOUNT_ID, ownerId: req.ownerId, currency: req.currency, createdAt: new Date() }),
+    };
   },
   listAccounts: unused,
   freezeAccount: unused,
@@ -48,8 +50,16 @@ beforeAll(async () => {
   t = await createTestAuth();
   const logger = pino({ level: 'silent' });
   grpc = await createGrpcServer({
-    port: 0, host: '127.0.0.1', logger, shutdownGraceMs: 200,
-    services: [{ definition: paymentsV1.AccountServiceService, implementation: unaryService(paymentsV1.AccountServiceService, accounts, { logger }) }],
+    port: 0,
+    host: '127.0.0.1',
+    logger,
+    shutdownGraceMs: 200,
+    services: [
+      {
+        definition: paymentsV1.AccountServiceService,
+        implementation: unaryService(paymentsV1.AccountServiceService, accounts, { logger }),
+      },
+    ],
   });
   const addr = `127.0.0.1:${grpc.port}`;
   const config = testConfig({
@@ -79,7 +89,11 @@ const openBody = JSON.stringify({ ownerId: 'cust-1', type: 'ASSET', currency: 'E
 let keyCounter = 0;
 async function openAccount(auth: Record<string, string>): Promise<Response> {
   keyCounter += 1;
-  return fetch(`${base}/v1/accounts`, { method: 'POST', body: openBody, headers: { ...auth, 'content-type': 'application/json', 'idempotency-key': `hygiene-${keyCounter}-key` } });
+  return fetch(`${base}/v1/accounts`, {
+    method: 'POST',
+    body: openBody,
+    headers: { ...auth, 'content-type': 'application/json', 'idempotency-key': `hygiene-${keyCounter}-key` },
+  });
 }
 
 describe('rate limits', () => {
@@ -119,12 +133,29 @@ describe('request size and time limits', () => {
   });
 
   it('refuses a body that is not UTF-8 or holds an unpaired surrogate, instead of storing U+FFFD (issue #13)', async () => {
-    const headers = async (key: string) => ({ ...(await t.bearer('ops-cara', ['operator'])), 'content-type': 'application/json', 'idempotency-key': key });
-    const post = async (body: Buffer | string, key: string) => fetch(`${base}/v1/accounts`, { method: 'POST', body, headers: await headers(key) });
-    const invalidBytes = Buffer.concat([Buffer.from('{"ownerId":"caf'), Buffer.from([0xe9]), Buffer.from('","type":"ASSET","currency":"EUR"}')]);
-    for (const [name, body] of [['latin-1 byte', invalidBytes], ['lone surrogate escape', '{"ownerId":"a\\ud800b","type":"ASSET","currency":"EUR"}'], ['lone surrogate in a key', '{"ownerId":"a","type":"ASSET","currency":"EUR","\\udc00":1}']] as const) {
+    const headers = async (key: string) => ({
+      ...(await t.bearer('ops-cara', ['operator'])),
+      'content-type': 'application/json',
+      'idempotency-key': key,
+    });
+    const post = async (body: Buffer | string, key: string) =>
+      fetch(`${base}/v1/accounts`, { method: 'POST', body, headers: await headers(key) });
+    const invalidBytes = Buffer.concat([
+      Buffer.from('{"ownerId":"caf'),
+      Buffer.from([0xe9]),
+      Buffer.from('","type":"ASSET","currency":"EUR"}'),
+    ]);
+    for (const [name, body] of [
+      ['latin-1 byte', invalidBytes],
+      ['lone surrogate escape', '{"ownerId":"a\\ud800b","type":"ASSET","currency":"EUR"}'],
+      ['lone surrogate in a key', '{"ownerId":"a","type":"ASSET","currency":"EUR","\\udc00":1}'],
+    ] as const) {
       const res = await post(body, `hygiene-utf8-${name.replace(/\W/g, '-')}`);
-      expect({ name, status: res.status, type: res.headers.get('content-type') }).toEqual({ name, status: 400, type: expect.stringContaining('application/problem+json') });
+      expect({ name, status: res.status, type: res.headers.get('content-type') }).toEqual({
+        name,
+        status: 400,
+        type: expect.stringContaining('application/problem+json'),
+      });
       expect(await res.json()).toMatchObject({ code: 'HTTP.INVALID_UTF8', title: 'Bad Request' });
     }
     // Real text in any script passes, and so does an escaped pair (one astral character).
@@ -159,7 +190,11 @@ describe('request size and time limits', () => {
     const response = Buffer.concat(received).toString();
     expect(response).toMatch(/^HTTP\/1\.1 408/);
     expect(response).toMatch(/\r\nContent-Type: application\/problem\+json\r\n/i);
-    expect(JSON.parse(response.slice(response.indexOf('\r\n\r\n') + 4))).toMatchObject({ status: 408, title: 'Request Timeout', code: 'HTTP.REQUEST_TIMEOUT' });
+    expect(JSON.parse(response.slice(response.indexOf('\r\n\r\n') + 4))).toMatchObject({
+      status: 408,
+      title: 'Request Timeout',
+      code: 'HTTP.REQUEST_TIMEOUT',
+    });
   });
 
   /** Raw request over a socket; the whole response once the server closes (or 2 s). */
@@ -181,17 +216,44 @@ describe('request size and time limits', () => {
 
   it("answers every error Fastify or Node raise before a route runs with problem+json and the status's own title (issue #13)", async () => {
     const cases: Array<{ name: string; request: string; status: number; title: string; code: string }> = [
-      { name: 'bad percent-encoding', request: 'GET /v1/accounts/%E0%A4%A HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', status: 400, title: 'Bad Request', code: 'HTTP.BAD_URL' },
-      { name: 'path segment over maxParamLength', request: `GET /v1/accounts/${'a'.repeat(300)}?apiKey=secret-in-url HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, status: 414, title: 'URI Too Long', code: 'HTTP.URI_TOO_LONG' },
-      { name: 'headers over the size limit', request: `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, status: 431, title: 'Request Header Fields Too Large', code: 'HTTP.HEADERS_TOO_LARGE' },
+      {
+        name: 'bad percent-encoding',
+        request: 'GET /v1/accounts/%E0%A4%A HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+        status: 400,
+        title: 'Bad Request',
+        code: 'HTTP.BAD_URL',
+      },
+      {
+        name: 'path segment over maxParamLength',
+        request: `GET /v1/accounts/${'a'.repeat(300)}?apiKey=secret-in-url HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+        status: 414,
+        title: 'URI Too Long',
+        code: 'HTTP.URI_TOO_LONG',
+      },
+      {
+        name: 'headers over the size limit',
+        request: `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+        status: 431,
+        title: 'Request Header Fields Too Large',
+        code: 'HTTP.HEADERS_TOO_LARGE',
+      },
       { name: 'unparsable request line', request: 'GARBAGE\r\n\r\n', status: 400, title: 'Bad Request', code: 'HTTP.MALFORMED_REQUEST' },
     ];
     for (const c of cases) {
       const { head, body } = await raw(c.request);
       expect({ name: c.name, status: head.slice(0, 12) }).toEqual({ name: c.name, status: `HTTP/1.1 ${c.status}` });
-      expect({ name: c.name, problem: /\r\ncontent-type: application\/problem\+json/i.test(head) }).toEqual({ name: c.name, problem: true });
+      expect({ name: c.name, problem: /\r\ncontent-type: application\/problem\+json/i.test(head) }).toEqual({
+        name: c.name,
+        problem: true,
+      });
       const problem = JSON.parse(body) as Record<string, unknown>;
-      expect({ name: c.name, ...problem }).toMatchObject({ name: c.name, status: c.status, title: c.title, code: c.code, instance: expect.stringMatching(/^urn:tessera:request:/) });
+      expect({ name: c.name, ...problem }).toMatchObject({
+        name: c.name,
+        status: c.status,
+        title: c.title,
+        code: c.code,
+        instance: expect.stringMatching(/^urn:tessera:request:/),
+      });
       expect(body).not.toContain('secret-in-url');
       expect(body).not.toContain('aaaaaaaaaa');
     }
@@ -199,7 +261,7 @@ describe('request size and time limits', () => {
 });
 
 describe('headers', () => {
-  it('sends helmet\'s security headers', async () => {
+  it("sends helmet's security headers", async () => {
     const res = await fetch(`${base}/health`);
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
     expect(res.headers.get('x-frame-options')).toBe('SAMEORIGIN');
@@ -211,7 +273,11 @@ describe('headers', () => {
   it('allows a listed origin (preflight and response) and gives a refused origin no CORS grant', async () => {
     const preflight = await fetch(`${base}/v1/accounts`, {
       method: 'OPTIONS',
-      headers: { origin: ALLOWED_ORIGIN, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,idempotency-key,content-type' },
+      headers: {
+        origin: ALLOWED_ORIGIN,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization,idempotency-key,content-type',
+      },
     });
     expect(preflight.status).toBeLessThan(300);
     expect(preflight.headers.get('access-control-allow-origin')).toBe(ALLOWED_ORIGIN);
@@ -222,7 +288,10 @@ describe('headers', () => {
 
     const refused = await fetch(`${base}/health`, { headers: { origin: 'https://evil.example' } });
     expect(refused.headers.get('access-control-allow-origin')).toBeNull();
-    const refusedPreflight = await fetch(`${base}/v1/accounts`, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+    const refusedPreflight = await fetch(`${base}/v1/accounts`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    });
     expect(refusedPreflight.headers.get('access-control-allow-origin')).toBeNull();
   });
 

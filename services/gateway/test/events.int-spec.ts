@@ -23,22 +23,45 @@ let t: TestAuth;
 const received: { apiKey: string | undefined; events: analyticsV1.AnalyticsEvent[] }[] = [];
 let kafkaDown = false;
 
-function ingestBatch(call: ServerUnaryCall<analyticsV1.IngestBatchRequest, analyticsV1.IngestBatchResponse>, callback: sendUnaryData<analyticsV1.IngestBatchResponse>): void {
+function ingestBatch(
+  call: ServerUnaryCall<analyticsV1.IngestBatchRequest, analyticsV1.IngestBatchResponse>,
+  callback: sendUnaryData<analyticsV1.IngestBatchResponse>,
+): void {
   const [raw] = call.metadata.get('x-api-key');
   const apiKey = typeof raw === 'string' ? raw : undefined;
   received.push({ apiKey, events: call.request.events });
   if (apiKey !== KEY) {
-    callback(toGrpcStatus(new AppError({ code: apiKey ? 'AUTH.API_KEY_INVALID' : 'AUTH.API_KEY_REQUIRED', kind: 'UNAUTHENTICATED', message: 'Send an API key' })), null);
+    callback(
+      toGrpcStatus(
+        new AppError({
+          code: apiKey ? 'AUTH.API_KEY_INVALID' : 'AUTH.API_KEY_REQUIRED',
+          kind: 'UNAUTHENTICATED',
+          message: 'Send an API key',
+        }),
+      ),
+      null,
+    );
     return;
   }
   if (kafkaDown) {
-    callback(toGrpcStatus(new AppError({ code: 'INGEST.KAFKA_UNAVAILABLE', kind: 'UNAVAILABLE', message: 'Events could not be stored', metadata: { retryAfterSeconds: '7' } })), null);
+    callback(
+      toGrpcStatus(
+        new AppError({
+          code: 'INGEST.KAFKA_UNAVAILABLE',
+          kind: 'UNAVAILABLE',
+          message: 'Events could not be stored',
+          metadata: { retryAfterSeconds: '7' },
+        }),
+      ),
+      null,
+    );
     return;
   }
   const rejections: analyticsV1.Rejection[] = [];
   call.request.events.forEach((e, index) => {
     if (e.tenantId === '') rejections.push({ index, eventId: e.eventId, code: 'INGEST.TENANT_REQUIRED', reason: 'tenant_id is required' });
-    else if (e.tenantId !== 'acme') rejections.push({ index, eventId: e.eventId, code: 'INGEST.TENANT_MISMATCH', reason: "tenant_id is not the API key's tenant" });
+    else if (e.tenantId !== 'acme')
+      rejections.push({ index, eventId: e.eventId, code: 'INGEST.TENANT_MISMATCH', reason: "tenant_id is not the API key's tenant" });
   });
   callback(null, { accepted: call.request.events.length - rejections.length, rejections });
 }
@@ -46,16 +69,23 @@ function ingestBatch(call: ServerUnaryCall<analyticsV1.IngestBatchRequest, analy
 let ingest: GrpcServerHandle;
 let app: NestFastifyApplication;
 
-interface Response { status: number; headers: Record<string, unknown>; body: Record<string, unknown> }
+interface Response {
+  status: number;
+  headers: Record<string, unknown>;
+  body: Record<string, unknown>;
+}
 
 async function post(payload: unknown, headers?: Record<string, string>): Promise<Response> {
   headers ??= { 'x-api-key': KEY };
-  const res = await app.getHttpAdapter().getInstance().inject({
-    method: 'POST',
-    url: '/v1/events',
-    headers: { 'content-type': 'application/json', ...headers },
-    payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
-  });
+  const res = await app
+    .getHttpAdapter()
+    .getInstance()
+    .inject({
+      method: 'POST',
+      url: '/v1/events',
+      headers: { 'content-type': 'application/json', ...headers },
+      payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
+    });
   return { status: res.statusCode, headers: res.headers, body: res.json() };
 }
 
@@ -65,7 +95,14 @@ function expectProblem(res: Response, status: number, code: string): void {
 }
 
 const event = (overrides: Record<string, unknown> = {}) => ({
-  tenantId: 'acme', streamId: 'web', eventId: randomUUID(), eventType: 'page.view', occurredAt: new Date().toISOString(), value: 2.5, attributes: { country: 'DE' }, ...overrides,
+  tenantId: 'acme',
+  streamId: 'web',
+  eventId: randomUUID(),
+  eventType: 'page.view',
+  occurredAt: new Date().toISOString(),
+  value: 2.5,
+  attributes: { country: 'DE' },
+  ...overrides,
 });
 
 beforeAll(async () => {
@@ -74,7 +111,10 @@ beforeAll(async () => {
   KEY = created.tenantKeys['acme']!;
   const logger = pino({ level: 'silent' });
   ingest = await createGrpcServer({
-    port: 0, host: '127.0.0.1', logger, shutdownGraceMs: 200,
+    port: 0,
+    host: '127.0.0.1',
+    logger,
+    shutdownGraceMs: 200,
     services: [{ definition: analyticsV1.IngestServiceService, implementation: { ingestBatch, ingestStream: () => undefined } }],
   });
   const config = testConfig({ INGEST_ADDR: `127.0.0.1:${ingest.port}`, GATEWAY_BODY_LIMIT_BYTES: String(BODY_LIMIT) });
@@ -95,7 +135,16 @@ beforeEach(() => {
 describe('POST /v1/events', () => {
   it('forwards the batch with the API key; 200 with the accepted count and per-event rejections in request order', async () => {
     const good = event({ occurredAt: '2025-06-01T12:00:00.250+02:00', attributes: { country: 'DE', plan: 'pro' } });
-    const res = await post({ events: [good, event({ value: 'lots' }), event({ tenantId: 'globex' }), event({ tenantId: undefined }), { eventId: 'x-1', colour: 'red' }, event()] });
+    const res = await post({
+      events: [
+        good,
+        event({ value: 'lots' }),
+        event({ tenantId: 'globex' }),
+        event({ tenantId: undefined }),
+        { eventId: 'x-1', colour: 'red' },
+        event(),
+      ],
+    });
     expect(res.status).toBe(200);
     expect(res.body['accepted']).toBe(2);
     expect(res.body['rejections']).toEqual([
@@ -118,8 +167,18 @@ describe('POST /v1/events', () => {
     expect(res.status).toBe(200);
     expect(res.body['accepted']).toBe(1);
     expect(res.body['rejections']).toEqual([
-      { index: 0, eventId: expect.any(String), code: 'EVENTS.MALFORMED_EVENT', reason: expect.stringContaining('streamId: must not contain the NUL character') },
-      { index: 2, eventId: expect.any(String), code: 'EVENTS.MALFORMED_EVENT', reason: expect.stringContaining('attributes.country: must not contain the NUL character') },
+      {
+        index: 0,
+        eventId: expect.any(String),
+        code: 'EVENTS.MALFORMED_EVENT',
+        reason: expect.stringContaining('streamId: must not contain the NUL character'),
+      },
+      {
+        index: 2,
+        eventId: expect.any(String),
+        code: 'EVENTS.MALFORMED_EVENT',
+        reason: expect.stringContaining('attributes.country: must not contain the NUL character'),
+      },
     ]);
     expect(received[0]?.events).toHaveLength(1);
   });

@@ -41,7 +41,12 @@ const implementation: UnaryImplementation<typeof Svc> = {
   },
   async getAccount(req) {
     if (req.accountId === KNOWN_ID) return { account: stored };
-    throw new AppError({ code: 'PAYMENTS.ACCOUNT_NOT_FOUND', kind: 'NOT_FOUND', message: 'No such account', metadata: { accountId: req.accountId } });
+    throw new AppError({
+      code: 'PAYMENTS.ACCOUNT_NOT_FOUND',
+      kind: 'NOT_FOUND',
+      message: 'No such account',
+      metadata: { accountId: req.accountId },
+    });
   },
   listAccounts: notYet,
   freezeAccount: notYet,
@@ -65,7 +70,13 @@ beforeAll(async () => {
   t = await createTestAuth();
   operator = `Bearer ${await t.token('ops-anna', ['operator'])}`;
   const logger = pino({ level: 'silent' });
-  grpc = await createGrpcServer({ port: 0, host: '127.0.0.1', logger, services: [{ definition: Svc, implementation: unaryService(Svc, implementation, { logger }) }], shutdownGraceMs: 500 });
+  grpc = await createGrpcServer({
+    port: 0,
+    host: '127.0.0.1',
+    logger,
+    services: [{ definition: Svc, implementation: unaryService(Svc, implementation, { logger }) }],
+    shutdownGraceMs: 500,
+  });
   const config = testConfig({
     TRANSACTIONS_ADDR: `127.0.0.1:${grpc.port}`,
     // The same server stands in for compliance's overall health; its routes are covered in routes.int-spec.ts.
@@ -88,7 +99,11 @@ describe('gateway over a live AccountService', () => {
     const res = await request({ method: 'POST', url: '/v1/accounts', payload: validBody, headers: { 'idempotency-key': 'key-00000001' } });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ ownerId: 'cust-1', type: 'ASSET', status: 'ACTIVE', overdraftLimitMinor: '9223372036854775807' });
-    expect(received.at(-1)).toMatchObject({ idempotencyKey: 'key-00000001', overdraftLimitMinor: 9_223_372_036_854_775_807n, currency: 'EUR' });
+    expect(received.at(-1)).toMatchObject({
+      idempotencyKey: 'key-00000001',
+      overdraftLimitMinor: 9_223_372_036_854_775_807n,
+      currency: 'EUR',
+    });
   });
 
   it('reads an account', async () => {
@@ -98,7 +113,12 @@ describe('gateway over a live AccountService', () => {
   });
 
   it('answers malformed JSON with a 400 problem', async () => {
-    const res = await request({ method: 'POST', url: '/v1/accounts', payload: '{"ownerId": ', headers: { 'content-type': 'application/json', 'idempotency-key': 'key-00000002' } });
+    const res = await request({
+      method: 'POST',
+      url: '/v1/accounts',
+      payload: '{"ownerId": ',
+      headers: { 'content-type': 'application/json', 'idempotency-key': 'key-00000002' },
+    });
     expect(res.status).toBe(400);
     expect(res.contentType).toContain(PROBLEM_CONTENT_TYPE);
     expect(res.body).toMatchObject({ status: 400, code: 'HTTP.BAD_REQUEST', instance: expect.stringMatching(/^urn:tessera:request:/) });
@@ -114,10 +134,20 @@ describe('gateway over a live AccountService', () => {
 
   it('lists every invalid body field in one 400 problem, before calling upstream', async () => {
     const before = received.length;
-    const res = await request({ method: 'POST', url: '/v1/accounts', payload: { ownerId: '', type: 'CASH', currency: 'eur', overdraftLimitMinor: 1.5 }, headers: { 'idempotency-key': 'key-00000004' } });
+    const res = await request({
+      method: 'POST',
+      url: '/v1/accounts',
+      payload: { ownerId: '', type: 'CASH', currency: 'eur', overdraftLimitMinor: 1.5 },
+      headers: { 'idempotency-key': 'key-00000004' },
+    });
     expect(res.status).toBe(400);
     expect(res.body['code']).toBe('HTTP.INVALID_REQUEST');
-    expect((res.body['errors'] as { field: string }[]).map((e) => e.field).sort()).toEqual(['currency', 'overdraftLimitMinor', 'ownerId', 'type']);
+    expect((res.body['errors'] as { field: string }[]).map((e) => e.field).sort()).toEqual([
+      'currency',
+      'overdraftLimitMinor',
+      'ownerId',
+      'type',
+    ]);
     expect(received.length).toBe(before);
   });
 
@@ -125,13 +155,19 @@ describe('gateway over a live AccountService', () => {
     const res = await request({ method: 'POST', url: '/v1/accounts', payload: validBody });
     expect(res.status).toBe(400);
     expect(res.contentType).toContain(PROBLEM_CONTENT_TYPE);
-    expect(res.body).toMatchObject({ code: 'HTTP.IDEMPOTENCY_KEY_REQUIRED', errors: [{ field: 'Idempotency-Key', description: 'required' }] });
+    expect(res.body).toMatchObject({
+      code: 'HTTP.IDEMPOTENCY_KEY_REQUIRED',
+      errors: [{ field: 'Idempotency-Key', description: 'required' }],
+    });
   });
 
   it('rejects a too-short Idempotency-Key and a malformed id, naming the header / parameter', async () => {
     const key = await request({ method: 'POST', url: '/v1/accounts', payload: validBody, headers: { 'idempotency-key': 'short' } });
     expect(key.status).toBe(400);
-    expect(key.body).toMatchObject({ code: 'HTTP.INVALID_IDEMPOTENCY_KEY', errors: [{ field: 'Idempotency-Key', description: 'must be 8 to 128 characters' }] });
+    expect(key.body).toMatchObject({
+      code: 'HTTP.INVALID_IDEMPOTENCY_KEY',
+      errors: [{ field: 'Idempotency-Key', description: 'must be 8 to 128 characters' }],
+    });
     const id = await request({ method: 'GET', url: '/v1/accounts/not-a-uuid' });
     expect(id.status).toBe(400);
     expect(id.body).toMatchObject({ code: 'HTTP.INVALID_ID', errors: [{ field: 'id', description: 'must be a UUID' }] });
@@ -152,7 +188,10 @@ describe('gateway over a live AccountService', () => {
 
   it('reports healthy while transactions, compliance and Kafka answer', async () => {
     const res = await request({ method: 'GET', url: '/health' });
-    expect(res.body).toMatchObject({ status: 'up', checks: { transactions: { status: 'up' }, postgres: { status: 'up' }, compliance: { status: 'up' }, kafka: { status: 'up' } } });
+    expect(res.body).toMatchObject({
+      status: 'up',
+      checks: { transactions: { status: 'up' }, postgres: { status: 'up' }, compliance: { status: 'up' }, kafka: { status: 'up' } },
+    });
     expect(res.status).toBe(200);
   });
 
@@ -162,7 +201,12 @@ describe('gateway over a live AccountService', () => {
     });
 
     it('answers a POST with a 503 UNAVAILABLE problem', async () => {
-      const res = await request({ method: 'POST', url: '/v1/accounts', payload: validBody, headers: { 'idempotency-key': 'key-00000005' } });
+      const res = await request({
+        method: 'POST',
+        url: '/v1/accounts',
+        payload: validBody,
+        headers: { 'idempotency-key': 'key-00000005' },
+      });
       expect(res.status).toBe(503);
       expect(res.contentType).toContain(PROBLEM_CONTENT_TYPE);
       expect(res.body).toMatchObject({ status: 503, title: 'Service Unavailable' });
@@ -176,7 +220,10 @@ describe('gateway over a live AccountService', () => {
     it('reports /health 503 naming the dead dependency', async () => {
       const res = await request({ method: 'GET', url: '/health' });
       expect(res.status).toBe(503);
-      expect(res.body).toMatchObject({ status: 'down', checks: { transactions: { status: 'down', detail: expect.any(String) }, kafka: { status: 'up' } } });
+      expect(res.body).toMatchObject({
+        status: 'down',
+        checks: { transactions: { status: 'down', detail: expect.any(String) }, kafka: { status: 'up' } },
+      });
     });
   });
 });

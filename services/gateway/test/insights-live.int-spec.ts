@@ -61,14 +61,20 @@ beforeAll(async () => {
       {
         definition: analyticsV1.InsightsServiceService,
         implementation: {
-          getAggregates: wrapUnary(async (req: analyticsV1.GetAggregatesRequest) => {
-            requests.push({ method: 'getAggregates', request: req });
-            return { aggregates: [aggregate(3)], page: { nextPageToken: 'next-1' } };
-          }, { logger }),
-          getTopN: wrapUnary(async (req: analyticsV1.GetTopNRequest) => {
-            requests.push({ method: 'getTopN', request: req });
-            return { entries: [{ dimensionValue: 'DE', count: 7n, sum: 70 }] };
-          }, { logger }),
+          getAggregates: wrapUnary(
+            async (req: analyticsV1.GetAggregatesRequest) => {
+              requests.push({ method: 'getAggregates', request: req });
+              return { aggregates: [aggregate(3)], page: { nextPageToken: 'next-1' } };
+            },
+            { logger },
+          ),
+          getTopN: wrapUnary(
+            async (req: analyticsV1.GetTopNRequest) => {
+              requests.push({ method: 'getTopN', request: req });
+              return { entries: [{ dimensionValue: 'DE', count: 7n, sum: 70 }] };
+            },
+            { logger },
+          ),
           streamAggregates: (call: StreamCall) => {
             requests.push({ method: 'streamAggregates', request: call.request });
             if (call.request.metric === 'unavailable') {
@@ -132,7 +138,7 @@ async function waitFor(condition: () => boolean): Promise<void> {
 }
 
 describe('GET /v1/live/aggregates', () => {
-  it('refuses a missing key (401), an unknown key (401) and another tenant\'s key (403) as problem+json', async () => {
+  it("refuses a missing key (401), an unknown key (401) and another tenant's key (403) as problem+json", async () => {
     const missing = await fetch(`${base}/v1/live/aggregates?tenantId=acme`);
     expect(missing.status).toBe(401);
     expect(missing.headers.get('content-type')).toContain(PROBLEM_CONTENT_TYPE);
@@ -156,12 +162,25 @@ describe('GET /v1/live/aggregates', () => {
 
     streams[0]!.call.write({ aggregate: aggregate(1) });
     streams[0]!.call.write({ aggregate: aggregate(2) });
-    const frames = await readFrames(res.body!, (f) => f.filter((x) => x.startsWith('event: aggregate')).length === 2 && f.includes(': heartbeat'));
+    const frames = await readFrames(
+      res.body!,
+      (f) => f.filter((x) => x.startsWith('event: aggregate')).length === 2 && f.includes(': heartbeat'),
+    );
     expect(frames[0]).toBe('retry: 3000');
     expect(frames[1]).toBe(': subscribed');
     const events = frames.filter((f) => f.startsWith('event: aggregate')).map((f) => f.split('\n'));
-    expect(events.map((lines) => lines[1])).toEqual([`id: acme|web|page.view|=|10|10|${START.getTime()}#1`, `id: acme|web|page.view|=|10|10|${START.getTime()}#2`]);
-    expect(JSON.parse(events[1]![2]!.slice('data: '.length))).toMatchObject({ tenantId: 'acme', metric: 'page.view', count: 4, sum: 12.5, revision: 2, windowStart: START.toISOString() });
+    expect(events.map((lines) => lines[1])).toEqual([
+      `id: acme|web|page.view|=|10|10|${START.getTime()}#1`,
+      `id: acme|web|page.view|=|10|10|${START.getTime()}#2`,
+    ]);
+    expect(JSON.parse(events[1]![2]!.slice('data: '.length))).toMatchObject({
+      tenantId: 'acme',
+      metric: 'page.view',
+      count: 4,
+      sum: 12.5,
+      revision: 2,
+      windowStart: START.toISOString(),
+    });
 
     abort.abort();
     await waitFor(() => streams[0]!.cancelled);
@@ -176,7 +195,9 @@ describe('GET /v1/live/aggregates', () => {
     expect(streams[1]!.call.metadata.get('authorization')).toEqual([`Bearer ${token}`]);
     abort.abort();
     await waitFor(() => streams[1]!.cancelled);
-    const otherTenant = await fetch(`${base}/v1/live/aggregates?tenantId=acme&access_token=${await t.token('svc-globex', ['ingest'], { tenant: 'globex' })}`);
+    const otherTenant = await fetch(
+      `${base}/v1/live/aggregates?tenantId=acme&access_token=${await t.token('svc-globex', ['ingest'], { tenant: 'globex' })}`,
+    );
     expect(await otherTenant.json()).toMatchObject({ status: 403, code: 'AUTH.TENANT_FORBIDDEN' });
   });
 
@@ -197,18 +218,34 @@ describe('GET /v1/live/aggregates', () => {
 
 describe('GET /v1/insights', () => {
   it('reads a series with the request mapped to GetAggregates', async () => {
-    const res = await fetch(`${base}/v1/insights/aggregates?tenantId=acme&metric=page.view&dimensionKey=country&from=2026-01-01T11:00:00Z&resolution=60&pageSize=500`, { headers: { 'x-api-key': KEY } });
+    const res = await fetch(
+      `${base}/v1/insights/aggregates?tenantId=acme&metric=page.view&dimensionKey=country&from=2026-01-01T11:00:00Z&resolution=60&pageSize=500`,
+      { headers: { 'x-api-key': KEY } },
+    );
     expect(res.status).toBe(200);
     const body = (await res.json()) as { items: { revision: number }[]; nextPageToken: string };
-    expect(body).toMatchObject({ items: [{ windowKey: `acme|web|page.view|=|10|10|${START.getTime()}`, revision: 3, count: 4 }], nextPageToken: 'next-1' });
+    expect(body).toMatchObject({
+      items: [{ windowKey: `acme|web|page.view|=|10|10|${START.getTime()}`, revision: 3, count: 4 }],
+      nextPageToken: 'next-1',
+    });
     expect(requests.at(-1)).toMatchObject({
       method: 'getAggregates',
-      request: { tenantId: 'acme', metric: 'page.view', dimensionKey: 'country', dimensionValue: '', windowSizeSeconds: 60n, from: new Date('2026-01-01T11:00:00Z'), page: { pageSize: 500, pageToken: '' } },
+      request: {
+        tenantId: 'acme',
+        metric: 'page.view',
+        dimensionKey: 'country',
+        dimensionValue: '',
+        windowSizeSeconds: 60n,
+        from: new Date('2026-01-01T11:00:00Z'),
+        page: { pageSize: 500, pageToken: '' },
+      },
     });
   });
 
   it('ranks with GetTopN and requires the key', async () => {
-    const res = await fetch(`${base}/v1/insights/top?tenantId=acme&metric=page.view&dimensionKey=country&orderBy=count&limit=5`, { headers: { 'x-api-key': KEY } });
+    const res = await fetch(`${base}/v1/insights/top?tenantId=acme&metric=page.view&dimensionKey=country&orderBy=count&limit=5`, {
+      headers: { 'x-api-key': KEY },
+    });
     expect(await res.json()).toEqual({ items: [{ dimensionValue: 'DE', count: 7, sum: 70 }] });
     expect(requests.at(-1)).toMatchObject({ method: 'getTopN', request: { tenantId: 'acme', orderBy: 'count', limit: 5 } });
     const denied = await fetch(`${base}/v1/insights/top?tenantId=acme&metric=page.view&dimensionKey=country`);

@@ -29,18 +29,25 @@ const fastifyRoutes = new Set<string>();
 beforeAll(async () => {
   auth = await createTestAuth();
   const config = testConfig({
-    TRANSACTIONS_ADDR: CLOSED, COMPLIANCE_ADDR: CLOSED, INGEST_ADDR: CLOSED, INSIGHTS_ADDR: CLOSED,
-    GATEWAY_GRPC_DEADLINE_MS: '500', GATEWAY_HEALTH_TIMEOUT_MS: '500',
+    TRANSACTIONS_ADDR: CLOSED,
+    COMPLIANCE_ADDR: CLOSED,
+    INGEST_ADDR: CLOSED,
+    INSIGHTS_ADDR: CLOSED,
+    GATEWAY_GRPC_DEADLINE_MS: '500',
+    GATEWAY_HEALTH_TIMEOUT_MS: '500',
   });
   // Built exactly as main.ts builds it (configureApp -> setupDocs); Nest adds its routes at listen, after this hook.
   app = await createGatewayApp(config, auth.auth, { logger: ['error'] });
-  app.getHttpAdapter().getInstance().addHook('onRoute', (route) => {
-    // Fastify adds HEAD for every GET itself; OPTIONS would be CORS preflight.
-    for (const method of [route.method].flat()) {
-      if (method === 'HEAD' || method === 'OPTIONS') continue;
-      fastifyRoutes.add(`${method} ${route.url.replace(/:([A-Za-z]+)/g, '{$1}')}`);
-    }
-  });
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onRoute', (route) => {
+      // Fastify adds HEAD for every GET itself; OPTIONS would be CORS preflight.
+      for (const method of [route.method].flat()) {
+        if (method === 'HEAD' || method === 'OPTIONS') continue;
+        fastifyRoutes.add(`${method} ${route.url.replace(/:([A-Za-z]+)/g, '{$1}')}`);
+      }
+    });
   await app.listen(0, '127.0.0.1');
   base = await app.getUrl();
   served = (await (await fetch(`${base}/openapi.json`)).json()) as OpenApiDocument;
@@ -74,7 +81,11 @@ describe('GET /openapi.json', () => {
     for (const [path, operations] of Object.entries(served.paths)) {
       for (const [method, operation] of Object.entries(operations)) {
         const url = `${base}${path.replace(/\{[^}]+\}/g, '0b6f1a4e-2c1d-4a55-9c3e-7d2a1f0e9b88')}`;
-        if ((operation as { responses: Record<string, { content?: Record<string, unknown> }> }).responses['200']?.content?.['text/event-stream']) {
+        if (
+          (operation as { responses: Record<string, { content?: Record<string, unknown> }> }).responses['200']?.content?.[
+            'text/event-stream'
+          ]
+        ) {
           // An SSE stream would stay open; its routing shows in the headers.
           const controller = new AbortController();
           const res = await fetch(url, { signal: controller.signal });
@@ -87,7 +98,10 @@ describe('GET /openapi.json', () => {
           ...(method === 'post' ? { body: '{}', headers: { 'content-type': 'application/json' } } : {}),
         });
         const body = (await res.text()).trim();
-        expect({ route: `${method} ${path}`, body }).not.toEqual({ route: `${method} ${path}`, body: expect.stringContaining('HTTP.ROUTE_NOT_FOUND') });
+        expect({ route: `${method} ${path}`, body }).not.toEqual({
+          route: `${method} ${path}`,
+          body: expect.stringContaining('HTTP.ROUTE_NOT_FOUND'),
+        });
         const isPublic = ((operation as { security?: unknown[] }).security ?? ['?']).length === 0;
         if (!isPublic) expect({ route: `${method} ${path}`, ok: res.ok }).toEqual({ route: `${method} ${path}`, ok: false });
       }
@@ -109,7 +123,9 @@ describe(`GET /${DOCS_PATH}`, () => {
     const html = await page.text();
     expect(html).toContain('<title>Tessera gateway API</title>');
     const scripts = [...html.matchAll(/<script src="([^"]+)"/g)].map((m) => m[1]!);
-    expect(scripts).toEqual(expect.arrayContaining([expect.stringContaining('swagger-ui-bundle.js'), expect.stringContaining('swagger-ui-init.js')]));
+    expect(scripts).toEqual(
+      expect.arrayContaining([expect.stringContaining('swagger-ui-bundle.js'), expect.stringContaining('swagger-ui-init.js')]),
+    );
     for (const script of scripts) {
       const res = await fetch(new URL(script, `${base}/${DOCS_PATH}`));
       expect({ script, status: res.status }).toEqual({ script, status: 200 });

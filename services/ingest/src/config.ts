@@ -9,7 +9,10 @@ export const ingestConfigSchema = z.object({
   INGEST_GRPC_HOST: z.string().default('127.0.0.1'),
   KAFKA_BROKERS: brokers().default(['127.0.0.1:19092']),
   /** Tests point each run at its own topic; auto-creation is off, so it must exist. */
-  INGEST_RAW_TOPIC: z.string().regex(/^[a-zA-Z0-9._-]{1,249}$/).default('analytics.events.raw.v1'),
+  INGEST_RAW_TOPIC: z
+    .string()
+    .regex(/^[a-zA-Z0-9._-]{1,249}$/)
+    .default('analytics.events.raw.v1'),
   /** Token verification and the hashed API key store (see @tessera/auth); dev defaults outside production. */
   ...authEnvSchema.shape,
   NODE_ENV: z.string().optional(),
@@ -17,7 +20,10 @@ export const ingestConfigSchema = z.object({
   INGEST_EVENT_TYPES: z
     .string()
     .transform((raw, ctx) => {
-      const list = raw.split(',').map((s) => s.trim()).filter(Boolean);
+      const list = raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       const bad = list.filter((t) => !EVENT_TYPE.test(t));
       if (bad.length > 0) {
         ctx.addIssue({ code: 'custom', message: `every type must match ${EVENT_TYPE.source}; invalid: ${bad.join(', ')}`, input: raw });

@@ -41,12 +41,26 @@ interface Running {
 }
 
 async function startIngest(env: Record<string, string>): Promise<Running> {
-  const config = ingestConfigSchema.parse({ INGEST_GRPC_PORT: '0', INGEST_RAW_TOPIC: TOPIC, ...auth.env, KAFKA_BROKERS: BROKERS.join(','), ...env });
+  const config = ingestConfigSchema.parse({
+    INGEST_GRPC_PORT: '0',
+    INGEST_RAW_TOPIC: TOPIC,
+    ...auth.env,
+    KAFKA_BROKERS: BROKERS.join(','),
+    ...env,
+  });
   const app = await NestFactory.createApplicationContext(AppModule.forRoot(config), { logger: ['error'] });
   await app.init();
   const addr = `127.0.0.1:${app.get(GrpcServerHost).port}`;
   const client = createGrpcClient(analyticsV1.IngestServiceClient, addr, { retry: 'none', defaultDeadlineMs: 30_000, forwardAuth: false });
-  return { app, client, addr, close: async () => { client.close(); await app.close(); } };
+  return {
+    app,
+    client,
+    addr,
+    close: async () => {
+      client.close();
+      await app.close();
+    },
+  };
 }
 
 function apiKey(key = acmeKey): Metadata {
@@ -57,12 +71,22 @@ function apiKey(key = acmeKey): Metadata {
 
 function event(overrides: Partial<analyticsV1.AnalyticsEvent> = {}): analyticsV1.AnalyticsEvent {
   return analyticsV1.AnalyticsEvent.fromPartial({
-    tenantId: 'acme', streamId: 'web', eventId: randomUUID(), eventType: 'page.view', occurredAt: new Date(), value: 1, attributes: { country: 'DE' }, ...overrides,
+    tenantId: 'acme',
+    streamId: 'web',
+    eventId: randomUUID(),
+    eventType: 'page.view',
+    occurredAt: new Date(),
+    value: 1,
+    attributes: { country: 'DE' },
+    ...overrides,
   });
 }
 
 /** Every record on the run's topic (read from the beginning by a throwaway group) until `expected` arrived or the wait ends. */
-async function readTopic(expected: number, waitMs = 20_000): Promise<{ key: string; partition: number; id: string; event: analyticsV1.AnalyticsEvent }[]> {
+async function readTopic(
+  expected: number,
+  waitMs = 20_000,
+): Promise<{ key: string; partition: number; id: string; event: analyticsV1.AnalyticsEvent }[]> {
   const consumer = kafka.consumer({ groupId: `ingest-test-reader-${randomUUID()}`, maxWaitTimeInMs: 250 });
   const records: { key: string; partition: number; id: string; event: analyticsV1.AnalyticsEvent }[] = [];
   await consumer.connect();
@@ -72,7 +96,12 @@ async function readTopic(expected: number, waitMs = 20_000): Promise<{ key: stri
   await consumer.run({
     eachMessage: async ({ message, partition }) => {
       const envelope = decodeEnvelope(message.value);
-      records.push({ key: message.key?.toString() ?? '', partition, id: envelope.id, event: analyticsV1.AnalyticsEvent.decode(envelope.data) });
+      records.push({
+        key: message.key?.toString() ?? '',
+        partition,
+        id: envelope.id,
+        event: analyticsV1.AnalyticsEvent.decode(envelope.data),
+      });
       if (records.length >= expected) settle();
     },
   });
@@ -92,7 +121,11 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-function streamCall(client: analyticsV1.IngestServiceClient, chunks: analyticsV1.AnalyticsEvent[][], metadata = apiKey()): Promise<analyticsV1.IngestStreamResponse> {
+function streamCall(
+  client: analyticsV1.IngestServiceClient,
+  chunks: analyticsV1.AnalyticsEvent[][],
+  metadata = apiKey(),
+): Promise<analyticsV1.IngestStreamResponse> {
   return new Promise((resolve, reject) => {
     const call = client.ingestStream(metadata, (error, response) => (error ? reject(error) : resolve(response)));
     let i = 0;
@@ -155,7 +188,9 @@ describe('IngestService against real Kafka', () => {
     expect(missing).toMatchObject({ kind: 'UNAUTHENTICATED', code: 'AUTH.CREDENTIALS_REQUIRED' });
     const wrong = await failure(unaryCall(ingest.client, 'ingestBatch', { events: [event()] }, { metadata: apiKey('not-a-real-key') }));
     expect(wrong).toMatchObject({ kind: 'UNAUTHENTICATED', code: 'AUTH.API_KEY_INVALID' });
-    const stream = await failure(streamCall(ingest.client, [[event()]], new Metadata()).catch((e: unknown) => Promise.reject(fromGrpcError(e))));
+    const stream = await failure(
+      streamCall(ingest.client, [[event()]], new Metadata()).catch((e: unknown) => Promise.reject(fromGrpcError(e))),
+    );
     expect(stream).toMatchObject({ kind: 'UNAUTHENTICATED', code: 'AUTH.CREDENTIALS_REQUIRED' });
   });
 
@@ -170,9 +205,13 @@ describe('IngestService against real Kafka', () => {
     const ok = await unaryCall(ingest.client, 'ingestBatch', { events: [event({ streamId: 'jwt' })] }, withTenant);
     expect(ok).toMatchObject({ accepted: 1, rejections: [] });
     sentAccepted += 1;
-    const noTenant = await failure(unaryCall(ingest.client, 'ingestBatch', { events: [event()] }, await auth.bearer('pipeline-2', ['ingest'])));
+    const noTenant = await failure(
+      unaryCall(ingest.client, 'ingestBatch', { events: [event()] }, await auth.bearer('pipeline-2', ['ingest'])),
+    );
     expect(noTenant).toMatchObject({ kind: 'PERMISSION_DENIED', code: 'AUTH.TENANT_FORBIDDEN' });
-    const noScope = await failure(unaryCall(ingest.client, 'ingestBatch', { events: [event()] }, await auth.bearer('op-1', ['operator'], { tenant: 'acme' })));
+    const noScope = await failure(
+      unaryCall(ingest.client, 'ingestBatch', { events: [event()] }, await auth.bearer('op-1', ['operator'], { tenant: 'acme' })),
+    );
     expect(noScope).toMatchObject({ kind: 'PERMISSION_DENIED', code: 'AUTH.SCOPE_REQUIRED' });
   });
 
@@ -187,7 +226,11 @@ describe('IngestService against real Kafka', () => {
   });
 
   it('accepts the good events of a mixed batch, reports each bad one, and the good ones are on the topic exactly once', async () => {
-    const good = [event({ streamId: 'checkout' }), event({ streamId: 'checkout', value: 2.5 }), event({ streamId: 'web', attributes: { plan: 'pro' } })];
+    const good = [
+      event({ streamId: 'checkout' }),
+      event({ streamId: 'checkout', value: 2.5 }),
+      event({ streamId: 'web', attributes: { plan: 'pro' } }),
+    ];
     const bad = [
       event({ tenantId: '' }),
       event({ tenantId: 'globex' }),
@@ -198,7 +241,9 @@ describe('IngestService against real Kafka', () => {
       event({ attributes: { city: 'M\uFFFDnchen' } }),
       event({ value: Number.NaN }),
     ];
-    const batch = [bad[0], good[0], bad[1], bad[2], good[1], bad[3], bad[4], bad[5], good[2], bad[6], bad[7]].map((e) => e as analyticsV1.AnalyticsEvent);
+    const batch = [bad[0], good[0], bad[1], bad[2], good[1], bad[3], bad[4], bad[5], good[2], bad[6], bad[7]].map(
+      (e) => e as analyticsV1.AnalyticsEvent,
+    );
     const res = await unaryCall(ingest.client, 'ingestBatch', { events: batch }, { metadata: apiKey() });
     expect(res.accepted).toBe(3);
     expect(res.rejections.map((r) => [r.index, r.code])).toEqual([
@@ -228,7 +273,9 @@ describe('IngestService against real Kafka', () => {
 
   it('ingests a client stream of 5000 events: all acknowledged, each on the topic once, in order per tenant/stream', async () => {
     const streams = ['s1', 's2', 's3', 's4', 's5'];
-    const events = Array.from({ length: 5000 }, (_, i) => event({ streamId: streams[i % streams.length], eventId: `e-${RUN}-${i}`, value: i }));
+    const events = Array.from({ length: 5000 }, (_, i) =>
+      event({ streamId: streams[i % streams.length], eventId: `e-${RUN}-${i}`, value: i }),
+    );
     const chunks: analyticsV1.AnalyticsEvent[][] = [];
     for (let i = 0; i < events.length; i += 250) chunks.push(events.slice(i, i + 250));
     // Two bad events in the middle: reported with their position in the whole stream.
@@ -266,7 +313,12 @@ describe('back-pressure', () => {
     const tight = await startIngest({ INGEST_MAX_PENDING_PUBLISHES: '1' });
     try {
       const calls = Array.from({ length: 20 }, (_, i) =>
-        unaryCall(tight.client, 'ingestBatch', { events: Array.from({ length: 50 }, (__, j) => event({ streamId: 'bp', eventId: `bp-${RUN}-${i}-${j}` })) }, { metadata: apiKey() }).then(
+        unaryCall(
+          tight.client,
+          'ingestBatch',
+          { events: Array.from({ length: 50 }, (__, j) => event({ streamId: 'bp', eventId: `bp-${RUN}-${i}-${j}` })) },
+          { metadata: apiKey() },
+        ).then(
           (res) => ({ ok: true as const, accepted: res.accepted }),
           (error: unknown) => ({ ok: false as const, error: error as AppError }),
         ),
@@ -293,7 +345,14 @@ describe('slow broker', () => {
   it('answers UNAVAILABLE when the ack does not come within INGEST_PUBLISH_TIMEOUT_MS, and frees the slot once Kafka answers', async () => {
     const impatient = await startIngest({ INGEST_PUBLISH_TIMEOUT_MS: '1' });
     try {
-      const err = await failure(unaryCall(impatient.client, 'ingestBatch', { events: Array.from({ length: 200 }, () => event({ streamId: 'slow' })) }, { metadata: apiKey() }));
+      const err = await failure(
+        unaryCall(
+          impatient.client,
+          'ingestBatch',
+          { events: Array.from({ length: 200 }, () => event({ streamId: 'slow' })) },
+          { metadata: apiKey() },
+        ),
+      );
       expect(err).toMatchObject({ kind: 'UNAVAILABLE', code: 'INGEST.KAFKA_UNAVAILABLE' });
       expect(Number(err.metadata['retryAfterSeconds'])).toBeGreaterThanOrEqual(1);
       const publisher = impatient.app.get(RawEventPublisher);
@@ -322,7 +381,9 @@ describe('Kafka unreachable', () => {
   });
 
   it('answers IngestBatch UNAVAILABLE with a retry hint and acknowledges nothing', async () => {
-    const err = await failure(unaryCall(down.client, 'ingestBatch', { events: [event(), event({ tenantId: '' })] }, { metadata: apiKey() }));
+    const err = await failure(
+      unaryCall(down.client, 'ingestBatch', { events: [event(), event({ tenantId: '' })] }, { metadata: apiKey() }),
+    );
     expect(err).toMatchObject({ kind: 'UNAVAILABLE', code: 'INGEST.KAFKA_UNAVAILABLE' });
     expect(Number(err.metadata['retryAfterSeconds'])).toBeGreaterThanOrEqual(1);
   });

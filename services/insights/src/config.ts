@@ -10,7 +10,10 @@ export const insightsConfigSchema = z.object({
   KAFKA_BROKERS: brokers().default(['127.0.0.1:19092']),
   INSIGHTS_CONSUMER_ENABLED: bool().default(true),
   /** Tests give each run its own group and topic so they never share partitions with a running service. */
-  INSIGHTS_CONSUMER_GROUP: z.string().regex(/^insights\.[a-z0-9.-]+$/).default('insights.read-models'),
+  INSIGHTS_CONSUMER_GROUP: z
+    .string()
+    .regex(/^insights\.[a-z0-9.-]+$/)
+    .default('insights.read-models'),
   INSIGHTS_AGGREGATES_TOPIC: z.string().min(1).default('analytics.aggregates.v1'),
   /**
    * Partitions whose fetched batches are stored at once (each on its own pooled connection, so at most

@@ -26,22 +26,25 @@ export class InsightsGrpc {
   implementation(): UntypedServiceImplementation {
     const options = { logger: this.logger };
     return {
-      getAggregates: wrapUnary(async (req: analyticsV1.GetAggregatesRequest, ctx: CallContext): Promise<analyticsV1.GetAggregatesResponse> => {
-        assertTenant(ctx, req.tenantId);
-        const page = await this.getAggregates.execute({
-          tenantId: req.tenantId,
-          streamId: req.streamId,
-          metric: req.metric,
-          dimensionKey: req.dimensionKey,
-          dimensionValue: req.dimensionValue,
-          from: req.from,
-          to: req.to,
-          windowSizeSeconds: Number(req.windowSizeSeconds),
-          pageSize: req.page?.pageSize ?? 0,
-          pageToken: req.page?.pageToken ?? '',
-        });
-        return { aggregates: page.aggregates.map(aggregateToProto), page: { nextPageToken: page.nextPageToken } };
-      }, options),
+      getAggregates: wrapUnary(
+        async (req: analyticsV1.GetAggregatesRequest, ctx: CallContext): Promise<analyticsV1.GetAggregatesResponse> => {
+          assertTenant(ctx, req.tenantId);
+          const page = await this.getAggregates.execute({
+            tenantId: req.tenantId,
+            streamId: req.streamId,
+            metric: req.metric,
+            dimensionKey: req.dimensionKey,
+            dimensionValue: req.dimensionValue,
+            from: req.from,
+            to: req.to,
+            windowSizeSeconds: Number(req.windowSizeSeconds),
+            pageSize: req.page?.pageSize ?? 0,
+            pageToken: req.page?.pageToken ?? '',
+          });
+          return { aggregates: page.aggregates.map(aggregateToProto), page: { nextPageToken: page.nextPageToken } };
+        },
+        options,
+      ),
       getTopN: wrapUnary(async (req: analyticsV1.GetTopNRequest, ctx: CallContext): Promise<analyticsV1.GetTopNResponse> => {
         assertTenant(ctx, req.tenantId);
         const entries = await this.getTopN.execute({

@@ -49,7 +49,8 @@ interface Spec {
 }
 
 /** A distinct 32-hex trace id per window start and revision, to see which revision's trace the read model kept. */
-const traceOf = (startOffsetS: number, revision: number) => `${startOffsetS.toString(16).padStart(16, '0')}${revision.toString(16).padStart(16, '0')}`;
+const traceOf = (startOffsetS: number, revision: number) =>
+  `${startOffsetS.toString(16).padStart(16, '0')}${revision.toString(16).padStart(16, '0')}`;
 /** max_event_time (ms after the window start) per revision, to see which revision's the read model kept; revision 0 sends none. */
 const maxEventOffsetOf = (revision: number) => (revision > 0 ? revision * 100 : undefined);
 
@@ -94,7 +95,13 @@ const partitioner = Partitioners.DefaultPartitioner();
 const partitionOf = (key: string) =>
   partitioner({
     topic: TOPIC,
-    partitionMetadata: Array.from({ length: PARTITIONS }, (_, partitionId) => ({ partitionId, leader: 0, replicas: [0], isr: [0], partitionErrorCode: 0 })),
+    partitionMetadata: Array.from({ length: PARTITIONS }, (_, partitionId) => ({
+      partitionId,
+      leader: 0,
+      replicas: [0],
+      isr: [0],
+      partitionErrorCode: 0,
+    })),
     message: { key, value: null },
   });
 /**
@@ -106,7 +113,14 @@ const written = new Map<number, number>();
 let openTransaction: Set<number> | undefined;
 
 async function publish(p: EventProducer | { publish: EventProducer['publish'] }, a: analyticsV1.WindowAggregate): Promise<void> {
-  await p.publish(TOPIC, { id: `${a.windowKey}#${a.revision}`, type: eventTypeName.WindowAggregate, subject: a.windowKey, key: a.windowKey, message: a, codec: analyticsV1.WindowAggregate });
+  await p.publish(TOPIC, {
+    id: `${a.windowKey}#${a.revision}`,
+    type: eventTypeName.WindowAggregate,
+    subject: a.windowKey,
+    key: a.windowKey,
+    message: a,
+    codec: analyticsV1.WindowAggregate,
+  });
   const partition = partitionOf(a.windowKey);
   written.set(partition, (written.get(partition) ?? 0) + 1);
   openTransaction?.add(partition);
@@ -143,12 +157,20 @@ async function consumed(): Promise<void> {
   }
 }
 
-function call<Req, Res>(method: (req: Req, md: Metadata, cb: (err: Error | null, res: Res) => void) => unknown, req: Req, md: Metadata): Promise<Res> {
+function call<Req, Res>(
+  method: (req: Req, md: Metadata, cb: (err: Error | null, res: Res) => void) => unknown,
+  req: Req,
+  md: Metadata,
+): Promise<Res> {
   return new Promise((resolve, reject) => method.call(client, req, md, (err, res) => (err ? reject(fromGrpcError(err)) : resolve(res))));
 }
 
 const getAggregates = (req: Partial<analyticsV1.GetAggregatesRequest>, md = tenantKey) =>
-  call<analyticsV1.GetAggregatesRequest, analyticsV1.GetAggregatesResponse>(client.getAggregates, analyticsV1.GetAggregatesRequest.fromPartial(req), md);
+  call<analyticsV1.GetAggregatesRequest, analyticsV1.GetAggregatesResponse>(
+    client.getAggregates,
+    analyticsV1.GetAggregatesRequest.fromPartial(req),
+    md,
+  );
 const getTopN = (req: Partial<analyticsV1.GetTopNRequest>, md = tenantKey) =>
   call<analyticsV1.GetTopNRequest, analyticsV1.GetTopNResponse>(client.getTopN, analyticsV1.GetTopNRequest.fromPartial(req), md);
 
@@ -161,7 +183,13 @@ beforeAll(async () => {
   kafka = createKafka({ clientId: `insights-test-${RUN}`, brokers: BROKERS, logger });
   admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: PARTITIONS }, { topic: `${TOPIC}.dlq`, numPartitions: 1 }], waitForLeaders: true });
+  await admin.createTopics({
+    topics: [
+      { topic: TOPIC, numPartitions: PARTITIONS },
+      { topic: `${TOPIC}.dlq`, numPartitions: 1 },
+    ],
+    waitForLeaders: true,
+  });
   producer = new EventProducer({ kafka, source: 'stream-processor', logger });
   await producer.connect();
   txProducer = new EventProducer({ kafka, source: 'stream-processor', logger, transactionalId: `insights-test-${RUN}` });
@@ -209,7 +237,14 @@ describe('insights read model', () => {
     await publish(producer, aggregate({ startOffsetS: 30, revision: 1, count: 1, sum: 1, keyTenant: 'victim' }));
     await consumed();
 
-    const rows = await h.db.query<{ start_s: number; revision: string; count: string; sum: number; trace_id: string; max_event_ms: string | null }>(
+    const rows = await h.db.query<{
+      start_s: number;
+      revision: string;
+      count: string;
+      sum: number;
+      trace_id: string;
+      max_event_ms: string | null;
+    }>(
       `SELECT (extract(epoch FROM window_start) * 1000 - $2::bigint) / 1000 AS start_s, revision::text, count::text, sum, trace_id,
         (extract(epoch FROM max_event_time - window_start) * 1000)::bigint::text AS max_event_ms
        FROM window_aggregates WHERE tenant_id = $1 ORDER BY window_start`,
@@ -263,21 +298,32 @@ describe('insights read model', () => {
       [10, 5],
     ]);
     expect(first.page?.nextPageToken).not.toBe('');
-    const second = await getAggregates({ tenantId: TENANT, metric: 'page.view', ...RANGE, page: { pageSize: 2, pageToken: first.page!.nextPageToken } });
+    const second = await getAggregates({
+      tenantId: TENANT,
+      metric: 'page.view',
+      ...RANGE,
+      page: { pageSize: 2, pageToken: first.page!.nextPageToken },
+    });
     expect(second.aggregates.map((a) => Number(a.count))).toEqual([7]);
     // The trace of the revision kept comes back out (the console links each point to it).
     expect([...first.aggregates, ...second.aggregates].map((a) => a.traceId)).toEqual([traceOf(0, 2), traceOf(10, 3), traceOf(20, 0)]);
     // So does its newest event time (none for the revision that was sent without one).
-    expect([...first.aggregates, ...second.aggregates].map((a) => a.maxEventTime && a.maxEventTime.getTime() - a.windowStart!.getTime())).toEqual([200, 300, undefined]);
+    expect(
+      [...first.aggregates, ...second.aggregates].map((a) => a.maxEventTime && a.maxEventTime.getTime() - a.windowStart!.getTime()),
+    ).toEqual([200, 300, undefined]);
     expect(second.page?.nextPageToken).toBe('');
 
     const minute = await getAggregates({ tenantId: TENANT, metric: 'page.view', ...RANGE, windowSizeSeconds: 60n });
-    expect(minute.aggregates.map((a) => [Number(a.windowSizeSeconds), Number(a.windowSlideSeconds), Number(a.count)])).toEqual([[60, 60, 14]]);
+    expect(minute.aggregates.map((a) => [Number(a.windowSizeSeconds), Number(a.windowSlideSeconds), Number(a.count)])).toEqual([
+      [60, 60, 14],
+    ]);
   });
 
   it('refuses a page token from another query and a request without tenant', async () => {
     const first = await getAggregates({ tenantId: TENANT, metric: 'page.view', ...RANGE, page: { pageSize: 1, pageToken: '' } });
-    await expect(getAggregates({ tenantId: TENANT, metric: 'other', ...RANGE, page: { pageSize: 1, pageToken: first.page!.nextPageToken } })).rejects.toMatchObject({
+    await expect(
+      getAggregates({ tenantId: TENANT, metric: 'other', ...RANGE, page: { pageSize: 1, pageToken: first.page!.nextPageToken } }),
+    ).rejects.toMatchObject({
       code: 'INSIGHTS.INVALID_PAGE_TOKEN',
     } satisfies Partial<AppError>);
     await expect(getAggregates({ ...RANGE })).rejects.toMatchObject({ code: 'INSIGHTS.INVALID_REQUEST', kind: 'INVALID_ARGUMENT' });
@@ -285,30 +331,50 @@ describe('insights read model', () => {
 
   it("refuses another tenant's data and calls without a credential", async () => {
     const otherKey = h.auth.apiKey(h.auth.issuer.createApiKey(`other${RUN}`).key).metadata;
-    await expect(getAggregates({ tenantId: TENANT, metric: 'page.view', ...RANGE }, otherKey)).rejects.toMatchObject({ kind: 'PERMISSION_DENIED', code: 'AUTH.TENANT_FORBIDDEN' });
-    await expect(getTopN({ tenantId: TENANT, metric: 'checkout', dimensionKey: 'country', ...RANGE }, otherKey)).rejects.toMatchObject({ code: 'AUTH.TENANT_FORBIDDEN' });
-    await expect(getAggregates({ tenantId: TENANT, metric: 'page.view', ...RANGE }, new Metadata())).rejects.toMatchObject({ kind: 'UNAUTHENTICATED', code: 'AUTH.CREDENTIALS_REQUIRED' });
+    await expect(getAggregates({ tenantId: TENANT, metric: 'page.view', ...RANGE }, otherKey)).rejects.toMatchObject({
+      kind: 'PERMISSION_DENIED',
+      code: 'AUTH.TENANT_FORBIDDEN',
+    });
+    await expect(getTopN({ tenantId: TENANT, metric: 'checkout', dimensionKey: 'country', ...RANGE }, otherKey)).rejects.toMatchObject({
+      code: 'AUTH.TENANT_FORBIDDEN',
+    });
+    await expect(getAggregates({ tenantId: TENANT, metric: 'page.view', ...RANGE }, new Metadata())).rejects.toMatchObject({
+      kind: 'UNAUTHENTICATED',
+      code: 'AUTH.CREDENTIALS_REQUIRED',
+    });
     const foreignStream = client.streamAggregates({ tenantId: TENANT, streamId: '', metric: '' }, otherKey);
     const streamError = await new Promise<AppError>((resolve) => foreignStream.on('error', (e) => resolve(fromGrpcError(e))));
     expect(streamError).toMatchObject({ kind: 'PERMISSION_DENIED', code: 'AUTH.TENANT_FORBIDDEN' });
   });
 
-  it("accepts a JWT with insights:read for its own tenant claim only", async () => {
+  it('accepts a JWT with insights:read for its own tenant claim only', async () => {
     const own = (await h.auth.bearer('analyst-1', ['ingest'], { tenant: TENANT })).metadata;
     await expect(getAggregates({ tenantId: TENANT, metric: 'page.view', ...RANGE }, own)).resolves.toBeDefined();
     const noTenant = (await h.auth.bearer('analyst-2', ['ingest'])).metadata;
-    await expect(getAggregates({ tenantId: TENANT, metric: 'page.view', ...RANGE }, noTenant)).rejects.toMatchObject({ code: 'AUTH.TENANT_FORBIDDEN' });
+    await expect(getAggregates({ tenantId: TENANT, metric: 'page.view', ...RANGE }, noTenant)).rejects.toMatchObject({
+      code: 'AUTH.TENANT_FORBIDDEN',
+    });
     const noScope = (await h.auth.bearer('c-1', ['customer'], { tenant: TENANT })).metadata;
-    await expect(getAggregates({ tenantId: TENANT, metric: 'page.view', ...RANGE }, noScope)).rejects.toMatchObject({ kind: 'PERMISSION_DENIED', code: 'AUTH.SCOPE_REQUIRED' });
+    await expect(getAggregates({ tenantId: TENANT, metric: 'page.view', ...RANGE }, noScope)).rejects.toMatchObject({
+      kind: 'PERMISSION_DENIED',
+      code: 'AUTH.SCOPE_REQUIRED',
+    });
   });
 
   it('ranks dimension values by sum or count over one resolution', async () => {
-    const byCountry: [string, number, number][] = [['DE', 3, 300], ['FR', 9, 90], ['US', 5, 500]];
+    const byCountry: [string, number, number][] = [
+      ['DE', 3, 300],
+      ['FR', 9, 90],
+      ['US', 5, 500],
+    ];
     for (const [country, count, sum] of byCountry) {
       await publish(producer, aggregate({ metric: 'checkout', dim: ['country', country], revision: 1, count, sum }));
       await publish(producer, aggregate({ metric: 'checkout', dim: ['country', country], startOffsetS: 10, revision: 1, count, sum }));
       // The 60 s window holds the same events; counting it too would double them.
-      await publish(producer, aggregate({ metric: 'checkout', dim: ['country', country], size: 60, revision: 1, count: count * 2, sum: sum * 2 }));
+      await publish(
+        producer,
+        aggregate({ metric: 'checkout', dim: ['country', country], size: 60, revision: 1, count: count * 2, sum: sum * 2 }),
+      );
     }
     await consumed();
     const bySum = await getTopN({ tenantId: TENANT, metric: 'checkout', dimensionKey: 'country', ...RANGE, limit: 2 });
@@ -357,7 +423,8 @@ describe('insights read model', () => {
         [100, '8', '8', 80, traceOf(100, 8)],
         [110, '5', '5', 5, traceOf(110, 5)],
       ]);
-      const revisionsOf = (startS: number) => mine.filter((a) => a.windowStart!.getTime() === BASE + startS * 1000).map((a) => Number(a.revision));
+      const revisionsOf = (startS: number) =>
+        mine.filter((a) => a.windowStart!.getTime() === BASE + startS * 1000).map((a) => Number(a.revision));
       await waitFor(() => revisionsOf(100).length >= 6 && revisionsOf(110).length >= 5);
       await new Promise((r) => setTimeout(r, 500)); // nothing more may arrive
       expect(revisionsOf(100)).toEqual([3, 4, 5, 6, 7, 8]);

@@ -38,10 +38,24 @@ const config = streamProcessorConfigSchema.parse({ KAFKA_BROKERS: BROKERS.join('
 const options = aggregationOptions(config);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface Topics { raw: string; aggregates: string; dlq: string; changelog: string; repartition: string; group: string }
+interface Topics {
+  raw: string;
+  aggregates: string;
+  dlq: string;
+  changelog: string;
+  repartition: string;
+  group: string;
+}
 function topicsFor(label: string): Topics {
   const id = `${label}-${Date.now().toString(36)}-${randomUUID().slice(0, 6)}`;
-  return { raw: `bench.sp-raw.${id}.v1`, aggregates: `bench.sp-aggregates.${id}.v1`, dlq: `bench.sp-dlq.${id}.v1`, changelog: `bench.sp-changelog.${id}.v1`, repartition: `bench.sp-repartition.${id}.v1`, group: `stream-processor.bench-${id}` };
+  return {
+    raw: `bench.sp-raw.${id}.v1`,
+    aggregates: `bench.sp-aggregates.${id}.v1`,
+    dlq: `bench.sp-dlq.${id}.v1`,
+    changelog: `bench.sp-changelog.${id}.v1`,
+    repartition: `bench.sp-repartition.${id}.v1`,
+    group: `stream-processor.bench-${id}`,
+  };
 }
 
 /** One raw record as ingest writes it; `i` picks tenant/stream/attributes, `at` is event (and record) time. */
@@ -49,13 +63,32 @@ function rawRecord(i: number, at: number): Message {
   const tenantId = TENANTS[i % TENANTS.length] as string;
   const streamId = `s${i % 6}`;
   const eventId = `e-${i}-${at}`;
-  const payload = analyticsV1.AnalyticsEvent.fromPartial({ tenantId, streamId, eventId, eventType: i % 4 === 0 ? 'checkout' : 'page.view', occurredAt: new Date(at), value: (i * 37) % 1_000, attributes: { country: COUNTRIES[i % 5] as string, plan: i % 3 ? 'pro' : 'free', user_id: `u${i % 997}` } });
-  const envelope = buildEnvelope({ type: eventTypeName.AnalyticsEvent, subject: eventId, id: eventId, message: payload, codec: analyticsV1.AnalyticsEvent }, 'bench', {});
+  const payload = analyticsV1.AnalyticsEvent.fromPartial({
+    tenantId,
+    streamId,
+    eventId,
+    eventType: i % 4 === 0 ? 'checkout' : 'page.view',
+    occurredAt: new Date(at),
+    value: (i * 37) % 1_000,
+    attributes: { country: COUNTRIES[i % 5] as string, plan: i % 3 ? 'pro' : 'free', user_id: `u${i % 997}` },
+  });
+  const envelope = buildEnvelope(
+    { type: eventTypeName.AnalyticsEvent, subject: eventId, id: eventId, message: payload, codec: analyticsV1.AnalyticsEvent },
+    'bench',
+    {},
+  );
   return { key: `${tenantId}/${streamId}`, value: encodeEnvelope(envelope), timestamp: String(at) };
 }
 
 async function createTopics(admin: Admin, t: Topics): Promise<void> {
-  await admin.createTopics({ waitForLeaders: true, topics: [{ topic: t.raw, numPartitions: PARTITIONS }, { topic: t.aggregates, numPartitions: 3 }, { topic: t.dlq, numPartitions: 1 }] });
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [
+      { topic: t.raw, numPartitions: PARTITIONS },
+      { topic: t.aggregates, numPartitions: 3 },
+      { topic: t.dlq, numPartitions: 1 },
+    ],
+  });
 }
 
 interface System {
@@ -66,11 +99,19 @@ interface System {
 }
 
 async function startProcessor(t: Topics): Promise<System> {
-  const runner = createStreamProcessor(streamProcessorConfigSchema.parse({
-    KAFKA_BROKERS: BROKERS.join(','), STREAM_PROCESSOR_RAW_TOPIC: t.raw, STREAM_PROCESSOR_PAYMENTS_TOPIC: 'none', STREAM_PROCESSOR_AGGREGATES_TOPIC: t.aggregates,
-    STREAM_PROCESSOR_DLQ_TOPIC: t.dlq, STREAM_PROCESSOR_CHANGELOG_TOPIC: t.changelog, STREAM_PROCESSOR_GROUP: t.group, STREAM_PROCESSOR_TRANSACTIONAL_ID_PREFIX: `sp-bench-${t.group}`,
-    STREAM_PROCESSOR_IDLE_ADVANCE_MS: '0',
-  }));
+  const runner = createStreamProcessor(
+    streamProcessorConfigSchema.parse({
+      KAFKA_BROKERS: BROKERS.join(','),
+      STREAM_PROCESSOR_RAW_TOPIC: t.raw,
+      STREAM_PROCESSOR_PAYMENTS_TOPIC: 'none',
+      STREAM_PROCESSOR_AGGREGATES_TOPIC: t.aggregates,
+      STREAM_PROCESSOR_DLQ_TOPIC: t.dlq,
+      STREAM_PROCESSOR_CHANGELOG_TOPIC: t.changelog,
+      STREAM_PROCESSOR_GROUP: t.group,
+      STREAM_PROCESSOR_TRANSACTIONAL_ID_PREFIX: `sp-bench-${t.group}`,
+      STREAM_PROCESSOR_IDLE_ADVANCE_MS: '0',
+    }),
+  );
   await runner.start();
   return { name: 'exactly-once processor', processed: () => runner.stats.records, stop: () => runner.stop() };
 }
@@ -80,7 +121,12 @@ async function startBaseline(t: Topics): Promise<System> {
   const tenants = TenantMetadata.parse(config.STREAM_PROCESSOR_TENANT_METADATA);
   const states = new Map<number, PartitionState>();
   const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
-  const consumer = kafka.consumer({ groupId: t.group, allowAutoTopicCreation: false, maxWaitTimeInMs: 250, maxBytesPerPartition: config.STREAM_PROCESSOR_MAX_BATCH_BYTES });
+  const consumer = kafka.consumer({
+    groupId: t.group,
+    allowAutoTopicCreation: false,
+    maxWaitTimeInMs: 250,
+    maxBytesPerPartition: config.STREAM_PROCESSOR_MAX_BATCH_BYTES,
+  });
   let processed = 0;
   await producer.connect();
   await consumer.connect();
@@ -90,13 +136,29 @@ async function startBaseline(t: Topics): Promise<System> {
     eachMessage: async ({ partition, message }) => {
       let state = states.get(partition);
       if (!state) states.set(partition, (state = new PartitionState(options)));
-      const out = state.processBatch([{ ...decodeRawEvent(message.value, tenants), offset: message.offset, key: message.key, value: message.value, timestampMs: Number(message.timestamp) }]);
+      const out = state.processBatch([
+        {
+          ...decodeRawEvent(message.value, tenants),
+          offset: message.offset,
+          key: message.key,
+          value: message.value,
+          timestampMs: Number(message.timestamp),
+        },
+      ]);
       const now = new Date();
-      if (out.aggregates.length > 0) await producer.send({ topic: t.aggregates, acks: -1, messages: out.aggregates.map((a) => aggregateMessage(a, now)) });
+      if (out.aggregates.length > 0)
+        await producer.send({ topic: t.aggregates, acks: -1, messages: out.aggregates.map((a) => aggregateMessage(a, now)) });
       processed++;
     },
   });
-  return { name: 'naive baseline', processed: () => processed, stop: async () => { await consumer.disconnect(); await producer.disconnect(); } };
+  return {
+    name: 'naive baseline',
+    processed: () => processed,
+    stop: async () => {
+      await consumer.disconnect();
+      await producer.disconnect();
+    },
+  };
 }
 
 async function produceAll(messages: Message[], topic: string): Promise<void> {
@@ -107,13 +169,19 @@ async function produceAll(messages: Message[], topic: string): Promise<void> {
 }
 
 /** Drains N preloaded events; events/s between the first and the last processed record. */
-async function throughput(start: (t: Topics) => Promise<System>, label: string): Promise<{ name: string; eventsPerSec: number; seconds: number }> {
+async function throughput(
+  start: (t: Topics) => Promise<System>,
+  label: string,
+): Promise<{ name: string; eventsPerSec: number; seconds: number }> {
   const admin = kafka.admin();
   await admin.connect();
   const t = topicsFor(label);
   await createTopics(admin, t);
   const base = Date.now() - EVENTS; // event times 1 ms apart, ending now
-  await produceAll(Array.from({ length: EVENTS }, (_, i) => rawRecord(i, base + i)), t.raw);
+  await produceAll(
+    Array.from({ length: EVENTS }, (_, i) => rawRecord(i, base + i)),
+    t.raw,
+  );
   const system = await start(t);
   let first = 0;
   const deadline = Date.now() + 600_000;
@@ -128,7 +196,10 @@ async function throughput(start: (t: Topics) => Promise<System>, label: string):
 }
 
 /** Paced input with event time = send time; latency = first committed revision of the event's 10 s total window counting it. */
-async function latency(start: (t: Topics) => Promise<System>, label: string): Promise<{ p50: number; p95: number; p99: number; measured: number }> {
+async function latency(
+  start: (t: Topics) => Promise<System>,
+  label: string,
+): Promise<{ p50: number; p95: number; p99: number; measured: number }> {
   const admin = kafka.admin();
   await admin.connect();
   const t = topicsFor(label);
@@ -197,7 +268,9 @@ async function cleanup(admin: Admin, t: Topics): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  console.log(`stream-processor bench: ${EVENTS} preloaded events on ${PARTITIONS} partitions; latency at ${RATE} ev/s for ${PACED_SECONDS} s; brokers ${BROKERS.join(',')}`);
+  console.log(
+    `stream-processor bench: ${EVENTS} preloaded events on ${PARTITIONS} partitions; latency at ${RATE} ev/s for ${PACED_SECONDS} s; brokers ${BROKERS.join(',')}`,
+  );
   const tp = await throughput(startProcessor, 'eos');
   console.log(`  processor drained in ${tp.seconds.toFixed(1)} s`);
   const tb = await throughput(startBaseline, 'naive');
@@ -217,7 +290,10 @@ async function main(): Promise<void> {
   for (const r of rows) console.log(`| ${r.map((cell, c) => cell.padEnd(w[c] as number)).join(' | ')} |`);
 }
 
-main().then(() => process.exit(0), (err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -16,7 +16,12 @@ import { replayDeadLetters, replayRange, type ReplayResult } from './replay/repl
 async function main(): Promise<void> {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
-    options: { from: { type: 'string' }, to: { type: 'string' }, 'include-late': { type: 'boolean', default: false }, 'dry-run': { type: 'boolean', default: false } },
+    options: {
+      from: { type: 'string' },
+      to: { type: 'string' },
+      'include-late': { type: 'boolean', default: false },
+      'dry-run': { type: 'boolean', default: false },
+    },
   });
   const mode = positionals[0];
   if (mode !== 'dlq' && mode !== 'range') {
@@ -32,7 +37,9 @@ async function main(): Promise<void> {
   } else {
     result = await replayRange({ ...target, fromMs: Date.parse(values.from ?? ''), toMs: Date.parse(values.to ?? '') });
   }
-  process.stdout.write(`${values['dry-run'] ? 'would replay' : 'replayed'} ${result.replayed} record(s) to ${config.STREAM_PROCESSOR_RAW_TOPIC} (${result.skipped} skipped)\n`);
+  process.stdout.write(
+    `${values['dry-run'] ? 'would replay' : 'replayed'} ${result.replayed} record(s) to ${config.STREAM_PROCESSOR_RAW_TOPIC} (${result.skipped} skipped)\n`,
+  );
 }
 
 main().catch((err: unknown) => {

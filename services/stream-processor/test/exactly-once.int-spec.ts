@@ -9,7 +9,18 @@ import { makeEvents } from './support/eos-input';
 import { offlineAggregates } from './support/offline-aggregates';
 import { latestAggregates } from './support/scenario';
 import {
-  committedTotal, createTopics, deleteTopics, endTotal, exited, produce, rawMessage, readAll, runNames, startProcessor, testKafka, waitFor,
+  committedTotal,
+  createTopics,
+  deleteTopics,
+  endTotal,
+  exited,
+  produce,
+  rawMessage,
+  readAll,
+  runNames,
+  startProcessor,
+  testKafka,
+  waitFor,
 } from './support/kafka-fixture';
 
 jest.setTimeout(180_000);
@@ -24,7 +35,11 @@ describe('stream-processor exactly-once (real Kafka, kill -9 mid-stream)', () =>
     kafka = testKafka();
     admin = kafka.admin();
     await admin.connect();
-    await createTopics(admin, [{ topic: names.raw, partitions: 3 }, { topic: names.aggregates, partitions: 3 }, { topic: names.dlq, partitions: 1 }]);
+    await createTopics(admin, [
+      { topic: names.raw, partitions: 3 },
+      { topic: names.aggregates, partitions: 3 },
+      { topic: names.dlq, partitions: 1 },
+    ]);
   });
 
   afterAll(async () => {
@@ -37,7 +52,13 @@ describe('stream-processor exactly-once (real Kafka, kill -9 mid-stream)', () =>
     const first = makeEvents(1500, 0);
     const second = makeEvents(1500, 1500);
     // Producer retries (duplicates) and a replayed slice of already-sent events.
-    const input: NormalizedEvent[] = [...first, ...first.filter((_, i) => i % 4 === 0), ...second, ...second.filter((_, i) => i % 6 === 0), ...first.slice(200, 500)];
+    const input: NormalizedEvent[] = [
+      ...first,
+      ...first.filter((_, i) => i % 4 === 0),
+      ...second,
+      ...second.filter((_, i) => i % 6 === 0),
+      ...first.slice(200, 500),
+    ];
     const poison: Message[] = [
       { key: 'acme/stream-0', value: Buffer.from('definitely not protobuf \xff\xfe') },
       { key: 'acme/stream-0', value: Buffer.from([0x0a, 0xff, 0xff, 0xff]) },
@@ -69,8 +90,19 @@ describe('stream-processor exactly-once (real Kafka, kill -9 mid-stream)', () =>
     expect(latest.size).toBe(offline.size);
     for (const [key, want] of offline) {
       const got = latest.get(key);
-      expect({ key, count: Number(got?.count), sum: got?.sum, min: got?.min, max: got?.max, p50: got?.p50Approx, p95: got?.p95Approx, p99: got?.p99Approx, distinct: Number(got?.distinctCount), maxEventTimeMs: got?.maxEventTime?.getTime(), late: Number(got?.lateEvents) })
-        .toEqual({ key, ...want, late: 0 });
+      expect({
+        key,
+        count: Number(got?.count),
+        sum: got?.sum,
+        min: got?.min,
+        max: got?.max,
+        p50: got?.p50Approx,
+        p95: got?.p95Approx,
+        p99: got?.p99Approx,
+        distinct: Number(got?.distinctCount),
+        maxEventTimeMs: got?.maxEventTime?.getTime(),
+        late: Number(got?.lateEvents),
+      }).toEqual({ key, ...want, late: 0 });
     }
     const dlq = (await readAll(kafka, admin, names.dlq)).map((r) => analyticsV1.DeadLetter.decode(decodeEnvelope(r.value).data));
     expect(dlq.map((d) => d.reasonCode).sort()).toEqual(['ANALYTICS.INVALID_ENVELOPE', 'ANALYTICS.INVALID_ENVELOPE']);

@@ -13,7 +13,20 @@ import type { NormalizedEvent } from '../src/processing/processing.types';
 import { makeEvents } from './support/eos-input';
 import { offlineAggregates } from './support/offline-aggregates';
 import { expectEqualToOffline, latestAggregates } from './support/scenario';
-import { committedTotal, createTopics, deleteTopics, endTotal, exited, GO_BINARY, produce, rawMessage, runNames, startGoProcessor, testKafka, waitFor } from './support/kafka-fixture';
+import {
+  committedTotal,
+  createTopics,
+  deleteTopics,
+  endTotal,
+  exited,
+  GO_BINARY,
+  produce,
+  rawMessage,
+  runNames,
+  startGoProcessor,
+  testKafka,
+  waitFor,
+} from './support/kafka-fixture';
 
 jest.setTimeout(180_000);
 
@@ -30,7 +43,11 @@ describe('stream-processor-go exactly-once (real Kafka, kill -9 mid-stream)', ()
     kafka = testKafka();
     admin = kafka.admin();
     await admin.connect();
-    await createTopics(admin, [{ topic: names.raw, partitions: 3 }, { topic: names.aggregates, partitions: 3 }, { topic: names.dlq, partitions: 1 }]);
+    await createTopics(admin, [
+      { topic: names.raw, partitions: 3 },
+      { topic: names.aggregates, partitions: 3 },
+      { topic: names.dlq, partitions: 1 },
+    ]);
   });
 
   afterAll(async () => {
@@ -42,9 +59,20 @@ describe('stream-processor-go exactly-once (real Kafka, kill -9 mid-stream)', ()
   it('ends with every field equal to the offline computation of the same input', async () => {
     const first = makeEvents(1500, 0);
     const second = makeEvents(1500, 1500);
-    const input: NormalizedEvent[] = [...first, ...first.filter((_, i) => i % 4 === 0), ...second, ...second.filter((_, i) => i % 6 === 0), ...first.slice(200, 500)];
+    const input: NormalizedEvent[] = [
+      ...first,
+      ...first.filter((_, i) => i % 4 === 0),
+      ...second,
+      ...second.filter((_, i) => i % 6 === 0),
+      ...first.slice(200, 500),
+    ];
     const half = first.length + Math.floor(first.length / 4);
-    await produce(kafka, names.raw, input.slice(0, half).map((e) => rawMessage(e)), 3);
+    await produce(
+      kafka,
+      names.raw,
+      input.slice(0, half).map((e) => rawMessage(e)),
+      3,
+    );
 
     // Small polls: many transactions, so the kill lands mid-stream.
     child = start('20');
@@ -55,7 +83,11 @@ describe('stream-processor-go exactly-once (real Kafka, kill -9 mid-stream)', ()
     const atKill = await committedTotal(admin, names.group, names.raw);
     expect(atKill).toBeLessThan(total1); // really mid-stream
 
-    await produce(kafka, names.raw, input.slice(half).map((e) => rawMessage(e)));
+    await produce(
+      kafka,
+      names.raw,
+      input.slice(half).map((e) => rawMessage(e)),
+    );
     child = start('500');
     const total = await endTotal(admin, names.raw);
     await waitFor('all input committed', async () => (await committedTotal(admin, names.group, names.raw)) === total, 120_000);

@@ -8,7 +8,20 @@ import { streamProcessorConfigSchema } from '../src/config';
 import type { NormalizedEvent } from '../src/processing/processing.types';
 import { windowKeyOf } from '../src/windowing/window-key';
 import { windowStartsFor } from '../src/windowing/window-spec';
-import { committedTotal, createTopics, deleteTopics, endTotal, exited, produce, rawMessage, readAll, runNames, startProcessor, testKafka, waitFor } from './support/kafka-fixture';
+import {
+  committedTotal,
+  createTopics,
+  deleteTopics,
+  endTotal,
+  exited,
+  produce,
+  rawMessage,
+  readAll,
+  runNames,
+  startProcessor,
+  testKafka,
+  waitFor,
+} from './support/kafka-fixture';
 import { latestAggregates, T0 } from './support/scenario';
 
 jest.setTimeout(120_000);
@@ -17,7 +30,14 @@ const S = 1_000;
 const options = aggregationOptions(streamProcessorConfigSchema.parse({}));
 
 function ev(id: string, atMs: number, value: number): NormalizedEvent {
-  return { tenantId: 'acme', streamId: 'web', eventId: id, eventTimeMs: T0 + atMs, measurements: [{ metric: 'click', value }], attributes: { country: 'DE', user_id: `u-${id}` } };
+  return {
+    tenantId: 'acme',
+    streamId: 'web',
+    eventId: id,
+    eventTimeMs: T0 + atMs,
+    measurements: [{ metric: 'click', value }],
+    attributes: { country: 'DE', user_id: `u-${id}` },
+  };
 }
 
 /**
@@ -34,8 +54,20 @@ function reference(events: NormalizedEvent[]) {
     for (const spec of options.windows) {
       for (const startMs of windowStartsFor(spec, e.eventTimeMs)) {
         const late = startMs + spec.sizeMs + options.allowedLatenessMs <= wm;
-        for (const [dimKey, dimValue] of [['', ''], ['country', 'DE']] as const) {
-          const key = windowKeyOf({ tenantId: e.tenantId, streamId: e.streamId, metric: 'click', dimKey, dimValue, sizeMs: spec.sizeMs, slideMs: spec.slideMs, startMs });
+        for (const [dimKey, dimValue] of [
+          ['', ''],
+          ['country', 'DE'],
+        ] as const) {
+          const key = windowKeyOf({
+            tenantId: e.tenantId,
+            streamId: e.streamId,
+            metric: 'click',
+            dimKey,
+            dimValue,
+            sizeMs: spec.sizeMs,
+            slideMs: spec.slideMs,
+            startMs,
+          });
           const w = windows.get(key) ?? { count: 0, sum: 0, late: 0 };
           windows.set(key, w);
           if (late) {
@@ -66,7 +98,11 @@ describe('stream-processor late and out-of-order events (real Kafka)', () => {
     admin = kafka.admin();
     await admin.connect();
     otlp = await OtlpReceiver.start();
-    await createTopics(admin, [{ topic: names.raw, partitions: 1 }, { topic: names.aggregates, partitions: 2 }, { topic: names.dlq, partitions: 1 }]);
+    await createTopics(admin, [
+      { topic: names.raw, partitions: 1 },
+      { topic: names.aggregates, partitions: 2 },
+      { topic: names.dlq, partitions: 1 },
+    ]);
   });
 
   afterAll(async () => {
@@ -89,7 +125,11 @@ describe('stream-processor late and out-of-order events (real Kafka)', () => {
       ev('e8', 6 * S, 128), // late for all of its windows
       ev('e9', 201 * S, 256), // on time: processing did not stall behind the late ones
     ];
-    await produce(kafka, names.raw, input.map((e) => rawMessage(e, T0 + 300 * S)));
+    await produce(
+      kafka,
+      names.raw,
+      input.map((e) => rawMessage(e, T0 + 300 * S)),
+    );
     child = startProcessor(names, {}, otlp);
     const total = await endTotal(admin, names.raw);
     await waitFor('all input committed', async () => (await committedTotal(admin, names.group, names.raw)) === total, 90_000);
@@ -103,15 +143,59 @@ describe('stream-processor late and out-of-order events (real Kafka)', () => {
     for (const [k, w] of want.windows) expect({ k, ...got.get(k) }).toEqual({ k, ...w });
 
     // Hand-checked spot values of the same expectations.
-    const tumbling10 = latest.get(windowKeyOf({ tenantId: 'acme', streamId: 'web', metric: 'click', dimKey: '', dimValue: '', sizeMs: 10 * S, slideMs: 10 * S, startMs: T0 }));
+    const tumbling10 = latest.get(
+      windowKeyOf({
+        tenantId: 'acme',
+        streamId: 'web',
+        metric: 'click',
+        dimKey: '',
+        dimValue: '',
+        sizeMs: 10 * S,
+        slideMs: 10 * S,
+        startMs: T0,
+      }),
+    );
     expect(tumbling10).toMatchObject({ count: 2n, sum: 5, lateEvents: 2n, final: true });
     // Newest AGGREGATED event: e3 (3 s); the later-arriving e5 (5 s) and e8 (6 s) were too late for it.
     expect(tumbling10?.maxEventTime).toEqual(new Date(T0 + 3 * S));
-    const tumbling60 = latest.get(windowKeyOf({ tenantId: 'acme', streamId: 'web', metric: 'click', dimKey: '', dimValue: '', sizeMs: 60 * S, slideMs: 60 * S, startMs: T0 }));
+    const tumbling60 = latest.get(
+      windowKeyOf({
+        tenantId: 'acme',
+        streamId: 'web',
+        metric: 'click',
+        dimKey: '',
+        dimValue: '',
+        sizeMs: 60 * S,
+        slideMs: 60 * S,
+        startMs: T0,
+      }),
+    );
     expect(tumbling60).toMatchObject({ count: 6n, sum: 1 + 2 + 4 + 8 + 16 + 32, lateEvents: 1n, final: true });
-    const third = latest.get(windowKeyOf({ tenantId: 'acme', streamId: 'web', metric: 'click', dimKey: '', dimValue: '', sizeMs: 10 * S, slideMs: 10 * S, startMs: T0 + 20 * S }));
+    const third = latest.get(
+      windowKeyOf({
+        tenantId: 'acme',
+        streamId: 'web',
+        metric: 'click',
+        dimKey: '',
+        dimValue: '',
+        sizeMs: 10 * S,
+        slideMs: 10 * S,
+        startMs: T0 + 20 * S,
+      }),
+    );
     expect(third).toMatchObject({ count: 1n, sum: 32, lateEvents: 0n });
-    const after = latest.get(windowKeyOf({ tenantId: 'acme', streamId: 'web', metric: 'click', dimKey: '', dimValue: '', sizeMs: 10 * S, slideMs: 10 * S, startMs: T0 + 200 * S }));
+    const after = latest.get(
+      windowKeyOf({
+        tenantId: 'acme',
+        streamId: 'web',
+        metric: 'click',
+        dimKey: '',
+        dimValue: '',
+        sizeMs: 10 * S,
+        slideMs: 10 * S,
+        startMs: T0 + 200 * S,
+      }),
+    );
     expect(after).toMatchObject({ count: 2n, sum: 64 + 256, final: false });
     expect(after?.maxEventTime).toEqual(new Date(T0 + 201 * S));
 
@@ -130,13 +214,18 @@ describe('stream-processor late and out-of-order events (real Kafka)', () => {
 
     // One `window close` span per window that became final (exported at the SIGTERM shutdown above), a child of
     // the `aggregate window batch` span whose transaction carried the window's first final revision.
-    const all = (await readAll(kafka, admin, names.aggregates)).map((r) => analyticsV1.WindowAggregate.decode(decodeEnvelope(r.value).data));
+    const all = (await readAll(kafka, admin, names.aggregates)).map((r) =>
+      analyticsV1.WindowAggregate.decode(decodeEnvelope(r.value).data),
+    );
     const firstFinal = new Map<string, analyticsV1.WindowAggregate>();
-    for (const a of all) if (a.final && (firstFinal.get(a.windowKey)?.revision ?? BigInt(Number.MAX_SAFE_INTEGER)) > a.revision) firstFinal.set(a.windowKey, a);
+    for (const a of all)
+      if (a.final && (firstFinal.get(a.windowKey)?.revision ?? BigInt(Number.MAX_SAFE_INTEGER)) > a.revision)
+        firstFinal.set(a.windowKey, a);
     const closes = otlp.spans.filter((s) => s.name === 'window close');
     const spanKey = (s: (typeof closes)[number]) =>
       `${String(s.attributes['tessera.window.dimension'])}|${Number(s.attributes['tessera.window.size_s'])}|${Number(s.attributes['tessera.window.slide_s'])}|${String(s.attributes['tessera.window.start'])}`;
-    const aggKey = (a: analyticsV1.WindowAggregate) => `${a.dimensionKey}|${Number(a.windowSizeSeconds)}|${Number(a.windowSlideSeconds)}|${a.windowStart?.toISOString()}`;
+    const aggKey = (a: analyticsV1.WindowAggregate) =>
+      `${a.dimensionKey}|${Number(a.windowSizeSeconds)}|${Number(a.windowSlideSeconds)}|${a.windowStart?.toISOString()}`;
     expect(closes.map(spanKey).sort()).toEqual([...firstFinal.values()].map(aggKey).sort());
     const batches = new Map(otlp.spans.filter((s) => s.name === 'aggregate window batch').map((s) => [s.spanId, s]));
     for (const a of firstFinal.values()) {

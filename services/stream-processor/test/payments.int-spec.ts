@@ -7,7 +7,19 @@ import { aggregationOptions } from '../src/composition';
 import { streamProcessorConfigSchema } from '../src/config';
 import { windowKeyOf } from '../src/windowing/window-key';
 import { windowStartsFor } from '../src/windowing/window-spec';
-import { committedTotal, createTopics, deleteTopics, endTotal, exited, produce, readAll, runNames, startProcessor, testKafka, waitFor } from './support/kafka-fixture';
+import {
+  committedTotal,
+  createTopics,
+  deleteTopics,
+  endTotal,
+  exited,
+  produce,
+  readAll,
+  runNames,
+  startProcessor,
+  testKafka,
+  waitFor,
+} from './support/kafka-fixture';
 import { latestAggregates, T0 } from './support/scenario';
 
 jest.setTimeout(120_000);
@@ -21,7 +33,9 @@ const options = aggregationOptions(streamProcessorConfigSchema.parse({}));
 const traceparentOf = (id: string) => `00-${Buffer.from(id.padEnd(16, '.')).subarray(0, 16).toString('hex')}-${'ab'.repeat(8)}-01`;
 
 function outboxRecord<T>(type: string, codec: MessageCodec<T>, message: T, transfer: paymentsV1.Transfer, id: string): Message {
-  const envelope = buildEnvelope({ type, subject: transfer.id, key: transfer.sourceAccountId, id, message, codec }, 'transactions', { traceparent: traceparentOf(id) });
+  const envelope = buildEnvelope({ type, subject: transfer.id, key: transfer.sourceAccountId, id, message, codec }, 'transactions', {
+    traceparent: traceparentOf(id),
+  });
   return { key: transfer.sourceAccountId, value: encodeEnvelope(envelope) };
 }
 
@@ -49,7 +63,12 @@ describe('stream-processor payment metrics (real Kafka, payments.transfer.events
     admin = kafka.admin();
     await admin.connect();
     otlp = await OtlpReceiver.start();
-    await createTopics(admin, [{ topic: names.raw, partitions: 1 }, { topic: names.payments, partitions: 2 }, { topic: names.aggregates, partitions: 2 }, { topic: names.dlq, partitions: 1 }]);
+    await createTopics(admin, [
+      { topic: names.raw, partitions: 1 },
+      { topic: names.payments, partitions: 2 },
+      { topic: names.aggregates, partitions: 2 },
+      { topic: names.dlq, partitions: 1 },
+    ]);
   });
 
   afterAll(async () => {
@@ -68,8 +87,20 @@ describe('stream-processor payment metrics (real Kafka, payments.transfer.events
       const at = (t.createdAt as Date).getTime();
       for (const spec of options.windows) {
         for (const startMs of windowStartsFor(spec, at)) {
-          for (const [dimKey, dimValue] of [['', ''], ['currency', t.amount?.currency ?? '']]) {
-            const key = windowKeyOf({ tenantId: 'payments', streamId: 'transfers', metric, dimKey: dimKey as string, dimValue: dimValue as string, sizeMs: spec.sizeMs, slideMs: spec.slideMs, startMs });
+          for (const [dimKey, dimValue] of [
+            ['', ''],
+            ['currency', t.amount?.currency ?? ''],
+          ]) {
+            const key = windowKeyOf({
+              tenantId: 'payments',
+              streamId: 'transfers',
+              metric,
+              dimKey: dimKey as string,
+              dimValue: dimValue as string,
+              sizeMs: spec.sizeMs,
+              slideMs: spec.slideMs,
+              startMs,
+            });
             const w = want.get(key) ?? { count: 0, sum: 0 };
             want.set(key, { count: w.count + 1, sum: w.sum + value });
           }
@@ -89,12 +120,28 @@ describe('stream-processor payment metrics (real Kafka, payments.transfer.events
       if (status === S.TRANSFER_STATUS_PENDING && i % 2 === 0) {
         // Declined after compliance review: counts as a decline of the window the transfer was created in.
         const declined = { ...t, status: S.TRANSFER_STATUS_DECLINED };
-        records.push(outboxRecord(TRANSFER_DECLINED, paymentsV1.TransferDeclined, paymentsV1.TransferDeclined.fromPartial({ transfer: declined, declinedBy: 'analyst-1', alertId: `al-${i}` }), declined, `declined-${i}`));
+        records.push(
+          outboxRecord(
+            TRANSFER_DECLINED,
+            paymentsV1.TransferDeclined,
+            paymentsV1.TransferDeclined.fromPartial({ transfer: declined, declinedBy: 'analyst-1', alertId: `al-${i}` }),
+            declined,
+            `declined-${i}`,
+          ),
+        );
         expectMeasurement(t, 'transfer.declined', 1);
       }
       if (i % 11 === 0) {
         // Events without payment metrics are ignored, neither counted nor dead-lettered.
-        records.push(outboxRecord(eventTypeName.TransferReversed, paymentsV1.TransferReversed, paymentsV1.TransferReversed.fromPartial({ original: t }), t, `reversed-${i}`));
+        records.push(
+          outboxRecord(
+            eventTypeName.TransferReversed,
+            paymentsV1.TransferReversed,
+            paymentsV1.TransferReversed.fromPartial({ original: t }),
+            t,
+            `reversed-${i}`,
+          ),
+        );
         reversed++;
       }
     }
@@ -109,7 +156,11 @@ describe('stream-processor payment metrics (real Kafka, payments.transfer.events
     const repartitioned = await endTotal(admin, names.repartition);
     // Events without payment metrics are not even copied (the poison record is: the aggregation dead-letters it).
     expect(repartitioned).toBe(records.length - reversed);
-    await waitFor('all repartitioned records committed', async () => (await committedTotal(admin, names.group, names.repartition)) >= repartitioned, 90_000);
+    await waitFor(
+      'all repartitioned records committed',
+      async () => (await committedTotal(admin, names.group, names.repartition)) >= repartitioned,
+      90_000,
+    );
     child.kill('SIGTERM');
     expect(await exited(child)).toBe(0);
 
@@ -135,7 +186,11 @@ describe('stream-processor payment metrics (real Kafka, payments.transfer.events
       expect(a.traceId).toMatch(/^[0-9a-f]{32}$/);
       expect(batchTraces.has(a.traceId)).toBe(true);
     }
-    expect(batchSpans.some((s) => Number(s.attributes['messaging.batch.message_count']) > 0 && Number(s.attributes['tessera.aggregates.emitted']) > 0)).toBe(true);
+    expect(
+      batchSpans.some(
+        (s) => Number(s.attributes['messaging.batch.message_count']) > 0 && Number(s.attributes['tessera.aggregates.emitted']) > 0,
+      ),
+    ).toBe(true);
     // ...and its envelope is published inside that span, so consumers (insights) continue the same trace.
     const [record] = await readAll(kafka, admin, names.aggregates);
     const envelope = decodeEnvelope(record!.value);

@@ -5,7 +5,21 @@ import { aggregationOptions } from '../src/composition';
 import { streamProcessorConfigSchema } from '../src/config';
 import type { NormalizedEvent } from '../src/processing/processing.types';
 import {
-  committedByPartition, committedTotal, createTopics, deleteTopics, endTotal, exited, GO_BINARY, groupMembers, produce, rawMessage, runNames, startGoProcessor, startProcessor, testKafka, waitFor,
+  committedByPartition,
+  committedTotal,
+  createTopics,
+  deleteTopics,
+  endTotal,
+  exited,
+  GO_BINARY,
+  groupMembers,
+  produce,
+  rawMessage,
+  runNames,
+  startGoProcessor,
+  startProcessor,
+  testKafka,
+  waitFor,
 } from './support/kafka-fixture';
 import { offlineAggregates } from './support/offline-aggregates';
 import { expectEqualToOffline, latestAggregates, makeEvents } from './support/scenario';
@@ -22,7 +36,11 @@ function withDuplicates(events: NormalizedEvent[]): NormalizedEvent[] {
 type Starter = (names: ReturnType<typeof runNames>, instance: number) => ChildProcess;
 const startTs: Starter = (names) => startProcessor(names, { STREAM_PROCESSOR_MAX_BATCH_BYTES: '4096' });
 // Small polls (many transactions) and a transactional id per instance (the default is per host).
-const startGo: Starter = (names, instance) => startGoProcessor(names, { STREAM_PROCESSOR_GO_MAX_POLL_RECORDS: '100', STREAM_PROCESSOR_GO_TRANSACTIONAL_ID: `${names.txPrefix}-${instance}` });
+const startGo: Starter = (names, instance) =>
+  startGoProcessor(names, {
+    STREAM_PROCESSOR_GO_MAX_POLL_RECORDS: '100',
+    STREAM_PROCESSOR_GO_TRANSACTIONAL_ID: `${names.txPrefix}-${instance}`,
+  });
 
 /**
  * Two (then three) processor processes in one consumer group: B joins mid-stream (rebalance while
@@ -47,17 +65,28 @@ describe.each([
   const progress = () => committedTotal(admin, names.group, names.raw);
   /** Waits for a Stable group with `n` members that each own at least one partition. */
   const balancedAcross = (n: number) =>
-    waitFor(`${n} members sharing the partitions`, async () => {
-      const g = await groupMembers(admin, names.group, names.raw);
-      return g.state === 'Stable' && g.members.length === n && g.members.every((m) => m.length > 0) && g.members.flat().length === PARTITIONS;
-    }, 90_000);
+    waitFor(
+      `${n} members sharing the partitions`,
+      async () => {
+        const g = await groupMembers(admin, names.group, names.raw);
+        return (
+          g.state === 'Stable' && g.members.length === n && g.members.every((m) => m.length > 0) && g.members.flat().length === PARTITIONS
+        );
+      },
+      90_000,
+    );
 
   beforeAll(async () => {
-    if (stage === 'stream-processor-go' && !existsSync(GO_BINARY)) throw new Error(`${GO_BINARY} is missing: npx nx run stream-processor-go:build`);
+    if (stage === 'stream-processor-go' && !existsSync(GO_BINARY))
+      throw new Error(`${GO_BINARY} is missing: npx nx run stream-processor-go:build`);
     kafka = testKafka();
     admin = kafka.admin();
     await admin.connect();
-    await createTopics(admin, [{ topic: names.raw, partitions: PARTITIONS }, { topic: names.aggregates, partitions: 3 }, { topic: names.dlq, partitions: 1 }]);
+    await createTopics(admin, [
+      { topic: names.raw, partitions: PARTITIONS },
+      { topic: names.aggregates, partitions: 3 },
+      { topic: names.dlq, partitions: 1 },
+    ]);
   });
 
   afterAll(async () => {
@@ -76,26 +105,46 @@ describe.each([
     const replayed = makeEvents(2000, 0, 8).slice(500, 900); // a replayed slice, already counted
     const input = [...phase1, ...phase2, ...afterSplit, ...phase3, ...phase4, ...replayed];
 
-    await produce(kafka, names.raw, phase1.map((e) => rawMessage(e)));
+    await produce(
+      kafka,
+      names.raw,
+      phase1.map((e) => rawMessage(e)),
+    );
     const a = start();
     await waitFor('A makes progress', async () => (await progress()) > phase1.length / 5, 90_000);
 
     // B joins while A is mid-stream: the group rebalances and the partitions are split.
     const b = start();
-    await produce(kafka, names.raw, phase2.map((e) => rawMessage(e)));
+    await produce(
+      kafka,
+      names.raw,
+      phase2.map((e) => rawMessage(e)),
+    );
     await balancedAcross(2);
     const split = await groupMembers(admin, names.group, names.raw);
     const before = await committedByPartition(admin, names.group, names.raw);
     // Fresh input after the split: phase 2 may be fully consumed while the group was still rebalancing,
     // and a member with nothing to read never commits.
-    await produce(kafka, names.raw, afterSplit.map((e) => rawMessage(e)));
-    await waitFor('both members commit after the split', async () => {
-      const now = await committedByPartition(admin, names.group, names.raw);
-      return split.members.every((ps) => ps.some((p) => (now.get(p) ?? -1) > (before.get(p) ?? -1)));
-    }, 90_000);
+    await produce(
+      kafka,
+      names.raw,
+      afterSplit.map((e) => rawMessage(e)),
+    );
+    await waitFor(
+      'both members commit after the split',
+      async () => {
+        const now = await committedByPartition(admin, names.group, names.raw);
+        return split.members.every((ps) => ps.some((p) => (now.get(p) ?? -1) > (before.get(p) ?? -1)));
+      },
+      90_000,
+    );
 
     // A leaves gracefully (SIGTERM) with fresh input pending; B takes over its partitions.
-    await produce(kafka, names.raw, phase3.map((e) => rawMessage(e)));
+    await produce(
+      kafka,
+      names.raw,
+      phase3.map((e) => rawMessage(e)),
+    );
     expect(await progress()).toBeLessThan(await endTotal(admin, names.raw));
     a.kill('SIGTERM');
     expect(await exited(a)).toBe(0);
@@ -105,7 +154,11 @@ describe.each([
     const c = start();
     await balancedAcross(2);
     const beforeBurst = await progress();
-    const producing = produce(kafka, names.raw, [...phase4, ...replayed].map((e) => rawMessage(e)));
+    const producing = produce(
+      kafka,
+      names.raw,
+      [...phase4, ...replayed].map((e) => rawMessage(e)),
+    );
     await waitFor('the burst is being processed', async () => (await progress()) > beforeBurst + 300, 90_000);
     b.kill('SIGKILL');
     await exited(b);

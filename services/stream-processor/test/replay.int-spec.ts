@@ -9,7 +9,20 @@ import { decodeEnvelope } from '@tessera/kafka';
 import type { Admin, Kafka, Message } from 'kafkajs';
 import type { NormalizedEvent } from '../src/processing/processing.types';
 import { replayDeadLetters, replayRange } from '../src/replay/replay';
-import { committedTotal, createTopics, deleteTopics, endTotal, exited, produce, rawMessage, readAll, runNames, startProcessor, testKafka, waitFor } from './support/kafka-fixture';
+import {
+  committedTotal,
+  createTopics,
+  deleteTopics,
+  endTotal,
+  exited,
+  produce,
+  rawMessage,
+  readAll,
+  runNames,
+  startProcessor,
+  testKafka,
+  waitFor,
+} from './support/kafka-fixture';
 import { latestAggregates, T0 } from './support/scenario';
 
 jest.setTimeout(120_000);
@@ -34,7 +47,12 @@ describe('stream-processor replay (real Kafka)', () => {
     kafka = testKafka();
     admin = kafka.admin();
     await admin.connect();
-    await createTopics(admin, [{ topic: names.raw, partitions: 1 }, { topic: names.aggregates, partitions: 1 }, { topic: names.dlq, partitions: 1 }, { topic: range.raw, partitions: 2 }]);
+    await createTopics(admin, [
+      { topic: names.raw, partitions: 1 },
+      { topic: names.aggregates, partitions: 1 },
+      { topic: names.dlq, partitions: 1 },
+      { topic: range.raw, partitions: 2 },
+    ]);
   });
 
   afterAll(async () => {
@@ -56,11 +74,16 @@ describe('stream-processor replay (real Kafka)', () => {
     // A producer with a skewed clock stamped this record 2 h early: its event time looks 2 h in the future, so
     // the processor dead-letters it (FUTURE_EVENT_TIME). The re-driven record gets a correct timestamp.
     const skewed = ev('skewed-1', T0 + 10_000, 'replayed.metric');
-    const input: Message[] = [rawMessage(ev('ok-1', T0, 'ok.metric')), rawMessage(skewed, skewed.eventTimeMs - 2 * 3_600_000), { key: 'acme/replay', value: Buffer.from('not an envelope') }];
+    const input: Message[] = [
+      rawMessage(ev('ok-1', T0, 'ok.metric')),
+      rawMessage(skewed, skewed.eventTimeMs - 2 * 3_600_000),
+      { key: 'acme/replay', value: Buffer.from('not an envelope') },
+    ];
     await produce(kafka, names.raw, input);
     await runProcessorToEnd();
 
-    const letters = async () => (await readAll(kafka, admin, names.dlq)).map((r) => analyticsV1.DeadLetter.decode(decodeEnvelope(r.value).data));
+    const letters = async () =>
+      (await readAll(kafka, admin, names.dlq)).map((r) => analyticsV1.DeadLetter.decode(decodeEnvelope(r.value).data));
     expect((await letters()).map((l) => l.reasonCode).sort()).toEqual(['ANALYTICS.FUTURE_EVENT_TIME', 'ANALYTICS.INVALID_ENVELOPE']);
     const before = await latestAggregates(kafka, admin, names.aggregates);
     expect([...before.values()].some((a) => a.metric === 'replayed.metric')).toBe(false);
@@ -69,7 +92,10 @@ describe('stream-processor replay (real Kafka)', () => {
     expect(await replayDeadLetters({ kafka, rawTopic: names.raw, dlqTopic: names.dlq, dryRun: true })).toEqual({ replayed: 2, skipped: 0 });
     expect(await endTotal(admin, names.raw)).toBe(rawEnd);
     // Letters of another input topic do not belong on this raw topic.
-    expect(await replayDeadLetters({ kafka, rawTopic: `${names.raw}.other`, dlqTopic: names.dlq, dryRun: true })).toEqual({ replayed: 0, skipped: 2 });
+    expect(await replayDeadLetters({ kafka, rawTopic: `${names.raw}.other`, dlqTopic: names.dlq, dryRun: true })).toEqual({
+      replayed: 0,
+      skipped: 2,
+    });
     expect(await replayDeadLetters({ kafka, rawTopic: names.raw, dlqTopic: names.dlq })).toEqual({ replayed: 2, skipped: 0 });
     expect(await endTotal(admin, names.raw)).toBe(rawEnd + 2);
 
@@ -80,7 +106,11 @@ describe('stream-processor replay (real Kafka)', () => {
     for (const a of replayed) expect({ count: a.count, sum: a.sum }).toEqual({ count: 1n, sum: 5 });
     const ok = [...after.values()].filter((a) => a.metric === 'ok.metric' && a.dimensionKey === '');
     for (const a of ok) expect(a.count).toBe(1n); // untouched by the replay
-    expect((await letters()).map((l) => l.reasonCode).sort()).toEqual(['ANALYTICS.FUTURE_EVENT_TIME', 'ANALYTICS.INVALID_ENVELOPE', 'ANALYTICS.INVALID_ENVELOPE']);
+    expect((await letters()).map((l) => l.reasonCode).sort()).toEqual([
+      'ANALYTICS.FUTURE_EVENT_TIME',
+      'ANALYTICS.INVALID_ENVELOPE',
+      'ANALYTICS.INVALID_ENVELOPE',
+    ]);
   });
 
   it('range: re-publishes exactly the records in [from, to), unchanged', async () => {

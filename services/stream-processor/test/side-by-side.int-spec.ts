@@ -16,7 +16,18 @@ import { compareStages, formatComparison, newestRevisions } from '../../../infra
 import type { PaymentVectors } from '../../../tests/contract/vectors/payments';
 import { type PipelineVectors, tsSettingsEnv } from '../../../tests/contract/vectors/pipeline';
 /* eslint-enable @nx/enforce-module-boundaries */
-import { committedTotal, endTotal, exited, GO_BINARY, readAll, runNames, startGoProcessor, startProcessor, testKafka, waitFor } from './support/kafka-fixture';
+import {
+  committedTotal,
+  endTotal,
+  exited,
+  GO_BINARY,
+  readAll,
+  runNames,
+  startGoProcessor,
+  startProcessor,
+  testKafka,
+  waitFor,
+} from './support/kafka-fixture';
 
 jest.setTimeout(240_000);
 
@@ -43,7 +54,10 @@ describe('TS and Go stages side by side on the same input', () => {
       topics: [
         { topic: ts.raw, numPartitions: 3, configEntries: keep },
         { topic: ts.payments, numPartitions: 1, configEntries: keep },
-        ...[ts, go].flatMap((n) => [{ topic: n.aggregates, numPartitions: 3 }, { topic: n.dlq, numPartitions: 1 }]),
+        ...[ts, go].flatMap((n) => [
+          { topic: n.aggregates, numPartitions: 3 },
+          { topic: n.dlq, numPartitions: 1 },
+        ]),
       ],
     });
   });
@@ -58,7 +72,8 @@ describe('TS and Go stages side by side on the same input', () => {
   it('both consume everything and every window of one is in the other, equal in every field', async () => {
     const producer = createProducer(kafka);
     await producer.connect();
-    const messages = (records: PipelineVectors['records']) => records.map((r) => ({ key: r.key, value: Buffer.from(r.value, 'base64'), timestamp: String(r.timestampMs) }));
+    const messages = (records: PipelineVectors['records']) =>
+      records.map((r) => ({ key: r.key, value: Buffer.from(r.value, 'base64'), timestamp: String(r.timestampMs) }));
     await producer.send({ topic: ts.raw, acks: -1, messages: messages(raw.records) });
     await producer.send({ topic: ts.payments, acks: -1, messages: messages(payments.records) });
     await producer.disconnect();
@@ -81,12 +96,20 @@ describe('TS and Go stages side by side on the same input', () => {
       // Every copy aggregated: past the last copied record (a transactional copy ends with a marker, never delivered).
       // The copies' marker may land a moment after the group's offsets do: wait until all of them are visible.
       const copied = payments.records.filter((r) => !r.note.startsWith('account opened')).length;
-      const copies = await eventually(`${n.group}'s copies visible`, async () => {
-        const read = await readAll(kafka, admin, n.repartition);
-        return read.length >= copied ? read : undefined;
-      }, { timeoutMs: 30_000 });
+      const copies = await eventually(
+        `${n.group}'s copies visible`,
+        async () => {
+          const read = await readAll(kafka, admin, n.repartition);
+          return read.length >= copied ? read : undefined;
+        },
+        { timeoutMs: 30_000 },
+      );
       const last = Math.max(...copies.map((c) => c.offset));
-      await waitFor(`${n.group} aggregated its copies`, async () => (await committedTotal(admin, n.group, n.repartition)) >= last + 1, 120_000);
+      await waitFor(
+        `${n.group} aggregated its copies`,
+        async () => (await committedTotal(admin, n.group, n.repartition)) >= last + 1,
+        120_000,
+      );
     }
     for (const c of children) c.kill('SIGTERM');
     await Promise.all(children.map(exited));

@@ -17,7 +17,18 @@ import type { Admin, Kafka } from 'kafkajs';
 import type { PaymentVectors } from '../../../tests/contract/vectors/payments';
 /* eslint-disable-next-line @nx/enforce-module-boundaries -- as above */
 import { type PipelineVectors, tsSettingsEnv, type VectorAggregate } from '../../../tests/contract/vectors/pipeline';
-import { committedTotal, endTotal, exited, GO_BINARY, readAll, runNames, startGoProcessor, startProcessor, testKafka, waitFor } from './support/kafka-fixture';
+import {
+  committedTotal,
+  endTotal,
+  exited,
+  GO_BINARY,
+  readAll,
+  runNames,
+  startGoProcessor,
+  startProcessor,
+  testKafka,
+  waitFor,
+} from './support/kafka-fixture';
 import { latestAggregates } from './support/scenario';
 
 jest.setTimeout(180_000);
@@ -108,14 +119,22 @@ describe.each(STAGES)('%s reproduces the shared vectors (real broker)', (_name, 
     topics.push(names.raw, names.payments, names.repartition, names.aggregates, names.dlq, names.changelog);
     await admin.createTopics({
       waitForLeaders: true,
-      topics: [...inputs.map((topic) => ({ topic, numPartitions: 1, configEntries: [{ name: 'retention.ms', value: '-1' }] })), { topic: names.aggregates, numPartitions: 3 }, { topic: names.dlq, numPartitions: 1 }],
+      topics: [
+        ...inputs.map((topic) => ({ topic, numPartitions: 1, configEntries: [{ name: 'retention.ms', value: '-1' }] })),
+        { topic: names.aggregates, numPartitions: 3 },
+        { topic: names.dlq, numPartitions: 1 },
+      ],
     });
   }
 
   async function send(topic: string, records: PipelineVectors['records']): Promise<void> {
     const producer = createProducer(kafka);
     await producer.connect();
-    await producer.send({ topic, acks: -1, messages: records.map((r) => ({ key: r.key, value: Buffer.from(r.value, 'base64'), timestamp: String(r.timestampMs) })) });
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: records.map((r) => ({ key: r.key, value: Buffer.from(r.value, 'base64'), timestamp: String(r.timestampMs) })),
+    });
     await producer.disconnect();
   }
 
@@ -130,7 +149,9 @@ describe.each(STAGES)('%s reproduces the shared vectors (real broker)', (_name, 
     child.kill('SIGTERM');
     await exited(child);
 
-    const letters = (await deadLetters(kafka, admin, names.dlq)).map((d) => ({ offset: Number(d.offset), code: d.reasonCode })).sort((a, b) => a.offset - b.offset);
+    const letters = (await deadLetters(kafka, admin, names.dlq))
+      .map((d) => ({ offset: Number(d.offset), code: d.reasonCode }))
+      .sort((a, b) => a.offset - b.offset);
     expect(letters).toEqual(vectors.deadLetters);
     expectWindows(await newestWindows(kafka, admin, names.aggregates), vectors.aggregates);
   });
@@ -141,7 +162,8 @@ describe.each(STAGES)('%s reproduces the shared vectors (real broker)', (_name, 
     await createInputs(names, [names.raw, names.payments]);
     await send(names.payments, paymentVectors.records);
 
-    const payments: Record<string, string> = start === startGo ? { STREAM_PROCESSOR_GO_PAYMENTS_TOPIC: names.payments } : { STREAM_PROCESSOR_PAYMENTS_TOPIC: names.payments };
+    const payments: Record<string, string> =
+      start === startGo ? { STREAM_PROCESSOR_GO_PAYMENTS_TOPIC: names.payments } : { STREAM_PROCESSOR_PAYMENTS_TOPIC: names.payments };
     child = start(names, payments);
     const total = await endTotal(admin, names.payments);
     await waitFor('every payment event copied', async () => (await committedTotal(admin, names.group, names.payments)) === total, 120_000);
@@ -150,10 +172,14 @@ describe.each(STAGES)('%s reproduces the shared vectors (real broker)', (_name, 
     // The copies' commit marker may land a moment after the group's offsets do (the coordinator writes both at the end
     // of the transaction): wait until every copy is visible.
     const expected = paymentVectors.records.filter((r) => !r.note.startsWith('account opened')).length;
-    const copies = await eventually('every copy visible', async () => {
-      const read = await readAll(kafka, admin, names.repartition);
-      return read.length >= expected ? read : undefined;
-    }, { timeoutMs: 30_000 });
+    const copies = await eventually(
+      'every copy visible',
+      async () => {
+        const read = await readAll(kafka, admin, names.repartition);
+        return read.length >= expected ? read : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
     expect(copies.length).toBe(expected);
     const last = Math.max(...copies.map((c) => c.offset));
     await waitFor('every copy aggregated', async () => (await committedTotal(admin, names.group, names.repartition)) >= last + 1, 120_000);

@@ -63,14 +63,31 @@ async function main(): Promise<void> {
   const port = await freePort();
   let child: ChildProcess | undefined;
   try {
-    child = await startTransactions({ port, databaseUrl: db.url, complianceAddr: `127.0.0.1:${compliance.port}`, auth, env: { LOG_LEVEL: 'warn', ...(process.env['LEDGER_BENCH_PROFILE_DIR'] ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env['LEDGER_BENCH_PROFILE_DIR']}` } : {}) } });
+    child = await startTransactions({
+      port,
+      databaseUrl: db.url,
+      complianceAddr: `127.0.0.1:${compliance.port}`,
+      auth,
+      env: {
+        LOG_LEVEL: 'warn',
+        ...(process.env['LEDGER_BENCH_PROFILE_DIR']
+          ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env['LEDGER_BENCH_PROFILE_DIR']}` }
+          : {}),
+      },
+    });
     const options = { retry: 'none' as const, defaultDeadlineMs: 30_000, ...sendAs(staff) };
     const accounts = createGrpcClient(paymentsV1.AccountServiceClient, `127.0.0.1:${port}`, options);
     const transfers = createGrpcClient(paymentsV1.TransferServiceClient, `127.0.0.1:${port}`, options);
     const ids: string[] = [];
     for (let i = 0; i < ACCOUNTS; i++) {
       const { account } = await unaryCall(accounts, 'openAccount', {
-        idempotencyKey: `bench-open-${randomUUID()}`, ownerId: `bench-${i}`, name: 'bench', type: paymentsV1.AccountType.ACCOUNT_TYPE_ASSET, currency: 'EUR', overdraftLimitMinor: 10n ** 12n, labels: {},
+        idempotencyKey: `bench-open-${randomUUID()}`,
+        ownerId: `bench-${i}`,
+        name: 'bench',
+        type: paymentsV1.AccountType.ACCOUNT_TYPE_ASSET,
+        currency: 'EUR',
+        overdraftLimitMinor: 10n ** 12n,
+        labels: {},
       });
       if (!account) throw new Error('OpenAccount returned no account');
       ids.push(account.id);
@@ -78,10 +95,17 @@ async function main(): Promise<void> {
     const pick = () => {
       const a = Math.floor(Math.random() * ids.length);
       const b = (a + 1 + Math.floor(Math.random() * (ids.length - 1))) % ids.length;
-      return paymentsV1.TransferInstruction.fromPartial({ sourceAccountId: ids[a], destinationAccountId: ids[b], amount: { amountMinor: BigInt(100 + Math.floor(Math.random() * 2400)), currency: 'EUR' } });
+      return paymentsV1.TransferInstruction.fromPartial({
+        sourceAccountId: ids[a],
+        destinationAccountId: ids[b],
+        amount: { amountMinor: BigInt(100 + Math.floor(Math.random() * 2400)), currency: 'EUR' },
+      });
     };
     const pids = { transactions: [child.pid ?? 0], postgres: postgresPids() };
-    for (const [name, perRequest] of [['single CreateTransfer', 1], [`CreateTransferBatch of ${BATCH}`, BATCH]] as const) {
+    for (const [name, perRequest] of [
+      ['single CreateTransfer', 1],
+      [`CreateTransferBatch of ${BATCH}`, BATCH],
+    ] as const) {
       const latencies: number[] = [];
       let failed = 0;
       const before = { t: cpuSeconds(pids.transactions), p: cpuSeconds(pids.postgres) };
@@ -92,8 +116,13 @@ async function main(): Promise<void> {
           while (Date.now() < until) {
             const t0 = performance.now();
             try {
-              if (perRequest === 1) await unaryCall(transfers, 'createTransfer', { idempotencyKey: `bench-${randomUUID()}`, transfer: pick() });
-              else await unaryCall(transfers, 'createTransferBatch', { idempotencyKey: `bench-${randomUUID()}`, transfers: Array.from({ length: BATCH }, pick) });
+              if (perRequest === 1)
+                await unaryCall(transfers, 'createTransfer', { idempotencyKey: `bench-${randomUUID()}`, transfer: pick() });
+              else
+                await unaryCall(transfers, 'createTransferBatch', {
+                  idempotencyKey: `bench-${randomUUID()}`,
+                  transfers: Array.from({ length: BATCH }, pick),
+                });
               latencies.push(performance.now() - t0);
             } catch {
               failed++;

@@ -21,7 +21,9 @@ const LAYERS: string[][] = [
 ];
 const layerOf = new Map(LAYERS.flatMap((folders, i) => folders.map((f) => [f, i] as const)));
 const SRC = __dirname;
-const isEdge = (file: string) => ['app.module.ts', 'main.ts', 'instrumentation.ts', 'platform/grpc-server.host.ts'].includes(file) || /\.(grpc|consumer|cli)\.ts$/.test(file);
+const isEdge = (file: string) =>
+  ['app.module.ts', 'main.ts', 'instrumentation.ts', 'platform/grpc-server.host.ts'].includes(file) ||
+  /\.(grpc|consumer|cli)\.ts$/.test(file);
 const concept = (file: string) => (file.includes('/') ? (file.split('/')[0] as string) : file);
 const isUseCase = (file: string) => file.split('/').length >= 3 && concept(file) !== 'generated';
 

@@ -48,15 +48,28 @@ export const transactionsConfigSchema = z.object({
    * moved; 0 turns checkpoints off (and the verify check against them).
    */
   TRANSACTIONS_AUDIT_CHECKPOINT_MS: durationMs().default(5000),
-  TRANSACTIONS_AUDIT_CHECKPOINT_TOPIC: z.string().regex(/^[A-Za-z0-9._-]{1,249}$/).default('payments.audit.checkpoints.v1'),
+  TRANSACTIONS_AUDIT_CHECKPOINT_TOPIC: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,249}$/)
+    .default('payments.audit.checkpoints.v1'),
   /**
    * Ed25519 private key (PKCS#8 PEM) that signs the checkpoints: a file the database user cannot read. Required in
    * production; elsewhere `<TESSERA_AUTH_DIR or .tessera/auth>/audit-checkpoint.pem`, created on first start.
    */
-  TRANSACTIONS_AUDIT_CHECKPOINT_KEY_FILE: z.string().min(1).meta({ examples: ['/run/secrets/audit-checkpoint.pem'] }).optional(),
-  TRANSACTIONS_PINGS_GROUP: z.string().regex(/^transactions\.[a-z0-9.-]+$/).default('transactions.pings'),
+  TRANSACTIONS_AUDIT_CHECKPOINT_KEY_FILE: z
+    .string()
+    .min(1)
+    .meta({ examples: ['/run/secrets/audit-checkpoint.pem'] })
+    .optional(),
+  TRANSACTIONS_PINGS_GROUP: z
+    .string()
+    .regex(/^transactions\.[a-z0-9.-]+$/)
+    .default('transactions.pings'),
   /** The foundation slice's topic (the gateway's POST /v1/pings); its dead letters go to `<topic>.dlq`. */
-  TRANSACTIONS_PINGS_TOPIC: z.string().regex(/^[A-Za-z0-9._-]{1,249}$/).default('platform.pings.v1'),
+  TRANSACTIONS_PINGS_TOPIC: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,249}$/)
+    .default('platform.pings.v1'),
   /** Token verification and the hashed API key store (see @tessera/auth); dev defaults outside production. */
   ...authEnvSchema.shape,
   NODE_ENV: z.string().optional(),

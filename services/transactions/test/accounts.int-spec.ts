@@ -26,8 +26,6 @@ const MIGRATIONS_DIR = path.resolve(__dirname, '../prisma/migrations');
 const ACCOUNT_SERVICE = 'tessera.payments.v1.AccountService';
 const PINGS_GROUP = `transactions.pings-test-${randomUUID().slice(0, 8)}`;
 
-
-
 let db: Client;
 let database: ThrowawayDatabase;
 let auth: TestAuth;
@@ -70,16 +68,34 @@ beforeAll(async () => {
   auth = await startTestAuth();
   const port = await freePort();
   addr = `127.0.0.1:${port}`;
-  const config = transactionsConfigSchema.parse({ ...auth.env, TRANSACTIONS_AUDIT_CHECKPOINT_MS: '0', TRANSACTIONS_GRPC_PORT: String(port), TRANSACTIONS_DATABASE_URL: url, TRANSACTIONS_PINGS_GROUP: PINGS_GROUP });
+  const config = transactionsConfigSchema.parse({
+    ...auth.env,
+    TRANSACTIONS_AUDIT_CHECKPOINT_MS: '0',
+    TRANSACTIONS_GRPC_PORT: String(port),
+    TRANSACTIONS_DATABASE_URL: url,
+    TRANSACTIONS_PINGS_GROUP: PINGS_GROUP,
+  });
   app = await NestFactory.createApplicationContext(AppModule.forRoot(config), { logger: ['error', 'warn'] });
   await app.init();
-  client = createGrpcClient(paymentsV1.AccountServiceClient, addr, { retry: 'none', defaultDeadlineMs: 5_000, ...sendAs(await staffAuthorization(auth)) });
+  client = createGrpcClient(paymentsV1.AccountServiceClient, addr, {
+    retry: 'none',
+    defaultDeadlineMs: 5_000,
+    ...sendAs(await staffAuthorization(auth)),
+  });
 });
 
 afterAll(async () => {
   client?.close();
   await app?.close();
-  await deleteConsumerGroups(new Kafka({ ...kafkaSecurityFromEnv(), clientId: 'accounts-test-cleanup', brokers: (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092').split(','), logLevel: logLevel.NOTHING }), [PINGS_GROUP]);
+  await deleteConsumerGroups(
+    new Kafka({
+      ...kafkaSecurityFromEnv(),
+      clientId: 'accounts-test-cleanup',
+      brokers: (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092').split(','),
+      logLevel: logLevel.NOTHING,
+    }),
+    [PINGS_GROUP],
+  );
   await db?.end();
   await database.drop();
   auth?.close();
@@ -89,7 +105,12 @@ describe('AccountService over gRPC', () => {
   describe('OpenAccount + GetAccount', () => {
     it('round-trips an account with an int64 overdraft beyond 2^53', async () => {
       const overdraft = 9_223_372_036_854_775_807n;
-      const req = openRequest({ type: paymentsV1.AccountType.ACCOUNT_TYPE_LIABILITY, currency: 'JPY', overdraftLimitMinor: overdraft, labels: { team: 'ops' } });
+      const req = openRequest({
+        type: paymentsV1.AccountType.ACCOUNT_TYPE_LIABILITY,
+        currency: 'JPY',
+        overdraftLimitMinor: overdraft,
+        labels: { team: 'ops' },
+      });
       const { account: opened } = await unaryCall(client, 'openAccount', req);
       expect(opened).toMatchObject({
         ownerId: req.ownerId,
@@ -104,7 +125,10 @@ describe('AccountService over gRPC', () => {
       expect(opened?.id).toMatch(/^[0-9a-f-]{36}$/);
       const { account: read } = await unaryCall(client, 'getAccount', { accountId: opened!.id });
       expect(read).toEqual(opened);
-      const { rows } = await db.query<{ overdraft: string }>('SELECT overdraft_limit_minor::text AS overdraft FROM accounts WHERE id = $1', [opened!.id]);
+      const { rows } = await db.query<{ overdraft: string }>(
+        'SELECT overdraft_limit_minor::text AS overdraft FROM accounts WHERE id = $1',
+        [opened!.id],
+      );
       expect(rows).toEqual([{ overdraft: '9223372036854775807' }]);
     });
   });
@@ -133,7 +157,9 @@ describe('AccountService over gRPC', () => {
       const error = await rejection(unaryCall(client, 'openAccount', { ...req, currency: 'USD' }));
       expect(error).toMatchObject({ kind: 'FAILED_PRECONDITION', code: 'PAYMENTS.IDEMPOTENCY_KEY_REUSED' });
       await expect(count('SELECT count(*) AS n FROM accounts WHERE owner_id = $1', [req.ownerId])).resolves.toBe(1);
-      await expect(count('SELECT count(*) AS n FROM accounts WHERE id = $1 AND currency = $2', [first.account?.id, 'EUR'])).resolves.toBe(1);
+      await expect(count('SELECT count(*) AS n FROM accounts WHERE id = $1 AND currency = $2', [first.account?.id, 'EUR'])).resolves.toBe(
+        1,
+      );
     });
   });
 
@@ -174,7 +200,11 @@ describe('AccountService over gRPC', () => {
       const pageSizes: number[] = [];
       let pageToken = '';
       do {
-        const res = await unaryCall(client, 'listAccounts', paymentsV1.ListAccountsRequest.fromPartial({ ownerId, page: { pageSize: 3, pageToken } }));
+        const res = await unaryCall(
+          client,
+          'listAccounts',
+          paymentsV1.ListAccountsRequest.fromPartial({ ownerId, page: { pageSize: 3, pageToken } }),
+        );
         pageSizes.push(res.accounts.length);
         seen.push(...res.accounts.map((a) => a.id));
         pageToken = res.page?.nextPageToken ?? '';
@@ -185,7 +215,10 @@ describe('AccountService over gRPC', () => {
 
     it('rejects a garbage page token', async () => {
       const req = paymentsV1.ListAccountsRequest.fromPartial({ page: { pageSize: 3, pageToken: 'garbage' } });
-      await expect(rejection(unaryCall(client, 'listAccounts', req))).resolves.toMatchObject({ kind: 'INVALID_ARGUMENT', code: 'PAYMENTS.INVALID_PAGE_TOKEN' });
+      await expect(rejection(unaryCall(client, 'listAccounts', req))).resolves.toMatchObject({
+        kind: 'INVALID_ARGUMENT',
+        code: 'PAYMENTS.INVALID_PAGE_TOKEN',
+      });
     });
   });
 

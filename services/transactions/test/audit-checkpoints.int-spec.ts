@@ -17,11 +17,20 @@ jest.setTimeout(120_000);
 
 let svc: ServiceUnderTest;
 let audit: paymentsV1.AuditServiceClient;
-const kafka = new Kafka({ ...kafkaSecurityFromEnv(), clientId: 'checkpoints-test', brokers: [process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092'], logLevel: logLevel.NOTHING });
+const kafka = new Kafka({
+  ...kafkaSecurityFromEnv(),
+  clientId: 'checkpoints-test',
+  brokers: [process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092'],
+  logLevel: logLevel.NOTHING,
+});
 
 beforeAll(async () => {
   svc = await startServiceUnderTest('checkpoints', { env: { TRANSACTIONS_AUDIT_CHECKPOINT_MS: '200' } });
-  audit = createGrpcClient(paymentsV1.AuditServiceClient, svc.address, { retry: 'none', defaultDeadlineMs: 30_000, ...sendAs(await staffAuthorization(svc.auth)) });
+  audit = createGrpcClient(paymentsV1.AuditServiceClient, svc.address, {
+    retry: 'none',
+    defaultDeadlineMs: 30_000,
+    ...sendAs(await staffAuthorization(svc.auth)),
+  });
 });
 
 afterAll(async () => {
@@ -45,7 +54,15 @@ async function checkpointsPublished(): Promise<number> {
 
 it('reports an emptied chain as truncated at its newest signed checkpoint, where the chain alone verified', async () => {
   for (let i = 0; i < 3; i++) {
-    await unaryCall(svc.accounts, 'openAccount', { idempotencyKey: `cp-${randomUUID()}`, ownerId: 'checkpoints', name: 'cp', type: paymentsV1.AccountType.ACCOUNT_TYPE_ASSET, currency: 'EUR', overdraftLimitMinor: 0n, labels: {} });
+    await unaryCall(svc.accounts, 'openAccount', {
+      idempotencyKey: `cp-${randomUUID()}`,
+      ownerId: 'checkpoints',
+      name: 'cp',
+      type: paymentsV1.AccountType.ACCOUNT_TYPE_ASSET,
+      currency: 'EUR',
+      overdraftLimitMinor: 0n,
+      labels: {},
+    });
   }
   const deadline = Date.now() + 30_000;
   while ((await checkpointsPublished()) === 0) {

@@ -37,12 +37,28 @@ beforeAll(async () => {
     port: await freePort(),
     host: '127.0.0.1',
     descriptorSetPath,
-    services: [{ definition: paymentsV1.AuditServiceService, implementation: unaryService(paymentsV1.AuditServiceService, new AuditGrpc(audit, new AuditCheckpoints(transactionsConfigSchema.parse({ TRANSACTIONS_AUDIT_CHECKPOINT_MS: '0' }), prisma)).implementation()) }],
+    services: [
+      {
+        definition: paymentsV1.AuditServiceService,
+        implementation: unaryService(
+          paymentsV1.AuditServiceService,
+          new AuditGrpc(
+            audit,
+            new AuditCheckpoints(transactionsConfigSchema.parse({ TRANSACTIONS_AUDIT_CHECKPOINT_MS: '0' }), prisma),
+          ).implementation(),
+        ),
+      },
+    ],
   });
   client = createGrpcClient(paymentsV1.AuditServiceClient, `127.0.0.1:${server.port}`, { retry: 'none', defaultDeadlineMs: 10_000 });
   // 25 records interleaving three entities: A gets every 3rd, B every 3rd+1, the account the rest.
   for (let i = 0; i < 25; i++) {
-    const e = i % 3 === 0 ? { entityType: 'transfer', entityId: transferA } : i % 3 === 1 ? { entityType: 'transfer', entityId: transferB } : { entityType: 'account', entityId: account };
+    const e =
+      i % 3 === 0
+        ? { entityType: 'transfer', entityId: transferA }
+        : i % 3 === 1
+          ? { entityType: 'transfer', entityId: transferB }
+          : { entityType: 'account', entityId: account };
     const action = `${e.entityType}.step${i}`;
     await prisma.client.$transaction((tx) => audit.append(tx, { actor: `user-${i % 2}`, action, ...e, payload: { i, reasons: ['test'] } }));
     written.push({ ...e, action });
@@ -60,7 +76,11 @@ async function listAll(filter: { entityType?: string; entityId?: string }, pageS
   const pages: paymentsV1.AuditRecord[][] = [];
   let pageToken = '';
   do {
-    const res = await unaryCall(client, 'listAuditRecords', { page: { pageSize, pageToken }, entityType: filter.entityType ?? '', entityId: filter.entityId ?? '' });
+    const res = await unaryCall(client, 'listAuditRecords', {
+      page: { pageSize, pageToken },
+      entityType: filter.entityType ?? '',
+      entityId: filter.entityId ?? '',
+    });
     pages.push(res.records);
     pageToken = res.page?.nextPageToken ?? '';
     if (pages.length > 100) throw new Error('paging does not terminate');
@@ -69,7 +89,10 @@ async function listAll(filter: { entityType?: string; entityId?: string }, pageS
 }
 
 async function refusal(p: Promise<unknown>): Promise<AppError> {
-  const error = await p.then(() => undefined, (e: unknown) => e);
+  const error = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   if (error instanceof AppError) return error;
   throw new Error(`expected an AppError, got ${String(error)}`);
 }
@@ -83,7 +106,9 @@ describe('AuditService.ListAuditRecords', () => {
     expect(records.map((r) => ({ entityType: r.entityType, entityId: r.entityId, action: r.action }))).toEqual(written);
     for (let i = 1; i < records.length; i++) expect(records[i]!.prevHash).toBe(records[i - 1]!.hash);
     // What was listed is what is stored, and the payload is the canonical JSON of what was appended.
-    const { rows } = await db.client.query<{ seq: string; hash: string; actor: string }>('SELECT seq, hash, actor FROM audit_records ORDER BY seq');
+    const { rows } = await db.client.query<{ seq: string; hash: string; actor: string }>(
+      'SELECT seq, hash, actor FROM audit_records ORDER BY seq',
+    );
     expect(records.map((r) => [r.seq.toString(), r.hash, r.actor])).toEqual(rows.map((r) => [r.seq, r.hash, r.actor]));
     expect(JSON.parse(records[7]!.payloadJson)).toEqual({ i: 7, reasons: ['test'] });
     expect(records[0]!.occurredAt).toBeInstanceOf(Date);
@@ -113,32 +138,62 @@ describe('AuditService.ListAuditRecords', () => {
   });
 
   it('defaults the page size to 50 and caps it at 500', async () => {
-    await prisma.client.$transaction(async (tx) => {
-      for (let i = 0; i < 480; i++) await audit.append(tx, { actor: 'bulk', action: 'transfer.bulk', entityType: 'transfer', entityId: randomUUID(), payload: { i } });
-    }, { timeout: 30_000 });
+    await prisma.client.$transaction(
+      async (tx) => {
+        for (let i = 0; i < 480; i++)
+          await audit.append(tx, {
+            actor: 'bulk',
+            action: 'transfer.bulk',
+            entityType: 'transfer',
+            entityId: randomUUID(),
+            payload: { i },
+          });
+      },
+      { timeout: 30_000 },
+    );
     const byDefault = await unaryCall(client, 'listAuditRecords', paymentsV1.ListAuditRecordsRequest.fromPartial({}));
     expect(byDefault.records).toHaveLength(50);
     expect(byDefault.page?.nextPageToken).toBe('50');
-    const capped = await unaryCall(client, 'listAuditRecords', paymentsV1.ListAuditRecordsRequest.fromPartial({ page: { pageSize: 10_000 } }));
+    const capped = await unaryCall(
+      client,
+      'listAuditRecords',
+      paymentsV1.ListAuditRecordsRequest.fromPartial({ page: { pageSize: 10_000 } }),
+    );
     expect(capped.records).toHaveLength(500);
     expect(capped.page?.nextPageToken).not.toBe('');
-    const rest = await unaryCall(client, 'listAuditRecords', paymentsV1.ListAuditRecordsRequest.fromPartial({ page: { pageSize: 10_000, pageToken: capped.page!.nextPageToken } }));
+    const rest = await unaryCall(
+      client,
+      'listAuditRecords',
+      paymentsV1.ListAuditRecordsRequest.fromPartial({ page: { pageSize: 10_000, pageToken: capped.page!.nextPageToken } }),
+    );
     expect(rest.records.map((r) => r.seq)).toEqual(Array.from({ length: 5 }, (_, i) => BigInt(501 + i)));
     expect(rest.page?.nextPageToken).toBe('');
   });
 
   it('refuses a malformed page token as INVALID_ARGUMENT naming the field; a token past the end is an empty page', async () => {
     for (const pageToken of ['abc', '-1', '1.5', '12345678901234567890']) {
-      const err = await refusal(unaryCall(client, 'listAuditRecords', paymentsV1.ListAuditRecordsRequest.fromPartial({ page: { pageSize: 10, pageToken } })));
+      const err = await refusal(
+        unaryCall(client, 'listAuditRecords', paymentsV1.ListAuditRecordsRequest.fromPartial({ page: { pageSize: 10, pageToken } })),
+      );
       expect(err).toMatchObject({ code: 'PAYMENTS.INVALID_PAGE_TOKEN', kind: 'INVALID_ARGUMENT' });
       expect(err.fieldViolations).toEqual([{ field: 'page.page_token', description: 'malformed' }]);
     }
-    const past = await unaryCall(client, 'listAuditRecords', paymentsV1.ListAuditRecordsRequest.fromPartial({ page: { pageSize: 10, pageToken: '999999' } }));
+    const past = await unaryCall(
+      client,
+      'listAuditRecords',
+      paymentsV1.ListAuditRecordsRequest.fromPartial({ page: { pageSize: 10, pageToken: '999999' } }),
+    );
     expect(past).toMatchObject({ records: [], page: { nextPageToken: '' } });
   });
 
   it('refuses a token above int64 max as INVALID_ARGUMENT', async () => {
-    const err = await refusal(unaryCall(client, 'listAuditRecords', paymentsV1.ListAuditRecordsRequest.fromPartial({ page: { pageSize: 10, pageToken: '9999999999999999999' } })));
+    const err = await refusal(
+      unaryCall(
+        client,
+        'listAuditRecords',
+        paymentsV1.ListAuditRecordsRequest.fromPartial({ page: { pageSize: 10, pageToken: '9999999999999999999' } }),
+      ),
+    );
     expect(err).toMatchObject({ code: 'PAYMENTS.INVALID_PAGE_TOKEN', kind: 'INVALID_ARGUMENT' });
   });
 });

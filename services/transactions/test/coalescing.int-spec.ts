@@ -30,19 +30,35 @@ let destination = '';
 let address = '';
 
 const open = async (overdraftLimitMinor = 0n) =>
-  (await unaryCall(accounts, 'openAccount', {
-    idempotencyKey: `open-${randomUUID()}`, ownerId: `coalesce-${run}`, name: 'coalesce', type: paymentsV1.AccountType.ACCOUNT_TYPE_LIABILITY, currency: 'EUR', overdraftLimitMinor, labels: {},
-  })).account!.id;
+  (
+    await unaryCall(accounts, 'openAccount', {
+      idempotencyKey: `open-${randomUUID()}`,
+      ownerId: `coalesce-${run}`,
+      name: 'coalesce',
+      type: paymentsV1.AccountType.ACCOUNT_TYPE_LIABILITY,
+      currency: 'EUR',
+      overdraftLimitMinor,
+      labels: {},
+    })
+  ).account!.id;
 
 const transfer = (key: string, amountMinor: bigint, from = funder, to = destination) =>
   unaryCall(transfers, 'createTransfer', {
     idempotencyKey: key,
-    transfer: paymentsV1.TransferInstruction.fromPartial({ sourceAccountId: from, destinationAccountId: to, amount: { amountMinor, currency: 'EUR' }, reference: key }),
+    transfer: paymentsV1.TransferInstruction.fromPartial({
+      sourceAccountId: from,
+      destinationAccountId: to,
+      amount: { amountMinor, currency: 'EUR' },
+      reference: key,
+    }),
   });
 
 /** How many database transactions wrote these transfers (rows one transaction wrote share its xmin). */
 const transactionsOf = async (ids: string[]) =>
-  Number((await db.client.query<{ n: string }>('SELECT count(DISTINCT xmin::text) AS n FROM transfers WHERE id = ANY($1::uuid[])', [ids])).rows[0]?.n);
+  Number(
+    (await db.client.query<{ n: string }>('SELECT count(DISTINCT xmin::text) AS n FROM transfers WHERE id = ANY($1::uuid[])', [ids]))
+      .rows[0]?.n,
+  );
 
 const outcome = async (p: Promise<paymentsV1.CreateTransferResponse>): Promise<string> => {
   try {
@@ -56,7 +72,12 @@ const outcome = async (p: Promise<paymentsV1.CreateTransferResponse>): Promise<s
 beforeAll(async () => {
   svc = await startServiceUnderTest('coalesce', {
     compliance: { latencyMs: 150 },
-    env: { TRANSACTIONS_SCREEN_IN_FLIGHT: '1', TRANSACTIONS_SCREEN_COALESCE_MAX: '32', TRANSACTIONS_SCREEN_DEADLINE_MS: '5000', TRANSACTIONS_POST_IN_FLIGHT: '1' },
+    env: {
+      TRANSACTIONS_SCREEN_IN_FLIGHT: '1',
+      TRANSACTIONS_SCREEN_COALESCE_MAX: '32',
+      TRANSACTIONS_SCREEN_DEADLINE_MS: '5000',
+      TRANSACTIONS_POST_IN_FLIGHT: '1',
+    },
   });
   ({ db, auth, compliance, accounts, transfers } = svc);
   address = svc.address;
@@ -97,8 +118,16 @@ describe('ComplianceClient.screen under concurrency', () => {
   });
 
   it("never puts two users' screenings in one call: compliance records the forwarded user as each decision's actor", async () => {
-    const users = await Promise.all(['alice', 'bob'].map(async (sub) => `Bearer ${await auth.issuer.mint({ sub: `${sub}-${run}`, roles: ['operator'], ttlSec: 600 })}`));
-    const clients = users.map((authorization) => createGrpcClient(paymentsV1.TransferServiceClient, address, { retry: 'none' as const, defaultDeadlineMs: 15_000, ...sendAs(authorization) }));
+    const users = await Promise.all(
+      ['alice', 'bob'].map(async (sub) => `Bearer ${await auth.issuer.mint({ sub: `${sub}-${run}`, roles: ['operator'], ttlSec: 600 })}`),
+    );
+    const clients = users.map((authorization) =>
+      createGrpcClient(paymentsV1.TransferServiceClient, address, {
+        retry: 'none' as const,
+        defaultDeadlineMs: 15_000,
+        ...sendAs(authorization),
+      }),
+    );
     const keysOf = users.map((_, u) => Array.from({ length: 6 }, (_, i) => `co-${run}-user${u}-${i}`));
     const logBefore = compliance.log().length;
     await Promise.all(
@@ -106,13 +135,21 @@ describe('ComplianceClient.screen under concurrency', () => {
         keys.map((key) =>
           unaryCall(clients[u] as paymentsV1.TransferServiceClient, 'createTransfer', {
             idempotencyKey: key,
-            transfer: paymentsV1.TransferInstruction.fromPartial({ sourceAccountId: funder, destinationAccountId: destination, amount: { amountMinor: 3n, currency: 'EUR' }, reference: key }),
+            transfer: paymentsV1.TransferInstruction.fromPartial({
+              sourceAccountId: funder,
+              destinationAccountId: destination,
+              amount: { amountMinor: 3n, currency: 'EUR' },
+              reference: key,
+            }),
           }),
         ),
       ),
     );
     for (const c of clients) c.close();
-    const calls = compliance.log().slice(logBefore).filter((c) => c.keys.some((k) => k.includes(`co-${run}-user`)));
+    const calls = compliance
+      .log()
+      .slice(logBefore)
+      .filter((c) => c.keys.some((k) => k.includes(`co-${run}-user`)));
     for (const call of calls) {
       const owner = users.findIndex((_, u) => call.keys.every((k) => keysOf[u]!.some((key) => k.endsWith(`:${key}`))));
       expect(owner).toBeGreaterThanOrEqual(0);
@@ -146,14 +183,22 @@ describe('PostingCoalescer.post under concurrency', () => {
     const got = await Promise.all(keys.map((k) => outcome(transfer(k, 100n, source, target))));
     expect(got.filter((o) => o === 'posted')).toHaveLength(5);
     expect(got.filter((o) => o === 'PAYMENTS.INSUFFICIENT_FUNDS')).toHaveLength(3);
-    const posted = (await db.client.query<{ id: string; reference: string }>("SELECT id::text, reference FROM transfers WHERE source_account_id = $1 AND status = 'POSTED'", [source])).rows;
+    const posted = (
+      await db.client.query<{ id: string; reference: string }>(
+        "SELECT id::text, reference FROM transfers WHERE source_account_id = $1 AND status = 'POSTED'",
+        [source],
+      )
+    ).rows;
     expect(posted).toHaveLength(5);
     expect(await transactionsOf(posted.map((p) => p.id))).toBeLessThan(5);
     // Balances: the source is empty, the target got exactly what was posted, and every transfer's postings sum to zero.
-    const balance = async (id: string) => (await db.client.query<{ b: string }>('SELECT balance_minor::text AS b FROM accounts WHERE id = $1', [id])).rows[0]?.b;
+    const balance = async (id: string) =>
+      (await db.client.query<{ b: string }>('SELECT balance_minor::text AS b FROM accounts WHERE id = $1', [id])).rows[0]?.b;
     expect(await balance(source)).toBe('0');
     expect(await balance(target)).toBe('500');
-    const unbalanced = await db.client.query("SELECT transfer_id FROM postings GROUP BY transfer_id HAVING sum(CASE direction WHEN 'DEBIT' THEN -amount_minor ELSE amount_minor END) <> 0");
+    const unbalanced = await db.client.query(
+      "SELECT transfer_id FROM postings GROUP BY transfer_id HAVING sum(CASE direction WHEN 'DEBIT' THEN -amount_minor ELSE amount_minor END) <> 0",
+    );
     expect(unbalanced.rowCount).toBe(0);
     // Each retry gets its own first answer: the posted ones their transfer, the refused ones their refusal (stored, audited).
     const again = await Promise.all(keys.map((k) => outcome(transfer(k, 100n, source, target))));
@@ -165,14 +210,21 @@ describe('PostingCoalescer.post under concurrency', () => {
     expect(refusedAudit.rows[0]?.n).toBe(3);
   });
 
-  it("gives each transfer of a shared transaction its own caller and trace in the audit trail and the outbox", async () => {
+  it('gives each transfer of a shared transaction its own caller and trace in the audit trail and the outbox', async () => {
     const keys = Array.from({ length: 6 }, (_, i) => `co-${run}-ctx-${i}`);
     const done = await Promise.all(keys.map((k) => transfer(k, 7n)));
     const ids = done.map((r) => r.transfer!.id);
     expect(await transactionsOf(ids)).toBeLessThan(6);
-    const traces = (await db.client.query<{ trace_id: string | null }>('SELECT trace_id FROM transfers WHERE id = ANY($1::uuid[])', [ids])).rows.map((r) => r.trace_id);
+    const traces = (
+      await db.client.query<{ trace_id: string | null }>('SELECT trace_id FROM transfers WHERE id = ANY($1::uuid[])', [ids])
+    ).rows.map((r) => r.trace_id);
     expect(new Set(traces).size).toBe(6);
-    const actors = (await db.client.query<{ actor: string }>("SELECT DISTINCT actor FROM audit_records WHERE action = 'transfer.posted' AND entity_id = ANY($1::text[])", [ids])).rows;
+    const actors = (
+      await db.client.query<{ actor: string }>(
+        "SELECT DISTINCT actor FROM audit_records WHERE action = 'transfer.posted' AND entity_id = ANY($1::text[])",
+        [ids],
+      )
+    ).rows;
     expect(actors.map((a) => a.actor)).toEqual([expect.stringMatching(/\S/)]);
   });
 });

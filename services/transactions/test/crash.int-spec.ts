@@ -17,7 +17,15 @@ import { logLevel } from 'kafkajs';
 import { sendAs, staffAuthorization } from './support/auth-client';
 import { startTestAuth, type TestAuth } from '@tessera/auth';
 import { isAppError } from '@tessera/errors';
-import { approvingCompliance, buildTransactions, killHard, PINGS_GROUP, startTransactions, stopAndCleanUp, until } from './support/service-process';
+import {
+  approvingCompliance,
+  buildTransactions,
+  killHard,
+  PINGS_GROUP,
+  startTransactions,
+  stopAndCleanUp,
+  until,
+} from './support/service-process';
 import { freePort } from '@tessera/testing';
 import { throwawayDb, type ThrowawayDb } from './support/throwaway-db';
 
@@ -92,18 +100,39 @@ describe('transactions service under kill -9 during a stream of transfers', () =
 
     child = await start();
     const address = `127.0.0.1:${port}`;
-    const accountsClient = createGrpcClient(paymentsV1.AccountServiceClient, address, { retry: 'none', defaultDeadlineMs: 10_000, ...sendAs(staff) });
+    const accountsClient = createGrpcClient(paymentsV1.AccountServiceClient, address, {
+      retry: 'none',
+      defaultDeadlineMs: 10_000,
+      ...sendAs(staff),
+    });
     const open = async (overdraftLimitMinor: bigint) =>
-      (await unaryCall(accountsClient, 'openAccount', {
-        idempotencyKey: `open-${randomUUID()}`, ownerId: `crash-${run}`, name: 'crash', type: paymentsV1.AccountType.ACCOUNT_TYPE_LIABILITY, currency: 'EUR', overdraftLimitMinor, labels: {},
-      })).account!.id;
+      (
+        await unaryCall(accountsClient, 'openAccount', {
+          idempotencyKey: `open-${randomUUID()}`,
+          ownerId: `crash-${run}`,
+          name: 'crash',
+          type: paymentsV1.AccountType.ACCOUNT_TYPE_LIABILITY,
+          currency: 'EUR',
+          overdraftLimitMinor,
+          labels: {},
+        })
+      ).account!.id;
     const funder = await open(FUNDING);
     const source = await open(0n);
     const destinations = [await open(0n), await open(0n), await open(0n), await open(0n)];
-    let transfers = createGrpcClient(paymentsV1.TransferServiceClient, address, { retry: 'none', defaultDeadlineMs: 5_000, ...sendAs(staff) });
+    let transfers = createGrpcClient(paymentsV1.TransferServiceClient, address, {
+      retry: 'none',
+      defaultDeadlineMs: 5_000,
+      ...sendAs(staff),
+    });
     await unaryCall(transfers, 'createTransfer', {
       idempotencyKey: `fund-${run}`,
-      transfer: paymentsV1.TransferInstruction.fromPartial({ sourceAccountId: funder, destinationAccountId: source, amount: { amountMinor: FUNDING, currency: 'EUR' }, reference: `fund-${run}` }),
+      transfer: paymentsV1.TransferInstruction.fromPartial({
+        sourceAccountId: funder,
+        destinationAccountId: source,
+        amount: { amountMinor: FUNDING, currency: 'EUR' },
+        reference: `fund-${run}`,
+      }),
     });
 
     // The stream: unique keys, the key doubles as the transfer's reference so SQL can group by it.
@@ -120,7 +149,12 @@ describe('transactions service under kill -9 during a stream of transfers', () =
         const amount = BigInt(1 + Math.floor(Math.random() * 10_000));
         const request = paymentsV1.CreateTransferRequest.fromPartial({
           idempotencyKey: key,
-          transfer: { sourceAccountId: source, destinationAccountId: destinations[n % destinations.length]!, amount: { amountMinor: amount, currency: 'EUR' }, reference: key },
+          transfer: {
+            sourceAccountId: source,
+            destinationAccountId: destinations[n % destinations.length]!,
+            amount: { amountMinor: amount, currency: 'EUR' },
+            reference: key,
+          },
         });
         sent.set(key, { request, amount });
         if (killedAt === 0) startedBeforeKill.add(key);
@@ -141,7 +175,10 @@ describe('transactions service under kill -9 during a stream of transfers', () =
     const aimUntil = Date.now() + 5_000;
     let aimed = false;
     while (!aimed && Date.now() < aimUntil) {
-      const { rows } = await db.client.query<{ reference: string }>(`SELECT reference FROM transfers WHERE reference LIKE $1 AND created_at > now() - interval '2 seconds'`, [`xfer-${run}-%`]);
+      const { rows } = await db.client.query<{ reference: string }>(
+        `SELECT reference FROM transfers WHERE reference LIKE $1 AND created_at > now() - interval '2 seconds'`,
+        [`xfer-${run}-%`],
+      );
       aimed = rows.some((r) => !acked.has(r.reference));
     }
     // The killed process's member of the pings group: the broker keeps it until its session times out.
@@ -166,8 +203,12 @@ describe('transactions service under kill -9 during a stream of transfers', () =
     // Ready without waiting for Kafka (issue #10, defect 4): the service answers while the broker still holds the
     // dead member (it used to wait ~25 s for that member's session to expire before serving anything).
     const stillThere = (await membersOf()).filter((m) => killedMembers.includes(m));
-    const { groups: [group] } = await groupAdmin.describeGroups([PINGS_GROUP]);
-    expect({ deadMemberStillListed: stillThere.length > 0 || group?.state === 'PreparingRebalance' }).toEqual({ deadMemberStillListed: true });
+    const {
+      groups: [group],
+    } = await groupAdmin.describeGroups([PINGS_GROUP]);
+    expect({ deadMemberStillListed: stillThere.length > 0 || group?.state === 'PreparingRebalance' }).toEqual({
+      deadMemberStillListed: true,
+    });
     await groupAdmin.disconnect();
     transfers = createGrpcClient(paymentsV1.TransferServiceClient, address, { retry: 'none', defaultDeadlineMs: 10_000, ...sendAs(staff) });
     const retried = new Map<string, string>();
@@ -177,16 +218,19 @@ describe('transactions service under kill -9 during a stream of transfers', () =
     }
     // Retrying an acknowledged key after the restart replays it, too.
     const [firstAcked] = acked;
-    if (firstAcked) expect((await unaryCall(transfers, 'createTransfer', sent.get(firstAcked[0])!.request)).transfer!.id).toBe(firstAcked[1]);
+    if (firstAcked)
+      expect((await unaryCall(transfers, 'createTransfer', sent.get(firstAcked[0])!.request)).transfer!.id).toBe(firstAcked[1]);
     transfers.close();
     accountsClient.close();
 
-    const unsent = async () => Number((await db.client.query<{ n: string }>('SELECT count(*) AS n FROM outbox_events WHERE sent_at IS NULL')).rows[0]?.n);
+    const unsent = async () =>
+      Number((await db.client.query<{ n: string }>('SELECT count(*) AS n FROM outbox_events WHERE sent_at IS NULL')).rows[0]?.n);
     await until(async () => (await unsent()) === 0, 30_000, 'outbox drained');
 
     // 1. every key (acknowledged or retried) is exactly one POSTED transfer, the one the client was told
     const { rows: committed } = await db.client.query<{ id: string; reference: string; status: string; amount_minor: string }>(
-      `SELECT id, reference, status, amount_minor::text FROM transfers WHERE reference LIKE $1`, [`xfer-${run}-%`],
+      `SELECT id, reference, status, amount_minor::text FROM transfers WHERE reference LIKE $1`,
+      [`xfer-${run}-%`],
     );
     const byKey = new Map<string, string[]>();
     for (const t of committed) byKey.set(t.reference, [...(byKey.get(t.reference) ?? []), t.id]);
@@ -198,17 +242,24 @@ describe('transactions service under kill -9 during a stream of transfers', () =
     for (const t of committed) expect(BigInt(t.amount_minor)).toBe(sent.get(t.reference)!.amount);
 
     // 2. the ledger: postings sum to zero, cached balances equal their postings, the source paid exactly the sum
-    const { rows: sum } = await db.client.query<{ s: string }>(`SELECT COALESCE(sum(CASE direction WHEN 'CREDIT' THEN amount_minor ELSE -amount_minor END), 0)::text AS s FROM postings`);
+    const { rows: sum } = await db.client.query<{ s: string }>(
+      `SELECT COALESCE(sum(CASE direction WHEN 'CREDIT' THEN amount_minor ELSE -amount_minor END), 0)::text AS s FROM postings`,
+    );
     expect(sum[0]?.s).toBe('0');
-    const { rows: drift } = await db.client.query(`SELECT a.id FROM accounts a LEFT JOIN postings p ON p.account_id = a.id GROUP BY a.id, a.balance_minor
+    const { rows: drift } = await db.client
+      .query(`SELECT a.id FROM accounts a LEFT JOIN postings p ON p.account_id = a.id GROUP BY a.id, a.balance_minor
         HAVING a.balance_minor <> COALESCE(sum(CASE p.direction WHEN 'CREDIT' THEN p.amount_minor ELSE -p.amount_minor END), 0)`);
     expect(drift).toEqual([]);
     const paid = committed.reduce((acc, t) => acc + BigInt(t.amount_minor), 0n);
-    const { rows: src } = await db.client.query<{ balance_minor: string }>('SELECT balance_minor::text FROM accounts WHERE id = $1', [source]);
+    const { rows: src } = await db.client.query<{ balance_minor: string }>('SELECT balance_minor::text FROM accounts WHERE id = $1', [
+      source,
+    ]);
     expect(BigInt(src[0]!.balance_minor)).toBe(FUNDING - paid);
 
     // 3. exactly one outbox row per committed transfer (decoded from the stored envelope), none for anything else
-    const { rows: outbox } = await db.client.query<{ id: string; key: string; payload: Buffer }>('SELECT id, key, payload FROM outbox_events');
+    const { rows: outbox } = await db.client.query<{ id: string; key: string; payload: Buffer }>(
+      'SELECT id, key, payload FROM outbox_events',
+    );
     const envelopes = outbox.map((o) => ({ row: o, envelope: commonV1.EventEnvelope.decode(o.payload) }));
     for (const { row, envelope } of envelopes) expect(envelope.id).toBe(row.id);
     const transferEvents = envelopes.filter((e) => e.envelope.type === 'tessera.payments.v1.TransferCreated');
@@ -229,19 +280,30 @@ describe('transactions service under kill -9 during a stream of transfers', () =
     const distinct = new Set(delivered.map((d) => d.id));
     expect([...distinct].sort()).toEqual(outbox.map((o) => o.id).sort());
     const committedTransferIds = new Set(allTransfers.map((t) => t.id));
-    for (const d of delivered.filter((x) => x.type === 'tessera.payments.v1.TransferCreated')) expect(committedTransferIds.has(d.subject)).toBe(true);
+    for (const d of delivered.filter((x) => x.type === 'tessera.payments.v1.TransferCreated'))
+      expect(committedTransferIds.has(d.subject)).toBe(true);
 
     // 5. the audit chain written across the crash verifies, over the service's own AuditService
-    const auditClient = createGrpcClient(paymentsV1.AuditServiceClient, address, { retry: 'none', defaultDeadlineMs: 10_000, ...sendAs(staff) });
+    const auditClient = createGrpcClient(paymentsV1.AuditServiceClient, address, {
+      retry: 'none',
+      defaultDeadlineMs: 10_000,
+      ...sendAs(staff),
+    });
     const verified = await unaryCall(auditClient, 'verifyAuditChain', {});
     auditClient.close();
     const { rows: auditCount } = await db.client.query<{ n: string }>('SELECT count(*) AS n FROM audit_records');
     expect(verified).toMatchObject({ valid: true, recordsChecked: BigInt(auditCount[0]!.n), firstInvalidSeq: 0n });
-    const { rows: posted } = await db.client.query<{ n: string }>(`SELECT count(DISTINCT entity_id) AS n FROM audit_records WHERE action = 'transfer.posted' AND entity_id = ANY($1::text[])`, [[...streamIds]]);
+    const { rows: posted } = await db.client.query<{ n: string }>(
+      `SELECT count(DISTINCT entity_id) AS n FROM audit_records WHERE action = 'transfer.posted' AND entity_id = ANY($1::text[])`,
+      [[...streamIds]],
+    );
     expect(Number(posted[0]!.n)).toBe(streamIds.size);
 
     // How many unacknowledged calls had in fact committed before the kill (their retry was a replay).
-    const { rows: replays } = await db.client.query<{ n: string }>('SELECT count(*) AS n FROM transfers WHERE id = ANY($1::uuid[]) AND created_at < $2', [[...retried.values()], new Date(killedAt)]);
+    const { rows: replays } = await db.client.query<{ n: string }>(
+      'SELECT count(*) AS n FROM transfers WHERE id = ANY($1::uuid[]) AND created_at < $2',
+      [[...retried.values()], new Date(killedAt)],
+    );
     process.stdout.write(
       `crash test: ${ackedAtKill} acknowledged before kill -9 (${aimed ? 'aimed at a commit not yet acknowledged' : 'unaimed'}), ${unacked.size} unacknowledged calls (${inFlight} in flight at the kill, ${refusedWhileDown} refused while down) retried after restart, ${replays[0]!.n} of them had committed (replayed), ${restartMs} ms kill->healthy, ` +
         `${committed.length} stream transfers committed exactly once, ${distinct.size} distinct events on Kafka from ${delivered.length} deliveries ` +
@@ -255,16 +317,32 @@ describe('transactions service under kill -9 during a stream of transfers', () =
     // transfer or a definite refusal, never in "gave up".
     const address = `127.0.0.1:${port}`;
     if (!child || child.exitCode !== null) child = await start();
-    const accountsClient = createGrpcClient(paymentsV1.AccountServiceClient, address, { retry: 'none', defaultDeadlineMs: 10_000, ...sendAs(staff) });
+    const accountsClient = createGrpcClient(paymentsV1.AccountServiceClient, address, {
+      retry: 'none',
+      defaultDeadlineMs: 10_000,
+      ...sendAs(staff),
+    });
     const open = async (overdraftLimitMinor: bigint) =>
-      (await unaryCall(accountsClient, 'openAccount', {
-        idempotencyKey: `open-${randomUUID()}`, ownerId: `retry-${run}`, name: 'retry', type: paymentsV1.AccountType.ACCOUNT_TYPE_LIABILITY, currency: 'EUR', overdraftLimitMinor, labels: {},
-      })).account!.id;
+      (
+        await unaryCall(accountsClient, 'openAccount', {
+          idempotencyKey: `open-${randomUUID()}`,
+          ownerId: `retry-${run}`,
+          name: 'retry',
+          type: paymentsV1.AccountType.ACCOUNT_TYPE_LIABILITY,
+          currency: 'EUR',
+          overdraftLimitMinor,
+          labels: {},
+        })
+      ).account!.id;
     const funder = await open(FUNDING);
     const empty = await open(0n);
     const destination = await open(0n);
     accountsClient.close();
-    const transfers = createGrpcClient(paymentsV1.TransferServiceClient, address, { retry: 'none', defaultDeadlineMs: 3_000, ...sendAs(staff) });
+    const transfers = createGrpcClient(paymentsV1.TransferServiceClient, address, {
+      retry: 'none',
+      defaultDeadlineMs: 3_000,
+      ...sendAs(staff),
+    });
     const transient = new Set(['UNAVAILABLE', 'DEADLINE_EXCEEDED', 'INTERNAL']);
     const outcome = new Map<string, string>(); // key -> 'ok:<transfer id>' | 'refused:<code>' | 'gave up'
     let stop = false;
@@ -275,7 +353,12 @@ describe('transactions service under kill -9 during a stream of transfers', () =
         const refusable = n % 5 === 0; // overdraws the empty account: a definite refusal
         const request = paymentsV1.CreateTransferRequest.fromPartial({
           idempotencyKey: key,
-          transfer: { sourceAccountId: refusable ? empty : funder, destinationAccountId: destination, amount: { amountMinor: 10n, currency: 'EUR' }, reference: key },
+          transfer: {
+            sourceAccountId: refusable ? empty : funder,
+            destinationAccountId: destination,
+            amount: { amountMinor: 10n, currency: 'EUR' },
+            reference: key,
+          },
         });
         const giveUpAt = Date.now() + 30_000;
         for (;;) {
@@ -313,13 +396,24 @@ describe('transactions service under kill -9 during a stream of transfers', () =
     expect(results.filter((r) => r === 'gave up')).toEqual([]);
     expect(new Set(results.filter((r) => r.startsWith('refused:')))).toEqual(new Set(['refused:PAYMENTS.INSUFFICIENT_FUNDS']));
     // Exactly one transfer per acknowledged key, the one the client was told; none for a refused key.
-    const { rows } = await db.client.query<{ id: string; reference: string }>('SELECT id, reference FROM transfers WHERE reference LIKE $1', [`retry-${run}-%`]);
+    const { rows } = await db.client.query<{ id: string; reference: string }>(
+      'SELECT id, reference FROM transfers WHERE reference LIKE $1',
+      [`retry-${run}-%`],
+    );
     const byKey = new Map(rows.map((r) => [r.reference, r.id]));
     expect(rows.length).toBe(byKey.size);
-    for (const [key, result] of outcome) expect([key, result.startsWith('ok:') ? byKey.get(key) : byKey.has(key)]).toEqual([key, result.startsWith('ok:') ? result.slice(3) : false]);
+    for (const [key, result] of outcome)
+      expect([key, result.startsWith('ok:') ? byKey.get(key) : byKey.has(key)]).toEqual([
+        key,
+        result.startsWith('ok:') ? result.slice(3) : false,
+      ]);
     expect(results.filter((r) => r.startsWith('ok:')).length).toBeGreaterThan(0);
-    const { rows: sum } = await db.client.query<{ s: string }>(`SELECT COALESCE(sum(CASE direction WHEN 'CREDIT' THEN amount_minor ELSE -amount_minor END), 0)::text AS s FROM postings`);
+    const { rows: sum } = await db.client.query<{ s: string }>(
+      `SELECT COALESCE(sum(CASE direction WHEN 'CREDIT' THEN amount_minor ELSE -amount_minor END), 0)::text AS s FROM postings`,
+    );
     expect(sum[0]?.s).toBe('0');
-    process.stdout.write(`retry crash test: ${outcome.size} operations across 3 kills, ${results.filter((r) => r.startsWith('ok:')).length} committed, ${results.filter((r) => r.startsWith('refused:')).length} refused, 0 gave up\n`);
+    process.stdout.write(
+      `retry crash test: ${outcome.size} operations across 3 kills, ${results.filter((r) => r.startsWith('ok:')).length} committed, ${results.filter((r) => r.startsWith('refused:')).length} refused, 0 gave up\n`,
+    );
   });
 });

@@ -27,17 +27,34 @@ let transfers: paymentsV1.TransferServiceClient;
 const run = randomUUID().slice(0, 8);
 
 const open = async (overdraftLimitMinor = 0n) =>
-  (await unaryCall(accounts, 'openAccount', {
-    idempotencyKey: `open-${randomUUID()}`, ownerId: `retries-${run}`, name: 'retries', type: paymentsV1.AccountType.ACCOUNT_TYPE_LIABILITY, currency: 'EUR', overdraftLimitMinor, labels: {},
-  })).account!.id;
+  (
+    await unaryCall(accounts, 'openAccount', {
+      idempotencyKey: `open-${randomUUID()}`,
+      ownerId: `retries-${run}`,
+      name: 'retries',
+      type: paymentsV1.AccountType.ACCOUNT_TYPE_LIABILITY,
+      currency: 'EUR',
+      overdraftLimitMinor,
+      labels: {},
+    })
+  ).account!.id;
 
 const instruction = (sourceAccountId: string, destinationAccountId: string, amountMinor: bigint, reference = '') =>
-  paymentsV1.TransferInstruction.fromPartial({ sourceAccountId, destinationAccountId, amount: { amountMinor, currency: 'EUR' }, reference });
+  paymentsV1.TransferInstruction.fromPartial({
+    sourceAccountId,
+    destinationAccountId,
+    amount: { amountMinor, currency: 'EUR' },
+    reference,
+  });
 
 /** Settles every promise and reduces each to a comparable outcome: the transfer id(s) or the error code. */
 async function outcomes<T>(attempts: Promise<T>[], idOf: (r: T) => string): Promise<string[]> {
   const settled = await Promise.allSettled(attempts);
-  return settled.map((s) => (s.status === 'fulfilled' ? `ok:${idOf(s.value)}` : `error:${isAppError(s.reason) ? `${s.reason.kind}:${s.reason.code}` : String(s.reason)}`));
+  return settled.map((s) =>
+    s.status === 'fulfilled'
+      ? `ok:${idOf(s.value)}`
+      : `error:${isAppError(s.reason) ? `${s.reason.kind}:${s.reason.code}` : String(s.reason)}`,
+  );
 }
 
 let funder = '';
@@ -55,17 +72,25 @@ describe('concurrent attempts of one request', () => {
     const destination = await open();
     const key = `same-${run}-single`;
     const request = { idempotencyKey: key, transfer: instruction(funder, destination, 1_234n, key) };
-    const got = await outcomes(Array.from({ length: PARALLEL }, () => unaryCall(transfers, 'createTransfer', request)), (r) => r.transfer!.id);
+    const got = await outcomes(
+      Array.from({ length: PARALLEL }, () => unaryCall(transfers, 'createTransfer', request)),
+      (r) => r.transfer!.id,
+    );
     const [first] = got;
     expect(first).toMatch(/^ok:/);
     expect(got).toEqual(Array(PARALLEL).fill(first));
     const { rows } = await db.client.query<{ id: string; status: string }>('SELECT id, status FROM transfers WHERE reference = $1', [key]);
     expect(rows).toEqual([{ id: first!.slice(3), status: 'POSTED' }]);
-    const { rows: balance } = await db.client.query<{ b: string }>('SELECT balance_minor::text AS b FROM accounts WHERE id = $1', [destination]);
+    const { rows: balance } = await db.client.query<{ b: string }>('SELECT balance_minor::text AS b FROM accounts WHERE id = $1', [
+      destination,
+    ]);
     expect(balance[0]?.b).toBe('1234');
 
     // The same key with another body is the caller's mistake: a definite 422-class refusal, not a 503.
-    const reused = await outcomes([unaryCall(transfers, 'createTransfer', { idempotencyKey: key, transfer: instruction(funder, destination, 99n, key) })], () => '');
+    const reused = await outcomes(
+      [unaryCall(transfers, 'createTransfer', { idempotencyKey: key, transfer: instruction(funder, destination, 99n, key) })],
+      () => '',
+    );
     expect(reused).toEqual(['error:FAILED_PRECONDITION:PAYMENTS.IDEMPOTENCY_KEY_REUSED']);
   });
 
@@ -73,20 +98,32 @@ describe('concurrent attempts of one request', () => {
     const [a, b] = [await open(), await open()];
     const key = `same-${run}-batch`;
     const request = { idempotencyKey: key, transfers: [instruction(funder, a, 10n, `${key}-0`), instruction(funder, b, 20n, `${key}-1`)] };
-    const got = await outcomes(Array.from({ length: PARALLEL }, () => unaryCall(transfers, 'createTransferBatch', request)), (r) => `${r.batchId}/${r.transfers.map((t) => t.id).join(',')}`);
+    const got = await outcomes(
+      Array.from({ length: PARALLEL }, () => unaryCall(transfers, 'createTransferBatch', request)),
+      (r) => `${r.batchId}/${r.transfers.map((t) => t.id).join(',')}`,
+    );
     const [first] = got;
     expect(first).toMatch(/^ok:/);
     expect(got).toEqual(Array(PARALLEL).fill(first));
-    const { rows } = await db.client.query<{ n: string }>('SELECT count(*)::text AS n FROM transfers WHERE reference LIKE $1', [`${key}-%`]);
+    const { rows } = await db.client.query<{ n: string }>('SELECT count(*)::text AS n FROM transfers WHERE reference LIKE $1', [
+      `${key}-%`,
+    ]);
     expect(rows[0]?.n).toBe('2');
   });
 
   it(`${PARALLEL} parallel AuthorizeHold calls with one key and body all get the one committed hold`, async () => {
     const destination = await open();
     const request = paymentsV1.AuthorizeHoldRequest.fromPartial({
-      idempotencyKey: `same-${run}-hold`, accountId: funder, destinationAccountId: destination, amount: { amountMinor: 500n, currency: 'EUR' }, reference: `hold-${run}`,
+      idempotencyKey: `same-${run}-hold`,
+      accountId: funder,
+      destinationAccountId: destination,
+      amount: { amountMinor: 500n, currency: 'EUR' },
+      reference: `hold-${run}`,
     });
-    const got = await outcomes(Array.from({ length: PARALLEL }, () => unaryCall(transfers, 'authorizeHold', request)), (r) => r.hold!.id);
+    const got = await outcomes(
+      Array.from({ length: PARALLEL }, () => unaryCall(transfers, 'authorizeHold', request)),
+      (r) => r.hold!.id,
+    );
     const [first] = got;
     expect(first).toMatch(/^ok:/);
     expect(got).toEqual(Array(PARALLEL).fill(first));
@@ -103,13 +140,19 @@ describe('a refused request, retried', () => {
     const first = await outcomes([unaryCall(transfers, 'createTransfer', request)], () => '');
     expect(first).toEqual(['error:FAILED_PRECONDITION:PAYMENTS.INSUFFICIENT_FUNDS']);
 
-    const retries = await outcomes(Array.from({ length: PARALLEL }, () => unaryCall(transfers, 'createTransfer', request)), () => '');
+    const retries = await outcomes(
+      Array.from({ length: PARALLEL }, () => unaryCall(transfers, 'createTransfer', request)),
+      () => '',
+    );
     expect(retries).toEqual(Array(PARALLEL).fill(first[0]));
 
     // Funds arrive; the old request still answers what it answered (a new key is a new request).
     await unaryCall(transfers, 'createTransfer', { idempotencyKey: `fund-${key}`, transfer: instruction(funder, empty, 10_000n) });
     expect(await outcomes([unaryCall(transfers, 'createTransfer', request)], () => '')).toEqual(first);
-    const fresh = await unaryCall(transfers, 'createTransfer', { idempotencyKey: `${key}-again`, transfer: instruction(empty, destination, 700n, `${key}-again`) });
+    const fresh = await unaryCall(transfers, 'createTransfer', {
+      idempotencyKey: `${key}-again`,
+      transfer: instruction(empty, destination, 700n, `${key}-again`),
+    });
     expect(fresh.transfer?.status).toBe(paymentsV1.TransferStatus.TRANSFER_STATUS_POSTED);
 
     const { rows: posted } = await db.client.query<{ n: string }>('SELECT count(*)::text AS n FROM transfers WHERE reference = $1', [key]);
@@ -145,7 +188,9 @@ describe("keys are the caller's own (issue #13, defect 5)", () => {
     // Replay rules unchanged, per caller: a retry gets its own first answer, another body its own refusal.
     expect((await unaryCall(transfers, 'createTransfer', mine(100n))).transfer!.id).toBe(first.transfer!.id);
     expect((await unaryCall(transfers, 'createTransfer', theirs(250n), { metadata: other })).transfer!.id).toBe(second.transfer!.id);
-    expect(await outcomes([unaryCall(transfers, 'createTransfer', mine(999n))], () => '')).toEqual(['error:FAILED_PRECONDITION:PAYMENTS.IDEMPOTENCY_KEY_REUSED']);
+    expect(await outcomes([unaryCall(transfers, 'createTransfer', mine(999n))], () => '')).toEqual([
+      'error:FAILED_PRECONDITION:PAYMENTS.IDEMPOTENCY_KEY_REUSED',
+    ]);
 
     const { rows } = await db.client.query<{ b: string }>('SELECT balance_minor::text AS b FROM accounts WHERE id = $1', [destination]);
     expect(rows[0]?.b).toBe('350');

@@ -34,8 +34,6 @@ let screened = 0;
 /** ScreenBatch calls received: a batch request screens in one call (issue #10). */
 let screenBatches = 0;
 
-
-
 let db: Client;
 let database: ThrowawayDatabase;
 let auth: TestAuth;
@@ -66,7 +64,13 @@ async function rejection(p: Promise<unknown>): Promise<AppError> {
 
 async function openAccount(overdraft = 0n, currency = 'EUR', ownerId = 'owner-1'): Promise<string> {
   const { account } = await unaryCall(accounts, 'openAccount', {
-    idempotencyKey: key(), ownerId, name: 'test', type: paymentsV1.AccountType.ACCOUNT_TYPE_LIABILITY, currency, overdraftLimitMinor: overdraft, labels: {},
+    idempotencyKey: key(),
+    ownerId,
+    name: 'test',
+    type: paymentsV1.AccountType.ACCOUNT_TYPE_LIABILITY,
+    currency,
+    overdraftLimitMinor: overdraft,
+    labels: {},
   });
   return account!.id;
 }
@@ -74,7 +78,11 @@ async function openAccount(overdraft = 0n, currency = 'EUR', ownerId = 'owner-1'
 async function transfer(source: string, destination: string, amountMinor: bigint, idempotencyKey = key()) {
   const { transfer: t } = await unaryCall(transfers, 'createTransfer', {
     idempotencyKey,
-    transfer: paymentsV1.TransferInstruction.fromPartial({ sourceAccountId: source, destinationAccountId: destination, amount: eur(amountMinor) }),
+    transfer: paymentsV1.TransferInstruction.fromPartial({
+      sourceAccountId: source,
+      destinationAccountId: destination,
+      amount: eur(amountMinor),
+    }),
   });
   return t!;
 }
@@ -96,9 +104,12 @@ async function footprint(): Promise<Record<string, number>> {
 
 /** The ledger's invariants, straight from SQL. */
 async function assertLedgerInvariants(): Promise<void> {
-  const { rows: sum } = await db.query<{ s: string }>(`SELECT COALESCE(sum(CASE direction WHEN 'CREDIT' THEN amount_minor ELSE -amount_minor END), 0)::text AS s FROM postings`);
+  const { rows: sum } = await db.query<{ s: string }>(
+    `SELECT COALESCE(sum(CASE direction WHEN 'CREDIT' THEN amount_minor ELSE -amount_minor END), 0)::text AS s FROM postings`,
+  );
   expect(sum[0]?.s).toBe('0');
-  const { rows: drift } = await db.query(`SELECT a.id FROM accounts a LEFT JOIN postings p ON p.account_id = a.id GROUP BY a.id, a.balance_minor
+  const { rows: drift } =
+    await db.query(`SELECT a.id FROM accounts a LEFT JOIN postings p ON p.account_id = a.id GROUP BY a.id, a.balance_minor
       HAVING a.balance_minor <> COALESCE(sum(CASE p.direction WHEN 'CREDIT' THEN p.amount_minor ELSE -p.amount_minor END), 0)`);
   expect(drift).toEqual([]);
   const { rows: held } = await db.query(`SELECT a.id FROM accounts a WHERE a.held_minor <>
@@ -119,11 +130,29 @@ beforeAll(async () => {
     screened++;
     // BY_AMOUNT: deterministic per request so concurrent property runs get a mix of decisions.
     const amount = req.subject?.amount?.amountMinor ?? 0n;
-    const decided: Mode = mode !== 'BY_AMOUNT' ? mode : req.subject?.movementKind === 'transfer' && amount % 3n === 0n ? 'REVIEW' : amount % 7n === 0n ? 'DECLINE' : 'APPROVE';
+    const decided: Mode =
+      mode !== 'BY_AMOUNT'
+        ? mode
+        : req.subject?.movementKind === 'transfer' && amount % 3n === 0n
+          ? 'REVIEW'
+          : amount % 7n === 0n
+            ? 'DECLINE'
+            : 'APPROVE';
     if (mode === 'SLOW') await sleep(SCREEN_DEADLINE_MS * 3);
     if (mode === 'ERROR') throw new AppError({ code: 'COMPLIANCE.BROKEN', kind: 'INTERNAL', message: 'boom' });
-    const decision = decided === 'REVIEW' ? complianceV1.Decision.DECISION_REVIEW : decided === 'DECLINE' ? complianceV1.Decision.DECISION_DECLINE : complianceV1.Decision.DECISION_APPROVE;
-    return { screeningId: randomUUID(), decision, reasons: decided === 'APPROVE' ? [] : [{ code: 'LIMIT', ruleId: 'r1', description: '' }], ruleVersion: 'test-1', riskScore: 10 };
+    const decision =
+      decided === 'REVIEW'
+        ? complianceV1.Decision.DECISION_REVIEW
+        : decided === 'DECLINE'
+          ? complianceV1.Decision.DECISION_DECLINE
+          : complianceV1.Decision.DECISION_APPROVE;
+    return {
+      screeningId: randomUUID(),
+      decision,
+      reasons: decided === 'APPROVE' ? [] : [{ code: 'LIMIT', ruleId: 'r1', description: '' }],
+      ruleVersion: 'test-1',
+      riskScore: 10,
+    };
   };
   compliance = await createGrpcServer({
     port: await freePort(),
@@ -163,8 +192,16 @@ beforeAll(async () => {
   await app.init();
   const staff = await staffAuthorization(auth);
   address = `127.0.0.1:${port}`;
-  transfers = createGrpcClient(paymentsV1.TransferServiceClient, `127.0.0.1:${port}`, { retry: 'none', defaultDeadlineMs: 20_000, ...sendAs(staff) });
-  accounts = createGrpcClient(paymentsV1.AccountServiceClient, `127.0.0.1:${port}`, { retry: 'none', defaultDeadlineMs: 20_000, ...sendAs(staff) });
+  transfers = createGrpcClient(paymentsV1.TransferServiceClient, `127.0.0.1:${port}`, {
+    retry: 'none',
+    defaultDeadlineMs: 20_000,
+    ...sendAs(staff),
+  });
+  accounts = createGrpcClient(paymentsV1.AccountServiceClient, `127.0.0.1:${port}`, {
+    retry: 'none',
+    defaultDeadlineMs: 20_000,
+    ...sendAs(staff),
+  });
 });
 
 beforeEach(() => {
@@ -188,8 +225,15 @@ describe('TransferService', () => {
       const b = await openAccount();
       const before = await footprint();
       const t = await transfer(a, b, 250n);
-      expect(t).toMatchObject({ status: paymentsV1.TransferStatus.TRANSFER_STATUS_POSTED, kind: paymentsV1.TransferKind.TRANSFER_KIND_DIRECT, amount: eur(250n) });
-      expect(t.postings).toEqual([{ accountId: a, amount: eur(-250n) }, { accountId: b, amount: eur(250n) }]);
+      expect(t).toMatchObject({
+        status: paymentsV1.TransferStatus.TRANSFER_STATUS_POSTED,
+        kind: paymentsV1.TransferKind.TRANSFER_KIND_DIRECT,
+        amount: eur(250n),
+      });
+      expect(t.postings).toEqual([
+        { accountId: a, amount: eur(-250n) },
+        { accountId: b, amount: eur(250n) },
+      ]);
       expect(await balance(a)).toEqual({ ledger: -250n, held: 0n, available: -250n });
       expect(await balance(b)).toEqual({ ledger: 250n, held: 0n, available: 250n });
       const after = await footprint();
@@ -199,8 +243,13 @@ describe('TransferService', () => {
       const { rows } = await db.query<{ action: string }>(`SELECT action FROM audit_records WHERE entity_id = $1 ORDER BY seq`, [t.id]);
       expect(rows.map((r) => r.action)).toEqual(['compliance.decision', 'transfer.posted']);
       // Every committed key (OpenAccount included) holds its encoded first response for replays.
-      const { rows: keys } = await db.query<{ scope: string; missing: number }>(`SELECT split_part(scope, '@', 1) AS scope, count(*) FILTER (WHERE response IS NULL)::int AS missing FROM idempotency_keys GROUP BY 1 ORDER BY 1`);
-      expect(keys).toEqual([{ scope: 'payments.CreateTransfer', missing: 0 }, { scope: 'payments.OpenAccount', missing: 0 }]);
+      const { rows: keys } = await db.query<{ scope: string; missing: number }>(
+        `SELECT split_part(scope, '@', 1) AS scope, count(*) FILTER (WHERE response IS NULL)::int AS missing FROM idempotency_keys GROUP BY 1 ORDER BY 1`,
+      );
+      expect(keys).toEqual([
+        { scope: 'payments.CreateTransfer', missing: 0 },
+        { scope: 'payments.OpenAccount', missing: 0 },
+      ]);
     });
 
     it('DECLINE records a DECLINED transfer with no postings; REVIEW holds the amount as PENDING', async () => {
@@ -252,20 +301,81 @@ describe('TransferService', () => {
         await unaryCall(accounts, 'freezeAccount', { idempotencyKey: key(), accountId: frozen, reason: 'test', expectedVersion: 0n });
         await unaryCall(accounts, 'closeAccount', { idempotencyKey: key(), accountId: closed, reason: 'test', expectedVersion: 0n });
       });
-      const ins = (p: Partial<paymentsV1.TransferInstruction>) => paymentsV1.TransferInstruction.fromPartial({ sourceAccountId: a, destinationAccountId: b, amount: eur(10n), ...p });
+      const ins = (p: Partial<paymentsV1.TransferInstruction>) =>
+        paymentsV1.TransferInstruction.fromPartial({ sourceAccountId: a, destinationAccountId: b, amount: eur(10n), ...p });
       const cases: [string, () => paymentsV1.CreateTransferRequest, string, string][] = [
-        ['zero amount', () => ({ idempotencyKey: key(), transfer: ins({ amount: eur(0n) }) }), 'INVALID_ARGUMENT', 'PAYMENTS.INVALID_TRANSFER_REQUEST'],
-        ['negative amount', () => ({ idempotencyKey: key(), transfer: ins({ amount: eur(-5n) }) }), 'INVALID_ARGUMENT', 'PAYMENTS.INVALID_TRANSFER_REQUEST'],
-        ['unknown currency', () => ({ idempotencyKey: key(), transfer: ins({ amount: { amountMinor: 5n, currency: 'XQQ' } }) }), 'INVALID_ARGUMENT', 'PAYMENTS.INVALID_TRANSFER_REQUEST'],
-        ['same source and destination', () => ({ idempotencyKey: key(), transfer: ins({ destinationAccountId: a }) }), 'INVALID_ARGUMENT', 'PAYMENTS.INVALID_TRANSFER_REQUEST'],
-        ['malformed id', () => ({ idempotencyKey: key(), transfer: ins({ sourceAccountId: 'not-a-uuid' }) }), 'INVALID_ARGUMENT', 'PAYMENTS.INVALID_TRANSFER_REQUEST'],
-        ['missing idempotency key', () => ({ idempotencyKey: '', transfer: ins({}) }), 'INVALID_ARGUMENT', 'PAYMENTS.MISSING_IDEMPOTENCY_KEY'],
-        ['oversize description', () => ({ idempotencyKey: key(), transfer: ins({ description: 'x'.repeat(5000) }) }), 'INVALID_ARGUMENT', 'PAYMENTS.INVALID_TRANSFER_REQUEST'],
-        ['currency mismatch', () => ({ idempotencyKey: key(), transfer: ins({ destinationAccountId: usd }) }), 'FAILED_PRECONDITION', 'PAYMENTS.CURRENCY_MISMATCH'],
-        ['frozen account', () => ({ idempotencyKey: key(), transfer: ins({ destinationAccountId: frozen }) }), 'FAILED_PRECONDITION', 'PAYMENTS.ACCOUNT_FROZEN'],
-        ['closed account', () => ({ idempotencyKey: key(), transfer: ins({ sourceAccountId: closed }) }), 'FAILED_PRECONDITION', 'PAYMENTS.ACCOUNT_CLOSED'],
-        ['beyond the overdraft', () => ({ idempotencyKey: key(), transfer: ins({ amount: eur(101n) }) }), 'FAILED_PRECONDITION', 'PAYMENTS.INSUFFICIENT_FUNDS'],
-        ['unknown account', () => ({ idempotencyKey: key(), transfer: ins({ destinationAccountId: randomUUID() }) }), 'NOT_FOUND', 'PAYMENTS.ACCOUNT_NOT_FOUND'],
+        [
+          'zero amount',
+          () => ({ idempotencyKey: key(), transfer: ins({ amount: eur(0n) }) }),
+          'INVALID_ARGUMENT',
+          'PAYMENTS.INVALID_TRANSFER_REQUEST',
+        ],
+        [
+          'negative amount',
+          () => ({ idempotencyKey: key(), transfer: ins({ amount: eur(-5n) }) }),
+          'INVALID_ARGUMENT',
+          'PAYMENTS.INVALID_TRANSFER_REQUEST',
+        ],
+        [
+          'unknown currency',
+          () => ({ idempotencyKey: key(), transfer: ins({ amount: { amountMinor: 5n, currency: 'XQQ' } }) }),
+          'INVALID_ARGUMENT',
+          'PAYMENTS.INVALID_TRANSFER_REQUEST',
+        ],
+        [
+          'same source and destination',
+          () => ({ idempotencyKey: key(), transfer: ins({ destinationAccountId: a }) }),
+          'INVALID_ARGUMENT',
+          'PAYMENTS.INVALID_TRANSFER_REQUEST',
+        ],
+        [
+          'malformed id',
+          () => ({ idempotencyKey: key(), transfer: ins({ sourceAccountId: 'not-a-uuid' }) }),
+          'INVALID_ARGUMENT',
+          'PAYMENTS.INVALID_TRANSFER_REQUEST',
+        ],
+        [
+          'missing idempotency key',
+          () => ({ idempotencyKey: '', transfer: ins({}) }),
+          'INVALID_ARGUMENT',
+          'PAYMENTS.MISSING_IDEMPOTENCY_KEY',
+        ],
+        [
+          'oversize description',
+          () => ({ idempotencyKey: key(), transfer: ins({ description: 'x'.repeat(5000) }) }),
+          'INVALID_ARGUMENT',
+          'PAYMENTS.INVALID_TRANSFER_REQUEST',
+        ],
+        [
+          'currency mismatch',
+          () => ({ idempotencyKey: key(), transfer: ins({ destinationAccountId: usd }) }),
+          'FAILED_PRECONDITION',
+          'PAYMENTS.CURRENCY_MISMATCH',
+        ],
+        [
+          'frozen account',
+          () => ({ idempotencyKey: key(), transfer: ins({ destinationAccountId: frozen }) }),
+          'FAILED_PRECONDITION',
+          'PAYMENTS.ACCOUNT_FROZEN',
+        ],
+        [
+          'closed account',
+          () => ({ idempotencyKey: key(), transfer: ins({ sourceAccountId: closed }) }),
+          'FAILED_PRECONDITION',
+          'PAYMENTS.ACCOUNT_CLOSED',
+        ],
+        [
+          'beyond the overdraft',
+          () => ({ idempotencyKey: key(), transfer: ins({ amount: eur(101n) }) }),
+          'FAILED_PRECONDITION',
+          'PAYMENTS.INSUFFICIENT_FUNDS',
+        ],
+        [
+          'unknown account',
+          () => ({ idempotencyKey: key(), transfer: ins({ destinationAccountId: randomUUID() }) }),
+          'NOT_FOUND',
+          'PAYMENTS.ACCOUNT_NOT_FOUND',
+        ],
       ];
       // A refusal decided inside the ledger transaction (after screening) keeps its key for replay (issue #10): the
       // key row with the refusal and its `transfer.refused` audit record are all it writes; money-wise nothing.
@@ -282,7 +392,9 @@ describe('TransferService', () => {
       it('an amount beyond int64 never reaches the ledger', async () => {
         const before = await footprint();
         // int64 on the wire cannot carry more; the client library refuses to encode it.
-        await expect(unaryCall(transfers, 'createTransfer', { idempotencyKey: key(), transfer: ins({ amount: eur(2n ** 64n) }) })).rejects.toBeDefined();
+        await expect(
+          unaryCall(transfers, 'createTransfer', { idempotencyKey: key(), transfer: ins({ amount: eur(2n ** 64n) }) }),
+        ).rejects.toBeDefined();
         expect(await footprint()).toEqual(before);
       });
     });
@@ -296,7 +408,10 @@ describe('TransferService', () => {
         mode = m;
         const before = await footprint();
         const started = Date.now();
-        await expect(rejection(transfer(a, b, 10n))).resolves.toMatchObject({ kind: 'UNAVAILABLE', code: 'PAYMENTS.COMPLIANCE_UNAVAILABLE' });
+        await expect(rejection(transfer(a, b, 10n))).resolves.toMatchObject({
+          kind: 'UNAVAILABLE',
+          code: 'PAYMENTS.COMPLIANCE_UNAVAILABLE',
+        });
         if (m === 'SLOW') expect(Date.now() - started).toBeLessThan(SCREEN_DEADLINE_MS * 3);
         const after = await footprint();
         expect({ ...after, audit: 0 }).toEqual({ ...before, audit: 0 });
@@ -311,18 +426,54 @@ describe('TransferService', () => {
     it('authorise reserves, partial capture posts and releases the rest, void releases, over-capture is refused', async () => {
       const a = await openAccount(1_000n);
       const b = await openAccount();
-      const { hold } = await unaryCall(transfers, 'authorizeHold', { idempotencyKey: key(), accountId: a, destinationAccountId: b, amount: eur(600n), description: '', reference: '' });
+      const { hold } = await unaryCall(transfers, 'authorizeHold', {
+        idempotencyKey: key(),
+        accountId: a,
+        destinationAccountId: b,
+        amount: eur(600n),
+        description: '',
+        reference: '',
+      });
       expect(await balance(a)).toEqual({ ledger: 0n, held: 600n, available: -600n });
-      await expect(rejection(unaryCall(transfers, 'authorizeHold', { idempotencyKey: key(), accountId: a, destinationAccountId: b, amount: eur(401n), description: '', reference: '' })))
-        .resolves.toMatchObject({ code: 'PAYMENTS.INSUFFICIENT_FUNDS' });
-      await expect(rejection(unaryCall(transfers, 'captureHold', { idempotencyKey: key(), holdId: hold!.id, amount: eur(601n) }))).resolves.toMatchObject({ code: 'PAYMENTS.CAPTURE_EXCEEDS_HOLD' });
+      await expect(
+        rejection(
+          unaryCall(transfers, 'authorizeHold', {
+            idempotencyKey: key(),
+            accountId: a,
+            destinationAccountId: b,
+            amount: eur(401n),
+            description: '',
+            reference: '',
+          }),
+        ),
+      ).resolves.toMatchObject({ code: 'PAYMENTS.INSUFFICIENT_FUNDS' });
+      await expect(
+        rejection(unaryCall(transfers, 'captureHold', { idempotencyKey: key(), holdId: hold!.id, amount: eur(601n) })),
+      ).resolves.toMatchObject({ code: 'PAYMENTS.CAPTURE_EXCEEDS_HOLD' });
       const captured = await unaryCall(transfers, 'captureHold', { idempotencyKey: key(), holdId: hold!.id, amount: eur(250n) });
       expect(captured.hold).toMatchObject({ status: paymentsV1.HoldStatus.HOLD_STATUS_CAPTURED, capturedAmount: eur(250n) });
-      expect(captured.transfer).toMatchObject({ kind: paymentsV1.TransferKind.TRANSFER_KIND_HOLD_CAPTURE, holdId: hold!.id, amount: eur(250n) });
+      expect(captured.transfer).toMatchObject({
+        kind: paymentsV1.TransferKind.TRANSFER_KIND_HOLD_CAPTURE,
+        holdId: hold!.id,
+        amount: eur(250n),
+      });
       expect(await balance(a)).toEqual({ ledger: -250n, held: 0n, available: -250n });
-      await expect(rejection(unaryCall(transfers, 'voidHold', { idempotencyKey: key(), holdId: hold!.id, reason: '' }))).resolves.toMatchObject({ code: 'PAYMENTS.HOLD_NOT_AUTHORIZED' });
-      const second = await unaryCall(transfers, 'authorizeHold', { idempotencyKey: key(), accountId: a, destinationAccountId: b, amount: eur(100n), description: '', reference: '' });
-      const voided = await unaryCall(transfers, 'voidHold', { idempotencyKey: key(), holdId: second.hold!.id, reason: 'customer cancelled' });
+      await expect(
+        rejection(unaryCall(transfers, 'voidHold', { idempotencyKey: key(), holdId: hold!.id, reason: '' })),
+      ).resolves.toMatchObject({ code: 'PAYMENTS.HOLD_NOT_AUTHORIZED' });
+      const second = await unaryCall(transfers, 'authorizeHold', {
+        idempotencyKey: key(),
+        accountId: a,
+        destinationAccountId: b,
+        amount: eur(100n),
+        description: '',
+        reference: '',
+      });
+      const voided = await unaryCall(transfers, 'voidHold', {
+        idempotencyKey: key(),
+        holdId: second.hold!.id,
+        reason: 'customer cancelled',
+      });
       expect(voided.hold?.status).toBe(paymentsV1.HoldStatus.HOLD_STATUS_VOIDED);
       expect(await balance(a)).toEqual({ ledger: -250n, held: 0n, available: -250n });
       await assertLedgerInvariants();
@@ -332,13 +483,21 @@ describe('TransferService', () => {
       const a = await openAccount(500n);
       const b = await openAccount();
       const { hold } = await unaryCall(transfers, 'authorizeHold', {
-        idempotencyKey: key(), accountId: a, destinationAccountId: b, amount: eur(500n), ttl: { seconds: 1n, nanos: 0 }, description: '', reference: '',
+        idempotencyKey: key(),
+        accountId: a,
+        destinationAccountId: b,
+        amount: eur(500n),
+        ttl: { seconds: 1n, nanos: 0 },
+        description: '',
+        reference: '',
       });
       expect((await balance(a)).available).toBe(-500n);
       await sleep(1_500);
       const { rows } = await db.query<{ held: string }>('SELECT held_minor::text AS held FROM accounts WHERE id = $1', [a]);
       expect(rows[0]?.held).toBe('0'); // released by the 200 ms sweeper without any call touching the account
-      await expect(rejection(unaryCall(transfers, 'captureHold', { idempotencyKey: key(), holdId: hold!.id }))).resolves.toMatchObject({ code: 'PAYMENTS.HOLD_EXPIRED' });
+      await expect(rejection(unaryCall(transfers, 'captureHold', { idempotencyKey: key(), holdId: hold!.id }))).resolves.toMatchObject({
+        code: 'PAYMENTS.HOLD_EXPIRED',
+      });
       expect(await balance(a)).toEqual({ ledger: 0n, held: 0n, available: 0n });
       await assertLedgerInvariants();
     });
@@ -349,10 +508,21 @@ describe('TransferService', () => {
       const a = await openAccount(1_000n);
       const b = await openAccount();
       const t = await transfer(a, b, 70n);
-      const { original, reversal } = await unaryCall(transfers, 'reverseTransfer', { idempotencyKey: key(), transferId: t.id, reason: 'duplicate' });
+      const { original, reversal } = await unaryCall(transfers, 'reverseTransfer', {
+        idempotencyKey: key(),
+        transferId: t.id,
+        reason: 'duplicate',
+      });
       expect(original).toMatchObject({ status: paymentsV1.TransferStatus.TRANSFER_STATUS_REVERSED, reversedByTransferId: reversal!.id });
-      expect(reversal).toMatchObject({ kind: paymentsV1.TransferKind.TRANSFER_KIND_REVERSAL, reversesTransferId: t.id, sourceAccountId: b, destinationAccountId: a });
-      await expect(rejection(unaryCall(transfers, 'reverseTransfer', { idempotencyKey: key(), transferId: t.id, reason: '' }))).resolves.toMatchObject({ code: 'PAYMENTS.TRANSFER_ALREADY_REVERSED' });
+      expect(reversal).toMatchObject({
+        kind: paymentsV1.TransferKind.TRANSFER_KIND_REVERSAL,
+        reversesTransferId: t.id,
+        sourceAccountId: b,
+        destinationAccountId: a,
+      });
+      await expect(
+        rejection(unaryCall(transfers, 'reverseTransfer', { idempotencyKey: key(), transferId: t.id, reason: '' })),
+      ).resolves.toMatchObject({ code: 'PAYMENTS.TRANSFER_ALREADY_REVERSED' });
       expect(await balance(a)).toMatchObject({ ledger: 0n });
       const { rows } = await db.query('SELECT count(*)::int AS n FROM postings WHERE transfer_id = $1', [t.id]);
       expect(rows[0]).toEqual({ n: 2 }); // the original's postings are untouched
@@ -364,21 +534,60 @@ describe('TransferService', () => {
       mode = 'REVIEW';
       const p1 = await transfer(a, b, 100n);
       const p2 = await transfer(a, b, 200n);
-      await expect(rejection(unaryCall(transfers, 'releaseTransfer', { idempotencyKey: key(), transferId: p1.id, approvedBy: ['ann', 'ann'], note: '', alertId: '' })))
-        .resolves.toMatchObject({ code: 'PAYMENTS.FOUR_EYES_REQUIRED' });
+      await expect(
+        rejection(
+          unaryCall(transfers, 'releaseTransfer', {
+            idempotencyKey: key(),
+            transferId: p1.id,
+            approvedBy: ['ann', 'ann'],
+            note: '',
+            alertId: '',
+          }),
+        ),
+      ).resolves.toMatchObject({ code: 'PAYMENTS.FOUR_EYES_REQUIRED' });
       // Issue #13: a caller holding compliance's certificate that merely lists two names releases nothing; only
       // approvals recorded with the reviewers' own tokens count.
-      await expect(rejection(unaryCall(transfers, 'releaseTransfer', { idempotencyKey: key(), transferId: p1.id, approvedBy: ['ann', 'bob'], note: '', alertId: '' })))
-        .resolves.toMatchObject({ code: 'PAYMENTS.FOUR_EYES_REQUIRED' });
+      await expect(
+        rejection(
+          unaryCall(transfers, 'releaseTransfer', {
+            idempotencyKey: key(),
+            transferId: p1.id,
+            approvedBy: ['ann', 'bob'],
+            note: '',
+            alertId: '',
+          }),
+        ),
+      ).resolves.toMatchObject({ code: 'PAYMENTS.FOUR_EYES_REQUIRED' });
       await expect(rejection(approveAs('olga', p1.id, ['operator']))).resolves.toMatchObject({ kind: 'PERMISSION_DENIED' });
       expect((await approveAs('ann', p1.id)).approvedBy).toEqual(['ann']);
       expect((await approveAs('ann', p1.id)).approvedBy).toEqual(['ann']); // the same reviewer again is still one
-      await expect(rejection(unaryCall(transfers, 'releaseTransfer', { idempotencyKey: key(), transferId: p1.id, approvedBy: ['ann', 'bob'], note: '', alertId: '' })))
-        .resolves.toMatchObject({ code: 'PAYMENTS.FOUR_EYES_REQUIRED' });
+      await expect(
+        rejection(
+          unaryCall(transfers, 'releaseTransfer', {
+            idempotencyKey: key(),
+            transferId: p1.id,
+            approvedBy: ['ann', 'bob'],
+            note: '',
+            alertId: '',
+          }),
+        ),
+      ).resolves.toMatchObject({ code: 'PAYMENTS.FOUR_EYES_REQUIRED' });
       expect((await approveAs('bob', p1.id)).approvedBy).toEqual(['ann', 'bob']);
-      const released = await unaryCall(transfers, 'releaseTransfer', { idempotencyKey: key(), transferId: p1.id, approvedBy: ['ann', 'bob'], note: 'ok', alertId: 'al-1' });
+      const released = await unaryCall(transfers, 'releaseTransfer', {
+        idempotencyKey: key(),
+        transferId: p1.id,
+        approvedBy: ['ann', 'bob'],
+        note: 'ok',
+        alertId: 'al-1',
+      });
       expect(released.transfer?.status).toBe(paymentsV1.TransferStatus.TRANSFER_STATUS_POSTED);
-      const declined = await unaryCall(transfers, 'declineHeldTransfer', { idempotencyKey: key(), transferId: p2.id, declinedBy: 'ann', note: 'no', alertId: 'al-2' });
+      const declined = await unaryCall(transfers, 'declineHeldTransfer', {
+        idempotencyKey: key(),
+        transferId: p2.id,
+        declinedBy: 'ann',
+        note: 'no',
+        alertId: 'al-2',
+      });
       expect(declined.transfer?.status).toBe(paymentsV1.TransferStatus.TRANSFER_STATUS_DECLINED);
       expect(await balance(a)).toEqual({ ledger: -100n, held: 0n, available: -100n });
       await assertLedgerInvariants();
@@ -386,7 +595,9 @@ describe('TransferService', () => {
   });
 
   describe('customer isolation (principal from a verified token, re-checked here)', () => {
-    const customer = async (customerId: string) => ({ metadata: (await auth.bearer(`user-${customerId}`, ['customer'], { customerId })).metadata });
+    const customer = async (customerId: string) => ({
+      metadata: (await auth.bearer(`user-${customerId}`, ['customer'], { customerId })).metadata,
+    });
     const alice = `alice-${randomUUID()}`;
     const bob = `bob-${randomUUID()}`;
 
@@ -399,8 +610,16 @@ describe('TransferService', () => {
       const foreign = await rejection(unaryCall(accounts, 'getAccount', { accountId: theirs }, asAlice));
       expect([foreign.kind, foreign.code]).toEqual([missing.kind, missing.code]);
       expect(foreign).toMatchObject({ kind: 'NOT_FOUND', code: 'PAYMENTS.ACCOUNT_NOT_FOUND' });
-      expect(await rejection(unaryCall(accounts, 'getBalance', { accountId: theirs }, asAlice))).toMatchObject({ kind: 'NOT_FOUND', code: 'PAYMENTS.ACCOUNT_NOT_FOUND' });
-      const listed = await unaryCall(accounts, 'listAccounts', { page: { pageSize: 500, pageToken: '' }, ownerId: '', status: 0, currency: '' }, asAlice);
+      expect(await rejection(unaryCall(accounts, 'getBalance', { accountId: theirs }, asAlice))).toMatchObject({
+        kind: 'NOT_FOUND',
+        code: 'PAYMENTS.ACCOUNT_NOT_FOUND',
+      });
+      const listed = await unaryCall(
+        accounts,
+        'listAccounts',
+        { page: { pageSize: 500, pageToken: '' }, ownerId: '', status: 0, currency: '' },
+        asAlice,
+      );
       expect(new Set(listed.accounts.map((a) => a.ownerId))).toEqual(new Set([alice]));
     });
 
@@ -409,16 +628,35 @@ describe('TransferService', () => {
       const theirs = await openAccount(1_000n, 'EUR', bob);
       const asAlice = await customer(alice);
       const before = await footprint();
-      const instruction = paymentsV1.TransferInstruction.fromPartial({ sourceAccountId: theirs, destinationAccountId: mine, amount: eur(10n) });
+      const instruction = paymentsV1.TransferInstruction.fromPartial({
+        sourceAccountId: theirs,
+        destinationAccountId: mine,
+        amount: eur(10n),
+      });
       const stolen = await rejection(unaryCall(transfers, 'createTransfer', { idempotencyKey: key(), transfer: instruction }, asAlice));
       expect(stolen).toMatchObject({ kind: 'PERMISSION_DENIED', code: 'PAYMENTS.ACCOUNT_FORBIDDEN' });
-      const batch = await rejection(unaryCall(transfers, 'createTransferBatch', { idempotencyKey: key(), transfers: [{ ...instruction, sourceAccountId: mine, destinationAccountId: theirs }, instruction] }, asAlice));
+      const batch = await rejection(
+        unaryCall(
+          transfers,
+          'createTransferBatch',
+          { idempotencyKey: key(), transfers: [{ ...instruction, sourceAccountId: mine, destinationAccountId: theirs }, instruction] },
+          asAlice,
+        ),
+      );
       expect(batch.code).toBe('PAYMENTS.ACCOUNT_FORBIDDEN');
       expect(await footprint()).toEqual(before);
 
-      const paid = await unaryCall(transfers, 'createTransfer', { idempotencyKey: key(), transfer: { ...instruction, sourceAccountId: mine, destinationAccountId: theirs } }, asAlice);
+      const paid = await unaryCall(
+        transfers,
+        'createTransfer',
+        { idempotencyKey: key(), transfer: { ...instruction, sourceAccountId: mine, destinationAccountId: theirs } },
+        asAlice,
+      );
       expect(paid.transfer?.status).toBe(paymentsV1.TransferStatus.TRANSFER_STATUS_POSTED);
-      const { rows } = await db.query<{ actor: string }>(`SELECT actor FROM audit_records WHERE entity_id = $1 AND action = 'transfer.posted'`, [paid.transfer!.id]);
+      const { rows } = await db.query<{ actor: string }>(
+        `SELECT actor FROM audit_records WHERE entity_id = $1 AND action = 'transfer.posted'`,
+        [paid.transfer!.id],
+      );
       expect(rows).toEqual([{ actor: `user-${alice}` }]);
     });
 
@@ -430,15 +668,36 @@ describe('TransferService', () => {
       const unrelated = await transfer(theirs, third, 6n);
       const asAlice = await customer(alice);
       expect((await unaryCall(transfers, 'getTransfer', { transferId: incoming.id }, asAlice)).transfer?.id).toBe(incoming.id);
-      expect(await rejection(unaryCall(transfers, 'getTransfer', { transferId: unrelated.id }, asAlice))).toMatchObject({ kind: 'NOT_FOUND', code: 'PAYMENTS.TRANSFER_NOT_FOUND' });
-      const all = await unaryCall(transfers, 'listTransfers', { page: { pageSize: 500, pageToken: '' }, accountId: '', status: 0, batchId: '' }, asAlice);
+      expect(await rejection(unaryCall(transfers, 'getTransfer', { transferId: unrelated.id }, asAlice))).toMatchObject({
+        kind: 'NOT_FOUND',
+        code: 'PAYMENTS.TRANSFER_NOT_FOUND',
+      });
+      const all = await unaryCall(
+        transfers,
+        'listTransfers',
+        { page: { pageSize: 500, pageToken: '' }, accountId: '', status: 0, batchId: '' },
+        asAlice,
+      );
       expect(all.transfers.map((t) => t.id)).toContain(incoming.id);
       expect(all.transfers.map((t) => t.id)).not.toContain(unrelated.id);
-      expect(await rejection(unaryCall(transfers, 'listTransfers', { page: { pageSize: 10, pageToken: '' }, accountId: theirs, status: 0, batchId: '' }, asAlice))).toMatchObject({ kind: 'NOT_FOUND' });
+      expect(
+        await rejection(
+          unaryCall(
+            transfers,
+            'listTransfers',
+            { page: { pageSize: 10, pageToken: '' }, accountId: theirs, status: 0, batchId: '' },
+            asAlice,
+          ),
+        ),
+      ).toMatchObject({ kind: 'NOT_FOUND' });
     });
 
     it('refuses calls without a credential, and staff actions to customers', async () => {
-      const bare = createGrpcClient(paymentsV1.AccountServiceClient, address, { retry: 'none', defaultDeadlineMs: 5_000, forwardAuth: false });
+      const bare = createGrpcClient(paymentsV1.AccountServiceClient, address, {
+        retry: 'none',
+        defaultDeadlineMs: 5_000,
+        forwardAuth: false,
+      });
       try {
         const noCredential = await rejection(unaryCall(bare, 'getAccount', { accountId: randomUUID() }));
         expect(noCredential).toMatchObject({ kind: 'UNAUTHENTICATED', code: 'AUTH.CREDENTIALS_REQUIRED' });
@@ -446,9 +705,26 @@ describe('TransferService', () => {
         bare.close();
       }
       const asAlice = await customer(alice);
-      const open = await rejection(unaryCall(accounts, 'openAccount', { idempotencyKey: key(), ownerId: alice, name: 'x', type: paymentsV1.AccountType.ACCOUNT_TYPE_LIABILITY, currency: 'EUR', overdraftLimitMinor: 0n, labels: {} }, asAlice));
+      const open = await rejection(
+        unaryCall(
+          accounts,
+          'openAccount',
+          {
+            idempotencyKey: key(),
+            ownerId: alice,
+            name: 'x',
+            type: paymentsV1.AccountType.ACCOUNT_TYPE_LIABILITY,
+            currency: 'EUR',
+            overdraftLimitMinor: 0n,
+            labels: {},
+          },
+          asAlice,
+        ),
+      );
       expect(open).toMatchObject({ kind: 'PERMISSION_DENIED', code: 'AUTH.SCOPE_REQUIRED' });
-      const reverse = await rejection(unaryCall(transfers, 'reverseTransfer', { idempotencyKey: key(), transferId: randomUUID(), reason: 'mine' }, asAlice));
+      const reverse = await rejection(
+        unaryCall(transfers, 'reverseTransfer', { idempotencyKey: key(), transferId: randomUUID(), reason: 'mine' }, asAlice),
+      );
       expect(reverse).toMatchObject({ kind: 'PERMISSION_DENIED', code: 'AUTH.ROLE_REQUIRED' });
     });
   });
@@ -478,9 +754,19 @@ describe('TransferService', () => {
         ],
       });
       expect(ok.transfers.map((t) => t.batchId)).toEqual([ok.batchId, ok.batchId]);
-      const listed = await unaryCall(transfers, 'listTransfers', { batchId: ok.batchId, accountId: '', status: 0, page: { pageSize: 1, pageToken: '' } });
+      const listed = await unaryCall(transfers, 'listTransfers', {
+        batchId: ok.batchId,
+        accountId: '',
+        status: 0,
+        page: { pageSize: 1, pageToken: '' },
+      });
       expect(listed.transfers).toHaveLength(1);
-      const next = await unaryCall(transfers, 'listTransfers', { batchId: ok.batchId, accountId: '', status: 0, page: { pageSize: 1, pageToken: listed.page!.nextPageToken } });
+      const next = await unaryCall(transfers, 'listTransfers', {
+        batchId: ok.batchId,
+        accountId: '',
+        status: 0,
+        page: { pageSize: 1, pageToken: listed.page!.nextPageToken },
+      });
       expect(new Set([...listed.transfers, ...next.transfers].map((t) => t.id))).toEqual(new Set(ok.transfers.map((t) => t.id)));
     });
     it('screens in one call and applies the transfers in order, each funds check seeing the ones before it', async () => {
@@ -494,21 +780,34 @@ describe('TransferService', () => {
         { sourceAccountId: c, destinationAccountId: a, amount: eur(10n) },
       ]).flat();
       const before = { screened, screenBatches, footprint: await footprint() };
-      const ok = await unaryCall(transfers, 'createTransferBatch', { idempotencyKey: key(), transfers: cycle.map((t) => paymentsV1.TransferInstruction.fromPartial(t)) });
+      const ok = await unaryCall(transfers, 'createTransferBatch', {
+        idempotencyKey: key(),
+        transfers: cycle.map((t) => paymentsV1.TransferInstruction.fromPartial(t)),
+      });
       expect({ screened: screened - before.screened, batches: screenBatches - before.screenBatches }).toEqual({ screened: 30, batches: 1 });
-      expect(ok.transfers.map((t) => [t.sourceAccountId, t.destinationAccountId, t.amount?.amountMinor])).toEqual(cycle.map((t) => [t.sourceAccountId, t.destinationAccountId, t.amount.amountMinor]));
+      expect(ok.transfers.map((t) => [t.sourceAccountId, t.destinationAccountId, t.amount?.amountMinor])).toEqual(
+        cycle.map((t) => [t.sourceAccountId, t.destinationAccountId, t.amount.amountMinor]),
+      );
       expect(ok.transfers.every((t) => t.status === paymentsV1.TransferStatus.TRANSFER_STATUS_POSTED)).toBe(true);
       expect(await balance(a)).toEqual({ ledger: -200n, held: 0n, available: -200n });
       expect(await balance(b)).toEqual({ ledger: 100n, held: 0n, available: 100n });
       expect(await balance(c)).toEqual({ ledger: 100n, held: 0n, available: 100n });
       // Every leg counted on its account's version (opened at 0; one per posting, as if posted one by one).
-      const { rows: versions } = await db.query<{ id: string; version: string }>(`SELECT id::text, version::text FROM accounts WHERE id = ANY($1::uuid[])`, [[a, b, c]]);
+      const { rows: versions } = await db.query<{ id: string; version: string }>(
+        `SELECT id::text, version::text FROM accounts WHERE id = ANY($1::uuid[])`,
+        [[a, b, c]],
+      );
       expect(new Set(versions.map((v) => v.version))).toEqual(new Set(['20']));
       const after = await footprint();
-      expect({ transfers: after['transfers']! - before.footprint['transfers']!, postings: after['postings']! - before.footprint['postings']!, outbox: after['outbox']! - before.footprint['outbox']! })
-        .toEqual({ transfers: 30, postings: 60, outbox: 30 });
+      expect({
+        transfers: after['transfers']! - before.footprint['transfers']!,
+        postings: after['postings']! - before.footprint['postings']!,
+        outbox: after['outbox']! - before.footprint['outbox']!,
+      }).toEqual({ transfers: 30, postings: 60, outbox: 30 });
       // The outbox publishes in batch order (its seq follows the row order of the one INSERT).
-      const { rows: events } = await db.query<{ key: string }>(`SELECT key FROM (SELECT seq, key FROM outbox_events ORDER BY seq DESC LIMIT 30) last ORDER BY seq`);
+      const { rows: events } = await db.query<{ key: string }>(
+        `SELECT key FROM (SELECT seq, key FROM outbox_events ORDER BY seq DESC LIMIT 30) last ORDER BY seq`,
+      );
       expect(events.map((e) => e.key)).toEqual(cycle.map((t) => t.sourceAccountId));
       await assertLedgerInvariants();
       // A batch that needs money only a later item would bring is refused whole, with nothing written.
@@ -535,12 +834,16 @@ describe('TransferService', () => {
         const failed = await rejection(
           unaryCall(transfers, 'createTransferBatch', {
             idempotencyKey: key(),
-            transfers: [1n, 2n, 3n].map((n) => paymentsV1.TransferInstruction.fromPartial({ sourceAccountId: a, destinationAccountId: b, amount: eur(n) })),
+            transfers: [1n, 2n, 3n].map((n) =>
+              paymentsV1.TransferInstruction.fromPartial({ sourceAccountId: a, destinationAccountId: b, amount: eur(n) }),
+            ),
           }),
         );
         expect(failed).toMatchObject({ kind: 'UNAVAILABLE', code: 'PAYMENTS.COMPLIANCE_UNAVAILABLE' });
         expect(await footprint()).toEqual({ ...before, audit: before['audit']! + 1 });
-        const { rows } = await db.query(`SELECT entity_type, payload->>'transfers' AS transfers FROM audit_records WHERE action = 'transfer.screening_failed' ORDER BY seq DESC LIMIT 1`);
+        const { rows } = await db.query(
+          `SELECT entity_type, payload->>'transfers' AS transfers FROM audit_records WHERE action = 'transfer.screening_failed' ORDER BY seq DESC LIMIT 1`,
+        );
         expect(rows[0]).toEqual({ entity_type: 'batch', transfers: '3' });
       } finally {
         mode = 'APPROVE';
@@ -553,12 +856,28 @@ describe('TransferService', () => {
       const a = await openAccount(100n);
       const b = await openAccount();
       await transfer(a, b, 5n);
-      await expect(rejection(unaryCall(accounts, 'closeAccount', { idempotencyKey: key(), accountId: b, reason: '', expectedVersion: 0n }))).resolves.toMatchObject({ code: 'PAYMENTS.ACCOUNT_NOT_EMPTY' });
+      await expect(
+        rejection(unaryCall(accounts, 'closeAccount', { idempotencyKey: key(), accountId: b, reason: '', expectedVersion: 0n })),
+      ).resolves.toMatchObject({ code: 'PAYMENTS.ACCOUNT_NOT_EMPTY' });
       await transfer(b, a, 5n);
-      const { hold } = await unaryCall(transfers, 'authorizeHold', { idempotencyKey: key(), accountId: a, destinationAccountId: b, amount: eur(1n), description: '', reference: '' });
-      await expect(rejection(unaryCall(accounts, 'closeAccount', { idempotencyKey: key(), accountId: a, reason: '', expectedVersion: 0n }))).resolves.toMatchObject({ code: 'PAYMENTS.ACCOUNT_HAS_OPEN_HOLDS' });
+      const { hold } = await unaryCall(transfers, 'authorizeHold', {
+        idempotencyKey: key(),
+        accountId: a,
+        destinationAccountId: b,
+        amount: eur(1n),
+        description: '',
+        reference: '',
+      });
+      await expect(
+        rejection(unaryCall(accounts, 'closeAccount', { idempotencyKey: key(), accountId: a, reason: '', expectedVersion: 0n })),
+      ).resolves.toMatchObject({ code: 'PAYMENTS.ACCOUNT_HAS_OPEN_HOLDS' });
       await unaryCall(transfers, 'voidHold', { idempotencyKey: key(), holdId: hold!.id, reason: '' });
-      const { account } = await unaryCall(accounts, 'closeAccount', { idempotencyKey: key(), accountId: a, reason: 'done', expectedVersion: 0n });
+      const { account } = await unaryCall(accounts, 'closeAccount', {
+        idempotencyKey: key(),
+        accountId: a,
+        reason: 'done',
+        expectedVersion: 0n,
+      });
       expect(account?.status).toBe(paymentsV1.AccountStatus.ACCOUNT_STATUS_CLOSED);
     });
   });
@@ -566,8 +885,21 @@ describe('TransferService', () => {
   describe('property: concurrent random operations keep the ledger consistent', () => {
     it('sum(postings) = 0, cached balance = its postings, held = open reservations, nothing below -overdraft', async () => {
       const op = fc.oneof(
-        fc.record({ kind: fc.constant('transfer' as const), from: fc.nat(3), to: fc.nat(3), amount: fc.bigInt(1n, 400n), release: fc.boolean(), retries: fc.nat(2) }),
-        fc.record({ kind: fc.constant('hold' as const), from: fc.nat(3), to: fc.nat(3), amount: fc.bigInt(1n, 400n), then: fc.constantFrom('capture', 'void', 'partial') }),
+        fc.record({
+          kind: fc.constant('transfer' as const),
+          from: fc.nat(3),
+          to: fc.nat(3),
+          amount: fc.bigInt(1n, 400n),
+          release: fc.boolean(),
+          retries: fc.nat(2),
+        }),
+        fc.record({
+          kind: fc.constant('hold' as const),
+          from: fc.nat(3),
+          to: fc.nat(3),
+          amount: fc.bigInt(1n, 400n),
+          then: fc.constantFrom('capture', 'void', 'partial'),
+        }),
         fc.record({ kind: fc.constant('reverse' as const), from: fc.nat(3), to: fc.nat(3), amount: fc.bigInt(1n, 400n) }),
       );
       await fc.assert(
@@ -593,14 +925,38 @@ describe('TransferService', () => {
                       if (o.release) {
                         await approveAs('ann', t.id);
                         await approveAs('bob', t.id);
-                        await unaryCall(transfers, 'releaseTransfer', { idempotencyKey: key(), transferId: t.id, approvedBy: ['ann', 'bob'], note: '', alertId: '' });
-                      }
-                      else await unaryCall(transfers, 'declineHeldTransfer', { idempotencyKey: key(), transferId: t.id, declinedBy: 'ann', note: '', alertId: '' });
+                        await unaryCall(transfers, 'releaseTransfer', {
+                          idempotencyKey: key(),
+                          transferId: t.id,
+                          approvedBy: ['ann', 'bob'],
+                          note: '',
+                          alertId: '',
+                        });
+                      } else
+                        await unaryCall(transfers, 'declineHeldTransfer', {
+                          idempotencyKey: key(),
+                          transferId: t.id,
+                          declinedBy: 'ann',
+                          note: '',
+                          alertId: '',
+                        });
                     }
                   } else if (o.kind === 'hold') {
-                    const { hold } = await unaryCall(transfers, 'authorizeHold', { idempotencyKey: key(), accountId: from, destinationAccountId: to, amount: eur(o.amount), description: '', reference: '' });
+                    const { hold } = await unaryCall(transfers, 'authorizeHold', {
+                      idempotencyKey: key(),
+                      accountId: from,
+                      destinationAccountId: to,
+                      amount: eur(o.amount),
+                      description: '',
+                      reference: '',
+                    });
                     if (o.then === 'void') await unaryCall(transfers, 'voidHold', { idempotencyKey: key(), holdId: hold!.id, reason: '' });
-                    else await unaryCall(transfers, 'captureHold', { idempotencyKey: key(), holdId: hold!.id, ...(o.then === 'partial' ? { amount: eur((o.amount + 1n) / 2n) } : {}) });
+                    else
+                      await unaryCall(transfers, 'captureHold', {
+                        idempotencyKey: key(),
+                        holdId: hold!.id,
+                        ...(o.then === 'partial' ? { amount: eur((o.amount + 1n) / 2n) } : {}),
+                      });
                   } else {
                     const t = await transfer(from, to, o.amount);
                     if (t.status !== paymentsV1.TransferStatus.TRANSFER_STATUS_POSTED) return;
@@ -608,7 +964,8 @@ describe('TransferService', () => {
                   }
                 } catch (err) {
                   // Legitimate refusals: no funds, or compliance declined a hold outright.
-                  if (!(err instanceof AppError) || !['PAYMENTS.INSUFFICIENT_FUNDS', 'PAYMENTS.COMPLIANCE_DECLINED'].includes(err.code)) throw err;
+                  if (!(err instanceof AppError) || !['PAYMENTS.INSUFFICIENT_FUNDS', 'PAYMENTS.COMPLIANCE_DECLINED'].includes(err.code))
+                    throw err;
                 }
               }),
             );
@@ -617,7 +974,6 @@ describe('TransferService', () => {
         }),
         { numRuns: 20 },
       );
-
     });
   });
   describe('hot accounts', () => {
@@ -627,7 +983,10 @@ describe('TransferService', () => {
       const started = Date.now();
       await Promise.all(Array.from({ length: 60 }, (_, i) => transfer(i % 2 ? a : b, i % 2 ? b : a, 1_000n + BigInt(i))));
       const elapsed = Date.now() - started;
-      const expected = Array.from({ length: 60 }, (_, i) => (i % 2 ? 1_000n + BigInt(i) : -(1_000n + BigInt(i)))).reduce((x, y) => x + y, 0n);
+      const expected = Array.from({ length: 60 }, (_, i) => (i % 2 ? 1_000n + BigInt(i) : -(1_000n + BigInt(i)))).reduce(
+        (x, y) => x + y,
+        0n,
+      );
       expect((await balance(b)).ledger).toBe(expected);
       expect(elapsed).toBeLessThan(20_000);
       await assertLedgerInvariants();
@@ -648,5 +1007,4 @@ describe('TransferService', () => {
       expect(after['audit']! - before['audit']!).toBe(1);
     });
   });
-
 });

@@ -40,7 +40,15 @@ function newRelay(batchSize = 500, extra: Record<string, string> = {}): OutboxRe
     databaseUrl: db.url,
     publisher: new EventProducer({ kafka: relayKafka, source: 'transactions', logger }),
     service: 'transactions',
-    settings: relaySettings(outboxRelayConfigSchema.parse({ TRANSACTIONS_OUTBOX_BATCH_SIZE: String(batchSize), TRANSACTIONS_OUTBOX_POLL_MS: '20', TRANSACTIONS_OUTBOX_LEADER_POLL_MS: '200', TRANSACTIONS_OUTBOX_MAX_BACKOFF_MS: '1000', ...extra })),
+    settings: relaySettings(
+      outboxRelayConfigSchema.parse({
+        TRANSACTIONS_OUTBOX_BATCH_SIZE: String(batchSize),
+        TRANSACTIONS_OUTBOX_POLL_MS: '20',
+        TRANSACTIONS_OUTBOX_LEADER_POLL_MS: '200',
+        TRANSACTIONS_OUTBOX_MAX_BACKOFF_MS: '1000',
+        ...extra,
+      }),
+    ),
     logger,
   });
   relays.push(relay);
@@ -59,7 +67,14 @@ async function enqueue(topic: string, n: number, keys: number, perTx = 10): Prom
       const batch: { id: string; key: string }[] = [];
       for (let j = i; j < Math.min(n, i + perTx); j++) {
         const key = `acct-${j % keys}`;
-        const { eventId } = await outbox.enqueue(tx, { topic, key, type: PING, subject: key, message: commonV1.Ping.fromPartial({ message: String(j) }), codec: commonV1.Ping });
+        const { eventId } = await outbox.enqueue(tx, {
+          topic,
+          key,
+          type: PING,
+          subject: key,
+          message: commonV1.Ping.fromPartial({ message: String(j) }),
+          codec: commonV1.Ping,
+        });
         batch.push({ id: eventId, key });
       }
       return batch;
@@ -137,14 +152,18 @@ describe(OutboxRelay, () => {
     await until(async () => (await unsent()) === 0, 60_000);
     const elapsedMs = Date.now() - started;
     // Reported in the PR: events/s through one relay on this machine.
-    process.stdout.write(`outbox relay throughput: ${sent.length} events in ${elapsedMs} ms = ${Math.round((sent.length * 1000) / elapsedMs)} events/s\n`);
+    process.stdout.write(
+      `outbox relay throughput: ${sent.length} events in ${elapsedMs} ms = ${Math.round((sent.length * 1000) / elapsedMs)} events/s\n`,
+    );
 
     const received = await consumeAll(topic, sent.length);
     expectExactlyOnceInOrder(sent, received);
     const first = received.find((r) => r.envelope.id === sent[0]?.id);
     expect(first?.envelope).toMatchObject({ type: PING, source: 'transactions', subject: sent[0]?.key });
     expect(commonV1.Ping.decode(first!.envelope.data).message).toBe('0');
-    const { rows } = await db.client.query<{ n: string }>('SELECT count(*) AS n FROM outbox_events WHERE sent_at IS NOT NULL AND attempts = 1');
+    const { rows } = await db.client.query<{ n: string }>(
+      'SELECT count(*) AS n FROM outbox_events WHERE sent_at IS NOT NULL AND attempts = 1',
+    );
     expect(Number(rows[0]?.n)).toBe(sent.length);
   });
 
@@ -197,7 +216,8 @@ describe(OutboxRelay, () => {
     await until(async () => (await unsent()) < 200);
     await relay.stop();
     const left = await unsent();
-    const { rows } = await db.client.query<{ n: string }>(`SELECT count(*) AS n FROM pg_locks
+    const { rows } = await db.client.query<{ n: string }>(
+      `SELECT count(*) AS n FROM pg_locks
         WHERE locktype = 'advisory' AND granted AND objid = $1 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
       [OUTBOX_RELAY_LOCK_KEY],
     );
@@ -214,7 +234,9 @@ describe(OutboxRelay, () => {
 describe('outbox retention', () => {
   /** Outbox rows of these event ids that still exist. */
   async function present(ids: string[]): Promise<string[]> {
-    const { rows } = await db.client.query<{ id: string }>('SELECT id::text FROM outbox_events WHERE id = ANY($1::uuid[]) ORDER BY seq', [ids]);
+    const { rows } = await db.client.query<{ id: string }>('SELECT id::text FROM outbox_events WHERE id = ANY($1::uuid[]) ORDER BY seq', [
+      ids,
+    ]);
     return rows.map((r) => r.id);
   }
 

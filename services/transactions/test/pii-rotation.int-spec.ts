@@ -26,21 +26,32 @@ async function insertHolders(vault: PiiVault, n: number): Promise<Map<string, ob
     const holder = { fullName: `Holder ${i} Ñúñez`, address: `${i} Calle Mayor, Madrid`, nationalId: `ES-${100000 + i}X`, country: 'ES' };
     await db.client.query(`INSERT INTO accounts (id, owner_id, currency, type) VALUES ($1, $2, 'EUR', 'ASSET')`, [id, `owner-${i}`]);
     const s = vault.seal(holder);
-    await db.client.query('INSERT INTO account_holders (account_id, kek_id, wrapped_dek, ciphertext) VALUES ($1, $2, $3, $4)', [id, s.kekId, Buffer.from(s.wrappedDek), Buffer.from(s.ciphertext)]);
+    await db.client.query('INSERT INTO account_holders (account_id, kek_id, wrapped_dek, ciphertext) VALUES ($1, $2, $3, $4)', [
+      id,
+      s.kekId,
+      Buffer.from(s.wrappedDek),
+      Buffer.from(s.ciphertext),
+    ]);
     holders.set(id, holder);
   }
   return holders;
 }
 
 async function readAll(vault: PiiVault): Promise<Map<string, object>> {
-  const { rows } = await db.client.query<{ account_id: string; kek_id: string; wrapped_dek: Buffer; ciphertext: Buffer }>('SELECT * FROM account_holders');
-  return new Map(rows.map((r) => [r.account_id, vault.open<object>({ kekId: r.kek_id, wrappedDek: r.wrapped_dek, ciphertext: r.ciphertext })]));
+  const { rows } = await db.client.query<{ account_id: string; kek_id: string; wrapped_dek: Buffer; ciphertext: Buffer }>(
+    'SELECT * FROM account_holders',
+  );
+  return new Map(
+    rows.map((r) => [r.account_id, vault.open<object>({ kekId: r.kek_id, wrappedDek: r.wrapped_dek, ciphertext: r.ciphertext })]),
+  );
 }
 
 describe('rotatePiiKeys', () => {
   it('re-wraps every DEK under the active KEK so the old key can be retired', async () => {
     const holders = await insertHolders(new PiiVault(parsePiiKeys(`k1:${k1}`)), 25);
-    const { rows: raw } = await db.client.query<{ bytes: Buffer }>(`SELECT convert_to(account_holders::text, 'UTF8') AS bytes FROM account_holders`);
+    const { rows: raw } = await db.client.query<{ bytes: Buffer }>(
+      `SELECT convert_to(account_holders::text, 'UTF8') AS bytes FROM account_holders`,
+    );
     for (const r of raw) expect(r.bytes.toString('utf8')).not.toMatch(/Madrid|Holder|ES-1/);
 
     const report = await rotatePiiKeys(db.client, new PiiVault(parsePiiKeys(`k2:${k2},k1:${k1}`)), 10);
@@ -52,7 +63,10 @@ describe('rotatePiiKeys', () => {
 
   it('runs as the documented CLI', () => {
     const cli = path.resolve(__dirname, '../src/pii/rotate-keys.cli.ts');
-    const out = spawnSync('npx', ['tsx', cli], { env: { ...process.env, TRANSACTIONS_DATABASE_URL: db.url, TRANSACTIONS_PII_KEYS: `k3:${k3},k2:${k2}`, LOG_LEVEL: 'fatal' }, encoding: 'utf8' });
+    const out = spawnSync('npx', ['tsx', cli], {
+      env: { ...process.env, TRANSACTIONS_DATABASE_URL: db.url, TRANSACTIONS_PII_KEYS: `k3:${k3},k2:${k2}`, LOG_LEVEL: 'fatal' },
+      encoding: 'utf8',
+    });
     expect(out.stderr).toBe('');
     expect(out.status).toBe(0);
     expect(JSON.parse(out.stdout)).toEqual({ activeKekId: 'k3', rewrapped: { account_holders: 25, transfers: 0 } });

@@ -24,7 +24,10 @@ const ADMIN_URL = process.env['TESSERA_PG_ADMIN_URL'] ?? 'postgresql://tessera:t
 const PRISMA_DIR = path.resolve(__dirname, '../prisma');
 const MIGRATIONS_DIR = path.join(PRISMA_DIR, 'migrations');
 const SCHEMA_PATH = path.join(PRISMA_DIR, 'schema.prisma');
-const MIGRATION_NAMES = readdirSync(MIGRATIONS_DIR, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+const MIGRATION_NAMES = readdirSync(MIGRATIONS_DIR, { withFileTypes: true })
+  .filter((e) => e.isDirectory())
+  .map((e) => e.name)
+  .sort();
 
 function urlFor(database: string): string {
   const url = new URL(ADMIN_URL);
@@ -183,12 +186,32 @@ describe('transactions schema through Prisma + adapter-pg', () => {
       ['x', 'y'].map((o) => prisma.account.create({ data: { ownerId: o, currency: 'EUR', type: 'ASSET', balanceMinor: 100n } })),
     );
     // Balance below -overdraft_limit is refused.
-    await expect(prisma.account.update({ where: { id: a!.id }, data: { balanceMinor: -1n } })).rejects.toThrow(/accounts_(balance|available)_within_overdraft_chk/);
+    await expect(prisma.account.update({ where: { id: a!.id }, data: { balanceMinor: -1n } })).rejects.toThrow(
+      /accounts_(balance|available)_within_overdraft_chk/,
+    );
     // Unbalanced postings fail at commit (deferred trigger), balanced ones commit.
     const transfer = (amount: bigint) =>
-      prisma.transfer.create({ data: { sourceAccountId: a!.id, destinationAccountId: b!.id, amountMinor: amount, currency: 'EUR', status: 'POSTED', postedAt: new Date() } });
+      prisma.transfer.create({
+        data: {
+          sourceAccountId: a!.id,
+          destinationAccountId: b!.id,
+          amountMinor: amount,
+          currency: 'EUR',
+          status: 'POSTED',
+          postedAt: new Date(),
+        },
+      });
     const unbalanced = prisma.$transaction(async (tx) => {
-      const t = await tx.transfer.create({ data: { sourceAccountId: a!.id, destinationAccountId: b!.id, amountMinor: 5n, currency: 'EUR', status: 'POSTED', postedAt: new Date() } });
+      const t = await tx.transfer.create({
+        data: {
+          sourceAccountId: a!.id,
+          destinationAccountId: b!.id,
+          amountMinor: 5n,
+          currency: 'EUR',
+          status: 'POSTED',
+          postedAt: new Date(),
+        },
+      });
       await tx.posting.create({ data: { transferId: t.id, accountId: a!.id, currency: 'EUR', direction: 'DEBIT', amountMinor: 5n } });
     });
     await expect(unbalanced).rejects.toThrow(/do not balance/);
@@ -211,16 +234,38 @@ describe('transactions schema through Prisma + adapter-pg', () => {
   });
 
   it('keeps every database check when a transfer is written as one statement (WriteSet)', async () => {
-    const [a, b, c] = await Promise.all(['x', 'y', 'z'].map((o) => prisma.account.create({ data: { ownerId: o, currency: 'EUR', type: 'ASSET', overdraftLimitMinor: 100n } })));
+    const [a, b, c] = await Promise.all(
+      ['x', 'y', 'z'].map((o) =>
+        prisma.account.create({ data: { ownerId: o, currency: 'EUR', type: 'ASSET', overdraftLimitMinor: 100n } }),
+      ),
+    );
     const write = (credit: string, debitAmount: bigint) =>
       prisma.$transaction(async (tx) => {
         const set = openWriteSet(tx);
         const id = randomUUID();
         const at = new Date().toISOString();
         set.transfers.push({
-          id, kind: 'DIRECT', sourceAccountId: a!.id, destinationAccountId: b!.id, amountMinor: '5', currency: 'EUR', status: 'POSTED', rejectionCode: null,
-          description: '', reference: null, labels: {}, reversesTransferId: null, holdId: null, batchId: null, screeningId: null, counterpartyKekId: null,
-          counterpartyWrappedDek: null, counterpartyCiphertext: null, traceId: null, postedAt: at, createdAt: at,
+          id,
+          kind: 'DIRECT',
+          sourceAccountId: a!.id,
+          destinationAccountId: b!.id,
+          amountMinor: '5',
+          currency: 'EUR',
+          status: 'POSTED',
+          rejectionCode: null,
+          description: '',
+          reference: null,
+          labels: {},
+          reversesTransferId: null,
+          holdId: null,
+          batchId: null,
+          screeningId: null,
+          counterpartyKekId: null,
+          counterpartyWrappedDek: null,
+          counterpartyCiphertext: null,
+          traceId: null,
+          postedAt: at,
+          createdAt: at,
         });
         set.postings.push(
           { transferId: id, accountId: a!.id, currency: 'EUR', direction: 'DEBIT', amountMinor: debitAmount.toString() },
@@ -235,8 +280,15 @@ describe('transactions schema through Prisma + adapter-pg', () => {
     // The deferred zero-sum check still runs at COMMIT.
     await expect(write(b!.id, 4n)).rejects.toThrow(/do not balance/);
     const id = await write(b!.id, 5n);
-    const balances = await prisma.account.findMany({ where: { id: { in: [a!.id, b!.id, c!.id] } }, select: { id: true, balanceMinor: true, version: true } });
-    expect(Object.fromEntries(balances.map((r) => [r.id, [r.balanceMinor, r.version]]))).toEqual({ [a!.id]: [-5n, 1n], [b!.id]: [5n, 1n], [c!.id]: [0n, 0n] });
+    const balances = await prisma.account.findMany({
+      where: { id: { in: [a!.id, b!.id, c!.id] } },
+      select: { id: true, balanceMinor: true, version: true },
+    });
+    expect(Object.fromEntries(balances.map((r) => [r.id, [r.balanceMinor, r.version]]))).toEqual({
+      [a!.id]: [-5n, 1n],
+      [b!.id]: [5n, 1n],
+      [c!.id]: [0n, 0n],
+    });
     expect(await prisma.posting.count({ where: { transferId: id } })).toBe(2);
     // A part that matches nothing (an idempotency key that was never claimed) rolls the whole statement back.
     const missingKey = prisma.$transaction(async (tx) => {

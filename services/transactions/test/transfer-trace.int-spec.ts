@@ -31,7 +31,13 @@ function callingSpan(): { traceId: string; metadata: Metadata } {
 
 async function openAccount(overdraft: bigint): Promise<string> {
   const { account } = await unaryCall(accounts, 'openAccount', {
-    idempotencyKey: key(), ownerId: 'owner-trace', name: 'trace', type: paymentsV1.AccountType.ACCOUNT_TYPE_LIABILITY, currency: 'EUR', overdraftLimitMinor: overdraft, labels: {},
+    idempotencyKey: key(),
+    ownerId: 'owner-trace',
+    name: 'trace',
+    type: paymentsV1.AccountType.ACCOUNT_TYPE_LIABILITY,
+    currency: 'EUR',
+    overdraftLimitMinor: overdraft,
+    labels: {},
   });
   return account!.id;
 }
@@ -51,12 +57,17 @@ describe('Transfer.trace_id', () => {
     const { transfer } = await unaryCall(
       transfers,
       'createTransfer',
-      { idempotencyKey: key(), transfer: paymentsV1.TransferInstruction.fromPartial({ sourceAccountId: a, destinationAccountId: b, amount: eur(100n) }) },
+      {
+        idempotencyKey: key(),
+        transfer: paymentsV1.TransferInstruction.fromPartial({ sourceAccountId: a, destinationAccountId: b, amount: eur(100n) }),
+      },
       { metadata: call.metadata },
     );
     expect(transfer?.traceId).toBe(call.traceId);
     // A later read, from another trace, still returns the creating request's trace id.
-    expect((await unaryCall(transfers, 'getTransfer', { transferId: transfer!.id }, { metadata: callingSpan().metadata })).transfer?.traceId).toBe(call.traceId);
+    expect(
+      (await unaryCall(transfers, 'getTransfer', { transferId: transfer!.id }, { metadata: callingSpan().metadata })).transfer?.traceId,
+    ).toBe(call.traceId);
     const { rows } = await db.client.query<{ trace_id: string | null }>('SELECT trace_id FROM transfers WHERE id = $1', [transfer!.id]);
     expect(rows).toEqual([{ trace_id: call.traceId }]);
   });
@@ -80,13 +91,30 @@ describe('Transfer.trace_id', () => {
     expect(batch.transfers.map((t) => t.traceId)).toEqual([batchCall.traceId, batchCall.traceId]);
 
     const reverseCall = callingSpan();
-    const { original, reversal } = await unaryCall(transfers, 'reverseTransfer', { idempotencyKey: key(), transferId: batch.transfers[0]!.id, reason: 'trace' }, { metadata: reverseCall.metadata });
+    const { original, reversal } = await unaryCall(
+      transfers,
+      'reverseTransfer',
+      { idempotencyKey: key(), transferId: batch.transfers[0]!.id, reason: 'trace' },
+      { metadata: reverseCall.metadata },
+    );
     expect(reversal?.traceId).toBe(reverseCall.traceId);
     expect(original?.traceId).toBe(batchCall.traceId); // the reversed transfer keeps its own creator's trace
 
-    const { hold } = await unaryCall(transfers, 'authorizeHold', { idempotencyKey: key(), accountId: a, destinationAccountId: b, amount: eur(50n), description: '', reference: '' });
+    const { hold } = await unaryCall(transfers, 'authorizeHold', {
+      idempotencyKey: key(),
+      accountId: a,
+      destinationAccountId: b,
+      amount: eur(50n),
+      description: '',
+      reference: '',
+    });
     const captureCall = callingSpan();
-    const captured = await unaryCall(transfers, 'captureHold', { idempotencyKey: key(), holdId: hold!.id }, { metadata: captureCall.metadata });
+    const captured = await unaryCall(
+      transfers,
+      'captureHold',
+      { idempotencyKey: key(), holdId: hold!.id },
+      { metadata: captureCall.metadata },
+    );
     expect(captured.transfer?.traceId).toBe(captureCall.traceId);
   });
 

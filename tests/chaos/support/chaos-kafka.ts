@@ -21,7 +21,10 @@ export class ChaosKafka {
   readonly stateDir: string;
 
   constructor() {
-    const raw = parse(readFileSync(DEFAULT_TOPOLOGY_PATH, 'utf8')) as { stateDir: string; kafka: { layouts: { single: { nodes: unknown[] }; triple: { nodes: unknown[] } } } };
+    const raw = parse(readFileSync(DEFAULT_TOPOLOGY_PATH, 'utf8')) as {
+      stateDir: string;
+      kafka: { layouts: { single: { nodes: unknown[] }; triple: { nodes: unknown[] } } };
+    };
     raw.stateDir = '.tessera-chaos';
     raw.kafka.layouts.triple.nodes = PORTS.map((port, i) => ({ id: i + 1, port, controllerPort: port + 1 }));
     raw.kafka.layouts.single.nodes = [{ id: 1, port: 29092, controllerPort: 29093 }];

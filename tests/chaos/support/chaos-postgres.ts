@@ -16,7 +16,10 @@ export class ChaosPostgres {
   readonly adminUrl: string;
 
   constructor() {
-    const raw = parse(readFileSync(DEFAULT_TOPOLOGY_PATH, 'utf8')) as { stateDir: string; postgres: { port: number; user: string; password: string } };
+    const raw = parse(readFileSync(DEFAULT_TOPOLOGY_PATH, 'utf8')) as {
+      stateDir: string;
+      postgres: { port: number; user: string; password: string };
+    };
     raw.stateDir = '.tessera-chaos';
     raw.postgres.port = CHAOS_PG_PORT;
     const topo = parseTopology(stringify(raw), 'chaos topology');

@@ -71,7 +71,8 @@ export async function runEventLoad(o: EventLoadOptions): Promise<EventLoadResult
           const refused = new Set(rejections.map((r) => r.index));
           return { ids, outcome: 'acked', accepted: ids.filter((_, i) => !refused.has(i)), attempts: attempt, retried };
         }
-        if (res.status >= 400 && res.status < 500 && res.status !== 429) return { ids, outcome: 'refused', accepted: [], attempts: attempt, retried };
+        if (res.status >= 400 && res.status < 500 && res.status !== 429)
+          return { ids, outcome: 'refused', accepted: [], attempts: attempt, retried };
         const retryAfter = parseRetryAfter(res.headers.get('retry-after'));
         if (res.status === 503 && retryAfter === undefined) unavailableWithoutRetryAfter++;
         if (retryAfter !== undefined) wait = retryAfter;

@@ -50,7 +50,17 @@ export async function runPipelineScenario(o: PipelineScenarioOptions): Promise<P
   const started = Date.now();
   const elapsed = () => Date.now() - started;
   const [load, faults] = await Promise.all([
-    runEventLoad({ gateway: platform.gateway, tenant: 'demo', apiKey, clients: o.clients, durationMs: o.loadMs, rate: o.rate, batchSize: 50, settleMs: 45_000, seed: 14 }),
+    runEventLoad({
+      gateway: platform.gateway,
+      tenant: 'demo',
+      apiKey,
+      clients: o.clients,
+      durationMs: o.loadMs,
+      rate: o.rate,
+      batchSize: 50,
+      settleMs: 45_000,
+      seed: 14,
+    }),
     o.fault(elapsed),
   ]);
 
@@ -60,7 +70,9 @@ export async function runPipelineScenario(o: PipelineScenarioOptions): Promise<P
   await waitFor(
     'processor and insights caught up',
     async () => {
-      const behind = (await groupLag(platform.admin, platform.groups.processor, platform.topics.raw)) + (await groupLag(platform.admin, platform.groups.insights, platform.topics.aggregates));
+      const behind =
+        (await groupLag(platform.admin, platform.groups.processor, platform.topics.raw)) +
+        (await groupLag(platform.admin, platform.groups.insights, platform.topics.aggregates));
       quiet = behind === 0 ? quiet + 1 : 0;
       return quiet >= 3;
     },
@@ -100,8 +112,28 @@ export async function runPipelineScenario(o: PipelineScenarioOptions): Promise<P
   const differ: string[] = [];
   for (const [key, want] of offline) {
     const got = latest.get(key);
-    const a = got && { count: Number(got.count), sum: got.sum, min: got.min, max: got.max, p50: got.p50Approx, p95: got.p95Approx, p99: got.p99Approx, distinct: Number(got.distinctCount), late: Number(got.lateEvents) };
-    const b = { count: want.count, sum: want.sum, min: want.min, max: want.max, p50: want.p50, p95: want.p95, p99: want.p99, distinct: want.distinct, late: 0 };
+    const a = got && {
+      count: Number(got.count),
+      sum: got.sum,
+      min: got.min,
+      max: got.max,
+      p50: got.p50Approx,
+      p95: got.p95Approx,
+      p99: got.p99Approx,
+      distinct: Number(got.distinctCount),
+      late: Number(got.lateEvents),
+    };
+    const b = {
+      count: want.count,
+      sum: want.sum,
+      min: want.min,
+      max: want.max,
+      p50: want.p50,
+      p95: want.p95,
+      p99: want.p99,
+      distinct: want.distinct,
+      late: 0,
+    };
     if (JSON.stringify(a) !== JSON.stringify(b)) differ.push(key);
   }
   const unexpected = [...latest.keys()].filter((k) => !offline.has(k));
@@ -111,10 +143,14 @@ export async function runPipelineScenario(o: PipelineScenarioOptions): Promise<P
   let stale: string[] = [];
   let rows = 0;
   try {
-    const result = await db.query<{ window_key: string; revision: string; count: string }>('SELECT window_key, revision::text, count::text FROM window_aggregates');
+    const result = await db.query<{ window_key: string; revision: string; count: string }>(
+      'SELECT window_key, revision::text, count::text FROM window_aggregates',
+    );
     rows = result.rowCount ?? 0;
     const byKey = new Map(result.rows.map((r) => [r.window_key, r]));
-    stale = [...latest].filter(([k, agg]) => byKey.get(k)?.revision !== String(agg.revision) || byKey.get(k)?.count !== String(agg.count)).map(([k]) => k);
+    stale = [...latest]
+      .filter(([k, agg]) => byKey.get(k)?.revision !== String(agg.revision) || byKey.get(k)?.count !== String(agg.count))
+      .map(([k]) => k);
   } finally {
     await db.end();
   }
@@ -122,16 +158,36 @@ export async function runPipelineScenario(o: PipelineScenarioOptions): Promise<P
   const batches = load.batches;
   const unsettled = batches.filter((b) => b.outcome === 'unsettled');
   const invariants: Invariant[] = [
-    check('every acknowledged event is on the raw topic', missing.length === 0, `${acked.length} acknowledged, ${acked.length - missing.length} found${missing.length ? `, missing e.g. ${missing.slice(0, 3).join(', ')}` : ''}`),
-    check('nothing on the raw topic that no client sent', foreign.length === 0 && undecodable === 0, `${onTopic.size} distinct event ids on the topic (${raw.length} records), ${foreign.length} unknown, ${undecodable} undecodable`),
-    check('every batch completed (acknowledged or definitely refused)', unsettled.length === 0, `${unsettled.length} of ${batches.length} never completed`),
-    check('no aggregate revision committed twice (exactly-once output)', twice === 0, `${revisions.size} revisions of ${latest.size} windows, ${twice} committed more than once`),
+    check(
+      'every acknowledged event is on the raw topic',
+      missing.length === 0,
+      `${acked.length} acknowledged, ${acked.length - missing.length} found${missing.length ? `, missing e.g. ${missing.slice(0, 3).join(', ')}` : ''}`,
+    ),
+    check(
+      'nothing on the raw topic that no client sent',
+      foreign.length === 0 && undecodable === 0,
+      `${onTopic.size} distinct event ids on the topic (${raw.length} records), ${foreign.length} unknown, ${undecodable} undecodable`,
+    ),
+    check(
+      'every batch completed (acknowledged or definitely refused)',
+      unsettled.length === 0,
+      `${unsettled.length} of ${batches.length} never completed`,
+    ),
+    check(
+      'no aggregate revision committed twice (exactly-once output)',
+      twice === 0,
+      `${revisions.size} revisions of ${latest.size} windows, ${twice} committed more than once`,
+    ),
     check(
       'aggregates equal the offline computation over the raw topic (count, sum, min, max, percentiles, distinct, no late)',
       differ.length === 0 && unexpected.length === 0 && latest.size === offline.size,
       `${offline.size} windows offline, ${latest.size} emitted, ${differ.length} differ${differ.length ? ` (e.g. ${differ[0]})` : ''}, ${unexpected.length} unexpected`,
     ),
-    check('the insights read model holds the newest revision of every window', stale.length === 0 && rows === latest.size, `${rows} rows for ${latest.size} windows, ${stale.length} stale${stale.length ? ` (e.g. ${stale[0]})` : ''}`),
+    check(
+      'the insights read model holds the newest revision of every window',
+      stale.length === 0 && rows === latest.size,
+      `${rows} rows for ${latest.size} windows, ${stale.length} stale${stale.length ? ` (e.g. ${stale[0]})` : ''}`,
+    ),
     check('no event dead-lettered (every record was valid)', dead === 0, `${dead} letter(s) on ${platform.topics.dlq}`),
   ];
   const ackedBatches = batches.filter((b) => b.outcome === 'acked');

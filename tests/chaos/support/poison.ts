@@ -7,7 +7,15 @@
  * repartition topic) are written only by the processor in its transactions and their ACLs admit no other writer.
  */
 import { analyticsV1, eventTypeName } from '@tessera/contracts';
-import { buildEnvelope, createProducer, decodeEnvelope, encodeEnvelope, readTopicSnapshot, replayDlq, summariseDeadLetter } from '@tessera/kafka';
+import {
+  buildEnvelope,
+  createProducer,
+  decodeEnvelope,
+  encodeEnvelope,
+  readTopicSnapshot,
+  replayDlq,
+  summariseDeadLetter,
+} from '@tessera/kafka';
 import type { Kafka } from 'kafkajs';
 import { Client } from 'pg';
 import type { PipelinePlatform } from '../../e2e/support/pipeline-platform';
@@ -31,7 +39,12 @@ const GARBAGE = Buffer.from('not an envelope \u0000\u00ff\u00fe', 'latin1');
 const check = (name: string, ok: boolean, detail: string): Invariant => ({ name, ok, detail });
 
 async function caughtUp(p: PipelinePlatform): Promise<void> {
-  await waitFor('processor and insights caught up', async () => (await groupLag(p.admin, p.groups.processor, p.topics.raw)) + (await groupLag(p.admin, p.groups.insights, p.topics.aggregates)) === 0, 90_000);
+  await waitFor(
+    'processor and insights caught up',
+    async () =>
+      (await groupLag(p.admin, p.groups.processor, p.topics.raw)) + (await groupLag(p.admin, p.groups.insights, p.topics.aggregates)) === 0,
+    90_000,
+  );
 }
 
 export async function runPoisonScenario(o: PoisonOptions): Promise<{ invariants: Invariant[] }> {
@@ -39,7 +52,9 @@ export async function runPoisonScenario(o: PoisonOptions): Promise<{ invariants:
   const letters = async () => {
     const processor: string[] = [];
     const insights: { errorCode: string; reason: string; group: string }[] = [];
-    await readTopicSnapshot(kafka, platform.topics.dlq, 'chaos-verify.', (m) => processor.push(analyticsV1.DeadLetter.decode(decodeEnvelope(m.value).data).reasonCode));
+    await readTopicSnapshot(kafka, platform.topics.dlq, 'chaos-verify.', (m) =>
+      processor.push(analyticsV1.DeadLetter.decode(decodeEnvelope(m.value).data).reasonCode),
+    );
     await readTopicSnapshot(kafka, platform.topics.aggregatesDlq, 'chaos-verify.', (m) => {
       const s = summariseDeadLetter(m.headers);
       insights.push({ errorCode: s.errorCode, reason: s.reason, group: s.consumerGroup });
@@ -47,18 +62,43 @@ export async function runPoisonScenario(o: PoisonOptions): Promise<{ invariants:
     return { processor, insights };
   };
   const before = await letters();
-  const envelope = (x: { type: string; data: Uint8Array }) => encodeEnvelope(buildEnvelope({ type: x.type, subject: 'poison', data: x.data }, 'chaos-poison', {}));
+  const envelope = (x: { type: string; data: Uint8Array }) =>
+    encodeEnvelope(buildEnvelope({ type: x.type, subject: 'poison', data: x.data }, 'chaos-poison', {}));
   const producer = createProducer(kafka);
   await producer.connect();
   try {
-    await producer.send({ topic: platform.topics.raw, acks: -1, messages: [{ key: 'demo/poison', value: GARBAGE }, { key: 'demo/poison', value: envelope(o.incompatible.raw) }] });
-    await producer.send({ topic: platform.topics.aggregates, acks: -1, messages: [{ key: 'poison-1', value: GARBAGE }, { key: 'poison-2', value: envelope(o.incompatible.aggregates) }] });
+    await producer.send({
+      topic: platform.topics.raw,
+      acks: -1,
+      messages: [
+        { key: 'demo/poison', value: GARBAGE },
+        { key: 'demo/poison', value: envelope(o.incompatible.raw) },
+      ],
+    });
+    await producer.send({
+      topic: platform.topics.aggregates,
+      acks: -1,
+      messages: [
+        { key: 'poison-1', value: GARBAGE },
+        { key: 'poison-2', value: envelope(o.incompatible.aggregates) },
+      ],
+    });
   } finally {
     await producer.disconnect();
   }
   // Valid events after the poison: they must reach the read model.
   const apiKey = platform.creds.apiKeys['demo'] ?? '';
-  const load = await runEventLoad({ gateway: platform.gateway, tenant: 'demo', apiKey, clients: 1, durationMs: 500, rate: 200, batchSize: 50, settleMs: 30_000, seed: 15 });
+  const load = await runEventLoad({
+    gateway: platform.gateway,
+    tenant: 'demo',
+    apiKey,
+    clients: 1,
+    durationMs: 500,
+    rate: 200,
+    batchSize: 50,
+    settleMs: 30_000,
+    seed: 15,
+  });
   await caughtUp(platform);
   const after = await letters();
   const newProcessor = after.processor.slice(before.processor.length);
@@ -78,7 +118,9 @@ export async function runPoisonScenario(o: PoisonOptions): Promise<{ invariants:
   await db.connect();
   let counted = 0;
   try {
-    const r = await db.query<{ n: string }>("SELECT coalesce(sum(count), 0)::text AS n FROM window_aggregates WHERE dimension_key = '' AND window_size_seconds = 10");
+    const r = await db.query<{ n: string }>(
+      "SELECT coalesce(sum(count), 0)::text AS n FROM window_aggregates WHERE dimension_key = '' AND window_size_seconds = 10",
+    );
     counted = Number(r.rows[0]?.n ?? 0);
   } finally {
     await db.end();
@@ -101,15 +143,33 @@ export async function runPoisonScenario(o: PoisonOptions): Promise<{ invariants:
       newInsights.length === 2 && newInsights.every((l) => l.errorCode !== '' && l.reason !== '' && l.group === platform.groups.insights),
       newInsights.map((l) => `${l.errorCode} (${l.reason.slice(0, 60)})`).join('; ') || 'no letters',
     ),
-    check('valid events after the poison reach the read model (the consumers kept going)', acked.length > 0 && acked.every((id) => ids.has(id)) && counted === ids.size, `${acked.length} sent after the poison; ${ids.size} distinct events on the raw topic, ${counted} counted by the read model`),
-    check('replayed letters come back to the DLQ (poison stays poison, nothing crashes)', replay.replayed === newInsights.length + before.insights.length && replayed === replay.replayed, `${replay.replayed} replayed, ${replayed} dead-lettered again`),
+    check(
+      'valid events after the poison reach the read model (the consumers kept going)',
+      acked.length > 0 && acked.every((id) => ids.has(id)) && counted === ids.size,
+      `${acked.length} sent after the poison; ${ids.size} distinct events on the raw topic, ${counted} counted by the read model`,
+    ),
+    check(
+      'replayed letters come back to the DLQ (poison stays poison, nothing crashes)',
+      replay.replayed === newInsights.length + before.insights.length && replayed === replay.replayed,
+      `${replay.replayed} replayed, ${replayed} dead-lettered again`,
+    ),
   ];
   writeScenarioResult({
     scenario: o.name,
     at: new Date().toISOString(),
     load: `2 poison records on each consumed topic (raw events, aggregates), then ${load.batches.length} valid batch(es) through the gateway (${platform.processor})`,
-    faults: ['garbage bytes and a valid envelope of the wrong contract on the raw-events topic and on the aggregates topic', `insights' DLQ replayed to its topic`],
-    operations: { total: load.batches.length, acknowledged: load.batches.filter((b) => b.outcome === 'acked').length, refused: 0, lost: acked.filter((id) => !ids.has(id)).length, duplicated: 0, notCompleted: load.batches.filter((b) => b.outcome === 'unsettled').length },
+    faults: [
+      'garbage bytes and a valid envelope of the wrong contract on the raw-events topic and on the aggregates topic',
+      `insights' DLQ replayed to its topic`,
+    ],
+    operations: {
+      total: load.batches.length,
+      acknowledged: load.batches.filter((b) => b.outcome === 'acked').length,
+      refused: 0,
+      lost: acked.filter((id) => !ids.has(id)).length,
+      duplicated: 0,
+      notCompleted: load.batches.filter((b) => b.outcome === 'unsettled').length,
+    },
     answers: load.statuses,
     observations: [`processor letters: ${newProcessor.join(', ')}`, `insights letters: ${newInsights.map((l) => l.errorCode).join(', ')}`],
     invariants,

@@ -34,15 +34,26 @@ export function readScenarioResults(dir = CHAOS_REPORT_DIR): ScenarioResult[] {
 
 export function renderReport(results: ScenarioResult[], header: string[] = []): string {
   const lines = ['# Chaos report', '', ...header, ''];
-  lines.push('| scenario | load held | faults injected | acknowledged | refused | lost | duplicated | not completed | invariants |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  lines.push(
+    '| scenario | load held | faults injected | acknowledged | refused | lost | duplicated | not completed | invariants |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  );
   for (const r of results) {
     const failed = r.invariants.filter((i) => !i.ok).length;
     const o = r.operations;
-    lines.push(`| ${r.scenario} | ${r.load} | ${r.faults.join('; ')} | ${o.acknowledged} | ${o.refused} | ${o.lost} | ${o.duplicated} | ${o.notCompleted} | ${failed === 0 ? `all ${r.invariants.length} hold` : `**${failed} FAILED**`} |`);
+    lines.push(
+      `| ${r.scenario} | ${r.load} | ${r.faults.join('; ')} | ${o.acknowledged} | ${o.refused} | ${o.lost} | ${o.duplicated} | ${o.notCompleted} | ${failed === 0 ? `all ${r.invariants.length} hold` : `**${failed} FAILED**`} |`,
+    );
   }
   for (const r of results) {
     const answers = Object.entries(r.answers).map(([k, v]) => `${k}: ${v}`);
-    lines.push('', `## ${r.scenario} (${r.at})`, '', answers.length > 0 ? `Answers over all attempts: ${answers.join(', ')}.` : 'No HTTP load (records written to Kafka directly).', '');
+    lines.push(
+      '',
+      `## ${r.scenario} (${r.at})`,
+      '',
+      answers.length > 0 ? `Answers over all attempts: ${answers.join(', ')}.` : 'No HTTP load (records written to Kafka directly).',
+      '',
+    );
     for (const o of r.observations) lines.push(`- ${o}`);
     lines.push('', '| invariant | result | detail |', '| --- | --- | --- |');
     for (const i of r.invariants) lines.push(`| ${i.name} | ${i.ok ? 'holds' : '**FAILED**'} | ${i.detail} |`);

@@ -47,7 +47,13 @@ export async function runPaymentsScenario(o: ScenarioOptions): Promise<ScenarioO
     const res = await fetch(`${gateway}/v1/accounts`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'idempotency-key': `chaos-open-${owner}-${run}`, ...operator },
-      body: JSON.stringify({ ownerId: `${owner}-${run}`, type: 'ASSET', currency: 'EUR', overdraftLimitMinor: overdraft, holder: { fullName: `Holder ${owner}`, address: '1 Test Street, Berlin', nationalId: `ID-${owner}-${run}`, country: 'DE' } }),
+      body: JSON.stringify({
+        ownerId: `${owner}-${run}`,
+        type: 'ASSET',
+        currency: 'EUR',
+        overdraftLimitMinor: overdraft,
+        holder: { fullName: `Holder ${owner}`, address: '1 Test Street, Berlin', nationalId: `ID-${owner}-${run}`, country: 'DE' },
+      }),
     });
     if (res.status !== 201) throw new Error(`opening ${owner}: ${res.status} ${await res.text()}`);
     return ((await res.json()) as { id: string }).id;
@@ -61,7 +67,10 @@ export async function runPaymentsScenario(o: ScenarioOptions): Promise<ScenarioO
   let polling = true;
   const poller = (async () => {
     while (polling) {
-      const status = await fetch(`${gateway}/health`, { signal: AbortSignal.timeout(2000) }).then((r) => r.status, () => 'network' as const);
+      const status = await fetch(`${gateway}/health`, { signal: AbortSignal.timeout(2000) }).then(
+        (r) => r.status,
+        () => 'network' as const,
+      );
       health.push({ at: elapsed(), status });
       await sleep(500);
     }
@@ -69,7 +78,16 @@ export async function runPaymentsScenario(o: ScenarioOptions): Promise<ScenarioO
   // The test's own database connections may die with a fault (PostgreSQL restarted): expected, replaced below.
   for (const c of [o.platform.tx, o.platform.co]) c.on('error', () => undefined);
   const [load, faults] = await Promise.all([
-    runTransferLoad({ gateway, headers: operator, source, destination, clients: o.clients, durationMs: o.loadMs, settleMs: o.settleMs ?? 45_000, requestTimeoutMs: o.requestTimeoutMs }),
+    runTransferLoad({
+      gateway,
+      headers: operator,
+      source,
+      destination,
+      clients: o.clients,
+      durationMs: o.loadMs,
+      settleMs: o.settleMs ?? 45_000,
+      requestTimeoutMs: o.requestTimeoutMs,
+    }),
     o.fault(elapsed),
   ]);
   await sleep(2000);
@@ -85,18 +103,34 @@ export async function runPaymentsScenario(o: ScenarioOptions): Promise<ScenarioO
       operations: load.operations,
       source,
       destination,
-      verifyAudit: async () => (await fetch(`${gateway}/v1/audit/verify`, { headers: auditor })).json() as Promise<{ valid: boolean; recordsChecked: string; failureReason: string | null }>,
+      verifyAudit: async () =>
+        (await fetch(`${gateway}/v1/audit/verify`, { headers: auditor })).json() as Promise<{
+          valid: boolean;
+          recordsChecked: string;
+          failureReason: string | null;
+        }>,
     });
   } finally {
     await tx.end();
   }
   // A dependency outage is not a bad message: compliance's monitor must not have dead-lettered this run's events.
-  const kafka = o.kafka ?? new Kafka({ clientId: 'chaos-dlq-check', brokers: (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092').split(','), logLevel: logLevel.NOTHING, ...kafkaSecurityFromEnv() });
+  const kafka =
+    o.kafka ??
+    new Kafka({
+      clientId: 'chaos-dlq-check',
+      brokers: (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092').split(','),
+      logLevel: logLevel.NOTHING,
+      ...kafkaSecurityFromEnv(),
+    });
   let dead = 0;
   await readTopicSnapshot(kafka, 'payments.transfer.events.v1.dlq', 'chaos-dlq-check.', (m) => {
     if (m.headers?.['dlq-consumer-group']?.toString() === o.platform.groups.monitor) dead++;
   });
-  invariants.push({ name: 'no event dead-lettered by a consumer during the fault', ok: dead === 0, detail: `${dead} letter(s) from ${o.platform.groups.monitor}` });
+  invariants.push({
+    name: 'no event dead-lettered by a consumer during the fault',
+    ok: dead === 0,
+    detail: `${dead} letter(s) from ${o.platform.groups.monitor}`,
+  });
   const ops = load.operations;
   const unhealthy = health.filter((h) => h.status !== 200);
   const result: ScenarioResult = {

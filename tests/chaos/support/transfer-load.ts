@@ -50,9 +50,21 @@ export async function runTransferLoad(o: LoadOptions): Promise<LoadResult> {
   const end = Date.now() + o.durationMs;
 
   const one = async (): Promise<Operation> => {
-    const op: Operation = { key: `chaos-${randomUUID()}`, amountMinor: BigInt(1 + Math.floor(Math.random() * 999)), attempts: 0, outcome: 'unsettled', retried: [] };
+    const op: Operation = {
+      key: `chaos-${randomUUID()}`,
+      amountMinor: BigInt(1 + Math.floor(Math.random() * 999)),
+      attempts: 0,
+      outcome: 'unsettled',
+      retried: [],
+    };
     const deadline = Date.now() + o.settleMs;
-    const body = JSON.stringify({ sourceAccountId: o.source, destinationAccountId: o.destination, amount: { amountMinor: op.amountMinor.toString(), currency: 'EUR' }, description: 'chaos', counterparty: { name: 'ACME GmbH', country: 'DE' } });
+    const body = JSON.stringify({
+      sourceAccountId: o.source,
+      destinationAccountId: o.destination,
+      amount: { amountMinor: op.amountMinor.toString(), currency: 'EUR' },
+      description: 'chaos',
+      counterparty: { name: 'ACME GmbH', country: 'DE' },
+    });
     while (Date.now() < deadline) {
       op.attempts++;
       let wait = 250;
@@ -66,7 +78,8 @@ export async function runTransferLoad(o: LoadOptions): Promise<LoadResult> {
         count(String(res.status));
         const json = (await res.json().catch(() => ({}))) as { id?: string; status?: string; code?: string };
         if (res.status === 201 || res.status === 200) return { ...op, outcome: 'acked', transferId: json.id, status: json.status };
-        if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429 && res.status !== 409) return { ...op, outcome: 'refused', code: json.code };
+        if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429 && res.status !== 409)
+          return { ...op, outcome: 'refused', code: json.code };
         op.retried.push(String(res.status));
         const retryAfter = Number(res.headers.get('retry-after'));
         if (res.status === 503 && !res.headers.get('retry-after')) unavailableWithoutRetryAfter++;

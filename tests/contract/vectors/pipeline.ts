@@ -97,9 +97,32 @@ function lcg(seed: number): () => number {
   };
 }
 
-function eventRecord(e: { tenant: string; stream: string; id: string; type: string; at: number; value: number; attrs: Record<string, string> }, recordTime: number, note: string): VectorRecord {
-  const payload = analyticsV1.AnalyticsEvent.fromPartial({ tenantId: e.tenant, streamId: e.stream, eventId: e.id, eventType: e.type, occurredAt: new Date(e.at), value: e.value, attributes: e.attrs });
-  const envelope = buildEnvelope({ type: eventTypeName.AnalyticsEvent, subject: e.id, id: `env-${e.id}-${recordTime}`, message: payload, codec: analyticsV1.AnalyticsEvent, time: new Date(recordTime) }, 'vectors', {});
+function eventRecord(
+  e: { tenant: string; stream: string; id: string; type: string; at: number; value: number; attrs: Record<string, string> },
+  recordTime: number,
+  note: string,
+): VectorRecord {
+  const payload = analyticsV1.AnalyticsEvent.fromPartial({
+    tenantId: e.tenant,
+    streamId: e.stream,
+    eventId: e.id,
+    eventType: e.type,
+    occurredAt: new Date(e.at),
+    value: e.value,
+    attributes: e.attrs,
+  });
+  const envelope = buildEnvelope(
+    {
+      type: eventTypeName.AnalyticsEvent,
+      subject: e.id,
+      id: `env-${e.id}-${recordTime}`,
+      message: payload,
+      codec: analyticsV1.AnalyticsEvent,
+      time: new Date(recordTime),
+    },
+    'vectors',
+    {},
+  );
   return { key: `${e.tenant}/${e.stream}`, value: Buffer.from(encodeEnvelope(envelope)).toString('base64'), timestampMs: recordTime, note };
 }
 
@@ -124,19 +147,40 @@ export function vectorRecords(): VectorRecord[] {
       type: purchase ? 'purchase' : 'page.view',
       at,
       value: purchase ? Math.round(1000 + r() * 90_000) : Math.round(50 + r() * 900),
-      attrs: { country: COUNTRIES[Math.floor(r() * COUNTRIES.length)] as string, plan: r() < 0.7 ? 'free' : 'pro', user_id: `u${Math.floor(r() * 120)}` },
+      attrs: {
+        country: COUNTRIES[Math.floor(r() * COUNTRIES.length)] as string,
+        plan: r() < 0.7 ? 'free' : 'pro',
+        user_id: `u${Math.floor(r() * 120)}`,
+      },
     };
     const recordTime = T0 + i * 500;
     out.push(eventRecord(e, recordTime, 'event'));
     sent.push(e);
-    if (i % 37 === 5) out.push(eventRecord(sent[i - 3] as Parameters<typeof eventRecord>[0], recordTime + 1, 'duplicate (resent within the horizon)'));
-    if (i === 200) out.push(eventRecord({ ...e, id: 'late-65s', at: recordTime - 65_000 }, recordTime + 2, 'late for its 10 s window, on time for 60 s ones'));
+    if (i % 37 === 5)
+      out.push(eventRecord(sent[i - 3] as Parameters<typeof eventRecord>[0], recordTime + 1, 'duplicate (resent within the horizon)'));
+    if (i === 200)
+      out.push(
+        eventRecord({ ...e, id: 'late-65s', at: recordTime - 65_000 }, recordTime + 2, 'late for its 10 s window, on time for 60 s ones'),
+      );
     if (i === 300) out.push(eventRecord({ ...e, id: 'late-200s', at: recordTime - 200_000 }, recordTime + 3, 'too late for every window'));
     if (i === 120) {
-      out.push({ key: 'acme/web', value: Buffer.from('not an envelope \u0000\u00ff', 'latin1').toString('base64'), timestampMs: recordTime + 4, note: 'garbage bytes' });
-      out.push(rawEnvelope(eventTypeName.WindowAggregate, analyticsV1.WindowAggregate.encode(analyticsV1.WindowAggregate.fromPartial({ windowKey: 'x' })).finish(), recordTime + 5, 'another contract'));
+      out.push({
+        key: 'acme/web',
+        value: Buffer.from('not an envelope \u0000\u00ff', 'latin1').toString('base64'),
+        timestampMs: recordTime + 4,
+        note: 'garbage bytes',
+      });
+      out.push(
+        rawEnvelope(
+          eventTypeName.WindowAggregate,
+          analyticsV1.WindowAggregate.encode(analyticsV1.WindowAggregate.fromPartial({ windowKey: 'x' })).finish(),
+          recordTime + 5,
+          'another contract',
+        ),
+      );
       out.push(rawEnvelope(eventTypeName.AnalyticsEvent, new Uint8Array([0x0a, 0x05, 0x61]), recordTime + 6, 'truncated payload'));
-      const bad = (id: string, patch: Partial<Parameters<typeof eventRecord>[0]>, note: string, offset: number) => out.push(eventRecord({ ...e, id, ...patch }, recordTime + offset, note));
+      const bad = (id: string, patch: Partial<Parameters<typeof eventRecord>[0]>, note: string, offset: number) =>
+        out.push(eventRecord({ ...e, id, ...patch }, recordTime + offset, note));
       bad('no-tenant', { tenant: '' }, 'tenant missing', 7);
       bad('nan', { value: Number.NaN }, 'NaN value', 8);
       bad('inf', { value: Number.POSITIVE_INFINITY }, 'infinite value', 9);
@@ -148,7 +192,16 @@ export function vectorRecords(): VectorRecord[] {
       bad('edge-tiny', { value: 5e-324 }, 'edge value 5e-324 (valid, counts as zero in the sketch)', 15);
       bad('edge-zero', { value: 0 }, 'zero (valid)', 16);
       out.push({ key: 'acme/web', value: '', timestampMs: recordTime + 17, note: 'empty value' });
-      out.push({ key: 'acme/web', value: Buffer.from(commonV1.EventEnvelope.encode(commonV1.EventEnvelope.fromPartial({ type: eventTypeName.AnalyticsEvent, data: new Uint8Array([0x0a, 0x01, 0x61]) })).finish()).toString('base64'), timestampMs: recordTime + 18, note: 'envelope without id' });
+      out.push({
+        key: 'acme/web',
+        value: Buffer.from(
+          commonV1.EventEnvelope.encode(
+            commonV1.EventEnvelope.fromPartial({ type: eventTypeName.AnalyticsEvent, data: new Uint8Array([0x0a, 0x01, 0x61]) }),
+          ).finish(),
+        ).toString('base64'),
+        timestampMs: recordTime + 18,
+        note: 'envelope without id',
+      });
     }
   }
   return out;
@@ -159,7 +212,10 @@ export function vectorRecords(): VectorRecord[] {
  * size gives the same newest revisions, lateness is decided per event), and returns the newest revision of every window
  * and the dead letters (by position in `input`).
  */
-export function runReference(input: InputRecord[]): { aggregates: VectorAggregate[]; deadLetters: Array<{ offset: number; code: string }> } {
+export function runReference(input: InputRecord[]): {
+  aggregates: VectorAggregate[];
+  deadLetters: Array<{ offset: number; code: string }>;
+} {
   const config = streamProcessorConfigSchema.parse(tsSettingsEnv(VECTOR_SETTINGS));
   const state = new PartitionState(aggregationOptions(config));
   const latest = new Map<string, VectorAggregate>();
@@ -180,7 +236,8 @@ export function runReference(input: InputRecord[]): { aggregates: VectorAggregat
         distinct: a.summary.distinct,
         late: a.late,
         final: a.final,
-        maxEventTimeMs: a.summary.maxEventTimeMs !== undefined && Number.isFinite(a.summary.maxEventTimeMs) ? a.summary.maxEventTimeMs : null,
+        maxEventTimeMs:
+          a.summary.maxEventTimeMs !== undefined && Number.isFinite(a.summary.maxEventTimeMs) ? a.summary.maxEventTimeMs : null,
       });
     }
   }
@@ -200,5 +257,7 @@ export function generatePipelineVectors(): PipelineVectors {
 if (require.main === module && process.argv.includes('--write')) {
   const v = generatePipelineVectors();
   writeFileSync(PIPELINE_VECTORS_FILE, `${JSON.stringify(v, null, 1)}\n`);
-  console.log(`wrote ${PIPELINE_VECTORS_FILE}: ${v.records.length} records, ${v.aggregates.length} windows, ${v.deadLetters.length} dead letters`);
+  console.log(
+    `wrote ${PIPELINE_VECTORS_FILE}: ${v.records.length} records, ${v.aggregates.length} windows, ${v.deadLetters.length} dead letters`,
+  );
 }

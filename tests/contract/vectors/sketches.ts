@@ -48,12 +48,37 @@ function lcg(seed: number): () => number {
 
 function inputs(): Array<{ name: string; alpha: number; values: number[] }> {
   const r = lcg(15);
-  const lognormal = Array.from({ length: 2000 }, () => Math.round(350 * Math.exp(0.6 * Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r()))));
+  const lognormal = Array.from({ length: 2000 }, () =>
+    Math.round(350 * Math.exp(0.6 * Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r()))),
+  );
   return [
     { name: 'integers 1..1000', alpha: 0.01, values: Array.from({ length: 1000 }, (_, i) => i + 1) },
     { name: 'load times (lognormal, rounded ms)', alpha: 0.01, values: lognormal },
-    { name: 'mixed signs and zeros', alpha: 0.01, values: Array.from({ length: 600 }, (_, i) => (i % 7 === 0 ? 0 : (i % 2 ? -1 : 1) * (((i * 7919) % 10007) / 7))) },
-    { name: 'edge values', alpha: 0.01, values: [1e308, -1e300, 5e-324, -5e-324, 1e-300, 0, -1e-310, 1, -1, 0.1, 2 ** 53, -(2 ** 53), Number.MAX_VALUE, Number.MIN_VALUE * 1e12] },
+    {
+      name: 'mixed signs and zeros',
+      alpha: 0.01,
+      values: Array.from({ length: 600 }, (_, i) => (i % 7 === 0 ? 0 : (i % 2 ? -1 : 1) * (((i * 7919) % 10007) / 7))),
+    },
+    {
+      name: 'edge values',
+      alpha: 0.01,
+      values: [
+        1e308,
+        -1e300,
+        5e-324,
+        -5e-324,
+        1e-300,
+        0,
+        -1e-310,
+        1,
+        -1,
+        0.1,
+        2 ** 53,
+        -(2 ** 53),
+        Number.MAX_VALUE,
+        Number.MIN_VALUE * 1e12,
+      ],
+    },
     { name: 'bucket bounds (powers of gamma)', alpha: 0.01, values: Array.from({ length: 400 }, (_, i) => (1.01 / 0.99) ** (i - 200)) },
     { name: 'collapse past 2048 bins', alpha: 0.01, values: Array.from({ length: 5000 }, () => 10 ** (r() * 400 - 200)) },
     { name: 'alpha 2%', alpha: 0.02, values: lognormal.slice(0, 500) },

@@ -40,14 +40,21 @@ const KAFKA = process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092';
  * with a platform started by `npm run up`. Auth and transport are as in production: tokens from a per-run dev
  * issuer, mTLS with a per-run dev CA (no plaintext), so the specs exercise the real security chain.
  */
-export async function startPaymentsPlatform(portBase: number, options: { pgAdminUrl?: string; env?: Record<string, string> } = {}): Promise<PaymentsPlatform> {
+export async function startPaymentsPlatform(
+  portBase: number,
+  options: { pgAdminUrl?: string; env?: Record<string, string> } = {},
+): Promise<PaymentsPlatform> {
   // tests/chaos passes its own PostgreSQL (one it may stop) and extra settings (e.g. shorter pool waits).
   const ADMIN_URL = options.pgAdminUrl ?? PG_ADMIN_URL;
   const extra = options.env ?? {};
   const run = randomBytes(3).toString('hex');
   const groups = { monitor: `compliance.aml-monitor-e2e-${run}`, pings: `transactions.pings-e2e-${run}` };
-  const migrated = (svc: string, prefix: string) => throwawayDatabase(prefix, join(ROOT, `services/${svc}/prisma/migrations`), { adminUrl: ADMIN_URL });
-  const dbs = { transactions: await migrated('transactions', 'tessera_e2e_tx'), compliance: await migrated('compliance', 'tessera_e2e_co') };
+  const migrated = (svc: string, prefix: string) =>
+    throwawayDatabase(prefix, join(ROOT, `services/${svc}/prisma/migrations`), { adminUrl: ADMIN_URL });
+  const dbs = {
+    transactions: await migrated('transactions', 'tessera_e2e_tx'),
+    compliance: await migrated('compliance', 'tessera_e2e_co'),
+  };
   const url = (db: ThrowawayDatabase) => db.url;
   const ports = { gateway: portBase, transactions: portBase + 1, compliance: portBase + 2 };
   const gateway = `http://127.0.0.1:${ports.gateway}`;
@@ -119,7 +126,10 @@ export async function startPaymentsPlatform(portBase: number, options: { pgAdmin
     async stop() {
       await stopServices(services);
       // Throwaway groups would otherwise pile up on the broker and in the console's lag panel (compliance.*, transactions.*).
-      await deleteConsumerGroups(new Kafka({ ...kafkaSecurityFromEnv(), clientId: `e2e-cleanup-${run}`, brokers: KAFKA.split(','), logLevel: logLevel.NOTHING }), Object.values(groups));
+      await deleteConsumerGroups(
+        new Kafka({ ...kafkaSecurityFromEnv(), clientId: `e2e-cleanup-${run}`, brokers: KAFKA.split(','), logLevel: logLevel.NOTHING }),
+        Object.values(groups),
+      );
       await otlp.stop();
       creds.cleanup();
       await Promise.allSettled([tx.end(), co.end()]);

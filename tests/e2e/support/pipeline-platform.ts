@@ -85,7 +85,12 @@ export async function startPipelinePlatform(portBase: number, options: PipelineO
 
   const creds = await createCredentials();
   const health = { timeoutMs: 1000, credentials: creds.grpc };
-  const admin = new Kafka({ ...kafkaSecurityFromEnv({ ...process.env, ...extra }), clientId: `e2e-pipeline-${run}`, brokers: kafkaBrokers.split(','), logLevel: logLevel.NOTHING }).admin();
+  const admin = new Kafka({
+    ...kafkaSecurityFromEnv({ ...process.env, ...extra }),
+    clientId: `e2e-pipeline-${run}`,
+    brokers: kafkaBrokers.split(','),
+    logLevel: logLevel.NOTHING,
+  }).admin();
   await admin.connect();
   await admin.createTopics({
     waitForLeaders: false, // waitForLeaders below: kafkajs' own wait fails while a new topic spreads over three brokers

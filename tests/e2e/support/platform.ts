@@ -103,7 +103,14 @@ export async function stopServices(running: RunningService[]): Promise<void> {
  * Starts `name` again with its spec (a chaos scenario's kill -9 came first, or it is killed here) and puts the new
  * process in its place in `running`; `env` overrides the spec's environment for this start only.
  */
-export async function restartService(running: RunningService[], specs: ServiceSpec[], name: string, otlp: OtlpReceiver, env: Record<string, string> = {}, timeoutMs = 45_000): Promise<void> {
+export async function restartService(
+  running: RunningService[],
+  specs: ServiceSpec[],
+  name: string,
+  otlp: OtlpReceiver,
+  env: Record<string, string> = {},
+  timeoutMs = 45_000,
+): Promise<void> {
   const index = running.findIndex((s) => s.name === name);
   const spec = specs.find((s) => s.name === name);
   if (index < 0 || !spec) throw new Error(`no service ${name}`);
@@ -117,7 +124,12 @@ export async function restartService(running: RunningService[], specs: ServiceSp
   if (fresh) running[index] = fresh;
 }
 
-export function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs: number, onTick: () => void = () => undefined): Promise<void> {
+export function waitFor(
+  what: string,
+  probe: () => Promise<boolean>,
+  timeoutMs: number,
+  onTick: () => void = () => undefined,
+): Promise<void> {
   return waitForCheck(what, probe, { timeoutMs, intervalMs: 250, onTick });
 }
 

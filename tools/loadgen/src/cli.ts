@@ -45,10 +45,22 @@ async function main(argv: string[]): Promise<number> {
     args: argv,
     strict: true,
     options: {
-      rate: { type: 'string' }, duration: { type: 'string' }, tenants: { type: 'string' }, skew: { type: 'string' },
-      users: { type: 'string' }, late: { type: 'string' }, duplicates: { type: 'string' }, malformed: { type: 'string' },
-      target: { type: 'string' }, grpc: { type: 'string' }, 'api-key': { type: 'string' }, batch: { type: 'string' },
-      concurrency: { type: 'string' }, seed: { type: 'string' }, start: { type: 'string' }, json: { type: 'boolean' },
+      rate: { type: 'string' },
+      duration: { type: 'string' },
+      tenants: { type: 'string' },
+      skew: { type: 'string' },
+      users: { type: 'string' },
+      late: { type: 'string' },
+      duplicates: { type: 'string' },
+      malformed: { type: 'string' },
+      target: { type: 'string' },
+      grpc: { type: 'string' },
+      'api-key': { type: 'string' },
+      batch: { type: 'string' },
+      concurrency: { type: 'string' },
+      seed: { type: 'string' },
+      start: { type: 'string' },
+      json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -56,7 +68,10 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  const tenants = values.tenants?.includes(',') || (values.tenants && !/^\d+$/.test(values.tenants)) ? values.tenants.split(',') : number('tenants', values.tenants, 1);
+  const tenants =
+    values.tenants?.includes(',') || (values.tenants && !/^\d+$/.test(values.tenants))
+      ? values.tenants.split(',')
+      : number('tenants', values.tenants, 1);
   const durationMs = parseDuration(values.duration ?? '10s');
   const keys = values['api-key'] ? ApiKeys.parse(values['api-key']) : devApiKeys();
   const controller = new AbortController();

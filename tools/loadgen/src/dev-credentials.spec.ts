@@ -10,7 +10,14 @@ describe('devApiKeys', () => {
 
   it('maps each demo tenant to its key from dev-credentials.json', () => {
     const file = join(dir, 'dev-credentials.json');
-    writeFileSync(file, JSON.stringify({ issuer: 'i', audience: 'a', apiKeys: { demo: { keyId: 'K1', key: 'tsk_K1_x' }, payments: { keyId: 'K2', key: 'tsk_K2_y' } } }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        issuer: 'i',
+        audience: 'a',
+        apiKeys: { demo: { keyId: 'K1', key: 'tsk_K1_x' }, payments: { keyId: 'K2', key: 'tsk_K2_y' } },
+      }),
+    );
     const keys = devApiKeys(file);
     expect(keys.for('demo')).toBe('tsk_K1_x');
     expect(keys.for('payments')).toBe('tsk_K2_y');

@@ -23,6 +23,8 @@ export function devApiKeys(file = devCredentialsFile()): ApiKeys {
     const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : (err as Error).message;
     throw new Error(`no demo API keys: ${file} ${reason}; run \`npm run auth -- init\` or pass --api-key tenant:tsk_...`);
   }
-  const pairs = Object.entries(parsed.apiKeys ?? {}).flatMap(([tenant, entry]) => (typeof entry.key === 'string' ? [[tenant, entry.key] as const] : []));
+  const pairs = Object.entries(parsed.apiKeys ?? {}).flatMap(([tenant, entry]) =>
+    typeof entry.key === 'string' ? [[tenant, entry.key] as const] : [],
+  );
   return new ApiKeys(new Map(pairs));
 }

@@ -73,7 +73,10 @@ describe('generateEvents', () => {
     const events = generateEvents({ seed: 17, skew: 1.2, startTime: START, count: 20_000 });
     const perUser = new Map<string, number>();
     for (const e of events) perUser.set(e.event.attributes['user_id']!, (perUser.get(e.event.attributes['user_id']!) ?? 0) + 1);
-    const top = [...perUser.values()].sort((a, b) => b - a).slice(0, 100).reduce((a, b) => a + b, 0);
+    const top = [...perUser.values()]
+      .sort((a, b) => b - a)
+      .slice(0, 100)
+      .reduce((a, b) => a + b, 0);
     expect(top / events.length).toBeGreaterThan(0.5);
     const uniform = generateEvents({ seed: 17, skew: 0, startTime: START, count: 20_000 });
     const uniformUsers = new Set(uniform.map((e) => e.event.attributes['user_id'])).size;

@@ -58,11 +58,29 @@ export interface GeneratorOptions {
 export const DEFAULT_TENANTS = ['demo', 'acme', 'globex', 'initech', 'umbrella', 'hooli', 'stark', 'wayne'] as const;
 
 const COUNTRIES: readonly [string, number][] = [
-  ['US', 30], ['DE', 12], ['GB', 10], ['IN', 10], ['FR', 8], ['BR', 7], ['JP', 6], ['ES', 5], ['CA', 5], ['NL', 4], ['SE', 3],
+  ['US', 30],
+  ['DE', 12],
+  ['GB', 10],
+  ['IN', 10],
+  ['FR', 8],
+  ['BR', 7],
+  ['JP', 6],
+  ['ES', 5],
+  ['CA', 5],
+  ['NL', 4],
+  ['SE', 3],
 ];
-const PLANS: readonly [string, number][] = [['free', 70], ['pro', 25], ['enterprise', 5]];
+const PLANS: readonly [string, number][] = [
+  ['free', 70],
+  ['pro', 25],
+  ['enterprise', 5],
+];
 const PATHS = ['/', '/pricing', '/docs', '/blog', '/product', '/checkout', '/account', '/search'] as const;
-const DEVICES: readonly [string, number][] = [['desktop', 55], ['mobile', 40], ['tablet', 5]];
+const DEVICES: readonly [string, number][] = [
+  ['desktop', 55],
+  ['mobile', 40],
+  ['tablet', 5],
+];
 
 interface EventTemplate {
   type: string;
@@ -145,7 +163,8 @@ export class EventGenerator {
       duplicates: checkShare('duplicates', options.duplicates ?? 0),
       malformed: checkShare('malformed', options.malformed ?? 0),
     };
-    if (this.shares.late + this.shares.duplicates + this.shares.malformed > 1) throw new RangeError('late + duplicates + malformed must not exceed 1');
+    if (this.shares.late + this.shares.duplicates + this.shares.malformed > 1)
+      throw new RangeError('late + duplicates + malformed must not exceed 1');
     this.startTime = options.startTime ?? Date.now();
     this.rate = options.rate ?? 100;
     if (!(this.rate > 0)) throw new RangeError(`rate must be > 0, got ${this.rate}`);
@@ -185,7 +204,10 @@ export class EventGenerator {
   }
 
   private baseEvent(timeMs: number): WireEvent {
-    const template = weighted(this.random, TEMPLATES.map((t) => [t, t.weight] as const));
+    const template = weighted(
+      this.random,
+      TEMPLATES.map((t) => [t, t.weight] as const),
+    );
     const user = this.users.sample(this.random);
     const userId = `u${String(user).padStart(6, '0')}`;
     const traits = hash32(userId);

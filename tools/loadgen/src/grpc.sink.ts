@@ -63,9 +63,13 @@ export class GrpcSink implements EventSink {
     for (let attempt = 1; ; attempt++) {
       try {
         const res = await unaryCall(this.client, 'ingestBatch', request, { metadata });
-        return { accepted: res.accepted, rejections: res.rejections.map((r) => ({ index: r.index, eventId: r.eventId, code: r.code, reason: r.reason })) };
+        return {
+          accepted: res.accepted,
+          rejections: res.rejections.map((r) => ({ index: r.index, eventId: r.eventId, code: r.code, reason: r.reason })),
+        };
       } catch (err) {
-        const retryable = isAppError(err) && (err.kind === 'UNAVAILABLE' || err.kind === 'RESOURCE_EXHAUSTED' || err.kind === 'DEADLINE_EXCEEDED');
+        const retryable =
+          isAppError(err) && (err.kind === 'UNAVAILABLE' || err.kind === 'RESOURCE_EXHAUSTED' || err.kind === 'DEADLINE_EXCEEDED');
         if (!retryable || signal?.aborted || attempt >= maxAttempts) {
           throw new DeliveryError(`IngestBatch to ${this.options.addr} failed: ${err instanceof Error ? err.message : String(err)}`);
         }

@@ -33,7 +33,10 @@ const batch = generateEvents({ seed: 1, count: 5, startTime: Date.parse('2030-01
 describe('HttpSink', () => {
   describe('send', () => {
     it('posts the batch with the tenant key and returns accepted and rejections', async () => {
-      const gw = await gateway(() => ({ status: 200, body: { accepted: 4, rejections: [{ index: 2, eventId: 'x', code: 'INGEST.INVALID_ID', reason: 'bad' }] } }));
+      const gw = await gateway(() => ({
+        status: 200,
+        body: { accepted: 4, rejections: [{ index: 2, eventId: 'x', code: 'INGEST.INVALID_ID', reason: 'bad' }] },
+      }));
       try {
         const sink = new HttpSink({ target: gw.url, keys: ApiKeys.parse('demo:demo-key,acme:acme-key') });
         const result = await sink.send('acme', batch);
@@ -46,7 +49,9 @@ describe('HttpSink', () => {
     });
 
     it('waits for Retry-After on 503 and resends the same events', async () => {
-      const gw = await gateway((_seen, n) => (n === 1 ? { status: 503, headers: { 'retry-after': '1' } } : { status: 200, body: { accepted: 5, rejections: [] } }));
+      const gw = await gateway((_seen, n) =>
+        n === 1 ? { status: 503, headers: { 'retry-after': '1' } } : { status: 200, body: { accepted: 5, rejections: [] } },
+      );
       try {
         const retries: number[] = [];
         const sink = new HttpSink({ target: gw.url, keys: ApiKeys.parse('demo-key') });
@@ -76,7 +81,9 @@ describe('HttpSink', () => {
     it('fails with a DeliveryError on 401 instead of dropping the events', async () => {
       const gw = await gateway(() => ({ status: 401, body: { code: 'AUTH.UNAUTHENTICATED' } }));
       try {
-        await expect(new HttpSink({ target: gw.url, keys: ApiKeys.parse('wrong') }).send('demo', batch)).rejects.toBeInstanceOf(DeliveryError);
+        await expect(new HttpSink({ target: gw.url, keys: ApiKeys.parse('wrong') }).send('demo', batch)).rejects.toBeInstanceOf(
+          DeliveryError,
+        );
       } finally {
         await gw.close();
       }

@@ -22,7 +22,9 @@ class RecordingSink implements EventSink {
       }
       await new Promise((r) => setTimeout(r, this.options.delayMs ?? 1));
       this.batches.push({ tenant, events });
-      const rejections = events.flatMap((e, index) => (e.kind === 'malformed' ? [{ index, eventId: e.event.eventId, code: 'INGEST.X', reason: 'bad' }] : []));
+      const rejections = events.flatMap((e, index) =>
+        e.kind === 'malformed' ? [{ index, eventId: e.event.eventId, code: 'INGEST.X', reason: 'bad' }] : [],
+      );
       return { accepted: events.length - rejections.length, rejections };
     } finally {
       this.inFlight--;

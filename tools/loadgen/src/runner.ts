@@ -52,8 +52,16 @@ export async function runLoad(options: RunOptions): Promise<LoadStats> {
   const generator = new EventGenerator({ ...options, rate, startTime: options.startTime ?? started });
   const total = Math.round((rate * durationMs) / 1000);
   const stats: LoadStats = {
-    sent: 0, accepted: 0, rejected: 0, byKind: { valid: 0, late: 0, duplicate: 0, malformed: 0 }, rejectedByCode: {},
-    batches: 0, retries: 0, inFlight: 0, elapsedMs: 0, rate: 0,
+    sent: 0,
+    accepted: 0,
+    rejected: 0,
+    byKind: { valid: 0, late: 0, duplicate: 0, malformed: 0 },
+    rejectedByCode: {},
+    batches: 0,
+    retries: 0,
+    inFlight: 0,
+    elapsedMs: 0,
+    rate: 0,
   };
   const buffers = new Map<string, GeneratedEvent[]>();
   const pending = new Set<Promise<void>>();

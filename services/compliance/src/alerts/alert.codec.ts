@@ -13,7 +13,9 @@ export function alertToProto(alert: Alert): complianceV1.Alert {
     transferIds: alert.transferIds,
     reasons: alert.reasons,
     assignee: alert.assignee ?? '',
-    resolution: alert.resolution ? complianceV1.alertResolutionFromJSON(`ALERT_RESOLUTION_${alert.resolution}`) : complianceV1.AlertResolution.ALERT_RESOLUTION_UNSPECIFIED,
+    resolution: alert.resolution
+      ? complianceV1.alertResolutionFromJSON(`ALERT_RESOLUTION_${alert.resolution}`)
+      : complianceV1.AlertResolution.ALERT_RESOLUTION_UNSPECIFIED,
     resolutionNote: alert.resolutionNote ?? '',
     createdAt: alert.createdAt,
     updatedAt: alert.updatedAt,

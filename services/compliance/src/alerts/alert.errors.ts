@@ -2,11 +2,21 @@ import { AppError } from '@tessera/errors';
 
 /** Typed failures of the review queue; codes are stable and documented in the README. */
 export const alertErrors = {
-  notFound: (alertId: string) => new AppError({ code: 'COMPLIANCE.ALERT_NOT_FOUND', kind: 'NOT_FOUND', message: 'alert not found', metadata: { alertId } }),
+  notFound: (alertId: string) =>
+    new AppError({ code: 'COMPLIANCE.ALERT_NOT_FOUND', kind: 'NOT_FOUND', message: 'alert not found', metadata: { alertId } }),
   alreadyResolved: (alertId: string) =>
-    new AppError({ code: 'COMPLIANCE.ALERT_RESOLVED', kind: 'FAILED_PRECONDITION', message: 'alert is already resolved', metadata: { alertId } }),
+    new AppError({
+      code: 'COMPLIANCE.ALERT_RESOLVED',
+      kind: 'FAILED_PRECONDITION',
+      message: 'alert is already resolved',
+      metadata: { alertId },
+    }),
   principalRequired: () =>
-    new AppError({ code: 'COMPLIANCE.PRINCIPAL_REQUIRED', kind: 'UNAUTHENTICATED', message: 'reviewing alerts needs an authenticated compliance officer' }),
+    new AppError({
+      code: 'COMPLIANCE.PRINCIPAL_REQUIRED',
+      kind: 'UNAUTHENTICATED',
+      message: 'reviewing alerts needs an authenticated compliance officer',
+    }),
   fourEyesRequired: (alertId: string) =>
     new AppError({
       code: 'COMPLIANCE.FOUR_EYES_REQUIRED',
@@ -15,7 +25,12 @@ export const alertErrors = {
       metadata: { alertId },
     }),
   nothingHeld: (alertId: string) =>
-    new AppError({ code: 'COMPLIANCE.NO_HELD_TRANSFER', kind: 'FAILED_PRECONDITION', message: 'this alert holds no transfer to release or decline', metadata: { alertId } }),
+    new AppError({
+      code: 'COMPLIANCE.NO_HELD_TRANSFER',
+      kind: 'FAILED_PRECONDITION',
+      message: 'this alert holds no transfer to release or decline',
+      metadata: { alertId },
+    }),
   heldTransferNeedsDecision: (alertId: string) =>
     new AppError({
       code: 'COMPLIANCE.HELD_TRANSFER_NEEDS_DECISION',
@@ -24,7 +39,11 @@ export const alertErrors = {
       metadata: { alertId },
     }),
   idempotencyKeyReused: () =>
-    new AppError({ code: 'COMPLIANCE.IDEMPOTENCY_KEY_REUSED', kind: 'FAILED_PRECONDITION', message: 'idempotency key was used for a different request' }),
+    new AppError({
+      code: 'COMPLIANCE.IDEMPOTENCY_KEY_REUSED',
+      kind: 'FAILED_PRECONDITION',
+      message: 'idempotency key was used for a different request',
+    }),
   transactionsFailed: (alertId: string, cause: unknown) =>
     new AppError({
       code: 'COMPLIANCE.HELD_TRANSFER_CALL_FAILED',

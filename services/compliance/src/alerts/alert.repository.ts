@@ -78,9 +78,22 @@ export class AlertRepository {
       return {
         created,
         json: {
-          ord, id: created.id, dedupeKey: alert.dedupeKey, ruleId: created.ruleId, ruleVersion: created.ruleVersion, severity: created.severity,
-          accountId: created.accountId, transferIds: created.transferIds, reasons: created.reasons, heldTransferId: created.heldTransferId ?? null,
-          traceId: created.traceId, actor, eventId: event.id, topic: event.topic, key: event.key, headers: event.headers,
+          ord,
+          id: created.id,
+          dedupeKey: alert.dedupeKey,
+          ruleId: created.ruleId,
+          ruleVersion: created.ruleVersion,
+          severity: created.severity,
+          accountId: created.accountId,
+          transferIds: created.transferIds,
+          reasons: created.reasons,
+          heldTransferId: created.heldTransferId ?? null,
+          traceId: created.traceId,
+          actor,
+          eventId: event.id,
+          topic: event.topic,
+          key: event.key,
+          headers: event.headers,
           payload: Buffer.from(event.payload).toString('base64'),
         },
       };
@@ -144,7 +157,12 @@ export class AlertRepository {
   }
 
   /** Applies a change, appends the review-trail row and enqueues the changed alert. */
-  async change(tx: Tx, alertId: string, change: AlertChange, action: { actor: string; action: string; note?: string; idempotencyKey?: string; requestHash?: string }): Promise<Alert> {
+  async change(
+    tx: Tx,
+    alertId: string,
+    change: AlertChange,
+    action: { actor: string; action: string; note?: string; idempotencyKey?: string; requestHash?: string },
+  ): Promise<Alert> {
     const row = await tx.alert.update({
       where: { id: alertId },
       data: {
@@ -156,7 +174,14 @@ export class AlertRepository {
       },
     });
     await tx.alertAction.create({
-      data: { alertId, actor: action.actor, action: action.action, note: action.note ?? '', idempotencyKey: action.idempotencyKey ?? null, requestHash: action.requestHash ?? null },
+      data: {
+        alertId,
+        actor: action.actor,
+        action: action.action,
+        note: action.note ?? '',
+        idempotencyKey: action.idempotencyKey ?? null,
+        requestHash: action.requestHash ?? null,
+      },
     });
     const alert = toDomain(row);
     await this.outbox.enqueue(tx, this.config.COMPLIANCE_ALERTS_TOPIC, alert);
@@ -165,7 +190,10 @@ export class AlertRepository {
 
   /** The earlier action recorded under an idempotency key, if any. */
   async findAction(idempotencyKey: string): Promise<{ alertId: string; requestHash: string | null } | undefined> {
-    const row = await this.prisma.client.alertAction.findUnique({ where: { idempotencyKey }, select: { alertId: true, requestHash: true } });
+    const row = await this.prisma.client.alertAction.findUnique({
+      where: { idempotencyKey },
+      select: { alertId: true, requestHash: true },
+    });
     return row ?? undefined;
   }
 
@@ -175,7 +203,11 @@ export class AlertRepository {
   }
 
   /** Newest first, keyset on (created_at, id) descending. */
-  async list(filter: { status?: AlertStatus; accountId?: string; assignee?: string }, pageSize: number, before?: { createdAt: Date; id: string }): Promise<Alert[]> {
+  async list(
+    filter: { status?: AlertStatus; accountId?: string; assignee?: string },
+    pageSize: number,
+    before?: { createdAt: Date; id: string },
+  ): Promise<Alert[]> {
     const rows = await this.prisma.client.alert.findMany({
       where: {
         ...(filter.status ? { status: filter.status } : {}),

@@ -45,9 +45,16 @@ export const RELEASE_APPROVALS_REQUIRED = 2;
  * The four-eyes step for a RELEASE by `reviewer`: which approvals the alert has afterwards and whether the
  * transfer may now be released. Pure, so the rule is testable without a database.
  */
-export function approveRelease(alert: Pick<Alert, 'releaseApprovals'>, reviewer: string): { approvals: string[]; complete: boolean; alreadyApproved: boolean } {
+export function approveRelease(
+  alert: Pick<Alert, 'releaseApprovals'>,
+  reviewer: string,
+): { approvals: string[]; complete: boolean; alreadyApproved: boolean } {
   if (alert.releaseApprovals.includes(reviewer)) {
-    return { approvals: alert.releaseApprovals, complete: alert.releaseApprovals.length >= RELEASE_APPROVALS_REQUIRED, alreadyApproved: true };
+    return {
+      approvals: alert.releaseApprovals,
+      complete: alert.releaseApprovals.length >= RELEASE_APPROVALS_REQUIRED,
+      alreadyApproved: true,
+    };
   }
   const approvals = [...alert.releaseApprovals, reviewer];
   return { approvals, complete: approvals.length >= RELEASE_APPROVALS_REQUIRED, alreadyApproved: false };

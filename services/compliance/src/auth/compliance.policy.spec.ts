@@ -15,7 +15,10 @@ beforeAll(async () => {
 afterAll(() => auth.close());
 
 async function refusal(p: Promise<unknown>): Promise<AppError> {
-  const error = await p.then(() => undefined, (e: unknown) => e);
+  const error = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   if (error instanceof AppError) return error;
   throw new Error(`expected an AppError, got ${String(error)}`);
 }
@@ -33,13 +36,20 @@ describe('COMPLIANCE_POLICY', () => {
     expect(COMPLIANCE_POLICY.assignAlert).toEqual({ scope: 'alerts:decide', role: 'compliance-officer' });
   });
 
-  it.each(['screen', 'screenBatch'] as const)('%s over mTLS admits the transactions certificate and refuses any other, even with an officer token', async (rpc) => {
-    const policy = COMPLIANCE_POLICY[rpc];
-    await expect(authorizeCall(policy, { metadata: new Metadata(), transport: 'mtls', peer: 'transactions' }, authenticator)).resolves.toEqual({ service: 'transactions' });
-    const { metadata: officer } = await auth.bearer('officer-1', ['compliance-officer']);
-    for (const peer of ['gateway', undefined]) {
-      const error = await refusal(authorizeCall(policy, { metadata: officer, transport: 'mtls', ...(peer ? { peer } : {}) }, authenticator));
-      expect(error).toMatchObject({ kind: 'PERMISSION_DENIED', code: 'AUTH.SERVICE_ONLY' });
-    }
-  });
+  it.each(['screen', 'screenBatch'] as const)(
+    '%s over mTLS admits the transactions certificate and refuses any other, even with an officer token',
+    async (rpc) => {
+      const policy = COMPLIANCE_POLICY[rpc];
+      await expect(
+        authorizeCall(policy, { metadata: new Metadata(), transport: 'mtls', peer: 'transactions' }, authenticator),
+      ).resolves.toEqual({ service: 'transactions' });
+      const { metadata: officer } = await auth.bearer('officer-1', ['compliance-officer']);
+      for (const peer of ['gateway', undefined]) {
+        const error = await refusal(
+          authorizeCall(policy, { metadata: officer, transport: 'mtls', ...(peer ? { peer } : {}) }, authenticator),
+        );
+        expect(error).toMatchObject({ kind: 'PERMISSION_DENIED', code: 'AUTH.SERVICE_ONLY' });
+      }
+    },
+  );
 });

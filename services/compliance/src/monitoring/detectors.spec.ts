@@ -1,6 +1,15 @@
 import path from 'node:path';
 import { loadRuleSet } from '../rules/rule-set';
-import { detectFanOut, detectRapidInOut, detectStructuring, type Finding, mayFanOut, mayRapidInOut, type ObservedTransfer, structuringBands } from './detectors';
+import {
+  detectFanOut,
+  detectRapidInOut,
+  detectStructuring,
+  type Finding,
+  mayFanOut,
+  mayRapidInOut,
+  type ObservedTransfer,
+  structuringBands,
+} from './detectors';
 
 const rules = loadRuleSet(path.resolve(__dirname, '../../rules/rules.v1.yaml')).monitoring;
 const T0 = Date.parse('2026-01-05T10:00:00Z');
@@ -8,7 +17,14 @@ let n = 0;
 /** A fake clock: transfers are placed at T0 + minutes. */
 function tx(source: string, destination: string, amountMinor: bigint, atMinute: number, currency = 'EUR'): ObservedTransfer {
   n += 1;
-  return { transferId: `t${n}`, sourceAccountId: source, destinationAccountId: destination, amountMinor, currency, occurredAt: new Date(T0 + atMinute * 60_000) };
+  return {
+    transferId: `t${n}`,
+    sourceAccountId: source,
+    destinationAccountId: destination,
+    amountMinor,
+    currency,
+    occurredAt: new Date(T0 + atMinute * 60_000),
+  };
 }
 const at = (minute: number) => new Date(T0 + minute * 60_000);
 
@@ -21,13 +37,26 @@ describe('detectStructuring', () => {
   });
 
   it('ignores amounts at or above the threshold, far below it, or outside the window', () => {
-    expect(detectStructuring(rules, 'A', [tx('A', 'X', 950_000n, 0), tx('A', 'Y', 1_000_000n, 1), tx('A', 'Z', 990_000n, 2)], at(2))).toBeUndefined();
-    expect(detectStructuring(rules, 'A', [tx('A', 'X', 950_000n, 0), tx('A', 'Y', 500_000n, 1), tx('A', 'Z', 990_000n, 2)], at(2))).toBeUndefined();
-    expect(detectStructuring(rules, 'A', [tx('A', 'X', 950_000n, 0), tx('A', 'Y', 960_000n, 1), tx('A', 'Z', 990_000n, 24 * 60 + 5)], at(24 * 60 + 5))).toBeUndefined();
+    expect(
+      detectStructuring(rules, 'A', [tx('A', 'X', 950_000n, 0), tx('A', 'Y', 1_000_000n, 1), tx('A', 'Z', 990_000n, 2)], at(2)),
+    ).toBeUndefined();
+    expect(
+      detectStructuring(rules, 'A', [tx('A', 'X', 950_000n, 0), tx('A', 'Y', 500_000n, 1), tx('A', 'Z', 990_000n, 2)], at(2)),
+    ).toBeUndefined();
+    expect(
+      detectStructuring(
+        rules,
+        'A',
+        [tx('A', 'X', 950_000n, 0), tx('A', 'Y', 960_000n, 1), tx('A', 'Z', 990_000n, 24 * 60 + 5)],
+        at(24 * 60 + 5),
+      ),
+    ).toBeUndefined();
   });
 
   it('does not mix currencies', () => {
-    expect(detectStructuring(rules, 'A', [tx('A', 'X', 950_000n, 0), tx('A', 'Y', 960_000n, 1, 'USD'), tx('A', 'Z', 990_000n, 2)], at(2))).toBeUndefined();
+    expect(
+      detectStructuring(rules, 'A', [tx('A', 'X', 950_000n, 0), tx('A', 'Y', 960_000n, 1, 'USD'), tx('A', 'Z', 990_000n, 2)], at(2)),
+    ).toBeUndefined();
   });
 });
 
@@ -50,7 +79,9 @@ describe('detectRapidInOut (one sweep per currency)', () => {
     const r = rules.rapidInOut;
     const windowMs = r.windowSeconds * 1000;
     const within = (t: ObservedTransfer, from: number, to: number) => t.occurredAt.getTime() >= from && t.occurredAt.getTime() <= to;
-    const incoming = history.filter((t) => t.destinationAccountId === accountId).sort((a, b) => a.occurredAt.getTime() - b.occurredAt.getTime());
+    const incoming = history
+      .filter((t) => t.destinationAccountId === accountId)
+      .sort((a, b) => a.occurredAt.getTime() - b.occurredAt.getTime());
     for (const first of incoming) {
       const minIn = r.minInAmount[first.currency];
       if (minIn === undefined) continue;
@@ -67,7 +98,13 @@ describe('detectRapidInOut (one sweep per currency)', () => {
           accountId,
           severity: 'MEDIUM',
           transferIds: [...ins, ...outs].map((t) => t.transferId),
-          reasons: [{ code: 'COMPLIANCE.AML_RAPID_IN_OUT', ruleId: 'aml.rapid_in_out', description: `${outSum} of ${inSum} ${first.currency} minor units left the account within ${r.windowSeconds}s of arriving` }],
+          reasons: [
+            {
+              code: 'COMPLIANCE.AML_RAPID_IN_OUT',
+              ruleId: 'aml.rapid_in_out',
+              description: `${outSum} of ${inSum} ${first.currency} minor units left the account within ${r.windowSeconds}s of arriving`,
+            },
+          ],
         };
       }
     }
@@ -87,7 +124,13 @@ describe('detectRapidInOut (one sweep per currency)', () => {
         const incoming = random(2) === 0;
         const other = random(4) === 0 ? 'B' : pick(['S', 'O', 'P']);
         // Whole minutes over an hour, so equal times and window edges (15 min) are common.
-        return tx(incoming ? other : 'B', incoming ? 'B' : other, pick([50_000n, 300_000n, 450_000n, 500_000n, 600_000n, 800_000n]), random(60), pick(['EUR', 'EUR', 'USD', 'XYZ']));
+        return tx(
+          incoming ? other : 'B',
+          incoming ? 'B' : other,
+          pick([50_000n, 300_000n, 450_000n, 500_000n, 600_000n, 800_000n]),
+          random(60),
+          pick(['EUR', 'EUR', 'USD', 'XYZ']),
+        );
       });
       const involving = random(2) === 0 ? at(random(60)) : undefined;
       const expected = reference('B', history, involving);

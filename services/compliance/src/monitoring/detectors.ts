@@ -35,7 +35,11 @@ export interface StructuringBand {
 /** One band per currency with a structuring threshold; the monitor's query and `detectStructuring` share them. */
 export function structuringBands(rules: MonitoringRules): StructuringBand[] {
   const r = rules.structuring;
-  return Object.entries(r.thresholds).map(([currency, threshold]) => ({ currency, floor: (threshold * BigInt(100 - r.bandPercent)) / 100n, threshold }));
+  return Object.entries(r.thresholds).map(([currency, threshold]) => ({
+    currency,
+    floor: (threshold * BigInt(100 - r.bandPercent)) / 100n,
+    threshold,
+  }));
 }
 
 /**
@@ -50,7 +54,8 @@ export function detectStructuring(rules: MonitoringRules, accountId: string, out
   for (const t of outgoing) {
     const band = bands.get(t.currency);
     if (t.sourceAccountId !== accountId || band === undefined || !within(t, from, now.getTime())) continue;
-    if (t.amountMinor >= band.floor && t.amountMinor < band.threshold) byCurrency.set(t.currency, [...(byCurrency.get(t.currency) ?? []), t]);
+    if (t.amountMinor >= band.floor && t.amountMinor < band.threshold)
+      byCurrency.set(t.currency, [...(byCurrency.get(t.currency) ?? []), t]);
   }
   for (const [currency, hits] of byCurrency) {
     if (hits.length < r.minCount) continue;
@@ -59,7 +64,13 @@ export function detectStructuring(rules: MonitoringRules, accountId: string, out
       accountId,
       severity: 'HIGH',
       transferIds: hits.map((t) => t.transferId),
-      reasons: [{ code: 'COMPLIANCE.AML_STRUCTURING', ruleId: 'aml.structuring', description: `${hits.length} ${currency} transfers within ${r.bandPercent}% below the ${r.thresholds[currency]} threshold in ${r.windowSeconds}s` }],
+      reasons: [
+        {
+          code: 'COMPLIANCE.AML_STRUCTURING',
+          ruleId: 'aml.structuring',
+          description: `${hits.length} ${currency} transfers within ${r.bandPercent}% below the ${r.thresholds[currency]} threshold in ${r.windowSeconds}s`,
+        },
+      ],
     };
   }
   return undefined;
@@ -97,7 +108,8 @@ class SlidingWindow {
   moveTo(from: number, to: number): void {
     // Admit before evicting, so lo never passes hi.
     for (let t = this.items[this.hi]; t !== undefined && t.occurredAt.getTime() <= to; t = this.items[++this.hi]) this.sum += t.amountMinor;
-    for (let t = this.items[this.lo]; t !== undefined && this.lo < this.hi && t.occurredAt.getTime() < from; t = this.items[++this.lo]) this.sum -= t.amountMinor;
+    for (let t = this.items[this.lo]; t !== undefined && this.lo < this.hi && t.occurredAt.getTime() < from; t = this.items[++this.lo])
+      this.sum -= t.amountMinor;
   }
 
   get size(): number {
@@ -117,7 +129,12 @@ class SlidingWindow {
  * with `involving`, only patterns whose window contains that instant (the observed transfer's time) are
  * considered. One sweep per currency over the time-sorted transfers: O(n log n).
  */
-export function detectRapidInOut(rules: MonitoringRules, accountId: string, history: ObservedTransfer[], involving?: Date): Finding | undefined {
+export function detectRapidInOut(
+  rules: MonitoringRules,
+  accountId: string,
+  history: ObservedTransfer[],
+  involving?: Date,
+): Finding | undefined {
   const r = rules.rapidInOut;
   const windowMs = r.windowSeconds * 1000;
   const earliest = involving ? involving.getTime() - windowMs : -Infinity;
@@ -133,7 +150,11 @@ export function detectRapidInOut(rules: MonitoringRules, accountId: string, hist
     let sweep = sweeps.get(first.currency);
     if (!sweep) {
       const outsInOrder = history.filter((t) => t.sourceAccountId === accountId && t.currency === first.currency);
-      sweep = { ins: new SlidingWindow(incoming.filter((t) => t.currency === first.currency)), outs: new SlidingWindow([...outsInOrder].sort(byTime)), outsInOrder };
+      sweep = {
+        ins: new SlidingWindow(incoming.filter((t) => t.currency === first.currency)),
+        outs: new SlidingWindow([...outsInOrder].sort(byTime)),
+        outsInOrder,
+      };
       sweeps.set(first.currency, sweep);
     }
     sweep.ins.moveTo(start, start + windowMs);
@@ -148,7 +169,13 @@ export function detectRapidInOut(rules: MonitoringRules, accountId: string, hist
         accountId,
         severity: 'MEDIUM',
         transferIds: [...sweep.ins.inside, ...sweep.outsInOrder.filter((t) => outs.has(t))].map((t) => t.transferId),
-        reasons: [{ code: 'COMPLIANCE.AML_RAPID_IN_OUT', ruleId: 'aml.rapid_in_out', description: `${outSum} of ${inSum} ${first.currency} minor units left the account within ${r.windowSeconds}s of arriving` }],
+        reasons: [
+          {
+            code: 'COMPLIANCE.AML_RAPID_IN_OUT',
+            ruleId: 'aml.rapid_in_out',
+            description: `${outSum} of ${inSum} ${first.currency} minor units left the account within ${r.windowSeconds}s of arriving`,
+          },
+        ],
       };
     }
   }
@@ -164,7 +191,13 @@ export function mayFanOut(rules: MonitoringRules, destinations: number): boolean
  * Fan-out: one account pays at least `minNewCounterparties` distinct destinations inside the window that it
  * had not paid in the `lookbackDays` before the window.
  */
-export function detectFanOut(rules: MonitoringRules, accountId: string, outgoing: ObservedTransfer[], previouslyPaid: ReadonlySet<string>, now: Date): Finding | undefined {
+export function detectFanOut(
+  rules: MonitoringRules,
+  accountId: string,
+  outgoing: ObservedTransfer[],
+  previouslyPaid: ReadonlySet<string>,
+  now: Date,
+): Finding | undefined {
   const r = rules.fanOut;
   const from = now.getTime() - r.windowSeconds * 1000;
   const firstPayment = new Map<string, ObservedTransfer>();
@@ -178,6 +211,12 @@ export function detectFanOut(rules: MonitoringRules, accountId: string, outgoing
     accountId,
     severity: 'MEDIUM',
     transferIds: [...firstPayment.values()].map((t) => t.transferId),
-    reasons: [{ code: 'COMPLIANCE.AML_FAN_OUT', ruleId: 'aml.fan_out', description: `${firstPayment.size} new counterparties paid within ${r.windowSeconds}s` }],
+    reasons: [
+      {
+        code: 'COMPLIANCE.AML_FAN_OUT',
+        ruleId: 'aml.fan_out',
+        description: `${firstPayment.size} new counterparties paid within ${r.windowSeconds}s`,
+      },
+    ],
   };
 }

@@ -125,13 +125,20 @@ export class MonitoringRepository {
       tx.$queryRaw<Array<{ claimed: string[]; recorded: string[] }>>(query),
     );
     const mine = new Set(row?.claimed ?? []);
-    return { claimed: events.map((e, i) => firstOf.get(e.event.eventId) === i && mine.has(e.event.eventId)), recorded: new Set(row?.recorded ?? []) };
+    return {
+      claimed: events.map((e, i) => firstOf.get(e.event.eventId) === i && mine.has(e.event.eventId)),
+      recorded: new Set(row?.recorded ?? []),
+    };
   }
 
   /** Every transfer in or out of `accountId` within [from, to]. */
   async history(tx: Tx, accountId: string, from: Date, to: Date, hidden: readonly string[] = []): Promise<ObservedTransfer[]> {
     const rows = await tx.observedTransfer.findMany({
-      where: { OR: [{ sourceAccountId: accountId }, { destinationAccountId: accountId }], occurredAt: { gte: from, lte: to }, transferId: { notIn: [...hidden] } },
+      where: {
+        OR: [{ sourceAccountId: accountId }, { destinationAccountId: accountId }],
+        occurredAt: { gte: from, lte: to },
+        transferId: { notIn: [...hidden] },
+      },
       orderBy: [{ occurredAt: 'asc' }, { transferId: 'asc' }],
     });
     return rows.map(({ status: _status, ...t }) => t);
@@ -200,17 +207,32 @@ export class MonitoringRepository {
     return result.map((row) => {
       const totals = new Map<string, RapidInOutTotals[]>();
       for (const r of row.totals) {
-        totals.set(r.account_id, [...(totals.get(r.account_id) ?? []), { currency: r.currency, inSum: BigInt(r.in_sum), outCount: r.out_count, outSum: BigInt(r.out_sum) }]);
+        totals.set(r.account_id, [
+          ...(totals.get(r.account_id) ?? []),
+          { currency: r.currency, inSum: BigInt(r.in_sum), outCount: r.out_count, outSum: BigInt(r.out_sum) },
+        ]);
       }
       return { totals, banded: row.banded.map(fromJson), firstPayments: row.first_payments.map(fromJson) };
     });
   }
 
   /** Of `destinations`, those `accountId` paid in [from, before). */
-  async previouslyPaid(tx: Tx, accountId: string, destinations: string[], from: Date, before: Date, hidden: readonly string[] = []): Promise<Set<string>> {
+  async previouslyPaid(
+    tx: Tx,
+    accountId: string,
+    destinations: string[],
+    from: Date,
+    before: Date,
+    hidden: readonly string[] = [],
+  ): Promise<Set<string>> {
     if (destinations.length === 0) return new Set();
     const rows = await tx.observedTransfer.findMany({
-      where: { sourceAccountId: accountId, destinationAccountId: { in: destinations }, occurredAt: { gte: from, lt: before }, transferId: { notIn: [...hidden] } },
+      where: {
+        sourceAccountId: accountId,
+        destinationAccountId: { in: destinations },
+        occurredAt: { gte: from, lt: before },
+        transferId: { notIn: [...hidden] },
+      },
       select: { destinationAccountId: true },
       distinct: ['destinationAccountId'],
     });

@@ -16,7 +16,12 @@ const rawBytes: MessageCodec<Uint8Array> = { encode: (b) => ({ finish: () => b }
  * TransferCreated decoded leniently to an empty message and was skipped without a trace (chaos scenario 5, issue #14).
  */
 export function transferFromEvent(type: string, data: Uint8Array): { transfer: ObservedTransfer; status: string } | undefined {
-  const codec = type === eventTypeName.TransferCreated ? paymentsV1.TransferCreated : type === eventTypeName.HoldCaptured ? paymentsV1.HoldCaptured : undefined;
+  const codec =
+    type === eventTypeName.TransferCreated
+      ? paymentsV1.TransferCreated
+      : type === eventTypeName.HoldCaptured
+        ? paymentsV1.HoldCaptured
+        : undefined;
   if (!codec) return undefined;
   let t: paymentsV1.Transfer | undefined;
   try {

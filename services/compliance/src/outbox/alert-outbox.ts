@@ -23,7 +23,14 @@ export class AlertOutbox {
   /** The outbox row of `alert`'s event (envelope built now, with the active trace), for a caller that writes it in its own statement (`AlertRepository.raise`). */
   eventOf(topic: string, alert: Alert): OutboxRowInput {
     const [row] = outboxRows(OUTBOX_SOURCE, [
-      { topic, key: alert.accountId, type: eventTypeName.ComplianceAlert, subject: alert.id, message: { alert: alertToProto(alert) }, codec: complianceV1.ComplianceAlert },
+      {
+        topic,
+        key: alert.accountId,
+        type: eventTypeName.ComplianceAlert,
+        subject: alert.id,
+        message: { alert: alertToProto(alert) },
+        codec: complianceV1.ComplianceAlert,
+      },
     ]);
     if (!row) throw new Error('no outbox row');
     return row;

@@ -19,7 +19,10 @@ export async function reencodeLegacyRows(prisma: Pick<PrismaClient, 'outboxEvent
         OUTBOX_SOURCE,
         row.traceparent ? { traceparent: row.traceparent } : {},
       );
-      return prisma.outboxEvent.update({ where: { seq: row.seq }, data: { payload: new Uint8Array(encodeEnvelope(envelope)), headers: { type: row.type }, type: null, subject: null } });
+      return prisma.outboxEvent.update({
+        where: { seq: row.seq },
+        data: { payload: new Uint8Array(encodeEnvelope(envelope)), headers: { type: row.type }, type: null, subject: null },
+      });
     }),
   );
   createLogger('OutboxRelay').info({ rows: rows.length }, 'outbox: rows written before the shared outbox re-encoded as envelopes');

@@ -30,7 +30,13 @@ export class OutboxRelay extends SharedOutboxRelay implements OnApplicationBoots
       service: 'compliance',
       databaseUrl: config.COMPLIANCE_DATABASE_URL,
       publisher: new EventProducer({ kafka, source: OUTBOX_SOURCE, logger }),
-      settings: { batchSize: 100, pollMs: config.COMPLIANCE_OUTBOX_POLL_MS, leaderPollMs: 2000, maxBackoffMs: 10_000, retentionMs: config.COMPLIANCE_OUTBOX_RETENTION_MS },
+      settings: {
+        batchSize: 100,
+        pollMs: config.COMPLIANCE_OUTBOX_POLL_MS,
+        leaderPollMs: 2000,
+        maxBackoffMs: 10_000,
+        retentionMs: config.COMPLIANCE_OUTBOX_RETENTION_MS,
+      },
       logger,
     });
   }

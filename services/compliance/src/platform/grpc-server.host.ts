@@ -30,7 +30,13 @@ export class GrpcServerHost implements OnApplicationBootstrap, OnApplicationShut
       host: config.COMPLIANCE_GRPC_HOST,
       authenticator,
       // Every RPC passes its policy (auth/compliance.policy.ts) before its handler runs.
-      services: [{ definition: complianceV1.ComplianceServiceService, policies: COMPLIANCE_POLICY, implementation: unaryService(complianceV1.ComplianceServiceService, compliance.implementation()) }],
+      services: [
+        {
+          definition: complianceV1.ComplianceServiceService,
+          policies: COMPLIANCE_POLICY,
+          implementation: unaryService(complianceV1.ComplianceServiceService, compliance.implementation()),
+        },
+      ],
       health: { probe: () => prisma.ping(), intervalMs: DB_PROBE_MS },
     });
   }

@@ -12,7 +12,11 @@ const action = z.enum(['REVIEW', 'DECLINE']);
 const velocityRule = z
   .object({
     id: z.string().regex(/^velocity\.[a-z_]+$/),
-    windowSeconds: z.number().int().min(1).max(31 * 86400),
+    windowSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(31 * 86400),
     maxCount: z.number().int().min(1).optional(),
     maxAmount: z.record(currency, minor).optional(),
     action,
@@ -37,13 +41,26 @@ const ruleSetSchema = z
     monitoring: z
       .object({
         structuring: z
-          .object({ thresholds: z.record(currency, minor), bandPercent: z.number().int().min(1).max(50), minCount: z.number().int().min(2), windowSeconds: z.number().int().min(60) })
+          .object({
+            thresholds: z.record(currency, minor),
+            bandPercent: z.number().int().min(1).max(50),
+            minCount: z.number().int().min(2),
+            windowSeconds: z.number().int().min(60),
+          })
           .strict(),
         rapidInOut: z
-          .object({ windowSeconds: z.number().int().min(10), minOutRatioPercent: z.number().int().min(1).max(100), minInAmount: z.record(currency, minor) })
+          .object({
+            windowSeconds: z.number().int().min(10),
+            minOutRatioPercent: z.number().int().min(1).max(100),
+            minInAmount: z.record(currency, minor),
+          })
           .strict(),
         fanOut: z
-          .object({ windowSeconds: z.number().int().min(60), minNewCounterparties: z.number().int().min(2), lookbackDays: z.number().int().min(1) })
+          .object({
+            windowSeconds: z.number().int().min(60),
+            minNewCounterparties: z.number().int().min(2),
+            lookbackDays: z.number().int().min(1),
+          })
           .strict(),
       })
       .strict(),

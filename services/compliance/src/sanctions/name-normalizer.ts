@@ -10,8 +10,35 @@ export interface NormalizedName {
 
 /** Arabic articles/particles and legal forms: they carry no identity and differ between lists. */
 const STOP_TOKENS = new Set([
-  'al', 'el', 'ul', 'ad', 'ash', 'as', 'bin', 'ibn', 'ben', 'bint', 'abu',
-  'llc', 'ltd', 'limited', 'inc', 'co', 'company', 'corp', 'plc', 'gmbh', 'ag', 'sa', 'fze', 'ojsc', 'oao', 'zao', 'jsc', 'pjsc', 'ooo',
+  'al',
+  'el',
+  'ul',
+  'ad',
+  'ash',
+  'as',
+  'bin',
+  'ibn',
+  'ben',
+  'bint',
+  'abu',
+  'llc',
+  'ltd',
+  'limited',
+  'inc',
+  'co',
+  'company',
+  'corp',
+  'plc',
+  'gmbh',
+  'ag',
+  'sa',
+  'fze',
+  'ojsc',
+  'oao',
+  'zao',
+  'jsc',
+  'pjsc',
+  'ooo',
 ]);
 
 /**
@@ -52,14 +79,21 @@ function fold(token: string): string {
 /** Consonant skeleton: first letter kept, later vowels dropped (Mohammed, Muhammad, Mohamed → mhmd). */
 function skeleton(folded: string): string {
   if (folded.length <= 2) return folded;
-  return (folded[0] ?? '') + folded.slice(1).replace(/[aeiou]/g, '').replace(/(.)\1+/g, '$1');
+  return (
+    (folded[0] ?? '') +
+    folded
+      .slice(1)
+      .replace(/[aeiou]/g, '')
+      .replace(/(.)\1+/g, '$1')
+  );
 }
 
 /** Normalises a name in any script for fuzzy comparison. Pure and deterministic; never logs its input. */
 export function normalizeName(raw: string): NormalizedName {
-  const latin = transliterate(raw.normalize('NFKC')).normalize('NFKD').replace(/\p{M}+/gu, '').toLowerCase();
-  const tokens = latin
-    .split(/[^a-z0-9]+/)
-    .filter((t) => t.length > 0 && !STOP_TOKENS.has(t));
+  const latin = transliterate(raw.normalize('NFKC'))
+    .normalize('NFKD')
+    .replace(/\p{M}+/gu, '')
+    .toLowerCase();
+  const tokens = latin.split(/[^a-z0-9]+/).filter((t) => t.length > 0 && !STOP_TOKENS.has(t));
   return { tokens, skeletons: tokens.map((t) => skeleton(fold(t))) };
 }

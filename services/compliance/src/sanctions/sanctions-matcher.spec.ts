@@ -71,12 +71,22 @@ describe('SanctionsMatcher', () => {
       expect(hit?.score).toBeGreaterThanOrEqual(DECLINE);
     });
 
-    it.each(['Anna Schmidt', 'John Smith', 'Maria Garcia Lopez', 'Mohammed Ali', 'Volkov Sergei', 'Acme Trading LLC', 'Ivan Ivanov', 'Tatiana Morozova', 'Omar Hassan', 'Dmitri Volkov', 'Zoran Petrovic', 'Alexander Petrov'])(
-      'does not flag the unrelated name %s',
-      (query) => {
-        expect(matcher.bestMatch(query)?.score ?? 0).toBeLessThan(REVIEW);
-      },
-    );
+    it.each([
+      'Anna Schmidt',
+      'John Smith',
+      'Maria Garcia Lopez',
+      'Mohammed Ali',
+      'Volkov Sergei',
+      'Acme Trading LLC',
+      'Ivan Ivanov',
+      'Tatiana Morozova',
+      'Omar Hassan',
+      'Dmitri Volkov',
+      'Zoran Petrovic',
+      'Alexander Petrov',
+    ])('does not flag the unrelated name %s', (query) => {
+      expect(matcher.bestMatch(query)?.score ?? 0).toBeLessThan(REVIEW);
+    });
 
     it('treats a partial name as a review-level, not a decline-level, hit', () => {
       const hit = matcher.bestMatch('Jose Luis Cardenas');
@@ -103,7 +113,9 @@ describe('SanctionsMatcher', () => {
       const a = alias.tokens;
       if (q.length === 0 || a.length === 0) return 0;
       const pairs: Array<{ i: number; j: number; s: number }> = [];
-      for (let i = 0; i < q.length; i++) for (let j = 0; j < a.length; j++) pairs.push({ i, j, s: tokenSim(q[i] ?? '', query.skeletons[i] ?? '', a[j] ?? '', alias.skeletons[j] ?? '') });
+      for (let i = 0; i < q.length; i++)
+        for (let j = 0; j < a.length; j++)
+          pairs.push({ i, j, s: tokenSim(q[i] ?? '', query.skeletons[i] ?? '', a[j] ?? '', alias.skeletons[j] ?? '') });
       pairs.sort((x, y) => y.s - x.s);
       const usedQ = new Set<number>();
       const usedA = new Set<number>();
@@ -168,7 +180,8 @@ describe('SanctionsMatcher', () => {
           let want: { entryId: string; program: string; aliasIndex: number; score: number } | undefined;
           scores.forEach((score, k) => {
             const a = aliases[k]!;
-            if (score >= minScore && (!want || score > want.score)) want = { entryId: a.e.id, program: a.e.program, aliasIndex: a.aliasIndex, score };
+            if (score >= minScore && (!want || score > want.score))
+              want = { entryId: a.e.id, program: a.e.program, aliasIndex: a.aliasIndex, score };
           });
           const got = fresh.bestMatch(raw, minScore);
           if (JSON.stringify(got) !== JSON.stringify(want)) differing.push({ raw, minScore, got, want });

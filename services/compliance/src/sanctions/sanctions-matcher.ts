@@ -46,7 +46,12 @@ let usedA = new Uint8Array(16);
  * token) pair: the same pairs, in the same order, as sorting all pairs by similarity (stable) and scanning them, which
  * the first version did with an object per pair, a sort and two Sets per alias (the reference in the spec).
  */
-export function nameSimilarity(query: NormalizedName, alias: NormalizedName, aliasSortedJoined = sortedJoin(alias), querySortedJoined?: string): number {
+export function nameSimilarity(
+  query: NormalizedName,
+  alias: NormalizedName,
+  aliasSortedJoined = sortedJoin(alias),
+  querySortedJoined?: string,
+): number {
   const q = query.tokens;
   const a = alias.tokens;
   const nq = q.length;
@@ -56,7 +61,8 @@ export function nameSimilarity(query: NormalizedName, alias: NormalizedName, ali
   if (nq > usedQ.length) usedQ = new Uint8Array(nq * 2);
   if (na > usedA.length) usedA = new Uint8Array(na * 2);
   for (let i = 0; i < nq; i++) {
-    for (let j = 0; j < na; j++) sims[i * na + j] = tokenSimilarity(q[i] ?? '', query.skeletons[i] ?? '', a[j] ?? '', alias.skeletons[j] ?? '');
+    for (let j = 0; j < na; j++)
+      sims[i * na + j] = tokenSimilarity(q[i] ?? '', query.skeletons[i] ?? '', a[j] ?? '', alias.skeletons[j] ?? '');
   }
   usedQ.fill(0, 0, nq);
   usedA.fill(0, 0, na);
@@ -154,7 +160,13 @@ interface BoundedName {
 
 export function bounded(name: NormalizedName): BoundedName {
   const sortedJoined = sortedJoin(name);
-  return { name, sortedJoined, tokenHist: name.tokens.map(histogram), skeletonHist: name.skeletons.map(histogram), joinedHist: histogram(sortedJoined) };
+  return {
+    name,
+    sortedJoined,
+    tokenHist: name.tokens.map(histogram),
+    skeletonHist: name.skeletons.map(histogram),
+    joinedHist: histogram(sortedJoined),
+  };
 }
 
 /**
@@ -174,7 +186,8 @@ export function similarityBound(q: BoundedName, a: BoundedName): number {
       let b = jaroWinklerBound(qt, q.tokenHist[i] as Histogram, at, a.tokenHist[j] as Histogram);
       const qs = q.name.skeletons[i] as string;
       const as = a.name.skeletons[j] as string;
-      if (qs.length >= 2 && as.length >= 2) b = Math.max(b, jaroWinklerBound(qs, q.skeletonHist[i] as Histogram, as, a.skeletonHist[j] as Histogram) * SKELETON_WEIGHT);
+      if (qs.length >= 2 && as.length >= 2)
+        b = Math.max(b, jaroWinklerBound(qs, q.skeletonHist[i] as Histogram, as, a.skeletonHist[j] as Histogram) * SKELETON_WEIGHT);
       if (b > best) best = b;
     }
   }
@@ -202,7 +215,10 @@ export class SanctionsMatcher {
   private readonly aliases: IndexedAlias[];
   private readonly results = new Map<string, SanctionsHit | null>();
 
-  constructor(entries: SanctionsEntry[], private readonly cacheSize = RESULT_CACHE_SIZE) {
+  constructor(
+    entries: SanctionsEntry[],
+    private readonly cacheSize = RESULT_CACHE_SIZE,
+  ) {
     this.aliases = entries.flatMap((entry) =>
       entry.names.map((raw, aliasIndex) => ({ entry, aliasIndex, ...bounded(normalizeName(raw)) })),
     );

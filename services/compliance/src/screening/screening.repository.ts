@@ -66,8 +66,15 @@ export class ScreeningRepository {
         const { stored, history } = await this.lockAndRead(tx, pending, windows, now);
         const fresh = pending.filter((p) => !stored.has(p.key));
         const decided = decide(stored, fresh, history);
-        if (decided.length > 0) await insertScreenings(tx, decided.map((d) => toRow(d.screening, d.record)));
-        await this.alerts.raiseMany(tx, decided.flatMap(({ record, alert }) => (alert ? [{ alert, actor: record.actor }] : [])));
+        if (decided.length > 0)
+          await insertScreenings(
+            tx,
+            decided.map((d) => toRow(d.screening, d.record)),
+          );
+        await this.alerts.raiseMany(
+          tx,
+          decided.flatMap(({ record, alert }) => (alert ? [{ alert, actor: record.actor }] : [])),
+        );
         const created = new Map(decided.map((d) => [d.screening.key, d.record.response]));
         return pending.map((p) => {
           const response = stored.get(p.key)?.response ?? created.get(p.key);
@@ -94,12 +101,25 @@ export class ScreeningRepository {
   ): Promise<{ stored: Map<string, StoredScreening>; history: GroupHistory }> {
     const groups = [...new Map(pending.map((p) => [screeningGroup(p.input), p.input])).entries()];
     const since = new Date(now.getTime() - Math.max(...windows) * 1000);
-    const [row] = await tx.$queryRaw<Array<{ r: { stored: Array<{ key: string; requestHash: string; response: string }>; stats: Array<{ g: number; secs: number; count: number; amountMinor: string }> } }>>`
+    const [row] = await tx.$queryRaw<
+      Array<{
+        r: {
+          stored: Array<{ key: string; requestHash: string; response: string }>;
+          stats: Array<{ g: number; secs: number; count: number; amountMinor: string }>;
+        };
+      }>
+    >`
       SELECT screening_lock_and_read(${groups.map(([g]) => g)}::text[], ${pending.map((p) => p.key)}::text[], ${groups.map(([, i]) => i.ownerId)}::text[],
         ${groups.map(([, i]) => i.currency)}::bpchar[], ${windows}::int[], ${now}::timestamptz, ${since}::timestamptz) AS r`;
-    const stored = new Map((row?.r.stored ?? []).map((s) => [s.key, { requestHash: s.requestHash, response: new Uint8Array(Buffer.from(s.response, 'base64')) }]));
+    const stored = new Map(
+      (row?.r.stored ?? []).map((s) => [
+        s.key,
+        { requestHash: s.requestHash, response: new Uint8Array(Buffer.from(s.response, 'base64')) },
+      ]),
+    );
     const history: GroupHistory = new Map(groups.map(([g]) => [g, new Map<number, WindowStats>()]));
-    for (const st of row?.r.stats ?? []) history.get(groups[st.g - 1]?.[0] ?? '')?.set(st.secs, { count: st.count, amountMinor: BigInt(st.amountMinor) });
+    for (const st of row?.r.stats ?? [])
+      history.get(groups[st.g - 1]?.[0] ?? '')?.set(st.secs, { count: st.count, amountMinor: BigInt(st.amountMinor) });
     return { stored, history };
   }
 }

@@ -1,22 +1,49 @@
 import path from 'node:path';
 import { loadRuleSet, parseRuleSet } from '../rules/rule-set';
-import { DAY_SECONDS, evaluateInOrder, evaluateScreening, type GroupHistory, type ScreeningInput, screeningGroup, strictestDecision, windowsNeeded } from './screening';
+import {
+  DAY_SECONDS,
+  evaluateInOrder,
+  evaluateScreening,
+  type GroupHistory,
+  type ScreeningInput,
+  screeningGroup,
+  strictestDecision,
+  windowsNeeded,
+} from './screening';
 
 const rules = loadRuleSet(path.resolve(__dirname, '../../rules/rules.v1.yaml'));
 const input = (o: Partial<ScreeningInput> = {}): ScreeningInput => ({
-  referenceId: 't1', movementKind: 'transfer', ownerId: 'o1', sourceAccountId: 'a', destinationAccountId: 'b',
-  amountMinor: 10_000n, currency: 'EUR', counterpartyName: 'x', counterpartyCountry: 'DE', ...o,
+  referenceId: 't1',
+  movementKind: 'transfer',
+  ownerId: 'o1',
+  sourceAccountId: 'a',
+  destinationAccountId: 'b',
+  amountMinor: 10_000n,
+  currency: 'EUR',
+  counterpartyName: 'x',
+  counterpartyCountry: 'DE',
+  ...o,
 });
 const empty = () => new Map(windowsNeeded(rules).map((w) => [w, { count: 0, amountMinor: 0n }]));
 
 describe('evaluateScreening', () => {
   it('approves a clean movement with no reasons', () => {
-    expect(evaluateScreening(rules, input(), { windows: empty(), sanctionsHit: undefined })).toEqual({ decision: 'APPROVE', reasons: [], riskScore: 0 });
+    expect(evaluateScreening(rules, input(), { windows: empty(), sanctionsHit: undefined })).toEqual({
+      decision: 'APPROVE',
+      reasons: [],
+      riskScore: 0,
+    });
   });
 
   it('reviews above the review threshold and declines above the maximum', () => {
-    expect(evaluateScreening(rules, input({ amountMinor: 1_000_001n }), { windows: empty(), sanctionsHit: undefined }).decision).toBe('REVIEW');
-    expect(evaluateScreening(rules, input({ amountMinor: 5_000_001n }), { windows: empty(), sanctionsHit: undefined }).reasons.map((r) => r.code)).toContain('COMPLIANCE.AMOUNT_OVER_LIMIT');
+    expect(evaluateScreening(rules, input({ amountMinor: 1_000_001n }), { windows: empty(), sanctionsHit: undefined }).decision).toBe(
+      'REVIEW',
+    );
+    expect(
+      evaluateScreening(rules, input({ amountMinor: 5_000_001n }), { windows: empty(), sanctionsHit: undefined }).reasons.map(
+        (r) => r.code,
+      ),
+    ).toContain('COMPLIANCE.AMOUNT_OVER_LIMIT');
   });
 
   it('counts the current movement into the daily limit and velocity', () => {
@@ -29,7 +56,10 @@ describe('evaluateScreening', () => {
   });
 
   it('lets the strictest action win and reports every fired rule', () => {
-    const out = evaluateScreening(rules, input({ counterpartyCountry: 'af' }), { windows: empty(), sanctionsHit: { entryId: 'TSL-0001', program: 'P', aliasIndex: 0, score: 0.97 } });
+    const out = evaluateScreening(rules, input({ counterpartyCountry: 'af' }), {
+      windows: empty(),
+      sanctionsHit: { entryId: 'TSL-0001', program: 'P', aliasIndex: 0, score: 0.97 },
+    });
     expect(out.decision).toBe('DECLINE');
     expect(out.reasons.map((r) => r.code)).toEqual(['COMPLIANCE.COUNTRY_HIGH_RISK', 'COMPLIANCE.SANCTIONS_MATCH']);
     expect(out.riskScore).toBe(97);
@@ -37,7 +67,8 @@ describe('evaluateScreening', () => {
 });
 
 describe('evaluateInOrder', () => {
-  const movements = (n: number, o: Partial<ScreeningInput> = {}) => Array.from({ length: n }, () => ({ input: input(o), sanctionsHit: undefined }));
+  const movements = (n: number, o: Partial<ScreeningInput> = {}) =>
+    Array.from({ length: n }, () => ({ input: input(o), sanctionsHit: undefined }));
   const decide = (...args: Parameters<typeof evaluateInOrder>) => evaluateInOrder(...args).map((d) => d.outcome);
 
   it('decides as consecutive Screens would: the 11th movement of an owner within a minute goes to review', () => {
@@ -48,7 +79,10 @@ describe('evaluateInOrder', () => {
 
   it('returns each movement with its outcome, in order', () => {
     const ms = [...movements(1, { referenceId: 'first' }), ...movements(1, { referenceId: 'second', counterpartyCountry: 'KP' })];
-    expect(evaluateInOrder(rules, ms, new Map()).map((d) => [d.movement, d.outcome.decision])).toEqual([[ms[0], 'APPROVE'], [ms[1], 'DECLINE']]);
+    expect(evaluateInOrder(rules, ms, new Map()).map((d) => [d.movement, d.outcome.decision])).toEqual([
+      [ms[0], 'APPROVE'],
+      [ms[1], 'DECLINE'],
+    ]);
   });
 
   it('starts from the stored history of each group and leaves it untouched', () => {
@@ -84,7 +118,9 @@ describe('strictestDecision', () => {
 describe('parseRuleSet', () => {
   it('refuses a file whose declared version differs from its name, and invalid thresholds', () => {
     expect(() => parseRuleSet('version: v2\n', '/x/rules.v1.yaml')).toThrow(/rules\.v1\.yaml/);
-    const text = require('node:fs').readFileSync(path.resolve(__dirname, '../../rules/rules.v1.yaml'), 'utf8').replace('reviewThreshold: 0.90', 'reviewThreshold: 0.99');
+    const text = require('node:fs')
+      .readFileSync(path.resolve(__dirname, '../../rules/rules.v1.yaml'), 'utf8')
+      .replace('reviewThreshold: 0.90', 'reviewThreshold: 0.99');
     expect(() => parseRuleSet(text, '/x/rules.v1.yaml')).toThrow('reviewThreshold must not exceed declineThreshold');
   });
 });

@@ -11,7 +11,10 @@ const tracer = trace.getTracer('compliance.screening');
  * fired rule code/id, the highest risk score; for one movement they are exactly that movement's. Codes, ids and
  * numbers only: the counterparty name (PII) and the rules' human descriptions (which may quote it) stay out.
  */
-export function traceScreeningDecisions<D extends { movement: { input: ScreeningInput }; outcome: ScreeningOutcome }>(ruleVersion: string, decide: () => D[]): D[] {
+export function traceScreeningDecisions<D extends { movement: { input: ScreeningInput }; outcome: ScreeningOutcome }>(
+  ruleVersion: string,
+  decide: () => D[],
+): D[] {
   return tracer.startActiveSpan('screening decision', (span) => {
     try {
       const decided = decide();

@@ -78,16 +78,40 @@ export function evaluateScreening(rules: RuleSet, input: ScreeningInput, facts: 
 
   const limits = s.currencies[input.currency];
   if (!limits) {
-    fire('DECLINE', 100, 'COMPLIANCE.CURRENCY_NOT_SUPPORTED', 'currency.allowed', `currency ${input.currency} is not allowed by rule set ${rules.version}`);
+    fire(
+      'DECLINE',
+      100,
+      'COMPLIANCE.CURRENCY_NOT_SUPPORTED',
+      'currency.allowed',
+      `currency ${input.currency} is not allowed by rule set ${rules.version}`,
+    );
   } else {
     if (input.amountMinor > limits.perTransferMax) {
-      fire('DECLINE', 90, 'COMPLIANCE.AMOUNT_OVER_LIMIT', 'limits.per_transfer_max', `amount exceeds the per-transfer maximum of ${limits.perTransferMax} ${input.currency} minor units`);
+      fire(
+        'DECLINE',
+        90,
+        'COMPLIANCE.AMOUNT_OVER_LIMIT',
+        'limits.per_transfer_max',
+        `amount exceeds the per-transfer maximum of ${limits.perTransferMax} ${input.currency} minor units`,
+      );
     } else if (input.amountMinor > limits.perTransferReview) {
-      fire('REVIEW', 50, 'COMPLIANCE.AMOUNT_NEEDS_REVIEW', 'limits.per_transfer_review', `amount exceeds the review threshold of ${limits.perTransferReview} ${input.currency} minor units`);
+      fire(
+        'REVIEW',
+        50,
+        'COMPLIANCE.AMOUNT_NEEDS_REVIEW',
+        'limits.per_transfer_review',
+        `amount exceeds the review threshold of ${limits.perTransferReview} ${input.currency} minor units`,
+      );
     }
     const day = facts.windows.get(DAY_SECONDS) ?? { count: 0, amountMinor: 0n };
     if (day.amountMinor + input.amountMinor > limits.dailyMax) {
-      fire('DECLINE', 80, 'COMPLIANCE.DAILY_LIMIT_EXCEEDED', 'limits.daily_max', `owner's 24h total would exceed ${limits.dailyMax} ${input.currency} minor units`);
+      fire(
+        'DECLINE',
+        80,
+        'COMPLIANCE.DAILY_LIMIT_EXCEEDED',
+        'limits.daily_max',
+        `owner's 24h total would exceed ${limits.dailyMax} ${input.currency} minor units`,
+      );
     }
   }
 
@@ -99,7 +123,13 @@ export function evaluateScreening(rules: RuleSet, input: ScreeningInput, facts: 
     }
     const maxAmount = rule.maxAmount?.[input.currency];
     if (maxAmount !== undefined && w.amountMinor + input.amountMinor > maxAmount) {
-      fire(rule.action, score, 'COMPLIANCE.VELOCITY_EXCEEDED', rule.id, `more than ${maxAmount} ${input.currency} minor units in ${rule.windowSeconds}s`);
+      fire(
+        rule.action,
+        score,
+        'COMPLIANCE.VELOCITY_EXCEEDED',
+        rule.id,
+        `more than ${maxAmount} ${input.currency} minor units in ${rule.windowSeconds}s`,
+      );
     }
   }
 
@@ -113,7 +143,13 @@ export function evaluateScreening(rules: RuleSet, input: ScreeningInput, facts: 
   const hit = facts.sanctionsHit;
   if (hit && hit.score >= s.sanctions.reviewThreshold) {
     const action: Decision = hit.score >= s.sanctions.declineThreshold ? 'DECLINE' : 'REVIEW';
-    fire(action, Math.round(hit.score * 100), 'COMPLIANCE.SANCTIONS_MATCH', 'sanctions.name_match', `counterparty name matches sanctions entry ${hit.entryId} (${hit.program}) with similarity ${hit.score.toFixed(3)}`);
+    fire(
+      action,
+      Math.round(hit.score * 100),
+      'COMPLIANCE.SANCTIONS_MATCH',
+      'sanctions.name_match',
+      `counterparty name matches sanctions entry ${hit.entryId} (${hit.program}) with similarity ${hit.score.toFixed(3)}`,
+    );
   }
 
   const decision = strictestDecision(fired.map((f) => f.action));
@@ -132,7 +168,11 @@ export interface Movement {
  * the stored history of the groups involved (a missing group or window has none) and is not modified. Returns each
  * movement with its outcome, in order.
  */
-export function evaluateInOrder<M extends Movement>(rules: RuleSet, movements: readonly M[], history: GroupHistory): Array<{ movement: M; outcome: ScreeningOutcome }> {
+export function evaluateInOrder<M extends Movement>(
+  rules: RuleSet,
+  movements: readonly M[],
+  history: GroupHistory,
+): Array<{ movement: M; outcome: ScreeningOutcome }> {
   const running = new Map<string, Map<number, WindowStats>>();
   const windows = windowsNeeded(rules);
   return movements.map((movement) => {

@@ -29,7 +29,13 @@ export async function startCompliance(env: Record<string, string>): Promise<Harn
   await db.connect();
   // Suites that make no authenticated calls still need a verifier to boot; they get a throwaway issuer.
   const ownAuth = env['TESSERA_AUTH_JWKS_FILE'] ? undefined : await startTestAuth();
-  const config = complianceConfigSchema.parse({ COMPLIANCE_GRPC_PORT: '0', COMPLIANCE_DATABASE_URL: url, COMPLIANCE_OUTBOX_POLL_MS: '100', ...ownAuth?.env, ...env });
+  const config = complianceConfigSchema.parse({
+    COMPLIANCE_GRPC_PORT: '0',
+    COMPLIANCE_DATABASE_URL: url,
+    COMPLIANCE_OUTBOX_POLL_MS: '100',
+    ...ownAuth?.env,
+    ...env,
+  });
   const app = await NestFactory.createApplicationContext(AppModule.forRoot(config), { logger: ['error', 'warn'] });
   await app.init();
   const addr = `127.0.0.1:${app.get(GrpcServerHost).port}`;

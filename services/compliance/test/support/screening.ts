@@ -13,7 +13,10 @@ export async function rejection(p: Promise<unknown>): Promise<AppError> {
 }
 
 /** A Screen request for a fresh owner and movement (a clean name, EUR 100.00), with `overrides` on the subject. */
-export function screenRequest(overrides: Partial<complianceV1.ScreeningSubject> = {}, key = `scr-${randomUUID()}`): complianceV1.ScreenRequest {
+export function screenRequest(
+  overrides: Partial<complianceV1.ScreeningSubject> = {},
+  key = `scr-${randomUUID()}`,
+): complianceV1.ScreenRequest {
   return complianceV1.ScreenRequest.fromPartial({
     idempotencyKey: key,
     subject: {

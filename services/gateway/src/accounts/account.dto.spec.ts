@@ -65,7 +65,12 @@ describe('accountIdParam', () => {
 
 describe('toOpenAccountRequest', () => {
   it('maps the body to the proto request with defaults', () => {
-    const body = openAccountBody.parse({ ownerId: 'cust-1', type: 'LIABILITY', currency: 'USD', overdraftLimitMinor: '9223372036854775807' });
+    const body = openAccountBody.parse({
+      ownerId: 'cust-1',
+      type: 'LIABILITY',
+      currency: 'USD',
+      overdraftLimitMinor: '9223372036854775807',
+    });
     expect(toOpenAccountRequest(body, 'key-12345')).toEqual(
       paymentsV1.OpenAccountRequest.fromPartial({
         idempotencyKey: 'key-12345',

@@ -1,13 +1,28 @@
 import { paymentsV1 } from '@tessera/contracts';
 import { z } from 'zod';
-import { currency, INT64_MAX, isoOrNull, labels, moneyView, pageQuery, pageView, shortText, toMoneyView, toPageRequest, uuid } from '../http/common.dto';
+import {
+  currency,
+  INT64_MAX,
+  isoOrNull,
+  labels,
+  moneyView,
+  pageQuery,
+  pageView,
+  shortText,
+  toMoneyView,
+  toPageRequest,
+  uuid,
+} from '../http/common.dto';
 
 const ACCOUNT_TYPES = ['ASSET', 'LIABILITY', 'REVENUE', 'EXPENSE'] as const;
 const ACCOUNT_STATUSES = ['ACTIVE', 'FROZEN', 'CLOSED'] as const;
 
 /** Minor units travel as JSON strings (or safe integers) and become bigint; never floats. */
 export const minorUnits = z
-  .union([z.string().regex(/^-?\d{1,19}$/, 'must be an integer number of minor units'), z.number().int().refine(Number.isSafeInteger, 'must be a safe integer')])
+  .union([
+    z.string().regex(/^-?\d{1,19}$/, 'must be an integer number of minor units'),
+    z.number().int().refine(Number.isSafeInteger, 'must be a safe integer'),
+  ])
   .transform((value) => BigInt(value))
   .refine((value) => value >= 0n && value <= 9_223_372_036_854_775_807n, 'must be between 0 and 2^63-1');
 
@@ -17,7 +32,10 @@ const accountHolder = z
     fullName: z.string().min(1).max(200),
     address: shortText(500).optional(),
     nationalId: shortText(64).optional(),
-    country: z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code such as DE').optional(),
+    country: z
+      .string()
+      .regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code such as DE')
+      .optional(),
   })
   .strict();
 
@@ -37,7 +55,12 @@ export type OpenAccountBody = z.infer<typeof openAccountBody>;
 export const accountIdParam = uuid;
 
 export const listAccountsQuery = z
-  .object({ ownerId: z.string().min(1).max(128).optional(), status: z.enum(ACCOUNT_STATUSES).optional(), currency: currency.optional(), ...pageQuery })
+  .object({
+    ownerId: z.string().min(1).max(128).optional(),
+    status: z.enum(ACCOUNT_STATUSES).optional(),
+    currency: currency.optional(),
+    ...pageQuery,
+  })
   .strict();
 export type ListAccountsQuery = z.infer<typeof listAccountsQuery>;
 
@@ -64,7 +87,16 @@ export function toOpenAccountRequest(body: OpenAccountBody, idempotencyKey: stri
     currency: body.currency,
     overdraftLimitMinor: body.overdraftLimitMinor ?? 0n,
     labels: body.labels ?? {},
-    ...(body.holder ? { holder: { fullName: body.holder.fullName, address: body.holder.address ?? '', nationalId: body.holder.nationalId ?? '', country: body.holder.country ?? '' } } : {}),
+    ...(body.holder
+      ? {
+          holder: {
+            fullName: body.holder.fullName,
+            address: body.holder.address ?? '',
+            nationalId: body.holder.nationalId ?? '',
+            country: body.holder.country ?? '',
+          },
+        }
+      : {}),
   });
 }
 
@@ -77,8 +109,17 @@ export function toListAccountsRequest(query: ListAccountsQuery): paymentsV1.List
   });
 }
 
-export function toChangeStatusRequest(accountId: string, body: ChangeAccountStatusBody, idempotencyKey: string): paymentsV1.FreezeAccountRequest {
-  return { idempotencyKey, accountId, reason: body.reason ?? '', expectedVersion: body.expectedVersion ? BigInt(body.expectedVersion) : 0n };
+export function toChangeStatusRequest(
+  accountId: string,
+  body: ChangeAccountStatusBody,
+  idempotencyKey: string,
+): paymentsV1.FreezeAccountRequest {
+  return {
+    idempotencyKey,
+    accountId,
+    reason: body.reason ?? '',
+    expectedVersion: body.expectedVersion ? BigInt(body.expectedVersion) : 0n,
+  };
 }
 
 /** The REST view of an account: enum names without prefixes, bigint as decimal strings. */

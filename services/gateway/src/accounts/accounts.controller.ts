@@ -8,8 +8,20 @@ import { CallMetadata, IdempotencyKey } from '../http/request-context';
 import { ZodPipe } from '../http/zod-body.pipe';
 import { ACCOUNTS_CLIENT } from '../peers/peers.module';
 import {
-  accountIdParam, type AccountView, type BalanceView, changeAccountStatusBody, type ChangeAccountStatusBody, listAccountsQuery, type ListAccountsQuery,
-  openAccountBody, type OpenAccountBody, toAccountView, toBalanceView, toChangeStatusRequest, toListAccountsRequest, toOpenAccountRequest,
+  accountIdParam,
+  type AccountView,
+  type BalanceView,
+  changeAccountStatusBody,
+  type ChangeAccountStatusBody,
+  listAccountsQuery,
+  type ListAccountsQuery,
+  openAccountBody,
+  type OpenAccountBody,
+  toAccountView,
+  toBalanceView,
+  toChangeStatusRequest,
+  toListAccountsRequest,
+  toOpenAccountRequest,
 } from './account.dto';
 
 const idPipe = () => new ZodPipe(accountIdParam, 'HTTP.INVALID_ID', 'id');

@@ -8,7 +8,15 @@ import { nextPageTokenOf } from '../http/common.dto';
 import { CallMetadata } from '../http/request-context';
 import { ZodPipe } from '../http/zod-body.pipe';
 import { AUDIT_CLIENT } from '../peers/peers.module';
-import { type AuditRecordView, type AuditVerificationView, listAuditRecordsQuery, type ListAuditRecordsQuery, toAuditRecordView, toAuditVerificationView, toListAuditRecordsRequest } from './audit.dto';
+import {
+  type AuditRecordView,
+  type AuditVerificationView,
+  listAuditRecordsQuery,
+  type ListAuditRecordsQuery,
+  toAuditRecordView,
+  toAuditVerificationView,
+  toListAuditRecordsRequest,
+} from './audit.dto';
 
 /** The transactions service's hash-chained audit trail (`tessera.payments.v1.AuditService`). */
 @RequireScopes('audit:read')

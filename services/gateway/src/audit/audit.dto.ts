@@ -4,7 +4,10 @@ import { emptyToNull, isoOrNull, pageQuery, pageView, toPageRequest } from '../h
 
 export const listAuditRecordsQuery = z
   .object({
-    entityType: z.string().regex(/^[a-z][a-z0-9_.-]{0,63}$/, 'must be a lower-case entity kind such as transfer').optional(),
+    entityType: z
+      .string()
+      .regex(/^[a-z][a-z0-9_.-]{0,63}$/, 'must be a lower-case entity kind such as transfer')
+      .optional(),
     entityId: z.string().min(1).max(128).optional(),
     ...pageQuery,
   })

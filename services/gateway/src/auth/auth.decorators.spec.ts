@@ -35,9 +35,21 @@ class AllPublic {
 
 describe('routeAuthOf', () => {
   it('requires the class scopes and the method scopes, once each', () => {
-    expect(routeAuthOf(Sample, 'write')).toEqual({ public: false, scopes: ['accounts:read', 'accounts:write'], apiKey: false, queryCredentials: false, tenantQuery: undefined });
+    expect(routeAuthOf(Sample, 'write')).toEqual({
+      public: false,
+      scopes: ['accounts:read', 'accounts:write'],
+      apiKey: false,
+      queryCredentials: false,
+      tenantQuery: undefined,
+    });
     expect(routeAuthOf(Sample, 'read').scopes).toEqual(['accounts:read']);
-    expect(routeAuthOf(Sample, 'live')).toEqual({ public: false, scopes: ['accounts:read', 'insights:read'], apiKey: true, queryCredentials: true, tenantQuery: 'tenantId' });
+    expect(routeAuthOf(Sample, 'live')).toEqual({
+      public: false,
+      scopes: ['accounts:read', 'insights:read'],
+      apiKey: true,
+      queryCredentials: true,
+      tenantQuery: 'tenantId',
+    });
   });
 
   it('reads Public from the method or the class', () => {

@@ -6,7 +6,14 @@ import { createLogger } from '@tessera/telemetry';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RATE_CLASS_KEY, type RateClass, rateClassOf } from '../rate-limit/rate-limits';
 import { RateLimiter } from '../rate-limit/rate-limiter';
-import { type AuthenticatedRequest, CREDENTIAL_REQUEST_KEY, type Credential, PRINCIPAL_REQUEST_KEY, type RouteAuth, routeAuthOfTargets } from './auth.decorators';
+import {
+  type AuthenticatedRequest,
+  CREDENTIAL_REQUEST_KEY,
+  type Credential,
+  PRINCIPAL_REQUEST_KEY,
+  type RouteAuth,
+  routeAuthOfTargets,
+} from './auth.decorators';
 
 /** What the guard needs from @tessera/auth; an interface so the module can wire the real ones from config. */
 export interface Authenticators {
@@ -61,7 +68,8 @@ export class AuthGuard implements CanActivate {
     let principal: Principal;
     try {
       const credential = credentialFrom(request, route);
-      principal = credential.kind === 'bearer' ? await this.auth.verifier.verify(credential.token) : this.auth.apiKeys.authenticate(credential.key);
+      principal =
+        credential.kind === 'bearer' ? await this.auth.verifier.verify(credential.token) : this.auth.apiKeys.authenticate(credential.key);
       request[PRINCIPAL_REQUEST_KEY] = principal;
       request[CREDENTIAL_REQUEST_KEY] = credential;
     } catch (error) {
@@ -99,7 +107,11 @@ export class AuthGuard implements CanActivate {
         route: request.routeOptions?.url,
         ip: request.ip,
         requestId: request.id,
-        ...(principal ? { subject: principal.subject, credentialId: principal.credentialId } : keyId ? { credentialId: `apikey:${keyId}` } : {}),
+        ...(principal
+          ? { subject: principal.subject, credentialId: principal.credentialId }
+          : keyId
+            ? { credentialId: `apikey:${keyId}` }
+            : {}),
         ...(error.metadata['scope'] ? { scope: error.metadata['scope'] } : {}),
       },
       'request refused',
@@ -116,7 +128,12 @@ export function credentialFrom(request: FastifyRequest, route: Pick<RouteAuth, '
   const authorization = single(request.headers.authorization);
   if (authorization !== undefined && authorization !== '') {
     const token = BEARER.exec(authorization)?.[1];
-    if (!token) throw new AppError({ code: 'AUTH.TOKEN_INVALID', kind: 'UNAUTHENTICATED', message: 'The token is not valid: use Authorization: Bearer <jwt>' });
+    if (!token)
+      throw new AppError({
+        code: 'AUTH.TOKEN_INVALID',
+        kind: 'UNAUTHENTICATED',
+        message: 'The token is not valid: use Authorization: Bearer <jwt>',
+      });
     return { kind: 'bearer', token };
   }
   const query = route.queryCredentials ? (request.query as Record<string, unknown> | undefined) : undefined;
@@ -133,5 +150,9 @@ export function credentialFrom(request: FastifyRequest, route: Pick<RouteAuth, '
       message: 'Send credentials: Authorization: Bearer <jwt>, or X-Api-Key',
     });
   }
-  throw new AppError({ code: 'AUTH.TOKEN_REQUIRED', kind: 'UNAUTHENTICATED', message: 'Send a bearer token (Authorization: Bearer <jwt>)' });
+  throw new AppError({
+    code: 'AUTH.TOKEN_REQUIRED',
+    kind: 'UNAUTHENTICATED',
+    message: 'Send a bearer token (Authorization: Bearer <jwt>)',
+  });
 }

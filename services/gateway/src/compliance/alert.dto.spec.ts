@@ -4,7 +4,12 @@ import { listAlertsQuery, resolveAlertBody, toAlertView, toListAlertsRequest, to
 describe('resolveAlertBody / toResolveAlertRequest', () => {
   it('maps the resolution name to the proto enum', () => {
     const body = resolveAlertBody.parse({ resolution: 'RELEASE', note: 'customer verified' });
-    expect(toResolveAlertRequest('a-1', body, 'key-12345678')).toEqual({ idempotencyKey: 'key-12345678', alertId: 'a-1', resolution: complianceV1.AlertResolution.ALERT_RESOLUTION_RELEASE, note: 'customer verified' });
+    expect(toResolveAlertRequest('a-1', body, 'key-12345678')).toEqual({
+      idempotencyKey: 'key-12345678',
+      alertId: 'a-1',
+      resolution: complianceV1.AlertResolution.ALERT_RESOLUTION_RELEASE,
+      note: 'customer verified',
+    });
   });
 
   it('requires a note and a known resolution', () => {
@@ -15,14 +20,29 @@ describe('resolveAlertBody / toResolveAlertRequest', () => {
 
 describe('toListAlertsRequest', () => {
   it('maps the status filter', () => {
-    expect(toListAlertsRequest(listAlertsQuery.parse({ status: 'AWAITING_SECOND_APPROVAL' })).status).toBe(complianceV1.AlertStatus.ALERT_STATUS_AWAITING_SECOND_APPROVAL);
+    expect(toListAlertsRequest(listAlertsQuery.parse({ status: 'AWAITING_SECOND_APPROVAL' })).status).toBe(
+      complianceV1.AlertStatus.ALERT_STATUS_AWAITING_SECOND_APPROVAL,
+    );
   });
 });
 
 describe('toAlertView', () => {
   it('renders unresolved alerts with null resolution and assignee', () => {
-    const alert = complianceV1.Alert.fromPartial({ id: 'a-1', status: complianceV1.AlertStatus.ALERT_STATUS_OPEN, severity: complianceV1.AlertSeverity.ALERT_SEVERITY_HIGH, ruleVersion: '2026-01' });
-    expect(toAlertView(alert)).toMatchObject({ status: 'OPEN', severity: 'HIGH', resolution: null, assignee: null, heldTransferId: null, traceId: null, ruleVersion: '2026-01' });
+    const alert = complianceV1.Alert.fromPartial({
+      id: 'a-1',
+      status: complianceV1.AlertStatus.ALERT_STATUS_OPEN,
+      severity: complianceV1.AlertSeverity.ALERT_SEVERITY_HIGH,
+      ruleVersion: '2026-01',
+    });
+    expect(toAlertView(alert)).toMatchObject({
+      status: 'OPEN',
+      severity: 'HIGH',
+      resolution: null,
+      assignee: null,
+      heldTransferId: null,
+      traceId: null,
+      ruleVersion: '2026-01',
+    });
   });
 
   it('exposes the trace id of the step that raised the alert', () => {

@@ -8,8 +8,16 @@ import { CallMetadata, IdempotencyKey } from '../http/request-context';
 import { ZodPipe } from '../http/zod-body.pipe';
 import { COMPLIANCE_CLIENT } from '../peers/peers.module';
 import {
-  assignAlertBody, type AssignAlertBody, type AlertView, listAlertsQuery, type ListAlertsQuery, resolveAlertBody, type ResolveAlertBody, toAlertView,
-  toListAlertsRequest, toResolveAlertRequest,
+  assignAlertBody,
+  type AssignAlertBody,
+  type AlertView,
+  listAlertsQuery,
+  type ListAlertsQuery,
+  resolveAlertBody,
+  type ResolveAlertBody,
+  toAlertView,
+  toListAlertsRequest,
+  toResolveAlertRequest,
 } from './alert.dto';
 
 const idPipe = () => new ZodPipe(uuid, 'HTTP.INVALID_ID', 'id');
@@ -38,7 +46,12 @@ export class AlertsController {
     @Body(new ZodPipe(assignAlertBody)) body: AssignAlertBody,
     @CallMetadata() metadata: Metadata,
   ): Promise<AlertView> {
-    const { alert } = await unaryCall(this.compliance, 'assignAlert', { idempotencyKey: key, alertId: id, assignee: body.assignee }, { metadata });
+    const { alert } = await unaryCall(
+      this.compliance,
+      'assignAlert',
+      { idempotencyKey: key, alertId: id, assignee: body.assignee },
+      { metadata },
+    );
     return toAlertView(required(alert, 'alert'));
   }
 

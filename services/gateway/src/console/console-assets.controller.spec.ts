@@ -2,7 +2,7 @@ import { gatewayConfigSchema } from '../config';
 import { consoleConfigOf } from './console-assets.controller';
 
 describe('consoleConfigOf', () => {
-  it('carries no credential in any environment (issue #13: it handed out the demo tenants\' API keys)', () => {
+  it("carries no credential in any environment (issue #13: it handed out the demo tenants' API keys)", () => {
     for (const env of [{}, { NODE_ENV: 'production' }, { GATEWAY_CONSOLE_TENANT: 'acme' }]) {
       const view = consoleConfigOf(gatewayConfigSchema.parse(env));
       expect(Object.keys(view).sort()).toEqual(['paymentsTenantId', 'refreshMs', 'tenantId', 'traceUrlTemplate']);

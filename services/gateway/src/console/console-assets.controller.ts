@@ -56,7 +56,10 @@ export class ConsoleAssetsController {
 
   @Get()
   async index(@Res() reply: FastifyReply): Promise<void> {
-    await reply.header('cache-control', 'no-cache').type('text/html; charset=utf-8').send(await this.read('index.html'));
+    await reply
+      .header('cache-control', 'no-cache')
+      .type('text/html; charset=utf-8')
+      .send(await this.read('index.html'));
   }
 
   @Get('config.json')
@@ -69,7 +72,10 @@ export class ConsoleAssetsController {
     const type = ASSET_NAME.test(name) ? TYPES[name.slice(name.lastIndexOf('.'))] : undefined;
     if (!type) throw notFound(name);
     // Names are not content-hashed, so browsers revalidate rather than keep a stale build for long.
-    await reply.header('cache-control', 'no-cache').type(type).send(await this.read(join('assets', name)));
+    await reply
+      .header('cache-control', 'no-cache')
+      .type(type)
+      .send(await this.read(join('assets', name)));
   }
 
   private async read(file: string): Promise<Buffer> {
@@ -90,5 +96,10 @@ export class ConsoleAssetsController {
 }
 
 function notFound(name: string): AppError {
-  return new AppError({ code: 'CONSOLE.ASSET_NOT_FOUND', kind: 'NOT_FOUND', message: 'No such console file', metadata: { name: name.slice(0, 64) } });
+  return new AppError({
+    code: 'CONSOLE.ASSET_NOT_FOUND',
+    kind: 'NOT_FOUND',
+    message: 'No such console file',
+    metadata: { name: name.slice(0, 64) },
+  });
 }

@@ -52,7 +52,13 @@ export class ConsumerLagService {
         );
         topics.sort((a, b) => a.topic.localeCompare(b.topic));
         const group = described.get(groupId);
-        return { groupId, state: group?.state ?? 'Unknown', members: group?.members.length ?? 0, lag: topics.reduce((n, t) => n + t.lag, 0), topics };
+        return {
+          groupId,
+          state: group?.state ?? 'Unknown',
+          members: group?.members.length ?? 0,
+          lag: topics.reduce((n, t) => n + t.lag, 0),
+          topics,
+        };
       }),
     );
     return { at: new Date().toISOString(), groups: report };
@@ -62,14 +68,28 @@ export class ConsumerLagService {
     const ms = this.config.GATEWAY_GRPC_DEADLINE_MS;
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(
-        () => reject(new AppError({ code: 'OPS.KAFKA_UNAVAILABLE', kind: 'UNAVAILABLE', message: `Kafka did not answer the lag query within ${ms} ms` })),
+        () =>
+          reject(
+            new AppError({
+              code: 'OPS.KAFKA_UNAVAILABLE',
+              kind: 'UNAVAILABLE',
+              message: `Kafka did not answer the lag query within ${ms} ms`,
+            }),
+          ),
         ms,
       );
       work.then(
         (value) => (clearTimeout(timer), resolve(value)),
         (err: unknown) => {
           clearTimeout(timer);
-          reject(new AppError({ code: 'OPS.KAFKA_UNAVAILABLE', kind: 'UNAVAILABLE', message: 'Kafka could not report consumer offsets', cause: err }));
+          reject(
+            new AppError({
+              code: 'OPS.KAFKA_UNAVAILABLE',
+              kind: 'UNAVAILABLE',
+              message: 'Kafka could not report consumer offsets',
+              cause: err,
+            }),
+          );
         },
       );
     });

@@ -24,7 +24,19 @@ describe('partitionLags', () => {
   });
 
   it('reports no lag for a partition without a commit (-1) and never a negative lag', () => {
-    expect(partitionLags([{ partition: 0, offset: '-1' }, { partition: 1, offset: '50' }], [{ partition: 0, high: '10' }, { partition: 1, high: '20' }, { partition: 2, high: '5' }])).toEqual([
+    expect(
+      partitionLags(
+        [
+          { partition: 0, offset: '-1' },
+          { partition: 1, offset: '50' },
+        ],
+        [
+          { partition: 0, high: '10' },
+          { partition: 1, high: '20' },
+          { partition: 2, high: '5' },
+        ],
+      ),
+    ).toEqual([
       { partition: 0, committed: null, end: '10', lag: null },
       { partition: 1, committed: '50', end: '20', lag: 0 },
       { partition: 2, committed: null, end: '5', lag: null },
@@ -42,7 +54,9 @@ describe('groupMatcher', () => {
   });
 
   it('by default covers every consuming service of infra/topology.yaml', () => {
-    const topology = parse(readFileSync(join(__dirname, '../../../../infra/topology.yaml'), 'utf8')) as { services: { name: string; consumes?: string[] }[] };
+    const topology = parse(readFileSync(join(__dirname, '../../../../infra/topology.yaml'), 'utf8')) as {
+      services: { name: string; consumes?: string[] }[];
+    };
     const matches = groupMatcher(gatewayConfigSchema.parse({}).GATEWAY_LAG_GROUPS);
     const consumers = topology.services.filter((s) => (s.consumes ?? []).length > 0).map((s) => s.name);
     expect(consumers.length).toBeGreaterThan(0);

@@ -33,7 +33,10 @@ export function groupMatcher(patterns: readonly string[]): (groupId: string) => 
  * Lag of one group on one topic: committed offsets (kafkajs reports "-1" for none) against the log end.
  * A committed offset past the end (a topic recreated under the group) counts as 0, not negative lag.
  */
-export function partitionLags(committed: { partition: number; offset: string }[], ends: { partition: number; high: string }[]): PartitionLag[] {
+export function partitionLags(
+  committed: { partition: number; offset: string }[],
+  ends: { partition: number; high: string }[],
+): PartitionLag[] {
   const byPartition = new Map(committed.map((c) => [c.partition, c.offset]));
   return ends
     .map(({ partition, high }) => {

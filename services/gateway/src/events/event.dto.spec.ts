@@ -3,7 +3,14 @@ import { ZodPipe } from '../http/zod-body.pipe';
 import { ingestEventsBody, MALFORMED_EVENT_CODE, toAnalyticsEvent } from './event.dto';
 
 const event = (overrides: Record<string, unknown> = {}) => ({
-  tenantId: 'acme', streamId: 'web', eventId: 'evt-1', eventType: 'page.view', occurredAt: '2025-06-01T12:00:00Z', value: 1, attributes: { country: 'DE' }, ...overrides,
+  tenantId: 'acme',
+  streamId: 'web',
+  eventId: 'evt-1',
+  eventType: 'page.view',
+  occurredAt: '2025-06-01T12:00:00Z',
+  value: 1,
+  attributes: { country: 'DE' },
+  ...overrides,
 });
 
 describe('toAnalyticsEvent', () => {
@@ -23,7 +30,9 @@ describe('toAnalyticsEvent', () => {
     ['an attribute key', { attributes: { 'coun\u0000try': 'DE' } }, 'attributes'],
   ])('rejects U+0000 in %s as a malformed event naming the field', (_what, overrides, field) => {
     const mapped = toAnalyticsEvent(event(overrides), 4);
-    expect(mapped).toEqual({ rejection: { index: 4, eventId: expect.any(String), code: MALFORMED_EVENT_CODE, reason: expect.stringContaining(`${field}`) } });
+    expect(mapped).toEqual({
+      rejection: { index: 4, eventId: expect.any(String), code: MALFORMED_EVENT_CODE, reason: expect.stringContaining(`${field}`) },
+    });
     expect('rejection' in mapped && mapped.rejection.reason).toContain('must not contain the NUL character (U+0000)');
   });
 });

@@ -22,7 +22,10 @@ export const eventBody = z
     streamId: text().default('').meta({ description: 'Stream within the tenant, e.g. "checkout"; no "/" or "|"' }),
     eventId: text().default('').meta({ description: 'Producer-assigned unique id; reuse it when retrying' }),
     eventType: text().default('').meta({ description: 'Matches ^[a-z][a-z0-9_.]{0,63}$, e.g. "page.view"' }),
-    occurredAt: z.iso.datetime({ offset: true }).optional().meta({ description: 'Event time (RFC 3339); within the accepted past/future skew' }),
+    occurredAt: z.iso
+      .datetime({ offset: true })
+      .optional()
+      .meta({ description: 'Event time (RFC 3339); within the accepted past/future skew' }),
     value: z.number().default(0).meta({ description: 'The measured value' }),
     attributes: z.record(text(), text()).default({}).meta({ description: 'Dimensions (at most 32, 4 KiB in all); no PII' }),
   })
@@ -30,7 +33,17 @@ export const eventBody = z
   // Also the fuzzer's starting point: schemathesis varies fields of a documented example, so its events get past
   // the tenant check into ingest's content rules (without it nearly every generated event lacks a tenant).
   .meta({
-    examples: [{ tenantId: 'demo', streamId: 'checkout', eventId: 'evt-0001', eventType: 'page.view', occurredAt: '2026-01-01T12:00:00Z', value: 1, attributes: { country: 'DE', plan: 'pro' } }],
+    examples: [
+      {
+        tenantId: 'demo',
+        streamId: 'checkout',
+        eventId: 'evt-0001',
+        eventType: 'page.view',
+        occurredAt: '2026-01-01T12:00:00Z',
+        value: 1,
+        attributes: { country: 'DE', plan: 'pro' },
+      },
+    ],
   });
 export type EventBody = z.infer<typeof eventBody>;
 
@@ -70,7 +83,14 @@ export function toAnalyticsEvent(raw: unknown, index: number): { event: analytic
     const messageOf = (i: z.core.$ZodIssue) => (i.code === 'invalid_key' ? (i.issues[0]?.message ?? i.message) : i.message);
     const reason = parsed.error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${messageOf(i)}`).join('; ');
     const id = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>)['eventId'] : undefined;
-    return { rejection: { index, eventId: typeof id === 'string' && /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(id) ? id : '', code: MALFORMED_EVENT_CODE, reason } };
+    return {
+      rejection: {
+        index,
+        eventId: typeof id === 'string' && /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(id) ? id : '',
+        code: MALFORMED_EVENT_CODE,
+        reason,
+      },
+    };
   }
   const e = parsed.data;
   return {

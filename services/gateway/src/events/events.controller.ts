@@ -44,8 +44,18 @@ export class EventsController {
     });
 
     // An UNAVAILABLE answer leaves through ProblemFilter as 503 with Retry-After (ingest's hint, else the default).
-    const res = await unaryCall(this.ingest, 'ingestBatch', { events: forwarded }, { metadata, deadlineMs: this.config.GATEWAY_EVENTS_DEADLINE_MS });
-    const remote = res.rejections.map((r) => ({ index: positions[r.index] ?? r.index, eventId: r.eventId, code: r.code, reason: r.reason }));
+    const res = await unaryCall(
+      this.ingest,
+      'ingestBatch',
+      { events: forwarded },
+      { metadata, deadlineMs: this.config.GATEWAY_EVENTS_DEADLINE_MS },
+    );
+    const remote = res.rejections.map((r) => ({
+      index: positions[r.index] ?? r.index,
+      eventId: r.eventId,
+      code: r.code,
+      reason: r.reason,
+    }));
     return { accepted: res.accepted, rejections: [...local, ...remote].sort((a, b) => a.index - b.index) };
   }
 }

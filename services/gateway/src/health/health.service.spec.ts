@@ -7,7 +7,11 @@ import { HealthService } from './health.service';
 jest.mock('@tessera/grpc', () => ({ checkHealth: jest.fn() }));
 const checkHealthMock = jest.mocked(checkHealth);
 
-const config = gatewayConfigSchema.parse({ TRANSACTIONS_ADDR: '10.0.0.7:50051', COMPLIANCE_ADDR: '10.0.0.8:50052', GATEWAY_HEALTH_TIMEOUT_MS: '50' });
+const config = gatewayConfigSchema.parse({
+  TRANSACTIONS_ADDR: '10.0.0.7:50051',
+  COMPLIANCE_ADDR: '10.0.0.8:50052',
+  GATEWAY_HEALTH_TIMEOUT_MS: '50',
+});
 const ACCOUNT_SERVICE = 'tessera.payments.v1.AccountService';
 
 function kafkaAdmin(describeCluster: () => Promise<{ brokers: unknown[] }>): Admin {
@@ -18,7 +22,12 @@ const oneBroker = kafkaAdmin(async () => ({ brokers: [{ nodeId: 1, host: '127.0.
 /** Answers per gRPC health service name: a status, or an error to reject with. */
 function grpcHealth(answers: { overall: HealthStatus | Error; accounts: HealthStatus | Error; compliance?: HealthStatus | Error }): void {
   checkHealthMock.mockImplementation(async (addr, service) => {
-    const answer = addr === config.COMPLIANCE_ADDR ? (answers.compliance ?? 'SERVING') : service === ACCOUNT_SERVICE ? answers.accounts : answers.overall;
+    const answer =
+      addr === config.COMPLIANCE_ADDR
+        ? (answers.compliance ?? 'SERVING')
+        : service === ACCOUNT_SERVICE
+          ? answers.accounts
+          : answers.overall;
     if (answer instanceof Error) throw answer;
     return answer;
   });
@@ -77,9 +86,15 @@ describe('HealthService', () => {
 
     it('reports Kafka down when the cluster has no brokers or the admin call fails', async () => {
       grpcHealth({ overall: 'SERVING', accounts: 'SERVING' });
-      const empty = await new HealthService(config, kafkaAdmin(async () => ({ brokers: [] }))).report();
+      const empty = await new HealthService(
+        config,
+        kafkaAdmin(async () => ({ brokers: [] })),
+      ).report();
       expect(empty.checks['kafka']).toMatchObject({ status: 'down', detail: 'NO_BROKERS' });
-      const failing = await new HealthService(config, kafkaAdmin(() => Promise.reject(new Error('Connection timeout')))).report();
+      const failing = await new HealthService(
+        config,
+        kafkaAdmin(() => Promise.reject(new Error('Connection timeout'))),
+      ).report();
       expect(failing.checks['kafka']).toMatchObject({ status: 'down', detail: 'timeout' });
     });
   });

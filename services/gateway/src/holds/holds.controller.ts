@@ -10,8 +10,17 @@ import { ZodPipe } from '../http/zod-body.pipe';
 import { TRANSFERS_CLIENT } from '../peers/peers.module';
 import { toTransferView } from '../transfers/transfer.dto';
 import {
-  authorizeHoldBody, type AuthorizeHoldBody, captureHoldBody, type CaptureHoldBody, type capturedHoldView, type HoldView, toAuthorizeHoldRequest, toCaptureHoldRequest,
-  toHoldView, voidHoldBody, type VoidHoldBody,
+  authorizeHoldBody,
+  type AuthorizeHoldBody,
+  captureHoldBody,
+  type CaptureHoldBody,
+  type capturedHoldView,
+  type HoldView,
+  toAuthorizeHoldRequest,
+  toCaptureHoldRequest,
+  toHoldView,
+  voidHoldBody,
+  type VoidHoldBody,
 } from './hold.dto';
 
 const idPipe = () => new ZodPipe(uuid, 'HTTP.INVALID_ID', 'id');
@@ -53,7 +62,12 @@ export class HoldsController {
     @Body(new ZodPipe(voidHoldBody)) body: VoidHoldBody,
     @CallMetadata() metadata: Metadata,
   ): Promise<HoldView> {
-    const { hold } = await unaryCall(this.transfers, 'voidHold', { idempotencyKey: key, holdId: id, reason: body.reason ?? '' }, { metadata });
+    const { hold } = await unaryCall(
+      this.transfers,
+      'voidHold',
+      { idempotencyKey: key, holdId: id, reason: body.reason ?? '' },
+      { metadata },
+    );
     return toHoldView(required(hold, 'hold'));
   }
 }

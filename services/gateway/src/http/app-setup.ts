@@ -14,7 +14,14 @@ import { registerSecurityHeaders } from './security-headers';
 
 /** Headers a browser client may send cross-origin, and those it may read back. */
 const CORS_REQUEST_HEADERS = ['authorization', 'content-type', 'idempotency-key', 'x-api-key', 'x-request-id', 'traceparent', 'tracestate'];
-const CORS_EXPOSED_HEADERS = ['x-request-id', 'retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'www-authenticate'];
+const CORS_EXPOSED_HEADERS = [
+  'x-request-id',
+  'retry-after',
+  'ratelimit-limit',
+  'ratelimit-remaining',
+  'ratelimit-reset',
+  'www-authenticate',
+];
 
 /**
  * Fastify server options from config: body limit (413 beyond), request/header/keep-alive/idle timeouts (slowloris),
@@ -87,12 +94,16 @@ export async function createGatewayApp(
   auth: Authenticators,
   options: { logger?: false | ('error' | 'warn' | 'log' | 'debug' | 'verbose')[] } = {},
 ): Promise<NestFastifyApplication> {
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, auth), new FastifyAdapter(fastifyOptionsOf(config)), {
-    bufferLogs: false,
-    logger: options.logger ?? ['error', 'warn'],
-    // The JSON body parser is ours (registerStrictJsonParser in configureApp), not Nest's copy of Fastify's.
-    bodyParser: false,
-  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot(config, auth),
+    new FastifyAdapter(fastifyOptionsOf(config)),
+    {
+      bufferLogs: false,
+      logger: options.logger ?? ['error', 'warn'],
+      // The JSON body parser is ours (registerStrictJsonParser in configureApp), not Nest's copy of Fastify's.
+      bodyParser: false,
+    },
+  );
   await configureApp(app, config);
   return app;
 }

@@ -24,7 +24,11 @@ export const positiveAmountMinor = z
   .transform((value) => BigInt(value))
   .refine((value) => value > 0n, 'must be greater than zero')
   .refine((value) => value <= INT64_MAX, 'must be at most 9223372036854775807 (int64)')
-  .meta({ description: 'Positive integer amount in minor units (cents), as a decimal string, at most 2^63-1', examples: ['1050'], pattern: '^0*[1-9][0-9]{0,18}$' });
+  .meta({
+    description: 'Positive integer amount in minor units (cents), as a decimal string, at most 2^63-1',
+    examples: ['1050'],
+    pattern: '^0*[1-9][0-9]{0,18}$',
+  });
 
 export const money = z.object({ amountMinor: positiveAmountMinor, currency }).strict();
 export type MoneyInput = z.infer<typeof money>;
@@ -77,6 +81,7 @@ export function nextPageTokenOf(page: commonV1.PageResponse | undefined): string
 
 /** Upstream answered OK but left out the message field the route returns: a contract bug, not the caller's. */
 export function required<T>(value: T | undefined, what: string): T {
-  if (value === undefined) throw new AppError({ code: 'GATEWAY.EMPTY_RESPONSE', kind: 'INTERNAL', message: `Upstream returned no ${what}` });
+  if (value === undefined)
+    throw new AppError({ code: 'GATEWAY.EMPTY_RESPONSE', kind: 'INTERNAL', message: `Upstream returned no ${what}` });
   return value;
 }

@@ -37,7 +37,11 @@ export function frameworkErrorHandler(error: Error & { code?: string }, request:
     error.code === 'FST_ERR_MAX_PARAM_LENGTH'
       ? new AppError({ code: 'HTTP.URI_TOO_LONG', kind: 'INVALID_ARGUMENT', message: 'A path segment is longer than the gateway accepts' })
       : error.code === 'FST_ERR_BAD_URL'
-        ? new AppError({ code: 'HTTP.BAD_URL', kind: 'INVALID_ARGUMENT', message: 'The path is not a valid URL (malformed percent-encoding)' })
+        ? new AppError({
+            code: 'HTTP.BAD_URL',
+            kind: 'INVALID_ARGUMENT',
+            message: 'The path is not a valid URL (malformed percent-encoding)',
+          })
         : new AppError({ code: 'HTTP.INTERNAL', kind: 'INTERNAL', message: 'Internal error' });
   const { status, body } = problemOf(app, problemInstanceOf(request.id));
   void reply.status(status).header('content-type', PROBLEM_CONTENT_TYPE).send(body);
@@ -52,9 +56,17 @@ export function clientErrorHandler(err: Error & { code?: string }, socket: Socke
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   const app =
     err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-      ? new AppError({ code: 'HTTP.REQUEST_TIMEOUT', kind: 'INVALID_ARGUMENT', message: 'The request was not complete within the time limit' })
+      ? new AppError({
+          code: 'HTTP.REQUEST_TIMEOUT',
+          kind: 'INVALID_ARGUMENT',
+          message: 'The request was not complete within the time limit',
+        })
       : err.code === 'HPE_HEADER_OVERFLOW'
-        ? new AppError({ code: 'HTTP.HEADERS_TOO_LARGE', kind: 'INVALID_ARGUMENT', message: 'The request line and headers exceed the size limit' })
+        ? new AppError({
+            code: 'HTTP.HEADERS_TOO_LARGE',
+            kind: 'INVALID_ARGUMENT',
+            message: 'The request line and headers exceed the size limit',
+          })
         : new AppError({ code: 'HTTP.MALFORMED_REQUEST', kind: 'INVALID_ARGUMENT', message: 'The HTTP request could not be parsed' });
   const id = randomUUID();
   const { status, body } = problemOf(app, problemInstanceOf(id));

@@ -43,23 +43,27 @@ describe('normalise', () => {
     expect(normalise(error)).toBe(error);
   });
 
-  it('turns Nest\'s unknown-route exception into HTTP.ROUTE_NOT_FOUND', () => {
+  it("turns Nest's unknown-route exception into HTTP.ROUTE_NOT_FOUND", () => {
     expect(normalise(new NotFoundException('Cannot GET /nope'))).toMatchObject({ code: 'HTTP.ROUTE_NOT_FOUND', kind: 'NOT_FOUND' });
   });
 
-  it('turns Fastify\'s oversize-body error into HTTP.PAYLOAD_TOO_LARGE', () => {
+  it("turns Fastify's oversize-body error into HTTP.PAYLOAD_TOO_LARGE", () => {
     const error = fastifyError(413, 'FST_ERR_CTP_BODY_TOO_LARGE', 'Request body is too large');
     expect(normalise(error)).toMatchObject({ code: 'HTTP.PAYLOAD_TOO_LARGE', kind: 'INVALID_ARGUMENT' });
   });
 
-  it('turns Fastify\'s unsupported media type into HTTP.UNSUPPORTED_MEDIA_TYPE', () => {
+  it("turns Fastify's unsupported media type into HTTP.UNSUPPORTED_MEDIA_TYPE", () => {
     expect(normalise(fastifyError(415, 'FST_ERR_CTP_INVALID_MEDIA_TYPE', 'Unsupported Media Type'))).toMatchObject({
       code: 'HTTP.UNSUPPORTED_MEDIA_TYPE',
     });
   });
 
   it('keeps the message of other 4xx framework errors as a bad request', () => {
-    const error = fastifyError(400, 'FST_ERR_CTP_INVALID_JSON_BODY', "Body is not valid JSON but content-type is set to 'application/json'");
+    const error = fastifyError(
+      400,
+      'FST_ERR_CTP_INVALID_JSON_BODY',
+      "Body is not valid JSON but content-type is set to 'application/json'",
+    );
     expect(normalise(error)).toMatchObject({ code: 'HTTP.BAD_REQUEST', kind: 'INVALID_ARGUMENT', message: error.message });
     expect(normalise(new BadRequestException('nope'))).toMatchObject({ code: 'HTTP.BAD_REQUEST', message: 'nope' });
   });
@@ -86,7 +90,12 @@ describe('ProblemFilter', () => {
       const sent = run(new NotFoundException('Cannot GET /nope'), '/nope');
       expect(sent.status).toBe(404);
       expect(sent.headers['content-type']).toBe(PROBLEM_CONTENT_TYPE);
-      expect(sent.body).toMatchObject({ status: 404, code: 'HTTP.ROUTE_NOT_FOUND', instance: `urn:tessera:request:${REQUEST_ID}`, title: 'Not Found' });
+      expect(sent.body).toMatchObject({
+        status: 404,
+        code: 'HTTP.ROUTE_NOT_FOUND',
+        instance: `urn:tessera:request:${REQUEST_ID}`,
+        title: 'Not Found',
+      });
     });
 
     it('never echoes the URL (its query may carry a credential)', () => {
@@ -100,7 +109,9 @@ describe('ProblemFilter', () => {
       expect(missing.headers['www-authenticate']).toBe('Bearer realm="tessera"');
       const expired = run(new AppError({ code: 'AUTH.TOKEN_EXPIRED', kind: 'UNAUTHENTICATED', message: 'expired' }));
       expect(expired.headers['www-authenticate']).toBe('Bearer realm="tessera", error="invalid_token"');
-      expect(run(new AppError({ code: 'AUTH.SCOPE_REQUIRED', kind: 'PERMISSION_DENIED', message: 'no' })).headers['www-authenticate']).toBeUndefined();
+      expect(
+        run(new AppError({ code: 'AUTH.SCOPE_REQUIRED', kind: 'PERMISSION_DENIED', message: 'no' })).headers['www-authenticate'],
+      ).toBeUndefined();
     });
 
     it('keeps 413 for an oversize body although its kind maps to 400', () => {
@@ -136,10 +147,14 @@ describe('ProblemFilter', () => {
       expect(sent.body).toMatchObject({ status: 503, code: 'GRPC.UNAVAILABLE' });
     });
 
-    it('tells every 503 when to retry: the service\'s hint, else a default (a database outage included)', () => {
-      const db = run(new AppError({ code: 'DB.UNAVAILABLE', kind: 'UNAVAILABLE', message: 'The database could not take this request in time' }));
+    it("tells every 503 when to retry: the service's hint, else a default (a database outage included)", () => {
+      const db = run(
+        new AppError({ code: 'DB.UNAVAILABLE', kind: 'UNAVAILABLE', message: 'The database could not take this request in time' }),
+      );
       expect([db.status, db.headers['retry-after']]).toEqual([503, '2']);
-      const hinted = run(new AppError({ code: 'INGEST.OVERLOADED', kind: 'UNAVAILABLE', message: 'busy', metadata: { retryAfterSeconds: '7' } }));
+      const hinted = run(
+        new AppError({ code: 'INGEST.OVERLOADED', kind: 'UNAVAILABLE', message: 'busy', metadata: { retryAfterSeconds: '7' } }),
+      );
       expect(hinted.headers['retry-after']).toBe('7');
       expect(run(new AppError({ code: 'X.Y', kind: 'INVALID_ARGUMENT', message: 'no' })).headers['retry-after']).toBeUndefined();
     });

@@ -36,7 +36,8 @@ export function registerStrictJsonParser(app: FastifyInstance): void {
     }
     parse(request, text, (err: Error | null, value?: unknown) => {
       if (err) done(err, undefined);
-      else if (!wellFormed(value)) done(invalidUtf8('The request body holds an unpaired UTF-16 surrogate (a \\ud800-\\udfff escape): it is not text'), undefined);
+      else if (!wellFormed(value))
+        done(invalidUtf8('The request body holds an unpaired UTF-16 surrogate (a \\ud800-\\udfff escape): it is not text'), undefined);
       else done(null, value);
     });
   });

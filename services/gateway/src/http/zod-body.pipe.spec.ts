@@ -17,7 +17,11 @@ function violationsOf(fn: () => unknown): AppError {
 describe('ZodPipe', () => {
   describe('transform', () => {
     it('returns the parsed value when valid', () => {
-      expect(new ZodPipe(schema).transform({ name: 'a', amount: 1, nested: { code: 'EUR' } })).toEqual({ name: 'a', amount: 1, nested: { code: 'EUR' } });
+      expect(new ZodPipe(schema).transform({ name: 'a', amount: 1, nested: { code: 'EUR' } })).toEqual({
+        name: 'a',
+        amount: 1,
+        nested: { code: 'EUR' },
+      });
     });
 
     it('lists every violation at once, with dotted paths', () => {
@@ -29,7 +33,9 @@ describe('ZodPipe', () => {
 
     it('refuses NUL characters anywhere (values, keys, arrays) before PostgreSQL would fail on them', () => {
       const labels = z.object({ name: z.string(), labels: z.record(z.string(), z.string()), tags: z.array(z.string()) });
-      const error = violationsOf(() => new ZodPipe(labels).transform({ name: 'a\u0000b', labels: { 'k\u0000': 'v', ok: 'x\u0000' }, tags: ['fine', '\u0000'] }));
+      const error = violationsOf(() =>
+        new ZodPipe(labels).transform({ name: 'a\u0000b', labels: { 'k\u0000': 'v', ok: 'x\u0000' }, tags: ['fine', '\u0000'] }),
+      );
       expect(error).toMatchObject({ code: 'HTTP.INVALID_REQUEST', kind: 'INVALID_ARGUMENT' });
       expect(error.fieldViolations?.map((v) => v.field).sort()).toEqual(['labels.k\u0000', 'labels.ok', 'name', 'tags.1']);
       expect(violationsOf(() => new ZodPipe(z.string(), 'HTTP.INVALID_ID', 'id').transform('\u0000')).fieldViolations).toEqual([

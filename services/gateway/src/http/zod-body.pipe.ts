@@ -23,7 +23,10 @@ export class ZodPipe<S extends z.ZodType> implements PipeTransform<unknown, z.in
         code: this.code,
         kind: 'INVALID_ARGUMENT',
         message: 'The request is invalid',
-        fieldViolations: nul.map((field) => ({ field: field || this.rootField, description: 'must not contain the NUL character (U+0000)' })),
+        fieldViolations: nul.map((field) => ({
+          field: field || this.rootField,
+          description: 'must not contain the NUL character (U+0000)',
+        })),
       });
     }
     const result = this.schema.safeParse(value ?? {});

@@ -8,7 +8,15 @@ import { CallMetadata } from '../http/request-context';
 import { ZodPipe } from '../http/zod-body.pipe';
 import { INSIGHTS_CLIENT } from '../peers/peers.module';
 import {
-  type AggregatesQuery, aggregatesQuery, type AggregateView, toAggregateView, toGetAggregatesRequest, toGetTopNRequest, topQuery, type TopQuery, toTopView,
+  type AggregatesQuery,
+  aggregatesQuery,
+  type AggregateView,
+  toAggregateView,
+  toGetAggregatesRequest,
+  toGetTopNRequest,
+  topQuery,
+  type TopQuery,
+  toTopView,
   type TopView,
 } from './insights.dto';
 

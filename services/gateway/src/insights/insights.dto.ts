@@ -5,8 +5,16 @@ import { z } from 'zod';
 export const tenantId = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ -');
 const name = (what: string) => z.string().min(1, 'must not be empty').max(128, `${what} must be at most 128 characters`);
 /** Credentials in the URL, only on the live route: EventSource cannot send headers (URLs get logged, so nowhere else). */
-export const apiKeyParam = z.string().max(256, 'must be at most 256 characters').optional().meta({ description: 'The tenant API key, for clients that cannot send X-Api-Key (EventSource)' });
-export const accessTokenParam = z.string().max(8192, 'must be at most 8192 characters').optional().meta({ description: 'A bearer JWT, for clients that cannot send Authorization (EventSource)' });
+export const apiKeyParam = z
+  .string()
+  .max(256, 'must be at most 256 characters')
+  .optional()
+  .meta({ description: 'The tenant API key, for clients that cannot send X-Api-Key (EventSource)' });
+export const accessTokenParam = z
+  .string()
+  .max(8192, 'must be at most 8192 characters')
+  .optional()
+  .meta({ description: 'A bearer JWT, for clients that cannot send Authorization (EventSource)' });
 const instant = z.iso
   .datetime({ offset: true, message: 'must be an ISO 8601 date-time, e.g. 2026-01-01T12:00:00Z' })
   .transform((value) => new Date(value))
@@ -23,12 +31,26 @@ export const aggregatesQuery = z
     dimensionValue: z.string().max(256).optional().meta({ description: 'One value of dimensionKey; omit for every value' }),
     from: instant.optional().meta({ description: 'Windows starting at or after (default: to - 1 h)' }),
     to: instant.optional().meta({ description: 'Windows starting before (default: now)' }),
-    resolution: z.coerce.number().int('must be an integer').min(1, 'must be a window size in seconds').max(604_800).optional().meta({ description: 'Window size in seconds; default the smallest with data' }),
-    pageSize: z.coerce.number().int('must be an integer').min(1, `must be 1 to ${MAX_SERIES_PAGE}`).max(MAX_SERIES_PAGE, `must be 1 to ${MAX_SERIES_PAGE}`).optional(),
+    resolution: z.coerce
+      .number()
+      .int('must be an integer')
+      .min(1, 'must be a window size in seconds')
+      .max(604_800)
+      .optional()
+      .meta({ description: 'Window size in seconds; default the smallest with data' }),
+    pageSize: z.coerce
+      .number()
+      .int('must be an integer')
+      .min(1, `must be 1 to ${MAX_SERIES_PAGE}`)
+      .max(MAX_SERIES_PAGE, `must be 1 to ${MAX_SERIES_PAGE}`)
+      .optional(),
     pageToken: z.string().max(512, 'must be at most 512 characters').optional(),
   })
   .strict()
-  .refine((q) => q.dimensionValue === undefined || q.dimensionKey !== undefined, { message: 'requires dimensionKey', path: ['dimensionValue'] });
+  .refine((q) => q.dimensionValue === undefined || q.dimensionKey !== undefined, {
+    message: 'requires dimensionKey',
+    path: ['dimensionValue'],
+  });
 export type AggregatesQuery = z.infer<typeof aggregatesQuery>;
 
 export const topQuery = z
@@ -45,7 +67,13 @@ export const topQuery = z
 export type TopQuery = z.infer<typeof topQuery>;
 
 export const liveQuery = z
-  .object({ tenantId, streamId: name('streamId').optional(), metric: name('metric').optional(), apiKey: apiKeyParam, access_token: accessTokenParam })
+  .object({
+    tenantId,
+    streamId: name('streamId').optional(),
+    metric: name('metric').optional(),
+    apiKey: apiKeyParam,
+    access_token: accessTokenParam,
+  })
   .strict();
 export type LiveQuery = z.infer<typeof liveQuery>;
 

@@ -112,7 +112,9 @@ export class LiveController implements BeforeApplicationShutdown {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         call.cancel();
-        reject(new AppError({ code: 'GATEWAY.UPSTREAM_TIMEOUT', kind: 'DEADLINE_EXCEEDED', message: 'The live feed did not answer in time' }));
+        reject(
+          new AppError({ code: 'GATEWAY.UPSTREAM_TIMEOUT', kind: 'DEADLINE_EXCEEDED', message: 'The live feed did not answer in time' }),
+        );
       }, this.config.GATEWAY_GRPC_DEADLINE_MS);
       const onError = (err: ServiceError) => {
         clearTimeout(timer);

@@ -15,7 +15,8 @@ export class OpenApiController {
   @Public()
   @Get('openapi.json')
   get(): OpenApiDocument {
-    if (!this.document) throw new AppError({ code: 'GATEWAY.OPENAPI_UNAVAILABLE', kind: 'UNAVAILABLE', message: 'The API document is not available' });
+    if (!this.document)
+      throw new AppError({ code: 'GATEWAY.OPENAPI_UNAVAILABLE', kind: 'UNAVAILABLE', message: 'The API document is not available' });
     return this.document;
   }
 }

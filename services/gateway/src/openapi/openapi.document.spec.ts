@@ -36,7 +36,9 @@ function registeredRoutes(): Map<string, [(typeof CONTROLLERS)[number], string]>
 
 function operations(document: OpenApiDocument): Map<string, Operation> {
   return new Map(
-    Object.entries(document.paths).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => [`${method.toUpperCase()} ${path}`, op as unknown as Operation] as const)),
+    Object.entries(document.paths).flatMap(([path, ops]) =>
+      Object.entries(ops).map(([method, op]) => [`${method.toUpperCase()} ${path}`, op as unknown as Operation] as const),
+    ),
   );
 }
 
@@ -60,9 +62,13 @@ describe('buildOpenApiDocument', () => {
 
   it('refuses to build when a Nest route is not in the table, or the table has a route Nest does not serve', () => {
     const withoutTransfers = ROUTES.filter((r) => !(r.method === 'post' && r.path === '/v1/transfers'));
-    expect(() => buildOpenApiDocument(app, CONTROLLERS, withoutTransfers)).toThrow(/post \/v1\/transfers \(TransfersController\.\w+\) is not in openapi\.routes\.ts/);
+    expect(() => buildOpenApiDocument(app, CONTROLLERS, withoutTransfers)).toThrow(
+      /post \/v1\/transfers \(TransfersController\.\w+\) is not in openapi\.routes\.ts/,
+    );
     const ghost = { ...ROUTES[0]!, path: '/v1/ghosts', operationId: 'getGhosts' };
-    expect(() => buildOpenApiDocument(app, CONTROLLERS, [...ROUTES, ghost])).toThrow(/get \/v1\/ghosts is documented .* but Nest serves no such route/);
+    expect(() => buildOpenApiDocument(app, CONTROLLERS, [...ROUTES, ghost])).toThrow(
+      /get \/v1\/ghosts is documented .* but Nest serves no such route/,
+    );
   });
 
   it('is OpenAPI 3.1 with unique operation ids and resolvable schema references', () => {
@@ -96,28 +102,45 @@ describe('buildOpenApiDocument', () => {
   });
 
   it('requires Idempotency-Key on every mutating /v1 route and describes errors, 429 included, as problem+json', () => {
-    for (const route of ROUTES.filter((r) => r.method === 'post' && r.path.startsWith('/v1/') && r.path !== '/v1/pings' && r.path !== '/v1/events')) {
+    for (const route of ROUTES.filter(
+      (r) => r.method === 'post' && r.path.startsWith('/v1/') && r.path !== '/v1/pings' && r.path !== '/v1/events',
+    )) {
       // (/v1/events needs no key: every event carries its own id, which the stream processor dedupes on.)
       const operation = document.paths[route.path]?.[route.method] as unknown as Operation;
       expect(operation.parameters).toContainEqual(expect.objectContaining({ name: 'Idempotency-Key', in: 'header', required: true }));
       expect(Object.keys(operation.responses['400']?.content ?? {})).toEqual(['application/problem+json']);
     }
-    for (const operation of operations(document).values()) expect(Object.keys(operation.responses['429']?.content ?? {})).toEqual(['application/problem+json']);
+    for (const operation of operations(document).values())
+      expect(Object.keys(operation.responses['429']?.content ?? {})).toEqual(['application/problem+json']);
   });
 
   it('links each create to the operations on the created resource, by its id', () => {
-    const links = (path: string) => (document.paths[path]?.['post'] as unknown as { responses: Record<string, { links?: Record<string, { operationId: string; parameters: Record<string, string> }> }> }).responses['201']?.links;
+    const links = (path: string) =>
+      (
+        document.paths[path]?.['post'] as unknown as {
+          responses: Record<string, { links?: Record<string, { operationId: string; parameters: Record<string, string> }> }>;
+        }
+      ).responses['201']?.links;
     expect(Object.keys(links('/v1/accounts') ?? {}).sort()).toEqual(['closeAccount', 'freezeAccount', 'getAccount', 'getBalance']);
-    expect(links('/v1/transfers')?.['reverseTransfer']).toEqual({ operationId: 'reverseTransfer', parameters: { id: '$response.body#/id' } });
+    expect(links('/v1/transfers')?.['reverseTransfer']).toEqual({
+      operationId: 'reverseTransfer',
+      parameters: { id: '$response.body#/id' },
+    });
     expect(Object.keys(links('/v1/holds') ?? {}).sort()).toEqual(['captureHold', 'voidHold']);
     expect(links('/v1/transfers/batch')).toBeUndefined();
     const ids = new Set([...operations(document).values()].map((o) => o.operationId));
-    for (const path of ['/v1/accounts', '/v1/transfers', '/v1/holds']) for (const link of Object.values(links(path) ?? {})) expect(ids).toContain(link.operationId);
+    for (const path of ['/v1/accounts', '/v1/transfers', '/v1/holds'])
+      for (const link of Object.values(links(path) ?? {})) expect(ids).toContain(link.operationId);
   });
 
   it('describes a transfer amount as a positive decimal string, never a number', () => {
-    const schemas = (document['components'] as { schemas: Record<string, { properties: Record<string, { properties: Record<string, unknown> }> }> }).schemas;
-    expect(schemas['CreateTransferRequest']?.properties['amount']?.properties['amountMinor']).toMatchObject({ type: 'string', pattern: '^0*[1-9][0-9]{0,18}$' });
+    const schemas = (
+      document['components'] as { schemas: Record<string, { properties: Record<string, { properties: Record<string, unknown> }> }> }
+    ).schemas;
+    expect(schemas['CreateTransferRequest']?.properties['amount']?.properties['amountMinor']).toMatchObject({
+      type: 'string',
+      pattern: '^0*[1-9][0-9]{0,18}$',
+    });
   });
 
   it('matches the committed services/gateway/openapi.json (regenerate: npx nx run gateway:openapi)', () => {

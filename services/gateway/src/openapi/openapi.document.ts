@@ -27,7 +27,7 @@ const STATUS_TEXT: Record<number, string> = {
   400: 'Invalid input (code HTTP.INVALID_REQUEST, HTTP.INVALID_QUERY, HTTP.INVALID_ID, HTTP.IDEMPOTENCY_KEY_REQUIRED, ...) with per-field errors',
   401: 'No valid credential (AUTH.TOKEN_REQUIRED, AUTH.TOKEN_EXPIRED, AUTH.TOKEN_NOT_YET_VALID, AUTH.TOKEN_INVALID, AUTH.UNKNOWN_KEY, AUTH.API_KEY_INVALID, ...); carries WWW-Authenticate: Bearer',
   403: 'Authenticated but not allowed (AUTH.SCOPE_REQUIRED, AUTH.TENANT_FORBIDDEN, AUTH.ROLE_REQUIRED, PAYMENTS.ACCOUNT_FORBIDDEN, ...)',
-  404: 'Not found, or not yours: a customer asking for another customer\'s account or transfer gets 404 (e.g. PAYMENTS.ACCOUNT_NOT_FOUND)',
+  404: "Not found, or not yours: a customer asking for another customer's account or transfer gets 404 (e.g. PAYMENTS.ACCOUNT_NOT_FOUND)",
   409: 'Conflict: a concurrent change (ABORTED, e.g. a stale expectedVersion) or a duplicate',
   413: 'Request body exceeds the size limit (HTTP.PAYLOAD_TOO_LARGE)',
   415: 'Send application/json (HTTP.UNSUPPORTED_MEDIA_TYPE)',
@@ -67,7 +67,8 @@ function parametersOf(route: RouteSpec): JsonSchema[] {
       name: IDEMPOTENCY_KEY_HEADER,
       in: 'header',
       required: true,
-      description: 'Makes retries safe: the same key with the same request returns the first result; with a different request it is a 422 (IDEMPOTENCY_KEY_REUSED)',
+      description:
+        'Makes retries safe: the same key with the same request returns the first result; with a different request it is a 422 (IDEMPOTENCY_KEY_REUSED)',
       schema: { type: 'string', minLength: 8, maxLength: 128 },
     });
   }
@@ -105,19 +106,30 @@ function linksOf(route: RouteSpec, routes: RouteSpec[]): Record<string, JsonSche
   return Object.fromEntries(targets.map((t) => [t.operationId, { operationId: t.operationId, parameters: { id: '$response.body#/id' } }]));
 }
 
-function operationOf(route: RouteSpec, auth: RouteAuth, schemas: Record<string, JsonSchema>, links?: Record<string, JsonSchema>): JsonSchema {
+function operationOf(
+  route: RouteSpec,
+  auth: RouteAuth,
+  schemas: Record<string, JsonSchema>,
+  links?: Record<string, JsonSchema>,
+): JsonSchema {
   const register = (name: string, schema: z.ZodType, io: 'input' | 'output'): JsonSchema => {
     schemas[name] ??= jsonSchemaOf(schema, io);
     return ref(name);
   };
   const takesInput = route.body !== undefined || route.query !== undefined || route.params !== undefined || route.idempotent === true;
   const authErrors = auth.public ? [] : [401, ...(auth.scopes.length > 0 || auth.apiKey ? [403] : [])];
-  const errorStatuses = [...new Set([...(takesInput ? [400] : []), ...(route.body ? [413] : []), ...authErrors, ...route.errors, 429, 500])].sort((a, b) => a - b);
+  const errorStatuses = [
+    ...new Set([...(takesInput ? [400] : []), ...(route.body ? [413] : []), ...authErrors, ...route.errors, 429, 500]),
+  ].sort((a, b) => a - b);
   const responses: Record<string, JsonSchema> = {
     [String(route.response.status)]: {
       description: route.response.description,
       ...(links ? { links } : {}),
-      content: { [route.response.contentType ?? 'application/json']: { schema: register(route.response.body.name, route.response.body.schema, 'output') } },
+      content: {
+        [route.response.contentType ?? 'application/json']: {
+          schema: register(route.response.body.name, route.response.body.schema, 'output'),
+        },
+      },
     },
   };
   for (const status of errorStatuses) {
@@ -127,12 +139,21 @@ function operationOf(route: RouteSpec, auth: RouteAuth, schemas: Record<string, 
       content: { [PROBLEM_JSON]: { schema: ref('Problem') } },
     };
   }
-  const operation: JsonSchema = { operationId: route.operationId, summary: route.summary, description: describeAuth(auth), tags: [route.tag], security: securityOf(route, auth) };
+  const operation: JsonSchema = {
+    operationId: route.operationId,
+    summary: route.summary,
+    description: describeAuth(auth),
+    tags: [route.tag],
+    security: securityOf(route, auth),
+  };
   if (auth.scopes.length > 0) operation['x-required-scopes'] = auth.scopes;
   const parameters = parametersOf(route);
   if (parameters.length > 0) operation['parameters'] = parameters;
   if (route.body) {
-    operation['requestBody'] = { required: true, content: { 'application/json': { schema: register(route.body.name, route.body.schema, 'input') } } };
+    operation['requestBody'] = {
+      required: true,
+      content: { 'application/json': { schema: register(route.body.name, route.body.schema, 'input') } },
+    };
   }
   operation['responses'] = responses;
   return operation;
@@ -193,16 +214,26 @@ export function buildOpenApiDocument(app: INestApplication, controllers: readonl
     }
     const templateParams = [...scanned.path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]).sort();
     const tableParams = Object.keys(route.params ?? {}).sort();
-    if (templateParams.join() !== tableParams.join()) problems.push(`${key}: path parameters ${templateParams.join()} but the table documents ${tableParams.join() || 'none'}`);
+    if (templateParams.join() !== tableParams.join())
+      problems.push(`${key}: path parameters ${templateParams.join()} but the table documents ${tableParams.join() || 'none'}`);
     seen.add(key);
-    (paths[scanned.path] ??= {})[scanned.method] = operationOf(route, routeAuthOf(controller, scanned.handler), schemas, linksOf(route, routes));
+    (paths[scanned.path] ??= {})[scanned.method] = operationOf(
+      route,
+      routeAuthOf(controller, scanned.handler),
+      schemas,
+      linksOf(route, routes),
+    );
   }
-  for (const key of table.keys()) if (!seen.has(key)) problems.push(`${key} is documented in openapi.routes.ts but Nest serves no such route`);
+  for (const key of table.keys())
+    if (!seen.has(key)) problems.push(`${key} is documented in openapi.routes.ts but Nest serves no such route`);
   if (problems.length > 0) throw new Error(`OpenAPI document does not match the Nest routes:\n  ${problems.join('\n  ')}`);
 
   // Table order, so the document reads by feature and the snapshot diff stays small.
   const ordered = Object.fromEntries(
-    routes.map((r) => r.path).filter((p, i, all) => all.indexOf(p) === i).map((p) => [p, paths[p] ?? {}]),
+    routes
+      .map((r) => r.path)
+      .filter((p, i, all) => all.indexOf(p) === i)
+      .map((p) => [p, paths[p] ?? {}]),
   );
   return {
     openapi: '3.1.0',
@@ -211,7 +242,7 @@ export function buildOpenApiDocument(app: INestApplication, controllers: readonl
       version: '1.0.0',
       description:
         'REST edge of Tessera. Send `Authorization: Bearer <JWT>` (issuer and audience checked against the JWKS; ' +
-        'roles and scopes in the token) or, on analytics routes, the tenant\'s `X-Api-Key`. Amounts are integer minor ' +
+        "roles and scopes in the token) or, on analytics routes, the tenant's `X-Api-Key`. Amounts are integer minor " +
         'units as decimal strings; every error is application/problem+json (RFC 9457) with a stable `code`.',
     },
     servers: [{ url: '/', description: 'This gateway' }],
@@ -220,9 +251,24 @@ export function buildOpenApiDocument(app: INestApplication, controllers: readonl
     paths: ordered,
     components: {
       securitySchemes: {
-        [BEARER_SCHEME]: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'RS256/ES256 JWT from the identity provider (dev: `npm run auth -- token`)' },
-        [API_KEY_SCHEME]: { type: 'apiKey', in: 'header', name: API_KEY_HEADER, description: 'Per-tenant API key `tsk_<id>_<secret>` (dev: `npm run auth -- apikey create`)' },
-        [API_KEY_QUERY_SCHEME]: { type: 'apiKey', in: 'query', name: API_KEY_QUERY_PARAM, description: 'The same key as a query parameter, for EventSource clients that cannot send headers' },
+        [BEARER_SCHEME]: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description: 'RS256/ES256 JWT from the identity provider (dev: `npm run auth -- token`)',
+        },
+        [API_KEY_SCHEME]: {
+          type: 'apiKey',
+          in: 'header',
+          name: API_KEY_HEADER,
+          description: 'Per-tenant API key `tsk_<id>_<secret>` (dev: `npm run auth -- apikey create`)',
+        },
+        [API_KEY_QUERY_SCHEME]: {
+          type: 'apiKey',
+          in: 'query',
+          name: API_KEY_QUERY_PARAM,
+          description: 'The same key as a query parameter, for EventSource clients that cannot send headers',
+        },
       },
       schemas: Object.fromEntries(Object.entries(schemas).sort(([a], [b]) => a.localeCompare(b))),
     },

@@ -42,7 +42,11 @@ export function setupDocs(app: INestApplication, options: DocsOptions = {}): Ope
  * no provider, so no gRPC, Kafka or key files are touched. For the snapshot and tests.
  */
 export function previewApp(): Promise<INestApplication> {
-  return NestFactory.create(AppModule.forRoot(gatewayConfigSchema.parse({}), refusingAuthenticators()), new FastifyAdapter(), { preview: true, logger: ['error'], abortOnError: false });
+  return NestFactory.create(AppModule.forRoot(gatewayConfigSchema.parse({}), refusingAuthenticators()), new FastifyAdapter(), {
+    preview: true,
+    logger: ['error'],
+    abortOnError: false,
+  });
 }
 
 /** The document of the code as it stands, without a running gateway. */

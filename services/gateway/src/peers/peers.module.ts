@@ -94,7 +94,8 @@ export class PeersModule implements OnApplicationShutdown {
           provide: INGEST_CLIENT,
           // Never retried by the channel: ingest answers UNAVAILABLE on purpose (back-pressure) and the client decides.
           inject: [GRPC_TRANSPORT],
-          useFactory: (transport: GrpcTransport) => createGrpcClient(analyticsV1.IngestServiceClient, config.INGEST_ADDR, { transport, defaultDeadlineMs, retry: 'none' }),
+          useFactory: (transport: GrpcTransport) =>
+            createGrpcClient(analyticsV1.IngestServiceClient, config.INGEST_ADDR, { transport, defaultDeadlineMs, retry: 'none' }),
         },
         {
           provide: INSIGHTS_CLIENT,
@@ -125,7 +126,17 @@ export class PeersModule implements OnApplicationShutdown {
           },
         },
       ],
-      exports: [GRPC_TRANSPORT, ACCOUNTS_CLIENT, TRANSFERS_CLIENT, AUDIT_CLIENT, COMPLIANCE_CLIENT, INGEST_CLIENT, INSIGHTS_CLIENT, KAFKA_ADMIN, EVENT_PRODUCER],
+      exports: [
+        GRPC_TRANSPORT,
+        ACCOUNTS_CLIENT,
+        TRANSFERS_CLIENT,
+        AUDIT_CLIENT,
+        COMPLIANCE_CLIENT,
+        INGEST_CLIENT,
+        INSIGHTS_CLIENT,
+        KAFKA_ADMIN,
+        EVENT_PRODUCER,
+      ],
     };
   }
 

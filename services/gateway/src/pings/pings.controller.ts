@@ -7,7 +7,6 @@ import { EVENT_PRODUCER } from '../peers/peers.module';
 import { type PingBody, pingBody, PINGS_TOPIC } from './ping.dto';
 import { RequireScopes } from '../auth/auth.decorators';
 
-
 /**
  * The foundation slice's event path: a ping is published to Kafka and recorded by a consumer in the
  * transactions service, all in one trace. Answers 202 once the broker has acknowledged the event.

@@ -21,7 +21,10 @@ export class RateLimiter {
   /** Spends one token of `client`'s bucket for `cls`, advertising the quota in RateLimit-* headers; 429 when empty. */
   charge(reply: FastifyReply, cls: RateClass, client: string): void {
     const result = this.buckets.take(`${cls}|${client}`, this.limits[cls]);
-    void reply.header('ratelimit-limit', String(result.limit)).header('ratelimit-remaining', String(result.remaining)).header('ratelimit-reset', String(result.resetSec));
+    void reply
+      .header('ratelimit-limit', String(result.limit))
+      .header('ratelimit-remaining', String(result.remaining))
+      .header('ratelimit-reset', String(result.resetSec));
     if (!result.allowed) throw rateLimited(reply, result);
   }
 

@@ -29,11 +29,17 @@ export const rateLimitsSchema = z
   .optional()
   .transform((raw, ctx): RateLimits => {
     const limits: RateLimits = { ...DEFAULT_RATE_LIMITS };
-    for (const entry of (raw ?? '').split(',').map((e) => e.trim()).filter((e) => e !== '')) {
+    for (const entry of (raw ?? '')
+      .split(',')
+      .map((e) => e.trim())
+      .filter((e) => e !== '')) {
       const match = ENTRY.exec(entry);
       const cls = match?.[1] as RateClass | undefined;
       if (!match || !cls || !RATE_CLASSES.includes(cls)) {
-        ctx.addIssue({ code: 'custom', message: `"${entry}" is not <class>=<burst>/<period> with class one of ${RATE_CLASSES.join(', ')} (e.g. read=600/60s)` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${entry}" is not <class>=<burst>/<period> with class one of ${RATE_CLASSES.join(', ')} (e.g. read=600/60s)`,
+        });
         return z.NEVER;
       }
       const capacity = Number(match[2]);
@@ -50,7 +56,8 @@ export const rateLimitsSchema = z
 export const RATE_CLASS_KEY = 'tessera:rate-class';
 
 /** Puts a route in a class other than the one its HTTP method implies (GET = read, else write). */
-export const RateLimitClass = (cls: Exclude<RateClass, 'auth-failure'>): ClassDecorator & MethodDecorator => SetMetadata(RATE_CLASS_KEY, cls);
+export const RateLimitClass = (cls: Exclude<RateClass, 'auth-failure'>): ClassDecorator & MethodDecorator =>
+  SetMetadata(RATE_CLASS_KEY, cls);
 
 export function rateClassOf(httpMethod: string, isPublic: boolean, explicit: RateClass | undefined): RateClass {
   if (explicit) return explicit;

@@ -1,5 +1,12 @@
 import { paymentsV1 } from '@tessera/contracts';
-import { createTransferBatchBody, createTransferBody, listTransfersQuery, toListTransfersRequest, toTransferInstruction, toTransferView } from './transfer.dto';
+import {
+  createTransferBatchBody,
+  createTransferBody,
+  listTransfersQuery,
+  toListTransfersRequest,
+  toTransferInstruction,
+  toTransferView,
+} from './transfer.dto';
 
 const A = '0b9a1a52-2f57-4c4e-9d59-1f0a6e4b2c11';
 const B = '6f1c2d3e-4a5b-4c6d-8e7f-901234567890';
@@ -13,7 +20,13 @@ function fieldsOf(input: unknown): string[] {
 describe('createTransferBody', () => {
   it('accepts a minimal and a full transfer', () => {
     expect(createTransferBody.parse(valid).amount.amountMinor).toBe(1050n);
-    const full = { ...valid, description: 'rent', reference: 'ord-1', labels: { channel: 'web' }, counterparty: { name: 'Иван Петров', country: 'DE' } };
+    const full = {
+      ...valid,
+      description: 'rent',
+      reference: 'ord-1',
+      labels: { channel: 'web' },
+      counterparty: { name: 'Иван Петров', country: 'DE' },
+    };
     expect(createTransferBody.safeParse(full).success).toBe(true);
   });
 
@@ -58,7 +71,12 @@ describe('toTransferInstruction', () => {
 describe('toListTransfersRequest', () => {
   it('maps filters and paging', () => {
     const query = listTransfersQuery.parse({ accountId: A, status: 'POSTED', pageSize: '10', pageToken: 'c1' });
-    expect(toListTransfersRequest(query)).toEqual({ page: { pageSize: 10, pageToken: 'c1' }, accountId: A, status: paymentsV1.TransferStatus.TRANSFER_STATUS_POSTED, batchId: '' });
+    expect(toListTransfersRequest(query)).toEqual({
+      page: { pageSize: 10, pageToken: 'c1' },
+      accountId: A,
+      status: paymentsV1.TransferStatus.TRANSFER_STATUS_POSTED,
+      batchId: '',
+    });
   });
 
   it('rejects unknown query parameters and a malformed account id', () => {
@@ -88,7 +106,10 @@ describe('toTransferView', () => {
       amount: { amountMinor: '9223372036854775807', currency: 'EUR' },
       status: 'POSTED',
       kind: 'DIRECT',
-      postings: [{ accountId: A, amount: { amountMinor: '-9223372036854775807' } }, { accountId: B, amount: { amountMinor: '9223372036854775807' } }],
+      postings: [
+        { accountId: A, amount: { amountMinor: '-9223372036854775807' } },
+        { accountId: B, amount: { amountMinor: '9223372036854775807' } },
+      ],
       reversesTransferId: null,
       holdId: null,
       screeningId: 's-1',

@@ -1,6 +1,19 @@
 import { paymentsV1 } from '@tessera/contracts';
 import { z } from 'zod';
-import { emptyToNull, isoOrNull, labels, money, moneyView, pageQuery, pageView, shortText, toMoney, toMoneyView, toPageRequest, uuid } from '../http/common.dto';
+import {
+  emptyToNull,
+  isoOrNull,
+  labels,
+  money,
+  moneyView,
+  pageQuery,
+  pageView,
+  shortText,
+  toMoney,
+  toMoneyView,
+  toPageRequest,
+  uuid,
+} from '../http/common.dto';
 
 const TRANSFER_STATUSES = ['PENDING', 'POSTED', 'DECLINED', 'REVERSED'] as const;
 export const MAX_BATCH = 100;
@@ -62,7 +75,9 @@ export function toListTransfersRequest(query: ListTransfersQuery): paymentsV1.Li
   return {
     page: toPageRequest(query),
     accountId: query.accountId ?? '',
-    status: query.status ? paymentsV1.TransferStatus[`TRANSFER_STATUS_${query.status}`] : paymentsV1.TransferStatus.TRANSFER_STATUS_UNSPECIFIED,
+    status: query.status
+      ? paymentsV1.TransferStatus[`TRANSFER_STATUS_${query.status}`]
+      : paymentsV1.TransferStatus.TRANSFER_STATUS_UNSPECIFIED,
     batchId: query.batchId ?? '',
   };
 }
@@ -86,7 +101,11 @@ export const transferView = z.object({
   traceId: z
     .string()
     .nullable()
-    .meta({ description: 'W3C trace id (32 hex) of the request that created the transfer; null when untraced or created before trace ids were stored', examples: ['4bf92f3577b34da6a3ce929d0e0e4736'] }),
+    .meta({
+      description:
+        'W3C trace id (32 hex) of the request that created the transfer; null when untraced or created before trace ids were stored',
+      examples: ['4bf92f3577b34da6a3ce929d0e0e4736'],
+    }),
   createdAt: z.string().nullable(),
   postedAt: z.string().nullable(),
   labels: z.record(z.string(), z.string()),

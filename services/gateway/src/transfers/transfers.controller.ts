@@ -10,9 +10,20 @@ import { ZodPipe } from '../http/zod-body.pipe';
 import { type GatewayConfig, GATEWAY_CONFIG } from '../config';
 import { TRANSFERS_CLIENT } from '../peers/peers.module';
 import {
-  createTransferBatchBody, type CreateTransferBatchBody, createTransferBody, listTransfersQuery, type ListTransfersQuery, type reversalView,
-  reverseTransferBody, type ReverseTransferBody, type transferBatchView, type TransferInstructionBody, type TransferView, toListTransfersRequest,
-  toTransferInstruction, toTransferView,
+  createTransferBatchBody,
+  type CreateTransferBatchBody,
+  createTransferBody,
+  listTransfersQuery,
+  type ListTransfersQuery,
+  type reversalView,
+  reverseTransferBody,
+  type ReverseTransferBody,
+  type transferBatchView,
+  type TransferInstructionBody,
+  type TransferView,
+  toListTransfersRequest,
+  toTransferInstruction,
+  toTransferView,
 } from './transfer.dto';
 
 const idPipe = () => new ZodPipe(uuid, 'HTTP.INVALID_ID', 'id');
@@ -50,7 +61,10 @@ export class TransfersController {
     @CallMetadata() metadata: Metadata,
   ): Promise<z.infer<typeof transferBatchView>> {
     const request = { idempotencyKey: key, transfers: body.transfers.map(toTransferInstruction) };
-    const res = await unaryCall(this.transfers, 'createTransferBatch', request, { metadata, deadlineMs: this.config.GATEWAY_BATCH_DEADLINE_MS });
+    const res = await unaryCall(this.transfers, 'createTransferBatch', request, {
+      metadata,
+      deadlineMs: this.config.GATEWAY_BATCH_DEADLINE_MS,
+    });
     return { batchId: res.batchId, transfers: res.transfers.map(toTransferView) };
   }
 
@@ -80,7 +94,12 @@ export class TransfersController {
     @Body(new ZodPipe(reverseTransferBody)) body: ReverseTransferBody,
     @CallMetadata() metadata: Metadata,
   ): Promise<z.infer<typeof reversalView>> {
-    const res = await unaryCall(this.transfers, 'reverseTransfer', { idempotencyKey: key, transferId: id, reason: body.reason ?? '' }, { metadata });
+    const res = await unaryCall(
+      this.transfers,
+      'reverseTransfer',
+      { idempotencyKey: key, transferId: id, reason: body.reason ?? '' },
+      { metadata },
+    );
     return { original: res.original ? toTransferView(res.original) : null, reversal: res.reversal ? toTransferView(res.reversal) : null };
   }
 }

@@ -51,7 +51,10 @@ export async function createTestAuth(tenants: string[] = []): Promise<TestAuth &
 
 /** Gateway config for tests: generous rate limits unless a test sets them, and a quiet app. */
 export function testConfig(overrides: Record<string, string>): GatewayConfig {
-  return gatewayConfigSchema.parse({ GATEWAY_RATE_LIMITS: 'read=10000/1s,write=10000/1s,public=10000/1s,ingest=10000/1s,live=10000/1s,auth-failure=10000/1s', ...overrides });
+  return gatewayConfigSchema.parse({
+    GATEWAY_RATE_LIMITS: 'read=10000/1s,write=10000/1s,public=10000/1s,ingest=10000/1s,live=10000/1s,auth-failure=10000/1s',
+    ...overrides,
+  });
 }
 
 /** The gateway as main.ts builds it, initialised (use `app.inject`) but not listening. */

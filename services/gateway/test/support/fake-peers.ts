@@ -14,7 +14,11 @@ import type { TestAuth } from './edge';
 export const SLOW_TRANSFER_ID = '99999999-9999-4999-8999-999999999999';
 export const COMPLIANCE_DOWN_AMOUNT = 13n;
 
-interface StoredAccount { account: paymentsV1.Account; ledger: bigint; held: bigint }
+interface StoredAccount {
+  account: paymentsV1.Account;
+  ledger: bigint;
+  held: bigint;
+}
 const accounts = new Map<string, StoredAccount>();
 const transfers = new Map<string, paymentsV1.Transfer>();
 const holds = new Map<string, paymentsV1.Hold>();
@@ -34,7 +38,8 @@ async function idempotent<Res>(scope: string, key: string, fingerprint: string, 
   if (!key) fail('PAYMENTS.IDEMPOTENCY_KEY_REQUIRED', 'INVALID_ARGUMENT', 'idempotency_key is required');
   const seen = idempotency.get(`${scope}:${key}`);
   if (seen) {
-    if (seen.fingerprint !== fingerprint) fail('PAYMENTS.IDEMPOTENCY_KEY_REUSED', 'FAILED_PRECONDITION', 'Idempotency key was used for a different request');
+    if (seen.fingerprint !== fingerprint)
+      fail('PAYMENTS.IDEMPOTENCY_KEY_REUSED', 'FAILED_PRECONDITION', 'Idempotency key was used for a different request');
     return seen.response as Res;
   }
   const response = await run();
@@ -67,8 +72,15 @@ function money(amountMinor: bigint, currency: string): commonV1.Money {
 export function seedAccount(currency = 'EUR', ledger = 0n, overdraft = 0n): string {
   const id = randomUUID();
   const account = paymentsV1.Account.fromPartial({
-    id, ownerId: 'cust-1', name: 'Main', type: paymentsV1.AccountType.ACCOUNT_TYPE_ASSET, currency,
-    status: paymentsV1.AccountStatus.ACCOUNT_STATUS_ACTIVE, overdraftLimitMinor: overdraft, version: 1n, createdAt: new Date(),
+    id,
+    ownerId: 'cust-1',
+    name: 'Main',
+    type: paymentsV1.AccountType.ACCOUNT_TYPE_ASSET,
+    currency,
+    status: paymentsV1.AccountStatus.ACCOUNT_STATUS_ACTIVE,
+    overdraftLimitMinor: overdraft,
+    version: 1n,
+    createdAt: new Date(),
   });
   accounts.set(id, { account, ledger, held: 0n });
   return id;
@@ -79,18 +91,36 @@ function post(instruction: paymentsV1.TransferInstruction, extra: Partial<paymen
   const source = accountOf(instruction.sourceAccountId);
   const destination = accountOf(instruction.destinationAccountId);
   for (const side of [source, destination]) {
-    if (side.account.status === paymentsV1.AccountStatus.ACCOUNT_STATUS_FROZEN) fail('PAYMENTS.ACCOUNT_FROZEN', 'FAILED_PRECONDITION', 'Account is frozen', { accountId: side.account.id });
+    if (side.account.status === paymentsV1.AccountStatus.ACCOUNT_STATUS_FROZEN)
+      fail('PAYMENTS.ACCOUNT_FROZEN', 'FAILED_PRECONDITION', 'Account is frozen', { accountId: side.account.id });
   }
-  if (source.account.currency !== amount.currency || destination.account.currency !== amount.currency) fail('PAYMENTS.CURRENCY_MISMATCH', 'FAILED_PRECONDITION', 'Currencies differ');
-  if (amount.amountMinor === COMPLIANCE_DOWN_AMOUNT) fail('PAYMENTS.COMPLIANCE_UNAVAILABLE', 'UNAVAILABLE', 'Compliance screening is unavailable; nothing was posted');
-  if (source.ledger - source.held - amount.amountMinor < -source.account.overdraftLimitMinor) fail('PAYMENTS.INSUFFICIENT_FUNDS', 'FAILED_PRECONDITION', 'Insufficient funds', { accountId: source.account.id });
+  if (source.account.currency !== amount.currency || destination.account.currency !== amount.currency)
+    fail('PAYMENTS.CURRENCY_MISMATCH', 'FAILED_PRECONDITION', 'Currencies differ');
+  if (amount.amountMinor === COMPLIANCE_DOWN_AMOUNT)
+    fail('PAYMENTS.COMPLIANCE_UNAVAILABLE', 'UNAVAILABLE', 'Compliance screening is unavailable; nothing was posted');
+  if (source.ledger - source.held - amount.amountMinor < -source.account.overdraftLimitMinor)
+    fail('PAYMENTS.INSUFFICIENT_FUNDS', 'FAILED_PRECONDITION', 'Insufficient funds', { accountId: source.account.id });
   const review = instruction.counterparty?.name === 'Review Me';
   const transfer = paymentsV1.Transfer.fromPartial({
-    id: randomUUID(), sourceAccountId: source.account.id, destinationAccountId: destination.account.id, amount,
+    id: randomUUID(),
+    sourceAccountId: source.account.id,
+    destinationAccountId: destination.account.id,
+    amount,
     status: review ? paymentsV1.TransferStatus.TRANSFER_STATUS_PENDING : paymentsV1.TransferStatus.TRANSFER_STATUS_POSTED,
-    kind: paymentsV1.TransferKind.TRANSFER_KIND_DIRECT, description: instruction.description, reference: instruction.reference,
-    postings: review ? [] : [{ accountId: source.account.id, amount: money(-amount.amountMinor, amount.currency) }, { accountId: destination.account.id, amount }],
-    screeningId: randomUUID(), createdAt: new Date(), postedAt: review ? undefined : new Date(), labels: instruction.labels, ...extra,
+    kind: paymentsV1.TransferKind.TRANSFER_KIND_DIRECT,
+    description: instruction.description,
+    reference: instruction.reference,
+    postings: review
+      ? []
+      : [
+          { accountId: source.account.id, amount: money(-amount.amountMinor, amount.currency) },
+          { accountId: destination.account.id, amount },
+        ],
+    screeningId: randomUUID(),
+    createdAt: new Date(),
+    postedAt: review ? undefined : new Date(),
+    labels: instruction.labels,
+    ...extra,
   });
   if (review) source.held += amount.amountMinor;
   else {
@@ -110,8 +140,12 @@ function page<T>(items: T[], request: commonV1.PageRequest | undefined): { items
 
 // ---------------------------------------------------------------- in-test services
 const accountService: UnaryImplementation<typeof paymentsV1.AccountServiceService> = {
-  async openAccount() { fail('TEST.UNUSED', 'INTERNAL', 'covered by gateway.int-spec.ts'); },
-  async getAccount(req) { return { account: accountOf(req.accountId).account }; },
+  async openAccount() {
+    fail('TEST.UNUSED', 'INTERNAL', 'covered by gateway.int-spec.ts');
+  },
+  async getAccount(req) {
+    return { account: accountOf(req.accountId).account };
+  },
   async listAccounts(req, ctx) {
     await record('ListAccounts', ctx, req);
     const all = [...accounts.values()].map((a) => a.account).filter((a) => !req.currency || a.currency === req.currency);
@@ -122,7 +156,8 @@ const accountService: UnaryImplementation<typeof paymentsV1.AccountServiceServic
     await record('FreezeAccount', ctx, req);
     return idempotent('freeze', req.idempotencyKey, fingerprint(paymentsV1.FreezeAccountRequest, req), async () => {
       const stored = accountOf(req.accountId);
-      if (req.expectedVersion !== 0n && req.expectedVersion !== stored.account.version) fail('PAYMENTS.VERSION_CONFLICT', 'ABORTED', 'Account changed');
+      if (req.expectedVersion !== 0n && req.expectedVersion !== stored.account.version)
+        fail('PAYMENTS.VERSION_CONFLICT', 'ABORTED', 'Account changed');
       stored.account = { ...stored.account, status: paymentsV1.AccountStatus.ACCOUNT_STATUS_FROZEN, version: stored.account.version + 1n };
       return { account: stored.account };
     });
@@ -131,21 +166,33 @@ const accountService: UnaryImplementation<typeof paymentsV1.AccountServiceServic
     await record('CloseAccount', ctx, req);
     return idempotent('close', req.idempotencyKey, fingerprint(paymentsV1.CloseAccountRequest, req), async () => {
       const stored = accountOf(req.accountId);
-      if (stored.ledger !== 0n || stored.held !== 0n) fail('PAYMENTS.ACCOUNT_NOT_EMPTY', 'FAILED_PRECONDITION', 'Balance must be zero to close');
+      if (stored.ledger !== 0n || stored.held !== 0n)
+        fail('PAYMENTS.ACCOUNT_NOT_EMPTY', 'FAILED_PRECONDITION', 'Balance must be zero to close');
       stored.account = { ...stored.account, status: paymentsV1.AccountStatus.ACCOUNT_STATUS_CLOSED, version: stored.account.version + 1n };
       return { account: stored.account };
     });
   },
   async getBalance(req) {
     const { account, ledger, held } = accountOf(req.accountId);
-    return { balance: { accountId: account.id, ledger: money(ledger, account.currency), available: money(ledger - held, account.currency), held: money(held, account.currency), version: account.version, asOf: new Date() } };
+    return {
+      balance: {
+        accountId: account.id,
+        ledger: money(ledger, account.currency),
+        available: money(ledger - held, account.currency),
+        held: money(held, account.currency),
+        version: account.version,
+        asOf: new Date(),
+      },
+    };
   },
 };
 
 const transferService: UnaryImplementation<typeof paymentsV1.TransferServiceService> = {
   async createTransfer(req, ctx) {
     await record('CreateTransfer', ctx, req);
-    return idempotent('transfer', req.idempotencyKey, fingerprint(paymentsV1.CreateTransferRequest, req), async () => ({ transfer: post(req.transfer ?? fail('T', 'INVALID_ARGUMENT', 'transfer required')) }));
+    return idempotent('transfer', req.idempotencyKey, fingerprint(paymentsV1.CreateTransferRequest, req), async () => ({
+      transfer: post(req.transfer ?? fail('T', 'INVALID_ARGUMENT', 'transfer required')),
+    }));
   },
   async createTransferBatch(req, ctx) {
     await record('CreateTransferBatch', ctx, req);
@@ -156,11 +203,17 @@ const transferService: UnaryImplementation<typeof paymentsV1.TransferServiceServ
   },
   async getTransfer(req) {
     if (req.transferId === SLOW_TRANSFER_ID) await new Promise((resolve) => setTimeout(resolve, (options?.deadlineMs ?? 0) * 2));
-    return { transfer: transfers.get(req.transferId) ?? fail('PAYMENTS.TRANSFER_NOT_FOUND', 'NOT_FOUND', 'No such transfer', { transferId: req.transferId }) };
+    return {
+      transfer:
+        transfers.get(req.transferId) ??
+        fail('PAYMENTS.TRANSFER_NOT_FOUND', 'NOT_FOUND', 'No such transfer', { transferId: req.transferId }),
+    };
   },
   async listTransfers(req, ctx) {
     await record('ListTransfers', ctx, req);
-    const all = [...transfers.values()].filter((t) => !req.accountId || t.sourceAccountId === req.accountId || t.destinationAccountId === req.accountId).reverse();
+    const all = [...transfers.values()]
+      .filter((t) => !req.accountId || t.sourceAccountId === req.accountId || t.destinationAccountId === req.accountId)
+      .reverse();
     const { items, page: next } = page(all, req.page);
     return { transfers: items, page: next };
   },
@@ -170,10 +223,19 @@ const transferService: UnaryImplementation<typeof paymentsV1.TransferServiceServ
       const source = accountOf(req.accountId);
       accountOf(req.destinationAccountId);
       const amount = req.amount ?? fail('T', 'INVALID_ARGUMENT', 'amount required');
-      if (source.ledger - source.held - amount.amountMinor < -source.account.overdraftLimitMinor) fail('PAYMENTS.INSUFFICIENT_FUNDS', 'FAILED_PRECONDITION', 'Insufficient funds');
+      if (source.ledger - source.held - amount.amountMinor < -source.account.overdraftLimitMinor)
+        fail('PAYMENTS.INSUFFICIENT_FUNDS', 'FAILED_PRECONDITION', 'Insufficient funds');
       source.held += amount.amountMinor;
       const ttlMs = Number(req.ttl?.seconds ?? 604_800n) * 1000;
-      const hold = paymentsV1.Hold.fromPartial({ id: randomUUID(), accountId: req.accountId, destinationAccountId: req.destinationAccountId, amount, status: paymentsV1.HoldStatus.HOLD_STATUS_AUTHORIZED, expiresAt: new Date(Date.now() + ttlMs), createdAt: new Date() });
+      const hold = paymentsV1.Hold.fromPartial({
+        id: randomUUID(),
+        accountId: req.accountId,
+        destinationAccountId: req.destinationAccountId,
+        amount,
+        status: paymentsV1.HoldStatus.HOLD_STATUS_AUTHORIZED,
+        expiresAt: new Date(Date.now() + ttlMs),
+        createdAt: new Date(),
+      });
       holds.set(hold.id, hold);
       return { hold };
     });
@@ -182,11 +244,28 @@ const transferService: UnaryImplementation<typeof paymentsV1.TransferServiceServ
     await record('CaptureHold', ctx, req);
     return idempotent('capture', req.idempotencyKey, fingerprint(paymentsV1.CaptureHoldRequest, req), async () => {
       const hold = holds.get(req.holdId) ?? fail('PAYMENTS.HOLD_NOT_FOUND', 'NOT_FOUND', 'No such hold');
-      if (hold.status !== paymentsV1.HoldStatus.HOLD_STATUS_AUTHORIZED) fail('PAYMENTS.HOLD_NOT_AUTHORIZED', 'FAILED_PRECONDITION', 'Hold is not authorized');
+      if (hold.status !== paymentsV1.HoldStatus.HOLD_STATUS_AUTHORIZED)
+        fail('PAYMENTS.HOLD_NOT_AUTHORIZED', 'FAILED_PRECONDITION', 'Hold is not authorized');
       const amount = req.amount ?? hold.amount ?? fail('T', 'INTERNAL', 'no amount');
       accountOf(hold.accountId).held -= hold.amount?.amountMinor ?? 0n;
-      const transfer = post({ sourceAccountId: hold.accountId, destinationAccountId: hold.destinationAccountId, amount, description: '', reference: '', labels: {}, counterparty: undefined }, { holdId: hold.id, kind: paymentsV1.TransferKind.TRANSFER_KIND_HOLD_CAPTURE });
-      const captured = { ...hold, status: paymentsV1.HoldStatus.HOLD_STATUS_CAPTURED, capturedAmount: amount, captureTransferId: transfer.id };
+      const transfer = post(
+        {
+          sourceAccountId: hold.accountId,
+          destinationAccountId: hold.destinationAccountId,
+          amount,
+          description: '',
+          reference: '',
+          labels: {},
+          counterparty: undefined,
+        },
+        { holdId: hold.id, kind: paymentsV1.TransferKind.TRANSFER_KIND_HOLD_CAPTURE },
+      );
+      const captured = {
+        ...hold,
+        status: paymentsV1.HoldStatus.HOLD_STATUS_CAPTURED,
+        capturedAmount: amount,
+        captureTransferId: transfer.id,
+      };
       holds.set(hold.id, captured);
       return { hold: captured, transfer };
     });
@@ -195,7 +274,8 @@ const transferService: UnaryImplementation<typeof paymentsV1.TransferServiceServ
     await record('VoidHold', ctx, req);
     return idempotent('void', req.idempotencyKey, fingerprint(paymentsV1.VoidHoldRequest, req), async () => {
       const hold = holds.get(req.holdId) ?? fail('PAYMENTS.HOLD_NOT_FOUND', 'NOT_FOUND', 'No such hold');
-      if (hold.status !== paymentsV1.HoldStatus.HOLD_STATUS_AUTHORIZED) fail('PAYMENTS.HOLD_NOT_AUTHORIZED', 'FAILED_PRECONDITION', 'Hold is not authorized');
+      if (hold.status !== paymentsV1.HoldStatus.HOLD_STATUS_AUTHORIZED)
+        fail('PAYMENTS.HOLD_NOT_AUTHORIZED', 'FAILED_PRECONDITION', 'Hold is not authorized');
       accountOf(hold.accountId).held -= hold.amount?.amountMinor ?? 0n;
       const voided = { ...hold, status: paymentsV1.HoldStatus.HOLD_STATUS_VOIDED };
       holds.set(hold.id, voided);
@@ -206,9 +286,18 @@ const transferService: UnaryImplementation<typeof paymentsV1.TransferServiceServ
     await record('ReverseTransfer', ctx, req);
     return idempotent('reverse', req.idempotencyKey, fingerprint(paymentsV1.ReverseTransferRequest, req), async () => {
       const original = transfers.get(req.transferId) ?? fail('PAYMENTS.TRANSFER_NOT_FOUND', 'NOT_FOUND', 'No such transfer');
-      if (original.status !== paymentsV1.TransferStatus.TRANSFER_STATUS_POSTED) fail('PAYMENTS.TRANSFER_NOT_REVERSIBLE', 'FAILED_PRECONDITION', 'Only a POSTED transfer can be reversed');
+      if (original.status !== paymentsV1.TransferStatus.TRANSFER_STATUS_POSTED)
+        fail('PAYMENTS.TRANSFER_NOT_REVERSIBLE', 'FAILED_PRECONDITION', 'Only a POSTED transfer can be reversed');
       const reversal = post(
-        { sourceAccountId: original.destinationAccountId, destinationAccountId: original.sourceAccountId, amount: original.amount, description: req.reason, reference: '', labels: {}, counterparty: undefined },
+        {
+          sourceAccountId: original.destinationAccountId,
+          destinationAccountId: original.sourceAccountId,
+          amount: original.amount,
+          description: req.reason,
+          reference: '',
+          labels: {},
+          counterparty: undefined,
+        },
         { reversesTransferId: original.id, kind: paymentsV1.TransferKind.TRANSFER_KIND_REVERSAL },
       );
       const reversed = { ...original, status: paymentsV1.TransferStatus.TRANSFER_STATUS_REVERSED, reversedByTransferId: reversal.id };
@@ -216,9 +305,15 @@ const transferService: UnaryImplementation<typeof paymentsV1.TransferServiceServ
       return { original: reversed, reversal };
     });
   },
-  async approveRelease() { fail('TEST.UNUSED', 'INTERNAL', 'not exposed over REST'); },
-  async releaseTransfer() { fail('TEST.UNUSED', 'INTERNAL', 'not exposed over REST'); },
-  async declineHeldTransfer() { fail('TEST.UNUSED', 'INTERNAL', 'not exposed over REST'); },
+  async approveRelease() {
+    fail('TEST.UNUSED', 'INTERNAL', 'not exposed over REST');
+  },
+  async releaseTransfer() {
+    fail('TEST.UNUSED', 'INTERNAL', 'not exposed over REST');
+  },
+  async declineHeldTransfer() {
+    fail('TEST.UNUSED', 'INTERNAL', 'not exposed over REST');
+  },
 };
 
 const auditService: UnaryImplementation<typeof paymentsV1.AuditServiceService> = {
@@ -230,20 +325,36 @@ const auditService: UnaryImplementation<typeof paymentsV1.AuditServiceService> =
   },
   async listAuditRecords(req, ctx) {
     await record('ListAuditRecords', ctx, req);
-    const records = [1n, 2n].map((seq) => paymentsV1.AuditRecord.fromPartial({
-      seq, id: randomUUID(), occurredAt: new Date(), actor: 'alice', action: 'transfer.posted', entityType: 'transfer', entityId: req.entityId || 't-1',
-      payloadJson: JSON.stringify({ amountMinor: '1050', currency: 'EUR' }), prevHash: seq === 1n ? '0'.repeat(64) : 'a'.repeat(64), hash: seq === 1n ? 'a'.repeat(64) : 'b'.repeat(64),
-    }));
+    const records = [1n, 2n].map((seq) =>
+      paymentsV1.AuditRecord.fromPartial({
+        seq,
+        id: randomUUID(),
+        occurredAt: new Date(),
+        actor: 'alice',
+        action: 'transfer.posted',
+        entityType: 'transfer',
+        entityId: req.entityId || 't-1',
+        payloadJson: JSON.stringify({ amountMinor: '1050', currency: 'EUR' }),
+        prevHash: seq === 1n ? '0'.repeat(64) : 'a'.repeat(64),
+        hash: seq === 1n ? 'a'.repeat(64) : 'b'.repeat(64),
+      }),
+    );
     return { records, page: { nextPageToken: '' } };
   },
 };
 
 const complianceService: UnaryImplementation<typeof complianceV1.ComplianceServiceService> = {
-  async screen() { fail('TEST.UNUSED', 'INTERNAL', 'called by transactions, not the gateway'); },
-  async screenBatch() { fail('TEST.UNUSED', 'INTERNAL', 'called by transactions, not the gateway'); },
+  async screen() {
+    fail('TEST.UNUSED', 'INTERNAL', 'called by transactions, not the gateway');
+  },
+  async screenBatch() {
+    fail('TEST.UNUSED', 'INTERNAL', 'called by transactions, not the gateway');
+  },
   async listAlerts(req, ctx) {
     await record('ListAlerts', ctx, req);
-    const all = [...alerts.values()].filter((a) => req.status === complianceV1.AlertStatus.ALERT_STATUS_UNSPECIFIED || a.status === req.status);
+    const all = [...alerts.values()].filter(
+      (a) => req.status === complianceV1.AlertStatus.ALERT_STATUS_UNSPECIFIED || a.status === req.status,
+    );
     const { items, page: next } = page(all, req.page);
     return { alerts: items, page: next };
   },
@@ -259,14 +370,26 @@ const complianceService: UnaryImplementation<typeof complianceV1.ComplianceServi
     const alert = alerts.get(req.alertId) ?? fail('COMPLIANCE.ALERT_NOT_FOUND', 'NOT_FOUND', 'No such alert');
     const reviewer = (await subjectOf(ctx)) ?? 'anonymous';
     if (req.resolution === complianceV1.AlertResolution.ALERT_RESOLUTION_RELEASE) {
-      if (alert.releaseApprovals.includes(reviewer)) fail('COMPLIANCE.FOUR_EYES_REQUIRED', 'FAILED_PRECONDITION', 'A second, different reviewer must approve the release');
+      if (alert.releaseApprovals.includes(reviewer))
+        fail('COMPLIANCE.FOUR_EYES_REQUIRED', 'FAILED_PRECONDITION', 'A second, different reviewer must approve the release');
       const approvals = [...alert.releaseApprovals, reviewer];
       const done = approvals.length >= 2;
-      const next = { ...alert, releaseApprovals: approvals, status: done ? complianceV1.AlertStatus.ALERT_STATUS_RESOLVED : complianceV1.AlertStatus.ALERT_STATUS_AWAITING_SECOND_APPROVAL, resolution: done ? req.resolution : alert.resolution, resolutionNote: req.note };
+      const next = {
+        ...alert,
+        releaseApprovals: approvals,
+        status: done ? complianceV1.AlertStatus.ALERT_STATUS_RESOLVED : complianceV1.AlertStatus.ALERT_STATUS_AWAITING_SECOND_APPROVAL,
+        resolution: done ? req.resolution : alert.resolution,
+        resolutionNote: req.note,
+      };
       alerts.set(alert.id, next);
       return { alert: next };
     }
-    const resolved = { ...alert, status: complianceV1.AlertStatus.ALERT_STATUS_RESOLVED, resolution: req.resolution, resolutionNote: req.note };
+    const resolved = {
+      ...alert,
+      status: complianceV1.AlertStatus.ALERT_STATUS_RESOLVED,
+      resolution: req.resolution,
+      resolutionNote: req.note,
+    };
     alerts.set(alert.id, resolved);
     return { alert: resolved };
   },
@@ -293,16 +416,36 @@ export async function startFakePeers(peerOptions: FakePeerOptions): Promise<Fake
   options = peerOptions;
   const logger = pino({ level: 'silent' });
   const transactionsServer: GrpcServerHandle = await createGrpcServer({
-    port: 0, host: '127.0.0.1', logger, shutdownGraceMs: 200,
+    port: 0,
+    host: '127.0.0.1',
+    logger,
+    shutdownGraceMs: 200,
     services: [
-      { definition: paymentsV1.AccountServiceService, implementation: unaryService(paymentsV1.AccountServiceService, accountService, { logger }) },
-      { definition: paymentsV1.TransferServiceService, implementation: unaryService(paymentsV1.TransferServiceService, transferService, { logger }) },
-      { definition: paymentsV1.AuditServiceService, implementation: unaryService(paymentsV1.AuditServiceService, auditService, { logger }) },
+      {
+        definition: paymentsV1.AccountServiceService,
+        implementation: unaryService(paymentsV1.AccountServiceService, accountService, { logger }),
+      },
+      {
+        definition: paymentsV1.TransferServiceService,
+        implementation: unaryService(paymentsV1.TransferServiceService, transferService, { logger }),
+      },
+      {
+        definition: paymentsV1.AuditServiceService,
+        implementation: unaryService(paymentsV1.AuditServiceService, auditService, { logger }),
+      },
     ],
   });
   const complianceServer: GrpcServerHandle = await createGrpcServer({
-    port: 0, host: '127.0.0.1', logger, shutdownGraceMs: 200,
-    services: [{ definition: complianceV1.ComplianceServiceService, implementation: unaryService(complianceV1.ComplianceServiceService, complianceService, { logger }) }],
+    port: 0,
+    host: '127.0.0.1',
+    logger,
+    shutdownGraceMs: 200,
+    services: [
+      {
+        definition: complianceV1.ComplianceServiceService,
+        implementation: unaryService(complianceV1.ComplianceServiceService, complianceService, { logger }),
+      },
+    ],
   });
   return {
     transactionsPort: transactionsServer.port,

@@ -15,7 +15,11 @@ export const INGEST_POLICY: PolicyTable<typeof analyticsV1.IngestServiceService>
  */
 export function ingestTenantOf(principal: Principal): string {
   if (principal.tenantId === undefined || principal.tenantId === '') {
-    throw new AppError({ code: 'AUTH.TENANT_FORBIDDEN', kind: 'PERMISSION_DENIED', message: 'The credential is not bound to a tenant (JWT claim `tenant`)' });
+    throw new AppError({
+      code: 'AUTH.TENANT_FORBIDDEN',
+      kind: 'PERMISSION_DENIED',
+      message: 'The credential is not bound to a tenant (JWT claim `tenant`)',
+    });
   }
   return principal.tenantId;
 }

@@ -58,7 +58,8 @@ export function validateEvent(
   ];
   for (const [key, value] of Object.entries(event.attributes)) texts.push([`attributes`, key], [`attributes.${key}`, value]);
   const dirty = texts.find(([, value]) => !isCleanText(value));
-  if (dirty) return reject(RejectionCodes.invalidUtf8, `${dirty[0].startsWith('attributes') ? 'attributes' : dirty[0]} is not valid UTF-8 text`);
+  if (dirty)
+    return reject(RejectionCodes.invalidUtf8, `${dirty[0].startsWith('attributes') ? 'attributes' : dirty[0]} is not valid UTF-8 text`);
 
   if (!event.tenantId) return reject(RejectionCodes.tenantRequired, 'tenant_id is required');
   if (!TENANT_PATTERN.test(event.tenantId)) return reject(RejectionCodes.invalidId, `tenant_id must match ${TENANT_PATTERN.source}`);
@@ -90,7 +91,8 @@ export function validateEvent(
   }
   let bytes = 0;
   for (const [key, value] of entries) {
-    if (!ATTRIBUTE_KEY_PATTERN.test(key)) return reject(RejectionCodes.invalidAttributes, `attribute keys must match ${ATTRIBUTE_KEY_PATTERN.source}`);
+    if (!ATTRIBUTE_KEY_PATTERN.test(key))
+      return reject(RejectionCodes.invalidAttributes, `attribute keys must match ${ATTRIBUTE_KEY_PATTERN.source}`);
     // Values become dimension values in insights' PostgreSQL text columns, which cannot hold U+0000: accepted
     // here, such an event would fail every write of its aggregates there, long after the producer got "accepted".
     if (value.includes('\u0000')) return reject(RejectionCodes.invalidAttributes, `attribute "${key}" contains the NUL character (U+0000)`);

@@ -35,8 +35,10 @@ export class IngestGrpc {
         },
         { logger: this.logger },
       ),
-      ingestStream: (call: ServerReadableStream<analyticsV1.IngestStreamRequest, analyticsV1.IngestStreamResponse>, callback: sendUnaryData<analyticsV1.IngestStreamResponse>) =>
-        this.stream(call, callback),
+      ingestStream: (
+        call: ServerReadableStream<analyticsV1.IngestStreamRequest, analyticsV1.IngestStreamResponse>,
+        callback: sendUnaryData<analyticsV1.IngestStreamResponse>,
+      ) => this.stream(call, callback),
     };
   }
 

@@ -1,4 +1,10 @@
-import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type DataPoint } from '@opentelemetry/sdk-metrics';
+import {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+  type DataPoint,
+} from '@opentelemetry/sdk-metrics';
 import { IngestMetrics, PIPELINE_EVENTS_METRIC } from './ingest.metrics';
 
 describe(IngestMetrics, () => {

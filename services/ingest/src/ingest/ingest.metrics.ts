@@ -11,13 +11,17 @@ export class IngestMetrics {
   private readonly events: Counter;
 
   constructor(meter: Meter = metrics.getMeter('tessera.ingest')) {
-    this.events = meter.createCounter(PIPELINE_EVENTS_METRIC, { description: 'Analytics events by pipeline stage and outcome', unit: '{event}' });
+    this.events = meter.createCounter(PIPELINE_EVENTS_METRIC, {
+      description: 'Analytics events by pipeline stage and outcome',
+      unit: '{event}',
+    });
   }
 
   record(accepted: number, rejections: readonly Rejection[]): void {
     if (accepted > 0) this.events.add(accepted, { 'tessera.pipeline.stage': 'ingest', 'tessera.pipeline.outcome': 'accepted' });
     const byCode = new Map<string, number>();
     for (const r of rejections) byCode.set(r.code, (byCode.get(r.code) ?? 0) + 1);
-    for (const [code, n] of byCode) this.events.add(n, { 'tessera.pipeline.stage': 'ingest', 'tessera.pipeline.outcome': 'rejected', 'error.type': code });
+    for (const [code, n] of byCode)
+      this.events.add(n, { 'tessera.pipeline.stage': 'ingest', 'tessera.pipeline.outcome': 'rejected', 'error.type': code });
   }
 }

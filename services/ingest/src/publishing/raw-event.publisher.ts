@@ -71,7 +71,10 @@ export class RawEventPublisher {
     const outcome = await Promise.race([settled, timedOut]).finally(() => clearTimeout(timer));
     if (outcome === 'timeout') {
       void settled.then((late) =>
-        this.logger.warn({ events: events.length, acked: late === undefined }, 'publish finished after the caller was answered UNAVAILABLE'),
+        this.logger.warn(
+          { events: events.length, acked: late === undefined },
+          'publish finished after the caller was answered UNAVAILABLE',
+        ),
       );
       throw kafkaUnavailable('Kafka did not acknowledge in time', downRetry);
     }

@@ -80,7 +80,13 @@ function fromSeriesRow(r: SeriesRow): Aggregate {
 /** The filter as SQL over window_aggregates, tumbling windows only (hopping ones overlap: a series would count twice). */
 function seriesWhere(f: AggregateFilter): { where: string; values: unknown[] } {
   const values: unknown[] = [f.tenantId, f.dimensionKey, f.from, f.to];
-  const parts = ['tenant_id = $1', 'dimension_key = $2', 'window_start >= $3', 'window_start < $4', 'window_slide_seconds = window_size_seconds'];
+  const parts = [
+    'tenant_id = $1',
+    'dimension_key = $2',
+    'window_start >= $3',
+    'window_start < $4',
+    'window_slide_seconds = window_size_seconds',
+  ];
   const add = (column: string, value: string | undefined) => {
     if (value === undefined) return;
     values.push(value);
@@ -155,12 +161,31 @@ export class AggregateRepository {
       if (!held || a.revision > held.revision) newest.set(a.windowKey, a);
     }
     const rows = [...newest.values()].map((a) => ({
-      window_key: a.windowKey, tenant_id: a.tenantId, stream_id: a.streamId, metric: a.metric, dimension_key: a.dimensionKey,
-      dimension_value: a.dimensionValue, window_size_seconds: a.windowSizeSeconds, window_slide_seconds: a.windowSlideSeconds,
-      window_start: a.windowStart.toISOString(), window_end: a.windowEnd.toISOString(), count: a.count.toString(), sum: a.sum,
-      min: a.min, max: a.max, p50: a.p50, p95: a.p95, p99: a.p99, distinct_count: a.distinctCount.toString(),
-      late_events: a.lateEvents.toString(), revision: a.revision.toString(), final: a.final, producer: a.producer,
-      computed_at: a.computedAt.toISOString(), trace_id: a.traceId, max_event_time: a.maxEventTime?.toISOString() ?? null,
+      window_key: a.windowKey,
+      tenant_id: a.tenantId,
+      stream_id: a.streamId,
+      metric: a.metric,
+      dimension_key: a.dimensionKey,
+      dimension_value: a.dimensionValue,
+      window_size_seconds: a.windowSizeSeconds,
+      window_slide_seconds: a.windowSlideSeconds,
+      window_start: a.windowStart.toISOString(),
+      window_end: a.windowEnd.toISOString(),
+      count: a.count.toString(),
+      sum: a.sum,
+      min: a.min,
+      max: a.max,
+      p50: a.p50,
+      p95: a.p95,
+      p99: a.p99,
+      distinct_count: a.distinctCount.toString(),
+      late_events: a.lateEvents.toString(),
+      revision: a.revision.toString(),
+      final: a.final,
+      producer: a.producer,
+      computed_at: a.computedAt.toISOString(),
+      trace_id: a.traceId,
+      max_event_time: a.maxEventTime?.toISOString() ?? null,
     }));
     // Through node-postgres, not Prisma: the batch goes as the one text parameter it is (see createDatabaseClients).
     const {
@@ -178,7 +203,10 @@ export class AggregateRepository {
   /** The smallest tumbling window size with data matching `filter`, if any. */
   async smallestResolution(filter: AggregateFilter): Promise<number | undefined> {
     const { where, values } = seriesWhere(filter);
-    const { rows } = await this.prisma.pool.query<{ s: number }>(`SELECT min(window_size_seconds) AS s FROM window_aggregates WHERE ${where}`, values);
+    const { rows } = await this.prisma.pool.query<{ s: number }>(
+      `SELECT min(window_size_seconds) AS s FROM window_aggregates WHERE ${where}`,
+      values,
+    );
     return rows[0]?.s ?? undefined;
   }
 

@@ -11,8 +11,16 @@ describe('validateAggregate', () => {
   });
 
   it('lists every problem at once', () => {
-    const bad = sampleAggregate({ tenantId: '', windowSlideSeconds: 20, sum: Number.NaN, revision: -1n, windowEnd: new Date('2026-01-01T00:00:05Z') });
-    expect(() => validateAggregate(bad)).toThrow(/tenant_id is empty.*window_slide_seconds.*differs.*revision is negative.*sum is not finite/);
+    const bad = sampleAggregate({
+      tenantId: '',
+      windowSlideSeconds: 20,
+      sum: Number.NaN,
+      revision: -1n,
+      windowEnd: new Date('2026-01-01T00:00:05Z'),
+    });
+    expect(() => validateAggregate(bad)).toThrow(
+      /tenant_id is empty.*window_slide_seconds.*differs.*revision is negative.*sum is not finite/,
+    );
   });
 
   it('refuses missing window bounds and a dimension value without a key', () => {
@@ -21,8 +29,12 @@ describe('validateAggregate', () => {
   });
 
   it('refuses a max event time outside the window, which would skew the measured latency', () => {
-    expect(() => validateAggregate(sampleAggregate({ maxEventTime: new Date('2026-01-01T00:00:10Z') }))).toThrow('max_event_time outside the window');
+    expect(() => validateAggregate(sampleAggregate({ maxEventTime: new Date('2026-01-01T00:00:10Z') }))).toThrow(
+      'max_event_time outside the window',
+    );
     expect(() => validateAggregate(sampleAggregate({ maxEventTime: new Date(Number.NaN) }))).toThrow('max_event_time outside the window');
-    expect(validateAggregate(sampleAggregate({ maxEventTime: new Date('2026-01-01T00:00:00Z') })).maxEventTime).toEqual(new Date('2026-01-01T00:00:00Z'));
+    expect(validateAggregate(sampleAggregate({ maxEventTime: new Date('2026-01-01T00:00:00Z') })).maxEventTime).toEqual(
+      new Date('2026-01-01T00:00:00Z'),
+    );
   });
 });

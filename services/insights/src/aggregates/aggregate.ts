@@ -53,16 +53,28 @@ export function validateAggregate(a: Aggregate): Aggregate {
   if (!a.tenantId) problems.push('tenant_id is empty');
   if (!a.streamId) problems.push('stream_id is empty');
   if (!a.metric) problems.push('metric is empty');
-  if (!a.windowKey.startsWith(`${a.tenantId}|${a.streamId}|${a.metric}|`)) problems.push('window_key does not start with tenant|stream|metric|');
+  if (!a.windowKey.startsWith(`${a.tenantId}|${a.streamId}|${a.metric}|`))
+    problems.push('window_key does not start with tenant|stream|metric|');
   if (a.dimensionKey === '' && a.dimensionValue !== '') problems.push('dimension_value without dimension_key');
-  if (!Number.isInteger(a.windowSizeSeconds) || a.windowSizeSeconds <= 0 || a.windowSizeSeconds > MAX_WINDOW_SECONDS) problems.push('window_size_seconds out of range');
-  if (!Number.isInteger(a.windowSlideSeconds) || a.windowSlideSeconds <= 0 || a.windowSlideSeconds > a.windowSizeSeconds) problems.push('window_slide_seconds out of range');
+  if (!Number.isInteger(a.windowSizeSeconds) || a.windowSizeSeconds <= 0 || a.windowSizeSeconds > MAX_WINDOW_SECONDS)
+    problems.push('window_size_seconds out of range');
+  if (!Number.isInteger(a.windowSlideSeconds) || a.windowSlideSeconds <= 0 || a.windowSlideSeconds > a.windowSizeSeconds)
+    problems.push('window_slide_seconds out of range');
   if (Number.isNaN(a.windowStart.getTime()) || Number.isNaN(a.windowEnd.getTime())) problems.push('window bounds missing');
-  else if (a.windowEnd.getTime() - a.windowStart.getTime() !== a.windowSizeSeconds * 1000) problems.push('window_end - window_start differs from window_size_seconds');
-  if (a.maxEventTime && !(a.maxEventTime >= a.windowStart && a.maxEventTime < a.windowEnd)) problems.push('max_event_time outside the window');
+  else if (a.windowEnd.getTime() - a.windowStart.getTime() !== a.windowSizeSeconds * 1000)
+    problems.push('window_end - window_start differs from window_size_seconds');
+  if (a.maxEventTime && !(a.maxEventTime >= a.windowStart && a.maxEventTime < a.windowEnd))
+    problems.push('max_event_time outside the window');
   if (a.revision < 0n) problems.push('revision is negative');
   if (a.count < 0n || a.distinctCount < 0n || a.lateEvents < 0n) problems.push('negative counter');
-  for (const [name, v] of [['sum', a.sum], ['min', a.min], ['max', a.max], ['p50', a.p50], ['p95', a.p95], ['p99', a.p99]] as const) {
+  for (const [name, v] of [
+    ['sum', a.sum],
+    ['min', a.min],
+    ['max', a.max],
+    ['p50', a.p50],
+    ['p95', a.p95],
+    ['p99', a.p99],
+  ] as const) {
     if (!Number.isFinite(v)) problems.push(`${name} is not finite`);
   }
   if (problems.length > 0) throw new InvalidAggregateError(problems.join('; '));

@@ -7,7 +7,12 @@ export const InsightsErrorCodes = {
 
 /** One INVALID_ARGUMENT listing every bad field, so a caller fixes them all at once. */
 export function invalidRequest(violations: FieldViolation[]): AppError {
-  return new AppError({ code: InsightsErrorCodes.invalidRequest, kind: 'INVALID_ARGUMENT', message: 'The request is invalid', fieldViolations: violations });
+  return new AppError({
+    code: InsightsErrorCodes.invalidRequest,
+    kind: 'INVALID_ARGUMENT',
+    message: 'The request is invalid',
+    fieldViolations: violations,
+  });
 }
 
 export function invalidPageToken(): AppError {

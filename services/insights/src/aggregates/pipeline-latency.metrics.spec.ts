@@ -1,4 +1,10 @@
-import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type HistogramMetricData } from '@opentelemetry/sdk-metrics';
+import {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+  type HistogramMetricData,
+} from '@opentelemetry/sdk-metrics';
 import { newestCoveredEventTime, PIPELINE_E2E_LATENCY_METRIC, PipelineLatencyMetrics } from './pipeline-latency.metrics';
 
 const at = (iso: string) => new Date(iso);
@@ -6,12 +12,18 @@ const at = (iso: string) => new Date(iso);
 describe('newestCoveredEventTime', () => {
   it('is the max event time the processor sent, even when the window end and computation time are later', () => {
     const maxEventTime = at('2026-01-01T00:00:12.345Z');
-    expect(newestCoveredEventTime({ windowEnd: at('2026-01-01T00:01:00Z'), computedAt: at('2026-01-01T00:01:05Z'), maxEventTime })).toBe(maxEventTime.getTime());
+    expect(newestCoveredEventTime({ windowEnd: at('2026-01-01T00:01:00Z'), computedAt: at('2026-01-01T00:01:05Z'), maxEventTime })).toBe(
+      maxEventTime.getTime(),
+    );
   });
 
   it('without one, is the window end for a closed window and the computation time for an open one', () => {
-    expect(newestCoveredEventTime({ windowEnd: at('2026-01-01T00:01:00Z'), computedAt: at('2026-01-01T00:01:05Z') })).toBe(at('2026-01-01T00:01:00Z').getTime());
-    expect(newestCoveredEventTime({ windowEnd: at('2026-01-01T00:01:00Z'), computedAt: at('2026-01-01T00:00:30Z') })).toBe(at('2026-01-01T00:00:30Z').getTime());
+    expect(newestCoveredEventTime({ windowEnd: at('2026-01-01T00:01:00Z'), computedAt: at('2026-01-01T00:01:05Z') })).toBe(
+      at('2026-01-01T00:01:00Z').getTime(),
+    );
+    expect(newestCoveredEventTime({ windowEnd: at('2026-01-01T00:01:00Z'), computedAt: at('2026-01-01T00:00:30Z') })).toBe(
+      at('2026-01-01T00:00:30Z').getTime(),
+    );
   });
 });
 
@@ -27,10 +39,15 @@ describe(PipelineLatencyMetrics, () => {
       m.visible({ windowEnd, computedAt: at('2026-01-01T00:01:04Z'), final: true }, at('2026-01-01T00:01:06.500Z').getTime());
       m.visible({ windowEnd, computedAt: at('2026-01-01T00:00:40Z'), final: false }, at('2026-01-01T00:00:40.200Z').getTime());
       // With max_event_time: measured from the newest aggregated event (00:00:55), not the window end.
-      m.visible({ windowEnd, computedAt: at('2026-01-01T00:01:02Z'), maxEventTime: at('2026-01-01T00:00:55Z'), final: true }, at('2026-01-01T00:01:03Z').getTime());
+      m.visible(
+        { windowEnd, computedAt: at('2026-01-01T00:01:02Z'), maxEventTime: at('2026-01-01T00:00:55Z'), final: true },
+        at('2026-01-01T00:01:03Z').getTime(),
+      );
       await reader.forceFlush();
 
-      const metric = exporter.getMetrics()[0]?.scopeMetrics[0]?.metrics.find((x) => x.descriptor.name === PIPELINE_E2E_LATENCY_METRIC) as HistogramMetricData;
+      const metric = exporter
+        .getMetrics()[0]
+        ?.scopeMetrics[0]?.metrics.find((x) => x.descriptor.name === PIPELINE_E2E_LATENCY_METRIC) as HistogramMetricData;
       expect(metric.descriptor.unit).toBe('s');
       const final = metric.dataPoints.find((p) => p.attributes['tessera.aggregate.final'] === true);
       const early = metric.dataPoints.find((p) => p.attributes['tessera.aggregate.final'] === false);

@@ -31,7 +31,9 @@ describe('resolveRange', () => {
     for (const [from, to, field] of cases) {
       const v: FieldViolation[] = [];
       resolveRange(from, to, limits, v, now);
-      expect(v).toEqual([{ field, description: expect.stringContaining('must be between 0001-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z') }]);
+      expect(v).toEqual([
+        { field, description: expect.stringContaining('must be between 0001-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z') },
+      ]);
     }
     const v: FieldViolation[] = [];
     resolveRange(at('0001-01-01T00:00:00Z'), at('0001-01-01T00:30:00Z'), limits, v, now);

@@ -32,7 +32,11 @@ export function resolveRange(
   const start = from ?? new Date(end.getTime() - limits.defaultRangeMs);
   const bounds = `must be between ${EARLIEST_INSTANT.toISOString()} and ${LATEST_INSTANT.toISOString()}`;
   if (outOfRange(end)) violations.push({ field: 'to', description: bounds });
-  else if (outOfRange(start)) violations.push({ field: 'from', description: from ? bounds : `${bounds} (default: to - ${Math.round(limits.defaultRangeMs / 60_000)} min)` });
+  else if (outOfRange(start))
+    violations.push({
+      field: 'from',
+      description: from ? bounds : `${bounds} (default: to - ${Math.round(limits.defaultRangeMs / 60_000)} min)`,
+    });
   else if (start.getTime() >= end.getTime()) violations.push({ field: 'from', description: 'must be before to' });
   else if (end.getTime() - start.getTime() > limits.maxRangeMs) {
     violations.push({ field: 'to', description: `range must be at most ${Math.round(limits.maxRangeMs / 3_600_000)} h` });

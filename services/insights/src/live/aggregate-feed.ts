@@ -15,7 +15,9 @@ export interface FeedFilter {
 }
 
 export function matches(filter: FeedFilter, a: Aggregate): boolean {
-  return a.tenantId === filter.tenantId && (!filter.streamId || a.streamId === filter.streamId) && (!filter.metric || a.metric === filter.metric);
+  return (
+    a.tenantId === filter.tenantId && (!filter.streamId || a.streamId === filter.streamId) && (!filter.metric || a.metric === filter.metric)
+  );
 }
 
 /**

@@ -73,7 +73,8 @@ export class StreamAggregatesGrpc {
       if (finished) return;
       finished = true;
       this.calls.delete(call);
-      if (subscription.dropped > 0) this.logger.warn({ tenantId, dropped: subscription.dropped, reason }, 'slow subscriber: updates were dropped');
+      if (subscription.dropped > 0)
+        this.logger.warn({ tenantId, dropped: subscription.dropped, reason }, 'slow subscriber: updates were dropped');
       subscription.close();
     };
     call.on('cancelled', () => finish('cancelled'));

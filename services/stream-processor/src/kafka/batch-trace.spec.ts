@@ -17,14 +17,27 @@ describe(parseTraceparent, () => {
   it('parses a valid traceparent into a remote context', () => {
     expect(parseTraceparent(tp(7))).toEqual({ traceId: tp(7).slice(3, 35), spanId: tp(7).slice(36, 52), traceFlags: 1, isRemote: true });
   });
-  it.each(['', 'junk', `ff-${'1'.repeat(32)}-${'1'.repeat(16)}-01`, `00-${'0'.repeat(32)}-${'1'.repeat(16)}-01`, `00-${'1'.repeat(32)}-${'0'.repeat(16)}-01`])('rejects %p', (value) => {
+  it.each([
+    '',
+    'junk',
+    `ff-${'1'.repeat(32)}-${'1'.repeat(16)}-01`,
+    `00-${'0'.repeat(32)}-${'1'.repeat(16)}-01`,
+    `00-${'1'.repeat(32)}-${'0'.repeat(16)}-01`,
+  ])('rejects %p', (value) => {
     expect(parseTraceparent(value)).toBeUndefined();
   });
 });
 
 describe(contributorLinks, () => {
   it('keeps the newest distinct contributors, up to the cap, and counts the rest as dropped', () => {
-    const records: InputRecord[] = [event(tp(1)), event(), { kind: 'poison', code: 'X', reason: 'r', offset: '1', key: null, value: null, timestampMs: 0 }, event(tp(2)), event(tp(3)), event(tp(3))];
+    const records: InputRecord[] = [
+      event(tp(1)),
+      event(),
+      { kind: 'poison', code: 'X', reason: 'r', offset: '1', key: null, value: null, timestampMs: 0 },
+      event(tp(2)),
+      event(tp(3)),
+      event(tp(3)),
+    ];
     const { links, dropped } = contributorLinks(records, 2);
     expect(links.map((l) => l.context.spanId)).toEqual([tp(3).slice(36, 52), tp(2).slice(36, 52)]);
     expect(dropped).toBe(1);

@@ -32,14 +32,18 @@ export async function ensureChangelogTopic(admin: Admin, topic: string, layout: 
   if (!existing.includes(topic)) {
     await admin.createTopics({
       waitForLeaders: true,
-      topics: [{ topic, numPartitions: layout.partitions, replicationFactor: -1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }],
+      topics: [
+        { topic, numPartitions: layout.partitions, replicationFactor: -1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
+      ],
     });
     return;
   }
   const meta = await admin.fetchTopicMetadata({ topics: [topic] });
   const count = meta.topics[0]?.partitions.length ?? 0;
   if (count !== layout.partitions) {
-    throw new Error(`changelog topic ${topic} has ${count} partitions; the inputs need ${layout.partitions} (delete it or use another STREAM_PROCESSOR_CHANGELOG_TOPIC)`);
+    throw new Error(
+      `changelog topic ${topic} has ${count} partitions; the inputs need ${layout.partitions} (delete it or use another STREAM_PROCESSOR_CHANGELOG_TOPIC)`,
+    );
   }
 }
 
@@ -50,7 +54,10 @@ export async function ensureChangelogTopic(admin: Admin, topic: string, layout: 
 export async function ensureRepartitionTopic(admin: Admin, topic: string): Promise<void> {
   const existing = await admin.listTopics();
   if (existing.includes(topic)) return;
-  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1, replicationFactor: -1, configEntries: [{ name: 'retention.ms', value: '604800000' }] }] });
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [{ topic, numPartitions: 1, replicationFactor: -1, configEntries: [{ name: 'retention.ms', value: '604800000' }] }],
+  });
 }
 
 /**

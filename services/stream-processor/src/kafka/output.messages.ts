@@ -39,7 +39,14 @@ export function aggregateMessage(a: EmittedAggregate, now: Date, traceId = ''): 
     maxEventTime: a.summary.maxEventTimeMs === undefined ? undefined : new Date(a.summary.maxEventTimeMs),
   });
   const envelope = buildEnvelope(
-    { type: eventTypeName.WindowAggregate, subject: a.windowKey, id: `${a.windowKey}#${a.revision}`, time: new Date(a.id.startMs + a.id.sizeMs), message, codec: analyticsV1.WindowAggregate },
+    {
+      type: eventTypeName.WindowAggregate,
+      subject: a.windowKey,
+      id: `${a.windowKey}#${a.revision}`,
+      time: new Date(a.id.startMs + a.id.sizeMs),
+      message,
+      codec: analyticsV1.WindowAggregate,
+    },
     PRODUCER_NAME,
     injectTraceContext(),
   );
@@ -59,7 +66,13 @@ export function deadLetterMessage(d: DeadLetterOut, source: { topic: string; par
     failedAt: now,
   });
   const envelope = buildEnvelope(
-    { type: eventTypeName.DeadLetter, subject: `${source.topic}/${source.partition}/${d.offset}`, id: `${source.topic}/${source.partition}/${d.offset}`, message, codec: analyticsV1.DeadLetter },
+    {
+      type: eventTypeName.DeadLetter,
+      subject: `${source.topic}/${source.partition}/${d.offset}`,
+      id: `${source.topic}/${source.partition}/${d.offset}`,
+      message,
+      codec: analyticsV1.DeadLetter,
+    },
     PRODUCER_NAME,
     {},
   );

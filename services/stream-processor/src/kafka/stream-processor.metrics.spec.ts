@@ -1,4 +1,10 @@
-import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type DataPoint } from '@opentelemetry/sdk-metrics';
+import {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+  type DataPoint,
+} from '@opentelemetry/sdk-metrics';
 import { DLQ_MESSAGES_METRIC } from '@tessera/kafka';
 import { PIPELINE_EVENTS_METRIC, StreamProcessorMetrics } from './stream-processor.metrics';
 
@@ -11,17 +17,27 @@ describe(StreamProcessorMetrics, () => {
       const m = new StreamProcessorMetrics('stream-processor.aggregates', provider.getMeter('test'));
       const dl = (code: string) => ({ code, reason: 'r', offset: '1', key: null, value: null });
 
-      m.committed('analytics.events.raw.v1', { stats: { events: 7, duplicates: 1, late: 2, poison: 0, ignored: 0 }, deadLetters: [dl('LATE'), dl('LATE'), dl('ANALYTICS.INVALID_EVENT')] });
+      m.committed('analytics.events.raw.v1', {
+        stats: { events: 7, duplicates: 1, late: 2, poison: 0, ignored: 0 },
+        deadLetters: [dl('LATE'), dl('LATE'), dl('ANALYTICS.INVALID_EVENT')],
+      });
       await reader.forceFlush();
 
       const rows = (name: string) =>
-        ((exporter.getMetrics()[0]?.scopeMetrics[0]?.metrics.find((x) => x.descriptor.name === name)?.dataPoints ?? []) as Array<DataPoint<number>>).map((p) => ({ ...p.attributes, n: p.value }));
+        (
+          (exporter.getMetrics()[0]?.scopeMetrics[0]?.metrics.find((x) => x.descriptor.name === name)?.dataPoints ?? []) as Array<
+            DataPoint<number>
+          >
+        ).map((p) => ({ ...p.attributes, n: p.value }));
       expect(rows(PIPELINE_EVENTS_METRIC)).toEqual([
         { 'tessera.pipeline.stage': 'processor', 'tessera.pipeline.outcome': 'processed', n: 7 },
         { 'tessera.pipeline.stage': 'processor', 'tessera.pipeline.outcome': 'duplicate', n: 1 },
         { 'tessera.pipeline.stage': 'processor', 'tessera.pipeline.outcome': 'late', n: 2 },
       ]);
-      const group = { 'messaging.destination.name': 'analytics.events.raw.v1', 'messaging.consumer.group.name': 'stream-processor.aggregates' };
+      const group = {
+        'messaging.destination.name': 'analytics.events.raw.v1',
+        'messaging.consumer.group.name': 'stream-processor.aggregates',
+      };
       expect(rows(DLQ_MESSAGES_METRIC)).toEqual([
         { ...group, 'error.type': 'LATE', n: 2 },
         { ...group, 'error.type': 'ANALYTICS.INVALID_EVENT', n: 1 },

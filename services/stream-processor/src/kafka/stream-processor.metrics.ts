@@ -17,14 +17,22 @@ export class StreamProcessorMetrics {
     private readonly groupId: string,
     meter: Meter = metrics.getMeter('tessera.stream-processor'),
   ) {
-    this.events = meter.createCounter(PIPELINE_EVENTS_METRIC, { description: 'Analytics events by pipeline stage and outcome', unit: '{event}' });
+    this.events = meter.createCounter(PIPELINE_EVENTS_METRIC, {
+      description: 'Analytics events by pipeline stage and outcome',
+      unit: '{event}',
+    });
     this.deadLetters = new DeadLetterCounter(meter);
   }
 
   /** A committed batch read from `sourceTopic`. */
   committed(sourceTopic: string, outcome: Pick<BatchOutcome, 'stats' | 'deadLetters'>): void {
     const { events, duplicates, late, poison } = outcome.stats;
-    for (const [result, n] of [['processed', events], ['duplicate', duplicates], ['late', late], ['poison', poison]] as const) {
+    for (const [result, n] of [
+      ['processed', events],
+      ['duplicate', duplicates],
+      ['late', late],
+      ['poison', poison],
+    ] as const) {
       if (n > 0) this.events.add(n, { 'tessera.pipeline.stage': 'processor', 'tessera.pipeline.outcome': result });
     }
     const byCode = new Map<string, number>();

@@ -2,7 +2,18 @@ import { context, SpanKind, trace } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import { markSpanFailed } from '@tessera/telemetry';
 import { ConsumerLagMonitor, createProducer, isProducerStateError, type KafkaLogger, reportFatalCrashes } from '@tessera/kafka';
-import { type Admin, CompressionTypes, type Consumer, type EachBatchPayload, type Kafka, KafkaJSError, type KafkaMessage, type Message, type Producer, type ProducerRecord } from 'kafkajs';
+import {
+  type Admin,
+  CompressionTypes,
+  type Consumer,
+  type EachBatchPayload,
+  type Kafka,
+  KafkaJSError,
+  type KafkaMessage,
+  type Message,
+  type Producer,
+  type ProducerRecord,
+} from 'kafkajs';
 import { decodePaymentEvent, isAggregatedPaymentEvent } from '../payments/payment-event.decoder';
 import { PartitionState, type AggregationOptions, type BatchOutcome } from '../processing/partition-state';
 import type { InputRecord } from '../processing/processing.types';
@@ -82,7 +93,19 @@ export const PAYMENTS_REPARTITION_KEY = 'payments/transfers';
  *    dedupes its repeats by envelope id (see forwardPayments). It copies only the events the aggregation uses.
  */
 export class StreamProcessorRunner {
-  readonly stats: ProcessorStats = { forwarded: 0, skipped: 0, batches: 0, transactions: 0, records: 0, events: 0, duplicates: 0, late: 0, poison: 0, aggregatesEmitted: 0, restores: 0 };
+  readonly stats: ProcessorStats = {
+    forwarded: 0,
+    skipped: 0,
+    batches: 0,
+    transactions: 0,
+    records: 0,
+    events: 0,
+    duplicates: 0,
+    late: 0,
+    poison: 0,
+    aggregatesEmitted: 0,
+    restores: 0,
+  };
   private readonly admin: Admin;
   private consumer: Consumer | undefined;
   private layout: ChangelogLayout | undefined;
@@ -128,10 +151,21 @@ export class StreamProcessorRunner {
     await this.admin.connect();
     if (this.paymentsTopics) await ensureRepartitionTopic(this.admin, this.paymentsTopics.repartition);
     const meta = await this.admin.fetchTopicMetadata({ topics: this.aggregationTopics });
-    this.layout = new ChangelogLayout(this.aggregationTopics.map((topic) => ({ topic, partitions: meta.topics.find((t) => t.name === topic)?.partitions.length ?? 0 })));
+    this.layout = new ChangelogLayout(
+      this.aggregationTopics.map((topic) => ({ topic, partitions: meta.topics.find((t) => t.name === topic)?.partitions.length ?? 0 })),
+    );
     await ensureChangelogTopic(this.admin, this.options.topics.changelog, this.layout);
 
-    const consumer = this.options.kafka.consumer({ groupId: this.options.groupId, allowAutoTopicCreation: false, readUncommitted: false, maxWaitTimeInMs: this.options.fetchMaxWaitMs, minBytes: this.options.fetchMinBytes, maxBytesPerPartition: this.options.maxBatchBytes, sessionTimeout: 30_000, heartbeatInterval: 3_000 });
+    const consumer = this.options.kafka.consumer({
+      groupId: this.options.groupId,
+      allowAutoTopicCreation: false,
+      readUncommitted: false,
+      maxWaitTimeInMs: this.options.fetchMaxWaitMs,
+      minBytes: this.options.fetchMinBytes,
+      maxBytesPerPartition: this.options.maxBatchBytes,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3_000,
+    });
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       this.generation++;
@@ -147,19 +181,37 @@ export class StreamProcessorRunner {
         this.options.logger.warn({ err }, 'preparing the assignment failed; the first batch retries it');
       });
     });
-    reportFatalCrashes(consumer, { groupId: this.options.groupId, topics: this.inputTopics, logger: this.options.logger, active: () => !this.stopped });
+    reportFatalCrashes(consumer, {
+      groupId: this.options.groupId,
+      topics: this.inputTopics,
+      logger: this.options.logger,
+      active: () => !this.stopped,
+    });
     if (this.paymentsTopics) {
       this.forwarder = createProducer(this.options.kafka);
       await this.forwarder.connect();
     }
     await consumer.connect();
     await consumer.subscribe({ topics: this.inputTopics, fromBeginning: this.options.fromBeginning });
-    await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch: (p) => this.onBatch(p) });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: (p) => this.onBatch(p),
+    });
     // Offsets committed through the transactions (sendOffsets) are the group's, so the admin-based monitor reads them.
-    this.lagMonitor = new ConsumerLagMonitor({ admin: this.options.kafka.admin(), groupId: this.options.groupId, topics: this.inputTopics, logger: this.options.logger });
+    this.lagMonitor = new ConsumerLagMonitor({
+      admin: this.options.kafka.admin(),
+      groupId: this.options.groupId,
+      topics: this.inputTopics,
+      logger: this.options.logger,
+    });
     await this.lagMonitor.start();
     if (this.options.idleAdvanceMs > 0) {
-      this.idleTimer = setInterval(() => void this.advanceIdle().catch((err: unknown) => this.options.logger.warn({ err }, 'idle watermark advance failed')), Math.max(250, this.options.idleAdvanceMs / 2));
+      this.idleTimer = setInterval(
+        () => void this.advanceIdle().catch((err: unknown) => this.options.logger.warn({ err }, 'idle watermark advance failed')),
+        Math.max(250, this.options.idleAdvanceMs / 2),
+      );
       this.idleTimer.unref();
     }
   }
@@ -222,7 +274,10 @@ export class StreamProcessorRunner {
           const broken = this.producers.get(k);
           this.producers.delete(k);
           await broken?.disconnect().catch(() => undefined);
-          this.options.logger.warn({ err: error, partition: k }, 'transactional producer unusable; a new one takes over from the committed state');
+          this.options.logger.warn(
+            { err: error, partition: k },
+            'transactional producer unusable; a new one takes over from the committed state',
+          );
           throw new KafkaJSError(error as Error, { retriable: true });
         }
         throw error;
@@ -256,7 +311,9 @@ export class StreamProcessorRunner {
     const consumer = this.consumer;
     if (!target || !forwarder || !consumer) throw new Error('payments are disabled');
     // Only what the aggregation uses (isAggregatedPaymentEvent): the rest would be copied only to be ignored there.
-    const out: Message[] = messages.filter((m) => isAggregatedPaymentEvent(m.value)).map((m) => ({ key: PAYMENTS_REPARTITION_KEY, value: m.value, timestamp: m.timestamp, headers: m.headers }));
+    const out: Message[] = messages
+      .filter((m) => isAggregatedPaymentEvent(m.value))
+      .map((m) => ({ key: PAYMENTS_REPARTITION_KEY, value: m.value, timestamp: m.timestamp, headers: m.headers }));
     if (out.length > 0) await sendChunks(forwarder, [{ topic: target, messages: out }]);
     await consumer.commitOffsets([{ topic, partition, offset: nextOffset.toString() }]);
     this.stats.forwarded += out.length;
@@ -274,7 +331,13 @@ export class StreamProcessorRunner {
    * the traces of the batch's events (`records`; none for an idle watermark advance). Windows the batch
    * finalises get a `window close` child span each (window-close.tracing.ts).
    */
-  private async commit(topic: string, partition: number, outcome: BatchOutcome, nextOffset?: bigint, records: InputRecord[] = []): Promise<void> {
+  private async commit(
+    topic: string,
+    partition: number,
+    outcome: BatchOutcome,
+    nextOffset?: bigint,
+    records: InputRecord[] = [],
+  ): Promise<void> {
     const layout = this.layout;
     if (!layout) throw new Error('not started');
     const { links, dropped } = contributorLinks(records);
@@ -296,7 +359,11 @@ export class StreamProcessorRunner {
           { topic: this.options.topics.aggregates, messages: outcome.aggregates.map((a) => aggregateMessage(a, now, traceId)) },
           { topic: this.options.topics.dlq, messages: outcome.deadLetters.map((d) => deadLetterMessage(d, { topic, partition }, now)) },
           // zstd (@tessera/kafka ZstdCodec): JSON window state, read back only by this processor's restore.
-          { topic: this.options.topics.changelog, messages: outcome.changelog.map((e) => changelogMessage(e, changelogPartition)), compression: CompressionTypes.ZSTD },
+          {
+            topic: this.options.topics.changelog,
+            messages: outcome.changelog.map((e) => changelogMessage(e, changelogPartition)),
+            compression: CompressionTypes.ZSTD,
+          },
         ];
         await traceWindowCloses(outcome.aggregates, () => this.transact(topic, partition, sends, nextOffset));
       } catch (error) {
@@ -317,7 +384,10 @@ export class StreamProcessorRunner {
     try {
       await sendChunks(tx, sends);
       if (nextOffset !== undefined) {
-        await tx.sendOffsets({ consumerGroupId: this.options.groupId, topics: [{ topic, partitions: [{ partition, offset: nextOffset.toString() }] }] });
+        await tx.sendOffsets({
+          consumerGroupId: this.options.groupId,
+          topics: [{ topic, partitions: [{ partition, offset: nextOffset.toString() }] }],
+        });
       }
       await tx.commit();
     } catch (error) {
@@ -429,7 +499,13 @@ export class StreamProcessorRunner {
 async function sendChunks(sender: { send(record: ProducerRecord): Promise<unknown> }, sends: Send[]): Promise<void> {
   await context.with(suppressTracing(context.active()), async () => {
     for (const s of sends) {
-      for (const chunk of chunkBySize(s.messages)) await sender.send({ topic: s.topic, messages: chunk, acks: -1, ...(s.compression === undefined ? {} : { compression: s.compression }) });
+      for (const chunk of chunkBySize(s.messages))
+        await sender.send({
+          topic: s.topic,
+          messages: chunk,
+          acks: -1,
+          ...(s.compression === undefined ? {} : { compression: s.compression }),
+        });
     }
   });
 }

@@ -17,13 +17,31 @@ describe('infra/topology.yaml for the stream processor', () => {
   const service = topology.services.find((s) => s.name === 'stream-processor');
 
   it('sizes the compacted changelog as one partition per stateful input partition', () => {
-    const layout = new ChangelogLayout([config.STREAM_PROCESSOR_RAW_TOPIC, config.STREAM_PROCESSOR_PAYMENTS_REPARTITION_TOPIC].map((name) => ({ topic: name, partitions: topic(name)?.partitions ?? 0 })));
+    const layout = new ChangelogLayout(
+      [config.STREAM_PROCESSOR_RAW_TOPIC, config.STREAM_PROCESSOR_PAYMENTS_REPARTITION_TOPIC].map((name) => ({
+        topic: name,
+        partitions: topic(name)?.partitions ?? 0,
+      })),
+    );
     expect(topic(config.STREAM_PROCESSOR_CHANGELOG_TOPIC)).toMatchObject({ partitions: layout.partitions, cleanupPolicy: 'compact' });
     expect(topic(config.STREAM_PROCESSOR_PAYMENTS_REPARTITION_TOPIC)?.partitions).toBe(1);
   });
 
   it('lists every topic the processor reads and writes', () => {
-    expect(service?.consumes).toEqual(expect.arrayContaining([config.STREAM_PROCESSOR_RAW_TOPIC, config.STREAM_PROCESSOR_PAYMENTS_TOPIC, config.STREAM_PROCESSOR_PAYMENTS_REPARTITION_TOPIC]));
-    expect(service?.produces).toEqual(expect.arrayContaining([config.STREAM_PROCESSOR_AGGREGATES_TOPIC, config.STREAM_PROCESSOR_DLQ_TOPIC, config.STREAM_PROCESSOR_CHANGELOG_TOPIC, config.STREAM_PROCESSOR_PAYMENTS_REPARTITION_TOPIC]));
+    expect(service?.consumes).toEqual(
+      expect.arrayContaining([
+        config.STREAM_PROCESSOR_RAW_TOPIC,
+        config.STREAM_PROCESSOR_PAYMENTS_TOPIC,
+        config.STREAM_PROCESSOR_PAYMENTS_REPARTITION_TOPIC,
+      ]),
+    );
+    expect(service?.produces).toEqual(
+      expect.arrayContaining([
+        config.STREAM_PROCESSOR_AGGREGATES_TOPIC,
+        config.STREAM_PROCESSOR_DLQ_TOPIC,
+        config.STREAM_PROCESSOR_CHANGELOG_TOPIC,
+        config.STREAM_PROCESSOR_PAYMENTS_REPARTITION_TOPIC,
+      ]),
+    );
   });
 });

@@ -9,7 +9,16 @@ provider.register();
 
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
 function aggregate(startMs: number, closing: boolean, dimValue = ''): EmittedAggregate {
-  const id = { tenantId: 'acme', streamId: 'web', metric: 'page.view', dimKey: dimValue ? 'email' : '', dimValue, sizeMs: 10_000, slideMs: 10_000, startMs };
+  const id = {
+    tenantId: 'acme',
+    streamId: 'web',
+    metric: 'page.view',
+    dimKey: dimValue ? 'email' : '',
+    dimValue,
+    sizeMs: 10_000,
+    slideMs: 10_000,
+    startMs,
+  };
   return {
     id,
     windowKey: `acme|web|page.view|${id.dimKey}=${dimValue}|10|10|${startMs}`,
@@ -62,6 +71,9 @@ describe(traceWindowCloses, () => {
     const many = Array.from({ length: 5 }, (_, i) => aggregate(T0 + i * 10_000, true));
     await traceWindowCloses(many, async () => undefined, 3);
     expect(exporter.getFinishedSpans()).toHaveLength(3);
-    expect(windowCloseCounts([...many, aggregate(0, false)], 3)).toEqual({ 'tessera.windows.closed': 5, 'tessera.windows.close_spans_dropped': 2 });
+    expect(windowCloseCounts([...many, aggregate(0, false)], 3)).toEqual({
+      'tessera.windows.closed': 5,
+      'tessera.windows.close_spans_dropped': 2,
+    });
   });
 });

@@ -25,7 +25,9 @@ export function windowCloseAttributes(a: EmittedAggregate): Attributes {
     'tessera.window.revision': a.revision,
     'tessera.window.events': a.summary.count,
     'tessera.window.late_events': a.late,
-    ...(a.summary.maxEventTimeMs !== undefined ? { 'tessera.window.max_event_time': new Date(a.summary.maxEventTimeMs).toISOString() } : {}),
+    ...(a.summary.maxEventTimeMs !== undefined
+      ? { 'tessera.window.max_event_time': new Date(a.summary.maxEventTimeMs).toISOString() }
+      : {}),
   };
 }
 
@@ -34,7 +36,11 @@ export function windowCloseAttributes(a: EmittedAggregate): Attributes {
  * window this batch finalised, children of the active (batch) span: a window is closed once its final revision
  * is committed, so each span ends when the transaction does and is marked failed when it aborts.
  */
-export async function traceWindowCloses(aggregates: readonly EmittedAggregate[], publish: () => Promise<void>, max = MAX_WINDOW_CLOSE_SPANS): Promise<void> {
+export async function traceWindowCloses(
+  aggregates: readonly EmittedAggregate[],
+  publish: () => Promise<void>,
+  max = MAX_WINDOW_CLOSE_SPANS,
+): Promise<void> {
   const closing = aggregates.filter((a) => a.closing);
   const spans: Span[] = closing.slice(0, max).map((a) => tracer.startSpan('window close', { attributes: windowCloseAttributes(a) }));
   try {

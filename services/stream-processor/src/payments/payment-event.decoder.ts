@@ -43,7 +43,8 @@ export function decodePaymentEvent(value: Buffer | null): DecodedRecord {
       transfer = paymentsV1.TransferCreated.decode(envelope.data).transfer;
       if (!transfer?.amount) return { kind: 'poison', code: DlqReason.invalidEvent, reason: 'TransferCreated without amount' };
       measurements.push({ metric: 'transfer.count', value: 1 }, { metric: 'transfer.value', value: Number(transfer.amount.amountMinor) });
-      if (transfer.status === paymentsV1.TransferStatus.TRANSFER_STATUS_DECLINED) measurements.push({ metric: 'transfer.declined', value: 1 });
+      if (transfer.status === paymentsV1.TransferStatus.TRANSFER_STATUS_DECLINED)
+        measurements.push({ metric: 'transfer.declined', value: 1 });
     } else if (envelope.type === TRANSFER_DECLINED) {
       transfer = paymentsV1.TransferDeclined.decode(envelope.data).transfer;
       measurements.push({ metric: 'transfer.declined', value: 1 });
@@ -51,7 +52,11 @@ export function decodePaymentEvent(value: Buffer | null): DecodedRecord {
       return { kind: 'ignored' };
     }
   } catch (error) {
-    return { kind: 'poison', code: DlqReason.invalidPayload, reason: `payload is not a ${envelope.type.slice(0, 100)}: ${(error as Error).message}` };
+    return {
+      kind: 'poison',
+      code: DlqReason.invalidPayload,
+      reason: `payload is not a ${envelope.type.slice(0, 100)}: ${(error as Error).message}`,
+    };
   }
   const time = transfer?.createdAt ?? envelope.time;
   if (!time) return { kind: 'poison', code: DlqReason.invalidEvent, reason: 'no event time' };

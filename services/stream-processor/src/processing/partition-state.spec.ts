@@ -4,7 +4,10 @@ import type { InputRecord, NormalizedEvent } from './processing.types';
 
 const T0 = Date.UTC(2025, 0, 1, 12, 0, 0);
 const options: AggregationOptions = {
-  windows: [{ sizeMs: 10_000, slideMs: 10_000 }, { sizeMs: 60_000, slideMs: 10_000 }],
+  windows: [
+    { sizeMs: 10_000, slideMs: 10_000 },
+    { sizeMs: 60_000, slideMs: 10_000 },
+  ],
   dimensions: ['country'],
   distinctAttribute: 'user_id',
   allowedLatenessMs: 30_000,
@@ -17,7 +20,14 @@ const options: AggregationOptions = {
 };
 
 function ev(id: string, atMs: number, value: number, attrs: Record<string, string> = {}): NormalizedEvent {
-  return { tenantId: 't1', streamId: 's1', eventId: id, eventTimeMs: atMs, measurements: [{ metric: 'm', value }], attributes: { country: 'DE', user_id: `u${value % 7}`, ...attrs } };
+  return {
+    tenantId: 't1',
+    streamId: 's1',
+    eventId: id,
+    eventTimeMs: atMs,
+    measurements: [{ metric: 'm', value }],
+    attributes: { country: 'DE', user_id: `u${value % 7}`, ...attrs },
+  };
 }
 
 let offset = 0;
@@ -34,7 +44,16 @@ function latest(aggs: EmittedAggregate[]): Map<string, EmittedAggregate> {
 
 describe(PartitionState, () => {
   it('refuses a window family listed twice (each event would land in the same window twice)', () => {
-    expect(() => new PartitionState({ ...options, windows: [{ sizeMs: 10_000, slideMs: 10_000 }, { sizeMs: 10_000, slideMs: 10_000 }] })).toThrow('a window family is listed twice');
+    expect(
+      () =>
+        new PartitionState({
+          ...options,
+          windows: [
+            { sizeMs: 10_000, slideMs: 10_000 },
+            { sizeMs: 10_000, slideMs: 10_000 },
+          ],
+        }),
+    ).toThrow('a window family is listed twice');
   });
 
   describe('processBatch', () => {
@@ -95,7 +114,18 @@ describe(PartitionState, () => {
     it('dead-letters poison records and events far ahead of their record timestamp', () => {
       const s = new PartitionState(options);
       const future = { ...rec(ev('f', T0 + 7_200_000, 1)), timestampMs: T0 };
-      const out = s.processBatch([{ kind: 'poison', code: 'ANALYTICS.INVALID_ENVELOPE', reason: 'x', offset: '9', key: null, value: Buffer.from('junk'), timestampMs: T0 }, future]);
+      const out = s.processBatch([
+        {
+          kind: 'poison',
+          code: 'ANALYTICS.INVALID_ENVELOPE',
+          reason: 'x',
+          offset: '9',
+          key: null,
+          value: Buffer.from('junk'),
+          timestampMs: T0,
+        },
+        future,
+      ]);
       expect(out.deadLetters.map((d) => d.code)).toEqual(['ANALYTICS.INVALID_ENVELOPE', 'ANALYTICS.FUTURE_EVENT_TIME']);
       expect(s.watermark).toBe(-Infinity);
     });
@@ -121,7 +151,8 @@ describe(PartitionState, () => {
       for (const [k, v] of log) restored.restore(k, v);
       emitted.push(...restored.processBatch(records.slice(400)).aggregates);
 
-      const a = latest(straightOut); const b = latest(emitted);
+      const a = latest(straightOut);
+      const b = latest(emitted);
       expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
       for (const [k, agg] of a) expect(b.get(k)?.summary).toEqual(agg.summary);
       const offline = offlineAggregates(events, options);
@@ -136,11 +167,16 @@ describe(PartitionState, () => {
       const records = events.map(rec);
       const first = new PartitionState(options);
       const full: Array<[string, string | undefined]> = [];
-      for (const from of [0, 150, 300, 450, 600]) for (const c of first.processBatch(records.slice(from, from + 150)).changelog) full.push([c.key, c.value]);
+      for (const from of [0, 150, 300, 450, 600])
+        for (const c of first.processBatch(records.slice(from, from + 150)).changelog) full.push([c.key, c.value]);
       const compacted = new Map(full);
       expect(full.length).toBeGreaterThan(compacted.size * 2); // the test needs superseded revisions
       expect([...compacted.entries()].some(([k, v]) => k.startsWith('w|') && v === undefined)).toBe(true); // and purged windows
-      expect(full.some(([k, v], i) => k.startsWith('w|') && v === undefined && full.slice(0, i).some(([k2, v2]) => k2 === k && v2 !== undefined))).toBe(true);
+      expect(
+        full.some(
+          ([k, v], i) => k.startsWith('w|') && v === undefined && full.slice(0, i).some(([k2, v2]) => k2 === k && v2 !== undefined),
+        ),
+      ).toBe(true);
 
       const fromFull = new PartitionState(options);
       for (const [k, v] of full) fromFull.restore(k, v);

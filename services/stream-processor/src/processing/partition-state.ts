@@ -102,7 +102,12 @@ export class PartitionState {
 
   processBatch(records: InputRecord[]): BatchOutcome {
     this.settleRestore();
-    const out: BatchOutcome = { aggregates: [], deadLetters: [], changelog: [], stats: { events: 0, duplicates: 0, late: 0, poison: 0, ignored: 0 } };
+    const out: BatchOutcome = {
+      aggregates: [],
+      deadLetters: [],
+      changelog: [],
+      stats: { events: 0, duplicates: 0, late: 0, poison: 0, ignored: 0 },
+    };
     for (const record of records) {
       if (record.kind === 'ignored') {
         out.stats.ignored++;
@@ -116,7 +121,13 @@ export class PartitionState {
       const ev = record.event;
       if (ev.eventTimeMs > record.timestampMs + this.options.maxFutureSkewMs) {
         out.stats.poison++;
-        out.deadLetters.push({ offset: record.offset, key: record.key, value: record.value, code: DlqReason.futureEventTime, reason: `event time is more than ${this.options.maxFutureSkewMs} ms after the record timestamp` });
+        out.deadLetters.push({
+          offset: record.offset,
+          key: record.key,
+          value: record.value,
+          code: DlqReason.futureEventTime,
+          reason: `event time is more than ${this.options.maxFutureSkewMs} ms after the record timestamp`,
+        });
         continue;
       }
       if (!this.dedupe.firstSeen(`${ev.tenantId}/${ev.streamId}/${ev.eventId}`, ev.eventTimeMs)) {
@@ -128,7 +139,13 @@ export class PartitionState {
       const lateFor = this.apply(ev);
       if (lateFor.length > 0) {
         out.stats.late++;
-        out.deadLetters.push({ offset: record.offset, key: record.key, value: record.value, code: DlqReason.late, reason: `too late for ${lateFor.length} window(s), first ${lateFor[0]}; watermark ${new Date(this.wm).toISOString()}` });
+        out.deadLetters.push({
+          offset: record.offset,
+          key: record.key,
+          value: record.value,
+          code: DlqReason.late,
+          reason: `too late for ${lateFor.length} window(s), first ${lateFor[0]}; watermark ${new Date(this.wm).toISOString()}`,
+        });
       }
     }
     this.finish(out, records[0]?.offset ?? 'x');
@@ -138,7 +155,12 @@ export class PartitionState {
   /** Moves the watermark forward without events (wall-clock idleness) and closes/purges windows. */
   advanceWatermark(to: number): BatchOutcome {
     this.settleRestore();
-    const out: BatchOutcome = { aggregates: [], deadLetters: [], changelog: [], stats: { events: 0, duplicates: 0, late: 0, poison: 0, ignored: 0 } };
+    const out: BatchOutcome = {
+      aggregates: [],
+      deadLetters: [],
+      changelog: [],
+      stats: { events: 0, duplicates: 0, late: 0, poison: 0, ignored: 0 },
+    };
     if (to > this.wm) {
       this.wm = to;
       this.metaDirty = true;
@@ -173,7 +195,10 @@ export class PartitionState {
       for (const [windowKey, value] of pending) {
         const old = this.windows.get(windowKey);
         if (old) this.forget(old);
-        if (value !== undefined) this.remember(WindowState.fromJSON(JSON.parse(value) as WindowStateJson, this.options.hllPrecision, this.options.sketchAlpha, windowKey));
+        if (value !== undefined)
+          this.remember(
+            WindowState.fromJSON(JSON.parse(value) as WindowStateJson, this.options.hllPrecision, this.options.sketchAlpha, windowKey),
+          );
       }
     }
     this.dedupe.settle(this.wm); // after a restore: the restored watermark decides which restored ids still count
@@ -232,7 +257,11 @@ export class PartitionState {
               continue;
             }
             if (!w) {
-              w = new WindowState(this.idOf(ev, m.metric, dimKeys[d] as string, dimValues[d] as string, spec, startMs), this.options.hllPrecision, this.options.sketchAlpha);
+              w = new WindowState(
+                this.idOf(ev, m.metric, dimKeys[d] as string, dimValues[d] as string, spec, startMs),
+                this.options.hllPrecision,
+                this.options.sketchAlpha,
+              );
               this.windows.set(w.key, w);
               byStart.set(startMs, w);
             }
@@ -301,7 +330,15 @@ export class PartitionState {
     for (const w of this.dirty) {
       const key = w.key;
       w.revision++;
-      out.aggregates.push({ id: w.id, windowKey: key, summary: w.summary(), late: w.late, revision: w.revision, final: w.closed, closing: closedNow.has(key) });
+      out.aggregates.push({
+        id: w.id,
+        windowKey: key,
+        summary: w.summary(),
+        late: w.late,
+        revision: w.revision,
+        final: w.closed,
+        closing: closedNow.has(key),
+      });
       out.changelog.push({ key: `w|${key}`, value: JSON.stringify(w.toJSON()) });
     }
     this.dirty = new Set();

@@ -33,9 +33,7 @@ export const DlqReason = {
 /** Result of decoding one Kafka record. */
 export type DecodedRecord =
   /** traceparent: of the event's envelope, when it was traced (the emitting span links to it). */
-  | { kind: 'event'; event: NormalizedEvent; traceparent?: string }
-  | { kind: 'poison'; code: string; reason: string }
-  | { kind: 'ignored' };
+  { kind: 'event'; event: NormalizedEvent; traceparent?: string } | { kind: 'poison'; code: string; reason: string } | { kind: 'ignored' };
 
 /** A decoded record with its position and original bytes (kept for the DLQ). */
 export type InputRecord = DecodedRecord & {

@@ -47,7 +47,8 @@ function validate(ev: analyticsV1.AnalyticsEvent): string | undefined {
   if (!ev.streamId) return 'stream_id is missing';
   if (!ev.eventId) return 'event_id is missing';
   if (!ev.eventType) return 'event_type is missing';
-  if (ev.tenantId.length > MAX_ID || ev.streamId.length > MAX_ID || ev.eventId.length > MAX_ID || ev.eventType.length > MAX_ID) return 'an id is longer than 200 characters';
+  if (ev.tenantId.length > MAX_ID || ev.streamId.length > MAX_ID || ev.eventId.length > MAX_ID || ev.eventType.length > MAX_ID)
+    return 'an id is longer than 200 characters';
   if (ev.tenantId.includes('|') || ev.streamId.includes('|') || ev.eventType.includes('|')) return 'ids must not contain "|"';
   if (!ev.occurredAt || Number.isNaN(ev.occurredAt.getTime())) return 'occurred_at is missing';
   if (!Number.isFinite(ev.value)) return 'value is not a finite number';

@@ -68,14 +68,19 @@ async function publish(target: ReplayTarget, messages: Message[]): Promise<void>
   const producer = createProducer(target.kafka);
   await producer.connect();
   try {
-    for (let i = 0; i < messages.length; i += 500) await producer.send({ topic: target.rawTopic, acks: -1, messages: messages.slice(i, i + 500) });
+    for (let i = 0; i < messages.length; i += 500)
+      await producer.send({ topic: target.rawTopic, acks: -1, messages: messages.slice(i, i + 500) });
   } finally {
     await producer.disconnect();
   }
 }
 
 /** The records of `topic` (snapshot at the call, libs/kafka readTopicSnapshot) that `keep` maps to a message. */
-async function readToEnd(kafka: Kafka, topic: string, keep: (m: { value: Buffer; key: Buffer | null; timestamp: number }) => Message | undefined): Promise<Message[]> {
+async function readToEnd(
+  kafka: Kafka,
+  topic: string,
+  keep: (m: { value: Buffer; key: Buffer | null; timestamp: number }) => Message | undefined,
+): Promise<Message[]> {
   const out: Message[] = [];
   await readTopicSnapshot(kafka, topic, 'stream-processor.replay-', (m) => {
     if (!m.value) return;

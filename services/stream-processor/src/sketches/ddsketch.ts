@@ -92,7 +92,10 @@ export class DDSketch {
     const out = qs.map(() => NaN);
     if (this.total === 0) return out;
     // Ranks in ascending order, each answered at the first bin whose cumulative count passes it.
-    const order = qs.map((q, i) => ({ i, rank: q * (this.total - 1) })).filter((x) => qs[x.i] as number >= 0 && (qs[x.i] as number) <= 1).sort((a, b) => a.rank - b.rank);
+    const order = qs
+      .map((q, i) => ({ i, rank: q * (this.total - 1) }))
+      .filter((x) => (qs[x.i] as number) >= 0 && (qs[x.i] as number) <= 1)
+      .sort((a, b) => a.rank - b.rank);
     let next = 0;
     let seen = 0;
     const answer = (value: number) => {
@@ -135,8 +138,14 @@ export class DDSketch {
     const s = new DDSketch(json.a);
     s.zeroCount = json.z;
     s.total = json.z;
-    for (const [k, c] of json.pos) { s.pos.set(k, c); s.total += c; }
-    for (const [k, c] of json.neg) { s.neg.set(k, c); s.total += c; }
+    for (const [k, c] of json.pos) {
+      s.pos.set(k, c);
+      s.total += c;
+    }
+    for (const [k, c] of json.neg) {
+      s.neg.set(k, c);
+      s.total += c;
+    }
     return s;
   }
 

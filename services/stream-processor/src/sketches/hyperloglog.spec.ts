@@ -21,7 +21,6 @@ describe(HyperLogLog, () => {
     });
   });
 
-
   describe('estimate', () => {
     it('is exact-ish for small sets (linear counting) and within 3 standard errors for large ones', () => {
       const small = new HyperLogLog(11);
@@ -59,8 +58,13 @@ describe(HyperLogLog, () => {
 
   describe('merge', () => {
     it('equals the sketch of the union', () => {
-      const a = new HyperLogLog(); const b = new HyperLogLog(); const u = new HyperLogLog();
-      for (let i = 0; i < 3000; i++) { (i % 2 ? a : b).add(`x${i}`); u.add(`x${i}`); }
+      const a = new HyperLogLog();
+      const b = new HyperLogLog();
+      const u = new HyperLogLog();
+      for (let i = 0; i < 3000; i++) {
+        (i % 2 ? a : b).add(`x${i}`);
+        u.add(`x${i}`);
+      }
       a.merge(b);
       expect(a.estimate()).toBe(u.estimate());
     });

@@ -26,7 +26,10 @@ export class HyperLogLog {
   readonly registers: Uint8Array;
   private readonly m: number;
 
-  constructor(readonly precision = 11, registers?: Uint8Array) {
+  constructor(
+    readonly precision = 11,
+    registers?: Uint8Array,
+  ) {
     if (!Number.isInteger(precision) || precision < 4 || precision > 16) throw new RangeError('precision must be 4..16');
     this.m = 1 << precision;
     this.registers = registers ?? new Uint8Array(this.m);

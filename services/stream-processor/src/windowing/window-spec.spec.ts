@@ -2,7 +2,11 @@ import { parseWindowSpecs, windowStartsFor } from './window-spec';
 
 describe(parseWindowSpecs, () => {
   it('parses tumbling and hopping windows and rejects slides that do not divide the size', () => {
-    expect(parseWindowSpecs('10s, 60s,60s/10s')).toEqual([{ sizeMs: 10_000, slideMs: 10_000 }, { sizeMs: 60_000, slideMs: 60_000 }, { sizeMs: 60_000, slideMs: 10_000 }]);
+    expect(parseWindowSpecs('10s, 60s,60s/10s')).toEqual([
+      { sizeMs: 10_000, slideMs: 10_000 },
+      { sizeMs: 60_000, slideMs: 60_000 },
+      { sizeMs: 60_000, slideMs: 10_000 },
+    ]);
     expect(() => parseWindowSpecs('60s/7s')).toThrow(/divide/);
     expect(() => parseWindowSpecs('ten')).toThrow(/duration/);
     expect(() => parseWindowSpecs('10s,60s,10000ms')).toThrow('window "10000ms" is listed twice');

@@ -7,16 +7,20 @@ export interface WindowSpec {
 /** Parses "10s,60s,60s/10s" (size[/slide], units ms|s|m) into specs; throws on anything else. */
 export function parseWindowSpecs(text: string): WindowSpec[] {
   const seen = new Set<string>();
-  return text.split(',').map((part) => part.trim()).filter(Boolean).map((part) => {
-    const [size, slide] = part.split('/');
-    const sizeMs = parseDuration(size ?? '');
-    const slideMs = slide === undefined ? sizeMs : parseDuration(slide);
-    if (slideMs > sizeMs || sizeMs % slideMs !== 0) throw new Error(`window "${part}": slide must divide size`);
-    if (sizeMs % 1000 !== 0 || slideMs % 1000 !== 0) throw new Error(`window "${part}": whole seconds only`);
-    if (seen.has(`${sizeMs}/${slideMs}`)) throw new Error(`window "${part}" is listed twice`);
-    seen.add(`${sizeMs}/${slideMs}`);
-    return { sizeMs, slideMs };
-  });
+  return text
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)
+    .map((part) => {
+      const [size, slide] = part.split('/');
+      const sizeMs = parseDuration(size ?? '');
+      const slideMs = slide === undefined ? sizeMs : parseDuration(slide);
+      if (slideMs > sizeMs || sizeMs % slideMs !== 0) throw new Error(`window "${part}": slide must divide size`);
+      if (sizeMs % 1000 !== 0 || slideMs % 1000 !== 0) throw new Error(`window "${part}": whole seconds only`);
+      if (seen.has(`${sizeMs}/${slideMs}`)) throw new Error(`window "${part}" is listed twice`);
+      seen.add(`${sizeMs}/${slideMs}`);
+      return { sizeMs, slideMs };
+    });
 }
 
 function parseDuration(text: string): number {

@@ -114,7 +114,17 @@ export class WindowState {
 
   toJSON(): WindowStateJson {
     const maxEventTimeMs = this.maxEventTime !== undefined && Number.isFinite(this.maxEventTime) ? this.maxEventTime : undefined;
-    const base = { id: this.id, count: this.count, sum: this.sum, min: this.min, max: this.max, late: this.late, revision: this.revision, closed: this.closed, maxEventTimeMs };
+    const base = {
+      id: this.id,
+      count: this.count,
+      sum: this.sum,
+      min: this.min,
+      max: this.max,
+      late: this.late,
+      revision: this.revision,
+      closed: this.closed,
+      maxEventTimeMs,
+    };
     if (this.closed) return { ...base, summary: this.summary() };
     return { ...base, hll: this.hll?.toJSON(), sketch: this.sketch?.toJSON() };
   }

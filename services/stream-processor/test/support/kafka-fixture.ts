@@ -32,18 +32,35 @@ export function runNames(label: string) {
 export type RunNames = ReturnType<typeof runNames>;
 
 export async function createTopics(admin: Admin, topics: Array<{ topic: string; partitions: number }>): Promise<void> {
-  await admin.createTopics({ waitForLeaders: true, topics: topics.map((t) => ({ topic: t.topic, numPartitions: t.partitions, replicationFactor: 1 })) });
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: topics.map((t) => ({ topic: t.topic, numPartitions: t.partitions, replicationFactor: 1 })),
+  });
 }
 
 export async function deleteTopics(admin: Admin, names: RunNames): Promise<void> {
-  await admin.deleteTopics({ topics: [names.raw, names.payments, names.repartition, names.aggregates, names.dlq, names.changelog] }).catch(() => undefined);
+  await admin
+    .deleteTopics({ topics: [names.raw, names.payments, names.repartition, names.aggregates, names.dlq, names.changelog] })
+    .catch(() => undefined);
 }
 
 /** The raw-topic record ingest would write for an event. */
 export function rawMessage(ev: NormalizedEvent, recordTime = ev.eventTimeMs): Message {
   const m = ev.measurements[0];
-  const payload = analyticsV1.AnalyticsEvent.fromPartial({ tenantId: ev.tenantId, streamId: ev.streamId, eventId: ev.eventId, eventType: m?.metric, occurredAt: new Date(ev.eventTimeMs), value: m?.value, attributes: ev.attributes });
-  const envelope = buildEnvelope({ type: eventTypeName.AnalyticsEvent, subject: ev.eventId, id: ev.eventId, message: payload, codec: analyticsV1.AnalyticsEvent }, 'test', {});
+  const payload = analyticsV1.AnalyticsEvent.fromPartial({
+    tenantId: ev.tenantId,
+    streamId: ev.streamId,
+    eventId: ev.eventId,
+    eventType: m?.metric,
+    occurredAt: new Date(ev.eventTimeMs),
+    value: m?.value,
+    attributes: ev.attributes,
+  });
+  const envelope = buildEnvelope(
+    { type: eventTypeName.AnalyticsEvent, subject: ev.eventId, id: ev.eventId, message: payload, codec: analyticsV1.AnalyticsEvent },
+    'test',
+    {},
+  );
   return { key: `${ev.tenantId}/${ev.streamId}`, value: encodeEnvelope(envelope), timestamp: String(recordTime) };
 }
 
@@ -69,33 +86,37 @@ export async function produce(kafka: Kafka, topic: string, messages: Message[], 
  */
 export function startProcessor(names: RunNames, env: Record<string, string> = {}, otlp?: OtlpReceiver): ChildProcess {
   const tracing = otlp ? ['--import', join(ROOT, 'services/stream-processor/src/instrumentation.ts')] : [];
-  const child = spawn(process.execPath, ['--conditions=@tessera/source', '--import', 'tsx', ...tracing, join(ROOT, 'services/stream-processor/src/main.ts')], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      NODE_ENV: 'test',
-      LOG_LEVEL: process.env['SP_TEST_LOG_LEVEL'] ?? 'warn',
-      OTEL_SDK_DISABLED: otlp ? 'false' : 'true',
-      ...(otlp ? otlp.env() : {}),
-      KAFKA_BROKERS: BROKERS.join(','),
-      STREAM_PROCESSOR_RAW_TOPIC: names.raw,
-      STREAM_PROCESSOR_PAYMENTS_TOPIC: 'none',
-      STREAM_PROCESSOR_PAYMENTS_REPARTITION_TOPIC: names.repartition,
-      STREAM_PROCESSOR_AGGREGATES_TOPIC: names.aggregates,
-      STREAM_PROCESSOR_DLQ_TOPIC: names.dlq,
-      STREAM_PROCESSOR_CHANGELOG_TOPIC: names.changelog,
-      STREAM_PROCESSOR_GROUP: names.group,
-      STREAM_PROCESSOR_TRANSACTIONAL_ID_PREFIX: names.txPrefix,
-      STREAM_PROCESSOR_IDLE_ADVANCE_MS: '0',
-      STREAM_PROCESSOR_MAX_BATCH_BYTES: '8192',
-      // Fetch what is there, as before the 64 KB / 200 ms default: these specs pace their input themselves.
-      STREAM_PROCESSOR_FETCH_MIN_BYTES: '1',
-      STREAM_PROCESSOR_FETCH_MAX_WAIT_MS: '250',
-      STREAM_PROCESSOR_TRANSACTION_TIMEOUT_MS: '10000',
-      ...env,
+  const child = spawn(
+    process.execPath,
+    ['--conditions=@tessera/source', '--import', 'tsx', ...tracing, join(ROOT, 'services/stream-processor/src/main.ts')],
+    {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        NODE_ENV: 'test',
+        LOG_LEVEL: process.env['SP_TEST_LOG_LEVEL'] ?? 'warn',
+        OTEL_SDK_DISABLED: otlp ? 'false' : 'true',
+        ...(otlp ? otlp.env() : {}),
+        KAFKA_BROKERS: BROKERS.join(','),
+        STREAM_PROCESSOR_RAW_TOPIC: names.raw,
+        STREAM_PROCESSOR_PAYMENTS_TOPIC: 'none',
+        STREAM_PROCESSOR_PAYMENTS_REPARTITION_TOPIC: names.repartition,
+        STREAM_PROCESSOR_AGGREGATES_TOPIC: names.aggregates,
+        STREAM_PROCESSOR_DLQ_TOPIC: names.dlq,
+        STREAM_PROCESSOR_CHANGELOG_TOPIC: names.changelog,
+        STREAM_PROCESSOR_GROUP: names.group,
+        STREAM_PROCESSOR_TRANSACTIONAL_ID_PREFIX: names.txPrefix,
+        STREAM_PROCESSOR_IDLE_ADVANCE_MS: '0',
+        STREAM_PROCESSOR_MAX_BATCH_BYTES: '8192',
+        // Fetch what is there, as before the 64 KB / 200 ms default: these specs pace their input themselves.
+        STREAM_PROCESSOR_FETCH_MIN_BYTES: '1',
+        STREAM_PROCESSOR_FETCH_MAX_WAIT_MS: '250',
+        STREAM_PROCESSOR_TRANSACTION_TIMEOUT_MS: '10000',
+        ...env,
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
     },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  );
   return child;
 }
 
@@ -151,7 +172,11 @@ export function waitFor(what: string, check: () => Promise<boolean>, timeoutMs =
 }
 
 /** Every committed record of `topic` (read_committed), up to the end offsets at call time. */
-export async function readAll(kafka: Kafka, admin: Admin, topic: string): Promise<Array<{ partition: number; offset: number; key: string; value: Buffer }>> {
+export async function readAll(
+  kafka: Kafka,
+  admin: Admin,
+  topic: string,
+): Promise<Array<{ partition: number; offset: number; key: string; value: Buffer }>> {
   const ends = await admin.fetchTopicOffsets(topic);
   const pending = new Map(ends.filter((e) => Number(e.high) > Number(e.low)).map((e) => [e.partition, Number(e.high) - 1]));
   const out: Array<{ partition: number; offset: number; key: string; value: Buffer }> = [];
@@ -165,11 +190,20 @@ export async function readAll(kafka: Kafka, admin: Admin, topic: string): Promis
     consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
       const end = pending.get(e.payload.partition);
       if (end !== undefined && Number(e.payload.lastOffset) >= end) pending.delete(e.payload.partition);
-      if (pending.size === 0) { clearTimeout(timer); resolve(); }
+      if (pending.size === 0) {
+        clearTimeout(timer);
+        resolve();
+      }
     });
-    void consumer.run({ autoCommit: false, eachBatch: async ({ batch }) => {
-      for (const m of batch.messages) if (m.value) out.push({ partition: batch.partition, offset: Number(m.offset), key: m.key?.toString() ?? '', value: m.value });
-    } }).catch(reject);
+    void consumer
+      .run({
+        autoCommit: false,
+        eachBatch: async ({ batch }) => {
+          for (const m of batch.messages)
+            if (m.value) out.push({ partition: batch.partition, offset: Number(m.offset), key: m.key?.toString() ?? '', value: m.value });
+        },
+      })
+      .catch(reject);
   });
   await consumer.disconnect();
   await admin.deleteGroups([groupId]).catch(() => undefined);

@@ -23,20 +23,47 @@ export interface OfflineAggregate {
  * event id wins, no watermark (valid when the input contains no too-late events).
  */
 export function offlineAggregates(events: NormalizedEvent[], o: AggregationOptions): Map<string, OfflineAggregate> {
-  const acc = new Map<string, { count: number; sum: number; min: number; max: number; maxEventTimeMs: number; sketch: DDSketch; hll: HyperLogLog }>();
+  const acc = new Map<
+    string,
+    { count: number; sum: number; min: number; max: number; maxEventTimeMs: number; sketch: DDSketch; hll: HyperLogLog }
+  >();
   const seen = new Set<string>();
   for (const ev of events) {
     const id = `${ev.tenantId}/${ev.streamId}/${ev.eventId}`;
     if (seen.has(id)) continue;
     seen.add(id);
-    const dims: Array<[string, string]> = [['', ''], ...(ev.dimensions ?? o.dimensions).filter((d) => ev.attributes[d]).map((d): [string, string] => [d, ev.attributes[d] as string])];
+    const dims: Array<[string, string]> = [
+      ['', ''],
+      ...(ev.dimensions ?? o.dimensions).filter((d) => ev.attributes[d]).map((d): [string, string] => [d, ev.attributes[d] as string]),
+    ];
     for (const spec of o.windows) {
       for (const startMs of windowStartsFor(spec, ev.eventTimeMs)) {
         for (const m of ev.measurements) {
           for (const [dimKey, dimValue] of dims) {
-            const key = windowKeyOf({ tenantId: ev.tenantId, streamId: ev.streamId, metric: m.metric, dimKey, dimValue, sizeMs: spec.sizeMs, slideMs: spec.slideMs, startMs });
+            const key = windowKeyOf({
+              tenantId: ev.tenantId,
+              streamId: ev.streamId,
+              metric: m.metric,
+              dimKey,
+              dimValue,
+              sizeMs: spec.sizeMs,
+              slideMs: spec.slideMs,
+              startMs,
+            });
             let a = acc.get(key);
-            if (!a) acc.set(key, (a = { count: 0, sum: 0, min: Infinity, max: -Infinity, maxEventTimeMs: -Infinity, sketch: new DDSketch(o.sketchAlpha), hll: new HyperLogLog(o.hllPrecision) }));
+            if (!a)
+              acc.set(
+                key,
+                (a = {
+                  count: 0,
+                  sum: 0,
+                  min: Infinity,
+                  max: -Infinity,
+                  maxEventTimeMs: -Infinity,
+                  sketch: new DDSketch(o.sketchAlpha),
+                  hll: new HyperLogLog(o.hllPrecision),
+                }),
+              );
             a.count++;
             a.sum += m.value;
             a.min = Math.min(a.min, m.value);
@@ -52,7 +79,17 @@ export function offlineAggregates(events: NormalizedEvent[], o: AggregationOptio
   }
   const out = new Map<string, OfflineAggregate>();
   for (const [k, a] of acc) {
-    out.set(k, { count: a.count, sum: a.sum, min: a.min, max: a.max, p50: a.sketch.quantile(0.5), p95: a.sketch.quantile(0.95), p99: a.sketch.quantile(0.99), distinct: a.hll.estimate(), maxEventTimeMs: a.maxEventTimeMs });
+    out.set(k, {
+      count: a.count,
+      sum: a.sum,
+      min: a.min,
+      max: a.max,
+      p50: a.sketch.quantile(0.5),
+      p95: a.sketch.quantile(0.95),
+      p99: a.sketch.quantile(0.99),
+      distinct: a.hll.estimate(),
+      maxEventTimeMs: a.maxEventTimeMs,
+    });
   }
   return out;
 }

@@ -51,37 +51,47 @@ export class AccountRepository {
       // and held it over three more round trips, which serialised every opening at ~150/s (issue #12).
       oneWriteStatement: true,
     };
-    const result = await this.idempotency.transact(
-      call,
-      async (tx) => {
-        const id = randomUUID();
-        const row = await tx.account.create({
+    const result = await this.idempotency.transact(call, async (tx) => {
+      const id = randomUUID();
+      const row = await tx.account.create({
+        data: {
+          id,
+          ownerId: account.ownerId,
+          name: account.name,
+          type: account.type,
+          currency: account.currency,
+          overdraftLimitMinor: account.overdraftLimitMinor,
+          labels: account.labels,
+        },
+      });
+      const opened = toDomain(row);
+      // Holder PII, audit record and AccountOpened event commit with the account or not at all.
+      if (account.holder) {
+        const sealed = this.pii.seal(account.holder);
+        await tx.accountHolder.create({
           data: {
-            id,
-            ownerId: account.ownerId,
-            name: account.name,
-            type: account.type,
-            currency: account.currency,
-            overdraftLimitMinor: account.overdraftLimitMinor,
-            labels: account.labels,
+            accountId: id,
+            kekId: sealed.kekId,
+            wrappedDek: new Uint8Array(sealed.wrappedDek),
+            ciphertext: new Uint8Array(sealed.ciphertext),
           },
         });
-        const opened = toDomain(row);
-        // Holder PII, audit record and AccountOpened event commit with the account or not at all.
-        if (account.holder) {
-          const sealed = this.pii.seal(account.holder);
-          await tx.accountHolder.create({ data: { accountId: id, kekId: sealed.kekId, wrappedDek: new Uint8Array(sealed.wrappedDek), ciphertext: new Uint8Array(sealed.ciphertext) } });
-        }
-        await this.journal.record(tx, {
-          action: 'account.opened',
-          entityType: 'account',
-          entityId: id,
-          payload: { ownerId: opened.ownerId, type: opened.type, currency: opened.currency, overdraftLimitMinor: opened.overdraftLimitMinor, holderSealed: Boolean(account.holder) },
-          event: { key: id, message: paymentsV1.AccountOpened.fromPartial({ account: toProto(opened) }), codec: paymentsV1.AccountOpened },
-        });
-        return { response: opened, resourceId: id };
-      },
-    );
+      }
+      await this.journal.record(tx, {
+        action: 'account.opened',
+        entityType: 'account',
+        entityId: id,
+        payload: {
+          ownerId: opened.ownerId,
+          type: opened.type,
+          currency: opened.currency,
+          overdraftLimitMinor: opened.overdraftLimitMinor,
+          holderSealed: Boolean(account.holder),
+        },
+        event: { key: id, message: paymentsV1.AccountOpened.fromPartial({ account: toProto(opened) }), codec: paymentsV1.AccountOpened },
+      });
+      return { response: opened, resourceId: id };
+    });
     return { account: result.response, replayed: result.replayed };
   }
 
@@ -96,7 +106,11 @@ export class AccountRepository {
    * its unnamed statement every time (~280 µs of PostgreSQL's CPU per read against ~45 for a prepared one; issue #12).
    */
   async findById(id: string): Promise<Account | undefined> {
-    const { rows } = await this.prisma.pool.query<AccountReadRow>({ name: 'transactions.account-by-id', text: ACCOUNT_BY_ID, values: [id] });
+    const { rows } = await this.prisma.pool.query<AccountReadRow>({
+      name: 'transactions.account-by-id',
+      text: ACCOUNT_BY_ID,
+      values: [id],
+    });
     const r = rows[0];
     if (!r) return undefined;
     return {
@@ -115,7 +129,11 @@ export class AccountRepository {
   }
 
   /** Keyset pagination on (created_at, id): stable under concurrent inserts, no OFFSET scans. */
-  async list(filter: { ownerId?: string; status?: AccountStatus; currency?: string }, pageSize: number, after?: { createdAt: Date; id: string }): Promise<Account[]> {
+  async list(
+    filter: { ownerId?: string; status?: AccountStatus; currency?: string },
+    pageSize: number,
+    after?: { createdAt: Date; id: string },
+  ): Promise<Account[]> {
     const rows = await this.prisma.client.account.findMany({
       where: {
         ...(filter.ownerId ? { ownerId: filter.ownerId } : {}),

@@ -42,12 +42,14 @@ export interface OpenAccountCommand {
 /** Checks every field at once so the caller learns all problems in one round trip. */
 export function validateOpenAccount(cmd: OpenAccountCommand): OpenAccountCommand & { type: AccountType } {
   const violations: { field: string; description: string }[] = [];
-  if (cmd.idempotencyKey.length < 8 || cmd.idempotencyKey.length > 128) violations.push({ field: 'idempotency_key', description: 'must be 8 to 128 characters' });
+  if (cmd.idempotencyKey.length < 8 || cmd.idempotencyKey.length > 128)
+    violations.push({ field: 'idempotency_key', description: 'must be 8 to 128 characters' });
   if (!cmd.ownerId || cmd.ownerId.length > 128) violations.push({ field: 'owner_id', description: 'must be 1 to 128 characters' });
   if (cmd.name.length > 200) violations.push({ field: 'name', description: 'must be at most 200 characters' });
   if (!cmd.type) violations.push({ field: 'type', description: `must be one of ${ACCOUNT_TYPES.join(', ')}` });
   if (!isCurrency(cmd.currency)) violations.push({ field: 'currency', description: 'must be an ISO 4217 currency code such as EUR' });
-  if (cmd.overdraftLimitMinor < 0n || cmd.overdraftLimitMinor > MAX_MINOR) violations.push({ field: 'overdraft_limit_minor', description: 'must be between 0 and 2^63-1' });
+  if (cmd.overdraftLimitMinor < 0n || cmd.overdraftLimitMinor > MAX_MINOR)
+    violations.push({ field: 'overdraft_limit_minor', description: 'must be between 0 and 2^63-1' });
   if (Object.keys(cmd.labels).length > 20) violations.push({ field: 'labels', description: 'at most 20 labels' });
   if (violations.length > 0 || !cmd.type) throw accountErrors.invalid(violations);
   return { ...cmd, type: cmd.type };

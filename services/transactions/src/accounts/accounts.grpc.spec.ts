@@ -27,11 +27,14 @@ function callAs(principal: Partial<Principal> = {}): CallContext {
     signal: new AbortController().signal,
     metadata: new Metadata(),
   };
-  rememberCaller(ctx, { principal: { subject: 'op-1', kind: 'user', roles: ['operator'], scopes: new Set(['accounts:read', 'accounts:write']), ...principal } });
+  rememberCaller(ctx, {
+    principal: { subject: 'op-1', kind: 'user', roles: ['operator'], scopes: new Set(['accounts:read', 'accounts:write']), ...principal },
+  });
   return ctx;
 }
 const ctx = callAs();
-const customer = (customerId: string) => callAs({ subject: `user-${customerId}`, roles: ['customer'], scopes: new Set(['accounts:read']), customerId });
+const customer = (customerId: string) =>
+  callAs({ subject: `user-${customerId}`, roles: ['customer'], scopes: new Set(['accounts:read']), customerId });
 
 async function rejection(p: Promise<unknown>): Promise<AppError> {
   const error = await p.then(
@@ -116,7 +119,14 @@ describe('AccountsGrpc', () => {
       });
       const { account } = await impl.openAccount(req, ctx);
       expect(repo.accounts).toHaveLength(1);
-      expect(repo.accounts[0]).toMatchObject({ ownerId: 'cust-1', name: 'Main', type: 'LIABILITY', currency: 'EUR', overdraftLimitMinor: 2n ** 62n, labels: { team: 'ops' } });
+      expect(repo.accounts[0]).toMatchObject({
+        ownerId: 'cust-1',
+        name: 'Main',
+        type: 'LIABILITY',
+        currency: 'EUR',
+        overdraftLimitMinor: 2n ** 62n,
+        labels: { team: 'ops' },
+      });
       expect(account).toMatchObject({
         id: repo.accounts[0]!.id,
         type: AccountType.ACCOUNT_TYPE_LIABILITY,
@@ -140,7 +150,10 @@ describe('AccountsGrpc', () => {
       const { repo, impl } = setup();
       const stored = repo.add({ ownerId: 'cust-7' });
       await expect(impl.getAccount({ accountId: stored.id }, ctx)).resolves.toEqual({ account: toProto(stored) });
-      await expect(rejection(impl.getAccount({ accountId: 'nope' }, ctx))).resolves.toMatchObject({ code: 'PAYMENTS.MALFORMED_ID', kind: 'INVALID_ARGUMENT' });
+      await expect(rejection(impl.getAccount({ accountId: 'nope' }, ctx))).resolves.toMatchObject({
+        code: 'PAYMENTS.MALFORMED_ID',
+        kind: 'INVALID_ARGUMENT',
+      });
       await expect(rejection(impl.getAccount({ accountId: '0b9a1a52-2f57-4c4e-9d59-1f0a6e4b2c11' }, ctx))).resolves.toMatchObject({
         code: 'PAYMENTS.ACCOUNT_NOT_FOUND',
         kind: 'NOT_FOUND',
@@ -154,7 +167,10 @@ describe('AccountsGrpc', () => {
       const mine = repo.add({ ownerId: 'cust-a' });
       const theirs = repo.add({ ownerId: 'cust-b' });
       await expect(impl.getAccount({ accountId: mine.id }, customer('cust-a'))).resolves.toEqual({ account: toProto(mine) });
-      await expect(rejection(impl.getAccount({ accountId: theirs.id }, customer('cust-a')))).resolves.toMatchObject({ code: 'PAYMENTS.ACCOUNT_NOT_FOUND', kind: 'NOT_FOUND' });
+      await expect(rejection(impl.getAccount({ accountId: theirs.id }, customer('cust-a')))).resolves.toMatchObject({
+        code: 'PAYMENTS.ACCOUNT_NOT_FOUND',
+        kind: 'NOT_FOUND',
+      });
     });
   });
 
@@ -176,7 +192,12 @@ describe('AccountsGrpc', () => {
       const { repo, impl } = setup();
       for (let i = 0; i < 3; i++) repo.add({ ownerId: 'cust-1', currency: 'USD', status: 'FROZEN', createdAt: new Date(Date.now() + i) });
       const res = await impl.listAccounts(
-        paymentsV1.ListAccountsRequest.fromPartial({ page: { pageSize: 2 }, ownerId: 'cust-1', status: AccountStatus.ACCOUNT_STATUS_FROZEN, currency: 'USD' }),
+        paymentsV1.ListAccountsRequest.fromPartial({
+          page: { pageSize: 2 },
+          ownerId: 'cust-1',
+          status: AccountStatus.ACCOUNT_STATUS_FROZEN,
+          currency: 'USD',
+        }),
         ctx,
       );
       expect(repo.listCalls[0]).toEqual({ filter: { ownerId: 'cust-1', status: 'FROZEN', currency: 'USD' }, pageSize: 3 });
@@ -193,11 +214,14 @@ describe('AccountsGrpc', () => {
   });
 
   describe('methods of the ledger work', () => {
-    it.each(['freezeAccount', 'closeAccount', 'getBalance'] as const)('%s rejects a malformed account id before touching storage', async (method) => {
-      const { impl } = setup();
-      const call = impl[method] as (req: unknown, ctx: CallContext) => Promise<unknown>;
-      const req = { idempotencyKey: 'key-12345678', accountId: 'nope', reason: '', expectedVersion: 0n };
-      await expect(rejection(call(req, ctx))).resolves.toMatchObject({ code: 'PAYMENTS.MALFORMED_ID', kind: 'INVALID_ARGUMENT' });
-    });
+    it.each(['freezeAccount', 'closeAccount', 'getBalance'] as const)(
+      '%s rejects a malformed account id before touching storage',
+      async (method) => {
+        const { impl } = setup();
+        const call = impl[method] as (req: unknown, ctx: CallContext) => Promise<unknown>;
+        const req = { idempotencyKey: 'key-12345678', accountId: 'nope', reason: '', expectedVersion: 0n };
+        await expect(rejection(call(req, ctx))).resolves.toMatchObject({ code: 'PAYMENTS.MALFORMED_ID', kind: 'INVALID_ARGUMENT' });
+      },
+    );
   });
 });

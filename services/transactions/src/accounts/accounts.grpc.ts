@@ -40,7 +40,16 @@ export class AccountsGrpc {
           currency: req.currency,
           overdraftLimitMinor: req.overdraftLimitMinor,
           labels: req.labels,
-          ...(req.holder ? { holder: { fullName: req.holder.fullName, address: req.holder.address, nationalId: req.holder.nationalId, country: req.holder.country } } : {}),
+          ...(req.holder
+            ? {
+                holder: {
+                  fullName: req.holder.fullName,
+                  address: req.holder.address,
+                  nationalId: req.holder.nationalId,
+                  country: req.holder.country,
+                },
+              }
+            : {}),
         });
         return { account: toProto(account) };
       },
@@ -64,14 +73,37 @@ export class AccountsGrpc {
         return { accounts: page.accounts.map(toProto), page: { nextPageToken: page.nextPageToken } };
       },
       freezeAccount: async (req: paymentsV1.FreezeAccountRequest) =>
-        (await this.lifecycle.freeze({ idempotencyKey: req.idempotencyKey, accountId: req.accountId, reason: req.reason, expectedVersion: req.expectedVersion })).response,
+        (
+          await this.lifecycle.freeze({
+            idempotencyKey: req.idempotencyKey,
+            accountId: req.accountId,
+            reason: req.reason,
+            expectedVersion: req.expectedVersion,
+          })
+        ).response,
       closeAccount: async (req: paymentsV1.CloseAccountRequest) =>
-        (await this.lifecycle.close({ idempotencyKey: req.idempotencyKey, accountId: req.accountId, reason: req.reason, expectedVersion: req.expectedVersion })).response,
+        (
+          await this.lifecycle.close({
+            idempotencyKey: req.idempotencyKey,
+            accountId: req.accountId,
+            reason: req.reason,
+            expectedVersion: req.expectedVersion,
+          })
+        ).response,
       getBalance: async (req: paymentsV1.GetBalanceRequest, ctx: CallContext) => {
         await this.ownership.assertReadableAccount(principalOf(ctx), req.accountId);
         const b = await this.balance.execute(req.accountId);
         const money = (amountMinor: bigint) => ({ amountMinor, currency: b.currency });
-        return { balance: { accountId: b.accountId, ledger: money(b.ledgerMinor), available: money(b.availableMinor), held: money(b.heldMinor), version: b.version, asOf: b.asOf } };
+        return {
+          balance: {
+            accountId: b.accountId,
+            ledger: money(b.ledgerMinor),
+            available: money(b.availableMinor),
+            held: money(b.heldMinor),
+            version: b.version,
+            asOf: b.asOf,
+          },
+        };
       },
     };
   }

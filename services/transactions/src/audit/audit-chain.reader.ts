@@ -26,7 +26,16 @@ export async function verifyAuditChain(client: Pick<PrismaClient, 'auditRecord'>
 }
 
 export function toChainRecord(row: {
-  seq: bigint; id: string; occurredAt: Date; actor: string; action: string; entityType: string; entityId: string; payload: unknown; prevHash: string; hash: string;
+  seq: bigint;
+  id: string;
+  occurredAt: Date;
+  actor: string;
+  action: string;
+  entityType: string;
+  entityId: string;
+  payload: unknown;
+  prevHash: string;
+  hash: string;
 }): AuditRecordView {
   return {
     seq: row.seq,

@@ -5,7 +5,15 @@ function chain(n: number): ChainRecord[] {
   const out: ChainRecord[] = [];
   let prev = GENESIS_HASH;
   for (let i = 1; i <= n; i++) {
-    const fields = { id: `id-${i}`, occurredAt: new Date(1_700_000_000_000 + i), actor: 'alice', action: 'transfer.posted', entityType: 'transfer', entityId: `t${i}`, payload: { amountMinor: String(i * 100) } };
+    const fields = {
+      id: `id-${i}`,
+      occurredAt: new Date(1_700_000_000_000 + i),
+      actor: 'alice',
+      action: 'transfer.posted',
+      entityType: 'transfer',
+      entityId: `t${i}`,
+      payload: { amountMinor: String(i * 100) },
+    };
     const hash = auditHash(prev, fields);
     out.push({ ...fields, seq: BigInt(i * 2), prevHash: prev, hash });
     prev = hash;
@@ -15,7 +23,9 @@ function chain(n: number): ChainRecord[] {
 
 describe('canonicalJson', () => {
   it('sorts keys at every depth and writes bigint as a string', () => {
-    expect(canonicalJson({ b: 1, a: { d: 2n, c: [new Date(0), undefined] } })).toBe('{"a":{"c":["1970-01-01T00:00:00.000Z",null],"d":"2"},"b":1}');
+    expect(canonicalJson({ b: 1, a: { d: 2n, c: [new Date(0), undefined] } })).toBe(
+      '{"a":{"c":["1970-01-01T00:00:00.000Z",null],"d":"2"},"b":1}',
+    );
   });
 });
 

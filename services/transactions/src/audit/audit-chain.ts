@@ -76,7 +76,13 @@ export class ChainVerifier {
 
   result(): VerifyResult {
     if (this.failure) {
-      return { valid: false, recordsChecked: this.checked, firstInvalidSeq: this.failure.seq, failureReason: this.failure.reason, headHash: this.expectedPrev };
+      return {
+        valid: false,
+        recordsChecked: this.checked,
+        firstInvalidSeq: this.failure.seq,
+        failureReason: this.failure.reason,
+        headHash: this.expectedPrev,
+      };
     }
     return { valid: true, recordsChecked: this.checked, headHash: this.expectedPrev };
   }

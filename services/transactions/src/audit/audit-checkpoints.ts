@@ -58,7 +58,15 @@ export function parseCheckpoint(value: Buffer | null): SignedCheckpoint | undefi
     return undefined;
   }
   const o = c as Record<string, unknown> | null;
-  const ok = typeof o === 'object' && o !== null && o['v'] === 1 && typeof o['seq'] === 'string' && /^\d{1,19}$/.test(o['seq']) && typeof o['hash'] === 'string' && typeof o['at'] === 'string' && typeof o['sig'] === 'string';
+  const ok =
+    typeof o === 'object' &&
+    o !== null &&
+    o['v'] === 1 &&
+    typeof o['seq'] === 'string' &&
+    /^\d{1,19}$/.test(o['seq']) &&
+    typeof o['hash'] === 'string' &&
+    typeof o['at'] === 'string' &&
+    typeof o['sig'] === 'string';
   return ok ? (o as unknown as SignedCheckpoint) : undefined;
 }
 
@@ -66,18 +74,34 @@ export function parseCheckpoint(value: Buffer | null): SignedCheckpoint | undefi
  * The newest checkpoint held against the chain in the database: its record must still be there with the same hash.
  * `recordHash` is the stored hash at the checkpoint's seq (undefined: no such record), `headSeq` the chain's newest.
  */
-export function checkpointFinding(c: SignedCheckpoint, publicKey: KeyObject, recordHash: string | undefined, headSeq: bigint): CheckpointFinding | undefined {
+export function checkpointFinding(
+  c: SignedCheckpoint,
+  publicKey: KeyObject,
+  recordHash: string | undefined,
+  headSeq: bigint,
+): CheckpointFinding | undefined {
   const seq = BigInt(c.seq);
-  if (!checkpointSignatureValid(c, publicKey)) return { seq, reason: 'the newest audit checkpoint is not signed by this service\'s checkpoint key' };
-  if (recordHash === undefined) return { seq, reason: `truncated: record ${c.seq} of the signed checkpoint taken at ${c.at} is missing (the chain ends at ${headSeq})` };
+  if (!checkpointSignatureValid(c, publicKey))
+    return { seq, reason: "the newest audit checkpoint is not signed by this service's checkpoint key" };
+  if (recordHash === undefined)
+    return {
+      seq,
+      reason: `truncated: record ${c.seq} of the signed checkpoint taken at ${c.at} is missing (the chain ends at ${headSeq})`,
+    };
   if (recordHash !== c.hash) return { seq, reason: `rewritten: record ${c.seq} differs from its signed checkpoint taken at ${c.at}` };
   return undefined;
 }
 
 /** The checkpoint key: the configured file, or (outside production) a dev key created on first use, mode 0600. */
-export function loadCheckpointKey(config: Pick<TransactionsConfig, 'TRANSACTIONS_AUDIT_CHECKPOINT_KEY_FILE' | 'NODE_ENV'>, authDir = process.env['TESSERA_AUTH_DIR'] || defaultAuthDir()): KeyObject {
+export function loadCheckpointKey(
+  config: Pick<TransactionsConfig, 'TRANSACTIONS_AUDIT_CHECKPOINT_KEY_FILE' | 'NODE_ENV'>,
+  authDir = process.env['TESSERA_AUTH_DIR'] || defaultAuthDir(),
+): KeyObject {
   const configured = config.TRANSACTIONS_AUDIT_CHECKPOINT_KEY_FILE;
-  if (config.NODE_ENV === 'production' && !configured) throw new Error('TRANSACTIONS_AUDIT_CHECKPOINT_KEY_FILE is required in production (an Ed25519 PKCS#8 PEM the database user cannot read)');
+  if (config.NODE_ENV === 'production' && !configured)
+    throw new Error(
+      'TRANSACTIONS_AUDIT_CHECKPOINT_KEY_FILE is required in production (an Ed25519 PKCS#8 PEM the database user cannot read)',
+    );
   const file = configured ?? join(authDir, 'audit-checkpoint.pem');
   if (!existsSync(file)) {
     // A missing key is created once where it was asked for (docker-compose: a volume; dev: .tessera/auth). Keep it: a
@@ -181,13 +205,22 @@ export class AuditCheckpoints implements OnApplicationBootstrap, OnApplicationSh
     try {
       record = await this.newest();
     } catch (err) {
-      throw new AppError({ code: 'PAYMENTS.AUDIT_CHECKPOINTS_UNAVAILABLE', kind: 'UNAVAILABLE', message: 'The audit checkpoints cannot be read from Kafka; retry later', cause: err });
+      throw new AppError({
+        code: 'PAYMENTS.AUDIT_CHECKPOINTS_UNAVAILABLE',
+        kind: 'UNAVAILABLE',
+        message: 'The audit checkpoints cannot be read from Kafka; retry later',
+        cause: err,
+      });
     }
     if (!record) return undefined;
     // Something other than this service wrote the newest record of the anchor (issue #14 scenario 5): the anchor cannot
     // vouch for the chain, which is a finding for the auditor, not an outage (retrying would not change it).
     const newest = parseCheckpoint(record.value);
-    if (!newest) return { seq: 0n, reason: `the newest record of ${this.topic} (offset ${record.offset}, ${record.value?.length ?? 0} bytes) is not a signed audit checkpoint` };
+    if (!newest)
+      return {
+        seq: 0n,
+        reason: `the newest record of ${this.topic} (offset ${record.offset}, ${record.value?.length ?? 0} bytes) is not a signed audit checkpoint`,
+      };
     const { rows } = await this.prisma.pool.query<{ hash: string | null; head: string | null }>(
       'SELECT (SELECT hash FROM audit_records WHERE seq = $1) AS hash, (SELECT max(seq)::text FROM audit_records) AS head',
       [newest.seq],
@@ -196,7 +229,9 @@ export class AuditCheckpoints implements OnApplicationBootstrap, OnApplicationSh
   }
 
   private async head(): Promise<{ seq: string; hash: string } | undefined> {
-    const { rows } = await this.prisma.pool.query<{ seq: string; hash: string }>('SELECT seq::text AS seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1');
+    const { rows } = await this.prisma.pool.query<{ seq: string; hash: string }>(
+      'SELECT seq::text AS seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1',
+    );
     return rows[0];
   }
 
@@ -205,7 +240,9 @@ export class AuditCheckpoints implements OnApplicationBootstrap, OnApplicationSh
     await admin.connect();
     try {
       if (!(await admin.listTopics()).includes(this.topic)) {
-        await admin.createTopics({ topics: [{ topic: this.topic, numPartitions: 1, configEntries: [{ name: 'retention.ms', value: '-1' }] }] });
+        await admin.createTopics({
+          topics: [{ topic: this.topic, numPartitions: 1, configEntries: [{ name: 'retention.ms', value: '-1' }] }],
+        });
       }
     } finally {
       await admin.disconnect();

@@ -97,7 +97,9 @@ export class AuditTrail {
 
   private async write(tx: Prisma.TransactionClient, entries: AuditEntry[]): Promise<{ seq: bigint; hash: string }[]> {
     const records = entries.map(recordOf);
-    const rows = await tx.$queryRaw<{ seq: bigint; hash: string }[]>`SELECT seq, hash FROM audit_append(${AUDIT_CHAIN_LOCK_KEY}::bigint, ${JSON.stringify(records)}::jsonb)`;
+    const rows = await tx.$queryRaw<
+      { seq: bigint; hash: string }[]
+    >`SELECT seq, hash FROM audit_append(${AUDIT_CHAIN_LOCK_KEY}::bigint, ${JSON.stringify(records)}::jsonb)`;
     return rows.map((r) => ({ seq: BigInt(r.seq), hash: r.hash }));
   }
 

@@ -25,7 +25,14 @@ export class AuditGrpc {
         const r = await this.audit.verify();
         // A chain valid in itself is then held against its newest signed checkpoint (a truncated tail, a re-hashed chain).
         const finding = r.valid ? await this.checkpoints.check() : undefined;
-        if (finding) return { valid: false, recordsChecked: BigInt(r.recordsChecked), firstInvalidSeq: finding.seq, failureReason: finding.reason, headHash: '' };
+        if (finding)
+          return {
+            valid: false,
+            recordsChecked: BigInt(r.recordsChecked),
+            firstInvalidSeq: finding.seq,
+            failureReason: finding.reason,
+            headHash: '',
+          };
         return {
           valid: r.valid,
           recordsChecked: BigInt(r.recordsChecked),
@@ -38,11 +45,20 @@ export class AuditGrpc {
         const pageSize = Math.min(MAX_PAGE, req.page?.pageSize || DEFAULT_PAGE);
         const token = req.page?.pageToken ?? '';
         if (token !== '' && (!/^\d{1,19}$/.test(token) || BigInt(token) > 9_223_372_036_854_775_807n)) {
-          throw new AppError({ code: 'PAYMENTS.INVALID_PAGE_TOKEN', kind: 'INVALID_ARGUMENT', message: 'page_token is not one this service issued', fieldViolations: [{ field: 'page.page_token', description: 'malformed' }] });
+          throw new AppError({
+            code: 'PAYMENTS.INVALID_PAGE_TOKEN',
+            kind: 'INVALID_ARGUMENT',
+            message: 'page_token is not one this service issued',
+            fieldViolations: [{ field: 'page.page_token', description: 'malformed' }],
+          });
         }
-        const records = await this.audit.list({ entityType: req.entityType || undefined, entityId: req.entityId || undefined }, pageSize + 1, token ? BigInt(token) : 0n);
+        const records = await this.audit.list(
+          { entityType: req.entityType || undefined, entityId: req.entityId || undefined },
+          pageSize + 1,
+          token ? BigInt(token) : 0n,
+        );
         const page = records.slice(0, pageSize);
-        const next = records.length > pageSize ? page.at(-1)?.seq.toString() ?? '' : '';
+        const next = records.length > pageSize ? (page.at(-1)?.seq.toString() ?? '') : '';
         return { records: page.map(toProto), page: { nextPageToken: next } };
       },
     };
@@ -51,7 +67,15 @@ export class AuditGrpc {
 
 function toProto(r: AuditRecordView): paymentsV1.AuditRecord {
   return paymentsV1.AuditRecord.fromPartial({
-    seq: r.seq, id: r.id, occurredAt: r.occurredAt, actor: r.actor, action: r.action, entityType: r.entityType, entityId: r.entityId,
-    payloadJson: canonicalJson(r.payload), prevHash: r.prevHash, hash: r.hash,
+    seq: r.seq,
+    id: r.id,
+    occurredAt: r.occurredAt,
+    actor: r.actor,
+    action: r.action,
+    entityType: r.entityType,
+    entityId: r.entityId,
+    payloadJson: canonicalJson(r.payload),
+    prevHash: r.prevHash,
+    hash: r.hash,
   });
 }

@@ -2,7 +2,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Metadata } from '@grpc/grpc-js';
-import { authFromEnv, type CallerAuthenticator, DevIssuer, actorOf, authorizeCall, type CallFacts, callerOf, guardService, type MethodPolicy } from '@tessera/auth';
+import {
+  authFromEnv,
+  type CallerAuthenticator,
+  DevIssuer,
+  actorOf,
+  authorizeCall,
+  type CallFacts,
+  callerOf,
+  guardService,
+  type MethodPolicy,
+} from '@tessera/auth';
 import { paymentsV1 } from '@tessera/contracts';
 import { AppError } from '@tessera/errors';
 import { ACCOUNT_POLICY, AUDIT_POLICY, TRANSFER_POLICY } from './transactions.policy';
@@ -19,7 +29,11 @@ beforeAll(async () => {
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function bearer(sub: string, roles: Parameters<DevIssuer['mint']>[0]['roles'], extra: { customerId?: string } = {}): Promise<Metadata> {
+async function bearer(
+  sub: string,
+  roles: Parameters<DevIssuer['mint']>[0]['roles'],
+  extra: { customerId?: string } = {},
+): Promise<Metadata> {
   const md = new Metadata();
   md.set('authorization', `Bearer ${await issuer.mint({ sub, roles, ...extra })}`);
   return md;
@@ -29,7 +43,10 @@ const plaintext = (metadata: Metadata): CallFacts => ({ metadata, transport: 'pl
 const mtls = (metadata: Metadata, peer?: string): CallFacts => ({ metadata, transport: 'mtls', ...(peer ? { peer } : {}) });
 
 async function refusal(p: Promise<unknown>): Promise<AppError> {
-  const error = await p.then(() => undefined, (e: unknown) => e);
+  const error = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   if (error instanceof AppError) return error;
   throw new Error(`expected an AppError, got ${String(error)}`);
 }
@@ -49,7 +66,9 @@ describe('guardService', () => {
   it('refuses to build a service with an RPC that has no policy (fail closed at boot)', () => {
     const { getAccount: _dropped, ...partial } = ACCOUNT_POLICY;
     const handlers = Object.fromEntries(Object.keys(paymentsV1.AccountServiceService).map((k) => [k, () => undefined]));
-    expect(() => guardService(paymentsV1.AccountServiceService, partial, handlers, authenticator)).toThrow(/GetAccount has no authorisation policy/);
+    expect(() => guardService(paymentsV1.AccountServiceService, partial, handlers, authenticator)).toThrow(
+      /GetAccount has no authorisation policy/,
+    );
   });
 });
 
@@ -79,7 +98,9 @@ describe('authorizeCall', () => {
     });
 
     it('refuses a customer reversing a transfer: the scope alone is not enough (AUTH.ROLE_REQUIRED)', async () => {
-      const error = await refusal(authorizeCall(TRANSFER_POLICY.reverseTransfer, plaintext(await bearer('c-1', ['customer'])), authenticator));
+      const error = await refusal(
+        authorizeCall(TRANSFER_POLICY.reverseTransfer, plaintext(await bearer('c-1', ['customer'])), authenticator),
+      );
       expect([error.kind, error.code]).toEqual(['PERMISSION_DENIED', 'AUTH.ROLE_REQUIRED']);
     });
 
@@ -92,14 +113,22 @@ describe('authorizeCall', () => {
     });
 
     it('admits a customer with the scope and carries the customer id', async () => {
-      const caller = await authorizeCall(ACCOUNT_POLICY.getAccount, mtls(await bearer('user-7', ['customer'], { customerId: 'cust-7' }), 'gateway'), authenticator);
+      const caller = await authorizeCall(
+        ACCOUNT_POLICY.getAccount,
+        mtls(await bearer('user-7', ['customer'], { customerId: 'cust-7' }), 'gateway'),
+        authenticator,
+      );
       expect(caller.principal).toMatchObject({ subject: 'user-7', customerId: 'cust-7' });
     });
   });
 
   describe('service-only policies', () => {
     it('admits the named service by its mTLS peer and keeps the forwarded officer as principal', async () => {
-      const caller = await authorizeCall(TRANSFER_POLICY.releaseTransfer, mtls(await bearer('officer-1', ['compliance-officer']), 'compliance'), authenticator);
+      const caller = await authorizeCall(
+        TRANSFER_POLICY.releaseTransfer,
+        mtls(await bearer('officer-1', ['compliance-officer']), 'compliance'),
+        authenticator,
+      );
       expect(caller.service).toBe('compliance');
       expect(caller.principal?.subject).toBe('officer-1');
     });
@@ -110,7 +139,9 @@ describe('authorizeCall', () => {
     });
 
     it('refuses another service, even one carrying an operator token (AUTH.SERVICE_ONLY)', async () => {
-      const error = await refusal(authorizeCall(TRANSFER_POLICY.releaseTransfer, mtls(await bearer('op-1', ['operator']), 'gateway'), authenticator));
+      const error = await refusal(
+        authorizeCall(TRANSFER_POLICY.releaseTransfer, mtls(await bearer('op-1', ['operator']), 'gateway'), authenticator),
+      );
       expect([error.kind, error.code]).toEqual(['PERMISSION_DENIED', 'AUTH.SERVICE_ONLY']);
     });
 
@@ -120,7 +151,9 @@ describe('authorizeCall', () => {
     });
 
     it('lets a plaintext call through (explicit dev mode has no peer to check) but still verifies a forwarded credential', async () => {
-      await expect(authorizeCall(TRANSFER_POLICY.releaseTransfer, plaintext(new Metadata()), authenticator)).resolves.toEqual({ service: 'plaintext-peer' });
+      await expect(authorizeCall(TRANSFER_POLICY.releaseTransfer, plaintext(new Metadata()), authenticator)).resolves.toEqual({
+        service: 'plaintext-peer',
+      });
       const md = new Metadata();
       md.set('authorization', 'Bearer not-a-jwt');
       const error = await refusal(authorizeCall(TRANSFER_POLICY.releaseTransfer, plaintext(md), authenticator));
@@ -131,7 +164,14 @@ describe('authorizeCall', () => {
 
 describe('actorOf', () => {
   it("is the principal's subject, else service:<cn>, else anonymous", async () => {
-    const handlers = { getAccount: jest.fn(), listAccounts: jest.fn(), openAccount: jest.fn(), freezeAccount: jest.fn(), closeAccount: jest.fn(), getBalance: jest.fn() };
+    const handlers = {
+      getAccount: jest.fn(),
+      listAccounts: jest.fn(),
+      openAccount: jest.fn(),
+      freezeAccount: jest.fn(),
+      closeAccount: jest.fn(),
+      getBalance: jest.fn(),
+    };
     const guarded = guardService(paymentsV1.AccountServiceService, ACCOUNT_POLICY, handlers, authenticator);
     const metadata = await bearer('op-9', ['operator']);
     const call = { metadata, getPath: () => '/x', getAuthContext: () => ({}) };

@@ -77,7 +77,13 @@ export class ComplianceClient implements OnApplicationShutdown {
   screen(idempotencyKey: string, subject: ScreeningSubject): Promise<Screening> {
     const ctx = currentCallContext();
     const credential = `${ctx?.authorization ?? ''}\u0000${ctx?.apiKey ?? ''}`;
-    return this.coalescer.submit({ idempotencyKey, subject, credential, inContext: AsyncLocalStorage.snapshot(), span: trace.getActiveSpan() });
+    return this.coalescer.submit({
+      idempotencyKey,
+      subject,
+      credential,
+      inContext: AsyncLocalStorage.snapshot(),
+      span: trace.getActiveSpan(),
+    });
   }
 
   /**
@@ -105,7 +111,9 @@ export class ComplianceClient implements OnApplicationShutdown {
 
   /** One Screen call. */
   private async screenOne({ idempotencyKey, subject }: ScreenItem): Promise<Screening> {
-    const response = await this.call(subject.referenceId, () => unaryCall(this.client, 'screen', screenRequest(idempotencyKey, subject), { deadlineMs: this.deadlineMs }));
+    const response = await this.call(subject.referenceId, () =>
+      unaryCall(this.client, 'screen', screenRequest(idempotencyKey, subject), { deadlineMs: this.deadlineMs }),
+    );
     return this.decisionOf(response, subject.referenceId);
   }
 
@@ -130,7 +138,10 @@ export class ComplianceClient implements OnApplicationShutdown {
       results[first[0] as number] = await alone(first[0] as number);
     } else {
       try {
-        const decided = await this.screenMany(first.map((i) => items[i] as ScreenItem), this.deadlineMs);
+        const decided = await this.screenMany(
+          first.map((i) => items[i] as ScreenItem),
+          this.deadlineMs,
+        );
         first.forEach((i, n) => (results[i] = decided[n] as Screening));
       } catch (err) {
         if (!oneItemCanCause(err)) {
@@ -157,12 +168,20 @@ export class ComplianceClient implements OnApplicationShutdown {
   private async screenMany(items: readonly ScreenItem[], deadlineMs: number): Promise<Screening[]> {
     const first = items[0]?.subject.referenceId ?? '';
     const response = await this.call(first, () =>
-      unaryCall(this.client, 'screenBatch', complianceV1.ScreenBatchRequest.fromPartial({ items: items.map((i) => screenRequest(i.idempotencyKey, i.subject)) }), {
-        deadlineMs,
-      }),
+      unaryCall(
+        this.client,
+        'screenBatch',
+        complianceV1.ScreenBatchRequest.fromPartial({ items: items.map((i) => screenRequest(i.idempotencyKey, i.subject)) }),
+        {
+          deadlineMs,
+        },
+      ),
     );
     if (response.items.length !== items.length) {
-      this.logger.warn({ expected: items.length, got: response.items.length, referenceId: first }, 'malformed screening response; refusing (fail-closed)');
+      this.logger.warn(
+        { expected: items.length, got: response.items.length, referenceId: first },
+        'malformed screening response; refusing (fail-closed)',
+      );
       throw ledgerErrors.complianceUnavailable('MALFORMED_DECISION');
     }
     return response.items.map((r, i) => this.decisionOf(r, items[i]?.subject.referenceId ?? ''));

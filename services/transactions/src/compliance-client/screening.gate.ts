@@ -45,13 +45,22 @@ export class ScreeningGate {
   }
 
   /** Audits a screening that gave no decision (fail-closed) and returns the error to rethrow. */
-  private async failed(err: unknown, entityType: 'hold' | 'transfer' | 'batch', entityId: string, details: Record<string, unknown>): Promise<unknown> {
+  private async failed(
+    err: unknown,
+    entityType: 'hold' | 'transfer' | 'batch',
+    entityId: string,
+    details: Record<string, unknown>,
+  ): Promise<unknown> {
     if (isAppError(err) && err.code === ledgerErrors.idempotencyKeyReused().code) return err; // the caller's mistake, not a screening failure
     const cause = isAppError(err) ? (err.metadata['cause'] ?? err.code) : 'UNKNOWN';
     const actor = this.journal.actor();
     await withSerializableRetry(() =>
       this.prisma.client.$transaction((tx) =>
-        this.journal.record(tx, { action: 'transfer.screening_failed', entityType, entityId, payload: { cause, ...details, outcome: 'refused (fail-closed)' } }, actor),
+        this.journal.record(
+          tx,
+          { action: 'transfer.screening_failed', entityType, entityId, payload: { cause, ...details, outcome: 'refused (fail-closed)' } },
+          actor,
+        ),
       ),
     );
     return err;
@@ -64,7 +73,12 @@ export class ScreeningGate {
       this.prisma.client.$transaction((tx) =>
         this.journal.record(
           tx,
-          { action: 'compliance.decision', entityType: subject.movementKind === 'hold' ? 'hold' : 'transfer', entityId: subject.referenceId, payload: decisionPayload(screening, subject) },
+          {
+            action: 'compliance.decision',
+            entityType: subject.movementKind === 'hold' ? 'hold' : 'transfer',
+            entityId: subject.referenceId,
+            payload: decisionPayload(screening, subject),
+          },
           actor,
         ),
       ),

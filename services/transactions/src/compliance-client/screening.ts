@@ -25,5 +25,12 @@ export interface ScreeningSubject {
 
 /** The audit payload of a decision: what decided and why, never the counterparty. */
 export function decisionPayload(s: Screening, subject: Pick<ScreeningSubject, 'movementKind'>): Record<string, unknown> {
-  return { screeningId: s.screeningId, decision: s.decision, ruleVersion: s.ruleVersion, riskScore: s.riskScore, reasons: s.reasons, movementKind: subject.movementKind };
+  return {
+    screeningId: s.screeningId,
+    decision: s.decision,
+    ruleVersion: s.ruleVersion,
+    riskScore: s.riskScore,
+    reasons: s.reasons,
+    movementKind: subject.movementKind,
+  };
 }

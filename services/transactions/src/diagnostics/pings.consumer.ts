@@ -29,7 +29,10 @@ export class PingsConsumer implements OnApplicationBootstrap, OnApplicationShutd
       handler: async (envelope, ping) => {
         // The gateway makes the envelope id the ping id and stamps sent_at: a Ping without them is another contract's
         // payload under this type (protobuf decodes it leniently), dead-lettered with the reason (issue #14 scenario 5).
-        if (ping.id !== envelope.id || !ping.sentAt) throw new PoisonMessageError(`not a ping of this platform: ${ping.id !== envelope.id ? 'its id is not the envelope id' : 'sent_at is missing'}`);
+        if (ping.id !== envelope.id || !ping.sentAt)
+          throw new PoisonMessageError(
+            `not a ping of this platform: ${ping.id !== envelope.id ? 'its id is not the envelope id' : 'sent_at is missing'}`,
+          );
         const { recorded } = await this.recordPing.execute({
           eventId: envelope.id,
           message: ping.message,

@@ -62,7 +62,12 @@ export class HoldExpiry implements OnApplicationBootstrap, OnApplicationShutdown
           action: 'hold.expired',
           entityType: 'hold',
           entityId: hold.id,
-          payload: { accountId: hold.accountId, amountMinor: hold.amountMinor.toString(), currency: hold.currency, expiresAt: hold.expiresAt.toISOString() },
+          payload: {
+            accountId: hold.accountId,
+            amountMinor: hold.amountMinor.toString(),
+            currency: hold.currency,
+            expiresAt: hold.expiresAt.toISOString(),
+          },
           event: { key: hold.accountId, message: { hold: holdToProto(expired), reason: 'expired' }, codec: paymentsV1.HoldVoided },
         },
         SYSTEM_ACTOR,
@@ -84,7 +89,10 @@ export class HoldExpiry implements OnApplicationBootstrap, OnApplicationShutdown
   /** Releases the expired holds of one account in its own transaction. */
   async releaseAccount(accountId: string, now = new Date()): Promise<number> {
     return withSerializableRetry(() =>
-      this.prisma.client.$transaction(async (tx) => this.releaseDue(tx, await this.ledger.lockAccounts(tx, [accountId]), now), LEDGER_TX_OPTIONS),
+      this.prisma.client.$transaction(
+        async (tx) => this.releaseDue(tx, await this.ledger.lockAccounts(tx, [accountId]), now),
+        LEDGER_TX_OPTIONS,
+      ),
     );
   }
 

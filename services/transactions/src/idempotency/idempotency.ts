@@ -134,10 +134,24 @@ export class IdempotencyStore {
    */
   async peekMany<R>(calls: readonly IdempotentCall<R>[]): Promise<Array<() => Promise<R | undefined>>> {
     // Keys stored before they were scoped per caller are looked up in the same statement while they can exist.
-    const legacy = (await this.legacyOpen()) ? calls.flatMap((c) => { const l = legacyScopeOf(c.scope); return l === undefined ? [] : [{ scope: l, key: c.key }]; }) : [];
+    const legacy = (await this.legacyOpen())
+      ? calls.flatMap((c) => {
+          const l = legacyScopeOf(c.scope);
+          return l === undefined ? [] : [{ scope: l, key: c.key }];
+        })
+      : [];
     const wanted = [...calls, ...legacy];
     // Raw (the primary key per pair): Prisma's findMany with an OR per key compiled a new query plan for every count.
-    const rows = await this.prisma.client.$queryRaw<Array<{ scope: string; key: string; requestHash: string; response: Uint8Array | null; resourceId: string | null; refusal: Prisma.JsonValue | null }>>`
+    const rows = await this.prisma.client.$queryRaw<
+      Array<{
+        scope: string;
+        key: string;
+        requestHash: string;
+        response: Uint8Array | null;
+        resourceId: string | null;
+        refusal: Prisma.JsonValue | null;
+      }>
+    >`
       SELECT i.scope, i.key, i.request_hash AS "requestHash", i.response, i.resource_id::text AS "resourceId", i.refusal
       FROM idempotency_keys AS i JOIN unnest(${wanted.map((c) => c.scope)}::text[], ${wanted.map((c) => c.key)}::text[]) AS k(scope, key)
         ON i.scope = k.scope AND i.key = k.key`;
@@ -163,7 +177,11 @@ export class IdempotencyStore {
   }
 
   /** Stores a definite refusal under the key (or replays whatever another attempt committed first), then throws. */
-  private async refuse<R>(call: IdempotentCall<R>, refusal: AppError, audit: (tx: Prisma.TransactionClient, refusal: AppError) => Promise<void>): Promise<IdempotentResult<R>> {
+  private async refuse<R>(
+    call: IdempotentCall<R>,
+    refusal: AppError,
+    audit: (tx: Prisma.TransactionClient, refusal: AppError) => Promise<void>,
+  ): Promise<IdempotentResult<R>> {
     const replay = await withSerializableRetry(() =>
       this.prisma.client.$transaction(async (tx) => {
         const replay = await claimOrReplay(tx, call, refusal);
@@ -190,7 +208,10 @@ export class IdempotencyStore {
    */
   transactMany<R>(
     calls: readonly IdempotentCall<R>[],
-    work: (tx: Prisma.TransactionClient, owned: readonly number[]) => Promise<Array<{ response: R; transferId?: string; resourceId?: string } | AppError>>,
+    work: (
+      tx: Prisma.TransactionClient,
+      owned: readonly number[],
+    ) => Promise<Array<{ response: R; transferId?: string; resourceId?: string } | AppError>>,
   ): Promise<Array<IdempotentResult<R> | AppError | undefined>> {
     if (new Set(calls.map((c) => `${c.scope}\u0000${c.key}`)).size !== calls.length) throw new Error('transactMany: the same key twice');
     return this.legacyCollision(calls).then((collides) => (collides ? calls.map(() => undefined) : this.claimMany(calls, work)));
@@ -199,7 +220,10 @@ export class IdempotencyStore {
   /** Whether any of `calls` has a key committed before keys were scoped per caller: then each runs alone and replays. */
   private async legacyCollision<R>(calls: readonly IdempotentCall<R>[]): Promise<boolean> {
     if (!(await this.legacyOpen())) return false;
-    const legacy = calls.flatMap((c) => { const l = legacyScopeOf(c.scope); return l === undefined ? [] : [{ scope: l, key: c.key }]; });
+    const legacy = calls.flatMap((c) => {
+      const l = legacyScopeOf(c.scope);
+      return l === undefined ? [] : [{ scope: l, key: c.key }];
+    });
     if (legacy.length === 0) return false;
     const rows = await this.prisma.client.$queryRaw<Array<{ found: boolean }>>`
       SELECT EXISTS (SELECT 1 FROM idempotency_keys AS i JOIN unnest(${legacy.map((c) => c.scope)}::text[], ${legacy.map((c) => c.key)}::text[]) AS k(scope, key)
@@ -209,7 +233,10 @@ export class IdempotencyStore {
 
   private claimMany<R>(
     calls: readonly IdempotentCall<R>[],
-    work: (tx: Prisma.TransactionClient, owned: readonly number[]) => Promise<Array<{ response: R; transferId?: string; resourceId?: string } | AppError>>,
+    work: (
+      tx: Prisma.TransactionClient,
+      owned: readonly number[],
+    ) => Promise<Array<{ response: R; transferId?: string; resourceId?: string } | AppError>>,
   ): Promise<Array<IdempotentResult<R> | AppError | undefined>> {
     return withSerializableRetry(() =>
       this.prisma.client.$transaction(async (tx) => {
@@ -231,17 +258,30 @@ export class IdempotencyStore {
         this.audit.defer(tx);
         const set = openWriteSet(tx);
         const outcomes = await work(tx, owned);
-        if (outcomes.length !== owned.length) throw new Error(`transactMany: work returned ${outcomes.length} outcomes for ${owned.length} calls`);
+        if (outcomes.length !== owned.length)
+          throw new Error(`transactMany: work returned ${outcomes.length} outcomes for ${owned.length} calls`);
         owned.forEach((i, n) => {
           const call = calls[i] as IdempotentCall<R>;
           const outcome = outcomes[n] as (typeof outcomes)[number];
           if (isAppError(outcome)) {
-            set.idempotency.push({ scope: call.scope, key: call.key, response: null, transferId: null, resourceId: null, refusal: refusalJson(outcome) });
+            set.idempotency.push({
+              scope: call.scope,
+              key: call.key,
+              response: null,
+              transferId: null,
+              resourceId: null,
+              refusal: refusalJson(outcome),
+            });
             results[i] = outcome;
           } else {
             const response = call.codec.encode(outcome.response).finish();
             set.idempotency.push({
-              scope: call.scope, key: call.key, response: Buffer.from(response).toString('base64'), transferId: outcome.transferId ?? null, resourceId: outcome.resourceId ?? null, refusal: null,
+              scope: call.scope,
+              key: call.key,
+              response: Buffer.from(response).toString('base64'),
+              transferId: outcome.transferId ?? null,
+              resourceId: outcome.resourceId ?? null,
+              refusal: null,
             });
             results[i] = { response: outcome.response, replayed: false };
           }
@@ -267,7 +307,14 @@ export class IdempotencyStore {
         const out = await work(tx);
         const response = call.codec.encode(out.response).finish();
         if (set) {
-          set.idempotency.push({ scope: call.scope, key: call.key, response: Buffer.from(response).toString('base64'), transferId: out.transferId ?? null, resourceId: out.resourceId ?? null, refusal: null });
+          set.idempotency.push({
+            scope: call.scope,
+            key: call.key,
+            response: Buffer.from(response).toString('base64'),
+            transferId: out.transferId ?? null,
+            resourceId: out.resourceId ?? null,
+            refusal: null,
+          });
         } else {
           await tx.idempotencyKey.update({
             where: { scope_key: { scope: call.scope, key: call.key } },
@@ -294,9 +341,21 @@ export function isDefiniteRefusal(err: unknown): err is AppError {
  * Claims the key (with `refusal` stored when given). When another attempt holds it, INSERT .. ON CONFLICT waits for
  * that attempt to end, and its committed outcome is returned for replay; undefined means this attempt owns the key.
  */
-async function claimOrReplay<R>(tx: Prisma.TransactionClient, call: IdempotentCall<R>, refusal?: AppError): Promise<IdempotentResult<R> | undefined> {
+async function claimOrReplay<R>(
+  tx: Prisma.TransactionClient,
+  call: IdempotentCall<R>,
+  refusal?: AppError,
+): Promise<IdempotentResult<R> | undefined> {
   const claimed = await tx.idempotencyKey.createMany({
-    data: [{ scope: call.scope, key: call.key, requestHash: call.fingerprint, expiresAt: new Date(Date.now() + TTL_MS), ...(refusal ? { refusal: refusalJson(refusal) } : {}) }],
+    data: [
+      {
+        scope: call.scope,
+        key: call.key,
+        requestHash: call.fingerprint,
+        expiresAt: new Date(Date.now() + TTL_MS),
+        ...(refusal ? { refusal: refusalJson(refusal) } : {}),
+      },
+    ],
     skipDuplicates: true,
   });
   if (claimed.count > 0) return undefined;
@@ -327,12 +386,24 @@ interface StoredRefusal {
 }
 
 function refusalJson(e: AppError): Prisma.InputJsonObject {
-  const stored: StoredRefusal = { code: e.code, kind: e.kind, message: e.message, metadata: e.metadata, ...(e.fieldViolations ? { fieldViolations: e.fieldViolations } : {}) };
+  const stored: StoredRefusal = {
+    code: e.code,
+    kind: e.kind,
+    message: e.message,
+    metadata: e.metadata,
+    ...(e.fieldViolations ? { fieldViolations: e.fieldViolations } : {}),
+  };
   return stored as unknown as Prisma.InputJsonObject;
 }
 
 /** The stored refusal as the AppError the first attempt threw (same code, kind, message, metadata). */
 function refusalFrom(json: Prisma.JsonValue): AppError {
   const r = json as unknown as StoredRefusal;
-  return new AppError({ code: r.code, kind: r.kind, message: r.message, metadata: r.metadata, ...(r.fieldViolations ? { fieldViolations: r.fieldViolations } : {}) });
+  return new AppError({
+    code: r.code,
+    kind: r.kind,
+    message: r.message,
+    metadata: r.metadata,
+    ...(r.fieldViolations ? { fieldViolations: r.fieldViolations } : {}),
+  });
 }

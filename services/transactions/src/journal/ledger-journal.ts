@@ -39,12 +39,22 @@ export class LedgerJournal {
    * The audit record of a definite refusal whose key is kept for replay (`transfer.refused`, `hold.refused`,
    * `batch.refused`): what was refused, why (the error code) and after which screening. No event: nothing changed.
    */
-  async recordRefusal(tx: Prisma.TransactionClient, entityType: JournalEntry<unknown>['entityType'], entityId: string, refusal: AppError, screeningId: string): Promise<void> {
+  async recordRefusal(
+    tx: Prisma.TransactionClient,
+    entityType: JournalEntry<unknown>['entityType'],
+    entityId: string,
+    refusal: AppError,
+    screeningId: string,
+  ): Promise<void> {
     await this.record(tx, {
       action: `${entityType}.refused`,
       entityType,
       entityId,
-      payload: { code: refusal.code, ...(screeningId ? { screeningId } : {}), ...(refusal.metadata['accountId'] ? { accountId: refusal.metadata['accountId'] } : {}) },
+      payload: {
+        code: refusal.code,
+        ...(screeningId ? { screeningId } : {}),
+        ...(refusal.metadata['accountId'] ? { accountId: refusal.metadata['accountId'] } : {}),
+      },
     });
   }
 
@@ -62,7 +72,16 @@ export class LedgerJournal {
       tx,
       entries.flatMap((e) =>
         e.event
-          ? [{ topic: TRANSFER_EVENTS_TOPIC, key: e.event.key, type: `tessera.payments.v1.${typeName(e.event.codec)}`, subject: e.entityId, message: e.event.message, codec: e.event.codec }]
+          ? [
+              {
+                topic: TRANSFER_EVENTS_TOPIC,
+                key: e.event.key,
+                type: `tessera.payments.v1.${typeName(e.event.codec)}`,
+                subject: e.entityId,
+                message: e.event.message,
+                codec: e.event.codec,
+              },
+            ]
           : [],
       ),
     );

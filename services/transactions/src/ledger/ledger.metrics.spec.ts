@@ -1,4 +1,10 @@
-import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type DataPoint } from '@opentelemetry/sdk-metrics';
+import {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+  type DataPoint,
+} from '@opentelemetry/sdk-metrics';
 import { paymentsV1 } from '@tessera/contracts';
 import { LEDGER_AMOUNT_METRIC, LEDGER_TRANSFERS_METRIC, LedgerMetrics } from './ledger.metrics';
 
@@ -20,7 +26,11 @@ describe(LedgerMetrics, () => {
       await reader.forceFlush();
 
       const rows = (name: string) =>
-        ((exporter.getMetrics()[0]?.scopeMetrics[0]?.metrics.find((m) => m.descriptor.name === name)?.dataPoints ?? []) as Array<DataPoint<number>>).map((p) => ({ ...p.attributes, n: p.value }));
+        (
+          (exporter.getMetrics()[0]?.scopeMetrics[0]?.metrics.find((m) => m.descriptor.name === name)?.dataPoints ?? []) as Array<
+            DataPoint<number>
+          >
+        ).map((p) => ({ ...p.attributes, n: p.value }));
       expect(rows(LEDGER_TRANSFERS_METRIC)).toEqual([
         { 'tessera.transfer.status': 'POSTED', 'tessera.currency': 'EUR', n: 2 },
         { 'tessera.transfer.status': 'PENDING', 'tessera.currency': 'EUR', n: 1 },

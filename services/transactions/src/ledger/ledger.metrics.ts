@@ -14,8 +14,14 @@ export class LedgerMetrics {
   private readonly amount: Counter;
 
   constructor(meter: Meter = metrics.getMeter('tessera.transactions.ledger')) {
-    this.transfers = meter.createCounter(LEDGER_TRANSFERS_METRIC, { description: 'Transfers written, by resulting status and currency', unit: '{transfer}' });
-    this.amount = meter.createCounter(LEDGER_AMOUNT_METRIC, { description: 'Amount of the transfers written, in minor units', unit: '{minor_unit}' });
+    this.transfers = meter.createCounter(LEDGER_TRANSFERS_METRIC, {
+      description: 'Transfers written, by resulting status and currency',
+      unit: '{transfer}',
+    });
+    this.amount = meter.createCounter(LEDGER_AMOUNT_METRIC, {
+      description: 'Amount of the transfers written, in minor units',
+      unit: '{minor_unit}',
+    });
   }
 
   /** Undefined entries (an absent optional message field) are skipped. */

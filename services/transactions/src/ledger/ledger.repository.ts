@@ -60,7 +60,16 @@ export class LedgerRepository {
   async lockAccounts(tx: Tx, ids: Iterable<string>): Promise<Map<string, LedgerAccount>> {
     const wanted = [...new Set(ids)].sort();
     const rows = await tx.$queryRaw<
-      { id: string; owner_id: string; currency: string; status: LedgerAccount['status']; balance_minor: bigint; held_minor: bigint; overdraft_limit_minor: bigint; version: bigint }[]
+      {
+        id: string;
+        owner_id: string;
+        currency: string;
+        status: LedgerAccount['status'];
+        balance_minor: bigint;
+        held_minor: bigint;
+        overdraft_limit_minor: bigint;
+        version: bigint;
+      }[]
     >`SELECT id::text, owner_id, currency, status::text AS status, balance_minor, held_minor, overdraft_limit_minor, version
         FROM accounts WHERE id = ANY(${wanted}::uuid[]) ORDER BY id FOR UPDATE`;
     const byId = new Map<string, LedgerAccount>();
@@ -118,7 +127,9 @@ export class LedgerRepository {
   /** The legs of several transfers in one INSERT; the deferred trigger checks each transfer sums to zero at COMMIT. */
   async insertPostings(tx: Tx, legs: { transfer: PostedAmount; sourceId: string; destinationId: string }[]): Promise<void> {
     if (legs.length === 0) return;
-    for (const l of legs) if (l.sourceId === l.destinationId) throw new Error('insertPostings: source and destination are the same account (validation refuses this)');
+    for (const l of legs)
+      if (l.sourceId === l.destinationId)
+        throw new Error('insertPostings: source and destination are the same account (validation refuses this)');
     const set = writeSetOf(tx);
     if (set) {
       for (const { transfer, sourceId, destinationId } of legs) {
@@ -129,8 +140,20 @@ export class LedgerRepository {
     }
     await tx.posting.createMany({
       data: legs.flatMap(({ transfer, sourceId, destinationId }) => [
-        { transferId: transfer.id, accountId: sourceId, currency: transfer.currency, direction: 'DEBIT' as const, amountMinor: transfer.amountMinor },
-        { transferId: transfer.id, accountId: destinationId, currency: transfer.currency, direction: 'CREDIT' as const, amountMinor: transfer.amountMinor },
+        {
+          transferId: transfer.id,
+          accountId: sourceId,
+          currency: transfer.currency,
+          direction: 'DEBIT' as const,
+          amountMinor: transfer.amountMinor,
+        },
+        {
+          transferId: transfer.id,
+          accountId: destinationId,
+          currency: transfer.currency,
+          direction: 'CREDIT' as const,
+          amountMinor: transfer.amountMinor,
+        },
       ]),
     });
   }
@@ -150,6 +173,4 @@ export class LedgerRepository {
                     ${rows.map((r) => r.n.toString())}::bigint[]) AS d(id, balance, held, n)
         WHERE a.id = d.id`;
   }
-
 }
-

@@ -3,7 +3,15 @@ import { assertCanReserve, availableOf, fingerprint, type LedgerAccount } from '
 import { type TransferInstruction, validateInstruction } from '../transfers/transfer';
 
 const account = (p: Partial<LedgerAccount> = {}): LedgerAccount => ({
-  id: 'a', ownerId: 'o', currency: 'EUR', status: 'ACTIVE', balanceMinor: 0n, heldMinor: 0n, overdraftLimitMinor: 0n, version: 0n, ...p,
+  id: 'a',
+  ownerId: 'o',
+  currency: 'EUR',
+  status: 'ACTIVE',
+  balanceMinor: 0n,
+  heldMinor: 0n,
+  overdraftLimitMinor: 0n,
+  version: 0n,
+  ...p,
 });
 
 function thrown(fn: () => unknown): AppError {
@@ -42,14 +50,24 @@ describe('validateInstruction', () => {
   };
 
   it('reports every problem at once with field paths', () => {
-    const error = thrown(() => validateInstruction({ ...valid, destinationAccountId: valid.sourceAccountId, amount: { amountMinor: 0n, currency: 'eur' } }));
+    const error = thrown(() =>
+      validateInstruction({ ...valid, destinationAccountId: valid.sourceAccountId, amount: { amountMinor: 0n, currency: 'eur' } }),
+    );
     expect(error.code).toBe('PAYMENTS.INVALID_TRANSFER_REQUEST');
-    expect(error.fieldViolations?.map((v) => v.field).sort()).toEqual(['transfer.amount.amount_minor', 'transfer.amount.currency', 'transfer.destination_account_id']);
+    expect(error.fieldViolations?.map((v) => v.field).sort()).toEqual([
+      'transfer.amount.amount_minor',
+      'transfer.amount.currency',
+      'transfer.destination_account_id',
+    ]);
   });
 
   it('requires an amount and rejects one beyond int64', () => {
-    expect(thrown(() => validateInstruction({ ...valid, amount: undefined })).fieldViolations).toEqual([{ field: 'transfer.amount', description: 'is required' }]);
-    expect(thrown(() => validateInstruction({ ...valid, amount: { amountMinor: 2n ** 63n, currency: 'EUR' } })).fieldViolations?.[0]?.field).toBe('transfer.amount.amount_minor');
+    expect(thrown(() => validateInstruction({ ...valid, amount: undefined })).fieldViolations).toEqual([
+      { field: 'transfer.amount', description: 'is required' },
+    ]);
+    expect(
+      thrown(() => validateInstruction({ ...valid, amount: { amountMinor: 2n ** 63n, currency: 'EUR' } })).fieldViolations?.[0]?.field,
+    ).toBe('transfer.amount.amount_minor');
   });
 });
 

@@ -78,7 +78,8 @@ export function moneyViolations(amount: Money | undefined, prefix: string, viola
   }
   if (amount.amountMinor <= 0n) violations.push({ field: `${prefix}.amount_minor`, description: 'must be positive' });
   else if (amount.amountMinor > MAX_MINOR) violations.push({ field: `${prefix}.amount_minor`, description: 'must fit in int64' });
-  if (!isCurrency(amount.currency)) violations.push({ field: `${prefix}.currency`, description: 'must be an ISO 4217 currency code such as EUR' });
+  if (!isCurrency(amount.currency))
+    violations.push({ field: `${prefix}.currency`, description: 'must be an ISO 4217 currency code such as EUR' });
 }
 
 export function idViolation(value: string, field: string, violations: FieldViolation[]): void {

@@ -23,7 +23,15 @@ export class WriteSet {
   readonly idempotency: IdempotencyRow[] = [];
 
   get empty(): boolean {
-    return this.transfers.length + this.postings.length + this.deltas.length + this.outbox.length + this.audit.length + this.idempotency.length === 0;
+    return (
+      this.transfers.length +
+        this.postings.length +
+        this.deltas.length +
+        this.outbox.length +
+        this.audit.length +
+        this.idempotency.length ===
+      0
+    );
   }
 }
 
@@ -55,7 +63,10 @@ export interface TransferRow {
 }
 
 /** A transfer row as the repository builds it (Prisma's createMany shape). */
-export type TransferInsert = Omit<TransferRow, 'amountMinor' | 'counterpartyWrappedDek' | 'counterpartyCiphertext' | 'postedAt' | 'createdAt'> & {
+export type TransferInsert = Omit<
+  TransferRow,
+  'amountMinor' | 'counterpartyWrappedDek' | 'counterpartyCiphertext' | 'postedAt' | 'createdAt'
+> & {
   amountMinor: bigint;
   counterpartyWrappedDek: Uint8Array | null;
   counterpartyCiphertext: Uint8Array | null;
@@ -157,7 +168,8 @@ export async function flushWriteSet(tx: Prisma.TransactionClient): Promise<void>
     audit: set.audit.length,
   };
   for (const [part, n] of Object.entries(expected)) {
-    if (Number(written?.[part as keyof typeof expected] ?? -1) !== n) throw new Error(`write set: ${part} wrote ${String(written?.[part as keyof typeof expected])} rows, expected ${n}`);
+    if (Number(written?.[part as keyof typeof expected] ?? -1) !== n)
+      throw new Error(`write set: ${part} wrote ${String(written?.[part as keyof typeof expected])} rows, expected ${n}`);
   }
 }
 

@@ -34,7 +34,9 @@ describe('PiiVault', () => {
       const sealed = oldVault.seal(holder);
       const tampered = Uint8Array.from(sealed.ciphertext);
       tampered[20] = (tampered[20] ?? 0) ^ 1;
-      expect(() => oldVault.open({ ...sealed, ciphertext: tampered })).toThrow(expect.objectContaining({ code: 'PAYMENTS.PII_UNDECRYPTABLE' }));
+      expect(() => oldVault.open({ ...sealed, ciphertext: tampered })).toThrow(
+        expect.objectContaining({ code: 'PAYMENTS.PII_UNDECRYPTABLE' }),
+      );
     });
 
     it('fails with PAYMENTS.PII_KEY_UNKNOWN when the KEK is not configured', () => {
@@ -75,9 +77,12 @@ describe('parsePiiKeys', () => {
     expect([...ring.keys.keys()]).toEqual(['a', 'b']);
   });
 
-  it.each([['nokid'], [`a:${Buffer.alloc(16).toString('base64')}`], [`a:${key()},a:${key()}`], [''], ['bad kid:xx']])('rejects %p without echoing key material', (raw) => {
-    expect(() => parsePiiKeys(raw)).toThrow(ConfigError);
-  });
+  it.each([['nokid'], [`a:${Buffer.alloc(16).toString('base64')}`], [`a:${key()},a:${key()}`], [''], ['bad kid:xx']])(
+    'rejects %p without echoing key material',
+    (raw) => {
+      expect(() => parsePiiKeys(raw)).toThrow(ConfigError);
+    },
+  );
 });
 
 describe('loadPiiKeyring', () => {

@@ -32,7 +32,11 @@ export class PiiVault {
   seal(value: object): Sealed {
     const dek = randomBytes(32);
     try {
-      return { kekId: this.keyring.activeId, wrappedDek: this.wrap(dek, this.keyring.activeId), ciphertext: encrypt(dek, Buffer.from(JSON.stringify(value), 'utf8'), DATA_AAD) };
+      return {
+        kekId: this.keyring.activeId,
+        wrappedDek: this.wrap(dek, this.keyring.activeId),
+        ciphertext: encrypt(dek, Buffer.from(JSON.stringify(value), 'utf8'), DATA_AAD),
+      };
     } finally {
       dek.fill(0);
     }

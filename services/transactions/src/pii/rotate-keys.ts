@@ -31,7 +31,11 @@ export async function rotatePiiKeys(db: Client, vault: PiiVault, batchSize = 500
         );
         for (const row of rows) {
           const next = vault.rewrap({ kekId: row.kek, wrappedDek: row.dek, ciphertext: row.data });
-          await db.query(`UPDATE ${c.table} SET ${c.kek} = $2, ${c.dek} = $3 WHERE ${c.id} = $1`, [row.id, next.kekId, Buffer.from(next.wrappedDek)]);
+          await db.query(`UPDATE ${c.table} SET ${c.kek} = $2, ${c.dek} = $3 WHERE ${c.id} = $1`, [
+            row.id,
+            next.kekId,
+            Buffer.from(next.wrappedDek),
+          ]);
         }
         await db.query('COMMIT');
         rewrapped[c.table] += rows.length;

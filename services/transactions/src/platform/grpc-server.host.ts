@@ -34,9 +34,21 @@ export class GrpcServerHost implements OnApplicationBootstrap, OnApplicationShut
       authenticator,
       // Every RPC passes its policy (auth/transactions.policy.ts) before its handler runs.
       services: [
-        { definition: paymentsV1.AccountServiceService, policies: ACCOUNT_POLICY, implementation: unaryService(paymentsV1.AccountServiceService, accounts.implementation()) },
-        { definition: paymentsV1.AuditServiceService, policies: AUDIT_POLICY, implementation: unaryService(paymentsV1.AuditServiceService, audit.implementation()) },
-        { definition: paymentsV1.TransferServiceService, policies: TRANSFER_POLICY, implementation: unaryService(paymentsV1.TransferServiceService, transfers.implementation()) },
+        {
+          definition: paymentsV1.AccountServiceService,
+          policies: ACCOUNT_POLICY,
+          implementation: unaryService(paymentsV1.AccountServiceService, accounts.implementation()),
+        },
+        {
+          definition: paymentsV1.AuditServiceService,
+          policies: AUDIT_POLICY,
+          implementation: unaryService(paymentsV1.AuditServiceService, audit.implementation()),
+        },
+        {
+          definition: paymentsV1.TransferServiceService,
+          policies: TRANSFER_POLICY,
+          implementation: unaryService(paymentsV1.TransferServiceService, transfers.implementation()),
+        },
       ],
       health: {
         services: [serviceNameOf(paymentsV1.AccountServiceService), serviceNameOf(paymentsV1.TransferServiceService)],

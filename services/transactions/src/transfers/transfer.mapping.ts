@@ -31,7 +31,6 @@ export function transferToProto(t: Transfer): paymentsV1.Transfer {
   });
 }
 
-
 export function transferStatusFromProto(status: paymentsV1.TransferStatus): TransferStatus | undefined {
   const name = paymentsV1.transferStatusToJSON(status).replace('TRANSFER_STATUS_', '');
   return ['PENDING', 'POSTED', 'DECLINED', 'REVERSED'].includes(name) ? (name as TransferStatus) : undefined;

@@ -88,14 +88,21 @@ export class TransferPoster {
     const transfers = await this.transferRepository.insertTransfers(tx, rows);
     await this.ledger.insertPostings(
       tx,
-      transfers.filter((t) => t.status === 'POSTED').map((t) => ({ transfer: t, sourceId: t.sourceAccountId, destinationId: t.destinationAccountId })),
+      transfers
+        .filter((t) => t.status === 'POSTED')
+        .map((t) => ({ transfer: t, sourceId: t.sourceAccountId, destinationId: t.destinationAccountId })),
     );
     await this.ledger.applyDeltas(tx, deltas);
     const entries: JournalEntry<unknown>[] = [];
     transfers.forEach((transfer, i) => {
       const d = ds[i] as DirectTransfer;
       entries.push(
-        { action: 'compliance.decision', entityType: 'transfer', entityId: transfer.id, payload: decisionPayload(d.screening, { movementKind: d.movementKind }) },
+        {
+          action: 'compliance.decision',
+          entityType: 'transfer',
+          entityId: transfer.id,
+          payload: decisionPayload(d.screening, { movementKind: d.movementKind }),
+        },
         {
           action: `transfer.${transfer.status.toLowerCase()}`,
           entityType: 'transfer',
@@ -109,7 +116,11 @@ export class TransferPoster {
             screeningId: d.screening.screeningId,
             ...(d.batchId ? { batchId: d.batchId } : {}),
           },
-          event: { key: transfer.sourceAccountId, message: { transfer: transferToProto(transfer) }, codec: paymentsV1.TransferCreated as MessageCodec<unknown> },
+          event: {
+            key: transfer.sourceAccountId,
+            message: { transfer: transferToProto(transfer) },
+            codec: paymentsV1.TransferCreated as MessageCodec<unknown>,
+          },
         },
       );
     });

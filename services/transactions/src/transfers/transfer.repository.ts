@@ -91,10 +91,19 @@ export class TransferRepository {
       postedAt,
     }));
   }
-  async updateTransferStatus(tx: Tx, id: string, status: TransferStatus, extra: { rejectionCode?: string; postedAt?: Date } = {}): Promise<Transfer> {
+  async updateTransferStatus(
+    tx: Tx,
+    id: string,
+    status: TransferStatus,
+    extra: { rejectionCode?: string; postedAt?: Date } = {},
+  ): Promise<Transfer> {
     const row = await tx.transfer.update({
       where: { id },
-      data: { status, ...(extra.rejectionCode ? { rejectionCode: extra.rejectionCode } : {}), ...(extra.postedAt ? { postedAt: extra.postedAt } : {}) },
+      data: {
+        status,
+        ...(extra.rejectionCode ? { rejectionCode: extra.rejectionCode } : {}),
+        ...(extra.postedAt ? { postedAt: extra.postedAt } : {}),
+      },
       include: TRANSFER_LINKS,
     });
     return toTransfer(row);
@@ -124,7 +133,9 @@ export class TransferRepository {
       where: {
         AND: [
           filter.accountId ? { OR: [{ sourceAccountId: filter.accountId }, { destinationAccountId: filter.accountId }] } : {},
-          filter.ownerId !== undefined ? { OR: [{ source: { ownerId: filter.ownerId } }, { destination: { ownerId: filter.ownerId } }] } : {},
+          filter.ownerId !== undefined
+            ? { OR: [{ source: { ownerId: filter.ownerId } }, { destination: { ownerId: filter.ownerId } }] }
+            : {},
           filter.status ? { status: filter.status } : {},
           filter.batchId ? { batchId: filter.batchId } : {},
           before ? { OR: [{ createdAt: { lt: before.createdAt } }, { createdAt: before.createdAt, id: { lt: before.id } }] } : {},

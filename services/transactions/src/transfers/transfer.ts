@@ -53,9 +53,11 @@ export function instructionViolations(t: TransferInstruction, prefix: string, vi
   }
   moneyViolations(t.amount, `${prefix}.amount`, violations);
   textViolations({ [`${prefix}.description`]: t.description, [`${prefix}.reference`]: t.reference }, violations);
-  if (Object.keys(t.labels).length > MAX_LABELS) violations.push({ field: `${prefix}.labels`, description: `at most ${MAX_LABELS} labels` });
+  if (Object.keys(t.labels).length > MAX_LABELS)
+    violations.push({ field: `${prefix}.labels`, description: `at most ${MAX_LABELS} labels` });
   if (t.counterparty) {
-    if (t.counterparty.name.length > 200) violations.push({ field: `${prefix}.counterparty.name`, description: 'must be at most 200 characters' });
+    if (t.counterparty.name.length > 200)
+      violations.push({ field: `${prefix}.counterparty.name`, description: 'must be at most 200 characters' });
     if (t.counterparty.country !== '' && !/^[A-Z]{2}$/.test(t.counterparty.country)) {
       violations.push({ field: `${prefix}.counterparty.country`, description: 'must be an ISO 3166-1 alpha-2 code' });
     }

@@ -46,7 +46,10 @@ export class TransfersGrpc {
       },
       createTransferBatch: async (req, ctx: CallContext) => {
         const instructions = req.transfers.map(instructionFromProto);
-        await this.ownership.assertDebitable(principalOf(ctx), instructions.map((t) => t.sourceAccountId));
+        await this.ownership.assertDebitable(
+          principalOf(ctx),
+          instructions.map((t) => t.sourceAccountId),
+        );
         return (await this.batch.execute(req.idempotencyKey, instructions)).response;
       },
       getTransfer: async (req, ctx: CallContext) => {
@@ -80,15 +83,36 @@ export class TransfersGrpc {
             reference: req.reference,
           })
         ).response,
-      captureHold: async (req) => (await this.captureHold.execute({ idempotencyKey: req.idempotencyKey, holdId: req.holdId, amount: moneyFromProto(req.amount) })).response,
-      voidHold: async (req) => (await this.voidHold.execute({ idempotencyKey: req.idempotencyKey, holdId: req.holdId, reason: req.reason })).response,
-      reverseTransfer: async (req) => (await this.reverse.execute({ idempotencyKey: req.idempotencyKey, transferId: req.transferId, reason: req.reason })).response,
-      approveRelease: async (req) => ({ approvedBy: await this.review.approve({ transferId: req.transferId, alertId: req.alertId, note: req.note }) }),
-      releaseTransfer: async (req) =>
-        (await this.review.release({ idempotencyKey: req.idempotencyKey, transferId: req.transferId, approvedBy: req.approvedBy, note: req.note, alertId: req.alertId })).response,
-      declineHeldTransfer: async (req) =>
-        (await this.review.decline({ idempotencyKey: req.idempotencyKey, transferId: req.transferId, declinedBy: req.declinedBy, note: req.note, alertId: req.alertId }))
+      captureHold: async (req) =>
+        (await this.captureHold.execute({ idempotencyKey: req.idempotencyKey, holdId: req.holdId, amount: moneyFromProto(req.amount) }))
           .response,
+      voidHold: async (req) =>
+        (await this.voidHold.execute({ idempotencyKey: req.idempotencyKey, holdId: req.holdId, reason: req.reason })).response,
+      reverseTransfer: async (req) =>
+        (await this.reverse.execute({ idempotencyKey: req.idempotencyKey, transferId: req.transferId, reason: req.reason })).response,
+      approveRelease: async (req) => ({
+        approvedBy: await this.review.approve({ transferId: req.transferId, alertId: req.alertId, note: req.note }),
+      }),
+      releaseTransfer: async (req) =>
+        (
+          await this.review.release({
+            idempotencyKey: req.idempotencyKey,
+            transferId: req.transferId,
+            approvedBy: req.approvedBy,
+            note: req.note,
+            alertId: req.alertId,
+          })
+        ).response,
+      declineHeldTransfer: async (req) =>
+        (
+          await this.review.decline({
+            idempotencyKey: req.idempotencyKey,
+            transferId: req.transferId,
+            declinedBy: req.declinedBy,
+            note: req.note,
+            alertId: req.alertId,
+          })
+        ).response,
     };
   }
 }

@@ -17,7 +17,6 @@ export function buildTransactions(): void {
   execFileSync('npx', ['tsc', '-b', 'services/transactions/tsconfig.app.json'], { cwd: ROOT, stdio: 'inherit' });
 }
 
-
 /**
  * A real ComplianceService gRPC server that approves every movement: transactions screens each transfer
  * before commit (fail-closed), so process-level tests need something real listening at COMPLIANCE_ADDR.
@@ -25,9 +24,7 @@ export function buildTransactions(): void {
  * decision; with another subject it is refused with COMPLIANCE.IDEMPOTENCY_KEY_REUSED (FAILED_PRECONDITION),
  * exactly as the real service does (`ScreenHandler`), so retries are tested against the real rule.
  */
-export async function approvingCompliance(
-  options: { latencyMs?: number } = {},
-): Promise<
+export async function approvingCompliance(options: { latencyMs?: number } = {}): Promise<
   GrpcServerHandle & {
     screened: () => number;
     decided: () => number;
@@ -53,7 +50,11 @@ export async function approvingCompliance(
   const check = (request: complianceV1.ScreenRequest) => {
     const prior = decisions.get(request.idempotencyKey);
     if (prior && prior.subject !== subjectOf(request)) {
-      throw new AppError({ code: 'COMPLIANCE.IDEMPOTENCY_KEY_REUSED', kind: 'FAILED_PRECONDITION', message: 'idempotency key was used for a different screening' });
+      throw new AppError({
+        code: 'COMPLIANCE.IDEMPOTENCY_KEY_REUSED',
+        kind: 'FAILED_PRECONDITION',
+        message: 'idempotency key was used for a different screening',
+      });
     }
     return prior;
   };
@@ -61,7 +62,13 @@ export async function approvingCompliance(
     screened++;
     const prior = check(request);
     if (prior) return prior.response;
-    const response = complianceV1.ScreenResponse.fromPartial({ screeningId: randomUUID(), decision: complianceV1.Decision.DECISION_APPROVE, reasons: [], ruleVersion: 'test-approve-all', riskScore: 0 });
+    const response = complianceV1.ScreenResponse.fromPartial({
+      screeningId: randomUUID(),
+      decision: complianceV1.Decision.DECISION_APPROVE,
+      reasons: [],
+      ruleVersion: 'test-approve-all',
+      riskScore: 0,
+    });
     decisions.set(request.idempotencyKey, { subject: subjectOf(request), response });
     return response;
   };
@@ -77,14 +84,24 @@ export async function approvingCompliance(
           // All or nothing like the real one: a key used twice in the call, or reused for another subject, refuses the
           // whole call before anything is decided.
           screenBatch: (request: complianceV1.ScreenBatchRequest, ctx) =>
-            answer('screenBatch', ctx, request.items.map((i) => i.idempotencyKey), () => {
-              const keys = request.items.map((i) => i.idempotencyKey);
-              if (new Set(keys).size !== keys.length) {
-                throw new AppError({ code: 'COMPLIANCE.INVALID_REQUEST', kind: 'INVALID_ARGUMENT', message: 'request is invalid', fieldViolations: [{ field: 'items', description: 'same key twice' }] });
-              }
-              for (const item of request.items) check(item);
-              return { items: request.items.map(decide) };
-            }),
+            answer(
+              'screenBatch',
+              ctx,
+              request.items.map((i) => i.idempotencyKey),
+              () => {
+                const keys = request.items.map((i) => i.idempotencyKey);
+                if (new Set(keys).size !== keys.length) {
+                  throw new AppError({
+                    code: 'COMPLIANCE.INVALID_REQUEST',
+                    kind: 'INVALID_ARGUMENT',
+                    message: 'request is invalid',
+                    fieldViolations: [{ field: 'items', description: 'same key twice' }],
+                  });
+                }
+                for (const item of request.items) check(item);
+                return { items: request.items.map(decide) };
+              },
+            ),
           listAlerts: async () => ({ alerts: [] }),
           assignAlert: async () => ({}),
           resolveAlert: async () => ({}),
@@ -92,7 +109,12 @@ export async function approvingCompliance(
       },
     ],
   });
-  return Object.assign(handle, { screened: () => screened, decided: () => decisions.size, calls: () => ({ ...calls }), log: () => [...log] });
+  return Object.assign(handle, {
+    screened: () => screened,
+    decided: () => decisions.size,
+    calls: () => ({ ...calls }),
+    log: () => [...log],
+  });
 }
 
 export interface ServiceProcessOptions {
@@ -116,7 +138,10 @@ export const PINGS_GROUP = `transactions.pings-test-${randomUUID().slice(0, 8)}`
 /** Deletes this file's pings group from the broker (best effort), once its children have stopped. */
 export function deletePingsGroup(): Promise<void> {
   const brokers = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092').split(',');
-  return deleteConsumerGroups(new Kafka({ ...kafkaSecurityFromEnv(), clientId: 'transactions-test-cleanup', brokers, logLevel: logLevel.NOTHING }), [PINGS_GROUP]);
+  return deleteConsumerGroups(
+    new Kafka({ ...kafkaSecurityFromEnv(), clientId: 'transactions-test-cleanup', brokers, logLevel: logLevel.NOTHING }),
+    [PINGS_GROUP],
+  );
 }
 
 /** Starts `node dist/main.js` as a child and waits until its gRPC health check reports SERVING. */
@@ -152,7 +177,9 @@ export async function startTransactions(options: ServiceProcessOptions): Promise
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`transactions exited with ${proc.exitCode}`);
-    const status = await checkHealth(`127.0.0.1:${options.port}`, 'tessera.payments.v1.TransferService', { timeoutMs: 500 }).catch(() => 'DOWN');
+    const status = await checkHealth(`127.0.0.1:${options.port}`, 'tessera.payments.v1.TransferService', { timeoutMs: 500 }).catch(
+      () => 'DOWN',
+    );
     if (status === 'SERVING') return proc;
     if (Date.now() > deadline) {
       proc.kill('SIGKILL');

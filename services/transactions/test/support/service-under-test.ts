@@ -37,14 +37,30 @@ export async function startServiceUnderTest(
   const db = await throwawayDb(label);
   const compliance = await approvingCompliance(options.compliance);
   const port = await freePort();
-  const start = () => startTransactions({ port, databaseUrl: db.url, complianceAddr: `127.0.0.1:${compliance.port}`, auth, ...(options.env ? { env: options.env } : {}) });
+  const start = () =>
+    startTransactions({
+      port,
+      databaseUrl: db.url,
+      complianceAddr: `127.0.0.1:${compliance.port}`,
+      auth,
+      ...(options.env ? { env: options.env } : {}),
+    });
   let child = await start();
   const address = `127.0.0.1:${port}`;
-  const clientOptions = { retry: 'none' as const, defaultDeadlineMs: options.deadlineMs ?? 15_000, ...sendAs(await staffAuthorization(auth)) };
+  const clientOptions = {
+    retry: 'none' as const,
+    defaultDeadlineMs: options.deadlineMs ?? 15_000,
+    ...sendAs(await staffAuthorization(auth)),
+  };
   const accounts = createGrpcClient(paymentsV1.AccountServiceClient, address, clientOptions);
   const transfers = createGrpcClient(paymentsV1.TransferServiceClient, address, clientOptions);
   return {
-    db, auth, compliance, address, accounts, transfers,
+    db,
+    auth,
+    compliance,
+    address,
+    accounts,
+    transfers,
     get child() {
       return child;
     },

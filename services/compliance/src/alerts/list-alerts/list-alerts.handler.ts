@@ -20,7 +20,13 @@ export class ListAlertsHandler {
   constructor(private readonly alerts: AlertRepository) {}
 
   async execute(query: ListAlertsQuery): Promise<{ alerts: Alert[]; nextPageToken: string }> {
-    if (query.pageSize < 0) throw new AppError({ code: 'COMPLIANCE.INVALID_PAGE', kind: 'INVALID_ARGUMENT', message: 'page_size must not be negative', fieldViolations: [{ field: 'page.page_size', description: 'must be >= 0' }] });
+    if (query.pageSize < 0)
+      throw new AppError({
+        code: 'COMPLIANCE.INVALID_PAGE',
+        kind: 'INVALID_ARGUMENT',
+        message: 'page_size must not be negative',
+        fieldViolations: [{ field: 'page.page_size', description: 'must be >= 0' }],
+      });
     const size = Math.min(query.pageSize || DEFAULT_PAGE, MAX_PAGE);
     const before = query.pageToken ? decodeCursor(query.pageToken) : undefined;
     const rows = await this.alerts.list({ status: query.status, accountId: query.accountId, assignee: query.assignee }, size + 1, before);
@@ -41,6 +47,11 @@ export function decodeCursor(token: string): { createdAt: Date; id: string } {
     if (Number.isNaN(createdAt.getTime()) || !/^[0-9a-f-]{36}$/.test(id)) throw new Error('bad cursor');
     return { createdAt, id };
   } catch {
-    throw new AppError({ code: 'COMPLIANCE.INVALID_PAGE_TOKEN', kind: 'INVALID_ARGUMENT', message: 'page_token is not a token this service issued', fieldViolations: [{ field: 'page.page_token', description: 'malformed' }] });
+    throw new AppError({
+      code: 'COMPLIANCE.INVALID_PAGE_TOKEN',
+      kind: 'INVALID_ARGUMENT',
+      message: 'page_token is not a token this service issued',
+      fieldViolations: [{ field: 'page.page_token', description: 'malformed' }],
+    });
   }
 }

@@ -100,7 +100,13 @@ export class ResolveAlertHandler {
           alertId: alert.id,
         });
       } else {
-        await this.transactions.declineHeldTransfer({ idempotencyKey: `compliance-decline-${alert.id}`, transferId, declinedBy: principal, note: cmd.note, alertId: alert.id });
+        await this.transactions.declineHeldTransfer({
+          idempotencyKey: `compliance-decline-${alert.id}`,
+          transferId,
+          declinedBy: principal,
+          note: cmd.note,
+          alertId: alert.id,
+        });
       }
     } catch (error) {
       this.logger.warn({ alertId: alert.id, drive, err: error }, 'held transfer call failed');
@@ -111,8 +117,19 @@ export class ResolveAlertHandler {
       const resolution: AlertResolution = drive === 'release' ? 'RELEASE' : 'DECLINE';
       const note = drive === 'release' ? (current.resolutionNote ?? '') : cmd.note;
       // The decline records the caller's key here; a release recorded it with the second approval.
-      const key = drive === 'decline' ? { idempotencyKey: cmd.idempotencyKey, requestHash: requestHash({ op: 'resolve', alertId: cmd.alertId, resolution, note: cmd.note, principal }) } : {};
-      return this.alerts.change(tx, current.id, { status: 'RESOLVED', resolution, resolutionNote: note }, { actor: principal, action: drive === 'release' ? 'released' : 'declined', note, ...key });
+      const key =
+        drive === 'decline'
+          ? {
+              idempotencyKey: cmd.idempotencyKey,
+              requestHash: requestHash({ op: 'resolve', alertId: cmd.alertId, resolution, note: cmd.note, principal }),
+            }
+          : {};
+      return this.alerts.change(
+        tx,
+        current.id,
+        { status: 'RESOLVED', resolution, resolutionNote: note },
+        { actor: principal, action: drive === 'release' ? 'released' : 'declined', note, ...key },
+      );
     });
   }
 }

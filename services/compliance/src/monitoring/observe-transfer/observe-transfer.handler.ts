@@ -5,7 +5,16 @@ import { createLogger } from '@tessera/telemetry';
 import { AlertRepository, coversAny } from '../../alerts/alert.repository';
 import { RulesProvider } from '../../platform/rules.provider';
 import { activeTraceId } from '../../platform/trace-id';
-import { detectFanOut, detectRapidInOut, detectStructuring, type Finding, mayFanOut, mayRapidInOut, type ObservedTransfer, structuringBands } from '../detectors';
+import {
+  detectFanOut,
+  detectRapidInOut,
+  detectStructuring,
+  type Finding,
+  mayFanOut,
+  mayRapidInOut,
+  type ObservedTransfer,
+  structuringBands,
+} from '../detectors';
 import { MonitoringRepository, type WindowFacts, type WindowQuery } from '../monitoring.repository';
 
 export const MONITOR_ACTOR = 'compliance.aml-monitor';
@@ -59,7 +68,11 @@ export class ObserveTransferHandler {
     private readonly rulesProvider: RulesProvider,
   ) {}
 
-  async execute(event: { eventId: string; type: string }, transfer: ObservedTransfer | undefined, status: string): Promise<{ processed: boolean; alerts: number }> {
+  async execute(
+    event: { eventId: string; type: string },
+    transfer: ObservedTransfer | undefined,
+    status: string,
+  ): Promise<{ processed: boolean; alerts: number }> {
     const { processed, alerts } = await this.executeMany([{ event, transfer, status }]);
     return { processed: processed === 1, alerts };
   }
@@ -70,7 +83,9 @@ export class ObserveTransferHandler {
    * rolls back whole; the events of chunks already committed are claimed, so a retried batch skips them. Each event is
    * observed under its own `trace` context, so an alert keeps the trace id of the event that raised it.
    */
-  async executeMany(events: Array<{ event: { eventId: string; type: string }; transfer: ObservedTransfer | undefined; status: string; trace?: Context }>): Promise<{ processed: number; alerts: number }> {
+  async executeMany(
+    events: Array<{ event: { eventId: string; type: string }; transfer: ObservedTransfer | undefined; status: string; trace?: Context }>,
+  ): Promise<{ processed: number; alerts: number }> {
     let processed = 0;
     let alerts = 0;
     for (let from = 0; from < events.length; from += OBSERVE_CHUNK) {
@@ -84,7 +99,11 @@ export class ObserveTransferHandler {
           // alerts then run event by event, in order.
           const rules = this.rulesProvider.rules;
           const { claimed, recorded } = await context.with(chunk[0]?.trace ?? context.active(), () =>
-            this.repository.claimAndRecordMany(tx, chunk, chunk.map((e) => e.trace)),
+            this.repository.claimAndRecordMany(
+              tx,
+              chunk,
+              chunk.map((e) => e.trace),
+            ),
           );
           const windows = chunk.map((e, i) => {
             const transfer = e.transfer;
@@ -105,13 +124,18 @@ export class ObserveTransferHandler {
             out.push({ processed: claimed[i] === true, alerts: 0 });
             if (!claimed[i] || !window || !e.transfer) continue;
             const windowFacts = facts[queries.indexOf(window)] as WindowFacts;
-            const findings = await context.with(e.trace ?? context.active(), () => this.observe(tx, rules, e.transfer as ObservedTransfer, window, windowFacts));
+            const findings = await context.with(e.trace ?? context.active(), () =>
+              this.observe(tx, rules, e.transfer as ObservedTransfer, window, windowFacts),
+            );
             for (const finding of findings) found.push({ event: i, finding });
           }
           // The chunk's alerts in two statements, whatever their number: which existing alerts could cover them, then
           // every uncovered finding raised, in event order. A finding is covered by an alert that existed or that an
           // earlier finding of the chunk raised, exactly as when each event raised its own before the next was observed.
-          const covering = await this.alerts.covering(tx, found.map((f) => f.finding));
+          const covering = await this.alerts.covering(
+            tx,
+            found.map((f) => f.finding),
+          );
           const raising: typeof found = [];
           for (const f of found) {
             if (coversAny(covering, f.finding)) continue;
@@ -124,7 +148,16 @@ export class ObserveTransferHandler {
               const e = chunk[event] as (typeof chunk)[number];
               const traceId = context.with(e.trace ?? context.active(), () => activeTraceId());
               return {
-                alert: { dedupeKey: `${f.ruleId}:${f.accountId}:${e.event.eventId}`, ruleId: f.ruleId, ruleVersion: rules.version, severity: f.severity, accountId: f.accountId, transferIds: f.transferIds, reasons: f.reasons, traceId },
+                alert: {
+                  dedupeKey: `${f.ruleId}:${f.accountId}:${e.event.eventId}`,
+                  ruleId: f.ruleId,
+                  ruleVersion: rules.version,
+                  severity: f.severity,
+                  accountId: f.accountId,
+                  transferIds: f.transferIds,
+                  reasons: f.reasons,
+                  traceId,
+                },
                 actor: MONITOR_ACTOR,
                 ...(e.trace ? { trace: e.trace } : {}),
               };
@@ -134,7 +167,9 @@ export class ObserveTransferHandler {
             const { event, finding } = raising[n] as (typeof raising)[number];
             if (!alert) return;
             (out[event] as { alerts: number }).alerts += 1;
-            context.with(chunk[event]?.trace ?? context.active(), () => this.logger.info({ alertId: alert.id, ruleId: finding.ruleId, accountId: finding.accountId }, 'AML alert raised'));
+            context.with(chunk[event]?.trace ?? context.active(), () =>
+              this.logger.info({ alertId: alert.id, ruleId: finding.ruleId, accountId: finding.accountId }, 'AML alert raised'),
+            );
           });
           return out;
         },
@@ -149,7 +184,13 @@ export class ObserveTransferHandler {
   }
 
   /** The detectors for one claimed (and recorded) event, on its window reads, blind to the transfers in `window.hidden`. */
-  private async observe(tx: Prisma.TransactionClient, rules: Rules, transfer: ObservedTransfer, window: EventWindows, facts: WindowFacts): Promise<Finding[]> {
+  private async observe(
+    tx: Prisma.TransactionClient,
+    rules: Rules,
+    transfer: ObservedTransfer,
+    window: EventWindows,
+    facts: WindowFacts,
+  ): Promise<Finding[]> {
     const m = rules.monitoring;
     const now = transfer.occurredAt;
     const { source, accounts, rapid, hidden } = window;
@@ -165,7 +206,14 @@ export class ObserveTransferHandler {
       if (structuring) findings.push(structuring);
       const destinations = facts.firstPayments.map((t) => t.destinationAccountId);
       const paid = mayFanOut(m, destinations.length)
-        ? await this.repository.previouslyPaid(tx, source, destinations, new Date(windowStart.getTime() - m.fanOut.lookbackDays * 86_400_000), windowStart, hidden)
+        ? await this.repository.previouslyPaid(
+            tx,
+            source,
+            destinations,
+            new Date(windowStart.getTime() - m.fanOut.lookbackDays * 86_400_000),
+            windowStart,
+            hidden,
+          )
         : new Set<string>();
       const fanOut = detectFanOut(m, source, facts.firstPayments, paid, now);
       if (fanOut) findings.push(fanOut);

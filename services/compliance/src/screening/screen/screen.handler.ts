@@ -107,7 +107,10 @@ export class ScreenHandler {
     }));
     // Outside the transaction: the matcher is CPU only, the locks should be held for the database work alone.
     const sanctionsHits = new Map<string, SanctionsHit | undefined>(
-      items.map(({ idempotencyKey, input }) => [idempotencyKey, input.counterpartyName ? matcher.bestMatch(input.counterpartyName, rules.screening.sanctions.reviewThreshold) : undefined]),
+      items.map(({ idempotencyKey, input }) => [
+        idempotencyKey,
+        input.counterpartyName ? matcher.bestMatch(input.counterpartyName, rules.screening.sanctions.reviewThreshold) : undefined,
+      ]),
     );
     const at = now();
     // Captured here, outside the transaction callback: the RPC's span is the one the alerts link to.
@@ -118,10 +121,15 @@ export class ScreenHandler {
       const movements = fresh.map((screening) => ({ screening, input: screening.input, sanctionsHit: sanctionsHits.get(screening.key) }));
       const evaluated = traceScreeningDecisions(rules.version, () => evaluateInOrder(rules, movements, history));
       const latencyMicros = Number((process.hrtime.bigint() - started) / 1000n);
-      return evaluated.map(({ movement, outcome }) => decided(movement.screening, outcome, { ruleVersion: rules.version, actor, at, latencyMicros, traceId }));
+      return evaluated.map(({ movement, outcome }) =>
+        decided(movement.screening, outcome, { ruleVersion: rules.version, actor, at, latencyMicros, traceId }),
+      );
     });
     const responses = results.map((r) => complianceV1.ScreenResponse.decode(r.response));
-    this.logDecided(responses.filter((_, i) => results[i]?.replayed === false), responses.length);
+    this.logDecided(
+      responses.filter((_, i) => results[i]?.replayed === false),
+      responses.length,
+    );
     return responses;
   }
 
@@ -194,7 +202,11 @@ function itemChecks(prefix: string, idempotencyKey: string, input: ScreeningInpu
     [input.destinationAccountId !== '', 'subject.destination_account_id', 'required'],
     [input.amountMinor > 0n && input.amountMinor <= MAX_AMOUNT, 'subject.amount.amount_minor', 'must be a positive int64'],
     [/^[A-Z]{3}$/.test(input.currency), 'subject.amount.currency', 'must be an ISO 4217 code'],
-    [input.counterpartyCountry === '' || /^[A-Za-z]{2}$/.test(input.counterpartyCountry), 'subject.counterparty_country', 'must be ISO 3166-1 alpha-2'],
+    [
+      input.counterpartyCountry === '' || /^[A-Za-z]{2}$/.test(input.counterpartyCountry),
+      'subject.counterparty_country',
+      'must be ISO 3166-1 alpha-2',
+    ],
     [input.counterpartyName.length <= 512, 'subject.counterparty_name', 'at most 512 characters'],
   ];
   return checks.map(([ok, field, description]) => [ok, `${prefix}${field}`, description]);
@@ -207,11 +219,23 @@ export function batchChecks(items: readonly ScreenCommand[]): Array<[boolean, st
   return items.flatMap(({ idempotencyKey, input }, i) => {
     const first = firstAt.get(idempotencyKey) ?? i;
     firstAt.set(idempotencyKey, first);
-    return [...itemChecks(`items[${i}].`, idempotencyKey, input), [first === i, `items[${i}].idempotency_key`, `same key as items[${first}]`] as [boolean, string, string]];
+    return [
+      ...itemChecks(`items[${i}].`, idempotencyKey, input),
+      [first === i, `items[${i}].idempotency_key`, `same key as items[${first}]`] as [boolean, string, string],
+    ];
   });
 }
 
-const keyReused = () => new AppError({ code: 'COMPLIANCE.IDEMPOTENCY_KEY_REUSED', kind: 'FAILED_PRECONDITION', message: 'idempotency key was used for a different screening' });
+const keyReused = () =>
+  new AppError({
+    code: 'COMPLIANCE.IDEMPOTENCY_KEY_REUSED',
+    kind: 'FAILED_PRECONDITION',
+    message: 'idempotency key was used for a different screening',
+  });
 
 const callerGone = () =>
-  new AppError({ code: 'COMPLIANCE.CALLER_GONE', kind: 'DEADLINE_EXCEEDED', message: 'The caller cancelled or its deadline passed while the screening waited; nothing was decided' });
+  new AppError({
+    code: 'COMPLIANCE.CALLER_GONE',
+    kind: 'DEADLINE_EXCEEDED',
+    message: 'The caller cancelled or its deadline passed while the screening waited; nothing was decided',
+  });

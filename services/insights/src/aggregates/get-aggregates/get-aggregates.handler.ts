@@ -44,10 +44,18 @@ export class GetAggregatesHandler {
   async execute(q: GetAggregatesQuery): Promise<AggregatePage> {
     const violations: FieldViolation[] = [];
     if (!q.tenantId) violations.push({ field: 'tenant_id', description: 'required' });
-    if (q.dimensionKey === '' && q.dimensionValue !== '') violations.push({ field: 'dimension_value', description: 'requires dimension_key' });
-    if (q.windowSizeSeconds < 0) violations.push({ field: 'window_size_seconds', description: 'must be 0 (smallest) or a window size in seconds' });
-    if (q.pageSize < 0 || q.pageSize > MAX_PAGE_SIZE) violations.push({ field: 'page.page_size', description: `must be 0 (default ${DEFAULT_PAGE_SIZE}) to ${MAX_PAGE_SIZE}` });
-    const range = resolveRange(q.from, q.to, { defaultRangeMs: this.config.INSIGHTS_DEFAULT_RANGE_MS, maxRangeMs: this.config.INSIGHTS_MAX_RANGE_MS }, violations);
+    if (q.dimensionKey === '' && q.dimensionValue !== '')
+      violations.push({ field: 'dimension_value', description: 'requires dimension_key' });
+    if (q.windowSizeSeconds < 0)
+      violations.push({ field: 'window_size_seconds', description: 'must be 0 (smallest) or a window size in seconds' });
+    if (q.pageSize < 0 || q.pageSize > MAX_PAGE_SIZE)
+      violations.push({ field: 'page.page_size', description: `must be 0 (default ${DEFAULT_PAGE_SIZE}) to ${MAX_PAGE_SIZE}` });
+    const range = resolveRange(
+      q.from,
+      q.to,
+      { defaultRangeMs: this.config.INSIGHTS_DEFAULT_RANGE_MS, maxRangeMs: this.config.INSIGHTS_MAX_RANGE_MS },
+      violations,
+    );
     if (violations.length > 0) throw invalidRequest(violations);
 
     const filter: AggregateFilter = {
@@ -71,7 +79,9 @@ export class GetAggregatesHandler {
     const page = rows.slice(0, limit);
     const last = page.at(-1);
     const nextPageToken =
-      rows.length > limit && last ? encodePageToken({ resolution, windowStart: last.windowStart, windowKey: last.windowKey, queryHash }) : '';
+      rows.length > limit && last
+        ? encodePageToken({ resolution, windowStart: last.windowStart, windowKey: last.windowKey, queryHash })
+        : '';
     return { aggregates: page, nextPageToken, resolution };
   }
 }

@@ -13,7 +13,9 @@ export function queryHashOf(filter: object): string {
 }
 
 export function encodePageToken(t: PageToken): string {
-  return Buffer.from(JSON.stringify({ v: 1, r: t.resolution, s: t.windowStart.getTime(), k: t.windowKey, q: t.queryHash })).toString('base64url');
+  return Buffer.from(JSON.stringify({ v: 1, r: t.resolution, s: t.windowStart.getTime(), k: t.windowKey, q: t.queryHash })).toString(
+    'base64url',
+  );
 }
 
 /** Undefined when the token is not one of ours. */
@@ -21,7 +23,8 @@ export function decodePageToken(token: string): PageToken | undefined {
   try {
     const raw = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Record<string, unknown>;
     const { v, r, s, k, q } = raw;
-    if (v !== 1 || typeof r !== 'number' || !Number.isInteger(r) || r <= 0 || typeof s !== 'number' || !Number.isFinite(s)) return undefined;
+    if (v !== 1 || typeof r !== 'number' || !Number.isInteger(r) || r <= 0 || typeof s !== 'number' || !Number.isFinite(s))
+      return undefined;
     if (typeof k !== 'string' || k === '' || typeof q !== 'string') return undefined;
     return { resolution: r, windowStart: new Date(s), windowKey: k, queryHash: q };
   } catch {

@@ -38,9 +38,16 @@ export class GetTopNHandler {
     if (!q.tenantId) violations.push({ field: 'tenant_id', description: 'required' });
     if (!q.metric) violations.push({ field: 'metric', description: 'required' });
     if (!q.dimensionKey) violations.push({ field: 'dimension_key', description: 'required (the attribute to rank the values of)' });
-    if (q.limit < 0 || q.limit > MAX_TOP_N) violations.push({ field: 'limit', description: `must be 1 to ${MAX_TOP_N} (0 = ${DEFAULT_TOP_N})` });
-    if (q.orderBy !== '' && q.orderBy !== 'sum' && q.orderBy !== 'count') violations.push({ field: 'order_by', description: 'must be "sum" or "count"' });
-    const range = resolveRange(q.from, q.to, { defaultRangeMs: this.config.INSIGHTS_DEFAULT_RANGE_MS, maxRangeMs: this.config.INSIGHTS_MAX_RANGE_MS }, violations);
+    if (q.limit < 0 || q.limit > MAX_TOP_N)
+      violations.push({ field: 'limit', description: `must be 1 to ${MAX_TOP_N} (0 = ${DEFAULT_TOP_N})` });
+    if (q.orderBy !== '' && q.orderBy !== 'sum' && q.orderBy !== 'count')
+      violations.push({ field: 'order_by', description: 'must be "sum" or "count"' });
+    const range = resolveRange(
+      q.from,
+      q.to,
+      { defaultRangeMs: this.config.INSIGHTS_DEFAULT_RANGE_MS, maxRangeMs: this.config.INSIGHTS_MAX_RANGE_MS },
+      violations,
+    );
     if (violations.length > 0) throw invalidRequest(violations);
 
     const filter: AggregateFilter = { tenantId: q.tenantId, metric: q.metric, dimensionKey: q.dimensionKey, ...range };

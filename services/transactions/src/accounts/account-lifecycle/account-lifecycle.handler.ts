@@ -31,11 +31,17 @@ export class AccountLifecycleHandler {
 
   async freeze(cmd: AccountLifecycleCommand): Promise<IdempotentResult<paymentsV1.FreezeAccountResponse>> {
     this.validate(cmd);
-    const call = { scope: 'payments.FreezeAccount', key: cmd.idempotencyKey, fingerprint: fingerprint({ ...cmd, idempotencyKey: '' }), codec: paymentsV1.FreezeAccountResponse };
+    const call = {
+      scope: 'payments.FreezeAccount',
+      key: cmd.idempotencyKey,
+      fingerprint: fingerprint({ ...cmd, idempotencyKey: '' }),
+      codec: paymentsV1.FreezeAccountResponse,
+    };
     return this.idempotency.transact(call, async (tx) => {
       const account = (await this.ledger.lockAccounts(tx, [cmd.accountId])).get(cmd.accountId);
       if (!account) throw ledgerErrors.accountNotFound(cmd.accountId);
-      if (cmd.expectedVersion !== 0n && account.version !== cmd.expectedVersion) throw ledgerErrors.versionMismatch(account.id, cmd.expectedVersion, account.version);
+      if (cmd.expectedVersion !== 0n && account.version !== cmd.expectedVersion)
+        throw ledgerErrors.versionMismatch(account.id, cmd.expectedVersion, account.version);
       if (account.status === 'CLOSED') throw ledgerErrors.accountClosed(account.id);
       if (account.status === 'FROZEN') throw ledgerErrors.accountFrozen(account.id);
       await this.ledger.setAccountStatus(tx, account, 'FROZEN');
@@ -53,12 +59,18 @@ export class AccountLifecycleHandler {
 
   async close(cmd: AccountLifecycleCommand): Promise<IdempotentResult<paymentsV1.CloseAccountResponse>> {
     this.validate(cmd);
-    const call = { scope: 'payments.CloseAccount', key: cmd.idempotencyKey, fingerprint: fingerprint({ ...cmd, idempotencyKey: '' }), codec: paymentsV1.CloseAccountResponse };
+    const call = {
+      scope: 'payments.CloseAccount',
+      key: cmd.idempotencyKey,
+      fingerprint: fingerprint({ ...cmd, idempotencyKey: '' }),
+      codec: paymentsV1.CloseAccountResponse,
+    };
     return this.idempotency.transact(call, async (tx) => {
       const locked = await this.ledger.lockAccounts(tx, [cmd.accountId]);
       const account = locked.get(cmd.accountId);
       if (!account) throw ledgerErrors.accountNotFound(cmd.accountId);
-      if (cmd.expectedVersion !== 0n && account.version !== cmd.expectedVersion) throw ledgerErrors.versionMismatch(account.id, cmd.expectedVersion, account.version);
+      if (cmd.expectedVersion !== 0n && account.version !== cmd.expectedVersion)
+        throw ledgerErrors.versionMismatch(account.id, cmd.expectedVersion, account.version);
       if (account.status === 'CLOSED') throw ledgerErrors.accountClosed(account.id);
       await this.expiry.releaseDue(tx, locked);
       if (account.heldMinor !== 0n) throw ledgerErrors.accountHasHolds(account.id);
@@ -79,7 +91,8 @@ export class AccountLifecycleHandler {
   private validate(cmd: AccountLifecycleCommand): void {
     validateIdempotencyKey(cmd.idempotencyKey);
     if (!isUuid(cmd.accountId)) throw ledgerErrors.malformedId('account_id');
-    if (cmd.reason.length > MAX_TEXT) throw ledgerErrors.invalid([{ field: 'reason', description: `must be at most ${MAX_TEXT} characters` }]);
+    if (cmd.reason.length > MAX_TEXT)
+      throw ledgerErrors.invalid([{ field: 'reason', description: `must be at most ${MAX_TEXT} characters` }]);
     if (cmd.expectedVersion < 0n) throw ledgerErrors.invalid([{ field: 'expected_version', description: 'must not be negative' }]);
   }
 }

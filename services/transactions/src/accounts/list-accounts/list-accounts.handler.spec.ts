@@ -93,8 +93,18 @@ describe('ListAccountsHandler', () => {
 
     it('passes filters and the decoded cursor to the repository', async () => {
       const createdAt = new Date('2026-02-03T04:05:06.007Z');
-      await handler.execute({ pageSize: 10, pageToken: encodePageToken({ createdAt, id: ID }), ownerId: 'cust-9', status: 'FROZEN', currency: 'USD' });
-      expect(repo.listCalls.at(-1)).toEqual({ filter: { ownerId: 'cust-9', status: 'FROZEN', currency: 'USD' }, pageSize: 11, after: { createdAt, id: ID } });
+      await handler.execute({
+        pageSize: 10,
+        pageToken: encodePageToken({ createdAt, id: ID }),
+        ownerId: 'cust-9',
+        status: 'FROZEN',
+        currency: 'USD',
+      });
+      expect(repo.listCalls.at(-1)).toEqual({
+        filter: { ownerId: 'cust-9', status: 'FROZEN', currency: 'USD' },
+        pageSize: 11,
+        after: { createdAt, id: ID },
+      });
     });
 
     it('rejects a garbage token and an unknown currency without querying', async () => {

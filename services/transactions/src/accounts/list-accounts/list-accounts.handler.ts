@@ -38,4 +38,3 @@ export class ListAccountsHandler {
     return { accounts: page, nextPageToken: rows.length > pageSize && last ? encodePageToken(last) : '' };
   }
 }
-

@@ -13,6 +13,10 @@ export class OpenAccountHandler {
 
   async execute(command: OpenAccountCommand): Promise<{ account: Account; replayed: boolean }> {
     const valid = validateOpenAccount(command);
-    return this.accounts.openOnce(valid.idempotencyKey, openAccountFingerprint(valid, (holder) => this.vault.digest(holder)), valid);
+    return this.accounts.openOnce(
+      valid.idempotencyKey,
+      openAccountFingerprint(valid, (holder) => this.vault.digest(holder)),
+      valid,
+    );
   }
 }

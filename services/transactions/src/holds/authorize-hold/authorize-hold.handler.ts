@@ -4,7 +4,18 @@ import type { AppError, FieldViolation } from '@tessera/errors';
 import type { Prisma } from '../../generated/prisma/client';
 import { ScreeningGate } from '../../compliance-client/screening.gate';
 import { callerScope, IdempotencyStore, type IdempotentResult } from '../../idempotency/idempotency';
-import { assertActive, assertCanCredit, assertCanReserve, assertCurrency, fingerprint, idViolation, type Money, moneyViolations, textViolations, validateIdempotencyKey } from '../../ledger/ledger';
+import {
+  assertActive,
+  assertCanCredit,
+  assertCanReserve,
+  assertCurrency,
+  fingerprint,
+  idViolation,
+  type Money,
+  moneyViolations,
+  textViolations,
+  validateIdempotencyKey,
+} from '../../ledger/ledger';
 import { ledgerErrors } from '../../ledger/ledger.errors';
 import { LedgerJournal } from '../../journal/ledger-journal';
 import { idempotentId } from '../../idempotency/idempotent-id';
@@ -48,9 +59,11 @@ export class AuthorizeHoldHandler {
     const violations: FieldViolation[] = [];
     idViolation(cmd.accountId, 'account_id', violations);
     idViolation(cmd.destinationAccountId, 'destination_account_id', violations);
-    if (cmd.accountId !== '' && cmd.accountId === cmd.destinationAccountId) violations.push({ field: 'destination_account_id', description: 'must differ from account_id' });
+    if (cmd.accountId !== '' && cmd.accountId === cmd.destinationAccountId)
+      violations.push({ field: 'destination_account_id', description: 'must differ from account_id' });
     moneyViolations(cmd.amount, 'amount', violations);
-    if (cmd.ttlMs !== undefined && (cmd.ttlMs <= 0 || cmd.ttlMs > MAX_HOLD_TTL_MS)) violations.push({ field: 'ttl', description: 'must be positive and at most 30 days' });
+    if (cmd.ttlMs !== undefined && (cmd.ttlMs <= 0 || cmd.ttlMs > MAX_HOLD_TTL_MS))
+      violations.push({ field: 'ttl', description: 'must be positive and at most 30 days' });
     textViolations({ description: cmd.description, reference: cmd.reference }, violations);
     if (violations.length > 0 || !cmd.amount) throw ledgerErrors.invalid(violations);
     const amount = cmd.amount;
@@ -63,7 +76,9 @@ export class AuthorizeHoldHandler {
       key: cmd.idempotencyKey,
       fingerprint: fingerprint({ ...cmd, idempotencyKey: '' }),
       codec: paymentsV1.AuthorizeHoldResponse,
-      refusals: { audit: (tx: Prisma.TransactionClient, refusal: AppError) => this.journal.recordRefusal(tx, 'hold', id, refusal, screeningId) },
+      refusals: {
+        audit: (tx: Prisma.TransactionClient, refusal: AppError) => this.journal.recordRefusal(tx, 'hold', id, refusal, screeningId),
+      },
     };
     const replay = await this.idempotency.peek(call);
     if (replay) return { response: replay, replayed: true };
@@ -118,13 +133,25 @@ export class AuthorizeHoldHandler {
         action: 'compliance.decision',
         entityType: 'hold',
         entityId: id,
-        payload: { screeningId: screening.screeningId, decision: screening.decision, ruleVersion: screening.ruleVersion, reasons: screening.reasons, movementKind: 'hold' },
+        payload: {
+          screeningId: screening.screeningId,
+          decision: screening.decision,
+          ruleVersion: screening.ruleVersion,
+          reasons: screening.reasons,
+          movementKind: 'hold',
+        },
       });
       await this.journal.record(tx, {
         action: 'hold.authorized',
         entityType: 'hold',
         entityId: id,
-        payload: { accountId: source.id, destinationAccountId: destination.id, amountMinor: amount.amountMinor.toString(), currency: amount.currency, expiresAt: expiresAt.toISOString() },
+        payload: {
+          accountId: source.id,
+          destinationAccountId: destination.id,
+          amountMinor: amount.amountMinor.toString(),
+          currency: amount.currency,
+          expiresAt: expiresAt.toISOString(),
+        },
         event: { key: source.id, message: { hold: holdToProto(hold) }, codec: paymentsV1.HoldAuthorized },
       });
       return { response: { hold: holdToProto(hold) }, resourceId: id };

@@ -27,7 +27,11 @@ export class CaptureHoldHandler {
     private readonly expiry: HoldExpiry,
   ) {}
 
-  async execute(cmd: { idempotencyKey: string; holdId: string; amount: Money | undefined }): Promise<IdempotentResult<paymentsV1.CaptureHoldResponse>> {
+  async execute(cmd: {
+    idempotencyKey: string;
+    holdId: string;
+    amount: Money | undefined;
+  }): Promise<IdempotentResult<paymentsV1.CaptureHoldResponse>> {
     validateIdempotencyKey(cmd.idempotencyKey);
     if (!isUuid(cmd.holdId)) throw ledgerErrors.malformedId('hold_id');
     if (cmd.amount) {
@@ -35,7 +39,12 @@ export class CaptureHoldHandler {
       moneyViolations(cmd.amount, 'amount', violations);
       if (violations.length > 0) throw ledgerErrors.invalid(violations);
     }
-    const call = { scope: callerScope('payments.CaptureHold'), key: cmd.idempotencyKey, fingerprint: fingerprint({ ...cmd, idempotencyKey: '' }), codec: paymentsV1.CaptureHoldResponse };
+    const call = {
+      scope: callerScope('payments.CaptureHold'),
+      key: cmd.idempotencyKey,
+      fingerprint: fingerprint({ ...cmd, idempotencyKey: '' }),
+      codec: paymentsV1.CaptureHoldResponse,
+    };
     const replay = await this.idempotency.peek(call);
     if (replay) return { response: replay, replayed: true };
     await this.expiry.expireIfDue(cmd.holdId);
@@ -78,7 +87,12 @@ export class CaptureHoldHandler {
         action: 'hold.captured',
         entityType: 'hold',
         entityId: hold.id,
-        payload: { transferId: transfer.id, authorizedMinor: hold.amountMinor.toString(), capturedMinor: captured.toString(), currency: hold.currency },
+        payload: {
+          transferId: transfer.id,
+          authorizedMinor: hold.amountMinor.toString(),
+          capturedMinor: captured.toString(),
+          currency: hold.currency,
+        },
         event: { key: source.id, message: response, codec: paymentsV1.HoldCaptured },
       });
       return { response, transferId: transfer.id };

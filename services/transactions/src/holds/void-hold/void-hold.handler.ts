@@ -29,7 +29,12 @@ export class VoidHoldHandler {
     const violations: FieldViolation[] = [];
     textViolations({ reason: cmd.reason }, violations);
     if (violations.length > 0) throw ledgerErrors.invalid(violations);
-    const call = { scope: callerScope('payments.VoidHold'), key: cmd.idempotencyKey, fingerprint: fingerprint({ ...cmd, idempotencyKey: '' }), codec: paymentsV1.VoidHoldResponse };
+    const call = {
+      scope: callerScope('payments.VoidHold'),
+      key: cmd.idempotencyKey,
+      fingerprint: fingerprint({ ...cmd, idempotencyKey: '' }),
+      codec: paymentsV1.VoidHoldResponse,
+    };
     const replay = await this.idempotency.peek(call);
     if (replay) return { response: replay, replayed: true };
     await this.expiry.expireIfDue(cmd.holdId);

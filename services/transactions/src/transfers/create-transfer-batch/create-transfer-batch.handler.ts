@@ -38,10 +38,14 @@ export class CreateTransferBatchHandler {
     private readonly journal: LedgerJournal,
   ) {}
 
-  async execute(idempotencyKey: string, instructions: TransferInstruction[]): Promise<IdempotentResult<paymentsV1.CreateTransferBatchResponse>> {
+  async execute(
+    idempotencyKey: string,
+    instructions: TransferInstruction[],
+  ): Promise<IdempotentResult<paymentsV1.CreateTransferBatchResponse>> {
     validateIdempotencyKey(idempotencyKey);
     const violations: FieldViolation[] = [];
-    if (instructions.length === 0 || instructions.length > MAX_BATCH) violations.push({ field: 'transfers', description: `1 to ${MAX_BATCH} transfers` });
+    if (instructions.length === 0 || instructions.length > MAX_BATCH)
+      violations.push({ field: 'transfers', description: `1 to ${MAX_BATCH} transfers` });
     instructions.slice(0, MAX_BATCH).forEach((t, i) => instructionViolations(t, `transfers[${i}]`, violations));
     if (violations.length > 0) throw ledgerErrors.invalid(violations);
     const batch = instructions as ValidInstruction[];
@@ -54,7 +58,9 @@ export class CreateTransferBatchHandler {
       fingerprint: fingerprint(batch),
       codec: paymentsV1.CreateTransferBatchResponse,
       oneWriteStatement: true,
-      refusals: { audit: (tx: Prisma.TransactionClient, refusal: AppError) => this.journal.recordRefusal(tx, 'batch', batchId, refusal, '') },
+      refusals: {
+        audit: (tx: Prisma.TransactionClient, refusal: AppError) => this.journal.recordRefusal(tx, 'batch', batchId, refusal, ''),
+      },
     };
     const accountIds = batch.flatMap((t) => [t.sourceAccountId, t.destinationAccountId]);
     // The replay check and the early account read in parallel; a replay wins over whatever the account read found.

@@ -45,7 +45,9 @@ export class CreateTransferHandler {
       fingerprint: fingerprint(ins),
       codec: paymentsV1.CreateTransferResponse,
       oneWriteStatement: true,
-      refusals: { audit: (tx: Prisma.TransactionClient, refusal: AppError) => this.journal.recordRefusal(tx, 'transfer', id, refusal, screeningId) },
+      refusals: {
+        audit: (tx: Prisma.TransactionClient, refusal: AppError) => this.journal.recordRefusal(tx, 'transfer', id, refusal, screeningId),
+      },
     };
     let screeningId = '';
     // The replay check and the early account read, shared with the transfers arriving at the same time (see

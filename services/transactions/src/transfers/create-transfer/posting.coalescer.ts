@@ -55,7 +55,11 @@ export class PostingCoalescer {
     private readonly holdExpiry: HoldExpiry,
     @Inject(TRANSACTIONS_CONFIG) config: Pick<TransactionsConfig, 'TRANSACTIONS_POST_COALESCE_MAX' | 'TRANSACTIONS_POST_IN_FLIGHT'>,
   ) {
-    this.coalescer = new Coalescer({ maxBatch: config.TRANSACTIONS_POST_COALESCE_MAX, maxInFlight: config.TRANSACTIONS_POST_IN_FLIGHT, run: (items) => this.postTogether(items) });
+    this.coalescer = new Coalescer({
+      maxBatch: config.TRANSACTIONS_POST_COALESCE_MAX,
+      maxInFlight: config.TRANSACTIONS_POST_IN_FLIGHT,
+      run: (items) => this.postTogether(items),
+    });
   }
 
   /** The transfer posted (or replayed), or its definite refusal thrown. */
@@ -77,7 +81,11 @@ export class PostingCoalescer {
       try {
         const outcomes = await this.idempotency.transactMany(
           group.map((i) => (items[i] as Item).call),
-          (tx, owned) => this.apply(tx, owned.map((n) => items[group[n] as number] as Item)),
+          (tx, owned) =>
+            this.apply(
+              tx,
+              owned.map((n) => items[group[n] as number] as Item),
+            ),
         );
         group.forEach((i, n) => (results[i] = outcomes[n]));
       } catch (err) {
@@ -92,8 +100,14 @@ export class PostingCoalescer {
   }
 
   /** The owned transfers on their locked accounts, in order: each its transfer or its audited definite refusal. */
-  private async apply(tx: Prisma.TransactionClient, owned: readonly Item[]): Promise<Array<{ response: Response; transferId: string } | AppError>> {
-    const locked = await this.holdExpiry.lockAndRelease(tx, owned.flatMap((t) => [t.instruction.sourceAccountId, t.instruction.destinationAccountId]));
+  private async apply(
+    tx: Prisma.TransactionClient,
+    owned: readonly Item[],
+  ): Promise<Array<{ response: Response; transferId: string } | AppError>> {
+    const locked = await this.holdExpiry.lockAndRelease(
+      tx,
+      owned.flatMap((t) => [t.instruction.sourceAccountId, t.instruction.destinationAccountId]),
+    );
     const outcomes: Array<{ response: Response; transferId: string } | AppError> = [];
     for (const item of owned) {
       try {
@@ -120,5 +134,11 @@ export class PostingCoalescer {
 }
 
 function direct(item: Item) {
-  return { id: item.id, instruction: item.instruction, screening: item.screening, movementKind: 'transfer' as const, ...(item.sealedCounterparty ? { sealedCounterparty: item.sealedCounterparty } : {}) };
+  return {
+    id: item.id,
+    instruction: item.instruction,
+    screening: item.screening,
+    movementKind: 'transfer' as const,
+    ...(item.sealedCounterparty ? { sealedCounterparty: item.sealedCounterparty } : {}),
+  };
 }

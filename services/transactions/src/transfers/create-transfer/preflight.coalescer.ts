@@ -30,7 +30,11 @@ const MAX_READS = 64;
  */
 @Injectable()
 export class PreflightCoalescer {
-  private readonly coalescer = new Coalescer<Item, Preflight>({ maxBatch: MAX_READS, maxInFlight: READS_IN_FLIGHT, run: (items) => this.readTogether(items) });
+  private readonly coalescer = new Coalescer<Item, Preflight>({
+    maxBatch: MAX_READS,
+    maxInFlight: READS_IN_FLIGHT,
+    run: (items) => this.readTogether(items),
+  });
 
   constructor(
     private readonly idempotency: IdempotencyStore,
@@ -49,7 +53,10 @@ export class PreflightCoalescer {
     return Promise.all(
       items.map(async (item, n) => {
         const replay = keys.status === 'fulfilled' ? (keys.value[n] as () => Promise<Response | undefined>)() : Promise.reject(keys.reason);
-        const own = accounts.status === 'fulfilled' ? Promise.resolve().then(() => accountsOf(accounts.value, item.accountIds)) : Promise.reject(accounts.reason);
+        const own =
+          accounts.status === 'fulfilled'
+            ? Promise.resolve().then(() => accountsOf(accounts.value, item.accountIds))
+            : Promise.reject(accounts.reason);
         return settleBoth(replay, own);
       }),
     );

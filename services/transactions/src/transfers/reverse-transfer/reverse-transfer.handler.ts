@@ -31,11 +31,21 @@ export class ReverseTransferHandler {
     private readonly holdExpiry: HoldExpiry,
   ) {}
 
-  async execute(cmd: { idempotencyKey: string; transferId: string; reason: string }): Promise<IdempotentResult<paymentsV1.ReverseTransferResponse>> {
+  async execute(cmd: {
+    idempotencyKey: string;
+    transferId: string;
+    reason: string;
+  }): Promise<IdempotentResult<paymentsV1.ReverseTransferResponse>> {
     validateIdempotencyKey(cmd.idempotencyKey);
     if (!isUuid(cmd.transferId)) throw ledgerErrors.malformedId('transfer_id');
-    if (cmd.reason.length > MAX_TEXT) throw ledgerErrors.invalid([{ field: 'reason', description: `must be at most ${MAX_TEXT} characters` }]);
-    const call = { scope: callerScope(SCOPE), key: cmd.idempotencyKey, fingerprint: fingerprint({ t: cmd.transferId, r: cmd.reason }), codec: paymentsV1.ReverseTransferResponse };
+    if (cmd.reason.length > MAX_TEXT)
+      throw ledgerErrors.invalid([{ field: 'reason', description: `must be at most ${MAX_TEXT} characters` }]);
+    const call = {
+      scope: callerScope(SCOPE),
+      key: cmd.idempotencyKey,
+      fingerprint: fingerprint({ t: cmd.transferId, r: cmd.reason }),
+      codec: paymentsV1.ReverseTransferResponse,
+    };
     const result = await this.idempotency.transact(call, async (tx) => {
       const original = await this.transferRepository.lockTransfer(tx, cmd.transferId);
       if (original.kind === 'REVERSAL') throw ledgerErrors.reversalOfReversal(original.id);

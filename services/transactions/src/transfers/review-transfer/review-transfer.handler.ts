@@ -76,9 +76,17 @@ export class ReviewTransferHandler {
         if (approvers.includes(approver)) return approvers;
         throw ledgerErrors.transferNotPending(held.id, held.status);
       }
-      const inserted = await tx.releaseApproval.createMany({ data: [{ transferId: held.id, approver, alertId: cmd.alertId, note: cmd.note }], skipDuplicates: true });
+      const inserted = await tx.releaseApproval.createMany({
+        data: [{ transferId: held.id, approver, alertId: cmd.alertId, note: cmd.note }],
+        skipDuplicates: true,
+      });
       if (inserted.count > 0) {
-        await this.journal.record(tx, { action: 'transfer.release_approved', entityType: 'transfer', entityId: held.id, payload: { alertId: cmd.alertId, note: cmd.note } });
+        await this.journal.record(tx, {
+          action: 'transfer.release_approved',
+          entityType: 'transfer',
+          entityId: held.id,
+          payload: { alertId: cmd.alertId, note: cmd.note },
+        });
       }
       return recorded();
     }, LEDGER_TX_OPTIONS);
@@ -87,7 +95,12 @@ export class ReviewTransferHandler {
   async release(cmd: ReleaseCommand): Promise<IdempotentResult<paymentsV1.ReleaseTransferResponse>> {
     this.validate(cmd);
     const asserted = [...new Set(cmd.approvedBy.map((a) => a.trim()).filter(Boolean))].sort();
-    const call = { scope: 'payments.ReleaseTransfer', key: cmd.idempotencyKey, fingerprint: fingerprint({ ...cmd, approvedBy: asserted, idempotencyKey: '' }), codec: paymentsV1.ReleaseTransferResponse };
+    const call = {
+      scope: 'payments.ReleaseTransfer',
+      key: cmd.idempotencyKey,
+      fingerprint: fingerprint({ ...cmd, approvedBy: asserted, idempotencyKey: '' }),
+      codec: paymentsV1.ReleaseTransferResponse,
+    };
     const result = await this.idempotency.transact(call, async (tx) => {
       const held = await this.transferRepository.lockTransfer(tx, cmd.transferId);
       if (held.status !== 'PENDING') throw ledgerErrors.transferNotPending(held.id, held.status);
@@ -108,8 +121,18 @@ export class ReviewTransferHandler {
         action: 'transfer.released',
         entityType: 'transfer',
         entityId: held.id,
-        payload: { approvedBy: approvers, alertId: cmd.alertId, note: cmd.note, amountMinor: held.amountMinor.toString(), currency: held.currency },
-        event: { key: source.id, message: { transfer: transferToProto(posted), approvedBy: approvers, alertId: cmd.alertId }, codec: paymentsV1.TransferReleased },
+        payload: {
+          approvedBy: approvers,
+          alertId: cmd.alertId,
+          note: cmd.note,
+          amountMinor: held.amountMinor.toString(),
+          currency: held.currency,
+        },
+        event: {
+          key: source.id,
+          message: { transfer: transferToProto(posted), approvedBy: approvers, alertId: cmd.alertId },
+          codec: paymentsV1.TransferReleased,
+        },
       });
       return { response: { transfer: transferToProto(posted) }, transferId: held.id };
     });
@@ -121,7 +144,12 @@ export class ReviewTransferHandler {
   async decline(cmd: DeclineCommand): Promise<IdempotentResult<paymentsV1.DeclineHeldTransferResponse>> {
     this.validate(cmd);
     if (cmd.declinedBy.trim() === '') throw ledgerErrors.invalid([{ field: 'declined_by', description: 'is required' }]);
-    const call = { scope: 'payments.DeclineHeldTransfer', key: cmd.idempotencyKey, fingerprint: fingerprint({ ...cmd, idempotencyKey: '' }), codec: paymentsV1.DeclineHeldTransferResponse };
+    const call = {
+      scope: 'payments.DeclineHeldTransfer',
+      key: cmd.idempotencyKey,
+      fingerprint: fingerprint({ ...cmd, idempotencyKey: '' }),
+      codec: paymentsV1.DeclineHeldTransferResponse,
+    };
     const result = await this.idempotency.transact(call, async (tx) => {
       const held = await this.transferRepository.lockTransfer(tx, cmd.transferId);
       if (held.status !== 'PENDING') throw ledgerErrors.transferNotPending(held.id, held.status);
@@ -129,13 +157,25 @@ export class ReviewTransferHandler {
       const source = accounts.get(held.sourceAccountId);
       if (!source) throw new Error('account not locked');
       await this.ledger.adjust(tx, source, { held: -held.amountMinor });
-      const declined = await this.transferRepository.updateTransferStatus(tx, held.id, 'DECLINED', { rejectionCode: 'COMPLIANCE.DECLINED_ON_REVIEW' });
+      const declined = await this.transferRepository.updateTransferStatus(tx, held.id, 'DECLINED', {
+        rejectionCode: 'COMPLIANCE.DECLINED_ON_REVIEW',
+      });
       await this.journal.record(tx, {
         action: 'transfer.declined',
         entityType: 'transfer',
         entityId: held.id,
-        payload: { declinedBy: cmd.declinedBy, alertId: cmd.alertId, note: cmd.note, amountMinor: held.amountMinor.toString(), currency: held.currency },
-        event: { key: source.id, message: { transfer: transferToProto(declined), declinedBy: cmd.declinedBy, alertId: cmd.alertId }, codec: paymentsV1.TransferDeclined },
+        payload: {
+          declinedBy: cmd.declinedBy,
+          alertId: cmd.alertId,
+          note: cmd.note,
+          amountMinor: held.amountMinor.toString(),
+          currency: held.currency,
+        },
+        event: {
+          key: source.id,
+          message: { transfer: transferToProto(declined), declinedBy: cmd.declinedBy, alertId: cmd.alertId },
+          codec: paymentsV1.TransferDeclined,
+        },
       });
       return { response: { transfer: transferToProto(declined) }, transferId: held.id };
     });
@@ -153,6 +193,10 @@ export class ReviewTransferHandler {
 
 /** The reviewers whose approval to release `transferId` is recorded, oldest first. */
 async function approversOf(tx: Prisma.TransactionClient, transferId: string): Promise<string[]> {
-  const rows = await tx.releaseApproval.findMany({ where: { transferId }, orderBy: [{ approvedAt: 'asc' }, { approver: 'asc' }], select: { approver: true } });
+  const rows = await tx.releaseApproval.findMany({
+    where: { transferId },
+    orderBy: [{ approvedAt: 'asc' }, { approver: 'asc' }],
+    select: { approver: true },
+  });
   return rows.map((r) => r.approver);
 }
