@@ -14,7 +14,7 @@ import type { Admin, Kafka } from 'kafkajs';
 /* eslint-disable @nx/enforce-module-boundaries -- the comparison is the infra CLI's; the input the shared vectors' */
 import { compareStages, formatComparison, newestRevisions } from '../../../infra/local/compare-stages';
 import type { PaymentVectors } from '../../../tests/contract/vectors/payments';
-import { type PipelineVectors, tsSettingsEnv } from '../../../tests/contract/vectors/pipeline';
+import { goSettingsEnv, type PipelineVectors, tsSettingsEnv } from '../../../tests/contract/vectors/pipeline';
 /* eslint-enable @nx/enforce-module-boundaries */
 import {
   committedTotal,
@@ -80,13 +80,7 @@ describe('TS and Go stages side by side on the same input', () => {
 
     children.push(
       startProcessor(ts, { ...tsSettingsEnv(s), STREAM_PROCESSOR_PAYMENTS_TOPIC: ts.payments }),
-      startGoProcessor(go, {
-        STREAM_PROCESSOR_GO_PAYMENTS_TOPIC: go.payments,
-        STREAM_PROCESSOR_GO_WINDOWS: s.windows,
-        STREAM_PROCESSOR_GO_DIMENSIONS: s.dimensions,
-        STREAM_PROCESSOR_GO_TENANT_METADATA: s.tenantMetadata,
-        STREAM_PROCESSOR_GO_IDLE_TIMEOUT: '24h', // as the TS one in tests (idle advance off): no wall-clock watermark
-      }),
+      startGoProcessor(go, { ...goSettingsEnv(s), STREAM_PROCESSOR_GO_PAYMENTS_TOPIC: go.payments }),
     );
     for (const n of [ts, go]) {
       for (const topic of [n.raw, n.payments]) {

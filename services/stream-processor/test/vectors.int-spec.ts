@@ -16,7 +16,7 @@ import type { Admin, Kafka } from 'kafkajs';
 /* eslint-disable-next-line @nx/enforce-module-boundaries -- the vectors are a contract of both stages, kept beside the other contract tests */
 import type { PaymentVectors } from '../../../tests/contract/vectors/payments';
 /* eslint-disable-next-line @nx/enforce-module-boundaries -- as above */
-import { type PipelineVectors, tsSettingsEnv, type VectorAggregate } from '../../../tests/contract/vectors/pipeline';
+import { goSettingsEnv, type PipelineVectors, tsSettingsEnv, type VectorAggregate } from '../../../tests/contract/vectors/pipeline';
 import {
   committedTotal,
   endTotal,
@@ -39,19 +39,7 @@ const paymentVectors = JSON.parse(readFileSync(join(ROOT, 'tests/contract/vector
 const s = vectors.settings;
 
 function startGo(names: ReturnType<typeof runNames>, env: Record<string, string> = {}): ChildProcess {
-  return startGoProcessor(names, {
-    STREAM_PROCESSOR_GO_WINDOWS: s.windows,
-    STREAM_PROCESSOR_GO_DIMENSIONS: s.dimensions,
-    STREAM_PROCESSOR_GO_DISTINCT_KEY: s.distinct,
-    STREAM_PROCESSOR_GO_TENANT_METADATA: s.tenantMetadata,
-    STREAM_PROCESSOR_GO_ALLOWED_LATENESS: `${s.allowedLatenessMs}ms`,
-    STREAM_PROCESSOR_GO_WATERMARK_DELAY: `${s.watermarkDelayMs}ms`,
-    STREAM_PROCESSOR_GO_DEDUP_HORIZON: `${s.dedupeHorizonMs}ms`,
-    STREAM_PROCESSOR_GO_CLOSED_RETENTION: `${s.closedRetentionMs}ms`,
-    STREAM_PROCESSOR_GO_MAX_FUTURE_SKEW: `${s.maxFutureSkewMs}ms`,
-    STREAM_PROCESSOR_GO_IDLE_TIMEOUT: '24h', // no wall-clock watermark: the input's times are in 2026-01
-    ...env,
-  });
+  return startGoProcessor(names, { ...goSettingsEnv(s), ...env });
 }
 
 function startTs(names: ReturnType<typeof runNames>, env: Record<string, string> = {}): ChildProcess {

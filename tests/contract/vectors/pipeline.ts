@@ -54,6 +54,22 @@ export function tsSettingsEnv(s: typeof VECTOR_SETTINGS): Record<string, string>
   };
 }
 
+/** The Go stage's environment for these settings (Go durations; no wall-clock watermark: the input's times are in 2026-01). */
+export function goSettingsEnv(s: typeof VECTOR_SETTINGS): Record<string, string> {
+  return {
+    STREAM_PROCESSOR_GO_WINDOWS: s.windows,
+    STREAM_PROCESSOR_GO_DIMENSIONS: s.dimensions,
+    STREAM_PROCESSOR_GO_DISTINCT_KEY: s.distinct,
+    STREAM_PROCESSOR_GO_TENANT_METADATA: s.tenantMetadata,
+    STREAM_PROCESSOR_GO_ALLOWED_LATENESS: `${s.allowedLatenessMs}ms`,
+    STREAM_PROCESSOR_GO_WATERMARK_DELAY: `${s.watermarkDelayMs}ms`,
+    STREAM_PROCESSOR_GO_DEDUP_HORIZON: `${s.dedupeHorizonMs}ms`,
+    STREAM_PROCESSOR_GO_CLOSED_RETENTION: `${s.closedRetentionMs}ms`,
+    STREAM_PROCESSOR_GO_MAX_FUTURE_SKEW: `${s.maxFutureSkewMs}ms`,
+    STREAM_PROCESSOR_GO_IDLE_TIMEOUT: '24h',
+  };
+}
+
 export interface VectorRecord {
   key: string;
   /** The record value, base64. */
