@@ -1,7 +1,6 @@
 import { paymentsV1 } from '@tessera/contracts';
 import type { ResponseCodec } from '../idempotency/idempotency';
-import type { Account, AccountType } from './account';
-import type { AccountStatus } from '../ledger/ledger';
+import type { Account, AccountStatus, AccountType } from '../ledger/account';
 
 /** Domain account -> payments.v1 Account. */
 export function toProto(account: Account): paymentsV1.Account {
@@ -20,7 +19,10 @@ export function toProto(account: Account): paymentsV1.Account {
   });
 }
 
-/** payments.v1 Account -> domain (replayed idempotent responses). */
+/**
+ * payments.v1 Account -> domain: OpenAccount's stored response, replayed. The account as it was opened, before any
+ * posting: its balances are zero (the protobuf Account carries none; GetBalance reads them).
+ */
 export function fromProto(p: paymentsV1.Account): Account {
   return {
     id: p.id,
@@ -30,6 +32,8 @@ export function fromProto(p: paymentsV1.Account): Account {
     currency: p.currency,
     status: paymentsV1.accountStatusToJSON(p.status).replace('ACCOUNT_STATUS_', '') as AccountStatus,
     overdraftLimitMinor: p.overdraftLimitMinor,
+    balanceMinor: 0n,
+    heldMinor: 0n,
     version: p.version,
     labels: p.labels,
     createdAt: p.createdAt ?? new Date(0),

@@ -7,8 +7,9 @@ import { LedgerJournal } from '../journal/ledger-journal';
 import { callerScope, IdempotencyStore } from '../idempotency/idempotency';
 import { PiiVault } from '../pii/pii-vault';
 import { PrismaService } from '../platform/prisma.provider';
-import type { Account, AccountHolderData, AccountType } from './account';
-import type { AccountStatus } from '../ledger/ledger';
+import type { Account, AccountType } from '../ledger/account';
+import type { AccountHolderData } from './account';
+import type { AccountStatus } from '../ledger/account';
 import { accountCodec, toProto } from './account.mapping';
 
 const OPEN_ACCOUNT_SCOPE = 'payments.OpenAccount';
@@ -121,6 +122,8 @@ export class AccountRepository {
       currency: r.currency,
       status: r.status,
       overdraftLimitMinor: BigInt(r.overdraftLimitMinor),
+      balanceMinor: BigInt(r.balanceMinor),
+      heldMinor: BigInt(r.heldMinor),
       version: BigInt(r.version),
       labels: (r.labels ?? {}) as Record<string, string>,
       createdAt: r.createdAt,
@@ -149,7 +152,7 @@ export class AccountRepository {
 }
 
 const ACCOUNT_BY_ID = `SELECT id, owner_id AS "ownerId", name, type::text AS type, currency, status::text AS status,
-  overdraft_limit_minor::text AS "overdraftLimitMinor", version::text AS version, labels, created_at AS "createdAt", updated_at AS "updatedAt"
+  overdraft_limit_minor::text AS "overdraftLimitMinor", balance_minor::text AS "balanceMinor", held_minor::text AS "heldMinor", version::text AS version, labels, created_at AS "createdAt", updated_at AS "updatedAt"
   FROM accounts WHERE id = $1`;
 
 /** ACCOUNT_BY_ID's row: bigints as text (node-postgres returns int8 as a string anyway), enums as their labels. */
@@ -161,6 +164,8 @@ interface AccountReadRow {
   currency: string;
   status: Account['status'];
   overdraftLimitMinor: string;
+  balanceMinor: string;
+  heldMinor: string;
   version: string;
   labels: unknown;
   createdAt: Date;
@@ -176,6 +181,8 @@ function toDomain(row: AccountRow): Account {
     currency: row.currency,
     status: row.status,
     overdraftLimitMinor: row.overdraftLimitMinor,
+    balanceMinor: row.balanceMinor,
+    heldMinor: row.heldMinor,
     version: row.version,
     labels: (row.labels ?? {}) as Record<string, string>,
     createdAt: row.createdAt,

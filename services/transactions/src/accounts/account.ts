@@ -1,24 +1,8 @@
-/** Accounts: domain types and rules. No framework or Prisma imports here. */
+/** Account management: opening (and its holder data). The account itself: ledger/account.ts. No framework or Prisma imports. */
 import { createHash } from 'node:crypto';
-import { type AccountStatus, isCurrency, MAX_MINOR } from '../ledger/ledger';
+import { ACCOUNT_TYPES, type AccountType } from '../ledger/account';
+import { isCurrency, MAX_MINOR } from '../ledger/ledger';
 import { accountErrors } from './account.errors';
-
-export const ACCOUNT_TYPES = ['ASSET', 'LIABILITY', 'REVENUE', 'EXPENSE'] as const;
-export type AccountType = (typeof ACCOUNT_TYPES)[number];
-
-export interface Account {
-  id: string;
-  ownerId: string;
-  name: string;
-  type: AccountType;
-  currency: string;
-  status: AccountStatus;
-  overdraftLimitMinor: bigint;
-  version: bigint;
-  labels: Record<string, string>;
-  createdAt: Date;
-  updatedAt: Date;
-}
 
 /** The holder's personal data (PII): sealed at rest by PiiVault, never logged, audited or published. */
 export interface AccountHolderData {

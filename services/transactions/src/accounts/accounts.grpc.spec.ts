@@ -5,7 +5,7 @@ import { type Principal, rememberCaller } from '@tessera/auth';
 import type { CallContext } from '@tessera/grpc';
 import { OwnershipChecks } from '../auth/ownership';
 import { InMemoryAccountRepository } from '../../test/support/in-memory-account.repository';
-import type { Account } from './account';
+import type { Account } from '../ledger/account';
 import { AccountLifecycleHandler } from './account-lifecycle/account-lifecycle.handler';
 import { GetBalanceHandler } from './get-balance/get-balance.handler';
 import { accountTypeFromProto, AccountsGrpc, toProto } from './accounts.grpc';
@@ -86,15 +86,18 @@ describe('toProto', () => {
       currency: 'JPY',
       status: 'CLOSED',
       overdraftLimitMinor: 9_223_372_036_854_775_807n,
+      balanceMinor: 500n,
+      heldMinor: 20n,
       version: 12n,
       labels: { team: 'ops' },
       createdAt: new Date('2026-01-01T00:00:00.001Z'),
       updatedAt: new Date('2026-01-02T00:00:00.002Z'),
     };
     const proto = toProto(account);
+    const { balanceMinor: _balance, heldMinor: _held, ...fields } = account; // balances: GetBalance, not the Account message
     expect(proto).toEqual(
       paymentsV1.Account.fromPartial({
-        ...account,
+        ...fields,
         type: AccountType.ACCOUNT_TYPE_EXPENSE,
         status: AccountStatus.ACCOUNT_STATUS_CLOSED,
       }),

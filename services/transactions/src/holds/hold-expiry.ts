@@ -4,7 +4,7 @@ import { withSerializableRetry } from '@tessera/db';
 import { createLogger } from '@tessera/telemetry';
 import { type TransactionsConfig, TRANSACTIONS_CONFIG } from '../config';
 import type { Prisma } from '../generated/prisma/client';
-import type { LedgerAccount } from '../ledger/ledger';
+import type { LockedAccount } from '../ledger/account';
 import { LEDGER_TX_OPTIONS } from '../idempotency/idempotency';
 import { ledgerErrors } from '../ledger/ledger.errors';
 import { LedgerJournal } from '../journal/ledger-journal';
@@ -39,14 +39,14 @@ export class HoldExpiry implements OnApplicationBootstrap, OnApplicationShutdown
    * Locks the accounts (ascending id order, `LedgerRepository.lockAccounts`) and releases their expired holds first, so
    * the caller sees what they really hold: how every ledger write that moves or reserves money starts.
    */
-  async lockAndRelease(tx: Prisma.TransactionClient, ids: Iterable<string>, now = new Date()): Promise<Map<string, LedgerAccount>> {
+  async lockAndRelease(tx: Prisma.TransactionClient, ids: Iterable<string>, now = new Date()): Promise<Map<string, LockedAccount>> {
     const locked = await this.ledger.lockAccounts(tx, ids);
     await this.releaseDue(tx, locked, now);
     return locked;
   }
 
   /** Releases the expired holds of these accounts, which the caller has locked. */
-  async releaseDue(tx: Prisma.TransactionClient, accounts: Map<string, LedgerAccount>, now = new Date()): Promise<number> {
+  async releaseDue(tx: Prisma.TransactionClient, accounts: Map<string, LockedAccount>, now = new Date()): Promise<number> {
     // An AUTHORIZED hold reserves its amount in held_minor, so accounts holding nothing have no hold to expire:
     // the common case skips the query (one round trip less per transfer).
     if ([...accounts.values()].every((a) => a.heldMinor === 0n)) return 0;

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../platform/prisma.provider';
-import type { LedgerAccount } from './ledger';
+import type { LockedAccount } from './account';
 import { ledgerErrors } from './ledger.errors';
 import { writeSetOf } from './write-set';
 
@@ -21,7 +21,7 @@ export interface PostedAmount {
 export class BalanceDeltas {
   private readonly byId = new Map<string, { id: string; balance: bigint; held: bigint; n: bigint }>();
 
-  adjust(account: LedgerAccount, delta: { balance?: bigint; held?: bigint }): void {
+  adjust(account: LockedAccount, delta: { balance?: bigint; held?: bigint }): void {
     const balance = delta.balance ?? 0n;
     const held = delta.held ?? 0n;
     account.balanceMinor += balance;
@@ -35,7 +35,7 @@ export class BalanceDeltas {
   }
 
   /** A posted transfer: debit `source`, credit `destination`. */
-  post(source: LedgerAccount, destination: LedgerAccount, amountMinor: bigint): void {
+  post(source: LockedAccount, destination: LockedAccount, amountMinor: bigint): void {
     this.adjust(source, { balance: -amountMinor });
     this.adjust(destination, { balance: amountMinor });
   }
@@ -57,14 +57,14 @@ export class LedgerRepository {
    * SELECT .. FOR UPDATE on the accounts, in ascending id order: two transactions touching the same
    * accounts queue in the same order, so they cannot deadlock on each other.
    */
-  async lockAccounts(tx: Tx, ids: Iterable<string>): Promise<Map<string, LedgerAccount>> {
+  async lockAccounts(tx: Tx, ids: Iterable<string>): Promise<Map<string, LockedAccount>> {
     const wanted = [...new Set(ids)].sort();
     const rows = await tx.$queryRaw<
       {
         id: string;
         owner_id: string;
         currency: string;
-        status: LedgerAccount['status'];
+        status: LockedAccount['status'];
         balance_minor: bigint;
         held_minor: bigint;
         overdraft_limit_minor: bigint;
@@ -72,7 +72,7 @@ export class LedgerRepository {
       }[]
     >`SELECT id::text, owner_id, currency, status::text AS status, balance_minor, held_minor, overdraft_limit_minor, version
         FROM accounts WHERE id = ANY(${wanted}::uuid[]) ORDER BY id FOR UPDATE`;
-    const byId = new Map<string, LedgerAccount>();
+    const byId = new Map<string, LockedAccount>();
     for (const r of rows) {
       byId.set(r.id, {
         id: r.id,
@@ -90,7 +90,7 @@ export class LedgerRepository {
   }
 
   /** Unlocked read for early validation before screening; the transaction re-checks under lock. */
-  async readAccounts(ids: Iterable<string>): Promise<Map<string, LedgerAccount>> {
+  async readAccounts(ids: Iterable<string>): Promise<Map<string, LockedAccount>> {
     const wanted = [...new Set(ids)];
     const byId = await this.readExistingAccounts(wanted);
     for (const id of wanted) if (!byId.has(id)) throw ledgerErrors.accountNotFound(id);
@@ -98,26 +98,26 @@ export class LedgerRepository {
   }
 
   /** `readAccounts` without the not-found check: the accounts of `ids` that exist. */
-  async readExistingAccounts(ids: Iterable<string>): Promise<Map<string, LedgerAccount>> {
+  async readExistingAccounts(ids: Iterable<string>): Promise<Map<string, LockedAccount>> {
     const rows = await this.prisma.client.account.findMany({ where: { id: { in: [...new Set(ids)] } } });
-    return new Map<string, LedgerAccount>(rows.map((r) => [r.id, { ...r }]));
+    return new Map<string, LockedAccount>(rows.map((r) => [r.id, { ...r }]));
   }
 
   /** Applies balance/held deltas to a locked account and mirrors them on the in-memory copy. */
-  async adjust(tx: Tx, account: LedgerAccount, delta: { balance?: bigint; held?: bigint }): Promise<void> {
+  async adjust(tx: Tx, account: LockedAccount, delta: { balance?: bigint; held?: bigint }): Promise<void> {
     const deltas = new BalanceDeltas();
     deltas.adjust(account, delta);
     await this.applyDeltas(tx, deltas);
   }
 
-  async setAccountStatus(tx: Tx, account: LedgerAccount, status: LedgerAccount['status']): Promise<void> {
+  async setAccountStatus(tx: Tx, account: LockedAccount, status: LockedAccount['status']): Promise<void> {
     await tx.$executeRaw`UPDATE accounts SET status = ${status}::account_status, version = version + 1, updated_at = now() WHERE id = ${account.id}::uuid`;
     account.status = status;
     account.version += 1n;
   }
 
   /** The two legs (debit source, credit destination) plus the cached balances; the DB trigger checks zero-sum. */
-  async writePostings(tx: Tx, transfer: PostedAmount, source: LedgerAccount, destination: LedgerAccount): Promise<void> {
+  async writePostings(tx: Tx, transfer: PostedAmount, source: LockedAccount, destination: LockedAccount): Promise<void> {
     const deltas = new BalanceDeltas();
     deltas.post(source, destination, transfer.amountMinor);
     await this.insertPostings(tx, [{ transfer, sourceId: source.id, destinationId: destination.id }]);

@@ -1,8 +1,9 @@
 import { AppError } from '@tessera/errors';
-import { assertCanReserve, availableOf, fingerprint, type LedgerAccount } from './ledger';
+import { assertCanReserve, availableOf, type LockedAccount } from './account';
+import { fingerprint } from './ledger';
 import { type TransferInstruction, validateInstruction } from '../transfers/transfer';
 
-const account = (p: Partial<LedgerAccount> = {}): LedgerAccount => ({
+const account = (p: Partial<LockedAccount> = {}): LockedAccount => ({
   id: 'a',
   ownerId: 'o',
   currency: 'EUR',

@@ -1,6 +1,6 @@
 /**
- * Ledger primitives: money, the funds rules of a locked account, request checks every use case shares and the
- * idempotency fingerprint. Transfers and holds own their types (transfers/transfer.ts, holds/hold.ts). No framework or
+ * Ledger primitives: money, ids and currencies, request checks every use case shares and the idempotency fingerprint
+ * (the account and its funds rules: account.ts). Transfers and holds own their types (transfers/transfer.ts, holds/hold.ts). No framework or
  * Prisma imports.
  */
 import { createHash } from 'node:crypto';
@@ -9,9 +9,6 @@ import { ledgerErrors } from './ledger.errors';
 
 export const MAX_TEXT = 500;
 export const MAX_MINOR = 9_223_372_036_854_775_807n; // int64, the contract's and Postgres bigint's limit
-
-export const ACCOUNT_STATUSES = ['ACTIVE', 'FROZEN', 'CLOSED'] as const;
-export type AccountStatus = (typeof ACCOUNT_STATUSES)[number];
 
 const ISO_4217 = new Set(Intl.supportedValuesOf('currency'));
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -24,46 +21,9 @@ export function isUuid(value: string): boolean {
   return UUID.test(value);
 }
 
-/** An account row as the ledger sees it while holding its lock. */
-export interface LedgerAccount {
-  id: string;
-  ownerId: string;
-  currency: string;
-  status: AccountStatus;
-  balanceMinor: bigint;
-  heldMinor: bigint;
-  overdraftLimitMinor: bigint;
-  version: bigint;
-}
-
 export interface Money {
   amountMinor: bigint;
   currency: string;
-}
-
-/** What can be spent now: posted balance minus reserved (holds and transfers under review). */
-export function availableOf(account: Pick<LedgerAccount, 'balanceMinor' | 'heldMinor'>): bigint {
-  return account.balanceMinor - account.heldMinor;
-}
-
-/** Debits (or reservations) may take `available` down to -overdraft and no further. */
-export function assertCanReserve(account: LedgerAccount, amountMinor: bigint): void {
-  if (availableOf(account) - amountMinor < -account.overdraftLimitMinor) throw ledgerErrors.insufficientFunds(account.id);
-}
-
-/** New money movements need an ACTIVE account on both sides. */
-export function assertActive(account: LedgerAccount): void {
-  if (account.status === 'FROZEN') throw ledgerErrors.accountFrozen(account.id);
-  if (account.status === 'CLOSED') throw ledgerErrors.accountClosed(account.id);
-}
-
-export function assertCurrency(account: LedgerAccount, currency: string): void {
-  if (account.currency !== currency) throw ledgerErrors.currencyMismatch(account.id, account.currency);
-}
-
-/** A credit must keep the cached balance inside int64 (the column and the contract are int64). */
-export function assertCanCredit(account: LedgerAccount, amountMinor: bigint): void {
-  if (account.balanceMinor + amountMinor > MAX_MINOR) throw ledgerErrors.balanceOverflow(account.id);
 }
 
 export function validateIdempotencyKey(key: string): void {

@@ -3,7 +3,7 @@ import { paymentsV1 } from '@tessera/contracts';
 import { decisionPayload, type Screening } from '../compliance-client/screening';
 import type { Prisma } from '../generated/prisma/client';
 import type { Sealed } from '../pii/pii-vault';
-import { assertActive, assertCanCredit, assertCanReserve, assertCurrency, type LedgerAccount } from '../ledger/ledger';
+import { assertActive, assertCanCredit, assertCanReserve, assertCurrency, type LockedAccount } from '../ledger/account';
 import type { Transfer, ValidInstruction } from './transfer';
 import { type JournalEntry, LedgerJournal } from '../journal/ledger-journal';
 import { transferToProto } from './transfer.mapping';
@@ -34,7 +34,7 @@ export class TransferPoster {
     private readonly journal: LedgerJournal,
   ) {}
 
-  async applyDirect(tx: Prisma.TransactionClient, accounts: Map<string, LedgerAccount>, d: DirectTransfer): Promise<Transfer> {
+  async applyDirect(tx: Prisma.TransactionClient, accounts: Map<string, LockedAccount>, d: DirectTransfer): Promise<Transfer> {
     const [transfer] = await this.applyDirectMany(tx, accounts, [d]);
     if (!transfer) throw new Error('applyDirectMany returned nothing');
     return transfer;
@@ -44,7 +44,7 @@ export class TransferPoster {
    * In order: each transfer's funds check sees the balances the ones before it left (the in-memory rows are updated
    * as it goes), exactly as if they were applied one by one. Any refusal throws before anything is written.
    */
-  async applyDirectMany(tx: Prisma.TransactionClient, accounts: Map<string, LedgerAccount>, ds: DirectTransfer[]): Promise<Transfer[]> {
+  async applyDirectMany(tx: Prisma.TransactionClient, accounts: Map<string, LockedAccount>, ds: DirectTransfer[]): Promise<Transfer[]> {
     const deltas = new BalanceDeltas();
     const rows: { transfer: NewTransfer; postedAt?: Date }[] = [];
     const now = new Date();

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Account } from '../../src/accounts/account';
-import type { AccountStatus } from '../../src/ledger/ledger';
+import type { Account } from '../../src/ledger/account';
+import type { AccountStatus } from '../../src/ledger/account';
 import type { AccountRepository, NewAccount } from '../../src/accounts/account.repository';
 
 type Filter = Parameters<AccountRepository['list']>[0];
@@ -52,6 +52,8 @@ export class InMemoryAccountRepository implements Pick<AccountRepository, 'openO
       currency: account.currency ?? 'EUR',
       status: account.status ?? 'ACTIVE',
       overdraftLimitMinor: account.overdraftLimitMinor ?? 0n,
+      balanceMinor: 0n,
+      heldMinor: 0n,
       version: 0n,
       labels: account.labels ?? {},
       createdAt: account.createdAt ?? new Date(),

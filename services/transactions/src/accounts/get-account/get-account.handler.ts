@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { type Account } from '../account';
+import { type Account } from '../../ledger/account';
 import { isUuid } from '../../ledger/ledger';
 import { accountErrors } from '../account.errors';
 import { AccountRepository } from '../account.repository';

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { HoldExpiry } from '../../holds/hold-expiry';
-import { availableOf } from '../../ledger/ledger';
+import { availableOf } from '../../ledger/account';
 import { ledgerErrors } from '../../ledger/ledger.errors';
 import { LedgerRepository } from '../../ledger/ledger.repository';
 import { isUuid } from '../../ledger/ledger';

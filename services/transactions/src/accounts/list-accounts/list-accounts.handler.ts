@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { type Account } from '../account';
-import { type AccountStatus, isCurrency } from '../../ledger/ledger';
+import { type Account } from '../../ledger/account';
+import { type AccountStatus } from '../../ledger/account';
+import { isCurrency } from '../../ledger/ledger';
 import { accountErrors } from '../account.errors';
 import { decodePageToken, encodePageToken } from '../../ledger/page-token';
 import { AccountRepository } from '../account.repository';

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { type Account, openAccountFingerprint, type OpenAccountCommand, validateOpenAccount } from '../account';
+import { type Account } from '../../ledger/account';
+import { openAccountFingerprint, type OpenAccountCommand, validateOpenAccount } from '../account';
 import { AccountRepository } from '../account.repository';
 import { PiiVault } from '../../pii/pii-vault';
 

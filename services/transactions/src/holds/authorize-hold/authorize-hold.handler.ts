@@ -4,18 +4,8 @@ import type { AppError, FieldViolation } from '@tessera/errors';
 import type { Prisma } from '../../generated/prisma/client';
 import { ScreeningGate } from '../../compliance-client/screening.gate';
 import { callerScope, IdempotencyStore, type IdempotentResult } from '../../idempotency/idempotency';
-import {
-  assertActive,
-  assertCanCredit,
-  assertCanReserve,
-  assertCurrency,
-  fingerprint,
-  idViolation,
-  type Money,
-  moneyViolations,
-  textViolations,
-  validateIdempotencyKey,
-} from '../../ledger/ledger';
+import { assertActive, assertCanCredit, assertCanReserve, assertCurrency } from '../../ledger/account';
+import { fingerprint, idViolation, type Money, moneyViolations, textViolations, validateIdempotencyKey } from '../../ledger/ledger';
 import { ledgerErrors } from '../../ledger/ledger.errors';
 import { LedgerJournal } from '../../journal/ledger-journal';
 import { idempotentId } from '../../idempotency/idempotent-id';

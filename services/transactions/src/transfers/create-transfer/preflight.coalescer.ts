@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { paymentsV1 } from '@tessera/contracts';
 import { Coalescer } from '@tessera/db';
 import { type IdempotentCall, IdempotencyStore } from '../../idempotency/idempotency';
-import type { LedgerAccount } from '../../ledger/ledger';
+import type { LockedAccount } from '../../ledger/account';
 import { ledgerErrors } from '../../ledger/ledger.errors';
 import { LedgerRepository } from '../../ledger/ledger.repository';
 import { settleBoth } from '../../ledger/settle';
@@ -10,7 +10,7 @@ import { settleBoth } from '../../ledger/settle';
 type Response = paymentsV1.CreateTransferResponse;
 
 /** What a transfer reads before screening: a committed outcome of its key, and its two accounts. */
-export type Preflight = [replay: PromiseSettledResult<Response | undefined>, accounts: PromiseSettledResult<Map<string, LedgerAccount>>];
+export type Preflight = [replay: PromiseSettledResult<Response | undefined>, accounts: PromiseSettledResult<Map<string, LockedAccount>>];
 
 interface Item {
   call: IdempotentCall<Response>;
@@ -64,8 +64,8 @@ export class PreflightCoalescer {
 }
 
 /** The item's own copies of its accounts, or ACCOUNT_NOT_FOUND for the first one missing. */
-function accountsOf(all: ReadonlyMap<string, LedgerAccount>, ids: readonly string[]): Map<string, LedgerAccount> {
-  const own = new Map<string, LedgerAccount>();
+function accountsOf(all: ReadonlyMap<string, LockedAccount>, ids: readonly string[]): Map<string, LockedAccount> {
+  const own = new Map<string, LockedAccount>();
   for (const id of ids) {
     const account = all.get(id);
     if (!account) throw ledgerErrors.accountNotFound(id);
