@@ -62,7 +62,23 @@ function violations(): string[] {
   return out;
 }
 
+/** The domain models and rules: plain TypeScript, no framework, no Prisma. */
+const DOMAIN =
+  /^(ledger\/(ledger|account|ledger\.errors)|accounts\/account|holds\/(hold|hold\.rules)|transfers\/transfer|audit\/audit-chain)\.ts$/;
+
 describe('transactions dependency rules (docs/architecture.md)', () => {
+  it('keeps the framework and Prisma out of the domain models and rules', () => {
+    const domain = sources(SRC).filter((f) => DOMAIN.test(f));
+    expect(domain.length).toBeGreaterThanOrEqual(8);
+    const leaks = domain.flatMap((file) =>
+      [...readFileSync(join(SRC, file), 'utf8').matchAll(/from '([^']+)'/g)]
+        .map((m) => m[1] as string)
+        .filter((spec) => spec.startsWith('@nestjs/') || spec.startsWith('@prisma/') || spec.includes('generated/'))
+        .map((spec) => `${file} -> ${spec}`),
+    );
+    expect(leaks).toEqual([]);
+  });
+
   it('holds for every import under src/', () => {
     expect(violations()).toEqual([]);
   });
