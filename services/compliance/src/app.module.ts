@@ -9,7 +9,7 @@ import { type ComplianceConfig, COMPLIANCE_CONFIG } from './config';
 import { MonitoringRepository } from './monitoring/monitoring.repository';
 import { ObserveTransferHandler } from './monitoring/observe-transfer/observe-transfer.handler';
 import { TransferEventsConsumer } from './monitoring/transfer-events.consumer';
-import { AlertOutbox } from './outbox/alert-outbox';
+import { AlertOutbox } from './alerts/alert-outbox';
 import { OutboxRelay } from './outbox/outbox.relay';
 import { GrpcServerHost } from './platform/grpc-server.host';
 import { PrismaService } from './platform/prisma.provider';

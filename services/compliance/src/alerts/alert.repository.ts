@@ -4,9 +4,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import { type ComplianceConfig, COMPLIANCE_CONFIG } from '../config';
 import { Prisma } from '../generated/prisma/client';
 import type { Alert as AlertRow } from '../generated/prisma/client';
-import { AlertOutbox } from '../outbox/alert-outbox';
+import { AlertOutbox } from './alert-outbox';
 import { PrismaService } from '../platform/prisma.provider';
-import type { Reason } from '../screening/screening';
+import type { Reason } from '../rules/reason';
 import type { Alert, AlertStatus, NewAlert } from './alert';
 import { alertErrors } from './alert.errors';
 

@@ -1,4 +1,4 @@
-import type { Reason } from '../screening/screening';
+import type { Reason } from '../rules/reason';
 
 export type AlertStatus = 'OPEN' | 'ASSIGNED' | 'AWAITING_SECOND_APPROVAL' | 'RESOLVED';
 export type AlertSeverity = 'LOW' | 'MEDIUM' | 'HIGH';

@@ -1,5 +1,5 @@
 import type { MonitoringRules } from '../rules/rule-set';
-import type { Reason } from '../screening/screening';
+import type { Reason } from '../rules/reason';
 
 /** A money movement as the monitor saw it on payments.transfer.events.v1. */
 export interface ObservedTransfer {

@@ -1,7 +1,7 @@
 import { buildEnvelope, encodeEnvelope } from '@tessera/kafka';
 import { createLogger } from '@tessera/telemetry';
 import type { PrismaClient } from '../generated/prisma/client';
-import { OUTBOX_SOURCE } from './alert-outbox';
+import { OUTBOX_SOURCE } from './outbox.source';
 
 /**
  * Before the shared outbox (issue #16) a compliance row held the bare payload, and the envelope (with the row's id, type,

@@ -4,7 +4,7 @@ import { OutboxRelay as SharedOutboxRelay } from '@tessera/outbox';
 import { createLogger } from '@tessera/telemetry';
 import { type ComplianceConfig, COMPLIANCE_CONFIG } from '../config';
 import { PrismaService } from '../platform/prisma.provider';
-import { OUTBOX_SOURCE } from './alert-outbox';
+import { OUTBOX_SOURCE } from './outbox.source';
 import { reencodeLegacyRows } from './legacy-rows';
 
 /**

@@ -1,14 +1,11 @@
 import type { RuleSet } from '../rules/rule-set';
 import type { SanctionsHit } from '../sanctions/sanctions-matcher';
+import type { Reason } from '../rules/reason';
+
+/** Why a rule fired (rules/reason.ts); descriptions name rules, limits and list entry ids, never the screened name. */
+export type { Reason };
 
 export type Decision = 'APPROVE' | 'REVIEW' | 'DECLINE';
-
-/** Why a rule fired; descriptions name rules, limits and list entry ids, never the screened name. */
-export interface Reason {
-  code: string;
-  ruleId: string;
-  description: string;
-}
 
 export interface ScreeningInput {
   referenceId: string;

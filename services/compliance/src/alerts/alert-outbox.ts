@@ -1,12 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { complianceV1, eventTypeName } from '@tessera/contracts';
 import { type OutboxRowInput, outboxRows } from '@tessera/outbox';
-import type { Alert } from '../alerts/alert';
-import { alertToProto } from '../alerts/alert.codec';
+import type { Alert } from './alert';
+import { alertToProto } from './alert.codec';
 import type { Prisma } from '../generated/prisma/client';
-
-/** `source` of every envelope this service writes. */
-export const OUTBOX_SOURCE = 'compliance';
+import { OUTBOX_SOURCE } from '../outbox/outbox.source';
 
 /**
  * Writes a ComplianceAlert event in the caller's transaction (@tessera/outbox), so an alert change and its event commit
