@@ -27,6 +27,7 @@ import { VoidHoldHandler } from './holds/void-hold/void-hold.handler';
 import { IdempotencyStore } from './idempotency/idempotency';
 import { LedgerJournal } from './journal/ledger-journal';
 import { TransferPoster } from './transfers/transfer.poster';
+import { TransferRepository } from './transfers/transfer.repository';
 import { LedgerRepository } from './ledger/ledger.repository';
 import { GrpcServerHost } from './platform/grpc-server.host';
 import { PrismaService } from './platform/prisma.provider';
@@ -68,6 +69,7 @@ export class AppModule {
         LedgerRepository,
         LedgerJournal,
         TransferPoster,
+        TransferRepository,
         ComplianceClient,
         ScreeningGate,
         HoldExpiry,
