@@ -80,6 +80,14 @@ func New(cfg *config.Config, log *slog.Logger, m *metrics.Metrics, tp trace.Trac
 	if log.Enabled(context.Background(), slog.LevelDebug) {
 		opts = append(opts, kgo.WithLogger(kgo.BasicLogger(os.Stderr, kgo.LogLevelInfo, nil)))
 	}
+	// The payments copy's topic exists before the group session does: a topic created after the consumer subscribed is
+	// only assigned once the client refreshes its metadata and the group rebalances, which left the copies unread for a
+	// while under load.
+	if cfg.PaymentsTopic != "" {
+		if err := ensureRepartitionTopicWith(cfg); err != nil {
+			return nil, err
+		}
+	}
 	sess, err := kgo.NewGroupTransactSession(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("kafka session: %w", err)
@@ -114,11 +122,6 @@ func (p *Processor) Stats() Stats {
 // Run processes until ctx is cancelled, then ends the open transaction and leaves the group.
 func (p *Processor) Run(ctx context.Context) error {
 	defer p.sess.Close()
-	if p.cfg.PaymentsTopic != "" {
-		if err := ensureRepartitionTopic(ctx, p.admin, p.cfg.RawTopic, p.cfg.PaymentsRepartitionTopic); err != nil {
-			return err
-		}
-	}
 	layout, err := EnsureStateTopic(ctx, p.admin, p.cfg.StatefulTopics(), p.cfg.StateTopic)
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/tessera/tessera/services/stream-processor-go/internal/config"
 	"github.com/tessera/tessera/services/stream-processor-go/internal/window"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -91,6 +92,18 @@ func EnsureStateTopic(ctx context.Context, adm *kadm.Client, sources []string, s
 		return stateLayout{}, fmt.Errorf("creating state topic %s: %w", state, err)
 	}
 	return layout, nil
+}
+
+// ensureRepartitionTopicWith runs ensureRepartitionTopic on a short-lived client of its own (before the group session).
+func ensureRepartitionTopicWith(cfg *config.Config) error {
+	cl, err := kgo.NewClient(cfg.KafkaOpts()...)
+	if err != nil {
+		return fmt.Errorf("kafka client: %w", err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return ensureRepartitionTopic(ctx, kadm.NewClient(cl), cfg.RawTopic, cfg.PaymentsRepartitionTopic)
 }
 
 // ensureRepartitionTopic creates the payments repartition topic (one partition: every payment window in one state)
