@@ -1,8 +1,9 @@
 /**
- * Test support shared by every suite (issue #16): free ports, throwaway databases, polling, a service's folder rules. Test code only: nothing
+ * Test support shared by every suite (issue #16): free ports, throwaway databases and topics, polling, a service's folder rules. Test code only: nothing
  * under a project's src/ (other than specs) may import it (tests/contract/module-boundaries.spec.ts checks).
  */
 export { freePort } from './ports';
 export { databaseUrl, PG_ADMIN_URL, throwawayDatabase, type ThrowawayDatabase } from './databases';
 export { eventually, waitFor, type WaitOptions } from './wait';
+export { throwawayTopics, type ThrowawayTopics } from './topics';
 export { frameworkImports, layerViolations, type LayerRules, sourceFiles, unlayered } from './layers';

@@ -9,6 +9,7 @@ import { node } from '@opentelemetry/sdk-node';
 import { commonV1, complianceV1, eventTypeName, paymentsV1 } from '@tessera/contracts';
 import { createKafka, deleteConsumerGroups, EventProducer } from '@tessera/kafka';
 import { createLogger } from '@tessera/telemetry';
+import { throwawayTopics, type ThrowawayTopics } from '@tessera/testing';
 import type { Consumer, Kafka } from 'kafkajs';
 import { TransferEventsConsumer } from '../src/monitoring/transfer-events.consumer';
 import { type Harness, startCompliance } from './support/harness';
@@ -27,6 +28,7 @@ const provider = new node.NodeTracerProvider({ spanProcessors: [new node.SimpleS
 provider.register();
 
 let kafka: Kafka;
+let topics: ThrowawayTopics | undefined;
 let producer: EventProducer;
 let alertsConsumer: Consumer;
 const received: complianceV1.Alert[] = [];
@@ -90,17 +92,11 @@ async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 20
 
 beforeAll(async () => {
   kafka = createKafka({ clientId: `compliance-test-${RUN}`, brokers: BROKERS, logger });
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({
-    topics: [
-      { topic: TRANSFERS, numPartitions: 3 },
-      { topic: `${TRANSFERS}.dlq`, numPartitions: 1 },
-      { topic: ALERTS, numPartitions: 1 },
-    ],
-    waitForLeaders: true,
-  });
-  await admin.disconnect();
+  topics = await throwawayTopics(kafka, [
+    { topic: TRANSFERS, partitions: 3 },
+    { topic: `${TRANSFERS}.dlq`, partitions: 1 },
+    { topic: ALERTS, partitions: 1 },
+  ]);
   producer = new EventProducer({ kafka, source: 'transactions', logger });
   await producer.connect();
   alertsConsumer = kafka.consumer({ groupId: `test.alerts-${RUN}` });
@@ -129,10 +125,7 @@ afterAll(async () => {
   await h?.close();
   await alertsConsumer?.disconnect();
   await producer?.disconnect();
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.deleteTopics({ topics: [TRANSFERS, `${TRANSFERS}.dlq`, ALERTS] }).catch(() => undefined);
-  await admin.disconnect();
+  await topics?.delete();
   await deleteConsumerGroups(kafka, [`compliance.test-${RUN}`]);
 });
 

@@ -4,7 +4,6 @@
  */
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { Metadata } from '@grpc/grpc-js';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -19,6 +18,7 @@ import { RejectionCodes } from '../src/events/ingest.errors';
 import { GrpcServerHost } from '../src/platform/grpc-server.host';
 import { RawEventPublisher } from '../src/publishing/raw-event.publisher';
 import { startTestAuth, type TestAuth } from '@tessera/auth';
+import { freePort, throwawayTopics, type ThrowawayTopics } from '@tessera/testing';
 
 jest.setTimeout(90_000);
 
@@ -113,14 +113,6 @@ async function readTopic(
   return records;
 }
 
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
-
 function streamCall(
   client: analyticsV1.IngestServiceClient,
   chunks: analyticsV1.AnalyticsEvent[][],
@@ -155,25 +147,20 @@ async function failure(promise: Promise<unknown>): Promise<AppError> {
 }
 
 let ingest: Running;
+let topics: ThrowawayTopics | undefined;
 let sentAccepted = 0;
 
 beforeAll(async () => {
   auth = await startTestAuth();
   acmeKey = auth.issuer.createApiKey('acme').key;
   globexKey = auth.issuer.createApiKey('globex').key;
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: 3, replicationFactor: 1 }], waitForLeaders: true });
-  await admin.disconnect();
+  topics = await throwawayTopics(kafka, [{ topic: TOPIC, partitions: 3 }]);
   ingest = await startIngest({});
 });
 
 afterAll(async () => {
   await ingest?.close();
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.deleteTopics({ topics: [TOPIC] }).catch(() => undefined);
-  await admin.disconnect();
+  await topics?.delete();
   auth?.close();
 });
 
@@ -369,7 +356,7 @@ describe('Kafka unreachable', () => {
   let down: Running;
 
   beforeAll(async () => {
-    down = await startIngest({ KAFKA_BROKERS: `127.0.0.1:${await closedPort()}`, INGEST_KAFKA_PROBE_MS: '2000' });
+    down = await startIngest({ KAFKA_BROKERS: `127.0.0.1:${await freePort()}`, INGEST_KAFKA_PROBE_MS: '2000' });
   });
 
   afterAll(async () => {
