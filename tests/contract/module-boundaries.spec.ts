@@ -55,8 +55,10 @@ describe('module boundaries', () => {
   });
 
   it('rejects a lib importing a service', async () => {
+    // From a lib the gateway does not reach (it reaches auth, and db through @tessera/testing in its specs, so a probe
+    // in those would also report the cycle the import makes).
     const errors = await boundaryErrors(
-      'libs/db/src/boundary-probe.ts',
+      'libs/outbox/src/boundary-probe.ts',
       "import { AppModule } from '@tessera/gateway';\nexport const x = AppModule;\n",
     );
     expect(errors).toEqual(['Imports of apps are forbidden']);

@@ -16,7 +16,8 @@ import { paymentsV1 } from '@tessera/contracts';
 import { createGrpcClient, unaryCall } from '@tessera/grpc';
 import { startTestAuth } from '@tessera/auth';
 import { sendAs, staffAuthorization } from '../test/support/auth-client';
-import { approvingCompliance, deletePingsGroup, startTransactions, stopAndCleanUp } from '../test/support/service-process';
+import { deletePingsGroup, startTransactions, stopAndCleanUp } from '../test/support/service-process';
+import { approvingCompliance } from '@tessera/testing';
 import { freePort } from '@tessera/testing';
 import { throwawayDb } from '../test/support/throwaway-db';
 

@@ -12,7 +12,7 @@ import { createGrpcClient, unaryCall } from '@tessera/grpc';
 import { isAppError } from '@tessera/errors';
 import type { TestAuth } from '@tessera/auth';
 import { sendAs } from './support/auth-client';
-import type { approvingCompliance } from './support/service-process';
+import type { approvingCompliance } from '@tessera/testing';
 import { type ServiceUnderTest, startServiceUnderTest } from './support/service-under-test';
 import type { ThrowawayDb } from './support/throwaway-db';
 

@@ -17,16 +17,8 @@ import { logLevel } from 'kafkajs';
 import { sendAs, staffAuthorization } from './support/auth-client';
 import { startTestAuth, type TestAuth } from '@tessera/auth';
 import { isAppError } from '@tessera/errors';
-import {
-  approvingCompliance,
-  buildTransactions,
-  killHard,
-  PINGS_GROUP,
-  startTransactions,
-  stopAndCleanUp,
-  until,
-} from './support/service-process';
-import { freePort } from '@tessera/testing';
+import { buildTransactions, killHard, PINGS_GROUP, startTransactions, stopAndCleanUp, until } from './support/service-process';
+import { approvingCompliance, freePort } from '@tessera/testing';
 import { throwawayDb, type ThrowawayDb } from './support/throwaway-db';
 
 jest.setTimeout(120_000);

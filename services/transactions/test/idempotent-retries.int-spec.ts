@@ -12,7 +12,7 @@ import { paymentsV1 } from '@tessera/contracts';
 import { Metadata } from '@grpc/grpc-js';
 import { unaryCall } from '@tessera/grpc';
 import { isAppError } from '@tessera/errors';
-import type { approvingCompliance } from './support/service-process';
+import type { approvingCompliance } from '@tessera/testing';
 import { type ServiceUnderTest, startServiceUnderTest } from './support/service-under-test';
 import type { ThrowawayDb } from './support/throwaway-db';
 

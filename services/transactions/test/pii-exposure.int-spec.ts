@@ -14,7 +14,8 @@ import { parsePiiKeys } from '../src/pii/pii-keyring';
 import { PiiVault } from '../src/pii/pii-vault';
 import { sendAs, staffAuthorization } from './support/auth-client';
 import { startTestAuth, type TestAuth } from '@tessera/auth';
-import { approvingCompliance, buildTransactions, startTransactions, stopAndCleanUp, until } from './support/service-process';
+import { buildTransactions, startTransactions, stopAndCleanUp, until } from './support/service-process';
+import { approvingCompliance } from '@tessera/testing';
 import { freePort } from '@tessera/testing';
 import { throwawayDb, type ThrowawayDb } from './support/throwaway-db';
 

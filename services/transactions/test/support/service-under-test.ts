@@ -3,7 +3,8 @@ import { paymentsV1 } from '@tessera/contracts';
 import { createGrpcClient } from '@tessera/grpc';
 import { startTestAuth, type TestAuth } from '@tessera/auth';
 import { sendAs, staffAuthorization } from './auth-client';
-import { approvingCompliance, buildTransactions, deletePingsGroup, startTransactions, stopAndCleanUp } from './service-process';
+import { buildTransactions, deletePingsGroup, startTransactions, stopAndCleanUp } from './service-process';
+import { approvingCompliance } from '@tessera/testing';
 import { freePort } from '@tessera/testing';
 import { throwawayDb, type ThrowawayDb } from './throwaway-db';
 
