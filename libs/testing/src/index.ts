@@ -7,4 +7,5 @@ export { databaseUrl, PG_ADMIN_URL, throwawayDatabase, type ThrowawayDatabase } 
 export { eventually, waitFor, type WaitOptions } from './wait';
 export { approvingCompliance } from './fake-compliance';
 export { throwawayTopics, type ThrowawayTopics } from './topics';
+export { describeArchitecture, describeModuleWiring } from './suites';
 export { frameworkImports, layerViolations, type LayerRules, sourceFiles, unlayered } from './layers';

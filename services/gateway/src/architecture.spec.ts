@@ -1,4 +1,4 @@
-import { type LayerRules, layerViolations, unlayered } from '@tessera/testing';
+import { describeArchitecture, type LayerRules } from '@tessera/testing';
 
 /**
  * The gateway's dependency rules (docs/architecture.md; the checks: @tessera/testing layers.ts). A folder per API
@@ -19,12 +19,4 @@ const RULES: LayerRules = {
     ['app.module.ts', 'main.ts', 'instrumentation.ts', 'config.ts', 'http/app-setup.ts'].includes(file) || file.startsWith('openapi/'),
 };
 
-describe('gateway dependency rules (docs/architecture.md)', () => {
-  it('holds for every import under src/', () => {
-    expect(layerViolations(RULES)).toEqual([]);
-  });
-
-  it('knows every top-level folder (a new one needs a layer)', () => {
-    expect(unlayered(RULES)).toEqual([]);
-  });
-});
+describeArchitecture('gateway', RULES);

@@ -1,26 +1,8 @@
 import 'reflect-metadata';
-import { Test } from '@nestjs/testing';
-import { startTestAuth, type TestAuth } from '@tessera/auth';
+import { describeModuleWiring } from '@tessera/testing';
 import { AppModule } from './app.module';
 import { ingestConfigSchema } from './config';
 import { GrpcServerHost } from './platform/grpc-server.host';
 
-/**
- * The module's wiring: every provider resolves (`compile` runs the constructors only: nothing connects, no lifecycle
- * hook runs), so a provider a refactor forgot fails here instead of first in an integration test.
- */
-describe('AppModule', () => {
-  let auth: TestAuth;
-
-  beforeAll(async () => {
-    auth = await startTestAuth();
-  });
-
-  afterAll(() => auth.close());
-
-  it('resolves every provider', async () => {
-    const config = ingestConfigSchema.parse({ ...auth.env });
-    const module = await Test.createTestingModule({ imports: [AppModule.forRoot(config)] }).compile();
-    expect(module.get(GrpcServerHost)).toBeInstanceOf(GrpcServerHost);
-  });
-});
+// Every provider resolves (constructors only): a provider a refactor forgot fails here, not first in an integration test.
+describeModuleWiring((authEnv) => AppModule.forRoot(ingestConfigSchema.parse({ ...authEnv })), GrpcServerHost);

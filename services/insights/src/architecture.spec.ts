@@ -1,4 +1,4 @@
-import { type LayerRules, layerViolations, unlayered } from '@tessera/testing';
+import { describeArchitecture, type LayerRules } from '@tessera/testing';
 
 /** This service's dependency rules (docs/architecture.md; the checks: @tessera/testing layers.ts). */
 const RULES: LayerRules = {
@@ -14,12 +14,4 @@ const RULES: LayerRules = {
     /\.(grpc|consumer|cli)\.ts$/.test(file),
 };
 
-describe('insights dependency rules (docs/architecture.md)', () => {
-  it('holds for every import under src/', () => {
-    expect(layerViolations(RULES)).toEqual([]);
-  });
-
-  it('knows every top-level folder (a new one needs a layer)', () => {
-    expect(unlayered(RULES)).toEqual([]);
-  });
-});
+describeArchitecture('insights', RULES);

@@ -1,27 +1,14 @@
 import 'reflect-metadata';
-import { Test } from '@nestjs/testing';
-import { startTestAuth, type TestAuth } from '@tessera/auth';
+import { describeModuleWiring } from '@tessera/testing';
 import { AppModule } from './app.module';
 import { transactionsConfigSchema } from './config';
 import { GrpcServerHost } from './platform/grpc-server.host';
 
-/**
- * The module's wiring: every provider resolves (`compile` runs the constructors only: nothing connects, no lifecycle
- * hook runs). A provider a refactor forgot (TransferRepository, once) fails here in a second instead of first in an
- * integration test.
- */
-describe('AppModule', () => {
-  let auth: TestAuth;
-
-  beforeAll(async () => {
-    auth = await startTestAuth();
-  });
-
-  afterAll(() => auth.close());
-
-  it('resolves every provider', async () => {
-    const config = transactionsConfigSchema.parse({ ...auth.env, TRANSACTIONS_DATABASE_URL: 'postgresql://wiring:test@127.0.0.1:9/none' });
-    const module = await Test.createTestingModule({ imports: [AppModule.forRoot(config)] }).compile();
-    expect(module.get(GrpcServerHost)).toBeInstanceOf(GrpcServerHost);
-  });
-});
+// Every provider resolves (constructors only): a provider a refactor forgot fails here, not first in an integration test.
+describeModuleWiring(
+  (authEnv) =>
+    AppModule.forRoot(
+      transactionsConfigSchema.parse({ ...authEnv, TRANSACTIONS_DATABASE_URL: 'postgresql://wiring:test@127.0.0.1:9/none' }),
+    ),
+  GrpcServerHost,
+);

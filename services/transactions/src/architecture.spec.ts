@@ -1,4 +1,4 @@
-import { frameworkImports, type LayerRules, layerViolations, unlayered } from '@tessera/testing';
+import { describeArchitecture, type LayerRules } from '@tessera/testing';
 
 /** This service's dependency rules (docs/architecture.md; the checks: @tessera/testing layers.ts). */
 const RULES: LayerRules = {
@@ -22,18 +22,4 @@ const RULES: LayerRules = {
 const DOMAIN =
   /^(ledger\/(ledger|account|ledger\.errors)|accounts\/account|holds\/(hold|hold\.rules)|transfers\/transfer|audit\/audit-chain)\.ts$/;
 
-describe('transactions dependency rules (docs/architecture.md)', () => {
-  it('keeps the framework and Prisma out of the domain models and rules', () => {
-    const { files, leaks } = frameworkImports(__dirname, DOMAIN);
-    expect(files.length).toBeGreaterThanOrEqual(8);
-    expect(leaks).toEqual([]);
-  });
-
-  it('holds for every import under src/', () => {
-    expect(layerViolations(RULES)).toEqual([]);
-  });
-
-  it('knows every top-level folder (a new one needs a layer)', () => {
-    expect(unlayered(RULES)).toEqual([]);
-  });
-});
+describeArchitecture('transactions', RULES, { files: DOMAIN, atLeast: 8 });
