@@ -36,12 +36,20 @@ export function describeArchitecture(service: string, rules: LayerRules, domain?
 export function describeModuleWiring(module: (authEnv: Record<string, string>) => DynamicModule, probe: Type<unknown>): void {
   describe('AppModule', () => {
     let auth: TestAuth;
+    const plaintext = process.env['TESSERA_GRPC_PLAINTEXT'];
 
     beforeAll(async () => {
       auth = await startTestAuth();
+      // The peers' clients read their mTLS certificates when constructed; wiring is not about transport, and a fresh
+      // clone has no certificates before `npm run infra -- certs`: the explicit plaintext dev mode.
+      process.env['TESSERA_GRPC_PLAINTEXT'] = 'true';
     });
 
-    afterAll(() => auth.close());
+    afterAll(() => {
+      auth.close();
+      if (plaintext === undefined) delete process.env['TESSERA_GRPC_PLAINTEXT'];
+      else process.env['TESSERA_GRPC_PLAINTEXT'] = plaintext;
+    });
 
     it('resolves every provider', async () => {
       const compiled = await Test.createTestingModule({ imports: [module(auth.env)] }).compile();
