@@ -16,7 +16,7 @@ import { ChaosKafka } from './support/chaos-kafka';
 import { runPipelineScenario } from './support/pipeline-scenario';
 import { fullOnly } from './support/full';
 import { writeScenarioResult } from './support/report';
-import { runPaymentsScenario } from './support/scenario';
+import { CHAOS_PAYMENTS_ENV, runPaymentsScenario } from './support/scenario';
 
 jest.setTimeout(300_000);
 
@@ -26,7 +26,7 @@ let platform: PaymentsPlatform | undefined;
 beforeAll(async () => {
   kafka = new ChaosKafka();
   await kafka.up();
-  platform = await startPaymentsPlatform(18480, { env: { ...kafka.clientEnv(), GATEWAY_RATE_LIMITS: 'write=100000/60s,read=100000/60s' } });
+  platform = await startPaymentsPlatform(18480, { env: { ...kafka.clientEnv(), ...CHAOS_PAYMENTS_ENV } });
 }, 240_000);
 
 let pipeline: PipelinePlatform | undefined;

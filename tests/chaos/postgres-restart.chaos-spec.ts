@@ -9,7 +9,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startPaymentsPlatform, type PaymentsPlatform } from '../e2e/support/payments-platform';
 import { ChaosPostgres } from './support/chaos-postgres';
-import { runPaymentsScenario } from './support/scenario';
+import { CHAOS_PAYMENTS_ENV, runPaymentsScenario } from './support/scenario';
 
 jest.setTimeout(240_000);
 
@@ -22,10 +22,9 @@ let platform: PaymentsPlatform;
 beforeAll(async () => {
   pg = new ChaosPostgres();
   await pg.up();
-  // The gateway's per-client write limit (120/min) would make the load mostly 429s: raised, the scenario is about the database.
   platform = await startPaymentsPlatform(18280, {
     pgAdminUrl: pg.adminUrl,
-    env: { GATEWAY_RATE_LIMITS: 'write=100000/60s,read=100000/60s' },
+    env: CHAOS_PAYMENTS_ENV,
   });
 }, 180_000);
 

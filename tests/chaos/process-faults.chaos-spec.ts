@@ -3,9 +3,15 @@
  * kill -9 of transactions and of compliance mid-load, several times, each started again by the test; and a gray
  * failure, transactions frozen with SIGSTOP for longer than the gateway's deadline, then SIGCONT. Every client retries
  * its Idempotency-Key; afterwards nothing is lost, duplicated or left unsettled and every invariant holds. Then
- * scenario 5 for compliance's monitor: poison on its transfer-events topic is dead-lettered and replayable.
+ * scenario 5 for compliance's monitor: poison on its transfer-events topic is dead-lettered and replayable. And the runtime
+ * fault toggles, switched over the services' authenticated admin ports under the same load: a flaky database, failing
+ * screening, slow gRPC handlers and failing Kafka sends, each visible in the metrics, none losing or doubling a transfer.
+ *
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { analyticsV1, commonV1, eventTypeName, paymentsV1 } from '@tessera/contracts';
 import {
@@ -20,20 +26,37 @@ import {
 import { Kafka, logLevel } from 'kafkajs';
 import { startPaymentsPlatform, type PaymentsPlatform } from '../e2e/support/payments-platform';
 import { waitFor } from '../e2e/support/platform';
+// eslint-disable-next-line @nx/enforce-module-boundaries -- infra/local is repo tooling, not an Nx project: the toggles are switched with `npm run infra -- faults`' own code
+import { faultsCommand } from '../../infra/local/faults';
 import type { Invariant } from './support/invariants';
 import { groupLag } from './support/lag';
 import { writeScenarioResult } from './support/report';
-import { runPaymentsScenario } from './support/scenario';
+import { CHAOS_PAYMENTS_ENV, runPaymentsScenario } from './support/scenario';
 
 jest.setTimeout(240_000);
 
 let platform: PaymentsPlatform;
+/** The services' admin ports (fault toggles, /metrics) and the admin token they accept. */
+const ADMIN = { transactions: 'http://127.0.0.1:18386', compliance: 'http://127.0.0.1:18387' } as const;
+const adminDir = mkdtempSync(join(tmpdir(), 'tessera-chaos-admin-'));
+const adminToken = randomBytes(24).toString('base64url');
 
 beforeAll(async () => {
-  platform = await startPaymentsPlatform(18380, { env: { GATEWAY_RATE_LIMITS: 'write=100000/60s,read=100000/60s' } });
+  writeFileSync(join(adminDir, 'admin-token'), `${adminToken}\n`, { mode: 0o600 });
+  platform = await startPaymentsPlatform(18380, {
+    env: {
+      ...CHAOS_PAYMENTS_ENV,
+      TRANSACTIONS_METRICS_PORT: new URL(ADMIN.transactions).port,
+      COMPLIANCE_METRICS_PORT: new URL(ADMIN.compliance).port,
+      TESSERA_ADMIN_TOKEN_FILE: join(adminDir, 'admin-token'),
+    },
+  });
 }, 180_000);
 
-afterAll(() => platform?.stop(), 120_000);
+afterAll(async () => {
+  await platform?.stop();
+  rmSync(adminDir, { recursive: true, force: true });
+}, 120_000);
 
 const pidOf = (name: string) => platform.services.find((s) => s.name === name)?.process;
 
@@ -309,4 +332,91 @@ it('dead-letters garbage and schema-incompatible records on every topic the paym
     invariants,
   });
   expect(invariants.filter((i) => !i.ok)).toEqual([]);
+});
+
+/** One metric's value from a Prometheus text page, by name and a label it must carry (0 when absent). */
+async function metric(adminUrl: string, name: string, label: string): Promise<number> {
+  const text = await fetch(`${adminUrl}/metrics`).then((r) => r.text());
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(label));
+  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+}
+
+it('rides out the runtime fault toggles (flaky database, failing screening, slow handlers, failing sends) with every transfer exactly once', async () => {
+  const seen: string[] = [];
+  const toggle = (service: keyof typeof ADMIN, words: string[]) => faultsCommand(ADMIN[service], adminToken, words);
+  const { load, invariants, result } = await runPaymentsScenario({
+    name: 'fault-toggles-payments',
+    platform,
+    clients: 6,
+    loadMs: 32_000,
+    fault: async (elapsed) => {
+      const done: string[] = [];
+      const at = async (ms: number) => sleep(Math.max(0, ms - elapsed()));
+      const s = () => `${(elapsed() / 1000).toFixed(1)} s`;
+
+      await at(3_000);
+      // Nobody without the admin token switches a fault on.
+      const anonymous = await fetch(`${ADMIN.transactions}/faults`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'db', errorRate: 1 }),
+      });
+      seen.push(`PUT /faults without the admin token: ${anonymous.status}`);
+      await toggle('transactions', ['db', 'errorRate=0.5', 'delayMs=50', 'durationSec=6']);
+      done.push(`transactions db errorRate=0.5 delayMs=50 at ${s()} (switches itself off after 6 s)`);
+      await at(5_000);
+      seen.push(`tessera_fault_active{fault="db"} while on: ${await metric(ADMIN.transactions, 'tessera_fault_active', 'fault="db"')}`);
+
+      await at(11_000);
+      seen.push(
+        `tessera_fault_active{fault="db"} after its 6 s: ${await metric(ADMIN.transactions, 'tessera_fault_active', 'fault="db"')}`,
+      );
+      await toggle('compliance', ['grpc-server', 'match=Screen', 'errorRate=1']);
+      done.push(`compliance grpc-server match=Screen errorRate=1 at ${s()}`);
+      await at(17_000);
+      await toggle('compliance', ['off', 'grpc-server']);
+      done.push(`compliance grpc-server off at ${s()}`);
+
+      await at(19_000);
+      await toggle('transactions', ['grpc-server', 'delayMs=400', 'durationSec=5']);
+      done.push(`transactions grpc-server delayMs=400 at ${s()} (5 s)`);
+
+      await at(25_000);
+      await toggle('transactions', ['kafka-produce', 'errorRate=1', 'durationSec=5']);
+      done.push(
+        `transactions kafka-produce errorRate=1 at ${s()} (5 s: the outbox relay's sends fail as with a dropped broker connection)`,
+      );
+      await at(28_000);
+      for (const [service, fault] of [
+        ['transactions', 'db'],
+        ['compliance', 'grpc-server'],
+        ['transactions', 'grpc-server'],
+        ['transactions', 'kafka-produce'],
+      ] as const) {
+        seen.push(
+          `tessera_faults_injected_total{fault="${fault}"} on ${service}: ${await metric(ADMIN[service], 'tessera_faults_injected_total', `fault="${fault}"`)}`,
+        );
+      }
+      return done;
+    },
+  });
+  const listed = (await toggle('transactions', ['list'])) as Record<string, unknown>;
+  seen.push(`faults still on at the end: ${JSON.stringify(listed)}`);
+  result.observations.push(...seen);
+  writeScenarioResult(result);
+
+  expect(invariants.filter((i) => !i.ok)).toEqual([]);
+  expect(load.statuses['500'] ?? 0).toBe(0);
+  expect(load.unavailableWithoutRetryAfter).toBe(0);
+  expect(load.operations.some((o) => o.retried.length > 0)).toBe(true); // the faults were felt
+  expect(seen).toEqual(
+    expect.arrayContaining([
+      'PUT /faults without the admin token: 401',
+      'tessera_fault_active{fault="db"} while on: 1',
+      'tessera_fault_active{fault="db"} after its 6 s: 0',
+    ]),
+  );
+  for (const line of seen.filter((l) => l.startsWith('tessera_faults_injected_total'))) {
+    expect(Number(line.slice(line.lastIndexOf(' ') + 1))).toBeGreaterThan(0);
+  }
 });

@@ -2,6 +2,7 @@
  * One payments chaos scenario: fresh accounts, bounded transfer load, a fault injected while it runs, the platform's
  * /health watched every 500 ms, then the invariants and the scenario's result for the report.
  */
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { kafkaSecurityFromEnv, readTopicSnapshot } from '@tessera/kafka';
 import { Kafka, logLevel } from 'kafkajs';
@@ -10,6 +11,16 @@ import type { PaymentsPlatform } from '../../e2e/support/payments-platform';
 import { type Invariant, paymentInvariants } from './invariants';
 import { type ScenarioResult, writeScenarioResult } from './report';
 import { type LoadResult, runTransferLoad } from './transfer-load';
+
+/**
+ * The payments scenarios' platform settings: the gateway's per-client limits raised (the load would be mostly 429s) and
+ * compliance on rules/rules.v900.yaml (velocity and daily limits raised), so the transfers post instead of being held
+ * for review after the tenth in a minute and the money invariants cover nearly every transfer of a run.
+ */
+export const CHAOS_PAYMENTS_ENV = {
+  GATEWAY_RATE_LIMITS: 'write=100000/60s,read=100000/60s',
+  COMPLIANCE_RULES_FILE: join(__dirname, 'rules', 'rules.v900.yaml'),
+} as const;
 
 export interface ScenarioOptions {
   name: string;
