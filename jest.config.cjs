@@ -57,7 +57,7 @@ module.exports = {
     {
       ...common,
       displayName: 'integration',
-      testMatch: ['<rootDir>/{libs,services}/**/test/**/*.int-spec.ts', '<rootDir>/tests/integration/**/*.int-spec.ts'],
+      testMatch: ['<rootDir>/{libs,services,tools}/**/test/**/*.int-spec.ts', '<rootDir>/tests/integration/**/*.int-spec.ts'],
       setupFiles: ['<rootDir>/libs/grpc/test/plaintext.setup.ts', '<rootDir>/tests/support/kafka-client.setup.ts'],
       slowTestThreshold: 30,
     },
