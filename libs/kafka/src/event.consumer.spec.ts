@@ -1,6 +1,7 @@
-import { clearComponentFailures, componentFailures } from '@tessera/telemetry';
+import { clearComponentFailures, clearFaults, componentFailures, setFault } from '@tessera/telemetry';
 import type { Kafka } from 'kafkajs';
 import { EventConsumer } from './event.consumer';
+import { buildEnvelope, encodeEnvelope } from './envelope';
 
 /** Just enough of kafkajs for start(): a consumer whose CRASH listener the test can fire. */
 function fakeKafka() {
@@ -123,5 +124,67 @@ describe('EventConsumer with partitions handled at once', () => {
     await Promise.all([0, 1, 2].map((p) => runConfig.eachBatch?.(batch(p))));
     expect(sent).toHaveLength(3);
     expect(maxInFlight).toBe(1);
+  });
+});
+
+describe('EventConsumer under the kafka-consume fault toggle', () => {
+  afterEach(() => clearFaults());
+
+  it('fails the handler as a bug would: retried, then dead-lettered with FAULTS.INJECTED; switched off, the handler runs', async () => {
+    let eachMessage: ((payload: unknown) => Promise<void>) | undefined;
+    const consumer = {
+      events: { CRASH: 'consumer.crash', GROUP_JOIN: 'consumer.group_join' },
+      on: () => () => undefined,
+      connect: async () => undefined,
+      subscribe: async () => undefined,
+      run: async (config: { eachMessage?: (payload: unknown) => Promise<void> }) => {
+        eachMessage = config.eachMessage;
+      },
+      disconnect: async () => undefined,
+    };
+    const letters: Array<Record<string, unknown>> = [];
+    const producer = {
+      connect: async () => undefined,
+      disconnect: async () => undefined,
+      send: async ({ messages }: { messages: Array<{ headers?: Record<string, unknown> }> }) => {
+        letters.push(...messages.map((m) => m.headers ?? {}));
+      },
+    };
+    const kafka = { consumer: () => consumer, producer: () => producer } as unknown as Kafka;
+    const handled: string[] = [];
+    const noop = () => undefined;
+    const ec = new EventConsumer<Uint8Array>({
+      kafka,
+      groupId: 'test.fault',
+      topics: ['payments.t'],
+      codec: { encode: (b: Uint8Array) => ({ finish: () => b }), decode: (b: Uint8Array) => b },
+      handler: async (envelope) => void handled.push(envelope.id),
+      retry: { maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 2 },
+      logger: { debug: noop, info: noop, warn: noop, error: noop },
+      lagIntervalMs: 0,
+    });
+    await ec.start();
+    const message = (id: string) => ({
+      topic: 'payments.t',
+      partition: 0,
+      message: {
+        offset: '0',
+        key: null,
+        value: Buffer.from(encodeEnvelope(buildEnvelope({ id, type: 'test.Event', subject: id, data: new Uint8Array([1]) }, 'test', {}))),
+        headers: {},
+        timestamp: '0',
+        attributes: 0,
+      },
+    });
+    setFault('kafka-consume', { errorRate: 1, match: 'payments.' }, {});
+    await eachMessage?.(message('broken'));
+    expect(handled).toEqual([]);
+    expect(letters).toHaveLength(1);
+    expect(String(letters[0]?.['dlq-error-code'])).toBe('FAULTS.INJECTED');
+    expect(String(letters[0]?.['dlq-attempts'])).toBe('3');
+    setFault('kafka-consume', undefined, {});
+    await eachMessage?.(message('fixed'));
+    expect(handled).toEqual(['fixed']);
+    await ec.stop();
   });
 });

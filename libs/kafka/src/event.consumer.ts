@@ -9,7 +9,7 @@ import {
   type KafkaMessage,
   type Producer,
 } from 'kafkajs';
-import { markSpanFailed, reportComponentFailure } from '@tessera/telemetry';
+import { injectFault, markSpanFailed, reportComponentFailure } from '@tessera/telemetry';
 import { ConsumerLagMonitor } from './consumer-lag.monitor';
 import { deadLetterMessage, dlqTopicFor, failureReason } from './dead-letter';
 import { DeadLetterCounter } from './dead-letter.metrics';
@@ -17,6 +17,18 @@ import { decodeEnvelope, type EventEnvelope, type MessageCodec } from './envelop
 import { createProducer, type KafkaLogger } from './kafka.client';
 import { DEFAULT_RETRY_POLICY, decideAfterFailure, PoisonMessageError, type RetryPolicy } from './retry-policy';
 import { extractTraceContext } from './trace-headers';
+
+/**
+ * What the `kafka-consume` fault toggle throws in place of the handler (libs/telemetry faults.ts): a bug in the
+ * handler, retried like one and dead-lettered after the policy's attempts with this code, so a workshop can break a
+ * consumer, fix it (switch the fault off) and replay exactly these letters (`npm run dlq -- replay <dlq> --error-code
+ * FAULTS.INJECTED`).
+ */
+class InjectedHandlerFault extends Error {
+  override readonly name = 'InjectedHandlerFault';
+  readonly code = 'FAULTS.INJECTED';
+}
+const handlerBug = () => new InjectedHandlerFault('the handler failed on purpose (fault toggle kafka-consume)');
 
 const tracer = trace.getTracer('@tessera/kafka');
 const GROUP_ID = /^[a-z][a-z0-9-]*\.[a-z][a-z0-9.-]*$/;
@@ -388,6 +400,8 @@ export class EventConsumer<T> {
     const first = items[0] as BatchItem<T>;
     for (let attempt = 1; ; attempt++) {
       try {
+        const bug = injectFault('kafka-consume', first.ctx.topic, handlerBug);
+        if (bug) await bug;
         await batchHandler(items.map((it) => ({ ...it, ctx: { ...it.ctx, attempt } })));
         return { ok: true };
       } catch (error) {
@@ -472,6 +486,8 @@ export class EventConsumer<T> {
     for (let attempt = 1; ; attempt++) {
       try {
         const ctx = { ...base, attempt };
+        const bug = injectFault('kafka-consume', base.topic, handlerBug);
+        if (bug) await bug;
         if (this.options.handler) await this.options.handler(envelope, decoded, ctx);
         else await (this.options.batchHandler as BatchHandler<T>)([{ envelope, decoded, ctx, trace: context.active() }]);
         return;

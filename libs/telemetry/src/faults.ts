@@ -1,18 +1,19 @@
 /**
  * Runtime fault injection for demos, workshops and chaos drills (issue #14): slow or failing database calls, slow or
- * failing gRPC handlers (e.g. compliance's screening), failing Kafka sends. Off by default; switched per process over
+ * failing gRPC handlers (e.g. compliance's screening), failing Kafka sends, failing Kafka handlers (`kafka-consume`: the
+ * consumer's handler fails as a bug would, so its events are retried, then dead-lettered). Off by default; switched per process over
  * the authenticated admin port (admin-endpoint.ts `GET|PUT|DELETE /faults`, or `npm run infra -- faults`), logged at
  * warn when switched and counted in `tessera_faults_injected_total{fault}` (plus `tessera_fault_active{fault}`).
  * Refused with NODE_ENV=production: nothing can switch one on there.
  *
  * The libraries call {@link injectFault} at their fault points (libs/db pool connections, libs/grpc's wrapUnary,
- * libs/kafka's EventProducer). With no fault set it is one Map lookup and returns undefined, so a hot path pays
+ * libs/kafka's EventProducer and EventConsumer). With no fault set it is one Map lookup and returns undefined, so a hot path pays
  * nothing measurable and never awaits.
  */
 import { metrics, type Counter } from '@opentelemetry/api';
 import { createLogger } from './logger';
 
-export const FAULT_NAMES = ['db', 'grpc-server', 'kafka-produce'] as const;
+export const FAULT_NAMES = ['db', 'grpc-server', 'kafka-produce', 'kafka-consume'] as const;
 export type FaultName = (typeof FAULT_NAMES)[number];
 
 export interface FaultSpec {
@@ -44,7 +45,9 @@ export class FaultRefusedError extends Error {
 }
 
 const active = new Map<FaultName, ActiveFault>();
-const logger = createLogger('Faults');
+let faultLogger: ReturnType<typeof createLogger> | undefined;
+/** Made on first use, as the metrics below: this module loads before startTelemetry names the service. */
+const logger = () => (faultLogger ??= createLogger('Faults'));
 let injectedCounter: Counter | undefined;
 
 /**
@@ -72,7 +75,7 @@ function current(name: FaultName, now = Date.now()): ActiveFault | undefined {
   const f = active.get(name);
   if (f && now >= f.until) {
     active.delete(name);
-    logger.warn({ fault: name, injected: f.injected }, 'fault injection expired and is off');
+    logger().warn({ fault: name, injected: f.injected }, 'fault injection expired and is off');
     return undefined;
   }
   return f;
@@ -85,7 +88,7 @@ export function setFault(name: FaultName, spec: FaultSpec | undefined, env: Node
   if (spec === undefined) {
     const was = active.get(name);
     active.delete(name);
-    if (was) logger.warn({ fault: name, injected: was.injected }, 'fault injection off');
+    if (was) logger().warn({ fault: name, injected: was.injected }, 'fault injection off');
     return undefined;
   }
   const delayMs = spec.delayMs ?? 0;
@@ -107,7 +110,7 @@ export function setFault(name: FaultName, spec: FaultSpec | undefined, env: Node
   };
   active.set(name, fault);
   counter(); // the gauge shows it from now on
-  logger.warn(
+  logger().warn(
     { fault: name, delayMs, errorRate, match: spec.match, durationSec },
     'fault injection ON (issue #14 fault toggles): calls will be slowed or failed on purpose',
   );

@@ -70,6 +70,14 @@ export const transactionsConfigSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9._-]{1,249}$/)
     .default('platform.pings.v1'),
+  /**
+   * The topic of the payment events the outbox publishes (compliance reads it as COMPLIANCE_TRANSFER_EVENTS_TOPIC). A
+   * platform of its own on a shared broker (a test, a workshop check) sets both to a copy of its own.
+   */
+  TRANSACTIONS_TRANSFER_EVENTS_TOPIC: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,249}$/)
+    .default('payments.transfer.events.v1'),
   /** Token verification and the hashed API key store (see @tessera/auth); dev defaults outside production. */
   ...authEnvSchema.shape,
   NODE_ENV: z.string().optional(),

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { paymentsV1 } from '@tessera/contracts';
 import { currentCallContext } from '@tessera/grpc';
 import { actorOf } from '@tessera/auth';
@@ -6,9 +6,8 @@ import type { AppError } from '@tessera/errors';
 import type { MessageCodec } from '@tessera/kafka';
 import { AuditTrail } from '../audit/audit-trail';
 import type { Prisma } from '../generated/prisma/client';
+import { TRANSACTIONS_CONFIG, type TransactionsConfig } from '../config';
 import { Outbox } from '../outbox/outbox';
-
-export const TRANSFER_EVENTS_TOPIC = 'payments.transfer.events.v1';
 
 export interface JournalEntry<T> {
   action: string;
@@ -26,10 +25,16 @@ export interface JournalEntry<T> {
  */
 @Injectable()
 export class LedgerJournal {
+  /** Where transfer, hold and account events go (TRANSACTIONS_TRANSFER_EVENTS_TOPIC; the topology's topic by default). */
+  private readonly topic: string;
+
   constructor(
     private readonly audit: AuditTrail,
     private readonly outbox: Outbox,
-  ) {}
+    @Inject(TRANSACTIONS_CONFIG) config: Pick<TransactionsConfig, 'TRANSACTIONS_TRANSFER_EVENTS_TOPIC'>,
+  ) {
+    this.topic = config.TRANSACTIONS_TRANSFER_EVENTS_TOPIC;
+  }
 
   actor(): string {
     return actorOf(currentCallContext());
@@ -74,7 +79,7 @@ export class LedgerJournal {
         e.event
           ? [
               {
-                topic: TRANSFER_EVENTS_TOPIC,
+                topic: this.topic,
                 key: e.event.key,
                 type: `tessera.payments.v1.${typeName(e.event.codec)}`,
                 subject: e.entityId,
