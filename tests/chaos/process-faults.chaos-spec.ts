@@ -9,7 +9,7 @@
  *
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -402,6 +402,24 @@ it('rides out the runtime fault toggles (flaky database, failing screening, slow
   });
   const listed = (await toggle('transactions', ['list'])) as Record<string, unknown>;
   seen.push(`faults still on at the end: ${JSON.stringify(listed)}`);
+  // Visible in the logs: each switch is a warn line of the service's own log (JSON, as any collector would ship it).
+  const warned = (service: string) => {
+    const file = platform.services.find((s) => s.name === service)?.logFile ?? '';
+    const lines = readFileSync(file, 'utf8')
+      .split('\n')
+      .flatMap((line) => {
+        try {
+          const rec = JSON.parse(line) as { level?: string | number; msg?: string };
+          return (rec.level === 'warn' || rec.level === 40) && rec.msg?.startsWith('fault injection')
+            ? [rec.msg.replace(/ \(issue.*$/, '')]
+            : [];
+        } catch {
+          return [];
+        }
+      });
+    return `${service} warn logs: ${[...new Set(lines)].sort().join('; ')}`;
+  };
+  seen.push(warned('transactions'), warned('compliance'));
   result.observations.push(...seen);
   writeScenarioResult(result);
 
@@ -414,6 +432,8 @@ it('rides out the runtime fault toggles (flaky database, failing screening, slow
       'PUT /faults without the admin token: 401',
       'tessera_fault_active{fault="db"} while on: 1',
       'tessera_fault_active{fault="db"} after its 6 s: 0',
+      'transactions warn logs: fault injection ON; fault injection expired and is off',
+      'compliance warn logs: fault injection ON; fault injection off',
     ]),
   );
   for (const line of seen.filter((l) => l.startsWith('tessera_faults_injected_total'))) {

@@ -65,7 +65,8 @@ export async function startServices(specs: ServiceSpec[], otlp: OtlpReceiver, ti
       const child = spawn(file, args, {
         cwd: ROOT,
         // The in-process receiver speaks OTLP/JSON, which the Go exporter does not: a native command exports nothing here.
-        env: { ...process.env, ...spec.env, ...(spec.command ? { OTEL_TRACES_EXPORTER: 'none' } : otlp.env()) },
+        // A spec's own OTEL_* settings win (e.g. the workshops' `otlp,zipkin`: Zipkin answers the lab's trace questions).
+        env: { ...process.env, ...(spec.command ? { OTEL_TRACES_EXPORTER: 'none' } : otlp.env()), ...spec.env },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       // Appended: a service restarted by a chaos scenario keeps its earlier log in the same file.
