@@ -9,6 +9,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { throwawayDatabase } from '@tessera/testing';
 
 const REPO = path.resolve(__dirname, '../../..');
 const NAME = 'gift-cards';
@@ -76,48 +77,86 @@ describe(`nx g @tessera/plugin:service ${NAME} (in a copy of the repository)`, (
   it('generates the contract, the Prisma client and a project Nx builds and lints', () => {
     expect(existsSync(path.join(copy, 'libs/contracts/src/gen/tessera/gift_cards/v1/gift_cards.ts'))).toBe(true);
     expect(existsSync(path.join(copy, `services/${NAME}/src/generated/prisma/client.ts`))).toBe(true);
-    const project = JSON.parse(/\{[\s\S]*\}/.exec(npx(['nx', 'show', 'project', NAME, '--json']))?.[0] ?? '{}') as { tags: string[]; targets: Record<string, unknown> };
-    expect(project.tags).toEqual([`scope:${NAME}`, 'type:service']);
+    const project = JSON.parse(/\{[\s\S]*\}/.exec(npx(['nx', 'show', 'project', NAME, '--json']))?.[0] ?? '{}') as {
+      tags: string[];
+      targets: Record<string, unknown>;
+    };
+    expect(project.tags).toEqual(expect.arrayContaining([`scope:${NAME}`, 'type:service']));
     expect(Object.keys(project.targets)).toEqual(expect.arrayContaining(['build', 'lint', 'test', 'migrate', 'serve']));
   });
 
-  it('passes buf lint, builds (tsc -b, with the libraries it references) and lints', () => {
-    npx(['buf', 'lint']);
-    npx(['tsc', '-b', `services/${NAME}/tsconfig.app.json`]);
-    expect(existsSync(path.join(copy, `services/${NAME}/dist/main.js`))).toBe(true);
-    npx(['eslint', `services/${NAME}`, `proto`, 'libs/contracts/src/index.ts', 'libs/contracts/src/descriptor.ts', 'scripts/env-example.ts']);
-  }, STEP_MS);
+  it(
+    'passes buf lint, builds (tsc -b, with the libraries it references) and lints',
+    () => {
+      npx(['buf', 'lint']);
+      npx(['tsc', '-b', `services/${NAME}/tsconfig.app.json`]);
+      expect(existsSync(path.join(copy, `services/${NAME}/dist/main.js`))).toBe(true);
+      npx(['eslint', `services/${NAME}`, 'libs/contracts/src/index.ts', 'libs/contracts/src/descriptor.ts', 'scripts/env-example.ts']);
+    },
+    STEP_MS,
+  );
 
-  it('keeps the topology, docker-compose.yml and .env.example checks green', () => {
-    expect(npx(['tsx', 'infra/local/compose.ts', '--check'])).toMatch(/match infra\/topology\.yaml/);
-    expect(npx(['tsx', '--conditions=@tessera/source', 'scripts/env-example.ts'])).toMatch(/documents every variable/);
-    expect(execFileSync('git', ['status', '--porcelain'], { cwd: REPO, encoding: 'utf8' })).not.toMatch(new RegExp(NAME));
-  }, STEP_MS);
+  it(
+    'keeps the topology, docker-compose.yml and .env.example checks green',
+    () => {
+      expect(npx(['tsx', 'infra/local/compose.ts', '--check'])).toMatch(/match infra\/topology\.yaml/);
+      expect(npx(['tsx', '--conditions=@tessera/source', 'scripts/env-example.ts'])).toMatch(/documents every variable/);
+      expect(execFileSync('git', ['status', '--porcelain'], { cwd: REPO, encoding: 'utf8' })).not.toMatch(new RegExp(NAME));
+    },
+    STEP_MS,
+  );
 
-  it("runs the new service's unit specs and the repository's specs it touches", () => {
-    // The heap-budget specs are left out: a seventh Node service does not fit the 1.7 GB heap budget (tools/plugin/README.md).
-    npx([
-      'jest',
-      '-c',
-      'jest.config.cjs',
-      '--selectProjects',
-      'unit',
-      '--ci',
-      '--testNamePattern',
-      '^(?!.*(platform budget|within 2 GB)).*$',
-      '--testPathPatterns',
-      `services/${NAME}/`,
-      'libs/contracts/',
-      'infra/local/(topology|compose|kafka-auth)\\.spec',
-      'tests/contract/env-example',
-    ]);
-  }, STEP_MS);
+  it(
+    'has a first migration that produces its schema.prisma exactly (migrate, then no drift and no diff)',
+    async () => {
+      const database = await throwawayDatabase('tessera_plugintest');
+      try {
+        const env = { GIFT_CARDS_DATABASE_URL: database.url };
+        expect(npx(['tsx', 'libs/db/src/cli.ts', 'migrate', '--service', NAME], env)).toMatch(/1 migration\(s\) applied/);
+        expect(npx(['tsx', 'libs/db/src/cli.ts', 'drift', '--service', NAME], env)).toMatch(/matches schema\.prisma/);
+        expect(npx(['tsx', 'libs/db/src/cli.ts', 'diff', '--service', NAME], env)).toMatch(/nothing to write/);
+      } finally {
+        await database.drop();
+      }
+    },
+    STEP_MS,
+  );
 
-  it('runs its integration spec against the real PostgreSQL and Kafka', () => {
-    // The Kafka credentials (tests/support/kafka-client.setup.ts) and plaintext gRPC of this process carry over.
-    const out = npx(['jest', '-c', 'jest.config.cjs', '--selectProjects', 'integration', '--ci', '--runInBand', `services/${NAME}/test`], {
-      TESSERA_GRPC_PLAINTEXT: 'true',
-    });
-    expect(out).toMatch(/Tests: +\d+ passed, \d+ total/);
-  }, STEP_MS);
+  it(
+    "runs the new service's unit specs and the repository's specs it touches",
+    () => {
+      // The heap-budget specs are left out: a seventh Node service does not fit the 1.7 GB heap budget (tools/plugin/README.md).
+      npx([
+        'jest',
+        '-c',
+        'jest.config.cjs',
+        '--selectProjects',
+        'unit',
+        '--ci',
+        '--testNamePattern',
+        '^(?!.*(platform budget|within 2 GB)).*$',
+        '--testPathPatterns',
+        `services/${NAME}/`,
+        'libs/contracts/',
+        'infra/local/(topology|compose|kafka-auth)\\.spec',
+        'tests/contract/env-example',
+      ]);
+    },
+    STEP_MS,
+  );
+
+  it(
+    'runs its integration spec against the real PostgreSQL and Kafka',
+    () => {
+      // The Kafka credentials (tests/support/kafka-client.setup.ts) and plaintext gRPC of this process carry over.
+      const out = npx(
+        ['jest', '-c', 'jest.config.cjs', '--selectProjects', 'integration', '--ci', '--runInBand', `services/${NAME}/test`],
+        {
+          TESSERA_GRPC_PLAINTEXT: 'true',
+        },
+      );
+      expect(out).toMatch(/Tests: +\d+ passed, \d+ total/);
+    },
+    STEP_MS,
+  );
 });

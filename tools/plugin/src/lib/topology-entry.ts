@@ -129,7 +129,7 @@ export function addToTopology(
         '    retentionMs: 1209600000 # 14 days',
         '    cleanupPolicy: delete',
         `  - name: ${n.eventsTopic}`,
-        `    description: ItemCreated events of ${n.name} (${f.outbox ? 'its transactional outbox' : 'its producer'}), keyed by item id.`,
+        `    description: ${n.className}ItemCreated events of ${n.name} (${f.outbox ? 'its transactional outbox' : 'its producer'}), keyed by item id.`,
         '    partitions: 3',
         '    retentionMs: 604800000 # 7 days',
         '    cleanupPolicy: delete',

@@ -39,8 +39,8 @@ function withoutLines(text: string, drop: (line: string) => boolean): string {
 
 const contractsExport = (n: ServiceNames) => `export * as ${n.contractsNs} from './gen/index.${n.protoPackage}';`;
 const eventTypeLines = (n: ServiceNames) => [
-  `  ${n.className}ItemRequested: '${n.protoPackage}.ItemRequested',`,
-  `  ${n.className}ItemCreated: '${n.protoPackage}.ItemCreated',`,
+  `  ${n.className}ItemRequested: '${n.protoPackage}.${n.className}ItemRequested',`,
+  `  ${n.className}ItemCreated: '${n.protoPackage}.${n.className}ItemCreated',`,
 ];
 const envImport = (n: ServiceNames) => `import { ${n.propertyName}ConfigSchema } from '../services/${n.name}/src/config';`;
 const envEntry = (n: ServiceNames) => `    ['${n.name}', ${n.propertyName}ConfigSchema],`;

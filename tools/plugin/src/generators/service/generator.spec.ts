@@ -1,7 +1,7 @@
 /* eslint-disable @nx/enforce-module-boundaries -- infra/local is repo tooling, not an Nx project: the spec checks the generated entry with the topology's own validation */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import type { Tree } from '@nx/devkit';
+import { logger, type Tree } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
 import { parseTopology, REPO_ROOT } from '../../../../../infra/local/topology';
 import { generatedFiles } from '../../../../../infra/local/compose';
@@ -26,7 +26,9 @@ const SHARED = [
 
 function repoTree(): Tree {
   const tree = createTreeWithEmptyWorkspace();
-  for (const file of SHARED) tree.write(file, readFileSync(path.join(REPO_ROOT, file), 'utf8'));
+  tree.delete('.oxfmtrc.json'); // the empty workspace's formatter; this repository formats with prettier
+  // The root manifest too: formatFiles picks the workspace's formatter (prettier) from it.
+  for (const file of [...SHARED, 'package.json']) tree.write(file, readFileSync(path.join(REPO_ROOT, file), 'utf8'));
   return tree;
 }
 
@@ -43,6 +45,9 @@ const filesUnder = (tree: Tree, dir: string): string[] => {
   return out.sort();
 };
 
+// The heap-budget warning is expected here (tools/plugin/README.md); keep the output to failures.
+beforeAll(() => jest.spyOn(logger, 'warn').mockImplementation(() => undefined));
+
 describe('serviceGenerator', () => {
   describe('with --grpc --kafka --db (the defaults)', () => {
     let tree: Tree;
@@ -53,7 +58,9 @@ describe('serviceGenerator', () => {
     }, 60_000);
 
     it('writes the house structure', () => {
-      const files = filesUnder(tree, 'services/loyalty').map((f) => f.replace(/^prisma\/migrations\/\d{14}_init\//, 'prisma/migrations/<ts>_init/'));
+      const files = filesUnder(tree, 'services/loyalty').map((f) =>
+        f.replace(/^prisma\/migrations\/\d{14}_init\//, 'prisma/migrations/<ts>_init/'),
+      );
       expect(files).toEqual([
         'README.md',
         'package.json',
@@ -90,7 +97,9 @@ describe('serviceGenerator', () => {
         'tsconfig.app.json',
         'tsconfig.json',
       ]);
-      expect(tree.read('proto/tessera/loyalty/v1/loyalty.proto', 'utf8')).toMatch(/package tessera\.loyalty\.v1;[\s\S]*service LoyaltyService \{/);
+      expect(tree.read('proto/tessera/loyalty/v1/loyalty.proto', 'utf8')).toMatch(
+        /package tessera\.loyalty\.v1;[\s\S]*service LoyaltyService \{/,
+      );
     });
 
     it('adds a valid topology entry: free ports, its database, its topics with the DLQ beside them, its ACL lists', () => {
@@ -120,7 +129,9 @@ describe('serviceGenerator', () => {
 
     it('wires the shared lists: contracts, event type names, .env.example and its check, mTLS identities', () => {
       expect(tree.read('libs/contracts/src/index.ts', 'utf8')).toContain("export * as loyaltyV1 from './gen/index.tessera.loyalty.v1';");
-      expect(tree.read('libs/contracts/src/descriptor.ts', 'utf8')).toContain("LoyaltyItemCreated: 'tessera.loyalty.v1.ItemCreated',");
+      expect(tree.read('libs/contracts/src/descriptor.ts', 'utf8')).toContain(
+        "LoyaltyItemCreated: 'tessera.loyalty.v1.LoyaltyItemCreated',",
+      );
       expect(tree.read('scripts/env-example.ts', 'utf8')).toContain("['loyalty', loyaltyConfigSchema],");
       expect(tree.read('.env.example', 'utf8')).toMatch(/## \[loyalty\][^\n]*\n# LOYALTY_GRPC_PORT=\d+\n/);
       expect(tree.read('libs/grpc/src/dev-pki.ts', 'utf8')).toContain("'insights', 'loyalty', 'loadgen']");
@@ -156,7 +167,8 @@ describe('removeServiceGenerator', () => {
     const tree = repoTree();
     await serviceGenerator(tree, { name: 'loyalty' });
     await removeServiceGenerator(tree, { name: 'loyalty' });
-    for (const file of SHARED) expect({ file, text: tree.read(file, 'utf8') }).toEqual({ file, text: readFileSync(path.join(REPO_ROOT, file), 'utf8') });
+    for (const file of SHARED)
+      expect({ file, text: tree.read(file, 'utf8') }).toEqual({ file, text: readFileSync(path.join(REPO_ROOT, file), 'utf8') });
     expect(tree.exists('services/loyalty')).toBe(false);
     expect(tree.exists('proto/tessera/loyalty')).toBe(false);
   }, 60_000);
