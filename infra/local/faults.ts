@@ -3,7 +3,8 @@
  * runtime fault toggles of a running service (libs/telemetry faults.ts, issue #14) over its admin port (the topology's
  * metricsPort), authenticated with the admin token this file makes (`.tessera/auth/admin-token`, 0600; services get
  * its path as TESSERA_ADMIN_TOKEN_FILE). Faults: db (slow or refused connections), grpc-server (slow or UNAVAILABLE
- * handlers; match=Screen for compliance's screening), kafka-produce (sends fail as with a dropped broker connection).
+ * handlers; match=Screen for compliance's screening), kafka-produce (sends fail as with a dropped broker connection),
+ * kafka-consume (a consumer's handler fails as a bug would: retried, then dead-lettered with FAULTS.INJECTED).
  */
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';

@@ -2,12 +2,12 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 
 /**
- * The patterns catalogue, the decision records and the architecture note point at code and tests; this keeps them
+ * The patterns catalogue, the decision records, the workshops and the architecture note point at code and tests; this keeps them
  * pointing at something: every relative link resolves to a file or folder, and a link whose text is a `symbol` names
  * something that file contains (a renamed class or a moved file fails here until the page follows).
  */
 const ROOT = join(__dirname, '../..');
-const DOCS = ['docs/patterns', 'docs/adr', 'docs/architecture.md'].map((d) => join(ROOT, d));
+const DOCS = ['docs/patterns', 'docs/adr', 'docs/workshops', 'docs/architecture.md'].map((d) => join(ROOT, d));
 
 function markdownFiles(path: string): string[] {
   if (!existsSync(path)) return [];
@@ -32,7 +32,7 @@ function links(file: string): Link[] {
 
 const all = DOCS.flatMap(markdownFiles).flatMap(links);
 
-describe('links in docs/patterns, docs/adr and docs/architecture.md', () => {
+describe('links in docs/patterns, docs/adr, docs/workshops and docs/architecture.md', () => {
   it('exist: the catalogue covers the ten patterns and each page links its code and its proof', () => {
     const pages = markdownFiles(join(ROOT, 'docs/patterns')).filter((f) => !f.endsWith('README.md'));
     expect(pages.length).toBe(10);

@@ -3,9 +3,10 @@
  *
  *   list                                   the labs
  *   check <n> [--name value ...]           did I get lab n right? (each line says what to do next when not)
- *   solve <n>                              (trainers) the scripted solution of lab n on this platform, then its check
+ *   solve <n> [service]                    (trainers) the scripted solution of lab n on this platform, then its check
  *   poison                                 lab 3: a record that is not an event on compliance's transfer-events topic
  *   load [--seconds 40] [--clients 4]      lab 4: transfer load with retried keys; break something while it runs
+ *   publish <service> <item name>          lab 5: an item request on the topic a generated service consumes
  *
  * Exit code: 0 every check passed, 1 one failed, 2 a usage error.
  */
@@ -13,9 +14,11 @@ import { parseFlags, type Finding, type Lab } from './lab-kit';
 import { LABS } from './labs';
 import { sendPoison } from './lab3-poison-and-dlq';
 import { runLabLoad } from './lab4-break-and-hold';
+import { publishItemRequest } from './lab5-add-a-service';
 import { localTarget } from './target';
 
-const USAGE = 'usage: npm run lab -- list | check <n> [--name value ...] | solve <n> | poison | load [--seconds 40] [--clients 4]';
+const USAGE =
+  'usage: npm run lab -- list | check <n> [--name value ...] | solve <n> | poison | load [--seconds 40] [--clients 4] | publish <service> <item name>';
 
 class UsageError extends Error {}
 
@@ -53,7 +56,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'solve': {
       const lab = labOf(rest[0]);
-      const target = localTarget();
+      const target = { ...localTarget(), ...(rest[1] ? { labService: rest[1] } : {}) };
       const flags = await lab.solve(target, (line) => console.log(`  ${line}`));
       console.log(
         `npm run lab -- check ${lab.id} ${Object.entries(flags)
@@ -79,6 +82,13 @@ async function main(argv: string[]): Promise<number> {
       );
       await runLabLoad(target, seconds, clients, console.log);
       console.log('next: npm run lab -- check 4');
+      return 0;
+    }
+    case 'publish': {
+      const [service, item] = rest;
+      if (!service || !item) throw new UsageError('usage: npm run lab -- publish <service> <item name>');
+      console.log(`sent an item request "${item}" to ${await publishItemRequest(localTarget(), service, item)}`);
+      console.log(`next: npm run lab -- check 5 --service ${service} --item "${item}"`);
       return 0;
     }
     default:

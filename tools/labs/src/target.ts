@@ -13,6 +13,7 @@ import { ensureAdminToken } from '../../../infra/local/faults';
 import { KAFKA_ADMIN_PRINCIPAL, kafkaClientEnv } from '../../../infra/local/kafka-auth';
 import { LocalServices } from '../../../infra/local/services';
 import { databaseUrl, kafkaBrokers, loadTopology, REPO_ROOT } from '../../../infra/local/topology';
+import { serviceNames } from '../../plugin/src/lib/service-names';
 
 export type LabService = 'transactions' | 'compliance';
 
@@ -39,6 +40,20 @@ export interface LabTarget {
   stateDir: string;
   /** Where the learner's rule files go (lab 2). */
   rulesDir: string;
+  /** A service the generator made (lab 5), as the topology places it; undefined when the topology has none of that name. */
+  generatedService(name: string): GeneratedService | undefined;
+  /** The generated service lab 5's scripted solution publishes to (default `workshop-notes`). */
+  labService?: string;
+}
+
+/** Where a generated service is and what it reads and writes (lab 5). */
+export interface GeneratedService {
+  /** The repository (or copy) it was generated into: its .proto is read from there. */
+  root: string;
+  databaseUrl: string;
+  adminUrl: string;
+  requestsTopic: string;
+  eventsTopic: string;
 }
 
 export async function withDatabase<T>(url: string, fn: (db: Client) => Promise<T>): Promise<T> {
@@ -94,5 +109,17 @@ export function localTarget(): LabTarget {
     },
     stateDir: labsDir,
     rulesDir: path.join(REPO_ROOT, 'services', 'compliance', 'rules'),
+    generatedService(name) {
+      const spec = topo.services.find((s) => s.name === name);
+      if (!spec?.database || spec.metricsPort === undefined) return undefined;
+      const n = serviceNames(name);
+      return {
+        root: REPO_ROOT,
+        databaseUrl: databaseUrl(topo, spec.database),
+        adminUrl: `http://127.0.0.1:${spec.metricsPort}`,
+        requestsTopic: n.requestsTopic,
+        eventsTopic: n.eventsTopic,
+      };
+    },
   };
 }
