@@ -130,6 +130,22 @@ else
   say "installing gitleaks $GITLEAKS_VERSION into .cache/go/bin (Go module proxy)"
   GOBIN="$PWD/.cache/go/bin" go install "github.com/zricethezav/gitleaks/v8@${GITLEAKS_VERSION}"
 fi
+# kustomize + kubeconform: infra/local/k8s.spec.ts builds the Kubernetes overlays and validates them strictly against the
+# schemas vendored in infra/k8s/schemas (issue #18); built into .cache/go/bin at pinned versions like gitleaks.
+KUSTOMIZE_VERSION="v5.8.1"
+KUBECONFORM_VERSION="v0.8.0"
+if [[ "$(go version -m .cache/go/bin/kustomize 2>/dev/null | awk '$1 == "mod" { print $3 }')" == "$KUSTOMIZE_VERSION" ]]; then
+  say "kustomize $KUSTOMIZE_VERSION present in .cache/go/bin: skipping"
+else
+  say "installing kustomize $KUSTOMIZE_VERSION into .cache/go/bin (Go module proxy)"
+  GOBIN="$PWD/.cache/go/bin" go install "sigs.k8s.io/kustomize/kustomize/v5@${KUSTOMIZE_VERSION}"
+fi
+if [[ "$(go version -m .cache/go/bin/kubeconform 2>/dev/null | awk '$1 == "mod" { print $3 }')" == "$KUBECONFORM_VERSION" ]]; then
+  say "kubeconform $KUBECONFORM_VERSION present in .cache/go/bin: skipping"
+else
+  say "installing kubeconform $KUBECONFORM_VERSION into .cache/go/bin (Go module proxy)"
+  GOBIN="$PWD/.cache/go/bin" go install "github.com/yannh/kubeconform/cmd/kubeconform@${KUBECONFORM_VERSION}"
+fi
 # schemathesis (OpenAPI-driven HTTP fuzzing in the e2e layer) into the .cache/venv Python venv, pinned and idempotent.
 bash tools/fuzz/install.sh
 

@@ -1,0 +1,235 @@
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { desiredAcls, servicePrincipals } from './kafka-auth';
+import { declaredCalls, K8S_DIR, LAG_SCALING, memoryLimitMb, renderK8s, staleK8sFiles, strimziAcls } from './k8s';
+import { SCHEMA_LOCATIONS } from './k8s-schemas';
+import { envPrefix, loadTopology, REPO_ROOT, resolveTopics, serviceEnv, speaksGrpc } from './topology';
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- manifests are walked as plain YAML data */
+type Doc = Record<string, any>;
+
+const topo = loadTopology();
+const rendered = renderK8s(topo);
+const base: Doc[] = [...rendered]
+  .filter(([rel]) => rel.startsWith('base/') && rel !== 'base/kustomization.yaml')
+  .flatMap(([, text]) => parseAllDocuments(text).map((d) => d.toJSON() as Doc));
+const of = (kind: string) => base.filter((d) => d.kind === kind);
+const named = (kind: string, name: string) => of(kind).find((d) => d.metadata.name === name);
+
+describe('renderK8s', () => {
+  it('matches the committed infra/k8s (regenerate: npx tsx infra/local/k8s.ts --write)', () => {
+    expect(staleK8sFiles(topo)).toEqual([]);
+  });
+
+  it('--check finds a hand edit and a file the generator does not make', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'tessera-k8s-'));
+    try {
+      cpSync(path.join(K8S_DIR, 'base'), path.join(dir, 'base'), { recursive: true });
+      cpSync(path.join(K8S_DIR, 'overlays'), path.join(dir, 'overlays'), { recursive: true });
+      expect(staleK8sFiles(topo, dir)).toEqual([]);
+      const gw = path.join(dir, 'base', 'gateway.yaml');
+      writeFileSync(gw, readFileSync(gw, 'utf8').replace('containerPort: 8080', 'containerPort: 8081'));
+      writeFileSync(path.join(dir, 'base', 'stray.yaml'), 'kind: ConfigMap\n');
+      expect(staleK8sFiles(topo, dir)).toEqual(['base/gateway.yaml', 'base/stray.yaml']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const cli = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'infra/local/k8s.ts'), '--check'], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+    });
+    expect(cli.stdout).toContain('matches infra/topology.yaml');
+    expect(cli.status).toBe(0);
+  });
+
+  it('gives every service a Deployment with its ports, the env of serviceEnv and its memory cap', () => {
+    for (const s of topo.services) {
+      const d = named('Deployment', s.name);
+      expect(d).toBeDefined();
+      const c = d!.spec.template.spec.containers[0];
+      const ports = (c.ports ?? []).map((p: Doc) => p.containerPort);
+      expect(ports).toEqual([s.port, s.metricsPort].filter((p) => p !== undefined));
+      // The same variable names as natively and in Compose, plus the two the database URL is assembled from.
+      const names = c.env.map((e: Doc) => e.name).sort();
+      const expected = Object.keys(serviceEnv(topo, s.name));
+      if (s.database !== undefined) expected.push('PGUSER', 'PGPASSWORD');
+      if (s.name === 'transactions') expected.push('TRANSACTIONS_AUDIT_CHECKPOINT_KEY_FILE');
+      expect(names).toEqual([...new Set(expected)].sort());
+      const env = Object.fromEntries(c.env.filter((e: Doc) => 'value' in e).map((e: Doc) => [e.name, e.value]));
+      if (s.port !== undefined) expect(env[`${envPrefix(s.name)}_${s.kind.toUpperCase()}_PORT`]).toBe(String(s.port));
+      if (s.database !== undefined)
+        expect(env[`${envPrefix(s.name)}_DATABASE_URL`]).toBe(`postgresql://$(PGUSER):$(PGPASSWORD)@tessera-pg-rw:5432/${s.database}`);
+      for (const peer of [...s.peers, ...s.callbacks]) {
+        const p = topo.services.find((x) => x.name === peer)!;
+        expect(env[`${envPrefix(peer)}_ADDR`]).toBe(`${peer}:${p.port}`);
+      }
+      expect(c.resources.limits.memory).toBe(`${memoryLimitMb(s)}Mi`);
+      expect(memoryLimitMb(s)).toBeGreaterThan(s.heapMb);
+      // A Service exposes exactly the same ports.
+      const svc = named('Service', s.name);
+      expect(svc?.spec.ports.map((p: Doc) => p.port) ?? []).toEqual(ports);
+    }
+  });
+
+  it('mounts each identity its own certificate and Kafka password, where serviceEnv points', () => {
+    for (const s of topo.services) {
+      const pod = named('Deployment', s.name)!.spec.template.spec;
+      const env = Object.fromEntries(pod.containers[0].env.map((e: Doc) => [e.name, e.value]));
+      const vol = (n: string) => pod.volumes?.find((v: Doc) => v.name === n);
+      if (speaksGrpc(s)) {
+        expect(env['TESSERA_TLS_DIR']).toBe('/etc/tessera/tls');
+        expect(vol('tls').secret.secretName).toBe(`${s.name}-tls`);
+        expect(vol('tls').secret.items.map((i: Doc) => i.path)).toEqual(['ca.crt', `${s.name}.crt`, `${s.name}.key`]);
+        expect(named('Certificate', s.name)?.spec).toMatchObject({ commonName: s.name, secretName: `${s.name}-tls` });
+      } else expect(vol('tls')).toBeUndefined();
+      if (servicePrincipals(topo).includes(s.name)) {
+        expect(env['KAFKA_SASL_USERNAME']).toBe(s.name);
+        expect(env['KAFKA_SASL_PASSWORD_FILE']).toBe(`/etc/tessera/kafka/auth/${s.name}.password`);
+        expect(vol('kafka').projected.sources[0].secret).toEqual({
+          name: s.name,
+          items: [{ key: 'password', path: `auth/${s.name}.password` }],
+        });
+      }
+    }
+  });
+
+  it('probes gRPC servers with grpc.health.v1 over mTLS, the gateway on /health, workers on their metrics port', () => {
+    for (const s of topo.services) {
+      const c = named('Deployment', s.name)!.spec.template.spec.containers[0];
+      if (s.kind === 'grpc') {
+        const script = c.readinessProbe.exec.command.at(-1) as string;
+        expect(script).toContain(`checkHealth('localhost:${s.port}'`);
+        expect(script).toContain(`grpcTransportFromEnv('${s.name}')`);
+        expect(c.livenessProbe.tcpSocket.port).toBe('grpc');
+      } else if (s.kind === 'http') expect(c.readinessProbe.httpGet).toEqual({ path: '/health', port: 'http' });
+      else expect(c.readinessProbe.httpGet).toEqual({ path: '/metrics', port: 'metrics' });
+    }
+  });
+
+  it('declares every topic as a KafkaTopic with the 3-broker layout: replicas 3, min.insync.replicas 2, its configs', () => {
+    const topics = of('KafkaTopic');
+    expect(topics.map((t) => t.spec.topicName)).toEqual(topo.topics.map((t) => t.name));
+    for (const want of resolveTopics(topo, 'triple')) {
+      const got = topics.find((t) => t.spec.topicName === want.name)!;
+      expect(got.spec).toEqual({ topicName: want.name, partitions: want.partitions, replicas: 3, config: want.config });
+      expect(got.spec.config['min.insync.replicas']).toBe('2');
+      expect(got.metadata.labels['strimzi.io/cluster']).toBe('tessera');
+    }
+    expect(named('KafkaNodePool', 'brokers')!.spec.replicas).toBe(3);
+  });
+
+  it('grants each service principal exactly the ACLs of desiredAcls, as KafkaUser rules', () => {
+    const acls = desiredAcls(topo);
+    for (const principal of servicePrincipals(topo)) {
+      const user = named('KafkaUser', principal);
+      expect(user?.spec.authentication).toEqual({ type: 'scram-sha-512' });
+      const rules: Doc[] = user!.spec.authorization.acls;
+      // Expanded back into one entry per operation, the rules are the topology's ACLs and nothing more.
+      const expanded = rules.flatMap((r) =>
+        r.operations.map((op: string) => `${r.resource.type}|${r.resource.patternType}|${r.resource.name}|${op}`),
+      );
+      const TYPE: Record<string, string> = { TOPIC: 'topic', GROUP: 'group', TRANSACTIONAL_ID: 'transactionalId' };
+      const want = acls
+        .filter((a) => a.principal === `User:${principal}`)
+        .map(
+          (a) =>
+            `${TYPE[a.resourceType]}|${a.patternType === 'LITERAL' ? 'literal' : 'prefix'}|${a.resourceName}|${a.operation[0]}${a.operation.slice(1).toLowerCase()}`,
+        );
+      expect(expanded.sort()).toEqual(want.sort());
+    }
+    expect(strimziAcls([])).toEqual([]);
+  });
+
+  it('admits only the calls the topology declares: one NetworkPolicy per service, callers by pod label', () => {
+    const calls = new Set<string>();
+    for (const s of topo.services) {
+      const policy = named('NetworkPolicy', s.name);
+      expect(policy?.spec.podSelector).toEqual({ matchLabels: { 'app.kubernetes.io/name': s.name } });
+      for (const rule of policy!.spec.ingress as Doc[]) {
+        const ports = rule.ports.map((p: Doc) => p.port);
+        if (ports.includes(s.metricsPort)) {
+          expect(rule.from).toEqual([{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }]);
+          continue;
+        }
+        expect(ports).toEqual([s.port]);
+        if (s.kind === 'http') expect(rule.from).toBeUndefined();
+        else for (const from of rule.from as Doc[]) calls.add(`${from.podSelector.matchLabels['app.kubernetes.io/name']} -> ${s.name}`);
+      }
+    }
+    expect([...calls].sort()).toEqual(
+      declaredCalls(topo)
+        .map((c) => `${c.from} -> ${c.to}`)
+        .sort(),
+    );
+    expect(named('NetworkPolicy', 'default-deny-ingress')?.spec).toEqual({
+      podSelector: { matchLabels: { 'app.kubernetes.io/part-of': 'tessera' } },
+      policyTypes: ['Ingress'],
+    });
+  });
+
+  it('scales the edge on CPU and the consumers on their lag, never past their partitions', () => {
+    expect(named('HorizontalPodAutoscaler', 'gateway')?.spec.metrics[0].resource.name).toBe('cpu');
+    for (const [name, lag] of Object.entries(LAG_SCALING)) {
+      const s = topo.services.find((x) => x.name === name)!;
+      expect(s.consumes).toContain(lag.topic);
+      expect(lag.group.startsWith(`${name}.`)).toBe(true);
+      const so = named('ScaledObject', name)!;
+      expect(so.spec.maxReplicaCount).toBe(topo.topics.find((t) => t.name === lag.topic)!.partitions);
+      expect(so.spec.triggers[0].metadata).toMatchObject({ topic: lag.topic, consumerGroup: lag.group });
+      expect(named('HorizontalPodAutoscaler', name)).toBeUndefined();
+    }
+    for (const s of topo.services.filter((x) => x.profile === undefined))
+      expect(named('PodDisruptionBudget', s.name)?.spec.selector).toEqual({ matchLabels: { 'app.kubernetes.io/name': s.name } });
+    // The Go stage replaces the TS one on the same topics: deployed, but at zero until chosen.
+    expect(named('Deployment', 'stream-processor-go')!.spec.replicas).toBe(0);
+  });
+
+  it('creates the topology databases in one CloudNativePG cluster and migrates them in a Job', () => {
+    const cluster = named('Cluster', 'tessera-pg')!;
+    const dbs = [cluster.spec.bootstrap.initdb.database, ...of('Database').map((d) => d.spec.name)];
+    expect(dbs).toEqual(topo.postgres.databases.map((d) => d.name));
+    const job = named('Job', 'db-migrate')!.spec.template.spec.containers[0];
+    expect(job.command).toEqual(['npx', 'tsx', 'libs/db/src/cli.ts', 'migrate', '--all']);
+    for (const s of topo.services.filter((x) => x.database !== undefined))
+      expect(job.env.map((e: Doc) => e.name)).toContain(`${envPrefix(s.name)}_DATABASE_URL`);
+  });
+});
+
+/** Tools installed by scripts/bootstrap.sh into .cache/go/bin (or found on PATH). */
+function tool(name: string): string | undefined {
+  const local = path.join(REPO_ROOT, '.cache', 'go', 'bin', name);
+  if (existsSync(local)) return local;
+  const which = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
+  return which.status === 0 ? which.stdout.trim() : undefined;
+}
+
+const kustomize = tool('kustomize');
+const kubeconform = tool('kubeconform');
+const missing = [kustomize ? undefined : 'kustomize', kubeconform ? undefined : 'kubeconform'].filter(Boolean);
+// CI must validate: a missing tool fails there; a developer without them gets a skip that says how to get them.
+const ci = process.env['CI'] === 'true';
+const describeValidation = missing.length === 0 || ci ? describe : describe.skip;
+if (missing.length > 0 && !ci)
+  console.warn(`k8s.spec: skipping kubeconform validation, ${missing.join(' and ')} missing (bash scripts/bootstrap.sh installs them)`);
+
+describeValidation('kubeconform', () => {
+  it.each(['dev', 'prod'])('validates kustomize build of overlays/%s strictly against the vendored schemas', (overlay) => {
+    expect(missing).toEqual([]);
+    const build = spawnSync(kustomize!, ['build', path.join(K8S_DIR, 'overlays', overlay)], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    expect(build.stderr).toBe('');
+    expect(build.status).toBe(0);
+    const args = ['-strict', '-summary', ...SCHEMA_LOCATIONS.flatMap((l) => ['-schema-location', l]), '-'];
+    const check = spawnSync(kubeconform!, args, { input: build.stdout, encoding: 'utf8' });
+    // On failure the message is kubeconform's own (resource, field, reason).
+    expect(`${check.stdout}${check.stderr}`).toMatch(/Invalid: 0, Errors: 0, Skipped: 0/);
+    expect(check.status).toBe(0);
+    expect(
+      parseAllDocuments(build.stdout).every(
+        (d) => (d.toJSON() as Doc).metadata.namespace === (overlay === 'dev' ? 'tessera-dev' : 'tessera'),
+      ),
+    ).toBe(true);
+  });
+});
