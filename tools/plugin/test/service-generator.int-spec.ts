@@ -16,6 +16,21 @@ const NAME = 'gift-cards';
 const STEP_MS = 240_000;
 
 let copy: string;
+/** Files the generator edits (and remove-service must restore), as they were in the copy before generating. */
+const SHARED = [
+  'infra/topology.yaml',
+  'docker-compose.yml',
+  'infra/victoria-metrics/scrape.compose.yml',
+  '.env.example',
+  'scripts/env-example.ts',
+  'libs/contracts/src/index.ts',
+  'libs/contracts/src/descriptor.ts',
+  'libs/contracts/src/gen/index.tessera.ts',
+  'libs/contracts/src/gen/descriptor.binpb',
+  'libs/grpc/src/dev-pki.ts',
+  'tests/project.json',
+];
+const before = new Map<string, Buffer>();
 
 /** Runs `npx <args>` in the copy and returns its stdout and stderr; a failure throws with the end of both. */
 function npx(args: string[], env: NodeJS.ProcessEnv = {}): string {
@@ -66,6 +81,7 @@ function copyRepository(): string {
 
 beforeAll(() => {
   copy = copyRepository();
+  for (const file of SHARED) before.set(file, readFileSync(path.join(copy, file)));
   npx(['nx', 'g', '@tessera/plugin:service', NAME, '--no-interactive']);
 }, STEP_MS);
 
@@ -156,6 +172,18 @@ describe(`nx g @tessera/plugin:service ${NAME} (in a copy of the repository)`, (
         },
       );
       expect(out).toMatch(/Tests: +\d+ passed, \d+ total/);
+    },
+    STEP_MS,
+  );
+
+  it(
+    'is undone by remove-service: the folder, the contract and every shared file as before',
+    () => {
+      npx(['nx', 'g', '@tessera/plugin:remove-service', NAME, '--no-interactive']);
+      expect(existsSync(path.join(copy, `services/${NAME}`))).toBe(false);
+      expect(existsSync(path.join(copy, 'libs/contracts/src/gen/tessera/gift_cards'))).toBe(false);
+      const changed = SHARED.filter((file) => !readFileSync(path.join(copy, file)).equals(before.get(file) ?? Buffer.alloc(0)));
+      expect(changed).toEqual([]);
     },
     STEP_MS,
   );
