@@ -653,7 +653,8 @@ function overlay(t: Topology, name: 'dev' | 'prod'): string {
     });
     patches.push({ target: { kind: 'KafkaNodePool' }, patch: [{ op: 'replace', path: '/spec/storage/volumes/0/size', value: '2Gi' }] });
   } else {
-    // Production: at least two of everything left standing through a node drain, more CPU per pod, bigger stores.
+    // Production: at least two of everything left standing through a node drain, a whole core per pod (a Node process
+    // uses one; request = limit gives Guaranteed QoS, and the autoscalers' 70% means 0.7 core, docs/capacity.md), bigger stores.
     patches.push({
       target: { kind: 'PodDisruptionBudget' },
       patch: [
@@ -666,7 +667,7 @@ function overlay(t: Topology, name: 'dev' | 'prod'): string {
         target: { kind: 'Deployment', name: s.name },
         patch: [
           { op: 'replace', path: '/spec/replicas', value: 3 },
-          { op: 'replace', path: '/spec/template/spec/containers/0/resources/requests/cpu', value: '500m' },
+          { op: 'replace', path: '/spec/template/spec/containers/0/resources/requests/cpu', value: '1' },
         ],
       });
     }
@@ -684,6 +685,8 @@ function overlay(t: Topology, name: 'dev' | 'prod'): string {
         { op: 'replace', path: '/spec/storage/size', value: '200Gi' },
         { op: 'replace', path: '/spec/resources', value: { requests: { cpu: '2', memory: '4Gi' }, limits: { memory: '4Gi' } } },
         { op: 'replace', path: '/spec/postgresql/parameters/shared_buffers', value: '1GB' },
+        // docs/capacity.md: every pod's pool (transactions 12, compliance 8, insights 5) at the autoscalers' ceilings.
+        { op: 'replace', path: '/spec/postgresql/parameters/max_connections', value: '500' },
       ],
     });
     patches.push({
