@@ -233,3 +233,35 @@ describeValidation('kubeconform', () => {
     ).toBe(true);
   });
 });
+
+describe('docs/capacity.md', () => {
+  const doc = readFileSync(path.join(REPO_ROOT, 'docs', 'capacity.md'), 'utf8');
+  const plain = doc.replace(/(\d),(\d{3})/g, '$1$2');
+
+  it('cites bench result files that exist', () => {
+    const cited = [...doc.matchAll(/\(\.\.\/(bench\/results\/[^)#]+)\)/g)].map((m) => m[1] as string);
+    expect(cited.length).toBeGreaterThanOrEqual(6);
+    expect(cited.filter((c) => !existsSync(path.join(REPO_ROOT, c)))).toEqual([]);
+  });
+
+  it.each([
+    ['2026-12-04-0be65a8', ['261.9', '1.051', '2.003', '1.502', '2.138', '0.728', '0.534', '0.196', '546.7', '0.913', '0.872', '1.284']],
+    ['2026-12-04-b08bcc7', ['4999', '100.85', '217.68', '35.31', '82.4', '30.65', '718374', '0.569']],
+    ['2026-12-05-4fd5c84', ['7.76', '258 B', '439 B', '297', '137']],
+    ['2026-12-05-f1c27f9', ['4993', '12.98']],
+    ['2026-12-05-f04ea5c', ['22.53']],
+    ['2026-12-03-d6f2d9d', ['220', '254', '219', '202']],
+  ])('derives from the figures bench/results/%s states', (run, figures) => {
+    const results = readFileSync(path.join(REPO_ROOT, 'bench', 'results', run, 'README.md'), 'utf8');
+    expect(figures.filter((f) => !results.includes(f))).toEqual([]);
+    expect(figures.filter((f) => !plain.includes(f))).toEqual([]);
+  });
+
+  it('plans each instance at 0.7 core: the prod overlay gives a pod one core and the autoscalers target 70%', () => {
+    expect(named('HorizontalPodAutoscaler', 'gateway')!.spec.metrics[0].resource.target.averageUtilization).toBe(70);
+    expect(rendered.get('overlays/prod/kustomization.yaml')).toMatch(/requests\/cpu\s+value: "1"/);
+    // 10x single transfers through transactions: 2,620/s x 2.003 ms = 5.25 cores -> 8 instances.
+    expect(Math.ceil((2620 * 2.003) / 1000 / 0.7)).toBe(8);
+    expect(doc).toContain('| transactions | 2,620 x 2.003 ms = 5.25 | 8 |');
+  });
+});
