@@ -187,4 +187,43 @@ describe(`nx g @tessera/plugin:service ${NAME} (in a copy of the repository)`, (
     },
     STEP_MS,
   );
+
+  it(
+    'makes every other option combination a service that builds, lints and passes its unit and integration specs',
+    () => {
+      const variants: Array<[string, string[]]> = [
+        ['no-grpc', ['--grpc=false']],
+        ['no-kafka', ['--kafka=false']],
+        ['no-db', ['--db=false']],
+        ['bare', ['--grpc=false', '--kafka=false', '--db=false']],
+      ];
+      for (const [name, flags] of variants) npx(['nx', 'g', '@tessera/plugin:service', name, ...flags, '--no-interactive']);
+      const names = variants.map(([name]) => name);
+      npx(['tsc', '-b', ...names.map((name) => `services/${name}/tsconfig.app.json`)]);
+      npx(['eslint', ...names.map((name) => `services/${name}`)]);
+      const folders = `services/(${names.join('|')})/`;
+      expect(npx(['jest', '-c', 'jest.config.cjs', '--selectProjects', 'unit', '--ci', '--testPathPatterns', folders])).toMatch(
+        /Tests: +\d+ passed, \d+ total/,
+      );
+      expect(
+        npx(
+          [
+            'jest',
+            '-c',
+            'jest.config.cjs',
+            '--selectProjects',
+            'integration',
+            '--ci',
+            '--runInBand',
+            '--testPathPatterns',
+            `${folders}test/`,
+          ],
+          {
+            TESSERA_GRPC_PLAINTEXT: 'true',
+          },
+        ),
+      ).toMatch(/Tests: +\d+ passed, \d+ total/);
+    },
+    STEP_MS,
+  );
 });
