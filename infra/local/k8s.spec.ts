@@ -164,10 +164,36 @@ describe('renderK8s', () => {
         .map((c) => `${c.from} -> ${c.to}`)
         .sort(),
     );
-    expect(named('NetworkPolicy', 'default-deny-ingress')?.spec).toEqual({
+    expect(named('NetworkPolicy', 'default-deny')?.spec).toEqual({
       podSelector: { matchLabels: { 'app.kubernetes.io/part-of': 'tessera' } },
-      policyTypes: ['Ingress'],
+      policyTypes: ['Ingress', 'Egress'],
     });
+  });
+
+  it('lets each service connect only to its declared peers, the brokers if it uses Kafka and PostgreSQL if it has a database', () => {
+    const calls = new Set<string>();
+    for (const s of topo.services) {
+      const egress = named('NetworkPolicy', s.name)!.spec.egress as Doc[];
+      const kafka = egress.filter((r) => r.to[0].podSelector.matchLabels['strimzi.io/cluster'] === 'tessera');
+      const pg = egress.filter((r) => r.to[0].podSelector.matchLabels['cnpg.io/cluster'] === 'tessera-pg');
+      expect(kafka.map((r) => r.ports)).toEqual(servicePrincipals(topo).includes(s.name) ? [[{ protocol: 'TCP', port: 9093 }]] : []);
+      expect(pg.map((r) => r.ports)).toEqual(s.database !== undefined ? [[{ protocol: 'TCP', port: 5432 }]] : []);
+      for (const r of egress.filter((x) => !kafka.includes(x) && !pg.includes(x))) {
+        const to = r.to[0].podSelector.matchLabels['app.kubernetes.io/name'] as string;
+        expect(r.ports).toEqual([{ protocol: 'TCP', port: topo.services.find((x) => x.name === to)!.port }]);
+        calls.add(`${s.name} -> ${to}`);
+      }
+    }
+    expect([...calls].sort()).toEqual(
+      declaredCalls(topo)
+        .map((c) => `${c.from} -> ${c.to}`)
+        .sort(),
+    );
+    // Besides: DNS and the span collector for every pod, PostgreSQL for the migrations Job.
+    expect(named('NetworkPolicy', 'allow-dns-and-tracing')!.spec.egress).toHaveLength(2);
+    expect(named('NetworkPolicy', 'db-migrate')!.spec.egress).toEqual([
+      { to: [{ podSelector: { matchLabels: { 'cnpg.io/cluster': 'tessera-pg' } } }], ports: [{ protocol: 'TCP', port: 5432 }] },
+    ]);
   });
 
   it('scales the edge on CPU and the consumers on their lag, never past their partitions', () => {

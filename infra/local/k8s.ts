@@ -325,50 +325,87 @@ export function declaredCalls(t: Topology): { from: string; to: string }[] {
   return t.services.flatMap((s) => [...s.peers, ...s.callbacks].map((to) => ({ from: s.name, to })));
 }
 
+/** Where Tessera's pods may connect besides their declared peers (DNS, the Kafka brokers, PostgreSQL, the span collector). */
+const BROKER_PODS = { podSelector: { matchLabels: { 'strimzi.io/cluster': KAFKA_CLUSTER, 'strimzi.io/kind': 'Kafka' } } };
+const PG_PODS = { podSelector: { matchLabels: { 'cnpg.io/cluster': PG_CLUSTER } } };
+const tcp = (port: number) => [{ protocol: 'TCP', port }];
+
 function networkPolicies(t: Topology): Manifest[] {
   const selector = (name: string) => ({ matchLabels: { 'app.kubernetes.io/name': name } });
   const monitoring = { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } };
+  const policy = (name: string, labels: Record<string, string>, spec: Manifest): Manifest => ({
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: meta(name, labels),
+    spec,
+  });
   const out: Manifest[] = [
-    {
-      apiVersion: 'networking.k8s.io/v1',
-      kind: 'NetworkPolicy',
-      metadata: meta('default-deny-ingress'),
-      // Tessera's own pods refuse whatever the policies below do not admit (Strimzi manages its brokers' policies).
-      spec: { podSelector: { matchLabels: PART_OF }, policyTypes: ['Ingress'] },
-    },
+    // Tessera's own pods refuse and make no connection the policies below do not allow (Strimzi manages its brokers').
+    policy('default-deny', {}, { podSelector: { matchLabels: PART_OF }, policyTypes: ['Ingress', 'Egress'] }),
+    policy(
+      'allow-dns-and-tracing',
+      {},
+      {
+        podSelector: { matchLabels: PART_OF },
+        policyTypes: ['Egress'],
+        egress: [
+          {
+            to: [
+              {
+                namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
+                podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+              },
+            ],
+            ports: [
+              { protocol: 'UDP', port: 53 },
+              { protocol: 'TCP', port: 53 },
+            ],
+          },
+          // Spans to a Zipkin-compatible collector, wherever it runs (OTEL_EXPORTER_ZIPKIN_ENDPOINT).
+          { to: [{ namespaceSelector: {}, podSelector: selector('zipkin') }], ports: tcp(t.observability.zipkin.port) },
+        ],
+      },
+    ),
   ];
   for (const s of t.services) {
     const ingress: Manifest[] = [];
     if (s.port !== undefined) {
       const callers = declaredCalls(t).filter((c) => c.to === s.name);
-      const port = [{ protocol: 'TCP', port: s.port }];
       // The HTTP edge takes traffic from anywhere (an ingress controller or a load balancer in front of it).
-      if (s.kind === 'http') ingress.push({ ports: port });
-      else if (callers.length > 0) ingress.push({ from: callers.map((c) => ({ podSelector: selector(c.from) })), ports: port });
+      if (s.kind === 'http') ingress.push({ ports: tcp(s.port) });
+      else if (callers.length > 0) ingress.push({ from: callers.map((c) => ({ podSelector: selector(c.from) })), ports: tcp(s.port) });
     }
-    if (s.metricsPort !== undefined) ingress.push({ from: [monitoring], ports: [{ protocol: 'TCP', port: s.metricsPort }] });
-    out.push({
-      apiVersion: 'networking.k8s.io/v1',
-      kind: 'NetworkPolicy',
-      metadata: meta(s.name, appLabels(s)),
-      spec: { podSelector: selector(s.name), policyTypes: ['Ingress'], ingress },
-    });
+    if (s.metricsPort !== undefined) ingress.push({ from: [monitoring], ports: tcp(s.metricsPort) });
+    const egress: Manifest[] = declaredCalls(t)
+      .filter((c) => c.from === s.name)
+      .map((c) => ({ to: [{ podSelector: selector(c.to) }], ports: tcp(t.services.find((x) => x.name === c.to)?.port ?? 0) }));
+    if (usesKafka(s)) egress.push({ to: [BROKER_PODS], ports: tcp(9093) });
+    if (s.database !== undefined) egress.push({ to: [PG_PODS], ports: tcp(5432) });
+    out.push(policy(s.name, appLabels(s), { podSelector: selector(s.name), policyTypes: ['Ingress', 'Egress'], ingress, egress }));
   }
+  out.push(
+    policy(
+      'db-migrate',
+      {},
+      { podSelector: selector('db-migrate'), policyTypes: ['Egress'], egress: [{ to: [PG_PODS], ports: tcp(5432) }] },
+    ),
+  );
   // PostgreSQL: the services with a database, the cluster's own instances (replication) and the operator.
-  out.push({
-    apiVersion: 'networking.k8s.io/v1',
-    kind: 'NetworkPolicy',
-    metadata: meta(PG_CLUSTER),
-    spec: {
-      podSelector: { matchLabels: { 'cnpg.io/cluster': PG_CLUSTER } },
-      policyTypes: ['Ingress'],
-      ingress: [
-        { from: [{ podSelector: { matchLabels: { [PG_CLIENT_LABEL]: 'true' } } }], ports: [{ protocol: 'TCP', port: 5432 }] },
-        { from: [{ podSelector: { matchLabels: { 'cnpg.io/cluster': PG_CLUSTER } } }] },
-        { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'cnpg-system' } } }] },
-      ],
-    },
-  });
+  out.push(
+    policy(
+      PG_CLUSTER,
+      {},
+      {
+        podSelector: PG_PODS.podSelector,
+        policyTypes: ['Ingress'],
+        ingress: [
+          { from: [{ podSelector: { matchLabels: { [PG_CLIENT_LABEL]: 'true' } } }], ports: tcp(5432) },
+          { from: [PG_PODS] },
+          { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'cnpg-system' } } }] },
+        ],
+      },
+    ),
+  );
   return out;
 }
 
