@@ -15,7 +15,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { stringify } from 'yaml';
-import { desiredAcls, KAFKA_ADMIN_PRINCIPAL, KAFKA_SASL_MECHANISM, servicePrincipals, type AclEntry } from './kafka-auth';
+import { desiredAcls, KAFKA_ADMIN_PRINCIPAL, servicePrincipals, type AclEntry } from './kafka-auth';
 import {
   envPrefix,
   loadTopology,
@@ -516,7 +516,7 @@ function kafkaResources(t: Topology): Manifest[] {
 
 function kedaAuth(): Manifest[] {
   return [
-    { apiVersion: 'v1', kind: 'ConfigMap', metadata: meta('kafka-lag'), data: { username: KEDA_PRINCIPAL, sasl: KAFKA_SASL_MECHANISM } },
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: meta('kafka-lag'), data: { username: KEDA_PRINCIPAL } },
     {
       apiVersion: 'keda.sh/v1alpha1',
       kind: 'TriggerAuthentication',
