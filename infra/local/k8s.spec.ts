@@ -101,8 +101,10 @@ describe('renderK8s', () => {
       const c = named('Deployment', s.name)!.spec.template.spec.containers[0];
       if (s.kind === 'grpc') {
         const script = c.readinessProbe.exec.command.at(-1) as string;
-        expect(script).toContain(`checkHealth('localhost:${s.port}'`);
-        expect(script).toContain(`grpcTransportFromEnv('${s.name}')`);
+        expect(script).toContain(`new Health('localhost:${s.port}',creds).check({service:''}`);
+        expect(script).toContain(`'grpc.health.v1.Health'`);
+        // Its own certificate, as the pod's TESSERA_TLS_DIR holds it.
+        expect(script).toContain(`fs.readFileSync(dir+'/${s.name}.crt')`);
         expect(c.livenessProbe.tcpSocket.port).toBe('grpc');
       } else if (s.kind === 'http') expect(c.readinessProbe.httpGet).toEqual({ path: '/health', port: 'http' });
       else expect(c.readinessProbe.httpGet).toEqual({ path: '/metrics', port: 'metrics' });

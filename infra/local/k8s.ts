@@ -84,9 +84,14 @@ const usesKafka = (s: ServiceSpec) => s.produces.length + s.consumes.length + s.
 /** Services that run unless a profile is chosen; a profile service (stream-processor-go) is deployed at 0 replicas. */
 const scaledByDefault = (s: ServiceSpec) => s.profile === undefined;
 const portName = (s: ServiceSpec) => (s.kind === 'http' ? 'http' : 'grpc');
-/** Memory limit: the heap cap plus what a process holds beside it (Node: code, buffers, Prisma's wasm, 60-130 MB measured). */
+/** Room in a gRPC server's memory limit for its health probe, a second Node process in the same cgroup. */
+export const PROBE_MB = 64;
+/**
+ * Memory limit: the heap cap plus what a process holds beside it (Node: code, buffers, Prisma's wasm, 60-130 MB measured)
+ * plus, for a gRPC server, its exec health probe.
+ */
 export function memoryLimitMb(s: ServiceSpec): number {
-  return s.runtime === 'node' ? s.heapMb + 160 : s.heapMb + 64;
+  return (s.runtime === 'node' ? s.heapMb + 160 : s.heapMb + 64) + (s.kind === 'grpc' ? PROBE_MB : 0);
 }
 
 /** Env as Kubernetes writes it: the topology's plain values, secrets by reference, the database URL assembled in the pod. */
@@ -152,18 +157,25 @@ function volumes(s: ServiceSpec): { volumes: Manifest[]; mounts: Manifest[] } {
   return { volumes, mounts };
 }
 
-/** grpc.health.v1 Check over mTLS: the kubelet's native gRPC probe speaks plaintext only, and these servers refuse it. */
+/**
+ * grpc.health.v1 Check over mTLS with the pod's own certificate: the kubelet's native gRPC probe speaks plaintext only,
+ * and these servers refuse it. Only grpc-js and the health definition are loaded (measured: ~0.18 s of CPU and ~76 MB
+ * RSS per run; through @tessera/grpc it was 0.34 s and 97 MB), and the memory limit leaves room for it (PROBE_MB).
+ */
 export function grpcHealthCommand(s: ServiceSpec): string[] {
-  const script =
-    `const g=require('@tessera/grpc');` +
-    `g.checkHealth('localhost:${s.port}','',{credentials:g.grpcTransportFromEnv('${s.name}').client,timeoutMs:2000})` +
-    `.then(x=>process.exit(x==='SERVING'?0:1),()=>process.exit(1))`;
-  return ['node', '--max-old-space-size=32', '-e', script];
+  const script = [
+    `const grpc=require('@grpc/grpc-js'),fs=require('fs'),dir=process.env.TESSERA_TLS_DIR;`,
+    `const creds=grpc.credentials.createSsl(fs.readFileSync(dir+'/ca.crt'),fs.readFileSync(dir+'/${s.name}.key'),fs.readFileSync(dir+'/${s.name}.crt'));`,
+    `const Health=grpc.makeGenericClientConstructor(require('grpc-health-check').service,'grpc.health.v1.Health');`,
+    `new Health('localhost:${s.port}',creds).check({service:''},{deadline:Date.now()+2000},`,
+    `(e,r)=>process.exit(!e&&r&&(r.status===1||r.status==='SERVING')?0:1));`,
+  ].join('');
+  return ['node', '--max-old-space-size=16', '-e', script];
 }
 
 function probes(s: ServiceSpec): Manifest {
   if (s.kind === 'grpc') {
-    const ready = { exec: { command: grpcHealthCommand(s) }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 };
+    const ready = { exec: { command: grpcHealthCommand(s) }, periodSeconds: 15, timeoutSeconds: 5, failureThreshold: 2 };
     return {
       startupProbe: { ...ready, periodSeconds: 3, failureThreshold: 40 },
       readinessProbe: ready,
