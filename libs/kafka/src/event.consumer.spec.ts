@@ -188,3 +188,81 @@ describe('EventConsumer under the kafka-consume fault toggle', () => {
     await ec.stop();
   });
 });
+
+describe('EventConsumer falling back to one message at a time', () => {
+  function batchConsumer(stale: (calls: number) => boolean) {
+    let eachBatch: ((payload: unknown) => Promise<void>) | undefined;
+    const consumer = {
+      events: { CRASH: 'consumer.crash', GROUP_JOIN: 'consumer.group_join', END_BATCH_PROCESS: 'consumer.end_batch_process' },
+      on: () => () => undefined,
+      connect: async () => undefined,
+      subscribe: async () => undefined,
+      run: async (config: { eachBatch?: (payload: unknown) => Promise<void> }) => {
+        eachBatch = config.eachBatch;
+      },
+      disconnect: async () => undefined,
+    };
+    const producer = { connect: async () => undefined, disconnect: async () => undefined, send: async () => undefined };
+    const kafka = { consumer: () => consumer, producer: () => producer } as unknown as Kafka;
+    const noop = () => undefined;
+    const handled: string[] = [];
+    const ec = new EventConsumer<Uint8Array>({
+      kafka,
+      groupId: 'test.fallback',
+      topics: ['t'],
+      codec: { encode: (b: Uint8Array) => ({ finish: () => b }), decode: (b: Uint8Array) => b },
+      // A batch of several fails (one bad item in it); alone, every item but "b" is handled.
+      batchHandler: async (items) => {
+        if (items.length > 1 || items[0]?.envelope.id === 'b') throw new Error('bad item');
+        handled.push(items[0]?.envelope.id ?? '');
+      },
+      retry: { maxAttempts: 2, initialDelayMs: 1, maxDelayMs: 1 },
+      logger: { debug: noop, info: noop, warn: noop, error: noop },
+      lagIntervalMs: 0,
+    });
+    const resolved: string[] = [];
+    let heartbeats = 0;
+    let staleChecks = 0;
+    const run = async () => {
+      await ec.start();
+      await eachBatch?.({
+        batch: {
+          topic: 't',
+          partition: 0,
+          messages: ['a', 'b', 'c'].map((id, i) => ({
+            offset: String(i),
+            key: null,
+            value: Buffer.from(
+              encodeEnvelope(buildEnvelope({ id, type: 'test.Event', subject: id, data: new Uint8Array([1]) }, 'test', {})),
+            ),
+            headers: {},
+            timestamp: '0',
+            attributes: 0,
+          })),
+        },
+        resolveOffset: (o: string) => resolved.push(o),
+        heartbeat: async () => void heartbeats++,
+        isRunning: () => true,
+        isStale: () => stale(staleChecks++),
+      });
+      await ec.stop();
+    };
+    return { run, handled, resolved, heartbeats: () => heartbeats };
+  }
+
+  it('resolves and heartbeats after every message, so a slow fallback keeps its progress and its group membership', async () => {
+    const c = batchConsumer(() => false);
+    await c.run();
+    expect(c.handled).toEqual(['a', 'c']); // "b" dead-lettered after its attempts
+    expect(c.resolved).toEqual(['0', '1', '2', '2']);
+    expect(c.heartbeats()).toBeGreaterThanOrEqual(3);
+  });
+
+  it('stops at a revoked partition and leaves the rest unresolved for its new owner', async () => {
+    // isStale is asked while decoding (3 times) and before each item of the fallback: stale from the second item on.
+    const c = batchConsumer((calls) => calls >= 4);
+    await c.run();
+    expect(c.handled).toEqual(['a']);
+    expect(c.resolved).toEqual(['0']);
+  });
+});

@@ -356,6 +356,7 @@ export class EventConsumer<T> {
       messages.set(item, message);
     }
     const last = batch.messages[batch.messages.length - 1];
+    let revoked = false;
     if (items.length > 0) {
       // Per-message spans: each item's work runs under a CONSUMER span that is a child of its producer's span.
       const messageSpans = this.options.messageSpans ? items.map((item) => this.messageSpan(item, messages.get(item) as KafkaMessage)) : [];
@@ -373,11 +374,20 @@ export class EventConsumer<T> {
             await this.deadLetter(only.ctx, messages.get(only) as KafkaMessage, outcome.attempts, outcome.error);
           } else if (!outcome.ok) {
             for (const s of spans) s.addEvent('batch_fallback_one_by_one', { 'messaging.batch.message_count': items.length });
+            // One by one, each with its own retries (a failing item may take seconds): every handled item's offset is
+            // resolved and the group heartbeated as it goes, so a long fallback neither outlives the session (the
+            // member evicted, the batch re-delivered from its start and its dead letters written twice) nor redoes work
+            // after a rebalance. A revoked partition stops the loop; the rest goes to its new owner.
             for (const item of items) {
               if (this.abort.signal.aborted) throw new ConsumerStoppingError('consumer stopping; batch left uncommitted');
-              await context.with(item.trace, () =>
-                this.runWithRetries(item.ctx, messages.get(item) as KafkaMessage, item.envelope, item.decoded),
-              );
+              if (!isRunning() || isStale()) {
+                revoked = true;
+                return;
+              }
+              const message = messages.get(item) as KafkaMessage;
+              await context.with(item.trace, () => this.runWithRetries(item.ctx, message, item.envelope, item.decoded));
+              resolveOffset(message.offset);
+              await heartbeat();
             }
           }
         } catch (error) {
@@ -388,6 +398,7 @@ export class EventConsumer<T> {
         }
       });
     }
+    if (revoked) return;
     if (last) resolveOffset(last.offset);
     await heartbeat();
   }
