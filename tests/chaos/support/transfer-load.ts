@@ -32,6 +32,8 @@ export interface LoadOptions {
   settleMs: number;
   /** Per-request timeout: a request stuck longer is abandoned and retried with the same key. */
   requestTimeoutMs?: number;
+  /** A pause after each operation, per client (keeps a client under the gateway's per-principal rate limit). */
+  pauseMs?: number;
 }
 
 export interface LoadResult {
@@ -95,7 +97,10 @@ export async function runTransferLoad(o: LoadOptions): Promise<LoadResult> {
 
   await Promise.all(
     Array.from({ length: o.clients }, async () => {
-      while (Date.now() < end) operations.push(await one());
+      while (Date.now() < end) {
+        operations.push(await one());
+        if (o.pauseMs) await sleep(o.pauseMs);
+      }
     }),
   );
   return { operations, statuses, unavailableWithoutRetryAfter };
