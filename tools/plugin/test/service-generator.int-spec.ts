@@ -21,6 +21,11 @@ const SHARED = [
   'infra/topology.yaml',
   'docker-compose.yml',
   'infra/victoria-metrics/scrape.compose.yml',
+  'infra/k8s/base/kustomization.yaml',
+  'infra/k8s/base/kafka.yaml',
+  'infra/k8s/base/postgres.yaml',
+  'infra/k8s/base/certificates.yaml',
+  'infra/k8s/base/network-policies.yaml',
   '.env.example',
   'scripts/env-example.ts',
   'libs/contracts/src/index.ts',
@@ -113,9 +118,10 @@ describe(`nx g @tessera/plugin:service ${NAME} (in a copy of the repository)`, (
   );
 
   it(
-    'keeps the topology, docker-compose.yml and .env.example checks green',
+    'keeps the topology, docker-compose.yml, infra/k8s and .env.example checks green',
     () => {
       expect(npx(['tsx', 'infra/local/compose.ts', '--check'])).toMatch(/match infra\/topology\.yaml/);
+      expect(npx(['tsx', 'infra/local/k8s.ts', '--check'])).toMatch(/matches infra\/topology\.yaml/);
       expect(npx(['tsx', '--conditions=@tessera/source', 'scripts/env-example.ts'])).toMatch(/documents every variable/);
       expect(execFileSync('git', ['status', '--porcelain'], { cwd: REPO, encoding: 'utf8' })).not.toMatch(new RegExp(NAME));
     },
@@ -182,6 +188,7 @@ describe(`nx g @tessera/plugin:service ${NAME} (in a copy of the repository)`, (
       npx(['nx', 'g', '@tessera/plugin:remove-service', NAME, '--no-interactive']);
       expect(existsSync(path.join(copy, `services/${NAME}`))).toBe(false);
       expect(existsSync(path.join(copy, 'libs/contracts/src/gen/tessera/gift_cards'))).toBe(false);
+      expect(existsSync(path.join(copy, `infra/k8s/base/${NAME}.yaml`))).toBe(false);
       const changed = SHARED.filter((file) => !readFileSync(path.join(copy, file)).equals(before.get(file) ?? Buffer.alloc(0)));
       expect(changed).toEqual([]);
     },

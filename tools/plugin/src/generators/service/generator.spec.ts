@@ -121,10 +121,12 @@ describe('serviceGenerator', () => {
       expect(topology.services.filter((s) => s.name !== 'loyalty')).toEqual(before.services);
     });
 
-    it('regenerates docker-compose.yml and its siblings from the new topology', () => {
+    it('regenerates docker-compose.yml, its siblings and infra/k8s from the new topology', () => {
       const topology = parseTopology(tree.read('infra/topology.yaml', 'utf8') ?? '');
       for (const { file, content } of generatedFiles(topology)) expect(tree.read(path.relative(REPO_ROOT, file), 'utf8')).toBe(content);
       expect(tree.read('docker-compose.yml', 'utf8')).toMatch(/\n {2}loyalty:\n/);
+      expect(tree.read('infra/k8s/base/loyalty.yaml', 'utf8')).toMatch(/kind: Deployment/);
+      expect(tree.read('infra/k8s/base/kustomization.yaml', 'utf8')).toContain('loyalty.yaml');
     });
 
     it('wires the shared lists: contracts, event type names, .env.example and its check, mTLS identities', () => {
