@@ -4,7 +4,17 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { desiredAcls, servicePrincipals } from './kafka-auth';
-import { declaredCalls, K8S_DIR, LAG_SCALING, memoryLimitMb, renderK8s, staleK8sFiles, strimziAcls } from './k8s';
+import {
+  AUDIT_KEY_SECRET,
+  AUTH_SECRET,
+  declaredCalls,
+  K8S_DIR,
+  LAG_SCALING,
+  memoryLimitMb,
+  renderK8s,
+  staleK8sFiles,
+  strimziAcls,
+} from './k8s';
 import { SCHEMA_LOCATIONS } from './k8s-schemas';
 import { envPrefix, loadTopology, REPO_ROOT, resolveTopics, serviceEnv, speaksGrpc } from './topology';
 
@@ -213,6 +223,43 @@ describe('renderK8s', () => {
       expect(named('PodDisruptionBudget', s.name)?.spec.selector).toEqual({ matchLabels: { 'app.kubernetes.io/name': s.name } });
     // The Go stage replaces the TS one on the same topics: deployed, but at zero until chosen.
     expect(named('Deployment', 'stream-processor-go')!.spec.replicas).toBe(0);
+  });
+
+  it('refers only to what exists: secrets an operator makes, selectors that match pods, scale targets', () => {
+    const made = new Set([
+      ...of('KafkaUser').map((u) => u.metadata.name as string), // Strimzi: the user's password
+      ...of('Certificate').map((c) => c.spec.secretName as string), // cert-manager
+      'tessera-cluster-ca-cert', // Strimzi's cluster CA
+      'tessera-pg-app', // CloudNativePG's application owner
+      AUTH_SECRET, // made by the operator (infra/README.md "Kubernetes")
+      AUDIT_KEY_SECRET,
+    ]);
+    const refs: string[] = [];
+    const walk = (node: unknown): void => {
+      if (Array.isArray(node)) node.forEach(walk);
+      else if (node && typeof node === 'object') {
+        const o = node as Doc;
+        if (typeof o.secretName === 'string') refs.push(o.secretName);
+        if (o.secretKeyRef) refs.push(o.secretKeyRef.name);
+        if (o.secret && typeof o.secret.name === 'string') refs.push(o.secret.name);
+        Object.values(o).forEach(walk);
+      }
+    };
+    walk([...of('Deployment'), ...of('Job'), ...of('Issuer')]);
+    walk(of('TriggerAuthentication').flatMap((t) => t.spec.secretTargetRef));
+    expect(refs.length).toBeGreaterThan(20);
+    expect([...new Set(refs)].filter((r) => !made.has(r))).toEqual([]);
+    for (const t of of('TriggerAuthentication'))
+      for (const ref of t.spec.configMapTargetRef) expect(named('ConfigMap', ref.name)?.data[ref.key]).toBeDefined();
+
+    const pods = [...of('Deployment'), ...of('Job')].map((d) => d.spec.template.metadata.labels as Record<string, string>);
+    const matches = (selector: Record<string, string>) => pods.some((l) => Object.entries(selector).every(([k, v]) => l[k] === v));
+    for (const svc of of('Service')) expect(matches(svc.spec.selector)).toBe(true);
+    for (const pdb of of('PodDisruptionBudget')) expect(matches(pdb.spec.selector.matchLabels)).toBe(true);
+    for (const np of of('NetworkPolicy').filter((n) => !('cnpg.io/cluster' in (n.spec.podSelector.matchLabels ?? {}))))
+      expect(matches(np.spec.podSelector.matchLabels)).toBe(true);
+    for (const hpa of of('HorizontalPodAutoscaler')) expect(named('Deployment', hpa.spec.scaleTargetRef.name)).toBeDefined();
+    for (const so of of('ScaledObject')) expect(named('Deployment', so.spec.scaleTargetRef.name)).toBeDefined();
   });
 
   it('creates the topology databases in one CloudNativePG cluster and migrates them in a Job', () => {
