@@ -28,6 +28,7 @@ export const KUBERNETES_KINDS: { group: string; version: string; kind: string }[
   { group: '', version: 'v1', kind: 'Service' },
   { group: '', version: 'v1', kind: 'ServiceAccount' },
   { group: 'apps', version: 'v1', kind: 'Deployment' },
+  { group: 'apps', version: 'v1', kind: 'StatefulSet' },
   { group: 'autoscaling', version: 'v2', kind: 'HorizontalPodAutoscaler' },
   { group: 'batch', version: 'v1', kind: 'Job' },
   { group: 'networking.k8s.io', version: 'v1', kind: 'NetworkPolicy' },

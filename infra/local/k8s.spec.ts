@@ -28,6 +28,8 @@ const base: Doc[] = [...rendered]
   .flatMap(([, text]) => parseAllDocuments(text).map((d) => d.toJSON() as Doc));
 const of = (kind: string) => base.filter((d) => d.kind === kind);
 const named = (kind: string, name: string) => of(kind).find((d) => d.metadata.name === name);
+/** A service's workload: a Deployment, or a StatefulSet where its host name must survive restarts. */
+const workload = (name: string) => named('Deployment', name) ?? named('StatefulSet', name);
 
 describe('renderK8s', () => {
   it('matches the committed infra/k8s (regenerate: npx tsx infra/local/k8s.ts --write)', () => {
@@ -57,7 +59,7 @@ describe('renderK8s', () => {
 
   it('gives every service a Deployment with its ports, the env of serviceEnv and its memory cap', () => {
     for (const s of topo.services) {
-      const d = named('Deployment', s.name);
+      const d = workload(s.name);
       expect(d).toBeDefined();
       const c = d!.spec.template.spec.containers[0];
       const ports = (c.ports ?? []).map((p: Doc) => p.containerPort);
@@ -86,7 +88,7 @@ describe('renderK8s', () => {
 
   it('mounts each identity its own certificate and Kafka password, where serviceEnv points', () => {
     for (const s of topo.services) {
-      const pod = named('Deployment', s.name)!.spec.template.spec;
+      const pod = workload(s.name)!.spec.template.spec;
       const env = Object.fromEntries(pod.containers[0].env.map((e: Doc) => [e.name, e.value]));
       const vol = (n: string) => pod.volumes?.find((v: Doc) => v.name === n);
       if (speaksGrpc(s)) {
@@ -108,7 +110,7 @@ describe('renderK8s', () => {
 
   it('probes gRPC servers with grpc.health.v1 over mTLS, the gateway on /health, workers on their metrics port', () => {
     for (const s of topo.services) {
-      const c = named('Deployment', s.name)!.spec.template.spec.containers[0];
+      const c = workload(s.name)!.spec.template.spec.containers[0];
       if (s.kind === 'grpc') {
         const script = c.readinessProbe.exec.command.at(-1) as string;
         expect(script).toContain(`new Health('localhost:${s.port}',creds).check({service:''}`);
@@ -222,7 +224,10 @@ describe('renderK8s', () => {
     for (const s of topo.services.filter((x) => x.profile === undefined))
       expect(named('PodDisruptionBudget', s.name)?.spec.selector).toEqual({ matchLabels: { 'app.kubernetes.io/name': s.name } });
     // The Go stage replaces the TS one on the same topics: deployed, but at zero until chosen.
-    expect(named('Deployment', 'stream-processor-go')!.spec.replicas).toBe(0);
+    expect(workload('stream-processor-go')!.spec.replicas).toBe(0);
+    // Its transactional id follows its host name: kept across restarts by a StatefulSet.
+    expect(named('StatefulSet', 'stream-processor-go')!.spec.serviceName).toBe('stream-processor-go');
+    expect(of('StatefulSet').map((x) => x.metadata.name)).toEqual(['stream-processor-go']);
   });
 
   it('refers only to what exists: secrets an operator makes, selectors that match pods, scale targets', () => {
@@ -245,14 +250,16 @@ describe('renderK8s', () => {
         Object.values(o).forEach(walk);
       }
     };
-    walk([...of('Deployment'), ...of('Job'), ...of('Issuer')]);
+    walk([...of('Deployment'), ...of('StatefulSet'), ...of('Job'), ...of('Issuer')]);
     walk(of('TriggerAuthentication').flatMap((t) => t.spec.secretTargetRef));
     expect(refs.length).toBeGreaterThan(20);
     expect([...new Set(refs)].filter((r) => !made.has(r))).toEqual([]);
     for (const t of of('TriggerAuthentication'))
       for (const ref of t.spec.configMapTargetRef) expect(named('ConfigMap', ref.name)?.data[ref.key]).toBeDefined();
 
-    const pods = [...of('Deployment'), ...of('Job')].map((d) => d.spec.template.metadata.labels as Record<string, string>);
+    const pods = [...of('Deployment'), ...of('StatefulSet'), ...of('Job')].map(
+      (d) => d.spec.template.metadata.labels as Record<string, string>,
+    );
     const matches = (selector: Record<string, string>) => pods.some((l) => Object.entries(selector).every(([k, v]) => l[k] === v));
     for (const svc of of('Service')) expect(matches(svc.spec.selector)).toBe(true);
     for (const pdb of of('PodDisruptionBudget')) expect(matches(pdb.spec.selector.matchLabels)).toBe(true);

@@ -80,6 +80,12 @@ export function k8sAddressing(t: Topology): Addressing {
   };
 }
 
+/**
+ * Services whose Kafka transactional id is derived from their host name (stream-processor-go-<hostname>): a StatefulSet
+ * keeps the name across restarts, so a restarted pod fences its crashed predecessor's open transaction at once instead of
+ * leaving read_committed consumers waiting for it to time out.
+ */
+export const STABLE_HOSTNAME = new Set(['stream-processor-go']);
 const usesKafka = (s: ServiceSpec) => s.produces.length + s.consumes.length + s.observes.length > 0;
 /** Services that run unless a profile is chosen; a profile service (stream-processor-go) is deployed at 0 replicas. */
 const scaledByDefault = (s: ServiceSpec) => s.profile === undefined;
@@ -214,12 +220,14 @@ function deployment(t: Topology, s: ServiceSpec): Manifest {
   };
   return {
     apiVersion: 'apps/v1',
-    kind: 'Deployment',
+    kind: STABLE_HOSTNAME.has(s.name) ? 'StatefulSet' : 'Deployment',
     metadata: meta(s.name, appLabels(s)),
     spec: {
       replicas: scaledByDefault(s) ? 2 : 0,
       selector: { matchLabels: appLabels(s) },
-      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+      ...(STABLE_HOSTNAME.has(s.name)
+        ? { serviceName: s.name, podManagementPolicy: 'Parallel', updateStrategy: { type: 'RollingUpdate' } }
+        : { strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } } }),
       template: {
         metadata: { labels: podLabels },
         spec: {
