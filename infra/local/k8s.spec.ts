@@ -216,6 +216,8 @@ describe('renderK8s', () => {
       const s = topo.services.find((x) => x.name === name)!;
       expect(s.consumes).toContain(lag.topic);
       expect(lag.group.startsWith(`${name}.`)).toBe(true);
+      // The group KEDA watches is the one the service joins (its config's default).
+      expect(readFileSync(path.join(REPO_ROOT, 'services', name, 'src', 'config.ts'), 'utf8')).toContain(`.default('${lag.group}')`);
       const so = named('ScaledObject', name)!;
       expect(so.spec.maxReplicaCount).toBe(topo.topics.find((t) => t.name === lag.topic)!.partitions);
       expect(so.spec.triggers[0].metadata).toMatchObject({ topic: lag.topic, consumerGroup: lag.group });
