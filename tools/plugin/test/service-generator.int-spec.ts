@@ -5,11 +5,19 @@
  * green against the real PostgreSQL and Kafka (gRPC over the generated contract, a consumed event handled, a poison
  * record dead-lettered, the outbox publishing). The real checkout is never touched.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { throwawayDatabase } from '@tessera/testing';
+import { startTestAuth } from '@tessera/auth';
+import { kafkaSecurityFromEnv } from '@tessera/kafka';
+import { freePort, throwawayDatabase } from '@tessera/testing';
+import { Kafka, logLevel } from 'kafkajs';
+/* eslint-disable @nx/enforce-module-boundaries -- tools/labs is repo tooling, not an Nx project: workshop lab 5 runs on the generated service */
+import { lab5 } from '../../labs/src/lab5-add-a-service';
+import type { LabTarget } from '../../labs/src/target';
+/* eslint-enable @nx/enforce-module-boundaries */
+import { serviceNames } from '../src/lib/service-names';
 
 const REPO = path.resolve(__dirname, '../../..');
 const NAME = 'gift-cards';
@@ -178,6 +186,76 @@ describe(`nx g @tessera/plugin:service ${NAME} (in a copy of the repository)`, (
         },
       );
       expect(out).toMatch(/Tests: +\d+ passed, \d+ total/);
+    },
+    STEP_MS,
+  );
+
+  it(
+    'runs as a process and passes workshop lab 5: a request published to it is handled and its event published',
+    async () => {
+      // What a learner does in docs/workshops/05-add-a-service.md, against this copy: the built service as a process on
+      // its own database and the topics the topology gives it, then `npm run lab -- publish` and `check 5`.
+      const n = serviceNames(NAME);
+      const database = await throwawayDatabase('tessera_pluginlab', path.join(copy, `services/${NAME}/prisma/migrations`));
+      const kafka = new Kafka({
+        ...kafkaSecurityFromEnv(),
+        clientId: 'plugin-lab5',
+        brokers: (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092').split(','),
+        logLevel: logLevel.NOTHING,
+      });
+      const admin = kafka.admin();
+      await admin.connect();
+      const topics = [n.requestsTopic, n.dlqTopic, n.eventsTopic];
+      await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions: 1 })), waitForLeaders: true });
+      const [grpcPort, metricsPort] = [await freePort(), await freePort()];
+      const auth = await startTestAuth();
+      const dist = path.join(copy, `services/${NAME}/dist`);
+      const child = spawn(process.execPath, ['-r', path.join(dist, 'instrumentation.js'), path.join(dist, 'main.js')], {
+        cwd: copy,
+        env: {
+          ...process.env,
+          ...auth.env,
+          TESSERA_GRPC_PLAINTEXT: 'true',
+          GIFT_CARDS_GRPC_PORT: String(grpcPort),
+          GIFT_CARDS_METRICS_PORT: String(metricsPort),
+          GIFT_CARDS_DATABASE_URL: database.url,
+          GIFT_CARDS_CONSUMER_GROUP: `${n.consumerGroup}-lab5-${process.pid}`,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+      child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+      const target = {
+        kafka,
+        labService: NAME,
+        generatedService: (name: string) =>
+          name === NAME
+            ? {
+                root: copy,
+                databaseUrl: database.url,
+                adminUrl: `http://127.0.0.1:${metricsPort}`,
+                requestsTopic: n.requestsTopic,
+                eventsTopic: n.eventsTopic,
+              }
+            : undefined,
+      } as unknown as LabTarget;
+      try {
+        expect((await lab5.check(target, { service: NAME, item: 'nothing published yet' })).some((f) => !f.ok)).toBe(true);
+        const flags = await lab5
+          .solve(target, () => undefined)
+          .catch((error: unknown) => {
+            throw new Error(`${(error as Error).message}\nservice output:\n${output.slice(-4000)}`);
+          });
+        expect((await lab5.check(target, flags)).filter((f) => !f.ok)).toEqual([]);
+      } finally {
+        child.kill('SIGTERM');
+        await new Promise((done) => (child.exitCode !== null ? done(undefined) : child.once('exit', done)));
+        await admin.deleteTopics({ topics }).catch(() => undefined);
+        await admin.disconnect();
+        await database.drop();
+        auth.close();
+      }
     },
     STEP_MS,
   );
