@@ -4,6 +4,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createProducer } from '@tessera/kafka';
+import type { Kafka } from 'kafkajs';
 import type { LabTarget } from './target';
 
 export interface Finding {
@@ -103,4 +105,15 @@ export function parseFlags(words: string[]): Record<string, string> {
     i++;
   }
   return out;
+}
+
+/** One record on a topic, acknowledged by every in-sync replica (the labs' poison and item requests). */
+export async function sendRecord(kafka: Kafka, topic: string, key: string, value: Buffer): Promise<void> {
+  const producer = createProducer(kafka);
+  await producer.connect();
+  try {
+    await producer.send({ topic, acks: -1, messages: [{ key, value }] });
+  } finally {
+    await producer.disconnect();
+  }
 }

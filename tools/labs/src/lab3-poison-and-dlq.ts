@@ -4,9 +4,9 @@
  * makes every event fail (the `kafka-consume` fault toggle: retried, then dead-lettered). The learner finds both in
  * the DLQ, fixes the bug (switches the fault off) and replays only the bug's letters; the poison stays where it is.
  */
-import { createProducer, decodeEnvelope, readTopicSnapshot, replayDlq, summariseDeadLetter } from '@tessera/kafka';
+import { decodeEnvelope, readTopicSnapshot, replayDlq, summariseDeadLetter } from '@tessera/kafka';
 import { faultsCommand } from '../../../infra/local/faults';
-import { Api, eventually, fail, type Finding, type Lab, pass } from './lab-kit';
+import { Api, eventually, fail, type Finding, type Lab, pass, sendRecord } from './lab-kit';
 import { type LabTarget, withDatabase } from './target';
 
 export const POISON_CODE = 'KAFKA.POISON_MESSAGE';
@@ -14,17 +14,7 @@ export const BUG_CODE = 'FAULTS.INJECTED';
 
 /** `npm run lab -- poison`: a record that is not an event envelope, on the topic compliance's monitor reads. */
 export async function sendPoison(target: LabTarget): Promise<string> {
-  const producer = createProducer(target.kafka);
-  await producer.connect();
-  try {
-    await producer.send({
-      topic: target.transferEventsTopic,
-      acks: -1,
-      messages: [{ key: 'lab3', value: Buffer.from('this is not an event envelope') }],
-    });
-  } finally {
-    await producer.disconnect();
-  }
+  await sendRecord(target.kafka, target.transferEventsTopic, 'lab3', Buffer.from('this is not an event envelope'));
   return target.transferEventsTopic;
 }
 

@@ -5,10 +5,10 @@
  * published. The names (topics, database, env) come from the generator's own `serviceNames`, so they cannot drift.
  */
 import * as path from 'node:path';
-import { buildEnvelope, createProducer, encodeEnvelope, readTopicSnapshot } from '@tessera/kafka';
+import { buildEnvelope, encodeEnvelope, readTopicSnapshot } from '@tessera/kafka';
 import { load } from 'protobufjs';
 import { serviceNames } from '../../plugin/src/lib/service-names';
-import { eventually, fail, type Finding, type Lab, pass } from './lab-kit';
+import { eventually, fail, type Finding, type Lab, pass, sendRecord } from './lab-kit';
 import { type LabTarget, withDatabase } from './target';
 
 /** The type and bytes of `<Class>ItemRequested { name }`, encoded from the service's own .proto. */
@@ -26,17 +26,7 @@ export async function publishItemRequest(target: LabTarget, service: string, ite
   if (!found) throw new Error(`${service} is not in infra/topology.yaml: npx nx g @tessera/plugin:service ${service}, then npm run up`);
   const { type, data } = await itemRequested(found.root, service, itemName);
   const envelope = buildEnvelope({ type, subject: itemName, data }, 'tessera-labs', {});
-  const producer = createProducer(target.kafka);
-  await producer.connect();
-  try {
-    await producer.send({
-      topic: found.requestsTopic,
-      acks: -1,
-      messages: [{ key: itemName, value: Buffer.from(encodeEnvelope(envelope)) }],
-    });
-  } finally {
-    await producer.disconnect();
-  }
+  await sendRecord(target.kafka, found.requestsTopic, itemName, Buffer.from(encodeEnvelope(envelope)));
   return found.requestsTopic;
 }
 
