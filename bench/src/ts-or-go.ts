@@ -176,7 +176,7 @@ export function newestPipelineRun(resultsDir = join(REPO_ROOT, 'bench', 'results
   return newest.dir;
 }
 
-/** The newest full freshness result of each stage (by date; a result without a stage is from before Go was measured: TS). */
+/** The newest full freshness result (every standard rate) of each stage (by date; without a stage: from before Go was measured, TS). */
 export function newestFreshnessRuns(resultsDir = join(REPO_ROOT, 'bench', 'results')): { ts?: FreshnessRun; go?: FreshnessRun } {
   const out: { ts?: FreshnessRun; go?: FreshnessRun } = {};
   for (const name of readdirSync(resultsDir)) {
@@ -184,7 +184,8 @@ export function newestFreshnessRuns(resultsDir = join(REPO_ROOT, 'bench', 'resul
     if (!existsSync(file)) continue;
     const run = JSON.parse(readFileSync(file, 'utf8')) as RunJson;
     const result = run.results.find((r) => r.id === 'freshness');
-    if (run.smoke || !result?.table) continue;
+    // Full runs only: a sustained run at one rate (BENCH_FRESHNESS_RATES=3000 ...) is not the per-rate comparison.
+    if (run.smoke || !result?.table || result.table.rows.length < 3) continue;
     const stage = result.raw?.stage === 'go' ? 'go' : 'ts';
     const prev = out[stage];
     if (!prev || run.machine.date > prev.run.machine.date) out[stage] = { dir: join(resultsDir, name), run };
