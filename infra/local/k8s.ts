@@ -274,10 +274,7 @@ function service(s: ServiceSpec): Manifest | undefined {
     ...(s.metricsPort !== undefined ? [{ name: 'metrics', port: s.metricsPort, targetPort: 'metrics' }] : []),
   ];
   if (ports.length === 0) return undefined;
-  // gRPC services are headless: their name resolves to every ready pod, which the clients' round_robin spreads calls
-  // over (libs/grpc client.ts); a ClusterIP would balance connections, and a gRPC client keeps one.
-  const headless = s.kind === 'grpc' ? { clusterIP: 'None' } : {};
-  return { apiVersion: 'v1', kind: 'Service', metadata: meta(s.name, appLabels(s)), spec: { ...headless, selector: appLabels(s), ports } };
+  return { apiVersion: 'v1', kind: 'Service', metadata: meta(s.name, appLabels(s)), spec: { selector: appLabels(s), ports } };
 }
 
 function disruptionBudget(s: ServiceSpec): Manifest {

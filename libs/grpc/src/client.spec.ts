@@ -7,7 +7,6 @@ describe('buildServiceConfig', () => {
   it('declares a retry policy only for the listed methods, by client key or proto name', () => {
     const config = buildServiceConfig(paymentsV1.AccountServiceService, ['getAccount', 'GetBalance']);
     expect(config).toEqual({
-      loadBalancingConfig: [{ round_robin: {} }],
       methodConfig: [
         {
           name: [
@@ -27,10 +26,7 @@ describe('buildServiceConfig', () => {
   });
 
   it('has no method config without idempotent methods and rejects unknown names', () => {
-    expect(buildServiceConfig(paymentsV1.AccountServiceService, [])).toEqual({
-      loadBalancingConfig: [{ round_robin: {} }],
-      methodConfig: [],
-    });
+    expect(buildServiceConfig(paymentsV1.AccountServiceService, [])).toEqual({ methodConfig: [] });
     expect(() => buildServiceConfig(paymentsV1.AccountServiceService, ['openAcount'])).toThrow(/unknown method "openAcount"/);
   });
 });

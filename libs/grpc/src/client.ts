@@ -66,30 +66,21 @@ export interface CreateGrpcClientOptions {
   channelOptions?: Partial<ChannelOptions>;
 }
 
-/**
- * Calls spread over every address the target resolves to (`round_robin`), not pinned to the first one (grpc-js's default
- * `pick_first`). Behind a Kubernetes headless Service the name resolves to every ready pod, so one gateway pod uses
- * every transactions pod; servers close connections after GRPC_MAX_CONNECTION_AGE_MS (server.ts), which makes clients
- * resolve again and find pods added since. Locally the target is one address and nothing changes.
- */
-export const LOAD_BALANCING_CONFIG = [{ round_robin: {} }];
-
-/** The grpc-js service config JSON (load balancing, and retry per idempotent method) for a generated client. */
+/** The grpc-js service config JSON (retry per idempotent method) for a generated client. */
 export function buildServiceConfig(
   service: Record<string, { path: string }>,
   idempotentMethods: string[],
   policy: RetryPolicyConfig = DEFAULT_CLIENT_RETRY,
-): { loadBalancingConfig: typeof LOAD_BALANCING_CONFIG; methodConfig: unknown[] } {
+): { methodConfig: unknown[] } {
   const names = idempotentMethods.map((m) => {
     const path = service[m]?.path ?? Object.values(service).find((d) => d.path.endsWith(`/${m}`))?.path;
     if (!path) throw new Error(`unknown method "${m}" in retry list`);
     const [, svc, method] = path.split('/');
     return { service: svc, method };
   });
-  if (names.length === 0) return { loadBalancingConfig: LOAD_BALANCING_CONFIG, methodConfig: [] };
+  if (names.length === 0) return { methodConfig: [] };
   const seconds = (ms: number) => `${(ms / 1000).toFixed(3)}s`;
   return {
-    loadBalancingConfig: LOAD_BALANCING_CONFIG,
     methodConfig: [
       {
         name: names,
@@ -123,9 +114,7 @@ export function createGrpcClient<C extends Client>(
 ): C {
   const policy = { ...DEFAULT_CLIENT_RETRY, ...options.retryPolicy };
   const serviceConfig =
-    options.retry === 'idempotent'
-      ? buildServiceConfig(ClientCtor.service, options.idempotentMethods ?? [], policy)
-      : buildServiceConfig(ClientCtor.service, [], policy);
+    options.retry === 'idempotent' ? buildServiceConfig(ClientCtor.service, options.idempotentMethods ?? [], policy) : { methodConfig: [] };
   const interceptors = [
     // Outermost: measures what the caller waited, retries and the other interceptors included.
     metricsClientInterceptor(options.meter),

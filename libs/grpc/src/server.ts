@@ -59,9 +59,6 @@ export function serviceNameOf(definition: ServiceDefinition): string {
   return name;
 }
 
-/** How long a client connection lives before the server asks the client to reconnect (see createGrpcServer). */
-export const GRPC_MAX_CONNECTION_AGE_MS = 5 * 60_000;
-
 /**
  * Starts a gRPC server with the standard health service (overall "" and per service status:
  * SERVING once bound, NOT_SERVING during shutdown) and server reflection (so grpcurl and
@@ -73,11 +70,6 @@ export async function createGrpcServer(options: CreateGrpcServerOptions): Promis
   const server = new Server({
     interceptors: [metricsServerInterceptor(options.meter), ...(options.interceptors ?? [])],
     'grpc.max_receive_message_length': 4 * 1024 * 1024,
-    // Connections are closed (GOAWAY) after this age, so `round_robin` clients (client.ts) resolve the target again
-    // and spread new calls onto instances started since. Calls in flight keep their connection for the grace: an hour,
-    // so the console's live aggregate stream (StreamAggregates) is not cut every few minutes.
-    'grpc.max_connection_age_ms': GRPC_MAX_CONNECTION_AGE_MS,
-    'grpc.max_connection_age_grace_ms': 60 * 60_000,
   });
   const serviceNames = options.services.map((s) => serviceNameOf(s.definition));
   const initial: ServingStatusMap = { '': 'NOT_SERVING' };
