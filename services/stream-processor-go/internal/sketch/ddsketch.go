@@ -238,8 +238,8 @@ func appendBins(b []byte, keys []int, m map[int]int64) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendInt(append(b, '['), int64(k))
-		b = appendInt(append(b, ','), m[k])
+		b = strconv.AppendInt(append(b, '['), int64(k), 10)
+		b = strconv.AppendInt(append(b, ','), m[k], 10)
 		b = append(b, ']')
 	}
 	return append(b, ']')

@@ -136,8 +136,8 @@ func (h *HyperLogLog) AppendJSON(b []byte) []byte {
 				b = append(b, ',')
 			}
 			first = false
-			b = appendInt(append(b, '['), int64(i))
-			b = appendInt(append(b, ','), int64(r))
+			b = strconv.AppendInt(append(b, '['), int64(i), 10)
+			b = strconv.AppendInt(append(b, ','), int64(r), 10)
 			b = append(b, ']')
 		}
 		return append(b, ']', '}')

@@ -95,7 +95,6 @@ type Store struct {
 	windows      map[Key]*Accumulator
 	dirty        map[Key]bool
 	seen         map[string]int64 // dedup id -> expiry (event time ms)
-	expiries     expiryIndex      // the ids of seen by the second their expiry falls in: Flush expires without walking seen
 	idChanges    map[string]bool  // ids added (true) or expired (false) since the last flush
 	maxEventMs   int64
 	watermarkMs  int64
@@ -140,7 +139,6 @@ func (s *Store) Add(e Event, now time.Time) (Outcome, LateFor) {
 		return Duplicate, LateFor{}
 	}
 	s.seen[idKey] = e.TimeMs + s.cfg.DedupHorizon.Milliseconds()
-	s.expiries.add(idKey, s.seen[idKey])
 	s.idChanges[idKey] = true
 	if e.TimeMs > s.maxEventMs {
 		s.maxEventMs = e.TimeMs
@@ -257,14 +255,16 @@ func (s *Store) Flush(now time.Time) Output {
 	}
 	clear(s.dirty)
 
-	s.expiries.expire(s.watermarkMs, s.seen, func(id string) {
-		delete(s.seen, id)
-		if s.idChanges[id] {
-			delete(s.idChanges, id) // added and expired within one flush: never written
-		} else {
-			s.idChanges[id] = false
+	for id, exp := range s.seen {
+		if exp <= s.watermarkMs {
+			delete(s.seen, id)
+			if s.idChanges[id] {
+				delete(s.idChanges, id) // added and expired within one flush: never written
+			} else {
+				s.idChanges[id] = false
+			}
 		}
-	})
+	}
 	for id, added := range s.idChanges {
 		rec := StateRecord{Key: stateEventID + id}
 		if added {
@@ -364,7 +364,6 @@ func (s *Store) Restore(key string, value []byte) error {
 			return fmt.Errorf("state %q: %w", key, err)
 		}
 		s.seen[id] = exp
-		s.expiries.add(id, exp)
 	case strings.HasPrefix(key, stateWindow):
 		if s.pending == nil {
 			s.pending = map[string][]byte{}
